@@ -1,0 +1,31 @@
+// Package sso is the core of ssokit: the domain types (Organization, Domain,
+// Connection, User, Membership, Identity, Group, Profile, Event), the
+// sentinel and typed errors, the storage interfaces the core needs, and the
+// small interfaces through which the protocol packages plug in.
+//
+// # Dependency rule
+//
+// sso imports only the standard library and golang.org/x packages. The
+// protocol packages (saml, oidc, scim, session, mfa) import sso and never each
+// other; sso reaches them only through interfaces it declares:
+//
+//   - [Starter] begins a login at a connection's IdP (saml and oidc meet it);
+//   - [Completer] receives a verified [Profile] and finishes the login;
+//   - [SessionIssuer] and [SessionRevoker] issue and end sessions
+//     (session.Manager meets both).
+//
+// # Storage
+//
+// Each capability has its own interface ([OrgStore], [DomainStore],
+// [ConnectionStore], [UserStore], [MembershipStore], [IdentityStore],
+// [Provisioner], [EventStore], [SCIMTokenStore]); [Store] bundles them.
+// store/memstore and store/sqlstore implement them and store/storetest is the
+// conformance suite every implementation, including a host's own, runs.
+//
+// # Security notes
+//
+// Domain names are normalized in one place, [NormalizeDomain]. Secrets that
+// must be read back are sealed with a [Sealer] ([Keyring] is AES-256-GCM with
+// key IDs for rotation); bearer secrets are stored only as [HashToken]
+// hashes. Post-login redirects go only to paths accepted by [IsSafeReturnTo].
+package sso

@@ -1,0 +1,103 @@
+package sso
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// StartOptions are the per-call options of Starter.StartLogin.
+type StartOptions struct {
+	// ReturnTo is where the browser goes after a successful login. It must
+	// satisfy IsSafeReturnTo; starters drop anything else.
+	ReturnTo string
+	// LoginHint is passed to the IdP (OIDC login_hint; SAML Subject NameID
+	// hint where supported).
+	LoginHint string
+	// Test marks an admin's test login: the result is recorded on the
+	// connection as its LastTest and no session is issued.
+	Test bool
+	// ForceAuthn asks the IdP to re-authenticate the user.
+	ForceAuthn bool
+}
+
+// Starter begins a login at a connection's IdP by writing a redirect (or an
+// auto-submitting form) to w. The saml and oidc packages implement it, so
+// discovery routes to them without importing them.
+type Starter interface {
+	StartLogin(w http.ResponseWriter, r *http.Request, conn *Connection, opts StartOptions) error
+}
+
+// Login is a verified SSO login handed to a Completer.
+type Login struct {
+	Connection *Connection
+	Profile    *Profile
+	// ReturnTo is the safe relative path the login started with ("" if none).
+	ReturnTo string
+	// Test marks an admin's test login.
+	Test bool
+}
+
+// LoginFailure describes a login a protocol package rejected. The Err is
+// usually a *ValidationError.
+type LoginFailure struct {
+	// Connection is nil when the failure happened before the connection was
+	// known (e.g. an unknown connection ID).
+	Connection *Connection
+	Protocol   Protocol
+	Test       bool
+	Err        error
+}
+
+// Completer finishes logins. saml and oidc call Complete with a verified
+// Profile, and Fail when they rejected a response, so that the outcome is
+// audited and test logins record a diagnostic.
+type Completer interface {
+	// Complete links or provisions the user, applies role mapping, issues the
+	// session and writes the final response (usually a 303 to ReturnTo). When
+	// it returns an error it has written nothing and the caller renders the
+	// error through its ErrorHandler.
+	Complete(w http.ResponseWriter, r *http.Request, login *Login) error
+	// Fail records a rejected login. It writes no response.
+	Fail(r *http.Request, f *LoginFailure)
+}
+
+// AuthMethod is how a session was authenticated.
+type AuthMethod string
+
+// Authentication methods.
+const (
+	AuthSAML  AuthMethod = "saml"
+	AuthOIDC  AuthMethod = "oidc"
+	AuthLocal AuthMethod = "local"
+)
+
+// SessionGrant is what login completion asks a SessionIssuer to issue.
+type SessionGrant struct {
+	UserID       string
+	OrgID        string
+	ConnectionID string
+	Method       AuthMethod
+	Roles        []string
+	// MFA is true when the login already included a second factor (an
+	// IdP-asserted MFA the organization trusts, or a local TOTP/WebAuthn
+	// check); MFAAt is when.
+	MFA   bool
+	MFAAt time.Time
+	// IdPSessionIndex is the SAML SessionIndex or OIDC sid, for logout.
+	IdPSessionIndex string
+}
+
+// SessionIssuer issues a browser session after a login: it creates a fresh
+// session (never reusing one the browser presented) and sets its cookie on
+// w. session.Manager implements it.
+type SessionIssuer interface {
+	IssueSession(w http.ResponseWriter, r *http.Request, g *SessionGrant) error
+}
+
+// SessionRevoker ends every session and API token family of a user at once.
+// session.Manager implements it; SCIM deactivation and SSO enforcement call
+// it.
+type SessionRevoker interface {
+	RevokeUser(ctx context.Context, userID string) error
+}

@@ -1,0 +1,93 @@
+package sso
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Profile is the normalized, verified result of any SSO login. The protocol
+// packages build it only from data inside the verified message (the signed
+// SAML assertion, the verified ID token and matching userinfo).
+type Profile struct {
+	Protocol     Protocol
+	OrgID        string
+	ConnectionID string
+	// Issuer and Subject identify the account at the IdP: SAML IdP entity ID
+	// and NameID, or OIDC iss and sub.
+	Issuer       string
+	Subject      string
+	NameIDFormat string
+	// Email is lower-cased. EmailVerified is true only when the IdP asserted it
+	// (OIDC email_verified as boolean true) or the protocol implies it (SAML
+	// assertions from the organization's own IdP).
+	Email         string
+	EmailVerified bool
+	GivenName     string
+	FamilyName    string
+	DisplayName   string
+	Groups        []string
+	// AuthnContext is the SAML AuthnContextClassRef or the OIDC acr.
+	AuthnContext string
+	// AMR lists the OIDC authentication methods references.
+	AMR []string
+	// MFA reports whether the IdP asserted a multi-factor authentication.
+	MFA bool
+	// AuthTime is when the user authenticated at the IdP, if known.
+	AuthTime time.Time
+	// SessionIndex is the SAML SessionIndex (for single logout) or the OIDC sid.
+	SessionIndex string
+	// Raw holds every attribute or claim as strings.
+	Raw map[string][]string
+}
+
+// LogValue implements slog.LogValuer. It omits the email, names and raw
+// attributes.
+func (p *Profile) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("protocol", string(p.Protocol)),
+		slog.String("org", p.OrgID),
+		slog.String("connection", p.ConnectionID),
+		slog.Bool("mfa", p.MFA),
+	)
+}
+
+// MFA authentication context and amr values the protocol packages recognise.
+var (
+	// MFAAuthnContexts are SAML AuthnContextClassRef values that mean a
+	// multi-factor login.
+	MFAAuthnContexts = []string{
+		"http://schemas.microsoft.com/claims/multipleauthn",
+		"urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+		"urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered",
+		"urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken",
+		"urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard",
+		"urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI",
+		"https://refeds.org/profile/mfa",
+		"http://refeds.org/profile/mfa",
+	}
+	// MFAMethods are OIDC amr values (RFC 8176) that mean a second factor.
+	MFAMethods = []string{"mfa", "otp", "hwk", "swk", "sc", "fpt", "face", "iris", "retina", "vbm", "pop"}
+)
+
+// IsMFAContext reports whether a SAML AuthnContextClassRef or OIDC acr value
+// denotes multi-factor authentication.
+func IsMFAContext(ctx string) bool {
+	for _, v := range MFAAuthnContexts {
+		if ctx == v {
+			return true
+		}
+	}
+	return false
+}
+
+// HasMFAMethod reports whether amr contains a multi-factor method.
+func HasMFAMethod(amr []string) bool {
+	for _, a := range amr {
+		for _, m := range MFAMethods {
+			if a == m {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,4 @@
+package memstore
+
+// mfaData holds the mfa records; its methods live in this file.
+type mfaData struct{}

@@ -1,0 +1,4 @@
+package memstore
+
+// oidcData holds the oidc records; its methods live in this file.
+type oidcData struct{}

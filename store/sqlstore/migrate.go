@@ -1,0 +1,158 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// migrations holds the versioned schema, one file per step named
+// NNNN_name.sql. Files are shared by both dialects; a line ending in
+// "-- sqlite" or "-- postgres" is applied only for that dialect.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrationLockID is the PostgreSQL advisory lock key that serializes
+// concurrent Migrate calls across replicas.
+const migrationLockID = 0x55_0c_1d_4b
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("sqlstore: bad migration file name %q", name)
+		}
+		b, err := migrations.ReadFile("migrations/" + name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("sqlstore: duplicate migration version %d", ms[i].version)
+		}
+	}
+	return ms, nil
+}
+
+// forDialect keeps the lines of a migration that apply to d.
+func forDialect(src string, d Dialect) string {
+	var b strings.Builder
+	for _, line := range strings.Split(src, "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasSuffix(t, "-- sqlite") && d != SQLite:
+			continue
+		case strings.HasSuffix(t, "-- postgres") && d != Postgres:
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Migrate brings the schema up to date. It is idempotent, and safe when
+// several processes call it at once: on PostgreSQL a session advisory lock
+// serializes them; on SQLite each step runs in a write transaction that
+// re-checks the applied version.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer conn.Close()
+	if s.dialect == Postgres {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockID); err != nil {
+			return s.wrap(err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockID)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ssokit_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at BIGINT NOT NULL)`); err != nil {
+		return s.wrap(err)
+	}
+	for _, m := range ms {
+		if err := s.applyMigration(ctx, conn, m); err != nil {
+			return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, m migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer tx.Rollback()
+	if s.dialect == SQLite {
+		// Take the write lock before reading, so two processes cannot both
+		// decide to apply the same step.
+		if _, err := tx.ExecContext(ctx, `UPDATE ssokit_migrations SET version = version WHERE 0`); err != nil {
+			return s.wrap(err)
+		}
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ssokit_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+		return s.wrap(err)
+	}
+	if n > 0 {
+		return nil
+	}
+	for _, stmt := range splitStatements(forDialect(m.sql, s.dialect)) {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return s.wrap(err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+		m.version, m.name, ts(s.now())); err != nil {
+		return s.wrap(err)
+	}
+	return tx.Commit()
+}
+
+// splitStatements splits a migration on semicolons at line ends. Migrations
+// keep one statement per ";\n" and use no semicolons inside literals.
+func splitStatements(src string) []string {
+	var out []string
+	for _, part := range strings.Split(src, ";\n") {
+		var lines []string
+		for _, l := range strings.Split(part, "\n") {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+				lines = append(lines, l)
+			}
+		}
+		if stmt := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(strings.Join(lines, "\n")), ";")); stmt != "" {
+			out = append(out, stmt)
+		}
+	}
+	return out
+}

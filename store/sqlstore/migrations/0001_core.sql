@@ -1,0 +1,1 @@
+-- core schema: organizations, domains, connections, users, memberships, identities, events, scim tokens
