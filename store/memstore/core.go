@@ -1,4 +1,865 @@
 package memstore
 
-// coreData holds the core records; its methods live in this file.
-type coreData struct{}
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+var _ sso.Store = (*Store)(nil)
+
+// coreData holds the records of the sso core interfaces.
+type coreData struct {
+	orgs        map[string]*sso.Organization
+	slugs       map[string]string                 // slug -> org ID
+	domains     map[string]map[string]*sso.Domain // org ID -> name -> domain
+	verified    map[string]string                 // domain name -> org ID holding it verified
+	conns       map[string]*sso.Connection
+	users       map[string]*sso.User
+	members     map[string]map[string]*sso.Membership // org ID -> user ID -> membership
+	identities  map[string]*sso.Identity              // ID -> identity
+	identityKey map[[3]string]string                  // (org, issuer, subject) -> identity ID
+	events      map[string][]*sso.Event               // org ID -> chain
+	scimTokens  map[string]*sso.SCIMToken             // ID -> token
+	scimHashes  map[string]string                     // hash -> ID
+}
+
+func (d *coreData) init() {
+	if d.orgs != nil {
+		return
+	}
+	d.orgs = map[string]*sso.Organization{}
+	d.slugs = map[string]string{}
+	d.domains = map[string]map[string]*sso.Domain{}
+	d.verified = map[string]string{}
+	d.conns = map[string]*sso.Connection{}
+	d.users = map[string]*sso.User{}
+	d.members = map[string]map[string]*sso.Membership{}
+	d.identities = map[string]*sso.Identity{}
+	d.identityKey = map[[3]string]string{}
+	d.events = map[string][]*sso.Event{}
+	d.scimTokens = map[string]*sso.SCIMToken{}
+	d.scimHashes = map[string]string{}
+}
+
+// lock takes the store lock and initialises the core maps.
+func (s *Store) lock() *coreData {
+	s.mu.Lock()
+	s.core.init()
+	return &s.core
+}
+
+func notFound(what, key string) error { return fmt.Errorf("memstore: %s %q: %w", what, key, sso.ErrNotFound) }
+func conflict(what, key string) error { return fmt.Errorf("memstore: %s %q: %w", what, key, sso.ErrConflict) }
+
+func ctxErr(ctx context.Context) error { return ctx.Err() }
+
+// --- copies ---------------------------------------------------------------
+
+func cloneOrg(o *sso.Organization) *sso.Organization { c := *o; return &c }
+
+func cloneDomain(d *sso.Domain) *sso.Domain { c := *d; return &c }
+
+func cloneConn(c *sso.Connection) *sso.Connection {
+	n := *c
+	if c.SAML != nil {
+		s := *c.SAML
+		s.Certificates = slices.Clone(c.SAML.Certificates)
+		n.SAML = &s
+	}
+	if c.OIDC != nil {
+		o := *c.OIDC
+		o.Scopes = slices.Clone(c.OIDC.Scopes)
+		o.SigningAlgs = slices.Clone(c.OIDC.SigningAlgs)
+		o.AllowedTenantIDs = slices.Clone(c.OIDC.AllowedTenantIDs)
+		n.OIDC = &o
+	}
+	n.GroupRoles = slices.Clone(c.GroupRoles)
+	if c.LastTest != nil {
+		t := *c.LastTest
+		if t.Profile != nil {
+			t.Profile = cloneProfile(t.Profile)
+		}
+		n.LastTest = &t
+	}
+	return &n
+}
+
+func cloneProfile(p *sso.Profile) *sso.Profile {
+	c := *p
+	c.Groups = slices.Clone(p.Groups)
+	c.AMR = slices.Clone(p.AMR)
+	if p.Raw != nil {
+		c.Raw = make(map[string][]string, len(p.Raw))
+		for k, v := range p.Raw {
+			c.Raw[k] = slices.Clone(v)
+		}
+	}
+	return &c
+}
+
+func cloneUser(u *sso.User) *sso.User { c := *u; return &c }
+
+func cloneMember(m *sso.Membership) *sso.Membership {
+	c := *m
+	c.Roles = slices.Clone(m.Roles)
+	return &c
+}
+
+func cloneIdentity(i *sso.Identity) *sso.Identity { c := *i; return &c }
+
+func cloneEvent(e *sso.Event) *sso.Event {
+	c := *e
+	if e.Details != nil {
+		c.Details = make(map[string]string, len(e.Details))
+		for k, v := range e.Details {
+			c.Details[k] = v
+		}
+	}
+	return &c
+}
+
+func cloneToken(t *sso.SCIMToken) *sso.SCIMToken { c := *t; return &c }
+
+// --- organizations -------------------------------------------------------
+
+// CreateOrg implements sso.OrgStore.
+func (s *Store) CreateOrg(ctx context.Context, o *sso.Organization) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.orgs[o.ID]; ok {
+		return conflict("organization", o.ID)
+	}
+	if _, ok := d.slugs[o.Slug]; ok {
+		return conflict("slug", o.Slug)
+	}
+	d.orgs[o.ID] = cloneOrg(o)
+	d.slugs[o.Slug] = o.ID
+	return nil
+}
+
+// GetOrg implements sso.OrgStore.
+func (s *Store) GetOrg(ctx context.Context, id string) (*sso.Organization, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	o, ok := d.orgs[id]
+	if !ok {
+		return nil, notFound("organization", id)
+	}
+	return cloneOrg(o), nil
+}
+
+// GetOrgBySlug implements sso.OrgStore.
+func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (*sso.Organization, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	id, ok := d.slugs[slug]
+	if !ok {
+		return nil, notFound("organization slug", slug)
+	}
+	return cloneOrg(d.orgs[id]), nil
+}
+
+// UpdateOrg implements sso.OrgStore.
+func (s *Store) UpdateOrg(ctx context.Context, o *sso.Organization) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	old, ok := d.orgs[o.ID]
+	if !ok {
+		return notFound("organization", o.ID)
+	}
+	if old.Slug != o.Slug {
+		if _, taken := d.slugs[o.Slug]; taken {
+			return conflict("slug", o.Slug)
+		}
+		delete(d.slugs, old.Slug)
+		d.slugs[o.Slug] = o.ID
+	}
+	d.orgs[o.ID] = cloneOrg(o)
+	return nil
+}
+
+// DeleteOrg implements sso.OrgStore.
+func (s *Store) DeleteOrg(ctx context.Context, id string) error {
+	d := s.lock()
+	defer s.mu.Unlock()
+	o, ok := d.orgs[id]
+	if !ok {
+		return notFound("organization", id)
+	}
+	delete(d.slugs, o.Slug)
+	delete(d.orgs, id)
+	return nil
+}
+
+// ListOrgs implements sso.OrgStore.
+func (s *Store) ListOrgs(ctx context.Context, afterID string, limit int) ([]*sso.Organization, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var out []*sso.Organization
+	for id, o := range d.orgs {
+		if id > afterID {
+			out = append(out, o)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	out = page(out, limit)
+	for i, o := range out {
+		out[i] = cloneOrg(o)
+	}
+	return out, nil
+}
+
+func page[T any](xs []T, limit int) []T {
+	if limit > 0 && len(xs) > limit {
+		return xs[:limit]
+	}
+	return xs
+}
+
+// --- domains -----------------------------------------------------------------
+
+// CreateDomain implements sso.DomainStore.
+func (s *Store) CreateDomain(ctx context.Context, dm *sso.Domain) error {
+	if err := dm.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.domains[dm.OrgID][dm.Name]; ok {
+		return conflict("domain", dm.Name)
+	}
+	if dm.State == sso.DomainVerified {
+		if _, held := d.verified[dm.Name]; held {
+			return conflict("verified domain", dm.Name)
+		}
+		d.verified[dm.Name] = dm.OrgID
+	}
+	if d.domains[dm.OrgID] == nil {
+		d.domains[dm.OrgID] = map[string]*sso.Domain{}
+	}
+	d.domains[dm.OrgID][dm.Name] = cloneDomain(dm)
+	return nil
+}
+
+// GetDomain implements sso.DomainStore.
+func (s *Store) GetDomain(ctx context.Context, orgID, name string) (*sso.Domain, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	dm, ok := d.domains[orgID][name]
+	if !ok {
+		return nil, notFound("domain", name)
+	}
+	return cloneDomain(dm), nil
+}
+
+// ListDomains implements sso.DomainStore.
+func (s *Store) ListDomains(ctx context.Context, orgID string) ([]*sso.Domain, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	out := make([]*sso.Domain, 0, len(d.domains[orgID]))
+	for _, dm := range d.domains[orgID] {
+		out = append(out, cloneDomain(dm))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// FindVerifiedDomain implements sso.DomainStore.
+func (s *Store) FindVerifiedDomain(ctx context.Context, name string) (*sso.Domain, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	org, ok := d.verified[name]
+	if !ok {
+		return nil, notFound("verified domain", name)
+	}
+	return cloneDomain(d.domains[org][name]), nil
+}
+
+// UpdateDomain implements sso.DomainStore.
+func (s *Store) UpdateDomain(ctx context.Context, dm *sso.Domain) error {
+	if err := dm.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	old, ok := d.domains[dm.OrgID][dm.Name]
+	if !ok {
+		return notFound("domain", dm.Name)
+	}
+	if dm.State == sso.DomainVerified && old.State != sso.DomainVerified {
+		if holder, held := d.verified[dm.Name]; held && holder != dm.OrgID {
+			return conflict("verified domain", dm.Name)
+		}
+		d.verified[dm.Name] = dm.OrgID
+	}
+	if dm.State != sso.DomainVerified && old.State == sso.DomainVerified {
+		delete(d.verified, dm.Name)
+	}
+	d.domains[dm.OrgID][dm.Name] = cloneDomain(dm)
+	return nil
+}
+
+// DeleteDomain implements sso.DomainStore.
+func (s *Store) DeleteDomain(ctx context.Context, orgID, name string) error {
+	d := s.lock()
+	defer s.mu.Unlock()
+	dm, ok := d.domains[orgID][name]
+	if !ok {
+		return notFound("domain", name)
+	}
+	if dm.State == sso.DomainVerified {
+		delete(d.verified, name)
+	}
+	delete(d.domains[orgID], name)
+	return nil
+}
+
+// ListDomainsToCheck implements sso.DomainStore.
+func (s *Store) ListDomainsToCheck(ctx context.Context, checkedBefore time.Time, limit int) ([]*sso.Domain, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var out []*sso.Domain
+	for _, byName := range d.domains {
+		for _, dm := range byName {
+			if (dm.State == sso.DomainVerified || dm.State == sso.DomainFailed) && dm.LastCheckedAt.Before(checkedBefore) {
+				out = append(out, dm)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].LastCheckedAt.Equal(out[j].LastCheckedAt) {
+			return out[i].LastCheckedAt.Before(out[j].LastCheckedAt)
+		}
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].OrgID < out[j].OrgID
+	})
+	out = page(out, limit)
+	for i, dm := range out {
+		out[i] = cloneDomain(dm)
+	}
+	return out, nil
+}
+
+// --- connections -----------------------------------------------------------
+
+// CreateConnection implements sso.ConnectionStore.
+func (s *Store) CreateConnection(ctx context.Context, c *sso.Connection) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.conns[c.ID]; ok {
+		return conflict("connection", c.ID)
+	}
+	d.conns[c.ID] = cloneConn(c)
+	return nil
+}
+
+// GetConnection implements sso.ConnectionStore.
+func (s *Store) GetConnection(ctx context.Context, id string) (*sso.Connection, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	c, ok := d.conns[id]
+	if !ok {
+		return nil, notFound("connection", id)
+	}
+	return cloneConn(c), nil
+}
+
+// ListConnections implements sso.ConnectionStore.
+func (s *Store) ListConnections(ctx context.Context, orgID string) ([]*sso.Connection, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var out []*sso.Connection
+	for _, c := range d.conns {
+		if c.OrgID == orgID {
+			out = append(out, cloneConn(c))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// ListActiveConnections implements sso.ConnectionStore.
+func (s *Store) ListActiveConnections(ctx context.Context, p sso.Protocol, afterID string, limit int) ([]*sso.Connection, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var out []*sso.Connection
+	for id, c := range d.conns {
+		if id > afterID && c.Status == sso.ConnectionActive && (p == "" || c.Protocol == p) {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	out = page(out, limit)
+	for i, c := range out {
+		out[i] = cloneConn(c)
+	}
+	return out, nil
+}
+
+// UpdateConnection implements sso.ConnectionStore.
+func (s *Store) UpdateConnection(ctx context.Context, c *sso.Connection) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.conns[c.ID]; !ok {
+		return notFound("connection", c.ID)
+	}
+	d.conns[c.ID] = cloneConn(c)
+	return nil
+}
+
+// DeleteConnection implements sso.ConnectionStore.
+func (s *Store) DeleteConnection(ctx context.Context, id string) error {
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.conns[id]; !ok {
+		return notFound("connection", id)
+	}
+	delete(d.conns, id)
+	return nil
+}
+
+// --- users ---------------------------------------------------------------
+
+// CreateUser implements sso.UserStore.
+func (s *Store) CreateUser(ctx context.Context, u *sso.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.users[u.ID]; ok {
+		return conflict("user", u.ID)
+	}
+	d.users[u.ID] = cloneUser(u)
+	return nil
+}
+
+// GetUser implements sso.UserStore.
+func (s *Store) GetUser(ctx context.Context, id string) (*sso.User, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	u, ok := d.users[id]
+	if !ok {
+		return nil, notFound("user", id)
+	}
+	return cloneUser(u), nil
+}
+
+// UpdateUser implements sso.UserStore.
+func (s *Store) UpdateUser(ctx context.Context, u *sso.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.users[u.ID]; !ok {
+		return notFound("user", u.ID)
+	}
+	d.users[u.ID] = cloneUser(u)
+	return nil
+}
+
+// DeleteUser implements sso.UserStore.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.users[id]; !ok {
+		return notFound("user", id)
+	}
+	delete(d.users, id)
+	return nil
+}
+
+// --- memberships -----------------------------------------------------------
+
+// CreateMembership implements sso.MembershipStore.
+func (s *Store) CreateMembership(ctx context.Context, m *sso.Membership) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	return d.createMembership(m)
+}
+
+func (d *coreData) createMembership(m *sso.Membership) error {
+	if _, ok := d.members[m.OrgID][m.UserID]; ok {
+		return conflict("membership", m.OrgID+"/"+m.UserID)
+	}
+	if d.members[m.OrgID] == nil {
+		d.members[m.OrgID] = map[string]*sso.Membership{}
+	}
+	d.members[m.OrgID][m.UserID] = cloneMember(m)
+	return nil
+}
+
+// GetMembership implements sso.MembershipStore.
+func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (*sso.Membership, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	m, ok := d.members[orgID][userID]
+	if !ok {
+		return nil, notFound("membership", orgID+"/"+userID)
+	}
+	return cloneMember(m), nil
+}
+
+// UpdateMembership implements sso.MembershipStore.
+func (s *Store) UpdateMembership(ctx context.Context, m *sso.Membership) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.members[m.OrgID][m.UserID]; !ok {
+		return notFound("membership", m.OrgID+"/"+m.UserID)
+	}
+	d.members[m.OrgID][m.UserID] = cloneMember(m)
+	return nil
+}
+
+// DeleteMembership implements sso.MembershipStore.
+func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) error {
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.members[orgID][userID]; !ok {
+		return notFound("membership", orgID+"/"+userID)
+	}
+	delete(d.members[orgID], userID)
+	return nil
+}
+
+// ListMembers implements sso.MembershipStore.
+func (s *Store) ListMembers(ctx context.Context, orgID, afterUserID string, limit int) ([]*sso.Membership, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var out []*sso.Membership
+	for uid, m := range d.members[orgID] {
+		if uid > afterUserID {
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UserID < out[j].UserID })
+	out = page(out, limit)
+	for i, m := range out {
+		out[i] = cloneMember(m)
+	}
+	return out, nil
+}
+
+// ListUserMemberships implements sso.MembershipStore.
+func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]*sso.Membership, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var out []*sso.Membership
+	for _, byUser := range d.members {
+		if m, ok := byUser[userID]; ok {
+			out = append(out, cloneMember(m))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].OrgID < out[j].OrgID })
+	return out, nil
+}
+
+// FindMemberByEmail implements sso.MembershipStore.
+func (s *Store) FindMemberByEmail(ctx context.Context, orgID, email string) (*sso.Membership, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var best *sso.Membership
+	for uid, m := range d.members[orgID] {
+		u, ok := d.users[uid]
+		if !ok || u.Email != email {
+			continue
+		}
+		if best == nil || m.JoinedAt.Before(best.JoinedAt) || (m.JoinedAt.Equal(best.JoinedAt) && m.UserID < best.UserID) {
+			best = m
+		}
+	}
+	if best == nil {
+		return nil, notFound("member email", email)
+	}
+	return cloneMember(best), nil
+}
+
+// --- identities ------------------------------------------------------------
+
+// CreateIdentity implements sso.IdentityStore.
+func (s *Store) CreateIdentity(ctx context.Context, id *sso.Identity) error {
+	if err := id.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	return d.createIdentity(id)
+}
+
+func (d *coreData) createIdentity(id *sso.Identity) error {
+	key := [3]string{id.OrgID, id.Issuer, id.Subject}
+	if _, ok := d.identityKey[key]; ok {
+		return conflict("identity", id.Issuer+"/"+id.Subject)
+	}
+	if _, ok := d.identities[id.ID]; ok {
+		return conflict("identity", id.ID)
+	}
+	d.identities[id.ID] = cloneIdentity(id)
+	d.identityKey[key] = id.ID
+	return nil
+}
+
+// GetIdentity implements sso.IdentityStore.
+func (s *Store) GetIdentity(ctx context.Context, orgID, issuer, subject string) (*sso.Identity, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	id, ok := d.identityKey[[3]string{orgID, issuer, subject}]
+	if !ok {
+		return nil, notFound("identity", issuer+"/"+subject)
+	}
+	return cloneIdentity(d.identities[id]), nil
+}
+
+// ListUserIdentities implements sso.IdentityStore.
+func (s *Store) ListUserIdentities(ctx context.Context, userID string) ([]*sso.Identity, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var out []*sso.Identity
+	for _, id := range d.identities {
+		if id.UserID == userID {
+			out = append(out, cloneIdentity(id))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// UpdateIdentity implements sso.IdentityStore.
+func (s *Store) UpdateIdentity(ctx context.Context, id *sso.Identity) error {
+	if err := id.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	old, ok := d.identities[id.ID]
+	if !ok {
+		return notFound("identity", id.ID)
+	}
+	oldKey := [3]string{old.OrgID, old.Issuer, old.Subject}
+	newKey := [3]string{id.OrgID, id.Issuer, id.Subject}
+	if oldKey != newKey {
+		if _, taken := d.identityKey[newKey]; taken {
+			return conflict("identity", id.Issuer+"/"+id.Subject)
+		}
+		delete(d.identityKey, oldKey)
+		d.identityKey[newKey] = id.ID
+	}
+	d.identities[id.ID] = cloneIdentity(id)
+	return nil
+}
+
+// DeleteIdentity implements sso.IdentityStore.
+func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
+	d := s.lock()
+	defer s.mu.Unlock()
+	old, ok := d.identities[id]
+	if !ok {
+		return notFound("identity", id)
+	}
+	delete(d.identityKey, [3]string{old.OrgID, old.Issuer, old.Subject})
+	delete(d.identities, id)
+	return nil
+}
+
+// Provision implements sso.Provisioner.
+func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, id *sso.Identity) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if id != nil {
+		if err := id.Validate(); err != nil {
+			return err
+		}
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	// Check everything first so that a conflict writes nothing.
+	if _, ok := d.members[m.OrgID][m.UserID]; ok {
+		return conflict("membership", m.OrgID+"/"+m.UserID)
+	}
+	if id != nil {
+		if _, ok := d.identityKey[[3]string{id.OrgID, id.Issuer, id.Subject}]; ok {
+			return conflict("identity", id.Issuer+"/"+id.Subject)
+		}
+		if _, ok := d.identities[id.ID]; ok {
+			return conflict("identity", id.ID)
+		}
+	}
+	if _, ok := d.users[u.ID]; !ok {
+		d.users[u.ID] = cloneUser(u)
+	}
+	_ = d.createMembership(m)
+	if id != nil {
+		_ = d.createIdentity(id)
+	}
+	return nil
+}
+
+// --- events ----------------------------------------------------------------
+
+// AppendEvent implements sso.EventStore.
+func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	chain := d.events[e.OrgID]
+	for _, old := range chain {
+		if old.ID == e.ID {
+			return conflict("event", e.ID)
+		}
+	}
+	var prev *sso.Event
+	if len(chain) > 0 {
+		prev = chain[len(chain)-1]
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	e.Chain(prev)
+	d.events[e.OrgID] = append(chain, cloneEvent(e))
+	return nil
+}
+
+// ListEvents implements sso.EventStore.
+func (s *Store) ListEvents(ctx context.Context, q sso.EventQuery) ([]*sso.Event, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var out []*sso.Event
+	limit := q.EffectiveLimit()
+	for _, e := range d.events[q.OrgID] {
+		if e.Seq > q.AfterSeq && q.Matches(e) {
+			out = append(out, cloneEvent(e))
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// --- SCIM tokens -------------------------------------------------------------
+
+// CreateSCIMToken implements sso.SCIMTokenStore.
+func (s *Store) CreateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	if _, ok := d.scimTokens[t.ID]; ok {
+		return conflict("scim token", t.ID)
+	}
+	if _, ok := d.scimHashes[t.Hash]; ok {
+		return conflict("scim token hash", t.ID)
+	}
+	d.scimTokens[t.ID] = cloneToken(t)
+	d.scimHashes[t.Hash] = t.ID
+	return nil
+}
+
+// FindSCIMToken implements sso.SCIMTokenStore.
+func (s *Store) FindSCIMToken(ctx context.Context, hash string) (*sso.SCIMToken, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	id, ok := d.scimHashes[hash]
+	if !ok {
+		return nil, notFound("scim token", "")
+	}
+	return cloneToken(d.scimTokens[id]), nil
+}
+
+// ListSCIMTokens implements sso.SCIMTokenStore.
+func (s *Store) ListSCIMTokens(ctx context.Context, orgID string) ([]*sso.SCIMToken, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var out []*sso.SCIMToken
+	for _, t := range d.scimTokens {
+		if t.OrgID == orgID {
+			out = append(out, cloneToken(t))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.After(out[j].CreatedAt)
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out, nil
+}
+
+// UpdateSCIMToken implements sso.SCIMTokenStore.
+func (s *Store) UpdateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	d := s.lock()
+	defer s.mu.Unlock()
+	old, ok := d.scimTokens[t.ID]
+	if !ok {
+		return notFound("scim token", t.ID)
+	}
+	if old.Hash != t.Hash {
+		if _, taken := d.scimHashes[t.Hash]; taken {
+			return conflict("scim token hash", t.ID)
+		}
+		delete(d.scimHashes, old.Hash)
+		d.scimHashes[t.Hash] = t.ID
+	}
+	d.scimTokens[t.ID] = cloneToken(t)
+	return nil
+}
+
+// DeleteSCIMToken implements sso.SCIMTokenStore.
+func (s *Store) DeleteSCIMToken(ctx context.Context, id string) error {
+	d := s.lock()
+	defer s.mu.Unlock()
+	t, ok := d.scimTokens[id]
+	if !ok {
+		return notFound("scim token", id)
+	}
+	delete(d.scimHashes, t.Hash)
+	delete(d.scimTokens, id)
+	return nil
+}
