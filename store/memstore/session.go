@@ -1,4 +1,303 @@
 package memstore
 
+import (
+	"context"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/ssokit/ssokit/session"
+	"github.com/ssokit/ssokit/sso"
+)
+
 // sessionData holds the session records; its methods live in this file.
-type sessionData struct{}
+type sessionData struct {
+	byID       map[string]*session.Session
+	byHash     map[string]string // token hash -> session ID
+	refresh    map[string]*session.RefreshToken
+	families   map[string]*tokenFamily
+	revocation map[string]revocation
+}
+
+type tokenFamily struct {
+	userID, sessionID string
+	revokedAt         time.Time
+	hashes            []string
+}
+
+type revocation struct{ at, until time.Time }
+
+var (
+	_ session.Store           = (*Store)(nil)
+	_ session.TokenStore      = (*Store)(nil)
+	_ session.RevocationStore = (*Store)(nil)
+)
+
+func (d *sessionData) init() {
+	if d.byID == nil {
+		d.byID = map[string]*session.Session{}
+		d.byHash = map[string]string{}
+		d.refresh = map[string]*session.RefreshToken{}
+		d.families = map[string]*tokenFamily{}
+		d.revocation = map[string]revocation{}
+	}
+}
+
+func copySession(s *session.Session) *session.Session {
+	c := *s
+	c.Roles = slices.Clone(s.Roles)
+	return &c
+}
+
+// userSessions returns the user's sessions ordered by CreatedAt, then ID.
+func (d *sessionData) userSessions(userID string) []*session.Session {
+	var out []*session.Session
+	for _, s := range d.byID {
+		if s.UserID == userID {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func (d *sessionData) deleteSession(s *session.Session) {
+	delete(d.byID, s.ID)
+	delete(d.byHash, s.TokenHash)
+}
+
+// CreateSession implements session.Store.
+func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit int) ([]*session.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := &s.session
+	d.init()
+	if _, ok := d.byID[ss.ID]; ok {
+		return nil, sso.ErrConflict
+	}
+	if _, ok := d.byHash[ss.TokenHash]; ok {
+		return nil, sso.ErrConflict
+	}
+	d.byID[ss.ID] = copySession(ss)
+	d.byHash[ss.TokenHash] = ss.ID
+	var evicted []*session.Session
+	if limit > 0 {
+		all := d.userSessions(ss.UserID)
+		for i := 0; i < len(all)-limit; i++ {
+			d.deleteSession(all[i])
+			evicted = append(evicted, copySession(all[i]))
+		}
+	}
+	return evicted, nil
+}
+
+// GetSession implements session.Store.
+func (s *Store) GetSession(ctx context.Context, id string) (*session.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.session.byID[id]
+	if !ok {
+		return nil, sso.ErrNotFound
+	}
+	return copySession(ss), nil
+}
+
+// FindSession implements session.Store.
+func (s *Store) FindSession(ctx context.Context, hash string) (*session.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.session.byHash[hash]
+	if !ok {
+		return nil, sso.ErrNotFound
+	}
+	return copySession(s.session.byID[id]), nil
+}
+
+// TouchSession implements session.Store.
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.session.byID[id]
+	if !ok {
+		return sso.ErrNotFound
+	}
+	ss.LastSeenAt = at
+	return nil
+}
+
+// DeleteSession implements session.Store.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.session.byID[id]
+	if !ok {
+		return sso.ErrNotFound
+	}
+	s.session.deleteSession(ss)
+	return nil
+}
+
+// ListUserSessions implements session.Store.
+func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*session.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []*session.Session{}
+	for _, ss := range s.session.userSessions(userID) {
+		out = append(out, copySession(ss))
+	}
+	return out, nil
+}
+
+// DeleteUserSessions implements session.Store.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := s.session.userSessions(userID)
+	for _, ss := range all {
+		s.session.deleteSession(ss)
+	}
+	return len(all), nil
+}
+
+func (d *sessionData) readToken(t *session.RefreshToken) *session.RefreshToken {
+	c := *t
+	c.Roles, c.Scopes = slices.Clone(t.Roles), slices.Clone(t.Scopes)
+	if f := d.families[t.FamilyID]; f != nil {
+		c.RevokedAt = f.revokedAt
+	}
+	return &c
+}
+
+func (d *sessionData) storeToken(t *session.RefreshToken) {
+	c := *t
+	c.Roles, c.Scopes = slices.Clone(t.Roles), slices.Clone(t.Scopes)
+	c.UsedAt, c.RevokedAt = time.Time{}, time.Time{}
+	d.refresh[t.Hash] = &c
+	f := d.families[t.FamilyID]
+	f.hashes = append(f.hashes, t.Hash)
+}
+
+// CreateRefreshToken implements session.TokenStore.
+func (s *Store) CreateRefreshToken(ctx context.Context, t *session.RefreshToken) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := &s.session
+	d.init()
+	if _, ok := d.refresh[t.Hash]; ok {
+		return sso.ErrConflict
+	}
+	if _, ok := d.families[t.FamilyID]; ok {
+		return sso.ErrConflict
+	}
+	d.families[t.FamilyID] = &tokenFamily{userID: t.UserID, sessionID: t.SessionID}
+	d.storeToken(t)
+	return nil
+}
+
+// GetRefreshToken implements session.TokenStore.
+func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*session.RefreshToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.session.refresh[hash]
+	if !ok {
+		return nil, sso.ErrNotFound
+	}
+	return s.session.readToken(t), nil
+}
+
+// RotateRefreshToken implements session.TokenStore.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *session.RefreshToken) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := &s.session
+	old, ok := d.refresh[oldHash]
+	if !ok {
+		return sso.ErrNotFound
+	}
+	if next.FamilyID != old.FamilyID {
+		return sso.ErrInvalidInput
+	}
+	if !d.families[old.FamilyID].revokedAt.IsZero() {
+		return session.ErrTokenRevoked
+	}
+	if !old.UsedAt.IsZero() {
+		return session.ErrTokenUsed
+	}
+	if _, ok := d.refresh[next.Hash]; ok {
+		return sso.ErrConflict
+	}
+	old.UsedAt = next.CreatedAt
+	d.storeToken(next)
+	return nil
+}
+
+// RevokeFamily implements session.TokenStore.
+func (s *Store) RevokeFamily(ctx context.Context, familyID string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.session.families[familyID]; f != nil && f.revokedAt.IsZero() {
+		f.revokedAt = at
+	}
+	return nil
+}
+
+// RevokeSessionTokens implements session.TokenStore.
+func (s *Store) RevokeSessionTokens(ctx context.Context, sessionID string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.session.families {
+		if f.sessionID == sessionID && f.revokedAt.IsZero() {
+			f.revokedAt = at
+		}
+	}
+	return nil
+}
+
+// RevokeUserTokens implements session.TokenStore.
+func (s *Store) RevokeUserTokens(ctx context.Context, userID string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.session.families {
+		if f.userID == userID && f.revokedAt.IsZero() {
+			f.revokedAt = at
+		}
+	}
+	return nil
+}
+
+// SetRevocation implements session.RevocationStore.
+func (s *Store) SetRevocation(ctx context.Context, subject string, at, until time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := &s.session
+	d.init()
+	cur, ok := d.revocation[subject]
+	if ok && !at.After(cur.at) {
+		if until.After(cur.until) {
+			cur.until = until
+			d.revocation[subject] = cur
+		}
+		return nil
+	}
+	if cur.until.After(until) {
+		until = cur.until
+	}
+	d.revocation[subject] = revocation{at: at, until: until}
+	return nil
+}
+
+// GetRevocation implements session.RevocationStore.
+func (s *Store) GetRevocation(ctx context.Context, subject string) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.session.revocation[subject]
+	if !ok || !s.now().Before(r.until) {
+		return time.Time{}, sso.ErrNotFound
+	}
+	return r.at, nil
+}

@@ -19,6 +19,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -180,8 +181,11 @@ func isUnavailable(err error) bool {
 		st := se.SQLState()
 		return strings.HasPrefix(st, "08") || st == "57P01" || st == "57P02" || st == "57P03"
 	}
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
 	msg := err.Error()
-	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "connection reset") ||
+	return strings.Contains(msg, "sql: database is closed") || strings.Contains(msg, "connection refused") || strings.Contains(msg, "connection reset") ||
 		strings.Contains(msg, "broken pipe") || strings.Contains(msg, "unexpected EOF") ||
 		strings.Contains(msg, "failed to connect") || strings.Contains(msg, "conn closed")
 }

@@ -1,0 +1,76 @@
+package mfa
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Protocol is the sso.Protocol value of mfa's *sso.ValidationError values.
+const Protocol sso.Protocol = "mfa"
+
+// Stable reasons of the *sso.ValidationError values mfa returns. Tests,
+// audit events and API clients match on them.
+const (
+	ReasonCodeMalformed      = "code_malformed"       // not exactly 6 ASCII digits
+	ReasonCodeInvalid        = "code_invalid"         // well-formed TOTP code that does not match
+	ReasonCodeReplayed       = "code_replayed"        // code of a step already accepted
+	ReasonLockedOut          = "locked_out"           // too many failures; wraps *LockoutError
+	ReasonNotEnrolled        = "not_enrolled"         // no active factor of that kind
+	ReasonAlreadyEnrolled    = "already_enrolled"     // TOTP already active; disable first
+	ReasonNoPendingEnrolment = "no_pending_enrolment" // confirm without a started enrolment
+	ReasonRecoveryMalformed  = "recovery_code_malformed"
+	ReasonRecoveryInvalid    = "recovery_code_invalid" // unknown or already used
+	ReasonWebAuthnInvalid    = "webauthn_invalid"      // the library rejected the response
+	ReasonWebAuthnMalformed  = "webauthn_malformed"    // unparsable response
+	ReasonCounterRegression  = "webauthn_counter_regression"
+	ReasonCeremonyInvalid    = "webauthn_ceremony_invalid" // unknown, expired, used or foreign ceremony
+	ReasonWebAuthnDisabled   = "webauthn_disabled"         // Config.WebAuthn is nil
+)
+
+// Error codes of the JSON error bodies (`{"error": code}`) that Require,
+// StepUp and the handlers write. They are stable API.
+const (
+	CodeEnrollmentRequired   = "mfa_enrollment_required"
+	CodeVerificationRequired = "mfa_verification_required"
+	CodeStepUpRequired       = "mfa_step_up_required"
+	CodeUnauthenticated      = "unauthenticated"
+)
+
+// ErrStepUpRequired reports an operation that needs a second factor checked
+// more recently than the session's (or at all). It wraps sso.ErrForbidden.
+var ErrStepUpRequired = fmt.Errorf("mfa: recent second factor required: %w", sso.ErrForbidden)
+
+// LockoutError reports that the user's second-factor attempts are locked
+// until Until because of repeated failures. It wraps sso.ErrRateLimited.
+type LockoutError struct {
+	Until time.Time
+}
+
+func (e *LockoutError) Error() string {
+	return "mfa: too many failed attempts, locked until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// Unwrap returns sso.ErrRateLimited.
+func (e *LockoutError) Unwrap() error { return sso.ErrRateLimited }
+
+func invalid(reason string, cause error) *sso.ValidationError {
+	return sso.Invalid(Protocol, reason, cause)
+}
+
+// lockout returns the ValidationError for a lock until until.
+func lockout(until time.Time) error {
+	return invalid(ReasonLockedOut, &LockoutError{Until: until})
+}
+
+// reasonOf is sso.ReasonOf.
+func reasonOf(err error) string { return sso.ReasonOf(err) }
+
+// isValidation reports whether err is a rejection of the user's input (as
+// opposed to an internal failure).
+func isValidation(err error) bool {
+	var ve *sso.ValidationError
+	return errors.As(err, &ve)
+}

@@ -1,0 +1,128 @@
+package mfa
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Status is a user's second-factor state, for account settings pages.
+type Status struct {
+	// Enrolled is true when the user has an active TOTP factor or a WebAuthn
+	// credential.
+	Enrolled bool `json:"enrolled"`
+	// TOTP is true when a TOTP factor is active; TOTPPending when an
+	// enrolment awaits confirmation.
+	TOTP        bool `json:"totp"`
+	TOTPPending bool `json:"totp_pending"`
+	// WebAuthn lists the registered security keys and passkeys.
+	WebAuthn []CredentialInfo `json:"webauthn"`
+	// RecoveryCodes is the number of unused recovery codes.
+	RecoveryCodes int `json:"recovery_codes"`
+	// SessionMFA and SessionMFAAt describe the current session.
+	SessionMFA   bool      `json:"session_mfa"`
+	SessionMFAAt time.Time `json:"session_mfa_at,omitzero"`
+	// Policy is the policy decision for the session (see Evaluate), and
+	// EnrollmentDue the grace period's end when one applies.
+	Policy        string    `json:"policy"`
+	EnrollmentDue time.Time `json:"enrollment_due,omitzero"`
+}
+
+// Status returns p's second-factor state.
+func (m *Manager) Status(ctx context.Context, p *sso.Principal) (*Status, error) {
+	st := &Status{WebAuthn: []CredentialInfo{}, SessionMFA: p.MFA, SessionMFAAt: p.MFAAt}
+	f, err := m.cfg.Store.GetTOTP(ctx, p.UserID)
+	switch {
+	case err == nil:
+		st.TOTP, st.TOTPPending = f.Active, !f.Active
+	case !errors.Is(err, sso.ErrNotFound):
+		return nil, fmt.Errorf("mfa: load factor: %w", err)
+	}
+	creds, err := m.cfg.Store.ListWebAuthnCredentials(ctx, p.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: list credentials: %w", err)
+	}
+	for _, c := range creds {
+		st.WebAuthn = append(st.WebAuthn, credentialInfo(c))
+	}
+	st.Enrolled = st.TOTP || len(creds) > 0
+	if st.RecoveryCodes, err = m.cfg.Store.CountRecoveryCodes(ctx, p.UserID); err != nil {
+		return nil, fmt.Errorf("mfa: count recovery codes: %w", err)
+	}
+	d, err := m.Evaluate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	st.Policy, st.EnrollmentDue = d.Requirement.String(), d.Deadline
+	return st, nil
+}
+
+// Factor names for Disable.
+const (
+	FactorTOTP     = "totp"
+	FactorWebAuthn = "webauthn"
+	FactorAll      = "all"
+)
+
+// Disable removes a factor of p's user: FactorTOTP, one WebAuthn credential
+// (FactorWebAuthn with its base64url ID) or every factor (FactorAll). When
+// no factor remains the recovery codes are deleted too. The session must
+// have completed a second factor within Config.RecentMFA
+// (ErrStepUpRequired otherwise). It is audited.
+func (m *Manager) Disable(ctx context.Context, p *sso.Principal, factor, credentialID string) error {
+	if !m.recentMFA(p, m.cfg.RecentMFA) {
+		return ErrStepUpRequired
+	}
+	notFound := func(err error) bool { return errors.Is(err, sso.ErrNotFound) }
+	switch factor {
+	case FactorTOTP:
+		if err := m.cfg.Store.DeleteTOTP(ctx, p.UserID); err != nil {
+			if notFound(err) {
+				return invalid(ReasonNotEnrolled, err)
+			}
+			return fmt.Errorf("mfa: delete factor: %w", err)
+		}
+	case FactorWebAuthn:
+		id, err := base64.RawURLEncoding.DecodeString(credentialID)
+		if err != nil || len(id) == 0 {
+			return fmt.Errorf("%w: mfa: malformed credential ID", sso.ErrInvalidInput)
+		}
+		if err := m.cfg.Store.DeleteWebAuthnCredential(ctx, p.UserID, id); err != nil {
+			if notFound(err) {
+				return invalid(ReasonNotEnrolled, err)
+			}
+			return fmt.Errorf("mfa: delete credential: %w", err)
+		}
+	case FactorAll, "":
+		factor = FactorAll
+		if err := m.cfg.Store.DeleteTOTP(ctx, p.UserID); err != nil && !notFound(err) {
+			return fmt.Errorf("mfa: delete factor: %w", err)
+		}
+		creds, err := m.cfg.Store.ListWebAuthnCredentials(ctx, p.UserID)
+		if err != nil {
+			return fmt.Errorf("mfa: list credentials: %w", err)
+		}
+		for _, c := range creds {
+			if err := m.cfg.Store.DeleteWebAuthnCredential(ctx, p.UserID, c.ID); err != nil && !notFound(err) {
+				return fmt.Errorf("mfa: delete credential: %w", err)
+			}
+		}
+	default:
+		return fmt.Errorf("%w: mfa: unknown factor %q", sso.ErrInvalidInput, factor)
+	}
+	enrolled, err := m.enrolled(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if !enrolled {
+		if err := m.cfg.Store.DeleteRecoveryCodes(ctx, p.UserID); err != nil {
+			return fmt.Errorf("mfa: delete recovery codes: %w", err)
+		}
+	}
+	m.audit(ctx, p, sso.EventMFADisabled, sso.OutcomeSuccess, "", map[string]string{"factor": factor})
+	return nil
+}

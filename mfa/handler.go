@@ -1,0 +1,378 @@
+package mfa
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// maxBody bounds JSON request bodies.
+const maxBody = 64 << 10
+
+func (m *Manager) routes() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", m.ServeStatus)
+	mux.HandleFunc("POST /totp/enroll", m.ServeTOTPEnroll)
+	mux.HandleFunc("POST /totp/confirm", m.ServeTOTPConfirm)
+	mux.HandleFunc("POST /verify", m.ServeVerify)
+	mux.HandleFunc("POST /recovery", m.ServeRecovery)
+	mux.HandleFunc("POST /recovery/regenerate", m.ServeRegenerateRecovery)
+	mux.HandleFunc("POST /disable", m.ServeDisable)
+	mux.HandleFunc("POST /webauthn/register/begin", m.ServeWebAuthnRegisterBegin)
+	mux.HandleFunc("POST /webauthn/register/finish", m.ServeWebAuthnRegisterFinish)
+	mux.HandleFunc("POST /webauthn/login/begin", m.ServeWebAuthnLoginBegin)
+	mux.HandleFunc("POST /webauthn/login/finish", m.ServeWebAuthnLoginFinish)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeJSONError(w, http.StatusNotFound, "not_found") })
+	m.mux = mux
+}
+
+// ServeHTTP serves the JSON API on relative routes; mount it behind the
+// session middleware with http.StripPrefix:
+//
+//	GET  /status                   factors, recovery codes left, policy
+//	POST /totp/enroll              start TOTP enrolment (secret, URI, QR)
+//	POST /totp/confirm             {"code"}: activate; returns recovery codes
+//	POST /verify                   {"code"}: TOTP as second factor
+//	POST /recovery                 {"code"}: recovery code as second factor
+//	POST /recovery/regenerate      new recovery codes (recent MFA)
+//	POST /disable                  {"factor","credential_id"} (recent MFA)
+//	POST /webauthn/register/begin  creation options + ceremony
+//	POST /webauthn/register/finish {"ceremony","name","credential"}
+//	POST /webauthn/login/begin     request options + ceremony
+//	POST /webauthn/login/finish    {"ceremony","credential"}
+//
+// POST requests must be application/json (which also keeps cross-site forms
+// out). A successful second factor elevates and rotates the session through
+// Config.Elevator.
+func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
+
+// principal returns the request's principal or answers 401.
+func (m *Manager) principal(w http.ResponseWriter, r *http.Request) (*sso.Principal, *http.Request, bool) {
+	p, ok := sso.PrincipalFrom(r.Context())
+	if !ok || p.UserID == "" {
+		writeJSONError(w, http.StatusUnauthorized, CodeUnauthenticated)
+		return nil, r, false
+	}
+	return p, r.WithContext(withRequestInfo(r)), true
+}
+
+// decode reads a JSON body into v (an empty body leaves v alone).
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/json" {
+		writeJSONError(w, http.StatusUnsupportedMediaType, "unsupported_media_type")
+		return false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeJSONError(w, http.StatusRequestEntityTooLarge, "invalid_request")
+		return false
+	}
+	if len(body) == 0 || v == nil {
+		return true
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request")
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code string) {
+	writeJSON(w, status, map[string]string{"error": code})
+}
+
+// defaultError renders err as JSON {"error": reason} and logs causes that
+// are not the user's doing.
+func (m *Manager) defaultError(w http.ResponseWriter, r *http.Request, err error) {
+	var le *LockoutError
+	if errors.As(err, &le) {
+		secs := int(time.Until(le.Until).Seconds()) + 1
+		if n := m.now(); le.Until.After(n) {
+			secs = int(le.Until.Sub(n).Seconds()) + 1
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		writeJSONError(w, http.StatusTooManyRequests, ReasonLockedOut)
+		return
+	}
+	if errors.Is(err, ErrStepUpRequired) {
+		writeJSONError(w, http.StatusForbidden, CodeStepUpRequired)
+		return
+	}
+	var ve *sso.ValidationError
+	if errors.As(err, &ve) {
+		status := http.StatusUnauthorized
+		switch ve.Reason {
+		case ReasonCodeMalformed, ReasonRecoveryMalformed, ReasonWebAuthnMalformed:
+			status = http.StatusBadRequest
+		case ReasonAlreadyEnrolled, ReasonNoPendingEnrolment:
+			status = http.StatusConflict
+		case ReasonNotEnrolled, ReasonWebAuthnDisabled:
+			status = http.StatusNotFound
+		}
+		writeJSONError(w, status, ve.Reason)
+		return
+	}
+	switch {
+	case errors.Is(err, sso.ErrInvalidInput):
+		writeJSONError(w, http.StatusBadRequest, "invalid_request")
+	case errors.Is(err, sso.ErrUnavailable):
+		m.log.ErrorContext(r.Context(), "mfa: backend unavailable", slog.Any("error", err))
+		writeJSONError(w, http.StatusServiceUnavailable, "unavailable")
+	default:
+		m.log.ErrorContext(r.Context(), "mfa: request failed", slog.String("path", r.URL.Path), slog.Any("error", err))
+		writeJSONError(w, http.StatusInternalServerError, "internal")
+	}
+}
+
+// elevate records the completed second factor on the session.
+func (m *Manager) elevate(w http.ResponseWriter, r *http.Request) bool {
+	if m.cfg.Elevator == nil {
+		m.errorFn(w, r, errors.New("mfa: no Elevator configured"))
+		return false
+	}
+	if err := m.cfg.Elevator.ElevateMFA(w, r, m.now()); err != nil {
+		m.errorFn(w, r, err)
+		return false
+	}
+	return true
+}
+
+type codeRequest struct {
+	Code string `json:"code"`
+}
+
+// ServeStatus answers GET /status with the principal's Status.
+func (m *Manager) ServeStatus(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	if !ok {
+		return
+	}
+	st, err := m.Status(r.Context(), p)
+	if err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+type enrollResponse struct {
+	Secret    string `json:"secret"`
+	URI       string `json:"uri"`
+	QRPNG     string `json:"qr_png"`
+	QRDataURL string `json:"qr_data_url"`
+	Issuer    string `json:"issuer"`
+	Account   string `json:"account"`
+}
+
+// ServeTOTPEnroll answers POST /totp/enroll with the new secret, otpauth
+// URI and QR code (PNG as base64 and as a data URL).
+func (m *Manager) ServeTOTPEnroll(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	if !ok || !decode(w, r, nil) {
+		return
+	}
+	e, err := m.StartTOTPEnrollment(r.Context(), p)
+	if err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, enrollResponse{Secret: e.Secret, URI: e.URI, QRPNG: base64.StdEncoding.EncodeToString(e.QRPNG),
+		QRDataURL: e.QRDataURL, Issuer: e.Issuer, Account: e.Account})
+}
+
+type codesResponse struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// ServeTOTPConfirm answers POST /totp/confirm {"code"}: it activates the
+// pending factor, elevates the session and returns recovery codes (empty
+// when the user already had some).
+func (m *Manager) ServeTOTPConfirm(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	var req codeRequest
+	if !ok || !decode(w, r, &req) {
+		return
+	}
+	codes, err := m.ConfirmTOTPEnrollment(r.Context(), p, req.Code)
+	if err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	if !m.elevate(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, codesResponse{RecoveryCodes: nonNil(codes)})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// ServeVerify answers POST /verify {"code"}: the TOTP second login step.
+func (m *Manager) ServeVerify(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	var req codeRequest
+	if !ok || !decode(w, r, &req) {
+		return
+	}
+	if err := m.VerifyTOTP(r.Context(), p, req.Code); err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	if !m.elevate(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// ServeRecovery answers POST /recovery {"code"}: a recovery code as the
+// second factor.
+func (m *Manager) ServeRecovery(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	var req codeRequest
+	if !ok || !decode(w, r, &req) {
+		return
+	}
+	res, err := m.UseRecoveryCode(r.Context(), p, req.Code)
+	if err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	if !m.elevate(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// ServeRegenerateRecovery answers POST /recovery/regenerate with a new set
+// of recovery codes.
+func (m *Manager) ServeRegenerateRecovery(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	if !ok || !decode(w, r, nil) {
+		return
+	}
+	codes, err := m.RegenerateRecoveryCodes(r.Context(), p)
+	if err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, codesResponse{RecoveryCodes: codes})
+}
+
+type disableRequest struct {
+	Factor       string `json:"factor"`
+	CredentialID string `json:"credential_id"`
+}
+
+// ServeDisable answers POST /disable {"factor", "credential_id"}.
+func (m *Manager) ServeDisable(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	var req disableRequest
+	if !ok || !decode(w, r, &req) {
+		return
+	}
+	if err := m.Disable(r.Context(), p, req.Factor, req.CredentialID); err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+type ceremonyResponse struct {
+	Ceremony string `json:"ceremony"`
+	Options  any    `json:"options"`
+}
+
+// ServeWebAuthnRegisterBegin answers POST /webauthn/register/begin with
+// {"ceremony", "options"}; options is the CredentialCreation JSON
+// ({"publicKey": ...}).
+func (m *Manager) ServeWebAuthnRegisterBegin(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	if !ok || !decode(w, r, nil) {
+		return
+	}
+	id, opts, err := m.BeginWebAuthnRegistration(r.Context(), p)
+	if err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ceremonyResponse{Ceremony: id, Options: opts})
+}
+
+type finishRequest struct {
+	Ceremony   string          `json:"ceremony"`
+	Name       string          `json:"name"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+// ServeWebAuthnRegisterFinish answers POST /webauthn/register/finish.
+func (m *Manager) ServeWebAuthnRegisterFinish(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	var req finishRequest
+	if !ok || !decode(w, r, &req) {
+		return
+	}
+	info, codes, err := m.FinishWebAuthnRegistration(r.Context(), p, req.Ceremony, req.Name, req.Credential)
+	if err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Credential    *CredentialInfo `json:"credential"`
+		RecoveryCodes []string        `json:"recovery_codes"`
+	}{info, nonNil(codes)})
+}
+
+// ServeWebAuthnLoginBegin answers POST /webauthn/login/begin with
+// {"ceremony", "options"}; options is the CredentialAssertion JSON.
+func (m *Manager) ServeWebAuthnLoginBegin(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	if !ok || !decode(w, r, nil) {
+		return
+	}
+	id, opts, err := m.BeginWebAuthnLogin(r.Context(), p)
+	if err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ceremonyResponse{Ceremony: id, Options: opts})
+}
+
+// ServeWebAuthnLoginFinish answers POST /webauthn/login/finish and elevates
+// the session on success.
+func (m *Manager) ServeWebAuthnLoginFinish(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	var req finishRequest
+	if !ok || !decode(w, r, &req) {
+		return
+	}
+	if err := m.FinishWebAuthnLogin(r.Context(), p, req.Ceremony, req.Credential); err != nil {
+		m.errorFn(w, r, err)
+		return
+	}
+	if !m.elevate(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}

@@ -1,0 +1,307 @@
+package mfa
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxFailures   = 5
+	DefaultLockout       = time.Minute
+	DefaultMaxLockout    = time.Hour
+	DefaultFailureWindow = 24 * time.Hour
+	DefaultRecentMFA     = 10 * time.Minute
+	DefaultGracePeriod   = 7 * 24 * time.Hour
+	DefaultQRSize        = 256
+	// RecoveryCodeCount is how many recovery codes a set holds.
+	RecoveryCodeCount = 10
+)
+
+// Config configures a Manager. Zero values are secure defaults.
+type Config struct {
+	// Store holds factors, recovery codes, failure counters and WebAuthn
+	// state. Required.
+	Store Store
+	// Sealer encrypts TOTP seeds at rest (associated data: the user ID).
+	// Required.
+	Sealer sso.Sealer
+	// Users supplies the email shown as the account name in authenticator
+	// apps. Required.
+	Users sso.UserStore
+	// Orgs and Members supply the organization's MFA policy and the member's
+	// join time for Require's grace period. Required.
+	Orgs    sso.OrgStore
+	Members sso.MembershipStore
+	// Events receives the audit trail (sso.EventMFA*). Required.
+	Events sso.EventStore
+	// Elevator marks the session as having completed a second factor and
+	// rotates it; session.Manager implements it. Required for the HTTP
+	// handlers.
+	Elevator sso.MFAElevator
+
+	// Issuer is the product name shown in authenticator apps (the otpauth
+	// issuer). Required.
+	Issuer string
+
+	// MaxFailures is how many consecutive failures, across TOTP, recovery
+	// codes and WebAuthn, lock a user's second factor. Zero means 5.
+	MaxFailures int
+	// Lockout is the first lock's length; each further failure doubles it,
+	// up to MaxLockout. Zero means one minute; MaxLockout zero means an hour.
+	Lockout    time.Duration
+	MaxLockout time.Duration
+	// FailureWindow restarts the failure count when the previous failure is
+	// older. Zero means 24 hours.
+	FailureWindow time.Duration
+	// RecentMFA is how recent the session's second factor must be to
+	// disable factors, regenerate recovery codes or add a factor once one is
+	// active. Zero means 10 minutes.
+	RecentMFA time.Duration
+
+	// RequireReenrollmentAfterRecovery removes the TOTP factor when a
+	// recovery code is used (the device is presumed lost), so the user must
+	// enrol again.
+	RequireReenrollmentAfterRecovery bool
+
+	// EnrollmentURL and VerifyURL are where Require and StepUp redirect
+	// browsers (GET requests accepting text/html); a "return_to" query
+	// parameter carries the original path. Empty means always answer with
+	// JSON 403.
+	EnrollmentURL string
+	VerifyURL     string
+	// IsPlatformAdmin reports whether the principal is one of the host's
+	// own administrators, who always need a second factor, with no grace
+	// period, whatever their organization's policy. Nil means nobody is.
+	IsPlatformAdmin func(p *sso.Principal) bool
+
+	// WebAuthn enables security keys and passkeys; nil disables them.
+	WebAuthn *WebAuthnConfig
+
+	// QRSize is the QR code's width and height in pixels. Zero means 256.
+	QRSize int
+
+	// ErrorHandler renders errors of the HTTP handlers. Nil renders JSON
+	// {"error": reason} with a fitting status and logs internal causes.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives handler-level logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock (the server's clock is the TOTP time source). Nil
+	// means time.Now.
+	Now func() time.Time
+	// Rand supplies randomness for seeds and recovery codes. Nil means
+	// crypto/rand.
+	Rand io.Reader
+}
+
+// WebAuthnConfig configures the WebAuthn relying party.
+type WebAuthnConfig struct {
+	// RPID is the relying party ID, the registrable domain or host of the
+	// application ("example.com"). Required.
+	RPID string
+	// RPDisplayName is shown by authenticators. Zero means Config.Issuer.
+	RPDisplayName string
+	// Origins are the exact origins ("https://app.example.com") the browser
+	// may report. Required.
+	Origins []string
+	// Timeout bounds a ceremony. Zero means 5 minutes.
+	Timeout time.Duration
+	// UserVerification is "required", "preferred" or "discouraged". Zero
+	// means "preferred".
+	UserVerification string
+}
+
+// Manager implements TOTP and WebAuthn second factors, recovery codes,
+// organization MFA policy and step-up. It is safe for concurrent use.
+type Manager struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	rand     io.Reader
+	wa       *webauthn.WebAuthn
+	waTTL    time.Duration
+	mux      *http.ServeMux
+	errorFn  func(w http.ResponseWriter, r *http.Request, err error)
+	totpOpts totpParams
+}
+
+// New validates cfg and returns a Manager.
+func New(cfg Config) (*Manager, error) {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: mfa: "+format, append([]any{sso.ErrInvalidConfig}, a...)...)
+	}
+	switch {
+	case cfg.Store == nil:
+		return nil, bad("Store is required")
+	case cfg.Sealer == nil:
+		return nil, bad("Sealer is required")
+	case cfg.Users == nil:
+		return nil, bad("Users is required")
+	case cfg.Orgs == nil || cfg.Members == nil:
+		return nil, bad("Orgs and Members are required")
+	case cfg.Events == nil:
+		return nil, bad("Events is required")
+	case cfg.Issuer == "":
+		return nil, bad("Issuer (the product name) is required")
+	case cfg.MaxFailures < 0 || cfg.Lockout < 0 || cfg.MaxLockout < 0 || cfg.FailureWindow < 0 || cfg.RecentMFA < 0 || cfg.QRSize < 0:
+		return nil, bad("negative limits")
+	}
+	if cfg.MaxFailures == 0 {
+		cfg.MaxFailures = DefaultMaxFailures
+	}
+	if cfg.Lockout == 0 {
+		cfg.Lockout = DefaultLockout
+	}
+	if cfg.MaxLockout == 0 {
+		cfg.MaxLockout = DefaultMaxLockout
+	}
+	if cfg.MaxLockout < cfg.Lockout {
+		return nil, bad("MaxLockout below Lockout")
+	}
+	if cfg.FailureWindow == 0 {
+		cfg.FailureWindow = DefaultFailureWindow
+	}
+	if cfg.RecentMFA == 0 {
+		cfg.RecentMFA = DefaultRecentMFA
+	}
+	if cfg.QRSize == 0 {
+		cfg.QRSize = DefaultQRSize
+	}
+	if cfg.QRSize < 64 || cfg.QRSize > 2048 {
+		return nil, bad("QRSize must be within 64..2048")
+	}
+	m := &Manager{cfg: cfg, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, errorFn: cfg.ErrorHandler, totpOpts: defaultTOTP}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.rand == nil {
+		m.rand = rand.Reader
+	}
+	if m.errorFn == nil {
+		m.errorFn = m.defaultError
+	}
+	if cfg.WebAuthn != nil {
+		if err := m.initWebAuthn(cfg.WebAuthn); err != nil {
+			return nil, err
+		}
+	}
+	m.routes()
+	return m, nil
+}
+
+// requestInfo is request metadata for audit events.
+type requestInfo struct{ ip, userAgent string }
+
+type requestInfoKey struct{}
+
+func withRequestInfo(r *http.Request) context.Context {
+	return context.WithValue(r.Context(), requestInfoKey{}, requestInfo{ip: clientIP(r), userAgent: r.UserAgent()})
+}
+
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	for i := len(host) - 1; i >= 0; i-- {
+		if host[i] == ':' {
+			return host[:i]
+		}
+	}
+	return host
+}
+
+// audit appends an mfa event about p's user to p's organization's chain.
+// A failed write is logged: audit trouble must not turn a rejection into an
+// acceptance or the other way round.
+func (m *Manager) audit(ctx context.Context, p *sso.Principal, typ, outcome, reason string, details map[string]string) {
+	ri, _ := ctx.Value(requestInfoKey{}).(requestInfo)
+	e := &sso.Event{
+		ID:        sso.NewID("evt_"),
+		OrgID:     p.OrgID,
+		Time:      m.now(),
+		Type:      typ,
+		Actor:     sso.Actor{Type: sso.ActorUser, ID: p.UserID},
+		Target:    sso.Target{Type: "user", ID: p.UserID},
+		Outcome:   outcome,
+		Reason:    reason,
+		IP:        ri.ip,
+		UserAgent: ri.userAgent,
+		Details:   details,
+	}
+	if err := m.cfg.Events.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
+		m.log.ErrorContext(ctx, "mfa: audit event not stored", slog.String("type", typ), slog.String("user_id", p.UserID), slog.Any("error", err))
+	}
+}
+
+// checkLock refuses attempts while the user is locked out.
+func (m *Manager) checkLock(ctx context.Context, p *sso.Principal) error {
+	a, err := m.cfg.Store.GetAttempts(ctx, p.UserID)
+	if errors.Is(err, sso.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mfa: read attempts: %w", err)
+	}
+	if now := m.now(); now.Before(a.LockedUntil) {
+		m.audit(ctx, p, sso.EventMFAFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
+		return lockout(a.LockedUntil)
+	}
+	return nil
+}
+
+// fail records a failed attempt of factor for the user, locks the user
+// after MaxFailures with exponential back-off, audits it and returns cause
+// (or the lockout error when this failure triggered one).
+func (m *Manager) fail(ctx context.Context, p *sso.Principal, factor string, cause error) error {
+	now := m.now()
+	reason := reasonOf(cause)
+	typ := sso.EventMFAFailed
+	if reason == ReasonCodeReplayed {
+		typ = sso.EventMFAReplayed
+	}
+	m.audit(ctx, p, typ, sso.OutcomeFailure, reason, map[string]string{"factor": factor})
+	n, err := m.cfg.Store.AddFailure(ctx, p.UserID, now, now.Add(-m.cfg.FailureWindow))
+	if err != nil {
+		return errors.Join(cause, fmt.Errorf("mfa: record failure: %w", err))
+	}
+	if n < m.cfg.MaxFailures {
+		return cause
+	}
+	d := m.cfg.Lockout
+	for i := m.cfg.MaxFailures; i < n && d < m.cfg.MaxLockout; i++ {
+		d *= 2
+	}
+	d = min(d, m.cfg.MaxLockout)
+	until := now.Add(d)
+	if err := m.cfg.Store.LockUntil(ctx, p.UserID, until); err != nil {
+		return errors.Join(cause, fmt.Errorf("mfa: lock: %w", err))
+	}
+	m.audit(ctx, p, sso.EventMFALockedOut, sso.OutcomeFailure, ReasonLockedOut,
+		map[string]string{"factor": factor, "failures": fmt.Sprint(n), "until": until.UTC().Format(time.RFC3339)})
+	return lockout(until)
+}
+
+// succeed resets the failure counters and audits a successful check.
+func (m *Manager) succeed(ctx context.Context, p *sso.Principal, factor string) error {
+	if err := m.cfg.Store.ResetAttempts(ctx, p.UserID); err != nil {
+		return fmt.Errorf("mfa: reset attempts: %w", err)
+	}
+	m.audit(ctx, p, sso.EventMFASucceeded, sso.OutcomeSuccess, "", map[string]string{"factor": factor})
+	return nil
+}
+
+// recentMFA reports whether p completed a second factor within d.
+func (m *Manager) recentMFA(p *sso.Principal, d time.Duration) bool {
+	return p.MFA && !p.MFAAt.IsZero() && m.now().Sub(p.MFAAt) <= d
+}

@@ -1,0 +1,284 @@
+package mfa
+
+import (
+	"bytes"
+	"context"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// SecretSize is the TOTP seed length in bytes: 160 bits (RFC 4226 §4 R6).
+const SecretSize = 20
+
+// totpParams are the RFC 6238 parameters. Authenticator apps support SHA-1,
+// 6 digits and 30 s reliably, so enrolment always uses them; other values
+// exist so the Appendix B vectors run through the same code path.
+type totpParams struct {
+	digits    otp.Digits
+	algorithm otp.Algorithm
+	period    int64
+}
+
+var defaultTOTP = totpParams{digits: otp.DigitsSix, algorithm: otp.AlgorithmSHA1, period: 30}
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// codeAt returns the code for secret at time t (pquerna/otp computes it).
+func (tp totpParams) codeAt(secret []byte, t time.Time) (string, error) {
+	return totp.GenerateCodeCustom(b32.EncodeToString(secret), t, totp.ValidateOpts{
+		Period: uint(tp.period), Digits: tp.digits, Algorithm: tp.algorithm,
+	})
+}
+
+// matchStep checks code against the steps now-1, now and now+1 (RFC 6238
+// §5.2: at most one step of skew, server clock only) and returns the step
+// it matched. Every candidate is computed, so timing does not reveal which
+// one matched. The exact step wins over its neighbours.
+func (tp totpParams) matchStep(secret []byte, code string, now time.Time) (int64, bool, error) {
+	step := now.Unix() / tp.period
+	sec := b32.EncodeToString(secret)
+	opts := totp.ValidateOpts{Period: uint(tp.period), Skew: 0, Digits: tp.digits, Algorithm: tp.algorithm}
+	matched, found := int64(0), false
+	for _, s := range [3]int64{step, step - 1, step + 1} {
+		ok, err := totp.ValidateCustom(code, sec, time.Unix(s*tp.period, 0), opts)
+		if err != nil {
+			return 0, false, err
+		}
+		if ok && !found {
+			matched, found = s, true
+		}
+	}
+	return matched, found, nil
+}
+
+// ParseCode normalizes a user-typed TOTP code: it drops spaces and
+// requires exactly 6 ASCII digits. Anything else is a *sso.ValidationError
+// with reason ReasonCodeMalformed.
+func ParseCode(s string) (string, error) {
+	return parseDigits(s, defaultTOTP.digits.Length())
+}
+
+func parseDigits(s string, n int) (string, error) {
+	if len(s) > 64 {
+		return "", invalid(ReasonCodeMalformed, errors.New("mfa: code too long"))
+	}
+	buf := make([]byte, 0, n)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t':
+		case c >= '0' && c <= '9':
+			buf = append(buf, c)
+		default:
+			return "", invalid(ReasonCodeMalformed, errors.New("mfa: code has a non-digit"))
+		}
+	}
+	if len(buf) != n {
+		return "", invalid(ReasonCodeMalformed, fmt.Errorf("mfa: code has %d digits, want %d", len(buf), n))
+	}
+	return string(buf), nil
+}
+
+// Enrollment is a started TOTP enrolment: what the user needs to add the
+// account to an authenticator app. It carries the plaintext seed, so show it
+// once and never log it; its LogValue redacts the secret-bearing fields.
+type Enrollment struct {
+	// Secret is the base32 seed (no padding) for manual entry.
+	Secret string `json:"secret"`
+	// URI is the otpauth:// URI encoded in the QR code.
+	URI string `json:"uri"`
+	// QRPNG is the QR code as a PNG image.
+	QRPNG []byte `json:"-"`
+	// QRDataURL is QRPNG as a data: URL for an <img src>.
+	QRDataURL string `json:"qr_data_url"`
+	// Issuer and Account are what the app will display.
+	Issuer  string `json:"issuer"`
+	Account string `json:"account"`
+}
+
+// String redacts the secret.
+func (e *Enrollment) String() string { return "mfa.Enrollment{" + e.Issuer + ":" + e.Account + ", secret REDACTED}" }
+
+// LogValue implements slog.LogValuer without the seed, URI or QR code.
+func (e *Enrollment) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("issuer", e.Issuer), slog.String("account", e.Account), slog.String("secret", "REDACTED"))
+}
+
+// StartTOTPEnrollment begins enrolling a TOTP authenticator for p's user: a
+// fresh 160-bit seed from Config.Rand (crypto/rand by default) is sealed and
+// stored as a pending factor, replacing an earlier pending one. The factor
+// counts only after ConfirmTOTPEnrollment. A user with an active TOTP factor
+// gets ReasonAlreadyEnrolled (disable it first); a user with another active
+// factor needs a second factor within Config.RecentMFA (ErrStepUpRequired).
+func (m *Manager) StartTOTPEnrollment(ctx context.Context, p *sso.Principal) (*Enrollment, error) {
+	if err := m.requireRecentIfEnrolled(ctx, p); err != nil {
+		return nil, err
+	}
+	u, err := m.cfg.Users.GetUser(ctx, p.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: load user: %w", err)
+	}
+	account := u.Email
+	if account == "" {
+		account = u.ID
+	}
+	secret := make([]byte, SecretSize)
+	if _, err := io.ReadFull(m.rand, secret); err != nil {
+		return nil, fmt.Errorf("mfa: random seed: %w", err)
+	}
+	key, err := totp.Generate(totp.GenerateOpts{
+		Issuer: m.cfg.Issuer, AccountName: account, Secret: secret,
+		Period: uint(m.totpOpts.period), Digits: m.totpOpts.digits, Algorithm: m.totpOpts.algorithm,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mfa: otpauth key: %w", err)
+	}
+	img, err := key.Image(m.cfg.QRSize, m.cfg.QRSize)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: QR code: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("mfa: QR PNG: %w", err)
+	}
+	sealed, err := m.cfg.Sealer.Seal(secret, []byte(p.UserID))
+	if err != nil {
+		return nil, fmt.Errorf("mfa: seal seed: %w", err)
+	}
+	err = m.cfg.Store.PutPendingTOTP(ctx, &TOTPFactor{UserID: p.UserID, Secret: sealed, CreatedAt: m.now()})
+	if errors.Is(err, sso.ErrConflict) {
+		return nil, invalid(ReasonAlreadyEnrolled, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mfa: store pending factor: %w", err)
+	}
+	return &Enrollment{
+		Secret:    key.Secret(),
+		URI:       key.URL(),
+		QRPNG:     buf.Bytes(),
+		QRDataURL: "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()),
+		Issuer:    m.cfg.Issuer,
+		Account:   account,
+	}, nil
+}
+
+// openSecret unseals the factor's seed, bound to its user.
+func (m *Manager) openSecret(f *TOTPFactor) ([]byte, error) {
+	secret, err := m.cfg.Sealer.Open(f.Secret, []byte(f.UserID))
+	if err != nil {
+		return nil, fmt.Errorf("mfa: open seed: %w", err)
+	}
+	return secret, nil
+}
+
+// ConfirmTOTPEnrollment activates p's pending TOTP factor when code is
+// valid, and returns a fresh set of recovery codes to show once (nil when
+// the user already holds unused codes). The confirming code's step is
+// recorded, so the same code cannot then be used to verify. Failures count
+// towards the lockout.
+func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, code string) ([]string, error) {
+	if err := m.checkLock(ctx, p); err != nil {
+		return nil, err
+	}
+	f, err := m.cfg.Store.GetTOTP(ctx, p.UserID)
+	switch {
+	case errors.Is(err, sso.ErrNotFound):
+		return nil, invalid(ReasonNoPendingEnrolment, err)
+	case err != nil:
+		return nil, fmt.Errorf("mfa: load factor: %w", err)
+	case f.Active:
+		return nil, invalid(ReasonAlreadyEnrolled, nil)
+	}
+	code, err = ParseCode(code)
+	if err != nil {
+		return nil, m.fail(ctx, p, "totp", err)
+	}
+	secret, err := m.openSecret(f)
+	if err != nil {
+		return nil, err
+	}
+	step, ok, err := m.totpOpts.matchStep(secret, code, m.now())
+	if err != nil {
+		return nil, fmt.Errorf("mfa: validate: %w", err)
+	}
+	if !ok {
+		return nil, m.fail(ctx, p, "totp", invalid(ReasonCodeInvalid, nil))
+	}
+	if err := m.cfg.Store.ActivateTOTP(ctx, p.UserID, step, m.now()); err != nil {
+		if errors.Is(err, sso.ErrConflict) || errors.Is(err, sso.ErrNotFound) {
+			// A concurrent confirmation won, or the enrolment was replaced.
+			return nil, invalid(ReasonNoPendingEnrolment, err)
+		}
+		return nil, fmt.Errorf("mfa: activate: %w", err)
+	}
+	if err := m.succeed(ctx, p, "totp"); err != nil {
+		return nil, err
+	}
+	m.audit(ctx, p, sso.EventMFAEnrolled, sso.OutcomeSuccess, "", map[string]string{"factor": "totp"})
+	n, err := m.cfg.Store.CountRecoveryCodes(ctx, p.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: count recovery codes: %w", err)
+	}
+	if n > 0 {
+		return nil, nil
+	}
+	return m.newRecoveryCodes(ctx, p)
+}
+
+// VerifyTOTP checks a TOTP code as p's second factor. It accepts a code of
+// the current step or one step either side, once: the matched step must be
+// strictly greater than the last accepted one, enforced by the store's
+// compare-and-set, so concurrent submissions of one code have exactly one
+// winner. Malformed, wrong and replayed codes count towards the lockout and
+// are audited. The caller elevates the session on success (the HTTP
+// handlers do).
+func (m *Manager) VerifyTOTP(ctx context.Context, p *sso.Principal, code string) error {
+	if err := m.checkLock(ctx, p); err != nil {
+		return err
+	}
+	f, err := m.cfg.Store.GetTOTP(ctx, p.UserID)
+	if errors.Is(err, sso.ErrNotFound) || (err == nil && !f.Active) {
+		return invalid(ReasonNotEnrolled, err)
+	}
+	if err != nil {
+		return fmt.Errorf("mfa: load factor: %w", err)
+	}
+	code, err = ParseCode(code)
+	if err != nil {
+		return m.fail(ctx, p, "totp", err)
+	}
+	secret, err := m.openSecret(f)
+	if err != nil {
+		return err
+	}
+	now := m.now()
+	step, ok, err := m.totpOpts.matchStep(secret, code, now)
+	if err != nil {
+		return fmt.Errorf("mfa: validate: %w", err)
+	}
+	if !ok {
+		return m.fail(ctx, p, "totp", invalid(ReasonCodeInvalid, nil))
+	}
+	advanced, err := m.cfg.Store.AdvanceTOTPStep(ctx, p.UserID, step, now)
+	if errors.Is(err, sso.ErrNotFound) {
+		return invalid(ReasonNotEnrolled, err) // disabled meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("mfa: record step: %w", err)
+	}
+	if !advanced {
+		return m.fail(ctx, p, "totp", invalid(ReasonCodeReplayed, nil))
+	}
+	return m.succeed(ctx, p, "totp")
+}

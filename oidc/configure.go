@@ -1,0 +1,212 @@
+package oidc
+
+import (
+	"context"
+	"crypto"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// checkRawURL applies the egress policy to an endpoint URL from
+// configuration or discovery.
+func (rp *RP) checkRawURL(s string) error {
+	u, err := url.Parse(strings.ReplaceAll(s, TenantPlaceholder, discoveryTenant))
+	if err != nil {
+		return fmt.Errorf("%w: oidc: bad URL", sso.ErrInvalidInput)
+	}
+	return checkURL(u, rp.cfg.AllowPrivateAddresses, rp.cfg.AllowInsecureIssuers)
+}
+
+var authMethods = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+
+// ConfigureConnection implements sso.ConnectionConfigurer. It validates in,
+// fetches the discovery document (whose issuer must equal in.Issuer
+// exactly) unless manual endpoints are given, in which case it fetches the
+// JWKS once to check it, seals the client secret (associated data: the
+// connection ID) or private key, and sets c.OIDC. c.ID must be set. An empty
+// ClientSecret keeps the previously sealed one. UserInfo, SigningAlgs and
+// AllowedTenantIDs of an existing c.OIDC are kept; an issuer holding
+// TenantPlaceholder requires AllowedTenantIDs.
+func (rp *RP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *sso.ConnectionInput) (*sso.IdPDetails, error) {
+	if c == nil || in == nil || c.ID == "" {
+		return nil, fmt.Errorf("%w: oidc: connection ID and input are required", sso.ErrInvalidInput)
+	}
+	if c.Protocol != "" && c.Protocol != sso.ProtocolOIDC {
+		return nil, fmt.Errorf("%w: oidc: connection protocol is %q", sso.ErrInvalidInput, c.Protocol)
+	}
+	prev := c.OIDC
+	if prev == nil {
+		prev = &sso.OIDCConfig{}
+	}
+	method := in.AuthMethod
+	if method == "" {
+		method = "client_secret_basic"
+	}
+	switch {
+	case in.Issuer == "" || len(in.Issuer) > 1024:
+		return nil, fmt.Errorf("%w: oidc: issuer is required", sso.ErrInvalidInput)
+	case in.ClientID == "" || len(in.ClientID) > 512:
+		return nil, fmt.Errorf("%w: oidc: client_id is required", sso.ErrInvalidInput)
+	case !slices.Contains(authMethods, method):
+		return nil, fmt.Errorf("%w: oidc: unknown auth method %q", sso.ErrInvalidInput, method)
+	case strings.Contains(in.Issuer, TenantPlaceholder) && len(prev.AllowedTenantIDs) == 0:
+		return nil, fmt.Errorf("%w: oidc: a multi-tenant issuer needs AllowedTenantIDs", sso.ErrInvalidInput)
+	}
+	if err := rp.checkRawURL(in.Issuer); err != nil {
+		return nil, err
+	}
+	for _, s := range in.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			return nil, fmt.Errorf("%w: oidc: bad scope %q", sso.ErrInvalidInput, s)
+		}
+	}
+	for _, a := range prev.SigningAlgs {
+		if !isAsymmetricAlg(a) {
+			return nil, fmt.Errorf("%w: oidc: signing algorithm %q not allowed", sso.ErrInvalidInput, a)
+		}
+	}
+	oc := &sso.OIDCConfig{
+		Issuer:           in.Issuer,
+		ClientID:         in.ClientID,
+		AuthMethod:       method,
+		Scopes:           slices.Clone(in.Scopes),
+		UserInfo:         prev.UserInfo,
+		SigningAlgs:      slices.Clone(prev.SigningAlgs),
+		AllowedTenantIDs: slices.Clone(prev.AllowedTenantIDs),
+	}
+	var m *metadata
+	if in.AuthURL != "" {
+		m = &metadata{Issuer: in.Issuer, AuthURL: in.AuthURL, TokenURL: in.TokenURL, UserInfoURL: in.UserInfoURL, JWKSURL: in.JWKSURL}
+		if err := rp.checkEndpoints(m); err != nil {
+			return nil, err
+		}
+		if _, err := rp.fetchJWKS(ctx, m.JWKSURL); err != nil {
+			return nil, err
+		}
+		oc.AuthURL, oc.TokenURL, oc.UserInfoURL, oc.JWKSURL = m.AuthURL, m.TokenURL, m.UserInfoURL, m.JWKSURL
+	} else {
+		var err error
+		if m, err = rp.discover(ctx, in.Issuer); err != nil {
+			return nil, err
+		}
+		if len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
+			return nil, &sso.ValidationError{Protocol: sso.ProtocolOIDC, Reason: ReasonPKCEUnsupported, Want: "S256",
+				Got: strings.Join(m.CodeChallengeMethods, " "), Err: sso.ErrInvalidInput}
+		}
+	}
+	switch method {
+	case "client_secret_basic", "client_secret_post":
+		switch {
+		case in.ClientSecret != "":
+			sealed, err := rp.cfg.Sealer.Seal([]byte(in.ClientSecret), []byte(c.ID))
+			if err != nil {
+				return nil, fmt.Errorf("oidc: seal client secret: %w", err)
+			}
+			oc.ClientSecretSealed = sealed
+		case prev.ClientSecretSealed != "":
+			oc.ClientSecretSealed = prev.ClientSecretSealed
+		default:
+			return nil, fmt.Errorf("%w: oidc: client_secret is required for %s", sso.ErrInvalidInput, method)
+		}
+	case "private_key_jwt":
+		switch {
+		case in.PrivateKeyPEM != "":
+			key, _, err := parsePrivateKey([]byte(in.PrivateKeyPEM))
+			if err != nil {
+				return nil, err
+			}
+			kid, err := keyThumbprint(key.Public())
+			if err != nil {
+				return nil, err
+			}
+			sealed, err := rp.cfg.Sealer.Seal([]byte(in.PrivateKeyPEM), privateKeyAD(c.ID))
+			if err != nil {
+				return nil, fmt.Errorf("oidc: seal private key: %w", err)
+			}
+			oc.PrivateKeySealed, oc.PrivateKeyID = sealed, kid
+		case prev.PrivateKeySealed != "":
+			oc.PrivateKeySealed, oc.PrivateKeyID = prev.PrivateKeySealed, prev.PrivateKeyID
+		default:
+			return nil, fmt.Errorf("%w: oidc: private_key_pem is required for private_key_jwt", sso.ErrInvalidInput)
+		}
+	}
+	c.Protocol = sso.ProtocolOIDC
+	c.OIDC = oc
+	rp.forget(c.ID)
+	ep := map[string]string{"authorization_endpoint": m.AuthURL, "token_endpoint": m.TokenURL, "jwks_uri": m.JWKSURL}
+	if m.UserInfoURL != "" {
+		ep["userinfo_endpoint"] = m.UserInfoURL
+	}
+	if m.EndSessionURL != "" {
+		ep["end_session_endpoint"] = m.EndSessionURL
+	}
+	return &sso.IdPDetails{Issuer: m.Issuer, Endpoints: ep}, nil
+}
+
+// keyThumbprint returns the RFC 7638 SHA-256 thumbprint of pub, used as
+// the key ID of private_key_jwt assertions.
+func keyThumbprint(pub crypto.PublicKey) (string, error) {
+	k, err := jwk.FromRaw(pub)
+	if err != nil {
+		return "", fmt.Errorf("%w: oidc: public key: %v", sso.ErrInvalidInput, err)
+	}
+	tp, err := k.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(tp), nil
+}
+
+// forget drops the cached discovery documents and key sets of a connection.
+func (rp *RP) forget(connID string) {
+	prefix := connID + "\x00"
+	rp.cache.mu.Lock()
+	defer rp.cache.mu.Unlock()
+	for k := range rp.cache.meta {
+		if strings.HasPrefix(k, prefix) {
+			delete(rp.cache.meta, k)
+		}
+	}
+	for k := range rp.cache.keySets {
+		if strings.HasPrefix(k, prefix) {
+			delete(rp.cache.keySets, k)
+		}
+	}
+}
+
+// SPDetails implements sso.ConnectionConfigurer: the redirect URI to
+// register at the IdP and the URL that starts a login.
+func (rp *RP) SPDetails(c *sso.Connection) *sso.SPDetails {
+	return &sso.SPDetails{RedirectURI: rp.RedirectURI(c.ID), LoginURL: rp.LoginURL(c.ID)}
+}
+
+// PublicJWK returns the public JWK (JSON) of the connection's
+// private_key_jwt key, to register at the IdP.
+func (rp *RP) PublicJWK(c *sso.Connection) ([]byte, error) {
+	if c == nil || c.OIDC == nil || c.OIDC.PrivateKeySealed == "" {
+		return nil, fmt.Errorf("oidc: connection has no private key: %w", sso.ErrNotFound)
+	}
+	pemText, err := rp.cfg.Sealer.Open(c.OIDC.PrivateKeySealed, privateKeyAD(c.ID))
+	if err != nil {
+		return nil, fmt.Errorf("oidc: open private key: %w", err)
+	}
+	key, alg, err := parsePrivateKey(pemText)
+	if err != nil {
+		return nil, err
+	}
+	k, err := jwk.FromRaw(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	_ = k.Set(jwk.KeyIDKey, c.OIDC.PrivateKeyID)
+	_ = k.Set(jwk.AlgorithmKey, alg)
+	_ = k.Set(jwk.KeyUsageKey, "sig")
+	return jsonMarshal(k)
+}

@@ -1,0 +1,134 @@
+package oidc
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"regexp"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Stable reasons of the *sso.ValidationError values this package returns.
+const (
+	ReasonStateMissing            = "state_missing"
+	ReasonStateInvalid            = "state_invalid"
+	ReasonBrowserMismatch         = "state_browser_mismatch"
+	ReasonConnectionMismatch      = "connection_mismatch"
+	ReasonConnectionUnusable      = "connection_unusable"
+	ReasonIssuerParamMismatch     = "iss_param_mismatch"
+	ReasonIssuerParamMissing      = "iss_param_missing"
+	ReasonCodeMissing             = "code_missing"
+	ReasonIdPError                = "idp_error"
+	ReasonTokenExchange           = "token_exchange_failed"
+	ReasonIDTokenMissing          = "id_token_missing"
+	ReasonTokenTooLarge           = "token_too_large"
+	ReasonTokenMalformed          = "token_malformed"
+	ReasonAlgNotAllowed           = "alg_not_allowed"
+	ReasonSignatureInvalid        = "signature_invalid"
+	ReasonKeysUnavailable         = "keys_unavailable"
+	ReasonIssuerMismatch          = "issuer_mismatch"
+	ReasonAudienceMismatch        = "audience_mismatch"
+	ReasonAZPMismatch             = "azp_mismatch"
+	ReasonExpired                 = "token_expired"
+	ReasonExpMissing              = "exp_missing"
+	ReasonNotYetValid             = "token_not_yet_valid"
+	ReasonIATMissing              = "iat_missing"
+	ReasonIATInFuture             = "iat_in_future"
+	ReasonTokenTooOld             = "token_too_old"
+	ReasonSubMissing              = "sub_missing"
+	ReasonNonceMismatch           = "nonce_mismatch"
+	ReasonAtHashMismatch          = "at_hash_mismatch"
+	ReasonTenantNotAllowed        = "tenant_not_allowed"
+	ReasonUserInfoSubMismatch     = "userinfo_sub_mismatch"
+	ReasonUserInfoInvalid         = "userinfo_invalid"
+	ReasonDiscoveryIssuerMismatch = "discovery_issuer_mismatch"
+	ReasonPKCEUnsupported         = "pkce_s256_unsupported"
+	ReasonLogoutTokenInvalid      = "logout_token_invalid"
+	ReasonReplayed                = "replayed"
+	ReasonBadRequest              = "bad_request"
+)
+
+func invalid(reason string, cause error) *sso.ValidationError {
+	return sso.Invalid(sso.ProtocolOIDC, reason, cause)
+}
+
+func mismatch(reason, want, got string) *sso.ValidationError {
+	return sso.Mismatch(sso.ProtocolOIDC, reason, want, got)
+}
+
+// IdPError is an error response from the IdP: an authorization response
+// with an "error" parameter or a failed token request (RFC 6749 sections
+// 4.1.2.1 and 5.2). Description and URI come from the IdP and are for logs
+// and admin diagnostics only.
+type IdPError struct {
+	Code        string
+	Description string
+	URI         string
+}
+
+// Error implements error. It includes only the error code.
+func (e *IdPError) Error() string { return "oidc: identity provider returned error " + e.Code }
+
+// LogValue implements slog.LogValuer.
+func (e *IdPError) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("code", e.Code), slog.String("description", e.Description))
+}
+
+var errorCodeRe = regexp.MustCompile(`^[a-z0-9_.\-]{1,64}$`)
+
+// safeCode returns an IdP error code fit for display, or "error".
+func safeCode(c string) string {
+	if errorCodeRe.MatchString(c) {
+		return c
+	}
+	return "error"
+}
+
+var errorPage = template.Must(template.New("err").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign-in failed</title>
+<meta name="viewport" content="width=device-width"></head>
+<body><h1>Sign-in failed</h1><p>{{.Message}}</p>{{if .Code}}<p>Reference: <code>{{.Code}}</code></p>{{end}}
+</body></html>
+`))
+
+// DefaultErrorHandler renders a small HTML error page with a user-safe
+// message and status: 400 for rejected responses, 404 for unknown
+// connections, 503 when the IdP or the store is unavailable, 500 otherwise.
+// It never includes the private cause.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg, code := http.StatusInternalServerError, "Something went wrong while signing you in. Please try again.", ""
+	var ve *sso.ValidationError
+	var ie *IdPError
+	switch {
+	case errors.As(err, &ie):
+		status, code = http.StatusBadRequest, safeCode(ie.Code)
+		msg = "Your identity provider did not sign you in."
+		if ie.Code == "access_denied" {
+			msg = "Sign-in was cancelled or denied by your identity provider."
+		}
+	case errors.As(err, &ve):
+		status, code = http.StatusBadRequest, ve.Reason
+		msg = "The sign-in response could not be accepted. Please start again."
+	case errors.Is(err, sso.ErrNotFound):
+		status, msg = http.StatusNotFound, "This sign-in link is not valid."
+	case errors.Is(err, sso.ErrUnavailable):
+		status, msg = http.StatusServiceUnavailable, "The identity provider could not be reached. Please try again later."
+	case errors.Is(err, sso.ErrAccessDenied), errors.Is(err, sso.ErrNotProvisioned), errors.Is(err, sso.ErrForbidden):
+		status, msg = http.StatusForbidden, "You do not have access to this organization."
+		code = sso.ReasonOf(err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	w.WriteHeader(status)
+	_ = errorPage.Execute(w, struct{ Message, Code string }{msg, code})
+}
+
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: oidc: %s", sso.ErrInvalidConfig, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,122 @@
+package oidc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// backChannelLogoutEvent is the events member a logout token must carry.
+const backChannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// ServeBackChannelLogout handles an OIDC Back-Channel Logout 1.0 request
+// for the connection with the given ID: it verifies the logout_token
+// (signature with the connection's keys and algorithm allowlist, iss, aud,
+// iat freshness, exp, the backchannel-logout event, no nonce, sub or sid,
+// a jti not seen before) and calls Config.BackChannelLogout. It answers 200
+// on success and 400 with an OAuth-style JSON error otherwise.
+func (rp *RP) ServeBackChannelLogout(w http.ResponseWriter, r *http.Request, connectionID string) {
+	w.Header().Set("Cache-Control", "no-store")
+	if rp.cfg.BackChannelLogout == nil {
+		http.NotFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	conn, err := rp.cfg.Connections.GetConnection(ctx, connectionID)
+	if err != nil || conn.Protocol != sso.ProtocolOIDC || conn.OIDC == nil || conn.Status == sso.ConnectionDisabled {
+		http.NotFound(w, r)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, int64(rp.cfg.MaxTokenBytes)+4096)
+	if err := r.ParseForm(); err != nil {
+		rp.logoutError(w, r, conn, invalid(ReasonBadRequest, err))
+		return
+	}
+	sub, sid, err := rp.verifyLogoutToken(r, conn, r.PostForm.Get("logout_token"))
+	if err != nil {
+		rp.logoutError(w, r, conn, err)
+		return
+	}
+	if err := rp.cfg.BackChannelLogout(ctx, conn, sub, sid); err != nil {
+		rp.log.ErrorContext(ctx, "oidc: back-channel logout hook failed", "connection", conn.ID, "err", err)
+		writeOAuthError(w, http.StatusBadRequest, "logout_failed")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (rp *RP) logoutError(w http.ResponseWriter, r *http.Request, conn *sso.Connection, err error) {
+	rp.log.WarnContext(r.Context(), "oidc: logout token rejected", "connection", conn.ID, "reason", sso.ReasonOf(err), "err", err)
+	if errors.Is(err, sso.ErrUnavailable) {
+		writeOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
+		return
+	}
+	writeOAuthError(w, http.StatusBadRequest, "invalid_request")
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintf(w, `{"error":%q}`, code)
+}
+
+// verifyLogoutToken validates a logout token (OIDC Back-Channel Logout 1.0
+// section 2.6) and returns its sub and sid.
+func (rp *RP) verifyLogoutToken(r *http.Request, conn *sso.Connection, raw string) (string, string, error) {
+	ctx := r.Context()
+	if raw == "" {
+		return "", "", invalid(ReasonLogoutTokenInvalid, errors.New("oidc: logout_token missing"))
+	}
+	m, err := rp.metadataFor(ctx, conn)
+	if err != nil {
+		return "", "", err
+	}
+	tok, tc, payload, _, err := rp.verifySigned(ctx, conn, m, raw)
+	if err != nil {
+		return "", "", err
+	}
+	var c struct {
+		Sub    string                     `json:"sub"`
+		Sid    string                     `json:"sid"`
+		JTI    string                     `json:"jti"`
+		Nonce  *json.RawMessage           `json:"nonce"`
+		Events map[string]json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return "", "", invalid(ReasonLogoutTokenInvalid, err)
+	}
+	now, skew := rp.now(), rp.cfg.MaxClockSkew
+	ev, hasEvent := c.Events[backChannelLogoutEvent]
+	switch {
+	case !tc.IAT.set:
+		return "", "", invalid(ReasonIATMissing, nil)
+	case tc.IAT.t.After(now.Add(skew)):
+		return "", "", invalid(ReasonIATInFuture, nil)
+	case now.Sub(tc.IAT.t) > rp.cfg.MaxIDTokenAge+skew:
+		return "", "", invalid(ReasonTokenTooOld, nil)
+	case !hasEvent || !strings.HasPrefix(strings.TrimSpace(string(ev)), "{"):
+		return "", "", invalid(ReasonLogoutTokenInvalid, errors.New("oidc: backchannel-logout event missing"))
+	case c.Nonce != nil:
+		return "", "", invalid(ReasonLogoutTokenInvalid, errors.New("oidc: logout token carries a nonce"))
+	case c.Sub == "" && c.Sid == "":
+		return "", "", invalid(ReasonLogoutTokenInvalid, errors.New("oidc: logout token has neither sub nor sid"))
+	case c.JTI == "" || len(c.JTI) > 256:
+		return "", "", invalid(ReasonLogoutTokenInvalid, errors.New("oidc: logout token jti missing"))
+	case (len(tok.Audience) > 1 || tc.AZP != "") && tc.AZP != conn.OIDC.ClientID:
+		return "", "", mismatch(ReasonAZPMismatch, conn.OIDC.ClientID, tc.AZP)
+	}
+	key := "bcl:" + sso.HashToken(conn.ID+"\x00"+tok.Issuer+"\x00"+c.JTI)
+	if err := rp.cfg.Store.UseOnce(ctx, key, tc.IAT.t.Add(rp.cfg.MaxIDTokenAge+2*skew)); err != nil {
+		if errors.Is(err, sso.ErrConflict) {
+			return "", "", invalid(ReasonReplayed, err)
+		}
+		return "", "", fmt.Errorf("oidc: replay cache: %w", err)
+	}
+	return c.Sub, c.Sid, nil
+}

@@ -1,0 +1,169 @@
+package oidc
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// TenantPlaceholder marks a multi-tenant issuer template such as Microsoft
+// Entra ID's "https://login.microsoftonline.com/{tenantid}/v2.0". A
+// connection whose Issuer holds it accepts only ID tokens whose tid claim is
+// in OIDCConfig.AllowedTenantIDs and whose iss is the template with that tid.
+const TenantPlaceholder = "{tenantid}"
+
+// discoveryTenant replaces TenantPlaceholder when fetching the discovery
+// document of a template issuer.
+const discoveryTenant = "organizations"
+
+// metadataTTL is how long discovery results are cached; on a failed refresh
+// the last good copy keeps serving.
+const metadataTTL = time.Hour
+
+// metadata is the part of an OpenID Provider's configuration the RP uses.
+type metadata struct {
+	Issuer                       string   `json:"issuer"`
+	AuthURL                      string   `json:"authorization_endpoint"`
+	TokenURL                     string   `json:"token_endpoint"`
+	UserInfoURL                  string   `json:"userinfo_endpoint"`
+	JWKSURL                      string   `json:"jwks_uri"`
+	EndSessionURL                string   `json:"end_session_endpoint"`
+	IDTokenAlgs                  []string `json:"id_token_signing_alg_values_supported"`
+	CodeChallengeMethods         []string `json:"code_challenge_methods_supported"`
+	AuthResponseIssSupported     bool     `json:"authorization_response_iss_parameter_supported"`
+	TokenEndpointAuthMethods     []string `json:"token_endpoint_auth_methods_supported"`
+	BackchannelLogoutSupported   bool     `json:"backchannel_logout_supported"`
+	BackchannelLogoutSessionReqd bool     `json:"backchannel_logout_session_supported"`
+}
+
+type metaEntry struct {
+	meta      *metadata
+	fetchedAt time.Time
+}
+
+type providerCache struct {
+	mu      sync.Mutex
+	meta    map[string]*metaEntry
+	keySets map[string]*keySet
+}
+
+// discoveryURL returns the well-known configuration URL of issuer.
+func discoveryURL(issuer string) string {
+	issuer = strings.ReplaceAll(issuer, TenantPlaceholder, discoveryTenant)
+	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+}
+
+// discover fetches issuer's discovery document and checks that it names
+// exactly issuer (OIDC Discovery 1.0 section 4.3) and has the endpoints a
+// code flow needs.
+func (rp *RP) discover(ctx context.Context, issuer string) (*metadata, error) {
+	var m metadata
+	if _, err := rp.fetchJSON(ctx, discoveryURL(issuer), maxDiscoveryBytes, &m); err != nil {
+		return nil, err
+	}
+	if m.Issuer != issuer {
+		return nil, &sso.ValidationError{Protocol: sso.ProtocolOIDC, Reason: ReasonDiscoveryIssuerMismatch,
+			Want: issuer, Got: m.Issuer, Err: fmt.Errorf("%w: oidc: discovered issuer differs from the configured one", sso.ErrInvalidInput)}
+	}
+	if err := rp.checkEndpoints(&m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (rp *RP) checkEndpoints(m *metadata) error {
+	for _, e := range []struct{ name, v string }{
+		{"authorization_endpoint", m.AuthURL}, {"token_endpoint", m.TokenURL}, {"jwks_uri", m.JWKSURL},
+	} {
+		if e.v == "" {
+			return fmt.Errorf("%w: oidc: %s missing", sso.ErrInvalidInput, e.name)
+		}
+	}
+	for _, v := range []string{m.AuthURL, m.TokenURL, m.JWKSURL, m.UserInfoURL} {
+		if v == "" {
+			continue
+		}
+		if err := rp.checkRawURL(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// metadataFor returns the provider metadata of conn: the manual endpoints
+// when AuthURL is set, else discovery, cached per connection and issuer for
+// metadataTTL; when a refresh fails the last good copy is used.
+func (rp *RP) metadataFor(ctx context.Context, conn *sso.Connection) (*metadata, error) {
+	oc := conn.OIDC
+	if oc.AuthURL != "" {
+		m := &metadata{Issuer: oc.Issuer, AuthURL: oc.AuthURL, TokenURL: oc.TokenURL,
+			UserInfoURL: oc.UserInfoURL, JWKSURL: oc.JWKSURL}
+		if err := rp.checkEndpoints(m); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	key := conn.ID + "\x00" + oc.Issuer
+	now := rp.now()
+	rp.cache.mu.Lock()
+	e := rp.cache.meta[key]
+	rp.cache.mu.Unlock()
+	if e != nil && now.Sub(e.fetchedAt) < metadataTTL {
+		return e.meta, nil
+	}
+	m, err := rp.discover(ctx, oc.Issuer)
+	if err != nil {
+		if e != nil {
+			return e.meta, nil
+		}
+		return nil, err
+	}
+	rp.cache.mu.Lock()
+	if rp.cache.meta == nil {
+		rp.cache.meta = map[string]*metaEntry{}
+	}
+	rp.cache.meta[key] = &metaEntry{meta: m, fetchedAt: now}
+	rp.cache.mu.Unlock()
+	return m, nil
+}
+
+// keySetFor returns the cached key set of conn's JWKS URL.
+func (rp *RP) keySetFor(conn *sso.Connection, jwksURL string) *keySet {
+	key := conn.ID + "\x00" + jwksURL
+	rp.cache.mu.Lock()
+	defer rp.cache.mu.Unlock()
+	if ks := rp.cache.keySets[key]; ks != nil {
+		return ks
+	}
+	if rp.cache.keySets == nil {
+		rp.cache.keySets = map[string]*keySet{}
+	}
+	ks := &keySet{rp: rp, url: jwksURL, interval: rp.cfg.JWKSRefetchInterval}
+	rp.cache.keySets[key] = ks
+	return ks
+}
+
+// signingAlgs is the ID token algorithm allowlist of a connection: the
+// connection's SigningAlgs, else the IdP's advertised algorithms, else
+// RS256, always intersected with the asymmetric algorithms.
+func signingAlgs(conn *sso.Connection, m *metadata) []string {
+	src := conn.OIDC.SigningAlgs
+	if len(src) == 0 {
+		src = m.IDTokenAlgs
+	}
+	var out []string
+	for _, a := range src {
+		if isAsymmetricAlg(a) && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 && len(conn.OIDC.SigningAlgs) == 0 {
+		out = []string{"RS256"}
+	}
+	return out
+}

@@ -1,0 +1,544 @@
+package oidc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Config configures an RP. BaseURL, Completer, Store, Connections and Sealer
+// are required; every other zero value is a secure default.
+type Config struct {
+	// BaseURL is the absolute URL where the host mounts the RP's handler,
+	// e.g. https://app.example.com/sso/oidc/. Redirect URIs are
+	// BaseURL + "callback/{connection}". With an https BaseURL the
+	// browser-binding cookie is Secure and "__Host-" prefixed.
+	BaseURL *url.URL
+	// Completer receives verified logins and rejected ones.
+	Completer sso.Completer
+	// Store keeps login flows and the logout-token replay cache.
+	Store Store
+	// Connections looks up connections by ID.
+	Connections sso.ConnectionStore
+	// Sealer opens client secrets and private keys. Secrets are sealed with
+	// the connection ID as associated data, private keys with the
+	// connection ID followed by "/private_key".
+	Sealer sso.Sealer
+	// HTTPClient is the base client for discovery, JWKS, token and userinfo
+	// requests. Its *http.Transport (or the default one when nil) is cloned
+	// and given a dialer that refuses internal addresses; a custom
+	// non-*http.Transport RoundTripper is used as it is, and its owner is then
+	// responsible for the egress policy.
+	HTTPClient *http.Client
+	// FetchTimeout bounds every request to an IdP. Zero means 10s.
+	FetchTimeout time.Duration
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of state, nonce and cookie values. Nil means
+	// crypto/rand.
+	Rand io.Reader
+	// Logger receives request-edge logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// MaxClockSkew is the leeway applied to exp, nbf and iat. Zero means
+	// 60s; at most 5 minutes.
+	MaxClockSkew time.Duration
+	// MaxIDTokenAge rejects ID tokens whose iat is older. Zero means 10
+	// minutes.
+	MaxIDTokenAge time.Duration
+	// MaxTokenBytes rejects larger ID and logout tokens before parsing.
+	// Zero means 64 KiB.
+	MaxTokenBytes int
+	// JWKSRefetchInterval is the minimum time between two JWKS fetches for
+	// one connection (an unknown kid triggers a refetch). Zero means 30s.
+	JWKSRefetchInterval time.Duration
+	// AllowInsecureIssuers accepts http:// issuer, endpoint and JWKS URLs.
+	// It MUST only be enabled for local development and tests: an attacker
+	// on the network path can then replace keys and tokens.
+	AllowInsecureIssuers bool
+	// AllowPrivateAddresses lets discovery, JWKS, token and userinfo
+	// requests reach loopback, private and link-local addresses. It MUST
+	// only be enabled when every IdP is trusted and internal, or in tests:
+	// otherwise an organization admin can point an issuer at internal
+	// services (server-side request forgery).
+	AllowPrivateAddresses bool
+	// ErrorHandler renders errors. Nil means DefaultErrorHandler.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// BackChannelLogout, when set, is called for every valid OIDC
+	// Back-Channel Logout token with the connection, the token's sub and
+	// its sid (either may be empty, not both). When nil, the back-channel
+	// logout endpoint answers 404.
+	BackChannelLogout func(ctx context.Context, conn *sso.Connection, subject, sid string) error
+}
+
+// RP is an OpenID Connect relying party serving every OIDC connection of
+// every organization. It implements http.Handler, sso.Starter and
+// sso.ConnectionConfigurer. It is safe for concurrent use.
+type RP struct {
+	cfg    Config
+	base   string
+	secure bool
+	client *http.Client
+	mux    *http.ServeMux
+	log    *slog.Logger
+	cache  providerCache
+}
+
+var (
+	_ sso.Starter              = (*RP)(nil)
+	_ sso.ConnectionConfigurer = (*RP)(nil)
+	_ http.Handler             = (*RP)(nil)
+)
+
+// New validates cfg and returns an RP.
+func New(cfg Config) (*RP, error) {
+	switch {
+	case cfg.BaseURL == nil || !cfg.BaseURL.IsAbs() || cfg.BaseURL.Host == "":
+		return nil, configErr("BaseURL must be an absolute URL")
+	case cfg.BaseURL.Scheme != "https" && cfg.BaseURL.Scheme != "http":
+		return nil, configErr("BaseURL must be http or https")
+	case cfg.BaseURL.RawQuery != "" || cfg.BaseURL.Fragment != "":
+		return nil, configErr("BaseURL must not have a query or fragment")
+	case cfg.Completer == nil:
+		return nil, configErr("Completer is required")
+	case cfg.Store == nil:
+		return nil, configErr("Store is required")
+	case cfg.Connections == nil:
+		return nil, configErr("Connections is required")
+	case cfg.Sealer == nil:
+		return nil, configErr("Sealer is required")
+	case cfg.MaxClockSkew < 0 || cfg.MaxClockSkew > 5*time.Minute:
+		return nil, configErr("MaxClockSkew must be between 0 and 5m")
+	case cfg.MaxIDTokenAge < 0, cfg.MaxTokenBytes < 0, cfg.FetchTimeout < 0, cfg.JWKSRefetchInterval < 0:
+		return nil, configErr("durations and sizes must not be negative")
+	}
+	if cfg.MaxClockSkew == 0 {
+		cfg.MaxClockSkew = 60 * time.Second
+	}
+	if cfg.MaxIDTokenAge == 0 {
+		cfg.MaxIDTokenAge = 10 * time.Minute
+	}
+	if cfg.MaxTokenBytes == 0 {
+		cfg.MaxTokenBytes = 64 << 10
+	}
+	if cfg.FetchTimeout == 0 {
+		cfg.FetchTimeout = 10 * time.Second
+	}
+	if cfg.JWKSRefetchInterval == 0 {
+		cfg.JWKSRefetchInterval = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = DefaultErrorHandler
+	}
+	rp := &RP{
+		cfg:    cfg,
+		base:   strings.TrimSuffix(cfg.BaseURL.String(), "/") + "/",
+		secure: cfg.BaseURL.Scheme == "https",
+		client: newFetchClient(cfg.HTTPClient, cfg.AllowPrivateAddresses, cfg.AllowInsecureIssuers, cfg.FetchTimeout),
+		log:    cfg.Logger,
+	}
+	if rp.log == nil {
+		rp.log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login/{connection}", func(w http.ResponseWriter, r *http.Request) {
+		rp.ServeLogin(w, r, r.PathValue("connection"))
+	})
+	mux.HandleFunc("GET /callback/{connection}", func(w http.ResponseWriter, r *http.Request) {
+		rp.ServeCallback(w, r, r.PathValue("connection"))
+	})
+	mux.HandleFunc("POST /backchannel-logout/{connection}", func(w http.ResponseWriter, r *http.Request) {
+		rp.ServeBackChannelLogout(w, r, r.PathValue("connection"))
+	})
+	rp.mux = mux
+	return rp, nil
+}
+
+// ServeHTTP serves the relative routes
+//
+//	GET  /login/{connection}               start a login (?return_to=&login_hint=)
+//	GET  /callback/{connection}            the redirect URI
+//	POST /backchannel-logout/{connection}  OIDC Back-Channel Logout
+func (rp *RP) ServeHTTP(w http.ResponseWriter, r *http.Request) { rp.mux.ServeHTTP(w, r) }
+
+func (rp *RP) now() time.Time { return rp.cfg.Now() }
+
+// RedirectURI returns the redirect URI of the connection with the given ID.
+func (rp *RP) RedirectURI(connectionID string) string {
+	return rp.base + "callback/" + url.PathEscape(connectionID)
+}
+
+// LoginURL returns the URL that starts an SP-initiated login at the
+// connection with the given ID.
+func (rp *RP) LoginURL(connectionID string) string {
+	return rp.base + "login/" + url.PathEscape(connectionID)
+}
+
+// BackChannelLogoutURI returns the back_channel_logout_uri to register at
+// the IdP for the connection with the given ID.
+func (rp *RP) BackChannelLogoutURI(connectionID string) string {
+	return rp.base + "backchannel-logout/" + url.PathEscape(connectionID)
+}
+
+func (rp *RP) cookieName() string {
+	if rp.secure {
+		return "__Host-ssokit_oidc"
+	}
+	return "ssokit_oidc"
+}
+
+func (rp *RP) random(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rp.cfg.Rand, b); err != nil {
+		return "", fmt.Errorf("oidc: random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// ServeLogin starts an SP-initiated login at the connection: it must be an
+// active OIDC connection. The query may carry return_to (kept only when
+// sso.IsSafeReturnTo) and login_hint.
+func (rp *RP) ServeLogin(w http.ResponseWriter, r *http.Request, connectionID string) {
+	conn, err := rp.cfg.Connections.GetConnection(r.Context(), connectionID)
+	if err != nil || conn.Protocol != sso.ProtocolOIDC || conn.OIDC == nil || conn.Status != sso.ConnectionActive {
+		if err == nil || errors.Is(err, sso.ErrNotFound) {
+			err = fmt.Errorf("oidc: connection: %w", sso.ErrNotFound)
+		}
+		rp.cfg.ErrorHandler(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	hint := q.Get("login_hint")
+	if len(hint) > 256 {
+		hint = ""
+	}
+	if err := rp.StartLogin(w, r, conn, sso.StartOptions{ReturnTo: q.Get("return_to"), LoginHint: hint}); err != nil {
+		rp.log.WarnContext(r.Context(), "oidc: login start failed", "connection", conn.ID, "err", err)
+		rp.cfg.ErrorHandler(w, r, err)
+	}
+}
+
+// StartLogin implements sso.Starter: it stores a new flow (state, nonce,
+// PKCE verifier, connection, issuer) and redirects the browser to the IdP's
+// authorization endpoint. A draft connection starts only test logins; a
+// disabled one none.
+func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connection, opts sso.StartOptions) error {
+	if conn == nil || conn.Protocol != sso.ProtocolOIDC || conn.OIDC == nil {
+		return fmt.Errorf("%w: oidc: not an OIDC connection", sso.ErrInvalidInput)
+	}
+	switch {
+	case conn.Status == sso.ConnectionActive:
+	case conn.Status == sso.ConnectionDraft && opts.Test:
+	default:
+		return fmt.Errorf("%w: oidc: connection is not active", sso.ErrAccessDenied)
+	}
+	ctx := r.Context()
+	m, err := rp.metadataFor(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
+		return mismatch(ReasonPKCEUnsupported, "S256", strings.Join(m.CodeChallengeMethods, " "))
+	}
+	state, err := rp.random(32)
+	if err != nil {
+		return err
+	}
+	nonce, err := rp.random(32)
+	if err != nil {
+		return err
+	}
+	verifier, err := rp.random(32)
+	if err != nil {
+		return err
+	}
+	browser := ""
+	if c, err := r.Cookie(rp.cookieName()); err == nil && len(c.Value) == 43 {
+		if _, err := base64.RawURLEncoding.DecodeString(c.Value); err == nil {
+			browser = c.Value
+		}
+	}
+	if browser == "" {
+		if browser, err = rp.random(32); err != nil {
+			return err
+		}
+	}
+	now := rp.now()
+	f := &Flow{
+		ID:           sso.HashToken(state),
+		BrowserHash:  sso.HashToken(browser),
+		ConnectionID: conn.ID,
+		OrgID:        conn.OrgID,
+		Issuer:       conn.OIDC.Issuer,
+		RedirectURI:  rp.RedirectURI(conn.ID),
+		Verifier:     verifier,
+		Nonce:        nonce,
+		ReturnTo:     sso.SafeReturnTo(opts.ReturnTo, ""),
+		Test:         opts.Test,
+		CreatedAt:    now,
+		ExpiresAt:    now.Add(FlowTTL),
+	}
+	if err := rp.cfg.Store.SaveFlow(ctx, f); err != nil {
+		return fmt.Errorf("oidc: save flow: %w", err)
+	}
+	oc := rp.oauth2Config(conn, m, f.RedirectURI, "")
+	authOpts := []oauth2.AuthCodeOption{
+		oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("nonce", nonce),
+	}
+	if opts.LoginHint != "" {
+		authOpts = append(authOpts, oauth2.SetAuthURLParam("login_hint", opts.LoginHint))
+	}
+	if opts.ForceAuthn {
+		authOpts = append(authOpts, oauth2.SetAuthURLParam("prompt", "login"))
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     rp.cookieName(),
+		Value:    browser,
+		Path:     "/",
+		MaxAge:   int(FlowTTL / time.Second),
+		HttpOnly: true,
+		Secure:   rp.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, oc.AuthCodeURL(state, authOpts...), http.StatusFound)
+	return nil
+}
+
+func scopes(conn *sso.Connection) []string {
+	s := conn.OIDC.Scopes
+	if len(s) == 0 {
+		return []string{"openid", "email", "profile"}
+	}
+	if !slices.Contains(s, "openid") {
+		s = append([]string{"openid"}, s...)
+	}
+	return s
+}
+
+func (rp *RP) oauth2Config(conn *sso.Connection, m *metadata, redirectURI, secret string) *oauth2.Config {
+	style := oauth2.AuthStyleInHeader
+	switch conn.OIDC.AuthMethod {
+	case "client_secret_post", "private_key_jwt", "none":
+		style = oauth2.AuthStyleInParams
+	}
+	return &oauth2.Config{
+		ClientID:     conn.OIDC.ClientID,
+		ClientSecret: secret,
+		Endpoint:     oauth2.Endpoint{AuthURL: m.AuthURL, TokenURL: m.TokenURL, AuthStyle: style},
+		RedirectURL:  redirectURI,
+		Scopes:       scopes(conn),
+	}
+}
+
+// ServeCallback handles the redirect back from the IdP for the connection
+// with the given ID: it consumes the flow named by state, checks the
+// browser binding, the connection, the RFC 9207 iss parameter, redeems the
+// code with the PKCE verifier, verifies the ID token (and userinfo) and
+// hands the profile to the Completer. Every rejection is reported to
+// Completer.Fail and rendered by the ErrorHandler.
+func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request, connectionID string) {
+	login, conn, test, err := rp.callback(r, connectionID)
+	if err != nil {
+		rp.fail(w, r, conn, test, err)
+		return
+	}
+	if err := rp.cfg.Completer.Complete(w, r, login); err != nil {
+		rp.log.InfoContext(r.Context(), "oidc: login completion refused", "connection", conn.ID, "reason", sso.ReasonOf(err))
+		rp.cfg.ErrorHandler(w, r, err)
+	}
+}
+
+func (rp *RP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection, test bool, err error) {
+	var connID string
+	if conn != nil {
+		connID = conn.ID
+	}
+	rp.log.WarnContext(r.Context(), "oidc: login rejected", "connection", connID, "reason", sso.ReasonOf(err), "err", err)
+	rp.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: sso.ProtocolOIDC, Test: test, Err: err})
+	rp.cfg.ErrorHandler(w, r, err)
+}
+
+// maxQueryBytes bounds the callback query string.
+const maxQueryBytes = 16 << 10
+
+func (rp *RP) callback(r *http.Request, connID string) (*sso.Login, *sso.Connection, bool, error) {
+	ctx := r.Context()
+	if len(r.URL.RawQuery) > maxQueryBytes {
+		return nil, nil, false, invalid(ReasonBadRequest, errors.New("oidc: callback query too long"))
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, nil, false, invalid(ReasonBadRequest, err)
+	}
+	state := q.Get("state")
+	if state == "" {
+		if code := q.Get("error"); code != "" {
+			return nil, nil, false, invalid(ReasonIdPError, idpError(q))
+		}
+		return nil, nil, false, invalid(ReasonStateMissing, nil)
+	}
+	if len(state) > 512 {
+		return nil, nil, false, invalid(ReasonStateInvalid, errors.New("oidc: state too long"))
+	}
+	f, err := rp.cfg.Store.TakeFlow(ctx, sso.HashToken(state))
+	if err != nil {
+		if errors.Is(err, sso.ErrNotFound) {
+			return nil, nil, false, invalid(ReasonStateInvalid, err)
+		}
+		return nil, nil, false, fmt.Errorf("oidc: take flow: %w", err)
+	}
+	c, err := r.Cookie(rp.cookieName())
+	if err != nil || !sso.EqualHash(sso.HashToken(c.Value), f.BrowserHash) {
+		return nil, nil, f.Test, invalid(ReasonBrowserMismatch, errors.New("oidc: state was issued to another browser"))
+	}
+	if f.ConnectionID != connID {
+		return nil, nil, f.Test, mismatch(ReasonConnectionMismatch, f.ConnectionID, connID)
+	}
+	conn, err := rp.cfg.Connections.GetConnection(ctx, f.ConnectionID)
+	if err != nil {
+		if errors.Is(err, sso.ErrNotFound) {
+			return nil, nil, f.Test, invalid(ReasonConnectionUnusable, err)
+		}
+		return nil, nil, f.Test, err
+	}
+	if err := usable(conn, f); err != nil {
+		return nil, conn, f.Test, err
+	}
+	if q.Get("error") != "" {
+		return nil, conn, f.Test, invalid(ReasonIdPError, idpError(q))
+	}
+	m, err := rp.metadataFor(ctx, conn)
+	if err != nil {
+		return nil, conn, f.Test, err
+	}
+	if q.Has("iss") {
+		if iss := q.Get("iss"); !issuerMatches(conn.OIDC, iss) {
+			return nil, conn, f.Test, mismatch(ReasonIssuerParamMismatch, conn.OIDC.Issuer, iss)
+		}
+	} else if m.AuthResponseIssSupported {
+		return nil, conn, f.Test, invalid(ReasonIssuerParamMissing, nil)
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > 4096 {
+		return nil, conn, f.Test, invalid(ReasonCodeMissing, nil)
+	}
+	tok, err := rp.exchange(ctx, conn, m, f, code)
+	if err != nil {
+		return nil, conn, f.Test, err
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		return nil, conn, f.Test, invalid(ReasonIDTokenMissing, nil)
+	}
+	vt, err := rp.verifyIDToken(ctx, conn, m, rawID, f.Nonce, tok.AccessToken)
+	if err != nil {
+		return nil, conn, f.Test, err
+	}
+	if err := rp.userInfo(ctx, conn, m, vt, tok.AccessToken); err != nil {
+		return nil, conn, f.Test, err
+	}
+	p := rp.profile(ctx, conn, vt)
+	return &sso.Login{Connection: conn, Profile: p, ReturnTo: f.ReturnTo, Test: f.Test}, conn, f.Test, nil
+}
+
+// usable checks that the flow's connection still is the one the flow was
+// started for: same organization, OIDC, same issuer, and allowed to log in.
+func usable(conn *sso.Connection, f *Flow) error {
+	switch {
+	case conn.Protocol != sso.ProtocolOIDC || conn.OIDC == nil:
+		return invalid(ReasonConnectionUnusable, errors.New("oidc: not an OIDC connection"))
+	case conn.OrgID != f.OrgID:
+		return mismatch(ReasonConnectionMismatch, f.OrgID, conn.OrgID)
+	case conn.OIDC.Issuer != f.Issuer:
+		return mismatch(ReasonIssuerMismatch, f.Issuer, conn.OIDC.Issuer)
+	case conn.Status == sso.ConnectionActive:
+	case conn.Status == sso.ConnectionDraft && f.Test:
+	default:
+		return invalid(ReasonConnectionUnusable, errors.New("oidc: connection is not active"))
+	}
+	return nil
+}
+
+func idpError(q url.Values) *IdPError {
+	return &IdPError{Code: truncate(q.Get("error"), 128), Description: truncate(q.Get("error_description"), 512), URI: truncate(q.Get("error_uri"), 512)}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// issuerMatches reports whether iss is the connection's issuer, or, for a
+// multi-tenant template, the template with an allowed tenant ID.
+func issuerMatches(oc *sso.OIDCConfig, iss string) bool {
+	if !strings.Contains(oc.Issuer, TenantPlaceholder) {
+		return iss == oc.Issuer
+	}
+	for _, t := range oc.AllowedTenantIDs {
+		if t != "" && iss == strings.ReplaceAll(oc.Issuer, TenantPlaceholder, t) {
+			return true
+		}
+	}
+	return false
+}
+
+func (rp *RP) exchange(ctx context.Context, conn *sso.Connection, m *metadata, f *Flow, code string) (*oauth2.Token, error) {
+	var secret string
+	var opts []oauth2.AuthCodeOption
+	switch conn.OIDC.AuthMethod {
+	case "", "client_secret_basic", "client_secret_post":
+		s, err := rp.cfg.Sealer.Open(conn.OIDC.ClientSecretSealed, []byte(conn.ID))
+		if err != nil {
+			return nil, fmt.Errorf("oidc: open client secret of connection %s: %w", conn.ID, err)
+		}
+		secret = string(s)
+	case "private_key_jwt":
+		a, err := rp.clientAssertion(conn, m.TokenURL)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts,
+			oauth2.SetAuthURLParam("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+			oauth2.SetAuthURLParam("client_assertion", a))
+	case "none":
+	default:
+		return nil, fmt.Errorf("%w: oidc: unknown auth method %q", sso.ErrInvalidConfig, conn.OIDC.AuthMethod)
+	}
+	oc := rp.oauth2Config(conn, m, f.RedirectURI, secret)
+	opts = append(opts, oauth2.VerifierOption(f.Verifier))
+	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, rp.client), code, opts...)
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			ie := &IdPError{Code: truncate(re.ErrorCode, 128), Description: truncate(re.ErrorDescription, 512), URI: truncate(re.ErrorURI, 512)}
+			if ie.Code == "" {
+				ie.Code = fmt.Sprintf("http_%d", re.Response.StatusCode)
+			}
+			return nil, invalid(ReasonTokenExchange, ie)
+		}
+		return nil, fmt.Errorf("%w: oidc: token request: %w", sso.ErrUnavailable, err)
+	}
+	return tok, nil
+}

@@ -1,0 +1,133 @@
+package saml
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// requestCookiePrefix names the short-lived cookies that bind an
+// outstanding AuthnRequest to the browser that started it. The cookie is
+// SameSite=None because the IdP returns the browser with a cross-site POST,
+// on which SameSite=Lax cookies are not sent.
+const requestCookiePrefix = "ssokit_saml_"
+
+// ServeACS is the assertion consumer service (HTTP-POST binding) for the
+// connection named by the {connection} path value. It validates the
+// response and hands the verified profile to Config.Completer.
+func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	conn, err := s.connection(ctx, r.PathValue("connection"))
+	if err != nil {
+		s.fail(w, r, nil, false, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxResponseBytes)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.fail(w, r, conn, false, invalid(ReasonTooLarge, err))
+			return
+		}
+		s.fail(w, r, conn, false, invalid(ReasonMalformed, err))
+		return
+	}
+	encoded := r.PostForm.Get("SAMLResponse")
+	if encoded == "" {
+		s.fail(w, r, conn, false, invalid(ReasonMalformed, errors.New("saml: no SAMLResponse")))
+		return
+	}
+	now := s.now()
+	v, err := s.validateResponse(conn, spIdentity{entityID: s.EntityID(conn.ID), acsURL: s.ACSURL(conn.ID)}, encoded, now)
+	if err != nil {
+		s.fail(w, r, conn, false, err)
+		return
+	}
+	login := &sso.Login{Connection: conn}
+	if v.inResponseTo != "" {
+		st, err := s.takeRequest(r, conn, v.inResponseTo)
+		if err != nil {
+			s.fail(w, r, conn, false, err)
+			return
+		}
+		login.ReturnTo, login.Test = st.ReturnTo, st.Test
+		clearRequestCookie(w, s.cookiePath(conn.ID), v.inResponseTo)
+	} else {
+		if !conn.SAML.AllowIdPInitiated {
+			s.fail(w, r, conn, false, invalid(ReasonUnsolicited, errors.New("saml: response without InResponseTo")))
+			return
+		}
+		if v.issueInstant.IsZero() || now.Sub(v.issueInstant) > s.cfg.MaxIdPInitiatedAge {
+			s.fail(w, r, conn, false, mismatch(ReasonTooOld, "issued within "+s.cfg.MaxIdPInitiatedAge.String(), v.issueInstant.UTC().Format(time.RFC3339)))
+			return
+		}
+		// RelayState is never used as a URL: only an allowlisted relative
+		// path survives, anything else falls back to the default.
+		login.ReturnTo = sso.SafeReturnTo(r.PostForm.Get("RelayState"), "")
+	}
+	if conn.Status != sso.ConnectionActive && !login.Test {
+		s.fail(w, r, conn, login.Test, invalid(ReasonConnectionDisabled, errors.New("saml: connection is not active")))
+		return
+	}
+	if err := s.cfg.Store.MarkAssertionUsed(ctx, conn.SAML.IdPEntityID, v.assertionID, v.expiresAt); err != nil {
+		if errors.Is(err, sso.ErrConflict) {
+			err = invalid(ReasonReplayed, err)
+		}
+		s.fail(w, r, conn, login.Test, err)
+		return
+	}
+	login.Profile = buildProfile(conn, v)
+	if err := s.cfg.Completer.Complete(w, r, login); err != nil {
+		s.logReject(r, conn, err)
+		s.errFn(w, r, err)
+	}
+}
+
+// takeRequest consumes the outstanding request id and checks that it was
+// started by this browser for this connection.
+func (s *SP) takeRequest(r *http.Request, conn *sso.Connection, id string) (*AuthnRequestState, error) {
+	if len(id) > 256 {
+		return nil, invalid(ReasonInResponseTo, errors.New("saml: InResponseTo too long"))
+	}
+	st, err := s.cfg.Store.TakeAuthnRequest(r.Context(), id)
+	if err != nil {
+		if errors.Is(err, sso.ErrNotFound) {
+			return nil, invalid(ReasonInResponseTo, errors.New("saml: unknown, expired or already used request ID"))
+		}
+		return nil, err
+	}
+	if st.ConnectionID != conn.ID {
+		return nil, mismatch(ReasonInResponseTo, conn.ID, st.ConnectionID)
+	}
+	if !st.ExpiresAt.IsZero() && !s.now().Before(st.ExpiresAt) {
+		return nil, invalid(ReasonInResponseTo, errors.New("saml: request expired"))
+	}
+	c, err := r.Cookie(requestCookiePrefix + cookieSuffix(id))
+	if err != nil || c.Value == "" || !sso.EqualHash(sso.HashToken(c.Value), st.BindingHash) {
+		return nil, invalid(ReasonInResponseTo, errors.New("saml: request was started by another browser"))
+	}
+	return st, nil
+}
+
+// cookieSuffix turns a request ID into a cookie-name-safe suffix.
+func cookieSuffix(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			return r
+		}
+		return -1
+	}, id)
+}
+
+func (s *SP) cookiePath(connID string) string {
+	p := s.cfg.BaseURL.EscapedPath()
+	return strings.TrimRight(p, "/") + "/acs/" + connID
+}
+
+func clearRequestCookie(w http.ResponseWriter, path, id string) {
+	http.SetCookie(w, &http.Cookie{Name: requestCookiePrefix + cookieSuffix(id), Value: "", Path: path, MaxAge: -1,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode})
+}

@@ -1,0 +1,171 @@
+package saml
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+
+	saml2 "github.com/russellhaering/gosaml2"
+	rtvalidator "github.com/mattermost/xml-roundtrip-validator"
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Stable reasons of the *sso.ValidationError values this package returns.
+// They appear in audit events, test-login diagnostics and metrics; they
+// never change meaning.
+const (
+	ReasonTooLarge             = "too_large"
+	ReasonMalformed            = "malformed"
+	ReasonDoctype              = "doctype_forbidden"
+	ReasonRoundTrip            = "xml_roundtrip_unstable"
+	ReasonTooComplex           = "too_complex"
+	ReasonWrapping             = "signature_wrapping"
+	ReasonDuplicateID          = "duplicate_id"
+	ReasonCommentInAssertion   = "comment_in_assertion"
+	ReasonSignatureMissing     = "signature_missing"
+	ReasonSignatureInvalid     = "signature_invalid"
+	ReasonWeakAlgorithm        = "weak_algorithm"
+	ReasonUnsupportedAlgorithm = "unsupported_algorithm"
+	ReasonAssertionCount       = "assertion_count"
+	ReasonEncryptionRequired   = "encryption_required"
+	ReasonDecryptionFailed     = "decryption_failed"
+	ReasonIssuerMismatch       = "issuer_mismatch"
+	ReasonDestinationMismatch  = "destination_mismatch"
+	ReasonRecipientMismatch    = "recipient_mismatch"
+	ReasonAudienceMismatch     = "audience_mismatch"
+	ReasonAudienceMissing      = "audience_missing"
+	ReasonBearerRequired       = "bearer_required"
+	ReasonExpired              = "expired"
+	ReasonNotYetValid          = "not_yet_valid"
+	ReasonTooOld               = "too_old"
+	ReasonInResponseTo         = "in_response_to_mismatch"
+	ReasonUnsolicited          = "unsolicited"
+	ReasonReplayed             = "replayed"
+	ReasonStatus               = "status_not_success"
+	ReasonMissingElement       = "missing_element"
+	ReasonSubjectMissing       = "subject_missing"
+	ReasonUnknownConnection    = "unknown_connection"
+	ReasonConnectionDisabled   = "connection_disabled"
+	ReasonNotSAML              = "not_saml"
+	ReasonRelayState           = "relay_state_invalid"
+	ReasonLogoutUnsigned       = "logout_unsigned"
+	ReasonLogoutInvalid        = "logout_invalid"
+	ReasonMetadataInvalid      = "metadata_invalid"
+)
+
+func invalid(reason string, cause error) *sso.ValidationError {
+	return sso.Invalid(sso.ProtocolSAML, reason, cause)
+}
+
+func mismatch(reason, want, got string) *sso.ValidationError {
+	return sso.Mismatch(sso.ProtocolSAML, reason, want, got)
+}
+
+// classify turns an error from the scan, gosaml2 or goxmldsig into a
+// *sso.ValidationError with a stable reason.
+func classify(err error) *sso.ValidationError {
+	var ve *sso.ValidationError
+	if errors.As(err, &ve) {
+		return ve
+	}
+	var se *scanError
+	if errors.As(err, &se) {
+		return invalid(se.reason, err)
+	}
+	var rt rtvalidator.XMLRoundtripError
+	var rtv rtvalidator.XMLValidationError
+	if errors.As(err, &rt) || errors.As(err, &rtv) {
+		return invalid(ReasonRoundTrip, err)
+	}
+	var ivv saml2.ErrInvalidValue
+	if errors.As(err, &ivv) {
+		r := ReasonMissingElement
+		switch ivv.Key {
+		case saml2.DestinationAttr:
+			r = ReasonDestinationMismatch
+		case saml2.IssuerTag:
+			r = ReasonIssuerMismatch
+		case saml2.RecipientAttr:
+			r = ReasonRecipientMismatch
+		case saml2.StatusCodeTag:
+			r = ReasonStatus
+		case saml2.NotOnOrAfterAttr:
+			r = ReasonExpired
+		case saml2.SubjectConfirmationTag:
+			r = ReasonBearerRequired
+		}
+		return &sso.ValidationError{Protocol: sso.ProtocolSAML, Reason: r, Want: ivv.Expected, Got: ivv.Actual, Err: err}
+	}
+	var me saml2.ErrMissingElement
+	if errors.As(err, &me) {
+		if me.Tag == saml2.SubjectTag || me.Tag == saml2.NameIdTag {
+			return invalid(ReasonSubjectMissing, err)
+		}
+		return invalid(ReasonMissingElement, err)
+	}
+	if errors.Is(err, dsig.ErrMissingSignature) {
+		return invalid(ReasonSignatureMissing, err)
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "decrypt"):
+		return invalid(ReasonDecryptionFailed, err)
+	case strings.Contains(msg, "too many XML tokens"):
+		return invalid(ReasonTooComplex, err)
+	case strings.Contains(msg, "illegal base64"):
+		return invalid(ReasonMalformed, err)
+	}
+	return invalid(ReasonSignatureInvalid, err)
+}
+
+// userMessages maps reasons to the sentence an end user sees. Everything else
+// gets the generic message.
+var userMessages = map[string]string{
+	ReasonExpired:           "The sign-in response has expired. Please try signing in again.",
+	ReasonNotYetValid:       "The sign-in response is not valid yet. Please check your device clock and try again.",
+	ReasonInResponseTo:      "This sign-in was started in another browser or has already been used. Please start again.",
+	ReasonUnsolicited:       "Sign-in must be started from this application. Please start again.",
+	ReasonReplayed:          "This sign-in response was already used. Please start again.",
+	ReasonStatus:            "Your identity provider did not complete the sign-in.",
+	ReasonUnknownConnection: "This sign-in link is not valid.",
+	ReasonTooLarge:          "The sign-in response is too large.",
+}
+
+var errorPage = template.Must(template.New("saml-error").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign-in failed</title></head>
+<body><h1>Sign-in failed</h1><p>{{.Message}}</p>{{if .Reason}}<p><small>Reference: {{.Reason}}</small></p>{{end}}</body></html>
+`))
+
+// DefaultErrorHandler renders a plain SAML error page: a status code, a
+// user-safe sentence and the stable reason, never the internal cause.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusBadRequest
+	reason := sso.ReasonOf(err)
+	switch {
+	case reason == ReasonTooLarge:
+		status = http.StatusRequestEntityTooLarge
+	case reason == ReasonUnknownConnection, errors.Is(err, sso.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, sso.ErrUnavailable):
+		status = http.StatusServiceUnavailable
+	case errors.Is(err, sso.ErrAccessDenied), errors.Is(err, sso.ErrNotProvisioned), errors.Is(err, sso.ErrSSORequired):
+		status = http.StatusForbidden
+	case reason == "internal":
+		status = http.StatusInternalServerError
+	}
+	msg, ok := userMessages[reason]
+	if !ok {
+		msg = "We could not sign you in with your identity provider. Please try again or contact your administrator."
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.WriteHeader(status)
+	_ = errorPage.Execute(w, struct{ Message, Reason string }{msg, reason})
+}

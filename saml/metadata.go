@@ -1,0 +1,592 @@
+package saml
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// ServeMetadata writes the SP metadata of the {connection} path value.
+func (s *SP) ServeMetadata(w http.ResponseWriter, r *http.Request) {
+	conn, err := s.connection(r.Context(), r.PathValue("connection"))
+	if err != nil && conn == nil {
+		s.errFn(w, r, err)
+		return
+	}
+	b, err := s.Metadata(conn)
+	if err != nil {
+		s.errFn(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(b)
+}
+
+// Metadata returns the SP metadata XML of a connection: entity ID, ACS
+// (HTTP-POST), SLO (HTTP-Redirect and HTTP-POST) and the SP certificate for
+// signing and encryption when a key is configured.
+func (s *SP) Metadata(conn *sso.Connection) ([]byte, error) {
+	type keyDescriptor struct {
+		Use  string `xml:"use,attr"`
+		Cert string `xml:"ds:KeyInfo>ds:X509Data>ds:X509Certificate"`
+	}
+	type endpoint struct {
+		Binding  string `xml:"Binding,attr"`
+		Location string `xml:"Location,attr"`
+		Index    string `xml:"index,attr,omitempty"`
+	}
+	type spsso struct {
+		AuthnRequestsSigned  bool            `xml:"AuthnRequestsSigned,attr"`
+		WantAssertionsSigned bool            `xml:"WantAssertionsSigned,attr"`
+		Protocol             string          `xml:"protocolSupportEnumeration,attr"`
+		Keys                 []keyDescriptor `xml:"md:KeyDescriptor"`
+		SLO                  []endpoint      `xml:"md:SingleLogoutService"`
+		NameIDFormat         []string        `xml:"md:NameIDFormat"`
+		ACS                  []endpoint      `xml:"md:AssertionConsumerService"`
+	}
+	type entity struct {
+		XMLName  xml.Name `xml:"md:EntityDescriptor"`
+		NSMD     string   `xml:"xmlns:md,attr"`
+		NSDS     string   `xml:"xmlns:ds,attr"`
+		EntityID string   `xml:"entityID,attr"`
+		SP       spsso    `xml:"md:SPSSODescriptor"`
+	}
+	e := entity{NSMD: nsMetadata, NSDS: nsDSig, EntityID: s.EntityID(conn.ID)}
+	e.SP.WantAssertionsSigned = true
+	e.SP.AuthnRequestsSigned = conn.SAML != nil && conn.SAML.SignAuthnRequests
+	e.SP.Protocol = nsProtocol
+	if kp := s.keyFor(conn); kp != nil {
+		c := base64.StdEncoding.EncodeToString(kp.Certificate.Raw)
+		e.SP.Keys = []keyDescriptor{{Use: "signing", Cert: c}}
+		if decryptionKeyStore(kp) != nil {
+			e.SP.Keys = append(e.SP.Keys, keyDescriptor{Use: "encryption", Cert: c})
+		}
+	}
+	slo := s.SLOURL(conn.ID)
+	e.SP.SLO = []endpoint{{Binding: BindingRedirect, Location: slo}, {Binding: BindingPOST, Location: slo}}
+	e.SP.NameIDFormat = []string{NameIDEmail, NameIDPersistent, NameIDUnspecified}
+	e.SP.ACS = []endpoint{{Binding: BindingPOST, Location: s.ACSURL(conn.ID), Index: "0"}}
+	b, err := xml.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("saml: encode metadata: %w", err)
+	}
+	return append([]byte(xml.Header), b...), nil
+}
+
+// IdPMetadata is what ParseIdPMetadata learned from IdP metadata.
+type IdPMetadata struct {
+	EntityID     string
+	SSOURL       string
+	SSOBinding   string // "redirect" or "post"
+	SLOURL       string
+	Certificates []*x509.Certificate
+	// ValidUntil and CacheDuration are zero when absent.
+	ValidUntil    time.Time
+	CacheDuration time.Duration
+}
+
+type mdEndpoint struct {
+	Binding  string `xml:"Binding,attr"`
+	Location string `xml:"Location,attr"`
+}
+
+type mdKeyDescriptor struct {
+	Use   string   `xml:"use,attr"`
+	Certs []string `xml:"http://www.w3.org/2000/09/xmldsig# KeyInfo>X509Data>X509Certificate"`
+}
+
+type mdIDPSSO struct {
+	Protocols string            `xml:"protocolSupportEnumeration,attr"`
+	Keys      []mdKeyDescriptor `xml:"urn:oasis:names:tc:SAML:2.0:metadata KeyDescriptor"`
+	SLO       []mdEndpoint      `xml:"urn:oasis:names:tc:SAML:2.0:metadata SingleLogoutService"`
+	SSO       []mdEndpoint      `xml:"urn:oasis:names:tc:SAML:2.0:metadata SingleSignOnService"`
+}
+
+type mdEntity struct {
+	XMLName       xml.Name   `xml:"urn:oasis:names:tc:SAML:2.0:metadata EntityDescriptor"`
+	EntityID      string     `xml:"entityID,attr"`
+	ValidUntil    string     `xml:"validUntil,attr"`
+	CacheDuration string     `xml:"cacheDuration,attr"`
+	IDP           []mdIDPSSO `xml:"urn:oasis:names:tc:SAML:2.0:metadata IDPSSODescriptor"`
+}
+
+type mdEntities struct {
+	XMLName       xml.Name   `xml:"urn:oasis:names:tc:SAML:2.0:metadata EntitiesDescriptor"`
+	ValidUntil    string     `xml:"validUntil,attr"`
+	CacheDuration string     `xml:"cacheDuration,attr"`
+	Entities      []mdEntity `xml:"urn:oasis:names:tc:SAML:2.0:metadata EntityDescriptor"`
+}
+
+// ParseIdPMetadata parses IdP metadata: one EntityDescriptor with an
+// IDPSSODescriptor (or an EntitiesDescriptor holding exactly one IdP). It
+// refuses DTDs, deep nesting, endpoints that are not absolute http(s) URLs
+// and metadata without a signing certificate. Elements are matched by
+// namespace.
+func ParseIdPMetadata(data []byte) (*IdPMetadata, error) {
+	bad := func(format string, args ...any) error {
+		return invalid(ReasonMetadataInvalid, fmt.Errorf("saml: metadata: "+format, args...))
+	}
+	if err := scanMetadata(data); err != nil {
+		return nil, err
+	}
+	var ent mdEntity
+	var outerValid, outerCache string
+	d := xml.NewDecoder(bytes.NewReader(data))
+	var root xml.StartElement
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, bad("no root element")
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			root = se
+			break
+		}
+	}
+	switch {
+	case root.Name.Space == nsMetadata && root.Name.Local == "EntityDescriptor":
+		if err := d.DecodeElement(&ent, &root); err != nil {
+			return nil, bad("%v", err)
+		}
+	case root.Name.Space == nsMetadata && root.Name.Local == "EntitiesDescriptor":
+		var all mdEntities
+		if err := d.DecodeElement(&all, &root); err != nil {
+			return nil, bad("%v", err)
+		}
+		n := 0
+		for _, e := range all.Entities {
+			if len(e.IDP) > 0 {
+				ent = e
+				n++
+			}
+		}
+		if n != 1 {
+			return nil, bad("want exactly one IdP entity, found %d", n)
+		}
+		outerValid, outerCache = all.ValidUntil, all.CacheDuration
+	default:
+		return nil, bad("root is not a metadata EntityDescriptor")
+	}
+	if ent.EntityID == "" || len(ent.EntityID) > 1024 {
+		return nil, bad("missing or overlong entityID")
+	}
+	var idp *mdIDPSSO
+	for i := range ent.IDP {
+		if strings.Contains(ent.IDP[i].Protocols, nsProtocol) {
+			idp = &ent.IDP[i]
+			break
+		}
+	}
+	if idp == nil {
+		return nil, bad("no SAML 2.0 IDPSSODescriptor")
+	}
+	md := &IdPMetadata{EntityID: strings.TrimSpace(ent.EntityID)}
+	for _, e := range idp.SSO {
+		loc := strings.TrimSpace(e.Location)
+		if err := checkLocation(loc); err != nil {
+			return nil, invalid(ReasonMetadataInvalid, err)
+		}
+		switch e.Binding {
+		case BindingRedirect:
+			md.SSOURL, md.SSOBinding = loc, "redirect"
+		case BindingPOST:
+			if md.SSOBinding != "redirect" {
+				md.SSOURL, md.SSOBinding = loc, "post"
+			}
+		}
+	}
+	if md.SSOURL == "" {
+		return nil, bad("no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding")
+	}
+	for _, e := range idp.SLO {
+		loc := strings.TrimSpace(e.Location)
+		if err := checkLocation(loc); err != nil {
+			return nil, invalid(ReasonMetadataInvalid, err)
+		}
+		if e.Binding == BindingRedirect || (e.Binding == BindingPOST && md.SLOURL == "") {
+			md.SLOURL = loc
+		}
+	}
+	seen := map[string]bool{}
+	for _, k := range idp.Keys {
+		if k.Use != "" && k.Use != "signing" {
+			continue
+		}
+		for _, c := range k.Certs {
+			der, err := decodeBase64Loose(c)
+			if err != nil {
+				return nil, bad("bad certificate encoding")
+			}
+			cert, err := x509.ParseCertificate(der)
+			if err != nil {
+				return nil, bad("bad certificate: %v", err)
+			}
+			fp := fingerprint(cert)
+			if !seen[fp] {
+				seen[fp] = true
+				md.Certificates = append(md.Certificates, cert)
+			}
+		}
+	}
+	if len(md.Certificates) == 0 {
+		return nil, bad("no signing certificate")
+	}
+	vu, cd := ent.ValidUntil, ent.CacheDuration
+	if vu == "" {
+		vu = outerValid
+	}
+	if cd == "" {
+		cd = outerCache
+	}
+	if vu != "" {
+		t, err := time.Parse(time.RFC3339, vu)
+		if err != nil {
+			return nil, bad("bad validUntil")
+		}
+		md.ValidUntil = t
+	}
+	if cd != "" {
+		dur, err := parseXSDuration(cd)
+		if err != nil {
+			return nil, bad("bad cacheDuration")
+		}
+		md.CacheDuration = dur
+	}
+	return md, nil
+}
+
+// scanMetadata applies the structural limits to metadata.
+func scanMetadata(data []byte) error {
+	if bytes.Contains(data, []byte("<!DOCTYPE")) || bytes.Contains(data, []byte("<!ENTITY")) {
+		return invalid(ReasonDoctype, errors.New("saml: metadata has a document type declaration"))
+	}
+	d := xml.NewDecoder(bytes.NewReader(data))
+	depth, tokens, ns := 0, 0, 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return invalid(ReasonMetadataInvalid, fmt.Errorf("saml: metadata: %w", err))
+		}
+		tokens++
+		if tokens > 200000 {
+			return invalid(ReasonTooComplex, errors.New("saml: metadata has too many tokens"))
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return invalid(ReasonDoctype, errors.New("saml: metadata has a directive"))
+		case xml.StartElement:
+			depth++
+			if depth > maxXMLDepth {
+				return invalid(ReasonTooComplex, errors.New("saml: metadata nests too deep"))
+			}
+			for _, a := range t.Attr {
+				if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" {
+					ns++
+				}
+			}
+			if ns > 1024 {
+				return invalid(ReasonTooComplex, errors.New("saml: metadata declares too many namespaces"))
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
+	return nil
+}
+
+// parseXSDuration parses the subset of xs:duration IdPs use (PnDTnHnMnS).
+func parseXSDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "P") {
+		return 0, errors.New("saml: bad duration")
+	}
+	s = s[1:]
+	var total time.Duration
+	inTime := false
+	num := ""
+	for _, r := range s {
+		switch {
+		case r == 'T':
+			inTime = true
+		case r >= '0' && r <= '9' || r == '.':
+			num += string(r)
+		default:
+			var f float64
+			if _, err := fmt.Sscanf(num, "%g", &f); err != nil {
+				return 0, errors.New("saml: bad duration")
+			}
+			num = ""
+			var unit time.Duration
+			switch {
+			case r == 'Y' && !inTime:
+				unit = 365 * 24 * time.Hour
+			case r == 'M' && !inTime:
+				unit = 30 * 24 * time.Hour
+			case r == 'D' && !inTime:
+				unit = 24 * time.Hour
+			case r == 'H' && inTime:
+				unit = time.Hour
+			case r == 'M' && inTime:
+				unit = time.Minute
+			case r == 'S' && inTime:
+				unit = time.Second
+			default:
+				return 0, errors.New("saml: bad duration")
+			}
+			total += time.Duration(f * float64(unit))
+		}
+	}
+	if num != "" {
+		return 0, errors.New("saml: bad duration")
+	}
+	return total, nil
+}
+
+func fingerprint(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+func certInfo(c *x509.Certificate) sso.CertificateInfo {
+	return sso.CertificateInfo{Subject: c.Subject.String(), NotBefore: c.NotBefore, NotAfter: c.NotAfter, Fingerprint: fingerprint(c)}
+}
+
+// ConfigureConnection implements sso.ConnectionConfigurer: it fills c.SAML
+// from metadata XML, a metadata URL (fetched with the SSRF guard, size cap
+// and timeout) or the manual fields, keeping c.SAML's policy switches.
+func (s *SP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *sso.ConnectionInput) (*sso.IdPDetails, error) {
+	if c == nil || in == nil {
+		return nil, fmt.Errorf("%w: saml: nil connection or input", sso.ErrInvalidInput)
+	}
+	cfg := sso.SAMLConfig{}
+	if c.SAML != nil {
+		cfg = *c.SAML
+	}
+	now := s.now()
+	var md *IdPMetadata
+	switch {
+	case in.MetadataURL != "":
+		data, err := s.FetchMetadata(ctx, in.MetadataURL)
+		if err != nil {
+			return nil, err
+		}
+		md, err = ParseIdPMetadata(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", sso.ErrInvalidInput, err)
+		}
+		cfg.MetadataURL = in.MetadataURL
+		cfg.MetadataXML = string(data)
+		cfg.MetadataFetchedAt = now
+		cfg.MetadataExpiresAt = s.metadataExpiry(md, now)
+	case in.MetadataXML != "":
+		if int64(len(in.MetadataXML)) > s.cfg.MaxMetadataBytes {
+			return nil, fmt.Errorf("%w: saml: metadata larger than %d bytes", sso.ErrInvalidInput, s.cfg.MaxMetadataBytes)
+		}
+		var err error
+		md, err = ParseIdPMetadata([]byte(in.MetadataXML))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", sso.ErrInvalidInput, err)
+		}
+		cfg.MetadataURL = ""
+		cfg.MetadataXML = in.MetadataXML
+		cfg.MetadataFetchedAt = now
+		cfg.MetadataExpiresAt = time.Time{}
+	default:
+		if in.IdPEntityID == "" || in.SSOURL == "" || len(in.Certificates) == 0 {
+			return nil, fmt.Errorf("%w: saml: need metadata, a metadata URL, or entity ID, SSO URL and certificate", sso.ErrInvalidInput)
+		}
+		if err := checkLocation(in.SSOURL); err != nil {
+			return nil, fmt.Errorf("%w: %w", sso.ErrInvalidInput, err)
+		}
+		certs, err := parseCertificates(in.Certificates)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", sso.ErrInvalidInput, err)
+		}
+		md = &IdPMetadata{EntityID: strings.TrimSpace(in.IdPEntityID), SSOURL: strings.TrimSpace(in.SSOURL), SSOBinding: "redirect", Certificates: certs}
+		cfg.MetadataURL, cfg.MetadataXML = "", ""
+	}
+	applyMetadata(&cfg, md)
+	c.SAML = &cfg
+	c.Protocol = sso.ProtocolSAML
+	return idpDetails(md), nil
+}
+
+func applyMetadata(cfg *sso.SAMLConfig, md *IdPMetadata) {
+	cfg.IdPEntityID = md.EntityID
+	cfg.SSOURL = md.SSOURL
+	cfg.SSOBinding = md.SSOBinding
+	cfg.SLOURL = md.SLOURL
+	cfg.Certificates = cfg.Certificates[:0:0]
+	for _, c := range md.Certificates {
+		cfg.Certificates = append(cfg.Certificates, certPEM(c))
+	}
+}
+
+func idpDetails(md *IdPMetadata) *sso.IdPDetails {
+	d := &sso.IdPDetails{EntityID: md.EntityID, Endpoints: map[string]string{"sso": md.SSOURL}}
+	if md.SLOURL != "" {
+		d.Endpoints["slo"] = md.SLOURL
+	}
+	for _, c := range md.Certificates {
+		d.Certificates = append(d.Certificates, certInfo(c))
+	}
+	return d
+}
+
+// metadataExpiry is when fetched metadata is due for a refresh.
+func (s *SP) metadataExpiry(md *IdPMetadata, now time.Time) time.Time {
+	exp := now.Add(s.cfg.RefreshInterval)
+	if md.CacheDuration > 0 && now.Add(md.CacheDuration).Before(exp) {
+		exp = now.Add(md.CacheDuration)
+	}
+	if !md.ValidUntil.IsZero() && md.ValidUntil.Before(exp) {
+		exp = md.ValidUntil
+	}
+	return exp
+}
+
+// FetchMetadata downloads metadata from rawURL: https only (unless
+// AllowInsecureMetadataURLs), no internal addresses (unless
+// AllowPrivateMetadataAddresses, checked on the dialed IP of every
+// connection including redirects), at most 3 redirects, MaxMetadataBytes
+// and MetadataTimeout. Errors wrap sso.ErrInvalidInput or
+// sso.ErrUnavailable.
+func (s *SP) FetchMetadata(ctx context.Context, rawURL string) ([]byte, error) {
+	if err := s.checkMetadataURL(rawURL); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.MetadataTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: saml: metadata URL: %v", sso.ErrInvalidInput, err)
+	}
+	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml, text/xml")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		var ge *guardError
+		if errors.As(err, &ge) {
+			return nil, fmt.Errorf("%w: saml: %v", sso.ErrInvalidInput, ge)
+		}
+		return nil, fmt.Errorf("%w: saml: fetch metadata: %v", sso.ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: saml: fetch metadata: HTTP %d", sso.ErrUnavailable, resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxMetadataBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: saml: read metadata: %v", sso.ErrUnavailable, err)
+	}
+	if int64(len(data)) > s.cfg.MaxMetadataBytes {
+		return nil, fmt.Errorf("%w: saml: metadata larger than %d bytes", sso.ErrInvalidInput, s.cfg.MaxMetadataBytes)
+	}
+	return data, nil
+}
+
+func (s *SP) checkMetadataURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%w: saml: metadata URL must be an absolute URL", sso.ErrInvalidInput)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !s.cfg.AllowInsecureMetadataURLs {
+			return fmt.Errorf("%w: saml: metadata URL must use https", sso.ErrInvalidInput)
+		}
+	default:
+		return fmt.Errorf("%w: saml: metadata URL must use https", sso.ErrInvalidInput)
+	}
+	return nil
+}
+
+// guardError reports a dial to a forbidden address.
+type guardError struct{ addr string }
+
+func (e *guardError) Error() string { return "metadata URL resolves to a forbidden address " + e.addr }
+
+// forbiddenAddr reports whether ip is internal: loopback, private,
+// link-local, unspecified, multicast, CGNAT or otherwise not global.
+func forbiddenAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() || !ip.IsGlobalUnicast() {
+		return true
+	}
+	for _, p := range []netip.Prefix{
+		netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
+		netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("64:ff9b::/96"),
+		netip.MustParsePrefix("2001:db8::/32"),
+	} {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// metadataClient builds the metadata HTTP client with the address guard.
+func (s *SP) metadataClient() (*http.Client, error) {
+	var base *http.Transport
+	var rt http.RoundTripper
+	if s.cfg.HTTPClient != nil && s.cfg.HTTPClient.Transport != nil {
+		t, ok := s.cfg.HTTPClient.Transport.(*http.Transport)
+		if !ok {
+			if !s.cfg.AllowPrivateMetadataAddresses {
+				return nil, fmt.Errorf("%w: saml: HTTPClient.Transport must be an *http.Transport (or set AllowPrivateMetadataAddresses)", sso.ErrInvalidConfig)
+			}
+			rt = s.cfg.HTTPClient.Transport
+		} else {
+			base = t.Clone()
+		}
+	}
+	if rt == nil {
+		if base == nil {
+			base = http.DefaultTransport.(*http.Transport).Clone()
+		}
+		base.Proxy = nil
+		if !s.cfg.AllowPrivateMetadataAddresses {
+			dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
+				ap, err := netip.ParseAddrPort(address)
+				if err != nil || forbiddenAddr(ap.Addr()) {
+					return &guardError{addr: address}
+				}
+				return nil
+			}}
+			base.DialContext = dialer.DialContext
+		}
+		rt = base
+	}
+	client := &http.Client{Transport: rt, Timeout: s.cfg.MetadataTimeout}
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 3 {
+			return errors.New("saml: too many metadata redirects")
+		}
+		if err := s.checkMetadataURL(req.URL.String()); err != nil {
+			return err
+		}
+		return nil
+	}
+	return client, nil
+}

@@ -1,0 +1,175 @@
+package saml
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Certificate expiry warning thresholds, in days before NotAfter.
+var certWarningDays = []int{30, 7}
+
+// Run refreshes IdP metadata and checks certificate expiry every
+// RefreshInterval until ctx ends, starting at once. It returns ctx.Err().
+func (s *SP) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		s.RefreshAll(ctx)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// RefreshAll runs one refresh pass over every active SAML connection:
+// metadata whose cache time has passed is fetched again (the last good copy
+// is kept when the fetch or parse fails), and certificate-expiry events are
+// emitted. Failures are logged, not returned.
+func (s *SP) RefreshAll(ctx context.Context) {
+	after := ""
+	for ctx.Err() == nil {
+		conns, err := s.cfg.Connections.ListActiveConnections(ctx, sso.ProtocolSAML, after, 100)
+		if err != nil {
+			s.log.ErrorContext(ctx, "saml: list connections", "error", err)
+			return
+		}
+		for _, c := range conns {
+			if c.SAML == nil {
+				continue
+			}
+			if c.SAML.MetadataURL != "" {
+				if err := s.RefreshConnection(ctx, c); err != nil {
+					s.log.WarnContext(ctx, "saml: metadata refresh failed; keeping the last good metadata",
+						"connection", c.ID, "org", c.OrgID, "error", err)
+				}
+			}
+			if err := s.checkCertExpiry(ctx, c); err != nil {
+				s.log.WarnContext(ctx, "saml: certificate expiry check", "connection", c.ID, "error", err)
+			}
+		}
+		if len(conns) < 100 {
+			return
+		}
+		after = conns[len(conns)-1].ID
+	}
+}
+
+// RefreshConnection fetches c's metadata URL if it is due and, when the new
+// metadata parses, stores it on the connection and in the metadata cache.
+// On failure the connection keeps its last good metadata.
+func (s *SP) RefreshConnection(ctx context.Context, c *sso.Connection) error {
+	now := s.now()
+	if !c.SAML.MetadataExpiresAt.IsZero() && now.Before(c.SAML.MetadataExpiresAt) {
+		return nil
+	}
+	cached, err := s.cfg.Store.GetMetadata(ctx, c.ID)
+	if err != nil && !errors.Is(err, sso.ErrNotFound) {
+		return err
+	}
+	if cached == nil {
+		cached = &CachedMetadata{ConnectionID: c.ID, XML: c.SAML.MetadataXML, FetchedAt: c.SAML.MetadataFetchedAt}
+	}
+	data, err := s.FetchMetadata(ctx, c.SAML.MetadataURL)
+	var md *IdPMetadata
+	if err == nil {
+		md, err = ParseIdPMetadata(data)
+	}
+	if err == nil && md.EntityID != c.SAML.IdPEntityID {
+		err = mismatch(ReasonMetadataInvalid, c.SAML.IdPEntityID, md.EntityID)
+	}
+	if err != nil {
+		cached.LastError = sso.ReasonOf(err)
+		cached.Failures++
+		if perr := s.cfg.Store.PutMetadata(ctx, cached); perr != nil {
+			return errors.Join(err, perr)
+		}
+		return err
+	}
+	cfg := *c.SAML
+	applyMetadata(&cfg, md)
+	cfg.MetadataXML = string(data)
+	cfg.MetadataFetchedAt = now
+	cfg.MetadataExpiresAt = s.metadataExpiry(md, now)
+	c.SAML = &cfg
+	c.UpdatedAt = now
+	if err := s.cfg.Connections.UpdateConnection(ctx, c); err != nil {
+		return err
+	}
+	return s.cfg.Store.PutMetadata(ctx, &CachedMetadata{ConnectionID: c.ID, XML: cfg.MetadataXML, FetchedAt: now, ExpiresAt: cfg.MetadataExpiresAt})
+}
+
+// CertificateStatus describes a trusted IdP certificate of a connection.
+func (s *SP) CertificateStatus(c *sso.Connection) ([]sso.CertificateInfo, error) {
+	if c == nil || c.SAML == nil {
+		return nil, nil
+	}
+	certs, err := parseCertificates(c.SAML.Certificates)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sso.CertificateInfo, 0, len(certs))
+	for _, cert := range certs {
+		out = append(out, certInfo(cert))
+	}
+	return out, nil
+}
+
+// checkCertExpiry appends a certificate-expiring audit event once per
+// certificate and threshold (30 and 7 days before expiry).
+func (s *SP) checkCertExpiry(ctx context.Context, c *sso.Connection) error {
+	if s.cfg.Events == nil {
+		return nil
+	}
+	infos, err := s.CertificateStatus(c)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, ci := range infos {
+		left := ci.NotAfter.Sub(now)
+		threshold := 0
+		for _, d := range certWarningDays {
+			if left <= time.Duration(d)*24*time.Hour {
+				threshold = d
+			}
+		}
+		if threshold == 0 {
+			continue
+		}
+		prior, err := s.cfg.Events.ListEvents(ctx, sso.EventQuery{OrgID: c.OrgID, Type: sso.EventCertificateExpiring,
+			Since: now.Add(-40 * 24 * time.Hour), Limit: 1000})
+		if err != nil {
+			return err
+		}
+		done := false
+		for _, e := range prior {
+			if e.Target.ID == c.ID && e.Details["fingerprint"] == ci.Fingerprint && e.Details["threshold_days"] == strconv.Itoa(threshold) {
+				done = true
+				break
+			}
+		}
+		if done {
+			continue
+		}
+		ev := &sso.Event{
+			ID: sso.NewID("evt_"), OrgID: c.OrgID, Time: now, Type: sso.EventCertificateExpiring,
+			Actor:   sso.Actor{Type: sso.ActorSystem},
+			Target:  sso.Target{Type: "connection", ID: c.ID},
+			Outcome: sso.OutcomeSuccess,
+			Details: map[string]string{
+				"fingerprint": ci.Fingerprint, "subject": ci.Subject,
+				"not_after": ci.NotAfter.UTC().Format(time.RFC3339), "threshold_days": strconv.Itoa(threshold),
+			},
+		}
+		if err := s.cfg.Events.AppendEvent(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}

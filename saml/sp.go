@@ -1,0 +1,430 @@
+package saml
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// AuthnRequestState is an outstanding AuthnRequest, stored server side
+// between the login start and the ACS so that a response is accepted only
+// once and only from the browser that started the login.
+type AuthnRequestState struct {
+	// ID is the AuthnRequest ID the IdP echoes as InResponseTo.
+	ID           string
+	ConnectionID string
+	// BindingHash is sso.HashToken of the random value of the short-lived
+	// request-tracking cookie set on the browser that started the login.
+	BindingHash string
+	// ReturnTo is the safe relative path to go to after the login.
+	ReturnTo  string
+	Test      bool
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// CachedMetadata is the last good IdP metadata of a connection and the state
+// of its refresh.
+type CachedMetadata struct {
+	ConnectionID string
+	XML          string
+	FetchedAt    time.Time
+	// ExpiresAt is when the metadata must be fetched again (from validUntil
+	// and cacheDuration, capped by the refresh interval).
+	ExpiresAt time.Time
+	// LastError is the last refresh failure ("" after a success) and
+	// Failures the count of consecutive failures.
+	LastError string
+	Failures  int
+}
+
+// RequestStore keeps outstanding AuthnRequests.
+//
+// Implementations must be safe for concurrent use.
+type RequestStore interface {
+	// SaveAuthnRequest stores r until r.ExpiresAt. A duplicate ID yields an
+	// error wrapping sso.ErrConflict.
+	SaveAuthnRequest(ctx context.Context, r *AuthnRequestState) error
+	// TakeAuthnRequest removes and returns the request with the given ID,
+	// atomically: of concurrent callers exactly one gets it. An absent or
+	// expired request yields an error wrapping sso.ErrNotFound.
+	TakeAuthnRequest(ctx context.Context, id string) (*AuthnRequestState, error)
+}
+
+// ReplayCache remembers consumed assertion IDs.
+//
+// Implementations must be safe for concurrent use.
+type ReplayCache interface {
+	// MarkAssertionUsed records (issuer, assertionID) until expiresAt,
+	// atomically. If the pair is already recorded and not yet expired it
+	// records nothing and returns an error wrapping sso.ErrConflict: of
+	// concurrent callers with one pair exactly one succeeds.
+	MarkAssertionUsed(ctx context.Context, issuer, assertionID string, expiresAt time.Time) error
+}
+
+// MetadataCache keeps the last good IdP metadata per connection.
+//
+// Implementations must be safe for concurrent use.
+type MetadataCache interface {
+	// PutMetadata stores m, replacing any earlier record of the connection.
+	PutMetadata(ctx context.Context, m *CachedMetadata) error
+	// GetMetadata returns the connection's record, or an error wrapping
+	// sso.ErrNotFound.
+	GetMetadata(ctx context.Context, connectionID string) (*CachedMetadata, error)
+}
+
+// Store is the SAML state: outstanding requests, the replay cache and cached
+// metadata. store/memstore and store/sqlstore implement it.
+type Store interface {
+	RequestStore
+	ReplayCache
+	MetadataCache
+}
+
+// KeyPair is an SP key and its certificate. The key signs AuthnRequests and
+// logout messages and, when it is an *rsa.PrivateKey, decrypts encrypted
+// assertions.
+type KeyPair struct {
+	Key         crypto.Signer
+	Certificate *x509.Certificate
+}
+
+// LogoutRequest is a verified IdP-initiated logout handed to
+// Config.OnLogout.
+type LogoutRequest struct {
+	Connection   *sso.Connection
+	NameID       string
+	SessionIndex string
+}
+
+// Config configures an SP. BaseURL, Connections, Store and Completer are
+// required; everything else has a secure default.
+type Config struct {
+	// BaseURL is the absolute URL where the handler is mounted, for example
+	// https://app.example.com/sso/saml. Every URL sent to an IdP (entity ID,
+	// ACS, SLO) derives from it.
+	BaseURL *url.URL
+	// Key is the SP key pair shared by all connections. KeyFor, when set,
+	// returns a per-connection pair instead (returning nil falls back to
+	// Key). Without any key the SP can neither sign AuthnRequests nor
+	// decrypt assertions.
+	Key    *KeyPair
+	KeyFor func(conn *sso.Connection) *KeyPair
+	// Connections looks up connections by ID.
+	Connections sso.ConnectionStore
+	// Store holds outstanding requests, the replay cache and metadata.
+	Store Store
+	// Events, when set, receives certificate-expiry audit events from Run.
+	Events sso.EventStore
+	// Completer receives verified profiles and rejected logins.
+	Completer sso.Completer
+	// OnLogout ends the local session of a verified IdP logout request. Nil
+	// means IdP logout requests are verified and answered but end nothing.
+	OnLogout func(ctx context.Context, req *LogoutRequest) error
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// Logger logs rejected requests and background work. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// HTTPClient fetches IdP metadata. Its Transport, if set, must be an
+	// *http.Transport (cloned and given the address guard). Nil means a
+	// client with MetadataTimeout.
+	HTTPClient *http.Client
+	// AllowInsecureMetadataURLs accepts http:// metadata URLs. It MUST only
+	// be used in development: metadata fetched without TLS can be replaced
+	// by anyone on the path, and with it the trusted certificates.
+	AllowInsecureMetadataURLs bool
+	// AllowPrivateMetadataAddresses lets metadata URLs reach loopback,
+	// private, link-local and other internal addresses. It MUST only be used
+	// in development or when tenants are fully trusted: otherwise an admin
+	// can make the server fetch internal URLs (SSRF).
+	AllowPrivateMetadataAddresses bool
+	// MaxClockSkew is the tolerance for the IdP's clock. Zero means 90s; at
+	// most 3 minutes are allowed.
+	MaxClockSkew time.Duration
+	// MaxIdPInitiatedAge bounds the age of an unsolicited response's
+	// IssueInstant. Zero means 3 minutes.
+	MaxIdPInitiatedAge time.Duration
+	// RequestTTL is how long a started login may take. Zero means 10 minutes.
+	RequestTTL time.Duration
+	// MaxResponseBytes bounds the ACS form body. Zero means 512 KiB.
+	MaxResponseBytes int64
+	// MaxMetadataBytes bounds fetched or pasted metadata. Zero means 1 MiB.
+	MaxMetadataBytes int64
+	// MetadataTimeout bounds one metadata fetch. Zero means 10s.
+	MetadataTimeout time.Duration
+	// RefreshInterval is how often Run refreshes metadata. Zero means 1h.
+	RefreshInterval time.Duration
+	// DefaultReturnTo is where a login without a return path ends. Zero
+	// means "/".
+	DefaultReturnTo string
+	// ErrorHandler renders rejected requests. Nil means DefaultErrorHandler.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// SP is a multi-tenant SAML 2.0 service provider: one entity per
+// connection. It implements http.Handler, sso.Starter and
+// sso.ConnectionConfigurer. It is safe for concurrent use.
+type SP struct {
+	cfg     Config
+	base    string
+	mux     *http.ServeMux
+	log     *slog.Logger
+	now     func() time.Time
+	client  *http.Client
+	errFn   func(w http.ResponseWriter, r *http.Request, err error)
+	certsMu sync.Mutex
+	certs   map[string][]*x509.Certificate
+}
+
+var (
+	_ http.Handler             = (*SP)(nil)
+	_ sso.Starter              = (*SP)(nil)
+	_ sso.ConnectionConfigurer = (*SP)(nil)
+)
+
+// New validates cfg and returns an SP.
+func New(cfg Config) (*SP, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: saml: "+format, append([]any{sso.ErrInvalidConfig}, args...)...)
+	}
+	switch {
+	case cfg.BaseURL == nil || !cfg.BaseURL.IsAbs() || cfg.BaseURL.Host == "":
+		return nil, bad("BaseURL must be an absolute URL")
+	case cfg.BaseURL.Scheme != "https" && cfg.BaseURL.Scheme != "http":
+		return nil, bad("BaseURL must use https")
+	case cfg.BaseURL.RawQuery != "" || cfg.BaseURL.Fragment != "":
+		return nil, bad("BaseURL must not have a query or fragment")
+	case cfg.Connections == nil:
+		return nil, bad("Connections is required")
+	case cfg.Store == nil:
+		return nil, bad("Store is required")
+	case cfg.Completer == nil:
+		return nil, bad("Completer is required")
+	case cfg.MaxClockSkew < 0 || cfg.MaxClockSkew > 3*time.Minute:
+		return nil, bad("MaxClockSkew must be between 0 and 3m")
+	case cfg.MaxIdPInitiatedAge < 0 || cfg.MaxIdPInitiatedAge > 10*time.Minute:
+		return nil, bad("MaxIdPInitiatedAge must be between 0 and 10m")
+	case cfg.RequestTTL < 0 || cfg.MaxResponseBytes < 0 || cfg.MaxMetadataBytes < 0 || cfg.MetadataTimeout < 0 || cfg.RefreshInterval < 0:
+		return nil, bad("durations and sizes must not be negative")
+	}
+	if cfg.Key != nil && (cfg.Key.Key == nil || cfg.Key.Certificate == nil) {
+		return nil, bad("Key needs both Key and Certificate")
+	}
+	if cfg.DefaultReturnTo != "" && !sso.IsSafeReturnTo(cfg.DefaultReturnTo) {
+		return nil, bad("DefaultReturnTo must be a relative path")
+	}
+	setDefault := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	setDefault(&cfg.MaxClockSkew, 90*time.Second)
+	setDefault(&cfg.MaxIdPInitiatedAge, 3*time.Minute)
+	setDefault(&cfg.RequestTTL, 10*time.Minute)
+	setDefault(&cfg.MetadataTimeout, 10*time.Second)
+	setDefault(&cfg.RefreshInterval, time.Hour)
+	if cfg.MaxResponseBytes == 0 {
+		cfg.MaxResponseBytes = 512 << 10
+	}
+	if cfg.MaxMetadataBytes == 0 {
+		cfg.MaxMetadataBytes = 1 << 20
+	}
+	if cfg.DefaultReturnTo == "" {
+		cfg.DefaultReturnTo = "/"
+	}
+	s := &SP{cfg: cfg, base: strings.TrimRight(cfg.BaseURL.String(), "/"), certs: map[string][]*x509.Certificate{}}
+	s.log = cfg.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.now = cfg.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.errFn = cfg.ErrorHandler
+	if s.errFn == nil {
+		s.errFn = DefaultErrorHandler
+	}
+	client, err := s.metadataClient()
+	if err != nil {
+		return nil, err
+	}
+	s.client = client
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /metadata/{connection}", s.ServeMetadata)
+	s.mux.HandleFunc("GET /login/{connection}", s.ServeLogin)
+	s.mux.HandleFunc("POST /acs/{connection}", s.ServeACS)
+	s.mux.HandleFunc("GET /slo/{connection}", s.ServeSLO)
+	s.mux.HandleFunc("POST /slo/{connection}", s.ServeSLO)
+	return s, nil
+}
+
+// ServeHTTP serves the relative routes GET /metadata/{connection},
+// GET /login/{connection}, POST /acs/{connection} and GET or POST
+// /slo/{connection}. Mount it with http.StripPrefix.
+func (s *SP) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// EntityID returns the SP entity ID of a connection.
+func (s *SP) EntityID(connID string) string { return s.base + "/metadata/" + url.PathEscape(connID) }
+
+// ACSURL returns the assertion consumer service URL of a connection.
+func (s *SP) ACSURL(connID string) string { return s.base + "/acs/" + url.PathEscape(connID) }
+
+// SLOURL returns the single logout URL of a connection.
+func (s *SP) SLOURL(connID string) string { return s.base + "/slo/" + url.PathEscape(connID) }
+
+// LoginURL returns the URL that starts an SP-initiated login.
+func (s *SP) LoginURL(connID string) string { return s.base + "/login/" + url.PathEscape(connID) }
+
+// SPDetails implements sso.ConnectionConfigurer.
+func (s *SP) SPDetails(c *sso.Connection) *sso.SPDetails {
+	return &sso.SPDetails{
+		EntityID:    s.EntityID(c.ID),
+		ACSURL:      s.ACSURL(c.ID),
+		MetadataURL: s.EntityID(c.ID),
+		SLOURL:      s.SLOURL(c.ID),
+		LoginURL:    s.LoginURL(c.ID),
+	}
+}
+
+func (s *SP) keyFor(c *sso.Connection) *KeyPair {
+	if s.cfg.KeyFor != nil {
+		if kp := s.cfg.KeyFor(c); kp != nil && kp.Key != nil && kp.Certificate != nil {
+			return kp
+		}
+	}
+	return s.cfg.Key
+}
+
+// decryptionKeyStore returns the key store gosaml2 decrypts with, or nil.
+func decryptionKeyStore(kp *KeyPair) dsig.X509KeyStore {
+	if kp == nil {
+		return nil
+	}
+	if _, ok := kp.Key.(*rsa.PrivateKey); !ok {
+		return nil
+	}
+	return dsig.TLSCertKeyStore(tls.Certificate{Certificate: [][]byte{kp.Certificate.Raw}, PrivateKey: kp.Key, Leaf: kp.Certificate})
+}
+
+// trustedCerts parses a connection's PEM certificates, with a small cache.
+func (s *SP) trustedCerts(pems []string) ([]*x509.Certificate, error) {
+	key := strings.Join(pems, "\x00")
+	s.certsMu.Lock()
+	if c, ok := s.certs[key]; ok {
+		s.certsMu.Unlock()
+		return c, nil
+	}
+	s.certsMu.Unlock()
+	certs, err := parseCertificates(pems)
+	if err != nil {
+		return nil, err
+	}
+	s.certsMu.Lock()
+	if len(s.certs) > 4096 {
+		clear(s.certs)
+	}
+	s.certs[key] = certs
+	s.certsMu.Unlock()
+	return certs, nil
+}
+
+// parseCertificates parses PEM (or bare base64 DER) certificates.
+func parseCertificates(pems []string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for _, p := range pems {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		var der []byte
+		if strings.HasPrefix(p, "-----BEGIN") {
+			rest := []byte(p)
+			for {
+				var b *pem.Block
+				b, rest = pem.Decode(rest)
+				if b == nil {
+					break
+				}
+				if b.Type != "CERTIFICATE" {
+					return nil, fmt.Errorf("saml: unexpected PEM block %q", b.Type)
+				}
+				c, err := x509.ParseCertificate(b.Bytes)
+				if err != nil {
+					return nil, fmt.Errorf("saml: parse certificate: %w", err)
+				}
+				out = append(out, c)
+			}
+			continue
+		}
+		der, err := decodeBase64Loose(p)
+		if err != nil {
+			return nil, fmt.Errorf("saml: certificate is neither PEM nor base64: %w", err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("saml: parse certificate: %w", err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("saml: no certificate")
+	}
+	return out, nil
+}
+
+// certPEM encodes a certificate as PEM.
+func certPEM(c *x509.Certificate) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+}
+
+// connection loads a SAML connection by ID.
+func (s *SP) connection(ctx context.Context, id string) (*sso.Connection, error) {
+	if id == "" || len(id) > 128 {
+		return nil, invalid(ReasonUnknownConnection, nil)
+	}
+	c, err := s.cfg.Connections.GetConnection(ctx, id)
+	if err != nil {
+		if errors.Is(err, sso.ErrNotFound) {
+			return nil, invalid(ReasonUnknownConnection, err)
+		}
+		return nil, err
+	}
+	if c.Protocol != sso.ProtocolSAML || c.SAML == nil {
+		return nil, invalid(ReasonNotSAML, nil)
+	}
+	if c.Status == sso.ConnectionDisabled {
+		return c, invalid(ReasonConnectionDisabled, nil)
+	}
+	return c, nil
+}
+
+func (s *SP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection, test bool, err error) {
+	s.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: sso.ProtocolSAML, Test: test, Err: err})
+	s.logReject(r, conn, err)
+	s.errFn(w, r, err)
+}
+
+func (s *SP) logReject(r *http.Request, conn *sso.Connection, err error) {
+	attrs := []any{slog.String("path", r.URL.Path), slog.Any("error", err)}
+	if conn != nil {
+		attrs = append(attrs, slog.String("connection", conn.ID), slog.String("org", conn.OrgID))
+	}
+	s.log.WarnContext(r.Context(), "saml: request rejected", attrs...)
+}

@@ -1,0 +1,276 @@
+package saml
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"strings"
+	"time"
+
+	saml2 "github.com/russellhaering/gosaml2"
+	"github.com/russellhaering/gosaml2/types"
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// spIdentity is the SP side a response must be addressed to.
+type spIdentity struct {
+	entityID string
+	acsURL   string
+}
+
+// verified is the outcome of validateResponse: data read only from the
+// element goxmldsig verified.
+type verified struct {
+	assertion    types.Assertion
+	assertionID  string
+	inResponseTo string
+	issueInstant time.Time
+	// expiresAt is the latest NotOnOrAfter of the assertion (conditions or
+	// subject confirmation) plus the skew: the replay-cache lifetime.
+	expiresAt     time.Time
+	encrypted     bool
+	responseSig   bool
+	assertionSig  bool
+	sessionExpiry time.Time
+}
+
+// decodeBase64Loose decodes standard base64, ignoring whitespace (some IdPs
+// wrap lines).
+func decodeBase64Loose(s string) ([]byte, error) {
+	clean := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\r', '\n':
+			return -1
+		}
+		return r
+	}, s)
+	return base64.StdEncoding.DecodeString(clean)
+}
+
+// validateResponse is the validation core of the ACS: it takes the
+// base64 form value and returns the verified assertion or a
+// *sso.ValidationError. It touches no store; request binding and replay
+// checks follow in the handler.
+func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded string, now time.Time) (*verified, error) {
+	cfg := conn.SAML
+	if cfg == nil || cfg.IdPEntityID == "" || len(cfg.Certificates) == 0 {
+		return nil, invalid(ReasonNotSAML, errors.New("saml: connection has no IdP entity ID or certificate"))
+	}
+	raw, err := decodeBase64Loose(encoded)
+	if err != nil || len(raw) == 0 {
+		return nil, invalid(ReasonMalformed, err)
+	}
+	// 1. Structural scan: DTD, limits, signature placement, algorithms.
+	scan, err := scanDocument(raw, scanPolicy{allowSHA1: cfg.AllowSHA1})
+	if err != nil {
+		return nil, classify(err)
+	}
+	if scan.rootLocal != "Response" {
+		return nil, invalid(ReasonMalformed, errors.New("saml: not a Response"))
+	}
+	if scan.statusCode != "" && !isSuccessStatus(scan.statusCode) {
+		got := shortStatus(scan.statusCode)
+		if scan.subStatusCode != "" {
+			got += "/" + shortStatus(scan.subStatusCode)
+		}
+		return nil, mismatch(ReasonStatus, "Success", got)
+	}
+	if n := scan.assertions + scan.encrypted; n != 1 {
+		return nil, &sso.ValidationError{Protocol: sso.ProtocolSAML, Reason: ReasonAssertionCount, Want: "1", Got: itoa(n)}
+	}
+	if cfg.RequireEncryptedAssertions && scan.encrypted == 0 {
+		return nil, invalid(ReasonEncryptionRequired, nil)
+	}
+	kp := s.keyFor(conn)
+	ks := decryptionKeyStore(kp)
+	assertionSigned := scan.assertionSigned
+	if scan.encrypted == 1 {
+		if ks == nil {
+			return nil, invalid(ReasonDecryptionFailed, errors.New("saml: no RSA SP key to decrypt assertions"))
+		}
+		inner, err := decryptForScan(raw, kp)
+		if err != nil {
+			return nil, invalid(ReasonDecryptionFailed, err)
+		}
+		iscan, err := scanDocument(inner, scanPolicy{allowSHA1: cfg.AllowSHA1, assertionRoot: true})
+		if err != nil {
+			return nil, classify(err)
+		}
+		assertionSigned = iscan.assertionSigned
+	}
+	if !assertionSigned && !(cfg.AllowResponseSignatureOnly && scan.rootSigned) {
+		return nil, invalid(ReasonSignatureMissing, errors.New("saml: the assertion is not signed"))
+	}
+	// 2. Round-trip validation, signature verification and decryption by
+	// gosaml2/goxmldsig. The clock is moved back by the skew so that
+	// SubjectConfirmationData NotOnOrAfter gets the same tolerance as below.
+	certs, err := s.trustedCerts(cfg.Certificates)
+	if err != nil {
+		return nil, invalid(ReasonSignatureInvalid, err)
+	}
+	skew := s.cfg.MaxClockSkew
+	sp := &saml2.SAMLServiceProvider{
+		IdentityProviderIssuer:      cfg.IdPEntityID,
+		AssertionConsumerServiceURL: id.acsURL,
+		ServiceProviderIssuer:       id.entityID,
+		AudienceURI:                 id.entityID,
+		IDPCertificateStore:         &dsig.MemoryX509CertificateStore{Roots: certs},
+		SPKeyStore:                  ks,
+		AllowMissingAttributes:      true,
+		Clock:                       dsig.NewFakeClockAt(now.Add(-skew)),
+		MaximumDecompressedBodySize: s.cfg.MaxResponseBytes,
+		MaximumXMLTokens:            maxXMLTokens,
+	}
+	resp, err := sp.ValidateEncodedResponse(base64.StdEncoding.EncodeToString(raw))
+	if err != nil {
+		return nil, classify(err)
+	}
+	// 3. Consume only the verified element.
+	if len(resp.Assertions) != 1 {
+		return nil, &sso.ValidationError{Protocol: sso.ProtocolSAML, Reason: ReasonAssertionCount, Want: "1", Got: itoa(len(resp.Assertions))}
+	}
+	if scan.rootSigned && !resp.SignatureValidated {
+		return nil, invalid(ReasonSignatureInvalid, errors.New("saml: response signature not validated"))
+	}
+	a := resp.Assertions[0]
+	if a.Issuer == nil || a.Issuer.Value != cfg.IdPEntityID {
+		got := ""
+		if a.Issuer != nil {
+			got = a.Issuer.Value
+		}
+		return nil, mismatch(ReasonIssuerMismatch, cfg.IdPEntityID, got)
+	}
+	if a.Subject == nil || a.Subject.NameID == nil || strings.TrimSpace(a.Subject.NameID.Value) == "" {
+		return nil, invalid(ReasonSubjectMissing, nil)
+	}
+	if a.ID == "" {
+		return nil, invalid(ReasonMissingElement, errors.New("saml: assertion without ID"))
+	}
+	scd := a.Subject.SubjectConfirmation.SubjectConfirmationData
+	v := &verified{assertion: a, assertionID: a.ID, encrypted: scan.encrypted == 1,
+		responseSig: scan.rootSigned, assertionSig: assertionSigned, issueInstant: a.IssueInstant}
+	// Time: NotBefore <= now+skew, now < NotOnOrAfter+skew, for both the
+	// Conditions and the bearer SubjectConfirmationData.
+	cond := a.Conditions
+	if cond == nil {
+		return nil, invalid(ReasonMissingElement, errors.New("saml: assertion without Conditions"))
+	}
+	scdNOA, err := time.Parse(time.RFC3339, scd.NotOnOrAfter)
+	if err != nil {
+		return nil, invalid(ReasonMissingElement, errors.New("saml: bad SubjectConfirmationData NotOnOrAfter"))
+	}
+	if !now.Before(scdNOA.Add(skew)) {
+		return nil, mismatch(ReasonExpired, "before "+scdNOA.Add(skew).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	clamped := now
+	v.expiresAt = scdNOA.Add(skew)
+	if cond.NotBefore != "" {
+		nb, err := time.Parse(time.RFC3339, cond.NotBefore)
+		if err != nil {
+			return nil, invalid(ReasonMalformed, errors.New("saml: bad Conditions NotBefore"))
+		}
+		if now.Add(skew).Before(nb) {
+			return nil, mismatch(ReasonNotYetValid, "after "+nb.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+		if clamped.Before(nb) {
+			clamped = nb
+		}
+	}
+	if cond.NotOnOrAfter != "" {
+		noa, err := time.Parse(time.RFC3339, cond.NotOnOrAfter)
+		if err != nil {
+			return nil, invalid(ReasonMalformed, errors.New("saml: bad Conditions NotOnOrAfter"))
+		}
+		if !now.Before(noa.Add(skew)) {
+			return nil, mismatch(ReasonExpired, "before "+noa.Add(skew).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+		if !clamped.Before(noa) {
+			clamped = noa.Add(-time.Nanosecond)
+		}
+		if noa.Add(skew).After(v.expiresAt) {
+			v.expiresAt = noa.Add(skew)
+		}
+	}
+	if !a.IssueInstant.IsZero() && a.IssueInstant.After(now.Add(skew)) {
+		return nil, mismatch(ReasonNotYetValid, "issued before "+now.Add(skew).UTC().Format(time.RFC3339), a.IssueInstant.UTC().Format(time.RFC3339))
+	}
+	// Audience: at least one AudienceRestriction, and each one names us.
+	if len(cond.AudienceRestrictions) == 0 {
+		return nil, mismatch(ReasonAudienceMissing, id.entityID, "")
+	}
+	// gosaml2's condition checks, with its warnings treated as fatal. Its
+	// clock is the current time moved into the window the skew allows.
+	sp.Clock = dsig.NewFakeClockAt(clamped)
+	warn, err := sp.VerifyAssertionConditions(&a)
+	if err != nil {
+		return nil, classify(err)
+	}
+	if warn.NotInAudience {
+		var got []string
+		for _, ar := range cond.AudienceRestrictions {
+			for _, au := range ar.Audiences {
+				got = append(got, au.Value)
+			}
+		}
+		return nil, mismatch(ReasonAudienceMismatch, id.entityID, strings.Join(got, " "))
+	}
+	if warn.InvalidTime {
+		return nil, invalid(ReasonExpired, errors.New("saml: conditions outside their validity window"))
+	}
+	// InResponseTo: the signed SubjectConfirmationData value; an unsigned
+	// Response-level value may only agree with it.
+	irt := scd.InResponseTo
+	if resp.InResponseTo != "" {
+		if irt == "" && scan.rootSigned {
+			irt = resp.InResponseTo
+		} else if irt != resp.InResponseTo {
+			return nil, mismatch(ReasonInResponseTo, irt, resp.InResponseTo)
+		}
+	}
+	v.inResponseTo = irt
+	if a.AuthnStatement != nil && a.AuthnStatement.SessionNotOnOrAfter != nil {
+		v.sessionExpiry = *a.AuthnStatement.SessionNotOnOrAfter
+	}
+	return v, nil
+}
+
+// decryptForScan decrypts the single EncryptedAssertion of raw so that its
+// signature placement and algorithms can be checked before gosaml2
+// decrypts and verifies it again.
+func decryptForScan(raw []byte, kp *KeyPair) ([]byte, error) {
+	var doc struct {
+		XMLName xml.Name                   `xml:"urn:oasis:names:tc:SAML:2.0:protocol Response"`
+		EAs     []types.EncryptedAssertion `xml:"urn:oasis:names:tc:SAML:2.0:assertion EncryptedAssertion"`
+	}
+	if err := xml.NewDecoder(bytes.NewReader(raw)).Decode(&doc); err != nil {
+		return nil, err
+	}
+	if len(doc.EAs) != 1 {
+		return nil, errors.New("saml: want exactly one EncryptedAssertion")
+	}
+	cert := &tls.Certificate{Certificate: [][]byte{kp.Certificate.Raw}, PrivateKey: kp.Key}
+	return doc.EAs[0].DecryptBytes(cert)
+}
+
+func itoa(n int) string {
+	if n >= 0 && n < 10 {
+		return string(rune('0' + n))
+	}
+	b := []byte{}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	if neg {
+		b = append([]byte{'-'}, b...)
+	}
+	return string(b)
+}

@@ -1,0 +1,388 @@
+package scim
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+func (h *Handler) renderGroup(ctx context.Context, g *Group, withMembers bool) (map[string]any, error) {
+	m := map[string]any{
+		"schemas":     []string{groupSchema},
+		"id":          g.ID,
+		"displayName": g.DisplayName,
+		"meta": map[string]any{
+			"resourceType": "Group",
+			"created":      g.Created.UTC().Format(time.RFC3339Nano),
+			"lastModified": g.LastModified.UTC().Format(time.RFC3339Nano),
+			"location":     h.location("Groups", g.ID),
+			"version":      etag(g.Version),
+		},
+	}
+	if g.ExternalID != "" {
+		m["externalId"] = g.ExternalID
+	}
+	if withMembers {
+		var members []any
+		after := ""
+		for {
+			ids, err := h.cfg.Store.ListGroupMembersSCIM(ctx, g.OrgID, g.ID, after, memberPage)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				members = append(members, map[string]any{"value": id, "$ref": h.location("Users", id), "type": "User"})
+			}
+			if len(ids) < memberPage {
+				break
+			}
+			after = ids[len(ids)-1]
+		}
+		if len(members) > 0 {
+			m["members"] = members
+		}
+	}
+	return m, nil
+}
+
+func (h *Handler) writeGroup(ctx context.Context, w http.ResponseWriter, status int, g *Group, attrs, excluded []string) error {
+	m, err := h.renderGroup(ctx, g, wants(attrs, excluded, "members"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(g.Version))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", h.location("Groups", g.ID))
+	}
+	h.writeJSON(w, status, project(m, attrs, excluded))
+	return nil
+}
+
+// groupBody validates a Group body and returns its attributes and members.
+func (h *Handler) groupBody(body map[string]any) (map[string]any, []string, error) {
+	var members []string
+	for k, v := range body {
+		if strings.EqualFold(k, "members") {
+			ids, err := memberIDs(v)
+			if err != nil {
+				return nil, nil, err
+			}
+			members = ids
+		}
+	}
+	if len(members) > h.cfg.MaxMembers {
+		return nil, nil, &badRequest{scimType: "tooMany", detail: "too many members in one request"}
+	}
+	attrs, err := normalizeGroup(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return attrs, members, nil
+}
+
+func applyGroupAttrs(g *Group, attrs map[string]any) {
+	g.DisplayName, _ = attrs["displayName"].(string)
+	g.ExternalID, _ = attrs["externalId"].(string)
+}
+
+func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
+	ctx, rc := r.Context(), from(r)
+	body, err := readObject(r)
+	if err != nil {
+		return err
+	}
+	attrs, members, err := h.groupBody(body)
+	if err != nil {
+		return err
+	}
+	now := h.now().UTC().Truncate(time.Microsecond)
+	g := &Group{OrgID: rc.org.ID, ID: sso.NewID("group_"), Version: 1, Created: now, LastModified: now}
+	applyGroupAttrs(g, attrs)
+	members = dedupe(members)
+	if err := h.cfg.Store.CreateGroupSCIM(ctx, g, members); err != nil {
+		return err
+	}
+	if err := h.afterGroupWrite(ctx, rc.org, g, members, false); err != nil {
+		return err
+	}
+	return h.writeGroup(ctx, w, http.StatusCreated, g, nil, nil)
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request) error {
+	ctx, rc := r.Context(), from(r)
+	g, err := h.cfg.Store.GetGroupSCIM(ctx, rc.org.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	p, err := h.parseList(queryGetter(r), KindGroup)
+	if err != nil {
+		return err
+	}
+	return h.writeGroup(ctx, w, http.StatusOK, g, p.attrs, p.excluded)
+}
+
+func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.parseList(queryGetter(r), KindGroup)
+	if err != nil {
+		return err
+	}
+	return h.serveGroupList(w, r, p)
+}
+
+func (h *Handler) searchGroups(w http.ResponseWriter, r *http.Request) error {
+	body, err := readObject(r)
+	if err != nil {
+		return err
+	}
+	get, err := searchGetter(body)
+	if err != nil {
+		return err
+	}
+	p, err := h.parseList(get, KindGroup)
+	if err != nil {
+		return err
+	}
+	return h.serveGroupList(w, r, p)
+}
+
+func (h *Handler) serveGroupList(w http.ResponseWriter, r *http.Request, p *listParams) error {
+	ctx, rc := r.Context(), from(r)
+	groups, total, err := h.cfg.Store.ListGroupsSCIM(ctx, rc.org.ID, p.q)
+	if err != nil {
+		return err
+	}
+	res := make([]any, 0, len(groups))
+	withMembers := wants(p.attrs, p.excluded, "members")
+	for _, g := range groups {
+		m, err := h.renderGroup(ctx, g, withMembers)
+		if err != nil {
+			return err
+		}
+		res = append(res, project(m, p.attrs, p.excluded))
+	}
+	h.writeJSON(w, http.StatusOK, listResponse(res, total, p.q.StartIndex))
+	return nil
+}
+
+// searchRoot serves POST /.search over Users and then Groups. A filter
+// must be valid for both resource types.
+func (h *Handler) searchRoot(w http.ResponseWriter, r *http.Request) error {
+	ctx, rc := r.Context(), from(r)
+	body, err := readObject(r)
+	if err != nil {
+		return err
+	}
+	get, err := searchGetter(body)
+	if err != nil {
+		return err
+	}
+	pu, err := h.parseList(get, KindUser)
+	if err != nil {
+		return err
+	}
+	pg, err := h.parseList(get, KindGroup)
+	if err != nil {
+		return err
+	}
+	users, nUsers, err := h.cfg.Store.ListUsersSCIM(ctx, rc.org.ID, pu.q)
+	if err != nil {
+		return err
+	}
+	res := make([]any, 0, len(users))
+	for _, u := range users {
+		res = append(res, project(h.renderUser(u, nil), pu.attrs, pu.excluded))
+	}
+	// Groups continue the numbering after the users.
+	gq := pg.q
+	gq.Count = pu.q.Count - len(users)
+	gq.StartIndex = max(1, pu.q.StartIndex-nUsers)
+	groups, nGroups, err := h.cfg.Store.ListGroupsSCIM(ctx, rc.org.ID, gq)
+	if err != nil {
+		return err
+	}
+	if pu.q.StartIndex+len(users) <= nUsers {
+		groups = nil // the page ended inside the users
+	}
+	for _, g := range groups {
+		m, err := h.renderGroup(ctx, g, false)
+		if err != nil {
+			return err
+		}
+		res = append(res, project(m, pg.attrs, pg.excluded))
+	}
+	h.writeJSON(w, http.StatusOK, listResponse(res, nUsers+nGroups, pu.q.StartIndex))
+	return nil
+}
+
+func (h *Handler) replaceGroup(w http.ResponseWriter, r *http.Request) error {
+	body, err := readObject(r)
+	if err != nil {
+		return err
+	}
+	attrs, members, err := h.groupBody(body)
+	if err != nil {
+		return err
+	}
+	return h.updateGroup(w, r, func(doc map[string]any) (map[string]any, []MemberOp, error) {
+		return attrs, []MemberOp{{Kind: MembersReplace, UserIDs: dedupe(members)}}, nil
+	}, true)
+}
+
+func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request) error {
+	body, err := readObject(r)
+	if err != nil {
+		return err
+	}
+	ops, err := parsePatchBody(body, h.cfg.MaxOperations)
+	if err != nil {
+		return err
+	}
+	return h.updateGroup(w, r, func(doc map[string]any) (map[string]any, []MemberOp, error) {
+		nd, mops, err := applyGroupPatch(doc, ops, h.cfg.MaxMembers)
+		if err != nil {
+			return nil, nil, err
+		}
+		attrs, err := normalizeGroup(nd)
+		return attrs, mops, err
+	}, false)
+}
+
+// updateGroup applies a change to a group. Member changes are deltas the
+// store applies atomically, so they need no version check; If-Match, when
+// sent, is honoured.
+func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request, change func(doc map[string]any) (map[string]any, []MemberOp, error), full bool) error {
+	ctx, rc := r.Context(), from(r)
+	id := r.PathValue("id")
+	var (
+		g       *Group
+		changed []string
+		renamed bool
+	)
+	for attempt := 0; ; attempt++ {
+		old, err := h.cfg.Store.GetGroupSCIM(ctx, rc.org.ID, id)
+		if err != nil {
+			return err
+		}
+		want, err := checkIfMatch(r, old.Version)
+		if err != nil {
+			return err
+		}
+		doc := map[string]any{"displayName": old.DisplayName}
+		if old.ExternalID != "" {
+			doc["externalId"] = old.ExternalID
+		}
+		attrs, mops, err := change(doc)
+		if err != nil {
+			return err
+		}
+		g = &Group{OrgID: old.OrgID, ID: old.ID, Created: old.Created, Version: old.Version}
+		applyGroupAttrs(g, attrs)
+		renamed = g.DisplayName != old.DisplayName
+		now := h.now().UTC().Truncate(time.Microsecond)
+		if !now.After(old.LastModified) {
+			now = old.LastModified.Add(time.Microsecond)
+		}
+		g.LastModified = now
+		prev := want
+		if renamed && prev == 0 {
+			// A rename must not race another rename: compare-and-set.
+			prev = old.Version
+		}
+		changed, err = h.cfg.Store.UpdateGroupSCIM(ctx, g, prev, mops)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, ErrVersionMismatch) && want == 0 && attempt < maxUpdateAttempts {
+			continue
+		}
+		return err
+	}
+	if renamed {
+		// Every member's roles may depend on the group's name.
+		all, err := h.allMembers(ctx, g)
+		if err != nil {
+			return err
+		}
+		changed = dedupe(append(changed, all...))
+	}
+	if err := h.afterGroupWrite(ctx, from(r).org, g, changed, false); err != nil {
+		return err
+	}
+	if !full {
+		// PATCH answers 204 (RFC 7644 §3.5.2), sparing a member list that
+		// may be large.
+		w.Header().Set("ETag", etag(g.Version))
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return h.writeGroup(ctx, w, http.StatusOK, g, nil, nil)
+}
+
+func (h *Handler) allMembers(ctx context.Context, g *Group) ([]string, error) {
+	var all []string
+	after := ""
+	for {
+		ids, err := h.cfg.Store.ListGroupMembersSCIM(ctx, g.OrgID, g.ID, after, memberPage)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ids...)
+		if len(ids) < memberPage {
+			return all, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request) error {
+	ctx, rc := r.Context(), from(r)
+	g, err := h.cfg.Store.GetGroupSCIM(ctx, rc.org.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if _, err := checkIfMatch(r, g.Version); err != nil {
+		return err
+	}
+	members, err := h.cfg.Store.DeleteGroupSCIM(ctx, rc.org.ID, g.ID)
+	if err != nil {
+		return err
+	}
+	if err := h.afterGroupWrite(ctx, rc.org, g, members, true); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) afterGroupWrite(ctx context.Context, org *sso.Organization, g *Group, changed []string, deleted bool) error {
+	details := map[string]string{"members_changed": itoa(len(changed))}
+	if deleted {
+		details["deleted"] = "true"
+	}
+	h.record(ctx, sso.EventSCIMGroupChanged, "group", g.ID, details)
+	if err := h.recomputeRoles(ctx, org, changed); err != nil {
+		return err
+	}
+	if h.cfg.Hooks.GroupChanged != nil {
+		gc := *g
+		h.cfg.Hooks.GroupChanged(ctx, &gc, slices.Clone(changed), deleted)
+	}
+	return nil
+}

@@ -1,0 +1,616 @@
+package scim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// protocol names SCIM in validation errors and logs.
+const protocol sso.Protocol = "scim"
+
+// Defaults and bounds of Config.
+const (
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultMaxResults    = 100
+	MaxMaxResults        = 1000
+	DefaultMaxOperations = 1000
+	DefaultMaxMembers    = 10000
+	DefaultRateLimit     = 100
+	contentType          = "application/scim+json"
+	tokenTouchInterval   = time.Minute
+	maxStartIndex        = 1 << 31
+	memberPage           = 1000
+)
+
+// Hooks are called after a change has been stored, synchronously, with the
+// request context. They must not block for long.
+type Hooks struct {
+	UserCreated     func(ctx context.Context, u *User)
+	UserUpdated     func(ctx context.Context, u *User)
+	UserDeactivated func(ctx context.Context, u *User)
+	UserReactivated func(ctx context.Context, u *User)
+	// GroupChanged reports a created, updated or deleted (deleted == true)
+	// group and the users whose membership in it changed.
+	GroupChanged func(ctx context.Context, g *Group, changedUsers []string, deleted bool)
+}
+
+// Config configures a Handler.
+type Config struct {
+	// Store keeps SCIM users and groups. Required.
+	Store Store
+	// Core is the core store: organizations, connections, memberships,
+	// SCIM tokens and audit events. Required.
+	Core CoreStore
+	// Revoker ends a deactivated user's sessions and tokens. Required.
+	Revoker sso.SessionRevoker
+	// BaseURL is where the handler is mounted, e.g.
+	// https://app.example.com/scim/v2; resource locations derive from it.
+	// Required.
+	BaseURL *url.URL
+	// MaxBodyBytes bounds request bodies. Zero means 1 MiB.
+	MaxBodyBytes int64
+	// MaxResults caps the page size ("count"). Zero means 100; at most 1000.
+	MaxResults int
+	// MaxOperations caps the operations of one PATCH. Zero means 1000.
+	MaxOperations int
+	// MaxMembers caps the member values of one request. Zero means 10000.
+	MaxMembers int
+	// RateLimit is the number of requests per minute one organization may
+	// make. Zero means 100. Ignored when Limiter is set.
+	RateLimit int
+	// Limiter replaces the in-process per-organization limiter, e.g. with
+	// NewStoreLimiter when several replicas share the budget.
+	Limiter Limiter
+	// DisableRateLimit turns rate limiting off. It MUST only be used when
+	// the host limits SCIM traffic itself.
+	DisableRateLimit bool
+	// Hooks are told about every change.
+	Hooks Hooks
+	// ClientIP extracts the client address for the audit trail. Nil means
+	// sso.RemoteIP.
+	ClientIP func(*http.Request) string
+	// ErrorHandler renders errors. Nil means WriteError (SCIM error JSON).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger logs failures at the HTTP edge. Nil means slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler is the SCIM 2.0 service provider for every organization: the
+// bearer token selects the organization. Mount it with http.StripPrefix.
+type Handler struct {
+	cfg     Config
+	mux     *http.ServeMux
+	limiter Limiter
+	audit   *sso.Auditor
+	log     *slog.Logger
+	now     func() time.Time
+	base    string
+}
+
+// New validates cfg and returns a Handler.
+func New(cfg Config) (*Handler, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, fmt.Errorf("%w: scim: nil Store", sso.ErrInvalidConfig)
+	case cfg.Core == nil:
+		return nil, fmt.Errorf("%w: scim: nil Core store", sso.ErrInvalidConfig)
+	case cfg.Revoker == nil:
+		return nil, fmt.Errorf("%w: scim: nil Revoker", sso.ErrInvalidConfig)
+	case cfg.BaseURL == nil || !cfg.BaseURL.IsAbs():
+		return nil, fmt.Errorf("%w: scim: BaseURL must be an absolute URL", sso.ErrInvalidConfig)
+	case cfg.MaxBodyBytes < 0, cfg.MaxResults < 0, cfg.MaxOperations < 0, cfg.MaxMembers < 0, cfg.RateLimit < 0:
+		return nil, fmt.Errorf("%w: scim: negative limit", sso.ErrInvalidConfig)
+	case cfg.MaxResults > MaxMaxResults:
+		return nil, fmt.Errorf("%w: scim: MaxResults above %d", sso.ErrInvalidConfig, MaxMaxResults)
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxResults == 0 {
+		cfg.MaxResults = DefaultMaxResults
+	}
+	if cfg.MaxOperations == 0 {
+		cfg.MaxOperations = DefaultMaxOperations
+	}
+	if cfg.MaxMembers == 0 {
+		cfg.MaxMembers = DefaultMaxMembers
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, limiter: cfg.Limiter}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.limiter == nil && !cfg.DisableRateLimit {
+		ml := NewMemoryLimiter(cfg.RateLimit)
+		ml.now = h.now
+		h.limiter = ml
+	}
+	if cfg.DisableRateLimit {
+		h.limiter = nil
+	}
+	a, err := sso.NewAuditor(sso.AuditorConfig{Store: cfg.Core, Now: h.now, ClientIP: cfg.ClientIP})
+	if err != nil {
+		return nil, err
+	}
+	h.audit = a
+	h.base = strings.TrimSuffix(cfg.BaseURL.String(), "/")
+	h.routes()
+	return h, nil
+}
+
+func (h *Handler) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /ServiceProviderConfig", h.serveSPConfig)
+	m.HandleFunc("GET /Schemas", h.serveSchemas)
+	m.HandleFunc("GET /Schemas/{id}", h.serveSchemas)
+	m.HandleFunc("GET /ResourceTypes", h.serveResourceTypes)
+	m.HandleFunc("GET /ResourceTypes/{id}", h.serveResourceTypes)
+	m.Handle("POST /Users", h.authed(h.createUser))
+	m.Handle("GET /Users", h.authed(h.listUsers))
+	m.Handle("POST /Users/.search", h.authed(h.searchUsers))
+	m.Handle("GET /Users/{id}", h.authed(h.getUser))
+	m.Handle("PUT /Users/{id}", h.authed(h.replaceUser))
+	m.Handle("PATCH /Users/{id}", h.authed(h.patchUser))
+	m.Handle("DELETE /Users/{id}", h.authed(h.deleteUser))
+	m.Handle("POST /Groups", h.authed(h.createGroup))
+	m.Handle("GET /Groups", h.authed(h.listGroups))
+	m.Handle("POST /Groups/.search", h.authed(h.searchGroups))
+	m.Handle("GET /Groups/{id}", h.authed(h.getGroup))
+	m.Handle("PUT /Groups/{id}", h.authed(h.replaceGroup))
+	m.Handle("PATCH /Groups/{id}", h.authed(h.patchGroup))
+	m.Handle("DELETE /Groups/{id}", h.authed(h.deleteGroup))
+	m.Handle("POST /.search", h.authed(h.searchRoot))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, &Error{Status: http.StatusNotFound, Detail: "no such endpoint"})
+	})
+	h.mux = m
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "no-store")
+	_, pattern := h.mux.Handler(r)
+	if pattern == "" || (pattern == "/" && r.URL.Path != "/") {
+		// Wrong method on a known path, or unknown path: SCIM JSON, not the
+		// mux's text reply.
+		if allowed := h.methodNotAllowed(r); allowed {
+			h.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Detail: "method not allowed"})
+			return
+		}
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) methodNotAllowed(r *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, p := h.mux.Handler(r2); p != "" && p != "/" {
+			return true
+		}
+	}
+	return false
+}
+
+// Error is a SCIM error response (RFC 7644 §3.12). Handlers return it for
+// client errors; ErrorHandler receives it.
+type Error struct {
+	Status   int
+	ScimType string
+	Detail   string
+	// RetryAfter, when positive, is sent as the Retry-After header.
+	RetryAfter time.Duration
+	// Err is the private cause (logged, never sent).
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := "scim: " + strconv.Itoa(e.Status)
+	if e.ScimType != "" {
+		s += " " + e.ScimType
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+// Unwrap returns the private cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// AsError maps any error to the SCIM error a client should see: client
+// errors keep their status and scimType; internal causes become a
+// detail-free 500 (or 503 for sso.ErrUnavailable).
+func AsError(err error) *Error {
+	var se *Error
+	if errors.As(err, &se) {
+		return se
+	}
+	var br *badRequest
+	if errors.As(err, &br) {
+		return &Error{Status: http.StatusBadRequest, ScimType: br.scimType, Detail: br.detail, Err: err}
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Detail: "request body too large", Err: err}
+	case errors.Is(err, ErrInvalidFilter):
+		return &Error{Status: http.StatusBadRequest, ScimType: "invalidFilter", Detail: strings.TrimPrefix(err.Error(), "scim: "), Err: err}
+	case errors.Is(err, ErrInvalidMember):
+		return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "a member is not a user of this organization", Err: err}
+	case errors.Is(err, ErrVersionMismatch):
+		return &Error{Status: http.StatusPreconditionFailed, Detail: "resource version does not match", Err: err}
+	case errors.Is(err, sso.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Detail: "resource not found", Err: err}
+	case errors.Is(err, sso.ErrConflict):
+		return &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: "userName is already taken in this organization", Err: err}
+	case errors.Is(err, sso.ErrUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Detail: "service unavailable, retry later", RetryAfter: 5 * time.Second, Err: err}
+	case errors.Is(err, sso.ErrInvalidInput):
+		return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "invalid value", Err: err}
+	}
+	return &Error{Status: http.StatusInternalServerError, Detail: "internal error", Err: err}
+}
+
+// WriteError writes err as SCIM error JSON with the matching status.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	se := AsError(err)
+	w.Header().Set("Content-Type", contentType)
+	if se.RetryAfter > 0 {
+		secs := int((se.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	if se.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+	}
+	body := map[string]any{"schemas": []string{errorSchema}, "status": strconv.Itoa(se.Status)}
+	if se.ScimType != "" {
+		body["scimType"] = se.ScimType
+	}
+	if se.Detail != "" {
+		body["detail"] = se.Detail
+	}
+	w.WriteHeader(se.Status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	se := AsError(err)
+	if se.Status >= 500 {
+		h.log.ErrorContext(r.Context(), "scim: request failed", "method", r.Method, "path", r.URL.Path, "status", se.Status, "err", err)
+	}
+	if h.cfg.ErrorHandler != nil {
+		h.cfg.ErrorHandler(w, r, se)
+		return
+	}
+	WriteError(w, r, se)
+}
+
+func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// --- authentication and rate limiting ----------------------------------------
+
+type reqCtx struct {
+	org   *sso.Organization
+	token *sso.SCIMToken
+}
+
+type reqKey struct{}
+
+func from(r *http.Request) *reqCtx { return r.Context().Value(reqKey{}).(*reqCtx) }
+
+var errUnauthorized = &Error{Status: http.StatusUnauthorized, Detail: "missing or invalid bearer token"}
+
+func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		auth := r.Header.Get("Authorization")
+		scheme, bearer, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			h.fail(w, r, errUnauthorized)
+			return
+		}
+		now := h.now()
+		tok, err := sso.AuthenticateSCIMToken(ctx, h.cfg.Core, strings.TrimSpace(bearer), now)
+		if err != nil {
+			if errors.Is(err, sso.ErrNotFound) {
+				h.fail(w, r, errUnauthorized)
+			} else {
+				h.fail(w, r, err)
+			}
+			return
+		}
+		org, err := h.cfg.Core.GetOrg(ctx, tok.OrgID)
+		if err != nil {
+			if errors.Is(err, sso.ErrNotFound) {
+				h.fail(w, r, errUnauthorized)
+			} else {
+				h.fail(w, r, err)
+			}
+			return
+		}
+		if !org.Settings.Features.SCIM {
+			h.fail(w, r, &Error{Status: http.StatusForbidden, Detail: "SCIM is not enabled for this organization"})
+			return
+		}
+		if h.limiter != nil {
+			ok, retry, err := h.limiter.Allow(ctx, org.ID)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			if !ok {
+				h.fail(w, r, &Error{Status: http.StatusTooManyRequests, Detail: "rate limit exceeded", RetryAfter: retry})
+				return
+			}
+		}
+		if now.Sub(tok.LastUsedAt) > tokenTouchInterval {
+			t := *tok
+			t.LastUsedAt = now
+			if err := h.cfg.Core.UpdateSCIMToken(ctx, &t); err != nil {
+				h.log.WarnContext(ctx, "scim: recording token use failed", "err", err)
+			}
+		}
+		ctx = context.WithValue(ctx, reqKey{}, &reqCtx{org: org, token: tok})
+		ctx = sso.WithAuditInfo(ctx, h.audit.RequestInfo(r, sso.Actor{Type: sso.ActorSCIM, ID: tok.ID}))
+		r = r.WithContext(ctx)
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+		}
+		if err := fn(w, r); err != nil {
+			h.fail(w, r, err)
+		}
+	})
+}
+
+// readObject decodes a JSON object body, keeping numbers as json.Number.
+func readObject(r *http.Request) (map[string]any, error) {
+	if r.Body == nil {
+		return nil, invalidSyntax("empty body")
+	}
+	d := json.NewDecoder(r.Body)
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, invalidSyntax("malformed JSON body")
+	}
+	if m == nil {
+		return nil, invalidSyntax("body must be a JSON object")
+	}
+	if _, err := d.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, invalidSyntax("trailing data after the JSON object")
+	}
+	return m, nil
+}
+
+// --- list parameters ---------------------------------------------------------
+
+type listParams struct {
+	q        Query
+	attrs    []string
+	excluded []string
+}
+
+func (h *Handler) parseList(get func(string) (string, bool), k ResourceKind) (*listParams, error) {
+	p := &listParams{q: Query{StartIndex: 1, Count: h.cfg.MaxResults}}
+	if f, ok := get("filter"); ok && strings.TrimSpace(f) != "" {
+		e, err := ParseFilter(f, k)
+		if err != nil {
+			return nil, err
+		}
+		p.q.Filter = e
+	}
+	if s, ok := get("startIndex"); ok && s != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil || n > maxStartIndex {
+			return nil, invalidValue("startIndex must be an integer between 1 and %d", maxStartIndex)
+		}
+		if n < 1 {
+			n = 1
+		}
+		p.q.StartIndex = int(n)
+	}
+	if s, ok := get("count"); ok && s != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				n = int64(h.cfg.MaxResults)
+			} else {
+				return nil, invalidValue("count must be an integer")
+			}
+		}
+		switch {
+		case n < 0:
+			n = 0
+		case n > int64(h.cfg.MaxResults):
+			n = int64(h.cfg.MaxResults)
+		}
+		p.q.Count = int(n)
+	}
+	if s, ok := get("attributes"); ok {
+		p.attrs = splitAttrs(s)
+	}
+	if s, ok := get("excludedAttributes"); ok {
+		p.excluded = splitAttrs(s)
+	}
+	return p, nil
+}
+
+func splitAttrs(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		if rest, ext := splitURN(a); !ext {
+			a = rest
+		} else {
+			a = enterpriseSchema
+		}
+		if i := strings.IndexAny(a, ".["); i > 0 && a != enterpriseSchema {
+			a = a[:i]
+		}
+		out = append(out, strings.ToLower(a))
+	}
+	return out
+}
+
+func queryGetter(r *http.Request) func(string) (string, bool) {
+	q := r.URL.Query()
+	return func(k string) (string, bool) {
+		for key, v := range q {
+			if strings.EqualFold(key, k) && len(v) > 0 {
+				return v[0], true
+			}
+		}
+		return "", false
+	}
+}
+
+// searchGetter reads a SearchRequest body (RFC 7644 §3.4.3).
+func searchGetter(body map[string]any) (func(string) (string, bool), error) {
+	if s, ok := body["schemas"]; ok {
+		if err := checkSchemas(s, searchSchema); err != nil {
+			return nil, err
+		}
+	}
+	vals := map[string]string{}
+	for k, v := range body {
+		lk := strings.ToLower(k)
+		switch lk {
+		case "schemas", "sortby", "sortorder":
+		case "filter":
+			s, ok := v.(string)
+			if !ok {
+				return nil, invalidValue("filter must be a string")
+			}
+			vals["filter"] = s
+		case "startindex", "count":
+			n, ok := v.(json.Number)
+			if !ok {
+				return nil, invalidValue("%s must be a number", k)
+			}
+			vals[lk] = n.String()
+		case "attributes", "excludedattributes":
+			list, ok := v.([]any)
+			if !ok {
+				return nil, invalidValue("%s must be an array", k)
+			}
+			var parts []string
+			for _, x := range list {
+				s, ok := x.(string)
+				if !ok {
+					return nil, invalidValue("%s must be an array of strings", k)
+				}
+				parts = append(parts, s)
+			}
+			vals[lk] = strings.Join(parts, ",")
+		default:
+			return nil, invalidSyntax("unknown attribute %q in SearchRequest", k)
+		}
+	}
+	return func(k string) (string, bool) { v, ok := vals[strings.ToLower(k)]; return v, ok }, nil
+}
+
+func project(m map[string]any, attrs, excluded []string) map[string]any {
+	if len(attrs) == 0 && len(excluded) == 0 {
+		return m
+	}
+	keep := func(k string) bool {
+		lk := strings.ToLower(k)
+		switch lk {
+		case "id", "schemas", "meta":
+			return true
+		}
+		if len(attrs) > 0 {
+			for _, a := range attrs {
+				if a == lk {
+					return true
+				}
+			}
+			return false
+		}
+		for _, a := range excluded {
+			if a == lk {
+				return false
+			}
+		}
+		return true
+	}
+	for k := range m {
+		if !keep(k) {
+			delete(m, k)
+		}
+	}
+	return m
+}
+
+func wants(attrs, excluded []string, name string) bool {
+	return project(map[string]any{name: true}, attrs, excluded)[name] != nil
+}
+
+func listResponse(resources []any, total, start int) map[string]any {
+	if resources == nil {
+		resources = []any{}
+	}
+	return map[string]any{
+		"schemas":      []string{listSchema},
+		"totalResults": total,
+		"startIndex":   start,
+		"itemsPerPage": len(resources),
+		"Resources":    resources,
+	}
+}
+
+// etag returns the weak ETag of a resource version.
+func etag(v int64) string { return `W/"` + strconv.FormatInt(v, 10) + `"` }
+
+// checkIfMatch returns the version demanded by If-Match (0 when absent or
+// "*"), or a 412 error when it names no version we could hold.
+func checkIfMatch(r *http.Request, current int64) (int64, error) {
+	im := strings.TrimSpace(r.Header.Get("If-Match"))
+	if im == "" || im == "*" {
+		return 0, nil
+	}
+	for _, part := range strings.Split(im, ",") {
+		if strings.TrimSpace(part) == etag(current) {
+			return current, nil
+		}
+	}
+	return 0, &Error{Status: http.StatusPreconditionFailed, Detail: "resource version does not match If-Match"}
+}

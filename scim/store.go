@@ -1,0 +1,178 @@
+package scim
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// ErrVersionMismatch is returned (wrapped) by UserStore.UpdateUserSCIM and
+// GroupStore.UpdateGroupSCIM when the stored version is not the expected one.
+var ErrVersionMismatch = errors.New("scim: version mismatch")
+
+// ErrInvalidMember is returned (wrapped, together with sso.ErrInvalidInput)
+// by GroupStore methods when a member ID is not a live SCIM user of the
+// group's organization.
+var ErrInvalidMember = errors.New("scim: member is not a user of this organization")
+
+// User is a SCIM user of one organization. Its ID is the sso.User ID; the
+// organization membership (sso.Membership with Source sso.SourceSCIM)
+// carries the access state.
+//
+// Attributes is the resource as the directory last wrote it, validated and
+// with canonical attribute names, without id, meta, schemas and groups. The
+// fields UserName through Emails are derived from it by [User.Derive]; stores
+// persist them for queries and return Users whose Derive has been called.
+type User struct {
+	OrgID string
+	ID    string
+
+	UserName    string
+	ExternalID  string
+	Active      bool
+	DisplayName string
+	GivenName   string
+	FamilyName  string
+	Emails      []Email
+
+	Attributes map[string]any
+	// Deleted users were removed through DELETE: they are kept (deactivated)
+	// but are invisible to SCIM and free their userName.
+	Deleted bool
+	// Version counts writes, starting at 1; it is the ETag.
+	Version      int64
+	Created      time.Time
+	LastModified time.Time
+}
+
+// Email is one of a user's email addresses.
+type Email struct {
+	Value   string
+	Type    string
+	Primary bool
+}
+
+// UserNameKey returns the lower-cased userName on which uniqueness within an
+// organization is enforced.
+func (u *User) UserNameKey() string { return strings.ToLower(u.UserName) }
+
+// Group is a SCIM group of one organization. Its members are stored apart
+// and read page by page with GroupStore.ListGroupMembersSCIM.
+type Group struct {
+	OrgID        string
+	ID           string
+	DisplayName  string
+	ExternalID   string
+	Version      int64
+	Created      time.Time
+	LastModified time.Time
+}
+
+// MemberOpKind is the kind of a MemberOp.
+type MemberOpKind int
+
+// Member operation kinds.
+const (
+	MembersAdd MemberOpKind = iota + 1
+	MembersRemove
+	// MembersReplace sets the member list to exactly UserIDs.
+	MembersReplace
+	// MembersRemoveAll empties the group.
+	MembersRemoveAll
+)
+
+// MemberOp is one change to a group's member list.
+type MemberOp struct {
+	Kind    MemberOpKind
+	UserIDs []string
+}
+
+// Query selects a page of resources. StartIndex is 1-based, Count >= 0.
+// Filter may be nil (all resources). Results are ordered by ID.
+type Query struct {
+	Filter     Expr
+	StartIndex int
+	Count      int
+}
+
+// UserStore stores SCIM users. Every method is safe for concurrent use and
+// only ever sees one organization's records: a user of another
+// organization is absent (sso.ErrNotFound).
+type UserStore interface {
+	// CreateUserSCIM stores u (unless a user with u.ID exists), m and r in one
+	// atomic step. It fails with sso.ErrConflict, writing nothing, when a
+	// live (not Deleted) user of r.OrgID has the same UserNameKey, or when
+	// the membership or the ID exists.
+	CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *User) error
+	// GetUserSCIM returns the user, Deleted ones included.
+	GetUserSCIM(ctx context.Context, orgID, id string) (*User, error)
+	// UpdateUserSCIM replaces r (by OrgID and ID) if its stored Version equals
+	// prevVersion, else fails with ErrVersionMismatch; it stores r.Version
+	// as given. In the same atomic step it replaces u and m when they are
+	// non-nil, and when r.Deleted it removes the user from every group. A
+	// live user with the same UserNameKey yields sso.ErrConflict.
+	UpdateUserSCIM(ctx context.Context, r *User, prevVersion int64, u *sso.User, m *sso.Membership) error
+	// ListUsersSCIM returns the live users of orgID matching q.Filter in ID
+	// order, the page q selects, and how many match in all. It evaluates the
+	// filter in the store, never by loading every user.
+	ListUsersSCIM(ctx context.Context, orgID string, q Query) (users []*User, total int, err error)
+}
+
+// GroupStore stores SCIM groups and their members. Every method is safe
+// for concurrent use; member changes are applied as deltas inside the
+// store, so concurrent PATCHes of one group lose no member.
+type GroupStore interface {
+	// CreateGroupSCIM stores g with the given members atomically. A member that
+	// is not a live user of g.OrgID fails with ErrInvalidMember and writes
+	// nothing.
+	CreateGroupSCIM(ctx context.Context, g *Group, members []string) error
+	// GetGroupSCIM returns the group or sso.ErrNotFound.
+	GetGroupSCIM(ctx context.Context, orgID, id string) (*Group, error)
+	// UpdateGroupSCIM replaces g's displayName and externalId, sets its Version
+	// to stored+1 and LastModified, and applies ops in order, all in one
+	// atomic step. With prevVersion > 0 the stored version must equal it
+	// (else ErrVersionMismatch). It returns the IDs of users whose
+	// membership in the group changed and updates g's Version.
+	UpdateGroupSCIM(ctx context.Context, g *Group, prevVersion int64, ops []MemberOp) (changed []string, err error)
+	// DeleteGroupSCIM removes the group and its member list and returns the
+	// former members.
+	DeleteGroupSCIM(ctx context.Context, orgID, id string) (members []string, err error)
+	// ListGroupsSCIM returns the groups of orgID matching q in ID order, the
+	// page q selects and the total number of matches.
+	ListGroupsSCIM(ctx context.Context, orgID string, q Query) (groups []*Group, total int, err error)
+	// ListGroupMembersSCIM returns up to limit member user IDs of the group greater
+	// than afterUserID, in order.
+	ListGroupMembersSCIM(ctx context.Context, orgID, groupID, afterUserID string, limit int) ([]string, error)
+	// ListUserGroupsSCIM returns the groups the user belongs to, by ID.
+	ListUserGroupsSCIM(ctx context.Context, orgID, userID string) ([]*Group, error)
+}
+
+// Store is what the Handler needs for its own records.
+type Store interface {
+	UserStore
+	GroupStore
+}
+
+// CoreStore is the part of the core store the Handler uses: the org and
+// its connections (for group-to-role mapping), SCIM tokens, memberships
+// (roles) and the audit trail.
+type CoreStore interface {
+	GetOrg(ctx context.Context, id string) (*sso.Organization, error)
+	ListConnections(ctx context.Context, orgID string) ([]*sso.Connection, error)
+	GetMembership(ctx context.Context, orgID, userID string) (*sso.Membership, error)
+	UpdateMembership(ctx context.Context, m *sso.Membership) error
+	sso.SCIMTokenStore
+	sso.EventStore
+}
+
+// RateStore counts requests in fixed windows for a limiter shared by
+// several replicas. memstore and sqlstore implement it.
+type RateStore interface {
+	// IncrementSCIMRate adds one to the counter of key in the window starting at
+	// window and returns the new count, atomically. Counters of windows
+	// older than window may be dropped.
+	IncrementSCIMRate(ctx context.Context, key string, window time.Time) (int64, error)
+}

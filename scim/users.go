@@ -1,0 +1,358 @@
+package scim
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+const maxUpdateAttempts = 5
+
+func (h *Handler) location(kind, id string) string { return h.base + "/" + kind + "/" + id }
+
+// renderUser returns the SCIM representation of u.
+func (h *Handler) renderUser(u *User, groups []*Group) map[string]any {
+	m := CloneAttributes(u.Attributes)
+	if m == nil {
+		m = map[string]any{}
+	}
+	schemas := []string{userSchema}
+	if _, ok := m[enterpriseSchema]; ok {
+		schemas = append(schemas, enterpriseSchema)
+	}
+	m["schemas"] = schemas
+	m["id"] = u.ID
+	m["active"] = u.Active
+	m["meta"] = map[string]any{
+		"resourceType": "User",
+		"created":      u.Created.UTC().Format(time.RFC3339Nano),
+		"lastModified": u.LastModified.UTC().Format(time.RFC3339Nano),
+		"location":     h.location("Users", u.ID),
+		"version":      etag(u.Version),
+	}
+	if len(groups) > 0 {
+		gl := make([]any, 0, len(groups))
+		for _, g := range groups {
+			gl = append(gl, map[string]any{"value": g.ID, "display": g.DisplayName, "$ref": h.location("Groups", g.ID), "type": "direct"})
+		}
+		m["groups"] = gl
+	}
+	return m
+}
+
+func (h *Handler) writeUser(ctx context.Context, w http.ResponseWriter, status int, u *User, attrs, excluded []string) error {
+	var groups []*Group
+	if wants(attrs, excluded, "groups") {
+		var err error
+		groups, err = h.cfg.Store.ListUserGroupsSCIM(ctx, u.OrgID, u.ID)
+		if err != nil {
+			return err
+		}
+	}
+	w.Header().Set("ETag", etag(u.Version))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", h.location("Users", u.ID))
+	}
+	h.writeJSON(w, status, project(h.renderUser(u, groups), attrs, excluded))
+	return nil
+}
+
+// coreUser builds the sso.User of a SCIM user.
+func coreUserOf(u *User, created time.Time) *sso.User {
+	email := strings.ToLower(strings.TrimSpace(u.PrimaryEmail()))
+	if email == "" && strings.Contains(u.UserName, "@") {
+		email = strings.ToLower(strings.TrimSpace(u.UserName))
+	}
+	return &sso.User{
+		ID: u.ID, Email: email, GivenName: u.GivenName, FamilyName: u.FamilyName,
+		DisplayName: u.DisplayName, CreatedAt: created, UpdatedAt: u.LastModified,
+	}
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
+	ctx, rc := r.Context(), from(r)
+	body, err := readObject(r)
+	if err != nil {
+		return err
+	}
+	attrs, err := normalizeUser(body)
+	if err != nil {
+		return err
+	}
+	now := h.now().UTC().Truncate(time.Microsecond)
+	u := &User{OrgID: rc.org.ID, ID: sso.NewID("user_"), Attributes: attrs, Version: 1, Created: now, LastModified: now}
+	u.Derive()
+	roles, err := h.rolesFor(ctx, rc.org, nil)
+	if err != nil {
+		return err
+	}
+	status := sso.MembershipActive
+	if !u.Active {
+		status = sso.MembershipDeactivated
+	}
+	m := &sso.Membership{
+		OrgID: rc.org.ID, UserID: u.ID, Roles: roles, Status: status, Source: sso.SourceSCIM,
+		ExternalID: u.ExternalID, JoinedAt: now, UpdatedAt: now,
+	}
+	cu := coreUserOf(u, now)
+	if err := cu.Validate(); err != nil {
+		return invalidValue("user attributes out of range")
+	}
+	if err := h.cfg.Store.CreateUserSCIM(ctx, cu, m, u); err != nil {
+		return err
+	}
+	h.record(ctx, sso.EventSCIMUserCreated, "user", u.ID, map[string]string{"active": boolStr(u.Active)})
+	if h.cfg.Hooks.UserCreated != nil {
+		h.cfg.Hooks.UserCreated(ctx, CloneUser(u))
+	}
+	return h.writeUser(ctx, w, http.StatusCreated, u, nil, nil)
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func (h *Handler) loadUser(ctx context.Context, orgID, id string) (*User, error) {
+	u, err := h.cfg.Store.GetUserSCIM(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.Deleted || u.OrgID != orgID {
+		return nil, sso.ErrNotFound
+	}
+	return u, nil
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
+	ctx, rc := r.Context(), from(r)
+	u, err := h.loadUser(ctx, rc.org.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	p, err := h.parseList(queryGetter(r), KindUser)
+	if err != nil {
+		return err
+	}
+	return h.writeUser(ctx, w, http.StatusOK, u, p.attrs, p.excluded)
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.parseList(queryGetter(r), KindUser)
+	if err != nil {
+		return err
+	}
+	return h.serveUserList(w, r, p)
+}
+
+func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request) error {
+	body, err := readObject(r)
+	if err != nil {
+		return err
+	}
+	get, err := searchGetter(body)
+	if err != nil {
+		return err
+	}
+	p, err := h.parseList(get, KindUser)
+	if err != nil {
+		return err
+	}
+	return h.serveUserList(w, r, p)
+}
+
+func (h *Handler) serveUserList(w http.ResponseWriter, r *http.Request, p *listParams) error {
+	ctx, rc := r.Context(), from(r)
+	users, total, err := h.cfg.Store.ListUsersSCIM(ctx, rc.org.ID, p.q)
+	if err != nil {
+		return err
+	}
+	res := make([]any, 0, len(users))
+	withGroups := wants(p.attrs, p.excluded, "groups")
+	for _, u := range users {
+		var groups []*Group
+		if withGroups {
+			if groups, err = h.cfg.Store.ListUserGroupsSCIM(ctx, u.OrgID, u.ID); err != nil {
+				return err
+			}
+		}
+		res = append(res, project(h.renderUser(u, groups), p.attrs, p.excluded))
+	}
+	h.writeJSON(w, http.StatusOK, listResponse(res, total, p.q.StartIndex))
+	return nil
+}
+
+func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := readObject(r)
+	if err != nil {
+		return err
+	}
+	attrs, err := normalizeUser(body)
+	if err != nil {
+		return err
+	}
+	return h.updateUser(w, r, func(old *User) (map[string]any, bool, error) { return CloneAttributes(attrs), false, nil })
+}
+
+func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := readObject(r)
+	if err != nil {
+		return err
+	}
+	ops, err := parsePatchBody(body, h.cfg.MaxOperations)
+	if err != nil {
+		return err
+	}
+	return h.updateUser(w, r, func(old *User) (map[string]any, bool, error) {
+		doc, err := applyUserPatch(old.Attributes, ops)
+		if err != nil {
+			return nil, false, err
+		}
+		n, err := normalizeUser(doc)
+		return n, false, err
+	})
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	err := h.updateUser(w, r, func(old *User) (map[string]any, bool, error) {
+		doc := CloneAttributes(old.Attributes)
+		doc["active"] = false
+		return doc, true, nil
+	})
+	return err
+}
+
+// updateUser runs a read-modify-write of one user: change computes the new
+// attributes from the stored user (and whether this is a DELETE). The
+// write is a compare-and-set on the version, retried on a concurrent
+// change unless the client sent If-Match. Deactivation revokes every
+// session of the user before the response is sent.
+func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, change func(old *User) (map[string]any, bool, error)) error {
+	ctx, rc := r.Context(), from(r)
+	id := r.PathValue("id")
+	var (
+		old, nu *User
+		deleted bool
+	)
+	for attempt := 0; ; attempt++ {
+		var err error
+		old, err = h.loadUser(ctx, rc.org.ID, id)
+		if err != nil {
+			return err
+		}
+		want, err := checkIfMatch(r, old.Version)
+		if err != nil {
+			return err
+		}
+		attrs, del, err := change(old)
+		if err != nil {
+			return err
+		}
+		deleted = del
+		now := h.now().UTC().Truncate(time.Microsecond)
+		if !now.After(old.LastModified) {
+			now = old.LastModified.Add(time.Microsecond)
+		}
+		nu = &User{OrgID: old.OrgID, ID: old.ID, Attributes: attrs, Deleted: del, Version: old.Version + 1, Created: old.Created, LastModified: now}
+		nu.Derive()
+		m, err := h.cfg.Core.GetMembership(ctx, old.OrgID, old.ID)
+		if err != nil {
+			return err
+		}
+		m.ExternalID = nu.ExternalID
+		switch {
+		case !nu.Active && m.Status == sso.MembershipActive:
+			m.Status = sso.MembershipDeactivated
+		case nu.Active && m.Status == sso.MembershipDeactivated:
+			m.Status = sso.MembershipActive
+		}
+		m.UpdatedAt = now
+		cu := coreUserOf(nu, old.Created)
+		if err := cu.Validate(); err != nil {
+			return invalidValue("user attributes out of range")
+		}
+		err = h.cfg.Store.UpdateUserSCIM(ctx, nu, old.Version, cu, m)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, ErrVersionMismatch) && want == 0 && attempt < maxUpdateAttempts {
+			continue
+		}
+		return err
+	}
+	if err := h.afterUserWrite(ctx, old, nu); err != nil {
+		return err
+	}
+	if deleted {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return h.writeUser(ctx, w, http.StatusOK, nu, nil, nil)
+}
+
+// afterUserWrite revokes sessions on deactivation and records the change.
+// Revocation runs for every write that leaves the user inactive, so a
+// client retrying a deactivation whose revocation failed gets it done.
+func (h *Handler) afterUserWrite(ctx context.Context, old, nu *User) error {
+	if !nu.Active {
+		rctx := context.WithoutCancel(ctx)
+		if err := h.cfg.Revoker.RevokeUser(rctx, nu.ID); err != nil {
+			h.log.ErrorContext(ctx, "scim: revoking sessions of a deactivated user failed", "user", nu.ID, "err", err)
+			h.record(ctx, sso.EventSessionRevoked, "user", nu.ID, map[string]string{"cause": "scim_deactivation"}, sso.OutcomeFailure)
+			return &Error{Status: http.StatusServiceUnavailable, Detail: "user deactivated but session revocation failed, retry", RetryAfter: time.Second, Err: err}
+		}
+	}
+	switch {
+	case old.Active && !nu.Active:
+		h.record(ctx, sso.EventSCIMUserDeactivated, "user", nu.ID, map[string]string{"deleted": boolStr(nu.Deleted)})
+		if h.cfg.Hooks.UserDeactivated != nil {
+			h.cfg.Hooks.UserDeactivated(ctx, CloneUser(nu))
+		}
+	case !old.Active && nu.Active:
+		h.record(ctx, sso.EventSCIMUserReactivated, "user", nu.ID, nil)
+		if h.cfg.Hooks.UserReactivated != nil {
+			h.cfg.Hooks.UserReactivated(ctx, CloneUser(nu))
+		}
+	default:
+		details := map[string]string{}
+		if nu.Deleted {
+			details["deleted"] = "true"
+		}
+		if !strings.EqualFold(old.UserName, nu.UserName) {
+			details["userName_changed"] = "true"
+		}
+		h.record(ctx, sso.EventSCIMUserUpdated, "user", nu.ID, details)
+		if h.cfg.Hooks.UserUpdated != nil {
+			h.cfg.Hooks.UserUpdated(ctx, CloneUser(nu))
+		}
+	}
+	return nil
+}
+
+// record appends an audit event; a failure is logged, not returned, since
+// the change itself is already stored.
+func (h *Handler) record(ctx context.Context, typ, targetType, targetID string, details map[string]string, outcome ...string) {
+	e := &sso.Event{OrgID: from2(ctx), Type: typ, Target: sso.Target{Type: targetType, ID: targetID}, Details: details}
+	if len(outcome) > 0 {
+		e.Outcome = outcome[0]
+	}
+	if len(e.Details) == 0 {
+		e.Details = nil
+	}
+	if err := h.audit.Record(ctx, e); err != nil {
+		h.log.ErrorContext(ctx, "scim: audit event failed", "type", typ, "err", err)
+	}
+}
+
+func from2(ctx context.Context) string {
+	if rc, ok := ctx.Value(reqKey{}).(*reqCtx); ok {
+		return rc.org.ID
+	}
+	return ""
+}

@@ -1,0 +1,713 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Defaults applied to zero Config fields.
+const (
+	DefaultIdleTimeout     = 30 * time.Minute
+	DefaultAbsoluteTimeout = 24 * time.Hour
+	DefaultMaxSessions     = 5
+	DefaultAccessTokenTTL  = 15 * time.Minute
+	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
+	DefaultTouchInterval   = time.Minute
+	DefaultCookieName      = "ssokit_session"
+	// MaxAccessTokenTTL caps access-token lifetimes, including per-org
+	// overrides; retired signing keys stay verifiable this long.
+	MaxAccessTokenTTL = time.Hour
+	// DefaultRevocationCacheTTL is how long a subject's revocation time is
+	// cached; a revoked user's access tokens stop within it.
+	DefaultRevocationCacheTTL = 30 * time.Second
+	// DefaultTokenCacheSize bounds the verified-access-token cache.
+	DefaultTokenCacheSize = 10000
+)
+
+// tokenBytes is the entropy of session cookies and refresh tokens (256 bits).
+const tokenBytes = 32
+
+// tokenLen is the encoded length of a bearer value of tokenBytes.
+var tokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
+
+// Config configures a Manager. Zero values are the secure defaults.
+type Config struct {
+	// Store keeps browser sessions. Required.
+	Store Store
+	// Events receives audit events (session limit, force logout, refresh
+	// token reuse, cross-tenant denials). Required.
+	Events sso.EventStore
+	// Orgs, when set, supplies per-organization overrides
+	// (sso.OrgSettings.Session). Nil means the values below apply to every
+	// organization.
+	Orgs sso.OrgStore
+	// Memberships is read by SwitchOrg to check that the user belongs to the
+	// target organization and to load their roles there. Nil disables
+	// SwitchOrg.
+	Memberships sso.MembershipStore
+
+	// Tokens keeps refresh-token families. Together with SigningKeys and
+	// Revocations it enables API tokens; nil disables them.
+	Tokens TokenStore
+	// Revocations keeps per-user and per-session revocation times for access
+	// tokens. Required when SigningKeys is set.
+	Revocations RevocationStore
+	// SigningKeys sign and verify access tokens. See SigningKey for rotation.
+	SigningKeys []SigningKey
+	// Issuer is the "iss" claim of access tokens and is required with
+	// SigningKeys (e.g. "https://app.example.com").
+	Issuer string
+	// Audience is the "aud" claim of access tokens. Zero means Issuer.
+	Audience string
+
+	// CookieName is the session cookie's base name. Zero means
+	// "ssokit_session". With secure cookies it is sent as "__Host-" + name.
+	CookieName string
+	// AllowInsecureCookie drops the Secure attribute and the __Host- prefix,
+	// so the cookie travels over plain HTTP. It MUST only be set for local
+	// development without TLS.
+	AllowInsecureCookie bool
+
+	// IdleTimeout ends a session after this long without a request. Zero
+	// means 30 minutes.
+	IdleTimeout time.Duration
+	// AbsoluteTimeout ends a session this long after login whatever its
+	// activity. Zero means 24 hours.
+	AbsoluteTimeout time.Duration
+	// MaxSessions is the per-user session limit; issuing one more ends the
+	// oldest. Zero means 5; negative means no limit.
+	MaxSessions int
+	// AccessTokenTTL is the lifetime of access tokens. Zero means 15
+	// minutes; at most MaxAccessTokenTTL.
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the absolute lifetime of a refresh-token family.
+	// Zero means 7 days.
+	RefreshTokenTTL time.Duration
+	// TouchInterval throttles last-seen writes: a session's LastSeenAt is
+	// written at most once per interval. Zero means one minute.
+	TouchInterval time.Duration
+	// ConcurrentRefreshGrace is the policy for losers of a concurrent
+	// refresh. Zero (the default, strict RFC 9700 §4.14.2) treats every
+	// second presentation of a refresh token as reuse and revokes the
+	// family, including the winner's new token. A positive value answers
+	// a presentation within that long after the rotation with invalid_grant
+	// but leaves the family alive, for clients that retry in parallel.
+	ConcurrentRefreshGrace time.Duration
+	// RevocationCacheTTL is how long a subject's revocation time is cached
+	// in memory. Zero means 30 seconds; at most 60 seconds.
+	RevocationCacheTTL time.Duration
+	// TokenCacheSize bounds the cache of verified access tokens. Zero means
+	// 10000; negative disables the cache.
+	TokenCacheSize int
+
+	// OnSessionEvicted, when set, is called after the per-user limit ended
+	// a session, so the host can notify the user.
+	OnSessionEvicted func(ctx context.Context, info sso.SessionInfo)
+	// ErrorHandler renders errors of the middleware and handlers. The
+	// default answers ErrNoSession with 401, cross-tenant denials with 404,
+	// ErrReauthRequired with 401, sso.ErrUnavailable with 503 and anything
+	// else with 500, as JSON without internal detail.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// ClientIP returns the client address recorded on sessions. Zero means
+	// the host part of r.RemoteAddr.
+	ClientIP func(r *http.Request) string
+	// Logger logs failures at the HTTP edge. Nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of session and refresh tokens. Nil means
+	// crypto/rand.Reader.
+	Rand io.Reader
+}
+
+// Manager issues, loads and revokes sessions and API tokens. It is safe for
+// concurrent use. Create it with New.
+type Manager struct {
+	cfg        Config
+	cookieName string
+	now        func() time.Time
+	rand       io.Reader
+	log        *slog.Logger
+	keys       atomic.Pointer[keyring]
+	revCache   *revocationCache
+	tokCache   *tokenCache
+}
+
+var (
+	_ sso.SessionIssuer  = (*Manager)(nil)
+	_ sso.SessionRevoker = (*Manager)(nil)
+	_ sso.MFAElevator    = (*Manager)(nil)
+	_ sso.SessionAdmin   = (*Manager)(nil)
+)
+
+// New validates cfg and returns a Manager.
+func New(cfg Config) (*Manager, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: session: %s", sso.ErrInvalidConfig, fmt.Sprintf(format, args...))
+	}
+	if cfg.Store == nil {
+		return nil, bad("Store is required")
+	}
+	if cfg.Events == nil {
+		return nil, bad("Events is required")
+	}
+	setDur := func(d *time.Duration, def time.Duration, name string) error {
+		if *d < 0 {
+			return bad("%s must not be negative", name)
+		}
+		if *d == 0 {
+			*d = def
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		d    *time.Duration
+		def  time.Duration
+		name string
+	}{
+		{&cfg.IdleTimeout, DefaultIdleTimeout, "IdleTimeout"},
+		{&cfg.AbsoluteTimeout, DefaultAbsoluteTimeout, "AbsoluteTimeout"},
+		{&cfg.AccessTokenTTL, DefaultAccessTokenTTL, "AccessTokenTTL"},
+		{&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL, "RefreshTokenTTL"},
+		{&cfg.TouchInterval, DefaultTouchInterval, "TouchInterval"},
+		{&cfg.RevocationCacheTTL, DefaultRevocationCacheTTL, "RevocationCacheTTL"},
+		{&cfg.ConcurrentRefreshGrace, 0, "ConcurrentRefreshGrace"},
+	} {
+		if err := setDur(f.d, f.def, f.name); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.AccessTokenTTL > MaxAccessTokenTTL {
+		return nil, bad("AccessTokenTTL %v exceeds %v", cfg.AccessTokenTTL, MaxAccessTokenTTL)
+	}
+	if cfg.RevocationCacheTTL > time.Minute {
+		return nil, bad("RevocationCacheTTL %v exceeds one minute", cfg.RevocationCacheTTL)
+	}
+	if cfg.IdleTimeout > cfg.AbsoluteTimeout {
+		return nil, bad("IdleTimeout exceeds AbsoluteTimeout")
+	}
+	if cfg.TouchInterval >= cfg.IdleTimeout {
+		return nil, bad("TouchInterval must be shorter than IdleTimeout")
+	}
+	if cfg.ConcurrentRefreshGrace > time.Minute {
+		return nil, bad("ConcurrentRefreshGrace %v exceeds one minute", cfg.ConcurrentRefreshGrace)
+	}
+	if cfg.MaxSessions == 0 {
+		cfg.MaxSessions = DefaultMaxSessions
+	}
+	if cfg.TokenCacheSize == 0 {
+		cfg.TokenCacheSize = DefaultTokenCacheSize
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = DefaultCookieName
+	}
+	if !validCookieName(cfg.CookieName) {
+		return nil, bad("invalid CookieName %q", cfg.CookieName)
+	}
+	m := &Manager{cfg: cfg, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.rand == nil {
+		m.rand = rand.Reader
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	m.cookieName = cfg.CookieName
+	if !cfg.AllowInsecureCookie {
+		m.cookieName = "__Host-" + cfg.CookieName
+	}
+	if len(cfg.SigningKeys) > 0 {
+		if cfg.Tokens == nil || cfg.Revocations == nil {
+			return nil, bad("SigningKeys need Tokens and Revocations")
+		}
+		if cfg.Issuer == "" {
+			return nil, bad("Issuer is required with SigningKeys")
+		}
+		if cfg.Audience == "" {
+			m.cfg.Audience = cfg.Issuer
+		}
+		if err := m.SetSigningKeys(cfg.SigningKeys); err != nil {
+			return nil, err
+		}
+	}
+	m.revCache = newRevocationCache(cfg.RevocationCacheTTL, 4*max(cfg.TokenCacheSize, 1024))
+	if cfg.TokenCacheSize > 0 {
+		m.tokCache = newTokenCache(cfg.TokenCacheSize)
+	}
+	return m, nil
+}
+
+func validCookieName(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// CookieName returns the name of the session cookie as sent to browsers.
+func (m *Manager) CookieName() string { return m.cookieName }
+
+// newBearer returns a fresh 256-bit URL-safe bearer value.
+func (m *Manager) newBearer() (string, error) {
+	var b [tokenBytes]byte
+	if _, err := io.ReadFull(m.rand, b[:]); err != nil {
+		return "", fmt.Errorf("session: read random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// wellFormed reports whether v has the exact shape of a bearer value this
+// package issues, so malformed input is rejected before any store access.
+func wellFormed(v string) bool {
+	if len(v) != tokenLen {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// policy is the effective lifetime settings of one organization.
+type policy struct {
+	idle, absolute, access, refresh time.Duration
+	maxSessions                     int
+}
+
+// policyFor reads the organization's overrides. A missing organization or
+// a nil OrgStore yields the configured defaults.
+func (m *Manager) policyFor(ctx context.Context, orgID string) (policy, error) {
+	p := policy{idle: m.cfg.IdleTimeout, absolute: m.cfg.AbsoluteTimeout, access: m.cfg.AccessTokenTTL,
+		refresh: m.cfg.RefreshTokenTTL, maxSessions: m.cfg.MaxSessions}
+	if m.cfg.Orgs == nil || orgID == "" {
+		return p, nil
+	}
+	o, err := m.cfg.Orgs.GetOrg(ctx, orgID)
+	if errors.Is(err, sso.ErrNotFound) {
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("session: read organization: %w", err)
+	}
+	sp := o.Settings.Session
+	if sp.IdleTimeout > 0 {
+		p.idle = sp.IdleTimeout
+	}
+	if sp.AbsoluteTimeout > 0 {
+		p.absolute = sp.AbsoluteTimeout
+	}
+	if p.idle > p.absolute {
+		p.idle = p.absolute
+	}
+	if sp.AccessTokenTTL > 0 {
+		p.access = min(sp.AccessTokenTTL, MaxAccessTokenTTL)
+	}
+	if sp.RefreshTokenTTL > 0 {
+		p.refresh = sp.RefreshTokenTTL
+	}
+	if sp.MaxSessions != 0 {
+		p.maxSessions = sp.MaxSessions
+	}
+	return p, nil
+}
+
+func (m *Manager) clientIP(r *http.Request) string {
+	if m.cfg.ClientIP != nil {
+		return m.cfg.ClientIP(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// Issue creates a new session for g and sets its cookie on w. Any session
+// the request presented is ended first, so a planted session ID never
+// survives a login (no fixation). It returns the new session.
+func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGrant) (*Session, error) {
+	if g == nil || g.UserID == "" || g.OrgID == "" {
+		return nil, fmt.Errorf("%w: session: grant needs a user and an organization", sso.ErrInvalidInput)
+	}
+	ctx := r.Context()
+	if err := m.endPresented(r); err != nil {
+		return nil, err
+	}
+	now := m.now()
+	s := &Session{
+		UserID: g.UserID, OrgID: g.OrgID, ConnectionID: g.ConnectionID, Method: g.Method,
+		Roles: slices.Clone(g.Roles), MFA: g.MFA, MFAAt: g.MFAAt, AuthAt: now,
+		IP: truncate(m.clientIP(r), 64), UserAgent: truncate(r.UserAgent(), 512),
+		IdPSessionIndex: g.IdPSessionIndex,
+	}
+	return m.create(ctx, w, s, now)
+}
+
+// IssueSession implements sso.SessionIssuer.
+func (m *Manager) IssueSession(w http.ResponseWriter, r *http.Request, g *sso.SessionGrant) error {
+	_, err := m.Issue(w, r, g)
+	return err
+}
+
+// create stores s with a fresh ID, token and lifetimes (CreatedAt now,
+// keeping s.AuthAt) and sets the cookie.
+func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session, now time.Time) (*Session, error) {
+	p, err := m.policyFor(ctx, s.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	bearer, err := m.newBearer()
+	if err != nil {
+		return nil, err
+	}
+	s.ID = sso.NewID("ses_")
+	s.TokenHash = sso.HashToken(bearer)
+	s.CreatedAt, s.LastSeenAt = now, now
+	if s.AuthAt.IsZero() {
+		s.AuthAt = now
+	}
+	// A re-issued session keeps the absolute deadline of the login it
+	// descends from.
+	s.ExpiresAt = s.AuthAt.Add(p.absolute)
+	s.IdleTimeout = p.idle
+	limit := p.maxSessions
+	if limit < 0 {
+		limit = 0
+	}
+	evicted, err := m.cfg.Store.CreateSession(ctx, s, limit)
+	if err != nil {
+		return nil, fmt.Errorf("session: create: %w", err)
+	}
+	for _, e := range evicted {
+		m.ended(ctx, e, now)
+		m.audit(ctx, &sso.Event{OrgID: e.OrgID, Type: sso.EventSessionLimitExceeded,
+			Actor: sso.Actor{Type: sso.ActorSystem}, Target: sso.Target{Type: "session", ID: e.ID},
+			Outcome: sso.OutcomeSuccess, Reason: "session_limit",
+			Details: map[string]string{"user_id": e.UserID, "limit": fmt.Sprint(limit)}})
+		if m.cfg.OnSessionEvicted != nil {
+			m.cfg.OnSessionEvicted(ctx, e.Info())
+		}
+	}
+	m.setCookie(w, bearer, s.ExpiresAt)
+	return s, nil
+}
+
+// ended revokes what hangs off a session that was removed from the store:
+// its refresh-token families and the access tokens naming it.
+func (m *Manager) ended(ctx context.Context, s *Session, now time.Time) error {
+	var errs []error
+	if m.cfg.Tokens != nil {
+		errs = append(errs, m.cfg.Tokens.RevokeSessionTokens(ctx, s.ID, now))
+	}
+	if m.cfg.Revocations != nil {
+		errs = append(errs, m.cfg.Revocations.SetRevocation(ctx, "session:"+s.ID, now, now.Add(MaxAccessTokenTTL)))
+		m.revCache.forget("session:" + s.ID)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("session: revoke tokens of session: %w", err)
+	}
+	return nil
+}
+
+// endPresented deletes the session whose cookie r carries, if any.
+func (m *Manager) endPresented(r *http.Request) error {
+	s, err := m.fromCookie(r)
+	if err != nil || s == nil {
+		if errors.Is(err, sso.ErrUnavailable) {
+			return err
+		}
+		return nil
+	}
+	return m.end(r.Context(), s)
+}
+
+// end deletes s and revokes its tokens.
+func (m *Manager) end(ctx context.Context, s *Session) error {
+	if err := m.cfg.Store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, sso.ErrNotFound) {
+		return fmt.Errorf("session: delete: %w", err)
+	}
+	return m.ended(ctx, s, m.now())
+}
+
+func (m *Manager) setCookie(w http.ResponseWriter, value string, expires time.Time) {
+	c := &http.Cookie{
+		Name: m.cookieName, Value: value, Path: "/", HttpOnly: true,
+		Secure: !m.cfg.AllowInsecureCookie, SameSite: http.SameSiteLaxMode,
+	}
+	if value == "" {
+		c.MaxAge = -1
+	} else {
+		c.Expires = expires.UTC()
+	}
+	http.SetCookie(w, c)
+}
+
+// ClearCookie expires the session cookie on w.
+func (m *Manager) ClearCookie(w http.ResponseWriter) { m.setCookie(w, "", time.Time{}) }
+
+// fromCookie returns the valid session named by r's cookie, nil when there
+// is none (or it is malformed, unknown, expired), or an error wrapping
+// sso.ErrUnavailable when the store failed. Malformed cookies never reach
+// the store.
+func (m *Manager) fromCookie(r *http.Request) (*Session, error) {
+	c, err := r.Cookie(m.cookieName)
+	if err != nil || !wellFormed(c.Value) {
+		return nil, nil
+	}
+	s, err := m.cfg.Store.FindSession(r.Context(), sso.HashToken(c.Value))
+	if errors.Is(err, sso.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: session: find: %w", sso.ErrUnavailable, err)
+	}
+	if !s.Valid(m.now()) {
+		return nil, nil
+	}
+	return s, nil
+}
+
+// Current returns the valid session of r's cookie, or ErrNoSession.
+func (m *Manager) Current(r *http.Request) (*Session, error) {
+	s, err := m.fromCookie(r)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return nil, ErrNoSession
+	}
+	return s, nil
+}
+
+// Logout ends the request's session (and its token families and access
+// tokens) and clears the cookie. A request without a session is not an
+// error.
+func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
+	m.ClearCookie(w)
+	return m.endPresented(r)
+}
+
+// Reissue rotates the request's session after a privilege change (for
+// example new roles): a new ID and cookie, the old session ended. mutate,
+// when non-nil, edits the new session before it is stored.
+func (m *Manager) Reissue(w http.ResponseWriter, r *http.Request, mutate func(*Session)) (*Session, error) {
+	old, err := m.Current(r)
+	if err != nil {
+		return nil, err
+	}
+	ns := *old
+	ns.Roles = slices.Clone(old.Roles)
+	if mutate != nil {
+		mutate(&ns)
+	}
+	if err := m.end(r.Context(), old); err != nil {
+		return nil, err
+	}
+	return m.create(r.Context(), w, &ns, m.now())
+}
+
+// ElevateMFA implements sso.MFAElevator: it records a completed second
+// factor and rotates the session.
+func (m *Manager) ElevateMFA(w http.ResponseWriter, r *http.Request, at time.Time) error {
+	_, err := m.Reissue(w, r, func(s *Session) { s.MFA, s.MFAAt = true, at })
+	return err
+}
+
+// SwitchOrg moves the request's session to another organization the user
+// belongs to: the session is re-issued (new ID and cookie, the old one and
+// its API tokens revoked) with the user's roles in orgID. The caller issues
+// new API tokens for the returned session with IssueTokens. A user who is
+// not an active member gets an error wrapping sso.ErrForbidden.
+func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string) (*Session, error) {
+	if m.cfg.Memberships == nil {
+		return nil, fmt.Errorf("%w: session: SwitchOrg needs Memberships", sso.ErrInvalidConfig)
+	}
+	cur, err := m.Current(r)
+	if err != nil {
+		return nil, err
+	}
+	mem, err := m.cfg.Memberships.GetMembership(r.Context(), orgID, cur.UserID)
+	if errors.Is(err, sso.ErrNotFound) {
+		return nil, fmt.Errorf("%w: session: not a member of the organization", sso.ErrForbidden)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: read membership: %w", err)
+	}
+	if !mem.Active() {
+		return nil, fmt.Errorf("%w: session: membership is not active", sso.ErrForbidden)
+	}
+	return m.Reissue(w, r, func(s *Session) {
+		s.OrgID, s.ConnectionID, s.Roles = orgID, "", slices.Clone(mem.Roles)
+		s.MFA, s.MFAAt = false, time.Time{}
+	})
+}
+
+// RevokeUser implements sso.SessionRevoker: it ends every session and
+// refresh-token family of the user and revokes their access tokens (which
+// stop within RevocationCacheTTL on every replica).
+func (m *Manager) RevokeUser(ctx context.Context, userID string) error {
+	now := m.now()
+	var errs []error
+	if _, err := m.cfg.Store.DeleteUserSessions(ctx, userID); err != nil {
+		errs = append(errs, err)
+	}
+	if m.cfg.Tokens != nil {
+		errs = append(errs, m.cfg.Tokens.RevokeUserTokens(ctx, userID, now))
+	}
+	if m.cfg.Revocations != nil {
+		errs = append(errs, m.cfg.Revocations.SetRevocation(ctx, "user:"+userID, now, now.Add(MaxAccessTokenTTL)))
+		m.revCache.forget("user:" + userID)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("session: revoke user: %w", err)
+	}
+	return nil
+}
+
+// ListUserSessions returns the user's valid sessions, oldest first, for a
+// "your devices" page.
+func (m *Manager) ListUserSessions(ctx context.Context, userID string) ([]sso.SessionInfo, error) {
+	ss, err := m.cfg.Store.ListUserSessions(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("session: list: %w", err)
+	}
+	now := m.now()
+	out := []sso.SessionInfo{}
+	for _, s := range ss {
+		if s.Valid(now) {
+			out = append(out, s.Info())
+		}
+	}
+	return out, nil
+}
+
+// RevokeUserSession ends one of the user's own sessions. A session of
+// another user is reported as sso.ErrNotFound.
+func (m *Manager) RevokeUserSession(ctx context.Context, userID, sessionID string) error {
+	s, err := m.cfg.Store.GetSession(ctx, sessionID)
+	if err != nil {
+		return fmt.Errorf("session: revoke: %w", err)
+	}
+	if s.UserID != userID {
+		return fmt.Errorf("session: revoke: %w", sso.ErrNotFound)
+	}
+	return m.end(ctx, s)
+}
+
+// RevokeOtherSessions ends every session of the user except keepID ("sign
+// out other devices"). Pass "" to end them all.
+func (m *Manager) RevokeOtherSessions(ctx context.Context, userID, keepID string) error {
+	ss, err := m.cfg.Store.ListUserSessions(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("session: list: %w", err)
+	}
+	var errs []error
+	for _, s := range ss {
+		if s.ID != keepID {
+			errs = append(errs, m.end(ctx, s))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ListSessions implements sso.SessionAdmin: the valid sessions of userID
+// in orgID.
+func (m *Manager) ListSessions(ctx context.Context, orgID, userID string) ([]sso.SessionInfo, error) {
+	all, err := m.ListUserSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, s := range all {
+		if s.OrgID == orgID {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// RevokeSession implements sso.SessionAdmin: an administrator of orgID ends
+// one session. A session of another organization is sso.ErrNotFound. The
+// audit event names the principal in ctx, if any, as the actor.
+func (m *Manager) RevokeSession(ctx context.Context, orgID, sessionID string) error {
+	s, err := m.cfg.Store.GetSession(ctx, sessionID)
+	if err != nil {
+		return fmt.Errorf("session: revoke: %w", err)
+	}
+	if s.OrgID != orgID {
+		return fmt.Errorf("session: revoke: %w", sso.ErrNotFound)
+	}
+	if err := m.end(ctx, s); err != nil {
+		return err
+	}
+	m.audit(ctx, &sso.Event{OrgID: orgID, Type: sso.EventSessionRevoked, Actor: actorFrom(ctx),
+		Target: sso.Target{Type: "session", ID: s.ID}, Outcome: sso.OutcomeSuccess,
+		Details: map[string]string{"user_id": s.UserID}})
+	return nil
+}
+
+// ForceLogout ends every session in orgID of userID, with the token
+// families of those sessions: an administrator's force-logout within their
+// own organization. Sessions the user holds in other organizations are not
+// touched.
+func (m *Manager) ForceLogout(ctx context.Context, orgID, userID string) error {
+	ss, err := m.cfg.Store.ListUserSessions(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("session: list: %w", err)
+	}
+	var errs []error
+	n := 0
+	for _, s := range ss {
+		if s.OrgID == orgID {
+			errs = append(errs, m.end(ctx, s))
+			n++
+		}
+	}
+	m.audit(ctx, &sso.Event{OrgID: orgID, Type: sso.EventSessionRevoked, Actor: actorFrom(ctx),
+		Target: sso.Target{Type: "user", ID: userID}, Outcome: sso.OutcomeSuccess, Reason: "force_logout",
+		Details: map[string]string{"sessions": fmt.Sprint(n)}})
+	return errors.Join(errs...)
+}
+
+func actorFrom(ctx context.Context) sso.Actor {
+	if p, ok := sso.PrincipalFrom(ctx); ok {
+		return sso.Actor{Type: sso.ActorAdmin, ID: p.UserID}
+	}
+	return sso.Actor{Type: sso.ActorSystem}
+}
+
+// audit appends e, filling ID and Time. Failures are logged: an audit
+// write never turns a completed security action into an error.
+func (m *Manager) audit(ctx context.Context, e *sso.Event) {
+	e.ID = sso.NewID("evt_")
+	e.Time = m.now()
+	if err := m.cfg.Events.AppendEvent(ctx, e); err != nil {
+		m.log.ErrorContext(ctx, "session: audit event not stored", "type", e.Type, "err", err)
+	}
+}

@@ -1,0 +1,198 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// RefreshOptions bind a refresh request to its caller.
+type RefreshOptions struct {
+	// ClientID is the requesting client; it must equal the client the family
+	// was issued to.
+	ClientID string
+	// OrgID, when non-empty, is the organization the request is made for
+	// (e.g. from the host's tenant routing); a token of another
+	// organization is rejected.
+	OrgID string
+}
+
+// Refresh redeems a refresh token: it is rotated (single use) and a new
+// access and refresh token of the same family are returned.
+//
+// Presenting a token that was already used is treated as theft (RFC 9700
+// §4.14.2): the whole family is revoked, including the newest token, and a
+// token.refresh_reused audit event is recorded. Of concurrent presentations
+// of one token exactly one wins in every store; the losers are reuse under
+// the same rule, unless Config.ConcurrentRefreshGrace is set, in which case
+// a loser within that window gets ReasonConcurrentRefresh and the family
+// lives on.
+//
+// Every failure is a *sso.ValidationError (answered invalid_grant by the
+// token endpoint), or wraps sso.ErrUnavailable when the store failed.
+func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts RefreshOptions) (*TokenPair, error) {
+	if !m.tokensEnabled() {
+		return nil, ErrTokensDisabled
+	}
+	if !wellFormed(refreshToken) {
+		return nil, sso.Invalid(Protocol, ReasonMalformed, nil)
+	}
+	hash := sso.HashToken(refreshToken)
+	old, err := m.cfg.Tokens.GetRefreshToken(ctx, hash)
+	if errors.Is(err, sso.ErrNotFound) {
+		return nil, sso.Invalid(Protocol, ReasonUnknownToken, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: session: read refresh token: %w", sso.ErrUnavailable, err)
+	}
+	now := m.now()
+	switch {
+	case !old.RevokedAt.IsZero():
+		return nil, sso.Invalid(Protocol, ReasonRevoked, nil)
+	case !old.UsedAt.IsZero():
+		return nil, m.reused(ctx, old, now.Sub(old.UsedAt))
+	case !now.Before(old.ExpiresAt):
+		return nil, sso.Invalid(Protocol, ReasonExpired, nil)
+	case old.ClientID != opts.ClientID:
+		return nil, sso.Mismatch(Protocol, ReasonClientMismatch, old.ClientID, opts.ClientID)
+	case opts.OrgID != "" && old.OrgID != opts.OrgID:
+		return nil, sso.Mismatch(Protocol, ReasonOrgMismatch, old.OrgID, opts.OrgID)
+	}
+	c := &Claims{Subject: old.UserID, SessionID: old.SessionID, IssuedAt: old.CreatedAt}
+	if err := m.checkRevoked(ctx, c); err != nil {
+		var ve *sso.ValidationError
+		if errors.As(err, &ve) {
+			_ = m.cfg.Tokens.RevokeFamily(ctx, old.FamilyID, now)
+		}
+		return nil, err
+	}
+	p, err := m.policyFor(ctx, old.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	bearer, err := m.newBearer()
+	if err != nil {
+		return nil, err
+	}
+	next := *old
+	next.Hash, next.CreatedAt, next.UsedAt, next.RevokedAt = sso.HashToken(bearer), now, time.Time{}, time.Time{}
+	next.Roles, next.Scopes = slices.Clone(old.Roles), slices.Clone(old.Scopes)
+	switch err := m.cfg.Tokens.RotateRefreshToken(ctx, hash, &next); {
+	case errors.Is(err, ErrTokenUsed):
+		return nil, m.reused(ctx, old, 0)
+	case errors.Is(err, ErrTokenRevoked):
+		return nil, sso.Invalid(Protocol, ReasonRevoked, err)
+	case errors.Is(err, sso.ErrNotFound):
+		return nil, sso.Invalid(Protocol, ReasonUnknownToken, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: session: rotate refresh token: %w", sso.ErrUnavailable, err)
+	}
+	at, err := m.signAccess(&next, now, p.access)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{AccessToken: at, RefreshToken: bearer, ExpiresIn: p.access, Scopes: next.Scopes}, nil
+}
+
+// reused applies the reuse policy to a second presentation of old, made
+// since (or, for a race loser, at about the same time as) its rotation.
+func (m *Manager) reused(ctx context.Context, old *RefreshToken, since time.Duration) error {
+	if g := m.cfg.ConcurrentRefreshGrace; g > 0 && since <= g {
+		return sso.Invalid(Protocol, ReasonConcurrentRefresh, ErrTokenUsed)
+	}
+	now := m.now()
+	if err := m.cfg.Tokens.RevokeFamily(ctx, old.FamilyID, now); err != nil {
+		m.log.ErrorContext(ctx, "session: revoking a reused refresh-token family failed", "family", old.FamilyID, "err", err)
+	}
+	m.audit(ctx, &sso.Event{OrgID: old.OrgID, Type: sso.EventRefreshTokenReused,
+		Actor: sso.Actor{Type: sso.ActorUser, ID: old.UserID}, Target: sso.Target{Type: "token_family", ID: old.FamilyID},
+		Outcome: sso.OutcomeFailure, Reason: ReasonRefreshReused,
+		Details: map[string]string{"session_id": old.SessionID, "client_id": old.ClientID}})
+	return sso.Invalid(Protocol, ReasonRefreshReused, ErrTokenUsed)
+}
+
+// TokenHandlerOptions configure TokenHandler.
+type TokenHandlerOptions struct {
+	// OrgOf, when set, returns the organization the request is for (from
+	// the host's tenant routing); refresh tokens of other organizations are
+	// rejected.
+	OrgOf func(r *http.Request) string
+}
+
+// TokenHandler returns an OAuth 2.0 style token endpoint for the
+// refresh_token grant: POST application/x-www-form-urlencoded with
+// grant_type=refresh_token, refresh_token and (for bound families)
+// client_id. It answers JSON: access_token, token_type, expires_in,
+// refresh_token, scope; or an RFC 6749 §5.2 error (invalid_request,
+// unsupported_grant_type, invalid_grant) without further detail.
+func (m *Manager) TokenHandler(opts TokenHandlerOptions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		oauthErr := func(status int, code string) {
+			writeJSON(w, status, map[string]string{"error": code})
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			oauthErr(http.StatusMethodNotAllowed, "invalid_request")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+		ct := r.Header.Get("Content-Type")
+		if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/x-www-form-urlencoded") {
+			oauthErr(http.StatusBadRequest, "invalid_request")
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			oauthErr(http.StatusBadRequest, "invalid_request")
+			return
+		}
+		f := r.PostForm
+		for _, k := range []string{"grant_type", "refresh_token", "client_id"} {
+			if len(f[k]) > 1 {
+				oauthErr(http.StatusBadRequest, "invalid_request")
+				return
+			}
+		}
+		if f.Get("grant_type") != "refresh_token" {
+			oauthErr(http.StatusBadRequest, "unsupported_grant_type")
+			return
+		}
+		if f.Get("refresh_token") == "" {
+			oauthErr(http.StatusBadRequest, "invalid_request")
+			return
+		}
+		ro := RefreshOptions{ClientID: f.Get("client_id")}
+		if opts.OrgOf != nil {
+			ro.OrgID = opts.OrgOf(r)
+		}
+		pair, err := m.Refresh(r.Context(), f.Get("refresh_token"), ro)
+		var ve *sso.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			oauthErr(http.StatusBadRequest, "invalid_grant")
+			return
+		case errors.Is(err, ErrTokensDisabled):
+			oauthErr(http.StatusBadRequest, "unsupported_grant_type")
+			return
+		case errors.Is(err, sso.ErrUnavailable):
+			m.log.ErrorContext(r.Context(), "session: token endpoint", "err", err)
+			oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable")
+			return
+		case err != nil:
+			m.log.ErrorContext(r.Context(), "session: token endpoint", "err", err)
+			oauthErr(http.StatusInternalServerError, "server_error")
+			return
+		}
+		w.Header().Set("Pragma", "no-cache")
+		writeJSON(w, http.StatusOK, map[string]any{
+			"access_token": pair.AccessToken, "token_type": "Bearer",
+			"expires_in": int(pair.ExpiresIn.Seconds()), "refresh_token": pair.RefreshToken,
+			"scope": strings.Join(pair.Scopes, " "),
+		})
+	})
+}

@@ -1,0 +1,399 @@
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Protocol is the sso.Protocol of the *sso.ValidationError values this
+// package returns for rejected tokens.
+const Protocol sso.Protocol = "session"
+
+// Rejection reasons of access and refresh tokens (the Reason of the
+// *sso.ValidationError).
+const (
+	ReasonMalformed         = "malformed"
+	ReasonSignature         = "signature_invalid"
+	ReasonExpired           = "expired"
+	ReasonRevoked           = "revoked"
+	ReasonUnknownToken      = "unknown_token"
+	ReasonRefreshReused     = "refresh_reused"
+	ReasonConcurrentRefresh = "concurrent_refresh"
+	ReasonClientMismatch    = "client_mismatch"
+	ReasonOrgMismatch       = "org_mismatch"
+)
+
+// maxTokenSize bounds an access token; longer input is rejected unparsed.
+const maxTokenSize = 4096
+
+// Claims are the verified claims of an access token.
+type Claims struct {
+	ID        string
+	Subject   string
+	OrgID     string
+	SessionID string
+	ClientID  string
+	Roles     []string
+	Scopes    []string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// TokenPair is what IssueTokens and Refresh return.
+type TokenPair struct {
+	AccessToken  string
+	RefreshToken string
+	// ExpiresIn is the access token's lifetime.
+	ExpiresIn time.Duration
+	Scopes    []string
+}
+
+// TokenOptions are the per-grant options of IssueTokens.
+type TokenOptions struct {
+	// ClientID binds the refresh token to an OAuth client: refreshing with a
+	// different client_id fails.
+	ClientID string
+	// Scopes are recorded in the tokens' "scope" claim.
+	Scopes []string
+}
+
+func (m *Manager) tokensEnabled() bool { return m.keys.Load() != nil && m.cfg.Tokens != nil }
+
+// IssueTokens starts a new refresh-token family for session s and returns
+// its first access and refresh token.
+func (m *Manager) IssueTokens(ctx context.Context, s *Session, opts TokenOptions) (*TokenPair, error) {
+	if !m.tokensEnabled() {
+		return nil, ErrTokensDisabled
+	}
+	if s == nil || s.ID == "" || s.UserID == "" {
+		return nil, fmt.Errorf("%w: session: IssueTokens needs a stored session", sso.ErrInvalidInput)
+	}
+	p, err := m.policyFor(ctx, s.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	now := m.now()
+	bearer, err := m.newBearer()
+	if err != nil {
+		return nil, err
+	}
+	rt := &RefreshToken{
+		Hash: sso.HashToken(bearer), FamilyID: sso.NewID("fam_"), UserID: s.UserID, OrgID: s.OrgID,
+		SessionID: s.ID, ClientID: opts.ClientID, Roles: slices.Clone(s.Roles), Scopes: slices.Clone(opts.Scopes),
+		CreatedAt: now, ExpiresAt: now.Add(p.refresh),
+	}
+	if err := m.cfg.Tokens.CreateRefreshToken(ctx, rt); err != nil {
+		return nil, fmt.Errorf("session: store refresh token: %w", err)
+	}
+	at, err := m.signAccess(rt, now, p.access)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{AccessToken: at, RefreshToken: bearer, ExpiresIn: p.access, Scopes: rt.Scopes}, nil
+}
+
+// signAccess signs an access token carrying rt's grant.
+func (m *Manager) signAccess(rt *RefreshToken, now time.Time, ttl time.Duration) (string, error) {
+	kr := m.keys.Load()
+	e := kr.signer(now)
+	if e == nil {
+		return "", fmt.Errorf("%w: session: no signing key is active", sso.ErrInvalidConfig)
+	}
+	roles := rt.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	b := jwt.NewBuilder().
+		Issuer(m.cfg.Issuer).Audience([]string{m.cfg.Audience}).Subject(rt.UserID).
+		IssuedAt(now).Expiration(now.Add(ttl)).JwtID(sso.NewID("")).
+		Claim("org", rt.OrgID).Claim("sid", rt.SessionID).Claim("roles", roles).
+		Claim("scope", strings.Join(rt.Scopes, " "))
+	if rt.ClientID != "" {
+		b = b.Claim("client_id", rt.ClientID)
+	}
+	tok, err := b.Build()
+	if err != nil {
+		return "", fmt.Errorf("session: build access token: %w", err)
+	}
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.TypeKey, accessTokenType)
+	signed, err := jwt.Sign(tok, jwt.WithKey(e.alg, e.priv, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		return "", fmt.Errorf("session: sign access token: %w", err)
+	}
+	return string(signed), nil
+}
+
+// VerifyAccessToken checks an access token's signature (by its kid, with
+// the algorithm configured for that key), type, issuer, audience, expiry and
+// the revocation of its user and session, and returns its claims. Failures
+// are *sso.ValidationError values with a Reason constant of this package.
+// A token verified before is served from a bounded cache keyed by its hash,
+// never past its expiry and never past a revocation.
+func (m *Manager) VerifyAccessToken(ctx context.Context, token string) (*Claims, error) {
+	kr := m.keys.Load()
+	if kr == nil {
+		return nil, ErrTokensDisabled
+	}
+	if len(token) == 0 || len(token) > maxTokenSize {
+		return nil, sso.Invalid(Protocol, ReasonMalformed, nil)
+	}
+	now := m.now()
+	var key [32]byte
+	if m.tokCache != nil {
+		key = sha256.Sum256([]byte(token))
+		if c, ok := m.tokCache.get(key); ok {
+			if !now.Before(c.ExpiresAt) {
+				m.tokCache.remove(key)
+				return nil, sso.Invalid(Protocol, ReasonExpired, nil)
+			}
+			if err := m.checkRevoked(ctx, c); err != nil {
+				return nil, err
+			}
+			return c, nil
+		}
+	}
+	tok, err := jwt.ParseString(token,
+		jwt.WithKeyProvider(keyProvider{kr: kr, now: now}),
+		jwt.WithValidate(true),
+		jwt.WithClock(jwt.ClockFunc(func() time.Time { return now })),
+		jwt.WithIssuer(m.cfg.Issuer), jwt.WithAudience(m.cfg.Audience),
+		jwt.WithRequiredClaim(jwt.IssuedAtKey), jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithRequiredClaim(jwt.SubjectKey), jwt.WithRequiredClaim(jwt.JwtIDKey),
+		jwt.WithRequiredClaim("sid"), jwt.WithRequiredClaim("org"),
+	)
+	if err != nil {
+		switch {
+		case errors.Is(err, jwt.ErrTokenExpired()):
+			return nil, sso.Invalid(Protocol, ReasonExpired, err)
+		case errors.Is(err, jwt.ErrInvalidJWT()) && strings.Contains(err.Error(), "verify"):
+			return nil, sso.Invalid(Protocol, ReasonSignature, err)
+		}
+		return nil, sso.Invalid(Protocol, ReasonMalformed, err)
+	}
+	c, err := claimsOf(tok)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.checkRevoked(ctx, c); err != nil {
+		return nil, err
+	}
+	if m.tokCache != nil {
+		m.tokCache.put(key, c)
+	}
+	return c, nil
+}
+
+func claimsOf(tok jwt.Token) (*Claims, error) {
+	c := &Claims{ID: tok.JwtID(), Subject: tok.Subject(), IssuedAt: tok.IssuedAt(), ExpiresAt: tok.Expiration()}
+	str := func(name string) (string, bool) {
+		v, ok := tok.Get(name)
+		if !ok {
+			return "", true
+		}
+		s, ok := v.(string)
+		return s, ok
+	}
+	var ok1, ok2, ok3, ok4 bool
+	c.OrgID, ok1 = str("org")
+	c.SessionID, ok2 = str("sid")
+	c.ClientID, ok3 = str("client_id")
+	scope, ok4 := str("scope")
+	if !ok1 || !ok2 || !ok3 || !ok4 || c.Subject == "" || c.OrgID == "" || c.SessionID == "" {
+		return nil, sso.Invalid(Protocol, ReasonMalformed, errors.New("session: bad claim types"))
+	}
+	if scope != "" {
+		c.Scopes = strings.Fields(scope)
+	}
+	if v, ok := tok.Get("roles"); ok {
+		list, ok := v.([]any)
+		if !ok {
+			return nil, sso.Invalid(Protocol, ReasonMalformed, errors.New("session: roles is not a list"))
+		}
+		c.Roles = make([]string, 0, len(list))
+		for _, r := range list {
+			s, ok := r.(string)
+			if !ok {
+				return nil, sso.Invalid(Protocol, ReasonMalformed, errors.New("session: role is not a string"))
+			}
+			c.Roles = append(c.Roles, s)
+		}
+	}
+	return c, nil
+}
+
+// checkRevoked rejects a token whose user was revoked at or after the
+// second it was issued in, or whose session ended.
+func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
+	at, err := m.revokedAt(ctx, "user:"+c.Subject)
+	if err != nil {
+		return err
+	}
+	if !at.IsZero() && c.IssuedAt.Unix() <= at.Unix() {
+		return sso.Invalid(Protocol, ReasonRevoked, nil)
+	}
+	at, err = m.revokedAt(ctx, "session:"+c.SessionID)
+	if err != nil {
+		return err
+	}
+	if !at.IsZero() {
+		return sso.Invalid(Protocol, ReasonRevoked, nil)
+	}
+	return nil
+}
+
+// revokedAt reads a subject's revocation time through the cache.
+func (m *Manager) revokedAt(ctx context.Context, subject string) (time.Time, error) {
+	now := m.now()
+	if at, ok := m.revCache.get(subject, now); ok {
+		return at, nil
+	}
+	at, err := m.cfg.Revocations.GetRevocation(ctx, subject)
+	if errors.Is(err, sso.ErrNotFound) {
+		at, err = time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: session: read revocation: %w", sso.ErrUnavailable, err)
+	}
+	m.revCache.put(subject, at, now)
+	return at, nil
+}
+
+// LoadBearer is middleware that authenticates a request carrying
+// "Authorization: Bearer <access token>": a valid token puts an
+// sso.Principal of kind access_token in the context. A request without
+// an Authorization header passes through unauthenticated (combine with
+// Require); a present but invalid one is answered 401 at once, with no
+// detail.
+func (m *Manager) LoadBearer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if h == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		const prefix = "bearer "
+		if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+			m.bearerFail(w, r, sso.Invalid(Protocol, ReasonMalformed, nil))
+			return
+		}
+		c, err := m.VerifyAccessToken(r.Context(), strings.TrimSpace(h[len(prefix):]))
+		if err != nil {
+			m.bearerFail(w, r, err)
+			return
+		}
+		p := &sso.Principal{Kind: sso.PrincipalAccessToken, SessionID: c.SessionID, UserID: c.Subject,
+			OrgID: c.OrgID, Roles: c.Roles, Scopes: c.Scopes, AuthAt: c.IssuedAt}
+		next.ServeHTTP(w, r.WithContext(sso.WithPrincipal(r.Context(), p)))
+	})
+}
+
+func (m *Manager) bearerFail(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *sso.ValidationError
+	if errors.As(err, &ve) || errors.Is(err, ErrTokensDisabled) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		m.fail(w, r, fmt.Errorf("%w: %w", ErrNoSession, err))
+		return
+	}
+	m.fail(w, r, err)
+}
+
+// tokenCache is a bounded map of verified access tokens keyed by the
+// SHA-256 of the token. When full, an arbitrary entry is evicted.
+type tokenCache struct {
+	mu  sync.RWMutex
+	max int
+	m   map[[32]byte]*Claims
+}
+
+func newTokenCache(n int) *tokenCache {
+	return &tokenCache{max: n, m: make(map[[32]byte]*Claims, min(n, 1024))}
+}
+
+func (c *tokenCache) get(k [32]byte) (*Claims, bool) {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	return v, ok
+}
+
+func (c *tokenCache) put(k [32]byte, v *Claims) {
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		for old := range c.m {
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+}
+
+func (c *tokenCache) remove(k [32]byte) {
+	c.mu.Lock()
+	delete(c.m, k)
+	c.mu.Unlock()
+}
+
+func (c *tokenCache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}
+
+// revocationCache caches subjects' revocation times for ttl.
+type revocationCache struct {
+	mu  sync.RWMutex
+	ttl time.Duration
+	max int
+	m   map[string]revEntry
+}
+
+type revEntry struct {
+	at      time.Time
+	fetched time.Time
+}
+
+func newRevocationCache(ttl time.Duration, n int) *revocationCache {
+	return &revocationCache{ttl: ttl, max: n, m: make(map[string]revEntry)}
+}
+
+func (c *revocationCache) get(subject string, now time.Time) (time.Time, bool) {
+	c.mu.RLock()
+	e, ok := c.m[subject]
+	c.mu.RUnlock()
+	if !ok || now.Sub(e.fetched) >= c.ttl || now.Before(e.fetched) {
+		return time.Time{}, false
+	}
+	return e.at, true
+}
+
+func (c *revocationCache) put(subject string, at, now time.Time) {
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		for old := range c.m {
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[subject] = revEntry{at: at, fetched: now}
+	c.mu.Unlock()
+}
+
+func (c *revocationCache) forget(subject string) {
+	c.mu.Lock()
+	delete(c.m, subject)
+	c.mu.Unlock()
+}

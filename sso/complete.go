@@ -1,0 +1,651 @@
+package sso
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// CompletionStore is what the LoginCompleter needs from storage.
+type CompletionStore interface {
+	OrgStore
+	DomainStore
+	ConnectionStore
+	UserStore
+	MembershipStore
+	IdentityStore
+	Provisioner
+}
+
+// CompleterConfig configures a LoginCompleter.
+type CompleterConfig struct {
+	// Store holds organizations, users and identities. Required.
+	Store CompletionStore
+	// Sessions issues the browser session after a login. Required.
+	Sessions SessionIssuer
+	// Auditor records login events. Required.
+	Auditor *Auditor
+	// DefaultReturnTo is where users go when the login carried no safe
+	// return path. Empty means "/".
+	DefaultReturnTo string
+	// TestReturnTo is where an admin goes after a test login (the admin
+	// console page showing the result). Empty means DefaultReturnTo.
+	TestReturnTo string
+	// ClientIP extracts the client address for audit events. Nil means
+	// RemoteIP.
+	ClientIP func(*http.Request) string
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// Logger logs audit write failures. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// LoginCompleter finishes SSO logins: it implements Completer.
+//
+// For a verified Profile it (1) matches the Identity by (organization,
+// issuer, subject); else (2) links an existing member with the same email,
+// but only when the email is verified by the IdP and its domain is verified
+// for this organization; else (3) provisions the user just in time when the
+// organization allows it (never creating organizations, and never when a
+// directory sync owns membership). It refuses emails outside the
+// organization's verified domains unless AllowUnverifiedEmailDomains,
+// suspended and deactivated members, disabled connections and protocols
+// the plan does not include. It applies the connection's group->role
+// mapping on every login, issues the session and redirects (303) to the
+// login's return path. Every outcome is audited with a stable reason.
+type LoginCompleter struct {
+	cfg CompleterConfig
+	log *slog.Logger
+}
+
+var _ Completer = (*LoginCompleter)(nil)
+
+// NewCompleter returns a LoginCompleter.
+func NewCompleter(cfg CompleterConfig) (*LoginCompleter, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, fmt.Errorf("%w: completer: nil store", ErrInvalidConfig)
+	case cfg.Sessions == nil:
+		return nil, fmt.Errorf("%w: completer: nil session issuer", ErrInvalidConfig)
+	case cfg.Auditor == nil:
+		return nil, fmt.Errorf("%w: completer: nil auditor", ErrInvalidConfig)
+	}
+	if cfg.DefaultReturnTo == "" {
+		cfg.DefaultReturnTo = "/"
+	}
+	if cfg.TestReturnTo == "" {
+		cfg.TestReturnTo = cfg.DefaultReturnTo
+	}
+	if !IsSafeReturnTo(cfg.DefaultReturnTo) || !IsSafeReturnTo(cfg.TestReturnTo) {
+		return nil, fmt.Errorf("%w: completer: return paths must be relative", ErrInvalidConfig)
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = RemoteIP
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &LoginCompleter{cfg: cfg, log: cfg.Logger}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	return c, nil
+}
+
+// Outcome says how a login found its user.
+type Outcome string
+
+// Login outcomes.
+const (
+	OutcomeMatched     Outcome = "matched"
+	OutcomeLinked      Outcome = "linked"
+	OutcomeProvisioned Outcome = "provisioned"
+)
+
+// Resolution is the result of resolving a login to a user.
+type Resolution struct {
+	Org        *Organization
+	Connection *Connection
+	User       *User
+	Membership *Membership
+	Outcome    Outcome
+	// RolesChanged is true when the group mapping changed the member's
+	// roles.
+	RolesChanged bool
+	// MFA is true when the IdP asserted MFA and the organization trusts it.
+	MFA bool
+}
+
+// deny returns a policy refusal with a stable reason, wrapping
+// ErrAccessDenied.
+func deny(reason string) error {
+	return &ValidationError{Reason: reason, Err: ErrAccessDenied}
+}
+
+// Resolve finds, links or provisions the user for login without issuing a
+// session. For a test login it changes nothing and reports what a real
+// login would do (Outcome, or the refusal).
+func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution, error) {
+	if login == nil || login.Connection == nil || login.Profile == nil {
+		return nil, fmt.Errorf("%w: incomplete login", ErrInvalidInput)
+	}
+	p := login.Profile
+	conn, err := c.cfg.Store.GetConnection(ctx, login.Connection.ID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.OrgID != "" && p.OrgID != conn.OrgID,
+		p.ConnectionID != "" && p.ConnectionID != conn.ID,
+		login.Connection.OrgID != conn.OrgID:
+		return nil, deny("connection_mismatch")
+	case p.Issuer == "" || p.Subject == "":
+		return nil, deny("subject_missing")
+	case conn.Status == ConnectionDisabled:
+		return nil, deny("connection_disabled")
+	case conn.Status != ConnectionActive && !login.Test:
+		return nil, deny("connection_not_active")
+	}
+	org, err := c.cfg.Store.GetOrg(ctx, conn.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if !org.Settings.Features.Allows(conn.Protocol) {
+		return nil, deny("feature_disabled")
+	}
+	res := &Resolution{Org: org, Connection: conn,
+		MFA: p.MFA && org.Settings.MFA.TrustIdPMFA}
+
+	// The email and whether its domain is verified for this organization.
+	var email string
+	domainOK := false
+	if p.Email != "" {
+		addr, domain, err := NormalizeEmail(p.Email)
+		if err != nil {
+			return nil, deny("email_invalid")
+		}
+		email = addr
+		if dom, err := RoutingDomain(ctx, c.cfg.Store, domain); err == nil && dom.OrgID == org.ID {
+			domainOK = true
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	if !domainOK && !org.Settings.AllowUnverifiedEmailDomains {
+		if email == "" {
+			return nil, deny("email_missing")
+		}
+		return nil, deny("email_domain_not_verified")
+	}
+	linkable := domainOK && p.EmailVerified
+
+	// 1. A known identity.
+	ident, err := c.cfg.Store.GetIdentity(ctx, org.ID, p.Issuer, p.Subject)
+	switch {
+	case err == nil:
+		res.Outcome = OutcomeMatched
+		if res.User, err = c.cfg.Store.GetUser(ctx, ident.UserID); err != nil {
+			return nil, err
+		}
+		if res.Membership, err = c.cfg.Store.GetMembership(ctx, org.ID, ident.UserID); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil, ErrNotProvisioned
+			}
+			return nil, err
+		}
+		if err := checkMember(res.Membership); err != nil {
+			return nil, err
+		}
+		if !login.Test {
+			ident.LastLoginAt = c.cfg.Now().UTC()
+			ident.ConnectionID = conn.ID
+			if err := c.cfg.Store.UpdateIdentity(ctx, ident); err != nil {
+				return nil, err
+			}
+		}
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	default:
+		if err := c.linkOrProvision(ctx, login, res, email, linkable); err != nil {
+			return nil, err
+		}
+	}
+	if login.Test {
+		return res, nil
+	}
+	if err := c.applyProfile(ctx, res, p, email, linkable); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func checkMember(m *Membership) error {
+	switch m.Status {
+	case MembershipActive:
+		return nil
+	case MembershipSuspended:
+		return deny("membership_suspended")
+	case MembershipDeactivated:
+		return deny("membership_deactivated")
+	}
+	return deny("membership_inactive")
+}
+
+// linkOrProvision handles a login whose identity is new: steps 2 and 3.
+func (c *LoginCompleter) linkOrProvision(ctx context.Context, login *Login, res *Resolution, email string, linkable bool) error {
+	p, org, conn := login.Profile, res.Org, res.Connection
+	now := c.cfg.Now().UTC()
+	newIdentity := func(userID string) *Identity {
+		return &Identity{ID: NewID("idn_"), OrgID: org.ID, ConnectionID: conn.ID, Issuer: p.Issuer,
+			Subject: p.Subject, UserID: userID, CreatedAt: now, LastLoginAt: now}
+	}
+	// 2. Link an existing member by email.
+	if email != "" {
+		m, err := c.cfg.Store.FindMemberByEmail(ctx, org.ID, email)
+		switch {
+		case err == nil:
+			if !linkable {
+				// An existing account with this email may only be reached
+				// through a verified email in a verified domain; creating a
+				// second account with the same email would be worse.
+				return deny("link_not_allowed")
+			}
+			if err := checkMember(m); err != nil {
+				return err
+			}
+			res.Outcome, res.Membership = OutcomeLinked, m
+			if res.User, err = c.cfg.Store.GetUser(ctx, m.UserID); err != nil {
+				return err
+			}
+			if login.Test {
+				return nil
+			}
+			id := newIdentity(m.UserID)
+			if err := c.cfg.Store.CreateIdentity(ctx, id); err != nil {
+				return err
+			}
+			c.record(ctx, &Event{OrgID: org.ID, Type: EventIdentityLinked, Target: Target{Type: "user", ID: m.UserID},
+				Details: map[string]string{"connection_id": conn.ID, "issuer": p.Issuer, "identity_id": id.ID}})
+			return nil
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+	}
+	// 3. Just-in-time provisioning.
+	switch {
+	case org.Settings.DirectorySync:
+		return ErrNotProvisioned
+	case !org.Settings.AllowJIT:
+		return ErrNotProvisioned
+	case email == "":
+		return deny("email_missing")
+	}
+	roles := conn.RolesFor(p.Groups)
+	if len(roles) == 0 {
+		roles = []string{defaultRole(org)}
+	}
+	u := &User{ID: NewID("usr_"), Email: email, EmailVerified: linkable, GivenName: clip(p.GivenName),
+		FamilyName: clip(p.FamilyName), DisplayName: clip(p.DisplayName), CreatedAt: now, UpdatedAt: now}
+	m := &Membership{OrgID: org.ID, UserID: u.ID, Roles: roles, Status: MembershipActive, Source: SourceJIT,
+		JoinedAt: now, UpdatedAt: now}
+	res.Outcome, res.User, res.Membership = OutcomeProvisioned, u, m
+	if login.Test {
+		return nil
+	}
+	if err := c.cfg.Store.Provision(ctx, u, m, newIdentity(u.ID)); err != nil {
+		if errors.Is(err, ErrConflict) {
+			// A concurrent login of the same identity won; use its result.
+			return c.matchAfterRace(ctx, res, p)
+		}
+		return err
+	}
+	c.record(ctx, &Event{OrgID: org.ID, Type: EventUserJITProvisioned, Target: Target{Type: "user", ID: u.ID},
+		Details: map[string]string{"connection_id": conn.ID, "roles": strings.Join(roles, ",")}})
+	return nil
+}
+
+func (c *LoginCompleter) matchAfterRace(ctx context.Context, res *Resolution, p *Profile) error {
+	ident, err := c.cfg.Store.GetIdentity(ctx, res.Org.ID, p.Issuer, p.Subject)
+	if err != nil {
+		return err
+	}
+	if res.User, err = c.cfg.Store.GetUser(ctx, ident.UserID); err != nil {
+		return err
+	}
+	if res.Membership, err = c.cfg.Store.GetMembership(ctx, res.Org.ID, ident.UserID); err != nil {
+		return err
+	}
+	res.Outcome = OutcomeMatched
+	return checkMember(res.Membership)
+}
+
+func defaultRole(org *Organization) string {
+	if org.Settings.DefaultRole != "" {
+		return org.Settings.DefaultRole
+	}
+	return "member"
+}
+
+func clip(s string) string { return clipN(s, 256) }
+
+func clipN(s string, n int) string {
+	if len(s) > n {
+		return strings.ToValidUTF8(s[:n], "")
+	}
+	return s
+}
+
+// applyProfile applies the group->role mapping and refreshes the user's
+// names (and email, when linkable) from the IdP.
+func (c *LoginCompleter) applyProfile(ctx context.Context, res *Resolution, p *Profile, email string, linkable bool) error {
+	now := c.cfg.Now().UTC()
+	m := res.Membership
+	if len(res.Connection.GroupRoles) > 0 {
+		roles := res.Connection.RolesFor(p.Groups)
+		if len(roles) == 0 {
+			roles = []string{defaultRole(res.Org)}
+		}
+		old := slices.Clone(m.Roles)
+		if !sameSet(old, roles) {
+			m.Roles = roles
+			m.UpdatedAt = now
+			if err := c.cfg.Store.UpdateMembership(ctx, m); err != nil {
+				return err
+			}
+			res.RolesChanged = true
+			c.record(ctx, &Event{OrgID: res.Org.ID, Type: EventRolesChanged, Target: Target{Type: "user", ID: m.UserID},
+				Actor:   Actor{Type: ActorIdP, ID: res.Connection.ID},
+				Details: map[string]string{"from": strings.Join(old, ","), "to": strings.Join(roles, ",")}})
+		}
+	}
+	u := res.User
+	changed := false
+	set := func(dst *string, v string) {
+		if v = clip(v); v != "" && *dst != v {
+			*dst, changed = v, true
+		}
+	}
+	set(&u.GivenName, p.GivenName)
+	set(&u.FamilyName, p.FamilyName)
+	set(&u.DisplayName, p.DisplayName)
+	if linkable && email != "" && u.Email != email {
+		u.Email, u.EmailVerified, changed = email, true, true
+	}
+	if changed {
+		u.UpdatedAt = now
+		if err := c.cfg.Store.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+func (c *LoginCompleter) requestCtx(r *http.Request, actor Actor) context.Context {
+	ctx := r.Context()
+	ai := AuditInfoFrom(ctx)
+	if ai.Actor.Type == "" {
+		ai.Actor = actor
+	}
+	if ai.IP == "" {
+		ai.IP = c.cfg.ClientIP(r)
+	}
+	if ai.UserAgent == "" {
+		ai.UserAgent = clip(r.UserAgent())
+	}
+	return WithAuditInfo(ctx, ai)
+}
+
+// Complete implements Completer.
+func (c *LoginCompleter) Complete(w http.ResponseWriter, r *http.Request, login *Login) error {
+	ctx := c.requestCtx(r, Actor{Type: ActorIdP})
+	res, err := c.Resolve(ctx, login)
+	if login != nil && login.Test && login.Connection != nil && login.Profile != nil {
+		return c.finishTest(ctx, w, r, login, res, err)
+	}
+	if err != nil {
+		c.failed(ctx, login, err)
+		return err
+	}
+	method := AuthSAML
+	if res.Connection.Protocol == ProtocolOIDC {
+		method = AuthOIDC
+	}
+	g := &SessionGrant{UserID: res.User.ID, OrgID: res.Org.ID, ConnectionID: res.Connection.ID, Method: method,
+		Roles: slices.Clone(res.Membership.Roles), MFA: res.MFA, IdPSessionIndex: login.Profile.SessionIndex}
+	if g.MFA {
+		g.MFAAt = login.Profile.AuthTime
+		if g.MFAAt.IsZero() {
+			g.MFAAt = c.cfg.Now().UTC()
+		}
+	}
+	if err := c.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		c.failed(ctx, login, fmt.Errorf("sso: issue session: %w", err))
+		return fmt.Errorf("sso: issue session: %w", err)
+	}
+	c.record(ctx, &Event{OrgID: res.Org.ID, Type: EventLoginSucceeded,
+		Actor:  Actor{Type: ActorUser, ID: res.User.ID},
+		Target: Target{Type: "connection", ID: res.Connection.ID},
+		Details: map[string]string{"outcome": string(res.Outcome), "protocol": string(res.Connection.Protocol),
+			"mfa": fmt.Sprint(res.MFA)}})
+	http.Redirect(w, r, SafeReturnTo(login.ReturnTo, c.cfg.DefaultReturnTo), http.StatusSeeOther)
+	return nil
+}
+
+// finishTest records a test login's result on the connection and sends the
+// admin back; it never issues a session. The test succeeds when the IdP's
+// response was valid and the profile carries what a login needs; the
+// policy outcome for the tester is described in the detail.
+func (c *LoginCompleter) finishTest(ctx context.Context, w http.ResponseWriter, r *http.Request, login *Login, res *Resolution, rerr error) error {
+	p := login.Profile
+	tr := &TestResult{At: c.cfg.Now().UTC(), Profile: p}
+	var problems []string
+	if p.Issuer == "" || p.Subject == "" {
+		problems = append(problems, "subject: want a NameID/sub, got none")
+	}
+	if p.Email == "" {
+		problems = append(problems, "email: want an email attribute (check the attribute mapping), got none")
+	} else if _, _, err := NormalizeEmail(p.Email); err != nil {
+		problems = append(problems, fmt.Sprintf("email: want an address, got %q", clip(p.Email)))
+	}
+	var detail string
+	switch reason := ReasonOf(rerr); {
+	case reason == "connection_mismatch" || reason == "connection_disabled" || reason == "feature_disabled":
+		tr.Reason = reason
+		detail = "connection: " + reason
+	case len(problems) > 0:
+		tr.Reason = "profile_incomplete"
+		detail = strings.Join(problems, "; ")
+	case rerr != nil:
+		tr.OK = true
+		detail = fmt.Sprintf("IdP response valid for %s; a real login would be refused: %s", p.Email, reason)
+	default:
+		tr.OK = true
+		detail = fmt.Sprintf("IdP response valid for %s; a real login would be %s", p.Email, res.Outcome)
+		if res.MFA {
+			detail += " (MFA asserted)"
+		}
+	}
+	tr.Detail = detail
+	if err := c.saveTest(ctx, login.Connection.ID, login.Connection.OrgID, tr); err != nil {
+		return err
+	}
+	http.Redirect(w, r, SafeReturnTo(login.ReturnTo, c.cfg.TestReturnTo), http.StatusSeeOther)
+	return nil
+}
+
+func (c *LoginCompleter) saveTest(ctx context.Context, connID, orgID string, tr *TestResult) error {
+	conn, err := c.cfg.Store.GetConnection(ctx, connID)
+	if err != nil {
+		return err
+	}
+	if conn.OrgID != orgID {
+		return fmt.Errorf("sso: test result: %w", ErrNotFound)
+	}
+	conn.LastTest = tr
+	if tr.OK {
+		conn.LastTestOK = tr.At
+	}
+	conn.UpdatedAt = tr.At
+	if err := c.cfg.Store.UpdateConnection(ctx, conn); err != nil {
+		return err
+	}
+	outcome := OutcomeSuccess
+	if !tr.OK {
+		outcome = OutcomeFailure
+	}
+	c.record(ctx, &Event{OrgID: conn.OrgID, Type: EventConnectionTested, Target: Target{Type: "connection", ID: conn.ID},
+		Outcome: outcome, Reason: tr.Reason, Details: map[string]string{"detail": clipN(tr.Detail, 1024)}})
+	return nil
+}
+
+func (c *LoginCompleter) failed(ctx context.Context, login *Login, err error) {
+	e := &Event{Type: EventLoginFailed, Outcome: OutcomeFailure, Reason: ReasonOf(err)}
+	if login != nil && login.Connection != nil {
+		e.OrgID = login.Connection.OrgID
+		e.Target = Target{Type: "connection", ID: login.Connection.ID}
+		e.Details = map[string]string{"protocol": string(login.Connection.Protocol)}
+	}
+	c.record(ctx, e)
+}
+
+// Fail implements Completer: it records the rejected login and, for a test
+// login, the diagnostic on the connection.
+func (c *LoginCompleter) Fail(r *http.Request, f *LoginFailure) {
+	if f == nil {
+		return
+	}
+	ctx := c.requestCtx(r, Actor{Type: ActorIdP})
+	e := &Event{Type: EventLoginFailed, Outcome: OutcomeFailure, Reason: ReasonOf(f.Err),
+		Details: map[string]string{"protocol": string(f.Protocol)}}
+	if e.Reason == "" {
+		e.Reason = "unknown"
+	}
+	var conn *Connection
+	if f.Connection != nil {
+		// Trust only the stored connection's organization.
+		if sc, err := c.cfg.Store.GetConnection(ctx, f.Connection.ID); err == nil && sc.OrgID == f.Connection.OrgID {
+			conn = sc
+		}
+	}
+	if conn != nil {
+		e.OrgID = conn.OrgID
+		e.Target = Target{Type: "connection", ID: conn.ID}
+	}
+	c.record(ctx, e)
+	if f.Test && conn != nil {
+		detail := e.Reason
+		var ve *ValidationError
+		if errors.As(f.Err, &ve) {
+			detail = ve.Detail()
+		}
+		tr := &TestResult{At: c.cfg.Now().UTC(), Reason: e.Reason, Detail: clipN(detail, 1024)}
+		if err := c.saveTest(ctx, conn.ID, conn.OrgID, tr); err != nil {
+			c.log.ErrorContext(ctx, "sso: record test result", "connection", conn.ID, "err", err)
+		}
+	}
+}
+
+func (c *LoginCompleter) record(ctx context.Context, e *Event) {
+	recordQuietly(ctx, c.cfg.Auditor, e, c.log.ErrorContext)
+}
+
+// IssuerOf returns the issuer a connection's IdP asserts: the SAML IdP
+// entity ID or the OIDC issuer.
+func IssuerOf(c *Connection) string {
+	switch {
+	case c.SAML != nil:
+		return c.SAML.IdPEntityID
+	case c.OIDC != nil:
+		return c.OIDC.Issuer
+	}
+	return ""
+}
+
+// IdentityStoreForRemap is what RemapIdentities needs from storage.
+type IdentityStoreForRemap interface {
+	ConnectionStore
+	UserStore
+	MembershipStore
+	IdentityStore
+}
+
+// RemapIdentities prepares a move from one IdP to another (e.g. Okta to
+// Entra) within orgID: for every identity of the connection fromID it
+// creates an identity at connection to with the subject subject returns
+// (ok false skips the user), so the first login through the new IdP finds
+// the existing user instead of provisioning a duplicate. The old
+// identities are kept until the old connection is deleted. It returns how
+// many identities it created; existing ones are left alone.
+func RemapIdentities(ctx context.Context, st IdentityStoreForRemap, a *Auditor, orgID, fromID, toID string, subject func(old *Identity, u *User) (string, bool)) (int, error) {
+	from, err := st.GetConnection(ctx, fromID)
+	if err != nil {
+		return 0, err
+	}
+	to, err := st.GetConnection(ctx, toID)
+	if err != nil {
+		return 0, err
+	}
+	if from.OrgID != orgID || to.OrgID != orgID {
+		return 0, fmt.Errorf("sso: remap identities: %w", ErrNotFound)
+	}
+	issuer := IssuerOf(to)
+	if issuer == "" {
+		return 0, fmt.Errorf("%w: connection %s has no issuer yet", ErrInvalidInput, toID)
+	}
+	n, after := 0, ""
+	for {
+		ms, err := st.ListMembers(ctx, orgID, after, 200)
+		if err != nil {
+			return n, err
+		}
+		for _, m := range ms {
+			ids, err := st.ListUserIdentities(ctx, m.UserID)
+			if err != nil {
+				return n, err
+			}
+			u, err := st.GetUser(ctx, m.UserID)
+			if err != nil {
+				return n, err
+			}
+			for _, old := range ids {
+				if old.OrgID != orgID || old.ConnectionID != fromID {
+					continue
+				}
+				sub, ok := subject(old, u)
+				if !ok || sub == "" {
+					continue
+				}
+				id := &Identity{ID: NewID("idn_"), OrgID: orgID, ConnectionID: toID, Issuer: issuer, Subject: sub,
+					UserID: u.ID, CreatedAt: time.Now().UTC()}
+				if err := st.CreateIdentity(ctx, id); err != nil {
+					if errors.Is(err, ErrConflict) {
+						continue
+					}
+					return n, err
+				}
+				n++
+				recordQuietly(ctx, a, &Event{OrgID: orgID, Type: EventIdentityRemapped, Target: Target{Type: "user", ID: u.ID},
+					Details: map[string]string{"from_connection": fromID, "to_connection": toID}}, slog.Default().ErrorContext)
+			}
+		}
+		if len(ms) < 200 {
+			return n, nil
+		}
+		after = ms[len(ms)-1].UserID
+	}
+}

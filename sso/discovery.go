@@ -1,0 +1,496 @@
+package sso
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"golang.org/x/time/rate"
+)
+
+// DiscoveryStore is what Discovery needs from storage.
+type DiscoveryStore interface {
+	OrgStore
+	DomainStore
+	ConnectionStore
+}
+
+// ConnectionChoice is one entry of the chooser shown when an organization
+// has several active connections.
+type ConnectionChoice struct {
+	ID          string   `json:"id"`
+	DisplayName string   `json:"display_name"`
+	Protocol    Protocol `json:"protocol"`
+	// URL starts the login at this connection.
+	URL string `json:"url"`
+}
+
+// DiscoveryConfig configures home-realm discovery.
+type DiscoveryConfig struct {
+	// Store finds domains, organizations and connections. Required.
+	Store DiscoveryStore
+	// Starters begin logins, one per protocol (the saml and oidc packages
+	// provide them). Required; a connection whose protocol has no starter is
+	// not offered.
+	Starters map[Protocol]Starter
+	// BaseURL is where the discovery handler is mounted; chooser links are
+	// built from it. Required.
+	BaseURL *url.URL
+	// LocalLoginURL is the host's own (password) login page. Every email
+	// that does not route to SSO — unknown, unverified or public mail
+	// domains, organizations without an active connection — is redirected
+	// there with login_hint and return_to, in the same shape. Required.
+	LocalLoginURL string
+	// DefaultReturnTo is used when return_to is missing or unsafe. Empty
+	// means "/".
+	DefaultReturnTo string
+	// ResolveOrg, when set, identifies the organization from the request
+	// itself (for example from a subdomain) and returns its slug. It is
+	// consulted before the email's domain.
+	ResolveOrg func(r *http.Request) (slug string, ok bool)
+	// Chooser renders the choice between several connections. Nil means a
+	// JSON document {"organization": ..., "connections": [...]}.
+	Chooser func(w http.ResponseWriter, r *http.Request, org *Organization, choices []ConnectionChoice)
+	// RateLimit is the sustained number of discovery requests per second
+	// per client IP. Zero means 1; Burst zero means 10. MaxClients bounds
+	// the remembered clients (memory); zero means 10000.
+	RateLimit  rate.Limit
+	Burst      int
+	MaxClients int
+	// ClientIP extracts the client address. Nil means RemoteIP.
+	ClientIP func(*http.Request) string
+	// ErrorHandler renders errors. Nil means a JSON error document with the
+	// status matching the error.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger logs starter failures. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Discovery is the home-realm discovery handler: it takes an email (or an
+// organization slug) and sends the browser to the right IdP, or to the
+// host's local login when SSO does not apply. It serves, relative to its
+// mount point:
+//
+//	POST /login                  email (form field or JSON) and return_to
+//	GET  /login?email=...        the same as a link
+//	GET  /login/{org}            by organization slug
+//	GET  /login/{org}/{conn}     a connection picked in the chooser
+type Discovery struct {
+	cfg     DiscoveryConfig
+	mux     *http.ServeMux
+	limiter *ipLimiter
+	log     *slog.Logger
+}
+
+// NewDiscovery returns a Discovery handler.
+func NewDiscovery(cfg DiscoveryConfig) (*Discovery, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, fmt.Errorf("%w: discovery: nil store", ErrInvalidConfig)
+	case len(cfg.Starters) == 0:
+		return nil, fmt.Errorf("%w: discovery: no starters", ErrInvalidConfig)
+	case cfg.BaseURL == nil || !cfg.BaseURL.IsAbs():
+		return nil, fmt.Errorf("%w: discovery: BaseURL must be absolute", ErrInvalidConfig)
+	case cfg.LocalLoginURL == "":
+		return nil, fmt.Errorf("%w: discovery: empty LocalLoginURL", ErrInvalidConfig)
+	}
+	if _, err := url.Parse(cfg.LocalLoginURL); err != nil {
+		return nil, fmt.Errorf("%w: discovery: LocalLoginURL: %v", ErrInvalidConfig, err)
+	}
+	if cfg.DefaultReturnTo == "" {
+		cfg.DefaultReturnTo = "/"
+	}
+	if !IsSafeReturnTo(cfg.DefaultReturnTo) {
+		return nil, fmt.Errorf("%w: discovery: DefaultReturnTo must be a relative path", ErrInvalidConfig)
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 1
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 10
+	}
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = 10000
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = RemoteIP
+	}
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = WriteJSONError
+	}
+	d := &Discovery{cfg: cfg, log: cfg.Logger,
+		limiter: newIPLimiter(cfg.RateLimit, cfg.Burst, cfg.MaxClients)}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	d.mux = http.NewServeMux()
+	d.mux.HandleFunc("POST /login", d.ServeLogin)
+	d.mux.HandleFunc("GET /login", d.ServeLogin)
+	d.mux.HandleFunc("GET /login/{org}", d.ServeOrgLogin)
+	d.mux.HandleFunc("GET /login/{org}/{connection}", d.ServeOrgLogin)
+	return d, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.ServeHTTP(w, r) }
+
+// maxDiscoveryBody bounds a discovery request body.
+const maxDiscoveryBody = 8 << 10
+
+type discoveryInput struct {
+	Email    string `json:"email"`
+	ReturnTo string `json:"return_to"`
+}
+
+func wantsJSON(r *http.Request) bool {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return ct == "application/json" || strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+// ServeLogin is the email entry point (POST form or JSON, or GET with
+// ?email=).
+func (d *Discovery) ServeLogin(w http.ResponseWriter, r *http.Request) {
+	if !d.limiter.allow(d.cfg.ClientIP(r)) {
+		d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: discovery: %w", ErrRateLimited))
+		return
+	}
+	var in discoveryInput
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxDiscoveryBody)
+		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if ct == "application/json" {
+			dec := json.NewDecoder(r.Body)
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&in); err != nil {
+				d.cfg.ErrorHandler(w, r, fmt.Errorf("%w: malformed JSON body", ErrInvalidInput))
+				return
+			}
+		} else {
+			if err := r.ParseForm(); err != nil {
+				d.cfg.ErrorHandler(w, r, fmt.Errorf("%w: malformed form body", ErrInvalidInput))
+				return
+			}
+			in.Email, in.ReturnTo = r.PostForm.Get("email"), r.PostForm.Get("return_to")
+		}
+	} else {
+		q := r.URL.Query()
+		in.Email, in.ReturnTo = q.Get("email"), q.Get("return_to")
+	}
+	returnTo := SafeReturnTo(in.ReturnTo, d.cfg.DefaultReturnTo)
+	if len(in.Email) > MaxEmailLength {
+		in.Email = ""
+	}
+	hint := strings.TrimSpace(in.Email)
+	if d.cfg.ResolveOrg != nil {
+		if slug, ok := d.cfg.ResolveOrg(r); ok {
+			d.routeOrg(w, r, slug, "", hint, returnTo)
+			return
+		}
+	}
+	org, err := d.orgForEmail(r.Context(), hint)
+	if err != nil {
+		d.fallback(w, r, hint, returnTo, err)
+		return
+	}
+	d.route(w, r, org, "", hint, returnTo)
+}
+
+// ServeOrgLogin starts a login for the organization named by its slug
+// (path value "org"), optionally at one connection (path value
+// "connection").
+func (d *Discovery) ServeOrgLogin(w http.ResponseWriter, r *http.Request) {
+	if !d.limiter.allow(d.cfg.ClientIP(r)) {
+		d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: discovery: %w", ErrRateLimited))
+		return
+	}
+	q := r.URL.Query()
+	hint := q.Get("login_hint")
+	if len(hint) > MaxEmailLength {
+		hint = ""
+	}
+	d.routeOrg(w, r, r.PathValue("org"), r.PathValue("connection"), hint, SafeReturnTo(q.Get("return_to"), d.cfg.DefaultReturnTo))
+}
+
+func (d *Discovery) routeOrg(w http.ResponseWriter, r *http.Request, slug, connID, hint, returnTo string) {
+	if ValidateSlug(slug) != nil {
+		d.fallback(w, r, hint, returnTo, fmt.Errorf("%w: invalid slug", ErrNotFound))
+		return
+	}
+	org, err := d.cfg.Store.GetOrgBySlug(r.Context(), slug)
+	if err != nil {
+		d.fallback(w, r, hint, returnTo, err)
+		return
+	}
+	d.route(w, r, org, connID, hint, returnTo)
+}
+
+// orgForEmail finds the organization whose verified domain matches email.
+func (d *Discovery) orgForEmail(ctx context.Context, email string) (*Organization, error) {
+	_, domain, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if IsPublicMailDomain(domain) || IsPublicSuffix(domain) {
+		return nil, fmt.Errorf("sso: public mail domain: %w", ErrNotFound)
+	}
+	dom, err := RoutingDomain(ctx, d.cfg.Store, domain)
+	if err != nil {
+		return nil, err
+	}
+	return d.cfg.Store.GetOrg(ctx, dom.OrgID)
+}
+
+// Connections returns the organization's connections that may route
+// logins: active, allowed by the plan, and with a registered starter.
+func (d *Discovery) Connections(ctx context.Context, org *Organization) ([]*Connection, error) {
+	conns, err := d.cfg.Store.ListConnections(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Connection
+	for _, c := range conns {
+		if c.OrgID == org.ID && c.Status == ConnectionActive && org.Settings.Features.Allows(c.Protocol) && d.cfg.Starters[c.Protocol] != nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (d *Discovery) route(w http.ResponseWriter, r *http.Request, org *Organization, connID, hint, returnTo string) {
+	conns, err := d.Connections(r.Context(), org)
+	if err != nil {
+		d.fallback(w, r, hint, returnTo, err)
+		return
+	}
+	if connID != "" {
+		var picked []*Connection
+		for _, c := range conns {
+			if c.ID == connID {
+				picked = append(picked, c)
+			}
+		}
+		conns = picked
+	}
+	switch len(conns) {
+	case 0:
+		d.fallback(w, r, hint, returnTo, fmt.Errorf("sso: no active connection: %w", ErrNotFound))
+	case 1:
+		d.start(w, r, conns[0], hint, returnTo)
+	default:
+		choices := make([]ConnectionChoice, len(conns))
+		for i, c := range conns {
+			u := d.cfg.BaseURL.JoinPath("login", org.Slug, c.ID)
+			q := url.Values{"return_to": {returnTo}}
+			if hint != "" {
+				q.Set("login_hint", hint)
+			}
+			u.RawQuery = q.Encode()
+			choices[i] = ConnectionChoice{ID: c.ID, DisplayName: c.DisplayName, Protocol: c.Protocol, URL: u.String()}
+		}
+		if d.cfg.Chooser != nil {
+			d.cfg.Chooser(w, r, org, choices)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"organization": map[string]string{"slug": org.Slug, "name": org.Name},
+			"connections":  choices,
+		})
+	}
+}
+
+// start runs the connection's starter. For JSON clients a redirect written
+// by the starter becomes {"redirect_url": ...} (its cookies are kept).
+func (d *Discovery) start(w http.ResponseWriter, r *http.Request, c *Connection, hint, returnTo string) {
+	st := d.cfg.Starters[c.Protocol]
+	opts := StartOptions{ReturnTo: returnTo, LoginHint: hint}
+	if !wantsJSON(r) {
+		if err := st.StartLogin(w, r, c, opts); err != nil {
+			d.log.ErrorContext(r.Context(), "sso: discovery: start login", "connection", c.ID, "err", err)
+			d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: start login: %w", ErrUnavailable))
+		}
+		return
+	}
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	if err := st.StartLogin(rec, r, c, opts); err != nil {
+		d.log.ErrorContext(r.Context(), "sso: discovery: start login", "connection", c.ID, "err", err)
+		d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: start login: %w", ErrUnavailable))
+		return
+	}
+	for k, v := range rec.header {
+		if k != "Location" && k != "Content-Length" && k != "Content-Type" {
+			w.Header()[k] = v
+		}
+	}
+	if loc := rec.header.Get("Location"); loc != "" && rec.status >= 300 && rec.status < 400 {
+		writeJSON(w, http.StatusOK, map[string]string{"redirect_url": loc})
+		return
+	}
+	w.Header().Set("Content-Type", rec.header.Get("Content-Type"))
+	w.WriteHeader(rec.status)
+	_, _ = w.Write(rec.body.Bytes())
+}
+
+// recorder captures a starter's response for JSON clients.
+type recorder struct {
+	header      http.Header
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = status, true
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	if r.body.Len()+len(b) > 1<<20 {
+		return 0, errors.New("sso: starter response too large")
+	}
+	return r.body.Write(b)
+}
+
+// LocalLoginURL returns the host's local login URL carrying login_hint and
+// return_to: the one answer for every email that does not route to SSO.
+func (d *Discovery) LocalLoginURL(hint, returnTo string) string {
+	u, _ := url.Parse(d.cfg.LocalLoginURL)
+	q := u.Query()
+	q.Del("login_hint")
+	q.Del("return_to")
+	if hint != "" {
+		q.Set("login_hint", hint)
+	}
+	q.Set("return_to", returnTo)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// fallback answers every non-SSO outcome identically, whatever the cause:
+// no tenant enumeration. Only store outages are distinguished (503).
+func (d *Discovery) fallback(w http.ResponseWriter, r *http.Request, hint, returnTo string, cause error) {
+	if errors.Is(cause, ErrUnavailable) {
+		d.cfg.ErrorHandler(w, r, cause)
+		return
+	}
+	loc := d.LocalLoginURL(hint, returnTo)
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]string{"redirect_url": loc})
+		return
+	}
+	http.Redirect(w, r, loc, http.StatusSeeOther)
+}
+
+// ipLimiter is a per-client token bucket with bounded memory: two
+// generations of at most max entries each; when the current one fills, the
+// older is dropped.
+type ipLimiter struct {
+	mu        sync.Mutex
+	limit     rate.Limit
+	burst     int
+	max       int
+	cur, prev map[string]*rate.Limiter
+}
+
+func newIPLimiter(limit rate.Limit, burst, max int) *ipLimiter {
+	return &ipLimiter{limit: limit, burst: burst, max: max, cur: map[string]*rate.Limiter{}}
+}
+
+func (l *ipLimiter) allow(ip string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim, ok := l.cur[ip]
+	if !ok {
+		lim, ok = l.prev[ip]
+		if !ok {
+			lim = rate.NewLimiter(l.limit, l.burst)
+		}
+		if len(l.cur) >= l.max {
+			l.prev, l.cur = l.cur, make(map[string]*rate.Limiter, l.max)
+		}
+		l.cur[ip] = lim
+	}
+	return lim.Allow()
+}
+
+// size reports how many clients the limiter remembers.
+func (l *ipLimiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.cur) + len(l.prev)
+}
+
+// HTTPStatus maps an error to the HTTP status the ssokit handlers answer it
+// with.
+func HTTPStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, ErrInvalidInput):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrRateLimited):
+		return http.StatusTooManyRequests
+	case errors.Is(err, ErrForbidden), errors.Is(err, ErrAccessDenied), errors.Is(err, ErrSSORequired), errors.Is(err, ErrNotProvisioned):
+		return http.StatusForbidden
+	case errors.Is(err, ErrExpired):
+		return http.StatusGone
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// WriteJSONError writes {"error": reason, "message": ...} with the status
+// of HTTPStatus. The message is the user-safe text of a sentinel or
+// *ValidationError, never an internal error's text.
+func WriteJSONError(w http.ResponseWriter, _ *http.Request, err error) {
+	status := HTTPStatus(err)
+	reason := ReasonOf(err)
+	msg := http.StatusText(status)
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		msg = ve.Error()
+	case status != http.StatusInternalServerError:
+		for _, s := range []error{ErrNotFound, ErrConflict, ErrInvalidInput, ErrRateLimited, ErrForbidden,
+			ErrAccessDenied, ErrSSORequired, ErrNotProvisioned, ErrExpired, ErrUnavailable} {
+			if errors.Is(err, s) {
+				msg = s.Error()
+				break
+			}
+		}
+	}
+	if status == http.StatusInternalServerError {
+		reason = "internal"
+	}
+	writeJSON(w, status, map[string]string{"error": reason, "message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(true)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":"internal"}` + "\n")
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,462 @@
+package sso
+
+import (
+	"context"
+	"crypto/subtle"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+)
+
+//go:embed publicmail.txt
+var publicMailList string
+
+var (
+	publicMailOnce sync.Once
+	publicMailSet  map[string]bool
+)
+
+func publicMail() map[string]bool {
+	publicMailOnce.Do(func() {
+		publicMailSet = map[string]bool{}
+		for _, line := range strings.Split(publicMailList, "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			publicMailSet[line] = true
+		}
+	})
+	return publicMailSet
+}
+
+// IsPublicMailDomain reports whether a normalized domain is on ssokit's
+// embedded list of public, free and disposable mail providers (gmail.com,
+// outlook.com, mailinator.com, ...), or is a subdomain of one.
+func IsPublicMailDomain(domain string) bool {
+	set := publicMail()
+	for d := domain; d != ""; {
+		if set[d] {
+			return true
+		}
+		i := strings.IndexByte(d, '.')
+		if i < 0 {
+			break
+		}
+		d = d[i+1:]
+	}
+	return false
+}
+
+// Domain verification defaults.
+const (
+	// DefaultChallengePrefix is the label under which the TXT record lives:
+	// _ssokit-challenge.<domain>.
+	DefaultChallengePrefix = "_ssokit-challenge"
+	// ChallengeValuePrefix starts the TXT record's value.
+	ChallengeValuePrefix = "ssokit-verify="
+	// maxTXTRecords bounds how many TXT records are examined per lookup.
+	maxTXTRecords = 256
+)
+
+// TXTResolver looks up TXT records. Each returned string is one record with
+// its character-strings concatenated, as *net.Resolver returns them.
+type TXTResolver interface {
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+}
+
+// DomainsStore is what Domains needs from storage.
+type DomainsStore interface {
+	DomainStore
+	OrgStore
+}
+
+// DomainsConfig configures a Domains manager.
+type DomainsConfig struct {
+	// Store keeps the domains. Required.
+	Store DomainsStore
+	// Auditor records domain events. Nil records nothing.
+	Auditor *Auditor
+	// Resolver looks up TXT records. Nil means net.DefaultResolver. Use a
+	// validating (DNSSEC) resolver in production where available.
+	Resolver TXTResolver
+	// LookupTimeout bounds one DNS lookup. Zero means 5 seconds.
+	LookupTimeout time.Duration
+	// ChallengePrefix is the record label. Empty means
+	// DefaultChallengePrefix. It must start with "_".
+	ChallengePrefix string
+	// TokenTTL is how long a pending domain's token may be used. Zero means
+	// 7 days; adding the domain again issues a fresh token.
+	TokenTTL time.Duration
+	// BlockedDomains extends the embedded list of public and disposable mail
+	// domains that no organization may claim.
+	BlockedDomains []string
+	// RecheckInterval is how often Run re-verifies each verified domain.
+	// Zero means 24 hours.
+	RecheckInterval time.Duration
+	// FailureThreshold is how many consecutive missed re-verifications mark
+	// a domain failed (routing off). Zero means 3.
+	FailureThreshold int
+	// GracePeriod is the least time between the first miss and marking the
+	// domain failed. Zero means 72 hours.
+	GracePeriod time.Duration
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// Logger logs background work. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Domains manages organizations' email domains and their DNS TXT
+// verification.
+type Domains struct {
+	cfg     DomainsConfig
+	blocked map[string]bool
+	log     *slog.Logger
+}
+
+// NewDomains returns a Domains manager.
+func NewDomains(cfg DomainsConfig) (*Domains, error) {
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("%w: domains: nil store", ErrInvalidConfig)
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	if cfg.LookupTimeout <= 0 {
+		cfg.LookupTimeout = 5 * time.Second
+	}
+	if cfg.ChallengePrefix == "" {
+		cfg.ChallengePrefix = DefaultChallengePrefix
+	}
+	if !strings.HasPrefix(cfg.ChallengePrefix, "_") || strings.ContainsAny(cfg.ChallengePrefix, ". ") || len(cfg.ChallengePrefix) > 63 {
+		return nil, fmt.Errorf("%w: domains: challenge prefix %q must be one label starting with '_'", ErrInvalidConfig, cfg.ChallengePrefix)
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 7 * 24 * time.Hour
+	}
+	if cfg.RecheckInterval <= 0 {
+		cfg.RecheckInterval = 24 * time.Hour
+	}
+	if cfg.FailureThreshold <= 0 {
+		cfg.FailureThreshold = 3
+	}
+	if cfg.GracePeriod <= 0 {
+		cfg.GracePeriod = 72 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	d := &Domains{cfg: cfg, blocked: map[string]bool{}, log: cfg.Logger}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	for _, b := range cfg.BlockedDomains {
+		n, err := NormalizeDomain(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: domains: blocked domain %q: %v", ErrInvalidConfig, b, err)
+		}
+		d.blocked[n] = true
+	}
+	return d, nil
+}
+
+// Blocked reports whether a normalized domain may never be claimed: a public
+// suffix, a public or disposable mail domain (embedded list or the host's
+// BlockedDomains), or a subdomain of one.
+func (d *Domains) Blocked(name string) bool {
+	if IsPublicSuffix(name) || IsPublicMailDomain(name) {
+		return true
+	}
+	for n := name; n != ""; {
+		if d.blocked[n] {
+			return true
+		}
+		i := strings.IndexByte(n, '.')
+		if i < 0 {
+			break
+		}
+		n = n[i+1:]
+	}
+	return false
+}
+
+// domainErr returns a refused domain operation: a *ValidationError with a
+// stable Reason ("public_suffix", "public_mail_domain",
+// "claimed_by_other_org", "token_expired", "record_not_found",
+// "record_mismatch", "dns_unavailable") wrapping the matching sentinel
+// (ErrInvalidInput, ErrConflict, ErrExpired, ErrUnavailable).
+func domainErr(reason string, sentinel error, cause error) error {
+	err := sentinel
+	if cause != nil {
+		err = fmt.Errorf("%w: %v", sentinel, cause)
+	}
+	return &ValidationError{Reason: reason, Err: err}
+}
+
+// Add claims a domain for orgID and returns it pending, with a fresh token.
+// Adding a pending or failed domain again issues a new token; adding a
+// domain the organization has verified returns it unchanged.
+func (d *Domains) Add(ctx context.Context, orgID, name string) (*Domain, error) {
+	n, err := NormalizeDomain(name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.cfg.Store.GetOrg(ctx, orgID); err != nil {
+		return nil, err
+	}
+	switch {
+	case IsPublicSuffix(n):
+		return nil, domainErr("public_suffix", ErrInvalidInput, fmt.Errorf("%q is a public suffix", n))
+	case d.Blocked(n):
+		return nil, domainErr("public_mail_domain", ErrInvalidInput, fmt.Errorf("%q is a public or disposable mail domain", n))
+	}
+	if v, err := d.cfg.Store.FindVerifiedDomain(ctx, n); err == nil && v.OrgID != orgID {
+		return nil, domainErr("claimed_by_other_org", ErrConflict, nil)
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	now := d.cfg.Now().UTC()
+	existing, err := d.cfg.Store.GetDomain(ctx, orgID, n)
+	switch {
+	case err == nil && existing.State == DomainVerified:
+		return existing, nil
+	case err == nil:
+		existing.Token = NewToken(32)
+		existing.State = DomainPending
+		existing.CreatedAt = now
+		existing.ConsecutiveFailures = 0
+		existing.FailingSince = time.Time{}
+		if err := d.cfg.Store.UpdateDomain(ctx, existing); err != nil {
+			return nil, err
+		}
+		d.audit(ctx, EventDomainAdded, existing, OutcomeSuccess, "token_renewed", nil)
+		return existing, nil
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
+	dom := &Domain{OrgID: orgID, Name: n, Token: NewToken(32), State: DomainPending, CreatedAt: now}
+	if err := d.cfg.Store.CreateDomain(ctx, dom); err != nil {
+		return nil, err
+	}
+	d.audit(ctx, EventDomainAdded, dom, OutcomeSuccess, "", nil)
+	return dom, nil
+}
+
+// Record returns the DNS record that proves control of dom: its owner name
+// and TXT value.
+func (d *Domains) Record(dom *Domain) (name, value string) {
+	return d.cfg.ChallengePrefix + "." + dom.Name, ChallengeValuePrefix + dom.Token
+}
+
+// Get returns orgID's domain name.
+func (d *Domains) Get(ctx context.Context, orgID, name string) (*Domain, error) {
+	n, err := NormalizeDomain(name)
+	if err != nil {
+		return nil, err
+	}
+	return d.cfg.Store.GetDomain(ctx, orgID, n)
+}
+
+// List returns orgID's domains.
+func (d *Domains) List(ctx context.Context, orgID string) ([]*Domain, error) {
+	return d.cfg.Store.ListDomains(ctx, orgID)
+}
+
+// Remove deletes orgID's domain name; routing and linking stop at once.
+func (d *Domains) Remove(ctx context.Context, orgID, name string) error {
+	dom, err := d.Get(ctx, orgID, name)
+	if err != nil {
+		return err
+	}
+	if err := d.cfg.Store.DeleteDomain(ctx, orgID, dom.Name); err != nil {
+		return err
+	}
+	d.audit(ctx, EventDomainRemoved, dom, OutcomeSuccess, "", nil)
+	return nil
+}
+
+// check looks up dom's challenge record and reports whether it carries
+// dom's token: nil when it does, otherwise an error with a stable reason.
+func (d *Domains) check(ctx context.Context, dom *Domain) error {
+	name, want := d.Record(dom)
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.LookupTimeout)
+	defer cancel()
+	recs, err := d.cfg.Resolver.LookupTXT(ctx, name)
+	if err != nil {
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+			return domainErr("record_not_found", ErrInvalidInput, nil)
+		}
+		return domainErr("dns_unavailable", ErrUnavailable, err)
+	}
+	if len(recs) == 0 {
+		return domainErr("record_not_found", ErrInvalidInput, nil)
+	}
+	if len(recs) > maxTXTRecords {
+		recs = recs[:maxTXTRecords]
+	}
+	for _, r := range recs {
+		if len(r) == len(want) && subtle.ConstantTimeCompare([]byte(r), []byte(want)) == 1 {
+			return nil
+		}
+	}
+	return domainErr("record_mismatch", ErrInvalidInput, nil)
+}
+
+// Verify checks orgID's domain now. On success the domain becomes verified
+// and starts routing; a domain another organization verified first yields
+// ErrConflict. A pending token older than TokenTTL yields ErrExpired.
+func (d *Domains) Verify(ctx context.Context, orgID, name string) (*Domain, error) {
+	dom, err := d.Get(ctx, orgID, name)
+	if err != nil {
+		return nil, err
+	}
+	now := d.cfg.Now().UTC()
+	if dom.State == DomainPending && now.Sub(dom.CreatedAt) > d.cfg.TokenTTL {
+		err := domainErr("token_expired", ErrExpired, nil)
+		d.audit(ctx, EventDomainFailed, dom, OutcomeFailure, ReasonOf(err), nil)
+		return nil, err
+	}
+	dom.LastCheckedAt = now
+	if err := d.check(ctx, dom); err != nil {
+		d.audit(ctx, EventDomainFailed, dom, OutcomeFailure, ReasonOf(err), nil)
+		if dom.State != DomainPending {
+			// A manual check of a verified domain counts like a periodic one.
+			if uerr := d.miss(ctx, dom, err, now); uerr != nil {
+				return nil, uerr
+			}
+		}
+		return nil, err
+	}
+	if err := d.markVerified(ctx, dom, now); err != nil {
+		return nil, err
+	}
+	return dom, nil
+}
+
+func (d *Domains) markVerified(ctx context.Context, dom *Domain, now time.Time) error {
+	was := dom.State
+	dom.State = DomainVerified
+	dom.VerifiedAt = now
+	dom.LastCheckedAt = now
+	dom.ConsecutiveFailures = 0
+	dom.FailingSince = time.Time{}
+	if err := d.cfg.Store.UpdateDomain(ctx, dom); err != nil {
+		if errors.Is(err, ErrConflict) {
+			err = domainErr("claimed_by_other_org", ErrConflict, nil)
+			d.audit(ctx, EventDomainFailed, dom, OutcomeFailure, ReasonOf(err), nil)
+		}
+		return err
+	}
+	if was != DomainVerified {
+		d.audit(ctx, EventDomainVerified, dom, OutcomeSuccess, "", nil)
+	}
+	return nil
+}
+
+// miss records a failed re-verification of a verified or failed domain and
+// turns routing off once FailureThreshold misses have happened over at
+// least GracePeriod.
+func (d *Domains) miss(ctx context.Context, dom *Domain, cause error, now time.Time) error {
+	dom.LastCheckedAt = now
+	dom.ConsecutiveFailures++
+	if dom.FailingSince.IsZero() {
+		dom.FailingSince = now
+	}
+	turnOff := dom.State == DomainVerified && dom.ConsecutiveFailures >= d.cfg.FailureThreshold &&
+		now.Sub(dom.FailingSince) >= d.cfg.GracePeriod
+	if turnOff {
+		dom.State = DomainFailed
+	}
+	if err := d.cfg.Store.UpdateDomain(ctx, dom); err != nil {
+		return err
+	}
+	details := map[string]string{"consecutive_failures": fmt.Sprint(dom.ConsecutiveFailures)}
+	d.audit(ctx, EventDomainRecheckMissed, dom, OutcomeFailure, ReasonOf(cause), details)
+	if turnOff {
+		d.audit(ctx, EventDomainFailed, dom, OutcomeFailure, "routing_disabled", details)
+	}
+	return nil
+}
+
+// Recheck re-verifies up to limit verified or failed domains last checked
+// more than RecheckInterval ago, and returns how many it checked. A
+// domain whose record is back is verified again.
+func (d *Domains) Recheck(ctx context.Context, limit int) (int, error) {
+	now := d.cfg.Now().UTC()
+	doms, err := d.cfg.Store.ListDomainsToCheck(ctx, now.Add(-d.cfg.RecheckInterval), limit)
+	if err != nil {
+		return 0, err
+	}
+	sysCtx := WithAuditInfo(ctx, AuditInfo{Actor: Actor{Type: ActorSystem, ID: "domain-recheck"}})
+	for i, dom := range doms {
+		if ctx.Err() != nil {
+			return i, ctx.Err()
+		}
+		if cerr := d.check(ctx, dom); cerr != nil {
+			if err := d.miss(sysCtx, dom, cerr, now); err != nil {
+				d.log.ErrorContext(ctx, "sso: domain recheck", "domain", dom.Name, "err", err)
+			}
+			continue
+		}
+		if err := d.markVerified(sysCtx, dom, now); err != nil {
+			d.log.ErrorContext(ctx, "sso: domain recheck", "domain", dom.Name, "err", err)
+		}
+	}
+	return len(doms), nil
+}
+
+// Run re-verifies domains until ctx ends, waking every RecheckInterval/24
+// (at least once a minute, at most once an hour) to check the domains that
+// are due. It returns ctx's error.
+func (d *Domains) Run(ctx context.Context) error {
+	tick := min(max(d.cfg.RecheckInterval/24, time.Minute), time.Hour)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		for {
+			n, err := d.Recheck(ctx, 100)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				d.log.ErrorContext(ctx, "sso: domain recheck", "err", err)
+				break
+			}
+			if n < 100 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// RoutingDomain returns the organization routing logins for a normalized
+// email domain: the verified holder of the domain itself. Subdomains are
+// not covered by their parent's verification, nor parents by theirs.
+func RoutingDomain(ctx context.Context, st DomainStore, domain string) (*Domain, error) {
+	dom, err := st.FindVerifiedDomain(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	if !dom.Routable() {
+		return nil, fmt.Errorf("sso: domain not routable: %w", ErrNotFound)
+	}
+	return dom, nil
+}
+
+func (d *Domains) audit(ctx context.Context, typ string, dom *Domain, outcome, reason string, details map[string]string) {
+	recordQuietly(ctx, d.cfg.Auditor, &Event{
+		OrgID: dom.OrgID, Type: typ, Target: Target{Type: "domain", ID: dom.Name},
+		Outcome: outcome, Reason: reason, Details: details,
+	}, d.log.ErrorContext)
+}

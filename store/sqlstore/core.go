@@ -1,0 +1,708 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+var _ sso.Store = (*Store)(nil)
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface{ Scan(dest ...any) error }
+
+// sqlLimit turns a caller's limit into a LIMIT argument: zero or negative
+// means no limit, as in memstore.
+func sqlLimit(limit int) int64 {
+	if limit <= 0 {
+		return math.MaxInt64
+	}
+	return int64(limit)
+}
+
+// toJSON encodes a nested value for a TEXT column.
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: encode: %w", err)
+	}
+	return string(b), nil
+}
+
+// fromJSON decodes a TEXT column written by toJSON into v.
+func fromJSON(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("sqlstore: decode: %w", err)
+	}
+	return nil
+}
+
+// collect runs a query and scans every row with scan.
+func collect[T any](ctx context.Context, s *Store, q querier, scan func(scanner) (*T, error), query string, args ...any) ([]*T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, s.wrap(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err)
+	}
+	return out, nil
+}
+
+// exec runs a single-statement write and maps its errors.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	return res, nil
+}
+
+// execAffect runs an update or delete that must touch a row; none is
+// ErrNotFound.
+func (s *Store) execAffect(ctx context.Context, what, query string, args ...any) error {
+	res, err := s.exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if err := mustAffect(res); err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	return nil
+}
+
+// getOne runs a single-row query and maps sql.ErrNoRows to ErrNotFound.
+func getOne[T any](ctx context.Context, s *Store, what string, scan func(scanner) (*T, error), query string, args ...any) (*T, error) {
+	v, err := scan(s.db.QueryRowContext(ctx, query, args...))
+	if err != nil {
+		err = s.wrap(err)
+		if err == sso.ErrNotFound {
+			return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
+		}
+		return nil, err
+	}
+	return v, nil
+}
+
+// --- organizations -----------------------------------------------------------
+
+const orgCols = `id, slug, name, settings, created_at, updated_at`
+
+func scanOrg(r scanner) (*sso.Organization, error) {
+	var (
+		o            sso.Organization
+		settings     string
+		created, upd int64
+	)
+	if err := r.Scan(&o.ID, &o.Slug, &o.Name, &settings, &created, &upd); err != nil {
+		return nil, err
+	}
+	if err := fromJSON(settings, &o.Settings); err != nil {
+		return nil, err
+	}
+	o.CreatedAt, o.UpdatedAt = fromTS(created), fromTS(upd)
+	return &o, nil
+}
+
+// CreateOrg implements sso.OrgStore.
+func (s *Store) CreateOrg(ctx context.Context, o *sso.Organization) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	settings, err := toJSON(o.Settings)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, `INSERT INTO ssokit_orgs (`+orgCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		o.ID, o.Slug, o.Name, settings, ts(o.CreatedAt), ts(o.UpdatedAt))
+	return err
+}
+
+// GetOrg implements sso.OrgStore.
+func (s *Store) GetOrg(ctx context.Context, id string) (*sso.Organization, error) {
+	return getOne(ctx, s, "organization", scanOrg, `SELECT `+orgCols+` FROM ssokit_orgs WHERE id = $1`, id)
+}
+
+// GetOrgBySlug implements sso.OrgStore.
+func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (*sso.Organization, error) {
+	return getOne(ctx, s, "organization", scanOrg, `SELECT `+orgCols+` FROM ssokit_orgs WHERE slug = $1`, slug)
+}
+
+// UpdateOrg implements sso.OrgStore.
+func (s *Store) UpdateOrg(ctx context.Context, o *sso.Organization) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	settings, err := toJSON(o.Settings)
+	if err != nil {
+		return err
+	}
+	return s.execAffect(ctx, "organization", `UPDATE ssokit_orgs SET slug = $2, name = $3, settings = $4, created_at = $5, updated_at = $6 WHERE id = $1`,
+		o.ID, o.Slug, o.Name, settings, ts(o.CreatedAt), ts(o.UpdatedAt))
+}
+
+// DeleteOrg implements sso.OrgStore.
+func (s *Store) DeleteOrg(ctx context.Context, id string) error {
+	return s.execAffect(ctx, "organization", `DELETE FROM ssokit_orgs WHERE id = $1`, id)
+}
+
+// ListOrgs implements sso.OrgStore.
+func (s *Store) ListOrgs(ctx context.Context, afterID string, limit int) ([]*sso.Organization, error) {
+	return collect(ctx, s, s.db, scanOrg, `SELECT `+orgCols+` FROM ssokit_orgs WHERE id > $1 ORDER BY id LIMIT $2`,
+		afterID, sqlLimit(limit))
+}
+
+// --- domains -------------------------------------------------------------------
+
+const domainCols = `org_id, name, token, state, verified_at, last_checked_at, consecutive_failures, failing_since, created_at`
+
+func scanDomain(r scanner) (*sso.Domain, error) {
+	var (
+		d                                   sso.Domain
+		state                               string
+		verified, checked, failing, created int64
+	)
+	if err := r.Scan(&d.OrgID, &d.Name, &d.Token, &state, &verified, &checked, &d.ConsecutiveFailures, &failing, &created); err != nil {
+		return nil, err
+	}
+	d.State = sso.DomainState(state)
+	d.VerifiedAt, d.LastCheckedAt, d.FailingSince, d.CreatedAt = fromTS(verified), fromTS(checked), fromTS(failing), fromTS(created)
+	return &d, nil
+}
+
+// CreateDomain implements sso.DomainStore. A second verified holder of the
+// name is refused by a partial unique index.
+func (s *Store) CreateDomain(ctx context.Context, d *sso.Domain) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, `INSERT INTO ssokit_domains (`+domainCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		d.OrgID, d.Name, d.Token, string(d.State), ts(d.VerifiedAt), ts(d.LastCheckedAt), d.ConsecutiveFailures, ts(d.FailingSince), ts(d.CreatedAt))
+	return err
+}
+
+// GetDomain implements sso.DomainStore.
+func (s *Store) GetDomain(ctx context.Context, orgID, name string) (*sso.Domain, error) {
+	return getOne(ctx, s, "domain", scanDomain, `SELECT `+domainCols+` FROM ssokit_domains WHERE org_id = $1 AND name = $2`, orgID, name)
+}
+
+// ListDomains implements sso.DomainStore.
+func (s *Store) ListDomains(ctx context.Context, orgID string) ([]*sso.Domain, error) {
+	return collect(ctx, s, s.db, scanDomain, `SELECT `+domainCols+` FROM ssokit_domains WHERE org_id = $1 ORDER BY name`, orgID)
+}
+
+// FindVerifiedDomain implements sso.DomainStore.
+func (s *Store) FindVerifiedDomain(ctx context.Context, name string) (*sso.Domain, error) {
+	return getOne(ctx, s, "verified domain", scanDomain, `SELECT `+domainCols+` FROM ssokit_domains WHERE name = $1 AND state = 'verified'`, name)
+}
+
+// UpdateDomain implements sso.DomainStore. A second verified holder of the
+// name is refused by a partial unique index.
+func (s *Store) UpdateDomain(ctx context.Context, d *sso.Domain) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return s.execAffect(ctx, "domain", `UPDATE ssokit_domains SET token = $3, state = $4, verified_at = $5, last_checked_at = $6,
+		consecutive_failures = $7, failing_since = $8, created_at = $9 WHERE org_id = $1 AND name = $2`,
+		d.OrgID, d.Name, d.Token, string(d.State), ts(d.VerifiedAt), ts(d.LastCheckedAt), d.ConsecutiveFailures, ts(d.FailingSince), ts(d.CreatedAt))
+}
+
+// DeleteDomain implements sso.DomainStore.
+func (s *Store) DeleteDomain(ctx context.Context, orgID, name string) error {
+	return s.execAffect(ctx, "domain", `DELETE FROM ssokit_domains WHERE org_id = $1 AND name = $2`, orgID, name)
+}
+
+// ListDomainsToCheck implements sso.DomainStore.
+func (s *Store) ListDomainsToCheck(ctx context.Context, checkedBefore time.Time, limit int) ([]*sso.Domain, error) {
+	return collect(ctx, s, s.db, scanDomain, `SELECT `+domainCols+` FROM ssokit_domains
+		WHERE state IN ('verified', 'failed') AND last_checked_at < $1
+		ORDER BY last_checked_at, name, org_id LIMIT $2`, ts(checkedBefore), sqlLimit(limit))
+}
+
+// --- connections -----------------------------------------------------------------
+
+const connCols = `id, org_id, protocol, status, display_name, saml, oidc, mapping, group_roles, last_test, last_test_ok, created_at, updated_at`
+
+func scanConn(r scanner) (*sso.Connection, error) {
+	var (
+		c                                          sso.Connection
+		protocol, status                           string
+		samlJSON, oidcJSON, mapping, groups, lastT string
+		lastOK, created, upd                       int64
+	)
+	if err := r.Scan(&c.ID, &c.OrgID, &protocol, &status, &c.DisplayName, &samlJSON, &oidcJSON, &mapping, &groups, &lastT,
+		&lastOK, &created, &upd); err != nil {
+		return nil, err
+	}
+	c.Protocol, c.Status = sso.Protocol(protocol), sso.ConnectionStatus(status)
+	for _, f := range []struct {
+		s string
+		v any
+	}{{samlJSON, &c.SAML}, {oidcJSON, &c.OIDC}, {mapping, &c.Mapping}, {groups, &c.GroupRoles}, {lastT, &c.LastTest}} {
+		if err := fromJSON(f.s, f.v); err != nil {
+			return nil, err
+		}
+	}
+	c.LastTestOK, c.CreatedAt, c.UpdatedAt = fromTS(lastOK), fromTS(created), fromTS(upd)
+	return &c, nil
+}
+
+// connArgs returns the column values of c in connCols order.
+func connArgs(c *sso.Connection) ([]any, error) {
+	args := []any{c.ID, c.OrgID, string(c.Protocol), string(c.Status), c.DisplayName}
+	for _, v := range []any{c.SAML, c.OIDC, c.Mapping, c.GroupRoles, c.LastTest} {
+		j, err := toJSON(v)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, j)
+	}
+	return append(args, ts(c.LastTestOK), ts(c.CreatedAt), ts(c.UpdatedAt)), nil
+}
+
+// CreateConnection implements sso.ConnectionStore.
+func (s *Store) CreateConnection(ctx context.Context, c *sso.Connection) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	args, err := connArgs(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, `INSERT INTO ssokit_connections (`+connCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, args...)
+	return err
+}
+
+// GetConnection implements sso.ConnectionStore.
+func (s *Store) GetConnection(ctx context.Context, id string) (*sso.Connection, error) {
+	return getOne(ctx, s, "connection", scanConn, `SELECT `+connCols+` FROM ssokit_connections WHERE id = $1`, id)
+}
+
+// ListConnections implements sso.ConnectionStore.
+func (s *Store) ListConnections(ctx context.Context, orgID string) ([]*sso.Connection, error) {
+	return collect(ctx, s, s.db, scanConn, `SELECT `+connCols+` FROM ssokit_connections WHERE org_id = $1 ORDER BY created_at, id`, orgID)
+}
+
+// ListActiveConnections implements sso.ConnectionStore.
+func (s *Store) ListActiveConnections(ctx context.Context, p sso.Protocol, afterID string, limit int) ([]*sso.Connection, error) {
+	if p == "" {
+		return collect(ctx, s, s.db, scanConn, `SELECT `+connCols+` FROM ssokit_connections
+			WHERE status = 'active' AND id > $1 ORDER BY id LIMIT $2`, afterID, sqlLimit(limit))
+	}
+	return collect(ctx, s, s.db, scanConn, `SELECT `+connCols+` FROM ssokit_connections
+		WHERE status = 'active' AND protocol = $1 AND id > $2 ORDER BY id LIMIT $3`, string(p), afterID, sqlLimit(limit))
+}
+
+// UpdateConnection implements sso.ConnectionStore.
+func (s *Store) UpdateConnection(ctx context.Context, c *sso.Connection) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	args, err := connArgs(c)
+	if err != nil {
+		return err
+	}
+	return s.execAffect(ctx, "connection", `UPDATE ssokit_connections SET org_id = $2, protocol = $3, status = $4, display_name = $5,
+		saml = $6, oidc = $7, mapping = $8, group_roles = $9, last_test = $10, last_test_ok = $11, created_at = $12, updated_at = $13
+		WHERE id = $1`, args...)
+}
+
+// DeleteConnection implements sso.ConnectionStore.
+func (s *Store) DeleteConnection(ctx context.Context, id string) error {
+	return s.execAffect(ctx, "connection", `DELETE FROM ssokit_connections WHERE id = $1`, id)
+}
+
+// --- users -------------------------------------------------------------------------
+
+const userCols = `id, email, email_lower, email_verified, given_name, family_name, display_name, created_at, updated_at`
+
+func scanUser(r scanner) (*sso.User, error) {
+	var (
+		u            sso.User
+		lower        string
+		created, upd int64
+	)
+	if err := r.Scan(&u.ID, &u.Email, &lower, &u.EmailVerified, &u.GivenName, &u.FamilyName, &u.DisplayName, &created, &upd); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt = fromTS(created), fromTS(upd)
+	return &u, nil
+}
+
+func userArgs(u *sso.User) []any {
+	return []any{u.ID, u.Email, strings.ToLower(u.Email), u.EmailVerified, u.GivenName, u.FamilyName, u.DisplayName, ts(u.CreatedAt), ts(u.UpdatedAt)}
+}
+
+const insertUser = `INSERT INTO ssokit_users (` + userCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
+// CreateUser implements sso.UserStore.
+func (s *Store) CreateUser(ctx context.Context, u *sso.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, insertUser, userArgs(u)...)
+	return err
+}
+
+// GetUser implements sso.UserStore.
+func (s *Store) GetUser(ctx context.Context, id string) (*sso.User, error) {
+	return getOne(ctx, s, "user", scanUser, `SELECT `+userCols+` FROM ssokit_users WHERE id = $1`, id)
+}
+
+// UpdateUser implements sso.UserStore.
+func (s *Store) UpdateUser(ctx context.Context, u *sso.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	return s.execAffect(ctx, "user", `UPDATE ssokit_users SET email = $2, email_lower = $3, email_verified = $4, given_name = $5,
+		family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1`, userArgs(u)...)
+}
+
+// DeleteUser implements sso.UserStore.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	return s.execAffect(ctx, "user", `DELETE FROM ssokit_users WHERE id = $1`, id)
+}
+
+// --- memberships ---------------------------------------------------------------------
+
+const memberCols = `org_id, user_id, roles, status, source, external_id, break_glass, joined_at, updated_at`
+
+func scanMember(r scanner) (*sso.Membership, error) {
+	var (
+		m                     sso.Membership
+		roles, status, source string
+		joined, upd           int64
+	)
+	if err := r.Scan(&m.OrgID, &m.UserID, &roles, &status, &source, &m.ExternalID, &m.BreakGlass, &joined, &upd); err != nil {
+		return nil, err
+	}
+	if err := fromJSON(roles, &m.Roles); err != nil {
+		return nil, err
+	}
+	m.Status, m.Source = sso.MembershipStatus(status), sso.Source(source)
+	m.JoinedAt, m.UpdatedAt = fromTS(joined), fromTS(upd)
+	return &m, nil
+}
+
+func memberArgs(m *sso.Membership) ([]any, error) {
+	roles, err := toJSON(m.Roles)
+	if err != nil {
+		return nil, err
+	}
+	return []any{m.OrgID, m.UserID, roles, string(m.Status), string(m.Source), m.ExternalID, m.BreakGlass, ts(m.JoinedAt), ts(m.UpdatedAt)}, nil
+}
+
+const insertMember = `INSERT INTO ssokit_memberships (` + memberCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
+// CreateMembership implements sso.MembershipStore.
+func (s *Store) CreateMembership(ctx context.Context, m *sso.Membership) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	args, err := memberArgs(m)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, insertMember, args...)
+	return err
+}
+
+// GetMembership implements sso.MembershipStore.
+func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (*sso.Membership, error) {
+	return getOne(ctx, s, "membership", scanMember, `SELECT `+memberCols+` FROM ssokit_memberships WHERE org_id = $1 AND user_id = $2`, orgID, userID)
+}
+
+// UpdateMembership implements sso.MembershipStore.
+func (s *Store) UpdateMembership(ctx context.Context, m *sso.Membership) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	args, err := memberArgs(m)
+	if err != nil {
+		return err
+	}
+	return s.execAffect(ctx, "membership", `UPDATE ssokit_memberships SET roles = $3, status = $4, source = $5, external_id = $6,
+		break_glass = $7, joined_at = $8, updated_at = $9 WHERE org_id = $1 AND user_id = $2`, args...)
+}
+
+// DeleteMembership implements sso.MembershipStore.
+func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) error {
+	return s.execAffect(ctx, "membership", `DELETE FROM ssokit_memberships WHERE org_id = $1 AND user_id = $2`, orgID, userID)
+}
+
+// ListMembers implements sso.MembershipStore.
+func (s *Store) ListMembers(ctx context.Context, orgID, afterUserID string, limit int) ([]*sso.Membership, error) {
+	return collect(ctx, s, s.db, scanMember, `SELECT `+memberCols+` FROM ssokit_memberships
+		WHERE org_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, orgID, afterUserID, sqlLimit(limit))
+}
+
+// ListUserMemberships implements sso.MembershipStore.
+func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]*sso.Membership, error) {
+	return collect(ctx, s, s.db, scanMember, `SELECT `+memberCols+` FROM ssokit_memberships WHERE user_id = $1 ORDER BY org_id`, userID)
+}
+
+// FindMemberByEmail implements sso.MembershipStore. It matches the
+// lower-cased stored email against email, through an index.
+func (s *Store) FindMemberByEmail(ctx context.Context, orgID, email string) (*sso.Membership, error) {
+	return getOne(ctx, s, "member", scanMember, `SELECT m.org_id, m.user_id, m.roles, m.status, m.source, m.external_id, m.break_glass, m.joined_at, m.updated_at
+		FROM ssokit_users u JOIN ssokit_memberships m ON m.user_id = u.id
+		WHERE u.email_lower = $1 AND m.org_id = $2
+		ORDER BY m.joined_at, m.user_id LIMIT 1`, email, orgID)
+}
+
+// --- identities ------------------------------------------------------------------------
+
+const identityCols = `id, org_id, connection_id, issuer, subject, user_id, created_at, last_login_at`
+
+func scanIdentity(r scanner) (*sso.Identity, error) {
+	var (
+		i              sso.Identity
+		created, login int64
+	)
+	if err := r.Scan(&i.ID, &i.OrgID, &i.ConnectionID, &i.Issuer, &i.Subject, &i.UserID, &created, &login); err != nil {
+		return nil, err
+	}
+	i.CreatedAt, i.LastLoginAt = fromTS(created), fromTS(login)
+	return &i, nil
+}
+
+func identityArgs(i *sso.Identity) []any {
+	return []any{i.ID, i.OrgID, i.ConnectionID, i.Issuer, i.Subject, i.UserID, ts(i.CreatedAt), ts(i.LastLoginAt)}
+}
+
+const insertIdentity = `INSERT INTO ssokit_identities (` + identityCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+// CreateIdentity implements sso.IdentityStore. (OrgID, Issuer, Subject) is
+// unique in the database.
+func (s *Store) CreateIdentity(ctx context.Context, id *sso.Identity) error {
+	if err := id.Validate(); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, insertIdentity, identityArgs(id)...)
+	return err
+}
+
+// GetIdentity implements sso.IdentityStore.
+func (s *Store) GetIdentity(ctx context.Context, orgID, issuer, subject string) (*sso.Identity, error) {
+	return getOne(ctx, s, "identity", scanIdentity, `SELECT `+identityCols+` FROM ssokit_identities
+		WHERE org_id = $1 AND issuer = $2 AND subject = $3`, orgID, issuer, subject)
+}
+
+// ListUserIdentities implements sso.IdentityStore.
+func (s *Store) ListUserIdentities(ctx context.Context, userID string) ([]*sso.Identity, error) {
+	return collect(ctx, s, s.db, scanIdentity, `SELECT `+identityCols+` FROM ssokit_identities WHERE user_id = $1 ORDER BY created_at, id`, userID)
+}
+
+// UpdateIdentity implements sso.IdentityStore.
+func (s *Store) UpdateIdentity(ctx context.Context, id *sso.Identity) error {
+	if err := id.Validate(); err != nil {
+		return err
+	}
+	return s.execAffect(ctx, "identity", `UPDATE ssokit_identities SET org_id = $2, connection_id = $3, issuer = $4, subject = $5,
+		user_id = $6, created_at = $7, last_login_at = $8 WHERE id = $1`, identityArgs(id)...)
+}
+
+// DeleteIdentity implements sso.IdentityStore.
+func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
+	return s.execAffect(ctx, "identity", `DELETE FROM ssokit_identities WHERE id = $1`, id)
+}
+
+// Provision implements sso.Provisioner in one transaction: the user (unless
+// one with u.ID exists), the membership and the identity are written
+// together or not at all.
+func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, id *sso.Identity) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if id != nil {
+		if err := id.Validate(); err != nil {
+			return err
+		}
+	}
+	margs, err := memberArgs(m)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// The first statement writes, so on SQLite the transaction holds the
+		// write lock from the start and cannot fail to upgrade later.
+		if _, err := tx.ExecContext(ctx, insertUser+` ON CONFLICT (id) DO NOTHING`, userArgs(u)...); err != nil {
+			return s.wrap(err)
+		}
+		if _, err := tx.ExecContext(ctx, insertMember, margs...); err != nil {
+			return s.wrap(err)
+		}
+		if id != nil {
+			if _, err := tx.ExecContext(ctx, insertIdentity, identityArgs(id)...); err != nil {
+				return s.wrap(err)
+			}
+		}
+		return nil
+	})
+}
+
+// --- events ------------------------------------------------------------------------------
+
+const eventCols = `id, org_id, seq, at, type, actor_type, actor_id, target_type, target_id, outcome, reason, ip, user_agent, details, prev_hash, hash`
+
+func scanEvent(r scanner) (*sso.Event, error) {
+	var (
+		e         sso.Event
+		at        int64
+		actorType string
+		details   string
+	)
+	if err := r.Scan(&e.ID, &e.OrgID, &e.Seq, &at, &e.Type, &actorType, &e.Actor.ID, &e.Target.Type, &e.Target.ID,
+		&e.Outcome, &e.Reason, &e.IP, &e.UserAgent, &details, &e.PrevHash, &e.Hash); err != nil {
+		return nil, err
+	}
+	if err := fromJSON(details, &e.Details); err != nil {
+		return nil, err
+	}
+	e.Actor.Type, e.Time = sso.ActorType(actorType), fromTS(at)
+	return &e, nil
+}
+
+// AppendEvent implements sso.EventStore. The organization's chain head row
+// is created if absent and locked (FOR UPDATE on PostgreSQL; the database
+// write lock, taken by the transaction's first statement, on SQLite), so
+// concurrent appends serialize; UNIQUE (org_id, seq) backs this up.
+func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	details, err := toJSON(e.Details)
+	if err != nil {
+		return err
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_event_heads (org_id, seq, hash) VALUES ($1, 0, '') ON CONFLICT (org_id) DO NOTHING`, e.OrgID); err != nil {
+			return s.wrap(err)
+		}
+		var head sso.Event
+		if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM ssokit_event_heads WHERE org_id = $1`+lock, e.OrgID).Scan(&head.Seq, &head.Hash); err != nil {
+			return s.wrap(err)
+		}
+		prev := &head
+		if head.Seq == 0 {
+			prev = nil
+		}
+		e.Chain(prev)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_events (`+eventCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			e.ID, e.OrgID, e.Seq, ts(e.Time), e.Type, string(e.Actor.Type), e.Actor.ID, e.Target.Type, e.Target.ID,
+			e.Outcome, e.Reason, e.IP, e.UserAgent, details, e.PrevHash, e.Hash); err != nil {
+			return s.wrap(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ssokit_event_heads SET seq = $2, hash = $3 WHERE org_id = $1`, e.OrgID, e.Seq, e.Hash); err != nil {
+			return s.wrap(err)
+		}
+		return nil
+	})
+}
+
+// ListEvents implements sso.EventStore. The filters are pushed down to the
+// database and served by the (org_id, type, seq), (org_id, actor_id, seq)
+// and (org_id, at) indexes.
+func (s *Store) ListEvents(ctx context.Context, q sso.EventQuery) ([]*sso.Event, error) {
+	var b strings.Builder
+	args := []any{q.OrgID, q.AfterSeq}
+	b.WriteString(`SELECT ` + eventCols + ` FROM ssokit_events WHERE org_id = $1 AND seq > $2`)
+	add := func(cond string, v any) {
+		args = append(args, v)
+		fmt.Fprintf(&b, " AND %s $%d", cond, len(args))
+	}
+	if !q.Since.IsZero() {
+		add("at >=", ts(q.Since))
+	}
+	if !q.Until.IsZero() {
+		add("at <", ts(q.Until))
+	}
+	if q.Type != "" {
+		add("type =", q.Type)
+	}
+	if q.ActorID != "" {
+		add("actor_id =", q.ActorID)
+	}
+	args = append(args, q.EffectiveLimit())
+	fmt.Fprintf(&b, " ORDER BY seq LIMIT $%d", len(args))
+	return collect(ctx, s, s.db, scanEvent, b.String(), args...)
+}
+
+// --- SCIM tokens -------------------------------------------------------------------------
+
+const tokenCols = `id, org_id, hash, hint, description, created_at, expires_at, revoked_at, last_used_at`
+
+func scanToken(r scanner) (*sso.SCIMToken, error) {
+	var (
+		t                          sso.SCIMToken
+		created, exp, rev, lastUse int64
+	)
+	if err := r.Scan(&t.ID, &t.OrgID, &t.Hash, &t.Hint, &t.Description, &created, &exp, &rev, &lastUse); err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt = fromTS(created), fromTS(exp), fromTS(rev), fromTS(lastUse)
+	return &t, nil
+}
+
+func tokenArgs(t *sso.SCIMToken) []any {
+	return []any{t.ID, t.OrgID, t.Hash, t.Hint, t.Description, ts(t.CreatedAt), ts(t.ExpiresAt), ts(t.RevokedAt), ts(t.LastUsedAt)}
+}
+
+// CreateSCIMToken implements sso.SCIMTokenStore.
+func (s *Store) CreateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, `INSERT INTO ssokit_scim_tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, tokenArgs(t)...)
+	return err
+}
+
+// FindSCIMToken implements sso.SCIMTokenStore.
+func (s *Store) FindSCIMToken(ctx context.Context, hash string) (*sso.SCIMToken, error) {
+	return getOne(ctx, s, "scim token", scanToken, `SELECT `+tokenCols+` FROM ssokit_scim_tokens WHERE hash = $1`, hash)
+}
+
+// ListSCIMTokens implements sso.SCIMTokenStore.
+func (s *Store) ListSCIMTokens(ctx context.Context, orgID string) ([]*sso.SCIMToken, error) {
+	return collect(ctx, s, s.db, scanToken, `SELECT `+tokenCols+` FROM ssokit_scim_tokens WHERE org_id = $1 ORDER BY created_at DESC, id DESC`, orgID)
+}
+
+// UpdateSCIMToken implements sso.SCIMTokenStore.
+func (s *Store) UpdateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	return s.execAffect(ctx, "scim token", `UPDATE ssokit_scim_tokens SET org_id = $2, hash = $3, hint = $4, description = $5,
+		created_at = $6, expires_at = $7, revoked_at = $8, last_used_at = $9 WHERE id = $1`, tokenArgs(t)...)
+}
+
+// DeleteSCIMToken implements sso.SCIMTokenStore.
+func (s *Store) DeleteSCIMToken(ctx context.Context, id string) error {
+	return s.execAffect(ctx, "scim token", `DELETE FROM ssokit_scim_tokens WHERE id = $1`, id)
+}

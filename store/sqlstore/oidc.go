@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/sso"
+)
+
+var _ oidc.Store = (*Store)(nil)
+
+// SaveFlow implements oidc.Store.
+func (s *Store) SaveFlow(ctx context.Context, f *oidc.Flow) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO oidc_flows (id, browser_hash, connection_id, org_id, issuer,
+		redirect_uri, verifier, nonce, return_to, test, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		f.ID, f.BrowserHash, f.ConnectionID, f.OrgID, f.Issuer, f.RedirectURI, f.Verifier, f.Nonce,
+		f.ReturnTo, f.Test, ts(f.CreatedAt), ts(f.ExpiresAt))
+	return s.wrap(err)
+}
+
+// TakeFlow implements oidc.Store. DELETE ... RETURNING makes the take
+// atomic: of concurrent callers only one gets the row.
+func (s *Store) TakeFlow(ctx context.Context, id string) (*oidc.Flow, error) {
+	var f oidc.Flow
+	var created, expires int64
+	err := s.db.QueryRowContext(ctx, `DELETE FROM oidc_flows WHERE id = $1
+		RETURNING id, browser_hash, connection_id, org_id, issuer, redirect_uri, verifier, nonce, return_to,
+		test, created_at, expires_at`, id).Scan(&f.ID, &f.BrowserHash, &f.ConnectionID, &f.OrgID, &f.Issuer,
+		&f.RedirectURI, &f.Verifier, &f.Nonce, &f.ReturnTo, &f.Test, &created, &expires)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: take flow: %w", s.wrap(err))
+	}
+	f.CreatedAt, f.ExpiresAt = fromTS(created), fromTS(expires)
+	if !s.now().Before(f.ExpiresAt) {
+		return nil, fmt.Errorf("sqlstore: flow expired: %w", sso.ErrNotFound)
+	}
+	return &f, nil
+}
+
+// UseOnce implements oidc.Store. An expired entry for the key is removed
+// first; the insert itself is the atomic single-winner step.
+func (s *Store) UseOnce(ctx context.Context, key string, expiresAt time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM oidc_replay WHERE replay_key = $1 AND expires_at <= $2`, key, ts(s.now())); err != nil {
+		return s.wrap(err)
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO oidc_replay (replay_key, expires_at) VALUES ($1, $2) ON CONFLICT (replay_key) DO NOTHING`,
+		key, ts(expiresAt))
+	if err != nil {
+		return s.wrap(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap(err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: key used: %w", sso.ErrConflict)
+	}
+	return nil
+}
+
+// DeleteExpiredFlows implements oidc.Store.
+func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
+	var total int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		total = 0
+		for _, q := range []string{`DELETE FROM oidc_flows WHERE expires_at < $1`, `DELETE FROM oidc_replay WHERE expires_at < $1`} {
+			res, err := tx.ExecContext(ctx, q, ts(now))
+			if err != nil {
+				return s.wrap(err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return s.wrap(err)
+			}
+			total += n
+		}
+		return nil
+	})
+	return int(total), err
+}

@@ -1,0 +1,305 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ssokit/ssokit/session"
+	"github.com/ssokit/ssokit/sso"
+)
+
+var (
+	_ session.Store           = (*Store)(nil)
+	_ session.TokenStore      = (*Store)(nil)
+	_ session.RevocationStore = (*Store)(nil)
+)
+
+const sessionCols = `id, token_hash, user_id, org_id, connection_id, method, roles, mfa, mfa_at, auth_at,
+	created_at, last_seen_at, expires_at, idle_timeout, ip, user_agent, idp_session_index`
+
+func sessionList(v []string) string {
+	if len(v) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func parseSessionList(s string) ([]string, error) {
+	var v []string
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, fmt.Errorf("sqlstore: decode list: %w", err)
+	}
+	if len(v) == 0 {
+		return nil, nil
+	}
+	return v, nil
+}
+
+func scanSession(row interface{ Scan(...any) error }) (*session.Session, error) {
+	var (
+		ss                                      session.Session
+		method, roles                           string
+		mfaAt, authAt, created, seen, exp, idle int64
+	)
+	if err := row.Scan(&ss.ID, &ss.TokenHash, &ss.UserID, &ss.OrgID, &ss.ConnectionID, &method, &roles, &ss.MFA,
+		&mfaAt, &authAt, &created, &seen, &exp, &idle, &ss.IP, &ss.UserAgent, &ss.IdPSessionIndex); err != nil {
+		return nil, err
+	}
+	var err error
+	if ss.Roles, err = parseSessionList(roles); err != nil {
+		return nil, err
+	}
+	ss.Method = sso.AuthMethod(method)
+	ss.MFAAt, ss.AuthAt, ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = fromTS(mfaAt), fromTS(authAt), fromTS(created), fromTS(seen), fromTS(exp)
+	ss.IdleTimeout = time.Duration(idle) * time.Microsecond
+	return &ss, nil
+}
+
+// CreateSession implements session.Store.
+func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit int) ([]*session.Session, error) {
+	var evicted []*session.Session
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		evicted = nil
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_sessions (`+sessionCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+			ss.ID, ss.TokenHash, ss.UserID, ss.OrgID, ss.ConnectionID, string(ss.Method), sessionList(ss.Roles), ss.MFA,
+			ts(ss.MFAAt), ts(ss.AuthAt), ts(ss.CreatedAt), ts(ss.LastSeenAt), ts(ss.ExpiresAt),
+			ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex); err != nil {
+			return s.wrap(err)
+		}
+		if limit <= 0 {
+			return nil
+		}
+		// Everything past the newest limit sessions; SQLite needs a LIMIT
+		// before OFFSET.
+		q := `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE user_id = $1
+			ORDER BY created_at DESC, id DESC OFFSET $2`
+		if s.dialect == SQLite {
+			q = `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE user_id = $1
+			ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET $2`
+		}
+		rows, err := tx.QueryContext(ctx, q, ss.UserID, limit)
+		if err != nil {
+			return s.wrap(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanSession(rows)
+			if err != nil {
+				return s.wrap(err)
+			}
+			evicted = append(evicted, e)
+		}
+		if err := rows.Err(); err != nil {
+			return s.wrap(err)
+		}
+		rows.Close()
+		for _, e := range evicted {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM ssokit_sessions WHERE id = $1`, e.ID); err != nil {
+				return s.wrap(err)
+			}
+		}
+		// Oldest first, as the contract orders them.
+		for i, j := 0, len(evicted)-1; i < j; i, j = i+1, j-1 {
+			evicted[i], evicted[j] = evicted[j], evicted[i]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return evicted, nil
+}
+
+// GetSession implements session.Store.
+func (s *Store) GetSession(ctx context.Context, id string) (*session.Session, error) {
+	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ssokit_sessions WHERE id = $1`, id))
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	return ss, nil
+}
+
+// FindSession implements session.Store with one indexed query.
+func (s *Store) FindSession(ctx context.Context, hash string) (*session.Session, error) {
+	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ssokit_sessions WHERE token_hash = $1`, hash))
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	return ss, nil
+}
+
+// TouchSession implements session.Store.
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE ssokit_sessions SET last_seen_at = $1 WHERE id = $2`, ts(at), id)
+	if err != nil {
+		return s.wrap(err)
+	}
+	return mustAffect(res)
+}
+
+// DeleteSession implements session.Store.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_sessions WHERE id = $1`, id)
+	if err != nil {
+		return s.wrap(err)
+	}
+	return mustAffect(res)
+}
+
+// ListUserSessions implements session.Store.
+func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*session.Session, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionCols+` FROM ssokit_sessions WHERE user_id = $1
+		ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	defer rows.Close()
+	out := []*session.Session{}
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return nil, s.wrap(err)
+		}
+		out = append(out, ss)
+	}
+	return out, s.wrap(rows.Err())
+}
+
+// DeleteUserSessions implements session.Store.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_sessions WHERE user_id = $1`, userID)
+	if err != nil {
+		return 0, s.wrap(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), s.wrap(err)
+}
+
+const refreshCols = `t.token_hash, t.family_id, t.user_id, t.org_id, t.session_id, t.client_id, t.roles, t.scopes,
+	t.created_at, t.expires_at, t.used_at, f.revoked_at`
+
+// CreateRefreshToken implements session.TokenStore.
+func (s *Store) CreateRefreshToken(ctx context.Context, t *session.RefreshToken) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_token_families (id, user_id, session_id, expires_at, revoked_at)
+			VALUES ($1, $2, $3, $4, 0)`, t.FamilyID, t.UserID, t.SessionID, ts(t.ExpiresAt)); err != nil {
+			return s.wrap(err)
+		}
+		return s.insertRefresh(ctx, tx, t)
+	})
+}
+
+func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t *session.RefreshToken) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO ssokit_refresh_tokens (token_hash, family_id, user_id, org_id, session_id,
+		client_id, roles, scopes, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)`,
+		t.Hash, t.FamilyID, t.UserID, t.OrgID, t.SessionID, t.ClientID, sessionList(t.Roles), sessionList(t.Scopes),
+		ts(t.CreatedAt), ts(t.ExpiresAt))
+	return s.wrap(err)
+}
+
+// GetRefreshToken implements session.TokenStore.
+func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*session.RefreshToken, error) {
+	var (
+		t                          session.RefreshToken
+		roles, scopes              string
+		created, exp, used, revoke int64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT `+refreshCols+` FROM ssokit_refresh_tokens t
+		JOIN ssokit_token_families f ON f.id = t.family_id WHERE t.token_hash = $1`, hash).
+		Scan(&t.Hash, &t.FamilyID, &t.UserID, &t.OrgID, &t.SessionID, &t.ClientID, &roles, &scopes, &created, &exp, &used, &revoke)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	if t.Roles, err = parseSessionList(roles); err != nil {
+		return nil, err
+	}
+	if t.Scopes, err = parseSessionList(scopes); err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.ExpiresAt, t.UsedAt, t.RevokedAt = fromTS(created), fromTS(exp), fromTS(used), fromTS(revoke)
+	return &t, nil
+}
+
+// RotateRefreshToken implements session.TokenStore. The single winner is
+// decided by a conditional UPDATE (used_at = 0, family not revoked); the
+// losers' UPDATE affects no row.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *session.RefreshToken) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE ssokit_refresh_tokens SET used_at = $1
+			WHERE token_hash = $2 AND used_at = 0 AND family_id = $3
+			AND family_id IN (SELECT id FROM ssokit_token_families WHERE id = $3 AND revoked_at = 0)`,
+			ts(next.CreatedAt), oldHash, next.FamilyID)
+		if err != nil {
+			return s.wrap(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return s.wrap(err)
+		} else if n == 1 {
+			return s.insertRefresh(ctx, tx, next)
+		}
+		var (
+			fam           string
+			used, revoked int64
+		)
+		err = tx.QueryRowContext(ctx, `SELECT t.family_id, t.used_at, f.revoked_at FROM ssokit_refresh_tokens t
+			JOIN ssokit_token_families f ON f.id = t.family_id WHERE t.token_hash = $1`, oldHash).Scan(&fam, &used, &revoked)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return sso.ErrNotFound
+		case err != nil:
+			return s.wrap(err)
+		case fam != next.FamilyID:
+			return fmt.Errorf("%w: sqlstore: rotation into another family", sso.ErrInvalidInput)
+		case revoked != 0:
+			return session.ErrTokenRevoked
+		}
+		return session.ErrTokenUsed
+	})
+}
+
+func (s *Store) revokeFamilies(ctx context.Context, where string, arg string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE ssokit_token_families SET revoked_at = $1 WHERE `+where+` = $2 AND revoked_at = 0`, ts(at), arg)
+	return s.wrap(err)
+}
+
+// RevokeFamily implements session.TokenStore.
+func (s *Store) RevokeFamily(ctx context.Context, familyID string, at time.Time) error {
+	return s.revokeFamilies(ctx, "id", familyID, at)
+}
+
+// RevokeSessionTokens implements session.TokenStore.
+func (s *Store) RevokeSessionTokens(ctx context.Context, sessionID string, at time.Time) error {
+	return s.revokeFamilies(ctx, "session_id", sessionID, at)
+}
+
+// RevokeUserTokens implements session.TokenStore.
+func (s *Store) RevokeUserTokens(ctx context.Context, userID string, at time.Time) error {
+	return s.revokeFamilies(ctx, "user_id", userID, at)
+}
+
+// SetRevocation implements session.RevocationStore.
+func (s *Store) SetRevocation(ctx context.Context, subject string, at, until time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_revocations (subject, revoked_at, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (subject) DO UPDATE SET
+		revoked_at = CASE WHEN excluded.revoked_at > ssokit_revocations.revoked_at THEN excluded.revoked_at ELSE ssokit_revocations.revoked_at END,
+		expires_at = CASE WHEN excluded.expires_at > ssokit_revocations.expires_at THEN excluded.expires_at ELSE ssokit_revocations.expires_at END`,
+		subject, ts(at), ts(until))
+	return s.wrap(err)
+}
+
+// GetRevocation implements session.RevocationStore.
+func (s *Store) GetRevocation(ctx context.Context, subject string) (time.Time, error) {
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT revoked_at FROM ssokit_revocations WHERE subject = $1 AND expires_at > $2`,
+		subject, ts(s.now())).Scan(&at)
+	if err != nil {
+		return time.Time{}, s.wrap(err)
+	}
+	return fromTS(at), nil
+}

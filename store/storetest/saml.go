@@ -1,0 +1,147 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ssokit/ssokit/saml"
+	"github.com/ssokit/ssokit/sso"
+)
+
+func init() {
+	register(suite{name: "SAML", run: runSAML})
+	register(suite{name: "SAMLRace", run: runSAMLRace, concurrency: true})
+}
+
+func samlStore(t *testing.T, newStore NewStore) (saml.Store, bool) {
+	s, ok := newStore(t).(saml.Store)
+	return s, ok
+}
+
+func runSAML(t *testing.T, newStore NewStore) {
+	if _, ok := samlStore(t, newStore); !ok {
+		return
+	}
+	ctx := context.Background()
+	future := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	t.Run("RequestRoundTripSingleUse", func(t *testing.T) {
+		s, _ := samlStore(t, newStore)
+		in := &saml.AuthnRequestState{ID: "_req1", ConnectionID: "conn_1", BindingHash: "h", ReturnTo: "/app",
+			Test: true, CreatedAt: time.Now().UTC().Truncate(time.Microsecond), ExpiresAt: future}
+		if err := s.SaveAuthnRequest(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveAuthnRequest(ctx, in); !errors.Is(err, sso.ErrConflict) {
+			t.Fatalf("duplicate save: got %v, want ErrConflict", err)
+		}
+		got, err := s.TakeAuthnRequest(ctx, "_req1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ConnectionID != "conn_1" || got.BindingHash != "h" || got.ReturnTo != "/app" || !got.Test || !got.ExpiresAt.Equal(future) {
+			t.Fatalf("got %+v", got)
+		}
+		if _, err := s.TakeAuthnRequest(ctx, "_req1"); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("second take: got %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("RequestExpired", func(t *testing.T) {
+		s, _ := samlStore(t, newStore)
+		past := time.Now().Add(-time.Minute)
+		if err := s.SaveAuthnRequest(ctx, &saml.AuthnRequestState{ID: "_old", ConnectionID: "c", BindingHash: "h", CreatedAt: past.Add(-time.Minute), ExpiresAt: past}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TakeAuthnRequest(ctx, "_old"); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("got %v, want ErrNotFound", err)
+		}
+		if _, err := s.TakeAuthnRequest(ctx, "_absent"); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("absent: got %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("ReplayCache", func(t *testing.T) {
+		s, _ := samlStore(t, newStore)
+		if err := s.MarkAssertionUsed(ctx, "idp", "_a1", future); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkAssertionUsed(ctx, "idp", "_a1", future); !errors.Is(err, sso.ErrConflict) {
+			t.Fatalf("replay: got %v, want ErrConflict", err)
+		}
+		if err := s.MarkAssertionUsed(ctx, "other-idp", "_a1", future); err != nil {
+			t.Fatalf("other issuer: %v", err)
+		}
+		// An expired record no longer blocks.
+		if err := s.MarkAssertionUsed(ctx, "idp", "_a2", time.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkAssertionUsed(ctx, "idp", "_a2", future); err != nil {
+			t.Fatalf("after expiry: got %v, want nil", err)
+		}
+	})
+	t.Run("Metadata", func(t *testing.T) {
+		s, _ := samlStore(t, newStore)
+		if _, err := s.GetMetadata(ctx, "conn_x"); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("got %v, want ErrNotFound", err)
+		}
+		m := &saml.CachedMetadata{ConnectionID: "conn_x", XML: "<x/>", FetchedAt: time.Now().UTC().Truncate(time.Microsecond), ExpiresAt: future}
+		if err := s.PutMetadata(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		m2 := *m
+		m2.LastError, m2.Failures = "unavailable", 2
+		if err := s.PutMetadata(ctx, &m2); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetMetadata(ctx, "conn_x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.XML != "<x/>" || got.Failures != 2 || got.LastError != "unavailable" || !got.ExpiresAt.Equal(future) || !got.FetchedAt.Equal(m.FetchedAt) {
+			t.Fatalf("got %+v", got)
+		}
+	})
+}
+
+func runSAMLRace(t *testing.T, newStore NewStore) {
+	if _, ok := samlStore(t, newStore); !ok {
+		return
+	}
+	ctx := context.Background()
+	const n = 50
+	race := func(t *testing.T, fn func() error) {
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if err := fn(); err == nil {
+					wins.Add(1)
+				} else if !errors.Is(err, sso.ErrConflict) && !errors.Is(err, sso.ErrNotFound) {
+					t.Errorf("unexpected error: %v", err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if got := wins.Load(); got != 1 {
+			t.Fatalf("%d winners, want exactly 1", got)
+		}
+	}
+	t.Run("ReplayExactlyOnce", func(t *testing.T) {
+		s, _ := samlStore(t, newStore)
+		race(t, func() error { return s.MarkAssertionUsed(ctx, "idp", "_race", time.Now().Add(time.Hour)) })
+	})
+	t.Run("TakeExactlyOnce", func(t *testing.T) {
+		s, _ := samlStore(t, newStore)
+		if err := s.SaveAuthnRequest(ctx, &saml.AuthnRequestState{ID: "_r", ConnectionID: "c", BindingHash: "h", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		race(t, func() error { _, err := s.TakeAuthnRequest(ctx, "_r"); return err })
+	})
+}

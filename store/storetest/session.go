@@ -1,0 +1,497 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ssokit/ssokit/session"
+	"github.com/ssokit/ssokit/sso"
+)
+
+func init() {
+	register(suite{name: "Session", run: runSession})
+	register(suite{name: "SessionTokens", run: runSessionTokens})
+	register(suite{name: "SessionRevocations", run: runSessionRevocations})
+	register(suite{name: "SessionRace", run: runSessionRace, concurrency: true})
+}
+
+// sessionBase is a fixed, microsecond-precise instant every store
+// round-trips.
+var sessionBase = time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
+
+func newTestSession(userID string, n int) *session.Session {
+	created := sessionBase.Add(time.Duration(n) * time.Second)
+	return &session.Session{
+		ID: sso.NewID("ses_"), TokenHash: sso.HashToken(sso.NewToken(32)), UserID: userID, OrgID: "org_1",
+		ConnectionID: "conn_1", Method: sso.AuthSAML, Roles: []string{"admin", "member"}, MFA: true,
+		MFAAt: created, AuthAt: created, CreatedAt: created, LastSeenAt: created, ExpiresAt: created.Add(24 * time.Hour),
+		IdleTimeout: 30 * time.Minute, IP: "192.0.2.1", UserAgent: "storetest/1", IdPSessionIndex: "idx-1",
+	}
+}
+
+func equalSession(t *testing.T, got, want *session.Session) {
+	t.Helper()
+	if got.ID != want.ID || got.TokenHash != want.TokenHash || got.UserID != want.UserID || got.OrgID != want.OrgID ||
+		got.ConnectionID != want.ConnectionID || got.Method != want.Method || !slices.Equal(got.Roles, want.Roles) ||
+		got.MFA != want.MFA || !got.MFAAt.Equal(want.MFAAt) || !got.AuthAt.Equal(want.AuthAt) ||
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.LastSeenAt.Equal(want.LastSeenAt) ||
+		!got.ExpiresAt.Equal(want.ExpiresAt) || got.IdleTimeout != want.IdleTimeout || got.IP != want.IP ||
+		got.UserAgent != want.UserAgent || got.IdPSessionIndex != want.IdPSessionIndex {
+		t.Fatalf("session round trip:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func sessionIDs(ss []*session.Session) []string {
+	var ids []string
+	for _, s := range ss {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
+func runSession(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	open := func(t *testing.T) session.Store {
+		s, ok := newStore(t).(session.Store)
+		if !ok {
+			t.Skip("store does not implement session.Store")
+		}
+		return s
+	}
+	if _, ok := newStore(t).(session.Store); !ok {
+		return
+	}
+	t.Run("CreateGetFind", func(t *testing.T) {
+		s := open(t)
+		want := newTestSession("usr_1", 0)
+		if ev, err := s.CreateSession(ctx, want, 5); err != nil || len(ev) != 0 {
+			t.Fatalf("CreateSession = %v, %v; want no eviction, nil", ev, err)
+		}
+		got, err := s.GetSession(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("GetSession: %v", err)
+		}
+		equalSession(t, got, want)
+		got, err = s.FindSession(ctx, want.TokenHash)
+		if err != nil {
+			t.Fatalf("FindSession: %v", err)
+		}
+		equalSession(t, got, want)
+		got.Roles[0] = "mutated"
+		again, _ := s.FindSession(ctx, want.TokenHash)
+		if again.Roles[0] != "admin" {
+			t.Fatalf("store returned shared Roles slice")
+		}
+		if _, err := s.GetSession(ctx, "ses_missing"); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("GetSession(missing) = %v, want ErrNotFound", err)
+		}
+		if _, err := s.FindSession(ctx, sso.HashToken("nope")); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("FindSession(missing) = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("Conflict", func(t *testing.T) {
+		s := open(t)
+		a := newTestSession("usr_1", 0)
+		if _, err := s.CreateSession(ctx, a, 0); err != nil {
+			t.Fatal(err)
+		}
+		dupID := newTestSession("usr_1", 1)
+		dupID.ID = a.ID
+		if _, err := s.CreateSession(ctx, dupID, 0); !errors.Is(err, sso.ErrConflict) {
+			t.Fatalf("duplicate ID: got %v, want ErrConflict", err)
+		}
+		dupHash := newTestSession("usr_1", 2)
+		dupHash.TokenHash = a.TokenHash
+		if _, err := s.CreateSession(ctx, dupHash, 0); !errors.Is(err, sso.ErrConflict) {
+			t.Fatalf("duplicate hash: got %v, want ErrConflict", err)
+		}
+		if _, err := s.GetSession(ctx, dupHash.ID); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("failed create wrote a session: %v", err)
+		}
+	})
+	t.Run("TouchDelete", func(t *testing.T) {
+		s := open(t)
+		a := newTestSession("usr_1", 0)
+		if _, err := s.CreateSession(ctx, a, 0); err != nil {
+			t.Fatal(err)
+		}
+		seen := a.LastSeenAt.Add(90 * time.Second)
+		if err := s.TouchSession(ctx, a.ID, seen); err != nil {
+			t.Fatalf("TouchSession: %v", err)
+		}
+		got, _ := s.FindSession(ctx, a.TokenHash)
+		if !got.LastSeenAt.Equal(seen) {
+			t.Fatalf("LastSeenAt = %v, want %v", got.LastSeenAt, seen)
+		}
+		if err := s.TouchSession(ctx, "ses_missing", seen); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("TouchSession(missing) = %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteSession(ctx, a.ID); err != nil {
+			t.Fatalf("DeleteSession: %v", err)
+		}
+		if _, err := s.FindSession(ctx, a.TokenHash); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("FindSession after delete = %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteSession(ctx, a.ID); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("second DeleteSession = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("ListAndLimit", func(t *testing.T) {
+		s := open(t)
+		if l, err := s.ListUserSessions(ctx, "usr_1"); err != nil || len(l) != 0 {
+			t.Fatalf("ListUserSessions(empty) = %v, %v", l, err)
+		}
+		var all []*session.Session
+		for i := 0; i < 3; i++ {
+			ss := newTestSession("usr_1", i)
+			all = append(all, ss)
+			if _, err := s.CreateSession(ctx, ss, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other := newTestSession("usr_2", 0)
+		if _, err := s.CreateSession(ctx, other, 1); err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.ListUserSessions(ctx, "usr_1")
+		if err != nil || !slices.Equal(sessionIDs(l), sessionIDs(all)) {
+			t.Fatalf("ListUserSessions = %v, %v; want %v", sessionIDs(l), err, sessionIDs(all))
+		}
+		// A fourth session with limit 2 ends the two oldest.
+		fourth := newTestSession("usr_1", 3)
+		ev, err := s.CreateSession(ctx, fourth, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := sessionIDs(all[:2]); !slices.Equal(sessionIDs(ev), want) {
+			t.Fatalf("evicted %v, want %v (oldest first)", sessionIDs(ev), want)
+		}
+		l, _ = s.ListUserSessions(ctx, "usr_1")
+		if want := []string{all[2].ID, fourth.ID}; !slices.Equal(sessionIDs(l), want) {
+			t.Fatalf("after limit: %v, want %v", sessionIDs(l), want)
+		}
+		if _, err := s.FindSession(ctx, all[0].TokenHash); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("evicted session still found: %v", err)
+		}
+		if _, err := s.GetSession(ctx, other.ID); err != nil {
+			t.Fatalf("other user's session affected: %v", err)
+		}
+	})
+	t.Run("DeleteUserSessions", func(t *testing.T) {
+		s := open(t)
+		for i := 0; i < 3; i++ {
+			if _, err := s.CreateSession(ctx, newTestSession("usr_1", i), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other := newTestSession("usr_2", 0)
+		if _, err := s.CreateSession(ctx, other, 0); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.DeleteUserSessions(ctx, "usr_1")
+		if err != nil || n != 3 {
+			t.Fatalf("DeleteUserSessions = %d, %v; want 3, nil", n, err)
+		}
+		if l, _ := s.ListUserSessions(ctx, "usr_1"); len(l) != 0 {
+			t.Fatalf("sessions left: %v", sessionIDs(l))
+		}
+		if _, err := s.FindSession(ctx, other.TokenHash); err != nil {
+			t.Fatalf("other user's session affected: %v", err)
+		}
+	})
+}
+
+func newTestRefresh(userID, sessionID, family string) *session.RefreshToken {
+	return &session.RefreshToken{
+		Hash: sso.HashToken(sso.NewToken(32)), FamilyID: family, UserID: userID, OrgID: "org_1", SessionID: sessionID,
+		ClientID: "cli_1", Roles: []string{"member"}, Scopes: []string{"read", "write"},
+		CreatedAt: sessionBase, ExpiresAt: sessionBase.Add(7 * 24 * time.Hour),
+	}
+}
+
+func nextRefresh(old *session.RefreshToken, n int) *session.RefreshToken {
+	c := *old
+	c.Hash = sso.HashToken(sso.NewToken(32))
+	c.CreatedAt = old.CreatedAt.Add(time.Duration(n) * time.Minute)
+	c.UsedAt, c.RevokedAt = time.Time{}, time.Time{}
+	return &c
+}
+
+func runSessionTokens(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	if _, ok := newStore(t).(session.TokenStore); !ok {
+		return
+	}
+	open := func(t *testing.T) session.TokenStore { return newStore(t).(session.TokenStore) }
+	t.Run("CreateGet", func(t *testing.T) {
+		s := open(t)
+		rt := newTestRefresh("usr_1", "ses_1", "fam_1")
+		if err := s.CreateRefreshToken(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetRefreshToken(ctx, rt.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.FamilyID != "fam_1" || got.UserID != "usr_1" || got.OrgID != "org_1" || got.SessionID != "ses_1" ||
+			got.ClientID != "cli_1" || !slices.Equal(got.Roles, rt.Roles) || !slices.Equal(got.Scopes, rt.Scopes) ||
+			!got.CreatedAt.Equal(rt.CreatedAt) || !got.ExpiresAt.Equal(rt.ExpiresAt) || !got.UsedAt.IsZero() || !got.RevokedAt.IsZero() {
+			t.Fatalf("round trip: got %+v, want %+v", got, rt)
+		}
+		if _, err := s.GetRefreshToken(ctx, sso.HashToken("x")); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("missing token: %v, want ErrNotFound", err)
+		}
+		dup := newTestRefresh("usr_1", "ses_1", "fam_2")
+		dup.Hash = rt.Hash
+		if err := s.CreateRefreshToken(ctx, dup); !errors.Is(err, sso.ErrConflict) {
+			t.Fatalf("duplicate hash: %v, want ErrConflict", err)
+		}
+		if err := s.CreateRefreshToken(ctx, newTestRefresh("usr_1", "ses_1", "fam_1")); !errors.Is(err, sso.ErrConflict) {
+			t.Fatalf("duplicate family: %v, want ErrConflict", err)
+		}
+	})
+	t.Run("Rotate", func(t *testing.T) {
+		s := open(t)
+		rt1 := newTestRefresh("usr_1", "ses_1", "fam_1")
+		if err := s.CreateRefreshToken(ctx, rt1); err != nil {
+			t.Fatal(err)
+		}
+		rt2 := nextRefresh(rt1, 1)
+		if err := s.RotateRefreshToken(ctx, rt1.Hash, rt2); err != nil {
+			t.Fatalf("rotate: %v", err)
+		}
+		old, _ := s.GetRefreshToken(ctx, rt1.Hash)
+		if !old.UsedAt.Equal(rt2.CreatedAt) {
+			t.Fatalf("old UsedAt = %v, want %v", old.UsedAt, rt2.CreatedAt)
+		}
+		got, err := s.GetRefreshToken(ctx, rt2.Hash)
+		if err != nil || got.FamilyID != "fam_1" || !got.UsedAt.IsZero() {
+			t.Fatalf("new token = %+v, %v", got, err)
+		}
+		if err := s.RotateRefreshToken(ctx, rt1.Hash, nextRefresh(rt1, 2)); !errors.Is(err, session.ErrTokenUsed) {
+			t.Fatalf("second rotation of rt1: %v, want ErrTokenUsed", err)
+		}
+		if err := s.RotateRefreshToken(ctx, sso.HashToken("x"), nextRefresh(rt1, 3)); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("rotation of unknown token: %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("RevokeFamily", func(t *testing.T) {
+		s := open(t)
+		rt1 := newTestRefresh("usr_1", "ses_1", "fam_1")
+		other := newTestRefresh("usr_1", "ses_1", "fam_2")
+		for _, rt := range []*session.RefreshToken{rt1, other} {
+			if err := s.CreateRefreshToken(ctx, rt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rt2 := nextRefresh(rt1, 1)
+		if err := s.RotateRefreshToken(ctx, rt1.Hash, rt2); err != nil {
+			t.Fatal(err)
+		}
+		at := sessionBase.Add(time.Hour)
+		if err := s.RevokeFamily(ctx, "fam_1", at); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range []string{rt1.Hash, rt2.Hash} {
+			got, err := s.GetRefreshToken(ctx, h)
+			if err != nil || !got.RevokedAt.Equal(at) {
+				t.Fatalf("token of revoked family: %+v, %v; want RevokedAt %v", got, err, at)
+			}
+		}
+		if err := s.RotateRefreshToken(ctx, rt2.Hash, nextRefresh(rt2, 2)); !errors.Is(err, session.ErrTokenRevoked) {
+			t.Fatalf("rotation in revoked family: %v, want ErrTokenRevoked", err)
+		}
+		if got, _ := s.GetRefreshToken(ctx, other.Hash); !got.RevokedAt.IsZero() {
+			t.Fatal("another family was revoked")
+		}
+		if err := s.RevokeFamily(ctx, "fam_1", at.Add(time.Hour)); err != nil {
+			t.Fatalf("revoking twice: %v", err)
+		}
+		if got, _ := s.GetRefreshToken(ctx, rt1.Hash); !got.RevokedAt.Equal(at) {
+			t.Fatalf("second revocation moved RevokedAt to %v", got.RevokedAt)
+		}
+		if err := s.RevokeFamily(ctx, "fam_unknown", at); err != nil {
+			t.Fatalf("revoking unknown family: %v", err)
+		}
+	})
+	t.Run("RevokeSessionAndUser", func(t *testing.T) {
+		s := open(t)
+		a := newTestRefresh("usr_1", "ses_1", "fam_a")
+		b := newTestRefresh("usr_1", "ses_2", "fam_b")
+		c := newTestRefresh("usr_2", "ses_3", "fam_c")
+		for _, rt := range []*session.RefreshToken{a, b, c} {
+			if err := s.CreateRefreshToken(ctx, rt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		revoked := func(h string) bool {
+			got, err := s.GetRefreshToken(ctx, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return !got.RevokedAt.IsZero()
+		}
+		if err := s.RevokeSessionTokens(ctx, "ses_1", sessionBase); err != nil {
+			t.Fatal(err)
+		}
+		if !revoked(a.Hash) || revoked(b.Hash) || revoked(c.Hash) {
+			t.Fatal("RevokeSessionTokens revoked the wrong families")
+		}
+		if err := s.RevokeUserTokens(ctx, "usr_1", sessionBase); err != nil {
+			t.Fatal(err)
+		}
+		if !revoked(b.Hash) || revoked(c.Hash) {
+			t.Fatal("RevokeUserTokens revoked the wrong families")
+		}
+	})
+	t.Run("RevokeUser", func(t *testing.T) {
+		st := newStore(t)
+		ss, ok := st.(session.Store)
+		if !ok {
+			t.Skip("store has no session.Store")
+		}
+		ts := st.(session.TokenStore)
+		var hashes []string
+		for i := 0; i < 3; i++ {
+			se := newTestSession("usr_1", i)
+			if _, err := ss.CreateSession(ctx, se, 0); err != nil {
+				t.Fatal(err)
+			}
+			rt := newTestRefresh("usr_1", se.ID, fmt.Sprintf("fam_%d", i))
+			if err := ts.CreateRefreshToken(ctx, rt); err != nil {
+				t.Fatal(err)
+			}
+			hashes = append(hashes, rt.Hash)
+		}
+		keep := newTestSession("usr_2", 0)
+		if _, err := ss.CreateSession(ctx, keep, 0); err != nil {
+			t.Fatal(err)
+		}
+		keepRT := newTestRefresh("usr_2", keep.ID, "fam_keep")
+		if err := ts.CreateRefreshToken(ctx, keepRT); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ss.DeleteUserSessions(ctx, "usr_1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := ts.RevokeUserTokens(ctx, "usr_1", sessionBase); err != nil {
+			t.Fatal(err)
+		}
+		if l, _ := ss.ListUserSessions(ctx, "usr_1"); len(l) != 0 {
+			t.Fatalf("sessions survived: %v", sessionIDs(l))
+		}
+		for _, h := range hashes {
+			if got, _ := ts.GetRefreshToken(ctx, h); got.RevokedAt.IsZero() {
+				t.Fatalf("family %s survived", got.FamilyID)
+			}
+		}
+		if got, _ := ts.GetRefreshToken(ctx, keepRT.Hash); !got.RevokedAt.IsZero() {
+			t.Fatal("other user's family revoked")
+		}
+		if _, err := ss.FindSession(ctx, keep.TokenHash); err != nil {
+			t.Fatalf("other user's session ended: %v", err)
+		}
+	})
+}
+
+func runSessionRevocations(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	if _, ok := newStore(t).(session.RevocationStore); !ok {
+		return
+	}
+	t.Run("SetGet", func(t *testing.T) {
+		s := newStore(t).(session.RevocationStore)
+		if _, err := s.GetRevocation(ctx, "user:usr_1"); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("GetRevocation(none) = %v, want ErrNotFound", err)
+		}
+		far := time.Now().Add(24 * time.Hour)
+		at := sessionBase
+		if err := s.SetRevocation(ctx, "user:usr_1", at, far); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetRevocation(ctx, "user:usr_1")
+		if err != nil || !got.Equal(at) {
+			t.Fatalf("GetRevocation = %v, %v; want %v", got, err, at)
+		}
+		if err := s.SetRevocation(ctx, "user:usr_1", at.Add(-time.Hour), far); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetRevocation(ctx, "user:usr_1"); !got.Equal(at) {
+			t.Fatalf("earlier revocation replaced a later one: %v", got)
+		}
+		later := at.Add(time.Minute)
+		if err := s.SetRevocation(ctx, "user:usr_1", later, far); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetRevocation(ctx, "user:usr_1"); !got.Equal(later) {
+			t.Fatalf("later revocation = %v, want %v", got, later)
+		}
+		if _, err := s.GetRevocation(ctx, "user:usr_2"); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("other subject: %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("Expired", func(t *testing.T) {
+		s := newStore(t).(session.RevocationStore)
+		past := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+		if err := s.SetRevocation(ctx, "session:ses_1", past.Add(-time.Hour), past); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetRevocation(ctx, "session:ses_1"); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("revocation past its until: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func runSessionRace(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	if _, ok := newStore(t).(session.TokenStore); !ok {
+		return
+	}
+	t.Run("RefreshSingleWinner", func(t *testing.T) {
+		s := newStore(t).(session.TokenStore)
+		rt := newTestRefresh("usr_1", "ses_1", "fam_1")
+		if err := s.CreateRefreshToken(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+		const n = 50
+		var (
+			wg      sync.WaitGroup
+			start   = make(chan struct{})
+			errs    = make([]error, n)
+			winners []string
+			mu      sync.Mutex
+		)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				next := nextRefresh(rt, i+1)
+				<-start
+				errs[i] = s.RotateRefreshToken(ctx, rt.Hash, next)
+				if errs[i] == nil {
+					mu.Lock()
+					winners = append(winners, next.Hash)
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil && !errors.Is(err, session.ErrTokenUsed) {
+				t.Errorf("goroutine %d: %v, want nil or ErrTokenUsed", i, err)
+			}
+		}
+		if len(winners) != 1 {
+			t.Fatalf("%d rotations won, want exactly 1", len(winners))
+		}
+		if _, err := s.GetRefreshToken(ctx, winners[0]); err != nil {
+			t.Fatalf("winner's token not stored: %v", err)
+		}
+	})
+}
