@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -36,8 +37,13 @@ type TOTPFactor struct {
 	LastUsedAt  time.Time
 }
 
+// String implements fmt.Stringer without the sealed secret.
+func (f TOTPFactor) String() string {
+	return fmt.Sprintf("mfa.TOTPFactor{UserID: %q, Active: %v, LastStep: %d, Secret: REDACTED}", f.UserID, f.Active, f.LastStep)
+}
+
 // LogValue implements slog.LogValuer; it never logs the sealed secret.
-func (f *TOTPFactor) LogValue() slog.Value {
+func (f TOTPFactor) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("user_id", f.UserID), slog.Bool("active", f.Active),
 		slog.Int64("last_step", f.LastStep), slog.String("secret", "REDACTED"))
 }

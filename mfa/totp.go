@@ -108,10 +108,15 @@ type Enrollment struct {
 }
 
 // String redacts the secret.
-func (e *Enrollment) String() string { return "mfa.Enrollment{" + e.Issuer + ":" + e.Account + ", secret REDACTED}" }
+func (e Enrollment) String() string {
+	return "mfa.Enrollment{" + e.Issuer + ":" + e.Account + ", secret REDACTED}"
+}
+
+// GoString redacts the secret from %#v.
+func (e Enrollment) GoString() string { return e.String() }
 
 // LogValue implements slog.LogValuer without the seed, URI or QR code.
-func (e *Enrollment) LogValue() slog.Value {
+func (e Enrollment) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("issuer", e.Issuer), slog.String("account", e.Account), slog.String("secret", "REDACTED"))
 }
 

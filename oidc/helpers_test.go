@@ -148,11 +148,18 @@ func atHash(accessToken string) string {
 // ---- clock -------------------------------------------------------------
 
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu    sync.Mutex
+	t     time.Time
+	start time.Time
 }
 
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
+func newClock() *clock {
+	now := time.Now().Truncate(time.Second)
+	return &clock{t: now, start: now}
+}
+
+// t0 returns the clock's starting time.
+func (c *clock) t0() time.Time { return c.start }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
@@ -175,7 +182,7 @@ type authReq struct {
 // mockOP is an in-process OpenID Provider. Each exported-ish knob
 // reproduces the single deviation of one conformance module.
 type mockOP struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	issuer string
 	clock  *clock
@@ -208,6 +215,7 @@ type mockOP struct {
 	replayIDToken     string                                       // return this ID token instead of a new one
 	extraJWKS         []json.RawMessage                            // extra raw JWKS entries
 	jwksHandler       func(w http.ResponseWriter, r *http.Request) // replace the JWKS endpoint
+	assertionPub      crypto.PublicKey                             // verifies private_key_jwt assertions
 	omitProfileClaims bool                                         // scope-userinfo-claims: ID token without profile claims
 
 	jwksFetches     atomic.Int32
@@ -216,7 +224,7 @@ type mockOP struct {
 	tokenAuthMethod atomic.Value
 }
 
-func newMockOP(t *testing.T, clk *clock) *mockOP {
+func newMockOP(t testing.TB, clk *clock) *mockOP {
 	op := &mockOP{t: t, clock: clk, clientID: "client-a", secret: "s3cret-a", authMethod: "client_secret_basic",
 		redirectURIs: map[string]bool{}, codes: map[string]*authReq{}}
 	op.signKey = newRSAKey(0, "k1")
@@ -373,11 +381,8 @@ func (op *mockOP) token(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 300, "id_token": idt})
 }
 
-// assertionKey, when set, verifies private_key_jwt assertions.
-var assertionPub atomic.Value
-
 func (op *mockOP) checkAssertion(a string) bool {
-	pub, _ := assertionPub.Load().(crypto.PublicKey)
+	pub := op.assertionPub
 	if pub == nil {
 		return false
 	}
@@ -643,7 +648,7 @@ func (c *recCompleter) lastFail() *sso.LoginFailure {
 // ---- harness -------------------------------------------------------------
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	clock   *clock
 	rp      *RP
 	srv     *httptest.Server
@@ -663,7 +668,7 @@ func testSealer(t testing.TB) *sso.Keyring {
 	return k
 }
 
-func newHarness(t *testing.T, clk *clock, mod func(*Config)) *harness {
+func newHarness(t testing.TB, clk *clock, mod func(*Config)) *harness {
 	h := &harness{t: t, clock: clk, conns: &memConns{}, flows: &memFlows{now: clk.Now}, comp: &recCompleter{}, sealer: testSealer(t)}
 	mux := http.NewServeMux()
 	h.srv = httptest.NewServer(mux)
@@ -715,11 +720,11 @@ func (h *harness) addConn(op *mockOP, id, org string, mod func(c *sso.Connection
 
 // browser is a cookie-carrying client that does not follow redirects.
 type browser struct {
-	t *testing.T
+	t testing.TB
 	c *http.Client
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse

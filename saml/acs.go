@@ -25,6 +25,10 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, false, err)
 		return
 	}
+	if r.ContentLength > s.cfg.MaxResponseBytes {
+		s.fail(w, r, conn, false, invalid(ReasonTooLarge, errors.New("saml: request body too large")))
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxResponseBytes)
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError

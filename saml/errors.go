@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strings"
 
-	saml2 "github.com/russellhaering/gosaml2"
 	rtvalidator "github.com/mattermost/xml-roundtrip-validator"
+	saml2 "github.com/russellhaering/gosaml2"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/ssokit/ssokit/sso"
@@ -25,6 +25,8 @@ const (
 	ReasonWrapping             = "signature_wrapping"
 	ReasonDuplicateID          = "duplicate_id"
 	ReasonCommentInAssertion   = "comment_in_assertion"
+	ReasonDuplicateElement     = "duplicate_element"
+	ReasonForeignNamespace     = "foreign_namespace"
 	ReasonSignatureMissing     = "signature_missing"
 	ReasonSignatureInvalid     = "signature_invalid"
 	ReasonWeakAlgorithm        = "weak_algorithm"

@@ -64,7 +64,7 @@ var (
 const (
 	maxXMLDepth        = 32
 	maxXMLTokens       = 50000
-	maxNSDeclarations  = 256
+	maxNSDeclarations  = 2048
 	maxAttrsPerElement = 64
 )
 
@@ -109,6 +109,25 @@ type scanFrame struct {
 	id   string
 	// sig tracks a ds:Signature child being read.
 	isSig bool
+	// counts of singleton children, for Response, Assertion and Subject.
+	counts map[string]int
+}
+
+// singletons lists the children that may appear at most once under a
+// parent, by the parent's local name. encoding/xml keeps only one of
+// repeated elements, so a second copy would be a parser differential.
+var singletons = map[string]map[string]bool{
+	"Response":  {"Issuer": true, "Status": true},
+	"Assertion": {"Issuer": true, "Subject": true, "Conditions": true, "AuthnStatement": true},
+	"Subject":   {"NameID": true, "SubjectConfirmation": true, "EncryptedID": true, "BaseID": true},
+}
+
+// assertionElements are SAML assertion element names; inside an Assertion
+// they must be in the assertion namespace (a foreign <x:NameID> is refused).
+var assertionElements = map[string]bool{
+	"Issuer": true, "Subject": true, "NameID": true, "SubjectConfirmation": true, "SubjectConfirmationData": true,
+	"Conditions": true, "AudienceRestriction": true, "Audience": true, "AuthnStatement": true, "AuthnContext": true,
+	"AuthnContextClassRef": true, "AttributeStatement": true, "Attribute": true, "Assertion": true,
 }
 
 // scanDocument streams doc once and enforces the invariants that must hold
@@ -120,6 +139,12 @@ type scanFrame struct {
 func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 	if bytes.Contains(doc, []byte("<!DOCTYPE")) || bytes.Contains(doc, []byte("<!ENTITY")) {
 		return nil, scanFail(ReasonDoctype, "document type declarations are not allowed")
+	}
+	if bytes.Count(doc, []byte("xmlns")) > maxNSDeclarations {
+		return nil, scanFail(ReasonTooComplex, "document declares more than %d namespaces", maxNSDeclarations)
+	}
+	if bytes.Count(doc, []byte("<")) > maxXMLTokens/2 {
+		return nil, scanFail(ReasonTooComplex, "document has too many elements")
 	}
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
@@ -180,9 +205,15 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 			if len(t.Attr) > maxAttrsPerElement {
 				return nil, scanFail(ReasonTooComplex, "element has more than %d attributes", maxAttrsPerElement)
 			}
+			if t.Name.Local == "" || strings.Contains(t.Name.Local, ":") {
+				return nil, scanFail(ReasonMalformed, "element with an empty or invalid name")
+			}
 			fr := scanFrame{name: t.Name}
 			var alg, uri string
 			for _, a := range t.Attr {
+				if a.Name.Local == "" || strings.Contains(a.Name.Local, ":") {
+					return nil, scanFail(ReasonMalformed, "attribute with an empty or invalid name")
+				}
 				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 					nsDecls++
 					if nsDecls > maxNSDeclarations {
@@ -212,6 +243,18 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 				parent = stack[depth-1]
 			}
 			n := t.Name
+			if depth > 0 && parent.counts != nil && singletons[parent.name.Local][n.Local] {
+				parent.counts[n.Local]++
+				if parent.counts[n.Local] > 1 {
+					return nil, scanFail(ReasonDuplicateElement, "more than one %s in %s", n.Local, parent.name.Local)
+				}
+			}
+			if depth == 0 || (n.Space == nsAssertion && (n.Local == "Assertion" || n.Local == "Subject")) {
+				fr.counts = map[string]int{}
+			}
+			if assertionDepth >= 0 && !inSig && n.Space != nsAssertion && assertionElements[n.Local] {
+				return nil, scanFail(ReasonForeignNamespace, "element %s in namespace %q inside an Assertion", n.Local, n.Space)
+			}
 			switch {
 			case depth == 0 && pol.assertionRoot:
 				if n.Space != nsAssertion || n.Local != "Assertion" {
@@ -250,7 +293,11 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 				if !top && !inAssertion {
 					return nil, scanFail(ReasonWrapping, "Signature element in an unexpected place")
 				}
-				if top && res.rootSigned || inAssertion && res.assertionSigned {
+				if parent.counts == nil {
+					return nil, scanFail(ReasonWrapping, "Signature element in an unexpected place")
+				}
+				parent.counts["#Signature"]++
+				if parent.counts["#Signature"] > 1 {
 					return nil, scanFail(ReasonWrapping, "more than one Signature on one element")
 				}
 				inSig, sigDepth, sigParent, sigRefs, sigRefOK, sigMethods = true, depth, parent, 0, false, 0

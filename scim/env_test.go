@@ -57,6 +57,7 @@ func (r *recordingRevoker) revoked(userID string) int {
 type backend interface {
 	scim.Store
 	scim.CoreStore
+	scim.RateStore
 	sso.Store
 }
 

@@ -64,6 +64,13 @@ func normalizeUser(in map[string]any) (map[string]any, error) {
 			if err := checkSchemas(v, userSchema); err != nil {
 				return nil, err
 			}
+			// Remember whether the client declared the enterprise
+			// extension (Entra does, even without extension attributes).
+			for _, x := range v.([]any) {
+				if strings.EqualFold(x.(string), enterpriseSchema) {
+					out["schemas"] = []any{userSchema, enterpriseSchema}
+				}
+			}
 			continue
 		case strings.EqualFold(k, "id"), strings.EqualFold(k, "meta"), strings.EqualFold(k, "groups"), strings.EqualFold(k, "password"):
 			continue

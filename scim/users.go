@@ -21,7 +21,11 @@ func (h *Handler) renderUser(u *User, groups []*Group) map[string]any {
 		m = map[string]any{}
 	}
 	schemas := []string{userSchema}
-	if _, ok := m[enterpriseSchema]; ok {
+	_, ext := m[enterpriseSchema]
+	if declared, ok := m["schemas"].([]any); ok && len(declared) > 1 {
+		ext = true
+	}
+	if ext {
 		schemas = append(schemas, enterpriseSchema)
 	}
 	m["schemas"] = schemas
@@ -300,14 +304,6 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, change func
 // Revocation runs for every write that leaves the user inactive, so a
 // client retrying a deactivation whose revocation failed gets it done.
 func (h *Handler) afterUserWrite(ctx context.Context, old, nu *User) error {
-	if !nu.Active {
-		rctx := context.WithoutCancel(ctx)
-		if err := h.cfg.Revoker.RevokeUser(rctx, nu.ID); err != nil {
-			h.log.ErrorContext(ctx, "scim: revoking sessions of a deactivated user failed", "user", nu.ID, "err", err)
-			h.record(ctx, sso.EventSessionRevoked, "user", nu.ID, map[string]string{"cause": "scim_deactivation"}, sso.OutcomeFailure)
-			return &Error{Status: http.StatusServiceUnavailable, Detail: "user deactivated but session revocation failed, retry", RetryAfter: time.Second, Err: err}
-		}
-	}
 	switch {
 	case old.Active && !nu.Active:
 		h.record(ctx, sso.EventSCIMUserDeactivated, "user", nu.ID, map[string]string{"deleted": boolStr(nu.Deleted)})
@@ -330,6 +326,14 @@ func (h *Handler) afterUserWrite(ctx context.Context, old, nu *User) error {
 		h.record(ctx, sso.EventSCIMUserUpdated, "user", nu.ID, details)
 		if h.cfg.Hooks.UserUpdated != nil {
 			h.cfg.Hooks.UserUpdated(ctx, CloneUser(nu))
+		}
+	}
+	if !nu.Active {
+		// The client may disconnect; revocation must still finish.
+		rctx := context.WithoutCancel(ctx)
+		if err := h.cfg.Revoker.RevokeUser(rctx, nu.ID); err != nil {
+			h.record(ctx, sso.EventSessionRevoked, "user", nu.ID, map[string]string{"cause": "scim_deactivation"}, sso.OutcomeFailure)
+			return &Error{Status: http.StatusServiceUnavailable, Detail: "user deactivated but session revocation failed, retry", RetryAfter: time.Second, Err: err}
 		}
 	}
 	return nil

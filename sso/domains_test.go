@@ -473,3 +473,28 @@ func BenchmarkIsPublicMailDomain(b *testing.B) {
 		sso.IsPublicMailDomain("eng.corp.acme-industries.example")
 	}
 }
+
+// FuzzDomainsAdd claims arbitrary names: no panic, and whatever is stored
+// is normalized, claimable and pending.
+func FuzzDomainsAdd(f *testing.F) {
+	for _, s := range []string{"acme.com", "Bücher.Example.", "co.uk", "gmail.com", "1.2.3.4", "[::1]", "-a.com", "a..b",
+		"xn--bcher-kva.example", strings.Repeat("a.", 200) + "com", "\x00.com", "a\u2028b.com", "ACME.COM"} {
+		f.Add(s)
+	}
+	e := newEnv(f)
+	org := e.org("fuzz", nil)
+	d := e.domains(&fakeResolver{}, nil)
+	f.Fuzz(func(t *testing.T, name string) {
+		dom, err := d.Add(ctx, org.ID, name)
+		if err != nil {
+			if !errors.Is(err, sso.ErrInvalidInput) && !errors.Is(err, sso.ErrConflict) {
+				t.Fatalf("%q: unexpected error %v", name, err)
+			}
+			return
+		}
+		n, nerr := sso.NormalizeDomain(dom.Name)
+		if nerr != nil || n != dom.Name || d.Blocked(dom.Name) || dom.State == sso.DomainFailed {
+			t.Fatalf("%q stored as %+v", name, dom)
+		}
+	})
+}

@@ -40,8 +40,7 @@ type User struct {
 	Email string
 	// GivenName and FamilyName are asserted as givenName/sn (SAML) and
 	// given_name/family_name (OIDC).
-	GivenName  string
-	FamilyName string
+	GivenName, FamilyName string
 	// Groups are asserted as the multi-valued "groups" attribute/claim.
 	Groups []string
 	// Subject is the persistent NameID and the OIDC sub. Zero means a stable
@@ -87,7 +86,8 @@ type Config struct {
 	SAMLEntityID string
 	// SAMLKey and SAMLCert sign SAML responses and assertions. Zero means a
 	// fresh RSA-2048 key and self-signed certificate per IdP.
-	SAMLKey  *rsa.PrivateKey
+	SAMLKey *rsa.PrivateKey
+	// SAMLCert is the certificate of SAMLKey published in the metadata.
 	SAMLCert *x509.Certificate
 	// ServiceProviders are the registered SAML SPs. Responses go only to
 	// their ACS URLs. More can be added with [IdP.RegisterServiceProvider]
@@ -119,6 +119,10 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives request errors. Zero means slog.Default().
 	Logger *slog.Logger
+	// ErrorHandler renders refused browser requests; err is a
+	// *[RequestError]. Zero means [DefaultErrorHandler]. OAuth endpoints
+	// (token, userinfo) answer OAuth error JSON instead.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // IdP is an in-process development identity provider serving SAML 2.0 and
@@ -126,16 +130,17 @@ type Config struct {
 // BaseURL's path (with http.StripPrefix when that path is not "/"). It is
 // safe for concurrent use.
 type IdP struct {
-	base     string
-	entityID string
-	now      func() time.Time
-	rand     io.Reader
-	log      *slog.Logger
-	autoUser string
-	aLife    time.Duration
-	tLife    time.Duration
-	cLife    time.Duration
-	mux      *http.ServeMux
+	base         string
+	entityID     string
+	now          func() time.Time
+	rand         io.Reader
+	log          *slog.Logger
+	errorHandler func(http.ResponseWriter, *http.Request, error)
+	autoUser     string
+	aLife        time.Duration
+	tLife        time.Duration
+	cLife        time.Duration
+	mux          *http.ServeMux
 
 	samlKey  *rsa.PrivateKey
 	samlCert *x509.Certificate
@@ -196,6 +201,10 @@ func NewIdP(cfg Config) (*IdP, error) {
 	}
 	if idp.log == nil {
 		idp.log = slog.Default()
+	}
+	idp.errorHandler = cfg.ErrorHandler
+	if idp.errorHandler == nil {
+		idp.errorHandler = DefaultErrorHandler
 	}
 	if idp.aLife <= 0 {
 		idp.aLife = 5 * time.Minute
@@ -486,15 +495,44 @@ var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <body><h1>ssotest development IdP</h1><p id="ssotest-error">{{.}}</p></body></html>
 `))
 
-// httpError renders a user-safe error page and logs the cause.
-func (idp *IdP) httpError(w http.ResponseWriter, r *http.Request, status int, msg string, cause error) {
-	if cause != nil {
-		idp.log.WarnContext(r.Context(), "ssotest: request rejected", "path", r.URL.Path, "msg", msg, "err", cause)
+// RequestError is a browser request the IdP refused (a malformed SAML
+// request, an unknown SP or client, an expired login). It reaches
+// Config.ErrorHandler.
+type RequestError struct {
+	// Status is the HTTP status to answer with.
+	Status int
+	// Message is safe to show to the user.
+	Message string
+	// Err is the private cause, if any.
+	Err error
+}
+
+// Error returns the user-safe message.
+func (e *RequestError) Error() string { return "ssotest: " + e.Message }
+
+// Unwrap returns the private cause.
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// DefaultErrorHandler renders a *RequestError as a small HTML page with its
+// status and user-safe message; any other error as a 500 page.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusInternalServerError, "internal error"
+	var re *RequestError
+	if errors.As(err, &re) {
+		status, msg = re.Status, re.Message
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'")
 	w.WriteHeader(status)
 	_ = errorPage.Execute(w, msg)
+}
+
+// httpError logs the cause and hands a *RequestError to the error handler.
+func (idp *IdP) httpError(w http.ResponseWriter, r *http.Request, status int, msg string, cause error) {
+	if cause != nil {
+		idp.log.WarnContext(r.Context(), "ssotest: request rejected", "path", r.URL.Path, "msg", msg, "err", cause)
+	}
+	idp.errorHandler(w, r, &RequestError{Status: status, Message: msg, Err: cause})
 }
 
 // signingKey is an OIDC signing key with its published JWK.

@@ -425,7 +425,7 @@ func (idp *IdP) ServeToken(w http.ResponseWriter, r *http.Request) {
 		var err1, err2 error
 		clientID, err1 = url.QueryUnescape(clientID)
 		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil || f.Has("client_secret") {
+		if err1 != nil || err2 != nil || f.Has("client_secret") || (f.Has("client_id") && f.Get("client_id") != clientID) {
 			idp.tokenFail(w, tokenError{http.StatusUnauthorized, "invalid_client", "malformed client authentication"})
 			return
 		}

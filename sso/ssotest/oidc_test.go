@@ -291,6 +291,7 @@ func TestOIDCTokenEndpointClientAuthAndPKCE(t *testing.T) {
 		{"wrong verifier", "conf", func(c string) url.Values { return form(c, "code_verifier", strings.Repeat("a", 43)) }, [2]string{"conf", "s3cret"}, 400, "invalid_grant"},
 		{"no verifier", "conf", func(c string) url.Values { return form(c, "code_verifier", "") }, [2]string{"conf", "s3cret"}, 400, "invalid_grant"},
 		{"wrong redirect", "conf", func(c string) url.Values { return form(c, "redirect_uri", "https://evil.test/cb") }, [2]string{"conf", "s3cret"}, 400, "invalid_grant"},
+		{"basic and other client_id", "conf", func(c string) url.Values { return form(c, "client_id", "public") }, [2]string{"conf", "s3cret"}, 401, "invalid_client"},
 		{"wrong grant", "conf", func(c string) url.Values { return form(c, "grant_type", "password") }, [2]string{"conf", "s3cret"}, 400, "unsupported_grant_type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

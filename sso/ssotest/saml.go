@@ -3,6 +3,7 @@ package ssotest
 import (
 	"bytes"
 	"compress/flate"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,13 +125,22 @@ type ServiceProvider struct {
 	// NameIDFormat is [NameIDEmail] (zero) or [NameIDPersistent]. A
 	// NameIDPolicy in the AuthnRequest naming one of the two wins.
 	NameIDFormat string
-	// EncryptionCert, if set, is the SP's encryption certificate from its
-	// metadata. It is recorded for hosts' inspection; assertions are not
-	// encrypted.
+	// EncryptionCert is the SP's encryption certificate (RSA), read from
+	// its metadata or set here. Required when EncryptAssertions is set.
 	EncryptionCert *x509.Certificate
+	// EncryptAssertions sends assertions as EncryptedAssertion: AES (see
+	// EncryptionMethod) with the key wrapped by RSA-OAEP (MGF1-SHA1,
+	// rsa-oaep-mgf1p) to EncryptionCert. The assertion is signed before it
+	// is encrypted.
+	EncryptAssertions bool
+	// EncryptionMethod is [EncryptAES256GCM] (zero) or [EncryptAES128CBC].
+	EncryptionMethod string
 }
 
-// RegisterServiceProvider adds or replaces (by entity ID) a SAML SP.
+// RegisterServiceProvider adds a SAML SP. Registering an entity ID again
+// replaces its settings and adds its ACS URLs to those registered before
+// (an application may use one ACS URL per tenant); the first ACS URL given
+// last becomes the default.
 func (idp *IdP) RegisterServiceProvider(sp ServiceProvider) error {
 	if sp.EntityID == "" {
 		return fmt.Errorf("ssotest: service provider without entity ID: %w", sso.ErrInvalidConfig)
@@ -148,9 +159,31 @@ func (idp *IdP) RegisterServiceProvider(sp ServiceProvider) error {
 	default:
 		return fmt.Errorf("ssotest: service provider %q: unsupported NameID format %q: %w", sp.EntityID, sp.NameIDFormat, sso.ErrInvalidConfig)
 	}
-	sp.ACSURLs = append([]string(nil), sp.ACSURLs...)
+	if sp.EncryptAssertions {
+		if sp.EncryptionCert == nil {
+			return fmt.Errorf("ssotest: service provider %q: EncryptAssertions without EncryptionCert: %w", sp.EntityID, sso.ErrInvalidConfig)
+		}
+		if _, ok := sp.EncryptionCert.PublicKey.(*rsa.PublicKey); !ok {
+			return fmt.Errorf("ssotest: service provider %q: encryption certificate has no RSA key: %w", sp.EntityID, sso.ErrInvalidConfig)
+		}
+	}
+	switch sp.EncryptionMethod {
+	case "", EncryptAES256GCM, EncryptAES128CBC:
+	default:
+		return fmt.Errorf("ssotest: service provider %q: unsupported encryption method %q: %w", sp.EntityID, sp.EncryptionMethod, sso.ErrInvalidConfig)
+	}
 	idp.mu.Lock()
 	defer idp.mu.Unlock()
+	acs := append([]string(nil), sp.ACSURLs...)
+	if prev, ok := idp.sps[sp.EntityID]; ok {
+		// Keep the ACS URLs registered before (one SP, one ACS per tenant).
+		for _, a := range prev.ACSURLs {
+			if !slices.Contains(acs, a) {
+				acs = append(acs, a)
+			}
+		}
+	}
+	sp.ACSURLs = acs
 	idp.sps[sp.EntityID] = sp
 	return nil
 }
@@ -172,7 +205,9 @@ type mdEntity struct {
 }
 
 // ParseSPMetadata reads a SAML SP's EntityDescriptor: entity ID, HTTP-POST
-// ACS URLs, NameID format and encryption certificate.
+// ACS URLs, NameID format and encryption certificate (a KeyDescriptor with
+// use "encryption" or no use). Set EncryptAssertions on the result to
+// encrypt assertions to that certificate.
 func ParseSPMetadata(data []byte) (ServiceProvider, error) {
 	if len(data) > 1<<20 {
 		return ServiceProvider{}, fmt.Errorf("ssotest: SP metadata larger than 1 MiB: %w", sso.ErrInvalidInput)
@@ -198,7 +233,7 @@ func ParseSPMetadata(data []byte) (ServiceProvider, error) {
 			}
 		}
 		for _, k := range d.Keys {
-			if k.Use != "encryption" || sp.EncryptionCert != nil {
+			if (k.Use != "encryption" && k.Use != "") || sp.EncryptionCert != nil {
 				continue
 			}
 			der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(k.Cert), ""))
@@ -310,13 +345,20 @@ func (idp *IdP) serveCert(w http.ResponseWriter, r *http.Request) {
 
 // AuthnRequest is the part of a SAML AuthnRequest the IdP reads.
 type AuthnRequest struct {
-	XMLName      xml.Name `xml:"urn:oasis:names:tc:SAML:2.0:protocol AuthnRequest"`
-	ID           string   `xml:"ID,attr"`
-	Version      string   `xml:"Version,attr"`
-	Destination  string   `xml:"Destination,attr"`
-	ACSURL       string   `xml:"AssertionConsumerServiceURL,attr"`
-	Binding      string   `xml:"ProtocolBinding,attr"`
-	Issuer       string   `xml:"urn:oasis:names:tc:SAML:2.0:assertion Issuer"`
+	XMLName xml.Name `xml:"urn:oasis:names:tc:SAML:2.0:protocol AuthnRequest"`
+	// ID is the request ID, echoed as InResponseTo.
+	ID string `xml:"ID,attr"`
+	// Version must be "2.0".
+	Version string `xml:"Version,attr"`
+	// Destination is the SSO URL the SP sent the request to.
+	Destination string `xml:"Destination,attr"`
+	// ACSURL is the AssertionConsumerServiceURL; it must be registered.
+	ACSURL string `xml:"AssertionConsumerServiceURL,attr"`
+	// Binding is the ProtocolBinding; only HTTP-POST is answered.
+	Binding string `xml:"ProtocolBinding,attr"`
+	// Issuer is the SP's entity ID.
+	Issuer string `xml:"urn:oasis:names:tc:SAML:2.0:assertion Issuer"`
+	// NameIDPolicy carries the requested NameID format.
 	NameIDPolicy struct {
 		Format string `xml:"Format,attr"`
 	} `xml:"urn:oasis:names:tc:SAML:2.0:protocol NameIDPolicy"`
@@ -388,7 +430,7 @@ func (idp *IdP) ServeSAMLSSO(w http.ResponseWriter, r *http.Request) {
 		idp.httpError(w, r, http.StatusBadRequest, "missing SAMLRequest", nil)
 		return
 	}
-	if len(relay) > 80*10 {
+	if len(relay) > 1024 {
 		idp.httpError(w, r, http.StatusBadRequest, "RelayState too long", nil)
 		return
 	}
@@ -806,7 +848,15 @@ func (idp *IdP) buildSAMLResponse(sp ServiceProvider, acs string, u User, inResp
 		}
 		resp.AddChild(evil)
 	}
-	resp.AddChild(a)
+	if sp.EncryptAssertions {
+		ea, err := idp.encryptAssertion(a, sp)
+		if err != nil {
+			return nil, err
+		}
+		resp.AddChild(ea)
+	} else {
+		resp.AddChild(a)
+	}
 	return idp.finishResponse(resp, respID, aID, f)
 }
 

@@ -72,9 +72,9 @@ type SCIMUser struct {
 	// UserName is the SCIM userName (usually the email). Required.
 	UserName string
 	// Email is the work email. Zero means UserName.
-	Email      string
-	GivenName  string
-	FamilyName string
+	Email string
+	// GivenName and FamilyName are sent as name.givenName/familyName.
+	GivenName, FamilyName string
 	// ExternalID is the IdP's ID for the user. Zero means one derived from
 	// UserName.
 	ExternalID string
@@ -97,8 +97,10 @@ type SCIMResponse struct {
 	Request []byte
 	// StatusCode, Header and Body are those of the response.
 	StatusCode int
-	Header     http.Header
-	Body       []byte
+	// Header is the response header.
+	Header http.Header
+	// Body is the response body (at most 8 MiB).
+	Body []byte
 }
 
 // JSON decodes the response body into a map.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -62,6 +63,15 @@ func StartServer(cfg Config) (*Server, error) {
 		}
 		h.ServeHTTP(w, r)
 	}))
+	// Bind to loopback whatever httptest's -httptest.serve flag says.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
+			return nil, fmt.Errorf("ssotest: listen on loopback: %w", err)
+		}
+	}
+	hs.Listener.Close()
+	hs.Listener = l
 	hs.Start()
 	u, err := url.Parse(hs.URL)
 	if err != nil {

@@ -87,8 +87,13 @@ func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit in
 	d.byHash[ss.TokenHash] = ss.ID
 	var evicted []*session.Session
 	if limit > 0 {
-		all := d.userSessions(ss.UserID)
-		for i := 0; i < len(all)-limit; i++ {
+		var all []*session.Session
+		for _, o := range d.userSessions(ss.UserID) {
+			if o.ID != ss.ID {
+				all = append(all, o)
+			}
+		}
+		for i := 0; i < len(all)-(limit-1); i++ {
 			d.deleteSession(all[i])
 			evicted = append(evicted, copySession(all[i]))
 		}

@@ -102,6 +102,39 @@ func getOne[T any](ctx context.Context, s *Store, what string, scan func(scanner
 	return v, nil
 }
 
+// Read queries, named so that tests can check their plans use indexes.
+const (
+	qGetOrg             = `SELECT ` + orgCols + ` FROM ssokit_orgs WHERE id = $1`
+	qGetOrgBySlug       = `SELECT ` + orgCols + ` FROM ssokit_orgs WHERE slug = $1`
+	qListOrgs           = `SELECT ` + orgCols + ` FROM ssokit_orgs WHERE id > $1 ORDER BY id LIMIT $2`
+	qGetDomain          = `SELECT ` + domainCols + ` FROM ssokit_domains WHERE org_id = $1 AND name = $2`
+	qListDomains        = `SELECT ` + domainCols + ` FROM ssokit_domains WHERE org_id = $1 ORDER BY name`
+	qFindVerifiedDomain = `SELECT ` + domainCols + ` FROM ssokit_domains WHERE name = $1 AND state = 'verified'`
+	qListDomainsToCheck = `SELECT ` + domainCols + ` FROM ssokit_domains
+		WHERE state IN ('verified', 'failed') AND last_checked_at < $1
+		ORDER BY last_checked_at, name, org_id LIMIT $2`
+	qGetConnection         = `SELECT ` + connCols + ` FROM ssokit_connections WHERE id = $1`
+	qListConnections       = `SELECT ` + connCols + ` FROM ssokit_connections WHERE org_id = $1 ORDER BY created_at, id`
+	qListActiveConnections = `SELECT ` + connCols + ` FROM ssokit_connections
+			WHERE status = 'active' AND id > $1 ORDER BY id LIMIT $2`
+	qListActiveConnectionsProto = `SELECT ` + connCols + ` FROM ssokit_connections
+		WHERE status = 'active' AND protocol = $1 AND id > $2 ORDER BY id LIMIT $3`
+	qGetUser       = `SELECT ` + userCols + ` FROM ssokit_users WHERE id = $1`
+	qGetMembership = `SELECT ` + memberCols + ` FROM ssokit_memberships WHERE org_id = $1 AND user_id = $2`
+	qListMembers   = `SELECT ` + memberCols + ` FROM ssokit_memberships
+		WHERE org_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`
+	qListUserMemberships = `SELECT ` + memberCols + ` FROM ssokit_memberships WHERE user_id = $1 ORDER BY org_id`
+	qFindMemberByEmail   = `SELECT m.org_id, m.user_id, m.roles, m.status, m.source, m.external_id, m.break_glass, m.joined_at, m.updated_at
+		FROM ssokit_users u JOIN ssokit_memberships m ON m.user_id = u.id
+		WHERE u.email_lower = $1 AND m.org_id = $2
+		ORDER BY m.joined_at, m.user_id LIMIT 1`
+	qGetIdentity = `SELECT ` + identityCols + ` FROM ssokit_identities
+		WHERE org_id = $1 AND issuer = $2 AND subject = $3`
+	qListUserIdentities = `SELECT ` + identityCols + ` FROM ssokit_identities WHERE user_id = $1 ORDER BY created_at, id`
+	qFindSCIMToken      = `SELECT ` + tokenCols + ` FROM ssokit_scim_tokens WHERE hash = $1`
+	qListSCIMTokens     = `SELECT ` + tokenCols + ` FROM ssokit_scim_tokens WHERE org_id = $1 ORDER BY created_at DESC, id DESC`
+)
+
 // --- organizations -----------------------------------------------------------
 
 const orgCols = `id, slug, name, settings, created_at, updated_at`
@@ -138,12 +171,12 @@ func (s *Store) CreateOrg(ctx context.Context, o *sso.Organization) error {
 
 // GetOrg implements sso.OrgStore.
 func (s *Store) GetOrg(ctx context.Context, id string) (*sso.Organization, error) {
-	return getOne(ctx, s, "organization", scanOrg, `SELECT `+orgCols+` FROM ssokit_orgs WHERE id = $1`, id)
+	return getOne(ctx, s, "organization", scanOrg, qGetOrg, id)
 }
 
 // GetOrgBySlug implements sso.OrgStore.
 func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (*sso.Organization, error) {
-	return getOne(ctx, s, "organization", scanOrg, `SELECT `+orgCols+` FROM ssokit_orgs WHERE slug = $1`, slug)
+	return getOne(ctx, s, "organization", scanOrg, qGetOrgBySlug, slug)
 }
 
 // UpdateOrg implements sso.OrgStore.
@@ -166,7 +199,7 @@ func (s *Store) DeleteOrg(ctx context.Context, id string) error {
 
 // ListOrgs implements sso.OrgStore.
 func (s *Store) ListOrgs(ctx context.Context, afterID string, limit int) ([]*sso.Organization, error) {
-	return collect(ctx, s, s.db, scanOrg, `SELECT `+orgCols+` FROM ssokit_orgs WHERE id > $1 ORDER BY id LIMIT $2`,
+	return collect(ctx, s, s.db, scanOrg, qListOrgs,
 		afterID, sqlLimit(limit))
 }
 
@@ -201,17 +234,17 @@ func (s *Store) CreateDomain(ctx context.Context, d *sso.Domain) error {
 
 // GetDomain implements sso.DomainStore.
 func (s *Store) GetDomain(ctx context.Context, orgID, name string) (*sso.Domain, error) {
-	return getOne(ctx, s, "domain", scanDomain, `SELECT `+domainCols+` FROM ssokit_domains WHERE org_id = $1 AND name = $2`, orgID, name)
+	return getOne(ctx, s, "domain", scanDomain, qGetDomain, orgID, name)
 }
 
 // ListDomains implements sso.DomainStore.
 func (s *Store) ListDomains(ctx context.Context, orgID string) ([]*sso.Domain, error) {
-	return collect(ctx, s, s.db, scanDomain, `SELECT `+domainCols+` FROM ssokit_domains WHERE org_id = $1 ORDER BY name`, orgID)
+	return collect(ctx, s, s.db, scanDomain, qListDomains, orgID)
 }
 
 // FindVerifiedDomain implements sso.DomainStore.
 func (s *Store) FindVerifiedDomain(ctx context.Context, name string) (*sso.Domain, error) {
-	return getOne(ctx, s, "verified domain", scanDomain, `SELECT `+domainCols+` FROM ssokit_domains WHERE name = $1 AND state = 'verified'`, name)
+	return getOne(ctx, s, "verified domain", scanDomain, qFindVerifiedDomain, name)
 }
 
 // UpdateDomain implements sso.DomainStore. A second verified holder of the
@@ -232,9 +265,7 @@ func (s *Store) DeleteDomain(ctx context.Context, orgID, name string) error {
 
 // ListDomainsToCheck implements sso.DomainStore.
 func (s *Store) ListDomainsToCheck(ctx context.Context, checkedBefore time.Time, limit int) ([]*sso.Domain, error) {
-	return collect(ctx, s, s.db, scanDomain, `SELECT `+domainCols+` FROM ssokit_domains
-		WHERE state IN ('verified', 'failed') AND last_checked_at < $1
-		ORDER BY last_checked_at, name, org_id LIMIT $2`, ts(checkedBefore), sqlLimit(limit))
+	return collect(ctx, s, s.db, scanDomain, qListDomainsToCheck, ts(checkedBefore), sqlLimit(limit))
 }
 
 // --- connections -----------------------------------------------------------------
@@ -293,22 +324,20 @@ func (s *Store) CreateConnection(ctx context.Context, c *sso.Connection) error {
 
 // GetConnection implements sso.ConnectionStore.
 func (s *Store) GetConnection(ctx context.Context, id string) (*sso.Connection, error) {
-	return getOne(ctx, s, "connection", scanConn, `SELECT `+connCols+` FROM ssokit_connections WHERE id = $1`, id)
+	return getOne(ctx, s, "connection", scanConn, qGetConnection, id)
 }
 
 // ListConnections implements sso.ConnectionStore.
 func (s *Store) ListConnections(ctx context.Context, orgID string) ([]*sso.Connection, error) {
-	return collect(ctx, s, s.db, scanConn, `SELECT `+connCols+` FROM ssokit_connections WHERE org_id = $1 ORDER BY created_at, id`, orgID)
+	return collect(ctx, s, s.db, scanConn, qListConnections, orgID)
 }
 
 // ListActiveConnections implements sso.ConnectionStore.
 func (s *Store) ListActiveConnections(ctx context.Context, p sso.Protocol, afterID string, limit int) ([]*sso.Connection, error) {
 	if p == "" {
-		return collect(ctx, s, s.db, scanConn, `SELECT `+connCols+` FROM ssokit_connections
-			WHERE status = 'active' AND id > $1 ORDER BY id LIMIT $2`, afterID, sqlLimit(limit))
+		return collect(ctx, s, s.db, scanConn, qListActiveConnections, afterID, sqlLimit(limit))
 	}
-	return collect(ctx, s, s.db, scanConn, `SELECT `+connCols+` FROM ssokit_connections
-		WHERE status = 'active' AND protocol = $1 AND id > $2 ORDER BY id LIMIT $3`, string(p), afterID, sqlLimit(limit))
+	return collect(ctx, s, s.db, scanConn, qListActiveConnectionsProto, string(p), afterID, sqlLimit(limit))
 }
 
 // UpdateConnection implements sso.ConnectionStore.
@@ -364,7 +393,7 @@ func (s *Store) CreateUser(ctx context.Context, u *sso.User) error {
 
 // GetUser implements sso.UserStore.
 func (s *Store) GetUser(ctx context.Context, id string) (*sso.User, error) {
-	return getOne(ctx, s, "user", scanUser, `SELECT `+userCols+` FROM ssokit_users WHERE id = $1`, id)
+	return getOne(ctx, s, "user", scanUser, qGetUser, id)
 }
 
 // UpdateUser implements sso.UserStore.
@@ -427,7 +456,7 @@ func (s *Store) CreateMembership(ctx context.Context, m *sso.Membership) error {
 
 // GetMembership implements sso.MembershipStore.
 func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (*sso.Membership, error) {
-	return getOne(ctx, s, "membership", scanMember, `SELECT `+memberCols+` FROM ssokit_memberships WHERE org_id = $1 AND user_id = $2`, orgID, userID)
+	return getOne(ctx, s, "membership", scanMember, qGetMembership, orgID, userID)
 }
 
 // UpdateMembership implements sso.MembershipStore.
@@ -450,22 +479,18 @@ func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) erro
 
 // ListMembers implements sso.MembershipStore.
 func (s *Store) ListMembers(ctx context.Context, orgID, afterUserID string, limit int) ([]*sso.Membership, error) {
-	return collect(ctx, s, s.db, scanMember, `SELECT `+memberCols+` FROM ssokit_memberships
-		WHERE org_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, orgID, afterUserID, sqlLimit(limit))
+	return collect(ctx, s, s.db, scanMember, qListMembers, orgID, afterUserID, sqlLimit(limit))
 }
 
 // ListUserMemberships implements sso.MembershipStore.
 func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]*sso.Membership, error) {
-	return collect(ctx, s, s.db, scanMember, `SELECT `+memberCols+` FROM ssokit_memberships WHERE user_id = $1 ORDER BY org_id`, userID)
+	return collect(ctx, s, s.db, scanMember, qListUserMemberships, userID)
 }
 
 // FindMemberByEmail implements sso.MembershipStore. It matches the
 // lower-cased stored email against email, through an index.
 func (s *Store) FindMemberByEmail(ctx context.Context, orgID, email string) (*sso.Membership, error) {
-	return getOne(ctx, s, "member", scanMember, `SELECT m.org_id, m.user_id, m.roles, m.status, m.source, m.external_id, m.break_glass, m.joined_at, m.updated_at
-		FROM ssokit_users u JOIN ssokit_memberships m ON m.user_id = u.id
-		WHERE u.email_lower = $1 AND m.org_id = $2
-		ORDER BY m.joined_at, m.user_id LIMIT 1`, email, orgID)
+	return getOne(ctx, s, "member", scanMember, qFindMemberByEmail, email, orgID)
 }
 
 // --- identities ------------------------------------------------------------------------
@@ -502,13 +527,12 @@ func (s *Store) CreateIdentity(ctx context.Context, id *sso.Identity) error {
 
 // GetIdentity implements sso.IdentityStore.
 func (s *Store) GetIdentity(ctx context.Context, orgID, issuer, subject string) (*sso.Identity, error) {
-	return getOne(ctx, s, "identity", scanIdentity, `SELECT `+identityCols+` FROM ssokit_identities
-		WHERE org_id = $1 AND issuer = $2 AND subject = $3`, orgID, issuer, subject)
+	return getOne(ctx, s, "identity", scanIdentity, qGetIdentity, orgID, issuer, subject)
 }
 
 // ListUserIdentities implements sso.IdentityStore.
 func (s *Store) ListUserIdentities(ctx context.Context, userID string) ([]*sso.Identity, error) {
-	return collect(ctx, s, s.db, scanIdentity, `SELECT `+identityCols+` FROM ssokit_identities WHERE user_id = $1 ORDER BY created_at, id`, userID)
+	return collect(ctx, s, s.db, scanIdentity, qListUserIdentities, userID)
 }
 
 // UpdateIdentity implements sso.IdentityStore.
@@ -630,6 +654,12 @@ func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
 // database and served by the (org_id, type, seq), (org_id, actor_id, seq)
 // and (org_id, at) indexes.
 func (s *Store) ListEvents(ctx context.Context, q sso.EventQuery) ([]*sso.Event, error) {
+	query, args := eventsQuery(q)
+	return collect(ctx, s, s.db, scanEvent, query, args...)
+}
+
+// eventsQuery builds the ListEvents query for q.
+func eventsQuery(q sso.EventQuery) (string, []any) {
 	var b strings.Builder
 	args := []any{q.OrgID, q.AfterSeq}
 	b.WriteString(`SELECT ` + eventCols + ` FROM ssokit_events WHERE org_id = $1 AND seq > $2`)
@@ -651,7 +681,7 @@ func (s *Store) ListEvents(ctx context.Context, q sso.EventQuery) ([]*sso.Event,
 	}
 	args = append(args, q.EffectiveLimit())
 	fmt.Fprintf(&b, " ORDER BY seq LIMIT $%d", len(args))
-	return collect(ctx, s, s.db, scanEvent, b.String(), args...)
+	return b.String(), args
 }
 
 // --- SCIM tokens -------------------------------------------------------------------------
@@ -685,12 +715,12 @@ func (s *Store) CreateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 
 // FindSCIMToken implements sso.SCIMTokenStore.
 func (s *Store) FindSCIMToken(ctx context.Context, hash string) (*sso.SCIMToken, error) {
-	return getOne(ctx, s, "scim token", scanToken, `SELECT `+tokenCols+` FROM ssokit_scim_tokens WHERE hash = $1`, hash)
+	return getOne(ctx, s, "scim token", scanToken, qFindSCIMToken, hash)
 }
 
 // ListSCIMTokens implements sso.SCIMTokenStore.
 func (s *Store) ListSCIMTokens(ctx context.Context, orgID string) ([]*sso.SCIMToken, error) {
-	return collect(ctx, s, s.db, scanToken, `SELECT `+tokenCols+` FROM ssokit_scim_tokens WHERE org_id = $1 ORDER BY created_at DESC, id DESC`, orgID)
+	return collect(ctx, s, s.db, scanToken, qListSCIMTokens, orgID)
 }
 
 // UpdateSCIMToken implements sso.SCIMTokenStore.

@@ -18,8 +18,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// migrationLockID is the PostgreSQL advisory lock key that serializes
-// concurrent Migrate calls across replicas.
+// migrationLockID is the first key of the PostgreSQL advisory lock that
+// serializes concurrent Migrate calls across replicas; the second is the
+// hash of the current schema.
 const migrationLockID = 0x55_0c_1d_4b
 
 type migration struct {
@@ -88,10 +89,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	defer conn.Close()
 	if s.dialect == Postgres {
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockID); err != nil {
+		// The lock is per schema: replicas sharing a schema serialize, while
+		// independent schemas in one database (tenants, tests) do not wait
+		// for each other.
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, hashtext(current_schema()))`, migrationLockID); err != nil {
 			return s.wrap(err)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockID)
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, migrationLockID)
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ssokit_migrations (
 		version INTEGER PRIMARY KEY,

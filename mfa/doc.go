@@ -1,0 +1,75 @@
+// Package mfa adds second factors to an ssokit application: TOTP
+// authenticator apps (RFC 6238, via github.com/pquerna/otp) with QR-code
+// enrolment, WebAuthn security keys and passkeys (via
+// github.com/go-webauthn/webauthn), single-use recovery codes, organization
+// MFA policy with a grace period, and step-up for sensitive actions.
+//
+// # Wiring
+//
+// A [Manager] needs a [Store] (store/memstore or store/sqlstore implement
+// it), an sso.Sealer for TOTP seeds, the core user, organization,
+// membership and event stores, and an sso.MFAElevator, which
+// session.Manager implements: after a successful second factor the Manager
+// calls it to mark the session and rotate it.
+//
+//	m, err := mfa.New(mfa.Config{
+//		Store: st, Sealer: keyring, Users: st, Orgs: st, Members: st, Events: st,
+//		Elevator: sessions, Issuer: "Acme Cloud",
+//		EnrollmentURL: "/settings/security", VerifyURL: "/login/mfa",
+//		WebAuthn: &mfa.WebAuthnConfig{RPID: "app.acme.example", Origins: []string{"https://app.acme.example"}},
+//	})
+//	mux.Handle("/mfa/", sessions.Load(http.StripPrefix("/mfa", m)))          // JSON API
+//	mux.Handle("/app/", sessions.Load(m.Require(app)))                      // org policy
+//	mux.Handle("POST /app/billing", sessions.Load(m.StepUp(5*time.Minute)(billing)))
+//
+// The handlers read the request's principal with sso.PrincipalFrom, which
+// the session middleware sets; see [Manager.ServeHTTP] for the routes. Do
+// not wrap the mfa handlers in [Manager.Require], or users who must enrol
+// could not.
+//
+// # Policy
+//
+// [Manager.Require] enforces sso.MFAPolicy: when an organization requires
+// MFA, members without a factor get a grace period (GracePeriod, default 7
+// days, from the later of the policy change and their joining) during which
+// requests pass with the [HeaderEnrollmentDue] header and [EnrollmentDue]
+// set; afterwards browsers are redirected to Config.EnrollmentURL and API
+// clients get 403 {"error": "mfa_enrollment_required"}. Members with a
+// factor who have not used it in this session get
+// "mfa_verification_required". An MFA asserted by the IdP counts only when
+// the organization sets TrustIdPMFA. Platform admins (Config.IsPlatformAdmin)
+// always need a second factor. [Manager.StepUp] asks for a second factor
+// within a given age: 403 {"error": "mfa_step_up_required"} otherwise.
+//
+// # Security notes
+//
+//   - TOTP seeds are 160 bits from crypto/rand (or Config.Rand), sealed with
+//     the Sealer bound to the user ID, and never logged: [Enrollment] and
+//     [TOTPFactor] redact themselves in fmt and slog output. A factor is
+//     active only after a valid confirming code.
+//   - Codes are checked against the server clock with ±1 step of skew. The
+//     last accepted step is stored per user and advanced by a compare-and-set
+//     in the store (strictly greater), so a code is accepted once even when
+//     submitted concurrently to several replicas.
+//   - Failures of every entry point (TOTP, recovery codes, WebAuthn) share a
+//     per-user counter in the store: after MaxFailures (5) the user is locked
+//     out with exponential back-off (1 minute doubling to 1 hour by default).
+//     Success, failure, lockout, replay, recovery code use, enrolment and
+//     removal are audited through the sso.EventStore.
+//   - Recovery codes (10, 80 bits each) are shown once and stored as
+//     SHA-256 hashes bound to the user; each works once, atomically;
+//     regenerating replaces the whole set.
+//   - WebAuthn ceremonies live in the store (any replica may finish them),
+//     are bound to the user and session, single-use and short-lived; a
+//     signature counter that does not grow is refused as a possible clone.
+//   - Removing a factor, regenerating recovery codes and adding a factor
+//     once one exists need a second factor within Config.RecentMFA.
+//   - POST endpoints accept only application/json; responses carry
+//     Cache-Control: no-store; error bodies carry only a stable reason.
+//
+// # Storage
+//
+// The host implements [TOTPStore], [RecoveryStore], [AttemptStore] and
+// [WebAuthnStore] (together [Store]) or uses store/memstore or
+// store/sqlstore, and proves its own implementation with store/storetest.
+package mfa

@@ -1,0 +1,85 @@
+// Package oidc is the OpenID Connect relying party of ssokit: one
+// [RP] serves logins for every OIDC connection of every organization, each
+// against the organization's own IdP (Okta, Microsoft Entra ID, Google
+// Workspace, Keycloak, Auth0, ...), and hands a verified [sso.Profile] to
+// the host's [sso.Completer].
+//
+// It is built on github.com/coreos/go-oidc (ID token signature, iss, aud,
+// exp) and golang.org/x/oauth2 (code exchange, PKCE), and adds every check
+// those leave to the caller.
+//
+// # Mounting
+//
+//	rp, err := oidc.New(oidc.Config{
+//		BaseURL:     must(url.Parse("https://app.example.com/sso/oidc/")),
+//		Completer:   flow,          // sso login completion
+//		Store:       store,         // oidc.Store: memstore or sqlstore
+//		Connections: store,         // sso.ConnectionStore
+//		Sealer:      keyring,       // sso.Keyring
+//	})
+//	mux.Handle("/sso/oidc/", http.StripPrefix("/sso/oidc", rp))
+//
+// Routes (relative to the mount point):
+//
+//	GET  /login/{connection}               start a login (?return_to=, ?login_hint=)
+//	GET  /callback/{connection}            redirect URI, one per connection
+//	POST /backchannel-logout/{connection}  OIDC Back-Channel Logout 1.0
+//
+// [RP.ServeLogin], [RP.ServeCallback] and [RP.ServeBackChannelLogout] serve
+// them for routers that cannot mount a sub-handler. [RP.StartLogin]
+// implements [sso.Starter] for home-realm discovery, and
+// [RP.ConfigureConnection] implements [sso.ConnectionConfigurer] for the
+// admin API (discovery with an exact issuer match, or manual endpoints;
+// the client secret or private key is sealed with the connection ID as
+// associated data). [RP.SPDetails] gives the redirect URI to register at the
+// IdP.
+//
+// A host implements [Store] (three methods plus cleanup) on its database
+// or uses store/memstore or store/sqlstore; store/storetest checks an
+// implementation.
+//
+// # Security
+//
+//   - Authorization code flow only, always with PKCE S256; an IdP whose
+//     discovery lacks S256 in code_challenge_methods_supported is refused.
+//   - state and nonce carry 256 bits; the flow (state hash, nonce, PKCE
+//     verifier, connection, organization, issuer, redirect URI, return_to)
+//     is stored server side for 10 minutes and taken exactly once, and is
+//     bound to the browser by an HttpOnly SameSite=Lax cookie ("__Host-"
+//     and Secure with an https BaseURL). Any replica can finish a flow.
+//   - RFC 9207: the authorization response iss parameter must equal the
+//     connection's issuer when present, and is required when the IdP
+//     advertises authorization_response_iss_parameter_supported.
+//   - ID tokens: at most MaxTokenBytes before any parsing; the algorithm
+//     must be in the connection's allowlist (its SigningAlgs, else the
+//     IdP's advertised ones, intersected with RS*/ES*/PS*/EdDSA: never
+//     "none", never HMAC); signature from the connection's JWKS; iss exactly
+//     the connection's issuer; aud contains the client ID and azp equals it
+//     when present or when there are several audiences; exp, nbf and iat
+//     with MaxClockSkew; iat present and not older than MaxIDTokenAge; sub
+//     non-empty; nonce equal (constant time); at_hash checked when present.
+//     jku, x5u, jwk and x5c headers are never used. A kid-less token is
+//     tried against every key and accepted only if one verifies.
+//   - Multi-tenant issuers (Microsoft Entra "common"/"organizations"): an
+//     Issuer with [TenantPlaceholder] accepts only tokens whose tid is in
+//     AllowedTenantIDs and whose iss is the template filled with that tid.
+//   - Keys: the JWKS is cached per connection; an unknown kid refetches it
+//     at most once per JWKSRefetchInterval (30s); when the endpoint fails,
+//     cached keys keep verifying; keys that do not parse, encryption and
+//     symmetric keys are ignored.
+//   - Egress: discovery, JWKS, token and userinfo requests use https only,
+//     time out, are size-capped, follow at most three redirects and refuse
+//     loopback, private, link-local (cloud metadata) and other internal
+//     addresses at dial time, unless AllowInsecureIssuers /
+//     AllowPrivateAddresses say otherwise.
+//   - Userinfo (mode auto, always or never) must carry the ID token's sub;
+//     the ID token's claims win over userinfo's.
+//   - email_verified counts only as the JSON boolean true. Identities are
+//     (iss, sub); the email is never an identifier here.
+//   - IdP error responses render a fixed message and the error code only;
+//     error_description goes to logs and to Completer.Fail.
+//
+// Rejections are *[sso.ValidationError] values with a stable Reason (the
+// Reason* constants) reported to Completer.Fail and rendered by the
+// ErrorHandler.
+package oidc

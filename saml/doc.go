@@ -1,0 +1,64 @@
+// Package saml is a multi-tenant SAML 2.0 service provider for ssokit, built
+// on github.com/russellhaering/gosaml2 and github.com/russellhaering/goxmldsig.
+//
+// One [SP] serves every SAML connection of every organization. Each
+// connection is its own SP entity: its entity ID, ACS and SLO URLs derive
+// from [Config.BaseURL] and the connection ID. The SP meets [sso.Starter]
+// (discovery routes logins to it) and [sso.ConnectionConfigurer] (the admin
+// API configures connections from metadata XML, a metadata URL or manual
+// fields), and hands verified profiles to an [sso.Completer]. It never
+// creates users or sessions itself.
+//
+// # Mounting
+//
+//	sp, err := saml.New(saml.Config{
+//		BaseURL:     base, // https://app.example.com/sso/saml
+//		Key:         &saml.KeyPair{Key: key, Certificate: cert},
+//		Connections: store, Store: store, Events: store,
+//		Completer:   flow,
+//	})
+//	mux.Handle("/sso/saml/", http.StripPrefix("/sso/saml", sp))
+//	go sp.Run(ctx) // metadata refresh and certificate-expiry events
+//
+// Routes (relative): GET /metadata/{connection}, GET /login/{connection},
+// POST /acs/{connection}, GET and POST /slo/{connection}. The single
+// endpoints are exported as [SP.ServeMetadata], [SP.ServeLogin],
+// [SP.ServeACS] and [SP.ServeSLO].
+//
+// # Storage
+//
+// The SAML state lives behind [Store] ([RequestStore], [ReplayCache],
+// [MetadataCache]); store/memstore and store/sqlstore implement it and
+// store/storetest checks any implementation. A login may start on one
+// replica and finish on another.
+//
+// # Security
+//
+// The ACS pipeline, in order: a bounded body (MaxResponseBytes), base64, a
+// streaming structural scan that refuses DTDs, directives, deep nesting,
+// excessive namespaces and tokens, duplicate IDs, comments inside an
+// Assertion, SAML elements in foreign namespaces, repeated singleton
+// elements, Signatures anywhere but directly on the Response or Assertion,
+// SignedInfo with other than exactly one Reference to its parent's ID,
+// SHA-1 (unless [sso.SAMLConfig.AllowSHA1]), rsa-1_5 key transport, and
+// any count of assertions other than one; then gosaml2's XML round-trip
+// validation, goxmldsig signature verification and decryption; and only
+// then the checks on the verified element: issuer, bearer subject
+// confirmation with this connection's ACS as Recipient, Destination,
+// AudienceRestriction present and naming this connection's entity ID
+// (gosaml2 warnings are fatal), NotBefore/NotOnOrAfter with
+// [Config.MaxClockSkew], InResponseTo bound to the browser that started the
+// login through a server-side request record and a SameSite=None, Secure,
+// HttpOnly cookie (single use), and the assertion-ID replay cache.
+// Assertions must be signed unless the connection sets
+// AllowResponseSignatureOnly; unsolicited responses are refused unless it
+// sets AllowIdPInitiated, and then they must be recent and RelayState is
+// only used as a safe relative path. Every rejection is an
+// *[sso.ValidationError] with a stable Reason (the Reason* constants),
+// reported to [sso.Completer.Fail] and rendered by [Config.ErrorHandler]
+// without internal details.
+//
+// Metadata URLs must be https (unless AllowInsecureMetadataURLs) and may not
+// reach internal addresses (unless AllowPrivateMetadataAddresses): the
+// check runs on the IP actually dialed, for every redirect too.
+package saml

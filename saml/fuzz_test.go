@@ -1,0 +1,78 @@
+package saml_test
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ssokit/ssokit/saml"
+	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/memstore"
+)
+
+func fuzzSP(t testing.TB) (*saml.SP, *sso.Connection) {
+	sp, err := saml.New(saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Key: spKey(t).pair(),
+		Connections: memstore.New(), Store: memstore.New(), Completer: &recorder{}, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &sso.Connection{ID: "conn_f", OrgID: "org_f", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive,
+		SAML: &sso.SAMLConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(t).cert)}}}
+	return sp, conn
+}
+
+// FuzzACS feeds arbitrary documents to the ACS validation core. It must
+// never panic and never accept a document it did not verify.
+func FuzzACS(f *testing.F) {
+	sp, conn := fuzzSP(f)
+	acs, aud := sp.ACSURL(conn.ID), sp.EntityID(conn.ID)
+	for _, fx := range []*fixture{
+		{acs: acs, audience: aud, signAssertion: true},
+		{acs: acs, audience: aud, signResponse: true, signAssertion: true},
+		{acs: acs, audience: aud, signAssertion: true, encrypt: "aes256-gcm"},
+		{acs: acs, audience: aud, signAssertion: true, encrypt: "aes128-cbc"},
+	} {
+		f.Add(fx.build(f))
+	}
+	f.Add(deepNesting(100))
+	f.Add(manyNamespaces(300))
+	f.Add([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ::foo="bar"/>`))
+	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "b">]><x/>`))
+	dir := filepath.Join(moduleDir(f, "github.com/russellhaering/gosaml2"), "providertests", "testdata")
+	for _, name := range []string{"okta_response.xml", "auth0_response.xml", "onelogin_response.xml"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		p, _, err := sp.ValidateForTest(conn, aud, acs, b64(doc), baseTime)
+		if err == nil && p == nil {
+			t.Fatal("nil profile without error")
+		}
+		if err != nil && sso.ReasonOf(err) == "" {
+			t.Fatalf("error without reason: %v", err)
+		}
+	})
+}
+
+// FuzzMetadata feeds arbitrary documents to the IdP metadata parser.
+func FuzzMetadata(f *testing.F) {
+	f.Add([]byte(idpMetadata("https://idp.example.com/sso", certB64(idpKey(f)))))
+	f.Add([]byte(idpMetadata("javascript:alert(1)", certB64(idpKey(f)))))
+	f.Add([]byte(`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"></md:EntitiesDescriptor>`))
+	f.Add([]byte(strings.Repeat("<a>", 100)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		md, err := saml.ParseIdPMetadata(data)
+		if err == nil {
+			if md.EntityID == "" || md.SSOURL == "" || len(md.Certificates) == 0 {
+				t.Fatalf("incomplete metadata accepted: %+v", md)
+			}
+			u, perr := url.Parse(md.SSOURL)
+			if perr != nil || (u.Scheme != "https" && u.Scheme != "http") {
+				t.Fatalf("unsafe SSO URL accepted: %q", md.SSOURL)
+			}
+		}
+	})
+}

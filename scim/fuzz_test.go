@@ -1,0 +1,168 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var filterSeeds = []string{
+	`userName eq "bjensen"`,
+	`name.familyName co "O'Malley"`,
+	`userName sw "J"`,
+	`urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"`,
+	`title pr`,
+	`meta.lastModified gt "2011-05-13T04:42:34Z"`,
+	`meta.lastModified le "2011-05-13T04:42:34Z"`,
+	`title pr and userType eq "Employee"`,
+	`userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")`,
+	`userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")`,
+	`emails[type eq "work" and value co "@example.com"]`,
+	`active eq True`,
+	`members[value eq "abc"]`,
+	`displayName eq "a\"b\\c\u00e9"`,
+	`userName eq "a" or (externalId eq "b" and not (active eq false))`,
+	`((((userName eq "x"))))`,
+	`emails[value eq "x"].value eq "y"`,
+	"userName eq \"\xff\"",
+}
+
+// FuzzParseFilter: the parser never panics, rejects with ErrInvalidFilter,
+// and what it accepts prints back to an equivalent filter.
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range filterSeeds {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, user bool) {
+		k := KindGroup
+		if user {
+			k = KindUser
+		}
+		e, err := ParseFilter(s, k)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidFilter) {
+				t.Fatalf("error %v does not wrap ErrInvalidFilter", err)
+			}
+			return
+		}
+		out := String(e)
+		e2, err := ParseFilter(out, k)
+		if err != nil {
+			if strings.Contains(err.Error(), "longer than") || strings.Contains(err.Error(), "deeper") {
+				return // the printed form adds parentheses
+			}
+			t.Fatalf("printed form %q of %q does not parse: %v", out, s, err)
+		}
+		if String(e2) != out {
+			t.Fatalf("round trip: %q -> %q -> %q", s, out, String(e2))
+		}
+		if e2 := (&User{UserName: "x"}); MatchUser(e, e2) && false {
+			t.Fatal("unreachable")
+		}
+	})
+}
+
+func patchSeeds(t testing.TB) [][]byte {
+	seeds := [][]byte{
+		[]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"a@b.c"}]}`),
+		[]byte(`{"Operations":[{"op":"replace","value":{"active":"False","name.givenName":"x"}}]}`),
+		[]byte(`{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"m1"}]}`),
+		[]byte(`{"Operations":[{"op":"remove","path":"members[value eq \"u1\"]"},{"op":"add","path":"members","value":[{"value":"u2"}]}]}`),
+		[]byte(`{"Operations":[{"op":"remove","path":"phoneNumbers[type eq \"mobile\" or primary eq true].value"}]}`),
+		[]byte(`{"Operations":[{"op":"replace","value":{"id":"x","displayName":"y"}}]}`),
+	}
+	// The captured IdP PATCH bodies.
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/elimity-com/scim").Output()
+	if err == nil {
+		files, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "internal", "idp_test", "testdata", "*", "*.json"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			var tr struct {
+				Request json.RawMessage
+				Method  string
+			}
+			if json.Unmarshal(b, &tr) == nil && tr.Method == "PATCH" {
+				seeds = append(seeds, tr.Request)
+			}
+		}
+	}
+	return seeds
+}
+
+func decodeObject(b []byte) (map[string]any, bool) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if d.Decode(&m) != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// FuzzPatch: PATCH bodies never panic; an accepted user PATCH yields a
+// document that validates again unchanged, and a rejected one is a client
+// error.
+func FuzzPatch(f *testing.F) {
+	for _, s := range patchSeeds(f) {
+		f.Add(s)
+	}
+	base := map[string]any{
+		"userName": "u@x.test", "active": true,
+		"name":         map[string]any{"givenName": "A", "familyName": "B"},
+		"emails":       []any{map[string]any{"value": "u@x.test", "type": "work", "primary": true}},
+		"phoneNumbers": []any{map[string]any{"value": "1", "type": "mobile"}},
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, ok := decodeObject(body)
+		if !ok {
+			return
+		}
+		ops, err := parsePatchBody(m, 50)
+		if err != nil {
+			var br *badRequest
+			if !errors.As(err, &br) {
+				t.Fatalf("parse error %v is not a client error", err)
+			}
+			return
+		}
+		doc, err := applyUserPatch(base, ops)
+		if err == nil {
+			var n map[string]any
+			n, err = normalizeUser(doc)
+			if err == nil {
+				again, err2 := normalizeUser(n)
+				if err2 != nil {
+					t.Fatalf("normalized document does not validate: %v", err2)
+				}
+				a, _ := json.Marshal(again)
+				b, _ := json.Marshal(n)
+				if !bytes.Equal(a, b) {
+					t.Fatalf("normalization not idempotent:\n%s\n%s", a, b)
+				}
+				u := &User{Attributes: n}
+				u.Derive()
+			}
+		}
+		if err != nil {
+			var br *badRequest
+			if !errors.As(err, &br) {
+				t.Fatalf("user patch error %v is not a client error", err)
+			}
+		}
+		if _, _, err := applyGroupPatch(map[string]any{"displayName": "G"}, ops, 100); err != nil {
+			var br *badRequest
+			if !errors.As(err, &br) {
+				t.Fatalf("group patch error %v is not a client error", err)
+			}
+		}
+		if base["userName"] != "u@x.test" || len(base["emails"].([]any)) != 1 {
+			t.Fatal("patch modified its input")
+		}
+	})
+}

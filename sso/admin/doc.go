@@ -1,0 +1,36 @@
+// Package admin is the onboarding API an organization's administrators use
+// to set up single sign-on: connections (SAML from metadata XML or URL, OIDC
+// from issuer discovery or manual endpoints), test logins and activation,
+// DNS-verified domains, SSO enforcement, SCIM tokens, sessions and the audit
+// trail. It is a JSON http.Handler serving relative routes.
+//
+// # Mounting
+//
+//	h, err := admin.New(admin.Config{
+//		Store:       store,
+//		Authorize:   func(r *http.Request) (string, sso.Actor, error) { ... },
+//		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{sso.ProtocolSAML: samlSP, sso.ProtocolOIDC: oidcRP},
+//		Starters:    map[sso.Protocol]sso.Starter{sso.ProtocolSAML: samlSP, sso.ProtocolOIDC: oidcRP},
+//		Domains:     domains,
+//		Enforcer:    enforcer,
+//		Auditor:     auditor,
+//		Sessions:    sessionManager,
+//	})
+//	mux.Handle("/admin/sso/", http.StripPrefix("/admin/sso", h))
+//
+// The routes are listed in the "Admin API" section of the repository's
+// README.
+//
+// # Security notes
+//
+// The host's Authorize hook decides who is an administrator and of which
+// organization; every route is confined to that organization. Records of
+// another organization answer 404, exactly like records that do not exist,
+// and the attempt is audited as authz.cross_tenant_denied. Request bodies
+// are bounded (Config.MaxBodyBytes), JSON is decoded strictly (unknown
+// fields and trailing data are refused) and errors never reveal internal
+// error text. Sealed secrets are never returned; a SCIM token's plaintext
+// is returned once, in the response that creates it. The API performs no
+// CSRF protection of its own: mount it behind the host's CSRF middleware
+// or require a non-cookie credential in Authorize.
+package admin
