@@ -49,6 +49,7 @@ type LockoutError struct {
 	Until time.Time
 }
 
+// Error returns a message with the lock's end.
 func (e *LockoutError) Error() string {
 	return "mfa: too many failed attempts, locked until " + e.Until.UTC().Format(time.RFC3339)
 }

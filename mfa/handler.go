@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/ssokit/ssokit/sso"
 )
@@ -104,10 +103,7 @@ func writeJSONError(w http.ResponseWriter, status int, code string) {
 func (m *Manager) defaultError(w http.ResponseWriter, r *http.Request, err error) {
 	var le *LockoutError
 	if errors.As(err, &le) {
-		secs := int(time.Until(le.Until).Seconds()) + 1
-		if n := m.now(); le.Until.After(n) {
-			secs = int(le.Until.Sub(n).Seconds()) + 1
-		}
+		secs := int(le.Until.Sub(m.now()).Seconds()) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		writeJSONError(w, http.StatusTooManyRequests, ReasonLockedOut)
 		return

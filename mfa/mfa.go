@@ -244,20 +244,21 @@ func (m *Manager) audit(ctx context.Context, p *sso.Principal, typ, outcome, rea
 	}
 }
 
-// checkLock refuses attempts while the user is locked out.
-func (m *Manager) checkLock(ctx context.Context, p *sso.Principal) error {
+// checkLock refuses attempts while the user is locked out. It reports
+// whether the user has a failure record, which a success must clear.
+func (m *Manager) checkLock(ctx context.Context, p *sso.Principal) (bool, error) {
 	a, err := m.cfg.Store.GetAttempts(ctx, p.UserID)
 	if errors.Is(err, sso.ErrNotFound) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("mfa: read attempts: %w", err)
+		return false, fmt.Errorf("mfa: read attempts: %w", err)
 	}
 	if now := m.now(); now.Before(a.LockedUntil) {
 		m.audit(ctx, p, sso.EventMFAFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
-		return lockout(a.LockedUntil)
+		return true, lockout(a.LockedUntil)
 	}
-	return nil
+	return true, nil
 }
 
 // fail records a failed attempt of factor for the user, locks the user
@@ -273,7 +274,9 @@ func (m *Manager) fail(ctx context.Context, p *sso.Principal, factor string, cau
 	m.audit(ctx, p, typ, sso.OutcomeFailure, reason, map[string]string{"factor": factor})
 	n, err := m.cfg.Store.AddFailure(ctx, p.UserID, now, now.Add(-m.cfg.FailureWindow))
 	if err != nil {
-		return errors.Join(cause, fmt.Errorf("mfa: record failure: %w", err))
+		// Fail closed: without a recorded failure the attempt is refused as
+		// an internal error, never as a plain wrong code to retry.
+		return fmt.Errorf("mfa: record failure (%s): %w", reason, err)
 	}
 	if n < m.cfg.MaxFailures {
 		return cause
@@ -285,17 +288,20 @@ func (m *Manager) fail(ctx context.Context, p *sso.Principal, factor string, cau
 	d = min(d, m.cfg.MaxLockout)
 	until := now.Add(d)
 	if err := m.cfg.Store.LockUntil(ctx, p.UserID, until); err != nil {
-		return errors.Join(cause, fmt.Errorf("mfa: lock: %w", err))
+		return fmt.Errorf("mfa: lock (%s): %w", reason, err)
 	}
 	m.audit(ctx, p, sso.EventMFALockedOut, sso.OutcomeFailure, ReasonLockedOut,
 		map[string]string{"factor": factor, "failures": fmt.Sprint(n), "until": until.UTC().Format(time.RFC3339)})
 	return lockout(until)
 }
 
-// succeed resets the failure counters and audits a successful check.
-func (m *Manager) succeed(ctx context.Context, p *sso.Principal, factor string) error {
-	if err := m.cfg.Store.ResetAttempts(ctx, p.UserID); err != nil {
-		return fmt.Errorf("mfa: reset attempts: %w", err)
+// succeed resets the failure counters (when dirty: checkLock saw a
+// record) and audits a successful check.
+func (m *Manager) succeed(ctx context.Context, p *sso.Principal, factor string, dirty bool) error {
+	if dirty {
+		if err := m.cfg.Store.ResetAttempts(ctx, p.UserID); err != nil {
+			return fmt.Errorf("mfa: reset attempts: %w", err)
+		}
 	}
 	m.audit(ctx, p, sso.EventMFASucceeded, sso.OutcomeSuccess, "", map[string]string{"factor": factor})
 	return nil

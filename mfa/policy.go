@@ -33,6 +33,7 @@ const (
 	EnrollmentRequired
 )
 
+// String returns the requirement's stable name, as in Status.Policy.
 func (r Requirement) String() string {
 	switch r {
 	case NotRequired:

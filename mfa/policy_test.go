@@ -1,6 +1,7 @@
 package mfa_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -200,4 +201,40 @@ func TestStepUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestT_T4_SSOCannotSkipMFA: an SSO login does not bypass a required
+// second factor: without an IdP-asserted MFA the organization trusts, a
+// member who has a factor must still verify it, and a policy lookup
+// failure never lets the request through.
+func TestT_T4_SSOCannotSkipMFA(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.enrol()
+	e.org.Settings.MFA = sso.MFAPolicy{Required: true, ChangedAt: t0.Add(-time.Hour)}
+	if err := e.st.UpdateOrg(e.ctx(), e.org); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*sso.Principal{
+		{UserID: e.p.UserID, OrgID: e.org.ID, Method: sso.AuthOIDC, AuthAt: t0},
+		{UserID: e.p.UserID, OrgID: e.org.ID, Method: sso.AuthSAML, AuthAt: t0, MFA: true, MFAAt: t0}, // IdP-asserted, untrusted
+	} {
+		w := serve(e.m.Require(okHandler), p, "GET", "/app", "")
+		if w.Code != http.StatusForbidden || errorCode(t, w) != mfa.CodeVerificationRequired {
+			t.Fatalf("SSO principal %+v: got %d %s, want 403 %s", p, w.Code, w.Body, mfa.CodeVerificationRequired)
+		}
+	}
+	// An organization that cannot be read fails closed.
+	broken := &sso.Principal{UserID: e.p.UserID, OrgID: "org_missing\x00", Method: sso.AuthOIDC}
+	e2 := newEnv(t, func(c *mfa.Config) { c.Orgs = failingOrgs{} })
+	w := serve(e2.m.Require(okHandler), broken, "GET", "/app", "")
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("policy lookup failure: got %d, want 503", w.Code)
+	}
+}
+
+type failingOrgs struct{ sso.OrgStore }
+
+func (failingOrgs) GetOrg(context.Context, string) (*sso.Organization, error) {
+	return nil, sso.ErrUnavailable
 }

@@ -60,13 +60,26 @@ func formatRecoveryCode(raw string) string {
 // newRecoveryCodes generates RecoveryCodeCount codes, replaces the user's
 // set with their hashes and returns the codes for display.
 func (m *Manager) newRecoveryCodes(ctx context.Context, p *sso.Principal) ([]string, error) {
-	codes := make([]string, 0, RecoveryCodeCount)
-	hashes := make([]string, 0, RecoveryCodeCount)
+	codes, hashes, err := m.generateRecoveryCodes(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.cfg.Store.ReplaceRecoveryCodes(ctx, p.UserID, hashes, m.now()); err != nil {
+		return nil, fmt.Errorf("mfa: store recovery codes: %w", err)
+	}
+	return codes, nil
+}
+
+// generateRecoveryCodes returns RecoveryCodeCount distinct codes for
+// display and their hashes for the store.
+func (m *Manager) generateRecoveryCodes(p *sso.Principal) (codes, hashes []string, err error) {
+	codes = make([]string, 0, RecoveryCodeCount)
+	hashes = make([]string, 0, RecoveryCodeCount)
 	seen := make(map[string]bool, RecoveryCodeCount)
 	for len(codes) < RecoveryCodeCount {
 		b := make([]byte, recoveryBytes)
 		if _, err := io.ReadFull(m.rand, b); err != nil {
-			return nil, fmt.Errorf("mfa: random recovery code: %w", err)
+			return nil, nil, fmt.Errorf("mfa: random recovery code: %w", err)
 		}
 		raw := recoveryEnc.EncodeToString(b)
 		if seen[raw] {
@@ -76,10 +89,7 @@ func (m *Manager) newRecoveryCodes(ctx context.Context, p *sso.Principal) ([]str
 		codes = append(codes, formatRecoveryCode(raw))
 		hashes = append(hashes, hashRecoveryCode(p.UserID, raw))
 	}
-	if err := m.cfg.Store.ReplaceRecoveryCodes(ctx, p.UserID, hashes, m.now()); err != nil {
-		return nil, fmt.Errorf("mfa: store recovery codes: %w", err)
-	}
-	return codes, nil
+	return codes, hashes, nil
 }
 
 // RegenerateRecoveryCodes replaces p's recovery codes with a new set, which
@@ -118,7 +128,8 @@ type RecoveryResult struct {
 // it: each code works once, atomically, whatever the concurrency. Failures
 // count towards the lockout; every use is audited.
 func (m *Manager) UseRecoveryCode(ctx context.Context, p *sso.Principal, code string) (*RecoveryResult, error) {
-	if err := m.checkLock(ctx, p); err != nil {
+	dirty, err := m.checkLock(ctx, p)
+	if err != nil {
 		return nil, err
 	}
 	norm, err := ParseRecoveryCode(code)
@@ -142,8 +153,10 @@ func (m *Manager) UseRecoveryCode(ctx context.Context, p *sso.Principal, code st
 		}
 		res.ReenrollmentRequired = true
 	}
-	if err := m.cfg.Store.ResetAttempts(ctx, p.UserID); err != nil {
-		return nil, fmt.Errorf("mfa: reset attempts: %w", err)
+	if dirty {
+		if err := m.cfg.Store.ResetAttempts(ctx, p.UserID); err != nil {
+			return nil, fmt.Errorf("mfa: reset attempts: %w", err)
+		}
 	}
 	m.audit(ctx, p, sso.EventMFARecoveryCodeUsed, sso.OutcomeSuccess, "", map[string]string{
 		"remaining": strconv.Itoa(res.Remaining), "reenrollment_required": strconv.FormatBool(res.ReenrollmentRequired),

@@ -193,7 +193,8 @@ func (m *Manager) openSecret(f *TOTPFactor) ([]byte, error) {
 // recorded, so the same code cannot then be used to verify. Failures count
 // towards the lockout.
 func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, code string) ([]string, error) {
-	if err := m.checkLock(ctx, p); err != nil {
+	dirty, err := m.checkLock(ctx, p)
+	if err != nil {
 		return nil, err
 	}
 	f, err := m.cfg.Store.GetTOTP(ctx, p.UserID)
@@ -220,6 +221,18 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 	if !ok {
 		return nil, m.fail(ctx, p, "totp", invalid(ReasonCodeInvalid, nil))
 	}
+	// Prepare recovery codes before activating, so a failure leaves the
+	// enrolment pending rather than active without codes.
+	n, err := m.cfg.Store.CountRecoveryCodes(ctx, p.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: count recovery codes: %w", err)
+	}
+	var codes, hashes []string
+	if n == 0 {
+		if codes, hashes, err = m.generateRecoveryCodes(p); err != nil {
+			return nil, err
+		}
+	}
 	if err := m.cfg.Store.ActivateTOTP(ctx, p.UserID, step, m.now()); err != nil {
 		if errors.Is(err, sso.ErrConflict) || errors.Is(err, sso.ErrNotFound) {
 			// A concurrent confirmation won, or the enrolment was replaced.
@@ -227,18 +240,17 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 		}
 		return nil, fmt.Errorf("mfa: activate: %w", err)
 	}
-	if err := m.succeed(ctx, p, "totp"); err != nil {
+	if err := m.succeed(ctx, p, "totp", dirty); err != nil {
 		return nil, err
 	}
 	m.audit(ctx, p, sso.EventMFAEnrolled, sso.OutcomeSuccess, "", map[string]string{"factor": "totp"})
-	n, err := m.cfg.Store.CountRecoveryCodes(ctx, p.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("mfa: count recovery codes: %w", err)
-	}
-	if n > 0 {
+	if codes == nil {
 		return nil, nil
 	}
-	return m.newRecoveryCodes(ctx, p)
+	if err := m.cfg.Store.ReplaceRecoveryCodes(ctx, p.UserID, hashes, m.now()); err != nil {
+		return nil, fmt.Errorf("mfa: store recovery codes: %w", err)
+	}
+	return codes, nil
 }
 
 // VerifyTOTP checks a TOTP code as p's second factor. It accepts a code of
@@ -249,7 +261,8 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 // are audited. The caller elevates the session on success (the HTTP
 // handlers do).
 func (m *Manager) VerifyTOTP(ctx context.Context, p *sso.Principal, code string) error {
-	if err := m.checkLock(ctx, p); err != nil {
+	dirty, err := m.checkLock(ctx, p)
+	if err != nil {
 		return err
 	}
 	f, err := m.cfg.Store.GetTOTP(ctx, p.UserID)
@@ -285,5 +298,5 @@ func (m *Manager) VerifyTOTP(ctx context.Context, p *sso.Principal, code string)
 	if !advanced {
 		return m.fail(ctx, p, "totp", invalid(ReasonCodeReplayed, nil))
 	}
-	return m.succeed(ctx, p, "totp")
+	return m.succeed(ctx, p, "totp", dirty)
 }

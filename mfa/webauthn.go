@@ -252,7 +252,7 @@ func (m *Manager) BeginWebAuthnLogin(ctx context.Context, p *sso.Principal) (str
 	if m.wa == nil {
 		return "", nil, invalid(ReasonWebAuthnDisabled, nil)
 	}
-	if err := m.checkLock(ctx, p); err != nil {
+	if _, err := m.checkLock(ctx, p); err != nil {
 		return "", nil, err
 	}
 	wu, err := m.loadWAUser(ctx, p.UserID)
@@ -282,7 +282,8 @@ func (m *Manager) FinishWebAuthnLogin(ctx context.Context, p *sso.Principal, cer
 	if m.wa == nil {
 		return invalid(ReasonWebAuthnDisabled, nil)
 	}
-	if err := m.checkLock(ctx, p); err != nil {
+	dirty, err := m.checkLock(ctx, p)
+	if err != nil {
 		return err
 	}
 	sd, err := m.takeCeremony(ctx, p, ceremonyID, ceremonyLogin)
@@ -330,7 +331,7 @@ func (m *Manager) FinishWebAuthnLogin(ctx context.Context, p *sso.Principal, cer
 	case err != nil:
 		return fmt.Errorf("mfa: record credential use: %w", err)
 	}
-	return m.succeed(ctx, p, "webauthn")
+	return m.succeed(ctx, p, "webauthn", dirty)
 }
 
 // requireRecentIfEnrolled asks for a recent second factor when the user

@@ -382,3 +382,36 @@ func FuzzWebAuthnAssertion(f *testing.F) {
 		}
 	})
 }
+
+// TestWebAuthnAcrossReplicas: a ceremony begun on one replica finishes on
+// another that shares the store.
+func TestWebAuthnAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnvOn(t, b.open)
+			replica, err := mfa.New(mfa.Config{Store: e.st, Sealer: e.keys, Users: e.st, Orgs: e.st, Members: e.st, Events: e.st,
+				Issuer: "Acme Cloud", Now: e.clock.Now,
+				WebAuthn: &mfa.WebAuthnConfig{RPID: "app.example", Origins: []string{"https://app.example"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := newSoftKey(t)
+			id, opts, err := e.m.BeginWebAuthnRegistration(e.ctx(), e.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := replica.FinishWebAuthnRegistration(e.ctx(), e.p, id, "k", k.register(t, opts, ceremonyOpts{})); err != nil {
+				t.Fatalf("finish registration on the replica: %v", err)
+			}
+			lid, lopts, err := replica.BeginWebAuthnLogin(e.ctx(), e.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.m.FinishWebAuthnLogin(e.ctx(), e.p, lid, k.assert(t, lopts, ceremonyOpts{})); err != nil {
+				t.Fatalf("finish login on the first replica: %v", err)
+			}
+		})
+	}
+}

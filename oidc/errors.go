@@ -114,6 +114,8 @@ func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 		msg = "The sign-in response could not be accepted. Please start again."
 	case errors.Is(err, sso.ErrNotFound):
 		status, msg = http.StatusNotFound, "This sign-in link is not valid."
+	case errors.Is(err, sso.ErrInvalidInput):
+		status, msg = http.StatusBadRequest, "This sign-in link is not valid."
 	case errors.Is(err, sso.ErrUnavailable):
 		status, msg = http.StatusServiceUnavailable, "The identity provider could not be reached. Please try again later."
 	case errors.Is(err, sso.ErrAccessDenied), errors.Is(err, sso.ErrNotProvisioned), errors.Is(err, sso.ErrForbidden):

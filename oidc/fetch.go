@@ -105,9 +105,6 @@ func newFetchClient(base *http.Client, allowPrivate, allowInsecure bool, timeout
 			return checkURL(req.URL, allowPrivate, allowInsecure)
 		},
 	}
-	if base != nil && base.Jar != nil {
-		c.Jar = base.Jar
-	}
 	return c
 }
 

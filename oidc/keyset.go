@@ -2,12 +2,19 @@ package oidc
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
+	_ "crypto/sha256" // hashes for RS256/ES256/PS256
+	_ "crypto/sha512" // hashes for *384/*512 and EdDSA
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,14 +25,6 @@ import (
 // and "none" are never accepted: HMAC would let anyone holding the IdP's
 // public key mint tokens.
 var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"}
-
-var joseAsymmetricAlgs = func() []jose.SignatureAlgorithm {
-	out := make([]jose.SignatureAlgorithm, len(asymmetricAlgs))
-	for i, a := range asymmetricAlgs {
-		out[i] = jose.SignatureAlgorithm(a)
-	}
-	return out
-}()
 
 func isAsymmetricAlg(alg string) bool {
 	for _, a := range asymmetricAlgs {
@@ -77,29 +76,26 @@ func (k *keySet) snapshot() ([]jose.JSONWebKey, uint64, bool) {
 	return k.keys, k.gen, stale
 }
 
-// VerifySignature implements go-oidc's KeySet. go-oidc has already checked
-// the algorithm against the allowlist; the token is parsed again here with
-// the asymmetric algorithms only.
+// VerifySignature implements go-oidc's KeySet. go-oidc has already parsed
+// the token and checked its algorithm against the allowlist; the key set
+// checks the algorithm again (asymmetric only) and verifies the signature
+// over the exact signing input with the key named by kid.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, joseAsymmetricAlgs)
+	t, err := parseCompact(raw)
 	if err != nil {
-		return nil, fmt.Errorf("oidc: malformed jws: %w", err)
+		return nil, err
 	}
-	if len(jws.Signatures) != 1 {
-		return nil, errors.New("oidc: want exactly one signature")
-	}
-	hdr := jws.Signatures[0].Header
 	keys, gen, stale := k.snapshot()
 	if stale {
 		if err := k.refresh(ctx, gen); err == nil {
 			keys, gen, _ = k.snapshot()
 		}
 	}
-	payload, known := verifyWith(jws, hdr, keys)
-	if payload != nil {
-		return payload, nil
+	ok, known := t.verifyWith(keys)
+	if ok {
+		return t.payload()
 	}
-	if known && hdr.KeyID != "" {
+	if known && t.kid != "" {
 		// The kid is known and its key does not verify: a forgery, not a
 		// rotation. Do not refetch.
 		return nil, errNoMatchingKey
@@ -111,30 +107,132 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		return nil, fmt.Errorf("%w (%w)", errNoMatchingKey, err)
 	}
 	keys, _, _ = k.snapshot()
-	if payload, _ := verifyWith(jws, hdr, keys); payload != nil {
-		return payload, nil
+	if ok, _ := t.verifyWith(keys); ok {
+		return t.payload()
 	}
 	return nil, errNoMatchingKey
 }
 
-// verifyWith tries the keys matching hdr's kid (all keys when the token has
-// no kid) and returns the payload of the first that verifies. known reports
+// compactJWS is a compact JWS split for verification.
+type compactJWS struct {
+	alg, kid     string
+	signingInput string
+	rawPayload   string
+	sig          []byte
+}
+
+// parseCompact splits a compact JWS, decodes its protected header (which
+// must name an asymmetric algorithm and carry no "crit" or "b64") and its
+// signature.
+func parseCompact(raw string) (*compactJWS, error) {
+	dot1 := strings.IndexByte(raw, '.')
+	dot2 := strings.LastIndexByte(raw, '.')
+	if dot1 < 0 || dot1 == dot2 || strings.IndexByte(raw[dot1+1:dot2], '.') >= 0 {
+		return nil, errors.New("oidc: not a compact JWS")
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(raw[:dot1])
+	if err != nil {
+		return nil, fmt.Errorf("oidc: jws header: %w", err)
+	}
+	var h struct {
+		Alg  string          `json:"alg"`
+		Kid  string          `json:"kid"`
+		Crit json.RawMessage `json:"crit"`
+		B64  json.RawMessage `json:"b64"`
+	}
+	if err := json.Unmarshal(hb, &h); err != nil {
+		return nil, fmt.Errorf("oidc: jws header: %w", err)
+	}
+	if !isAsymmetricAlg(h.Alg) {
+		return nil, fmt.Errorf("oidc: jws algorithm %q not allowed", h.Alg)
+	}
+	if h.Crit != nil || h.B64 != nil {
+		return nil, errors.New("oidc: jws crit/b64 headers not supported")
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(raw[dot2+1:])
+	if err != nil {
+		return nil, fmt.Errorf("oidc: jws signature: %w", err)
+	}
+	return &compactJWS{alg: h.Alg, kid: h.Kid, signingInput: raw[:dot2], rawPayload: raw[dot1+1 : dot2], sig: sig}, nil
+}
+
+func (t *compactJWS) payload() ([]byte, error) {
+	p, err := base64.RawURLEncoding.DecodeString(t.rawPayload)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: jws payload: %w", err)
+	}
+	return p, nil
+}
+
+// verifyWith tries the keys matching the token's kid (all keys when the
+// token has no kid) and reports whether one verifies; known reports
 // whether a key with the kid exists.
-func verifyWith(jws *jose.JSONWebSignature, hdr jose.Header, keys []jose.JSONWebKey) (payload []byte, known bool) {
+func (t *compactJWS) verifyWith(keys []jose.JSONWebKey) (ok, known bool) {
 	for i := range keys {
 		key := &keys[i]
-		if hdr.KeyID != "" && key.KeyID != hdr.KeyID {
+		if t.kid != "" && key.KeyID != t.kid {
 			continue
 		}
 		known = true
-		if key.Algorithm != "" && key.Algorithm != hdr.Algorithm {
+		if key.Algorithm != "" && key.Algorithm != t.alg {
 			continue
 		}
-		if p, err := jws.Verify(key); err == nil {
-			return p, true
+		if verifySig(key.Key, t.alg, t.signingInput, t.sig) {
+			return true, true
 		}
 	}
-	return nil, known
+	return false, known
+}
+
+// verifySig verifies an RFC 7518 signature with a public key whose type
+// fits the algorithm: RSA for RS*/PS*, ECDSA on the algorithm's curve for
+// ES*, Ed25519 for EdDSA. Anything else fails.
+func verifySig(key any, alg, input string, sig []byte) bool {
+	var h crypto.Hash
+	switch alg[2:] {
+	case "256":
+		h = crypto.SHA256
+	case "384":
+		h = crypto.SHA384
+	case "512":
+		h = crypto.SHA512
+	}
+	digest := func() []byte {
+		hh := h.New()
+		hh.Write([]byte(input))
+		return hh.Sum(nil)
+	}
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		switch alg[:2] {
+		case "RS":
+			return rsa.VerifyPKCS1v15(k, h, digest(), sig) == nil
+		case "PS":
+			return rsa.VerifyPSS(k, h, digest(), sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
+		}
+	case *ecdsa.PublicKey:
+		var curve elliptic.Curve
+		switch alg {
+		case "ES256":
+			curve = elliptic.P256()
+		case "ES384":
+			curve = elliptic.P384()
+		case "ES512":
+			curve = elliptic.P521()
+		default:
+			return false
+		}
+		size := (curve.Params().BitSize + 7) / 8
+		if k.Curve != curve || len(sig) != 2*size {
+			return false
+		}
+		r := new(big.Int).SetBytes(sig[:size])
+		s := new(big.Int).SetBytes(sig[size:])
+		return ecdsa.Verify(k, digest(), r, s)
+	case ed25519.PublicKey:
+		return alg == "EdDSA" && ed25519.Verify(k, []byte(input), sig)
+	}
+	return false
 }
 
 // refresh fetches the JWKS unless another caller refreshed since gen was

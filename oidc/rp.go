@@ -454,6 +454,9 @@ func (rp *RP) callback(r *http.Request, connID string) (*sso.Login, *sso.Connect
 	if err != nil {
 		return nil, conn, f.Test, err
 	}
+	if err := vt.decode(); err != nil {
+		return nil, conn, f.Test, err
+	}
 	if err := rp.userInfo(ctx, conn, m, vt, tok.AccessToken); err != nil {
 		return nil, conn, f.Test, err
 	}
@@ -541,4 +544,11 @@ func (rp *RP) exchange(ctx context.Context, conn *sso.Connection, m *metadata, f
 		return nil, fmt.Errorf("%w: oidc: token request: %w", sso.ErrUnavailable, err)
 	}
 	return tok, nil
+}
+
+// DeleteExpired removes expired flows and replay-cache entries from the
+// Store. Call it periodically (e.g. every few minutes) from background
+// work; abandoned logins otherwise stay until their rows are taken.
+func (rp *RP) DeleteExpired(ctx context.Context) (int, error) {
+	return rp.cfg.Store.DeleteExpiredFlows(ctx, rp.now())
 }

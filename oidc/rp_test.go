@@ -317,3 +317,61 @@ func TestRawClaims(t *testing.T) {
 }
 
 var _ = context.Background
+
+func TestDefaultErrorHandler(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err    error
+		status int
+		want   string
+	}{
+		{invalid(ReasonNonceMismatch, errors.New("private cause detail")), 400, "nonce_mismatch"},
+		{&IdPError{Code: "server_error", Description: "<b>secret</b>"}, 400, "server_error"},
+		{&IdPError{Code: "<script>"}, 400, "error"},
+		{sso.ErrNotFound, 404, "not valid"},
+		{sso.ErrInvalidInput, 400, "not valid"},
+		{sso.ErrUnavailable, 503, "could not be reached"},
+		{sso.ErrNotProvisioned, 403, "not_provisioned"},
+		{errors.New("db password=hunter2"), 500, "went wrong"},
+	} {
+		rec := httptest.NewRecorder()
+		DefaultErrorHandler(rec, httptest.NewRequest(http.MethodGet, "/", nil), tc.err)
+		body := rec.Body.String()
+		if rec.Code != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%v: status %d body %q", tc.err, rec.Code, body)
+		}
+		for _, leak := range []string{"private cause", "secret", "hunter2", "<script>"} {
+			if strings.Contains(body, leak) {
+				t.Errorf("%v: body leaks %q", tc.err, leak)
+			}
+		}
+		if rec.Header().Get("Cache-Control") != "no-store" {
+			t.Error("error page cacheable")
+		}
+	}
+}
+
+func TestDeleteExpired(t *testing.T) {
+	t.Parallel()
+	h, _ := setupOne(t, nil)
+	h.start(newBrowser(t), "conn_a", "")
+	h.start(newBrowser(t), "conn_a", "")
+	if n := len(h.flows.flows); n != 2 {
+		t.Fatalf("%d flows stored", n)
+	}
+	var called bool
+	h.rp.cfg.Store = &deleteSpy{memFlows: h.flows, called: &called}
+	if _, err := h.rp.DeleteExpired(t.Context()); err != nil || !called {
+		t.Fatalf("DeleteExpired: %v, called %v", err, called)
+	}
+}
+
+type deleteSpy struct {
+	*memFlows
+	called *bool
+}
+
+func (d *deleteSpy) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
+	*d.called = true
+	return 0, nil
+}

@@ -19,8 +19,11 @@ import (
 
 // verifiedToken is an ID token that passed every check, with its claims.
 type verifiedToken struct {
-	token  *gooidc.IDToken
-	claims map[string]any
+	token *gooidc.IDToken
+	// payload is the verified claims JSON; claims is its decoding, filled
+	// by decode.
+	payload []byte
+	claims  map[string]any
 	// userinfo holds the claims of a matching userinfo response.
 	userinfo map[string]any
 }
@@ -79,42 +82,40 @@ type jwsHeader struct {
 
 // splitToken checks the size and shape of a compact JWS and decodes its
 // header and (unverified) payload.
-func (rp *RP) splitToken(raw string) (*jwsHeader, []byte, error) {
+func (rp *RP) splitToken(raw string) (*jwsHeader, string, error) {
 	if len(raw) > rp.cfg.MaxTokenBytes {
-		return nil, nil, mismatch(ReasonTokenTooLarge, fmt.Sprint("<= ", rp.cfg.MaxTokenBytes), fmt.Sprint(len(raw)))
+		return nil, "", mismatch(ReasonTokenTooLarge, fmt.Sprint("<= ", rp.cfg.MaxTokenBytes), fmt.Sprint(len(raw)))
 	}
 	h, rest, ok := strings.Cut(raw, ".")
 	p, s, ok2 := strings.Cut(rest, ".")
 	if !ok || !ok2 || strings.Contains(s, ".") {
-		return nil, nil, invalid(ReasonTokenMalformed, errors.New("oidc: not a compact JWS"))
+		return nil, "", invalid(ReasonTokenMalformed, errors.New("oidc: not a compact JWS"))
 	}
 	hb, err := base64.RawURLEncoding.DecodeString(h)
 	if err != nil {
-		return nil, nil, invalid(ReasonTokenMalformed, fmt.Errorf("oidc: header: %w", err))
+		return nil, "", invalid(ReasonTokenMalformed, fmt.Errorf("oidc: header: %w", err))
 	}
 	var hdr jwsHeader
 	if err := json.Unmarshal(hb, &hdr); err != nil {
-		return nil, nil, invalid(ReasonTokenMalformed, fmt.Errorf("oidc: header: %w", err))
+		return nil, "", invalid(ReasonTokenMalformed, fmt.Errorf("oidc: header: %w", err))
 	}
-	pb, err := base64.RawURLEncoding.DecodeString(p)
-	if err != nil {
-		return nil, nil, invalid(ReasonTokenMalformed, fmt.Errorf("oidc: payload: %w", err))
-	}
-	return &hdr, pb, nil
+	return &hdr, p, nil
 }
 
 // expectedIssuer returns the issuer an ID token with the given (unverified)
 // payload must carry: the configured issuer, or for a multi-tenant
 // template the template filled with the token's tid, which must be
 // allowlisted.
-func expectedIssuer(oc *sso.OIDCConfig, payload []byte) (string, string, error) {
+func expectedIssuer(oc *sso.OIDCConfig, payloadSeg string) (string, string, error) {
 	if !strings.Contains(oc.Issuer, TenantPlaceholder) {
 		return oc.Issuer, "", nil
 	}
 	var c struct {
 		TID string `json:"tid"`
 	}
-	_ = json.Unmarshal(payload, &c)
+	if payload, err := base64.RawURLEncoding.DecodeString(payloadSeg); err == nil {
+		_ = json.Unmarshal(payload, &c)
+	}
 	if c.TID == "" || !slices.Contains(oc.AllowedTenantIDs, c.TID) {
 		return "", "", mismatch(ReasonTenantNotAllowed, strings.Join(oc.AllowedTenantIDs, " "), c.TID)
 	}
@@ -156,11 +157,20 @@ func (rp *RP) verifyIDToken(ctx context.Context, conn *sso.Connection, m *metada
 			return nil, invalid(ReasonAtHashMismatch, err)
 		}
 	}
-	claims, err := decodeClaims(payload)
-	if err != nil {
-		return nil, invalid(ReasonTokenMalformed, err)
+	return &verifiedToken{token: tok, payload: payload}, nil
+}
+
+// decode decodes the verified claims for userinfo and profile mapping.
+func (vt *verifiedToken) decode() error {
+	if vt.claims != nil {
+		return nil
 	}
-	return &verifiedToken{token: tok, claims: claims}, nil
+	c, err := decodeClaims(vt.payload)
+	if err != nil {
+		return invalid(ReasonTokenMalformed, err)
+	}
+	vt.claims = c
+	return nil
 }
 
 // classify turns a go-oidc verification error into a ValidationError. When

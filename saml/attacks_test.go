@@ -871,3 +871,32 @@ func TestTS23_CrossTenantMapping(t *testing.T) {
 		t.Fatalf("profile bound to %s/%s/%s", l.Profile.OrgID, l.Profile.ConnectionID, l.Profile.Issuer)
 	}
 }
+
+func TestTS22_MalformedInputNoPanic(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.startLogin(t, h.conn.ID)
+	valid := h.fixtureFor(h.conn, id).build(t)
+	cases := map[string]struct {
+		body   string
+		reason string
+	}{
+		"NotBase64":        {"%%%not-base64%%%", saml.ReasonMalformed},
+		"Empty":            {b64([]byte(" ")), saml.ReasonMalformed},
+		"NotXML":           {b64([]byte("hello")), saml.ReasonMalformed},
+		"Truncated":        {b64(valid[:len(valid)/2]), saml.ReasonMalformed},
+		"WrongRoot":        {b64([]byte(`<x xmlns="urn:x"/>`)), saml.ReasonMalformed},
+		"EmptyResponse":    {b64([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>`)), saml.ReasonAssertionCount},
+		"EmptySignature":   {b64(bytes.Replace(valid, []byte("<saml:Issuer>"), []byte(`<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/><saml:Issuer>`), 1)), saml.ReasonWrapping},
+		"LogoutAtACS":      {b64([]byte(`<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_x"/>`)), saml.ReasonMalformed},
+		"ProcessingInstr":  {b64(append([]byte(`<?php x ?>`), valid...)), saml.ReasonMalformed},
+		"UnknownNamespace": {b64([]byte(`<samlp:Response xmlns:samlp="urn:evil"/>`)), saml.ReasonMalformed},
+	}
+	for name, c := range cases {
+		resp := h.post(t, h.conn.ID, c.body, "")
+		if resp.StatusCode >= 500 {
+			t.Fatalf("%s: status %d", name, resp.StatusCode)
+		}
+		h.expectRejected(t, resp, c.reason)
+	}
+}

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -245,6 +246,9 @@ func unquoteJSON(s string) (string, bool) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c < 0x20 {
+			return "", false // JSON strings have no raw control characters
+		}
 		if c != '\\' {
 			b.WriteByte(c)
 			continue
@@ -610,9 +614,9 @@ func String(e Expr) string {
 		case x.Attr == AttrActive || x.Attr == AttrEmailPrimary:
 			s += " " + strconv.FormatBool(x.Bool)
 		case x.Attr == AttrLastModified:
-			s += " " + strconv.Quote(x.Time.Format(time.RFC3339Nano))
+			s += " " + jsonQuote(x.Time.Format(time.RFC3339Nano))
 		default:
-			s += " " + strconv.Quote(x.Str)
+			s += " " + jsonQuote(x.Str)
 		}
 		return s
 	case *And:
@@ -627,4 +631,9 @@ func String(e Expr) string {
 		return "members[" + String(x.X) + "]"
 	}
 	return ""
+}
+
+func jsonQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

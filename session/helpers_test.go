@@ -99,7 +99,7 @@ func (c *countingStore) SetRevocation(ctx context.Context, s string, at, until t
 }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	m     *session.Manager
 	st    *countingStore
 	clock *clock
@@ -115,7 +115,7 @@ const (
 // newEnv returns a Manager on a memstore with ES256 tokens, two
 // organizations and a user alice who is a member of both, and a TLS test
 // server running app(m).
-func newEnv(t *testing.T, mutate ...func(*session.Config)) *env {
+func newEnv(t testing.TB, mutate ...func(*session.Config)) *env {
 	t.Helper()
 	c := newClock()
 	ms := memstore.New(memstore.WithClock(c.Now))
@@ -299,7 +299,7 @@ func wantReason(t *testing.T, err error, reason string) {
 	}
 }
 
-func readBody(t *testing.T, resp *http.Response) string {
+func readBody(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -308,3 +308,5 @@ func readBody(t *testing.T, resp *http.Response) string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+func newFuzzEnv(f *testing.F) *env { return newEnv(f) }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -426,8 +427,9 @@ func (m *Manager) ended(ctx context.Context, s *Session, now time.Time) error {
 		errs = append(errs, m.cfg.Tokens.RevokeSessionTokens(ctx, s.ID, now))
 	}
 	if m.cfg.Revocations != nil {
-		errs = append(errs, m.cfg.Revocations.SetRevocation(ctx, "session:"+s.ID, now, now.Add(MaxAccessTokenTTL)))
-		m.revCache.forget("session:" + s.ID)
+		k := revKey{kind: revSession, id: s.ID}
+		errs = append(errs, m.cfg.Revocations.SetRevocation(ctx, k.String(), now, now.Add(MaxAccessTokenTTL)))
+		m.revCache.forget(k)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("session: revoke tokens of session: %w", err)
@@ -476,11 +478,11 @@ func (m *Manager) ClearCookie(w http.ResponseWriter) { m.setCookie(w, "", time.T
 // sso.ErrUnavailable when the store failed. Malformed cookies never reach
 // the store.
 func (m *Manager) fromCookie(r *http.Request) (*Session, error) {
-	c, err := r.Cookie(m.cookieName)
-	if err != nil || !wellFormed(c.Value) {
+	v, ok := m.cookieValue(r)
+	if !ok || !wellFormed(v) {
 		return nil, nil
 	}
-	s, err := m.cfg.Store.FindSession(r.Context(), sso.HashToken(c.Value))
+	s, err := m.cfg.Store.FindSession(r.Context(), sso.HashToken(v))
 	if errors.Is(err, sso.ErrNotFound) {
 		return nil, nil
 	}
@@ -491,6 +493,24 @@ func (m *Manager) fromCookie(r *http.Request) (*Session, error) {
 		return nil, nil
 	}
 	return s, nil
+}
+
+// cookieValue returns the value of the first session cookie in r without
+// parsing (and allocating) every other cookie. Quoted values are not
+// accepted: the cookie this package sets is never quoted.
+func (m *Manager) cookieValue(r *http.Request) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			name, val, ok := strings.Cut(part, "=")
+			if ok && name == m.cookieName {
+				return val, true
+			}
+		}
+	}
+	return "", false
 }
 
 // Current returns the valid session of r's cookie, or ErrNoSession.
@@ -581,8 +601,9 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string) error {
 		errs = append(errs, m.cfg.Tokens.RevokeUserTokens(ctx, userID, now))
 	}
 	if m.cfg.Revocations != nil {
-		errs = append(errs, m.cfg.Revocations.SetRevocation(ctx, "user:"+userID, now, now.Add(MaxAccessTokenTTL)))
-		m.revCache.forget("user:" + userID)
+		k := revKey{kind: revUser, id: userID}
+		errs = append(errs, m.cfg.Revocations.SetRevocation(ctx, k.String(), now, now.Add(MaxAccessTokenTTL)))
+		m.revCache.forget(k)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("session: revoke user: %w", err)

@@ -140,6 +140,8 @@ func (m *Manager) signAccess(rt *RefreshToken, now time.Time, ttl time.Duration)
 // the algorithm configured for that key), type, issuer, audience, expiry and
 // the revocation of its user and session, and returns its claims. Failures
 // are *sso.ValidationError values with a Reason constant of this package.
+// The returned Claims may be shared with the cache and must be treated as
+// read-only.
 // A token verified before is served from a bounded cache keyed by its hash,
 // never past its expiry and never past a revocation.
 func (m *Manager) VerifyAccessToken(ctx context.Context, token string) (*Claims, error) {
@@ -237,14 +239,14 @@ func claimsOf(tok jwt.Token) (*Claims, error) {
 // checkRevoked rejects a token whose user was revoked at or after the
 // second it was issued in, or whose session ended.
 func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
-	at, err := m.revokedAt(ctx, "user:"+c.Subject)
+	at, err := m.revokedAt(ctx, revKey{kind: revUser, id: c.Subject})
 	if err != nil {
 		return err
 	}
 	if !at.IsZero() && c.IssuedAt.Unix() <= at.Unix() {
 		return sso.Invalid(Protocol, ReasonRevoked, nil)
 	}
-	at, err = m.revokedAt(ctx, "session:"+c.SessionID)
+	at, err = m.revokedAt(ctx, revKey{kind: revSession, id: c.SessionID})
 	if err != nil {
 		return err
 	}
@@ -255,12 +257,12 @@ func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
 }
 
 // revokedAt reads a subject's revocation time through the cache.
-func (m *Manager) revokedAt(ctx context.Context, subject string) (time.Time, error) {
+func (m *Manager) revokedAt(ctx context.Context, subject revKey) (time.Time, error) {
 	now := m.now()
 	if at, ok := m.revCache.get(subject, now); ok {
 		return at, nil
 	}
-	at, err := m.cfg.Revocations.GetRevocation(ctx, subject)
+	at, err := m.cfg.Revocations.GetRevocation(ctx, subject.String())
 	if errors.Is(err, sso.ErrNotFound) {
 		at, err = time.Time{}, nil
 	}
@@ -353,12 +355,32 @@ func (c *tokenCache) len() int {
 	return len(c.m)
 }
 
+// revKey names a revocation subject without building its string form on
+// the hot path.
+type revKey struct {
+	kind uint8
+	id   string
+}
+
+const (
+	revUser uint8 = iota + 1
+	revSession
+)
+
+// String returns the subject as stored: "user:<id>" or "session:<id>".
+func (k revKey) String() string {
+	if k.kind == revUser {
+		return "user:" + k.id
+	}
+	return "session:" + k.id
+}
+
 // revocationCache caches subjects' revocation times for ttl.
 type revocationCache struct {
 	mu  sync.RWMutex
 	ttl time.Duration
 	max int
-	m   map[string]revEntry
+	m   map[revKey]revEntry
 }
 
 type revEntry struct {
@@ -367,10 +389,10 @@ type revEntry struct {
 }
 
 func newRevocationCache(ttl time.Duration, n int) *revocationCache {
-	return &revocationCache{ttl: ttl, max: n, m: make(map[string]revEntry)}
+	return &revocationCache{ttl: ttl, max: n, m: make(map[revKey]revEntry)}
 }
 
-func (c *revocationCache) get(subject string, now time.Time) (time.Time, bool) {
+func (c *revocationCache) get(subject revKey, now time.Time) (time.Time, bool) {
 	c.mu.RLock()
 	e, ok := c.m[subject]
 	c.mu.RUnlock()
@@ -380,7 +402,7 @@ func (c *revocationCache) get(subject string, now time.Time) (time.Time, bool) {
 	return e.at, true
 }
 
-func (c *revocationCache) put(subject string, at, now time.Time) {
+func (c *revocationCache) put(subject revKey, at, now time.Time) {
 	c.mu.Lock()
 	if len(c.m) >= c.max {
 		for old := range c.m {
@@ -392,7 +414,7 @@ func (c *revocationCache) put(subject string, at, now time.Time) {
 	c.mu.Unlock()
 }
 
-func (c *revocationCache) forget(subject string) {
+func (c *revocationCache) forget(subject revKey) {
 	c.mu.Lock()
 	delete(c.m, subject)
 	c.mu.Unlock()

@@ -182,7 +182,10 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	}{
 		{"EditedOutcome", func(evs []*sso.Event) []*sso.Event { evs[2].Outcome = sso.OutcomeFailure; return evs }, 3},
 		{"EditedDetail", func(evs []*sso.Event) []*sso.Event { evs[1].Details["i"] = "x"; return evs }, 2},
-		{"EditedActor", func(evs []*sso.Event) []*sso.Event { evs[0].Actor = sso.Actor{Type: sso.ActorOperator, ID: "x"}; return evs }, 1},
+		{"EditedActor", func(evs []*sso.Event) []*sso.Event {
+			evs[0].Actor = sso.Actor{Type: sso.ActorOperator, ID: "x"}
+			return evs
+		}, 1},
 		{"Deleted", func(evs []*sso.Event) []*sso.Event { return append(evs[:2:2], evs[3:]...) }, 3},
 		{"DeletedFirst", func(evs []*sso.Event) []*sso.Event { return evs[1:] }, 1},
 		{"RehashedEdit", func(evs []*sso.Event) []*sso.Event {

@@ -58,6 +58,10 @@ type CompleterConfig struct {
 // the plan does not include. It applies the connection's group->role
 // mapping on every login, issues the session and redirects (303) to the
 // login's return path. Every outcome is audited with a stable reason.
+//
+// A user whose membership was removed while their identity remains is not
+// provisioned again by JIT: the login fails with ErrNotProvisioned until an
+// admin or the directory adds them back.
 type LoginCompleter struct {
 	cfg CompleterConfig
 	log *slog.Logger
@@ -158,8 +162,8 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 	if !org.Settings.Features.Allows(conn.Protocol) {
 		return nil, deny("feature_disabled")
 	}
-	res := &Resolution{Org: org, Connection: conn,
-		MFA: p.MFA && org.Settings.MFA.TrustIdPMFA}
+	idpMFA := p.MFA || IsMFAContext(p.AuthnContext) || HasMFAMethod(p.AMR)
+	res := &Resolution{Org: org, Connection: conn, MFA: idpMFA && org.Settings.MFA.TrustIdPMFA}
 
 	// The email and whether its domain is verified for this organization.
 	var email string

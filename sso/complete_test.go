@@ -480,3 +480,62 @@ func BenchmarkCompleteMatchedLogin(b *testing.B) {
 		}
 	}
 }
+
+// TestCompleteMFAFromIdP: an MFA asserted through amr or
+// AuthnContextClassRef counts only when the organization trusts it.
+func TestCompleteMFAFromIdP(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		trust bool
+		mut   func(p *sso.Profile)
+		want  bool
+	}{
+		{"AMR", true, func(p *sso.Profile) { p.AMR = []string{"pwd", "mfa"} }, true},
+		{"AuthnContext", true, func(p *sso.Profile) { p.AuthnContext = "http://schemas.microsoft.com/claims/multipleauthn" }, true},
+		{"PasswordOnly", true, func(p *sso.Profile) { p.AMR = []string{"pwd"} }, false},
+		{"NotTrusted", false, func(p *sso.Profile) { p.AMR = []string{"mfa"}; p.MFA = true }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			o := e.org("acme", func(s *sso.OrgSettings) { s.MFA.TrustIdPMFA = tc.trust })
+			e.verified(o.ID, "acme.com")
+			c := e.conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://idp")
+			p := profile(c, "s", "a@acme.com", true)
+			tc.mut(p)
+			iss := &fakeIssuer{}
+			if _, err := e.login(e.completer(iss), &sso.Login{Connection: c, Profile: p}); err != nil {
+				t.Fatal(err)
+			}
+			if g := iss.grants[0]; g.MFA != tc.want || (g.MFA && g.MFAAt.IsZero()) {
+				t.Fatalf("got MFA %v at %v, want %v", g.MFA, g.MFAAt, tc.want)
+			}
+		})
+	}
+}
+
+// TestTO16_UnverifiedEmailNeverLinks: only a verified email (the oidc
+// package maps email_verified to true only for the JSON boolean true) in a
+// verified domain links to an existing account.
+func TestTO16_UnverifiedEmailNeverLinks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	o := e.org("acme", nil)
+	e.verified(o.ID, "acme.com")
+	c := e.conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://idp")
+	victim := e.member(o.ID, "ceo@acme.com", nil)
+	iss := &fakeIssuer{}
+	comp := e.completer(iss)
+	_, err := e.login(comp, &sso.Login{Connection: c, Profile: profile(c, "attacker", "ceo@acme.com", false)})
+	wantReason(t, err, sso.ErrAccessDenied, "link_not_allowed")
+	if ids, _ := e.st.ListUserIdentities(ctx, victim.ID); len(ids) != 0 || iss.count() != 0 {
+		t.Fatal("linked through an unverified email")
+	}
+	if _, err := e.login(comp, &sso.Login{Connection: c, Profile: profile(c, "ceo-sub", "ceo@acme.com", true)}); err != nil {
+		t.Fatal(err)
+	}
+	if iss.grants[0].UserID != victim.ID {
+		t.Fatal("verified email did not link")
+	}
+}

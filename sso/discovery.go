@@ -197,6 +197,9 @@ func (d *Discovery) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	org, err := d.orgForEmail(r.Context(), hint)
 	if err != nil {
+		// Do the connection lookup a routed email would do, so that the
+		// response time does not tell unknown domains from known ones.
+		_, _ = d.cfg.Store.ListConnections(r.Context(), "")
 		d.fallback(w, r, hint, returnTo, err)
 		return
 	}

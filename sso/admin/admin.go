@@ -108,6 +108,7 @@ func New(cfg Config) (*Handler, error) {
 	route("POST /connections/{id}/test", h.testConnection)
 	route("POST /connections/{id}/activate", h.activateConnection)
 	route("POST /connections/{id}/disable", h.disableConnection)
+	route("POST /connections/{id}/remap-identities", h.remapIdentities)
 	route("GET /domains", h.listDomains)
 	route("POST /domains", h.addDomain)
 	route("GET /domains/{name}", h.getDomain)
@@ -507,6 +508,9 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 	}
 	var idp *sso.IdPDetails
 	if req.Config != nil {
+		if c.Status == sso.ConnectionActive && sso.Enforced(org) && !h.otherReady(r.Context(), org, c.ID) {
+			return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
+		}
 		id, orgID, proto := c.ID, c.OrgID, c.Protocol
 		if idp, err = h.cfg.Configurers[c.Protocol].ConfigureConnection(r.Context(), c, req.Config); err != nil {
 			return err
@@ -621,6 +625,49 @@ func (h *Handler) disableConnection(w http.ResponseWriter, r *http.Request, org 
 		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionDisabled, Target: sso.Target{Type: "connection", ID: c.ID}})
 	}
 	writeJSON(w, http.StatusOK, h.view(c, nil))
+	return nil
+}
+
+// RemapRequest is the body of POST /connections/{id}/remap-identities.
+type RemapRequest struct {
+	// FromConnectionID is the connection being replaced.
+	FromConnectionID string `json:"from_connection_id"`
+	// Subject says what the new IdP will assert as subject: "same" (the old
+	// subject, e.g. both IdPs send the same immutable ID) or "email" (the
+	// user's verified email, e.g. an email-format NameID).
+	Subject string `json:"subject"`
+}
+
+func (h *Handler) remapIdentities(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	to, err := h.connection(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var req RemapRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	from, err := h.connection(r.Context(), org, req.FromConnectionID)
+	if err != nil {
+		return err
+	}
+	if from.ID == to.ID {
+		return fmt.Errorf("%w: cannot remap a connection onto itself", sso.ErrInvalidInput)
+	}
+	var subject func(old *sso.Identity, u *sso.User) (string, bool)
+	switch req.Subject {
+	case "same":
+		subject = func(old *sso.Identity, _ *sso.User) (string, bool) { return old.Subject, true }
+	case "email":
+		subject = func(_ *sso.Identity, u *sso.User) (string, bool) { return u.Email, u.EmailVerified && u.Email != "" }
+	default:
+		return fmt.Errorf("%w: subject must be \"same\" or \"email\"", sso.ErrInvalidInput)
+	}
+	n, err := sso.RemapIdentities(r.Context(), h.cfg.Store, h.cfg.Auditor, org.ID, from.ID, to.ID, subject)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"remapped": n})
 	return nil
 }
 

@@ -345,10 +345,14 @@ func TestOnboardingFlow(t *testing.T) {
 	if code != 200 || m["enforced"] != true {
 		t.Fatalf("enforce: %d %v", code, m)
 	}
-	// The last enforced connection cannot be disabled or deleted.
-	code, m = f.json(a, "POST", "/connections/"+id+"/disable", "")
-	if code != 409 || m["error"] != "last_enforced_connection" {
-		t.Fatalf("disable last: %d %v", code, m)
+	// The last enforced connection cannot be disabled, deleted or
+	// reconfigured (which would return it to draft).
+	for _, rq := range [][3]string{{"POST", "/connections/" + id + "/disable", ""}, {"DELETE", "/connections/" + id, ""},
+		{"PATCH", "/connections/" + id, `{"config":{"metadata_url":"https://idp.alpha.example/md"}}`}} {
+		code, m = f.json(a, rq[0], rq[1], rq[2])
+		if code != 409 || m["error"] != "last_enforced_connection" {
+			t.Fatalf("%s %s while enforced: %d %v", rq[0], rq[1], code, m)
+		}
 	}
 	code, _ = f.json(a, "PUT", "/enforcement", `{"enabled":false}`)
 	if code != 200 {
@@ -661,4 +665,43 @@ func FuzzAdminJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestRemapIdentitiesEndpoint(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a, b := f.orgA, f.orgB
+	_, m, _ := f.do(a, "POST", "/connections", "application/xml", `<EntityDescriptor entityID="x"/>`)
+	okta := m["id"].(string)
+	_, m = f.json(a, "POST", "/connections", `{"protocol":"oidc","config":{"issuer":"https://login.example/tid/v2.0","client_id":"c"}}`)
+	entra := m["id"].(string)
+	_, m = f.json(b, "POST", "/connections", `{"protocol":"oidc","config":{"issuer":"https://idp.beta","client_id":"c"}}`)
+	betaConn := m["id"].(string)
+	u := &sso.User{ID: "usr_ann", Email: "ann@alpha.example", EmailVerified: true}
+	if err := f.st.Provision(ctx, u, &sso.Membership{OrgID: a.ID, UserID: u.ID, Status: sso.MembershipActive, Roles: []string{"member"}},
+		&sso.Identity{ID: "idn_1", OrgID: a.ID, ConnectionID: okta, Issuer: "http://www.okta.com/exk1", Subject: "00u1", UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	code, m := f.json(a, "POST", "/connections/"+entra+"/remap-identities", `{"from_connection_id":"`+okta+`","subject":"email"}`)
+	if code != 200 || m["remapped"] != float64(1) {
+		t.Fatalf("remap: %d %v", code, m)
+	}
+	if id, err := f.st.GetIdentity(ctx, a.ID, "https://login.example/tid/v2.0", "ann@alpha.example"); err != nil || id.UserID != u.ID {
+		t.Fatalf("identity: %v %v", id, err)
+	}
+	for _, tc := range []struct {
+		org  *sso.Organization
+		path string
+		body string
+		code int
+	}{
+		{a, "/connections/" + entra + "/remap-identities", `{"from_connection_id":"` + betaConn + `","subject":"same"}`, 404},
+		{b, "/connections/" + betaConn + "/remap-identities", `{"from_connection_id":"` + okta + `","subject":"same"}`, 404},
+		{a, "/connections/" + entra + "/remap-identities", `{"from_connection_id":"` + okta + `","subject":"guess"}`, 400},
+		{a, "/connections/" + entra + "/remap-identities", `{"from_connection_id":"` + entra + `","subject":"same"}`, 400},
+	} {
+		if code, m := f.json(tc.org, "POST", tc.path, tc.body); code != tc.code {
+			t.Errorf("%s %s: got %d %v, want %d", tc.org.Slug, tc.body, code, m, tc.code)
+		}
+	}
 }

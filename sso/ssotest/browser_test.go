@@ -2,6 +2,7 @@ package ssotest_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+
+	"github.com/beevik/etree"
 
 	"github.com/ssokit/ssokit/sso/ssotest"
 )
@@ -201,5 +204,44 @@ func TestMountedUnderPrefix(t *testing.T) {
 	defer mu.Unlock()
 	if resp.StatusCode != 400 || !errors.As(gotErr, &re) || re.Status != 400 || re.Err == nil {
 		t.Errorf("error handler got %v (status %d)", gotErr, resp.StatusCode)
+	}
+}
+
+// TestBrowserPOSTBindingSP follows an SP that sends its AuthnRequest with
+// the HTTP-POST binding (an auto-submitting form).
+func TestBrowserPOSTBindingSP(t *testing.T) {
+	t.Parallel()
+	s := ssotest.NewServerWith(t, withKeys(t, ssotest.Config{}))
+	var sp *httptest.Server
+	sp = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			req := base64.StdEncoding.EncodeToString([]byte(authnRequestXML("_pb", sp.URL, sp.URL+"/acs")))
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<html><body onload="document.forms[0].submit()"><form method="POST" action="%s"><input type="hidden" name="SAMLRequest" value="%s"><input type="hidden" name="RelayState" value="rs"></form></body></html>`, s.SAMLSSOURL(), req)
+			return
+		}
+		raw, _ := base64.StdEncoding.DecodeString(r.PostFormValue("SAMLResponse"))
+		doc := etree.NewDocument()
+		if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil || doc.FindElement("//NameID") == nil {
+			http.Error(w, "bad response", http.StatusBadRequest)
+			return
+		}
+		root := doc.Root()
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "%s %s %s", root.SelectAttrValue("InResponseTo", ""), root.FindElement("//NameID").Text(), r.PostFormValue("RelayState"))
+	}))
+	defer sp.Close()
+	if err := s.RegisterServiceProvider(ssotest.ServiceProvider{EntityID: sp.URL, ACSURLs: []string{sp.URL + "/acs"}}); err != nil {
+		t.Fatal(err)
+	}
+	b := ssotest.NewBrowser()
+	b.User = "alice@example.com"
+	resp, err := b.Login(context.Background(), sp.URL+"/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "_pb alice@example.com rs" {
+		t.Fatalf("got %q; visited %v", body, b.Visited)
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	saml2 "github.com/russellhaering/gosaml2"
 	"github.com/russellhaering/gosaml2/types"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/ssotest"
@@ -80,6 +82,17 @@ func TestSAMLEncryptedAssertion(t *testing.T) {
 			}
 			if got := a.FindElement("./Subject/NameID").Text(); got != "bob@example.com" {
 				t.Errorf("NameID %q", got)
+			}
+			// gosaml2's SP decrypts and validates it end to end.
+			gsp := &saml2.SAMLServiceProvider{
+				IdentityProviderIssuer: idp.SAMLEntityID(), ServiceProviderIssuer: spEntityID,
+				AssertionConsumerServiceURL: spACS, AudienceURI: spEntityID,
+				IDPCertificateStore: &dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{idp.SAMLCertificate()}},
+				SPKeyStore:          dsig.TLSCertKeyStore(tls.Certificate{Certificate: [][]byte{spCert.Raw}, PrivateKey: spKey}),
+			}
+			info, err := gsp.RetrieveAssertionInfo(res.Base64())
+			if err != nil || info.NameID != "bob@example.com" || info.WarningInfo.NotInAudience || info.WarningInfo.InvalidTime {
+				t.Fatalf("gosaml2 SP: %v %+v", err, info)
 			}
 			// Another key cannot decrypt it.
 			other := &tls.Certificate{Certificate: [][]byte{spCert.Raw}, PrivateKey: k.samlKey}

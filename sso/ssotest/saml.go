@@ -66,7 +66,9 @@ const (
 	SAMLExpired
 	// SAMLNotYetValid makes the Conditions start in an hour.
 	SAMLNotYetValid
-	// SAMLUnsignedResponse leaves the Response unsigned.
+	// SAMLUnsignedResponse leaves the Response unsigned. With a signed
+	// assertion this is not a defect (Okta and Entra send this shape by
+	// default): an SP must accept it, which makes it a useful control.
 	SAMLUnsignedResponse
 	// SAMLUnsignedAssertion leaves the Assertion unsigned.
 	SAMLUnsignedAssertion
@@ -373,6 +375,10 @@ func ParseAuthnRequest(param string, deflate bool) (*AuthnRequest, error) {
 	if len(param) > maxSAMLMessage {
 		return nil, fmt.Errorf("ssotest: SAMLRequest too large: %w", sso.ErrInvalidInput)
 	}
+	if deflate {
+		// An unescaped "+" in a query string arrives as a space.
+		param = strings.ReplaceAll(param, " ", "+")
+	}
 	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(param), ""))
 	if err != nil {
 		return nil, fmt.Errorf("ssotest: SAMLRequest is not base64: %w: %w", sso.ErrInvalidInput, err)
@@ -657,16 +663,23 @@ func (idp *IdP) samlSigner(untrusted, sha1 bool) (*dsig.SigningContext, error) {
 	key, cert := idp.samlKey, idp.samlCert
 	if untrusted {
 		idp.mu.Lock()
-		if idp.untrusted == nil {
-			k, c, err := newKeyAndCert("ssotest untrusted key", idp.now())
+		k, c := idp.untrusted, idp.untrustedC
+		idp.mu.Unlock()
+		if k == nil {
+			// Generated outside the lock; a concurrent first use may
+			// generate twice, and the first stored key wins.
+			nk, nc, err := newKeyAndCert("ssotest untrusted key", idp.now())
 			if err != nil {
-				idp.mu.Unlock()
 				return nil, err
 			}
-			idp.untrusted, idp.untrustedC = k, c
+			idp.mu.Lock()
+			if idp.untrusted == nil {
+				idp.untrusted, idp.untrustedC = nk, nc
+			}
+			k, c = idp.untrusted, idp.untrustedC
+			idp.mu.Unlock()
 		}
-		key, cert = idp.untrusted, idp.untrustedC
-		idp.mu.Unlock()
+		key, cert = k, c
 	}
 	ctx, err := dsig.NewSigningContext(key, [][]byte{cert.Raw})
 	if err != nil {

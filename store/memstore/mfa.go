@@ -13,12 +13,12 @@ import (
 
 // mfaData holds the mfa records; its methods live in this file.
 type mfaData struct {
-	totp       map[string]mfa.TOTPFactor          // by user ID
-	recovery   map[string][]recoveryCode          // by user ID
-	attempts   map[string]mfa.Attempts            // by user ID
-	creds      map[string]mfa.WebAuthnCredential  // by base64url credential ID
-	ceremonies map[string]mfa.Ceremony            // by ID
-	credOrder  map[string][]string                // user ID -> credential keys in creation order
+	totp       map[string]mfa.TOTPFactor         // by user ID
+	recovery   map[string][]recoveryCode         // by user ID
+	attempts   map[string]mfa.Attempts           // by user ID
+	creds      map[string]mfa.WebAuthnCredential // by base64url credential ID
+	ceremonies map[string]mfa.Ceremony           // by ID
+	credOrder  map[string][]string               // user ID -> credential keys in creation order
 }
 
 type recoveryCode struct {

@@ -37,9 +37,6 @@ import (
 type Options struct {
 	// Prefix starts every key. Zero means "ssokit:".
 	Prefix string
-	// Now is the clock used for revocation expiry checks. Nil means
-	// time.Now.
-	Now func() time.Time
 }
 
 // Store implements the session storage interfaces on Redis. It is safe for
@@ -47,7 +44,6 @@ type Options struct {
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
-	now    func() time.Time
 }
 
 var (
@@ -61,12 +57,9 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if rdb == nil {
 		return nil, fmt.Errorf("%w: redisstore: nil client", sso.ErrInvalidConfig)
 	}
-	s := &Store{rdb: rdb, prefix: opts.Prefix, now: opts.Now}
+	s := &Store{rdb: rdb, prefix: opts.Prefix}
 	if s.prefix == "" {
 		s.prefix = "ssokit:"
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	return s, nil
 }

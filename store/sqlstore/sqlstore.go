@@ -14,6 +14,22 @@
 // For SQLite, open the file with WAL and a busy timeout, for example
 // "file:ssokit.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)";
 // see SQLiteDSN.
+//
+// # Schema
+//
+// Tables are prefixed "ssokit_" so they can share the host's database.
+// Times are stored as BIGINT Unix microseconds and nested configuration as
+// JSON text; both dialects run the same embedded migrations.
+//
+// # Security notes
+//
+// Uniqueness that security depends on is enforced by the database, never by
+// read-then-write: a partial unique index allows one verified holder per
+// domain name, identities are unique on (org, issuer, subject), and slugs and
+// SCIM token hashes are unique. Provision runs in one transaction. AppendEvent
+// locks the organization's audit-chain head row (the database write lock on
+// SQLite), so concurrent appends never fork the hash chain. Every lookup is
+// served by an index; TestQueryPlans checks the plans on both dialects.
 package sqlstore
 
 import (

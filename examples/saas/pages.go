@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ssokit/ssokit/session"
+	"github.com/ssokit/ssokit/sso"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages renders the demo's server-side pages.
+type pages struct {
+	a    *App
+	tmpl map[string]*template.Template
+}
+
+func newPages(a *App) (*pages, error) {
+	p := &pages{a: a, tmpl: map[string]*template.Template{}}
+	names, err := templateFS.ReadDir("templates")
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"join": strings.Join,
+		"time": func(t time.Time) string {
+			if t.IsZero() {
+				return "never"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+	}
+	for _, n := range names {
+		if n.Name() == "layout.html" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n.Name())
+		if err != nil {
+			return nil, err
+		}
+		p.tmpl[strings.TrimSuffix(n.Name(), ".html")] = t
+	}
+	return p, nil
+}
+
+// view is the data every page gets.
+type view struct {
+	Title     string
+	Principal *sso.Principal
+	User      *sso.User
+	Org       *sso.Organization
+	IsAdmin   bool
+	Data      any
+}
+
+func (p *pages) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+	v := view{Title: title, Data: data}
+	if pr, ok := sso.PrincipalFrom(r.Context()); ok {
+		v.Principal = pr
+		v.IsAdmin = pr.HasRole("admin")
+		v.User, _ = p.a.store.GetUser(r.Context(), pr.UserID)
+		v.Org, _ = p.a.store.GetOrg(r.Context(), pr.OrgID)
+	}
+	t, ok := p.tmpl[name]
+	if !ok {
+		http.Error(w, "page not found", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := t.Execute(w, v); err != nil {
+		p.a.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
+	}
+}
+
+func (p *pages) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	p.renderErrorReason(w, r, status, msg, "")
+}
+
+func (p *pages) renderErrorReason(w http.ResponseWriter, r *http.Request, status int, msg, reason string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	v := view{Title: "Error", Data: map[string]string{"Message": msg, "Reason": reason}}
+	if pr, ok := sso.PrincipalFrom(r.Context()); ok {
+		v.Principal = pr
+	}
+	p.tmpl["error"].Execute(w, v)
+}
+
+func (p *pages) home(w http.ResponseWriter, r *http.Request) {
+	if _, ok := sso.PrincipalFrom(r.Context()); ok {
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (p *pages) login(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, "login", "Sign in", map[string]string{
+		"ReturnTo": sso.SafeReturnTo(r.URL.Query().Get("return_to"), "/dashboard"),
+		"Email":    r.URL.Query().Get("login_hint"),
+	})
+}
+
+func (p *pages) localLogin(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, "local", "Sign in with a password", map[string]string{
+		"Email":    r.URL.Query().Get("login_hint"),
+		"ReturnTo": sso.SafeReturnTo(r.URL.Query().Get("return_to"), "/dashboard"),
+	})
+}
+
+// localLoginSubmit is the host's own password login. The demo keeps only
+// the seeded break-glass admins' password; SSO enforcement is checked
+// through the Enforcer like a real host would.
+func (p *pages) localLoginSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	email, domain, err := sso.NormalizeEmail(r.PostFormValue("email"))
+	returnTo := sso.SafeReturnTo(r.PostFormValue("return_to"), "/dashboard")
+	fail := func(msg string) {
+		w.WriteHeader(http.StatusUnauthorized)
+		p.render(w, r, "local", "Sign in with a password", map[string]string{"Email": r.PostFormValue("email"), "ReturnTo": returnTo, "Error": msg})
+	}
+	if err != nil || !sso.EqualHash(sso.HashToken(r.PostFormValue("password")), sso.HashToken(demoPassword)) {
+		fail("Unknown email or wrong password.")
+		return
+	}
+	ctx := r.Context()
+	dom, err := p.a.store.FindVerifiedDomain(ctx, domain)
+	if err != nil {
+		fail("Unknown email or wrong password.")
+		return
+	}
+	m, err := p.a.store.FindMemberByEmail(ctx, dom.OrgID, email)
+	if err != nil || !m.Active() {
+		fail("Unknown email or wrong password.")
+		return
+	}
+	if err := p.a.enforcer.LocalLoginAllowed(ctx, dom.OrgID, m.UserID); err != nil {
+		if errors.Is(err, sso.ErrSSORequired) {
+			fail("Your organization requires single sign-on. Use the SSO button on the sign-in page.")
+			return
+		}
+		fail("Sign-in is not allowed.")
+		return
+	}
+	if err := p.a.sessions.IssueSession(w, r, &sso.SessionGrant{UserID: m.UserID, OrgID: dom.OrgID, Method: sso.AuthLocal, Roles: m.Roles}); err != nil {
+		p.a.sessionError(w, r, err)
+		return
+	}
+	p.a.auditor.Record(ctx, &sso.Event{OrgID: dom.OrgID, Type: sso.EventLoginSucceeded, Outcome: sso.OutcomeSuccess,
+		Actor: sso.Actor{Type: sso.ActorUser, ID: m.UserID}, Details: map[string]string{"method": "local", "break_glass": "true"}})
+	http.Redirect(w, r, returnTo, http.StatusSeeOther)
+}
+
+func (p *pages) logout(w http.ResponseWriter, r *http.Request) {
+	if err := p.a.sessions.Logout(w, r); err != nil && !errors.Is(err, session.ErrNoSession) {
+		p.a.sessionError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (p *pages) dashboard(w http.ResponseWriter, r *http.Request) {
+	pr, _ := sso.PrincipalFrom(r.Context())
+	st, _ := p.a.mfa.Status(r.Context(), pr)
+	m, _ := p.a.store.GetMembership(r.Context(), pr.OrgID, pr.UserID)
+	p.render(w, r, "dashboard", "Dashboard", map[string]any{"MFA": st, "Membership": m})
+}
+
+func (p *pages) accountMFA(w http.ResponseWriter, r *http.Request) {
+	pr, _ := sso.PrincipalFrom(r.Context())
+	st, _ := p.a.mfa.Status(r.Context(), pr)
+	p.render(w, r, "mfa", "Two-factor authentication", map[string]any{"Status": st})
+}
+
+func (p *pages) accountSessions(w http.ResponseWriter, r *http.Request) {
+	pr, _ := sso.PrincipalFrom(r.Context())
+	list, err := p.a.sessions.ListUserSessions(r.Context(), pr.UserID)
+	if err != nil {
+		p.a.sessionError(w, r, err)
+		return
+	}
+	p.render(w, r, "sessions", "Your sessions", map[string]any{"Sessions": list, "Current": pr.SessionID})
+}
+
+func (p *pages) revokeSession(w http.ResponseWriter, r *http.Request) {
+	pr, _ := sso.PrincipalFrom(r.Context())
+	if err := p.a.sessions.RevokeUserSession(r.Context(), pr.UserID, r.PathValue("id")); err != nil && !errors.Is(err, sso.ErrNotFound) {
+		p.a.sessionError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
+}
+
+func (p *pages) adminSSO(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, "admin_sso", "Single sign-on", map[string]string{"IdPMetadata": p.a.url("/idp/saml/metadata").String(), "IdPIssuer": p.a.idp.Issuer()})
+}
+
+func (p *pages) adminDomains(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, "admin_domains", "Domains", nil)
+}
+
+func (p *pages) adminSCIM(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, "admin_scim", "Directory sync (SCIM)", map[string]string{"SCIMURL": p.a.url("/scim/v2").String()})
+}
+
+func (p *pages) adminAudit(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, "admin_audit", "Audit log", nil)
+}
+
+// registerAtDevIdP stands in for the step where an admin enters the SP
+// details into the IdP's console: it registers the connection with the
+// built-in development IdP (SAML SP or OIDC client).
+func (p *pages) registerAtDevIdP(w http.ResponseWriter, r *http.Request) {
+	pr, _ := sso.PrincipalFrom(r.Context())
+	c, err := p.a.store.GetConnection(r.Context(), r.PathValue("connection"))
+	if err != nil || c.OrgID != pr.OrgID {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
+		return
+	}
+	if c.Protocol == sso.ProtocolOIDC && (c.OIDC == nil || c.OIDC.ClientID == "") {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "configure the client first"})
+		return
+	}
+	if err := p.a.registerConnection(r.Context(), c); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "registration failed"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "registered"})
+}
+
+// publishDNS publishes a domain's TXT verification record in the demo DNS
+// zone, standing in for the admin's DNS provider.
+func (p *pages) publishDNS(w http.ResponseWriter, r *http.Request) {
+	pr, _ := sso.PrincipalFrom(r.Context())
+	d, err := p.a.domains.Get(r.Context(), pr.OrgID, r.PathValue("name"))
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
+		return
+	}
+	name, value := p.a.domains.Record(d)
+	if err := p.a.dns.publish(r.Context(), name, value); err != nil {
+		p.a.sessionError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"name": name, "value": value})
+}
+
+// renderChooser renders the connection chooser of home-realm discovery.
+func (a *App) renderChooser(w http.ResponseWriter, r *http.Request, org *sso.Organization, choices []sso.ConnectionChoice) {
+	a.pages.render(w, r, "chooser", "Choose how to sign in", map[string]any{"Org": org, "Choices": choices})
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), d)
+}

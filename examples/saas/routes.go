@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ssokit/ssokit/session"
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Handler returns the demo's root handler: every route, behind
+// cross-origin (CSRF) protection and the session loader.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	p := a.pages
+
+	// Pages.
+	mux.HandleFunc("GET /{$}", p.home)
+	mux.HandleFunc("GET /login", p.login)
+	mux.HandleFunc("GET /login/local", p.localLogin)
+	mux.HandleFunc("POST /login/local", p.localLoginSubmit)
+	mux.HandleFunc("POST /logout", p.logout)
+	mux.Handle("GET /dashboard", a.member(http.HandlerFunc(p.dashboard)))
+	mux.Handle("GET /account/mfa", a.sessions.Require(http.HandlerFunc(p.accountMFA)))
+	mux.Handle("GET /account/sessions", a.member(http.HandlerFunc(p.accountSessions)))
+	mux.Handle("POST /account/sessions/{id}/revoke", a.sessions.Require(http.HandlerFunc(p.revokeSession)))
+	mux.Handle("GET /admin/sso", a.orgAdmin(http.HandlerFunc(p.adminSSO)))
+	mux.Handle("GET /admin/domains", a.orgAdmin(http.HandlerFunc(p.adminDomains)))
+	mux.Handle("GET /admin/scim", a.orgAdmin(http.HandlerFunc(p.adminSCIM)))
+	mux.Handle("GET /admin/audit", a.orgAdmin(http.HandlerFunc(p.adminAudit)))
+
+	// Demo-only helpers standing in for the IdP console and DNS.
+	mux.Handle("POST /demo/idp/register/{connection}", a.orgAdmin(http.HandlerFunc(p.registerAtDevIdP)))
+	mux.Handle("POST /demo/dns/publish/{name}", a.orgAdmin(http.HandlerFunc(p.publishDNS)))
+
+	// ssokit components.
+	mux.Handle("/sso/saml/", http.StripPrefix("/sso/saml", a.saml))
+	mux.Handle("/sso/oidc/", http.StripPrefix("/sso/oidc", a.oidc))
+	mux.Handle("/sso/", http.StripPrefix("/sso", a.discovery))
+	mux.Handle("/idp/", http.StripPrefix("/idp", a.idp))
+	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", a.scim))
+	mux.Handle("/api/admin/", http.StripPrefix("/api/admin", a.admin))
+	mux.Handle("/mfa/", a.sessions.Require(http.StripPrefix("/mfa", a.mfa)))
+
+	// API tokens: issue for the current browser session, refresh, verify.
+	mux.Handle("POST /api/tokens", a.sessions.Require(http.HandlerFunc(a.issueTokens)))
+	mux.Handle("POST /api/token", a.sessions.TokenHandler(session.TokenHandlerOptions{}))
+	mux.Handle("GET /.well-known/jwks.json", a.sessions.JWKSHandler())
+	mux.Handle("GET /api/me", a.sessions.LoadBearer(a.sessions.Require(http.HandlerFunc(a.apiMe))))
+	mux.HandleFunc("GET /healthz", a.healthz)
+
+	cop := http.NewCrossOriginProtection()
+	// The IdP posts SAML responses and logout messages cross-site by design;
+	// those endpoints authenticate by signature and request binding.
+	cop.AddInsecureBypassPattern("POST /sso/saml/acs/{connection}")
+	cop.AddInsecureBypassPattern("POST /sso/saml/slo/{connection}")
+	cop.AddInsecureBypassPattern("POST /sso/oidc/backchannel-logout/{connection}")
+	// The development IdP's login form posts to itself and to the ACS.
+	cop.AddInsecureBypassPattern("POST /idp/")
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+	}))
+	return securityHeaders(cop.Handler(a.sessions.Load(mux)))
+}
+
+// member requires a session and applies the organization's MFA policy.
+func (a *App) member(h http.Handler) http.Handler {
+	return a.sessions.Require(a.mfa.Require(h))
+}
+
+// orgAdmin requires a session of an organization admin, with the MFA policy.
+func (a *App) orgAdmin(h http.Handler) http.Handler {
+	return a.member(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := sso.PrincipalFrom(r.Context())
+		if !ok || !p.HasRole("admin") {
+			a.pages.renderError(w, r, http.StatusForbidden, "Only organization admins can open this page.")
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/idp/") && !strings.HasPrefix(r.URL.Path, "/sso/saml/") {
+			hd.Set("X-Frame-Options", "DENY")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// sessionError renders session failures: pages redirect to the login page,
+// API calls get JSON, and an unreachable database gets a clean 503.
+func (a *App) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, sso.ErrUnavailable):
+		w.Header().Set("Retry-After", "2")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "unavailable", "message": "the service is temporarily unavailable"})
+	case strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/mfa/") ||
+		strings.Contains(r.Header.Get("Accept"), "application/json"):
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
+	case r.Method == http.MethodGet:
+		http.Redirect(w, r, "/login?return_to="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	default:
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
+	}
+}
+
+// protocolError renders SAML and OIDC failures as a page with a safe message.
+func (a *App) protocolError(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusBadRequest
+	msg := "The sign-in could not be completed. Please try again or contact your administrator."
+	if errors.Is(err, sso.ErrUnavailable) {
+		status = http.StatusServiceUnavailable
+		msg = "The sign-in service is temporarily unavailable."
+	}
+	a.log.InfoContext(r.Context(), "sign-in rejected", "reason", sso.ReasonOf(err), "path", r.URL.Path)
+	a.pages.renderErrorReason(w, r, status, msg, sso.ReasonOf(err))
+}
+
+func (a *App) issueTokens(w http.ResponseWriter, r *http.Request) {
+	s, err := a.sessions.Current(r)
+	if err != nil {
+		a.sessionError(w, r, err)
+		return
+	}
+	pair, err := a.sessions.IssueTokens(r.Context(), s, session.TokenOptions{})
+	if err != nil {
+		a.sessionError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": pair.AccessToken, "refresh_token": pair.RefreshToken,
+		"token_type": "Bearer", "expires_in": int(pair.ExpiresIn.Seconds()), "scope": strings.Join(pair.Scopes, " "),
+	})
+}
+
+func (a *App) apiMe(w http.ResponseWriter, r *http.Request) {
+	p, _ := sso.PrincipalFrom(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{"user_id": p.UserID, "org_id": p.OrgID, "roles": p.Roles, "kind": p.Kind})
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := contextWithTimeout(r, 2*time.Second)
+	defer cancel()
+	if err := a.db.PingContext(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

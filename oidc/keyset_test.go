@@ -1,0 +1,66 @@
+package oidc
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+func TestVerifySigAlgorithms(t *testing.T) {
+	t.Parallel()
+	rk := rsaKey(1)
+	ec384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	edPub, edPriv, _ := ed25519.GenerateKey(rand.Reader)
+	input := "header.payload"
+	sha := func(h crypto.Hash) []byte { x := h.New(); x.Write([]byte(input)); return x.Sum(nil) }
+	ps256, _ := rsa.SignPSS(rand.Reader, rk, crypto.SHA256, sha(crypto.SHA256), &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+	rs512, _ := rsa.SignPKCS1v15(rand.Reader, rk, crypto.SHA512, sha(crypto.SHA512))
+	r, s, _ := ecdsa.Sign(rand.Reader, ec384, sha(crypto.SHA384))
+	es384 := make([]byte, 96)
+	r.FillBytes(es384[:48])
+	s.FillBytes(es384[48:])
+	ed := ed25519.Sign(edPriv, []byte(input))
+	for _, tc := range []struct {
+		name string
+		key  any
+		alg  string
+		sig  []byte
+		ok   bool
+	}{
+		{"PS256", &rk.PublicKey, "PS256", ps256, true},
+		{"RS512", &rk.PublicKey, "RS512", rs512, true},
+		{"ES384", &ec384.PublicKey, "ES384", es384, true},
+		{"EdDSA", edPub, "EdDSA", ed, true},
+		{"PS256-as-RS256", &rk.PublicKey, "RS256", ps256, false},
+		{"ES384-sig-as-ES256", &ec384.PublicKey, "ES256", es384, false},
+		{"ES384-short-sig", &ec384.PublicKey, "ES384", es384[:95], false},
+		{"EdDSA-alg-with-rsa-key", &rk.PublicKey, "EdDSA", ed, false},
+		{"RS512-with-ec-key", &ec384.PublicKey, "RS512", rs512, false},
+		{"HS256-with-rsa-key", &rk.PublicKey, "HS256", rs512, false},
+		{"tampered", edPub, "EdDSA", append([]byte{ed[0] ^ 1}, ed[1:]...), false},
+	} {
+		if got := verifySig(tc.key, tc.alg, input, tc.sig); got != tc.ok {
+			t.Errorf("%s: verifySig = %v, want %v", tc.name, got, tc.ok)
+		}
+	}
+}
+
+func TestParseJWKSFilters(t *testing.T) {
+	t.Parallel()
+	priv, _ := jose.JSONWebKey{Key: rsaKey(0), KeyID: "priv", Algorithm: "RS256"}.MarshalJSON()
+	enc, _ := jose.JSONWebKey{Key: &rsaKey(1).PublicKey, KeyID: "enc", Use: "enc"}.MarshalJSON()
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	weak, _ := jose.JSONWebKey{Key: &small.PublicKey, KeyID: "weak"}.MarshalJSON()
+	hs, _ := jose.JSONWebKey{Key: &rsaKey(2).PublicKey, KeyID: "hs", Algorithm: "HS256"}.MarshalJSON()
+	keys := parseJWKS([]json.RawMessage{priv, enc, weak, hs, json.RawMessage(`{"kty":"oct","k":"AAAA","kid":"oct"}`)})
+	if len(keys) != 1 || keys[0].KeyID != "priv" || !keys[0].IsPublic() {
+		t.Fatalf("kept %+v, want only the public half of priv", keys)
+	}
+}

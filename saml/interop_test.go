@@ -1,0 +1,378 @@
+package saml_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ssokit/ssokit/saml"
+	"github.com/ssokit/ssokit/sso"
+)
+
+// The interop suite drives real logins against SimpleSAMLphp (installed by
+// .ci/install-saml.sh) running under PHP's built-in server on 127.0.0.1.
+// It runs only with SSOKIT_TEST_SIMPLESAMLPHP=1.
+
+const sspWWW = "/usr/share/simplesamlphp/www"
+
+type simpleSAMLphp struct {
+	dir, base, entityID string
+	t                   *testing.T
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func writeFile(t *testing.T, path, content string) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setIdPKey makes the IdP sign with k (read on every request).
+func (s *simpleSAMLphp) setIdPKey(k *testKey) {
+	der, err := x509.MarshalPKCS8PrivateKey(k.key)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	writeFile(s.t, filepath.Join(s.dir, "cert", "idp.key"), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	writeFile(s.t, filepath.Join(s.dir, "cert", "idp.crt"), certPEM(k.cert))
+}
+
+func startSimpleSAMLphp(t *testing.T) *simpleSAMLphp {
+	if os.Getenv("SSOKIT_TEST_SIMPLESAMLPHP") != "1" {
+		t.Skip("set SSOKIT_TEST_SIMPLESAMLPHP=1 (after .ci/install-saml.sh) to run the SimpleSAMLphp interop suite")
+	}
+	if _, err := os.Stat(sspWWW); err != nil {
+		t.Fatalf("SimpleSAMLphp is not installed (run .ci/install-saml.sh): %v", err)
+	}
+	port := freePort(t)
+	s := &simpleSAMLphp{dir: t.TempDir(), base: fmt.Sprintf("http://127.0.0.1:%d", port), t: t}
+	s.entityID = s.base + "/saml2/idp/metadata.php"
+	for _, d := range []string{"tmp", "log", "sessions", "sp", "metadata", "cert"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.setIdPKey(idpKey(t))
+	writeFile(t, filepath.Join(s.dir, "config.php"), `<?php
+require '/etc/simplesamlphp/config.php';
+$d = '`+s.dir+`';
+$config['baseurlpath'] = '`+s.base+`/';
+$config['enable.saml20-idp'] = true;
+$config['module.enable'] = ['exampleauth' => true, 'core' => true, 'saml' => true, 'admin' => true];
+$config['session.cookie.secure'] = false;
+$config['session.cookie.samesite'] = null;
+$config['certdir'] = $d.'/cert/';
+$config['tempdir'] = $d.'/tmp';
+$config['loggingdir'] = $d.'/log';
+$config['logging.handler'] = 'stderr';
+$config['logging.level'] = SimpleSAML\Logger::WARNING;
+$config['store.type'] = 'phpsession';
+$config['session.phpsession.savepath'] = $d.'/sessions';
+$config['secretsalt'] = 'ssokit-interop-salt-0123456789';
+$config['auth.adminpassword'] = 'ssokit-admin';
+$config['metadatadir'] = $d.'/metadata/';
+$config['metadata.sources'] = [['type' => 'flatfile', 'directory' => $d.'/metadata']];
+`)
+	writeFile(t, filepath.Join(s.dir, "authsources.php"), `<?php
+$config = [
+  'admin' => ['core:AdminPassword'],
+  'example-userpass' => ['exampleauth:UserPass',
+    'alice:wonderland' => ['uid' => ['alice'], 'email' => ['alice@example.com'], 'givenName' => ['Alice'], 'sn' => ['Liddell'], 'groups' => ['eng', 'admins']],
+  ],
+];
+`)
+	writeFile(t, filepath.Join(s.dir, "metadata", "saml20-idp-hosted.php"), `<?php
+$metadata['`+s.entityID+`'] = [
+  'host' => '__DEFAULT__',
+  'privatekey' => 'idp.key',
+  'certificate' => 'idp.crt',
+  'auth' => 'example-userpass',
+  'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'saml20.sign.response' => true,
+  'saml20.sign.assertion' => true,
+  'NameIDFormat' => 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+  'authproc' => [100 => ['class' => 'saml:AttributeNameID', 'attribute' => 'email', 'Format' => 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress']],
+  'SingleSignOnServiceBinding' => ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST'],
+];
+`)
+	// SPs are registered by dropping ssokit's own SP metadata into sp/;
+	// a file named *.enc.xml also asks for encrypted assertions.
+	writeFile(t, filepath.Join(s.dir, "metadata", "saml20-sp-remote.php"), `<?php
+foreach (glob('`+s.dir+`/sp/*.xml') as $f) {
+  foreach (\SimpleSAML\Metadata\SAMLParser::parseDescriptorsFile($f) as $e) {
+    $m = $e->getMetadata20SP();
+    if (str_ends_with($f, '.enc.xml')) { $m['assertion.encryption'] = true; }
+    $metadata[$m['entityid']] = $m;
+  }
+}
+`)
+	cmd := exec.Command("php", "-S", fmt.Sprintf("127.0.0.1:%d", port), "-t", sspWWW)
+	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+s.dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	logf, _ := os.Create(filepath.Join(s.dir, "php.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start php: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(s.dir, "php.log"))
+			t.Logf("php log (tail):\n%s", tail(string(b), 3000))
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(s.base + "/saml2/idp/metadata.php")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SimpleSAMLphp did not start: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// register writes the connection's SP metadata, as served by ssokit, into
+// the IdP.
+func (s *simpleSAMLphp) register(h *harness, c *sso.Connection, encrypted bool) {
+	resp, err := h.client.Get(h.srv.URL + "/sso/saml/metadata/" + c.ID)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	name := c.ID + ".xml"
+	if encrypted {
+		name = c.ID + ".enc.xml"
+	}
+	writeFile(s.t, filepath.Join(s.dir, "sp", name), string(b))
+}
+
+// configure creates a connection from the IdP's live metadata URL.
+func (s *simpleSAMLphp) configure(h *harness, id string, edit func(*sso.SAMLConfig)) *sso.Connection {
+	c := &sso.Connection{ID: id, OrgID: "org_" + id, Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive, DisplayName: "SimpleSAMLphp"}
+	if _, err := h.sp.ConfigureConnection(context.Background(), c, &sso.ConnectionInput{MetadataURL: s.base + "/saml2/idp/metadata.php"}); err != nil {
+		s.t.Fatalf("configure from metadata URL: %v", err)
+	}
+	if edit != nil {
+		edit(c.SAML)
+	}
+	if err := h.store.CreateConnection(context.Background(), c); err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}
+
+var (
+	reAuthState = regexp.MustCompile(`name="AuthState" value="([^"]+)"`)
+	reAction    = regexp.MustCompile(`<form[^>]*action="([^"]+)"`)
+	reInput     = regexp.MustCompile(`<input[^>]*name="(SAMLResponse|RelayState)"[^>]*value="([^"]*)"`)
+)
+
+// browser follows redirects like a browser and shares the harness jar.
+func (h *harness) browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Transport: h.client.Transport, Jar: jar, Timeout: 30 * time.Second}
+}
+
+func readBody(t *testing.T, resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return string(b)
+}
+
+// idpLogin completes the IdP's login form from page and posts the
+// resulting SAMLResponse to the SP. It returns the ACS response.
+func idpLogin(t *testing.T, b *http.Client, page *http.Response) *http.Response {
+	t.Helper()
+	body := readBody(t, page)
+	m := reAuthState.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no login form at %s: %s", page.Request.URL, tail(body, 500))
+	}
+	resp, err := b.PostForm(page.Request.URL.String(), url.Values{"username": {"alice"}, "password": {"wonderland"}, "AuthState": {html.UnescapeString(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return postSAMLForm(t, b, readBody(t, resp))
+}
+
+func postSAMLForm(t *testing.T, b *http.Client, body string) *http.Response {
+	t.Helper()
+	a := reAction.FindStringSubmatch(body)
+	if a == nil {
+		t.Fatalf("no SAML form: %s", tail(body, 800))
+	}
+	form := url.Values{}
+	for _, in := range reInput.FindAllStringSubmatch(body, -1) {
+		form.Set(in[1], html.UnescapeString(in[2]))
+	}
+	nb := &http.Client{Transport: b.Transport, Jar: b.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := nb.PostForm(html.UnescapeString(a[1]), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// spLogin runs an SP-initiated login through the IdP.
+func spLogin(t *testing.T, h *harness, b *http.Client, c *sso.Connection, returnTo string) *http.Response {
+	t.Helper()
+	resp, err := b.Get(h.srv.URL + "/sso/saml/login/" + c.ID + "?return_to=" + url.QueryEscape(returnTo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(resp.Header.Get("Content-Type"), "html") && resp.Request.URL.Host == h.srv.Listener.Addr().String() {
+		// HTTP-POST binding: an auto-submitting form to the IdP.
+		body := readBody(t, resp)
+		a := reAction.FindStringSubmatch(body)
+		v := regexp.MustCompile(`name="SAMLRequest" value="([^"]*)"`).FindStringSubmatch(body)
+		if a == nil || v == nil {
+			t.Fatalf("no POST binding form: %s", body)
+		}
+		resp, err = b.PostForm(html.UnescapeString(a[1]), url.Values{"SAMLRequest": {html.UnescapeString(v[1])}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return idpLogin(t, b, resp)
+}
+
+func TestInteropSimpleSAMLphp(t *testing.T) {
+	ssp := startSimpleSAMLphp(t)
+	h := newHarness(t, func(c *saml.Config) {
+		c.AllowInsecureMetadataURLs = true
+		c.AllowPrivateMetadataAddresses = true
+		c.Now = nil // real time: the IdP signs with its own clock
+	})
+
+	t.Run("SPInitiatedRedirect", func(t *testing.T) {
+		c := ssp.configure(h, "ssp_redirect", nil)
+		ssp.register(h, c, false)
+		resp := spLogin(t, h, h.browser(), c, "/after")
+		l := h.expectAccepted(t, resp)
+		p := l.Profile
+		if p.Subject != "alice@example.com" || p.Email != "alice@example.com" || p.GivenName != "Alice" || p.FamilyName != "Liddell" ||
+			len(p.Groups) != 2 || p.Issuer != ssp.entityID || l.ReturnTo != "/after" || p.SessionIndex == "" {
+			t.Fatalf("login %+v profile %+v", l, p)
+		}
+	})
+	t.Run("SPInitiatedPOST", func(t *testing.T) {
+		c := ssp.configure(h, "ssp_post", func(s *sso.SAMLConfig) { s.SSOBinding = "post"; s.SignAuthnRequests = true })
+		ssp.register(h, c, false)
+		n, _ := h.rec.counts()
+		h.expectAccepted(t, spLogin(t, h, h.browser(), c, "/p"))
+		if m, _ := h.rec.counts(); m != n+1 {
+			t.Fatalf("logins %d -> %d", n, m)
+		}
+	})
+	t.Run("IdPInitiated", func(t *testing.T) {
+		allowed := ssp.configure(h, "ssp_idpinit", func(s *sso.SAMLConfig) { s.AllowIdPInitiated = true })
+		ssp.register(h, allowed, false)
+		refused := ssp.configure(h, "ssp_noidpinit", nil)
+		ssp.register(h, refused, false)
+		b := h.browser()
+		start := func(c *sso.Connection, relay string) *http.Response {
+			resp, err := b.Get(ssp.base + "/saml2/idp/SSOService.php?spentityid=" + url.QueryEscape(h.sp.EntityID(c.ID)) + "&RelayState=" + url.QueryEscape(relay))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp
+		}
+		l := h.expectAccepted(t, idpLogin(t, b, start(allowed, "/dash")))
+		if l.ReturnTo != "/dash" || l.Connection.ID != allowed.ID {
+			t.Fatalf("login %+v", l)
+		}
+		// The IdP session exists now, so the second one posts at once.
+		n, _ := h.rec.counts()
+		resp := postSAMLForm(t, b, readBody(t, start(refused, "https://evil.example")))
+		if resp.StatusCode < 400 {
+			t.Fatalf("unsolicited response accepted: %d", resp.StatusCode)
+		}
+		if m, _ := h.rec.counts(); m != n {
+			t.Fatal("a profile reached the completion flow")
+		}
+		if r := sso.ReasonOf(h.rec.lastFailure().Err); r != saml.ReasonUnsolicited {
+			t.Fatalf("reason %q", r)
+		}
+	})
+	t.Run("EncryptedAssertion", func(t *testing.T) {
+		c := ssp.configure(h, "ssp_enc", func(s *sso.SAMLConfig) { s.RequireEncryptedAssertions = true })
+		ssp.register(h, c, true)
+		l := h.expectAccepted(t, spLogin(t, h, h.browser(), c, "/enc"))
+		if l.Profile.Subject != "alice@example.com" {
+			t.Fatalf("profile %+v", l.Profile)
+		}
+		// The same IdP without encryption is refused by this connection.
+		plain := ssp.configure(h, "ssp_enc_plain", func(s *sso.SAMLConfig) { s.RequireEncryptedAssertions = true })
+		ssp.register(h, plain, false)
+		resp := spLogin(t, h, h.browser(), plain, "/")
+		if resp.StatusCode < 400 || sso.ReasonOf(h.rec.lastFailure().Err) != saml.ReasonEncryptionRequired {
+			t.Fatalf("plaintext: status %d, failure %v", resp.StatusCode, h.rec.lastFailure())
+		}
+	})
+	t.Run("RolloverTwoCerts", func(t *testing.T) {
+		// Trust the current and the next certificate, then roll the IdP
+		// over to the next key.
+		both := ssp.configure(h, "ssp_roll", func(s *sso.SAMLConfig) {
+			s.Certificates = append(s.Certificates, certPEM(idpKey2(t).cert))
+		})
+		ssp.register(h, both, false)
+		oldOnly := ssp.configure(h, "ssp_roll_old", nil)
+		ssp.register(h, oldOnly, false)
+		h.expectAccepted(t, spLogin(t, h, h.browser(), both, "/r1"))
+		ssp.setIdPKey(idpKey2(t))
+		t.Cleanup(func() { ssp.setIdPKey(idpKey(t)) })
+		n, _ := h.rec.counts()
+		h.expectAccepted(t, spLogin(t, h, h.browser(), both, "/r2"))
+		if m, _ := h.rec.counts(); m != n+1 {
+			t.Fatal("login with the new key did not complete")
+		}
+		resp := spLogin(t, h, h.browser(), oldOnly, "/r3")
+		if resp.StatusCode < 400 || sso.ReasonOf(h.rec.lastFailure().Err) != saml.ReasonSignatureInvalid {
+			t.Fatalf("old-only connection after rollover: status %d, failure %v", resp.StatusCode, h.rec.lastFailure())
+		}
+	})
+}

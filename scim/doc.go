@@ -1,0 +1,71 @@
+// Package scim is a SCIM 2.0 service provider (RFC 7643, RFC 7644) for
+// directory sync: an organization's IdP (Okta, Microsoft Entra ID, ...)
+// creates, updates and deactivates its users and groups in the host
+// application.
+//
+// A SCIM user is a core [sso.User] with an [sso.Membership] in one
+// organization (Source sso.SourceSCIM, ExternalID = the directory's
+// externalId); the SCIM attributes live in this package's [User] record.
+// Groups are per organization, and their members' roles are computed from
+// the group display names through the organization's connections'
+// GroupRoles ([sso.Connection.RolesFor]).
+//
+// # Mounting
+//
+//	h, err := scim.New(scim.Config{
+//		Store:   st, // memstore or sqlstore, or your own scim.Store
+//		Core:    st,
+//		Revoker: sessions, // session.Manager
+//		BaseURL: must(url.Parse("https://app.example.com/scim/v2")),
+//	})
+//	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", h))
+//
+// The handler serves /Users, /Groups (GET, POST, PUT, PATCH, DELETE, and
+// POST /.search), POST /.search, /ServiceProviderConfig, /Schemas and
+// /ResourceTypes. Every response is application/scim+json; every error is
+// the RFC 7644 §3.12 error JSON with status and scimType, never a
+// stack trace or an internal message.
+//
+// # Storage
+//
+// A host implements [UserStore] and [GroupStore] (or uses
+// store/memstore or store/sqlstore) and proves it with store/storetest.
+// Filters are parsed here ([ParseFilter]) into a small AST over an
+// allow-list of attributes; sqlstore turns it into parameterised SQL on
+// indexed, lower-cased columns and memstore evaluates it with [MatchUser],
+// so no list request loads an organization's users into memory. Group
+// member changes are deltas applied inside the store, so concurrent
+// PATCHes of one group lose no member.
+//
+// # Security
+//
+//   - Authentication: per-organization bearer tokens (see
+//     [sso.IssueSCIMToken], [sso.RotateSCIMToken]), stored as hashes and
+//     compared in constant time. The token selects the organization; a
+//     resource of another organization answers 404, filters only ever see
+//     the token's organization, and group members must be users of it.
+//   - Deactivation (DELETE or active=false) sets the membership to
+//     deactivated (data kept) and calls [sso.SessionRevoker.RevokeUser]
+//     before the response; when revocation fails the client gets 503 and
+//     its retry revokes again. Re-activation restores the membership.
+//   - Bounded work: bodies are limited (Config.MaxBodyBytes), filters to
+//     [MaxFilterLength] bytes and [MaxFilterDepth] levels, PATCH operations
+//     and member lists per request, page sizes to Config.MaxResults.
+//   - Requests are rate limited per organization (Config.RateLimit, in
+//     process by default; [NewStoreLimiter] shares the budget between
+//     replicas) and answered 429 with Retry-After when over.
+//   - Filters with personal data may be sent in POST /.search bodies; the
+//     handler logs only method, path and status, never query strings.
+//   - Every change is an audit event (sso.EventSCIM*) with the token as
+//     actor, and is reported to Config.Hooks.
+//
+// # Interoperability
+//
+// Okta and Entra quirks are accepted: capitalised op names ("Replace"),
+// booleans sent as "True"/"False", value-filtered paths such as
+// emails[type eq "work"].value (creating the element when missing),
+// path-less PATCH with a value map of dotted or URN-qualified keys, the
+// enterprise manager as a bare string or an object, extra group schema
+// URNs, and Okta's userName eq lookup before create. Group PATCH answers
+// 204 No Content.
+package scim

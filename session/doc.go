@@ -1,0 +1,73 @@
+// Package session provides server-side browser sessions and API tokens for
+// ssokit hosts.
+//
+// A [Manager] issues a session after a successful login (it implements
+// [sso.SessionIssuer], so login completion calls it without importing this
+// package), loads it on every request, rotates it on privilege changes and
+// ends it on logout, timeout, limit or revocation. For APIs it issues JWT
+// access tokens (signed with github.com/lestrrat-go/jwx/v2) and opaque,
+// single-use, rotating refresh tokens.
+//
+// # Mounting
+//
+//	m, err := session.New(session.Config{
+//		Store: db, Tokens: db, Revocations: db, // e.g. *sqlstore.Store or *redisstore.Store
+//		Events: db, Orgs: db, Memberships: db,
+//		SigningKeys: []session.SigningKey{key}, Issuer: "https://app.example.com",
+//	})
+//	mux.Handle("GET /app/", m.Require(appHandler))
+//	mux.Handle("POST /oauth/token", m.TokenHandler(session.TokenHandlerOptions{}))
+//	mux.Handle("GET /.well-known/jwks.json", m.JWKSHandler())
+//	http.ListenAndServe(addr, m.Load(m.LoadBearer(mux)))
+//
+// [Manager.Load] and [Manager.LoadBearer] put an [sso.Principal] in the
+// request context; [Manager.Require] rejects requests without one (401 JSON,
+// or a redirect with [LoginRedirect]); [Manager.RequireOrg] answers 404 for
+// resources of another organization and audits the attempt;
+// [Manager.RequireRecentAuth] guards sensitive changes.
+//
+// # Storage
+//
+// A host backs the Manager with three small interfaces: [Store] (sessions),
+// [TokenStore] (refresh-token families) and [RevocationStore] (per-user and
+// per-session revocation times for stateless access tokens). store/memstore,
+// store/sqlstore (SQLite, PostgreSQL) and store/redisstore implement them,
+// and store/storetest is the conformance suite for a host's own
+// implementation.
+//
+// An authenticated request costs one store read (the token-hash lookup);
+// the last-seen time is written at most once per [Config.TouchInterval].
+// Per-organization lifetimes ([sso.SessionPolicy]) are read when a session
+// or token is issued and stored with it, so the hot path reads nothing else.
+//
+// # Security notes
+//
+//   - Session cookies and refresh tokens carry 256 random bits; stores keep
+//     only their SHA-256. Malformed values are rejected before any store
+//     access, with a bare 401.
+//   - Cookies are HttpOnly, Secure with the __Host- prefix, Path=/,
+//     SameSite=Lax, without Domain. [Config.AllowInsecureCookie] exists for
+//     local development only.
+//   - Every login, MFA step-up ([Manager.ElevateMFA]) and organization switch
+//     ([Manager.SwitchOrg]) creates a new session and ends the presented one:
+//     no fixation.
+//   - Sessions have an idle and an absolute timeout (defaults 30 minutes and
+//     24 hours) and a per-user limit (default 5, the oldest ends first, with
+//     [Config.OnSessionEvicted] and a session.limit_exceeded event).
+//   - Access tokens live 15 minutes by default (at most [MaxAccessTokenTTL]),
+//     have "typ" at+jwt, and are verified only with the key their "kid" names
+//     and the algorithm configured for that key (ES256, EdDSA or RS256; the
+//     token's "alg" never chooses). Keys rotate without a flag day; see
+//     [SigningKey].
+//   - Refresh tokens (7 days by default, absolute per family) are single-use:
+//     presenting a used one revokes its whole family and records
+//     token.refresh_reused (RFC 9700 §4.14.2). Of concurrent presentations
+//     exactly one wins atomically in every store; see [Manager.Refresh] for
+//     the losers' policy.
+//   - [Manager.RevokeUser] (called by SCIM deactivation and SSO enforcement)
+//     ends every session and token family of the user at once and revokes
+//     their access tokens, which stop on every replica within
+//     [Config.RevocationCacheTTL] (30 s by default, at most 60 s).
+//   - Verified access tokens are cached by their SHA-256 in a bounded cache
+//     that is never used past a token's expiry or its user's revocation.
+package session

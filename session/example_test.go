@@ -1,0 +1,82 @@
+package session_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/ssokit/ssokit/session"
+	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/memstore"
+)
+
+func ExampleNew() {
+	db := memstore.New()
+	key, err := session.GenerateSigningKey("2030-01", session.ES256)
+	if err != nil {
+		panic(err)
+	}
+	m, err := session.New(session.Config{
+		Store: db, Tokens: db, Revocations: db, Events: db, Orgs: db,
+		SigningKeys: []session.SigningKey{key}, Issuer: "https://app.example.com",
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(m.CookieName())
+	// Output: __Host-ssokit_session
+}
+
+func ExampleManager_Load() {
+	db := memstore.New()
+	m, _ := session.New(session.Config{Store: db, Events: db})
+
+	// After a verified login, login completion issues the session.
+	w := httptest.NewRecorder()
+	_ = m.IssueSession(w, httptest.NewRequest("POST", "/acs", nil),
+		&sso.SessionGrant{UserID: "usr_1", OrgID: "org_1", Method: sso.AuthSAML})
+	cookie := w.Result().Cookies()[0]
+
+	app := m.Load(m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := sso.PrincipalFrom(r.Context())
+		fmt.Fprintf(w, "hello %s of %s", p.UserID, p.OrgID)
+	})))
+
+	r := httptest.NewRequest("GET", "/app", nil)
+	r.AddCookie(cookie)
+	w = httptest.NewRecorder()
+	app.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Body.String())
+
+	w = httptest.NewRecorder()
+	app.ServeHTTP(w, httptest.NewRequest("GET", "/app", nil))
+	fmt.Println(w.Code, w.Body.String())
+	// Output:
+	// 200 hello usr_1 of org_1
+	// 401 {"error":"unauthorized"}
+}
+
+func ExampleManager_Refresh() {
+	db := memstore.New()
+	key, _ := session.GenerateSigningKey("k1", session.EdDSA)
+	m, _ := session.New(session.Config{Store: db, Tokens: db, Revocations: db, Events: db,
+		SigningKeys: []session.SigningKey{key}, Issuer: "https://app.example.com"})
+	ctx := context.Background()
+	s, _ := m.Issue(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil),
+		&sso.SessionGrant{UserID: "usr_1", OrgID: "org_1"})
+
+	first, _ := m.IssueTokens(ctx, s, session.TokenOptions{ClientID: "cli"})
+	second, err := m.Refresh(ctx, first.RefreshToken, session.RefreshOptions{ClientID: "cli"})
+	fmt.Println("rotated:", err == nil && second.RefreshToken != first.RefreshToken)
+
+	// Replaying the first refresh token revokes the whole family.
+	_, err = m.Refresh(ctx, first.RefreshToken, session.RefreshOptions{ClientID: "cli"})
+	fmt.Println(sso.ReasonOf(err))
+	_, err = m.Refresh(ctx, second.RefreshToken, session.RefreshOptions{ClientID: "cli"})
+	fmt.Println(sso.ReasonOf(err))
+	// Output:
+	// rotated: true
+	// refresh_reused
+	// revoked
+}
