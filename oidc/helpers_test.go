@@ -211,6 +211,7 @@ type mockOP struct {
 	header            func(h map[string]any)                       // edit ID token header
 	mint              func(h, c map[string]any) string             // replace the signing step
 	userinfo          func(c map[string]any)                       // edit userinfo claims
+	userinfoKey       *testKey                                     // signs userinfo instead of signKey
 	userinfoSigned    bool                                         // answer userinfo as application/jwt
 	replayIDToken     string                                       // return this ID token instead of a new one
 	extraJWKS         []json.RawMessage                            // extra raw JWKS entries
@@ -463,9 +464,16 @@ func (op *mockOP) userinfoEndpoint(w http.ResponseWriter, r *http.Request) {
 		op.userinfo(c)
 	}
 	if op.userinfoSigned {
-		c["iss"], c["aud"] = op.issuer, op.clientID
+		if _, ok := c["iss"]; !ok {
+			c["iss"] = op.issuer
+		}
+		c["aud"] = op.clientID
+		key := op.signKey
+		if op.userinfoKey != nil {
+			key = op.userinfoKey
+		}
 		w.Header().Set("Content-Type", "application/jwt")
-		_, _ = io.WriteString(w, signJWT(map[string]any{"alg": op.signKey.alg, "kid": op.signKey.kid}, c, op.signKey, nil))
+		_, _ = io.WriteString(w, signJWT(map[string]any{"alg": op.signKey.alg, "kid": op.signKey.kid}, c, key, nil))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

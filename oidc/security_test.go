@@ -648,6 +648,19 @@ func TestT_O_13_SubUserInfo(t *testing.T) {
 			op.userinfo = func(c map[string]any) { delete(c, "sub") }
 		}, ReasonUserInfoSubMismatch)
 	})
+	t.Run("userinfo-signed-by-other-key", func(t *testing.T) {
+		t.Parallel()
+		rejects(t, func(op *mockOP) {
+			op.omitProfileClaims, op.userinfoSigned, op.userinfoKey = true, true, newRSAKey(3, "k1")
+		}, ReasonSignatureInvalid)
+	})
+	t.Run("userinfo-signed-other-issuer", func(t *testing.T) {
+		t.Parallel()
+		rejects(t, func(op *mockOP) {
+			op.omitProfileClaims, op.userinfoSigned = true, true
+			op.userinfo = func(c map[string]any) { c["iss"] = "https://evil.example" }
+		}, ReasonIssuerMismatch)
+	})
 	t.Run("userinfo-never-mode", func(t *testing.T) {
 		t.Parallel()
 		clk := newClock()

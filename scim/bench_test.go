@@ -105,21 +105,25 @@ func seedPostgres(b *testing.B, db *sql.DB, orgID, prefix string, n int) {
 	stmts := []string{
 		`INSERT INTO ssokit_users (id, email, email_lower, email_verified, given_name, family_name, display_name, created_at, updated_at)
 		 SELECT $1 || lpad(i::text, 8, '0'), 'user' || lpad(i::text, 6, '0') || '@big.test', 'user' || lpad(i::text, 6, '0') || '@big.test',
-		        false, 'Given' || i, 'Family' || i, '', $3, $3 FROM generate_series(1, $2) i`,
+		        false, 'Given' || i, 'Family' || i, '', CAST($3 AS BIGINT), CAST($3 AS BIGINT) FROM generate_series(1, CAST($2 AS INTEGER)) i`,
 		`INSERT INTO ssokit_memberships (org_id, user_id, roles, status, source, external_id, break_glass, joined_at, updated_at)
-		 SELECT $4, $1 || lpad(i::text, 8, '0'), '["member"]', 'active', 'scim', 'ext-' || i, false, $3, $3 FROM generate_series(1, $2) i`,
+		 SELECT $4, $1 || lpad(i::text, 8, '0'), '["member"]', 'active', 'scim', 'ext-' || i, false, CAST($3 AS BIGINT), CAST($3 AS BIGINT) FROM generate_series(1, CAST($2 AS INTEGER)) i`,
 		`INSERT INTO ssokit_scim_users (org_id, user_id, user_name, user_name_lc, external_id, display_name_lc, given_name_lc,
 		        family_name_lc, active, deleted, attrs, version, created_at, last_modified)
 		 SELECT $4, $1 || lpad(i::text, 8, '0'), 'user' || lpad(i::text, 6, '0') || '@big.test', 'user' || lpad(i::text, 6, '0') || '@big.test',
 		        'ext-' || i, '', 'given' || i, 'family' || i, true, false,
 		        '{"userName":"user' || lpad(i::text, 6, '0') || '@big.test","active":true,"externalId":"ext-' || i ||
 		        '","name":{"givenName":"Given' || i || '","familyName":"Family' || i || '"},"emails":[{"value":"user' ||
-		        lpad(i::text, 6, '0') || '@big.test","type":"work","primary":true}]}', 1, $3, $3 + i FROM generate_series(1, $2) i`,
+		        lpad(i::text, 6, '0') || '@big.test","type":"work","primary":true}]}', 1, CAST($3 AS BIGINT), CAST($3 AS BIGINT) + i FROM generate_series(1, CAST($2 AS INTEGER)) i`,
 		`INSERT INTO ssokit_scim_emails (org_id, user_id, pos, value_lc, type_lc, is_primary)
-		 SELECT $4, $1 || lpad(i::text, 8, '0'), 0, 'user' || lpad(i::text, 6, '0') || '@big.test', 'work', true FROM generate_series(1, $2) i`,
+		 SELECT $4, $1 || lpad(i::text, 8, '0'), 0, 'user' || lpad(i::text, 6, '0') || '@big.test', 'work', true FROM generate_series(1, CAST($2 AS INTEGER)) i WHERE CAST($3 AS BIGINT) > 0`,
 	}
-	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s, prefix, n, now, orgID); err != nil {
+	for i, s := range stmts {
+		args := []any{prefix, n, now, orgID}
+		if i == 0 {
+			args = args[:3]
+		}
+		if _, err := db.ExecContext(ctx, s, args...); err != nil {
 			b.Fatalf("seed: %v", err)
 		}
 	}

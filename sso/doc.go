@@ -14,6 +14,27 @@
 //   - [SessionIssuer] and [SessionRevoker] issue and end sessions
 //     (session.Manager meets both).
 //
+// # Tenancy
+//
+// On top of the types, sso implements what every protocol shares:
+//
+//   - [Discovery]: home-realm discovery from an email (or an org slug, or a
+//     host resolver) to the organization's active connection, with the
+//     same response for every non-SSO case (no tenant enumeration) and a
+//     per-IP rate limit;
+//   - [Domains]: adding domains (public suffixes, IPs, public and disposable
+//     mail domains refused), DNS TXT verification and periodic
+//     re-verification;
+//   - [LoginCompleter]: the [Completer] that matches identities by
+//     (organization, issuer, subject), links by verified-domain email, JIT
+//     provisions, maps groups to roles and issues the session;
+//   - [Enforcer]: per-organization SSO enforcement with break-glass admins;
+//   - [Auditor]: the hash-chained audit trail with query, export and
+//     verification.
+//
+// The admin onboarding API is in the sub-package sso/admin, and a
+// development IdP for tests and demos in sso/ssotest.
+//
 // # Storage
 //
 // Each capability has its own interface ([OrgStore], [DomainStore],

@@ -24,6 +24,7 @@ type coreData struct {
 	identities  map[string]*sso.Identity              // ID -> identity
 	identityKey map[[3]string]string                  // (org, issuer, subject) -> identity ID
 	events      map[string][]*sso.Event               // org ID -> chain
+	eventIDs    map[string]bool
 	scimTokens  map[string]*sso.SCIMToken             // ID -> token
 	scimHashes  map[string]string                     // hash -> ID
 }
@@ -42,6 +43,7 @@ func (d *coreData) init() {
 	d.identities = map[string]*sso.Identity{}
 	d.identityKey = map[[3]string]string{}
 	d.events = map[string][]*sso.Event{}
+	d.eventIDs = map[string]bool{}
 	d.scimTokens = map[string]*sso.SCIMToken{}
 	d.scimHashes = map[string]string{}
 }
@@ -746,12 +748,10 @@ func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
 	}
 	d := s.lock()
 	defer s.mu.Unlock()
-	chain := d.events[e.OrgID]
-	for _, old := range chain {
-		if old.ID == e.ID {
-			return conflict("event", e.ID)
-		}
+	if d.eventIDs[e.ID] {
+		return conflict("event", e.ID)
 	}
+	chain := d.events[e.OrgID]
 	var prev *sso.Event
 	if len(chain) > 0 {
 		prev = chain[len(chain)-1]
@@ -759,6 +759,7 @@ func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	e.Chain(prev)
 	d.events[e.OrgID] = append(chain, cloneEvent(e))
+	d.eventIDs[e.ID] = true
 	return nil
 }
 
@@ -768,7 +769,10 @@ func (s *Store) ListEvents(ctx context.Context, q sso.EventQuery) ([]*sso.Event,
 	defer s.mu.Unlock()
 	var out []*sso.Event
 	limit := q.EffectiveLimit()
-	for _, e := range d.events[q.OrgID] {
+	chain := d.events[q.OrgID]
+	// Seq is the 1-based index in the chain, so the cursor is a slice offset.
+	start := min(max(q.AfterSeq, 0), int64(len(chain)))
+	for _, e := range chain[start:] {
 		if e.Seq > q.AfterSeq && q.Matches(e) {
 			out = append(out, cloneEvent(e))
 			if len(out) == limit {
