@@ -86,7 +86,7 @@ func BenchmarkAdvanceTOTPStep(b *testing.B) {
 			if err := st.PutPendingTOTP(ctx, &mfa.TOTPFactor{UserID: "u", Secret: "x"}); err != nil {
 				b.Fatal(err)
 			}
-			if err := st.ActivateTOTP(ctx, "u", 0, t0); err != nil {
+			if err := st.ActivateTOTP(ctx, "u", "x", 0, t0); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()

@@ -36,8 +36,10 @@
 // set; afterwards browsers are redirected to Config.EnrollmentURL and API
 // clients get 403 {"error": "mfa_enrollment_required"}. Members with a
 // factor who have not used it in this session get
-// "mfa_verification_required". An MFA asserted by the IdP counts only when
-// the organization sets TrustIdPMFA. Platform admins (Config.IsPlatformAdmin)
+// "mfa_verification_required". An MFA asserted by the IdP (a SAML or OIDC
+// session whose MFAAt is not after its AuthAt, as login completion records
+// it) counts only while the organization sets TrustIdPMFA, so switching
+// trust off takes effect for existing sessions too. Platform admins (Config.IsPlatformAdmin)
 // always need a second factor. [Manager.StepUp] asks for a second factor
 // within a given age: 403 {"error": "mfa_step_up_required"} otherwise.
 //

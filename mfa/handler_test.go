@@ -259,3 +259,25 @@ func TestHandlersHideInternalErrors(t *testing.T) {
 	}
 	res.Body.Close()
 }
+
+func TestHandlersStatusShowsPolicy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.org.Settings.MFA = sso.MFAPolicy{Required: true, ChangedAt: e.clock.Now().Add(-24 * time.Hour)}
+	if err := e.st.UpdateOrg(e.ctx(), e.org); err != nil {
+		t.Fatal(err)
+	}
+	srv := e.server(t, nil)
+	st := call(t, srv, "GET", "/mfa/status", nil).want(t, 200, "")
+	want := e.clock.Now().Add(6 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	if st.body["policy"] != "grace_period" || st.body["enrollment_due"] != want || st.body["enrolled"] != false {
+		t.Fatalf("status: %s (want due %s)", st.raw, want)
+	}
+	e.enrol()
+	st = call(t, srv, "GET", "/mfa/status", nil).want(t, 200, "")
+	// Enrolled through the Go API, which does not elevate the session: the
+	// user must now verify.
+	if st.body["policy"] != "verification_required" || st.body["totp"] != true || st.body["recovery_codes"] != float64(10) {
+		t.Fatalf("status after enrolment: %s", st.raw)
+	}
+}

@@ -100,11 +100,11 @@ func (m *Manager) RegenerateRecoveryCodes(ctx context.Context, p *sso.Principal)
 	if !m.recentMFA(p, m.cfg.RecentMFA) {
 		return nil, ErrStepUpRequired
 	}
-	st, err := m.Status(ctx, p)
+	enrolled, err := m.enrolled(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Enrolled {
+	if !enrolled {
 		return nil, invalid(ReasonNotEnrolled, nil)
 	}
 	codes, err := m.newRecoveryCodes(ctx, p)

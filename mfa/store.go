@@ -57,11 +57,12 @@ type TOTPStore interface {
 	PutPendingTOTP(ctx context.Context, f *TOTPFactor) error
 	// GetTOTP returns the user's factor, pending or active.
 	GetTOTP(ctx context.Context, userID string) (*TOTPFactor, error)
-	// ActivateTOTP turns the user's pending factor active, records step as
-	// its LastStep and at as ConfirmedAt and LastUsedAt. Atomic: it fails
-	// with sso.ErrConflict when the factor is already active and with
-	// sso.ErrNotFound when there is none.
-	ActivateTOTP(ctx context.Context, userID string, step int64, at time.Time) error
+	// ActivateTOTP turns the user's pending factor whose Secret equals
+	// secret active, and records step as its LastStep and at as ConfirmedAt
+	// and LastUsedAt. Atomic compare-and-set: it fails with sso.ErrConflict
+	// when the factor is already active and with sso.ErrNotFound when there
+	// is no pending factor with that secret (none, or replaced meanwhile).
+	ActivateTOTP(ctx context.Context, userID, secret string, step int64, at time.Time) error
 	// AdvanceTOTPStep is the replay guard: a compare-and-set that sets the
 	// active factor's LastStep to step (and LastUsedAt to at) only if step is
 	// strictly greater than the stored LastStep. It reports whether it did.

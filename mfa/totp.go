@@ -233,7 +233,7 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 			return nil, err
 		}
 	}
-	if err := m.cfg.Store.ActivateTOTP(ctx, p.UserID, step, m.now()); err != nil {
+	if err := m.cfg.Store.ActivateTOTP(ctx, p.UserID, f.Secret, step, m.now()); err != nil {
 		if errors.Is(err, sso.ErrConflict) || errors.Is(err, sso.ErrNotFound) {
 			// A concurrent confirmation won, or the enrolment was replaced.
 			return nil, invalid(ReasonNoPendingEnrolment, err)

@@ -465,3 +465,41 @@ func TestNewValidation(t *testing.T) {
 		t.Fatalf("valid config: %v", err)
 	}
 }
+
+// TestT_T6_RecoveryCodeConcurrentUse: one recovery code submitted by many
+// requests at once works exactly once.
+func TestT_T6_RecoveryCodeConcurrentUse(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnvOn(t, b.open, func(c *mfa.Config) { c.MaxFailures = 1000 })
+			_, codes := e.enrol()
+			const n = 30
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, errs[i] = e.m.UseRecoveryCode(e.ctx(), e.p, codes[0])
+				}()
+			}
+			close(start)
+			wg.Wait()
+			wins := 0
+			for _, err := range errs {
+				if err == nil {
+					wins++
+				} else if r := sso.ReasonOf(err); r != mfa.ReasonRecoveryInvalid {
+					t.Fatalf("loser: %v (reason %q)", err, r)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("%d of %d concurrent uses of one recovery code succeeded, want 1", wins, n)
+			}
+		})
+	}
+}

@@ -15,3 +15,9 @@ func (s *SP) ValidateForTest(conn *sso.Connection, entityID, acsURL, encoded str
 	}
 	return buildProfile(conn, v), v.inResponseTo, nil
 }
+
+// ScanForTest runs the structural pre-scan alone.
+func ScanForTest(doc []byte, allowSHA1, assertionRoot bool) error {
+	_, err := scanDocument(doc, scanPolicy{allowSHA1: allowSHA1, assertionRoot: assertionRoot})
+	return err
+}

@@ -20,6 +20,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -43,18 +45,36 @@ type testKey struct {
 func (k *testKey) pair() *saml.KeyPair { return &saml.KeyPair{Key: k.key, Certificate: k.cert} }
 
 var (
-	keysOnce sync.Once
-	keyPool  []*testKey
+	keysMu  sync.Mutex
+	keyPool = map[int]*testKey{}
 )
 
-// testKeys returns n distinct keys, generated once per test binary.
+// testKeys returns the i-th test key, generated once per test binary.
 func testKeys(t testing.TB, i int) *testKey {
-	keysOnce.Do(func() {
-		for j := 0; j < 5; j++ {
-			keyPool = append(keyPool, newTestKey(t, "key"+strconv.Itoa(j), time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC)))
+	keysMu.Lock()
+	defer keysMu.Unlock()
+	if k, ok := keyPool[i]; ok {
+		return k
+	}
+	// Test-only keys generated for this package (testdata/key<i>.pem),
+	// so tests and fuzz workers skip RSA key generation.
+	nb, na := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC)
+	var k *testKey
+	if b, err := os.ReadFile(filepath.Join("testdata", "key"+strconv.Itoa(i)+".pem")); err == nil {
+		blk, _ := pem.Decode(b)
+		if blk == nil {
+			t.Fatalf("testdata/key%d.pem: no PEM block", i)
 		}
-	})
-	return keyPool[i]
+		pk, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k = certFor(t, pk.(*rsa.PrivateKey), "key"+strconv.Itoa(i), nb, na)
+	} else {
+		k = newTestKey(t, "key"+strconv.Itoa(i), nb, na)
+	}
+	keyPool[i] = k
+	return k
 }
 
 func newTestKey(t testing.TB, cn string, nb, na time.Time) *testKey {

@@ -370,3 +370,45 @@ func TestRefreshKeepsLastGoodAndWarnsOnExpiry(t *testing.T) {
 		t.Fatalf("events %+v", evs)
 	}
 }
+
+func TestRunStopsOnCancel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.sp.Run(ctx) }()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	t.Parallel()
+	base, _ := url.Parse("https://sp.example.com/sso")
+	h := newHarness(t)
+	ok := saml.Config{BaseURL: base, Connections: h.store, Store: h.store, Completer: h.rec}
+	for name, edit := range map[string]func(c *saml.Config){
+		"NoBaseURL":      func(c *saml.Config) { c.BaseURL = nil },
+		"RelativeBase":   func(c *saml.Config) { c.BaseURL = &url.URL{Path: "/sso"} },
+		"NoStore":        func(c *saml.Config) { c.Store = nil },
+		"NoCompleter":    func(c *saml.Config) { c.Completer = nil },
+		"HugeSkew":       func(c *saml.Config) { c.MaxClockSkew = time.Hour },
+		"HalfKey":        func(c *saml.Config) { c.Key = &saml.KeyPair{Key: spKey(t).key} },
+		"UnsafeReturnTo": func(c *saml.Config) { c.DefaultReturnTo = "//evil.example" },
+	} {
+		c := ok
+		edit(&c)
+		if _, err := saml.New(c); !errors.Is(err, sso.ErrInvalidConfig) {
+			t.Errorf("%s: err %v, want ErrInvalidConfig", name, err)
+		}
+	}
+	if _, err := saml.New(ok); err != nil {
+		t.Fatal(err)
+	}
+}

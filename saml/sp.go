@@ -207,7 +207,7 @@ func New(cfg Config) (*SP, error) {
 	case cfg.BaseURL == nil || !cfg.BaseURL.IsAbs() || cfg.BaseURL.Host == "":
 		return nil, bad("BaseURL must be an absolute URL")
 	case cfg.BaseURL.Scheme != "https" && cfg.BaseURL.Scheme != "http":
-		return nil, bad("BaseURL must use https")
+		return nil, bad("BaseURL must use https (or http for development)")
 	case cfg.BaseURL.RawQuery != "" || cfg.BaseURL.Fragment != "":
 		return nil, bad("BaseURL must not have a query or fragment")
 	case cfg.Connections == nil:

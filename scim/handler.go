@@ -28,7 +28,6 @@ const (
 	DefaultMaxMembers    = 10000
 	DefaultRateLimit     = 100
 	contentType          = "application/scim+json"
-	tokenTouchInterval   = time.Minute
 	maxStartIndex        = 1 << 31
 	memberPage           = 1000
 )
@@ -370,13 +369,8 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 				return
 			}
 		}
-		if now.Sub(tok.LastUsedAt) > tokenTouchInterval {
-			t := *tok
-			t.LastUsedAt = now
-			if err := h.cfg.Core.UpdateSCIMToken(ctx, &t); err != nil {
-				h.log.WarnContext(ctx, "scim: recording token use failed", "err", err)
-			}
-		}
+		// The token's LastUsedAt is not written back here: a whole-record
+		// update could undo a concurrent rotation or revocation.
 		ctx = context.WithValue(ctx, reqKey{}, &reqCtx{org: org, token: tok})
 		ctx = sso.WithAuditInfo(ctx, h.audit.RequestInfo(r, sso.Actor{Type: sso.ActorSCIM, ID: tok.ID}))
 		r = r.WithContext(ctx)

@@ -71,10 +71,11 @@ func (h *Handler) recomputeRoles(ctx context.Context, org *sso.Organization, use
 		return err
 	}
 	for _, uid := range userIDs {
-		groups, err := h.cfg.Store.ListUserGroupsSCIM(ctx, org.ID, uid)
+		byUser, err := h.cfg.Store.ListUserGroupsSCIM(ctx, org.ID, uid)
 		if err != nil {
 			return err
 		}
+		groups := byUser[uid]
 		names := make([]string, 0, len(groups))
 		for _, g := range groups {
 			names = append(names, g.DisplayName)

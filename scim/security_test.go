@@ -289,7 +289,7 @@ func TestTC5_PatchEdgeCases(t *testing.T) {
 			{"op":"Replace","path":"emails[type eq \"work\"].value","value":"new@acme.test"},
 			{"op":"Add","path":"phoneNumbers[type eq \"mobile\"].value","value":"+1 555"},
 			{"op":"Replace","value":{"name.givenName":"Ada","name.familyName":"Lovelace","displayName":"Ada L"}},
-			{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"` + other + `"},
+			{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"`+other+`"},
 			{"op":"Replace","path":"active","value":"True"}]}`).want(t, http.StatusOK)
 		emails := r.body["emails"].([]any)
 		if len(emails) != 1 || emails[0].(map[string]any)["value"] != "new@acme.test" {

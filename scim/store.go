@@ -146,8 +146,10 @@ type GroupStore interface {
 	// ListGroupMembersSCIM returns up to limit member user IDs of the group greater
 	// than afterUserID, in order.
 	ListGroupMembersSCIM(ctx context.Context, orgID, groupID, afterUserID string, limit int) ([]string, error)
-	// ListUserGroupsSCIM returns the groups the user belongs to, by ID.
-	ListUserGroupsSCIM(ctx context.Context, orgID, userID string) ([]*Group, error)
+	// ListUserGroupsSCIM returns, for each of the users, the groups it
+	// belongs to in ID order (users in no group have no entry), in one
+	// round trip for a page of users.
+	ListUserGroupsSCIM(ctx context.Context, orgID string, userIDs ...string) (map[string][]*Group, error)
 }
 
 // Store is what the Handler needs for its own records.

@@ -51,11 +51,11 @@ func (h *Handler) renderUser(u *User, groups []*Group) map[string]any {
 func (h *Handler) writeUser(ctx context.Context, w http.ResponseWriter, status int, u *User, attrs, excluded []string) error {
 	var groups []*Group
 	if wants(attrs, excluded, "groups") {
-		var err error
-		groups, err = h.cfg.Store.ListUserGroupsSCIM(ctx, u.OrgID, u.ID)
+		byUser, err := h.cfg.Store.ListUserGroupsSCIM(ctx, u.OrgID, u.ID)
 		if err != nil {
 			return err
 		}
+		groups = byUser[u.ID]
 	}
 	w.Header().Set("ETag", etag(u.Version))
 	if status == http.StatusCreated {
@@ -178,15 +178,18 @@ func (h *Handler) serveUserList(w http.ResponseWriter, r *http.Request, p *listP
 		return err
 	}
 	res := make([]any, 0, len(users))
-	withGroups := wants(p.attrs, p.excluded, "groups")
-	for _, u := range users {
-		var groups []*Group
-		if withGroups {
-			if groups, err = h.cfg.Store.ListUserGroupsSCIM(ctx, u.OrgID, u.ID); err != nil {
-				return err
-			}
+	var byUser map[string][]*Group
+	if wants(p.attrs, p.excluded, "groups") && len(users) > 0 {
+		ids := make([]string, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
 		}
-		res = append(res, project(h.renderUser(u, groups), p.attrs, p.excluded))
+		if byUser, err = h.cfg.Store.ListUserGroupsSCIM(ctx, rc.org.ID, ids...); err != nil {
+			return err
+		}
+	}
+	for _, u := range users {
+		res = append(res, project(h.renderUser(u, byUser[u.ID]), p.attrs, p.excluded))
 	}
 	h.writeJSON(w, http.StatusOK, listResponse(res, total, p.q.StartIndex))
 	return nil

@@ -36,7 +36,8 @@ const accessTokenType = "at+jwt"
 // Rotation without a flag day: add the next key with ActiveAt in the
 // future; from now on it is published by the JWKS handler, so resource
 // servers caching the JWKS learn it before any token carries it. At
-// ActiveAt it becomes the signing key. Set RetiredAt on the previous key (at
+// ActiveAt it becomes the signing key. The JWKS response may be cached for
+// five minutes, so publish a key at least that long before its ActiveAt. Set RetiredAt on the previous key (at
 // or after the next key's ActiveAt): it stops signing then and stays in the
 // JWKS and verifiable for MaxAccessTokenTTL more, until its last tokens have
 // expired; after that it can be removed from the configuration.
@@ -151,6 +152,15 @@ func newKeyEntry(k SigningKey) (*keyEntry, error) {
 // SetSigningKeys replaces the signing keys (for rotation at run time). The
 // keys are validated as by New; on error nothing changes.
 func (m *Manager) SetSigningKeys(keys []SigningKey) error {
+	if m.cfg.Tokens == nil || m.cfg.Revocations == nil {
+		return fmt.Errorf("%w: session: SigningKeys need Tokens and Revocations", sso.ErrInvalidConfig)
+	}
+	if m.cfg.Issuer == "" {
+		return fmt.Errorf("%w: session: Issuer is required with SigningKeys", sso.ErrInvalidConfig)
+	}
+	if len(keys) == 0 {
+		return fmt.Errorf("%w: session: no signing keys", sso.ErrInvalidConfig)
+	}
 	kr := &keyring{byID: make(map[string]*keyEntry, len(keys))}
 	for _, k := range keys {
 		e, err := newKeyEntry(k)
@@ -188,18 +198,20 @@ var errKey = errors.New("session: no acceptable key")
 // keyProvider gives jwx exactly one key: the one named by the token's kid,
 // with the algorithm that key was configured for, and only for tokens of
 // type at+jwt. The token's alg header never chooses the algorithm.
-type keyProvider struct {
-	kr  *keyring
-	now time.Time
-}
+type keyProvider struct{ m *Manager }
 
 func (p keyProvider) FetchKeys(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
 	h := sig.ProtectedHeaders()
 	if h.Type() != accessTokenType {
 		return errKey
 	}
-	e, ok := p.kr.byID[h.KeyID()]
-	if !ok || e.activeAt.After(p.now) || !e.published(p.now) || h.Algorithm() != e.alg {
+	kr := p.m.keys.Load()
+	if kr == nil {
+		return errKey
+	}
+	now := p.m.now()
+	e, ok := kr.byID[h.KeyID()]
+	if !ok || e.activeAt.After(now) || !e.published(now) || h.Algorithm() != e.alg {
 		return errKey
 	}
 	sink.Key(e.alg, e.rawPub)

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -144,6 +146,7 @@ type Manager struct {
 	keys       atomic.Pointer[keyring]
 	revCache   *revocationCache
 	tokCache   *tokenCache
+	parseOpts  []jwt.ParseOption
 }
 
 var (
@@ -231,16 +234,11 @@ func New(cfg Config) (*Manager, error) {
 	if !cfg.AllowInsecureCookie {
 		m.cookieName = "__Host-" + cfg.CookieName
 	}
+	if cfg.Audience == "" {
+		m.cfg.Audience = cfg.Issuer
+	}
+	m.buildParseOptions()
 	if len(cfg.SigningKeys) > 0 {
-		if cfg.Tokens == nil || cfg.Revocations == nil {
-			return nil, bad("SigningKeys need Tokens and Revocations")
-		}
-		if cfg.Issuer == "" {
-			return nil, bad("Issuer is required with SigningKeys")
-		}
-		if cfg.Audience == "" {
-			m.cfg.Audience = cfg.Issuer
-		}
 		if err := m.SetSigningKeys(cfg.SigningKeys); err != nil {
 			return nil, err
 		}

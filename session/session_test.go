@@ -49,6 +49,16 @@ func TestNewValidation(t *testing.T) {
 			t.Errorf("%s: New = %v, want ErrInvalidConfig", tc.name, err)
 		}
 	}
+	plain, err := session.New(session.Config{Store: ms, Events: ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.SetSigningKeys([]session.SigningKey{key}); !errors.Is(err, sso.ErrInvalidConfig) {
+		t.Errorf("SetSigningKeys without token storage: %v, want ErrInvalidConfig", err)
+	}
+	if _, err := plain.VerifyAccessToken(context.Background(), "a.b.c"); !errors.Is(err, session.ErrTokensDisabled) {
+		t.Errorf("VerifyAccessToken without keys: %v, want ErrTokensDisabled", err)
+	}
 	if _, err := session.GenerateSigningKey("k", "HS256"); !errors.Is(err, sso.ErrInvalidConfig) {
 		t.Errorf("HS256 key: %v, want ErrInvalidConfig", err)
 	}

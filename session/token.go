@@ -167,15 +167,7 @@ func (m *Manager) VerifyAccessToken(ctx context.Context, token string) (*Claims,
 			return c, nil
 		}
 	}
-	tok, err := jwt.ParseString(token,
-		jwt.WithKeyProvider(keyProvider{kr: kr, now: now}),
-		jwt.WithValidate(true),
-		jwt.WithClock(jwt.ClockFunc(func() time.Time { return now })),
-		jwt.WithIssuer(m.cfg.Issuer), jwt.WithAudience(m.cfg.Audience),
-		jwt.WithRequiredClaim(jwt.IssuedAtKey), jwt.WithRequiredClaim(jwt.ExpirationKey),
-		jwt.WithRequiredClaim(jwt.SubjectKey), jwt.WithRequiredClaim(jwt.JwtIDKey),
-		jwt.WithRequiredClaim("sid"), jwt.WithRequiredClaim("org"),
-	)
+	tok, err := jwt.ParseString(token, m.parseOpts...)
 	if err != nil {
 		switch {
 		case errors.Is(err, jwt.ErrTokenExpired()):
@@ -196,6 +188,20 @@ func (m *Manager) VerifyAccessToken(ctx context.Context, token string) (*Claims,
 		m.tokCache.put(key, c)
 	}
 	return c, nil
+}
+
+// buildParseOptions prepares the jwx options of VerifyAccessToken once;
+// the key provider and clock read the Manager's current keys and time.
+func (m *Manager) buildParseOptions() {
+	m.parseOpts = []jwt.ParseOption{
+		jwt.WithKeyProvider(keyProvider{m: m}),
+		jwt.WithValidate(true),
+		jwt.WithClock(jwt.ClockFunc(m.now)),
+		jwt.WithIssuer(m.cfg.Issuer), jwt.WithAudience(m.cfg.Audience),
+		jwt.WithRequiredClaim(jwt.IssuedAtKey), jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithRequiredClaim(jwt.SubjectKey), jwt.WithRequiredClaim(jwt.JwtIDKey),
+		jwt.WithRequiredClaim("sid"), jwt.WithRequiredClaim("org"),
+	}
 }
 
 func claimsOf(tok jwt.Token) (*Claims, error) {

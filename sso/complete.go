@@ -9,6 +9,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ssokit/ssokit/internal/telemetry"
 )
 
 // CompletionStore is what the LoginCompleter needs from storage.
@@ -43,6 +49,13 @@ type CompleterConfig struct {
 	Now func() time.Time
 	// Logger logs audit write failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// TracerProvider and MeterProvider receive a span per completed login
+	// (with how the user was found: matched, linked or JIT-provisioned, and
+	// whether the group mapping changed the roles). Nil means the global
+	// providers. Login counts and latency are recorded by the saml and oidc
+	// packages, which see the whole login.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // LoginCompleter finishes SSO logins: it implements Completer.
@@ -65,6 +78,7 @@ type CompleterConfig struct {
 type LoginCompleter struct {
 	cfg CompleterConfig
 	log *slog.Logger
+	tel *telemetry.T
 }
 
 var _ Completer = (*LoginCompleter)(nil)
@@ -98,6 +112,7 @@ func NewCompleter(cfg CompleterConfig) (*LoginCompleter, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	c.tel = telemetry.New("sso", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider})
 	return c, nil
 }
 
@@ -415,9 +430,15 @@ func (c *LoginCompleter) requestCtx(r *http.Request, actor Actor) context.Contex
 }
 
 // Complete implements Completer.
-func (c *LoginCompleter) Complete(w http.ResponseWriter, r *http.Request, login *Login) error {
+func (c *LoginCompleter) Complete(w http.ResponseWriter, r *http.Request, login *Login) (err error) {
 	ctx := c.requestCtx(r, Actor{Type: ActorIdP})
+	ctx, span := c.tel.Start(ctx, "sso.login.complete", loginAttrs(login)...)
+	defer func() { telemetry.End(span, ReasonOf(err), err) }()
 	res, err := c.Resolve(ctx, login)
+	if res != nil && span.IsRecording() {
+		span.SetAttributes(keyLoginOutcome.String(string(res.Outcome)), attribute.Bool("ssokit.login.roles_changed", res.RolesChanged),
+			attribute.Bool("ssokit.login.mfa", res.MFA))
+	}
 	if login != nil && login.Test && login.Connection != nil && login.Profile != nil {
 		return c.finishTest(ctx, w, r, login, res, err)
 	}
@@ -448,6 +469,15 @@ func (c *LoginCompleter) Complete(w http.ResponseWriter, r *http.Request, login 
 			"mfa": fmt.Sprint(res.MFA)}})
 	http.Redirect(w, r, SafeReturnTo(login.ReturnTo, c.cfg.DefaultReturnTo), http.StatusSeeOther)
 	return nil
+}
+
+// loginAttrs are the span attributes of a login: IDs and the protocol only.
+func loginAttrs(login *Login) []attribute.KeyValue {
+	if login == nil || login.Connection == nil {
+		return nil
+	}
+	c := login.Connection
+	return append(telemetry.Tenant(c.OrgID, c.ID), telemetry.KeyProtocol.String(string(c.Protocol)), attribute.Bool("ssokit.login.test", login.Test))
 }
 
 // finishTest records a test login's result on the connection and sends the

@@ -7,7 +7,8 @@ import (
 )
 
 // TestDependencies guards the dependency rule: sso imports only the standard
-// library and golang.org/x, and no other ssokit package.
+// library, golang.org/x, the OpenTelemetry API (never its SDK) with the
+// API's own small dependencies, and no ssokit package but internal/telemetry.
 func TestDependencies(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
 	if err != nil {
@@ -17,8 +18,13 @@ func TestDependencies(t *testing.T) {
 		switch {
 		case p == "github.com/ssokit/ssokit/sso":
 		case strings.HasPrefix(p, "golang.org/x/"):
+		case p == "github.com/ssokit/ssokit/internal/telemetry":
+		case strings.HasPrefix(p, "go.opentelemetry.io/otel/sdk"):
+			t.Errorf("sso depends on the OpenTelemetry SDK (%s); only the API is allowed", p)
+		case strings.HasPrefix(p, "go.opentelemetry.io/otel"), strings.HasPrefix(p, "go.opentelemetry.io/auto/sdk"),
+			strings.HasPrefix(p, "github.com/go-logr/"), p == "github.com/cespare/xxhash/v2":
 		default:
-			t.Errorf("sso depends on %s; it may import only the standard library and golang.org/x", p)
+			t.Errorf("sso depends on %s; it may import only the standard library, golang.org/x and the OpenTelemetry API", p)
 		}
 	}
 }

@@ -13,7 +13,11 @@ import (
 	"strings"
 	"sync"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
+
+	"github.com/ssokit/ssokit/internal/telemetry"
 )
 
 // DiscoveryStore is what Discovery needs from storage.
@@ -72,6 +76,14 @@ type DiscoveryConfig struct {
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger logs starter failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// TracerProvider and MeterProvider receive a span per discovery request
+	// and the rate-limit rejection count. Nil means the global providers
+	// (no-ops until the host installs an SDK).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// TenantMetrics adds organization and connection IDs to metric
+	// attributes. Off by default to keep metric cardinality bounded.
+	TenantMetrics bool
 }
 
 // Discovery is the home-realm discovery handler: it takes an email (or an
@@ -88,6 +100,7 @@ type Discovery struct {
 	mux     *http.ServeMux
 	limiter *ipLimiter
 	log     *slog.Logger
+	tel     *telemetry.T
 }
 
 // NewDiscovery returns a Discovery handler.
@@ -131,6 +144,7 @@ func NewDiscovery(cfg DiscoveryConfig) (*Discovery, error) {
 	if d.log == nil {
 		d.log = slog.Default()
 	}
+	d.tel = telemetry.New("sso", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics})
 	d.mux = http.NewServeMux()
 	d.mux.HandleFunc("POST /login", d.ServeLogin)
 	d.mux.HandleFunc("GET /login", d.ServeLogin)
@@ -158,8 +172,10 @@ func wantsJSON(r *http.Request) bool {
 // ServeLogin is the email entry point (POST form or JSON, or GET with
 // ?email=).
 func (d *Discovery) ServeLogin(w http.ResponseWriter, r *http.Request) {
+	r = d.startSpan(r)
+	defer d.endSpan(r)
 	if !d.limiter.allow(d.cfg.ClientIP(r)) {
-		d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: discovery: %w", ErrRateLimited))
+		d.rateLimited(w, r)
 		return
 	}
 	var in discoveryInput
@@ -170,12 +186,16 @@ func (d *Discovery) ServeLogin(w http.ResponseWriter, r *http.Request) {
 			dec := json.NewDecoder(r.Body)
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&in); err != nil {
-				d.cfg.ErrorHandler(w, r, fmt.Errorf("%w: malformed JSON body", ErrInvalidInput))
+				err = fmt.Errorf("%w: malformed JSON body", ErrInvalidInput)
+				spanFail(r, err)
+				d.cfg.ErrorHandler(w, r, err)
 				return
 			}
 		} else {
 			if err := r.ParseForm(); err != nil {
-				d.cfg.ErrorHandler(w, r, fmt.Errorf("%w: malformed form body", ErrInvalidInput))
+				err = fmt.Errorf("%w: malformed form body", ErrInvalidInput)
+				spanFail(r, err)
+				d.cfg.ErrorHandler(w, r, err)
 				return
 			}
 			in.Email, in.ReturnTo = r.PostForm.Get("email"), r.PostForm.Get("return_to")
@@ -210,8 +230,10 @@ func (d *Discovery) ServeLogin(w http.ResponseWriter, r *http.Request) {
 // (path value "org"), optionally at one connection (path value
 // "connection").
 func (d *Discovery) ServeOrgLogin(w http.ResponseWriter, r *http.Request) {
+	r = d.startSpan(r)
+	defer d.endSpan(r)
 	if !d.limiter.allow(d.cfg.ClientIP(r)) {
-		d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: discovery: %w", ErrRateLimited))
+		d.rateLimited(w, r)
 		return
 	}
 	q := r.URL.Query()
@@ -284,10 +306,13 @@ func (d *Discovery) route(w http.ResponseWriter, r *http.Request, org *Organizat
 	}
 	switch len(conns) {
 	case 0:
+		spanResult(r, "local", org, nil, nil)
 		d.fallback(w, r, hint, returnTo, fmt.Errorf("sso: no active connection: %w", ErrNotFound))
 	case 1:
+		spanResult(r, "sso", org, conns[0], nil)
 		d.start(w, r, conns[0], hint, returnTo)
 	default:
+		spanResult(r, "chooser", org, nil, nil)
 		choices := make([]ConnectionChoice, len(conns))
 		for i, c := range conns {
 			u := d.cfg.BaseURL.JoinPath("login", org.Slug, c.ID)
@@ -316,6 +341,7 @@ func (d *Discovery) start(w http.ResponseWriter, r *http.Request, c *Connection,
 	opts := StartOptions{ReturnTo: returnTo, LoginHint: hint}
 	if !wantsJSON(r) {
 		if err := st.StartLogin(w, r, c, opts); err != nil {
+			spanFail(r, err)
 			d.log.ErrorContext(r.Context(), "sso: discovery: start login", "connection", c.ID, "err", err)
 			d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: start login: %w", ErrUnavailable))
 		}
@@ -323,6 +349,7 @@ func (d *Discovery) start(w http.ResponseWriter, r *http.Request, c *Connection,
 	}
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	if err := st.StartLogin(rec, r, c, opts); err != nil {
+		spanFail(r, err)
 		d.log.ErrorContext(r.Context(), "sso: discovery: start login", "connection", c.ID, "err", err)
 		d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: start login: %w", ErrUnavailable))
 		return
@@ -384,15 +411,43 @@ func (d *Discovery) LocalLoginURL(hint, returnTo string) string {
 // no tenant enumeration. Only store outages are distinguished (503).
 func (d *Discovery) fallback(w http.ResponseWriter, r *http.Request, hint, returnTo string, cause error) {
 	if errors.Is(cause, ErrUnavailable) {
+		spanFail(r, cause)
 		d.cfg.ErrorHandler(w, r, cause)
 		return
 	}
+	spanResult(r, "local", nil, nil, cause)
 	loc := d.LocalLoginURL(hint, returnTo)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]string{"redirect_url": loc})
 		return
 	}
 	http.Redirect(w, r, loc, http.StatusSeeOther)
+}
+
+// startSpan starts the discovery span and returns r carrying it.
+func (d *Discovery) startSpan(r *http.Request) *http.Request {
+	ctx, span := d.tel.Start(r.Context(), "sso.discovery")
+	if !span.IsRecording() {
+		return r.WithContext(ctx)
+	}
+	return r.WithContext(withSpanState(ctx))
+}
+
+// endSpan ends the discovery span; an outcome not marked failed is a
+// success (routing to the local login is a successful discovery too).
+func (d *Discovery) endSpan(r *http.Request) {
+	span := trace.SpanFromContext(r.Context())
+	if span.IsRecording() && !spanFailed(r.Context()) {
+		span.SetAttributes(telemetry.KeyOutcome.String("success"))
+	}
+	span.End()
+}
+
+func (d *Discovery) rateLimited(w http.ResponseWriter, r *http.Request) {
+	err := fmt.Errorf("sso: discovery: %w", ErrRateLimited)
+	spanFail(r, err)
+	d.tel.RateLimited.Add(r.Context(), 1, metric.WithAttributes(telemetry.KeyComponent.String("discovery")))
+	d.cfg.ErrorHandler(w, r, err)
 }
 
 // ipLimiter is a per-client token bucket with bounded memory: two

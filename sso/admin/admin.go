@@ -46,6 +46,9 @@ type Config struct {
 	// Sessions lists and revokes sessions. Nil answers the session routes
 	// with 404.
 	Sessions sso.SessionAdmin
+	// Health reports connections' federation health (*sso.HealthChecker
+	// implements it). Nil answers GET /connections/{id}/health with 404.
+	Health HealthReader
 	// MaxBodyBytes bounds request bodies. Zero means 1 MiB.
 	MaxBodyBytes int64
 	// TestReturnTo is where the admin's browser returns after a test login.
@@ -109,6 +112,7 @@ func New(cfg Config) (*Handler, error) {
 	route("POST /connections/{id}/activate", h.activateConnection)
 	route("POST /connections/{id}/disable", h.disableConnection)
 	route("POST /connections/{id}/remap-identities", h.remapIdentities)
+	route("GET /connections/{id}/health", h.connectionHealth)
 	route("GET /domains", h.listDomains)
 	route("POST /domains", h.addDomain)
 	route("GET /domains/{name}", h.getDomain)
@@ -475,6 +479,29 @@ func (h *Handler) getConnection(w http.ResponseWriter, r *http.Request, org *sso
 		return err
 	}
 	writeJSON(w, http.StatusOK, h.view(c, nil))
+	return nil
+}
+
+// HealthReader returns the last federation health check result of a
+// connection (Status sso.HealthUnknown when it was never checked).
+// *sso.HealthChecker implements it.
+type HealthReader interface {
+	Health(ctx context.Context, c *sso.Connection) (*sso.ConnectionHealth, error)
+}
+
+func (h *Handler) connectionHealth(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	if h.cfg.Health == nil {
+		return fmt.Errorf("admin: health checks not configured: %w", sso.ErrNotFound)
+	}
+	c, err := h.connection(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	res, err := h.cfg.Health.Health(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 

@@ -61,7 +61,7 @@ func (s *Store) GetTOTP(ctx context.Context, userID string) (*mfa.TOTPFactor, er
 }
 
 // ActivateTOTP implements mfa.TOTPStore.
-func (s *Store) ActivateTOTP(ctx context.Context, userID string, step int64, at time.Time) error {
+func (s *Store) ActivateTOTP(ctx context.Context, userID, secret string, step int64, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, ok := s.mfa.totp[userID]
@@ -70,6 +70,8 @@ func (s *Store) ActivateTOTP(ctx context.Context, userID string, step int64, at 
 		return sso.ErrNotFound
 	case f.Active:
 		return fmt.Errorf("%w: memstore: TOTP factor already active", sso.ErrConflict)
+	case f.Secret != secret:
+		return fmt.Errorf("%w: memstore: pending TOTP factor replaced", sso.ErrNotFound)
 	}
 	f.Active, f.LastStep, f.ConfirmedAt, f.LastUsedAt = true, step, at, at
 	s.mfa.totp[userID] = f

@@ -355,13 +355,15 @@ func (s *Store) ListGroupMembersSCIM(ctx context.Context, orgID, groupID, afterU
 }
 
 // ListUserGroupsSCIM implements scim.GroupStore.
-func (s *Store) ListUserGroupsSCIM(ctx context.Context, orgID, userID string) ([]*scim.Group, error) {
+func (s *Store) ListUserGroupsSCIM(ctx context.Context, orgID string, userIDs ...string) (map[string][]*scim.Group, error) {
 	_, d := s.lockSCIM()
 	defer s.mu.Unlock()
-	var out []*scim.Group
-	for _, gid := range sortedKeys(d.userGroups[orgID][userID]) {
-		if g, ok := d.groups[orgID][gid]; ok {
-			out = append(out, cloneGroup(g))
+	out := map[string][]*scim.Group{}
+	for _, uid := range userIDs {
+		for _, gid := range sortedKeys(d.userGroups[orgID][uid]) {
+			if g, ok := d.groups[orgID][gid]; ok {
+				out[uid] = append(out[uid], cloneGroup(g))
+			}
 		}
 	}
 	return out, nil

@@ -66,9 +66,9 @@ func (s *Store) totpActive(ctx context.Context, userID string) (exists, active b
 }
 
 // ActivateTOTP implements mfa.TOTPStore.
-func (s *Store) ActivateTOTP(ctx context.Context, userID string, step int64, at time.Time) error {
+func (s *Store) ActivateTOTP(ctx context.Context, userID, secret string, step int64, at time.Time) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE mfa_totp SET active = $1, last_step = $2, confirmed_at = $3, last_used_at = $3
-		WHERE user_id = $4 AND active = $5`, true, step, ts(at), userID, false)
+		WHERE user_id = $4 AND active = $5 AND secret = $6`, true, step, ts(at), userID, false, secret)
 	if err != nil {
 		return s.wrap(err)
 	}

@@ -720,10 +720,40 @@ func (s *Store) ListGroupMembersSCIM(ctx context.Context, orgID, groupID, afterU
 }
 
 // ListUserGroupsSCIM implements scim.GroupStore.
-func (s *Store) ListUserGroupsSCIM(ctx context.Context, orgID, userID string) ([]*scim.Group, error) {
-	return collect(ctx, s, s.db, scanSCIMGroup, `SELECT `+scimGroupCols+` FROM ssokit_scim_members m
-		JOIN ssokit_scim_groups g ON g.org_id = m.org_id AND g.group_id = m.group_id
-		WHERE m.org_id = $1 AND m.user_id = $2 ORDER BY g.group_id`, orgID, userID)
+func (s *Store) ListUserGroupsSCIM(ctx context.Context, orgID string, userIDs ...string) (map[string][]*scim.Group, error) {
+	out := map[string][]*scim.Group{}
+	for _, c := range chunks(uniq(userIDs)) {
+		args := []any{orgID}
+		for _, id := range c {
+			args = append(args, id)
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT m.user_id, `+scimGroupCols+` FROM ssokit_scim_members m
+			JOIN ssokit_scim_groups g ON g.org_id = m.org_id AND g.group_id = m.group_id
+			WHERE m.org_id = $1 AND m.user_id IN (`+placeholders(2, len(c))+`) ORDER BY m.user_id, g.group_id`, args...)
+		if err != nil {
+			return nil, s.wrap(err)
+		}
+		err = func() error {
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					uid            string
+					g              scim.Group
+					created, modif int64
+				)
+				if err := rows.Scan(&uid, &g.OrgID, &g.ID, &g.DisplayName, &g.ExternalID, &g.Version, &created, &modif); err != nil {
+					return err
+				}
+				g.Created, g.LastModified = fromTS(created), fromTS(modif)
+				out[uid] = append(out[uid], &g)
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, s.wrap(err)
+		}
+	}
+	return out, nil
 }
 
 // IncrementSCIMRate implements scim.RateStore with one atomic upsert.

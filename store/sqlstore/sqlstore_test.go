@@ -29,7 +29,7 @@ func open(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 }
 
 func newSQLite(t *testing.T) any   { return open(t, testdb.SQLite(t), sqlstore.SQLite) }
-func newPostgres(t *testing.T) any { return open(t, testdb.Postgres(t), sqlstore.Postgres) }
+func newPostgres(t *testing.T) any { return pgSchemas.get(t) }
 
 func TestSQLite(t *testing.T) {
 	t.Parallel()

@@ -56,13 +56,16 @@ func runMFA(t *testing.T, newStore NewStore) {
 		if ok, err := s.AdvanceTOTPStep(ctx, "u1", 10, mfaBase); !errors.Is(err, sso.ErrNotFound) || ok {
 			t.Fatalf("AdvanceTOTPStep on pending: got %v, %v; want false, ErrNotFound", ok, err)
 		}
-		if err := s.ActivateTOTP(ctx, "u1", 100, mfaBase); err != nil {
+		if err := s.ActivateTOTP(ctx, "u1", "sealed-1", 100, mfaBase); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("ActivateTOTP of a replaced enrolment: got %v, want ErrNotFound", err)
+		}
+		if err := s.ActivateTOTP(ctx, "u1", "sealed-2", 100, mfaBase); err != nil {
 			t.Fatalf("ActivateTOTP: %v", err)
 		}
-		if err := s.ActivateTOTP(ctx, "u1", 101, mfaBase); !errors.Is(err, sso.ErrConflict) {
+		if err := s.ActivateTOTP(ctx, "u1", "sealed-2", 101, mfaBase); !errors.Is(err, sso.ErrConflict) {
 			t.Fatalf("ActivateTOTP twice: got %v, want ErrConflict", err)
 		}
-		if err := s.ActivateTOTP(ctx, "nobody", 1, mfaBase); !errors.Is(err, sso.ErrNotFound) {
+		if err := s.ActivateTOTP(ctx, "nobody", "x", 1, mfaBase); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("ActivateTOTP unknown: got %v, want ErrNotFound", err)
 		}
 		if err := s.PutPendingTOTP(ctx, &mfa.TOTPFactor{UserID: "u1", Secret: "sealed-3"}); !errors.Is(err, sso.ErrConflict) {
@@ -287,7 +290,7 @@ func runMFARace(t *testing.T, newStore NewStore) {
 		if err := s.PutPendingTOTP(ctx, &mfa.TOTPFactor{UserID: "u1", Secret: "x"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ActivateTOTP(ctx, "u1", 10, mfaBase); err != nil {
+		if err := s.ActivateTOTP(ctx, "u1", "x", 10, mfaBase); err != nil {
 			t.Fatal(err)
 		}
 		var wins atomic.Int32

@@ -1,0 +1,167 @@
+// Real-browser scenarios against the demo and its built-in development IdP:
+// SAML and OIDC logins, the admin SSO wizard, MFA enrolment and session
+// revocation. Each step leaves a screenshot in .artifacts/e2e/.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  adminAPI, base32Decode, launchBrowser, loginThroughDevIdP, shot, startDemo, totp,
+} from './lib.mjs';
+
+describe('demo with the development IdP', () => {
+  let demo;
+  let browser;
+
+  before(async () => {
+    demo = await startDemo();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await demo?.stop();
+  });
+
+  // withPage runs fn in a fresh browser context (its own cookies) and adds
+  // the demo's log to the failure.
+  async function withPage(fn) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    try {
+      await fn(page, ctx);
+    } catch (err) {
+      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
+      throw err;
+    } finally {
+      await ctx.close();
+    }
+  }
+
+  test('(a) SAML login of alice@acme.test through the development IdP', () => withPage(async (page) => {
+    assert.equal(await loginThroughDevIdP(page, demo.base, 'alice@acme.test', 'a-saml'), true, 'the IdP page was shown');
+    assert.equal((await page.textContent('#auth-method')).trim(), 'saml');
+    assert.match(await page.textContent('#whoami'), /alice@acme\.test · Acme Corp/);
+    assert.match(await page.textContent('#roles'), /\badmin\b/);
+  }));
+
+  test('(b) OIDC login of bob@globex.test through the development IdP', () => withPage(async (page) => {
+    // The discovery page passes login_hint, which the development IdP's
+    // OIDC side honours without showing its page.
+    await loginThroughDevIdP(page, demo.base, 'bob@globex.test', 'b-oidc');
+    assert.equal((await page.textContent('#auth-method')).trim(), 'oidc');
+    assert.match(await page.textContent('#whoami'), /bob@globex\.test · Globex/);
+  }));
+
+  test('(e) admin wizard: create, register, test and activate a SAML connection', () => withPage(async (page) => {
+    await loginThroughDevIdP(page, demo.base, 'alice@acme.test');
+    await page.goto(demo.base + '/admin/sso');
+    await page.waitForSelector('.connection');
+    await shot(page, 'e-wizard-1-settings');
+    const before = await adminAPI(demo.base, 'acme', 'GET', '/connections');
+
+    await page.selectOption('#protocol', 'saml');
+    await page.fill('#display-name', 'Wizard SAML');
+    await page.fill('#metadata-url', demo.base + '/idp/saml/metadata');
+    await page.click('#create-connection');
+    const card = page.locator('.connection', { hasText: 'Wizard SAML' });
+    await card.waitFor();
+    assert.equal(await card.getAttribute('data-status'), 'draft');
+    const id = await card.getAttribute('data-connection');
+    assert.ok(id && !before.connections.some((c) => c.id === id), 'a new connection appears');
+    await shot(page, 'e-wizard-2-draft');
+
+    await card.locator('.register').click();
+    await card.locator('.conn-error', { hasText: 'Registered at the development IdP.' }).waitFor();
+    await shot(page, 'e-wizard-3-registered');
+
+    // Activation before a successful test is refused.
+    await card.locator('.activate').click();
+    await card.locator('.conn-error', { hasText: /./ }).waitFor();
+    assert.equal(await card.getAttribute('data-status'), 'draft');
+
+    await card.locator('.run-test').click();
+    await page.waitForSelector('#ssotest-login');
+    await shot(page, 'e-wizard-4-test-idp');
+    await page.click('#ssotest-login button[value="alice@acme.test"]');
+    await page.waitForURL(/\/admin\/sso$/);
+    const tested = page.locator(`[data-connection="${id}"]`);
+    await tested.locator('.test-result', { hasText: 'Test passed' }).waitFor();
+    assert.match(await tested.locator('.test-result').textContent(), /Test passed for alice@acme\.test/);
+    await shot(page, 'e-wizard-5-test-passed');
+
+    await tested.locator('.activate').click();
+    await page.locator(`[data-connection="${id}"][data-status="active"]`).waitFor();
+    await shot(page, 'e-wizard-6-active');
+    const c = await adminAPI(demo.base, 'acme', 'GET', `/connections/${id}`);
+    assert.equal(c.status, 'active');
+    assert.equal(c.last_test.ok, true);
+
+    // Leave acme with a single active connection for the other scenarios.
+    await adminAPI(demo.base, 'acme', 'POST', `/connections/${id}/disable`);
+  }));
+
+  test('(f) MFA enrolment with a TOTP code computed by the test', () => withPage(async (page) => {
+    await loginThroughDevIdP(page, demo.base, 'dave@globex.test');
+    await page.goto(demo.base + '/account/mfa');
+    assert.equal((await page.textContent('#totp-state')).trim(), 'not enrolled');
+    await page.click('#enrol-start');
+    await page.waitForSelector('#secret:not(:empty)');
+    await page.waitForFunction(() => document.getElementById('qr').complete && document.getElementById('qr').naturalWidth > 0);
+    const secret = (await page.textContent('#secret')).trim();
+    assert.match(secret, /^[A-Z2-7]+=*$/, 'the secret is base32');
+    await shot(page, 'f-mfa-1-secret');
+
+    // A wrong code is refused first.
+    const code = totp(base32Decode(secret));
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    await page.fill('#code', wrong);
+    await page.click('#enrol-confirm');
+    await page.locator('#enrol-error', { hasText: 'Code not accepted' }).waitFor();
+
+    await page.fill('#code', totp(base32Decode(secret)));
+    await page.click('#enrol-confirm');
+    await page.waitForSelector('#recovery-codes', { state: 'visible' });
+    const codes = (await page.textContent('#recovery-codes')).trim().split('\n').filter(Boolean);
+    assert.ok(codes.length >= 8, `recovery codes shown (${codes.length})`);
+    await shot(page, 'f-mfa-2-recovery-codes');
+
+    await page.goto(demo.base + '/account/mfa');
+    assert.equal((await page.textContent('#totp-state')).trim(), 'enrolled');
+    await shot(page, 'f-mfa-3-enrolled');
+  }));
+
+  test('(g) revoking another session logs that browser out', async () => {
+    const ctxA = await browser.newContext();
+    const ctxB = await browser.newContext();
+    try {
+      const a = await ctxA.newPage();
+      const b = await ctxB.newPage();
+      await loginThroughDevIdP(a, demo.base, 'carol@acme.test');
+      await loginThroughDevIdP(b, demo.base, 'carol@acme.test');
+      await a.goto(demo.base + '/account/sessions');
+      const rows = a.locator('#sessions tbody tr[data-session]');
+      assert.equal(await rows.count(), 2, 'both sessions are listed');
+      await shot(a, 'g-sessions-1-two');
+      const other = a.locator('#sessions tbody tr[data-session]:has(.revoke)');
+      assert.equal(await other.count(), 1, 'only the other session can be revoked');
+      await other.locator('.revoke').click();
+      await a.waitForURL(/\/account\/sessions$/);
+      assert.equal(await rows.count(), 1);
+      await shot(a, 'g-sessions-2-revoked');
+
+      // The other browser's next request finds its session gone.
+      await b.goto(demo.base + '/dashboard');
+      await b.waitForURL(/\/login\?return_to=/);
+      assert.equal(await b.locator('#email').count(), 1);
+      await shot(b, 'g-sessions-3-other-logged-out');
+      // The revoking browser is still signed in.
+      await a.goto(demo.base + '/dashboard');
+      assert.equal((await a.textContent('#auth-method')).trim(), 'saml');
+    } catch (err) {
+      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
+      throw err;
+    } finally {
+      await ctxA.close();
+      await ctxB.close();
+    }
+  });
+});

@@ -1,0 +1,468 @@
+package sso_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
+	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/ssotest"
+	"github.com/ssokit/ssokit/store/memstore"
+)
+
+// restartableIdP serves a development IdP on a fixed loopback address that
+// can be stopped and started again, like a real IdP going down and back.
+type restartableIdP struct {
+	t    *testing.T
+	addr string
+	idp  *ssotest.IdP
+	srv  *http.Server
+	cert *x509.Certificate
+}
+
+func startRestartableIdP(t *testing.T, certLife time.Duration) *restartableIdP {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "health test IdP"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(certLife), KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	base, _ := url.Parse("http://" + l.Addr().String())
+	idp, err := ssotest.NewIdP(ssotest.Config{BaseURL: base, SAMLKey: key, SAMLCert: cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &restartableIdP{t: t, addr: l.Addr().String(), idp: idp, cert: cert}
+	r.serve(l)
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *restartableIdP) serve(l net.Listener) {
+	r.srv = &http.Server{Handler: r.idp, ReadHeaderTimeout: 5 * time.Second}
+	go r.srv.Serve(l)
+}
+
+func (r *restartableIdP) stop() {
+	if r.srv != nil {
+		r.srv.Close()
+		r.srv = nil
+	}
+}
+
+func (r *restartableIdP) restart() {
+	r.t.Helper()
+	var l net.Listener
+	var err error
+	// The port was just released; binding it again normally works at once.
+	for i := 0; i < 50; i++ {
+		if l, err = net.Listen("tcp", r.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		r.t.Fatalf("rebind %s: %v", r.addr, err)
+	}
+	r.serve(l)
+}
+
+type nopCompleter struct{}
+
+func (nopCompleter) Complete(http.ResponseWriter, *http.Request, *sso.Login) error { return nil }
+func (nopCompleter) Fail(*http.Request, *sso.LoginFailure)                         {}
+
+type healthFixture struct {
+	store    *memstore.Store
+	idp      *restartableIdP
+	sp       *saml.SP
+	rp       *oidc.RP
+	auditor  *sso.Auditor
+	samlConn *sso.Connection
+	oidcConn *sso.Connection
+	now      atomic.Pointer[time.Time]
+}
+
+func (f *healthFixture) clock() time.Time { return *f.now.Load() }
+func (f *healthFixture) advance(d time.Duration) {
+	t := f.clock().Add(d)
+	f.now.Store(&t)
+}
+
+func newHealthFixture(t *testing.T, certLife time.Duration) *healthFixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &healthFixture{store: memstore.New(), idp: startRestartableIdP(t, certLife)}
+	start := time.Now()
+	f.now.Store(&start)
+	base := "http://" + f.idp.addr
+	var err error
+	f.sp, err = saml.New(saml.Config{
+		BaseURL: mustURL(t, "https://sp.example/sso/saml"), Connections: f.store, Store: f.store, Completer: nopCompleter{},
+		AllowInsecureMetadataURLs: true, AllowPrivateMetadataAddresses: true, MetadataTimeout: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.rp, err = oidc.New(oidc.Config{
+		BaseURL: mustURL(t, "https://sp.example/sso/oidc/"), Completer: nopCompleter{}, Store: f.store, Connections: f.store,
+		Sealer: mustKeyring(t), AllowInsecureIssuers: true, AllowPrivateAddresses: true, FetchTimeout: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.auditor, err = sso.NewAuditor(sso.AuditorConfig{Store: f.store}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.CreateOrg(ctx, &sso.Organization{ID: "org_h", Slug: "health", Name: "Health", CreatedAt: start, UpdatedAt: start}); err != nil {
+		t.Fatal(err)
+	}
+	certPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.idp.cert.Raw}))
+	f.samlConn = &sso.Connection{ID: "conn_hsaml", OrgID: "org_h", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive,
+		SAML: &sso.SAMLConfig{IdPEntityID: base + "/saml/metadata", SSOURL: base + "/saml/sso", SSOBinding: "redirect",
+			Certificates: []string{certPEM}, MetadataURL: base + "/saml/metadata"}, CreatedAt: start, UpdatedAt: start}
+	f.oidcConn = &sso.Connection{ID: "conn_hoidc", OrgID: "org_h", Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
+		OIDC: &sso.OIDCConfig{Issuer: base + "/oidc", ClientID: "client"}, CreatedAt: start, UpdatedAt: start}
+	for _, c := range []*sso.Connection{f.samlConn, f.oidcConn} {
+		if err := f.store.CreateConnection(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func mustKeyring(t *testing.T) *sso.Keyring {
+	t.Helper()
+	k, err := sso.NewKeyring("k1", map[string][]byte{"k1": make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func (f *healthFixture) checker(t *testing.T, mod func(*sso.HealthCheckerConfig)) *sso.HealthChecker {
+	t.Helper()
+	cfg := sso.HealthCheckerConfig{
+		Connections: f.store, Store: f.store, Auditor: f.auditor, Now: f.clock, Interval: time.Minute, Timeout: 3 * time.Second,
+		Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: f.sp, sso.ProtocolOIDC: f.rp},
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	hc, err := sso.NewHealthChecker(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hc
+}
+
+func (f *healthFixture) events(t *testing.T, typ string) []*sso.Event {
+	t.Helper()
+	evs, err := f.store.ListEvents(context.Background(), sso.EventQuery{OrgID: "org_h", Type: typ, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func countTargets(evs []*sso.Event) map[string]int {
+	m := map[string]int{}
+	for _, e := range evs {
+		m[e.Target.ID]++
+	}
+	return m
+}
+
+// TestHealthCheckerIdPDownAndBack runs the checker against a real
+// development IdP that is started, stopped and restarted, through the saml
+// and oidc probers (their SSRF-guarded fetchers), and asserts the results
+// and the once-per-transition audit events.
+func TestHealthCheckerIdPDownAndBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newHealthFixture(t, 365*24*time.Hour)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	hc := f.checker(t, func(c *sso.HealthCheckerConfig) { c.TracerProvider = tp })
+
+	pass := func(want int) {
+		t.Helper()
+		f.advance(2 * time.Minute)
+		n, err := hc.CheckDue(ctx)
+		if err != nil || n != want {
+			t.Fatalf("CheckDue: got %d, %v, want %d checked", n, err, want)
+		}
+	}
+	health := func(c *sso.Connection) *sso.ConnectionHealth {
+		t.Helper()
+		h, err := hc.Health(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+
+	// Never checked.
+	if h := health(f.samlConn); h.Status != sso.HealthUnknown {
+		t.Fatalf("before any check: got %s, want unknown", h.Status)
+	}
+
+	// 1. Up.
+	pass(2)
+	for _, c := range []*sso.Connection{f.samlConn, f.oidcConn} {
+		h := health(c)
+		if h.Status != sso.HealthHealthy || !h.Reachable || h.Reason != "" || h.Keys < 1 || h.LastHealthyAt.IsZero() {
+			t.Fatalf("%s up: got %+v", c.ID, h)
+		}
+	}
+	if h := health(f.samlConn); len(h.Certificates) != 1 || !h.Certificates[0].NotAfter.Equal(f.idp.cert.NotAfter) {
+		t.Fatalf("saml certificates: got %+v", h.Certificates)
+	}
+	// A second pass within the interval checks nothing (the claim holds).
+	if n, err := hc.CheckDue(ctx); err != nil || n != 0 {
+		t.Fatalf("CheckDue within the interval: got %d, %v, want 0", n, err)
+	}
+
+	// 2. Down: the first failure is below the threshold of 2.
+	f.idp.stop()
+	pass(2)
+	for _, c := range []*sso.Connection{f.samlConn, f.oidcConn} {
+		h := health(c)
+		if h.Status != sso.HealthHealthy || h.Reachable || h.Reason != "unavailable" || h.ConsecutiveFailures != 1 {
+			t.Fatalf("%s after one failure: got %+v", c.ID, h)
+		}
+	}
+	if evs := f.events(t, sso.EventConnectionUnhealthy); len(evs) != 0 {
+		t.Fatalf("unhealthy events after one failure: %d, want 0", len(evs))
+	}
+	pass(2)
+	pass(2)
+	for _, c := range []*sso.Connection{f.samlConn, f.oidcConn} {
+		h := health(c)
+		if h.Status != sso.HealthUnhealthy || h.ConsecutiveFailures != 3 || h.UnhealthySince.IsZero() {
+			t.Fatalf("%s down: got %+v", c.ID, h)
+		}
+		// The last known certificates stay visible while the IdP is down.
+		if c == f.samlConn && len(h.Certificates) != 1 {
+			t.Fatalf("saml certificates lost while down: %+v", h)
+		}
+	}
+	evs := f.events(t, sso.EventConnectionUnhealthy)
+	if got := countTargets(evs); got[f.samlConn.ID] != 1 || got[f.oidcConn.ID] != 1 || len(evs) != 2 {
+		t.Fatalf("unhealthy events: got %v, want one per connection", got)
+	}
+	if evs[0].Outcome != sso.OutcomeFailure || evs[0].Reason != "unavailable" || evs[0].Actor.Type != sso.ActorSystem {
+		t.Fatalf("unhealthy event: %+v", evs[0])
+	}
+
+	// 3. Back.
+	f.idp.restart()
+	pass(2)
+	for _, c := range []*sso.Connection{f.samlConn, f.oidcConn} {
+		h := health(c)
+		if h.Status != sso.HealthHealthy || !h.Reachable || h.ConsecutiveFailures != 0 || !h.UnhealthySince.IsZero() {
+			t.Fatalf("%s back: got %+v", c.ID, h)
+		}
+	}
+	if got := countTargets(f.events(t, sso.EventConnectionRecovered)); got[f.samlConn.ID] != 1 || got[f.oidcConn.ID] != 1 {
+		t.Fatalf("recovered events: got %v, want one per connection", got)
+	}
+	pass(2)
+	if n := len(f.events(t, sso.EventConnectionRecovered)); n != 2 {
+		t.Fatalf("recovered events after another healthy pass: %d, want 2", n)
+	}
+	if n := len(f.events(t, sso.EventConnectionUnhealthy)); n != 2 {
+		t.Fatalf("unhealthy events: %d, want 2", n)
+	}
+	if _, err := f.auditor.Verify(ctx, "org_h"); err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+
+	// Spans: one per check, with tenant attributes and outcome, no URLs.
+	spans := rec.Ended()
+	if len(spans) != 12 {
+		t.Fatalf("spans: got %d, want 12", len(spans))
+	}
+	failures := 0
+	for _, s := range spans {
+		attrs := map[string]string{}
+		for _, kv := range s.Attributes() {
+			attrs[string(kv.Key)] = kv.Value.Emit()
+		}
+		if s.Name() != "sso.health.check" || attrs["ssokit.org"] != "org_h" || attrs["ssokit.connection"] == "" || attrs["ssokit.outcome"] == "" {
+			t.Fatalf("span %s: %v", s.Name(), attrs)
+		}
+		if attrs["ssokit.outcome"] == "failure" {
+			failures++
+			if attrs["ssokit.reason"] != "unavailable" {
+				t.Fatalf("failure span reason: %v", attrs)
+			}
+		}
+	}
+	if failures != 6 {
+		t.Fatalf("failed-check spans: %d, want 6", failures)
+	}
+}
+
+// TestHealthCheckerCertificateExpiry asserts one EventCertificateExpiring
+// per threshold (30 and 7 days) and certificate, however many checks run.
+func TestHealthCheckerCertificateExpiry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newHealthFixture(t, 40*24*time.Hour)
+	hc := f.checker(t, func(c *sso.HealthCheckerConfig) {
+		c.Probers = map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: f.sp}
+	})
+	check := func() *sso.ConnectionHealth {
+		t.Helper()
+		h, err := hc.Check(ctx, f.samlConn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	expiring := func() []*sso.Event { return f.events(t, sso.EventCertificateExpiring) }
+	check()
+	if n := len(expiring()); n != 0 {
+		t.Fatalf("40 days left: %d events, want 0", n)
+	}
+	f.advance(11 * 24 * time.Hour) // 29 days left
+	check()
+	check()
+	evs := expiring()
+	if len(evs) != 1 || evs[0].Details["threshold_days"] != "30" || evs[0].Target.ID != f.samlConn.ID || evs[0].Details["fingerprint"] == "" {
+		t.Fatalf("29 days left: got %d events %+v, want one 30-day event", len(evs), evs)
+	}
+	f.advance(23 * 24 * time.Hour) // 6 days left
+	check()
+	check()
+	evs = expiring()
+	if len(evs) != 2 || evs[1].Details["threshold_days"] != "7" {
+		t.Fatalf("6 days left: got %d events, want a 7-day event after the 30-day one", len(evs))
+	}
+	// While the IdP is down, the known certificate still counts down and
+	// nothing is announced twice.
+	f.idp.stop()
+	f.advance(24 * time.Hour)
+	if h := check(); h.Reachable || len(h.Certificates) != 1 {
+		t.Fatalf("down: %+v", h)
+	}
+	if n := len(expiring()); n != 2 {
+		t.Fatalf("events while down: %d, want 2", n)
+	}
+}
+
+// TestHealthCheckerReplicas runs several checkers on one store at once:
+// each connection is checked exactly once per interval in total.
+func TestHealthCheckerReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newHealthFixture(t, 365*24*time.Hour)
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		hc := f.checker(t, nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := hc.CheckDue(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			total.Add(int64(n))
+		}()
+	}
+	wg.Wait()
+	if n := total.Load(); n != 2 {
+		t.Fatalf("checks across replicas: %d, want 2", n)
+	}
+}
+
+// TestHealthCheckerRun stops with its context.
+func TestHealthCheckerRun(t *testing.T) {
+	t.Parallel()
+	f := newHealthFixture(t, 365*24*time.Hour)
+	hc := f.checker(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hc.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h, err := hc.Health(context.Background(), f.oidcConn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Status == sso.HealthHealthy {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not check the connection")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: got %v, want context.Canceled", err)
+	}
+}
+
+func TestNewHealthCheckerConfig(t *testing.T) {
+	t.Parallel()
+	st := memstore.New()
+	pr := map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: nil}
+	for name, cfg := range map[string]sso.HealthCheckerConfig{
+		"NoConnections": {Store: st},
+		"NoStore":       {Connections: st},
+		"NoProbers":     {Connections: st, Store: st},
+		"NilProber":     {Connections: st, Store: st, Probers: pr},
+		"ShortInterval": {Connections: st, Store: st, Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: nopProber{}}, Interval: time.Second},
+	} {
+		if _, err := sso.NewHealthChecker(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
+			t.Errorf("%s: got %v, want ErrInvalidConfig", name, err)
+		}
+	}
+}
+
+type nopProber struct{}
+
+func (nopProber) ProbeConnection(context.Context, *sso.Connection) (*sso.HealthProbe, error) {
+	return &sso.HealthProbe{}, nil
+}

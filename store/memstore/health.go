@@ -1,0 +1,93 @@
+package memstore
+
+import (
+	"context"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+	"weak"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+var _ sso.HealthStore = (*Store)(nil)
+
+// healthData holds federation health results and check claims.
+type healthData struct {
+	results map[string]*sso.ConnectionHealth
+	claims  map[string]time.Time
+}
+
+// healthTables attaches a healthData to each Store without keeping the
+// Store alive.
+var healthTables sync.Map // weak.Pointer[Store] -> *healthData
+
+// healthOf returns s's health tables. The caller holds s.mu.
+func (s *Store) healthOf() *healthData {
+	k := weak.Make(s)
+	if v, ok := healthTables.Load(k); ok {
+		return v.(*healthData)
+	}
+	v, loaded := healthTables.LoadOrStore(k, &healthData{})
+	if !loaded {
+		runtime.AddCleanup(s, func(k weak.Pointer[Store]) { healthTables.Delete(k) }, k)
+	}
+	return v.(*healthData)
+}
+
+func copyHealth(h *sso.ConnectionHealth) *sso.ConnectionHealth {
+	c := *h
+	c.Certificates = slices.Clone(h.Certificates)
+	c.CertificateWarnings = maps.Clone(h.CertificateWarnings)
+	return &c
+}
+
+// ClaimHealthCheck implements sso.HealthStore.
+func (s *Store) ClaimHealthCheck(_ context.Context, connID string, now, notBefore time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.healthOf()
+	if last, ok := d.claims[connID]; ok && !last.Before(notBefore) {
+		return false, nil
+	}
+	if d.claims == nil {
+		d.claims = map[string]time.Time{}
+	}
+	d.claims[connID] = now
+	return true, nil
+}
+
+// PutHealth implements sso.HealthStore.
+func (s *Store) PutHealth(_ context.Context, h *sso.ConnectionHealth) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.healthOf()
+	if d.results == nil {
+		d.results = map[string]*sso.ConnectionHealth{}
+	}
+	d.results[h.ConnectionID] = copyHealth(h)
+	return nil
+}
+
+// GetHealth implements sso.HealthStore.
+func (s *Store) GetHealth(_ context.Context, connID string) (*sso.ConnectionHealth, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.healthOf().results[connID]
+	if !ok {
+		return nil, sso.ErrNotFound
+	}
+	return copyHealth(h), nil
+}
+
+// DeleteHealth implements sso.HealthStore.
+func (s *Store) DeleteHealth(_ context.Context, connID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.healthOf()
+	delete(d.results, connID)
+	delete(d.claims, connID)
+	return nil
+}
