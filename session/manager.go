@@ -730,3 +730,26 @@ func (m *Manager) audit(ctx context.Context, e *sso.Event) {
 		m.log.ErrorContext(ctx, "session: audit event not stored", "type", e.Type, "err", err)
 	}
 }
+
+// Sweep deletes expired sessions, token families and revocation records
+// when the stores implement Sweeper, and returns the number of sessions
+// deleted. Call it periodically (e.g. every few minutes) from one
+// background goroutine; it is safe to run on every replica.
+func (m *Manager) Sweep(ctx context.Context) (int, error) {
+	now := m.now()
+	n := 0
+	seen := map[any]bool{}
+	for _, st := range []any{m.cfg.Store, m.cfg.Tokens, m.cfg.Revocations} {
+		sw, ok := st.(Sweeper)
+		if !ok || st == nil || seen[st] {
+			continue
+		}
+		seen[st] = true
+		k, err := sw.SweepExpired(ctx, now)
+		if err != nil {
+			return n, fmt.Errorf("session: sweep: %w", err)
+		}
+		n += k
+	}
+	return n, nil
+}

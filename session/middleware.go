@@ -120,7 +120,9 @@ func (m *Manager) RequireOrg(resourceOrg func(r *http.Request) (string, error)) 
 // RequireRecentAuth returns middleware for sensitive operations (MFA
 // enrolment, email change, SSO connection edits): the principal must have
 // authenticated, or completed a second factor, within maxAge. Otherwise the
-// ErrorHandler gets ErrReauthRequired (401 by default).
+// ErrorHandler gets ErrReauthRequired (401 by default). Access-token
+// principals carry no authentication time and are always refused: the
+// user must re-authenticate interactively.
 func (m *Manager) RequireRecentAuth(maxAge time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

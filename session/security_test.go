@@ -42,6 +42,14 @@ func TestTX1_FixationNewIDOnLoginStepUpAndSwitch(t *testing.T) {
 	if st, p := e.me(victim); st != http.StatusOK || p.UserID != "alice" {
 		t.Fatalf("victim after login: %d %+v", st, p)
 	}
+	// A tossed cookie without the __Host- prefix (all a sibling subdomain
+	// can set) is not the session cookie and authenticates nothing.
+	tossed := e.browser()
+	u, _ := url.Parse(e.srv.URL)
+	tossed.Jar.SetCookies(u, []*http.Cookie{{Name: "ssokit_session", Value: after, Path: "/"}})
+	if st, _ := e.me(tossed); st != http.StatusUnauthorized {
+		t.Fatalf("unprefixed tossed cookie: %d, want 401", st)
+	}
 
 	// MFA step-up rotates.
 	if resp := e.do(victim, "POST", "/elevate"); resp.StatusCode != http.StatusOK {
@@ -504,5 +512,23 @@ func TestTX9_RecentAuthRequiredForSensitiveChanges(t *testing.T) {
 	}
 	if st, _ := call(); st != http.StatusNoContent {
 		t.Fatalf("after step-up: %d", st)
+	}
+	// An access token, however fresh, is not a recent authentication.
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: e.m.CookieName(), Value: e.cookie(c)})
+	s, err := e.m.Current(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, _ := e.m.IssueTokens(context.Background(), s, session.TokenOptions{})
+	api := e.m.LoadBearer(e.m.Require(e.m.RequireRecentAuth(5 * time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))))
+	r = httptest.NewRequest("POST", "/mfa/enroll", nil)
+	r.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, r)
+	if w.Code != http.StatusUnauthorized || strings.TrimSpace(w.Body.String()) != `{"error":"reauthentication_required"}` {
+		t.Fatalf("bearer on a sensitive route: %d %s", w.Code, w.Body.String())
 	}
 }

@@ -574,3 +574,22 @@ func TestLoginRedirect(t *testing.T) {
 		t.Fatalf("POST: %d, want 401", w.Code)
 	}
 }
+
+func TestSweep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.sessionFor("alice", orgA)
+	e.clock.Advance(session.DefaultIdleTimeout + time.Minute)
+	keep := e.sessionFor("bob", orgA)
+	n, err := e.m.Sweep(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1", n, err)
+	}
+	if l, _ := e.st.ListUserSessions(ctx, "alice"); len(l) != 0 {
+		t.Fatal("idle session not swept")
+	}
+	if _, err := e.st.GetSession(ctx, keep.ID); err != nil {
+		t.Fatalf("live session swept: %v", err)
+	}
+}

@@ -175,3 +175,14 @@ type RevocationStore interface {
 	// sso.ErrNotFound.
 	GetRevocation(ctx context.Context, subject string) (time.Time, error)
 }
+
+// Sweeper is an optional capability of stores whose records do not expire
+// by themselves (SQL, memory): it deletes sessions past their absolute or
+// idle expiry, refresh-token families past their expiry, and revocation
+// records past their until time. Redis-backed stores expire keys natively and
+// need not implement it. See Manager.Sweep.
+type Sweeper interface {
+	// SweepExpired deletes what expired at or before now and returns how many
+	// sessions it deleted.
+	SweepExpired(ctx context.Context, now time.Time) (int, error)
+}

@@ -302,8 +302,11 @@ func (m *Manager) LoadBearer(next http.Handler) http.Handler {
 			m.bearerFail(w, r, err)
 			return
 		}
+		// AuthAt stays zero: a refreshed token's iat says nothing about when
+		// the user last authenticated, so RequireRecentAuth refuses bearer
+		// principals.
 		p := &sso.Principal{Kind: sso.PrincipalAccessToken, SessionID: c.SessionID, UserID: c.Subject,
-			OrgID: c.OrgID, Roles: c.Roles, Scopes: c.Scopes, AuthAt: c.IssuedAt}
+			OrgID: c.OrgID, Roles: c.Roles, Scopes: c.Scopes}
 		next.ServeHTTP(w, r.WithContext(sso.WithPrincipal(r.Context(), p)))
 	})
 }

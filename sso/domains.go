@@ -11,6 +11,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ssokit/ssokit/internal/telemetry"
 )
 
 //go:embed publicmail.txt
@@ -109,6 +113,9 @@ type DomainsConfig struct {
 	Now func() time.Time
 	// Logger logs background work. Nil means slog.Default().
 	Logger *slog.Logger
+	// TracerProvider receives a span per DNS verification. Nil means the
+	// global provider.
+	TracerProvider trace.TracerProvider
 }
 
 // Domains manages organizations' email domains and their DNS TXT
@@ -117,6 +124,7 @@ type Domains struct {
 	cfg     DomainsConfig
 	blocked map[string]bool
 	log     *slog.Logger
+	tel     *telemetry.T
 }
 
 // NewDomains returns a Domains manager.
@@ -151,7 +159,8 @@ func NewDomains(cfg DomainsConfig) (*Domains, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &Domains{cfg: cfg, blocked: map[string]bool{}, log: cfg.Logger}
+	d := &Domains{cfg: cfg, blocked: map[string]bool{}, log: cfg.Logger,
+		tel: telemetry.New("sso", telemetry.Config{TracerProvider: cfg.TracerProvider})}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -282,7 +291,9 @@ func (d *Domains) Remove(ctx context.Context, orgID, name string) error {
 
 // check looks up dom's challenge record and reports whether it carries
 // dom's token: nil when it does, otherwise an error with a stable reason.
-func (d *Domains) check(ctx context.Context, dom *Domain) error {
+func (d *Domains) check(ctx context.Context, dom *Domain) (err error) {
+	ctx, span := d.tel.Start(ctx, "sso.domain.verify", telemetry.KeyOrg.String(dom.OrgID))
+	defer func() { telemetry.End(span, ReasonOf(err), err) }()
 	name, want := d.Record(dom)
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.LookupTimeout)
 	defer cancel()

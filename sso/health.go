@@ -312,8 +312,6 @@ func (h *HealthChecker) Check(ctx context.Context, c *Connection) (*ConnectionHe
 		if cur.ConsecutiveFailures >= h.cfg.FailureThreshold {
 			cur.Status = HealthUnhealthy
 		}
-		h.tel.FetchFailures.Add(ctx, 1, h.tel.MetricAttrs(c.OrgID, c.ID, telemetry.KeyProtocol.String(string(c.Protocol)),
-			telemetry.KeyKind.String(probeKind(c.Protocol)), telemetry.KeyReason.String(cur.Reason)))
 	} else {
 		cur.Status, cur.Reachable, cur.ConsecutiveFailures = HealthHealthy, probe.Fetched, 0
 		cur.LastHealthyAt, cur.UnhealthySince = now, time.Time{}
@@ -350,13 +348,6 @@ func (h *HealthChecker) Check(ctx context.Context, c *Connection) (*ConnectionHe
 		telemetry.End(span, "", nil)
 	}
 	return cur, nil
-}
-
-func probeKind(p Protocol) string {
-	if p == ProtocolOIDC {
-		return "oidc_discovery"
-	}
-	return "saml_metadata"
 }
 
 // transitions returns the audit events of the change from prevStatus to

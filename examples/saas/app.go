@@ -371,8 +371,8 @@ func (a *App) wire(ctx context.Context) error {
 		Issuer:        "ssokit demo",
 		EnrollmentURL: "/account/mfa",
 		VerifyURL:     "/account/mfa",
-		WebAuthn: a.webAuthnConfig(),
-		Logger: a.log,
+		WebAuthn:      a.webAuthnConfig(),
+		Logger:        a.log,
 	}); err != nil {
 		return err
 	}

@@ -229,7 +229,8 @@ func (rt *routedTransport) servedBy(method, prefix string) string {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	for _, s := range rt.seen {
-		if strings.HasPrefix(s, method+" "+prefix) {
+		m, path, _ := strings.Cut(s, " ")
+		if (method == "" || m == method) && strings.HasPrefix(path, prefix) {
 			return s[strings.LastIndex(s, " -> ")+4:]
 		}
 	}
@@ -278,7 +279,11 @@ func login(ctx context.Context, b *ssotest.Browser, base, email string) (int, st
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.Request.URL.Path != "/dashboard" {
-		return res.StatusCode, string(body), fmt.Errorf("login %s ended at %s (status %d)", email, res.Request.URL, res.StatusCode)
+		reason := ""
+		if i := strings.Index(string(body), `id="error-reason">`); i >= 0 {
+			reason, _, _ = strings.Cut(string(body[i+len(`id="error-reason">`):]), "<")
+		}
+		return res.StatusCode, string(body), fmt.Errorf("login %s ended at %s (status %d, reason %q)", email, res.Request.URL, res.StatusCode, reason)
 	}
 	return res.StatusCode, string(body), nil
 }
@@ -423,4 +428,27 @@ func (l *latencies) sorted() []time.Duration {
 	s := slices.Clone(l.d)
 	slices.Sort(s)
 	return s
+}
+
+// scimProvision pushes a user through SCIM (as an IdP does before or after
+// the first SSO login) and returns its SCIM id.
+func scimProvision(t *testing.T, base, token, email, replica string) string {
+	t.Helper()
+	local, _, _ := strings.Cut(email, "@")
+	user := map[string]any{
+		"schemas":    []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+		"userName":   email,
+		"externalId": "ext-" + local,
+		"name":       map[string]string{"givenName": local, "familyName": "Test"},
+		"emails":     []map[string]any{{"value": email, "primary": true, "type": "work"}},
+		"active":     true,
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	st, body, err := doJSON(context.Background(), "POST", base+"/scim/v2/Users", scimHeaders(token, replica), user, &out)
+	if err != nil || st != http.StatusCreated || out.ID == "" {
+		t.Fatalf("SCIM create %s: status %d, err %v: %s", email, st, err, body)
+	}
+	return out.ID
 }

@@ -161,3 +161,76 @@ func (t *T) RecordLogin(ctx context.Context, protocol, org, conn string, start t
 	t.LoginAttempts.Add(ctx, 1, t.MetricAttrs(org, conn, base...))
 	t.LoginDuration.Record(ctx, time.Since(start).Seconds(), t.MetricAttrs(org, conn, base[:2]...))
 }
+
+// Op is one instrumented request whose outcome is settled in several places
+// (a handler and its failure paths): the span, the start time and the
+// tenant and error as they become known. Handlers keep it in the request
+// context (WithOp / OpFrom) so that shared failure helpers can report to it.
+type Op struct {
+	Span     trace.Span
+	Start    time.Time
+	Protocol string
+	Org      string
+	Conn     string
+	Err      error
+	Reason   string
+}
+
+type opKey struct{}
+
+// StartOp starts a span named name and returns ctx carrying it and the Op.
+func (t *T) StartOp(ctx context.Context, name, protocol string) (context.Context, *Op) {
+	ctx, span := t.tracer.Start(ctx, name, trace.WithAttributes(KeyProtocol.String(protocol)))
+	op := &Op{Span: span, Start: time.Now(), Protocol: protocol}
+	return context.WithValue(ctx, opKey{}, op), op
+}
+
+// OpFrom returns the Op of ctx, or nil.
+func OpFrom(ctx context.Context) *Op {
+	op, _ := ctx.Value(opKey{}).(*Op)
+	return op
+}
+
+// SetTenant records the organization and connection of the operation.
+func (o *Op) SetTenant(org, conn string) {
+	if o == nil {
+		return
+	}
+	o.Org, o.Conn = org, conn
+}
+
+// Fail records err with its stable reason; the first failure wins.
+func (o *Op) Fail(err error, reason string) {
+	if o == nil || err == nil || o.Err != nil {
+		return
+	}
+	o.Err, o.Reason = err, reason
+}
+
+// EndLogin ends a login operation (SAML ACS, OIDC callback): the span with
+// tenant, outcome and reason, and the login metrics.
+func (t *T) EndLogin(ctx context.Context, o *Op) {
+	if o.Span.IsRecording() {
+		o.Span.SetAttributes(Tenant(o.Org, o.Conn)...)
+	}
+	t.RecordLogin(ctx, o.Protocol, o.Org, o.Conn, o.Start, o.Reason, o.Err)
+	End(o.Span, o.Reason, o.Err)
+}
+
+// EndOp ends a non-login operation: the span with tenant, outcome and
+// reason.
+func EndOp(o *Op) {
+	if o.Span.IsRecording() {
+		o.Span.SetAttributes(Tenant(o.Org, o.Conn)...)
+	}
+	End(o.Span, o.Reason, o.Err)
+}
+
+// RecordFetch records a fetch of IdP metadata, discovery or keys: a failed
+// one counts in FetchFailures by kind and reason.
+func (t *T) RecordFetch(ctx context.Context, span trace.Span, kind, reason string, err error) {
+	if err != nil {
+		t.FetchFailures.Add(ctx, 1, metric.WithAttributes(KeyKind.String(kind), KeyReason.String(reason)))
+	}
+	End(span, reason, err)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
@@ -25,8 +26,8 @@ type coreData struct {
 	identityKey map[[3]string]string                  // (org, issuer, subject) -> identity ID
 	events      map[string][]*sso.Event               // org ID -> chain
 	eventIDs    map[string]bool
-	scimTokens  map[string]*sso.SCIMToken             // ID -> token
-	scimHashes  map[string]string                     // hash -> ID
+	scimTokens  map[string]*sso.SCIMToken // ID -> token
+	scimHashes  map[string]string         // hash -> ID
 }
 
 func (d *coreData) init() {
@@ -55,8 +56,12 @@ func (s *Store) lock() *coreData {
 	return &s.core
 }
 
-func notFound(what, key string) error { return fmt.Errorf("memstore: %s %q: %w", what, key, sso.ErrNotFound) }
-func conflict(what, key string) error { return fmt.Errorf("memstore: %s %q: %w", what, key, sso.ErrConflict) }
+func notFound(what, key string) error {
+	return fmt.Errorf("memstore: %s %q: %w", what, key, sso.ErrNotFound)
+}
+func conflict(what, key string) error {
+	return fmt.Errorf("memstore: %s %q: %w", what, key, sso.ErrConflict)
+}
 
 func ctxErr(ctx context.Context) error { return ctx.Err() }
 
@@ -597,7 +602,7 @@ func (s *Store) FindMemberByEmail(ctx context.Context, orgID, email string) (*ss
 	var best *sso.Membership
 	for uid, m := range d.members[orgID] {
 		u, ok := d.users[uid]
-		if !ok || u.Email != email {
+		if !ok || strings.ToLower(u.Email) != strings.ToLower(email) {
 			continue
 		}
 		if best == nil || m.JoinedAt.Before(best.JoinedAt) || (m.JoinedAt.Equal(best.JoinedAt) && m.UserID < best.UserID) {

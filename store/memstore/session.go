@@ -22,6 +22,7 @@ type sessionData struct {
 type tokenFamily struct {
 	userID, sessionID string
 	revokedAt         time.Time
+	expiresAt         time.Time
 	hashes            []string
 }
 
@@ -31,6 +32,7 @@ var (
 	_ session.Store           = (*Store)(nil)
 	_ session.TokenStore      = (*Store)(nil)
 	_ session.RevocationStore = (*Store)(nil)
+	_ session.Sweeper         = (*Store)(nil)
 )
 
 func (d *sessionData) init() {
@@ -199,7 +201,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t *session.RefreshToken)
 	if _, ok := d.families[t.FamilyID]; ok {
 		return sso.ErrConflict
 	}
-	d.families[t.FamilyID] = &tokenFamily{userID: t.UserID, sessionID: t.SessionID}
+	d.families[t.FamilyID] = &tokenFamily{userID: t.UserID, sessionID: t.SessionID, expiresAt: t.ExpiresAt}
 	d.storeToken(t)
 	return nil
 }
@@ -305,4 +307,32 @@ func (s *Store) GetRevocation(ctx context.Context, subject string) (time.Time, e
 		return time.Time{}, sso.ErrNotFound
 	}
 	return r.at, nil
+}
+
+// SweepExpired implements session.Sweeper.
+func (s *Store) SweepExpired(ctx context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := &s.session
+	n := 0
+	for _, ss := range d.byID {
+		if !ss.Valid(now) {
+			d.deleteSession(ss)
+			n++
+		}
+	}
+	for id, f := range d.families {
+		if !now.Before(f.expiresAt) {
+			for _, h := range f.hashes {
+				delete(d.refresh, h)
+			}
+			delete(d.families, id)
+		}
+	}
+	for k, r := range d.revocation {
+		if !now.Before(r.until) {
+			delete(d.revocation, k)
+		}
+	}
+	return n, nil
 }

@@ -36,6 +36,7 @@ type pooledSchema struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pgSchemas.dropAll()
+	removeSQLiteTemplate()
 	os.Exit(code)
 }
 

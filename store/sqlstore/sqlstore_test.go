@@ -28,7 +28,7 @@ func open(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	return s
 }
 
-func newSQLite(t *testing.T) any   { return open(t, testdb.SQLite(t), sqlstore.SQLite) }
+func newSQLite(t *testing.T) any   { return newSQLiteCopy(t) }
 func newPostgres(t *testing.T) any { return pgSchemas.get(t) }
 
 func TestSQLite(t *testing.T) {

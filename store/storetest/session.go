@@ -18,6 +18,7 @@ func init() {
 	register(suite{name: "SessionTokens", run: runSessionTokens})
 	register(suite{name: "SessionRevocations", run: runSessionRevocations})
 	register(suite{name: "SessionRace", run: runSessionRace, concurrency: true})
+	register(suite{name: "SessionSweep", run: runSessionSweep})
 }
 
 // sessionBase is a fixed, microsecond-precise instant every store
@@ -492,6 +493,58 @@ func runSessionRace(t *testing.T, newStore NewStore) {
 		}
 		if _, err := s.GetRefreshToken(ctx, winners[0]); err != nil {
 			t.Fatalf("winner's token not stored: %v", err)
+		}
+	})
+}
+
+func runSessionSweep(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	st := newStore(t)
+	if _, ok := st.(session.Sweeper); !ok {
+		return
+	}
+	ss, ok1 := st.(session.Store)
+	ts, ok2 := st.(session.TokenStore)
+	if !ok1 || !ok2 {
+		return
+	}
+	t.Run("SweepExpired", func(t *testing.T) {
+		live := newTestSession("usr_1", 0)
+		absolute := newTestSession("usr_1", 1)
+		absolute.ExpiresAt = sessionBase.Add(time.Minute)
+		idle := newTestSession("usr_2", 2)
+		idle.IdleTimeout = time.Minute
+		for _, s := range []*session.Session{live, absolute, idle} {
+			if _, err := ss.CreateSession(ctx, s, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		liveRT := newTestRefresh("usr_1", live.ID, "fam_live")
+		oldRT := newTestRefresh("usr_1", live.ID, "fam_old")
+		oldRT.ExpiresAt = sessionBase.Add(time.Minute)
+		for _, rt := range []*session.RefreshToken{liveRT, oldRT} {
+			if err := ts.CreateRefreshToken(ctx, rt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := sessionBase.Add(20 * time.Minute)
+		n, err := st.(session.Sweeper).SweepExpired(ctx, now)
+		if err != nil || n != 2 {
+			t.Fatalf("SweepExpired = %d, %v; want 2 sessions", n, err)
+		}
+		if _, err := ss.GetSession(ctx, live.ID); err != nil {
+			t.Fatalf("live session swept: %v", err)
+		}
+		for _, id := range []string{absolute.ID, idle.ID} {
+			if _, err := ss.GetSession(ctx, id); !errors.Is(err, sso.ErrNotFound) {
+				t.Fatalf("expired session %s kept: %v", id, err)
+			}
+		}
+		if _, err := ts.GetRefreshToken(ctx, liveRT.Hash); err != nil {
+			t.Fatalf("live refresh token swept: %v", err)
+		}
+		if _, err := ts.GetRefreshToken(ctx, oldRT.Hash); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("expired refresh token kept: %v", err)
 		}
 	})
 }

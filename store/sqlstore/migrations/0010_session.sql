@@ -30,6 +30,7 @@ CREATE TABLE ssokit_token_families (
 );
 CREATE INDEX ssokit_token_families_user ON ssokit_token_families (user_id);
 CREATE INDEX ssokit_token_families_session ON ssokit_token_families (session_id);
+CREATE INDEX ssokit_token_families_expires ON ssokit_token_families (expires_at);
 CREATE TABLE ssokit_refresh_tokens (
   token_hash TEXT PRIMARY KEY,
   family_id TEXT NOT NULL,
@@ -49,3 +50,4 @@ CREATE TABLE ssokit_revocations (
   revoked_at BIGINT NOT NULL,
   expires_at BIGINT NOT NULL
 );
+CREATE INDEX ssokit_revocations_expires ON ssokit_revocations (expires_at);
