@@ -517,8 +517,9 @@ func (a *App) seal(plain, name string) (string, error) {
 	return a.sealer.Seal([]byte(plain), []byte(name))
 }
 
-// RunBackground runs the periodic work: SAML metadata refresh and
-// certificate warnings, and domain re-verification.
+// RunBackground runs the periodic work until ctx ends: SAML metadata
+// refresh and certificate warnings, domain re-verification, and sweeping
+// expired sessions and OIDC flows.
 func (a *App) RunBackground(ctx context.Context) {
 	go func() {
 		if err := a.saml.Run(ctx); err != nil && ctx.Err() == nil {
@@ -530,7 +531,21 @@ func (a *App) RunBackground(ctx context.Context) {
 			a.log.Error("domain re-verification stopped", "err", err)
 		}
 	}()
-	<-ctx.Done()
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.sessions.Sweep(ctx); err != nil {
+				a.log.Warn("session sweep", "err", err)
+			}
+			if _, err := a.oidc.DeleteExpired(ctx); err != nil {
+				a.log.Warn("oidc flow sweep", "err", err)
+			}
+		}
+	}
 }
 
 // authorizeAdmin is the admin API's authorization hook: the admin token
