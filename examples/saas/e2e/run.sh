@@ -10,6 +10,8 @@ root="$(cd "$here/../../.." && pwd)"
 if [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi
 
 die() { printf 'e2e: %s\n' "$*" >&2; exit 1; }
+command -v node >/dev/null || die "node is missing (run .ci/install-e2e.sh)"
+[ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] || die "playwright-core needs Node.js 20 or newer, found $(node --version)"
 [ -x /usr/bin/chromium ] || die "chromium is missing (run .ci/install-e2e.sh)"
 [ -f "$here/node_modules/playwright-core/package.json" ] || die "playwright-core is missing (run .ci/install-e2e.sh)"
 [ -d /usr/share/simplesamlphp/www ] || die "SimpleSAMLphp is missing (run .ci/install-saml.sh)"
@@ -23,5 +25,5 @@ export SSOKIT_E2E_ARTIFACTS="${SSOKIT_E2E_ARTIFACTS:-$root/.artifacts/e2e}"
 rm -rf "$SSOKIT_E2E_ARTIFACTS"
 mkdir -p "$SSOKIT_E2E_ARTIFACTS"
 cd "$here"
-node --test --test-concurrency=2 demo.test.mjs interop.test.mjs
+node --test --test-concurrency=2 totp.test.mjs demo.test.mjs interop.test.mjs
 echo "e2e: screenshots in $SSOKIT_E2E_ARTIFACTS"
