@@ -113,6 +113,16 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 		return nil, invalid(ReasonSignatureInvalid, err)
 	}
 	skew := s.cfg.MaxClockSkew
+	// goxmldsig also checks the signing certificate's validity period at this
+	// clock, so never move it before the newest trusted certificate became
+	// valid: an IdP that rotated to a certificate minted moments ago must
+	// still verify.
+	libClock := now.Add(-skew)
+	for _, c := range certs {
+		if c.NotBefore.After(libClock) && !c.NotBefore.After(now) {
+			libClock = c.NotBefore
+		}
+	}
 	sp := &saml2.SAMLServiceProvider{
 		IdentityProviderIssuer:      cfg.IdPEntityID,
 		AssertionConsumerServiceURL: id.acsURL,
@@ -121,7 +131,7 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 		IDPCertificateStore:         &dsig.MemoryX509CertificateStore{Roots: certs},
 		SPKeyStore:                  ks,
 		AllowMissingAttributes:      true,
-		Clock:                       dsig.NewFakeClockAt(now.Add(-skew)),
+		Clock:                       dsig.NewFakeClockAt(libClock),
 		MaximumDecompressedBodySize: s.cfg.MaxResponseBytes,
 		MaximumXMLTokens:            maxXMLTokens,
 	}
