@@ -136,7 +136,8 @@ func newEnvOn(t testing.TB, open func(testing.TB, *clock) backing, mutate ...fun
 	if err := st.CreateUser(ctx, e.user); err != nil {
 		t.Fatal(err)
 	}
-	e.org = &sso.Organization{ID: sso.NewID("org_"), Slug: "acme" + sso.NewID("")[:8], Name: "Acme", CreatedAt: t0}
+	e.org = &sso.Organization{ID: sso.NewID("org_"), Slug: "acme" + sso.NewID("")[:8], Name: "Acme", CreatedAt: t0,
+		Settings: sso.OrgSettings{Features: sso.Features{EnforceMFA: true}}}
 	if err := st.CreateOrg(ctx, e.org); err != nil {
 		t.Fatal(err)
 	}

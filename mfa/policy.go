@@ -69,8 +69,8 @@ func idpAsserted(p *sso.Principal) bool {
 // Evaluate applies the MFA policy to p:
 //   - platform admins (Config.IsPlatformAdmin) always need a second factor,
 //     with no grace period;
-//   - members of an organization whose Settings.MFA.Required is set need
-//     one, with a grace period (Settings.MFA.GracePeriod, default 7 days)
+//   - members of an organization whose Settings.MFA.Required is set, and
+//     whose plan includes Settings.Features.EnforceMFA, need one, with a grace period (Settings.MFA.GracePeriod, default 7 days)
 //     counted from the later of the policy change and the member's joining;
 //   - a session MFA asserted by the IdP (SAML AuthnContextClassRef, OIDC
 //     amr, recorded by login completion) counts only when the organization
@@ -91,6 +91,9 @@ func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, er
 			return nil, fmt.Errorf("mfa: load organization: %w", err)
 		default:
 			pol = org.Settings.MFA
+			// The plan gates enforcement: without the feature an
+			// organization's Required setting has no effect.
+			pol.Required = pol.Required && org.Settings.Features.EnforceMFA
 		}
 	}
 	if !admin && !pol.Required {

@@ -53,6 +53,7 @@ func TestRequire(t *testing.T) {
 		grace           time.Duration
 		enrolled        bool
 		admin           bool
+		noPlan          bool // the plan lacks Features.EnforceMFA
 		principal       func(p *sso.Principal)
 	}
 	for _, tc := range []struct {
@@ -68,6 +69,7 @@ func TestRequire(t *testing.T) {
 		{name: "grace from joining", s: setup{required: true, changedAgo: 10 * day, joinedAgo: 2 * day}, status: 200, isGrace: true, due: 5 * day},
 		{name: "custom grace period", s: setup{required: true, changedAgo: 2 * time.Hour, joinedAgo: 30 * day, grace: 3 * time.Hour}, status: 200, isGrace: true, due: time.Hour},
 		{name: "grace over", s: setup{required: true, changedAgo: 10 * day, joinedAgo: 30 * day}, status: 403, code: mfa.CodeEnrollmentRequired},
+		{name: "required but plan lacks MFA enforcement", s: setup{required: true, noPlan: true, changedAgo: 10 * day, joinedAgo: 30 * day}, status: 200},
 		{name: "custom grace over", s: setup{required: true, changedAgo: 4 * time.Hour, joinedAgo: 30 * day, grace: 3 * time.Hour}, status: 403, code: mfa.CodeEnrollmentRequired},
 		{name: "enrolled but not verified", s: setup{required: true, changedAgo: day, joinedAgo: 30 * day, enrolled: true}, status: 403, code: mfa.CodeVerificationRequired},
 		{name: "local MFA", s: setup{required: true, changedAgo: 10 * day, enrolled: true, principal: func(p *sso.Principal) {
@@ -96,6 +98,7 @@ func TestRequire(t *testing.T) {
 			}
 			now := e.clock.Now()
 			e.org.Settings.MFA = sso.MFAPolicy{Required: tc.s.required, TrustIdPMFA: tc.s.trust, GracePeriod: tc.s.grace}
+			e.org.Settings.Features.EnforceMFA = !tc.s.noPlan
 			if tc.s.changedAgo > 0 {
 				e.org.Settings.MFA.ChangedAt = now.Add(-tc.s.changedAgo)
 			}

@@ -101,8 +101,8 @@ func (rp *RP) userInfo(ctx context.Context, conn *sso.Connection, m *metadata, v
 		return invalid(ReasonUserInfoInvalid, err)
 	}
 	if mt == "application/jwt" {
-		if iss, ok := claims["iss"]; ok && iss != vt.token.Issuer {
-			return mismatch(ReasonIssuerMismatch, vt.token.Issuer, fmt.Sprint(iss))
+		if iss, ok := claims["iss"]; ok && iss != vt.issuer && iss != vt.token.Issuer {
+			return mismatch(ReasonIssuerMismatch, vt.issuer, truncate(fmt.Sprint(iss), 256))
 		}
 		if aud, ok := claims["aud"]; ok && !slices.Contains(stringsOf(aud), conn.OIDC.ClientID) {
 			return mismatch(ReasonAudienceMismatch, conn.OIDC.ClientID, fmt.Sprint(aud))
@@ -193,7 +193,7 @@ func (rp *RP) profile(ctx context.Context, conn *sso.Connection, vt *verifiedTok
 		Protocol:     sso.ProtocolOIDC,
 		OrgID:        conn.OrgID,
 		ConnectionID: conn.ID,
-		Issuer:       vt.token.Issuer,
+		Issuer:       vt.issuer,
 		Subject:      vt.token.Subject,
 		GivenName:    str(claimName(mp.GivenName, DefaultGivenNameClaim)),
 		FamilyName:   str(claimName(mp.FamilyName, DefaultFamilyNameClaim)),
@@ -208,7 +208,14 @@ func (rp *RP) profile(ctx context.Context, conn *sso.Connection, vt *verifiedTok
 		if addr, _, err := sso.NormalizeEmail(email); err == nil {
 			p.Email = addr
 			// Only a JSON boolean true counts: "true", 1 or absent do not.
-			p.EmailVerified = claims["email_verified"] == true
+			// The flag must come from the claim set that supplied the
+			// address: an ID token's email_verified says nothing about a
+			// different address from userinfo.
+			src := vt.claims
+			if _, ok := src[claimName(mp.Email, DefaultEmailClaim)]; !ok && vt.userinfo != nil {
+				src = vt.userinfo
+			}
+			p.EmailVerified = src["email_verified"] == true
 		}
 	}
 	p.MFA = sso.HasMFAMethod(p.AMR) || sso.IsMFAContext(p.AuthnContext)

@@ -390,6 +390,13 @@ func (rp *RP) callback(r *http.Request, connID string) (*sso.Login, *sso.Connect
 	if err != nil {
 		return nil, nil, false, invalid(ReasonBadRequest, err)
 	}
+	for _, k := range []string{"state", "code", "iss", "error"} {
+		if len(q[k]) > 1 {
+			// RFC 6749 section 3.1: parameters must not repeat; two
+			// values would let each check read a different one.
+			return nil, nil, false, invalid(ReasonBadRequest, fmt.Errorf("oidc: callback parameter %q repeated", k))
+		}
+	}
 	state := q.Get("state")
 	if state == "" {
 		if code := q.Get("error"); code != "" {

@@ -20,6 +20,12 @@ import (
 // verifiedToken is an ID token that passed every check, with its claims.
 type verifiedToken struct {
 	token *gooidc.IDToken
+	// issuer is the expected issuer the token was verified against: the
+	// configured one (go-oidc also accepts Google's scheme-less
+	// "accounts.google.com" for https://accounts.google.com) or the
+	// multi-tenant template filled with the token's tenant. Identities use
+	// it so that one account never has two issuer spellings.
+	issuer string
 	// payload is the verified claims JSON; claims is its decoding, filled
 	// by decode.
 	payload []byte
@@ -34,9 +40,18 @@ type numericDate struct {
 	set bool
 }
 
+// maxNumericDate bounds NumericDate values (about the year 33658): beyond
+// it a float-to-int64 conversion is platform dependent.
+const maxNumericDate = 1 << 40
+
+// UnmarshalJSON accepts only a JSON number (RFC 7519 section 2), not a
+// numeric string, within ±maxNumericDate seconds; null counts as absent.
 func (n *numericDate) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
+	}
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errors.New("oidc: NumericDate is not a JSON number")
 	}
 	var f json.Number
 	if err := json.Unmarshal(b, &f); err != nil {
@@ -45,6 +60,9 @@ func (n *numericDate) UnmarshalJSON(b []byte) error {
 	v, err := f.Float64()
 	if err != nil {
 		return err
+	}
+	if v > maxNumericDate || v < -maxNumericDate {
+		return errors.New("oidc: NumericDate out of range")
 	}
 	n.t, n.set = time.Unix(int64(v), 0), true
 	return nil
@@ -157,7 +175,11 @@ func (rp *RP) verifyIDToken(ctx context.Context, conn *sso.Connection, m *metada
 			return nil, invalid(ReasonAtHashMismatch, err)
 		}
 	}
-	return &verifiedToken{token: tok, payload: payload}, nil
+	issuer := oc.Issuer
+	if tid != "" {
+		issuer = strings.ReplaceAll(oc.Issuer, TenantPlaceholder, tid)
+	}
+	return &verifiedToken{token: tok, issuer: issuer, payload: payload}, nil
 }
 
 // decode decodes the verified claims for userinfo and profile mapping.

@@ -90,6 +90,9 @@ type scanResult struct {
 	statusCode      string
 	subStatusCode   string
 	statusMessage   string
+	// scdNotBefore is the NotBefore of the assertion's
+	// SubjectConfirmationData, if any (gosaml2 does not read it).
+	scdNotBefore string
 }
 
 // scanError is a structural rejection with a stable reason.
@@ -124,6 +127,12 @@ var singletons = map[string]map[string]bool{
 
 // assertionElements are SAML assertion element names; inside an Assertion
 // they must be in the assertion namespace (a foreign <x:NameID> is refused).
+// textOnlyElements hold a simple value and must not contain elements:
+// encoding/xml reads only their direct text, another reader might not.
+var textOnlyElements = map[string]bool{
+	"Issuer": true, "NameID": true, "Audience": true, "AuthnContextClassRef": true,
+}
+
 var assertionElements = map[string]bool{
 	"Issuer": true, "Subject": true, "NameID": true, "SubjectConfirmation": true, "SubjectConfirmationData": true,
 	"Conditions": true, "AudienceRestriction": true, "Audience": true, "AuthnStatement": true, "AuthnContext": true,
@@ -222,6 +231,11 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 					continue
 				}
 				if a.Name.Space != "" {
+					if a.Name.Local == "ID" {
+						// etree (and so goxmldsig) may take a prefixed ID
+						// for the element's ID; the scan would not.
+						return nil, scanFail(ReasonWrapping, "namespace-qualified ID attribute")
+					}
 					continue
 				}
 				switch a.Name.Local {
@@ -248,9 +262,25 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 				if parent.counts[n.Local] > 1 {
 					return nil, scanFail(ReasonDuplicateElement, "more than one %s in %s", n.Local, parent.name.Local)
 				}
+				if parent.name.Local == "Subject" && (n.Local == "NameID" || n.Local == "EncryptedID" || n.Local == "BaseID") {
+					parent.counts["#identifier"]++
+					if parent.counts["#identifier"] > 1 {
+						return nil, scanFail(ReasonDuplicateElement, "more than one identifier in Subject")
+					}
+				}
 			}
 			if depth == 0 || (n.Space == nsAssertion && (n.Local == "Assertion" || n.Local == "Subject")) {
 				fr.counts = map[string]int{}
+			}
+			if depth > 0 && parent.name.Space == nsAssertion && textOnlyElements[parent.name.Local] {
+				return nil, scanFail(ReasonMalformed, "element inside %s", parent.name.Local)
+			}
+			if assertionDepth >= 0 && !inSig && n.Space == nsAssertion && n.Local == "SubjectConfirmationData" {
+				for _, a := range t.Attr {
+					if a.Name.Space == "" && a.Name.Local == "NotBefore" {
+						res.scdNotBefore = a.Value
+					}
+				}
 			}
 			if assertionDepth >= 0 && !inSig && n.Space != nsAssertion && assertionElements[n.Local] {
 				return nil, scanFail(ReasonForeignNamespace, "element %s in namespace %q inside an Assertion", n.Local, n.Space)
@@ -270,6 +300,10 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 				if n.Space != nsProtocol {
 					return nil, scanFail(ReasonMalformed, "root element is not in the SAML protocol namespace")
 				}
+			case (n.Local == "Assertion" || n.Local == "EncryptedAssertion") && n.Space != nsAssertion:
+				// A SAML 1.x or foreign-namespace Assertion is invisible to
+				// the namespace-aware lookups but not to every reader.
+				return nil, scanFail(ReasonForeignNamespace, "%s element in namespace %q", n.Local, n.Space)
 			case n.Space == nsProtocol && (n.Local == "Response" || n.Local == "LogoutRequest" || n.Local == "LogoutResponse"):
 				return nil, scanFail(ReasonWrapping, "nested %s element", n.Local)
 			case n.Space == nsAssertion && n.Local == "Assertion":

@@ -20,10 +20,11 @@ const (
 // the single attribute it names.
 var (
 	DefaultEmailAttributes = []string{
-		"email", "mail", "Email", "emailAddress", "EmailAddress", "emailaddress", "User.Email", "user.email",
+		"email", "mail", "Email", "emailAddress", "EmailAddress", "emailaddress", "User.email", "User.Email", "user.email",
 		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
 		"http://schemas.xmlsoap.org/claims/EmailAddress",
 		"urn:oid:0.9.2342.19200300.100.1.3",
+		"urn:oid:1.2.840.113549.1.9.1",
 	}
 	DefaultGivenNameAttributes = []string{
 		"firstName", "givenName", "given_name", "FirstName", "first_name", "givenname", "User.FirstName",
@@ -45,10 +46,15 @@ var (
 		"http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
 		"http://schemas.xmlsoap.org/claims/Group",
 		"urn:oid:1.3.6.1.4.1.5923.1.5.1.1",
+		"Role", "roles",
 	}
-	// entraUPN is the Entra ID name claim: the UPN, which for guests is an
-	// #EXT# address and not an email.
-	entraUPN = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
+	// upnAttributes are tried for the email address after the email
+	// attributes and the NameID: the Entra ID name claim (the UPN, which for
+	// guests is an #EXT# address) and the ADFS UPN claim.
+	upnAttributes = []string{
+		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+	}
 	// entraAuthMethods lists the Entra ID authentication methods.
 	entraAuthMethods = "http://schemas.microsoft.com/claims/authnmethodsreferences"
 )
@@ -57,6 +63,10 @@ var (
 func buildProfile(conn *sso.Connection, v *verified) *sso.Profile {
 	a := &v.assertion
 	raw := map[string][]string{}
+	// friendly holds values by FriendlyName (Keycloak, Shibboleth and
+	// PingFederate send OIDs or URIs as Name and the short name as
+	// FriendlyName); it is consulted only after the Names.
+	friendly := map[string][]string{}
 	if a.AttributeStatement != nil {
 		for _, at := range a.AttributeStatement.Attributes {
 			for _, val := range at.Values {
@@ -67,10 +77,14 @@ func buildProfile(conn *sso.Connection, v *verified) *sso.Profile {
 				s = strings.TrimSpace(s)
 				if s != "" {
 					raw[at.Name] = append(raw[at.Name], s)
+					if at.FriendlyName != "" && at.FriendlyName != at.Name {
+						friendly[at.FriendlyName] = append(friendly[at.FriendlyName], s)
+					}
 				}
 			}
 		}
 	}
+	ix := attrIndex{raw: raw, friendly: friendly}
 	p := &sso.Profile{
 		Protocol:     sso.ProtocolSAML,
 		OrgID:        conn.OrgID,
@@ -81,12 +95,12 @@ func buildProfile(conn *sso.Connection, v *verified) *sso.Profile {
 		Raw:          raw,
 	}
 	m := conn.Mapping
-	p.Email = firstAttr(raw, m.Email, DefaultEmailAttributes)
+	p.Email = ix.first(m.Email, DefaultEmailAttributes)
 	if p.Email == "" && (p.NameIDFormat == NameIDEmail || looksLikeEmail(p.Subject)) && !strings.Contains(p.Subject, "#EXT#") {
 		p.Email = p.Subject
 	}
 	if p.Email == "" {
-		if upn := firstAttr(raw, "", []string{entraUPN}); upn != "" {
+		if upn := ix.first("", upnAttributes); upn != "" {
 			p.Email = guestEmail(upn)
 		}
 	}
@@ -98,13 +112,13 @@ func buildProfile(conn *sso.Connection, v *verified) *sso.Profile {
 		p.Email = ""
 	}
 	p.EmailVerified = p.Email != ""
-	p.GivenName = firstAttr(raw, m.GivenName, DefaultGivenNameAttributes)
-	p.FamilyName = firstAttr(raw, m.FamilyName, DefaultFamilyNameAttributes)
-	p.DisplayName = firstAttr(raw, m.DisplayName, DefaultDisplayNameAttributes)
+	p.GivenName = ix.first(m.GivenName, DefaultGivenNameAttributes)
+	p.FamilyName = ix.first(m.FamilyName, DefaultFamilyNameAttributes)
+	p.DisplayName = ix.first(m.DisplayName, DefaultDisplayNameAttributes)
 	if p.DisplayName == "" && (p.GivenName != "" || p.FamilyName != "") {
 		p.DisplayName = strings.TrimSpace(p.GivenName + " " + p.FamilyName)
 	}
-	p.Groups = allAttr(raw, m.Groups, DefaultGroupAttributes)
+	p.Groups = ix.all(m.Groups, DefaultGroupAttributes)
 	if st := a.AuthnStatement; st != nil {
 		p.SessionIndex = st.SessionIndex
 		if st.AuthnInstant != nil {
@@ -123,29 +137,59 @@ func buildProfile(conn *sso.Connection, v *verified) *sso.Profile {
 	return p
 }
 
-func firstAttr(raw map[string][]string, override string, defaults []string) string {
+// attrIndex resolves attribute names. An override (from the connection's
+// mapping) must match a Name or FriendlyName exactly. Defaults are tried in
+// order by exact Name, then by Name ignoring case (JumpCloud's "firstname",
+// OneLogin's "User.email"), then the same two ways by FriendlyName.
+type attrIndex struct {
+	raw, friendly map[string][]string
+}
+
+func (ix attrIndex) lookup(override string, defaults []string) []string {
 	if override != "" {
-		if v := raw[override]; len(v) > 0 {
-			return v[0]
+		if v := ix.raw[override]; len(v) > 0 {
+			return v
 		}
-		return ""
+		return ix.friendly[override]
 	}
-	for _, n := range defaults {
-		if v := raw[n]; len(v) > 0 {
-			return v[0]
+	for _, m := range []map[string][]string{ix.raw, ix.friendly} {
+		for _, n := range defaults {
+			if v := m[n]; len(v) > 0 {
+				return v
+			}
 		}
+		for _, n := range defaults {
+			if v := lookupFold(m, n); len(v) > 0 {
+				return v
+			}
+		}
+	}
+	return nil
+}
+
+// lookupFold returns the values of the case-insensitively equal name that
+// sorts first, so that the result does not depend on map order.
+func lookupFold(m map[string][]string, name string) []string {
+	best := ""
+	var out []string
+	for k, v := range m {
+		if len(v) > 0 && strings.EqualFold(k, name) && (out == nil || k < best) {
+			best, out = k, v
+		}
+	}
+	return out
+}
+
+func (ix attrIndex) first(override string, defaults []string) string {
+	if v := ix.lookup(override, defaults); len(v) > 0 {
+		return v[0]
 	}
 	return ""
 }
 
-func allAttr(raw map[string][]string, override string, defaults []string) []string {
-	if override != "" {
-		return append([]string(nil), raw[override]...)
-	}
-	for _, n := range defaults {
-		if v := raw[n]; len(v) > 0 {
-			return append([]string(nil), v...)
-		}
+func (ix attrIndex) all(override string, defaults []string) []string {
+	if v := ix.lookup(override, defaults); len(v) > 0 {
+		return append([]string(nil), v...)
 	}
 	return nil
 }

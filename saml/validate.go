@@ -88,6 +88,7 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 	kp := s.keyFor(conn)
 	ks := decryptionKeyStore(kp)
 	assertionSigned := scan.assertionSigned
+	scdNotBefore := scan.scdNotBefore
 	if scan.encrypted == 1 {
 		if ks == nil {
 			return nil, invalid(ReasonDecryptionFailed, errors.New("saml: no RSA SP key to decrypt assertions"))
@@ -101,6 +102,7 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 			return nil, classify(err)
 		}
 		assertionSigned = iscan.assertionSigned
+		scdNotBefore = iscan.scdNotBefore
 	}
 	if !assertionSigned && !(cfg.AllowResponseSignatureOnly && scan.rootSigned) {
 		return nil, invalid(ReasonSignatureMissing, errors.New("saml: the assertion is not signed"))
@@ -176,8 +178,20 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 	if !now.Before(scdNOA.Add(skew)) {
 		return nil, mismatch(ReasonExpired, "before "+scdNOA.Add(skew).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
-	clamped := now
 	v.expiresAt = scdNOA.Add(skew)
+	// A bearer SubjectConfirmationData must not carry NotBefore (SAML
+	// Profiles 4.1.4.2); gosaml2 does not read it, so an IdP that sends one
+	// anyway has it honoured as a lower bound rather than ignored. The value
+	// comes from the pre-scan of the single (verified) assertion.
+	if scdNotBefore != "" {
+		nb, err := time.Parse(time.RFC3339, scdNotBefore)
+		if err != nil {
+			return nil, invalid(ReasonMalformed, errors.New("saml: bad SubjectConfirmationData NotBefore"))
+		}
+		if now.Add(skew).Before(nb) {
+			return nil, mismatch(ReasonNotYetValid, "after "+nb.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+	}
 	if cond.NotBefore != "" {
 		nb, err := time.Parse(time.RFC3339, cond.NotBefore)
 		if err != nil {
@@ -185,9 +199,6 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 		}
 		if now.Add(skew).Before(nb) {
 			return nil, mismatch(ReasonNotYetValid, "after "+nb.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-		}
-		if clamped.Before(nb) {
-			clamped = nb
 		}
 	}
 	if cond.NotOnOrAfter != "" {
@@ -197,9 +208,6 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 		}
 		if !now.Before(noa.Add(skew)) {
 			return nil, mismatch(ReasonExpired, "before "+noa.Add(skew).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-		}
-		if !clamped.Before(noa) {
-			clamped = noa.Add(-time.Nanosecond)
 		}
 		if noa.Add(skew).After(v.expiresAt) {
 			v.expiresAt = noa.Add(skew)
@@ -212,24 +220,28 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 	if len(cond.AudienceRestrictions) == 0 {
 		return nil, mismatch(ReasonAudienceMissing, id.entityID, "")
 	}
-	// gosaml2's condition checks, with its warnings treated as fatal. Its
-	// clock is the current time moved into the window the skew allows.
-	sp.Clock = dsig.NewFakeClockAt(clamped)
-	warn, err := sp.VerifyAssertionConditions(&a)
-	if err != nil {
-		return nil, classify(err)
-	}
-	if warn.NotInAudience {
+	// Every AudienceRestriction must name us (SAML Core 2.5.1.4: the
+	// assertion is addressed to the intersection of all of them). Audience
+	// is an anyURI, whose surrounding whitespace is not significant. This
+	// replaces gosaml2's VerifyAssertionConditions, which reports an audience
+	// mismatch only as a warning and requires both Conditions time bounds
+	// (optional in SAML; the bearer SubjectConfirmationData NotOnOrAfter
+	// checked above bounds the assertion's life). OneTimeUse is met by the
+	// replay cache; ProxyRestriction limits only re-issuing, which this SP
+	// never does.
+	for _, ar := range cond.AudienceRestrictions {
+		ok := false
 		var got []string
-		for _, ar := range cond.AudienceRestrictions {
-			for _, au := range ar.Audiences {
-				got = append(got, au.Value)
+		for _, au := range ar.Audiences {
+			val := strings.TrimSpace(au.Value)
+			got = append(got, val)
+			if val == id.entityID {
+				ok = true
 			}
 		}
-		return nil, mismatch(ReasonAudienceMismatch, id.entityID, strings.Join(got, " "))
-	}
-	if warn.InvalidTime {
-		return nil, invalid(ReasonExpired, errors.New("saml: conditions outside their validity window"))
+		if !ok {
+			return nil, mismatch(ReasonAudienceMismatch, id.entityID, strings.Join(got, " "))
+		}
 	}
 	// InResponseTo: the signed SubjectConfirmationData value; an unsigned
 	// Response-level value may only agree with it.

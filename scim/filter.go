@@ -275,7 +275,7 @@ func unquoteJSON(s string) (string, bool) {
 				return "", false
 			}
 			n, err := strconv.ParseUint(s[i+1:i+5], 16, 32)
-			if err != nil {
+			if err != nil || n == 0 {
 				return "", false
 			}
 			b.WriteRune(rune(n))

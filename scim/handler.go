@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -374,6 +375,15 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 		ctx = context.WithValue(ctx, reqKey{}, &reqCtx{org: org, token: tok})
 		ctx = sso.WithAuditInfo(ctx, h.audit.RequestInfo(r, sso.Actor{Type: sso.ActorSCIM, ID: tok.ID}))
 		r = r.WithContext(ctx)
+		// NUL never names a resource and cannot reach PostgreSQL.
+		if strings.IndexByte(r.URL.Path, 0) >= 0 {
+			h.fail(w, r, &Error{Status: http.StatusNotFound, Detail: "resource not found"})
+			return
+		}
+		if strings.Contains(r.URL.RawQuery, "%00") || strings.IndexByte(r.URL.RawQuery, 0) >= 0 {
+			h.fail(w, r, invalidValue("query parameters must not contain NUL characters"))
+			return
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
 		}
@@ -384,11 +394,26 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 }
 
 // readObject decodes a JSON object body, keeping numbers as json.Number.
+// Member names that repeat within one object (compared case-insensitively,
+// as SCIM attribute names are) are refused rather than resolved by an
+// arbitrary winner, and so are strings holding NUL characters, which
+// PostgreSQL cannot store.
 func readObject(r *http.Request) (map[string]any, error) {
 	if r.Body == nil {
 		return nil, invalidSyntax("empty body")
 	}
-	d := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, invalidSyntax("unreadable body")
+	}
+	if err := checkDuplicateKeys(raw); err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	var m map[string]any
 	if err := d.Decode(&m); err != nil {
@@ -408,7 +433,82 @@ func readObject(r *http.Request) (map[string]any, error) {
 		}
 		return nil, invalidSyntax("trailing data after the JSON object")
 	}
+	if hasNUL(m) {
+		return nil, invalidValue("strings must not contain NUL characters")
+	}
 	return m, nil
+}
+
+// checkDuplicateKeys walks the tokens of a JSON document and fails when an
+// object names a member twice (case-insensitively). Malformed documents
+// pass here and are refused by the decoder.
+func checkDuplicateKeys(raw []byte) error {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	type frame struct {
+		obj    bool
+		keys   map[string]bool
+		expKey bool
+	}
+	var stack []*frame
+	for {
+		t, err := d.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if dl, ok := t.(json.Delim); ok {
+			switch dl {
+			case '{', '[':
+				if top != nil && top.obj {
+					top.expKey = true
+				}
+				stack = append(stack, &frame{obj: dl == '{', keys: map[string]bool{}, expKey: true})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		if top == nil || !top.obj {
+			continue
+		}
+		if top.expKey {
+			k, _ := t.(string)
+			lk := strings.ToLower(k)
+			if top.keys[lk] {
+				return invalidSyntax("attribute %q appears more than once", k)
+			}
+			top.keys[lk] = true
+			top.expKey = false
+			continue
+		}
+		top.expKey = true
+	}
+}
+
+// hasNUL reports whether any string or member name in a decoded JSON value
+// contains a NUL character.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.IndexByte(x, 0) >= 0
+	case map[string]any:
+		for k, e := range x {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // --- list parameters ---------------------------------------------------------

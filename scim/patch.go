@@ -409,11 +409,22 @@ func applyMulti(c map[string]any, op string, up *userPath, v any) error {
 						dup = true
 						break
 					}
+					// The same value of the same type (e.g. an email
+					// added again with "primary") is that value, updated:
+					// RFC 7644 §3.5.2.1 adds no second copy.
+					if xm, nm, ok := sameValue(x, nv); ok {
+						for k, sv := range nm {
+							xm[k] = sv
+						}
+						dup = true
+						break
+					}
 				}
 				if !dup {
 					list = append(list, nv)
 				}
 			}
+			onePrimary(list)
 			c[up.name] = list
 			return nil
 		}
@@ -721,4 +732,38 @@ func memberFilterIDs(e Expr) ([]string, bool) {
 		}
 	}
 	return nil, false
+}
+
+// sameValue reports whether two elements of a complex multi-valued
+// attribute carry the same "value" (case-insensitively) and "type".
+func sameValue(a, b any) (map[string]any, map[string]any, bool) {
+	am, ok1 := a.(map[string]any)
+	bm, ok2 := b.(map[string]any)
+	if !ok1 || !ok2 {
+		return nil, nil, false
+	}
+	av, _ := am["value"].(string)
+	bv, _ := bm["value"].(string)
+	at, _ := am["type"].(string)
+	bt, _ := bm["type"].(string)
+	if av == "" || !strings.EqualFold(av, bv) || !strings.EqualFold(at, bt) {
+		return nil, nil, false
+	}
+	return am, bm, true
+}
+
+// onePrimary keeps "primary": true on the last element that claims it
+// (the most recently added), as RFC 7643 §2.4 allows one primary value.
+func onePrimary(list []any) {
+	last := -1
+	for i, x := range list {
+		if m, ok := x.(map[string]any); ok && m["primary"] == true {
+			last = i
+		}
+	}
+	for i, x := range list {
+		if m, ok := x.(map[string]any); ok && i != last && m["primary"] == true {
+			m["primary"] = false
+		}
+	}
 }

@@ -5,9 +5,10 @@
 //
 // # Dependency rule
 //
-// sso imports only the standard library and golang.org/x packages. The
-// protocol packages (saml, oidc, scim, session, mfa) import sso and never each
-// other; sso reaches them only through interfaces it declares:
+// sso imports only the standard library, golang.org/x packages and the
+// OpenTelemetry API (never its SDK). The protocol packages (saml, oidc, scim,
+// session, mfa) import sso and never each other; sso reaches them only
+// through interfaces it declares:
 //
 //   - [Starter] begins a login at a connection's IdP (saml and oidc meet it);
 //   - [Completer] receives a verified [Profile] and finishes the login;
@@ -42,6 +43,23 @@
 // [Provisioner], [EventStore], [SCIMTokenStore]); [Store] bundles them.
 // store/memstore and store/sqlstore implement them and store/storetest is the
 // conformance suite every implementation, including a host's own, runs.
+//
+// # Observability and federation health
+//
+// [Discovery], [LoginCompleter] and [Domains] emit OpenTelemetry spans
+// (and the discovery rate-limit counter) through the TracerProvider and
+// MeterProvider of their configs; nil means the global providers, which are
+// no-ops until the host installs an SDK. Attributes are IDs, protocols,
+// outcomes and stable reasons only, never emails, tokens or assertions.
+//
+// [HealthChecker] checks every active connection's IdP (SAML metadata URL,
+// OIDC discovery and JWKS, through the [HealthProber] the saml and oidc
+// packages implement), stores the result through a [HealthStore], and
+// records [EventConnectionUnhealthy], [EventConnectionRecovered] and
+// [EventCertificateExpiring] (30 and 7 days before expiry) once per
+// transition. Run it on every replica: a per-connection claim makes one
+// replica check each connection per interval. sso/admin serves the results
+// at GET /connections/{id}/health.
 //
 // # Security notes
 //

@@ -64,6 +64,7 @@ const (
 	EventCrossTenantDenied    = "authz.cross_tenant_denied"
 	EventSCIMTokenCreated     = "scim.token_created"
 	EventSCIMTokenRevoked     = "scim.token_revoked"
+	EventDirectorySyncEnabled = "org.directory_sync_enabled"
 	EventCertificateExpiring  = "connection.certificate_expiring"
 	EventConnectionUnhealthy  = "connection.unhealthy"
 	EventSessionRevoked       = "session.revoked"

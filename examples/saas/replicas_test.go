@@ -49,6 +49,10 @@ func TestReplicasPostgres(t *testing.T) {
 		// The directory pushes the user before the first SSO login, which
 		// then links to the SCIM account by its verified email.
 		id := scimProvision(t, base, token, "dave@globex.test", "a")
+		// Issuing the token turned directory sync on for Globex: from now on
+		// only users the directory provisioned may sign in there, so the
+		// directory pushes bob too (the OIDC and load tests sign him in).
+		scimProvision(t, base, token, "bob@globex.test", "b")
 		b, _ := newRoutedBrowser("dave@globex.test", func(*http.Request) string { return "b" })
 		if _, _, err := login(ctx, b, base, "dave@globex.test"); err != nil {
 			t.Fatal(err)

@@ -105,14 +105,23 @@ func New(component string, cfg Config) *T {
 	return t
 }
 
-// Start starts a span named name with attrs.
+// Start starts a span named name with attrs. The attributes are set only
+// when the span records, so a no-op provider costs no attribute work.
 func (t *T) Start(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
-	return t.tracer.Start(ctx, name, trace.WithAttributes(attrs...))
+	ctx, span := t.tracer.Start(ctx, name)
+	if len(attrs) > 0 && span.IsRecording() {
+		span.SetAttributes(attrs...)
+	}
+	return ctx, span
 }
 
 // End ends span, recording the outcome and, for a failure, the stable reason
 // (never the error text, which may carry personal data).
 func End(span trace.Span, reason string, err error) {
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
 	if err != nil {
 		span.SetAttributes(KeyOutcome.String("failure"), KeyReason.String(reason))
 		span.SetStatus(codes.Error, reason)
@@ -146,6 +155,9 @@ func (t *T) MetricAttrs(org, conn string, attrs ...attribute.KeyValue) metric.Me
 // RecordLogin records a finished login: the attempt counter, the latency
 // histogram and, for a failure, the validation-failure counter.
 func (t *T) RecordLogin(ctx context.Context, protocol, org, conn string, start time.Time, reason string, err error) {
+	if !t.LoginAttempts.Enabled(ctx) && !t.LoginDuration.Enabled(ctx) && !t.ValidationFailures.Enabled(ctx) {
+		return
+	}
 	outcome := "success"
 	if err != nil {
 		outcome = "failure"
@@ -180,7 +192,10 @@ type opKey struct{}
 
 // StartOp starts a span named name and returns ctx carrying it and the Op.
 func (t *T) StartOp(ctx context.Context, name, protocol string) (context.Context, *Op) {
-	ctx, span := t.tracer.Start(ctx, name, trace.WithAttributes(KeyProtocol.String(protocol)))
+	ctx, span := t.Start(ctx, name)
+	if span.IsRecording() {
+		span.SetAttributes(KeyProtocol.String(protocol))
+	}
 	op := &Op{Span: span, Start: time.Now(), Protocol: protocol}
 	return context.WithValue(ctx, opKey{}, op), op
 }
@@ -229,7 +244,7 @@ func EndOp(o *Op) {
 // RecordFetch records a fetch of IdP metadata, discovery or keys: a failed
 // one counts in FetchFailures by kind and reason.
 func (t *T) RecordFetch(ctx context.Context, span trace.Span, kind, reason string, err error) {
-	if err != nil {
+	if err != nil && t.FetchFailures.Enabled(ctx) {
 		t.FetchFailures.Add(ctx, 1, metric.WithAttributes(KeyKind.String(kind), KeyReason.String(reason)))
 	}
 	End(span, reason, err)

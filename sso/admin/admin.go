@@ -907,6 +907,18 @@ func (h *Handler) createSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 		return err
 	}
 	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID}})
+	// Issuing a SCIM token makes the directory the source of truth for
+	// membership: from now on JIT login may update members but not create
+	// them, so a user the directory deprovisioned cannot come back by
+	// signing in.
+	if !org.Settings.DirectorySync {
+		org.Settings.DirectorySync = true
+		org.UpdatedAt = h.cfg.Now().UTC()
+		if err := h.cfg.Store.UpdateOrg(r.Context(), org); err != nil {
+			return err
+		}
+		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventDirectorySyncEnabled, Target: sso.Target{Type: "organization", ID: org.ID}})
+	}
 	writeJSON(w, http.StatusCreated, h.tokenView(t, plain))
 	return nil
 }
