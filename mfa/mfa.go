@@ -295,6 +295,81 @@ func (m *Manager) fail(ctx context.Context, p *sso.Principal, factor string, cau
 	return lockout(until)
 }
 
+// reserve counts an attempt at a guessable secret (a TOTP or recovery
+// code) before the secret is checked, so that concurrent guesses — on one
+// replica or several sharing the store — cannot all pass the lock check
+// before the first failure is recorded. Attempts numbered up to
+// MaxFailures run; the one reaching MaxFailures locks the user before it is
+// checked (a success lifts the lock). Beyond that, only the first attempt
+// after a lock has expired runs, and it re-locks first; any attempt that
+// raced past the lock check is refused. It returns the attempt's number,
+// which fail and succeed take.
+func (m *Manager) reserve(ctx context.Context, p *sso.Principal) (int, error) {
+	before := 0
+	a, err := m.cfg.Store.GetAttempts(ctx, p.UserID)
+	switch {
+	case errors.Is(err, sso.ErrNotFound):
+	case err != nil:
+		return 0, fmt.Errorf("mfa: read attempts: %w", err)
+	default:
+		if m.now().Before(a.LockedUntil) {
+			m.audit(ctx, p, sso.EventMFAFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
+			return 0, lockout(a.LockedUntil)
+		}
+		before = a.Failures
+		if !a.LastFailureAt.After(m.now().Add(-m.cfg.FailureWindow)) {
+			before = 0 // AddFailure restarts the count
+		}
+	}
+	now := m.now()
+	n, err := m.cfg.Store.AddFailure(ctx, p.UserID, now, now.Add(-m.cfg.FailureWindow))
+	if err != nil {
+		return 0, fmt.Errorf("mfa: record attempt: %w", err)
+	}
+	if n < m.cfg.MaxFailures {
+		return n, nil
+	}
+	until := now.Add(m.backoff(n))
+	if err := m.cfg.Store.LockUntil(ctx, p.UserID, until); err != nil {
+		return 0, fmt.Errorf("mfa: lock: %w", err)
+	}
+	if n > m.cfg.MaxFailures && n != before+1 {
+		m.audit(ctx, p, sso.EventMFAFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
+		return 0, lockout(until)
+	}
+	return n, nil
+}
+
+// backoff is the lock length after the n-th consecutive failure.
+func (m *Manager) backoff(n int) time.Duration {
+	d := m.cfg.Lockout
+	for i := m.cfg.MaxFailures; i < n && d < m.cfg.MaxLockout; i++ {
+		d *= 2
+	}
+	return min(d, m.cfg.MaxLockout)
+}
+
+// failReserved is fail for an attempt counted by reserve: it audits the
+// failure and reports the lock that attempt number n set, if any.
+func (m *Manager) failReserved(ctx context.Context, p *sso.Principal, n int, factor string, cause error) error {
+	reason := reasonOf(cause)
+	typ := sso.EventMFAFailed
+	if reason == ReasonCodeReplayed {
+		typ = sso.EventMFAReplayed
+	}
+	m.audit(ctx, p, typ, sso.OutcomeFailure, reason, map[string]string{"factor": factor})
+	if n < m.cfg.MaxFailures {
+		return cause
+	}
+	a, err := m.cfg.Store.GetAttempts(ctx, p.UserID)
+	if err != nil {
+		return fmt.Errorf("mfa: read attempts (%s): %w", reason, err)
+	}
+	m.audit(ctx, p, sso.EventMFALockedOut, sso.OutcomeFailure, ReasonLockedOut,
+		map[string]string{"factor": factor, "failures": fmt.Sprint(n), "until": a.LockedUntil.UTC().Format(time.RFC3339)})
+	return lockout(a.LockedUntil)
+}
+
 // succeed resets the failure counters (when dirty: checkLock saw a
 // record) and audits a successful check.
 func (m *Manager) succeed(ctx context.Context, p *sso.Principal, factor string, dirty bool) error {

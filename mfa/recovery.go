@@ -128,17 +128,17 @@ type RecoveryResult struct {
 // it: each code works once, atomically, whatever the concurrency. Failures
 // count towards the lockout; every use is audited.
 func (m *Manager) UseRecoveryCode(ctx context.Context, p *sso.Principal, code string) (*RecoveryResult, error) {
-	dirty, err := m.checkLock(ctx, p)
+	try, err := m.reserve(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	norm, err := ParseRecoveryCode(code)
 	if err != nil {
-		return nil, m.fail(ctx, p, "recovery_code", err)
+		return nil, m.failReserved(ctx, p, try, "recovery_code", err)
 	}
 	err = m.cfg.Store.UseRecoveryCode(ctx, p.UserID, hashRecoveryCode(p.UserID, norm), m.now())
 	if errors.Is(err, sso.ErrNotFound) {
-		return nil, m.fail(ctx, p, "recovery_code", invalid(ReasonRecoveryInvalid, nil))
+		return nil, m.failReserved(ctx, p, try, "recovery_code", invalid(ReasonRecoveryInvalid, nil))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mfa: use recovery code: %w", err)
@@ -153,10 +153,8 @@ func (m *Manager) UseRecoveryCode(ctx context.Context, p *sso.Principal, code st
 		}
 		res.ReenrollmentRequired = true
 	}
-	if dirty {
-		if err := m.cfg.Store.ResetAttempts(ctx, p.UserID); err != nil {
-			return nil, fmt.Errorf("mfa: reset attempts: %w", err)
-		}
+	if err := m.cfg.Store.ResetAttempts(ctx, p.UserID); err != nil {
+		return nil, fmt.Errorf("mfa: reset attempts: %w", err)
 	}
 	m.audit(ctx, p, sso.EventMFARecoveryCodeUsed, sso.OutcomeSuccess, "", map[string]string{
 		"remaining": strconv.Itoa(res.Remaining), "reenrollment_required": strconv.FormatBool(res.ReenrollmentRequired),

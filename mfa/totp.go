@@ -193,8 +193,7 @@ func (m *Manager) openSecret(f *TOTPFactor) ([]byte, error) {
 // recorded, so the same code cannot then be used to verify. Failures count
 // towards the lockout.
 func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, code string) ([]string, error) {
-	dirty, err := m.checkLock(ctx, p)
-	if err != nil {
+	if _, err := m.checkLock(ctx, p); err != nil {
 		return nil, err
 	}
 	f, err := m.cfg.Store.GetTOTP(ctx, p.UserID)
@@ -206,9 +205,13 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 	case f.Active:
 		return nil, invalid(ReasonAlreadyEnrolled, nil)
 	}
+	try, err := m.reserve(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	code, err = ParseCode(code)
 	if err != nil {
-		return nil, m.fail(ctx, p, "totp", err)
+		return nil, m.failReserved(ctx, p, try, "totp", err)
 	}
 	secret, err := m.openSecret(f)
 	if err != nil {
@@ -219,7 +222,7 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 		return nil, fmt.Errorf("mfa: validate: %w", err)
 	}
 	if !ok {
-		return nil, m.fail(ctx, p, "totp", invalid(ReasonCodeInvalid, nil))
+		return nil, m.failReserved(ctx, p, try, "totp", invalid(ReasonCodeInvalid, nil))
 	}
 	// Prepare recovery codes before activating, so a failure leaves the
 	// enrolment pending rather than active without codes.
@@ -240,7 +243,7 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 		}
 		return nil, fmt.Errorf("mfa: activate: %w", err)
 	}
-	if err := m.succeed(ctx, p, "totp", dirty); err != nil {
+	if err := m.succeed(ctx, p, "totp", true); err != nil {
 		return nil, err
 	}
 	m.audit(ctx, p, sso.EventMFAEnrolled, sso.OutcomeSuccess, "", map[string]string{"factor": "totp"})
@@ -261,8 +264,7 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 // are audited. The caller elevates the session on success (the HTTP
 // handlers do).
 func (m *Manager) VerifyTOTP(ctx context.Context, p *sso.Principal, code string) error {
-	dirty, err := m.checkLock(ctx, p)
-	if err != nil {
+	if _, err := m.checkLock(ctx, p); err != nil {
 		return err
 	}
 	f, err := m.cfg.Store.GetTOTP(ctx, p.UserID)
@@ -272,9 +274,13 @@ func (m *Manager) VerifyTOTP(ctx context.Context, p *sso.Principal, code string)
 	if err != nil {
 		return fmt.Errorf("mfa: load factor: %w", err)
 	}
+	try, err := m.reserve(ctx, p)
+	if err != nil {
+		return err
+	}
 	code, err = ParseCode(code)
 	if err != nil {
-		return m.fail(ctx, p, "totp", err)
+		return m.failReserved(ctx, p, try, "totp", err)
 	}
 	secret, err := m.openSecret(f)
 	if err != nil {
@@ -286,7 +292,7 @@ func (m *Manager) VerifyTOTP(ctx context.Context, p *sso.Principal, code string)
 		return fmt.Errorf("mfa: validate: %w", err)
 	}
 	if !ok {
-		return m.fail(ctx, p, "totp", invalid(ReasonCodeInvalid, nil))
+		return m.failReserved(ctx, p, try, "totp", invalid(ReasonCodeInvalid, nil))
 	}
 	advanced, err := m.cfg.Store.AdvanceTOTPStep(ctx, p.UserID, step, now)
 	if errors.Is(err, sso.ErrNotFound) {
@@ -296,7 +302,7 @@ func (m *Manager) VerifyTOTP(ctx context.Context, p *sso.Principal, code string)
 		return fmt.Errorf("mfa: record step: %w", err)
 	}
 	if !advanced {
-		return m.fail(ctx, p, "totp", invalid(ReasonCodeReplayed, nil))
+		return m.failReserved(ctx, p, try, "totp", invalid(ReasonCodeReplayed, nil))
 	}
-	return m.succeed(ctx, p, "totp", dirty)
+	return m.succeed(ctx, p, "totp", true)
 }

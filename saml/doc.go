@@ -58,6 +58,34 @@
 // reported to [sso.Completer.Fail] and rendered by [Config.ErrorHandler]
 // without internal details.
 //
+// Interoperability choices, each covered by a test: every
+// AudienceRestriction must name this connection (SAML Core 2.5.1.4) and
+// Audience values are compared with surrounding whitespace removed;
+// Conditions NotBefore/NotOnOrAfter are optional (the bearer
+// SubjectConfirmationData NotOnOrAfter is required) and a NotBefore on it
+// is honoured; OneTimeUse is met by the replay cache and ProxyRestriction
+// is ignored; a Response without Destination is accepted, signed or not
+// (the signed Recipient is checked); time values may carry fractions and
+// offsets but need a zone; a successful top-level status decides whatever
+// its second-level code; Reference URI="" is accepted only on the Response
+// signature; KeyInfo without a certificate is cut (it is an unsigned hint)
+// except inside a signed Response, and a signature without a certificate is
+// tried against each trusted certificate (rollover without KeyInfo, as
+// PingFederate sends); CDATA and character references in signed text are
+// read as the text they stand for. Refused: more than one
+// SubjectConfirmation, EncryptedID subjects, elements inside NameID,
+// Issuer, Audience and AuthnContextClassRef, namespace-qualified ID
+// attributes, Assertions in foreign namespaces, and DEFLATE-compressed
+// bodies at the ACS (the HTTP-POST binding never compresses). Keycloak
+// signs only the Response by default: such connections need
+// AllowResponseSignatureOnly or "sign assertions" in Keycloak.
+//
+// Attribute mapping tries the Default*Attributes names in order by exact
+// Name, then ignoring case, then the same by FriendlyName; a connection's
+// [sso.AttributeMapping] names one attribute (Name or FriendlyName, exact).
+// The email falls back to an email-shaped NameID and then to the UPN claims
+// (Entra ID guest #EXT# addresses are turned back into the guest's own).
+//
 // Metadata URLs must be https (unless AllowInsecureMetadataURLs) and may not
 // reach internal addresses (unless AllowPrivateMetadataAddresses): the
 // check runs on the IP actually dialed, for every redirect too.

@@ -101,6 +101,10 @@ func classify(err error) *sso.ValidationError {
 		}
 		return &sso.ValidationError{Protocol: sso.ProtocolSAML, Reason: r, Want: ivv.Expected, Got: ivv.Actual, Err: err}
 	}
+	var pe saml2.ErrParsing
+	if errors.As(err, &pe) {
+		return &sso.ValidationError{Protocol: sso.ProtocolSAML, Reason: ReasonMalformed, Want: pe.Type, Got: pe.Value, Err: err}
+	}
 	var me saml2.ErrMissingElement
 	if errors.As(err, &me) {
 		if me.Tag == saml2.SubjectTag || me.Tag == saml2.NameIdTag {

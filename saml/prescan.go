@@ -93,6 +93,21 @@ type scanResult struct {
 	// scdNotBefore is the NotBefore of the assertion's
 	// SubjectConfirmationData, if any (gosaml2 does not read it).
 	scdNotBefore string
+	// keyInfoCuts are the byte ranges of Signature KeyInfo elements that
+	// carry no X509Certificate (a KeyName or RSAKeyValue only): goxmldsig
+	// refuses those, and KeyInfo is an unsigned hint, so they are cut.
+	keyInfoCuts []keyInfoCut
+	// sigWithoutCert reports a Signature without an X509Certificate: the
+	// signer must be found among the trusted certificates one by one.
+	sigWithoutCert bool
+}
+
+// keyInfoCut is the byte range of a certificate-less Signature KeyInfo.
+// inAssertion marks one of an Assertion's signature, which a Response
+// signature covers: it may be cut only when the Response is not signed.
+type keyInfoCut struct {
+	start, end  int64
+	inAssertion bool
 }
 
 // scanError is a structural rejection with a stable reason.
@@ -171,9 +186,15 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 		sigRefs    int
 		sigRefOK   bool
 		sigMethods int
+		// Per Signature: whether it names a certificate, and the KeyInfo
+		// being read (start offset, whether it holds a certificate).
+		sigHasCert     bool
+		keyInfoStart   int64
+		keyInfoHasCert bool
 	)
 	assertionDepth := -1
 	for {
+		off := d.InputOffset()
 		tok, err := d.Token()
 		if err == io.EOF {
 			break
@@ -216,6 +237,15 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 			}
 			if t.Name.Local == "" || strings.Contains(t.Name.Local, ":") {
 				return nil, scanFail(ReasonMalformed, "element with an empty or invalid name")
+			}
+			// Well-formedness (Unique Att Spec), which encoding/xml does not
+			// enforce: readers disagree on which duplicate wins.
+			for i := range t.Attr {
+				for j := i + 1; j < len(t.Attr); j++ {
+					if t.Attr[i].Name == t.Attr[j].Name {
+						return nil, scanFail(ReasonMalformed, "duplicate attribute %s", t.Attr[i].Name.Local)
+					}
+				}
 			}
 			fr := scanFrame{name: t.Name}
 			var alg, uri string
@@ -335,13 +365,21 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 					return nil, scanFail(ReasonWrapping, "more than one Signature on one element")
 				}
 				inSig, sigDepth, sigParent, sigRefs, sigRefOK, sigMethods = true, depth, parent, 0, false, 0
+				sigHasCert = false
 				fr.isSig = true
+			case inSig && n.Space == nsDSig && n.Local == "KeyInfo" && depth == sigDepth+1:
+				keyInfoStart, keyInfoHasCert = off, false
+			case inSig && n.Space == nsDSig && n.Local == "X509Certificate":
+				sigHasCert, keyInfoHasCert = true, true
 			case inSig && n.Space == nsDSig && n.Local == "Reference":
 				if depth != sigDepth+2 {
 					return nil, scanFail(ReasonWrapping, "Reference outside SignedInfo")
 				}
 				sigRefs++
-				sigRefOK = sigParent.id != "" && uri == "#"+sigParent.id
+				// URI="" names the whole document: accepted only for the
+				// signature of the root (where the two coincide), never
+				// for an Assertion's.
+				sigRefOK = sigParent.id != "" && uri == "#"+sigParent.id || uri == "" && sigDepth == 1 && !pol.assertionRoot
 			case inSig && n.Space == nsDSig && n.Local == "SignatureMethod":
 				sigMethods++
 				if !strongSignatureMethods[alg] && !(pol.allowSHA1 && sha1SignatureMethods[alg]) {
@@ -394,7 +432,13 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 			fr := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			depth := len(stack)
+			if inSig && depth == sigDepth+1 && fr.name.Space == nsDSig && fr.name.Local == "KeyInfo" && !keyInfoHasCert {
+				res.keyInfoCuts = append(res.keyInfoCuts, keyInfoCut{start: keyInfoStart, end: d.InputOffset(), inAssertion: sigDepth > 1})
+			}
 			if fr.isSig && depth == sigDepth {
+				if !sigHasCert {
+					res.sigWithoutCert = true
+				}
 				if sigRefs != 1 {
 					return nil, scanFail(ReasonWrapping, "Signature has %d References, want exactly 1", sigRefs)
 				}

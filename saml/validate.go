@@ -3,6 +3,7 @@ package saml
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -64,6 +65,8 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 	if err != nil || len(raw) == 0 {
 		return nil, invalid(ReasonMalformed, err)
 	}
+	// .NET-based IdPs may prefix a UTF-8 byte order mark; it is not content.
+	raw = bytes.TrimPrefix(raw, []byte("\xEF\xBB\xBF"))
 	// 1. Structural scan: DTD, limits, signature placement, algorithms.
 	scan, err := scanDocument(raw, scanPolicy{allowSHA1: cfg.AllowSHA1})
 	if err != nil {
@@ -89,6 +92,7 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 	ks := decryptionKeyStore(kp)
 	assertionSigned := scan.assertionSigned
 	scdNotBefore := scan.scdNotBefore
+	var iscan *scanResult
 	if scan.encrypted == 1 {
 		if ks == nil {
 			return nil, invalid(ReasonDecryptionFailed, errors.New("saml: no RSA SP key to decrypt assertions"))
@@ -97,7 +101,7 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 		if err != nil {
 			return nil, invalid(ReasonDecryptionFailed, err)
 		}
-		iscan, err := scanDocument(inner, scanPolicy{allowSHA1: cfg.AllowSHA1, assertionRoot: true})
+		iscan, err = scanDocument(inner, scanPolicy{allowSHA1: cfg.AllowSHA1, assertionRoot: true})
 		if err != nil {
 			return nil, classify(err)
 		}
@@ -125,19 +129,52 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 			libClock = c.NotBefore
 		}
 	}
-	sp := &saml2.SAMLServiceProvider{
-		IdentityProviderIssuer:      cfg.IdPEntityID,
-		AssertionConsumerServiceURL: id.acsURL,
-		ServiceProviderIssuer:       id.entityID,
-		AudienceURI:                 id.entityID,
-		IDPCertificateStore:         &dsig.MemoryX509CertificateStore{Roots: certs},
-		SPKeyStore:                  ks,
-		AllowMissingAttributes:      true,
-		Clock:                       dsig.NewFakeClockAt(libClock),
-		MaximumDecompressedBodySize: s.cfg.MaxResponseBytes,
-		MaximumXMLTokens:            maxXMLTokens,
+	verify := func(doc []byte, roots []*x509.Certificate) (*types.Response, error) {
+		sp := &saml2.SAMLServiceProvider{
+			IdentityProviderIssuer:      cfg.IdPEntityID,
+			AssertionConsumerServiceURL: id.acsURL,
+			ServiceProviderIssuer:       id.entityID,
+			AudienceURI:                 id.entityID,
+			IDPCertificateStore:         &dsig.MemoryX509CertificateStore{Roots: roots},
+			SPKeyStore:                  ks,
+			AllowMissingAttributes:      true,
+			Clock:                       dsig.NewFakeClockAt(libClock),
+			MaximumDecompressedBodySize: s.cfg.MaxResponseBytes,
+			MaximumXMLTokens:            maxXMLTokens,
+		}
+		return sp.ValidateEncodedResponse(base64.StdEncoding.EncodeToString(doc))
 	}
-	resp, err := sp.ValidateEncodedResponse(base64.StdEncoding.EncodeToString(raw))
+	// KeyInfo without a certificate (some IdPs send only a KeyName or an
+	// RSAKeyValue) is an unsigned hint: it is cut, because goxmldsig refuses
+	// it. Without KeyInfo (PingFederate's default) goxmldsig uses the
+	// trusted certificate only when there is exactly one, so during a
+	// rollover each trusted certificate is tried on its own.
+	var cuts []keyInfoCut
+	for _, c := range scan.keyInfoCuts {
+		if !c.inAssertion || !scan.rootSigned {
+			cuts = append(cuts, c)
+		}
+	}
+	doc := cutRanges(raw, cuts)
+	var resp *types.Response
+	if scan.sigWithoutCert || (iscan != nil && iscan.sigWithoutCert) {
+		// Report the most specific failure: a certificate that verified
+		// the signature but failed a later check beats "signature invalid".
+		var firstErr error
+		for _, c := range certs {
+			if resp, err = verify(doc, []*x509.Certificate{c}); err == nil {
+				break
+			}
+			if firstErr == nil || classify(firstErr).Reason == ReasonSignatureInvalid {
+				firstErr = err
+			}
+		}
+		if err != nil {
+			err = firstErr
+		}
+	} else {
+		resp, err = verify(doc, certs)
+	}
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -276,6 +313,20 @@ func decryptForScan(raw []byte, kp *KeyPair) ([]byte, error) {
 	}
 	cert := &tls.Certificate{Certificate: [][]byte{kp.Certificate.Raw}, PrivateKey: kp.Key}
 	return doc.EAs[0].DecryptBytes(cert)
+}
+
+// cutRanges returns b without the given ascending, disjoint byte ranges.
+func cutRanges(b []byte, cuts []keyInfoCut) []byte {
+	if len(cuts) == 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	var last int64
+	for _, c := range cuts {
+		out = append(out, b[last:c.start]...)
+		last = c.end
+	}
+	return append(out, b[last:]...)
 }
 
 func itoa(n int) string {

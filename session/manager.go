@@ -435,16 +435,23 @@ func (m *Manager) ended(ctx context.Context, s *Session, now time.Time) error {
 	return nil
 }
 
-// endPresented deletes the session whose cookie r carries, if any.
+// endPresented deletes every valid session a cookie of r names: normally
+// one; when cookies were tossed in under the same name, all of them, so a
+// logout or login never leaves the legitimate one alive.
 func (m *Manager) endPresented(r *http.Request) error {
-	s, err := m.fromCookie(r)
-	if err != nil || s == nil {
-		if errors.Is(err, sso.ErrUnavailable) {
+	for _, v := range m.cookieValues(r) {
+		s, err := m.lookup(r.Context(), v)
+		if err != nil {
 			return err
 		}
-		return nil
+		if s == nil {
+			continue
+		}
+		if err := m.end(r.Context(), s); err != nil {
+			return err
+		}
 	}
-	return m.end(r.Context(), s)
+	return nil
 }
 
 // end deletes s and revokes its tokens.
@@ -472,15 +479,25 @@ func (m *Manager) setCookie(w http.ResponseWriter, value string, expires time.Ti
 func (m *Manager) ClearCookie(w http.ResponseWriter) { m.setCookie(w, "", time.Time{}) }
 
 // fromCookie returns the valid session named by r's cookie, nil when there
-// is none (or it is malformed, unknown, expired), or an error wrapping
+// is none (or it is malformed, unknown, expired, or ambiguous because r
+// carries several cookies of that name), or an error wrapping
 // sso.ErrUnavailable when the store failed. Malformed cookies never reach
 // the store.
 func (m *Manager) fromCookie(r *http.Request) (*Session, error) {
 	v, ok := m.cookieValue(r)
-	if !ok || !wellFormed(v) {
+	if !ok {
 		return nil, nil
 	}
-	s, err := m.cfg.Store.FindSession(r.Context(), sso.HashToken(v))
+	return m.lookup(r.Context(), v)
+}
+
+// lookup returns the valid session of the bearer value v, nil when v is
+// malformed, unknown or expired.
+func (m *Manager) lookup(ctx context.Context, v string) (*Session, error) {
+	if !wellFormed(v) {
+		return nil, nil
+	}
+	s, err := m.cfg.Store.FindSession(ctx, sso.HashToken(v))
 	if errors.Is(err, sso.ErrNotFound) {
 		return nil, nil
 	}
@@ -493,10 +510,32 @@ func (m *Manager) fromCookie(r *http.Request) (*Session, error) {
 	return s, nil
 }
 
-// cookieValue returns the value of the first session cookie in r without
-// parsing (and allocating) every other cookie. Quoted values are not
-// accepted: the cookie this package sets is never quoted.
-func (m *Manager) cookieValue(r *http.Request) (string, bool) {
+// cookieValue returns the value of the session cookie in r without parsing
+// (and allocating) every other cookie. ok is false when there is none or
+// when there are several: a second cookie of the same name comes from
+// cookie tossing (a sibling subdomain or a path-scoped cookie, which the
+// browser sends first), and picking either could log the user into the
+// attacker's session. Quoted values are not accepted: the cookie this
+// package sets is never quoted.
+func (m *Manager) cookieValue(r *http.Request) (value string, ok bool) {
+	n := 0
+	m.eachCookie(r, func(v string) {
+		if n == 0 {
+			value = v
+		}
+		n++
+	})
+	return value, n == 1
+}
+
+// cookieValues returns the values of every session cookie in r.
+func (m *Manager) cookieValues(r *http.Request) []string {
+	var out []string
+	m.eachCookie(r, func(v string) { out = append(out, v) })
+	return out
+}
+
+func (m *Manager) eachCookie(r *http.Request, f func(v string)) {
 	for _, line := range r.Header["Cookie"] {
 		for len(line) > 0 {
 			var part string
@@ -504,11 +543,10 @@ func (m *Manager) cookieValue(r *http.Request) (string, bool) {
 			part = strings.TrimSpace(part)
 			name, val, ok := strings.Cut(part, "=")
 			if ok && name == m.cookieName {
-				return val, true
+				f(val)
 			}
 		}
 	}
-	return "", false
 }
 
 // Current returns the valid session of r's cookie, or ErrNoSession.

@@ -85,9 +85,11 @@ func (s *Session) Info() sso.SessionInfo {
 // and may drop sessions whose ExpiresAt has passed.
 type Store interface {
 	// CreateSession stores s. When limit > 0 it then ends the user's oldest
-	// other sessions (by CreatedAt, then ID; never s itself) until at most
-	// limit remain, in the same atomic step, and returns the ended sessions
-	// oldest first.
+	// other sessions in the same organization (s.OrgID; by CreatedAt, then
+	// ID; never s itself) until at most limit remain there, in the same
+	// atomic step, and returns the ended sessions oldest first. Sessions in
+	// other organizations are never ended: one organization's policy must
+	// not end sessions in another.
 	CreateSession(ctx context.Context, s *Session, limit int) (evicted []*Session, err error)
 	// GetSession returns the session with the given ID.
 	GetSession(ctx context.Context, id string) (*Session, error)

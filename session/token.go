@@ -172,7 +172,8 @@ func (m *Manager) VerifyAccessToken(ctx context.Context, token string) (*Claims,
 		switch {
 		case errors.Is(err, jwt.ErrTokenExpired()):
 			return nil, sso.Invalid(Protocol, ReasonExpired, err)
-		case errors.Is(err, jwt.ErrInvalidJWT()) && strings.Contains(err.Error(), "verify"):
+		case errors.Is(err, errKey), jws.IsVerificationError(err):
+			// errKey: unknown or inactive kid, wrong alg or typ.
 			return nil, sso.Invalid(Protocol, ReasonSignature, err)
 		}
 		return nil, sso.Invalid(Protocol, ReasonMalformed, err)
@@ -221,6 +222,11 @@ func claimsOf(tok jwt.Token) (*Claims, error) {
 	scope, ok4 := str("scope")
 	if !ok1 || !ok2 || !ok3 || !ok4 || c.Subject == "" || c.OrgID == "" || c.SessionID == "" {
 		return nil, sso.Invalid(Protocol, ReasonMalformed, errors.New("session: bad claim types"))
+	}
+	if c.ExpiresAt.Sub(c.IssuedAt) > MaxAccessTokenTTL {
+		// No token this package signs lives longer; a longer one was not
+		// minted here (or by a leaked retired key).
+		return nil, sso.Invalid(Protocol, ReasonMalformed, errors.New("session: token lifetime exceeds the maximum"))
 	}
 	if scope != "" {
 		c.Scopes = strings.Fields(scope)

@@ -189,9 +189,17 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 			return nil, deny("email_invalid")
 		}
 		email = addr
-		if dom, err := RoutingDomain(ctx, c.cfg.Store, domain); err == nil && dom.OrgID == org.ID {
+		dom, err := RoutingDomain(ctx, c.cfg.Store, domain)
+		switch {
+		case err == nil && dom.OrgID == org.ID:
 			domainOK = true
-		} else if err != nil && !errors.Is(err, ErrNotFound) {
+		case err == nil:
+			// Another organization proved it owns this domain: its
+			// addresses are never provisioned or linked here, even when
+			// this organization accepts unverified domains. The reason is
+			// the unverified one, so it does not tell who owns the domain.
+			return nil, deny("email_domain_not_verified")
+		case !errors.Is(err, ErrNotFound):
 			return nil, err
 		}
 	}

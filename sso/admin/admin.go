@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -158,6 +159,15 @@ func (h *Handler) wrap(fn func(w http.ResponseWriter, r *http.Request, org *sso.
 		}
 		ctx := sso.WithAuditInfo(r.Context(), h.cfg.Auditor.RequestInfo(r, actor))
 		r = r.WithContext(ctx)
+		// NUL never names a record and cannot reach PostgreSQL.
+		if strings.IndexByte(r.URL.Path, 0) >= 0 {
+			h.fail(w, r, fmt.Errorf("admin: %w", sso.ErrNotFound))
+			return
+		}
+		if strings.Contains(r.URL.RawQuery, "%00") {
+			h.fail(w, r, fmt.Errorf("%w: query parameters must not contain NUL characters", sso.ErrInvalidInput))
+			return
+		}
 		org, err := h.cfg.Store.GetOrg(ctx, orgID)
 		if err != nil {
 			h.fail(w, r, err)
@@ -192,19 +202,85 @@ func decode(r *http.Request, v any) error {
 	if ct != "" && ct != "application/json" {
 		return fmt.Errorf("%w: content type must be application/json", sso.ErrInvalidInput)
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return fmt.Errorf("%w: request body too large", sso.ErrInvalidInput)
 		}
+		return fmt.Errorf("%w: unreadable body", sso.ErrInvalidInput)
+	}
+	if err := checkJSONShape(raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: malformed JSON: %s", sso.ErrInvalidInput, jsonProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("%w: trailing data after JSON object", sso.ErrInvalidInput)
 	}
 	return nil
+}
+
+// checkJSONShape refuses what encoding/json would otherwise accept
+// silently: a body that is not an object (null would decode as an empty
+// request), a member named twice in one object (encoding/json matches names
+// case-insensitively and keeps the last), and NUL characters in strings,
+// which PostgreSQL cannot store. Malformed JSON is left to the decoder.
+func checkJSONShape(raw []byte) error {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 {
+		return fmt.Errorf("%w: malformed JSON: empty body", sso.ErrInvalidInput)
+	}
+	if trimmed[0] != '{' {
+		return fmt.Errorf("%w: malformed JSON: body must be an object", sso.ErrInvalidInput)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	type frame struct {
+		obj, expKey bool
+		keys        map[string]bool
+	}
+	var stack []*frame
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := t.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if top != nil && top.obj {
+					top.expKey = true
+				}
+				stack = append(stack, &frame{obj: d == '{', expKey: true, keys: map[string]bool{}})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		if s, ok := t.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("%w: strings must not contain NUL characters", sso.ErrInvalidInput)
+		}
+		if top == nil || !top.obj {
+			continue
+		}
+		if top.expKey {
+			k := strings.ToLower(t.(string))
+			if top.keys[k] {
+				return fmt.Errorf("%w: malformed JSON: a field appears more than once", sso.ErrInvalidInput)
+			}
+			top.keys[k] = true
+			top.expKey = false
+			continue
+		}
+		top.expKey = true
+	}
 }
 
 // jsonProblem describes a decode error without echoing input.
@@ -871,7 +947,9 @@ func (h *Handler) scimToken(ctx context.Context, org *sso.Organization, id strin
 			return t, nil
 		}
 	}
-	return nil, fmt.Errorf("admin: scim token: %w", sso.ErrNotFound)
+	// Token IDs are random: an ID that is not this organization's is
+	// another organization's or a guess; either is worth an audit event.
+	return nil, h.crossTenant(ctx, org, "scim_token", id)
 }
 
 func (h *Handler) listSCIMTokens(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {

@@ -91,7 +91,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit in
 	if limit > 0 {
 		var all []*session.Session
 		for _, o := range d.userSessions(ss.UserID) {
-			if o.ID != ss.ID {
+			if o.ID != ss.ID && o.OrgID == ss.OrgID {
 				all = append(all, o)
 			}
 		}

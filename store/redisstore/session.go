@@ -43,14 +43,14 @@ local function delsession(id)
 end
 `
 
-// ARGV: prefix, id, hash, user, json, seen, expMS, created, limit
+// ARGV: prefix, id, hash, user, json, seen, expMS, created, limit, org
 var createSessionScript = redis.NewScript(luaHelpers + `
-local id, h, user = ARGV[2], ARGV[3], ARGV[4]
+local id, h, user, org = ARGV[2], ARGV[3], ARGV[4], ARGV[10]
 if redis.call('EXISTS', P..'sid:'..id) == 1 or redis.call('EXISTS', P..'s:'..h) == 1 then
   return 'CONFLICT'
 end
 local exp = tonumber(ARGV[7])
-redis.call('HSET', P..'s:'..h, 'd', ARGV[5], 'seen', ARGV[6], 'u', user)
+redis.call('HSET', P..'s:'..h, 'd', ARGV[5], 'seen', ARGV[6], 'u', user, 'o', org)
 redis.call('PEXPIREAT', P..'s:'..h, exp)
 redis.call('SET', P..'sid:'..id, h, 'PXAT', exp)
 local uk = P..'us:'..user
@@ -58,9 +58,10 @@ redis.call('ZADD', uk, ARGV[8], id)
 extend(uk, exp)
 local others = {}
 for _, m in ipairs(redis.call('ZRANGE', uk, 0, -1)) do
-  if redis.call('EXISTS', P..'sid:'..m) == 0 then
+  local mh = redis.call('GET', P..'sid:'..m)
+  if not mh then
     redis.call('ZREM', uk, m)
-  elseif m ~= id then
+  elseif m ~= id and redis.call('HGET', P..'s:'..mh, 'o') == org then
     table.insert(others, m)
   end
 end
@@ -138,7 +139,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit in
 		return nil, fmt.Errorf("redisstore: encode session: %w", err)
 	}
 	v, err := s.run(ctx, createSessionScript, ss.ID, ss.TokenHash, ss.UserID, data,
-		micros(ss.LastSeenAt), expiryMS(ss.ExpiresAt), micros(ss.CreatedAt), limit)
+		micros(ss.LastSeenAt), expiryMS(ss.ExpiresAt), micros(ss.CreatedAt), limit, ss.OrgID)
 	if err != nil {
 		return nil, err
 	}

@@ -78,13 +78,13 @@ func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit in
 		}
 		// Everything past the newest limit sessions; SQLite needs a LIMIT
 		// before OFFSET.
-		q := `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE user_id = $1 AND id <> $3
+		q := `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE user_id = $1 AND org_id = $4 AND id <> $3
 			ORDER BY created_at DESC, id DESC OFFSET $2`
 		if s.dialect == SQLite {
-			q = `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE user_id = $1 AND id <> $3
+			q = `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE user_id = $1 AND org_id = $4 AND id <> $3
 			ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET $2`
 		}
-		rows, err := tx.QueryContext(ctx, q, ss.UserID, limit-1, ss.ID)
+		rows, err := tx.QueryContext(ctx, q, ss.UserID, limit-1, ss.ID, ss.OrgID)
 		if err != nil {
 			return s.wrap(err)
 		}

@@ -182,6 +182,21 @@ func runSession(t *testing.T, newStore NewStore) {
 		if _, err := s.GetSession(ctx, other.ID); err != nil {
 			t.Fatalf("other user's session affected: %v", err)
 		}
+		// The limit counts the new session's organization only.
+		inOrg2 := newTestSession("usr_1", 4)
+		inOrg2.OrgID = "org_2"
+		ev, err = s.CreateSession(ctx, inOrg2, 1)
+		if err != nil || len(ev) != 0 {
+			t.Fatalf("session in org_2 with limit 1 evicted %v, %v", sessionIDs(ev), err)
+		}
+		fifth := newTestSession("usr_1", 5)
+		ev, err = s.CreateSession(ctx, fifth, 1)
+		if want := []string{all[2].ID, fourth.ID}; err != nil || !slices.Equal(sessionIDs(ev), want) {
+			t.Fatalf("evicted %v, %v; want %v (org_1 only)", sessionIDs(ev), err, want)
+		}
+		if _, err := s.GetSession(ctx, inOrg2.ID); err != nil {
+			t.Fatalf("org_2 session ended by org_1's limit: %v", err)
+		}
 	})
 	t.Run("DeleteUserSessions", func(t *testing.T) {
 		s := open(t)
