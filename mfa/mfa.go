@@ -301,11 +301,12 @@ func (m *Manager) fail(ctx context.Context, p *sso.Principal, factor string, cau
 // before the first failure is recorded. Attempts numbered up to
 // MaxFailures run; the one reaching MaxFailures locks the user before it is
 // checked (a success lifts the lock). Beyond that, only the first attempt
-// after a lock has expired runs, and it re-locks first; any attempt that
-// raced past the lock check is refused. It returns the attempt's number,
+// after a lock has expired runs (no attempt recorded since the lock's end,
+// and no other attempt counted between our read and our increment), and it
+// re-locks first; any attempt that raced past the lock check is refused. It returns the attempt's number,
 // which fail and succeed take.
 func (m *Manager) reserve(ctx context.Context, p *sso.Principal) (int, error) {
-	before := 0
+	before, afterLock := 0, false
 	a, err := m.cfg.Store.GetAttempts(ctx, p.UserID)
 	switch {
 	case errors.Is(err, sso.ErrNotFound):
@@ -320,6 +321,9 @@ func (m *Manager) reserve(ctx context.Context, p *sso.Principal) (int, error) {
 		if !a.LastFailureAt.After(m.now().Add(-m.cfg.FailureWindow)) {
 			before = 0 // AddFailure restarts the count
 		}
+		// A lock has expired and nothing was attempted since: this may be
+		// the one attempt it lets through.
+		afterLock = !a.LockedUntil.IsZero() && a.LastFailureAt.Before(a.LockedUntil)
 	}
 	now := m.now()
 	n, err := m.cfg.Store.AddFailure(ctx, p.UserID, now, now.Add(-m.cfg.FailureWindow))
@@ -333,7 +337,7 @@ func (m *Manager) reserve(ctx context.Context, p *sso.Principal) (int, error) {
 	if err := m.cfg.Store.LockUntil(ctx, p.UserID, until); err != nil {
 		return 0, fmt.Errorf("mfa: lock: %w", err)
 	}
-	if n > m.cfg.MaxFailures && n != before+1 {
+	if n > m.cfg.MaxFailures && (!afterLock || n != before+1) {
 		m.audit(ctx, p, sso.EventMFAFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
 		return 0, lockout(until)
 	}

@@ -188,8 +188,32 @@ func TestReviewConcurrentGuessesAcrossReplicas(t *testing.T) {
 			if _, err := replicas[1].UseRecoveryCode(e.ctx(), e.p, codes[0]); !errors.As(err, &le) {
 				t.Fatalf("recovery code while locked: %v", err)
 			}
-			// After the lock, one attempt; the right code works and clears.
+			// When the lock ends, a second burst gets exactly one guess.
 			e.clock.Add(le.Until.Sub(e.clock.Now()) + time.Second)
+			var wg2 sync.WaitGroup
+			for i := 0; i < 20; i++ {
+				wg2.Add(1)
+				go func(i int) {
+					defer wg2.Done()
+					_ = replicas[i%2].VerifyTOTP(e.ctx(), e.p, wrong)
+				}(i)
+			}
+			wg2.Wait()
+			again := 0
+			for _, ev := range e.events(sso.EventMFAFailed) {
+				if ev.Reason == mfa.ReasonCodeInvalid || ev.Reason == mfa.ReasonRecoveryInvalid {
+					again++
+				}
+			}
+			if again-compared > 1 {
+				t.Fatalf("%d guesses of a burst after the lock were compared, want <= 1", again-compared)
+			}
+			a, err := e.st.GetAttempts(e.ctx(), e.user.ID)
+			if err != nil || !e.clock.Now().Before(a.LockedUntil) {
+				t.Fatalf("not locked again after the burst: %+v %v", a, err)
+			}
+			// After that lock, the right code works and clears.
+			e.clock.Add(a.LockedUntil.Sub(e.clock.Now()) + time.Second)
 			if err := replicas[1].VerifyTOTP(e.ctx(), e.p, e.code(secret)); err != nil {
 				t.Fatalf("right code after the lock: %v", err)
 			}

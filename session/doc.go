@@ -47,13 +47,17 @@
 //     access, with a bare 401.
 //   - Cookies are HttpOnly, Secure with the __Host- prefix, Path=/,
 //     SameSite=Lax, without Domain. [Config.AllowInsecureCookie] exists for
-//     local development only.
+//     local development only. A request carrying two cookies of the session
+//     name (cookie tossing from a sibling host or a path-scoped cookie) is
+//     unauthenticated; logging in or out with it ends every session named.
 //   - Every login, MFA step-up ([Manager.ElevateMFA]) and organization switch
 //     ([Manager.SwitchOrg]) creates a new session and ends the presented one:
 //     no fixation.
 //   - Sessions have an idle and an absolute timeout (defaults 30 minutes and
-//     24 hours) and a per-user limit (default 5, the oldest ends first, with
-//     [Config.OnSessionEvicted] and a session.limit_exceeded event).
+//     24 hours) and a per-user limit in each organization (default 5, the
+//     oldest ends first, with [Config.OnSessionEvicted] and a
+//     session.limit_exceeded event); one organization's limit never ends
+//     sessions in another.
 //   - Access tokens live 15 minutes by default (at most [MaxAccessTokenTTL]),
 //     have "typ" at+jwt, and are verified only with the key their "kid" names
 //     and the algorithm configured for that key (ES256, EdDSA or RS256; the

@@ -89,8 +89,9 @@ type Config struct {
 	// AbsoluteTimeout ends a session this long after login whatever its
 	// activity. Zero means 24 hours.
 	AbsoluteTimeout time.Duration
-	// MaxSessions is the per-user session limit; issuing one more ends the
-	// oldest. Zero means 5; negative means no limit.
+	// MaxSessions is the per-user session limit within one organization;
+	// issuing one more ends the user's oldest session in that organization.
+	// Zero means 5; negative means no limit.
 	MaxSessions int
 	// AccessTokenTTL is the lifetime of access tokens. Zero means 15
 	// minutes; at most MaxAccessTokenTTL.
