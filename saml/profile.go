@@ -15,9 +15,12 @@ const (
 )
 
 // Default attribute names, tried in order, covering Okta, Entra ID, Google
-// Workspace, OneLogin, ADFS, JumpCloud, PingFederate, Keycloak and
-// SimpleSAMLphp. A connection's sso.AttributeMapping replaces a list with
-// the single attribute it names.
+// Workspace, OneLogin, ADFS, JumpCloud, PingFederate, Keycloak, Shibboleth
+// and SimpleSAMLphp. Each list is matched by exact Name, then by Name
+// ignoring case, then the same two ways by FriendlyName. A connection's
+// sso.AttributeMapping replaces a list with the single attribute it names
+// (Name or FriendlyName, exactly). Keycloak's "Role" list counts as groups
+// only when no group attribute is present.
 var (
 	DefaultEmailAttributes = []string{
 		"email", "mail", "Email", "emailAddress", "EmailAddress", "emailaddress", "User.email", "User.Email", "user.email",

@@ -370,3 +370,44 @@ func TestReviewGroupMembers(t *testing.T) {
 		}
 	})
 }
+
+// TestReviewGroupPatchPaths: URN-form Group paths, value-filtered member
+// removal with or-lists, path-less replace with members, and read-only
+// targets.
+func TestReviewGroupPatchPaths(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		a := e.createUser("alice@example.com")
+		b := e.createUser("bob@example.com")
+		g := e.createGroup("G1", a)
+		members := func() int {
+			ms, _ := e.do("GET", "/Groups/"+g, "").want(t, 200).body["members"].([]any)
+			return len(ms)
+		}
+		patch := func(ops string, status int) {
+			t.Helper()
+			e.do("PATCH", "/Groups/"+g, patchOps(ops)).want(t, status)
+		}
+		patch(`{"op":"add","path":"urn:ietf:params:scim:schemas:core:2.0:Group:members","value":[{"value":"`+b+`"},{"value":"`+b+`"}]}`, 204)
+		if n := members(); n != 2 {
+			t.Fatalf("%d members after URN add with a repeated member, want 2", n)
+		}
+		patch(`{"op":"remove","path":"urn:ietf:params:scim:schemas:core:2.0:Group:members[value eq \"`+b+`\"]"}`, 204)
+		if n := members(); n != 1 {
+			t.Fatalf("%d members after URN remove, want 1", n)
+		}
+		patch(`{"op":"Replace","value":{"displayName":"G3","members":[{"value":"`+b+`"}]}}`, 204)
+		r := e.do("GET", "/Groups/"+g, "").want(t, 200)
+		if ms, _ := r.body["members"].([]any); r.str("displayName") != "G3" || len(ms) != 1 || ms[0].(map[string]any)["value"] != b {
+			t.Fatalf("path-less replace: %s", r.raw)
+		}
+		patch(`{"op":"remove","path":"members[value eq \"`+a+`\" or value eq \"`+b+`\"]"}`, 204)
+		if n := members(); n != 0 {
+			t.Fatalf("%d members after or-list remove", n)
+		}
+		e.do("PATCH", "/Groups/"+g, patchOps(`{"op":"replace","path":"displayName","value":""}`)).wantErr(t, 400, "invalidValue")
+		e.do("PATCH", "/Groups/"+g, patchOps(`{"op":"remove","path":"displayName"}`)).wantErr(t, 400, "invalidValue")
+		e.do("PATCH", "/Groups/"+g, patchOps(`{"op":"add","path":"id","value":"x"}`)).wantErr(t, 400, "mutability")
+		e.do("PATCH", "/Groups/"+g, patchOps(`{"op":"remove","path":"members[display eq \"x\"]"}`)).wantErr(t, 400, "invalidPath")
+		e.do("PATCH", "/Users/"+a, patchOps(`{"op":"add","path":"groups","value":[{"value":"`+g+`"}]}`)).wantErr(t, 400, "mutability")
+	})
+}

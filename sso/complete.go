@@ -165,6 +165,10 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 		return nil, deny("connection_mismatch")
 	case p.Issuer == "" || p.Subject == "":
 		return nil, deny("subject_missing")
+	case hasNUL(p):
+		// An IdP's claims are JSON strings that may carry NUL, which
+		// PostgreSQL refuses: a refusal, not an internal error.
+		return nil, deny("profile_invalid")
 	case conn.Status == ConnectionDisabled:
 		return nil, deny("connection_disabled")
 	case conn.Status != ConnectionActive && !login.Test:
@@ -249,6 +253,21 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 		return nil, err
 	}
 	return res, nil
+}
+
+// hasNUL reports whether a profile field stored or looked up carries NUL.
+func hasNUL(p *Profile) bool {
+	for _, v := range []string{p.Issuer, p.Subject, p.Email, p.GivenName, p.FamilyName, p.DisplayName, p.SessionIndex} {
+		if strings.IndexByte(v, 0) >= 0 {
+			return true
+		}
+	}
+	for _, g := range p.Groups {
+		if strings.IndexByte(g, 0) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func checkMember(m *Membership) error {

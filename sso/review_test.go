@@ -364,3 +364,30 @@ func TestReviewJITRaceSQLite(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewProfileWithNUL: OIDC claims are JSON strings and may carry
+// NUL, which PostgreSQL refuses; such a profile is a policy refusal with
+// a stable reason instead of an internal error, and writes nothing.
+func TestReviewProfileWithNUL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	o := e.org("acme", nil)
+	e.verified(o.ID, "acme.com")
+	cn := e.conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://entra.example/acme")
+	iss := &fakeIssuer{}
+	c := e.completer(iss)
+	for _, mut := range []func(p *sso.Profile){
+		func(p *sso.Profile) { p.Subject = "sub\x00" },
+		func(p *sso.Profile) { p.Email = "a\x00@acme.com" },
+		func(p *sso.Profile) { p.GivenName = "\x00" },
+		func(p *sso.Profile) { p.Groups = []string{"admins", "x\x00"} },
+	} {
+		p := profile(cn, "sub-1", "a@acme.com", true)
+		mut(p)
+		_, err := e.login(c, &sso.Login{Connection: cn, Profile: p})
+		wantReason(t, err, sso.ErrAccessDenied, "profile_invalid")
+	}
+	if iss.count() != 0 || e.countMembers(o.ID) != 0 {
+		t.Fatalf("sessions %d, members %d", iss.count(), e.countMembers(o.ID))
+	}
+}
