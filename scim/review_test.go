@@ -1,9 +1,12 @@
 package scim_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/ssokit/ssokit/sso"
 )
 
 const patchHead = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
@@ -409,5 +412,34 @@ func TestReviewGroupPatchPaths(t *testing.T) {
 		e.do("PATCH", "/Groups/"+g, patchOps(`{"op":"add","path":"id","value":"x"}`)).wantErr(t, 400, "mutability")
 		e.do("PATCH", "/Groups/"+g, patchOps(`{"op":"remove","path":"members[display eq \"x\"]"}`)).wantErr(t, 400, "invalidPath")
 		e.do("PATCH", "/Users/"+a, patchOps(`{"op":"add","path":"groups","value":[{"value":"`+g+`"}]}`)).wantErr(t, 400, "mutability")
+	})
+}
+
+// TestReviewEmailStoredForLinking: the core user's email is stored as
+// login completion looks it up (sso.NormalizeEmail: punycode domain, no
+// trailing dot, lower case), or SSO could never find SCIM-provisioned
+// users with IDN domains.
+func TestReviewEmailStoredForLinking(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		for in, want := range map[string]string{
+			"用户@例子.广告":       "用户@xn--fsqu00a.xn--4rr70v",
+			"Bob@Acme.COM.":  "bob@acme.com",
+			"not-an-address": "",
+		} {
+			id := e.do("POST", "/Users", `{"userName":`+q(in)+`}`).want(t, http.StatusCreated).str("id")
+			u, err := e.st.GetUser(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			norm, _, _ := sso.NormalizeEmail(in)
+			if u.Email != want || (want != "" && u.Email != norm) {
+				t.Errorf("%q stored as %q, want %q", in, u.Email, want)
+			}
+			if want != "" {
+				if m, err := e.st.FindMemberByEmail(context.Background(), e.org.ID, want); err != nil || m.UserID != id {
+					t.Errorf("%q: FindMemberByEmail: %v", in, err)
+				}
+			}
+		}
 	})
 }

@@ -71,6 +71,11 @@ func coreUserOf(u *User, created time.Time) *sso.User {
 	if email == "" && strings.Contains(u.UserName, "@") {
 		email = strings.ToLower(strings.TrimSpace(u.UserName))
 	}
+	// Stored in the form login completion looks members up by (IDN domain
+	// as punycode, no trailing dot), so SSO links to this user.
+	if addr, _, err := sso.NormalizeEmail(email); err == nil {
+		email = addr
+	}
 	return &sso.User{
 		ID: u.ID, Email: email, GivenName: u.GivenName, FamilyName: u.FamilyName,
 		DisplayName: u.DisplayName, CreatedAt: created, UpdatedAt: u.LastModified,

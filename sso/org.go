@@ -38,7 +38,9 @@ type OrgSettings struct {
 	DefaultRole string
 	// AllowUnverifiedEmailDomains lets members sign in through SSO with an
 	// email outside the organization's verified domains. Such emails are
-	// never used for account linking. It is off by default.
+	// never used for account linking, and an email in a domain that another
+	// organization has verified is refused even with this switch on. It is
+	// off by default.
 	AllowUnverifiedEmailDomains bool
 	// MFA is the organization's multi-factor policy.
 	MFA MFAPolicy

@@ -832,10 +832,25 @@ func (h *Handler) addDomain(w http.ResponseWriter, r *http.Request, org *sso.Org
 	return nil
 }
 
+// domainMiss audits a request for a domain that another organization has
+// verified (its name is public, so this is the one case worth telling
+// from a typo) and returns err unchanged: the caller sees the same 404.
+func (h *Handler) domainMiss(ctx context.Context, org *sso.Organization, name string, err error) error {
+	if !errors.Is(err, sso.ErrNotFound) {
+		return err
+	}
+	if n, nerr := sso.NormalizeDomain(name); nerr == nil {
+		if d, ferr := h.cfg.Store.FindVerifiedDomain(ctx, n); ferr == nil && d.OrgID != org.ID {
+			_ = h.crossTenant(ctx, org, "domain", n)
+		}
+	}
+	return err
+}
+
 func (h *Handler) getDomain(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	d, err := h.cfg.Domains.Get(r.Context(), org.ID, r.PathValue("name"))
 	if err != nil {
-		return err
+		return h.domainMiss(r.Context(), org, r.PathValue("name"), err)
 	}
 	writeJSON(w, http.StatusOK, h.domainView(d))
 	return nil
@@ -844,7 +859,7 @@ func (h *Handler) getDomain(w http.ResponseWriter, r *http.Request, org *sso.Org
 func (h *Handler) verifyDomain(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	d, err := h.cfg.Domains.Verify(r.Context(), org.ID, r.PathValue("name"))
 	if err != nil {
-		return err
+		return h.domainMiss(r.Context(), org, r.PathValue("name"), err)
 	}
 	writeJSON(w, http.StatusOK, h.domainView(d))
 	return nil
@@ -852,7 +867,7 @@ func (h *Handler) verifyDomain(w http.ResponseWriter, r *http.Request, org *sso.
 
 func (h *Handler) removeDomain(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	if err := h.cfg.Domains.Remove(r.Context(), org.ID, r.PathValue("name")); err != nil {
-		return err
+		return h.domainMiss(r.Context(), org, r.PathValue("name"), err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -167,3 +167,30 @@ func TestReviewEnforcementNeedsTestedConnection(t *testing.T) {
 		t.Fatalf("enforce with a tested active connection: %d %v", code, m)
 	}
 }
+
+// TestReviewCrossTenantVerifiedDomain: org B reaching for a domain org A
+// has verified gets the 404 of a missing domain, A's domain stays, and
+// each attempt is audited in B.
+func TestReviewCrossTenantVerifiedDomain(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a, b := f.orgA, f.orgB
+	if err := f.st.CreateDomain(ctx, &sso.Domain{OrgID: a.ID, Name: "alpha.example", Token: "t", State: sso.DomainVerified,
+		VerifiedAt: time.Now(), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(evs(f, b.ID))
+	for _, rt := range [][2]string{{"GET", "/domains/alpha.example"}, {"POST", "/domains/ALPHA.example./verify"}, {"DELETE", "/domains/alpha.example"}} {
+		code, m := f.json(b, rt[0], rt[1], "")
+		code2, m2 := f.json(b, rt[0], strings.Replace(strings.ToLower(rt[1]), "alpha.example", "nothere.example", 1), "")
+		if code != 404 || code2 != 404 || m["message"] != m2["message"] {
+			t.Errorf("%s %s: %d %v, missing domain %d %v", rt[0], rt[1], code, m, code2, m2)
+		}
+	}
+	if got := len(evs(f, b.ID)) - before; got != 3 {
+		t.Errorf("%d cross-tenant events, want 3", got)
+	}
+	if d, err := f.st.FindVerifiedDomain(ctx, "alpha.example"); err != nil || d.OrgID != a.ID {
+		t.Fatalf("A's domain after B's attempts: %v %v", d, err)
+	}
+}

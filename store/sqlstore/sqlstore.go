@@ -189,6 +189,19 @@ func isUnique(err error) bool {
 	return false
 }
 
+// isBadText reports whether PostgreSQL refused a value's bytes: a NUL
+// character (22021) or text the database encoding cannot hold (22P05).
+func isBadText(err error) bool {
+	var se stateErr
+	if errors.As(err, &se) {
+		switch se.SQLState() {
+		case "22021", "22P05":
+			return true
+		}
+	}
+	return false
+}
+
 // isUnavailable reports whether err means the database could not be reached
 // (connection refused or reset, server shutting down).
 func isUnavailable(err error) bool {
@@ -217,6 +230,8 @@ func (s *Store) wrap(err error) error {
 		return sso.ErrNotFound
 	case isUnique(err):
 		return fmt.Errorf("%w: %v", sso.ErrConflict, err)
+	case isBadText(err):
+		return fmt.Errorf("%w: sqlstore: %v", sso.ErrInvalidInput, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case isUnavailable(err):
