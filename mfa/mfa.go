@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -102,6 +105,15 @@ type Config struct {
 	// Rand supplies randomness for seeds and recovery codes. Nil means
 	// crypto/rand.
 	Rand io.Reader
+	// TracerProvider and MeterProvider receive a span per verification and
+	// the MFA outcome counter (success, failure, replay, lockout by factor).
+	// Nil means the global providers, which cost next to nothing until the
+	// host installs an SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// TenantMetrics adds organization IDs to metric attributes. Off by
+	// default to keep metric cardinality bounded.
+	TenantMetrics bool
 }
 
 // WebAuthnConfig configures the WebAuthn relying party.
@@ -133,6 +145,7 @@ type Manager struct {
 	mux      *http.ServeMux
 	errorFn  func(w http.ResponseWriter, r *http.Request, err error)
 	totpOpts totpParams
+	tel      *telemetry.T
 }
 
 // New validates cfg and returns a Manager.
@@ -180,7 +193,8 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.QRSize < 64 || cfg.QRSize > 2048 {
 		return nil, bad("QRSize must be within 64..2048")
 	}
-	m := &Manager{cfg: cfg, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, errorFn: cfg.ErrorHandler, totpOpts: defaultTOTP}
+	m := &Manager{cfg: cfg, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, errorFn: cfg.ErrorHandler, totpOpts: defaultTOTP,
+		tel: telemetry.New("mfa", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics})}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -225,6 +239,7 @@ func clientIP(r *http.Request) string {
 // A failed write is logged: audit trouble must not turn a rejection into an
 // acceptance or the other way round.
 func (m *Manager) audit(ctx context.Context, p *sso.Principal, typ, outcome, reason string, details map[string]string) {
+	m.countEvent(ctx, p, typ, details)
 	ri, _ := ctx.Value(requestInfoKey{}).(requestInfo)
 	e := &sso.Event{
 		ID:        sso.NewID("evt_"),

@@ -127,7 +127,9 @@ type RecoveryResult struct {
 // UseRecoveryCode checks a recovery code as p's second factor and consumes
 // it: each code works once, atomically, whatever the concurrency. Failures
 // count towards the lockout; every use is audited.
-func (m *Manager) UseRecoveryCode(ctx context.Context, p *sso.Principal, code string) (*RecoveryResult, error) {
+func (m *Manager) UseRecoveryCode(ctx context.Context, p *sso.Principal, code string) (_ *RecoveryResult, err error) {
+	ctx, end := m.verifySpan(ctx, p, "recovery_code")
+	defer func() { end(err) }()
 	try, err := m.reserve(ctx, p)
 	if err != nil {
 		return nil, err

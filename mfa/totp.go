@@ -263,7 +263,9 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 // winner. Malformed, wrong and replayed codes count towards the lockout and
 // are audited. The caller elevates the session on success (the HTTP
 // handlers do).
-func (m *Manager) VerifyTOTP(ctx context.Context, p *sso.Principal, code string) error {
+func (m *Manager) VerifyTOTP(ctx context.Context, p *sso.Principal, code string) (err error) {
+	ctx, end := m.verifySpan(ctx, p, "totp")
+	defer func() { end(err) }()
 	if _, err := m.checkLock(ctx, p); err != nil {
 		return err
 	}

@@ -278,7 +278,9 @@ func (m *Manager) BeginWebAuthnLogin(ctx context.Context, p *sso.Principal) (str
 // signature, and a signature counter that must grow (a regression is
 // refused as a possible cloned authenticator). Every rejection counts
 // towards the lockout and is audited.
-func (m *Manager) FinishWebAuthnLogin(ctx context.Context, p *sso.Principal, ceremonyID string, body []byte) error {
+func (m *Manager) FinishWebAuthnLogin(ctx context.Context, p *sso.Principal, ceremonyID string, body []byte) (err error) {
+	ctx, end := m.verifySpan(ctx, p, "webauthn")
+	defer func() { end(err) }()
 	if m.wa == nil {
 		return invalid(ReasonWebAuthnDisabled, nil)
 	}

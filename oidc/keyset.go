@@ -19,6 +19,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/ssokit/ssokit/sso"
 )
 
 // asymmetricAlgs is every JWS algorithm an ID token may use. HMAC ("HS*")
@@ -275,7 +277,9 @@ func (k *keySet) fetchCount() int {
 // fetchJWKS downloads and parses a JWKS, keeping the usable signature keys.
 // A document without a single usable key is an error, so a broken
 // endpoint never replaces good cached keys.
-func (rp *RP) fetchJWKS(ctx context.Context, url string) ([]jose.JSONWebKey, error) {
+func (rp *RP) fetchJWKS(ctx context.Context, url string) (_ []jose.JSONWebKey, err error) {
+	ctx, span := rp.tel.Start(ctx, "oidc.jwks.fetch")
+	defer func() { rp.tel.RecordFetch(ctx, span, "oidc_jwks", sso.ReasonOf(err), err) }()
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}

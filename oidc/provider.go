@@ -61,7 +61,9 @@ func discoveryURL(issuer string) string {
 // discover fetches issuer's discovery document and checks that it names
 // exactly issuer (OIDC Discovery 1.0 section 4.3) and has the endpoints a
 // code flow needs.
-func (rp *RP) discover(ctx context.Context, issuer string) (*metadata, error) {
+func (rp *RP) discover(ctx context.Context, issuer string) (_ *metadata, err error) {
+	ctx, span := rp.tel.Start(ctx, "oidc.discovery.fetch")
+	defer func() { rp.tel.RecordFetch(ctx, span, "oidc_discovery", sso.ReasonOf(err), err) }()
 	var m metadata
 	if _, err := rp.fetchJSON(ctx, discoveryURL(issuer), maxDiscoveryBytes, &m); err != nil {
 		return nil, err

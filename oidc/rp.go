@@ -14,8 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 
+	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -81,6 +84,17 @@ type Config struct {
 	// its sid (either may be empty, not both). When nil, the back-channel
 	// logout endpoint answers 404.
 	BackChannelLogout func(ctx context.Context, conn *sso.Connection, subject, sid string) error
+	// TracerProvider and MeterProvider receive spans (login start,
+	// callback, code exchange, discovery and JWKS fetches) and metrics
+	// (login attempts and latency, validation failures by reason, fetch
+	// failures). Nil means the global providers, which cost next to nothing
+	// until the host installs an SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// TenantMetrics adds organization and connection IDs to metric
+	// attributes. Off by default to keep metric cardinality bounded; spans
+	// always carry them.
+	TenantMetrics bool
 }
 
 // RP is an OpenID Connect relying party serving every OIDC connection of
@@ -94,6 +108,7 @@ type RP struct {
 	mux    *http.ServeMux
 	log    *slog.Logger
 	cache  providerCache
+	tel    *telemetry.T
 }
 
 var (
@@ -154,6 +169,7 @@ func New(cfg Config) (*RP, error) {
 		secure: cfg.BaseURL.Scheme == "https",
 		client: newFetchClient(cfg.HTTPClient, cfg.AllowPrivateAddresses, cfg.AllowInsecureIssuers, cfg.FetchTimeout),
 		log:    cfg.Logger,
+		tel:    telemetry.New("oidc", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics}),
 	}
 	if rp.log == nil {
 		rp.log = slog.Default()
@@ -240,7 +256,9 @@ func (rp *RP) ServeLogin(w http.ResponseWriter, r *http.Request, connectionID st
 // PKCE verifier, connection, issuer) and redirects the browser to the IdP's
 // authorization endpoint. A draft connection starts only test logins; a
 // disabled one none.
-func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connection, opts sso.StartOptions) error {
+func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connection, opts sso.StartOptions) (err error) {
+	span := rp.startSpan(r.Context(), "oidc.login.start", conn)
+	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
 	if conn == nil || conn.Protocol != sso.ProtocolOIDC || conn.OIDC == nil {
 		return fmt.Errorf("%w: oidc: not an OIDC connection", sso.ErrInvalidInput)
 	}
@@ -357,12 +375,20 @@ func (rp *RP) oauth2Config(conn *sso.Connection, m *metadata, redirectURI, secre
 // hands the profile to the Completer. Every rejection is reported to
 // Completer.Fail and rendered by the ErrorHandler.
 func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request, connectionID string) {
+	ctx, op := rp.tel.StartOp(r.Context(), "oidc.callback", string(sso.ProtocolOIDC))
+	defer rp.tel.EndLogin(ctx, op)
+	r = r.WithContext(ctx)
 	login, conn, test, err := rp.callback(r, connectionID)
+	if conn != nil {
+		op.SetTenant(conn.OrgID, conn.ID)
+	}
 	if err != nil {
+		op.Fail(err, sso.ReasonOf(err))
 		rp.fail(w, r, conn, test, err)
 		return
 	}
 	if err := rp.cfg.Completer.Complete(w, r, login); err != nil {
+		op.Fail(err, sso.ReasonOf(err))
 		rp.log.InfoContext(r.Context(), "oidc: login completion refused", "connection", conn.ID, "reason", sso.ReasonOf(err))
 		rp.cfg.ErrorHandler(w, r, err)
 	}
@@ -514,7 +540,9 @@ func issuerMatches(oc *sso.OIDCConfig, iss string) bool {
 	return false
 }
 
-func (rp *RP) exchange(ctx context.Context, conn *sso.Connection, m *metadata, f *Flow, code string) (*oauth2.Token, error) {
+func (rp *RP) exchange(ctx context.Context, conn *sso.Connection, m *metadata, f *Flow, code string) (_ *oauth2.Token, err error) {
+	span := rp.startSpan(ctx, "oidc.code_exchange", conn)
+	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
 	var secret string
 	var opts []oauth2.AuthCodeOption
 	switch conn.OIDC.AuthMethod {

@@ -19,12 +19,15 @@ const requestCookiePrefix = "ssokit_saml_"
 // connection named by the {connection} path value. It validates the
 // response and hands the verified profile to Config.Completer.
 func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx, op := s.tel.StartOp(r.Context(), "saml.acs", string(sso.ProtocolSAML))
+	defer s.tel.EndLogin(ctx, op)
+	r = r.WithContext(ctx)
 	conn, err := s.connection(ctx, r.PathValue("connection"))
 	if err != nil {
 		s.fail(w, r, nil, false, err)
 		return
 	}
+	op.SetTenant(conn.OrgID, conn.ID)
 	if r.ContentLength > s.cfg.MaxResponseBytes {
 		s.fail(w, r, conn, false, invalid(ReasonTooLarge, errors.New("saml: request body too large")))
 		return
@@ -85,6 +88,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	}
 	login.Profile = buildProfile(conn, v)
 	if err := s.cfg.Completer.Complete(w, r, login); err != nil {
+		op.Fail(err, sso.ReasonOf(err))
 		s.logReject(r, conn, err)
 		s.errFn(w, r, err)
 	}

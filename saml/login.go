@@ -20,6 +20,7 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -53,7 +54,9 @@ func (s *SP) ServeLogin(w http.ResponseWriter, r *http.Request) {
 // bound to this browser by a short-lived cookie and sends the browser to
 // the IdP, with the HTTP-Redirect binding or, when the IdP offers only
 // HTTP-POST, an auto-submitting form.
-func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connection, opts sso.StartOptions) error {
+func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connection, opts sso.StartOptions) (err error) {
+	span := s.startSpan(r.Context(), "saml.login.start", conn)
+	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
 	if conn == nil || conn.Protocol != sso.ProtocolSAML || conn.SAML == nil {
 		return invalid(ReasonNotSAML, nil)
 	}

@@ -471,7 +471,9 @@ func (s *SP) metadataExpiry(md *IdPMetadata, now time.Time) time.Time {
 // connection including redirects), at most 3 redirects, MaxMetadataBytes
 // and MetadataTimeout. Errors wrap sso.ErrInvalidInput or
 // sso.ErrUnavailable.
-func (s *SP) FetchMetadata(ctx context.Context, rawURL string) ([]byte, error) {
+func (s *SP) FetchMetadata(ctx context.Context, rawURL string) (_ []byte, err error) {
+	ctx, span := s.tel.Start(ctx, "saml.metadata.fetch")
+	defer func() { s.tel.RecordFetch(ctx, span, "saml_metadata", sso.ReasonOf(err), err) }()
 	if err := s.checkMetadataURL(rawURL); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,10 @@ import (
 	"time"
 
 	dsig "github.com/russellhaering/goxmldsig"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ssokit/ssokit/internal/telemetry"
 
 	"github.com/ssokit/ssokit/sso"
 )
@@ -175,6 +179,16 @@ type Config struct {
 	DefaultReturnTo string
 	// ErrorHandler renders rejected requests. Nil means DefaultErrorHandler.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// TracerProvider and MeterProvider receive spans (login start, ACS,
+	// metadata fetches) and metrics (login attempts and latency, validation
+	// failures by reason, fetch failures). Nil means the global providers,
+	// which cost next to nothing until the host installs an SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// TenantMetrics adds organization and connection IDs to metric
+	// attributes. Off by default to keep metric cardinality bounded; spans
+	// always carry them.
+	TenantMetrics bool
 }
 
 // SP is a multi-tenant SAML 2.0 service provider: one entity per
@@ -190,6 +204,7 @@ type SP struct {
 	errFn   func(w http.ResponseWriter, r *http.Request, err error)
 	certsMu sync.Mutex
 	certs   map[string][]*x509.Certificate
+	tel     *telemetry.T
 }
 
 var (
@@ -249,6 +264,7 @@ func New(cfg Config) (*SP, error) {
 		cfg.DefaultReturnTo = "/"
 	}
 	s := &SP{cfg: cfg, base: strings.TrimRight(cfg.BaseURL.String(), "/"), certs: map[string][]*x509.Certificate{}}
+	s.tel = telemetry.New("saml", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics})
 	s.log = cfg.Logger
 	if s.log == nil {
 		s.log = slog.Default()
@@ -416,6 +432,7 @@ func (s *SP) connection(ctx context.Context, id string) (*sso.Connection, error)
 }
 
 func (s *SP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection, test bool, err error) {
+	opFail(r, conn, err)
 	s.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: sso.ProtocolSAML, Test: test, Err: err})
 	s.logReject(r, conn, err)
 	s.errFn(w, r, err)

@@ -14,6 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -86,6 +90,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
+	// TracerProvider and MeterProvider receive a span per request and the
+	// request and rate-limit counters (by operation and status). Nil means
+	// the global providers, which cost next to nothing until the host
+	// installs an SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// TenantMetrics adds organization IDs to metric attributes. Off by
+	// default to keep metric cardinality bounded; spans always carry them.
+	TenantMetrics bool
 }
 
 // Handler is the SCIM 2.0 service provider for every organization: the
@@ -98,6 +111,7 @@ type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
 	base    string
+	tel     *telemetry.T
 }
 
 // New validates cfg and returns a Handler.
@@ -131,7 +145,8 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = DefaultRateLimit
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, limiter: cfg.Limiter}
+	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, limiter: cfg.Limiter,
+		tel: telemetry.New("scim", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics})}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -186,6 +201,8 @@ func (h *Handler) routes() {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w, r, done := h.instrument(w, r)
+	defer done()
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-store")
 	_, pattern := h.mux.Handler(r)
@@ -355,6 +372,7 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 			}
 			return
 		}
+		telemetry.OpFrom(ctx).SetTenant(org.ID, "")
 		if !org.Settings.Features.SCIM {
 			h.fail(w, r, &Error{Status: http.StatusForbidden, Detail: "SCIM is not enabled for this organization"})
 			return
@@ -366,6 +384,7 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 				return
 			}
 			if !ok {
+				h.rateLimited(ctx, org.ID)
 				h.fail(w, r, &Error{Status: http.StatusTooManyRequests, Detail: "rate limit exceeded", RetryAfter: retry})
 				return
 			}

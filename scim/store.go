@@ -107,6 +107,14 @@ type UserStore interface {
 	// live (not Deleted) user of r.OrgID has the same UserNameKey, or when
 	// the membership or the ID exists.
 	CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *User) error
+	// AdoptUserSCIM gives an existing member of the organization (for
+	// example one who signed in through JIT before the directory was
+	// connected) a SCIM record: in one atomic step it stores r (r.ID is the
+	// member's user ID) and replaces the core user u and the membership m.
+	// It fails with sso.ErrConflict, writing nothing, when r.ID already has a
+	// SCIM record or a live user of r.OrgID has the same UserNameKey, and
+	// with sso.ErrNotFound when the user or the membership does not exist.
+	AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *User) error
 	// GetUserSCIM returns the user, Deleted ones included.
 	GetUserSCIM(ctx context.Context, orgID, id string) (*User, error)
 	// UpdateUserSCIM replaces r (by OrgID and ID) if its stored Version equals
@@ -166,6 +174,8 @@ type CoreStore interface {
 	ListConnections(ctx context.Context, orgID string) ([]*sso.Connection, error)
 	GetMembership(ctx context.Context, orgID, userID string) (*sso.Membership, error)
 	UpdateMembership(ctx context.Context, m *sso.Membership) error
+	FindMemberByEmail(ctx context.Context, orgID, email string) (*sso.Membership, error)
+	GetUser(ctx context.Context, id string) (*sso.User, error)
 	sso.SCIMTokenStore
 	sso.EventStore
 }

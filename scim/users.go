@@ -111,14 +111,67 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := cu.Validate(); err != nil {
 		return invalidValue("user attributes out of range")
 	}
-	if err := h.cfg.Store.CreateUserSCIM(ctx, cu, m, u); err != nil {
+	adopted, err := h.adoptMember(ctx, rc.org, cu, m, u)
+	if err != nil {
 		return err
 	}
-	h.record(ctx, sso.EventSCIMUserCreated, "user", u.ID, map[string]string{"active": boolStr(u.Active)})
+	if !adopted {
+		if err := h.cfg.Store.CreateUserSCIM(ctx, cu, m, u); err != nil {
+			return err
+		}
+	}
+	h.record(ctx, sso.EventSCIMUserCreated, "user", u.ID, map[string]string{"active": boolStr(u.Active), "adopted": boolStr(adopted)})
+	if adopted && !u.Active {
+		// An adopted member may have live sessions: a directory that pushes
+		// them as inactive cuts them off at once.
+		if err := h.cfg.Revoker.RevokeUser(context.WithoutCancel(ctx), u.ID); err != nil {
+			h.record(ctx, sso.EventSessionRevoked, "user", u.ID, map[string]string{"cause": "scim_deactivation"}, sso.OutcomeFailure)
+			return &Error{Status: http.StatusServiceUnavailable, Detail: "user created inactive but session revocation failed, retry", RetryAfter: time.Second, Err: err}
+		}
+	}
 	if h.cfg.Hooks.UserCreated != nil {
 		h.cfg.Hooks.UserCreated(ctx, CloneUser(u))
 	}
 	return h.writeUser(ctx, w, http.StatusCreated, u, nil, nil)
+}
+
+// adoptMember links a SCIM create to an existing member of the organization
+// with the same email who has no SCIM record yet (typically a user who
+// signed in through JIT before the directory was connected), instead of
+// creating a second user that the member's IdP identity would not point
+// at: deprovisioning through SCIM must reach the account people actually
+// sign in with. It rewrites u, cu and m for the member, keeping their user
+// ID, roles, break-glass flag and join time, and reports whether it stored
+// them.
+func (h *Handler) adoptMember(ctx context.Context, org *sso.Organization, cu *sso.User, m *sso.Membership, u *User) (bool, error) {
+	if cu.Email == "" {
+		return false, nil
+	}
+	mem, err := h.cfg.Core.FindMemberByEmail(ctx, org.ID, cu.Email)
+	if errors.Is(err, sso.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := h.cfg.Store.GetUserSCIM(ctx, org.ID, mem.UserID); err == nil {
+		// Already a directory user (live or deleted): a new, separate
+		// record is what the directory asked for.
+		return false, nil
+	} else if !errors.Is(err, sso.ErrNotFound) {
+		return false, err
+	}
+	existing, err := h.cfg.Core.GetUser(ctx, mem.UserID)
+	if err != nil {
+		return false, err
+	}
+	u.ID, cu.ID, m.UserID = mem.UserID, mem.UserID, mem.UserID
+	cu.CreatedAt = existing.CreatedAt
+	m.Roles, m.BreakGlass, m.JoinedAt = mem.Roles, mem.BreakGlass, mem.JoinedAt
+	if err := h.cfg.Store.AdoptUserSCIM(ctx, cu, m, u); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func boolStr(b bool) string {

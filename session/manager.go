@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -134,6 +137,15 @@ type Config struct {
 	// Rand is the source of session and refresh tokens. Nil means
 	// crypto/rand.Reader.
 	Rand io.Reader
+	// TracerProvider and MeterProvider receive spans (session check, token
+	// refresh) and metrics (active sessions, refresh-token reuse). Nil means
+	// the global providers, which cost next to nothing until the host
+	// installs an SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// TenantMetrics adds organization IDs to metric attributes. Off by
+	// default to keep metric cardinality bounded.
+	TenantMetrics bool
 }
 
 // Manager issues, loads and revokes sessions and API tokens. It is safe for
@@ -148,6 +160,7 @@ type Manager struct {
 	revCache   *revocationCache
 	tokCache   *tokenCache
 	parseOpts  []jwt.ParseOption
+	tel        *telemetry.T
 }
 
 var (
@@ -221,7 +234,8 @@ func New(cfg Config) (*Manager, error) {
 	if !validCookieName(cfg.CookieName) {
 		return nil, bad("invalid CookieName %q", cfg.CookieName)
 	}
-	m := &Manager{cfg: cfg, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger}
+	m := &Manager{cfg: cfg, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
+		tel: telemetry.New("session", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics})}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -404,6 +418,7 @@ func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session,
 	if err != nil {
 		return nil, fmt.Errorf("session: create: %w", err)
 	}
+	m.sessionsChanged(ctx, 1-len(evicted))
 	for _, e := range evicted {
 		m.ended(ctx, e, now)
 		m.audit(ctx, &sso.Event{OrgID: e.OrgID, Type: sso.EventSessionLimitExceeded,
@@ -459,6 +474,8 @@ func (m *Manager) endPresented(r *http.Request) error {
 func (m *Manager) end(ctx context.Context, s *Session) error {
 	if err := m.cfg.Store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, sso.ErrNotFound) {
 		return fmt.Errorf("session: delete: %w", err)
+	} else if err == nil {
+		m.sessionsChanged(ctx, -1)
 	}
 	return m.ended(ctx, s, m.now())
 }
@@ -479,12 +496,12 @@ func (m *Manager) setCookie(w http.ResponseWriter, value string, expires time.Ti
 // ClearCookie expires the session cookie on w.
 func (m *Manager) ClearCookie(w http.ResponseWriter) { m.setCookie(w, "", time.Time{}) }
 
-// fromCookie returns the valid session named by r's cookie, nil when there
+// lookupCookie returns the valid session named by r's cookie, nil when there
 // is none (or it is malformed, unknown, expired, or ambiguous because r
 // carries several cookies of that name), or an error wrapping
 // sso.ErrUnavailable when the store failed. Malformed cookies never reach
 // the store.
-func (m *Manager) fromCookie(r *http.Request) (*Session, error) {
+func (m *Manager) lookupCookie(r *http.Request) (*Session, error) {
 	v, ok := m.cookieValue(r)
 	if !ok {
 		return nil, nil
@@ -631,8 +648,10 @@ func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string
 func (m *Manager) RevokeUser(ctx context.Context, userID string) error {
 	now := m.now()
 	var errs []error
-	if _, err := m.cfg.Store.DeleteUserSessions(ctx, userID); err != nil {
+	if n, err := m.cfg.Store.DeleteUserSessions(ctx, userID); err != nil {
 		errs = append(errs, err)
+	} else {
+		m.sessionsChanged(ctx, -n)
 	}
 	if m.cfg.Tokens != nil {
 		errs = append(errs, m.cfg.Tokens.RevokeUserTokens(ctx, userID, now))

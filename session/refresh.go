@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -36,7 +37,9 @@ type RefreshOptions struct {
 //
 // Every failure is a *sso.ValidationError (answered invalid_grant by the
 // token endpoint), or wraps sso.ErrUnavailable when the store failed.
-func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts RefreshOptions) (*TokenPair, error) {
+func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts RefreshOptions) (_ *TokenPair, err error) {
+	ctx, span := m.tel.Start(ctx, "session.refresh")
+	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
 	if !m.tokensEnabled() {
 		return nil, ErrTokensDisabled
 	}
@@ -106,6 +109,7 @@ func (m *Manager) reused(ctx context.Context, old *RefreshToken, since time.Dura
 	if g := m.cfg.ConcurrentRefreshGrace; g > 0 && since <= g {
 		return sso.Invalid(Protocol, ReasonConcurrentRefresh, ErrTokenUsed)
 	}
+	m.tel.RefreshReuse.Add(ctx, 1, m.tel.MetricAttrs(old.OrgID, ""))
 	now := m.now()
 	if err := m.cfg.Tokens.RevokeFamily(ctx, old.FamilyID, now); err != nil {
 		m.log.ErrorContext(ctx, "session: revoking a reused refresh-token family failed", "family", old.FamilyID, "err", err)

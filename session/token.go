@@ -144,7 +144,8 @@ func (m *Manager) signAccess(rt *RefreshToken, now time.Time, ttl time.Duration)
 // read-only.
 // A token verified before is served from a bounded cache keyed by its hash,
 // never past its expiry and never past a revocation.
-func (m *Manager) VerifyAccessToken(ctx context.Context, token string) (*Claims, error) {
+func (m *Manager) VerifyAccessToken(ctx context.Context, token string) (_ *Claims, err error) {
+	defer func() { m.tokenRejected(ctx, err) }()
 	kr := m.keys.Load()
 	if kr == nil {
 		return nil, ErrTokensDisabled

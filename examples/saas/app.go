@@ -75,6 +75,7 @@ type App struct {
 	dns       *demoResolver
 	pages     *pages
 	telemetry *telemetrySetup
+	health    *sso.HealthChecker
 	log       *slog.Logger
 
 	generatedToken bool
@@ -257,7 +258,6 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	insecure := !a.secure()
 	tp, mp := a.telemetry.providers()
-	_, _ = tp, mp
 	a.sessions, err = session.New(session.Config{
 		Store:               a.store,
 		Events:              a.store,
@@ -270,6 +270,8 @@ func (a *App) wire(ctx context.Context) error {
 		AllowInsecureCookie: insecure,
 		Logger:              a.log,
 		ErrorHandler:        a.sessionError,
+		TracerProvider:      tp,
+		MeterProvider:       mp,
 	})
 	if err != nil {
 		return err
@@ -281,6 +283,8 @@ func (a *App) wire(ctx context.Context) error {
 		DefaultReturnTo: "/dashboard",
 		TestReturnTo:    "/admin/sso",
 		Logger:          a.log,
+		TracerProvider:  tp,
+		MeterProvider:   mp,
 	}); err != nil {
 		return err
 	}
@@ -298,6 +302,8 @@ func (a *App) wire(ctx context.Context) error {
 		AllowPrivateMetadataAddresses: true,
 		DefaultReturnTo:               "/dashboard",
 		ErrorHandler:                  a.protocolError,
+		TracerProvider:                tp,
+		MeterProvider:                 mp,
 	}); err != nil {
 		return err
 	}
@@ -312,6 +318,8 @@ func (a *App) wire(ctx context.Context) error {
 		AllowInsecureIssuers:  insecure,
 		AllowPrivateAddresses: true,
 		ErrorHandler:          a.protocolError,
+		TracerProvider:        tp,
+		MeterProvider:         mp,
 	}); err != nil {
 		return err
 	}
@@ -326,6 +334,8 @@ func (a *App) wire(ctx context.Context) error {
 		RateLimit:       20,
 		Burst:           100,
 		Logger:          a.log,
+		TracerProvider:  tp,
+		MeterProvider:   mp,
 	}); err != nil {
 		return err
 	}
@@ -335,6 +345,8 @@ func (a *App) wire(ctx context.Context) error {
 		Auditor:  a.auditor,
 		Resolver: a.dns,
 		Logger:   a.log,
+		// Spans only: DNS verification has no metric of its own.
+		TracerProvider: tp,
 	}); err != nil {
 		return err
 	}
@@ -343,6 +355,20 @@ func (a *App) wire(ctx context.Context) error {
 		Auditor: a.auditor,
 		Revoker: a.sessions,
 		Logger:  a.log,
+	}); err != nil {
+		return err
+	}
+	// Federation health: every active connection's metadata or discovery
+	// and keys, checked by one replica per interval (the claim lives in the
+	// database), visible at GET /api/admin/connections/{id}/health.
+	if a.health, err = sso.NewHealthChecker(sso.HealthCheckerConfig{
+		Connections:    a.store,
+		Store:          a.store,
+		Probers:        map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: a.saml, sso.ProtocolOIDC: a.oidc},
+		Auditor:        a.auditor,
+		Logger:         a.log,
+		TracerProvider: tp,
+		MeterProvider:  mp,
 	}); err != nil {
 		return err
 	}
@@ -355,33 +381,38 @@ func (a *App) wire(ctx context.Context) error {
 		Enforcer:     a.enforcer,
 		Auditor:      a.auditor,
 		Sessions:     a.sessions,
+		Health:       a.health,
 		TestReturnTo: "/admin/sso",
 		Logger:       a.log,
 	}); err != nil {
 		return err
 	}
 	if a.mfa, err = mfa.New(mfa.Config{
-		Store:         a.store,
-		Sealer:        a.sealer,
-		Users:         a.store,
-		Orgs:          a.store,
-		Members:       a.store,
-		Events:        a.store,
-		Elevator:      a.sessions,
-		Issuer:        "ssokit demo",
-		EnrollmentURL: "/account/mfa",
-		VerifyURL:     "/account/mfa",
-		WebAuthn:      a.webAuthnConfig(),
-		Logger:        a.log,
+		Store:          a.store,
+		Sealer:         a.sealer,
+		Users:          a.store,
+		Orgs:           a.store,
+		Members:        a.store,
+		Events:         a.store,
+		Elevator:       a.sessions,
+		Issuer:         "ssokit demo",
+		EnrollmentURL:  "/account/mfa",
+		VerifyURL:      "/account/mfa",
+		WebAuthn:       a.webAuthnConfig(),
+		Logger:         a.log,
+		TracerProvider: tp,
+		MeterProvider:  mp,
 	}); err != nil {
 		return err
 	}
 	if a.scim, err = scim.New(scim.Config{
-		Store:   a.store,
-		Core:    a.store,
-		Revoker: a.sessions,
-		BaseURL: a.url("/scim/v2"),
-		Logger:  a.log,
+		Store:          a.store,
+		Core:           a.store,
+		Revoker:        a.sessions,
+		BaseURL:        a.url("/scim/v2"),
+		Logger:         a.log,
+		TracerProvider: tp,
+		MeterProvider:  mp,
 	}); err != nil {
 		return err
 	}
@@ -529,6 +560,11 @@ func (a *App) RunBackground(ctx context.Context) {
 	go func() {
 		if err := a.domains.Run(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("domain re-verification stopped", "err", err)
+		}
+	}()
+	go func() {
+		if err := a.health.Run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("federation health checks stopped", "err", err)
 		}
 	}()
 	t := time.NewTicker(5 * time.Minute)

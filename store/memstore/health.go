@@ -3,11 +3,8 @@ package memstore
 import (
 	"context"
 	"maps"
-	"runtime"
 	"slices"
-	"sync"
 	"time"
-	"weak"
 
 	"github.com/ssokit/ssokit/sso"
 )
@@ -20,22 +17,8 @@ type healthData struct {
 	claims  map[string]time.Time
 }
 
-// healthTables attaches a healthData to each Store without keeping the
-// Store alive.
-var healthTables sync.Map // weak.Pointer[Store] -> *healthData
-
 // healthOf returns s's health tables. The caller holds s.mu.
-func (s *Store) healthOf() *healthData {
-	k := weak.Make(s)
-	if v, ok := healthTables.Load(k); ok {
-		return v.(*healthData)
-	}
-	v, loaded := healthTables.LoadOrStore(k, &healthData{})
-	if !loaded {
-		runtime.AddCleanup(s, func(k weak.Pointer[Store]) { healthTables.Delete(k) }, k)
-	}
-	return v.(*healthData)
-}
+func (s *Store) healthOf() *healthData { return &s.health }
 
 func copyHealth(h *sso.ConnectionHealth) *sso.ConnectionHealth {
 	c := *h

@@ -22,6 +22,7 @@ type Store struct {
 	oidc    oidcData
 	mfa     mfaData
 	scim    scimData
+	health  healthData
 }
 
 // Option configures a Store.

@@ -86,6 +86,35 @@ func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membersh
 	return nil
 }
 
+// AdoptUserSCIM implements scim.UserStore.
+func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	c, d := s.lockSCIM()
+	defer s.mu.Unlock()
+	if _, ok := d.users[r.OrgID][r.ID]; ok {
+		return conflict("scim user", r.ID)
+	}
+	if _, ok := d.userNames[r.OrgID][r.UserNameKey()]; ok {
+		return conflict("scim userName", r.UserName)
+	}
+	if _, ok := c.members[m.OrgID][m.UserID]; !ok {
+		return notFound("membership", m.OrgID+"/"+m.UserID)
+	}
+	if _, ok := c.users[u.ID]; !ok {
+		return notFound("user", u.ID)
+	}
+	c.users[u.ID] = cloneUser(u)
+	c.members[m.OrgID][m.UserID] = cloneMember(m)
+	inner(d.users, r.OrgID)[r.ID] = scim.CloneUser(r)
+	inner(d.userNames, r.OrgID)[r.UserNameKey()] = r.ID
+	return nil
+}
+
 // GetUserSCIM implements scim.UserStore.
 func (s *Store) GetUserSCIM(ctx context.Context, orgID, id string) (*scim.User, error) {
 	_, d := s.lockSCIM()

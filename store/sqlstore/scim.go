@@ -303,6 +303,66 @@ func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membersh
 	})
 }
 
+// AdoptUserSCIM implements scim.UserStore.
+func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	margs, err := memberArgs(m)
+	if err != nil {
+		return err
+	}
+	rargs, err := scimUserArgs(r)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_scim_users (org_id, user_id, user_name, user_name_lc, external_id,
+			display_name_lc, given_name_lc, family_name_lc, active, deleted, attrs, version, created_at, last_modified)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, rargs...); err != nil {
+			return s.wrap(err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE ssokit_users SET email = $2, email_lower = $3, email_verified = $4, given_name = $5,
+			family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1`, userArgs(u)...)
+		if err != nil {
+			return s.wrap(err)
+		}
+		if err := mustAffect(res); err != nil {
+			return fmt.Errorf("sqlstore: user: %w", err)
+		}
+		if err := s.replaceCoreMember(ctx, tx, margs); err != nil {
+			return err
+		}
+		return s.writeEmails(ctx, tx, r)
+	})
+}
+
+// replaceCoreUser rewrites a core user inside a SCIM transaction.
+func (s *Store) replaceCoreUser(ctx context.Context, tx *sql.Tx, u *sso.User) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE ssokit_users SET email = $2, email_lower = $3, email_verified = $4, given_name = $5,
+		family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1`, userArgs(u)...); err != nil {
+		return s.wrap(err)
+	}
+	return nil
+}
+
+// replaceCoreMember rewrites an existing membership (margs from memberArgs)
+// inside a SCIM transaction; a missing membership is ErrNotFound.
+func (s *Store) replaceCoreMember(ctx context.Context, tx *sql.Tx, margs []any) error {
+	res, err := tx.ExecContext(ctx, `UPDATE ssokit_memberships SET roles = $3, status = $4, source = $5, external_id = $6,
+		break_glass = $7, joined_at = $8, updated_at = $9 WHERE org_id = $1 AND user_id = $2`, margs...)
+	if err != nil {
+		return s.wrap(err)
+	}
+	if err := mustAffect(res); err != nil {
+		return fmt.Errorf("sqlstore: membership: %w", err)
+	}
+	return nil
+}
+
 // GetUserSCIM implements scim.UserStore.
 func (s *Store) GetUserSCIM(ctx context.Context, orgID, id string) (*scim.User, error) {
 	return getOne(ctx, s, "scim user", scanSCIMUser, `SELECT `+scimUserCols+` FROM ssokit_scim_users u WHERE u.org_id = $1 AND u.user_id = $2`, orgID, id)
@@ -348,19 +408,13 @@ func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion in
 			return fmt.Errorf("sqlstore: scim user %q: %w", r.ID, scim.ErrVersionMismatch)
 		}
 		if u != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE ssokit_users SET email = $2, email_lower = $3, email_verified = $4, given_name = $5,
-				family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1`, userArgs(u)...); err != nil {
-				return s.wrap(err)
+			if err := s.replaceCoreUser(ctx, tx, u); err != nil {
+				return err
 			}
 		}
 		if m != nil {
-			res, err := tx.ExecContext(ctx, `UPDATE ssokit_memberships SET roles = $3, status = $4, source = $5, external_id = $6,
-				break_glass = $7, joined_at = $8, updated_at = $9 WHERE org_id = $1 AND user_id = $2`, margs...)
-			if err != nil {
-				return s.wrap(err)
-			}
-			if err := mustAffect(res); err != nil {
-				return fmt.Errorf("sqlstore: membership: %w", err)
+			if err := s.replaceCoreMember(ctx, tx, margs); err != nil {
+				return err
 			}
 		}
 		if r.Deleted {

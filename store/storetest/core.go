@@ -16,16 +16,16 @@ import (
 // sso.DomainStore, ...). Each case gets a fresh store and runs in parallel
 // with the others.
 func init() {
-	register(suite{name: "Org", run: runOrg})
-	register(suite{name: "Domain", run: runDomain})
-	register(suite{name: "Connection", run: runConnection})
-	register(suite{name: "User", run: runUser})
-	register(suite{name: "Membership", run: runMembership})
-	register(suite{name: "Identity", run: runIdentity})
-	register(suite{name: "Provision", run: runProvision})
-	register(suite{name: "Event", run: runEvent})
-	register(suite{name: "SCIMToken", run: runSCIMToken})
-	register(suite{name: "CoreRace", run: runCoreRace, concurrency: true})
+	register(suite{name: "Org", run: runOrg, needs: impl[sso.OrgStore]})
+	register(suite{name: "Domain", run: runDomain, needs: impl[sso.DomainStore]})
+	register(suite{name: "Connection", run: runConnection, needs: impl[sso.ConnectionStore]})
+	register(suite{name: "User", run: runUser, needs: impl[sso.UserStore]})
+	register(suite{name: "Membership", run: runMembership, needs: impl[sso.MembershipStore]})
+	register(suite{name: "Identity", run: runIdentity, needs: impl[sso.IdentityStore]})
+	register(suite{name: "Provision", run: runProvision, needs: impl[sso.Store]})
+	register(suite{name: "Event", run: runEvent, needs: impl[sso.EventStore]})
+	register(suite{name: "SCIMToken", run: runSCIMToken, needs: impl[sso.SCIMTokenStore]})
+	register(suite{name: "CoreRace", run: runCoreRace, concurrency: true, needs: impl[sso.Store]})
 }
 
 // testCase is one subtest run against a store of capability S.

@@ -16,9 +16,19 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
+// mfaStores is what the MFA suites need: the mfa stores plus the core
+// records the Manager reads.
+type mfaStores interface {
+	mfa.Store
+	sso.UserStore
+	sso.OrgStore
+	sso.MembershipStore
+	sso.EventStore
+}
+
 func init() {
-	register(suite{name: "MFA", run: runMFA})
-	register(suite{name: "MFARace", run: runMFARace, concurrency: true})
+	register(suite{name: "MFA", run: runMFA, needs: impl[mfaStores]})
+	register(suite{name: "MFARace", run: runMFARace, concurrency: true, needs: impl[mfaStores]})
 }
 
 // mfaBase is a fixed, microsecond-precise instant every store round-trips.

@@ -14,8 +14,8 @@ import (
 )
 
 func init() {
-	register(suite{name: "OIDC", run: runOIDC})
-	register(suite{name: "OIDCRace", run: runOIDCRace, concurrency: true})
+	register(suite{name: "OIDC", run: runOIDC, needs: impl[oidc.Store]})
+	register(suite{name: "OIDCRace", run: runOIDCRace, concurrency: true, needs: impl[oidc.Store]})
 }
 
 func oidcFlow(id string, expires time.Time) *oidc.Flow {

@@ -13,8 +13,8 @@ import (
 )
 
 func init() {
-	register(suite{name: "SAML", run: runSAML})
-	register(suite{name: "SAMLRace", run: runSAMLRace, concurrency: true})
+	register(suite{name: "SAML", run: runSAML, needs: impl[saml.Store]})
+	register(suite{name: "SAMLRace", run: runSAMLRace, concurrency: true, needs: impl[saml.Store]})
 }
 
 func samlStore(t *testing.T, newStore NewStore) (saml.Store, bool) {

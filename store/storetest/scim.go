@@ -16,9 +16,15 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
+// scimStores is what the SCIM suite needs, the shared rate counter included.
+type scimStores interface {
+	scim.Store
+	scim.RateStore
+}
+
 func init() {
-	register(suite{name: "SCIM", run: runSCIM})
-	register(suite{name: "SCIMRace", run: runSCIMRace, concurrency: true})
+	register(suite{name: "SCIM", run: runSCIM, needs: impl[scimStores]})
+	register(suite{name: "SCIMRace", run: runSCIMRace, concurrency: true, needs: impl[scim.Store]})
 }
 
 var scimT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -14,11 +14,11 @@ import (
 )
 
 func init() {
-	register(suite{name: "Session", run: runSession})
-	register(suite{name: "SessionTokens", run: runSessionTokens})
-	register(suite{name: "SessionRevocations", run: runSessionRevocations})
-	register(suite{name: "SessionRace", run: runSessionRace, concurrency: true})
-	register(suite{name: "SessionSweep", run: runSessionSweep})
+	register(suite{name: "Session", run: runSession, needs: impl[session.Store]})
+	register(suite{name: "SessionTokens", run: runSessionTokens, needs: impl[session.TokenStore]})
+	register(suite{name: "SessionRevocations", run: runSessionRevocations, needs: impl[session.RevocationStore]})
+	register(suite{name: "SessionRace", run: runSessionRace, concurrency: true, needs: impl[session.TokenStore]})
+	register(suite{name: "SessionSweep", run: runSessionSweep, needs: impl[session.Sweeper]})
 }
 
 // sessionBase is a fixed, microsecond-precise instant every store

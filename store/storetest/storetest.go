@@ -27,6 +27,15 @@ type suite struct {
 	name        string
 	run         func(t *testing.T, newStore NewStore)
 	concurrency bool
+	// needs reports whether a store has the capability the suite tests;
+	// nil means every store.
+	needs func(store any) bool
+}
+
+// impl reports whether a store implements S.
+func impl[S any](store any) bool {
+	_, ok := store.(S)
+	return ok
 }
 
 // suites is filled by the init functions of this package's files, one file
@@ -47,17 +56,30 @@ func sorted(concurrency bool) []suite {
 }
 
 // Run runs the functional conformance tests for every capability the store
-// implements.
+// implements; suites for capabilities it lacks are not run at all (not
+// skipped), so a store that implements only sessions, say, runs exactly the
+// session suites.
 func Run(t *testing.T, newStore NewStore) {
-	for _, s := range sorted(false) {
-		t.Run(s.name, func(t *testing.T) { s.run(t, newStore) })
-	}
+	run(t, newStore, false)
 }
 
 // RunConcurrency runs the race tests: many goroutines contending for one
 // record, where exactly one must win.
 func RunConcurrency(t *testing.T, newStore NewStore) {
-	for _, s := range sorted(true) {
+	run(t, newStore, true)
+}
+
+func run(t *testing.T, newStore NewStore, concurrency bool) {
+	probe := newStore(t)
+	ran := 0
+	for _, s := range sorted(concurrency) {
+		if s.needs != nil && !s.needs(probe) {
+			continue
+		}
+		ran++
 		t.Run(s.name, func(t *testing.T) { s.run(t, newStore) })
+	}
+	if ran == 0 && !concurrency {
+		t.Fatalf("storetest: %T implements none of the storage interfaces", probe)
 	}
 }
