@@ -73,3 +73,24 @@ func TestTC6_AdoptedInactiveMemberIsRevoked(t *testing.T) {
 		}
 	})
 }
+
+// TestTC6_RecreateAfterDeleteRevivesTheUser: the directory deletes a person
+// and later creates them again; the record is revived under the same user
+// ID, so the IdP identity that points at it works again.
+func TestTC6_RecreateAfterDeleteRevivesTheUser(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		id := e.createUser("frank@acme.example")
+		e.do("DELETE", "/Users/"+id, "").want(t, http.StatusNoContent)
+		if st := e.membership(id).Status; st != sso.MembershipDeactivated {
+			t.Fatalf("status after DELETE: %s", st)
+		}
+		again := e.createUser("frank@acme.example")
+		if again != id {
+			t.Fatalf("re-created user %s, want the deleted user %s revived", again, id)
+		}
+		if st := e.membership(id).Status; st != sso.MembershipActive {
+			t.Fatalf("status after re-create: %s", st)
+		}
+		e.do("GET", "/Users/"+id, "").want(t, http.StatusOK)
+	})
+}

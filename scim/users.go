@@ -142,7 +142,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 // at: deprovisioning through SCIM must reach the account people actually
 // sign in with. It rewrites u, cu and m for the member, keeping their user
 // ID, roles, break-glass flag and join time, and reports whether it stored
-// them.
+// them. A member whose SCIM record was deleted is revived the same way.
 func (h *Handler) adoptMember(ctx context.Context, org *sso.Organization, cu *sso.User, m *sso.Membership, u *User) (bool, error) {
 	if cu.Email == "" {
 		return false, nil
@@ -154,11 +154,13 @@ func (h *Handler) adoptMember(ctx context.Context, org *sso.Organization, cu *ss
 	if err != nil {
 		return false, err
 	}
-	if _, err := h.cfg.Store.GetUserSCIM(ctx, org.ID, mem.UserID); err == nil {
-		// Already a directory user (live or deleted): a new, separate
-		// record is what the directory asked for.
+	prev, err := h.cfg.Store.GetUserSCIM(ctx, org.ID, mem.UserID)
+	switch {
+	case err == nil && !prev.Deleted:
+		// Already a live directory user: a new, separate record is what
+		// the directory asked for.
 		return false, nil
-	} else if !errors.Is(err, sso.ErrNotFound) {
+	case err != nil && !errors.Is(err, sso.ErrNotFound):
 		return false, err
 	}
 	existing, err := h.cfg.Core.GetUser(ctx, mem.UserID)
@@ -168,6 +170,15 @@ func (h *Handler) adoptMember(ctx context.Context, org *sso.Organization, cu *ss
 	u.ID, cu.ID, m.UserID = mem.UserID, mem.UserID, mem.UserID
 	cu.CreatedAt = existing.CreatedAt
 	m.Roles, m.BreakGlass, m.JoinedAt = mem.Roles, mem.BreakGlass, mem.JoinedAt
+	if prev != nil {
+		// The directory deleted this person and now creates them again:
+		// revive the record, so their IdP identity keeps pointing at it.
+		u.Version, u.Created = prev.Version+1, prev.Created
+		if err := h.cfg.Store.UpdateUserSCIM(ctx, u, prev.Version, cu, m); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
 	if err := h.cfg.Store.AdoptUserSCIM(ctx, cu, m, u); err != nil {
 		return false, err
 	}
