@@ -288,9 +288,7 @@ func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membersh
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_scim_users (org_id, user_id, user_name, user_name_lc, external_id,
-			display_name_lc, given_name_lc, family_name_lc, active, deleted, attrs, version, created_at, last_modified)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, rargs...); err != nil {
+		if _, err := tx.ExecContext(ctx, insertSCIMUser, rargs...); err != nil {
 			return s.wrap(err)
 		}
 		if _, err := tx.ExecContext(ctx, insertUser+` ON CONFLICT (id) DO NOTHING`, userArgs(u)...); err != nil {
@@ -320,18 +318,11 @@ func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membershi
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_scim_users (org_id, user_id, user_name, user_name_lc, external_id,
-			display_name_lc, given_name_lc, family_name_lc, active, deleted, attrs, version, created_at, last_modified)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, rargs...); err != nil {
+		if _, err := tx.ExecContext(ctx, insertSCIMUser, rargs...); err != nil {
 			return s.wrap(err)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE ssokit_users SET email = $2, email_lower = $3, email_verified = $4, given_name = $5,
-			family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1`, userArgs(u)...)
-		if err != nil {
-			return s.wrap(err)
-		}
-		if err := mustAffect(res); err != nil {
-			return fmt.Errorf("sqlstore: user: %w", err)
+		if err := s.replaceCoreUser(ctx, tx, u); err != nil {
+			return err
 		}
 		if err := s.replaceCoreMember(ctx, tx, margs); err != nil {
 			return err
@@ -340,11 +331,21 @@ func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membershi
 	})
 }
 
-// replaceCoreUser rewrites a core user inside a SCIM transaction.
+// insertSCIMUser stores a SCIM record; its arguments come from scimUserArgs.
+const insertSCIMUser = `INSERT INTO ssokit_scim_users (org_id, user_id, user_name, user_name_lc, external_id,
+	display_name_lc, given_name_lc, family_name_lc, active, deleted, attrs, version, created_at, last_modified)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+
+// replaceCoreUser rewrites an existing core user inside a SCIM transaction;
+// a missing user is ErrNotFound.
 func (s *Store) replaceCoreUser(ctx context.Context, tx *sql.Tx, u *sso.User) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE ssokit_users SET email = $2, email_lower = $3, email_verified = $4, given_name = $5,
-		family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1`, userArgs(u)...); err != nil {
+	res, err := tx.ExecContext(ctx, `UPDATE ssokit_users SET email = $2, email_lower = $3, email_verified = $4, given_name = $5,
+		family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1`, userArgs(u)...)
+	if err != nil {
 		return s.wrap(err)
+	}
+	if err := mustAffect(res); err != nil {
+		return fmt.Errorf("sqlstore: user: %w", err)
 	}
 	return nil
 }
