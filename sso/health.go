@@ -338,6 +338,9 @@ func (h *HealthChecker) Check(ctx context.Context, c *Connection) (*ConnectionHe
 		if h.cfg.Auditor == nil {
 			break
 		}
+		if e.Type == EventCertificateExpiring && h.announced(ctx, e) {
+			continue
+		}
 		if err := h.cfg.Auditor.Record(ctx, e); err != nil {
 			h.log.WarnContext(ctx, "sso: audit event not recorded", "type", e.Type, "connection", c.ID, "err", err)
 		}
@@ -402,6 +405,26 @@ func (h *HealthChecker) transitions(c *Connection, prevStatus HealthStatus, cur 
 		cur.CertificateWarnings = nil
 	}
 	return out
+}
+
+// announced reports whether an EventCertificateExpiring for the same
+// connection, certificate and threshold was already recorded in the last 40
+// days, by this checker or by another component that announces expiry with
+// the same details (the saml package's metadata refresh does), so a host
+// running both is told once.
+func (h *HealthChecker) announced(ctx context.Context, e *Event) bool {
+	prior, _, err := h.cfg.Auditor.Query(ctx, EventQuery{OrgID: e.OrgID, Type: EventCertificateExpiring,
+		Since: e.Time.Add(-40 * 24 * time.Hour), Limit: 1000})
+	if err != nil {
+		return false
+	}
+	for _, p := range prior {
+		if p.Target.ID == e.Target.ID && p.Details["fingerprint"] == e.Details["fingerprint"] &&
+			p.Details["threshold_days"] == e.Details["threshold_days"] {
+			return true
+		}
+	}
+	return false
 }
 
 // Health returns the connection's last result, or one with Status

@@ -13,8 +13,8 @@ import (
 )
 
 func init() {
-	register(suite{name: "Health", run: runHealth})
-	register(suite{name: "HealthRace", run: runHealthRace, concurrency: true})
+	register(suite{name: "Health", run: runHealth, needs: impl[sso.HealthStore]})
+	register(suite{name: "HealthRace", run: runHealthRace, concurrency: true, needs: impl[sso.HealthStore]})
 }
 
 func healthStore(t *testing.T, newStore NewStore) (sso.HealthStore, bool) {
