@@ -284,9 +284,9 @@ func TestReplicasPostgresRestart(t *testing.T) {
 	lb, _ := startReplicas(t)
 	base := lb.URL
 	ctx := context.Background()
-	token := createSCIMToken(t, base, "acme", "a")
-
-	// Sessions made before the outage.
+	// Sessions made before the outage. They come first: issuing a SCIM
+	// token turns directory sync on, after which only provisioned members
+	// may sign in.
 	var browsers []*ssotest.Browser
 	for _, u := range loadUsers {
 		b, _ := newRoutedBrowser(u, startOnFinishOn("a", "b"))
@@ -295,6 +295,7 @@ func TestReplicasPostgresRestart(t *testing.T) {
 		}
 		browsers = append(browsers, b)
 	}
+	token := createSCIMToken(t, base, "acme", "a")
 	eventsBefore := auditSeqs(t, base, "acme")
 
 	var (
