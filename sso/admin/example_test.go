@@ -1,0 +1,72 @@
+package admin_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/admin"
+	"github.com/ssokit/ssokit/store/memstore"
+)
+
+// exampleSP stands in for saml.SP so the example needs no IdP.
+type exampleSP struct{}
+
+func (exampleSP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *sso.ConnectionInput) (*sso.IdPDetails, error) {
+	c.SAML = &sso.SAMLConfig{IdPEntityID: in.IdPEntityID, SSOURL: in.SSOURL, Certificates: in.Certificates}
+	return &sso.IdPDetails{EntityID: in.IdPEntityID}, nil
+}
+
+func (exampleSP) SPDetails(c *sso.Connection) *sso.SPDetails {
+	return &sso.SPDetails{EntityID: "https://app.example.com/sso/saml/metadata/" + c.ID}
+}
+
+func (exampleSP) StartLogin(w http.ResponseWriter, r *http.Request, c *sso.Connection, opts sso.StartOptions) error {
+	http.Redirect(w, r, "https://idp.example.com/sso", http.StatusFound)
+	return nil
+}
+
+func ExampleNew() {
+	ctx := context.Background()
+	st := memstore.New()
+	_ = st.CreateOrg(ctx, &sso.Organization{ID: "org_1", Slug: "acme", Name: "Acme",
+		Settings: sso.OrgSettings{Features: sso.Features{SCIM: true}}})
+	auditor, _ := sso.NewAuditor(sso.AuditorConfig{Store: st})
+	domains, _ := sso.NewDomains(sso.DomainsConfig{Store: st, Auditor: auditor})
+	enforcer, _ := sso.NewEnforcer(sso.EnforcerConfig{Store: st, Auditor: auditor})
+	h, err := admin.New(admin.Config{
+		Store: st,
+		// The host decides who administers which organization; here every
+		// caller is an admin of org_1.
+		Authorize: func(r *http.Request) (string, sso.Actor, error) {
+			return "org_1", sso.Actor{Type: sso.ActorAdmin, ID: "usr_admin"}, nil
+		},
+		// In a host these are the saml.SP and oidc.RP, which implement both
+		// interfaces.
+		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{sso.ProtocolSAML: exampleSP{}},
+		Starters:    map[sso.Protocol]sso.Starter{sso.ProtocolSAML: exampleSP{}},
+		Domains:     domains,
+		Enforcer:    enforcer,
+		Auditor:     auditor,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin/sso/", http.StripPrefix("/admin/sso", h))
+
+	req := httptest.NewRequest("POST", "/admin/sso/domains", strings.NewReader(`{"name":"Acme.COM"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	fmt.Println(rec.Code)
+	d, _ := st.GetDomain(ctx, "org_1", "acme.com")
+	fmt.Println(d.Name, d.State)
+	// Output:
+	// 201
+	// acme.com pending
+}
