@@ -1,6 +1,7 @@
 package mfa
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -169,27 +170,15 @@ func New(cfg Config) (*Manager, error) {
 	case cfg.MaxFailures < 0 || cfg.Lockout < 0 || cfg.MaxLockout < 0 || cfg.FailureWindow < 0 || cfg.RecentMFA < 0 || cfg.QRSize < 0:
 		return nil, bad("negative limits")
 	}
-	if cfg.MaxFailures == 0 {
-		cfg.MaxFailures = DefaultMaxFailures
-	}
-	if cfg.Lockout == 0 {
-		cfg.Lockout = DefaultLockout
-	}
-	if cfg.MaxLockout == 0 {
-		cfg.MaxLockout = DefaultMaxLockout
-	}
+	cfg.MaxFailures = cmp.Or(cfg.MaxFailures, DefaultMaxFailures)
+	cfg.Lockout = cmp.Or(cfg.Lockout, DefaultLockout)
+	cfg.MaxLockout = cmp.Or(cfg.MaxLockout, DefaultMaxLockout)
 	if cfg.MaxLockout < cfg.Lockout {
 		return nil, bad("MaxLockout below Lockout")
 	}
-	if cfg.FailureWindow == 0 {
-		cfg.FailureWindow = DefaultFailureWindow
-	}
-	if cfg.RecentMFA == 0 {
-		cfg.RecentMFA = DefaultRecentMFA
-	}
-	if cfg.QRSize == 0 {
-		cfg.QRSize = DefaultQRSize
-	}
+	cfg.FailureWindow = cmp.Or(cfg.FailureWindow, DefaultFailureWindow)
+	cfg.RecentMFA = cmp.Or(cfg.RecentMFA, DefaultRecentMFA)
+	cfg.QRSize = cmp.Or(cfg.QRSize, DefaultQRSize)
 	if cfg.QRSize < 64 || cfg.QRSize > 2048 {
 		return nil, bad("QRSize must be within 64..2048")
 	}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/netguard"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -32,34 +33,6 @@ var errBlockedAddress = fmt.Errorf("%w: oidc: destination address not allowed", 
 
 // errInsecureURL reports a non-https URL while AllowInsecureIssuers is off.
 var errInsecureURL = fmt.Errorf("%w: oidc: URL must use https", sso.ErrInvalidInput)
-
-// blockedAddr reports whether ip is an address an IdP URL may not resolve
-// to: anything but global unicast (loopback, RFC 1918, link-local incl.
-// 169.254.169.254, CGNAT, unique-local IPv6, multicast, unspecified).
-func blockedAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsMulticast() ||
-		ip.IsUnspecified() || !ip.IsGlobalUnicast() {
-		return true
-	}
-	for _, p := range blockedPrefixes {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-var blockedPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("2001:db8::/32"),
-}
 
 // newFetchClient returns the client used for discovery, JWKS, token and
 // userinfo requests. It clones base's transport (or the default one) and
@@ -82,7 +55,7 @@ func newFetchClient(base *http.Client, allowPrivate, allowInsecure bool, timeout
 		if !allowPrivate {
 			d := &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
 				ap, err := netip.ParseAddrPort(address)
-				if err != nil || blockedAddr(ap.Addr()) {
+				if err != nil || netguard.Blocked(ap.Addr()) {
 					return fmt.Errorf("%w: %s", errBlockedAddress, address)
 				}
 				return nil
@@ -133,7 +106,7 @@ func checkURL(u *url.URL, allowPrivate, allowInsecure bool) error {
 	}
 	if !allowPrivate {
 		h := u.Hostname()
-		if ip, err := netip.ParseAddr(h); err == nil && blockedAddr(ip) {
+		if ip, err := netip.ParseAddr(h); err == nil && netguard.Blocked(ip) {
 			return fmt.Errorf("%w: %s", errBlockedAddress, h)
 		}
 		lh := strings.ToLower(strings.TrimSuffix(h, "."))

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/netguard"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -528,26 +529,6 @@ type guardError struct{ addr string }
 
 func (e *guardError) Error() string { return "metadata URL resolves to a forbidden address " + e.addr }
 
-// forbiddenAddr reports whether ip is internal: loopback, private,
-// link-local, unspecified, multicast, CGNAT or otherwise not global.
-func forbiddenAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() || !ip.IsGlobalUnicast() {
-		return true
-	}
-	for _, p := range []netip.Prefix{
-		netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
-		netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("64:ff9b::/96"),
-		netip.MustParsePrefix("2001:db8::/32"),
-	} {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
 // metadataClient builds the metadata HTTP client with the address guard.
 func (s *SP) metadataClient() (*http.Client, error) {
 	var base *http.Transport
@@ -571,7 +552,7 @@ func (s *SP) metadataClient() (*http.Client, error) {
 		if !s.cfg.AllowPrivateMetadataAddresses {
 			dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
 				ap, err := netip.ParseAddrPort(address)
-				if err != nil || forbiddenAddr(ap.Addr()) {
+				if err != nil || netguard.Blocked(ap.Addr()) {
 					return &guardError{addr: address}
 				}
 				return nil

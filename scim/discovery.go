@@ -38,7 +38,12 @@ func (h *Handler) schemaDocs() []map[string]any {
 }
 
 func (h *Handler) serveSchemas(w http.ResponseWriter, r *http.Request) {
-	docs := h.schemaDocs()
+	h.serveDocs(w, r, h.schemaDocs(), "no such schema")
+}
+
+// serveDocs answers a discovery request: the document whose id is the {id}
+// path value (case-insensitively), or all of docs as a ListResponse.
+func (h *Handler) serveDocs(w http.ResponseWriter, r *http.Request, docs []map[string]any, notFound string) {
 	if id := r.PathValue("id"); id != "" {
 		for _, d := range docs {
 			if strings.EqualFold(d["id"].(string), id) {
@@ -46,7 +51,7 @@ func (h *Handler) serveSchemas(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		h.fail(w, r, &Error{Status: http.StatusNotFound, Detail: "no such schema"})
+		h.fail(w, r, &Error{Status: http.StatusNotFound, Detail: notFound})
 		return
 	}
 	res := make([]any, len(docs))
@@ -75,20 +80,5 @@ func (h *Handler) resourceTypes() []map[string]any {
 }
 
 func (h *Handler) serveResourceTypes(w http.ResponseWriter, r *http.Request) {
-	docs := h.resourceTypes()
-	if id := r.PathValue("id"); id != "" {
-		for _, d := range docs {
-			if strings.EqualFold(d["id"].(string), id) {
-				h.writeJSON(w, http.StatusOK, d)
-				return
-			}
-		}
-		h.fail(w, r, &Error{Status: http.StatusNotFound, Detail: "no such resource type"})
-		return
-	}
-	res := make([]any, len(docs))
-	for i, d := range docs {
-		res[i] = d
-	}
-	h.writeJSON(w, http.StatusOK, listResponse(res, len(res), 1))
+	h.serveDocs(w, r, h.resourceTypes(), "no such resource type")
 }

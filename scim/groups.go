@@ -63,8 +63,13 @@ func (h *Handler) writeGroup(ctx context.Context, w http.ResponseWriter, status 
 	return nil
 }
 
-// groupBody validates a Group body and returns its attributes and members.
-func (h *Handler) groupBody(body map[string]any) (map[string]any, []string, error) {
+// readGroup reads and validates a Group body and returns its attributes
+// and members.
+func (h *Handler) readGroup(r *http.Request) (map[string]any, []string, error) {
+	body, err := readObject(r)
+	if err != nil {
+		return nil, nil, err
+	}
 	var members []string
 	for k, v := range body {
 		if strings.EqualFold(k, "members") {
@@ -92,11 +97,7 @@ func applyGroupAttrs(g *Group, attrs map[string]any) {
 
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
 	ctx, rc := r.Context(), from(r)
-	body, err := readObject(r)
-	if err != nil {
-		return err
-	}
-	attrs, members, err := h.groupBody(body)
+	attrs, members, err := h.readGroup(r)
 	if err != nil {
 		return err
 	}
@@ -139,30 +140,23 @@ func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {
-	p, err := h.parseList(queryGetter(r), KindGroup)
-	if err != nil {
-		return err
-	}
-	return h.serveGroupList(w, r, p)
+	return h.serveGroupList(w, r, queryGetter(r))
 }
 
 func (h *Handler) searchGroups(w http.ResponseWriter, r *http.Request) error {
-	body, err := readObject(r)
+	get, err := readSearch(r)
 	if err != nil {
 		return err
 	}
-	get, err := searchGetter(body)
-	if err != nil {
-		return err
-	}
+	return h.serveGroupList(w, r, get)
+}
+
+// serveGroupList answers a list or search request whose parameters get reads.
+func (h *Handler) serveGroupList(w http.ResponseWriter, r *http.Request, get func(string) (string, bool)) error {
 	p, err := h.parseList(get, KindGroup)
 	if err != nil {
 		return err
 	}
-	return h.serveGroupList(w, r, p)
-}
-
-func (h *Handler) serveGroupList(w http.ResponseWriter, r *http.Request, p *listParams) error {
 	ctx, rc := r.Context(), from(r)
 	groups, total, err := h.cfg.Store.ListGroupsSCIM(ctx, rc.org.ID, p.q)
 	if err != nil {
@@ -185,11 +179,7 @@ func (h *Handler) serveGroupList(w http.ResponseWriter, r *http.Request, p *list
 // must be valid for both resource types.
 func (h *Handler) searchRoot(w http.ResponseWriter, r *http.Request) error {
 	ctx, rc := r.Context(), from(r)
-	body, err := readObject(r)
-	if err != nil {
-		return err
-	}
-	get, err := searchGetter(body)
+	get, err := readSearch(r)
 	if err != nil {
 		return err
 	}
@@ -232,11 +222,7 @@ func (h *Handler) searchRoot(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) replaceGroup(w http.ResponseWriter, r *http.Request) error {
-	body, err := readObject(r)
-	if err != nil {
-		return err
-	}
-	attrs, members, err := h.groupBody(body)
+	attrs, members, err := h.readGroup(r)
 	if err != nil {
 		return err
 	}

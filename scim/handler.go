@@ -2,6 +2,7 @@ package scim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -130,21 +131,11 @@ func New(cfg Config) (*Handler, error) {
 	case cfg.MaxResults > MaxMaxResults:
 		return nil, fmt.Errorf("%w: scim: MaxResults above %d", sso.ErrInvalidConfig, MaxMaxResults)
 	}
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.MaxResults == 0 {
-		cfg.MaxResults = DefaultMaxResults
-	}
-	if cfg.MaxOperations == 0 {
-		cfg.MaxOperations = DefaultMaxOperations
-	}
-	if cfg.MaxMembers == 0 {
-		cfg.MaxMembers = DefaultMaxMembers
-	}
-	if cfg.RateLimit == 0 {
-		cfg.RateLimit = DefaultRateLimit
-	}
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	cfg.MaxResults = cmp.Or(cfg.MaxResults, DefaultMaxResults)
+	cfg.MaxOperations = cmp.Or(cfg.MaxOperations, DefaultMaxOperations)
+	cfg.MaxMembers = cmp.Or(cfg.MaxMembers, DefaultMaxMembers)
+	cfg.RateLimit = cmp.Or(cfg.RateLimit, DefaultRateLimit)
 	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, limiter: cfg.Limiter,
 		tel: telemetry.New("scim", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics})}
 	if h.log == nil {
@@ -344,6 +335,15 @@ func from(r *http.Request) *reqCtx { return r.Context().Value(reqKey{}).(*reqCtx
 
 var errUnauthorized = &Error{Status: http.StatusUnauthorized, Detail: "missing or invalid bearer token"}
 
+// failAuth answers an error from looking up the bearer token or its
+// organization: an unknown one is a 401, anything else fails as itself.
+func (h *Handler) failAuth(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, sso.ErrNotFound) {
+		err = errUnauthorized
+	}
+	h.fail(w, r, err)
+}
+
 func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -356,20 +356,12 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 		now := h.now()
 		tok, err := sso.AuthenticateSCIMToken(ctx, h.cfg.Core, strings.TrimSpace(bearer), now)
 		if err != nil {
-			if errors.Is(err, sso.ErrNotFound) {
-				h.fail(w, r, errUnauthorized)
-			} else {
-				h.fail(w, r, err)
-			}
+			h.failAuth(w, r, err)
 			return
 		}
 		org, err := h.cfg.Core.GetOrg(ctx, tok.OrgID)
 		if err != nil {
-			if errors.Is(err, sso.ErrNotFound) {
-				h.fail(w, r, errUnauthorized)
-			} else {
-				h.fail(w, r, err)
-			}
+			h.failAuth(w, r, err)
 			return
 		}
 		telemetry.OpFrom(ctx).SetTenant(org.ID, "")
@@ -615,8 +607,12 @@ func queryGetter(r *http.Request) func(string) (string, bool) {
 	}
 }
 
-// searchGetter reads a SearchRequest body (RFC 7644 §3.4.3).
-func searchGetter(body map[string]any) (func(string) (string, bool), error) {
+// readSearch reads a SearchRequest body (RFC 7644 §3.4.3).
+func readSearch(r *http.Request) (func(string) (string, bool), error) {
+	body, err := readObject(r)
+	if err != nil {
+		return nil, err
+	}
 	if s, ok := body["schemas"]; ok {
 		if err := checkSchemas(s, searchSchema); err != nil {
 			return nil, err

@@ -75,12 +75,8 @@ func normalizeUser(in map[string]any) (map[string]any, error) {
 		case strings.EqualFold(k, "id"), strings.EqualFold(k, "meta"), strings.EqualFold(k, "groups"), strings.EqualFold(k, "password"):
 			continue
 		case strings.EqualFold(k, "externalId"):
-			s, err := stringValue("externalId", v)
-			if err != nil {
+			if err := putExternalID(out, v); err != nil {
 				return nil, err
-			}
-			if s != "" {
-				out["externalId"] = s
 			}
 			continue
 		case strings.EqualFold(k, enterpriseSchema):
@@ -102,12 +98,8 @@ func normalizeUser(in map[string]any) (map[string]any, error) {
 						ev = map[string]any{"value": s}
 					}
 				}
-				nv, err := normalizeValue(a, ev)
-				if err != nil {
+				if err := putValue(ext, a, ev); err != nil {
 					return nil, err
-				}
-				if nv != nil {
-					ext[a.Name()] = nv
 				}
 			}
 			if len(ext) > 0 {
@@ -115,23 +107,16 @@ func normalizeUser(in map[string]any) (map[string]any, error) {
 			}
 			continue
 		}
-		if strings.HasPrefix(strings.ToLower(k), strings.ToLower(userSchema)+":") {
-			k = k[len(userSchema)+1:]
-		}
-		a, ok := findAttr(coreUser.Attributes, k)
-		if !ok {
-			return nil, invalidSyntax("unknown attribute %q", k)
+		a, err := coreAttr(coreUser.Attributes, userSchema, k)
+		if err != nil {
+			return nil, err
 		}
 		switch a.Name() {
 		case "groups", "password":
 			continue
 		}
-		nv, err := normalizeValue(a, v)
-		if err != nil {
+		if err := putValue(out, a, v); err != nil {
 			return nil, err
-		}
-		if nv != nil {
-			out[a.Name()] = nv
 		}
 	}
 	un, _ := out["userName"].(string)
@@ -155,28 +140,17 @@ func normalizeGroup(in map[string]any) (map[string]any, error) {
 		case strings.EqualFold(k, "id"), strings.EqualFold(k, "meta"), strings.EqualFold(k, "members"):
 			continue
 		case strings.EqualFold(k, "externalId"):
-			s, err := stringValue("externalId", v)
-			if err != nil {
+			if err := putExternalID(out, v); err != nil {
 				return nil, err
-			}
-			if s != "" {
-				out["externalId"] = s
 			}
 			continue
 		}
-		if strings.HasPrefix(strings.ToLower(k), strings.ToLower(groupSchema)+":") {
-			k = k[len(groupSchema)+1:]
-		}
-		a, ok := findAttr(coreGroup.Attributes, k)
-		if !ok {
-			return nil, invalidSyntax("unknown attribute %q", k)
-		}
-		nv, err := normalizeValue(a, v)
+		a, err := coreAttr(coreGroup.Attributes, groupSchema, k)
 		if err != nil {
 			return nil, err
 		}
-		if nv != nil {
-			out[a.Name()] = nv
+		if err := putValue(out, a, v); err != nil {
+			return nil, err
 		}
 	}
 	dn, _ := out["displayName"].(string)
@@ -184,6 +158,44 @@ func normalizeGroup(in map[string]any) (map[string]any, error) {
 		return nil, invalidValue("displayName is required")
 	}
 	return out, nil
+}
+
+// coreAttr finds the attribute k of a resource's core schema, either by its
+// short name or by its name in full (schemaURN + ":" + name).
+func coreAttr(attrs schema.Attributes, schemaURN, k string) (schema.CoreAttribute, error) {
+	if strings.HasPrefix(strings.ToLower(k), strings.ToLower(schemaURN)+":") {
+		k = k[len(schemaURN)+1:]
+	}
+	a, ok := findAttr(attrs, k)
+	if !ok {
+		return schema.CoreAttribute{}, invalidSyntax("unknown attribute %q", k)
+	}
+	return a, nil
+}
+
+// putValue normalizes v for attribute a and stores it in out under the
+// attribute's name, unless it normalizes to nothing.
+func putValue(out map[string]any, a schema.CoreAttribute, v any) error {
+	nv, err := normalizeValue(a, v)
+	if err != nil {
+		return err
+	}
+	if nv != nil {
+		out[a.Name()] = nv
+	}
+	return nil
+}
+
+// putExternalID stores a non-empty externalId in out.
+func putExternalID(out map[string]any, v any) error {
+	s, err := stringValue("externalId", v)
+	if err != nil {
+		return err
+	}
+	if s != "" {
+		out["externalId"] = s
+	}
+	return nil
 }
 
 func invalidSyntax(format string, a ...any) error {

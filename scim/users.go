@@ -82,13 +82,18 @@ func coreUserOf(u *User, created time.Time) *sso.User {
 	}
 }
 
-func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
-	ctx, rc := r.Context(), from(r)
+// readUser reads a User body and returns its normalized attributes.
+func readUser(r *http.Request) (map[string]any, error) {
 	body, err := readObject(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	attrs, err := normalizeUser(body)
+	return normalizeUser(body)
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
+	ctx, rc := r.Context(), from(r)
+	attrs, err := readUser(r)
 	if err != nil {
 		return err
 	}
@@ -217,30 +222,23 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
-	p, err := h.parseList(queryGetter(r), KindUser)
-	if err != nil {
-		return err
-	}
-	return h.serveUserList(w, r, p)
+	return h.serveUserList(w, r, queryGetter(r))
 }
 
 func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request) error {
-	body, err := readObject(r)
+	get, err := readSearch(r)
 	if err != nil {
 		return err
 	}
-	get, err := searchGetter(body)
-	if err != nil {
-		return err
-	}
+	return h.serveUserList(w, r, get)
+}
+
+// serveUserList answers a list or search request whose parameters get reads.
+func (h *Handler) serveUserList(w http.ResponseWriter, r *http.Request, get func(string) (string, bool)) error {
 	p, err := h.parseList(get, KindUser)
 	if err != nil {
 		return err
 	}
-	return h.serveUserList(w, r, p)
-}
-
-func (h *Handler) serveUserList(w http.ResponseWriter, r *http.Request, p *listParams) error {
 	ctx, rc := r.Context(), from(r)
 	users, total, err := h.cfg.Store.ListUsersSCIM(ctx, rc.org.ID, p.q)
 	if err != nil {
@@ -265,11 +263,7 @@ func (h *Handler) serveUserList(w http.ResponseWriter, r *http.Request, p *listP
 }
 
 func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request) error {
-	body, err := readObject(r)
-	if err != nil {
-		return err
-	}
-	attrs, err := normalizeUser(body)
+	attrs, err := readUser(r)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,15 @@ var _ mfa.Store = (*Store)(nil)
 
 func credKey(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
 
+// copyOf returns a copy of m[k], or sso.ErrNotFound when k is absent.
+func copyOf[V any](m map[string]V, k string) (*V, error) {
+	v, ok := m[k]
+	if !ok {
+		return nil, sso.ErrNotFound
+	}
+	return &v, nil
+}
+
 // PutPendingTOTP implements mfa.TOTPStore.
 func (s *Store) PutPendingTOTP(ctx context.Context, f *mfa.TOTPFactor) error {
 	if f.UserID == "" {
@@ -53,11 +62,7 @@ func (s *Store) PutPendingTOTP(ctx context.Context, f *mfa.TOTPFactor) error {
 func (s *Store) GetTOTP(ctx context.Context, userID string) (*mfa.TOTPFactor, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, ok := s.mfa.totp[userID]
-	if !ok {
-		return nil, sso.ErrNotFound
-	}
-	return &f, nil
+	return copyOf(s.mfa.totp, userID)
 }
 
 // ActivateTOTP implements mfa.TOTPStore.
@@ -167,38 +172,36 @@ func (s *Store) DeleteRecoveryCodes(ctx context.Context, userID string) error {
 func (s *Store) GetAttempts(ctx context.Context, userID string) (*mfa.Attempts, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.mfa.attempts[userID]
-	if !ok {
-		return nil, sso.ErrNotFound
-	}
-	return &a, nil
+	return copyOf(s.mfa.attempts, userID)
 }
 
 // AddFailure implements mfa.AttemptStore.
 func (s *Store) AddFailure(ctx context.Context, userID string, at, restartBefore time.Time) (int, error) {
-	if userID == "" {
-		return 0, fmt.Errorf("%w: memstore: empty user ID", sso.ErrInvalidInput)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mfa.attempts == nil {
-		s.mfa.attempts = make(map[string]mfa.Attempts)
-	}
-	a := s.mfa.attempts[userID]
-	a.UserID = userID
-	if a.LastFailureAt.Before(restartBefore) {
-		a.Failures = 0
-	}
-	a.Failures++
-	a.LastFailureAt = at
-	s.mfa.attempts[userID] = a
-	return a.Failures, nil
+	a, err := s.updateAttempts(userID, func(a *mfa.Attempts) {
+		if a.LastFailureAt.Before(restartBefore) {
+			a.Failures = 0
+		}
+		a.Failures++
+		a.LastFailureAt = at
+	})
+	return a.Failures, err
 }
 
 // LockUntil implements mfa.AttemptStore.
 func (s *Store) LockUntil(ctx context.Context, userID string, until time.Time) error {
+	_, err := s.updateAttempts(userID, func(a *mfa.Attempts) {
+		if until.After(a.LockedUntil) {
+			a.LockedUntil = until
+		}
+	})
+	return err
+}
+
+// updateAttempts applies change to the user's attempt record, creating it
+// when absent, and returns the record as stored.
+func (s *Store) updateAttempts(userID string, change func(a *mfa.Attempts)) (mfa.Attempts, error) {
 	if userID == "" {
-		return fmt.Errorf("%w: memstore: empty user ID", sso.ErrInvalidInput)
+		return mfa.Attempts{}, fmt.Errorf("%w: memstore: empty user ID", sso.ErrInvalidInput)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -207,11 +210,9 @@ func (s *Store) LockUntil(ctx context.Context, userID string, until time.Time) e
 	}
 	a := s.mfa.attempts[userID]
 	a.UserID = userID
-	if until.After(a.LockedUntil) {
-		a.LockedUntil = until
-	}
+	change(&a)
 	s.mfa.attempts[userID] = a
-	return nil
+	return a, nil
 }
 
 // ResetAttempts implements mfa.AttemptStore.

@@ -58,6 +58,24 @@ func inner[V any](m map[string]map[string]V, k string) map[string]V {
 	return x
 }
 
+// checkNewUser fails with a conflict when r's ID or live userName is taken
+// in its organization.
+func (d *scimData) checkNewUser(r *scim.User) error {
+	if _, ok := d.users[r.OrgID][r.ID]; ok {
+		return conflict("scim user", r.ID)
+	}
+	if _, ok := d.userNames[r.OrgID][r.UserNameKey()]; ok {
+		return conflict("scim userName", r.UserName)
+	}
+	return nil
+}
+
+// putUser stores a copy of the new user r and indexes its userName.
+func (d *scimData) putUser(r *scim.User) {
+	inner(d.users, r.OrgID)[r.ID] = scim.CloneUser(r)
+	inner(d.userNames, r.OrgID)[r.UserNameKey()] = r.ID
+}
+
 // CreateUserSCIM implements scim.UserStore.
 func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
 	if err := u.Validate(); err != nil {
@@ -68,11 +86,8 @@ func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membersh
 	}
 	c, d := s.lockSCIM()
 	defer s.mu.Unlock()
-	if _, ok := d.users[r.OrgID][r.ID]; ok {
-		return conflict("scim user", r.ID)
-	}
-	if _, ok := d.userNames[r.OrgID][r.UserNameKey()]; ok {
-		return conflict("scim userName", r.UserName)
+	if err := d.checkNewUser(r); err != nil {
+		return err
 	}
 	if _, ok := c.members[m.OrgID][m.UserID]; ok {
 		return conflict("membership", m.OrgID+"/"+m.UserID)
@@ -81,8 +96,7 @@ func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membersh
 		c.users[u.ID] = cloneUser(u)
 	}
 	_ = c.createMembership(m)
-	inner(d.users, r.OrgID)[r.ID] = scim.CloneUser(r)
-	inner(d.userNames, r.OrgID)[r.UserNameKey()] = r.ID
+	d.putUser(r)
 	return nil
 }
 
@@ -96,11 +110,8 @@ func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membershi
 	}
 	c, d := s.lockSCIM()
 	defer s.mu.Unlock()
-	if _, ok := d.users[r.OrgID][r.ID]; ok {
-		return conflict("scim user", r.ID)
-	}
-	if _, ok := d.userNames[r.OrgID][r.UserNameKey()]; ok {
-		return conflict("scim userName", r.UserName)
+	if err := d.checkNewUser(r); err != nil {
+		return err
 	}
 	if _, ok := c.members[m.OrgID][m.UserID]; !ok {
 		return notFound("membership", m.OrgID+"/"+m.UserID)
@@ -110,8 +121,7 @@ func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membershi
 	}
 	c.users[u.ID] = cloneUser(u)
 	c.members[m.OrgID][m.UserID] = cloneMember(m)
-	inner(d.users, r.OrgID)[r.ID] = scim.CloneUser(r)
-	inner(d.userNames, r.OrgID)[r.UserNameKey()] = r.ID
+	d.putUser(r)
 	return nil
 }
 

@@ -255,25 +255,25 @@ func (s *Store) RevokeFamily(ctx context.Context, familyID string, at time.Time)
 
 // RevokeSessionTokens implements session.TokenStore.
 func (s *Store) RevokeSessionTokens(ctx context.Context, sessionID string, at time.Time) error {
+	s.revokeFamilies(at, func(f *tokenFamily) bool { return f.sessionID == sessionID })
+	return nil
+}
+
+// revokeFamilies marks every unrevoked token family that match selects as
+// revoked at at.
+func (s *Store) revokeFamilies(at time.Time, match func(f *tokenFamily) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.session.families {
-		if f.sessionID == sessionID && f.revokedAt.IsZero() {
+		if match(f) && f.revokedAt.IsZero() {
 			f.revokedAt = at
 		}
 	}
-	return nil
 }
 
 // RevokeUserTokens implements session.TokenStore.
 func (s *Store) RevokeUserTokens(ctx context.Context, userID string, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, f := range s.session.families {
-		if f.userID == userID && f.revokedAt.IsZero() {
-			f.revokedAt = at
-		}
-	}
+	s.revokeFamilies(at, func(f *tokenFamily) bool { return f.userID == userID })
 	return nil
 }
 

@@ -93,26 +93,11 @@ func (q *scimSQL) expr(e scim.Expr, col func(scim.Attr) (string, bool)) error {
 	case *scim.Or:
 		return q.binary(x.Left, x.Right, " OR ", col)
 	case *scim.Not:
-		q.b.WriteString("NOT (")
-		if err := q.expr(x.X, col); err != nil {
-			return err
-		}
-		q.b.WriteString(")")
-		return nil
+		return q.wrapped("NOT (", x.X, ")", col)
 	case *scim.EmailMatch:
-		q.b.WriteString("EXISTS (SELECT 1 FROM ssokit_scim_emails e WHERE e.org_id = u.org_id AND e.user_id = u.user_id AND (")
-		if err := q.expr(x.X, col); err != nil {
-			return err
-		}
-		q.b.WriteString("))")
-		return nil
+		return q.wrapped("EXISTS (SELECT 1 FROM ssokit_scim_emails e WHERE e.org_id = u.org_id AND e.user_id = u.user_id AND (", x.X, "))", col)
 	case *scim.MemberMatch:
-		q.b.WriteString("EXISTS (SELECT 1 FROM ssokit_scim_members mm WHERE mm.org_id = g.org_id AND mm.group_id = g.group_id AND (")
-		if err := q.expr(x.X, col); err != nil {
-			return err
-		}
-		q.b.WriteString("))")
-		return nil
+		return q.wrapped("EXISTS (SELECT 1 FROM ssokit_scim_members mm WHERE mm.org_id = g.org_id AND mm.group_id = g.group_id AND (", x.X, "))", col)
 	case *scim.Compare:
 		c, ok := col(x.Attr)
 		if !ok {
@@ -121,6 +106,16 @@ func (q *scimSQL) expr(e scim.Expr, col func(scim.Attr) (string, bool)) error {
 		return q.compare(c, x)
 	}
 	return fmt.Errorf("sqlstore: scim filter node %T: %w", e, scim.ErrInvalidFilter)
+}
+
+// wrapped writes e between prefix and suffix.
+func (q *scimSQL) wrapped(prefix string, e scim.Expr, suffix string, col func(scim.Attr) (string, bool)) error {
+	q.b.WriteString(prefix)
+	if err := q.expr(e, col); err != nil {
+		return err
+	}
+	q.b.WriteString(suffix)
+	return nil
 }
 
 func (q *scimSQL) binary(l, r scim.Expr, op string, col func(scim.Attr) (string, bool)) error {
@@ -271,19 +266,27 @@ func (s *Store) writeEmails(ctx context.Context, tx *sql.Tx, r *scim.User) error
 	return nil
 }
 
-// CreateUserSCIM implements scim.UserStore.
-func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
+// newSCIMUserArgs validates a new SCIM user's core user and membership and
+// returns the statement arguments of the membership and of the SCIM user.
+func newSCIMUserArgs(u *sso.User, m *sso.Membership, r *scim.User) (margs, rargs []any, err error) {
 	if err := u.Validate(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := m.Validate(); err != nil {
-		return err
+		return nil, nil, err
 	}
-	margs, err := memberArgs(m)
-	if err != nil {
-		return err
+	if margs, err = memberArgs(m); err != nil {
+		return nil, nil, err
 	}
-	rargs, err := scimUserArgs(r)
+	if rargs, err = scimUserArgs(r); err != nil {
+		return nil, nil, err
+	}
+	return margs, rargs, nil
+}
+
+// CreateUserSCIM implements scim.UserStore.
+func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
+	margs, rargs, err := newSCIMUserArgs(u, m, r)
 	if err != nil {
 		return err
 	}
@@ -303,17 +306,7 @@ func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membersh
 
 // AdoptUserSCIM implements scim.UserStore.
 func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
-	if err := u.Validate(); err != nil {
-		return err
-	}
-	if err := m.Validate(); err != nil {
-		return err
-	}
-	margs, err := memberArgs(m)
-	if err != nil {
-		return err
-	}
-	rargs, err := scimUserArgs(r)
+	margs, rargs, err := newSCIMUserArgs(u, m, r)
 	if err != nil {
 		return err
 	}
