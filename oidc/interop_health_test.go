@@ -3,13 +3,10 @@ package oidc_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,53 +16,10 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
 )
-
-// healthOPDir is the oidc-provider harness directory, or a skip when the
-// interop suite is not enabled (SSOKIT_TEST_OIDC_PROVIDER).
-func healthOPDir(t *testing.T) string {
-	v := os.Getenv("SSOKIT_TEST_OIDC_PROVIDER")
-	if v == "" {
-		t.Skip("SSOKIT_TEST_OIDC_PROVIDER not set: run .ci/install-oidc.sh and set it to 1 or to the harness dir (oidc/testdata/op)")
-	}
-	dir := v
-	if v == "1" {
-		dir = filepath.Join("testdata", "op")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
-		t.Fatalf("oidc-provider not installed in %s (run .ci/install-oidc.sh): %v", dir, err)
-	}
-	return dir
-}
-
-// writeOPKeys writes a one-key RS256 JWKS for the provider.
-func writeOPKeys(t *testing.T, path string) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(map[string]any{"keys": []jose.JSONWebKey{{Key: key, KeyID: "health-1", Algorithm: "RS256", Use: "sig"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func loopbackPort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // noCompletions is a Completer for a test that makes no logins.
 type noCompletions struct{}
@@ -99,20 +53,7 @@ func (p *opProcess) start() {
 		p.t.Fatal(err)
 	}
 	p.stopped = false
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(p.issuer + "/.well-known/openid-configuration")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("oidc-provider did not start: %v\n%s", err, p.out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	oidc.WaitForOP(p.t, p.issuer, &p.out)
 }
 
 func (p *opProcess) stop() {
@@ -129,11 +70,11 @@ func (p *opProcess) stop() {
 // restarted: healthy, then unhealthy (audited once), then recovered
 // (audited), while the connection's stored configuration is untouched.
 func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
-	dir := healthOPDir(t)
+	dir := oidc.OPHarnessDir(t)
 	tmp := t.TempDir()
-	writeOPKeys(t, filepath.Join(tmp, "jwks.json"))
-	writeOPKeys(t, filepath.Join(tmp, "jwks-next.json"))
-	port := loopbackPort(t)
+	oidc.WriteOPJWKS(t, filepath.Join(tmp, "jwks.json"), "rs-1", 0)
+	oidc.WriteOPJWKS(t, filepath.Join(tmp, "jwks-next.json"), "rs-2", 1)
+	port := oidc.FreePort(t)
 	clients, _ := json.Marshal([]map[string]any{{"client_id": "rp-health", "client_secret": "health-secret-0123456789",
 		"token_endpoint_auth_method": "client_secret_basic", "redirect_uris": []string{"http://127.0.0.1/callback"},
 		"grant_types": []string{"authorization_code"}, "response_types": []string{"code"}}})

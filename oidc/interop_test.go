@@ -137,13 +137,20 @@ func startRealOP(t *testing.T, dir string, clients []map[string]any) *realOP {
 		}
 	})
 	op := &realOP{issuer: fmt.Sprintf("http://127.0.0.1:%d", port), out: out}
+	waitForOP(t, op.issuer, out)
+	return op
+}
+
+// waitForOP waits up to 20 s for the provider's discovery document.
+func waitForOP(t *testing.T, issuer string, out fmt.Stringer) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(op.issuer + "/.well-known/openid-configuration")
+		resp, err := http.Get(issuer + "/.well-known/openid-configuration")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return op
+				return
 			}
 		}
 		if time.Now().After(deadline) {
