@@ -70,6 +70,11 @@ const (
 	AuthSAML  AuthMethod = "saml"
 	AuthOIDC  AuthMethod = "oidc"
 	AuthLocal AuthMethod = "local"
+	// AuthSwitch marks a session that entered its organization by an
+	// organization switch: the user authenticated in another organization,
+	// so no authentication fact (method, time, MFA) of this organization
+	// exists yet. Recent-authentication and MFA checks never count it.
+	AuthSwitch AuthMethod = "org_switch"
 )
 
 // SessionGrant is what login completion asks a SessionIssuer to issue.
@@ -86,6 +91,12 @@ type SessionGrant struct {
 	MFAAt time.Time
 	// IdPSessionIndex is the SAML SessionIndex or OIDC sid, for logout.
 	IdPSessionIndex string
+	// IdPSubject is the SAML NameID or OIDC sub the IdP asserted, so an
+	// IdP-initiated logout naming it can find the session.
+	IdPSubject string
+	// NotAfter, when set, caps the session's absolute lifetime (the SAML
+	// AuthnStatement SessionNotOnOrAfter).
+	NotAfter time.Time
 }
 
 // SessionIssuer issues a browser session after a login: it creates a fresh
@@ -100,4 +111,33 @@ type SessionIssuer interface {
 // it.
 type SessionRevoker interface {
 	RevokeUser(ctx context.Context, userID string) error
+}
+
+// IdPLogout names the sessions an IdP asks to end (SAML Single Logout,
+// OIDC Back-Channel Logout): the sessions that ConnectionID opened for
+// Subject, narrowed to SessionIndexes when any are given. Subject may be
+// empty only when SessionIndexes is not (an OIDC logout token with a sid
+// and no sub).
+type IdPLogout struct {
+	OrgID          string
+	ConnectionID   string
+	Subject        string
+	SessionIndexes []string
+}
+
+// IdPSessionEnder ends the sessions named by an IdP-initiated logout and
+// reports how many it ended. session.Manager implements it; the saml and
+// oidc logout endpoints call it.
+type IdPSessionEnder interface {
+	EndIdPSessions(ctx context.Context, l *IdPLogout) (int, error)
+}
+
+// MembershipSyncer brings live sessions and API tokens in line with a
+// membership whose roles or status changed, within the bound of a
+// deactivation: sessions at once, access tokens within the revocation
+// cache bound. Whoever changes a membership (SCIM, the admin API, login
+// completion) calls it after the change is stored. session.Manager
+// implements it.
+type MembershipSyncer interface {
+	SyncMembership(ctx context.Context, m *Membership) error
 }

@@ -36,6 +36,10 @@ type Profile struct {
 	AuthTime time.Time
 	// SessionIndex is the SAML SessionIndex (for single logout) or the OIDC sid.
 	SessionIndex string
+	// SessionNotOnOrAfter is the SAML AuthnStatement's SessionNotOnOrAfter:
+	// the IdP's bound on the session's life. Zero when absent. The session
+	// issued for the login never outlives it.
+	SessionNotOnOrAfter time.Time
 	// Raw holds every attribute or claim as strings.
 	Raw map[string][]string
 }
