@@ -22,7 +22,7 @@ func benchManager(b *testing.B, cacheSize int) (*session.Manager, *memstore.Stor
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := session.New(session.Config{Store: ms, Events: ms, Tokens: ms, Revocations: ms,
+	m, err := session.New(session.Config{Store: ms, Events: ms, Tokens: ms, Revocations: ms, Memberships: ms,
 		SigningKeys: []session.SigningKey{key}, Issuer: "https://app.test", TokenCacheSize: cacheSize})
 	if err != nil {
 		b.Fatal(err)

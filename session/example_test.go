@@ -18,7 +18,7 @@ func ExampleNew() {
 		panic(err)
 	}
 	m, err := session.New(session.Config{
-		Store: db, Tokens: db, Revocations: db, Events: db, Orgs: db,
+		Store: db, Tokens: db, Revocations: db, Events: db, Memberships: db, Orgs: db,
 		SigningKeys: []session.SigningKey{key}, Issuer: "https://app.example.com",
 	})
 	if err != nil {
@@ -60,9 +60,11 @@ func ExampleManager_Load() {
 func ExampleManager_Refresh() {
 	db := memstore.New()
 	key, _ := session.GenerateSigningKey("k1", session.EdDSA)
-	m, _ := session.New(session.Config{Store: db, Tokens: db, Revocations: db, Events: db,
+	m, _ := session.New(session.Config{Store: db, Tokens: db, Revocations: db, Events: db, Memberships: db,
 		SigningKeys: []session.SigningKey{key}, Issuer: "https://app.example.com"})
 	ctx := context.Background()
+	// Refresh mints the member's current roles, so the membership exists.
+	_ = db.CreateMembership(ctx, &sso.Membership{OrgID: "org_1", UserID: "usr_1", Roles: []string{"member"}, Status: sso.MembershipActive})
 	s, _ := m.Issue(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil),
 		&sso.SessionGrant{UserID: "usr_1", OrgID: "org_1"})
 

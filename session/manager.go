@@ -60,8 +60,9 @@ type Config struct {
 	// organization.
 	Orgs sso.OrgStore
 	// Memberships is read by SwitchOrg to check that the user belongs to the
-	// target organization and to load their roles there. Nil disables
-	// SwitchOrg.
+	// target organization and to load their roles there, and by Refresh,
+	// which mints access tokens with the member's current roles. Required
+	// with SigningKeys; nil otherwise disables SwitchOrg.
 	Memberships sso.MembershipStore
 
 	// Tokens keeps refresh-token families. Together with SigningKeys and
@@ -253,6 +254,9 @@ func New(cfg Config) (*Manager, error) {
 		m.cfg.Audience = cfg.Issuer
 	}
 	m.buildParseOptions()
+	if len(cfg.SigningKeys) > 0 && cfg.Memberships == nil {
+		return nil, bad("Memberships is required with SigningKeys: refresh reads the member's current roles")
+	}
 	if len(cfg.SigningKeys) > 0 {
 		if err := m.SetSigningKeys(cfg.SigningKeys); err != nil {
 			return nil, err
@@ -374,11 +378,16 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 		return nil, err
 	}
 	now := m.now()
+	if !g.NotAfter.IsZero() && !now.Before(g.NotAfter) {
+		return nil, fmt.Errorf("%w: session: the IdP's session bound has passed", sso.ErrInvalidInput)
+	}
 	s := &Session{
 		UserID: g.UserID, OrgID: g.OrgID, ConnectionID: g.ConnectionID, Method: g.Method,
 		Roles: slices.Clone(g.Roles), MFA: g.MFA, MFAAt: g.MFAAt, AuthAt: now,
 		IP: truncate(m.clientIP(r), 64), UserAgent: truncate(r.UserAgent(), 512),
-		IdPSessionIndex: g.IdPSessionIndex,
+		IdPSessionIndex: g.IdPSessionIndex, IdPSubject: g.IdPSubject,
+		// create caps the absolute expiry with this bound.
+		ExpiresAt: g.NotAfter,
 	}
 	return m.create(ctx, w, s, now)
 }
@@ -407,8 +416,14 @@ func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session,
 		s.AuthAt = now
 	}
 	// A re-issued session keeps the absolute deadline of the login it
-	// descends from.
-	s.ExpiresAt = s.AuthAt.Add(p.absolute)
+	// descends from, and never outlives a bound already set on it (the
+	// IdP's SessionNotOnOrAfter, or the deadline of the session it
+	// replaces).
+	exp := s.AuthAt.Add(p.absolute)
+	if !s.ExpiresAt.IsZero() && s.ExpiresAt.Before(exp) {
+		exp = s.ExpiresAt
+	}
+	s.ExpiresAt = exp
 	s.IdleTimeout = p.idle
 	limit := p.maxSessions
 	if limit < 0 {
@@ -611,35 +626,6 @@ func (m *Manager) Reissue(w http.ResponseWriter, r *http.Request, mutate func(*S
 func (m *Manager) ElevateMFA(w http.ResponseWriter, r *http.Request, at time.Time) error {
 	_, err := m.Reissue(w, r, func(s *Session) { s.MFA, s.MFAAt = true, at })
 	return err
-}
-
-// SwitchOrg moves the request's session to another organization the user
-// belongs to: the session is re-issued (new ID and cookie, the old one and
-// its API tokens revoked) with the user's roles in orgID. The caller issues
-// new API tokens for the returned session with IssueTokens. A user who is
-// not an active member gets an error wrapping sso.ErrForbidden.
-func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string) (*Session, error) {
-	if m.cfg.Memberships == nil {
-		return nil, fmt.Errorf("%w: session: SwitchOrg needs Memberships", sso.ErrInvalidConfig)
-	}
-	cur, err := m.Current(r)
-	if err != nil {
-		return nil, err
-	}
-	mem, err := m.cfg.Memberships.GetMembership(r.Context(), orgID, cur.UserID)
-	if errors.Is(err, sso.ErrNotFound) {
-		return nil, fmt.Errorf("%w: session: not a member of the organization", sso.ErrForbidden)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("session: read membership: %w", err)
-	}
-	if !mem.Active() {
-		return nil, fmt.Errorf("%w: session: membership is not active", sso.ErrForbidden)
-	}
-	return m.Reissue(w, r, func(s *Session) {
-		s.OrgID, s.ConnectionID, s.Roles = orgID, "", slices.Clone(mem.Roles)
-		s.MFA, s.MFAAt = false, time.Time{}
-	})
 }
 
 // RevokeUser implements sso.SessionRevoker: it ends every session and

@@ -122,7 +122,8 @@ func (m *Manager) RequireOrg(resourceOrg func(r *http.Request) (string, error)) 
 // authenticated, or completed a second factor, within maxAge. Otherwise the
 // ErrorHandler gets ErrReauthRequired (401 by default). Access-token
 // principals carry no authentication time and are always refused: the
-// user must re-authenticate interactively.
+// user must re-authenticate interactively. A session that entered its
+// organization by SwitchOrg counts only a second factor verified since.
 func (m *Manager) RequireRecentAuth(maxAge time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -132,6 +133,11 @@ func (m *Manager) RequireRecentAuth(maxAge time.Duration) func(http.Handler) htt
 				return
 			}
 			last := p.AuthAt
+			if p.Method == sso.AuthSwitch {
+				// The login happened in another organization: nothing
+				// was authenticated here yet.
+				last = time.Time{}
+			}
 			if p.MFA && p.MFAAt.After(last) {
 				last = p.MFAAt
 			}

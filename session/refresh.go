@@ -75,6 +75,10 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 		}
 		return nil, err
 	}
+	roles, err := m.liveRoles(ctx, old, now)
+	if err != nil {
+		return nil, err
+	}
 	p, err := m.policyFor(ctx, old.OrgID)
 	if err != nil {
 		return nil, err
@@ -85,7 +89,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 	}
 	next := *old
 	next.Hash, next.CreatedAt, next.UsedAt, next.RevokedAt = sso.HashToken(bearer), now, time.Time{}, time.Time{}
-	next.Roles, next.Scopes = slices.Clone(old.Roles), slices.Clone(old.Scopes)
+	next.Roles, next.Scopes = roles, slices.Clone(old.Scopes)
 	switch err := m.cfg.Tokens.RotateRefreshToken(ctx, hash, &next); {
 	case errors.Is(err, ErrTokenUsed):
 		return nil, m.reused(ctx, old, 0)
@@ -101,6 +105,23 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 		return nil, err
 	}
 	return &TokenPair{AccessToken: at, RefreshToken: bearer, ExpiresIn: p.access, Scopes: next.Scopes}, nil
+}
+
+// liveRoles returns the roles the member holds now: a refresh never mints
+// a role copied at issue time that the membership has since lost. A member
+// who left or was suspended gets ReasonRevoked and the family is revoked.
+func (m *Manager) liveRoles(ctx context.Context, old *RefreshToken, now time.Time) ([]string, error) {
+	mem, err := m.cfg.Memberships.GetMembership(ctx, old.OrgID, old.UserID)
+	switch {
+	case errors.Is(err, sso.ErrNotFound) || (err == nil && !mem.Active()):
+		if err := m.cfg.Tokens.RevokeFamily(ctx, old.FamilyID, now); err != nil {
+			return nil, fmt.Errorf("%w: session: revoke family: %w", sso.ErrUnavailable, err)
+		}
+		return nil, sso.Invalid(Protocol, ReasonRevoked, errors.New("session: membership is not active"))
+	case err != nil:
+		return nil, fmt.Errorf("%w: session: read membership: %w", sso.ErrUnavailable, err)
+	}
+	return slices.Clone(mem.Roles), nil
 }
 
 // reused applies the reuse policy to a second presentation of old, made

@@ -40,9 +40,9 @@ func TestNewValidation(t *testing.T) {
 		{"access too long", session.Config{Store: ms, Events: ms, AccessTokenTTL: 2 * time.Hour}},
 		{"revocation cache too long", session.Config{Store: ms, Events: ms, RevocationCacheTTL: 2 * time.Minute}},
 		{"keys without token store", session.Config{Store: ms, Events: ms, SigningKeys: []session.SigningKey{key}, Issuer: "x"}},
-		{"keys without issuer", session.Config{Store: ms, Events: ms, Tokens: ms, Revocations: ms, SigningKeys: []session.SigningKey{key}}},
-		{"duplicate kid", session.Config{Store: ms, Events: ms, Tokens: ms, Revocations: ms, Issuer: "x", SigningKeys: []session.SigningKey{key, key}}},
-		{"weak rsa", session.Config{Store: ms, Events: ms, Tokens: ms, Revocations: ms, Issuer: "x",
+		{"keys without issuer", session.Config{Store: ms, Events: ms, Tokens: ms, Revocations: ms, Memberships: ms, SigningKeys: []session.SigningKey{key}}},
+		{"duplicate kid", session.Config{Store: ms, Events: ms, Tokens: ms, Revocations: ms, Memberships: ms, Issuer: "x", SigningKeys: []session.SigningKey{key, key}}},
+		{"weak rsa", session.Config{Store: ms, Events: ms, Tokens: ms, Revocations: ms, Memberships: ms, Issuer: "x",
 			SigningKeys: []session.SigningKey{{ID: "r", PrivateKey: mustP384(t)}}}},
 	} {
 		if _, err := session.New(tc.cfg); !errors.Is(err, sso.ErrInvalidConfig) {

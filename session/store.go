@@ -57,6 +57,8 @@ type Session struct {
 	UserAgent   string
 	// IdPSessionIndex is the SAML SessionIndex or OIDC sid, for logout.
 	IdPSessionIndex string
+	// IdPSubject is the SAML NameID or OIDC sub of the login, for logout.
+	IdPSubject string
 }
 
 // Valid reports whether the session may authenticate a request at now.
@@ -106,6 +108,13 @@ type Store interface {
 	// DeleteUserSessions removes every session of the user and returns how
 	// many it removed.
 	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// ListIdPSessions returns the sessions whose ConnectionID is
+	// connectionID and whose IdPSubject is subject and IdPSessionIndex is
+	// sessionIndex; an empty subject or sessionIndex matches any value, and
+	// the Manager never passes both empty. It serves IdP-initiated logout
+	// (SAML SLO, OIDC back-channel logout) and must not scan every session:
+	// index the pairs (connection, subject) and (connection, index).
+	ListIdPSessions(ctx context.Context, connectionID, subject, sessionIndex string) ([]*Session, error)
 }
 
 // RefreshToken is one member of a refresh-token family. Only the hash of the

@@ -21,13 +21,17 @@ func telemetryManager(t testing.TB, rec *telemetrytest.Recorder) *session.Manage
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := session.Config{Store: ms, Events: ms, Tokens: ms, Revocations: ms,
+	cfg := session.Config{Store: ms, Events: ms, Tokens: ms, Revocations: ms, Memberships: ms,
 		SigningKeys: []session.SigningKey{key}, Issuer: "https://app.test"}
 	if rec != nil {
 		cfg.TracerProvider, cfg.MeterProvider = rec.TP, rec.MP
 	}
 	m, err := session.New(cfg)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ms.CreateMembership(context.Background(), &sso.Membership{OrgID: "org_t", UserID: "usr_1",
+		Status: sso.MembershipActive}); err != nil {
 		t.Fatal(err)
 	}
 	return m

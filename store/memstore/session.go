@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -53,9 +54,15 @@ func copySession(s *session.Session) *session.Session {
 
 // userSessions returns the user's sessions ordered by CreatedAt, then ID.
 func (d *sessionData) userSessions(userID string) []*session.Session {
+	return d.sessionsWhere(func(s *session.Session) bool { return s.UserID == userID })
+}
+
+// sessionsWhere returns the sessions matching keep ordered by CreatedAt,
+// then ID.
+func (d *sessionData) sessionsWhere(keep func(s *session.Session) bool) []*session.Session {
 	var out []*session.Session
 	for _, s := range d.byID {
-		if s.UserID == userID {
+		if keep(s) {
 			out = append(out, s)
 		}
 	}
@@ -155,6 +162,23 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*session
 	defer s.mu.Unlock()
 	out := []*session.Session{}
 	for _, ss := range s.session.userSessions(userID) {
+		out = append(out, copySession(ss))
+	}
+	return out, nil
+}
+
+// ListIdPSessions implements session.Store. Being in memory, it scans.
+func (s *Store) ListIdPSessions(ctx context.Context, connectionID, subject, sessionIndex string) ([]*session.Session, error) {
+	if subject == "" && sessionIndex == "" {
+		return nil, fmt.Errorf("%w: memstore: IdP session lookup needs a subject or a session index", sso.ErrInvalidInput)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []*session.Session{}
+	for _, ss := range s.session.sessionsWhere(func(ss *session.Session) bool {
+		return ss.ConnectionID == connectionID && (subject == "" || ss.IdPSubject == subject) &&
+			(sessionIndex == "" || ss.IdPSessionIndex == sessionIndex)
+	}) {
 		out = append(out, copySession(ss))
 	}
 	return out, nil

@@ -147,6 +147,7 @@ type sessionRecord struct {
 	IP              string         `json:"ip,omitempty"`
 	UserAgent       string         `json:"ua,omitempty"`
 	IdPSessionIndex string         `json:"idx,omitempty"`
+	IdPSubject      string         `json:"isub,omitempty"`
 }
 
 func encodeSession(s *session.Session) (string, error) {
@@ -154,7 +155,7 @@ func encodeSession(s *session.Session) (string, error) {
 		ID: s.ID, TokenHash: s.TokenHash, UserID: s.UserID, OrgID: s.OrgID, ConnectionID: s.ConnectionID,
 		Method: s.Method, Roles: s.Roles, MFA: s.MFA, MFAAt: micros(s.MFAAt), AuthAt: micros(s.AuthAt),
 		CreatedAt: micros(s.CreatedAt), ExpiresAt: micros(s.ExpiresAt), IdleTimeout: s.IdleTimeout.Microseconds(),
-		IP: s.IP, UserAgent: s.UserAgent, IdPSessionIndex: s.IdPSessionIndex,
+		IP: s.IP, UserAgent: s.UserAgent, IdPSessionIndex: s.IdPSessionIndex, IdPSubject: s.IdPSubject,
 	})
 	return string(b), err
 }
@@ -178,7 +179,7 @@ func decodeSession(data, seen any) (*session.Session, error) {
 		Method: r.Method, Roles: r.Roles, MFA: r.MFA, MFAAt: fromMicros(r.MFAAt), AuthAt: fromMicros(r.AuthAt),
 		CreatedAt: fromMicros(r.CreatedAt), LastSeenAt: fromMicros(lastSeen), ExpiresAt: fromMicros(r.ExpiresAt),
 		IdleTimeout: time.Duration(r.IdleTimeout) * time.Microsecond, IP: r.IP, UserAgent: r.UserAgent,
-		IdPSessionIndex: r.IdPSessionIndex,
+		IdPSessionIndex: r.IdPSessionIndex, IdPSubject: r.IdPSubject,
 	}, nil
 }
 

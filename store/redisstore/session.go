@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 //	P fam:<id>    hash {u: user ID, s: session ID, rev: revoked micros}
 //	P ufam:<user> set of family IDs; P sfam:<session> likewise
 //	P rev:<subj>  string revoked micros
+//	P idps:<h>    set of session IDs of one (connection, IdP subject)
+//	P idpi:<h>    set of session IDs of one (connection, IdP session index)
 //
 // Every key expires at the absolute expiry of what it holds.
 
@@ -43,7 +46,8 @@ local function delsession(id)
 end
 `
 
-// ARGV: prefix, id, hash, user, json, seen, expMS, created, limit, org
+// ARGV: prefix, id, hash, user, json, seen, expMS, created, limit, org,
+// IdP subject index key, IdP session index key (each "" when absent)
 var createSessionScript = redis.NewScript(luaHelpers + `
 local id, h, user, org = ARGV[2], ARGV[3], ARGV[4], ARGV[10]
 if redis.call('EXISTS', P..'sid:'..id) == 1 or redis.call('EXISTS', P..'s:'..h) == 1 then
@@ -53,6 +57,12 @@ local exp = tonumber(ARGV[7])
 redis.call('HSET', P..'s:'..h, 'd', ARGV[5], 'seen', ARGV[6], 'u', user, 'o', org)
 redis.call('PEXPIREAT', P..'s:'..h, exp)
 redis.call('SET', P..'sid:'..id, h, 'PXAT', exp)
+for i = 11, 12 do
+  if ARGV[i] ~= '' then
+    redis.call('SADD', P..ARGV[i], id)
+    extend(P..ARGV[i], exp)
+  end
+end
 local uk = P..'us:'..user
 redis.call('ZADD', uk, ARGV[8], id)
 extend(uk, exp)
@@ -121,6 +131,34 @@ end
 return out
 `)
 
+// ARGV: prefix, index key. It returns the live sessions of the index set
+// and drops the IDs of ended ones.
+var idpSessionsScript = redis.NewScript(luaHelpers + `
+local k = P..ARGV[2]
+local out = {}
+for _, m in ipairs(redis.call('SMEMBERS', k)) do
+  local h = redis.call('GET', P..'sid:'..m)
+  local rec = nil
+  if h then rec = redis.call('HMGET', P..'s:'..h, 'd', 'seen') end
+  if rec and rec[1] then
+    table.insert(out, rec[1])
+    table.insert(out, rec[2])
+  else
+    redis.call('SREM', k, m)
+  end
+end
+return out
+`)
+
+// idpKey names the index set of one (connection, value) pair; "" when
+// value is empty.
+func idpKey(kind, connectionID, value string) string {
+	if value == "" {
+		return ""
+	}
+	return kind + ":" + sso.HashToken(connectionID+"\x00"+value)
+}
+
 func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) (any, error) {
 	v, err := sc.Run(ctx, s.rdb, nil, append([]any{s.prefix}, args...)...).Result()
 	if err != nil {
@@ -139,7 +177,8 @@ func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit in
 		return nil, fmt.Errorf("redisstore: encode session: %w", err)
 	}
 	v, err := s.run(ctx, createSessionScript, ss.ID, ss.TokenHash, ss.UserID, data,
-		micros(ss.LastSeenAt), expiryMS(ss.ExpiresAt), micros(ss.CreatedAt), limit, ss.OrgID)
+		micros(ss.LastSeenAt), expiryMS(ss.ExpiresAt), micros(ss.CreatedAt), limit, ss.OrgID,
+		idpKey("idps", ss.ConnectionID, ss.IdPSubject), idpKey("idpi", ss.ConnectionID, ss.IdPSessionIndex))
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +233,40 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*session
 		return nil, err
 	}
 	return decodePairs(v)
+}
+
+// ListIdPSessions implements session.Store through the per-(connection,
+// subject) and per-(connection, session index) sets.
+func (s *Store) ListIdPSessions(ctx context.Context, connectionID, subject, sessionIndex string) ([]*session.Session, error) {
+	key := idpKey("idps", connectionID, subject)
+	if key == "" {
+		key = idpKey("idpi", connectionID, sessionIndex)
+	}
+	if key == "" {
+		return nil, fmt.Errorf("%w: redisstore: IdP session lookup needs a subject or a session index", sso.ErrInvalidInput)
+	}
+	v, err := s.run(ctx, idpSessionsScript, key)
+	if err != nil {
+		return nil, err
+	}
+	all, err := decodePairs(v)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, ss := range all {
+		if ss.ConnectionID == connectionID && (subject == "" || ss.IdPSubject == subject) &&
+			(sessionIndex == "" || ss.IdPSessionIndex == sessionIndex) {
+			out = append(out, ss)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
 }
 
 // DeleteUserSessions implements session.Store.

@@ -20,7 +20,7 @@ var (
 )
 
 const sessionCols = `id, token_hash, user_id, org_id, connection_id, method, roles, mfa, mfa_at, auth_at,
-	created_at, last_seen_at, expires_at, idle_timeout, ip, user_agent, idp_session_index`
+	created_at, last_seen_at, expires_at, idle_timeout, ip, user_agent, idp_session_index, idp_subject`
 
 func sessionList(v []string) string {
 	if len(v) == 0 {
@@ -48,7 +48,7 @@ func scanSession(row interface{ Scan(...any) error }) (*session.Session, error) 
 		mfaAt, authAt, created, seen, exp, idle int64
 	)
 	if err := row.Scan(&ss.ID, &ss.TokenHash, &ss.UserID, &ss.OrgID, &ss.ConnectionID, &method, &roles, &ss.MFA,
-		&mfaAt, &authAt, &created, &seen, &exp, &idle, &ss.IP, &ss.UserAgent, &ss.IdPSessionIndex); err != nil {
+		&mfaAt, &authAt, &created, &seen, &exp, &idle, &ss.IP, &ss.UserAgent, &ss.IdPSessionIndex, &ss.IdPSubject); err != nil {
 		return nil, err
 	}
 	var err error
@@ -67,10 +67,10 @@ func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit in
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		evicted = nil
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_sessions (`+sessionCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 			ss.ID, ss.TokenHash, ss.UserID, ss.OrgID, ss.ConnectionID, string(ss.Method), sessionList(ss.Roles), ss.MFA,
 			ts(ss.MFAAt), ts(ss.AuthAt), ts(ss.CreatedAt), ts(ss.LastSeenAt), ts(ss.ExpiresAt),
-			ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex); err != nil {
+			ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex, ss.IdPSubject); err != nil {
 			return s.wrap(err)
 		}
 		if limit <= 0 {
@@ -155,8 +155,30 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 
 // ListUserSessions implements session.Store.
 func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*session.Session, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionCols+` FROM ssokit_sessions WHERE user_id = $1
+	return s.listSessions(ctx, `SELECT `+sessionCols+` FROM ssokit_sessions WHERE user_id = $1
 		ORDER BY created_at, id`, userID)
+}
+
+// ListIdPSessions implements session.Store through the (connection,
+// subject) and (connection, session index) indexes.
+func (s *Store) ListIdPSessions(ctx context.Context, connectionID, subject, sessionIndex string) ([]*session.Session, error) {
+	switch {
+	case subject == "" && sessionIndex == "":
+		return nil, fmt.Errorf("%w: sqlstore: IdP session lookup needs a subject or a session index", sso.ErrInvalidInput)
+	case sessionIndex == "":
+		return s.listSessions(ctx, `SELECT `+sessionCols+` FROM ssokit_sessions
+			WHERE connection_id = $1 AND idp_subject = $2 ORDER BY created_at, id`, connectionID, subject)
+	case subject == "":
+		return s.listSessions(ctx, `SELECT `+sessionCols+` FROM ssokit_sessions
+			WHERE connection_id = $1 AND idp_session_index = $2 ORDER BY created_at, id`, connectionID, sessionIndex)
+	}
+	return s.listSessions(ctx, `SELECT `+sessionCols+` FROM ssokit_sessions
+		WHERE connection_id = $1 AND idp_subject = $2 AND idp_session_index = $3 ORDER BY created_at, id`,
+		connectionID, subject, sessionIndex)
+}
+
+func (s *Store) listSessions(ctx context.Context, q string, args ...any) ([]*session.Session, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.wrap(err)
 	}

@@ -32,6 +32,7 @@ func newTestSession(userID string, n int) *session.Session {
 		ConnectionID: "conn_1", Method: sso.AuthSAML, Roles: []string{"admin", "member"}, MFA: true,
 		MFAAt: created, AuthAt: created, CreatedAt: created, LastSeenAt: created, ExpiresAt: created.Add(24 * time.Hour),
 		IdleTimeout: 30 * time.Minute, IP: "192.0.2.1", UserAgent: "storetest/1", IdPSessionIndex: "idx-1",
+		IdPSubject: "nameid-" + userID,
 	}
 }
 
@@ -42,7 +43,7 @@ func equalSession(t *testing.T, got, want *session.Session) {
 		got.MFA != want.MFA || !got.MFAAt.Equal(want.MFAAt) || !got.AuthAt.Equal(want.AuthAt) ||
 		!got.CreatedAt.Equal(want.CreatedAt) || !got.LastSeenAt.Equal(want.LastSeenAt) ||
 		!got.ExpiresAt.Equal(want.ExpiresAt) || got.IdleTimeout != want.IdleTimeout || got.IP != want.IP ||
-		got.UserAgent != want.UserAgent || got.IdPSessionIndex != want.IdPSessionIndex {
+		got.UserAgent != want.UserAgent || got.IdPSessionIndex != want.IdPSessionIndex || got.IdPSubject != want.IdPSubject {
 		t.Fatalf("session round trip:\n got %+v\nwant %+v", got, want)
 	}
 }
@@ -220,6 +221,53 @@ func runSession(t *testing.T, newStore NewStore) {
 			t.Fatalf("other user's session affected: %v", err)
 		}
 	})
+	t.Run("ListIdPSessions", func(t *testing.T) { testListIdPSessions(t, open(t)) })
+}
+
+// testListIdPSessions checks the lookup behind IdP-initiated logout: by
+// (connection, subject), by (connection, session index) and by both, never
+// crossing connections, and not listing deleted sessions.
+func testListIdPSessions(t *testing.T, s session.Store) {
+	ctx := context.Background()
+	mk := func(user string, n int, conn, idx string) *session.Session {
+		ss := newTestSession(user, n)
+		ss.ConnectionID, ss.IdPSessionIndex = conn, idx
+		if _, err := s.CreateSession(ctx, ss, 0); err != nil {
+			t.Fatal(err)
+		}
+		return ss
+	}
+	a1 := mk("usr_1", 0, "conn_a", "idx-a1")
+	a2 := mk("usr_1", 1, "conn_a", "idx-a2")
+	gone := mk("usr_1", 2, "conn_a", "idx-a3")
+	b1 := mk("usr_1", 3, "conn_b", "idx-a1") // same subject and index, other connection
+	c1 := mk("usr_2", 4, "conn_a", "idx-c1")
+	if err := s.DeleteSession(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, conn, sub, idx string
+		want                 []string
+	}{
+		{"subject", "conn_a", "nameid-usr_1", "", []string{a1.ID, a2.ID}},
+		{"index", "conn_a", "", "idx-a1", []string{a1.ID}},
+		{"both", "conn_a", "nameid-usr_1", "idx-a2", []string{a2.ID}},
+		{"both mismatched", "conn_a", "nameid-usr_2", "idx-a2", nil},
+		{"other connection", "conn_b", "nameid-usr_1", "", []string{b1.ID}},
+		{"other subject", "conn_a", "nameid-usr_2", "", []string{c1.ID}},
+		{"unknown", "conn_z", "nameid-usr_1", "", nil},
+	} {
+		got, err := s.ListIdPSessions(ctx, tc.conn, tc.sub, tc.idx)
+		if err != nil {
+			t.Fatalf("%s: ListIdPSessions: %v", tc.name, err)
+		}
+		if !slices.Equal(sessionIDs(got), tc.want) {
+			t.Fatalf("%s: ListIdPSessions = %v, want %v", tc.name, sessionIDs(got), tc.want)
+		}
+	}
+	if _, err := s.ListIdPSessions(ctx, "conn_a", "", ""); !errors.Is(err, sso.ErrInvalidInput) {
+		t.Fatalf("ListIdPSessions without subject and index = %v, want ErrInvalidInput", err)
+	}
 }
 
 func newTestRefresh(userID, sessionID, family string) *session.RefreshToken {
