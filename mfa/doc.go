@@ -39,9 +39,46 @@
 // "mfa_verification_required". An MFA asserted by the IdP (a SAML or OIDC
 // session whose MFAAt is not after its AuthAt, as login completion records
 // it) counts only while the organization sets TrustIdPMFA, so switching
-// trust off takes effect for existing sessions too. Platform admins (Config.IsPlatformAdmin)
+// trust off takes effect for existing sessions too. A session that entered
+// its organization by an organization switch (sso.AuthSwitch) authenticated
+// in another organization: it never has an IdP-asserted MFA, whatever
+// TrustIdPMFA says, and its MFA counts only once a factor was verified
+// locally after the switch. Platform admins (Config.IsPlatformAdmin)
 // always need a second factor. [Manager.StepUp] asks for a second factor
 // within a given age: 403 {"error": "mfa_step_up_required"} otherwise.
+//
+// # Managing factors
+//
+// Factors belong to the user, not to an organization, so whoever could
+// remove a user's factor and enrol their own would pass the MFA policy of
+// every organization the user belongs to — for example the administrator
+// of one organization's IdP, signing the user in there and switching into
+// another organization (threat T-M.9). Hence:
+//
+//   - Disabling a factor, regenerating recovery codes and enrolling a TOTP
+//     or WebAuthn factor while one is active need a fresh verification of
+//     an existing factor: a TOTP code, a WebAuthn assertion or a recovery
+//     code checked by this package on this session (and recorded through
+//     Config.Elevator) within Config.RecentMFA (10 minutes). An MFA asserted
+//     by an IdP never counts, even when the organization trusts it for its
+//     policy, nor does one carried across an organization switch or dated in
+//     the future. Otherwise: 403 {"error": "mfa_reverification_required"}
+//     ([ErrReverificationRequired]); verify a factor (POST /verify,
+//     /recovery or a WebAuthn login) and retry.
+//   - Enrolling the first factor needs a login of the session's own within
+//     Config.RecentLogin (10 minutes) — a switched session has none — or a
+//     fresh local verification (a recovery code, after
+//     Config.RequireReenrollmentAfterRecovery removed the factor).
+//     Otherwise: 401 {"error": "reauthentication_required"}
+//     ([ErrReauthenticationRequired]); sign in again.
+//   - Finishing an enrolment (POST /totp/confirm, /webauthn/register/finish)
+//     applies the same rules again, and confirms only a TOTP enrolment this
+//     login started within the window, so calling it directly bypasses
+//     nothing.
+//   - Access tokens manage no factor ("reauthentication_required").
+//
+// Refusals are audited as failed sso.EventMFADisabled or
+// sso.EventMFAEnrolled events carrying the code as their reason.
 //
 // # Security notes
 //
@@ -65,7 +102,9 @@
 //     are bound to the user and session, single-use and short-lived; a
 //     signature counter that does not grow is refused as a possible clone.
 //   - Removing a factor, regenerating recovery codes and adding a factor
-//     once one exists need a second factor within Config.RecentMFA.
+//     once one exists need a local verification of an existing factor
+//     within Config.RecentMFA; the first factor needs a recent login of the
+//     session's own (see Managing factors).
 //   - POST endpoints accept only application/json; responses carry
 //     Cache-Control: no-store; error bodies carry only a stable reason.
 //

@@ -37,11 +37,38 @@ const (
 	CodeVerificationRequired = "mfa_verification_required"
 	CodeStepUpRequired       = "mfa_step_up_required"
 	CodeUnauthenticated      = "unauthenticated"
+	// CodeReverificationRequired (403) answers a factor-management request
+	// (disable, enrol another factor, regenerate recovery codes) from a
+	// session that has not verified one of the user's existing factors
+	// locally within Config.RecentMFA: verify one (POST /verify, /recovery
+	// or a WebAuthn login) and retry.
+	CodeReverificationRequired = "mfa_reverification_required"
+	// CodeReauthenticationRequired (401) answers a first-factor enrolment
+	// from a session without a recent login of its own in this organization
+	// (older than Config.RecentLogin, or entered by an organization switch),
+	// and every factor-management request from an access token: sign in
+	// again interactively. It is the code session.RequireRecentAuth uses.
+	CodeReauthenticationRequired = "reauthentication_required"
 )
 
 // ErrStepUpRequired reports an operation that needs a second factor checked
 // more recently than the session's (or at all). It wraps sso.ErrForbidden.
 var ErrStepUpRequired = fmt.Errorf("mfa: recent second factor required: %w", sso.ErrForbidden)
+
+// ErrReverificationRequired reports a factor-management operation from a
+// session that has not verified an existing factor of the user locally
+// (TOTP, WebAuthn or a recovery code, recorded by Config.Elevator) within
+// Config.RecentMFA. An MFA asserted by an IdP, or carried across an
+// organization switch, never counts. It wraps ErrStepUpRequired (and so
+// sso.ErrForbidden); handlers answer CodeReverificationRequired.
+var ErrReverificationRequired = fmt.Errorf("mfa: fresh local verification of an existing factor required: %w", ErrStepUpRequired)
+
+// ErrReauthenticationRequired reports a first-factor enrolment from a
+// session whose login is older than Config.RecentLogin or that entered its
+// organization by a switch (sso.AuthSwitch), or any factor-management
+// operation from a principal that is not an interactive session. It wraps
+// sso.ErrForbidden; handlers answer CodeReauthenticationRequired.
+var ErrReauthenticationRequired = fmt.Errorf("mfa: recent login in this organization required: %w", sso.ErrForbidden)
 
 // LockoutError reports that the user's second-factor attempts are locked
 // until Until because of repeated failures. It wraps sso.ErrRateLimited.

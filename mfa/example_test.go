@@ -42,7 +42,9 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	p := &sso.Principal{UserID: "usr_1"}
+	// The session middleware normally sets the principal: here a session
+	// that has just signed in, as enrolling a first factor requires.
+	p := &sso.Principal{Kind: sso.PrincipalSession, UserID: "usr_1", Method: sso.AuthLocal, AuthAt: now}
 	en, _ := m.StartTOTPEnrollment(ctx, p)
 	fmt.Println(en.URI)
 

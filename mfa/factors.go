@@ -70,12 +70,15 @@ const (
 
 // Disable removes a factor of p's user: FactorTOTP, one WebAuthn credential
 // (FactorWebAuthn with its base64url ID) or every factor (FactorAll). When
-// no factor remains the recovery codes are deleted too. The session must
-// have completed a second factor within Config.RecentMFA
-// (ErrStepUpRequired otherwise). It is audited.
+// no factor remains the recovery codes are deleted too. p must be a session
+// that verified one of the user's existing factors locally (TOTP, WebAuthn
+// or a recovery code) within Config.RecentMFA: an IdP-asserted MFA or one
+// carried across an organization switch is refused with
+// ErrReverificationRequired, an access token with
+// ErrReauthenticationRequired. It is audited, refusals too.
 func (m *Manager) Disable(ctx context.Context, p *sso.Principal, factor, credentialID string) error {
-	if !m.recentMFA(p, m.cfg.RecentMFA) {
-		return ErrStepUpRequired
+	if err := m.requireReverification(ctx, p, actionDisable, factor); err != nil {
+		return err
 	}
 	notFound := func(err error) bool { return errors.Is(err, sso.ErrNotFound) }
 	switch factor {

@@ -37,20 +37,32 @@ func (m *Manager) routes() {
 // session middleware with http.StripPrefix:
 //
 //	GET  /status                   factors, recovery codes left, policy
-//	POST /totp/enroll              start TOTP enrolment (secret, URI, QR)
-//	POST /totp/confirm             {"code"}: activate; returns recovery codes
+//	POST /totp/enroll              start TOTP enrolment (secret, URI, QR)  [enrol]
+//	POST /totp/confirm             {"code"}: activate; returns recovery codes  [enrol]
 //	POST /verify                   {"code"}: TOTP as second factor
 //	POST /recovery                 {"code"}: recovery code as second factor
-//	POST /recovery/regenerate      new recovery codes (recent MFA)
-//	POST /disable                  {"factor","credential_id"} (recent MFA)
-//	POST /webauthn/register/begin  creation options + ceremony
-//	POST /webauthn/register/finish {"ceremony","name","credential"}
+//	POST /recovery/regenerate      new recovery codes  [reverify]
+//	POST /disable                  {"factor","credential_id"}  [reverify]
+//	POST /webauthn/register/begin  creation options + ceremony  [enrol]
+//	POST /webauthn/register/finish {"ceremony","name","credential"}  [enrol]
 //	POST /webauthn/login/begin     request options + ceremony
 //	POST /webauthn/login/finish    {"ceremony","credential"}
 //
 // POST requests must be application/json (which also keeps cross-site forms
 // out). A successful second factor elevates and rotates the session through
 // Config.Elevator.
+//
+// The routes marked [reverify] manage the user's factors: the session must
+// have verified one of the user's existing factors here, locally (POST
+// /verify, /recovery or a WebAuthn login), within Config.RecentMFA; an MFA
+// asserted by an IdP never counts, whatever TrustIdPMFA says. Otherwise
+// they answer 403 {"error": "mfa_reverification_required"}. The routes
+// marked [enrol] need the same while the user has an active factor; for the
+// first factor they need a login of the session's own within
+// Config.RecentLogin (a session that entered its organization by a switch
+// has none) or a fresh local verification, and answer 401
+// {"error": "reauthentication_required"} otherwise. Access tokens get
+// "reauthentication_required" on every [enrol] and [reverify] route.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
 
 // principal returns the request's principal or answers 401.
@@ -108,7 +120,14 @@ func (m *Manager) defaultError(w http.ResponseWriter, r *http.Request, err error
 		writeJSONError(w, http.StatusTooManyRequests, ReasonLockedOut)
 		return
 	}
-	if errors.Is(err, ErrStepUpRequired) {
+	switch {
+	case errors.Is(err, ErrReauthenticationRequired):
+		writeJSONError(w, http.StatusUnauthorized, CodeReauthenticationRequired)
+		return
+	case errors.Is(err, ErrReverificationRequired):
+		m.deny(w, r, m.cfg.VerifyURL, CodeReverificationRequired)
+		return
+	case errors.Is(err, ErrStepUpRequired):
 		writeJSONError(w, http.StatusForbidden, CodeStepUpRequired)
 		return
 	}

@@ -141,10 +141,10 @@ func TestHandlersTOTPRoundTrip(t *testing.T) {
 	}
 	call(t, srv, "POST", "/mfa/recovery", map[string]string{"code": codes[0]}).want(t, 401, mfa.ReasonRecoveryInvalid)
 
-	// Sensitive endpoints need a recent second factor.
+	// Sensitive endpoints need a recent local verification.
 	e.p.MFAAt = e.clock.Now().Add(-time.Hour)
-	call(t, srv, "POST", "/mfa/recovery/regenerate", nil).want(t, 403, mfa.CodeStepUpRequired)
-	call(t, srv, "POST", "/mfa/disable", map[string]string{"factor": "totp"}).want(t, 403, mfa.CodeStepUpRequired)
+	call(t, srv, "POST", "/mfa/recovery/regenerate", nil).want(t, 403, mfa.CodeReverificationRequired)
+	call(t, srv, "POST", "/mfa/disable", map[string]string{"factor": "totp"}).want(t, 403, mfa.CodeReverificationRequired)
 	e.p.MFAAt = e.clock.Now()
 	regen := call(t, srv, "POST", "/mfa/recovery/regenerate", nil).want(t, 200, "")
 	if n := len(strs(regen.body["recovery_codes"])); n != 10 {

@@ -26,6 +26,7 @@ const (
 	DefaultMaxLockout    = time.Hour
 	DefaultFailureWindow = 24 * time.Hour
 	DefaultRecentMFA     = 10 * time.Minute
+	DefaultRecentLogin   = 10 * time.Minute
 	DefaultGracePeriod   = 7 * 24 * time.Hour
 	DefaultQRSize        = 256
 	// RecoveryCodeCount is how many recovery codes a set holds.
@@ -68,10 +69,18 @@ type Config struct {
 	// FailureWindow restarts the failure count when the previous failure is
 	// older. Zero means 24 hours.
 	FailureWindow time.Duration
-	// RecentMFA is how recent the session's second factor must be to
-	// disable factors, regenerate recovery codes or add a factor once one is
-	// active. Zero means 10 minutes.
+	// RecentMFA is how recent the session's local verification of an
+	// existing factor (TOTP, WebAuthn or a recovery code, recorded by the
+	// Elevator) must be to disable a factor, regenerate recovery codes or
+	// enrol another factor once one is active. An MFA asserted by the IdP
+	// never counts, whatever the organization's TrustIdPMFA says. Zero means
+	// 10 minutes.
 	RecentMFA time.Duration
+	// RecentLogin is how recent the session's own login must be to enrol a
+	// user's first factor (when none is active). A session that entered its
+	// organization by a switch (sso.AuthSwitch) has no login there and never
+	// qualifies. Zero means 10 minutes.
+	RecentLogin time.Duration
 
 	// RequireReenrollmentAfterRecovery removes the TOTP factor when a
 	// recovery code is used (the device is presumed lost), so the user must
@@ -167,7 +176,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, bad("Events is required")
 	case cfg.Issuer == "":
 		return nil, bad("Issuer (the product name) is required")
-	case cfg.MaxFailures < 0 || cfg.Lockout < 0 || cfg.MaxLockout < 0 || cfg.FailureWindow < 0 || cfg.RecentMFA < 0 || cfg.QRSize < 0:
+	case cfg.MaxFailures < 0 || cfg.Lockout < 0 || cfg.MaxLockout < 0 || cfg.FailureWindow < 0 || cfg.RecentMFA < 0 || cfg.RecentLogin < 0 || cfg.QRSize < 0:
 		return nil, bad("negative limits")
 	}
 	cfg.MaxFailures = cmp.Or(cfg.MaxFailures, DefaultMaxFailures)
@@ -178,6 +187,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	cfg.FailureWindow = cmp.Or(cfg.FailureWindow, DefaultFailureWindow)
 	cfg.RecentMFA = cmp.Or(cfg.RecentMFA, DefaultRecentMFA)
+	cfg.RecentLogin = cmp.Or(cfg.RecentLogin, DefaultRecentLogin)
 	cfg.QRSize = cmp.Or(cfg.QRSize, DefaultQRSize)
 	if cfg.QRSize < 64 || cfg.QRSize > 2048 {
 		return nil, bad("QRSize must be within 64..2048")
@@ -388,9 +398,4 @@ func (m *Manager) succeed(ctx context.Context, p *sso.Principal, factor string, 
 	}
 	m.audit(ctx, p, sso.EventMFASucceeded, sso.OutcomeSuccess, "", map[string]string{"factor": factor})
 	return nil
-}
-
-// recentMFA reports whether p completed a second factor within d.
-func (m *Manager) recentMFA(p *sso.Principal, d time.Duration) bool {
-	return p.MFA && !p.MFAAt.IsZero() && m.now().Sub(p.MFAAt) <= d
 }

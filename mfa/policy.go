@@ -61,9 +61,12 @@ type Decision struct {
 
 // idpAsserted reports whether the session's MFA flag came from the IdP at
 // login (SSO method, MFA recorded at the login itself) rather than from a
-// local second factor, which is always recorded after the login.
-func idpAsserted(p *sso.Principal) bool {
-	return (p.Method == sso.AuthSAML || p.Method == sso.AuthOIDC) && !p.MFAAt.After(p.AuthAt)
+// local second factor, which is always recorded after the login. A session
+// that entered its organization by a switch (sso.AuthSwitch) never has an
+// IdP-asserted MFA: the IdP that asserted one belongs to another
+// organization (see originOfMFA).
+func idpAsserted(p *sso.Principal, now time.Time) bool {
+	return originOfMFA(p, now) == mfaIdP
 }
 
 // Evaluate applies the MFA policy to p:
@@ -74,11 +77,16 @@ func idpAsserted(p *sso.Principal) bool {
 //     counted from the later of the policy change and the member's joining;
 //   - a session MFA asserted by the IdP (SAML AuthnContextClassRef, OIDC
 //     amr, recorded by login completion) counts only when the organization
-//     sets TrustIdPMFA; a local TOTP or WebAuthn check always counts.
+//     sets TrustIdPMFA; a local TOTP, WebAuthn or recovery-code check always
+//     counts;
+//   - a session that entered the organization by a switch (sso.AuthSwitch)
+//     has no IdP MFA: only a local check after the switch counts, whatever
+//     TrustIdPMFA says.
 func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, error) {
 	admin := m.cfg.IsPlatformAdmin != nil && m.cfg.IsPlatformAdmin(p)
 	d := &Decision{PlatformAdmin: admin}
-	if p.MFA && !idpAsserted(p) {
+	origin := originOfMFA(p, m.now())
+	if origin == mfaLocal {
 		d.Requirement = Satisfied
 		return d, nil
 	}
@@ -100,7 +108,7 @@ func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, er
 		d.Requirement = NotRequired
 		return d, nil
 	}
-	if p.MFA && pol.TrustIdPMFA {
+	if origin == mfaIdP && pol.TrustIdPMFA {
 		d.Requirement = Satisfied
 		return d, nil
 	}
@@ -208,9 +216,11 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 
 // StepUp returns middleware for sensitive actions: the session must have
 // completed a local second factor within maxAge (an IdP-asserted MFA at
-// login also counts when it is that recent and the organization trusts it).
+// login also counts when it is that recent and the organization trusts it;
+// one carried across an organization switch never does).
 // Otherwise a browser GET is redirected to Config.VerifyURL and anything
-// else gets 403 JSON {"error": "mfa_step_up_required"}.
+// else gets 403 JSON {"error": "mfa_step_up_required"}. The package's own
+// factor-management routes ask for more: see [Manager.ServeHTTP].
 func (m *Manager) StepUp(maxAge time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -219,11 +229,11 @@ func (m *Manager) StepUp(maxAge time.Duration) func(http.Handler) http.Handler {
 				writeJSONError(w, http.StatusUnauthorized, CodeUnauthenticated)
 				return
 			}
-			if m.recentMFA(p, maxAge) {
-				if !idpAsserted(p) {
-					next.ServeHTTP(w, r)
-					return
-				}
+			if m.freshLocalMFA(p, maxAge) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if now := m.now(); idpAsserted(p, now) && !p.MFAAt.IsZero() && now.Sub(p.MFAAt) <= maxAge {
 				org, err := m.cfg.Orgs.GetOrg(r.Context(), p.OrgID)
 				if err == nil && org.Settings.MFA.TrustIdPMFA {
 					next.ServeHTTP(w, r)

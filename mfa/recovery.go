@@ -93,12 +93,14 @@ func (m *Manager) generateRecoveryCodes(p *sso.Principal) (codes, hashes []strin
 }
 
 // RegenerateRecoveryCodes replaces p's recovery codes with a new set, which
-// it returns to show once; the old codes stop working at once. The session
-// must have completed a second factor within Config.RecentMFA
-// (ErrStepUpRequired otherwise), and the user must have an active factor.
+// it returns to show once; the old codes stop working at once. Like
+// Disable, p must be a session that verified an existing factor locally
+// within Config.RecentMFA (ErrReverificationRequired otherwise;
+// ErrReauthenticationRequired for access tokens), and the user must have
+// an active factor.
 func (m *Manager) RegenerateRecoveryCodes(ctx context.Context, p *sso.Principal) ([]string, error) {
-	if !m.recentMFA(p, m.cfg.RecentMFA) {
-		return nil, ErrStepUpRequired
+	if err := m.requireReverification(ctx, p, actionRegenerate, "recovery_codes"); err != nil {
+		return nil, err
 	}
 	enrolled, err := m.enrolled(ctx, p.UserID)
 	if err != nil {

@@ -33,7 +33,7 @@ func TestTelemetryTOTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &sso.Principal{UserID: "usr_t", OrgID: "org_t"}
+	p := &sso.Principal{Kind: sso.PrincipalSession, UserID: "usr_t", OrgID: "org_t", Method: sso.AuthLocal, AuthAt: now}
 	en, err := m.StartTOTPEnrollment(ctx, p)
 	if err != nil {
 		t.Fatal(err)

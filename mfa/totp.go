@@ -123,11 +123,16 @@ func (e Enrollment) LogValue() slog.Value {
 // StartTOTPEnrollment begins enrolling a TOTP authenticator for p's user: a
 // fresh 160-bit seed from Config.Rand (crypto/rand by default) is sealed and
 // stored as a pending factor, replacing an earlier pending one. The factor
-// counts only after ConfirmTOTPEnrollment. A user with an active TOTP factor
-// gets ReasonAlreadyEnrolled (disable it first); a user with another active
-// factor needs a second factor within Config.RecentMFA (ErrStepUpRequired).
+// counts only after ConfirmTOTPEnrollment. p must be an interactive
+// session. While the user has an active factor, p must have verified one
+// locally within Config.RecentMFA (ErrReverificationRequired otherwise; an
+// IdP-asserted MFA never counts); a user with an active TOTP factor then
+// gets ReasonAlreadyEnrolled (disable it first). The first factor needs a
+// login of the session's own within Config.RecentLogin, not an
+// organization switch, or a fresh local verification (a recovery code)
+// (ErrReauthenticationRequired otherwise, and for access tokens).
 func (m *Manager) StartTOTPEnrollment(ctx context.Context, p *sso.Principal) (*Enrollment, error) {
-	if err := m.requireRecentIfEnrolled(ctx, p); err != nil {
+	if err := m.authorizeEnrolment(ctx, p, FactorTOTP); err != nil {
 		return nil, err
 	}
 	u, err := m.cfg.Users.GetUser(ctx, p.UserID)
@@ -192,7 +197,17 @@ func (m *Manager) openSecret(f *TOTPFactor) ([]byte, error) {
 // the user already holds unused codes). The confirming code's step is
 // recorded, so the same code cannot then be used to verify. Failures count
 // towards the lockout.
+//
+// Confirming is enrolling: p must pass the rules of StartTOTPEnrollment
+// again, now, and the pending enrolment must be one this login started
+// under them: created no earlier than p.AuthAt (give or take a minute of
+// clock skew) and within the longer of
+// Config.RecentMFA and Config.RecentLogin. An older one, or one started
+// before this login, is ReasonNoPendingEnrolment (start again).
 func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, code string) ([]string, error) {
+	if err := m.authorizeEnrolment(ctx, p, FactorTOTP); err != nil {
+		return nil, err
+	}
 	if _, err := m.checkLock(ctx, p); err != nil {
 		return nil, err
 	}
@@ -204,6 +219,8 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 		return nil, fmt.Errorf("mfa: load factor: %w", err)
 	case f.Active:
 		return nil, invalid(ReasonAlreadyEnrolled, nil)
+	case f.CreatedAt.Before(p.AuthAt.Add(-maxClockSkew)) || m.now().Sub(f.CreatedAt) > max(m.cfg.RecentMFA, m.cfg.RecentLogin):
+		return nil, invalid(ReasonNoPendingEnrolment, errors.New("mfa: pending enrolment not started by this login or expired"))
 	}
 	try, err := m.reserve(ctx, p)
 	if err != nil {

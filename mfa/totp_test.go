@@ -248,10 +248,10 @@ func TestT_T6_SecretAndEnrolment(t *testing.T) {
 		t.Fatalf("confirm: %d codes, %v", len(codes), err)
 	}
 	_, err = e.m.StartTOTPEnrollment(e.ctx(), e.p)
-	if !errors.Is(err, mfa.ErrStepUpRequired) {
-		t.Fatalf("enrolling again without recent MFA: got %v, want ErrStepUpRequired", err)
+	if !errors.Is(err, mfa.ErrReverificationRequired) {
+		t.Fatalf("enrolling again without recent MFA: got %v, want ErrReverificationRequired", err)
 	}
-	if n := len(e.events(sso.EventMFAEnrolled)); n != 1 {
+	if n := len(e.orgEvents(t, e.org.ID, sso.EventMFAEnrolled, sso.OutcomeSuccess)); n != 1 {
 		t.Fatalf("enrolled events: got %d, want 1", n)
 	}
 
@@ -266,23 +266,24 @@ func TestT_T6_SecretAndEnrolment(t *testing.T) {
 }
 
 // TestT_T6_ReauthForDisableAndReenrol: disabling a factor, regenerating
-// recovery codes and adding a factor need a second factor within RecentMFA.
+// recovery codes and adding a factor need a local verification within
+// RecentMFA.
 func TestT_T6_ReauthForDisableAndReenrol(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	secret, _ := e.enrol()
-	if err := e.m.Disable(e.ctx(), e.p, mfa.FactorTOTP, ""); !errors.Is(err, mfa.ErrStepUpRequired) {
+	if err := e.m.Disable(e.ctx(), e.p, mfa.FactorTOTP, ""); !errors.Is(err, mfa.ErrReverificationRequired) {
 		t.Fatalf("disable without MFA: got %v", err)
 	}
-	if _, err := e.m.RegenerateRecoveryCodes(e.ctx(), e.p); !errors.Is(err, mfa.ErrStepUpRequired) {
+	if _, err := e.m.RegenerateRecoveryCodes(e.ctx(), e.p); !errors.Is(err, mfa.ErrReverificationRequired) {
 		t.Fatalf("regenerate without MFA: got %v", err)
 	}
-	if _, _, err := e.m.BeginWebAuthnRegistration(e.ctx(), e.p); !errors.Is(err, mfa.ErrStepUpRequired) {
+	if _, _, err := e.m.BeginWebAuthnRegistration(e.ctx(), e.p); !errors.Is(err, mfa.ErrReverificationRequired) {
 		t.Fatalf("add WebAuthn without MFA: got %v", err)
 	}
 	// An old MFA is not recent.
 	e.p.MFA, e.p.MFAAt = true, e.clock.Now().Add(-mfa.DefaultRecentMFA-time.Second)
-	if err := e.m.Disable(e.ctx(), e.p, mfa.FactorTOTP, ""); !errors.Is(err, mfa.ErrStepUpRequired) {
+	if err := e.m.Disable(e.ctx(), e.p, mfa.FactorTOTP, ""); !errors.Is(err, mfa.ErrReverificationRequired) {
 		t.Fatalf("disable with stale MFA: got %v", err)
 	}
 	if err := e.m.VerifyTOTP(e.ctx(), e.p, e.code(secret)); err != nil {
@@ -296,8 +297,11 @@ func TestT_T6_ReauthForDisableAndReenrol(t *testing.T) {
 	if st.Enrolled || st.RecoveryCodes != 0 {
 		t.Fatalf("after disabling the last factor: %+v", st)
 	}
-	if n := len(e.events(sso.EventMFADisabled)); n != 1 {
+	if n := len(e.orgEvents(t, e.org.ID, sso.EventMFADisabled, sso.OutcomeSuccess)); n != 1 {
 		t.Fatalf("disabled events: got %d, want 1", n)
+	}
+	if n := len(e.orgEvents(t, e.org.ID, sso.EventMFADisabled, sso.OutcomeFailure)); n != 2 {
+		t.Fatalf("refused disable events: got %d, want 2", n)
 	}
 }
 
@@ -423,14 +427,14 @@ func TestBadInput(t *testing.T) {
 	if a, err := e.st.GetAttempts(e.ctx(), e.p.UserID); err != nil || a.Failures != 9 {
 		t.Fatalf("malformed codes must count as failures: %+v, %v", a, err)
 	}
-	unknown := &sso.Principal{UserID: "usr_unknown", OrgID: e.org.ID}
+	unknown := &sso.Principal{Kind: sso.PrincipalSession, UserID: "usr_unknown", OrgID: e.org.ID, Method: sso.AuthLocal, AuthAt: e.clock.Now()}
 	wantReason(t, e.m.VerifyTOTP(e.ctx(), unknown, "123456"), mfa.ReasonNotEnrolled)
 	if _, err := e.m.StartTOTPEnrollment(e.ctx(), unknown); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatalf("enrol unknown user: got %v, want ErrNotFound", err)
 	}
 	_, err := e.m.ConfirmTOTPEnrollment(e.ctx(), unknown, "123456")
 	wantReason(t, err, mfa.ReasonNoPendingEnrolment)
-	if err := e.m.Disable(e.ctx(), &sso.Principal{UserID: e.p.UserID, MFA: true, MFAAt: e.clock.Now()}, "bogus", ""); !errors.Is(err, sso.ErrInvalidInput) {
+	if err := e.m.Disable(e.ctx(), &sso.Principal{Kind: sso.PrincipalSession, UserID: e.p.UserID, MFA: true, MFAAt: e.clock.Now()}, "bogus", ""); !errors.Is(err, sso.ErrInvalidInput) {
 		t.Fatalf("unknown factor: got %v", err)
 	}
 }

@@ -159,13 +159,16 @@ func credentialInfo(c *WebAuthnCredential) CredentialInfo {
 // BeginWebAuthnRegistration starts registering a security key or passkey
 // for p's user. It returns the ceremony ID the finish step needs and the
 // options to pass to navigator.credentials.create (as JSON). Once the user
-// has any active factor, adding one needs a second factor within
-// Config.RecentMFA (ErrStepUpRequired).
+// has any active factor, adding one needs a local verification of an
+// existing factor within Config.RecentMFA (ErrReverificationRequired); the
+// first factor needs that or a login of the session's own within
+// Config.RecentLogin, not an organization switch
+// (ErrReauthenticationRequired). Access tokens are refused.
 func (m *Manager) BeginWebAuthnRegistration(ctx context.Context, p *sso.Principal) (string, *protocol.CredentialCreation, error) {
 	if m.wa == nil {
 		return "", nil, invalid(ReasonWebAuthnDisabled, nil)
 	}
-	if err := m.requireRecentIfEnrolled(ctx, p); err != nil {
+	if err := m.authorizeEnrolment(ctx, p, FactorWebAuthn); err != nil {
 		return "", nil, err
 	}
 	wu, err := m.loadWAUser(ctx, p.UserID)
@@ -190,10 +193,15 @@ func (m *Manager) BeginWebAuthnRegistration(ctx context.Context, p *sso.Principa
 // FinishWebAuthnRegistration verifies the authenticator's attestation
 // response (body: the PublicKeyCredential JSON) against the ceremony and
 // stores the credential under name. It returns the credential and, when
-// the user had no recovery codes, a fresh set to show once.
+// the user had no recovery codes, a fresh set to show once. The ceremony is
+// bound to the session that began it, and the session must still pass the
+// rules of BeginWebAuthnRegistration.
 func (m *Manager) FinishWebAuthnRegistration(ctx context.Context, p *sso.Principal, ceremonyID, name string, body []byte) (*CredentialInfo, []string, error) {
 	if m.wa == nil {
 		return nil, nil, invalid(ReasonWebAuthnDisabled, nil)
+	}
+	if err := m.authorizeEnrolment(ctx, p, FactorWebAuthn); err != nil {
+		return nil, nil, err
 	}
 	sd, err := m.takeCeremony(ctx, p, ceremonyID, ceremonyRegister)
 	if err != nil {
@@ -334,17 +342,4 @@ func (m *Manager) FinishWebAuthnLogin(ctx context.Context, p *sso.Principal, cer
 		return fmt.Errorf("mfa: record credential use: %w", err)
 	}
 	return m.succeed(ctx, p, "webauthn", dirty)
-}
-
-// requireRecentIfEnrolled asks for a recent second factor when the user
-// already has one, so a stolen first factor cannot add its own.
-func (m *Manager) requireRecentIfEnrolled(ctx context.Context, p *sso.Principal) error {
-	enrolled, err := m.enrolled(ctx, p.UserID)
-	if err != nil {
-		return err
-	}
-	if enrolled && !m.recentMFA(p, m.cfg.RecentMFA) {
-		return ErrStepUpRequired
-	}
-	return nil
 }

@@ -381,9 +381,15 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 	if !g.NotAfter.IsZero() && !now.Before(g.NotAfter) {
 		return nil, fmt.Errorf("%w: session: the IdP's session bound has passed", sso.ErrInvalidInput)
 	}
+	mfaAt := g.MFAAt
+	if mfaAt.After(now) {
+		// An IdP dates its own MFA (AuthnInstant, auth_time): a time after
+		// the login must not pass for a second factor verified here later.
+		mfaAt = now
+	}
 	s := &Session{
 		UserID: g.UserID, OrgID: g.OrgID, ConnectionID: g.ConnectionID, Method: g.Method,
-		Roles: slices.Clone(g.Roles), MFA: g.MFA, MFAAt: g.MFAAt, AuthAt: now,
+		Roles: slices.Clone(g.Roles), MFA: g.MFA, MFAAt: mfaAt, AuthAt: now,
 		IP: truncate(m.clientIP(r), 64), UserAgent: truncate(r.UserAgent(), 512),
 		IdPSessionIndex: g.IdPSessionIndex, IdPSubject: g.IdPSubject,
 		// create caps the absolute expiry with this bound.

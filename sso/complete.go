@@ -36,6 +36,10 @@ type CompleterConfig struct {
 	Sessions SessionIssuer
 	// Auditor records login events. Required.
 	Auditor *Auditor
+	// Sync brings the member's live sessions and API tokens in line when a
+	// login's group mapping changed their roles. Nil means Sessions, when
+	// it implements MembershipSyncer (session.Manager does).
+	Sync MembershipSyncer
 	// DefaultReturnTo is where users go when the login carried no safe
 	// return path. Empty means "/".
 	DefaultReturnTo string
@@ -62,10 +66,35 @@ type CompleterConfig struct {
 //
 // For a verified Profile it (1) matches the Identity by (organization,
 // issuer, subject); else (2) links an existing member with the same email,
-// but only when the email is verified by the IdP and its domain is verified
-// for this organization; else (3) provisions the user just in time when the
-// organization allows it (never creating organizations, and never when a
-// directory sync owns membership). It refuses emails outside the
+// but only when the email is verified by the IdP, its domain is verified
+// for this organization, AND the stored account's email was verified too:
+// an account whose email was never verified is never a link target; else
+// (3) provisions the user just in time when the organization allows it
+// (never creating organizations, and never when a directory sync owns
+// membership).
+//
+// Unverified emails (an IdP that sends no email_verified, or self-service
+// registration at the IdP): JIT still provisions such a login, as its own
+// account with EmailVerified false, flagged in its audit event. It never
+// links to anyone, and a later login with a verified email for the same
+// address gets a separate account (audited with the unverified duplicate's
+// ID), so an attacker who claims a future member's address first gains
+// nothing from the real owner's later sign-in.
+//
+// Roles have one source of truth. While the organization's directory sync
+// is on, SCIM owns them: logins never change a member's roles, whatever the
+// assertion's groups say. Otherwise the connection's group->role mapping,
+// when configured, is applied on every login (a login without the groups
+// claim means no mapped group, so the default role). A change reaches the
+// member's other sessions and API tokens through Sync.
+//
+// User fields are global (Email, EmailVerified, names) or per membership
+// (roles, status, source, external ID, break-glass). A login changes the
+// global fields only for a user the organization owns: the user's current
+// email is in one of its verified domains, or the user belongs to no other
+// organization. The email changes only to a verified address in one of the
+// organization's verified domains. So one organization's IdP cannot rename
+// or re-address a user that other organizations rely on. It refuses emails outside the
 // organization's verified domains unless AllowUnverifiedEmailDomains,
 // suspended and deactivated members, disabled connections and protocols
 // the plan does not include. It applies the connection's group->role
@@ -104,6 +133,9 @@ func NewCompleter(cfg CompleterConfig) (*LoginCompleter, error) {
 	}
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = RemoteIP
+	}
+	if cfg.Sync == nil {
+		cfg.Sync, _ = cfg.Sessions.(MembershipSyncer)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -291,6 +323,7 @@ func (c *LoginCompleter) linkOrProvision(ctx context.Context, login *Login, res 
 			Subject: p.Subject, UserID: userID, CreatedAt: now, LastLoginAt: now}
 	}
 	// 2. Link an existing member by email.
+	unverifiedDup := ""
 	if email != "" {
 		m, err := c.cfg.Store.FindMemberByEmail(ctx, org.ID, email)
 		switch {
@@ -301,13 +334,20 @@ func (c *LoginCompleter) linkOrProvision(ctx context.Context, login *Login, res 
 				// second account with the same email would be worse.
 				return deny("link_not_allowed")
 			}
+			u, err := c.cfg.Store.GetUser(ctx, m.UserID)
+			if err != nil {
+				return err
+			}
+			if !u.EmailVerified {
+				// Whoever created this account never proved the address:
+				// it is not the person now signing in with a verified one.
+				unverifiedDup = u.ID
+				break
+			}
 			if err := checkMember(m); err != nil {
 				return err
 			}
-			res.Outcome, res.Membership = OutcomeLinked, m
-			if res.User, err = c.cfg.Store.GetUser(ctx, m.UserID); err != nil {
-				return err
-			}
+			res.Outcome, res.Membership, res.User = OutcomeLinked, m, u
 			if login.Test {
 				return nil
 			}
@@ -350,8 +390,13 @@ func (c *LoginCompleter) linkOrProvision(ctx context.Context, login *Login, res 
 		}
 		return err
 	}
+	details := map[string]string{"connection_id": conn.ID, "roles": strings.Join(roles, ","),
+		"email_verified": fmt.Sprint(linkable)}
+	if unverifiedDup != "" {
+		details["unverified_duplicate"] = unverifiedDup
+	}
 	c.record(ctx, &Event{OrgID: org.ID, Type: EventUserJITProvisioned, Target: Target{Type: "user", ID: u.ID},
-		Details: map[string]string{"connection_id": conn.ID, "roles": strings.Join(roles, ",")}})
+		Details: details})
 	return nil
 }
 
@@ -386,28 +431,15 @@ func clipN(s string, n int) string {
 	return s
 }
 
-// applyProfile applies the group->role mapping and refreshes the user's
-// names (and email, when linkable) from the IdP.
+// applyProfile applies the group->role mapping (unless a directory sync
+// owns roles) and refreshes the global user fields the organization owns.
 func (c *LoginCompleter) applyProfile(ctx context.Context, res *Resolution, p *Profile, email string, linkable bool) error {
-	now := c.cfg.Now().UTC()
-	m := res.Membership
-	if len(res.Connection.GroupRoles) > 0 {
-		roles := res.Connection.RolesFor(p.Groups)
-		if len(roles) == 0 {
-			roles = []string{defaultRole(res.Org)}
-		}
-		old := slices.Clone(m.Roles)
-		if !sameSet(old, roles) {
-			m.Roles = roles
-			m.UpdatedAt = now
-			if err := c.cfg.Store.UpdateMembership(ctx, m); err != nil {
-				return err
-			}
-			res.RolesChanged = true
-			c.record(ctx, &Event{OrgID: res.Org.ID, Type: EventRolesChanged, Target: Target{Type: "user", ID: m.UserID},
-				Actor:   Actor{Type: ActorIdP, ID: res.Connection.ID},
-				Details: map[string]string{"from": strings.Join(old, ","), "to": strings.Join(roles, ",")}})
-		}
+	if err := c.applyRoles(ctx, res, p); err != nil {
+		return err
+	}
+	owns, err := c.ownsUser(ctx, res.Org, res.User)
+	if err != nil || !owns {
+		return err
 	}
 	u := res.User
 	changed := false
@@ -423,12 +455,70 @@ func (c *LoginCompleter) applyProfile(ctx context.Context, res *Resolution, p *P
 		u.Email, u.EmailVerified, changed = email, true, true
 	}
 	if changed {
-		u.UpdatedAt = now
+		u.UpdatedAt = c.cfg.Now().UTC()
 		if err := c.cfg.Store.UpdateUser(ctx, u); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// applyRoles maps the assertion's groups to roles when the connection has
+// a mapping and no directory sync owns the organization's roles, and
+// brings the member's live sessions and tokens in line with a change.
+func (c *LoginCompleter) applyRoles(ctx context.Context, res *Resolution, p *Profile) error {
+	if len(res.Connection.GroupRoles) == 0 || res.Org.Settings.DirectorySync {
+		return nil
+	}
+	m := res.Membership
+	roles := res.Connection.RolesFor(p.Groups)
+	if len(roles) == 0 {
+		roles = []string{defaultRole(res.Org)}
+	}
+	if sameSet(m.Roles, roles) {
+		return nil
+	}
+	old := slices.Clone(m.Roles)
+	m.Roles = roles
+	m.UpdatedAt = c.cfg.Now().UTC()
+	if err := c.cfg.Store.UpdateMembership(ctx, m); err != nil {
+		return err
+	}
+	res.RolesChanged = true
+	c.record(ctx, &Event{OrgID: res.Org.ID, Type: EventRolesChanged, Target: Target{Type: "user", ID: m.UserID},
+		Actor:   Actor{Type: ActorIdP, ID: res.Connection.ID},
+		Details: map[string]string{"from": strings.Join(old, ","), "to": strings.Join(roles, ",")}})
+	if c.cfg.Sync != nil {
+		if err := c.cfg.Sync.SyncMembership(ctx, m); err != nil {
+			return fmt.Errorf("sso: sync sessions after a role change: %w", err)
+		}
+	}
+	return nil
+}
+
+// ownsUser reports whether org may change u's global fields: u's current
+// email is in one of org's verified domains, or u belongs to no other
+// organization.
+func (c *LoginCompleter) ownsUser(ctx context.Context, org *Organization, u *User) (bool, error) {
+	if _, domain, err := NormalizeEmail(u.Email); err == nil {
+		dom, err := RoutingDomain(ctx, c.cfg.Store, domain)
+		switch {
+		case err == nil:
+			return dom.OrgID == org.ID, nil
+		case !errors.Is(err, ErrNotFound):
+			return false, err
+		}
+	}
+	ms, err := c.cfg.Store.ListUserMemberships(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range ms {
+		if m.OrgID != org.ID {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func sameSet(a, b []string) bool {
@@ -478,7 +568,8 @@ func (c *LoginCompleter) Complete(w http.ResponseWriter, r *http.Request, login 
 		method = AuthOIDC
 	}
 	g := &SessionGrant{UserID: res.User.ID, OrgID: res.Org.ID, ConnectionID: res.Connection.ID, Method: method,
-		Roles: slices.Clone(res.Membership.Roles), MFA: res.MFA, IdPSessionIndex: login.Profile.SessionIndex}
+		Roles: slices.Clone(res.Membership.Roles), MFA: res.MFA, IdPSessionIndex: login.Profile.SessionIndex,
+		IdPSubject: login.Profile.Subject, NotAfter: login.Profile.SessionNotOnOrAfter}
 	if g.MFA {
 		g.MFAAt = login.Profile.AuthTime
 		if g.MFAAt.IsZero() {

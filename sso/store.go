@@ -88,7 +88,9 @@ type MembershipStore interface {
 	ListUserMemberships(ctx context.Context, userID string) ([]*Membership, error)
 	// FindMemberByEmail returns the membership in orgID of the user whose
 	// (lower-cased) Email equals email. If several members share the email,
-	// the earliest joined wins.
+	// a user whose email is verified wins over one whose email is not, then
+	// the earliest joined: an unverified account must never shadow the
+	// verified one that linking looks for.
 	FindMemberByEmail(ctx context.Context, orgID, email string) (*Membership, error)
 }
 

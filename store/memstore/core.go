@@ -595,6 +595,18 @@ func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]*sso.
 	return out, nil
 }
 
+// betterEmailMatch orders FindMemberByEmail candidates: verified email
+// first, then earliest joined, then user ID.
+func betterEmailMatch(u *sso.User, m *sso.Membership, bu *sso.User, bm *sso.Membership) bool {
+	if u.EmailVerified != bu.EmailVerified {
+		return u.EmailVerified
+	}
+	if !m.JoinedAt.Equal(bm.JoinedAt) {
+		return m.JoinedAt.Before(bm.JoinedAt)
+	}
+	return m.UserID < bm.UserID
+}
+
 // FindMemberByEmail implements sso.MembershipStore.
 func (s *Store) FindMemberByEmail(ctx context.Context, orgID, email string) (*sso.Membership, error) {
 	d := s.lock()
@@ -605,7 +617,7 @@ func (s *Store) FindMemberByEmail(ctx context.Context, orgID, email string) (*ss
 		if !ok || strings.ToLower(u.Email) != strings.ToLower(email) {
 			continue
 		}
-		if best == nil || m.JoinedAt.Before(best.JoinedAt) || (m.JoinedAt.Equal(best.JoinedAt) && m.UserID < best.UserID) {
+		if best == nil || betterEmailMatch(u, m, d.users[best.UserID], best) {
 			best = m
 		}
 	}

@@ -127,7 +127,7 @@ const (
 	qFindMemberByEmail   = `SELECT m.org_id, m.user_id, m.roles, m.status, m.source, m.external_id, m.break_glass, m.joined_at, m.updated_at
 		FROM ssokit_users u JOIN ssokit_memberships m ON m.user_id = u.id
 		WHERE u.email_lower = $1 AND m.org_id = $2
-		ORDER BY m.joined_at, m.user_id LIMIT 1`
+		ORDER BY u.email_verified DESC, m.joined_at, m.user_id LIMIT 1`
 	qGetIdentity = `SELECT ` + identityCols + ` FROM ssokit_identities
 		WHERE org_id = $1 AND issuer = $2 AND subject = $3`
 	qListUserIdentities = `SELECT ` + identityCols + ` FROM ssokit_identities WHERE user_id = $1 ORDER BY created_at, id`

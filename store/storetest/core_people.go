@@ -287,6 +287,21 @@ func runMembership(t *testing.T, newStore NewStore) {
 			ok(t, err)
 			equal(t, "after delete", got, late)
 		}},
+		{"FindMemberByEmailPrefersVerified", func(t *testing.T, ctx context.Context, s memberStore) {
+			// An unverified account that joined first (a pre-account
+			// hijack attempt) must not shadow the verified one.
+			squatter := newUser("user_squatter", "new@example.com")
+			squatter.EmailVerified = false
+			ok(t, s.CreateUser(ctx, squatter))
+			ok(t, s.CreateUser(ctx, newUser("user_real", "new@example.com")))
+			first, real := newMember("org_1", "user_squatter"), newMember("org_1", "user_real")
+			first.JoinedAt, real.JoinedAt = at(time.Hour), at(5*time.Hour)
+			ok(t, s.CreateMembership(ctx, first))
+			ok(t, s.CreateMembership(ctx, real))
+			got, err := s.FindMemberByEmail(ctx, "org_1", "new@example.com")
+			ok(t, err)
+			equal(t, "verified over earlier unverified", got, real)
+		}},
 	})
 }
 

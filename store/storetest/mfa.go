@@ -407,7 +407,7 @@ func runMFARace(t *testing.T, newStore NewStore) {
 		if err := users.CreateUser(ctx, &sso.User{ID: "usr_race", Email: "race@example.com"}); err != nil {
 			t.Fatal(err)
 		}
-		p := &sso.Principal{UserID: "usr_race", OrgID: ""}
+		p := &sso.Principal{Kind: sso.PrincipalSession, UserID: "usr_race", Method: sso.AuthLocal, AuthAt: t0}
 		e, err := m.StartTOTPEnrollment(ctx, p)
 		if err != nil {
 			t.Fatal(err)
