@@ -372,21 +372,6 @@ func (a *App) wire(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if a.admin, err = admin.New(admin.Config{
-		Store:        a.store,
-		Authorize:    a.authorizeAdmin,
-		Configurers:  map[sso.Protocol]sso.ConnectionConfigurer{sso.ProtocolSAML: a.saml, sso.ProtocolOIDC: a.oidc},
-		Starters:     starters,
-		Domains:      a.domains,
-		Enforcer:     a.enforcer,
-		Auditor:      a.auditor,
-		Sessions:     a.sessions,
-		Health:       a.health,
-		TestReturnTo: "/admin/sso",
-		Logger:       a.log,
-	}); err != nil {
-		return err
-	}
 	if a.mfa, err = mfa.New(mfa.Config{
 		Store:          a.store,
 		Sealer:         a.sealer,
@@ -402,6 +387,23 @@ func (a *App) wire(ctx context.Context) error {
 		Logger:         a.log,
 		TracerProvider: tp,
 		MeterProvider:  mp,
+	}); err != nil {
+		return err
+	}
+	if a.admin, err = admin.New(admin.Config{
+		Store:     a.store,
+		Authorize: a.authorizeAdmin,
+		// The same MFA policy as the admin pages (orgAdmin).
+		RequireAdmin: []func(http.Handler) http.Handler{a.mfa.Require},
+		Configurers:  map[sso.Protocol]sso.ConnectionConfigurer{sso.ProtocolSAML: a.saml, sso.ProtocolOIDC: a.oidc},
+		Starters:     starters,
+		Domains:      a.domains,
+		Enforcer:     a.enforcer,
+		Auditor:      a.auditor,
+		Sessions:     a.sessions,
+		Health:       a.health,
+		TestReturnTo: "/admin/sso",
+		Logger:       a.log,
 	}); err != nil {
 		return err
 	}

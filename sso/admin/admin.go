@@ -33,6 +33,15 @@ type Config struct {
 	// Every route is confined to the returned organization: records of
 	// other organizations answer 404. Required.
 	Authorize func(r *http.Request) (orgID string, actor sso.Actor, err error)
+	// RequireAdmin is middleware that every request Authorize attributes to
+	// a tenant admin (sso.ActorAdmin) passes, in order, before its route
+	// runs: the same policy as the host's other admin pages. Typically
+	// mfa.Manager.Require (the organization's MFA policy) and
+	// session.Manager.RequireRecentAuth (a recent login for changes). A
+	// middleware that refuses writes its own response. Operator requests
+	// (sso.ActorOperator, authenticated by the host's own credential) do not
+	// pass through it.
+	RequireAdmin []func(http.Handler) http.Handler
 	// Configurers turn admin input into connection configuration, one per
 	// protocol (the saml and oidc packages provide them). Required.
 	Configurers map[sso.Protocol]sso.ConnectionConfigurer
@@ -174,9 +183,17 @@ func (h *Handler) wrap(fn func(w http.ResponseWriter, r *http.Request, org *sso.
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
-		if err := fn(w, r, org); err != nil {
-			h.fail(w, r, err)
+		var route http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := fn(w, r, org); err != nil {
+				h.fail(w, r, err)
+			}
+		})
+		if actor.Type == sso.ActorAdmin {
+			for i := len(h.cfg.RequireAdmin) - 1; i >= 0; i-- {
+				route = h.cfg.RequireAdmin[i](route)
+			}
 		}
+		route.ServeHTTP(w, r)
 	})
 }
 

@@ -147,7 +147,7 @@ type fixture struct {
 	orgB     *sso.Organization
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB, mutate ...func(*admin.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, st: memstore.New(), starter: &fakeStarter{}, sessions: &fakeSessions{}, revoker: &fakeRevoker{}, dns: txt{}}
 	for _, slug := range []string{"alpha", "beta"} {
@@ -171,7 +171,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	en, _ := sso.NewEnforcer(sso.EnforcerConfig{Store: f.st, Auditor: aud, Revoker: f.revoker})
 	f.comp, _ = sso.NewCompleter(sso.CompleterConfig{Store: f.st, Sessions: noSessions{}, Auditor: aud})
-	h, err := admin.New(admin.Config{
+	cfg := admin.Config{
 		Store: f.st,
 		Authorize: func(r *http.Request) (string, sso.Actor, error) {
 			switch r.Header.Get("X-Test-Auth") {
@@ -189,7 +189,11 @@ func newFixture(t testing.TB) *fixture {
 		Domains:     doms, Enforcer: en, Auditor: aud, Sessions: f.sessions,
 		MaxBodyBytes: 64 << 10, TestReturnTo: "/admin/sso/result",
 		Logger: slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	h, err := admin.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
