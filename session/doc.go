@@ -74,4 +74,21 @@
 //     [Config.RevocationCacheTTL] (30 s by default, at most 60 s).
 //   - Verified access tokens are cached by their SHA-256 in a bounded cache
 //     that is never used past a token's expiry or its user's revocation.
+//   - Authentication facts (method, time, MFA) belong to the organization
+//     they were earned in. [Manager.SwitchOrg] checks the target
+//     organization's login policy: an organization that enforces SSO admits
+//     only a login through its own connection (or its break-glass member's
+//     local login), so a switch there fails with [SwitchError] and the host
+//     starts that organization's login. Elsewhere the session enters as
+//     sso.AuthSwitch, without the other organization's MFA, and
+//     [Manager.RequireRecentAuth] does not count its login time.
+//   - Roles follow the membership: [Manager.SyncMembership] (called by
+//     SCIM, login completion and admin tools after a change) ends the
+//     member's sessions in that organization with their token families,
+//     and [Manager.Refresh] mints the membership's current roles.
+//   - IdP-initiated logout ([Manager.EndIdPSessions], called by the saml and
+//     oidc logout endpoints) ends the sessions a connection opened for the
+//     named subject and session index, never another connection's.
+//   - A session never outlives the IdP's bound (SAML SessionNotOnOrAfter,
+//     sso.SessionGrant.NotAfter).
 package session
