@@ -56,6 +56,10 @@ type Config struct {
 	// Sessions lists and revokes sessions. Nil answers the session routes
 	// with 404.
 	Sessions sso.SessionAdmin
+	// Sync brings a member's live sessions and API tokens in line after
+	// PUT /members/{user}/roles. Nil means Sessions, when it implements
+	// sso.MembershipSyncer (session.Manager does).
+	Sync sso.MembershipSyncer
 	// Health reports connections' federation health (*sso.HealthChecker
 	// implements it). Nil answers GET /connections/{id}/health with 404.
 	Health HealthReader
@@ -105,6 +109,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = sso.WriteJSONError
 	}
+	if cfg.Sync == nil {
+		cfg.Sync, _ = cfg.Sessions.(sso.MembershipSyncer)
+	}
 	h := &Handler{cfg: cfg, log: cfg.Logger}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -134,6 +141,7 @@ func New(cfg Config) (*Handler, error) {
 	route("POST /scim-tokens", h.createSCIMToken)
 	route("POST /scim-tokens/{id}/rotate", h.rotateSCIMToken)
 	route("DELETE /scim-tokens/{id}", h.revokeSCIMToken)
+	route("PUT /members/{user}/roles", h.setMemberRoles)
 	route("GET /sessions", h.listSessions)
 	route("DELETE /sessions/{id}", h.revokeSession)
 	route("GET /audit", h.queryAudit)

@@ -15,6 +15,8 @@
 //		Enforcer:    enforcer,
 //		Auditor:     auditor,
 //		Sessions:    sessionManager,
+//		// The same policy as the host's other admin pages.
+//		RequireAdmin: []func(http.Handler) http.Handler{mfaManager.Require},
 //	})
 //	mux.Handle("/admin/sso/", http.StripPrefix("/admin/sso", h))
 //
@@ -32,5 +34,9 @@
 // error text. Sealed secrets are never returned; a SCIM token's plaintext
 // is returned once, in the response that creates it. The API performs no
 // CSRF protection of its own: mount it behind the host's CSRF middleware
-// or require a non-cookie credential in Authorize.
+// or require a non-cookie credential in Authorize. Config.RequireAdmin puts
+// every tenant-admin request under the host's MFA and recent-authentication
+// policy, so the API is never a way around the policy of the host's pages.
+// A role change (PUT /members/{user}/roles) ends the member's sessions in
+// the organization through Config.Sync, like a SCIM demotion.
 package admin

@@ -1,9 +1,12 @@
 package admin_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
+	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 )
 
@@ -64,4 +67,63 @@ func TestTX11_RequireAdminGuardsEveryRoute(t *testing.T) {
 	if res.StatusCode != http.StatusOK || len(order) != 0 {
 		t.Fatalf("operator: %d, middleware %v; want 200 without member policy", res.StatusCode, order)
 	}
+}
+
+// TestTX10_AdminRoleChangeEndsSessions: a demotion through the admin API is
+// stored, audited and handed to the session sync; a directory-managed
+// organization refuses it; bad role names name the field.
+func TestTX10_AdminRoleChangeEndsSessions(t *testing.T) {
+	sync := &recordingSync{}
+	f := newFixture(t, func(c *admin.Config) { c.Sync = sync })
+	if err := f.st.CreateUser(ctx, &sso.User{ID: "usr_x", Email: "x@alpha.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.CreateMembership(ctx, &sso.Membership{OrgID: f.orgA.ID, UserID: "usr_x", Roles: []string{"admin"},
+		Status: sso.MembershipActive}); err != nil {
+		t.Fatal(err)
+	}
+	code, body := f.json(f.orgA, "PUT", "/members/usr_x/roles", `{"roles":["member"]}`)
+	if code != http.StatusOK || fmt.Sprint(body["roles"]) != "[member]" {
+		t.Fatalf("demotion: %d %v", code, body)
+	}
+	if m, _ := f.st.GetMembership(ctx, f.orgA.ID, "usr_x"); fmt.Sprint(m.Roles) != "[member]" {
+		t.Fatalf("stored roles %v", m.Roles)
+	}
+	if len(sync.got) != 1 || sync.got[0].UserID != "usr_x" || fmt.Sprint(sync.got[0].Roles) != "[member]" {
+		t.Fatalf("sync calls = %+v, want one with [member]", sync.got)
+	}
+	evs, _ := f.st.ListEvents(ctx, sso.EventQuery{OrgID: f.orgA.ID, Type: sso.EventRolesChanged})
+	if len(evs) != 1 || evs[0].Details["from"] != "admin" || evs[0].Details["to"] != "member" {
+		t.Fatalf("audit = %+v", evs)
+	}
+	// The same roles again change nothing.
+	if code, _ := f.json(f.orgA, "PUT", "/members/usr_x/roles", `{"roles":["member"]}`); code != http.StatusOK || len(sync.got) != 1 {
+		t.Fatalf("no-op: %d, sync calls %d", code, len(sync.got))
+	}
+	for _, bad := range []string{`{"roles":[]}`, `{"roles":["a b"]}`, `{"roles":["x,y"]}`, `{"roles":[""]}`} {
+		if code, body := f.json(f.orgA, "PUT", "/members/usr_x/roles", bad); code != http.StatusBadRequest {
+			t.Fatalf("%s: %d %v, want 400", bad, code, body)
+		}
+	}
+	// Another organization's member is not found.
+	if code, _ := f.json(f.orgB, "PUT", "/members/usr_x/roles", `{"roles":["admin"]}`); code != http.StatusNotFound {
+		t.Fatalf("cross-tenant role change: %d, want 404", code)
+	}
+	f.orgA.Settings.DirectorySync = true
+	if err := f.st.UpdateOrg(ctx, f.orgA); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := f.json(f.orgA, "PUT", "/members/usr_x/roles", `{"roles":["admin"]}`); code != http.StatusConflict {
+		t.Fatalf("directory-managed roles: %d, want 409", code)
+	}
+}
+
+// recordingSync records SyncMembership calls; the real session.Manager is
+// tested in the session package.
+type recordingSync struct{ got []*sso.Membership }
+
+func (r *recordingSync) SyncMembership(_ context.Context, m *sso.Membership) error {
+	c := *m
+	r.got = append(r.got, &c)
+	return nil
 }
