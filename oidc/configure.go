@@ -31,7 +31,10 @@ var authMethods = []string{"client_secret_basic", "client_secret_post", "private
 // exactly) unless manual endpoints are given, in which case it fetches the
 // JWKS once to check it, seals the client secret (associated data: the
 // connection ID) or private key, and sets c.OIDC. c.ID must be set. An empty
-// ClientSecret keeps the previously sealed one. UserInfo, SigningAlgs and
+// ClientSecret (or PrivateKeyPEM) keeps the previously sealed one only while
+// the credential's recipient stays the same (T-O.20): a changed issuer, a
+// changed manual token endpoint or a switch between discovery and manual
+// endpoints drops it and requires it again. UserInfo, SigningAlgs and
 // AllowedTenantIDs of an existing c.OIDC are kept; an issuer holding
 // TenantPlaceholder requires AllowedTenantIDs.
 func (rp *RP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *sso.ConnectionInput) (*sso.IdPDetails, error) {
@@ -101,41 +104,8 @@ func (rp *RP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *ss
 				Got: strings.Join(m.CodeChallengeMethods, " "), Err: sso.ErrInvalidInput}
 		}
 	}
-	switch method {
-	case "client_secret_basic", "client_secret_post":
-		switch {
-		case in.ClientSecret != "":
-			sealed, err := rp.cfg.Sealer.Seal([]byte(in.ClientSecret), []byte(c.ID))
-			if err != nil {
-				return nil, fmt.Errorf("oidc: seal client secret: %w", err)
-			}
-			oc.ClientSecretSealed = sealed
-		case prev.ClientSecretSealed != "":
-			oc.ClientSecretSealed = prev.ClientSecretSealed
-		default:
-			return nil, fmt.Errorf("%w: oidc: client_secret is required for %s", sso.ErrInvalidInput, method)
-		}
-	case "private_key_jwt":
-		switch {
-		case in.PrivateKeyPEM != "":
-			key, _, err := parsePrivateKey([]byte(in.PrivateKeyPEM))
-			if err != nil {
-				return nil, err
-			}
-			kid, err := keyThumbprint(key.Public())
-			if err != nil {
-				return nil, err
-			}
-			sealed, err := rp.cfg.Sealer.Seal([]byte(in.PrivateKeyPEM), privateKeyAD(c.ID))
-			if err != nil {
-				return nil, fmt.Errorf("oidc: seal private key: %w", err)
-			}
-			oc.PrivateKeySealed, oc.PrivateKeyID = sealed, kid
-		case prev.PrivateKeySealed != "":
-			oc.PrivateKeySealed, oc.PrivateKeyID = prev.PrivateKeySealed, prev.PrivateKeyID
-		default:
-			return nil, fmt.Errorf("%w: oidc: private_key_pem is required for private_key_jwt", sso.ErrInvalidInput)
-		}
+	if err := rp.sealCredentials(c.ID, method, prev, oc, in); err != nil {
+		return nil, err
 	}
 	c.Protocol = sso.ProtocolOIDC
 	c.OIDC = oc

@@ -78,6 +78,20 @@
 //     (iss, sub); the email is never an identifier here.
 //   - IdP error responses render a fixed message and the error code only;
 //     error_description goes to logs and to Completer.Fail.
+//   - Client credentials follow the token endpoint: an update that changes
+//     the issuer or the manual token endpoint, or switches between
+//     discovery and manual endpoints, drops the sealed client secret or
+//     private key and must supply it again (reason client_secret_required
+//     or private_key_required), so an old secret never reaches a new
+//     endpoint.
+//   - Back-channel logout: a verified logout token (signature, iss, aud,
+//     iat, exp, event, no nonce, sub or sid, unseen jti) ends the
+//     connection's sessions of its sub, narrowed to its sid, through
+//     Config.Sessions (an [sso.IdPSessionEnder] such as session.Manager)
+//     or the BackChannelLogout hook. It answers 200 when the logout
+//     succeeded, also when no session matched, 400 when the token is
+//     invalid or the logout failed, and 503 while the IdP's metadata or
+//     keys or the replay cache cannot be reached.
 //
 // Rejections are *[sso.ValidationError] values with a stable Reason (the
 // Reason* constants) reported to Completer.Fail and rendered by the

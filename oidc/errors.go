@@ -49,6 +49,11 @@ const (
 	ReasonLogoutTokenInvalid      = "logout_token_invalid"
 	ReasonReplayed                = "replayed"
 	ReasonBadRequest              = "bad_request"
+	// ReasonClientSecretRequired and ReasonPrivateKeyRequired refuse a
+	// connection update that changed the issuer or token endpoint without
+	// supplying the client credential again (T-O.20).
+	ReasonClientSecretRequired = "client_secret_required"
+	ReasonPrivateKeyRequired   = "private_key_required"
 )
 
 func invalid(reason string, cause error) *sso.ValidationError {

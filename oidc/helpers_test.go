@@ -219,6 +219,10 @@ type mockOP struct {
 	assertionPub      crypto.PublicKey                             // verifies private_key_jwt assertions
 	omitProfileClaims bool                                         // scope-userinfo-claims: ID token without profile claims
 
+	// tokenCreds is every Authorization header and client_secret form
+	// value the token endpoint received.
+	tokenCreds []string
+
 	jwksFetches     atomic.Int32
 	userinfoCalls   atomic.Int32
 	tokenCalls      atomic.Int32
@@ -320,6 +324,11 @@ func (op *mockOP) token(w http.ResponseWriter, r *http.Request) {
 	}
 	op.mu.Lock()
 	defer op.mu.Unlock()
+	for _, v := range []string{r.Header.Get("Authorization"), r.PostForm.Get("client_secret")} {
+		if v != "" {
+			op.tokenCreds = append(op.tokenCreds, v)
+		}
+	}
 	// Client authentication.
 	user, pass, basic := r.BasicAuth()
 	method := "none"
@@ -380,6 +389,24 @@ func (op *mockOP) token(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 300, "id_token": idt})
+}
+
+// credentials returns every Authorization header and client_secret value
+// the token endpoint received, with Basic credentials decoded to
+// "id:secret".
+func (op *mockOP) credentials() []string {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	out := make([]string, 0, len(op.tokenCreds))
+	for _, v := range op.tokenCreds {
+		if b, ok := strings.CutPrefix(v, "Basic "); ok {
+			if dec, err := base64.StdEncoding.DecodeString(b); err == nil {
+				v, _ = url.QueryUnescape(string(dec))
+			}
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func (op *mockOP) checkAssertion(a string) bool {

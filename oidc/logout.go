@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,11 +20,17 @@ func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 // for the connection with the given ID: it verifies the logout_token
 // (signature with the connection's keys and algorithm allowlist, iss, aud,
 // iat freshness, exp, the backchannel-logout event, no nonce, sub or sid,
-// a jti not seen before) and calls Config.BackChannelLogout. It answers 200
-// on success and 400 with an OAuth-style JSON error otherwise.
+// a jti not seen before) and ends the sessions it names through
+// Config.BackChannelLogout, or else Config.Sessions. Per section 2.8 it
+// answers 200 when the logout succeeded, also when no session matched (the
+// user was already logged out, section 2.7), and 400 with an OAuth-style
+// JSON error when the token is invalid or the logout failed; 503 when the
+// token cannot be checked because the IdP's metadata or keys or the replay
+// cache are unavailable. With neither BackChannelLogout nor Sessions set
+// the route answers 404.
 func (rp *RP) ServeBackChannelLogout(w http.ResponseWriter, r *http.Request, connectionID string) {
 	w.Header().Set("Cache-Control", "no-store")
-	if rp.cfg.BackChannelLogout == nil {
+	if rp.cfg.BackChannelLogout == nil && rp.cfg.Sessions == nil {
 		http.NotFound(w, r)
 		return
 	}
@@ -43,12 +50,32 @@ func (rp *RP) ServeBackChannelLogout(w http.ResponseWriter, r *http.Request, con
 		rp.logoutError(w, r, conn, err)
 		return
 	}
-	if err := rp.cfg.BackChannelLogout(ctx, conn, sub, sid); err != nil {
-		rp.log.ErrorContext(ctx, "oidc: back-channel logout hook failed", "connection", conn.ID, "err", err)
+	if err := rp.endSessions(ctx, conn, sub, sid); err != nil {
+		rp.log.ErrorContext(ctx, "oidc: back-channel logout failed", "connection", conn.ID, "err", err)
 		writeOAuthError(w, http.StatusBadRequest, "logout_failed")
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// endSessions ends the sessions a verified logout token names: through the
+// BackChannelLogout hook when set, else through Sessions with the
+// connection's organization and ID, the token's sub and its sid as the one
+// session index.
+func (rp *RP) endSessions(ctx context.Context, conn *sso.Connection, sub, sid string) error {
+	if rp.cfg.BackChannelLogout != nil {
+		return rp.cfg.BackChannelLogout(ctx, conn, sub, sid)
+	}
+	l := &sso.IdPLogout{OrgID: conn.OrgID, ConnectionID: conn.ID, Subject: sub}
+	if sid != "" {
+		l.SessionIndexes = []string{sid}
+	}
+	n, err := rp.cfg.Sessions.EndIdPSessions(ctx, l)
+	if err != nil {
+		return fmt.Errorf("oidc: end IdP sessions: %w", err)
+	}
+	rp.log.InfoContext(ctx, "oidc: back-channel logout", "connection", conn.ID, "ended", n)
+	return nil
 }
 
 func (rp *RP) logoutError(w http.ResponseWriter, r *http.Request, conn *sso.Connection, err error) {

@@ -79,10 +79,15 @@ type Config struct {
 	AllowPrivateAddresses bool
 	// ErrorHandler renders errors. Nil means DefaultErrorHandler.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-	// BackChannelLogout, when set, is called for every valid OIDC
-	// Back-Channel Logout token with the connection, the token's sub and
-	// its sid (either may be empty, not both). When nil, the back-channel
-	// logout endpoint answers 404.
+	// Sessions ends the sessions named by a valid OIDC Back-Channel Logout
+	// token: the connection's sessions of the token's sub, narrowed to its
+	// sid when it has one (session.Manager implements it). It is used when
+	// BackChannelLogout is nil. When both are nil, the back-channel logout
+	// endpoint answers 404.
+	Sessions sso.IdPSessionEnder
+	// BackChannelLogout, when set, replaces Sessions: it is called for
+	// every valid OIDC Back-Channel Logout token with the connection, the
+	// token's sub and its sid (either may be empty, not both).
 	BackChannelLogout func(ctx context.Context, conn *sso.Connection, subject, sid string) error
 	// TracerProvider and MeterProvider receive spans (login start,
 	// callback, code exchange, discovery and JWKS fetches) and metrics

@@ -44,7 +44,8 @@ func main() {
 	must(err)
 	sp, err := saml.New(saml.Config{BaseURL: base.JoinPath("/sso/saml"), Connections: st, Store: st, Completer: completer})
 	must(err)
-	rp, err := oidc.New(oidc.Config{BaseURL: base.JoinPath("/sso/oidc/"), Connections: st, Store: st, Completer: completer, Sealer: sealer})
+	rp, err := oidc.New(oidc.Config{BaseURL: base.JoinPath("/sso/oidc/"), Connections: st, Store: st, Completer: completer, Sealer: sealer,
+		Sessions: sessions})
 	must(err)
 	discovery, err := sso.NewDiscovery(sso.DiscoveryConfig{Store: st, BaseURL: base.JoinPath("/sso"), LocalLoginURL: "/password-login",
 		Starters: map[sso.Protocol]sso.Starter{sso.ProtocolSAML: sp, sso.ProtocolOIDC: rp}})

@@ -310,6 +310,7 @@ func (a *App) wire(ctx context.Context) error {
 	if a.oidc, err = oidc.New(oidc.Config{
 		BaseURL:     a.url("/sso/oidc/"),
 		Completer:   a.completer,
+		Sessions:    a.sessions, // back-channel logout ends the named sessions
 		Store:       a.store,
 		Connections: a.store,
 		Sealer:      a.sealer,
