@@ -48,6 +48,20 @@
 //     deactivated (data kept) and calls [sso.SessionRevoker.RevokeUser]
 //     before the response; when revocation fails the client gets 503 and
 //     its retry revokes again. Re-activation restores the membership.
+//   - Roles follow the directory: after a change of a member's groups
+//     (and so roles) or status is stored, Config.Sync
+//     ([sso.MembershipSyncer]) updates their live sessions and tokens; a
+//     member who lost a role and could not be synced is signed out.
+//   - Concurrent writes: a PATCH or PUT without If-Match never answers
+//     412; it is re-applied to the current version when another write won
+//     the race. Only a stale If-Match is a 412.
+//   - Text is UTF-8: a string that is not (raw invalid bytes, unpaired
+//     surrogate escapes) is refused with invalidValue naming the
+//     attribute, never stored with U+FFFD in its place.
+//   - Email verification (T-M.10): a user's email counts as verified only
+//     when its domain is one of the organization's verified domains. A
+//     create adopts an existing member with the same email only when that
+//     member's email was verified; otherwise it creates a separate user.
 //   - Bounded work: bodies are limited (Config.MaxBodyBytes), filters to
 //     [MaxFilterLength] bytes and [MaxFilterDepth] levels, PATCH operations
 //     and member lists per request, page sizes to Config.MaxResults.

@@ -54,6 +54,37 @@ func (r *recordingRevoker) revoked(userID string) int {
 	return n
 }
 
+// recordingSyncer is a fake sso.MembershipSyncer (the real one,
+// session.Manager, is tested in package session): it records a copy of
+// every membership it is handed, and fails with err when set.
+type recordingSyncer struct {
+	mu    sync.Mutex
+	calls []sso.Membership
+	err   error
+}
+
+func (s *recordingSyncer) SyncMembership(_ context.Context, m *sso.Membership) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := *m
+	c.Roles = append([]string(nil), m.Roles...)
+	s.calls = append(s.calls, c)
+	return s.err
+}
+
+// of returns the memberships synced for userID, in order.
+func (s *recordingSyncer) of(userID string) []sso.Membership {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []sso.Membership
+	for _, c := range s.calls {
+		if c.UserID == userID {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 type backend interface {
 	scim.Store
 	scim.CoreStore
@@ -72,6 +103,7 @@ type env struct {
 	tokenID string
 	base    string
 	events  *hookLog
+	cfg     scim.Config
 }
 
 type hookLog struct {
@@ -122,9 +154,27 @@ func newEnvOn(t testing.TB, st backend, opts ...envOpt) *env {
 	if err != nil {
 		t.Fatalf("scim.New: %v", err)
 	}
-	e.h = h
+	e.h, e.cfg = h, cfg
 	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", h))
 	return e
+}
+
+// replica returns an env for a second Handler (another replica of the
+// host) with the same configuration, store, organization and token.
+func (e *env) replica() *env {
+	e.t.Helper()
+	r := *e
+	mux := http.NewServeMux()
+	r.srv = httptest.NewServer(mux)
+	e.t.Cleanup(r.srv.Close)
+	r.base = r.srv.URL + "/scim/v2"
+	h, err := scim.New(e.cfg)
+	if err != nil {
+		e.t.Fatalf("scim.New: %v", err)
+	}
+	r.h = h
+	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", h))
+	return &r
 }
 
 func (e *env) addOrg(slug string) *sso.Organization {

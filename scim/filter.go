@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -271,15 +272,28 @@ func unquoteJSON(s string) (string, bool) {
 		case 'f':
 			b.WriteByte('\f')
 		case 'u':
-			if i+5 > len(s) {
+			r, ok := hex4([]byte(s), i+1)
+			if !ok || r == 0 {
 				return "", false
 			}
-			n, err := strconv.ParseUint(s[i+1:i+5], 16, 32)
-			if err != nil || n == 0 {
-				return "", false
-			}
-			b.WriteRune(rune(n))
 			i += 4
+			switch {
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return "", false // a low surrogate without its high half
+			case r >= 0xD800 && r <= 0xDBFF:
+				// Only a surrogate pair is a character; a lone half would
+				// become U+FFFD.
+				if i+2 >= len(s) || s[i+1] != '\\' || s[i+2] != 'u' {
+					return "", false
+				}
+				lo, ok := hex4([]byte(s), i+3)
+				if !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return "", false
+				}
+				r = utf16.DecodeRune(r, lo)
+				i += 6
+			}
+			b.WriteRune(r)
 		default:
 			return "", false
 		}

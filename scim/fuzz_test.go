@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var filterSeeds = []string{
@@ -62,9 +64,9 @@ func FuzzParseFilter(f *testing.F) {
 		if String(e2) != out {
 			t.Fatalf("round trip: %q -> %q -> %q", s, out, String(e2))
 		}
-		if e2 := (&User{UserName: "x"}); MatchUser(e, e2) && false {
-			t.Fatal("unreachable")
-		}
+		// Evaluating an accepted filter never panics.
+		_ = MatchUser(e, &User{UserName: "x", Emails: []Email{{Value: "x@y.test", Type: "work"}}})
+		_ = MatchGroup(e, &Group{DisplayName: "g"}, []string{"m"})
 	})
 }
 
@@ -163,6 +165,77 @@ func FuzzPatch(f *testing.F) {
 		}
 		if base["userName"] != "u@x.test" || len(base["emails"].([]any)) != 1 {
 			t.Fatal("patch modified its input")
+		}
+	})
+}
+
+// hasFFFD reports whether any string or member name in a decoded JSON
+// value contains U+FFFD.
+func hasFFFD(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.ContainsRune(x, utf8.RuneError)
+	case map[string]any:
+		for k, e := range x {
+			if strings.ContainsRune(k, utf8.RuneError) || hasFFFD(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if hasFFFD(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// FuzzReadObject (T-C.8): request bodies never panic the reader; a body it
+// accepts holds U+FFFD only where the client sent one (so no invalid text
+// was replaced), and a body it refuses as not UTF-8 really had text that
+// encoding/json would have replaced. Any refusal is a client error.
+func FuzzReadObject(f *testing.F) {
+	for _, s := range []string{
+		`{"userName":"a@b.c","name":{"givenName":"Zoë"}}`,
+		"{\"userName\":\"a\xffb\"}",
+		`{"displayName":"\ud83d\ude00"}`,
+		`{"displayName":"\ud800"}`,
+		`{"displayName":"\udc00\ud800"}`,
+		`{"displayName":"\\ud800"}`,
+		`{"displayName":"\ufffd"}`,
+		"{\"a\xc0\":1}",
+		`{"Operations":[{"op":"add","path":"members","value":[{"value":"\ud800"}]}]}`,
+		`{"a":[1,"x",{"b":["\u00e9","\ud834\udd1e"]}],"c":null,"d":true}`,
+		`{"a":1,"A":2}`,
+	} {
+		f.Add([]byte(s))
+	}
+	for _, s := range patchSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, _ := http.NewRequest("POST", "/", bytes.NewReader(body))
+		m, err := readObject(r)
+		if err != nil {
+			var br *badRequest
+			if !errors.As(err, &br) {
+				t.Fatalf("error %v is not a client error", err)
+			}
+			if strings.Contains(br.detail, "UTF-8") {
+				doc, ok := decodeObject(body)
+				if !ok || !hasFFFD(doc) {
+					t.Fatalf("refused %q as not UTF-8, but decoding replaces nothing", body)
+				}
+			}
+			return
+		}
+		if m == nil || hasNUL(m) {
+			t.Fatalf("accepted %q as %v", body, m)
+		}
+		lower := strings.ToLower(string(body))
+		if hasFFFD(m) && !strings.Contains(lower, "\ufffd") && !strings.Contains(lower, `fffd`) {
+			t.Fatalf("accepted %q with invalid text replaced by U+FFFD: %v", body, m)
 		}
 	})
 }

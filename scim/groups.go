@@ -250,54 +250,12 @@ func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request) error {
 	}, false)
 }
 
-// updateGroup applies a change to a group. Member changes are deltas the
-// store applies atomically, so they need no version check; If-Match, when
-// sent, is honoured.
+// updateGroup applies a change to a group, then recomputes the roles of
+// the users whose membership (or whose group's name) changed.
 func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request, change func(doc map[string]any) (map[string]any, []MemberOp, error), full bool) error {
-	ctx, rc := r.Context(), from(r)
-	id := r.PathValue("id")
-	var (
-		g       *Group
-		changed []string
-		renamed bool
-	)
-	for attempt := 0; ; attempt++ {
-		old, err := h.cfg.Store.GetGroupSCIM(ctx, rc.org.ID, id)
-		if err != nil {
-			return err
-		}
-		want, err := checkIfMatch(r, old.Version)
-		if err != nil {
-			return err
-		}
-		doc := map[string]any{"displayName": old.DisplayName}
-		if old.ExternalID != "" {
-			doc["externalId"] = old.ExternalID
-		}
-		attrs, mops, err := change(doc)
-		if err != nil {
-			return err
-		}
-		g = &Group{OrgID: old.OrgID, ID: old.ID, Created: old.Created, Version: old.Version}
-		applyGroupAttrs(g, attrs)
-		renamed = g.DisplayName != old.DisplayName
-		now := h.now().UTC().Truncate(time.Microsecond)
-		if !now.After(old.LastModified) {
-			now = old.LastModified.Add(time.Microsecond)
-		}
-		g.LastModified = now
-		prev := want
-		if renamed && prev == 0 {
-			// A rename must not race another rename: compare-and-set.
-			prev = old.Version
-		}
-		changed, err = h.cfg.Store.UpdateGroupSCIM(ctx, g, prev, mops)
-		if err == nil {
-			break
-		}
-		if errors.Is(err, ErrVersionMismatch) && want == 0 && attempt < maxUpdateAttempts {
-			continue
-		}
+	ctx := r.Context()
+	g, changed, renamed, err := h.storeGroupChange(r, change)
+	if err != nil {
 		return err
 	}
 	if renamed {
@@ -319,6 +277,62 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request, change fun
 		return nil
 	}
 	return h.writeGroup(ctx, w, http.StatusOK, g, nil, nil)
+}
+
+// storeGroupChange stores a change to the group named by the request
+// path. The store applies member changes as deltas, and the write is a
+// compare-and-set on the version, so that a member change never writes
+// back a displayName or externalId that a concurrent PATCH has just
+// changed. A client that sent If-Match gets 412 when the version moved;
+// any other is served by re-reading and re-applying the change (see
+// maxUpdateAttempts). It returns the stored group, the users whose
+// membership changed, and whether the group was renamed.
+func (h *Handler) storeGroupChange(r *http.Request, change func(doc map[string]any) (map[string]any, []MemberOp, error)) (*Group, []string, bool, error) {
+	ctx, rc := r.Context(), from(r)
+	id := r.PathValue("id")
+	unlock, err := h.locks.lock(ctx, groupKey(rc.org.ID, id))
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer unlock()
+	for attempt := 1; ; attempt++ {
+		old, err := h.cfg.Store.GetGroupSCIM(ctx, rc.org.ID, id)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		want, err := checkIfMatch(r, old.Version)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		doc := map[string]any{"displayName": old.DisplayName}
+		if old.ExternalID != "" {
+			doc["externalId"] = old.ExternalID
+		}
+		attrs, mops, err := change(doc)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		g := &Group{OrgID: old.OrgID, ID: old.ID, Created: old.Created, Version: old.Version}
+		applyGroupAttrs(g, attrs)
+		now := h.now().UTC().Truncate(time.Microsecond)
+		if !now.After(old.LastModified) {
+			now = old.LastModified.Add(time.Microsecond)
+		}
+		g.LastModified = now
+		changed, err := h.cfg.Store.UpdateGroupSCIM(ctx, g, old.Version, mops)
+		if err == nil {
+			return g, changed, g.DisplayName != old.DisplayName, nil
+		}
+		if !errors.Is(err, ErrVersionMismatch) || want != 0 {
+			return nil, nil, false, err
+		}
+		if attempt == maxUpdateAttempts {
+			return nil, nil, false, busy(err)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, nil, false, err
+		}
+	}
 }
 
 func (h *Handler) allMembers(ctx context.Context, g *Group) ([]string, error) {

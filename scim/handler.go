@@ -59,6 +59,13 @@ type Config struct {
 	Core CoreStore
 	// Revoker ends a deactivated user's sessions and tokens. Required.
 	Revoker sso.SessionRevoker
+	// Sync brings a member's live sessions and API tokens in line after a
+	// SCIM change of their roles (group membership) or status (active,
+	// DELETE); it is called once the change is stored (T-X.10). Nil means
+	// Revoker when it also implements sso.MembershipSyncer (session.Manager
+	// does). Without a syncer, or when it fails, a member who lost a role
+	// has their sessions revoked instead (Revoker.RevokeUser).
+	Sync sso.MembershipSyncer
 	// BaseURL is where the handler is mounted, e.g.
 	// https://app.example.com/scim/v2; resource locations derive from it.
 	// Required.
@@ -108,6 +115,8 @@ type Handler struct {
 	cfg     Config
 	mux     *http.ServeMux
 	limiter Limiter
+	sync    sso.MembershipSyncer
+	locks   keyedLocks
 	audit   *sso.Auditor
 	log     *slog.Logger
 	now     func() time.Time
@@ -143,6 +152,10 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	h.sync = cfg.Sync
+	if h.sync == nil {
+		h.sync, _ = cfg.Revoker.(sso.MembershipSyncer)
 	}
 	if h.limiter == nil && !cfg.DisableRateLimit {
 		ml := NewMemoryLimiter(cfg.RateLimit)
@@ -395,6 +408,10 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 			h.fail(w, r, invalidValue("query parameters must not contain NUL characters"))
 			return
 		}
+		if name, bad := badQueryParam(r.URL.RawQuery); bad {
+			h.fail(w, r, invalidValue("query parameter %q is not valid UTF-8", name))
+			return
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
 		}
@@ -408,7 +425,9 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 // Member names that repeat within one object (compared case-insensitively,
 // as SCIM attribute names are) are refused rather than resolved by an
 // arbitrary winner, and so are strings holding NUL characters, which
-// PostgreSQL cannot store.
+// PostgreSQL cannot store, and strings that are not valid UTF-8 (raw
+// invalid bytes or unpaired surrogate escapes), which encoding/json would
+// silently turn into U+FFFD: the error names the attribute.
 func readObject(r *http.Request) (map[string]any, error) {
 	if r.Body == nil {
 		return nil, invalidSyntax("empty body")
@@ -421,7 +440,8 @@ func readObject(r *http.Request) (map[string]any, error) {
 		}
 		return nil, invalidSyntax("unreadable body")
 	}
-	if err := checkDuplicateKeys(raw); err != nil {
+	badText, err := scanJSON(raw)
+	if err != nil {
 		return nil, err
 	}
 	d := json.NewDecoder(bytes.NewReader(raw))
@@ -444,60 +464,13 @@ func readObject(r *http.Request) (map[string]any, error) {
 		}
 		return nil, invalidSyntax("trailing data after the JSON object")
 	}
+	if badText != nil {
+		return nil, badText.err(m)
+	}
 	if hasNUL(m) {
 		return nil, invalidValue("strings must not contain NUL characters")
 	}
 	return m, nil
-}
-
-// checkDuplicateKeys walks the tokens of a JSON document and fails when an
-// object names a member twice (case-insensitively). Malformed documents
-// pass here and are refused by the decoder.
-func checkDuplicateKeys(raw []byte) error {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	type frame struct {
-		obj    bool
-		keys   map[string]bool
-		expKey bool
-	}
-	var stack []*frame
-	for {
-		t, err := d.Token()
-		if err != nil {
-			return nil
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if dl, ok := t.(json.Delim); ok {
-			switch dl {
-			case '{', '[':
-				if top != nil && top.obj {
-					top.expKey = true
-				}
-				stack = append(stack, &frame{obj: dl == '{', keys: map[string]bool{}, expKey: true})
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-			}
-			continue
-		}
-		if top == nil || !top.obj {
-			continue
-		}
-		if top.expKey {
-			k, _ := t.(string)
-			lk := strings.ToLower(k)
-			if top.keys[lk] {
-				return invalidSyntax("attribute %q appears more than once", k)
-			}
-			top.keys[lk] = true
-			top.expKey = false
-			continue
-		}
-		top.expKey = true
-	}
 }
 
 // hasNUL reports whether any string or member name in a decoded JSON value

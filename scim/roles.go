@@ -2,8 +2,11 @@ package scim
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/ssokit/ssokit/sso"
 )
@@ -60,8 +63,11 @@ func rolesFrom(org *sso.Organization, conns []*sso.Connection, groups []string) 
 }
 
 // recomputeRoles sets the roles of each user from the display names of the
-// SCIM groups they belong to. Organizations without any group mapping keep
-// the roles the host assigned.
+// SCIM groups they belong to, and brings their sessions in line (T-X.10).
+// Organizations without any group mapping keep the roles the host
+// assigned. When a member lost a role and neither the MembershipSyncer nor
+// the fallback revocation succeeded, it goes on with the other users and
+// then answers 503, so the client knows the change is not fully in force.
 func (h *Handler) recomputeRoles(ctx context.Context, org *sso.Organization, userIDs []string) error {
 	if len(userIDs) == 0 {
 		return nil
@@ -70,33 +76,120 @@ func (h *Handler) recomputeRoles(ctx context.Context, org *sso.Organization, use
 	if err != nil || len(conns) == 0 {
 		return err
 	}
+	unsynced := 0
 	for _, uid := range userIDs {
-		byUser, err := h.cfg.Store.ListUserGroupsSCIM(ctx, org.ID, uid)
+		unlock, err := h.locks.lock(ctx, userKey(org.ID, uid))
 		if err != nil {
 			return err
 		}
-		groups := byUser[uid]
-		names := make([]string, 0, len(groups))
-		for _, g := range groups {
-			names = append(names, g.DisplayName)
-		}
-		roles := rolesFrom(org, conns, names)
-		m, err := h.cfg.Core.GetMembership(ctx, org.ID, uid)
+		_, ok, err := h.recomputeWith(ctx, org, conns, uid)
+		unlock()
 		if err != nil {
 			return err
 		}
-		if slices.Equal(m.Roles, roles) {
-			continue
+		if !ok {
+			unsynced++
 		}
-		old := m.Roles
-		m.Roles = roles
-		m.UpdatedAt = h.now()
-		if err := h.cfg.Core.UpdateMembership(ctx, m); err != nil {
-			return err
-		}
-		h.record(ctx, sso.EventRolesChanged, "user", uid, map[string]string{"from": joinRoles(old), "to": joinRoles(roles)})
+	}
+	if unsynced > 0 {
+		return &Error{Status: http.StatusServiceUnavailable, RetryAfter: time.Second,
+			Detail: "roles changed but the sessions of " + itoa(unsynced) + " member(s) could not be updated, retry"}
 	}
 	return nil
+}
+
+// recomputeUser is recomputeRoles for one user whose lock the caller
+// holds. It returns the updated membership, or nil when the roles did not
+// change.
+func (h *Handler) recomputeUser(ctx context.Context, org *sso.Organization, uid string) (*sso.Membership, error) {
+	conns, err := h.mappingConns(ctx, org)
+	if err != nil || len(conns) == 0 {
+		return nil, err
+	}
+	m, _, err := h.recomputeWith(ctx, org, conns, uid)
+	return m, err
+}
+
+// recomputeWith stores the roles conns give uid's groups and syncs the
+// membership when they changed. It returns the updated membership (nil
+// when unchanged) and whether the member's sessions reflect a lost role.
+func (h *Handler) recomputeWith(ctx context.Context, org *sso.Organization, conns []*sso.Connection, uid string) (*sso.Membership, bool, error) {
+	byUser, err := h.cfg.Store.ListUserGroupsSCIM(ctx, org.ID, uid)
+	if err != nil {
+		return nil, false, err
+	}
+	groups := byUser[uid]
+	names := make([]string, 0, len(groups))
+	for _, g := range groups {
+		names = append(names, g.DisplayName)
+	}
+	roles := rolesFrom(org, conns, names)
+	m, err := h.cfg.Core.GetMembership(ctx, org.ID, uid)
+	if err != nil {
+		return nil, false, err
+	}
+	if slices.Equal(m.Roles, roles) {
+		return nil, true, nil
+	}
+	old := m.Roles
+	m.Roles = roles
+	m.UpdatedAt = h.now()
+	if err := h.cfg.Core.UpdateMembership(ctx, m); err != nil {
+		return nil, false, err
+	}
+	h.record(ctx, sso.EventRolesChanged, "user", uid, map[string]string{"from": joinRoles(old), "to": joinRoles(roles)})
+	return m, h.syncRoles(ctx, m, old), nil
+}
+
+// syncMember hands the stored membership m to the MembershipSyncer. A
+// failure is logged and returned; callers decide how to fail closed.
+func (h *Handler) syncMember(ctx context.Context, m *sso.Membership) error {
+	if h.sync == nil {
+		return errNoSyncer
+	}
+	// The client may disconnect; the sync must still finish.
+	if err := h.sync.SyncMembership(context.WithoutCancel(ctx), m); err != nil {
+		h.log.ErrorContext(ctx, "scim: membership sync failed", "org_id", m.OrgID, "user_id", m.UserID, "err", err)
+		return err
+	}
+	return nil
+}
+
+var errNoSyncer = errors.New("scim: no MembershipSyncer")
+
+// syncStatus syncs a membership whose status changed. A failure does not
+// fail the request: a deactivation is enforced by RevokeUser, which the
+// caller runs next, and a reactivated member has no sessions to update.
+func (h *Handler) syncStatus(ctx context.Context, m *sso.Membership) {
+	_ = h.syncMember(ctx, m)
+}
+
+// syncRoles syncs a membership whose roles changed from old and reports
+// whether the member's live sessions are now no more privileged than m.
+// When the sync fails (or there is no MembershipSyncer) and a role was
+// taken away, it fails closed: it revokes the member's sessions.
+func (h *Handler) syncRoles(ctx context.Context, m *sso.Membership, old []string) bool {
+	if h.syncMember(ctx, m) == nil {
+		return true
+	}
+	lost := false
+	for _, r := range old {
+		if !slices.Contains(m.Roles, r) {
+			lost = true
+		}
+	}
+	if !lost {
+		// Only gained roles: the sessions catch up when refreshed.
+		return true
+	}
+	details := map[string]string{"cause": "scim_role_removed"}
+	if err := h.cfg.Revoker.RevokeUser(context.WithoutCancel(ctx), m.UserID); err != nil {
+		h.log.ErrorContext(ctx, "scim: revocation after a role removal failed", "org_id", m.OrgID, "user_id", m.UserID, "err", err)
+		h.record(ctx, sso.EventSessionRevoked, "user", m.UserID, details, sso.OutcomeFailure)
+		return false
+	}
+	h.record(ctx, sso.EventSessionRevoked, "user", m.UserID, details)
+	return true
 }
 
 func joinRoles(rs []string) string {

@@ -167,8 +167,9 @@ type Store interface {
 }
 
 // CoreStore is the part of the core store the Handler uses: the org and
-// its connections (for group-to-role mapping), SCIM tokens, memberships
-// (roles) and the audit trail.
+// its connections (for group-to-role mapping), its verified domains (for
+// EmailVerified), SCIM tokens, memberships (roles) and the audit trail.
+// memstore and sqlstore implement it.
 type CoreStore interface {
 	GetOrg(ctx context.Context, id string) (*sso.Organization, error)
 	ListConnections(ctx context.Context, orgID string) ([]*sso.Connection, error)
@@ -176,6 +177,9 @@ type CoreStore interface {
 	UpdateMembership(ctx context.Context, m *sso.Membership) error
 	FindMemberByEmail(ctx context.Context, orgID, email string) (*sso.Membership, error)
 	GetUser(ctx context.Context, id string) (*sso.User, error)
+	// FindVerifiedDomain is sso.DomainStore's: the organization holding
+	// name verified, or sso.ErrNotFound.
+	FindVerifiedDomain(ctx context.Context, name string) (*sso.Domain, error)
 	sso.SCIMTokenStore
 	sso.EventStore
 }

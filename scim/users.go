@@ -10,8 +10,6 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-const maxUpdateAttempts = 5
-
 func (h *Handler) location(kind, id string) string { return h.base + "/" + kind + "/" + id }
 
 // renderUser returns the SCIM representation of u.
@@ -116,17 +114,32 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := cu.Validate(); err != nil {
 		return invalidValue("user attributes out of range")
 	}
-	adopted, err := h.adoptMember(ctx, rc.org, cu, m, u)
+	if cu.EmailVerified, err = h.emailVerified(ctx, rc.org, cu.Email, nil); err != nil {
+		return err
+	}
+	ad, err := h.adoptMember(ctx, rc.org, cu, m, u)
 	if err != nil {
 		return err
 	}
-	if !adopted {
+	if !ad.adopted {
 		if err := h.cfg.Store.CreateUserSCIM(ctx, cu, m, u); err != nil {
 			return err
 		}
 	}
-	h.record(ctx, sso.EventSCIMUserCreated, "user", u.ID, map[string]string{"active": boolStr(u.Active), "adopted": boolStr(adopted)})
-	if adopted && !u.Active {
+	h.record(ctx, sso.EventSCIMUserCreated, "user", u.ID, map[string]string{"active": boolStr(u.Active), "adopted": boolStr(ad.adopted)})
+	if ad.refused != "" {
+		// T-M.10: an account whose email was never verified (say a JIT
+		// account made through an IdP that sent an unverified address) may
+		// be an attacker's pre-registration; the directory's person gets
+		// an account of their own and the other one gets nothing.
+		h.log.WarnContext(ctx, "scim: a member with the same email was not adopted: email never verified",
+			"org_id", rc.org.ID, "user_id", u.ID, "existing_user_id", ad.refused)
+		h.record(ctx, EventAdoptionRefused, "user", u.ID, map[string]string{"existing_user_id": ad.refused, "reason": "email_unverified"})
+	}
+	if ad.adopted && ad.prevStatus != m.Status {
+		h.syncStatus(ctx, m)
+	}
+	if ad.adopted && !u.Active {
 		// An adopted member may have live sessions: a directory that pushes
 		// them as inactive cuts them off at once.
 		if err := h.cfg.Revoker.RevokeUser(context.WithoutCancel(ctx), u.ID); err != nil {
@@ -140,6 +153,49 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	return h.writeUser(ctx, w, http.StatusCreated, u, nil, nil)
 }
 
+// EventAdoptionRefused is the audit event of a SCIM create that found a
+// member of the organization with the same email whose email was never
+// verified, and so created a separate user instead of adopting that
+// member (T-M.10). Its target is the new user; Details["existing_user_id"]
+// names the member left alone.
+const EventAdoptionRefused = "scim.adoption_refused"
+
+// emailVerified reports whether a SCIM user's email counts as verified:
+// its domain is verified by, and routes to, this organization (the rule of
+// sso.RoutingDomain), since the organization's directory is the authority
+// for its own domains. An address in any other domain is unverified. cur
+// is the stored core user (nil on create): an unchanged address keeps a
+// verification it already had, a changed one is evaluated afresh.
+func (h *Handler) emailVerified(ctx context.Context, org *sso.Organization, email string, cur *sso.User) (bool, error) {
+	if email == "" {
+		return false, nil
+	}
+	if cur != nil && cur.EmailVerified && cur.Email == email {
+		return true, nil
+	}
+	_, domain, err := sso.NormalizeEmail(email)
+	if err != nil {
+		return false, nil
+	}
+	dom, err := h.cfg.Core.FindVerifiedDomain(ctx, domain)
+	switch {
+	case errors.Is(err, sso.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return dom.Routable() && dom.OrgID == org.ID, nil
+}
+
+// adoption is what adoptMember did.
+type adoption struct {
+	adopted    bool
+	prevStatus sso.MembershipStatus // the adopted member's status before
+	// refused is the user ID of a member with the same email that was
+	// not adopted because its email was never verified.
+	refused string
+}
+
 // adoptMember links a SCIM create to an existing member of the organization
 // with the same email who has no SCIM record yet (typically a user who
 // signed in through JIT before the directory was connected), instead of
@@ -148,46 +204,55 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 // sign in with. It rewrites u, cu and m for the member, keeping their user
 // ID, roles, break-glass flag and join time, and reports whether it stored
 // them. A member whose SCIM record was deleted is revived the same way.
-func (h *Handler) adoptMember(ctx context.Context, org *sso.Organization, cu *sso.User, m *sso.Membership, u *User) (bool, error) {
+//
+// A member whose email was never verified is never adopted (T-M.10): the
+// address may have been claimed by someone else before the person the
+// directory describes arrived. The caller then creates a separate user.
+func (h *Handler) adoptMember(ctx context.Context, org *sso.Organization, cu *sso.User, m *sso.Membership, u *User) (adoption, error) {
 	if cu.Email == "" {
-		return false, nil
+		return adoption{}, nil
 	}
 	mem, err := h.cfg.Core.FindMemberByEmail(ctx, org.ID, cu.Email)
 	if errors.Is(err, sso.ErrNotFound) {
-		return false, nil
+		return adoption{}, nil
 	}
 	if err != nil {
-		return false, err
+		return adoption{}, err
 	}
 	prev, err := h.cfg.Store.GetUserSCIM(ctx, org.ID, mem.UserID)
 	switch {
 	case err == nil && !prev.Deleted:
 		// Already a live directory user: a new, separate record is what
 		// the directory asked for.
-		return false, nil
+		return adoption{}, nil
 	case err != nil && !errors.Is(err, sso.ErrNotFound):
-		return false, err
+		return adoption{}, err
 	}
 	existing, err := h.cfg.Core.GetUser(ctx, mem.UserID)
 	if err != nil {
-		return false, err
+		return adoption{}, err
+	}
+	if prev == nil && !existing.EmailVerified {
+		return adoption{refused: existing.ID}, nil
 	}
 	u.ID, cu.ID, m.UserID = mem.UserID, mem.UserID, mem.UserID
 	cu.CreatedAt = existing.CreatedAt
+	cu.EmailVerified = cu.EmailVerified || existing.EmailVerified
 	m.Roles, m.BreakGlass, m.JoinedAt = mem.Roles, mem.BreakGlass, mem.JoinedAt
+	ad := adoption{adopted: true, prevStatus: mem.Status}
 	if prev != nil {
 		// The directory deleted this person and now creates them again:
 		// revive the record, so their IdP identity keeps pointing at it.
 		u.Version, u.Created = prev.Version+1, prev.Created
 		if err := h.cfg.Store.UpdateUserSCIM(ctx, u, prev.Version, cu, m); err != nil {
-			return false, err
+			return adoption{}, err
 		}
-		return true, nil
+		return ad, nil
 	}
 	if err := h.cfg.Store.AdoptUserSCIM(ctx, cu, m, u); err != nil {
-		return false, err
+		return adoption{}, err
 	}
-	return true, nil
+	return ad, nil
 }
 
 func boolStr(b bool) string {
@@ -300,18 +365,25 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 
 // updateUser runs a read-modify-write of one user: change computes the new
 // attributes from the stored user (and whether this is a DELETE). The
-// write is a compare-and-set on the version, retried on a concurrent
-// change unless the client sent If-Match. Deactivation revokes every
-// session of the user before the response is sent.
+// write is a compare-and-set on the version; a client that sent If-Match
+// gets 412 when it fails, any other is served by re-reading and re-applying
+// the change (see maxUpdateAttempts). Deactivation revokes every session
+// of the user before the response is sent.
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, change func(old *User) (map[string]any, bool, error)) error {
 	ctx, rc := r.Context(), from(r)
 	id := r.PathValue("id")
+	unlock, err := h.locks.lock(ctx, userKey(rc.org.ID, id))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	var (
-		old, nu *User
-		deleted bool
+		old, nu    *User
+		m          *sso.Membership
+		prevStatus sso.MembershipStatus
+		deleted    bool
 	)
-	for attempt := 0; ; attempt++ {
-		var err error
+	for attempt := 1; ; attempt++ {
 		old, err = h.loadUser(ctx, rc.org.ID, id)
 		if err != nil {
 			return err
@@ -331,10 +403,10 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, change func
 		}
 		nu = &User{OrgID: old.OrgID, ID: old.ID, Attributes: attrs, Deleted: del, Version: old.Version + 1, Created: old.Created, LastModified: now}
 		nu.Derive()
-		m, err := h.cfg.Core.GetMembership(ctx, old.OrgID, old.ID)
-		if err != nil {
+		if m, err = h.cfg.Core.GetMembership(ctx, old.OrgID, old.ID); err != nil {
 			return err
 		}
+		prevStatus = m.Status
 		m.ExternalID = nu.ExternalID
 		switch {
 		case !nu.Active && m.Status == sso.MembershipActive:
@@ -343,18 +415,44 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, change func
 			m.Status = sso.MembershipActive
 		}
 		m.UpdatedAt = now
-		cu := coreUserOf(nu, old.Created)
+		cur, err := h.cfg.Core.GetUser(ctx, old.ID)
+		if err != nil {
+			return err
+		}
+		cu := coreUserOf(nu, cur.CreatedAt)
 		if err := cu.Validate(); err != nil {
 			return invalidValue("user attributes out of range")
+		}
+		if cu.EmailVerified, err = h.emailVerified(ctx, rc.org, cu.Email, cur); err != nil {
+			return err
 		}
 		err = h.cfg.Store.UpdateUserSCIM(ctx, nu, old.Version, cu, m)
 		if err == nil {
 			break
 		}
-		if errors.Is(err, ErrVersionMismatch) && want == 0 && attempt < maxUpdateAttempts {
-			continue
+		if !errors.Is(err, ErrVersionMismatch) || want != 0 {
+			return err
 		}
-		return err
+		if attempt == maxUpdateAttempts {
+			return busy(err)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return err
+		}
+	}
+	synced := false
+	if deleted {
+		// The store took the user out of every group: their roles follow.
+		nm, err := h.recomputeUser(ctx, rc.org, id)
+		if err != nil {
+			return err
+		}
+		if nm != nil {
+			m, synced = nm, true
+		}
+	}
+	if !synced && m.Status != prevStatus {
+		h.syncStatus(ctx, m)
 	}
 	if err := h.afterUserWrite(ctx, old, nu); err != nil {
 		return err
@@ -364,6 +462,14 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, change func
 		return nil
 	}
 	return h.writeUser(ctx, w, http.StatusOK, nu, nil, nil)
+}
+
+// busy is the answer to a write without If-Match that lost the
+// compare-and-set every time.
+func busy(cause error) error {
+	e := *errBusy
+	e.Err = cause
+	return &e
 }
 
 // afterUserWrite revokes sessions on deactivation and records the change.
