@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,21 +23,6 @@ func localLogin(t *testing.T, base, email string) *ssotest.Browser {
 		t.Fatalf("local login %s: %d", email, code)
 	}
 	return b
-}
-
-// getJSON sends a GET through b and returns the status and decoded body.
-func getJSON(t *testing.T, b *ssotest.Browser, rawURL string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", rawURL, nil)
-	req.Header.Set("Accept", "application/json")
-	res, err := b.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&m)
-	return res.StatusCode, m
 }
 
 // TestTX11_AdminAPIUnderMFAPolicy: a password-only session of an
@@ -82,19 +65,10 @@ func TestTX11_AdminAPIUnderMFAPolicy(t *testing.T) {
 		{"PUT", "/api/admin/enforcement", `{"enforced":false}`},
 		{"GET", "/api/admin/sessions", ""},
 	} {
-		req, _ := http.NewRequest(call.method, base+call.path, strings.NewReader(call.body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Origin", base)
-		res, err := b.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusForbidden || body["error"] != "mfa_verification_required" {
+		code, body := sendJSON(t, b, call.method, base, call.path, call.body)
+		if code != http.StatusForbidden || body["error"] != "mfa_verification_required" {
 			t.Fatalf("%s %s with a password-only session: %d %v, want 403 mfa_verification_required",
-				call.method, call.path, res.StatusCode, body)
+				call.method, call.path, code, body)
 		}
 	}
 	if toks, _ := app.store.ListSCIMTokens(ctx, org.ID); len(toks) != 0 {
@@ -103,7 +77,7 @@ func TestTX11_AdminAPIUnderMFAPolicy(t *testing.T) {
 	if code, _ := postJSON(t, b, base, "/mfa/recovery", `{"code":"`+recovery[0].(string)+`"}`); code != http.StatusOK {
 		t.Fatalf("recovery code: %d", code)
 	}
-	if code, body := getJSON(t, b, base+"/api/admin/connections"); code != http.StatusOK {
+	if code, body := sendJSON(t, b, "GET", base, "/api/admin/connections", ""); code != http.StatusOK {
 		t.Fatalf("after a second factor: %d %v, want 200", code, body)
 	}
 	// The operator credential is the host's own and is not an org admin

@@ -121,8 +121,16 @@ func startCapturingDemo(t *testing.T, logs io.Writer, capture *wireCapture) (*Ap
 // postJSON sends a same-origin JSON POST through b.
 func postJSON(t *testing.T, b *ssotest.Browser, base, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+	return sendJSON(t, b, "POST", base, path, body)
+}
+
+// sendJSON sends a same-origin JSON request through b and decodes the
+// JSON answer.
+func sendJSON(t *testing.T, b *ssotest.Browser, method, base, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Origin", base)
 	res, err := b.Client.Do(req)
 	if err != nil {
