@@ -49,7 +49,12 @@
 // (gosaml2 warnings are fatal), NotBefore/NotOnOrAfter with
 // [Config.MaxClockSkew], InResponseTo bound to the browser that started the
 // login through a server-side request record and a SameSite=None, Secure,
-// HttpOnly cookie (single use), and the assertion-ID replay cache.
+// HttpOnly cookie (single use), and the assertion-ID replay cache. The
+// Web Browser SSO profile is enforced where the specification is strict:
+// Response and Assertion Version "2.0", an AuthnStatement in the assertion
+// (SAML Profiles 4.1.4.2), its SessionNotOnOrAfter not passed (it is handed
+// on as [sso.Profile.SessionNotOnOrAfter] so that the session never outlives
+// it), and no empty Destination on a signed Response.
 // Assertions must be signed unless the connection sets
 // AllowResponseSignatureOnly; unsolicited responses are refused unless it
 // sets AllowIdPInitiated, and then they must be recent and RelayState is
@@ -65,7 +70,8 @@
 // SubjectConfirmationData NotOnOrAfter is required) and a NotBefore on it
 // is honoured; OneTimeUse is met by the replay cache and ProxyRestriction
 // is ignored; a Response without Destination is accepted, signed or not
-// (the signed Recipient is checked); time values may carry fractions and
+// (the signed Recipient is checked), while Destination="" is refused on a
+// signed Response; time values may carry fractions and
 // offsets but need a zone; a successful top-level status decides whatever
 // its second-level code; Reference URI="" is accepted only on the Response
 // signature; KeyInfo without a certificate is cut (it is an unsigned hint)
@@ -85,6 +91,31 @@
 // [sso.AttributeMapping] names one attribute (Name or FriendlyName, exact).
 // The email falls back to an email-shaped NameID and then to the UPN claims
 // (Entra ID guest #EXT# addresses are turned back into the guest's own).
+// Attributes that repeat a Name with the same NameFormat (a missing
+// NameFormat counts as "unspecified"), in one AttributeStatement or across
+// several, are merged: their values are kept in document order and
+// single-valued fields take the first. The same Name with two different
+// NameFormats is refused (ReasonAttributeConflict).
+//
+// # Single logout
+//
+// [SP.ServeSLO] accepts IdP LogoutRequests and LogoutResponses with the
+// HTTP-Redirect and HTTP-POST bindings; every message must be signed. A
+// Redirect-binding query is split by hand into its raw parameters: the
+// signature is checked over the values exactly as received (SAML Bindings
+// 3.4.4.1) and the message is decoded from the same values, and a binding
+// parameter that appears twice or whose name is percent-encoded or in
+// another case is refused (ReasonLogoutParameter), as is SAMLRequest
+// together with SAMLResponse. A message's IssueInstant must be within
+// [Config.MaxLogoutAge] plus the skew, NotOnOrAfter (when present) must not
+// have passed, and a LogoutRequest's ID is recorded in the replay cache, so
+// it is acted on once. A LogoutRequest must name its subject with a NameID
+// in the SAML assertion namespace (EncryptedID and BaseID are refused, as
+// at the ACS). The SP ends the sessions through [Config.Sessions] (or the
+// [Config.OnLogout] hook, which replaces it) and answers Success only when
+// a session ended; Success with the second-level status PartialLogout when
+// none was found, and Responder/PartialLogout when ending failed or nothing
+// is configured to end sessions.
 //
 // Metadata URLs must be https (unless AllowInsecureMetadataURLs) and may not
 // reach internal addresses (unless AllowPrivateMetadataAddresses): the

@@ -56,6 +56,28 @@ const (
 	ReasonLogoutUnsigned       = "logout_unsigned"
 	ReasonLogoutInvalid        = "logout_invalid"
 	ReasonMetadataInvalid      = "metadata_invalid"
+	// ReasonLogoutParameter refuses a logout message whose binding
+	// parameters are duplicated, spelled other than exactly (percent-encoded
+	// or in another case), or carry both SAMLRequest and SAMLResponse
+	// (T-S.25).
+	ReasonLogoutParameter = "logout_parameter_invalid"
+	// ReasonVersion refuses a Response, Assertion or logout message whose
+	// Version is not "2.0".
+	ReasonVersion = "version_unsupported"
+	// ReasonAuthnStatementMissing refuses an Assertion without the
+	// AuthnStatement the Web Browser SSO profile requires (SAML Profiles
+	// 4.1.4.2).
+	ReasonAuthnStatementMissing = "authn_statement_missing"
+	// ReasonSessionExpired refuses an AuthnStatement whose
+	// SessionNotOnOrAfter has passed.
+	ReasonSessionExpired = "session_expired"
+	// ReasonDestinationEmpty refuses a signed message whose Destination
+	// attribute is present but empty (SAML Bindings 3.5.5.2 requires the
+	// URL there).
+	ReasonDestinationEmpty = "destination_empty"
+	// ReasonAttributeConflict refuses an assertion that uses one attribute
+	// Name with two different NameFormats.
+	ReasonAttributeConflict = "attribute_conflict"
 )
 
 func invalid(reason string, cause error) *sso.ValidationError {
@@ -98,6 +120,8 @@ func classify(err error) *sso.ValidationError {
 			r = ReasonExpired
 		case saml2.SubjectConfirmationTag:
 			r = ReasonBearerRequired
+		case "SAML version":
+			r = ReasonVersion
 		}
 		return &sso.ValidationError{Protocol: sso.ProtocolSAML, Reason: r, Want: ivv.Expected, Got: ivv.Actual, Err: err}
 	}

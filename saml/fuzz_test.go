@@ -1,6 +1,7 @@
 package saml_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/url"
 	"os"
@@ -25,36 +26,60 @@ func fuzzSP(t testing.TB) (*saml.SP, *sso.Connection) {
 	return sp, conn
 }
 
-// FuzzACS feeds arbitrary documents to the ACS validation core. It must
-// never panic and never accept a document it did not verify.
+// FuzzACS mutates real documents by one splice (cut bytes at an offset,
+// insert others) and feeds them to the ACS validation core. The documents
+// are responses signed with the test key (assertion-signed, also
+// Response-signed, encrypted both ways), structural attack shapes and
+// captured vendor responses; the input is the splice, not the document, so
+// inputs stay small and quick to minimize while every run starts from a
+// document that verifies. Invariant: no panic, every rejection has a
+// reason, and an accepted document yields the identity the IdP signed.
 func FuzzACS(f *testing.F) {
 	sp, conn := fuzzSP(f)
 	acs, aud := sp.ACSURL(conn.ID), sp.EntityID(conn.ID)
+	const signed = 4 // bases[:signed] verify unmodified
+	var bases [][]byte
 	for _, fx := range []*fixture{
 		{acs: acs, audience: aud, signAssertion: true},
 		{acs: acs, audience: aud, signResponse: true, signAssertion: true},
 		{acs: acs, audience: aud, signAssertion: true, encrypt: "aes256-gcm"},
 		{acs: acs, audience: aud, signAssertion: true, encrypt: "aes128-cbc"},
 	} {
-		f.Add(fx.build(f))
+		bases = append(bases, fx.build(f))
 	}
-	f.Add(deepNesting(100))
-	f.Add(manyNamespaces(300))
-	f.Add([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ::foo="bar"/>`))
-	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "b">]><x/>`))
+	bases = append(bases, deepNesting(100), manyNamespaces(300),
+		[]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ::foo="bar"/>`),
+		[]byte(`<!DOCTYPE x [<!ENTITY a "b">]><x/>`))
 	dir := filepath.Join(moduleDir(f, "github.com/russellhaering/gosaml2"), "providertests", "testdata")
 	for _, name := range []string{"okta_response.xml", "auth0_response.xml", "onelogin_response.xml"} {
 		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
-			f.Add(b)
+			bases = append(bases, b)
 		}
 	}
-	f.Fuzz(func(t *testing.T, doc []byte) {
+	for i := range bases {
+		f.Add(uint8(i), uint16(0), uint16(0), []byte(nil))
+	}
+	// Targeted splices of the first document: a comment and a new value in
+	// the signed NameID, and a second Assertion start.
+	at := uint16(bytes.Index(bases[0], []byte("alice@example.com")))
+	f.Add(uint8(0), at+5, uint16(0), []byte("<!---->"))
+	f.Add(uint8(0), at, uint16(5), []byte("admin"))
+	f.Add(uint8(0), uint16(bytes.Index(bases[0], []byte("<saml:Assertion"))), uint16(0), []byte("<saml:Assertion/>"))
+	f.Fuzz(func(t *testing.T, base uint8, at, cut uint16, insert []byte) {
+		b := bases[int(base)%len(bases)]
+		i := int(at) % (len(b) + 1)
+		j := min(len(b), i+int(cut))
+		doc := append(append(append(make([]byte, 0, len(b)+len(insert)), b[:i]...), insert...), b[j:]...)
 		p, _, err := sp.ValidateForTest(conn, aud, acs, b64(doc), baseTime)
-		if err == nil && p == nil {
-			t.Fatal("nil profile without error")
-		}
-		if err != nil && sso.ReasonOf(err) == "" {
+		switch {
+		case err != nil && sso.ReasonOf(err) == "":
 			t.Fatalf("error without reason: %v", err)
+		case err != nil && int(base)%len(bases) < signed && j == i && len(insert) == 0:
+			t.Fatalf("an unmodified signed document was rejected: %v", err)
+		case err == nil && p == nil:
+			t.Fatal("nil profile without error")
+		case err == nil && (p.Subject != "alice@example.com" || p.Issuer != testIdP):
+			t.Fatalf("accepted a profile the IdP did not sign: %+v", p)
 		}
 	})
 }

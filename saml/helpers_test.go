@@ -496,7 +496,13 @@ func startLoginWith(t testing.TB, c *http.Client, loginURL string) string {
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("login: status %d", resp.StatusCode)
 	}
-	loc, _ := url.Parse(resp.Header.Get("Location"))
+	return authnRequestID(t, resp.Header.Get("Location"))
+}
+
+// authnRequestID returns the ID of the AuthnRequest in a redirect to the
+// IdP.
+func authnRequestID(t testing.TB, location string) string {
+	loc, _ := url.Parse(location)
 	raw, err := base64.StdEncoding.DecodeString(loc.Query().Get("SAMLRequest"))
 	if err != nil {
 		t.Fatal(err)

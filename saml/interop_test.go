@@ -298,6 +298,10 @@ func TestInteropSimpleSAMLphp(t *testing.T) {
 			len(p.Groups) != 2 || p.Issuer != ssp.entityID || l.ReturnTo != "/after" || p.SessionIndex == "" {
 			t.Fatalf("login %+v profile %+v", l, p)
 		}
+		// SimpleSAMLphp bounds the session (SessionNotOnOrAfter, T-S.27).
+		if !p.SessionNotOnOrAfter.After(time.Now()) {
+			t.Fatalf("SessionNotOnOrAfter %v, want the IdP's future bound", p.SessionNotOnOrAfter)
+		}
 	})
 	t.Run("SPInitiatedPOST", func(t *testing.T) {
 		c := ssp.configure(h, "ssp_post", func(s *sso.SAMLConfig) { s.SSOBinding = "post"; s.SignAuthnRequests = true })

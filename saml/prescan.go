@@ -80,16 +80,20 @@ type scanPolicy struct {
 // document. It is used only to refuse documents and to decide which policy
 // applies; identity data is never taken from it.
 type scanResult struct {
-	rootLocal       string
-	rootID          string
-	rootSigned      bool
-	assertions      int
-	encrypted       int
-	assertionID     string
-	assertionSigned bool
-	statusCode      string
-	subStatusCode   string
-	statusMessage   string
+	rootLocal  string
+	rootID     string
+	rootSigned bool
+	// rootHasDestination reports a Destination attribute on the root and
+	// rootDestination its value: gosaml2 cannot tell an empty one from none.
+	rootHasDestination bool
+	rootDestination    string
+	assertions         int
+	encrypted          int
+	assertionID        string
+	assertionSigned    bool
+	statusCode         string
+	subStatusCode      string
+	statusMessage      string
 	// scdNotBefore is the NotBefore of the assertion's
 	// SubjectConfirmationData, if any (gosaml2 does not read it).
 	scdNotBefore string
@@ -327,6 +331,11 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 			case depth == 0:
 				res.rootLocal = n.Local
 				res.rootID = fr.id
+				for _, a := range t.Attr {
+					if a.Name.Space == "" && a.Name.Local == "Destination" {
+						res.rootHasDestination, res.rootDestination = true, a.Value
+					}
+				}
 				if n.Space != nsProtocol {
 					return nil, scanFail(ReasonMalformed, "root element is not in the SAML protocol namespace")
 				}

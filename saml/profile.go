@@ -122,6 +122,7 @@ func buildProfile(conn *sso.Connection, v *verified) *sso.Profile {
 		p.DisplayName = strings.TrimSpace(p.GivenName + " " + p.FamilyName)
 	}
 	p.Groups = ix.all(m.Groups, DefaultGroupAttributes)
+	p.SessionNotOnOrAfter = v.sessionExpiry
 	if st := a.AuthnStatement; st != nil {
 		p.SessionIndex = st.SessionIndex
 		if st.AuthnInstant != nil {

@@ -786,6 +786,8 @@ func TestReviewNewRejectsUnsafeTimeouts(t *testing.T) {
 		"SkewOneHour":      func(c *saml.Config) { c.MaxClockSkew = time.Hour },
 		"SkewNegative":     func(c *saml.Config) { c.MaxClockSkew = -time.Second },
 		"IdPInitiatedHour": func(c *saml.Config) { c.MaxIdPInitiatedAge = time.Hour },
+		"LogoutAgeHour":    func(c *saml.Config) { c.MaxLogoutAge = time.Hour },
+		"LogoutAgeNeg":     func(c *saml.Config) { c.MaxLogoutAge = -time.Second },
 	} {
 		cfg := saml.Config{BaseURL: base, Connections: st, Store: st, Completer: &recorder{}}
 		edit(&cfg)

@@ -1,297 +1,157 @@
 package saml
 
 import (
-	"bytes"
-	"compress/flate"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/xml"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/beevik/etree"
-	rtvalidator "github.com/mattermost/xml-roundtrip-validator"
-	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/ssokit/ssokit/sso"
 )
 
-// maxLogoutBytes bounds an inflated or posted logout message.
-const maxLogoutBytes = 64 << 10
+// SAML status codes of a LogoutResponse (SAML Core 3.2.2.2).
+const (
+	statusSuccess       = "urn:oasis:names:tc:SAML:2.0:status:Success"
+	statusResponder     = "urn:oasis:names:tc:SAML:2.0:status:Responder"
+	statusPartialLogout = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout"
+)
 
-type logoutMessage struct {
-	XMLName      xml.Name
-	ID           string    `xml:"ID,attr"`
-	Version      string    `xml:"Version,attr"`
-	InResponseTo string    `xml:"InResponseTo,attr"`
-	Destination  string    `xml:"Destination,attr"`
-	IssueInstant time.Time `xml:"IssueInstant,attr"`
-	NotOnOrAfter string    `xml:"NotOnOrAfter,attr"`
-	Issuer       *struct {
-		Value string `xml:",chardata"`
-	} `xml:"urn:oasis:names:tc:SAML:2.0:assertion Issuer"`
-	NameID *struct {
-		Value string `xml:",chardata"`
-	} `xml:"urn:oasis:names:tc:SAML:2.0:assertion NameID"`
-	SessionIndex []string `xml:"urn:oasis:names:tc:SAML:2.0:protocol SessionIndex"`
-	Status       *struct {
-		Code *struct {
-			Value string `xml:"Value,attr"`
-		} `xml:"urn:oasis:names:tc:SAML:2.0:protocol StatusCode"`
-	} `xml:"urn:oasis:names:tc:SAML:2.0:protocol Status"`
+// logoutStatus is a top-level status code with an optional second-level one.
+type logoutStatus struct {
+	code, sub string
 }
 
 // ServeSLO is the single logout endpoint of the {connection} path value,
 // for the HTTP-Redirect (GET) and HTTP-POST bindings. It accepts an IdP's
-// LogoutRequest, ending the local session through Config.OnLogout and
-// answering with a LogoutResponse, and the IdP's LogoutResponse to a
-// logout started with StartLogout. Unsigned messages are rejected.
+// LogoutRequest, ending the sessions it names through Config.Sessions (or
+// Config.OnLogout) and answering with a LogoutResponse, and the IdP's
+// LogoutResponse to a logout started with StartLogout. Unsigned, replayed
+// and stale messages are rejected.
 func (s *SP) ServeSLO(w http.ResponseWriter, r *http.Request) {
 	conn, err := s.connection(r.Context(), r.PathValue("connection"))
 	if err != nil {
-		s.logReject(r, conn, err)
-		s.errFn(w, r, err)
+		s.rejectLogout(w, r, conn, err)
 		return
 	}
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 2*maxLogoutBytes)
 		if err := r.ParseForm(); err != nil {
-			s.errFn(w, r, invalid(ReasonTooLarge, err))
+			s.rejectLogout(w, r, conn, invalid(ReasonTooLarge, err))
 			return
 		}
 	}
 	msg, relay, err := s.verifyLogout(r, conn)
 	if err != nil {
-		s.logReject(r, conn, err)
-		s.errFn(w, r, err)
+		s.rejectLogout(w, r, conn, err)
 		return
 	}
 	switch msg.XMLName.Local {
 	case "LogoutRequest":
-		req := &LogoutRequest{Connection: conn, SessionIndex: strings.Join(msg.SessionIndex, " ")}
-		if msg.NameID != nil {
-			req.NameID = strings.TrimSpace(msg.NameID.Value)
-		}
-		status := "urn:oasis:names:tc:SAML:2.0:status:Success"
-		if s.cfg.OnLogout != nil {
-			if err := s.cfg.OnLogout(r.Context(), req); err != nil {
-				s.log.ErrorContext(r.Context(), "saml: ending local session failed", "connection", conn.ID, "error", err)
-				status = "urn:oasis:names:tc:SAML:2.0:status:Responder"
-			}
-		}
-		if conn.SAML.SLOURL == "" {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		if err := s.sendLogoutResponse(w, r, conn, msg.ID, status, relay); err != nil {
-			s.errFn(w, r, err)
-		}
+		s.serveLogoutRequest(w, r, conn, msg, relay)
 	case "LogoutResponse":
-		if msg.InResponseTo == "" {
-			s.errFn(w, r, invalid(ReasonLogoutInvalid, errors.New("saml: LogoutResponse without InResponseTo")))
-			return
-		}
-		st, err := s.cfg.Store.TakeAuthnRequest(r.Context(), msg.InResponseTo)
-		if err != nil || st.ConnectionID != conn.ID {
-			s.errFn(w, r, invalid(ReasonInResponseTo, err))
-			return
-		}
-		if msg.Status == nil || msg.Status.Code == nil || !isSuccessStatus(msg.Status.Code.Value) {
-			s.errFn(w, r, invalid(ReasonStatus, nil))
-			return
-		}
-		http.Redirect(w, r, sso.SafeReturnTo(st.ReturnTo, s.cfg.DefaultReturnTo), http.StatusSeeOther)
+		s.serveLogoutResponse(w, r, conn, msg)
 	default:
-		s.errFn(w, r, invalid(ReasonLogoutInvalid, nil))
+		s.rejectLogout(w, r, conn, invalid(ReasonLogoutInvalid, nil))
 	}
 }
 
-// verifyLogout reads and verifies a logout message of either binding.
-func (s *SP) verifyLogout(r *http.Request, conn *sso.Connection) (*logoutMessage, string, error) {
-	cfg := conn.SAML
-	certs, err := s.trustedCerts(cfg.Certificates)
-	if err != nil {
-		return nil, "", invalid(ReasonSignatureInvalid, err)
-	}
-	var raw []byte
-	var relay string
-	var signedByQuery bool
-	if r.Method == http.MethodGet {
-		q := r.URL.RawQuery
-		param := "SAMLRequest"
-		enc := r.URL.Query().Get(param)
-		if enc == "" {
-			param = "SAMLResponse"
-			enc = r.URL.Query().Get(param)
-		}
-		if enc == "" {
-			return nil, "", invalid(ReasonMalformed, errors.New("saml: no logout message"))
-		}
-		relay = r.URL.Query().Get("RelayState")
-		if err := verifyRedirectSignature(q, param, certs, cfg.AllowSHA1); err != nil {
-			return nil, "", err
-		}
-		signedByQuery = true
-		deflated, err := base64.StdEncoding.DecodeString(enc)
-		if err != nil {
-			return nil, "", invalid(ReasonMalformed, err)
-		}
-		raw, err = io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(deflated)), maxLogoutBytes+1))
-		if err != nil {
-			return nil, "", invalid(ReasonMalformed, err)
-		}
-		if len(raw) > maxLogoutBytes {
-			return nil, "", invalid(ReasonTooLarge, errors.New("saml: inflated logout message too large"))
-		}
-	} else {
-		enc := r.PostForm.Get("SAMLRequest")
-		if enc == "" {
-			enc = r.PostForm.Get("SAMLResponse")
-		}
-		relay = r.PostForm.Get("RelayState")
-		raw, err = decodeBase64Loose(enc)
-		if err != nil || len(raw) == 0 {
-			return nil, "", invalid(ReasonMalformed, err)
-		}
-	}
-	scan, err := scanDocument(raw, scanPolicy{allowSHA1: cfg.AllowSHA1})
-	if err != nil {
-		return nil, "", classify(err)
-	}
-	if scan.rootLocal != "LogoutRequest" && scan.rootLocal != "LogoutResponse" {
-		return nil, "", invalid(ReasonLogoutInvalid, errors.New("saml: not a logout message"))
-	}
-	if err := rtvalidator.Validate(bytes.NewReader(raw)); err != nil {
-		return nil, "", invalid(ReasonRoundTrip, err)
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(raw); err != nil {
-		return nil, "", invalid(ReasonMalformed, err)
-	}
-	el := doc.Root()
-	if !signedByQuery {
-		if !scan.rootSigned {
-			return nil, "", invalid(ReasonLogoutUnsigned, errors.New("saml: logout message is not signed"))
-		}
-		vc := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: certs})
-		vc.Clock = dsig.NewFakeClockAt(s.now())
-		el, err = vc.Validate(el)
-		if err != nil {
-			return nil, "", invalid(ReasonSignatureInvalid, err)
-		}
-	}
-	vdoc := etree.NewDocument()
-	vdoc.SetRoot(el.Copy())
-	b, err := vdoc.WriteToBytes()
-	if err != nil {
-		return nil, "", invalid(ReasonMalformed, err)
-	}
-	var msg logoutMessage
-	if err := xml.Unmarshal(b, &msg); err != nil {
-		return nil, "", invalid(ReasonMalformed, err)
-	}
-	if msg.XMLName.Space != nsProtocol || msg.Version != "2.0" {
-		return nil, "", invalid(ReasonLogoutInvalid, errors.New("saml: not a SAML 2.0 logout message"))
-	}
-	if msg.Issuer == nil || strings.TrimSpace(msg.Issuer.Value) != cfg.IdPEntityID {
-		return nil, "", invalid(ReasonIssuerMismatch, nil)
-	}
-	if msg.Destination != "" && msg.Destination != s.SLOURL(conn.ID) {
-		return nil, "", mismatch(ReasonDestinationMismatch, s.SLOURL(conn.ID), msg.Destination)
-	}
-	now := s.now()
-	if !msg.IssueInstant.IsZero() && (msg.IssueInstant.After(now.Add(s.cfg.MaxClockSkew)) || now.Sub(msg.IssueInstant) > s.cfg.RequestTTL) {
-		return nil, "", invalid(ReasonExpired, errors.New("saml: logout message outside its time window"))
-	}
-	if msg.NotOnOrAfter != "" {
-		noa, err := time.Parse(time.RFC3339, msg.NotOnOrAfter)
-		if err != nil || !now.Before(noa.Add(s.cfg.MaxClockSkew)) {
-			return nil, "", invalid(ReasonExpired, err)
-		}
-	}
-	return &msg, relay, nil
+func (s *SP) rejectLogout(w http.ResponseWriter, r *http.Request, conn *sso.Connection, err error) {
+	s.logReject(r, conn, err)
+	s.errFn(w, r, err)
 }
 
-// verifyRedirectSignature checks the HTTP-Redirect binding signature over
-// the raw query parameters in their received encoding.
-func verifyRedirectSignature(rawQuery, param string, certs []*x509.Certificate, allowSHA1 bool) error {
-	parts := map[string]string{}
-	for _, kv := range strings.Split(rawQuery, "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		if _, dup := parts[k]; dup {
-			return invalid(ReasonLogoutInvalid, errors.New("saml: duplicate query parameter"))
-		}
-		parts[k] = v
-	}
-	sigB64, okSig := parts["Signature"]
-	sigAlgRaw, okAlg := parts["SigAlg"]
-	if !okSig || !okAlg {
-		return invalid(ReasonLogoutUnsigned, errors.New("saml: redirect logout message is not signed"))
-	}
-	signed := param + "=" + parts[param]
-	if rs, ok := parts["RelayState"]; ok {
-		signed += "&RelayState=" + rs
-	}
-	signed += "&SigAlg=" + sigAlgRaw
-	alg, err := queryUnescape(sigAlgRaw)
+// serveLogoutRequest ends the sessions a verified LogoutRequest names, once,
+// and answers the IdP.
+func (s *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request, conn *sso.Connection, msg *logoutMessage, relay string) {
+	nameID, err := msg.nameID()
 	if err != nil {
-		return invalid(ReasonMalformed, err)
+		s.rejectLogout(w, r, conn, err)
+		return
 	}
-	sigStr, err := queryUnescape(sigB64)
-	if err != nil {
-		return invalid(ReasonMalformed, err)
+	if err := s.markLogoutUsed(r.Context(), conn, msg); err != nil {
+		s.rejectLogout(w, r, conn, err)
+		return
 	}
-	sig, err := base64.StdEncoding.DecodeString(sigStr)
-	if err != nil {
-		return invalid(ReasonMalformed, err)
+	req := &LogoutRequest{Connection: conn, NameID: nameID,
+		SessionIndex: strings.Join(msg.SessionIndex, " "), SessionIndexes: slices.Clone(msg.SessionIndex)}
+	st := s.endSessions(r.Context(), req)
+	if conn.SAML.SLOURL == "" {
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
-	var h crypto.Hash
-	switch alg {
-	case algRSASHA256, algECDSASHA256:
-		h = crypto.SHA256
-	case algRSASHA1, algECDSASHA1:
-		if !allowSHA1 {
-			return invalid(ReasonWeakAlgorithm, nil)
-		}
-		h = crypto.SHA1
-	default:
-		return invalid(ReasonUnsupportedAlgorithm, nil)
+	if err := s.sendLogoutResponse(w, r, conn, msg.ID, st, relay); err != nil {
+		s.errFn(w, r, err)
 	}
-	var digest []byte
-	if h == crypto.SHA256 {
-		d := sha256.Sum256([]byte(signed))
-		digest = d[:]
-	} else {
-		d := sha1.Sum([]byte(signed))
-		digest = d[:]
-	}
-	for _, c := range certs {
-		switch pk := c.PublicKey.(type) {
-		case *rsa.PublicKey:
-			if rsa.VerifyPKCS1v15(pk, h, digest, sig) == nil {
-				return nil
-			}
-		case *ecdsa.PublicKey:
-			if ecdsa.VerifyASN1(pk, digest, sig) {
-				return nil
-			}
-		}
-	}
-	return invalid(ReasonSignatureInvalid, errors.New("saml: redirect signature does not verify"))
 }
 
-func queryUnescape(s string) (string, error) {
-	return url.QueryUnescape(s)
+// markLogoutUsed records a LogoutRequest ID in the replay cache until the
+// request is too old to be accepted anyway: of two deliveries of one
+// request only the first is acted on. The key names the connection and the
+// issuer, and cannot collide with an assertion's (issuer, ID) pair.
+func (s *SP) markLogoutUsed(ctx context.Context, conn *sso.Connection, msg *logoutMessage) error {
+	key := fmt.Sprintf("slo %d %s %s", len(conn.ID), conn.ID, msg.issuer())
+	until := msg.IssueInstant.Add(s.cfg.MaxLogoutAge + s.cfg.MaxClockSkew)
+	if err := s.cfg.Store.MarkAssertionUsed(ctx, key, msg.ID, until); err != nil {
+		if errors.Is(err, sso.ErrConflict) {
+			return invalid(ReasonReplayed, err)
+		}
+		return fmt.Errorf("saml: logout replay cache: %w", err)
+	}
+	return nil
+}
+
+// endSessions ends the sessions of a verified LogoutRequest and returns the
+// status to answer (SAML Core 3.7.3.2): Success when at least one session
+// ended, Success/PartialLogout when none was found, Responder/PartialLogout
+// on an error or when the SP has no way to end sessions. Config.OnLogout,
+// when set, decides instead of Config.Sessions.
+func (s *SP) endSessions(ctx context.Context, req *LogoutRequest) logoutStatus {
+	failed := logoutStatus{statusResponder, statusPartialLogout}
+	conn := req.Connection
+	switch {
+	case s.cfg.OnLogout != nil:
+		if err := s.cfg.OnLogout(ctx, req); err != nil {
+			s.log.ErrorContext(ctx, "saml: ending local sessions failed", "connection", conn.ID, "error", err)
+			return failed
+		}
+		return logoutStatus{code: statusSuccess}
+	case s.cfg.Sessions != nil:
+		n, err := s.cfg.Sessions.EndIdPSessions(ctx, &sso.IdPLogout{OrgID: conn.OrgID, ConnectionID: conn.ID,
+			Subject: req.NameID, SessionIndexes: slices.Clone(req.SessionIndexes)})
+		switch {
+		case err != nil:
+			s.log.ErrorContext(ctx, "saml: ending local sessions failed", "connection", conn.ID, "error", err)
+			return failed
+		case n == 0:
+			return logoutStatus{statusSuccess, statusPartialLogout}
+		}
+		return logoutStatus{code: statusSuccess}
+	}
+	// Neither is configured (New logged a warning): nothing can end.
+	return failed
+}
+
+// serveLogoutResponse finishes a logout started with StartLogout.
+func (s *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, conn *sso.Connection, msg *logoutMessage) {
+	if msg.InResponseTo == "" {
+		s.rejectLogout(w, r, conn, invalid(ReasonLogoutInvalid, errors.New("saml: LogoutResponse without InResponseTo")))
+		return
+	}
+	st, err := s.cfg.Store.TakeAuthnRequest(r.Context(), msg.InResponseTo)
+	if err != nil || st.ConnectionID != conn.ID {
+		s.rejectLogout(w, r, conn, invalid(ReasonInResponseTo, err))
+		return
+	}
+	if msg.Status == nil || msg.Status.Code == nil || !isSuccessStatus(msg.Status.Code.Value) {
+		s.rejectLogout(w, r, conn, invalid(ReasonStatus, nil))
+		return
+	}
+	http.Redirect(w, r, sso.SafeReturnTo(st.ReturnTo, s.cfg.DefaultReturnTo), http.StatusSeeOther)
 }
 
 // StartLogout sends the browser to the IdP with a LogoutRequest for the
@@ -336,7 +196,9 @@ func (s *SP) StartLogout(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 	return nil
 }
 
-func (s *SP) sendLogoutResponse(w http.ResponseWriter, r *http.Request, conn *sso.Connection, inResponseTo, status, relay string) error {
+// sendLogoutResponse answers an IdP LogoutRequest with the HTTP-Redirect
+// binding.
+func (s *SP) sendLogoutResponse(w http.ResponseWriter, r *http.Request, conn *sso.Connection, inResponseTo string, st logoutStatus, relay string) error {
 	if err := checkLocation(conn.SAML.SLOURL); err != nil {
 		return invalid(ReasonMetadataInvalid, err)
 	}
@@ -350,7 +212,11 @@ func (s *SP) sendLogoutResponse(w http.ResponseWriter, r *http.Request, conn *ss
 	resp.CreateAttr("Destination", conn.SAML.SLOURL)
 	resp.CreateAttr("InResponseTo", inResponseTo)
 	resp.CreateElement("saml:Issuer").SetText(s.EntityID(conn.ID))
-	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", status)
+	code := resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode")
+	code.CreateAttr("Value", st.code)
+	if st.sub != "" {
+		code.CreateElement("samlp:StatusCode").CreateAttr("Value", st.sub)
+	}
 	b, err := doc.WriteToBytes()
 	if err != nil {
 		return err

@@ -26,16 +26,21 @@ import (
 
 // logoutRequest builds an IdP LogoutRequest for conn.
 func (h *harness) logoutRequest(t *testing.T, sign bool) *etree.Document {
+	return logoutRequestFor(t, h.sp.SLOURL(h.conn.ID), h.clock(), "alice@example.com", sign)
+}
+
+// logoutRequestFor builds an IdP LogoutRequest to sloURL issued at now.
+func logoutRequestFor(t testing.TB, sloURL string, now time.Time, nameID string, sign bool) *etree.Document {
 	doc := etree.NewDocument()
 	r := doc.CreateElement("samlp:LogoutRequest")
 	r.CreateAttr("xmlns:samlp", nsProtocol)
 	r.CreateAttr("xmlns:saml", nsAssertion)
 	r.CreateAttr("ID", "_lr"+sso.NewID(""))
 	r.CreateAttr("Version", "2.0")
-	r.CreateAttr("IssueInstant", ts3339(h.clock()))
-	r.CreateAttr("Destination", h.sp.SLOURL(h.conn.ID))
+	r.CreateAttr("IssueInstant", ts3339(now))
+	r.CreateAttr("Destination", sloURL)
 	r.CreateElement("saml:Issuer").SetText(testIdP)
-	r.CreateElement("saml:NameID").SetText("alice@example.com")
+	r.CreateElement("saml:NameID").SetText(nameID)
 	r.CreateElement("samlp:SessionIndex").SetText("_sess1")
 	if sign {
 		doc.SetRoot(signWith(t, r, idpKey(t), false, false))
@@ -43,7 +48,7 @@ func (h *harness) logoutRequest(t *testing.T, sign bool) *etree.Document {
 	return doc
 }
 
-func redirectQuery(t *testing.T, doc *etree.Document, key *rsa.PrivateKey) string {
+func redirectQuery(t testing.TB, doc *etree.Document, key *rsa.PrivateKey) string {
 	b, _ := doc.WriteToBytes()
 	var buf bytes.Buffer
 	fw, _ := flate.NewWriter(&buf, flate.BestSpeed)

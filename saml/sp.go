@@ -111,9 +111,14 @@ type KeyPair struct {
 // LogoutRequest is a verified IdP-initiated logout handed to
 // Config.OnLogout.
 type LogoutRequest struct {
-	Connection   *sso.Connection
-	NameID       string
+	Connection *sso.Connection
+	// NameID is the signed NameID of the LogoutRequest, never empty.
+	NameID string
+	// SessionIndex is SessionIndexes joined with spaces.
 	SessionIndex string
+	// SessionIndexes are the request's SessionIndex values in document
+	// order; none means every session of NameID.
+	SessionIndexes []string
 }
 
 // Config configures an SP. BaseURL, Connections, Store and Completer are
@@ -137,8 +142,17 @@ type Config struct {
 	Events sso.EventStore
 	// Completer receives verified profiles and rejected logins.
 	Completer sso.Completer
-	// OnLogout ends the local session of a verified IdP logout request. Nil
-	// means IdP logout requests are verified and answered but end nothing.
+	// Sessions ends the sessions named by a verified IdP LogoutRequest
+	// (session.Manager implements it). The SP answers Success when it ended
+	// at least one session, Success with the second-level status
+	// PartialLogout when it ended none, and Responder with PartialLogout
+	// when it failed. Nil (with OnLogout nil too) means logout requests are
+	// verified but end nothing and are answered Responder/PartialLogout; New
+	// logs a warning then.
+	Sessions sso.IdPSessionEnder
+	// OnLogout, when set, replaces Sessions: it is called with every
+	// verified IdP LogoutRequest and must end the sessions it names. A nil
+	// error is answered Success, an error Responder/PartialLogout.
 	OnLogout func(ctx context.Context, req *LogoutRequest) error
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
@@ -166,6 +180,11 @@ type Config struct {
 	MaxIdPInitiatedAge time.Duration
 	// RequestTTL is how long a started login may take. Zero means 10 minutes.
 	RequestTTL time.Duration
+	// MaxLogoutAge bounds the age of a logout message's IssueInstant, on top
+	// of MaxClockSkew; a LogoutRequest ID is remembered for as long, so it
+	// is accepted once. Zero means 5 minutes; at most 10 minutes are
+	// allowed.
+	MaxLogoutAge time.Duration
 	// MaxResponseBytes bounds the ACS form body. Zero means 512 KiB.
 	MaxResponseBytes int64
 	// MaxMetadataBytes bounds fetched or pasted metadata. Zero means 1 MiB.
@@ -235,6 +254,8 @@ func New(cfg Config) (*SP, error) {
 		return nil, bad("MaxClockSkew must be between 0 and 3m")
 	case cfg.MaxIdPInitiatedAge < 0 || cfg.MaxIdPInitiatedAge > 10*time.Minute:
 		return nil, bad("MaxIdPInitiatedAge must be between 0 and 10m")
+	case cfg.MaxLogoutAge < 0 || cfg.MaxLogoutAge > 10*time.Minute:
+		return nil, bad("MaxLogoutAge must be between 0 and 10m")
 	case cfg.RequestTTL < 0 || cfg.MaxResponseBytes < 0 || cfg.MaxMetadataBytes < 0 || cfg.MetadataTimeout < 0 || cfg.RefreshInterval < 0:
 		return nil, bad("durations and sizes must not be negative")
 	}
@@ -252,6 +273,7 @@ func New(cfg Config) (*SP, error) {
 	setDefault(&cfg.MaxClockSkew, 90*time.Second)
 	setDefault(&cfg.MaxIdPInitiatedAge, 3*time.Minute)
 	setDefault(&cfg.RequestTTL, 10*time.Minute)
+	setDefault(&cfg.MaxLogoutAge, 5*time.Minute)
 	setDefault(&cfg.MetadataTimeout, 10*time.Second)
 	setDefault(&cfg.RefreshInterval, time.Hour)
 	if cfg.MaxResponseBytes == 0 {
@@ -268,6 +290,9 @@ func New(cfg Config) (*SP, error) {
 	s.log = cfg.Logger
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if cfg.OnLogout == nil && cfg.Sessions == nil {
+		s.log.Warn("saml: neither Sessions nor OnLogout is set: IdP logout requests end no session and are answered Responder/PartialLogout")
 	}
 	s.now = cfg.Now
 	if s.now == nil {

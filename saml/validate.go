@@ -32,10 +32,12 @@ type verified struct {
 	issueInstant time.Time
 	// expiresAt is the latest NotOnOrAfter of the assertion (conditions or
 	// subject confirmation) plus the skew: the replay-cache lifetime.
-	expiresAt     time.Time
-	encrypted     bool
-	responseSig   bool
-	assertionSig  bool
+	expiresAt    time.Time
+	encrypted    bool
+	responseSig  bool
+	assertionSig bool
+	// sessionExpiry is the AuthnStatement's SessionNotOnOrAfter (zero when
+	// absent), in the future.
 	sessionExpiry time.Time
 }
 
@@ -291,8 +293,8 @@ func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded strin
 		}
 	}
 	v.inResponseTo = irt
-	if a.AuthnStatement != nil && a.AuthnStatement.SessionNotOnOrAfter != nil {
-		v.sessionExpiry = *a.AuthnStatement.SessionNotOnOrAfter
+	if v.sessionExpiry, err = checkConformance(&a, scan, id.acsURL, now); err != nil {
+		return nil, err
 	}
 	return v, nil
 }

@@ -42,7 +42,8 @@ func main() {
 	must(err)
 	completer, err := sso.NewCompleter(sso.CompleterConfig{Store: st, Sessions: sessions, Auditor: auditor})
 	must(err)
-	sp, err := saml.New(saml.Config{BaseURL: base.JoinPath("/sso/saml"), Connections: st, Store: st, Completer: completer})
+	sp, err := saml.New(saml.Config{BaseURL: base.JoinPath("/sso/saml"), Connections: st, Store: st, Completer: completer,
+		Sessions: sessions})
 	must(err)
 	rp, err := oidc.New(oidc.Config{BaseURL: base.JoinPath("/sso/oidc/"), Connections: st, Store: st, Completer: completer, Sealer: sealer,
 		Sessions: sessions})

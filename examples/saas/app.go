@@ -295,6 +295,7 @@ func (a *App) wire(ctx context.Context) error {
 		Store:       a.store,
 		Events:      a.store,
 		Completer:   a.completer,
+		Sessions:    a.sessions, // IdP-initiated logout ends the named sessions
 		Logger:      a.log,
 		// The development IdP is served by this process over http on
 		// loopback; a production host leaves both switches off.
