@@ -1,0 +1,466 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// ConnectionView is the JSON form of a connection. Sealed secrets are never
+// included.
+type ConnectionView struct {
+	ID          string               `json:"id"`
+	Protocol    sso.Protocol         `json:"protocol"`
+	Status      sso.ConnectionStatus `json:"status"`
+	DisplayName string               `json:"display_name"`
+	SAML        *SAMLView            `json:"saml,omitempty"`
+	OIDC        *OIDCView            `json:"oidc,omitempty"`
+	Mapping     MappingView          `json:"attribute_mapping"`
+	GroupRoles  []GroupRoleView      `json:"group_roles"`
+	LastTest    *TestView            `json:"last_test,omitempty"`
+	LastTestOK  *time.Time           `json:"last_test_ok,omitempty"`
+	SP          *sso.SPDetails       `json:"sp,omitempty"`
+	IdP         *sso.IdPDetails      `json:"idp,omitempty"`
+	CreatedAt   time.Time            `json:"created_at"`
+	UpdatedAt   time.Time            `json:"updated_at"`
+}
+
+// SAMLView shows a SAML connection's IdP side.
+type SAMLView struct {
+	IdPEntityID       string     `json:"idp_entity_id"`
+	SSOURL            string     `json:"sso_url"`
+	SSOBinding        string     `json:"sso_binding,omitempty"`
+	SLOURL            string     `json:"slo_url,omitempty"`
+	Certificates      int        `json:"certificates"`
+	MetadataURL       string     `json:"metadata_url,omitempty"`
+	MetadataFetchedAt *time.Time `json:"metadata_fetched_at,omitempty"`
+	AllowIdPInitiated bool       `json:"allow_idp_initiated"`
+	AllowSHA1         bool       `json:"allow_sha1"`
+}
+
+// OIDCView shows an OIDC connection's IdP side.
+type OIDCView struct {
+	Issuer           string   `json:"issuer"`
+	AuthURL          string   `json:"authorization_endpoint,omitempty"`
+	TokenURL         string   `json:"token_endpoint,omitempty"`
+	UserInfoURL      string   `json:"userinfo_endpoint,omitempty"`
+	JWKSURL          string   `json:"jwks_uri,omitempty"`
+	ClientID         string   `json:"client_id"`
+	ClientSecretSet  bool     `json:"client_secret_set"`
+	AuthMethod       string   `json:"auth_method,omitempty"`
+	Scopes           []string `json:"scopes,omitempty"`
+	AllowedTenantIDs []string `json:"allowed_tenant_ids,omitempty"`
+}
+
+// MappingView is the attribute mapping; empty fields use the protocol's
+// defaults.
+type MappingView struct {
+	Email       string `json:"email"`
+	GivenName   string `json:"given_name"`
+	FamilyName  string `json:"family_name"`
+	DisplayName string `json:"display_name"`
+	Groups      string `json:"groups"`
+}
+
+// GroupRoleView maps one IdP group to one role.
+type GroupRoleView struct {
+	Group string `json:"group"`
+	Role  string `json:"role"`
+}
+
+// TestView is a test login's result.
+type TestView struct {
+	At     time.Time `json:"at"`
+	OK     bool      `json:"ok"`
+	Reason string    `json:"reason,omitempty"`
+	Detail string    `json:"detail"`
+	Email  string    `json:"email,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (h *Handler) view(c *sso.Connection, idp *sso.IdPDetails) *ConnectionView {
+	v := &ConnectionView{ID: c.ID, Protocol: c.Protocol, Status: c.Status, DisplayName: c.DisplayName,
+		Mapping: MappingView{Email: c.Mapping.Email, GivenName: c.Mapping.GivenName, FamilyName: c.Mapping.FamilyName,
+			DisplayName: c.Mapping.DisplayName, Groups: c.Mapping.Groups},
+		GroupRoles: []GroupRoleView{}, LastTestOK: timePtr(c.LastTestOK), IdP: idp,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	for _, gr := range c.GroupRoles {
+		v.GroupRoles = append(v.GroupRoles, GroupRoleView(gr))
+	}
+	if s := c.SAML; s != nil {
+		v.SAML = &SAMLView{IdPEntityID: s.IdPEntityID, SSOURL: s.SSOURL, SSOBinding: s.SSOBinding, SLOURL: s.SLOURL,
+			Certificates: len(s.Certificates), MetadataURL: s.MetadataURL, MetadataFetchedAt: timePtr(s.MetadataFetchedAt),
+			AllowIdPInitiated: s.AllowIdPInitiated, AllowSHA1: s.AllowSHA1}
+	}
+	if o := c.OIDC; o != nil {
+		v.OIDC = &OIDCView{Issuer: o.Issuer, AuthURL: o.AuthURL, TokenURL: o.TokenURL, UserInfoURL: o.UserInfoURL,
+			JWKSURL: o.JWKSURL, ClientID: o.ClientID, ClientSecretSet: o.ClientSecretSealed != "", AuthMethod: o.AuthMethod,
+			Scopes: o.Scopes, AllowedTenantIDs: o.AllowedTenantIDs}
+	}
+	if t := c.LastTest; t != nil {
+		v.LastTest = &TestView{At: t.At, OK: t.OK, Reason: t.Reason, Detail: t.Detail}
+		if t.Profile != nil {
+			v.LastTest.Email = t.Profile.Email
+		}
+	}
+	if cf := h.cfg.Configurers[c.Protocol]; cf != nil {
+		v.SP = cf.SPDetails(c)
+	}
+	return v
+}
+
+// connection returns the organization's connection id, or ErrNotFound
+// (recording a cross-tenant attempt when it belongs to another one).
+func (h *Handler) connection(ctx context.Context, org *sso.Organization, id string) (*sso.Connection, error) {
+	if id == "" || len(id) > 128 {
+		return nil, fmt.Errorf("admin: connection: %w", sso.ErrNotFound)
+	}
+	c, err := h.cfg.Store.GetConnection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.OrgID != org.ID {
+		return nil, h.crossTenant(ctx, org, "connection", id)
+	}
+	return c, nil
+}
+
+func (h *Handler) listConnections(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	conns, err := h.cfg.Store.ListConnections(r.Context(), org.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]*ConnectionView, 0, len(conns))
+	for _, c := range conns {
+		if c.OrgID == org.ID {
+			out = append(out, h.view(c, nil))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connections": out})
+	return nil
+}
+
+// CreateConnectionRequest is the body of POST /connections.
+type CreateConnectionRequest struct {
+	Protocol    sso.Protocol        `json:"protocol"`
+	DisplayName string              `json:"display_name"`
+	Config      sso.ConnectionInput `json:"config"`
+	Mapping     *MappingView        `json:"attribute_mapping,omitempty"`
+	GroupRoles  []GroupRoleView     `json:"group_roles,omitempty"`
+}
+
+func isXML(r *http.Request) bool {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return ct == "application/samlmetadata+xml" || ct == "application/xml" || ct == "text/xml"
+}
+
+func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	var req CreateConnectionRequest
+	if isXML(r) {
+		// Metadata upload: the body is the IdP's metadata document.
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return fmt.Errorf("%w: request body too large", sso.ErrInvalidInput)
+		}
+		req.Protocol, req.DisplayName, req.Config.MetadataXML = sso.ProtocolSAML, r.URL.Query().Get("display_name"), string(b)
+	} else if err := decode(r, &req); err != nil {
+		return err
+	}
+	cf := h.cfg.Configurers[req.Protocol]
+	if cf == nil || h.cfg.Starters[req.Protocol] == nil {
+		return fmt.Errorf("%w: unsupported protocol %q", sso.ErrInvalidInput, clip(string(req.Protocol), 16))
+	}
+	if !org.Settings.Features.Allows(req.Protocol) {
+		return &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
+	}
+	if req.DisplayName == "" {
+		req.DisplayName = strings.ToUpper(string(req.Protocol)) + " connection"
+	}
+	if len(req.DisplayName) > 200 {
+		return fmt.Errorf("%w: display name too long", sso.ErrInvalidInput)
+	}
+	now := h.cfg.Now().UTC()
+	c := &sso.Connection{ID: sso.NewID("conn_"), OrgID: org.ID, Protocol: req.Protocol, Status: sso.ConnectionDraft,
+		DisplayName: req.DisplayName, CreatedAt: now, UpdatedAt: now}
+	if err := applyMapping(c, req.Mapping, req.GroupRoles); err != nil {
+		return err
+	}
+	idp, err := cf.ConfigureConnection(r.Context(), c, &req.Config)
+	if err != nil {
+		return err
+	}
+	if c.OrgID != org.ID || c.Protocol != req.Protocol || c.Status != sso.ConnectionDraft {
+		return fmt.Errorf("admin: configurer changed the connection's identity")
+	}
+	if err := h.cfg.Store.CreateConnection(r.Context(), c); err != nil {
+		return err
+	}
+	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionCreated, Target: sso.Target{Type: "connection", ID: c.ID},
+		Details: map[string]string{"protocol": string(c.Protocol)}})
+	writeJSON(w, http.StatusCreated, h.view(c, idp))
+	return nil
+}
+
+func applyMapping(c *sso.Connection, m *MappingView, grs []GroupRoleView) error {
+	if m != nil {
+		for _, f := range []string{m.Email, m.GivenName, m.FamilyName, m.DisplayName, m.Groups} {
+			if len(f) > 256 {
+				return fmt.Errorf("%w: attribute name too long", sso.ErrInvalidInput)
+			}
+		}
+		c.Mapping = sso.AttributeMapping{Email: m.Email, GivenName: m.GivenName, FamilyName: m.FamilyName,
+			DisplayName: m.DisplayName, Groups: m.Groups}
+	}
+	if grs != nil {
+		if len(grs) > 500 {
+			return fmt.Errorf("%w: too many group mappings", sso.ErrInvalidInput)
+		}
+		c.GroupRoles = make([]sso.GroupRole, 0, len(grs))
+		for _, gr := range grs {
+			if gr.Group == "" || gr.Role == "" || len(gr.Group) > 256 || len(gr.Role) > 64 {
+				return fmt.Errorf("%w: group mappings need a group and a role", sso.ErrInvalidInput)
+			}
+			c.GroupRoles = append(c.GroupRoles, sso.GroupRole(gr))
+		}
+	}
+	return nil
+}
+
+func (h *Handler) getConnection(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	c, err := h.connection(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h.view(c, nil))
+	return nil
+}
+
+// HealthReader returns the last federation health check result of a
+// connection (Status sso.HealthUnknown when it was never checked).
+// *sso.HealthChecker implements it.
+type HealthReader interface {
+	Health(ctx context.Context, c *sso.Connection) (*sso.ConnectionHealth, error)
+}
+
+func (h *Handler) connectionHealth(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	if h.cfg.Health == nil {
+		return fmt.Errorf("admin: health checks not configured: %w", sso.ErrNotFound)
+	}
+	c, err := h.connection(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	res, err := h.cfg.Health.Health(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// UpdateConnectionRequest is the body of PATCH /connections/{id}. Absent
+// fields are left unchanged. A new Config returns an active connection to
+// draft: it must be tested and activated again.
+type UpdateConnectionRequest struct {
+	DisplayName *string              `json:"display_name,omitempty"`
+	Config      *sso.ConnectionInput `json:"config,omitempty"`
+	Mapping     *MappingView         `json:"attribute_mapping,omitempty"`
+	GroupRoles  []GroupRoleView      `json:"group_roles,omitempty"`
+}
+
+func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	c, err := h.connection(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var req UpdateConnectionRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.DisplayName != nil {
+		if *req.DisplayName == "" || len(*req.DisplayName) > 200 {
+			return fmt.Errorf("%w: display name must be 1-200 bytes", sso.ErrInvalidInput)
+		}
+		c.DisplayName = *req.DisplayName
+	}
+	if err := applyMapping(c, req.Mapping, req.GroupRoles); err != nil {
+		return err
+	}
+	var idp *sso.IdPDetails
+	if req.Config != nil {
+		if c.Status == sso.ConnectionActive && sso.Enforced(org) && !h.otherReady(r.Context(), org, c.ID) {
+			return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
+		}
+		id, orgID, proto := c.ID, c.OrgID, c.Protocol
+		if idp, err = h.cfg.Configurers[c.Protocol].ConfigureConnection(r.Context(), c, req.Config); err != nil {
+			return err
+		}
+		if c.ID != id || c.OrgID != orgID || c.Protocol != proto {
+			return fmt.Errorf("admin: configurer changed the connection's identity")
+		}
+		// New IdP trust must be proven again.
+		if c.Status == sso.ConnectionActive {
+			c.Status = sso.ConnectionDraft
+		}
+		c.LastTestOK = time.Time{}
+		c.LastTest = nil
+	}
+	c.UpdatedAt = h.cfg.Now().UTC()
+	if err := h.cfg.Store.UpdateConnection(r.Context(), c); err != nil {
+		return err
+	}
+	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionUpdated, Target: sso.Target{Type: "connection", ID: c.ID},
+		Details: map[string]string{"config_changed": strconv.FormatBool(req.Config != nil)}})
+	writeJSON(w, http.StatusOK, h.view(c, idp))
+	return nil
+}
+
+func (h *Handler) deleteConnection(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	c, err := h.connection(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if c.Status == sso.ConnectionActive && sso.Enforced(org) && !h.otherReady(r.Context(), org, c.ID) {
+		return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
+	}
+	if err := h.cfg.Store.DeleteConnection(r.Context(), c.ID); err != nil {
+		return err
+	}
+	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionDeleted, Target: sso.Target{Type: "connection", ID: c.ID}})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// otherReady reports whether org has an active, tested connection other
+// than id.
+func (h *Handler) otherReady(ctx context.Context, org *sso.Organization, id string) bool {
+	conns, err := h.cfg.Store.ListConnections(ctx, org.ID)
+	if err != nil {
+		return false
+	}
+	for _, c := range conns {
+		if c.ID != id && c.Status == sso.ConnectionActive && !c.LastTestOK.IsZero() && org.Settings.Features.Allows(c.Protocol) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) testConnection(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	c, err := h.connection(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !org.Settings.Features.Allows(c.Protocol) {
+		return &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
+	}
+	st := h.cfg.Starters[c.Protocol]
+	if st == nil {
+		return fmt.Errorf("%w: no starter for %s", sso.ErrInvalidInput, c.Protocol)
+	}
+	opts := sso.StartOptions{Test: true, ForceAuthn: true, ReturnTo: h.cfg.TestReturnTo}
+	if err := st.StartLogin(w, r, c, opts); err != nil {
+		return fmt.Errorf("admin: start test login: %w", errors.Join(sso.ErrUnavailable, err))
+	}
+	return nil
+}
+
+func (h *Handler) activateConnection(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	c, err := h.connection(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	switch {
+	case !org.Settings.Features.Allows(c.Protocol):
+		return &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
+	case c.LastTestOK.IsZero() || c.LastTest == nil || !c.LastTest.OK:
+		return &sso.ValidationError{Reason: "not_tested", Err: sso.ErrConflict}
+	}
+	if c.Status != sso.ConnectionActive {
+		c.Status = sso.ConnectionActive
+		c.UpdatedAt = h.cfg.Now().UTC()
+		if err := h.cfg.Store.UpdateConnection(r.Context(), c); err != nil {
+			return err
+		}
+		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionActivated, Target: sso.Target{Type: "connection", ID: c.ID}})
+	}
+	writeJSON(w, http.StatusOK, h.view(c, nil))
+	return nil
+}
+
+func (h *Handler) disableConnection(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	c, err := h.connection(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if c.Status == sso.ConnectionActive && sso.Enforced(org) && !h.otherReady(r.Context(), org, c.ID) {
+		return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
+	}
+	if c.Status != sso.ConnectionDisabled {
+		c.Status = sso.ConnectionDisabled
+		c.UpdatedAt = h.cfg.Now().UTC()
+		if err := h.cfg.Store.UpdateConnection(r.Context(), c); err != nil {
+			return err
+		}
+		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionDisabled, Target: sso.Target{Type: "connection", ID: c.ID}})
+	}
+	writeJSON(w, http.StatusOK, h.view(c, nil))
+	return nil
+}
+
+// RemapRequest is the body of POST /connections/{id}/remap-identities.
+type RemapRequest struct {
+	// FromConnectionID is the connection being replaced.
+	FromConnectionID string `json:"from_connection_id"`
+	// Subject says what the new IdP will assert as subject: "same" (the old
+	// subject, e.g. both IdPs send the same immutable ID) or "email" (the
+	// user's verified email, e.g. an email-format NameID).
+	Subject string `json:"subject"`
+}
+
+func (h *Handler) remapIdentities(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	to, err := h.connection(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var req RemapRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	from, err := h.connection(r.Context(), org, req.FromConnectionID)
+	if err != nil {
+		return err
+	}
+	if from.ID == to.ID {
+		return fmt.Errorf("%w: cannot remap a connection onto itself", sso.ErrInvalidInput)
+	}
+	var subject func(old *sso.Identity, u *sso.User) (string, bool)
+	switch req.Subject {
+	case "same":
+		subject = func(old *sso.Identity, _ *sso.User) (string, bool) { return old.Subject, true }
+	case "email":
+		subject = func(_ *sso.Identity, u *sso.User) (string, bool) { return u.Email, u.EmailVerified && u.Email != "" }
+	default:
+		return fmt.Errorf("%w: subject must be \"same\" or \"email\"", sso.ErrInvalidInput)
+	}
+	n, err := sso.RemapIdentities(r.Context(), h.cfg.Store, h.cfg.Auditor, org.ID, from.ID, to.ID, subject)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"remapped": n})
+	return nil
+}

@@ -1,0 +1,58 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// EnforcementView is the organization's enforcement state.
+type EnforcementView struct {
+	Enforced   bool         `json:"enforced"`
+	EnforcedAt *time.Time   `json:"enforced_at,omitempty"`
+	Ready      bool         `json:"ready"`
+	Features   sso.Features `json:"features"`
+	Revoked    int          `json:"revoked,omitempty"`
+}
+
+func (h *Handler) enforcementView(ctx context.Context, org *sso.Organization) *EnforcementView {
+	_, err := h.cfg.Enforcer.ReadyConnection(ctx, org)
+	return &EnforcementView{Enforced: sso.Enforced(org), EnforcedAt: timePtr(org.Settings.SSOEnforcedAt),
+		Ready: err == nil && org.Settings.Features.EnforceSSO, Features: org.Settings.Features}
+}
+
+func (h *Handler) getEnforcement(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	writeJSON(w, http.StatusOK, h.enforcementView(r.Context(), org))
+	return nil
+}
+
+// SetEnforcementRequest is the body of PUT /enforcement.
+type SetEnforcementRequest struct {
+	Enabled        *bool `json:"enabled"`
+	RevokeSessions bool  `json:"revoke_sessions"`
+}
+
+func (h *Handler) setEnforcement(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	var req SetEnforcementRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Enabled == nil {
+		return fmt.Errorf("%w: enabled is required", sso.ErrInvalidInput)
+	}
+	res, err := h.cfg.Enforcer.SetEnforcement(r.Context(), org.ID, *req.Enabled, sso.EnforceOptions{RevokeSessions: req.RevokeSessions})
+	if err != nil {
+		return err
+	}
+	org, err = h.cfg.Store.GetOrg(r.Context(), org.ID)
+	if err != nil {
+		return err
+	}
+	v := h.enforcementView(r.Context(), org)
+	v.Revoked = res.Revoked
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
