@@ -47,7 +47,7 @@ func rawCookie(t *testing.T, e *env, header string) int {
 	return resp.StatusCode
 }
 
-func TestReviewCookieTossing(t *testing.T) {
+func TestCookieTossing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	victim, attacker := e.browser(), e.browser()
@@ -94,7 +94,7 @@ func TestReviewCookieTossing(t *testing.T) {
 	}
 }
 
-func TestReviewLogoutWithDuplicateCookiesEndsBoth(t *testing.T) {
+func TestLogoutWithDuplicateCookiesEndsBoth(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	victim, attacker := e.browser(), e.browser()
@@ -119,7 +119,7 @@ func TestReviewLogoutWithDuplicateCookiesEndsBoth(t *testing.T) {
 	}
 }
 
-func TestReviewHostileCookieValues(t *testing.T) {
+func TestHostileCookieValues(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := e.browser()
@@ -165,7 +165,7 @@ func hexByte(b byte) string {
 	return string([]byte{digits[b>>4], digits[b&15]})
 }
 
-func TestReviewConcurrentLogoutAndRequests(t *testing.T) {
+func TestConcurrentLogoutAndRequests(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *session.Config) { c.TouchInterval = time.Nanosecond })
 	c := e.browser()
@@ -206,7 +206,7 @@ func TestReviewConcurrentLogoutAndRequests(t *testing.T) {
 	}
 }
 
-func TestReviewRefreshAfterRevokeUser(t *testing.T) {
+func TestRefreshAfterRevokeUser(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
@@ -244,7 +244,7 @@ func TestReviewRefreshAfterRevokeUser(t *testing.T) {
 	}
 }
 
-func TestReviewRefreshBinding(t *testing.T) {
+func TestRefreshBinding(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
@@ -349,7 +349,7 @@ func (f *forger) bearer(tok string) int {
 	return resp.StatusCode
 }
 
-func TestReviewForgedAccessTokens(t *testing.T) {
+func TestForgedAccessTokens(t *testing.T) {
 	t.Parallel()
 	f := newForger(t)
 	ctx := context.Background()
@@ -467,7 +467,7 @@ func TestReviewForgedAccessTokens(t *testing.T) {
 	}
 }
 
-func TestReviewRetiredKeyAndJWKS(t *testing.T) {
+func TestRetiredKeyAndJWKS(t *testing.T) {
 	t.Parallel()
 	oldKey, err := session.GenerateSigningKey("old", session.RS256)
 	if err != nil {
@@ -552,7 +552,7 @@ func TestReviewRetiredKeyAndJWKS(t *testing.T) {
 	}
 }
 
-func TestReviewOrgPolicyIsolation(t *testing.T) {
+func TestOrgPolicyIsolation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()

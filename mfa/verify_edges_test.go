@@ -33,11 +33,11 @@ func toFullwidth(s string) string {
 	return b.String()
 }
 
-// TestReviewCodeSpellings: spaces around and inside a code are ignored;
+// TestCodeSpellings: spaces around and inside a code are ignored;
 // dashes, other scripts' digits (which strconv and unicode.IsDigit would
 // accept), 5/7/8 digits, signs and NUL are malformed and count as
 // failures — even when they spell the right code.
-func TestReviewCodeSpellings(t *testing.T) {
+func TestCodeSpellings(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		in string
@@ -74,10 +74,10 @@ func TestReviewCodeSpellings(t *testing.T) {
 	wantReason(t, e.m.VerifyTOTP(e.ctx(), e.p, good), mfa.ReasonCodeReplayed)
 }
 
-// TestReviewRecoveryCodeSpellings: one code accepted in any case, with or
+// TestRecoveryCodeSpellings: one code accepted in any case, with or
 // without dashes and spaces — once; look-alike characters outside the
 // alphabet are malformed.
-func TestReviewRecoveryCodeSpellings(t *testing.T) {
+func TestRecoveryCodeSpellings(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	_, codes := e.enrol()
@@ -115,12 +115,12 @@ func secondManager(t *testing.T, e *env) *mfa.Manager {
 	return m
 }
 
-// TestReviewConcurrentGuessesAcrossReplicas: before, every guess that
+// TestConcurrentGuessesAcrossReplicas: before, every guess that
 // passed the lock check before the fifth failure was recorded got checked,
 // so a burst of parallel guesses (on one replica or several) had far more
 // than MaxFailures tries per lockout. Now at most MaxFailures guesses are
 // checked, whatever the concurrency; the rest are refused as locked out.
-func TestReviewConcurrentGuessesAcrossReplicas(t *testing.T) {
+func TestConcurrentGuessesAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends()[1:] {
 		t.Run(b.name, func(t *testing.T) {
@@ -226,11 +226,11 @@ func TestReviewConcurrentGuessesAcrossReplicas(t *testing.T) {
 	}
 }
 
-// TestReviewSequentialLockoutStillRecovers: the reservation keeps the
+// TestSequentialLockoutStillRecovers: the reservation keeps the
 // documented behaviour for one user typing: 4 wrong codes, the right one
 // works; 5 wrong lock; after the lock one more wrong code locks longer,
 // then after that lock the right code works.
-func TestReviewSequentialLockoutStillRecovers(t *testing.T) {
+func TestSequentialLockoutStillRecovers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	secret, _ := e.enrol()
@@ -260,9 +260,9 @@ func TestReviewSequentialLockoutStillRecovers(t *testing.T) {
 	}
 }
 
-// TestReviewDisableWhileLockedOut: a locked-out session without a recent
+// TestDisableWhileLockedOut: a locked-out session without a recent
 // second factor can neither disable MFA nor step up with a recovery code.
-func TestReviewDisableWhileLockedOut(t *testing.T) {
+func TestDisableWhileLockedOut(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	secret, codes := e.enrol()
@@ -282,10 +282,10 @@ func TestReviewDisableWhileLockedOut(t *testing.T) {
 	}
 }
 
-// TestReviewStepUpBoundaries: a second factor exactly maxAge old passes,
+// TestStepUpBoundaries: a second factor exactly maxAge old passes,
 // one second older does not; MFA without a time, or a time without MFA,
 // never passes.
-func TestReviewStepUpBoundaries(t *testing.T) {
+func TestStepUpBoundaries(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	const maxAge = 5 * time.Minute
@@ -315,9 +315,9 @@ func TestReviewStepUpBoundaries(t *testing.T) {
 	}
 }
 
-// TestReviewReplayAcrossReplicas: a code accepted by one replica is a
+// TestReplayAcrossReplicas: a code accepted by one replica is a
 // replay on the other (the step is stored, not remembered in memory).
-func TestReviewReplayAcrossReplicas(t *testing.T) {
+func TestReplayAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	e := newEnvOn(t, backends()[1].open)
 	secret, _ := e.enrol()

@@ -13,10 +13,10 @@ const patchHead = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
 
 func patchOps(ops string) string { return patchHead + ops + `]}` }
 
-// TestReviewFilterGrammar checks filter spellings real clients send: case
+// TestFilterGrammar checks filter spellings real clients send: case
 // variants of attribute names, the core-schema URN prefix, value paths
 // and dotted sub-attributes, escapes and unicode, and what is refused.
-func TestReviewFilterGrammar(t *testing.T) {
+func TestFilterGrammar(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		alice := e.createUser("Alice@Example.com", `"externalId":"ext-a"`)
 		e.createUser("bob@example.com")
@@ -84,10 +84,10 @@ func TestReviewFilterGrammar(t *testing.T) {
 	})
 }
 
-// TestReviewNULNeverReachesTheStore: NUL characters in bodies, filters,
+// TestNULNeverReachesTheStore: NUL characters in bodies, filters,
 // paths and query parameters were a 500 on PostgreSQL (which refuses NUL
 // in TEXT); they must be client errors on every backend.
-func TestReviewNULNeverReachesTheStore(t *testing.T) {
+func TestNULNeverReachesTheStore(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		a := e.createUser("alice@example.com")
 		g := e.createGroup("G1", a)
@@ -121,10 +121,10 @@ func TestReviewNULNeverReachesTheStore(t *testing.T) {
 	})
 }
 
-// TestReviewBodyShapes: a BOM, trailing garbage, repeated member names
+// TestBodyShapes: a BOM, trailing garbage, repeated member names
 // (in any case, at any depth), wrong top-level types and the three
 // Content-Type spellings clients use.
-func TestReviewBodyShapes(t *testing.T) {
+func TestBodyShapes(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		a := e.createUser("alice@example.com")
 		bad := []struct{ body, scimType string }{
@@ -167,9 +167,9 @@ func TestReviewBodyShapes(t *testing.T) {
 	})
 }
 
-// TestReviewActiveSpellings: booleans as JSON, as any-case strings; numbers
+// TestActiveSpellings: booleans as JSON, as any-case strings; numbers
 // and other strings are refused; null leaves the user active.
-func TestReviewActiveSpellings(t *testing.T) {
+func TestActiveSpellings(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		a := e.createUser("alice@example.com")
 		for _, c := range []struct {
@@ -198,10 +198,10 @@ func TestReviewActiveSpellings(t *testing.T) {
 	})
 }
 
-// TestReviewPatchPaths: URN-form paths (core and enterprise), value-filter
+// TestPatchPaths: URN-form paths (core and enterprise), value-filter
 // removal, replacing multi-valued attributes with [], adding an email that
 // is already there, and userName / externalId changes.
-func TestReviewPatchPaths(t *testing.T) {
+func TestPatchPaths(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		a := e.createUser("alice@example.com", `"externalId":"ext-a"`)
 		b := e.createUser("bob@example.com", `"externalId":"ext-b"`)
@@ -264,9 +264,9 @@ func TestReviewPatchPaths(t *testing.T) {
 	})
 }
 
-// TestReviewPutAndIfMatch: PUT ignores a body id (read-only), If-Match
+// TestPutAndIfMatch: PUT ignores a body id (read-only), If-Match
 // with the current ETag succeeds, a stale one is 412 with SCIM JSON.
-func TestReviewPutAndIfMatch(t *testing.T) {
+func TestPutAndIfMatch(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		a := e.createUser("alice@example.com")
 		b := e.createUser("bob@example.com")
@@ -294,9 +294,9 @@ func TestReviewPutAndIfMatch(t *testing.T) {
 	})
 }
 
-// TestReviewPaging: count=0 answers totalResults only; startIndex below 1
+// TestPaging: count=0 answers totalResults only; startIndex below 1
 // is read as 1; attributes/excludedAttributes with URN names.
-func TestReviewPaging(t *testing.T) {
+func TestPaging(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		for _, n := range []string{"a", "b", "c"} {
 			e.createUser(n + "@example.com")
@@ -331,10 +331,10 @@ func TestReviewPaging(t *testing.T) {
 	})
 }
 
-// TestReviewGroupMembers: removing a non-member is a no-op, members of
+// TestGroupMembers: removing a non-member is a no-op, members of
 // another organization are refused without writing, and the group of
 // org A is invisible to org B.
-func TestReviewGroupMembers(t *testing.T) {
+func TestGroupMembers(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		a := e.createUser("alice@example.com")
 		b := e.createUser("bob@example.com")
@@ -374,10 +374,10 @@ func TestReviewGroupMembers(t *testing.T) {
 	})
 }
 
-// TestReviewGroupPatchPaths: URN-form Group paths, value-filtered member
+// TestGroupPatchPaths: URN-form Group paths, value-filtered member
 // removal with or-lists, path-less replace with members, and read-only
 // targets.
-func TestReviewGroupPatchPaths(t *testing.T) {
+func TestGroupPatchPaths(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		a := e.createUser("alice@example.com")
 		b := e.createUser("bob@example.com")
@@ -415,11 +415,11 @@ func TestReviewGroupPatchPaths(t *testing.T) {
 	})
 }
 
-// TestReviewEmailStoredForLinking: the core user's email is stored as
+// TestEmailStoredForLinking: the core user's email is stored as
 // login completion looks it up (sso.NormalizeEmail: punycode domain, no
 // trailing dot, lower case), or SSO could never find SCIM-provisioned
 // users with IDN domains.
-func TestReviewEmailStoredForLinking(t *testing.T) {
+func TestEmailStoredForLinking(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		for in, want := range map[string]string{
 			"用户@例子.广告":       "用户@xn--fsqu00a.xn--4rr70v",

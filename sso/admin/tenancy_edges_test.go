@@ -9,11 +9,11 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-// TestReviewCrossTenantEveryRoute: org B, given org A's connection, SCIM
+// TestCrossTenantEveryRoute: org B, given org A's connection, SCIM
 // token and session IDs, gets the 404 a missing ID gets on every route
 // that takes an ID, nothing of A changes, and each attempt on a
 // connection or token is audited in B.
-func TestReviewCrossTenantEveryRoute(t *testing.T) {
+func TestCrossTenantEveryRoute(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	a, b := f.orgA, f.orgB
@@ -67,11 +67,11 @@ func evs(f *fixture, orgID string) []*sso.Event {
 	return e
 }
 
-// TestReviewJSONEdgeCases: duplicate fields (also in another case, which
+// TestJSONEdgeCases: duplicate fields (also in another case, which
 // encoding/json would silently merge), a null or non-object body, huge or
 // fractional numbers, null fields, wrong types and NUL characters are all
 // 400 invalid_input and change nothing.
-func TestReviewJSONEdgeCases(t *testing.T) {
+func TestJSONEdgeCases(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	a := f.orgA
@@ -128,10 +128,10 @@ func TestReviewJSONEdgeCases(t *testing.T) {
 	}
 }
 
-// TestReviewEnforcementNeedsTestedConnection: an active connection that
+// TestEnforcementNeedsTestedConnection: an active connection that
 // was never tested successfully, a tested but disabled one, and a tested
 // draft do not allow enforcement; a tested active one does.
-func TestReviewEnforcementNeedsTestedConnection(t *testing.T) {
+func TestEnforcementNeedsTestedConnection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	a := f.orgA
@@ -168,10 +168,10 @@ func TestReviewEnforcementNeedsTestedConnection(t *testing.T) {
 	}
 }
 
-// TestReviewCrossTenantVerifiedDomain: org B reaching for a domain org A
+// TestCrossTenantVerifiedDomain: org B reaching for a domain org A
 // has verified gets the 404 of a missing domain, A's domain stays, and
 // each attempt is audited in B.
-func TestReviewCrossTenantVerifiedDomain(t *testing.T) {
+func TestCrossTenantVerifiedDomain(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	a, b := f.orgA, f.orgB

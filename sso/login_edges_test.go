@@ -15,11 +15,11 @@ import (
 	"github.com/ssokit/ssokit/store/sqlstore"
 )
 
-// TestReviewDiscoveryEmailSpellings: what real users type. Case, a
+// TestDiscoveryEmailSpellings: what real users type. Case, a
 // trailing dot, surrounding whitespace, plus-addressing and IDN route like
 // the canonical address; subdomains of a verified domain, quoted local
 // parts, a second "@" and NUL do not route.
-func TestReviewDiscoveryEmailSpellings(t *testing.T) {
+func TestDiscoveryEmailSpellings(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	acme := e.org("acme", nil)
@@ -68,11 +68,11 @@ func TestReviewDiscoveryEmailSpellings(t *testing.T) {
 	}
 }
 
-// TestReviewDiscoveryResponsesIdentical compares the whole response —
+// TestDiscoveryResponsesIdentical compares the whole response —
 // status, every header but Date, and the body bytes — between an unknown
 // domain and every known domain that does not route to SSO, for forms,
 // JSON and GET. Only the echoed login_hint differs, and it is replaced.
-func TestReviewDiscoveryResponsesIdentical(t *testing.T) {
+func TestDiscoveryResponsesIdentical(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	pw := e.org("pwonly", nil)
@@ -149,10 +149,10 @@ func TestReviewDiscoveryResponsesIdentical(t *testing.T) {
 	}
 }
 
-// TestReviewEmailOfAnotherOrgsDomain: an IdP of org B asserting an email
+// TestEmailOfAnotherOrgsDomain: an IdP of org B asserting an email
 // in a domain that org A has verified never provisions or links in B —
 // even when B accepts unverified domains — and never touches A.
-func TestReviewEmailOfAnotherOrgsDomain(t *testing.T) {
+func TestEmailOfAnotherOrgsDomain(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	a := e.org("acme", nil)
@@ -185,10 +185,10 @@ func TestReviewEmailOfAnotherOrgsDomain(t *testing.T) {
 	}
 }
 
-// TestReviewMemberStates: deactivated and suspended members are refused on
+// TestMemberStates: deactivated and suspended members are refused on
 // every path (known identity, email link), and a refused member is never
 // provisioned a second account with the same email.
-func TestReviewMemberStates(t *testing.T) {
+func TestMemberStates(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	o := e.org("acme", nil)
@@ -219,9 +219,9 @@ func TestReviewMemberStates(t *testing.T) {
 	}
 }
 
-// TestReviewRoleMappingDropsAdmin: when the IdP stops sending the admin
+// TestRoleMappingDropsAdmin: when the IdP stops sending the admin
 // group, the next login takes the admin role away.
-func TestReviewRoleMappingDropsAdmin(t *testing.T) {
+func TestRoleMappingDropsAdmin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	o := e.org("acme", nil)
@@ -259,10 +259,10 @@ func TestReviewRoleMappingDropsAdmin(t *testing.T) {
 	}
 }
 
-// TestReviewIdentityAcrossConnections: two connections of one org with
+// TestIdentityAcrossConnections: two connections of one org with
 // the same IdP issuer share identities (no duplicate user); an identity
 // never matches in another org.
-func TestReviewIdentityAcrossConnections(t *testing.T) {
+func TestIdentityAcrossConnections(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	o := e.org("acme", nil)
@@ -292,9 +292,9 @@ func TestReviewIdentityAcrossConnections(t *testing.T) {
 	wantReason(t, err, sso.ErrAccessDenied, "connection_mismatch")
 }
 
-// TestReviewJITRaceSQLite: concurrent first logins of one identity on a
+// TestJITRaceSQLite: concurrent first logins of one identity on a
 // real database (as two replicas would do it) end in exactly one user.
-func TestReviewJITRaceSQLite(t *testing.T) {
+func TestJITRaceSQLite(t *testing.T) {
 	t.Parallel()
 	st, err := sqlstore.New(testdb.SQLite(t), sqlstore.SQLite)
 	if err != nil {
@@ -365,10 +365,10 @@ func TestReviewJITRaceSQLite(t *testing.T) {
 	}
 }
 
-// TestReviewProfileWithNUL: OIDC claims are JSON strings and may carry
+// TestProfileWithNUL: OIDC claims are JSON strings and may carry
 // NUL, which PostgreSQL refuses; such a profile is a policy refusal with
 // a stable reason instead of an internal error, and writes nothing.
-func TestReviewProfileWithNUL(t *testing.T) {
+func TestProfileWithNUL(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	o := e.org("acme", nil)
