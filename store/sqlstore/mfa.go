@@ -21,11 +21,11 @@ func (s *Store) PutPendingTOTP(ctx context.Context, f *mfa.TOTPFactor) error {
 	if f.UserID == "" {
 		return fmt.Errorf("%w: sqlstore: empty user ID", sso.ErrInvalidInput)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO mfa_totp (user_id, secret, active, last_step, created_at, confirmed_at, last_used_at)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_mfa_totp (user_id, secret, active, last_step, created_at, confirmed_at, last_used_at)
 		VALUES ($1, $2, $3, $4, $5, 0, 0)
 		ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, active = excluded.active, last_step = excluded.last_step,
 			created_at = excluded.created_at, confirmed_at = 0, last_used_at = 0
-		WHERE mfa_totp.active = $3`,
+		WHERE ssokit_mfa_totp.active = $3`,
 		f.UserID, f.Secret, false, f.LastStep, ts(f.CreatedAt))
 	if err != nil {
 		return s.wrap(err)
@@ -43,7 +43,7 @@ func (s *Store) GetTOTP(ctx context.Context, userID string) (*mfa.TOTPFactor, er
 	var f mfa.TOTPFactor
 	var created, confirmed, used int64
 	err := s.db.QueryRowContext(ctx, `SELECT user_id, secret, active, last_step, created_at, confirmed_at, last_used_at
-		FROM mfa_totp WHERE user_id = $1`, userID).
+		FROM ssokit_mfa_totp WHERE user_id = $1`, userID).
 		Scan(&f.UserID, &f.Secret, &f.Active, &f.LastStep, &created, &confirmed, &used)
 	if err != nil {
 		return nil, s.wrap(err)
@@ -55,7 +55,7 @@ func (s *Store) GetTOTP(ctx context.Context, userID string) (*mfa.TOTPFactor, er
 // totpActive reports whether the user has a factor and whether it is
 // active, to classify a write that touched no row.
 func (s *Store) totpActive(ctx context.Context, userID string) (exists, active bool, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT active FROM mfa_totp WHERE user_id = $1`, userID).Scan(&active)
+	err = s.db.QueryRowContext(ctx, `SELECT active FROM ssokit_mfa_totp WHERE user_id = $1`, userID).Scan(&active)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, false, nil
 	}
@@ -67,7 +67,7 @@ func (s *Store) totpActive(ctx context.Context, userID string) (exists, active b
 
 // ActivateTOTP implements mfa.TOTPStore.
 func (s *Store) ActivateTOTP(ctx context.Context, userID, secret string, step int64, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE mfa_totp SET active = $1, last_step = $2, confirmed_at = $3, last_used_at = $3
+	res, err := s.db.ExecContext(ctx, `UPDATE ssokit_mfa_totp SET active = $1, last_step = $2, confirmed_at = $3, last_used_at = $3
 		WHERE user_id = $4 AND active = $5 AND secret = $6`, true, step, ts(at), userID, false, secret)
 	if err != nil {
 		return s.wrap(err)
@@ -89,7 +89,7 @@ func (s *Store) ActivateTOTP(ctx context.Context, userID, secret string, step in
 
 // AdvanceTOTPStep implements mfa.TOTPStore.
 func (s *Store) AdvanceTOTPStep(ctx context.Context, userID string, step int64, at time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE mfa_totp SET last_step = $1, last_used_at = $2
+	res, err := s.db.ExecContext(ctx, `UPDATE ssokit_mfa_totp SET last_step = $1, last_used_at = $2
 		WHERE user_id = $3 AND active = $4 AND last_step < $1`, step, ts(at), userID, true)
 	if err != nil {
 		return false, s.wrap(err)
@@ -111,7 +111,7 @@ func (s *Store) AdvanceTOTPStep(ctx context.Context, userID string, step int64, 
 
 // DeleteTOTP implements mfa.TOTPStore.
 func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM mfa_totp WHERE user_id = $1`, userID)
+	res, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_mfa_totp WHERE user_id = $1`, userID)
 	if err != nil {
 		return s.wrap(err)
 	}
@@ -124,11 +124,11 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 		return fmt.Errorf("%w: sqlstore: empty user ID", sso.ErrInvalidInput)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM mfa_recovery_codes WHERE user_id = $1`, userID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ssokit_mfa_recovery_codes WHERE user_id = $1`, userID); err != nil {
 			return s.wrap(err)
 		}
 		for _, h := range hashes {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO mfa_recovery_codes (user_id, hash, created_at, used_at) VALUES ($1, $2, $3, 0)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_mfa_recovery_codes (user_id, hash, created_at, used_at) VALUES ($1, $2, $3, 0)`,
 				userID, h, ts(at)); err != nil {
 				return s.wrap(err)
 			}
@@ -139,7 +139,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 
 // UseRecoveryCode implements mfa.RecoveryStore.
 func (s *Store) UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE mfa_recovery_codes SET used_at = $1 WHERE user_id = $2 AND hash = $3 AND used_at = 0`,
+	res, err := s.db.ExecContext(ctx, `UPDATE ssokit_mfa_recovery_codes SET used_at = $1 WHERE user_id = $2 AND hash = $3 AND used_at = 0`,
 		ts(at), userID, hash)
 	if err != nil {
 		return s.wrap(err)
@@ -150,13 +150,13 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID, hash string, at tim
 // CountRecoveryCodes implements mfa.RecoveryStore.
 func (s *Store) CountRecoveryCodes(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM mfa_recovery_codes WHERE user_id = $1 AND used_at = 0`, userID).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ssokit_mfa_recovery_codes WHERE user_id = $1 AND used_at = 0`, userID).Scan(&n)
 	return n, s.wrap(err)
 }
 
 // DeleteRecoveryCodes implements mfa.RecoveryStore.
 func (s *Store) DeleteRecoveryCodes(ctx context.Context, userID string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM mfa_recovery_codes WHERE user_id = $1`, userID)
+	_, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_mfa_recovery_codes WHERE user_id = $1`, userID)
 	return s.wrap(err)
 }
 
@@ -164,7 +164,7 @@ func (s *Store) DeleteRecoveryCodes(ctx context.Context, userID string) error {
 func (s *Store) GetAttempts(ctx context.Context, userID string) (*mfa.Attempts, error) {
 	var a mfa.Attempts
 	var last, locked int64
-	err := s.db.QueryRowContext(ctx, `SELECT user_id, failures, last_failure_at, locked_until FROM mfa_attempts WHERE user_id = $1`, userID).
+	err := s.db.QueryRowContext(ctx, `SELECT user_id, failures, last_failure_at, locked_until FROM ssokit_mfa_attempts WHERE user_id = $1`, userID).
 		Scan(&a.UserID, &a.Failures, &last, &locked)
 	if err != nil {
 		return nil, s.wrap(err)
@@ -179,9 +179,9 @@ func (s *Store) AddFailure(ctx context.Context, userID string, at, restartBefore
 		return 0, fmt.Errorf("%w: sqlstore: empty user ID", sso.ErrInvalidInput)
 	}
 	var n int
-	err := s.db.QueryRowContext(ctx, `INSERT INTO mfa_attempts (user_id, failures, last_failure_at, locked_until) VALUES ($1, 1, $2, 0)
+	err := s.db.QueryRowContext(ctx, `INSERT INTO ssokit_mfa_attempts (user_id, failures, last_failure_at, locked_until) VALUES ($1, 1, $2, 0)
 		ON CONFLICT (user_id) DO UPDATE SET
-			failures = CASE WHEN mfa_attempts.last_failure_at < $3 THEN 1 ELSE mfa_attempts.failures + 1 END,
+			failures = CASE WHEN ssokit_mfa_attempts.last_failure_at < $3 THEN 1 ELSE ssokit_mfa_attempts.failures + 1 END,
 			last_failure_at = excluded.last_failure_at
 		RETURNING failures`, userID, ts(at), ts(restartBefore)).Scan(&n)
 	if err != nil {
@@ -195,15 +195,15 @@ func (s *Store) LockUntil(ctx context.Context, userID string, until time.Time) e
 	if userID == "" {
 		return fmt.Errorf("%w: sqlstore: empty user ID", sso.ErrInvalidInput)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO mfa_attempts (user_id, failures, last_failure_at, locked_until) VALUES ($1, 0, 0, $2)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_mfa_attempts (user_id, failures, last_failure_at, locked_until) VALUES ($1, 0, 0, $2)
 		ON CONFLICT (user_id) DO UPDATE SET locked_until = excluded.locked_until
-		WHERE mfa_attempts.locked_until < excluded.locked_until`, userID, ts(until))
+		WHERE ssokit_mfa_attempts.locked_until < excluded.locked_until`, userID, ts(until))
 	return s.wrap(err)
 }
 
 // ResetAttempts implements mfa.AttemptStore.
 func (s *Store) ResetAttempts(ctx context.Context, userID string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM mfa_attempts WHERE user_id = $1`, userID)
+	_, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_mfa_attempts WHERE user_id = $1`, userID)
 	return s.wrap(err)
 }
 
@@ -212,7 +212,7 @@ func (s *Store) CreateWebAuthnCredential(ctx context.Context, c *mfa.WebAuthnCre
 	if len(c.ID) == 0 || c.UserID == "" {
 		return fmt.Errorf("%w: sqlstore: empty credential or user ID", sso.ErrInvalidInput)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO mfa_webauthn_credentials (id, user_id, name, data, sign_count, created_at, last_used_at)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_mfa_webauthn_credentials (id, user_id, name, data, sign_count, created_at, last_used_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		webauthnKey(c.ID), c.UserID, c.Name, string(c.Data), int64(c.SignCount), ts(c.CreatedAt), ts(c.LastUsedAt))
 	return s.wrap(err)
@@ -221,7 +221,7 @@ func (s *Store) CreateWebAuthnCredential(ctx context.Context, c *mfa.WebAuthnCre
 // ListWebAuthnCredentials implements mfa.WebAuthnStore.
 func (s *Store) ListWebAuthnCredentials(ctx context.Context, userID string) ([]*mfa.WebAuthnCredential, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, user_id, name, data, sign_count, created_at, last_used_at
-		FROM mfa_webauthn_credentials WHERE user_id = $1 ORDER BY seq`, userID)
+		FROM ssokit_mfa_webauthn_credentials WHERE user_id = $1 ORDER BY seq`, userID)
 	if err != nil {
 		return nil, s.wrap(err)
 	}
@@ -246,7 +246,7 @@ func (s *Store) ListWebAuthnCredentials(ctx context.Context, userID string) ([]*
 // UpdateWebAuthnUse implements mfa.WebAuthnStore.
 func (s *Store) UpdateWebAuthnUse(ctx context.Context, userID string, id []byte, oldCount, newCount uint32, data []byte, at time.Time) error {
 	k := webauthnKey(id)
-	res, err := s.db.ExecContext(ctx, `UPDATE mfa_webauthn_credentials SET sign_count = $1, data = $2, last_used_at = $3
+	res, err := s.db.ExecContext(ctx, `UPDATE ssokit_mfa_webauthn_credentials SET sign_count = $1, data = $2, last_used_at = $3
 		WHERE id = $4 AND user_id = $5 AND sign_count = $6`,
 		int64(newCount), string(data), ts(at), k, userID, int64(oldCount))
 	if err != nil {
@@ -258,7 +258,7 @@ func (s *Store) UpdateWebAuthnUse(ctx context.Context, userID string, id []byte,
 		return nil
 	}
 	var one int
-	err = s.db.QueryRowContext(ctx, `SELECT 1 FROM mfa_webauthn_credentials WHERE id = $1 AND user_id = $2`, k, userID).Scan(&one)
+	err = s.db.QueryRowContext(ctx, `SELECT 1 FROM ssokit_mfa_webauthn_credentials WHERE id = $1 AND user_id = $2`, k, userID).Scan(&one)
 	if err != nil {
 		return s.wrap(err)
 	}
@@ -267,7 +267,7 @@ func (s *Store) UpdateWebAuthnUse(ctx context.Context, userID string, id []byte,
 
 // DeleteWebAuthnCredential implements mfa.WebAuthnStore.
 func (s *Store) DeleteWebAuthnCredential(ctx context.Context, userID string, id []byte) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM mfa_webauthn_credentials WHERE id = $1 AND user_id = $2`, webauthnKey(id), userID)
+	res, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_mfa_webauthn_credentials WHERE id = $1 AND user_id = $2`, webauthnKey(id), userID)
 	if err != nil {
 		return s.wrap(err)
 	}
@@ -279,10 +279,10 @@ func (s *Store) SaveCeremony(ctx context.Context, c *mfa.Ceremony) error {
 	if c.ID == "" {
 		return fmt.Errorf("%w: sqlstore: empty ceremony ID", sso.ErrInvalidInput)
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM mfa_ceremonies WHERE expires_at <= $1`, ts(s.now())); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_mfa_ceremonies WHERE expires_at <= $1`, ts(s.now())); err != nil {
 		return s.wrap(err)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO mfa_ceremonies (id, user_id, session_id, kind, data, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_mfa_ceremonies (id, user_id, session_id, kind, data, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		c.ID, c.UserID, c.SessionID, c.Kind, string(c.Data), ts(c.ExpiresAt))
 	return s.wrap(err)
 }
@@ -292,7 +292,7 @@ func (s *Store) TakeCeremony(ctx context.Context, id string) (*mfa.Ceremony, err
 	var c mfa.Ceremony
 	var data string
 	var exp int64
-	err := s.db.QueryRowContext(ctx, `DELETE FROM mfa_ceremonies WHERE id = $1
+	err := s.db.QueryRowContext(ctx, `DELETE FROM ssokit_mfa_ceremonies WHERE id = $1
 		RETURNING id, user_id, session_id, kind, data, expires_at`, id).
 		Scan(&c.ID, &c.UserID, &c.SessionID, &c.Kind, &data, &exp)
 	if err != nil {

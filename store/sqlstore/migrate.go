@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,7 +14,8 @@ import (
 
 // migrations holds the versioned schema, one file per step named
 // NNNN_name.sql. Files are shared by both dialects; a line ending in
-// "-- sqlite" or "-- postgres" is applied only for that dialect.
+// "-- sqlite" or "-- postgres" is applied only for that dialect, so a whole
+// statement kept on one line ("DROP INDEX x; -- sqlite") is dialect-specific.
 //
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -57,16 +59,24 @@ func loadMigrations() ([]migration, error) {
 	return ms, nil
 }
 
-// forDialect keeps the lines of a migration that apply to d.
+// forDialect keeps the lines of a migration that apply to d, without their
+// dialect marker, so that a statement ending on a marked line still ends in
+// ";\n" for splitStatements.
 func forDialect(src string, d Dialect) string {
 	var b strings.Builder
 	for _, line := range strings.Split(src, "\n") {
 		t := strings.TrimSpace(line)
 		switch {
-		case strings.HasSuffix(t, "-- sqlite") && d != SQLite:
-			continue
-		case strings.HasSuffix(t, "-- postgres") && d != Postgres:
-			continue
+		case strings.HasSuffix(t, "-- sqlite"):
+			if d != SQLite {
+				continue
+			}
+			line = strings.TrimRight(strings.TrimSuffix(strings.TrimRight(line, " \t\r"), "-- sqlite"), " \t")
+		case strings.HasSuffix(t, "-- postgres"):
+			if d != Postgres {
+				continue
+			}
+			line = strings.TrimRight(strings.TrimSuffix(strings.TrimRight(line, " \t\r"), "-- postgres"), " \t")
 		}
 		b.WriteString(line)
 		b.WriteByte('\n')
@@ -79,6 +89,12 @@ func forDialect(src string, d Dialect) string {
 // serializes them; on SQLite each step runs in a write transaction that
 // re-checks the applied version.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, math.MaxInt)
+}
+
+// migrateTo applies the migrations whose version is at most upTo. Tests use
+// it to build a database as an older release left it.
+func (s *Store) migrateTo(ctx context.Context, upTo int) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
@@ -104,6 +120,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return s.wrap(err)
 	}
 	for _, m := range ms {
+		if m.version > upTo {
+			break
+		}
 		if err := s.applyMigration(ctx, conn, m); err != nil {
 			return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
 		}

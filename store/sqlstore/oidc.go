@@ -14,7 +14,7 @@ var _ oidc.Store = (*Store)(nil)
 
 // SaveFlow implements oidc.Store.
 func (s *Store) SaveFlow(ctx context.Context, f *oidc.Flow) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO oidc_flows (id, browser_hash, connection_id, org_id, issuer,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_oidc_flows (id, browser_hash, connection_id, org_id, issuer,
 		redirect_uri, verifier, nonce, return_to, test, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		f.ID, f.BrowserHash, f.ConnectionID, f.OrgID, f.Issuer, f.RedirectURI, f.Verifier, f.Nonce,
@@ -27,7 +27,7 @@ func (s *Store) SaveFlow(ctx context.Context, f *oidc.Flow) error {
 func (s *Store) TakeFlow(ctx context.Context, id string) (*oidc.Flow, error) {
 	var f oidc.Flow
 	var created, expires int64
-	err := s.db.QueryRowContext(ctx, `DELETE FROM oidc_flows WHERE id = $1
+	err := s.db.QueryRowContext(ctx, `DELETE FROM ssokit_oidc_flows WHERE id = $1
 		RETURNING id, browser_hash, connection_id, org_id, issuer, redirect_uri, verifier, nonce, return_to,
 		test, created_at, expires_at`, id).Scan(&f.ID, &f.BrowserHash, &f.ConnectionID, &f.OrgID, &f.Issuer,
 		&f.RedirectURI, &f.Verifier, &f.Nonce, &f.ReturnTo, &f.Test, &created, &expires)
@@ -44,10 +44,10 @@ func (s *Store) TakeFlow(ctx context.Context, id string) (*oidc.Flow, error) {
 // UseOnce implements oidc.Store. An expired entry for the key is removed
 // first; the insert itself is the atomic single-winner step.
 func (s *Store) UseOnce(ctx context.Context, key string, expiresAt time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM oidc_replay WHERE replay_key = $1 AND expires_at <= $2`, key, ts(s.now())); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_oidc_replay WHERE replay_key = $1 AND expires_at <= $2`, key, ts(s.now())); err != nil {
 		return s.wrap(err)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO oidc_replay (replay_key, expires_at) VALUES ($1, $2) ON CONFLICT (replay_key) DO NOTHING`,
+	res, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_oidc_replay (replay_key, expires_at) VALUES ($1, $2) ON CONFLICT (replay_key) DO NOTHING`,
 		key, ts(expiresAt))
 	if err != nil {
 		return s.wrap(err)
@@ -67,7 +67,7 @@ func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, err
 	var total int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		total = 0
-		for _, q := range []string{`DELETE FROM oidc_flows WHERE expires_at < $1`, `DELETE FROM oidc_replay WHERE expires_at < $1`} {
+		for _, q := range []string{`DELETE FROM ssokit_oidc_flows WHERE expires_at < $1`, `DELETE FROM ssokit_oidc_replay WHERE expires_at < $1`} {
 			res, err := tx.ExecContext(ctx, q, ts(now))
 			if err != nil {
 				return s.wrap(err)

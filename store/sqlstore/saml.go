@@ -15,10 +15,10 @@ var _ saml.Store = (*Store)(nil)
 // swept on the way.
 func (s *Store) SaveAuthnRequest(ctx context.Context, r *saml.AuthnRequestState) error {
 	now := ts(s.now())
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM saml_requests WHERE expires_at <= $1`, now); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_saml_requests WHERE expires_at <= $1`, now); err != nil {
 		return s.wrap(err)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO saml_requests (id, connection_id, binding_hash, return_to, test, created_at, expires_at)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_saml_requests (id, connection_id, binding_hash, return_to, test, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.ConnectionID, r.BindingHash, r.ReturnTo, r.Test, ts(r.CreatedAt), ts(r.ExpiresAt))
 	return s.wrap(err)
 }
@@ -28,7 +28,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.ConnectionID, r.BindingHash, r.Ret
 func (s *Store) TakeAuthnRequest(ctx context.Context, id string) (*saml.AuthnRequestState, error) {
 	var r saml.AuthnRequestState
 	var created, expires int64
-	err := s.db.QueryRowContext(ctx, `DELETE FROM saml_requests WHERE id = $1
+	err := s.db.QueryRowContext(ctx, `DELETE FROM ssokit_saml_requests WHERE id = $1
 RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_at`, id).
 		Scan(&r.ID, &r.ConnectionID, &r.BindingHash, &r.ReturnTo, &r.Test, &created, &expires)
 	if err != nil {
@@ -46,11 +46,11 @@ RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_
 // winner by the affected row count.
 func (s *Store) MarkAssertionUsed(ctx context.Context, issuer, assertionID string, expiresAt time.Time) error {
 	now := ts(s.now())
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM saml_replay WHERE issuer = $1 AND assertion_id = $2 AND expires_at <= $3`,
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_saml_replay WHERE issuer = $1 AND assertion_id = $2 AND expires_at <= $3`,
 		issuer, assertionID, now); err != nil {
 		return s.wrap(err)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3)
 ON CONFLICT (issuer, assertion_id) DO NOTHING`, issuer, assertionID, ts(expiresAt))
 	if err != nil {
 		return s.wrap(err)
@@ -63,14 +63,14 @@ ON CONFLICT (issuer, assertion_id) DO NOTHING`, issuer, assertionID, ts(expiresA
 		return fmt.Errorf("%w: sqlstore: assertion already used", sso.ErrConflict)
 	}
 	if ts(expiresAt)%64 == 0 {
-		_, _ = s.db.ExecContext(ctx, `DELETE FROM saml_replay WHERE expires_at <= $1`, now)
+		_, _ = s.db.ExecContext(ctx, `DELETE FROM ssokit_saml_replay WHERE expires_at <= $1`, now)
 	}
 	return nil
 }
 
 // PutMetadata implements saml.MetadataCache.
 func (s *Store) PutMetadata(ctx context.Context, m *saml.CachedMetadata) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO saml_metadata (connection_id, xml, fetched_at, expires_at, last_error, failures)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_saml_metadata (connection_id, xml, fetched_at, expires_at, last_error, failures)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (connection_id) DO UPDATE SET xml = excluded.xml, fetched_at = excluded.fetched_at,
 expires_at = excluded.expires_at, last_error = excluded.last_error, failures = excluded.failures`,
@@ -83,7 +83,7 @@ func (s *Store) GetMetadata(ctx context.Context, connectionID string) (*saml.Cac
 	var m saml.CachedMetadata
 	var fetched, expires int64
 	err := s.db.QueryRowContext(ctx, `SELECT connection_id, xml, fetched_at, expires_at, last_error, failures
-FROM saml_metadata WHERE connection_id = $1`, connectionID).
+FROM ssokit_saml_metadata WHERE connection_id = $1`, connectionID).
 		Scan(&m.ConnectionID, &m.XML, &fetched, &expires, &m.LastError, &m.Failures)
 	if err != nil {
 		return nil, s.wrap(err)
