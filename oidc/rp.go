@@ -41,10 +41,13 @@ type Config struct {
 	// connection ID followed by "/private_key".
 	Sealer sso.Sealer
 	// HTTPClient is the base client for discovery, JWKS, token and userinfo
-	// requests. Its *http.Transport (or the default one when nil) is cloned
-	// and given a dialer that refuses internal addresses; a custom
-	// non-*http.Transport RoundTripper is used as it is, and its owner is then
-	// responsible for the egress policy.
+	// requests; only its Transport is used. An *http.Transport (or the
+	// default one when nil) is cloned and given a dialer that refuses
+	// internal addresses, with no proxy and its own dial hooks dropped. Any
+	// other RoundTripper cannot be guarded: New refuses it with an error
+	// wrapping sso.ErrInvalidConfig unless AllowPrivateAddresses is set, in
+	// which case it is used as it is and its owner is responsible for the
+	// egress policy. saml.Config.HTTPClient follows the same rule.
 	HTTPClient *http.Client
 	// FetchTimeout bounds every request to an IdP. Zero means 10s.
 	FetchTimeout time.Duration
@@ -168,11 +171,15 @@ func New(cfg Config) (*RP, error) {
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = DefaultErrorHandler
 	}
+	client, err := newFetchClient(cfg.HTTPClient, cfg.AllowPrivateAddresses, cfg.AllowInsecureIssuers, cfg.FetchTimeout)
+	if err != nil {
+		return nil, err
+	}
 	rp := &RP{
 		cfg:    cfg,
 		base:   strings.TrimSuffix(cfg.BaseURL.String(), "/") + "/",
 		secure: cfg.BaseURL.Scheme == "https",
-		client: newFetchClient(cfg.HTTPClient, cfg.AllowPrivateAddresses, cfg.AllowInsecureIssuers, cfg.FetchTimeout),
+		client: client,
 		log:    cfg.Logger,
 		tel:    telemetry.New("oidc", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics}),
 	}

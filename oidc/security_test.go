@@ -906,20 +906,42 @@ func TestT_O_19_SSRF(t *testing.T) {
 		var hits atomic.Int32
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 		defer srv.Close()
-		c := newFetchClient(nil, false, true, time.Second)
-		_, err := c.Get(srv.URL) // 127.0.0.1, reached as a resolved address
+		c, err := newFetchClient(nil, false, true, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Get(srv.URL) // 127.0.0.1, reached as a resolved address
 		if !errors.Is(err, errBlockedAddress) || hits.Load() != 0 {
 			t.Fatalf("err = %v, hits = %d", err, hits.Load())
 		}
 	})
 	t.Run("redirect-to-internal", func(t *testing.T) {
 		t.Parallel()
-		c := newFetchClient(nil, false, false, time.Second)
+		c, err := newFetchClient(nil, false, false, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, target := range []string{"https://169.254.169.254/", "http://idp.example.com/", "https://localhost/"} {
 			req := httptest.NewRequest(http.MethodGet, target, nil)
 			if err := c.CheckRedirect(req, []*http.Request{req}); err == nil {
 				t.Fatalf("redirect to %s allowed", target)
 			}
+		}
+	})
+	t.Run("custom-roundtripper-rule", func(t *testing.T) {
+		t.Parallel()
+		// Same rule as saml.Config.HTTPClient: a RoundTripper that is not
+		// an *http.Transport cannot be guarded and is refused unless
+		// private addresses are allowed.
+		cfg := newHarness(t, newClock(), nil).rp.cfg
+		cfg.HTTPClient = &http.Client{Transport: handlerTransport{http.NotFoundHandler()}}
+		cfg.AllowPrivateAddresses = false
+		if _, err := New(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
+			t.Fatalf("err = %v, want ErrInvalidConfig", err)
+		}
+		cfg.AllowPrivateAddresses = true
+		if _, err := New(cfg); err != nil {
+			t.Fatalf("with AllowPrivateAddresses: %v", err)
 		}
 	})
 	t.Run("discovered-http-jwks-refused", func(t *testing.T) {

@@ -11,15 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/ssokit/ssokit/internal/netguard"
+	"github.com/ssokit/ssokit/internal/egress"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -469,8 +466,8 @@ func (s *SP) metadataExpiry(md *IdPMetadata, now time.Time) time.Time {
 // FetchMetadata downloads metadata from rawURL: https only (unless
 // AllowInsecureMetadataURLs), no internal addresses (unless
 // AllowPrivateMetadataAddresses, checked on the dialed IP of every
-// connection including redirects), at most 3 redirects, MaxMetadataBytes
-// and MetadataTimeout. Errors wrap sso.ErrInvalidInput or
+// connection including redirects), at most 3 redirects and never from https
+// to http, MaxMetadataBytes and MetadataTimeout. Errors wrap sso.ErrInvalidInput or
 // sso.ErrUnavailable.
 func (s *SP) FetchMetadata(ctx context.Context, rawURL string) (_ []byte, err error) {
 	ctx, span := s.tel.Start(ctx, "saml.metadata.fetch")
@@ -487,89 +484,47 @@ func (s *SP) FetchMetadata(ctx context.Context, rawURL string) (_ []byte, err er
 	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml, text/xml")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		var ge *guardError
-		if errors.As(err, &ge) {
-			return nil, fmt.Errorf("%w: saml: %v", sso.ErrInvalidInput, ge)
+		class := sso.ErrUnavailable
+		if egress.Refused(err) {
+			class = sso.ErrInvalidInput
 		}
-		return nil, fmt.Errorf("%w: saml: fetch metadata: %v", sso.ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: saml: fetch metadata: %w", class, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: saml: fetch metadata: HTTP %d", sso.ErrUnavailable, resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxMetadataBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: saml: read metadata: %v", sso.ErrUnavailable, err)
+	data, err := egress.ReadAll(resp.Body, s.cfg.MaxMetadataBytes)
+	if errors.Is(err, egress.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: saml: metadata: %w", sso.ErrInvalidInput, err)
 	}
-	if int64(len(data)) > s.cfg.MaxMetadataBytes {
-		return nil, fmt.Errorf("%w: saml: metadata larger than %d bytes", sso.ErrInvalidInput, s.cfg.MaxMetadataBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: saml: read metadata: %w", sso.ErrUnavailable, err)
 	}
 	return data, nil
 }
 
+// checkMetadataURL applies the static part of the egress policy to a
+// metadata URL (see egress.CheckURL). Its error wraps sso.ErrInvalidInput.
 func (s *SP) checkMetadataURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
-		return fmt.Errorf("%w: saml: metadata URL must be an absolute URL", sso.ErrInvalidInput)
+	if err == nil {
+		err = egress.CheckURL(u, s.cfg.AllowPrivateMetadataAddresses, s.cfg.AllowInsecureMetadataURLs)
 	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !s.cfg.AllowInsecureMetadataURLs {
-			return fmt.Errorf("%w: saml: metadata URL must use https", sso.ErrInvalidInput)
-		}
-	default:
-		return fmt.Errorf("%w: saml: metadata URL must use https", sso.ErrInvalidInput)
+	if err != nil {
+		return fmt.Errorf("%w: saml: metadata URL: %w", sso.ErrInvalidInput, err)
 	}
 	return nil
 }
 
-// guardError reports a dial to a forbidden address.
-type guardError struct{ addr string }
-
-func (e *guardError) Error() string { return "metadata URL resolves to a forbidden address " + e.addr }
-
-// metadataClient builds the metadata HTTP client with the address guard.
+// metadataClient builds the metadata HTTP client: the shared guarded
+// egress client (see Config.HTTPClient for the rule on a host-supplied
+// client). Its error wraps sso.ErrInvalidConfig.
 func (s *SP) metadataClient() (*http.Client, error) {
-	var base *http.Transport
-	var rt http.RoundTripper
-	if s.cfg.HTTPClient != nil && s.cfg.HTTPClient.Transport != nil {
-		t, ok := s.cfg.HTTPClient.Transport.(*http.Transport)
-		if !ok {
-			if !s.cfg.AllowPrivateMetadataAddresses {
-				return nil, fmt.Errorf("%w: saml: HTTPClient.Transport must be an *http.Transport (or set AllowPrivateMetadataAddresses)", sso.ErrInvalidConfig)
-			}
-			rt = s.cfg.HTTPClient.Transport
-		} else {
-			base = t.Clone()
-		}
+	c, err := egress.New(egress.Options{Base: s.cfg.HTTPClient, AllowPrivate: s.cfg.AllowPrivateMetadataAddresses,
+		AllowHTTP: s.cfg.AllowInsecureMetadataURLs, Timeout: s.cfg.MetadataTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("%w: saml: %w", sso.ErrInvalidConfig, err)
 	}
-	if rt == nil {
-		if base == nil {
-			base = http.DefaultTransport.(*http.Transport).Clone()
-		}
-		base.Proxy = nil
-		if !s.cfg.AllowPrivateMetadataAddresses {
-			dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
-				ap, err := netip.ParseAddrPort(address)
-				if err != nil || netguard.Blocked(ap.Addr()) {
-					return &guardError{addr: address}
-				}
-				return nil
-			}}
-			base.DialContext = dialer.DialContext
-		}
-		rt = base
-	}
-	client := &http.Client{Transport: rt, Timeout: s.cfg.MetadataTimeout}
-	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 3 {
-			return errors.New("saml: too many metadata redirects")
-		}
-		if err := s.checkMetadataURL(req.URL.String()); err != nil {
-			return err
-		}
-		return nil
-	}
-	return client, nil
+	return c, nil
 }

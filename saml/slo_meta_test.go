@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/memstore"
 )
 
 // logoutRequest builds an IdP LogoutRequest for conn.
@@ -415,5 +417,34 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 	if _, err := saml.New(ok); err != nil {
 		t.Fatal(err)
+	}
+}
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The HTTPClient rule shared with oidc: a non-*http.Transport RoundTripper
+// cannot be guarded and is refused unless private addresses are allowed.
+func TestHTTPClientCustomRoundTripper(t *testing.T) {
+	t.Parallel()
+	md := idpMetadata("https://idp.example.com/sso", certB64(idpKey(t)))
+	custom := rtFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader(md)), Request: r}, nil
+	})
+	store := memstore.New()
+	base, _ := url.Parse("https://sp.example.com/sso/saml")
+	cfg := saml.Config{BaseURL: base, Connections: store, Store: store, Completer: &recorder{}, Logger: discardLogger(),
+		HTTPClient: &http.Client{Transport: custom}}
+	if _, err := saml.New(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
+		t.Fatalf("custom RoundTripper without AllowPrivateMetadataAddresses: err = %v, want ErrInvalidConfig", err)
+	}
+	cfg.AllowPrivateMetadataAddresses = true
+	sp, err := saml.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := sp.FetchMetadata(context.Background(), "https://idp.example.com/md"); err != nil || string(got) != md {
+		t.Fatalf("FetchMetadata through the custom RoundTripper: %v", err)
 	}
 }

@@ -159,9 +159,14 @@ type Config struct {
 	// Logger logs rejected requests and background work. Nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// HTTPClient fetches IdP metadata. Its Transport, if set, must be an
-	// *http.Transport (cloned and given the address guard). Nil means a
-	// client with MetadataTimeout.
+	// HTTPClient is the base client for IdP metadata fetches; only its
+	// Transport is used, with MetadataTimeout. An *http.Transport (or the
+	// default one when nil) is cloned and given a dialer that refuses
+	// internal addresses, with no proxy and its own dial hooks dropped. Any
+	// other RoundTripper cannot be guarded: New refuses it with an error
+	// wrapping sso.ErrInvalidConfig unless AllowPrivateMetadataAddresses is
+	// set, in which case it is used as it is and its owner is responsible
+	// for the egress policy. oidc.Config.HTTPClient follows the same rule.
 	HTTPClient *http.Client
 	// AllowInsecureMetadataURLs accepts http:// metadata URLs. It MUST only
 	// be used in development: metadata fetched without TLS can be replaced
