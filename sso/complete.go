@@ -437,29 +437,33 @@ func (c *LoginCompleter) applyProfile(ctx context.Context, res *Resolution, p *P
 	if err := c.applyRoles(ctx, res, p); err != nil {
 		return err
 	}
-	owns, err := c.ownsUser(ctx, res.Org, res.User)
+	next := *res.User
+	set := func(dst *string, v string) {
+		if v = clip(v); v != "" {
+			*dst = v
+		}
+	}
+	set(&next.GivenName, p.GivenName)
+	set(&next.FamilyName, p.FamilyName)
+	set(&next.DisplayName, p.DisplayName)
+	if linkable && email != "" {
+		next.Email, next.EmailVerified = email, true
+	}
+	u := res.User
+	if next.GivenName == u.GivenName && next.FamilyName == u.FamilyName && next.DisplayName == u.DisplayName &&
+		next.Email == u.Email && next.EmailVerified == u.EmailVerified {
+		// The usual returning login: nothing to write, nothing to look up.
+		return nil
+	}
+	owns, err := c.ownsUser(ctx, res.Org, u)
 	if err != nil || !owns {
 		return err
 	}
-	u := res.User
-	changed := false
-	set := func(dst *string, v string) {
-		if v = clip(v); v != "" && *dst != v {
-			*dst, changed = v, true
-		}
+	next.UpdatedAt = c.cfg.Now().UTC()
+	if err := c.cfg.Store.UpdateUser(ctx, &next); err != nil {
+		return err
 	}
-	set(&u.GivenName, p.GivenName)
-	set(&u.FamilyName, p.FamilyName)
-	set(&u.DisplayName, p.DisplayName)
-	if linkable && email != "" && u.Email != email {
-		u.Email, u.EmailVerified, changed = email, true, true
-	}
-	if changed {
-		u.UpdatedAt = c.cfg.Now().UTC()
-		if err := c.cfg.Store.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-	}
+	*u = next
 	return nil
 }
 
