@@ -7,6 +7,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -66,7 +67,7 @@ func BenchmarkVerifyTOTP(b *testing.B) {
 					if err := e.m.VerifyTOTP(e.ctx(), e.p, codes[i]); err != nil {
 						b.Fatal(err)
 					}
-					e.clock.Add(30 * time.Second)
+					e.clock.Advance(30 * time.Second)
 				}
 			})
 		}
@@ -80,7 +81,7 @@ func BenchmarkAdvanceTOTPStep(b *testing.B) {
 			continue
 		}
 		b.Run(be.name, func(b *testing.B) {
-			c := &clock{t: t0}
+			c := testkit.NewClock(t0)
 			st := be.open(b, c)
 			ctx := b.Context()
 			if err := st.PutPendingTOTP(ctx, &mfa.TOTPFactor{UserID: "u", Secret: "x"}); err != nil {

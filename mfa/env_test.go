@@ -13,24 +13,15 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/sqlstore"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the shared settable test clock.
+type clock = testkit.Clock
 
 // fakeElevator stands in for session.Manager (mfa must not import session):
 // it records elevations and marks the test principal as MFA'd, as a
@@ -121,7 +112,7 @@ func newEnv(t testing.TB, mutate ...func(*mfa.Config)) *env {
 
 func newEnvOn(t testing.TB, open func(testing.TB, *clock) backing, mutate ...func(*mfa.Config)) *env {
 	t.Helper()
-	c := &clock{t: t0}
+	c := testkit.NewClock(t0)
 	if open == nil {
 		open = func(t testing.TB, c *clock) backing { return newMem(c)(t) }
 	}
@@ -199,7 +190,7 @@ func (e *env) enrol() (string, []string) {
 	if err != nil {
 		e.t.Fatalf("ConfirmTOTPEnrollment: %v", err)
 	}
-	e.clock.Add(30 * time.Second)
+	e.clock.Advance(30 * time.Second)
 	return en.Secret, codes
 }
 

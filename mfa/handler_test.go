@@ -127,7 +127,7 @@ func TestHandlersTOTPRoundTrip(t *testing.T) {
 
 	// Second login step.
 	e.p.MFA = false
-	e.clock.Add(30 * time.Second)
+	e.clock.Advance(30 * time.Second)
 	c := e.code(secret)
 	call(t, srv, "POST", "/mfa/verify", map[string]string{"code": c}).want(t, 200, "")
 	call(t, srv, "POST", "/mfa/verify", map[string]string{"code": c}).want(t, 401, mfa.ReasonCodeReplayed)

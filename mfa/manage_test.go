@@ -171,7 +171,7 @@ func TestTM9_OrgSwitchFactorTakeover(t *testing.T) {
 		t.Fatalf("B's disable events: %d, want 1", len(ok))
 	}
 	// The verification ages out: management is refused again.
-	e.clock.Add(mfa.DefaultRecentMFA + time.Second)
+	e.clock.Advance(mfa.DefaultRecentMFA + time.Second)
 	call(t, srv, "POST", "/mfa/recovery/regenerate", nil).want(t, http.StatusForbidden, mfa.CodeReverificationRequired)
 }
 
@@ -332,12 +332,12 @@ func TestTT6_ConfirmBelongsToGatedEnrolment(t *testing.T) {
 		}, http.StatusUnauthorized, mfa.CodeReauthenticationRequired},
 		{"login aged after the start", func(t *testing.T, e *env) string {
 			secret := start(t, e)
-			e.clock.Add(mfa.DefaultRecentLogin)
+			e.clock.Advance(mfa.DefaultRecentLogin)
 			return secret
 		}, http.StatusUnauthorized, mfa.CodeReauthenticationRequired},
 		{"started by an earlier login", func(t *testing.T, e *env) string {
 			secret := start(t, e)
-			e.clock.Add(5 * time.Minute)
+			e.clock.Advance(5 * time.Minute)
 			e.become(sso.Principal{Kind: sso.PrincipalSession, OrgID: e.org.ID, Method: sso.AuthLocal, AuthAt: e.clock.Now()})
 			return secret
 		}, http.StatusConflict, mfa.ReasonNoPendingEnrolment},
@@ -350,7 +350,7 @@ func TestTT6_ConfirmBelongsToGatedEnrolment(t *testing.T) {
 			registerKey(t, e, newSoftKey(t))
 			e.p.MFA, e.p.MFAAt = true, e.clock.Now()
 			secret := start(t, e)
-			e.clock.Add(mfa.DefaultRecentMFA + time.Second)
+			e.clock.Advance(mfa.DefaultRecentMFA + time.Second)
 			e.p.MFAAt = e.clock.Now() // verified again, but the enrolment is old
 			return secret
 		}, http.StatusConflict, mfa.ReasonNoPendingEnrolment},

@@ -38,7 +38,7 @@ func TestT_T2_Replay(t *testing.T) {
 			wantReason(t, e.m.VerifyTOTP(e.ctx(), e.p, c), mfa.ReasonCodeReplayed)
 
 			// Accept the T-1 code, then the same T-1 code again -> rejected.
-			e.clock.Add(60 * time.Second)
+			e.clock.Advance(60 * time.Second)
 			prev, _ := totp.GenerateCode(secret, e.clock.Now().Add(-30*time.Second))
 			if err := e.m.VerifyTOTP(e.ctx(), e.p, prev); err != nil {
 				t.Fatalf("T-1 code: %v", err)
@@ -46,7 +46,7 @@ func TestT_T2_Replay(t *testing.T) {
 			wantReason(t, e.m.VerifyTOTP(e.ctx(), e.p, prev), mfa.ReasonCodeReplayed)
 
 			// After accepting T, a T-1 code is rejected.
-			e.clock.Add(60 * time.Second)
+			e.clock.Advance(60 * time.Second)
 			if err := e.m.VerifyTOTP(e.ctx(), e.p, e.code(secret)); err != nil {
 				t.Fatalf("code at T: %v", err)
 			}
@@ -163,7 +163,7 @@ func TestT_T4_LockoutAcrossEntryPoints(t *testing.T) {
 			}
 
 			// After the lock, a valid code works and resets the counter.
-			e.clock.Add(mfa.DefaultLockout + time.Second)
+			e.clock.Advance(mfa.DefaultLockout + time.Second)
 			if err := e.m.VerifyTOTP(e.ctx(), e.p, e.code(secret)); err != nil {
 				t.Fatalf("after lockout: %v", err)
 			}
@@ -195,7 +195,7 @@ func TestT_T4_ExponentialBackoff(t *testing.T) {
 		}
 		// While locked, attempts are refused without counting.
 		wantReason(t, bad(), mfa.ReasonLockedOut)
-		e.clock.Add(want)
+		e.clock.Advance(want)
 	}
 }
 

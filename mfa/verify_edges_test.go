@@ -189,7 +189,7 @@ func TestConcurrentGuessesAcrossReplicas(t *testing.T) {
 				t.Fatalf("recovery code while locked: %v", err)
 			}
 			// When the lock ends, a second burst gets exactly one guess.
-			e.clock.Add(le.Until.Sub(e.clock.Now()) + time.Second)
+			e.clock.Advance(le.Until.Sub(e.clock.Now()) + time.Second)
 			var wg2 sync.WaitGroup
 			for i := 0; i < 20; i++ {
 				wg2.Add(1)
@@ -213,7 +213,7 @@ func TestConcurrentGuessesAcrossReplicas(t *testing.T) {
 				t.Fatalf("not locked again after the burst: %+v %v", a, err)
 			}
 			// After that lock, the right code works and clears.
-			e.clock.Add(a.LockedUntil.Sub(e.clock.Now()) + time.Second)
+			e.clock.Advance(a.LockedUntil.Sub(e.clock.Now()) + time.Second)
 			if err := replicas[1].VerifyTOTP(e.ctx(), e.p, e.code(secret)); err != nil {
 				t.Fatalf("right code after the lock: %v", err)
 			}
@@ -240,7 +240,7 @@ func TestSequentialLockoutStillRecovers(t *testing.T) {
 	if err := e.m.VerifyTOTP(e.ctx(), e.p, e.code(secret)); err != nil {
 		t.Fatalf("right code after 4 failures: %v", err)
 	}
-	e.clock.Add(30 * time.Second)
+	e.clock.Advance(30 * time.Second)
 	var le *mfa.LockoutError
 	for i := 0; i < 5; i++ {
 		err := e.m.VerifyTOTP(e.ctx(), e.p, wrongCode(e.code(secret)))
@@ -249,12 +249,12 @@ func TestSequentialLockoutStillRecovers(t *testing.T) {
 		}
 	}
 	first := le.Until.Sub(e.clock.Now())
-	e.clock.Add(first + time.Second)
+	e.clock.Advance(first + time.Second)
 	err := e.m.VerifyTOTP(e.ctx(), e.p, wrongCode(e.code(secret)))
 	if !errors.As(err, &le) || le.Until.Sub(e.clock.Now()) <= first {
 		t.Fatalf("failure after the lock: %v (want a longer lock than %v)", err, first)
 	}
-	e.clock.Add(le.Until.Sub(e.clock.Now()) + time.Second)
+	e.clock.Advance(le.Until.Sub(e.clock.Now()) + time.Second)
 	if err := e.m.VerifyTOTP(e.ctx(), e.p, e.code(secret)); err != nil {
 		t.Fatalf("right code after the second lock: %v", err)
 	}
@@ -328,6 +328,6 @@ func TestReplayAcrossReplicas(t *testing.T) {
 	}
 	wantReason(t, other.VerifyTOTP(e.ctx(), e.p, code), mfa.ReasonCodeReplayed)
 	// The previous step's code, still inside the skew window, too.
-	e.clock.Add(30 * time.Second)
+	e.clock.Advance(30 * time.Second)
 	wantReason(t, other.VerifyTOTP(e.ctx(), e.p, code), mfa.ReasonCodeReplayed)
 }

@@ -317,7 +317,7 @@ func TestWebAuthnCeremonies(t *testing.T) {
 
 	// Expired ceremonies are gone.
 	id, opts, _ = e.m.BeginWebAuthnLogin(e.ctx(), e.p)
-	e.clock.Add(6 * 60 * 1e9)
+	e.clock.Advance(6 * 60 * 1e9)
 	wantReason(t, e.m.FinishWebAuthnLogin(e.ctx(), e.p, id, k.assert(t, opts, ceremonyOpts{})), mfa.ReasonCeremonyInvalid)
 
 	// Garbage is malformed, never a panic.
