@@ -21,7 +21,7 @@ func (rp *RP) checkRawURL(s string) error {
 	if err != nil {
 		return fmt.Errorf("%w: oidc: bad URL", sso.ErrInvalidInput)
 	}
-	return checkURL(u, rp.cfg.AllowPrivateAddresses, rp.cfg.AllowInsecureIssuers)
+	return checkURL(u, rp.cfg.AllowPrivateAddresses, rp.cfg.AllowInsecureURLs)
 }
 
 var authMethods = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}

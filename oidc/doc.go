@@ -70,7 +70,7 @@
 //   - Egress: discovery, JWKS, token and userinfo requests use https only,
 //     time out, are size-capped, follow at most three redirects and refuse
 //     loopback, private, link-local (cloud metadata) and other internal
-//     addresses at dial time, unless AllowInsecureIssuers /
+//     addresses at dial time, unless AllowInsecureURLs /
 //     AllowPrivateAddresses say otherwise.
 //   - Userinfo (mode auto, always or never) must carry the ID token's sub;
 //     the ID token's claims win over userinfo's.
@@ -88,7 +88,7 @@
 //     iat, exp, event, no nonce, sub or sid, unseen jti) ends the
 //     connection's sessions of its sub, narrowed to its sid, through
 //     Config.Sessions (an [sso.IdPSessionEnder] such as session.Manager)
-//     or the BackChannelLogout hook. It answers 200 when the logout
+//     or the OnLogout hook. It answers 200 when the logout
 //     succeeded, also when no session matched, 400 when the token is
 //     invalid or the logout failed, and 503 while the IdP's metadata or
 //     keys or the replay cache cannot be reached.

@@ -25,7 +25,7 @@ const (
 // otherwise internal address while AllowPrivateAddresses is off.
 var errBlockedAddress = egress.ErrBlockedAddress
 
-// errInsecureURL reports a non-https URL while AllowInsecureIssuers is off.
+// errInsecureURL reports a non-https URL while AllowInsecureURLs is off.
 var errInsecureURL = egress.ErrInsecureURL
 
 // newFetchClient returns the client used for discovery, JWKS, token and
@@ -69,7 +69,7 @@ func (rp *RP) fetch(ctx context.Context, rawURL, bearer string, limit int64) ([]
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: oidc: bad URL", sso.ErrInvalidInput)
 	}
-	if err := checkURL(u, rp.cfg.AllowPrivateAddresses, rp.cfg.AllowInsecureIssuers); err != nil {
+	if err := checkURL(u, rp.cfg.AllowPrivateAddresses, rp.cfg.AllowInsecureURLs); err != nil {
 		return nil, "", err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

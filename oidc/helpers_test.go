@@ -711,12 +711,12 @@ func newHarness(t testing.TB, clk *clock, mod func(*Config)) *harness {
 	base, _ := url.Parse(h.srv.URL + "/sso/oidc/")
 	cfg := Config{
 		BaseURL: base, Completer: h.comp, Store: h.flows, Connections: h.conns, Sealer: h.sealer,
-		Now: clk.Now, AllowInsecureIssuers: true, AllowPrivateAddresses: true,
+		Now: clk.Now, AllowInsecureURLs: true, AllowPrivateAddresses: true,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			h.lastErr.Store(&err)
 			DefaultErrorHandler(w, r, err)
 		},
-		BackChannelLogout: func(ctx context.Context, conn *sso.Connection, sub, sid string) error {
+		OnLogout: func(ctx context.Context, conn *sso.Connection, sub, sid string) error {
 			h.logouts.Add(1)
 			return nil
 		},

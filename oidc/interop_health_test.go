@@ -99,7 +99,7 @@ func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
 	rp, err := oidc.New(oidc.Config{BaseURL: &url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: "/sso/oidc/"},
 		Completer: noCompletions{}, Store: st, Connections: st, Sealer: keys, Logger: logger,
 		// oidc-provider runs over http on loopback in this test.
-		AllowInsecureIssuers: true, AllowPrivateAddresses: true})
+		AllowInsecureURLs: true, AllowPrivateAddresses: true})
 	if err != nil {
 		t.Fatal(err)
 	}

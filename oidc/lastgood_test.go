@@ -81,7 +81,7 @@ func TestLastGoodDiscoveryAndKeysWhileEndpointsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	rp, err := oidc.New(oidc.Config{BaseURL: rpBase, Completer: comp, Store: st, Connections: st, Sealer: sealer, Now: now,
-		AllowInsecureIssuers: true, AllowPrivateAddresses: true, JWKSRefetchInterval: time.Second})
+		AllowInsecureURLs: true, AllowPrivateAddresses: true, JWKSRefetchInterval: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,16 +21,16 @@ func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 // (signature with the connection's keys and algorithm allowlist, iss, aud,
 // iat freshness, exp, the backchannel-logout event, no nonce, sub or sid,
 // a jti not seen before) and ends the sessions it names through
-// Config.BackChannelLogout, or else Config.Sessions. Per section 2.8 it
+// Config.OnLogout, or else Config.Sessions. Per section 2.8 it
 // answers 200 when the logout succeeded, also when no session matched (the
 // user was already logged out, section 2.7), and 400 with an OAuth-style
 // JSON error when the token is invalid or the logout failed; 503 when the
 // token cannot be checked because the IdP's metadata or keys or the replay
-// cache are unavailable. With neither BackChannelLogout nor Sessions set
+// cache are unavailable. With neither OnLogout nor Sessions set
 // the route answers 404.
 func (rp *RP) ServeBackChannelLogout(w http.ResponseWriter, r *http.Request, connectionID string) {
 	w.Header().Set("Cache-Control", "no-store")
-	if rp.cfg.BackChannelLogout == nil && rp.cfg.Sessions == nil {
+	if rp.cfg.OnLogout == nil && rp.cfg.Sessions == nil {
 		http.NotFound(w, r)
 		return
 	}
@@ -59,12 +59,12 @@ func (rp *RP) ServeBackChannelLogout(w http.ResponseWriter, r *http.Request, con
 }
 
 // endSessions ends the sessions a verified logout token names: through the
-// BackChannelLogout hook when set, else through Sessions with the
+// OnLogout hook when set, else through Sessions with the
 // connection's organization and ID, the token's sub and its sid as the one
 // session index.
 func (rp *RP) endSessions(ctx context.Context, conn *sso.Connection, sub, sid string) error {
-	if rp.cfg.BackChannelLogout != nil {
-		return rp.cfg.BackChannelLogout(ctx, conn, sub, sid)
+	if rp.cfg.OnLogout != nil {
+		return rp.cfg.OnLogout(ctx, conn, sub, sid)
 	}
 	l := &sso.IdPLogout{OrgID: conn.OrgID, ConnectionID: conn.ID, Subject: sub}
 	if sid != "" {

@@ -62,12 +62,12 @@ func (s *syncBuffer) String() string {
 }
 
 // sessionsSetup returns a harness whose back-channel logout ends sessions
-// through ender (no BackChannelLogout hook), with its log.
+// through ender (no OnLogout hook), with its log.
 func sessionsSetup(t *testing.T, ender *fakeSessionEnder) (*harness, *mockOP, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	h, op := setupOne(t, func(c *Config) {
-		c.BackChannelLogout, c.Sessions = nil, ender
+		c.OnLogout, c.Sessions = nil, ender
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
 	return h, op, logs
@@ -195,7 +195,7 @@ func TestTO17_BackChannelLogoutSessionsRejectInvalid(t *testing.T) {
 	})
 }
 
-// The BackChannelLogout hook, when set, replaces Sessions; with neither
+// The OnLogout hook, when set, replaces Sessions; with neither
 // the route stays 404 (TestT_O_17_BackChannelLogout/no-hook-404).
 func TestTO17_BackChannelLogoutHookReplacesSessions(t *testing.T) {
 	t.Parallel()

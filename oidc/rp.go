@@ -70,10 +70,10 @@ type Config struct {
 	// JWKSRefetchInterval is the minimum time between two JWKS fetches for
 	// one connection (an unknown kid triggers a refetch). Zero means 30s.
 	JWKSRefetchInterval time.Duration
-	// AllowInsecureIssuers accepts http:// issuer, endpoint and JWKS URLs.
+	// AllowInsecureURLs accepts http:// issuer, endpoint and JWKS URLs.
 	// It MUST only be enabled for local development and tests: an attacker
 	// on the network path can then replace keys and tokens.
-	AllowInsecureIssuers bool
+	AllowInsecureURLs bool
 	// AllowPrivateAddresses lets discovery, JWKS, token and userinfo
 	// requests reach loopback, private and link-local addresses. It MUST
 	// only be enabled when every IdP is trusted and internal, or in tests:
@@ -85,13 +85,13 @@ type Config struct {
 	// Sessions ends the sessions named by a valid OIDC Back-Channel Logout
 	// token: the connection's sessions of the token's sub, narrowed to its
 	// sid when it has one (session.Manager implements it). It is used when
-	// BackChannelLogout is nil. When both are nil, the back-channel logout
+	// OnLogout is nil. When both are nil, the back-channel logout
 	// endpoint answers 404.
 	Sessions sso.IdPSessionEnder
-	// BackChannelLogout, when set, replaces Sessions: it is called for
+	// OnLogout, when set, replaces Sessions: it is called for
 	// every valid OIDC Back-Channel Logout token with the connection, the
 	// token's sub and its sid (either may be empty, not both).
-	BackChannelLogout func(ctx context.Context, conn *sso.Connection, subject, sid string) error
+	OnLogout func(ctx context.Context, conn *sso.Connection, subject, sid string) error
 	// TracerProvider and MeterProvider receive spans (login start,
 	// callback, code exchange, discovery and JWKS fetches) and metrics
 	// (login attempts and latency, validation failures by reason, fetch
@@ -171,7 +171,7 @@ func New(cfg Config) (*RP, error) {
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = DefaultErrorHandler
 	}
-	client, err := newFetchClient(cfg.HTTPClient, cfg.AllowPrivateAddresses, cfg.AllowInsecureIssuers, cfg.FetchTimeout)
+	client, err := newFetchClient(cfg.HTTPClient, cfg.AllowPrivateAddresses, cfg.AllowInsecureURLs, cfg.FetchTimeout)
 	if err != nil {
 		return nil, err
 	}

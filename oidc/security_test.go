@@ -834,7 +834,7 @@ func TestT_O_17_BackChannelLogout(t *testing.T) {
 	}
 	t.Run("no-hook-404", func(t *testing.T) {
 		t.Parallel()
-		h, _ := setupOne(t, func(c *Config) { c.BackChannelLogout = nil })
+		h, _ := setupOne(t, func(c *Config) { c.OnLogout = nil })
 		rec := httptest.NewRecorder()
 		h.rp.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/backchannel-logout/conn_a", nil))
 		if rec.Code != http.StatusNotFound {
@@ -881,7 +881,7 @@ func TestT_O_19_SSRF(t *testing.T) {
 	t.Parallel()
 	newRP := func(t *testing.T, mod func(*Config)) *RP {
 		h := newHarness(t, newClock(), func(c *Config) {
-			c.AllowInsecureIssuers, c.AllowPrivateAddresses = false, false
+			c.AllowInsecureURLs, c.AllowPrivateAddresses = false, false
 			if mod != nil {
 				mod(c)
 			}

@@ -36,7 +36,7 @@ func TestTelemetryOIDCLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	rp, err := oidc.New(oidc.Config{BaseURL: rpBase, Completer: comp, Store: st, Connections: st, Sealer: sealer,
-		AllowInsecureIssuers: true, AllowPrivateAddresses: true, TracerProvider: rec.TP, MeterProvider: rec.MP})
+		AllowInsecureURLs: true, AllowPrivateAddresses: true, TracerProvider: rec.TP, MeterProvider: rec.MP})
 	if err != nil {
 		t.Fatal(err)
 	}

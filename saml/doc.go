@@ -117,7 +117,7 @@
 // none was found, and Responder/PartialLogout when ending failed or nothing
 // is configured to end sessions.
 //
-// Metadata URLs must be https (unless AllowInsecureMetadataURLs) and may not
-// reach internal addresses (unless AllowPrivateMetadataAddresses): the
+// Metadata URLs must be https (unless AllowInsecureURLs) and may not
+// reach internal addresses (unless AllowPrivateAddresses): the
 // check runs on the IP actually dialed, for every redirect too.
 package saml

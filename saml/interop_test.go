@@ -283,8 +283,8 @@ func spLogin(t *testing.T, h *harness, b *http.Client, c *sso.Connection, return
 func TestInteropSimpleSAMLphp(t *testing.T) {
 	ssp := startSimpleSAMLphp(t)
 	h := newHarness(t, func(c *saml.Config) {
-		c.AllowInsecureMetadataURLs = true
-		c.AllowPrivateMetadataAddresses = true
+		c.AllowInsecureURLs = true
+		c.AllowPrivateAddresses = true
 		c.Now = nil // real time: the IdP signs with its own clock
 	})
 

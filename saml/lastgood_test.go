@@ -77,7 +77,7 @@ func TestLastGoodMetadataWhileMetadataEndpointDown(t *testing.T) {
 	defer spSrv.Close()
 	spBase, _ := url.Parse(spSrv.URL + "/sso/saml")
 	sp, err := saml.New(saml.Config{BaseURL: spBase, Connections: st, Store: st, Events: st, Completer: comp, Now: now,
-		AllowInsecureMetadataURLs: true, AllowPrivateMetadataAddresses: true, RefreshInterval: time.Hour})
+		AllowInsecureURLs: true, AllowPrivateAddresses: true, RefreshInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -464,10 +464,10 @@ func (s *SP) metadataExpiry(md *IdPMetadata, now time.Time) time.Time {
 }
 
 // FetchMetadata downloads metadata from rawURL: https only (unless
-// AllowInsecureMetadataURLs), no internal addresses (unless
-// AllowPrivateMetadataAddresses, checked on the dialed IP of every
+// AllowInsecureURLs), no internal addresses (unless
+// AllowPrivateAddresses, checked on the dialed IP of every
 // connection including redirects), at most 3 redirects and never from https
-// to http, MaxMetadataBytes and MetadataTimeout. Errors wrap sso.ErrInvalidInput or
+// to http, MaxMetadataBytes and FetchTimeout. Errors wrap sso.ErrInvalidInput or
 // sso.ErrUnavailable.
 func (s *SP) FetchMetadata(ctx context.Context, rawURL string) (_ []byte, err error) {
 	ctx, span := s.tel.Start(ctx, "saml.metadata.fetch")
@@ -475,7 +475,7 @@ func (s *SP) FetchMetadata(ctx context.Context, rawURL string) (_ []byte, err er
 	if err := s.checkMetadataURL(rawURL); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.MetadataTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
@@ -509,7 +509,7 @@ func (s *SP) FetchMetadata(ctx context.Context, rawURL string) (_ []byte, err er
 func (s *SP) checkMetadataURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err == nil {
-		err = egress.CheckURL(u, s.cfg.AllowPrivateMetadataAddresses, s.cfg.AllowInsecureMetadataURLs)
+		err = egress.CheckURL(u, s.cfg.AllowPrivateAddresses, s.cfg.AllowInsecureURLs)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: saml: metadata URL: %w", sso.ErrInvalidInput, err)
@@ -521,8 +521,8 @@ func (s *SP) checkMetadataURL(raw string) error {
 // egress client (see Config.HTTPClient for the rule on a host-supplied
 // client). Its error wraps sso.ErrInvalidConfig.
 func (s *SP) metadataClient() (*http.Client, error) {
-	c, err := egress.New(egress.Options{Base: s.cfg.HTTPClient, AllowPrivate: s.cfg.AllowPrivateMetadataAddresses,
-		AllowHTTP: s.cfg.AllowInsecureMetadataURLs, Timeout: s.cfg.MetadataTimeout})
+	c, err := egress.New(egress.Options{Base: s.cfg.HTTPClient, AllowPrivate: s.cfg.AllowPrivateAddresses,
+		AllowHTTP: s.cfg.AllowInsecureURLs, Timeout: s.cfg.FetchTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("%w: saml: %w", sso.ErrInvalidConfig, err)
 	}

@@ -3,7 +3,6 @@ package saml
 import (
 	"bytes"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -164,39 +163,16 @@ var assertionElements = map[string]bool{
 // direct child of the Response or an Assertion with exactly one Reference to
 // that parent's ID, allowed signature, digest and encryption algorithms,
 // exactly where Assertions may appear, and no comments inside an Assertion.
+//
+// It is a driver: the checks are the steps in prescan_steps.go, run per
+// token by [scanner.token] in a fixed order.
 func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
-	if bytes.Contains(doc, []byte("<!DOCTYPE")) || bytes.Contains(doc, []byte("<!ENTITY")) {
-		return nil, scanFail(ReasonDoctype, "document type declarations are not allowed")
-	}
-	if bytes.Count(doc, []byte("xmlns")) > maxNSDeclarations {
-		return nil, scanFail(ReasonTooComplex, "document declares more than %d namespaces", maxNSDeclarations)
-	}
-	if bytes.Count(doc, []byte("<")) > maxXMLTokens/2 {
-		return nil, scanFail(ReasonTooComplex, "document has too many elements")
+	if err := checkRawDocument(doc); err != nil {
+		return nil, err
 	}
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
-	res := &scanResult{}
-	var stack []scanFrame
-	ids := map[string]bool{}
-	tokens, nsDecls := 0, 0
-	rootDone := false
-	// Signature bookkeeping: the Signature element being read, its parent's
-	// ID, and counters of its SignedInfo children.
-	var (
-		inSig      bool
-		sigDepth   int
-		sigParent  scanFrame
-		sigRefs    int
-		sigRefOK   bool
-		sigMethods int
-		// Per Signature: whether it names a certificate, and the KeyInfo
-		// being read (start offset, whether it holds a certificate).
-		sigHasCert     bool
-		keyInfoStart   int64
-		keyInfoHasCert bool
-	)
-	assertionDepth := -1
+	sc := scanner{pol: pol, d: d, res: &scanResult{}, ids: map[string]bool{}, assertionDepth: -1}
 	for {
 		off := d.InputOffset()
 		tok, err := d.Token()
@@ -204,278 +180,16 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 			break
 		}
 		if err != nil {
-			var se *xml.SyntaxError
-			if errors.As(err, &se) {
-				return nil, scanFail(ReasonMalformed, "malformed XML: %v", se.Msg)
-			}
-			return nil, scanFail(ReasonMalformed, "malformed XML: %v", err)
+			return nil, malformedXML(err)
 		}
-		tokens++
-		if tokens > maxXMLTokens {
-			return nil, scanFail(ReasonTooComplex, "document has more than %d tokens", maxXMLTokens)
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			return nil, scanFail(ReasonDoctype, "XML directives are not allowed")
-		case xml.ProcInst:
-			if t.Target != "xml" || len(stack) > 0 || rootDone {
-				return nil, scanFail(ReasonMalformed, "processing instructions are not allowed")
-			}
-		case xml.Comment:
-			if assertionDepth >= 0 {
-				return nil, scanFail(ReasonCommentInAssertion, "comments inside an Assertion are not allowed")
-			}
-		case xml.CharData:
-			if len(stack) == 0 && len(bytes.TrimSpace(t)) > 0 {
-				return nil, scanFail(ReasonMalformed, "text outside the root element")
-			}
-		case xml.StartElement:
-			if rootDone {
-				return nil, scanFail(ReasonMalformed, "more than one root element")
-			}
-			if len(stack) >= maxXMLDepth {
-				return nil, scanFail(ReasonTooComplex, "document nests deeper than %d elements", maxXMLDepth)
-			}
-			if len(t.Attr) > maxAttrsPerElement {
-				return nil, scanFail(ReasonTooComplex, "element has more than %d attributes", maxAttrsPerElement)
-			}
-			if t.Name.Local == "" || strings.Contains(t.Name.Local, ":") {
-				return nil, scanFail(ReasonMalformed, "element with an empty or invalid name")
-			}
-			// Well-formedness (Unique Att Spec), which encoding/xml does not
-			// enforce: readers disagree on which duplicate wins.
-			for i := range t.Attr {
-				for j := i + 1; j < len(t.Attr); j++ {
-					if t.Attr[i].Name == t.Attr[j].Name {
-						return nil, scanFail(ReasonMalformed, "duplicate attribute %s", t.Attr[i].Name.Local)
-					}
-				}
-			}
-			fr := scanFrame{name: t.Name}
-			var alg, uri string
-			for _, a := range t.Attr {
-				if a.Name.Local == "" || strings.Contains(a.Name.Local, ":") {
-					return nil, scanFail(ReasonMalformed, "attribute with an empty or invalid name")
-				}
-				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
-					nsDecls++
-					if nsDecls > maxNSDeclarations {
-						return nil, scanFail(ReasonTooComplex, "document declares more than %d namespaces", maxNSDeclarations)
-					}
-					continue
-				}
-				if a.Name.Space != "" {
-					if a.Name.Local == "ID" {
-						// etree (and so goxmldsig) may take a prefixed ID
-						// for the element's ID; the scan would not.
-						return nil, scanFail(ReasonWrapping, "namespace-qualified ID attribute")
-					}
-					continue
-				}
-				switch a.Name.Local {
-				case "ID":
-					if ids[a.Value] {
-						return nil, scanFail(ReasonDuplicateID, "duplicate ID attribute %q", a.Value)
-					}
-					ids[a.Value] = true
-					fr.id = a.Value
-				case "Algorithm":
-					alg = a.Value
-				case "URI":
-					uri = a.Value
-				}
-			}
-			depth := len(stack)
-			var parent scanFrame
-			if depth > 0 {
-				parent = stack[depth-1]
-			}
-			n := t.Name
-			if depth > 0 && parent.counts != nil && singletons[parent.name.Local][n.Local] {
-				parent.counts[n.Local]++
-				if parent.counts[n.Local] > 1 {
-					return nil, scanFail(ReasonDuplicateElement, "more than one %s in %s", n.Local, parent.name.Local)
-				}
-				if parent.name.Local == "Subject" && (n.Local == "NameID" || n.Local == "EncryptedID" || n.Local == "BaseID") {
-					parent.counts["#identifier"]++
-					if parent.counts["#identifier"] > 1 {
-						return nil, scanFail(ReasonDuplicateElement, "more than one identifier in Subject")
-					}
-				}
-			}
-			if depth == 0 || (n.Space == nsAssertion && (n.Local == "Assertion" || n.Local == "Subject")) {
-				fr.counts = map[string]int{}
-			}
-			if depth > 0 && parent.name.Space == nsAssertion && textOnlyElements[parent.name.Local] {
-				return nil, scanFail(ReasonMalformed, "element inside %s", parent.name.Local)
-			}
-			if assertionDepth >= 0 && !inSig && n.Space == nsAssertion && n.Local == "SubjectConfirmationData" {
-				for _, a := range t.Attr {
-					if a.Name.Space == "" && a.Name.Local == "NotBefore" {
-						res.scdNotBefore = a.Value
-					}
-				}
-			}
-			if assertionDepth >= 0 && !inSig && n.Space != nsAssertion && assertionElements[n.Local] {
-				return nil, scanFail(ReasonForeignNamespace, "element %s in namespace %q inside an Assertion", n.Local, n.Space)
-			}
-			switch {
-			case depth == 0 && pol.assertionRoot:
-				if n.Space != nsAssertion || n.Local != "Assertion" {
-					return nil, scanFail(ReasonMalformed, "decrypted content is not an Assertion")
-				}
-				res.rootLocal = n.Local
-				res.assertions++
-				res.assertionID = fr.id
-				assertionDepth = 0
-			case depth == 0:
-				res.rootLocal = n.Local
-				res.rootID = fr.id
-				for _, a := range t.Attr {
-					if a.Name.Space == "" && a.Name.Local == "Destination" {
-						res.rootHasDestination, res.rootDestination = true, a.Value
-					}
-				}
-				if n.Space != nsProtocol {
-					return nil, scanFail(ReasonMalformed, "root element is not in the SAML protocol namespace")
-				}
-			case (n.Local == "Assertion" || n.Local == "EncryptedAssertion") && n.Space != nsAssertion:
-				// A SAML 1.x or foreign-namespace Assertion is invisible to
-				// the namespace-aware lookups but not to every reader.
-				return nil, scanFail(ReasonForeignNamespace, "%s element in namespace %q", n.Local, n.Space)
-			case n.Space == nsProtocol && (n.Local == "Response" || n.Local == "LogoutRequest" || n.Local == "LogoutResponse"):
-				return nil, scanFail(ReasonWrapping, "nested %s element", n.Local)
-			case n.Space == nsAssertion && n.Local == "Assertion":
-				if depth != 1 || res.rootLocal != "Response" {
-					return nil, scanFail(ReasonWrapping, "Assertion outside the top level of the Response")
-				}
-				res.assertions++
-				res.assertionID = fr.id
-				assertionDepth = depth
-			case n.Space == nsAssertion && n.Local == "EncryptedAssertion":
-				if depth != 1 || res.rootLocal != "Response" {
-					return nil, scanFail(ReasonWrapping, "EncryptedAssertion outside the top level of the Response")
-				}
-				res.encrypted++
-			case n.Space == nsDSig && n.Local == "Signature":
-				if inSig {
-					return nil, scanFail(ReasonWrapping, "nested Signature element")
-				}
-				top := depth == 1 && !pol.assertionRoot
-				inAssertion := (depth == 2 || pol.assertionRoot && depth == 1) && parent.name.Space == nsAssertion && parent.name.Local == "Assertion"
-				if !top && !inAssertion {
-					return nil, scanFail(ReasonWrapping, "Signature element in an unexpected place")
-				}
-				if parent.counts == nil {
-					return nil, scanFail(ReasonWrapping, "Signature element in an unexpected place")
-				}
-				parent.counts["#Signature"]++
-				if parent.counts["#Signature"] > 1 {
-					return nil, scanFail(ReasonWrapping, "more than one Signature on one element")
-				}
-				inSig, sigDepth, sigParent, sigRefs, sigRefOK, sigMethods = true, depth, parent, 0, false, 0
-				sigHasCert = false
-				fr.isSig = true
-			case inSig && n.Space == nsDSig && n.Local == "KeyInfo" && depth == sigDepth+1:
-				keyInfoStart, keyInfoHasCert = off, false
-			case inSig && n.Space == nsDSig && n.Local == "X509Certificate":
-				sigHasCert, keyInfoHasCert = true, true
-			case inSig && n.Space == nsDSig && n.Local == "Reference":
-				if depth != sigDepth+2 {
-					return nil, scanFail(ReasonWrapping, "Reference outside SignedInfo")
-				}
-				sigRefs++
-				// URI="" names the whole document: accepted only for the
-				// signature of the root (where the two coincide), never
-				// for an Assertion's.
-				sigRefOK = sigParent.id != "" && uri == "#"+sigParent.id || uri == "" && sigDepth == 1 && !pol.assertionRoot
-			case inSig && n.Space == nsDSig && n.Local == "SignatureMethod":
-				sigMethods++
-				if !strongSignatureMethods[alg] && !(pol.allowSHA1 && sha1SignatureMethods[alg]) {
-					if sha1SignatureMethods[alg] || alg == algDSASHA1 {
-						return nil, scanFail(ReasonWeakAlgorithm, "signature algorithm %q is not allowed", alg)
-					}
-					return nil, scanFail(ReasonUnsupportedAlgorithm, "signature algorithm %q is not supported", alg)
-				}
-			case inSig && n.Space == nsDSig && n.Local == "DigestMethod":
-				if !strongDigests[alg] && !(pol.allowSHA1 && alg == algDigestSHA1) {
-					if alg == algDigestSHA1 {
-						return nil, scanFail(ReasonWeakAlgorithm, "digest algorithm %q is not allowed", alg)
-					}
-					return nil, scanFail(ReasonUnsupportedAlgorithm, "digest algorithm %q is not supported", alg)
-				}
-			case n.Space == nsXMLEnc && n.Local == "EncryptionMethod":
-				if parent.name.Space == nsXMLEnc && parent.name.Local == "EncryptedKey" {
-					if alg == algRSA15 {
-						return nil, scanFail(ReasonWeakAlgorithm, "key transport %q is not allowed", alg)
-					}
-					if !keyTransportAllowed[alg] {
-						return nil, scanFail(ReasonUnsupportedAlgorithm, "key transport %q is not supported", alg)
-					}
-				} else if parent.name.Space == nsXMLEnc && parent.name.Local == "EncryptedData" {
-					if !contentEncAllowed[alg] {
-						return nil, scanFail(ReasonUnsupportedAlgorithm, "content encryption %q is not supported", alg)
-					}
-				}
-			case n.Space == nsProtocol && n.Local == "StatusCode":
-				switch {
-				case depth == 2 && parent.name.Local == "Status":
-					for _, a := range t.Attr {
-						if a.Name.Space == "" && a.Name.Local == "Value" {
-							res.statusCode = a.Value
-						}
-					}
-				case depth == 3 && parent.name.Local == "StatusCode":
-					for _, a := range t.Attr {
-						if a.Name.Space == "" && a.Name.Local == "Value" {
-							res.subStatusCode = a.Value
-						}
-					}
-				}
-			}
-			stack = append(stack, fr)
-		case xml.EndElement:
-			if len(stack) == 0 {
-				return nil, scanFail(ReasonMalformed, "unbalanced end element")
-			}
-			fr := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			depth := len(stack)
-			if inSig && depth == sigDepth+1 && fr.name.Space == nsDSig && fr.name.Local == "KeyInfo" && !keyInfoHasCert {
-				res.keyInfoCuts = append(res.keyInfoCuts, keyInfoCut{start: keyInfoStart, end: d.InputOffset(), inAssertion: sigDepth > 1})
-			}
-			if fr.isSig && depth == sigDepth {
-				if !sigHasCert {
-					res.sigWithoutCert = true
-				}
-				if sigRefs != 1 {
-					return nil, scanFail(ReasonWrapping, "Signature has %d References, want exactly 1", sigRefs)
-				}
-				if !sigRefOK {
-					return nil, scanFail(ReasonWrapping, "Signature does not reference its parent element's ID")
-				}
-				if sigMethods != 1 {
-					return nil, scanFail(ReasonSignatureInvalid, "Signature has %d SignatureMethods, want exactly 1", sigMethods)
-				}
-				if depth == 1 && !pol.assertionRoot {
-					res.rootSigned = true
-				} else {
-					res.assertionSigned = true
-				}
-				inSig = false
-			}
-			if depth == assertionDepth && fr.name.Space == nsAssertion && fr.name.Local == "Assertion" {
-				assertionDepth = -1
-			}
-			if depth == 0 {
-				rootDone = true
-			}
+		if err := sc.token(tok, off); err != nil {
+			return nil, err
 		}
 	}
-	if !rootDone {
+	if !sc.rootDone {
 		return nil, scanFail(ReasonMalformed, "no complete root element")
 	}
-	return res, nil
+	return sc.res, nil
 }
 
 // isSuccessStatus reports whether code is the SAML Success status.

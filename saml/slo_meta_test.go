@@ -313,7 +313,7 @@ func TestMetadataURLGuard(t *testing.T) {
 	// (the guard checks every dial); here the dev switch is on for the
 	// first hop only through a custom client.
 	h2 := newHarness(t, func(c *saml.Config) {
-		c.AllowPrivateMetadataAddresses = true
+		c.AllowPrivateAddresses = true
 		c.HTTPClient = idp.Client()
 	})
 	c := &sso.Connection{ID: "conn_u", OrgID: "org_a"}
@@ -328,7 +328,7 @@ func TestMetadataURLGuard(t *testing.T) {
 		_, _ = w.Write(bytes.Repeat([]byte("a"), 2<<20))
 	}))
 	defer huge.Close()
-	h3 := newHarness(t, func(c *saml.Config) { c.AllowPrivateMetadataAddresses = true; c.HTTPClient = huge.Client() })
+	h3 := newHarness(t, func(c *saml.Config) { c.AllowPrivateAddresses = true; c.HTTPClient = huge.Client() })
 	if _, err := h3.sp.FetchMetadata(ctx, huge.URL); !errors.Is(err, sso.ErrInvalidInput) {
 		t.Fatalf("oversize: %v", err)
 	}
@@ -346,7 +346,7 @@ func TestRefreshKeepsLastGoodAndWarnsOnExpiry(t *testing.T) {
 		_, _ = w.Write([]byte(idpMetadata("https://idp.example.com/sso2", certB64(soon), certB64(idpKey2(t)))))
 	}))
 	defer idp.Close()
-	h := newHarness(t, func(c *saml.Config) { c.AllowPrivateMetadataAddresses = true; c.HTTPClient = idp.Client() })
+	h := newHarness(t, func(c *saml.Config) { c.AllowPrivateAddresses = true; c.HTTPClient = idp.Client() })
 	ctx := context.Background()
 	h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.MetadataURL = idp.URL })
 	h.sp.RefreshAll(ctx)
@@ -437,9 +437,9 @@ func TestHTTPClientCustomRoundTripper(t *testing.T) {
 	cfg := saml.Config{BaseURL: base, Connections: store, Store: store, Completer: &recorder{}, Logger: discardLogger(),
 		HTTPClient: &http.Client{Transport: custom}}
 	if _, err := saml.New(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
-		t.Fatalf("custom RoundTripper without AllowPrivateMetadataAddresses: err = %v, want ErrInvalidConfig", err)
+		t.Fatalf("custom RoundTripper without AllowPrivateAddresses: err = %v, want ErrInvalidConfig", err)
 	}
-	cfg.AllowPrivateMetadataAddresses = true
+	cfg.AllowPrivateAddresses = true
 	sp, err := saml.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -160,23 +160,23 @@ type Config struct {
 	// slog.Default().
 	Logger *slog.Logger
 	// HTTPClient is the base client for IdP metadata fetches; only its
-	// Transport is used, with MetadataTimeout. An *http.Transport (or the
+	// Transport is used, with FetchTimeout. An *http.Transport (or the
 	// default one when nil) is cloned and given a dialer that refuses
 	// internal addresses, with no proxy and its own dial hooks dropped. Any
 	// other RoundTripper cannot be guarded: New refuses it with an error
-	// wrapping sso.ErrInvalidConfig unless AllowPrivateMetadataAddresses is
+	// wrapping sso.ErrInvalidConfig unless AllowPrivateAddresses is
 	// set, in which case it is used as it is and its owner is responsible
 	// for the egress policy. oidc.Config.HTTPClient follows the same rule.
 	HTTPClient *http.Client
-	// AllowInsecureMetadataURLs accepts http:// metadata URLs. It MUST only
+	// AllowInsecureURLs accepts http:// metadata URLs. It MUST only
 	// be used in development: metadata fetched without TLS can be replaced
 	// by anyone on the path, and with it the trusted certificates.
-	AllowInsecureMetadataURLs bool
-	// AllowPrivateMetadataAddresses lets metadata URLs reach loopback,
+	AllowInsecureURLs bool
+	// AllowPrivateAddresses lets metadata URLs reach loopback,
 	// private, link-local and other internal addresses. It MUST only be used
 	// in development or when tenants are fully trusted: otherwise an admin
 	// can make the server fetch internal URLs (SSRF).
-	AllowPrivateMetadataAddresses bool
+	AllowPrivateAddresses bool
 	// MaxClockSkew is the tolerance for the IdP's clock. Zero means 90s; at
 	// most 3 minutes are allowed.
 	MaxClockSkew time.Duration
@@ -194,8 +194,8 @@ type Config struct {
 	MaxResponseBytes int64
 	// MaxMetadataBytes bounds fetched or pasted metadata. Zero means 1 MiB.
 	MaxMetadataBytes int64
-	// MetadataTimeout bounds one metadata fetch. Zero means 10s.
-	MetadataTimeout time.Duration
+	// FetchTimeout bounds one metadata fetch. Zero means 10s.
+	FetchTimeout time.Duration
 	// RefreshInterval is how often Run refreshes metadata. Zero means 1h.
 	RefreshInterval time.Duration
 	// DefaultReturnTo is where a login without a return path ends. Zero
@@ -261,7 +261,7 @@ func New(cfg Config) (*SP, error) {
 		return nil, bad("MaxIdPInitiatedAge must be between 0 and 10m")
 	case cfg.MaxLogoutAge < 0 || cfg.MaxLogoutAge > 10*time.Minute:
 		return nil, bad("MaxLogoutAge must be between 0 and 10m")
-	case cfg.RequestTTL < 0 || cfg.MaxResponseBytes < 0 || cfg.MaxMetadataBytes < 0 || cfg.MetadataTimeout < 0 || cfg.RefreshInterval < 0:
+	case cfg.RequestTTL < 0 || cfg.MaxResponseBytes < 0 || cfg.MaxMetadataBytes < 0 || cfg.FetchTimeout < 0 || cfg.RefreshInterval < 0:
 		return nil, bad("durations and sizes must not be negative")
 	}
 	if cfg.Key != nil && (cfg.Key.Key == nil || cfg.Key.Certificate == nil) {
@@ -279,7 +279,7 @@ func New(cfg Config) (*SP, error) {
 	setDefault(&cfg.MaxIdPInitiatedAge, 3*time.Minute)
 	setDefault(&cfg.RequestTTL, 10*time.Minute)
 	setDefault(&cfg.MaxLogoutAge, 5*time.Minute)
-	setDefault(&cfg.MetadataTimeout, 10*time.Second)
+	setDefault(&cfg.FetchTimeout, 10*time.Second)
 	setDefault(&cfg.RefreshInterval, time.Hour)
 	if cfg.MaxResponseBytes == 0 {
 		cfg.MaxResponseBytes = 512 << 10

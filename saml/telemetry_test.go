@@ -68,7 +68,7 @@ func TestTelemetrySAMLLogin(t *testing.T) {
 	defer spSrv.Close()
 	spBase, _ := url.Parse(spSrv.URL + "/sso/saml")
 	sp, err := saml.New(saml.Config{BaseURL: spBase, Connections: st, Store: st, Events: st, Completer: comp,
-		AllowInsecureMetadataURLs: true, AllowPrivateMetadataAddresses: true,
+		AllowInsecureURLs: true, AllowPrivateAddresses: true,
 		TracerProvider: rec.TP, MeterProvider: rec.MP})
 	if err != nil {
 		t.Fatal(err)

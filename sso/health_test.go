@@ -128,14 +128,14 @@ func newHealthFixture(t *testing.T, certLife time.Duration) *healthFixture {
 	var err error
 	f.sp, err = saml.New(saml.Config{
 		BaseURL: mustURL(t, "https://sp.example/sso/saml"), Connections: f.store, Store: f.store, Events: f.store, Completer: nopCompleter{}, Now: f.clock,
-		AllowInsecureMetadataURLs: true, AllowPrivateMetadataAddresses: true, MetadataTimeout: 2 * time.Second,
+		AllowInsecureURLs: true, AllowPrivateAddresses: true, FetchTimeout: 2 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.rp, err = oidc.New(oidc.Config{
 		BaseURL: mustURL(t, "https://sp.example/sso/oidc/"), Completer: nopCompleter{}, Store: f.store, Connections: f.store,
-		Sealer: mustKeyring(t), AllowInsecureIssuers: true, AllowPrivateAddresses: true, FetchTimeout: 2 * time.Second,
+		Sealer: mustKeyring(t), AllowInsecureURLs: true, AllowPrivateAddresses: true, FetchTimeout: 2 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)

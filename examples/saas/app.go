@@ -299,12 +299,12 @@ func (a *App) wire(ctx context.Context) error {
 		Logger:      a.log,
 		// The development IdP is served by this process over http on
 		// loopback; a production host leaves both switches off.
-		AllowInsecureMetadataURLs:     insecure,
-		AllowPrivateMetadataAddresses: true,
-		DefaultReturnTo:               "/dashboard",
-		ErrorHandler:                  a.protocolError,
-		TracerProvider:                tp,
-		MeterProvider:                 mp,
+		AllowInsecureURLs:     insecure,
+		AllowPrivateAddresses: true,
+		DefaultReturnTo:       "/dashboard",
+		ErrorHandler:          a.protocolError,
+		TracerProvider:        tp,
+		MeterProvider:         mp,
 	}); err != nil {
 		return err
 	}
@@ -317,7 +317,7 @@ func (a *App) wire(ctx context.Context) error {
 		Sealer:      a.sealer,
 		Logger:      a.log,
 		// See the SAML note above: the development IdP runs on loopback.
-		AllowInsecureIssuers:  insecure,
+		AllowInsecureURLs:     insecure,
 		AllowPrivateAddresses: true,
 		ErrorHandler:          a.protocolError,
 		TracerProvider:        tp,
