@@ -172,7 +172,51 @@ func (p *pages) dashboard(w http.ResponseWriter, r *http.Request) {
 	pr, _ := sso.PrincipalFrom(r.Context())
 	st, _ := p.a.mfa.Status(r.Context(), pr)
 	m, _ := p.a.store.GetMembership(r.Context(), pr.OrgID, pr.UserID)
-	p.render(w, r, "dashboard", "Dashboard", map[string]any{"MFA": st, "Membership": m})
+	p.render(w, r, "dashboard", "Dashboard", map[string]any{"MFA": st, "Membership": m, "Others": p.otherOrgs(r, pr)})
+}
+
+// otherOrgs lists the organizations the user may switch to.
+func (p *pages) otherOrgs(r *http.Request, pr *sso.Principal) []*sso.Organization {
+	ms, err := p.a.store.ListUserMemberships(r.Context(), pr.UserID)
+	if err != nil {
+		return nil
+	}
+	var out []*sso.Organization
+	for _, m := range ms {
+		if m.OrgID == pr.OrgID || !m.Active() {
+			continue
+		}
+		if o, err := p.a.store.GetOrg(r.Context(), m.OrgID); err == nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// switchOrg moves the session into another organization of the user. An
+// organization that enforces SSO admits only a login through its own IdP:
+// the user is sent there, and arrives back with a session of that
+// organization.
+func (p *pages) switchOrg(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	slug := r.PostFormValue("org")
+	org, err := p.a.store.GetOrgBySlug(r.Context(), slug)
+	if err != nil {
+		p.renderError(w, r, http.StatusNotFound, "That organization does not exist or you are not a member of it.")
+		return
+	}
+	_, err = p.a.sessions.SwitchOrg(w, r, org.ID)
+	var se *session.SwitchError
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+	case errors.As(err, &se) && se.Reason == "sso_required":
+		http.Redirect(w, r, "/sso/login/"+url.PathEscape(org.Slug)+"?return_to=%2Fdashboard", http.StatusSeeOther)
+	case errors.Is(err, sso.ErrForbidden):
+		p.renderError(w, r, http.StatusNotFound, "That organization does not exist or you are not a member of it.")
+	default:
+		p.a.sessionError(w, r, err)
+	}
 }
 
 func (p *pages) accountMFA(w http.ResponseWriter, r *http.Request) {
