@@ -32,7 +32,7 @@ func client(t testing.TB) *redis.Client {
 
 // newStore returns a Store under a fresh key prefix and deletes its keys
 // when the test ends.
-func newStore(t *testing.T) any {
+func newStore(t *testing.T) *redisstore.Store {
 	rdb := client(t)
 	prefix := "ssokit-test:" + sso.NewID("") + ":"
 	t.Cleanup(func() {
@@ -49,14 +49,21 @@ func newStore(t *testing.T) any {
 	return s
 }
 
+// newStores provides the session capabilities, the only ones redisstore
+// implements.
+func newStores(t *testing.T) storetest.Stores {
+	s := newStore(t)
+	return storetest.Stores{Sessions: s, Tokens: s, Revocations: s}
+}
+
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, newStore)
+	storetest.Run(t, newStores)
 }
 
 func TestConcurrency(t *testing.T) {
 	t.Parallel()
-	storetest.RunConcurrency(t, newStore)
+	storetest.RunConcurrency(t, newStores)
 }
 
 func TestNew(t *testing.T) {

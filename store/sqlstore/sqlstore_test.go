@@ -28,8 +28,17 @@ func open(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	return s
 }
 
-func newSQLite(t *testing.T) any   { return newSQLiteCopy(t) }
-func newPostgres(t *testing.T) any { return pgSchemas.get(t) }
+func newSQLite(t *testing.T) storetest.Stores   { return stores(newSQLiteCopy(t)) }
+func newPostgres(t *testing.T) storetest.Stores { return stores(pgSchemas.get(t)) }
+
+// stores provides every capability sqlstore implements, from one Store.
+func stores(s *sqlstore.Store) storetest.Stores {
+	return storetest.Stores{
+		Core: s, Health: s,
+		Sessions: s, Tokens: s, Revocations: s, Sweeper: s,
+		SAML: s, OIDC: s, MFA: s, SCIM: s, SCIMRate: s,
+	}
+}
 
 func TestSQLite(t *testing.T) {
 	t.Parallel()

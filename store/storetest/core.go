@@ -13,20 +13,8 @@ import (
 )
 
 // The core suites test the sso storage interfaces (sso.OrgStore,
-// sso.DomainStore, ...). Each case gets a fresh store and runs in parallel
-// with the others.
-func init() {
-	register(suite{name: "Org", run: runOrg, needs: impl[sso.OrgStore]})
-	register(suite{name: "Domain", run: runDomain, needs: impl[sso.DomainStore]})
-	register(suite{name: "Connection", run: runConnection, needs: impl[sso.ConnectionStore]})
-	register(suite{name: "User", run: runUser, needs: impl[sso.UserStore]})
-	register(suite{name: "Membership", run: runMembership, needs: impl[sso.MembershipStore]})
-	register(suite{name: "Identity", run: runIdentity, needs: impl[sso.IdentityStore]})
-	register(suite{name: "Provision", run: runProvision, needs: impl[sso.Store]})
-	register(suite{name: "Event", run: runEvent, needs: impl[sso.EventStore]})
-	register(suite{name: "SCIMToken", run: runSCIMToken, needs: impl[sso.SCIMTokenStore]})
-	register(suite{name: "CoreRace", run: runCoreRace, concurrency: true, needs: impl[sso.Store]})
-}
+// sso.DomainStore, ...) through Stores.Core. Each case gets fresh stores and
+// runs in parallel with the others.
 
 // testCase is one subtest run against a store of capability S.
 type testCase[S any] struct {
@@ -34,16 +22,14 @@ type testCase[S any] struct {
 	run  func(t *testing.T, ctx context.Context, s S)
 }
 
-// runCases runs every case on a fresh store, skipping the suite when the
-// store does not implement S.
-func runCases[S any](t *testing.T, newStore NewStore, cs []testCase[S]) {
-	if _, ok := newStore(t).(S); !ok {
-		t.Skipf("store does not implement %s", reflect.TypeFor[S]())
-	}
+// runCases runs every case in parallel on the capability pick selects from
+// fresh stores. pick types it as narrowly as the suite uses it, for example
+// func(s Stores) sso.OrgStore { return s.Core }.
+func runCases[S any](t *testing.T, newStores newStoresFunc, pick func(Stores) S, cs []testCase[S]) {
 	for _, c := range cs {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			c.run(t, t.Context(), newStore(t).(S))
+			c.run(t, t.Context(), pick(newStores(t)))
 		})
 	}
 }

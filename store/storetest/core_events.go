@@ -9,7 +9,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-func runEvent(t *testing.T, newStore NewStore) {
+func runEvent(t *testing.T, newStores newStoresFunc) {
 	// appendN appends n events to org's chain, one minute apart.
 	appendN := func(t *testing.T, ctx context.Context, s sso.EventStore, org string, n int) []*sso.Event {
 		t.Helper()
@@ -21,7 +21,7 @@ func runEvent(t *testing.T, newStore NewStore) {
 		}
 		return out
 	}
-	runCases(t, newStore, []testCase[sso.EventStore]{
+	runCases(t, newStores, func(s Stores) sso.EventStore { return s.Core }, []testCase[sso.EventStore]{
 		{"Chain", func(t *testing.T, ctx context.Context, s sso.EventStore) {
 			want := appendN(t, ctx, s, "org_1", 3)
 			for i, e := range want {
@@ -218,9 +218,9 @@ func runEvent(t *testing.T, newStore NewStore) {
 	})
 }
 
-func runSCIMToken(t *testing.T, newStore NewStore) {
+func runSCIMToken(t *testing.T, newStores newStoresFunc) {
 	h := func(s string) string { return sso.HashToken(s) }
-	runCases(t, newStore, []testCase[sso.SCIMTokenStore]{
+	runCases(t, newStores, func(s Stores) sso.SCIMTokenStore { return s.Core }, []testCase[sso.SCIMTokenStore]{
 		{"RoundTrip", func(t *testing.T, ctx context.Context, s sso.SCIMTokenStore) {
 			tok := newToken("tok_1", "org_1", h("a"))
 			tok.RevokedAt = at(2 * time.Hour)

@@ -9,8 +9,8 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-func runOrg(t *testing.T, newStore NewStore) {
-	runCases(t, newStore, []testCase[sso.OrgStore]{
+func runOrg(t *testing.T, newStores newStoresFunc) {
+	runCases(t, newStores, func(s Stores) sso.OrgStore { return s.Core }, []testCase[sso.OrgStore]{
 		{"RoundTrip", func(t *testing.T, ctx context.Context, s sso.OrgStore) {
 			o := newOrg("org_1", "acme")
 			ok(t, s.CreateOrg(ctx, o))
@@ -176,8 +176,8 @@ func runOrg(t *testing.T, newStore NewStore) {
 	})
 }
 
-func runDomain(t *testing.T, newStore NewStore) {
-	runCases(t, newStore, []testCase[sso.DomainStore]{
+func runDomain(t *testing.T, newStores newStoresFunc) {
+	runCases(t, newStores, func(s Stores) sso.DomainStore { return s.Core }, []testCase[sso.DomainStore]{
 		{"RoundTrip", func(t *testing.T, ctx context.Context, s sso.DomainStore) {
 			d := newDomain("org_1", "example.com", sso.DomainVerified)
 			ok(t, s.CreateDomain(ctx, d))
@@ -390,8 +390,8 @@ func runDomain(t *testing.T, newStore NewStore) {
 	})
 }
 
-func runConnection(t *testing.T, newStore NewStore) {
-	runCases(t, newStore, []testCase[sso.ConnectionStore]{
+func runConnection(t *testing.T, newStores newStoresFunc) {
+	runCases(t, newStores, func(s Stores) sso.ConnectionStore { return s.Core }, []testCase[sso.ConnectionStore]{
 		{"RoundTripSAML", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
 			c := newConn("conn_1", "org_1", sso.ProtocolSAML)
 			ok(t, s.CreateConnection(ctx, c))

@@ -8,8 +8,8 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-func runUser(t *testing.T, newStore NewStore) {
-	runCases(t, newStore, []testCase[sso.UserStore]{
+func runUser(t *testing.T, newStores newStoresFunc) {
+	runCases(t, newStores, func(s Stores) sso.UserStore { return s.Core }, []testCase[sso.UserStore]{
 		{"RoundTrip", func(t *testing.T, ctx context.Context, s sso.UserStore) {
 			u := newUser("user_1", "ada@example.com")
 			ok(t, s.CreateUser(ctx, u))
@@ -101,8 +101,8 @@ type memberStore interface {
 	sso.MembershipStore
 }
 
-func runMembership(t *testing.T, newStore NewStore) {
-	runCases(t, newStore, []testCase[memberStore]{
+func runMembership(t *testing.T, newStores newStoresFunc) {
+	runCases(t, newStores, func(s Stores) memberStore { return s.Core }, []testCase[memberStore]{
 		{"RoundTrip", func(t *testing.T, ctx context.Context, s memberStore) {
 			m := newMember("org_1", "user_1")
 			ok(t, s.CreateMembership(ctx, m))
@@ -305,9 +305,9 @@ func runMembership(t *testing.T, newStore NewStore) {
 	})
 }
 
-func runIdentity(t *testing.T, newStore NewStore) {
+func runIdentity(t *testing.T, newStores newStoresFunc) {
 	const iss = "https://idp.example.com"
-	runCases(t, newStore, []testCase[sso.IdentityStore]{
+	runCases(t, newStores, func(s Stores) sso.IdentityStore { return s.Core }, []testCase[sso.IdentityStore]{
 		{"RoundTrip", func(t *testing.T, ctx context.Context, s sso.IdentityStore) {
 			id := newIdentity("id_1", "org_1", iss, "sub-1", "user_1")
 			ok(t, s.CreateIdentity(ctx, id))
@@ -451,7 +451,7 @@ type provisionStore interface {
 	sso.IdentityStore
 }
 
-func runProvision(t *testing.T, newStore NewStore) {
+func runProvision(t *testing.T, newStores newStoresFunc) {
 	const iss = "https://idp.example.com"
 	// absent checks that nothing of a refused Provision was written.
 	absent := func(t *testing.T, ctx context.Context, s provisionStore, userID, orgID string) {
@@ -466,7 +466,7 @@ func runProvision(t *testing.T, newStore NewStore) {
 			t.Errorf("refused Provision left %d identities", len(list))
 		}
 	}
-	runCases(t, newStore, []testCase[provisionStore]{
+	runCases(t, newStores, func(s Stores) provisionStore { return s.Core }, []testCase[provisionStore]{
 		{"Creates", func(t *testing.T, ctx context.Context, s provisionStore) {
 			u, m, id := newUser("user_1", "ada@example.com"), newMember("org_1", "user_1"), newIdentity("id_1", "org_1", iss, "sub-1", "user_1")
 			ok(t, s.Provision(ctx, u, m, id))

@@ -53,8 +53,8 @@ func oneWinner(t *testing.T, errs []error) int {
 	return winner
 }
 
-func runCoreRace(t *testing.T, newStore NewStore) {
-	runCases(t, newStore, []testCase[sso.Store]{
+func runCoreRace(t *testing.T, newStores newStoresFunc) {
+	runCases(t, newStores, func(s Stores) sso.Store { return s.Core }, []testCase[sso.Store]{
 		{"VerifyDomain", func(t *testing.T, ctx context.Context, s sso.Store) {
 			org := func(i int) string { return fmt.Sprintf("org_%02d", i) }
 			for i := range racers {

@@ -12,24 +12,11 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-func init() {
-	register(suite{name: "Health", run: runHealth, needs: impl[sso.HealthStore]})
-	register(suite{name: "HealthRace", run: runHealthRace, concurrency: true, needs: impl[sso.HealthStore]})
-}
-
-func healthStore(t *testing.T, newStore NewStore) (sso.HealthStore, bool) {
-	s, ok := newStore(t).(sso.HealthStore)
-	return s, ok
-}
-
-func runHealth(t *testing.T, newStore NewStore) {
-	if _, ok := healthStore(t, newStore); !ok {
-		return
-	}
+func runHealth(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	t.Run("RoundTrip", func(t *testing.T) {
-		s, _ := healthStore(t, newStore)
+		s := newStores(t).Health
 		if _, err := s.GetHealth(ctx, "conn_1"); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("missing: got %v, want ErrNotFound", err)
 		}
@@ -80,7 +67,7 @@ func runHealth(t *testing.T, newStore NewStore) {
 		}
 	})
 	t.Run("ClaimOncePerInterval", func(t *testing.T) {
-		s, _ := healthStore(t, newStore)
+		s := newStores(t).Health
 		ok, err := s.ClaimHealthCheck(ctx, "conn_1", now, now.Add(-time.Minute))
 		if err != nil || !ok {
 			t.Fatalf("first claim: got %v, %v, want true", ok, err)
@@ -131,11 +118,8 @@ func healthEqual(a, b *sso.ConnectionHealth) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-func runHealthRace(t *testing.T, newStore NewStore) {
-	s, ok := healthStore(t, newStore)
-	if !ok {
-		return
-	}
+func runHealthRace(t *testing.T, newStores newStoresFunc) {
+	s := newStores(t).Health
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	if ok, err := s.ClaimHealthCheck(ctx, "conn_race", now.Add(-time.Hour), now.Add(-2*time.Hour)); err != nil || !ok {

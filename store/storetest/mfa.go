@@ -16,35 +16,12 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-// mfaStores is what the MFA suites need: the mfa stores plus the core
-// records the Manager reads.
-type mfaStores interface {
-	mfa.Store
-	sso.UserStore
-	sso.OrgStore
-	sso.MembershipStore
-	sso.EventStore
-}
-
-func init() {
-	register(suite{name: "MFA", run: runMFA, needs: impl[mfaStores]})
-	register(suite{name: "MFARace", run: runMFARace, concurrency: true, needs: impl[mfaStores]})
-}
-
 // mfaBase is a fixed, microsecond-precise instant every store round-trips.
 var mfaBase = time.Date(2031, 5, 6, 7, 8, 9, 10000, time.UTC)
 
-func openMFA(t *testing.T, newStore NewStore) (mfa.Store, bool) {
-	s, ok := newStore(t).(mfa.Store)
-	return s, ok
-}
-
-func runMFA(t *testing.T, newStore NewStore) {
-	if _, ok := openMFA(t, newStore); !ok {
-		return
-	}
+func runMFA(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
-	fresh := func(t *testing.T) mfa.Store { s, _ := openMFA(t, newStore); return s }
+	fresh := func(t *testing.T) mfa.Store { return newStores(t).MFA }
 
 	t.Run("TOTPLifecycle", func(t *testing.T) {
 		t.Parallel()
@@ -289,14 +266,11 @@ func runMFA(t *testing.T, newStore NewStore) {
 	})
 }
 
-func runMFARace(t *testing.T, newStore NewStore) {
-	if _, ok := openMFA(t, newStore); !ok {
-		return
-	}
+func runMFARace(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
 
 	t.Run("TOTPStepCompareAndSet", func(t *testing.T) {
-		s, _ := openMFA(t, newStore)
+		s := newStores(t).MFA
 		if err := s.PutPendingTOTP(ctx, &mfa.TOTPFactor{UserID: "u1", Secret: "x"}); err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +296,7 @@ func runMFARace(t *testing.T, newStore NewStore) {
 	})
 
 	t.Run("RecoveryCodeSingleUse", func(t *testing.T) {
-		s, _ := openMFA(t, newStore)
+		s := newStores(t).MFA
 		if err := s.ReplaceRecoveryCodes(ctx, "u1", []string{"h1", "h2"}, mfaBase); err != nil {
 			t.Fatal(err)
 		}
@@ -342,7 +316,7 @@ func runMFARace(t *testing.T, newStore NewStore) {
 	})
 
 	t.Run("CeremonySingleUse", func(t *testing.T) {
-		s, _ := openMFA(t, newStore)
+		s := newStores(t).MFA
 		if err := s.SaveCeremony(ctx, &mfa.Ceremony{ID: "c1", UserID: "u1", Kind: "login", Data: []byte("{}"), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
@@ -362,7 +336,7 @@ func runMFARace(t *testing.T, newStore NewStore) {
 	})
 
 	t.Run("FailureCounter", func(t *testing.T) {
-		s, _ := openMFA(t, newStore)
+		s := newStores(t).MFA
 		counts := make([]int, racers)
 		errs := race(func(i int) error {
 			n, err := s.AddFailure(ctx, "u1", mfaBase, mfaBase.Add(-time.Hour))
@@ -383,14 +357,9 @@ func runMFARace(t *testing.T, newStore NewStore) {
 	})
 
 	t.Run("VerifyTOTPReplay", func(t *testing.T) {
-		st := newStore(t)
-		ms, _ := st.(mfa.Store)
-		users, ok1 := st.(sso.UserStore)
-		orgs, ok2 := st.(sso.OrgStore)
-		members, ok3 := st.(sso.MembershipStore)
-		events, ok4 := st.(sso.EventStore)
-		if !ok1 || !ok2 || !ok3 || !ok4 {
-			t.Skip("store lacks the core capabilities the Manager needs")
+		st := newStores(t)
+		if st.Core == nil {
+			t.Skip("Stores.Core not provided; the mfa.Manager needs the core records")
 		}
 		var now atomic.Pointer[time.Time]
 		t0 := time.Unix(1_900_000_000, 0).UTC()
@@ -399,12 +368,12 @@ func runMFARace(t *testing.T, newStore NewStore) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := mfa.New(mfa.Config{Store: ms, Sealer: keys, Users: users, Orgs: orgs, Members: members, Events: events,
+		m, err := mfa.New(mfa.Config{Store: st.MFA, Sealer: keys, Users: st.Core, Orgs: st.Core, Members: st.Core, Events: st.Core,
 			Issuer: "storetest", MaxFailures: 1000, Now: func() time.Time { return *now.Load() }})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := users.CreateUser(ctx, &sso.User{ID: "usr_race", Email: "race@example.com"}); err != nil {
+		if err := st.Core.CreateUser(ctx, &sso.User{ID: "usr_race", Email: "race@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 		p := &sso.Principal{Kind: sso.PrincipalSession, UserID: "usr_race", Method: sso.AuthLocal, AuthAt: t0}

@@ -13,11 +13,6 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-func init() {
-	register(suite{name: "OIDC", run: runOIDC, needs: impl[oidc.Store]})
-	register(suite{name: "OIDCRace", run: runOIDCRace, concurrency: true, needs: impl[oidc.Store]})
-}
-
 func oidcFlow(id string, expires time.Time) *oidc.Flow {
 	return &oidc.Flow{
 		ID: id, BrowserHash: sso.HashToken("browser-" + id), ConnectionID: "conn_1", OrgID: "org_1",
@@ -27,8 +22,8 @@ func oidcFlow(id string, expires time.Time) *oidc.Flow {
 	}
 }
 
-func runOIDC(t *testing.T, newStore NewStore) {
-	runCases(t, newStore, []testCase[oidc.Store]{
+func runOIDC(t *testing.T, newStores newStoresFunc) {
+	runCases(t, newStores, func(s Stores) oidc.Store { return s.OIDC }, []testCase[oidc.Store]{
 		{"SaveTakeRoundTrip", func(t *testing.T, ctx context.Context, s oidc.Store) {
 			want := oidcFlow(sso.HashToken("s1"), time.Now().Add(oidc.FlowTTL))
 			if err := s.SaveFlow(ctx, want); err != nil {
@@ -138,8 +133,8 @@ func runOIDC(t *testing.T, newStore NewStore) {
 	})
 }
 
-func runOIDCRace(t *testing.T, newStore NewStore) {
-	runCases(t, newStore, []testCase[oidc.Store]{
+func runOIDCRace(t *testing.T, newStores newStoresFunc) {
+	runCases(t, newStores, func(s Stores) oidc.Store { return s.OIDC }, []testCase[oidc.Store]{
 		{"TakeFlowOneWinner", func(t *testing.T, ctx context.Context, s oidc.Store) {
 			f := oidcFlow("race", time.Now().Add(time.Minute))
 			if err := s.SaveFlow(ctx, f); err != nil {

@@ -12,24 +12,11 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-func init() {
-	register(suite{name: "SAML", run: runSAML, needs: impl[saml.Store]})
-	register(suite{name: "SAMLRace", run: runSAMLRace, concurrency: true, needs: impl[saml.Store]})
-}
-
-func samlStore(t *testing.T, newStore NewStore) (saml.Store, bool) {
-	s, ok := newStore(t).(saml.Store)
-	return s, ok
-}
-
-func runSAML(t *testing.T, newStore NewStore) {
-	if _, ok := samlStore(t, newStore); !ok {
-		return
-	}
+func runSAML(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
 	future := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
 	t.Run("RequestRoundTripSingleUse", func(t *testing.T) {
-		s, _ := samlStore(t, newStore)
+		s := newStores(t).SAML
 		in := &saml.AuthnRequestState{ID: "_req1", ConnectionID: "conn_1", BindingHash: "h", ReturnTo: "/app",
 			Test: true, CreatedAt: time.Now().UTC().Truncate(time.Microsecond), ExpiresAt: future}
 		if err := s.SaveAuthnRequest(ctx, in); err != nil {
@@ -50,7 +37,7 @@ func runSAML(t *testing.T, newStore NewStore) {
 		}
 	})
 	t.Run("RequestExpired", func(t *testing.T) {
-		s, _ := samlStore(t, newStore)
+		s := newStores(t).SAML
 		past := time.Now().Add(-time.Minute)
 		if err := s.SaveAuthnRequest(ctx, &saml.AuthnRequestState{ID: "_old", ConnectionID: "c", BindingHash: "h", CreatedAt: past.Add(-time.Minute), ExpiresAt: past}); err != nil {
 			t.Fatal(err)
@@ -63,7 +50,7 @@ func runSAML(t *testing.T, newStore NewStore) {
 		}
 	})
 	t.Run("ReplayCache", func(t *testing.T) {
-		s, _ := samlStore(t, newStore)
+		s := newStores(t).SAML
 		if err := s.MarkAssertionUsed(ctx, "idp", "_a1", future); err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +69,7 @@ func runSAML(t *testing.T, newStore NewStore) {
 		}
 	})
 	t.Run("Metadata", func(t *testing.T) {
-		s, _ := samlStore(t, newStore)
+		s := newStores(t).SAML
 		if _, err := s.GetMetadata(ctx, "conn_x"); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("got %v, want ErrNotFound", err)
 		}
@@ -105,10 +92,7 @@ func runSAML(t *testing.T, newStore NewStore) {
 	})
 }
 
-func runSAMLRace(t *testing.T, newStore NewStore) {
-	if _, ok := samlStore(t, newStore); !ok {
-		return
-	}
+func runSAMLRace(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
 	const n = 50
 	race := func(t *testing.T, fn func() error) {
@@ -134,11 +118,11 @@ func runSAMLRace(t *testing.T, newStore NewStore) {
 		}
 	}
 	t.Run("ReplayExactlyOnce", func(t *testing.T) {
-		s, _ := samlStore(t, newStore)
+		s := newStores(t).SAML
 		race(t, func() error { return s.MarkAssertionUsed(ctx, "idp", "_race", time.Now().Add(time.Hour)) })
 	})
 	t.Run("TakeExactlyOnce", func(t *testing.T) {
-		s, _ := samlStore(t, newStore)
+		s := newStores(t).SAML
 		if err := s.SaveAuthnRequest(ctx, &saml.AuthnRequestState{ID: "_r", ConnectionID: "c", BindingHash: "h", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}

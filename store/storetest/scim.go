@@ -16,17 +16,6 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-// scimStores is what the SCIM suite needs, the shared rate counter included.
-type scimStores interface {
-	scim.Store
-	scim.RateStore
-}
-
-func init() {
-	register(suite{name: "SCIM", run: runSCIM, needs: impl[scimStores]})
-	register(suite{name: "SCIMRace", run: runSCIMRace, concurrency: true, needs: impl[scim.Store]})
-}
-
 var scimT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func scimUser(orgID, id, userName string, attrs map[string]any, modified time.Time) (*sso.User, *sso.Membership, *scim.User) {
@@ -65,18 +54,20 @@ func scimIDs[T any](xs []T, id func(T) string) []string {
 func userID(u *scim.User) string   { return u.ID }
 func groupID(g *scim.Group) string { return g.ID }
 
-func runSCIM(t *testing.T, newStore NewStore) {
-	get := func(t *testing.T) scim.Store {
-		s, ok := newStore(t).(scim.Store)
-		if !ok {
-			t.Skip("store does not implement scim.Store")
+func runSCIM(t *testing.T, newStores newStoresFunc) {
+	// get returns fresh stores' SCIM store and, when Stores.Core is set,
+	// their memberships, which SCIM writes in the same atomic step.
+	get := func(t *testing.T) (scim.Store, sso.MembershipStore) {
+		st := newStores(t)
+		if st.Core == nil {
+			return st.SCIM, nil
 		}
-		return s
+		return st.SCIM, st.Core
 	}
 	ctx := context.Background()
 
 	t.Run("CreateGetUser", func(t *testing.T) {
-		s := get(t)
+		s, ms := get(t)
 		in := mustCreateSCIMUser(t, s, "org1", "u1", "Ada@Example.com", map[string]any{
 			"externalId": "Ext-1", "active": true, "displayName": "Ada L",
 			"name":   map[string]any{"givenName": "Ada", "familyName": "Lovelace"},
@@ -91,7 +82,7 @@ func runSCIM(t *testing.T, newStore NewStore) {
 			got.Version != 1 || !got.Created.Equal(scimT0) || !got.LastModified.Equal(scimT0) || got.Deleted {
 			t.Fatalf("got %+v", got)
 		}
-		if ms, ok := s.(sso.MembershipStore); ok {
+		if ms != nil {
 			m, err := ms.GetMembership(ctx, "org1", "u1")
 			if err != nil || m.Source != sso.SourceSCIM || m.ExternalID != "Ext-1" {
 				t.Fatalf("membership %+v %v", m, err)
@@ -106,7 +97,7 @@ func runSCIM(t *testing.T, newStore NewStore) {
 	})
 
 	t.Run("UserNameUniquePerOrg", func(t *testing.T) {
-		s := get(t)
+		s, ms := get(t)
 		mustCreateSCIMUser(t, s, "org1", "u1", "Ada@Example.com", nil)
 		u, m, r := scimUser("org1", "u2", "ada@EXAMPLE.com", nil, scimT0)
 		if err := s.CreateUserSCIM(ctx, u, m, r); !errors.Is(err, sso.ErrConflict) {
@@ -115,7 +106,7 @@ func runSCIM(t *testing.T, newStore NewStore) {
 		if _, err := s.GetUserSCIM(ctx, "org1", "u2"); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatal("a failed create wrote the SCIM user")
 		}
-		if ms, ok := s.(sso.MembershipStore); ok {
+		if ms != nil {
 			if _, err := ms.GetMembership(ctx, "org1", "u2"); !errors.Is(err, sso.ErrNotFound) {
 				t.Fatal("a failed create wrote the membership")
 			}
@@ -124,7 +115,7 @@ func runSCIM(t *testing.T, newStore NewStore) {
 	})
 
 	t.Run("UpdateUser", func(t *testing.T) {
-		s := get(t)
+		s, ms := get(t)
 		mustCreateSCIMUser(t, s, "org1", "u1", "one@x.test", nil)
 		mustCreateSCIMUser(t, s, "org1", "u2", "two@x.test", nil)
 		cu, m, r := scimUser("org1", "u1", "ONE-renamed@x.test", map[string]any{"active": false}, scimT0.Add(time.Second))
@@ -140,7 +131,7 @@ func runSCIM(t *testing.T, newStore NewStore) {
 		if got.Version != 2 || got.Active || got.UserName != "ONE-renamed@x.test" || !got.LastModified.Equal(scimT0.Add(time.Second)) {
 			t.Fatalf("after update %+v", got)
 		}
-		if ms, ok := s.(sso.MembershipStore); ok {
+		if ms != nil {
 			if mm, _ := ms.GetMembership(ctx, "org1", "u1"); mm.Status != sso.MembershipDeactivated {
 				t.Fatalf("membership not updated atomically: %+v", mm)
 			}
@@ -179,7 +170,7 @@ func runSCIM(t *testing.T, newStore NewStore) {
 	})
 
 	t.Run("FilterMatchesMemory", func(t *testing.T) {
-		s := get(t)
+		s, _ := get(t)
 		type spec struct {
 			id, userName string
 			attrs        map[string]any
@@ -257,7 +248,7 @@ func runSCIM(t *testing.T, newStore NewStore) {
 	})
 
 	t.Run("Groups", func(t *testing.T) {
-		s := get(t)
+		s, _ := get(t)
 		for _, id := range []string{"u1", "u2", "u3"} {
 			mustCreateSCIMUser(t, s, "org1", id, id+"@x.test", nil)
 		}
@@ -347,33 +338,29 @@ func runSCIM(t *testing.T, newStore NewStore) {
 		}
 	})
 
-	t.Run("Rate", func(t *testing.T) {
-		s, ok := newStore(t).(scim.RateStore)
-		if !ok {
-			t.Skip("no scim.RateStore")
-		}
-		w := scimT0
-		for i := int64(1); i <= 3; i++ {
-			if n, err := s.IncrementSCIMRate(ctx, "k", w); err != nil || n != i {
-				t.Fatalf("increment %d: %d %v", i, n, err)
-			}
-		}
-		if n, _ := s.IncrementSCIMRate(ctx, "other", w); n != 1 {
-			t.Fatalf("other key: %d", n)
-		}
-		if n, _ := s.IncrementSCIMRate(ctx, "k", w.Add(time.Minute)); n != 1 {
-			t.Fatalf("new window: %d", n)
-		}
-	})
 }
 
-func runSCIMRace(t *testing.T, newStore NewStore) {
+func runSCIMRate(t *testing.T, newStores newStoresFunc) {
+	ctx := context.Background()
+	s := newStores(t).SCIMRate
+	w := scimT0
+	for i := int64(1); i <= 3; i++ {
+		if n, err := s.IncrementSCIMRate(ctx, "k", w); err != nil || n != i {
+			t.Fatalf("increment %d: %d %v", i, n, err)
+		}
+	}
+	if n, _ := s.IncrementSCIMRate(ctx, "other", w); n != 1 {
+		t.Fatalf("other key: %d", n)
+	}
+	if n, _ := s.IncrementSCIMRate(ctx, "k", w.Add(time.Minute)); n != 1 {
+		t.Fatalf("new window: %d", n)
+	}
+}
+
+func runSCIMRace(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
 	t.Run("ConcurrentMemberAdds", func(t *testing.T) {
-		s, ok := newStore(t).(scim.Store)
-		if !ok {
-			t.Skip("store does not implement scim.Store")
-		}
+		s := newStores(t).SCIM
 		const n = 24
 		for i := 0; i < n; i++ {
 			mustCreateSCIMUser(t, s, "org1", fmt.Sprintf("u%02d", i), fmt.Sprintf("u%02d@x.test", i), nil)
@@ -408,10 +395,7 @@ func runSCIMRace(t *testing.T, newStore NewStore) {
 		}
 	})
 	t.Run("ConcurrentSameUserName", func(t *testing.T) {
-		s, ok := newStore(t).(scim.Store)
-		if !ok {
-			t.Skip("store does not implement scim.Store")
-		}
+		s := newStores(t).SCIM
 		var wins atomic.Int32
 		var wg sync.WaitGroup
 		for i := 0; i < 16; i++ {

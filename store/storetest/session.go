@@ -13,14 +13,6 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-func init() {
-	register(suite{name: "Session", run: runSession, needs: impl[session.Store]})
-	register(suite{name: "SessionTokens", run: runSessionTokens, needs: impl[session.TokenStore]})
-	register(suite{name: "SessionRevocations", run: runSessionRevocations, needs: impl[session.RevocationStore]})
-	register(suite{name: "SessionRace", run: runSessionRace, concurrency: true, needs: impl[session.TokenStore]})
-	register(suite{name: "SessionSweep", run: runSessionSweep, needs: impl[session.Sweeper]})
-}
-
 // sessionBase is a fixed, microsecond-precise instant every store
 // round-trips.
 var sessionBase = time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
@@ -56,18 +48,9 @@ func sessionIDs(ss []*session.Session) []string {
 	return ids
 }
 
-func runSession(t *testing.T, newStore NewStore) {
+func runSession(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
-	open := func(t *testing.T) session.Store {
-		s, ok := newStore(t).(session.Store)
-		if !ok {
-			t.Skip("store does not implement session.Store")
-		}
-		return s
-	}
-	if _, ok := newStore(t).(session.Store); !ok {
-		return
-	}
+	open := func(t *testing.T) session.Store { return newStores(t).Sessions }
 	t.Run("CreateGetFind", func(t *testing.T) {
 		s := open(t)
 		want := newTestSession("usr_1", 0)
@@ -286,12 +269,9 @@ func nextRefresh(old *session.RefreshToken, n int) *session.RefreshToken {
 	return &c
 }
 
-func runSessionTokens(t *testing.T, newStore NewStore) {
+func runSessionTokens(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
-	if _, ok := newStore(t).(session.TokenStore); !ok {
-		return
-	}
-	open := func(t *testing.T) session.TokenStore { return newStore(t).(session.TokenStore) }
+	open := func(t *testing.T) session.TokenStore { return newStores(t).Tokens }
 	t.Run("CreateGet", func(t *testing.T) {
 		s := open(t)
 		rt := newTestRefresh("usr_1", "ses_1", "fam_1")
@@ -414,12 +394,11 @@ func runSessionTokens(t *testing.T, newStore NewStore) {
 		}
 	})
 	t.Run("RevokeUser", func(t *testing.T) {
-		st := newStore(t)
-		ss, ok := st.(session.Store)
-		if !ok {
-			t.Skip("store has no session.Store")
+		st := newStores(t)
+		if st.Sessions == nil {
+			t.Skip("Stores.Sessions not provided")
 		}
-		ts := st.(session.TokenStore)
+		ss, ts := st.Sessions, st.Tokens
 		var hashes []string
 		for i := 0; i < 3; i++ {
 			se := newTestSession("usr_1", i)
@@ -463,13 +442,10 @@ func runSessionTokens(t *testing.T, newStore NewStore) {
 	})
 }
 
-func runSessionRevocations(t *testing.T, newStore NewStore) {
+func runSessionRevocations(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
-	if _, ok := newStore(t).(session.RevocationStore); !ok {
-		return
-	}
 	t.Run("SetGet", func(t *testing.T) {
-		s := newStore(t).(session.RevocationStore)
+		s := newStores(t).Revocations
 		if _, err := s.GetRevocation(ctx, "user:usr_1"); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("GetRevocation(none) = %v, want ErrNotFound", err)
 		}
@@ -500,7 +476,7 @@ func runSessionRevocations(t *testing.T, newStore NewStore) {
 		}
 	})
 	t.Run("Expired", func(t *testing.T) {
-		s := newStore(t).(session.RevocationStore)
+		s := newStores(t).Revocations
 		past := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 		if err := s.SetRevocation(ctx, "session:ses_1", past.Add(-time.Hour), past); err != nil {
 			t.Fatal(err)
@@ -511,13 +487,10 @@ func runSessionRevocations(t *testing.T, newStore NewStore) {
 	})
 }
 
-func runSessionRace(t *testing.T, newStore NewStore) {
+func runSessionRace(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
-	if _, ok := newStore(t).(session.TokenStore); !ok {
-		return
-	}
 	t.Run("RefreshSingleWinner", func(t *testing.T) {
-		s := newStore(t).(session.TokenStore)
+		s := newStores(t).Tokens
 		rt := newTestRefresh("usr_1", "ses_1", "fam_1")
 		if err := s.CreateRefreshToken(ctx, rt); err != nil {
 			t.Fatal(err)
@@ -560,18 +533,11 @@ func runSessionRace(t *testing.T, newStore NewStore) {
 	})
 }
 
-func runSessionSweep(t *testing.T, newStore NewStore) {
+func runSessionSweep(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
-	st := newStore(t)
-	if _, ok := st.(session.Sweeper); !ok {
-		return
-	}
-	ss, ok1 := st.(session.Store)
-	ts, ok2 := st.(session.TokenStore)
-	if !ok1 || !ok2 {
-		return
-	}
 	t.Run("SweepExpired", func(t *testing.T) {
+		st := newStores(t)
+		ss, ts := st.Sessions, st.Tokens
 		live := newTestSession("usr_1", 0)
 		absolute := newTestSession("usr_1", 1)
 		absolute.ExpiresAt = sessionBase.Add(time.Minute)
@@ -591,7 +557,7 @@ func runSessionSweep(t *testing.T, newStore NewStore) {
 			}
 		}
 		now := sessionBase.Add(20 * time.Minute)
-		n, err := st.(session.Sweeper).SweepExpired(ctx, now)
+		n, err := st.Sweeper.SweepExpired(ctx, now)
 		if err != nil || n != 2 {
 			t.Fatalf("SweepExpired = %d, %v; want 2 sessions", n, err)
 		}
