@@ -165,14 +165,15 @@ var assertionElements = map[string]bool{
 // exactly where Assertions may appear, and no comments inside an Assertion.
 //
 // It is a driver: the checks are the steps in prescan_steps.go, run per
-// token by [scanner.token] in a fixed order.
+// token in a fixed order.
 func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 	if err := checkRawDocument(doc); err != nil {
 		return nil, err
 	}
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
-	sc := scanner{pol: pol, d: d, res: &scanResult{}, ids: map[string]bool{}, assertionDepth: -1}
+	res := &scanResult{}
+	sc := scanner{pol: pol, d: d, res: res, ids: map[string]bool{}, assertionDepth: -1}
 	for {
 		off := d.InputOffset()
 		tok, err := d.Token()
@@ -182,14 +183,33 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 		if err != nil {
 			return nil, malformedXML(err)
 		}
-		if err := sc.token(tok, off); err != nil {
+		if err := sc.countToken(); err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			var fr scanFrame
+			if fr, err = sc.startElement(t, off); err == nil {
+				// The push is done here, on the driver's own variable:
+				// through a pointer it would move the element stack and
+				// the ID set to the heap.
+				sc.stack = append(sc.stack, fr)
+			}
+		case xml.EndElement:
+			err = sc.endElement()
+		default:
+			err = sc.otherToken(tok)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
 	if !sc.rootDone {
 		return nil, scanFail(ReasonMalformed, "no complete root element")
 	}
-	return sc.res, nil
+	// res, not sc.res: returning a field of sc would move all of sc's
+	// storage (the element stack, the ID set) to the heap.
+	return res, nil
 }
 
 // isSuccessStatus reports whether code is the SAML Success status.
