@@ -1,0 +1,336 @@
+package stack_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/session"
+	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/ssotest"
+	"github.com/ssokit/ssokit/sso/stack"
+	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/sqlstore"
+)
+
+var (
+	_ stack.Store = (*memstore.Store)(nil)
+	_ stack.Store = (*sqlstore.Store)(nil)
+)
+
+// clientIP is the test's trusted-proxy rule: every component must use it.
+const clientIP = "203.0.113.7"
+
+type org struct {
+	slug, domain, email string
+	protocol            sso.Protocol
+}
+
+var orgs = []org{
+	{"acme", "acme.test", "alice@acme.test", sso.ProtocolSAML},
+	{"globex", "globex.test", "bob@globex.test", sso.ProtocolOIDC},
+}
+
+// start builds a Stack on st behind an httptest server with a host route
+// /app/ and returns it with its base URL, after registering one SAML and one
+// OIDC connection at an in-process development IdP.
+func start(t *testing.T, st stack.Store) (*stack.Stack, string) {
+	t.Helper()
+	ctx := context.Background()
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	base, _ := url.Parse(srv.URL)
+
+	s, err := stack.New(ctx, stack.Config{
+		Store:           st,
+		BaseURL:         base,
+		SealKeyID:       "k1",
+		SealKeys:        map[string][]byte{"k1": make([]byte, 32)},
+		LocalLoginURL:   "/password-login",
+		DefaultReturnTo: "/app/",
+		Authorize: func(r *http.Request) (string, sso.Actor, error) {
+			p, ok := sso.PrincipalFrom(r.Context())
+			if !ok {
+				return "", sso.Actor{}, sso.ErrForbidden
+			}
+			return p.OrgID, sso.Actor{Type: sso.ActorAdmin, ID: p.UserID}, nil
+		},
+		MFA:      &stack.MFAConfig{Issuer: "stack test"},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ClientIP: func(*http.Request) string { return clientIP },
+		Dev:      stack.Dev{AllowInsecureCookie: true, AllowInsecureURLs: true, AllowPrivateAddresses: true},
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	mux := http.NewServeMux()
+	s.Mount(mux)
+	mux.Handle("/app/", s.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := sso.PrincipalFrom(r.Context())
+		fmt.Fprintf(w, "hello %s of %s via %s", p.UserID, p.OrgID, p.Method)
+	})))
+	h = s.Middleware(mux)
+
+	idp := ssotest.NewServerWith(t, ssotest.Config{Users: []ssotest.User{
+		{Email: "alice@acme.test", GivenName: "Alice", FamilyName: "Anders", Subject: "alice"},
+		{Email: "bob@globex.test", GivenName: "Bob", FamilyName: "Brown", Subject: "bob"},
+	}})
+	now := time.Now().UTC()
+	for _, o := range orgs {
+		or := &sso.Organization{ID: "org_" + o.slug, Slug: o.slug, Name: o.slug, CreatedAt: now, UpdatedAt: now,
+			Settings: sso.OrgSettings{AllowJIT: true, DefaultRole: "member",
+				Features: sso.Features{SAML: true, OIDC: true, SCIM: true}}}
+		if err := st.CreateOrg(ctx, or); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateDomain(ctx, &sso.Domain{OrgID: or.ID, Name: o.domain, Token: sso.NewToken(16),
+			State: sso.DomainVerified, VerifiedAt: now, LastCheckedAt: now, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		conn := &sso.Connection{ID: "conn_" + o.slug, OrgID: or.ID, Protocol: o.protocol, Status: sso.ConnectionActive,
+			DisplayName: o.slug, LastTestOK: now, CreatedAt: now, UpdatedAt: now}
+		in := &sso.ConnectionInput{}
+		var cf sso.ConnectionConfigurer = s.SAML
+		if o.protocol == sso.ProtocolSAML {
+			in.MetadataURL = idp.URL() + "/saml/metadata"
+		} else {
+			cf = s.OIDC
+			in.Issuer, in.ClientID, in.ClientSecret, in.AuthMethod = idp.Issuer(), o.slug+"-client", "secret-"+o.slug, "client_secret_basic"
+		}
+		if _, err := cf.ConfigureConnection(ctx, conn, in); err != nil {
+			t.Fatalf("configure %s: %v", o.protocol, err)
+		}
+		if err := st.CreateConnection(ctx, conn); err != nil {
+			t.Fatal(err)
+		}
+		if o.protocol == sso.ProtocolSAML {
+			d := s.SAML.SPDetails(conn)
+			err = idp.RegisterServiceProvider(ssotest.ServiceProvider{EntityID: d.EntityID, ACSURLs: []string{d.ACSURL}})
+		} else {
+			err = idp.RegisterClient(ssotest.Client{ID: o.slug + "-client", Secret: "secret-" + o.slug,
+				RedirectURIs: []string{s.OIDC.SPDetails(conn).RedirectURI}})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, srv.URL
+}
+
+// login runs the email-first login through discovery and the IdP and
+// returns the browser holding the session cookie and the final page.
+func login(t *testing.T, base, email string) (*ssotest.Browser, string) {
+	t.Helper()
+	b := ssotest.NewBrowser()
+	b.User = email
+	req, _ := http.NewRequest("POST", base+"/sso/login", strings.NewReader(url.Values{"email": {email}, "return_to": {"/app/"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	res, err := b.Do(req)
+	if err != nil {
+		t.Fatalf("login %s: %v (visited %v)", email, err, b.Visited)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("login %s: status %d at %s: %s (visited %v)", email, res.StatusCode, res.Request.URL, body, b.Visited)
+	}
+	return b, string(body)
+}
+
+func stores(t *testing.T) map[string]func(t *testing.T) stack.Store {
+	return map[string]func(t *testing.T) stack.Store{
+		"memstore": func(*testing.T) stack.Store { return memstore.New() },
+		"sqlite": func(t *testing.T) stack.Store {
+			st, err := sqlstore.New(testdb.SQLite(t), sqlstore.SQLite)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
+	}
+}
+
+func TestLoginThroughHandler(t *testing.T) {
+	t.Parallel()
+	for name, newStore := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := newStore(t)
+			_, base := start(t, st)
+			for _, o := range orgs {
+				t.Run(string(o.protocol), func(t *testing.T) {
+					b, page := login(t, base, o.email)
+					if want := "of org_" + o.slug + " via " + string(o.protocol); !strings.Contains(page, want) {
+						t.Fatalf("got page %q, want it to contain %q", page, want)
+					}
+					// The session works on a fresh request through Middleware and Require.
+					res, err := b.Client.Get(base + "/app/again")
+					if err != nil {
+						t.Fatal(err)
+					}
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						t.Fatalf("got status %d with the session, want 200", res.StatusCode)
+					}
+					// The admin API sees the same session (and the MFA policy, met).
+					res, err = b.Client.Get(base + "/admin/sso/connections")
+					if err != nil {
+						t.Fatal(err)
+					}
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						t.Fatalf("admin API: got status %d, want 200", res.StatusCode)
+					}
+					// A cross-site request with the session cookie (CSRF) is refused.
+					req, _ := http.NewRequest("POST", base+"/admin/sso/scim-tokens", strings.NewReader(`{"description":"x"}`))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Sec-Fetch-Site", "cross-site")
+					res, err = b.Client.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					res.Body.Close()
+					if res.StatusCode != http.StatusForbidden {
+						t.Fatalf("cross-site admin POST: got status %d, want 403", res.StatusCode)
+					}
+					// The trusted-proxy rule reached login completion and audit.
+					evs, err := st.ListEvents(context.Background(), sso.EventQuery{OrgID: "org_" + o.slug})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var n int
+					for _, e := range evs {
+						if e.IP != "" && e.IP != clientIP {
+							t.Errorf("event %s: got IP %q, want %q", e.Type, e.IP, clientIP)
+						}
+						if e.IP == clientIP {
+							n++
+						}
+					}
+					if n == 0 {
+						t.Errorf("no audit event of %d carries the configured client IP", len(evs))
+					}
+				})
+			}
+			// Without a session the host route refuses.
+			res, err := http.Get(base + "/app/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("without a session: got status %d, want 401", res.StatusCode)
+			}
+		})
+	}
+}
+
+func TestRunStopsWithContext(t *testing.T) {
+	t.Parallel()
+	s, _ := start(t, memstore.New())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+func TestNewReportsEveryMissingField(t *testing.T) {
+	t.Parallel()
+	_, err := stack.New(context.Background(), stack.Config{MFA: &stack.MFAConfig{}})
+	if !errors.Is(err, sso.ErrInvalidConfig) {
+		t.Fatalf("got %v, want sso.ErrInvalidConfig", err)
+	}
+	for _, want := range []string{"Store", "BaseURL", "LocalLoginURL", "SealKeys", "MFA.Issuer"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+func TestRoutesFollowBaseURLPath(t *testing.T) {
+	t.Parallel()
+	base, _ := url.Parse("https://app.example.com/auth/")
+	s, err := stack.New(context.Background(), stack.Config{
+		Store: memstore.New(), BaseURL: base, SealKeyID: "k1", SealKeys: map[string][]byte{"k1": make([]byte, 32)},
+		LocalLoginURL: "/password-login", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/auth/scim/v2/ServiceProviderConfig", http.StatusOK},
+		{"/scim/v2/ServiceProviderConfig", http.StatusNotFound},
+		{"/auth/mfa/status", http.StatusNotFound},            // MFA off: not mounted
+		{"/auth/admin/sso/connections", http.StatusNotFound}, // no Authorize: not mounted
+	} {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "https://app.example.com"+tc.path, nil))
+		if rec.Code != tc.want {
+			t.Errorf("GET %s: got status %d, want %d", tc.path, rec.Code, tc.want)
+		}
+	}
+	if s.MFA != nil || s.Admin != nil {
+		t.Errorf("got MFA %v, Admin %v, want both nil when not configured", s.MFA, s.Admin)
+	}
+}
+
+func TestSigningKeysMountTokenRoutes(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := url.Parse("https://app.example.com")
+	cfg := stack.Config{
+		Store: memstore.New(), BaseURL: base, SealKeyID: "k1", SealKeys: map[string][]byte{"k1": make([]byte, 32)},
+		LocalLoginURL: "/password-login", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, tc := range []struct {
+		name string
+		keys []session.SigningKey
+		want int
+	}{
+		{"off", nil, http.StatusNotFound},
+		{"on", []session.SigningKey{{ID: "k1", PrivateKey: key}}, http.StatusOK},
+	} {
+		cfg.SigningKeys = tc.keys
+		s, err := stack.New(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("%s: New: %v", tc.name, err)
+		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "https://app.example.com/.well-known/jwks.json", nil))
+		if rec.Code != tc.want {
+			t.Errorf("%s: GET jwks: got status %d, want %d", tc.name, rec.Code, tc.want)
+		}
+	}
+}
