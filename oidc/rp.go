@@ -393,6 +393,9 @@ func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request, connectionID
 	login, conn, test, err := rp.callback(r, connectionID)
 	if conn != nil {
 		op.SetTenant(conn.OrgID, conn.ID)
+		// conn was read from Connections in this request: the completer
+		// need not read it again when Connections is its own store.
+		r = r.WithContext(sso.WithLoadedConnection(r.Context(), rp.cfg.Connections, conn))
 	}
 	if err != nil {
 		op.Fail(err, sso.ReasonOf(err))

@@ -28,6 +28,10 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op.SetTenant(conn.OrgID, conn.ID)
+	// conn was just read from Connections: the completer need not read it
+	// again when Connections is its own store.
+	r = r.WithContext(sso.WithLoadedConnection(ctx, s.cfg.Connections, conn))
+	ctx = r.Context()
 	if r.ContentLength > s.cfg.MaxResponseBytes {
 		s.fail(w, r, conn, false, invalid(ReasonTooLarge, errors.New("saml: request body too large")))
 		return

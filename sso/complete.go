@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -104,6 +105,13 @@ type CompleterConfig struct {
 // A user whose membership was removed while their identity remains is not
 // provisioned again by JIT: the login fails with ErrNotProvisioned until an
 // admin or the directory adds them back.
+//
+// It never trusts the Login's Connection as given: it reads the stored
+// connection by ID, unless the protocol package recorded that very object
+// as read from the completer's own Store in this request
+// (WithLoadedConnection). A matched login costs one read each of the
+// organization, the email's domain, the identity, the user and the
+// membership, one identity update and one audit event.
 type LoginCompleter struct {
 	cfg CompleterConfig
 	log *slog.Logger
@@ -186,7 +194,7 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 		return nil, fmt.Errorf("%w: incomplete login", ErrInvalidInput)
 	}
 	p := login.Profile
-	conn, err := c.cfg.Store.GetConnection(ctx, login.Connection.ID)
+	conn, err := c.storedConnection(ctx, login.Connection)
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +293,59 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 		return nil, err
 	}
 	return res, nil
+}
+
+type loadedConnKey struct{}
+
+// loadedConn is what WithLoadedConnection records: the connection object a
+// protocol package read and the store it read it from.
+type loadedConn struct {
+	from ConnectionStore
+	conn *Connection
+}
+
+// WithLoadedConnection returns a copy of ctx recording that conn is the
+// object just read by ID from the store from while serving this request.
+// saml.SP and oidc.RP call it before Completer.Complete and Completer.Fail
+// with the connection they loaded from Config.Connections and put in the
+// Login; LoginCompleter then uses that object instead of reading the
+// connection again, saving a store round trip per login.
+//
+// LoginCompleter relies on the record only when the Login carries that
+// very object (the same pointer, so a copied or edited connection is read
+// again) and from is the completer's own Store (the same comparable value):
+// then a second read in the same request would return what the protocol
+// package read a few milliseconds earlier, and every check (organization,
+// status, plan, group mapping) is still made on the stored connection. In
+// any other case, including no record, the completer reads the connection
+// from its Store as before. Only code that read conn from from in the same
+// request may call it.
+func WithLoadedConnection(ctx context.Context, from ConnectionStore, conn *Connection) context.Context {
+	if from == nil || conn == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, loadedConnKey{}, loadedConn{from: from, conn: conn})
+}
+
+// storedConnection returns the stored connection of want: want itself when
+// the request's protocol package recorded it as read from the completer's
+// Store (see WithLoadedConnection), else a fresh read.
+func (c *LoginCompleter) storedConnection(ctx context.Context, want *Connection) (*Connection, error) {
+	if lc, ok := ctx.Value(loadedConnKey{}).(loadedConn); ok && lc.conn == want && sameStore(lc.from, c.cfg.Store) {
+		return want, nil
+	}
+	return c.cfg.Store.GetConnection(ctx, want.ID)
+}
+
+// sameStore reports whether a and b are the same store: the same pointer
+// of the same type. Stores held by value are never the same (comparing
+// them could panic, and a copy need not share state).
+func sameStore(a, b any) bool {
+	ta := reflect.TypeOf(a)
+	if ta == nil || ta.Kind() != reflect.Pointer || ta != reflect.TypeOf(b) {
+		return false
+	}
+	return a == b
 }
 
 // hasNUL reports whether a profile field stored or looked up carries NUL.
@@ -694,7 +755,7 @@ func (c *LoginCompleter) Fail(r *http.Request, f *LoginFailure) {
 	var conn *Connection
 	if f.Connection != nil {
 		// Trust only the stored connection's organization.
-		if sc, err := c.cfg.Store.GetConnection(ctx, f.Connection.ID); err == nil && sc.OrgID == f.Connection.OrgID {
+		if sc, err := c.storedConnection(ctx, f.Connection); err == nil && sc.OrgID == f.Connection.OrgID {
 			conn = sc
 		}
 	}
