@@ -29,6 +29,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -147,31 +148,19 @@ func atHash(accessToken string) string {
 
 // ---- clock -------------------------------------------------------------
 
+// clock is the shared settable test clock with the time it started at.
 type clock struct {
-	mu    sync.Mutex
-	t     time.Time
+	*testkit.Clock
 	start time.Time
 }
 
 func newClock() *clock {
 	now := time.Now().Truncate(time.Second)
-	return &clock{t: now, start: now}
+	return &clock{Clock: testkit.NewClock(now), start: now}
 }
 
 // t0 returns the clock's starting time.
 func (c *clock) t0() time.Time { return c.start }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // ---- mock OP ------------------------------------------------------------
 
