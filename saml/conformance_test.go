@@ -20,7 +20,7 @@ import (
 // and re-signed with the test key, validated at their own clock. None of the
 // captured responses in gosaml2's or crewjam/saml's testdata breaks these
 // rules as captured; the unedited captures still pass (TestVendorResponses,
-// TestReviewGosaml2ScenarioSuites, TestReviewCrewjamFixtures).
+// TestGosaml2ScenarioSuites, TestCrewjamFixtures).
 
 // capturedCase names the vendorCases this file re-signs.
 var capturedCases = []string{"Okta", "OneLogin"}

@@ -33,7 +33,7 @@ func rawJWK(t *testing.T, k jose.JSONWebKey) json.RawMessage {
 	return b
 }
 
-func TestReviewAudienceAndAZP(t *testing.T) {
+func TestAudienceAndAZP(t *testing.T) {
 	t.Parallel()
 	accept := map[string]func(c map[string]any){
 		"aud-string":                   func(c map[string]any) { c["aud"] = "client-a" },
@@ -71,7 +71,7 @@ func TestReviewAudienceAndAZP(t *testing.T) {
 	}
 }
 
-func TestReviewIssuerVariants(t *testing.T) {
+func TestIssuerVariants(t *testing.T) {
 	t.Parallel()
 	for name, iss := range map[string]func(op string) string{
 		"trailing-slash":    func(op string) string { return op + "/" },
@@ -127,7 +127,7 @@ func googleSetup(t *testing.T) (*harness, *mockOP) {
 // configured issuer is https://accounts.google.com; the identity must then
 // carry the configured issuer so one Google user never becomes two
 // identities.
-func TestReviewGoogleSchemelessIssuer(t *testing.T) {
+func TestGoogleSchemelessIssuer(t *testing.T) {
 	t.Parallel()
 	t.Run("accepted-for-google-and-normalized", func(t *testing.T) {
 		t.Parallel()
@@ -162,7 +162,7 @@ func TestReviewGoogleSchemelessIssuer(t *testing.T) {
 	})
 }
 
-func TestReviewTimeClaims(t *testing.T) {
+func TestTimeClaims(t *testing.T) {
 	t.Parallel()
 	accept := map[string]func(now time.Time, c map[string]any){
 		"exp-float":    func(now time.Time, c map[string]any) { c["exp"] = float64(now.Add(5*time.Minute).Unix()) + 0.75 },
@@ -217,7 +217,7 @@ func TestReviewTimeClaims(t *testing.T) {
 	}
 }
 
-func TestReviewNonceAndSubject(t *testing.T) {
+func TestNonceAndSubject(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
@@ -239,7 +239,7 @@ func TestReviewNonceAndSubject(t *testing.T) {
 	}
 }
 
-func TestReviewJWSHeaders(t *testing.T) {
+func TestJWSHeaders(t *testing.T) {
 	t.Parallel()
 	evilEC, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -342,7 +342,7 @@ func TestReviewJWSHeaders(t *testing.T) {
 	}
 }
 
-func TestReviewJWKSKeyFilters(t *testing.T) {
+func TestJWKSKeyFilters(t *testing.T) {
 	t.Parallel()
 	small, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
@@ -389,7 +389,7 @@ func TestReviewJWKSKeyFilters(t *testing.T) {
 	}
 }
 
-func TestReviewTokenShape(t *testing.T) {
+func TestTokenShape(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
@@ -453,7 +453,7 @@ func manualSetup(t *testing.T, token, userinfo http.HandlerFunc) (*harness, *moc
 	return h, op
 }
 
-func TestReviewTokenEndpointErrors(t *testing.T) {
+func TestTokenEndpointErrors(t *testing.T) {
 	t.Parallel()
 	const html = `<html><body><h1>Bad Gateway</h1><script>alert(1)</script>error=%3Cscript%3E</body></html>`
 	for _, status := range []int{http.StatusForbidden, http.StatusInternalServerError, http.StatusBadGateway} {
@@ -528,7 +528,7 @@ func readAll(t *testing.T, resp *http.Response) string {
 	}
 }
 
-func TestReviewCallbackParameters(t *testing.T) {
+func TestCallbackParameters(t *testing.T) {
 	t.Parallel()
 	t.Run("two-tabs-each-completes-once", func(t *testing.T) {
 		t.Parallel()
@@ -621,7 +621,7 @@ func TestReviewCallbackParameters(t *testing.T) {
 	})
 }
 
-func TestReviewUserInfo(t *testing.T) {
+func TestUserInfo(t *testing.T) {
 	t.Parallel()
 	t.Run("email-verified-string-true", func(t *testing.T) {
 		t.Parallel()
@@ -714,7 +714,7 @@ func TestReviewUserInfo(t *testing.T) {
 	}
 }
 
-func TestReviewMultiTenantAndPorts(t *testing.T) {
+func TestMultiTenantAndPorts(t *testing.T) {
 	t.Parallel()
 	entra := func(t *testing.T, edit func(c map[string]any)) (*harness, *http.Response) {
 		clk := newClock()

@@ -106,7 +106,7 @@ func acceptCase(t *testing.T, conf func(c *sso.SAMLConfig), edit func(f *fixture
 	return h.expectAccepted(t, h.login(t, h.conn, edit))
 }
 
-func TestReviewXSWNamespaceVariants(t *testing.T) {
+func TestXSWNamespaceVariants(t *testing.T) {
 	t.Parallel()
 	evilCopy := func(doc *etree.Document) *etree.Element {
 		evil := assertionOf(doc).Copy()
@@ -168,7 +168,7 @@ func TestReviewXSWNamespaceVariants(t *testing.T) {
 	}
 }
 
-func TestReviewResponseOnlySignatureWrapped(t *testing.T) {
+func TestResponseOnlySignatureWrapped(t *testing.T) {
 	t.Parallel()
 	optIn := func(c *sso.SAMLConfig) { c.AllowResponseSignatureOnly = true }
 	cases := []struct {
@@ -212,7 +212,7 @@ func TestReviewResponseOnlySignatureWrapped(t *testing.T) {
 	}
 }
 
-func TestReviewIDAttributeVariants(t *testing.T) {
+func TestIDAttributeVariants(t *testing.T) {
 	t.Parallel()
 	rename := func(to string) func(doc *etree.Document) {
 		return func(doc *etree.Document) {
@@ -245,7 +245,7 @@ func TestReviewIDAttributeVariants(t *testing.T) {
 	}
 }
 
-func TestReviewNamespaceRedefinition(t *testing.T) {
+func TestNamespaceRedefinition(t *testing.T) {
 	t.Parallel()
 	t.Run("Saml2PrefixSigned", func(t *testing.T) {
 		t.Parallel()
@@ -295,7 +295,7 @@ func TestReviewNamespaceRedefinition(t *testing.T) {
 	})
 }
 
-func TestReviewNameIDContent(t *testing.T) {
+func TestNameIDContent(t *testing.T) {
 	t.Parallel()
 	t.Run("NestedElement", func(t *testing.T) {
 		t.Parallel()
@@ -380,7 +380,7 @@ func TestReviewNameIDContent(t *testing.T) {
 	})
 }
 
-func TestReviewDuplicateAttributes(t *testing.T) {
+func TestDuplicateAttributes(t *testing.T) {
 	t.Parallel()
 	// Two Attribute elements with one Name: values are merged in document
 	// order; single-valued fields take the first.
@@ -400,7 +400,7 @@ func TestReviewDuplicateAttributes(t *testing.T) {
 	}
 }
 
-func TestReviewIssuerVariants(t *testing.T) {
+func TestIssuerVariants(t *testing.T) {
 	t.Parallel()
 	t.Run("EntityFormat", func(t *testing.T) {
 		t.Parallel()
@@ -430,7 +430,7 @@ func TestReviewIssuerVariants(t *testing.T) {
 	})
 }
 
-func TestReviewAudienceRestrictions(t *testing.T) {
+func TestAudienceRestrictions(t *testing.T) {
 	t.Parallel()
 	addAR := func(aud ...string) func(a *etree.Element) {
 		return func(a *etree.Element) {
@@ -477,7 +477,7 @@ func TestReviewAudienceRestrictions(t *testing.T) {
 	})
 }
 
-func TestReviewConditionsVariants(t *testing.T) {
+func TestConditionsVariants(t *testing.T) {
 	t.Parallel()
 	t.Run("OneTimeUseAndProxyRestriction", func(t *testing.T) {
 		t.Parallel()
@@ -527,7 +527,7 @@ func TestReviewConditionsVariants(t *testing.T) {
 	})
 }
 
-func TestReviewSubjectConfirmations(t *testing.T) {
+func TestSubjectConfirmations(t *testing.T) {
 	t.Parallel()
 	t.Run("BearerPlusHolderOfKey", func(t *testing.T) {
 		t.Parallel()
@@ -585,7 +585,7 @@ func TestReviewSubjectConfirmations(t *testing.T) {
 	})
 }
 
-func TestReviewSubjectIdentifiers(t *testing.T) {
+func TestSubjectIdentifiers(t *testing.T) {
 	t.Parallel()
 	encID := func() *etree.Element {
 		e := etree.NewElement("saml:EncryptedID")
@@ -617,7 +617,7 @@ func TestReviewSubjectIdentifiers(t *testing.T) {
 	})
 }
 
-func TestReviewEncryptedPlusPlainAssertion(t *testing.T) {
+func TestEncryptedPlusPlainAssertion(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	id := h.startLogin(t, h.conn.ID)
@@ -631,7 +631,7 @@ func TestReviewEncryptedPlusPlainAssertion(t *testing.T) {
 	h.expectRejected(t, h.post(t, h.conn.ID, f.encoded(t), ""), saml.ReasonAssertionCount)
 }
 
-func TestReviewDestinationAndInResponseTo(t *testing.T) {
+func TestDestinationAndInResponseTo(t *testing.T) {
 	t.Parallel()
 	t.Run("SignedResponseWithoutDestination", func(t *testing.T) {
 		t.Parallel()
@@ -687,7 +687,7 @@ func TestReviewDestinationAndInResponseTo(t *testing.T) {
 	})
 }
 
-func TestReviewCertificateValidity(t *testing.T) {
+func TestCertificateValidity(t *testing.T) {
 	t.Parallel()
 	t.Run("NotYetValid", func(t *testing.T) {
 		t.Parallel()
@@ -706,7 +706,7 @@ func TestReviewCertificateValidity(t *testing.T) {
 	})
 }
 
-func TestReviewStatusVariants(t *testing.T) {
+func TestStatusVariants(t *testing.T) {
 	t.Parallel()
 	t.Run("SuccessWithSecondLevel", func(t *testing.T) {
 		t.Parallel()
@@ -736,7 +736,7 @@ func TestReviewStatusVariants(t *testing.T) {
 	})
 }
 
-func TestReviewTimeFormats(t *testing.T) {
+func TestTimeFormats(t *testing.T) {
 	t.Parallel()
 	setTimes := func(nb, noa string) func(a *etree.Element) {
 		return func(a *etree.Element) {
@@ -777,7 +777,7 @@ func TestReviewTimeFormats(t *testing.T) {
 	}
 }
 
-func TestReviewNewRejectsUnsafeTimeouts(t *testing.T) {
+func TestNewRejectsUnsafeTimeouts(t *testing.T) {
 	t.Parallel()
 	base, _ := url.Parse("https://sp.example.com/sso/saml")
 	st := memstore.New()
@@ -894,10 +894,10 @@ var vendorShapes = []vendorShape{
 		want: sso.Profile{Email: "jo@acme.example", GivenName: "Jo", FamilyName: "Example", DisplayName: "Jo Example"}},
 }
 
-// TestReviewVendorShapes signs responses shaped like each vendor's default
+// TestVendorShapes signs responses shaped like each vendor's default
 // output (SHA-256, its signing placement, namespace style, NameID format
 // and attribute names) and checks the mapped profile.
-func TestReviewVendorShapes(t *testing.T) {
+func TestVendorShapes(t *testing.T) {
 	t.Parallel()
 	for _, v := range vendorShapes {
 		t.Run(v.name, func(t *testing.T) {
@@ -973,7 +973,7 @@ func dropKeyInfo(sig *etree.Element) {
 	}
 }
 
-func TestReviewKeyInfoVariants(t *testing.T) {
+func TestKeyInfoVariants(t *testing.T) {
 	t.Parallel()
 	twoCerts := func(c *sso.SAMLConfig) {
 		c.Certificates = []string{certPEM(idpKey(t).cert), certPEM(idpKey2(t).cert)}
@@ -1054,7 +1054,7 @@ func TestReviewKeyInfoVariants(t *testing.T) {
 	})
 }
 
-func TestReviewAttributeResolution(t *testing.T) {
+func TestAttributeResolution(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name    string
@@ -1115,7 +1115,7 @@ func TestReviewAttributeResolution(t *testing.T) {
 	}
 }
 
-func TestReviewByteOrderMark(t *testing.T) {
+func TestByteOrderMark(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	id := h.startLogin(t, h.conn.ID)
@@ -1129,7 +1129,7 @@ func TestReviewByteOrderMark(t *testing.T) {
 	h2.expectRejected(t, h2.post(t, h2.conn.ID, b64(b), ""), saml.ReasonMalformed)
 }
 
-func TestReviewDuplicateXMLAttributes(t *testing.T) {
+func TestDuplicateXMLAttributes(t *testing.T) {
 	t.Parallel()
 	// etree keeps one duplicate, encoding/xml another: any repeated
 	// attribute is refused before signature verification.
@@ -1162,7 +1162,7 @@ func TestReviewDuplicateXMLAttributes(t *testing.T) {
 	}
 }
 
-func TestReviewSignatureTransforms(t *testing.T) {
+func TestSignatureTransforms(t *testing.T) {
 	t.Parallel()
 	transform := func(alg string) func(doc *etree.Document) {
 		return func(doc *etree.Document) {

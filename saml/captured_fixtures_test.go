@@ -143,7 +143,7 @@ func responseTime(t *testing.T, raw []byte) time.Time {
 	return at
 }
 
-func TestReviewGosaml2ScenarioSuites(t *testing.T) {
+func TestGosaml2ScenarioSuites(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join(moduleDir(t, "github.com/russellhaering/gosaml2"), "providertests", "testdata")
 	for name, s := range gosaml2Suites {
@@ -327,7 +327,7 @@ func crewjamFile(t *testing.T, dir, name string) []byte {
 	return []byte(s)
 }
 
-func TestReviewCrewjamFixtures(t *testing.T) {
+func TestCrewjamFixtures(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(cachedModuleDir(t, "github.com/crewjam/saml"), "testdata")
 	cases := append([]crewjamCase(nil), crewjamCases...)
@@ -382,10 +382,10 @@ func TestReviewCrewjamFixtures(t *testing.T) {
 	}
 }
 
-// TestReviewShibbolethCapture validates gosaml2's captured Shibboleth IdP
+// TestShibbolethCapture validates gosaml2's captured Shibboleth IdP
 // response (signed Response, encrypted Assertion, SHA-256, milliseconds in
 // times) with its own SP key at its own time.
-func TestReviewShibbolethCapture(t *testing.T) {
+func TestShibbolethCapture(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(moduleDir(t, "github.com/russellhaering/gosaml2"), "testdata")
 	b, err := os.ReadFile(filepath.Join(dir, "saml.post"))
