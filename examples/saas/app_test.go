@@ -48,16 +48,11 @@ func startDemo(t *testing.T, dsn string) (*App, string) {
 func loginAs(t *testing.T, base, email string) (*ssotest.Browser, string) {
 	t.Helper()
 	b := ssotest.NewBrowser()
-	b.User = email
-	req, _ := http.NewRequest("POST", base+"/sso/login", strings.NewReader(url.Values{"email": {email}, "return_to": {"/dashboard"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", base)
-	res, err := b.Do(req)
+	res, err := b.LoginByEmail(context.Background(), base+"/sso/login", email, "/dashboard")
 	if err != nil {
 		t.Fatalf("login %s: %v (visited %v)", email, err, b.Visited)
 	}
 	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
 	if res.StatusCode != 200 {
 		t.Fatalf("login %s: final status %d at %s\n%s\nvisited %v", email, res.StatusCode, res.Request.URL, body, b.Visited)
 	}

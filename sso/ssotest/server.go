@@ -142,6 +142,29 @@ func (b *Browser) Login(ctx context.Context, startURL string) (*http.Response, e
 	return b.Do(req)
 }
 
+// LoginByEmail starts an email-first login the way the sign-in form does:
+// it POSTs email and returnTo to loginURL (the discovery handler's POST
+// /login, e.g. https://app.example/sso/login) as a same-origin form, sets
+// User to email when it is empty, and follows the flow like
+// [Browser.Login].
+func (b *Browser) LoginByEmail(ctx context.Context, loginURL, email, returnTo string) (*http.Response, error) {
+	u, err := url.Parse(loginURL)
+	if err != nil {
+		return nil, fmt.Errorf("ssotest: %w", err)
+	}
+	form := url.Values{"email": {email}, "return_to": {returnTo}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, loginURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("ssotest: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", u.Scheme+"://"+u.Host)
+	if b.User == "" {
+		b.User = email
+	}
+	return b.Do(req)
+}
+
 // Do sends req and follows the flow like [Browser.Login].
 func (b *Browser) Do(req *http.Request) (*http.Response, error) {
 	max := b.MaxSteps

@@ -135,16 +135,11 @@ func start(t *testing.T, st stack.Store) (*stack.Stack, string) {
 func login(t *testing.T, base, email string) (*ssotest.Browser, string) {
 	t.Helper()
 	b := ssotest.NewBrowser()
-	b.User = email
-	req, _ := http.NewRequest("POST", base+"/sso/login", strings.NewReader(url.Values{"email": {email}, "return_to": {"/app/"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", base)
-	res, err := b.Do(req)
+	res, err := b.LoginByEmail(context.Background(), base+"/sso/login", email, "/app/")
 	if err != nil {
 		t.Fatalf("login %s: %v (visited %v)", email, err, b.Visited)
 	}
 	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("login %s: status %d at %s: %s (visited %v)", email, res.StatusCode, res.Request.URL, body, b.Visited)
 	}
