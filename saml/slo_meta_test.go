@@ -21,6 +21,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -381,18 +382,7 @@ func TestRefreshKeepsLastGoodAndWarnsOnExpiry(t *testing.T) {
 func TestRunStopsOnCancel(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.sp.Run(ctx) }()
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("Run returned %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not stop")
-	}
+	testkit.Start(t, h.sp.Run)()
 }
 
 func TestNewValidatesConfig(t *testing.T) {

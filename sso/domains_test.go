@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -175,23 +176,13 @@ func TestDomainsRunStopsOnCancel(t *testing.T) {
 	}}
 	d := e.domains(res, func(c *sso.DomainsConfig) { c.RecheckInterval = time.Minute })
 	e.advance(time.Hour)
-	cctx, cancel := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- d.Run(cctx) }()
+	stop := testkit.Start(t, d.Run)
 	select {
 	case <-looked:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not check the due domain")
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("got %v, want context.Canceled", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not stop")
-	}
+	stop()
 }
 
 // TestTM3_Scope: verifying a subdomain grants neither its parent nor its

@@ -21,6 +21,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
@@ -427,9 +428,7 @@ func TestHealthCheckerRun(t *testing.T) {
 	t.Parallel()
 	f := newHealthFixture(t, 365*24*time.Hour)
 	hc := f.checker(t, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- hc.Run(ctx) }()
+	stop := testkit.Start(t, hc.Run)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		h, err := hc.Health(context.Background(), f.oidcConn)
@@ -444,10 +443,7 @@ func TestHealthCheckerRun(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run: got %v, want context.Canceled", err)
-	}
+	stop()
 }
 
 func TestNewHealthCheckerConfig(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/ssotest"
@@ -240,19 +241,9 @@ func TestLoginThroughHandler(t *testing.T) {
 func TestRunStopsWithContext(t *testing.T) {
 	t.Parallel()
 	s, _ := start(t, memstore.New())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	stop := testkit.Start(t, s.Run)
 	time.Sleep(50 * time.Millisecond)
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("got %v, want context.Canceled", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after its context ended")
-	}
+	stop()
 }
 
 func TestNewReportsEveryMissingField(t *testing.T) {
