@@ -414,6 +414,11 @@ func (c *LoginCompleter) linkOrProvision(ctx context.Context, login *Login, res 
 			}
 			id := newIdentity(m.UserID)
 			if err := c.cfg.Store.CreateIdentity(ctx, id); err != nil {
+				if errors.Is(err, ErrConflict) {
+					// A concurrent login of the same identity provisioned
+					// or linked it first; use its result.
+					return c.matchAfterRace(ctx, res, p)
+				}
 				return err
 			}
 			c.record(ctx, &Event{OrgID: org.ID, Type: EventIdentityLinked, Target: Target{Type: "user", ID: m.UserID},
