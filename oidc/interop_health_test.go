@@ -18,6 +18,8 @@ import (
 
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/health"
 	"github.com/ssokit/ssokit/store/memstore"
 )
 
@@ -111,11 +113,11 @@ func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
 	if err := st.CreateConnection(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
-	aud, err := sso.NewAuditor(sso.AuditorConfig{Store: st})
+	aud, err := audit.New(audit.Config{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
-	checker, err := sso.NewHealthChecker(sso.HealthCheckerConfig{Connections: st, Store: st, Auditor: aud,
+	checker, err := health.New(health.Config{Connections: st, Store: st, Auditor: aud,
 		Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolOIDC: rp}, FailureThreshold: 1, Timeout: 5 * time.Second,
 		Logger: logger})
 	if err != nil {
@@ -130,14 +132,14 @@ func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
 	}
 
 	hc, err := checker.Check(ctx, conn)
-	if err != nil || !hc.Reachable || hc.Status != sso.HealthHealthy || hc.Keys == 0 {
+	if err != nil || !hc.Reachable || hc.Status != health.Healthy || hc.Keys == 0 {
 		t.Fatalf("OP up: %+v, %v", hc, err)
 	}
 
 	op.stop()
 	for i := 0; i < 2; i++ {
 		hc, err = checker.Check(ctx, conn)
-		if err != nil || hc.Reachable || hc.Status != sso.HealthUnhealthy || hc.Reason == "" {
+		if err != nil || hc.Reachable || hc.Status != health.Unhealthy || hc.Reason == "" {
 			t.Fatalf("OP down (check %d): %+v, %v", i+1, hc, err)
 		}
 	}
@@ -147,10 +149,10 @@ func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
 
 	op.start()
 	hc, err = checker.Check(ctx, conn)
-	if err != nil || !hc.Reachable || hc.Status != sso.HealthHealthy {
+	if err != nil || !hc.Reachable || hc.Status != health.Healthy {
 		t.Fatalf("OP restarted: %+v, %v", hc, err)
 	}
-	if n := events(sso.EventConnectionRecovered); n != 1 {
+	if n := events(health.EventConnectionRecovered); n != 1 {
 		t.Fatalf("%d connection.recovered events, want 1", n)
 	}
 	stored, err := st.GetConnection(ctx, conn.ID)

@@ -117,7 +117,6 @@ type Handler struct {
 	limiter Limiter
 	sync    sso.MembershipSyncer
 	locks   keyedLocks
-	audit   *sso.Auditor
 	log     *slog.Logger
 	now     func() time.Time
 	base    string
@@ -165,11 +164,6 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.DisableRateLimit {
 		h.limiter = nil
 	}
-	a, err := sso.NewAuditor(sso.AuditorConfig{Store: cfg.Core, Now: h.now, ClientIP: cfg.ClientIP})
-	if err != nil {
-		return nil, err
-	}
-	h.audit = a
 	h.base = strings.TrimSuffix(cfg.BaseURL.String(), "/")
 	h.routes()
 	return h, nil
@@ -397,7 +391,7 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 		// The token's LastUsedAt is not written back here: a whole-record
 		// update could undo a concurrent rotation or revocation.
 		ctx = context.WithValue(ctx, reqKey{}, &reqCtx{org: org, token: tok})
-		ctx = sso.WithAuditInfo(ctx, h.audit.RequestInfo(r, sso.Actor{Type: sso.ActorSCIM, ID: tok.ID}))
+		ctx = sso.WithAuditInfo(ctx, sso.RequestAuditInfo(r, sso.Actor{Type: sso.ActorSCIM, ID: tok.ID}, h.cfg.ClientIP))
 		r = r.WithContext(ctx)
 		// NUL never names a resource and cannot reach PostgreSQL.
 		if strings.IndexByte(r.URL.Path, 0) >= 0 {

@@ -521,7 +521,12 @@ func (h *Handler) record(ctx context.Context, typ, targetType, targetID string, 
 	if len(e.Details) == 0 {
 		e.Details = nil
 	}
-	if err := h.audit.Record(ctx, e); err != nil {
+	e.FillDefaults(ctx, h.now())
+	err := e.Validate()
+	if err == nil {
+		err = h.cfg.Core.AppendEvent(ctx, e)
+	}
+	if err != nil {
 		h.log.ErrorContext(ctx, "scim: audit event failed", "type", typ, "err", err)
 	}
 }

@@ -16,7 +16,7 @@ import (
 //     authenticated by one of its own connections (nor is the user its
 //     break-glass member with a local login). Err wraps sso.ErrSSORequired;
 //     the host starts a login through the organization's IdP (for example
-//     sso.Discovery's organization login route) and the user arrives there
+//     discovery.Handler's organization login route) and the user arrives there
 //     with a session of that organization;
 //   - "not_member", "membership_inactive": Err wraps sso.ErrForbidden.
 type SwitchError struct {
@@ -36,7 +36,7 @@ func (e *SwitchError) Unwrap() error { return e.Err }
 // belongs to. The target organization's login policy is checked as if the
 // user were signing in there:
 //   - the membership must exist and be active;
-//   - an organization that enforces SSO (sso.Enforced) admits only a
+//   - an organization that enforces SSO (sso.Organization.EnforcesSSO) admits only a
 //     session authenticated by one of its own connections, which a session
 //     of another organization never is, or its active break-glass member's
 //     local login: otherwise the switch fails with *SwitchError
@@ -89,7 +89,7 @@ func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string
 		return nil, fmt.Errorf("session: read organization: %w", err)
 	}
 	local := cur.Method == sso.AuthLocal
-	if sso.Enforced(org) && !(local && mem.BreakGlass) {
+	if org.EnforcesSSO() && !(local && mem.BreakGlass) {
 		return nil, refuse("sso_required", sso.ErrSSORequired)
 	}
 	return m.Reissue(w, r, func(s *Session) {

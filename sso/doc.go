@@ -15,26 +15,31 @@
 //   - [SessionIssuer] and [SessionRevoker] issue and end sessions
 //     (session.Manager meets both).
 //
-// # Tenancy
+// # Services
 //
-// On top of the types, sso implements what every protocol shares:
+// The services every protocol shares live in sub-packages that import only
+// sso and internal packages, never each other:
 //
-//   - [Discovery]: home-realm discovery from an email (or an org slug, or a
-//     host resolver) to the organization's active connection, with the
+//   - sso/discovery: home-realm discovery from an email (or an org slug, or
+//     a host resolver) to the organization's active connection, with the
 //     same response for every non-SSO case (no tenant enumeration) and a
 //     per-IP rate limit;
-//   - [Domains]: adding domains (public suffixes, IPs, public and disposable
-//     mail domains refused), DNS TXT verification and periodic
+//   - sso/domains: adding domains (public suffixes, IPs, public and
+//     disposable mail domains refused), DNS TXT verification and periodic
 //     re-verification;
-//   - [LoginCompleter]: the [Completer] that matches identities by
-//     (organization, issuer, subject), links by verified-domain email, JIT
-//     provisions, maps groups to roles and issues the session;
-//   - [Enforcer]: per-organization SSO enforcement with break-glass admins;
-//   - [Auditor]: the hash-chained audit trail with query, export and
-//     verification.
+//   - sso/login: the [Completer] that matches identities by (organization,
+//     issuer, subject), links by verified-domain email, JIT provisions, maps
+//     groups to roles and issues the session;
+//   - sso/policy: per-organization SSO enforcement with break-glass admins,
+//     and organization merges;
+//   - sso/audit: the hash-chained audit trail with query, export and
+//     verification (every component writes through an [EventRecorder]);
+//   - sso/health: federation health checks through the [HealthProber] the
+//     saml and oidc packages implement.
 //
-// The admin onboarding API is in the sub-package sso/admin, and a
-// development IdP for tests and demos in sso/ssotest.
+// sso/admin is the JSON onboarding API on top of them, sso/stack wires
+// every component from one configuration, and sso/ssotest is a development
+// IdP for tests and demos.
 //
 // # Storage
 //
@@ -43,23 +48,6 @@
 // [Provisioner], [EventStore], [SCIMTokenStore]); [Store] bundles them.
 // store/memstore and store/sqlstore implement them and store/storetest is the
 // conformance suite every implementation, including a host's own, runs.
-//
-// # Observability and federation health
-//
-// [Discovery], [LoginCompleter] and [Domains] emit OpenTelemetry spans
-// (and the discovery rate-limit counter) through the TracerProvider and
-// MeterProvider of their configs; nil means the global providers, which are
-// no-ops until the host installs an SDK. Attributes are IDs, protocols,
-// outcomes and stable reasons only, never emails, tokens or assertions.
-//
-// [HealthChecker] checks every active connection's IdP (SAML metadata URL,
-// OIDC discovery and JWKS, through the [HealthProber] the saml and oidc
-// packages implement), stores the result through a [HealthStore], and
-// records [EventConnectionUnhealthy], [EventConnectionRecovered] and
-// [EventCertificateExpiring] (30 and 7 days before expiry) once per
-// transition. Run it on every replica: a per-connection claim makes one
-// replica check each connection per interval. sso/admin serves the results
-// at GET /connections/{id}/health.
 //
 // # Security notes
 //

@@ -94,3 +94,24 @@ func (f Features) Allows(p Protocol) bool {
 	}
 	return false
 }
+
+// Has reports whether the plan includes the feature named name: "scim",
+// "mfa" (MFA enforcement), "enforce_sso", or a protocol's name ("saml",
+// "oidc").
+func (f Features) Has(name string) bool {
+	switch name {
+	case "scim":
+		return f.SCIM
+	case "mfa":
+		return f.EnforceMFA
+	case "enforce_sso":
+		return f.EnforceSSO
+	}
+	return f.Allows(Protocol(name))
+}
+
+// EnforcesSSO reports whether o enforces SSO: the setting is on and the
+// plan includes enforcement.
+func (o *Organization) EnforcesSSO() bool {
+	return o.Settings.SSOEnforced && o.Settings.Features.EnforceSSO
+}

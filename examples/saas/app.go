@@ -34,6 +34,12 @@ import (
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/discovery"
+	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/login"
+	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/sqlstore"
 )
@@ -60,22 +66,22 @@ type App struct {
 	kv      *kv
 	sealer  *sso.Keyring
 	idp     *ssotest.IdP
-	auditor *sso.Auditor
+	auditor *audit.Trail
 
 	sessions  *session.Manager
-	completer *sso.LoginCompleter
+	completer *login.Completer
 	saml      *saml.SP
 	oidc      *oidc.RP
-	discovery *sso.Discovery
-	domains   *sso.Domains
-	enforcer  *sso.Enforcer
+	discovery *discovery.Handler
+	domains   *domains.Manager
+	enforcer  *policy.Enforcer
 	admin     *admin.Handler
 	mfa       *mfa.Manager
 	scim      *scim.Handler
 	dns       *demoResolver
 	pages     *pages
 	telemetry *telemetrySetup
-	health    *sso.HealthChecker
+	health    *health.Checker
 	log       *slog.Logger
 
 	generatedToken bool
@@ -253,7 +259,7 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.auditor, err = sso.NewAuditor(sso.AuditorConfig{Store: a.store}); err != nil {
+	if a.auditor, err = audit.New(audit.Config{Store: a.store}); err != nil {
 		return err
 	}
 	insecure := !a.secure()
@@ -276,7 +282,7 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.completer, err = sso.NewCompleter(sso.CompleterConfig{
+	if a.completer, err = login.New(login.Config{
 		Store:           a.store,
 		Sessions:        a.sessions,
 		Auditor:         a.auditor,
@@ -326,7 +332,7 @@ func (a *App) wire(ctx context.Context) error {
 		return err
 	}
 	starters := map[sso.Protocol]sso.Starter{sso.ProtocolSAML: a.saml, sso.ProtocolOIDC: a.oidc}
-	if a.discovery, err = sso.NewDiscovery(sso.DiscoveryConfig{
+	if a.discovery, err = discovery.New(discovery.Config{
 		Store:           a.store,
 		Starters:        starters,
 		BaseURL:         a.url("/sso"),
@@ -342,7 +348,7 @@ func (a *App) wire(ctx context.Context) error {
 		return err
 	}
 	a.dns = &demoResolver{kv: a.kv}
-	if a.domains, err = sso.NewDomains(sso.DomainsConfig{
+	if a.domains, err = domains.New(domains.Config{
 		Store:    a.store,
 		Auditor:  a.auditor,
 		Resolver: a.dns,
@@ -352,7 +358,7 @@ func (a *App) wire(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if a.enforcer, err = sso.NewEnforcer(sso.EnforcerConfig{
+	if a.enforcer, err = policy.New(policy.Config{
 		Store:   a.store,
 		Auditor: a.auditor,
 		Revoker: a.sessions,
@@ -363,7 +369,7 @@ func (a *App) wire(ctx context.Context) error {
 	// Federation health: every active connection's metadata or discovery
 	// and keys, checked by one replica per interval (the claim lives in the
 	// database), visible at GET /api/admin/connections/{id}/health.
-	if a.health, err = sso.NewHealthChecker(sso.HealthCheckerConfig{
+	if a.health, err = health.New(health.Config{
 		Connections:    a.store,
 		Store:          a.store,
 		Probers:        map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: a.saml, sso.ProtocolOIDC: a.oidc},

@@ -65,7 +65,7 @@ type demoResolver struct {
 	}
 }
 
-// LookupTXT implements sso.TXTResolver.
+// LookupTXT implements domains.TXTResolver.
 func (d *demoResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	v, ok, err := d.kv.get(ctx, "dns:"+name)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/discovery"
 )
 
 //go:embed templates/*.html
@@ -299,7 +300,7 @@ func (p *pages) publishDNS(w http.ResponseWriter, r *http.Request) {
 }
 
 // renderChooser renders the connection chooser of home-realm discovery.
-func (a *App) renderChooser(w http.ResponseWriter, r *http.Request, org *sso.Organization, choices []sso.ConnectionChoice) {
+func (a *App) renderChooser(w http.ResponseWriter, r *http.Request, org *sso.Organization, choices []discovery.ConnectionChoice) {
 	a.pages.render(w, r, "chooser", "Choose how to sign in", map[string]any{"Org": org, "Choices": choices})
 }
 

@@ -262,9 +262,9 @@ func startOnFinishOn(start, finish string) func(*http.Request) string {
 	}
 }
 
-// login signs user in through the email-first endpoint and the development
+// signIn signs user in through the email-first endpoint and the development
 // IdP, and returns the final page.
-func login(ctx context.Context, b *ssotest.Browser, base, email string) (int, string, error) {
+func signIn(ctx context.Context, b *ssotest.Browser, base, email string) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/sso/login",
 		strings.NewReader(url.Values{"email": {email}, "return_to": {"/dashboard"}}.Encode()))
 	if err != nil {

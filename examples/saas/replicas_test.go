@@ -54,7 +54,7 @@ func TestReplicasPostgres(t *testing.T) {
 		// directory pushes bob too (the OIDC and load tests sign him in).
 		scimProvision(t, base, token, "bob@globex.test", "b")
 		b, _ := newRoutedBrowser("dave@globex.test", func(*http.Request) string { return "b" })
-		if _, _, err := login(ctx, b, base, "dave@globex.test"); err != nil {
+		if _, _, err := signIn(ctx, b, base, "dave@globex.test"); err != nil {
 			t.Fatal(err)
 		}
 		if res, _, err := get(ctx, b.Client, base, "/dashboard", "b"); err != nil || res.StatusCode != http.StatusOK {
@@ -93,7 +93,7 @@ func TestReplicasPostgres(t *testing.T) {
 		}
 		// A new login of the deactivated user is refused too.
 		b2, _ := newRoutedBrowser("dave@globex.test", func(*http.Request) string { return "b" })
-		if _, _, err := login(ctx, b2, base, "dave@globex.test"); err == nil {
+		if _, _, err := signIn(ctx, b2, base, "dave@globex.test"); err == nil {
 			t.Error("a deactivated user signed in again")
 		}
 		// Reactivation through SCIM lets the user in again (the load run
@@ -103,7 +103,7 @@ func TestReplicasPostgres(t *testing.T) {
 			t.Fatalf("SCIM PATCH active=true on b: status %d, err %v: %s", st, err, body)
 		}
 		b3, _ := newRoutedBrowser("dave@globex.test", startOnFinishOn("b", "a"))
-		if _, _, err := login(ctx, b3, base, "dave@globex.test"); err != nil {
+		if _, _, err := signIn(ctx, b3, base, "dave@globex.test"); err != nil {
 			t.Fatalf("reactivated user cannot sign in: %v", err)
 		}
 		logout(ctx, b3.Client, base)
@@ -115,7 +115,7 @@ func TestReplicasPostgres(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, rt := newRoutedBrowser(tc.email, startOnFinishOn("a", "b"))
-			_, page, err := login(ctx, b, base, tc.email)
+			_, page, err := signIn(ctx, b, base, tc.email)
 			if err != nil {
 				t.Fatalf("%v\nvisited %v\nrouted %v\n%s", err, b.Visited, rt.seen, tailString(page, 1500))
 			}
@@ -214,7 +214,7 @@ func runLoad(t *testing.T, base string) {
 				}
 				nb, _ := newRoutedBrowser(user, startOnFinishOn(from, to))
 				t0 := time.Now()
-				if _, _, err := login(context.WithoutCancel(ctx), nb, base, user); err != nil {
+				if _, _, err := signIn(context.WithoutCancel(ctx), nb, base, user); err != nil {
 					fail("login %s: %v", user, err)
 					return false
 				}
@@ -290,7 +290,7 @@ func TestReplicasPostgresRestart(t *testing.T) {
 	var browsers []*ssotest.Browser
 	for _, u := range loadUsers {
 		b, _ := newRoutedBrowser(u, startOnFinishOn("a", "b"))
-		if _, _, err := login(ctx, b, base, u); err != nil {
+		if _, _, err := signIn(ctx, b, base, u); err != nil {
 			t.Fatal(err)
 		}
 		browsers = append(browsers, b)

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/policy"
 )
 
 // Store is what the admin API needs from storage: the whole core.
@@ -43,11 +46,11 @@ type Config struct {
 	// Starters begin test logins, one per protocol. Required.
 	Starters map[sso.Protocol]sso.Starter
 	// Domains manages domain verification. Required.
-	Domains *sso.Domains
+	Domains *domains.Manager
 	// Enforcer switches SSO enforcement. Required.
-	Enforcer *sso.Enforcer
+	Enforcer *policy.Enforcer
 	// Auditor records and exports the audit trail. Required.
-	Auditor *sso.Auditor
+	Auditor *audit.Trail
 	// Sessions lists and revokes sessions. Nil answers the session routes
 	// with 404.
 	Sessions sso.SessionAdmin
@@ -55,7 +58,7 @@ type Config struct {
 	// PUT /members/{user}/roles. Nil means Sessions, when it implements
 	// sso.MembershipSyncer (session.Manager does).
 	Sync sso.MembershipSyncer
-	// Health reports connections' federation health (*sso.HealthChecker
+	// Health reports connections' federation health (*health.Checker
 	// implements it). Nil answers GET /connections/{id}/health with 404.
 	Health HealthReader
 	// MaxBodyBytes bounds request bodies. Zero means 1 MiB.

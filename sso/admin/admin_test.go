@@ -19,6 +19,10 @@ import (
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/login"
+	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/store/memstore"
 )
 
@@ -141,8 +145,8 @@ type fixture struct {
 	sessions *fakeSessions
 	revoker  *fakeRevoker
 	dns      txt
-	aud      *sso.Auditor
-	comp     *sso.LoginCompleter
+	aud      *audit.Trail
+	comp     *login.Completer
 	orgA     *sso.Organization
 	orgB     *sso.Organization
 }
@@ -163,14 +167,14 @@ func newFixture(t testing.TB, mutate ...func(*admin.Config)) *fixture {
 			f.orgB = o
 		}
 	}
-	aud, _ := sso.NewAuditor(sso.AuditorConfig{Store: f.st})
+	aud, _ := audit.New(audit.Config{Store: f.st})
 	f.aud = aud
-	doms, err := sso.NewDomains(sso.DomainsConfig{Store: f.st, Auditor: aud, Resolver: f.dns})
+	doms, err := domains.New(domains.Config{Store: f.st, Auditor: aud, Resolver: f.dns})
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, _ := sso.NewEnforcer(sso.EnforcerConfig{Store: f.st, Auditor: aud, Revoker: f.revoker})
-	f.comp, _ = sso.NewCompleter(sso.CompleterConfig{Store: f.st, Sessions: noSessions{}, Auditor: aud})
+	en, _ := policy.New(policy.Config{Store: f.st, Auditor: aud, Revoker: f.revoker})
+	f.comp, _ = login.New(login.Config{Store: f.st, Sessions: noSessions{}, Auditor: aud})
 	cfg := admin.Config{
 		Store: f.st,
 		Authorize: func(r *http.Request) (string, sso.Actor, error) {

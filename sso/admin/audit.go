@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
 )
 
 func parseQuery(r *http.Request, org *sso.Organization) (sso.EventQuery, error) {
@@ -59,9 +60,9 @@ func (h *Handler) queryAudit(w http.ResponseWriter, r *http.Request, org *sso.Or
 	if err != nil {
 		return err
 	}
-	out := make([]sso.ExportedEvent, 0, len(evs))
+	out := make([]audit.Entry, 0, len(evs))
 	for _, e := range evs {
-		out = append(out, sso.Export(e))
+		out = append(out, audit.Export(e))
 	}
 	resp := map[string]any{"events": out}
 	if next != 0 {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/login"
 )
 
 // ConnectionView is the JSON form of a connection. Sealed secrets are never
@@ -250,10 +252,10 @@ func (h *Handler) getConnection(w http.ResponseWriter, r *http.Request, org *sso
 }
 
 // HealthReader returns the last federation health check result of a
-// connection (Status sso.HealthUnknown when it was never checked).
-// *sso.HealthChecker implements it.
+// connection (Status health.Unknown when it was never checked).
+// *health.Checker implements it.
 type HealthReader interface {
-	Health(ctx context.Context, c *sso.Connection) (*sso.ConnectionHealth, error)
+	Health(ctx context.Context, c *sso.Connection) (*health.Report, error)
 }
 
 func (h *Handler) connectionHealth(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
@@ -302,7 +304,7 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 	}
 	var idp *sso.IdPDetails
 	if req.Config != nil {
-		if c.Status == sso.ConnectionActive && sso.Enforced(org) && !h.otherReady(r.Context(), org, c.ID) {
+		if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID) {
 			return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
 		}
 		id, orgID, proto := c.ID, c.OrgID, c.Protocol
@@ -334,7 +336,7 @@ func (h *Handler) deleteConnection(w http.ResponseWriter, r *http.Request, org *
 	if err != nil {
 		return err
 	}
-	if c.Status == sso.ConnectionActive && sso.Enforced(org) && !h.otherReady(r.Context(), org, c.ID) {
+	if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID) {
 		return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
 	}
 	if err := h.cfg.Store.DeleteConnection(r.Context(), c.ID); err != nil {
@@ -407,7 +409,7 @@ func (h *Handler) disableConnection(w http.ResponseWriter, r *http.Request, org 
 	if err != nil {
 		return err
 	}
-	if c.Status == sso.ConnectionActive && sso.Enforced(org) && !h.otherReady(r.Context(), org, c.ID) {
+	if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID) {
 		return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
 	}
 	if c.Status != sso.ConnectionDisabled {
@@ -457,7 +459,7 @@ func (h *Handler) remapIdentities(w http.ResponseWriter, r *http.Request, org *s
 	default:
 		return fmt.Errorf("%w: subject must be \"same\" or \"email\"", sso.ErrInvalidInput)
 	}
-	n, err := sso.RemapIdentities(r.Context(), h.cfg.Store, h.cfg.Auditor, org.ID, from.ID, to.ID, subject)
+	n, err := login.RemapIdentities(r.Context(), h.cfg.Store, h.cfg.Auditor, org.ID, from.ID, to.ID, subject)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/policy"
 )
 
 // EnforcementView is the organization's enforcement state.
@@ -20,7 +21,7 @@ type EnforcementView struct {
 
 func (h *Handler) enforcementView(ctx context.Context, org *sso.Organization) *EnforcementView {
 	_, err := h.cfg.Enforcer.ReadyConnection(ctx, org)
-	return &EnforcementView{Enforced: sso.Enforced(org), EnforcedAt: timePtr(org.Settings.SSOEnforcedAt),
+	return &EnforcementView{Enforced: org.EnforcesSSO(), EnforcedAt: timePtr(org.Settings.SSOEnforcedAt),
 		Ready: err == nil && org.Settings.Features.EnforceSSO, Features: org.Settings.Features}
 }
 
@@ -43,7 +44,7 @@ func (h *Handler) setEnforcement(w http.ResponseWriter, r *http.Request, org *ss
 	if req.Enabled == nil {
 		return fmt.Errorf("%w: enabled is required", sso.ErrInvalidInput)
 	}
-	res, err := h.cfg.Enforcer.SetEnforcement(r.Context(), org.ID, *req.Enabled, sso.EnforceOptions{RevokeSessions: req.RevokeSessions})
+	res, err := h.cfg.Enforcer.SetEnforcement(r.Context(), org.ID, *req.Enabled, policy.Options{RevokeSessions: req.RevokeSessions})
 	if err != nil {
 		return err
 	}

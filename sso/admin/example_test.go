@@ -9,6 +9,9 @@ import (
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/store/memstore"
 )
 
@@ -34,9 +37,9 @@ func ExampleNew() {
 	st := memstore.New()
 	_ = st.CreateOrg(ctx, &sso.Organization{ID: "org_1", Slug: "acme", Name: "Acme",
 		Settings: sso.OrgSettings{Features: sso.Features{SCIM: true}}})
-	auditor, _ := sso.NewAuditor(sso.AuditorConfig{Store: st})
-	domains, _ := sso.NewDomains(sso.DomainsConfig{Store: st, Auditor: auditor})
-	enforcer, _ := sso.NewEnforcer(sso.EnforcerConfig{Store: st, Auditor: auditor})
+	auditor, _ := audit.New(audit.Config{Store: st})
+	domains, _ := domains.New(domains.Config{Store: st, Auditor: auditor})
+	enforcer, _ := policy.New(policy.Config{Store: st, Auditor: auditor})
 	h, err := admin.New(admin.Config{
 		Store: st,
 		// The host decides who administers which organization; here every

@@ -13,6 +13,10 @@ import (
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/store/memstore"
 )
 
@@ -28,12 +32,12 @@ func (p stubProber) ProbeConnection(context.Context, *sso.Connection) (*sso.Heal
 
 func healthServer(t *testing.T, st *memstore.Store, hr admin.HealthReader) *httptest.Server {
 	t.Helper()
-	aud, _ := sso.NewAuditor(sso.AuditorConfig{Store: st})
-	doms, err := sso.NewDomains(sso.DomainsConfig{Store: st, Auditor: aud, Resolver: txt{}})
+	aud, _ := audit.New(audit.Config{Store: st})
+	doms, err := domains.New(domains.Config{Store: st, Auditor: aud, Resolver: txt{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, _ := sso.NewEnforcer(sso.EnforcerConfig{Store: st, Auditor: aud, Revoker: &fakeRevoker{}})
+	en, _ := policy.New(policy.Config{Store: st, Auditor: aud, Revoker: &fakeRevoker{}})
 	h, err := admin.New(admin.Config{
 		Store: st,
 		Authorize: func(r *http.Request) (string, sso.Actor, error) {
@@ -81,7 +85,7 @@ func TestConnectionHealthRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hc, err := sso.NewHealthChecker(sso.HealthCheckerConfig{Connections: st, Store: st, FailureThreshold: 1,
+	hc, err := health.New(health.Config{Connections: st, Store: st, FailureThreshold: 1,
 		Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: stubProber{},
 			sso.ProtocolOIDC: stubProber{err: errors.Join(sso.ErrUnavailable, errors.New("dial tcp 10.0.0.1: secret-internal-detail"))}}})
 	if err != nil {

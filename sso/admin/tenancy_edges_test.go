@@ -123,7 +123,7 @@ func TestJSONEdgeCases(t *testing.T) {
 		t.Errorf("%d tokens after refused requests, want 1", len(toks))
 	}
 	org, _ := f.st.GetOrg(ctx, a.ID)
-	if sso.Enforced(org) {
+	if org.EnforcesSSO() {
 		t.Error("enforcement switched on by a refused request")
 	}
 }

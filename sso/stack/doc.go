@@ -29,7 +29,7 @@
 //
 //	/sso/saml/              SAML: metadata, login, ACS, SLO            (saml.SP)
 //	/sso/oidc/              OIDC: login, callback, back-channel logout (oidc.RP)
-//	/sso/                   discovery: GET|POST /sso/login             (sso.Discovery)
+//	/sso/                   discovery: GET|POST /sso/login             (discovery.Handler)
 //	/scim/v2/               SCIM 2.0                                   (scim.Handler)
 //	/mfa/                   MFA JSON API, when Config.MFA is set       (mfa.Manager)
 //	/admin/sso/             admin API, when Config.Authorize is set    (admin.Handler)

@@ -21,6 +21,12 @@ import (
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/discovery"
+	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/login"
+	"github.com/ssokit/ssokit/sso/policy"
 )
 
 // Store is every storage interface the stack's components use, composed
@@ -28,12 +34,12 @@ import (
 // PostgreSQL) and *memstore.Store implement it; a host's own store proves
 // itself with store/storetest.
 type Store interface {
-	sso.CompletionStore
+	login.Store
 	sso.ConnectionStore
-	sso.DiscoveryStore
-	sso.DomainsStore
-	sso.EnforcementStore
-	sso.HealthStore
+	discovery.Store
+	domains.Store
+	policy.Store
+	health.Store
 	sso.EventStore
 	sso.OrgStore
 	sso.UserStore
@@ -115,7 +121,7 @@ type Config struct {
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// DNS resolves TXT records for domain verification. Nil means
 	// net.DefaultResolver.
-	DNS sso.TXTResolver
+	DNS domains.TXTResolver
 	// SweepInterval is how often Run deletes expired sessions, token
 	// families and OIDC flows. Zero means 5 minutes.
 	SweepInterval time.Duration
@@ -158,18 +164,18 @@ type Dev struct {
 type Stack struct {
 	SAML      *saml.SP
 	OIDC      *oidc.RP
-	Discovery *sso.Discovery
+	Discovery *discovery.Handler
 	SCIM      *scim.Handler
 	Sessions  *session.Manager
 	// MFA is nil unless Config.MFA is set.
 	MFA *mfa.Manager
 	// Admin is nil unless Config.Authorize is set.
 	Admin     *admin.Handler
-	Auditor   *sso.Auditor
-	Domains   *sso.Domains
-	Enforcer  *sso.Enforcer
-	Health    *sso.HealthChecker
-	Completer *sso.LoginCompleter
+	Auditor   *audit.Trail
+	Domains   *domains.Manager
+	Enforcer  *policy.Enforcer
+	Health    *health.Checker
+	Completer *login.Completer
 	// Sealer seals the secrets of every component.
 	Sealer sso.Sealer
 
@@ -252,7 +258,7 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
-	if s.Auditor, err = sso.NewAuditor(sso.AuditorConfig{Store: st, Now: now, ClientIP: ip}); err != nil {
+	if s.Auditor, err = audit.New(audit.Config{Store: st, Now: now, ClientIP: ip}); err != nil {
 		return err
 	}
 	scfg := session.Config{
@@ -268,7 +274,7 @@ func (s *Stack) wire(cfg Config) error {
 	if s.Sessions, err = session.New(scfg); err != nil {
 		return err
 	}
-	if s.Completer, err = sso.NewCompleter(sso.CompleterConfig{
+	if s.Completer, err = login.New(login.Config{
 		Store: st, Sessions: s.Sessions, Auditor: s.Auditor, DefaultReturnTo: cfg.DefaultReturnTo,
 		ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
@@ -292,24 +298,24 @@ func (s *Stack) wire(cfg Config) error {
 		return err
 	}
 	starters := map[sso.Protocol]sso.Starter{sso.ProtocolSAML: s.SAML, sso.ProtocolOIDC: s.OIDC}
-	if s.Discovery, err = sso.NewDiscovery(sso.DiscoveryConfig{
+	if s.Discovery, err = discovery.New(discovery.Config{
 		Store: st, Starters: starters, BaseURL: base.JoinPath("/sso"),
 		LocalLoginURL: cfg.LocalLoginURL, DefaultReturnTo: cfg.DefaultReturnTo,
 		ClientIP: ip, ErrorHandler: cfg.ErrorHandler, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
 		return err
 	}
-	if s.Domains, err = sso.NewDomains(sso.DomainsConfig{
+	if s.Domains, err = domains.New(domains.Config{
 		Store: st, Auditor: s.Auditor, Resolver: cfg.DNS, Now: now, Logger: lg, TracerProvider: tp,
 	}); err != nil {
 		return err
 	}
-	if s.Enforcer, err = sso.NewEnforcer(sso.EnforcerConfig{
+	if s.Enforcer, err = policy.New(policy.Config{
 		Store: st, Auditor: s.Auditor, Revoker: s.Sessions, Now: now, Logger: lg,
 	}); err != nil {
 		return err
 	}
-	if s.Health, err = sso.NewHealthChecker(sso.HealthCheckerConfig{
+	if s.Health, err = health.New(health.Config{
 		Connections: st, Store: st, Auditor: s.Auditor,
 		Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: s.SAML, sso.ProtocolOIDC: s.OIDC},
 		Now:     now, Logger: lg, TracerProvider: tp, MeterProvider: mp,

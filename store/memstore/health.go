@@ -7,27 +7,28 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/health"
 )
 
-var _ sso.HealthStore = (*Store)(nil)
+var _ health.Store = (*Store)(nil)
 
 // healthData holds federation health results and check claims.
 type healthData struct {
-	results map[string]*sso.ConnectionHealth
+	results map[string]*health.Report
 	claims  map[string]time.Time
 }
 
 // healthOf returns s's health tables. The caller holds s.mu.
 func (s *Store) healthOf() *healthData { return &s.health }
 
-func copyHealth(h *sso.ConnectionHealth) *sso.ConnectionHealth {
+func copyHealth(h *health.Report) *health.Report {
 	c := *h
 	c.Certificates = slices.Clone(h.Certificates)
 	c.CertificateWarnings = maps.Clone(h.CertificateWarnings)
 	return &c
 }
 
-// ClaimHealthCheck implements sso.HealthStore.
+// ClaimHealthCheck implements health.Store.
 func (s *Store) ClaimHealthCheck(_ context.Context, connID string, now, notBefore time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -42,20 +43,20 @@ func (s *Store) ClaimHealthCheck(_ context.Context, connID string, now, notBefor
 	return true, nil
 }
 
-// PutHealth implements sso.HealthStore.
-func (s *Store) PutHealth(_ context.Context, h *sso.ConnectionHealth) error {
+// PutHealth implements health.Store.
+func (s *Store) PutHealth(_ context.Context, h *health.Report) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.healthOf()
 	if d.results == nil {
-		d.results = map[string]*sso.ConnectionHealth{}
+		d.results = map[string]*health.Report{}
 	}
 	d.results[h.ConnectionID] = copyHealth(h)
 	return nil
 }
 
-// GetHealth implements sso.HealthStore.
-func (s *Store) GetHealth(_ context.Context, connID string) (*sso.ConnectionHealth, error) {
+// GetHealth implements health.Store.
+func (s *Store) GetHealth(_ context.Context, connID string) (*health.Report, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h, ok := s.healthOf().results[connID]
@@ -65,7 +66,7 @@ func (s *Store) GetHealth(_ context.Context, connID string) (*sso.ConnectionHeal
 	return copyHealth(h), nil
 }
 
-// DeleteHealth implements sso.HealthStore.
+// DeleteHealth implements health.Store.
 func (s *Store) DeleteHealth(_ context.Context, connID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/health"
 )
 
-var _ sso.HealthStore = (*Store)(nil)
+var _ health.Store = (*Store)(nil)
 
-// ClaimHealthCheck implements sso.HealthStore with one conditional upsert:
+// ClaimHealthCheck implements health.Store with one conditional upsert:
 // the row is inserted, or its claim time moved to now only when the stored
 // one is before notBefore, so exactly one concurrent caller sees a row
 // affected.
@@ -30,8 +31,8 @@ WHERE ssokit_health_claims.claimed_at < $3`, connID, ts(now), ts(notBefore))
 	return n == 1, nil
 }
 
-// PutHealth implements sso.HealthStore.
-func (s *Store) PutHealth(ctx context.Context, h *sso.ConnectionHealth) error {
+// PutHealth implements health.Store.
+func (s *Store) PutHealth(ctx context.Context, h *health.Report) error {
 	certs, err := json.Marshal(h.Certificates)
 	if err != nil {
 		return fmt.Errorf("sqlstore: encode certificates: %w", err)
@@ -53,9 +54,9 @@ certificate_warnings = excluded.certificate_warnings`,
 	return s.wrap(err)
 }
 
-// GetHealth implements sso.HealthStore.
-func (s *Store) GetHealth(ctx context.Context, connID string) (*sso.ConnectionHealth, error) {
-	var h sso.ConnectionHealth
+// GetHealth implements health.Store.
+func (s *Store) GetHealth(ctx context.Context, connID string) (*health.Report, error) {
+	var h health.Report
 	var protocol, status, certs, warn string
 	var latency, checked, healthy, since int64
 	err := s.db.QueryRowContext(ctx, `SELECT connection_id, org_id, protocol, status, reachable, reason, latency_us, checked_at,
@@ -65,7 +66,7 @@ FROM ssokit_connection_health WHERE connection_id = $1`, connID).Scan(&h.Connect
 	if err != nil {
 		return nil, s.wrap(err)
 	}
-	h.Protocol, h.Status = sso.Protocol(protocol), sso.HealthStatus(status)
+	h.Protocol, h.Status = sso.Protocol(protocol), health.Status(status)
 	h.Latency = time.Duration(latency) * time.Microsecond
 	h.CheckedAt, h.LastHealthyAt, h.UnhealthySince = fromTS(checked), fromTS(healthy), fromTS(since)
 	if err := json.Unmarshal([]byte(certs), &h.Certificates); err != nil {
@@ -77,7 +78,7 @@ FROM ssokit_connection_health WHERE connection_id = $1`, connID).Scan(&h.Connect
 	return &h, nil
 }
 
-// DeleteHealth implements sso.HealthStore.
+// DeleteHealth implements health.Store.
 func (s *Store) DeleteHealth(ctx context.Context, connID string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM ssokit_connection_health WHERE connection_id = $1`, connID); err != nil {

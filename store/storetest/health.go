@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/health"
 )
 
 func runHealth(t *testing.T, newStores newStoresFunc) {
@@ -20,8 +21,8 @@ func runHealth(t *testing.T, newStores newStoresFunc) {
 		if _, err := s.GetHealth(ctx, "conn_1"); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("missing: got %v, want ErrNotFound", err)
 		}
-		in := &sso.ConnectionHealth{
-			ConnectionID: "conn_1", OrgID: "org_1", Protocol: sso.ProtocolSAML, Status: sso.HealthUnhealthy,
+		in := &health.Report{
+			ConnectionID: "conn_1", OrgID: "org_1", Protocol: sso.ProtocolSAML, Status: health.Unhealthy,
 			Reachable: false, Reason: "unreachable", Latency: 1500 * time.Microsecond, CheckedAt: now,
 			LastHealthyAt: now.Add(-time.Hour), UnhealthySince: now.Add(-time.Minute), ConsecutiveFailures: 3, Keys: 2,
 			Certificates:        []sso.CertificateInfo{{Subject: "CN=idp", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(240 * time.Hour), Fingerprint: "ab:cd"}},
@@ -45,7 +46,7 @@ func runHealth(t *testing.T, newStores newStoresFunc) {
 			t.Fatalf("store shares memory with the caller: %+v", again)
 		}
 		// Put replaces the whole record.
-		in2 := &sso.ConnectionHealth{ConnectionID: "conn_1", OrgID: "org_1", Protocol: sso.ProtocolSAML, Status: sso.HealthHealthy, Reachable: true, CheckedAt: now.Add(time.Minute)}
+		in2 := &health.Report{ConnectionID: "conn_1", OrgID: "org_1", Protocol: sso.ProtocolSAML, Status: health.Healthy, Reachable: true, CheckedAt: now.Add(time.Minute)}
 		if err := s.PutHealth(ctx, in2); err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +96,7 @@ func runHealth(t *testing.T, newStores newStoresFunc) {
 	})
 }
 
-func healthEqual(a, b *sso.ConnectionHealth) bool {
+func healthEqual(a, b *health.Report) bool {
 	x, y := *a, *b
 	if !x.CheckedAt.Equal(y.CheckedAt) || !x.LastHealthyAt.Equal(y.LastHealthyAt) || !x.UnhealthySince.Equal(y.UnhealthySince) {
 		return false

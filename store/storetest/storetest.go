@@ -48,6 +48,7 @@ import (
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/health"
 )
 
 // Stores holds the storage capabilities under test, one typed field per
@@ -60,7 +61,7 @@ type Stores struct {
 	// Provision, Event, SCIMToken; race CoreRace.
 	Core sso.Store
 	// Health is the federation health store. Suite Health; race HealthRace.
-	Health sso.HealthStore
+	Health health.Store
 
 	// Sessions is the session store. Suite Session.
 	Sessions session.Store

@@ -1,4 +1,4 @@
-package sso_test
+package health_test
 
 import (
 	"context"
@@ -25,6 +25,8 @@ import (
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/health"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
 )
@@ -107,7 +109,7 @@ type healthFixture struct {
 	idp      *restartableIdP
 	sp       *saml.SP
 	rp       *oidc.RP
-	auditor  *sso.Auditor
+	auditor  *audit.Trail
 	samlConn *sso.Connection
 	oidcConn *sso.Connection
 	now      atomic.Pointer[time.Time]
@@ -141,7 +143,7 @@ func newHealthFixture(t *testing.T, certLife time.Duration) *healthFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.auditor, err = sso.NewAuditor(sso.AuditorConfig{Store: f.store}); err != nil {
+	if f.auditor, err = audit.New(audit.Config{Store: f.store}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.store.CreateOrg(ctx, &sso.Organization{ID: "org_h", Slug: "health", Name: "Health", CreatedAt: start, UpdatedAt: start}); err != nil {
@@ -179,16 +181,16 @@ func mustKeyring(t *testing.T) *sso.Keyring {
 	return k
 }
 
-func (f *healthFixture) checker(t *testing.T, mod func(*sso.HealthCheckerConfig)) *sso.HealthChecker {
+func (f *healthFixture) checker(t *testing.T, mod func(*health.Config)) *health.Checker {
 	t.Helper()
-	cfg := sso.HealthCheckerConfig{
+	cfg := health.Config{
 		Connections: f.store, Store: f.store, Auditor: f.auditor, Now: f.clock, Interval: time.Minute, Timeout: 3 * time.Second,
 		Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: f.sp, sso.ProtocolOIDC: f.rp},
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	hc, err := sso.NewHealthChecker(cfg)
+	hc, err := health.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +224,7 @@ func TestHealthCheckerIdPDownAndBack(t *testing.T) {
 	f := newHealthFixture(t, 365*24*time.Hour)
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	hc := f.checker(t, func(c *sso.HealthCheckerConfig) { c.TracerProvider = tp })
+	hc := f.checker(t, func(c *health.Config) { c.TracerProvider = tp })
 
 	pass := func(want int) {
 		t.Helper()
@@ -232,7 +234,7 @@ func TestHealthCheckerIdPDownAndBack(t *testing.T) {
 			t.Fatalf("CheckDue: got %d, %v, want %d checked", n, err, want)
 		}
 	}
-	health := func(c *sso.Connection) *sso.ConnectionHealth {
+	healthOf := func(c *sso.Connection) *health.Report {
 		t.Helper()
 		h, err := hc.Health(ctx, c)
 		if err != nil {
@@ -242,19 +244,19 @@ func TestHealthCheckerIdPDownAndBack(t *testing.T) {
 	}
 
 	// Never checked.
-	if h := health(f.samlConn); h.Status != sso.HealthUnknown {
+	if h := healthOf(f.samlConn); h.Status != health.Unknown {
 		t.Fatalf("before any check: got %s, want unknown", h.Status)
 	}
 
 	// 1. Up.
 	pass(2)
 	for _, c := range []*sso.Connection{f.samlConn, f.oidcConn} {
-		h := health(c)
-		if h.Status != sso.HealthHealthy || !h.Reachable || h.Reason != "" || h.Keys < 1 || h.LastHealthyAt.IsZero() {
+		h := healthOf(c)
+		if h.Status != health.Healthy || !h.Reachable || h.Reason != "" || h.Keys < 1 || h.LastHealthyAt.IsZero() {
 			t.Fatalf("%s up: got %+v", c.ID, h)
 		}
 	}
-	if h := health(f.samlConn); len(h.Certificates) != 1 || !h.Certificates[0].NotAfter.Equal(f.idp.cert.NotAfter) {
+	if h := healthOf(f.samlConn); len(h.Certificates) != 1 || !h.Certificates[0].NotAfter.Equal(f.idp.cert.NotAfter) {
 		t.Fatalf("saml certificates: got %+v", h.Certificates)
 	}
 	// A second pass within the interval checks nothing (the claim holds).
@@ -266,8 +268,8 @@ func TestHealthCheckerIdPDownAndBack(t *testing.T) {
 	f.idp.stop()
 	pass(2)
 	for _, c := range []*sso.Connection{f.samlConn, f.oidcConn} {
-		h := health(c)
-		if h.Status != sso.HealthHealthy || h.Reachable || h.Reason != "unavailable" || h.ConsecutiveFailures != 1 {
+		h := healthOf(c)
+		if h.Status != health.Healthy || h.Reachable || h.Reason != "unavailable" || h.ConsecutiveFailures != 1 {
 			t.Fatalf("%s after one failure: got %+v", c.ID, h)
 		}
 	}
@@ -277,8 +279,8 @@ func TestHealthCheckerIdPDownAndBack(t *testing.T) {
 	pass(2)
 	pass(2)
 	for _, c := range []*sso.Connection{f.samlConn, f.oidcConn} {
-		h := health(c)
-		if h.Status != sso.HealthUnhealthy || h.ConsecutiveFailures != 3 || h.UnhealthySince.IsZero() {
+		h := healthOf(c)
+		if h.Status != health.Unhealthy || h.ConsecutiveFailures != 3 || h.UnhealthySince.IsZero() {
 			t.Fatalf("%s down: got %+v", c.ID, h)
 		}
 		// The last known certificates stay visible while the IdP is down.
@@ -298,16 +300,16 @@ func TestHealthCheckerIdPDownAndBack(t *testing.T) {
 	f.idp.restart()
 	pass(2)
 	for _, c := range []*sso.Connection{f.samlConn, f.oidcConn} {
-		h := health(c)
-		if h.Status != sso.HealthHealthy || !h.Reachable || h.ConsecutiveFailures != 0 || !h.UnhealthySince.IsZero() {
+		h := healthOf(c)
+		if h.Status != health.Healthy || !h.Reachable || h.ConsecutiveFailures != 0 || !h.UnhealthySince.IsZero() {
 			t.Fatalf("%s back: got %+v", c.ID, h)
 		}
 	}
-	if got := countTargets(f.events(t, sso.EventConnectionRecovered)); got[f.samlConn.ID] != 1 || got[f.oidcConn.ID] != 1 {
+	if got := countTargets(f.events(t, health.EventConnectionRecovered)); got[f.samlConn.ID] != 1 || got[f.oidcConn.ID] != 1 {
 		t.Fatalf("recovered events: got %v, want one per connection", got)
 	}
 	pass(2)
-	if n := len(f.events(t, sso.EventConnectionRecovered)); n != 2 {
+	if n := len(f.events(t, health.EventConnectionRecovered)); n != 2 {
 		t.Fatalf("recovered events after another healthy pass: %d, want 2", n)
 	}
 	if n := len(f.events(t, sso.EventConnectionUnhealthy)); n != 2 {
@@ -349,10 +351,10 @@ func TestHealthCheckerCertificateExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newHealthFixture(t, 40*24*time.Hour)
-	hc := f.checker(t, func(c *sso.HealthCheckerConfig) {
+	hc := f.checker(t, func(c *health.Config) {
 		c.Probers = map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: f.sp}
 	})
-	check := func() *sso.ConnectionHealth {
+	check := func() *health.Report {
 		t.Helper()
 		h, err := hc.Check(ctx, f.samlConn)
 		if err != nil {
@@ -435,7 +437,7 @@ func TestHealthCheckerRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h.Status == sso.HealthHealthy {
+		if h.Status == health.Healthy {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -450,14 +452,14 @@ func TestNewHealthCheckerConfig(t *testing.T) {
 	t.Parallel()
 	st := memstore.New()
 	pr := map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: nil}
-	for name, cfg := range map[string]sso.HealthCheckerConfig{
+	for name, cfg := range map[string]health.Config{
 		"NoConnections": {Store: st},
 		"NoStore":       {Connections: st},
 		"NoProbers":     {Connections: st, Store: st},
 		"NilProber":     {Connections: st, Store: st, Probers: pr},
 		"ShortInterval": {Connections: st, Store: st, Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: nopProber{}}, Interval: time.Second},
 	} {
-		if _, err := sso.NewHealthChecker(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
+		if _, err := health.New(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
 			t.Errorf("%s: got %v, want ErrInvalidConfig", name, err)
 		}
 	}

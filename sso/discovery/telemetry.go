@@ -1,4 +1,4 @@
-package sso
+package discovery
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ssokit/ssokit/internal/telemetry"
+	"github.com/ssokit/ssokit/sso"
 )
 
 // Span attribute keys of the core's spans besides the shared ones (org,
@@ -17,15 +18,12 @@ const (
 	// keyDiscoveryResult is where discovery sent the browser: "sso",
 	// "chooser" or "local".
 	keyDiscoveryResult = attribute.Key("ssokit.discovery.result")
-	// keyLoginOutcome is how completion found the user: matched, linked or
-	// provisioned (JIT).
-	keyLoginOutcome = attribute.Key("ssokit.login.outcome")
 )
 
 // spanResult marks the request's current span (a discovery span) with
 // where the browser was sent, the stable reason and, for a failure, an
 // error status. Values are IDs and fixed codes only.
-func spanResult(r *http.Request, result string, org *Organization, c *Connection, err error) {
+func spanResult(r *http.Request, result string, org *sso.Organization, c *sso.Connection, err error) {
 	span := trace.SpanFromContext(r.Context())
 	if !span.IsRecording() {
 		return
@@ -38,7 +36,7 @@ func spanResult(r *http.Request, result string, org *Organization, c *Connection
 		attrs = append(attrs, telemetry.KeyConnection.String(c.ID), telemetry.KeyProtocol.String(string(c.Protocol)))
 	}
 	if err != nil {
-		attrs = append(attrs, telemetry.KeyReason.String(ReasonOf(err)))
+		attrs = append(attrs, telemetry.KeyReason.String(sso.ReasonOf(err)))
 	}
 	span.SetAttributes(attrs...)
 }
@@ -68,7 +66,7 @@ func spanFail(r *http.Request, err error) {
 	if !span.IsRecording() {
 		return
 	}
-	reason := ReasonOf(err)
+	reason := sso.ReasonOf(err)
 	span.SetAttributes(telemetry.KeyOutcome.String("failure"), telemetry.KeyReason.String(reason))
 	span.SetStatus(codes.Error, reason)
 }

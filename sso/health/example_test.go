@@ -1,4 +1,4 @@
-package sso_test
+package health_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/health"
 	"github.com/ssokit/ssokit/store/memstore"
 )
 
@@ -17,15 +19,15 @@ func (downProber) ProbeConnection(context.Context, *sso.Connection) (*sso.Health
 	return nil, fmt.Errorf("idp metadata: %w", sso.ErrUnavailable)
 }
 
-func ExampleNewHealthChecker() {
+func ExampleNew() {
 	ctx := context.Background()
 	st := memstore.New()
 	_ = st.CreateOrg(ctx, &sso.Organization{ID: "org_1", Slug: "acme", Name: "Acme"})
 	_ = st.CreateConnection(ctx, &sso.Connection{ID: "conn_1", OrgID: "org_1", Protocol: sso.ProtocolSAML,
 		Status: sso.ConnectionActive, SAML: &sso.SAMLConfig{MetadataURL: "https://idp.example/metadata"}})
-	auditor, _ := sso.NewAuditor(sso.AuditorConfig{Store: st})
+	auditor, _ := audit.New(audit.Config{Store: st})
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	hc, err := sso.NewHealthChecker(sso.HealthCheckerConfig{
+	hc, err := health.New(health.Config{
 		Connections: st, Store: st, Auditor: auditor,
 		Probers:  map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: downProber{}},
 		Interval: time.Minute,

@@ -1,4 +1,4 @@
-package sso_test
+package domains_test
 
 import (
 	"context"
@@ -12,19 +12,23 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/domains"
 )
+
+var ctx = ssoenv.Ctx
 
 // TestTM2_VerificationRecord: a >= 128-bit token per (org, domain), record
 // at _ssokit-challenge.<domain>, exact match, another tenant's token does
 // not verify, expired tokens are rejected.
 func TestTM2_VerificationRecord(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a, b := e.org("tenant-a", nil), e.org("tenant-b", nil)
-	res := &fakeResolver{}
-	d := e.domains(res, nil)
+	e := ssoenv.New(t)
+	a, b := e.Org("tenant-a", nil), e.Org("tenant-b", nil)
+	res := &ssoenv.FakeResolver{}
+	d := e.Domains(res, nil)
 
 	da, err := d.Add(ctx, a.ID, "Shared.Example.")
 	if err != nil {
@@ -50,49 +54,49 @@ func TestTM2_VerificationRecord(t *testing.T) {
 	}
 
 	// Tenant A's token published: B cannot verify with it.
-	res.set(name, value)
+	res.Set(name, value)
 	_, err = d.Verify(ctx, b.ID, "shared.example")
-	wantReason(t, err, sso.ErrInvalidInput, "record_mismatch")
+	ssoenv.WantReason(t, err, sso.ErrInvalidInput, "record_mismatch")
 
 	// Near misses never verify.
 	for _, v := range []string{"ssokit-verify=" + db.Token + " ", "x" + "ssokit-verify=" + db.Token,
 		"ssokit-verify=" + db.Token[:len(db.Token)-1], strings.ToUpper("ssokit-verify=" + db.Token), db.Token} {
-		res.set(name, v)
+		res.Set(name, v)
 		if _, err := d.Verify(ctx, b.ID, "shared.example"); err == nil {
 			t.Fatalf("record %q verified", v)
 		}
 	}
 	// A verifies with its own token; B's later proof conflicts.
-	res.set(name, "v=spf1 -all", value)
+	res.Set(name, "v=spf1 -all", value)
 	got, err := d.Verify(ctx, a.ID, "shared.example")
 	if err != nil || got.State != sso.DomainVerified {
 		t.Fatalf("verify A: %v %+v", err, got)
 	}
-	if ev := e.lastEvent(a.ID, sso.EventDomainVerified); ev.Target.ID != "shared.example" {
+	if ev := e.LastEvent(a.ID, sso.EventDomainVerified); ev.Target.ID != "shared.example" {
 		t.Fatalf("got event %+v", ev)
 	}
-	res.set(name, "ssokit-verify="+db.Token)
+	res.Set(name, "ssokit-verify="+db.Token)
 	_, err = d.Verify(ctx, b.ID, "shared.example")
-	wantReason(t, err, sso.ErrConflict, "claimed_by_other_org")
+	ssoenv.WantReason(t, err, sso.ErrConflict, "claimed_by_other_org")
 
 	// Expired token.
-	c := e.org("tenant-c", nil)
+	c := e.Org("tenant-c", nil)
 	dc, err := d.Add(ctx, c.ID, "late.example")
 	if err != nil {
 		t.Fatal(err)
 	}
 	n, v := d.Record(dc)
-	res.set(n, v)
-	e.advance(8 * 24 * time.Hour)
+	res.Set(n, v)
+	e.Advance(8 * 24 * time.Hour)
 	_, err = d.Verify(ctx, c.ID, "late.example")
-	wantReason(t, err, sso.ErrExpired, "token_expired")
+	ssoenv.WantReason(t, err, sso.ErrExpired, "token_expired")
 	// Adding again issues a fresh token that works.
 	dc2, err := d.Add(ctx, c.ID, "late.example")
 	if err != nil || dc2.Token == dc.Token {
 		t.Fatalf("re-add: %v, token renewed %v", err, dc2.Token != dc.Token)
 	}
 	n, v = d.Record(dc2)
-	res.set(n, v)
+	res.Set(n, v)
 	if _, err := d.Verify(ctx, c.ID, "late.example"); err != nil {
 		t.Fatalf("verify renewed token: %v", err)
 	}
@@ -104,78 +108,78 @@ func TestTM2_VerificationRecord(t *testing.T) {
 // A record that comes back restores the domain.
 func TestTM2_PeriodicReverification(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a := e.org("acme", nil)
-	res := &fakeResolver{}
-	d := e.domains(res, func(c *sso.DomainsConfig) {
+	e := ssoenv.New(t)
+	a := e.Org("acme", nil)
+	res := &ssoenv.FakeResolver{}
+	d := e.Domains(res, func(c *domains.Config) {
 		c.RecheckInterval = time.Hour
 		c.FailureThreshold = 3
 		c.GracePeriod = 48 * time.Hour
 	})
 	dom, _ := d.Add(ctx, a.ID, "acme.com")
 	n, v := d.Record(dom)
-	res.set(n, v)
+	res.Set(n, v)
 	if _, err := d.Verify(ctx, a.ID, "acme.com"); err != nil {
 		t.Fatal(err)
 	}
 	// Record removed.
-	res.set(n)
+	res.Set(n)
 	for i := 1; i <= 3; i++ {
-		e.advance(2 * time.Hour)
+		e.Advance(2 * time.Hour)
 		if k, err := d.Recheck(ctx, 10); err != nil || k != 1 {
 			t.Fatalf("recheck %d: n=%d err=%v", i, k, err)
 		}
-		got, _ := e.st.GetDomain(ctx, a.ID, "acme.com")
+		got, _ := e.St.GetDomain(ctx, a.ID, "acme.com")
 		if got.State != sso.DomainVerified || got.ConsecutiveFailures != i {
 			t.Fatalf("after miss %d: %+v, want still verified (grace) with %d failures", i, got, i)
 		}
-		if _, err := sso.RoutingDomain(ctx, e.st, "acme.com"); err != nil {
+		if _, err := sso.RoutingDomain(ctx, e.St, "acme.com"); err != nil {
 			t.Fatalf("routing off during grace: %v", err)
 		}
 	}
-	if got := len(e.events(a.ID, sso.EventDomainRecheckMissed)); got != 3 {
+	if got := len(e.Events(a.ID, domains.EventDomainRecheckMissed)); got != 3 {
 		t.Fatalf("got %d recheck_missed events, want 3", got)
 	}
-	e.advance(48 * time.Hour)
+	e.Advance(48 * time.Hour)
 	if _, err := d.Recheck(ctx, 10); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := e.st.GetDomain(ctx, a.ID, "acme.com")
+	got, _ := e.St.GetDomain(ctx, a.ID, "acme.com")
 	if got.State != sso.DomainFailed {
 		t.Fatalf("got state %s, want failed", got.State)
 	}
-	if _, err := sso.RoutingDomain(ctx, e.st, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
+	if _, err := sso.RoutingDomain(ctx, e.St, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatalf("routing still on: %v", err)
 	}
-	if ev := e.lastEvent(a.ID, sso.EventDomainFailed); ev.Reason != "routing_disabled" || ev.Actor.Type != sso.ActorSystem {
+	if ev := e.LastEvent(a.ID, sso.EventDomainFailed); ev.Reason != "routing_disabled" || ev.Actor.Type != sso.ActorSystem {
 		t.Fatalf("got %+v", ev)
 	}
 	// Record restored: verified again.
-	res.set(n, v)
-	e.advance(2 * time.Hour)
+	res.Set(n, v)
+	e.Advance(2 * time.Hour)
 	if _, err := d.Recheck(ctx, 10); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := e.st.GetDomain(ctx, a.ID, "acme.com"); got.State != sso.DomainVerified || got.ConsecutiveFailures != 0 {
+	if got, _ := e.St.GetDomain(ctx, a.ID, "acme.com"); got.State != sso.DomainVerified || got.ConsecutiveFailures != 0 {
 		t.Fatalf("got %+v, want verified again", got)
 	}
 }
 
 func TestDomainsRunStopsOnCancel(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a := e.org("acme", nil)
-	e.verified(a.ID, "acme.com")
+	e := ssoenv.New(t)
+	a := e.Org("acme", nil)
+	e.Verified(a.ID, "acme.com")
 	looked := make(chan struct{}, 1)
-	res := &fakeResolver{fn: func(ctx context.Context, name string) ([]string, error) {
+	res := &ssoenv.FakeResolver{Fn: func(ctx context.Context, name string) ([]string, error) {
 		select {
 		case looked <- struct{}{}:
 		default:
 		}
 		return nil, &net.DNSError{IsNotFound: true}
 	}}
-	d := e.domains(res, func(c *sso.DomainsConfig) { c.RecheckInterval = time.Minute })
-	e.advance(time.Hour)
+	d := e.Domains(res, func(c *domains.Config) { c.RecheckInterval = time.Minute })
+	e.Advance(time.Hour)
 	stop := testkit.Start(t, d.Run)
 	select {
 	case <-looked:
@@ -190,18 +194,18 @@ func TestDomainsRunStopsOnCancel(t *testing.T) {
 // conflict, not last-writer-wins.
 func TestTM3_Scope(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a, b := e.org("a", nil), e.org("b", nil)
-	e.verified(a.ID, "sub.acme.com")
+	e := ssoenv.New(t)
+	a, b := e.Org("a", nil), e.Org("b", nil)
+	e.Verified(a.ID, "sub.acme.com")
 	for _, name := range []string{"acme.com", "other.acme.com", "deep.sub.acme.com"} {
-		if _, err := sso.RoutingDomain(ctx, e.st, name); !errors.Is(err, sso.ErrNotFound) {
+		if _, err := sso.RoutingDomain(ctx, e.St, name); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("%s routes through sub.acme.com: %v", name, err)
 		}
 	}
-	d := e.domains(&fakeResolver{}, nil)
+	d := e.Domains(&ssoenv.FakeResolver{}, nil)
 	_, err := d.Add(ctx, b.ID, "SUB.acme.com")
-	wantReason(t, err, sso.ErrConflict, "claimed_by_other_org")
-	if dom, _ := sso.RoutingDomain(ctx, e.st, "sub.acme.com"); dom.OrgID != a.ID {
+	ssoenv.WantReason(t, err, sso.ErrConflict, "claimed_by_other_org")
+	if dom, _ := sso.RoutingDomain(ctx, e.St, "sub.acme.com"); dom.OrgID != a.ID {
 		t.Fatalf("verified holder changed to %s", dom.OrgID)
 	}
 	// B may still prove the parent.
@@ -214,9 +218,9 @@ func TestTM3_Scope(t *testing.T) {
 // mail providers (embedded list plus the host's additions).
 func TestTM4_UnclaimableDomains(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a := e.org("a", nil)
-	d := e.domains(&fakeResolver{}, func(c *sso.DomainsConfig) { c.BlockedDomains = []string{"Mail.Corp-Free.example"} })
+	e := ssoenv.New(t)
+	a := e.Org("a", nil)
+	d := e.Domains(&ssoenv.FakeResolver{}, func(c *domains.Config) { c.BlockedDomains = []string{"Mail.Corp-Free.example"} })
 	tests := []struct {
 		name     string
 		sentinel error
@@ -243,7 +247,7 @@ func TestTM4_UnclaimableDomains(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := d.Add(ctx, a.ID, tc.name)
-			wantReason(t, err, tc.sentinel, tc.reason)
+			ssoenv.WantReason(t, err, tc.sentinel, tc.reason)
 		})
 	}
 	if doms, _ := d.List(ctx, a.ID); len(doms) != 0 {
@@ -259,10 +263,10 @@ func TestTM4_UnclaimableDomains(t *testing.T) {
 // the same organization, and nothing else does.
 func TestTM5_RegistrableDomainConsistency(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a := e.org("a", nil)
-	res := &fakeResolver{}
-	d := e.domains(res, nil)
+	e := ssoenv.New(t)
+	a := e.Org("a", nil)
+	res := &ssoenv.FakeResolver{}
+	d := e.Domains(res, nil)
 	dom, err := d.Add(ctx, a.ID, "Bücher.Example")
 	if err != nil {
 		t.Fatal(err)
@@ -271,7 +275,7 @@ func TestTM5_RegistrableDomainConsistency(t *testing.T) {
 		t.Fatalf("got %q", dom.Name)
 	}
 	n, v := d.Record(dom)
-	res.set(n, v)
+	res.Set(n, v)
 	if _, err := d.Verify(ctx, a.ID, "xn--bcher-kva.example."); err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +284,7 @@ func TestTM5_RegistrableDomainConsistency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := sso.RoutingDomain(ctx, e.st, domain)
+		got, err := sso.RoutingDomain(ctx, e.St, domain)
 		if err != nil || got.OrgID != a.ID {
 			t.Fatalf("%s: got %v %v", email, got, err)
 		}
@@ -294,11 +298,11 @@ func TestTM5_RegistrableDomainConsistency(t *testing.T) {
 // sets and a CNAME-chained answer, through the resolver interface.
 func TestTM6_DNSSpoofingResistance(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a := e.org("a", nil)
+	e := ssoenv.New(t)
+	a := e.Org("a", nil)
 	var fn func(ctx context.Context, name string) ([]string, error)
-	res := &fakeResolver{fn: func(ctx context.Context, name string) ([]string, error) { return fn(ctx, name) }}
-	d := e.domains(res, func(c *sso.DomainsConfig) { c.LookupTimeout = 100 * time.Millisecond })
+	res := &ssoenv.FakeResolver{Fn: func(ctx context.Context, name string) ([]string, error) { return fn(ctx, name) }}
+	d := e.Domains(res, func(c *domains.Config) { c.LookupTimeout = 100 * time.Millisecond })
 	dom, _ := d.Add(ctx, a.ID, "acme.com")
 	_, want := d.Record(dom)
 
@@ -335,11 +339,11 @@ func TestTM6_DNSSpoofingResistance(t *testing.T) {
 		fn = tc.fn
 		start := time.Now()
 		_, err := d.Verify(ctx, a.ID, "acme.com")
-		wantReason(t, err, tc.sentinel, tc.reason)
+		ssoenv.WantReason(t, err, tc.sentinel, tc.reason)
 		if time.Since(start) > 3*time.Second {
 			t.Fatalf("%s: took %v", tc.name, time.Since(start))
 		}
-		if got, _ := e.st.GetDomain(ctx, a.ID, "acme.com"); got.State != sso.DomainPending {
+		if got, _ := e.St.GetDomain(ctx, a.ID, "acme.com"); got.State != sso.DomainPending {
 			t.Fatalf("%s: state %s", tc.name, got.State)
 		}
 	}
@@ -362,14 +366,14 @@ func TestTM6_DNSSpoofingResistance(t *testing.T) {
 // server answers through a CNAME to check that the chain is followed.
 func TestTM6_RealResolverConcatenatesStrings(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a := e.org("a", nil)
+	e := ssoenv.New(t)
+	a := e.Org("a", nil)
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Skipf("no UDP: %v", err)
 	}
 	defer pc.Close()
-	d := e.domains(nil, func(c *sso.DomainsConfig) {
+	d := e.Domains(nil, func(c *domains.Config) {
 		c.LookupTimeout = 2 * time.Second
 		c.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var dd net.Dialer
@@ -418,17 +422,17 @@ func serveDNS(pc net.PacketConn, answer func(dnsmessage.Question) []dnsmessage.R
 
 func TestDomainsRemoveStopsRouting(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a := e.org("a", nil)
-	e.verified(a.ID, "acme.com")
-	d := e.domains(&fakeResolver{}, nil)
+	e := ssoenv.New(t)
+	a := e.Org("a", nil)
+	e.Verified(a.ID, "acme.com")
+	d := e.Domains(&ssoenv.FakeResolver{}, nil)
 	if err := d.Remove(ctx, a.ID, "ACME.com"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sso.RoutingDomain(ctx, e.st, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
+	if _, err := sso.RoutingDomain(ctx, e.St, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatalf("got %v", err)
 	}
-	if e.lastEvent(a.ID, sso.EventDomainRemoved).Target.ID != "acme.com" {
+	if e.LastEvent(a.ID, sso.EventDomainRemoved).Target.ID != "acme.com" {
 		t.Fatal("no removal event")
 	}
 	if err := d.Remove(ctx, a.ID, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
@@ -438,18 +442,18 @@ func TestDomainsRemoveStopsRouting(t *testing.T) {
 
 func TestNewDomainsConfig(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	for _, cfg := range []sso.DomainsConfig{
+	e := ssoenv.New(t)
+	for _, cfg := range []domains.Config{
 		{},
-		{Store: e.st, ChallengePrefix: "no-underscore"},
-		{Store: e.st, ChallengePrefix: "_two.labels"},
-		{Store: e.st, BlockedDomains: []string{"not a domain"}},
+		{Store: e.St, ChallengePrefix: "no-underscore"},
+		{Store: e.St, ChallengePrefix: "_two.labels"},
+		{Store: e.St, BlockedDomains: []string{"not a domain"}},
 	} {
-		if _, err := sso.NewDomains(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
+		if _, err := domains.New(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
 			t.Fatalf("%+v: got %v", cfg, err)
 		}
 	}
-	d, err := sso.NewDomains(sso.DomainsConfig{Store: e.st, ChallengePrefix: "_acme-sso"})
+	d, err := domains.New(domains.Config{Store: e.St, ChallengePrefix: "_acme-sso"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,9 +476,9 @@ func FuzzDomainsAdd(f *testing.F) {
 		"xn--bcher-kva.example", strings.Repeat("a.", 200) + "com", "\x00.com", "a\u2028b.com", "ACME.COM"} {
 		f.Add(s)
 	}
-	e := newEnv(f)
-	org := e.org("fuzz", nil)
-	d := e.domains(&fakeResolver{}, nil)
+	e := ssoenv.New(f)
+	org := e.Org("fuzz", nil)
+	d := e.Domains(&ssoenv.FakeResolver{}, nil)
 	f.Fuzz(func(t *testing.T, name string) {
 		dom, err := d.Add(ctx, org.ID, name)
 		if err != nil {
@@ -494,14 +498,14 @@ func FuzzDomainsAdd(f *testing.F) {
 // the same domain at once; exactly one ends up verified.
 func TestTM3_ConcurrentVerificationSingleWinner(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	res := &fakeResolver{}
-	d := e.domains(res, nil)
+	e := ssoenv.New(t)
+	res := &ssoenv.FakeResolver{}
+	d := e.Domains(res, nil)
 	const n = 8
 	var recs []string
 	orgs := make([]string, n)
 	for i := range orgs {
-		o := e.org(fmt.Sprintf("org-%d", i), nil)
+		o := e.Org(fmt.Sprintf("org-%d", i), nil)
 		orgs[i] = o.ID
 		dom, err := d.Add(ctx, o.ID, "contested.example")
 		if err != nil {
@@ -510,7 +514,7 @@ func TestTM3_ConcurrentVerificationSingleWinner(t *testing.T) {
 		_, v := d.Record(dom)
 		recs = append(recs, v)
 	}
-	res.set("_ssokit-challenge.contested.example", recs...)
+	res.Set("_ssokit-challenge.contested.example", recs...)
 	errs := make(chan error, n)
 	for _, id := range orgs {
 		go func() {

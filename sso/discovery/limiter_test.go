@@ -1,8 +1,10 @@
-package sso
+package discovery
 
 import (
 	"fmt"
 	"testing"
+
+	"github.com/ssokit/ssokit/sso"
 )
 
 // TestIPLimiterBoundedMemory: however many clients appear, the limiter
@@ -37,10 +39,10 @@ func FuzzDiscoveryEmail(f *testing.F) {
 		f.Add(s, "/ok")
 		f.Add(s, "//evil.example")
 	}
-	d := &Discovery{cfg: DiscoveryConfig{LocalLoginURL: "/pw?x=1", DefaultReturnTo: "/"}}
+	d := &Handler{cfg: Config{LocalLoginURL: "/pw?x=1", DefaultReturnTo: "/"}}
 	f.Fuzz(func(t *testing.T, email, returnTo string) {
-		_, _, _ = NormalizeEmail(email)
-		u := d.LocalLoginURL(email, SafeReturnTo(returnTo, "/"))
+		_, _, _ = sso.NormalizeEmail(email)
+		u := d.LocalLoginURL(email, sso.SafeReturnTo(returnTo, "/"))
 		if u == "" || u[0] != '/' || (len(u) > 1 && u[1] == '/') {
 			t.Fatalf("got %q", u)
 		}

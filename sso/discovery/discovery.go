@@ -1,4 +1,4 @@
-package sso
+package discovery
 
 import (
 	"bytes"
@@ -17,34 +17,36 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/internal/telemetry"
+	"github.com/ssokit/ssokit/sso"
 )
 
-// DiscoveryStore is what Discovery needs from storage.
-type DiscoveryStore interface {
-	OrgStore
-	DomainStore
-	ConnectionStore
+// Store is what Discovery needs from storage.
+type Store interface {
+	sso.OrgStore
+	sso.DomainStore
+	sso.ConnectionStore
 }
 
 // ConnectionChoice is one entry of the chooser shown when an organization
 // has several active connections.
 type ConnectionChoice struct {
-	ID          string   `json:"id"`
-	DisplayName string   `json:"display_name"`
-	Protocol    Protocol `json:"protocol"`
+	ID          string       `json:"id"`
+	DisplayName string       `json:"display_name"`
+	Protocol    sso.Protocol `json:"protocol"`
 	// URL starts the login at this connection.
 	URL string `json:"url"`
 }
 
-// DiscoveryConfig configures home-realm discovery.
-type DiscoveryConfig struct {
+// Config configures home-realm discovery.
+type Config struct {
 	// Store finds domains, organizations and connections. Required.
-	Store DiscoveryStore
+	Store Store
 	// Starters begin logins, one per protocol (the saml and oidc packages
 	// provide them). Required; a connection whose protocol has no starter is
 	// not offered.
-	Starters map[Protocol]Starter
+	Starters map[sso.Protocol]sso.Starter
 	// BaseURL is where the discovery handler is mounted; chooser links are
 	// built from it. Required.
 	BaseURL *url.URL
@@ -62,7 +64,7 @@ type DiscoveryConfig struct {
 	ResolveOrg func(r *http.Request) (slug string, ok bool)
 	// Chooser renders the choice between several connections. Nil means a
 	// JSON document {"organization": ..., "connections": [...]}.
-	Chooser func(w http.ResponseWriter, r *http.Request, org *Organization, choices []ConnectionChoice)
+	Chooser func(w http.ResponseWriter, r *http.Request, org *sso.Organization, choices []ConnectionChoice)
 	// RateLimit is the sustained number of discovery requests per second
 	// per client IP. Zero means 1; Burst zero means 10. MaxClients bounds
 	// the remembered clients (memory); zero means 10000.
@@ -86,7 +88,7 @@ type DiscoveryConfig struct {
 	TenantMetrics bool
 }
 
-// Discovery is the home-realm discovery handler: it takes an email (or an
+// Handler is the home-realm discovery handler: it takes an email (or an
 // organization slug) and sends the browser to the right IdP, or to the
 // host's local login when SSO does not apply. It serves, relative to its
 // mount point:
@@ -95,34 +97,34 @@ type DiscoveryConfig struct {
 //	GET  /login?email=...        the same as a link
 //	GET  /login/{org}            by organization slug
 //	GET  /login/{org}/{conn}     a connection picked in the chooser
-type Discovery struct {
-	cfg     DiscoveryConfig
+type Handler struct {
+	cfg     Config
 	mux     *http.ServeMux
 	limiter *ipLimiter
 	log     *slog.Logger
 	tel     *telemetry.T
 }
 
-// NewDiscovery returns a Discovery handler.
-func NewDiscovery(cfg DiscoveryConfig) (*Discovery, error) {
+// New returns a Discovery handler.
+func New(cfg Config) (*Handler, error) {
 	switch {
 	case cfg.Store == nil:
-		return nil, fmt.Errorf("%w: discovery: nil store", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: discovery: nil store", sso.ErrInvalidConfig)
 	case len(cfg.Starters) == 0:
-		return nil, fmt.Errorf("%w: discovery: no starters", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: discovery: no starters", sso.ErrInvalidConfig)
 	case cfg.BaseURL == nil || !cfg.BaseURL.IsAbs():
-		return nil, fmt.Errorf("%w: discovery: BaseURL must be absolute", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: discovery: BaseURL must be absolute", sso.ErrInvalidConfig)
 	case cfg.LocalLoginURL == "":
-		return nil, fmt.Errorf("%w: discovery: empty LocalLoginURL", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: discovery: empty LocalLoginURL", sso.ErrInvalidConfig)
 	}
 	if _, err := url.Parse(cfg.LocalLoginURL); err != nil {
-		return nil, fmt.Errorf("%w: discovery: LocalLoginURL: %v", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: discovery: LocalLoginURL: %v", sso.ErrInvalidConfig, err)
 	}
 	if cfg.DefaultReturnTo == "" {
 		cfg.DefaultReturnTo = "/"
 	}
-	if !IsSafeReturnTo(cfg.DefaultReturnTo) {
-		return nil, fmt.Errorf("%w: discovery: DefaultReturnTo must be a relative path", ErrInvalidConfig)
+	if !sso.IsSafeReturnTo(cfg.DefaultReturnTo) {
+		return nil, fmt.Errorf("%w: discovery: DefaultReturnTo must be a relative path", sso.ErrInvalidConfig)
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 1
@@ -134,12 +136,12 @@ func NewDiscovery(cfg DiscoveryConfig) (*Discovery, error) {
 		cfg.MaxClients = 10000
 	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = RemoteIP
+		cfg.ClientIP = sso.RemoteIP
 	}
 	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = WriteJSONError
+		cfg.ErrorHandler = sso.WriteJSONError
 	}
-	d := &Discovery{cfg: cfg, log: cfg.Logger,
+	d := &Handler{cfg: cfg, log: cfg.Logger,
 		limiter: newIPLimiter(cfg.RateLimit, cfg.Burst, cfg.MaxClients)}
 	if d.log == nil {
 		d.log = slog.Default()
@@ -154,7 +156,7 @@ func NewDiscovery(cfg DiscoveryConfig) (*Discovery, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.ServeHTTP(w, r) }
+func (d *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.ServeHTTP(w, r) }
 
 // maxDiscoveryBody bounds a discovery request body.
 const maxDiscoveryBody = 8 << 10
@@ -171,7 +173,7 @@ func wantsJSON(r *http.Request) bool {
 
 // ServeLogin is the email entry point (POST form or JSON, or GET with
 // ?email=).
-func (d *Discovery) ServeLogin(w http.ResponseWriter, r *http.Request) {
+func (d *Handler) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	r = d.startSpan(r)
 	defer d.endSpan(r)
 	if !d.limiter.allow(d.cfg.ClientIP(r)) {
@@ -186,14 +188,14 @@ func (d *Discovery) ServeLogin(w http.ResponseWriter, r *http.Request) {
 			dec := json.NewDecoder(r.Body)
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&in); err != nil {
-				err = fmt.Errorf("%w: malformed JSON body", ErrInvalidInput)
+				err = fmt.Errorf("%w: malformed JSON body", sso.ErrInvalidInput)
 				spanFail(r, err)
 				d.cfg.ErrorHandler(w, r, err)
 				return
 			}
 		} else {
 			if err := r.ParseForm(); err != nil {
-				err = fmt.Errorf("%w: malformed form body", ErrInvalidInput)
+				err = fmt.Errorf("%w: malformed form body", sso.ErrInvalidInput)
 				spanFail(r, err)
 				d.cfg.ErrorHandler(w, r, err)
 				return
@@ -204,8 +206,8 @@ func (d *Discovery) ServeLogin(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		in.Email, in.ReturnTo = q.Get("email"), q.Get("return_to")
 	}
-	returnTo := SafeReturnTo(in.ReturnTo, d.cfg.DefaultReturnTo)
-	if len(in.Email) > MaxEmailLength {
+	returnTo := sso.SafeReturnTo(in.ReturnTo, d.cfg.DefaultReturnTo)
+	if len(in.Email) > sso.MaxEmailLength {
 		in.Email = ""
 	}
 	hint := strings.TrimSpace(in.Email)
@@ -229,7 +231,7 @@ func (d *Discovery) ServeLogin(w http.ResponseWriter, r *http.Request) {
 // ServeOrgLogin starts a login for the organization named by its slug
 // (path value "org"), optionally at one connection (path value
 // "connection").
-func (d *Discovery) ServeOrgLogin(w http.ResponseWriter, r *http.Request) {
+func (d *Handler) ServeOrgLogin(w http.ResponseWriter, r *http.Request) {
 	r = d.startSpan(r)
 	defer d.endSpan(r)
 	if !d.limiter.allow(d.cfg.ClientIP(r)) {
@@ -238,15 +240,15 @@ func (d *Discovery) ServeOrgLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	hint := q.Get("login_hint")
-	if len(hint) > MaxEmailLength {
+	if len(hint) > sso.MaxEmailLength {
 		hint = ""
 	}
-	d.routeOrg(w, r, r.PathValue("org"), r.PathValue("connection"), hint, SafeReturnTo(q.Get("return_to"), d.cfg.DefaultReturnTo))
+	d.routeOrg(w, r, r.PathValue("org"), r.PathValue("connection"), hint, sso.SafeReturnTo(q.Get("return_to"), d.cfg.DefaultReturnTo))
 }
 
-func (d *Discovery) routeOrg(w http.ResponseWriter, r *http.Request, slug, connID, hint, returnTo string) {
-	if ValidateSlug(slug) != nil {
-		d.fallback(w, r, hint, returnTo, fmt.Errorf("%w: invalid slug", ErrNotFound))
+func (d *Handler) routeOrg(w http.ResponseWriter, r *http.Request, slug, connID, hint, returnTo string) {
+	if sso.ValidateSlug(slug) != nil {
+		d.fallback(w, r, hint, returnTo, fmt.Errorf("%w: invalid slug", sso.ErrNotFound))
 		return
 	}
 	org, err := d.cfg.Store.GetOrgBySlug(r.Context(), slug)
@@ -258,15 +260,15 @@ func (d *Discovery) routeOrg(w http.ResponseWriter, r *http.Request, slug, connI
 }
 
 // orgForEmail finds the organization whose verified domain matches email.
-func (d *Discovery) orgForEmail(ctx context.Context, email string) (*Organization, error) {
-	_, domain, err := NormalizeEmail(email)
+func (d *Handler) orgForEmail(ctx context.Context, email string) (*sso.Organization, error) {
+	_, domain, err := sso.NormalizeEmail(email)
 	if err != nil {
 		return nil, err
 	}
-	if IsPublicMailDomain(domain) || IsPublicSuffix(domain) {
-		return nil, fmt.Errorf("sso: public mail domain: %w", ErrNotFound)
+	if sso.IsPublicMailDomain(domain) || sso.IsPublicSuffix(domain) {
+		return nil, fmt.Errorf("sso: public mail domain: %w", sso.ErrNotFound)
 	}
-	dom, err := RoutingDomain(ctx, d.cfg.Store, domain)
+	dom, err := sso.RoutingDomain(ctx, d.cfg.Store, domain)
 	if err != nil {
 		return nil, err
 	}
@@ -275,28 +277,28 @@ func (d *Discovery) orgForEmail(ctx context.Context, email string) (*Organizatio
 
 // Connections returns the organization's connections that may route
 // logins: active, allowed by the plan, and with a registered starter.
-func (d *Discovery) Connections(ctx context.Context, org *Organization) ([]*Connection, error) {
+func (d *Handler) Connections(ctx context.Context, org *sso.Organization) ([]*sso.Connection, error) {
 	conns, err := d.cfg.Store.ListConnections(ctx, org.ID)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Connection
+	var out []*sso.Connection
 	for _, c := range conns {
-		if c.OrgID == org.ID && c.Status == ConnectionActive && org.Settings.Features.Allows(c.Protocol) && d.cfg.Starters[c.Protocol] != nil {
+		if c.OrgID == org.ID && c.Status == sso.ConnectionActive && org.Settings.Features.Allows(c.Protocol) && d.cfg.Starters[c.Protocol] != nil {
 			out = append(out, c)
 		}
 	}
 	return out, nil
 }
 
-func (d *Discovery) route(w http.ResponseWriter, r *http.Request, org *Organization, connID, hint, returnTo string) {
+func (d *Handler) route(w http.ResponseWriter, r *http.Request, org *sso.Organization, connID, hint, returnTo string) {
 	conns, err := d.Connections(r.Context(), org)
 	if err != nil {
 		d.fallback(w, r, hint, returnTo, err)
 		return
 	}
 	if connID != "" {
-		var picked []*Connection
+		var picked []*sso.Connection
 		for _, c := range conns {
 			if c.ID == connID {
 				picked = append(picked, c)
@@ -307,7 +309,7 @@ func (d *Discovery) route(w http.ResponseWriter, r *http.Request, org *Organizat
 	switch len(conns) {
 	case 0:
 		spanResult(r, "local", org, nil, nil)
-		d.fallback(w, r, hint, returnTo, fmt.Errorf("sso: no active connection: %w", ErrNotFound))
+		d.fallback(w, r, hint, returnTo, fmt.Errorf("sso: no active connection: %w", sso.ErrNotFound))
 	case 1:
 		spanResult(r, "sso", org, conns[0], nil)
 		d.start(w, r, conns[0], hint, returnTo)
@@ -327,7 +329,7 @@ func (d *Discovery) route(w http.ResponseWriter, r *http.Request, org *Organizat
 			d.cfg.Chooser(w, r, org, choices)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{
+		httpjson.Write(w, http.StatusOK, map[string]any{
 			"organization": map[string]string{"slug": org.Slug, "name": org.Name},
 			"connections":  choices,
 		})
@@ -336,14 +338,14 @@ func (d *Discovery) route(w http.ResponseWriter, r *http.Request, org *Organizat
 
 // start runs the connection's starter. For JSON clients a redirect written
 // by the starter becomes {"redirect_url": ...} (its cookies are kept).
-func (d *Discovery) start(w http.ResponseWriter, r *http.Request, c *Connection, hint, returnTo string) {
+func (d *Handler) start(w http.ResponseWriter, r *http.Request, c *sso.Connection, hint, returnTo string) {
 	st := d.cfg.Starters[c.Protocol]
-	opts := StartOptions{ReturnTo: returnTo, LoginHint: hint}
+	opts := sso.StartOptions{ReturnTo: returnTo, LoginHint: hint}
 	if !wantsJSON(r) {
 		if err := st.StartLogin(w, r, c, opts); err != nil {
 			spanFail(r, err)
 			d.log.ErrorContext(r.Context(), "sso: discovery: start login", "connection", c.ID, "err", err)
-			d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: start login: %w", ErrUnavailable))
+			d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: start login: %w", sso.ErrUnavailable))
 		}
 		return
 	}
@@ -351,7 +353,7 @@ func (d *Discovery) start(w http.ResponseWriter, r *http.Request, c *Connection,
 	if err := st.StartLogin(rec, r, c, opts); err != nil {
 		spanFail(r, err)
 		d.log.ErrorContext(r.Context(), "sso: discovery: start login", "connection", c.ID, "err", err)
-		d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: start login: %w", ErrUnavailable))
+		d.cfg.ErrorHandler(w, r, fmt.Errorf("sso: start login: %w", sso.ErrUnavailable))
 		return
 	}
 	for k, v := range rec.header {
@@ -360,7 +362,7 @@ func (d *Discovery) start(w http.ResponseWriter, r *http.Request, c *Connection,
 		}
 	}
 	if loc := rec.header.Get("Location"); loc != "" && rec.status >= 300 && rec.status < 400 {
-		writeJSON(w, http.StatusOK, map[string]string{"redirect_url": loc})
+		httpjson.Write(w, http.StatusOK, map[string]string{"redirect_url": loc})
 		return
 	}
 	w.Header().Set("Content-Type", rec.header.Get("Content-Type"))
@@ -394,7 +396,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 // LocalLoginURL returns the host's local login URL carrying login_hint and
 // return_to: the one answer for every email that does not route to SSO.
-func (d *Discovery) LocalLoginURL(hint, returnTo string) string {
+func (d *Handler) LocalLoginURL(hint, returnTo string) string {
 	u, _ := url.Parse(d.cfg.LocalLoginURL)
 	q := u.Query()
 	q.Del("login_hint")
@@ -409,8 +411,8 @@ func (d *Discovery) LocalLoginURL(hint, returnTo string) string {
 
 // fallback answers every non-SSO outcome identically, whatever the cause:
 // no tenant enumeration. Only store outages are distinguished (503).
-func (d *Discovery) fallback(w http.ResponseWriter, r *http.Request, hint, returnTo string, cause error) {
-	if errors.Is(cause, ErrUnavailable) {
+func (d *Handler) fallback(w http.ResponseWriter, r *http.Request, hint, returnTo string, cause error) {
+	if errors.Is(cause, sso.ErrUnavailable) {
 		spanFail(r, cause)
 		d.cfg.ErrorHandler(w, r, cause)
 		return
@@ -418,14 +420,14 @@ func (d *Discovery) fallback(w http.ResponseWriter, r *http.Request, hint, retur
 	spanResult(r, "local", nil, nil, cause)
 	loc := d.LocalLoginURL(hint, returnTo)
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]string{"redirect_url": loc})
+		httpjson.Write(w, http.StatusOK, map[string]string{"redirect_url": loc})
 		return
 	}
 	http.Redirect(w, r, loc, http.StatusSeeOther)
 }
 
 // startSpan starts the discovery span and returns r carrying it.
-func (d *Discovery) startSpan(r *http.Request) *http.Request {
+func (d *Handler) startSpan(r *http.Request) *http.Request {
 	ctx, span := d.tel.Start(r.Context(), "sso.discovery")
 	if !span.IsRecording() {
 		return r.WithContext(ctx)
@@ -435,7 +437,7 @@ func (d *Discovery) startSpan(r *http.Request) *http.Request {
 
 // endSpan ends the discovery span; an outcome not marked failed is a
 // success (routing to the local login is a successful discovery too).
-func (d *Discovery) endSpan(r *http.Request) {
+func (d *Handler) endSpan(r *http.Request) {
 	span := trace.SpanFromContext(r.Context())
 	if span.IsRecording() && !spanFailed(r.Context()) {
 		span.SetAttributes(telemetry.KeyOutcome.String("success"))
@@ -443,8 +445,8 @@ func (d *Discovery) endSpan(r *http.Request) {
 	span.End()
 }
 
-func (d *Discovery) rateLimited(w http.ResponseWriter, r *http.Request) {
-	err := fmt.Errorf("sso: discovery: %w", ErrRateLimited)
+func (d *Handler) rateLimited(w http.ResponseWriter, r *http.Request) {
+	err := fmt.Errorf("sso: discovery: %w", sso.ErrRateLimited)
 	spanFail(r, err)
 	d.tel.RateLimited.Add(r.Context(), 1, metric.WithAttributes(telemetry.KeyComponent.String("discovery")))
 	d.cfg.ErrorHandler(w, r, err)
@@ -487,68 +489,4 @@ func (l *ipLimiter) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.cur) + len(l.prev)
-}
-
-// HTTPStatus maps an error to the HTTP status the ssokit handlers answer it
-// with.
-func HTTPStatus(err error) int {
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, ErrConflict):
-		return http.StatusConflict
-	case errors.Is(err, ErrInvalidInput):
-		return http.StatusBadRequest
-	case errors.Is(err, ErrRateLimited):
-		return http.StatusTooManyRequests
-	case errors.Is(err, ErrForbidden), errors.Is(err, ErrAccessDenied), errors.Is(err, ErrSSORequired), errors.Is(err, ErrNotProvisioned):
-		return http.StatusForbidden
-	case errors.Is(err, ErrExpired):
-		return http.StatusGone
-	case errors.Is(err, ErrUnavailable):
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-// WriteJSONError writes {"error": reason, "message": ...} with the status
-// of HTTPStatus. The message is the user-safe text of a sentinel or
-// *ValidationError, never an internal error's text.
-func WriteJSONError(w http.ResponseWriter, _ *http.Request, err error) {
-	status := HTTPStatus(err)
-	reason := ReasonOf(err)
-	msg := http.StatusText(status)
-	var ve *ValidationError
-	switch {
-	case errors.As(err, &ve):
-		msg = ve.Error()
-	case status != http.StatusInternalServerError:
-		for _, s := range []error{ErrNotFound, ErrConflict, ErrInvalidInput, ErrRateLimited, ErrForbidden,
-			ErrAccessDenied, ErrSSORequired, ErrNotProvisioned, ErrExpired, ErrUnavailable} {
-			if errors.Is(err, s) {
-				msg = s.Error()
-				break
-			}
-		}
-	}
-	if status == http.StatusInternalServerError {
-		reason = "internal"
-	}
-	writeJSON(w, status, map[string]string{"error": reason, "message": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(true)
-	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"error":"internal"}` + "\n")
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
 }

@@ -1,4 +1,4 @@
-package sso
+package health
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ssokit/ssokit/internal/telemetry"
+	"github.com/ssokit/ssokit/sso"
 )
 
 // Event types of the federation health checker, besides
@@ -24,47 +25,23 @@ const (
 	EventConnectionRecovered = "connection.recovered"
 )
 
-// HealthStatus is the state of a connection's IdP as the health checker
+// Status is the state of a connection's IdP as the health checker
 // last saw it.
-type HealthStatus string
+type Status string
 
 // Health states.
 const (
-	HealthUnknown   HealthStatus = "unknown"
-	HealthHealthy   HealthStatus = "healthy"
-	HealthUnhealthy HealthStatus = "unhealthy"
+	Unknown   Status = "unknown"
+	Healthy   Status = "healthy"
+	Unhealthy Status = "unhealthy"
 )
 
-// HealthProbe is what a HealthProber found at a connection's IdP.
-type HealthProbe struct {
-	// Fetched reports whether anything was fetched (false for a connection
-	// configured without a metadata URL or discovery, whose health is then
-	// only its certificates' expiry).
-	Fetched bool
-	// Certificates are the trusted IdP certificates (SAML) or the
-	// certificates in the IdP's JWKS (OIDC x5c), with their validity.
-	Certificates []CertificateInfo
-	// Keys is the number of usable signing keys found (OIDC JWKS keys, SAML
-	// signing certificates in the fetched metadata).
-	Keys int
-}
-
-// HealthProber checks the reachability of a connection's IdP: the SAML
-// metadata URL, or the OIDC discovery document and JWKS. It fetches with
-// the protocol package's egress policy (SSRF guard, size and time limits),
-// changes nothing, and returns an error (usually wrapping ErrUnavailable or
-// a *ValidationError) when the IdP's documents cannot be fetched or do not
-// validate. The saml and oidc packages implement it.
-type HealthProber interface {
-	ProbeConnection(ctx context.Context, c *Connection) (*HealthProbe, error)
-}
-
-// ConnectionHealth is the last health check result of one connection.
-type ConnectionHealth struct {
+// Report is the last health check result of one connection.
+type Report struct {
 	ConnectionID string       `json:"connection_id"`
 	OrgID        string       `json:"org_id"`
-	Protocol     Protocol     `json:"protocol"`
-	Status       HealthStatus `json:"status"`
+	Protocol     sso.Protocol `json:"protocol"`
+	Status       Status       `json:"status"`
 	// Reachable reports whether the last fetch succeeded (false too when
 	// there was nothing to fetch).
 	Reachable bool `json:"reachable"`
@@ -83,7 +60,7 @@ type ConnectionHealth struct {
 	// Keys is the number of usable signing keys the IdP published.
 	Keys int `json:"keys"`
 	// Certificates are the certificates found, earliest expiry first.
-	Certificates []CertificateInfo `json:"certificates,omitempty"`
+	Certificates []sso.CertificateInfo `json:"certificates,omitempty"`
 	// CertificateWarnings maps a certificate fingerprint to the smallest
 	// expiry threshold (30 or 7 days) already announced by an
 	// EventCertificateExpiring, so each threshold is announced once.
@@ -92,7 +69,7 @@ type ConnectionHealth struct {
 
 // EarliestExpiry returns the NotAfter of the certificate that expires
 // first, or the zero time when there is none.
-func (h *ConnectionHealth) EarliestExpiry() time.Time {
+func (h *Report) EarliestExpiry() time.Time {
 	var t time.Time
 	for _, c := range h.Certificates {
 		if t.IsZero() || c.NotAfter.Before(t) {
@@ -102,18 +79,18 @@ func (h *ConnectionHealth) EarliestExpiry() time.Time {
 	return t
 }
 
-// HealthStore keeps health check results and the claims that let several
+// Store keeps health check results and the claims that let several
 // replicas share the checks. Every method is safe for concurrent use.
-type HealthStore interface {
+type Store interface {
 	// ClaimHealthCheck atomically claims the next check of connID at now,
 	// and succeeds (true) only when no claim for connID was made at or after
 	// notBefore. Of several concurrent callers with the same notBefore at
 	// most one wins.
 	ClaimHealthCheck(ctx context.Context, connID string, now, notBefore time.Time) (bool, error)
 	// PutHealth stores h, replacing the connection's previous result.
-	PutHealth(ctx context.Context, h *ConnectionHealth) error
+	PutHealth(ctx context.Context, h *Report) error
 	// GetHealth returns the connection's last result, or ErrNotFound.
-	GetHealth(ctx context.Context, connID string) (*ConnectionHealth, error)
+	GetHealth(ctx context.Context, connID string) (*Report, error)
 	// DeleteHealth removes the connection's result and claim. Deleting a
 	// missing result is not an error.
 	DeleteHealth(ctx context.Context, connID string) error
@@ -123,18 +100,25 @@ type HealthStore interface {
 // certificate expires, at which EventCertificateExpiring is recorded.
 var CertificateWarningDays = []int{30, 7}
 
-// HealthCheckerConfig configures a HealthChecker.
-type HealthCheckerConfig struct {
+// EventLog records the checker's events and finds earlier expiry
+// announcements; *audit.Trail implements it.
+type EventLog interface {
+	Record(ctx context.Context, e *sso.Event) error
+	Query(ctx context.Context, q sso.EventQuery) ([]*sso.Event, int64, error)
+}
+
+// Config configures a Checker.
+type Config struct {
 	// Connections lists the active connections. Required.
-	Connections ConnectionStore
+	Connections sso.ConnectionStore
 	// Store keeps results and claims. Required.
-	Store HealthStore
+	Store Store
 	// Probers check the IdPs, one per protocol (the saml and oidc packages
 	// provide them). Connections of other protocols are skipped. Required.
-	Probers map[Protocol]HealthProber
+	Probers map[sso.Protocol]sso.HealthProber
 	// Auditor records EventConnectionUnhealthy, EventConnectionRecovered and
 	// EventCertificateExpiring. Nil records no events.
-	Auditor *Auditor
+	Auditor EventLog
 	// Interval is the time between checks of one connection. Zero means 5
 	// minutes; at least 10 seconds.
 	Interval time.Duration
@@ -158,38 +142,38 @@ type HealthCheckerConfig struct {
 	TenantMetrics bool
 }
 
-// HealthChecker periodically checks every active connection's IdP (metadata
+// Checker periodically checks every active connection's IdP (metadata
 // URL, or discovery and JWKS), records reachability, latency and
 // certificate expiry through a HealthStore, and records audit events when a
 // connection turns unhealthy, recovers, or has a certificate nearing expiry.
 // Several replicas may run it against one store: a per-connection claim
 // makes one replica check each connection per interval.
-type HealthChecker struct {
-	cfg HealthCheckerConfig
+type Checker struct {
+	cfg Config
 	log *slog.Logger
 	tel *telemetry.T
 }
 
-// NewHealthChecker returns a HealthChecker.
-func NewHealthChecker(cfg HealthCheckerConfig) (*HealthChecker, error) {
+// New returns a HealthChecker.
+func New(cfg Config) (*Checker, error) {
 	switch {
 	case cfg.Connections == nil:
-		return nil, fmt.Errorf("%w: health: nil connection store", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: health: nil connection store", sso.ErrInvalidConfig)
 	case cfg.Store == nil:
-		return nil, fmt.Errorf("%w: health: nil health store", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: health: nil health store", sso.ErrInvalidConfig)
 	case len(cfg.Probers) == 0:
-		return nil, fmt.Errorf("%w: health: no probers", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: health: no probers", sso.ErrInvalidConfig)
 	}
 	for p, pr := range cfg.Probers {
 		if pr == nil {
-			return nil, fmt.Errorf("%w: health: nil prober for %s", ErrInvalidConfig, p)
+			return nil, fmt.Errorf("%w: health: nil prober for %s", sso.ErrInvalidConfig, p)
 		}
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = 5 * time.Minute
 	}
 	if cfg.Interval < 10*time.Second {
-		return nil, fmt.Errorf("%w: health: interval below 10s", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: health: interval below 10s", sso.ErrInvalidConfig)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 20 * time.Second
@@ -200,7 +184,7 @@ func NewHealthChecker(cfg HealthCheckerConfig) (*HealthChecker, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &HealthChecker{cfg: cfg, log: cfg.Logger}
+	h := &Checker{cfg: cfg, log: cfg.Logger}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -211,7 +195,7 @@ func NewHealthChecker(cfg HealthCheckerConfig) (*HealthChecker, error) {
 // Run checks the due connections at once and then every tenth of the
 // interval (so a connection is checked about once per Interval whichever
 // replica claims it) until ctx ends. It returns ctx.Err().
-func (h *HealthChecker) Run(ctx context.Context) error {
+func (h *Checker) Run(ctx context.Context) error {
 	t := time.NewTicker(h.cfg.Interval / 10)
 	defer t.Stop()
 	for {
@@ -228,7 +212,7 @@ func (h *HealthChecker) Run(ctx context.Context) error {
 
 // CheckDue checks every active connection not checked (by any replica)
 // within the last Interval and returns how many it checked.
-func (h *HealthChecker) CheckDue(ctx context.Context) (int, error) {
+func (h *Checker) CheckDue(ctx context.Context) (int, error) {
 	n := 0
 	after := ""
 	for ctx.Err() == nil {
@@ -268,15 +252,15 @@ func (h *HealthChecker) CheckDue(ctx context.Context) (int, error) {
 // Check probes c now (without claiming it), stores the result and records
 // the audit events its transitions call for. The returned error concerns
 // storage only: an unreachable IdP is a result, not an error.
-func (h *HealthChecker) Check(ctx context.Context, c *Connection) (*ConnectionHealth, error) {
+func (h *Checker) Check(ctx context.Context, c *sso.Connection) (*Report, error) {
 	pr := h.cfg.Probers[c.Protocol]
 	if pr == nil {
-		return nil, fmt.Errorf("%w: health: no prober for protocol %q", ErrInvalidInput, c.Protocol)
+		return nil, fmt.Errorf("%w: health: no prober for protocol %q", sso.ErrInvalidInput, c.Protocol)
 	}
 	ctx, span := h.tel.Start(ctx, "sso.health.check", append(telemetry.Tenant(c.OrgID, c.ID), telemetry.KeyProtocol.String(string(c.Protocol)))...)
 	prev, err := h.cfg.Store.GetHealth(ctx, c.ID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		telemetry.End(span, ReasonOf(err), err)
+	if err != nil && !errors.Is(err, sso.ErrNotFound) {
+		telemetry.End(span, sso.ReasonOf(err), err)
 		return nil, fmt.Errorf("sso: health: read previous result: %w", err)
 	}
 	start := h.cfg.Now()
@@ -284,7 +268,7 @@ func (h *HealthChecker) Check(ctx context.Context, c *Connection) (*ConnectionHe
 	probe, perr := pr.ProbeConnection(pctx, c)
 	cancel()
 	now := h.cfg.Now()
-	cur := &ConnectionHealth{ConnectionID: c.ID, OrgID: c.OrgID, Protocol: c.Protocol, CheckedAt: now, Latency: now.Sub(start)}
+	cur := &Report{ConnectionID: c.ID, OrgID: c.OrgID, Protocol: c.Protocol, CheckedAt: now, Latency: now.Sub(start)}
 	if prev != nil {
 		cur.LastHealthyAt, cur.UnhealthySince = prev.LastHealthyAt, prev.UnhealthySince
 		cur.ConsecutiveFailures = prev.ConsecutiveFailures
@@ -293,12 +277,12 @@ func (h *HealthChecker) Check(ctx context.Context, c *Connection) (*ConnectionHe
 		// their expiry still matters.
 		cur.Certificates, cur.Keys = prev.Certificates, prev.Keys
 	}
-	prevStatus := HealthUnknown
+	prevStatus := Unknown
 	if prev != nil {
 		prevStatus = prev.Status
 	}
 	if perr != nil {
-		cur.Reason = ReasonOf(perr)
+		cur.Reason = sso.ReasonOf(perr)
 		if cur.Reason == "internal" {
 			cur.Reason = "unreachable"
 			if errors.Is(perr, context.DeadlineExceeded) {
@@ -310,16 +294,16 @@ func (h *HealthChecker) Check(ctx context.Context, c *Connection) (*ConnectionHe
 		// connection never checked).
 		cur.Status = prevStatus
 		if cur.ConsecutiveFailures >= h.cfg.FailureThreshold {
-			cur.Status = HealthUnhealthy
+			cur.Status = Unhealthy
 		}
 	} else {
-		cur.Status, cur.Reachable, cur.ConsecutiveFailures = HealthHealthy, probe.Fetched, 0
+		cur.Status, cur.Reachable, cur.ConsecutiveFailures = Healthy, probe.Fetched, 0
 		cur.LastHealthyAt, cur.UnhealthySince = now, time.Time{}
 		cur.Keys = probe.Keys
-		cur.Certificates = append([]CertificateInfo(nil), probe.Certificates...)
+		cur.Certificates = append([]sso.CertificateInfo(nil), probe.Certificates...)
 		sort.SliceStable(cur.Certificates, func(i, j int) bool { return cur.Certificates[i].NotAfter.Before(cur.Certificates[j].NotAfter) })
 	}
-	if cur.Status == HealthUnhealthy && prevStatus != HealthUnhealthy {
+	if cur.Status == Unhealthy && prevStatus != Unhealthy {
 		cur.UnhealthySince = now
 	}
 	events := h.transitions(c, prevStatus, cur, now)
@@ -331,14 +315,14 @@ func (h *HealthChecker) Check(ctx context.Context, c *Connection) (*ConnectionHe
 			telemetry.KeyProtocol.String(string(c.Protocol))))
 	}
 	if err := h.cfg.Store.PutHealth(ctx, cur); err != nil {
-		telemetry.End(span, ReasonOf(err), err)
+		telemetry.End(span, sso.ReasonOf(err), err)
 		return nil, fmt.Errorf("sso: health: store result: %w", err)
 	}
 	for _, e := range events {
 		if h.cfg.Auditor == nil {
 			break
 		}
-		if e.Type == EventCertificateExpiring && h.announced(ctx, e) {
+		if e.Type == sso.EventCertificateExpiring && h.announced(ctx, e) {
 			continue
 		}
 		if err := h.cfg.Auditor.Record(ctx, e); err != nil {
@@ -355,22 +339,22 @@ func (h *HealthChecker) Check(ctx context.Context, c *Connection) (*ConnectionHe
 
 // transitions returns the audit events of the change from prevStatus to
 // cur, and updates cur.CertificateWarnings.
-func (h *HealthChecker) transitions(c *Connection, prevStatus HealthStatus, cur *ConnectionHealth, now time.Time) []*Event {
-	var out []*Event
+func (h *Checker) transitions(c *sso.Connection, prevStatus Status, cur *Report, now time.Time) []*sso.Event {
+	var out []*sso.Event
 	ev := func(typ, outcome, reason string, details map[string]string) {
-		out = append(out, &Event{
-			ID: NewID("evt_"), OrgID: c.OrgID, Time: now.UTC(), Type: typ,
-			Actor:  Actor{Type: ActorSystem},
-			Target: Target{Type: "connection", ID: c.ID}, Outcome: outcome, Reason: reason, Details: details,
+		out = append(out, &sso.Event{
+			ID: sso.NewID("evt_"), OrgID: c.OrgID, Time: now.UTC(), Type: typ,
+			Actor:  sso.Actor{Type: sso.ActorSystem},
+			Target: sso.Target{Type: "connection", ID: c.ID}, Outcome: outcome, Reason: reason, Details: details,
 		})
 	}
 	switch {
-	case cur.Status == HealthUnhealthy && prevStatus != HealthUnhealthy:
-		ev(EventConnectionUnhealthy, OutcomeFailure, cur.Reason, map[string]string{
+	case cur.Status == Unhealthy && prevStatus != Unhealthy:
+		ev(sso.EventConnectionUnhealthy, sso.OutcomeFailure, cur.Reason, map[string]string{
 			"protocol": string(c.Protocol), "consecutive_failures": strconv.Itoa(cur.ConsecutiveFailures),
 		})
-	case cur.Status == HealthHealthy && prevStatus == HealthUnhealthy:
-		ev(EventConnectionRecovered, OutcomeSuccess, "", map[string]string{"protocol": string(c.Protocol)})
+	case cur.Status == Healthy && prevStatus == Unhealthy:
+		ev(EventConnectionRecovered, sso.OutcomeSuccess, "", map[string]string{"protocol": string(c.Protocol)})
 	}
 	warned := map[string]int{}
 	for _, ci := range cur.Certificates {
@@ -390,11 +374,11 @@ func (h *HealthChecker) transitions(c *Connection, prevStatus HealthStatus, cur 
 			continue
 		}
 		warned[ci.Fingerprint] = threshold
-		outcome := OutcomeSuccess
+		outcome := sso.OutcomeSuccess
 		if left <= 0 {
-			outcome = OutcomeFailure
+			outcome = sso.OutcomeFailure
 		}
-		ev(EventCertificateExpiring, outcome, "", map[string]string{
+		ev(sso.EventCertificateExpiring, outcome, "", map[string]string{
 			"fingerprint": ci.Fingerprint, "not_after": ci.NotAfter.UTC().Format(time.RFC3339),
 			"threshold_days": strconv.Itoa(threshold), "days_left": strconv.Itoa(int(left.Hours() / 24)),
 		})
@@ -412,8 +396,8 @@ func (h *HealthChecker) transitions(c *Connection, prevStatus HealthStatus, cur 
 // days, by this checker or by another component that announces expiry with
 // the same details (the saml package's metadata refresh does), so a host
 // running both is told once.
-func (h *HealthChecker) announced(ctx context.Context, e *Event) bool {
-	prior, _, err := h.cfg.Auditor.Query(ctx, EventQuery{OrgID: e.OrgID, Type: EventCertificateExpiring,
+func (h *Checker) announced(ctx context.Context, e *sso.Event) bool {
+	prior, _, err := h.cfg.Auditor.Query(ctx, sso.EventQuery{OrgID: e.OrgID, Type: sso.EventCertificateExpiring,
 		Since: e.Time.Add(-40 * 24 * time.Hour), Limit: 1000})
 	if err != nil {
 		return false
@@ -428,11 +412,11 @@ func (h *HealthChecker) announced(ctx context.Context, e *Event) bool {
 }
 
 // Health returns the connection's last result, or one with Status
-// HealthUnknown when it was never checked.
-func (h *HealthChecker) Health(ctx context.Context, c *Connection) (*ConnectionHealth, error) {
+// Unknown when it was never checked.
+func (h *Checker) Health(ctx context.Context, c *sso.Connection) (*Report, error) {
 	res, err := h.cfg.Store.GetHealth(ctx, c.ID)
-	if errors.Is(err, ErrNotFound) {
-		return &ConnectionHealth{ConnectionID: c.ID, OrgID: c.OrgID, Protocol: c.Protocol, Status: HealthUnknown}, nil
+	if errors.Is(err, sso.ErrNotFound) {
+		return &Report{ConnectionID: c.ID, OrgID: c.OrgID, Protocol: c.Protocol, Status: Unknown}, nil
 	}
 	return res, err
 }

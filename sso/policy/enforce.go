@@ -1,4 +1,4 @@
-package sso
+package policy
 
 import (
 	"context"
@@ -6,24 +6,27 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/ssokit/ssokit/internal/record"
+	"github.com/ssokit/ssokit/sso"
 )
 
-// EnforcementStore is what the Enforcer needs from storage.
-type EnforcementStore interface {
-	OrgStore
-	ConnectionStore
-	MembershipStore
+// Store is what the Enforcer needs from storage.
+type Store interface {
+	sso.OrgStore
+	sso.ConnectionStore
+	sso.MembershipStore
 }
 
-// EnforcerConfig configures an Enforcer.
-type EnforcerConfig struct {
+// Config configures an Enforcer.
+type Config struct {
 	// Store holds organizations, connections and memberships. Required.
-	Store EnforcementStore
+	Store Store
 	// Auditor records enforcement changes. Required.
-	Auditor *Auditor
+	Auditor sso.EventRecorder
 	// Revoker ends sessions and API tokens when enforcement is switched on
 	// with revocation. Nil makes such requests fail with ErrInvalidConfig.
-	Revoker SessionRevoker
+	Revoker sso.SessionRevoker
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 	// Logger logs audit write failures. Nil means slog.Default().
@@ -32,14 +35,14 @@ type EnforcerConfig struct {
 
 // Enforcer applies per-organization SSO enforcement and plan features.
 type Enforcer struct {
-	cfg EnforcerConfig
+	cfg Config
 	log *slog.Logger
 }
 
-// NewEnforcer returns an Enforcer.
-func NewEnforcer(cfg EnforcerConfig) (*Enforcer, error) {
+// New returns an Enforcer.
+func New(cfg Config) (*Enforcer, error) {
 	if cfg.Store == nil || cfg.Auditor == nil {
-		return nil, fmt.Errorf("%w: enforcer: nil store or auditor", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: enforcer: nil store or auditor", sso.ErrInvalidConfig)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -49,12 +52,6 @@ func NewEnforcer(cfg EnforcerConfig) (*Enforcer, error) {
 		e.log = slog.Default()
 	}
 	return e, nil
-}
-
-// Enforced reports whether org enforces SSO: the setting is on and the plan
-// includes enforcement.
-func Enforced(org *Organization) bool {
-	return org.Settings.SSOEnforced && org.Settings.Features.EnforceSSO
 }
 
 // LocalLoginAllowed reports whether userID may sign in to orgID with a
@@ -67,28 +64,28 @@ func (e *Enforcer) LocalLoginAllowed(ctx context.Context, orgID, userID string) 
 	if err != nil {
 		return err
 	}
-	if !Enforced(org) {
+	if !org.EnforcesSSO() {
 		return nil
 	}
 	m, err := e.cfg.Store.GetMembership(ctx, orgID, userID)
 	switch {
 	case err == nil && m.BreakGlass && m.Active():
 		return nil
-	case err != nil && !errors.Is(err, ErrNotFound):
+	case err != nil && !errors.Is(err, sso.ErrNotFound):
 		return err
 	}
-	return fmt.Errorf("sso: local login for organization: %w", ErrSSORequired)
+	return fmt.Errorf("sso: local login for organization: %w", sso.ErrSSORequired)
 }
 
-// EnforceOptions are the options of SetEnforcement.
-type EnforceOptions struct {
+// Options are the options of SetEnforcement.
+type Options struct {
 	// RevokeSessions ends the sessions and API tokens of every member who
 	// is not a break-glass admin when enforcement is switched on.
 	RevokeSessions bool
 }
 
-// EnforcementResult reports what SetEnforcement did.
-type EnforcementResult struct {
+// Result reports what SetEnforcement did.
+type Result struct {
 	Enforced bool `json:"enforced"`
 	// Revoked is how many members' sessions were revoked.
 	Revoked int `json:"revoked"`
@@ -96,17 +93,17 @@ type EnforcementResult struct {
 
 // ReadyConnection returns an active connection of org whose last test login
 // succeeded and whose protocol the plan includes, or ErrNotFound.
-func (e *Enforcer) ReadyConnection(ctx context.Context, org *Organization) (*Connection, error) {
+func (e *Enforcer) ReadyConnection(ctx context.Context, org *sso.Organization) (*sso.Connection, error) {
 	conns, err := e.cfg.Store.ListConnections(ctx, org.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range conns {
-		if c.OrgID == org.ID && c.Status == ConnectionActive && !c.LastTestOK.IsZero() && org.Settings.Features.Allows(c.Protocol) {
+		if c.OrgID == org.ID && c.Status == sso.ConnectionActive && !c.LastTestOK.IsZero() && org.Settings.Features.Allows(c.Protocol) {
 			return c, nil
 		}
 	}
-	return nil, fmt.Errorf("sso: no tested active connection: %w", ErrNotFound)
+	return nil, fmt.Errorf("sso: no tested active connection: %w", sso.ErrNotFound)
 }
 
 // SetEnforcement switches SSO enforcement for orgID on or off. Switching on
@@ -114,23 +111,23 @@ func (e *Enforcer) ReadyConnection(ctx context.Context, org *Organization) (*Con
 // connection (refusals are *ValidationError with reason "feature_disabled"
 // or "no_tested_connection"); with opts.RevokeSessions the sessions and API
 // tokens of every non-break-glass member are revoked.
-func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, opts EnforceOptions) (*EnforcementResult, error) {
+func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, opts Options) (*Result, error) {
 	org, err := e.cfg.Store.GetOrg(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
 	if on {
 		if !org.Settings.Features.EnforceSSO {
-			return nil, deny("feature_disabled")
+			return nil, &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
 		}
 		if _, err := e.ReadyConnection(ctx, org); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return nil, &ValidationError{Reason: "no_tested_connection", Err: ErrInvalidInput}
+			if errors.Is(err, sso.ErrNotFound) {
+				return nil, &sso.ValidationError{Reason: "no_tested_connection", Err: sso.ErrInvalidInput}
 			}
 			return nil, err
 		}
 		if opts.RevokeSessions && e.cfg.Revoker == nil {
-			return nil, fmt.Errorf("%w: enforcer: no session revoker", ErrInvalidConfig)
+			return nil, fmt.Errorf("%w: enforcer: no session revoker", sso.ErrInvalidConfig)
 		}
 	}
 	now := e.cfg.Now().UTC()
@@ -143,23 +140,23 @@ func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, op
 	if err := e.cfg.Store.UpdateOrg(ctx, org); err != nil {
 		return nil, err
 	}
-	res := &EnforcementResult{Enforced: on}
+	res := &Result{Enforced: on}
 	if on && opts.RevokeSessions {
-		n, err := e.revokeMembers(ctx, orgID, func(m *Membership) bool { return !m.BreakGlass })
+		n, err := e.revokeMembers(ctx, orgID, func(m *sso.Membership) bool { return !m.BreakGlass })
 		res.Revoked = n
 		if err != nil {
 			return res, err
 		}
 	}
-	recordQuietly(ctx, e.cfg.Auditor, &Event{OrgID: orgID, Type: EventEnforcementChanged,
-		Target:  Target{Type: "organization", ID: orgID},
+	record.Quietly(ctx, e.cfg.Auditor, &sso.Event{OrgID: orgID, Type: sso.EventEnforcementChanged,
+		Target:  sso.Target{Type: "organization", ID: orgID},
 		Details: map[string]string{"enforced": fmt.Sprint(on), "revoked": fmt.Sprint(res.Revoked)}}, e.log.ErrorContext)
 	return res, nil
 }
 
 // revokeMembers revokes the sessions of every member of orgID selected by
 // pick and returns how many it revoked.
-func (e *Enforcer) revokeMembers(ctx context.Context, orgID string, pick func(*Membership) bool) (int, error) {
+func (e *Enforcer) revokeMembers(ctx context.Context, orgID string, pick func(*sso.Membership) bool) (int, error) {
 	n := 0
 	after := ""
 	for {
@@ -175,8 +172,8 @@ func (e *Enforcer) revokeMembers(ctx context.Context, orgID string, pick func(*M
 				return n, fmt.Errorf("sso: revoke sessions: %w", err)
 			}
 			n++
-			recordQuietly(ctx, e.cfg.Auditor, &Event{OrgID: orgID, Type: EventSessionRevoked,
-				Target: Target{Type: "user", ID: m.UserID}, Reason: "sso_enforced"}, e.log.ErrorContext)
+			record.Quietly(ctx, e.cfg.Auditor, &sso.Event{OrgID: orgID, Type: sso.EventSessionRevoked,
+				Target: sso.Target{Type: "user", ID: m.UserID}, Reason: "sso_enforced"}, e.log.ErrorContext)
 		}
 		if len(ms) < 200 {
 			return n, nil
@@ -185,29 +182,24 @@ func (e *Enforcer) revokeMembers(ctx context.Context, orgID string, pick func(*M
 	}
 }
 
-// FeatureAllowed reports whether org's plan includes SCIM (p == "scim"),
-// MFA enforcement (p == "mfa"), SSO enforcement (p == "enforce_sso") or
-// SSO over protocol p ("saml", "oidc").
-func FeatureAllowed(org *Organization, feature string) bool {
-	f := org.Settings.Features
-	switch feature {
-	case "scim":
-		return f.SCIM
-	case "mfa":
-		return f.EnforceMFA
-	case "enforce_sso":
-		return f.EnforceSSO
-	}
-	return f.Allows(Protocol(feature))
-}
+// Event types of MergeOrganizations.
+const (
+	// EventDomainTransferred is recorded in both organizations for each
+	// verified domain moved.
+	EventDomainTransferred = "domain.transferred"
+	// EventMemberMoved is recorded for each membership moved.
+	EventMemberMoved = "membership.moved"
+	// EventOrgMerged is recorded once in the surviving organization.
+	EventOrgMerged = "org.merged"
+)
 
 // MergeStore is what MergeOrganizations needs from storage.
 type MergeStore interface {
-	OrgStore
-	DomainStore
-	ConnectionStore
-	MembershipStore
-	IdentityStore
+	sso.OrgStore
+	sso.DomainStore
+	sso.ConnectionStore
+	sso.MembershipStore
+	sso.IdentityStore
 }
 
 // MergeResult reports what MergeOrganizations moved.
@@ -228,9 +220,9 @@ type MergeResult struct {
 // steps are idempotent: after a partial failure, calling it again finishes
 // the move. The emptied organization itself is left for the caller to
 // delete. revoker may be nil only when the host revokes sessions itself.
-func MergeOrganizations(ctx context.Context, st MergeStore, a *Auditor, revoker SessionRevoker, fromID, toID string) (*MergeResult, error) {
+func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder, revoker sso.SessionRevoker, fromID, toID string) (*MergeResult, error) {
 	if fromID == toID {
-		return nil, fmt.Errorf("%w: merge an organization into itself", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: merge an organization into itself", sso.ErrInvalidInput)
 	}
 	if _, err := st.GetOrg(ctx, fromID); err != nil {
 		return nil, err
@@ -246,18 +238,18 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a *Auditor, revoker 
 		return nil, err
 	}
 	for _, d := range doms {
-		if err := st.DeleteDomain(ctx, fromID, d.Name); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := st.DeleteDomain(ctx, fromID, d.Name); err != nil && !errors.Is(err, sso.ErrNotFound) {
 			return res, err
 		}
 		moved := *d
 		moved.OrgID = toID
 		if cur, err := st.GetDomain(ctx, toID, d.Name); err == nil {
-			if d.State == DomainVerified && cur.State != DomainVerified {
+			if d.State == sso.DomainVerified && cur.State != sso.DomainVerified {
 				if err := st.UpdateDomain(ctx, &moved); err != nil {
 					return res, err
 				}
 			}
-		} else if errors.Is(err, ErrNotFound) {
+		} else if errors.Is(err, sso.ErrNotFound) {
 			if err := st.CreateDomain(ctx, &moved); err != nil {
 				return res, err
 			}
@@ -265,9 +257,9 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a *Auditor, revoker 
 			return res, err
 		}
 		res.Domains++
-		recordQuietly(ctx, a, &Event{OrgID: toID, Type: EventDomainTransferred, Target: Target{Type: "domain", ID: d.Name},
+		record.Quietly(ctx, a, &sso.Event{OrgID: toID, Type: EventDomainTransferred, Target: sso.Target{Type: "domain", ID: d.Name},
 			Details: map[string]string{"from_org": fromID}}, logf)
-		recordQuietly(ctx, a, &Event{OrgID: fromID, Type: EventDomainTransferred, Target: Target{Type: "domain", ID: d.Name},
+		record.Quietly(ctx, a, &sso.Event{OrgID: fromID, Type: EventDomainTransferred, Target: sso.Target{Type: "domain", ID: d.Name},
 			Details: map[string]string{"to_org": toID}}, logf)
 	}
 	// Connections.
@@ -301,19 +293,19 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a *Auditor, revoker 
 					continue
 				}
 				moved := *id
-				moved.ID, moved.OrgID = NewID("idn_"), toID
-				if err := st.CreateIdentity(ctx, &moved); err != nil && !errors.Is(err, ErrConflict) {
+				moved.ID, moved.OrgID = sso.NewID("idn_"), toID
+				if err := st.CreateIdentity(ctx, &moved); err != nil && !errors.Is(err, sso.ErrConflict) {
 					return res, err
 				}
-				if err := st.DeleteIdentity(ctx, id.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				if err := st.DeleteIdentity(ctx, id.ID); err != nil && !errors.Is(err, sso.ErrNotFound) {
 					return res, err
 				}
 				res.Identities++
 			}
-			if _, err := st.GetMembership(ctx, toID, m.UserID); errors.Is(err, ErrNotFound) {
+			if _, err := st.GetMembership(ctx, toID, m.UserID); errors.Is(err, sso.ErrNotFound) {
 				nm := *m
 				nm.OrgID, nm.BreakGlass = toID, false
-				if err := st.CreateMembership(ctx, &nm); err != nil && !errors.Is(err, ErrConflict) {
+				if err := st.CreateMembership(ctx, &nm); err != nil && !errors.Is(err, sso.ErrConflict) {
 					return res, err
 				}
 			} else if err != nil {
@@ -325,15 +317,15 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a *Auditor, revoker 
 				}
 				res.Revoked++
 			}
-			if err := st.DeleteMembership(ctx, fromID, m.UserID); err != nil && !errors.Is(err, ErrNotFound) {
+			if err := st.DeleteMembership(ctx, fromID, m.UserID); err != nil && !errors.Is(err, sso.ErrNotFound) {
 				return res, err
 			}
 			res.Members++
-			recordQuietly(ctx, a, &Event{OrgID: toID, Type: EventMemberMoved, Target: Target{Type: "user", ID: m.UserID},
+			record.Quietly(ctx, a, &sso.Event{OrgID: toID, Type: EventMemberMoved, Target: sso.Target{Type: "user", ID: m.UserID},
 				Details: map[string]string{"from_org": fromID}}, logf)
 		}
 	}
-	recordQuietly(ctx, a, &Event{OrgID: toID, Type: EventOrgMerged, Target: Target{Type: "organization", ID: fromID},
+	record.Quietly(ctx, a, &sso.Event{OrgID: toID, Type: EventOrgMerged, Target: sso.Target{Type: "organization", ID: fromID},
 		Details: map[string]string{"domains": fmt.Sprint(res.Domains), "members": fmt.Sprint(res.Members)}}, logf)
 	return res, nil
 }

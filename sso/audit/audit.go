@@ -1,4 +1,4 @@
-package sso
+package audit
 
 import (
 	"context"
@@ -6,61 +6,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ssokit/ssokit/sso"
 )
 
-// Additional event types recorded by the tenancy components.
-const (
-	EventDomainRecheckMissed = "domain.recheck_missed"
-	EventDomainTransferred   = "domain.transferred"
-	EventMemberMoved         = "membership.moved"
-	EventIdentityRemapped    = "identity.remapped"
-	EventOrgMerged           = "org.merged"
-	EventMembershipUpdated   = "membership.updated"
-)
-
-// AuditInfo is who is acting in a request, as the audit trail records it.
-// Handlers put it in the context with WithAuditInfo; the components record it
-// on every event they write.
-type AuditInfo struct {
-	Actor     Actor
-	IP        string
-	UserAgent string
-}
-
-type auditKey struct{}
-
-// WithAuditInfo returns a copy of ctx carrying ai.
-func WithAuditInfo(ctx context.Context, ai AuditInfo) context.Context {
-	return context.WithValue(ctx, auditKey{}, ai)
-}
-
-// AuditInfoFrom returns the AuditInfo of ctx; the zero value when absent.
-func AuditInfoFrom(ctx context.Context) AuditInfo {
-	ai, _ := ctx.Value(auditKey{}).(AuditInfo)
-	return ai
-}
-
-// RemoteIP returns the host part of r.RemoteAddr. It does not trust
-// forwarding headers; hosts behind a proxy supply their own ClientIP
-// function to the components.
-func RemoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// AuditorConfig configures an Auditor.
-type AuditorConfig struct {
+// Config configures an Auditor.
+type Config struct {
 	// Store keeps the events. Required.
-	Store EventStore
+	Store sso.EventStore
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 	// ClientIP extracts the client address from a request. Nil means
@@ -68,64 +26,39 @@ type AuditorConfig struct {
 	ClientIP func(*http.Request) string
 }
 
-// Auditor writes, queries, exports and verifies the audit trail.
-type Auditor struct {
-	store    EventStore
+// Trail writes, queries, exports and verifies the audit trail.
+type Trail struct {
+	store    sso.EventStore
 	now      func() time.Time
 	clientIP func(*http.Request) string
 }
 
-// NewAuditor returns an Auditor.
-func NewAuditor(cfg AuditorConfig) (*Auditor, error) {
+// New returns an Auditor.
+func New(cfg Config) (*Trail, error) {
 	if cfg.Store == nil {
-		return nil, fmt.Errorf("%w: auditor: nil event store", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: auditor: nil event store", sso.ErrInvalidConfig)
 	}
-	a := &Auditor{store: cfg.Store, now: cfg.Now, clientIP: cfg.ClientIP}
+	a := &Trail{store: cfg.Store, now: cfg.Now, clientIP: cfg.ClientIP}
 	if a.now == nil {
 		a.now = time.Now
 	}
 	if a.clientIP == nil {
-		a.clientIP = RemoteIP
+		a.clientIP = sso.RemoteIP
 	}
 	return a, nil
 }
 
 // RequestInfo returns the AuditInfo of r: the actor from r's context (when
 // a handler set one), and the client IP and user agent from the request.
-func (a *Auditor) RequestInfo(r *http.Request, actor Actor) AuditInfo {
-	ua := r.UserAgent()
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
-	return AuditInfo{Actor: actor, IP: a.clientIP(r), UserAgent: ua}
+func (a *Trail) RequestInfo(r *http.Request, actor sso.Actor) sso.AuditInfo {
+	return sso.RequestAuditInfo(r, actor, a.clientIP)
 }
 
 // Record appends e to its organization's chain. Empty ID, Time, Outcome,
 // Actor, IP and UserAgent are filled from the Auditor's clock and ctx's
 // AuditInfo.
-func (a *Auditor) Record(ctx context.Context, e *Event) error {
-	ai := AuditInfoFrom(ctx)
-	if e.ID == "" {
-		e.ID = NewID("evt_")
-	}
-	if e.Time.IsZero() {
-		e.Time = a.now().UTC()
-	}
-	if e.Outcome == "" {
-		e.Outcome = OutcomeSuccess
-	}
-	if e.Actor.Type == "" {
-		e.Actor = ai.Actor
-		if e.Actor.Type == "" {
-			e.Actor.Type = ActorSystem
-		}
-	}
-	if e.IP == "" {
-		e.IP = ai.IP
-	}
-	if e.UserAgent == "" {
-		e.UserAgent = ai.UserAgent
-	}
+func (a *Trail) Record(ctx context.Context, e *sso.Event) error {
+	e.FillDefaults(ctx, a.now())
 	if err := e.Validate(); err != nil {
 		return err
 	}
@@ -137,9 +70,9 @@ func (a *Auditor) Record(ctx context.Context, e *Event) error {
 
 // Query returns one page of events matching q and the cursor for the next
 // page (the Seq to pass as AfterSeq), which is zero when there are no more.
-func (a *Auditor) Query(ctx context.Context, q EventQuery) ([]*Event, int64, error) {
+func (a *Trail) Query(ctx context.Context, q sso.EventQuery) ([]*sso.Event, int64, error) {
 	if q.OrgID == "" {
-		return nil, 0, fmt.Errorf("%w: audit query without organization", ErrInvalidInput)
+		return nil, 0, fmt.Errorf("%w: audit query without organization", sso.ErrInvalidInput)
 	}
 	limit := q.EffectiveLimit()
 	q.Limit = limit
@@ -155,7 +88,7 @@ func (a *Auditor) Query(ctx context.Context, q EventQuery) ([]*Event, int64, err
 }
 
 // each calls fn for every event matching q, page by page.
-func (a *Auditor) each(ctx context.Context, q EventQuery, fn func(*Event) error) error {
+func (a *Trail) each(ctx context.Context, q sso.EventQuery, fn func(*sso.Event) error) error {
 	q.Limit = 1000
 	for {
 		evs, next, err := a.Query(ctx, q)
@@ -174,14 +107,14 @@ func (a *Auditor) each(ctx context.Context, q EventQuery, fn func(*Event) error)
 	}
 }
 
-// ExportedEvent is the JSON form of an Event in exports and the admin API.
-type ExportedEvent struct {
+// Entry is the JSON form of an Event in exports and the admin API.
+type Entry struct {
 	ID        string            `json:"id"`
 	OrgID     string            `json:"org_id"`
 	Seq       int64             `json:"seq"`
 	Time      time.Time         `json:"time"`
 	Type      string            `json:"type"`
-	ActorType ActorType         `json:"actor_type"`
+	ActorType sso.ActorType     `json:"actor_type"`
 	ActorID   string            `json:"actor_id,omitempty"`
 	Target    string            `json:"target_type,omitempty"`
 	TargetID  string            `json:"target_id,omitempty"`
@@ -195,8 +128,8 @@ type ExportedEvent struct {
 }
 
 // Export returns the exported form of e.
-func Export(e *Event) ExportedEvent {
-	return ExportedEvent{
+func Export(e *sso.Event) Entry {
+	return Entry{
 		ID: e.ID, OrgID: e.OrgID, Seq: e.Seq, Time: e.Time.UTC(), Type: e.Type,
 		ActorType: e.Actor.Type, ActorID: e.Actor.ID, Target: e.Target.Type, TargetID: e.Target.ID,
 		Outcome: e.Outcome, Reason: e.Reason, IP: e.IP, UserAgent: e.UserAgent, Details: e.Details,
@@ -206,9 +139,9 @@ func Export(e *Event) ExportedEvent {
 
 // ExportJSONLines writes every event matching q (ignoring q.Limit) to w as
 // JSON lines.
-func (a *Auditor) ExportJSONLines(ctx context.Context, w io.Writer, q EventQuery) error {
+func (a *Trail) ExportJSONLines(ctx context.Context, w io.Writer, q sso.EventQuery) error {
 	enc := json.NewEncoder(w)
-	return a.each(ctx, q, func(e *Event) error { return enc.Encode(Export(e)) })
+	return a.each(ctx, q, func(e *sso.Event) error { return enc.Encode(Export(e)) })
 }
 
 // CSVHeader is the header row of ExportCSV.
@@ -219,12 +152,12 @@ var CSVHeader = []string{"seq", "time", "type", "actor_type", "actor_id", "targe
 // with a header row. Cells that a spreadsheet would evaluate as a formula
 // (starting with =, +, -, @, tab or carriage return) are prefixed with a
 // single quote.
-func (a *Auditor) ExportCSV(ctx context.Context, w io.Writer, q EventQuery) error {
+func (a *Trail) ExportCSV(ctx context.Context, w io.Writer, q sso.EventQuery) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
-	err := a.each(ctx, q, func(e *Event) error {
+	err := a.each(ctx, q, func(e *sso.Event) error {
 		keys := make([]string, 0, len(e.Details))
 		for k := range e.Details {
 			keys = append(keys, k)
@@ -275,16 +208,16 @@ type ChainHead struct {
 
 // Verify checks orgID's whole audit chain and returns its head. An edited
 // event, or one deleted before the head, yields a *ChainError.
-func (a *Auditor) Verify(ctx context.Context, orgID string) (ChainHead, error) {
+func (a *Trail) Verify(ctx context.Context, orgID string) (ChainHead, error) {
 	var head ChainHead
-	var prev *Event
-	err := a.each(ctx, EventQuery{OrgID: orgID}, func(e *Event) error {
-		batch := []*Event{e}
+	var prev *sso.Event
+	err := a.each(ctx, sso.EventQuery{OrgID: orgID}, func(e *sso.Event) error {
+		batch := []*sso.Event{e}
 		if prev != nil {
-			batch = []*Event{prev, e}
+			batch = []*sso.Event{prev, e}
 		}
 		if prev == nil && e.Seq != 1 {
-			return &ChainError{Seq: 1, Reason: "event missing"}
+			return &sso.ChainError{Seq: 1, Reason: "event missing"}
 		}
 		if err := verifyPair(batch); err != nil {
 			return err
@@ -302,18 +235,18 @@ func (a *Auditor) Verify(ctx context.Context, orgID string) (ChainHead, error) {
 // verifyPair checks one link (or the first event) with VerifyChain, which
 // expects a chain starting at Seq 1: the predecessor stands in for the
 // beginning.
-func verifyPair(evs []*Event) error {
+func verifyPair(evs []*sso.Event) error {
 	if len(evs) == 1 {
-		return VerifyChain(evs)
+		return sso.VerifyChain(evs)
 	}
 	prev, e := evs[0], evs[1]
 	switch {
 	case e.Seq != prev.Seq+1:
-		return &ChainError{Seq: prev.Seq + 1, Reason: "event missing"}
+		return &sso.ChainError{Seq: prev.Seq + 1, Reason: "event missing"}
 	case e.PrevHash != prev.Hash:
-		return &ChainError{Seq: e.Seq, Reason: "previous hash mismatch"}
+		return &sso.ChainError{Seq: e.Seq, Reason: "previous hash mismatch"}
 	case e.ComputeHash() != e.Hash:
-		return &ChainError{Seq: e.Seq, Reason: "content hash mismatch"}
+		return &sso.ChainError{Seq: e.Seq, Reason: "content hash mismatch"}
 	}
 	return nil
 }
@@ -321,34 +254,22 @@ func verifyPair(evs []*Event) error {
 // VerifyAgainst verifies orgID's chain like Verify and also that it still
 // contains want (a head saved earlier), so deleting the newest events is
 // detected too.
-func (a *Auditor) VerifyAgainst(ctx context.Context, orgID string, want ChainHead) (ChainHead, error) {
+func (a *Trail) VerifyAgainst(ctx context.Context, orgID string, want ChainHead) (ChainHead, error) {
 	head, err := a.Verify(ctx, orgID)
 	if err != nil {
 		return head, err
 	}
 	if head.Seq < want.Seq {
-		return head, &ChainError{Seq: head.Seq + 1, Reason: "event missing"}
+		return head, &sso.ChainError{Seq: head.Seq + 1, Reason: "event missing"}
 	}
 	if want.Seq > 0 {
-		evs, err := a.store.ListEvents(ctx, EventQuery{OrgID: orgID, AfterSeq: want.Seq - 1, Limit: 1})
+		evs, err := a.store.ListEvents(ctx, sso.EventQuery{OrgID: orgID, AfterSeq: want.Seq - 1, Limit: 1})
 		if err != nil {
 			return head, err
 		}
 		if len(evs) != 1 || evs[0].Seq != want.Seq || evs[0].Hash != want.Hash {
-			return head, &ChainError{Seq: want.Seq, Reason: "saved head mismatch"}
+			return head, &sso.ChainError{Seq: want.Seq, Reason: "saved head mismatch"}
 		}
 	}
 	return head, nil
-}
-
-// record writes e through a (when non-nil) and reports nothing: an audit
-// failure must not hide the result of the operation it describes, so the
-// components log it instead.
-func recordQuietly(ctx context.Context, a *Auditor, e *Event, logf func(ctx context.Context, msg string, args ...any)) {
-	if a == nil {
-		return
-	}
-	if err := a.Record(ctx, e); err != nil && logf != nil {
-		logf(ctx, "sso: audit event not recorded", "type", e.Type, "err", err)
-	}
 }

@@ -1,4 +1,4 @@
-package sso_test
+package audit_test
 
 import (
 	"bufio"
@@ -13,33 +13,37 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
 )
+
+var ctx = ssoenv.Ctx
 
 func TestAuditorRecordAndQuery(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	o := e.org("acme", nil)
+	e := ssoenv.New(t)
+	o := e.Org("acme", nil)
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "203.0.113.9:1234"
 	r.Header.Set("User-Agent", "ua/1")
 	admin := sso.Actor{Type: sso.ActorAdmin, ID: "usr_admin"}
-	actx := sso.WithAuditInfo(ctx, e.aud.RequestInfo(r, admin))
+	actx := sso.WithAuditInfo(ctx, e.Aud.RequestInfo(r, admin))
 	for i := 0; i < 25; i++ {
 		typ := sso.EventConnectionUpdated
 		if i%5 == 0 {
 			typ = sso.EventDomainAdded
 		}
-		if err := e.aud.Record(actx, &sso.Event{OrgID: o.ID, Type: typ}); err != nil {
+		if err := e.Aud.Record(actx, &sso.Event{OrgID: o.ID, Type: typ}); err != nil {
 			t.Fatal(err)
 		}
-		e.advance(time.Minute)
+		e.Advance(time.Minute)
 	}
 	op := sso.WithAuditInfo(ctx, sso.AuditInfo{Actor: sso.Actor{Type: sso.ActorOperator, ID: "staff-7"}})
-	if err := e.aud.Record(op, &sso.Event{OrgID: o.ID, Type: sso.EventEnforcementChanged}); err != nil {
+	if err := e.Aud.Record(op, &sso.Event{OrgID: o.ID, Type: sso.EventEnforcementChanged}); err != nil {
 		t.Fatal(err)
 	}
-	first, next, err := e.aud.Query(ctx, sso.EventQuery{OrgID: o.ID, Limit: 10})
+	first, next, err := e.Aud.Query(ctx, sso.EventQuery{OrgID: o.ID, Limit: 10})
 	if err != nil || len(first) != 10 || next != first[9].Seq {
 		t.Fatalf("page 1: %d events, next %d, %v", len(first), next, err)
 	}
@@ -49,7 +53,7 @@ func TestAuditorRecordAndQuery(t *testing.T) {
 	var all []*sso.Event
 	q := sso.EventQuery{OrgID: o.ID, Limit: 10}
 	for {
-		page, next, err := e.aud.Query(ctx, q)
+		page, next, err := e.Aud.Query(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,47 +66,47 @@ func TestAuditorRecordAndQuery(t *testing.T) {
 	if len(all) != 26 {
 		t.Fatalf("paged %d events, want 26", len(all))
 	}
-	byType, _, _ := e.aud.Query(ctx, sso.EventQuery{OrgID: o.ID, Type: sso.EventDomainAdded})
+	byType, _, _ := e.Aud.Query(ctx, sso.EventQuery{OrgID: o.ID, Type: sso.EventDomainAdded})
 	if len(byType) != 5 {
 		t.Fatalf("got %d domain events", len(byType))
 	}
-	byActor, _, _ := e.aud.Query(ctx, sso.EventQuery{OrgID: o.ID, ActorID: "staff-7"})
+	byActor, _, _ := e.Aud.Query(ctx, sso.EventQuery{OrgID: o.ID, ActorID: "staff-7"})
 	if len(byActor) != 1 || byActor[0].Actor.Type != sso.ActorOperator {
 		t.Fatalf("operator event: %+v", byActor)
 	}
 	start := all[0].Time
-	window, _, _ := e.aud.Query(ctx, sso.EventQuery{OrgID: o.ID, Since: start.Add(5 * time.Minute), Until: start.Add(10 * time.Minute)})
+	window, _, _ := e.Aud.Query(ctx, sso.EventQuery{OrgID: o.ID, Since: start.Add(5 * time.Minute), Until: start.Add(10 * time.Minute)})
 	if len(window) != 5 {
 		t.Fatalf("time window: %d events", len(window))
 	}
-	if _, _, err := e.aud.Query(ctx, sso.EventQuery{}); !errors.Is(err, sso.ErrInvalidInput) {
+	if _, _, err := e.Aud.Query(ctx, sso.EventQuery{}); !errors.Is(err, sso.ErrInvalidInput) {
 		t.Fatalf("query without org: %v", err)
 	}
 	// Other orgs see nothing.
-	if evs, _, _ := e.aud.Query(ctx, sso.EventQuery{OrgID: "org_other"}); len(evs) != 0 {
+	if evs, _, _ := e.Aud.Query(ctx, sso.EventQuery{OrgID: "org_other"}); len(evs) != 0 {
 		t.Fatal("leak")
 	}
 }
 
 func TestAuditExports(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	o := e.org("acme", nil)
+	e := ssoenv.New(t)
+	o := e.Org("acme", nil)
 	evil := "=HYPERLINK(\"https://evil.example\",\"click\")"
 	for _, ua := range []string{evil, "+cmd", "-2+3", "@SUM(A1)", "\tx", "plain, \"quoted\"\nnewline"} {
-		if err := e.aud.Record(ctx, &sso.Event{OrgID: o.ID, Type: sso.EventLoginFailed, UserAgent: ua,
+		if err := e.Aud.Record(ctx, &sso.Event{OrgID: o.ID, Type: sso.EventLoginFailed, UserAgent: ua,
 			Outcome: sso.OutcomeFailure, Reason: "signature_invalid", Details: map[string]string{"k": ua}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var jb bytes.Buffer
-	if err := e.aud.ExportJSONLines(ctx, &jb, sso.EventQuery{OrgID: o.ID}); err != nil {
+	if err := e.Aud.ExportJSONLines(ctx, &jb, sso.EventQuery{OrgID: o.ID}); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(&jb)
 	n := 0
 	for sc.Scan() {
-		var ev sso.ExportedEvent
+		var ev audit.Entry
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatal(err)
 		}
@@ -115,14 +119,14 @@ func TestAuditExports(t *testing.T) {
 		t.Fatalf("got %d lines", n)
 	}
 	var cb bytes.Buffer
-	if err := e.aud.ExportCSV(ctx, &cb, sso.EventQuery{OrgID: o.ID}); err != nil {
+	if err := e.Aud.ExportCSV(ctx, &cb, sso.EventQuery{OrgID: o.ID}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&cb).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 7 || strings.Join(rows[0], ",") != strings.Join(sso.CSVHeader, ",") {
+	if len(rows) != 7 || strings.Join(rows[0], ",") != strings.Join(audit.CSVHeader, ",") {
 		t.Fatalf("got %d rows, header %v", len(rows), rows[0])
 	}
 	for _, row := range rows[1:] {
@@ -135,7 +139,7 @@ func TestAuditExports(t *testing.T) {
 	if rows[1][10] != "'"+evil {
 		t.Fatalf("got %q", rows[1][10])
 	}
-	if sso.CSVSafe("2026-01-01") != "2026-01-01" || sso.CSVSafe("-1") != "'-1" {
+	if audit.CSVSafe("2026-01-01") != "2026-01-01" || audit.CSVSafe("-1") != "'-1" {
 		t.Fatal("CSVSafe")
 	}
 }
@@ -164,14 +168,14 @@ func (s *tamperStore) ListEvents(ctx context.Context, q sso.EventQuery) ([]*sso.
 
 func TestAuditVerifyDetectsTampering(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	o := e.org("acme", nil)
+	e := ssoenv.New(t)
+	o := e.Org("acme", nil)
 	for i := 0; i < 5; i++ {
-		if err := e.aud.Record(ctx, &sso.Event{OrgID: o.ID, Type: sso.EventLoginSucceeded, Details: map[string]string{"i": fmt.Sprint(i)}}); err != nil {
+		if err := e.Aud.Record(ctx, &sso.Event{OrgID: o.ID, Type: sso.EventLoginSucceeded, Details: map[string]string{"i": fmt.Sprint(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	head, err := e.aud.Verify(ctx, o.ID)
+	head, err := e.Aud.Verify(ctx, o.ID)
 	if err != nil || head.Seq != 5 {
 		t.Fatalf("clean chain: %v %v", head, err)
 	}
@@ -196,7 +200,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, _ := sso.NewAuditor(sso.AuditorConfig{Store: &tamperStore{EventStore: e.st, edit: tc.edit}})
+			a, _ := audit.New(audit.Config{Store: &tamperStore{EventStore: e.St, edit: tc.edit}})
 			_, err := a.Verify(ctx, o.ID)
 			var ce *sso.ChainError
 			if !errors.As(err, &ce) || ce.Seq != tc.seq {
@@ -205,7 +209,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		})
 	}
 	t.Run("TruncatedTail", func(t *testing.T) {
-		a, _ := sso.NewAuditor(sso.AuditorConfig{Store: &tamperStore{EventStore: e.st, edit: func(evs []*sso.Event) []*sso.Event { return evs[:3] }}})
+		a, _ := audit.New(audit.Config{Store: &tamperStore{EventStore: e.St, edit: func(evs []*sso.Event) []*sso.Event { return evs[:3] }}})
 		if _, err := a.Verify(ctx, o.ID); err != nil {
 			t.Fatalf("a truncated tail alone verifies: %v", err)
 		}
@@ -213,7 +217,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		if _, err := a.VerifyAgainst(ctx, o.ID, head); !errors.As(err, &ce) {
 			t.Fatalf("VerifyAgainst saved head: got %v", err)
 		}
-		if _, err := e.aud.VerifyAgainst(ctx, o.ID, head); err != nil {
+		if _, err := e.Aud.VerifyAgainst(ctx, o.ID, head); err != nil {
 			t.Fatalf("untampered: %v", err)
 		}
 	})
@@ -221,17 +225,17 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 
 func TestNewAuditorConfig(t *testing.T) {
 	t.Parallel()
-	if _, err := sso.NewAuditor(sso.AuditorConfig{}); !errors.Is(err, sso.ErrInvalidConfig) {
+	if _, err := audit.New(audit.Config{}); !errors.Is(err, sso.ErrInvalidConfig) {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func BenchmarkAuditRecord(b *testing.B) {
-	e := newEnv(b)
-	o := e.org("acme", nil)
+	e := ssoenv.New(b)
+	o := e.Org("acme", nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := e.aud.Record(ctx, &sso.Event{OrgID: o.ID, Type: sso.EventLoginSucceeded}); err != nil {
+		if err := e.Aud.Record(ctx, &sso.Event{OrgID: o.ID, Type: sso.EventLoginSucceeded}); err != nil {
 			b.Fatal(err)
 		}
 	}

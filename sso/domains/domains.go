@@ -1,4 +1,4 @@
-package sso
+package domains
 
 import (
 	"context"
@@ -9,53 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/telemetry"
+	"github.com/ssokit/ssokit/sso"
 )
-
-//go:embed publicmail.txt
-var publicMailList string
-
-var (
-	publicMailOnce sync.Once
-	publicMailSet  map[string]bool
-)
-
-func publicMail() map[string]bool {
-	publicMailOnce.Do(func() {
-		publicMailSet = map[string]bool{}
-		for _, line := range strings.Split(publicMailList, "\n") {
-			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			publicMailSet[line] = true
-		}
-	})
-	return publicMailSet
-}
-
-// IsPublicMailDomain reports whether a normalized domain is on ssokit's
-// embedded list of public, free and disposable mail providers (gmail.com,
-// outlook.com, mailinator.com, ...), or is a subdomain of one.
-func IsPublicMailDomain(domain string) bool {
-	set := publicMail()
-	for d := domain; d != ""; {
-		if set[d] {
-			return true
-		}
-		i := strings.IndexByte(d, '.')
-		if i < 0 {
-			break
-		}
-		d = d[i+1:]
-	}
-	return false
-}
 
 // Domain verification defaults.
 const (
@@ -68,24 +29,28 @@ const (
 	maxTXTRecords = 256
 )
 
+// EventDomainRecheckMissed is recorded when a verified domain's periodic
+// DNS re-check failed.
+const EventDomainRecheckMissed = "domain.recheck_missed"
+
 // TXTResolver looks up TXT records. Each returned string is one record with
 // its character-strings concatenated, as *net.Resolver returns them.
 type TXTResolver interface {
 	LookupTXT(ctx context.Context, name string) ([]string, error)
 }
 
-// DomainsStore is what Domains needs from storage.
-type DomainsStore interface {
-	DomainStore
-	OrgStore
+// Store is what Domains needs from storage.
+type Store interface {
+	sso.DomainStore
+	sso.OrgStore
 }
 
-// DomainsConfig configures a Domains manager.
-type DomainsConfig struct {
+// Config configures a Domains manager.
+type Config struct {
 	// Store keeps the domains. Required.
-	Store DomainsStore
+	Store Store
 	// Auditor records domain events. Nil records nothing.
-	Auditor *Auditor
+	Auditor sso.EventRecorder
 	// Resolver looks up TXT records. Nil means net.DefaultResolver. Use a
 	// validating (DNSSEC) resolver in production where available.
 	Resolver TXTResolver
@@ -118,19 +83,19 @@ type DomainsConfig struct {
 	TracerProvider trace.TracerProvider
 }
 
-// Domains manages organizations' email domains and their DNS TXT
+// Manager manages organizations' email domains and their DNS TXT
 // verification.
-type Domains struct {
-	cfg     DomainsConfig
+type Manager struct {
+	cfg     Config
 	blocked map[string]bool
 	log     *slog.Logger
 	tel     *telemetry.T
 }
 
-// NewDomains returns a Domains manager.
-func NewDomains(cfg DomainsConfig) (*Domains, error) {
+// New returns a Domains manager.
+func New(cfg Config) (*Manager, error) {
 	if cfg.Store == nil {
-		return nil, fmt.Errorf("%w: domains: nil store", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: domains: nil store", sso.ErrInvalidConfig)
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
@@ -142,7 +107,7 @@ func NewDomains(cfg DomainsConfig) (*Domains, error) {
 		cfg.ChallengePrefix = DefaultChallengePrefix
 	}
 	if !strings.HasPrefix(cfg.ChallengePrefix, "_") || strings.ContainsAny(cfg.ChallengePrefix, ". ") || len(cfg.ChallengePrefix) > 63 {
-		return nil, fmt.Errorf("%w: domains: challenge prefix %q must be one label starting with '_'", ErrInvalidConfig, cfg.ChallengePrefix)
+		return nil, fmt.Errorf("%w: domains: challenge prefix %q must be one label starting with '_'", sso.ErrInvalidConfig, cfg.ChallengePrefix)
 	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 7 * 24 * time.Hour
@@ -159,15 +124,15 @@ func NewDomains(cfg DomainsConfig) (*Domains, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &Domains{cfg: cfg, blocked: map[string]bool{}, log: cfg.Logger,
+	d := &Manager{cfg: cfg, blocked: map[string]bool{}, log: cfg.Logger,
 		tel: telemetry.New("sso", telemetry.Config{TracerProvider: cfg.TracerProvider})}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
 	for _, b := range cfg.BlockedDomains {
-		n, err := NormalizeDomain(b)
+		n, err := sso.NormalizeDomain(b)
 		if err != nil {
-			return nil, fmt.Errorf("%w: domains: blocked domain %q: %v", ErrInvalidConfig, b, err)
+			return nil, fmt.Errorf("%w: domains: blocked domain %q: %v", sso.ErrInvalidConfig, b, err)
 		}
 		d.blocked[n] = true
 	}
@@ -177,8 +142,8 @@ func NewDomains(cfg DomainsConfig) (*Domains, error) {
 // Blocked reports whether a normalized domain may never be claimed: a public
 // suffix, a public or disposable mail domain (embedded list or the host's
 // BlockedDomains), or a subdomain of one.
-func (d *Domains) Blocked(name string) bool {
-	if IsPublicSuffix(name) || IsPublicMailDomain(name) {
+func (d *Manager) Blocked(name string) bool {
+	if sso.IsPublicSuffix(name) || sso.IsPublicMailDomain(name) {
 		return true
 	}
 	for n := name; n != ""; {
@@ -204,14 +169,14 @@ func domainErr(reason string, sentinel error, cause error) error {
 	if cause != nil {
 		err = fmt.Errorf("%w: %v", sentinel, cause)
 	}
-	return &ValidationError{Reason: reason, Err: err}
+	return &sso.ValidationError{Reason: reason, Err: err}
 }
 
 // Add claims a domain for orgID and returns it pending, with a fresh token.
 // Adding a pending or failed domain again issues a new token; adding a
 // domain the organization has verified returns it unchanged.
-func (d *Domains) Add(ctx context.Context, orgID, name string) (*Domain, error) {
-	n, err := NormalizeDomain(name)
+func (d *Manager) Add(ctx context.Context, orgID, name string) (*sso.Domain, error) {
+	n, err := sso.NormalizeDomain(name)
 	if err != nil {
 		return nil, err
 	}
@@ -219,52 +184,52 @@ func (d *Domains) Add(ctx context.Context, orgID, name string) (*Domain, error) 
 		return nil, err
 	}
 	switch {
-	case IsPublicSuffix(n):
-		return nil, domainErr("public_suffix", ErrInvalidInput, fmt.Errorf("%q is a public suffix", n))
+	case sso.IsPublicSuffix(n):
+		return nil, domainErr("public_suffix", sso.ErrInvalidInput, fmt.Errorf("%q is a public suffix", n))
 	case d.Blocked(n):
-		return nil, domainErr("public_mail_domain", ErrInvalidInput, fmt.Errorf("%q is a public or disposable mail domain", n))
+		return nil, domainErr("public_mail_domain", sso.ErrInvalidInput, fmt.Errorf("%q is a public or disposable mail domain", n))
 	}
 	if v, err := d.cfg.Store.FindVerifiedDomain(ctx, n); err == nil && v.OrgID != orgID {
-		return nil, domainErr("claimed_by_other_org", ErrConflict, nil)
-	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, domainErr("claimed_by_other_org", sso.ErrConflict, nil)
+	} else if err != nil && !errors.Is(err, sso.ErrNotFound) {
 		return nil, err
 	}
 	now := d.cfg.Now().UTC()
 	existing, err := d.cfg.Store.GetDomain(ctx, orgID, n)
 	switch {
-	case err == nil && existing.State == DomainVerified:
+	case err == nil && existing.State == sso.DomainVerified:
 		return existing, nil
 	case err == nil:
-		existing.Token = NewToken(32)
-		existing.State = DomainPending
+		existing.Token = sso.NewToken(32)
+		existing.State = sso.DomainPending
 		existing.CreatedAt = now
 		existing.ConsecutiveFailures = 0
 		existing.FailingSince = time.Time{}
 		if err := d.cfg.Store.UpdateDomain(ctx, existing); err != nil {
 			return nil, err
 		}
-		d.audit(ctx, EventDomainAdded, existing, OutcomeSuccess, "token_renewed", nil)
+		d.audit(ctx, sso.EventDomainAdded, existing, sso.OutcomeSuccess, "token_renewed", nil)
 		return existing, nil
-	case !errors.Is(err, ErrNotFound):
+	case !errors.Is(err, sso.ErrNotFound):
 		return nil, err
 	}
-	dom := &Domain{OrgID: orgID, Name: n, Token: NewToken(32), State: DomainPending, CreatedAt: now}
+	dom := &sso.Domain{OrgID: orgID, Name: n, Token: sso.NewToken(32), State: sso.DomainPending, CreatedAt: now}
 	if err := d.cfg.Store.CreateDomain(ctx, dom); err != nil {
 		return nil, err
 	}
-	d.audit(ctx, EventDomainAdded, dom, OutcomeSuccess, "", nil)
+	d.audit(ctx, sso.EventDomainAdded, dom, sso.OutcomeSuccess, "", nil)
 	return dom, nil
 }
 
 // Record returns the DNS record that proves control of dom: its owner name
 // and TXT value.
-func (d *Domains) Record(dom *Domain) (name, value string) {
+func (d *Manager) Record(dom *sso.Domain) (name, value string) {
 	return d.cfg.ChallengePrefix + "." + dom.Name, ChallengeValuePrefix + dom.Token
 }
 
 // Get returns orgID's domain name.
-func (d *Domains) Get(ctx context.Context, orgID, name string) (*Domain, error) {
-	n, err := NormalizeDomain(name)
+func (d *Manager) Get(ctx context.Context, orgID, name string) (*sso.Domain, error) {
+	n, err := sso.NormalizeDomain(name)
 	if err != nil {
 		return nil, err
 	}
@@ -272,12 +237,12 @@ func (d *Domains) Get(ctx context.Context, orgID, name string) (*Domain, error) 
 }
 
 // List returns orgID's domains.
-func (d *Domains) List(ctx context.Context, orgID string) ([]*Domain, error) {
+func (d *Manager) List(ctx context.Context, orgID string) ([]*sso.Domain, error) {
 	return d.cfg.Store.ListDomains(ctx, orgID)
 }
 
 // Remove deletes orgID's domain name; routing and linking stop at once.
-func (d *Domains) Remove(ctx context.Context, orgID, name string) error {
+func (d *Manager) Remove(ctx context.Context, orgID, name string) error {
 	dom, err := d.Get(ctx, orgID, name)
 	if err != nil {
 		return err
@@ -285,15 +250,15 @@ func (d *Domains) Remove(ctx context.Context, orgID, name string) error {
 	if err := d.cfg.Store.DeleteDomain(ctx, orgID, dom.Name); err != nil {
 		return err
 	}
-	d.audit(ctx, EventDomainRemoved, dom, OutcomeSuccess, "", nil)
+	d.audit(ctx, sso.EventDomainRemoved, dom, sso.OutcomeSuccess, "", nil)
 	return nil
 }
 
 // check looks up dom's challenge record and reports whether it carries
 // dom's token: nil when it does, otherwise an error with a stable reason.
-func (d *Domains) check(ctx context.Context, dom *Domain) (err error) {
+func (d *Manager) check(ctx context.Context, dom *sso.Domain) (err error) {
 	ctx, span := d.tel.Start(ctx, "sso.domain.verify", telemetry.KeyOrg.String(dom.OrgID))
-	defer func() { telemetry.End(span, ReasonOf(err), err) }()
+	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
 	name, want := d.Record(dom)
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.LookupTimeout)
 	defer cancel()
@@ -301,12 +266,12 @@ func (d *Domains) check(ctx context.Context, dom *Domain) (err error) {
 	if err != nil {
 		var dnsErr *net.DNSError
 		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-			return domainErr("record_not_found", ErrInvalidInput, nil)
+			return domainErr("record_not_found", sso.ErrInvalidInput, nil)
 		}
-		return domainErr("dns_unavailable", ErrUnavailable, err)
+		return domainErr("dns_unavailable", sso.ErrUnavailable, err)
 	}
 	if len(recs) == 0 {
-		return domainErr("record_not_found", ErrInvalidInput, nil)
+		return domainErr("record_not_found", sso.ErrInvalidInput, nil)
 	}
 	if len(recs) > maxTXTRecords {
 		recs = recs[:maxTXTRecords]
@@ -316,27 +281,27 @@ func (d *Domains) check(ctx context.Context, dom *Domain) (err error) {
 			return nil
 		}
 	}
-	return domainErr("record_mismatch", ErrInvalidInput, nil)
+	return domainErr("record_mismatch", sso.ErrInvalidInput, nil)
 }
 
 // Verify checks orgID's domain now. On success the domain becomes verified
 // and starts routing; a domain another organization verified first yields
 // ErrConflict. A pending token older than TokenTTL yields ErrExpired.
-func (d *Domains) Verify(ctx context.Context, orgID, name string) (*Domain, error) {
+func (d *Manager) Verify(ctx context.Context, orgID, name string) (*sso.Domain, error) {
 	dom, err := d.Get(ctx, orgID, name)
 	if err != nil {
 		return nil, err
 	}
 	now := d.cfg.Now().UTC()
-	if dom.State == DomainPending && now.Sub(dom.CreatedAt) > d.cfg.TokenTTL {
-		err := domainErr("token_expired", ErrExpired, nil)
-		d.audit(ctx, EventDomainFailed, dom, OutcomeFailure, ReasonOf(err), nil)
+	if dom.State == sso.DomainPending && now.Sub(dom.CreatedAt) > d.cfg.TokenTTL {
+		err := domainErr("token_expired", sso.ErrExpired, nil)
+		d.audit(ctx, sso.EventDomainFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
 		return nil, err
 	}
 	dom.LastCheckedAt = now
 	if err := d.check(ctx, dom); err != nil {
-		d.audit(ctx, EventDomainFailed, dom, OutcomeFailure, ReasonOf(err), nil)
-		if dom.State != DomainPending {
+		d.audit(ctx, sso.EventDomainFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
+		if dom.State != sso.DomainPending {
 			// A manual check of a verified domain counts like a periodic one.
 			if uerr := d.miss(ctx, dom, err, now); uerr != nil {
 				return nil, uerr
@@ -350,22 +315,22 @@ func (d *Domains) Verify(ctx context.Context, orgID, name string) (*Domain, erro
 	return dom, nil
 }
 
-func (d *Domains) markVerified(ctx context.Context, dom *Domain, now time.Time) error {
+func (d *Manager) markVerified(ctx context.Context, dom *sso.Domain, now time.Time) error {
 	was := dom.State
-	dom.State = DomainVerified
+	dom.State = sso.DomainVerified
 	dom.VerifiedAt = now
 	dom.LastCheckedAt = now
 	dom.ConsecutiveFailures = 0
 	dom.FailingSince = time.Time{}
 	if err := d.cfg.Store.UpdateDomain(ctx, dom); err != nil {
-		if errors.Is(err, ErrConflict) {
-			err = domainErr("claimed_by_other_org", ErrConflict, nil)
-			d.audit(ctx, EventDomainFailed, dom, OutcomeFailure, ReasonOf(err), nil)
+		if errors.Is(err, sso.ErrConflict) {
+			err = domainErr("claimed_by_other_org", sso.ErrConflict, nil)
+			d.audit(ctx, sso.EventDomainFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
 		}
 		return err
 	}
-	if was != DomainVerified {
-		d.audit(ctx, EventDomainVerified, dom, OutcomeSuccess, "", nil)
+	if was != sso.DomainVerified {
+		d.audit(ctx, sso.EventDomainVerified, dom, sso.OutcomeSuccess, "", nil)
 	}
 	return nil
 }
@@ -373,24 +338,24 @@ func (d *Domains) markVerified(ctx context.Context, dom *Domain, now time.Time) 
 // miss records a failed re-verification of a verified or failed domain and
 // turns routing off once FailureThreshold misses have happened over at
 // least GracePeriod.
-func (d *Domains) miss(ctx context.Context, dom *Domain, cause error, now time.Time) error {
+func (d *Manager) miss(ctx context.Context, dom *sso.Domain, cause error, now time.Time) error {
 	dom.LastCheckedAt = now
 	dom.ConsecutiveFailures++
 	if dom.FailingSince.IsZero() {
 		dom.FailingSince = now
 	}
-	turnOff := dom.State == DomainVerified && dom.ConsecutiveFailures >= d.cfg.FailureThreshold &&
+	turnOff := dom.State == sso.DomainVerified && dom.ConsecutiveFailures >= d.cfg.FailureThreshold &&
 		now.Sub(dom.FailingSince) >= d.cfg.GracePeriod
 	if turnOff {
-		dom.State = DomainFailed
+		dom.State = sso.DomainFailed
 	}
 	if err := d.cfg.Store.UpdateDomain(ctx, dom); err != nil {
 		return err
 	}
 	details := map[string]string{"consecutive_failures": fmt.Sprint(dom.ConsecutiveFailures)}
-	d.audit(ctx, EventDomainRecheckMissed, dom, OutcomeFailure, ReasonOf(cause), details)
+	d.audit(ctx, EventDomainRecheckMissed, dom, sso.OutcomeFailure, sso.ReasonOf(cause), details)
 	if turnOff {
-		d.audit(ctx, EventDomainFailed, dom, OutcomeFailure, "routing_disabled", details)
+		d.audit(ctx, sso.EventDomainFailed, dom, sso.OutcomeFailure, "routing_disabled", details)
 	}
 	return nil
 }
@@ -398,13 +363,13 @@ func (d *Domains) miss(ctx context.Context, dom *Domain, cause error, now time.T
 // Recheck re-verifies up to limit verified or failed domains last checked
 // more than RecheckInterval ago, and returns how many it checked. A
 // domain whose record is back is verified again.
-func (d *Domains) Recheck(ctx context.Context, limit int) (int, error) {
+func (d *Manager) Recheck(ctx context.Context, limit int) (int, error) {
 	now := d.cfg.Now().UTC()
 	doms, err := d.cfg.Store.ListDomainsToCheck(ctx, now.Add(-d.cfg.RecheckInterval), limit)
 	if err != nil {
 		return 0, err
 	}
-	sysCtx := WithAuditInfo(ctx, AuditInfo{Actor: Actor{Type: ActorSystem, ID: "domain-recheck"}})
+	sysCtx := sso.WithAuditInfo(ctx, sso.AuditInfo{Actor: sso.Actor{Type: sso.ActorSystem, ID: "domain-recheck"}})
 	for i, dom := range doms {
 		if ctx.Err() != nil {
 			return i, ctx.Err()
@@ -425,7 +390,7 @@ func (d *Domains) Recheck(ctx context.Context, limit int) (int, error) {
 // Run re-verifies domains until ctx ends, waking every RecheckInterval/24
 // (at least once a minute, at most once an hour) to check the domains that
 // are due. It returns ctx's error.
-func (d *Domains) Run(ctx context.Context) error {
+func (d *Manager) Run(ctx context.Context) error {
 	tick := min(max(d.cfg.RecheckInterval/24, time.Minute), time.Hour)
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -451,23 +416,9 @@ func (d *Domains) Run(ctx context.Context) error {
 	}
 }
 
-// RoutingDomain returns the organization routing logins for a normalized
-// email domain: the verified holder of the domain itself. Subdomains are
-// not covered by their parent's verification, nor parents by theirs.
-func RoutingDomain(ctx context.Context, st DomainStore, domain string) (*Domain, error) {
-	dom, err := st.FindVerifiedDomain(ctx, domain)
-	if err != nil {
-		return nil, err
-	}
-	if !dom.Routable() {
-		return nil, fmt.Errorf("sso: domain not routable: %w", ErrNotFound)
-	}
-	return dom, nil
-}
-
-func (d *Domains) audit(ctx context.Context, typ string, dom *Domain, outcome, reason string, details map[string]string) {
-	recordQuietly(ctx, d.cfg.Auditor, &Event{
-		OrgID: dom.OrgID, Type: typ, Target: Target{Type: "domain", ID: dom.Name},
+func (d *Manager) audit(ctx context.Context, typ string, dom *sso.Domain, outcome, reason string, details map[string]string) {
+	record.Quietly(ctx, d.cfg.Auditor, &sso.Event{
+		OrgID: dom.OrgID, Type: typ, Target: sso.Target{Type: "domain", ID: dom.Name},
 		Outcome: outcome, Reason: reason, Details: details,
 	}, d.log.ErrorContext)
 }

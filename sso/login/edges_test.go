@@ -1,4 +1,4 @@
-package sso_test
+package login_test
 
 import (
 	"context"
@@ -10,8 +10,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/store/sqlstore"
 )
 
@@ -21,18 +24,18 @@ import (
 // parts, a second "@" and NUL do not route.
 func TestDiscoveryEmailSpellings(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	acme := e.org("acme", nil)
-	e.verified(acme.ID, "acme.com")
-	e.conn(acme.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
-	idn := e.org("idn", nil)
+	e := ssoenv.New(t)
+	acme := e.Org("acme", nil)
+	e.Verified(acme.ID, "acme.com")
+	e.Conn(acme.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	idn := e.Org("idn", nil)
 	puny, err := sso.NormalizeDomain("例子.广告")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.verified(idn.ID, puny)
-	idnConn := e.conn(idn.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://entra.example/idn")
-	_, de := newDiscovery(t, e, nil)
+	e.Verified(idn.ID, puny)
+	idnConn := e.Conn(idn.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://entra.example/idn")
+	_, de := e.Discovery(t, nil)
 
 	routes := map[string]string{
 		"Alice@ACME.COM":              "",
@@ -44,24 +47,24 @@ func TestDiscoveryEmailSpellings(t *testing.T) {
 		"USER@XN--FSQU00A.XN--4RR70V": "",
 	}
 	for email, conn := range routes {
-		before := len(de.starter.calls)
-		res := de.postForm(t, email, "/after")
+		before := de.Starter.Calls()
+		res := de.PostForm(t, email, "/after")
 		if res.StatusCode != http.StatusFound || !strings.HasPrefix(res.Header.Get("Location"), "https://idp.example/") {
 			t.Errorf("%q: got %d %s, want the IdP", email, res.StatusCode, res.Header.Get("Location"))
 			continue
 		}
-		if len(de.starter.calls) != before+1 {
+		if de.Starter.Calls() != before+1 {
 			t.Errorf("%q: starter not called", email)
 			continue
 		}
-		if conn != "" && de.starter.last(t).Conn != conn {
-			t.Errorf("%q: routed to %s, want %s", email, de.starter.last(t).Conn, conn)
+		if conn != "" && de.Starter.Last(t).Conn != conn {
+			t.Errorf("%q: routed to %s, want %s", email, de.Starter.Last(t).Conn, conn)
 		}
 	}
 	for _, email := range []string{"alice@eng.acme.com", `"alice"@acme.com`, "a@b@acme.com", "alice @acme.com",
 		"al ice@acme.com", "alice@acme..com", "alice\x00@acme.com", "alice@acme.com\x00", "alice@acme.com@evil.com",
 		"alice@ａｃｍｅ.com.evil"} {
-		res := de.postForm(t, email, "/after")
+		res := de.PostForm(t, email, "/after")
 		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/password-login?") {
 			t.Errorf("%q: got %d %s, want the local login", email, res.StatusCode, res.Header.Get("Location"))
 		}
@@ -74,21 +77,21 @@ func TestDiscoveryEmailSpellings(t *testing.T) {
 // JSON and GET. Only the echoed login_hint differs, and it is replaced.
 func TestDiscoveryResponsesIdentical(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	pw := e.org("pwonly", nil)
-	e.verified(pw.ID, "pwonly.com")
-	gated := e.org("gated", func(s *sso.OrgSettings) { s.Features.SAML = false })
-	e.verified(gated.ID, "gated.com")
-	e.conn(gated.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://g")
-	pend := e.org("pending", nil)
-	if err := e.st.CreateDomain(ctx, &sso.Domain{OrgID: pend.ID, Name: "pending.com", Token: "t", State: sso.DomainPending}); err != nil {
+	e := ssoenv.New(t)
+	pw := e.Org("pwonly", nil)
+	e.Verified(pw.ID, "pwonly.com")
+	gated := e.Org("gated", func(s *sso.OrgSettings) { s.Features.SAML = false })
+	e.Verified(gated.ID, "gated.com")
+	e.Conn(gated.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://g")
+	pend := e.Org("pending", nil)
+	if err := e.St.CreateDomain(ctx, &sso.Domain{OrgID: pend.ID, Name: "pending.com", Token: "t", State: sso.DomainPending}); err != nil {
 		t.Fatal(err)
 	}
-	e.conn(pend.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://p")
-	dis := e.org("disabled", nil)
-	e.verified(dis.ID, "disabled.com")
-	e.conn(dis.ID, sso.ProtocolOIDC, sso.ConnectionDisabled, "https://d")
-	_, de := newDiscovery(t, e, nil)
+	e.Conn(pend.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://p")
+	dis := e.Org("disabled", nil)
+	e.Verified(dis.ID, "disabled.com")
+	e.Conn(dis.ID, sso.ProtocolOIDC, sso.ConnectionDisabled, "https://d")
+	_, de := e.Discovery(t, nil)
 
 	type shot struct {
 		status int
@@ -100,15 +103,15 @@ func TestDiscoveryResponsesIdentical(t *testing.T) {
 		var req *http.Request
 		switch kind {
 		case "form":
-			req, _ = http.NewRequest("POST", de.srv.URL+"/sso/login", strings.NewReader(url.Values{"email": {email}, "return_to": {"/x"}}.Encode()))
+			req, _ = http.NewRequest("POST", de.Srv.URL+"/sso/login", strings.NewReader(url.Values{"email": {email}, "return_to": {"/x"}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		case "json":
-			req, _ = http.NewRequest("POST", de.srv.URL+"/sso/login", strings.NewReader(`{"email":"`+email+`","return_to":"/x"}`))
+			req, _ = http.NewRequest("POST", de.Srv.URL+"/sso/login", strings.NewReader(`{"email":"`+email+`","return_to":"/x"}`))
 			req.Header.Set("Content-Type", "application/json")
 		default:
-			req, _ = http.NewRequest("GET", de.srv.URL+"/sso/login?"+url.Values{"email": {email}, "return_to": {"/x"}}.Encode(), nil)
+			req, _ = http.NewRequest("GET", de.Srv.URL+"/sso/login?"+url.Values{"email": {email}, "return_to": {"/x"}}.Encode(), nil)
 		}
-		res, err := de.client.Do(req)
+		res, err := de.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,8 +147,8 @@ func TestDiscoveryResponsesIdentical(t *testing.T) {
 			}
 		}
 	}
-	if len(de.starter.calls) != 0 {
-		t.Fatalf("starter called %d times", len(de.starter.calls))
+	if de.Starter.Calls() != 0 {
+		t.Fatalf("starter called %d times", de.Starter.Calls())
 	}
 }
 
@@ -154,34 +157,34 @@ func TestDiscoveryResponsesIdentical(t *testing.T) {
 // even when B accepts unverified domains — and never touches A.
 func TestEmailOfAnotherOrgsDomain(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a := e.org("acme", nil)
-	e.verified(a.ID, "acme.com")
-	victim := e.member(a.ID, "ceo@acme.com", nil)
-	b := e.org("evil", func(s *sso.OrgSettings) { s.AllowUnverifiedEmailDomains = true })
-	e.verified(b.ID, "evil.com")
-	bc := e.conn(b.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://evil-idp.example")
-	iss := &fakeIssuer{}
-	c := e.completer(iss)
+	e := ssoenv.New(t)
+	a := e.Org("acme", nil)
+	e.Verified(a.ID, "acme.com")
+	victim := e.Member(a.ID, "ceo@acme.com", nil)
+	b := e.Org("evil", func(s *sso.OrgSettings) { s.AllowUnverifiedEmailDomains = true })
+	e.Verified(b.ID, "evil.com")
+	bc := e.Conn(b.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://evil-idp.example")
+	iss := &ssoenv.FakeIssuer{}
+	c := e.Completer(iss)
 	for _, email := range []string{"ceo@acme.com", "CEO@ACME.COM.", "new@acme.com"} {
-		_, err := e.login(c, &sso.Login{Connection: bc, Profile: profile(bc, "sub-"+email, email, true)})
-		wantReason(t, err, sso.ErrAccessDenied, "email_domain_not_verified")
+		_, err := e.Login(c, &sso.Login{Connection: bc, Profile: ssoenv.Profile(bc, "sub-"+email, email, true)})
+		ssoenv.WantReason(t, err, sso.ErrAccessDenied, "email_domain_not_verified")
 	}
-	if iss.count() != 0 || e.countMembers(b.ID) != 0 || e.countMembers(a.ID) != 1 {
-		t.Fatalf("sessions %d, members of B %d, of A %d", iss.count(), e.countMembers(b.ID), e.countMembers(a.ID))
+	if iss.Count() != 0 || e.CountMembers(b.ID) != 0 || e.CountMembers(a.ID) != 1 {
+		t.Fatalf("sessions %d, members of B %d, of A %d", iss.Count(), e.CountMembers(b.ID), e.CountMembers(a.ID))
 	}
-	if ms, _ := e.st.ListUserMemberships(ctx, victim.ID); len(ms) != 1 || ms[0].OrgID != a.ID {
+	if ms, _ := e.St.ListUserMemberships(ctx, victim.ID); len(ms) != 1 || ms[0].OrgID != a.ID {
 		t.Fatalf("victim memberships %v", ms)
 	}
 	// A foreign but unclaimed domain is still allowed in B (the setting's
 	// purpose), without linking.
-	if _, err := e.login(c, &sso.Login{Connection: bc, Profile: profile(bc, "sub-x", "x@contractor.example", true)}); err != nil {
+	if _, err := e.Login(c, &sso.Login{Connection: bc, Profile: ssoenv.Profile(bc, "sub-x", "x@contractor.example", true)}); err != nil {
 		t.Fatalf("unclaimed domain: %v", err)
 	}
 	// The test login reports the same reason and issues nothing.
-	w, err := e.login(c, &sso.Login{Connection: bc, Test: true, Profile: profile(bc, "sub-t", "ceo@acme.com", true)})
-	if err != nil || iss.count() != 1 || strings.Contains(w.Header().Get("Set-Cookie"), "session") {
-		t.Fatalf("test login: err %v, sessions %d, cookies %q", err, iss.count(), w.Header().Get("Set-Cookie"))
+	w, err := e.Login(c, &sso.Login{Connection: bc, Test: true, Profile: ssoenv.Profile(bc, "sub-t", "ceo@acme.com", true)})
+	if err != nil || iss.Count() != 1 || strings.Contains(w.Header().Get("Set-Cookie"), "session") {
+		t.Fatalf("test login: err %v, sessions %d, cookies %q", err, iss.Count(), w.Header().Get("Set-Cookie"))
 	}
 }
 
@@ -190,32 +193,32 @@ func TestEmailOfAnotherOrgsDomain(t *testing.T) {
 // provisioned a second account with the same email.
 func TestMemberStates(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	o := e.org("acme", nil)
-	e.verified(o.ID, "acme.com")
-	cn := e.conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
-	iss := &fakeIssuer{}
-	c := e.completer(iss)
+	e := ssoenv.New(t)
+	o := e.Org("acme", nil)
+	e.Verified(o.ID, "acme.com")
+	cn := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	iss := &ssoenv.FakeIssuer{}
+	c := e.Completer(iss)
 	for _, st := range []sso.MembershipStatus{sso.MembershipDeactivated, sso.MembershipSuspended} {
 		email := string(st) + "@acme.com"
-		u := e.member(o.ID, email, func(m *sso.Membership) { m.Status = st })
-		_, err := e.login(c, &sso.Login{Connection: cn, Profile: profile(cn, "s-"+email, email, true)})
-		wantReason(t, err, sso.ErrAccessDenied, "membership_"+string(st))
+		u := e.Member(o.ID, email, func(m *sso.Membership) { m.Status = st })
+		_, err := e.Login(c, &sso.Login{Connection: cn, Profile: ssoenv.Profile(cn, "s-"+email, email, true)})
+		ssoenv.WantReason(t, err, sso.ErrAccessDenied, "membership_"+string(st))
 		// Unverified email claim: no link, and no second account either.
-		_, err = e.login(c, &sso.Login{Connection: cn, Profile: profile(cn, "s2-"+email, strings.ToUpper(email), false)})
+		_, err = e.Login(c, &sso.Login{Connection: cn, Profile: ssoenv.Profile(cn, "s2-"+email, strings.ToUpper(email), false)})
 		if err == nil {
 			t.Fatalf("%s: unverified email claim logged in", st)
 		}
 		// A known identity of a member who is later deactivated.
-		if err := e.st.CreateIdentity(ctx, &sso.Identity{ID: sso.NewID("idn_"), OrgID: o.ID, ConnectionID: cn.ID,
+		if err := e.St.CreateIdentity(ctx, &sso.Identity{ID: sso.NewID("idn_"), OrgID: o.ID, ConnectionID: cn.ID,
 			Issuer: sso.IssuerOf(cn), Subject: "known-" + email, UserID: u.ID}); err != nil {
 			t.Fatal(err)
 		}
-		_, err = e.login(c, &sso.Login{Connection: cn, Profile: profile(cn, "known-"+email, "other@acme.com", true)})
-		wantReason(t, err, sso.ErrAccessDenied, "membership_"+string(st))
+		_, err = e.Login(c, &sso.Login{Connection: cn, Profile: ssoenv.Profile(cn, "known-"+email, "other@acme.com", true)})
+		ssoenv.WantReason(t, err, sso.ErrAccessDenied, "membership_"+string(st))
 	}
-	if iss.count() != 0 || e.countMembers(o.ID) != 2 {
-		t.Fatalf("sessions %d, members %d", iss.count(), e.countMembers(o.ID))
+	if iss.Count() != 0 || e.CountMembers(o.ID) != 2 {
+		t.Fatalf("sessions %d, members %d", iss.Count(), e.CountMembers(o.ID))
 	}
 }
 
@@ -223,34 +226,34 @@ func TestMemberStates(t *testing.T) {
 // group, the next login takes the admin role away.
 func TestRoleMappingDropsAdmin(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	o := e.org("acme", nil)
-	e.verified(o.ID, "acme.com")
-	cn := e.conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://entra.example/acme")
+	e := ssoenv.New(t)
+	o := e.Org("acme", nil)
+	e.Verified(o.ID, "acme.com")
+	cn := e.Conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://entra.example/acme")
 	cn.GroupRoles = []sso.GroupRole{{Group: "admins", Role: "admin"}, {Group: "eng", Role: "member"}}
-	if err := e.st.UpdateConnection(ctx, cn); err != nil {
+	if err := e.St.UpdateConnection(ctx, cn); err != nil {
 		t.Fatal(err)
 	}
-	iss := &fakeIssuer{}
-	c := e.completer(iss)
-	p := profile(cn, "sub-1", "boss@acme.com", true)
+	iss := &ssoenv.FakeIssuer{}
+	c := e.Completer(iss)
+	p := ssoenv.Profile(cn, "sub-1", "boss@acme.com", true)
 	p.Groups = []string{"admins", "eng"}
-	if _, err := e.login(c, &sso.Login{Connection: cn, Profile: p}); err != nil {
+	if _, err := e.Login(c, &sso.Login{Connection: cn, Profile: p}); err != nil {
 		t.Fatal(err)
 	}
 	for _, groups := range [][]string{{"eng"}, nil} {
-		p2 := profile(cn, "sub-1", "boss@acme.com", true)
+		p2 := ssoenv.Profile(cn, "sub-1", "boss@acme.com", true)
 		p2.Groups = groups
-		if _, err := e.login(c, &sso.Login{Connection: cn, Profile: p2}); err != nil {
+		if _, err := e.Login(c, &sso.Login{Connection: cn, Profile: p2}); err != nil {
 			t.Fatal(err)
 		}
-		g := iss.grants[len(iss.grants)-1]
+		g := iss.Grants[len(iss.Grants)-1]
 		for _, r := range g.Roles {
 			if r == "admin" {
 				t.Fatalf("groups %v: session still has admin: %v", groups, g.Roles)
 			}
 		}
-		m, _ := e.st.GetMembership(ctx, o.ID, g.UserID)
+		m, _ := e.St.GetMembership(ctx, o.ID, g.UserID)
 		for _, r := range m.Roles {
 			if r == "admin" {
 				t.Fatalf("groups %v: membership still admin: %v", groups, m.Roles)
@@ -264,32 +267,32 @@ func TestRoleMappingDropsAdmin(t *testing.T) {
 // never matches in another org.
 func TestIdentityAcrossConnections(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	o := e.org("acme", nil)
-	e.verified(o.ID, "acme.com")
-	c1 := e.conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
-	c2 := e.conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
-	other := e.org("other", nil)
-	e.verified(other.ID, "other.com")
-	c3 := e.conn(other.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
-	iss := &fakeIssuer{}
-	c := e.completer(iss)
+	e := ssoenv.New(t)
+	o := e.Org("acme", nil)
+	e.Verified(o.ID, "acme.com")
+	c1 := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	c2 := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	other := e.Org("other", nil)
+	e.Verified(other.ID, "other.com")
+	c3 := e.Conn(other.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	iss := &ssoenv.FakeIssuer{}
+	c := e.Completer(iss)
 	for _, cn := range []*sso.Connection{c1, c2, c1} {
-		if _, err := e.login(c, &sso.Login{Connection: cn, Profile: profile(cn, "00u1", "a@acme.com", true)}); err != nil {
+		if _, err := e.Login(c, &sso.Login{Connection: cn, Profile: ssoenv.Profile(cn, "00u1", "a@acme.com", true)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if e.countMembers(o.ID) != 1 || iss.grants[0].UserID != iss.grants[2].UserID {
-		t.Fatalf("members %d", e.countMembers(o.ID))
+	if e.CountMembers(o.ID) != 1 || iss.Grants[0].UserID != iss.Grants[2].UserID {
+		t.Fatalf("members %d", e.CountMembers(o.ID))
 	}
 	// Same issuer and subject at another org's connection: not matched,
 	// and the acme address is refused there.
-	_, err := e.login(c, &sso.Login{Connection: c3, Profile: profile(c3, "00u1", "a@acme.com", true)})
-	wantReason(t, err, sso.ErrAccessDenied, "email_domain_not_verified")
+	_, err := e.Login(c, &sso.Login{Connection: c3, Profile: ssoenv.Profile(c3, "00u1", "a@acme.com", true)})
+	ssoenv.WantReason(t, err, sso.ErrAccessDenied, "email_domain_not_verified")
 	// A profile naming another connection than the one completing it.
-	p := profile(c1, "00u1", "a@acme.com", true)
-	_, err = e.login(c, &sso.Login{Connection: c3, Profile: p})
-	wantReason(t, err, sso.ErrAccessDenied, "connection_mismatch")
+	p := ssoenv.Profile(c1, "00u1", "a@acme.com", true)
+	_, err = e.Login(c, &sso.Login{Connection: c3, Profile: p})
+	ssoenv.WantReason(t, err, sso.ErrAccessDenied, "connection_mismatch")
 }
 
 // TestJITRaceSQLite: concurrent first logins of one identity on a
@@ -304,7 +307,7 @@ func TestJITRaceSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &sso.Organization{ID: sso.NewID("org_"), Slug: "acme", Name: "Acme"}
-	o.Settings.Features = allFeatures
+	o.Settings.Features = ssoenv.AllFeatures
 	o.Settings.AllowJIT = true
 	if err := st.CreateOrg(ctx, o); err != nil {
 		t.Fatal(err)
@@ -317,27 +320,27 @@ func TestJITRaceSQLite(t *testing.T) {
 	if err := st.CreateConnection(ctx, cn); err != nil {
 		t.Fatal(err)
 	}
-	iss := &fakeIssuer{}
-	var cs []*sso.LoginCompleter
+	iss := &ssoenv.FakeIssuer{}
+	var cs []*login.Completer
 	for i := 0; i < 2; i++ {
-		aud, err := sso.NewAuditor(sso.AuditorConfig{Store: st})
+		aud, err := audit.New(audit.Config{Store: st})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := sso.NewCompleter(sso.CompleterConfig{Store: st, Sessions: iss, Auditor: aud})
+		c, err := login.New(login.Config{Store: st, Sessions: iss, Auditor: aud})
 		if err != nil {
 			t.Fatal(err)
 		}
 		cs = append(cs, c)
 	}
-	e := newEnv(t)
+	e := ssoenv.New(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			_, err := e.login(cs[i%2], &sso.Login{Connection: cn, Profile: profile(cn, "sub-race", "race@acme.com", true)})
+			_, err := e.Login(cs[i%2], &sso.Login{Connection: cn, Profile: ssoenv.Profile(cn, "sub-race", "race@acme.com", true)})
 			errs <- err
 		}(i)
 	}
@@ -358,7 +361,7 @@ func TestJITRaceSQLite(t *testing.T) {
 	if len(ms) != 1 || ok == 0 {
 		t.Fatalf("%d members, %d successful logins", len(ms), ok)
 	}
-	for _, g := range iss.grants {
+	for _, g := range iss.Grants {
 		if g.UserID != ms[0].UserID {
 			t.Fatalf("session for %s, member is %s", g.UserID, ms[0].UserID)
 		}
@@ -370,24 +373,24 @@ func TestJITRaceSQLite(t *testing.T) {
 // a stable reason instead of an internal error, and writes nothing.
 func TestProfileWithNUL(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	o := e.org("acme", nil)
-	e.verified(o.ID, "acme.com")
-	cn := e.conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://entra.example/acme")
-	iss := &fakeIssuer{}
-	c := e.completer(iss)
+	e := ssoenv.New(t)
+	o := e.Org("acme", nil)
+	e.Verified(o.ID, "acme.com")
+	cn := e.Conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://entra.example/acme")
+	iss := &ssoenv.FakeIssuer{}
+	c := e.Completer(iss)
 	for _, mut := range []func(p *sso.Profile){
 		func(p *sso.Profile) { p.Subject = "sub\x00" },
 		func(p *sso.Profile) { p.Email = "a\x00@acme.com" },
 		func(p *sso.Profile) { p.GivenName = "\x00" },
 		func(p *sso.Profile) { p.Groups = []string{"admins", "x\x00"} },
 	} {
-		p := profile(cn, "sub-1", "a@acme.com", true)
+		p := ssoenv.Profile(cn, "sub-1", "a@acme.com", true)
 		mut(p)
-		_, err := e.login(c, &sso.Login{Connection: cn, Profile: p})
-		wantReason(t, err, sso.ErrAccessDenied, "profile_invalid")
+		_, err := e.Login(c, &sso.Login{Connection: cn, Profile: p})
+		ssoenv.WantReason(t, err, sso.ErrAccessDenied, "profile_invalid")
 	}
-	if iss.count() != 0 || e.countMembers(o.ID) != 0 {
-		t.Fatalf("sessions %d, members %d", iss.count(), e.countMembers(o.ID))
+	if iss.Count() != 0 || e.CountMembers(o.ID) != 0 {
+		t.Fatalf("sessions %d, members %d", iss.Count(), e.CountMembers(o.ID))
 	}
 }

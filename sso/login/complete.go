@@ -1,4 +1,4 @@
-package sso
+package login
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -15,32 +14,34 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/telemetry"
+	"github.com/ssokit/ssokit/sso"
 )
 
-// CompletionStore is what the LoginCompleter needs from storage.
-type CompletionStore interface {
-	OrgStore
-	DomainStore
-	ConnectionStore
-	UserStore
-	MembershipStore
-	IdentityStore
-	Provisioner
+// Store is what the LoginCompleter needs from storage.
+type Store interface {
+	sso.OrgStore
+	sso.DomainStore
+	sso.ConnectionStore
+	sso.UserStore
+	sso.MembershipStore
+	sso.IdentityStore
+	sso.Provisioner
 }
 
-// CompleterConfig configures a LoginCompleter.
-type CompleterConfig struct {
+// Config configures a LoginCompleter.
+type Config struct {
 	// Store holds organizations, users and identities. Required.
-	Store CompletionStore
+	Store Store
 	// Sessions issues the browser session after a login. Required.
-	Sessions SessionIssuer
+	Sessions sso.SessionIssuer
 	// Auditor records login events. Required.
-	Auditor *Auditor
+	Auditor sso.EventRecorder
 	// Sync brings the member's live sessions and API tokens in line when a
 	// login's group mapping changed their roles. Nil means Sessions, when
 	// it implements MembershipSyncer (session.Manager does).
-	Sync MembershipSyncer
+	Sync sso.MembershipSyncer
 	// DefaultReturnTo is where users go when the login carried no safe
 	// return path. Empty means "/".
 	DefaultReturnTo string
@@ -63,7 +64,7 @@ type CompleterConfig struct {
 	MeterProvider  metric.MeterProvider
 }
 
-// LoginCompleter finishes SSO logins: it implements Completer.
+// Completer finishes SSO logins: it implements Completer.
 //
 // For a verified Profile it (1) matches the Identity by (organization,
 // issuer, subject); else (2) links an existing member with the same email,
@@ -112,23 +113,23 @@ type CompleterConfig struct {
 // (WithLoadedConnection). A matched login costs one read each of the
 // organization, the email's domain, the identity, the user and the
 // membership, one identity update and one audit event.
-type LoginCompleter struct {
-	cfg CompleterConfig
+type Completer struct {
+	cfg Config
 	log *slog.Logger
 	tel *telemetry.T
 }
 
-var _ Completer = (*LoginCompleter)(nil)
+var _ sso.Completer = (*Completer)(nil)
 
-// NewCompleter returns a LoginCompleter.
-func NewCompleter(cfg CompleterConfig) (*LoginCompleter, error) {
+// New returns a LoginCompleter.
+func New(cfg Config) (*Completer, error) {
 	switch {
 	case cfg.Store == nil:
-		return nil, fmt.Errorf("%w: completer: nil store", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: completer: nil store", sso.ErrInvalidConfig)
 	case cfg.Sessions == nil:
-		return nil, fmt.Errorf("%w: completer: nil session issuer", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: completer: nil session issuer", sso.ErrInvalidConfig)
 	case cfg.Auditor == nil:
-		return nil, fmt.Errorf("%w: completer: nil auditor", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: completer: nil auditor", sso.ErrInvalidConfig)
 	}
 	if cfg.DefaultReturnTo == "" {
 		cfg.DefaultReturnTo = "/"
@@ -136,19 +137,19 @@ func NewCompleter(cfg CompleterConfig) (*LoginCompleter, error) {
 	if cfg.TestReturnTo == "" {
 		cfg.TestReturnTo = cfg.DefaultReturnTo
 	}
-	if !IsSafeReturnTo(cfg.DefaultReturnTo) || !IsSafeReturnTo(cfg.TestReturnTo) {
-		return nil, fmt.Errorf("%w: completer: return paths must be relative", ErrInvalidConfig)
+	if !sso.IsSafeReturnTo(cfg.DefaultReturnTo) || !sso.IsSafeReturnTo(cfg.TestReturnTo) {
+		return nil, fmt.Errorf("%w: completer: return paths must be relative", sso.ErrInvalidConfig)
 	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = RemoteIP
+		cfg.ClientIP = sso.RemoteIP
 	}
 	if cfg.Sync == nil {
-		cfg.Sync, _ = cfg.Sessions.(MembershipSyncer)
+		cfg.Sync, _ = cfg.Sessions.(sso.MembershipSyncer)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &LoginCompleter{cfg: cfg, log: cfg.Logger}
+	c := &Completer{cfg: cfg, log: cfg.Logger}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -168,10 +169,10 @@ const (
 
 // Resolution is the result of resolving a login to a user.
 type Resolution struct {
-	Org        *Organization
-	Connection *Connection
-	User       *User
-	Membership *Membership
+	Org        *sso.Organization
+	Connection *sso.Connection
+	User       *sso.User
+	Membership *sso.Membership
 	Outcome    Outcome
 	// RolesChanged is true when the group mapping changed the member's
 	// roles.
@@ -180,21 +181,25 @@ type Resolution struct {
 	MFA bool
 }
 
+// EventIdentityRemapped is recorded for each identity RemapIdentities
+// copies to a new connection.
+const EventIdentityRemapped = "identity.remapped"
+
 // deny returns a policy refusal with a stable reason, wrapping
 // ErrAccessDenied.
 func deny(reason string) error {
-	return &ValidationError{Reason: reason, Err: ErrAccessDenied}
+	return &sso.ValidationError{Reason: reason, Err: sso.ErrAccessDenied}
 }
 
 // Resolve finds, links or provisions the user for login without issuing a
 // session. For a test login it changes nothing and reports what a real
 // login would do (Outcome, or the refusal).
-func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution, error) {
+func (c *Completer) Resolve(ctx context.Context, login *sso.Login) (*Resolution, error) {
 	if login == nil || login.Connection == nil || login.Profile == nil {
-		return nil, fmt.Errorf("%w: incomplete login", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: incomplete login", sso.ErrInvalidInput)
 	}
 	p := login.Profile
-	conn, err := c.storedConnection(ctx, login.Connection)
+	conn, err := sso.StoredConnection(ctx, c.cfg.Store, login.Connection)
 	if err != nil {
 		return nil, err
 	}
@@ -209,9 +214,9 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 		// An IdP's claims are JSON strings that may carry NUL, which
 		// PostgreSQL refuses: a refusal, not an internal error.
 		return nil, deny("profile_invalid")
-	case conn.Status == ConnectionDisabled:
+	case conn.Status == sso.ConnectionDisabled:
 		return nil, deny("connection_disabled")
-	case conn.Status != ConnectionActive && !login.Test:
+	case conn.Status != sso.ConnectionActive && !login.Test:
 		return nil, deny("connection_not_active")
 	}
 	org, err := c.cfg.Store.GetOrg(ctx, conn.OrgID)
@@ -221,19 +226,19 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 	if !org.Settings.Features.Allows(conn.Protocol) {
 		return nil, deny("feature_disabled")
 	}
-	idpMFA := p.MFA || IsMFAContext(p.AuthnContext) || HasMFAMethod(p.AMR)
+	idpMFA := p.MFA || sso.IsMFAContext(p.AuthnContext) || sso.HasMFAMethod(p.AMR)
 	res := &Resolution{Org: org, Connection: conn, MFA: idpMFA && org.Settings.MFA.TrustIdPMFA}
 
 	// The email and whether its domain is verified for this organization.
 	var email string
 	domainOK := false
 	if p.Email != "" {
-		addr, domain, err := NormalizeEmail(p.Email)
+		addr, domain, err := sso.NormalizeEmail(p.Email)
 		if err != nil {
 			return nil, deny("email_invalid")
 		}
 		email = addr
-		dom, err := RoutingDomain(ctx, c.cfg.Store, domain)
+		dom, err := sso.RoutingDomain(ctx, c.cfg.Store, domain)
 		switch {
 		case err == nil && dom.OrgID == org.ID:
 			domainOK = true
@@ -243,7 +248,7 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 			// this organization accepts unverified domains. The reason is
 			// the unverified one, so it does not tell who owns the domain.
 			return nil, deny("email_domain_not_verified")
-		case !errors.Is(err, ErrNotFound):
+		case !errors.Is(err, sso.ErrNotFound):
 			return nil, err
 		}
 	}
@@ -264,8 +269,8 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 			return nil, err
 		}
 		if res.Membership, err = c.cfg.Store.GetMembership(ctx, org.ID, ident.UserID); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return nil, ErrNotProvisioned
+			if errors.Is(err, sso.ErrNotFound) {
+				return nil, sso.ErrNotProvisioned
 			}
 			return nil, err
 		}
@@ -279,7 +284,7 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 				return nil, err
 			}
 		}
-	case !errors.Is(err, ErrNotFound):
+	case !errors.Is(err, sso.ErrNotFound):
 		return nil, err
 	default:
 		if err := c.linkOrProvision(ctx, login, res, email, linkable); err != nil {
@@ -295,61 +300,8 @@ func (c *LoginCompleter) Resolve(ctx context.Context, login *Login) (*Resolution
 	return res, nil
 }
 
-type loadedConnKey struct{}
-
-// loadedConn is what WithLoadedConnection records: the connection object a
-// protocol package read and the store it read it from.
-type loadedConn struct {
-	from ConnectionStore
-	conn *Connection
-}
-
-// WithLoadedConnection returns a copy of ctx recording that conn is the
-// object just read by ID from the store from while serving this request.
-// saml.SP and oidc.RP call it before Completer.Complete and Completer.Fail
-// with the connection they loaded from Config.Connections and put in the
-// Login; LoginCompleter then uses that object instead of reading the
-// connection again, saving a store round trip per login.
-//
-// LoginCompleter relies on the record only when the Login carries that
-// very object (the same pointer, so a copied or edited connection is read
-// again) and from is the completer's own Store (the same comparable value):
-// then a second read in the same request would return what the protocol
-// package read a few milliseconds earlier, and every check (organization,
-// status, plan, group mapping) is still made on the stored connection. In
-// any other case, including no record, the completer reads the connection
-// from its Store as before. Only code that read conn from from in the same
-// request may call it.
-func WithLoadedConnection(ctx context.Context, from ConnectionStore, conn *Connection) context.Context {
-	if from == nil || conn == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, loadedConnKey{}, loadedConn{from: from, conn: conn})
-}
-
-// storedConnection returns the stored connection of want: want itself when
-// the request's protocol package recorded it as read from the completer's
-// Store (see WithLoadedConnection), else a fresh read.
-func (c *LoginCompleter) storedConnection(ctx context.Context, want *Connection) (*Connection, error) {
-	if lc, ok := ctx.Value(loadedConnKey{}).(loadedConn); ok && lc.conn == want && sameStore(lc.from, c.cfg.Store) {
-		return want, nil
-	}
-	return c.cfg.Store.GetConnection(ctx, want.ID)
-}
-
-// sameStore reports whether a and b are the same store: the same pointer
-// of the same type. Stores held by value are never the same (comparing
-// them could panic, and a copy need not share state).
-func sameStore(a, b any) bool {
-	ta := reflect.TypeOf(a)
-	if ta == nil || ta.Kind() != reflect.Pointer || ta != reflect.TypeOf(b) {
-		return false
-	}
-	return a == b
-}
-
 // hasNUL reports whether a profile field stored or looked up carries NUL.
-func hasNUL(p *Profile) bool {
+func hasNUL(p *sso.Profile) bool {
 	for _, v := range []string{p.Issuer, p.Subject, p.Email, p.GivenName, p.FamilyName, p.DisplayName, p.SessionIndex} {
 		if strings.IndexByte(v, 0) >= 0 {
 			return true
@@ -363,24 +315,24 @@ func hasNUL(p *Profile) bool {
 	return false
 }
 
-func checkMember(m *Membership) error {
+func checkMember(m *sso.Membership) error {
 	switch m.Status {
-	case MembershipActive:
+	case sso.MembershipActive:
 		return nil
-	case MembershipSuspended:
+	case sso.MembershipSuspended:
 		return deny("membership_suspended")
-	case MembershipDeactivated:
+	case sso.MembershipDeactivated:
 		return deny("membership_deactivated")
 	}
 	return deny("membership_inactive")
 }
 
 // linkOrProvision handles a login whose identity is new: steps 2 and 3.
-func (c *LoginCompleter) linkOrProvision(ctx context.Context, login *Login, res *Resolution, email string, linkable bool) error {
+func (c *Completer) linkOrProvision(ctx context.Context, login *sso.Login, res *Resolution, email string, linkable bool) error {
 	p, org, conn := login.Profile, res.Org, res.Connection
 	now := c.cfg.Now().UTC()
-	newIdentity := func(userID string) *Identity {
-		return &Identity{ID: NewID("idn_"), OrgID: org.ID, ConnectionID: conn.ID, Issuer: p.Issuer,
+	newIdentity := func(userID string) *sso.Identity {
+		return &sso.Identity{ID: sso.NewID("idn_"), OrgID: org.ID, ConnectionID: conn.ID, Issuer: p.Issuer,
 			Subject: p.Subject, UserID: userID, CreatedAt: now, LastLoginAt: now}
 	}
 	// 2. Link an existing member by email.
@@ -414,26 +366,26 @@ func (c *LoginCompleter) linkOrProvision(ctx context.Context, login *Login, res 
 			}
 			id := newIdentity(m.UserID)
 			if err := c.cfg.Store.CreateIdentity(ctx, id); err != nil {
-				if errors.Is(err, ErrConflict) {
+				if errors.Is(err, sso.ErrConflict) {
 					// A concurrent login of the same identity provisioned
 					// or linked it first; use its result.
 					return c.matchAfterRace(ctx, res, p)
 				}
 				return err
 			}
-			c.record(ctx, &Event{OrgID: org.ID, Type: EventIdentityLinked, Target: Target{Type: "user", ID: m.UserID},
+			c.record(ctx, &sso.Event{OrgID: org.ID, Type: sso.EventIdentityLinked, Target: sso.Target{Type: "user", ID: m.UserID},
 				Details: map[string]string{"connection_id": conn.ID, "issuer": p.Issuer, "identity_id": id.ID}})
 			return nil
-		case !errors.Is(err, ErrNotFound):
+		case !errors.Is(err, sso.ErrNotFound):
 			return err
 		}
 	}
 	// 3. Just-in-time provisioning.
 	switch {
 	case org.Settings.DirectorySync:
-		return ErrNotProvisioned
+		return sso.ErrNotProvisioned
 	case !org.Settings.AllowJIT:
-		return ErrNotProvisioned
+		return sso.ErrNotProvisioned
 	case email == "":
 		return deny("email_missing")
 	}
@@ -441,16 +393,16 @@ func (c *LoginCompleter) linkOrProvision(ctx context.Context, login *Login, res 
 	if len(roles) == 0 {
 		roles = []string{defaultRole(org)}
 	}
-	u := &User{ID: NewID("usr_"), Email: email, EmailVerified: linkable, GivenName: clip(p.GivenName),
+	u := &sso.User{ID: sso.NewID("usr_"), Email: email, EmailVerified: linkable, GivenName: clip(p.GivenName),
 		FamilyName: clip(p.FamilyName), DisplayName: clip(p.DisplayName), CreatedAt: now, UpdatedAt: now}
-	m := &Membership{OrgID: org.ID, UserID: u.ID, Roles: roles, Status: MembershipActive, Source: SourceJIT,
+	m := &sso.Membership{OrgID: org.ID, UserID: u.ID, Roles: roles, Status: sso.MembershipActive, Source: sso.SourceJIT,
 		JoinedAt: now, UpdatedAt: now}
 	res.Outcome, res.User, res.Membership = OutcomeProvisioned, u, m
 	if login.Test {
 		return nil
 	}
 	if err := c.cfg.Store.Provision(ctx, u, m, newIdentity(u.ID)); err != nil {
-		if errors.Is(err, ErrConflict) {
+		if errors.Is(err, sso.ErrConflict) {
 			// A concurrent login of the same identity won; use its result.
 			return c.matchAfterRace(ctx, res, p)
 		}
@@ -461,12 +413,12 @@ func (c *LoginCompleter) linkOrProvision(ctx context.Context, login *Login, res 
 	if unverifiedDup != "" {
 		details["unverified_duplicate"] = unverifiedDup
 	}
-	c.record(ctx, &Event{OrgID: org.ID, Type: EventUserJITProvisioned, Target: Target{Type: "user", ID: u.ID},
+	c.record(ctx, &sso.Event{OrgID: org.ID, Type: sso.EventUserJITProvisioned, Target: sso.Target{Type: "user", ID: u.ID},
 		Details: details})
 	return nil
 }
 
-func (c *LoginCompleter) matchAfterRace(ctx context.Context, res *Resolution, p *Profile) error {
+func (c *Completer) matchAfterRace(ctx context.Context, res *Resolution, p *sso.Profile) error {
 	ident, err := c.cfg.Store.GetIdentity(ctx, res.Org.ID, p.Issuer, p.Subject)
 	if err != nil {
 		return err
@@ -481,7 +433,7 @@ func (c *LoginCompleter) matchAfterRace(ctx context.Context, res *Resolution, p 
 	return checkMember(res.Membership)
 }
 
-func defaultRole(org *Organization) string {
+func defaultRole(org *sso.Organization) string {
 	if org.Settings.DefaultRole != "" {
 		return org.Settings.DefaultRole
 	}
@@ -499,7 +451,7 @@ func clipN(s string, n int) string {
 
 // applyProfile applies the group->role mapping (unless a directory sync
 // owns roles) and refreshes the global user fields the organization owns.
-func (c *LoginCompleter) applyProfile(ctx context.Context, res *Resolution, p *Profile, email string, linkable bool) error {
+func (c *Completer) applyProfile(ctx context.Context, res *Resolution, p *sso.Profile, email string, linkable bool) error {
 	if err := c.applyRoles(ctx, res, p); err != nil {
 		return err
 	}
@@ -536,7 +488,7 @@ func (c *LoginCompleter) applyProfile(ctx context.Context, res *Resolution, p *P
 // applyRoles maps the assertion's groups to roles when the connection has
 // a mapping and no directory sync owns the organization's roles, and
 // brings the member's live sessions and tokens in line with a change.
-func (c *LoginCompleter) applyRoles(ctx context.Context, res *Resolution, p *Profile) error {
+func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Profile) error {
 	if len(res.Connection.GroupRoles) == 0 || res.Org.Settings.DirectorySync {
 		return nil
 	}
@@ -555,8 +507,8 @@ func (c *LoginCompleter) applyRoles(ctx context.Context, res *Resolution, p *Pro
 		return err
 	}
 	res.RolesChanged = true
-	c.record(ctx, &Event{OrgID: res.Org.ID, Type: EventRolesChanged, Target: Target{Type: "user", ID: m.UserID},
-		Actor:   Actor{Type: ActorIdP, ID: res.Connection.ID},
+	c.record(ctx, &sso.Event{OrgID: res.Org.ID, Type: sso.EventRolesChanged, Target: sso.Target{Type: "user", ID: m.UserID},
+		Actor:   sso.Actor{Type: sso.ActorIdP, ID: res.Connection.ID},
 		Details: map[string]string{"from": strings.Join(old, ","), "to": strings.Join(roles, ",")}})
 	if c.cfg.Sync != nil {
 		if err := c.cfg.Sync.SyncMembership(ctx, m); err != nil {
@@ -569,13 +521,13 @@ func (c *LoginCompleter) applyRoles(ctx context.Context, res *Resolution, p *Pro
 // ownsUser reports whether org may change u's global fields: u's current
 // email is in one of org's verified domains, or u belongs to no other
 // organization.
-func (c *LoginCompleter) ownsUser(ctx context.Context, org *Organization, u *User) (bool, error) {
-	if _, domain, err := NormalizeEmail(u.Email); err == nil {
-		dom, err := RoutingDomain(ctx, c.cfg.Store, domain)
+func (c *Completer) ownsUser(ctx context.Context, org *sso.Organization, u *sso.User) (bool, error) {
+	if _, domain, err := sso.NormalizeEmail(u.Email); err == nil {
+		dom, err := sso.RoutingDomain(ctx, c.cfg.Store, domain)
 		switch {
 		case err == nil:
 			return dom.OrgID == org.ID, nil
-		case !errors.Is(err, ErrNotFound):
+		case !errors.Is(err, sso.ErrNotFound):
 			return false, err
 		}
 	}
@@ -601,9 +553,9 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(x, y)
 }
 
-func (c *LoginCompleter) requestCtx(r *http.Request, actor Actor) context.Context {
+func (c *Completer) requestCtx(r *http.Request, actor sso.Actor) context.Context {
 	ctx := r.Context()
-	ai := AuditInfoFrom(ctx)
+	ai := sso.AuditInfoFrom(ctx)
 	if ai.Actor.Type == "" {
 		ai.Actor = actor
 	}
@@ -613,17 +565,17 @@ func (c *LoginCompleter) requestCtx(r *http.Request, actor Actor) context.Contex
 	if ai.UserAgent == "" {
 		ai.UserAgent = clip(r.UserAgent())
 	}
-	return WithAuditInfo(ctx, ai)
+	return sso.WithAuditInfo(ctx, ai)
 }
 
 // Complete implements Completer.
-func (c *LoginCompleter) Complete(w http.ResponseWriter, r *http.Request, login *Login) (err error) {
-	ctx := c.requestCtx(r, Actor{Type: ActorIdP})
+func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.Login) (err error) {
+	ctx := c.requestCtx(r, sso.Actor{Type: sso.ActorIdP})
 	ctx, span := c.tel.Start(ctx, "sso.login.complete", loginAttrs(login)...)
-	defer func() { telemetry.End(span, ReasonOf(err), err) }()
+	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
 	res, err := c.Resolve(ctx, login)
 	if res != nil && span.IsRecording() {
-		span.SetAttributes(keyLoginOutcome.String(string(res.Outcome)), attribute.Bool("ssokit.login.roles_changed", res.RolesChanged),
+		span.SetAttributes(attribute.String("ssokit.login.outcome", string(res.Outcome)), attribute.Bool("ssokit.login.roles_changed", res.RolesChanged),
 			attribute.Bool("ssokit.login.mfa", res.MFA))
 	}
 	if login != nil && login.Test && login.Connection != nil && login.Profile != nil {
@@ -633,11 +585,11 @@ func (c *LoginCompleter) Complete(w http.ResponseWriter, r *http.Request, login 
 		c.failed(ctx, login, err)
 		return err
 	}
-	method := AuthSAML
-	if res.Connection.Protocol == ProtocolOIDC {
-		method = AuthOIDC
+	method := sso.AuthSAML
+	if res.Connection.Protocol == sso.ProtocolOIDC {
+		method = sso.AuthOIDC
 	}
-	g := &SessionGrant{UserID: res.User.ID, OrgID: res.Org.ID, ConnectionID: res.Connection.ID, Method: method,
+	g := &sso.SessionGrant{UserID: res.User.ID, OrgID: res.Org.ID, ConnectionID: res.Connection.ID, Method: method,
 		Roles: slices.Clone(res.Membership.Roles), MFA: res.MFA, IdPSessionIndex: login.Profile.SessionIndex,
 		IdPSubject: login.Profile.Subject, NotAfter: login.Profile.SessionNotOnOrAfter}
 	if g.MFA {
@@ -650,17 +602,17 @@ func (c *LoginCompleter) Complete(w http.ResponseWriter, r *http.Request, login 
 		c.failed(ctx, login, fmt.Errorf("sso: issue session: %w", err))
 		return fmt.Errorf("sso: issue session: %w", err)
 	}
-	c.record(ctx, &Event{OrgID: res.Org.ID, Type: EventLoginSucceeded,
-		Actor:  Actor{Type: ActorUser, ID: res.User.ID},
-		Target: Target{Type: "connection", ID: res.Connection.ID},
+	c.record(ctx, &sso.Event{OrgID: res.Org.ID, Type: sso.EventLoginSucceeded,
+		Actor:  sso.Actor{Type: sso.ActorUser, ID: res.User.ID},
+		Target: sso.Target{Type: "connection", ID: res.Connection.ID},
 		Details: map[string]string{"outcome": string(res.Outcome), "protocol": string(res.Connection.Protocol),
 			"mfa": fmt.Sprint(res.MFA)}})
-	http.Redirect(w, r, SafeReturnTo(login.ReturnTo, c.cfg.DefaultReturnTo), http.StatusSeeOther)
+	http.Redirect(w, r, sso.SafeReturnTo(login.ReturnTo, c.cfg.DefaultReturnTo), http.StatusSeeOther)
 	return nil
 }
 
 // loginAttrs are the span attributes of a login: IDs and the protocol only.
-func loginAttrs(login *Login) []attribute.KeyValue {
+func loginAttrs(login *sso.Login) []attribute.KeyValue {
 	if login == nil || login.Connection == nil {
 		return nil
 	}
@@ -672,20 +624,20 @@ func loginAttrs(login *Login) []attribute.KeyValue {
 // admin back; it never issues a session. The test succeeds when the IdP's
 // response was valid and the profile carries what a login needs; the
 // policy outcome for the tester is described in the detail.
-func (c *LoginCompleter) finishTest(ctx context.Context, w http.ResponseWriter, r *http.Request, login *Login, res *Resolution, rerr error) error {
+func (c *Completer) finishTest(ctx context.Context, w http.ResponseWriter, r *http.Request, login *sso.Login, res *Resolution, rerr error) error {
 	p := login.Profile
-	tr := &TestResult{At: c.cfg.Now().UTC(), Profile: p}
+	tr := &sso.TestResult{At: c.cfg.Now().UTC(), Profile: p}
 	var problems []string
 	if p.Issuer == "" || p.Subject == "" {
 		problems = append(problems, "subject: want a NameID/sub, got none")
 	}
 	if p.Email == "" {
 		problems = append(problems, "email: want an email attribute (check the attribute mapping), got none")
-	} else if _, _, err := NormalizeEmail(p.Email); err != nil {
+	} else if _, _, err := sso.NormalizeEmail(p.Email); err != nil {
 		problems = append(problems, fmt.Sprintf("email: want an address, got %q", clip(p.Email)))
 	}
 	var detail string
-	switch reason := ReasonOf(rerr); {
+	switch reason := sso.ReasonOf(rerr); {
 	case reason == "connection_mismatch" || reason == "connection_disabled" || reason == "feature_disabled":
 		tr.Reason = reason
 		detail = "connection: " + reason
@@ -706,17 +658,17 @@ func (c *LoginCompleter) finishTest(ctx context.Context, w http.ResponseWriter, 
 	if err := c.saveTest(ctx, login.Connection.ID, login.Connection.OrgID, tr); err != nil {
 		return err
 	}
-	http.Redirect(w, r, SafeReturnTo(login.ReturnTo, c.cfg.TestReturnTo), http.StatusSeeOther)
+	http.Redirect(w, r, sso.SafeReturnTo(login.ReturnTo, c.cfg.TestReturnTo), http.StatusSeeOther)
 	return nil
 }
 
-func (c *LoginCompleter) saveTest(ctx context.Context, connID, orgID string, tr *TestResult) error {
+func (c *Completer) saveTest(ctx context.Context, connID, orgID string, tr *sso.TestResult) error {
 	conn, err := c.cfg.Store.GetConnection(ctx, connID)
 	if err != nil {
 		return err
 	}
 	if conn.OrgID != orgID {
-		return fmt.Errorf("sso: test result: %w", ErrNotFound)
+		return fmt.Errorf("sso: test result: %w", sso.ErrNotFound)
 	}
 	conn.LastTest = tr
 	if tr.OK {
@@ -726,20 +678,20 @@ func (c *LoginCompleter) saveTest(ctx context.Context, connID, orgID string, tr 
 	if err := c.cfg.Store.UpdateConnection(ctx, conn); err != nil {
 		return err
 	}
-	outcome := OutcomeSuccess
+	outcome := sso.OutcomeSuccess
 	if !tr.OK {
-		outcome = OutcomeFailure
+		outcome = sso.OutcomeFailure
 	}
-	c.record(ctx, &Event{OrgID: conn.OrgID, Type: EventConnectionTested, Target: Target{Type: "connection", ID: conn.ID},
+	c.record(ctx, &sso.Event{OrgID: conn.OrgID, Type: sso.EventConnectionTested, Target: sso.Target{Type: "connection", ID: conn.ID},
 		Outcome: outcome, Reason: tr.Reason, Details: map[string]string{"detail": clipN(tr.Detail, 1024)}})
 	return nil
 }
 
-func (c *LoginCompleter) failed(ctx context.Context, login *Login, err error) {
-	e := &Event{Type: EventLoginFailed, Outcome: OutcomeFailure, Reason: ReasonOf(err)}
+func (c *Completer) failed(ctx context.Context, login *sso.Login, err error) {
+	e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err)}
 	if login != nil && login.Connection != nil {
 		e.OrgID = login.Connection.OrgID
-		e.Target = Target{Type: "connection", ID: login.Connection.ID}
+		e.Target = sso.Target{Type: "connection", ID: login.Connection.ID}
 		e.Details = map[string]string{"protocol": string(login.Connection.Protocol)}
 	}
 	c.record(ctx, e)
@@ -747,63 +699,51 @@ func (c *LoginCompleter) failed(ctx context.Context, login *Login, err error) {
 
 // Fail implements Completer: it records the rejected login and, for a test
 // login, the diagnostic on the connection.
-func (c *LoginCompleter) Fail(r *http.Request, f *LoginFailure) {
+func (c *Completer) Fail(r *http.Request, f *sso.LoginFailure) {
 	if f == nil {
 		return
 	}
-	ctx := c.requestCtx(r, Actor{Type: ActorIdP})
-	e := &Event{Type: EventLoginFailed, Outcome: OutcomeFailure, Reason: ReasonOf(f.Err),
+	ctx := c.requestCtx(r, sso.Actor{Type: sso.ActorIdP})
+	e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(f.Err),
 		Details: map[string]string{"protocol": string(f.Protocol)}}
 	if e.Reason == "" {
 		e.Reason = "unknown"
 	}
-	var conn *Connection
+	var conn *sso.Connection
 	if f.Connection != nil {
 		// Trust only the stored connection's organization.
-		if sc, err := c.storedConnection(ctx, f.Connection); err == nil && sc.OrgID == f.Connection.OrgID {
+		if sc, err := sso.StoredConnection(ctx, c.cfg.Store, f.Connection); err == nil && sc.OrgID == f.Connection.OrgID {
 			conn = sc
 		}
 	}
 	if conn != nil {
 		e.OrgID = conn.OrgID
-		e.Target = Target{Type: "connection", ID: conn.ID}
+		e.Target = sso.Target{Type: "connection", ID: conn.ID}
 	}
 	c.record(ctx, e)
 	if f.Test && conn != nil {
 		detail := e.Reason
-		var ve *ValidationError
+		var ve *sso.ValidationError
 		if errors.As(f.Err, &ve) {
 			detail = ve.Detail()
 		}
-		tr := &TestResult{At: c.cfg.Now().UTC(), Reason: e.Reason, Detail: clipN(detail, 1024)}
+		tr := &sso.TestResult{At: c.cfg.Now().UTC(), Reason: e.Reason, Detail: clipN(detail, 1024)}
 		if err := c.saveTest(ctx, conn.ID, conn.OrgID, tr); err != nil {
 			c.log.ErrorContext(ctx, "sso: record test result", "connection", conn.ID, "err", err)
 		}
 	}
 }
 
-func (c *LoginCompleter) record(ctx context.Context, e *Event) {
-	recordQuietly(ctx, c.cfg.Auditor, e, c.log.ErrorContext)
+func (c *Completer) record(ctx context.Context, e *sso.Event) {
+	record.Quietly(ctx, c.cfg.Auditor, e, c.log.ErrorContext)
 }
 
-// IssuerOf returns the issuer a connection's IdP asserts: the SAML IdP
-// entity ID or the OIDC issuer.
-func IssuerOf(c *Connection) string {
-	switch {
-	case c.SAML != nil:
-		return c.SAML.IdPEntityID
-	case c.OIDC != nil:
-		return c.OIDC.Issuer
-	}
-	return ""
-}
-
-// IdentityStoreForRemap is what RemapIdentities needs from storage.
-type IdentityStoreForRemap interface {
-	ConnectionStore
-	UserStore
-	MembershipStore
-	IdentityStore
+// RemapStore is what RemapIdentities needs from storage.
+type RemapStore interface {
+	sso.ConnectionStore
+	sso.UserStore
+	sso.MembershipStore
+	sso.IdentityStore
 }
 
 // RemapIdentities prepares a move from one IdP to another (e.g. Okta to
@@ -813,7 +753,7 @@ type IdentityStoreForRemap interface {
 // the existing user instead of provisioning a duplicate. The old
 // identities are kept until the old connection is deleted. It returns how
 // many identities it created; existing ones are left alone.
-func RemapIdentities(ctx context.Context, st IdentityStoreForRemap, a *Auditor, orgID, fromID, toID string, subject func(old *Identity, u *User) (string, bool)) (int, error) {
+func RemapIdentities(ctx context.Context, st RemapStore, a sso.EventRecorder, orgID, fromID, toID string, subject func(old *sso.Identity, u *sso.User) (string, bool)) (int, error) {
 	from, err := st.GetConnection(ctx, fromID)
 	if err != nil {
 		return 0, err
@@ -823,11 +763,11 @@ func RemapIdentities(ctx context.Context, st IdentityStoreForRemap, a *Auditor, 
 		return 0, err
 	}
 	if from.OrgID != orgID || to.OrgID != orgID {
-		return 0, fmt.Errorf("sso: remap identities: %w", ErrNotFound)
+		return 0, fmt.Errorf("sso: remap identities: %w", sso.ErrNotFound)
 	}
-	issuer := IssuerOf(to)
+	issuer := sso.IssuerOf(to)
 	if issuer == "" {
-		return 0, fmt.Errorf("%w: connection %s has no issuer yet", ErrInvalidInput, toID)
+		return 0, fmt.Errorf("%w: connection %s has no issuer yet", sso.ErrInvalidInput, toID)
 	}
 	n, after := 0, ""
 	for {
@@ -852,16 +792,16 @@ func RemapIdentities(ctx context.Context, st IdentityStoreForRemap, a *Auditor, 
 				if !ok || sub == "" {
 					continue
 				}
-				id := &Identity{ID: NewID("idn_"), OrgID: orgID, ConnectionID: toID, Issuer: issuer, Subject: sub,
+				id := &sso.Identity{ID: sso.NewID("idn_"), OrgID: orgID, ConnectionID: toID, Issuer: issuer, Subject: sub,
 					UserID: u.ID, CreatedAt: time.Now().UTC()}
 				if err := st.CreateIdentity(ctx, id); err != nil {
-					if errors.Is(err, ErrConflict) {
+					if errors.Is(err, sso.ErrConflict) {
 						continue
 					}
 					return n, err
 				}
 				n++
-				recordQuietly(ctx, a, &Event{OrgID: orgID, Type: EventIdentityRemapped, Target: Target{Type: "user", ID: u.ID},
+				record.Quietly(ctx, a, &sso.Event{OrgID: orgID, Type: EventIdentityRemapped, Target: sso.Target{Type: "user", ID: u.ID},
 					Details: map[string]string{"from_connection": fromID, "to_connection": toID}}, slog.Default().ErrorContext)
 			}
 		}

@@ -1,4 +1,4 @@
-package sso_test
+package login_test
 
 import (
 	"context"
@@ -13,9 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
 )
@@ -23,7 +26,7 @@ import (
 // Store round trips of one matched (returning-user) login, counted per
 // store method on the completion request only (the ACS POST or the OIDC
 // callback), through the real saml.SP / oidc.RP handlers and the real
-// sso.LoginCompleter. Counts are deterministic; the budgets below fail the
+// login.Completer. Counts are deterministic; the budgets below fail the
 // test when a change adds a round trip (lower them when one is removed).
 // BENCHMARKS.md ("Store round trips of a matched login") has the numbers.
 var (
@@ -63,13 +66,13 @@ func TestRoundTripsMatchedLogin(t *testing.T) {
 				loginURL, budget = rt.oidcLogin, oidcMatchedBudget
 			}
 			rt.login(loginURL) // first login: JIT provisioning
-			if n := rt.iss.count(); n != 1 {
+			if n := rt.iss.Count(); n != 1 {
 				t.Fatalf("first login issued %d sessions", n)
 			}
 			rt.cs.reset()
 			rt.login(loginURL) // the returning user: matched by identity
 			got := rt.cs.snapshot()
-			if ev := lastEventOf(t, rt.st, rt.org.ID, sso.EventLoginSucceeded); ev.Details["outcome"] != string(sso.OutcomeMatched) {
+			if ev := lastEventOf(t, rt.st, rt.org.ID, sso.EventLoginSucceeded); ev.Details["outcome"] != string(login.OutcomeMatched) {
 				t.Fatalf("second login: %+v", ev)
 			}
 			t.Logf("%s matched login, completion request: %d store calls: %s", proto, total(got), formatCounts(got))
@@ -91,17 +94,17 @@ func TestRoundTripsMatchedLogin(t *testing.T) {
 // stored connection still decides.
 func TestLoadedConnectionTrust(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	a, b := e.org("trust-a", nil), e.org("trust-b", nil)
-	e.verified(a.ID, "a.com")
-	cs := &countingStore{s: e.st}
-	comp, err := sso.NewCompleter(sso.CompleterConfig{Store: cs, Sessions: &fakeIssuer{}, Auditor: e.aud, Now: e.clock})
+	e := ssoenv.New(t)
+	a, b := e.Org("trust-a", nil), e.Org("trust-b", nil)
+	e.Verified(a.ID, "a.com")
+	cs := &countingStore{s: e.St}
+	comp, err := login.New(login.Config{Store: cs, Sessions: &ssoenv.FakeIssuer{}, Auditor: e.Aud, Now: e.Clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := e.conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.a")
+	stored := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.a")
 	load := func() *sso.Connection {
-		c, err := e.st.GetConnection(ctx, stored.ID)
+		c, err := e.St.GetConnection(ctx, stored.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +115,7 @@ func TestLoadedConnectionTrust(t *testing.T) {
 		_, err := comp.Resolve(context.WithValue(rec, countKey{}, true), &sso.Login{Connection: conn, Profile: p})
 		return cs.snapshot()["GetConnection"], err
 	}
-	p := profile(stored, "s1", "x@a.com", true)
+	p := ssoenv.Profile(stored, "s1", "x@a.com", true)
 
 	// The recorded object from the completer's store: no second read.
 	c := load()
@@ -123,27 +126,27 @@ func TestLoadedConnectionTrust(t *testing.T) {
 	if n, err := resolve(ctx, c, p); err != nil || n != 1 {
 		t.Fatalf("no record: %d reads, %v", n, err)
 	}
-	if n, err := resolve(sso.WithLoadedConnection(ctx, e.st, c), c, p); err != nil || n != 1 {
+	if n, err := resolve(sso.WithLoadedConnection(ctx, e.St, c), c, p); err != nil || n != 1 {
 		t.Fatalf("record from another store: %d reads, %v", n, err)
 	}
 	// A forged copy claiming another organization, next to a record of the
 	// real object: read again and refused.
 	forged := *c
 	forged.OrgID = b.ID
-	n, err := resolve(sso.WithLoadedConnection(ctx, cs, c), &forged, profile(&forged, "s1", "x@a.com", true))
+	n, err := resolve(sso.WithLoadedConnection(ctx, cs, c), &forged, ssoenv.Profile(&forged, "s1", "x@a.com", true))
 	if n != 1 {
 		t.Fatalf("forged copy: %d reads", n)
 	}
-	wantReason(t, err, sso.ErrAccessDenied, "connection_mismatch")
+	ssoenv.WantReason(t, err, sso.ErrAccessDenied, "connection_mismatch")
 	// Disabled in the store while a stale active object is recorded from
 	// another store: the stored status decides.
 	dis := load()
 	dis.Status = sso.ConnectionDisabled
-	if err := e.st.UpdateConnection(ctx, dis); err != nil {
+	if err := e.St.UpdateConnection(ctx, dis); err != nil {
 		t.Fatal(err)
 	}
-	_, err = resolve(sso.WithLoadedConnection(ctx, e.st, c), c, p)
-	wantReason(t, err, sso.ErrAccessDenied, "connection_disabled")
+	_, err = resolve(sso.WithLoadedConnection(ctx, e.St, c), c, p)
+	ssoenv.WantReason(t, err, sso.ErrAccessDenied, "connection_disabled")
 }
 
 func total(m map[string]int) int {
@@ -180,7 +183,7 @@ type roundTripEnv struct {
 	t                    *testing.T
 	st                   *memstore.Store
 	cs                   *countingStore
-	iss                  *fakeIssuer
+	iss                  *ssoenv.FakeIssuer
 	org                  *sso.Organization
 	samlLogin, oidcLogin string
 }
@@ -194,17 +197,17 @@ func newRoundTripEnv(t *testing.T) *roundTripEnv {
 		Users: []ssotest.User{{Email: "alice@example.com", GivenName: "Alice", FamilyName: "Liddell"}}})
 	st := memstore.New()
 	cs := &countingStore{s: st}
-	rt := &roundTripEnv{t: t, st: st, cs: cs, iss: &fakeIssuer{}}
-	aud, err := sso.NewAuditor(sso.AuditorConfig{Store: cs})
+	rt := &roundTripEnv{t: t, st: st, cs: cs, iss: &ssoenv.FakeIssuer{}}
+	aud, err := audit.New(audit.Config{Store: cs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	comp, err := sso.NewCompleter(sso.CompleterConfig{Store: cs, Sessions: rt.iss, Auditor: aud, DefaultReturnTo: "/app"})
+	comp, err := login.New(login.Config{Store: cs, Sessions: rt.iss, Auditor: aud, DefaultReturnTo: "/app"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rt.org = &sso.Organization{ID: "org_rt", Slug: "rt", Name: "RT", CreatedAt: time.Now()}
-	rt.org.Settings.Features = allFeatures
+	rt.org.Settings.Features = ssoenv.AllFeatures
 	rt.org.Settings.AllowJIT = true
 	if err := st.CreateOrg(ctx, rt.org); err != nil {
 		t.Fatal(err)
@@ -322,7 +325,7 @@ func (c *countingStore) snapshot() map[string]int {
 }
 
 // The methods of every store interface on the login path, generated from
-// sso.CompletionStore, sso.EventStore, sso.ConnectionStore, saml.Store and
+// login.Store, sso.EventStore, sso.ConnectionStore, saml.Store and
 // oidc.Store.
 
 func (c *countingStore) AppendEvent(a0 context.Context, a1 *sso.Event) error {

@@ -1,0 +1,90 @@
+package sso
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+)
+
+// AuditInfo is who is acting in a request, as the audit trail records it.
+// Handlers put it in the context with WithAuditInfo; the components record it
+// on every event they write.
+type AuditInfo struct {
+	Actor     Actor
+	IP        string
+	UserAgent string
+}
+
+type auditKey struct{}
+
+// WithAuditInfo returns a copy of ctx carrying ai.
+func WithAuditInfo(ctx context.Context, ai AuditInfo) context.Context {
+	return context.WithValue(ctx, auditKey{}, ai)
+}
+
+// AuditInfoFrom returns the AuditInfo of ctx; the zero value when absent.
+func AuditInfoFrom(ctx context.Context) AuditInfo {
+	ai, _ := ctx.Value(auditKey{}).(AuditInfo)
+	return ai
+}
+
+// RemoteIP returns the host part of r.RemoteAddr. It does not trust
+// forwarding headers; hosts behind a proxy supply their own ClientIP
+// function to the components.
+func RemoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// EventRecorder appends events to the audit trail. Components take one so
+// that every event they write gets the same defaults and chaining; the
+// audit package's Trail implements it.
+type EventRecorder interface {
+	Record(ctx context.Context, e *Event) error
+}
+
+// FillDefaults sets the empty ID, Time, Outcome, Actor, IP and UserAgent
+// of e: a new ID, now, OutcomeSuccess, and the AuditInfo of ctx (an event
+// without an actor is the system's).
+func (e *Event) FillDefaults(ctx context.Context, now time.Time) {
+	ai := AuditInfoFrom(ctx)
+	if e.ID == "" {
+		e.ID = NewID("evt_")
+	}
+	if e.Time.IsZero() {
+		e.Time = now.UTC()
+	}
+	if e.Outcome == "" {
+		e.Outcome = OutcomeSuccess
+	}
+	if e.Actor.Type == "" {
+		e.Actor = ai.Actor
+		if e.Actor.Type == "" {
+			e.Actor.Type = ActorSystem
+		}
+	}
+	if e.IP == "" {
+		e.IP = ai.IP
+	}
+	if e.UserAgent == "" {
+		e.UserAgent = ai.UserAgent
+	}
+}
+
+// RequestAuditInfo returns the AuditInfo of r for actor: the client IP by
+// clientIP (nil means RemoteIP, trusting no forwarding header) and the user
+// agent, cut to 512 bytes.
+func RequestAuditInfo(r *http.Request, actor Actor, clientIP func(*http.Request) string) AuditInfo {
+	if clientIP == nil {
+		clientIP = RemoteIP
+	}
+	ua := r.UserAgent()
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	return AuditInfo{Actor: actor, IP: clientIP(r), UserAgent: ua}
+}

@@ -1,0 +1,71 @@
+package sso
+
+import (
+	"context"
+	"reflect"
+)
+
+// WithLoadedConnection returns a copy of ctx recording that conn is the
+// object just read by ID from the store from while serving this request.
+// saml.SP and oidc.RP call it before Completer.Complete and Completer.Fail
+// with the connection they loaded from Config.Connections and put in the
+// Login; LoginCompleter then uses that object instead of reading the
+// connection again, saving a store round trip per login.
+//
+// LoginCompleter relies on the record only when the Login carries that
+// very object (the same pointer, so a copied or edited connection is read
+// again) and from is the completer's own Store (the same comparable value):
+// then a second read in the same request would return what the protocol
+// package read a few milliseconds earlier, and every check (organization,
+// status, plan, group mapping) is still made on the stored connection. In
+// any other case, including no record, the completer reads the connection
+// from its Store as before. Only code that read conn from from in the same
+// request may call it.
+func WithLoadedConnection(ctx context.Context, from ConnectionStore, conn *Connection) context.Context {
+	if from == nil || conn == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, loadedConnKey{}, loadedConn{from: from, conn: conn})
+}
+
+// IssuerOf returns the issuer a connection's IdP asserts: the SAML IdP
+// entity ID or the OIDC issuer.
+func IssuerOf(c *Connection) string {
+	switch {
+	case c.SAML != nil:
+		return c.SAML.IdPEntityID
+	case c.OIDC != nil:
+		return c.OIDC.Issuer
+	}
+	return ""
+}
+
+type loadedConnKey struct{}
+
+// loadedConn is what WithLoadedConnection records: the connection object a
+// protocol package read and the store it read it from.
+type loadedConn struct {
+	from ConnectionStore
+	conn *Connection
+}
+
+// StoredConnection returns the stored connection of want: want itself when
+// the request's protocol package recorded it as read from st (see
+// WithLoadedConnection), else a fresh read from st.
+func StoredConnection(ctx context.Context, st ConnectionStore, want *Connection) (*Connection, error) {
+	if lc, ok := ctx.Value(loadedConnKey{}).(loadedConn); ok && lc.conn == want && sameStore(lc.from, st) {
+		return want, nil
+	}
+	return st.GetConnection(ctx, want.ID)
+}
+
+// sameStore reports whether a and b are the same store: the same pointer
+// of the same type. Stores held by value are never the same (comparing
+// them could panic, and a copy need not share state).
+func sameStore(a, b any) bool {
+	ta := reflect.TypeOf(a)
+	if ta == nil || ta.Kind() != reflect.Pointer || ta != reflect.TypeOf(b) {
+		return false
+	}
+	return a == b
+}
