@@ -77,8 +77,8 @@
 //     nothing.
 //   - Access tokens manage no factor ("reauthentication_required").
 //
-// Refusals are audited as failed sso.EventMFADisabled or
-// sso.EventMFAEnrolled events carrying the code as their reason.
+// Refusals are audited as failed EventDisabled or
+// EventEnrolled events carrying the code as their reason.
 //
 // # Security notes
 //

@@ -126,6 +126,6 @@ func (m *Manager) Disable(ctx context.Context, p *sso.Principal, factor, credent
 			return fmt.Errorf("mfa: delete recovery codes: %w", err)
 		}
 	}
-	m.audit(ctx, p, sso.EventMFADisabled, sso.OutcomeSuccess, "", map[string]string{"factor": factor})
+	m.audit(ctx, p, EventDisabled, sso.OutcomeSuccess, "", map[string]string{"factor": factor})
 	return nil
 }

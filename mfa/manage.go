@@ -136,12 +136,12 @@ func (m *Manager) authorizeEnrolment(ctx context.Context, p *sso.Principal, fact
 }
 
 // refuse audits a refused factor-management request: an enrolment or
-// regeneration as a failed sso.EventMFAEnrolled, a removal as a failed
-// sso.EventMFADisabled, with the public code as the reason.
+// regeneration as a failed EventEnrolled, a removal as a failed
+// EventDisabled, with the public code as the reason.
 func (m *Manager) refuse(ctx context.Context, p *sso.Principal, action, factor string, err error) {
-	typ := sso.EventMFAEnrolled
+	typ := EventEnrolled
 	if action == actionDisable {
-		typ = sso.EventMFADisabled
+		typ = EventDisabled
 	}
 	details := map[string]string{"action": action, "method": string(p.Method), "principal": string(p.Kind)}
 	if factor != "" {

@@ -150,7 +150,7 @@ func TestTM9_OrgSwitchFactorTakeover(t *testing.T) {
 		t.Fatalf("a refused request elevated the session %d times", e.elev.Calls())
 	}
 	// B's audit chain records the refusals with their code.
-	refused := e.orgEvents(t, orgB.ID, sso.EventMFADisabled, sso.OutcomeFailure)
+	refused := e.orgEvents(t, orgB.ID, mfa.EventDisabled, sso.OutcomeFailure)
 	if len(refused) != 6 || refused[0].Reason != mfa.CodeReverificationRequired || refused[0].Details["method"] != string(sso.AuthSwitch) {
 		t.Fatalf("B's refused disable events: %d, first %+v", len(refused), refused[0])
 	}
@@ -167,7 +167,7 @@ func TestTM9_OrgSwitchFactorTakeover(t *testing.T) {
 	call(t, srv, "POST", "/mfa/webauthn/register/begin", nil).want(t, 200, "")
 	call(t, srv, "POST", "/mfa/totp/enroll", nil).want(t, http.StatusConflict, mfa.ReasonAlreadyEnrolled)
 	call(t, srv, "POST", "/mfa/disable", map[string]string{"factor": mfa.FactorTOTP}).want(t, 200, "")
-	if ok := e.orgEvents(t, orgB.ID, sso.EventMFADisabled, sso.OutcomeSuccess); len(ok) != 1 {
+	if ok := e.orgEvents(t, orgB.ID, mfa.EventDisabled, sso.OutcomeSuccess); len(ok) != 1 {
 		t.Fatalf("B's disable events: %d, want 1", len(ok))
 	}
 	// The verification ages out: management is refused again.
@@ -260,7 +260,7 @@ func TestTT6_FirstFactorNeedsRecentLogin(t *testing.T) {
 				if _, err := e.st.GetTOTP(e.ctx(), e.user.ID); !errors.Is(err, sso.ErrNotFound) {
 					t.Fatalf("a refused enrolment stored a factor: %v", err)
 				}
-				if evs := e.orgEvents(t, e.org.ID, sso.EventMFAEnrolled, sso.OutcomeFailure); len(evs) == 0 || evs[0].Reason != mfa.CodeReauthenticationRequired {
+				if evs := e.orgEvents(t, e.org.ID, mfa.EventEnrolled, sso.OutcomeFailure); len(evs) == 0 || evs[0].Reason != mfa.CodeReauthenticationRequired {
 					t.Fatalf("refusal not audited with its code: %+v", evs)
 				}
 				return
@@ -404,7 +404,7 @@ func TestTM9_IdPMFANeverManagesFactors(t *testing.T) {
 			t.Fatalf("Disable: %v (reason %q) does not wrap ErrStepUpRequired", err, sso.ReasonOf(err))
 		}
 	}
-	for _, ev := range e.events(sso.EventMFADisabled) {
+	for _, ev := range e.events(mfa.EventDisabled) {
 		if ev.Outcome != sso.OutcomeFailure || ev.Reason != mfa.CodeReverificationRequired {
 			t.Fatalf("disable event %+v, want a refusal with %q", ev, mfa.CodeReverificationRequired)
 		}

@@ -269,7 +269,7 @@ func (m *Manager) checkLock(ctx context.Context, p *sso.Principal) (bool, error)
 		return false, fmt.Errorf("mfa: read attempts: %w", err)
 	}
 	if now := m.now(); now.Before(a.LockedUntil) {
-		m.audit(ctx, p, sso.EventMFAFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
+		m.audit(ctx, p, EventFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
 		return true, lockout(a.LockedUntil)
 	}
 	return true, nil
@@ -281,9 +281,9 @@ func (m *Manager) checkLock(ctx context.Context, p *sso.Principal) (bool, error)
 func (m *Manager) fail(ctx context.Context, p *sso.Principal, factor string, cause error) error {
 	now := m.now()
 	reason := reasonOf(cause)
-	typ := sso.EventMFAFailed
+	typ := EventFailed
 	if reason == ReasonCodeReplayed {
-		typ = sso.EventMFAReplayed
+		typ = EventReplayed
 	}
 	m.audit(ctx, p, typ, sso.OutcomeFailure, reason, map[string]string{"factor": factor})
 	n, err := m.cfg.Store.AddFailure(ctx, p.UserID, now, now.Add(-m.cfg.FailureWindow))
@@ -304,7 +304,7 @@ func (m *Manager) fail(ctx context.Context, p *sso.Principal, factor string, cau
 	if err := m.cfg.Store.LockUntil(ctx, p.UserID, until); err != nil {
 		return fmt.Errorf("mfa: lock (%s): %w", reason, err)
 	}
-	m.audit(ctx, p, sso.EventMFALockedOut, sso.OutcomeFailure, ReasonLockedOut,
+	m.audit(ctx, p, EventLockedOut, sso.OutcomeFailure, ReasonLockedOut,
 		map[string]string{"factor": factor, "failures": fmt.Sprint(n), "until": until.UTC().Format(time.RFC3339)})
 	return lockout(until)
 }
@@ -328,7 +328,7 @@ func (m *Manager) reserve(ctx context.Context, p *sso.Principal) (int, error) {
 		return 0, fmt.Errorf("mfa: read attempts: %w", err)
 	default:
 		if m.now().Before(a.LockedUntil) {
-			m.audit(ctx, p, sso.EventMFAFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
+			m.audit(ctx, p, EventFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
 			return 0, lockout(a.LockedUntil)
 		}
 		before = a.Failures
@@ -352,7 +352,7 @@ func (m *Manager) reserve(ctx context.Context, p *sso.Principal) (int, error) {
 		return 0, fmt.Errorf("mfa: lock: %w", err)
 	}
 	if n > m.cfg.MaxFailures && (!afterLock || n != before+1) {
-		m.audit(ctx, p, sso.EventMFAFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
+		m.audit(ctx, p, EventFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
 		return 0, lockout(until)
 	}
 	return n, nil
@@ -371,9 +371,9 @@ func (m *Manager) backoff(n int) time.Duration {
 // failure and reports the lock that attempt number n set, if any.
 func (m *Manager) failReserved(ctx context.Context, p *sso.Principal, n int, factor string, cause error) error {
 	reason := reasonOf(cause)
-	typ := sso.EventMFAFailed
+	typ := EventFailed
 	if reason == ReasonCodeReplayed {
-		typ = sso.EventMFAReplayed
+		typ = EventReplayed
 	}
 	m.audit(ctx, p, typ, sso.OutcomeFailure, reason, map[string]string{"factor": factor})
 	if n < m.cfg.MaxFailures {
@@ -383,7 +383,7 @@ func (m *Manager) failReserved(ctx context.Context, p *sso.Principal, n int, fac
 	if err != nil {
 		return fmt.Errorf("mfa: read attempts (%s): %w", reason, err)
 	}
-	m.audit(ctx, p, sso.EventMFALockedOut, sso.OutcomeFailure, ReasonLockedOut,
+	m.audit(ctx, p, EventLockedOut, sso.OutcomeFailure, ReasonLockedOut,
 		map[string]string{"factor": factor, "failures": fmt.Sprint(n), "until": a.LockedUntil.UTC().Format(time.RFC3339)})
 	return lockout(a.LockedUntil)
 }
@@ -396,6 +396,6 @@ func (m *Manager) succeed(ctx context.Context, p *sso.Principal, factor string, 
 			return fmt.Errorf("mfa: reset attempts: %w", err)
 		}
 	}
-	m.audit(ctx, p, sso.EventMFASucceeded, sso.OutcomeSuccess, "", map[string]string{"factor": factor})
+	m.audit(ctx, p, EventSucceeded, sso.OutcomeSuccess, "", map[string]string{"factor": factor})
 	return nil
 }

@@ -113,7 +113,7 @@ func (m *Manager) RegenerateRecoveryCodes(ctx context.Context, p *sso.Principal)
 	if err != nil {
 		return nil, err
 	}
-	m.audit(ctx, p, sso.EventMFAEnrolled, sso.OutcomeSuccess, "", map[string]string{"factor": "recovery_codes"})
+	m.audit(ctx, p, EventEnrolled, sso.OutcomeSuccess, "", map[string]string{"factor": "recovery_codes"})
 	return codes, nil
 }
 
@@ -160,7 +160,7 @@ func (m *Manager) UseRecoveryCode(ctx context.Context, p *sso.Principal, code st
 	if err := m.cfg.Store.ResetAttempts(ctx, p.UserID); err != nil {
 		return nil, fmt.Errorf("mfa: reset attempts: %w", err)
 	}
-	m.audit(ctx, p, sso.EventMFARecoveryCodeUsed, sso.OutcomeSuccess, "", map[string]string{
+	m.audit(ctx, p, EventRecoveryCodeUsed, sso.OutcomeSuccess, "", map[string]string{
 		"remaining": strconv.Itoa(res.Remaining), "reenrollment_required": strconv.FormatBool(res.ReenrollmentRequired),
 	})
 	return res, nil

@@ -11,11 +11,11 @@ import (
 
 // mfaEventKinds maps the audited MFA outcomes to the metric's kinds.
 var mfaEventKinds = map[string]string{
-	sso.EventMFASucceeded:        "success",
-	sso.EventMFAFailed:           "failure",
-	sso.EventMFAReplayed:         "replay",
-	sso.EventMFALockedOut:        "lockout",
-	sso.EventMFARecoveryCodeUsed: "recovery_code_used",
+	EventSucceeded:        "success",
+	EventFailed:           "failure",
+	EventReplayed:         "replay",
+	EventLockedOut:        "lockout",
+	EventRecoveryCodeUsed: "recovery_code_used",
 }
 
 // countEvent counts an audited MFA outcome in the ssokit.mfa.events metric

@@ -263,7 +263,7 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 	if err := m.succeed(ctx, p, "totp", true); err != nil {
 		return nil, err
 	}
-	m.audit(ctx, p, sso.EventMFAEnrolled, sso.OutcomeSuccess, "", map[string]string{"factor": "totp"})
+	m.audit(ctx, p, EventEnrolled, sso.OutcomeSuccess, "", map[string]string{"factor": "totp"})
 	if codes == nil {
 		return nil, nil
 	}

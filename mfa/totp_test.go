@@ -54,7 +54,7 @@ func TestT_T2_Replay(t *testing.T) {
 			wantReason(t, e.m.VerifyTOTP(e.ctx(), e.p, prev), mfa.ReasonCodeReplayed)
 
 			// The confirming code of the enrolment cannot be replayed either.
-			if n := len(e.events(sso.EventMFAReplayed)); n != 3 {
+			if n := len(e.events(mfa.EventReplayed)); n != 3 {
 				t.Fatalf("replay audit events: got %d, want 3", n)
 			}
 		})
@@ -155,10 +155,10 @@ func TestT_T4_LockoutAcrossEntryPoints(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantReason(t, replica.VerifyTOTP(e.ctx(), e.p, e.code(secret)), mfa.ReasonLockedOut)
-			if n := len(e.events(sso.EventMFALockedOut)); n != 1 {
+			if n := len(e.events(mfa.EventLockedOut)); n != 1 {
 				t.Fatalf("lockout audit events: got %d, want 1", n)
 			}
-			if n := len(e.events(sso.EventMFAFailed)); n < 4 {
+			if n := len(e.events(mfa.EventFailed)); n < 4 {
 				t.Fatalf("failure audit events: got %d, want >= 4", n)
 			}
 
@@ -251,7 +251,7 @@ func TestT_T6_SecretAndEnrolment(t *testing.T) {
 	if !errors.Is(err, mfa.ErrReverificationRequired) {
 		t.Fatalf("enrolling again without recent MFA: got %v, want ErrReverificationRequired", err)
 	}
-	if n := len(e.orgEvents(t, e.org.ID, sso.EventMFAEnrolled, sso.OutcomeSuccess)); n != 1 {
+	if n := len(e.orgEvents(t, e.org.ID, mfa.EventEnrolled, sso.OutcomeSuccess)); n != 1 {
 		t.Fatalf("enrolled events: got %d, want 1", n)
 	}
 
@@ -297,10 +297,10 @@ func TestT_T6_ReauthForDisableAndReenrol(t *testing.T) {
 	if st.Enrolled || st.RecoveryCodes != 0 {
 		t.Fatalf("after disabling the last factor: %+v", st)
 	}
-	if n := len(e.orgEvents(t, e.org.ID, sso.EventMFADisabled, sso.OutcomeSuccess)); n != 1 {
+	if n := len(e.orgEvents(t, e.org.ID, mfa.EventDisabled, sso.OutcomeSuccess)); n != 1 {
 		t.Fatalf("disabled events: got %d, want 1", n)
 	}
-	if n := len(e.orgEvents(t, e.org.ID, sso.EventMFADisabled, sso.OutcomeFailure)); n != 2 {
+	if n := len(e.orgEvents(t, e.org.ID, mfa.EventDisabled, sso.OutcomeFailure)); n != 2 {
 		t.Fatalf("refused disable events: got %d, want 2", n)
 	}
 }
@@ -339,7 +339,7 @@ func TestT_T6_RecoveryCodes(t *testing.T) {
 	}
 	_, err = e.m.UseRecoveryCode(e.ctx(), e.p, codes[0])
 	wantReason(t, err, mfa.ReasonRecoveryInvalid)
-	if evs := e.events(sso.EventMFARecoveryCodeUsed); len(evs) != 1 || evs[0].Details["remaining"] != "9" {
+	if evs := e.events(mfa.EventRecoveryCodeUsed); len(evs) != 1 || evs[0].Details["remaining"] != "9" {
 		t.Fatalf("recovery audit events: %+v", evs)
 	}
 

@@ -172,7 +172,7 @@ func TestConcurrentGuessesAcrossReplicas(t *testing.T) {
 			// secret: each one leaves a failure event with the wrong-code
 			// reason; refused ones leave locked_out.
 			compared := 0
-			for _, ev := range e.events(sso.EventMFAFailed) {
+			for _, ev := range e.events(mfa.EventFailed) {
 				if ev.Reason == mfa.ReasonCodeInvalid || ev.Reason == mfa.ReasonRecoveryInvalid {
 					compared++
 				}
@@ -200,7 +200,7 @@ func TestConcurrentGuessesAcrossReplicas(t *testing.T) {
 			}
 			wg2.Wait()
 			again := 0
-			for _, ev := range e.events(sso.EventMFAFailed) {
+			for _, ev := range e.events(mfa.EventFailed) {
 				if ev.Reason == mfa.ReasonCodeInvalid || ev.Reason == mfa.ReasonRecoveryInvalid {
 					again++
 				}

@@ -237,7 +237,7 @@ func (m *Manager) FinishWebAuthnRegistration(ctx context.Context, p *sso.Princip
 		}
 		return nil, nil, fmt.Errorf("mfa: store credential: %w", err)
 	}
-	m.audit(ctx, p, sso.EventMFAEnrolled, sso.OutcomeSuccess, "", map[string]string{"factor": "webauthn", "credential": credentialInfo(rec).ID})
+	m.audit(ctx, p, EventEnrolled, sso.OutcomeSuccess, "", map[string]string{"factor": "webauthn", "credential": credentialInfo(rec).ID})
 	n, err := m.cfg.Store.CountRecoveryCodes(ctx, p.UserID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mfa: count recovery codes: %w", err)

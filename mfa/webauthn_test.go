@@ -207,7 +207,7 @@ func TestWebAuthnRegisterAndLogin(t *testing.T) {
 			if !st.Enrolled || len(st.WebAuthn) != 1 || st.TOTP {
 				t.Fatalf("status: %+v", st)
 			}
-			if n := len(e.events(sso.EventMFASucceeded)); n != 3 {
+			if n := len(e.events(mfa.EventSucceeded)); n != 3 {
 				t.Fatalf("success events: got %d, want 3", n)
 			}
 			// A second key needs a recent second factor; with one it works and
@@ -270,7 +270,7 @@ func TestWebAuthnRejects(t *testing.T) {
 			if a, err := e.st.GetAttempts(e.ctx(), e.p.UserID); err != nil || a.Failures != 1 {
 				t.Fatalf("rejection must count as a failure: %+v, %v", a, err)
 			}
-			if evs := e.events(sso.EventMFAFailed); len(evs) != 1 || evs[0].Reason != tc.reason {
+			if evs := e.events(mfa.EventFailed); len(evs) != 1 || evs[0].Reason != tc.reason {
 				t.Fatalf("failure audit event: %+v", evs)
 			}
 			// The stored counter did not move.

@@ -143,7 +143,7 @@ func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
 			t.Fatalf("OP down (check %d): %+v, %v", i+1, hc, err)
 		}
 	}
-	if n := events(sso.EventConnectionUnhealthy); n != 1 {
+	if n := events(health.EventConnectionUnhealthy); n != 1 {
 		t.Fatalf("%d connection.unhealthy events, want 1 (once per transition)", n)
 	}
 

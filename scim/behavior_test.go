@@ -136,7 +136,7 @@ func TestGroupRoles(t *testing.T) {
 		for _, ev := range evs {
 			n[ev.Type]++
 		}
-		if n[sso.EventSCIMGroupChanged] != 5 || n[sso.EventRolesChanged] < 4 {
+		if n[scim.EventGroupChanged] != 5 || n[sso.EventRolesChanged] < 4 {
 			t.Fatalf("events %v", n)
 		}
 		// Group filters and PUT.

@@ -376,7 +376,7 @@ func (h *Handler) afterGroupWrite(ctx context.Context, org *sso.Organization, g 
 	if deleted {
 		details["deleted"] = "true"
 	}
-	h.record(ctx, sso.EventSCIMGroupChanged, "group", g.ID, details)
+	h.record(ctx, EventGroupChanged, "group", g.ID, details)
 	if err := h.recomputeRoles(ctx, org, changed); err != nil {
 		return err
 	}

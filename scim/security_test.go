@@ -417,7 +417,7 @@ func TestTC6_LifecycleRevokesSessions(t *testing.T) {
 				t.Errorf("event %s actor %v", ev.Type, ev.Actor)
 			}
 		}
-		if count[sso.EventSCIMUserCreated] != 1 || count[sso.EventSCIMUserDeactivated] < 2 || count[sso.EventSCIMUserReactivated] != 1 || count[sso.EventSCIMUserUpdated] < 1 {
+		if count[scim.EventUserCreated] != 1 || count[scim.EventUserDeactivated] < 2 || count[scim.EventUserReactivated] != 1 || count[scim.EventUserUpdated] < 1 {
 			t.Errorf("events: %v", count)
 		}
 		if err := sso.VerifyChain(evs); err != nil {

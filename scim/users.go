@@ -126,7 +126,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	h.record(ctx, sso.EventSCIMUserCreated, "user", u.ID, map[string]string{"active": boolStr(u.Active), "adopted": boolStr(ad.adopted)})
+	h.record(ctx, EventUserCreated, "user", u.ID, map[string]string{"active": boolStr(u.Active), "adopted": boolStr(ad.adopted)})
 	if ad.refused != "" {
 		// T-M.10: an account whose email was never verified (say a JIT
 		// account made through an IdP that sent an unverified address) may
@@ -478,12 +478,12 @@ func busy(cause error) error {
 func (h *Handler) afterUserWrite(ctx context.Context, old, nu *User) error {
 	switch {
 	case old.Active && !nu.Active:
-		h.record(ctx, sso.EventSCIMUserDeactivated, "user", nu.ID, map[string]string{"deleted": boolStr(nu.Deleted)})
+		h.record(ctx, EventUserDeactivated, "user", nu.ID, map[string]string{"deleted": boolStr(nu.Deleted)})
 		if h.cfg.Hooks.UserDeactivated != nil {
 			h.cfg.Hooks.UserDeactivated(ctx, CloneUser(nu))
 		}
 	case !old.Active && nu.Active:
-		h.record(ctx, sso.EventSCIMUserReactivated, "user", nu.ID, nil)
+		h.record(ctx, EventUserReactivated, "user", nu.ID, nil)
 		if h.cfg.Hooks.UserReactivated != nil {
 			h.cfg.Hooks.UserReactivated(ctx, CloneUser(nu))
 		}
@@ -495,7 +495,7 @@ func (h *Handler) afterUserWrite(ctx context.Context, old, nu *User) error {
 		if !strings.EqualFold(old.UserName, nu.UserName) {
 			details["userName_changed"] = "true"
 		}
-		h.record(ctx, sso.EventSCIMUserUpdated, "user", nu.ID, details)
+		h.record(ctx, EventUserUpdated, "user", nu.ID, details)
 		if h.cfg.Hooks.UserUpdated != nil {
 			h.cfg.Hooks.UserUpdated(ctx, CloneUser(nu))
 		}

@@ -442,7 +442,7 @@ func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session,
 	m.sessionsChanged(ctx, 1-len(evicted))
 	for _, e := range evicted {
 		m.ended(ctx, e, now)
-		m.audit(ctx, &sso.Event{OrgID: e.OrgID, Type: sso.EventSessionLimitExceeded,
+		m.audit(ctx, &sso.Event{OrgID: e.OrgID, Type: EventLimitExceeded,
 			Actor: sso.Actor{Type: sso.ActorSystem}, Target: sso.Target{Type: "session", ID: e.ID},
 			Outcome: sso.OutcomeSuccess, Reason: "session_limit",
 			Details: map[string]string{"user_id": e.UserID, "limit": fmt.Sprint(limit)}})

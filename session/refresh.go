@@ -135,7 +135,7 @@ func (m *Manager) reused(ctx context.Context, old *RefreshToken, since time.Dura
 	if err := m.cfg.Tokens.RevokeFamily(ctx, old.FamilyID, now); err != nil {
 		m.log.ErrorContext(ctx, "session: revoking a reused refresh-token family failed", "family", old.FamilyID, "err", err)
 	}
-	m.audit(ctx, &sso.Event{OrgID: old.OrgID, Type: sso.EventRefreshTokenReused,
+	m.audit(ctx, &sso.Event{OrgID: old.OrgID, Type: EventRefreshReused,
 		Actor: sso.Actor{Type: sso.ActorUser, ID: old.UserID}, Target: sso.Target{Type: "token_family", ID: old.FamilyID},
 		Outcome: sso.OutcomeFailure, Reason: ReasonRefreshReused,
 		Details: map[string]string{"session_id": old.SessionID, "client_id": old.ClientID}})

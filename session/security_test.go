@@ -237,7 +237,7 @@ func TestTX5_RefreshReuseRevokesFamily(t *testing.T) {
 	wantReason(t, err, session.ReasonRefreshReused)
 	_, err = e.m.Refresh(ctx, p2.RefreshToken, session.RefreshOptions{ClientID: "cli"})
 	wantReason(t, err, session.ReasonRevoked)
-	evs := e.events(orgA, sso.EventRefreshTokenReused)
+	evs := e.events(orgA, session.EventRefreshReused)
 	if len(evs) != 1 || evs[0].Actor.ID != "alice" || evs[0].Outcome != sso.OutcomeFailure {
 		t.Fatalf("reuse events = %+v, want one for alice", evs)
 	}
@@ -312,7 +312,7 @@ func TestTX6_ConcurrentRefreshRace(t *testing.T) {
 					t.Fatalf("loser reason %q (%v), want one of %q", r, errs[i], tc.losers)
 				}
 			}
-			if reused := len(e.events(orgA, sso.EventRefreshTokenReused)); tc.winnerLive != (reused == 0) {
+			if reused := len(e.events(orgA, session.EventRefreshReused)); tc.winnerLive != (reused == 0) {
 				t.Fatalf("%d reuse events under the %s policy", reused, tc.name)
 			}
 			if winner == nil {

@@ -99,7 +99,7 @@ func TestSessionLimitEndsOldestWithHookAndEvent(t *testing.T) {
 	if info.ID != first.ID {
 		t.Fatalf("hook got %q, want the oldest session %q", info.ID, first.ID)
 	}
-	evs := e.events(orgA, sso.EventSessionLimitExceeded)
+	evs := e.events(orgA, session.EventLimitExceeded)
 	if len(evs) != 1 || evs[0].Target.ID != first.ID {
 		t.Fatalf("events = %+v", evs)
 	}

@@ -397,13 +397,13 @@ func TestOnboardingFlow(t *testing.T) {
 	for _, e := range m["events"].([]any) {
 		ev := e.(map[string]any)
 		types[ev["type"].(string)] = true
-		if ev["type"] == sso.EventConnectionCreated && (ev["actor_type"] != "admin" || ev["actor_id"] != "usr_admin_alpha") {
+		if ev["type"] == admin.EventConnectionCreated && (ev["actor_type"] != "admin" || ev["actor_id"] != "usr_admin_alpha") {
 			t.Fatalf("got %v", ev)
 		}
 	}
-	for _, typ := range []string{sso.EventDomainAdded, sso.EventDomainVerified, sso.EventConnectionCreated, sso.EventConnectionUpdated,
-		sso.EventConnectionTested, sso.EventConnectionActivated, sso.EventEnforcementChanged, sso.EventConnectionDisabled,
-		sso.EventConnectionDeleted, sso.EventDomainRemoved} {
+	for _, typ := range []string{domains.EventAdded, domains.EventVerified, admin.EventConnectionCreated, admin.EventConnectionUpdated,
+		login.EventConnectionTested, admin.EventConnectionActivated, policy.EventEnforcementChanged, admin.EventConnectionDisabled,
+		admin.EventConnectionDeleted, domains.EventRemoved} {
 		if !types[typ] {
 			t.Errorf("no %s event", typ)
 		}
@@ -518,7 +518,7 @@ func TestTM7_AdminCrossTenant(t *testing.T) {
 		t.Fatalf("got %d cross-tenant events, want 6", len(evs))
 	}
 	// B's audit never shows A's events.
-	_, m = f.json(b, "GET", "/audit?type="+sso.EventConnectionCreated, "")
+	_, m = f.json(b, "GET", "/audit?type="+admin.EventConnectionCreated, "")
 	if len(m["events"].([]any)) != 0 {
 		t.Fatal("A's events visible to B")
 	}

@@ -211,7 +211,7 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 	if err := h.cfg.Store.CreateConnection(r.Context(), c); err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionCreated, Target: sso.Target{Type: "connection", ID: c.ID},
+	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionCreated, Target: sso.Target{Type: "connection", ID: c.ID},
 		Details: map[string]string{"protocol": string(c.Protocol)}})
 	writeJSON(w, http.StatusCreated, h.view(c, idp))
 	return nil
@@ -325,7 +325,7 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 	if err := h.cfg.Store.UpdateConnection(r.Context(), c); err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionUpdated, Target: sso.Target{Type: "connection", ID: c.ID},
+	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionUpdated, Target: sso.Target{Type: "connection", ID: c.ID},
 		Details: map[string]string{"config_changed": strconv.FormatBool(req.Config != nil)}})
 	writeJSON(w, http.StatusOK, h.view(c, idp))
 	return nil
@@ -342,7 +342,7 @@ func (h *Handler) deleteConnection(w http.ResponseWriter, r *http.Request, org *
 	if err := h.cfg.Store.DeleteConnection(r.Context(), c.ID); err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionDeleted, Target: sso.Target{Type: "connection", ID: c.ID}})
+	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionDeleted, Target: sso.Target{Type: "connection", ID: c.ID}})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -398,7 +398,7 @@ func (h *Handler) activateConnection(w http.ResponseWriter, r *http.Request, org
 		if err := h.cfg.Store.UpdateConnection(r.Context(), c); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionActivated, Target: sso.Target{Type: "connection", ID: c.ID}})
+		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionActivated, Target: sso.Target{Type: "connection", ID: c.ID}})
 	}
 	writeJSON(w, http.StatusOK, h.view(c, nil))
 	return nil
@@ -418,7 +418,7 @@ func (h *Handler) disableConnection(w http.ResponseWriter, r *http.Request, org 
 		if err := h.cfg.Store.UpdateConnection(r.Context(), c); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventConnectionDisabled, Target: sso.Target{Type: "connection", ID: c.ID}})
+		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionDisabled, Target: sso.Target{Type: "connection", ID: c.ID}})
 	}
 	writeJSON(w, http.StatusOK, h.view(c, nil))
 	return nil

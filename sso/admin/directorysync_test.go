@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/admin"
 )
 
 // TestSCIMTokenEnablesDirectorySync: the first SCIM token makes the
@@ -28,7 +29,7 @@ func TestSCIMTokenEnablesDirectorySync(t *testing.T) {
 	if b.Settings.DirectorySync {
 		t.Fatal("another organization's DirectorySync changed")
 	}
-	evs, err := f.st.ListEvents(ctx, sso.EventQuery{OrgID: f.orgA.ID, Type: sso.EventDirectorySyncEnabled})
+	evs, err := f.st.ListEvents(ctx, sso.EventQuery{OrgID: f.orgA.ID, Type: admin.EventDirectorySyncEnabled})
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("directory sync events: %d (%v), want exactly 1", len(evs), err)
 	}

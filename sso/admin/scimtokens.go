@@ -83,7 +83,7 @@ func (h *Handler) createSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	if err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID}})
+	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID}})
 	// Issuing a SCIM token makes the directory the source of truth for
 	// membership: from now on JIT login may update members but not create
 	// them, so a user the directory deprovisioned cannot come back by
@@ -94,7 +94,7 @@ func (h *Handler) createSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 		if err := h.cfg.Store.UpdateOrg(r.Context(), org); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventDirectorySyncEnabled, Target: sso.Target{Type: "organization", ID: org.ID}})
+		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventDirectorySyncEnabled, Target: sso.Target{Type: "organization", ID: org.ID}})
 	}
 	writeJSON(w, http.StatusCreated, h.tokenView(t, plain))
 	return nil
@@ -125,7 +125,7 @@ func (h *Handler) rotateSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	if err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID},
+	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID},
 		Details: map[string]string{"rotated_from": old.ID}})
 	writeJSON(w, http.StatusCreated, h.tokenView(t, plain))
 	return nil
@@ -141,7 +141,7 @@ func (h *Handler) revokeSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 		if err := h.cfg.Store.UpdateSCIMToken(r.Context(), t); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: sso.EventSCIMTokenRevoked, Target: sso.Target{Type: "scim_token", ID: t.ID}})
+		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventSCIMTokenRevoked, Target: sso.Target{Type: "scim_token", ID: t.ID}})
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

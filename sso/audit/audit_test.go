@@ -27,12 +27,12 @@ func TestAuditorRecordAndQuery(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "203.0.113.9:1234"
 	r.Header.Set("User-Agent", "ua/1")
-	admin := sso.Actor{Type: sso.ActorAdmin, ID: "usr_admin"}
-	actx := sso.WithAuditInfo(ctx, e.Aud.RequestInfo(r, admin))
+	adminActor := sso.Actor{Type: sso.ActorAdmin, ID: "usr_admin"}
+	actx := sso.WithAuditInfo(ctx, e.Aud.RequestInfo(r, adminActor))
 	for i := 0; i < 25; i++ {
-		typ := sso.EventConnectionUpdated
+		typ := sso.EventRolesChanged
 		if i%5 == 0 {
-			typ = sso.EventDomainAdded
+			typ = sso.EventSessionRevoked
 		}
 		if err := e.Aud.Record(actx, &sso.Event{OrgID: o.ID, Type: typ}); err != nil {
 			t.Fatal(err)
@@ -40,14 +40,14 @@ func TestAuditorRecordAndQuery(t *testing.T) {
 		e.Advance(time.Minute)
 	}
 	op := sso.WithAuditInfo(ctx, sso.AuditInfo{Actor: sso.Actor{Type: sso.ActorOperator, ID: "staff-7"}})
-	if err := e.Aud.Record(op, &sso.Event{OrgID: o.ID, Type: sso.EventEnforcementChanged}); err != nil {
+	if err := e.Aud.Record(op, &sso.Event{OrgID: o.ID, Type: sso.EventCrossTenantDenied}); err != nil {
 		t.Fatal(err)
 	}
 	first, next, err := e.Aud.Query(ctx, sso.EventQuery{OrgID: o.ID, Limit: 10})
 	if err != nil || len(first) != 10 || next != first[9].Seq {
 		t.Fatalf("page 1: %d events, next %d, %v", len(first), next, err)
 	}
-	if ev := first[0]; ev.Actor != admin || ev.IP != "203.0.113.9" || ev.UserAgent != "ua/1" || ev.Outcome != sso.OutcomeSuccess || ev.ID == "" {
+	if ev := first[0]; ev.Actor != adminActor || ev.IP != "203.0.113.9" || ev.UserAgent != "ua/1" || ev.Outcome != sso.OutcomeSuccess || ev.ID == "" {
 		t.Fatalf("got %+v", ev)
 	}
 	var all []*sso.Event
@@ -66,7 +66,7 @@ func TestAuditorRecordAndQuery(t *testing.T) {
 	if len(all) != 26 {
 		t.Fatalf("paged %d events, want 26", len(all))
 	}
-	byType, _, _ := e.Aud.Query(ctx, sso.EventQuery{OrgID: o.ID, Type: sso.EventDomainAdded})
+	byType, _, _ := e.Aud.Query(ctx, sso.EventQuery{OrgID: o.ID, Type: sso.EventSessionRevoked})
 	if len(byType) != 5 {
 		t.Fatalf("got %d domain events", len(byType))
 	}

@@ -208,7 +208,7 @@ func (d *Manager) Add(ctx context.Context, orgID, name string) (*sso.Domain, err
 		if err := d.cfg.Store.UpdateDomain(ctx, existing); err != nil {
 			return nil, err
 		}
-		d.audit(ctx, sso.EventDomainAdded, existing, sso.OutcomeSuccess, "token_renewed", nil)
+		d.audit(ctx, EventAdded, existing, sso.OutcomeSuccess, "token_renewed", nil)
 		return existing, nil
 	case !errors.Is(err, sso.ErrNotFound):
 		return nil, err
@@ -217,7 +217,7 @@ func (d *Manager) Add(ctx context.Context, orgID, name string) (*sso.Domain, err
 	if err := d.cfg.Store.CreateDomain(ctx, dom); err != nil {
 		return nil, err
 	}
-	d.audit(ctx, sso.EventDomainAdded, dom, sso.OutcomeSuccess, "", nil)
+	d.audit(ctx, EventAdded, dom, sso.OutcomeSuccess, "", nil)
 	return dom, nil
 }
 
@@ -250,7 +250,7 @@ func (d *Manager) Remove(ctx context.Context, orgID, name string) error {
 	if err := d.cfg.Store.DeleteDomain(ctx, orgID, dom.Name); err != nil {
 		return err
 	}
-	d.audit(ctx, sso.EventDomainRemoved, dom, sso.OutcomeSuccess, "", nil)
+	d.audit(ctx, EventRemoved, dom, sso.OutcomeSuccess, "", nil)
 	return nil
 }
 
@@ -295,12 +295,12 @@ func (d *Manager) Verify(ctx context.Context, orgID, name string) (*sso.Domain, 
 	now := d.cfg.Now().UTC()
 	if dom.State == sso.DomainPending && now.Sub(dom.CreatedAt) > d.cfg.TokenTTL {
 		err := domainErr("token_expired", sso.ErrExpired, nil)
-		d.audit(ctx, sso.EventDomainFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
+		d.audit(ctx, EventFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
 		return nil, err
 	}
 	dom.LastCheckedAt = now
 	if err := d.check(ctx, dom); err != nil {
-		d.audit(ctx, sso.EventDomainFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
+		d.audit(ctx, EventFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
 		if dom.State != sso.DomainPending {
 			// A manual check of a verified domain counts like a periodic one.
 			if uerr := d.miss(ctx, dom, err, now); uerr != nil {
@@ -325,12 +325,12 @@ func (d *Manager) markVerified(ctx context.Context, dom *sso.Domain, now time.Ti
 	if err := d.cfg.Store.UpdateDomain(ctx, dom); err != nil {
 		if errors.Is(err, sso.ErrConflict) {
 			err = domainErr("claimed_by_other_org", sso.ErrConflict, nil)
-			d.audit(ctx, sso.EventDomainFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
+			d.audit(ctx, EventFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
 		}
 		return err
 	}
 	if was != sso.DomainVerified {
-		d.audit(ctx, sso.EventDomainVerified, dom, sso.OutcomeSuccess, "", nil)
+		d.audit(ctx, EventVerified, dom, sso.OutcomeSuccess, "", nil)
 	}
 	return nil
 }
@@ -355,7 +355,7 @@ func (d *Manager) miss(ctx context.Context, dom *sso.Domain, cause error, now ti
 	details := map[string]string{"consecutive_failures": fmt.Sprint(dom.ConsecutiveFailures)}
 	d.audit(ctx, EventDomainRecheckMissed, dom, sso.OutcomeFailure, sso.ReasonOf(cause), details)
 	if turnOff {
-		d.audit(ctx, sso.EventDomainFailed, dom, sso.OutcomeFailure, "routing_disabled", details)
+		d.audit(ctx, EventFailed, dom, sso.OutcomeFailure, "routing_disabled", details)
 	}
 	return nil
 }

@@ -72,7 +72,7 @@ func TestTM2_VerificationRecord(t *testing.T) {
 	if err != nil || got.State != sso.DomainVerified {
 		t.Fatalf("verify A: %v %+v", err, got)
 	}
-	if ev := e.LastEvent(a.ID, sso.EventDomainVerified); ev.Target.ID != "shared.example" {
+	if ev := e.LastEvent(a.ID, domains.EventVerified); ev.Target.ID != "shared.example" {
 		t.Fatalf("got event %+v", ev)
 	}
 	res.Set(name, "ssokit-verify="+db.Token)
@@ -151,7 +151,7 @@ func TestTM2_PeriodicReverification(t *testing.T) {
 	if _, err := sso.RoutingDomain(ctx, e.St, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatalf("routing still on: %v", err)
 	}
-	if ev := e.LastEvent(a.ID, sso.EventDomainFailed); ev.Reason != "routing_disabled" || ev.Actor.Type != sso.ActorSystem {
+	if ev := e.LastEvent(a.ID, domains.EventFailed); ev.Reason != "routing_disabled" || ev.Actor.Type != sso.ActorSystem {
 		t.Fatalf("got %+v", ev)
 	}
 	// Record restored: verified again.
@@ -432,7 +432,7 @@ func TestDomainsRemoveStopsRouting(t *testing.T) {
 	if _, err := sso.RoutingDomain(ctx, e.St, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatalf("got %v", err)
 	}
-	if e.LastEvent(a.ID, sso.EventDomainRemoved).Target.ID != "acme.com" {
+	if e.LastEvent(a.ID, domains.EventRemoved).Target.ID != "acme.com" {
 		t.Fatal("no removal event")
 	}
 	if err := d.Remove(ctx, a.ID, "acme.com"); !errors.Is(err, sso.ErrNotFound) {

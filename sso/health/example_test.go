@@ -43,7 +43,7 @@ func ExampleNew() {
 		fmt.Println(n, h.Status, h.Reason, h.ConsecutiveFailures)
 		now = now.Add(2 * time.Minute)
 	}
-	evs, _ := st.ListEvents(ctx, sso.EventQuery{OrgID: "org_1", Type: sso.EventConnectionUnhealthy})
+	evs, _ := st.ListEvents(ctx, sso.EventQuery{OrgID: "org_1", Type: health.EventConnectionUnhealthy})
 	fmt.Println(len(evs), "unhealthy event")
 	// Output:
 	// 1 unknown unavailable 1

@@ -350,7 +350,7 @@ func (h *Checker) transitions(c *sso.Connection, prevStatus Status, cur *Report,
 	}
 	switch {
 	case cur.Status == Unhealthy && prevStatus != Unhealthy:
-		ev(sso.EventConnectionUnhealthy, sso.OutcomeFailure, cur.Reason, map[string]string{
+		ev(EventConnectionUnhealthy, sso.OutcomeFailure, cur.Reason, map[string]string{
 			"protocol": string(c.Protocol), "consecutive_failures": strconv.Itoa(cur.ConsecutiveFailures),
 		})
 	case cur.Status == Healthy && prevStatus == Unhealthy:

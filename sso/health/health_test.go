@@ -273,7 +273,7 @@ func TestHealthCheckerIdPDownAndBack(t *testing.T) {
 			t.Fatalf("%s after one failure: got %+v", c.ID, h)
 		}
 	}
-	if evs := f.events(t, sso.EventConnectionUnhealthy); len(evs) != 0 {
+	if evs := f.events(t, health.EventConnectionUnhealthy); len(evs) != 0 {
 		t.Fatalf("unhealthy events after one failure: %d, want 0", len(evs))
 	}
 	pass(2)
@@ -288,7 +288,7 @@ func TestHealthCheckerIdPDownAndBack(t *testing.T) {
 			t.Fatalf("saml certificates lost while down: %+v", h)
 		}
 	}
-	evs := f.events(t, sso.EventConnectionUnhealthy)
+	evs := f.events(t, health.EventConnectionUnhealthy)
 	if got := countTargets(evs); got[f.samlConn.ID] != 1 || got[f.oidcConn.ID] != 1 || len(evs) != 2 {
 		t.Fatalf("unhealthy events: got %v, want one per connection", got)
 	}
@@ -312,7 +312,7 @@ func TestHealthCheckerIdPDownAndBack(t *testing.T) {
 	if n := len(f.events(t, health.EventConnectionRecovered)); n != 2 {
 		t.Fatalf("recovered events after another healthy pass: %d, want 2", n)
 	}
-	if n := len(f.events(t, sso.EventConnectionUnhealthy)); n != 2 {
+	if n := len(f.events(t, health.EventConnectionUnhealthy)); n != 2 {
 		t.Fatalf("unhealthy events: %d, want 2", n)
 	}
 	if _, err := f.auditor.Verify(ctx, "org_h"); err != nil {

@@ -373,7 +373,7 @@ func (c *Completer) linkOrProvision(ctx context.Context, login *sso.Login, res *
 				}
 				return err
 			}
-			c.record(ctx, &sso.Event{OrgID: org.ID, Type: sso.EventIdentityLinked, Target: sso.Target{Type: "user", ID: m.UserID},
+			c.record(ctx, &sso.Event{OrgID: org.ID, Type: EventIdentityLinked, Target: sso.Target{Type: "user", ID: m.UserID},
 				Details: map[string]string{"connection_id": conn.ID, "issuer": p.Issuer, "identity_id": id.ID}})
 			return nil
 		case !errors.Is(err, sso.ErrNotFound):
@@ -413,7 +413,7 @@ func (c *Completer) linkOrProvision(ctx context.Context, login *sso.Login, res *
 	if unverifiedDup != "" {
 		details["unverified_duplicate"] = unverifiedDup
 	}
-	c.record(ctx, &sso.Event{OrgID: org.ID, Type: sso.EventUserJITProvisioned, Target: sso.Target{Type: "user", ID: u.ID},
+	c.record(ctx, &sso.Event{OrgID: org.ID, Type: EventJITProvisioned, Target: sso.Target{Type: "user", ID: u.ID},
 		Details: details})
 	return nil
 }
@@ -682,7 +682,7 @@ func (c *Completer) saveTest(ctx context.Context, connID, orgID string, tr *sso.
 	if !tr.OK {
 		outcome = sso.OutcomeFailure
 	}
-	c.record(ctx, &sso.Event{OrgID: conn.OrgID, Type: sso.EventConnectionTested, Target: sso.Target{Type: "connection", ID: conn.ID},
+	c.record(ctx, &sso.Event{OrgID: conn.OrgID, Type: EventConnectionTested, Target: sso.Target{Type: "connection", ID: conn.ID},
 		Outcome: outcome, Reason: tr.Reason, Details: map[string]string{"detail": clipN(tr.Detail, 1024)}})
 	return nil
 }

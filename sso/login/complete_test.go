@@ -39,7 +39,7 @@ func TestCompleteJITMatchAndRoles(t *testing.T) {
 		fmt.Sprint(g.Roles) != "[viewer]" {
 		t.Fatalf("got grant %+v", g)
 	}
-	jit := e.LastEvent(a.ID, sso.EventUserJITProvisioned)
+	jit := e.LastEvent(a.ID, login.EventJITProvisioned)
 	if jit.Target.ID != g.UserID || jit.IP != "198.51.100.7" || jit.UserAgent != "test-browser" {
 		t.Fatalf("got %+v", jit)
 	}
@@ -95,7 +95,7 @@ func TestCompleteLinksVerifiedMember(t *testing.T) {
 	if iss.Grants[0].UserID != existing.ID || iss.Grants[0].Method != sso.AuthOIDC {
 		t.Fatalf("got %+v", iss.Grants[0])
 	}
-	ev := e.LastEvent(a.ID, sso.EventIdentityLinked)
+	ev := e.LastEvent(a.ID, login.EventIdentityLinked)
 	if ev.Target.ID != existing.ID || ev.Details["connection_id"] != c.ID {
 		t.Fatalf("got %+v", ev)
 	}
@@ -394,7 +394,7 @@ func TestCompleteTestLogin(t *testing.T) {
 	if ev.Reason != "audience_mismatch" || ev.Target.ID != c.ID {
 		t.Fatalf("got %+v", ev)
 	}
-	if ev := e.LastEvent(o.ID, sso.EventConnectionTested); ev.Outcome != sso.OutcomeFailure {
+	if ev := e.LastEvent(o.ID, login.EventConnectionTested); ev.Outcome != sso.OutcomeFailure {
 		t.Fatalf("got %+v", ev)
 	}
 	// Fail with an unknown connection records an org-less event and no test.

@@ -8,6 +8,7 @@ import (
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/login"
 )
 
 // TestTM10_PreAccountHijackAttackerFirst: an attacker signs in first through
@@ -33,7 +34,7 @@ func TestTM10_PreAccountHijackAttackerFirst(t *testing.T) {
 	if u, _ := e.St.GetUser(ctx, attacker); u.EmailVerified {
 		t.Fatal("JIT account from an unverified email was marked verified")
 	}
-	if ev := e.LastEvent(a.ID, sso.EventUserJITProvisioned); ev.Details["email_verified"] != "false" {
+	if ev := e.LastEvent(a.ID, login.EventJITProvisioned); ev.Details["email_verified"] != "false" {
 		t.Fatalf("JIT event = %+v, want email_verified=false flagged", ev)
 	}
 	if _, err := e.Login(comp, &sso.Login{Connection: okta, Profile: ssoenv.Profile(okta, "00u-victim", "newhire@acme.com", true)}); err != nil {
@@ -43,7 +44,7 @@ func TestTM10_PreAccountHijackAttackerFirst(t *testing.T) {
 	if victim == attacker {
 		t.Fatal("the victim's verified login was linked to the attacker's unverified account")
 	}
-	ev := e.LastEvent(a.ID, sso.EventUserJITProvisioned)
+	ev := e.LastEvent(a.ID, login.EventJITProvisioned)
 	if ev.Target.ID != victim || ev.Details["unverified_duplicate"] != attacker || ev.Details["email_verified"] != "true" {
 		t.Fatalf("victim's JIT event = %+v, want the unverified duplicate flagged", ev)
 	}

@@ -148,7 +148,7 @@ func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, op
 			return res, err
 		}
 	}
-	record.Quietly(ctx, e.cfg.Auditor, &sso.Event{OrgID: orgID, Type: sso.EventEnforcementChanged,
+	record.Quietly(ctx, e.cfg.Auditor, &sso.Event{OrgID: orgID, Type: EventEnforcementChanged,
 		Target:  sso.Target{Type: "organization", ID: orgID},
 		Details: map[string]string{"enforced": fmt.Sprint(on), "revoked": fmt.Sprint(res.Revoked)}}, e.log.ErrorContext)
 	return res, nil

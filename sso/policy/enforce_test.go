@@ -105,7 +105,7 @@ func TestSetEnforcementPreconditions(t *testing.T) {
 	if !got.Settings.SSOEnforced || !got.Settings.SSOEnforcedAt.Equal(e.Clock()) || !got.EnforcesSSO() {
 		t.Fatalf("got %+v", got.Settings)
 	}
-	ev := e.LastEvent(o.ID, sso.EventEnforcementChanged)
+	ev := e.LastEvent(o.ID, policy.EventEnforcementChanged)
 	if ev.Details["enforced"] != "true" {
 		t.Fatalf("got %+v", ev)
 	}
@@ -175,7 +175,7 @@ func TestScenarioOktaToEntraMigration(t *testing.T) {
 	// Okta is off now.
 	_, err = e.Login(comp, &sso.Login{Connection: okta, Profile: ssoenv.Profile(okta, "okta-ann", "ann@acme.com", true)})
 	ssoenv.WantReason(t, err, sso.ErrAccessDenied, "connection_disabled")
-	if len(e.Events(o.ID, login.EventIdentityRemapped)) != 2 || len(e.Events(o.ID, sso.EventIdentityLinked)) != 1 {
+	if len(e.Events(o.ID, login.EventIdentityRemapped)) != 2 || len(e.Events(o.ID, login.EventIdentityLinked)) != 1 {
 		t.Fatal("missing audit events")
 	}
 	// Cross-org remap is refused.
@@ -317,7 +317,7 @@ func TestScenarioEnforcementRevokesOldTokens(t *testing.T) {
 	if n := len(e.Events(o.ID, sso.EventSessionRevoked)); n != 250 {
 		t.Fatalf("got %d revocation events", n)
 	}
-	if ev := e.LastEvent(o.ID, sso.EventEnforcementChanged); ev.Details["revoked"] != "250" {
+	if ev := e.LastEvent(o.ID, policy.EventEnforcementChanged); ev.Details["revoked"] != "250" {
 		t.Fatalf("got %+v", ev)
 	}
 }

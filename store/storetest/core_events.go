@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/domains"
 )
 
 func runEvent(t *testing.T, newStores newStoresFunc) {
@@ -170,7 +171,7 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 			mk("e1", sso.EventLoginSucceeded, "alice", 0)
 			mk("e2", sso.EventLoginFailed, "bob", 10)
 			mk("e3", sso.EventLoginSucceeded, "bob", 20)
-			mk("e4", sso.EventDomainVerified, "alice", 30)
+			mk("e4", domains.EventVerified, "alice", 30)
 			mk("e5", sso.EventLoginSucceeded, "alice", 40)
 			other := newEvent("x1", "org_2", sso.EventLoginSucceeded, at(0))
 			other.Actor.ID = "alice"

@@ -1,0 +1,22 @@
+package admin
+
+// Audit event types recorded by this package, besides those of package
+// sso.
+const (
+	// EventConnectionCreated is recorded when a connection was created.
+	EventConnectionCreated = "connection.created"
+	// EventConnectionUpdated is recorded when a connection's configuration changed.
+	EventConnectionUpdated = "connection.updated"
+	// EventConnectionActivated is recorded when a connection started accepting logins.
+	EventConnectionActivated = "connection.activated"
+	// EventConnectionDisabled is recorded when a connection stopped accepting logins.
+	EventConnectionDisabled = "connection.disabled"
+	// EventConnectionDeleted is recorded when a connection was deleted.
+	EventConnectionDeleted = "connection.deleted"
+	// EventSCIMTokenCreated is recorded when a SCIM token was issued or rotated.
+	EventSCIMTokenCreated = "scim.token_created"
+	// EventSCIMTokenRevoked is recorded when a SCIM token was revoked.
+	EventSCIMTokenRevoked = "scim.token_revoked"
+	// EventDirectorySyncEnabled is recorded when directory sync was turned on or off.
+	EventDirectorySyncEnabled = "org.directory_sync_enabled"
+)
