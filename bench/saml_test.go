@@ -29,6 +29,7 @@ import (
 	saml2 "github.com/russellhaering/gosaml2"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -174,7 +175,7 @@ func newEnv(b testing.TB, n int) *env {
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("_req%d", i)
 		if err := e.store.SaveAuthnRequest(context.Background(), &saml.AuthnRequestState{ID: id, ConnectionID: e.conn.ID,
-			BindingHash: sso.HashToken("tok"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			BindingHash: opaque.Hash("tok"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 			b.Fatal(err)
 		}
 		e.pool = append(e.pool, response(b, e.k, e.acs, e.entity, id, i))

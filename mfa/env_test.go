@@ -12,10 +12,12 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/sqlstore"
 )
@@ -42,7 +44,7 @@ func (f *fakeElevator) ElevateMFA(w http.ResponseWriter, r *http.Request, at tim
 	f.calls++
 	if f.p != nil {
 		f.p.MFA, f.p.MFAAt = true, at
-		f.p.SessionID = sso.NewID("ses_")
+		f.p.SessionID = opaque.NewID("ses_")
 	}
 	http.SetCookie(w, &http.Cookie{Name: "__Host-session", Value: "rotated", Path: "/", Secure: true, HttpOnly: true})
 	return nil
@@ -63,7 +65,7 @@ type env struct {
 	t     testing.TB
 	m     *mfa.Manager
 	st    backing
-	keys  *sso.Keyring
+	keys  *keyring.Keyring
 	clock *clock
 	elev  *fakeElevator
 	user  *sso.User
@@ -117,17 +119,17 @@ func newEnvOn(t testing.TB, open func(testing.TB, *clock) backing, mutate ...fun
 		open = func(t testing.TB, c *clock) backing { return newMem(c)(t) }
 	}
 	st := open(t, c)
-	keys, err := sso.NewKeyring("k1", map[string][]byte{"k1": testKey})
+	keys, err := keyring.New("k1", map[string][]byte{"k1": testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	e := &env{t: t, st: st, keys: keys, clock: c, logs: &bytes.Buffer{}}
-	e.user = &sso.User{ID: sso.NewID("usr_"), Email: "ada@acme.example", DisplayName: "Ada", CreatedAt: t0}
+	e.user = &sso.User{ID: opaque.NewID("usr_"), Email: "ada@acme.example", DisplayName: "Ada", CreatedAt: t0}
 	if err := st.CreateUser(ctx, e.user); err != nil {
 		t.Fatal(err)
 	}
-	e.org = &sso.Organization{ID: sso.NewID("org_"), Slug: "acme" + sso.NewID("")[:8], Name: "Acme", CreatedAt: t0,
+	e.org = &sso.Organization{ID: opaque.NewID("org_"), Slug: "acme" + opaque.NewID("")[:8], Name: "Acme", CreatedAt: t0,
 		Settings: sso.OrgSettings{Features: sso.Features{EnforceMFA: true}}}
 	if err := st.CreateOrg(ctx, e.org); err != nil {
 		t.Fatal(err)

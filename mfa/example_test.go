@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/store/memstore"
 )
 
@@ -28,7 +29,7 @@ func ExampleNew() {
 	ctx := context.Background()
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	st := memstore.New()
-	keys, _ := sso.NewKeyring("2030-01", map[string][]byte{"2030-01": bytes.Repeat([]byte{1}, 32)})
+	keys, _ := keyring.New("2030-01", map[string][]byte{"2030-01": bytes.Repeat([]byte{1}, 32)})
 	_ = st.CreateUser(ctx, &sso.User{ID: "usr_1", Email: "ada@example.com"})
 
 	m, err := mfa.New(mfa.Config{
@@ -63,7 +64,7 @@ func ExampleManager_Require() {
 	ctx := context.Background()
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	st := memstore.New()
-	keys, _ := sso.NewKeyring("k", map[string][]byte{"k": bytes.Repeat([]byte{1}, 32)})
+	keys, _ := keyring.New("k", map[string][]byte{"k": bytes.Repeat([]byte{1}, 32)})
 	_ = st.CreateUser(ctx, &sso.User{ID: "usr_1", Email: "ada@example.com"})
 	_ = st.CreateOrg(ctx, &sso.Organization{ID: "org_1", Slug: "acme", Name: "Acme", Settings: sso.OrgSettings{
 		MFA:      sso.MFAPolicy{Required: true, ChangedAt: now.Add(-30 * 24 * time.Hour)},

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -15,7 +16,7 @@ import (
 // env's user an active member of it.
 func (e *env) joinOrg(t *testing.T, pol sso.MFAPolicy) *sso.Organization {
 	t.Helper()
-	org := &sso.Organization{ID: sso.NewID("org_"), Slug: "beta" + sso.NewID("")[:8], Name: "Beta", CreatedAt: t0,
+	org := &sso.Organization{ID: opaque.NewID("org_"), Slug: "beta" + opaque.NewID("")[:8], Name: "Beta", CreatedAt: t0,
 		Settings: sso.OrgSettings{Features: sso.Features{EnforceMFA: true}, MFA: pol}}
 	if err := e.st.CreateOrg(e.ctx(), org); err != nil {
 		t.Fatal(err)
@@ -41,7 +42,7 @@ func (e *env) setPolicy(t *testing.T, pol sso.MFAPolicy) {
 func (e *env) become(p sso.Principal) {
 	p.UserID = e.user.ID
 	if p.SessionID == "" {
-		p.SessionID = sso.NewID("ses_")
+		p.SessionID = opaque.NewID("ses_")
 	}
 	*e.p = p
 }

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -241,7 +242,7 @@ func (m *Manager) audit(ctx context.Context, p *sso.Principal, typ, outcome, rea
 	m.countEvent(ctx, p, typ, details)
 	ri, _ := ctx.Value(requestInfoKey{}).(requestInfo)
 	e := &sso.Event{
-		ID:        sso.NewID("evt_"),
+		ID:        opaque.NewID("evt_"),
 		OrgID:     p.OrgID,
 		Time:      m.now(),
 		Type:      typ,

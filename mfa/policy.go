@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -255,7 +256,7 @@ func (m *Manager) deny(w http.ResponseWriter, r *http.Request, target, code stri
 	if target != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
 		strings.Contains(r.Header.Get("Accept"), "text/html") {
 		u := target
-		if rt := sso.SafeReturnTo(r.URL.RequestURI(), ""); rt != "" {
+		if rt := returnto.Safe(r.URL.RequestURI(), ""); rt != "" {
 			sep := "?"
 			if strings.Contains(u, "?") {
 				sep = "&"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -50,7 +51,7 @@ func ParseRecoveryCode(s string) (string, error) {
 }
 
 func hashRecoveryCode(userID, normalized string) string {
-	return sso.HashToken("mfa-recovery\x00" + userID + "\x00" + normalized)
+	return opaque.Hash("mfa-recovery\x00" + userID + "\x00" + normalized)
 }
 
 func formatRecoveryCode(raw string) string {

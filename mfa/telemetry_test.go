@@ -12,6 +12,7 @@ import (
 	"github.com/ssokit/ssokit/internal/telemetry/telemetrytest"
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/store/memstore"
 )
 
@@ -24,7 +25,7 @@ func TestTelemetryTOTP(t *testing.T) {
 	rec := telemetrytest.New(t)
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	st := memstore.New()
-	keys, _ := sso.NewKeyring("k", map[string][]byte{"k": bytes.Repeat([]byte{1}, 32)})
+	keys, _ := keyring.New("k", map[string][]byte{"k": bytes.Repeat([]byte{1}, 32)})
 	if err := st.CreateUser(ctx, &sso.User{ID: "usr_t", Email: "tel@example.com"}); err != nil {
 		t.Fatal(err)
 	}

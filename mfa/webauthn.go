@@ -12,6 +12,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -113,7 +114,7 @@ func (m *Manager) saveCeremony(ctx context.Context, p *sso.Principal, kind strin
 	if err != nil {
 		return "", fmt.Errorf("mfa: encode ceremony: %w", err)
 	}
-	c := &Ceremony{ID: sso.NewToken(32), UserID: p.UserID, SessionID: p.SessionID, Kind: kind, Data: data, ExpiresAt: m.now().Add(m.waTTL)}
+	c := &Ceremony{ID: opaque.NewToken(32), UserID: p.UserID, SessionID: p.SessionID, Kind: kind, Data: data, ExpiresAt: m.now().Add(m.waTTL)}
 	if err := m.cfg.Store.SaveCeremony(ctx, c); err != nil {
 		return "", fmt.Errorf("mfa: store ceremony: %w", err)
 	}

@@ -11,8 +11,7 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
-
-	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/internal/opaque"
 )
 
 // BenchmarkCallbackVerify measures the callback's verification path
@@ -32,7 +31,7 @@ func BenchmarkCallbackVerify(b *testing.B) {
 	states := make([]string, b.N)
 	for i := range states {
 		states[i] = fmt.Sprint("state-", i)
-		if err := store.SaveFlow(ctx, &Flow{ID: sso.HashToken(states[i]), ConnectionID: conn.ID, OrgID: conn.OrgID, Issuer: conn.OIDC.Issuer,
+		if err := store.SaveFlow(ctx, &Flow{ID: opaque.Hash(states[i]), ConnectionID: conn.ID, OrgID: conn.OrgID, Issuer: conn.OIDC.Issuer,
 			Nonce: "n0nce", ExpiresAt: now.Add(time.Hour)}); err != nil {
 			b.Fatal(err)
 		}
@@ -41,7 +40,7 @@ func BenchmarkCallbackVerify(b *testing.B) {
 	b.ResetTimer()
 	defer reportCPU(b, cpuTime())
 	for i := 0; i < b.N; i++ {
-		f, err := store.TakeFlow(ctx, sso.HashToken(states[i]))
+		f, err := store.TakeFlow(ctx, opaque.Hash(states[i]))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -226,7 +227,7 @@ func TestNonceAndSubject(t *testing.T) {
 	}{
 		{"nonce-absent-when-sent", func(c map[string]any) { delete(c, "nonce") }, ReasonNonceMismatch},
 		{"nonce-empty", func(c map[string]any) { c["nonce"] = "" }, ReasonNonceMismatch},
-		{"nonce-of-another-flow", func(c map[string]any) { c["nonce"] = sso.NewToken(32) }, ReasonNonceMismatch},
+		{"nonce-of-another-flow", func(c map[string]any) { c["nonce"] = opaque.NewToken(32) }, ReasonNonceMismatch},
 		{"nonce-prefix", func(c map[string]any) { c["nonce"] = c["nonce"].(string)[:20] }, ReasonNonceMismatch},
 		{"nonce-number", func(c map[string]any) { c["nonce"] = 1 }, ReasonTokenMalformed},
 		{"sub-number", func(c map[string]any) { c["sub"] = 123 }, ReasonTokenMalformed},

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/mfactx"
+	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -205,7 +207,7 @@ func (rp *RP) profile(ctx context.Context, conn *sso.Connection, vt *verifiedTok
 		Raw:          make(map[string][]string, len(claims)),
 	}
 	if email := str(claimName(mp.Email, DefaultEmailClaim)); email != "" {
-		if addr, _, err := sso.NormalizeEmail(email); err == nil {
+		if addr, _, err := normalize.Email(email); err == nil {
 			p.Email = addr
 			// Only a JSON boolean true counts: "true", 1 or absent do not.
 			// The flag must come from the claim set that supplied the
@@ -218,7 +220,7 @@ func (rp *RP) profile(ctx context.Context, conn *sso.Connection, vt *verifiedTok
 			p.EmailVerified = src["email_verified"] == true
 		}
 	}
-	p.MFA = sso.HasMFAMethod(p.AMR) || sso.IsMFAContext(p.AuthnContext)
+	p.MFA = mfactx.HasMethod(p.AMR) || mfactx.IsContext(p.AuthnContext)
 	if at, ok := claims["auth_time"].(json.Number); ok {
 		if f, err := at.Float64(); err == nil && f > 0 {
 			p.AuthTime = time.Unix(int64(f), 0).UTC()

@@ -15,7 +15,7 @@
 //		Completer:   flow,          // sso login completion
 //		Store:       store,         // oidc.Store: memstore or sqlstore
 //		Connections: store,         // sso.ConnectionStore
-//		Sealer:      keyring,       // sso.Keyring
+//		Sealer:      keyring,       // keyring.Keyring
 //	})
 //	mux.Handle("/sso/oidc/", http.StripPrefix("/sso/oidc", rp))
 //

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/store/memstore"
 )
 
@@ -15,7 +17,7 @@ import (
 type completer struct{}
 
 func (completer) Complete(w http.ResponseWriter, r *http.Request, l *sso.Login) error {
-	http.Redirect(w, r, sso.SafeReturnTo(l.ReturnTo, "/"), http.StatusSeeOther)
+	http.Redirect(w, r, returnto.Safe(l.ReturnTo, "/"), http.StatusSeeOther)
 	return nil
 }
 
@@ -23,7 +25,7 @@ func (completer) Fail(r *http.Request, f *sso.LoginFailure) {}
 
 func ExampleNew() {
 	store := memstore.New()
-	keyring, err := sso.NewKeyring("2026-01", map[string][]byte{"2026-01": make([]byte, 32)}) // use a real secret key
+	keyring, err := keyring.New("2026-01", map[string][]byte{"2026-01": make([]byte, 32)}) // use a real secret key
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -52,7 +54,7 @@ func ExampleNew() {
 func ExampleRP_BackChannelLogoutURI() {
 	base, _ := url.Parse("https://app.example.com/sso/oidc/")
 	store := memstore.New()
-	keyring, _ := sso.NewKeyring("k", map[string][]byte{"k": make([]byte, 32)})
+	keyring, _ := keyring.New("k", map[string][]byte{"k": make([]byte, 32)})
 	rp, _ := oidc.New(oidc.Config{BaseURL: base, Completer: completer{}, Store: store, Connections: store, Sealer: keyring})
 	fmt.Println(rp.BackChannelLogoutURI("conn_123"))
 	// Output: https://app.example.com/sso/oidc/backchannel-logout/conn_123

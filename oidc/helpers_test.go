@@ -29,8 +29,10 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/keyring"
 )
 
 // ---- keys and token minting -------------------------------------------
@@ -285,7 +287,7 @@ func (op *mockOP) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "pkce required", http.StatusBadRequest)
 		return
 	}
-	code := sso.NewToken(16)
+	code := opaque.NewToken(16)
 	op.codes[code] = &authReq{clientID: q.Get("client_id"), redirectURI: q.Get("redirect_uri"), nonce: q.Get("nonce"),
 		challenge: q.Get("code_challenge"), method: q.Get("code_challenge_method"), scope: q.Get("scope")}
 	v := url.Values{"code": {code}, "state": {q.Get("state")}}
@@ -369,7 +371,7 @@ func (op *mockOP) token(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, "invalid_grant")
 		return
 	}
-	access := sso.NewToken(24)
+	access := opaque.NewToken(24)
 	idt := op.replayIDToken
 	if idt == "" {
 		idt = op.idToken(ar, access)
@@ -679,13 +681,13 @@ type harness struct {
 	conns   *memConns
 	flows   *memFlows
 	comp    *recCompleter
-	sealer  *sso.Keyring
+	sealer  *keyring.Keyring
 	lastErr atomic.Value
 	logouts atomic.Int32
 }
 
-func testSealer(t testing.TB) *sso.Keyring {
-	k, err := sso.NewKeyring("k1", map[string][]byte{"k1": make([]byte, 32)})
+func testSealer(t testing.TB) *keyring.Keyring {
+	k, err := keyring.New("k1", map[string][]byte{"k1": make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -861,7 +863,7 @@ func (op *mockOP) logoutToken() (map[string]any, map[string]any) {
 	now := op.clock.Now()
 	return map[string]any{"alg": "RS256", "kid": op.signKey.kid, "typ": "logout+jwt"}, map[string]any{
 		"iss": op.issuer, "aud": op.clientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
-		"jti": sso.NewToken(12), "sub": "user-123", "sid": "sid-1",
+		"jti": opaque.NewToken(12), "sub": "user-123", "sid": "sid-1",
 		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
 )
@@ -76,7 +77,7 @@ func TestLastGoodDiscoveryAndKeysWhileEndpointsDown(t *testing.T) {
 	rpSrv := httptest.NewServer(mux)
 	defer rpSrv.Close()
 	rpBase, _ := url.Parse(rpSrv.URL + "/sso/oidc/")
-	sealer, err := sso.NewKeyring("k1", map[string][]byte{"k1": make([]byte, 32)})
+	sealer, err := keyring.New("k1", map[string][]byte{"k1": make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

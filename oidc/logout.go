@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -138,7 +139,7 @@ func (rp *RP) verifyLogoutToken(r *http.Request, conn *sso.Connection, raw strin
 	case (len(tok.Audience) > 1 || tc.AZP != "") && tc.AZP != conn.OIDC.ClientID:
 		return "", "", mismatch(ReasonAZPMismatch, conn.OIDC.ClientID, tc.AZP)
 	}
-	key := "bcl:" + sso.HashToken(conn.ID+"\x00"+tok.Issuer+"\x00"+c.JTI)
+	key := "bcl:" + opaque.Hash(conn.ID+"\x00"+tok.Issuer+"\x00"+c.JTI)
 	if err := rp.cfg.Store.UseOnce(ctx, key, tc.IAT.t.Add(rp.cfg.MaxIDTokenAge+2*skew)); err != nil {
 		if errors.Is(err, sso.ErrConflict) {
 			return "", "", invalid(ReasonReplayed, err)

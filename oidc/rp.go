@@ -18,6 +18,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -243,7 +245,7 @@ func (rp *RP) random(n int) (string, error) {
 
 // ServeLogin starts an SP-initiated login at the connection: it must be an
 // active OIDC connection. The query may carry return_to (kept only when
-// sso.IsSafeReturnTo) and login_hint.
+// returnto.IsSafe) and login_hint.
 func (rp *RP) ServeLogin(w http.ResponseWriter, r *http.Request, connectionID string) {
 	conn, err := rp.cfg.Connections.GetConnection(r.Context(), connectionID)
 	if err != nil || conn.Protocol != sso.ProtocolOIDC || conn.OIDC == nil || conn.Status != sso.ConnectionActive {
@@ -313,15 +315,15 @@ func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 	}
 	now := rp.now()
 	f := &Flow{
-		ID:           sso.HashToken(state),
-		BrowserHash:  sso.HashToken(browser),
+		ID:           opaque.Hash(state),
+		BrowserHash:  opaque.Hash(browser),
 		ConnectionID: conn.ID,
 		OrgID:        conn.OrgID,
 		Issuer:       conn.OIDC.Issuer,
 		RedirectURI:  rp.RedirectURI(conn.ID),
 		Verifier:     verifier,
 		Nonce:        nonce,
-		ReturnTo:     sso.SafeReturnTo(opts.ReturnTo, ""),
+		ReturnTo:     returnto.Safe(opts.ReturnTo, ""),
 		Test:         opts.Test,
 		CreatedAt:    now,
 		ExpiresAt:    now.Add(FlowTTL),
@@ -448,7 +450,7 @@ func (rp *RP) callback(r *http.Request, connID string) (*sso.Login, *sso.Connect
 	if len(state) > 512 {
 		return nil, nil, false, invalid(ReasonStateInvalid, errors.New("oidc: state too long"))
 	}
-	f, err := rp.cfg.Store.TakeFlow(ctx, sso.HashToken(state))
+	f, err := rp.cfg.Store.TakeFlow(ctx, opaque.Hash(state))
 	if err != nil {
 		if errors.Is(err, sso.ErrNotFound) {
 			return nil, nil, false, invalid(ReasonStateInvalid, err)
@@ -456,7 +458,7 @@ func (rp *RP) callback(r *http.Request, connID string) (*sso.Login, *sso.Connect
 		return nil, nil, false, fmt.Errorf("oidc: take flow: %w", err)
 	}
 	c, err := r.Cookie(rp.cookieName())
-	if err != nil || !sso.EqualHash(sso.HashToken(c.Value), f.BrowserHash) {
+	if err != nil || !opaque.Equal(opaque.Hash(c.Value), f.BrowserHash) {
 		return nil, nil, f.Test, invalid(ReasonBrowserMismatch, errors.New("oidc: state was issued to another browser"))
 	}
 	if f.ConnectionID != connID {

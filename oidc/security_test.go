@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -457,7 +458,7 @@ func TestT_O_9_StateCSRF(t *testing.T) {
 		br := newBrowser(t)
 		cb := h.authorize(br, h.start(br, "conn_a", ""))
 		q := cb.Query()
-		q.Set("state", sso.NewToken(32))
+		q.Set("state", opaque.NewToken(32))
 		cb.RawQuery = q.Encode()
 		h.wantReject(br.get(cb.String()), ReasonStateInvalid)
 	})

@@ -11,10 +11,10 @@ const FlowTTL = 10 * time.Minute
 // Flow is the server-side state of one login in progress. It is created by
 // StartLogin and consumed, exactly once, by the callback.
 type Flow struct {
-	// ID is sso.HashToken of the state parameter; the state itself is
+	// ID is opaque.Hash of the state parameter; the state itself is
 	// never stored.
 	ID string
-	// BrowserHash is sso.HashToken of the browser-binding cookie value
+	// BrowserHash is opaque.Hash of the browser-binding cookie value
 	// that started the flow.
 	BrowserHash string
 	// ConnectionID, OrgID and Issuer bind the flow to one connection of one

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -77,7 +79,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		}
 		// RelayState is never used as a URL: only an allowlisted relative
 		// path survives, anything else falls back to the default.
-		login.ReturnTo = sso.SafeReturnTo(r.PostForm.Get("RelayState"), "")
+		login.ReturnTo = returnto.Safe(r.PostForm.Get("RelayState"), "")
 	}
 	if conn.Status != sso.ConnectionActive && !login.Test {
 		s.fail(w, r, conn, login.Test, invalid(ReasonConnectionDisabled, errors.New("saml: connection is not active")))
@@ -118,7 +120,7 @@ func (s *SP) takeRequest(r *http.Request, conn *sso.Connection, id string) (*Aut
 		return nil, invalid(ReasonInResponseTo, errors.New("saml: request expired"))
 	}
 	c, err := r.Cookie(requestCookiePrefix + cookieSuffix(id))
-	if err != nil || c.Value == "" || !sso.EqualHash(sso.HashToken(c.Value), st.BindingHash) {
+	if err != nil || c.Value == "" || !opaque.Equal(opaque.Hash(c.Value), st.BindingHash) {
 		return nil, invalid(ReasonInResponseTo, errors.New("saml: request was started by another browser"))
 	}
 	return st, nil

@@ -15,6 +15,7 @@ import (
 	saml2 "github.com/russellhaering/gosaml2"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -57,7 +58,7 @@ func (e *benchEnv) responses(b *testing.B, n int) []string {
 	for i := range out {
 		id := "_req" + strconv.Itoa(i)
 		if err := e.store.SaveAuthnRequest(context.Background(), &saml.AuthnRequestState{ID: id, ConnectionID: e.conn.ID,
-			BindingHash: sso.HashToken("tok"), CreatedAt: baseTime, ExpiresAt: baseTime.Add(time.Hour)}); err != nil {
+			BindingHash: opaque.Hash("tok"), CreatedAt: baseTime, ExpiresAt: baseTime.Add(time.Hour)}); err != nil {
 			b.Fatal(err)
 		}
 		f := &fixture{acs: e.sp.ACSURL(e.conn.ID), audience: e.sp.EntityID(e.conn.ID), inResponseTo: id, signAssertion: true, signResponse: true, attrs: realisticAttrs}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -13,7 +14,7 @@ import (
 type exampleFlow struct{}
 
 func (exampleFlow) Complete(w http.ResponseWriter, r *http.Request, l *sso.Login) error {
-	http.Redirect(w, r, sso.SafeReturnTo(l.ReturnTo, "/"), http.StatusSeeOther)
+	http.Redirect(w, r, returnto.Safe(l.ReturnTo, "/"), http.StatusSeeOther)
 	return nil
 }
 func (exampleFlow) Fail(r *http.Request, f *sso.LoginFailure) {}

@@ -31,6 +31,8 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -160,7 +162,7 @@ func (f *fixture) buildAssertion(t testing.TB) *etree.Element {
 	a := etree.NewElement("saml:Assertion")
 	a.CreateAttr("xmlns:saml", nsAssertion)
 	a.CreateAttr("xmlns:xs", "http://www.w3.org/2001/XMLSchema")
-	a.CreateAttr("ID", "_a"+sso.NewID(""))
+	a.CreateAttr("ID", "_a"+opaque.NewID(""))
 	a.CreateAttr("Version", "2.0")
 	a.CreateAttr("IssueInstant", ts3339(f.now))
 	a.CreateElement("saml:Issuer").SetText(f.issuer)
@@ -241,7 +243,7 @@ func (f *fixture) build(t testing.TB) []byte {
 	r := etree.NewElement("samlp:Response")
 	r.CreateAttr("xmlns:samlp", nsProtocol)
 	r.CreateAttr("xmlns:saml", nsAssertion)
-	r.CreateAttr("ID", "_r"+sso.NewID(""))
+	r.CreateAttr("ID", "_r"+opaque.NewID(""))
 	r.CreateAttr("Version", "2.0")
 	r.CreateAttr("IssueInstant", ts3339(f.now))
 	r.CreateAttr("Destination", f.acs)
@@ -350,7 +352,7 @@ func (c *recorder) Complete(w http.ResponseWriter, r *http.Request, l *sso.Login
 	c.mu.Lock()
 	c.logins = append(c.logins, l)
 	c.mu.Unlock()
-	http.Redirect(w, r, sso.SafeReturnTo(l.ReturnTo, "/"), http.StatusSeeOther)
+	http.Redirect(w, r, returnto.Safe(l.ReturnTo, "/"), http.StatusSeeOther)
 	return nil
 }
 

@@ -20,6 +20,8 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -68,11 +70,11 @@ func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connec
 		return fmt.Errorf("%w: %v", sso.ErrInvalidInput, err)
 	}
 	now := s.now()
-	id := "_" + sso.NewID("")
-	binding := sso.NewToken(32)
+	id := "_" + opaque.NewID("")
+	binding := opaque.NewToken(32)
 	st := &AuthnRequestState{
-		ID: id, ConnectionID: conn.ID, BindingHash: sso.HashToken(binding),
-		ReturnTo: sso.SafeReturnTo(opts.ReturnTo, ""), Test: opts.Test,
+		ID: id, ConnectionID: conn.ID, BindingHash: opaque.Hash(binding),
+		ReturnTo: returnto.Safe(opts.ReturnTo, ""), Test: opts.Test,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.RequestTTL),
 	}
 	if err := s.cfg.Store.SaveAuthnRequest(r.Context(), st); err != nil {

@@ -3,6 +3,7 @@ package saml
 import (
 	"strings"
 
+	"github.com/ssokit/ssokit/internal/mfactx"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -132,9 +133,9 @@ func buildProfile(conn *sso.Connection, v *verified) *sso.Profile {
 			p.AuthnContext = strings.TrimSpace(st.AuthnContext.AuthnContextClassRef.Value)
 		}
 	}
-	p.MFA = sso.IsMFAContext(p.AuthnContext)
+	p.MFA = mfactx.IsContext(p.AuthnContext)
 	for _, m := range raw[entraAuthMethods] {
-		if sso.IsMFAContext(m) {
+		if mfactx.IsContext(m) {
 			p.MFA = true
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -158,7 +159,7 @@ func (s *SP) checkCertExpiry(ctx context.Context, c *sso.Connection) error {
 			continue
 		}
 		ev := &sso.Event{
-			ID: sso.NewID("evt_"), OrgID: c.OrgID, Time: now, Type: sso.EventCertificateExpiring,
+			ID: opaque.NewID("evt_"), OrgID: c.OrgID, Time: now, Type: sso.EventCertificateExpiring,
 			Actor:   sso.Actor{Type: sso.ActorSystem},
 			Target:  sso.Target{Type: "connection", ID: c.ID},
 			Outcome: sso.OutcomeSuccess,

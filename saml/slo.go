@@ -11,6 +11,8 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -151,7 +153,7 @@ func (s *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, conn *s
 		s.rejectLogout(w, r, conn, invalid(ReasonStatus, nil))
 		return
 	}
-	http.Redirect(w, r, sso.SafeReturnTo(st.ReturnTo, s.cfg.DefaultReturnTo), http.StatusSeeOther)
+	http.Redirect(w, r, returnto.Safe(st.ReturnTo, s.cfg.DefaultReturnTo), http.StatusSeeOther)
 }
 
 // StartLogout sends the browser to the IdP with a LogoutRequest for the
@@ -166,9 +168,9 @@ func (s *SP) StartLogout(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 		return fmt.Errorf("%w: %v", sso.ErrInvalidInput, err)
 	}
 	now := s.now()
-	id := "_" + sso.NewID("")
+	id := "_" + opaque.NewID("")
 	if err := s.cfg.Store.SaveAuthnRequest(r.Context(), &AuthnRequestState{ID: id, ConnectionID: conn.ID,
-		BindingHash: sso.HashToken(sso.NewToken(16)), ReturnTo: sso.SafeReturnTo(returnTo, ""), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RequestTTL)}); err != nil {
+		BindingHash: opaque.Hash(opaque.NewToken(16)), ReturnTo: returnto.Safe(returnTo, ""), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RequestTTL)}); err != nil {
 		return err
 	}
 	doc := etree.NewDocument()
@@ -206,7 +208,7 @@ func (s *SP) sendLogoutResponse(w http.ResponseWriter, r *http.Request, conn *ss
 	resp := doc.CreateElement("samlp:LogoutResponse")
 	resp.CreateAttr("xmlns:samlp", nsProtocol)
 	resp.CreateAttr("xmlns:saml", nsAssertion)
-	resp.CreateAttr("ID", "_"+sso.NewID(""))
+	resp.CreateAttr("ID", "_"+opaque.NewID(""))
 	resp.CreateAttr("Version", "2.0")
 	resp.CreateAttr("IssueInstant", s.now().UTC().Format(time.RFC3339))
 	resp.CreateAttr("Destination", conn.SAML.SLOURL)

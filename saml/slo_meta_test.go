@@ -21,6 +21,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
@@ -38,7 +39,7 @@ func logoutRequestFor(t testing.TB, sloURL string, now time.Time, nameID string,
 	r := doc.CreateElement("samlp:LogoutRequest")
 	r.CreateAttr("xmlns:samlp", nsProtocol)
 	r.CreateAttr("xmlns:saml", nsAssertion)
-	r.CreateAttr("ID", "_lr"+sso.NewID(""))
+	r.CreateAttr("ID", "_lr"+opaque.NewID(""))
 	r.CreateAttr("Version", "2.0")
 	r.CreateAttr("IssueInstant", ts3339(now))
 	r.CreateAttr("Destination", sloURL)

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/internal/telemetry"
 
 	"github.com/ssokit/ssokit/sso"
@@ -32,7 +33,7 @@ type AuthnRequestState struct {
 	// ID is the AuthnRequest ID the IdP echoes as InResponseTo.
 	ID           string
 	ConnectionID string
-	// BindingHash is sso.HashToken of the random value of the short-lived
+	// BindingHash is opaque.Hash of the random value of the short-lived
 	// request-tracking cookie set on the browser that started the login.
 	BindingHash string
 	// ReturnTo is the safe relative path to go to after the login.
@@ -267,7 +268,7 @@ func New(cfg Config) (*SP, error) {
 	if cfg.Key != nil && (cfg.Key.Key == nil || cfg.Key.Certificate == nil) {
 		return nil, bad("Key needs both Key and Certificate")
 	}
-	if cfg.DefaultReturnTo != "" && !sso.IsSafeReturnTo(cfg.DefaultReturnTo) {
+	if cfg.DefaultReturnTo != "" && !returnto.IsSafe(cfg.DefaultReturnTo) {
 		return nil, bad("DefaultReturnTo must be a relative path")
 	}
 	setDefault := func(d *time.Duration, v time.Duration) {

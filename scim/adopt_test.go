@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -19,10 +20,10 @@ func TestTC6_AdoptsExistingJITMember(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		jit := &sso.User{ID: sso.NewID("usr_"), Email: "dave@acme.example", EmailVerified: true, CreatedAt: now}
+		jit := &sso.User{ID: opaque.NewID("usr_"), Email: "dave@acme.example", EmailVerified: true, CreatedAt: now}
 		mem := &sso.Membership{OrgID: e.org.ID, UserID: jit.ID, Roles: []string{"admin"}, Status: sso.MembershipActive,
 			Source: sso.SourceJIT, JoinedAt: now}
-		idn := &sso.Identity{ID: sso.NewID("idn_"), OrgID: e.org.ID, ConnectionID: "conn_x", Issuer: "https://idp.example",
+		idn := &sso.Identity{ID: opaque.NewID("idn_"), OrgID: e.org.ID, ConnectionID: "conn_x", Issuer: "https://idp.example",
 			Subject: "dave", UserID: jit.ID, CreatedAt: now}
 		if err := e.st.Provision(ctx, jit, mem, idn); err != nil {
 			t.Fatal(err)
@@ -62,7 +63,7 @@ func TestTC6_AdoptedInactiveMemberIsRevoked(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		u := &sso.User{ID: sso.NewID("usr_"), Email: "erin@acme.example", EmailVerified: true, CreatedAt: now}
+		u := &sso.User{ID: opaque.NewID("usr_"), Email: "erin@acme.example", EmailVerified: true, CreatedAt: now}
 		m := &sso.Membership{OrgID: e.org.ID, UserID: u.ID, Status: sso.MembershipActive, Source: sso.SourceJIT, JoinedAt: now}
 		if err := e.st.Provision(ctx, u, m, nil); err != nil {
 			t.Fatal(err)
@@ -179,16 +180,16 @@ func TestTM10_UnverifiedJITAccountIsNeverAdopted(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.verifyDomain(e.org.ID, "acme.example")
-		conn := &sso.Connection{ID: sso.NewID("conn_"), OrgID: e.org.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
+		conn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: e.org.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
 			GroupRoles: []sso.GroupRole{{Group: "Admins", Role: "admin"}}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 		if err := e.st.CreateConnection(ctx, conn); err != nil {
 			t.Fatal(err)
 		}
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		mallory := &sso.User{ID: sso.NewID("usr_"), Email: "vic@acme.example", EmailVerified: false, GivenName: "Mal", CreatedAt: now, UpdatedAt: now}
+		mallory := &sso.User{ID: opaque.NewID("usr_"), Email: "vic@acme.example", EmailVerified: false, GivenName: "Mal", CreatedAt: now, UpdatedAt: now}
 		mem := &sso.Membership{OrgID: e.org.ID, UserID: mallory.ID, Roles: []string{"member"}, Status: sso.MembershipActive,
 			Source: sso.SourceJIT, JoinedAt: now, UpdatedAt: now}
-		idn := &sso.Identity{ID: sso.NewID("idn_"), OrgID: e.org.ID, ConnectionID: conn.ID, Issuer: "https://sloppy-idp.example",
+		idn := &sso.Identity{ID: opaque.NewID("idn_"), OrgID: e.org.ID, ConnectionID: conn.ID, Issuer: "https://sloppy-idp.example",
 			Subject: "mallory", UserID: mallory.ID, CreatedAt: now}
 		if err := e.st.Provision(ctx, mallory, mem, idn); err != nil {
 			t.Fatal(err)
@@ -245,7 +246,7 @@ func TestTM10_VerifiedJITMemberIsAdoptedAndStaysVerified(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		jit := &sso.User{ID: sso.NewID("usr_"), Email: "val@acme.example", EmailVerified: true, CreatedAt: now, UpdatedAt: now}
+		jit := &sso.User{ID: opaque.NewID("usr_"), Email: "val@acme.example", EmailVerified: true, CreatedAt: now, UpdatedAt: now}
 		mem := &sso.Membership{OrgID: e.org.ID, UserID: jit.ID, Roles: []string{"billing"}, Status: sso.MembershipActive,
 			Source: sso.SourceJIT, JoinedAt: now, UpdatedAt: now}
 		if err := e.st.Provision(ctx, jit, mem, nil); err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -32,7 +33,7 @@ func TestOktaSpecSequence(t *testing.T) {
 			t.Fatalf("schemas %v", s)
 		}
 		// 2. A random userName does not exist.
-		userName := "spec." + strings.ToLower(sso.NewID("")[:8]) + "@okta.test"
+		userName := "spec." + strings.ToLower(opaque.NewID("")[:8]) + "@okta.test"
 		r = e.do("GET", "/Users?filter="+url.QueryEscape(`userName eq "`+userName+`"`)+"&startIndex=1&count=100", "").want(t, http.StatusOK)
 		if r.total() != 0 {
 			t.Fatalf("random user exists: %s", r.raw)
@@ -92,7 +93,7 @@ func TestGroupRoles(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		conn := &sso.Connection{ID: sso.NewID("conn_"), OrgID: e.org.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
+		conn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: e.org.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
 			GroupRoles: []sso.GroupRole{{Group: "Admins", Role: "admin"}, {Group: "Eng", Role: "developer"}}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 		if err := e.st.CreateConnection(ctx, conn); err != nil {
 			t.Fatal(err)

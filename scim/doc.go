@@ -40,7 +40,7 @@
 // # Security
 //
 //   - Authentication: per-organization bearer tokens (see
-//     [sso.IssueSCIMToken], [sso.RotateSCIMToken]), stored as hashes and
+//     [scimtoken.Issue], [scimtoken.Rotate]), stored as hashes and
 //     compared in constant time. The token selects the organization; a
 //     resource of another organization answers 404, filters only ever see
 //     the token's organization, and group members must be users of it.

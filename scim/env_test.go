@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
@@ -179,7 +181,7 @@ func (e *env) replica() *env {
 
 func (e *env) addOrg(slug string) *sso.Organization {
 	e.t.Helper()
-	o := &sso.Organization{ID: sso.NewID("org_"), Slug: slug, Name: slug, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	o := &sso.Organization{ID: opaque.NewID("org_"), Slug: slug, Name: slug, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	o.Settings.Features.SCIM = true
 	if err := e.st.CreateOrg(context.Background(), o); err != nil {
 		e.t.Fatalf("CreateOrg: %v", err)
@@ -189,7 +191,7 @@ func (e *env) addOrg(slug string) *sso.Organization {
 
 func (e *env) issue(orgID string) (string, string) {
 	e.t.Helper()
-	plain, tok, err := sso.IssueSCIMToken(context.Background(), e.st, orgID, "test", time.Now())
+	plain, tok, err := scimtoken.Issue(context.Background(), e.st, orgID, "test", time.Now())
 	if err != nil {
 		e.t.Fatalf("IssueSCIMToken: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -25,7 +26,7 @@ func ExampleNew() {
 	org := &sso.Organization{ID: "org_acme", Slug: "acme", Name: "Acme"}
 	org.Settings.Features.SCIM = true
 	_ = st.CreateOrg(ctx, org)
-	token, _, _ := sso.IssueSCIMToken(ctx, st, org.ID, "Okta", time.Now())
+	token, _, _ := scimtoken.Issue(ctx, st, org.ID, "Okta", time.Now())
 
 	base, _ := url.Parse("https://app.example.com/scim/v2")
 	h, err := scim.New(scim.Config{Store: st, Core: st, Revoker: noSessions{}, BaseURL: base})

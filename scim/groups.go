@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -102,7 +103,7 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := h.now().UTC().Truncate(time.Microsecond)
-	g := &Group{OrgID: rc.org.ID, ID: sso.NewID("group_"), Version: 1, Created: now, LastModified: now}
+	g := &Group{OrgID: rc.org.ID, ID: opaque.NewID("group_"), Version: 1, Created: now, LastModified: now}
 	applyGroupAttrs(g, attrs)
 	members = dedupe(members)
 	if err := h.cfg.Store.CreateGroupSCIM(ctx, g, members); err != nil {

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -361,7 +362,7 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 			return
 		}
 		now := h.now()
-		tok, err := sso.AuthenticateSCIMToken(ctx, h.cfg.Core, strings.TrimSpace(bearer), now)
+		tok, err := scimtoken.Authenticate(ctx, h.cfg.Core, strings.TrimSpace(bearer), now)
 		if err != nil {
 			h.failAuth(w, r, err)
 			return

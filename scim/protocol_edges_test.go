@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/internal/normalize"
 )
 
 const patchHead = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
@@ -416,7 +416,7 @@ func TestGroupPatchPaths(t *testing.T) {
 }
 
 // TestEmailStoredForLinking: the core user's email is stored as
-// login completion looks it up (sso.NormalizeEmail: punycode domain, no
+// login completion looks it up (normalize.Email: punycode domain, no
 // trailing dot, lower case), or SSO could never find SCIM-provisioned
 // users with IDN domains.
 func TestEmailStoredForLinking(t *testing.T) {
@@ -431,7 +431,7 @@ func TestEmailStoredForLinking(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			norm, _, _ := sso.NormalizeEmail(in)
+			norm, _, _ := normalize.Email(in)
 			if u.Email != want || (want != "" && u.Email != norm) {
 				t.Errorf("%q stored as %q, want %q", in, u.Email, want)
 			}

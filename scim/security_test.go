@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -34,7 +36,7 @@ func TestTC1_Authentication(t *testing.T) {
 		cases := []struct{ name, header string }{
 			{"missing", ""},
 			{"wrong scheme", "Basic " + e.token},
-			{"wrong token", "Bearer " + sso.SCIMTokenPrefix + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+			{"wrong token", "Bearer " + scimtoken.Prefix + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
 			{"revoked", "Bearer " + revokedTok},
 			{"truncated", "Bearer " + e.token[:len(e.token)-1]},
 			{"oversized", "Bearer " + strings.Repeat("x", 4096)},
@@ -54,13 +56,13 @@ func TestTC1_Authentication(t *testing.T) {
 		}
 		// Rotation with overlap: both tokens work until the overlap ends.
 		now := time.Now()
-		newTok, _, err := sso.RotateSCIMToken(ctx, e.st, e.org.ID, e.tokenID, time.Hour, now)
+		newTok, _, err := scimtoken.Rotate(ctx, e.st, e.org.ID, e.tokenID, time.Hour, now)
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.doTok(e.token, "GET", "/Users", "").want(t, http.StatusOK)
 		e.doTok(newTok, "GET", "/Users", "").want(t, http.StatusOK)
-		if _, _, err := sso.RotateSCIMToken(ctx, e.st, e.org.ID, e.tokenID, 0, now); err != nil {
+		if _, _, err := scimtoken.Rotate(ctx, e.st, e.org.ID, e.tokenID, 0, now); err != nil {
 			t.Fatal(err)
 		}
 		e.doTok(e.token, "GET", "/Users", "").wantErr(t, http.StatusUnauthorized, "")
@@ -358,7 +360,7 @@ func TestTC6_LifecycleRevokesSessions(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		id := e.createUser("life@acme.test")
-		ident := &sso.Identity{ID: sso.NewID("idn_"), OrgID: e.org.ID, Issuer: "https://idp", Subject: "sub-1", UserID: id, CreatedAt: time.Now()}
+		ident := &sso.Identity{ID: opaque.NewID("idn_"), OrgID: e.org.ID, Issuer: "https://idp", Subject: "sub-1", UserID: id, CreatedAt: time.Now()}
 		if err := e.st.CreateIdentity(ctx, ident); err != nil {
 			t.Fatal(err)
 		}

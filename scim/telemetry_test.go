@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/internal/telemetry/telemetrytest"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
@@ -42,7 +43,7 @@ func TestTelemetrySCIMDeactivation(t *testing.T) {
 	if err := st.CreateOrg(ctx, org); err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := sso.IssueSCIMToken(ctx, st, org.ID, "telemetry", time.Now())
+	token, _, err := scimtoken.Issue(ctx, st, org.ID, "telemetry", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

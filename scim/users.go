@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -71,7 +73,7 @@ func coreUserOf(u *User, created time.Time) *sso.User {
 	}
 	// Stored in the form login completion looks members up by (IDN domain
 	// as punycode, no trailing dot), so SSO links to this user.
-	if addr, _, err := sso.NormalizeEmail(email); err == nil {
+	if addr, _, err := normalize.Email(email); err == nil {
 		email = addr
 	}
 	return &sso.User{
@@ -96,7 +98,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := h.now().UTC().Truncate(time.Microsecond)
-	u := &User{OrgID: rc.org.ID, ID: sso.NewID("user_"), Attributes: attrs, Version: 1, Created: now, LastModified: now}
+	u := &User{OrgID: rc.org.ID, ID: opaque.NewID("user_"), Attributes: attrs, Version: 1, Created: now, LastModified: now}
 	u.Derive()
 	roles, err := h.rolesFor(ctx, rc.org, nil)
 	if err != nil {
@@ -173,7 +175,7 @@ func (h *Handler) emailVerified(ctx context.Context, org *sso.Organization, emai
 	if cur != nil && cur.EmailVerified && cur.Email == email {
 		return true, nil
 	}
-	_, domain, err := sso.NormalizeEmail(email)
+	_, domain, err := normalize.Email(email)
 	if err != nil {
 		return false, nil
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -140,8 +141,8 @@ func TestHostileCookieValues(t *testing.T) {
 		"std-base64":       strings.NewReplacer("-", "+", "_", "/").Replace(v[:41]) + "+/",
 		"empty":            "",
 		"percent-encoded":  strings.Replace(v, v[:1], "%"+strings.ToUpper(hexByte(v[0])), 1),
-		"hash-not-bearer":  sso.HashToken(v),
-		"other-bearer-len": sso.NewToken(32),
+		"hash-not-bearer":  opaque.Hash(v),
+		"other-bearer-len": opaque.NewToken(32),
 	} {
 		if st := rawCookie(t, e, name+"="+val); st != http.StatusUnauthorized {
 			t.Fatalf("%s: status %d", label, st)
@@ -302,7 +303,7 @@ func newForger(t *testing.T) *forger {
 func (f *forger) claims() map[string]any {
 	now := f.e.clock.Now()
 	return map[string]any{"iss": "https://app.test", "aud": []string{"https://app.test"}, "sub": "alice", "org": orgA,
-		"sid": f.s.ID, "jti": sso.NewID(""), "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		"sid": f.s.ID, "jti": opaque.NewID(""), "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 		"roles": []string{"member"}, "scope": ""}
 }
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/session"
-	"github.com/ssokit/ssokit/sso"
 )
 
 // FuzzSessionCookie feeds arbitrary cookie values through Load and Require:
@@ -19,7 +19,7 @@ func FuzzSessionCookie(f *testing.F) {
 	c := e.browser()
 	e.login(c, "alice", orgA)
 	valid := e.cookie(c)
-	for _, s := range []string{"", "a", valid[:len(valid)-1], valid + "=", sso.NewToken(32), strings.Repeat("\xff", 43), "%2e%2e"} {
+	for _, s := range []string{"", "a", valid[:len(valid)-1], valid + "=", opaque.NewToken(32), strings.Repeat("\xff", 43), "%2e%2e"} {
 		f.Add(s)
 	}
 	h := e.m.Load(e.m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -85,7 +85,7 @@ func FuzzAccessToken(f *testing.F) {
 func FuzzTokenEndpoint(f *testing.F) {
 	e := newFuzzEnv(f)
 	h := e.m.TokenHandler(session.TokenHandlerOptions{})
-	for _, s := range []string{"", "grant_type=refresh_token", "grant_type=refresh_token&refresh_token=" + sso.NewToken(32),
+	for _, s := range []string{"", "grant_type=refresh_token", "grant_type=refresh_token&refresh_token=" + opaque.NewToken(32),
 		"grant_type=refresh_token&refresh_token=%zz", "a=b&&&=", "grant_type=refresh_token&refresh_token=" + strings.Repeat("A", 9000)} {
 		f.Add(s)
 	}

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -415,8 +416,8 @@ func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session,
 	if err != nil {
 		return nil, err
 	}
-	s.ID = sso.NewID("ses_")
-	s.TokenHash = sso.HashToken(bearer)
+	s.ID = opaque.NewID("ses_")
+	s.TokenHash = opaque.Hash(bearer)
 	s.CreatedAt, s.LastSeenAt = now, now
 	if s.AuthAt.IsZero() {
 		s.AuthAt = now
@@ -536,7 +537,7 @@ func (m *Manager) lookup(ctx context.Context, v string) (*Session, error) {
 	if !wellFormed(v) {
 		return nil, nil
 	}
-	s, err := m.cfg.Store.FindSession(ctx, sso.HashToken(v))
+	s, err := m.cfg.Store.FindSession(ctx, opaque.Hash(v))
 	if errors.Is(err, sso.ErrNotFound) {
 		return nil, nil
 	}
@@ -774,7 +775,7 @@ func actorFrom(ctx context.Context) sso.Actor {
 // audit appends e, filling ID and Time. Failures are logged: an audit
 // write never turns a completed security action into an error.
 func (m *Manager) audit(ctx context.Context, e *sso.Event) {
-	e.ID = sso.NewID("evt_")
+	e.ID = opaque.NewID("evt_")
 	e.Time = m.now()
 	if err := m.cfg.Events.AppendEvent(ctx, e); err != nil {
 		m.log.ErrorContext(ctx, "session: audit event not stored", "type", e.Type, "err", err)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -200,7 +201,7 @@ func LoginRedirect(loginPath string) func(w http.ResponseWriter, r *http.Request
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
 			(errors.Is(err, ErrNoSession) || errors.Is(err, ErrReauthRequired)) {
-			target := loginPath + "?return_to=" + url.QueryEscape(sso.SafeReturnTo(r.URL.RequestURI(), "/"))
+			target := loginPath + "?return_to=" + url.QueryEscape(returnto.Safe(r.URL.RequestURI(), "/"))
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}

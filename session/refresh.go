@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -46,7 +47,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 	if !wellFormed(refreshToken) {
 		return nil, sso.Invalid(Protocol, ReasonMalformed, nil)
 	}
-	hash := sso.HashToken(refreshToken)
+	hash := opaque.Hash(refreshToken)
 	old, err := m.cfg.Tokens.GetRefreshToken(ctx, hash)
 	if errors.Is(err, sso.ErrNotFound) {
 		return nil, sso.Invalid(Protocol, ReasonUnknownToken, nil)
@@ -88,7 +89,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 		return nil, err
 	}
 	next := *old
-	next.Hash, next.CreatedAt, next.UsedAt, next.RevokedAt = sso.HashToken(bearer), now, time.Time{}, time.Time{}
+	next.Hash, next.CreatedAt, next.UsedAt, next.RevokedAt = opaque.Hash(bearer), now, time.Time{}, time.Time{}
 	next.Roles, next.Scopes = roles, slices.Clone(old.Scopes)
 	switch err := m.cfg.Tokens.RotateRefreshToken(ctx, hash, &next); {
 	case errors.Is(err, ErrTokenUsed):

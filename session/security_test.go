@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -210,7 +211,7 @@ func TestTX4_TokenEntropyAndHashedStorage(t *testing.T) {
 	if _, err := e.st.GetRefreshToken(context.Background(), pair.RefreshToken); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatal("refresh token stored in clear")
 	}
-	if _, err := e.st.GetRefreshToken(context.Background(), sso.HashToken(pair.RefreshToken)); err != nil {
+	if _, err := e.st.GetRefreshToken(context.Background(), opaque.Hash(pair.RefreshToken)); err != nil {
 		t.Fatalf("refresh token hash not stored: %v", err)
 	}
 }
@@ -475,7 +476,7 @@ func TestTX8_LogoutKillsServerSession(t *testing.T) {
 	if st, _ := e.me(e.withCookie(old)); st != http.StatusUnauthorized {
 		t.Fatalf("replayed cookie after logout: %d, want 401", st)
 	}
-	if _, err := e.st.FindSession(context.Background(), sso.HashToken(old)); !errors.Is(err, sso.ErrNotFound) {
+	if _, err := e.st.FindSession(context.Background(), opaque.Hash(old)); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatalf("session still stored after logout: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -412,7 +413,7 @@ func TestBadCredentials(t *testing.T) {
 	cookie := e.cookie(c)
 
 	cookies := []string{"", "x", cookie[:len(cookie)-1], cookie + "A", strings.Repeat("A", 4096),
-		strings.Repeat("A", 42) + "=", "../../etc/passwd", "%00%00", sso.NewToken(32), sso.NewToken(31) + "AA",
+		strings.Repeat("A", 42) + "=", "../../etc/passwd", "%00%00", opaque.NewToken(32), opaque.NewToken(31) + "AA",
 		"\u00e9" + cookie[2:], cookie[:20] + "!" + cookie[21:]}
 	writes := e.st.writes.Load()
 	for _, v := range cookies {
@@ -459,7 +460,7 @@ func TestBadCredentials(t *testing.T) {
 			t.Errorf("%s: reason %q", name, r)
 		}
 	}
-	for _, rt := range []string{"", "x", good.RefreshToken + "A", strings.Repeat("A", 10000), sso.NewToken(32)} {
+	for _, rt := range []string{"", "x", good.RefreshToken + "A", strings.Repeat("A", 10000), opaque.NewToken(32)} {
 		if _, err := e.m.Refresh(ctx, rt, session.RefreshOptions{}); err == nil {
 			t.Errorf("refresh %q succeeded", rt)
 		}
@@ -523,7 +524,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{"missing token", form, "grant_type=refresh_token", 400, "invalid_request"},
 		{"json body", "application/json", `{"grant_type":"refresh_token"}`, 400, "invalid_request"},
 		{"duplicate param", form, "grant_type=refresh_token&refresh_token=a&refresh_token=b", 400, "invalid_request"},
-		{"unknown token", form, "grant_type=refresh_token&refresh_token=" + sso.NewToken(32), 400, "invalid_grant"},
+		{"unknown token", form, "grant_type=refresh_token&refresh_token=" + opaque.NewToken(32), 400, "invalid_grant"},
 		{"huge body", form, "grant_type=refresh_token&refresh_token=" + strings.Repeat("a", 20000), 400, "invalid_request"},
 	} {
 		st, m := post(tc.ct, tc.body)
@@ -546,7 +547,7 @@ func TestTokenEndpoint(t *testing.T) {
 func TestStoreUnavailableIs503(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *session.Config) { c.Store = failingStore{c.Store} })
-	c := e.withCookie(sso.NewToken(32))
+	c := e.withCookie(opaque.NewToken(32))
 	resp := e.do(c, "GET", "/me")
 	if body := readBody(t, resp); resp.StatusCode != http.StatusServiceUnavailable || body != `{"error":"temporarily_unavailable"}` {
 		t.Fatalf("store down: %d %s", resp.StatusCode, body)

@@ -29,7 +29,7 @@ var (
 )
 
 // Session is one server-side browser session. The bearer value of its cookie
-// is never stored: TokenHash is sso.HashToken of it.
+// is never stored: TokenHash is opaque.Hash of it.
 type Session struct {
 	// ID identifies the session in lists and admin APIs. It is not a
 	// credential.
@@ -120,7 +120,7 @@ type Store interface {
 // RefreshToken is one member of a refresh-token family. Only the hash of the
 // opaque bearer value is stored.
 type RefreshToken struct {
-	// Hash is sso.HashToken of the bearer value.
+	// Hash is opaque.Hash of the bearer value.
 	Hash string
 	// FamilyID groups the tokens descending from one grant by rotation.
 	FamilyID  string

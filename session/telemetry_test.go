@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/telemetry/telemetrytest"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
@@ -61,7 +62,7 @@ func TestTelemetryRefreshReuse(t *testing.T) {
 	r.AddCookie(cookie)
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	r = httptest.NewRequest("GET", "/", nil)
-	r.AddCookie(&http.Cookie{Name: cookie.Name, Value: sso.NewToken(32)})
+	r.AddCookie(&http.Cookie{Name: cookie.Name, Value: opaque.NewToken(32)})
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	checks := rec.Named("session.check")
 	if len(checks) != 2 || checks[0].Attrs["ssokit.outcome"] != "valid" || checks[0].Attrs["ssokit.org"] != "org_t" ||

@@ -14,6 +14,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -90,7 +91,7 @@ func (m *Manager) IssueTokens(ctx context.Context, s *Session, opts TokenOptions
 		return nil, err
 	}
 	rt := &RefreshToken{
-		Hash: sso.HashToken(bearer), FamilyID: sso.NewID("fam_"), UserID: s.UserID, OrgID: s.OrgID,
+		Hash: opaque.Hash(bearer), FamilyID: opaque.NewID("fam_"), UserID: s.UserID, OrgID: s.OrgID,
 		SessionID: s.ID, ClientID: opts.ClientID, Roles: slices.Clone(s.Roles), Scopes: slices.Clone(opts.Scopes),
 		CreatedAt: now, ExpiresAt: now.Add(p.refresh),
 	}
@@ -117,7 +118,7 @@ func (m *Manager) signAccess(rt *RefreshToken, now time.Time, ttl time.Duration)
 	}
 	b := jwt.NewBuilder().
 		Issuer(m.cfg.Issuer).Audience([]string{m.cfg.Audience}).Subject(rt.UserID).
-		IssuedAt(now).Expiration(now.Add(ttl)).JwtID(sso.NewID("")).
+		IssuedAt(now).Expiration(now.Add(ttl)).JwtID(opaque.NewID("")).
 		Claim("org", rt.OrgID).Claim("sid", rt.SessionID).Claim("roles", roles).
 		Claim("scope", strings.Join(rt.Scopes, " "))
 	if rt.ClientID != "" {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/ssokit/ssokit/internal/opaque"
 )
 
 // AuditInfo is who is acting in a request, as the audit trail records it.
@@ -53,7 +55,7 @@ type EventRecorder interface {
 func (e *Event) FillDefaults(ctx context.Context, now time.Time) {
 	ai := AuditInfoFrom(ctx)
 	if e.ID == "" {
-		e.ID = NewID("evt_")
+		e.ID = opaque.NewID("evt_")
 	}
 	if e.Time.IsZero() {
 		e.Time = now.UTC()

@@ -51,8 +51,8 @@
 //
 // # Security notes
 //
-// Domain names are normalized in one place, [NormalizeDomain]. Secrets that
-// must be read back are sealed with a [Sealer] ([Keyring] is AES-256-GCM with
-// key IDs for rotation); bearer secrets are stored only as [HashToken]
-// hashes. Post-login redirects go only to paths accepted by [IsSafeReturnTo].
+// Domain names are normalized in one place, [normalize.Domain]. Secrets that
+// must be read back are sealed with a [Sealer] ([keyring.Keyring] is AES-256-GCM with
+// key IDs for rotation); bearer secrets are stored only as [opaque.Hash]
+// hashes. Post-login redirects go only to paths accepted by [returnto.IsSafe].
 package sso

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+
+	"github.com/ssokit/ssokit/internal/normalize"
 )
 
 // Sentinel errors. Stores and components may wrap them; callers match with
@@ -18,7 +20,7 @@ var (
 	// ErrInvalidConfig reports a configuration rejected at construction time.
 	ErrInvalidConfig = errors.New("sso: invalid configuration")
 	// ErrInvalidInput reports a malformed or out-of-range argument.
-	ErrInvalidInput = errors.New("sso: invalid input")
+	ErrInvalidInput = normalize.ErrInvalidInput
 	// ErrExpired reports that a token, state or record has expired.
 	ErrExpired = errors.New("sso: expired")
 	// ErrRateLimited reports that a caller exceeded a rate limit.

@@ -3,6 +3,8 @@ package sso
 import (
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/ssokit/ssokit/internal/normalize"
 )
 
 // MaxFieldLength bounds free-text fields (names, display names, IDs) that
@@ -38,7 +40,7 @@ func firstErr(errs ...error) error {
 // Validate checks the fields stores rely on. Stores call it before writing
 // and return its error (wrapping ErrInvalidInput) unchanged.
 func (o *Organization) Validate() error {
-	return firstErr(checkID("organization ID", o.ID), ValidateSlug(o.Slug), checkText("organization name", o.Name))
+	return firstErr(checkID("organization ID", o.ID), normalize.Slug(o.Slug), checkText("organization name", o.Name))
 }
 
 // Validate checks the fields stores rely on.
@@ -46,7 +48,7 @@ func (d *Domain) Validate() error {
 	if err := checkID("organization ID", d.OrgID); err != nil {
 		return err
 	}
-	n, err := NormalizeDomain(d.Name)
+	n, err := normalize.Domain(d.Name)
 	if err != nil {
 		return err
 	}

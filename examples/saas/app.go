@@ -27,6 +27,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
@@ -38,6 +39,7 @@ import (
 	"github.com/ssokit/ssokit/sso/discovery"
 	"github.com/ssokit/ssokit/sso/domains"
 	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/sso/ssotest"
@@ -64,7 +66,7 @@ type App struct {
 	db      *sql.DB
 	store   *sqlstore.Store
 	kv      *kv
-	sealer  *sso.Keyring
+	sealer  *keyring.Keyring
 	idp     *ssotest.IdP
 	auditor *audit.Trail
 
@@ -102,7 +104,7 @@ func NewApp(ctx context.Context, opts Options) (*App, error) {
 	}
 	a := &App{opts: opts, base: base, log: opts.Logger}
 	if a.opts.AdminToken == "" {
-		a.opts.AdminToken = "demo_" + sso.NewToken(24)
+		a.opts.AdminToken = "demo_" + opaque.NewToken(24)
 		a.generatedToken = true
 	}
 	if err := a.openDB(ctx); err != nil {
@@ -226,7 +228,7 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.sealer, err = sso.NewKeyring("demo1", map[string][]byte{"demo1": sealKey}); err != nil {
+	if a.sealer, err = keyring.New("demo1", map[string][]byte{"demo1": sealKey}); err != nil {
 		return err
 	}
 
@@ -600,7 +602,7 @@ func (a *App) RunBackground(ctx context.Context) {
 func (a *App) authorizeAdmin(r *http.Request) (string, sso.Actor, error) {
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
 		tok := strings.TrimPrefix(h, "Bearer ")
-		if !sso.EqualHash(sso.HashToken(tok), sso.HashToken(a.opts.AdminToken)) {
+		if !opaque.Equal(opaque.Hash(tok), opaque.Hash(a.opts.AdminToken)) {
 			return "", sso.Actor{}, sso.ErrForbidden
 		}
 		ref := r.Header.Get("X-Ssokit-Org")

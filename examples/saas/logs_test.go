@@ -19,7 +19,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso/ssotest"
 )
 
@@ -99,7 +99,7 @@ func startCapturingDemo(t *testing.T, logs io.Writer, capture *wireCapture) (*Ap
 	slog.SetDefault(logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	app, err := NewApp(ctx, Options{Addr: ln.Addr().String(), BaseURL: base, DB: filepath.Join(t.TempDir(), "demo.db"),
-		AdminToken: "test-admin-token-" + sso.NewToken(8), Logger: logger})
+		AdminToken: "test-admin-token-" + opaque.NewToken(8), Logger: logger})
 	if err != nil {
 		t.Fatalf("NewApp: %v", err)
 	}
@@ -265,7 +265,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	if dr, err := sc.DeactivateUser(ctx, cr.ID()); err != nil || dr.StatusCode >= 300 {
 		t.Fatalf("SCIM deactivate: %v %+v", err, dr)
 	}
-	bad := ssotest.NewSCIMClient(base+"/scim/v2", "scim_forged_"+sso.NewToken(16), ssotest.Okta)
+	bad := ssotest.NewSCIMClient(base+"/scim/v2", "scim_forged_"+opaque.NewToken(16), ssotest.Okta)
 	secrets["forged SCIM token"] = bad.Token
 	if r, err := bad.FindUser(ctx, "carol@acme.test"); err != nil || r.StatusCode != 401 {
 		t.Fatalf("forged SCIM token: %v %+v", err, r)
@@ -308,7 +308,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	if err != nil || len(conns) == 0 {
 		t.Fatalf("globex connections: %v", err)
 	}
-	stolenCode := "stolen-code-" + sso.NewToken(12)
+	stolenCode := "stolen-code-" + opaque.NewToken(12)
 	secrets["authorization code"] = stolenCode
 	res, err = attacker.Client.Get(base + "/sso/oidc/callback/" + conns[0].ID + "?code=" + stolenCode + "&state=forged-state-value")
 	if err != nil {

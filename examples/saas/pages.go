@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/discovery"
@@ -106,7 +109,7 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request) {
 
 func (p *pages) login(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, "login", "Sign in", map[string]string{
-		"ReturnTo": sso.SafeReturnTo(r.URL.Query().Get("return_to"), "/dashboard"),
+		"ReturnTo": returnto.Safe(r.URL.Query().Get("return_to"), "/dashboard"),
 		"Email":    r.URL.Query().Get("login_hint"),
 	})
 }
@@ -114,7 +117,7 @@ func (p *pages) login(w http.ResponseWriter, r *http.Request) {
 func (p *pages) localLogin(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, "local", "Sign in with a password", map[string]string{
 		"Email":    r.URL.Query().Get("login_hint"),
-		"ReturnTo": sso.SafeReturnTo(r.URL.Query().Get("return_to"), "/dashboard"),
+		"ReturnTo": returnto.Safe(r.URL.Query().Get("return_to"), "/dashboard"),
 	})
 }
 
@@ -123,13 +126,13 @@ func (p *pages) localLogin(w http.ResponseWriter, r *http.Request) {
 // through the Enforcer like a real host would.
 func (p *pages) localLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	email, domain, err := sso.NormalizeEmail(r.PostFormValue("email"))
-	returnTo := sso.SafeReturnTo(r.PostFormValue("return_to"), "/dashboard")
+	email, domain, err := normalize.Email(r.PostFormValue("email"))
+	returnTo := returnto.Safe(r.PostFormValue("return_to"), "/dashboard")
 	fail := func(msg string) {
 		w.WriteHeader(http.StatusUnauthorized)
 		p.render(w, r, "local", "Sign in with a password", map[string]string{"Email": r.PostFormValue("email"), "ReturnTo": returnTo, "Error": msg})
 	}
-	if err != nil || !sso.EqualHash(sso.HashToken(r.PostFormValue("password")), sso.HashToken(demoPassword)) {
+	if err != nil || !opaque.Equal(opaque.Hash(r.PostFormValue("password")), opaque.Hash(demoPassword)) {
 		fail("Unknown email or wrong password.")
 		return
 	}

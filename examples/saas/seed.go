@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/ssotest"
 )
@@ -73,7 +74,7 @@ func (a *App) seedOrg(ctx context.Context, d demoOrg) error {
 		return err
 	}
 	if err := a.store.CreateDomain(ctx, &sso.Domain{
-		OrgID: org.ID, Name: d.domain, Token: sso.NewToken(16), State: sso.DomainVerified,
+		OrgID: org.ID, Name: d.domain, Token: opaque.NewToken(16), State: sso.DomainVerified,
 		VerifiedAt: now, LastCheckedAt: now, CreatedAt: now,
 	}); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/domains"
@@ -73,7 +74,7 @@ var AllFeatures = sso.Features{SAML: true, OIDC: true, SCIM: true, EnforceSSO: t
 // its settings first.
 func (e *Env) Org(slug string, mut func(*sso.OrgSettings)) *sso.Organization {
 	e.t.Helper()
-	o := &sso.Organization{ID: sso.NewID("org_"), Slug: slug, Name: strings.ToUpper(slug), CreatedAt: e.Clock()}
+	o := &sso.Organization{ID: opaque.NewID("org_"), Slug: slug, Name: strings.ToUpper(slug), CreatedAt: e.Clock()}
 	o.Settings.Features = AllFeatures
 	o.Settings.AllowJIT = true
 	if mut != nil {
@@ -88,7 +89,7 @@ func (e *Env) Org(slug string, mut func(*sso.OrgSettings)) *sso.Organization {
 // Verified stores a verified domain for org directly.
 func (e *Env) Verified(orgID, name string) {
 	e.t.Helper()
-	if err := e.St.CreateDomain(Ctx, &sso.Domain{OrgID: orgID, Name: name, Token: sso.NewToken(32),
+	if err := e.St.CreateDomain(Ctx, &sso.Domain{OrgID: orgID, Name: name, Token: opaque.NewToken(32),
 		State: sso.DomainVerified, VerifiedAt: e.Clock(), LastCheckedAt: e.Clock(), CreatedAt: e.Clock()}); err != nil {
 		e.t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func (e *Env) Verified(orgID, name string) {
 // issuer.
 func (e *Env) Conn(orgID string, p sso.Protocol, status sso.ConnectionStatus, issuer string) *sso.Connection {
 	e.t.Helper()
-	c := &sso.Connection{ID: sso.NewID("conn_"), OrgID: orgID, Protocol: p, Status: status, DisplayName: issuer,
+	c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: orgID, Protocol: p, Status: status, DisplayName: issuer,
 		CreatedAt: e.Clock()}
 	if p == sso.ProtocolSAML {
 		c.SAML = &sso.SAMLConfig{IdPEntityID: issuer}
@@ -117,7 +118,7 @@ func (e *Env) Conn(orgID string, p sso.Protocol, status sso.ConnectionStatus, is
 // Member creates a user and an active membership.
 func (e *Env) Member(orgID, email string, mut func(*sso.Membership)) *sso.User {
 	e.t.Helper()
-	u := &sso.User{ID: sso.NewID("usr_"), Email: email, EmailVerified: true, CreatedAt: e.Clock()}
+	u := &sso.User{ID: opaque.NewID("usr_"), Email: email, EmailVerified: true, CreatedAt: e.Clock()}
 	m := &sso.Membership{OrgID: orgID, UserID: u.ID, Roles: []string{"member"}, Status: sso.MembershipActive,
 		Source: sso.SourceAdmin, JoinedAt: e.Clock()}
 	if mut != nil {

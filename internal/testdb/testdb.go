@@ -13,10 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ssokit/ssokit/sso"
-
 	// The drivers under test.
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/ssokit/ssokit/internal/opaque"
 	_ "modernc.org/sqlite"
 )
 
@@ -72,7 +71,7 @@ func PostgresSchema(t testing.TB) (*sql.DB, string) {
 		t.Fatalf("open postgres: %v", err)
 	}
 	defer admin.Close()
-	schema := "t_" + strings.ToLower(sso.NewID(""))[:20]
+	schema := "t_" + strings.ToLower(opaque.NewID(""))[:20]
 	ctx := context.Background()
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("create schema: %v", err)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/httperr"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/domains"
@@ -70,7 +72,7 @@ type Config struct {
 	Now func() time.Time
 	// Logger logs internal errors. Nil means slog.Default().
 	Logger *slog.Logger
-	// ErrorHandler renders errors. Nil means sso.WriteJSONError, which
+	// ErrorHandler renders errors. Nil means httperr.WriteJSON, which
 	// never reveals an internal error's text.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
@@ -95,7 +97,7 @@ func New(cfg Config) (*Handler, error) {
 	case cfg.Domains == nil || cfg.Enforcer == nil || cfg.Auditor == nil:
 		return nil, fmt.Errorf("%w: admin: Domains, Enforcer and Auditor are required", sso.ErrInvalidConfig)
 	}
-	if cfg.TestReturnTo != "" && !sso.IsSafeReturnTo(cfg.TestReturnTo) {
+	if cfg.TestReturnTo != "" && !returnto.IsSafe(cfg.TestReturnTo) {
 		return nil, fmt.Errorf("%w: admin: TestReturnTo must be a relative path", sso.ErrInvalidConfig)
 	}
 	if cfg.MaxBodyBytes <= 0 {
@@ -105,7 +107,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = sso.WriteJSONError
+		cfg.ErrorHandler = httperr.WriteJSON
 	}
 	if cfg.Sync == nil {
 		cfg.Sync, _ = cfg.Sessions.(sso.MembershipSyncer)
@@ -204,7 +206,7 @@ func (h *Handler) wrap(fn func(w http.ResponseWriter, r *http.Request, org *sso.
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if sso.HTTPStatus(err) >= 500 {
+	if httperr.Status(err) >= 500 {
 		h.log.ErrorContext(r.Context(), "admin: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	h.cfg.ErrorHandler(w, r, err)

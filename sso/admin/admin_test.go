@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -155,7 +157,7 @@ func newFixture(t testing.TB, mutate ...func(*admin.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, st: memstore.New(), starter: &fakeStarter{}, sessions: &fakeSessions{}, revoker: &fakeRevoker{}, dns: txt{}}
 	for _, slug := range []string{"alpha", "beta"} {
-		o := &sso.Organization{ID: sso.NewID("org_"), Slug: slug, Name: slug}
+		o := &sso.Organization{ID: opaque.NewID("org_"), Slug: slug, Name: slug}
 		o.Settings.Features = sso.Features{SAML: true, OIDC: true, SCIM: true, EnforceSSO: true}
 		o.Settings.AllowJIT = true
 		if err := f.st.CreateOrg(ctx, o); err != nil {
@@ -420,11 +422,11 @@ func TestSCIMTokensAndSessions(t *testing.T) {
 	a, b := f.orgA, f.orgB
 	code, m := f.json(a, "POST", "/scim-tokens", `{"description":"Okta provisioning"}`)
 	tok, _ := m["token"].(string)
-	if code != 201 || !strings.HasPrefix(tok, sso.SCIMTokenPrefix) {
+	if code != 201 || !strings.HasPrefix(tok, scimtoken.Prefix) {
 		t.Fatalf("create: %d %v", code, m)
 	}
 	id := m["id"].(string)
-	if got, err := sso.AuthenticateSCIMToken(ctx, f.st, tok, time.Now()); err != nil || got.OrgID != a.ID {
+	if got, err := scimtoken.Authenticate(ctx, f.st, tok, time.Now()); err != nil || got.OrgID != a.ID {
 		t.Fatalf("token does not authenticate: %v", err)
 	}
 	code, m = f.json(a, "GET", "/scim-tokens", "")
@@ -450,7 +452,7 @@ func TestSCIMTokensAndSessions(t *testing.T) {
 	if code != 204 {
 		t.Fatalf("revoke: %d", code)
 	}
-	if _, err := sso.AuthenticateSCIMToken(ctx, f.st, tok, time.Now()); !errors.Is(err, sso.ErrNotFound) {
+	if _, err := scimtoken.Authenticate(ctx, f.st, tok, time.Now()); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatalf("revoked token works: %v", err)
 	}
 	// SCIM off in the plan.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/health"
 	"github.com/ssokit/ssokit/sso/login"
@@ -196,7 +197,7 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 		return fmt.Errorf("%w: display name too long", sso.ErrInvalidInput)
 	}
 	now := h.cfg.Now().UTC()
-	c := &sso.Connection{ID: sso.NewID("conn_"), OrgID: org.ID, Protocol: req.Protocol, Status: sso.ConnectionDraft,
+	c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: org.ID, Protocol: req.Protocol, Status: sso.ConnectionDraft,
 		DisplayName: req.DisplayName, CreatedAt: now, UpdatedAt: now}
 	if err := applyMapping(c, req.Mapping, req.GroupRoles); err != nil {
 		return err

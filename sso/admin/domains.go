@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -72,7 +73,7 @@ func (h *Handler) domainMiss(ctx context.Context, org *sso.Organization, name st
 	if !errors.Is(err, sso.ErrNotFound) {
 		return err
 	}
-	if n, nerr := sso.NormalizeDomain(name); nerr == nil {
+	if n, nerr := normalize.Domain(name); nerr == nil {
 		if d, ferr := h.cfg.Store.FindVerifiedDomain(ctx, n); ferr == nil && d.OrgID != org.ID {
 			_ = h.crossTenant(ctx, org, "domain", n)
 		}

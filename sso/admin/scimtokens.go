@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -79,7 +80,7 @@ func (h *Handler) createSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	plain, t, err := sso.IssueSCIMToken(r.Context(), h.cfg.Store, org.ID, req.Description, h.cfg.Now().UTC())
+	plain, t, err := scimtoken.Issue(r.Context(), h.cfg.Store, org.ID, req.Description, h.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func (h *Handler) rotateSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	if err != nil {
 		return err
 	}
-	plain, t, err := sso.RotateSCIMToken(r.Context(), h.cfg.Store, org.ID, old.ID, time.Duration(req.OverlapSeconds)*time.Second, h.cfg.Now().UTC())
+	plain, t, err := scimtoken.Rotate(r.Context(), h.cfg.Store, org.ID, old.ID, time.Duration(req.OverlapSeconds)*time.Second, h.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}

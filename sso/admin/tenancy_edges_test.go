@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -49,7 +51,7 @@ func TestCrossTenantEveryRoute(t *testing.T) {
 		t.Errorf("%d cross-tenant events for 4 attempts on connections and tokens", got)
 	}
 	// A's token still authenticates, A's session is alive.
-	if _, err := sso.AuthenticateSCIMToken(ctx, f.st, plain, time.Now()); err != nil {
+	if _, err := scimtoken.Authenticate(ctx, f.st, plain, time.Now()); err != nil {
 		t.Fatalf("A's token after B's attempts: %v", err)
 	}
 	if ss, _ := f.sessions.ListSessions(ctx, a.ID, ""); len(ss) != 1 {
@@ -136,7 +138,7 @@ func TestEnforcementNeedsTestedConnection(t *testing.T) {
 	f := newFixture(t)
 	a := f.orgA
 	mk := func(st sso.ConnectionStatus, tested bool) *sso.Connection {
-		c := &sso.Connection{ID: sso.NewID("conn_"), OrgID: a.ID, Protocol: sso.ProtocolOIDC, Status: st,
+		c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: a.ID, Protocol: sso.ProtocolOIDC, Status: st,
 			OIDC: &sso.OIDCConfig{Issuer: "https://i", ClientID: "c"}}
 		if tested {
 			c.LastTestOK = time.Now()
@@ -154,7 +156,7 @@ func TestEnforcementNeedsTestedConnection(t *testing.T) {
 		t.Fatalf("enforce without a tested active connection: %d %v", code, m)
 	}
 	// Another org's tested active connection does not count.
-	c := &sso.Connection{ID: sso.NewID("conn_"), OrgID: f.orgB.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
+	c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: f.orgB.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
 		OIDC: &sso.OIDCConfig{Issuer: "https://i", ClientID: "c"}, LastTestOK: time.Now()}
 	if err := f.st.CreateConnection(ctx, c); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
+	"github.com/ssokit/ssokit/internal/httperr"
 	"github.com/ssokit/ssokit/internal/httpjson"
+	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -123,7 +126,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.DefaultReturnTo == "" {
 		cfg.DefaultReturnTo = "/"
 	}
-	if !sso.IsSafeReturnTo(cfg.DefaultReturnTo) {
+	if !returnto.IsSafe(cfg.DefaultReturnTo) {
 		return nil, fmt.Errorf("%w: discovery: DefaultReturnTo must be a relative path", sso.ErrInvalidConfig)
 	}
 	if cfg.RateLimit == 0 {
@@ -139,7 +142,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.ClientIP = sso.RemoteIP
 	}
 	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = sso.WriteJSONError
+		cfg.ErrorHandler = httperr.WriteJSON
 	}
 	d := &Handler{cfg: cfg, log: cfg.Logger,
 		limiter: newIPLimiter(cfg.RateLimit, cfg.Burst, cfg.MaxClients)}
@@ -206,8 +209,8 @@ func (d *Handler) ServeLogin(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		in.Email, in.ReturnTo = q.Get("email"), q.Get("return_to")
 	}
-	returnTo := sso.SafeReturnTo(in.ReturnTo, d.cfg.DefaultReturnTo)
-	if len(in.Email) > sso.MaxEmailLength {
+	returnTo := returnto.Safe(in.ReturnTo, d.cfg.DefaultReturnTo)
+	if len(in.Email) > normalize.MaxEmailLength {
 		in.Email = ""
 	}
 	hint := strings.TrimSpace(in.Email)
@@ -240,14 +243,14 @@ func (d *Handler) ServeOrgLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	hint := q.Get("login_hint")
-	if len(hint) > sso.MaxEmailLength {
+	if len(hint) > normalize.MaxEmailLength {
 		hint = ""
 	}
-	d.routeOrg(w, r, r.PathValue("org"), r.PathValue("connection"), hint, sso.SafeReturnTo(q.Get("return_to"), d.cfg.DefaultReturnTo))
+	d.routeOrg(w, r, r.PathValue("org"), r.PathValue("connection"), hint, returnto.Safe(q.Get("return_to"), d.cfg.DefaultReturnTo))
 }
 
 func (d *Handler) routeOrg(w http.ResponseWriter, r *http.Request, slug, connID, hint, returnTo string) {
-	if sso.ValidateSlug(slug) != nil {
+	if normalize.Slug(slug) != nil {
 		d.fallback(w, r, hint, returnTo, fmt.Errorf("%w: invalid slug", sso.ErrNotFound))
 		return
 	}
@@ -261,11 +264,11 @@ func (d *Handler) routeOrg(w http.ResponseWriter, r *http.Request, slug, connID,
 
 // orgForEmail finds the organization whose verified domain matches email.
 func (d *Handler) orgForEmail(ctx context.Context, email string) (*sso.Organization, error) {
-	_, domain, err := sso.NormalizeEmail(email)
+	_, domain, err := normalize.Email(email)
 	if err != nil {
 		return nil, err
 	}
-	if sso.IsPublicMailDomain(domain) || sso.IsPublicSuffix(domain) {
+	if normalize.IsPublicMailDomain(domain) || normalize.IsPublicSuffix(domain) {
 		return nil, fmt.Errorf("sso: public mail domain: %w", sso.ErrNotFound)
 	}
 	dom, err := sso.RoutingDomain(ctx, d.cfg.Store, domain)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/discovery"
@@ -159,7 +160,7 @@ func TestTM7_TenantEnumeration(t *testing.T) {
 		res := de.PostForm(t, email, "/after")
 		loc := res.Header.Get("Location")
 		hint := email
-		if len(email) > sso.MaxEmailLength {
+		if len(email) > normalize.MaxEmailLength {
 			hint = ""
 		}
 		want := "/password-login?" + url.Values{"login_hint": {hint}, "return_to": {"/after"}}.Encode()

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/internal/returnto"
 )
 
 // TestIPLimiterBoundedMemory: however many clients appear, the limiter
@@ -41,8 +42,8 @@ func FuzzDiscoveryEmail(f *testing.F) {
 	}
 	d := &Handler{cfg: Config{LocalLoginURL: "/pw?x=1", DefaultReturnTo: "/"}}
 	f.Fuzz(func(t *testing.T, email, returnTo string) {
-		_, _, _ = sso.NormalizeEmail(email)
-		u := d.LocalLoginURL(email, sso.SafeReturnTo(returnTo, "/"))
+		_, _, _ = normalize.Email(email)
+		u := d.LocalLoginURL(email, returnto.Safe(returnTo, "/"))
 		if u == "" || u[0] != '/' || (len(u) > 1 && u[1] == '/') {
 			t.Fatalf("got %q", u)
 		}

@@ -13,6 +13,8 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
@@ -130,7 +132,7 @@ func New(cfg Config) (*Manager, error) {
 		d.log = slog.Default()
 	}
 	for _, b := range cfg.BlockedDomains {
-		n, err := sso.NormalizeDomain(b)
+		n, err := normalize.Domain(b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: domains: blocked domain %q: %v", sso.ErrInvalidConfig, b, err)
 		}
@@ -143,7 +145,7 @@ func New(cfg Config) (*Manager, error) {
 // suffix, a public or disposable mail domain (embedded list or the host's
 // BlockedDomains), or a subdomain of one.
 func (d *Manager) Blocked(name string) bool {
-	if sso.IsPublicSuffix(name) || sso.IsPublicMailDomain(name) {
+	if normalize.IsPublicSuffix(name) || normalize.IsPublicMailDomain(name) {
 		return true
 	}
 	for n := name; n != ""; {
@@ -176,7 +178,7 @@ func domainErr(reason string, sentinel error, cause error) error {
 // Adding a pending or failed domain again issues a new token; adding a
 // domain the organization has verified returns it unchanged.
 func (d *Manager) Add(ctx context.Context, orgID, name string) (*sso.Domain, error) {
-	n, err := sso.NormalizeDomain(name)
+	n, err := normalize.Domain(name)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +186,7 @@ func (d *Manager) Add(ctx context.Context, orgID, name string) (*sso.Domain, err
 		return nil, err
 	}
 	switch {
-	case sso.IsPublicSuffix(n):
+	case normalize.IsPublicSuffix(n):
 		return nil, domainErr("public_suffix", sso.ErrInvalidInput, fmt.Errorf("%q is a public suffix", n))
 	case d.Blocked(n):
 		return nil, domainErr("public_mail_domain", sso.ErrInvalidInput, fmt.Errorf("%q is a public or disposable mail domain", n))
@@ -200,7 +202,7 @@ func (d *Manager) Add(ctx context.Context, orgID, name string) (*sso.Domain, err
 	case err == nil && existing.State == sso.DomainVerified:
 		return existing, nil
 	case err == nil:
-		existing.Token = sso.NewToken(32)
+		existing.Token = opaque.NewToken(32)
 		existing.State = sso.DomainPending
 		existing.CreatedAt = now
 		existing.ConsecutiveFailures = 0
@@ -213,7 +215,7 @@ func (d *Manager) Add(ctx context.Context, orgID, name string) (*sso.Domain, err
 	case !errors.Is(err, sso.ErrNotFound):
 		return nil, err
 	}
-	dom := &sso.Domain{OrgID: orgID, Name: n, Token: sso.NewToken(32), State: sso.DomainPending, CreatedAt: now}
+	dom := &sso.Domain{OrgID: orgID, Name: n, Token: opaque.NewToken(32), State: sso.DomainPending, CreatedAt: now}
 	if err := d.cfg.Store.CreateDomain(ctx, dom); err != nil {
 		return nil, err
 	}
@@ -229,7 +231,7 @@ func (d *Manager) Record(dom *sso.Domain) (name, value string) {
 
 // Get returns orgID's domain name.
 func (d *Manager) Get(ctx context.Context, orgID, name string) (*sso.Domain, error) {
-	n, err := sso.NormalizeDomain(name)
+	n, err := normalize.Domain(name)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/sso"
@@ -253,7 +254,7 @@ func TestTM4_UnclaimableDomains(t *testing.T) {
 	if doms, _ := d.List(ctx, a.ID); len(doms) != 0 {
 		t.Fatalf("refused domains were stored: %v", doms)
 	}
-	if !sso.IsPublicMailDomain("hotmail.co.uk") || sso.IsPublicMailDomain("acme.com") {
+	if !normalize.IsPublicMailDomain("hotmail.co.uk") || normalize.IsPublicMailDomain("acme.com") {
 		t.Fatal("IsPublicMailDomain list wrong")
 	}
 }
@@ -280,7 +281,7 @@ func TestTM5_RegistrableDomainConsistency(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, email := range []string{"x@BÜCHER.example", "x@xn--bcher-kva.example.", "X@Bücher.Example"} {
-		_, domain, err := sso.NormalizeEmail(email)
+		_, domain, err := normalize.Email(email)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +290,7 @@ func TestTM5_RegistrableDomainConsistency(t *testing.T) {
 			t.Fatalf("%s: got %v %v", email, got, err)
 		}
 	}
-	if reg, _ := sso.RegistrableDomain("mail.bücher.example"); reg == "" {
+	if reg, _ := normalize.RegistrableDomain("mail.bücher.example"); reg == "" {
 		t.Fatal("no registrable domain")
 	}
 }
@@ -465,7 +466,7 @@ func TestNewDomainsConfig(t *testing.T) {
 func BenchmarkIsPublicMailDomain(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		sso.IsPublicMailDomain("eng.corp.acme-industries.example")
+		normalize.IsPublicMailDomain("eng.corp.acme-industries.example")
 	}
 }
 
@@ -487,7 +488,7 @@ func FuzzDomainsAdd(f *testing.F) {
 			}
 			return
 		}
-		n, nerr := sso.NormalizeDomain(dom.Name)
+		n, nerr := normalize.Domain(dom.Name)
 		if nerr != nil || n != dom.Name || d.Blocked(dom.Name) || dom.State == sso.DomainFailed {
 			t.Fatalf("%q stored as %+v", name, dom)
 		}

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -343,7 +344,7 @@ func (h *Checker) transitions(c *sso.Connection, prevStatus Status, cur *Report,
 	var out []*sso.Event
 	ev := func(typ, outcome, reason string, details map[string]string) {
 		out = append(out, &sso.Event{
-			ID: sso.NewID("evt_"), OrgID: c.OrgID, Time: now.UTC(), Type: typ,
+			ID: opaque.NewID("evt_"), OrgID: c.OrgID, Time: now.UTC(), Type: typ,
 			Actor:  sso.Actor{Type: sso.ActorSystem},
 			Target: sso.Target{Type: "connection", ID: c.ID}, Outcome: outcome, Reason: reason, Details: details,
 		})

@@ -27,6 +27,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
 )
@@ -172,9 +173,9 @@ func mustURL(t *testing.T, s string) *url.URL {
 	return u
 }
 
-func mustKeyring(t *testing.T) *sso.Keyring {
+func mustKeyring(t *testing.T) *keyring.Keyring {
 	t.Helper()
-	k, err := sso.NewKeyring("k1", map[string][]byte{"k1": make([]byte, 32)})
+	k, err := keyring.New("k1", map[string][]byte{"k1": make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

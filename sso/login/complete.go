@@ -14,7 +14,11 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/mfactx"
+	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/record"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -137,7 +141,7 @@ func New(cfg Config) (*Completer, error) {
 	if cfg.TestReturnTo == "" {
 		cfg.TestReturnTo = cfg.DefaultReturnTo
 	}
-	if !sso.IsSafeReturnTo(cfg.DefaultReturnTo) || !sso.IsSafeReturnTo(cfg.TestReturnTo) {
+	if !returnto.IsSafe(cfg.DefaultReturnTo) || !returnto.IsSafe(cfg.TestReturnTo) {
 		return nil, fmt.Errorf("%w: completer: return paths must be relative", sso.ErrInvalidConfig)
 	}
 	if cfg.ClientIP == nil {
@@ -226,14 +230,14 @@ func (c *Completer) Resolve(ctx context.Context, login *sso.Login) (*Resolution,
 	if !org.Settings.Features.Allows(conn.Protocol) {
 		return nil, deny("feature_disabled")
 	}
-	idpMFA := p.MFA || sso.IsMFAContext(p.AuthnContext) || sso.HasMFAMethod(p.AMR)
+	idpMFA := p.MFA || mfactx.IsContext(p.AuthnContext) || mfactx.HasMethod(p.AMR)
 	res := &Resolution{Org: org, Connection: conn, MFA: idpMFA && org.Settings.MFA.TrustIdPMFA}
 
 	// The email and whether its domain is verified for this organization.
 	var email string
 	domainOK := false
 	if p.Email != "" {
-		addr, domain, err := sso.NormalizeEmail(p.Email)
+		addr, domain, err := normalize.Email(p.Email)
 		if err != nil {
 			return nil, deny("email_invalid")
 		}
@@ -332,7 +336,7 @@ func (c *Completer) linkOrProvision(ctx context.Context, login *sso.Login, res *
 	p, org, conn := login.Profile, res.Org, res.Connection
 	now := c.cfg.Now().UTC()
 	newIdentity := func(userID string) *sso.Identity {
-		return &sso.Identity{ID: sso.NewID("idn_"), OrgID: org.ID, ConnectionID: conn.ID, Issuer: p.Issuer,
+		return &sso.Identity{ID: opaque.NewID("idn_"), OrgID: org.ID, ConnectionID: conn.ID, Issuer: p.Issuer,
 			Subject: p.Subject, UserID: userID, CreatedAt: now, LastLoginAt: now}
 	}
 	// 2. Link an existing member by email.
@@ -393,7 +397,7 @@ func (c *Completer) linkOrProvision(ctx context.Context, login *sso.Login, res *
 	if len(roles) == 0 {
 		roles = []string{defaultRole(org)}
 	}
-	u := &sso.User{ID: sso.NewID("usr_"), Email: email, EmailVerified: linkable, GivenName: clip(p.GivenName),
+	u := &sso.User{ID: opaque.NewID("usr_"), Email: email, EmailVerified: linkable, GivenName: clip(p.GivenName),
 		FamilyName: clip(p.FamilyName), DisplayName: clip(p.DisplayName), CreatedAt: now, UpdatedAt: now}
 	m := &sso.Membership{OrgID: org.ID, UserID: u.ID, Roles: roles, Status: sso.MembershipActive, Source: sso.SourceJIT,
 		JoinedAt: now, UpdatedAt: now}
@@ -522,7 +526,7 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 // email is in one of org's verified domains, or u belongs to no other
 // organization.
 func (c *Completer) ownsUser(ctx context.Context, org *sso.Organization, u *sso.User) (bool, error) {
-	if _, domain, err := sso.NormalizeEmail(u.Email); err == nil {
+	if _, domain, err := normalize.Email(u.Email); err == nil {
 		dom, err := sso.RoutingDomain(ctx, c.cfg.Store, domain)
 		switch {
 		case err == nil:
@@ -607,7 +611,7 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 		Target: sso.Target{Type: "connection", ID: res.Connection.ID},
 		Details: map[string]string{"outcome": string(res.Outcome), "protocol": string(res.Connection.Protocol),
 			"mfa": fmt.Sprint(res.MFA)}})
-	http.Redirect(w, r, sso.SafeReturnTo(login.ReturnTo, c.cfg.DefaultReturnTo), http.StatusSeeOther)
+	http.Redirect(w, r, returnto.Safe(login.ReturnTo, c.cfg.DefaultReturnTo), http.StatusSeeOther)
 	return nil
 }
 
@@ -633,7 +637,7 @@ func (c *Completer) finishTest(ctx context.Context, w http.ResponseWriter, r *ht
 	}
 	if p.Email == "" {
 		problems = append(problems, "email: want an email attribute (check the attribute mapping), got none")
-	} else if _, _, err := sso.NormalizeEmail(p.Email); err != nil {
+	} else if _, _, err := normalize.Email(p.Email); err != nil {
 		problems = append(problems, fmt.Sprintf("email: want an address, got %q", clip(p.Email)))
 	}
 	var detail string
@@ -658,7 +662,7 @@ func (c *Completer) finishTest(ctx context.Context, w http.ResponseWriter, r *ht
 	if err := c.saveTest(ctx, login.Connection.ID, login.Connection.OrgID, tr); err != nil {
 		return err
 	}
-	http.Redirect(w, r, sso.SafeReturnTo(login.ReturnTo, c.cfg.TestReturnTo), http.StatusSeeOther)
+	http.Redirect(w, r, returnto.Safe(login.ReturnTo, c.cfg.TestReturnTo), http.StatusSeeOther)
 	return nil
 }
 
@@ -792,7 +796,7 @@ func RemapIdentities(ctx context.Context, st RemapStore, a sso.EventRecorder, or
 				if !ok || sub == "" {
 					continue
 				}
-				id := &sso.Identity{ID: sso.NewID("idn_"), OrgID: orgID, ConnectionID: toID, Issuer: issuer, Subject: sub,
+				id := &sso.Identity{ID: opaque.NewID("idn_"), OrgID: orgID, ConnectionID: toID, Issuer: issuer, Subject: sub,
 					UserID: u.ID, CreatedAt: time.Now().UTC()}
 				if err := st.CreateIdentity(ctx, id); err != nil {
 					if errors.Is(err, sso.ErrConflict) {

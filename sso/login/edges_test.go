@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/sso"
@@ -29,7 +31,7 @@ func TestDiscoveryEmailSpellings(t *testing.T) {
 	e.Verified(acme.ID, "acme.com")
 	e.Conn(acme.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
 	idn := e.Org("idn", nil)
-	puny, err := sso.NormalizeDomain("例子.广告")
+	puny, err := normalize.Domain("例子.广告")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +212,7 @@ func TestMemberStates(t *testing.T) {
 			t.Fatalf("%s: unverified email claim logged in", st)
 		}
 		// A known identity of a member who is later deactivated.
-		if err := e.St.CreateIdentity(ctx, &sso.Identity{ID: sso.NewID("idn_"), OrgID: o.ID, ConnectionID: cn.ID,
+		if err := e.St.CreateIdentity(ctx, &sso.Identity{ID: opaque.NewID("idn_"), OrgID: o.ID, ConnectionID: cn.ID,
 			Issuer: sso.IssuerOf(cn), Subject: "known-" + email, UserID: u.ID}); err != nil {
 			t.Fatal(err)
 		}
@@ -306,7 +308,7 @@ func TestJITRaceSQLite(t *testing.T) {
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	o := &sso.Organization{ID: sso.NewID("org_"), Slug: "acme", Name: "Acme"}
+	o := &sso.Organization{ID: opaque.NewID("org_"), Slug: "acme", Name: "Acme"}
 	o.Settings.Features = ssoenv.AllFeatures
 	o.Settings.AllowJIT = true
 	if err := st.CreateOrg(ctx, o); err != nil {
@@ -315,7 +317,7 @@ func TestJITRaceSQLite(t *testing.T) {
 	if err := st.CreateDomain(ctx, &sso.Domain{OrgID: o.ID, Name: "acme.com", Token: "t", State: sso.DomainVerified}); err != nil {
 		t.Fatal(err)
 	}
-	cn := &sso.Connection{ID: sso.NewID("conn_"), OrgID: o.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
+	cn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: o.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
 		OIDC: &sso.OIDCConfig{Issuer: "https://idp.example"}}
 	if err := st.CreateConnection(ctx, cn); err != nil {
 		t.Fatal(err)

@@ -13,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
+	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -212,7 +214,7 @@ func newRoundTripEnv(t *testing.T) *roundTripEnv {
 	if err := st.CreateOrg(ctx, rt.org); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateDomain(ctx, &sso.Domain{OrgID: rt.org.ID, Name: "example.com", Token: sso.NewToken(32),
+	if err := st.CreateDomain(ctx, &sso.Domain{OrgID: rt.org.ID, Name: "example.com", Token: opaque.NewToken(32),
 		State: sso.DomainVerified, VerifiedAt: time.Now(), LastCheckedAt: time.Now(), CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +252,7 @@ func newRoundTripEnv(t *testing.T) *roundTripEnv {
 
 	// OIDC.
 	rpBase, _ := url.Parse(srv.URL + "/sso/oidc/")
-	sealer, err := sso.NewKeyring("k1", map[string][]byte{"k1": make([]byte, 32)})
+	sealer, err := keyring.New("k1", map[string][]byte{"k1": make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

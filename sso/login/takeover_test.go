@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
@@ -139,7 +140,7 @@ func TestTM11_ProfileOverwriteAcrossOrgs(t *testing.T) {
 		Status: sso.MembershipActive, Source: sso.SourceAdmin, JoinedAt: e.Clock()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.St.CreateIdentity(ctx, &sso.Identity{ID: sso.NewID("idn_"), OrgID: a.ID, ConnectionID: ca.ID,
+	if err := e.St.CreateIdentity(ctx, &sso.Identity{ID: opaque.NewID("idn_"), OrgID: a.ID, ConnectionID: ca.ID,
 		Issuer: sso.IssuerOf(ca), Subject: "x-at-acme", UserID: u.ID, CreatedAt: e.Clock()}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestTM11_ProfileOverwriteAcrossOrgs(t *testing.T) {
 	// A user A owns (its email in A's domain) is updated by A's IdP, and
 	// only to an address in A's verified domains.
 	own := e.Member(a.ID, "ann@acme.com", nil)
-	if err := e.St.CreateIdentity(ctx, &sso.Identity{ID: sso.NewID("idn_"), OrgID: a.ID, ConnectionID: ca.ID,
+	if err := e.St.CreateIdentity(ctx, &sso.Identity{ID: opaque.NewID("idn_"), OrgID: a.ID, ConnectionID: ca.ID,
 		Issuer: sso.IssuerOf(ca), Subject: "ann", UserID: own.ID, CreatedAt: e.Clock()}); err != nil {
 		t.Fatal(err)
 	}

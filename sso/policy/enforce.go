@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -293,7 +294,7 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder,
 					continue
 				}
 				moved := *id
-				moved.ID, moved.OrgID = sso.NewID("idn_"), toID
+				moved.ID, moved.OrgID = opaque.NewID("idn_"), toID
 				if err := st.CreateIdentity(ctx, &moved); err != nil && !errors.Is(err, sso.ErrConflict) {
 					return res, err
 				}

@@ -25,6 +25,7 @@ import (
 	"github.com/ssokit/ssokit/sso/discovery"
 	"github.com/ssokit/ssokit/sso/domains"
 	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/policy"
 )
@@ -254,7 +255,7 @@ func (s *Stack) wire(cfg Config) error {
 	st, base := cfg.Store, cfg.BaseURL
 	tp, mp, lg, now, ip := cfg.TracerProvider, cfg.MeterProvider, cfg.Logger, cfg.Now, cfg.ClientIP
 	if s.Sealer == nil {
-		if s.Sealer, err = sso.NewKeyring(cfg.SealKeyID, cfg.SealKeys); err != nil {
+		if s.Sealer, err = keyring.New(cfg.SealKeyID, cfg.SealKeys); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/session"
@@ -97,7 +98,7 @@ func start(t *testing.T, st stack.Store) (*stack.Stack, string) {
 		if err := st.CreateOrg(ctx, or); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.CreateDomain(ctx, &sso.Domain{OrgID: or.ID, Name: o.domain, Token: sso.NewToken(16),
+		if err := st.CreateDomain(ctx, &sso.Domain{OrgID: or.ID, Name: o.domain, Token: opaque.NewToken(16),
 			State: sso.DomainVerified, VerifiedAt: now, LastCheckedAt: now, CreatedAt: now}); err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/redisstore"
@@ -34,7 +35,7 @@ func client(t testing.TB) *redis.Client {
 // when the test ends.
 func newStore(t *testing.T) *redisstore.Store {
 	rdb := client(t)
-	prefix := "ssokit-test:" + sso.NewID("") + ":"
+	prefix := "ssokit-test:" + opaque.NewID("") + ":"
 	t.Cleanup(func() {
 		ctx := context.Background()
 		iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
@@ -80,7 +81,7 @@ func TestUnavailable(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer rdb.Close()
 	s, _ := redisstore.New(rdb, redisstore.Options{})
-	if _, err := s.FindSession(context.Background(), sso.HashToken("x")); !errors.Is(err, sso.ErrUnavailable) {
+	if _, err := s.FindSession(context.Background(), opaque.Hash("x")); !errors.Is(err, sso.ErrUnavailable) {
 		t.Fatalf("FindSession on a dead server = %v, want ErrUnavailable", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -156,7 +157,7 @@ func idpKey(kind, connectionID, value string) string {
 	if value == "" {
 		return ""
 	}
-	return kind + ":" + sso.HashToken(connectionID+"\x00"+value)
+	return kind + ":" + opaque.Hash(connectionID+"\x00"+value)
 }
 
 func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) (any, error) {

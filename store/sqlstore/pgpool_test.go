@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/testdb"
-	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/sqlstore"
 )
 
@@ -65,7 +65,7 @@ func (p *schemaPool) create(t *testing.T, dsn string) *pooledSchema {
 		t.Fatalf("open postgres: %v", err)
 	}
 	defer admin.Close()
-	name := "t_" + strings.ToLower(sso.NewID(""))[:20]
+	name := "t_" + strings.ToLower(opaque.NewID(""))[:20]
 	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
 		t.Fatalf("create schema: %v", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/domains"
 )
@@ -16,7 +18,7 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 		t.Helper()
 		var out []*sso.Event
 		for i := range n {
-			e := newEvent(sso.NewID(org+"_ev_"), org, sso.EventLoginSucceeded, at(time.Duration(i)*time.Minute))
+			e := newEvent(opaque.NewID(org+"_ev_"), org, sso.EventLoginSucceeded, at(time.Duration(i)*time.Minute))
 			ok(t, s.AppendEvent(ctx, e))
 			out = append(out, e)
 		}
@@ -220,7 +222,7 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 }
 
 func runSCIMToken(t *testing.T, newStores newStoresFunc) {
-	h := func(s string) string { return sso.HashToken(s) }
+	h := func(s string) string { return opaque.Hash(s) }
 	runCases(t, newStores, func(s Stores) sso.SCIMTokenStore { return s.Core }, []testCase[sso.SCIMTokenStore]{
 		{"RoundTrip", func(t *testing.T, ctx context.Context, s sso.SCIMTokenStore) {
 			tok := newToken("tok_1", "org_1", h("a"))
@@ -331,22 +333,22 @@ func runSCIMToken(t *testing.T, newStores newStoresFunc) {
 		}},
 		{"IssueRotateAuthenticate", func(t *testing.T, ctx context.Context, s sso.SCIMTokenStore) {
 			now := at(0)
-			plain, tok, err := sso.IssueSCIMToken(ctx, s, "org_1", "Okta", now)
+			plain, tok, err := scimtoken.Issue(ctx, s, "org_1", "Okta", now)
 			ok(t, err)
-			got, err := sso.AuthenticateSCIMToken(ctx, s, plain, now)
+			got, err := scimtoken.Authenticate(ctx, s, plain, now)
 			ok(t, err)
 			if got.ID != tok.ID || got.OrgID != "org_1" {
 				t.Errorf("authenticated token %q of %q, want %q of org_1", got.ID, got.OrgID, tok.ID)
 			}
-			_, err = sso.AuthenticateSCIMToken(ctx, s, plain+"x", now)
+			_, err = scimtoken.Authenticate(ctx, s, plain+"x", now)
 			is(t, "wrong token", err, sso.ErrNotFound)
-			plain2, _, err := sso.RotateSCIMToken(ctx, s, "org_1", tok.ID, time.Hour, now)
+			plain2, _, err := scimtoken.Rotate(ctx, s, "org_1", tok.ID, time.Hour, now)
 			ok(t, err)
-			_, err = sso.AuthenticateSCIMToken(ctx, s, plain, now.Add(30*time.Minute))
+			_, err = scimtoken.Authenticate(ctx, s, plain, now.Add(30*time.Minute))
 			ok(t, err)
-			_, err = sso.AuthenticateSCIMToken(ctx, s, plain, now.Add(2*time.Hour))
+			_, err = scimtoken.Authenticate(ctx, s, plain, now.Add(2*time.Hour))
 			is(t, "old token after overlap", err, sso.ErrNotFound)
-			_, err = sso.AuthenticateSCIMToken(ctx, s, plain2, now.Add(2*time.Hour))
+			_, err = scimtoken.Authenticate(ctx, s, plain2, now.Add(2*time.Hour))
 			ok(t, err)
 		}},
 	})

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -100,7 +101,7 @@ func runOrg(t *testing.T, newStores newStoresFunc) {
 				"upper slug":    newOrg("org_d", "Acme"),
 				"space slug":    newOrg("org_e", "ac me"),
 				"dash slug":     newOrg("org_f", "-acme"),
-				"overlong slug": newOrg("org_g", strings.Repeat("a", sso.MaxSlugLength+1)),
+				"overlong slug": newOrg("org_g", strings.Repeat("a", normalize.MaxSlugLength+1)),
 				"overlong name": func() *sso.Organization { o := newOrg("org_h", "h"); o.Name = long; return o }(),
 				"invalid utf-8": func() *sso.Organization { o := newOrg("org_i", "i"); o.Name = "\xff\xfe"; return o }(),
 			}
@@ -342,7 +343,7 @@ func runDomain(t *testing.T, newStores newStoresFunc) {
 		}},
 		{"ListOrder", func(t *testing.T, ctx context.Context, s sso.DomainStore) {
 			for _, n := range []string{"zeta.example", "alpha.example", "mid.example", "Alpha-2.example"} {
-				name, err := sso.NormalizeDomain(n)
+				name, err := normalize.Domain(n)
 				ok(t, err)
 				ok(t, s.CreateDomain(ctx, newDomain("org_1", name, sso.DomainPending)))
 			}

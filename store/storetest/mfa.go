@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/keyring"
 )
 
 // mfaBase is a fixed, microsecond-precise instant every store round-trips.
@@ -364,7 +365,7 @@ func runMFARace(t *testing.T, newStores newStoresFunc) {
 		var now atomic.Pointer[time.Time]
 		t0 := time.Unix(1_900_000_000, 0).UTC()
 		now.Store(&t0)
-		keys, err := sso.NewKeyring("k1", map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)})
+		keys, err := keyring.New("k1", map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
 )
 
 func oidcFlow(id string, expires time.Time) *oidc.Flow {
 	return &oidc.Flow{
-		ID: id, BrowserHash: sso.HashToken("browser-" + id), ConnectionID: "conn_1", OrgID: "org_1",
+		ID: id, BrowserHash: opaque.Hash("browser-" + id), ConnectionID: "conn_1", OrgID: "org_1",
 		Issuer: "https://idp.example.com", RedirectURI: "https://app.example.com/sso/oidc/callback/conn_1",
 		Verifier: "verifier-" + id, Nonce: "nonce-" + id, ReturnTo: "/dashboard?tab=1", Test: true,
 		CreatedAt: time.Now().Add(-time.Minute).Truncate(time.Microsecond), ExpiresAt: expires.Truncate(time.Microsecond),
@@ -25,7 +26,7 @@ func oidcFlow(id string, expires time.Time) *oidc.Flow {
 func runOIDC(t *testing.T, newStores newStoresFunc) {
 	runCases(t, newStores, func(s Stores) oidc.Store { return s.OIDC }, []testCase[oidc.Store]{
 		{"SaveTakeRoundTrip", func(t *testing.T, ctx context.Context, s oidc.Store) {
-			want := oidcFlow(sso.HashToken("s1"), time.Now().Add(oidc.FlowTTL))
+			want := oidcFlow(opaque.Hash("s1"), time.Now().Add(oidc.FlowTTL))
 			if err := s.SaveFlow(ctx, want); err != nil {
 				t.Fatalf("SaveFlow: %v", err)
 			}

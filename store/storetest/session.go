@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -20,7 +21,7 @@ var sessionBase = time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
 func newTestSession(userID string, n int) *session.Session {
 	created := sessionBase.Add(time.Duration(n) * time.Second)
 	return &session.Session{
-		ID: sso.NewID("ses_"), TokenHash: sso.HashToken(sso.NewToken(32)), UserID: userID, OrgID: "org_1",
+		ID: opaque.NewID("ses_"), TokenHash: opaque.Hash(opaque.NewToken(32)), UserID: userID, OrgID: "org_1",
 		ConnectionID: "conn_1", Method: sso.AuthSAML, Roles: []string{"admin", "member"}, MFA: true,
 		MFAAt: created, AuthAt: created, CreatedAt: created, LastSeenAt: created, ExpiresAt: created.Add(24 * time.Hour),
 		IdleTimeout: 30 * time.Minute, IP: "192.0.2.1", UserAgent: "storetest/1", IdPSessionIndex: "idx-1",
@@ -75,7 +76,7 @@ func runSession(t *testing.T, newStores newStoresFunc) {
 		if _, err := s.GetSession(ctx, "ses_missing"); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("GetSession(missing) = %v, want ErrNotFound", err)
 		}
-		if _, err := s.FindSession(ctx, sso.HashToken("nope")); !errors.Is(err, sso.ErrNotFound) {
+		if _, err := s.FindSession(ctx, opaque.Hash("nope")); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("FindSession(missing) = %v, want ErrNotFound", err)
 		}
 	})
@@ -255,7 +256,7 @@ func testListIdPSessions(t *testing.T, s session.Store) {
 
 func newTestRefresh(userID, sessionID, family string) *session.RefreshToken {
 	return &session.RefreshToken{
-		Hash: sso.HashToken(sso.NewToken(32)), FamilyID: family, UserID: userID, OrgID: "org_1", SessionID: sessionID,
+		Hash: opaque.Hash(opaque.NewToken(32)), FamilyID: family, UserID: userID, OrgID: "org_1", SessionID: sessionID,
 		ClientID: "cli_1", Roles: []string{"member"}, Scopes: []string{"read", "write"},
 		CreatedAt: sessionBase, ExpiresAt: sessionBase.Add(7 * 24 * time.Hour),
 	}
@@ -263,7 +264,7 @@ func newTestRefresh(userID, sessionID, family string) *session.RefreshToken {
 
 func nextRefresh(old *session.RefreshToken, n int) *session.RefreshToken {
 	c := *old
-	c.Hash = sso.HashToken(sso.NewToken(32))
+	c.Hash = opaque.Hash(opaque.NewToken(32))
 	c.CreatedAt = old.CreatedAt.Add(time.Duration(n) * time.Minute)
 	c.UsedAt, c.RevokedAt = time.Time{}, time.Time{}
 	return &c
@@ -287,7 +288,7 @@ func runSessionTokens(t *testing.T, newStores newStoresFunc) {
 			!got.CreatedAt.Equal(rt.CreatedAt) || !got.ExpiresAt.Equal(rt.ExpiresAt) || !got.UsedAt.IsZero() || !got.RevokedAt.IsZero() {
 			t.Fatalf("round trip: got %+v, want %+v", got, rt)
 		}
-		if _, err := s.GetRefreshToken(ctx, sso.HashToken("x")); !errors.Is(err, sso.ErrNotFound) {
+		if _, err := s.GetRefreshToken(ctx, opaque.Hash("x")); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("missing token: %v, want ErrNotFound", err)
 		}
 		dup := newTestRefresh("usr_1", "ses_1", "fam_2")
@@ -320,7 +321,7 @@ func runSessionTokens(t *testing.T, newStores newStoresFunc) {
 		if err := s.RotateRefreshToken(ctx, rt1.Hash, nextRefresh(rt1, 2)); !errors.Is(err, session.ErrTokenUsed) {
 			t.Fatalf("second rotation of rt1: %v, want ErrTokenUsed", err)
 		}
-		if err := s.RotateRefreshToken(ctx, sso.HashToken("x"), nextRefresh(rt1, 3)); !errors.Is(err, sso.ErrNotFound) {
+		if err := s.RotateRefreshToken(ctx, opaque.Hash("x"), nextRefresh(rt1, 3)); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("rotation of unknown token: %v, want ErrNotFound", err)
 		}
 	})

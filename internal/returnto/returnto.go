@@ -1,31 +1,33 @@
-package sso
+// Package returnto decides which post-login return paths are safe to
+// redirect to.
+package returnto
 
 import (
 	"net/url"
 	"strings"
 )
 
-// MaxReturnToLength bounds a return_to or RelayState path. SAML Bindings
+// MaxLength bounds a return_to or RelayState path. SAML Bindings
 // limits RelayState to 80 bytes; paths with query strings may need more, so
 // ssokit allows up to 512 bytes of path and query.
-const MaxReturnToLength = 512
+const MaxLength = 512
 
-// SafeReturnTo returns p when it is a same-origin relative path that is safe
+// Safe returns p when it is a same-origin relative path that is safe
 // to redirect to after a login, and fallback otherwise. A safe path starts
 // with a single "/", is not "//" or "/\" (protocol-relative), contains no
 // backslash, control character, scheme or host, stays the same after
 // percent-decoding those checks, and is at most MaxReturnToLength bytes.
-func SafeReturnTo(p, fallback string) string {
-	if IsSafeReturnTo(p) {
+func Safe(p, fallback string) string {
+	if IsSafe(p) {
 		return p
 	}
 	return fallback
 }
 
-// IsSafeReturnTo reports whether p is a safe post-login redirect target; see
+// IsSafe reports whether p is a safe post-login redirect target; see
 // SafeReturnTo.
-func IsSafeReturnTo(p string) bool {
-	if p == "" || len(p) > MaxReturnToLength || p[0] != '/' {
+func IsSafe(p string) bool {
+	if p == "" || len(p) > MaxLength || p[0] != '/' {
 		return false
 	}
 	// Check the raw string and its decodings: browsers and proxies decode
