@@ -165,8 +165,8 @@ func newEnv(b testing.TB, n int) *env {
 		b.Fatal(err)
 	}
 	e.ssokit = sp
-	e.conn = &sso.Connection{ID: "conn_b", OrgID: "org_b", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive, DisplayName: "b",
-		SAML: &sso.SAMLConfig{IdPEntityID: idpEntity, SSOURL: "https://idp.example.com/sso",
+	e.conn = &sso.Connection{ID: "conn_b", OrgID: "org_b", Protocol: saml.Protocol, Status: sso.ConnectionActive, DisplayName: "b",
+		Config: &saml.ConnectionConfig{IdPEntityID: idpEntity, SSOURL: "https://idp.example.com/sso",
 			Certificates: []string{string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.k.c.Raw}))}}}
 	if err := e.store.CreateConnection(context.Background(), e.conn); err != nil {
 		b.Fatal(err)

@@ -130,7 +130,7 @@ func newEnvOn(t testing.TB, open func(testing.TB, *clock) backing, mutate ...fun
 		t.Fatal(err)
 	}
 	e.org = &sso.Organization{ID: opaque.NewID("org_"), Slug: "acme" + opaque.NewID("")[:8], Name: "Acme", CreatedAt: t0,
-		Settings: sso.OrgSettings{Features: sso.Features{EnforceMFA: true}}}
+		Settings: sso.OrgSettings{Features: sso.Features{"enforce_mfa"}}}
 	if err := st.CreateOrg(ctx, e.org); err != nil {
 		t.Fatal(err)
 	}

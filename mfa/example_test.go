@@ -68,7 +68,7 @@ func ExampleManager_Require() {
 	_ = st.CreateUser(ctx, &sso.User{ID: "usr_1", Email: "ada@example.com"})
 	_ = st.CreateOrg(ctx, &sso.Organization{ID: "org_1", Slug: "acme", Name: "Acme", Settings: sso.OrgSettings{
 		MFA:      sso.MFAPolicy{Required: true, ChangedAt: now.Add(-30 * 24 * time.Hour)},
-		Features: sso.Features{EnforceMFA: true},
+		Features: sso.Features{"enforce_mfa"},
 	}})
 	_ = st.CreateMembership(ctx, &sso.Membership{OrgID: "org_1", UserID: "usr_1", Status: sso.MembershipActive, JoinedAt: now.Add(-60 * 24 * time.Hour)})
 	m, _ := mfa.New(mfa.Config{Store: st, Sealer: keys, Users: st, Orgs: st, Members: st, Events: st,

@@ -17,7 +17,7 @@ import (
 func (e *env) joinOrg(t *testing.T, pol sso.MFAPolicy) *sso.Organization {
 	t.Helper()
 	org := &sso.Organization{ID: opaque.NewID("org_"), Slug: "beta" + opaque.NewID("")[:8], Name: "Beta", CreatedAt: t0,
-		Settings: sso.OrgSettings{Features: sso.Features{EnforceMFA: true}, MFA: pol}}
+		Settings: sso.OrgSettings{Features: sso.Features{"enforce_mfa"}, MFA: pol}}
 	if err := e.st.CreateOrg(e.ctx(), org); err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func idpAsserted(p *sso.Principal, now time.Time) bool {
 //   - platform admins (Config.IsPlatformAdmin) always need a second factor,
 //     with no grace period;
 //   - members of an organization whose Settings.MFA.Required is set, and
-//     whose plan includes Settings.Features.EnforceMFA, need one, with a grace period (Settings.MFA.GracePeriod, default 7 days)
+//     whose plan includes Settings.Features.Has("enforce_mfa"), need one, with a grace period (Settings.MFA.GracePeriod, default 7 days)
 //     counted from the later of the policy change and the member's joining;
 //   - a session MFA asserted by the IdP (SAML AuthnContextClassRef, OIDC
 //     amr, recorded by login completion) counts only when the organization
@@ -102,7 +102,7 @@ func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, er
 			pol = org.Settings.MFA
 			// The plan gates enforcement: without the feature an
 			// organization's Required setting has no effect.
-			pol.Required = pol.Required && org.Settings.Features.EnforceMFA
+			pol.Required = pol.Required && org.Settings.Features.Has("enforce_mfa")
 		}
 	}
 	if !admin && !pol.Required {

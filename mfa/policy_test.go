@@ -98,7 +98,10 @@ func TestRequire(t *testing.T) {
 			}
 			now := e.clock.Now()
 			e.org.Settings.MFA = sso.MFAPolicy{Required: tc.s.required, TrustIdPMFA: tc.s.trust, GracePeriod: tc.s.grace}
-			e.org.Settings.Features.EnforceMFA = !tc.s.noPlan
+			e.org.Settings.Features = e.org.Settings.Features.With("enforce_mfa")
+			if tc.s.noPlan {
+				e.org.Settings.Features = e.org.Settings.Features.Without("enforce_mfa")
+			}
 			if tc.s.changedAgo > 0 {
 				e.org.Settings.MFA.ChangedAt = now.Add(-tc.s.changedAgo)
 			}

@@ -31,7 +31,7 @@ func BenchmarkCallbackVerify(b *testing.B) {
 	states := make([]string, b.N)
 	for i := range states {
 		states[i] = fmt.Sprint("state-", i)
-		if err := store.SaveFlow(ctx, &Flow{ID: opaque.Hash(states[i]), ConnectionID: conn.ID, OrgID: conn.OrgID, Issuer: conn.OIDC.Issuer,
+		if err := store.SaveFlow(ctx, &Flow{ID: opaque.Hash(states[i]), ConnectionID: conn.ID, OrgID: conn.OrgID, Issuer: ConfigOf(conn).Issuer,
 			Nonce: "n0nce", ExpiresAt: now.Add(time.Hour)}); err != nil {
 			b.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func BenchmarkGoOIDCVerify(b *testing.B) {
 	defer jwks.Close()
 	ks := gooidc.NewRemoteKeySet(context.Background(), jwks.URL)
 	now := rp.now()
-	v := gooidc.NewVerifier(m.Issuer, ks, &gooidc.Config{ClientID: conn.OIDC.ClientID, SupportedSigningAlgs: []string{"RS256", "ES256"}, Now: func() time.Time { return now }})
+	v := gooidc.NewVerifier(m.Issuer, ks, &gooidc.Config{ClientID: ConfigOf(conn).ClientID, SupportedSigningAlgs: []string{"RS256", "ES256"}, Now: func() time.Time { return now }})
 	if _, err := v.Verify(context.Background(), tok); err != nil { // warm the key cache
 		b.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func BenchmarkGoOIDCVerifyStatic(b *testing.B) {
 	rp, conn, m, tok := tokenFixture(b)
 	now := rp.now()
 	v := gooidc.NewVerifier(m.Issuer, &gooidc.StaticKeySet{PublicKeys: []crypto.PublicKey{&rsaKey(0).PublicKey}},
-		&gooidc.Config{ClientID: conn.OIDC.ClientID, SupportedSigningAlgs: []string{"RS256"}, Now: func() time.Time { return now }})
+		&gooidc.Config{ClientID: ConfigOf(conn).ClientID, SupportedSigningAlgs: []string{"RS256"}, Now: func() time.Time { return now }})
 	b.ReportAllocs()
 	b.ResetTimer()
 	defer reportCPU(b, cpuTime())

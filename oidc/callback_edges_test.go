@@ -118,7 +118,7 @@ func googleSetup(t *testing.T) (*harness, *mockOP) {
 	op := newMockOP(t, clk)
 	op.set(func(op *mockOP) { op.issuer = "https://accounts.google.com" })
 	h := newHarness(t, clk, nil)
-	h.addConn(op, "conn_g", "org_g", func(c *sso.Connection, in *sso.ConnectionInput) {
+	h.addConn(op, "conn_g", "org_g", func(c *sso.Connection, in *ConnectionInput) {
 		in.AuthURL, in.TokenURL, in.JWKSURL, in.UserInfoURL = op.srv.URL+"/authorize", op.srv.URL+"/token", op.srv.URL+"/jwks", op.srv.URL+"/userinfo"
 	})
 	return h, op
@@ -448,7 +448,7 @@ func manualSetup(t *testing.T, token, userinfo http.HandlerFunc) (*harness, *moc
 		userinfoURL = s.URL
 	}
 	h := newHarness(t, clk, nil)
-	h.addConn(op, "conn_m", "org_m", func(c *sso.Connection, in *sso.ConnectionInput) {
+	h.addConn(op, "conn_m", "org_m", func(c *sso.Connection, in *ConnectionInput) {
 		in.AuthURL, in.TokenURL, in.JWKSURL, in.UserInfoURL = op.srv.URL+"/authorize", tokenURL, op.srv.URL+"/jwks", userinfoURL
 	})
 	return h, op
@@ -722,8 +722,8 @@ func TestMultiTenantAndPorts(t *testing.T) {
 		op := newMockOP(t, clk)
 		op.set(func(op *mockOP) { op.issuer = op.srv.URL + "/{tenantid}/v2.0"; op.issParam = "omit" })
 		h := newHarness(t, clk, nil)
-		h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *sso.ConnectionInput) {
-			c.OIDC = &sso.OIDCConfig{AllowedTenantIDs: []string{"9188040d-6c67-4c5b-b112-36a304b66dad"}}
+		h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *ConnectionInput) {
+			c.Config = &ConnectionConfig{AllowedTenantIDs: []string{"9188040d-6c67-4c5b-b112-36a304b66dad"}}
 		})
 		op.set(func(op *mockOP) {
 			op.claims = func(c map[string]any) {
@@ -763,7 +763,7 @@ func TestMultiTenantAndPorts(t *testing.T) {
 		op := newMockOP(t, clk)
 		op.set(func(op *mockOP) { op.issuer = op.srv.URL + "/realms/acme" })
 		h := newHarness(t, clk, nil)
-		h.addConn(op, "conn_k", "org_k", func(c *sso.Connection, in *sso.ConnectionInput) {
+		h.addConn(op, "conn_k", "org_k", func(c *sso.Connection, in *ConnectionInput) {
 			in.AuthURL, in.TokenURL, in.JWKSURL, in.UserInfoURL = op.srv.URL+"/authorize", op.srv.URL+"/token", op.srv.URL+"/jwks", op.srv.URL+"/userinfo"
 		})
 		if edit != nil {

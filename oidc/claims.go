@@ -15,7 +15,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-// UserInfo modes of sso.OIDCConfig.UserInfo.
+// UserInfo modes of ConnectionConfig.UserInfo.
 const (
 	UserInfoAuto   = "auto"
 	UserInfoAlways = "always"
@@ -65,7 +65,7 @@ func needsUserInfo(conn *sso.Connection, claims map[string]any) bool {
 // that its sub equals the ID token's (OIDC Core 5.3.2). A signed
 // (application/jwt) response is verified with the connection's keys.
 func (rp *RP) userInfo(ctx context.Context, conn *sso.Connection, m *metadata, vt *verifiedToken, accessToken string) error {
-	switch conn.OIDC.UserInfo {
+	switch ConfigOf(conn).UserInfo {
 	case UserInfoNever:
 		return nil
 	case UserInfoAlways:
@@ -75,7 +75,7 @@ func (rp *RP) userInfo(ctx context.Context, conn *sso.Connection, m *metadata, v
 		}
 	}
 	if m.UserInfoURL == "" || accessToken == "" {
-		if conn.OIDC.UserInfo == UserInfoAlways {
+		if ConfigOf(conn).UserInfo == UserInfoAlways {
 			return invalid(ReasonUserInfoInvalid, errors.New("oidc: no userinfo endpoint or access token"))
 		}
 		return nil
@@ -106,8 +106,8 @@ func (rp *RP) userInfo(ctx context.Context, conn *sso.Connection, m *metadata, v
 		if iss, ok := claims["iss"]; ok && iss != vt.issuer && iss != vt.token.Issuer {
 			return mismatch(ReasonIssuerMismatch, vt.issuer, truncate(fmt.Sprint(iss), 256))
 		}
-		if aud, ok := claims["aud"]; ok && !slices.Contains(stringsOf(aud), conn.OIDC.ClientID) {
-			return mismatch(ReasonAudienceMismatch, conn.OIDC.ClientID, fmt.Sprint(aud))
+		if aud, ok := claims["aud"]; ok && !slices.Contains(stringsOf(aud), ConfigOf(conn).ClientID) {
+			return mismatch(ReasonAudienceMismatch, ConfigOf(conn).ClientID, fmt.Sprint(aud))
 		}
 	}
 	sub, _ := claims["sub"].(string)
@@ -192,7 +192,7 @@ func (rp *RP) profile(ctx context.Context, conn *sso.Connection, vt *verifiedTok
 		return s
 	}
 	p := &sso.Profile{
-		Protocol:     sso.ProtocolOIDC,
+		Protocol:     Protocol,
 		OrgID:        conn.OrgID,
 		ConnectionID: conn.ID,
 		Issuer:       vt.issuer,

@@ -68,7 +68,7 @@ func parsePrivateKey(pemText []byte) (crypto.Signer, jwa.SignatureAlgorithm, err
 // OIDC Core 9) for the token endpoint: iss = sub = client_id, aud = the
 // token endpoint, a fresh jti, and a one-minute lifetime.
 func (rp *RP) clientAssertion(conn *sso.Connection, tokenURL string) (string, error) {
-	pemText, err := rp.cfg.Sealer.Open(conn.OIDC.PrivateKeySealed, privateKeyAD(conn.ID))
+	pemText, err := rp.cfg.Sealer.Open(ConfigOf(conn).PrivateKeySealed, privateKeyAD(conn.ID))
 	if err != nil {
 		return "", fmt.Errorf("oidc: open private key of connection %s: %w", conn.ID, err)
 	}
@@ -82,8 +82,8 @@ func (rp *RP) clientAssertion(conn *sso.Connection, tokenURL string) (string, er
 	}
 	now := rp.now()
 	payload, err := json.Marshal(map[string]any{
-		"iss": conn.OIDC.ClientID,
-		"sub": conn.OIDC.ClientID,
+		"iss": ConfigOf(conn).ClientID,
+		"sub": ConfigOf(conn).ClientID,
 		"aud": tokenURL,
 		"jti": jti,
 		"iat": now.Unix(),
@@ -96,8 +96,8 @@ func (rp *RP) clientAssertion(conn *sso.Connection, tokenURL string) (string, er
 	if err := hdr.Set(jws.TypeKey, "JWT"); err != nil {
 		return "", err
 	}
-	if conn.OIDC.PrivateKeyID != "" {
-		if err := hdr.Set(jws.KeyIDKey, conn.OIDC.PrivateKeyID); err != nil {
+	if ConfigOf(conn).PrivateKeyID != "" {
+		if err := hdr.Set(jws.KeyIDKey, ConfigOf(conn).PrivateKeyID); err != nil {
 			return "", err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/ssokit/ssokit/internal/strictjson"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -26,27 +28,37 @@ func (rp *RP) checkRawURL(s string) error {
 
 var authMethods = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 
-// ConfigureConnection implements sso.ConnectionConfigurer. It validates in,
+// ConfigureConnection implements sso.ConnectionConfigurer: it decodes input
+// as a ConnectionInput and calls Configure.
+func (rp *RP) ConfigureConnection(ctx context.Context, c *sso.Connection, input json.RawMessage) (*sso.IdPDetails, error) {
+	var in ConnectionInput
+	if err := strictjson.Decode(input, &in, "oidc config"); err != nil {
+		return nil, err
+	}
+	return rp.Configure(ctx, c, &in)
+}
+
+// Configure validates in,
 // fetches the discovery document (whose issuer must equal in.Issuer
 // exactly) unless manual endpoints are given, in which case it fetches the
 // JWKS once to check it, seals the client secret (associated data: the
-// connection ID) or private key, and sets c.OIDC. c.ID must be set. An empty
+// connection ID) or private key, and sets ConfigOf(c). c.ID must be set. An empty
 // ClientSecret (or PrivateKeyPEM) keeps the previously sealed one only while
 // the credential's recipient stays the same (T-O.20): a changed issuer, a
 // changed manual token endpoint or a switch between discovery and manual
 // endpoints drops it and requires it again. UserInfo, SigningAlgs and
-// AllowedTenantIDs of an existing c.OIDC are kept; an issuer holding
+// AllowedTenantIDs of an existing ConfigOf(c) are kept; an issuer holding
 // TenantPlaceholder requires AllowedTenantIDs.
-func (rp *RP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *sso.ConnectionInput) (*sso.IdPDetails, error) {
+func (rp *RP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionInput) (*sso.IdPDetails, error) {
 	if c == nil || in == nil || c.ID == "" {
 		return nil, fmt.Errorf("%w: oidc: connection ID and input are required", sso.ErrInvalidInput)
 	}
-	if c.Protocol != "" && c.Protocol != sso.ProtocolOIDC {
+	if c.Protocol != "" && c.Protocol != Protocol {
 		return nil, fmt.Errorf("%w: oidc: connection protocol is %q", sso.ErrInvalidInput, c.Protocol)
 	}
-	prev := c.OIDC
+	prev := ConfigOf(c)
 	if prev == nil {
-		prev = &sso.OIDCConfig{}
+		prev = &ConnectionConfig{}
 	}
 	method := in.AuthMethod
 	if method == "" {
@@ -75,7 +87,7 @@ func (rp *RP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *ss
 			return nil, fmt.Errorf("%w: oidc: signing algorithm %q not allowed", sso.ErrInvalidInput, a)
 		}
 	}
-	oc := &sso.OIDCConfig{
+	oc := &ConnectionConfig{
 		Issuer:           in.Issuer,
 		ClientID:         in.ClientID,
 		AuthMethod:       method,
@@ -100,15 +112,15 @@ func (rp *RP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *ss
 			return nil, err
 		}
 		if len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
-			return nil, &sso.ValidationError{Protocol: sso.ProtocolOIDC, Reason: ReasonPKCEUnsupported, Want: "S256",
+			return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonPKCEUnsupported, Want: "S256",
 				Got: strings.Join(m.CodeChallengeMethods, " "), Err: sso.ErrInvalidInput}
 		}
 	}
 	if err := rp.sealCredentials(c.ID, method, prev, oc, in); err != nil {
 		return nil, err
 	}
-	c.Protocol = sso.ProtocolOIDC
-	c.OIDC = oc
+	c.Protocol = Protocol
+	c.Config = oc
 	rp.forget(c.ID)
 	ep := map[string]string{"authorization_endpoint": m.AuthURL, "token_endpoint": m.TokenURL, "jwks_uri": m.JWKSURL}
 	if m.UserInfoURL != "" {
@@ -160,10 +172,10 @@ func (rp *RP) SPDetails(c *sso.Connection) *sso.SPDetails {
 // PublicJWK returns the public JWK (JSON) of the connection's
 // private_key_jwt key, to register at the IdP.
 func (rp *RP) PublicJWK(c *sso.Connection) ([]byte, error) {
-	if c == nil || c.OIDC == nil || c.OIDC.PrivateKeySealed == "" {
+	if c == nil || ConfigOf(c) == nil || ConfigOf(c).PrivateKeySealed == "" {
 		return nil, fmt.Errorf("oidc: connection has no private key: %w", sso.ErrNotFound)
 	}
-	pemText, err := rp.cfg.Sealer.Open(c.OIDC.PrivateKeySealed, privateKeyAD(c.ID))
+	pemText, err := rp.cfg.Sealer.Open(ConfigOf(c).PrivateKeySealed, privateKeyAD(c.ID))
 	if err != nil {
 		return nil, fmt.Errorf("oidc: open private key: %w", err)
 	}
@@ -175,7 +187,7 @@ func (rp *RP) PublicJWK(c *sso.Connection) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	_ = k.Set(jwk.KeyIDKey, c.OIDC.PrivateKeyID)
+	_ = k.Set(jwk.KeyIDKey, ConfigOf(c).PrivateKeyID)
 	_ = k.Set(jwk.AlgorithmKey, alg)
 	_ = k.Set(jwk.KeyUsageKey, "sig")
 	return jsonMarshal(k)

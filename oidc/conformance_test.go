@@ -16,7 +16,7 @@ import (
 type conformanceCase struct {
 	module string
 	setup  func(op *mockOP)
-	conn   func(c *sso.Connection, in *sso.ConnectionInput)
+	conn   func(c *sso.Connection, in *ConnectionInput)
 	reason string
 	check  func(t *testing.T, h *harness, op *mockOP, l *sso.Login)
 }
@@ -152,8 +152,8 @@ func TestConformanceOtherRP(t *testing.T) {
 				t.Fatalf("jwks fetches = %d, want 1", op.jwksFetches.Load())
 			}
 		}},
-		{module: "oidcc-client-test-userinfo-bearer-header", conn: func(c *sso.Connection, in *sso.ConnectionInput) {
-			c.OIDC = &sso.OIDCConfig{UserInfo: UserInfoAlways}
+		{module: "oidcc-client-test-userinfo-bearer-header", conn: func(c *sso.Connection, in *ConnectionInput) {
+			c.Config = &ConnectionConfig{UserInfo: UserInfoAlways}
 		}, check: func(t *testing.T, h *harness, op *mockOP, l *sso.Login) {
 			if op.userinfoCalls.Load() != 1 {
 				t.Fatalf("userinfo calls = %d", op.userinfoCalls.Load())
@@ -166,7 +166,7 @@ func TestConformanceOtherRP(t *testing.T) {
 				t.Fatalf("signed userinfo not used: %+v", l.Profile)
 			}
 		}},
-		{module: "oidcc-client-test-client-secret-post", conn: func(c *sso.Connection, in *sso.ConnectionInput) {
+		{module: "oidcc-client-test-client-secret-post", conn: func(c *sso.Connection, in *ConnectionInput) {
 			in.AuthMethod = "client_secret_post"
 		}, setup: func(op *mockOP) { op.authMethod = "client_secret_post" }},
 		// FAPI2 client-test modules for mix-up and state.
@@ -206,7 +206,7 @@ func TestConformanceDiscoveryIssuerMismatch(t *testing.T) {
 		c := h.addConn(op, "conn_a", "org_a", nil)
 		// Configuration refuses a mismatching document outright.
 		op.set(func(op *mockOP) { op.discoveryIssuer = op.issuer + "/" })
-		_, err := h.rp.ConfigureConnection(t.Context(), &sso.Connection{ID: "conn_b"}, &sso.ConnectionInput{Issuer: op.issuer, ClientID: "x", ClientSecret: "y"})
+		_, err := h.rp.Configure(t.Context(), &sso.Connection{ID: "conn_b"}, &ConnectionInput{Issuer: op.issuer, ClientID: "x", ClientSecret: "y"})
 		wantReason(t, err, ReasonDiscoveryIssuerMismatch)
 		// A login whose discovery (first use, no cached copy) mismatches
 		// never reaches the IdP.

@@ -15,7 +15,7 @@ import (
 // again at every metadata refresh, so an unchanged issuer is an unchanged
 // recipient: the issuer that was given the secret is the one that names
 // where it goes.
-func endpointChange(prev, next *sso.OIDCConfig) string {
+func endpointChange(prev, next *ConnectionConfig) string {
 	switch {
 	case prev.Issuer != next.Issuer:
 		return "issuer"
@@ -30,7 +30,7 @@ func endpointChange(prev, next *sso.OIDCConfig) string {
 // credentialRequired is the error for an update that changed the
 // credential's recipient without supplying the credential again.
 func credentialRequired(reason, field, change string) error {
-	return &sso.ValidationError{Protocol: sso.ProtocolOIDC, Reason: reason, Want: field, Got: change + " changed",
+	return &sso.ValidationError{Protocol: Protocol, Reason: reason, Want: field, Got: change + " changed",
 		Err: fmt.Errorf("%w: oidc: %s: required again because the %s changed", sso.ErrInvalidInput, field, change)}
 }
 
@@ -38,7 +38,7 @@ func credentialRequired(reason, field, change string) error {
 // from in, or keeps prev's when in carries none and endpointChange finds
 // no change of recipient (T-O.20: a kept secret would otherwise be sent to
 // a token endpoint an admin, or whoever holds an admin session, just chose).
-func (rp *RP) sealCredentials(connID, method string, prev, oc *sso.OIDCConfig, in *sso.ConnectionInput) error {
+func (rp *RP) sealCredentials(connID, method string, prev, oc *ConnectionConfig, in *ConnectionInput) error {
 	switch method {
 	case "client_secret_basic", "client_secret_post":
 		return rp.sealSecret(connID, method, prev, oc, in.ClientSecret)
@@ -48,7 +48,7 @@ func (rp *RP) sealCredentials(connID, method string, prev, oc *sso.OIDCConfig, i
 	return nil
 }
 
-func (rp *RP) sealSecret(connID, method string, prev, oc *sso.OIDCConfig, secret string) error {
+func (rp *RP) sealSecret(connID, method string, prev, oc *ConnectionConfig, secret string) error {
 	switch {
 	case secret != "":
 		sealed, err := rp.cfg.Sealer.Seal([]byte(secret), []byte(connID))
@@ -66,7 +66,7 @@ func (rp *RP) sealSecret(connID, method string, prev, oc *sso.OIDCConfig, secret
 	return nil
 }
 
-func (rp *RP) sealPrivateKey(connID string, prev, oc *sso.OIDCConfig, pemText string) error {
+func (rp *RP) sealPrivateKey(connID string, prev, oc *ConnectionConfig, pemText string) error {
 	switch {
 	case pemText != "":
 		key, _, err := parsePrivateKey([]byte(pemText))

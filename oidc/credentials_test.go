@@ -19,13 +19,13 @@ import (
 // configured by mod (nil: discovery), and an attacker OP that would accept
 // the connection's redirect URI, so that a login reaches the attacker's
 // token endpoint whenever the connection points there.
-func endpointChangeSetup(t *testing.T, mod func(victim *mockOP, in *sso.ConnectionInput)) (h *harness, victim, attacker *mockOP) {
+func endpointChangeSetup(t *testing.T, mod func(victim *mockOP, in *ConnectionInput)) (h *harness, victim, attacker *mockOP) {
 	t.Helper()
 	clk := newClock()
 	victim, attacker = newMockOP(t, clk), newMockOP(t, clk)
 	attacker.set(func(op *mockOP) { op.secret = "attacker-does-not-know-it" })
 	h = newHarness(t, clk, nil)
-	h.addConn(victim, "conn_a", "org_a", func(_ *sso.Connection, in *sso.ConnectionInput) {
+	h.addConn(victim, "conn_a", "org_a", func(_ *sso.Connection, in *ConnectionInput) {
 		if mod != nil {
 			mod(victim, in)
 		}
@@ -37,10 +37,10 @@ func endpointChangeSetup(t *testing.T, mod func(victim *mockOP, in *sso.Connecti
 // reconfigure runs an admin update of conn_a the way sso/admin does: the
 // stored connection is configured with in and written back only when
 // ConfigureConnection succeeds.
-func (h *harness) reconfigure(in *sso.ConnectionInput) (*sso.Connection, error) {
+func (h *harness) reconfigure(in *ConnectionInput) (*sso.Connection, error) {
 	h.t.Helper()
 	c := mustConn(h, "conn_a")
-	if _, err := h.rp.ConfigureConnection(context.Background(), c, in); err != nil {
+	if _, err := h.rp.Configure(context.Background(), c, in); err != nil {
 		return nil, err
 	}
 	if err := h.conns.UpdateConnection(context.Background(), c); err != nil {
@@ -49,7 +49,7 @@ func (h *harness) reconfigure(in *sso.ConnectionInput) (*sso.Connection, error) 
 	return c, nil
 }
 
-func manualEndpoints(op *mockOP, in *sso.ConnectionInput) {
+func manualEndpoints(op *mockOP, in *ConnectionInput) {
 	in.AuthURL, in.TokenURL, in.JWKSURL, in.UserInfoURL = op.srv.URL+"/authorize", op.srv.URL+"/token", op.srv.URL+"/jwks", op.srv.URL+"/userinfo"
 }
 
@@ -88,31 +88,31 @@ func TestTO20_SecretFollowsEndpointChange(t *testing.T) {
 		name   string
 		method string
 		manual bool // conn_a starts with manual endpoints
-		update func(victim, attacker *mockOP, in *sso.ConnectionInput)
+		update func(victim, attacker *mockOP, in *ConnectionInput)
 		change string
 	}{
-		{name: "issuer", update: func(v, a *mockOP, in *sso.ConnectionInput) { in.Issuer = a.issuer }, change: "issuer"},
+		{name: "issuer", update: func(v, a *mockOP, in *ConnectionInput) { in.Issuer = a.issuer }, change: "issuer"},
 		{name: "issuer-client_secret_post", method: "client_secret_post",
-			update: func(v, a *mockOP, in *sso.ConnectionInput) { in.Issuer = a.issuer }, change: "issuer"},
+			update: func(v, a *mockOP, in *ConnectionInput) { in.Issuer = a.issuer }, change: "issuer"},
 		{name: "manual-token-endpoint", manual: true,
-			update: func(v, a *mockOP, in *sso.ConnectionInput) {
+			update: func(v, a *mockOP, in *ConnectionInput) {
 				manualEndpoints(v, in)
 				in.TokenURL = a.srv.URL + "/token"
 			},
 			change: "token endpoint"},
-		{name: "discovery-to-manual", update: func(v, a *mockOP, in *sso.ConnectionInput) {
+		{name: "discovery-to-manual", update: func(v, a *mockOP, in *ConnectionInput) {
 			manualEndpoints(v, in)
 			in.TokenURL = a.srv.URL + "/token"
 		}, change: "choice between discovery and manual endpoints"},
-		{name: "discovery-to-manual-same-urls", update: func(v, a *mockOP, in *sso.ConnectionInput) { manualEndpoints(v, in) },
+		{name: "discovery-to-manual-same-urls", update: func(v, a *mockOP, in *ConnectionInput) { manualEndpoints(v, in) },
 			change: "choice between discovery and manual endpoints"},
-		{name: "manual-to-discovery", manual: true, update: func(v, a *mockOP, in *sso.ConnectionInput) {},
+		{name: "manual-to-discovery", manual: true, update: func(v, a *mockOP, in *ConnectionInput) {},
 			change: "choice between discovery and manual endpoints"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h, victim, attacker := endpointChangeSetup(t, func(victim *mockOP, in *sso.ConnectionInput) {
+			h, victim, attacker := endpointChangeSetup(t, func(victim *mockOP, in *ConnectionInput) {
 				if tc.method != "" {
 					in.AuthMethod = tc.method
 				}
@@ -124,8 +124,8 @@ func TestTO20_SecretFollowsEndpointChange(t *testing.T) {
 				victim.set(func(op *mockOP) { op.authMethod = tc.method })
 				attacker.set(func(op *mockOP) { op.authMethod = tc.method })
 			}
-			before := mustConn(h, "conn_a").OIDC
-			in := &sso.ConnectionInput{Issuer: victim.issuer, ClientID: victim.clientID, AuthMethod: tc.method}
+			before := ConfigOf(mustConn(h, "conn_a"))
+			in := &ConnectionInput{Issuer: victim.issuer, ClientID: victim.clientID, AuthMethod: tc.method}
 			tc.update(victim, attacker, in)
 			_, err := h.reconfigure(in)
 			// The admin now runs a test login, whatever the update did.
@@ -137,7 +137,7 @@ func TestTO20_SecretFollowsEndpointChange(t *testing.T) {
 				t.Fatalf("attacker token endpoint called %d times", n)
 			}
 			wantCredentialRequired(t, err, ReasonClientSecretRequired, "client_secret", tc.change)
-			if after := mustConn(h, "conn_a").OIDC; after.Issuer != before.Issuer || after.TokenURL != before.TokenURL ||
+			if after := ConfigOf(mustConn(h, "conn_a")); after.Issuer != before.Issuer || after.TokenURL != before.TokenURL ||
 				after.ClientSecretSealed != before.ClientSecretSealed {
 				t.Fatalf("refused update changed the stored connection: %+v", after)
 			}
@@ -151,11 +151,11 @@ func TestTO20_SecretFollowsEndpointChange(t *testing.T) {
 func TestTO20_NewSecretWithEndpointChange(t *testing.T) {
 	t.Parallel()
 	h, victim, attacker := endpointChangeSetup(t, nil)
-	c, err := h.reconfigure(&sso.ConnectionInput{Issuer: attacker.issuer, ClientID: attacker.clientID, ClientSecret: attacker.secret})
+	c, err := h.reconfigure(&ConnectionInput{Issuer: attacker.issuer, ClientID: attacker.clientID, ClientSecret: attacker.secret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pt, err := h.sealer.Open(c.OIDC.ClientSecretSealed, []byte("conn_a")); err != nil || string(pt) != attacker.secret {
+	if pt, err := h.sealer.Open(ConfigOf(c).ClientSecretSealed, []byte("conn_a")); err != nil || string(pt) != attacker.secret {
 		t.Fatalf("sealed secret = %q, %v; want the new one", pt, err)
 	}
 	h.wantOK(h.login(newBrowser(t), "conn_a"))
@@ -172,13 +172,13 @@ func TestTO20_UnchangedEndpointsKeepSecret(t *testing.T) {
 	for name, manual := range map[string]bool{"discovery": false, "manual": true} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			h, victim, attacker := endpointChangeSetup(t, func(victim *mockOP, in *sso.ConnectionInput) {
+			h, victim, attacker := endpointChangeSetup(t, func(victim *mockOP, in *ConnectionInput) {
 				if manual {
 					manualEndpoints(victim, in)
 				}
 			})
-			before := mustConn(h, "conn_a").OIDC.ClientSecretSealed
-			in := &sso.ConnectionInput{Issuer: victim.issuer, ClientID: victim.clientID, Scopes: []string{"openid", "email", "groups"}}
+			before := ConfigOf(mustConn(h, "conn_a")).ClientSecretSealed
+			in := &ConnectionInput{Issuer: victim.issuer, ClientID: victim.clientID, Scopes: []string{"openid", "email", "groups"}}
 			if manual {
 				manualEndpoints(victim, in)
 				in.UserInfoURL = "" // a change that does not move the secret
@@ -187,7 +187,7 @@ func TestTO20_UnchangedEndpointsKeepSecret(t *testing.T) {
 			if err != nil {
 				t.Fatalf("reconfigure: %v", err)
 			}
-			if c.OIDC.ClientSecretSealed != before {
+			if ConfigOf(c).ClientSecretSealed != before {
 				t.Fatal("sealed secret not kept")
 			}
 			h.wantOK(h.login(newBrowser(t), "conn_a"))
@@ -212,15 +212,15 @@ func TestTO20_PrivateKeyFollowsEndpointChange(t *testing.T) {
 	}
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	h, victim, attacker := endpointChangeSetup(t, func(victim *mockOP, in *sso.ConnectionInput) {
+	h, victim, attacker := endpointChangeSetup(t, func(victim *mockOP, in *ConnectionInput) {
 		manualEndpoints(victim, in)
 		in.ClientSecret, in.AuthMethod, in.PrivateKeyPEM = "", "private_key_jwt", pemText
 	})
 	victim.set(func(op *mockOP) { op.authMethod, op.assertionPub = "private_key_jwt", &key.PublicKey })
 	attacker.set(func(op *mockOP) { op.authMethod, op.assertionPub = "private_key_jwt", &key.PublicKey })
-	before := mustConn(h, "conn_a").OIDC
+	before := ConfigOf(mustConn(h, "conn_a"))
 
-	in := &sso.ConnectionInput{Issuer: victim.issuer, ClientID: victim.clientID, AuthMethod: "private_key_jwt"}
+	in := &ConnectionInput{Issuer: victim.issuer, ClientID: victim.clientID, AuthMethod: "private_key_jwt"}
 	manualEndpoints(victim, in)
 	in.TokenURL = attacker.srv.URL + "/token"
 	_, err = h.reconfigure(in)
@@ -236,7 +236,7 @@ func TestTO20_PrivateKeyFollowsEndpointChange(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unchanged endpoints: %v", err)
 	}
-	if c.OIDC.PrivateKeySealed != before.PrivateKeySealed || c.OIDC.PrivateKeyID != before.PrivateKeyID {
+	if ConfigOf(c).PrivateKeySealed != before.PrivateKeySealed || ConfigOf(c).PrivateKeyID != before.PrivateKeyID {
 		t.Fatal("sealed private key not kept for unchanged endpoints")
 	}
 }

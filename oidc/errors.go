@@ -57,11 +57,11 @@ const (
 )
 
 func invalid(reason string, cause error) *sso.ValidationError {
-	return sso.Invalid(sso.ProtocolOIDC, reason, cause)
+	return sso.Invalid(Protocol, reason, cause)
 }
 
 func mismatch(reason, want, got string) *sso.ValidationError {
-	return sso.Mismatch(sso.ProtocolOIDC, reason, want, got)
+	return sso.Mismatch(Protocol, reason, want, got)
 }
 
 // IdPError is an error response from the IdP: an authorization response

@@ -58,8 +58,8 @@ func tokenFixture(tb testing.TB) (*RP, *sso.Connection, *metadata, string) {
 	h := newHarness(tb, clk, nil)
 	k := newRSAKey(0, "k1")
 	m := &metadata{Issuer: "https://idp.example.com", AuthURL: "https://idp.example.com/a", TokenURL: "https://idp.example.com/t", JWKSURL: "https://idp.example.com/jwks", IDTokenAlgs: []string{"RS256", "ES256"}}
-	conn := &sso.Connection{ID: "conn_f", OrgID: "org_f", Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
-		OIDC: &sso.OIDCConfig{Issuer: m.Issuer, ClientID: "client-f", AuthURL: m.AuthURL, TokenURL: m.TokenURL, JWKSURL: m.JWKSURL}}
+	conn := &sso.Connection{ID: "conn_f", OrgID: "org_f", Protocol: Protocol, Status: sso.ConnectionActive,
+		Config: &ConnectionConfig{Issuer: m.Issuer, ClientID: "client-f", AuthURL: m.AuthURL, TokenURL: m.TokenURL, JWKSURL: m.JWKSURL}}
 	ks := h.rp.keySetFor(conn, m.JWKSURL)
 	ks.keys = parseJWKS([]json.RawMessage{k.jwk(), newECKey("ec").jwk()})
 	ks.fetchedAt, ks.lastAttempt = clk.Now(), clk.Now()

@@ -19,10 +19,10 @@ var _ sso.HealthProber = (*RP)(nil)
 // the keys carry. It changes no cache: the last good discovery document and
 // keys keep verifying logins whatever the probe finds.
 func (rp *RP) ProbeConnection(ctx context.Context, c *sso.Connection) (*sso.HealthProbe, error) {
-	if c == nil || c.OIDC == nil {
+	if c == nil || ConfigOf(c) == nil {
 		return nil, fmt.Errorf("%w: oidc: not an OIDC connection", sso.ErrInvalidInput)
 	}
-	oc := c.OIDC
+	oc := ConfigOf(c)
 	var m *metadata
 	if oc.AuthURL != "" {
 		m = &metadata{Issuer: oc.Issuer, AuthURL: oc.AuthURL, TokenURL: oc.TokenURL, UserInfoURL: oc.UserInfoURL, JWKSURL: oc.JWKSURL}

@@ -727,14 +727,14 @@ func newHarness(t testing.TB, clk *clock, mod func(*Config)) *harness {
 
 // addConn configures a connection to op through ConfigureConnection (with
 // discovery) and registers its redirect URI at op.
-func (h *harness) addConn(op *mockOP, id, org string, mod func(c *sso.Connection, in *sso.ConnectionInput)) *sso.Connection {
+func (h *harness) addConn(op *mockOP, id, org string, mod func(c *sso.Connection, in *ConnectionInput)) *sso.Connection {
 	h.t.Helper()
-	c := &sso.Connection{ID: id, OrgID: org, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive}
-	in := &sso.ConnectionInput{Issuer: op.issuer, ClientID: op.clientID, ClientSecret: op.secret, AuthMethod: op.authMethod}
+	c := &sso.Connection{ID: id, OrgID: org, Protocol: Protocol, Status: sso.ConnectionActive}
+	in := &ConnectionInput{Issuer: op.issuer, ClientID: op.clientID, ClientSecret: op.secret, AuthMethod: op.authMethod}
 	if mod != nil {
 		mod(c, in)
 	}
-	if _, err := h.rp.ConfigureConnection(context.Background(), c, in); err != nil {
+	if _, err := h.rp.Configure(context.Background(), c, in); err != nil {
 		h.t.Fatalf("ConfigureConnection: %v", err)
 	}
 	if err := h.conns.CreateConnection(context.Background(), c); err != nil {
@@ -838,7 +838,7 @@ func (h *harness) wantReject(resp *http.Response, reason string) *sso.Validation
 	}
 	ve := wantReason(h.t, h.err(), reason)
 	f := h.comp.lastFail()
-	if f == nil || f.Protocol != sso.ProtocolOIDC {
+	if f == nil || f.Protocol != Protocol {
 		h.t.Fatalf("Completer.Fail not called for the rejection")
 	}
 	wantReason(h.t, f.Err, reason)

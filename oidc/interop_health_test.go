@@ -106,8 +106,8 @@ func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := &sso.Connection{ID: "conn_health", OrgID: "org_health", Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive}
-	if _, err := rp.ConfigureConnection(ctx, conn, &sso.ConnectionInput{Issuer: op.issuer, ClientID: "rp-health",
+	conn := &sso.Connection{ID: "conn_health", OrgID: "org_health", Protocol: oidc.Protocol, Status: sso.ConnectionActive}
+	if _, err := rp.Configure(ctx, conn, &oidc.ConnectionInput{Issuer: op.issuer, ClientID: "rp-health",
 		ClientSecret: "health-secret-0123456789"}); err != nil {
 		t.Fatalf("ConfigureConnection: %v", err)
 	}
@@ -119,7 +119,7 @@ func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	checker, err := health.New(health.Config{Connections: st, Store: st, Auditor: aud,
-		Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolOIDC: rp}, FailureThreshold: 1, Timeout: 5 * time.Second,
+		Probers: map[sso.Protocol]sso.HealthProber{oidc.Protocol: rp}, FailureThreshold: 1, Timeout: 5 * time.Second,
 		Logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +157,7 @@ func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
 		t.Fatalf("%d connection.recovered events, want 1", n)
 	}
 	stored, err := st.GetConnection(ctx, conn.ID)
-	if err != nil || stored.OIDC.Issuer != op.issuer || stored.OIDC.ClientSecretSealed != conn.OIDC.ClientSecretSealed {
-		t.Fatalf("health checks changed the stored connection: %+v, %v", stored.OIDC, err)
+	if err != nil || oidc.ConfigOf(stored).Issuer != op.issuer || oidc.ConfigOf(stored).ClientSecretSealed != oidc.ConfigOf(conn).ClientSecretSealed {
+		t.Fatalf("health checks changed the stored connection: %+v, %v", oidc.ConfigOf(stored), err)
 	}
 }

@@ -234,10 +234,10 @@ func TestInteropOIDCProvider(t *testing.T) {
 	}
 	op := startRealOP(t, dir, clients)
 	add := func(id, client, secret, method string) {
-		c := &sso.Connection{ID: id, OrgID: "org_" + id, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive}
-		in := &sso.ConnectionInput{Issuer: op.issuer, ClientID: client, ClientSecret: secret, AuthMethod: method,
+		c := &sso.Connection{ID: id, OrgID: "org_" + id, Protocol: Protocol, Status: sso.ConnectionActive}
+		in := &ConnectionInput{Issuer: op.issuer, ClientID: client, ClientSecret: secret, AuthMethod: method,
 			Scopes: []string{"openid", "email", "profile", "groups"}}
-		if _, err := h.rp.ConfigureConnection(context.Background(), c, in); err != nil {
+		if _, err := h.rp.Configure(context.Background(), c, in); err != nil {
 			t.Fatalf("ConfigureConnection(%s): %v", id, err)
 		}
 		if err := h.conns.CreateConnection(context.Background(), c); err != nil {
@@ -297,7 +297,7 @@ func TestInteropOIDCProvider(t *testing.T) {
 	t.Run("wrong-client-secret-rejected-by-op", func(t *testing.T) {
 		c := mustConn(h, "conn_basic")
 		sealed, _ := h.sealer.Seal([]byte("not-the-secret"), []byte(c.ID))
-		c.OIDC.ClientSecretSealed = sealed
+		ConfigOf(c).ClientSecretSealed = sealed
 		_ = h.conns.UpdateConnection(context.Background(), c)
 		h.comp = &recCompleter{}
 		h.rp.cfg.Completer = h.comp

@@ -91,8 +91,8 @@ func TestLastGoodDiscoveryAndKeysWhileEndpointsDown(t *testing.T) {
 	if err := st.CreateOrg(ctx, &sso.Organization{ID: "org_lg", Slug: "lastgood", Name: "Last Good"}); err != nil {
 		t.Fatal(err)
 	}
-	conn := &sso.Connection{ID: "conn_lg", OrgID: "org_lg", Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive, CreatedAt: now()}
-	if _, err := rp.ConfigureConnection(ctx, conn, &sso.ConnectionInput{Issuer: idp.Issuer(), ClientID: "rp-client", ClientSecret: "rp-secret-value"}); err != nil {
+	conn := &sso.Connection{ID: "conn_lg", OrgID: "org_lg", Protocol: oidc.Protocol, Status: sso.ConnectionActive, CreatedAt: now()}
+	if _, err := rp.Configure(ctx, conn, &oidc.ConnectionInput{Issuer: idp.Issuer(), ClientID: "rp-client", ClientSecret: "rp-secret-value"}); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
 	if err := st.CreateConnection(ctx, conn); err != nil {

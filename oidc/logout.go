@@ -37,7 +37,7 @@ func (rp *RP) ServeBackChannelLogout(w http.ResponseWriter, r *http.Request, con
 	}
 	ctx := r.Context()
 	conn, err := rp.cfg.Connections.GetConnection(ctx, connectionID)
-	if err != nil || conn.Protocol != sso.ProtocolOIDC || conn.OIDC == nil || conn.Status == sso.ConnectionDisabled {
+	if err != nil || conn.Protocol != Protocol || ConfigOf(conn) == nil || conn.Status == sso.ConnectionDisabled {
 		http.NotFound(w, r)
 		return
 	}
@@ -136,8 +136,8 @@ func (rp *RP) verifyLogoutToken(r *http.Request, conn *sso.Connection, raw strin
 		return "", "", invalid(ReasonLogoutTokenInvalid, errors.New("oidc: logout token has neither sub nor sid"))
 	case c.JTI == "" || len(c.JTI) > 256:
 		return "", "", invalid(ReasonLogoutTokenInvalid, errors.New("oidc: logout token jti missing"))
-	case (len(tok.Audience) > 1 || tc.AZP != "") && tc.AZP != conn.OIDC.ClientID:
-		return "", "", mismatch(ReasonAZPMismatch, conn.OIDC.ClientID, tc.AZP)
+	case (len(tok.Audience) > 1 || tc.AZP != "") && tc.AZP != ConfigOf(conn).ClientID:
+		return "", "", mismatch(ReasonAZPMismatch, ConfigOf(conn).ClientID, tc.AZP)
 	}
 	key := "bcl:" + opaque.Hash(conn.ID+"\x00"+tok.Issuer+"\x00"+c.JTI)
 	if err := rp.cfg.Store.UseOnce(ctx, key, tc.IAT.t.Add(rp.cfg.MaxIDTokenAge+2*skew)); err != nil {

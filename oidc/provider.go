@@ -69,7 +69,7 @@ func (rp *RP) discover(ctx context.Context, issuer string) (_ *metadata, err err
 		return nil, err
 	}
 	if m.Issuer != issuer {
-		return nil, &sso.ValidationError{Protocol: sso.ProtocolOIDC, Reason: ReasonDiscoveryIssuerMismatch,
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonDiscoveryIssuerMismatch,
 			Want: issuer, Got: m.Issuer, Err: fmt.Errorf("%w: oidc: discovered issuer differs from the configured one", sso.ErrInvalidInput)}
 	}
 	if err := rp.checkEndpoints(&m); err != nil {
@@ -101,7 +101,7 @@ func (rp *RP) checkEndpoints(m *metadata) error {
 // when AuthURL is set, else discovery, cached per connection and issuer for
 // metadataTTL; when a refresh fails the last good copy is used.
 func (rp *RP) metadataFor(ctx context.Context, conn *sso.Connection) (*metadata, error) {
-	oc := conn.OIDC
+	oc := ConfigOf(conn)
 	if oc.AuthURL != "" {
 		m := &metadata{Issuer: oc.Issuer, AuthURL: oc.AuthURL, TokenURL: oc.TokenURL,
 			UserInfoURL: oc.UserInfoURL, JWKSURL: oc.JWKSURL}
@@ -154,7 +154,7 @@ func (rp *RP) keySetFor(conn *sso.Connection, jwksURL string) *keySet {
 // connection's SigningAlgs, else the IdP's advertised algorithms, else
 // RS256, always intersected with the asymmetric algorithms.
 func signingAlgs(conn *sso.Connection, m *metadata) []string {
-	src := conn.OIDC.SigningAlgs
+	src := ConfigOf(conn).SigningAlgs
 	if len(src) == 0 {
 		src = m.IDTokenAlgs
 	}
@@ -164,7 +164,7 @@ func signingAlgs(conn *sso.Connection, m *metadata) []string {
 			out = append(out, a)
 		}
 	}
-	if len(out) == 0 && len(conn.OIDC.SigningAlgs) == 0 {
+	if len(out) == 0 && len(ConfigOf(conn).SigningAlgs) == 0 {
 		out = []string{"RS256"}
 	}
 	return out

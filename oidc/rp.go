@@ -248,7 +248,7 @@ func (rp *RP) random(n int) (string, error) {
 // returnto.IsSafe) and login_hint.
 func (rp *RP) ServeLogin(w http.ResponseWriter, r *http.Request, connectionID string) {
 	conn, err := rp.cfg.Connections.GetConnection(r.Context(), connectionID)
-	if err != nil || conn.Protocol != sso.ProtocolOIDC || conn.OIDC == nil || conn.Status != sso.ConnectionActive {
+	if err != nil || conn.Protocol != Protocol || ConfigOf(conn) == nil || conn.Status != sso.ConnectionActive {
 		if err == nil || errors.Is(err, sso.ErrNotFound) {
 			err = fmt.Errorf("oidc: connection: %w", sso.ErrNotFound)
 		}
@@ -273,7 +273,7 @@ func (rp *RP) ServeLogin(w http.ResponseWriter, r *http.Request, connectionID st
 func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connection, opts sso.StartOptions) (err error) {
 	span := rp.startSpan(r.Context(), "oidc.login.start", conn)
 	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
-	if conn == nil || conn.Protocol != sso.ProtocolOIDC || conn.OIDC == nil {
+	if conn == nil || conn.Protocol != Protocol || ConfigOf(conn) == nil {
 		return fmt.Errorf("%w: oidc: not an OIDC connection", sso.ErrInvalidInput)
 	}
 	switch {
@@ -319,7 +319,7 @@ func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 		BrowserHash:  opaque.Hash(browser),
 		ConnectionID: conn.ID,
 		OrgID:        conn.OrgID,
-		Issuer:       conn.OIDC.Issuer,
+		Issuer:       ConfigOf(conn).Issuer,
 		RedirectURI:  rp.RedirectURI(conn.ID),
 		Verifier:     verifier,
 		Nonce:        nonce,
@@ -357,7 +357,7 @@ func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 }
 
 func scopes(conn *sso.Connection) []string {
-	s := conn.OIDC.Scopes
+	s := ConfigOf(conn).Scopes
 	if len(s) == 0 {
 		return []string{"openid", "email", "profile"}
 	}
@@ -369,12 +369,12 @@ func scopes(conn *sso.Connection) []string {
 
 func (rp *RP) oauth2Config(conn *sso.Connection, m *metadata, redirectURI, secret string) *oauth2.Config {
 	style := oauth2.AuthStyleInHeader
-	switch conn.OIDC.AuthMethod {
+	switch ConfigOf(conn).AuthMethod {
 	case "client_secret_post", "private_key_jwt", "none":
 		style = oauth2.AuthStyleInParams
 	}
 	return &oauth2.Config{
-		ClientID:     conn.OIDC.ClientID,
+		ClientID:     ConfigOf(conn).ClientID,
 		ClientSecret: secret,
 		Endpoint:     oauth2.Endpoint{AuthURL: m.AuthURL, TokenURL: m.TokenURL, AuthStyle: style},
 		RedirectURL:  redirectURI,
@@ -389,7 +389,7 @@ func (rp *RP) oauth2Config(conn *sso.Connection, m *metadata, redirectURI, secre
 // hands the profile to the Completer. Every rejection is reported to
 // Completer.Fail and rendered by the ErrorHandler.
 func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request, connectionID string) {
-	ctx, op := rp.tel.StartOp(r.Context(), "oidc.callback", string(sso.ProtocolOIDC))
+	ctx, op := rp.tel.StartOp(r.Context(), "oidc.callback", string(Protocol))
 	defer rp.tel.EndLogin(ctx, op)
 	r = r.WithContext(ctx)
 	login, conn, test, err := rp.callback(r, connectionID)
@@ -417,7 +417,7 @@ func (rp *RP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection,
 		connID = conn.ID
 	}
 	rp.log.WarnContext(r.Context(), "oidc: login rejected", "connection", connID, "reason", sso.ReasonOf(err), "err", err)
-	rp.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: sso.ProtocolOIDC, Test: test, Err: err})
+	rp.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: Protocol, Test: test, Err: err})
 	rp.cfg.ErrorHandler(w, r, err)
 }
 
@@ -482,8 +482,8 @@ func (rp *RP) callback(r *http.Request, connID string) (*sso.Login, *sso.Connect
 		return nil, conn, f.Test, err
 	}
 	if q.Has("iss") {
-		if iss := q.Get("iss"); !issuerMatches(conn.OIDC, iss) {
-			return nil, conn, f.Test, mismatch(ReasonIssuerParamMismatch, conn.OIDC.Issuer, iss)
+		if iss := q.Get("iss"); !issuerMatches(ConfigOf(conn), iss) {
+			return nil, conn, f.Test, mismatch(ReasonIssuerParamMismatch, ConfigOf(conn).Issuer, iss)
 		}
 	} else if m.AuthResponseIssSupported {
 		return nil, conn, f.Test, invalid(ReasonIssuerParamMissing, nil)
@@ -518,12 +518,12 @@ func (rp *RP) callback(r *http.Request, connID string) (*sso.Login, *sso.Connect
 // started for: same organization, OIDC, same issuer, and allowed to log in.
 func usable(conn *sso.Connection, f *Flow) error {
 	switch {
-	case conn.Protocol != sso.ProtocolOIDC || conn.OIDC == nil:
+	case conn.Protocol != Protocol || ConfigOf(conn) == nil:
 		return invalid(ReasonConnectionUnusable, errors.New("oidc: not an OIDC connection"))
 	case conn.OrgID != f.OrgID:
 		return mismatch(ReasonConnectionMismatch, f.OrgID, conn.OrgID)
-	case conn.OIDC.Issuer != f.Issuer:
-		return mismatch(ReasonIssuerMismatch, f.Issuer, conn.OIDC.Issuer)
+	case ConfigOf(conn).Issuer != f.Issuer:
+		return mismatch(ReasonIssuerMismatch, f.Issuer, ConfigOf(conn).Issuer)
 	case conn.Status == sso.ConnectionActive:
 	case conn.Status == sso.ConnectionDraft && f.Test:
 	default:
@@ -545,7 +545,7 @@ func truncate(s string, n int) string {
 
 // issuerMatches reports whether iss is the connection's issuer, or, for a
 // multi-tenant template, the template with an allowed tenant ID.
-func issuerMatches(oc *sso.OIDCConfig, iss string) bool {
+func issuerMatches(oc *ConnectionConfig, iss string) bool {
 	if !strings.Contains(oc.Issuer, TenantPlaceholder) {
 		return iss == oc.Issuer
 	}
@@ -562,9 +562,9 @@ func (rp *RP) exchange(ctx context.Context, conn *sso.Connection, m *metadata, f
 	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
 	var secret string
 	var opts []oauth2.AuthCodeOption
-	switch conn.OIDC.AuthMethod {
+	switch ConfigOf(conn).AuthMethod {
 	case "", "client_secret_basic", "client_secret_post":
-		s, err := rp.cfg.Sealer.Open(conn.OIDC.ClientSecretSealed, []byte(conn.ID))
+		s, err := rp.cfg.Sealer.Open(ConfigOf(conn).ClientSecretSealed, []byte(conn.ID))
 		if err != nil {
 			return nil, fmt.Errorf("oidc: open client secret of connection %s: %w", conn.ID, err)
 		}
@@ -579,7 +579,7 @@ func (rp *RP) exchange(ctx context.Context, conn *sso.Connection, m *metadata, f
 			oauth2.SetAuthURLParam("client_assertion", a))
 	case "none":
 	default:
-		return nil, fmt.Errorf("%w: oidc: unknown auth method %q", sso.ErrInvalidConfig, conn.OIDC.AuthMethod)
+		return nil, fmt.Errorf("%w: oidc: unknown auth method %q", sso.ErrInvalidConfig, ConfigOf(conn).AuthMethod)
 	}
 	oc := rp.oauth2Config(conn, m, f.RedirectURI, secret)
 	opts = append(opts, oauth2.VerifierOption(f.Verifier))

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -61,7 +62,7 @@ func TestClientAuthentication(t *testing.T) {
 		op.set(func(op *mockOP) { op.authMethod, op.secret = "none", "" })
 		h := newHarness(t, clk, nil)
 		c := h.addConn(op, "conn_a", "org_a", nil)
-		if c.OIDC.ClientSecretSealed != "" {
+		if ConfigOf(c).ClientSecretSealed != "" {
 			t.Fatal("public client got a sealed secret")
 		}
 		h.wantOK(h.login(newBrowser(t), "conn_a"))
@@ -78,18 +79,18 @@ func TestClientAuthentication(t *testing.T) {
 		op := newMockOP(t, clk)
 		op.set(func(op *mockOP) { op.authMethod, op.assertionPub = "private_key_jwt", &key.PublicKey })
 		h := newHarness(t, clk, nil)
-		c := h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *sso.ConnectionInput) {
+		c := h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *ConnectionInput) {
 			in.ClientSecret, in.PrivateKeyPEM = "", pemText
 		})
-		if c.OIDC.PrivateKeySealed == "" || strings.Contains(c.OIDC.PrivateKeySealed, "PRIVATE") || c.OIDC.PrivateKeyID == "" {
-			t.Fatalf("private key not sealed: %+v", c.OIDC)
+		if ConfigOf(c).PrivateKeySealed == "" || strings.Contains(ConfigOf(c).PrivateKeySealed, "PRIVATE") || ConfigOf(c).PrivateKeyID == "" {
+			t.Fatalf("private key not sealed: %+v", ConfigOf(c))
 		}
 		h.wantOK(h.login(newBrowser(t), "conn_a"))
 		if m := op.tokenAuthMethod.Load(); m != "private_key_jwt" {
 			t.Fatalf("token auth = %v", m)
 		}
 		jwk, err := h.rp.PublicJWK(c)
-		if err != nil || !strings.Contains(string(jwk), c.OIDC.PrivateKeyID) || strings.Contains(string(jwk), `"d"`) {
+		if err != nil || !strings.Contains(string(jwk), ConfigOf(c).PrivateKeyID) || strings.Contains(string(jwk), `"d"`) {
 			t.Fatalf("PublicJWK = %s, %v", jwk, err)
 		}
 	})
@@ -98,7 +99,7 @@ func TestClientAuthentication(t *testing.T) {
 		clk := newClock()
 		op := newMockOP(t, clk)
 		h := newHarness(t, clk, nil)
-		h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *sso.ConnectionInput) { in.ClientSecret = "wrong" })
+		h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *ConnectionInput) { in.ClientSecret = "wrong" })
 		ve := h.wantReject(h.login(newBrowser(t), "conn_a"), ReasonTokenExchange)
 		var ie *IdPError
 		if !errors.As(ve, &ie) || ie.Code != "invalid_client" {
@@ -113,43 +114,43 @@ func TestConfigureConnection(t *testing.T) {
 	op := newMockOP(t, clk)
 	h := newHarness(t, clk, nil)
 	c := &sso.Connection{ID: "conn_x", OrgID: "org_x"}
-	d, err := h.rp.ConfigureConnection(t.Context(), c, &sso.ConnectionInput{Issuer: op.issuer, ClientID: "cid", ClientSecret: "topsecret", Scopes: []string{"openid", "email", "groups"}})
+	d, err := h.rp.Configure(t.Context(), c, &ConnectionInput{Issuer: op.issuer, ClientID: "cid", ClientSecret: "topsecret", Scopes: []string{"openid", "email", "groups"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Issuer != op.issuer || d.Endpoints["token_endpoint"] != op.srv.URL+"/token" || c.Protocol != sso.ProtocolOIDC {
+	if d.Issuer != op.issuer || d.Endpoints["token_endpoint"] != op.srv.URL+"/token" || c.Protocol != Protocol {
 		t.Fatalf("details = %+v", d)
 	}
-	if strings.Contains(c.OIDC.ClientSecretSealed, "topsecret") {
+	if strings.Contains(ConfigOf(c).ClientSecretSealed, "topsecret") {
 		t.Fatal("secret stored in clear")
 	}
-	if pt, err := h.sealer.Open(c.OIDC.ClientSecretSealed, []byte("conn_x")); err != nil || string(pt) != "topsecret" {
+	if pt, err := h.sealer.Open(ConfigOf(c).ClientSecretSealed, []byte("conn_x")); err != nil || string(pt) != "topsecret" {
 		t.Fatalf("sealed secret does not open with the connection ID: %v", err)
 	}
-	if _, err := h.sealer.Open(c.OIDC.ClientSecretSealed, []byte("conn_y")); err == nil {
+	if _, err := h.sealer.Open(ConfigOf(c).ClientSecretSealed, []byte("conn_y")); err == nil {
 		t.Fatal("sealed secret opens for another connection")
 	}
 	// Reconfiguring without a secret keeps the sealed one.
-	sealed := c.OIDC.ClientSecretSealed
-	if _, err := h.rp.ConfigureConnection(t.Context(), c, &sso.ConnectionInput{Issuer: op.issuer, ClientID: "cid"}); err != nil || c.OIDC.ClientSecretSealed != sealed {
+	sealed := ConfigOf(c).ClientSecretSealed
+	if _, err := h.rp.Configure(t.Context(), c, &ConnectionInput{Issuer: op.issuer, ClientID: "cid"}); err != nil || ConfigOf(c).ClientSecretSealed != sealed {
 		t.Fatalf("reconfigure: %v", err)
 	}
 	t.Run("manual-endpoints", func(t *testing.T) {
 		c := &sso.Connection{ID: "conn_m"}
-		_, err := h.rp.ConfigureConnection(t.Context(), c, &sso.ConnectionInput{Issuer: op.issuer, ClientID: "cid", ClientSecret: "s",
+		_, err := h.rp.Configure(t.Context(), c, &ConnectionInput{Issuer: op.issuer, ClientID: "cid", ClientSecret: "s",
 			AuthURL: op.srv.URL + "/authorize", TokenURL: op.srv.URL + "/token", JWKSURL: op.srv.URL + "/jwks", UserInfoURL: op.srv.URL + "/userinfo"})
-		if err != nil || c.OIDC.AuthURL == "" || c.OIDC.JWKSURL != op.srv.URL+"/jwks" {
-			t.Fatalf("manual: %v %+v", err, c.OIDC)
+		if err != nil || ConfigOf(c).AuthURL == "" || ConfigOf(c).JWKSURL != op.srv.URL+"/jwks" {
+			t.Fatalf("manual: %v %+v", err, ConfigOf(c))
 		}
 	})
 	t.Run("manual-endpoints-login", func(t *testing.T) {
 		h2 := newHarness(t, clk, nil)
-		h2.addConn(op, "conn_m", "org_m", func(c *sso.Connection, in *sso.ConnectionInput) {
+		h2.addConn(op, "conn_m", "org_m", func(c *sso.Connection, in *ConnectionInput) {
 			in.AuthURL, in.TokenURL, in.JWKSURL, in.UserInfoURL = op.srv.URL+"/authorize", op.srv.URL+"/token", op.srv.URL+"/jwks", op.srv.URL+"/userinfo"
 		})
 		h2.wantOK(h2.login(newBrowser(t), "conn_m"))
 	})
-	for name, in := range map[string]*sso.ConnectionInput{
+	for name, in := range map[string]*ConnectionInput{
 		"no-issuer":     {ClientID: "x", ClientSecret: "y"},
 		"no-client":     {Issuer: op.issuer, ClientSecret: "y"},
 		"no-secret":     {Issuer: op.issuer, ClientID: "x"},
@@ -159,14 +160,14 @@ func TestConfigureConnection(t *testing.T) {
 		"manual-no-jwk": {Issuer: op.issuer, ClientID: "x", ClientSecret: "y", AuthURL: op.srv.URL + "/authorize", TokenURL: op.srv.URL + "/token"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := h.rp.ConfigureConnection(t.Context(), &sso.Connection{ID: "c_" + name}, in); !errors.Is(err, sso.ErrInvalidInput) {
+			if _, err := h.rp.Configure(t.Context(), &sso.Connection{ID: "c_" + name}, in); !errors.Is(err, sso.ErrInvalidInput) {
 				t.Fatalf("err = %v, want ErrInvalidInput", err)
 			}
 		})
 	}
 	t.Run("hmac-signing-alg-refused", func(t *testing.T) {
-		c := &sso.Connection{ID: "c_hs", OIDC: &sso.OIDCConfig{SigningAlgs: []string{"HS256"}}}
-		if _, err := h.rp.ConfigureConnection(t.Context(), c, &sso.ConnectionInput{Issuer: op.issuer, ClientID: "x", ClientSecret: "y"}); !errors.Is(err, sso.ErrInvalidInput) {
+		c := &sso.Connection{ID: "c_hs", Config: &ConnectionConfig{SigningAlgs: []string{"HS256"}}}
+		if _, err := h.rp.Configure(t.Context(), c, &ConnectionInput{Issuer: op.issuer, ClientID: "x", ClientSecret: "y"}); !errors.Is(err, sso.ErrInvalidInput) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -205,7 +206,7 @@ func TestIdPErrorResponse(t *testing.T) {
 func TestLoginRoutes(t *testing.T) {
 	t.Parallel()
 	h, _ := setupOne(t, nil)
-	draft := &sso.Connection{ID: "conn_d", OrgID: "org_a", Protocol: sso.ProtocolOIDC, Status: sso.ConnectionDraft, OIDC: mustConn(h, "conn_a").OIDC}
+	draft := &sso.Connection{ID: "conn_d", OrgID: "org_a", Protocol: Protocol, Status: sso.ConnectionDraft, Config: ConfigOf(mustConn(h, "conn_a"))}
 	_ = h.conns.CreateConnection(t.Context(), draft)
 	for _, id := range []string{"nope", "conn_d"} {
 		resp := newBrowser(t).get(h.srv.URL + "/sso/oidc/login/" + id)
@@ -226,7 +227,7 @@ func TestLoginRoutes(t *testing.T) {
 	if err := h.rp.StartLogin(httptest.NewRecorder(), req, draft, sso.StartOptions{}); !errors.Is(err, sso.ErrAccessDenied) {
 		t.Fatalf("non-test login on draft: %v", err)
 	}
-	if err := h.rp.StartLogin(httptest.NewRecorder(), req, &sso.Connection{Protocol: sso.ProtocolSAML}, sso.StartOptions{}); !errors.Is(err, sso.ErrInvalidInput) {
+	if err := h.rp.StartLogin(httptest.NewRecorder(), req, &sso.Connection{Protocol: saml.Protocol}, sso.StartOptions{}); !errors.Is(err, sso.ErrInvalidInput) {
 		t.Fatalf("SAML connection: %v", err)
 	}
 }
@@ -256,7 +257,7 @@ func TestClaimMapping(t *testing.T) {
 		clk := newClock()
 		op := newMockOP(t, clk)
 		h := newHarness(t, clk, nil)
-		h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *sso.ConnectionInput) {
+		h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *ConnectionInput) {
 			c.Mapping = sso.AttributeMapping{Email: "upn", Groups: "roles", DisplayName: "display"}
 		})
 		op.set(func(op *mockOP) {

@@ -296,7 +296,7 @@ func TestT_O_5_IssuerMismatch(t *testing.T) {
 			op := newMockOP(t, clk)
 			h := newHarness(t, clk, nil)
 			op.set(func(op *mockOP) { op.discoveryIssuer = f(op.issuer) })
-			_, err := h.rp.ConfigureConnection(t.Context(), &sso.Connection{ID: "c"}, &sso.ConnectionInput{Issuer: op.issuer, ClientID: "x", ClientSecret: "y"})
+			_, err := h.rp.Configure(t.Context(), &sso.Connection{ID: "c"}, &ConnectionInput{Issuer: op.issuer, ClientID: "x", ClientSecret: "y"})
 			wantReason(t, err, ReasonDiscoveryIssuerMismatch)
 			if !errors.Is(err, sso.ErrInvalidInput) {
 				t.Fatalf("error does not wrap ErrInvalidInput: %v", err)
@@ -362,7 +362,7 @@ func TestT_O_6_MixUp(t *testing.T) {
 		br := newBrowser(t)
 		cb := h.authorize(br, h.start(br, "conn_a", ""))
 		c := mustConn(h, "conn_a")
-		c.OIDC.Issuer = b.issuer
+		ConfigOf(c).Issuer = b.issuer
 		_ = h.conns.UpdateConnection(t.Context(), c)
 		h.wantReject(br.get(cb.String()), ReasonIssuerMismatch)
 	})
@@ -667,7 +667,9 @@ func TestT_O_13_SubUserInfo(t *testing.T) {
 		clk := newClock()
 		op := newMockOP(t, clk)
 		h := newHarness(t, clk, nil)
-		h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *sso.ConnectionInput) { c.OIDC = &sso.OIDCConfig{UserInfo: UserInfoNever} })
+		h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *ConnectionInput) {
+			c.Config = &ConnectionConfig{UserInfo: UserInfoNever}
+		})
 		op.set(func(op *mockOP) { op.omitProfileClaims = true })
 		l := h.wantOK(h.login(newBrowser(t), "conn_a"))
 		if op.userinfoCalls.Load() != 0 || l.Profile.Email != "" {
@@ -743,8 +745,8 @@ func TestT_O_15_CrossTenant(t *testing.T) {
 		op := newMockOP(t, clk)
 		op.set(func(op *mockOP) { op.issuer = op.srv.URL + "/{tenantid}/v2.0"; op.issParam = "omit" })
 		h := newHarness(t, clk, nil)
-		h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *sso.ConnectionInput) {
-			c.OIDC = &sso.OIDCConfig{AllowedTenantIDs: []string{"tenant-1"}}
+		h.addConn(op, "conn_a", "org_a", func(c *sso.Connection, in *ConnectionInput) {
+			c.Config = &ConnectionConfig{AllowedTenantIDs: []string{"tenant-1"}}
 		})
 		op.set(func(op *mockOP) {
 			op.claims = func(c map[string]any) {
@@ -777,7 +779,7 @@ func TestT_O_15_CrossTenant(t *testing.T) {
 		clk := newClock()
 		op := newMockOP(t, clk)
 		h := newHarness(t, clk, nil)
-		_, err := h.rp.ConfigureConnection(t.Context(), &sso.Connection{ID: "c"}, &sso.ConnectionInput{Issuer: op.srv.URL + "/{tenantid}/v2.0", ClientID: "x", ClientSecret: "y"})
+		_, err := h.rp.Configure(t.Context(), &sso.Connection{ID: "c"}, &ConnectionInput{Issuer: op.srv.URL + "/{tenantid}/v2.0", ClientID: "x", ClientSecret: "y"})
 		if !errors.Is(err, sso.ErrInvalidInput) {
 			t.Fatalf("err = %v", err)
 		}
@@ -896,7 +898,7 @@ func TestT_O_19_SSRF(t *testing.T) {
 	} {
 		t.Run("issuer="+iss, func(t *testing.T) {
 			t.Parallel()
-			_, err := newRP(t, nil).ConfigureConnection(t.Context(), &sso.Connection{ID: "c"}, &sso.ConnectionInput{Issuer: iss, ClientID: "x", ClientSecret: "y"})
+			_, err := newRP(t, nil).Configure(t.Context(), &sso.Connection{ID: "c"}, &ConnectionInput{Issuer: iss, ClientID: "x", ClientSecret: "y"})
 			if !errors.Is(err, sso.ErrInvalidInput) {
 				t.Fatalf("err = %v, want ErrInvalidInput", err)
 			}
@@ -956,7 +958,7 @@ func TestT_O_19_SSRF(t *testing.T) {
 		defer srv.Close()
 		jwks = "http://" + srv.Listener.Addr().String() + "/jwks"
 		rp := newRP(t, func(c *Config) { c.HTTPClient = srv.Client(); c.AllowPrivateAddresses = true })
-		_, err := rp.ConfigureConnection(t.Context(), &sso.Connection{ID: "c"}, &sso.ConnectionInput{Issuer: srv.URL, ClientID: "x", ClientSecret: "y"})
+		_, err := rp.Configure(t.Context(), &sso.Connection{ID: "c"}, &ConnectionInput{Issuer: srv.URL, ClientID: "x", ClientSecret: "y"})
 		if !errors.Is(err, errInsecureURL) {
 			t.Fatalf("err = %v", err)
 		}
@@ -973,7 +975,7 @@ func TestT_O_19_SSRF(t *testing.T) {
 		}))
 		defer srv.Close()
 		rp := newRP(t, func(c *Config) { c.HTTPClient = srv.Client(); c.AllowPrivateAddresses = true })
-		d, err := rp.ConfigureConnection(t.Context(), &sso.Connection{ID: "c"}, &sso.ConnectionInput{Issuer: srv.URL, ClientID: "x", ClientSecret: "y"})
+		d, err := rp.Configure(t.Context(), &sso.Connection{ID: "c"}, &ConnectionInput{Issuer: srv.URL, ClientID: "x", ClientSecret: "y"})
 		if err != nil || d.Issuer != srv.URL {
 			t.Fatalf("ConfigureConnection = %v, %v", d, err)
 		}

@@ -43,8 +43,8 @@ func TestTelemetryOIDCLogin(t *testing.T) {
 	}
 	mux.Handle("/sso/oidc/", http.StripPrefix("/sso/oidc", rp))
 	const secret = "telemetry-client-secret-value"
-	conn := &sso.Connection{ID: "conn_tel", OrgID: "org_tel", Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive}
-	if _, err := rp.ConfigureConnection(ctx, conn, &sso.ConnectionInput{Issuer: idp.Issuer(), ClientID: "tel-client", ClientSecret: secret}); err != nil {
+	conn := &sso.Connection{ID: "conn_tel", OrgID: "org_tel", Protocol: oidc.Protocol, Status: sso.ConnectionActive}
+	if _, err := rp.Configure(ctx, conn, &oidc.ConnectionInput{Issuer: idp.Issuer(), ClientID: "tel-client", ClientSecret: secret}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.CreateConnection(ctx, conn); err != nil {

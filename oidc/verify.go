@@ -124,7 +124,7 @@ func (rp *RP) splitToken(raw string) (*jwsHeader, string, error) {
 // payload must carry: the configured issuer, or for a multi-tenant
 // template the template filled with the token's tid, which must be
 // allowlisted.
-func expectedIssuer(oc *sso.OIDCConfig, payloadSeg string) (string, string, error) {
+func expectedIssuer(oc *ConnectionConfig, payloadSeg string) (string, string, error) {
 	if !strings.Contains(oc.Issuer, TenantPlaceholder) {
 		return oc.Issuer, "", nil
 	}
@@ -145,7 +145,7 @@ func expectedIssuer(oc *sso.OIDCConfig, payloadSeg string) (string, string, erro
 // issuer, audience, azp, exp/nbf/iat with skew, iat presence and age, sub,
 // nonce (constant time) and at_hash when present.
 func (rp *RP) verifyIDToken(ctx context.Context, conn *sso.Connection, m *metadata, raw, nonce, accessToken string) (*verifiedToken, error) {
-	oc := conn.OIDC
+	oc := ConfigOf(conn)
 	tok, tc, payload, tid, err := rp.verifySigned(ctx, conn, m, raw)
 	if err != nil {
 		return nil, err
@@ -211,7 +211,7 @@ func classify(err error, rec *recordingKeySet, tc *timeClaims, issuer, clientID 
 	case tc.Issuer != issuer:
 		return mismatch(ReasonIssuerMismatch, issuer, tc.Issuer)
 	case !audienceContains(tc.Audience, clientID):
-		return &sso.ValidationError{Protocol: sso.ProtocolOIDC, Reason: ReasonAudienceMismatch, Want: clientID, Got: truncate(string(tc.Audience), 256), Err: err}
+		return &sso.ValidationError{Protocol: Protocol, Reason: ReasonAudienceMismatch, Want: clientID, Got: truncate(string(tc.Audience), 256), Err: err}
 	case errors.As(err, &te) && !tc.Exp.set:
 		return invalid(ReasonExpMissing, err)
 	case errors.As(err, &te):
@@ -253,7 +253,7 @@ func decodeClaims(b []byte) (map[string]any, error) {
 // connection's key set, and returns the token, its time claims, its
 // verified payload and, for a multi-tenant issuer, the tenant ID used.
 func (rp *RP) verifySigned(ctx context.Context, conn *sso.Connection, m *metadata, raw string) (*gooidc.IDToken, *timeClaims, []byte, string, error) {
-	oc := conn.OIDC
+	oc := ConfigOf(conn)
 	hdr, payload, err := rp.splitToken(raw)
 	if err != nil {
 		return nil, nil, nil, "", err

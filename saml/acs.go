@@ -21,7 +21,7 @@ const requestCookiePrefix = "ssokit_saml_"
 // connection named by the {connection} path value. It validates the
 // response and hands the verified profile to Config.Completer.
 func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
-	ctx, op := s.tel.StartOp(r.Context(), "saml.acs", string(sso.ProtocolSAML))
+	ctx, op := s.tel.StartOp(r.Context(), "saml.acs", string(Protocol))
 	defer s.tel.EndLogin(ctx, op)
 	r = r.WithContext(ctx)
 	conn, err := s.connection(ctx, r.PathValue("connection"))
@@ -69,7 +69,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		login.ReturnTo, login.Test = st.ReturnTo, st.Test
 		clearRequestCookie(w, s.cookiePath(conn.ID), v.inResponseTo)
 	} else {
-		if !conn.SAML.AllowIdPInitiated {
+		if !ConfigOf(conn).AllowIdPInitiated {
 			s.fail(w, r, conn, false, invalid(ReasonUnsolicited, errors.New("saml: response without InResponseTo")))
 			return
 		}
@@ -85,7 +85,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, conn, login.Test, invalid(ReasonConnectionDisabled, errors.New("saml: connection is not active")))
 		return
 	}
-	if err := s.cfg.Store.MarkAssertionUsed(ctx, conn.SAML.IdPEntityID, v.assertionID, v.expiresAt); err != nil {
+	if err := s.cfg.Store.MarkAssertionUsed(ctx, ConfigOf(conn).IdPEntityID, v.assertionID, v.expiresAt); err != nil {
 		if errors.Is(err, sso.ErrConflict) {
 			err = invalid(ReasonReplayed, err)
 		}

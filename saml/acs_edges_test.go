@@ -87,7 +87,7 @@ func setAttributes(a *etree.Element, specs []attrSpec) {
 }
 
 // rejectCase runs one rejected login on a fresh harness.
-func rejectCase(t *testing.T, reason string, conf func(c *sso.SAMLConfig), edit func(f *fixture)) {
+func rejectCase(t *testing.T, reason string, conf func(c *saml.ConnectionConfig), edit func(f *fixture)) {
 	t.Helper()
 	h := newHarness(t)
 	if conf != nil {
@@ -97,7 +97,7 @@ func rejectCase(t *testing.T, reason string, conf func(c *sso.SAMLConfig), edit 
 }
 
 // acceptCase runs one accepted login on a fresh harness.
-func acceptCase(t *testing.T, conf func(c *sso.SAMLConfig), edit func(f *fixture)) *sso.Login {
+func acceptCase(t *testing.T, conf func(c *saml.ConnectionConfig), edit func(f *fixture)) *sso.Login {
 	t.Helper()
 	h := newHarness(t)
 	if conf != nil {
@@ -170,10 +170,10 @@ func TestXSWNamespaceVariants(t *testing.T) {
 
 func TestResponseOnlySignatureWrapped(t *testing.T) {
 	t.Parallel()
-	optIn := func(c *sso.SAMLConfig) { c.AllowResponseSignatureOnly = true }
+	optIn := func(c *saml.ConnectionConfig) { c.AllowResponseSignatureOnly = true }
 	cases := []struct {
 		name, reason string
-		conf         func(c *sso.SAMLConfig)
+		conf         func(c *saml.ConnectionConfig)
 		mutate       func(doc *etree.Document)
 	}{
 		{"NoOptIn", saml.ReasonSignatureMissing, nil, func(*etree.Document) {}},
@@ -483,7 +483,7 @@ func TestConditionsVariants(t *testing.T) {
 		t.Parallel()
 		// Accepted; OneTimeUse is what the replay cache enforces anyway.
 		h := newHarness(t)
-		h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.AllowIdPInitiated = true })
+		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.AllowIdPInitiated = true })
 		f := h.fixtureFor(h.conn, "")
 		f.mutate = func(a *etree.Element) {
 			c := a.SelectElement("Conditions")
@@ -693,7 +693,7 @@ func TestCertificateValidity(t *testing.T) {
 		t.Parallel()
 		k := certFor(t, idpKey(t).key, "future", baseTime.Add(24*time.Hour), baseTime.Add(48*time.Hour))
 		rejectCase(t, saml.ReasonSignatureInvalid,
-			func(c *sso.SAMLConfig) { c.Certificates = []string{certPEM(k.cert)} },
+			func(c *saml.ConnectionConfig) { c.Certificates = []string{certPEM(k.cert)} },
 			func(f *fixture) { f.key = k })
 	})
 	t.Run("ExpiredButSameKeyAsTrusted", func(t *testing.T) {
@@ -903,7 +903,7 @@ func TestVendorShapes(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			h.updateConn(t, h.conn, func(c *sso.SAMLConfig) {
+			h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) {
 				c.IdPEntityID = v.issuer
 				c.AllowResponseSignatureOnly = v.responseOnlyOptIn
 			})
@@ -975,10 +975,10 @@ func dropKeyInfo(sig *etree.Element) {
 
 func TestKeyInfoVariants(t *testing.T) {
 	t.Parallel()
-	twoCerts := func(c *sso.SAMLConfig) {
+	twoCerts := func(c *saml.ConnectionConfig) {
 		c.Certificates = []string{certPEM(idpKey(t).cert), certPEM(idpKey2(t).cert)}
 	}
-	run := func(t *testing.T, conf func(c *sso.SAMLConfig), edit func(f *fixture), sigEdit func(sig *etree.Element)) (*harness, *etree.Document) {
+	run := func(t *testing.T, conf func(c *saml.ConnectionConfig), edit func(f *fixture), sigEdit func(sig *etree.Element)) (*harness, *etree.Document) {
 		h := newHarness(t)
 		if conf != nil {
 			h.updateConn(t, h.conn, conf)
@@ -1094,7 +1094,7 @@ func TestAttributeResolution(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			h.conn.Mapping = c.mapping
-			h.updateConn(t, h.conn, func(*sso.SAMLConfig) {})
+			h.updateConn(t, h.conn, func(*saml.ConnectionConfig) {})
 			nameID := "user-123"
 			if c.name == "OverrideIsExact" {
 				nameID = "alice@example.com"

@@ -297,7 +297,7 @@ func TestTS4_SignedResponseUnsignedAssertion(t *testing.T) {
 
 	// Positive control: the connection opts in to Response-only signatures.
 	h2 := newHarness(t)
-	h2.updateConn(t, h2.conn, func(c *sso.SAMLConfig) { c.AllowResponseSignatureOnly = true })
+	h2.updateConn(t, h2.conn, func(c *saml.ConnectionConfig) { c.AllowResponseSignatureOnly = true })
 	h2.expectAccepted(t, h2.login(t, h2.conn, func(f *fixture) { f.signAssertion, f.signResponse = false, true }))
 }
 
@@ -318,7 +318,7 @@ func TestTS5_MixedSignedUnsignedAssertions(t *testing.T) {
 func TestTS6_Replay(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.AllowIdPInitiated = true })
+	h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.AllowIdPInitiated = true })
 	f := h.fixtureFor(h.conn, "")
 	enc := f.encoded(t)
 	h.expectAccepted(t, h.post(t, h.conn.ID, enc, ""))
@@ -342,7 +342,7 @@ func TestTS6_ReplayConcurrent(t *testing.T) {
 			h := newHarness(t)
 			irt := ""
 			if mode == "IdPInitiated" {
-				h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.AllowIdPInitiated = true })
+				h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.AllowIdPInitiated = true })
 			} else {
 				irt = h.startLogin(t, h.conn.ID)
 			}
@@ -428,7 +428,7 @@ func TestTS7_InResponseToBinding(t *testing.T) {
 	t.Run("OtherConnection", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		b := h.addConn(t, "conn_b", "org_b", func(*sso.SAMLConfig) {})
+		b := h.addConn(t, "conn_b", "org_b", func(*saml.ConnectionConfig) {})
 		id := h.startLogin(t, b.ID)
 		// A response for conn_a that claims conn_b's request.
 		h.expectRejected(t, h.post(t, h.conn.ID, h.fixtureFor(h.conn, id).encoded(t), ""), saml.ReasonInResponseTo)
@@ -466,7 +466,7 @@ func TestTS8_AudienceRecipientDestinationIssuer(t *testing.T) {
 	t.Run("TenantAResponseAtTenantB", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		b := h.addConn(t, "conn_b", "org_b", func(*sso.SAMLConfig) {})
+		b := h.addConn(t, "conn_b", "org_b", func(*saml.ConnectionConfig) {})
 		idB := h.startLogin(t, b.ID)
 		// Same IdP, valid signature, addressed to tenant A's SP.
 		f := h.fixtureFor(h.conn, idB)
@@ -591,19 +591,19 @@ func TestTS12_CertificatesAndRollover(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		expired := certFor(t, idpKey(t).key, "expired", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC))
-		h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.Certificates = []string{certPEM(expired.cert)} })
+		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.Certificates = []string{certPEM(expired.cert)} })
 		h.expectRejected(t, h.login(t, h.conn, func(f *fixture) { f.key = expired }), saml.ReasonSignatureInvalid)
 	})
 	t.Run("Rollover", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.updateConn(t, h.conn, func(c *sso.SAMLConfig) {
+		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) {
 			c.Certificates = []string{certPEM(idpKey(t).cert), certPEM(idpKey2(t).cert)}
 		})
 		h.expectAccepted(t, h.login(t, h.conn, func(f *fixture) { f.key = idpKey(t) }))
 		h.expectAccepted(t, h.login(t, h.conn, func(f *fixture) { f.key = idpKey2(t) }))
 		// The old certificate is removed: its signatures are refused.
-		h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.Certificates = []string{certPEM(idpKey2(t).cert)} })
+		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.Certificates = []string{certPEM(idpKey2(t).cert)} })
 		resp := h.login(t, h.conn, func(f *fixture) { f.key = idpKey(t) })
 		if resp.StatusCode < 400 || sso.ReasonOf(h.rec.lastFailure().Err) != saml.ReasonSignatureInvalid {
 			t.Fatalf("old cert after removal: status %d, failure %v", resp.StatusCode, h.rec.lastFailure())
@@ -624,7 +624,7 @@ func TestTS13_SHA1Refused(t *testing.T) {
 	t.Run("RSASHA1OptIn", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.AllowSHA1 = true })
+		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.AllowSHA1 = true })
 		h.expectAccepted(t, h.login(t, h.conn, func(f *fixture) { f.sha1 = true }))
 	})
 	t.Run("HMACSHA1", func(t *testing.T) {
@@ -728,7 +728,7 @@ func TestTS17_EncryptedAssertions(t *testing.T) {
 		t.Run("Accept/"+alg, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.RequireEncryptedAssertions = true })
+			h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.RequireEncryptedAssertions = true })
 			l := h.expectAccepted(t, h.login(t, h.conn, func(f *fixture) { f.encrypt = alg }))
 			if l.Profile.Subject != "alice@example.com" {
 				t.Fatalf("subject %q", l.Profile.Subject)
@@ -737,12 +737,12 @@ func TestTS17_EncryptedAssertions(t *testing.T) {
 	}
 	cases := map[string]struct {
 		edit   func(f *fixture)
-		conf   func(c *sso.SAMLConfig)
+		conf   func(c *saml.ConnectionConfig)
 		reason string
 	}{
 		"WrongSPCert":       {func(f *fixture) { f.encrypt, f.encKey = "aes256-gcm", otherKey(t) }, nil, saml.ReasonDecryptionFailed},
 		"RSA15":             {func(f *fixture) { f.encrypt, f.rsa15 = "aes256-gcm", true }, nil, saml.ReasonWeakAlgorithm},
-		"PlaintextRequired": {func(f *fixture) {}, func(c *sso.SAMLConfig) { c.RequireEncryptedAssertions = true }, saml.ReasonEncryptionRequired},
+		"PlaintextRequired": {func(f *fixture) {}, func(c *saml.ConnectionConfig) { c.RequireEncryptedAssertions = true }, saml.ReasonEncryptionRequired},
 		"CorruptCipherValue": {func(f *fixture) {
 			f.encrypt = "aes256-gcm"
 			f.mutateResp = func(r *etree.Element) {
@@ -774,7 +774,7 @@ func TestTS17_EncryptedAssertions(t *testing.T) {
 	t.Run("SignedResponseUnsignedEncryptedAssertionOptIn", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.AllowResponseSignatureOnly = true })
+		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.AllowResponseSignatureOnly = true })
 		h.expectAccepted(t, h.login(t, h.conn, func(f *fixture) { f.encrypt, f.signAssertion, f.signResponse = "aes256-gcm", false, true }))
 	})
 }
@@ -789,7 +789,7 @@ func TestTS18_IdPInitiated(t *testing.T) {
 	t.Run("OptedIn", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.AllowIdPInitiated = true })
+		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.AllowIdPInitiated = true })
 		l := h.expectAccepted(t, h.post(t, h.conn.ID, h.fixtureFor(h.conn, "").encoded(t), "/dashboard"))
 		if l.ReturnTo != "/dashboard" {
 			t.Fatalf("ReturnTo %q", l.ReturnTo)
@@ -798,7 +798,7 @@ func TestTS18_IdPInitiated(t *testing.T) {
 	t.Run("TooOld", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.AllowIdPInitiated = true })
+		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.AllowIdPInitiated = true })
 		f := h.fixtureFor(h.conn, "")
 		f.now = baseTime.Add(-4 * time.Minute)
 		h.expectRejected(t, h.post(t, h.conn.ID, f.encoded(t), ""), saml.ReasonTooOld)
@@ -808,7 +808,7 @@ func TestTS18_IdPInitiated(t *testing.T) {
 func TestTS19_RelayStateOpenRedirect(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.AllowIdPInitiated = true })
+	h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.AllowIdPInitiated = true })
 	for _, rs := range []string{"https://evil.example", "//evil.example", `/\evil.example`, `\/\/evil`, "https:evil.example",
 		"javascript:alert(1)", "%2F%2Fevil", "/" + strings.Repeat("a", 600)} {
 		l := h.expectAccepted(t, h.post(t, h.conn.ID, h.fixtureFor(h.conn, "").encoded(t), rs))
@@ -857,7 +857,7 @@ func TestTS23_CrossTenantMapping(t *testing.T) {
 	h := newHarness(t)
 	// Tenant B configured the same IdP entity ID but trusts its own cert:
 	// tenant A's IdP cannot log anyone into B.
-	b := h.addConn(t, "conn_b", "org_b", func(c *sso.SAMLConfig) { c.Certificates = []string{certPEM(idpKey2(t).cert)} })
+	b := h.addConn(t, "conn_b", "org_b", func(c *saml.ConnectionConfig) { c.Certificates = []string{certPEM(idpKey2(t).cert)} })
 	resp := h.login(t, b, func(f *fixture) { f.nameID = "admin@tenantb.example" })
 	h.expectRejected(t, resp, saml.ReasonSignatureInvalid)
 	// A valid login at A is keyed to A's organization and connection,

@@ -34,8 +34,8 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	conn := &sso.Connection{ID: "conn_b", OrgID: "org_b", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive, DisplayName: "b",
-		SAML: &sso.SAMLConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(b).cert)}}}
+	conn := &sso.Connection{ID: "conn_b", OrgID: "org_b", Protocol: saml.Protocol, Status: sso.ConnectionActive, DisplayName: "b",
+		Config: &saml.ConnectionConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(b).cert)}}}
 	if err := st.CreateConnection(context.Background(), conn); err != nil {
 		b.Fatal(err)
 	}

@@ -175,7 +175,7 @@ func TestGosaml2ScenarioSuites(t *testing.T) {
 						t.Fatal(err)
 					}
 					conn, sp := fixtureSP(t, s.issuer, []string{string(certPEM)}, dir, s.spCert, s.spKey)
-					conn.SAML.AllowResponseSignatureOnly = s.responseOnly[i]
+					saml.ConfigOf(conn).AllowResponseSignatureOnly = s.responseOnly[i]
 					at := s.fixedAt
 					if at.IsZero() {
 						at = s.atTimes[i]
@@ -194,7 +194,7 @@ func TestGosaml2ScenarioSuites(t *testing.T) {
 						accepted++
 						if s.responseOnly[i] {
 							// Without the opt-in the unsigned assertion is refused.
-							conn.SAML.AllowResponseSignatureOnly = false
+							saml.ConfigOf(conn).AllowResponseSignatureOnly = false
 							if _, _, err := sp.ValidateForTest(conn, s.audience, s.acs, enc, at); sso.ReasonOf(err) != saml.ReasonSignatureMissing {
 								t.Fatalf("without opt-in: %v", err)
 							}
@@ -236,8 +236,8 @@ func cachedModuleDir(t *testing.T, mod string) string {
 // captures predate SHA-256 defaults) and an SP with the optional SP key.
 func fixtureSP(t *testing.T, issuer string, certs []string, dir, spCert, spKey string) (*sso.Connection, *saml.SP) {
 	t.Helper()
-	conn := &sso.Connection{ID: "conn_v", OrgID: "org_v", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive,
-		SAML: &sso.SAMLConfig{IdPEntityID: issuer, SSOURL: "https://idp.example.com/sso", Certificates: certs, AllowSHA1: true}}
+	conn := &sso.Connection{ID: "conn_v", OrgID: "org_v", Protocol: saml.Protocol, Status: sso.ConnectionActive,
+		Config: &saml.ConnectionConfig{IdPEntityID: issuer, SSOURL: "https://idp.example.com/sso", Certificates: certs, AllowSHA1: true}}
 	st := memstore.New()
 	cfg := saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Connections: st, Store: st,
 		Completer: &recorder{}, Logger: discardLogger()}
@@ -358,7 +358,7 @@ func TestCrewjamFixtures(t *testing.T) {
 			}
 			issuer := mdDoc.Root().SelectAttrValue("entityID", "")
 			conn, sp := fixtureSP(t, issuer, certs, "", "", "")
-			conn.SAML.AllowSHA1, conn.SAML.AllowResponseSignatureOnly = c.sha1, c.responseOnly
+			saml.ConfigOf(conn).AllowSHA1, saml.ConfigOf(conn).AllowResponseSignatureOnly = c.sha1, c.responseOnly
 			p, _, err := sp.ValidateForTest(conn, c.audience, c.acs, base64.StdEncoding.EncodeToString(raw), mustTime(c.at))
 			switch c.want {
 			case "":
@@ -411,7 +411,7 @@ func TestShibbolethCapture(t *testing.T) {
 	audience := shibAudience
 	at := mustTime("2016-04-28T22:41:50Z")
 	conn, sp := fixtureSP(t, issuer, []string{string(m[1])}, dir, "test.crt", "test.key")
-	conn.SAML.AllowSHA1 = false
+	saml.ConfigOf(conn).AllowSHA1 = false
 	p, _, err := sp.ValidateForTest(conn, audience, acs, enc, at)
 	if err != nil {
 		t.Fatalf("validate: %v (%s)", err, detail(err))

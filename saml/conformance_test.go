@@ -74,7 +74,7 @@ func resignCaptured(t *testing.T, name string, signResponse bool, edit func(resp
 		doc.SetRoot(signWith(t, resp, k, false, false))
 	}
 	_, conn, sp := loadVendor(t, dir, c)
-	conn.SAML.Certificates = []string{certPEM(k.cert)}
+	saml.ConfigOf(conn).Certificates = []string{certPEM(k.cert)}
 	return encodeDoc(t, doc), conn, sp, c
 }
 
@@ -188,7 +188,7 @@ func TestTS27_EmptyDestinationOnSignedResponse(t *testing.T) {
 	})
 	t.Run("SignedResponseOnly", func(t *testing.T) {
 		t.Parallel()
-		rejectCase(t, saml.ReasonDestinationEmpty, func(c *sso.SAMLConfig) { c.AllowResponseSignatureOnly = true }, func(f *fixture) {
+		rejectCase(t, saml.ReasonDestinationEmpty, func(c *saml.ConnectionConfig) { c.AllowResponseSignatureOnly = true }, func(f *fixture) {
 			f.signResponse, f.signAssertion, f.mutateResp = true, false, emptyDestination
 		})
 	})

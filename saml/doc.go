@@ -40,7 +40,7 @@
 // Assertion, SAML elements in foreign namespaces, repeated singleton
 // elements, Signatures anywhere but directly on the Response or Assertion,
 // SignedInfo with other than exactly one Reference to its parent's ID,
-// SHA-1 (unless [sso.SAMLConfig.AllowSHA1]), rsa-1_5 key transport, and
+// SHA-1 (unless [ConnectionConfig.AllowSHA1]), rsa-1_5 key transport, and
 // any count of assertions other than one; then gosaml2's XML round-trip
 // validation, goxmldsig signature verification and decryption; and only
 // then the checks on the verified element: issuer, bearer subject

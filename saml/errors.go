@@ -81,11 +81,11 @@ const (
 )
 
 func invalid(reason string, cause error) *sso.ValidationError {
-	return sso.Invalid(sso.ProtocolSAML, reason, cause)
+	return sso.Invalid(Protocol, reason, cause)
 }
 
 func mismatch(reason, want, got string) *sso.ValidationError {
-	return sso.Mismatch(sso.ProtocolSAML, reason, want, got)
+	return sso.Mismatch(Protocol, reason, want, got)
 }
 
 // classify turns an error from the scan, gosaml2 or goxmldsig into a
@@ -123,11 +123,11 @@ func classify(err error) *sso.ValidationError {
 		case "SAML version":
 			r = ReasonVersion
 		}
-		return &sso.ValidationError{Protocol: sso.ProtocolSAML, Reason: r, Want: ivv.Expected, Got: ivv.Actual, Err: err}
+		return &sso.ValidationError{Protocol: Protocol, Reason: r, Want: ivv.Expected, Got: ivv.Actual, Err: err}
 	}
 	var pe saml2.ErrParsing
 	if errors.As(err, &pe) {
-		return &sso.ValidationError{Protocol: sso.ProtocolSAML, Reason: ReasonMalformed, Want: pe.Type, Got: pe.Value, Err: err}
+		return &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed, Want: pe.Type, Got: pe.Value, Err: err}
 	}
 	var me saml2.ErrMissingElement
 	if errors.As(err, &me) {

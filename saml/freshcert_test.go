@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/saml"
 )
 
 // TestTS12_FreshlyRotatedCertificate: an IdP that rotated to a certificate
@@ -15,11 +15,11 @@ func TestTS12_FreshlyRotatedCertificate(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	fresh := certFor(t, idpKey(t).key, "fresh", baseTime.Add(-10*time.Second), baseTime.Add(365*24*time.Hour))
-	h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.Certificates = []string{certPEM(fresh.cert)} })
+	h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.Certificates = []string{certPEM(fresh.cert)} })
 	h.expectAccepted(t, h.login(t, h.conn, func(f *fixture) { f.key = fresh }))
 
 	future := certFor(t, idpKey(t).key, "future", baseTime.Add(time.Hour), baseTime.Add(365*24*time.Hour))
-	h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.Certificates = []string{certPEM(future.cert)} })
+	h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.Certificates = []string{certPEM(future.cert)} })
 	resp := h.login(t, h.conn, func(f *fixture) { f.key = future })
 	if resp.StatusCode < 400 {
 		t.Fatalf("certificate not yet valid: status %d, want a rejection", resp.StatusCode)

@@ -77,8 +77,8 @@ func (c *contentSP) get(t testing.TB) (*saml.SP, *recorder, *sso.Connection) {
 	if c.sp == nil || c.runs%512 == 0 {
 		now := func() time.Time { return baseTime }
 		st := memstore.New(memstore.WithClock(now))
-		c.conn = &sso.Connection{ID: "conn_f", OrgID: "org_f", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive,
-			SAML: &sso.SAMLConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(t).cert)}}}
+		c.conn = &sso.Connection{ID: "conn_f", OrgID: "org_f", Protocol: saml.Protocol, Status: sso.ConnectionActive,
+			Config: &saml.ConnectionConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(t).cert)}}}
 		if err := st.CreateConnection(context.Background(), c.conn); err != nil {
 			t.Fatal(err)
 		}

@@ -41,8 +41,8 @@ func (c *sloSP) get(t testing.TB) (*saml.SP, *sso.Connection) {
 		now := func() time.Time { return baseTime }
 		st := memstore.New(memstore.WithClock(now))
 		// No SLO URL: the SP answers 204 instead of signing a response.
-		c.conn = &sso.Connection{ID: "conn_f", OrgID: "org_f", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive,
-			SAML: &sso.SAMLConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(t).cert)}}}
+		c.conn = &sso.Connection{ID: "conn_f", OrgID: "org_f", Protocol: saml.Protocol, Status: sso.ConnectionActive,
+			Config: &saml.ConnectionConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(t).cert)}}}
 		if err := st.CreateConnection(context.Background(), c.conn); err != nil {
 			t.Fatal(err)
 		}

@@ -21,8 +21,8 @@ func fuzzSP(t testing.TB) (*saml.SP, *sso.Connection) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := &sso.Connection{ID: "conn_f", OrgID: "org_f", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive,
-		SAML: &sso.SAMLConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(t).cert)}}}
+	conn := &sso.Connection{ID: "conn_f", OrgID: "org_f", Protocol: saml.Protocol, Status: sso.ConnectionActive,
+		Config: &saml.ConnectionConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(t).cert)}}}
 	return sp, conn
 }
 

@@ -18,7 +18,7 @@ var _ sso.HealthProber = (*SP)(nil)
 // refresh is RefreshAll's job, and the last good metadata keeps serving
 // logins whatever the probe finds.
 func (s *SP) ProbeConnection(ctx context.Context, c *sso.Connection) (*sso.HealthProbe, error) {
-	if c == nil || c.SAML == nil {
+	if c == nil || ConfigOf(c) == nil {
 		return nil, fmt.Errorf("%w: saml: not a SAML connection", sso.ErrInvalidInput)
 	}
 	certs, err := s.CertificateStatus(c)
@@ -26,10 +26,10 @@ func (s *SP) ProbeConnection(ctx context.Context, c *sso.Connection) (*sso.Healt
 		return nil, err
 	}
 	probe := &sso.HealthProbe{Certificates: certs, Keys: len(certs)}
-	if c.SAML.MetadataURL == "" {
+	if ConfigOf(c).MetadataURL == "" {
 		return probe, nil
 	}
-	data, err := s.FetchMetadata(ctx, c.SAML.MetadataURL)
+	data, err := s.FetchMetadata(ctx, ConfigOf(c).MetadataURL)
 	if err != nil {
 		return nil, err
 	}
@@ -37,8 +37,8 @@ func (s *SP) ProbeConnection(ctx context.Context, c *sso.Connection) (*sso.Healt
 	if err != nil {
 		return nil, err
 	}
-	if md.EntityID != c.SAML.IdPEntityID {
-		return nil, mismatch(ReasonMetadataInvalid, c.SAML.IdPEntityID, md.EntityID)
+	if md.EntityID != ConfigOf(c).IdPEntityID {
+		return nil, mismatch(ReasonMetadataInvalid, ConfigOf(c).IdPEntityID, md.EntityID)
 	}
 	probe.Fetched = true
 	probe.Keys = len(md.Certificates)

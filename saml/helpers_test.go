@@ -459,17 +459,17 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	h.client = h.srv.Client()
 	h.client.Jar = jar
 	h.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	h.conn = h.addConn(t, "conn_a", "org_a", func(c *sso.SAMLConfig) {})
+	h.conn = h.addConn(t, "conn_a", "org_a", func(c *saml.ConnectionConfig) {})
 	return h
 }
 
 // addConn creates an active SAML connection trusting idpKey.
-func (h *harness) addConn(t testing.TB, id, org string, edit func(c *sso.SAMLConfig)) *sso.Connection {
-	c := &sso.Connection{ID: id, OrgID: org, Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive, DisplayName: "Test IdP",
-		SAML: &sso.SAMLConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", SSOBinding: "redirect",
+func (h *harness) addConn(t testing.TB, id, org string, edit func(c *saml.ConnectionConfig)) *sso.Connection {
+	c := &sso.Connection{ID: id, OrgID: org, Protocol: saml.Protocol, Status: sso.ConnectionActive, DisplayName: "Test IdP",
+		Config: &saml.ConnectionConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", SSOBinding: "redirect",
 			SLOURL: "https://idp.example.com/slo", Certificates: []string{certPEM(idpKey(t).cert)}},
 		CreatedAt: baseTime, UpdatedAt: baseTime}
-	edit(c.SAML)
+	edit(saml.ConfigOf(c))
 	if err := h.store.CreateConnection(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
@@ -477,8 +477,8 @@ func (h *harness) addConn(t testing.TB, id, org string, edit func(c *sso.SAMLCon
 }
 
 // updateConn edits a stored connection.
-func (h *harness) updateConn(t testing.TB, c *sso.Connection, edit func(c *sso.SAMLConfig)) {
-	edit(c.SAML)
+func (h *harness) updateConn(t testing.TB, c *sso.Connection, edit func(c *saml.ConnectionConfig)) {
+	edit(saml.ConfigOf(c))
 	if err := h.store.UpdateConnection(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}

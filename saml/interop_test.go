@@ -190,13 +190,13 @@ func (s *simpleSAMLphp) register(h *harness, c *sso.Connection, encrypted bool) 
 }
 
 // configure creates a connection from the IdP's live metadata URL.
-func (s *simpleSAMLphp) configure(h *harness, id string, edit func(*sso.SAMLConfig)) *sso.Connection {
-	c := &sso.Connection{ID: id, OrgID: "org_" + id, Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive, DisplayName: "SimpleSAMLphp"}
-	if _, err := h.sp.ConfigureConnection(context.Background(), c, &sso.ConnectionInput{MetadataURL: s.base + "/saml2/idp/metadata.php"}); err != nil {
+func (s *simpleSAMLphp) configure(h *harness, id string, edit func(*saml.ConnectionConfig)) *sso.Connection {
+	c := &sso.Connection{ID: id, OrgID: "org_" + id, Protocol: saml.Protocol, Status: sso.ConnectionActive, DisplayName: "SimpleSAMLphp"}
+	if _, err := h.sp.Configure(context.Background(), c, &saml.ConnectionInput{MetadataURL: s.base + "/saml2/idp/metadata.php"}); err != nil {
 		s.t.Fatalf("configure from metadata URL: %v", err)
 	}
 	if edit != nil {
-		edit(c.SAML)
+		edit(saml.ConfigOf(c))
 	}
 	if err := h.store.CreateConnection(context.Background(), c); err != nil {
 		s.t.Fatal(err)
@@ -304,7 +304,7 @@ func TestInteropSimpleSAMLphp(t *testing.T) {
 		}
 	})
 	t.Run("SPInitiatedPOST", func(t *testing.T) {
-		c := ssp.configure(h, "ssp_post", func(s *sso.SAMLConfig) { s.SSOBinding = "post"; s.SignAuthnRequests = true })
+		c := ssp.configure(h, "ssp_post", func(s *saml.ConnectionConfig) { s.SSOBinding = "post"; s.SignAuthnRequests = true })
 		ssp.register(h, c, false)
 		n, _ := h.rec.counts()
 		h.expectAccepted(t, spLogin(t, h, h.browser(), c, "/p"))
@@ -313,7 +313,7 @@ func TestInteropSimpleSAMLphp(t *testing.T) {
 		}
 	})
 	t.Run("IdPInitiated", func(t *testing.T) {
-		allowed := ssp.configure(h, "ssp_idpinit", func(s *sso.SAMLConfig) { s.AllowIdPInitiated = true })
+		allowed := ssp.configure(h, "ssp_idpinit", func(s *saml.ConnectionConfig) { s.AllowIdPInitiated = true })
 		ssp.register(h, allowed, false)
 		refused := ssp.configure(h, "ssp_noidpinit", nil)
 		ssp.register(h, refused, false)
@@ -343,14 +343,14 @@ func TestInteropSimpleSAMLphp(t *testing.T) {
 		}
 	})
 	t.Run("EncryptedAssertion", func(t *testing.T) {
-		c := ssp.configure(h, "ssp_enc", func(s *sso.SAMLConfig) { s.RequireEncryptedAssertions = true })
+		c := ssp.configure(h, "ssp_enc", func(s *saml.ConnectionConfig) { s.RequireEncryptedAssertions = true })
 		ssp.register(h, c, true)
 		l := h.expectAccepted(t, spLogin(t, h, h.browser(), c, "/enc"))
 		if l.Profile.Subject != "alice@example.com" {
 			t.Fatalf("profile %+v", l.Profile)
 		}
 		// The same IdP without encryption is refused by this connection.
-		plain := ssp.configure(h, "ssp_enc_plain", func(s *sso.SAMLConfig) { s.RequireEncryptedAssertions = true })
+		plain := ssp.configure(h, "ssp_enc_plain", func(s *saml.ConnectionConfig) { s.RequireEncryptedAssertions = true })
 		ssp.register(h, plain, false)
 		resp := spLogin(t, h, h.browser(), plain, "/")
 		if resp.StatusCode < 400 || sso.ReasonOf(h.rec.lastFailure().Err) != saml.ReasonEncryptionRequired {
@@ -360,7 +360,7 @@ func TestInteropSimpleSAMLphp(t *testing.T) {
 	t.Run("RolloverTwoCerts", func(t *testing.T) {
 		// Trust the current and the next certificate, then roll the IdP
 		// over to the next key.
-		both := ssp.configure(h, "ssp_roll", func(s *sso.SAMLConfig) {
+		both := ssp.configure(h, "ssp_roll", func(s *saml.ConnectionConfig) {
 			s.Certificates = append(s.Certificates, certPEM(idpKey2(t).cert))
 		})
 		ssp.register(h, both, false)

@@ -86,12 +86,12 @@ func TestLastGoodMetadataWhileMetadataEndpointDown(t *testing.T) {
 	if err := st.CreateOrg(ctx, &sso.Organization{ID: "org_lg", Slug: "lastgood", Name: "Last Good"}); err != nil {
 		t.Fatal(err)
 	}
-	conn := &sso.Connection{ID: "conn_lg", OrgID: "org_lg", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive, CreatedAt: now()}
-	if _, err := sp.ConfigureConnection(ctx, conn, &sso.ConnectionInput{MetadataURL: idp.SAMLMetadataURL()}); err != nil {
+	conn := &sso.Connection{ID: "conn_lg", OrgID: "org_lg", Protocol: saml.Protocol, Status: sso.ConnectionActive, CreatedAt: now()}
+	if _, err := sp.Configure(ctx, conn, &saml.ConnectionInput{MetadataURL: idp.SAMLMetadataURL()}); err != nil {
 		t.Fatalf("configure from metadata URL: %v", err)
 	}
-	if conn.SAML.MetadataXML == "" || len(conn.SAML.Certificates) == 0 {
-		t.Fatalf("configured connection lacks metadata: %+v", conn.SAML)
+	if saml.ConfigOf(conn).MetadataXML == "" || len(saml.ConfigOf(conn).Certificates) == 0 {
+		t.Fatalf("configured connection lacks metadata: %+v", saml.ConfigOf(conn))
 	}
 	if err := st.CreateConnection(ctx, conn); err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestLastGoodMetadataWhileMetadataEndpointDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.SAML.MetadataXML != conn.SAML.MetadataXML || len(stored.SAML.Certificates) != len(conn.SAML.Certificates) {
+	if saml.ConfigOf(stored).MetadataXML != saml.ConfigOf(conn).MetadataXML || len(saml.ConfigOf(stored).Certificates) != len(saml.ConfigOf(conn).Certificates) {
 		t.Fatal("a failed refresh replaced the last good metadata")
 	}
 	if _, err := sp.ProbeConnection(ctx, stored); !errors.Is(err, sso.ErrUnavailable) {

@@ -59,10 +59,10 @@ func (s *SP) ServeLogin(w http.ResponseWriter, r *http.Request) {
 func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connection, opts sso.StartOptions) (err error) {
 	span := s.startSpan(r.Context(), "saml.login.start", conn)
 	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
-	if conn == nil || conn.Protocol != sso.ProtocolSAML || conn.SAML == nil {
+	if conn == nil || conn.Protocol != Protocol || ConfigOf(conn) == nil {
 		return invalid(ReasonNotSAML, nil)
 	}
-	cfg := conn.SAML
+	cfg := ConfigOf(conn)
 	if cfg.SSOURL == "" {
 		return fmt.Errorf("%w: saml: connection %s has no SSO URL", sso.ErrInvalidInput, conn.ID)
 	}
@@ -128,7 +128,7 @@ func (s *SP) authnRequest(conn *sso.Connection, id string, now time.Time, opts s
 	req.CreateAttr("ID", id)
 	req.CreateAttr("Version", "2.0")
 	req.CreateAttr("IssueInstant", now.UTC().Format(time.RFC3339))
-	req.CreateAttr("Destination", conn.SAML.SSOURL)
+	req.CreateAttr("Destination", ConfigOf(conn).SSOURL)
 	req.CreateAttr("AssertionConsumerServiceURL", s.ACSURL(conn.ID))
 	req.CreateAttr("ProtocolBinding", BindingPOST)
 	if opts.ForceAuthn {
@@ -143,8 +143,8 @@ func (s *SP) authnRequest(conn *sso.Connection, id string, now time.Time, opts s
 	}
 	pol := req.CreateElement("samlp:NameIDPolicy")
 	pol.CreateAttr("AllowCreate", "true")
-	if conn.SAML.NameIDFormat != "" {
-		pol.CreateAttr("Format", conn.SAML.NameIDFormat)
+	if ConfigOf(conn).NameIDFormat != "" {
+		pol.CreateAttr("Format", ConfigOf(conn).NameIDFormat)
 	}
 	return doc
 }

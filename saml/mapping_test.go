@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -48,7 +49,7 @@ func TestAttributeMapping(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			h.conn.Mapping = c.mapping
-			h.updateConn(t, h.conn, func(*sso.SAMLConfig) {})
+			h.updateConn(t, h.conn, func(*saml.ConnectionConfig) {})
 			l := h.expectAccepted(t, h.login(t, h.conn, func(f *fixture) { f.nameID, f.attrs = c.nameID, c.attrs }))
 			p := l.Profile
 			got := sso.Profile{Email: p.Email, GivenName: p.GivenName, FamilyName: p.FamilyName, DisplayName: p.DisplayName, Groups: p.Groups, MFA: p.MFA}

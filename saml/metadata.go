@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/egress"
+	"github.com/ssokit/ssokit/internal/strictjson"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -68,7 +70,7 @@ func (s *SP) Metadata(conn *sso.Connection) ([]byte, error) {
 	}
 	e := entity{NSMD: nsMetadata, NSDS: nsDSig, EntityID: s.EntityID(conn.ID)}
 	e.SP.WantAssertionsSigned = true
-	e.SP.AuthnRequestsSigned = conn.SAML != nil && conn.SAML.SignAuthnRequests
+	e.SP.AuthnRequestsSigned = ConfigOf(conn) != nil && ConfigOf(conn).SignAuthnRequests
 	e.SP.Protocol = nsProtocol
 	if kp := s.keyFor(conn); kp != nil {
 		c := base64.StdEncoding.EncodeToString(kp.Certificate.Raw)
@@ -369,16 +371,26 @@ func certInfo(c *x509.Certificate) sso.CertificateInfo {
 	return sso.CertificateInfo{Subject: c.Subject.String(), NotBefore: c.NotBefore, NotAfter: c.NotAfter, Fingerprint: fingerprint(c)}
 }
 
-// ConfigureConnection implements sso.ConnectionConfigurer: it fills c.SAML
-// from metadata XML, a metadata URL (fetched with the SSRF guard, size cap
-// and timeout) or the manual fields, keeping c.SAML's policy switches.
-func (s *SP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *sso.ConnectionInput) (*sso.IdPDetails, error) {
+// ConfigureConnection implements sso.ConnectionConfigurer: it decodes input
+// as a ConnectionInput and calls Configure.
+func (s *SP) ConfigureConnection(ctx context.Context, c *sso.Connection, input json.RawMessage) (*sso.IdPDetails, error) {
+	var in ConnectionInput
+	if err := strictjson.Decode(input, &in, "saml config"); err != nil {
+		return nil, err
+	}
+	return s.Configure(ctx, c, &in)
+}
+
+// Configure fills c's ConnectionConfig from metadata XML, a metadata URL
+// (fetched with the SSRF guard, size cap and timeout) or the manual fields,
+// keeping the existing configuration's policy switches.
+func (s *SP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionInput) (*sso.IdPDetails, error) {
 	if c == nil || in == nil {
 		return nil, fmt.Errorf("%w: saml: nil connection or input", sso.ErrInvalidInput)
 	}
-	cfg := sso.SAMLConfig{}
-	if c.SAML != nil {
-		cfg = *c.SAML
+	cfg := ConnectionConfig{}
+	if ConfigOf(c) != nil {
+		cfg = *ConfigOf(c)
 	}
 	now := s.now()
 	var md *IdPMetadata
@@ -424,12 +436,12 @@ func (s *SP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *sso
 		cfg.MetadataURL, cfg.MetadataXML = "", ""
 	}
 	applyMetadata(&cfg, md)
-	c.SAML = &cfg
-	c.Protocol = sso.ProtocolSAML
+	c.Config = &cfg
+	c.Protocol = Protocol
 	return idpDetails(md), nil
 }
 
-func applyMetadata(cfg *sso.SAMLConfig, md *IdPMetadata) {
+func applyMetadata(cfg *ConnectionConfig, md *IdPMetadata) {
 	cfg.IdPEntityID = md.EntityID
 	cfg.SSOURL = md.SSOURL
 	cfg.SSOBinding = md.SSOBinding

@@ -90,10 +90,10 @@ func buildProfile(conn *sso.Connection, v *verified) *sso.Profile {
 	}
 	ix := attrIndex{raw: raw, friendly: friendly}
 	p := &sso.Profile{
-		Protocol:     sso.ProtocolSAML,
+		Protocol:     Protocol,
 		OrgID:        conn.OrgID,
 		ConnectionID: conn.ID,
-		Issuer:       conn.SAML.IdPEntityID,
+		Issuer:       ConfigOf(conn).IdPEntityID,
 		Subject:      strings.TrimSpace(a.Subject.NameID.Value),
 		NameIDFormat: a.Subject.NameID.Format,
 		Raw:          raw,

@@ -35,16 +35,16 @@ func (s *SP) Run(ctx context.Context) error {
 func (s *SP) RefreshAll(ctx context.Context) {
 	after := ""
 	for ctx.Err() == nil {
-		conns, err := s.cfg.Connections.ListActiveConnections(ctx, sso.ProtocolSAML, after, 100)
+		conns, err := s.cfg.Connections.ListActiveConnections(ctx, Protocol, after, 100)
 		if err != nil {
 			s.log.ErrorContext(ctx, "saml: list connections", "error", err)
 			return
 		}
 		for _, c := range conns {
-			if c.SAML == nil {
+			if ConfigOf(c) == nil {
 				continue
 			}
-			if c.SAML.MetadataURL != "" {
+			if ConfigOf(c).MetadataURL != "" {
 				if err := s.RefreshConnection(ctx, c); err != nil {
 					s.log.WarnContext(ctx, "saml: metadata refresh failed; keeping the last good metadata",
 						"connection", c.ID, "org", c.OrgID, "error", err)
@@ -66,7 +66,7 @@ func (s *SP) RefreshAll(ctx context.Context) {
 // On failure the connection keeps its last good metadata.
 func (s *SP) RefreshConnection(ctx context.Context, c *sso.Connection) error {
 	now := s.now()
-	if !c.SAML.MetadataExpiresAt.IsZero() && now.Before(c.SAML.MetadataExpiresAt) {
+	if !ConfigOf(c).MetadataExpiresAt.IsZero() && now.Before(ConfigOf(c).MetadataExpiresAt) {
 		return nil
 	}
 	cached, err := s.cfg.Store.GetMetadata(ctx, c.ID)
@@ -74,15 +74,15 @@ func (s *SP) RefreshConnection(ctx context.Context, c *sso.Connection) error {
 		return err
 	}
 	if cached == nil {
-		cached = &CachedMetadata{ConnectionID: c.ID, XML: c.SAML.MetadataXML, FetchedAt: c.SAML.MetadataFetchedAt}
+		cached = &CachedMetadata{ConnectionID: c.ID, XML: ConfigOf(c).MetadataXML, FetchedAt: ConfigOf(c).MetadataFetchedAt}
 	}
-	data, err := s.FetchMetadata(ctx, c.SAML.MetadataURL)
+	data, err := s.FetchMetadata(ctx, ConfigOf(c).MetadataURL)
 	var md *IdPMetadata
 	if err == nil {
 		md, err = ParseIdPMetadata(data)
 	}
-	if err == nil && md.EntityID != c.SAML.IdPEntityID {
-		err = mismatch(ReasonMetadataInvalid, c.SAML.IdPEntityID, md.EntityID)
+	if err == nil && md.EntityID != ConfigOf(c).IdPEntityID {
+		err = mismatch(ReasonMetadataInvalid, ConfigOf(c).IdPEntityID, md.EntityID)
 	}
 	if err != nil {
 		cached.LastError = sso.ReasonOf(err)
@@ -92,12 +92,12 @@ func (s *SP) RefreshConnection(ctx context.Context, c *sso.Connection) error {
 		}
 		return err
 	}
-	cfg := *c.SAML
+	cfg := *ConfigOf(c)
 	applyMetadata(&cfg, md)
 	cfg.MetadataXML = string(data)
 	cfg.MetadataFetchedAt = now
 	cfg.MetadataExpiresAt = s.metadataExpiry(md, now)
-	c.SAML = &cfg
+	c.Config = &cfg
 	c.UpdatedAt = now
 	if err := s.cfg.Connections.UpdateConnection(ctx, c); err != nil {
 		return err
@@ -107,10 +107,10 @@ func (s *SP) RefreshConnection(ctx context.Context, c *sso.Connection) error {
 
 // CertificateStatus describes a trusted IdP certificate of a connection.
 func (s *SP) CertificateStatus(c *sso.Connection) ([]sso.CertificateInfo, error) {
-	if c == nil || c.SAML == nil {
+	if c == nil || ConfigOf(c) == nil {
 		return nil, nil
 	}
-	certs, err := parseCertificates(c.SAML.Certificates)
+	certs, err := parseCertificates(ConfigOf(c).Certificates)
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,7 @@ func (s *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request, conn *ss
 	req := &LogoutRequest{Connection: conn, NameID: nameID,
 		SessionIndex: strings.Join(msg.SessionIndex, " "), SessionIndexes: slices.Clone(msg.SessionIndex)}
 	st := s.endSessions(r.Context(), req)
-	if conn.SAML.SLOURL == "" {
+	if ConfigOf(conn).SLOURL == "" {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -161,10 +161,10 @@ func (s *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request, conn *s
 // key is configured). returnTo is where the browser goes after the IdP's
 // LogoutResponse.
 func (s *SP) StartLogout(w http.ResponseWriter, r *http.Request, conn *sso.Connection, nameID, sessionIndex, returnTo string) error {
-	if conn == nil || conn.SAML == nil || conn.SAML.SLOURL == "" {
+	if conn == nil || ConfigOf(conn) == nil || ConfigOf(conn).SLOURL == "" {
 		return fmt.Errorf("%w: saml: connection has no IdP logout URL", sso.ErrInvalidInput)
 	}
-	if err := checkLocation(conn.SAML.SLOURL); err != nil {
+	if err := checkLocation(ConfigOf(conn).SLOURL); err != nil {
 		return fmt.Errorf("%w: %v", sso.ErrInvalidInput, err)
 	}
 	now := s.now()
@@ -180,7 +180,7 @@ func (s *SP) StartLogout(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 	req.CreateAttr("ID", id)
 	req.CreateAttr("Version", "2.0")
 	req.CreateAttr("IssueInstant", now.UTC().Format(time.RFC3339))
-	req.CreateAttr("Destination", conn.SAML.SLOURL)
+	req.CreateAttr("Destination", ConfigOf(conn).SLOURL)
 	req.CreateElement("saml:Issuer").SetText(s.EntityID(conn.ID))
 	req.CreateElement("saml:NameID").SetText(nameID)
 	if sessionIndex != "" {
@@ -190,7 +190,7 @@ func (s *SP) StartLogout(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 	if err != nil {
 		return err
 	}
-	loc, err := redirectURL(conn.SAML.SLOURL, "SAMLRequest", b, "", s.keyFor(conn))
+	loc, err := redirectURL(ConfigOf(conn).SLOURL, "SAMLRequest", b, "", s.keyFor(conn))
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (s *SP) StartLogout(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 // sendLogoutResponse answers an IdP LogoutRequest with the HTTP-Redirect
 // binding.
 func (s *SP) sendLogoutResponse(w http.ResponseWriter, r *http.Request, conn *sso.Connection, inResponseTo string, st logoutStatus, relay string) error {
-	if err := checkLocation(conn.SAML.SLOURL); err != nil {
+	if err := checkLocation(ConfigOf(conn).SLOURL); err != nil {
 		return invalid(ReasonMetadataInvalid, err)
 	}
 	doc := etree.NewDocument()
@@ -211,7 +211,7 @@ func (s *SP) sendLogoutResponse(w http.ResponseWriter, r *http.Request, conn *ss
 	resp.CreateAttr("ID", "_"+opaque.NewID(""))
 	resp.CreateAttr("Version", "2.0")
 	resp.CreateAttr("IssueInstant", s.now().UTC().Format(time.RFC3339))
-	resp.CreateAttr("Destination", conn.SAML.SLOURL)
+	resp.CreateAttr("Destination", ConfigOf(conn).SLOURL)
 	resp.CreateAttr("InResponseTo", inResponseTo)
 	resp.CreateElement("saml:Issuer").SetText(s.EntityID(conn.ID))
 	code := resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode")
@@ -226,7 +226,7 @@ func (s *SP) sendLogoutResponse(w http.ResponseWriter, r *http.Request, conn *ss
 	if len(relay) > 80 {
 		relay = ""
 	}
-	loc, err := redirectURL(conn.SAML.SLOURL, "SAMLResponse", b, relay, s.keyFor(conn))
+	loc, err := redirectURL(ConfigOf(conn).SLOURL, "SAMLResponse", b, relay, s.keyFor(conn))
 	if err != nil {
 		return err
 	}

@@ -187,11 +187,11 @@ func TestTS24_MetadataInjection(t *testing.T) {
 	h := newHarness(t)
 	for _, loc := range []string{"javascript:alert(document.domain)", "data:text/html,x", "//evil.example/sso", "file:///etc/passwd", "vbscript:x"} {
 		c := &sso.Connection{ID: "conn_x", OrgID: "org_a"}
-		_, err := h.sp.ConfigureConnection(context.Background(), c, &sso.ConnectionInput{MetadataXML: idpMetadata(loc, certB64(idpKey(t)))})
+		_, err := h.sp.Configure(context.Background(), c, &saml.ConnectionInput{MetadataXML: idpMetadata(loc, certB64(idpKey(t)))})
 		if !errors.Is(err, sso.ErrInvalidInput) || sso.ReasonOf(err) != saml.ReasonMetadataInvalid {
 			t.Fatalf("Location %q: err %v (reason %s), want invalid input / metadata_invalid", loc, err, sso.ReasonOf(err))
 		}
-		if c.SAML != nil {
+		if saml.ConfigOf(c) != nil {
 			t.Fatalf("Location %q: connection configured", loc)
 		}
 		_, err = saml.ParseIdPMetadata([]byte(idpMetadata(loc, certB64(idpKey(t)))))
@@ -200,13 +200,13 @@ func TestTS24_MetadataInjection(t *testing.T) {
 		}
 	}
 	// Manual configuration with a javascript: SSO URL is refused too.
-	_, err := h.sp.ConfigureConnection(context.Background(), &sso.Connection{ID: "c"}, &sso.ConnectionInput{
+	_, err := h.sp.Configure(context.Background(), &sso.Connection{ID: "c"}, &saml.ConnectionInput{
 		IdPEntityID: testIdP, SSOURL: "javascript:alert(1)", Certificates: []string{certPEM(idpKey(t).cert)}})
 	if !errors.Is(err, sso.ErrInvalidInput) {
 		t.Fatalf("manual javascript: SSO URL: %v", err)
 	}
 	// A connection stored with an unsafe SSO URL never produces a redirect.
-	bad := h.addConn(t, "conn_bad", "org_a", func(c *sso.SAMLConfig) { c.SSOURL = "javascript:alert(1)" })
+	bad := h.addConn(t, "conn_bad", "org_a", func(c *saml.ConnectionConfig) { c.SSOURL = "javascript:alert(1)" })
 	resp := h.get(t, "/sso/saml/login/"+bad.ID)
 	if resp.StatusCode < 400 || resp.Header.Get("Location") != "" {
 		t.Fatalf("login with javascript: SSO URL: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
@@ -219,8 +219,8 @@ func TestTS24_MetadataInjection(t *testing.T) {
 func TestConfigureFromMetadataAndRollover(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	c := &sso.Connection{ID: "conn_m", OrgID: "org_a", SAML: &sso.SAMLConfig{AllowIdPInitiated: true}}
-	d, err := h.sp.ConfigureConnection(context.Background(), c, &sso.ConnectionInput{
+	c := &sso.Connection{ID: "conn_m", OrgID: "org_a", Config: &saml.ConnectionConfig{AllowIdPInitiated: true}}
+	d, err := h.sp.Configure(context.Background(), c, &saml.ConnectionInput{
 		MetadataXML: idpMetadata("https://idp.example.com/sso-post", certB64(idpKey(t)), certB64(idpKey2(t)))})
 	if err != nil {
 		t.Fatal(err)
@@ -228,8 +228,8 @@ func TestConfigureFromMetadataAndRollover(t *testing.T) {
 	if d.EntityID != testIdP || len(d.Certificates) != 2 || d.Certificates[0].NotAfter.Year() != 2040 || d.Endpoints["sso"] != "https://idp.example.com/sso-post" {
 		t.Fatalf("details %+v", d)
 	}
-	if c.SAML.SSOBinding != "post" || c.SAML.SLOURL != "https://idp.example.com/slo" || !c.SAML.AllowIdPInitiated || len(c.SAML.Certificates) != 2 {
-		t.Fatalf("config %+v", c.SAML)
+	if saml.ConfigOf(c).SSOBinding != "post" || saml.ConfigOf(c).SLOURL != "https://idp.example.com/slo" || !saml.ConfigOf(c).AllowIdPInitiated || len(saml.ConfigOf(c).Certificates) != 2 {
+		t.Fatalf("config %+v", saml.ConfigOf(c))
 	}
 	sp := h.sp.SPDetails(c)
 	if sp.ACSURL != h.srv.URL+"/sso/saml/acs/conn_m" || sp.EntityID != h.srv.URL+"/sso/saml/metadata/conn_m" {
@@ -240,7 +240,7 @@ func TestConfigureFromMetadataAndRollover(t *testing.T) {
 func TestLoginPOSTBindingAndSignedRequests(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	c := h.addConn(t, "conn_p", "org_a", func(c *sso.SAMLConfig) { c.SSOBinding = "post"; c.SignAuthnRequests = true })
+	c := h.addConn(t, "conn_p", "org_a", func(c *saml.ConnectionConfig) { c.SSOBinding = "post"; c.SignAuthnRequests = true })
 	resp, err := h.client.Get(h.srv.URL + "/sso/saml/login/" + c.ID + "?return_to=/home")
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func TestLoginPOSTBindingAndSignedRequests(t *testing.T) {
 		t.Fatalf("AuthnRequest %s", raw)
 	}
 	// Redirect binding with signing: SigAlg and Signature in the query.
-	c2 := h.addConn(t, "conn_r", "org_a", func(c *sso.SAMLConfig) { c.SignAuthnRequests = true })
+	c2 := h.addConn(t, "conn_r", "org_a", func(c *saml.ConnectionConfig) { c.SignAuthnRequests = true })
 	r2 := h.get(t, "/sso/saml/login/"+c2.ID)
 	loc, _ := url.Parse(r2.Header.Get("Location"))
 	if loc.Query().Get("Signature") == "" || loc.Query().Get("SigAlg") == "" {
@@ -319,11 +319,11 @@ func TestMetadataURLGuard(t *testing.T) {
 		c.HTTPClient = idp.Client()
 	})
 	c := &sso.Connection{ID: "conn_u", OrgID: "org_a"}
-	if _, err := h2.sp.ConfigureConnection(ctx, c, &sso.ConnectionInput{MetadataURL: idp.URL + "/md"}); err != nil {
+	if _, err := h2.sp.Configure(ctx, c, &saml.ConnectionInput{MetadataURL: idp.URL + "/md"}); err != nil {
 		t.Fatal(err)
 	}
-	if c.SAML.MetadataURL != idp.URL+"/md" || c.SAML.MetadataExpiresAt.Sub(h2.clock()) != time.Hour {
-		t.Fatalf("config %+v", c.SAML)
+	if saml.ConfigOf(c).MetadataURL != idp.URL+"/md" || saml.ConfigOf(c).MetadataExpiresAt.Sub(h2.clock()) != time.Hour {
+		t.Fatalf("config %+v", saml.ConfigOf(c))
 	}
 	// Size cap.
 	huge := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -350,11 +350,11 @@ func TestRefreshKeepsLastGoodAndWarnsOnExpiry(t *testing.T) {
 	defer idp.Close()
 	h := newHarness(t, func(c *saml.Config) { c.AllowPrivateAddresses = true; c.HTTPClient = idp.Client() })
 	ctx := context.Background()
-	h.updateConn(t, h.conn, func(c *sso.SAMLConfig) { c.MetadataURL = idp.URL })
+	h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.MetadataURL = idp.URL })
 	h.sp.RefreshAll(ctx)
 	got, _ := h.store.GetConnection(ctx, h.conn.ID)
-	if got.SAML.SSOURL != "https://idp.example.com/sso2" || len(got.SAML.Certificates) != 2 {
-		t.Fatalf("after refresh: %+v", got.SAML)
+	if saml.ConfigOf(got).SSOURL != "https://idp.example.com/sso2" || len(saml.ConfigOf(got).Certificates) != 2 {
+		t.Fatalf("after refresh: %+v", saml.ConfigOf(got))
 	}
 	// 20 days left: a 30-day warning, once.
 	h.sp.RefreshAll(ctx)
@@ -367,8 +367,8 @@ func TestRefreshKeepsLastGoodAndWarnsOnExpiry(t *testing.T) {
 	h.setNow(baseTime.Add(14*24*time.Hour + 2*time.Hour))
 	h.sp.RefreshAll(ctx)
 	got, _ = h.store.GetConnection(ctx, h.conn.ID)
-	if got.SAML.SSOURL != "https://idp.example.com/sso2" {
-		t.Fatalf("last good metadata lost: %+v", got.SAML)
+	if saml.ConfigOf(got).SSOURL != "https://idp.example.com/sso2" {
+		t.Fatalf("last good metadata lost: %+v", saml.ConfigOf(got))
 	}
 	m, err := h.store.GetMetadata(ctx, h.conn.ID)
 	if err != nil || m.Failures != 1 || m.LastError == "" {

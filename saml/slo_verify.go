@@ -93,7 +93,7 @@ func (m *logoutMessage) nameID() (string, error) {
 
 // verifyLogout reads and verifies a logout message of either binding.
 func (s *SP) verifyLogout(r *http.Request, conn *sso.Connection) (*logoutMessage, string, error) {
-	cfg := conn.SAML
+	cfg := ConfigOf(conn)
 	certs, err := s.trustedCerts(cfg.Certificates)
 	if err != nil {
 		return nil, "", invalid(ReasonSignatureInvalid, err)
@@ -191,8 +191,8 @@ func (s *SP) checkLogout(msg *logoutMessage, conn *sso.Connection, now time.Time
 			return mismatch(ReasonForeignNamespace, "a SAML namespace", o.XMLName.Space)
 		}
 	}
-	if len(msg.Issuers) != 1 || msg.issuer() != conn.SAML.IdPEntityID {
-		return mismatch(ReasonIssuerMismatch, conn.SAML.IdPEntityID, msg.issuer())
+	if len(msg.Issuers) != 1 || msg.issuer() != ConfigOf(conn).IdPEntityID {
+		return mismatch(ReasonIssuerMismatch, ConfigOf(conn).IdPEntityID, msg.issuer())
 	}
 	if d := msg.Destination; d != nil {
 		if *d == "" {

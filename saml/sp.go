@@ -453,7 +453,7 @@ func (s *SP) connection(ctx context.Context, id string) (*sso.Connection, error)
 		}
 		return nil, err
 	}
-	if c.Protocol != sso.ProtocolSAML || c.SAML == nil {
+	if c.Protocol != Protocol || ConfigOf(c) == nil {
 		return nil, invalid(ReasonNotSAML, nil)
 	}
 	if c.Status == sso.ConnectionDisabled {
@@ -464,7 +464,7 @@ func (s *SP) connection(ctx context.Context, id string) (*sso.Connection, error)
 
 func (s *SP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection, test bool, err error) {
 	opFail(r, conn, err)
-	s.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: sso.ProtocolSAML, Test: test, Err: err})
+	s.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: Protocol, Test: test, Err: err})
 	s.logReject(r, conn, err)
 	s.errFn(w, r, err)
 }

@@ -13,7 +13,7 @@ import (
 // startSpan starts a span named name with conn's organization, connection
 // and protocol (IDs only).
 func (s *SP) startSpan(ctx context.Context, name string, conn *sso.Connection) trace.Span {
-	_, span := s.tel.Start(ctx, name, telemetry.KeyProtocol.String(string(sso.ProtocolSAML)))
+	_, span := s.tel.Start(ctx, name, telemetry.KeyProtocol.String(string(Protocol)))
 	if conn != nil && span.IsRecording() {
 		span.SetAttributes(telemetry.Tenant(conn.OrgID, conn.ID)...)
 	}

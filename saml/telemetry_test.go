@@ -74,8 +74,8 @@ func TestTelemetrySAMLLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux.Handle("/sso/saml/", http.StripPrefix("/sso/saml", sp))
-	conn := &sso.Connection{ID: "conn_tel", OrgID: "org_tel", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive}
-	if _, err := sp.ConfigureConnection(ctx, conn, &sso.ConnectionInput{MetadataURL: idp.SAMLMetadataURL()}); err != nil {
+	conn := &sso.Connection{ID: "conn_tel", OrgID: "org_tel", Protocol: saml.Protocol, Status: sso.ConnectionActive}
+	if _, err := sp.Configure(ctx, conn, &saml.ConnectionInput{MetadataURL: idp.SAMLMetadataURL()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.CreateConnection(ctx, conn); err != nil {
@@ -173,8 +173,8 @@ func TestTelemetryTenantMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := &sso.Connection{ID: "conn_tm", OrgID: "org_tm", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive,
-		SAML: &sso.SAMLConfig{IdPEntityID: "https://idp.example", SSOURL: "https://idp.example/sso"}}
+	conn := &sso.Connection{ID: "conn_tm", OrgID: "org_tm", Protocol: saml.Protocol, Status: sso.ConnectionActive,
+		Config: &saml.ConnectionConfig{IdPEntityID: "https://idp.example", SSOURL: "https://idp.example/sso"}}
 	if err := st.CreateConnection(context.Background(), conn); err != nil {
 		t.Fatal(err)
 	}
@@ -208,8 +208,8 @@ func BenchmarkTelemetryACS(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			conn := &sso.Connection{ID: "conn_b", OrgID: "org_b", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive, DisplayName: "b",
-				SAML: &sso.SAMLConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(b).cert)}}}
+			conn := &sso.Connection{ID: "conn_b", OrgID: "org_b", Protocol: saml.Protocol, Status: sso.ConnectionActive, DisplayName: "b",
+				Config: &saml.ConnectionConfig{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(idpKey(b).cert)}}}
 			if err := st.CreateConnection(context.Background(), conn); err != nil {
 				b.Fatal(err)
 			}

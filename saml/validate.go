@@ -61,7 +61,7 @@ func decodeBase64Loose(s string) ([]byte, error) {
 // verification and decryption by gosaml2/goxmldsig, 3. checks of the
 // verified assertion, which is the only element data is taken from.
 func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded string, now time.Time) (*verified, error) {
-	c := responseCheck{s: s, conn: conn, cfg: conn.SAML, id: id, now: now}
+	c := responseCheck{s: s, conn: conn, cfg: ConfigOf(conn), id: id, now: now}
 	if err := c.checkConnection(); err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ import (
 type responseCheck struct {
 	s    *SP
 	conn *sso.Connection
-	cfg  *sso.SAMLConfig
+	cfg  *ConnectionConfig
 	id   spIdentity
 	now  time.Time
 
@@ -93,7 +93,7 @@ func (c *responseCheck) prescan() error {
 		return mismatch(ReasonStatus, "Success", got)
 	}
 	if n := scan.assertions + scan.encrypted; n != 1 {
-		return &sso.ValidationError{Protocol: sso.ProtocolSAML, Reason: ReasonAssertionCount, Want: "1", Got: itoa(n)}
+		return &sso.ValidationError{Protocol: Protocol, Reason: ReasonAssertionCount, Want: "1", Got: itoa(n)}
 	}
 	if c.cfg.RequireEncryptedAssertions && scan.encrypted == 0 {
 		return invalid(ReasonEncryptionRequired, nil)
@@ -225,7 +225,7 @@ func (c *responseCheck) validateWith(doc []byte, roots []*x509.Certificate) (*ty
 func (c *responseCheck) readVerified() (*verified, error) {
 	resp := c.resp
 	if len(resp.Assertions) != 1 {
-		return nil, &sso.ValidationError{Protocol: sso.ProtocolSAML, Reason: ReasonAssertionCount, Want: "1", Got: itoa(len(resp.Assertions))}
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonAssertionCount, Want: "1", Got: itoa(len(resp.Assertions))}
 	}
 	if c.scan.rootSigned && !resp.SignatureValidated {
 		return nil, invalid(ReasonSignatureInvalid, errors.New("saml: response signature not validated"))

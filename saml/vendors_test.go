@@ -67,8 +67,8 @@ func loadVendor(t testing.TB, dir string, c vendorCase) (string, *sso.Connection
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := &sso.Connection{ID: "conn_v", OrgID: "org_v", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive,
-		SAML: &sso.SAMLConfig{IdPEntityID: c.issuer, SSOURL: "https://idp.example.com/sso", Certificates: []string{string(certPEMBytes)},
+	conn := &sso.Connection{ID: "conn_v", OrgID: "org_v", Protocol: saml.Protocol, Status: sso.ConnectionActive,
+		Config: &saml.ConnectionConfig{IdPEntityID: c.issuer, SSOURL: "https://idp.example.com/sso", Certificates: []string{string(certPEMBytes)},
 			AllowSHA1: c.sha1, AllowResponseSignatureOnly: c.responseOnly}}
 	cfg := saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Connections: memstore.New(), Store: memstore.New(),
 		Completer: &recorder{}, Logger: discardLogger()}
@@ -114,7 +114,7 @@ func TestVendorResponses(t *testing.T) {
 				t.Fatalf("other audience: %v", err)
 			}
 			if c.sha1 {
-				conn.SAML.AllowSHA1 = false
+				saml.ConfigOf(conn).AllowSHA1 = false
 				if _, _, err := sp.ValidateForTest(conn, c.audience, c.acs, enc, c.at); sso.ReasonOf(err) != saml.ReasonWeakAlgorithm {
 					t.Fatalf("SHA-1 without opt-in: %v", err)
 				}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -180,7 +181,7 @@ func TestTM10_UnverifiedJITAccountIsNeverAdopted(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.verifyDomain(e.org.ID, "acme.example")
-		conn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: e.org.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
+		conn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: e.org.ID, Protocol: oidc.Protocol, Status: sso.ConnectionActive,
 			GroupRoles: []sso.GroupRole{{Group: "Admins", Role: "admin"}}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 		if err := e.st.CreateConnection(ctx, conn); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -93,7 +94,7 @@ func TestGroupRoles(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		conn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: e.org.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
+		conn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: e.org.ID, Protocol: oidc.Protocol, Status: sso.ConnectionActive,
 			GroupRoles: []sso.GroupRole{{Group: "Admins", Role: "admin"}, {Group: "Eng", Role: "developer"}}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 		if err := e.st.CreateConnection(ctx, conn); err != nil {
 			t.Fatal(err)

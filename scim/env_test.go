@@ -182,7 +182,7 @@ func (e *env) replica() *env {
 func (e *env) addOrg(slug string) *sso.Organization {
 	e.t.Helper()
 	o := &sso.Organization{ID: opaque.NewID("org_"), Slug: slug, Name: slug, CreatedAt: time.Now(), UpdatedAt: time.Now()}
-	o.Settings.Features.SCIM = true
+	o.Settings.Features = o.Settings.Features.With("scim")
 	if err := e.st.CreateOrg(context.Background(), o); err != nil {
 		e.t.Fatalf("CreateOrg: %v", err)
 	}

@@ -24,7 +24,7 @@ func ExampleNew() {
 	ctx := context.Background()
 	st := memstore.New()
 	org := &sso.Organization{ID: "org_acme", Slug: "acme", Name: "Acme"}
-	org.Settings.Features.SCIM = true
+	org.Settings.Features = org.Settings.Features.With("scim")
 	_ = st.CreateOrg(ctx, org)
 	token, _, _ := scimtoken.Issue(ctx, st, org.ID, "Okta", time.Now())
 

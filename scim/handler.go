@@ -373,7 +373,7 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 			return
 		}
 		telemetry.OpFrom(ctx).SetTenant(org.ID, "")
-		if !org.Settings.Features.SCIM {
+		if !org.Settings.Features.Has("scim") {
 			h.fail(w, r, &Error{Status: http.StatusForbidden, Detail: "SCIM is not enabled for this organization"})
 			return
 		}

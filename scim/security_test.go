@@ -76,7 +76,7 @@ func TestTC1_Authentication(t *testing.T) {
 		}
 		// An organization without the SCIM feature is refused.
 		off := e.addOrg("off")
-		off.Settings.Features.SCIM = false
+		off.Settings.Features = off.Settings.Features.Without("scim")
 		if err := e.st.UpdateOrg(ctx, off); err != nil {
 			t.Fatal(err)
 		}

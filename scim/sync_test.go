@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -19,7 +20,7 @@ func withSync(s sso.MembershipSyncer) envOpt { return func(c *scim.Config) { c.S
 // developer) in e's organization.
 func (e *env) mapAdmins() {
 	e.t.Helper()
-	conn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: e.org.ID, Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive,
+	conn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: e.org.ID, Protocol: saml.Protocol, Status: sso.ConnectionActive,
 		GroupRoles: []sso.GroupRole{{Group: "Admins", Role: "admin"}, {Group: "Eng", Role: "developer"}}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	if err := e.st.CreateConnection(context.Background(), conn); err != nil {
 		e.t.Fatal(err)

@@ -39,7 +39,7 @@ func TestTelemetrySCIMDeactivation(t *testing.T) {
 	rec := telemetrytest.New(t)
 	st := memstore.New()
 	org := &sso.Organization{ID: "org_scim", Slug: "scimtel", Name: "SCIM"}
-	org.Settings.Features.SCIM = true
+	org.Settings.Features = org.Settings.Features.With("scim")
 	if err := st.CreateOrg(ctx, org); err != nil {
 		t.Fatal(err)
 	}

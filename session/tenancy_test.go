@@ -82,7 +82,7 @@ func (e *env) setMember(org, user string, f func(m *sso.Membership)) *sso.Member
 func TestTM9_SwitchIntoSSOEnforcedOrgRefused(t *testing.T) {
 	e := newEnv(t)
 	e.setOrg(orgB, func(o *sso.Organization) {
-		o.Settings.SSOEnforced, o.Settings.Features.EnforceSSO = true, true
+		o.Settings.SSOEnforced, o.Settings.Features = true, o.Settings.Features.With("enforce_sso")
 		o.Settings.MFA.Required, o.Settings.MFA.TrustIdPMFA = true, true
 	})
 	now := e.clock.Now()
@@ -105,7 +105,7 @@ func TestTM9_SwitchIntoSSOEnforcedOrgRefused(t *testing.T) {
 	}
 	// Without the plan feature, enforcement is off and the switch goes
 	// through, but as an org_switch session without A's auth facts.
-	e.setOrg(orgB, func(o *sso.Organization) { o.Settings.Features.EnforceSSO = false })
+	e.setOrg(orgB, func(o *sso.Organization) { o.Settings.Features = o.Settings.Features.Without("enforce_sso") })
 	s, _, err := e.switchDirect(c, orgB)
 	if err != nil {
 		t.Fatalf("switch into a non-enforcing org: %v", err)
@@ -121,7 +121,9 @@ func TestTM9_SwitchIntoSSOEnforcedOrgRefused(t *testing.T) {
 // member with a local login may not.
 func TestTM9_SwitchBreakGlassLocalLogin(t *testing.T) {
 	e := newEnv(t)
-	e.setOrg(orgB, func(o *sso.Organization) { o.Settings.SSOEnforced, o.Settings.Features.EnforceSSO = true, true })
+	e.setOrg(orgB, func(o *sso.Organization) {
+		o.Settings.SSOEnforced, o.Settings.Features = true, o.Settings.Features.With("enforce_sso")
+	})
 	_, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthLocal, Roles: []string{"admin"}})
 	if _, _, err := e.switchDirect(c, orgB); !errors.Is(err, sso.ErrSSORequired) {
 		t.Fatalf("local login, not break-glass: %v, want ErrSSORequired", err)

@@ -2,33 +2,9 @@ package sso
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
-
-// ConnectionInput is what an admin supplies to configure a connection's IdP
-// side. SAML uses MetadataXML, MetadataURL or the manual fields; OIDC uses
-// Issuer (with discovery) or the manual endpoints, plus the client fields.
-type ConnectionInput struct {
-	// SAML
-	MetadataXML  string   `json:"metadata_xml,omitempty"`
-	MetadataURL  string   `json:"metadata_url,omitempty"`
-	IdPEntityID  string   `json:"idp_entity_id,omitempty"`
-	SSOURL       string   `json:"sso_url,omitempty"`
-	Certificates []string `json:"certificates,omitempty"`
-
-	// OIDC
-	Issuer       string   `json:"issuer,omitempty"`
-	ClientID     string   `json:"client_id,omitempty"`
-	ClientSecret string   `json:"client_secret,omitempty"`
-	AuthMethod   string   `json:"auth_method,omitempty"`
-	AuthURL      string   `json:"authorization_endpoint,omitempty"`
-	TokenURL     string   `json:"token_endpoint,omitempty"`
-	UserInfoURL  string   `json:"userinfo_endpoint,omitempty"`
-	JWKSURL      string   `json:"jwks_uri,omitempty"`
-	Scopes       []string `json:"scopes,omitempty"`
-	// PrivateKeyPEM is the client's private key for private_key_jwt.
-	PrivateKeyPEM string `json:"private_key_pem,omitempty"`
-}
 
 // SPDetails is what an admin copies into the IdP: the service provider (or
 // relying party) side of a connection.
@@ -65,13 +41,19 @@ type CertificateInfo struct {
 // protocol configuration and describes the SP side. The saml and oidc
 // packages implement it; the admin API calls it without importing them.
 type ConnectionConfigurer interface {
-	// ConfigureConnection validates in, fetches metadata or discovery when
-	// asked (with the configurer's SSRF and size limits), seals secrets, and
-	// sets c.SAML or c.OIDC. It returns what it learned about the IdP. Errors
-	// wrap ErrInvalidInput (bad input) or ErrUnavailable (fetch failed).
-	ConfigureConnection(ctx context.Context, c *Connection, in *ConnectionInput) (*IdPDetails, error)
+	// ConfigureConnection decodes input, the protocol's own JSON object of
+	// settings (unknown fields are refused), validates it, fetches metadata
+	// or discovery when asked (with the configurer's SSRF and size limits),
+	// seals secrets, and sets c.Config. It returns what it learned about the
+	// IdP. Errors wrap ErrInvalidInput (bad input, as a *ValidationError
+	// naming the field where one is at fault) or ErrUnavailable (fetch
+	// failed).
+	ConfigureConnection(ctx context.Context, c *Connection, input json.RawMessage) (*IdPDetails, error)
 	// SPDetails returns the SP-side values for c.
 	SPDetails(c *Connection) *SPDetails
+	// ConfigView returns the JSON-ready, secret-free view of c's
+	// configuration that the admin API shows under the protocol's name.
+	ConfigView(c *Connection) any
 }
 
 // SessionInfo describes one session for "your devices" pages and admin

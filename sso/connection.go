@@ -2,14 +2,9 @@ package sso
 
 import "time"
 
-// Protocol names a single sign-on protocol.
+// Protocol names a sign-in protocol ("saml", "oidc", ...). Each protocol
+// package declares its own name and registers it with RegisterProtocol.
 type Protocol string
-
-// The protocols ssokit speaks.
-const (
-	ProtocolSAML Protocol = "saml"
-	ProtocolOIDC Protocol = "oidc"
-)
 
 // ConnectionStatus is the lifecycle state of a Connection.
 type ConnectionStatus string
@@ -31,10 +26,10 @@ type Connection struct {
 	Protocol    Protocol
 	Status      ConnectionStatus
 	DisplayName string
-	// SAML is set when Protocol is ProtocolSAML.
-	SAML *SAMLConfig
-	// OIDC is set when Protocol is ProtocolOIDC.
-	OIDC *OIDCConfig
+	// Config is the connection's protocol configuration: a document the
+	// protocol package registered for Protocol owns, validates and decodes
+	// (see RegisterProtocol). The core and the stores never look inside.
+	Config ProtocolConfig
 	// Mapping says which IdP attributes or claims fill the Profile. Empty
 	// fields use the protocol package's defaults.
 	Mapping AttributeMapping
@@ -48,81 +43,6 @@ type Connection struct {
 	LastTestOK time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
-}
-
-// SAMLConfig is the IdP side of a SAML connection.
-type SAMLConfig struct {
-	// IdPEntityID is the IdP's entity ID; Response and Assertion Issuer must
-	// equal it.
-	IdPEntityID string
-	// SSOURL is the IdP's SingleSignOnService location and SSOBinding its
-	// binding ("redirect" or "post").
-	SSOURL     string
-	SSOBinding string
-	// SLOURL is the IdP's SingleLogoutService location, if any.
-	SLOURL string
-	// Certificates are the trusted IdP signing certificates, PEM encoded.
-	// Several may be trusted at once during a rollover.
-	Certificates []string
-	// MetadataURL, when set, is refreshed periodically. MetadataXML holds the
-	// last metadata that parsed and validated (the last good copy).
-	MetadataURL       string
-	MetadataXML       string
-	MetadataFetchedAt time.Time
-	MetadataExpiresAt time.Time
-	// NameIDFormat requested in AuthnRequests; empty means unspecified.
-	NameIDFormat string
-	// SignAuthnRequests signs AuthnRequests with the SP key.
-	SignAuthnRequests bool
-	// RequireEncryptedAssertions rejects plaintext assertions.
-	RequireEncryptedAssertions bool
-	// AllowIdPInitiated accepts unsolicited responses (no InResponseTo). It
-	// MUST only be enabled for IdPs that cannot start logins at the SP; the
-	// replay cache, audience and a short maximum age still apply and
-	// RelayState is never used as a URL.
-	AllowIdPInitiated bool
-	// AllowSHA1 accepts RSA-SHA1 signatures and SHA-1 digests. It MUST only be
-	// enabled for IdPs that cannot sign with SHA-256.
-	AllowSHA1 bool
-	// AllowResponseSignatureOnly accepts an unsigned Assertion inside a signed
-	// Response. By default the Assertion itself must be signed.
-	AllowResponseSignatureOnly bool
-}
-
-// OIDCConfig is the IdP side of an OIDC connection.
-type OIDCConfig struct {
-	// Issuer is the exact issuer identifier. With discovery, the discovered
-	// issuer must equal it.
-	Issuer string
-	// Manual endpoints for IdPs without discovery. When AuthURL is empty the
-	// endpoints come from discovery.
-	AuthURL     string
-	TokenURL    string
-	UserInfoURL string
-	JWKSURL     string
-	// ClientID is the client registered at the IdP.
-	ClientID string
-	// ClientSecretSealed is the client secret sealed with a Sealer; it is
-	// never stored in clear.
-	ClientSecretSealed string
-	// AuthMethod is the token endpoint authentication: "client_secret_basic"
-	// (default), "client_secret_post", "private_key_jwt" or "none".
-	AuthMethod string
-	// PrivateKeySealed is the PEM private key for private_key_jwt, sealed;
-	// PrivateKeyID is its key ID.
-	PrivateKeySealed string
-	PrivateKeyID     string
-	// Scopes requested; empty means "openid email profile".
-	Scopes []string
-	// UserInfo is "auto" (default), "always" or "never".
-	UserInfo string
-	// SigningAlgs restricts the ID token algorithms; empty means the IdP's
-	// advertised asymmetric algorithms (never "none" or HMAC).
-	SigningAlgs []string
-	// AllowedTenantIDs, for multi-tenant issuers such as
-	// https://login.microsoftonline.com/{tenantid}/v2.0, lists the accepted
-	// tenant IDs.
-	AllowedTenantIDs []string
 }
 
 // AttributeMapping names the IdP attributes (SAML) or claims (OIDC) that fill
@@ -172,4 +92,13 @@ func (c *Connection) RolesFor(groups []string) []string {
 		}
 	}
 	return roles
+}
+
+// Issuer returns the identifier c's IdP asserts (the SAML entity ID, the
+// OIDC issuer), or "" while the configuration does not name one yet.
+func (c *Connection) Issuer() string {
+	if c.Config == nil {
+		return ""
+	}
+	return c.Config.IdPIssuer()
 }

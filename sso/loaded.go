@@ -28,18 +28,6 @@ func WithLoadedConnection(ctx context.Context, from ConnectionStore, conn *Conne
 	return context.WithValue(ctx, loadedConnKey{}, loadedConn{from: from, conn: conn})
 }
 
-// IssuerOf returns the issuer a connection's IdP asserts: the SAML IdP
-// entity ID or the OIDC issuer.
-func IssuerOf(c *Connection) string {
-	switch {
-	case c.SAML != nil:
-		return c.SAML.IdPEntityID
-	case c.OIDC != nil:
-		return c.OIDC.Issuer
-	}
-	return ""
-}
-
 type loadedConnKey struct{}
 
 // loadedConn is what WithLoadedConnection records: the connection object a

@@ -1,6 +1,11 @@
 package sso
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
 
 // Organization is a tenant of the host application: one enterprise customer
 // with its own domains, connections, members and policies.
@@ -74,44 +79,84 @@ type SessionPolicy struct {
 	RefreshTokenTTL time.Duration
 }
 
-// Features are plan-gated capabilities. A host maps its pricing tiers onto
-// them; a disabled feature refuses its flows with ErrAccessDenied.
-type Features struct {
-	SAML       bool
-	OIDC       bool
-	SCIM       bool
-	EnforceSSO bool
-	EnforceMFA bool
-}
+// Features are the plan-gated capabilities of an organization, a set of
+// names: a protocol's name ("saml", "oidc", ...) allows logins over it,
+// "scim" directory sync, "enforce_sso" SSO enforcement and "enforce_mfa"
+// MFA enforcement. A host maps its pricing tiers onto them; a missing
+// feature refuses its flows with ErrAccessDenied. Treat a Features value as
+// immutable: With and Without return changed copies.
+type Features []string
 
-// Allows reports whether the plan includes SSO over protocol p.
-func (f Features) Allows(p Protocol) bool {
-	switch p {
-	case ProtocolSAML:
-		return f.SAML
-	case ProtocolOIDC:
-		return f.OIDC
+// Has reports whether the plan includes the feature named name.
+func (f Features) Has(name string) bool {
+	for _, n := range f {
+		if n == name {
+			return true
+		}
 	}
 	return false
 }
 
-// Has reports whether the plan includes the feature named name: "scim",
-// "mfa" (MFA enforcement), "enforce_sso", or a protocol's name ("saml",
-// "oidc").
-func (f Features) Has(name string) bool {
-	switch name {
-	case "scim":
-		return f.SCIM
-	case "mfa":
-		return f.EnforceMFA
-	case "enforce_sso":
-		return f.EnforceSSO
+// Allows reports whether the plan includes logins over protocol p.
+func (f Features) Allows(p Protocol) bool { return f.Has(string(p)) }
+
+// With returns a copy of f that includes names.
+func (f Features) With(names ...string) Features {
+	out := append(Features(nil), f...)
+	for _, n := range names {
+		if !out.Has(n) {
+			out = append(out, n)
+		}
 	}
-	return f.Allows(Protocol(name))
+	return out
+}
+
+// Without returns a copy of f without names.
+func (f Features) Without(names ...string) Features {
+	out := Features{}
+	for _, n := range f {
+		drop := false
+		for _, m := range names {
+			drop = drop || n == m
+		}
+		if !drop {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// legacyFeatures are the field names of the fixed feature struct that
+// documents stored before features became a set use.
+var legacyFeatures = map[string]string{"SAML": "saml", "OIDC": "oidc", "SCIM": "scim",
+	"EnforceSSO": "enforce_sso", "EnforceMFA": "enforce_mfa"}
+
+// UnmarshalJSON reads a list of names, or the object of booleans that
+// earlier versions stored ({"SAML":true,...}), so stored organizations
+// migrate in place when they are next read.
+func (f *Features) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err == nil {
+		*f = Features(nil).With(names...)
+		return nil
+	}
+	var old map[string]bool
+	if err := json.Unmarshal(b, &old); err != nil {
+		return fmt.Errorf("sso: features: %w", err)
+	}
+	var out Features
+	for k, on := range old {
+		if n, ok := legacyFeatures[k]; ok && on {
+			out = out.With(n)
+		}
+	}
+	sort.Strings(out)
+	*f = out
+	return nil
 }
 
 // EnforcesSSO reports whether o enforces SSO: the setting is on and the
 // plan includes enforcement.
 func (o *Organization) EnforcesSSO() bool {
-	return o.Settings.SSOEnforced && o.Settings.Features.EnforceSSO
+	return o.Settings.SSOEnforced && o.Settings.Features.Has("enforce_sso")
 }

@@ -68,10 +68,8 @@ func (c *Connection) Validate() error {
 	if err := firstErr(checkID("connection ID", c.ID), checkID("organization ID", c.OrgID), checkText("display name", c.DisplayName)); err != nil {
 		return err
 	}
-	switch c.Protocol {
-	case ProtocolSAML, ProtocolOIDC:
-	default:
-		return fmt.Errorf("%w: unknown protocol %q", ErrInvalidInput, c.Protocol)
+	if err := checkProtocol(c.Protocol); err != nil {
+		return err
 	}
 	switch c.Status {
 	case ConnectionDraft, ConnectionActive, ConnectionDisabled:

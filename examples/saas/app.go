@@ -333,7 +333,7 @@ func (a *App) wire(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	starters := map[sso.Protocol]sso.Starter{sso.ProtocolSAML: a.saml, sso.ProtocolOIDC: a.oidc}
+	starters := map[sso.Protocol]sso.Starter{saml.Protocol: a.saml, oidc.Protocol: a.oidc}
 	if a.discovery, err = discovery.New(discovery.Config{
 		Store:           a.store,
 		Starters:        starters,
@@ -374,7 +374,7 @@ func (a *App) wire(ctx context.Context) error {
 	if a.health, err = health.New(health.Config{
 		Connections:    a.store,
 		Store:          a.store,
-		Probers:        map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: a.saml, sso.ProtocolOIDC: a.oidc},
+		Probers:        map[sso.Protocol]sso.HealthProber{saml.Protocol: a.saml, oidc.Protocol: a.oidc},
 		Auditor:        a.auditor,
 		Logger:         a.log,
 		TracerProvider: tp,
@@ -405,7 +405,7 @@ func (a *App) wire(ctx context.Context) error {
 		Authorize: a.authorizeAdmin,
 		// The same MFA policy as the admin pages (orgAdmin).
 		RequireAdmin: []func(http.Handler) http.Handler{a.mfa.Require},
-		Configurers:  map[sso.Protocol]sso.ConnectionConfigurer{sso.ProtocolSAML: a.saml, sso.ProtocolOIDC: a.oidc},
+		Configurers:  map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: a.saml, oidc.Protocol: a.oidc},
 		Starters:     starters,
 		Domains:      a.domains,
 		Enforcer:     a.enforcer,

@@ -13,6 +13,7 @@ import (
 	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/returnto"
+	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/discovery"
@@ -274,7 +275,7 @@ func (p *pages) registerAtDevIdP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
 		return
 	}
-	if c.Protocol == sso.ProtocolOIDC && (c.OIDC == nil || c.OIDC.ClientID == "") {
+	if c.Protocol == oidc.Protocol && (oidc.ConfigOf(c) == nil || oidc.ConfigOf(c).ClientID == "") {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "configure the client first"})
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/ssotest"
 )
@@ -37,9 +39,9 @@ type demoOrg struct {
 }
 
 var demoOrgs = []demoOrg{
-	{slug: "acme", name: "Acme Corp", domain: "acme.test", protocol: sso.ProtocolSAML,
+	{slug: "acme", name: "Acme Corp", domain: "acme.test", protocol: saml.Protocol,
 		groupRoles: []sso.GroupRole{{Group: "Admins", Role: "admin"}, {Group: "Engineering", Role: "engineer"}}},
-	{slug: "globex", name: "Globex", domain: "globex.test", protocol: sso.ProtocolOIDC,
+	{slug: "globex", name: "Globex", domain: "globex.test", protocol: oidc.Protocol,
 		groupRoles: []sso.GroupRole{{Group: "globex-admins", Role: "admin"}}},
 }
 
@@ -67,7 +69,7 @@ func (a *App) seedOrg(ctx context.Context, d demoOrg) error {
 			AllowJIT:    true,
 			DefaultRole: "member",
 			MFA:         sso.MFAPolicy{TrustIdPMFA: true},
-			Features:    sso.Features{SAML: true, OIDC: true, SCIM: true, EnforceSSO: true, EnforceMFA: true},
+			Features:    sso.Features{"saml", "oidc", "scim", "enforce_sso", "enforce_mfa"},
 		},
 	}
 	if err := a.store.CreateOrg(ctx, org); err != nil {
@@ -85,31 +87,27 @@ func (a *App) seedOrg(ctx context.Context, d demoOrg) error {
 		LastTestOK: now, LastTest: &sso.TestResult{At: now, OK: true, Detail: "seeded by the demo"},
 		CreatedAt: now, UpdatedAt: now,
 	}
-	in := &sso.ConnectionInput{}
-	var cf sso.ConnectionConfigurer = a.saml
-	if d.protocol == sso.ProtocolSAML {
+	if d.protocol == saml.Protocol {
 		md, err := a.idpSAMLMetadata()
 		if err != nil {
 			return err
 		}
-		in.MetadataXML = md
+		if _, err := a.saml.Configure(ctx, conn, &saml.ConnectionInput{MetadataXML: md}); err != nil {
+			return fmt.Errorf("configure %s connection: %w", d.protocol, err)
+		}
 	} else {
-		cf = a.oidc
-		iss := a.idp.Issuer()
-		in.Issuer = iss
-		in.ClientID = d.slug + "-demo"
-		in.ClientSecret = demoOIDCSecret
-		in.AuthMethod = "client_secret_basic"
 		// Manual endpoints: discovery would call this very process, which
 		// is not serving yet while it seeds.
 		disc := a.idp.Discovery()
+		in := &oidc.ConnectionInput{Issuer: a.idp.Issuer(), ClientID: d.slug + "-demo", ClientSecret: demoOIDCSecret,
+			AuthMethod: "client_secret_basic"}
 		in.AuthURL, _ = disc["authorization_endpoint"].(string)
 		in.TokenURL, _ = disc["token_endpoint"].(string)
 		in.UserInfoURL, _ = disc["userinfo_endpoint"].(string)
 		in.JWKSURL, _ = disc["jwks_uri"].(string)
-	}
-	if _, err := cf.ConfigureConnection(ctx, conn, in); err != nil {
-		return fmt.Errorf("configure %s connection: %w", d.protocol, err)
+		if _, err := a.oidc.Configure(ctx, conn, in); err != nil {
+			return fmt.Errorf("configure %s connection: %w", d.protocol, err)
+		}
 	}
 	if err := a.store.CreateConnection(ctx, conn); err != nil {
 		return err
@@ -162,19 +160,19 @@ func (a *App) registerWithDevIdP(ctx context.Context) error {
 // the connection points at it.
 func (a *App) registerConnection(ctx context.Context, c *sso.Connection) error {
 	switch {
-	case c.SAML != nil && c.SAML.IdPEntityID == a.idp.SAMLEntityID():
+	case saml.ConfigOf(c) != nil && saml.ConfigOf(c).IdPEntityID == a.idp.SAMLEntityID():
 		sp := a.saml.SPDetails(c)
 		return a.idp.RegisterServiceProvider(ssotest.ServiceProvider{EntityID: sp.EntityID, ACSURLs: []string{sp.ACSURL}})
-	case c.OIDC != nil && strings.TrimSuffix(c.OIDC.Issuer, "/") == strings.TrimSuffix(a.idp.Issuer(), "/"):
+	case oidc.ConfigOf(c) != nil && strings.TrimSuffix(oidc.ConfigOf(c).Issuer, "/") == strings.TrimSuffix(a.idp.Issuer(), "/"):
 		secret := ""
-		if c.OIDC.ClientSecretSealed != "" {
-			b, err := a.sealer.Open(c.OIDC.ClientSecretSealed, []byte(c.ID))
+		if oidc.ConfigOf(c).ClientSecretSealed != "" {
+			b, err := a.sealer.Open(oidc.ConfigOf(c).ClientSecretSealed, []byte(c.ID))
 			if err != nil {
 				return err
 			}
 			secret = string(b)
 		}
-		return a.idp.RegisterClient(ssotest.Client{ID: c.OIDC.ClientID, Secret: secret, RedirectURIs: []string{a.oidc.SPDetails(c).RedirectURI}})
+		return a.idp.RegisterClient(ssotest.Client{ID: oidc.ConfigOf(c).ClientID, Secret: secret, RedirectURIs: []string{a.oidc.SPDetails(c).RedirectURI}})
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func TestTM9_DemoOrgSwitch(t *testing.T) {
 		t.Fatal("dashboard does not offer the switch to globex")
 	}
 
-	globex.Settings.SSOEnforced, globex.Settings.Features.EnforceSSO = true, true
+	globex.Settings.SSOEnforced, globex.Settings.Features = true, globex.Settings.Features.With("enforce_sso")
 	if err := app.store.UpdateOrg(ctx, globex); err != nil {
 		t.Fatal(err)
 	}

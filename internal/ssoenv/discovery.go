@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/discovery"
 )
@@ -29,7 +31,7 @@ func (e *Env) Discovery(t *testing.T, mut func(*discovery.Config)) (*discovery.H
 	t.Helper()
 	fs := &FakeStarter{}
 	base, _ := url.Parse("https://app.example/sso/")
-	cfg := discovery.Config{Store: e.St, Starters: map[sso.Protocol]sso.Starter{sso.ProtocolSAML: fs, sso.ProtocolOIDC: fs},
+	cfg := discovery.Config{Store: e.St, Starters: map[sso.Protocol]sso.Starter{saml.Protocol: fs, oidc.Protocol: fs},
 		BaseURL: base, LocalLoginURL: "/password-login", DefaultReturnTo: "/home", RateLimit: 1000, Burst: 1000,
 		Logger: slog.New(slog.DiscardHandler)}
 	if mut != nil {

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/domains"
@@ -68,7 +70,7 @@ func (e *Env) Advance(d time.Duration) {
 var Ctx = context.Background()
 
 // AllFeatures is a plan with every feature on.
-var AllFeatures = sso.Features{SAML: true, OIDC: true, SCIM: true, EnforceSSO: true, EnforceMFA: true}
+var AllFeatures = sso.Features{"saml", "oidc", "scim", "enforce_sso", "enforce_mfa"}
 
 // Org creates an organization with every feature and JIT on; mut edits
 // its settings first.
@@ -101,10 +103,10 @@ func (e *Env) Conn(orgID string, p sso.Protocol, status sso.ConnectionStatus, is
 	e.t.Helper()
 	c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: orgID, Protocol: p, Status: status, DisplayName: issuer,
 		CreatedAt: e.Clock()}
-	if p == sso.ProtocolSAML {
-		c.SAML = &sso.SAMLConfig{IdPEntityID: issuer}
+	if p == saml.Protocol {
+		c.Config = &saml.ConnectionConfig{IdPEntityID: issuer}
 	} else {
-		c.OIDC = &sso.OIDCConfig{Issuer: issuer}
+		c.Config = &oidc.ConnectionConfig{Issuer: issuer}
 	}
 	if status == sso.ConnectionActive {
 		c.LastTestOK = e.Clock()
@@ -332,7 +334,7 @@ func (e *Env) Login(c *login.Completer, l *sso.Login) (*httptest.ResponseRecorde
 
 // Profile returns the verified profile of subject at connection c.
 func Profile(c *sso.Connection, subject, email string, verified bool) *sso.Profile {
-	return &sso.Profile{Protocol: c.Protocol, OrgID: c.OrgID, ConnectionID: c.ID, Issuer: sso.IssuerOf(c),
+	return &sso.Profile{Protocol: c.Protocol, OrgID: c.OrgID, ConnectionID: c.ID, Issuer: c.Issuer(),
 		Subject: subject, Email: email, EmailVerified: verified}
 }
 

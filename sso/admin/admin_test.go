@@ -19,6 +19,8 @@ import (
 
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/scimtoken"
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -35,35 +37,53 @@ var ctx = context.Background()
 // starts with https://.
 type fakeConfigurer struct{ proto sso.Protocol }
 
-func (f *fakeConfigurer) ConfigureConnection(_ context.Context, c *sso.Connection, in *sso.ConnectionInput) (*sso.IdPDetails, error) {
+func (f *fakeConfigurer) ConfigureConnection(_ context.Context, c *sso.Connection, raw json.RawMessage) (*sso.IdPDetails, error) {
 	switch f.proto {
-	case sso.ProtocolSAML:
+	case saml.Protocol:
+		var in saml.ConnectionInput
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return nil, fmt.Errorf("%w: %v", sso.ErrInvalidInput, err)
+		}
 		switch {
 		case strings.Contains(in.MetadataXML, "<EntityDescriptor"):
-			c.SAML = &sso.SAMLConfig{IdPEntityID: "http://www.okta.com/exk1", SSOURL: "https://acme.okta.example/sso",
+			c.Config = &saml.ConnectionConfig{IdPEntityID: "http://www.okta.com/exk1", SSOURL: "https://acme.okta.example/sso",
 				SSOBinding: "redirect", Certificates: []string{"PEM"}, MetadataXML: in.MetadataXML}
 		case strings.HasPrefix(in.MetadataURL, "https://"):
-			c.SAML = &sso.SAMLConfig{IdPEntityID: in.MetadataURL, SSOURL: in.MetadataURL + "/sso", MetadataURL: in.MetadataURL,
+			c.Config = &saml.ConnectionConfig{IdPEntityID: in.MetadataURL, SSOURL: in.MetadataURL + "/sso", MetadataURL: in.MetadataURL,
 				Certificates: []string{"PEM"}}
 		case in.MetadataURL != "":
 			return nil, fmt.Errorf("%w: metadata URL must be https", sso.ErrInvalidInput)
 		default:
 			return nil, fmt.Errorf("%w: metadata is not SAML metadata", sso.ErrInvalidInput)
 		}
-		return &sso.IdPDetails{EntityID: c.SAML.IdPEntityID, Endpoints: map[string]string{"sso": c.SAML.SSOURL},
+		return &sso.IdPDetails{EntityID: saml.ConfigOf(c).IdPEntityID, Endpoints: map[string]string{"sso": saml.ConfigOf(c).SSOURL},
 			Certificates: []sso.CertificateInfo{{Subject: "CN=okta", NotAfter: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}}}, nil
 	default:
+		var in oidc.ConnectionInput
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return nil, fmt.Errorf("%w: %v", sso.ErrInvalidInput, err)
+		}
 		if !strings.HasPrefix(in.Issuer, "https://") || in.ClientID == "" {
 			return nil, fmt.Errorf("%w: issuer and client_id required", sso.ErrInvalidInput)
 		}
-		c.OIDC = &sso.OIDCConfig{Issuer: in.Issuer, ClientID: in.ClientID, AuthURL: in.AuthURL,
+		c.Config = &oidc.ConnectionConfig{Issuer: in.Issuer, ClientID: in.ClientID, AuthURL: in.AuthURL,
 			ClientSecretSealed: "v1.k." + strings.Repeat("x", len(in.ClientSecret))}
 		return &sso.IdPDetails{Issuer: in.Issuer, Endpoints: map[string]string{"authorization_endpoint": in.Issuer + "/authorize"}}, nil
 	}
 }
 
+func (f *fakeConfigurer) ConfigView(c *sso.Connection) any {
+	if cfg := saml.ConfigOf(c); cfg != nil {
+		return &saml.ConfigView{IdPEntityID: cfg.IdPEntityID, SSOURL: cfg.SSOURL, Certificates: len(cfg.Certificates), MetadataURL: cfg.MetadataURL}
+	}
+	if cfg := oidc.ConfigOf(c); cfg != nil {
+		return &oidc.ConfigView{Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecretSet: cfg.ClientSecretSealed != ""}
+	}
+	return nil
+}
+
 func (f *fakeConfigurer) SPDetails(c *sso.Connection) *sso.SPDetails {
-	if f.proto == sso.ProtocolSAML {
+	if f.proto == saml.Protocol {
 		return &sso.SPDetails{EntityID: "https://app.example/sso/saml/" + c.ID, ACSURL: "https://app.example/sso/saml/acs/" + c.ID,
 			MetadataURL: "https://app.example/sso/saml/metadata/" + c.ID}
 	}
@@ -158,7 +178,7 @@ func newFixture(t testing.TB, mutate ...func(*admin.Config)) *fixture {
 	f := &fixture{t: t, st: memstore.New(), starter: &fakeStarter{}, sessions: &fakeSessions{}, revoker: &fakeRevoker{}, dns: txt{}}
 	for _, slug := range []string{"alpha", "beta"} {
 		o := &sso.Organization{ID: opaque.NewID("org_"), Slug: slug, Name: slug}
-		o.Settings.Features = sso.Features{SAML: true, OIDC: true, SCIM: true, EnforceSSO: true}
+		o.Settings.Features = sso.Features{"saml", "oidc", "scim", "enforce_sso"}
 		o.Settings.AllowJIT = true
 		if err := f.st.CreateOrg(ctx, o); err != nil {
 			t.Fatal(err)
@@ -190,8 +210,8 @@ func newFixture(t testing.TB, mutate ...func(*admin.Config)) *fixture {
 			}
 			return r.Header.Get("X-Test-Org"), sso.Actor{Type: sso.ActorAdmin, ID: r.Header.Get("X-Test-Auth")}, nil
 		},
-		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{sso.ProtocolSAML: &fakeConfigurer{sso.ProtocolSAML}, sso.ProtocolOIDC: &fakeConfigurer{sso.ProtocolOIDC}},
-		Starters:    map[sso.Protocol]sso.Starter{sso.ProtocolSAML: f.starter, sso.ProtocolOIDC: f.starter},
+		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: &fakeConfigurer{saml.Protocol}, oidc.Protocol: &fakeConfigurer{oidc.Protocol}},
+		Starters:    map[sso.Protocol]sso.Starter{saml.Protocol: f.starter, oidc.Protocol: f.starter},
 		Domains:     doms, Enforcer: en, Auditor: aud, Sessions: f.sessions,
 		MaxBodyBytes: 64 << 10, TestReturnTo: "/admin/sso/result",
 		Logger: slog.New(slog.DiscardHandler),
@@ -313,7 +333,7 @@ func TestOnboardingFlow(t *testing.T) {
 	conn, _ := f.st.GetConnection(ctx, id)
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("POST", "/acs", nil)
-	if err := f.comp.Complete(w, r, &sso.Login{Connection: conn, Test: true, Profile: &sso.Profile{Protocol: sso.ProtocolSAML,
+	if err := f.comp.Complete(w, r, &sso.Login{Connection: conn, Test: true, Profile: &sso.Profile{Protocol: saml.Protocol,
 		OrgID: a.ID, ConnectionID: id, Issuer: "http://www.okta.com/exk1", Subject: "admin", Email: "admin@alpha.example", EmailVerified: true}}); err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +476,7 @@ func TestSCIMTokensAndSessions(t *testing.T) {
 		t.Fatalf("revoked token works: %v", err)
 	}
 	// SCIM off in the plan.
-	b.Settings.Features.SCIM = false
+	b.Settings.Features = b.Settings.Features.Without("scim")
 	_ = f.st.UpdateOrg(ctx, b)
 	code, m = f.json(b, "POST", "/scim-tokens", `{}`)
 	if code != 403 || m["error"] != "feature_disabled" {

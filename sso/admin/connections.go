@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,43 +25,36 @@ type ConnectionView struct {
 	Protocol    sso.Protocol         `json:"protocol"`
 	Status      sso.ConnectionStatus `json:"status"`
 	DisplayName string               `json:"display_name"`
-	SAML        *SAMLView            `json:"saml,omitempty"`
-	OIDC        *OIDCView            `json:"oidc,omitempty"`
-	Mapping     MappingView          `json:"attribute_mapping"`
-	GroupRoles  []GroupRoleView      `json:"group_roles"`
-	LastTest    *TestView            `json:"last_test,omitempty"`
-	LastTestOK  *time.Time           `json:"last_test_ok,omitempty"`
-	SP          *sso.SPDetails       `json:"sp,omitempty"`
-	IdP         *sso.IdPDetails      `json:"idp,omitempty"`
-	CreatedAt   time.Time            `json:"created_at"`
-	UpdatedAt   time.Time            `json:"updated_at"`
+	// Config is the protocol's view of the IdP side (for example
+	// saml.ConfigView); in JSON it appears under the protocol's name
+	// ("saml", "oidc", ...).
+	Config     any             `json:"-"`
+	Mapping    MappingView     `json:"attribute_mapping"`
+	GroupRoles []GroupRoleView `json:"group_roles"`
+	LastTest   *TestView       `json:"last_test,omitempty"`
+	LastTestOK *time.Time      `json:"last_test_ok,omitempty"`
+	SP         *sso.SPDetails  `json:"sp,omitempty"`
+	IdP        *sso.IdPDetails `json:"idp,omitempty"`
+	CreatedAt  time.Time       `json:"created_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
 }
 
-// SAMLView shows a SAML connection's IdP side.
-type SAMLView struct {
-	IdPEntityID       string     `json:"idp_entity_id"`
-	SSOURL            string     `json:"sso_url"`
-	SSOBinding        string     `json:"sso_binding,omitempty"`
-	SLOURL            string     `json:"slo_url,omitempty"`
-	Certificates      int        `json:"certificates"`
-	MetadataURL       string     `json:"metadata_url,omitempty"`
-	MetadataFetchedAt *time.Time `json:"metadata_fetched_at,omitempty"`
-	AllowIdPInitiated bool       `json:"allow_idp_initiated"`
-	AllowSHA1         bool       `json:"allow_sha1"`
-}
-
-// OIDCView shows an OIDC connection's IdP side.
-type OIDCView struct {
-	Issuer           string   `json:"issuer"`
-	AuthURL          string   `json:"authorization_endpoint,omitempty"`
-	TokenURL         string   `json:"token_endpoint,omitempty"`
-	UserInfoURL      string   `json:"userinfo_endpoint,omitempty"`
-	JWKSURL          string   `json:"jwks_uri,omitempty"`
-	ClientID         string   `json:"client_id"`
-	ClientSecretSet  bool     `json:"client_secret_set"`
-	AuthMethod       string   `json:"auth_method,omitempty"`
-	Scopes           []string `json:"scopes,omitempty"`
-	AllowedTenantIDs []string `json:"allowed_tenant_ids,omitempty"`
+// MarshalJSON writes v with its protocol configuration under the
+// protocol's name.
+func (v *ConnectionView) MarshalJSON() ([]byte, error) {
+	type plain ConnectionView
+	b, err := json.Marshal((*plain)(v))
+	if err != nil || v.Config == nil || v.Protocol == "" {
+		return b, err
+	}
+	cfg, err := json.Marshal(v.Config)
+	if err != nil {
+		return nil, err
+	}
+	key, _ := json.Marshal(string(v.Protocol))
+	out := append(b[:len(b)-1:len(b)-1], ',')
+	out = append(append(append(out, key...), ':'), cfg...)
+	return append(out, '}'), nil
 }
 
 // MappingView is the attribute mapping; empty fields use the protocol's
@@ -104,16 +98,6 @@ func (h *Handler) view(c *sso.Connection, idp *sso.IdPDetails) *ConnectionView {
 	for _, gr := range c.GroupRoles {
 		v.GroupRoles = append(v.GroupRoles, GroupRoleView(gr))
 	}
-	if s := c.SAML; s != nil {
-		v.SAML = &SAMLView{IdPEntityID: s.IdPEntityID, SSOURL: s.SSOURL, SSOBinding: s.SSOBinding, SLOURL: s.SLOURL,
-			Certificates: len(s.Certificates), MetadataURL: s.MetadataURL, MetadataFetchedAt: timePtr(s.MetadataFetchedAt),
-			AllowIdPInitiated: s.AllowIdPInitiated, AllowSHA1: s.AllowSHA1}
-	}
-	if o := c.OIDC; o != nil {
-		v.OIDC = &OIDCView{Issuer: o.Issuer, AuthURL: o.AuthURL, TokenURL: o.TokenURL, UserInfoURL: o.UserInfoURL,
-			JWKSURL: o.JWKSURL, ClientID: o.ClientID, ClientSecretSet: o.ClientSecretSealed != "", AuthMethod: o.AuthMethod,
-			Scopes: o.Scopes, AllowedTenantIDs: o.AllowedTenantIDs}
-	}
 	if t := c.LastTest; t != nil {
 		v.LastTest = &TestView{At: t.At, OK: t.OK, Reason: t.Reason, Detail: t.Detail}
 		if t.Profile != nil {
@@ -122,6 +106,7 @@ func (h *Handler) view(c *sso.Connection, idp *sso.IdPDetails) *ConnectionView {
 	}
 	if cf := h.cfg.Configurers[c.Protocol]; cf != nil {
 		v.SP = cf.SPDetails(c)
+		v.Config = cf.ConfigView(c)
 	}
 	return v
 }
@@ -159,11 +144,13 @@ func (h *Handler) listConnections(w http.ResponseWriter, r *http.Request, org *s
 
 // CreateConnectionRequest is the body of POST /connections.
 type CreateConnectionRequest struct {
-	Protocol    sso.Protocol        `json:"protocol"`
-	DisplayName string              `json:"display_name"`
-	Config      sso.ConnectionInput `json:"config"`
-	Mapping     *MappingView        `json:"attribute_mapping,omitempty"`
-	GroupRoles  []GroupRoleView     `json:"group_roles,omitempty"`
+	Protocol    sso.Protocol `json:"protocol"`
+	DisplayName string       `json:"display_name"`
+	// Config is the protocol's own settings object (see the protocol
+	// package's ConnectionInput).
+	Config     json.RawMessage `json:"config"`
+	Mapping    *MappingView    `json:"attribute_mapping,omitempty"`
+	GroupRoles []GroupRoleView `json:"group_roles,omitempty"`
 }
 
 func isXML(r *http.Request) bool {
@@ -179,7 +166,13 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 		if err != nil {
 			return fmt.Errorf("%w: request body too large", sso.ErrInvalidInput)
 		}
-		req.Protocol, req.DisplayName, req.Config.MetadataXML = sso.ProtocolSAML, r.URL.Query().Get("display_name"), string(b)
+		// It configures the protocol registered as "saml" through its
+		// metadata_xml setting.
+		cfg, err := json.Marshal(map[string]string{"metadata_xml": string(b)})
+		if err != nil {
+			return fmt.Errorf("%w: metadata is not text", sso.ErrInvalidInput)
+		}
+		req.Protocol, req.DisplayName, req.Config = "saml", r.URL.Query().Get("display_name"), cfg
 	} else if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -202,7 +195,7 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 	if err := applyMapping(c, req.Mapping, req.GroupRoles); err != nil {
 		return err
 	}
-	idp, err := cf.ConfigureConnection(r.Context(), c, &req.Config)
+	idp, err := cf.ConfigureConnection(r.Context(), c, req.Config)
 	if err != nil {
 		return err
 	}
@@ -279,10 +272,10 @@ func (h *Handler) connectionHealth(w http.ResponseWriter, r *http.Request, org *
 // fields are left unchanged. A new Config returns an active connection to
 // draft: it must be tested and activated again.
 type UpdateConnectionRequest struct {
-	DisplayName *string              `json:"display_name,omitempty"`
-	Config      *sso.ConnectionInput `json:"config,omitempty"`
-	Mapping     *MappingView         `json:"attribute_mapping,omitempty"`
-	GroupRoles  []GroupRoleView      `json:"group_roles,omitempty"`
+	DisplayName *string         `json:"display_name,omitempty"`
+	Config      json.RawMessage `json:"config,omitempty"`
+	Mapping     *MappingView    `json:"attribute_mapping,omitempty"`
+	GroupRoles  []GroupRoleView `json:"group_roles,omitempty"`
 }
 
 func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
@@ -304,7 +297,7 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 		return err
 	}
 	var idp *sso.IdPDetails
-	if req.Config != nil {
+	if len(req.Config) > 0 {
 		if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID) {
 			return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
 		}

@@ -9,8 +9,8 @@
 //	h, err := admin.New(admin.Config{
 //		Store:       store,
 //		Authorize:   func(r *http.Request) (string, sso.Actor, error) { ... },
-//		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{sso.ProtocolSAML: samlSP, sso.ProtocolOIDC: oidcRP},
-//		Starters:    map[sso.Protocol]sso.Starter{sso.ProtocolSAML: samlSP, sso.ProtocolOIDC: oidcRP},
+//		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: samlSP, oidc.Protocol: oidcRP},
+//		Starters:    map[sso.Protocol]sso.Starter{saml.Protocol: samlSP, oidc.Protocol: oidcRP},
 //		Domains:     domains,
 //		Enforcer:    enforcer,
 //		Auditor:     auditor,

@@ -22,7 +22,7 @@ type EnforcementView struct {
 func (h *Handler) enforcementView(ctx context.Context, org *sso.Organization) *EnforcementView {
 	_, err := h.cfg.Enforcer.ReadyConnection(ctx, org)
 	return &EnforcementView{Enforced: org.EnforcesSSO(), EnforcedAt: timePtr(org.Settings.SSOEnforcedAt),
-		Ready: err == nil && org.Settings.Features.EnforceSSO, Features: org.Settings.Features}
+		Ready: err == nil && org.Settings.Features.Has("enforce_sso"), Features: org.Settings.Features}
 }
 
 func (h *Handler) getEnforcement(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {

@@ -2,11 +2,13 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -18,10 +20,16 @@ import (
 // exampleSP stands in for saml.SP so the example needs no IdP.
 type exampleSP struct{}
 
-func (exampleSP) ConfigureConnection(ctx context.Context, c *sso.Connection, in *sso.ConnectionInput) (*sso.IdPDetails, error) {
-	c.SAML = &sso.SAMLConfig{IdPEntityID: in.IdPEntityID, SSOURL: in.SSOURL, Certificates: in.Certificates}
+func (exampleSP) ConfigureConnection(ctx context.Context, c *sso.Connection, raw json.RawMessage) (*sso.IdPDetails, error) {
+	var in saml.ConnectionInput
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, err
+	}
+	c.Config = &saml.ConnectionConfig{IdPEntityID: in.IdPEntityID, SSOURL: in.SSOURL, Certificates: in.Certificates}
 	return &sso.IdPDetails{EntityID: in.IdPEntityID}, nil
 }
+
+func (exampleSP) ConfigView(c *sso.Connection) any { return nil }
 
 func (exampleSP) SPDetails(c *sso.Connection) *sso.SPDetails {
 	return &sso.SPDetails{EntityID: "https://app.example.com/sso/saml/metadata/" + c.ID}
@@ -36,7 +44,7 @@ func ExampleNew() {
 	ctx := context.Background()
 	st := memstore.New()
 	_ = st.CreateOrg(ctx, &sso.Organization{ID: "org_1", Slug: "acme", Name: "Acme",
-		Settings: sso.OrgSettings{Features: sso.Features{SCIM: true}}})
+		Settings: sso.OrgSettings{Features: sso.Features{"scim"}}})
 	auditor, _ := audit.New(audit.Config{Store: st})
 	domains, _ := domains.New(domains.Config{Store: st, Auditor: auditor})
 	enforcer, _ := policy.New(policy.Config{Store: st, Auditor: auditor})
@@ -49,8 +57,8 @@ func ExampleNew() {
 		},
 		// In a host these are the saml.SP and oidc.RP, which implement both
 		// interfaces.
-		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{sso.ProtocolSAML: exampleSP{}},
-		Starters:    map[sso.Protocol]sso.Starter{sso.ProtocolSAML: exampleSP{}},
+		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: exampleSP{}},
+		Starters:    map[sso.Protocol]sso.Starter{saml.Protocol: exampleSP{}},
 		Domains:     domains,
 		Enforcer:    enforcer,
 		Auditor:     auditor,

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -43,8 +45,8 @@ func healthServer(t *testing.T, st *memstore.Store, hr admin.HealthReader) *http
 		Authorize: func(r *http.Request) (string, sso.Actor, error) {
 			return r.Header.Get("X-Test-Org"), sso.Actor{Type: sso.ActorAdmin, ID: "admin"}, nil
 		},
-		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{sso.ProtocolSAML: &fakeConfigurer{sso.ProtocolSAML}},
-		Starters:    map[sso.Protocol]sso.Starter{sso.ProtocolSAML: &fakeStarter{}},
+		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: &fakeConfigurer{saml.Protocol}},
+		Starters:    map[sso.Protocol]sso.Starter{saml.Protocol: &fakeStarter{}},
 		Domains:     doms, Enforcer: en, Auditor: aud, Health: hr,
 		Logger: slog.New(slog.DiscardHandler),
 	})
@@ -78,16 +80,16 @@ func TestConnectionHealthRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn := &sso.Connection{ID: "conn_a", OrgID: "org_a", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive, SAML: &sso.SAMLConfig{}}
-	down := &sso.Connection{ID: "conn_down", OrgID: "org_a", Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive, OIDC: &sso.OIDCConfig{}}
+	conn := &sso.Connection{ID: "conn_a", OrgID: "org_a", Protocol: saml.Protocol, Status: sso.ConnectionActive, Config: &saml.ConnectionConfig{}}
+	down := &sso.Connection{ID: "conn_down", OrgID: "org_a", Protocol: oidc.Protocol, Status: sso.ConnectionActive, Config: &oidc.ConnectionConfig{}}
 	for _, c := range []*sso.Connection{conn, down} {
 		if err := st.CreateConnection(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
 	hc, err := health.New(health.Config{Connections: st, Store: st, FailureThreshold: 1,
-		Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: stubProber{},
-			sso.ProtocolOIDC: stubProber{err: errors.Join(sso.ErrUnavailable, errors.New("dial tcp 10.0.0.1: secret-internal-detail"))}}})
+		Probers: map[sso.Protocol]sso.HealthProber{saml.Protocol: stubProber{},
+			oidc.Protocol: stubProber{err: errors.Join(sso.ErrUnavailable, errors.New("dial tcp 10.0.0.1: secret-internal-detail"))}}})
 	if err != nil {
 		t.Fatal(err)
 	}

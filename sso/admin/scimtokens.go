@@ -31,7 +31,7 @@ func (h *Handler) tokenView(t *sso.SCIMToken, plain string) *SCIMTokenView {
 }
 
 func scimAllowed(org *sso.Organization) error {
-	if !org.Settings.Features.SCIM {
+	if !org.Settings.Features.Has("scim") {
 		return &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
 	}
 	return nil

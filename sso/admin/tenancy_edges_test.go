@@ -8,6 +8,7 @@ import (
 
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/scimtoken"
+	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -138,8 +139,8 @@ func TestEnforcementNeedsTestedConnection(t *testing.T) {
 	f := newFixture(t)
 	a := f.orgA
 	mk := func(st sso.ConnectionStatus, tested bool) *sso.Connection {
-		c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: a.ID, Protocol: sso.ProtocolOIDC, Status: st,
-			OIDC: &sso.OIDCConfig{Issuer: "https://i", ClientID: "c"}}
+		c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: a.ID, Protocol: oidc.Protocol, Status: st,
+			Config: &oidc.ConnectionConfig{Issuer: "https://i", ClientID: "c"}}
 		if tested {
 			c.LastTestOK = time.Now()
 		}
@@ -156,8 +157,8 @@ func TestEnforcementNeedsTestedConnection(t *testing.T) {
 		t.Fatalf("enforce without a tested active connection: %d %v", code, m)
 	}
 	// Another org's tested active connection does not count.
-	c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: f.orgB.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
-		OIDC: &sso.OIDCConfig{Issuer: "https://i", ClientID: "c"}, LastTestOK: time.Now()}
+	c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: f.orgB.ID, Protocol: oidc.Protocol, Status: sso.ConnectionActive,
+		Config: &oidc.ConnectionConfig{Issuer: "https://i", ClientID: "c"}, LastTestOK: time.Now()}
 	if err := f.st.CreateConnection(ctx, c); err != nil {
 		t.Fatal(err)
 	}

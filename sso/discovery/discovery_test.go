@@ -13,6 +13,8 @@ import (
 
 	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/internal/ssoenv"
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/discovery"
 )
@@ -24,7 +26,7 @@ func TestDiscoveryRoutesVerifiedDomainToStarter(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", nil)
 	e.Verified(a.ID, "acme.com")
-	c := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	c := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	_, de := e.Discovery(t, nil)
 
 	res := de.PostForm(t, " Alice@ACME.com ", "/reports?q=1")
@@ -54,9 +56,9 @@ func TestDiscoveryChooserAndSlug(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", nil)
 	e.Verified(a.ID, "acme.com")
-	c1 := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
-	c2 := e.Conn(a.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://login.microsoftonline.example/t/v2.0")
-	e.Conn(a.ID, sso.ProtocolOIDC, sso.ConnectionDraft, "https://draft.example")
+	c1 := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
+	c2 := e.Conn(a.ID, oidc.Protocol, sso.ConnectionActive, "https://login.microsoftonline.example/t/v2.0")
+	e.Conn(a.ID, oidc.Protocol, sso.ConnectionDraft, "https://draft.example")
 	_, de := e.Discovery(t, nil)
 
 	res, m := de.PostJSON(t, `{"email":"alice@acme.com","return_to":"/r"}`)
@@ -98,7 +100,7 @@ func TestDiscoveryChooserAndSlug(t *testing.T) {
 	}
 	// Connection of another org through this org's slug: fallback.
 	b2 := e.Org("beta", nil)
-	cb := e.Conn(b2.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.beta")
+	cb := e.Conn(b2.ID, saml.Protocol, sso.ConnectionActive, "https://idp.beta")
 	res4 := de.Get(t, "/sso/login/acme/"+cb.ID)
 	if res4.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res4.Header.Get("Location"), "/password-login") {
 		t.Fatalf("cross-org connection: %d %s", res4.StatusCode, res4.Header.Get("Location"))
@@ -109,7 +111,7 @@ func TestDiscoveryResolverHook(t *testing.T) {
 	t.Parallel()
 	e := ssoenv.New(t)
 	a := e.Org("acme", nil)
-	c := e.Conn(a.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://idp.acme")
+	c := e.Conn(a.ID, oidc.Protocol, sso.ConnectionActive, "https://idp.acme")
 	_, de := e.Discovery(t, func(cfg *discovery.Config) {
 		cfg.ResolveOrg = func(r *http.Request) (string, bool) {
 			sub, _, ok := strings.Cut(r.Header.Get("X-Test-Host"), ".")
@@ -140,18 +142,18 @@ func TestTM7_TenantEnumeration(t *testing.T) {
 	e.Verified(pw.ID, "pwonly.com")
 	draft := e.Org("drafty", nil)
 	e.Verified(draft.ID, "drafty.com")
-	e.Conn(draft.ID, sso.ProtocolSAML, sso.ConnectionDraft, "https://d")
+	e.Conn(draft.ID, saml.Protocol, sso.ConnectionDraft, "https://d")
 	dis := e.Org("disabled", nil)
 	e.Verified(dis.ID, "disabled.com")
-	e.Conn(dis.ID, sso.ProtocolSAML, sso.ConnectionDisabled, "https://x")
-	gated := e.Org("gated", func(s *sso.OrgSettings) { s.Features.SAML = false })
+	e.Conn(dis.ID, saml.Protocol, sso.ConnectionDisabled, "https://x")
+	gated := e.Org("gated", func(s *sso.OrgSettings) { s.Features = s.Features.Without("saml") })
 	e.Verified(gated.ID, "gated.com")
-	e.Conn(gated.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://g")
+	e.Conn(gated.ID, saml.Protocol, sso.ConnectionActive, "https://g")
 	pend := e.Org("pending", nil)
 	if err := e.St.CreateDomain(ctx, &sso.Domain{OrgID: pend.ID, Name: "pending.com", Token: "t", State: sso.DomainPending}); err != nil {
 		t.Fatal(err)
 	}
-	e.Conn(pend.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://p")
+	e.Conn(pend.ID, saml.Protocol, sso.ConnectionActive, "https://p")
 	_, de := e.Discovery(t, nil)
 
 	cases := []string{"x@unknown-domain.com", "x@pending.com", "x@gmail.com", "x@pwonly.com", "x@drafty.com",
@@ -230,7 +232,7 @@ func TestTS19_ReturnToPayloads(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", nil)
 	e.Verified(a.ID, "acme.com")
-	e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	_, de := e.Discovery(t, nil)
 	for _, p := range ssoenv.ReturnToPayloads {
 		de.PostForm(t, "a@acme.com", p)
@@ -258,7 +260,7 @@ func TestDiscoveryBadInput(t *testing.T) {
 	e2 := ssoenv.New(t)
 	a := e2.Org("acme", nil)
 	e2.Verified(a.ID, "acme.com")
-	e2.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://i")
+	e2.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://i")
 	_, de2 := e2.Discovery(t, nil)
 	de2.Starter.Err = errors.New("secret internal detail")
 	res, err := de2.Client.PostForm(de2.Srv.URL+"/sso/login", url.Values{"email": {"a@acme.com"}})
@@ -276,7 +278,7 @@ func TestNewDiscoveryConfig(t *testing.T) {
 	t.Parallel()
 	e := ssoenv.New(t)
 	base, _ := url.Parse("https://app.example/sso/")
-	st := map[sso.Protocol]sso.Starter{sso.ProtocolSAML: &ssoenv.FakeStarter{}}
+	st := map[sso.Protocol]sso.Starter{saml.Protocol: &ssoenv.FakeStarter{}}
 	for i, cfg := range []discovery.Config{
 		{},
 		{Store: e.St, BaseURL: base, LocalLoginURL: "/l"},
@@ -293,7 +295,7 @@ func TestNewDiscoveryConfig(t *testing.T) {
 
 func BenchmarkDiscoveryUnknownDomain(b *testing.B) {
 	e := ssoenv.New(b)
-	d, err := discovery.New(discovery.Config{Store: e.St, Starters: map[sso.Protocol]sso.Starter{sso.ProtocolSAML: &ssoenv.FakeStarter{}},
+	d, err := discovery.New(discovery.Config{Store: e.St, Starters: map[sso.Protocol]sso.Starter{saml.Protocol: &ssoenv.FakeStarter{}},
 		BaseURL: &url.URL{Scheme: "https", Host: "app.example"}, LocalLoginURL: "/l", RateLimit: 1e9, Burst: 1e9})
 	if err != nil {
 		b.Fatal(err)

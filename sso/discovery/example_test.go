@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/discovery"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -27,15 +28,15 @@ func ExampleNew() {
 	ctx := context.Background()
 	st := memstore.New()
 	org := &sso.Organization{ID: "org_acme", Slug: "acme", Name: "Acme"}
-	org.Settings.Features.SAML = true
+	org.Settings.Features = org.Settings.Features.With("saml")
 	_ = st.CreateOrg(ctx, org)
 	_ = st.CreateDomain(ctx, &sso.Domain{OrgID: org.ID, Name: "acme.com", Token: "t", State: sso.DomainVerified})
-	_ = st.CreateConnection(ctx, &sso.Connection{ID: "conn_okta", OrgID: org.ID, Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive})
+	_ = st.CreateConnection(ctx, &sso.Connection{ID: "conn_okta", OrgID: org.ID, Protocol: saml.Protocol, Status: sso.ConnectionActive})
 
 	base, _ := url.Parse("https://app.example/sso/")
 	d, err := discovery.New(discovery.Config{
 		Store:         st,
-		Starters:      map[sso.Protocol]sso.Starter{sso.ProtocolSAML: exampleStarter{}},
+		Starters:      map[sso.Protocol]sso.Starter{saml.Protocol: exampleStarter{}},
 		BaseURL:       base,
 		LocalLoginURL: "/login/password",
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/internal/telemetry/telemetrytest"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/discovery"
 )
@@ -17,7 +18,7 @@ func TestDiscoverySpansAndRateLimitMetric(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", nil)
 	e.Verified(a.ID, "acme.com")
-	c := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	c := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	rec := telemetrytest.New(t)
 	_, de := e.Discovery(t, func(cfg *discovery.Config) {
 		cfg.TracerProvider, cfg.MeterProvider = rec.TP, rec.MP

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/health"
@@ -23,13 +24,13 @@ func ExampleNew() {
 	ctx := context.Background()
 	st := memstore.New()
 	_ = st.CreateOrg(ctx, &sso.Organization{ID: "org_1", Slug: "acme", Name: "Acme"})
-	_ = st.CreateConnection(ctx, &sso.Connection{ID: "conn_1", OrgID: "org_1", Protocol: sso.ProtocolSAML,
-		Status: sso.ConnectionActive, SAML: &sso.SAMLConfig{MetadataURL: "https://idp.example/metadata"}})
+	_ = st.CreateConnection(ctx, &sso.Connection{ID: "conn_1", OrgID: "org_1", Protocol: saml.Protocol,
+		Status: sso.ConnectionActive, Config: &saml.ConnectionConfig{MetadataURL: "https://idp.example/metadata"}})
 	auditor, _ := audit.New(audit.Config{Store: st})
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	hc, err := health.New(health.Config{
 		Connections: st, Store: st, Auditor: auditor,
-		Probers:  map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: downProber{}},
+		Probers:  map[sso.Protocol]sso.HealthProber{saml.Protocol: downProber{}},
 		Interval: time.Minute,
 		Now:      func() time.Time { return now },
 	})

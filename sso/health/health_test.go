@@ -151,11 +151,11 @@ func newHealthFixture(t *testing.T, certLife time.Duration) *healthFixture {
 		t.Fatal(err)
 	}
 	certPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.idp.cert.Raw}))
-	f.samlConn = &sso.Connection{ID: "conn_hsaml", OrgID: "org_h", Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive,
-		SAML: &sso.SAMLConfig{IdPEntityID: base + "/saml/metadata", SSOURL: base + "/saml/sso", SSOBinding: "redirect",
+	f.samlConn = &sso.Connection{ID: "conn_hsaml", OrgID: "org_h", Protocol: saml.Protocol, Status: sso.ConnectionActive,
+		Config: &saml.ConnectionConfig{IdPEntityID: base + "/saml/metadata", SSOURL: base + "/saml/sso", SSOBinding: "redirect",
 			Certificates: []string{certPEM}, MetadataURL: base + "/saml/metadata"}, CreatedAt: start, UpdatedAt: start}
-	f.oidcConn = &sso.Connection{ID: "conn_hoidc", OrgID: "org_h", Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
-		OIDC: &sso.OIDCConfig{Issuer: base + "/oidc", ClientID: "client"}, CreatedAt: start, UpdatedAt: start}
+	f.oidcConn = &sso.Connection{ID: "conn_hoidc", OrgID: "org_h", Protocol: oidc.Protocol, Status: sso.ConnectionActive,
+		Config: &oidc.ConnectionConfig{Issuer: base + "/oidc", ClientID: "client"}, CreatedAt: start, UpdatedAt: start}
 	for _, c := range []*sso.Connection{f.samlConn, f.oidcConn} {
 		if err := f.store.CreateConnection(ctx, c); err != nil {
 			t.Fatal(err)
@@ -186,7 +186,7 @@ func (f *healthFixture) checker(t *testing.T, mod func(*health.Config)) *health.
 	t.Helper()
 	cfg := health.Config{
 		Connections: f.store, Store: f.store, Auditor: f.auditor, Now: f.clock, Interval: time.Minute, Timeout: 3 * time.Second,
-		Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: f.sp, sso.ProtocolOIDC: f.rp},
+		Probers: map[sso.Protocol]sso.HealthProber{saml.Protocol: f.sp, oidc.Protocol: f.rp},
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -353,7 +353,7 @@ func TestHealthCheckerCertificateExpiry(t *testing.T) {
 	ctx := context.Background()
 	f := newHealthFixture(t, 40*24*time.Hour)
 	hc := f.checker(t, func(c *health.Config) {
-		c.Probers = map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: f.sp}
+		c.Probers = map[sso.Protocol]sso.HealthProber{saml.Protocol: f.sp}
 	})
 	check := func() *health.Report {
 		t.Helper()
@@ -452,13 +452,13 @@ func TestHealthCheckerRun(t *testing.T) {
 func TestNewHealthCheckerConfig(t *testing.T) {
 	t.Parallel()
 	st := memstore.New()
-	pr := map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: nil}
+	pr := map[sso.Protocol]sso.HealthProber{saml.Protocol: nil}
 	for name, cfg := range map[string]health.Config{
 		"NoConnections": {Store: st},
 		"NoStore":       {Connections: st},
 		"NoProbers":     {Connections: st, Store: st},
 		"NilProber":     {Connections: st, Store: st, Probers: pr},
-		"ShortInterval": {Connections: st, Store: st, Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: nopProber{}}, Interval: time.Second},
+		"ShortInterval": {Connections: st, Store: st, Probers: map[sso.Protocol]sso.HealthProber{saml.Protocol: nopProber{}}, Interval: time.Second},
 	} {
 		if _, err := health.New(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
 			t.Errorf("%s: got %v, want ErrInvalidConfig", name, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/internal/telemetry"
+	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -590,7 +591,7 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 		return err
 	}
 	method := sso.AuthSAML
-	if res.Connection.Protocol == sso.ProtocolOIDC {
+	if res.Connection.Protocol == oidc.Protocol {
 		method = sso.AuthOIDC
 	}
 	g := &sso.SessionGrant{UserID: res.User.ID, OrgID: res.Org.ID, ConnectionID: res.Connection.ID, Method: method,
@@ -769,7 +770,7 @@ func RemapIdentities(ctx context.Context, st RemapStore, a sso.EventRecorder, or
 	if from.OrgID != orgID || to.OrgID != orgID {
 		return 0, fmt.Errorf("sso: remap identities: %w", sso.ErrNotFound)
 	}
-	issuer := sso.IssuerOf(to)
+	issuer := to.Issuer()
 	if issuer == "" {
 		return 0, fmt.Errorf("%w: connection %s has no issuer yet", sso.ErrInvalidInput, toID)
 	}

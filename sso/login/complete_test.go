@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/ssokit/ssokit/internal/ssoenv"
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/login"
 )
@@ -21,7 +23,7 @@ func TestCompleteJITMatchAndRoles(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", func(s *sso.OrgSettings) { s.DefaultRole = "viewer"; s.MFA.TrustIdPMFA = true })
 	e.Verified(a.ID, "acme.com")
-	c := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	c := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	iss := &ssoenv.FakeIssuer{}
 	comp := e.Completer(iss)
 
@@ -85,7 +87,7 @@ func TestCompleteLinksVerifiedMember(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", nil)
 	e.Verified(a.ID, "acme.com")
-	c := e.Conn(a.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://accounts.example")
+	c := e.Conn(a.ID, oidc.Protocol, sso.ConnectionActive, "https://accounts.example")
 	existing := e.Member(a.ID, "bob@acme.com", nil)
 	iss := &ssoenv.FakeIssuer{}
 	comp := e.Completer(iss)
@@ -125,7 +127,7 @@ func TestTM1_UnverifiedDomainTakeover(t *testing.T) {
 	if _, err := d.Add(ctx, b.ID, "target.com"); err != nil {
 		t.Fatal(err)
 	}
-	cb := e.Conn(b.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.evil")
+	cb := e.Conn(b.ID, saml.Protocol, sso.ConnectionActive, "https://idp.evil")
 	_, de := e.Discovery(t, nil)
 	if res := de.PostForm(t, "ceo@target.com", "/"); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("unverified domain routed: %d %s", res.StatusCode, res.Header.Get("Location"))
@@ -167,7 +169,7 @@ func TestTM8_IdPEmailVsVerifiedDomain(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", func(s *sso.OrgSettings) { s.AllowUnverifiedEmailDomains = true })
 	e.Verified(a.ID, "acme.com")
-	c := e.Conn(a.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://idp.acme")
+	c := e.Conn(a.ID, oidc.Protocol, sso.ConnectionActive, "https://idp.acme")
 	bob := e.Member(a.ID, "bob@acme.com", nil)
 	partner := e.Member(a.ID, "pat@partner.example", nil)
 	iss := &ssoenv.FakeIssuer{}
@@ -213,7 +215,7 @@ func TestTS23_CrossTenantIdentityMapping(t *testing.T) {
 	a, b := e.Org("tenant-a", nil), e.Org("tenant-b", nil)
 	e.Verified(a.ID, "tenanta.com")
 	e.Verified(b.ID, "tenantb.com")
-	ca := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.tenanta")
+	ca := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://idp.tenanta")
 	admin := e.Member(b.ID, "admin@tenantb.com", func(m *sso.Membership) { m.Roles = []string{"admin"} })
 	iss := &ssoenv.FakeIssuer{}
 	comp := e.Completer(iss)
@@ -237,8 +239,8 @@ func TestTO15_ProfileFromAnotherTenant(t *testing.T) {
 	e.Verified(a.ID, "a.com")
 	e.Verified(b.ID, "b.com")
 	shared := "https://login.microsoftonline.example/common/v2.0"
-	ca := e.Conn(a.ID, sso.ProtocolOIDC, sso.ConnectionActive, shared)
-	cb := e.Conn(b.ID, sso.ProtocolOIDC, sso.ConnectionActive, shared)
+	ca := e.Conn(a.ID, oidc.Protocol, sso.ConnectionActive, shared)
+	cb := e.Conn(b.ID, oidc.Protocol, sso.ConnectionActive, shared)
 	iss := &ssoenv.FakeIssuer{}
 	comp := e.Completer(iss)
 	// A's profile presented with B's connection.
@@ -294,7 +296,7 @@ func TestCompletePolicyRefusals(t *testing.T) {
 			_ = e.St.UpdateConnection(ctx, c)
 		}, "a@acme.com", sso.ErrAccessDenied, "connection_not_active"},
 		{"FeatureOff", func(e *ssoenv.Env, o *sso.Organization, c *sso.Connection) {
-			o.Settings.Features.SAML = false
+			o.Settings.Features = o.Settings.Features.Without("saml")
 			_ = e.St.UpdateOrg(ctx, o)
 		}, "a@acme.com", sso.ErrAccessDenied, "feature_disabled"},
 		{"InvalidEmail", nil, "not an email", sso.ErrAccessDenied, "email_invalid"},
@@ -305,7 +307,7 @@ func TestCompletePolicyRefusals(t *testing.T) {
 			e := ssoenv.New(t)
 			o := e.Org("acme", nil)
 			e.Verified(o.ID, "acme.com")
-			c := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.acme")
+			c := e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://idp.acme")
 			if tc.setup != nil {
 				tc.setup(e, o, c)
 			}
@@ -329,7 +331,7 @@ func TestCompletePolicyRefusals(t *testing.T) {
 		e := ssoenv.New(t)
 		o := e.Org("acme", func(s *sso.OrgSettings) { s.DirectorySync = true })
 		e.Verified(o.ID, "acme.com")
-		c := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.acme")
+		c := e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://idp.acme")
 		u := e.Member(o.ID, "scim@acme.com", func(m *sso.Membership) { m.Source = sso.SourceSCIM })
 		p := ssoenv.Profile(c, "s1", "scim@acme.com", true)
 		p.DisplayName = "Scim User"
@@ -353,7 +355,7 @@ func TestCompleteTestLogin(t *testing.T) {
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	c := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionDraft, "https://idp.acme")
+	c := e.Conn(o.ID, saml.Protocol, sso.ConnectionDraft, "https://idp.acme")
 	iss := &ssoenv.FakeIssuer{}
 	comp := e.Completer(iss)
 	w, err := e.Login(comp, &sso.Login{Connection: c, Profile: ssoenv.Profile(c, "admin", "admin@acme.com", true), Test: true})
@@ -381,8 +383,8 @@ func TestCompleteTestLogin(t *testing.T) {
 	}
 	// A protocol failure during a test records the want/got detail.
 	r := httptest.NewRequest("POST", "/acs", nil)
-	comp.Fail(r, &sso.LoginFailure{Connection: c, Protocol: sso.ProtocolSAML, Test: true,
-		Err: sso.Mismatch(sso.ProtocolSAML, "audience_mismatch", "https://app.example/sso/saml/"+c.ID, "https://other")})
+	comp.Fail(r, &sso.LoginFailure{Connection: c, Protocol: saml.Protocol, Test: true,
+		Err: sso.Mismatch(saml.Protocol, "audience_mismatch", "https://app.example/sso/saml/"+c.ID, "https://other")})
 	got, _ = e.St.GetConnection(ctx, c.ID)
 	if got.LastTest.OK || got.LastTest.Reason != "audience_mismatch" || !strings.Contains(got.LastTest.Detail, `got "https://other"`) {
 		t.Fatalf("got %+v", got.LastTest)
@@ -398,7 +400,7 @@ func TestCompleteTestLogin(t *testing.T) {
 		t.Fatalf("got %+v", ev)
 	}
 	// Fail with an unknown connection records an org-less event and no test.
-	comp.Fail(r, &sso.LoginFailure{Connection: &sso.Connection{ID: "nope", OrgID: o.ID}, Protocol: sso.ProtocolOIDC, Err: sso.ErrExpired})
+	comp.Fail(r, &sso.LoginFailure{Connection: &sso.Connection{ID: "nope", OrgID: o.ID}, Protocol: oidc.Protocol, Err: sso.ErrExpired})
 	if evs := e.Events("", sso.EventLoginFailed); len(evs) != 1 || evs[0].Reason != "expired" {
 		t.Fatalf("got %v", evs)
 	}
@@ -409,7 +411,7 @@ func TestTS19_CompletionReturnTo(t *testing.T) {
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	c := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.acme")
+	c := e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://idp.acme")
 	comp := e.Completer(&ssoenv.FakeIssuer{})
 	for _, p := range ssoenv.ReturnToPayloads {
 		w, err := e.Login(comp, &sso.Login{Connection: c, Profile: ssoenv.Profile(c, "s", "a@acme.com", true), ReturnTo: p})
@@ -427,7 +429,7 @@ func TestCompleteConcurrentFirstLogin(t *testing.T) {
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	c := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.acme")
+	c := e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://idp.acme")
 	iss := &ssoenv.FakeIssuer{}
 	comp := e.Completer(iss)
 	var wg sync.WaitGroup
@@ -471,7 +473,7 @@ func BenchmarkCompleteMatchedLogin(b *testing.B) {
 	e := ssoenv.New(b)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	c := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.acme")
+	c := e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://idp.acme")
 	comp := e.Completer(&ssoenv.FakeIssuer{})
 	l := &sso.Login{Connection: c, Profile: ssoenv.Profile(c, "s", "a@acme.com", true)}
 	if _, err := e.Login(comp, l); err != nil {
@@ -505,7 +507,7 @@ func TestCompleteMFAFromIdP(t *testing.T) {
 			e := ssoenv.New(t)
 			o := e.Org("acme", func(s *sso.OrgSettings) { s.MFA.TrustIdPMFA = tc.trust })
 			e.Verified(o.ID, "acme.com")
-			c := e.Conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://idp")
+			c := e.Conn(o.ID, oidc.Protocol, sso.ConnectionActive, "https://idp")
 			p := ssoenv.Profile(c, "s", "a@acme.com", true)
 			tc.mut(p)
 			iss := &ssoenv.FakeIssuer{}
@@ -527,7 +529,7 @@ func TestTO16_UnverifiedEmailNeverLinks(t *testing.T) {
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	c := e.Conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://idp")
+	c := e.Conn(o.ID, oidc.Protocol, sso.ConnectionActive, "https://idp")
 	victim := e.Member(o.ID, "ceo@acme.com", nil)
 	iss := &ssoenv.FakeIssuer{}
 	comp := e.Completer(iss)

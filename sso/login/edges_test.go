@@ -14,6 +14,8 @@ import (
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/login"
@@ -29,14 +31,14 @@ func TestDiscoveryEmailSpellings(t *testing.T) {
 	e := ssoenv.New(t)
 	acme := e.Org("acme", nil)
 	e.Verified(acme.ID, "acme.com")
-	e.Conn(acme.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	e.Conn(acme.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	idn := e.Org("idn", nil)
 	puny, err := normalize.Domain("例子.广告")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Verified(idn.ID, puny)
-	idnConn := e.Conn(idn.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://entra.example/idn")
+	idnConn := e.Conn(idn.ID, oidc.Protocol, sso.ConnectionActive, "https://entra.example/idn")
 	_, de := e.Discovery(t, nil)
 
 	routes := map[string]string{
@@ -82,17 +84,17 @@ func TestDiscoveryResponsesIdentical(t *testing.T) {
 	e := ssoenv.New(t)
 	pw := e.Org("pwonly", nil)
 	e.Verified(pw.ID, "pwonly.com")
-	gated := e.Org("gated", func(s *sso.OrgSettings) { s.Features.SAML = false })
+	gated := e.Org("gated", func(s *sso.OrgSettings) { s.Features = s.Features.Without("saml") })
 	e.Verified(gated.ID, "gated.com")
-	e.Conn(gated.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://g")
+	e.Conn(gated.ID, saml.Protocol, sso.ConnectionActive, "https://g")
 	pend := e.Org("pending", nil)
 	if err := e.St.CreateDomain(ctx, &sso.Domain{OrgID: pend.ID, Name: "pending.com", Token: "t", State: sso.DomainPending}); err != nil {
 		t.Fatal(err)
 	}
-	e.Conn(pend.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://p")
+	e.Conn(pend.ID, saml.Protocol, sso.ConnectionActive, "https://p")
 	dis := e.Org("disabled", nil)
 	e.Verified(dis.ID, "disabled.com")
-	e.Conn(dis.ID, sso.ProtocolOIDC, sso.ConnectionDisabled, "https://d")
+	e.Conn(dis.ID, oidc.Protocol, sso.ConnectionDisabled, "https://d")
 	_, de := e.Discovery(t, nil)
 
 	type shot struct {
@@ -165,7 +167,7 @@ func TestEmailOfAnotherOrgsDomain(t *testing.T) {
 	victim := e.Member(a.ID, "ceo@acme.com", nil)
 	b := e.Org("evil", func(s *sso.OrgSettings) { s.AllowUnverifiedEmailDomains = true })
 	e.Verified(b.ID, "evil.com")
-	bc := e.Conn(b.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://evil-idp.example")
+	bc := e.Conn(b.ID, oidc.Protocol, sso.ConnectionActive, "https://evil-idp.example")
 	iss := &ssoenv.FakeIssuer{}
 	c := e.Completer(iss)
 	for _, email := range []string{"ceo@acme.com", "CEO@ACME.COM.", "new@acme.com"} {
@@ -198,7 +200,7 @@ func TestMemberStates(t *testing.T) {
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	cn := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	cn := e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	iss := &ssoenv.FakeIssuer{}
 	c := e.Completer(iss)
 	for _, st := range []sso.MembershipStatus{sso.MembershipDeactivated, sso.MembershipSuspended} {
@@ -213,7 +215,7 @@ func TestMemberStates(t *testing.T) {
 		}
 		// A known identity of a member who is later deactivated.
 		if err := e.St.CreateIdentity(ctx, &sso.Identity{ID: opaque.NewID("idn_"), OrgID: o.ID, ConnectionID: cn.ID,
-			Issuer: sso.IssuerOf(cn), Subject: "known-" + email, UserID: u.ID}); err != nil {
+			Issuer: cn.Issuer(), Subject: "known-" + email, UserID: u.ID}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = e.Login(c, &sso.Login{Connection: cn, Profile: ssoenv.Profile(cn, "known-"+email, "other@acme.com", true)})
@@ -231,7 +233,7 @@ func TestRoleMappingDropsAdmin(t *testing.T) {
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	cn := e.Conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://entra.example/acme")
+	cn := e.Conn(o.ID, oidc.Protocol, sso.ConnectionActive, "https://entra.example/acme")
 	cn.GroupRoles = []sso.GroupRole{{Group: "admins", Role: "admin"}, {Group: "eng", Role: "member"}}
 	if err := e.St.UpdateConnection(ctx, cn); err != nil {
 		t.Fatal(err)
@@ -272,11 +274,11 @@ func TestIdentityAcrossConnections(t *testing.T) {
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	c1 := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
-	c2 := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	c1 := e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
+	c2 := e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	other := e.Org("other", nil)
 	e.Verified(other.ID, "other.com")
-	c3 := e.Conn(other.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	c3 := e.Conn(other.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	iss := &ssoenv.FakeIssuer{}
 	c := e.Completer(iss)
 	for _, cn := range []*sso.Connection{c1, c2, c1} {
@@ -317,8 +319,8 @@ func TestJITRaceSQLite(t *testing.T) {
 	if err := st.CreateDomain(ctx, &sso.Domain{OrgID: o.ID, Name: "acme.com", Token: "t", State: sso.DomainVerified}); err != nil {
 		t.Fatal(err)
 	}
-	cn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: o.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
-		OIDC: &sso.OIDCConfig{Issuer: "https://idp.example"}}
+	cn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: o.ID, Protocol: oidc.Protocol, Status: sso.ConnectionActive,
+		Config: &oidc.ConnectionConfig{Issuer: "https://idp.example"}}
 	if err := st.CreateConnection(ctx, cn); err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +380,7 @@ func TestProfileWithNUL(t *testing.T) {
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	cn := e.Conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://entra.example/acme")
+	cn := e.Conn(o.ID, oidc.Protocol, sso.ConnectionActive, "https://entra.example/acme")
 	iss := &ssoenv.FakeIssuer{}
 	c := e.Completer(iss)
 	for _, mut := range []func(p *sso.Profile){

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/login"
@@ -26,12 +27,12 @@ func ExampleNew() {
 	ctx := context.Background()
 	st := memstore.New()
 	org := &sso.Organization{ID: "org_acme", Slug: "acme", Name: "Acme"}
-	org.Settings.Features.OIDC = true
+	org.Settings.Features = org.Settings.Features.With("oidc")
 	org.Settings.AllowJIT = true
 	_ = st.CreateOrg(ctx, org)
 	_ = st.CreateDomain(ctx, &sso.Domain{OrgID: org.ID, Name: "acme.com", Token: "t", State: sso.DomainVerified})
-	conn := &sso.Connection{ID: "conn_entra", OrgID: org.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive,
-		OIDC:       &sso.OIDCConfig{Issuer: "https://login.microsoftonline.com/tid/v2.0"},
+	conn := &sso.Connection{ID: "conn_entra", OrgID: org.ID, Protocol: oidc.Protocol, Status: sso.ConnectionActive,
+		Config:     &oidc.ConnectionConfig{Issuer: "https://login.microsoftonline.com/tid/v2.0"},
 		GroupRoles: []sso.GroupRole{{Group: "sso-admins", Role: "admin"}}}
 	_ = st.CreateConnection(ctx, conn)
 
@@ -42,7 +43,7 @@ func ExampleNew() {
 	}
 	// The oidc package calls Complete with the verified profile.
 	login := &sso.Login{Connection: conn, ReturnTo: "/dashboard", Profile: &sso.Profile{
-		Protocol: sso.ProtocolOIDC, OrgID: org.ID, ConnectionID: conn.ID,
+		Protocol: oidc.Protocol, OrgID: org.ID, ConnectionID: conn.ID,
 		Issuer: "https://login.microsoftonline.com/tid/v2.0", Subject: "oid-123",
 		Email: "jane@acme.com", EmailVerified: true, Groups: []string{"sso-admins"},
 	}}

@@ -59,12 +59,12 @@ var (
 
 func TestRoundTripsMatchedLogin(t *testing.T) {
 	t.Parallel()
-	for _, proto := range []sso.Protocol{sso.ProtocolSAML, sso.ProtocolOIDC} {
+	for _, proto := range []sso.Protocol{saml.Protocol, oidc.Protocol} {
 		t.Run(string(proto), func(t *testing.T) {
 			t.Parallel()
 			rt := newRoundTripEnv(t)
 			loginURL, budget := rt.samlLogin, samlMatchedBudget
-			if proto == sso.ProtocolOIDC {
+			if proto == oidc.Protocol {
 				loginURL, budget = rt.oidcLogin, oidcMatchedBudget
 			}
 			rt.login(loginURL) // first login: JIT provisioning
@@ -104,7 +104,7 @@ func TestLoadedConnectionTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.a")
+	stored := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://idp.a")
 	load := func() *sso.Connection {
 		c, err := e.St.GetConnection(ctx, stored.ID)
 		if err != nil {
@@ -237,8 +237,8 @@ func newRoundTripEnv(t *testing.T) *roundTripEnv {
 		t.Fatal(err)
 	}
 	mux.Handle("/sso/saml/", http.StripPrefix("/sso/saml", sp))
-	sc := &sso.Connection{ID: "conn_saml", OrgID: rt.org.ID, Protocol: sso.ProtocolSAML, Status: sso.ConnectionActive}
-	if _, err := sp.ConfigureConnection(ctx, sc, &sso.ConnectionInput{MetadataURL: idp.SAMLMetadataURL()}); err != nil {
+	sc := &sso.Connection{ID: "conn_saml", OrgID: rt.org.ID, Protocol: saml.Protocol, Status: sso.ConnectionActive}
+	if _, err := sp.Configure(ctx, sc, &saml.ConnectionInput{MetadataURL: idp.SAMLMetadataURL()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.CreateConnection(ctx, sc); err != nil {
@@ -263,8 +263,8 @@ func newRoundTripEnv(t *testing.T) *roundTripEnv {
 	}
 	mux.Handle("/sso/oidc/", http.StripPrefix("/sso/oidc", rp))
 	const secret = "round-trip-client-secret-value"
-	oc := &sso.Connection{ID: "conn_oidc", OrgID: rt.org.ID, Protocol: sso.ProtocolOIDC, Status: sso.ConnectionActive}
-	if _, err := rp.ConfigureConnection(ctx, oc, &sso.ConnectionInput{Issuer: idp.Issuer(), ClientID: "rt-client", ClientSecret: secret}); err != nil {
+	oc := &sso.Connection{ID: "conn_oidc", OrgID: rt.org.ID, Protocol: oidc.Protocol, Status: sso.ConnectionActive}
+	if _, err := rp.Configure(ctx, oc, &oidc.ConnectionInput{Issuer: idp.Issuer(), ClientID: "rt-client", ClientSecret: secret}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.CreateConnection(ctx, oc); err != nil {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/ssoenv"
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/login"
@@ -22,8 +24,8 @@ func TestTM10_PreAccountHijackAttackerFirst(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", nil)
 	e.Verified(a.ID, "acme.com")
-	entra := e.Conn(a.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://login.example/entra")
-	okta := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	entra := e.Conn(a.ID, oidc.Protocol, sso.ConnectionActive, "https://login.example/entra")
+	okta := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	a.Settings.AllowJIT = true
 	iss := &ssoenv.FakeIssuer{}
 	comp := e.Completer(iss)
@@ -57,7 +59,7 @@ func TestTM10_PreAccountHijackAttackerFirst(t *testing.T) {
 	if got := iss.Grants[2].UserID; got != attacker {
 		t.Fatalf("attacker's identity now resolves to %s", got)
 	}
-	third := e.Conn(a.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://google.example")
+	third := e.Conn(a.ID, oidc.Protocol, sso.ConnectionActive, "https://google.example")
 	if _, err := e.Login(comp, &sso.Login{Connection: third, Profile: ssoenv.Profile(third, "g-1", "newhire@acme.com", true)}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +78,8 @@ func TestTM10_PreAccountHijackVictimFirst(t *testing.T) {
 			e := ssoenv.New(t)
 			a := e.Org("acme", nil)
 			e.Verified(a.ID, "acme.com")
-			entra := e.Conn(a.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://login.example/entra")
-			okta := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+			entra := e.Conn(a.ID, oidc.Protocol, sso.ConnectionActive, "https://login.example/entra")
+			okta := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 			victim := e.Member(a.ID, "newhire@acme.com", func(m *sso.Membership) { m.Source = source })
 			iss := &ssoenv.FakeIssuer{}
 			comp := e.Completer(iss)
@@ -105,7 +107,7 @@ func TestTM10_SCIMCreatedUnverifiedIsNoLinkTarget(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", nil)
 	e.Verified(a.ID, "acme.com")
-	okta := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	okta := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	u := e.Member(a.ID, "pat@acme.com", func(m *sso.Membership) { m.Source = sso.SourceSCIM })
 	u.EmailVerified = false
 	if err := e.St.UpdateUser(ctx, u); err != nil {
@@ -130,7 +132,7 @@ func TestTM11_ProfileOverwriteAcrossOrgs(t *testing.T) {
 	b := e.Org("bigco", nil)
 	e.Verified(a.ID, "acme.com")
 	e.Verified(b.ID, "bigco.com")
-	ca := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.acme.example")
+	ca := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://idp.acme.example")
 	u := e.Member(b.ID, "x@bigco.com", nil)
 	u.GivenName = "Xavier"
 	if err := e.St.UpdateUser(ctx, u); err != nil {
@@ -141,7 +143,7 @@ func TestTM11_ProfileOverwriteAcrossOrgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := e.St.CreateIdentity(ctx, &sso.Identity{ID: opaque.NewID("idn_"), OrgID: a.ID, ConnectionID: ca.ID,
-		Issuer: sso.IssuerOf(ca), Subject: "x-at-acme", UserID: u.ID, CreatedAt: e.Clock()}); err != nil {
+		Issuer: ca.Issuer(), Subject: "x-at-acme", UserID: u.ID, CreatedAt: e.Clock()}); err != nil {
 		t.Fatal(err)
 	}
 	comp := e.Completer(&ssoenv.FakeIssuer{})
@@ -159,7 +161,7 @@ func TestTM11_ProfileOverwriteAcrossOrgs(t *testing.T) {
 	// only to an address in A's verified domains.
 	own := e.Member(a.ID, "ann@acme.com", nil)
 	if err := e.St.CreateIdentity(ctx, &sso.Identity{ID: opaque.NewID("idn_"), OrgID: a.ID, ConnectionID: ca.ID,
-		Issuer: sso.IssuerOf(ca), Subject: "ann", UserID: own.ID, CreatedAt: e.Clock()}); err != nil {
+		Issuer: ca.Issuer(), Subject: "ann", UserID: own.ID, CreatedAt: e.Clock()}); err != nil {
 		t.Fatal(err)
 	}
 	p = ssoenv.Profile(ca, "ann", "ann.lee@acme.com", true)
@@ -188,7 +190,7 @@ func TestTX10_DirectorySyncOwnsRoles(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", func(s *sso.OrgSettings) { s.DirectorySync = true })
 	e.Verified(a.ID, "acme.com")
-	c := e.Conn(a.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://okta.example/acme")
+	c := e.Conn(a.ID, saml.Protocol, sso.ConnectionActive, "https://okta.example/acme")
 	c.GroupRoles = []sso.GroupRole{{Group: "admins", Role: "admin"}}
 	if err := e.St.UpdateConnection(ctx, c); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/internal/telemetry/telemetrytest"
+	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/login"
 )
@@ -15,7 +16,7 @@ func TestCompletionSpans(t *testing.T) {
 	e := ssoenv.New(t)
 	a := e.Org("acme", func(s *sso.OrgSettings) { s.DefaultRole = "viewer" })
 	e.Verified(a.ID, "acme.com")
-	c := e.Conn(a.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://idp.example")
+	c := e.Conn(a.ID, oidc.Protocol, sso.ConnectionActive, "https://idp.example")
 	c.GroupRoles = []sso.GroupRole{{Group: "admins", Role: "admin"}}
 	if err := e.St.UpdateConnection(ctx, c); err != nil {
 		t.Fatal(err)

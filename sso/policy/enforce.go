@@ -118,7 +118,7 @@ func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, op
 		return nil, err
 	}
 	if on {
-		if !org.Settings.Features.EnforceSSO {
+		if !org.Settings.Features.Has("enforce_sso") {
 			return nil, &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
 		}
 		if _, err := e.ReadyConnection(ctx, org); err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/ssoenv"
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/policy"
@@ -18,7 +20,7 @@ func TestLocalLoginAllowed(t *testing.T) {
 	t.Parallel()
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
-	e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.acme")
+	e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://idp.acme")
 	member := e.Member(o.ID, "m@acme.com", nil)
 	glass := e.Member(o.ID, "bg@acme.com", func(m *sso.Membership) { m.BreakGlass = true; m.Roles = []string{"admin"} })
 	suspendedGlass := e.Member(o.ID, "sbg@acme.com", func(m *sso.Membership) {
@@ -56,7 +58,7 @@ func TestLocalLoginAllowed(t *testing.T) {
 	}
 	// A plan without enforcement lifts it.
 	o, _ = e.St.GetOrg(ctx, o.ID)
-	o.Settings.Features.EnforceSSO = false
+	o.Settings.Features = o.Settings.Features.Without("enforce_sso")
 	_ = e.St.UpdateOrg(ctx, o)
 	if err := en.LocalLoginAllowed(ctx, o.ID, member.ID); err != nil {
 		t.Fatalf("feature off: %v", err)
@@ -74,7 +76,7 @@ func TestSetEnforcementPreconditions(t *testing.T) {
 	_, err := en.SetEnforcement(ctx, o.ID, true, policy.Options{})
 	ssoenv.WantReason(t, err, sso.ErrInvalidInput, "no_tested_connection")
 	// Active but never tested.
-	c := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp")
+	c := e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://idp")
 	c.LastTestOK = time.Time{}
 	_ = e.St.UpdateConnection(ctx, c)
 	_, err = en.SetEnforcement(ctx, o.ID, true, policy.Options{})
@@ -91,11 +93,11 @@ func TestSetEnforcementPreconditions(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	// Plan without the feature.
-	o.Settings.Features.EnforceSSO = false
+	o.Settings.Features = o.Settings.Features.Without("enforce_sso")
 	_ = e.St.UpdateOrg(ctx, o)
 	_, err = en.SetEnforcement(ctx, o.ID, true, policy.Options{})
 	ssoenv.WantReason(t, err, sso.ErrAccessDenied, "feature_disabled")
-	o.Settings.Features.EnforceSSO = true
+	o.Settings.Features = o.Settings.Features.With("enforce_sso")
 	_ = e.St.UpdateOrg(ctx, o)
 	res, err := en.SetEnforcement(ctx, o.ID, true, policy.Options{})
 	if err != nil || !res.Enforced {
@@ -120,7 +122,7 @@ func TestSetEnforcementPreconditions(t *testing.T) {
 
 func TestFeatureAllowed(t *testing.T) {
 	t.Parallel()
-	o := &sso.Organization{Settings: sso.OrgSettings{Features: sso.Features{SAML: true, SCIM: true}}}
+	o := &sso.Organization{Settings: sso.OrgSettings{Features: sso.Features{"saml", "scim"}}}
 	for f, want := range map[string]bool{"saml": true, "oidc": false, "scim": true, "mfa": false, "enforce_sso": false, "other": false} {
 		if got := o.Settings.Features.Has(f); got != want {
 			t.Errorf("%s: got %v, want %v", f, got, want)
@@ -137,7 +139,7 @@ func TestScenarioOktaToEntraMigration(t *testing.T) {
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	okta := e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "http://www.okta.com/exk1")
+	okta := e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "http://www.okta.com/exk1")
 	iss := &ssoenv.FakeIssuer{}
 	comp := e.Completer(iss)
 	users := map[string]string{}
@@ -148,7 +150,7 @@ func TestScenarioOktaToEntraMigration(t *testing.T) {
 		}
 		users[name] = iss.Grants[len(iss.Grants)-1].UserID
 	}
-	entra := e.Conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://login.microsoftonline.com/tid/v2.0")
+	entra := e.Conn(o.ID, oidc.Protocol, sso.ConnectionActive, "https://login.microsoftonline.com/tid/v2.0")
 	entraSub := map[string]string{"ann@acme.com": "entra-oid-ann", "ben@acme.com": "entra-oid-ben"}
 	n, err := login.RemapIdentities(ctx, e.St, e.Aud, o.ID, okta.ID, entra.ID, func(old *sso.Identity, u *sso.User) (string, bool) {
 		s, ok := entraSub[u.Email]
@@ -196,7 +198,7 @@ func TestScenarioOrgMerge(t *testing.T) {
 	e.Verified(big.ID, "big.com")
 	small := e.Org("small", nil)
 	e.Verified(small.ID, "small.io")
-	sc := e.Conn(small.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.small.io")
+	sc := e.Conn(small.ID, saml.Protocol, sso.ConnectionActive, "https://idp.small.io")
 	iss := &ssoenv.FakeIssuer{}
 	comp := e.Completer(iss)
 	if _, err := e.Login(comp, &sso.Login{Connection: sc, Profile: ssoenv.Profile(sc, "s-dev", "dev@small.io", true)}); err != nil {
@@ -260,7 +262,7 @@ func TestScenarioIdPDownBreakGlass(t *testing.T) {
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Verified(o.ID, "acme.com")
-	e.Conn(o.ID, sso.ProtocolSAML, sso.ConnectionActive, "https://idp.acme")
+	e.Conn(o.ID, saml.Protocol, sso.ConnectionActive, "https://idp.acme")
 	member := e.Member(o.ID, "m@acme.com", nil)
 	glass := e.Member(o.ID, "root@acme.com", func(m *sso.Membership) { m.BreakGlass = true; m.Roles = []string{"owner"} })
 	en := e.Enforcer(nil)
@@ -289,7 +291,7 @@ func TestScenarioEnforcementRevokesOldTokens(t *testing.T) {
 	t.Parallel()
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
-	e.Conn(o.ID, sso.ProtocolOIDC, sso.ConnectionActive, "https://idp.acme")
+	e.Conn(o.ID, oidc.Protocol, sso.ConnectionActive, "https://idp.acme")
 	var ms []*sso.User
 	for i := 0; i < 250; i++ { // more than one page of members
 		ms = append(ms, e.Member(o.ID, fmt.Sprintf("u%03d@acme.com", i), nil))

@@ -298,7 +298,7 @@ func (s *Stack) wire(cfg Config) error {
 	}); err != nil {
 		return err
 	}
-	starters := map[sso.Protocol]sso.Starter{sso.ProtocolSAML: s.SAML, sso.ProtocolOIDC: s.OIDC}
+	starters := map[sso.Protocol]sso.Starter{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC}
 	if s.Discovery, err = discovery.New(discovery.Config{
 		Store: st, Starters: starters, BaseURL: base.JoinPath("/sso"),
 		LocalLoginURL: cfg.LocalLoginURL, DefaultReturnTo: cfg.DefaultReturnTo,
@@ -318,7 +318,7 @@ func (s *Stack) wire(cfg Config) error {
 	}
 	if s.Health, err = health.New(health.Config{
 		Connections: st, Store: st, Auditor: s.Auditor,
-		Probers: map[sso.Protocol]sso.HealthProber{sso.ProtocolSAML: s.SAML, sso.ProtocolOIDC: s.OIDC},
+		Probers: map[sso.Protocol]sso.HealthProber{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC},
 		Now:     now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
 		return err
@@ -345,7 +345,7 @@ func (s *Stack) wire(cfg Config) error {
 		}
 		if s.Admin, err = admin.New(admin.Config{
 			Store: st, Authorize: cfg.Authorize, RequireAdmin: requireAdmin,
-			Configurers: map[sso.Protocol]sso.ConnectionConfigurer{sso.ProtocolSAML: s.SAML, sso.ProtocolOIDC: s.OIDC},
+			Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC},
 			Starters:    starters, Domains: s.Domains, Enforcer: s.Enforcer, Auditor: s.Auditor,
 			Sessions: s.Sessions, Health: s.Health, Now: now, Logger: lg,
 		}); err != nil {

@@ -19,6 +19,8 @@ import (
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/internal/testkit"
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/ssotest"
@@ -41,8 +43,8 @@ type org struct {
 }
 
 var orgs = []org{
-	{"acme", "acme.test", "alice@acme.test", sso.ProtocolSAML},
-	{"globex", "globex.test", "bob@globex.test", sso.ProtocolOIDC},
+	{"acme", "acme.test", "alice@acme.test", saml.Protocol},
+	{"globex", "globex.test", "bob@globex.test", oidc.Protocol},
 }
 
 // start builds a Stack on st behind an httptest server with a host route
@@ -94,7 +96,7 @@ func start(t *testing.T, st stack.Store) (*stack.Stack, string) {
 	for _, o := range orgs {
 		or := &sso.Organization{ID: "org_" + o.slug, Slug: o.slug, Name: o.slug, CreatedAt: now, UpdatedAt: now,
 			Settings: sso.OrgSettings{AllowJIT: true, DefaultRole: "member",
-				Features: sso.Features{SAML: true, OIDC: true, SCIM: true}}}
+				Features: sso.Features{"saml", "oidc", "scim"}}}
 		if err := st.CreateOrg(ctx, or); err != nil {
 			t.Fatal(err)
 		}
@@ -104,21 +106,20 @@ func start(t *testing.T, st stack.Store) (*stack.Stack, string) {
 		}
 		conn := &sso.Connection{ID: "conn_" + o.slug, OrgID: or.ID, Protocol: o.protocol, Status: sso.ConnectionActive,
 			DisplayName: o.slug, LastTestOK: now, CreatedAt: now, UpdatedAt: now}
-		in := &sso.ConnectionInput{}
-		var cf sso.ConnectionConfigurer = s.SAML
-		if o.protocol == sso.ProtocolSAML {
-			in.MetadataURL = idp.URL() + "/saml/metadata"
+		var err error
+		if o.protocol == saml.Protocol {
+			_, err = s.SAML.Configure(ctx, conn, &saml.ConnectionInput{MetadataURL: idp.URL() + "/saml/metadata"})
 		} else {
-			cf = s.OIDC
-			in.Issuer, in.ClientID, in.ClientSecret, in.AuthMethod = idp.Issuer(), o.slug+"-client", "secret-"+o.slug, "client_secret_basic"
+			_, err = s.OIDC.Configure(ctx, conn, &oidc.ConnectionInput{Issuer: idp.Issuer(), ClientID: o.slug + "-client",
+				ClientSecret: "secret-" + o.slug, AuthMethod: "client_secret_basic"})
 		}
-		if _, err := cf.ConfigureConnection(ctx, conn, in); err != nil {
+		if err != nil {
 			t.Fatalf("configure %s: %v", o.protocol, err)
 		}
 		if err := st.CreateConnection(ctx, conn); err != nil {
 			t.Fatal(err)
 		}
-		if o.protocol == sso.ProtocolSAML {
+		if o.protocol == saml.Protocol {
 			d := s.SAML.SPDetails(conn)
 			err = idp.RegisterServiceProvider(ssotest.ServiceProvider{EntityID: d.EntityID, ACSURLs: []string{d.ACSURL}})
 		} else {

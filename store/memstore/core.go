@@ -67,24 +67,32 @@ func ctxErr(ctx context.Context) error { return ctx.Err() }
 
 // --- copies ---------------------------------------------------------------
 
-func cloneOrg(o *sso.Organization) *sso.Organization { c := *o; return &c }
+func cloneOrg(o *sso.Organization) *sso.Organization {
+	c := *o
+	c.Settings.Features = slices.Clone(o.Settings.Features)
+	return &c
+}
 
 func cloneDomain(d *sso.Domain) *sso.Domain { c := *d; return &c }
 
+// cloneConfig copies a protocol configuration through its stored form, as
+// a database would, so callers never share it with the store. The document
+// of a valid connection always encodes; a failure keeps the value.
+func cloneConfig(p sso.Protocol, c sso.ProtocolConfig) sso.ProtocolConfig {
+	doc, version, err := sso.EncodeConfig(c)
+	if err != nil {
+		return c
+	}
+	out, err := sso.DecodeConfig(p, version, doc)
+	if err != nil {
+		return c
+	}
+	return out
+}
+
 func cloneConn(c *sso.Connection) *sso.Connection {
 	n := *c
-	if c.SAML != nil {
-		s := *c.SAML
-		s.Certificates = slices.Clone(c.SAML.Certificates)
-		n.SAML = &s
-	}
-	if c.OIDC != nil {
-		o := *c.OIDC
-		o.Scopes = slices.Clone(c.OIDC.Scopes)
-		o.SigningAlgs = slices.Clone(c.OIDC.SigningAlgs)
-		o.AllowedTenantIDs = slices.Clone(c.OIDC.AllowedTenantIDs)
-		n.OIDC = &o
-	}
+	n.Config = cloneConfig(c.Protocol, c.Config)
 	n.GroupRoles = slices.Clone(c.GroupRoles)
 	if c.LastTest != nil {
 		t := *c.LastTest

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/sqlstore"
@@ -33,8 +34,8 @@ func seed(b *testing.B, s sso.Store, n int) {
 		org := fmt.Sprintf("org_%04d", i)
 		must(b, s.CreateOrg(ctx, &sso.Organization{ID: org, Slug: fmt.Sprintf("org-%d", i), CreatedAt: now}))
 		must(b, s.CreateDomain(ctx, &sso.Domain{OrgID: org, Name: fmt.Sprintf("d%d.example.com", i), State: sso.DomainVerified, VerifiedAt: now}))
-		must(b, s.CreateConnection(ctx, &sso.Connection{ID: fmt.Sprintf("conn_%04d", i), OrgID: org, Protocol: sso.ProtocolSAML,
-			Status: sso.ConnectionActive, SAML: &sso.SAMLConfig{IdPEntityID: "https://idp.example.com/" + org,
+		must(b, s.CreateConnection(ctx, &sso.Connection{ID: fmt.Sprintf("conn_%04d", i), OrgID: org, Protocol: saml.Protocol,
+			Status: sso.ConnectionActive, Config: &saml.ConnectionConfig{IdPEntityID: "https://idp.example.com/" + org,
 				SSOURL: "https://idp.example.com/sso", Certificates: []string{"MIIB"}}, GroupRoles: []sso.GroupRole{{Group: "a", Role: "b"}}}))
 		must(b, s.CreateIdentity(ctx, &sso.Identity{ID: fmt.Sprintf("id_%04d", i), OrgID: org, Issuer: "https://idp.example.com/" + org,
 			Subject: "sub", UserID: fmt.Sprintf("user_%04d", i)}))

@@ -270,24 +270,30 @@ func (s *Store) ListDomainsToCheck(ctx context.Context, checkedBefore time.Time,
 
 // --- connections -----------------------------------------------------------------
 
-const connCols = `id, org_id, protocol, status, display_name, saml, oidc, mapping, group_roles, last_test, last_test_ok, created_at, updated_at`
+const connCols = `id, org_id, protocol, status, display_name, config, config_version, mapping, group_roles, last_test, last_test_ok, created_at, updated_at`
 
 func scanConn(r scanner) (*sso.Connection, error) {
 	var (
-		c                                          sso.Connection
-		protocol, status                           string
-		samlJSON, oidcJSON, mapping, groups, lastT string
-		lastOK, created, upd                       int64
+		c                              sso.Connection
+		protocol, status               string
+		config, mapping, groups, lastT string
+		version                        int
+		lastOK, created, upd           int64
 	)
-	if err := r.Scan(&c.ID, &c.OrgID, &protocol, &status, &c.DisplayName, &samlJSON, &oidcJSON, &mapping, &groups, &lastT,
+	if err := r.Scan(&c.ID, &c.OrgID, &protocol, &status, &c.DisplayName, &config, &version, &mapping, &groups, &lastT,
 		&lastOK, &created, &upd); err != nil {
 		return nil, err
 	}
 	c.Protocol, c.Status = sso.Protocol(protocol), sso.ConnectionStatus(status)
+	cfg, err := sso.DecodeConfig(c.Protocol, version, []byte(config))
+	if err != nil {
+		return nil, err
+	}
+	c.Config = cfg
 	for _, f := range []struct {
 		s string
 		v any
-	}{{samlJSON, &c.SAML}, {oidcJSON, &c.OIDC}, {mapping, &c.Mapping}, {groups, &c.GroupRoles}, {lastT, &c.LastTest}} {
+	}{{mapping, &c.Mapping}, {groups, &c.GroupRoles}, {lastT, &c.LastTest}} {
 		if err := fromJSON(f.s, f.v); err != nil {
 			return nil, err
 		}
@@ -298,8 +304,12 @@ func scanConn(r scanner) (*sso.Connection, error) {
 
 // connArgs returns the column values of c in connCols order.
 func connArgs(c *sso.Connection) ([]any, error) {
-	args := []any{c.ID, c.OrgID, string(c.Protocol), string(c.Status), c.DisplayName}
-	for _, v := range []any{c.SAML, c.OIDC, c.Mapping, c.GroupRoles, c.LastTest} {
+	doc, version, err := sso.EncodeConfig(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{c.ID, c.OrgID, string(c.Protocol), string(c.Status), c.DisplayName, string(doc), version}
+	for _, v := range []any{c.Mapping, c.GroupRoles, c.LastTest} {
 		j, err := toJSON(v)
 		if err != nil {
 			return nil, err
@@ -350,7 +360,7 @@ func (s *Store) UpdateConnection(ctx context.Context, c *sso.Connection) error {
 		return err
 	}
 	return s.execAffect(ctx, "connection", `UPDATE ssokit_connections SET org_id = $2, protocol = $3, status = $4, display_name = $5,
-		saml = $6, oidc = $7, mapping = $8, group_roles = $9, last_test = $10, last_test_ok = $11, created_at = $12, updated_at = $13
+		config = $6, config_version = $7, mapping = $8, group_roles = $9, last_test = $10, last_test_ok = $11, created_at = $12, updated_at = $13
 		WHERE id = $1`, args...)
 }
 

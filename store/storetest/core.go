@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -78,6 +80,13 @@ func canon(v reflect.Value) reflect.Value {
 			n.Index(i).Set(canon(v.Index(i)))
 		}
 		return n
+	case reflect.Interface:
+		if v.IsNil() {
+			return reflect.Zero(v.Type())
+		}
+		n := reflect.New(v.Type()).Elem()
+		n.Set(canon(v.Elem()))
+		return n
 	case reflect.Map:
 		if v.Len() == 0 {
 			return reflect.Zero(v.Type())
@@ -135,7 +144,7 @@ func newOrg(id, slug string) *sso.Organization {
 			MFA:                         sso.MFAPolicy{Required: true, ChangedAt: at(2 * time.Hour), GracePeriod: 72 * time.Hour, TrustIdPMFA: true},
 			Session: sso.SessionPolicy{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour, MaxSessions: 5,
 				AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour},
-			Features: sso.Features{SAML: true, OIDC: true, SCIM: true, EnforceSSO: true, EnforceMFA: true},
+			Features: sso.Features{"saml", "oidc", "scim", "enforce_sso", "enforce_mfa"},
 		},
 		CreatedAt: at(0),
 		UpdatedAt: at(time.Minute),
@@ -161,7 +170,7 @@ func newDomain(orgID, name string, state sso.DomainState) *sso.Domain {
 
 func newProfile() *sso.Profile {
 	return &sso.Profile{
-		Protocol: sso.ProtocolSAML, OrgID: "org_1", ConnectionID: "conn_1", Issuer: "https://idp.example.com",
+		Protocol: saml.Protocol, OrgID: "org_1", ConnectionID: "conn_1", Issuer: "https://idp.example.com",
 		Subject: "00u1", NameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
 		Email: "ada@example.com", EmailVerified: true, GivenName: "Ada", FamilyName: "Lovelace", DisplayName: "Ada L",
 		Groups: []string{"eng", "admins"}, AuthnContext: "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
@@ -185,8 +194,8 @@ func newConn(id, orgID string, p sso.Protocol) *sso.Connection {
 		UpdatedAt:   at(time.Minute),
 	}
 	switch p {
-	case sso.ProtocolSAML:
-		c.SAML = &sso.SAMLConfig{
+	case saml.Protocol:
+		c.Config = &saml.ConnectionConfig{
 			IdPEntityID: "https://idp.example.com/" + id, SSOURL: "https://idp.example.com/sso",
 			SSOBinding: "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect", SLOURL: "https://idp.example.com/slo",
 			Certificates: []string{"MIIBcert1", "MIIBcert2"}, MetadataURL: "https://idp.example.com/metadata",
@@ -194,8 +203,8 @@ func newConn(id, orgID string, p sso.Protocol) *sso.Connection {
 			NameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified", SignAuthnRequests: true,
 			RequireEncryptedAssertions: true, AllowIdPInitiated: true, AllowSHA1: true, AllowResponseSignatureOnly: true,
 		}
-	case sso.ProtocolOIDC:
-		c.OIDC = &sso.OIDCConfig{
+	case oidc.Protocol:
+		c.Config = &oidc.ConnectionConfig{
 			Issuer: "https://login.example.com/" + id, AuthURL: "https://login.example.com/auth", TokenURL: "https://login.example.com/token",
 			UserInfoURL: "https://login.example.com/userinfo", JWKSURL: "https://login.example.com/jwks", ClientID: "client-" + id,
 			ClientSecretSealed: "k1.sealed", AuthMethod: "private_key_jwt", PrivateKeySealed: "k1.pk", PrivateKeyID: "kid1",

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/oidc"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -132,7 +134,8 @@ func runOrg(t *testing.T, newStores newStoresFunc) {
 			got, err := s.GetOrg(ctx, "org_1")
 			ok(t, err)
 			equal(t, "after mutating input", got, newOrg("org_1", "acme"))
-			got.Name, got.Settings.Features.SAML = "mutated output", false
+			got.Name = "mutated output"
+			got.Settings.Features[0] = "mutated"
 			again, err := s.GetOrg(ctx, "org_1")
 			ok(t, err)
 			equal(t, "after mutating output", again, newOrg("org_1", "acme"))
@@ -394,46 +397,46 @@ func runDomain(t *testing.T, newStores newStoresFunc) {
 func runConnection(t *testing.T, newStores newStoresFunc) {
 	runCases(t, newStores, func(s Stores) sso.ConnectionStore { return s.Core }, []testCase[sso.ConnectionStore]{
 		{"RoundTripSAML", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
-			c := newConn("conn_1", "org_1", sso.ProtocolSAML)
+			c := newConn("conn_1", "org_1", saml.Protocol)
 			ok(t, s.CreateConnection(ctx, c))
 			got, err := s.GetConnection(ctx, "conn_1")
 			ok(t, err)
 			equal(t, "GetConnection", got, c)
-			if got.OIDC != nil {
-				t.Errorf("OIDC config of a SAML connection = %+v, want nil", got.OIDC)
+			if oidc.ConfigOf(got) != nil {
+				t.Errorf("OIDC config of a SAML connection = %+v, want nil", oidc.ConfigOf(got))
 			}
 		}},
 		{"RoundTripOIDC", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
-			c := newConn("conn_1", "org_1", sso.ProtocolOIDC)
+			c := newConn("conn_1", "org_1", oidc.Protocol)
 			c.LastTest = nil
 			c.Status = sso.ConnectionDraft
 			ok(t, s.CreateConnection(ctx, c))
 			got, err := s.GetConnection(ctx, "conn_1")
 			ok(t, err)
 			equal(t, "GetConnection", got, c)
-			if got.SAML != nil || got.LastTest != nil {
-				t.Errorf("nil configs came back non-nil: SAML %+v, LastTest %+v", got.SAML, got.LastTest)
+			if saml.ConfigOf(got) != nil || got.LastTest != nil {
+				t.Errorf("nil configs came back non-nil: SAML %+v, LastTest %+v", saml.ConfigOf(got), got.LastTest)
 			}
 		}},
 		{"NotFound", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
 			_, err := s.GetConnection(ctx, "nope")
 			is(t, "GetConnection", err, sso.ErrNotFound)
-			is(t, "UpdateConnection", s.UpdateConnection(ctx, newConn("nope", "org_1", sso.ProtocolSAML)), sso.ErrNotFound)
+			is(t, "UpdateConnection", s.UpdateConnection(ctx, newConn("nope", "org_1", saml.Protocol)), sso.ErrNotFound)
 			is(t, "DeleteConnection", s.DeleteConnection(ctx, "nope"), sso.ErrNotFound)
 			_, err = s.GetConnection(ctx, "nope")
 			is(t, "GetConnection after update of absent", err, sso.ErrNotFound)
 		}},
 		{"Duplicate", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
-			c := newConn("conn_1", "org_1", sso.ProtocolSAML)
+			c := newConn("conn_1", "org_1", saml.Protocol)
 			ok(t, s.CreateConnection(ctx, c))
-			is(t, "duplicate ID", s.CreateConnection(ctx, newConn("conn_1", "org_2", sso.ProtocolOIDC)), sso.ErrConflict)
+			is(t, "duplicate ID", s.CreateConnection(ctx, newConn("conn_1", "org_2", oidc.Protocol)), sso.ErrConflict)
 			got, err := s.GetConnection(ctx, "conn_1")
 			ok(t, err)
 			equal(t, "original", got, c)
 		}},
 		{"Update", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
-			ok(t, s.CreateConnection(ctx, newConn("conn_1", "org_1", sso.ProtocolSAML)))
-			c := newConn("conn_1", "org_1", sso.ProtocolOIDC)
+			ok(t, s.CreateConnection(ctx, newConn("conn_1", "org_1", saml.Protocol)))
+			c := newConn("conn_1", "org_1", oidc.Protocol)
 			c.Status, c.DisplayName = sso.ConnectionDisabled, "Renamed"
 			c.LastTest, c.GroupRoles, c.Mapping = nil, nil, sso.AttributeMapping{Email: "email"}
 			c.LastTestOK, c.UpdatedAt = time.Time{}, at(48*time.Hour)
@@ -441,12 +444,12 @@ func runConnection(t *testing.T, newStores newStoresFunc) {
 			got, err := s.GetConnection(ctx, "conn_1")
 			ok(t, err)
 			equal(t, "updated", got, c)
-			if got.SAML != nil || got.LastTest != nil {
-				t.Errorf("cleared fields came back: SAML %+v, LastTest %+v", got.SAML, got.LastTest)
+			if saml.ConfigOf(got) != nil || got.LastTest != nil {
+				t.Errorf("cleared fields came back: SAML %+v, LastTest %+v", saml.ConfigOf(got), got.LastTest)
 			}
 		}},
 		{"Delete", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
-			ok(t, s.CreateConnection(ctx, newConn("conn_1", "org_1", sso.ProtocolSAML)))
+			ok(t, s.CreateConnection(ctx, newConn("conn_1", "org_1", saml.Protocol)))
 			ok(t, s.DeleteConnection(ctx, "conn_1"))
 			_, err := s.GetConnection(ctx, "conn_1")
 			is(t, "after delete", err, sso.ErrNotFound)
@@ -458,9 +461,9 @@ func runConnection(t *testing.T, newStores newStoresFunc) {
 			is(t, "second delete", s.DeleteConnection(ctx, "conn_1"), sso.ErrNotFound)
 		}},
 		{"InvalidInput", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
-			ok(t, s.CreateConnection(ctx, newConn("conn_ok", "org_1", sso.ProtocolSAML)))
+			ok(t, s.CreateConnection(ctx, newConn("conn_ok", "org_1", saml.Protocol)))
 			mod := func(f func(c *sso.Connection)) *sso.Connection {
-				c := newConn("conn_ok", "org_1", sso.ProtocolSAML)
+				c := newConn("conn_ok", "org_1", saml.Protocol)
 				f(c)
 				return c
 			}
@@ -468,7 +471,7 @@ func runConnection(t *testing.T, newStores newStoresFunc) {
 				"empty ID":       mod(func(c *sso.Connection) { c.ID = "" }),
 				"overlong ID":    mod(func(c *sso.Connection) { c.ID = long }),
 				"empty org":      mod(func(c *sso.Connection) { c.OrgID = "" }),
-				"protocol":       mod(func(c *sso.Connection) { c.Protocol = "ldap" }),
+				"protocol":       mod(func(c *sso.Connection) { c.Protocol = "not a protocol" }),
 				"status":         mod(func(c *sso.Connection) { c.Status = "on" }),
 				"display name":   mod(func(c *sso.Connection) { c.DisplayName = long }),
 				"invalid utf-8":  mod(func(c *sso.Connection) { c.DisplayName = "\xc3\x28" }),
@@ -483,34 +486,34 @@ func runConnection(t *testing.T, newStores newStoresFunc) {
 			}
 			got, err := s.GetConnection(ctx, "conn_ok")
 			ok(t, err)
-			equal(t, "after invalid writes", got, newConn("conn_ok", "org_1", sso.ProtocolSAML))
+			equal(t, "after invalid writes", got, newConn("conn_ok", "org_1", saml.Protocol))
 			_, err = s.GetConnection(ctx, "conn_new")
 			is(t, "invalid connection created", err, sso.ErrNotFound)
 		}},
 		{"Copies", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
-			c := newConn("conn_1", "org_1", sso.ProtocolSAML)
+			c := newConn("conn_1", "org_1", saml.Protocol)
 			ok(t, s.CreateConnection(ctx, c))
-			c.SAML.Certificates[0], c.GroupRoles[0].Role, c.LastTest.Profile.Groups[0] = "evil", "owner", "evil"
-			want := newConn("conn_1", "org_1", sso.ProtocolSAML)
+			saml.ConfigOf(c).Certificates[0], c.GroupRoles[0].Role, c.LastTest.Profile.Groups[0] = "evil", "owner", "evil"
+			want := newConn("conn_1", "org_1", saml.Protocol)
 			got, err := s.GetConnection(ctx, "conn_1")
 			ok(t, err)
 			equal(t, "after mutating input", got, want)
-			got.SAML.Certificates[1], got.SAML.AllowSHA1 = "evil", false
+			saml.ConfigOf(got).Certificates[1], saml.ConfigOf(got).AllowSHA1 = "evil", false
 			got.GroupRoles[1].Role = "owner"
 			got.LastTest.Profile.Raw["department"][0] = "evil"
 			list, err := s.ListConnections(ctx, "org_1")
 			ok(t, err)
 			equal(t, "after mutating output", list, []*sso.Connection{want})
-			o := newConn("conn_2", "org_1", sso.ProtocolOIDC)
+			o := newConn("conn_2", "org_1", oidc.Protocol)
 			ok(t, s.CreateConnection(ctx, o))
-			o.OIDC.Scopes[0], o.OIDC.SigningAlgs[0] = "evil", "none"
+			oidc.ConfigOf(o).Scopes[0], oidc.ConfigOf(o).SigningAlgs[0] = "evil", "none"
 			got, err = s.GetConnection(ctx, "conn_2")
 			ok(t, err)
-			equal(t, "OIDC after mutating input", got, newConn("conn_2", "org_1", sso.ProtocolOIDC))
+			equal(t, "OIDC after mutating input", got, newConn("conn_2", "org_1", oidc.Protocol))
 		}},
 		{"ListConnections", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
 			mk := func(id, org string, created time.Time) {
-				c := newConn(id, org, sso.ProtocolSAML)
+				c := newConn(id, org, saml.Protocol)
 				c.CreatedAt = created
 				ok(t, s.CreateConnection(ctx, c))
 			}
@@ -535,23 +538,23 @@ func runConnection(t *testing.T, newStores newStoresFunc) {
 				c.Status = st
 				ok(t, s.CreateConnection(ctx, c))
 			}
-			mk("c5", "org_1", sso.ProtocolSAML, sso.ConnectionActive)
-			mk("c1", "org_2", sso.ProtocolOIDC, sso.ConnectionActive)
-			mk("c3", "org_3", sso.ProtocolSAML, sso.ConnectionActive)
-			mk("c2", "org_1", sso.ProtocolSAML, sso.ConnectionDraft)
-			mk("c4", "org_1", sso.ProtocolOIDC, sso.ConnectionDisabled)
-			mk("c6", "org_2", sso.ProtocolOIDC, sso.ConnectionActive)
+			mk("c5", "org_1", saml.Protocol, sso.ConnectionActive)
+			mk("c1", "org_2", oidc.Protocol, sso.ConnectionActive)
+			mk("c3", "org_3", saml.Protocol, sso.ConnectionActive)
+			mk("c2", "org_1", saml.Protocol, sso.ConnectionDraft)
+			mk("c4", "org_1", oidc.Protocol, sso.ConnectionDisabled)
+			mk("c6", "org_2", oidc.Protocol, sso.ConnectionActive)
 			key := func(c *sso.Connection) string { return c.ID }
 			list, err := s.ListActiveConnections(ctx, "", "", 100)
 			ok(t, err)
 			sameStrings(t, "all active", ids(list, key), []string{"c1", "c3", "c5", "c6"})
-			list, err = s.ListActiveConnections(ctx, sso.ProtocolSAML, "", 100)
+			list, err = s.ListActiveConnections(ctx, saml.Protocol, "", 100)
 			ok(t, err)
 			sameStrings(t, "active SAML", ids(list, key), []string{"c3", "c5"})
 			if len(list) == 2 {
-				equal(t, "listed connection", list[0], newConn("c3", "org_3", sso.ProtocolSAML))
+				equal(t, "listed connection", list[0], newConn("c3", "org_3", saml.Protocol))
 			}
-			list, err = s.ListActiveConnections(ctx, sso.ProtocolOIDC, "c1", 100)
+			list, err = s.ListActiveConnections(ctx, oidc.Protocol, "c1", 100)
 			ok(t, err)
 			sameStrings(t, "active OIDC after c1", ids(list, key), []string{"c6"})
 			list, err = s.ListActiveConnections(ctx, "", "", 2)

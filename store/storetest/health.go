@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/health"
 )
@@ -22,7 +23,7 @@ func runHealth(t *testing.T, newStores newStoresFunc) {
 			t.Fatalf("missing: got %v, want ErrNotFound", err)
 		}
 		in := &health.Report{
-			ConnectionID: "conn_1", OrgID: "org_1", Protocol: sso.ProtocolSAML, Status: health.Unhealthy,
+			ConnectionID: "conn_1", OrgID: "org_1", Protocol: saml.Protocol, Status: health.Unhealthy,
 			Reachable: false, Reason: "unreachable", Latency: 1500 * time.Microsecond, CheckedAt: now,
 			LastHealthyAt: now.Add(-time.Hour), UnhealthySince: now.Add(-time.Minute), ConsecutiveFailures: 3, Keys: 2,
 			Certificates:        []sso.CertificateInfo{{Subject: "CN=idp", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(240 * time.Hour), Fingerprint: "ab:cd"}},
@@ -46,7 +47,7 @@ func runHealth(t *testing.T, newStores newStoresFunc) {
 			t.Fatalf("store shares memory with the caller: %+v", again)
 		}
 		// Put replaces the whole record.
-		in2 := &health.Report{ConnectionID: "conn_1", OrgID: "org_1", Protocol: sso.ProtocolSAML, Status: health.Healthy, Reachable: true, CheckedAt: now.Add(time.Minute)}
+		in2 := &health.Report{ConnectionID: "conn_1", OrgID: "org_1", Protocol: saml.Protocol, Status: health.Healthy, Reachable: true, CheckedAt: now.Add(time.Minute)}
 		if err := s.PutHealth(ctx, in2); err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,126 @@
+package oidc
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Protocol is the name of OpenID Connect connections.
+const Protocol sso.Protocol = "oidc"
+
+// configVersion is the schema version of ConnectionConfig documents.
+const configVersion = 1
+
+func init() { sso.RegisterProtocol(Protocol, decodeConfig) }
+
+// ConnectionConfig is the IdP side of an OIDC connection: the document
+// stored as the connection's Config (see sso.RegisterProtocol).
+type ConnectionConfig struct {
+	// Issuer is the exact issuer identifier. With discovery, the discovered
+	// issuer must equal it.
+	Issuer string
+	// Manual endpoints for IdPs without discovery. When AuthURL is empty the
+	// endpoints come from discovery.
+	AuthURL     string
+	TokenURL    string
+	UserInfoURL string
+	JWKSURL     string
+	// ClientID is the client registered at the IdP.
+	ClientID string
+	// ClientSecretSealed is the client secret sealed with a Sealer; it is
+	// never stored in clear.
+	ClientSecretSealed string
+	// AuthMethod is the token endpoint authentication: "client_secret_basic"
+	// (default), "client_secret_post", "private_key_jwt" or "none".
+	AuthMethod string
+	// PrivateKeySealed is the PEM private key for private_key_jwt, sealed;
+	// PrivateKeyID is its key ID.
+	PrivateKeySealed string
+	PrivateKeyID     string
+	// Scopes requested; empty means "openid email profile".
+	Scopes []string
+	// UserInfo is "auto" (default), "always" or "never".
+	UserInfo string
+	// SigningAlgs restricts the ID token algorithms; empty means the IdP's
+	// advertised asymmetric algorithms (never "none" or HMAC).
+	SigningAlgs []string
+	// AllowedTenantIDs, for multi-tenant issuers such as
+	// https://login.microsoftonline.com/{tenantid}/v2.0, lists the accepted
+	// tenant IDs.
+	AllowedTenantIDs []string
+}
+
+// IdPIssuer implements sso.ProtocolConfig: the OpenID provider's issuer.
+func (c *ConnectionConfig) IdPIssuer() string { return c.Issuer }
+
+// Version implements sso.ProtocolConfig.
+func (c *ConnectionConfig) Version() int { return configVersion }
+
+// decodeConfig decodes a stored ConnectionConfig document. Version 0 is
+// the unversioned document of earlier releases, which has the same fields.
+func decodeConfig(version int, doc []byte) (sso.ProtocolConfig, error) {
+	if version < 0 || version > configVersion {
+		return nil, fmt.Errorf("unsupported OIDC configuration version %d", version)
+	}
+	var c ConnectionConfig
+	if err := json.Unmarshal(doc, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// ConfigOf returns c's OIDC configuration, or nil when c is not an OIDC
+// connection or has none yet.
+func ConfigOf(c *sso.Connection) *ConnectionConfig {
+	if c == nil {
+		return nil
+	}
+	cfg, _ := c.Config.(*ConnectionConfig)
+	return cfg
+}
+
+// ConnectionInput is what an admin supplies to configure an OIDC
+// connection: the issuer (with discovery) or the manual endpoints, and the
+// client's credentials.
+type ConnectionInput struct {
+	Issuer       string   `json:"issuer,omitempty"`
+	ClientID     string   `json:"client_id,omitempty"`
+	ClientSecret string   `json:"client_secret,omitempty"`
+	AuthMethod   string   `json:"auth_method,omitempty"`
+	AuthURL      string   `json:"authorization_endpoint,omitempty"`
+	TokenURL     string   `json:"token_endpoint,omitempty"`
+	UserInfoURL  string   `json:"userinfo_endpoint,omitempty"`
+	JWKSURL      string   `json:"jwks_uri,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+	// PrivateKeyPEM is the client's private key for private_key_jwt.
+	PrivateKeyPEM string `json:"private_key_pem,omitempty"`
+}
+
+// ConfigView is the admin API's view of an OIDC connection's IdP side;
+// sealed secrets are never included.
+type ConfigView struct {
+	Issuer           string   `json:"issuer"`
+	AuthURL          string   `json:"authorization_endpoint,omitempty"`
+	TokenURL         string   `json:"token_endpoint,omitempty"`
+	UserInfoURL      string   `json:"userinfo_endpoint,omitempty"`
+	JWKSURL          string   `json:"jwks_uri,omitempty"`
+	ClientID         string   `json:"client_id"`
+	ClientSecretSet  bool     `json:"client_secret_set"`
+	AuthMethod       string   `json:"auth_method,omitempty"`
+	Scopes           []string `json:"scopes,omitempty"`
+	AllowedTenantIDs []string `json:"allowed_tenant_ids,omitempty"`
+}
+
+// ConfigView implements sso.ConnectionConfigurer; nil when c has no OIDC
+// configuration.
+func (rp *RP) ConfigView(c *sso.Connection) any {
+	o := ConfigOf(c)
+	if o == nil {
+		return nil
+	}
+	return &ConfigView{Issuer: o.Issuer, AuthURL: o.AuthURL, TokenURL: o.TokenURL, UserInfoURL: o.UserInfoURL,
+		JWKSURL: o.JWKSURL, ClientID: o.ClientID, ClientSecretSet: o.ClientSecretSealed != "", AuthMethod: o.AuthMethod,
+		Scopes: o.Scopes, AllowedTenantIDs: o.AllowedTenantIDs}
+}
