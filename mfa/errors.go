@@ -85,7 +85,7 @@ func (e *LockoutError) Error() string {
 func (e *LockoutError) Unwrap() error { return sso.ErrRateLimited }
 
 func invalid(reason string, cause error) *sso.ValidationError {
-	return sso.Invalid(Protocol, reason, cause)
+	return &sso.ValidationError{Protocol: Protocol, Reason: reason, Err: cause}
 }
 
 // lockout returns the ValidationError for a lock until until.

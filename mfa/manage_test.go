@@ -122,7 +122,7 @@ func TestTM9_OrgSwitchFactorTakeover(t *testing.T) {
 	login := e.clock.Now().Add(-time.Minute)
 
 	// 1. Signed in through A's IdP, which asserted MFA at the login.
-	e.become(sso.Principal{Kind: sso.PrincipalSession, OrgID: e.org.ID, ConnectionID: "conn_a", Method: sso.AuthSAML,
+	e.become(sso.Principal{Kind: sso.PrincipalSession, OrgID: e.org.ID, ConnectionID: "conn_a", Method: sso.AuthMethod("saml"),
 		AuthAt: login, MFA: true, MFAAt: login})
 	if st := call(t, srv, "GET", "/mfa/status", nil).want(t, 200, ""); st.body["policy"] != "satisfied" {
 		t.Fatalf("org A trusts its IdP's MFA for its policy: %s", st.raw)
@@ -218,7 +218,7 @@ func TestTT6_FirstFactorNeedsRecentLogin(t *testing.T) {
 			return sso.Principal{Kind: sso.PrincipalSession, Method: sso.AuthLocal, AuthAt: now.Add(-time.Minute)}
 		}, true},
 		{"fresh SSO login", func(now time.Time) sso.Principal {
-			return sso.Principal{Kind: sso.PrincipalSession, Method: sso.AuthOIDC, AuthAt: now.Add(-time.Minute)}
+			return sso.Principal{Kind: sso.PrincipalSession, Method: sso.AuthMethod("oidc"), AuthAt: now.Add(-time.Minute)}
 		}, true},
 		{"login exactly RecentLogin ago", func(now time.Time) sso.Principal {
 			return sso.Principal{Kind: sso.PrincipalSession, Method: sso.AuthLocal, AuthAt: now.Add(-mfa.DefaultRecentLogin)}
@@ -228,7 +228,7 @@ func TestTT6_FirstFactorNeedsRecentLogin(t *testing.T) {
 		}, false},
 		{"old SSO login with IdP MFA", func(now time.Time) sso.Principal {
 			at := now.Add(-time.Hour)
-			return sso.Principal{Kind: sso.PrincipalSession, Method: sso.AuthSAML, AuthAt: at, MFA: true, MFAAt: at}
+			return sso.Principal{Kind: sso.PrincipalSession, Method: sso.AuthMethod("saml"), AuthAt: at, MFA: true, MFAAt: at}
 		}, false},
 		{"no login time", func(now time.Time) sso.Principal {
 			return sso.Principal{Kind: sso.PrincipalSession, Method: sso.AuthLocal}
@@ -381,10 +381,10 @@ func TestTM9_IdPMFANeverManagesFactors(t *testing.T) {
 	e.setPolicy(t, sso.MFAPolicy{Required: true, TrustIdPMFA: true, ChangedAt: t0.Add(-time.Hour)})
 	now := e.clock.Now()
 	for _, p := range []sso.Principal{
-		{Method: sso.AuthSAML, AuthAt: now, MFA: true, MFAAt: now},
-		{Method: sso.AuthOIDC, AuthAt: now, MFA: true, MFAAt: now.Add(-time.Hour)},
-		{Method: sso.AuthSAML, AuthAt: now.Add(-time.Minute), MFA: true, MFAAt: now.Add(2 * time.Minute)},
-		{Method: sso.AuthSAML, AuthAt: now.Add(-time.Minute), MFA: true, MFAAt: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Method: sso.AuthMethod("saml"), AuthAt: now, MFA: true, MFAAt: now},
+		{Method: sso.AuthMethod("oidc"), AuthAt: now, MFA: true, MFAAt: now.Add(-time.Hour)},
+		{Method: sso.AuthMethod("saml"), AuthAt: now.Add(-time.Minute), MFA: true, MFAAt: now.Add(2 * time.Minute)},
+		{Method: sso.AuthMethod("saml"), AuthAt: now.Add(-time.Minute), MFA: true, MFAAt: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{Method: sso.AuthLocal, AuthAt: now.Add(-time.Minute), MFA: true, MFAAt: now.Add(time.Hour)},
 		{Method: sso.AuthSwitch, AuthAt: now.Add(-time.Minute), MFA: true, MFAAt: now.Add(-time.Minute)},
 	} {
@@ -411,7 +411,7 @@ func TestTM9_IdPMFANeverManagesFactors(t *testing.T) {
 		}
 	}
 	// A local check on the SSO session, after its login, counts.
-	e.become(sso.Principal{Kind: sso.PrincipalSession, OrgID: e.org.ID, Method: sso.AuthSAML, AuthAt: now.Add(-time.Minute), MFA: true, MFAAt: now.Add(-time.Minute)})
+	e.become(sso.Principal{Kind: sso.PrincipalSession, OrgID: e.org.ID, Method: sso.AuthMethod("saml"), AuthAt: now.Add(-time.Minute), MFA: true, MFAAt: now.Add(-time.Minute)})
 	if err := e.m.VerifyTOTP(e.ctx(), e.p, e.code(secret)); err != nil {
 		t.Fatal(err)
 	}

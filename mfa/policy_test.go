@@ -76,10 +76,10 @@ func TestRequire(t *testing.T) {
 			p.MFA, p.MFAAt = true, t0
 		}}, status: 200},
 		{name: "IdP MFA not trusted", s: setup{required: true, changedAgo: 10 * day, joinedAgo: 30 * day, principal: func(p *sso.Principal) {
-			p.Method, p.AuthAt, p.MFA, p.MFAAt = sso.AuthSAML, t0, true, t0
+			p.Method, p.AuthAt, p.MFA, p.MFAAt = sso.AuthMethod("saml"), t0, true, t0
 		}}, status: 403, code: mfa.CodeEnrollmentRequired},
 		{name: "IdP MFA trusted", s: setup{required: true, trust: true, changedAgo: 10 * day, joinedAgo: 30 * day, principal: func(p *sso.Principal) {
-			p.Method, p.AuthAt, p.MFA, p.MFAAt = sso.AuthOIDC, t0, true, t0
+			p.Method, p.AuthAt, p.MFA, p.MFAAt = sso.AuthMethod("oidc"), t0, true, t0
 		}}, status: 200},
 		{name: "platform admin without org policy", s: setup{admin: true}, status: 403, code: mfa.CodeEnrollmentRequired},
 		{name: "platform admin gets no grace", s: setup{admin: true, required: true, changedAgo: day, joinedAgo: day}, status: 403, code: mfa.CodeEnrollmentRequired},
@@ -177,10 +177,10 @@ func TestStepUp(t *testing.T) {
 		{"no MFA", func(p *sso.Principal, now time.Time) {}, false, "", 403},
 		{"no MFA browser", func(p *sso.Principal, now time.Time) {}, false, "text/html", 303},
 		{"recent IdP MFA untrusted", func(p *sso.Principal, now time.Time) {
-			p.Method, p.AuthAt, p.MFA, p.MFAAt = sso.AuthSAML, now.Add(-time.Minute), true, now.Add(-time.Minute)
+			p.Method, p.AuthAt, p.MFA, p.MFAAt = sso.AuthMethod("saml"), now.Add(-time.Minute), true, now.Add(-time.Minute)
 		}, false, "", 403},
 		{"recent IdP MFA trusted", func(p *sso.Principal, now time.Time) {
-			p.Method, p.AuthAt, p.MFA, p.MFAAt = sso.AuthSAML, now.Add(-time.Minute), true, now.Add(-time.Minute)
+			p.Method, p.AuthAt, p.MFA, p.MFAAt = sso.AuthMethod("saml"), now.Add(-time.Minute), true, now.Add(-time.Minute)
 		}, true, "", 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,8 +222,8 @@ func TestT_T4_SSOCannotSkipMFA(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []*sso.Principal{
-		{UserID: e.p.UserID, OrgID: e.org.ID, Method: sso.AuthOIDC, AuthAt: t0},
-		{UserID: e.p.UserID, OrgID: e.org.ID, Method: sso.AuthSAML, AuthAt: t0, MFA: true, MFAAt: t0}, // IdP-asserted, untrusted
+		{UserID: e.p.UserID, OrgID: e.org.ID, Method: sso.AuthMethod("oidc"), AuthAt: t0},
+		{UserID: e.p.UserID, OrgID: e.org.ID, Method: sso.AuthMethod("saml"), AuthAt: t0, MFA: true, MFAAt: t0}, // IdP-asserted, untrusted
 	} {
 		w := serve(e.m.Require(okHandler), p, "GET", "/app", "")
 		if w.Code != http.StatusForbidden || errorCode(t, w) != mfa.CodeVerificationRequired {
@@ -231,7 +231,7 @@ func TestT_T4_SSOCannotSkipMFA(t *testing.T) {
 		}
 	}
 	// An organization that cannot be read fails closed.
-	broken := &sso.Principal{UserID: e.p.UserID, OrgID: "org_missing\x00", Method: sso.AuthOIDC}
+	broken := &sso.Principal{UserID: e.p.UserID, OrgID: "org_missing\x00", Method: sso.AuthMethod("oidc")}
 	e2 := newEnv(t, func(c *mfa.Config) { c.Orgs = failingOrgs{} })
 	w := serve(e2.m.Require(okHandler), broken, "GET", "/app", "")
 	if w.Code != http.StatusServiceUnavailable {

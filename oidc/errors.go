@@ -57,11 +57,11 @@ const (
 )
 
 func invalid(reason string, cause error) *sso.ValidationError {
-	return sso.Invalid(Protocol, reason, cause)
+	return &sso.ValidationError{Protocol: Protocol, Reason: reason, Err: cause}
 }
 
 func mismatch(reason, want, got string) *sso.ValidationError {
-	return sso.Mismatch(Protocol, reason, want, got)
+	return &sso.ValidationError{Protocol: Protocol, Reason: reason, Want: want, Got: got}
 }
 
 // IdPError is an error response from the IdP: an authorization response

@@ -81,11 +81,11 @@ const (
 )
 
 func invalid(reason string, cause error) *sso.ValidationError {
-	return sso.Invalid(Protocol, reason, cause)
+	return &sso.ValidationError{Protocol: Protocol, Reason: reason, Err: cause}
 }
 
 func mismatch(reason, want, got string) *sso.ValidationError {
-	return sso.Mismatch(Protocol, reason, want, got)
+	return &sso.ValidationError{Protocol: Protocol, Reason: reason, Want: want, Got: got}
 }
 
 // classify turns an error from the scan, gosaml2 or goxmldsig into a

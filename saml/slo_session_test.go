@@ -26,7 +26,7 @@ func TestTS26_IdPLogoutEndsRealSession(t *testing.T) {
 	issue := func(conn, idx string) *http.Cookie {
 		rec := httptest.NewRecorder()
 		if _, err := mgr.Issue(rec, httptest.NewRequest("POST", "/", nil), &sso.SessionGrant{UserID: "usr_alice", OrgID: "org_a",
-			ConnectionID: conn, Method: sso.AuthSAML, IdPSubject: "alice@example.com", IdPSessionIndex: idx}); err != nil {
+			ConnectionID: conn, Method: sso.AuthMethod("saml"), IdPSubject: "alice@example.com", IdPSessionIndex: idx}); err != nil {
 			t.Fatal(err)
 		}
 		return rec.Result().Cookies()[0]

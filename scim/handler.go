@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/reqinfo"
 	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
@@ -91,7 +92,7 @@ type Config struct {
 	// Hooks are told about every change.
 	Hooks Hooks
 	// ClientIP extracts the client address for the audit trail. Nil means
-	// sso.RemoteIP.
+	// reqinfo.RemoteIP.
 	ClientIP func(*http.Request) string
 	// ErrorHandler renders errors. Nil means WriteError (SCIM error JSON).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
@@ -392,7 +393,7 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 		// The token's LastUsedAt is not written back here: a whole-record
 		// update could undo a concurrent rotation or revocation.
 		ctx = context.WithValue(ctx, reqKey{}, &reqCtx{org: org, token: tok})
-		ctx = sso.WithAuditInfo(ctx, sso.RequestAuditInfo(r, sso.Actor{Type: sso.ActorSCIM, ID: tok.ID}, h.cfg.ClientIP))
+		ctx = sso.WithAuditInfo(ctx, reqinfo.Audit(r, sso.Actor{Type: sso.ActorSCIM, ID: tok.ID}, h.cfg.ClientIP))
 		r = r.WithContext(ctx)
 		// NUL never names a resource and cannot reach PostgreSQL.
 		if strings.IndexByte(r.URL.Path, 0) >= 0 {

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/elimity-com/scim/schema"
-	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/internal/normalize"
 )
 
 // Schema URNs.
@@ -25,7 +25,7 @@ const (
 // Limits on resource content.
 const (
 	maxMultiValues = 100
-	maxStringLen   = sso.MaxFieldLength
+	maxStringLen   = normalize.MaxFieldLength
 )
 
 var (

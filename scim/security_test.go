@@ -15,6 +15,7 @@ import (
 	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
 )
 
 // T-C.1: authentication of the SCIM client.
@@ -422,7 +423,7 @@ func TestTC6_LifecycleRevokesSessions(t *testing.T) {
 		if count[scim.EventUserCreated] != 1 || count[scim.EventUserDeactivated] < 2 || count[scim.EventUserReactivated] != 1 || count[scim.EventUserUpdated] < 1 {
 			t.Errorf("events: %v", count)
 		}
-		if err := sso.VerifyChain(evs); err != nil {
+		if err := audit.VerifyChain(evs); err != nil {
 			t.Errorf("audit chain: %v", err)
 		}
 		hooks := strings.Join(e.events.all(), " ")

@@ -164,7 +164,7 @@ const EventAdoptionRefused = "scim.adoption_refused"
 
 // emailVerified reports whether a SCIM user's email counts as verified:
 // its domain is verified by, and routes to, this organization (the rule of
-// sso.RoutingDomain), since the organization's directory is the authority
+// routing.Domain), since the organization's directory is the authority
 // for its own domains. An address in any other domain is unverified. cur
 // is the stored core user (nil on create): an unchanged address keeps a
 // verification it already had, a changed one is evaluated afresh.

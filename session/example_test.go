@@ -35,7 +35,7 @@ func ExampleManager_Load() {
 	// After a verified login, login completion issues the session.
 	w := httptest.NewRecorder()
 	_ = m.IssueSession(w, httptest.NewRequest("POST", "/acs", nil),
-		&sso.SessionGrant{UserID: "usr_1", OrgID: "org_1", Method: sso.AuthSAML})
+		&sso.SessionGrant{UserID: "usr_1", OrgID: "org_1", Method: sso.AuthMethod("saml")})
 	cookie := w.Result().Cookies()[0]
 
 	app := m.Load(m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

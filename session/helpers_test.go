@@ -155,7 +155,7 @@ func app(m *session.Manager, now func() time.Time) http.Handler {
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		err := m.IssueSession(w, r, &sso.SessionGrant{UserID: q.Get("user"), OrgID: q.Get("org"),
-			ConnectionID: "conn_1", Method: sso.AuthSAML, Roles: []string{"admin"}})
+			ConnectionID: "conn_1", Method: sso.AuthMethod("saml"), Roles: []string{"admin"}})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -265,7 +265,7 @@ func (e *env) events(org, typ string) []*sso.Event {
 func (e *env) sessionFor(user, org string) *session.Session {
 	e.t.Helper()
 	r := httptest.NewRequest("POST", "/login", nil)
-	s, err := e.m.Issue(httptest.NewRecorder(), r, &sso.SessionGrant{UserID: user, OrgID: org, Method: sso.AuthOIDC, Roles: []string{"member"}})
+	s, err := e.m.Issue(httptest.NewRecorder(), r, &sso.SessionGrant{UserID: user, OrgID: org, Method: sso.AuthMethod("oidc"), Roles: []string{"member"}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -45,12 +45,12 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 		return nil, ErrTokensDisabled
 	}
 	if !wellFormed(refreshToken) {
-		return nil, sso.Invalid(Protocol, ReasonMalformed, nil)
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed}
 	}
 	hash := opaque.Hash(refreshToken)
 	old, err := m.cfg.Tokens.GetRefreshToken(ctx, hash)
 	if errors.Is(err, sso.ErrNotFound) {
-		return nil, sso.Invalid(Protocol, ReasonUnknownToken, nil)
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonUnknownToken}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: session: read refresh token: %w", sso.ErrUnavailable, err)
@@ -58,15 +58,15 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 	now := m.now()
 	switch {
 	case !old.RevokedAt.IsZero():
-		return nil, sso.Invalid(Protocol, ReasonRevoked, nil)
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonRevoked}
 	case !old.UsedAt.IsZero():
 		return nil, m.reused(ctx, old, now.Sub(old.UsedAt))
 	case !now.Before(old.ExpiresAt):
-		return nil, sso.Invalid(Protocol, ReasonExpired, nil)
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonExpired}
 	case old.ClientID != opts.ClientID:
-		return nil, sso.Mismatch(Protocol, ReasonClientMismatch, old.ClientID, opts.ClientID)
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonClientMismatch, Want: old.ClientID, Got: opts.ClientID}
 	case opts.OrgID != "" && old.OrgID != opts.OrgID:
-		return nil, sso.Mismatch(Protocol, ReasonOrgMismatch, old.OrgID, opts.OrgID)
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonOrgMismatch, Want: old.OrgID, Got: opts.OrgID}
 	}
 	c := &Claims{Subject: old.UserID, SessionID: old.SessionID, IssuedAt: old.CreatedAt}
 	if err := m.checkRevoked(ctx, c); err != nil {
@@ -95,9 +95,9 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 	case errors.Is(err, ErrTokenUsed):
 		return nil, m.reused(ctx, old, 0)
 	case errors.Is(err, ErrTokenRevoked):
-		return nil, sso.Invalid(Protocol, ReasonRevoked, err)
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonRevoked, Err: err}
 	case errors.Is(err, sso.ErrNotFound):
-		return nil, sso.Invalid(Protocol, ReasonUnknownToken, err)
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonUnknownToken, Err: err}
 	case err != nil:
 		return nil, fmt.Errorf("%w: session: rotate refresh token: %w", sso.ErrUnavailable, err)
 	}
@@ -118,7 +118,7 @@ func (m *Manager) liveRoles(ctx context.Context, old *RefreshToken, now time.Tim
 		if err := m.cfg.Tokens.RevokeFamily(ctx, old.FamilyID, now); err != nil {
 			return nil, fmt.Errorf("%w: session: revoke family: %w", sso.ErrUnavailable, err)
 		}
-		return nil, sso.Invalid(Protocol, ReasonRevoked, errors.New("session: membership is not active"))
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonRevoked, Err: errors.New("session: membership is not active")}
 	case err != nil:
 		return nil, fmt.Errorf("%w: session: read membership: %w", sso.ErrUnavailable, err)
 	}
@@ -129,7 +129,7 @@ func (m *Manager) liveRoles(ctx context.Context, old *RefreshToken, now time.Tim
 // since (or, for a race loser, at about the same time as) its rotation.
 func (m *Manager) reused(ctx context.Context, old *RefreshToken, since time.Duration) error {
 	if g := m.cfg.ConcurrentRefreshGrace; g > 0 && since <= g {
-		return sso.Invalid(Protocol, ReasonConcurrentRefresh, ErrTokenUsed)
+		return &sso.ValidationError{Protocol: Protocol, Reason: ReasonConcurrentRefresh, Err: ErrTokenUsed}
 	}
 	m.tel.RefreshReuse.Add(ctx, 1, m.tel.MetricAttrs(old.OrgID, ""))
 	now := m.now()
@@ -140,7 +140,7 @@ func (m *Manager) reused(ctx context.Context, old *RefreshToken, since time.Dura
 		Actor: sso.Actor{Type: sso.ActorUser, ID: old.UserID}, Target: sso.Target{Type: "token_family", ID: old.FamilyID},
 		Outcome: sso.OutcomeFailure, Reason: ReasonRefreshReused,
 		Details: map[string]string{"session_id": old.SessionID, "client_id": old.ClientID}})
-	return sso.Invalid(Protocol, ReasonRefreshReused, ErrTokenUsed)
+	return &sso.ValidationError{Protocol: Protocol, Reason: ReasonRefreshReused, Err: ErrTokenUsed}
 }
 
 // TokenHandlerOptions configure TokenHandler.

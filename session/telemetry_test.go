@@ -48,7 +48,7 @@ func TestTelemetryRefreshReuse(t *testing.T) {
 	m := telemetryManager(t, rec)
 
 	w := httptest.NewRecorder()
-	s, err := m.Issue(w, httptest.NewRequest("POST", "/", nil), &sso.SessionGrant{UserID: "usr_1", OrgID: "org_t", Method: sso.AuthSAML})
+	s, err := m.Issue(w, httptest.NewRequest("POST", "/", nil), &sso.SessionGrant{UserID: "usr_1", OrgID: "org_t", Method: sso.AuthMethod("saml")})
 	if err != nil {
 		t.Fatal(err)
 	}

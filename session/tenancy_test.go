@@ -86,7 +86,7 @@ func TestTM9_SwitchIntoSSOEnforcedOrgRefused(t *testing.T) {
 		o.Settings.MFA.Required, o.Settings.MFA.TrustIdPMFA = true, true
 	})
 	now := e.clock.Now()
-	_, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, ConnectionID: "conn_a", Method: sso.AuthSAML,
+	_, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, ConnectionID: "conn_a", Method: sso.AuthMethod("saml"),
 		Roles: []string{"admin"}, MFA: true, MFAAt: now, IdPSubject: "alice@a", IdPSessionIndex: "idx"})
 	_, newCookie, err := e.switchDirect(c, orgB)
 	var se *session.SwitchError
@@ -142,7 +142,7 @@ func TestTM9_SwitchBreakGlassLocalLogin(t *testing.T) {
 // memberships are refused with their reasons.
 func TestTM9_SwitchRefusesInactiveMembership(t *testing.T) {
 	e := newEnv(t)
-	_, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthOIDC})
+	_, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthMethod("oidc")})
 	e.setMember(orgB, "alice", func(m *sso.Membership) { m.Status = sso.MembershipSuspended })
 	var se *session.SwitchError
 	if _, _, err := e.switchDirect(c, orgB); !errors.As(err, &se) || se.Reason != "membership_inactive" || !errors.Is(err, sso.ErrForbidden) {
@@ -158,7 +158,7 @@ func TestTM9_SwitchRefusesInactiveMembership(t *testing.T) {
 // in the new organization, and the switch never extends the session.
 func TestTM9_SwitchedSessionIsNotRecentAuth(t *testing.T) {
 	e := newEnv(t)
-	orig, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthSAML, ConnectionID: "conn_a"})
+	orig, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthMethod("saml"), ConnectionID: "conn_a"})
 	s, cookie, err := e.switchDirect(c, orgB)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +181,7 @@ func TestTM9_SwitchedSessionIsNotRecentAuth(t *testing.T) {
 	if code := call(cookie); code != http.StatusUnauthorized {
 		t.Fatalf("fresh org_switch session passed RequireRecentAuth: %d, want 401", code)
 	}
-	_, fresh := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgB, Method: sso.AuthSAML, ConnectionID: "conn_b"})
+	_, fresh := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgB, Method: sso.AuthMethod("saml"), ConnectionID: "conn_b"})
 	if code := call(e.cookie(fresh)); code != http.StatusOK {
 		t.Fatalf("fresh login in B: %d, want 200", code)
 	}
@@ -193,8 +193,8 @@ func TestTM9_SwitchedSessionIsNotRecentAuth(t *testing.T) {
 func TestTX10_RoleChangeReachesSessionsAndTokens(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	s, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthSAML, Roles: []string{"admin"}})
-	other, otherC := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgB, Method: sso.AuthSAML, Roles: []string{"viewer"}})
+	s, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthMethod("saml"), Roles: []string{"admin"}})
+	other, otherC := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgB, Method: sso.AuthMethod("saml"), Roles: []string{"viewer"}})
 	pair, err := e.m.IssueTokens(ctx, s, session.TokenOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func TestTS26_EndIdPSessions(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	grant := func(user, org, conn, sub, idx string) *sso.SessionGrant {
-		return &sso.SessionGrant{UserID: user, OrgID: org, ConnectionID: conn, Method: sso.AuthSAML, IdPSubject: sub, IdPSessionIndex: idx}
+		return &sso.SessionGrant{UserID: user, OrgID: org, ConnectionID: conn, Method: sso.AuthMethod("saml"), IdPSubject: sub, IdPSessionIndex: idx}
 	}
 	_, a1 := e.issueCookie(grant("alice", orgA, "conn_a", "alice@a", "s1"))
 	_, a2 := e.issueCookie(grant("alice", orgA, "conn_a", "alice@a", "s2"))
@@ -302,7 +302,7 @@ func TestTS26_EndIdPSessions(t *testing.T) {
 func TestTS27_SessionNeverOutlivesIdPBound(t *testing.T) {
 	e := newEnv(t)
 	bound := e.clock.Now().Add(time.Hour)
-	s, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthSAML, NotAfter: bound})
+	s, c := e.issueCookie(&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthMethod("saml"), NotAfter: bound})
 	if !s.ExpiresAt.Equal(bound) {
 		t.Fatalf("ExpiresAt = %v, want the IdP bound %v", s.ExpiresAt, bound)
 	}
@@ -311,7 +311,7 @@ func TestTS27_SessionNeverOutlivesIdPBound(t *testing.T) {
 		t.Fatalf("session past SessionNotOnOrAfter: %d, want 401", st)
 	}
 	_, err := e.m.Issue(httptest.NewRecorder(), httptest.NewRequest("POST", "/login", nil),
-		&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthSAML, NotAfter: e.clock.Now()})
+		&sso.SessionGrant{UserID: "alice", OrgID: orgA, Method: sso.AuthMethod("saml"), NotAfter: e.clock.Now()})
 	if !errors.Is(err, sso.ErrInvalidInput) {
 		t.Fatalf("Issue past the IdP bound = %v, want ErrInvalidInput", err)
 	}

@@ -152,7 +152,7 @@ func (m *Manager) VerifyAccessToken(ctx context.Context, token string) (_ *Claim
 		return nil, ErrTokensDisabled
 	}
 	if len(token) == 0 || len(token) > maxTokenSize {
-		return nil, sso.Invalid(Protocol, ReasonMalformed, nil)
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed}
 	}
 	now := m.now()
 	var key [32]byte
@@ -161,7 +161,7 @@ func (m *Manager) VerifyAccessToken(ctx context.Context, token string) (_ *Claim
 		if c, ok := m.tokCache.get(key); ok {
 			if !now.Before(c.ExpiresAt) {
 				m.tokCache.remove(key)
-				return nil, sso.Invalid(Protocol, ReasonExpired, nil)
+				return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonExpired}
 			}
 			if err := m.checkRevoked(ctx, c); err != nil {
 				return nil, err
@@ -173,12 +173,12 @@ func (m *Manager) VerifyAccessToken(ctx context.Context, token string) (_ *Claim
 	if err != nil {
 		switch {
 		case errors.Is(err, jwt.ErrTokenExpired()):
-			return nil, sso.Invalid(Protocol, ReasonExpired, err)
+			return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonExpired, Err: err}
 		case errors.Is(err, errKey), jws.IsVerificationError(err):
 			// errKey: unknown or inactive kid, wrong alg or typ.
-			return nil, sso.Invalid(Protocol, ReasonSignature, err)
+			return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonSignature, Err: err}
 		}
-		return nil, sso.Invalid(Protocol, ReasonMalformed, err)
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed, Err: err}
 	}
 	c, err := claimsOf(tok)
 	if err != nil {
@@ -223,12 +223,12 @@ func claimsOf(tok jwt.Token) (*Claims, error) {
 	c.ClientID, ok3 = str("client_id")
 	scope, ok4 := str("scope")
 	if !ok1 || !ok2 || !ok3 || !ok4 || c.Subject == "" || c.OrgID == "" || c.SessionID == "" {
-		return nil, sso.Invalid(Protocol, ReasonMalformed, errors.New("session: bad claim types"))
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed, Err: errors.New("session: bad claim types")}
 	}
 	if c.ExpiresAt.Sub(c.IssuedAt) > MaxAccessTokenTTL {
 		// No token this package signs lives longer; a longer one was not
 		// minted here (or by a leaked retired key).
-		return nil, sso.Invalid(Protocol, ReasonMalformed, errors.New("session: token lifetime exceeds the maximum"))
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed, Err: errors.New("session: token lifetime exceeds the maximum")}
 	}
 	if scope != "" {
 		c.Scopes = strings.Fields(scope)
@@ -236,13 +236,13 @@ func claimsOf(tok jwt.Token) (*Claims, error) {
 	if v, ok := tok.Get("roles"); ok {
 		list, ok := v.([]any)
 		if !ok {
-			return nil, sso.Invalid(Protocol, ReasonMalformed, errors.New("session: roles is not a list"))
+			return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed, Err: errors.New("session: roles is not a list")}
 		}
 		c.Roles = make([]string, 0, len(list))
 		for _, r := range list {
 			s, ok := r.(string)
 			if !ok {
-				return nil, sso.Invalid(Protocol, ReasonMalformed, errors.New("session: role is not a string"))
+				return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed, Err: errors.New("session: role is not a string")}
 			}
 			c.Roles = append(c.Roles, s)
 		}
@@ -258,14 +258,14 @@ func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
 		return err
 	}
 	if !at.IsZero() && c.IssuedAt.Unix() <= at.Unix() {
-		return sso.Invalid(Protocol, ReasonRevoked, nil)
+		return &sso.ValidationError{Protocol: Protocol, Reason: ReasonRevoked}
 	}
 	at, err = m.revokedAt(ctx, revKey{kind: revSession, id: c.SessionID})
 	if err != nil {
 		return err
 	}
 	if !at.IsZero() {
-		return sso.Invalid(Protocol, ReasonRevoked, nil)
+		return &sso.ValidationError{Protocol: Protocol, Reason: ReasonRevoked}
 	}
 	return nil
 }
@@ -302,7 +302,7 @@ func (m *Manager) LoadBearer(next http.Handler) http.Handler {
 		}
 		const prefix = "bearer "
 		if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-			m.bearerFail(w, r, sso.Invalid(Protocol, ReasonMalformed, nil))
+			m.bearerFail(w, r, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed})
 			return
 		}
 		c, err := m.VerifyAccessToken(r.Context(), strings.TrimSpace(h[len(prefix):]))

@@ -2,8 +2,6 @@ package sso
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/ssokit/ssokit/internal/opaque"
@@ -29,17 +27,6 @@ func WithAuditInfo(ctx context.Context, ai AuditInfo) context.Context {
 func AuditInfoFrom(ctx context.Context) AuditInfo {
 	ai, _ := ctx.Value(auditKey{}).(AuditInfo)
 	return ai
-}
-
-// RemoteIP returns the host part of r.RemoteAddr. It does not trust
-// forwarding headers; hosts behind a proxy supply their own ClientIP
-// function to the components.
-func RemoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // EventRecorder appends events to the audit trail. Components take one so
@@ -75,18 +62,4 @@ func (e *Event) FillDefaults(ctx context.Context, now time.Time) {
 	if e.UserAgent == "" {
 		e.UserAgent = ai.UserAgent
 	}
-}
-
-// RequestAuditInfo returns the AuditInfo of r for actor: the client IP by
-// clientIP (nil means RemoteIP, trusting no forwarding header) and the user
-// agent, cut to 512 bytes.
-func RequestAuditInfo(r *http.Request, actor Actor, clientIP func(*http.Request) string) AuditInfo {
-	if clientIP == nil {
-		clientIP = RemoteIP
-	}
-	ua := r.UserAgent()
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
-	return AuditInfo{Actor: actor, IP: clientIP(r), UserAgent: ua}
 }

@@ -28,3 +28,29 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceDependencies guards the rest of the rule: the services and the
+// protocol packages import the core and internal packages only, never each
+// other, so shared code goes down and nothing imports sideways.
+func TestServiceDependencies(t *testing.T) {
+	pkgs := []string{"./audit", "./discovery", "./domains", "./health", "./keyring", "./login", "./policy",
+		"../saml", "../oidc", "../scim", "../session", "../mfa"}
+	args := append([]string{"list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`}, pkgs...)
+	out, err := exec.Command("go", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const mod = "github.com/ssokit/ssokit/"
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(pkgs) {
+		t.Fatalf("go list returned %d packages, want %d", len(lines), len(pkgs))
+	}
+	for _, line := range lines {
+		f := strings.Fields(line)
+		for _, imp := range f[1:] {
+			if strings.HasPrefix(imp, mod) && imp != mod+"sso" && !strings.HasPrefix(imp, mod+"internal/") {
+				t.Errorf("%s imports %s; services and protocol packages may import only sso and internal/", f[0], imp)
+			}
+		}
+	}
+}

@@ -93,17 +93,6 @@ func (e *ValidationError) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// Invalid returns a *ValidationError for protocol p with the given reason,
-// wrapping cause (which may be nil).
-func Invalid(p Protocol, reason string, cause error) *ValidationError {
-	return &ValidationError{Protocol: p, Reason: reason, Err: cause}
-}
-
-// Mismatch returns a *ValidationError for protocol p with want/got details.
-func Mismatch(p Protocol, reason, want, got string) *ValidationError {
-	return &ValidationError{Protocol: p, Reason: reason, Want: want, Got: got}
-}
-
 // ReasonOf returns the stable reason of err: the Reason of a wrapped
 // *ValidationError, a fixed code for the sentinels, or "internal".
 func ReasonOf(err error) string {

@@ -62,13 +62,12 @@ type Completer interface {
 	Fail(r *http.Request, f *LoginFailure)
 }
 
-// AuthMethod is how a session was authenticated.
+// AuthMethod is how a session was authenticated: a protocol's name for an
+// SSO login ("saml", "oidc", ...), or one of the methods below.
 type AuthMethod string
 
 // Authentication methods.
 const (
-	AuthSAML  AuthMethod = "saml"
-	AuthOIDC  AuthMethod = "oidc"
 	AuthLocal AuthMethod = "local"
 	// AuthSwitch marks a session that entered its organization by an
 	// organization switch: the user authenticated in another organization,

@@ -44,7 +44,7 @@ func RegisterProtocol(p Protocol, decode func(version int, doc []byte) (Protocol
 
 // DecodeConfig decodes a configuration document of protocol p stored with
 // version. An empty or null document is a nil configuration. A protocol no
-// linked package registered decodes to a *RawConfig, which keeps the
+// linked package registered decodes to a *rawConfig, which keeps the
 // document unchanged, so a program that does not link a protocol can still
 // list, copy and store its connections.
 func DecodeConfig(p Protocol, version int, doc []byte) (ProtocolConfig, error) {
@@ -56,7 +56,7 @@ func DecodeConfig(p Protocol, version int, doc []byte) (ProtocolConfig, error) {
 	decode := registry.decoders[p]
 	registry.RUnlock()
 	if decode == nil {
-		return &RawConfig{V: version, Doc: append(json.RawMessage(nil), doc...)}, nil
+		return &rawConfig{V: version, Doc: append(json.RawMessage(nil), doc...)}, nil
 	}
 	c, err := decode(version, doc)
 	if err != nil {
@@ -78,21 +78,21 @@ func EncodeConfig(c ProtocolConfig) (doc []byte, version int, err error) {
 	return doc, c.Version(), nil
 }
 
-// RawConfig is the configuration of a protocol this program does not link:
+// rawConfig is the configuration of a protocol this program does not link:
 // the stored document, kept byte for byte.
-type RawConfig struct {
+type rawConfig struct {
 	V   int
 	Doc json.RawMessage
 }
 
 // IdPIssuer implements ProtocolConfig; a raw document names none.
-func (r *RawConfig) IdPIssuer() string { return "" }
+func (r *rawConfig) IdPIssuer() string { return "" }
 
 // Version implements ProtocolConfig.
-func (r *RawConfig) Version() int { return r.V }
+func (r *rawConfig) Version() int { return r.V }
 
 // MarshalJSON returns the document unchanged.
-func (r *RawConfig) MarshalJSON() ([]byte, error) {
+func (r *rawConfig) MarshalJSON() ([]byte, error) {
 	if len(r.Doc) == 0 {
 		return []byte("null"), nil
 	}

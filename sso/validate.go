@@ -7,10 +7,6 @@ import (
 	"github.com/ssokit/ssokit/internal/normalize"
 )
 
-// MaxFieldLength bounds free-text fields (names, display names, IDs) that
-// stores accept.
-const MaxFieldLength = 1024
-
 func checkID(what, id string) error {
 	if id == "" {
 		return fmt.Errorf("%w: empty %s", ErrInvalidInput, what)
@@ -19,8 +15,8 @@ func checkID(what, id string) error {
 }
 
 func checkText(what, s string) error {
-	if len(s) > MaxFieldLength {
-		return fmt.Errorf("%w: %s longer than %d bytes", ErrInvalidInput, what, MaxFieldLength)
+	if len(s) > normalize.MaxFieldLength {
+		return fmt.Errorf("%w: %s longer than %d bytes", ErrInvalidInput, what, normalize.MaxFieldLength)
 	}
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidInput, what)

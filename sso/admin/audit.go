@@ -101,7 +101,7 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, org *sso.O
 
 func (h *Handler) verifyAudit(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	head, err := h.cfg.Auditor.Verify(r.Context(), org.ID)
-	var ce *sso.ChainError
+	var ce *audit.ChainError
 	if errors.As(err, &ce) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "broken_at": ce.Seq, "reason": ce.Reason})
 		return nil

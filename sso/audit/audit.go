@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/reqinfo"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -43,7 +44,7 @@ func New(cfg Config) (*Trail, error) {
 		a.now = time.Now
 	}
 	if a.clientIP == nil {
-		a.clientIP = sso.RemoteIP
+		a.clientIP = reqinfo.RemoteIP
 	}
 	return a, nil
 }
@@ -51,7 +52,7 @@ func New(cfg Config) (*Trail, error) {
 // RequestInfo returns the AuditInfo of r: the actor from r's context (when
 // a handler set one), and the client IP and user agent from the request.
 func (a *Trail) RequestInfo(r *http.Request, actor sso.Actor) sso.AuditInfo {
-	return sso.RequestAuditInfo(r, actor, a.clientIP)
+	return reqinfo.Audit(r, actor, a.clientIP)
 }
 
 // Record appends e to its organization's chain. Empty ID, Time, Outcome,
@@ -217,7 +218,7 @@ func (a *Trail) Verify(ctx context.Context, orgID string) (ChainHead, error) {
 			batch = []*sso.Event{prev, e}
 		}
 		if prev == nil && e.Seq != 1 {
-			return &sso.ChainError{Seq: 1, Reason: "event missing"}
+			return &ChainError{Seq: 1, Reason: "event missing"}
 		}
 		if err := verifyPair(batch); err != nil {
 			return err
@@ -237,16 +238,16 @@ func (a *Trail) Verify(ctx context.Context, orgID string) (ChainHead, error) {
 // beginning.
 func verifyPair(evs []*sso.Event) error {
 	if len(evs) == 1 {
-		return sso.VerifyChain(evs)
+		return VerifyChain(evs)
 	}
 	prev, e := evs[0], evs[1]
 	switch {
 	case e.Seq != prev.Seq+1:
-		return &sso.ChainError{Seq: prev.Seq + 1, Reason: "event missing"}
+		return &ChainError{Seq: prev.Seq + 1, Reason: "event missing"}
 	case e.PrevHash != prev.Hash:
-		return &sso.ChainError{Seq: e.Seq, Reason: "previous hash mismatch"}
+		return &ChainError{Seq: e.Seq, Reason: "previous hash mismatch"}
 	case e.ComputeHash() != e.Hash:
-		return &sso.ChainError{Seq: e.Seq, Reason: "content hash mismatch"}
+		return &ChainError{Seq: e.Seq, Reason: "content hash mismatch"}
 	}
 	return nil
 }
@@ -260,7 +261,7 @@ func (a *Trail) VerifyAgainst(ctx context.Context, orgID string, want ChainHead)
 		return head, err
 	}
 	if head.Seq < want.Seq {
-		return head, &sso.ChainError{Seq: head.Seq + 1, Reason: "event missing"}
+		return head, &ChainError{Seq: head.Seq + 1, Reason: "event missing"}
 	}
 	if want.Seq > 0 {
 		evs, err := a.store.ListEvents(ctx, sso.EventQuery{OrgID: orgID, AfterSeq: want.Seq - 1, Limit: 1})
@@ -268,7 +269,7 @@ func (a *Trail) VerifyAgainst(ctx context.Context, orgID string, want ChainHead)
 			return head, err
 		}
 		if len(evs) != 1 || evs[0].Seq != want.Seq || evs[0].Hash != want.Hash {
-			return head, &sso.ChainError{Seq: want.Seq, Reason: "saved head mismatch"}
+			return head, &ChainError{Seq: want.Seq, Reason: "saved head mismatch"}
 		}
 	}
 	return head, nil

@@ -202,7 +202,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a, _ := audit.New(audit.Config{Store: &tamperStore{EventStore: e.St, edit: tc.edit}})
 			_, err := a.Verify(ctx, o.ID)
-			var ce *sso.ChainError
+			var ce *audit.ChainError
 			if !errors.As(err, &ce) || ce.Seq != tc.seq {
 				t.Fatalf("got %v, want chain break at %d", err, tc.seq)
 			}
@@ -213,7 +213,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		if _, err := a.Verify(ctx, o.ID); err != nil {
 			t.Fatalf("a truncated tail alone verifies: %v", err)
 		}
-		var ce *sso.ChainError
+		var ce *audit.ChainError
 		if _, err := a.VerifyAgainst(ctx, o.ID, head); !errors.As(err, &ce) {
 			t.Fatalf("VerifyAgainst saved head: got %v", err)
 		}

@@ -20,7 +20,9 @@ import (
 	"github.com/ssokit/ssokit/internal/httperr"
 	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/internal/reqinfo"
 	"github.com/ssokit/ssokit/internal/returnto"
+	"github.com/ssokit/ssokit/internal/routing"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -139,7 +141,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.MaxClients = 10000
 	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = sso.RemoteIP
+		cfg.ClientIP = reqinfo.RemoteIP
 	}
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = httperr.WriteJSON
@@ -271,7 +273,7 @@ func (d *Handler) orgForEmail(ctx context.Context, email string) (*sso.Organizat
 	if normalize.IsPublicMailDomain(domain) || normalize.IsPublicSuffix(domain) {
 		return nil, fmt.Errorf("sso: public mail domain: %w", sso.ErrNotFound)
 	}
-	dom, err := sso.RoutingDomain(ctx, d.cfg.Store, domain)
+	dom, err := routing.Domain(ctx, d.cfg.Store, domain)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/internal/routing"
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/sso"
@@ -134,7 +135,7 @@ func TestTM2_PeriodicReverification(t *testing.T) {
 		if got.State != sso.DomainVerified || got.ConsecutiveFailures != i {
 			t.Fatalf("after miss %d: %+v, want still verified (grace) with %d failures", i, got, i)
 		}
-		if _, err := sso.RoutingDomain(ctx, e.St, "acme.com"); err != nil {
+		if _, err := routing.Domain(ctx, e.St, "acme.com"); err != nil {
 			t.Fatalf("routing off during grace: %v", err)
 		}
 	}
@@ -149,7 +150,7 @@ func TestTM2_PeriodicReverification(t *testing.T) {
 	if got.State != sso.DomainFailed {
 		t.Fatalf("got state %s, want failed", got.State)
 	}
-	if _, err := sso.RoutingDomain(ctx, e.St, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
+	if _, err := routing.Domain(ctx, e.St, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatalf("routing still on: %v", err)
 	}
 	if ev := e.LastEvent(a.ID, domains.EventFailed); ev.Reason != "routing_disabled" || ev.Actor.Type != sso.ActorSystem {
@@ -199,14 +200,14 @@ func TestTM3_Scope(t *testing.T) {
 	a, b := e.Org("a", nil), e.Org("b", nil)
 	e.Verified(a.ID, "sub.acme.com")
 	for _, name := range []string{"acme.com", "other.acme.com", "deep.sub.acme.com"} {
-		if _, err := sso.RoutingDomain(ctx, e.St, name); !errors.Is(err, sso.ErrNotFound) {
+		if _, err := routing.Domain(ctx, e.St, name); !errors.Is(err, sso.ErrNotFound) {
 			t.Fatalf("%s routes through sub.acme.com: %v", name, err)
 		}
 	}
 	d := e.Domains(&ssoenv.FakeResolver{}, nil)
 	_, err := d.Add(ctx, b.ID, "SUB.acme.com")
 	ssoenv.WantReason(t, err, sso.ErrConflict, "claimed_by_other_org")
-	if dom, _ := sso.RoutingDomain(ctx, e.St, "sub.acme.com"); dom.OrgID != a.ID {
+	if dom, _ := routing.Domain(ctx, e.St, "sub.acme.com"); dom.OrgID != a.ID {
 		t.Fatalf("verified holder changed to %s", dom.OrgID)
 	}
 	// B may still prove the parent.
@@ -285,7 +286,7 @@ func TestTM5_RegistrableDomainConsistency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := sso.RoutingDomain(ctx, e.St, domain)
+		got, err := routing.Domain(ctx, e.St, domain)
 		if err != nil || got.OrgID != a.ID {
 			t.Fatalf("%s: got %v %v", email, got, err)
 		}
@@ -430,7 +431,7 @@ func TestDomainsRemoveStopsRouting(t *testing.T) {
 	if err := d.Remove(ctx, a.ID, "ACME.com"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sso.RoutingDomain(ctx, e.St, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
+	if _, err := routing.Domain(ctx, e.St, "acme.com"); !errors.Is(err, sso.ErrNotFound) {
 		t.Fatalf("got %v", err)
 	}
 	if e.LastEvent(a.ID, domains.EventRemoved).Target.ID != "acme.com" {

@@ -18,9 +18,10 @@ import (
 	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/record"
+	"github.com/ssokit/ssokit/internal/reqinfo"
 	"github.com/ssokit/ssokit/internal/returnto"
+	"github.com/ssokit/ssokit/internal/routing"
 	"github.com/ssokit/ssokit/internal/telemetry"
-	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -146,7 +147,7 @@ func New(cfg Config) (*Completer, error) {
 		return nil, fmt.Errorf("%w: completer: return paths must be relative", sso.ErrInvalidConfig)
 	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = sso.RemoteIP
+		cfg.ClientIP = reqinfo.RemoteIP
 	}
 	if cfg.Sync == nil {
 		cfg.Sync, _ = cfg.Sessions.(sso.MembershipSyncer)
@@ -243,7 +244,7 @@ func (c *Completer) Resolve(ctx context.Context, login *sso.Login) (*Resolution,
 			return nil, deny("email_invalid")
 		}
 		email = addr
-		dom, err := sso.RoutingDomain(ctx, c.cfg.Store, domain)
+		dom, err := routing.Domain(ctx, c.cfg.Store, domain)
 		switch {
 		case err == nil && dom.OrgID == org.ID:
 			domainOK = true
@@ -528,7 +529,7 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 // organization.
 func (c *Completer) ownsUser(ctx context.Context, org *sso.Organization, u *sso.User) (bool, error) {
 	if _, domain, err := normalize.Email(u.Email); err == nil {
-		dom, err := sso.RoutingDomain(ctx, c.cfg.Store, domain)
+		dom, err := routing.Domain(ctx, c.cfg.Store, domain)
 		switch {
 		case err == nil:
 			return dom.OrgID == org.ID, nil
@@ -590,10 +591,8 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 		c.failed(ctx, login, err)
 		return err
 	}
-	method := sso.AuthSAML
-	if res.Connection.Protocol == oidc.Protocol {
-		method = sso.AuthOIDC
-	}
+	// An SSO login's method is its protocol's name.
+	method := sso.AuthMethod(res.Connection.Protocol)
 	g := &sso.SessionGrant{UserID: res.User.ID, OrgID: res.Org.ID, ConnectionID: res.Connection.ID, Method: method,
 		Roles: slices.Clone(res.Membership.Roles), MFA: res.MFA, IdPSessionIndex: login.Profile.SessionIndex,
 		IdPSubject: login.Profile.Subject, NotAfter: login.Profile.SessionNotOnOrAfter}

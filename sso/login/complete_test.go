@@ -37,7 +37,7 @@ func TestCompleteJITMatchAndRoles(t *testing.T) {
 		t.Fatalf("got %d %s", w.Code, w.Header().Get("Location"))
 	}
 	g := iss.Grants[0]
-	if g.OrgID != a.ID || g.ConnectionID != c.ID || g.Method != sso.AuthSAML || !g.MFA || g.MFAAt.IsZero() ||
+	if g.OrgID != a.ID || g.ConnectionID != c.ID || g.Method != sso.AuthMethod("saml") || !g.MFA || g.MFAAt.IsZero() ||
 		fmt.Sprint(g.Roles) != "[viewer]" {
 		t.Fatalf("got grant %+v", g)
 	}
@@ -94,7 +94,7 @@ func TestCompleteLinksVerifiedMember(t *testing.T) {
 	if _, err := e.Login(comp, &sso.Login{Connection: c, Profile: ssoenv.Profile(c, "sub-bob", "BOB@acme.com", true)}); err != nil {
 		t.Fatal(err)
 	}
-	if iss.Grants[0].UserID != existing.ID || iss.Grants[0].Method != sso.AuthOIDC {
+	if iss.Grants[0].UserID != existing.ID || iss.Grants[0].Method != sso.AuthMethod("oidc") {
 		t.Fatalf("got %+v", iss.Grants[0])
 	}
 	ev := e.LastEvent(a.ID, login.EventIdentityLinked)
@@ -384,7 +384,7 @@ func TestCompleteTestLogin(t *testing.T) {
 	// A protocol failure during a test records the want/got detail.
 	r := httptest.NewRequest("POST", "/acs", nil)
 	comp.Fail(r, &sso.LoginFailure{Connection: c, Protocol: saml.Protocol, Test: true,
-		Err: sso.Mismatch(saml.Protocol, "audience_mismatch", "https://app.example/sso/saml/"+c.ID, "https://other")})
+		Err: &sso.ValidationError{Protocol: saml.Protocol, Reason: "audience_mismatch", Want: "https://app.example/sso/saml/" + c.ID, Got: "https://other"}})
 	got, _ = e.St.GetConnection(ctx, c.ID)
 	if got.LastTest.OK || got.LastTest.Reason != "audience_mismatch" || !strings.Contains(got.LastTest.Detail, `got "https://other"`) {
 		t.Fatalf("got %+v", got.LastTest)

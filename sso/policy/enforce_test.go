@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/routing"
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
@@ -219,7 +220,7 @@ func TestScenarioOrgMerge(t *testing.T) {
 	if res.Domains != 1 || res.Members != 2 || res.Connections != 1 || res.Identities != 1 || res.Revoked != 2 {
 		t.Fatalf("got %+v", res)
 	}
-	if dom, err := sso.RoutingDomain(ctx, e.St, "small.io"); err != nil || dom.OrgID != big.ID {
+	if dom, err := routing.Domain(ctx, e.St, "small.io"); err != nil || dom.OrgID != big.ID {
 		t.Fatalf("domain: %v %v", dom, err)
 	}
 	if e.CountMembers(small.ID) != 0 || e.CountMembers(big.ID) != 2 {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
@@ -42,8 +43,8 @@ var t0 = time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.FixedZone("UTC+1", 3600)
 
 func at(d time.Duration) time.Time { return t0.Add(d) }
 
-// long is one byte longer than sso.MaxFieldLength.
-var long = strings.Repeat("x", sso.MaxFieldLength+1)
+// long is one byte longer than normalize.MaxFieldLength.
+var long = strings.Repeat("x", normalize.MaxFieldLength+1)
 
 // canon returns a deep copy of v in which times are UTC, truncated to the
 // microsecond, and empty slices and maps are nil, so that records compare

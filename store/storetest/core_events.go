@@ -9,6 +9,7 @@ import (
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/domains"
 )
 
@@ -44,7 +45,7 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 			got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"})
 			ok(t, err)
 			equal(t, "ListEvents", got, want)
-			if err := sso.VerifyChain(got); err != nil {
+			if err := audit.VerifyChain(got); err != nil {
 				t.Errorf("VerifyChain: %v", err)
 			}
 			if len(got) > 0 && (got[0].Time.Nanosecond()%1000 != 0 || got[0].Details["a"] != "1") {
@@ -61,7 +62,7 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 			for _, org := range []string{"org_1", "org_2"} {
 				got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: org})
 				ok(t, err)
-				if err := sso.VerifyChain(got); err != nil {
+				if err := audit.VerifyChain(got); err != nil {
 					t.Errorf("%s: VerifyChain: %v", org, err)
 				}
 				for _, e := range got {
@@ -92,7 +93,7 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 				}
 				return got
 			}
-			var ce *sso.ChainError
+			var ce *audit.ChainError
 			edits := map[string]func(es []*sso.Event) []*sso.Event{
 				"reason":  func(es []*sso.Event) []*sso.Event { es[1].Reason = "edited"; return es },
 				"detail":  func(es []*sso.Event) []*sso.Event { es[1].Details["a"] = "edited"; return es },
@@ -110,12 +111,12 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 				if name == "rehashed" {
 					want = 3 // the next event's PrevHash no longer matches
 				}
-				err := sso.VerifyChain(edit(list()))
+				err := audit.VerifyChain(edit(list()))
 				if !errors.As(err, &ce) || ce.Seq != want {
 					t.Errorf("%s: VerifyChain = %v, want a *ChainError at seq %d", name, err, want)
 				}
 			}
-			if err := sso.VerifyChain(list()); err != nil {
+			if err := audit.VerifyChain(list()); err != nil {
 				t.Errorf("stored chain was changed by editing listed copies: %v", err)
 			}
 		}},

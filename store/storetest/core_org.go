@@ -109,13 +109,13 @@ func runOrg(t *testing.T, newStores newStoresFunc) {
 			}
 			for name, o := range bad {
 				is(t, "CreateOrg "+name, s.CreateOrg(ctx, o), sso.ErrInvalidInput)
-				if o.ID != "" && len(o.ID) <= sso.MaxFieldLength {
+				if o.ID != "" && len(o.ID) <= normalize.MaxFieldLength {
 					_, err := s.GetOrg(ctx, o.ID)
 					is(t, "GetOrg after invalid create "+name, err, sso.ErrNotFound)
 				}
 				u := *o
 				u.ID = "org_ok"
-				if o.ID == "" || len(o.ID) > sso.MaxFieldLength {
+				if o.ID == "" || len(o.ID) > normalize.MaxFieldLength {
 					u.ID = o.ID
 				}
 				is(t, "UpdateOrg "+name, s.UpdateOrg(ctx, &u), sso.ErrInvalidInput)

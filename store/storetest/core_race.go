@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
 )
 
 // racers is how many goroutines contend in each race.
@@ -126,7 +127,7 @@ func runCoreRace(t *testing.T, newStores newStoresFunc) {
 			if len(seen) != racers {
 				t.Errorf("%d distinct events, want %d", len(seen), racers)
 			}
-			if err := sso.VerifyChain(got); err != nil {
+			if err := audit.VerifyChain(got); err != nil {
 				t.Errorf("VerifyChain: %v", err)
 			}
 		}},

@@ -22,7 +22,7 @@ func newTestSession(userID string, n int) *session.Session {
 	created := sessionBase.Add(time.Duration(n) * time.Second)
 	return &session.Session{
 		ID: opaque.NewID("ses_"), TokenHash: opaque.Hash(opaque.NewToken(32)), UserID: userID, OrgID: "org_1",
-		ConnectionID: "conn_1", Method: sso.AuthSAML, Roles: []string{"admin", "member"}, MFA: true,
+		ConnectionID: "conn_1", Method: sso.AuthMethod("saml"), Roles: []string{"admin", "member"}, MFA: true,
 		MFAAt: created, AuthAt: created, CreatedAt: created, LastSeenAt: created, ExpiresAt: created.Add(24 * time.Hour),
 		IdleTimeout: 30 * time.Minute, IP: "192.0.2.1", UserAgent: "storetest/1", IdPSessionIndex: "idx-1",
 		IdPSubject: "nameid-" + userID,
