@@ -225,37 +225,38 @@ func (c *Completer) Resolve(ctx context.Context, login *sso.Login) (*Resolution,
 	case conn.Status != sso.ConnectionActive && !login.Test:
 		return nil, deny("connection_not_active")
 	}
-	org, err := c.cfg.Store.GetOrg(ctx, conn.OrgID)
+	// The email's domain is looked up with everything else in one read.
+	var email, emailDomain string
+	var emailErr error
+	if p.Email != "" {
+		email, emailDomain, emailErr = normalize.Email(p.Email)
+	}
+	recs, err := c.load(ctx, conn.OrgID, p.Issuer, p.Subject, emailDomain)
 	if err != nil {
 		return nil, err
 	}
+	org := recs.Org
 	if !org.Settings.Features.Allows(conn.Protocol) {
 		return nil, deny("feature_disabled")
 	}
 	idpMFA := p.MFA || mfactx.IsContext(p.AuthnContext) || mfactx.HasMethod(p.AMR)
 	res := &Resolution{Org: org, Connection: conn, MFA: idpMFA && org.Settings.MFA.TrustIdPMFA}
 
-	// The email and whether its domain is verified for this organization.
-	var email string
+	// Whether the email's domain is verified for this organization.
 	domainOK := false
 	if p.Email != "" {
-		addr, domain, err := normalize.Email(p.Email)
-		if err != nil {
+		if emailErr != nil {
 			return nil, deny("email_invalid")
 		}
-		email = addr
-		dom, err := routing.Domain(ctx, c.cfg.Store, domain)
-		switch {
-		case err == nil && dom.OrgID == org.ID:
+		switch dom := recs.Domain; {
+		case dom != nil && dom.Routable() && dom.OrgID == org.ID:
 			domainOK = true
-		case err == nil:
+		case dom != nil && dom.Routable():
 			// Another organization proved it owns this domain: its
 			// addresses are never provisioned or linked here, even when
 			// this organization accepts unverified domains. The reason is
 			// the unverified one, so it does not tell who owns the domain.
 			return nil, deny("email_domain_not_verified")
-		case !errors.Is(err, sso.ErrNotFound):
-			return nil, err
 		}
 	}
 	if !domainOK && !org.Settings.AllowUnverifiedEmailDomains {
@@ -267,19 +268,15 @@ func (c *Completer) Resolve(ctx context.Context, login *sso.Login) (*Resolution,
 	linkable := domainOK && p.EmailVerified
 
 	// 1. A known identity.
-	ident, err := c.cfg.Store.GetIdentity(ctx, org.ID, p.Issuer, p.Subject)
-	switch {
-	case err == nil:
+	if ident := recs.Identity; ident != nil {
 		res.Outcome = OutcomeMatched
-		if res.User, err = c.cfg.Store.GetUser(ctx, ident.UserID); err != nil {
-			return nil, err
+		switch {
+		case recs.User == nil:
+			return nil, fmt.Errorf("login: user %s of identity %s: %w", ident.UserID, ident.ID, sso.ErrNotFound)
+		case recs.Membership == nil:
+			return nil, sso.ErrNotProvisioned
 		}
-		if res.Membership, err = c.cfg.Store.GetMembership(ctx, org.ID, ident.UserID); err != nil {
-			if errors.Is(err, sso.ErrNotFound) {
-				return nil, sso.ErrNotProvisioned
-			}
-			return nil, err
-		}
+		res.User, res.Membership = recs.User, recs.Membership
 		if err := checkMember(res.Membership); err != nil {
 			return nil, err
 		}
@@ -290,12 +287,8 @@ func (c *Completer) Resolve(ctx context.Context, login *sso.Login) (*Resolution,
 				return nil, err
 			}
 		}
-	case !errors.Is(err, sso.ErrNotFound):
+	} else if err := c.linkOrProvision(ctx, login, res, email, linkable); err != nil {
 		return nil, err
-	default:
-		if err := c.linkOrProvision(ctx, login, res, email, linkable); err != nil {
-			return nil, err
-		}
 	}
 	if login.Test {
 		return res, nil
