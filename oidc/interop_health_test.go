@@ -19,6 +19,7 @@ import (
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memoidc"
 )
 
 // noCompletions is a Completer for a test that makes no logins.
@@ -97,7 +98,7 @@ func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rp, err := oidc.New(oidc.Config{BaseURL: &url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: "/sso/oidc/"},
-		Completer: noCompletions{}, Store: st, Connections: st, Sealer: keys, Logger: logger,
+		Completer: noCompletions{}, Store: memoidc.New(st), Connections: st, Sealer: keys, Logger: logger,
 		// oidc-provider runs over http on loopback in this test.
 		AllowInsecureURLs: true, AllowPrivateAddresses: true})
 	if err != nil {
