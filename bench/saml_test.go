@@ -33,6 +33,7 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -148,6 +149,7 @@ type env struct {
 	k           key
 	ssokit      *saml.SP
 	store       *memstore.Store
+	saml        *memsaml.Store // the SAML state, on store
 	conn        *sso.Connection
 	acs, entity string
 	pool        []string
@@ -158,8 +160,9 @@ type env struct {
 func newEnv(b testing.TB, n int) *env {
 	e := &env{k: newKey(b)}
 	e.store = memstore.New(memstore.WithClock(func() time.Time { return now }))
+	e.saml = memsaml.New(e.store)
 	base, _ := url.Parse("https://sp.example.com/sso/saml")
-	sp, err := saml.New(saml.Config{BaseURL: base, Connections: e.store, Store: e.store, Completer: flow{},
+	sp, err := saml.New(saml.Config{BaseURL: base, Connections: e.store, Store: e.saml, Completer: flow{},
 		Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
@@ -174,7 +177,7 @@ func newEnv(b testing.TB, n int) *env {
 	e.acs, e.entity = sp.ACSURL(e.conn.ID), sp.EntityID(e.conn.ID)
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("_req%d", i)
-		if err := e.store.SaveAuthnRequest(context.Background(), &saml.AuthnRequestState{ID: id, ConnectionID: e.conn.ID,
+		if err := e.saml.SaveAuthnRequest(context.Background(), &saml.AuthnRequestState{ID: id, ConnectionID: e.conn.ID,
 			BindingHash: opaque.Hash("tok"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 			b.Fatal(err)
 		}

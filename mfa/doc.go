@@ -6,14 +6,14 @@
 //
 // # Wiring
 //
-// A [Manager] needs a [Store] (store/memstore or store/sqlstore implement
-// it), an sso.Sealer for TOTP seeds, the core user, organization,
+// A [Manager] needs a [Store] (store/memstore/memmfa or
+// store/sqlstore/sqlmfa implement it), an sso.Sealer for TOTP seeds, the core user, organization,
 // membership and event stores, and an sso.MFAElevator, which
 // session.Manager implements: after a successful second factor the Manager
 // calls it to mark the session and rotate it.
 //
 //	m, err := mfa.New(mfa.Config{
-//		Store: st, Sealer: keyring, Users: st, Orgs: st, Members: st, Events: st,
+//		Store: sqlmfa.New(st), Sealer: keyring, Users: st, Orgs: st, Members: st, Events: st,
 //		Elevator: sessions, Issuer: "Acme Cloud",
 //		EnrollmentURL: "/settings/security", VerifyURL: "/login/mfa",
 //		WebAuthn: &mfa.WebAuthnConfig{RPID: "app.acme.example", Origins: []string{"https://app.acme.example"}},
@@ -111,6 +111,7 @@
 // # Storage
 //
 // The host implements [TOTPStore], [RecoveryStore], [AttemptStore] and
-// [WebAuthnStore] (together [Store]) or uses store/memstore or
-// store/sqlstore, and proves its own implementation with store/storetest.
+// [WebAuthnStore] (together [Store]) or uses store/memstore/memmfa or
+// store/sqlstore/sqlmfa, and proves its own implementation with
+// store/storetest.
 package mfa

@@ -19,7 +19,9 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memmfa"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
 )
 
 // clock is the shared settable test clock.
@@ -52,13 +54,19 @@ func (f *fakeElevator) ElevateMFA(w http.ResponseWriter, r *http.Request, at tim
 
 func (f *fakeElevator) Calls() int { f.mu.Lock(); defer f.mu.Unlock(); return f.calls }
 
-// backing is every store the Manager needs.
-type backing interface {
-	mfa.Store
+// coreStore is what the Manager needs of the core store.
+type coreStore interface {
 	sso.UserStore
 	sso.OrgStore
 	sso.MembershipStore
 	sso.EventStore
+}
+
+// backing is every store the Manager needs: a core store and the MFA store
+// on the same state.
+type backing struct {
+	coreStore
+	mfa.Store
 }
 
 type env struct {
@@ -77,7 +85,10 @@ type env struct {
 var t0 = time.Date(2030, 3, 4, 5, 6, 0, 0, time.UTC)
 
 func newMem(c *clock) func(testing.TB) backing {
-	return func(testing.TB) backing { return memstore.New(memstore.WithClock(c.Now)) }
+	return func(testing.TB) backing {
+		ms := memstore.New(memstore.WithClock(c.Now))
+		return backing{ms, memmfa.New(ms)}
+	}
 }
 
 func openSQL(t testing.TB, db *sql.DB, d sqlstore.Dialect, c *clock) backing {
@@ -88,7 +99,7 @@ func openSQL(t testing.TB, db *sql.DB, d sqlstore.Dialect, c *clock) backing {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return backing{s, sqlmfa.New(s)}
 }
 
 // backends lists the stores behaviour tests run on.

@@ -16,6 +16,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memmfa"
 )
 
 // exampleElevator stands in for session.Manager.
@@ -33,7 +34,7 @@ func ExampleNew() {
 	_ = st.CreateUser(ctx, &sso.User{ID: "usr_1", Email: "ada@example.com"})
 
 	m, err := mfa.New(mfa.Config{
-		Store: st, Sealer: keys, Users: st, Orgs: st, Members: st, Events: st, Elevator: exampleElevator{},
+		Store: memmfa.New(st), Sealer: keys, Users: st, Orgs: st, Members: st, Events: st, Elevator: exampleElevator{},
 		Issuer: "Example Cloud",
 		Now:    func() time.Time { return now },
 		// A fixed random source makes this example deterministic; leave
@@ -71,7 +72,7 @@ func ExampleManager_Require() {
 		Features: sso.Features{"enforce_mfa"},
 	}})
 	_ = st.CreateMembership(ctx, &sso.Membership{OrgID: "org_1", UserID: "usr_1", Status: sso.MembershipActive, JoinedAt: now.Add(-60 * 24 * time.Hour)})
-	m, _ := mfa.New(mfa.Config{Store: st, Sealer: keys, Users: st, Orgs: st, Members: st, Events: st,
+	m, _ := mfa.New(mfa.Config{Store: memmfa.New(st), Sealer: keys, Users: st, Orgs: st, Members: st, Events: st,
 		Elevator: exampleElevator{}, Issuer: "Example Cloud", Now: func() time.Time { return now }})
 
 	app := m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "welcome") }))

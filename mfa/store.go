@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// The storage interfaces mfa consumes, split by capability. store/memstore
-// and store/sqlstore implement all of them; a host may implement them on its
-// own database and prove it with store/storetest.
+// The storage interfaces mfa consumes, split by capability.
+// store/memstore/memmfa and store/sqlstore/sqlmfa implement all of them; a
+// host may implement them on its own database and prove it with
+// store/storetest.
 //
 // Contracts common to every method unless its doc says otherwise:
 //   - ctx is honoured for cancellation and deadlines;

@@ -14,6 +14,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memmfa"
 )
 
 // TestTelemetryTOTP asserts the spans and metrics of TOTP verification:
@@ -29,7 +30,7 @@ func TestTelemetryTOTP(t *testing.T) {
 	if err := st.CreateUser(ctx, &sso.User{ID: "usr_t", Email: "tel@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := mfa.New(mfa.Config{Store: st, Sealer: keys, Users: st, Orgs: st, Members: st, Events: st, Elevator: exampleElevator{},
+	m, err := mfa.New(mfa.Config{Store: memmfa.New(st), Sealer: keys, Users: st, Orgs: st, Members: st, Events: st, Elevator: exampleElevator{},
 		Issuer: "Telemetry", Now: func() time.Time { return now }, MaxFailures: 3, TracerProvider: rec.TP, MeterProvider: rec.MP})
 	if err != nil {
 		t.Fatal(err)

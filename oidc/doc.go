@@ -12,10 +12,10 @@
 //
 //	rp, err := oidc.New(oidc.Config{
 //		BaseURL:     must(url.Parse("https://app.example.com/sso/oidc/")),
-//		Completer:   flow,          // sso login completion
-//		Store:       store,         // oidc.Store: memstore or sqlstore
-//		Connections: store,         // sso.ConnectionStore
-//		Sealer:      keyring,       // keyring.Keyring
+//		Completer:   flow,            // sso login completion
+//		Store:       sqloidc.New(st), // oidc.Store: sqloidc or memoidc on the core store
+//		Connections: st,              // sso.ConnectionStore
+//		Sealer:      keyring,         // *keyring.Keyring
 //	})
 //	mux.Handle("/sso/oidc/", http.StripPrefix("/sso/oidc", rp))
 //
@@ -35,8 +35,8 @@
 // IdP.
 //
 // A host implements [Store] (three methods plus cleanup) on its database
-// or uses store/memstore or store/sqlstore; store/storetest checks an
-// implementation.
+// or uses store/memstore/memoidc or store/sqlstore/sqloidc; store/storetest
+// checks an implementation.
 //
 // # Security
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memoidc"
 )
 
 // completer stands in for the host's sso login completion.
@@ -33,7 +34,7 @@ func ExampleNew() {
 	rp, err := oidc.New(oidc.Config{
 		BaseURL:     base,
 		Completer:   completer{},
-		Store:       store,
+		Store:       memoidc.New(store),
 		Connections: store,
 		Sealer:      keyring,
 	})
@@ -55,7 +56,7 @@ func ExampleRP_BackChannelLogoutURI() {
 	base, _ := url.Parse("https://app.example.com/sso/oidc/")
 	store := memstore.New()
 	keyring, _ := keyring.New("k", map[string][]byte{"k": make([]byte, 32)})
-	rp, _ := oidc.New(oidc.Config{BaseURL: base, Completer: completer{}, Store: store, Connections: store, Sealer: keyring})
+	rp, _ := oidc.New(oidc.Config{BaseURL: base, Completer: completer{}, Store: memoidc.New(store), Connections: store, Sealer: keyring})
 	fmt.Println(rp.BackChannelLogoutURI("conn_123"))
 	// Output: https://app.example.com/sso/oidc/backchannel-logout/conn_123
 }

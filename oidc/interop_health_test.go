@@ -22,6 +22,7 @@ import (
 	"github.com/ssokit/ssokit/sso/health"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memoidc"
 )
 
 // noCompletions is a Completer for a test that makes no logins.
@@ -100,7 +101,7 @@ func TestInteropHealthCheckerAgainstOIDCProvider(t *testing.T) {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rp, err := oidc.New(oidc.Config{BaseURL: &url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: "/sso/oidc/"},
-		Completer: noCompletions{}, Store: st, Connections: st, Sealer: keys, Logger: logger,
+		Completer: noCompletions{}, Store: memoidc.New(st), Connections: st, Sealer: keys, Logger: logger,
 		// oidc-provider runs over http on loopback in this test.
 		AllowInsecureURLs: true, AllowPrivateAddresses: true})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memoidc"
 )
 
 type okCompleter struct {
@@ -81,7 +82,7 @@ func TestLastGoodDiscoveryAndKeysWhileEndpointsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp, err := oidc.New(oidc.Config{BaseURL: rpBase, Completer: comp, Store: st, Connections: st, Sealer: sealer, Now: now,
+	rp, err := oidc.New(oidc.Config{BaseURL: rpBase, Completer: comp, Store: memoidc.New(st), Connections: st, Sealer: sealer, Now: now,
 		AllowInsecureURLs: true, AllowPrivateAddresses: true, JWKSRefetchInterval: time.Second})
 	if err != nil {
 		t.Fatal(err)

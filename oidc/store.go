@@ -37,7 +37,7 @@ type Flow struct {
 }
 
 // Store keeps login flows and the replay cache of back-channel logout
-// tokens. store/memstore and store/sqlstore implement it;
+// tokens. store/memstore/memoidc and store/sqlstore/sqloidc implement it;
 // store/storetest checks an implementation.
 //
 // Every method is safe for concurrent use and honours ctx.

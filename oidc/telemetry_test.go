@@ -15,6 +15,7 @@ import (
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memoidc"
 )
 
 // TestTelemetryOIDCLogin asserts the spans and metrics of an OIDC login
@@ -36,7 +37,7 @@ func TestTelemetryOIDCLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp, err := oidc.New(oidc.Config{BaseURL: rpBase, Completer: comp, Store: st, Connections: st, Sealer: sealer,
+	rp, err := oidc.New(oidc.Config{BaseURL: rpBase, Completer: comp, Store: memoidc.New(st), Connections: st, Sealer: sealer,
 		AllowInsecureURLs: true, AllowPrivateAddresses: true, TracerProvider: rec.TP, MeterProvider: rec.MP})
 	if err != nil {
 		t.Fatal(err)

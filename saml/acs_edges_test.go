@@ -14,6 +14,7 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // Attack variants beyond the T-S catalogue: namespace and prefix games,
@@ -789,13 +790,13 @@ func TestNewRejectsUnsafeTimeouts(t *testing.T) {
 		"LogoutAgeHour":    func(c *saml.Config) { c.MaxLogoutAge = time.Hour },
 		"LogoutAgeNeg":     func(c *saml.Config) { c.MaxLogoutAge = -time.Second },
 	} {
-		cfg := saml.Config{BaseURL: base, Connections: st, Store: st, Completer: &recorder{}}
+		cfg := saml.Config{BaseURL: base, Connections: st, Store: memsaml.New(st), Completer: &recorder{}}
 		edit(&cfg)
 		if _, err := saml.New(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
 			t.Errorf("%s: err %v, want ErrInvalidConfig", name, err)
 		}
 	}
-	cfg := saml.Config{BaseURL: base, Connections: st, Store: st, Completer: &recorder{}, MaxClockSkew: 3 * time.Minute}
+	cfg := saml.Config{BaseURL: base, Connections: st, Store: memsaml.New(st), Completer: &recorder{}, MaxClockSkew: 3 * time.Minute}
 	if _, err := saml.New(cfg); err != nil {
 		t.Fatalf("3m skew: %v", err)
 	}

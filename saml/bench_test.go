@@ -19,18 +19,20 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 type benchEnv struct {
 	sp    *saml.SP
-	store *memstore.Store
+	store *memsaml.Store
 	conn  *sso.Connection
 }
 
 func newBenchEnv(b *testing.B) *benchEnv {
 	st := memstore.New(memstore.WithClock(func() time.Time { return baseTime }))
+	ss := memsaml.New(st)
 	sp, err := saml.New(saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com", Path: "/sso/saml"}, Key: spKey(b).pair(),
-		Connections: st, Store: st, Completer: &recorder{}, Logger: discardLogger(), Now: func() time.Time { return baseTime }})
+		Connections: st, Store: ss, Completer: &recorder{}, Logger: discardLogger(), Now: func() time.Time { return baseTime }})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err := st.CreateConnection(context.Background(), conn); err != nil {
 		b.Fatal(err)
 	}
-	return &benchEnv{sp: sp, store: st, conn: conn}
+	return &benchEnv{sp: sp, store: ss, conn: conn}
 }
 
 // realisticAttrs resembles an Okta/Entra response: a handful of profile

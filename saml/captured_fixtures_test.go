@@ -22,6 +22,7 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // Captured vendor scenario suites from the module cache: gosaml2's OneLogin,
@@ -239,7 +240,7 @@ func fixtureSP(t *testing.T, issuer string, certs []string, dir, spCert, spKey s
 	conn := &sso.Connection{ID: "conn_v", OrgID: "org_v", Protocol: saml.Protocol, Status: sso.ConnectionActive,
 		Config: &saml.ConnectionConfig{IdPEntityID: issuer, SSOURL: "https://idp.example.com/sso", Certificates: certs, AllowSHA1: true}}
 	st := memstore.New()
-	cfg := saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Connections: st, Store: st,
+	cfg := saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Connections: st, Store: memsaml.New(st),
 		Completer: &recorder{}, Logger: discardLogger()}
 	if spKey != "" {
 		pair, err := tls.LoadX509KeyPair(filepath.Join(dir, spCert), filepath.Join(dir, spKey))

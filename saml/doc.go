@@ -14,7 +14,7 @@
 //	sp, err := saml.New(saml.Config{
 //		BaseURL:     base, // https://app.example.com/sso/saml
 //		Key:         &saml.KeyPair{Key: key, Certificate: cert},
-//		Connections: store, Store: store, Events: store,
+//		Connections: st, Store: sqlsaml.New(st), Events: st, // st: *sqlstore.Store
 //		Completer:   flow,
 //	})
 //	mux.Handle("/sso/saml/", http.StripPrefix("/sso/saml", sp))
@@ -28,8 +28,8 @@
 // # Storage
 //
 // The SAML state lives behind [Store] ([RequestStore], [ReplayCache],
-// [MetadataCache]); store/memstore and store/sqlstore implement it and
-// store/storetest checks any implementation. A login may start on one
+// [MetadataCache]); store/memstore/memsaml and store/sqlstore/sqlsaml
+// implement it and store/storetest checks any implementation. A login may start on one
 // replica and finish on another.
 //
 // # Security

@@ -9,6 +9,7 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 type exampleFlow struct{}
@@ -22,7 +23,7 @@ func (exampleFlow) Fail(r *http.Request, f *sso.LoginFailure) {}
 func ExampleNew() {
 	store := memstore.New()
 	base, _ := url.Parse("https://app.example.com/sso/saml")
-	sp, err := saml.New(saml.Config{BaseURL: base, Connections: store, Store: store, Completer: exampleFlow{}})
+	sp, err := saml.New(saml.Config{BaseURL: base, Connections: store, Store: memsaml.New(store), Completer: exampleFlow{}})
 	if err != nil {
 		panic(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // contentInput is one FuzzACSContent input: the content of an assertion as
@@ -83,7 +84,7 @@ func (c *contentSP) get(t testing.TB) (*saml.SP, *recorder, *sso.Connection) {
 			t.Fatal(err)
 		}
 		c.rec = &recorder{}
-		sp, err := saml.New(saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Connections: st, Store: st,
+		sp, err := saml.New(saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Connections: st, Store: memsaml.New(st),
 			Completer: c.rec, Now: now, Logger: discardLogger(), OnLogout: func(context.Context, *saml.LogoutRequest) error { return nil },
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(http.StatusBadRequest) }})
 		if err != nil {

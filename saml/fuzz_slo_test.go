@@ -22,6 +22,7 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // sloSP is the SP FuzzSLORedirect sends to, with a fixed clock and an
@@ -46,7 +47,7 @@ func (c *sloSP) get(t testing.TB) (*saml.SP, *sso.Connection) {
 		if err := st.CreateConnection(context.Background(), c.conn); err != nil {
 			t.Fatal(err)
 		}
-		sp, err := saml.New(saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Connections: st, Store: st,
+		sp, err := saml.New(saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Connections: st, Store: memsaml.New(st),
 			Completer: &recorder{}, Now: now, Logger: discardLogger(),
 			OnLogout: func(ctx context.Context, req *saml.LogoutRequest) error {
 				c.mu.Lock() // called from ServeHTTP, outside get

@@ -13,11 +13,12 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 func fuzzSP(t testing.TB) (*saml.SP, *sso.Connection) {
 	sp, err := saml.New(saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Key: spKey(t).pair(),
-		Connections: memstore.New(), Store: memstore.New(), Completer: &recorder{}, Logger: discardLogger()})
+		Connections: memstore.New(), Store: memsaml.New(memstore.New()), Completer: &recorder{}, Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

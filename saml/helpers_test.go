@@ -36,6 +36,7 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // testKey is an RSA key and a self-signed certificate.
@@ -391,6 +392,7 @@ type harness struct {
 	t      testing.TB
 	sp     *saml.SP
 	store  *memstore.Store
+	saml   *memsaml.Store // the SAML state, on store
 	rec    *recorder
 	srv    *httptest.Server
 	client *http.Client
@@ -426,11 +428,12 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	h := &harness{t: t, rec: &recorder{}}
 	h.setNow(baseTime)
 	h.store = memstore.New(memstore.WithClock(h.clock))
+	h.saml = memsaml.New(h.store)
 	var handler http.Handler = http.NotFoundHandler()
 	h.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(h.srv.Close)
 	base, _ := url.Parse(h.srv.URL + "/sso/saml")
-	cfg := saml.Config{BaseURL: base, Key: spKey(t).pair(), Connections: h.store, Store: h.store, Events: h.store,
+	cfg := saml.Config{BaseURL: base, Key: spKey(t).pair(), Connections: h.store, Store: h.saml, Events: h.store,
 		Completer: h.rec, Now: h.clock, Logger: discardLogger(),
 		OnLogout: func(ctx context.Context, req *saml.LogoutRequest) error {
 			h.mu.Lock()

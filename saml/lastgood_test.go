@@ -17,6 +17,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // okCompleter answers a verified login with 200 and the profile's email.
@@ -76,7 +77,8 @@ func TestLastGoodMetadataWhileMetadataEndpointDown(t *testing.T) {
 	spSrv := httptest.NewServer(mux)
 	defer spSrv.Close()
 	spBase, _ := url.Parse(spSrv.URL + "/sso/saml")
-	sp, err := saml.New(saml.Config{BaseURL: spBase, Connections: st, Store: st, Events: st, Completer: comp, Now: now,
+	samlStore := memsaml.New(st)
+	sp, err := saml.New(saml.Config{BaseURL: spBase, Connections: st, Store: samlStore, Events: st, Completer: comp, Now: now,
 		AllowInsecureURLs: true, AllowPrivateAddresses: true, RefreshInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +124,7 @@ func TestLastGoodMetadataWhileMetadataEndpointDown(t *testing.T) {
 	metadataDown.Store(true)
 	nowNanos.Add(int64(2 * time.Hour))
 	sp.RefreshAll(ctx)
-	cached, err := st.GetMetadata(ctx, conn.ID)
+	cached, err := samlStore.GetMetadata(ctx, conn.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // logoutRequest builds an IdP LogoutRequest for conn.
@@ -370,7 +371,7 @@ func TestRefreshKeepsLastGoodAndWarnsOnExpiry(t *testing.T) {
 	if saml.ConfigOf(got).SSOURL != "https://idp.example.com/sso2" {
 		t.Fatalf("last good metadata lost: %+v", saml.ConfigOf(got))
 	}
-	m, err := h.store.GetMetadata(ctx, h.conn.ID)
+	m, err := h.saml.GetMetadata(ctx, h.conn.ID)
 	if err != nil || m.Failures != 1 || m.LastError == "" {
 		t.Fatalf("cache %+v %v", m, err)
 	}
@@ -390,7 +391,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	t.Parallel()
 	base, _ := url.Parse("https://sp.example.com/sso")
 	h := newHarness(t)
-	ok := saml.Config{BaseURL: base, Connections: h.store, Store: h.store, Completer: h.rec}
+	ok := saml.Config{BaseURL: base, Connections: h.store, Store: h.saml, Completer: h.rec}
 	for name, edit := range map[string]func(c *saml.Config){
 		"NoBaseURL":      func(c *saml.Config) { c.BaseURL = nil },
 		"RelativeBase":   func(c *saml.Config) { c.BaseURL = &url.URL{Path: "/sso"} },
@@ -425,7 +426,7 @@ func TestHTTPClientCustomRoundTripper(t *testing.T) {
 	})
 	store := memstore.New()
 	base, _ := url.Parse("https://sp.example.com/sso/saml")
-	cfg := saml.Config{BaseURL: base, Connections: store, Store: store, Completer: &recorder{}, Logger: discardLogger(),
+	cfg := saml.Config{BaseURL: base, Connections: store, Store: memsaml.New(store), Completer: &recorder{}, Logger: discardLogger(),
 		HTTPClient: &http.Client{Transport: custom}}
 	if _, err := saml.New(cfg); !errors.Is(err, sso.ErrInvalidConfig) {
 		t.Fatalf("custom RoundTripper without AllowPrivateAddresses: err = %v, want ErrInvalidConfig", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // fakeEnder is an sso.IdPSessionEnder that records what it is asked to end
@@ -429,7 +430,7 @@ func TestTS26_NewWarnsWhenLogoutEndsNothing(t *testing.T) {
 	} {
 		var buf bytes.Buffer
 		st := memstore.New()
-		cfg := saml.Config{BaseURL: base, Connections: st, Store: st, Completer: &recorder{},
+		cfg := saml.Config{BaseURL: base, Connections: st, Store: memsaml.New(st), Completer: &recorder{},
 			Logger: slog.New(slog.NewTextHandler(&buf, nil))}
 		c.edit(&cfg)
 		if _, err := saml.New(cfg); err != nil {

@@ -94,7 +94,7 @@ type MetadataCache interface {
 }
 
 // Store is the SAML state: outstanding requests, the replay cache and cached
-// metadata. store/memstore and store/sqlstore implement it.
+// metadata. store/memstore/memsaml and store/sqlstore/sqlsaml implement it.
 type Store interface {
 	RequestStore
 	ReplayCache

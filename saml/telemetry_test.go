@@ -20,6 +20,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // TestTelemetrySAMLLogin asserts the spans and metrics of a successful and
@@ -67,7 +68,7 @@ func TestTelemetrySAMLLogin(t *testing.T) {
 	}))
 	defer spSrv.Close()
 	spBase, _ := url.Parse(spSrv.URL + "/sso/saml")
-	sp, err := saml.New(saml.Config{BaseURL: spBase, Connections: st, Store: st, Events: st, Completer: comp,
+	sp, err := saml.New(saml.Config{BaseURL: spBase, Connections: st, Store: memsaml.New(st), Events: st, Completer: comp,
 		AllowInsecureURLs: true, AllowPrivateAddresses: true,
 		TracerProvider: rec.TP, MeterProvider: rec.MP})
 	if err != nil {
@@ -168,7 +169,7 @@ func TestTelemetryTenantMetrics(t *testing.T) {
 	rec := telemetrytest.New(t)
 	st := memstore.New()
 	base, _ := url.Parse("https://sp.example/sso/saml")
-	sp, err := saml.New(saml.Config{BaseURL: base, Connections: st, Store: st, Completer: &okCompleter{},
+	sp, err := saml.New(saml.Config{BaseURL: base, Connections: st, Store: memsaml.New(st), Completer: &okCompleter{},
 		TracerProvider: rec.TP, MeterProvider: rec.MP, TenantMetrics: true})
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +204,8 @@ func BenchmarkTelemetryACS(b *testing.B) {
 				cfg.TracerProvider, cfg.MeterProvider = rec.TP, rec.MP
 			}
 			st := memstore.New(memstore.WithClock(func() time.Time { return baseTime }))
-			cfg.Connections, cfg.Store = st, st
+			ss := memsaml.New(st)
+			cfg.Connections, cfg.Store = st, ss
 			sp, err := saml.New(cfg)
 			if err != nil {
 				b.Fatal(err)
@@ -213,7 +215,7 @@ func BenchmarkTelemetryACS(b *testing.B) {
 			if err := st.CreateConnection(context.Background(), conn); err != nil {
 				b.Fatal(err)
 			}
-			e := &benchEnv{sp: sp, store: st, conn: conn}
+			e := &benchEnv{sp: sp, store: ss, conn: conn}
 			resps := e.responses(b, b.N)
 			b.ReportAllocs()
 			b.ResetTimer()

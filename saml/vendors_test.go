@@ -17,6 +17,7 @@ import (
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // moduleDir returns a module's directory in the module cache.
@@ -70,7 +71,7 @@ func loadVendor(t testing.TB, dir string, c vendorCase) (string, *sso.Connection
 	conn := &sso.Connection{ID: "conn_v", OrgID: "org_v", Protocol: saml.Protocol, Status: sso.ConnectionActive,
 		Config: &saml.ConnectionConfig{IdPEntityID: c.issuer, SSOURL: "https://idp.example.com/sso", Certificates: []string{string(certPEMBytes)},
 			AllowSHA1: c.sha1, AllowResponseSignatureOnly: c.responseOnly}}
-	cfg := saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Connections: memstore.New(), Store: memstore.New(),
+	cfg := saml.Config{BaseURL: &url.URL{Scheme: "https", Host: "sp.example.com"}, Connections: memstore.New(), Store: memsaml.New(memstore.New()),
 		Completer: &recorder{}, Logger: discardLogger()}
 	if c.spKey != "" {
 		pair, err := tls.LoadX509KeyPair(filepath.Join(dir, c.spCert), filepath.Join(dir, c.spKey))

@@ -17,6 +17,7 @@ import (
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memscim"
 )
 
 // TestOktaSpecSequence follows the steps of Okta's "SCIM 2.0 SPEC Test"
@@ -351,7 +352,7 @@ func TestNewValidates(t *testing.T) {
 	t.Parallel()
 	st := memstore.New()
 	u, _ := url.Parse("https://app.test/scim/v2")
-	good := scim.Config{Store: st, Core: st, Revoker: &recordingRevoker{}, BaseURL: u}
+	good := scim.Config{Store: memscim.New(st), Core: st, Revoker: &recordingRevoker{}, BaseURL: u}
 	if _, err := scim.New(good); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 )
 
 var benchFilters = map[string]string{
@@ -53,7 +54,7 @@ func BenchmarkFilterParse(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, _, err := sqlstore.ScimUserFilterSQL(sqlstore.Postgres, e); err != nil {
+				if _, _, err := sqlscim.UserFilterSQL(sqlstore.Postgres, e); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
-	"github.com/ssokit/ssokit/store/memstore"
 )
 
 // hammer sends the requests at once, alternating between the replicas, and
@@ -209,7 +208,7 @@ func (s *racingStore) calls() (user, group int) {
 // With If-Match the conflict is a 412 at once, without retry.
 func TestTC8_VersionConflictRetryIsBoundedAndIfMatchStill412(t *testing.T) {
 	t.Parallel()
-	st := &racingStore{backend: memstore.New()}
+	st := &racingStore{backend: newMem()}
 	e := newEnvOn(t, st)
 	u := e.createUser("bounded@acme.test")
 	g := e.createGroup("Bounded")
@@ -262,7 +261,7 @@ func TestTC8_VersionConflictRetryIsBoundedAndIfMatchStill412(t *testing.T) {
 // write the old displayName back.
 func TestTC8_MemberAddKeepsAConcurrentRename(t *testing.T) {
 	t.Parallel()
-	st := &racingStore{backend: memstore.New()}
+	st := &racingStore{backend: newMem()}
 	e := newEnvOn(t, st)
 	u := e.createUser("joiner@acme.test")
 	g := e.createGroup("Before")

@@ -13,9 +13,9 @@
 // # Mounting
 //
 //	h, err := scim.New(scim.Config{
-//		Store:   st, // memstore or sqlstore, or your own scim.Store
-//		Core:    st,
-//		Revoker: sessions, // session.Manager
+//		Store:   sqlscim.New(st), // sqlscim or memscim on the core store, or your own scim.Store
+//		Core:    st,              // the core store
+//		Revoker: sessions,        // session.Manager
 //		BaseURL: must(url.Parse("https://app.example.com/scim/v2")),
 //	})
 //	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", h))
@@ -29,10 +29,11 @@
 // # Storage
 //
 // A host implements [UserStore] and [GroupStore] (or uses
-// store/memstore or store/sqlstore) and proves it with store/storetest.
+// store/memstore/memscim or store/sqlstore/sqlscim) and proves it with
+// store/storetest.
 // Filters are parsed here ([ParseFilter]) into a small AST over an
-// allow-list of attributes; sqlstore turns it into parameterised SQL on
-// indexed, lower-cased columns and memstore evaluates it with [MatchUser],
+// allow-list of attributes; sqlscim turns it into parameterised SQL on
+// indexed, lower-cased columns and memscim evaluates it with [MatchUser],
 // so no list request loads an organization's users into memory. Group
 // member changes are deltas applied inside the store, so concurrent
 // PATCHes of one group lose no member.

@@ -21,7 +21,9 @@ import (
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memscim"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 )
 
 // recordingRevoker stands in for session.Manager: it records every
@@ -94,6 +96,25 @@ type backend interface {
 	sso.Store
 }
 
+// scimStore is the SCIM part of a backend.
+type scimStore interface {
+	scim.Store
+	scim.RateStore
+}
+
+// coreAndSCIM is a backend: a core store and the SCIM store on the same
+// state.
+type coreAndSCIM struct {
+	sso.Store
+	scimStore
+}
+
+// newMem returns a backend on a fresh memstore.
+func newMem() backend {
+	ms := memstore.New()
+	return coreAndSCIM{ms, memscim.New(ms)}
+}
+
 type env struct {
 	t       testing.TB
 	st      backend
@@ -124,7 +145,7 @@ type envOpt func(*scim.Config)
 
 func newEnv(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
-	return newEnvOn(t, memstore.New(), opts...)
+	return newEnvOn(t, newMem(), opts...)
 }
 
 func newEnvOn(t testing.TB, st backend, opts ...envOpt) *env {
@@ -351,7 +372,7 @@ func backends() []struct {
 		name string
 		open func(t testing.TB) backend
 	}{
-		{"memstore", func(t testing.TB) backend { return memstore.New() }},
+		{"memstore", func(t testing.TB) backend { return newMem() }},
 		{"sqlite", func(t testing.TB) backend { return openSQL(t, testdb.SQLite(t), sqlstore.SQLite) }},
 		{"postgres", func(t testing.TB) backend { return openSQL(t, testdb.Postgres(t), sqlstore.Postgres) }},
 	}
@@ -366,7 +387,7 @@ func openSQL(t testing.TB, db *sql.DB, d sqlstore.Dialect) backend {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	return s
+	return coreAndSCIM{s, sqlscim.New(s)}
 }
 
 // forEachBackend runs fn on a fresh env per backend.

@@ -14,6 +14,7 @@ import (
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memscim"
 )
 
 type noSessions struct{}
@@ -29,7 +30,7 @@ func ExampleNew() {
 	token, _, _ := scimtoken.Issue(ctx, st, org.ID, "Okta", time.Now())
 
 	base, _ := url.Parse("https://app.example.com/scim/v2")
-	h, err := scim.New(scim.Config{Store: st, Core: st, Revoker: noSessions{}, BaseURL: base})
+	h, err := scim.New(scim.Config{Store: memscim.New(st), Core: st, Revoker: noSessions{}, BaseURL: base})
 	if err != nil {
 		panic(err)
 	}

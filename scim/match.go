@@ -6,7 +6,7 @@ import (
 )
 
 // MatchUser reports whether u satisfies e. Stores that evaluate filters in
-// memory (memstore) use it; it follows the same rules as the SQL
+// memory (memscim) use it; it follows the same rules as the SQL
 // translation: case-insensitive attributes compare lower-cased values.
 func MatchUser(e Expr, u *User) bool {
 	if e == nil {

@@ -185,7 +185,7 @@ type CoreStore interface {
 }
 
 // RateStore counts requests in fixed windows for a limiter shared by
-// several replicas. memstore and sqlstore implement it.
+// several replicas. memscim and sqlscim implement it.
 type RateStore interface {
 	// IncrementSCIMRate adds one to the counter of key in the window starting at
 	// window and returns the new count, atomically. Counters of windows

@@ -16,6 +16,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memscim"
 )
 
 type countingRevoker struct {
@@ -51,7 +52,7 @@ func TestTelemetrySCIMDeactivation(t *testing.T) {
 	mux := httptest.NewServer(nil)
 	defer mux.Close()
 	base, _ := url.Parse(mux.URL + "/scim/v2")
-	h, err := scim.New(scim.Config{Store: st, Core: st, Revoker: rev, BaseURL: base, RateLimit: 4,
+	h, err := scim.New(scim.Config{Store: memscim.New(st), Core: st, Revoker: rev, BaseURL: base, RateLimit: 4,
 		TracerProvider: rec.TP, MeterProvider: rec.MP})
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,10 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
+	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 )
 
 func main() {
@@ -33,7 +37,11 @@ func main() {
 	base, _ := url.Parse("https://app.example.com")
 
 	kit, err := stack.New(ctx, stack.Config{
-		Store:         st,
+		Store:         st, // the core and sessions; each protocol's state below
+		SAMLStore:     sqlsaml.New(st),
+		OIDCStore:     sqloidc.New(st),
+		SCIMStore:     sqlscim.New(st),
+		MFAStore:      sqlmfa.New(st),
 		BaseURL:       base,
 		SealKeyID:     "k1",
 		SealKeys:      map[string][]byte{"k1": key}, // seals OIDC client secrets, TOTP seeds

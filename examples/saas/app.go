@@ -44,6 +44,10 @@ import (
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
+	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 )
 
 // Options configure the demo.
@@ -300,7 +304,7 @@ func (a *App) wire(ctx context.Context) error {
 		BaseURL:     a.url("/sso/saml"),
 		Key:         &saml.KeyPair{Key: spKey, Certificate: spCert},
 		Connections: a.store,
-		Store:       a.store,
+		Store:       sqlsaml.New(a.store),
 		Events:      a.store,
 		Completer:   a.completer,
 		Sessions:    a.sessions, // IdP-initiated logout ends the named sessions
@@ -320,7 +324,7 @@ func (a *App) wire(ctx context.Context) error {
 		BaseURL:     a.url("/sso/oidc/"),
 		Completer:   a.completer,
 		Sessions:    a.sessions, // back-channel logout ends the named sessions
-		Store:       a.store,
+		Store:       sqloidc.New(a.store),
 		Connections: a.store,
 		Sealer:      a.sealer,
 		Logger:      a.log,
@@ -383,7 +387,7 @@ func (a *App) wire(ctx context.Context) error {
 		return err
 	}
 	if a.mfa, err = mfa.New(mfa.Config{
-		Store:          a.store,
+		Store:          sqlmfa.New(a.store),
 		Sealer:         a.sealer,
 		Users:          a.store,
 		Orgs:           a.store,
@@ -418,7 +422,7 @@ func (a *App) wire(ctx context.Context) error {
 		return err
 	}
 	if a.scim, err = scim.New(scim.Config{
-		Store:          a.store,
+		Store:          sqlscim.New(a.store),
 		Core:           a.store,
 		Revoker:        a.sessions,
 		BaseURL:        a.url("/scim/v2"),

@@ -13,7 +13,9 @@ func TestLibraryNeedsOnlyTheAPI(t *testing.T) {
 		t.Skip("runs go list")
 	}
 	pkgs := []string{"../../sso", "../../sso/admin", "../../saml", "../../oidc", "../../scim", "../../session", "../../mfa",
-		"../../store/memstore", "../../store/sqlstore"}
+		"../../store/memstore", "../../store/memstore/memsaml", "../../store/memstore/memoidc", "../../store/memstore/memscim",
+		"../../store/memstore/memmfa", "../../store/sqlstore", "../../store/sqlstore/sqlsaml", "../../store/sqlstore/sqloidc",
+		"../../store/sqlstore/sqlscim", "../../store/sqlstore/sqlmfa"}
 	args := append([]string{"list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}"}, pkgs...)
 	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {

@@ -30,6 +30,8 @@ import (
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memoidc"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // restartableIdP serves a development IdP on a fixed loopback address that
@@ -131,14 +133,14 @@ func newHealthFixture(t *testing.T, certLife time.Duration) *healthFixture {
 	base := "http://" + f.idp.addr
 	var err error
 	f.sp, err = saml.New(saml.Config{
-		BaseURL: mustURL(t, "https://sp.example/sso/saml"), Connections: f.store, Store: f.store, Events: f.store, Completer: nopCompleter{}, Now: f.clock,
+		BaseURL: mustURL(t, "https://sp.example/sso/saml"), Connections: f.store, Store: memsaml.New(f.store), Events: f.store, Completer: nopCompleter{}, Now: f.clock,
 		AllowInsecureURLs: true, AllowPrivateAddresses: true, FetchTimeout: 2 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.rp, err = oidc.New(oidc.Config{
-		BaseURL: mustURL(t, "https://sp.example/sso/oidc/"), Completer: nopCompleter{}, Store: f.store, Connections: f.store,
+		BaseURL: mustURL(t, "https://sp.example/sso/oidc/"), Completer: nopCompleter{}, Store: memoidc.New(f.store), Connections: f.store,
 		Sealer: mustKeyring(t), AllowInsecureURLs: true, AllowPrivateAddresses: true, FetchTimeout: 2 * time.Second,
 	})
 	if err != nil {

@@ -23,6 +23,8 @@ import (
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memoidc"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
 )
 
 // Store round trips of one matched (returning-user) login, counted per
@@ -99,7 +101,7 @@ func TestLoadedConnectionTrust(t *testing.T) {
 	e := ssoenv.New(t)
 	a, b := e.Org("trust-a", nil), e.Org("trust-b", nil)
 	e.Verified(a.ID, "a.com")
-	cs := &countingStore{s: e.St}
+	cs := newCountingStore(e.St)
 	comp, err := login.New(login.Config{Store: cs, Sessions: &ssoenv.FakeIssuer{}, Auditor: e.Aud, Now: e.Clock})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +200,7 @@ func newRoundTripEnv(t *testing.T) *roundTripEnv {
 	idp := ssotest.NewServerWith(t, ssotest.Config{AutoLogin: "alice@example.com",
 		Users: []ssotest.User{{Email: "alice@example.com", GivenName: "Alice", FamilyName: "Liddell"}}})
 	st := memstore.New()
-	cs := &countingStore{s: st}
+	cs := newCountingStore(st)
 	rt := &roundTripEnv{t: t, st: st, cs: cs, iss: &ssoenv.FakeIssuer{}}
 	aud, err := audit.New(audit.Config{Store: cs})
 	if err != nil {
@@ -293,9 +295,17 @@ func (rt *roundTripEnv) login(startURL string) {
 // countingStore counts the store calls made while serving a completion
 // request (context marked with countKey), by method name.
 type countingStore struct {
-	s  *memstore.Store
-	mu sync.Mutex
-	n  map[string]int
+	s    *memstore.Store
+	saml *memsaml.Store
+	oidc *memoidc.Store
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+// newCountingStore counts the calls to st and to the SAML and OIDC stores
+// on it.
+func newCountingStore(st *memstore.Store) *countingStore {
+	return &countingStore{s: st, saml: memsaml.New(st), oidc: memoidc.New(st)}
 }
 
 func (c *countingStore) hit(ctx context.Context, name string) {
@@ -377,7 +387,7 @@ func (c *countingStore) DeleteDomain(a0 context.Context, a1 string, a2 string) e
 
 func (c *countingStore) DeleteExpiredFlows(a0 context.Context, a1 time.Time) (int, error) {
 	c.hit(a0, "DeleteExpiredFlows")
-	return c.s.DeleteExpiredFlows(a0, a1)
+	return c.oidc.DeleteExpiredFlows(a0, a1)
 }
 
 func (c *countingStore) DeleteIdentity(a0 context.Context, a1 string) error {
@@ -432,7 +442,7 @@ func (c *countingStore) GetMembership(a0 context.Context, a1 string, a2 string) 
 
 func (c *countingStore) GetMetadata(a0 context.Context, a1 string) (*saml.CachedMetadata, error) {
 	c.hit(a0, "GetMetadata")
-	return c.s.GetMetadata(a0, a1)
+	return c.saml.GetMetadata(a0, a1)
 }
 
 func (c *countingStore) GetOrg(a0 context.Context, a1 string) (*sso.Organization, error) {
@@ -497,7 +507,7 @@ func (c *countingStore) ListUserMemberships(a0 context.Context, a1 string) ([]*s
 
 func (c *countingStore) MarkAssertionUsed(a0 context.Context, a1 string, a2 string, a3 time.Time) error {
 	c.hit(a0, "MarkAssertionUsed")
-	return c.s.MarkAssertionUsed(a0, a1, a2, a3)
+	return c.saml.MarkAssertionUsed(a0, a1, a2, a3)
 }
 
 func (c *countingStore) Provision(a0 context.Context, a1 *sso.User, a2 *sso.Membership, a3 *sso.Identity) error {
@@ -507,27 +517,27 @@ func (c *countingStore) Provision(a0 context.Context, a1 *sso.User, a2 *sso.Memb
 
 func (c *countingStore) PutMetadata(a0 context.Context, a1 *saml.CachedMetadata) error {
 	c.hit(a0, "PutMetadata")
-	return c.s.PutMetadata(a0, a1)
+	return c.saml.PutMetadata(a0, a1)
 }
 
 func (c *countingStore) SaveAuthnRequest(a0 context.Context, a1 *saml.AuthnRequestState) error {
 	c.hit(a0, "SaveAuthnRequest")
-	return c.s.SaveAuthnRequest(a0, a1)
+	return c.saml.SaveAuthnRequest(a0, a1)
 }
 
 func (c *countingStore) SaveFlow(a0 context.Context, a1 *oidc.Flow) error {
 	c.hit(a0, "SaveFlow")
-	return c.s.SaveFlow(a0, a1)
+	return c.oidc.SaveFlow(a0, a1)
 }
 
 func (c *countingStore) TakeAuthnRequest(a0 context.Context, a1 string) (*saml.AuthnRequestState, error) {
 	c.hit(a0, "TakeAuthnRequest")
-	return c.s.TakeAuthnRequest(a0, a1)
+	return c.saml.TakeAuthnRequest(a0, a1)
 }
 
 func (c *countingStore) TakeFlow(a0 context.Context, a1 string) (*oidc.Flow, error) {
 	c.hit(a0, "TakeFlow")
-	return c.s.TakeFlow(a0, a1)
+	return c.oidc.TakeFlow(a0, a1)
 }
 
 func (c *countingStore) UpdateConnection(a0 context.Context, a1 *sso.Connection) error {
@@ -562,5 +572,5 @@ func (c *countingStore) UpdateUser(a0 context.Context, a1 *sso.User) error {
 
 func (c *countingStore) UseOnce(a0 context.Context, a1 string, a2 time.Time) error {
 	c.hit(a0, "UseOnce")
-	return c.s.UseOnce(a0, a1, a2)
+	return c.oidc.UseOnce(a0, a1, a2)
 }

@@ -11,7 +11,11 @@
 // # Mounting
 //
 //	st, err := stack.New(ctx, stack.Config{
-//		Store:     db, // *sqlstore.Store or *memstore.Store: it implements [Store]
+//		Store:     db,              // *sqlstore.Store or *memstore.Store: it implements [Store]
+//		SAMLStore: sqlsaml.New(db), // each protocol's state, on the same database
+//		OIDCStore: sqloidc.New(db),
+//		SCIMStore: sqlscim.New(db),
+//		MFAStore:  sqlmfa.New(db),
 //		BaseURL:   base,
 //		SealKeyID: "k1", SealKeys: map[string][]byte{"k1": key32},
 //		LocalLoginURL: "/password-login",

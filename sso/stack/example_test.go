@@ -12,6 +12,10 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
+	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 )
 
 // The whole host glue for SAML, OIDC, SCIM, sessions, MFA and the admin API
@@ -26,6 +30,10 @@ func ExampleNew() {
 
 	kit, err := stack.New(ctx, stack.Config{
 		Store:         st,
+		SAMLStore:     sqlsaml.New(st),
+		OIDCStore:     sqloidc.New(st),
+		SCIMStore:     sqlscim.New(st),
+		MFAStore:      sqlmfa.New(st),
 		BaseURL:       base,
 		SealKeyID:     "k1",
 		SealKeys:      map[string][]byte{"k1": key32},

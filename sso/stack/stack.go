@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,10 +31,11 @@ import (
 	"github.com/ssokit/ssokit/sso/policy"
 )
 
-// Store is every storage interface the stack's components use, composed
-// from the interfaces each component declares. *sqlstore.Store (SQLite,
-// PostgreSQL) and *memstore.Store implement it; a host's own store proves
-// itself with store/storetest.
+// Store is the core and session storage the stack's components use,
+// composed from the interfaces each component declares. *sqlstore.Store
+// (SQLite, PostgreSQL) and *memstore.Store implement it; a host's own store
+// proves itself with store/storetest. The protocols keep their state in
+// their own stores: see Config.SAMLStore, OIDCStore, SCIMStore and MFAStore.
 type Store interface {
 	login.Store
 	sso.ConnectionStore
@@ -48,20 +50,34 @@ type Store interface {
 	session.Store
 	session.TokenStore
 	session.RevocationStore
-	saml.Store
-	oidc.Store
-	scim.Store
 	scim.CoreStore
-	mfa.Store
 	admin.Store
 }
 
-// Config configures a Stack. Store, BaseURL, LocalLoginURL and the sealing
-// keys (SealKeys with SealKeyID, or Sealer) are required; every other zero
-// value is a secure default.
+// Config configures a Stack. Store, the protocol stores, BaseURL,
+// LocalLoginURL and the sealing keys (SealKeys with SealKeyID, or Sealer)
+// are required; every other zero value is a secure default.
 type Config struct {
-	// Store backs every component. Required.
+	// Store holds the core records and the sessions of every component.
+	// Required.
 	Store Store
+	// SAMLStore holds the SAML login state: sqlsaml.New(st) or
+	// memsaml.New(st) on the Store st. Nil means Store, when it implements
+	// saml.Store too; otherwise it is required.
+	SAMLStore saml.Store
+	// OIDCStore holds the OIDC login state: sqloidc.New(st) or
+	// memoidc.New(st). Nil means Store, when it implements oidc.Store too;
+	// otherwise it is required.
+	OIDCStore oidc.Store
+	// SCIMStore holds the directory-synced users and groups: sqlscim.New(st)
+	// or memscim.New(st), on the same database as Store, since a SCIM write
+	// changes core users and memberships too. Nil means Store, when it
+	// implements scim.Store too; otherwise it is required.
+	SCIMStore scim.Store
+	// MFAStore holds the MFA factors: sqlmfa.New(st) or memmfa.New(st). Nil
+	// means Store, when it implements mfa.Store too; otherwise it is
+	// required when MFA is set, and unused when it is not.
+	MFAStore mfa.Store
 	// BaseURL is the application's external URL (e.g.
 	// "https://app.example.com"); every absolute URL sent to an IdP derives
 	// from it, and the routes of Handler live under its path. Required.
@@ -224,6 +240,7 @@ func New(ctx context.Context, cfg Config) (*Stack, error) {
 	if cfg.MFA != nil && cfg.MFA.Issuer == "" {
 		errs = append(errs, errors.New("MFA.Issuer is required"))
 	}
+	errs = append(errs, protocolStores(&cfg)...)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: stack: %w", sso.ErrInvalidConfig, errors.Join(errs...))
 	}
@@ -248,6 +265,33 @@ func New(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	s.handler = s.routes()
 	return s, nil
+}
+
+// protocolStores fills the protocol stores left nil with Store when it
+// implements them too, and reports those still missing by field name.
+func protocolStores(cfg *Config) []error {
+	errs := []error{
+		defaultStore(&cfg.SAMLStore, cfg.Store, "SAMLStore", "saml.Store", "sqlsaml.New(st) or memsaml.New(st)"),
+		defaultStore(&cfg.OIDCStore, cfg.Store, "OIDCStore", "oidc.Store", "sqloidc.New(st) or memoidc.New(st)"),
+		defaultStore(&cfg.SCIMStore, cfg.Store, "SCIMStore", "scim.Store", "sqlscim.New(st) or memscim.New(st)"),
+	}
+	if cfg.MFA != nil {
+		errs = append(errs, defaultStore(&cfg.MFAStore, cfg.Store, "MFAStore", "mfa.Store", "sqlmfa.New(st) or memmfa.New(st)"))
+	}
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+}
+
+// defaultStore sets *field to st when it is nil and st implements T. It
+// returns an error naming the field when *field stays nil.
+func defaultStore[T any](field *T, st Store, name, iface, hint string) error {
+	if any(*field) != nil {
+		return nil
+	}
+	if s, ok := st.(T); ok {
+		*field = s
+		return nil
+	}
+	return fmt.Errorf("%s is required: Store does not implement %s (use %s)", name, iface, hint)
 }
 
 func (s *Stack) wire(cfg Config) error {
@@ -283,7 +327,7 @@ func (s *Stack) wire(cfg Config) error {
 	}
 	if s.SAML, err = saml.New(saml.Config{
 		BaseURL: base.JoinPath("/sso/saml"), Key: cfg.SPKey,
-		Connections: st, Store: st, Events: st, Completer: s.Completer, Sessions: s.Sessions,
+		Connections: st, Store: cfg.SAMLStore, Events: st, Completer: s.Completer, Sessions: s.Sessions,
 		DefaultReturnTo:   cfg.DefaultReturnTo,
 		AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
 		ErrorHandler: cfg.ErrorHandler, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
@@ -292,7 +336,7 @@ func (s *Stack) wire(cfg Config) error {
 	}
 	if s.OIDC, err = oidc.New(oidc.Config{
 		BaseURL:     base.JoinPath("/sso/oidc/"),
-		Connections: st, Store: st, Completer: s.Completer, Sessions: s.Sessions, Sealer: s.Sealer,
+		Connections: st, Store: cfg.OIDCStore, Completer: s.Completer, Sessions: s.Sessions, Sealer: s.Sealer,
 		AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
 		ErrorHandler: cfg.ErrorHandler, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
@@ -324,14 +368,14 @@ func (s *Stack) wire(cfg Config) error {
 		return err
 	}
 	if s.SCIM, err = scim.New(scim.Config{
-		Store: st, Core: st, Revoker: s.Sessions, BaseURL: base.JoinPath("/scim/v2"),
+		Store: cfg.SCIMStore, Core: st, Revoker: s.Sessions, BaseURL: base.JoinPath("/scim/v2"),
 		ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
 		return err
 	}
 	if m := cfg.MFA; m != nil {
 		if s.MFA, err = mfa.New(mfa.Config{
-			Store: st, Sealer: s.Sealer, Users: st, Orgs: st, Members: st, Events: st, Elevator: s.Sessions,
+			Store: cfg.MFAStore, Sealer: s.Sealer, Users: st, Orgs: st, Members: st, Events: st, Elevator: s.Sessions,
 			Issuer: m.Issuer, EnrollmentURL: m.EnrollmentURL, VerifyURL: m.VerifyURL, WebAuthn: m.WebAuthn,
 			Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 		}); err != nil {

@@ -26,13 +26,43 @@ import (
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memmfa"
+	"github.com/ssokit/ssokit/store/memstore/memoidc"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
+	"github.com/ssokit/ssokit/store/memstore/memscim"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
+	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 )
 
 var (
 	_ stack.Store = (*memstore.Store)(nil)
 	_ stack.Store = (*sqlstore.Store)(nil)
 )
+
+// memStores returns a Config holding a fresh memstore and the protocol
+// stores on it.
+func memStores() stack.Config {
+	ms := memstore.New()
+	return stack.Config{Store: ms, SAMLStore: memsaml.New(ms), OIDCStore: memoidc.New(ms),
+		SCIMStore: memscim.New(ms), MFAStore: memmfa.New(ms)}
+}
+
+// sqlStores returns a Config holding a migrated SQLite store and the
+// protocol stores on it.
+func sqlStores(t *testing.T) stack.Config {
+	st, err := sqlstore.New(testdb.SQLite(t), sqlstore.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return stack.Config{Store: st, SAMLStore: sqlsaml.New(st), OIDCStore: sqloidc.New(st),
+		SCIMStore: sqlscim.New(st), MFAStore: sqlmfa.New(st)}
+}
 
 // clientIP is the test's trusted-proxy rule: every component must use it.
 const clientIP = "203.0.113.7"
@@ -47,12 +77,14 @@ var orgs = []org{
 	{"globex", "globex.test", "bob@globex.test", oidc.Protocol},
 }
 
-// start builds a Stack on st behind an httptest server with a host route
-// /app/ and returns it with its base URL, after registering one SAML and one
-// OIDC connection at an in-process development IdP.
-func start(t *testing.T, st stack.Store) (*stack.Stack, string) {
+// start builds a Stack on the stores of stores behind an httptest server
+// with a host route /app/ and returns it with its base URL, after
+// registering one SAML and one OIDC connection at an in-process development
+// IdP.
+func start(t *testing.T, stores stack.Config) (*stack.Stack, string) {
 	t.Helper()
 	ctx := context.Background()
+	st := stores.Store
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
@@ -60,6 +92,10 @@ func start(t *testing.T, st stack.Store) (*stack.Stack, string) {
 
 	s, err := stack.New(ctx, stack.Config{
 		Store:           st,
+		SAMLStore:       stores.SAMLStore,
+		OIDCStore:       stores.OIDCStore,
+		SCIMStore:       stores.SCIMStore,
+		MFAStore:        stores.MFAStore,
 		BaseURL:         base,
 		SealKeyID:       "k1",
 		SealKeys:        map[string][]byte{"k1": make([]byte, 32)},
@@ -149,29 +185,21 @@ func login(t *testing.T, base, email string) (*ssotest.Browser, string) {
 	return b, string(body)
 }
 
-func stores(t *testing.T) map[string]func(t *testing.T) stack.Store {
-	return map[string]func(t *testing.T) stack.Store{
-		"memstore": func(*testing.T) stack.Store { return memstore.New() },
-		"sqlite": func(t *testing.T) stack.Store {
-			st, err := sqlstore.New(testdb.SQLite(t), sqlstore.SQLite)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := st.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			return st
-		},
+func stores(t *testing.T) map[string]func(t *testing.T) stack.Config {
+	return map[string]func(t *testing.T) stack.Config{
+		"memstore": func(*testing.T) stack.Config { return memStores() },
+		"sqlite":   sqlStores,
 	}
 }
 
 func TestLoginThroughHandler(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range stores(t) {
+	for name, newStores := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			st := newStore(t)
-			_, base := start(t, st)
+			stores := newStores(t)
+			st := stores.Store
+			_, base := start(t, stores)
 			for _, o := range orgs {
 				t.Run(string(o.protocol), func(t *testing.T) {
 					b, page := login(t, base, o.email)
@@ -242,7 +270,7 @@ func TestLoginThroughHandler(t *testing.T) {
 
 func TestRunStopsWithContext(t *testing.T) {
 	t.Parallel()
-	s, _ := start(t, memstore.New())
+	s, _ := start(t, memStores())
 	stop := testkit.Start(t, s.Run)
 	time.Sleep(50 * time.Millisecond)
 	stop()
@@ -254,20 +282,82 @@ func TestNewReportsEveryMissingField(t *testing.T) {
 	if !errors.Is(err, sso.ErrInvalidConfig) {
 		t.Fatalf("got %v, want sso.ErrInvalidConfig", err)
 	}
-	for _, want := range []string{"Store", "BaseURL", "LocalLoginURL", "SealKeys", "MFA.Issuer"} {
+	for _, want := range []string{"Store", "BaseURL", "LocalLoginURL", "SealKeys", "MFA.Issuer",
+		"SAMLStore", "OIDCStore", "SCIMStore", "MFAStore"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
 }
 
+// oneStore is a host's store that implements the core, session and every
+// protocol store on one type.
+type oneStore struct {
+	*memstore.Store
+	*samlStore
+	*oidcStore
+	*scimStore
+	*mfaStore
+}
+
+type (
+	samlStore = memsaml.Store
+	oidcStore = memoidc.Store
+	scimStore = memscim.Store
+	mfaStore  = memmfa.Store
+)
+
+// TestProtocolStores checks that a protocol store left nil defaults to
+// Store when Store implements it too, and is reported by field name when it
+// does not.
+func TestProtocolStores(t *testing.T) {
+	t.Parallel()
+	base, _ := url.Parse("https://app.example.com")
+	config := func(st stack.Store) stack.Config {
+		return stack.Config{Store: st, BaseURL: base, SealKeyID: "k1", SealKeys: map[string][]byte{"k1": make([]byte, 32)},
+			LocalLoginURL: "/password-login", MFA: &stack.MFAConfig{Issuer: "stack test"},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	}
+	t.Run("Store implements them", func(t *testing.T) {
+		ms := memstore.New()
+		st := oneStore{ms, memsaml.New(ms), memoidc.New(ms), memscim.New(ms), memmfa.New(ms)}
+		s, err := stack.New(context.Background(), config(st))
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		if s.SAML == nil || s.OIDC == nil || s.SCIM == nil || s.MFA == nil {
+			t.Errorf("got SAML %v, OIDC %v, SCIM %v, MFA %v, want every component", s.SAML, s.OIDC, s.SCIM, s.MFA)
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		_, err := stack.New(context.Background(), config(memstore.New()))
+		if !errors.Is(err, sso.ErrInvalidConfig) {
+			t.Fatalf("got %v, want sso.ErrInvalidConfig", err)
+		}
+		for _, want := range []string{"SAMLStore is required", "memsaml.New", "OIDCStore is required",
+			"SCIMStore is required", "MFAStore is required", "sqlmfa.New"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+	})
+	t.Run("MFA off", func(t *testing.T) {
+		cfg := memStores()
+		cfg.BaseURL, cfg.SealKeyID, cfg.SealKeys, cfg.LocalLoginURL = base, "k1", map[string][]byte{"k1": make([]byte, 32)}, "/login"
+		cfg.MFAStore = nil
+		if _, err := stack.New(context.Background(), cfg); err != nil {
+			t.Errorf("New without MFA and MFAStore: %v", err)
+		}
+	})
+}
+
 func TestRoutesFollowBaseURLPath(t *testing.T) {
 	t.Parallel()
 	base, _ := url.Parse("https://app.example.com/auth/")
-	s, err := stack.New(context.Background(), stack.Config{
-		Store: memstore.New(), BaseURL: base, SealKeyID: "k1", SealKeys: map[string][]byte{"k1": make([]byte, 32)},
-		LocalLoginURL: "/password-login", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	cfg := memStores()
+	cfg.BaseURL, cfg.SealKeyID, cfg.SealKeys = base, "k1", map[string][]byte{"k1": make([]byte, 32)}
+	cfg.LocalLoginURL, cfg.Logger = "/password-login", slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := stack.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,10 +388,9 @@ func TestSigningKeysMountTokenRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, _ := url.Parse("https://app.example.com")
-	cfg := stack.Config{
-		Store: memstore.New(), BaseURL: base, SealKeyID: "k1", SealKeys: map[string][]byte{"k1": make([]byte, 32)},
-		LocalLoginURL: "/password-login", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
+	cfg := memStores()
+	cfg.BaseURL, cfg.SealKeyID, cfg.SealKeys = base, "k1", map[string][]byte{"k1": make([]byte, 32)}
+	cfg.LocalLoginURL, cfg.Logger = "/password-login", slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, tc := range []struct {
 		name string
 		keys []session.SigningKey

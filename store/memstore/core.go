@@ -2,13 +2,13 @@ package memstore
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/memstore/internal/memstate"
 )
 
 var _ sso.Store = (*Store)(nil)
@@ -54,13 +54,6 @@ func (s *Store) lock() *coreData {
 	s.mu.Lock()
 	s.core.init()
 	return &s.core
-}
-
-func notFound(what, key string) error {
-	return fmt.Errorf("memstore: %s %q: %w", what, key, sso.ErrNotFound)
-}
-func conflict(what, key string) error {
-	return fmt.Errorf("memstore: %s %q: %w", what, key, sso.ErrConflict)
 }
 
 func ctxErr(ctx context.Context) error { return ctx.Err() }
@@ -231,18 +224,11 @@ func (s *Store) ListOrgs(ctx context.Context, afterID string, limit int) ([]*sso
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	out = page(out, limit)
+	out = memstate.Page(out, limit)
 	for i, o := range out {
 		out[i] = cloneOrg(o)
 	}
 	return out, nil
-}
-
-func page[T any](xs []T, limit int) []T {
-	if limit > 0 && len(xs) > limit {
-		return xs[:limit]
-	}
-	return xs
 }
 
 // --- domains -----------------------------------------------------------------
@@ -364,7 +350,7 @@ func (s *Store) ListDomainsToCheck(ctx context.Context, checkedBefore time.Time,
 		}
 		return out[i].OrgID < out[j].OrgID
 	})
-	out = page(out, limit)
+	out = memstate.Page(out, limit)
 	for i, dm := range out {
 		out[i] = cloneDomain(dm)
 	}
@@ -428,7 +414,7 @@ func (s *Store) ListActiveConnections(ctx context.Context, p sso.Protocol, after
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	out = page(out, limit)
+	out = memstate.Page(out, limit)
 	for i, c := range out {
 		out[i] = cloneConn(c)
 	}
@@ -582,7 +568,7 @@ func (s *Store) ListMembers(ctx context.Context, orgID, afterUserID string, limi
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].UserID < out[j].UserID })
-	out = page(out, limit)
+	out = memstate.Page(out, limit)
 	for i, m := range out {
 		out[i] = cloneMember(m)
 	}

@@ -4,17 +4,22 @@ import (
 	"testing"
 
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memmfa"
+	"github.com/ssokit/ssokit/store/memstore/memoidc"
+	"github.com/ssokit/ssokit/store/memstore/memsaml"
+	"github.com/ssokit/ssokit/store/memstore/memscim"
 	"github.com/ssokit/ssokit/store/storetest"
 )
 
-// newStores provides every capability memstore implements, from one fresh
-// Store.
+// newStores provides every capability of memstore and its capability
+// packages, all on one fresh Store.
 func newStores(t *testing.T) storetest.Stores {
 	s := memstore.New()
+	sc := memscim.New(s)
 	return storetest.Stores{
 		Core: s, Health: s,
 		Sessions: s, Tokens: s, Revocations: s, Sweeper: s,
-		SAML: s, OIDC: s, MFA: s, SCIM: s, SCIMRate: s,
+		SAML: memsaml.New(s), OIDC: memoidc.New(s), MFA: memmfa.New(s), SCIM: sc, SCIMRate: sc,
 	}
 }
 

@@ -3,75 +3,21 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
 var _ sso.Store = (*Store)(nil)
-
-// scanner is what *sql.Row and *sql.Rows have in common.
-type scanner interface{ Scan(dest ...any) error }
-
-// sqlLimit turns a caller's limit into a LIMIT argument: zero or negative
-// means no limit, as in memstore.
-func sqlLimit(limit int) int64 {
-	if limit <= 0 {
-		return math.MaxInt64
-	}
-	return int64(limit)
-}
-
-// toJSON encodes a nested value for a TEXT column.
-func toJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("sqlstore: encode: %w", err)
-	}
-	return string(b), nil
-}
-
-// fromJSON decodes a TEXT column written by toJSON into v.
-func fromJSON(s string, v any) error {
-	if s == "" {
-		return nil
-	}
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		return fmt.Errorf("sqlstore: decode: %w", err)
-	}
-	return nil
-}
-
-// collect runs a query and scans every row with scan.
-func collect[T any](ctx context.Context, s *Store, q querier, scan func(scanner) (*T, error), query string, args ...any) ([]*T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, s.wrap(err)
-	}
-	defer rows.Close()
-	var out []*T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, s.wrap(err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(err)
-	}
-	return out, nil
-}
 
 // exec runs a single-statement write and maps its errors.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := s.db.ExecContext(ctx, query, args...)
 	if err != nil {
-		return nil, s.wrap(err)
+		return nil, sqlbase.Wrap(err)
 	}
 	return res, nil
 }
@@ -83,23 +29,10 @@ func (s *Store) execAffect(ctx context.Context, what, query string, args ...any)
 	if err != nil {
 		return err
 	}
-	if err := mustAffect(res); err != nil {
+	if err := sqlbase.MustAffect(res); err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
 	return nil
-}
-
-// getOne runs a single-row query and maps sql.ErrNoRows to ErrNotFound.
-func getOne[T any](ctx context.Context, s *Store, what string, scan func(scanner) (*T, error), query string, args ...any) (*T, error) {
-	v, err := scan(s.db.QueryRowContext(ctx, query, args...))
-	if err != nil {
-		err = s.wrap(err)
-		if err == sso.ErrNotFound {
-			return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
-		}
-		return nil, err
-	}
-	return v, nil
 }
 
 // Read queries, named so that tests can check their plans use indexes.
@@ -119,11 +52,11 @@ const (
 			WHERE status = 'active' AND id > $1 ORDER BY id LIMIT $2`
 	qListActiveConnectionsProto = `SELECT ` + connCols + ` FROM ssokit_connections
 		WHERE status = 'active' AND protocol = $1 AND id > $2 ORDER BY id LIMIT $3`
-	qGetUser       = `SELECT ` + userCols + ` FROM ssokit_users WHERE id = $1`
-	qGetMembership = `SELECT ` + memberCols + ` FROM ssokit_memberships WHERE org_id = $1 AND user_id = $2`
-	qListMembers   = `SELECT ` + memberCols + ` FROM ssokit_memberships
+	qGetUser       = `SELECT ` + sqlbase.UserCols + ` FROM ssokit_users WHERE id = $1`
+	qGetMembership = `SELECT ` + sqlbase.MemberCols + ` FROM ssokit_memberships WHERE org_id = $1 AND user_id = $2`
+	qListMembers   = `SELECT ` + sqlbase.MemberCols + ` FROM ssokit_memberships
 		WHERE org_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`
-	qListUserMemberships = `SELECT ` + memberCols + ` FROM ssokit_memberships WHERE user_id = $1 ORDER BY org_id`
+	qListUserMemberships = `SELECT ` + sqlbase.MemberCols + ` FROM ssokit_memberships WHERE user_id = $1 ORDER BY org_id`
 	qFindMemberByEmail   = `SELECT m.org_id, m.user_id, m.roles, m.status, m.source, m.external_id, m.break_glass, m.joined_at, m.updated_at
 		FROM ssokit_users u JOIN ssokit_memberships m ON m.user_id = u.id
 		WHERE u.email_lower = $1 AND m.org_id = $2
@@ -139,7 +72,7 @@ const (
 
 const orgCols = `id, slug, name, settings, created_at, updated_at`
 
-func scanOrg(r scanner) (*sso.Organization, error) {
+func scanOrg(r sqlbase.Scanner) (*sso.Organization, error) {
 	var (
 		o            sso.Organization
 		settings     string
@@ -148,10 +81,10 @@ func scanOrg(r scanner) (*sso.Organization, error) {
 	if err := r.Scan(&o.ID, &o.Slug, &o.Name, &settings, &created, &upd); err != nil {
 		return nil, err
 	}
-	if err := fromJSON(settings, &o.Settings); err != nil {
+	if err := sqlbase.FromJSON(settings, &o.Settings); err != nil {
 		return nil, err
 	}
-	o.CreatedAt, o.UpdatedAt = fromTS(created), fromTS(upd)
+	o.CreatedAt, o.UpdatedAt = sqlbase.FromTS(created), sqlbase.FromTS(upd)
 	return &o, nil
 }
 
@@ -160,23 +93,23 @@ func (s *Store) CreateOrg(ctx context.Context, o *sso.Organization) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	settings, err := toJSON(o.Settings)
+	settings, err := sqlbase.ToJSON(o.Settings)
 	if err != nil {
 		return err
 	}
 	_, err = s.exec(ctx, `INSERT INTO ssokit_orgs (`+orgCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		o.ID, o.Slug, o.Name, settings, ts(o.CreatedAt), ts(o.UpdatedAt))
+		o.ID, o.Slug, o.Name, settings, sqlbase.TS(o.CreatedAt), sqlbase.TS(o.UpdatedAt))
 	return err
 }
 
 // GetOrg implements sso.OrgStore.
 func (s *Store) GetOrg(ctx context.Context, id string) (*sso.Organization, error) {
-	return getOne(ctx, s, "organization", scanOrg, qGetOrg, id)
+	return sqlbase.GetOne(ctx, s.db, "organization", scanOrg, qGetOrg, id)
 }
 
 // GetOrgBySlug implements sso.OrgStore.
 func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (*sso.Organization, error) {
-	return getOne(ctx, s, "organization", scanOrg, qGetOrgBySlug, slug)
+	return sqlbase.GetOne(ctx, s.db, "organization", scanOrg, qGetOrgBySlug, slug)
 }
 
 // UpdateOrg implements sso.OrgStore.
@@ -184,12 +117,12 @@ func (s *Store) UpdateOrg(ctx context.Context, o *sso.Organization) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	settings, err := toJSON(o.Settings)
+	settings, err := sqlbase.ToJSON(o.Settings)
 	if err != nil {
 		return err
 	}
 	return s.execAffect(ctx, "organization", `UPDATE ssokit_orgs SET slug = $2, name = $3, settings = $4, created_at = $5, updated_at = $6 WHERE id = $1`,
-		o.ID, o.Slug, o.Name, settings, ts(o.CreatedAt), ts(o.UpdatedAt))
+		o.ID, o.Slug, o.Name, settings, sqlbase.TS(o.CreatedAt), sqlbase.TS(o.UpdatedAt))
 }
 
 // DeleteOrg implements sso.OrgStore.
@@ -199,15 +132,15 @@ func (s *Store) DeleteOrg(ctx context.Context, id string) error {
 
 // ListOrgs implements sso.OrgStore.
 func (s *Store) ListOrgs(ctx context.Context, afterID string, limit int) ([]*sso.Organization, error) {
-	return collect(ctx, s, s.db, scanOrg, qListOrgs,
-		afterID, sqlLimit(limit))
+	return sqlbase.Collect(ctx, s.db, scanOrg, qListOrgs,
+		afterID, sqlbase.Limit(limit))
 }
 
 // --- domains -------------------------------------------------------------------
 
 const domainCols = `org_id, name, token, state, verified_at, last_checked_at, consecutive_failures, failing_since, created_at`
 
-func scanDomain(r scanner) (*sso.Domain, error) {
+func scanDomain(r sqlbase.Scanner) (*sso.Domain, error) {
 	var (
 		d                                   sso.Domain
 		state                               string
@@ -217,7 +150,8 @@ func scanDomain(r scanner) (*sso.Domain, error) {
 		return nil, err
 	}
 	d.State = sso.DomainState(state)
-	d.VerifiedAt, d.LastCheckedAt, d.FailingSince, d.CreatedAt = fromTS(verified), fromTS(checked), fromTS(failing), fromTS(created)
+	d.VerifiedAt, d.LastCheckedAt = sqlbase.FromTS(verified), sqlbase.FromTS(checked)
+	d.FailingSince, d.CreatedAt = sqlbase.FromTS(failing), sqlbase.FromTS(created)
 	return &d, nil
 }
 
@@ -228,23 +162,24 @@ func (s *Store) CreateDomain(ctx context.Context, d *sso.Domain) error {
 		return err
 	}
 	_, err := s.exec(ctx, `INSERT INTO ssokit_domains (`+domainCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		d.OrgID, d.Name, d.Token, string(d.State), ts(d.VerifiedAt), ts(d.LastCheckedAt), d.ConsecutiveFailures, ts(d.FailingSince), ts(d.CreatedAt))
+		d.OrgID, d.Name, d.Token, string(d.State), sqlbase.TS(d.VerifiedAt), sqlbase.TS(d.LastCheckedAt),
+		d.ConsecutiveFailures, sqlbase.TS(d.FailingSince), sqlbase.TS(d.CreatedAt))
 	return err
 }
 
 // GetDomain implements sso.DomainStore.
 func (s *Store) GetDomain(ctx context.Context, orgID, name string) (*sso.Domain, error) {
-	return getOne(ctx, s, "domain", scanDomain, qGetDomain, orgID, name)
+	return sqlbase.GetOne(ctx, s.db, "domain", scanDomain, qGetDomain, orgID, name)
 }
 
 // ListDomains implements sso.DomainStore.
 func (s *Store) ListDomains(ctx context.Context, orgID string) ([]*sso.Domain, error) {
-	return collect(ctx, s, s.db, scanDomain, qListDomains, orgID)
+	return sqlbase.Collect(ctx, s.db, scanDomain, qListDomains, orgID)
 }
 
 // FindVerifiedDomain implements sso.DomainStore.
 func (s *Store) FindVerifiedDomain(ctx context.Context, name string) (*sso.Domain, error) {
-	return getOne(ctx, s, "verified domain", scanDomain, qFindVerifiedDomain, name)
+	return sqlbase.GetOne(ctx, s.db, "verified domain", scanDomain, qFindVerifiedDomain, name)
 }
 
 // UpdateDomain implements sso.DomainStore. A second verified holder of the
@@ -255,7 +190,8 @@ func (s *Store) UpdateDomain(ctx context.Context, d *sso.Domain) error {
 	}
 	return s.execAffect(ctx, "domain", `UPDATE ssokit_domains SET token = $3, state = $4, verified_at = $5, last_checked_at = $6,
 		consecutive_failures = $7, failing_since = $8, created_at = $9 WHERE org_id = $1 AND name = $2`,
-		d.OrgID, d.Name, d.Token, string(d.State), ts(d.VerifiedAt), ts(d.LastCheckedAt), d.ConsecutiveFailures, ts(d.FailingSince), ts(d.CreatedAt))
+		d.OrgID, d.Name, d.Token, string(d.State), sqlbase.TS(d.VerifiedAt), sqlbase.TS(d.LastCheckedAt),
+		d.ConsecutiveFailures, sqlbase.TS(d.FailingSince), sqlbase.TS(d.CreatedAt))
 }
 
 // DeleteDomain implements sso.DomainStore.
@@ -265,14 +201,14 @@ func (s *Store) DeleteDomain(ctx context.Context, orgID, name string) error {
 
 // ListDomainsToCheck implements sso.DomainStore.
 func (s *Store) ListDomainsToCheck(ctx context.Context, checkedBefore time.Time, limit int) ([]*sso.Domain, error) {
-	return collect(ctx, s, s.db, scanDomain, qListDomainsToCheck, ts(checkedBefore), sqlLimit(limit))
+	return sqlbase.Collect(ctx, s.db, scanDomain, qListDomainsToCheck, sqlbase.TS(checkedBefore), sqlbase.Limit(limit))
 }
 
 // --- connections -----------------------------------------------------------------
 
 const connCols = `id, org_id, protocol, status, display_name, config, config_version, mapping, group_roles, last_test, last_test_ok, created_at, updated_at`
 
-func scanConn(r scanner) (*sso.Connection, error) {
+func scanConn(r sqlbase.Scanner) (*sso.Connection, error) {
 	var (
 		c                              sso.Connection
 		protocol, status               string
@@ -294,11 +230,11 @@ func scanConn(r scanner) (*sso.Connection, error) {
 		s string
 		v any
 	}{{mapping, &c.Mapping}, {groups, &c.GroupRoles}, {lastT, &c.LastTest}} {
-		if err := fromJSON(f.s, f.v); err != nil {
+		if err := sqlbase.FromJSON(f.s, f.v); err != nil {
 			return nil, err
 		}
 	}
-	c.LastTestOK, c.CreatedAt, c.UpdatedAt = fromTS(lastOK), fromTS(created), fromTS(upd)
+	c.LastTestOK, c.CreatedAt, c.UpdatedAt = sqlbase.FromTS(lastOK), sqlbase.FromTS(created), sqlbase.FromTS(upd)
 	return &c, nil
 }
 
@@ -310,13 +246,13 @@ func connArgs(c *sso.Connection) ([]any, error) {
 	}
 	args := []any{c.ID, c.OrgID, string(c.Protocol), string(c.Status), c.DisplayName, string(doc), version}
 	for _, v := range []any{c.Mapping, c.GroupRoles, c.LastTest} {
-		j, err := toJSON(v)
+		j, err := sqlbase.ToJSON(v)
 		if err != nil {
 			return nil, err
 		}
 		args = append(args, j)
 	}
-	return append(args, ts(c.LastTestOK), ts(c.CreatedAt), ts(c.UpdatedAt)), nil
+	return append(args, sqlbase.TS(c.LastTestOK), sqlbase.TS(c.CreatedAt), sqlbase.TS(c.UpdatedAt)), nil
 }
 
 // CreateConnection implements sso.ConnectionStore.
@@ -334,20 +270,20 @@ func (s *Store) CreateConnection(ctx context.Context, c *sso.Connection) error {
 
 // GetConnection implements sso.ConnectionStore.
 func (s *Store) GetConnection(ctx context.Context, id string) (*sso.Connection, error) {
-	return getOne(ctx, s, "connection", scanConn, qGetConnection, id)
+	return sqlbase.GetOne(ctx, s.db, "connection", scanConn, qGetConnection, id)
 }
 
 // ListConnections implements sso.ConnectionStore.
 func (s *Store) ListConnections(ctx context.Context, orgID string) ([]*sso.Connection, error) {
-	return collect(ctx, s, s.db, scanConn, qListConnections, orgID)
+	return sqlbase.Collect(ctx, s.db, scanConn, qListConnections, orgID)
 }
 
 // ListActiveConnections implements sso.ConnectionStore.
 func (s *Store) ListActiveConnections(ctx context.Context, p sso.Protocol, afterID string, limit int) ([]*sso.Connection, error) {
 	if p == "" {
-		return collect(ctx, s, s.db, scanConn, qListActiveConnections, afterID, sqlLimit(limit))
+		return sqlbase.Collect(ctx, s.db, scanConn, qListActiveConnections, afterID, sqlbase.Limit(limit))
 	}
-	return collect(ctx, s, s.db, scanConn, qListActiveConnectionsProto, string(p), afterID, sqlLimit(limit))
+	return sqlbase.Collect(ctx, s.db, scanConn, qListActiveConnectionsProto, string(p), afterID, sqlbase.Limit(limit))
 }
 
 // UpdateConnection implements sso.ConnectionStore.
@@ -371,9 +307,7 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 
 // --- users -------------------------------------------------------------------------
 
-const userCols = `id, email, email_lower, email_verified, given_name, family_name, display_name, created_at, updated_at`
-
-func scanUser(r scanner) (*sso.User, error) {
+func scanUser(r sqlbase.Scanner) (*sso.User, error) {
 	var (
 		u            sso.User
 		lower        string
@@ -382,28 +316,22 @@ func scanUser(r scanner) (*sso.User, error) {
 	if err := r.Scan(&u.ID, &u.Email, &lower, &u.EmailVerified, &u.GivenName, &u.FamilyName, &u.DisplayName, &created, &upd); err != nil {
 		return nil, err
 	}
-	u.CreatedAt, u.UpdatedAt = fromTS(created), fromTS(upd)
+	u.CreatedAt, u.UpdatedAt = sqlbase.FromTS(created), sqlbase.FromTS(upd)
 	return &u, nil
 }
-
-func userArgs(u *sso.User) []any {
-	return []any{u.ID, u.Email, strings.ToLower(u.Email), u.EmailVerified, u.GivenName, u.FamilyName, u.DisplayName, ts(u.CreatedAt), ts(u.UpdatedAt)}
-}
-
-const insertUser = `INSERT INTO ssokit_users (` + userCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
 // CreateUser implements sso.UserStore.
 func (s *Store) CreateUser(ctx context.Context, u *sso.User) error {
 	if err := u.Validate(); err != nil {
 		return err
 	}
-	_, err := s.exec(ctx, insertUser, userArgs(u)...)
+	_, err := s.exec(ctx, sqlbase.InsertUser, sqlbase.UserArgs(u)...)
 	return err
 }
 
 // GetUser implements sso.UserStore.
 func (s *Store) GetUser(ctx context.Context, id string) (*sso.User, error) {
-	return getOne(ctx, s, "user", scanUser, qGetUser, id)
+	return sqlbase.GetOne(ctx, s.db, "user", scanUser, qGetUser, id)
 }
 
 // UpdateUser implements sso.UserStore.
@@ -412,7 +340,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *sso.User) error {
 		return err
 	}
 	return s.execAffect(ctx, "user", `UPDATE ssokit_users SET email = $2, email_lower = $3, email_verified = $4, given_name = $5,
-		family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1`, userArgs(u)...)
+		family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1`, sqlbase.UserArgs(u)...)
 }
 
 // DeleteUser implements sso.UserStore.
@@ -422,9 +350,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 
 // --- memberships ---------------------------------------------------------------------
 
-const memberCols = `org_id, user_id, roles, status, source, external_id, break_glass, joined_at, updated_at`
-
-func scanMember(r scanner) (*sso.Membership, error) {
+func scanMember(r sqlbase.Scanner) (*sso.Membership, error) {
 	var (
 		m                     sso.Membership
 		roles, status, source string
@@ -433,40 +359,30 @@ func scanMember(r scanner) (*sso.Membership, error) {
 	if err := r.Scan(&m.OrgID, &m.UserID, &roles, &status, &source, &m.ExternalID, &m.BreakGlass, &joined, &upd); err != nil {
 		return nil, err
 	}
-	if err := fromJSON(roles, &m.Roles); err != nil {
+	if err := sqlbase.FromJSON(roles, &m.Roles); err != nil {
 		return nil, err
 	}
 	m.Status, m.Source = sso.MembershipStatus(status), sso.Source(source)
-	m.JoinedAt, m.UpdatedAt = fromTS(joined), fromTS(upd)
+	m.JoinedAt, m.UpdatedAt = sqlbase.FromTS(joined), sqlbase.FromTS(upd)
 	return &m, nil
 }
-
-func memberArgs(m *sso.Membership) ([]any, error) {
-	roles, err := toJSON(m.Roles)
-	if err != nil {
-		return nil, err
-	}
-	return []any{m.OrgID, m.UserID, roles, string(m.Status), string(m.Source), m.ExternalID, m.BreakGlass, ts(m.JoinedAt), ts(m.UpdatedAt)}, nil
-}
-
-const insertMember = `INSERT INTO ssokit_memberships (` + memberCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
 // CreateMembership implements sso.MembershipStore.
 func (s *Store) CreateMembership(ctx context.Context, m *sso.Membership) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	args, err := memberArgs(m)
+	args, err := sqlbase.MemberArgs(m)
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, insertMember, args...)
+	_, err = s.exec(ctx, sqlbase.InsertMember, args...)
 	return err
 }
 
 // GetMembership implements sso.MembershipStore.
 func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (*sso.Membership, error) {
-	return getOne(ctx, s, "membership", scanMember, qGetMembership, orgID, userID)
+	return sqlbase.GetOne(ctx, s.db, "membership", scanMember, qGetMembership, orgID, userID)
 }
 
 // UpdateMembership implements sso.MembershipStore.
@@ -474,7 +390,7 @@ func (s *Store) UpdateMembership(ctx context.Context, m *sso.Membership) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	args, err := memberArgs(m)
+	args, err := sqlbase.MemberArgs(m)
 	if err != nil {
 		return err
 	}
@@ -489,25 +405,25 @@ func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) erro
 
 // ListMembers implements sso.MembershipStore.
 func (s *Store) ListMembers(ctx context.Context, orgID, afterUserID string, limit int) ([]*sso.Membership, error) {
-	return collect(ctx, s, s.db, scanMember, qListMembers, orgID, afterUserID, sqlLimit(limit))
+	return sqlbase.Collect(ctx, s.db, scanMember, qListMembers, orgID, afterUserID, sqlbase.Limit(limit))
 }
 
 // ListUserMemberships implements sso.MembershipStore.
 func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]*sso.Membership, error) {
-	return collect(ctx, s, s.db, scanMember, qListUserMemberships, userID)
+	return sqlbase.Collect(ctx, s.db, scanMember, qListUserMemberships, userID)
 }
 
 // FindMemberByEmail implements sso.MembershipStore. It matches the
 // lower-cased stored email against email, through an index.
 func (s *Store) FindMemberByEmail(ctx context.Context, orgID, email string) (*sso.Membership, error) {
-	return getOne(ctx, s, "member", scanMember, qFindMemberByEmail, email, orgID)
+	return sqlbase.GetOne(ctx, s.db, "member", scanMember, qFindMemberByEmail, email, orgID)
 }
 
 // --- identities ------------------------------------------------------------------------
 
 const identityCols = `id, org_id, connection_id, issuer, subject, user_id, created_at, last_login_at`
 
-func scanIdentity(r scanner) (*sso.Identity, error) {
+func scanIdentity(r sqlbase.Scanner) (*sso.Identity, error) {
 	var (
 		i              sso.Identity
 		created, login int64
@@ -515,12 +431,12 @@ func scanIdentity(r scanner) (*sso.Identity, error) {
 	if err := r.Scan(&i.ID, &i.OrgID, &i.ConnectionID, &i.Issuer, &i.Subject, &i.UserID, &created, &login); err != nil {
 		return nil, err
 	}
-	i.CreatedAt, i.LastLoginAt = fromTS(created), fromTS(login)
+	i.CreatedAt, i.LastLoginAt = sqlbase.FromTS(created), sqlbase.FromTS(login)
 	return &i, nil
 }
 
 func identityArgs(i *sso.Identity) []any {
-	return []any{i.ID, i.OrgID, i.ConnectionID, i.Issuer, i.Subject, i.UserID, ts(i.CreatedAt), ts(i.LastLoginAt)}
+	return []any{i.ID, i.OrgID, i.ConnectionID, i.Issuer, i.Subject, i.UserID, sqlbase.TS(i.CreatedAt), sqlbase.TS(i.LastLoginAt)}
 }
 
 const insertIdentity = `INSERT INTO ssokit_identities (` + identityCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
@@ -537,12 +453,12 @@ func (s *Store) CreateIdentity(ctx context.Context, id *sso.Identity) error {
 
 // GetIdentity implements sso.IdentityStore.
 func (s *Store) GetIdentity(ctx context.Context, orgID, issuer, subject string) (*sso.Identity, error) {
-	return getOne(ctx, s, "identity", scanIdentity, qGetIdentity, orgID, issuer, subject)
+	return sqlbase.GetOne(ctx, s.db, "identity", scanIdentity, qGetIdentity, orgID, issuer, subject)
 }
 
 // ListUserIdentities implements sso.IdentityStore.
 func (s *Store) ListUserIdentities(ctx context.Context, userID string) ([]*sso.Identity, error) {
-	return collect(ctx, s, s.db, scanIdentity, qListUserIdentities, userID)
+	return sqlbase.Collect(ctx, s.db, scanIdentity, qListUserIdentities, userID)
 }
 
 // UpdateIdentity implements sso.IdentityStore.
@@ -574,22 +490,22 @@ func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, i
 			return err
 		}
 	}
-	margs, err := memberArgs(m)
+	margs, err := sqlbase.MemberArgs(m)
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		// The first statement writes, so on SQLite the transaction holds the
 		// write lock from the start and cannot fail to upgrade later.
-		if _, err := tx.ExecContext(ctx, insertUser+` ON CONFLICT (id) DO NOTHING`, userArgs(u)...); err != nil {
-			return s.wrap(err)
+		if _, err := tx.ExecContext(ctx, sqlbase.InsertUser+` ON CONFLICT (id) DO NOTHING`, sqlbase.UserArgs(u)...); err != nil {
+			return sqlbase.Wrap(err)
 		}
-		if _, err := tx.ExecContext(ctx, insertMember, margs...); err != nil {
-			return s.wrap(err)
+		if _, err := tx.ExecContext(ctx, sqlbase.InsertMember, margs...); err != nil {
+			return sqlbase.Wrap(err)
 		}
 		if id != nil {
 			if _, err := tx.ExecContext(ctx, insertIdentity, identityArgs(id)...); err != nil {
-				return s.wrap(err)
+				return sqlbase.Wrap(err)
 			}
 		}
 		return nil
@@ -600,7 +516,7 @@ func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, i
 
 const eventCols = `id, org_id, seq, at, type, actor_type, actor_id, target_type, target_id, outcome, reason, ip, user_agent, details, prev_hash, hash`
 
-func scanEvent(r scanner) (*sso.Event, error) {
+func scanEvent(r sqlbase.Scanner) (*sso.Event, error) {
 	var (
 		e         sso.Event
 		at        int64
@@ -611,10 +527,10 @@ func scanEvent(r scanner) (*sso.Event, error) {
 		&e.Outcome, &e.Reason, &e.IP, &e.UserAgent, &details, &e.PrevHash, &e.Hash); err != nil {
 		return nil, err
 	}
-	if err := fromJSON(details, &e.Details); err != nil {
+	if err := sqlbase.FromJSON(details, &e.Details); err != nil {
 		return nil, err
 	}
-	e.Actor.Type, e.Time = sso.ActorType(actorType), fromTS(at)
+	e.Actor.Type, e.Time = sso.ActorType(actorType), sqlbase.FromTS(at)
 	return &e, nil
 }
 
@@ -627,7 +543,7 @@ func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
 		return err
 	}
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
-	details, err := toJSON(e.Details)
+	details, err := sqlbase.ToJSON(e.Details)
 	if err != nil {
 		return err
 	}
@@ -635,13 +551,13 @@ func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE"
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_event_heads (org_id, seq, hash) VALUES ($1, 0, '') ON CONFLICT (org_id) DO NOTHING`, e.OrgID); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		var head sso.Event
 		if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM ssokit_event_heads WHERE org_id = $1`+lock, e.OrgID).Scan(&head.Seq, &head.Hash); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		prev := &head
 		if head.Seq == 0 {
@@ -649,12 +565,12 @@ func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
 		}
 		e.Chain(prev)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_events (`+eventCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-			e.ID, e.OrgID, e.Seq, ts(e.Time), e.Type, string(e.Actor.Type), e.Actor.ID, e.Target.Type, e.Target.ID,
+			e.ID, e.OrgID, e.Seq, sqlbase.TS(e.Time), e.Type, string(e.Actor.Type), e.Actor.ID, e.Target.Type, e.Target.ID,
 			e.Outcome, e.Reason, e.IP, e.UserAgent, details, e.PrevHash, e.Hash); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ssokit_event_heads SET seq = $2, hash = $3 WHERE org_id = $1`, e.OrgID, e.Seq, e.Hash); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		return nil
 	})
@@ -665,7 +581,7 @@ func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
 // and (org_id, at) indexes.
 func (s *Store) ListEvents(ctx context.Context, q sso.EventQuery) ([]*sso.Event, error) {
 	query, args := eventsQuery(q)
-	return collect(ctx, s, s.db, scanEvent, query, args...)
+	return sqlbase.Collect(ctx, s.db, scanEvent, query, args...)
 }
 
 // eventsQuery builds the ListEvents query for q.
@@ -678,10 +594,10 @@ func eventsQuery(q sso.EventQuery) (string, []any) {
 		fmt.Fprintf(&b, " AND %s $%d", cond, len(args))
 	}
 	if !q.Since.IsZero() {
-		add("at >=", ts(q.Since))
+		add("at >=", sqlbase.TS(q.Since))
 	}
 	if !q.Until.IsZero() {
-		add("at <", ts(q.Until))
+		add("at <", sqlbase.TS(q.Until))
 	}
 	if q.Type != "" {
 		add("type =", q.Type)
@@ -698,7 +614,7 @@ func eventsQuery(q sso.EventQuery) (string, []any) {
 
 const tokenCols = `id, org_id, hash, hint, description, created_at, expires_at, revoked_at, last_used_at`
 
-func scanToken(r scanner) (*sso.SCIMToken, error) {
+func scanToken(r sqlbase.Scanner) (*sso.SCIMToken, error) {
 	var (
 		t                          sso.SCIMToken
 		created, exp, rev, lastUse int64
@@ -706,12 +622,13 @@ func scanToken(r scanner) (*sso.SCIMToken, error) {
 	if err := r.Scan(&t.ID, &t.OrgID, &t.Hash, &t.Hint, &t.Description, &created, &exp, &rev, &lastUse); err != nil {
 		return nil, err
 	}
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt = fromTS(created), fromTS(exp), fromTS(rev), fromTS(lastUse)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt = sqlbase.FromTS(created), sqlbase.FromTS(exp), sqlbase.FromTS(rev), sqlbase.FromTS(lastUse)
 	return &t, nil
 }
 
 func tokenArgs(t *sso.SCIMToken) []any {
-	return []any{t.ID, t.OrgID, t.Hash, t.Hint, t.Description, ts(t.CreatedAt), ts(t.ExpiresAt), ts(t.RevokedAt), ts(t.LastUsedAt)}
+	return []any{t.ID, t.OrgID, t.Hash, t.Hint, t.Description,
+		sqlbase.TS(t.CreatedAt), sqlbase.TS(t.ExpiresAt), sqlbase.TS(t.RevokedAt), sqlbase.TS(t.LastUsedAt)}
 }
 
 // CreateSCIMToken implements sso.SCIMTokenStore.
@@ -725,12 +642,12 @@ func (s *Store) CreateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 
 // FindSCIMToken implements sso.SCIMTokenStore.
 func (s *Store) FindSCIMToken(ctx context.Context, hash string) (*sso.SCIMToken, error) {
-	return getOne(ctx, s, "scim token", scanToken, qFindSCIMToken, hash)
+	return sqlbase.GetOne(ctx, s.db, "scim token", scanToken, qFindSCIMToken, hash)
 }
 
 // ListSCIMTokens implements sso.SCIMTokenStore.
 func (s *Store) ListSCIMTokens(ctx context.Context, orgID string) ([]*sso.SCIMToken, error) {
-	return collect(ctx, s, s.db, scanToken, qListSCIMTokens, orgID)
+	return sqlbase.Collect(ctx, s.db, scanToken, qListSCIMTokens, orgID)
 }
 
 // UpdateSCIMToken implements sso.SCIMTokenStore.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
 var _ health.Store = (*Store)(nil)
@@ -20,13 +21,13 @@ var _ health.Store = (*Store)(nil)
 func (s *Store) ClaimHealthCheck(ctx context.Context, connID string, now, notBefore time.Time) (bool, error) {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_health_claims (connection_id, claimed_at) VALUES ($1, $2)
 ON CONFLICT (connection_id) DO UPDATE SET claimed_at = excluded.claimed_at
-WHERE ssokit_health_claims.claimed_at < $3`, connID, ts(now), ts(notBefore))
+WHERE ssokit_health_claims.claimed_at < $3`, connID, sqlbase.TS(now), sqlbase.TS(notBefore))
 	if err != nil {
-		return false, s.wrap(err)
+		return false, sqlbase.Wrap(err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, s.wrap(err)
+		return false, sqlbase.Wrap(err)
 	}
 	return n == 1, nil
 }
@@ -50,8 +51,8 @@ last_healthy_at = excluded.last_healthy_at, unhealthy_since = excluded.unhealthy
 consecutive_failures = excluded.consecutive_failures, key_count = excluded.key_count, certificates = excluded.certificates,
 certificate_warnings = excluded.certificate_warnings`,
 		h.ConnectionID, h.OrgID, string(h.Protocol), string(h.Status), h.Reachable, h.Reason, h.Latency.Microseconds(),
-		ts(h.CheckedAt), ts(h.LastHealthyAt), ts(h.UnhealthySince), h.ConsecutiveFailures, h.Keys, string(certs), string(warn))
-	return s.wrap(err)
+		sqlbase.TS(h.CheckedAt), sqlbase.TS(h.LastHealthyAt), sqlbase.TS(h.UnhealthySince), h.ConsecutiveFailures, h.Keys, string(certs), string(warn))
+	return sqlbase.Wrap(err)
 }
 
 // GetHealth implements health.Store.
@@ -64,11 +65,11 @@ last_healthy_at, unhealthy_since, consecutive_failures, key_count, certificates,
 FROM ssokit_connection_health WHERE connection_id = $1`, connID).Scan(&h.ConnectionID, &h.OrgID, &protocol, &status,
 		&h.Reachable, &h.Reason, &latency, &checked, &healthy, &since, &h.ConsecutiveFailures, &h.Keys, &certs, &warn)
 	if err != nil {
-		return nil, s.wrap(err)
+		return nil, sqlbase.Wrap(err)
 	}
 	h.Protocol, h.Status = sso.Protocol(protocol), health.Status(status)
 	h.Latency = time.Duration(latency) * time.Microsecond
-	h.CheckedAt, h.LastHealthyAt, h.UnhealthySince = fromTS(checked), fromTS(healthy), fromTS(since)
+	h.CheckedAt, h.LastHealthyAt, h.UnhealthySince = sqlbase.FromTS(checked), sqlbase.FromTS(healthy), sqlbase.FromTS(since)
 	if err := json.Unmarshal([]byte(certs), &h.Certificates); err != nil {
 		return nil, fmt.Errorf("sqlstore: decode certificates: %w", err)
 	}
@@ -80,7 +81,7 @@ FROM ssokit_connection_health WHERE connection_id = $1`, connID).Scan(&h.Connect
 
 // DeleteHealth implements health.Store.
 func (s *Store) DeleteHealth(ctx context.Context, connID string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM ssokit_connection_health WHERE connection_id = $1`, connID); err != nil {
 			return err
 		}

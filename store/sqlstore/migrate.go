@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
 // migrations holds the versioned schema, one file per step named
@@ -101,7 +103,7 @@ func (s *Store) migrateTo(ctx context.Context, upTo int) error {
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return s.wrap(err)
+		return sqlbase.Wrap(err)
 	}
 	defer conn.Close()
 	if s.dialect == Postgres {
@@ -109,7 +111,7 @@ func (s *Store) migrateTo(ctx context.Context, upTo int) error {
 		// independent schemas in one database (tenants, tests) do not wait
 		// for each other.
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, hashtext(current_schema()))`, migrationLockID); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, migrationLockID)
 	}
@@ -117,7 +119,7 @@ func (s *Store) migrateTo(ctx context.Context, upTo int) error {
 		version INTEGER PRIMARY KEY,
 		name TEXT NOT NULL,
 		applied_at BIGINT NOT NULL)`); err != nil {
-		return s.wrap(err)
+		return sqlbase.Wrap(err)
 	}
 	for _, m := range ms {
 		if m.version > upTo {
@@ -133,31 +135,31 @@ func (s *Store) migrateTo(ctx context.Context, upTo int) error {
 func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, m migration) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return s.wrap(err)
+		return sqlbase.Wrap(err)
 	}
 	defer tx.Rollback()
 	if s.dialect == SQLite {
 		// Take the write lock before reading, so two processes cannot both
 		// decide to apply the same step.
 		if _, err := tx.ExecContext(ctx, `UPDATE ssokit_migrations SET version = version WHERE 0`); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ssokit_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
-		return s.wrap(err)
+		return sqlbase.Wrap(err)
 	}
 	if n > 0 {
 		return nil
 	}
 	for _, stmt := range splitStatements(forDialect(m.sql, s.dialect)) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-		m.version, m.name, ts(s.now())); err != nil {
-		return s.wrap(err)
+		m.version, m.name, sqlbase.TS(s.now())); err != nil {
+		return sqlbase.Wrap(err)
 	}
 	return tx.Commit()
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
 )
 
 // configMigration is the version of migrations/0100_protocol_config.sql,
@@ -187,7 +189,7 @@ func newMigrationHarness(t *testing.T, s *sqlstore.Store) *migrationHarness {
 	t.Cleanup(h.srv.Close)
 	mux.HandleFunc("/app", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	spBase, _ := url.Parse(h.srv.URL + "/sso/saml")
-	if h.sp, err = saml.New(saml.Config{BaseURL: spBase, Connections: s, Store: s, Events: s, Completer: comp,
+	if h.sp, err = saml.New(saml.Config{BaseURL: spBase, Connections: s, Store: sqlsaml.New(s), Events: s, Completer: comp,
 		AllowInsecureURLs: true, AllowPrivateAddresses: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +199,7 @@ func newMigrationHarness(t *testing.T, s *sqlstore.Store) *migrationHarness {
 		t.Fatal(err)
 	}
 	rpBase, _ := url.Parse(h.srv.URL + "/sso/oidc/")
-	if h.rp, err = oidc.New(oidc.Config{BaseURL: rpBase, Completer: comp, Store: s, Connections: s, Sealer: sealer,
+	if h.rp, err = oidc.New(oidc.Config{BaseURL: rpBase, Completer: comp, Store: sqloidc.New(s), Connections: s, Sealer: sealer,
 		AllowInsecureURLs: true, AllowPrivateAddresses: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,9 @@ import (
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
+	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
 )
 
 // prefixMigration is the version of migrations/0090_prefix_tables.sql, which
@@ -93,47 +96,49 @@ func TestMigratePrefixTables(t *testing.T) {
 			if err := s.Migrate(ctx); err != nil {
 				t.Fatalf("Migrate: %v", err)
 			}
+			sm, oi, mf := sqlsaml.New(s), sqloidc.New(s), sqlmfa.New(s)
 
 			// SAML.
-			if r, err := s.TakeAuthnRequest(ctx, "req_1"); err != nil || r.ConnectionID != "conn_1" || r.ReturnTo != "/home" {
+			if r, err := sm.TakeAuthnRequest(ctx, "req_1"); err != nil || r.ConnectionID != "conn_1" || r.ReturnTo != "/home" {
 				t.Errorf("TakeAuthnRequest = %+v, %v", r, err)
 			}
-			if err := s.MarkAssertionUsed(ctx, "https://idp.example", "assert_1", now.Add(time.Hour)); !errors.Is(err, sso.ErrConflict) {
+			if err := sm.MarkAssertionUsed(ctx, "https://idp.example", "assert_1", now.Add(time.Hour)); !errors.Is(err, sso.ErrConflict) {
 				t.Errorf("MarkAssertionUsed on a migrated replay entry: got %v, want ErrConflict", err)
 			}
-			if m, err := s.GetMetadata(ctx, "conn_1"); err != nil || m.XML != "<md/>" {
+			if m, err := sm.GetMetadata(ctx, "conn_1"); err != nil || m.XML != "<md/>" {
 				t.Errorf("GetMetadata = %+v, %v", m, err)
 			}
 			// OIDC.
-			if f, err := s.TakeFlow(ctx, "flow_1"); err != nil || f.Verifier != "verifier_1" || f.Nonce != "nonce_1" {
+			if f, err := oi.TakeFlow(ctx, "flow_1"); err != nil || f.Verifier != "verifier_1" || f.Nonce != "nonce_1" {
 				t.Errorf("TakeFlow = %+v, %v", f, err)
 			}
-			if err := s.UseOnce(ctx, "jti_1", now.Add(time.Hour)); !errors.Is(err, sso.ErrConflict) {
+			if err := oi.UseOnce(ctx, "jti_1", now.Add(time.Hour)); !errors.Is(err, sso.ErrConflict) {
 				t.Errorf("UseOnce on a migrated replay key: got %v, want ErrConflict", err)
 			}
 			// MFA.
-			if f, err := s.GetTOTP(ctx, "user_1"); err != nil || !f.Active || f.Secret != "sealed" || f.LastStep != 42 {
+			if f, err := mf.GetTOTP(ctx, "user_1"); err != nil || !f.Active || f.Secret != "sealed" || f.LastStep != 42 {
 				t.Errorf("GetTOTP = %+v, %v", f, err)
 			}
-			if n, err := s.CountRecoveryCodes(ctx, "user_1"); err != nil || n != 2 {
+			if n, err := mf.CountRecoveryCodes(ctx, "user_1"); err != nil || n != 2 {
 				t.Errorf("CountRecoveryCodes = %d, %v; want 2", n, err)
 			}
-			if err := s.UseRecoveryCode(ctx, "user_1", "h1", now); err != nil {
+			if err := mf.UseRecoveryCode(ctx, "user_1", "h1", now); err != nil {
 				t.Errorf("UseRecoveryCode: %v", err)
 			}
-			if a, err := s.GetAttempts(ctx, "user_1"); err != nil || a.Failures != 3 {
+			if a, err := mf.GetAttempts(ctx, "user_1"); err != nil || a.Failures != 3 {
 				t.Errorf("GetAttempts = %+v, %v", a, err)
 			}
 			// A new credential must take the next sequence value, after the
 			// migrated one (on PostgreSQL the sequence was renamed).
-			if err := s.CreateWebAuthnCredential(ctx, &mfa.WebAuthnCredential{ID: []byte("cred-2"), UserID: "user_1", Name: "key 2", Data: []byte("{}"), CreatedAt: now}); err != nil {
+			if err := mf.CreateWebAuthnCredential(ctx, &mfa.WebAuthnCredential{ID: []byte("cred-2"), UserID: "user_1",
+				Name: "key 2", Data: []byte("{}"), CreatedAt: now}); err != nil {
 				t.Fatalf("CreateWebAuthnCredential: %v", err)
 			}
-			creds, err := s.ListWebAuthnCredentials(ctx, "user_1")
+			creds, err := mf.ListWebAuthnCredentials(ctx, "user_1")
 			if err != nil || len(creds) != 2 || !bytes.Equal(creds[0].ID, credID) || creds[0].SignCount != 7 || string(creds[1].ID) != "cred-2" {
 				t.Errorf("ListWebAuthnCredentials = %+v, %v", creds, err)
 			}
-			if c, err := s.TakeCeremony(ctx, "cer_1"); err != nil || c.SessionID != "sess_1" {
+			if c, err := mf.TakeCeremony(ctx, "cer_1"); err != nil || c.SessionID != "sess_1" {
 				t.Errorf("TakeCeremony = %+v, %v", c, err)
 			}
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
 var (
@@ -56,7 +57,8 @@ func scanSession(row interface{ Scan(...any) error }) (*session.Session, error) 
 		return nil, err
 	}
 	ss.Method = sso.AuthMethod(method)
-	ss.MFAAt, ss.AuthAt, ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = fromTS(mfaAt), fromTS(authAt), fromTS(created), fromTS(seen), fromTS(exp)
+	ss.MFAAt, ss.AuthAt = sqlbase.FromTS(mfaAt), sqlbase.FromTS(authAt)
+	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = sqlbase.FromTS(created), sqlbase.FromTS(seen), sqlbase.FromTS(exp)
 	ss.IdleTimeout = time.Duration(idle) * time.Microsecond
 	return &ss, nil
 }
@@ -64,14 +66,14 @@ func scanSession(row interface{ Scan(...any) error }) (*session.Session, error) 
 // CreateSession implements session.Store.
 func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit int) ([]*session.Session, error) {
 	var evicted []*session.Session
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		evicted = nil
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_sessions (`+sessionCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 			ss.ID, ss.TokenHash, ss.UserID, ss.OrgID, ss.ConnectionID, string(ss.Method), sessionList(ss.Roles), ss.MFA,
-			ts(ss.MFAAt), ts(ss.AuthAt), ts(ss.CreatedAt), ts(ss.LastSeenAt), ts(ss.ExpiresAt),
+			sqlbase.TS(ss.MFAAt), sqlbase.TS(ss.AuthAt), sqlbase.TS(ss.CreatedAt), sqlbase.TS(ss.LastSeenAt), sqlbase.TS(ss.ExpiresAt),
 			ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex, ss.IdPSubject); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		if limit <= 0 {
 			return nil
@@ -86,23 +88,23 @@ func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit in
 		}
 		rows, err := tx.QueryContext(ctx, q, ss.UserID, limit-1, ss.ID, ss.OrgID)
 		if err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			e, err := scanSession(rows)
 			if err != nil {
-				return s.wrap(err)
+				return sqlbase.Wrap(err)
 			}
 			evicted = append(evicted, e)
 		}
 		if err := rows.Err(); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		rows.Close()
 		for _, e := range evicted {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM ssokit_sessions WHERE id = $1`, e.ID); err != nil {
-				return s.wrap(err)
+				return sqlbase.Wrap(err)
 			}
 		}
 		// Oldest first, as the contract orders them.
@@ -121,7 +123,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit in
 func (s *Store) GetSession(ctx context.Context, id string) (*session.Session, error) {
 	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ssokit_sessions WHERE id = $1`, id))
 	if err != nil {
-		return nil, s.wrap(err)
+		return nil, sqlbase.Wrap(err)
 	}
 	return ss, nil
 }
@@ -130,27 +132,27 @@ func (s *Store) GetSession(ctx context.Context, id string) (*session.Session, er
 func (s *Store) FindSession(ctx context.Context, hash string) (*session.Session, error) {
 	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ssokit_sessions WHERE token_hash = $1`, hash))
 	if err != nil {
-		return nil, s.wrap(err)
+		return nil, sqlbase.Wrap(err)
 	}
 	return ss, nil
 }
 
 // TouchSession implements session.Store.
 func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE ssokit_sessions SET last_seen_at = $1 WHERE id = $2`, ts(at), id)
+	res, err := s.db.ExecContext(ctx, `UPDATE ssokit_sessions SET last_seen_at = $1 WHERE id = $2`, sqlbase.TS(at), id)
 	if err != nil {
-		return s.wrap(err)
+		return sqlbase.Wrap(err)
 	}
-	return mustAffect(res)
+	return sqlbase.MustAffect(res)
 }
 
 // DeleteSession implements session.Store.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_sessions WHERE id = $1`, id)
 	if err != nil {
-		return s.wrap(err)
+		return sqlbase.Wrap(err)
 	}
-	return mustAffect(res)
+	return sqlbase.MustAffect(res)
 }
 
 // ListUserSessions implements session.Store.
@@ -180,28 +182,28 @@ func (s *Store) ListIdPSessions(ctx context.Context, connectionID, subject, sess
 func (s *Store) listSessions(ctx context.Context, q string, args ...any) ([]*session.Session, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, s.wrap(err)
+		return nil, sqlbase.Wrap(err)
 	}
 	defer rows.Close()
 	out := []*session.Session{}
 	for rows.Next() {
 		ss, err := scanSession(rows)
 		if err != nil {
-			return nil, s.wrap(err)
+			return nil, sqlbase.Wrap(err)
 		}
 		out = append(out, ss)
 	}
-	return out, s.wrap(rows.Err())
+	return out, sqlbase.Wrap(rows.Err())
 }
 
 // DeleteUserSessions implements session.Store.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_sessions WHERE user_id = $1`, userID)
 	if err != nil {
-		return 0, s.wrap(err)
+		return 0, sqlbase.Wrap(err)
 	}
 	n, err := res.RowsAffected()
-	return int(n), s.wrap(err)
+	return int(n), sqlbase.Wrap(err)
 }
 
 const refreshCols = `t.token_hash, t.family_id, t.user_id, t.org_id, t.session_id, t.client_id, t.roles, t.scopes,
@@ -209,10 +211,10 @@ const refreshCols = `t.token_hash, t.family_id, t.user_id, t.org_id, t.session_i
 
 // CreateRefreshToken implements session.TokenStore.
 func (s *Store) CreateRefreshToken(ctx context.Context, t *session.RefreshToken) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_token_families (id, user_id, session_id, expires_at, revoked_at)
-			VALUES ($1, $2, $3, $4, 0)`, t.FamilyID, t.UserID, t.SessionID, ts(t.ExpiresAt)); err != nil {
-			return s.wrap(err)
+			VALUES ($1, $2, $3, $4, 0)`, t.FamilyID, t.UserID, t.SessionID, sqlbase.TS(t.ExpiresAt)); err != nil {
+			return sqlbase.Wrap(err)
 		}
 		return s.insertRefresh(ctx, tx, t)
 	})
@@ -222,8 +224,8 @@ func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t *session.Refres
 	_, err := tx.ExecContext(ctx, `INSERT INTO ssokit_refresh_tokens (token_hash, family_id, user_id, org_id, session_id,
 		client_id, roles, scopes, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)`,
 		t.Hash, t.FamilyID, t.UserID, t.OrgID, t.SessionID, t.ClientID, sessionList(t.Roles), sessionList(t.Scopes),
-		ts(t.CreatedAt), ts(t.ExpiresAt))
-	return s.wrap(err)
+		sqlbase.TS(t.CreatedAt), sqlbase.TS(t.ExpiresAt))
+	return sqlbase.Wrap(err)
 }
 
 // GetRefreshToken implements session.TokenStore.
@@ -237,7 +239,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*session.Refr
 		JOIN ssokit_token_families f ON f.id = t.family_id WHERE t.token_hash = $1`, hash).
 		Scan(&t.Hash, &t.FamilyID, &t.UserID, &t.OrgID, &t.SessionID, &t.ClientID, &roles, &scopes, &created, &exp, &used, &revoke)
 	if err != nil {
-		return nil, s.wrap(err)
+		return nil, sqlbase.Wrap(err)
 	}
 	if t.Roles, err = parseSessionList(roles); err != nil {
 		return nil, err
@@ -245,7 +247,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*session.Refr
 	if t.Scopes, err = parseSessionList(scopes); err != nil {
 		return nil, err
 	}
-	t.CreatedAt, t.ExpiresAt, t.UsedAt, t.RevokedAt = fromTS(created), fromTS(exp), fromTS(used), fromTS(revoke)
+	t.CreatedAt, t.ExpiresAt, t.UsedAt, t.RevokedAt = sqlbase.FromTS(created), sqlbase.FromTS(exp), sqlbase.FromTS(used), sqlbase.FromTS(revoke)
 	return &t, nil
 }
 
@@ -253,16 +255,16 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*session.Refr
 // decided by a conditional UPDATE (used_at = 0, family not revoked); the
 // losers' UPDATE affects no row.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *session.RefreshToken) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE ssokit_refresh_tokens SET used_at = $1
 			WHERE token_hash = $2 AND used_at = 0 AND family_id = $3
 			AND family_id IN (SELECT id FROM ssokit_token_families WHERE id = $3 AND revoked_at = 0)`,
-			ts(next.CreatedAt), oldHash, next.FamilyID)
+			sqlbase.TS(next.CreatedAt), oldHash, next.FamilyID)
 		if err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		} else if n == 1 {
 			return s.insertRefresh(ctx, tx, next)
 		}
@@ -276,7 +278,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *se
 		case errors.Is(err, sql.ErrNoRows):
 			return sso.ErrNotFound
 		case err != nil:
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		case fam != next.FamilyID:
 			return fmt.Errorf("%w: sqlstore: rotation into another family", sso.ErrInvalidInput)
 		case revoked != 0:
@@ -287,8 +289,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *se
 }
 
 func (s *Store) revokeFamilies(ctx context.Context, where string, arg string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE ssokit_token_families SET revoked_at = $1 WHERE `+where+` = $2 AND revoked_at = 0`, ts(at), arg)
-	return s.wrap(err)
+	_, err := s.db.ExecContext(ctx, `UPDATE ssokit_token_families SET revoked_at = $1 WHERE `+where+` = $2 AND revoked_at = 0`, sqlbase.TS(at), arg)
+	return sqlbase.Wrap(err)
 }
 
 // RevokeFamily implements session.TokenStore.
@@ -312,19 +314,19 @@ func (s *Store) SetRevocation(ctx context.Context, subject string, at, until tim
 		ON CONFLICT (subject) DO UPDATE SET
 		revoked_at = CASE WHEN excluded.revoked_at > ssokit_revocations.revoked_at THEN excluded.revoked_at ELSE ssokit_revocations.revoked_at END,
 		expires_at = CASE WHEN excluded.expires_at > ssokit_revocations.expires_at THEN excluded.expires_at ELSE ssokit_revocations.expires_at END`,
-		subject, ts(at), ts(until))
-	return s.wrap(err)
+		subject, sqlbase.TS(at), sqlbase.TS(until))
+	return sqlbase.Wrap(err)
 }
 
 // GetRevocation implements session.RevocationStore.
 func (s *Store) GetRevocation(ctx context.Context, subject string) (time.Time, error) {
 	var at int64
 	err := s.db.QueryRowContext(ctx, `SELECT revoked_at FROM ssokit_revocations WHERE subject = $1 AND expires_at > $2`,
-		subject, ts(s.now())).Scan(&at)
+		subject, sqlbase.TS(s.now())).Scan(&at)
 	if err != nil {
-		return time.Time{}, s.wrap(err)
+		return time.Time{}, sqlbase.Wrap(err)
 	}
-	return fromTS(at), nil
+	return sqlbase.FromTS(at), nil
 }
 
 // SweepExpired implements session.Sweeper. Sessions past their absolute
@@ -332,22 +334,22 @@ func (s *Store) GetRevocation(ctx context.Context, subject string) (time.Time, e
 // background job.
 func (s *Store) SweepExpired(ctx context.Context, now time.Time) (int, error) {
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM ssokit_sessions WHERE expires_at <= $1
-			OR (idle_timeout > 0 AND last_seen_at + idle_timeout <= $1)`, ts(now))
+			OR (idle_timeout > 0 AND last_seen_at + idle_timeout <= $1)`, sqlbase.TS(now))
 		if err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		if n, err = res.RowsAffected(); err != nil {
-			return s.wrap(err)
+			return sqlbase.Wrap(err)
 		}
 		for _, q := range []string{
 			`DELETE FROM ssokit_refresh_tokens WHERE family_id IN (SELECT id FROM ssokit_token_families WHERE expires_at <= $1)`,
 			`DELETE FROM ssokit_token_families WHERE expires_at <= $1`,
 			`DELETE FROM ssokit_revocations WHERE expires_at <= $1`,
 		} {
-			if _, err := tx.ExecContext(ctx, q, ts(now)); err != nil {
-				return s.wrap(err)
+			if _, err := tx.ExecContext(ctx, q, sqlbase.TS(now)); err != nil {
+				return sqlbase.Wrap(err)
 			}
 		}
 		return nil

@@ -1,4 +1,4 @@
-// Package sqlstore implements every ssokit storage interface on a
+// Package sqlstore implements ssokit's core and session storage on a
 // *sql.DB, for two dialects: SQLite (modernc.org/sqlite, pure Go, the
 // embedded default) and PostgreSQL (github.com/jackc/pgx/v5/stdlib).
 //
@@ -15,11 +15,25 @@
 // "file:ssokit.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)";
 // see SQLiteDSN.
 //
+// # Capabilities
+//
+// A Store implements the core interfaces (sso.Store, health.Store) and
+// the session stores (session.Store, session.TokenStore,
+// session.RevocationStore, session.Sweeper). The state of each protocol lives
+// in a subpackage whose New takes the Store and shares its database and
+// clock, so a host links only the protocols it uses:
+//
+//	sqlsaml.New(st) // saml.Store: AuthnRequests, replay cache, metadata
+//	sqloidc.New(st) // oidc.Store: login flows, replay cache
+//	sqlscim.New(st) // scim.Store and scim.RateStore
+//	sqlmfa.New(st)  // mfa.Store: TOTP, recovery codes, attempts, WebAuthn
+//
 // # Schema
 //
 // Tables are prefixed "ssokit_" so they can share the host's database.
 // Times are stored as BIGINT Unix microseconds and nested configuration as
-// JSON text; both dialects run the same embedded migrations.
+// JSON text; both dialects run the same embedded migrations. Migrate creates
+// the tables of every capability, whichever subpackages the host uses.
 //
 // # Security notes
 //
@@ -33,15 +47,12 @@
 package sqlstore
 
 import (
-	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
 // Dialect selects the SQL dialect of the database behind a Store.
@@ -53,6 +64,7 @@ const (
 	Postgres
 )
 
+// String returns the dialect's name: "sqlite" or "postgres".
 func (d Dialect) String() string {
 	switch d {
 	case SQLite:
@@ -63,7 +75,9 @@ func (d Dialect) String() string {
 	return fmt.Sprintf("Dialect(%d)", int(d))
 }
 
-// Store implements the ssokit storage interfaces on a *sql.DB.
+// Store implements the core and session storage interfaces on a *sql.DB.
+// The subpackages sqlsaml, sqloidc, sqlscim and sqlmfa add the protocol
+// stores on the same database.
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
@@ -105,167 +119,14 @@ func SQLiteDSN(path string) string {
 	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// inTx runs fn in a transaction, committing when it returns nil. On SQLite
-// the transaction starts as a write transaction at once (BEGIN IMMEDIATE
-// semantics through a dummy write is not needed: modernc retries on
-// SQLITE_BUSY within busy_timeout), and on both dialects a serialization or
-// busy failure is retried a few times.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = s.tryTx(ctx, fn)
-		if err == nil || !retryable(err) || ctx.Err() != nil {
-			return err
+func init() {
+	// The capability packages reach the database and clock of a Store
+	// through sqlbase, so they share it without API on Store.
+	sqlbase.Of = func(store any) sqlbase.Base {
+		s := store.(*Store)
+		if s == nil {
+			panic("sqlstore: nil *Store")
 		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+		return sqlbase.Base{DB: s.db, Now: s.now}
 	}
-	return err
-}
-
-func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return s.wrap(err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return s.wrap(err)
-	}
-	return nil
-}
-
-// codeErr is implemented by modernc.org/sqlite errors.
-type codeErr interface{ Code() int }
-
-// stateErr is implemented by pgx's *pgconn.PgError.
-type stateErr interface{ SQLState() string }
-
-// SQLite extended result codes used below.
-const (
-	sqliteBusy             = 5
-	sqliteLocked           = 6
-	sqliteConstraintPK     = 1555
-	sqliteConstraintUnique = 2067
-	sqliteBusySnapshot     = 517
-)
-
-func retryable(err error) bool {
-	var ce codeErr
-	if errors.As(err, &ce) {
-		c := ce.Code()
-		return c&0xff == sqliteBusy || c&0xff == sqliteLocked
-	}
-	var se stateErr
-	if errors.As(err, &se) {
-		switch se.SQLState() {
-		case "40001", "40P01": // serialization_failure, deadlock_detected
-			return true
-		}
-	}
-	return false
-}
-
-// isUnique reports whether err is a unique or primary-key violation.
-func isUnique(err error) bool {
-	var ce codeErr
-	if errors.As(err, &ce) {
-		c := ce.Code()
-		return c == sqliteConstraintUnique || c == sqliteConstraintPK
-	}
-	var se stateErr
-	if errors.As(err, &se) {
-		return se.SQLState() == "23505"
-	}
-	return false
-}
-
-// isBadText reports whether PostgreSQL refused a value's bytes: a NUL
-// character (22021) or text the database encoding cannot hold (22P05).
-func isBadText(err error) bool {
-	var se stateErr
-	if errors.As(err, &se) {
-		switch se.SQLState() {
-		case "22021", "22P05":
-			return true
-		}
-	}
-	return false
-}
-
-// isUnavailable reports whether err means the database could not be reached
-// (connection refused or reset, server shutting down).
-func isUnavailable(err error) bool {
-	var se stateErr
-	if errors.As(err, &se) {
-		st := se.SQLState()
-		return strings.HasPrefix(st, "08") || st == "57P01" || st == "57P02" || st == "57P03"
-	}
-	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "sql: database is closed") || strings.Contains(msg, "connection refused") || strings.Contains(msg, "connection reset") ||
-		strings.Contains(msg, "broken pipe") || strings.Contains(msg, "unexpected EOF") ||
-		strings.Contains(msg, "failed to connect") || strings.Contains(msg, "conn closed")
-}
-
-// wrap maps driver errors to the sso sentinels: sql.ErrNoRows becomes
-// ErrNotFound, unique violations ErrConflict, connection failures
-// ErrUnavailable. Other errors are returned with a package prefix.
-func (s *Store) wrap(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, sql.ErrNoRows):
-		return sso.ErrNotFound
-	case isUnique(err):
-		return fmt.Errorf("%w: %v", sso.ErrConflict, err)
-	case isBadText(err):
-		return fmt.Errorf("%w: sqlstore: %v", sso.ErrInvalidInput, err)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
-	case isUnavailable(err):
-		return fmt.Errorf("%w: sqlstore: %v", sso.ErrUnavailable, err)
-	}
-	return fmt.Errorf("sqlstore: %w", err)
-}
-
-// mustAffect turns an update or delete that touched no row into ErrNotFound.
-func mustAffect(res sql.Result) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return sso.ErrNotFound
-	}
-	return nil
-}
-
-// ts converts a time to the stored form: Unix microseconds, 0 for the zero
-// time.
-func ts(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-// fromTS converts a stored time back; 0 becomes the zero time. Times come
-// back in UTC.
-func fromTS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
 }

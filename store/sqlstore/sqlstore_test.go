@@ -12,6 +12,10 @@ import (
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
+	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 	"github.com/ssokit/ssokit/store/storetest"
 )
 
@@ -31,12 +35,14 @@ func open(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 func newSQLite(t *testing.T) storetest.Stores   { return stores(newSQLiteCopy(t)) }
 func newPostgres(t *testing.T) storetest.Stores { return stores(pgSchemas.get(t)) }
 
-// stores provides every capability sqlstore implements, from one Store.
+// stores provides every capability of sqlstore and its capability
+// packages, all on the database of one Store.
 func stores(s *sqlstore.Store) storetest.Stores {
+	sc := sqlscim.New(s)
 	return storetest.Stores{
 		Core: s, Health: s,
 		Sessions: s, Tokens: s, Revocations: s, Sweeper: s,
-		SAML: s, OIDC: s, MFA: s, SCIM: s, SCIMRate: s,
+		SAML: sqlsaml.New(s), OIDC: sqloidc.New(s), MFA: sqlmfa.New(s), SCIM: sc, SCIMRate: sc,
 	}
 }
 

@@ -15,7 +15,17 @@
 // the same fields every time. The fields of one call should be backed by one
 // store (or one database), since a few cases check that capabilities work
 // together, for example that SweepExpired removes the sessions and refresh
-// tokens written through Sessions and Tokens.
+// tokens written through Sessions and Tokens, or that a SCIM user's
+// membership is visible through Core. The built-in stores keep each
+// protocol's state in a capability package on the core store, so they fill
+// Stores like this:
+//
+//	s := memstore.New() // or a migrated sqlstore.Store, with sqlsaml, sqloidc, sqlmfa, sqlscim
+//	sc := memscim.New(s)
+//	return storetest.Stores{
+//		Core: s, Health: s, Sessions: s, Tokens: s, Revocations: s, Sweeper: s,
+//		SAML: memsaml.New(s), OIDC: memoidc.New(s), MFA: memmfa.New(s), SCIM: sc, SCIMRate: sc,
+//	}
 //
 // # Typed capabilities
 //
@@ -75,20 +85,24 @@ type Stores struct {
 	// SessionSweep, which also needs Sessions and Tokens.
 	Sweeper session.Sweeper
 
-	// SAML is the SAML state (requests, replay cache, metadata). Suite SAML;
-	// race SAMLRace.
+	// SAML is the SAML state (requests, replay cache, metadata), such as
+	// memsaml.New or sqlsaml.New of the core store. Suite SAML; race
+	// SAMLRace.
 	SAML saml.Store
-	// OIDC is the OIDC login state and replay cache. Suite OIDC; race
-	// OIDCRace.
+	// OIDC is the OIDC login state and replay cache, such as memoidc.New or
+	// sqloidc.New of the core store. Suite OIDC; race OIDCRace.
 	OIDC oidc.Store
-	// MFA is the MFA factor store. Suite MFA; race MFARace (its
-	// VerifyTOTPReplay case also needs Core).
+	// MFA is the MFA factor store, such as memmfa.New or sqlmfa.New of the
+	// core store. Suite MFA; race MFARace (its VerifyTOTPReplay case also
+	// needs Core).
 	MFA mfa.Store
-	// SCIM is the SCIM user and group store. Suite SCIM (which also checks
+	// SCIM is the SCIM user and group store, such as memscim.New or
+	// sqlscim.New of the core store. Suite SCIM (which also checks
 	// memberships through Core when it is set); race SCIMRace; suite
 	// SCIMAdopt, which also needs Core.
 	SCIM scim.Store
-	// SCIMRate is the shared SCIM rate counter. Suite SCIMRate.
+	// SCIMRate is the shared SCIM rate counter; memscim and sqlscim stores
+	// implement it next to SCIM. Suite SCIMRate.
 	SCIMRate scim.RateStore
 }
 

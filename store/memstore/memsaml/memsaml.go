@@ -1,12 +1,21 @@
-package memstore
+// Package memsaml implements saml.Store (pending AuthnRequests, the
+// assertion replay cache and cached IdP metadata) in memory, on the state of
+// a memstore.Store, for tests, demos and single-process development.
+//
+//	ms := memstore.New()
+//	sp, err := saml.New(saml.Config{Store: memsaml.New(ms), Connections: ms, ...})
+package memsaml
 
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/internal/memstate"
 )
 
 // samlData holds the saml records; its methods live in this file.
@@ -20,6 +29,21 @@ type samlReplayKey struct{ issuer, id string }
 
 var _ saml.Store = (*Store)(nil)
 
+// Store is the SAML store on a memstore.Store: it shares the Store's
+// lock and clock, and every Store that New returns for one memstore.Store
+// sees the same records. It is safe for concurrent use.
+type Store struct {
+	mu   *sync.Mutex
+	now  func() time.Time
+	saml *samlData
+}
+
+// New returns the SAML store on ms.
+func New(ms *memstore.Store) *Store {
+	st := memstate.Of(ms)
+	return &Store{mu: &st.Mu, now: st.Now, saml: memstate.Data[samlData](st)}
+}
+
 // SaveAuthnRequest implements saml.RequestStore.
 func (s *Store) SaveAuthnRequest(ctx context.Context, r *saml.AuthnRequestState) error {
 	if err := ctx.Err(); err != nil {
@@ -27,7 +51,7 @@ func (s *Store) SaveAuthnRequest(ctx context.Context, r *saml.AuthnRequestState)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := &s.saml
+	d := s.saml
 	if d.requests == nil {
 		d.requests = map[string]saml.AuthnRequestState{}
 	}
@@ -71,7 +95,7 @@ func (s *Store) MarkAssertionUsed(ctx context.Context, issuer, assertionID strin
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := &s.saml
+	d := s.saml
 	if d.replay == nil {
 		d.replay = map[samlReplayKey]time.Time{}
 	}

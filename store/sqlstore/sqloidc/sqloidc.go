@@ -1,4 +1,12 @@
-package sqlstore
+// Package sqloidc implements oidc.Store (login flows and the replay cache)
+// on the database of a sqlstore.Store.
+//
+//	rp, err := oidc.New(oidc.Config{Store: sqloidc.New(st), Connections: st, ...})
+//
+// A flow is taken with one DELETE ... RETURNING and a replay key is used
+// with one INSERT ... ON CONFLICT DO NOTHING, so of concurrent callers
+// exactly one wins, also across replicas.
+package sqloidc
 
 import (
 	"context"
@@ -8,9 +16,25 @@ import (
 
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
 var _ oidc.Store = (*Store)(nil)
+
+// Store is the OIDC store on a sqlstore.Store's database. It is safe for
+// concurrent use.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// New returns the OIDC store on st's database and clock. Migrate st first:
+// sqlstore.Store.Migrate creates the tables of every capability.
+func New(st *sqlstore.Store) *Store {
+	b := sqlbase.Of(st)
+	return &Store{db: b.DB, now: b.Now}
+}
 
 // SaveFlow implements oidc.Store.
 func (s *Store) SaveFlow(ctx context.Context, f *oidc.Flow) error {
@@ -18,8 +42,8 @@ func (s *Store) SaveFlow(ctx context.Context, f *oidc.Flow) error {
 		redirect_uri, verifier, nonce, return_to, test, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		f.ID, f.BrowserHash, f.ConnectionID, f.OrgID, f.Issuer, f.RedirectURI, f.Verifier, f.Nonce,
-		f.ReturnTo, f.Test, ts(f.CreatedAt), ts(f.ExpiresAt))
-	return s.wrap(err)
+		f.ReturnTo, f.Test, sqlbase.TS(f.CreatedAt), sqlbase.TS(f.ExpiresAt))
+	return sqlbase.Wrap(err)
 }
 
 // TakeFlow implements oidc.Store. DELETE ... RETURNING makes the take
@@ -32,9 +56,9 @@ func (s *Store) TakeFlow(ctx context.Context, id string) (*oidc.Flow, error) {
 		test, created_at, expires_at`, id).Scan(&f.ID, &f.BrowserHash, &f.ConnectionID, &f.OrgID, &f.Issuer,
 		&f.RedirectURI, &f.Verifier, &f.Nonce, &f.ReturnTo, &f.Test, &created, &expires)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: take flow: %w", s.wrap(err))
+		return nil, fmt.Errorf("sqlstore: take flow: %w", sqlbase.Wrap(err))
 	}
-	f.CreatedAt, f.ExpiresAt = fromTS(created), fromTS(expires)
+	f.CreatedAt, f.ExpiresAt = sqlbase.FromTS(created), sqlbase.FromTS(expires)
 	if !s.now().Before(f.ExpiresAt) {
 		return nil, fmt.Errorf("sqlstore: flow expired: %w", sso.ErrNotFound)
 	}
@@ -44,17 +68,18 @@ func (s *Store) TakeFlow(ctx context.Context, id string) (*oidc.Flow, error) {
 // UseOnce implements oidc.Store. An expired entry for the key is removed
 // first; the insert itself is the atomic single-winner step.
 func (s *Store) UseOnce(ctx context.Context, key string, expiresAt time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_oidc_replay WHERE replay_key = $1 AND expires_at <= $2`, key, ts(s.now())); err != nil {
-		return s.wrap(err)
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_oidc_replay WHERE replay_key = $1 AND expires_at <= $2`,
+		key, sqlbase.TS(s.now())); err != nil {
+		return sqlbase.Wrap(err)
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_oidc_replay (replay_key, expires_at) VALUES ($1, $2) ON CONFLICT (replay_key) DO NOTHING`,
-		key, ts(expiresAt))
+		key, sqlbase.TS(expiresAt))
 	if err != nil {
-		return s.wrap(err)
+		return sqlbase.Wrap(err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return s.wrap(err)
+		return sqlbase.Wrap(err)
 	}
 	if n == 0 {
 		return fmt.Errorf("sqlstore: key used: %w", sso.ErrConflict)
@@ -65,16 +90,16 @@ func (s *Store) UseOnce(ctx context.Context, key string, expiresAt time.Time) er
 // DeleteExpiredFlows implements oidc.Store.
 func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
 	var total int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		total = 0
 		for _, q := range []string{`DELETE FROM ssokit_oidc_flows WHERE expires_at < $1`, `DELETE FROM ssokit_oidc_replay WHERE expires_at < $1`} {
-			res, err := tx.ExecContext(ctx, q, ts(now))
+			res, err := tx.ExecContext(ctx, q, sqlbase.TS(now))
 			if err != nil {
-				return s.wrap(err)
+				return sqlbase.Wrap(err)
 			}
 			n, err := res.RowsAffected()
 			if err != nil {
-				return s.wrap(err)
+				return sqlbase.Wrap(err)
 			}
 			total += n
 		}

@@ -1,12 +1,21 @@
-package memstore
+// Package memoidc implements oidc.Store (login flows and the replay cache)
+// in memory, on the state of a memstore.Store, for tests, demos and
+// single-process development.
+//
+//	ms := memstore.New()
+//	rp, err := oidc.New(oidc.Config{Store: memoidc.New(ms), Connections: ms, ...})
+package memoidc
 
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/internal/memstate"
 )
 
 // oidcData holds the oidc records; its methods live in this file.
@@ -16,6 +25,21 @@ type oidcData struct {
 }
 
 var _ oidc.Store = (*Store)(nil)
+
+// Store is the OIDC store on a memstore.Store: it shares the Store's
+// lock and clock, and every Store that New returns for one memstore.Store
+// sees the same records. It is safe for concurrent use.
+type Store struct {
+	mu   *sync.Mutex
+	now  func() time.Time
+	oidc *oidcData
+}
+
+// New returns the OIDC store on ms.
+func New(ms *memstore.Store) *Store {
+	st := memstate.Of(ms)
+	return &Store{mu: &st.Mu, now: st.Now, oidc: memstate.Data[oidcData](st)}
+}
 
 // SaveFlow implements oidc.Store.
 func (s *Store) SaveFlow(ctx context.Context, f *oidc.Flow) error {

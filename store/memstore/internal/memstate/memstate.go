@@ -1,0 +1,92 @@
+// Package memstate holds what package memstore shares with its capability
+// packages (memsaml, memoidc, memscim, memmfa): the one mutex that guards
+// every record, the clock, the core records a SCIM write changes, and the
+// records of each capability. It is not API: hosts use memstore and the
+// capability packages.
+package memstate
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// State is the state of one memstore.Store, shared by every capability
+// package built on it.
+type State struct {
+	// Mu guards every record of every capability. One lock keeps
+	// multi-record operations atomic, which is what the storage contracts
+	// ask for.
+	Mu sync.Mutex
+	// Now is the store's clock, for expiry.
+	Now func() time.Time
+	// Core is the core records, for capabilities whose writes change them
+	// too. Its methods need Mu held.
+	Core Core
+
+	data map[reflect.Type]any // capability records by type; guarded by Mu
+}
+
+// Core is the part of memstore's core records that a SCIM write changes
+// with its own records, under the same lock. Every method needs State.Mu
+// held; the Put and Create methods store copies.
+type Core interface {
+	// HasUser reports whether the user exists.
+	HasUser(id string) bool
+	// PutUser stores u, replacing a user of the same ID.
+	PutUser(u *sso.User)
+	// HasMembership reports whether the membership exists.
+	HasMembership(orgID, userID string) bool
+	// PutMembership stores m, replacing the membership of the same
+	// organization and user.
+	PutMembership(m *sso.Membership)
+	// CreateMembership stores m, or fails with sso.ErrConflict when the
+	// membership exists.
+	CreateMembership(m *sso.Membership) error
+}
+
+// Of returns the State of a *memstore.Store. Package memstore sets it in its
+// init function; it takes any because this package cannot import memstore,
+// which imports it. It panics on a nil store.
+var Of func(store any) *State
+
+// Data returns st's records of type T, creating them on first use, so that
+// every capability store built on one memstore.Store shares them. It takes
+// st.Mu: do not call it with the lock held.
+func Data[T any](st *State) *T {
+	st.Mu.Lock()
+	defer st.Mu.Unlock()
+	k := reflect.TypeFor[T]()
+	if v, ok := st.data[k]; ok {
+		return v.(*T)
+	}
+	if st.data == nil {
+		st.data = map[reflect.Type]any{}
+	}
+	v := new(T)
+	st.data[k] = v
+	return v
+}
+
+// NotFound returns an error wrapping sso.ErrNotFound for the record what
+// with key.
+func NotFound(what, key string) error {
+	return fmt.Errorf("memstore: %s %q: %w", what, key, sso.ErrNotFound)
+}
+
+// Conflict returns an error wrapping sso.ErrConflict for the record what
+// with key.
+func Conflict(what, key string) error {
+	return fmt.Errorf("memstore: %s %q: %w", what, key, sso.ErrConflict)
+}
+
+// Page returns the first limit elements of xs; zero or negative means all.
+func Page[T any](xs []T, limit int) []T {
+	if limit > 0 && len(xs) > limit {
+		return xs[:limit]
+	}
+	return xs
+}

@@ -1,0 +1,146 @@
+package memscim
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ssokit/ssokit/scim"
+	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/memstore/internal/memstate"
+)
+
+// CreateUserSCIM implements scim.UserStore.
+func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	c, d := s.lockSCIM()
+	defer s.mu.Unlock()
+	if err := d.checkNewUser(r); err != nil {
+		return err
+	}
+	if c.HasMembership(m.OrgID, m.UserID) {
+		return memstate.Conflict("membership", m.OrgID+"/"+m.UserID)
+	}
+	if !c.HasUser(u.ID) {
+		c.PutUser(u)
+	}
+	_ = c.CreateMembership(m)
+	d.putUser(r)
+	return nil
+}
+
+// AdoptUserSCIM implements scim.UserStore.
+func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	c, d := s.lockSCIM()
+	defer s.mu.Unlock()
+	if err := d.checkNewUser(r); err != nil {
+		return err
+	}
+	if !c.HasMembership(m.OrgID, m.UserID) {
+		return memstate.NotFound("membership", m.OrgID+"/"+m.UserID)
+	}
+	if !c.HasUser(u.ID) {
+		return memstate.NotFound("user", u.ID)
+	}
+	c.PutUser(u)
+	c.PutMembership(m)
+	d.putUser(r)
+	return nil
+}
+
+// GetUserSCIM implements scim.UserStore.
+func (s *Store) GetUserSCIM(ctx context.Context, orgID, id string) (*scim.User, error) {
+	_, d := s.lockSCIM()
+	defer s.mu.Unlock()
+	u, ok := d.users[orgID][id]
+	if !ok {
+		return nil, memstate.NotFound("scim user", id)
+	}
+	return scim.CloneUser(u), nil
+}
+
+// UpdateUserSCIM implements scim.UserStore.
+func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion int64, u *sso.User, m *sso.Membership) error {
+	if u != nil {
+		if err := u.Validate(); err != nil {
+			return err
+		}
+	}
+	if m != nil {
+		if err := m.Validate(); err != nil {
+			return err
+		}
+	}
+	c, d := s.lockSCIM()
+	defer s.mu.Unlock()
+	old, ok := d.users[r.OrgID][r.ID]
+	if !ok {
+		return memstate.NotFound("scim user", r.ID)
+	}
+	if old.Version != prevVersion {
+		return fmt.Errorf("memstore: scim user %q: %w", r.ID, scim.ErrVersionMismatch)
+	}
+	names := inner(d.userNames, r.OrgID)
+	if !r.Deleted {
+		if holder, ok := names[r.UserNameKey()]; ok && holder != r.ID {
+			return memstate.Conflict("scim userName", r.UserName)
+		}
+	}
+	if m != nil {
+		if !c.HasMembership(m.OrgID, m.UserID) {
+			return memstate.NotFound("membership", m.OrgID+"/"+m.UserID)
+		}
+	}
+	if u != nil {
+		if !c.HasUser(u.ID) {
+			return memstate.NotFound("user", u.ID)
+		}
+		c.PutUser(u)
+	}
+	if m != nil {
+		c.PutMembership(m)
+	}
+	if !old.Deleted && names[old.UserNameKey()] == r.ID {
+		delete(names, old.UserNameKey())
+	}
+	if !r.Deleted {
+		names[r.UserNameKey()] = r.ID
+	} else {
+		for gid := range d.userGroups[r.OrgID][r.ID] {
+			delete(d.members[r.OrgID][gid], r.ID)
+		}
+		delete(d.userGroups[r.OrgID], r.ID)
+	}
+	d.users[r.OrgID][r.ID] = scim.CloneUser(r)
+	return nil
+}
+
+// ListUsersSCIM implements scim.UserStore. It evaluates q.Filter with
+// scim.MatchUser over the organization's users.
+func (s *Store) ListUsersSCIM(ctx context.Context, orgID string, q scim.Query) ([]*scim.User, int, error) {
+	_, d := s.lockSCIM()
+	defer s.mu.Unlock()
+	var match []*scim.User
+	users := d.users[orgID]
+	for _, id := range sortedKeys(users) {
+		u := users[id]
+		if !u.Deleted && scim.MatchUser(q.Filter, u) {
+			match = append(match, u)
+		}
+	}
+	var out []*scim.User
+	for _, u := range pageOf(match, q) {
+		out = append(out, scim.CloneUser(u))
+	}
+	return out, len(match), nil
+}

@@ -1,0 +1,53 @@
+package memstore
+
+import (
+	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/memstore/internal/memstate"
+)
+
+// This file holds what the core shares with the capability packages
+// through memstate.
+
+// notFound and conflict build the errors of a missing and of a taken
+// record; the capability packages use the same ones.
+var (
+	notFound = memstate.NotFound
+	conflict = memstate.Conflict
+)
+
+var _ memstate.Core = (*coreData)(nil)
+
+// HasUser implements memstate.Core.
+func (d *coreData) HasUser(id string) bool {
+	d.init()
+	_, ok := d.users[id]
+	return ok
+}
+
+// PutUser implements memstate.Core.
+func (d *coreData) PutUser(u *sso.User) {
+	d.init()
+	d.users[u.ID] = cloneUser(u)
+}
+
+// HasMembership implements memstate.Core.
+func (d *coreData) HasMembership(orgID, userID string) bool {
+	d.init()
+	_, ok := d.members[orgID][userID]
+	return ok
+}
+
+// PutMembership implements memstate.Core.
+func (d *coreData) PutMembership(m *sso.Membership) {
+	d.init()
+	if d.members[m.OrgID] == nil {
+		d.members[m.OrgID] = map[string]*sso.Membership{}
+	}
+	d.members[m.OrgID][m.UserID] = cloneMember(m)
+}
+
+// CreateMembership implements memstate.Core.
+func (d *coreData) CreateMembership(m *sso.Membership) error {
+	d.init()
+	return d.createMembership(m)
+}
