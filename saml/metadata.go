@@ -140,52 +140,15 @@ type mdEntities struct {
 // and metadata without a signing certificate. Elements are matched by
 // namespace.
 func ParseIdPMetadata(data []byte) (*IdPMetadata, error) {
-	bad := func(format string, args ...any) error {
-		return invalid(ReasonMetadataInvalid, fmt.Errorf("saml: metadata: "+format, args...))
-	}
 	if err := scanMetadata(data); err != nil {
 		return nil, err
 	}
-	var ent mdEntity
-	var outerValid, outerCache string
-	d := xml.NewDecoder(bytes.NewReader(data))
-	var root xml.StartElement
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return nil, bad("no root element")
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			root = se
-			break
-		}
-	}
-	switch {
-	case root.Name.Space == nsMetadata && root.Name.Local == "EntityDescriptor":
-		if err := d.DecodeElement(&ent, &root); err != nil {
-			return nil, bad("%v", err)
-		}
-	case root.Name.Space == nsMetadata && root.Name.Local == "EntitiesDescriptor":
-		var all mdEntities
-		if err := d.DecodeElement(&all, &root); err != nil {
-			return nil, bad("%v", err)
-		}
-		n := 0
-		for _, e := range all.Entities {
-			if len(e.IDP) > 0 {
-				ent = e
-				n++
-			}
-		}
-		if n != 1 {
-			return nil, bad("want exactly one IdP entity, found %d", n)
-		}
-		outerValid, outerCache = all.ValidUntil, all.CacheDuration
-	default:
-		return nil, bad("root is not a metadata EntityDescriptor")
+	ent, outerValid, outerCache, err := decodeIdPEntity(data)
+	if err != nil {
+		return nil, err
 	}
 	if ent.EntityID == "" || len(ent.EntityID) > 1024 {
-		return nil, bad("missing or overlong entityID")
+		return nil, badMetadata("missing or overlong entityID")
 	}
 	var idp *mdIDPSSO
 	for i := range ent.IDP {
@@ -195,13 +158,82 @@ func ParseIdPMetadata(data []byte) (*IdPMetadata, error) {
 		}
 	}
 	if idp == nil {
-		return nil, bad("no SAML 2.0 IDPSSODescriptor")
+		return nil, badMetadata("no SAML 2.0 IDPSSODescriptor")
 	}
 	md := &IdPMetadata{EntityID: strings.TrimSpace(ent.EntityID)}
+	if err := md.readEndpoints(idp); err != nil {
+		return nil, err
+	}
+	if err := md.readSigningCertificates(idp); err != nil {
+		return nil, err
+	}
+	vu, cd := ent.ValidUntil, ent.CacheDuration
+	if vu == "" {
+		vu = outerValid
+	}
+	if cd == "" {
+		cd = outerCache
+	}
+	if err := md.readValidity(vu, cd); err != nil {
+		return nil, err
+	}
+	return md, nil
+}
+
+// badMetadata is a metadata refusal with reason ReasonMetadataInvalid.
+func badMetadata(format string, args ...any) error {
+	return invalid(ReasonMetadataInvalid, fmt.Errorf("saml: metadata: "+format, args...))
+}
+
+// decodeIdPEntity decodes the document's EntityDescriptor, or the one IdP
+// entity of an EntitiesDescriptor together with the outer validUntil and
+// cacheDuration, which the entity inherits.
+func decodeIdPEntity(data []byte) (ent mdEntity, outerValid, outerCache string, err error) {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	var root xml.StartElement
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return ent, "", "", badMetadata("no root element")
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			root = se
+			break
+		}
+	}
+	switch {
+	case root.Name.Space == nsMetadata && root.Name.Local == "EntityDescriptor":
+		if err := d.DecodeElement(&ent, &root); err != nil {
+			return ent, "", "", badMetadata("%v", err)
+		}
+		return ent, "", "", nil
+	case root.Name.Space == nsMetadata && root.Name.Local == "EntitiesDescriptor":
+		var all mdEntities
+		if err := d.DecodeElement(&all, &root); err != nil {
+			return ent, "", "", badMetadata("%v", err)
+		}
+		n := 0
+		for _, e := range all.Entities {
+			if len(e.IDP) > 0 {
+				ent = e
+				n++
+			}
+		}
+		if n != 1 {
+			return ent, "", "", badMetadata("want exactly one IdP entity, found %d", n)
+		}
+		return ent, all.ValidUntil, all.CacheDuration, nil
+	}
+	return ent, "", "", badMetadata("root is not a metadata EntityDescriptor")
+}
+
+// readEndpoints takes the SSO endpoint (HTTP-Redirect preferred over
+// HTTP-POST) and the SLO endpoint, refusing unsafe locations.
+func (md *IdPMetadata) readEndpoints(idp *mdIDPSSO) error {
 	for _, e := range idp.SSO {
 		loc := strings.TrimSpace(e.Location)
 		if err := checkLocation(loc); err != nil {
-			return nil, invalid(ReasonMetadataInvalid, err)
+			return invalid(ReasonMetadataInvalid, err)
 		}
 		switch e.Binding {
 		case BindingRedirect:
@@ -213,17 +245,23 @@ func ParseIdPMetadata(data []byte) (*IdPMetadata, error) {
 		}
 	}
 	if md.SSOURL == "" {
-		return nil, bad("no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding")
+		return badMetadata("no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding")
 	}
 	for _, e := range idp.SLO {
 		loc := strings.TrimSpace(e.Location)
 		if err := checkLocation(loc); err != nil {
-			return nil, invalid(ReasonMetadataInvalid, err)
+			return invalid(ReasonMetadataInvalid, err)
 		}
 		if e.Binding == BindingRedirect || (e.Binding == BindingPOST && md.SLOURL == "") {
 			md.SLOURL = loc
 		}
 	}
+	return nil
+}
+
+// readSigningCertificates takes every distinct signing certificate (keys
+// without a use are for signing too); there must be at least one.
+func (md *IdPMetadata) readSigningCertificates(idp *mdIDPSSO) error {
 	seen := map[string]bool{}
 	for _, k := range idp.Keys {
 		if k.Use != "" && k.Use != "signing" {
@@ -232,44 +270,42 @@ func ParseIdPMetadata(data []byte) (*IdPMetadata, error) {
 		for _, c := range k.Certs {
 			der, err := decodeBase64Loose(c)
 			if err != nil {
-				return nil, bad("bad certificate encoding")
+				return badMetadata("bad certificate encoding")
 			}
 			cert, err := x509.ParseCertificate(der)
 			if err != nil {
-				return nil, bad("bad certificate: %v", err)
+				return badMetadata("bad certificate: %v", err)
 			}
-			fp := fingerprint(cert)
-			if !seen[fp] {
+			if fp := fingerprint(cert); !seen[fp] {
 				seen[fp] = true
 				md.Certificates = append(md.Certificates, cert)
 			}
 		}
 	}
 	if len(md.Certificates) == 0 {
-		return nil, bad("no signing certificate")
+		return badMetadata("no signing certificate")
 	}
-	vu, cd := ent.ValidUntil, ent.CacheDuration
-	if vu == "" {
-		vu = outerValid
-	}
-	if cd == "" {
-		cd = outerCache
-	}
-	if vu != "" {
-		t, err := time.Parse(time.RFC3339, vu)
+	return nil
+}
+
+// readValidity parses validUntil (RFC 3339) and cacheDuration (an XML
+// Schema duration) when present.
+func (md *IdPMetadata) readValidity(validUntil, cacheDuration string) error {
+	if validUntil != "" {
+		t, err := time.Parse(time.RFC3339, validUntil)
 		if err != nil {
-			return nil, bad("bad validUntil")
+			return badMetadata("bad validUntil")
 		}
 		md.ValidUntil = t
 	}
-	if cd != "" {
-		dur, err := parseXSDuration(cd)
+	if cacheDuration != "" {
+		dur, err := parseXSDuration(cacheDuration)
 		if err != nil {
-			return nil, bad("bad cacheDuration")
+			return badMetadata("bad cacheDuration")
 		}
 		md.CacheDuration = dur
 	}
-	return md, nil
+	return nil
 }
 
 // scanMetadata applies the structural limits to metadata.
