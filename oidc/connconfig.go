@@ -1,9 +1,7 @@
 package oidc
 
 import (
-	"encoding/json"
-	"fmt"
-
+	"github.com/ssokit/ssokit/internal/protoconfig"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -13,7 +11,7 @@ const Protocol sso.Protocol = "oidc"
 // configVersion is the schema version of ConnectionConfig documents.
 const configVersion = 1
 
-func init() { sso.RegisterProtocol(Protocol, decodeConfig) }
+func init() { protoconfig.Register[ConnectionConfig](Protocol, configVersion) }
 
 // ConnectionConfig is the IdP side of an OIDC connection: the document
 // stored as the connection's Config (see sso.RegisterProtocol).
@@ -58,28 +56,9 @@ func (c *ConnectionConfig) IdPIssuer() string { return c.Issuer }
 // Version implements sso.ProtocolConfig.
 func (c *ConnectionConfig) Version() int { return configVersion }
 
-// decodeConfig decodes a stored ConnectionConfig document. Version 0 is
-// the unversioned document of earlier releases, which has the same fields.
-func decodeConfig(version int, doc []byte) (sso.ProtocolConfig, error) {
-	if version < 0 || version > configVersion {
-		return nil, fmt.Errorf("unsupported OIDC configuration version %d", version)
-	}
-	var c ConnectionConfig
-	if err := json.Unmarshal(doc, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
 // ConfigOf returns c's OIDC configuration, or nil when c is not an OIDC
 // connection or has none yet.
-func ConfigOf(c *sso.Connection) *ConnectionConfig {
-	if c == nil {
-		return nil
-	}
-	cfg, _ := c.Config.(*ConnectionConfig)
-	return cfg
-}
+func ConfigOf(c *sso.Connection) *ConnectionConfig { return protoconfig.Of[*ConnectionConfig](c) }
 
 // ConnectionInput is what an admin supplies to configure an OIDC
 // connection: the issuer (with discovery) or the manual endpoints, and the

@@ -1,10 +1,9 @@
 package saml
 
 import (
-	"encoding/json"
-	"fmt"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/protoconfig"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -14,7 +13,7 @@ const Protocol sso.Protocol = "saml"
 // configVersion is the schema version of ConnectionConfig documents.
 const configVersion = 1
 
-func init() { sso.RegisterProtocol(Protocol, decodeConfig) }
+func init() { protoconfig.Register[ConnectionConfig](Protocol, configVersion) }
 
 // ConnectionConfig is the IdP side of a SAML connection: the document
 // stored as the connection's Config (see sso.RegisterProtocol).
@@ -62,28 +61,9 @@ func (c *ConnectionConfig) IdPIssuer() string { return c.IdPEntityID }
 // Version implements sso.ProtocolConfig.
 func (c *ConnectionConfig) Version() int { return configVersion }
 
-// decodeConfig decodes a stored ConnectionConfig document. Version 0 is
-// the unversioned document of earlier releases, which has the same fields.
-func decodeConfig(version int, doc []byte) (sso.ProtocolConfig, error) {
-	if version < 0 || version > configVersion {
-		return nil, fmt.Errorf("unsupported SAML configuration version %d", version)
-	}
-	var c ConnectionConfig
-	if err := json.Unmarshal(doc, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
 // ConfigOf returns c's SAML configuration, or nil when c is not a SAML
 // connection or has none yet.
-func ConfigOf(c *sso.Connection) *ConnectionConfig {
-	if c == nil {
-		return nil
-	}
-	cfg, _ := c.Config.(*ConnectionConfig)
-	return cfg
-}
+func ConfigOf(c *sso.Connection) *ConnectionConfig { return protoconfig.Of[*ConnectionConfig](c) }
 
 // ConnectionInput is what an admin supplies to configure a SAML
 // connection: the IdP's metadata (as XML or a URL to fetch), or its entity

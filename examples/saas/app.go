@@ -43,6 +43,7 @@ import (
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/sso/ssotest"
+	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
 	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
@@ -87,6 +88,7 @@ type App struct {
 	dns       *demoResolver
 	pages     *pages
 	telemetry *telemetrySetup
+	kit       *stack.Stack
 	health    *health.Checker
 	log       *slog.Logger
 
@@ -265,173 +267,48 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.auditor, err = audit.New(audit.Config{Store: a.store}); err != nil {
-		return err
-	}
 	insecure := !a.secure()
 	tp, mp := a.telemetry.providers()
-	a.sessions, err = session.New(session.Config{
-		Store:               a.store,
-		Events:              a.store,
-		Orgs:                a.store,
-		Memberships:         a.store,
-		Tokens:              a.store,
-		Revocations:         a.store,
-		SigningKeys:         []session.SigningKey{{ID: "demo-es256-1", PrivateKey: tokKey}},
-		Issuer:              a.base.String(),
-		AllowInsecureCookie: insecure,
+	a.dns = &demoResolver{kv: a.kv}
+	// Every ssokit component, wired by the composition root.
+	kit, err := stack.New(ctx, stack.Config{
+		Store:         a.store,
+		SAMLStore:     sqlsaml.New(a.store),
+		OIDCStore:     sqloidc.New(a.store),
+		SCIMStore:     sqlscim.New(a.store),
+		MFAStore:      sqlmfa.New(a.store),
+		BaseURL:       a.base,
+		Sealer:        a.sealer,
+		SigningKeys:   []session.SigningKey{{ID: "demo-es256-1", PrivateKey: tokKey}},
+		SPKey:         &saml.KeyPair{Key: spKey, Certificate: spCert},
+		LocalLoginURL: "/login/local",
+		// The admin API's authorization; its MFA policy is the default
+		// (the organization's, as on the admin pages).
+		Authorize: a.authorizeAdmin,
+		MFA: &stack.MFAConfig{Issuer: "ssokit demo", EnrollmentURL: "/account/mfa", VerifyURL: "/account/mfa",
+			WebAuthn: a.webAuthnConfig()},
+		DefaultReturnTo:     "/dashboard",
+		TestReturnTo:        "/admin/sso",
+		ErrorHandler:        a.protocolError,
+		SessionErrorHandler: a.sessionError,
+		Chooser:             a.renderChooser,
+		LoginRateLimit:      20,
+		LoginBurst:          100,
+		DNS:                 a.dns,
 		Logger:              a.log,
-		ErrorHandler:        a.sessionError,
 		TracerProvider:      tp,
 		MeterProvider:       mp,
+		// The development IdP is served by this process over http on
+		// loopback; a production host leaves these off.
+		Dev: stack.Dev{AllowInsecureCookie: insecure, AllowInsecureURLs: insecure, AllowPrivateAddresses: true},
 	})
 	if err != nil {
 		return err
 	}
-	if a.completer, err = login.New(login.Config{
-		Store:           a.store,
-		Sessions:        a.sessions,
-		Auditor:         a.auditor,
-		DefaultReturnTo: "/dashboard",
-		TestReturnTo:    "/admin/sso",
-		Logger:          a.log,
-		TracerProvider:  tp,
-		MeterProvider:   mp,
-	}); err != nil {
-		return err
-	}
-	if a.saml, err = saml.New(saml.Config{
-		BaseURL:     a.url("/sso/saml"),
-		Key:         &saml.KeyPair{Key: spKey, Certificate: spCert},
-		Connections: a.store,
-		Store:       sqlsaml.New(a.store),
-		Events:      a.store,
-		Completer:   a.completer,
-		Sessions:    a.sessions, // IdP-initiated logout ends the named sessions
-		Logger:      a.log,
-		// The development IdP is served by this process over http on
-		// loopback; a production host leaves both switches off.
-		AllowInsecureURLs:     insecure,
-		AllowPrivateAddresses: true,
-		DefaultReturnTo:       "/dashboard",
-		ErrorHandler:          a.protocolError,
-		TracerProvider:        tp,
-		MeterProvider:         mp,
-	}); err != nil {
-		return err
-	}
-	if a.oidc, err = oidc.New(oidc.Config{
-		BaseURL:     a.url("/sso/oidc/"),
-		Completer:   a.completer,
-		Sessions:    a.sessions, // back-channel logout ends the named sessions
-		Store:       sqloidc.New(a.store),
-		Connections: a.store,
-		Sealer:      a.sealer,
-		Logger:      a.log,
-		// See the SAML note above: the development IdP runs on loopback.
-		AllowInsecureURLs:     insecure,
-		AllowPrivateAddresses: true,
-		ErrorHandler:          a.protocolError,
-		TracerProvider:        tp,
-		MeterProvider:         mp,
-	}); err != nil {
-		return err
-	}
-	starters := map[sso.Protocol]sso.Starter{saml.Protocol: a.saml, oidc.Protocol: a.oidc}
-	if a.discovery, err = discovery.New(discovery.Config{
-		Store:           a.store,
-		Starters:        starters,
-		BaseURL:         a.url("/sso"),
-		LocalLoginURL:   "/login/local",
-		DefaultReturnTo: "/dashboard",
-		Chooser:         a.renderChooser,
-		RateLimit:       20,
-		Burst:           100,
-		Logger:          a.log,
-		TracerProvider:  tp,
-		MeterProvider:   mp,
-	}); err != nil {
-		return err
-	}
-	a.dns = &demoResolver{kv: a.kv}
-	if a.domains, err = domains.New(domains.Config{
-		Store:    a.store,
-		Auditor:  a.auditor,
-		Resolver: a.dns,
-		Logger:   a.log,
-		// Spans only: DNS verification has no metric of its own.
-		TracerProvider: tp,
-	}); err != nil {
-		return err
-	}
-	if a.enforcer, err = policy.New(policy.Config{
-		Store:   a.store,
-		Auditor: a.auditor,
-		Revoker: a.sessions,
-		Logger:  a.log,
-	}); err != nil {
-		return err
-	}
-	// Federation health: every active connection's metadata or discovery
-	// and keys, checked by one replica per interval (the claim lives in the
-	// database), visible at GET /api/admin/connections/{id}/health.
-	if a.health, err = health.New(health.Config{
-		Connections:    a.store,
-		Store:          a.store,
-		Probers:        map[sso.Protocol]sso.HealthProber{saml.Protocol: a.saml, oidc.Protocol: a.oidc},
-		Auditor:        a.auditor,
-		Logger:         a.log,
-		TracerProvider: tp,
-		MeterProvider:  mp,
-	}); err != nil {
-		return err
-	}
-	if a.mfa, err = mfa.New(mfa.Config{
-		Store:          sqlmfa.New(a.store),
-		Sealer:         a.sealer,
-		Users:          a.store,
-		Orgs:           a.store,
-		Members:        a.store,
-		Events:         a.store,
-		Elevator:       a.sessions,
-		Issuer:         "ssokit demo",
-		EnrollmentURL:  "/account/mfa",
-		VerifyURL:      "/account/mfa",
-		WebAuthn:       a.webAuthnConfig(),
-		Logger:         a.log,
-		TracerProvider: tp,
-		MeterProvider:  mp,
-	}); err != nil {
-		return err
-	}
-	if a.admin, err = admin.New(admin.Config{
-		Store:     a.store,
-		Authorize: a.authorizeAdmin,
-		// The same MFA policy as the admin pages (orgAdmin).
-		RequireAdmin: []func(http.Handler) http.Handler{a.mfa.Require},
-		Configurers:  map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: a.saml, oidc.Protocol: a.oidc},
-		Starters:     starters,
-		Domains:      a.domains,
-		Enforcer:     a.enforcer,
-		Auditor:      a.auditor,
-		Sessions:     a.sessions,
-		Health:       a.health,
-		TestReturnTo: "/admin/sso",
-		Logger:       a.log,
-	}); err != nil {
-		return err
-	}
-	if a.scim, err = scim.New(scim.Config{
-		Store:          sqlscim.New(a.store),
-		Core:           a.store,
-		Revoker:        a.sessions,
-		BaseURL:        a.url("/scim/v2"),
-		Logger:         a.log,
-		TracerProvider: tp,
-		MeterProvider:  mp,
-	}); err != nil {
-		return err
-	}
+	a.kit = kit
+	a.auditor, a.sessions, a.completer = kit.Auditor, kit.Sessions, kit.Completer
+	a.saml, a.oidc, a.discovery, a.domains = kit.SAML, kit.OIDC, kit.Discovery, kit.Domains
+	a.enforcer, a.health, a.mfa, a.admin, a.scim = kit.Enforcer, kit.Health, kit.MFA, kit.Admin, kit.SCIM
 	a.pages, err = newPages(a)
 	return err
 }
@@ -565,39 +442,10 @@ func (a *App) seal(plain, name string) (string, error) {
 }
 
 // RunBackground runs the periodic work until ctx ends: SAML metadata
-// refresh and certificate warnings, domain re-verification, and sweeping
-// expired sessions and OIDC flows.
+// refresh and certificate warnings, domain re-verification, federation
+// health checks, and sweeping expired sessions and OIDC flows.
 func (a *App) RunBackground(ctx context.Context) {
-	go func() {
-		if err := a.saml.Run(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("saml background work stopped", "err", err)
-		}
-	}()
-	go func() {
-		if err := a.domains.Run(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("domain re-verification stopped", "err", err)
-		}
-	}()
-	go func() {
-		if err := a.health.Run(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("federation health checks stopped", "err", err)
-		}
-	}()
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := a.sessions.Sweep(ctx); err != nil {
-				a.log.Warn("session sweep", "err", err)
-			}
-			if _, err := a.oidc.DeleteExpired(ctx); err != nil {
-				a.log.Warn("oidc flow sweep", "err", err)
-			}
-		}
-	}
+	_ = a.kit.Run(ctx)
 }
 
 // authorizeAdmin is the admin API's authorization hook: the admin token

@@ -14,6 +14,7 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/time/rate"
 
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/oidc"
@@ -136,6 +137,21 @@ type Config struct {
 	// document. Errors of the JSON APIs (SCIM, MFA, admin, sessions) keep
 	// their standard shapes.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// SessionErrorHandler renders what the session middleware refuses (no
+	// session, an expired one, a re-authentication demand), for example as
+	// a redirect to the host's login page. Nil means a JSON 401.
+	SessionErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Chooser renders the choice when an organization has several active
+	// connections. Nil means discovery's own minimal page.
+	Chooser func(w http.ResponseWriter, r *http.Request, org *sso.Organization, choices []discovery.ConnectionChoice)
+	// LoginRateLimit and LoginBurst bound discovery requests per client IP
+	// (sustained per second, and burst). Zero means 1 and 10.
+	LoginRateLimit rate.Limit
+	LoginBurst     int
+	// TestReturnTo is where an admin lands after a test login of a
+	// connection (typically the host's SSO settings page). Zero means
+	// DefaultReturnTo.
+	TestReturnTo string
 	// DNS resolves TXT records for domain verification. Nil means
 	// net.DefaultResolver.
 	DNS domains.TXTResolver
@@ -310,6 +326,7 @@ func (s *Stack) wire(cfg Config) error {
 		Store: st, Events: st, Orgs: st, Memberships: st,
 		AllowInsecureCookie: cfg.Dev.AllowInsecureCookie,
 		ClientIP:            ip, Logger: lg, Now: now, TracerProvider: tp, MeterProvider: mp,
+		ErrorHandler: cfg.SessionErrorHandler,
 	}
 	if s.tokens {
 		scfg.Tokens, scfg.Revocations = st, st
@@ -321,7 +338,7 @@ func (s *Stack) wire(cfg Config) error {
 	}
 	if s.Completer, err = login.New(login.Config{
 		Store: st, Sessions: s.Sessions, Auditor: s.Auditor, DefaultReturnTo: cfg.DefaultReturnTo,
-		ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
+		TestReturnTo: cfg.TestReturnTo, ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
 		return err
 	}
@@ -346,6 +363,7 @@ func (s *Stack) wire(cfg Config) error {
 	if s.Discovery, err = discovery.New(discovery.Config{
 		Store: st, Starters: starters, BaseURL: base.JoinPath("/sso"),
 		LocalLoginURL: cfg.LocalLoginURL, DefaultReturnTo: cfg.DefaultReturnTo,
+		Chooser: cfg.Chooser, RateLimit: cfg.LoginRateLimit, Burst: cfg.LoginBurst,
 		ClientIP: ip, ErrorHandler: cfg.ErrorHandler, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
 		return err
@@ -391,7 +409,7 @@ func (s *Stack) wire(cfg Config) error {
 			Store: st, Authorize: cfg.Authorize, RequireAdmin: requireAdmin,
 			Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC},
 			Starters:    starters, Domains: s.Domains, Enforcer: s.Enforcer, Auditor: s.Auditor,
-			Sessions: s.Sessions, Health: s.Health, Now: now, Logger: lg,
+			Sessions: s.Sessions, Health: s.Health, TestReturnTo: cfg.TestReturnTo, Now: now, Logger: lg,
 		}); err != nil {
 			return err
 		}
