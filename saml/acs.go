@@ -137,7 +137,12 @@ func cookieSuffix(id string) string {
 }
 
 func (s *SP) cookiePath(connID string) string {
-	p := s.cfg.BaseURL.EscapedPath()
+	p := strings.TrimRight(s.cfg.BaseURL.EscapedPath(), "/")
+	if !strings.HasPrefix(p, "/") {
+		// A relative path would make the browser fall back to the
+		// directory of whatever URL set the cookie.
+		p = "/" + p
+	}
 	return strings.TrimRight(p, "/") + "/acs/" + connID
 }
 

@@ -343,7 +343,7 @@ func (s *Stack) wire(cfg Config) error {
 		return err
 	}
 	if s.SAML, err = saml.New(saml.Config{
-		BaseURL: base.JoinPath("/sso/saml"), Key: cfg.SPKey,
+		BaseURL: under(base, "/sso/saml"), Key: cfg.SPKey,
 		Connections: st, Store: cfg.SAMLStore, Events: st, Completer: s.Completer, Sessions: s.Sessions,
 		DefaultReturnTo:   cfg.DefaultReturnTo,
 		AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
@@ -352,7 +352,7 @@ func (s *Stack) wire(cfg Config) error {
 		return err
 	}
 	if s.OIDC, err = oidc.New(oidc.Config{
-		BaseURL:     base.JoinPath("/sso/oidc/"),
+		BaseURL:     under(base, "/sso/oidc/"),
 		Connections: st, Store: cfg.OIDCStore, Completer: s.Completer, Sessions: s.Sessions, Sealer: s.Sealer,
 		AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
 		ErrorHandler: cfg.ErrorHandler, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
@@ -361,7 +361,7 @@ func (s *Stack) wire(cfg Config) error {
 	}
 	starters := map[sso.Protocol]sso.Starter{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC}
 	if s.Discovery, err = discovery.New(discovery.Config{
-		Store: st, Starters: starters, BaseURL: base.JoinPath("/sso"),
+		Store: st, Starters: starters, BaseURL: under(base, "/sso"),
 		LocalLoginURL: cfg.LocalLoginURL, DefaultReturnTo: cfg.DefaultReturnTo,
 		Chooser: cfg.Chooser, RateLimit: cfg.LoginRateLimit, Burst: cfg.LoginBurst,
 		ClientIP: ip, ErrorHandler: cfg.ErrorHandler, Logger: lg, TracerProvider: tp, MeterProvider: mp,
@@ -386,7 +386,7 @@ func (s *Stack) wire(cfg Config) error {
 		return err
 	}
 	if s.SCIM, err = scim.New(scim.Config{
-		Store: cfg.SCIMStore, Core: st, Revoker: s.Sessions, BaseURL: base.JoinPath("/scim/v2"),
+		Store: cfg.SCIMStore, Core: st, Revoker: s.Sessions, BaseURL: under(base, "/scim/v2"),
 		ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
 		return err
@@ -415,6 +415,16 @@ func (s *Stack) wire(cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// under returns base with p appended to its path. Unlike url.JoinPath it
+// keeps the path absolute when base has none ("https://app.example"):
+// components derive cookie paths from it.
+func under(base *url.URL, p string) *url.URL {
+	u := *base
+	u.Path = strings.TrimSuffix(base.Path, "/") + p
+	u.RawPath = ""
+	return &u
 }
 
 // routes builds the handler of every mounted component.

@@ -411,3 +411,35 @@ func TestSigningKeysMountTokenRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestBareBaseURLKeepsCookiePathsAbsolute: with a BaseURL that has no path
+// ("https://app.example.com"), the SAML request cookie is scoped to the
+// ACS path. A relative path would make the browser scope it to whatever
+// page started the login (the admin API for a test login), so the ACS
+// would never see it and every such login would fail as started by
+// another browser.
+func TestBareBaseURLKeepsCookiePathsAbsolute(t *testing.T) {
+	t.Parallel()
+	base, _ := url.Parse("https://app.example.com")
+	cfg := memStores()
+	cfg.BaseURL, cfg.SealKeyID, cfg.SealKeys = base, "k1", map[string][]byte{"k1": make([]byte, 32)}
+	cfg.LocalLoginURL, cfg.Logger = "/password-login", slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := stack.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &sso.Connection{ID: "conn_bare", OrgID: "org_1", Protocol: saml.Protocol, Status: sso.ConnectionActive,
+		Config: &saml.ConnectionConfig{IdPEntityID: "https://idp.example", SSOURL: "https://idp.example/sso", SSOBinding: "redirect"}}
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "https://app.example.com/api/admin/connections/conn_bare/test", nil)
+	if err := s.SAML.StartLogin(rec, r, conn, sso.StartOptions{Test: true}); err != nil {
+		t.Fatal(err)
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Path != "/sso/saml/acs/conn_bare" {
+		t.Fatalf("request cookies %v, want one with Path /sso/saml/acs/conn_bare", cookies)
+	}
+	if acs := s.SAML.SPDetails(conn).ACSURL; acs != "https://app.example.com/sso/saml/acs/conn_bare" {
+		t.Fatalf("ACS URL %q", acs)
+	}
+}
