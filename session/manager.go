@@ -315,17 +315,29 @@ type policy struct {
 // policyFor reads the organization's overrides. A missing organization or
 // a nil OrgStore yields the configured defaults.
 func (m *Manager) policyFor(ctx context.Context, orgID string) (policy, error) {
+	return m.policyOf(ctx, orgID, nil)
+}
+
+// policyOf is policyFor with the organization the caller already read for
+// this request: known is used instead of a read when it is the organization
+// orgID, and ignored otherwise (nil, or another organization). A nil
+// OrgStore yields the configured defaults whatever known says.
+func (m *Manager) policyOf(ctx context.Context, orgID string, known *sso.Organization) (policy, error) {
 	p := policy{idle: m.cfg.IdleTimeout, absolute: m.cfg.AbsoluteTimeout, access: m.cfg.AccessTokenTTL,
 		refresh: m.cfg.RefreshTokenTTL, maxSessions: m.cfg.MaxSessions}
 	if m.cfg.Orgs == nil || orgID == "" {
 		return p, nil
 	}
-	o, err := m.cfg.Orgs.GetOrg(ctx, orgID)
-	if errors.Is(err, sso.ErrNotFound) {
-		return p, nil
-	}
-	if err != nil {
-		return p, fmt.Errorf("session: read organization: %w", err)
+	o := known
+	if o == nil || o.ID != orgID {
+		var err error
+		o, err = m.cfg.Orgs.GetOrg(ctx, orgID)
+		if errors.Is(err, sso.ErrNotFound) {
+			return p, nil
+		}
+		if err != nil {
+			return p, fmt.Errorf("session: read organization: %w", err)
+		}
 	}
 	sp := o.Settings.Session
 	if sp.IdleTimeout > 0 {
@@ -369,7 +381,9 @@ func truncate(s string, n int) string {
 
 // Issue creates a new session for g and sets its cookie on w. Any session
 // the request presented is ended first, so a planted session ID never
-// survives a login (no fixation). It returns the new session.
+// survives a login (no fixation). It returns the new session. The session
+// policy comes from g.Org when that is the organization g.OrgID (login
+// completion passes the one it read), and from Config.Orgs otherwise.
 func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGrant) (*Session, error) {
 	if g == nil || g.UserID == "" || g.OrgID == "" {
 		return nil, fmt.Errorf("%w: session: grant needs a user and an organization", sso.ErrInvalidInput)
@@ -396,7 +410,7 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 		// create caps the absolute expiry with this bound.
 		ExpiresAt: g.NotAfter,
 	}
-	return m.create(ctx, w, s, now)
+	return m.create(ctx, w, s, g.Org, now)
 }
 
 // IssueSession implements sso.SessionIssuer.
@@ -406,9 +420,10 @@ func (m *Manager) IssueSession(w http.ResponseWriter, r *http.Request, g *sso.Se
 }
 
 // create stores s with a fresh ID, token and lifetimes (CreatedAt now,
-// keeping s.AuthAt) and sets the cookie.
-func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session, now time.Time) (*Session, error) {
-	p, err := m.policyFor(ctx, s.OrgID)
+// keeping s.AuthAt) and sets the cookie. org, when it is s's organization,
+// supplies the lifetimes without a read (see policyOf); nil reads it.
+func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session, org *sso.Organization, now time.Time) (*Session, error) {
+	p, err := m.policyOf(ctx, s.OrgID, org)
 	if err != nil {
 		return nil, err
 	}
@@ -625,7 +640,7 @@ func (m *Manager) Reissue(w http.ResponseWriter, r *http.Request, mutate func(*S
 	if err := m.end(r.Context(), old); err != nil {
 		return nil, err
 	}
-	return m.create(r.Context(), w, &ns, m.now())
+	return m.create(r.Context(), w, &ns, nil, m.now())
 }
 
 // ElevateMFA implements sso.MFAElevator: it records a completed second

@@ -96,6 +96,10 @@ type SessionGrant struct {
 	// NotAfter, when set, caps the session's absolute lifetime (the SAML
 	// AuthnStatement SessionNotOnOrAfter).
 	NotAfter time.Time
+	// Org is the organization as the completer read it for this login; nil
+	// means the session manager reads it. A SessionIssuer uses it only when
+	// its ID is OrgID.
+	Org *Organization
 }
 
 // SessionIssuer issues a browser session after a login: it creates a fresh

@@ -116,9 +116,11 @@ type Config struct {
 // It never trusts the Login's Connection as given: it reads the stored
 // connection by ID, unless the protocol package recorded that very object
 // as read from the completer's own Store in this request
-// (WithLoadedConnection). A matched login costs one read each of the
-// organization, the email's domain, the identity, the user and the
-// membership, one identity update and one audit event.
+// (WithLoadedConnection). A matched login reads the organization, the
+// email's domain, the identity, the user and the membership in one round
+// trip when the Store is a Loader (record by record otherwise), then costs
+// one identity update and one audit event; the session issuer receives the
+// organization it read (SessionGrant.Org).
 type Completer struct {
 	cfg Config
 	log *slog.Logger
@@ -588,7 +590,10 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 	method := sso.AuthMethod(res.Connection.Protocol)
 	g := &sso.SessionGrant{UserID: res.User.ID, OrgID: res.Org.ID, ConnectionID: res.Connection.ID, Method: method,
 		Roles: slices.Clone(res.Membership.Roles), MFA: res.MFA, IdPSessionIndex: login.Profile.SessionIndex,
-		IdPSubject: login.Profile.Subject, NotAfter: login.Profile.SessionNotOnOrAfter}
+		IdPSubject: login.Profile.Subject, NotAfter: login.Profile.SessionNotOnOrAfter,
+		// The organization read for this login, so the session manager does
+		// not read it again for its session policy.
+		Org: res.Org}
 	if g.MFA {
 		g.MFAAt = login.Profile.AuthTime
 		if g.MFAAt.IsZero() {

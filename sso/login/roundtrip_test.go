@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
+	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/keyring"
@@ -35,60 +37,93 @@ import (
 // BENCHMARKS.md ("Store round trips of a matched login") has the numbers.
 var (
 	samlMatchedBudget = map[string]int{
-		"GetConnection":      1, // saml.SP loads the connection named by the ACS URL
-		"TakeAuthnRequest":   1, // InResponseTo: the outstanding request, consumed once
-		"MarkAssertionUsed":  1, // replay cache
-		"GetOrg":             1,
-		"FindVerifiedDomain": 1, // the asserted email's domain
-		"GetIdentity":        1,
-		"GetUser":            1,
-		"GetMembership":      1,
-		"UpdateIdentity":     1, // last login time
-		"AppendEvent":        1, // login.succeeded
+		"GetConnection":     1, // saml.SP loads the connection named by the ACS URL
+		"TakeAuthnRequest":  1, // InResponseTo: the outstanding request, consumed once
+		"MarkAssertionUsed": 1, // replay cache
+		"LoadLogin":         1, // organization, email domain, identity, user, membership
+		"UpdateIdentity":    1, // last login time
+		"AppendEvent":       1, // login.succeeded
 	}
 	oidcMatchedBudget = map[string]int{
-		"TakeFlow":           1, // the state's flow, consumed once
-		"GetConnection":      1, // oidc.RP loads the flow's connection
-		"GetOrg":             1,
-		"FindVerifiedDomain": 1,
-		"GetIdentity":        1,
-		"GetUser":            1,
-		"GetMembership":      1,
-		"UpdateIdentity":     1,
-		"AppendEvent":        1,
+		"TakeFlow":       1, // the state's flow, consumed once
+		"GetConnection":  1, // oidc.RP loads the flow's connection
+		"LoadLogin":      1,
+		"UpdateIdentity": 1,
+		"AppendEvent":    1,
 	}
 )
+
+// withSession is a budget plus the session a real session.Manager stores.
+// It reads no organization: the grant carries the one the completer read.
+func withSession(budget map[string]int) map[string]int {
+	b := maps.Clone(budget)
+	b["CreateSession"] = 1
+	return b
+}
 
 func TestRoundTripsMatchedLogin(t *testing.T) {
 	t.Parallel()
 	for _, proto := range []sso.Protocol{saml.Protocol, oidc.Protocol} {
-		t.Run(string(proto), func(t *testing.T) {
-			t.Parallel()
-			rt := newRoundTripEnv(t)
-			loginURL, budget := rt.samlLogin, samlMatchedBudget
-			if proto == oidc.Protocol {
-				loginURL, budget = rt.oidcLogin, oidcMatchedBudget
-			}
-			rt.login(loginURL) // first login: JIT provisioning
-			if n := rt.iss.Count(); n != 1 {
-				t.Fatalf("first login issued %d sessions", n)
-			}
-			rt.cs.reset()
-			rt.login(loginURL) // the returning user: matched by identity
-			got := rt.cs.snapshot()
-			if ev := lastEventOf(t, rt.st, rt.org.ID, sso.EventLoginSucceeded); ev.Details["outcome"] != string(login.OutcomeMatched) {
-				t.Fatalf("second login: %+v", ev)
-			}
-			t.Logf("%s matched login, completion request: %d store calls: %s", proto, total(got), formatCounts(got))
-			if total(got) > total(budget) {
-				t.Errorf("%s: %d store calls, budget %d", proto, total(got), total(budget))
-			}
-			for name, n := range got {
-				if n > budget[name] {
-					t.Errorf("%s: %d calls to %s, budget %d", proto, n, name, budget[name])
+		for _, sessions := range []string{"fake issuer", "session.Manager"} {
+			t.Run(string(proto)+"/"+sessions, func(t *testing.T) {
+				t.Parallel()
+				managed := sessions == "session.Manager"
+				rt := newRoundTripEnv(t, managed)
+				loginURL, budget := rt.samlLogin, samlMatchedBudget
+				if proto == oidc.Protocol {
+					loginURL, budget = rt.oidcLogin, oidcMatchedBudget
 				}
-			}
-		})
+				if managed {
+					budget = withSession(budget)
+				}
+				rt.login(loginURL) // first login: JIT provisioning
+				first := rt.cs.snapshot()
+				if n := rt.iss.Count(); !managed && n != 1 {
+					t.Fatalf("first login issued %d sessions", n)
+				}
+				if managed {
+					rt.orgReadOnce("first login", first)
+				}
+				rt.cs.reset()
+				rt.login(loginURL) // the returning user: matched by identity
+				got := rt.cs.snapshot()
+				if ev := lastEventOf(t, rt.st, rt.org.ID, sso.EventLoginSucceeded); ev.Details["outcome"] != string(login.OutcomeMatched) {
+					t.Fatalf("second login: %+v", ev)
+				}
+				t.Logf("%s matched login (%s), completion request: %d store calls: %s", proto, sessions, total(got), formatCounts(got))
+				if total(got) > total(budget) {
+					t.Errorf("%s: %d store calls, budget %d", proto, total(got), total(budget))
+				}
+				for name, n := range got {
+					if n > budget[name] {
+						t.Errorf("%s: %d calls to %s, budget %d", proto, n, name, budget[name])
+					}
+				}
+				if got["LoadLogin"] != 1 {
+					t.Errorf("%s: %d LoadLogin calls, want 1: the store's Loader is not used", proto, got["LoadLogin"])
+				}
+				if managed {
+					rt.orgReadOnce("matched login", got)
+				} else if n := rt.iss.Count(); n != 2 {
+					t.Errorf("%s: %d sessions issued after two logins", proto, n)
+				} else if g := rt.iss.Grants[1]; g.Org == nil || g.Org.ID != g.OrgID {
+					t.Errorf("%s: the grant does not carry its organization: %+v", proto, g.Org)
+				}
+			})
+		}
+	}
+}
+
+// orgReadOnce fails the test unless one login's store calls read the
+// organization once (in LoadLogin or GetOrg, whoever reads it) and stored
+// one session.
+func (rt *roundTripEnv) orgReadOnce(what string, calls map[string]int) {
+	rt.t.Helper()
+	if n := calls["GetOrg"] + calls["LoadLogin"]; n != 1 {
+		rt.t.Errorf("%s: the organization was read %d times (%s), want once", what, n, formatCounts(calls))
+	}
+	if n := calls["CreateSession"]; n != 1 {
+		rt.t.Errorf("%s: %d CreateSession calls, want 1", what, n)
 	}
 }
 
@@ -195,7 +230,11 @@ type roundTripEnv struct {
 // completionPath marks the requests whose store calls are counted.
 type countKey struct{}
 
-func newRoundTripEnv(t *testing.T) *roundTripEnv {
+// newRoundTripEnv serves SAML and OIDC logins on one counting store. With
+// realSessions the completer issues sessions through a session.Manager on
+// that store (its sessions, events and organizations); otherwise through a
+// fake issuer that touches no store.
+func newRoundTripEnv(t *testing.T, realSessions bool) *roundTripEnv {
 	ctx := context.Background()
 	idp := ssotest.NewServerWith(t, ssotest.Config{AutoLogin: "alice@example.com",
 		Users: []ssotest.User{{Email: "alice@example.com", GivenName: "Alice", FamilyName: "Liddell"}}})
@@ -206,7 +245,15 @@ func newRoundTripEnv(t *testing.T) *roundTripEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comp, err := login.New(login.Config{Store: cs, Sessions: rt.iss, Auditor: aud, DefaultReturnTo: "/app"})
+	var issuer sso.SessionIssuer = rt.iss
+	if realSessions {
+		m, err := session.New(session.Config{Store: cs, Events: cs, Orgs: cs, AllowInsecureCookie: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		issuer = m
+	}
+	comp, err := login.New(login.Config{Store: cs, Sessions: issuer, Auditor: aud, DefaultReturnTo: "/app"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,8 +384,53 @@ func (c *countingStore) snapshot() map[string]int {
 }
 
 // The methods of every store interface on the login path, generated from
-// login.Store, sso.EventStore, sso.ConnectionStore, saml.Store and
-// oidc.Store.
+// login.Store, login.Loader, sso.EventStore, sso.ConnectionStore,
+// saml.Store, oidc.Store and session.Store.
+
+func (c *countingStore) LoadLogin(a0 context.Context, a1, a2, a3, a4 string) (*login.Records, error) {
+	c.hit(a0, "LoadLogin")
+	return c.s.LoadLogin(a0, a1, a2, a3, a4)
+}
+
+func (c *countingStore) CreateSession(a0 context.Context, a1 *session.Session, a2 int) ([]*session.Session, error) {
+	c.hit(a0, "CreateSession")
+	return c.s.CreateSession(a0, a1, a2)
+}
+
+func (c *countingStore) GetSession(a0 context.Context, a1 string) (*session.Session, error) {
+	c.hit(a0, "GetSession")
+	return c.s.GetSession(a0, a1)
+}
+
+func (c *countingStore) FindSession(a0 context.Context, a1 string) (*session.Session, error) {
+	c.hit(a0, "FindSession")
+	return c.s.FindSession(a0, a1)
+}
+
+func (c *countingStore) TouchSession(a0 context.Context, a1 string, a2 time.Time) error {
+	c.hit(a0, "TouchSession")
+	return c.s.TouchSession(a0, a1, a2)
+}
+
+func (c *countingStore) DeleteSession(a0 context.Context, a1 string) error {
+	c.hit(a0, "DeleteSession")
+	return c.s.DeleteSession(a0, a1)
+}
+
+func (c *countingStore) ListUserSessions(a0 context.Context, a1 string) ([]*session.Session, error) {
+	c.hit(a0, "ListUserSessions")
+	return c.s.ListUserSessions(a0, a1)
+}
+
+func (c *countingStore) DeleteUserSessions(a0 context.Context, a1 string) (int, error) {
+	c.hit(a0, "DeleteUserSessions")
+	return c.s.DeleteUserSessions(a0, a1)
+}
+
+func (c *countingStore) ListIdPSessions(a0 context.Context, a1, a2, a3 string) ([]*session.Session, error) {
+	c.hit(a0, "ListIdPSessions")
+	return c.s.ListIdPSessions(a0, a1, a2, a3)
+}
 
 func (c *countingStore) AppendEvent(a0 context.Context, a1 *sso.Event) error {
 	c.hit(a0, "AppendEvent")

@@ -2,7 +2,8 @@
 // It is meant for tests, demos and single-process development; data is lost
 // on exit. A Store is safe for concurrent use.
 //
-// A Store implements the core interfaces (sso.Store, health.Store) and
+// A Store implements the core interfaces (sso.Store, health.Store,
+// login.Loader) and
 // the session stores (session.Store, session.TokenStore,
 // session.RevocationStore, session.Sweeper). The state of each protocol lives
 // in a subpackage whose New takes the Store and shares its records, lock and

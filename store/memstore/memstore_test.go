@@ -17,7 +17,7 @@ func newStores(t *testing.T) storetest.Stores {
 	s := memstore.New()
 	sc := memscim.New(s)
 	return storetest.Stores{
-		Core: s, Health: s,
+		Core: s, Health: s, LoginLoader: s,
 		Sessions: s, Tokens: s, Revocations: s, Sweeper: s,
 		SAML: memsaml.New(s), OIDC: memoidc.New(s), MFA: memmfa.New(s), SCIM: sc, SCIMRate: sc,
 	}

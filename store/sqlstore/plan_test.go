@@ -43,6 +43,8 @@ func planCases() map[string]struct {
 		"FindMemberByEmail":      {qFindMemberByEmail, []any{"a@example.com", "o"}},
 		"GetIdentity":            {qGetIdentity, []any{"o", "i", "s"}},
 		"ListUserIdentities":     {qListUserIdentities, []any{"u"}},
+		"LoadLogin":              {qLoadLogin, []any{"o", "i", "s", "example.com"}},
+		"LoadLoginNoDomain":      {qLoadLogin, []any{"o", "i", "s", ""}},
 		"FindSCIMToken":          {qFindSCIMToken, []any{"h"}},
 		"ListSCIMTokens":         {qListSCIMTokens, []any{"o"}},
 		"ListEvents":             ev(sso.EventQuery{OrgID: "o"}),

@@ -17,7 +17,8 @@
 //
 // # Capabilities
 //
-// A Store implements the core interfaces (sso.Store, health.Store) and
+// A Store implements the core interfaces (sso.Store, health.Store,
+// login.Loader) and
 // the session stores (session.Store, session.TokenStore,
 // session.RevocationStore, session.Sweeper). The state of each protocol lives
 // in a subpackage whose New takes the Store and shares its database and

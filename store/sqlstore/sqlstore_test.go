@@ -40,7 +40,7 @@ func newPostgres(t *testing.T) storetest.Stores { return stores(pgSchemas.get(t)
 func stores(s *sqlstore.Store) storetest.Stores {
 	sc := sqlscim.New(s)
 	return storetest.Stores{
-		Core: s, Health: s,
+		Core: s, Health: s, LoginLoader: s,
 		Sessions: s, Tokens: s, Revocations: s, Sweeper: s,
 		SAML: sqlsaml.New(s), OIDC: sqloidc.New(s), MFA: sqlmfa.New(s), SCIM: sc, SCIMRate: sc,
 	}

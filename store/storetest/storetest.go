@@ -23,7 +23,7 @@
 //	s := memstore.New() // or a migrated sqlstore.Store, with sqlsaml, sqloidc, sqlmfa, sqlscim
 //	sc := memscim.New(s)
 //	return storetest.Stores{
-//		Core: s, Health: s, Sessions: s, Tokens: s, Revocations: s, Sweeper: s,
+//		Core: s, Health: s, LoginLoader: s, Sessions: s, Tokens: s, Revocations: s, Sweeper: s,
 //		SAML: memsaml.New(s), OIDC: memoidc.New(s), MFA: memmfa.New(s), SCIM: sc, SCIMRate: sc,
 //	}
 //
@@ -59,6 +59,7 @@ import (
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/login"
 )
 
 // Stores holds the storage capabilities under test, one typed field per
@@ -72,6 +73,10 @@ type Stores struct {
 	Core sso.Store
 	// Health is the federation health store. Suite Health; race HealthRace.
 	Health health.Store
+	// LoginLoader reads a login's records in one round trip, the optional
+	// capability of the core store that login.Completer uses when present.
+	// Suite LoginLoader, which also needs Core.
+	LoginLoader login.Loader
 
 	// Sessions is the session store. Suite Session.
 	Sessions session.Store
@@ -127,6 +132,7 @@ var suites = []suite{
 	{name: "Event", fields: []string{"Core"}, run: runEvent},
 	{name: "Health", fields: []string{"Health"}, run: runHealth},
 	{name: "Identity", fields: []string{"Core"}, run: runIdentity},
+	{name: "LoginLoader", fields: []string{"LoginLoader", "Core"}, run: runLoginLoader},
 	{name: "MFA", fields: []string{"MFA"}, run: runMFA},
 	{name: "Membership", fields: []string{"Core"}, run: runMembership},
 	{name: "OIDC", fields: []string{"OIDC"}, run: runOIDC},
