@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 
+	"github.com/ssokit/ssokit/internal/loaded"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/internal/telemetry"
@@ -397,7 +398,7 @@ func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request, connectionID
 		op.SetTenant(conn.OrgID, conn.ID)
 		// conn was read from Connections in this request: the completer
 		// need not read it again when Connections is its own store.
-		r = r.WithContext(sso.WithLoadedConnection(r.Context(), rp.cfg.Connections, conn))
+		r = r.WithContext(loaded.WithConnection(r.Context(), rp.cfg.Connections, conn))
 	}
 	if err != nil {
 		op.Fail(err, sso.ReasonOf(err))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/loaded"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/sso"
@@ -32,7 +33,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	op.SetTenant(conn.OrgID, conn.ID)
 	// conn was just read from Connections: the completer need not read it
 	// again when Connections is its own store.
-	r = r.WithContext(sso.WithLoadedConnection(ctx, s.cfg.Connections, conn))
+	r = r.WithContext(loaded.WithConnection(ctx, s.cfg.Connections, conn))
 	ctx = r.Context()
 	if r.ContentLength > s.cfg.MaxResponseBytes {
 		s.fail(w, r, conn, false, invalid(ReasonTooLarge, errors.New("saml: request body too large")))

@@ -2,7 +2,9 @@
 // in-memory store with a controllable clock, helpers that create
 // organizations, domains, connections and members, and fakes for the
 // interfaces the services call out through (a protocol Starter, a session
-// issuer and revoker, a DNS resolver). It is test support only.
+// issuer and revoker, a DNS resolver). It is test support only, beside internal/testkit (whose clock it uses):
+// it imports the services and memstore, which the protocol packages' own
+// tests cannot, so it is a package of its own.
 package ssoenv
 
 import (
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
@@ -34,15 +37,14 @@ type Env struct {
 	St  *memstore.Store
 	Aud *audit.Trail
 
-	mu  sync.Mutex
-	now time.Time
+	clk *testkit.Clock
 }
 
 // New returns a fixture on a fresh memstore whose clock starts at
 // 2026-03-01 12:00 UTC and moves only with Advance.
 func New(t testing.TB) *Env {
 	t.Helper()
-	e := &Env{t: t, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	e := &Env{t: t, clk: testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	e.St = memstore.New(memstore.WithClock(e.Clock))
 	aud, err := audit.New(audit.Config{Store: e.St, Now: e.Clock})
 	if err != nil {
@@ -53,18 +55,10 @@ func New(t testing.TB) *Env {
 }
 
 // Clock returns the fixture's current time.
-func (e *Env) Clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
+func (e *Env) Clock() time.Time { return e.clk.Now() }
 
 // Advance moves the clock forward by d.
-func (e *Env) Advance(d time.Duration) {
-	e.mu.Lock()
-	e.now = e.now.Add(d)
-	e.mu.Unlock()
-}
+func (e *Env) Advance(d time.Duration) { e.clk.Advance(d) }
 
 // Ctx is the background context of the fixtures.
 var Ctx = context.Background()

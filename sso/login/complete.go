@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ssokit/ssokit/internal/loaded"
 	"github.com/ssokit/ssokit/internal/mfactx"
 	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/internal/opaque"
@@ -116,7 +117,7 @@ type Config struct {
 // It never trusts the Login's Connection as given: it reads the stored
 // connection by ID, unless the protocol package recorded that very object
 // as read from the completer's own Store in this request
-// (WithLoadedConnection). A matched login reads the organization, the
+// (internal/loaded). A matched login reads the organization, the
 // email's domain, the identity, the user and the membership in one round
 // trip when the Store is a Loader (record by record otherwise), then costs
 // one identity update and one audit event; the session issuer receives the
@@ -207,7 +208,7 @@ func (c *Completer) Resolve(ctx context.Context, login *sso.Login) (*Resolution,
 		return nil, fmt.Errorf("%w: incomplete login", sso.ErrInvalidInput)
 	}
 	p := login.Profile
-	conn, err := sso.StoredConnection(ctx, c.cfg.Store, login.Connection)
+	conn, err := loaded.Connection(ctx, c.cfg.Store, login.Connection)
 	if err != nil {
 		return nil, err
 	}
@@ -714,7 +715,7 @@ func (c *Completer) Fail(r *http.Request, f *sso.LoginFailure) {
 	var conn *sso.Connection
 	if f.Connection != nil {
 		// Trust only the stored connection's organization.
-		if sc, err := sso.StoredConnection(ctx, c.cfg.Store, f.Connection); err == nil && sc.OrgID == f.Connection.OrgID {
+		if sc, err := loaded.Connection(ctx, c.cfg.Store, f.Connection); err == nil && sc.OrgID == f.Connection.OrgID {
 			conn = sc
 		}
 	}

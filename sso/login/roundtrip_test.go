@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/loaded"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/oidc"
@@ -158,21 +159,21 @@ func TestLoadedConnectionTrust(t *testing.T) {
 
 	// The recorded object from the completer's store: no second read.
 	c := load()
-	if n, err := resolve(sso.WithLoadedConnection(ctx, cs, c), c, p); err != nil || n != 0 {
+	if n, err := resolve(loaded.WithConnection(ctx, cs, c), c, p); err != nil || n != 0 {
 		t.Fatalf("recorded connection: %d reads, %v", n, err)
 	}
 	// No record, or a record from another store value: read again.
 	if n, err := resolve(ctx, c, p); err != nil || n != 1 {
 		t.Fatalf("no record: %d reads, %v", n, err)
 	}
-	if n, err := resolve(sso.WithLoadedConnection(ctx, e.St, c), c, p); err != nil || n != 1 {
+	if n, err := resolve(loaded.WithConnection(ctx, e.St, c), c, p); err != nil || n != 1 {
 		t.Fatalf("record from another store: %d reads, %v", n, err)
 	}
 	// A forged copy claiming another organization, next to a record of the
 	// real object: read again and refused.
 	forged := *c
 	forged.OrgID = b.ID
-	n, err := resolve(sso.WithLoadedConnection(ctx, cs, c), &forged, ssoenv.Profile(&forged, "s1", "x@a.com", true))
+	n, err := resolve(loaded.WithConnection(ctx, cs, c), &forged, ssoenv.Profile(&forged, "s1", "x@a.com", true))
 	if n != 1 {
 		t.Fatalf("forged copy: %d reads", n)
 	}
@@ -184,7 +185,7 @@ func TestLoadedConnectionTrust(t *testing.T) {
 	if err := e.St.UpdateConnection(ctx, dis); err != nil {
 		t.Fatal(err)
 	}
-	_, err = resolve(sso.WithLoadedConnection(ctx, e.St, c), c, p)
+	_, err = resolve(loaded.WithConnection(ctx, e.St, c), c, p)
 	ssoenv.WantReason(t, err, sso.ErrAccessDenied, "connection_disabled")
 }
 

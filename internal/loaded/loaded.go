@@ -1,11 +1,15 @@
-package sso
+// Package loaded lets a protocol package hand the connection it just read
+// to login completion in the same request, saving a store round trip.
+package loaded
 
 import (
 	"context"
 	"reflect"
+
+	"github.com/ssokit/ssokit/sso"
 )
 
-// WithLoadedConnection returns a copy of ctx recording that conn is the
+// WithConnection returns a copy of ctx recording that conn is the
 // object just read by ID from the store from while serving this request.
 // saml.SP and oidc.RP call it before Completer.Complete and Completer.Fail
 // with the connection they loaded from Config.Connections and put in the
@@ -21,7 +25,7 @@ import (
 // any other case, including no record, the completer reads the connection
 // from its Store as before. Only code that read conn from from in the same
 // request may call it.
-func WithLoadedConnection(ctx context.Context, from ConnectionStore, conn *Connection) context.Context {
+func WithConnection(ctx context.Context, from sso.ConnectionStore, conn *sso.Connection) context.Context {
 	if from == nil || conn == nil {
 		return ctx
 	}
@@ -33,14 +37,14 @@ type loadedConnKey struct{}
 // loadedConn is what WithLoadedConnection records: the connection object a
 // protocol package read and the store it read it from.
 type loadedConn struct {
-	from ConnectionStore
-	conn *Connection
+	from sso.ConnectionStore
+	conn *sso.Connection
 }
 
-// StoredConnection returns the stored connection of want: want itself when
+// Connection returns the stored connection of want: want itself when
 // the request's protocol package recorded it as read from st (see
 // WithLoadedConnection), else a fresh read from st.
-func StoredConnection(ctx context.Context, st ConnectionStore, want *Connection) (*Connection, error) {
+func Connection(ctx context.Context, st sso.ConnectionStore, want *sso.Connection) (*sso.Connection, error) {
 	if lc, ok := ctx.Value(loadedConnKey{}).(loadedConn); ok && lc.conn == want && sameStore(lc.from, st) {
 		return want, nil
 	}
