@@ -262,18 +262,8 @@ func (m *Manager) audit(ctx context.Context, p *sso.Principal, typ, outcome, rea
 // checkLock refuses attempts while the user is locked out. It reports
 // whether the user has a failure record, which a success must clear.
 func (m *Manager) checkLock(ctx context.Context, p *sso.Principal) (bool, error) {
-	a, err := m.cfg.Store.GetAttempts(ctx, p.UserID)
-	if errors.Is(err, sso.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("mfa: read attempts: %w", err)
-	}
-	if now := m.now(); now.Before(a.LockedUntil) {
-		m.audit(ctx, p, EventFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
-		return true, lockout(a.LockedUntil)
-	}
-	return true, nil
+	a, err := m.readAttempts(ctx, p)
+	return a != nil, err
 }
 
 // fail records a failed attempt of factor for the user, locks the user
@@ -321,26 +311,45 @@ func (m *Manager) fail(ctx context.Context, p *sso.Principal, factor string, cau
 // re-locks first; any attempt that raced past the lock check is refused. It returns the attempt's number,
 // which fail and succeed take.
 func (m *Manager) reserve(ctx context.Context, p *sso.Principal) (int, error) {
-	before, afterLock := 0, false
+	a, err := m.readAttempts(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	return m.reserveAfter(ctx, p, a)
+}
+
+// readAttempts reads the user's failure record (nil when there is none)
+// and refuses while the user is locked out.
+func (m *Manager) readAttempts(ctx context.Context, p *sso.Principal) (*Attempts, error) {
 	a, err := m.cfg.Store.GetAttempts(ctx, p.UserID)
 	switch {
 	case errors.Is(err, sso.ErrNotFound):
+		return nil, nil
 	case err != nil:
-		return 0, fmt.Errorf("mfa: read attempts: %w", err)
-	default:
-		if m.now().Before(a.LockedUntil) {
-			m.audit(ctx, p, EventFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
-			return 0, lockout(a.LockedUntil)
-		}
+		return nil, fmt.Errorf("mfa: read attempts: %w", err)
+	case m.now().Before(a.LockedUntil):
+		m.audit(ctx, p, EventFailed, sso.OutcomeFailure, ReasonLockedOut, nil)
+		return nil, lockout(a.LockedUntil)
+	}
+	return a, nil
+}
+
+// reserveAfter is reserve with the record readAttempts returned (nil: no
+// record). The read may be older than the increment by other store calls:
+// reserve's checks hold for any delay between the two, since they compare
+// the increment's result with the read and refuse on a difference.
+func (m *Manager) reserveAfter(ctx context.Context, p *sso.Principal, a *Attempts) (int, error) {
+	now := m.now()
+	before, afterLock := 0, false
+	if a != nil {
 		before = a.Failures
-		if !a.LastFailureAt.After(m.now().Add(-m.cfg.FailureWindow)) {
+		if !a.LastFailureAt.After(now.Add(-m.cfg.FailureWindow)) {
 			before = 0 // AddFailure restarts the count
 		}
 		// A lock has expired and nothing was attempted since: this may be
 		// the one attempt it lets through.
 		afterLock = !a.LockedUntil.IsZero() && a.LastFailureAt.Before(a.LockedUntil)
 	}
-	now := m.now()
 	n, err := m.cfg.Store.AddFailure(ctx, p.UserID, now, now.Add(-m.cfg.FailureWindow))
 	if err != nil {
 		return 0, fmt.Errorf("mfa: record attempt: %w", err)

@@ -131,8 +131,8 @@ type RecoveryResult struct {
 // it: each code works once, atomically, whatever the concurrency. Failures
 // count towards the lockout; every use is audited.
 func (m *Manager) UseRecoveryCode(ctx context.Context, p *sso.Principal, code string) (_ *RecoveryResult, err error) {
-	ctx, end := m.verifySpan(ctx, p, "recovery_code")
-	defer func() { end(err) }()
+	ctx, span := m.verifySpan(ctx, p, "recovery_code")
+	defer func() { endVerify(span, err) }()
 	try, err := m.reserve(ctx, p)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
@@ -33,12 +34,25 @@ func (m *Manager) countEvent(ctx context.Context, p *sso.Principal, typ string, 
 	m.tel.MFAEvents.Add(ctx, 1, m.tel.MetricAttrs(p.OrgID, "", attrs...))
 }
 
-// verifySpan starts an "mfa.verify" span for factor and returns the
-// context and the function that ends it with the verification's error.
-func (m *Manager) verifySpan(ctx context.Context, p *sso.Principal, factor string) (context.Context, func(error)) {
-	ctx, span := m.tel.Start(ctx, "mfa.verify", attribute.String("ssokit.mfa.factor", factor))
-	if p != nil && span.IsRecording() {
-		span.SetAttributes(telemetry.KeyOrg.String(p.OrgID))
+// verifySpan starts an "mfa.verify" span for factor; endVerify ends it.
+func (m *Manager) verifySpan(ctx context.Context, p *sso.Principal, factor string) (context.Context, trace.Span) {
+	ctx, span := m.tel.Start(ctx, "mfa.verify")
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("ssokit.mfa.factor", factor))
+		if p != nil {
+			span.SetAttributes(telemetry.KeyOrg.String(p.OrgID))
+		}
 	}
-	return ctx, func(err error) { telemetry.End(span, sso.ReasonOf(err), err) }
+	return ctx, span
+}
+
+// endVerify ends a span of verifySpan with the verification's error. The
+// reason is looked up only for a failure, so a success allocates nothing
+// here.
+func endVerify(span trace.Span, err error) {
+	reason := ""
+	if err != nil {
+		reason = sso.ReasonOf(err)
+	}
+	telemetry.End(span, reason, err)
 }

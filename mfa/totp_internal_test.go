@@ -1,6 +1,7 @@
 package mfa
 
 import (
+	"crypto/hmac"
 	"errors"
 	"strings"
 	"testing"
@@ -216,4 +217,139 @@ func FuzzParseRecoveryCode(f *testing.F) {
 			t.Fatalf("round trip of %q: %q, %v", got, again, err)
 		}
 	})
+}
+
+// TestMatchStepSelection checks the branch-free selection of the matched
+// step against a plain search: with one-digit codes neighbouring steps
+// often share a code, and the exact step must win, then the previous one.
+func TestMatchStepSelection(t *testing.T) {
+	t.Parallel()
+	tp := totpParams{digits: otp.Digits(1), algorithm: otp.AlgorithmSHA1, period: 30}
+	collisions := 0
+	for i := range 200 {
+		now := time.Unix(1_700_000_000+int64(i)*30+7, 0)
+		step := now.Unix() / 30
+		var codes [3]string
+		for j, s := range [3]int64{step, step - 1, step + 1} {
+			c, err := tp.codeAt(seedSHA1, time.Unix(s*30, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			codes[j] = c
+		}
+		if codes[0] == codes[1] || codes[0] == codes[2] || codes[1] == codes[2] {
+			collisions++
+		}
+		for d := range 10 {
+			code := string(rune('0' + d))
+			want, wantOK := int64(0), false
+			for j, s := range [3]int64{step, step - 1, step + 1} {
+				if codes[j] == code {
+					want, wantOK = s, true
+					break
+				}
+			}
+			got, ok, err := tp.matchStep(seedSHA1, code, now)
+			if err != nil || ok != wantOK || got != want {
+				t.Fatalf("at %d code %q: got step %d ok %v err %v, want step %d ok %v (window codes %q)", now.Unix(), code, got, ok, err, want, wantOK, codes)
+			}
+		}
+	}
+	if collisions == 0 {
+		t.Fatal("no window with a repeated code: the test checks nothing")
+	}
+}
+
+// TestKeyedHMAC checks keyedHMAC against crypto/hmac for every TOTP hash,
+// keys shorter than, equal to and longer than the block size, and several
+// messages per key.
+func TestKeyedHMAC(t *testing.T) {
+	t.Parallel()
+	for _, alg := range []otp.Algorithm{otp.AlgorithmSHA1, otp.AlgorithmSHA256, otp.AlgorithmSHA512} {
+		newHash, err := totpParams{algorithm: alg}.newHash()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, keyLen := range []int{0, 1, 20, 32, 63, 64, 65, 128, 129, 300} {
+			key := make([]byte, keyLen)
+			for i := range key {
+				key[i] = byte(i*7 + keyLen)
+			}
+			mac, err := newKeyedHMAC(newHash, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, msg := range []string{"", "\x00\x00\x00\x00\x03\x4f\xb5\xe3", "a longer message spanning more than one block of the hash function at hand, twice over......................................"} {
+				ref := hmac.New(newHash, key)
+				ref.Write([]byte(msg))
+				want := ref.Sum(nil)
+				got := mac.sum([]byte("prefix"), []byte(msg))
+				if string(got[:6]) != "prefix" || !hmac.Equal(got[6:], want) {
+					t.Errorf("%v key %d bytes msg %d bytes: got %x, want %x", alg, keyLen, len(msg), got[6:], want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkMatchStep measures the constant-time ±1-step window alone: one
+// key schedule and three codes, against BenchmarkTOTPValidateBare's single
+// code (pquerna/otp stops at the first match).
+func BenchmarkMatchStep(b *testing.B) {
+	now := time.Unix(1_800_000_015, 0)
+	code, err := defaultTOTP.codeAt(seedSHA1, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for range b.N {
+		if _, ok, _ := defaultTOTP.matchStep(seedSHA1, code, now); !ok {
+			b.Fatal("rejected")
+		}
+	}
+}
+
+// TestKeyedHMACScratch checks that the scratch room survives the saved
+// states of every TOTP hash.
+func TestKeyedHMACScratch(t *testing.T) {
+	t.Parallel()
+	for _, alg := range []otp.Algorithm{otp.AlgorithmSHA1, otp.AlgorithmSHA256, otp.AlgorithmSHA512} {
+		newHash, _ := totpParams{algorithm: alg}.newHash()
+		mac, err := newKeyedHMAC(newHash, []byte("key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if room := cap(mac.outerState) - len(mac.outerState); room < scratchSize {
+			t.Errorf("%v: %d bytes left after the saved states, want %d: the buffer is sized wrong", alg, room, scratchSize)
+		}
+		before := string(mac.outerState)
+		s := mac.scratch()
+		if len(s) != 0 || cap(s) < scratchSize {
+			t.Fatalf("%v: scratch len %d cap %d", alg, len(s), cap(s))
+		}
+		for i := range 3 {
+			_ = mac.sum(append(s[:0], 1, 2, 3, 4, 5, 6, 7, byte(i)), s[:8])
+		}
+		if string(mac.outerState) != before {
+			t.Fatalf("%v: a sum into scratch overwrote the saved state", alg)
+		}
+	}
+}
+
+// TestMatchStepAllocations checks that the window allocates per key, not
+// per step: the same count for one code as for the whole window.
+func TestMatchStepAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("-race changes allocation counts")
+	}
+	now := time.Unix(1_800_000_015, 0)
+	code, _ := defaultTOTP.codeAt(seedSHA1, now)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, ok, _ := defaultTOTP.matchStep(seedSHA1, code, now); !ok {
+			t.Fatal("rejected")
+		}
+	})
+	if allocs > 3 {
+		t.Errorf("matchStep: %v allocations, want at most 3 (two hash states and one buffer)", allocs)
+	}
 }

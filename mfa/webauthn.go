@@ -288,8 +288,8 @@ func (m *Manager) BeginWebAuthnLogin(ctx context.Context, p *sso.Principal) (str
 // refused as a possible cloned authenticator). Every rejection counts
 // towards the lockout and is audited.
 func (m *Manager) FinishWebAuthnLogin(ctx context.Context, p *sso.Principal, ceremonyID string, body []byte) (err error) {
-	ctx, end := m.verifySpan(ctx, p, "webauthn")
-	defer func() { end(err) }()
+	ctx, span := m.verifySpan(ctx, p, "webauthn")
+	defer func() { endVerify(span, err) }()
 	if m.wa == nil {
 		return invalid(ReasonWebAuthnDisabled, nil)
 	}

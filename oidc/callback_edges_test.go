@@ -124,7 +124,7 @@ func googleSetup(t *testing.T) (*harness, *mockOP) {
 	return h, op
 }
 
-// go-oidc accepts Google's scheme-less "accounts.google.com" only when the
+// Google's scheme-less "accounts.google.com" is accepted only when the
 // configured issuer is https://accounts.google.com; the identity must then
 // carry the configured issuer so one Google user never becomes two
 // identities.
@@ -413,6 +413,16 @@ func TestTokenShape(t *testing.T) {
 			return tok[:i] + "\r\n" + tok[i:]
 		}, ReasonSignatureInvalid},
 		{"signature-padded", func(tok string) string { return tok + "==" }, ReasonTokenMalformed},
+		// A second spelling of a genuine signature is a different token.
+		{"newline-in-signature", func(tok string) string {
+			i := strings.LastIndexByte(tok, '.') + 5
+			return tok[:i] + "\n" + tok[i:]
+		}, ReasonSignatureInvalid},
+		{"signature-trailing-bits", func(tok string) string {
+			const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			v := strings.IndexByte(alphabet, tok[len(tok)-1])
+			return tok[:len(tok)-1] + string(alphabet[v|1])
+		}, ReasonSignatureInvalid},
 		{"signature-std-base64", func(tok string) string {
 			i := strings.LastIndexByte(tok, '.')
 			return tok[:i+1] + strings.NewReplacer("-", "+", "_", "/").Replace(tok[i+1:]) + "+/"

@@ -85,25 +85,24 @@ func (rp *RP) userInfo(ctx context.Context, conn *sso.Connection, m *metadata, v
 		return err
 	}
 	if mt == "application/jwt" {
-		hdr, _, err := rp.splitToken(strings.TrimSpace(string(body)))
+		t, err := rp.parseToken(strings.TrimSpace(string(body)))
 		if err != nil {
 			return invalid(ReasonUserInfoInvalid, err)
 		}
-		if !slices.Contains(signingAlgs(conn, m), hdr.Alg) {
-			return mismatch(ReasonAlgNotAllowed, strings.Join(signingAlgs(conn, m), " "), hdr.Alg)
+		if !algAllowed(conn, m, t.hdr.Alg) {
+			return mismatch(ReasonAlgNotAllowed, strings.Join(signingAlgs(conn, m), " "), t.hdr.Alg)
 		}
-		verified, err := rp.keySetFor(conn, m.JWKSURL).VerifySignature(ctx, strings.TrimSpace(string(body)))
-		if err != nil {
+		if err := rp.keySetFor(conn, m.JWKSURL).verify(ctx, t); err != nil {
 			return invalid(ReasonSignatureInvalid, err)
 		}
-		body = verified
+		body = t.payload
 	}
 	claims, err := decodeClaims(body)
 	if err != nil {
 		return invalid(ReasonUserInfoInvalid, err)
 	}
 	if mt == "application/jwt" {
-		if iss, ok := claims["iss"]; ok && iss != vt.issuer && iss != vt.token.Issuer {
+		if iss, ok := claims["iss"]; ok && iss != vt.issuer && iss != vt.id.Issuer {
 			return mismatch(ReasonIssuerMismatch, vt.issuer, truncate(fmt.Sprint(iss), 256))
 		}
 		if aud, ok := claims["aud"]; ok && !slices.Contains(stringsOf(aud), ConfigOf(conn).ClientID) {
@@ -111,8 +110,8 @@ func (rp *RP) userInfo(ctx context.Context, conn *sso.Connection, m *metadata, v
 		}
 	}
 	sub, _ := claims["sub"].(string)
-	if sub == "" || sub != vt.token.Subject {
-		return mismatch(ReasonUserInfoSubMismatch, vt.token.Subject, truncate(sub, 256))
+	if sub == "" || sub != vt.id.Subject {
+		return mismatch(ReasonUserInfoSubMismatch, vt.id.Subject, truncate(sub, 256))
 	}
 	vt.userinfo = claims
 	return nil
@@ -196,7 +195,7 @@ func (rp *RP) profile(ctx context.Context, conn *sso.Connection, vt *verifiedTok
 		OrgID:        conn.OrgID,
 		ConnectionID: conn.ID,
 		Issuer:       vt.issuer,
-		Subject:      vt.token.Subject,
+		Subject:      vt.id.Subject,
 		GivenName:    str(claimName(mp.GivenName, DefaultGivenNameClaim)),
 		FamilyName:   str(claimName(mp.FamilyName, DefaultFamilyNameClaim)),
 		DisplayName:  str(claimName(mp.DisplayName, DefaultDisplayNameClaim)),

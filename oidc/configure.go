@@ -157,7 +157,7 @@ func (rp *RP) forget(connID string) {
 		}
 	}
 	for k := range rp.cache.keySets {
-		if strings.HasPrefix(k, prefix) {
+		if k.conn == connID {
 			delete(rp.cache.keySets, k)
 		}
 	}

@@ -4,9 +4,11 @@
 // Workspace, Keycloak, Auth0, ...), and hands a verified [sso.Profile] to
 // the host's [sso.Completer].
 //
-// It is built on github.com/coreos/go-oidc (ID token signature, iss, aud,
-// exp) and golang.org/x/oauth2 (code exchange, PKCE), and adds every check
-// those leave to the caller.
+// It uses golang.org/x/oauth2 for the code exchange and PKCE, and verifies
+// ID tokens itself: each token is parsed once, its signature checked over
+// the exact signing input with crypto/rsa, crypto/ecdsa or crypto/ed25519
+// and the connection's cached keys, and its claims decoded once for every
+// check of OIDC Core 3.1.3.7.
 //
 // # Mounting
 //
@@ -59,7 +61,9 @@
 //     with MaxClockSkew; iat present and not older than MaxIDTokenAge; sub
 //     non-empty; nonce equal (constant time); at_hash checked when present.
 //     jku, x5u, jwk and x5c headers are never used. A kid-less token is
-//     tried against every key and accepted only if one verifies.
+//     tried against every key and accepted only if one verifies. The
+//     signature segment must be canonical base64url, so a token has one
+//     spelling.
 //   - Multi-tenant issuers (Microsoft Entra "common"/"organizations"): an
 //     Issuer with [TenantPlaceholder] accepts only tokens whose tid is in
 //     AllowedTenantIDs and whose iss is the template filled with that tid.

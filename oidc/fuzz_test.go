@@ -139,7 +139,7 @@ func FuzzProfileClaims(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p := rp.profile(context.Background(), conn, &verifiedToken{token: vt0.token, claims: claims, userinfo: claims})
+		p := rp.profile(context.Background(), conn, &verifiedToken{id: vt0.id, claims: claims, userinfo: claims})
 		if p.EmailVerified && claims["email_verified"] != true {
 			t.Fatalf("email_verified %v counted as verified", claims["email_verified"])
 		}

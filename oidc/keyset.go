@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	_ "crypto/sha256" // hashes for RS256/ES256/PS256
 	_ "crypto/sha512" // hashes for *384/*512 and EdDSA
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -45,13 +46,12 @@ var (
 	errKeysUnavailable = errors.New("oidc: no signing keys available")
 )
 
-// keySet is a JWKS cache for one connection's jwks_uri that implements
-// go-oidc's KeySet. Keys are selected by kid; an unknown kid (or a
-// kid-less token no cached key verifies) refetches the JWKS at most once
-// per refetch interval, so a flood of tokens with random kids costs at most
-// one fetch per interval. When the endpoint fails, the cached keys keep
-// verifying. Keys that do not parse, encryption keys and symmetric keys are
-// ignored.
+// keySet is a JWKS cache for one connection's jwks_uri. Keys are selected
+// by kid; an unknown kid (or a kid-less token no cached key verifies)
+// refetches the JWKS at most once per refetch interval, so a flood of
+// tokens with random kids costs at most one fetch per interval. When the
+// endpoint fails, the cached keys keep verifying. Keys that do not parse,
+// encryption keys and symmetric keys are ignored.
 type keySet struct {
 	rp       *RP
 	url      string
@@ -78,14 +78,32 @@ func (k *keySet) snapshot() ([]jose.JSONWebKey, uint64, bool) {
 	return k.keys, k.gen, stale
 }
 
-// VerifySignature implements go-oidc's KeySet. go-oidc has already parsed
-// the token and checked its algorithm against the allowlist; the key set
-// checks the algorithm again (asymmetric only) and verifies the signature
-// over the exact signing input with the key named by kid.
+// VerifySignature parses a compact JWS, verifies its signature with
+// verify and returns its payload.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
 	t, err := parseCompact(raw)
 	if err != nil {
 		return nil, err
+	}
+	if err := k.verify(ctx, t); err != nil {
+		return nil, err
+	}
+	return t.payload, nil
+}
+
+// verify checks the signature of a parsed JWS over its exact signing input
+// with the key named by its kid. The algorithm must be asymmetric and the
+// header must carry no "crit" or "b64"; the caller checks the connection's
+// allowlist.
+func (k *keySet) verify(ctx context.Context, t *compactJWS) error {
+	if !isAsymmetricAlg(t.hdr.Alg) {
+		return fmt.Errorf("oidc: jws algorithm %q not allowed", t.hdr.Alg)
+	}
+	if t.hdr.Crit != nil || t.hdr.B64 != nil {
+		return errors.New("oidc: jws crit/b64 headers not supported")
+	}
+	if !t.canonicalSig {
+		return errSigSpelling
 	}
 	keys, gen, stale := k.snapshot()
 	if stale {
@@ -95,37 +113,54 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 	}
 	ok, known := t.verifyWith(keys)
 	if ok {
-		return t.payload()
+		return nil
 	}
-	if known && t.kid != "" {
+	if known && t.hdr.Kid != "" {
 		// The kid is known and its key does not verify: a forgery, not a
 		// rotation. Do not refetch.
-		return nil, errNoMatchingKey
+		return errNoMatchingKey
 	}
 	if err := k.refresh(ctx, gen); err != nil {
 		if len(keys) == 0 {
-			return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
+			return fmt.Errorf("%w: %w", errKeysUnavailable, err)
 		}
-		return nil, fmt.Errorf("%w (%w)", errNoMatchingKey, err)
+		return fmt.Errorf("%w (%w)", errNoMatchingKey, err)
 	}
 	keys, _, _ = k.snapshot()
 	if ok, _ := t.verifyWith(keys); ok {
-		return t.payload()
+		return nil
 	}
-	return nil, errNoMatchingKey
+	return errNoMatchingKey
 }
 
-// compactJWS is a compact JWS split for verification.
+// jwsHeader is the protected header of a compact JWS: the members the
+// verifier uses or refuses. jku, x5u, jwk and x5c never select a key; an
+// embedded jwk or x5c must still be well formed.
+type jwsHeader struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Crit json.RawMessage `json:"crit"`
+	B64  json.RawMessage `json:"b64"`
+	JWK  json.RawMessage `json:"jwk"`
+	X5C  json.RawMessage `json:"x5c"`
+}
+
+// compactJWS is a compact JWS split and decoded once: its header, the
+// signing input the signature covers, the (not yet verified) payload and
+// the signature.
 type compactJWS struct {
-	alg, kid     string
+	hdr          jwsHeader
 	signingInput string
-	rawPayload   string
+	payload      []byte
 	sig          []byte
+	// canonicalSig reports whether the signature segment is the one
+	// spelling of sig (see errSigSpelling).
+	canonicalSig bool
 }
 
-// parseCompact splits a compact JWS, decodes its protected header (which
-// must name an asymmetric algorithm and carry no "crit" or "b64") and its
-// signature.
+// parseCompact splits a compact JWS and decodes its three segments and its
+// protected header, once. It checks the shape only: the algorithm, crit
+// and the signature are checked by the callers and keySet.verify.
 func parseCompact(raw string) (*compactJWS, error) {
 	dot1 := strings.IndexByte(raw, '.')
 	dot2 := strings.LastIndexByte(raw, '.')
@@ -136,34 +171,72 @@ func parseCompact(raw string) (*compactJWS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: jws header: %w", err)
 	}
-	var h struct {
-		Alg  string          `json:"alg"`
-		Kid  string          `json:"kid"`
-		Crit json.RawMessage `json:"crit"`
-		B64  json.RawMessage `json:"b64"`
-	}
-	if err := json.Unmarshal(hb, &h); err != nil {
+	t := &compactJWS{signingInput: raw[:dot2]}
+	if err := json.Unmarshal(hb, &t.hdr); err != nil {
 		return nil, fmt.Errorf("oidc: jws header: %w", err)
 	}
-	if !isAsymmetricAlg(h.Alg) {
-		return nil, fmt.Errorf("oidc: jws algorithm %q not allowed", h.Alg)
-	}
-	if h.Crit != nil || h.B64 != nil {
-		return nil, errors.New("oidc: jws crit/b64 headers not supported")
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(raw[dot2+1:])
-	if err != nil {
-		return nil, fmt.Errorf("oidc: jws signature: %w", err)
-	}
-	return &compactJWS{alg: h.Alg, kid: h.Kid, signingInput: raw[:dot2], rawPayload: raw[dot1+1 : dot2], sig: sig}, nil
-}
-
-func (t *compactJWS) payload() ([]byte, error) {
-	p, err := base64.RawURLEncoding.DecodeString(t.rawPayload)
-	if err != nil {
+	if t.payload, err = base64.RawURLEncoding.DecodeString(raw[dot1+1 : dot2]); err != nil {
 		return nil, fmt.Errorf("oidc: jws payload: %w", err)
 	}
-	return p, nil
+	if t.sig, t.canonicalSig, err = decodeSignature(raw[dot2+1:]); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// errSigSpelling refuses a signature segment that is not the one
+// spelling of its bytes: the header and payload segments are signed as
+// written, but the signature segment is not, so a second spelling (line
+// breaks, which encoding/base64 skips, or non-zero unused trailing bits)
+// would make a different token with the same valid signature.
+var errSigSpelling = errors.New("oidc: jws signature is not canonical base64url")
+
+// strictB64URL refuses non-zero unused trailing bits.
+var strictB64URL = base64.RawURLEncoding.Strict()
+
+// decodeSignature decodes the signature segment and reports whether it is
+// canonical; keySet.verify refuses one that is not (errSigSpelling).
+func decodeSignature(seg string) ([]byte, bool, error) {
+	sig, err := strictB64URL.DecodeString(seg)
+	if err == nil && len(sig) == strictB64URL.DecodedLen(len(seg)) {
+		return sig, true, nil
+	}
+	sig, err = base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return nil, false, fmt.Errorf("oidc: jws signature: %w", err)
+	}
+	return sig, false, nil
+}
+
+// checkEmbeddedKeys refuses a malformed embedded key: a jwk header that is
+// not a valid public JWK, an x5c header that is not a chain of base64 DER
+// certificates. Neither is ever used to verify.
+func (h *jwsHeader) checkEmbeddedKeys() error {
+	if h.JWK != nil && string(h.JWK) != "null" {
+		var k jose.JSONWebKey
+		if err := json.Unmarshal(h.JWK, &k); err != nil {
+			return fmt.Errorf("oidc: jws jwk header: %w", err)
+		}
+		if !k.Valid() || !k.IsPublic() {
+			return errors.New("oidc: jws jwk header is not a public key")
+		}
+	}
+	if h.X5C != nil && string(h.X5C) != "null" {
+		var chain []string
+		if err := json.Unmarshal(h.X5C, &chain); err != nil {
+			return fmt.Errorf("oidc: jws x5c header: %w", err)
+		}
+		for _, c := range chain {
+			der, err := base64.StdEncoding.DecodeString(c)
+			if err != nil {
+				return fmt.Errorf("oidc: jws x5c header: %w", err)
+			}
+			if _, err := x509.ParseCertificate(der); err != nil {
+				return fmt.Errorf("oidc: jws x5c header: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // verifyWith tries the keys matching the token's kid (all keys when the
@@ -172,14 +245,14 @@ func (t *compactJWS) payload() ([]byte, error) {
 func (t *compactJWS) verifyWith(keys []jose.JSONWebKey) (ok, known bool) {
 	for i := range keys {
 		key := &keys[i]
-		if t.kid != "" && key.KeyID != t.kid {
+		if t.hdr.Kid != "" && key.KeyID != t.hdr.Kid {
 			continue
 		}
 		known = true
-		if key.Algorithm != "" && key.Algorithm != t.alg {
+		if key.Algorithm != "" && key.Algorithm != t.hdr.Alg {
 			continue
 		}
-		if verifySig(key.Key, t.alg, t.signingInput, t.sig) {
+		if verifySig(key.Key, t.hdr.Alg, t.signingInput, t.sig) {
 			return true, true
 		}
 	}

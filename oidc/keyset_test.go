@@ -8,9 +8,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"slices"
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/ssokit/ssokit/sso"
 )
 
 func TestVerifySigAlgorithms(t *testing.T) {
@@ -62,5 +65,26 @@ func TestParseJWKSFilters(t *testing.T) {
 	keys := parseJWKS([]json.RawMessage{priv, enc, weak, hs, json.RawMessage(`{"kty":"oct","k":"AAAA","kid":"oct"}`)})
 	if len(keys) != 1 || keys[0].KeyID != "priv" || !keys[0].IsPublic() {
 		t.Fatalf("kept %+v, want only the public half of priv", keys)
+	}
+}
+
+// TestAlgAllowed checks that algAllowed, which the verifier uses, accepts
+// exactly the algorithms of signingAlgs, which error messages list, for
+// every mix of configured and advertised algorithms.
+func TestAlgAllowed(t *testing.T) {
+	t.Parallel()
+	lists := [][]string{nil, {}, {"RS256"}, {"ES256"}, {"HS256"}, {"none"}, {"RS256", "ES256"}, {"HS256", "ES384"}, {"EdDSA", "EdDSA"}, {"rs256"}}
+	algs := append([]string{"", "none", "HS256", "RS256 ", "rs256"}, asymmetricAlgs...)
+	for _, configured := range lists {
+		for _, advertised := range lists {
+			conn := &sso.Connection{Protocol: Protocol, Config: &ConnectionConfig{SigningAlgs: configured}}
+			m := &metadata{IDTokenAlgs: advertised}
+			want := signingAlgs(conn, m)
+			for _, alg := range algs {
+				if got := algAllowed(conn, m, alg); got != slices.Contains(want, alg) {
+					t.Errorf("configured %q advertised %q alg %q: allowed %v, want %v (list %q)", configured, advertised, alg, got, !got, want)
+				}
+			}
+		}
 	}
 }

@@ -105,7 +105,7 @@ func (rp *RP) verifyLogoutToken(r *http.Request, conn *sso.Connection, raw strin
 	if err != nil {
 		return "", "", err
 	}
-	tok, tc, payload, _, err := rp.verifySigned(ctx, conn, m, raw)
+	t, tc, _, _, err := rp.verifySigned(ctx, conn, m, raw)
 	if err != nil {
 		return "", "", err
 	}
@@ -116,7 +116,7 @@ func (rp *RP) verifyLogoutToken(r *http.Request, conn *sso.Connection, raw strin
 		Nonce  *json.RawMessage           `json:"nonce"`
 		Events map[string]json.RawMessage `json:"events"`
 	}
-	if err := json.Unmarshal(payload, &c); err != nil {
+	if err := json.Unmarshal(t.payload, &c); err != nil {
 		return "", "", invalid(ReasonLogoutTokenInvalid, err)
 	}
 	now, skew := rp.now(), rp.cfg.MaxClockSkew
@@ -136,10 +136,10 @@ func (rp *RP) verifyLogoutToken(r *http.Request, conn *sso.Connection, raw strin
 		return "", "", invalid(ReasonLogoutTokenInvalid, errors.New("oidc: logout token has neither sub nor sid"))
 	case c.JTI == "" || len(c.JTI) > 256:
 		return "", "", invalid(ReasonLogoutTokenInvalid, errors.New("oidc: logout token jti missing"))
-	case (len(tok.Audience) > 1 || tc.AZP != "") && tc.AZP != ConfigOf(conn).ClientID:
+	case (tc.AZP != "" || multipleAudiences(tc.Audience)) && tc.AZP != ConfigOf(conn).ClientID:
 		return "", "", mismatch(ReasonAZPMismatch, ConfigOf(conn).ClientID, tc.AZP)
 	}
-	key := "bcl:" + opaque.Hash(conn.ID+"\x00"+tok.Issuer+"\x00"+c.JTI)
+	key := "bcl:" + opaque.Hash(conn.ID+"\x00"+tc.Issuer+"\x00"+c.JTI)
 	if err := rp.cfg.Store.UseOnce(ctx, key, tc.IAT.t.Add(rp.cfg.MaxIDTokenAge+2*skew)); err != nil {
 		if errors.Is(err, sso.ErrConflict) {
 			return "", "", invalid(ReasonReplayed, err)

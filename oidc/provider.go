@@ -49,7 +49,7 @@ type metaEntry struct {
 type providerCache struct {
 	mu      sync.Mutex
 	meta    map[string]*metaEntry
-	keySets map[string]*keySet
+	keySets map[keySetKey]*keySet
 }
 
 // discoveryURL returns the well-known configuration URL of issuer.
@@ -134,20 +134,42 @@ func (rp *RP) metadataFor(ctx context.Context, conn *sso.Connection) (*metadata,
 	return m, nil
 }
 
+// keySetKey names a cached key set: a connection and its JWKS URL.
+type keySetKey struct{ conn, url string }
+
 // keySetFor returns the cached key set of conn's JWKS URL.
 func (rp *RP) keySetFor(conn *sso.Connection, jwksURL string) *keySet {
-	key := conn.ID + "\x00" + jwksURL
+	key := keySetKey{conn.ID, jwksURL}
 	rp.cache.mu.Lock()
 	defer rp.cache.mu.Unlock()
 	if ks := rp.cache.keySets[key]; ks != nil {
 		return ks
 	}
 	if rp.cache.keySets == nil {
-		rp.cache.keySets = map[string]*keySet{}
+		rp.cache.keySets = map[keySetKey]*keySet{}
 	}
 	ks := &keySet{rp: rp, url: jwksURL, interval: rp.cfg.JWKSRefetchInterval}
 	rp.cache.keySets[key] = ks
 	return ks
+}
+
+// algAllowed reports whether alg is in signingAlgs(conn, m), without
+// building the list.
+func algAllowed(conn *sso.Connection, m *metadata, alg string) bool {
+	if !isAsymmetricAlg(alg) {
+		return false
+	}
+	configured := ConfigOf(conn).SigningAlgs
+	src := configured
+	if len(src) == 0 {
+		src = m.IDTokenAlgs
+	}
+	if slices.Contains(src, alg) {
+		return true
+	}
+	// The RS256 default applies when nothing is configured and the IdP
+	// advertises no asymmetric algorithm.
+	return alg == "RS256" && len(configured) == 0 && !slices.ContainsFunc(src, isAsymmetricAlg)
 }
 
 // signingAlgs is the ID token algorithm allowlist of a connection: the

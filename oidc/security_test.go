@@ -50,7 +50,8 @@ func accepts(t *testing.T, knob func(op *mockOP)) *sso.Login {
 	return h.wantOK(h.login(newBrowser(t), "conn_a"))
 }
 
-// T-O.1: alg=none is rejected, and no code path disables go-oidc checks.
+// T-O.1: alg=none is rejected, and no code path carries a switch that
+// disables a check.
 func TestT_O_1_AlgNone(t *testing.T) {
 	t.Parallel()
 	for _, alg := range []string{"none", "None", "NONE", ""} {

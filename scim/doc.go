@@ -28,15 +28,47 @@
 //
 // # Storage
 //
-// A host implements [UserStore] and [GroupStore] (or uses
-// store/memstore/memscim or store/sqlstore/sqlscim) and proves it with
-// store/storetest.
+// A host implements [UserStore] and [GroupStore], and for large
+// organizations [Seeker] (or uses store/memstore/memscim or
+// store/sqlstore/sqlscim), and proves it with store/storetest.
 // Filters are parsed here ([ParseFilter]) into a small AST over an
 // allow-list of attributes; sqlscim turns it into parameterised SQL on
 // indexed, lower-cased columns and memscim evaluates it with [MatchUser],
 // so no list request loads an organization's users into memory. Group
 // member changes are deltas applied inside the store, so concurrent
 // PATCHes of one group lose no member.
+//
+// # Pagination
+//
+// Lists and searches page by index as RFC 7644 §3.4.2.4 defines it
+// (startIndex, count; at most Config.MaxResults per page), in ID order.
+// When the Store also implements [Seeker] (memscim and sqlscim do), pages
+// are read by key and the cost of a page does not grow with the size of
+// the organization:
+//
+//   - A client that walks a list (startIndex = previous startIndex +
+//     itemsPerPage, as Okta and Entra do) continues exactly after the last
+//     resource of its previous page: every resource that exists
+//     throughout the walk is returned exactly once, none twice, even when
+//     resources are created or deleted between pages. This holds for the
+//     pages one Handler serves (one replica, or sticky routing), per
+//     bearer token, for pauses of up to 10 minutes between pages; a page
+//     served by another replica is found by position, like any jump.
+//   - Any other startIndex selects the resource at that position (exact as
+//     of the last count, see below).
+//   - startIndex beyond the last match answers an empty page with
+//     totalResults; count=0 answers totalResults alone.
+//   - totalResults is the number of matches. A list with fewer than 1000
+//     matches is counted on every request. A larger one is counted on the
+//     first request and reused for Config.TotalCacheTTL (10s by default)
+//     by the same Handler; a write through that Handler to the
+//     organization ends the reuse at once, while writes through other
+//     replicas, or made in the store directly, show in the total (and in
+//     the positions of jumps) within TotalCacheTTL. A negative
+//     TotalCacheTTL counts on every request.
+//
+// Without a Seeker the Handler calls [UserStore.ListUsersSCIM] and
+// [GroupStore.ListGroupsSCIM], which count and skip on every request.
 //
 // # Security
 //

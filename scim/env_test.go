@@ -99,6 +99,7 @@ type backend interface {
 // scimStore is the SCIM part of a backend.
 type scimStore interface {
 	scim.Store
+	scim.Seeker
 	scim.RateStore
 }
 

@@ -12,55 +12,40 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-func (h *Handler) renderGroup(ctx context.Context, g *Group, withMembers bool) (map[string]any, error) {
-	m := map[string]any{
-		"schemas":     []string{groupSchema},
-		"id":          g.ID,
-		"displayName": g.DisplayName,
-		"meta": map[string]any{
-			"resourceType": "Group",
-			"created":      g.Created.UTC().Format(time.RFC3339Nano),
-			"lastModified": g.LastModified.UTC().Format(time.RFC3339Nano),
-			"location":     h.location("Groups", g.ID),
-			"version":      etag(g.Version),
-		},
-	}
-	if g.ExternalID != "" {
-		m["externalId"] = g.ExternalID
-	}
-	if withMembers {
-		var members []any
-		after := ""
-		for {
-			ids, err := h.cfg.Store.ListGroupMembersSCIM(ctx, g.OrgID, g.ID, after, memberPage)
-			if err != nil {
-				return nil, err
-			}
-			for _, id := range ids {
-				members = append(members, map[string]any{"value": id, "$ref": h.location("Users", id), "type": "User"})
-			}
-			if len(ids) < memberPage {
-				break
-			}
-			after = ids[len(ids)-1]
+// groupMembers returns the member IDs of g in order.
+func (h *Handler) groupMembers(ctx context.Context, g *Group) ([]string, error) {
+	var members []string
+	after := ""
+	for {
+		ids, err := h.cfg.Store.ListGroupMembersSCIM(ctx, g.OrgID, g.ID, after, memberPage)
+		if err != nil {
+			return nil, err
 		}
-		if len(members) > 0 {
-			m["members"] = members
+		members = append(members, ids...)
+		if len(ids) < memberPage {
+			return members, nil
 		}
+		after = ids[len(ids)-1]
 	}
-	return m, nil
 }
 
 func (h *Handler) writeGroup(ctx context.Context, w http.ResponseWriter, status int, g *Group, attrs, excluded []string) error {
-	m, err := h.renderGroup(ctx, g, wants(attrs, excluded, "members"))
-	if err != nil {
-		return err
+	var members []string
+	if wants(attrs, excluded, "members") {
+		var err error
+		if members, err = h.groupMembers(ctx, g); err != nil {
+			return err
+		}
 	}
+	bp := getBuf()
+	defer putBuf(bp)
+	b := h.appendGroup((*bp)[:0], g, members, attrs, excluded)
+	*bp = b
 	w.Header().Set("ETag", etag(g.Version))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", h.location("Groups", g.ID))
 	}
-	h.writeJSON(w, status, project(m, attrs, excluded))
+	h.writeBody(w, status, b)
 	return nil
 }
 
@@ -159,21 +144,39 @@ func (h *Handler) serveGroupList(w http.ResponseWriter, r *http.Request, get fun
 		return err
 	}
 	ctx, rc := r.Context(), from(r)
-	groups, total, err := h.cfg.Store.ListGroupsSCIM(ctx, rc.org.ID, p.q)
+	groups, total, err := h.pageGroups(ctx, rc.org.ID, p)
 	if err != nil {
 		return err
 	}
-	res := make([]any, 0, len(groups))
 	withMembers := wants(p.attrs, p.excluded, "members")
-	for _, g := range groups {
-		m, err := h.renderGroup(ctx, g, withMembers)
-		if err != nil {
-			return err
+	bp := getBuf()
+	defer putBuf(bp)
+	b := appendListHead((*bp)[:0], total, p.q.StartIndex, len(groups))
+	for i, g := range groups {
+		var members []string
+		if withMembers {
+			if members, err = h.groupMembers(ctx, g); err != nil {
+				*bp = b
+				return err
+			}
 		}
-		res = append(res, project(m, p.attrs, p.excluded))
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = h.appendGroup(b, g, members, p.attrs, p.excluded)
 	}
-	h.writeJSON(w, http.StatusOK, listResponse(res, total, p.q.StartIndex))
+	b = appendListTail(b)
+	*bp = b
+	h.writeBody(w, http.StatusOK, b)
 	return nil
+}
+
+// pageGroups is pageUsers for groups.
+func (h *Handler) pageGroups(ctx context.Context, orgID string, p *listParams) ([]*Group, int, error) {
+	if h.pages == nil {
+		return h.cfg.Store.ListGroupsSCIM(ctx, orgID, p.q)
+	}
+	return servePage(ctx, h.pages, h.groups, orgID, p.filter, client(ctx), p.q)
 }
 
 // searchRoot serves POST /.search over Users and then Groups. A filter
@@ -192,33 +195,42 @@ func (h *Handler) searchRoot(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	users, nUsers, err := h.cfg.Store.ListUsersSCIM(ctx, rc.org.ID, pu.q)
+	users, nUsers, err := h.pageUsers(ctx, rc.org.ID, pu)
 	if err != nil {
 		return err
 	}
-	res := make([]any, 0, len(users))
-	for _, u := range users {
-		res = append(res, project(h.renderUser(u, nil), pu.attrs, pu.excluded))
-	}
 	// Groups continue the numbering after the users.
-	gq := pg.q
-	gq.Count = pu.q.Count - len(users)
-	gq.StartIndex = max(1, pu.q.StartIndex-nUsers)
-	groups, nGroups, err := h.cfg.Store.ListGroupsSCIM(ctx, rc.org.ID, gq)
+	gp := *pg
+	gp.q.Count = pu.q.Count - len(users)
+	gp.q.StartIndex = max(1, pu.q.StartIndex-nUsers)
+	groups, nGroups, err := h.pageGroups(ctx, rc.org.ID, &gp)
 	if err != nil {
 		return err
 	}
 	if pu.q.StartIndex+len(users) <= nUsers {
 		groups = nil // the page ended inside the users
 	}
-	for _, g := range groups {
-		m, err := h.renderGroup(ctx, g, false)
-		if err != nil {
+	bp := getBuf()
+	defer putBuf(bp)
+	b := appendListHead((*bp)[:0], nUsers+nGroups, pu.q.StartIndex, len(users)+len(groups))
+	for i, u := range users {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = h.appendUser(b, u, nil, pu.attrs, pu.excluded); err != nil {
+			*bp = b
 			return err
 		}
-		res = append(res, project(m, pg.attrs, pg.excluded))
 	}
-	h.writeJSON(w, http.StatusOK, listResponse(res, nUsers+nGroups, pu.q.StartIndex))
+	for i, g := range groups {
+		if i > 0 || len(users) > 0 {
+			b = append(b, ',')
+		}
+		b = h.appendGroup(b, g, nil, pg.attrs, pg.excluded)
+	}
+	b = appendListTail(b)
+	*bp = b
+	h.writeBody(w, http.StatusOK, b)
 	return nil
 }
 

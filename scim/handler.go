@@ -76,6 +76,13 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxResults caps the page size ("count"). Zero means 100; at most 1000.
 	MaxResults int
+	// TotalCacheTTL is how long the totalResults of a list with 1000 or
+	// more matches is reused instead of counted again, when Store
+	// implements Seeker (see "Pagination" in the package documentation).
+	// A write through this Handler to the organization ends the reuse at
+	// once; writes through other replicas show in totals after at most
+	// this long. Zero means 10s; negative means count on every request.
+	TotalCacheTTL time.Duration
 	// MaxOperations caps the operations of one PATCH. Zero means 1000.
 	MaxOperations int
 	// MaxMembers caps the member values of one request. Zero means 10000.
@@ -86,13 +93,21 @@ type Config struct {
 	// Limiter replaces the in-process per-organization limiter, e.g. with
 	// NewStoreLimiter when several replicas share the budget.
 	Limiter Limiter
-	// DisableRateLimit turns rate limiting off. It MUST only be used when
-	// the host limits SCIM traffic itself.
+	// ClientRateLimit bounds the failed authentications (a missing,
+	// malformed, unknown or expired bearer token) that one client address,
+	// as ClientIP reports it, may make per minute in this process. Past it
+	// the client's requests are answered 429 before any token lookup,
+	// whatever token they carry, until its budget refills. Zero means 60.
+	ClientRateLimit int
+	// DisableRateLimit turns rate limiting off, per organization and per
+	// client. It MUST only be used when the host limits SCIM traffic
+	// itself.
 	DisableRateLimit bool
 	// Hooks are told about every change.
 	Hooks Hooks
-	// ClientIP extracts the client address for the audit trail. Nil means
-	// reqinfo.RemoteIP.
+	// ClientIP extracts the client address for the audit trail and
+	// ClientRateLimit (the host's trusted-proxy rule). Nil means the host
+	// part of r.RemoteAddr.
 	ClientIP func(*http.Request) string
 	// ErrorHandler renders errors. Nil means WriteError (SCIM error JSON).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
@@ -117,12 +132,19 @@ type Handler struct {
 	cfg     Config
 	mux     *http.ServeMux
 	limiter Limiter
+	clients *clientLimiter
 	sync    sso.MembershipSyncer
 	locks   keyedLocks
 	log     *slog.Logger
 	now     func() time.Time
 	base    string
 	tel     *telemetry.T
+
+	// pages, users and groups serve lists when the store is a Seeker
+	// (pages is nil otherwise).
+	pages  *pager
+	users  source[*User]
+	groups source[*Group]
 }
 
 // New validates cfg and returns a Handler.
@@ -136,7 +158,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("%w: scim: nil Revoker", sso.ErrInvalidConfig)
 	case cfg.BaseURL == nil || !cfg.BaseURL.IsAbs():
 		return nil, fmt.Errorf("%w: scim: BaseURL must be an absolute URL", sso.ErrInvalidConfig)
-	case cfg.MaxBodyBytes < 0, cfg.MaxResults < 0, cfg.MaxOperations < 0, cfg.MaxMembers < 0, cfg.RateLimit < 0:
+	case cfg.MaxBodyBytes < 0, cfg.MaxResults < 0, cfg.MaxOperations < 0, cfg.MaxMembers < 0, cfg.RateLimit < 0, cfg.ClientRateLimit < 0:
 		return nil, fmt.Errorf("%w: scim: negative limit", sso.ErrInvalidConfig)
 	case cfg.MaxResults > MaxMaxResults:
 		return nil, fmt.Errorf("%w: scim: MaxResults above %d", sso.ErrInvalidConfig, MaxMaxResults)
@@ -165,6 +187,17 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.DisableRateLimit {
 		h.limiter = nil
+	} else {
+		h.clients = newClientLimiter(cmp.Or(cfg.ClientRateLimit, DefaultClientRateLimit), h.now)
+	}
+	if sk, ok := cfg.Store.(Seeker); ok {
+		ttl := cmp.Or(cfg.TotalCacheTTL, DefaultTotalCacheTTL)
+		h.pages = newPager(ttl, h.now)
+		h.users = source[*User]{kind: KindUser, seek: sk.SeekUsersSCIM, count: sk.CountUsersSCIM, id: func(u *User) string { return u.ID }}
+		h.groups = source[*Group]{kind: KindGroup, seek: sk.SeekGroupsSCIM, count: sk.CountGroupsSCIM, id: func(g *Group) string { return g.ID }}
+		// Every write goes through notingStore, so that totals counted
+		// before it are not reused.
+		h.cfg.Store = notingStore{Store: cfg.Store, pages: h.pages}
 	}
 	h.base = strings.TrimSuffix(cfg.BaseURL.String(), "/")
 	h.routes()
@@ -353,24 +386,52 @@ func (h *Handler) failAuth(w http.ResponseWriter, r *http.Request, err error) {
 	h.fail(w, r, err)
 }
 
+// clientOf returns the request's client address under the ClientIP rule.
+func (h *Handler) clientOf(r *http.Request) string {
+	if h.cfg.ClientIP != nil {
+		return h.cfg.ClientIP(r)
+	}
+	return reqinfo.RemoteIP(r)
+}
+
+// failUnauthenticated is failAuth that charges an authentication failure
+// (err wrapping sso.ErrNotFound, or errUnauthorized) to the client.
+func (h *Handler) failUnauthenticated(w http.ResponseWriter, r *http.Request, client string, err error) {
+	if h.clients != nil && (errors.Is(err, errUnauthorized) || errors.Is(err, sso.ErrNotFound)) {
+		h.clients.failed(client)
+	}
+	h.failAuth(w, r, err)
+}
+
 func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		var client string
+		if h.clients != nil {
+			// A client that keeps failing is refused before its token
+			// costs a lookup.
+			client = h.clientOf(r)
+			if blocked, retry := h.clients.blocked(client); blocked {
+				h.rateLimited(ctx, "")
+				h.fail(w, r, &Error{Status: http.StatusTooManyRequests, Detail: "too many failed authentications", RetryAfter: retry})
+				return
+			}
+		}
 		auth := r.Header.Get("Authorization")
 		scheme, bearer, ok := strings.Cut(auth, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			h.fail(w, r, errUnauthorized)
+			h.failUnauthenticated(w, r, client, errUnauthorized)
 			return
 		}
 		now := h.now()
 		tok, err := scimtoken.Authenticate(ctx, h.cfg.Core, strings.TrimSpace(bearer), now)
 		if err != nil {
-			h.failAuth(w, r, err)
+			h.failUnauthenticated(w, r, client, err)
 			return
 		}
 		org, err := h.cfg.Core.GetOrg(ctx, tok.OrgID)
 		if err != nil {
-			h.failAuth(w, r, err)
+			h.failUnauthenticated(w, r, client, err)
 			return
 		}
 		telemetry.OpFrom(ctx).SetTenant(org.ID, "")
@@ -495,6 +556,7 @@ func hasNUL(v any) bool {
 
 type listParams struct {
 	q        Query
+	filter   string // the filter as sent, trimmed
 	attrs    []string
 	excluded []string
 }
@@ -506,7 +568,7 @@ func (h *Handler) parseList(get func(string) (string, bool), k ResourceKind) (*l
 		if err != nil {
 			return nil, err
 		}
-		p.q.Filter = e
+		p.q.Filter, p.filter = e, strings.TrimSpace(f)
 	}
 	if s, ok := get("startIndex"); ok && s != "" {
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
@@ -625,41 +687,10 @@ func readSearch(r *http.Request) (func(string) (string, bool), error) {
 	return func(k string) (string, bool) { v, ok := vals[strings.ToLower(k)]; return v, ok }, nil
 }
 
-func project(m map[string]any, attrs, excluded []string) map[string]any {
-	if len(attrs) == 0 && len(excluded) == 0 {
-		return m
-	}
-	keep := func(k string) bool {
-		lk := strings.ToLower(k)
-		switch lk {
-		case "id", "schemas", "meta":
-			return true
-		}
-		if len(attrs) > 0 {
-			for _, a := range attrs {
-				if a == lk {
-					return true
-				}
-			}
-			return false
-		}
-		for _, a := range excluded {
-			if a == lk {
-				return false
-			}
-		}
-		return true
-	}
-	for k := range m {
-		if !keep(k) {
-			delete(m, k)
-		}
-	}
-	return m
-}
-
+// wants reports whether the attribute name is returned under the
+// attributes and excludedAttributes parameters.
 func wants(attrs, excluded []string, name string) bool {
-	return project(map[string]any{name: true}, attrs, excluded)[name] != nil
+	return keepAttr(name, attrs, excluded)
 }
 
 func listResponse(resources []any, total, start int) map[string]any {

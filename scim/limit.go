@@ -98,3 +98,68 @@ func (l *StoreLimiter) Allow(ctx context.Context, orgID string) (bool, time.Dura
 	}
 	return true, 0, nil
 }
+
+// DefaultClientRateLimit is the default of Config.ClientRateLimit.
+const DefaultClientRateLimit = 60
+
+// maxClients bounds the client addresses clientLimiter remembers per
+// generation.
+const maxClients = 10000
+
+// clientLimiter is an in-process token bucket per client address that is
+// charged for every failed authentication, with bounded memory: two
+// generations of at most maxClients entries each; when the current one
+// fills, the older is dropped (and its clients start afresh).
+type clientLimiter struct {
+	mu        sync.Mutex
+	limit     rate.Limit
+	burst     int
+	cur, prev map[string]*rate.Limiter
+	now       func() time.Time
+}
+
+func newClientLimiter(perMinute int, now func() time.Time) *clientLimiter {
+	return &clientLimiter{limit: rate.Every(time.Minute / time.Duration(perMinute)), burst: perMinute,
+		cur: map[string]*rate.Limiter{}, now: now}
+}
+
+// bucket returns the client's bucket; with create false, nil when the
+// client has none (has not failed recently).
+func (l *clientLimiter) bucket(client string, create bool) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.cur[client]; ok {
+		return b
+	}
+	b, ok := l.prev[client]
+	if !ok {
+		if !create {
+			return nil
+		}
+		b = rate.NewLimiter(l.limit, l.burst)
+	}
+	if len(l.cur) >= maxClients {
+		l.prev, l.cur = l.cur, make(map[string]*rate.Limiter, maxClients)
+	}
+	l.cur[client] = b
+	return b
+}
+
+// blocked reports whether the client has used up its failures and, when
+// it has, how long until it may try again.
+func (l *clientLimiter) blocked(client string) (bool, time.Duration) {
+	b := l.bucket(client, false)
+	if b == nil {
+		return false, 0
+	}
+	tokens := b.TokensAt(l.now())
+	if tokens >= 1 {
+		return false, 0
+	}
+	return true, time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second))
+}
+
+// failed charges one failed authentication to the client.
+func (l *clientLimiter) failed(client string) {
+	l.bucket(client, true).AllowN(l.now(), 1)
+}

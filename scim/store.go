@@ -39,6 +39,12 @@ type User struct {
 	Emails      []Email
 
 	Attributes map[string]any
+	// AttributesJSON is Attributes encoded as a JSON object, as a store
+	// holds it. [Seeker.SeekUsersSCIM] may return users with AttributesJSON
+	// set and Attributes nil (and the fields derived from it unset): the
+	// Handler renders them from the document without decoding it. It is
+	// used only when Attributes is nil, and never modified.
+	AttributesJSON []byte
 	// Deleted users were removed through DELETE: they are kept (deactivated)
 	// but are invisible to SCIM and free their userName.
 	Deleted bool
@@ -91,7 +97,8 @@ type MemberOp struct {
 }
 
 // Query selects a page of resources. StartIndex is 1-based, Count >= 0.
-// Filter may be nil (all resources). Results are ordered by ID.
+// Filter may be nil (all resources). Results are ordered by ID, bytewise
+// (PostgreSQL's "C" collation, SQLite's BINARY, Go's < on strings).
 type Query struct {
 	Filter     Expr
 	StartIndex int
@@ -164,6 +171,36 @@ type GroupStore interface {
 type Store interface {
 	UserStore
 	GroupStore
+}
+
+// Seeker is the optional capability of a Store to serve list pages by key
+// (keyset pagination) and to count apart from reading a page. When
+// Config.Store implements it, the Handler serves every list and search
+// with it, as described under "Pagination" in the package documentation,
+// and no longer calls ListUsersSCIM and ListGroupsSCIM: a deep page then
+// costs about what the first one does, and an organization's resources
+// are not counted on every page. memscim and sqlscim implement it; a
+// host's store proves it with store/storetest.
+//
+// Every method is safe for concurrent use and sees one organization only.
+// Order is the ID order of [Query].
+type Seeker interface {
+	// SeekUsersSCIM returns the live users of orgID that match q.Filter
+	// and whose IDs are greater than after (every one when after is ""),
+	// in ID order: up to q.Count of them, skipping the first
+	// q.StartIndex-1. It does not count. The users may carry
+	// AttributesJSON instead of Attributes; OrgID, ID, Version, Created
+	// and LastModified are set.
+	SeekUsersSCIM(ctx context.Context, orgID, after string, q Query) ([]*User, error)
+	// SeekGroupsSCIM is SeekUsersSCIM for groups.
+	SeekGroupsSCIM(ctx context.Context, orgID, after string, q Query) ([]*Group, error)
+	// CountUsersSCIM returns how many live users of orgID match filter
+	// and, when every is positive, the IDs of the matches at positions
+	// every, 2*every, 3*every, ... in ID order (marks[i] is the match at
+	// position (i+1)*every), read in the same pass.
+	CountUsersSCIM(ctx context.Context, orgID string, filter Expr, every int) (total int, marks []string, err error)
+	// CountGroupsSCIM is CountUsersSCIM for groups.
+	CountGroupsSCIM(ctx context.Context, orgID string, filter Expr, every int) (total int, marks []string, err error)
 }
 
 // CoreStore is the part of the core store the Handler uses: the org and

@@ -14,40 +14,6 @@ import (
 
 func (h *Handler) location(kind, id string) string { return h.base + "/" + kind + "/" + id }
 
-// renderUser returns the SCIM representation of u.
-func (h *Handler) renderUser(u *User, groups []*Group) map[string]any {
-	m := CloneAttributes(u.Attributes)
-	if m == nil {
-		m = map[string]any{}
-	}
-	schemas := []string{userSchema}
-	_, ext := m[enterpriseSchema]
-	if declared, ok := m["schemas"].([]any); ok && len(declared) > 1 {
-		ext = true
-	}
-	if ext {
-		schemas = append(schemas, enterpriseSchema)
-	}
-	m["schemas"] = schemas
-	m["id"] = u.ID
-	m["active"] = u.Active
-	m["meta"] = map[string]any{
-		"resourceType": "User",
-		"created":      u.Created.UTC().Format(time.RFC3339Nano),
-		"lastModified": u.LastModified.UTC().Format(time.RFC3339Nano),
-		"location":     h.location("Users", u.ID),
-		"version":      etag(u.Version),
-	}
-	if len(groups) > 0 {
-		gl := make([]any, 0, len(groups))
-		for _, g := range groups {
-			gl = append(gl, map[string]any{"value": g.ID, "display": g.DisplayName, "$ref": h.location("Groups", g.ID), "type": "direct"})
-		}
-		m["groups"] = gl
-	}
-	return m
-}
-
 func (h *Handler) writeUser(ctx context.Context, w http.ResponseWriter, status int, u *User, attrs, excluded []string) error {
 	var groups []*Group
 	if wants(attrs, excluded, "groups") {
@@ -57,11 +23,18 @@ func (h *Handler) writeUser(ctx context.Context, w http.ResponseWriter, status i
 		}
 		groups = byUser[u.ID]
 	}
+	bp := getBuf()
+	defer putBuf(bp)
+	b, err := h.appendUser((*bp)[:0], u, groups, attrs, excluded)
+	*bp = b
+	if err != nil {
+		return err
+	}
 	w.Header().Set("ETag", etag(u.Version))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", h.location("Users", u.ID))
 	}
-	h.writeJSON(w, status, project(h.renderUser(u, groups), attrs, excluded))
+	h.writeBody(w, status, b)
 	return nil
 }
 
@@ -307,11 +280,10 @@ func (h *Handler) serveUserList(w http.ResponseWriter, r *http.Request, get func
 		return err
 	}
 	ctx, rc := r.Context(), from(r)
-	users, total, err := h.cfg.Store.ListUsersSCIM(ctx, rc.org.ID, p.q)
+	users, total, err := h.pageUsers(ctx, rc.org.ID, p)
 	if err != nil {
 		return err
 	}
-	res := make([]any, 0, len(users))
 	var byUser map[string][]*Group
 	if wants(p.attrs, p.excluded, "groups") && len(users) > 0 {
 		ids := make([]string, len(users))
@@ -322,11 +294,31 @@ func (h *Handler) serveUserList(w http.ResponseWriter, r *http.Request, get func
 			return err
 		}
 	}
-	for _, u := range users {
-		res = append(res, project(h.renderUser(u, byUser[u.ID]), p.attrs, p.excluded))
+	bp := getBuf()
+	defer putBuf(bp)
+	b := appendListHead((*bp)[:0], total, p.q.StartIndex, len(users))
+	for i, u := range users {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = h.appendUser(b, u, byUser[u.ID], p.attrs, p.excluded); err != nil {
+			*bp = b
+			return err
+		}
 	}
-	h.writeJSON(w, http.StatusOK, listResponse(res, total, p.q.StartIndex))
+	b = appendListTail(b)
+	*bp = b
+	h.writeBody(w, http.StatusOK, b)
 	return nil
+}
+
+// pageUsers returns the page of users p selects and the total number of
+// matches: through the pager when the store is a Seeker.
+func (h *Handler) pageUsers(ctx context.Context, orgID string, p *listParams) ([]*User, int, error) {
+	if h.pages == nil {
+		return h.cfg.Store.ListUsersSCIM(ctx, orgID, p.q)
+	}
+	return servePage(ctx, h.pages, h.users, orgID, p.filter, client(ctx), p.q)
 }
 
 func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request) error {

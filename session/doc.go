@@ -30,10 +30,12 @@
 //
 // A host backs the Manager with three small interfaces: [Store] (sessions),
 // [TokenStore] (refresh-token families) and [RevocationStore] (per-user and
-// per-session revocation times for stateless access tokens). store/memstore,
-// store/sqlstore (SQLite, PostgreSQL) and store/redisstore implement them,
-// and store/storetest is the conformance suite for a host's own
-// implementation.
+// per-session revocation times for stateless access tokens).
+// store/memstore, store/sqlstore (SQLite, PostgreSQL) and store/redisstore
+// implement them, and store/storetest is the conformance suite for a host's
+// own implementation. With several replicas, a [RevocationBus] carries
+// revocations between them: memstore.Bus, sqlnotify.Bus (PostgreSQL
+// LISTEN/NOTIFY, under store/sqlstore) and redisstore.Bus (Redis pub/sub).
 //
 // An authenticated request costs one store read (the token-hash lookup);
 // the last-seen time is written at most once per [Config.TouchInterval].
@@ -70,8 +72,13 @@
 //     the losers' policy.
 //   - [Manager.RevokeUser] (called by SCIM deactivation and SSO enforcement)
 //     ends every session and token family of the user at once and revokes
-//     their access tokens, which stop on every replica within
-//     [Config.RevocationCacheTTL] (30 s by default, at most 60 s).
+//     their access tokens. Every revocation (logout, an ended session, a
+//     membership change) is announced on [Config.RevocationBus] when one is
+//     set, and every replica running [Manager.Run] refuses the tokens as
+//     soon as it hears it. Without a bus, or while its channel is down,
+//     they stop on every replica within [Config.RevocationCacheTTL] (30 s by
+//     default, at most 60 s) or [Config.RevocationFallbackTTL] (5 s by
+//     default) respectively; see [RevocationBus].
 //   - Verified access tokens are cached by their SHA-256 in a bounded cache
 //     that is never used past a token's expiry or its user's revocation.
 //   - Authentication facts (method, time, MFA) belong to the organization

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
@@ -81,4 +82,40 @@ func ExampleManager_Refresh() {
 	// rotated: true
 	// refresh_reused
 	// revoked
+}
+
+// Two replicas share a store and a bus: a user revoked on one loses API
+// access on the other as soon as the news arrives, not when the other's
+// cached revocation time expires.
+func ExampleManager_Run() {
+	db := memstore.New()
+	bus := &memstore.Bus{} // sqlnotify.Bus on PostgreSQL, redisstore.Bus on Redis
+	key, _ := session.GenerateSigningKey("k1", session.ES256)
+	replica := func() *session.Manager {
+		m, _ := session.New(session.Config{Store: db, Tokens: db, Revocations: db, Events: db, Memberships: db,
+			SigningKeys: []session.SigningKey{key}, Issuer: "https://app.example.com", RevocationBus: bus})
+		return m
+	}
+	a, b := replica(), replica()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go a.Run(ctx)
+	go b.Run(ctx)
+
+	s, _ := a.Issue(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil),
+		&sso.SessionGrant{UserID: "usr_1", OrgID: "org_1"})
+	pair, _ := a.IssueTokens(ctx, s, session.TokenOptions{})
+	_, err := b.VerifyAccessToken(ctx, pair.AccessToken)
+	fmt.Println("accepted on b:", err == nil)
+
+	_ = a.RevokeUser(ctx, "usr_1") // e.g. a SCIM deactivation handled by replica a
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, err = b.VerifyAccessToken(ctx, pair.AccessToken); err != nil {
+			break
+		}
+	}
+	fmt.Println("on b:", sso.ReasonOf(err))
+	// Output:
+	// accepted on b: true
+	// on b: revoked
 }

@@ -72,6 +72,13 @@ type Config struct {
 	// Revocations keeps per-user and per-session revocation times for access
 	// tokens. Required when SigningKeys is set.
 	Revocations RevocationStore
+	// RevocationBus, when set, carries every revocation this Manager records
+	// to the other replicas, and theirs to this one while Run runs, so that
+	// a logout, deactivation or demotion stops access tokens on every
+	// replica within the bus's delivery time instead of
+	// RevocationCacheTTL. Nil means replicas learn of a revocation only when
+	// their cached revocation time expires.
+	RevocationBus RevocationBus
 	// SigningKeys sign and verify access tokens. See SigningKey for rotation.
 	SigningKeys []SigningKey
 	// Issuer is the "iss" claim of access tokens and is required with
@@ -115,8 +122,14 @@ type Config struct {
 	// but leaves the family alive, for clients that retry in parallel.
 	ConcurrentRefreshGrace time.Duration
 	// RevocationCacheTTL is how long a subject's revocation time is cached
-	// in memory. Zero means 30 seconds; at most 60 seconds.
+	// in memory. Zero means 30 seconds; at most 60 seconds. With a
+	// RevocationBus it applies only while Run listens on the bus.
 	RevocationCacheTTL time.Duration
+	// RevocationFallbackTTL replaces RevocationCacheTTL while a
+	// RevocationBus is set but not listening: before Run subscribed, and
+	// from a failure of the channel until Run listens again. Zero means 5
+	// seconds; at most RevocationCacheTTL. Unused without a bus.
+	RevocationFallbackTTL time.Duration
 	// TokenCacheSize bounds the cache of verified access tokens. Zero means
 	// 10000; negative disables the cache.
 	TokenCacheSize int
@@ -160,6 +173,7 @@ type Manager struct {
 	log        *slog.Logger
 	keys       atomic.Pointer[keyring]
 	revCache   *revocationCache
+	running    atomic.Bool // Run is listening on the RevocationBus
 	tokCache   *tokenCache
 	parseOpts  []jwt.ParseOption
 	tel        *telemetry.T
@@ -215,6 +229,12 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.RevocationCacheTTL > time.Minute {
 		return nil, bad("RevocationCacheTTL %v exceeds one minute", cfg.RevocationCacheTTL)
 	}
+	if err := setDur(&cfg.RevocationFallbackTTL, min(DefaultRevocationFallbackTTL, cfg.RevocationCacheTTL), "RevocationFallbackTTL"); err != nil {
+		return nil, err
+	}
+	if cfg.RevocationFallbackTTL > cfg.RevocationCacheTTL {
+		return nil, bad("RevocationFallbackTTL %v exceeds RevocationCacheTTL %v", cfg.RevocationFallbackTTL, cfg.RevocationCacheTTL)
+	}
 	if cfg.IdleTimeout > cfg.AbsoluteTimeout {
 		return nil, bad("IdleTimeout exceeds AbsoluteTimeout")
 	}
@@ -263,7 +283,11 @@ func New(cfg Config) (*Manager, error) {
 			return nil, err
 		}
 	}
-	m.revCache = newRevocationCache(cfg.RevocationCacheTTL, 4*max(cfg.TokenCacheSize, 1024))
+	fallback := cfg.RevocationCacheTTL
+	if cfg.RevocationBus != nil {
+		fallback = cfg.RevocationFallbackTTL
+	}
+	m.revCache = newRevocationCache(cfg.RevocationCacheTTL, fallback, 4*max(cfg.TokenCacheSize, 1024))
 	if cfg.TokenCacheSize > 0 {
 		m.tokCache = newTokenCache(cfg.TokenCacheSize)
 	}
@@ -478,9 +502,7 @@ func (m *Manager) ended(ctx context.Context, s *Session, now time.Time) error {
 		errs = append(errs, m.cfg.Tokens.RevokeSessionTokens(ctx, s.ID, now))
 	}
 	if m.cfg.Revocations != nil {
-		k := revKey{kind: revSession, id: s.ID}
-		errs = append(errs, m.cfg.Revocations.SetRevocation(ctx, k.String(), now, now.Add(MaxAccessTokenTTL)))
-		m.revCache.forget(k)
+		errs = append(errs, m.revoke(ctx, revKey{kind: revSession, id: s.ID}, now))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("session: revoke tokens of session: %w", err)
@@ -652,7 +674,8 @@ func (m *Manager) ElevateMFA(w http.ResponseWriter, r *http.Request, at time.Tim
 
 // RevokeUser implements sso.SessionRevoker: it ends every session and
 // refresh-token family of the user and revokes their access tokens (which
-// stop within RevocationCacheTTL on every replica).
+// stop on every replica as soon as the RevocationBus delivers the news, and
+// within RevocationCacheTTL without one).
 func (m *Manager) RevokeUser(ctx context.Context, userID string) error {
 	now := m.now()
 	var errs []error
@@ -665,9 +688,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string) error {
 		errs = append(errs, m.cfg.Tokens.RevokeUserTokens(ctx, userID, now))
 	}
 	if m.cfg.Revocations != nil {
-		k := revKey{kind: revUser, id: userID}
-		errs = append(errs, m.cfg.Revocations.SetRevocation(ctx, k.String(), now, now.Add(MaxAccessTokenTTL)))
-		m.revCache.forget(k)
+		errs = append(errs, m.revoke(ctx, revKey{kind: revUser, id: userID}, now))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("session: revoke user: %w", err)

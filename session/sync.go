@@ -55,8 +55,8 @@ func (m *Manager) EndIdPSessions(ctx context.Context, l *sso.IdPLogout) (int, er
 // the membership, and a session or token carries a copy made at issue
 // time, so a changed membership ends the member's sessions in that
 // organization at once, with their refresh-token families and the access
-// tokens naming them (refused on every replica within
-// RevocationCacheTTL). The member signs in again (through SSO usually
+// tokens naming them (refused on every replica once the RevocationBus
+// delivers the news, and within RevocationCacheTTL without one). The member signs in again (through SSO usually
 // without typing anything) and gets a session with the membership as it
 // is now. Refresh also reads the live membership, so no family mints a role
 // the member lost. Sessions in other organizations are not touched.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -270,12 +271,16 @@ func (m *Manager) checkRevoked(ctx context.Context, c *Claims) error {
 	return nil
 }
 
-// revokedAt reads a subject's revocation time through the cache.
+// revokedAt reads a subject's revocation time through the cache. A read
+// that raced with an eviction of the subject (a revocation heard from
+// another replica) is returned but not cached: it may predate the
+// revocation.
 func (m *Manager) revokedAt(ctx context.Context, subject revKey) (time.Time, error) {
 	now := m.now()
 	if at, ok := m.revCache.get(subject, now); ok {
 		return at, nil
 	}
+	gen := m.revCache.generation(subject)
 	at, err := m.cfg.Revocations.GetRevocation(ctx, subject.String())
 	if errors.Is(err, sso.ErrNotFound) {
 		at, err = time.Time{}, nil
@@ -283,7 +288,7 @@ func (m *Manager) revokedAt(ctx context.Context, subject revKey) (time.Time, err
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%w: session: read revocation: %w", sso.ErrUnavailable, err)
 	}
-	m.revCache.put(subject, at, now)
+	m.revCache.put(subject, at, now, gen)
 	return at, nil
 }
 
@@ -392,35 +397,76 @@ func (k revKey) String() string {
 	return "session:" + k.id
 }
 
-// revocationCache caches subjects' revocation times for ttl.
+// revocationCache caches subjects' revocation times: for ttl while live
+// (a RevocationBus is listening, or none is configured), for fallback
+// otherwise. Evictions advance a generation, kept per stripe of subjects
+// and for the whole cache, so that a store read that began before an
+// eviction cannot put its possibly stale result back.
 type revocationCache struct {
-	mu  sync.RWMutex
-	ttl time.Duration
-	max int
-	m   map[revKey]revEntry
+	mu            sync.RWMutex
+	ttl, fallback time.Duration
+	live          atomic.Bool
+	max           int
+	m             map[revKey]revEntry
+	epoch         uint64
+	gens          [revStripes]uint64
 }
+
+// revStripes is the number of per-subject generation counters.
+const revStripes = 64
 
 type revEntry struct {
 	at      time.Time
 	fetched time.Time
 }
 
-func newRevocationCache(ttl time.Duration, n int) *revocationCache {
-	return &revocationCache{ttl: ttl, max: n, m: make(map[revKey]revEntry)}
+// revGen is a point in the eviction history of one subject.
+type revGen struct{ epoch, stripe uint64 }
+
+// newRevocationCache returns a cache of at most n subjects. With
+// fallback equal to ttl the live flag makes no difference.
+func newRevocationCache(ttl, fallback time.Duration, n int) *revocationCache {
+	return &revocationCache{ttl: ttl, fallback: fallback, max: n, m: make(map[revKey]revEntry)}
+}
+
+func stripe(subject revKey) int {
+	h := uint32(2166136261) ^ uint32(subject.kind)
+	for i := 0; i < len(subject.id); i++ {
+		h = (h ^ uint32(subject.id[i])) * 16777619
+	}
+	return int(h % revStripes)
 }
 
 func (c *revocationCache) get(subject revKey, now time.Time) (time.Time, bool) {
+	ttl := c.fallback
+	if c.live.Load() {
+		ttl = c.ttl
+	}
 	c.mu.RLock()
 	e, ok := c.m[subject]
 	c.mu.RUnlock()
-	if !ok || now.Sub(e.fetched) >= c.ttl || now.Before(e.fetched) {
+	if !ok || now.Sub(e.fetched) >= ttl || now.Before(e.fetched) {
 		return time.Time{}, false
 	}
 	return e.at, true
 }
 
-func (c *revocationCache) put(subject revKey, at, now time.Time) {
+// generation returns the eviction point of subject to pass to put.
+func (c *revocationCache) generation(subject revKey) revGen {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return revGen{epoch: c.epoch, stripe: c.gens[stripe(subject)]}
+}
+
+// put caches at as fetched at now, unless subject (or the whole cache)
+// was evicted since gen was taken.
+func (c *revocationCache) put(subject revKey, at, now time.Time, gen revGen) {
+	st := stripe(subject)
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch != gen.epoch || c.gens[st] != gen.stripe {
+		return
+	}
 	if len(c.m) >= c.max {
 		for old := range c.m {
 			delete(c.m, old)
@@ -428,11 +474,20 @@ func (c *revocationCache) put(subject revKey, at, now time.Time) {
 		}
 	}
 	c.m[subject] = revEntry{at: at, fetched: now}
-	c.mu.Unlock()
 }
 
 func (c *revocationCache) forget(subject revKey) {
+	st := stripe(subject)
 	c.mu.Lock()
 	delete(c.m, subject)
+	c.gens[st]++
+	c.mu.Unlock()
+}
+
+// flush forgets every subject.
+func (c *revocationCache) flush() {
+	c.mu.Lock()
+	clear(c.m)
+	c.epoch++
 	c.mu.Unlock()
 }

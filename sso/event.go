@@ -55,12 +55,14 @@ const (
 // Event is one audit record. Events of an organization form a hash chain:
 // each carries the hash of its predecessor, so an edited or deleted event is
 // detected by VerifyChain. Events with an empty OrgID (operator actions that
-// concern no organization) form their own chain.
+// concern no organization) form their own chain. The store seals an event
+// into its chain (see Chain) when it appends it or shortly after; see
+// EventStore.
 type Event struct {
 	ID    string
 	OrgID string
 	// Seq is the 1-based position in the organization's chain, assigned by
-	// the store.
+	// the store when it seals the event; zero while it is unsealed.
 	Seq       int64
 	Time      time.Time
 	Type      string
@@ -73,7 +75,7 @@ type Event struct {
 	Details   map[string]string
 	// PrevHash is the Hash of the previous event in the chain ("" for the
 	// first) and Hash this event's own hash; both are set by the store
-	// through Chain.
+	// through Chain when it seals the event, and Hash is empty until then.
 	PrevHash string
 	Hash     string
 }
@@ -114,8 +116,9 @@ func (q EventQuery) Matches(e *Event) bool {
 }
 
 // Chain links e after prev (nil for the first event of a chain): it sets
-// e.Seq, e.PrevHash and e.Hash. Stores call it inside the same atomic step
-// that reads prev and writes e.
+// e.Seq, e.PrevHash and e.Hash, sealing e. Stores call it inside the same
+// atomic step that reads prev (the chain's last sealed event) and writes
+// e's seal.
 func (e *Event) Chain(prev *Event) {
 	e.Seq, e.PrevHash = 1, ""
 	if prev != nil {

@@ -116,11 +116,23 @@ type Provisioner interface {
 }
 
 // EventStore stores audit events as a per-organization hash chain.
+//
+// Storing an event and sealing it into the chain (Event.Chain, which sets
+// Seq, PrevHash and Hash) may be two steps: a store may seal at once, inside
+// AppendEvent, or store the event unsealed and seal it later in a batch, so
+// that concurrent appends to one organization do not wait for each other.
+// Either way a sealed chain never forks, an appended event is never lost,
+// and readers see sealed events only.
 type EventStore interface {
-	// AppendEvent reads the last event of e.OrgID's chain, calls e.Chain on it
-	// and stores e, atomically: concurrent appends to one chain never fork it.
+	// AppendEvent stores e as the next event of e.OrgID's chain. A store that
+	// seals at once reads the chain's last event, calls e.Chain on it and
+	// stores e, atomically; a store that seals later leaves e.Seq, e.PrevHash
+	// and e.Hash zero. A duplicate ID fails with ErrConflict.
 	AppendEvent(ctx context.Context, e *Event) error
-	// ListEvents returns the events matching q in Seq order.
+	// ListEvents returns the sealed events matching q in Seq order. Every
+	// event whose AppendEvent returned before ListEvents was called is
+	// sealed and listed: a store that seals later seals q.OrgID's pending
+	// events first.
 	ListEvents(ctx context.Context, q EventQuery) ([]*Event, error)
 }
 

@@ -46,6 +46,7 @@ import (
 	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlnotify"
 	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
@@ -270,6 +271,13 @@ func (a *App) wire(ctx context.Context) error {
 	insecure := !a.secure()
 	tp, mp := a.telemetry.providers()
 	a.dns = &demoResolver{kv: a.kv}
+	// Replicas on PostgreSQL tell each other about revoked access tokens.
+	var bus session.RevocationBus
+	if isPostgres(a.opts.DB) {
+		if bus, err = sqlnotify.New(sqlnotify.Config{DB: a.db, DSN: a.opts.DB}); err != nil {
+			return err
+		}
+	}
 	// Every ssokit component, wired by the composition root.
 	kit, err := stack.New(ctx, stack.Config{
 		Store:         a.store,
@@ -280,6 +288,7 @@ func (a *App) wire(ctx context.Context) error {
 		BaseURL:       a.base,
 		Sealer:        a.sealer,
 		SigningKeys:   []session.SigningKey{{ID: "demo-es256-1", PrivateKey: tokKey}},
+		RevocationBus: bus,
 		SPKey:         &saml.KeyPair{Key: spKey, Certificate: spCert},
 		LocalLoginURL: "/login/local",
 		// The admin API's authorization; its MFA policy is the default

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -25,6 +26,27 @@ type Config struct {
 	// ClientIP extracts the client address from a request. Nil means
 	// RemoteIP (no forwarding headers are trusted).
 	ClientIP func(*http.Request) string
+	// SealInterval is how often Run seals the events a store appended
+	// unsealed (see EventSealer): the longest an event waits, unprotected
+	// by the chain, while no one reads its organization's trail. Zero means
+	// 250ms.
+	SealInterval time.Duration
+	// Logger logs Run's failed sealing passes. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// EventSealer is the optional capability of an sso.EventStore that appends
+// events unsealed and chains them afterwards, in batches, so that
+// concurrent appends in one organization never wait for each other
+// (sqlstore does; memstore seals at once). Trail.Run calls SealEvents
+// every Config.SealInterval.
+type EventSealer interface {
+	// SealEvents chains unsealed events into their organizations' chains and
+	// returns how many it sealed. It is safe for concurrent use, also by
+	// several processes on one database, and a pass that fails or dies
+	// midway leaves every event either sealed or still unsealed, never lost
+	// and never in a forked chain.
+	SealEvents(ctx context.Context) (int, error)
 }
 
 // Trail writes, queries, exports and verifies the audit trail.
@@ -32,6 +54,8 @@ type Trail struct {
 	store    sso.EventStore
 	now      func() time.Time
 	clientIP func(*http.Request) string
+	interval time.Duration
+	log      *slog.Logger
 }
 
 // New returns an Auditor.
@@ -39,14 +63,49 @@ func New(cfg Config) (*Trail, error) {
 	if cfg.Store == nil {
 		return nil, fmt.Errorf("%w: auditor: nil event store", sso.ErrInvalidConfig)
 	}
-	a := &Trail{store: cfg.Store, now: cfg.Now, clientIP: cfg.ClientIP}
+	if cfg.SealInterval < 0 {
+		return nil, fmt.Errorf("%w: auditor: negative SealInterval", sso.ErrInvalidConfig)
+	}
+	a := &Trail{store: cfg.Store, now: cfg.Now, clientIP: cfg.ClientIP, interval: cfg.SealInterval, log: cfg.Logger}
 	if a.now == nil {
 		a.now = time.Now
 	}
 	if a.clientIP == nil {
 		a.clientIP = reqinfo.RemoteIP
 	}
+	if a.interval == 0 {
+		a.interval = 250 * time.Millisecond
+	}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
 	return a, nil
+}
+
+// Run seals the store's unsealed events every Config.SealInterval until ctx
+// ends, when the store is an EventSealer, and otherwise only waits for ctx.
+// It returns ctx.Err(). A failed pass is logged and retried at the next
+// tick; ListEvents of a sealing store seals the organization it reads in
+// any case, so a stopped sealer delays tamper evidence but hides no event.
+// Run it on every replica: sealers share the work safely.
+func (a *Trail) Run(ctx context.Context) error {
+	s, ok := a.store.(EventSealer)
+	if !ok {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	t := time.NewTicker(a.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		if _, err := s.SealEvents(ctx); err != nil && ctx.Err() == nil {
+			a.log.WarnContext(ctx, "audit: sealing events", "err", err)
+		}
+	}
 }
 
 // RequestInfo returns the AuditInfo of r: the actor from r's context (when
@@ -55,9 +114,9 @@ func (a *Trail) RequestInfo(r *http.Request, actor sso.Actor) sso.AuditInfo {
 	return reqinfo.Audit(r, actor, a.clientIP)
 }
 
-// Record appends e to its organization's chain. Empty ID, Time, Outcome,
-// Actor, IP and UserAgent are filled from the Auditor's clock and ctx's
-// AuditInfo.
+// Record appends e to its organization's chain (the store may seal it into
+// the chain afterwards; see EventSealer). Empty ID, Time, Outcome, Actor, IP
+// and UserAgent are filled from the Auditor's clock and ctx's AuditInfo.
 func (a *Trail) Record(ctx context.Context, e *sso.Event) error {
 	e.FillDefaults(ctx, a.now())
 	if err := e.Validate(); err != nil {
@@ -207,8 +266,10 @@ type ChainHead struct {
 	Hash string `json:"hash"`
 }
 
-// Verify checks orgID's whole audit chain and returns its head. An edited
-// event, or one deleted before the head, yields a *ChainError.
+// Verify checks orgID's whole audit chain (every event sealed by the time
+// it reads them, which with a sealing store is every event recorded before
+// the call) and returns its head. An edited event, or one deleted before the
+// head, yields a *ChainError.
 func (a *Trail) Verify(ctx context.Context, orgID string) (ChainHead, error) {
 	var head ChainHead
 	var prev *sso.Event

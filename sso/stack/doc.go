@@ -46,7 +46,8 @@
 // # Background work
 //
 // [Stack.Run] runs SAML metadata refresh and certificate warnings, domain
-// re-verification, federation health checks and the sweeps of expired
+// re-verification, federation health checks, audit-chain sealing, the
+// revocation listener (with Config.RevocationBus) and the sweeps of expired
 // sessions, token families and OIDC flows until its context ends. A failing
 // loop is logged and the others go on. It is safe to run on every replica.
 //

@@ -94,6 +94,14 @@ type Config struct {
 	// SigningKeys sign access tokens. Empty (the default) turns API tokens
 	// off: no token endpoint, no JWKS. See session.SigningKey for rotation.
 	SigningKeys []session.SigningKey
+	// RevocationBus carries revocations of access tokens (logout,
+	// deactivation, demotion) between the replicas sharing Store, so that
+	// every replica refuses a revoked token as soon as the message arrives:
+	// sqlnotify.New on PostgreSQL, redisstore.NewBus on Redis (see
+	// session.Config.RevocationBus). A replica hears the others while
+	// Sessions.Run runs. Nil means a revocation reaches the other replicas
+	// within session.DefaultRevocationCacheTTL.
+	RevocationBus session.RevocationBus
 	// SPKey signs SAML requests and decrypts encrypted assertions. Nil
 	// means unsigned AuthnRequests and no encrypted assertions.
 	SPKey *saml.KeyPair
@@ -329,7 +337,7 @@ func (s *Stack) wire(cfg Config) error {
 		ErrorHandler: cfg.SessionErrorHandler,
 	}
 	if s.tokens {
-		scfg.Tokens, scfg.Revocations = st, st
+		scfg.Tokens, scfg.Revocations, scfg.RevocationBus = st, st, cfg.RevocationBus
 		scfg.SigningKeys = cfg.SigningKeys
 		scfg.Issuer = strings.TrimSuffix(base.String(), "/")
 	}
@@ -385,8 +393,16 @@ func (s *Stack) wire(cfg Config) error {
 	}); err != nil {
 		return err
 	}
+	// A SCIM store that counts requests gives every replica one budget per
+	// organization, instead of one per process.
+	var scimLimit scim.Limiter
+	if rs, ok := cfg.SCIMStore.(scim.RateStore); ok {
+		if scimLimit, err = scim.NewStoreLimiter(rs, scim.DefaultRateLimit, now); err != nil {
+			return err
+		}
+	}
 	if s.SCIM, err = scim.New(scim.Config{
-		Store: cfg.SCIMStore, Core: st, Revoker: s.Sessions, BaseURL: under(base, "/scim/v2"),
+		Store: cfg.SCIMStore, Core: st, Revoker: s.Sessions, BaseURL: under(base, "/scim/v2"), Limiter: scimLimit,
 		ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
 		return err
@@ -520,9 +536,11 @@ func (s *Stack) Require(next http.Handler) http.Handler {
 
 // Run does all background work until ctx ends, then returns ctx's error:
 // SAML metadata refresh and certificate warnings, domain re-verification,
-// federation health checks, and every SweepInterval the sweep of expired
-// sessions, token families and OIDC flows. A failing loop is logged, never
-// fatal to the others.
+// federation health checks, sealing audit events into their chains (for a
+// store that appends them unsealed, such as sqlstore; see
+// audit.Trail.Run), and every SweepInterval the sweep of expired sessions,
+// token families and OIDC flows. A failing loop is logged, never fatal to
+// the others. Run it on every replica.
 func (s *Stack) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	loop := func(name string, run func(context.Context) error) {
@@ -535,6 +553,8 @@ func (s *Stack) Run(ctx context.Context) error {
 	loop("saml metadata refresh", s.SAML.Run)
 	loop("domain re-verification", s.Domains.Run)
 	loop("federation health", s.Health.Run)
+	loop("audit sealer", s.Auditor.Run)
+	loop("session revocations", s.Sessions.Run)
 	loop("sweep", s.runSweeps)
 	wg.Wait()
 	return ctx.Err()

@@ -16,6 +16,13 @@
 // there is nothing to sweep.
 //
 // Only SHA-256 hashes of session and refresh tokens are stored.
+//
+// [Bus] carries revocations between replicas over Redis pub/sub
+// (session.RevocationBus), whichever store keeps the revocations:
+//
+//	bus, _ := redisstore.NewBus(rdb, redisstore.BusOptions{})
+//	m, _ := session.New(session.Config{..., Revocations: rs, RevocationBus: bus})
+//	go m.Run(ctx)
 package redisstore
 
 import (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
@@ -510,104 +509,6 @@ func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, i
 		}
 		return nil
 	})
-}
-
-// --- events ------------------------------------------------------------------------------
-
-const eventCols = `id, org_id, seq, at, type, actor_type, actor_id, target_type, target_id, outcome, reason, ip, user_agent, details, prev_hash, hash`
-
-func scanEvent(r sqlbase.Scanner) (*sso.Event, error) {
-	var (
-		e         sso.Event
-		at        int64
-		actorType string
-		details   string
-	)
-	if err := r.Scan(&e.ID, &e.OrgID, &e.Seq, &at, &e.Type, &actorType, &e.Actor.ID, &e.Target.Type, &e.Target.ID,
-		&e.Outcome, &e.Reason, &e.IP, &e.UserAgent, &details, &e.PrevHash, &e.Hash); err != nil {
-		return nil, err
-	}
-	if err := sqlbase.FromJSON(details, &e.Details); err != nil {
-		return nil, err
-	}
-	e.Actor.Type, e.Time = sso.ActorType(actorType), sqlbase.FromTS(at)
-	return &e, nil
-}
-
-// AppendEvent implements sso.EventStore. The organization's chain head row
-// is created if absent and locked (FOR UPDATE on PostgreSQL; the database
-// write lock, taken by the transaction's first statement, on SQLite), so
-// concurrent appends serialize; UNIQUE (org_id, seq) backs this up.
-func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
-	if err := e.Validate(); err != nil {
-		return err
-	}
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
-	details, err := sqlbase.ToJSON(e.Details)
-	if err != nil {
-		return err
-	}
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE"
-	}
-	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_event_heads (org_id, seq, hash) VALUES ($1, 0, '') ON CONFLICT (org_id) DO NOTHING`, e.OrgID); err != nil {
-			return sqlbase.Wrap(err)
-		}
-		var head sso.Event
-		if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM ssokit_event_heads WHERE org_id = $1`+lock, e.OrgID).Scan(&head.Seq, &head.Hash); err != nil {
-			return sqlbase.Wrap(err)
-		}
-		prev := &head
-		if head.Seq == 0 {
-			prev = nil
-		}
-		e.Chain(prev)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_events (`+eventCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-			e.ID, e.OrgID, e.Seq, sqlbase.TS(e.Time), e.Type, string(e.Actor.Type), e.Actor.ID, e.Target.Type, e.Target.ID,
-			e.Outcome, e.Reason, e.IP, e.UserAgent, details, e.PrevHash, e.Hash); err != nil {
-			return sqlbase.Wrap(err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ssokit_event_heads SET seq = $2, hash = $3 WHERE org_id = $1`, e.OrgID, e.Seq, e.Hash); err != nil {
-			return sqlbase.Wrap(err)
-		}
-		return nil
-	})
-}
-
-// ListEvents implements sso.EventStore. The filters are pushed down to the
-// database and served by the (org_id, type, seq), (org_id, actor_id, seq)
-// and (org_id, at) indexes.
-func (s *Store) ListEvents(ctx context.Context, q sso.EventQuery) ([]*sso.Event, error) {
-	query, args := eventsQuery(q)
-	return sqlbase.Collect(ctx, s.db, scanEvent, query, args...)
-}
-
-// eventsQuery builds the ListEvents query for q.
-func eventsQuery(q sso.EventQuery) (string, []any) {
-	var b strings.Builder
-	args := []any{q.OrgID, q.AfterSeq}
-	b.WriteString(`SELECT ` + eventCols + ` FROM ssokit_events WHERE org_id = $1 AND seq > $2`)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		fmt.Fprintf(&b, " AND %s $%d", cond, len(args))
-	}
-	if !q.Since.IsZero() {
-		add("at >=", sqlbase.TS(q.Since))
-	}
-	if !q.Until.IsZero() {
-		add("at <", sqlbase.TS(q.Until))
-	}
-	if q.Type != "" {
-		add("type =", q.Type)
-	}
-	if q.ActorID != "" {
-		add("actor_id =", q.ActorID)
-	}
-	args = append(args, q.EffectiveLimit())
-	fmt.Fprintf(&b, " ORDER BY seq LIMIT $%d", len(args))
-	return b.String(), args
 }
 
 // --- SCIM tokens -------------------------------------------------------------------------

@@ -42,8 +42,9 @@
 // read-then-write: a partial unique index allows one verified holder per
 // domain name, identities are unique on (org, issuer, subject), and slugs and
 // SCIM token hashes are unique. Provision runs in one transaction. AppendEvent
-// locks the organization's audit-chain head row (the database write lock on
-// SQLite), so concurrent appends never fork the hash chain. Every lookup is
+// is one INSERT without a lock; SealEvents (run by audit.Trail.Run, and
+// before every ListEvents) chains the organization's new events under its
+// head row, so concurrent appends never queue on, or fork, the hash chain. Every lookup is
 // served by an index; TestQueryPlans checks the plans on both dialects.
 package sqlstore
 

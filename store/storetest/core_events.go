@@ -13,6 +13,51 @@ import (
 	"github.com/ssokit/ssokit/sso/domains"
 )
 
+// The EventStore contract lets a store seal an event into its chain inside
+// AppendEvent (memstore) or later, in a batch (sqlstore): the suite checks
+// chains through ListEvents, which lists sealed events only and must list
+// every event appended before it was called, and accepts an appended event
+// either sealed as listed or not sealed at all.
+
+// unchained returns copies of evs without the fields sealing sets (Seq,
+// PrevHash, Hash), to compare what was appended with what is listed.
+func unchained(evs []*sso.Event) []*sso.Event {
+	out := make([]*sso.Event, len(evs))
+	for i, e := range evs {
+		c := *e
+		c.Seq, c.PrevHash, c.Hash = 0, "", ""
+		out[i] = &c
+	}
+	return out
+}
+
+// sameEvents checks that got (listed) are the appended events want, and
+// that each of want is either unsealed (the store seals later) or sealed
+// exactly as listed (the store sealed in AppendEvent).
+func sameEvents(t *testing.T, what string, got, want []*sso.Event) {
+	t.Helper()
+	equal(t, what, unchained(got), unchained(want))
+	for i, w := range want {
+		if i >= len(got) {
+			break
+		}
+		sealedAtAppend := w.Hash != ""
+		if !sealedAtAppend && (w.Seq != 0 || w.PrevHash != "") {
+			t.Errorf("%s: appended event %s has Seq %d and PrevHash %q but no Hash: half sealed", what, w.ID, w.Seq, w.PrevHash)
+		}
+		if sealedAtAppend && (w.Seq != got[i].Seq || w.PrevHash != got[i].PrevHash || w.Hash != got[i].Hash) {
+			t.Errorf("%s: AppendEvent sealed %s as seq %d hash %s, but it is listed as seq %d hash %s",
+				what, w.ID, w.Seq, w.Hash, got[i].Seq, got[i].Hash)
+		}
+	}
+}
+
+// sealer returns s as an audit.EventSealer when it seals in batches.
+func sealer(s any) (audit.EventSealer, bool) {
+	es, ok := s.(audit.EventSealer)
+	return es, ok
+}
+
 func runEvent(t *testing.T, newStores newStoresFunc) {
 	// appendN appends n events to org's chain, one minute apart.
 	appendN := func(t *testing.T, ctx context.Context, s sso.EventStore, org string, n int) []*sso.Event {
@@ -25,26 +70,32 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 		}
 		return out
 	}
+	list := func(t *testing.T, ctx context.Context, s sso.EventStore, org string) []*sso.Event {
+		t.Helper()
+		got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: org, Limit: 1000})
+		ok(t, err)
+		return got
+	}
 	runCases(t, newStores, func(s Stores) sso.EventStore { return s.Core }, []testCase[sso.EventStore]{
 		{"Chain", func(t *testing.T, ctx context.Context, s sso.EventStore) {
 			want := appendN(t, ctx, s, "org_1", 3)
-			for i, e := range want {
+			got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"})
+			ok(t, err)
+			sameEvents(t, "ListEvents", got, want)
+			for i, e := range got {
 				if e.Seq != int64(i+1) {
 					t.Errorf("event %d: Seq = %d, want %d", i, e.Seq, i+1)
 				}
 				if e.Hash == "" || e.Hash != e.ComputeHash() {
 					t.Errorf("event %d: Hash %q not set to ComputeHash", i, e.Hash)
 				}
-				if i > 0 && e.PrevHash != want[i-1].Hash {
-					t.Errorf("event %d: PrevHash %q, want %q", i, e.PrevHash, want[i-1].Hash)
+				if i > 0 && e.PrevHash != got[i-1].Hash {
+					t.Errorf("event %d: PrevHash %q, want %q", i, e.PrevHash, got[i-1].Hash)
 				}
 			}
-			if want[0].PrevHash != "" {
-				t.Errorf("first event PrevHash = %q, want empty", want[0].PrevHash)
+			if len(got) > 0 && got[0].PrevHash != "" {
+				t.Errorf("first event PrevHash = %q, want empty", got[0].PrevHash)
 			}
-			got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"})
-			ok(t, err)
-			equal(t, "ListEvents", got, want)
 			if err := audit.VerifyChain(got); err != nil {
 				t.Errorf("VerifyChain: %v", err)
 			}
@@ -52,16 +103,53 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 				t.Errorf("stored event: time %v, details %v", got[0].Time, got[0].Details)
 			}
 		}},
+		{"SealedWhenListed", func(t *testing.T, ctx context.Context, s sso.EventStore) {
+			// Each list seals what was appended before it; later appends
+			// extend the chain and never change an earlier seal.
+			first := appendN(t, ctx, s, "org_1", 3)
+			sealed := list(t, ctx, s, "org_1")
+			sameEvents(t, "after 3 appends", sealed, first)
+			more := appendN(t, ctx, s, "org_1", 2)
+			got := list(t, ctx, s, "org_1")
+			sameEvents(t, "after 5 appends", got, append(first, more...))
+			if len(got) == 5 {
+				equal(t, "earlier seals", got[:3], sealed)
+			}
+			if err := audit.VerifyChain(got); err != nil {
+				t.Errorf("VerifyChain: %v", err)
+			}
+		}},
+		{"SealEvents", func(t *testing.T, ctx context.Context, s sso.EventStore) {
+			es, isSealer := sealer(s)
+			if !isSealer {
+				t.Skip("the store seals in AppendEvent")
+			}
+			a := appendN(t, ctx, s, "org_1", 3)
+			b := appendN(t, ctx, s, "org_2", 2)
+			n, err := es.SealEvents(ctx)
+			ok(t, err)
+			if n != 5 {
+				t.Errorf("SealEvents sealed %d events, want 5", n)
+			}
+			n, err = es.SealEvents(ctx)
+			ok(t, err)
+			if n != 0 {
+				t.Errorf("second SealEvents sealed %d events, want 0", n)
+			}
+			for org, want := range map[string][]*sso.Event{"org_1": a, "org_2": b} {
+				got := list(t, ctx, s, org)
+				sameEvents(t, org, got, want)
+				if err := audit.VerifyChain(got); err != nil {
+					t.Errorf("%s: VerifyChain: %v", org, err)
+				}
+			}
+		}},
 		{"ChainsPerOrg", func(t *testing.T, ctx context.Context, s sso.EventStore) {
 			appendN(t, ctx, s, "org_1", 2)
-			b := appendN(t, ctx, s, "org_2", 2)
+			appendN(t, ctx, s, "org_2", 2)
 			appendN(t, ctx, s, "org_1", 1)
-			if b[0].Seq != 1 || b[0].PrevHash != "" {
-				t.Errorf("org_2 chain starts at seq %d prev %q, want 1 and empty", b[0].Seq, b[0].PrevHash)
-			}
 			for _, org := range []string{"org_1", "org_2"} {
-				got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: org})
-				ok(t, err)
+				got := list(t, ctx, s, org)
 				if err := audit.VerifyChain(got); err != nil {
 					t.Errorf("%s: VerifyChain: %v", org, err)
 				}
@@ -71,16 +159,18 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 					}
 				}
 			}
-			got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"})
-			ok(t, err)
-			if len(got) != 3 {
+			if got := list(t, ctx, s, "org_1"); len(got) != 3 {
 				t.Errorf("org_1 has %d events, want 3", len(got))
+			}
+			if got := list(t, ctx, s, "org_2"); len(got) == 0 || got[0].Seq != 1 || got[0].PrevHash != "" {
+				t.Errorf("org_2 chain does not start at seq 1 with an empty PrevHash: %+v", got)
 			}
 			// Events without an organization (operator actions) form their own chain.
 			sys := newEvent("sys_1", "", sso.EventCertificateExpiring, at(0))
 			ok(t, s.AppendEvent(ctx, sys))
-			if sys.Seq != 1 {
-				t.Errorf("global chain seq = %d, want 1", sys.Seq)
+			got := list(t, ctx, s, "")
+			if len(got) != 1 || got[0].Seq != 1 || got[0].ID != "sys_1" {
+				t.Errorf("global chain: got %d events, want sys_1 at seq 1", len(got))
 			}
 		}},
 		{"TamperDetected", func(t *testing.T, ctx context.Context, s sso.EventStore) {
@@ -124,13 +214,16 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 			want := appendN(t, ctx, s, "org_1", 2)
 			dup := newEvent(want[0].ID, "org_1", sso.EventLoginFailed, at(time.Hour))
 			is(t, "duplicate event ID", s.AppendEvent(ctx, dup), sso.ErrConflict)
-			got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"})
-			ok(t, err)
-			equal(t, "chain after refused append", got, want)
+			got := list(t, ctx, s, "org_1")
+			sameEvents(t, "chain after refused append", got, want)
 			e := newEvent("ev_3", "org_1", sso.EventLoginFailed, at(time.Hour))
 			ok(t, s.AppendEvent(ctx, e))
-			if e.Seq != 3 {
-				t.Errorf("next seq = %d, want 3", e.Seq)
+			got = list(t, ctx, s, "org_1")
+			if len(got) != 3 || got[2].ID != "ev_3" || got[2].Seq != 3 {
+				t.Errorf("after the refused append, ev_3 is not listed at seq 3: %d events", len(got))
+			}
+			if err := audit.VerifyChain(got); err != nil {
+				t.Errorf("VerifyChain: %v", err)
 			}
 		}},
 		{"InvalidInput", func(t *testing.T, ctx context.Context, s sso.EventStore) {
@@ -152,16 +245,18 @@ func runEvent(t *testing.T, newStores newStoresFunc) {
 		{"Copies", func(t *testing.T, ctx context.Context, s sso.EventStore) {
 			e := newEvent("e1", "org_1", sso.EventLoginSucceeded, at(0))
 			ok(t, s.AppendEvent(ctx, e))
-			want := *e
+			want := *unchained([]*sso.Event{e})[0]
 			want.Details = map[string]string{"a": "1", "b": "2"}
 			e.Details["a"], e.Reason = "mutated", "mutated"
 			got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"})
 			ok(t, err)
-			equal(t, "after mutating input", got, []*sso.Event{&want})
-			got[0].Details["b"], got[0].Type = "mutated", "mutated"
+			equal(t, "after mutating input", unchained(got), []*sso.Event{&want})
+			sealed := *got[0]
+			got[0].Details["b"], got[0].Type, got[0].Hash = "mutated", "mutated", "mutated"
 			got, err = s.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"})
 			ok(t, err)
-			equal(t, "after mutating output", got, []*sso.Event{&want})
+			sealed.Details = map[string]string{"a": "1", "b": "2"}
+			equal(t, "after mutating output", got, []*sso.Event{&sealed})
 		}},
 		{"Filters", func(t *testing.T, ctx context.Context, s sso.EventStore) {
 			// Stored event times have microsecond precision; so do these.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -129,6 +130,79 @@ func runCoreRace(t *testing.T, newStores newStoresFunc) {
 			}
 			if err := audit.VerifyChain(got); err != nil {
 				t.Errorf("VerifyChain: %v", err)
+			}
+		}},
+		{"AppendListSealEvents", func(t *testing.T, ctx context.Context, s sso.Store) {
+			// Appends to two organizations race with readers (which seal
+			// what they read, for a store that seals in batches) and, for
+			// such a store, with sealing passes: the separate sealers of
+			// replicas. Every reader must see a valid chain holding every
+			// event appended before it began, and in the end each chain
+			// holds every event once, at consecutive seqs.
+			const rounds = 4
+			orgs := []string{"org_1", "org_2"}
+			es, isSealer := sealer(s)
+			var mu sync.Mutex
+			acked := map[string][]string{} // org -> IDs appended so far
+			errs := race(func(i int) error {
+				org := orgs[i%2]
+				for r := range rounds {
+					switch {
+					case i%5 == 0:
+						mu.Lock()
+						before := slices.Clone(acked[org])
+						mu.Unlock()
+						got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: org, Limit: 1000})
+						if err != nil {
+							return err
+						}
+						if err := audit.VerifyChain(got); err != nil {
+							return fmt.Errorf("reader saw a broken chain: %w", err)
+						}
+						seen := map[string]bool{}
+						for _, e := range got {
+							seen[e.ID] = true
+						}
+						for _, id := range before {
+							if !seen[id] {
+								return fmt.Errorf("event %s appended before ListEvents began is not listed", id)
+							}
+						}
+					case i%5 == 1 && isSealer:
+						if _, err := es.SealEvents(ctx); err != nil {
+							return err
+						}
+					default:
+						id := fmt.Sprintf("ev_%02d_%d", i, r)
+						if err := s.AppendEvent(ctx, newEvent(id, org, sso.EventLoginSucceeded, at(0))); err != nil {
+							return err
+						}
+						mu.Lock()
+						acked[org] = append(acked[org], id)
+						mu.Unlock()
+					}
+				}
+				return nil
+			})
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("racer %d: %v", i, err)
+				}
+			}
+			for _, org := range orgs {
+				got, err := s.ListEvents(ctx, sso.EventQuery{OrgID: org, Limit: 1000})
+				ok(t, err)
+				if len(got) != len(acked[org]) {
+					t.Errorf("%s: %d events listed, %d appended", org, len(got), len(acked[org]))
+				}
+				listed := ids(got, func(e *sso.Event) string { return e.ID })
+				slices.Sort(listed)
+				want := slices.Clone(acked[org])
+				slices.Sort(want)
+				sameStrings(t, org+" events", listed, want)
+				if err := audit.VerifyChain(got); err != nil {
+					t.Errorf("%s: VerifyChain: %v", org, err)
+				}
 			}
 		}},
 		{"Provision", func(t *testing.T, ctx context.Context, s sso.Store) {

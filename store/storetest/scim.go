@@ -245,6 +245,28 @@ func runSCIM(t *testing.T, newStores newStoresFunc) {
 		if total != 5 || len(p) != 0 {
 			t.Fatalf("count 0: %v", scimIDs(p, userID))
 		}
+		// Wildcards of LIKE and GLOB in operands are literal.
+		var wild []*scim.User
+		for i, n := range []string{"st*r?[x]@acme.test", "stxr@acme.test", "s%_\\x@acme.test", "sabc@acme.test"} {
+			wild = append(wild, mustCreateSCIMUser(t, s, "org3", fmt.Sprintf("w%d", i), n, nil))
+		}
+		for _, f := range []string{`userName sw "st*"`, `userName sw "st*r?["`, `userName sw "s?"`, `userName sw "s*"`, `userName sw "s["`,
+			`userName sw "s%"`, `userName sw "s%_\\"`, `userName sw "s_"`, `userName ew "?[x]@acme.test"`, `userName co "*r?"`, `userName sw "ST"`} {
+			e, err := scim.ParseFilter(f, scim.KindUser)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			var want []string
+			for _, u := range wild {
+				if scim.MatchUser(e, u) {
+					want = append(want, u.ID)
+				}
+			}
+			got, _, err := s.ListUsersSCIM(ctx, "org3", scim.Query{Filter: e, StartIndex: 1, Count: 100})
+			if g := scimIDs(got, userID); err != nil || !slices.Equal(g, want) {
+				t.Errorf("%s: got %v %v, want %v", f, g, err, want)
+			}
+		}
 	})
 
 	t.Run("Groups", func(t *testing.T) {
@@ -338,6 +360,14 @@ func runSCIM(t *testing.T, newStores newStoresFunc) {
 		}
 	})
 
+	t.Run("Seek", func(t *testing.T) {
+		s, _ := get(t)
+		sk, ok := s.(scim.Seeker)
+		if !ok {
+			t.Skip("the SCIM store is not a scim.Seeker")
+		}
+		runSCIMSeek(t, s, sk)
+	})
 }
 
 func runSCIMRate(t *testing.T, newStores newStoresFunc) {

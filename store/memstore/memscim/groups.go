@@ -30,6 +30,7 @@ func (s *Store) CreateGroupSCIM(ctx context.Context, g *scim.Group, members []st
 		}
 	}
 	inner(d.groups, g.OrgID)[g.ID] = cloneGroup(g)
+	order(d.groupOrder, g.OrgID).add(g.ID)
 	set := map[string]bool{}
 	inner(d.members, g.OrgID)[g.ID] = set
 	for _, id := range members {
@@ -129,6 +130,7 @@ func (s *Store) DeleteGroupSCIM(ctx context.Context, orgID, id string) ([]string
 	}
 	delete(d.members[orgID], id)
 	delete(d.groups[orgID], id)
+	order(d.groupOrder, orgID).remove(id)
 	return members, nil
 }
 
@@ -136,19 +138,55 @@ func (s *Store) DeleteGroupSCIM(ctx context.Context, orgID, id string) ([]string
 func (s *Store) ListGroupsSCIM(ctx context.Context, orgID string, q scim.Query) ([]*scim.Group, int, error) {
 	_, d := s.lockSCIM()
 	defer s.mu.Unlock()
-	var match []*scim.Group
-	groups := d.groups[orgID]
-	for _, id := range sortedKeys(groups) {
-		g := groups[id]
-		if scim.MatchGroup(q.Filter, g, sortedKeys(d.members[orgID][id])) {
-			match = append(match, g)
-		}
-	}
 	var out []*scim.Group
-	for _, g := range pageOf(match, q) {
-		out = append(out, cloneGroup(g))
+	skip, total := max(q.StartIndex, 1)-1, 0
+	d.walkGroups(orgID, "", q.Filter, func(g *scim.Group) bool {
+		total++
+		if total > skip && len(out) < q.Count {
+			out = append(out, cloneGroup(g))
+		}
+		return true
+	})
+	return out, total, nil
+}
+
+// SeekGroupsSCIM implements scim.Seeker.
+func (s *Store) SeekGroupsSCIM(ctx context.Context, orgID, after string, q scim.Query) ([]*scim.Group, error) {
+	_, d := s.lockSCIM()
+	defer s.mu.Unlock()
+	if q.Count <= 0 {
+		return nil, nil
 	}
-	return out, len(match), nil
+	skip := max(q.StartIndex, 1) - 1
+	var out []*scim.Group
+	d.walkGroups(orgID, after, q.Filter, func(g *scim.Group) bool {
+		if skip > 0 {
+			skip--
+			return true
+		}
+		out = append(out, cloneGroup(g))
+		return len(out) < q.Count
+	})
+	return out, nil
+}
+
+// CountGroupsSCIM implements scim.Seeker.
+func (s *Store) CountGroupsSCIM(ctx context.Context, orgID string, filter scim.Expr, every int) (int, []string, error) {
+	_, d := s.lockSCIM()
+	defer s.mu.Unlock()
+	if filter == nil && every <= 0 {
+		return len(d.groups[orgID]), nil, nil
+	}
+	var marks []string
+	total := 0
+	d.walkGroups(orgID, "", filter, func(g *scim.Group) bool {
+		total++
+		if every > 0 && total%every == 0 {
+			marks = append(marks, g.ID)
+		}
+		return true
+	})
+	return total, marks, nil
 }
 
 // ListGroupMembersSCIM implements scim.GroupStore.

@@ -9,6 +9,8 @@ package memscim
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -20,6 +22,7 @@ import (
 
 var (
 	_ scim.Store     = (*Store)(nil)
+	_ scim.Seeker    = (*Store)(nil)
 	_ scim.RateStore = (*Store)(nil)
 )
 
@@ -38,11 +41,16 @@ func New(ms *memstore.Store) *Store {
 	return &Store{mu: &st.Mu, core: st.Core, scim: memstate.Data[scimData](st)}
 }
 
-// scimData holds the scim records.
+// scimData holds the scim records. Stored users carry their attributes
+// encoded (AttributesJSON) next to the map, so that pages are rendered
+// without encoding them again.
 type scimData struct {
 	users      map[string]map[string]*scim.User      // org -> user ID -> user
 	userNames  map[string]map[string]string          // org -> live userName key -> user ID
+	userOrder  map[string]*idOrder                   // org -> user IDs (deleted ones too)
+	liveUsers  map[string]int                        // org -> number of live users
 	groups     map[string]map[string]*scim.Group     // org -> group ID -> group
+	groupOrder map[string]*idOrder                   // org -> group IDs
 	members    map[string]map[string]map[string]bool // org -> group ID -> user IDs
 	userGroups map[string]map[string]map[string]bool // org -> user ID -> group IDs
 	rates      map[string]rateWindow
@@ -59,7 +67,10 @@ func (d *scimData) init() {
 	}
 	d.users = map[string]map[string]*scim.User{}
 	d.userNames = map[string]map[string]string{}
+	d.userOrder = map[string]*idOrder{}
+	d.liveUsers = map[string]int{}
 	d.groups = map[string]map[string]*scim.Group{}
+	d.groupOrder = map[string]*idOrder{}
 	d.members = map[string]map[string]map[string]bool{}
 	d.userGroups = map[string]map[string]map[string]bool{}
 	d.rates = map[string]rateWindow{}
@@ -93,10 +104,25 @@ func (d *scimData) checkNewUser(r *scim.User) error {
 	return nil
 }
 
-// putUser stores a copy of the new user r and indexes its userName.
-func (d *scimData) putUser(r *scim.User) {
-	inner(d.users, r.OrgID)[r.ID] = scim.CloneUser(r)
-	inner(d.userNames, r.OrgID)[r.UserNameKey()] = r.ID
+// stored returns the copy of r to store, with its attributes encoded.
+func stored(r *scim.User) (*scim.User, error) {
+	doc, err := json.Marshal(r.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: scim user %q: %w", r.ID, err)
+	}
+	c := scim.CloneUser(r)
+	c.AttributesJSON = doc
+	return c, nil
+}
+
+// putUser stores c, the stored form of a new user, and indexes it.
+func (d *scimData) putUser(c *scim.User) {
+	inner(d.users, c.OrgID)[c.ID] = c
+	inner(d.userNames, c.OrgID)[c.UserNameKey()] = c.ID
+	order(d.userOrder, c.OrgID).add(c.ID)
+	if !c.Deleted {
+		d.liveUsers[c.OrgID]++
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -106,21 +132,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func pageOf[T any](xs []T, q scim.Query) []T {
-	start := q.StartIndex - 1
-	if start < 0 {
-		start = 0
-	}
-	if start >= len(xs) {
-		return nil
-	}
-	end := len(xs)
-	if q.Count >= 0 && start+q.Count < end {
-		end = start + q.Count
-	}
-	return xs[start:end]
 }
 
 // IncrementSCIMRate implements scim.RateStore.

@@ -17,6 +17,10 @@ func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membersh
 	if err := m.Validate(); err != nil {
 		return err
 	}
+	rec, err := stored(r)
+	if err != nil {
+		return err
+	}
 	c, d := s.lockSCIM()
 	defer s.mu.Unlock()
 	if err := d.checkNewUser(r); err != nil {
@@ -29,7 +33,7 @@ func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membersh
 		c.PutUser(u)
 	}
 	_ = c.CreateMembership(m)
-	d.putUser(r)
+	d.putUser(rec)
 	return nil
 }
 
@@ -39,6 +43,10 @@ func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membershi
 		return err
 	}
 	if err := m.Validate(); err != nil {
+		return err
+	}
+	rec, err := stored(r)
+	if err != nil {
 		return err
 	}
 	c, d := s.lockSCIM()
@@ -54,7 +62,7 @@ func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membershi
 	}
 	c.PutUser(u)
 	c.PutMembership(m)
-	d.putUser(r)
+	d.putUser(rec)
 	return nil
 }
 
@@ -80,6 +88,10 @@ func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion in
 		if err := m.Validate(); err != nil {
 			return err
 		}
+	}
+	rec, err := stored(r)
+	if err != nil {
+		return err
 	}
 	c, d := s.lockSCIM()
 	defer s.mu.Unlock()
@@ -121,26 +133,70 @@ func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion in
 		}
 		delete(d.userGroups[r.OrgID], r.ID)
 	}
-	d.users[r.OrgID][r.ID] = scim.CloneUser(r)
+	switch {
+	case old.Deleted && !r.Deleted:
+		d.liveUsers[r.OrgID]++
+	case !old.Deleted && r.Deleted:
+		d.liveUsers[r.OrgID]--
+	}
+	d.users[r.OrgID][r.ID] = rec
 	return nil
 }
 
 // ListUsersSCIM implements scim.UserStore. It evaluates q.Filter with
-// scim.MatchUser over the organization's users.
+// scim.MatchUser over the organization's users, in ID order.
 func (s *Store) ListUsersSCIM(ctx context.Context, orgID string, q scim.Query) ([]*scim.User, int, error) {
 	_, d := s.lockSCIM()
 	defer s.mu.Unlock()
-	var match []*scim.User
-	users := d.users[orgID]
-	for _, id := range sortedKeys(users) {
-		u := users[id]
-		if !u.Deleted && scim.MatchUser(q.Filter, u) {
-			match = append(match, u)
-		}
-	}
 	var out []*scim.User
-	for _, u := range pageOf(match, q) {
-		out = append(out, scim.CloneUser(u))
+	skip, total := max(q.StartIndex, 1)-1, 0
+	d.walkUsers(orgID, "", q.Filter, func(u *scim.User) bool {
+		total++
+		if total > skip && len(out) < q.Count {
+			out = append(out, scim.CloneUser(u))
+		}
+		return true
+	})
+	return out, total, nil
+}
+
+// SeekUsersSCIM implements scim.Seeker. The users carry AttributesJSON.
+func (s *Store) SeekUsersSCIM(ctx context.Context, orgID, after string, q scim.Query) ([]*scim.User, error) {
+	_, d := s.lockSCIM()
+	defer s.mu.Unlock()
+	if q.Count <= 0 {
+		return nil, nil
 	}
-	return out, len(match), nil
+	skip := max(q.StartIndex, 1) - 1
+	var out []*scim.User
+	d.walkUsers(orgID, after, q.Filter, func(u *scim.User) bool {
+		if skip > 0 {
+			skip--
+			return true
+		}
+		c := *u
+		c.Attributes, c.Emails = nil, nil
+		out = append(out, &c)
+		return len(out) < q.Count
+	})
+	return out, nil
+}
+
+// CountUsersSCIM implements scim.Seeker.
+func (s *Store) CountUsersSCIM(ctx context.Context, orgID string, filter scim.Expr, every int) (int, []string, error) {
+	_, d := s.lockSCIM()
+	defer s.mu.Unlock()
+	if filter == nil && every <= 0 {
+		return d.liveUsers[orgID], nil, nil
+	}
+	var marks []string
+	total := 0
+	d.walkUsers(orgID, "", filter, func(u *scim.User) bool {
+		total++
+		if every > 0 && total%every == 0 {
+			marks = append(marks, u.ID)
+		}
+		return true
+	})
+	return total, marks, nil
 }

@@ -5,14 +5,23 @@
 //	sp, err := saml.New(saml.Config{Store: sqlsaml.New(st), Connections: st, ...})
 //
 // A request is taken with one DELETE ... RETURNING and an assertion ID is
-// marked used with one INSERT ... ON CONFLICT DO NOTHING, so of concurrent
-// callers exactly one wins, also across replicas.
+// marked used with one upsert (INSERT ... ON CONFLICT DO UPDATE ... WHERE
+// the stored record has expired), so of concurrent callers exactly one
+// wins, also across replicas, and a login costs one statement for each.
+//
+// # Expired records
+//
+// Expired requests and replay records are deleted in bounded batches: by
+// DeleteExpired, which a host may call on a schedule, and on every 128th
+// save or mark through a Store, so that a store nobody sweeps stays small
+// without a sweep on every login.
 package sqlsaml
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ssokit/ssokit/saml"
@@ -28,7 +37,19 @@ var _ saml.Store = (*Store)(nil)
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+	// writes counts saves and marks, to sweep on every sweepEvery-th.
+	writes atomic.Uint64
 }
+
+// sweepEvery is how many request saves and assertion marks a Store makes
+// between two sweeps of expired records, each deleting at most sweepBatch
+// rows per table. A replica's share of the logins thus keeps the tables
+// small (a sweep removes far more than sweepEvery writes add), at the cost
+// of two bounded DELETEs on one write in sweepEvery.
+const (
+	sweepEvery = 128
+	sweepBatch = 1000
+)
 
 // New returns the SAML store on st's database and clock. Migrate st first:
 // sqlstore.Store.Migrate creates the tables of every capability.
@@ -37,16 +58,17 @@ func New(st *sqlstore.Store) *Store {
 	return &Store{db: b.DB, now: b.Now}
 }
 
-// SaveAuthnRequest implements saml.RequestStore. Expired requests are
-// swept on the way.
+// SaveAuthnRequest implements saml.RequestStore with one INSERT (and, on
+// every sweepEvery-th write of the Store, a bounded sweep of expired
+// records).
 func (s *Store) SaveAuthnRequest(ctx context.Context, r *saml.AuthnRequestState) error {
-	now := sqlbase.TS(s.now())
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_saml_requests WHERE expires_at <= $1`, now); err != nil {
-		return sqlbase.Wrap(err)
-	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_saml_requests (id, connection_id, binding_hash, return_to, test, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.ConnectionID, r.BindingHash, r.ReturnTo, r.Test, sqlbase.TS(r.CreatedAt), sqlbase.TS(r.ExpiresAt))
-	return sqlbase.Wrap(err)
+	if err != nil {
+		return sqlbase.Wrap(err)
+	}
+	s.maybeSweep(ctx)
+	return nil
 }
 
 // TakeAuthnRequest implements saml.RequestStore with a single
@@ -67,17 +89,14 @@ RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_
 	return &r, nil
 }
 
-// MarkAssertionUsed implements saml.ReplayCache: an expired record is
-// removed first, then INSERT ... ON CONFLICT DO NOTHING decides the single
-// winner by the affected row count.
+// MarkAssertionUsed implements saml.ReplayCache with one upsert: a new
+// pair is inserted, a record that has expired is renewed, and a live record
+// is left alone, which the affected row count reports (ErrConflict). Of
+// concurrent callers with one pair exactly one changes a row.
 func (s *Store) MarkAssertionUsed(ctx context.Context, issuer, assertionID string, expiresAt time.Time) error {
-	now := sqlbase.TS(s.now())
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_saml_replay WHERE issuer = $1 AND assertion_id = $2 AND expires_at <= $3`,
-		issuer, assertionID, now); err != nil {
-		return sqlbase.Wrap(err)
-	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3)
-ON CONFLICT (issuer, assertion_id) DO NOTHING`, issuer, assertionID, sqlbase.TS(expiresAt))
+ON CONFLICT (issuer, assertion_id) DO UPDATE SET expires_at = excluded.expires_at
+WHERE ssokit_saml_replay.expires_at <= $4`, issuer, assertionID, sqlbase.TS(expiresAt), sqlbase.TS(s.now()))
 	if err != nil {
 		return sqlbase.Wrap(err)
 	}
@@ -88,10 +107,42 @@ ON CONFLICT (issuer, assertion_id) DO NOTHING`, issuer, assertionID, sqlbase.TS(
 	if n == 0 {
 		return fmt.Errorf("%w: sqlstore: assertion already used", sso.ErrConflict)
 	}
-	if sqlbase.TS(expiresAt)%64 == 0 {
-		_, _ = s.db.ExecContext(ctx, `DELETE FROM ssokit_saml_replay WHERE expires_at <= $1`, now)
-	}
+	s.maybeSweep(ctx)
 	return nil
+}
+
+// maybeSweep runs DeleteExpired on every sweepEvery-th write. A failed
+// sweep is ignored: the next one retries, and expired records are inert
+// (TakeAuthnRequest checks expiry, MarkAssertionUsed renews them).
+func (s *Store) maybeSweep(ctx context.Context) {
+	if s.writes.Add(1)%sweepEvery == 0 {
+		_, _ = s.DeleteExpired(ctx)
+	}
+}
+
+// DeleteExpired deletes up to 1000 expired requests and as many expired
+// replay records, and returns how many rows it deleted. A host may call it
+// on a schedule; Store also calls it on every 128th write.
+func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	now := sqlbase.TS(s.now())
+	total := 0
+	for _, q := range []string{
+		`DELETE FROM ssokit_saml_requests WHERE id IN (
+			SELECT id FROM ssokit_saml_requests WHERE expires_at <= $1 LIMIT $2)`,
+		`DELETE FROM ssokit_saml_replay WHERE (issuer, assertion_id) IN (
+			SELECT issuer, assertion_id FROM ssokit_saml_replay WHERE expires_at <= $1 LIMIT $2)`,
+	} {
+		res, err := s.db.ExecContext(ctx, q, now, sweepBatch)
+		if err != nil {
+			return total, sqlbase.Wrap(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, sqlbase.Wrap(err)
+		}
+		total += int(n)
+	}
+	return total, nil
 }
 
 // PutMetadata implements saml.MetadataCache.

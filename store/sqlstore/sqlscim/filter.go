@@ -29,6 +29,12 @@ func likeEscape(s string) string {
 	return r.Replace(s)
 }
 
+// globEscape escapes GLOB wildcards by putting each in brackets.
+func globEscape(s string) string {
+	r := strings.NewReplacer(`[`, `[[]`, `*`, `[*]`, `?`, `[?]`)
+	return r.Replace(s)
+}
+
 // userColumn maps a filter attribute on a user to its column (alias u or,
 // inside an email match, e).
 func userColumn(a scim.Attr) (string, bool) {
@@ -179,6 +185,11 @@ func (q *scimSQL) compare(c string, x *scim.Compare) error {
 			case scim.OpEw:
 				w.WriteString("length(" + c + ") >= length(" + p + ") AND substr(" + c + ", length(" + c + ") - length(" + p + ") + 1) = " + p)
 			}
+		} else if x.Op == scim.OpSw && q.d == sqlstore.SQLite {
+			// SQLite's LIKE ignores ASCII case, so its index cannot serve
+			// it; GLOB is exact, which on these lower-cased columns is the
+			// same match, and a prefix GLOB is an index range.
+			w.WriteString(c + " GLOB " + q.arg(globEscape(x.Str)+"*"))
 		} else {
 			pat := likeEscape(x.Str)
 			switch x.Op {

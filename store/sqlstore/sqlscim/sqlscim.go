@@ -7,7 +7,7 @@
 // A SCIM user is written with its core user and membership in one
 // transaction on the shared database. List filters become parameterised SQL
 // on indexed, lower-cased columns (see UserFilterSQL): no part of a filter
-// reaches the SQL text.
+// reaches the SQL text. Store is a scim.Seeker: pages are read by key.
 package sqlscim
 
 import (
@@ -22,6 +22,7 @@ import (
 
 var (
 	_ scim.Store     = (*Store)(nil)
+	_ scim.Seeker    = (*Store)(nil)
 	_ scim.RateStore = (*Store)(nil)
 )
 
