@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/clientlimit"
 	"golang.org/x/time/rate"
 )
 
@@ -107,48 +108,21 @@ const DefaultClientRateLimit = 60
 const maxClients = 10000
 
 // clientLimiter is an in-process token bucket per client address that is
-// charged for every failed authentication, with bounded memory: two
-// generations of at most maxClients entries each; when the current one
-// fills, the older is dropped (and its clients start afresh).
+// charged for every failed authentication, with bounded memory (see
+// clientlimit.Buckets).
 type clientLimiter struct {
-	mu        sync.Mutex
-	limit     rate.Limit
-	burst     int
-	cur, prev map[string]*rate.Limiter
-	now       func() time.Time
+	buckets *clientlimit.Buckets
+	now     func() time.Time
 }
 
 func newClientLimiter(perMinute int, now func() time.Time) *clientLimiter {
-	return &clientLimiter{limit: rate.Every(time.Minute / time.Duration(perMinute)), burst: perMinute,
-		cur: map[string]*rate.Limiter{}, now: now}
-}
-
-// bucket returns the client's bucket; with create false, nil when the
-// client has none (has not failed recently).
-func (l *clientLimiter) bucket(client string, create bool) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b, ok := l.cur[client]; ok {
-		return b
-	}
-	b, ok := l.prev[client]
-	if !ok {
-		if !create {
-			return nil
-		}
-		b = rate.NewLimiter(l.limit, l.burst)
-	}
-	if len(l.cur) >= maxClients {
-		l.prev, l.cur = l.cur, make(map[string]*rate.Limiter, maxClients)
-	}
-	l.cur[client] = b
-	return b
+	return &clientLimiter{buckets: clientlimit.New(rate.Every(time.Minute/time.Duration(perMinute)), perMinute, maxClients), now: now}
 }
 
 // blocked reports whether the client has used up its failures and, when
 // it has, how long until it may try again.
 func (l *clientLimiter) blocked(client string) (bool, time.Duration) {
-	b := l.bucket(client, false)
+	b := l.buckets.Bucket(client, false)
 	if b == nil {
 		return false, 0
 	}
@@ -156,10 +130,10 @@ func (l *clientLimiter) blocked(client string) (bool, time.Duration) {
 	if tokens >= 1 {
 		return false, 0
 	}
-	return true, time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second))
+	return true, time.Duration((1 - tokens) / float64(l.buckets.Limit()) * float64(time.Second))
 }
 
 // failed charges one failed authentication to the client.
 func (l *clientLimiter) failed(client string) {
-	l.bucket(client, true).AllowN(l.now(), 1)
+	l.buckets.Bucket(client, true).AllowN(l.now(), 1)
 }

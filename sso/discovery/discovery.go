@@ -11,12 +11,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
+	"github.com/ssokit/ssokit/internal/clientlimit"
 	"github.com/ssokit/ssokit/internal/httperr"
 	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/internal/normalize"
@@ -105,7 +105,7 @@ type Config struct {
 type Handler struct {
 	cfg     Config
 	mux     *http.ServeMux
-	limiter *ipLimiter
+	limiter *clientlimit.Buckets
 	log     *slog.Logger
 	tel     *telemetry.T
 }
@@ -147,7 +147,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.ErrorHandler = httperr.WriteJSON
 	}
 	d := &Handler{cfg: cfg, log: cfg.Logger,
-		limiter: newIPLimiter(cfg.RateLimit, cfg.Burst, cfg.MaxClients)}
+		limiter: clientlimit.New(cfg.RateLimit, cfg.Burst, cfg.MaxClients)}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -181,7 +181,7 @@ func wantsJSON(r *http.Request) bool {
 func (d *Handler) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	r = d.startSpan(r)
 	defer d.endSpan(r)
-	if !d.limiter.allow(d.cfg.ClientIP(r)) {
+	if !d.limiter.Allow(d.cfg.ClientIP(r)) {
 		d.rateLimited(w, r)
 		return
 	}
@@ -239,7 +239,7 @@ func (d *Handler) ServeLogin(w http.ResponseWriter, r *http.Request) {
 func (d *Handler) ServeOrgLogin(w http.ResponseWriter, r *http.Request) {
 	r = d.startSpan(r)
 	defer d.endSpan(r)
-	if !d.limiter.allow(d.cfg.ClientIP(r)) {
+	if !d.limiter.Allow(d.cfg.ClientIP(r)) {
 		d.rateLimited(w, r)
 		return
 	}
@@ -455,43 +455,4 @@ func (d *Handler) rateLimited(w http.ResponseWriter, r *http.Request) {
 	spanFail(r, err)
 	d.tel.RateLimited.Add(r.Context(), 1, metric.WithAttributes(telemetry.KeyComponent.String("discovery")))
 	d.cfg.ErrorHandler(w, r, err)
-}
-
-// ipLimiter is a per-client token bucket with bounded memory: two
-// generations of at most max entries each; when the current one fills, the
-// older is dropped.
-type ipLimiter struct {
-	mu        sync.Mutex
-	limit     rate.Limit
-	burst     int
-	max       int
-	cur, prev map[string]*rate.Limiter
-}
-
-func newIPLimiter(limit rate.Limit, burst, max int) *ipLimiter {
-	return &ipLimiter{limit: limit, burst: burst, max: max, cur: map[string]*rate.Limiter{}}
-}
-
-func (l *ipLimiter) allow(ip string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := l.cur[ip]
-	if !ok {
-		lim, ok = l.prev[ip]
-		if !ok {
-			lim = rate.NewLimiter(l.limit, l.burst)
-		}
-		if len(l.cur) >= l.max {
-			l.prev, l.cur = l.cur, make(map[string]*rate.Limiter, l.max)
-		}
-		l.cur[ip] = lim
-	}
-	return lim.Allow()
-}
-
-// size reports how many clients the limiter remembers.
-func (l *ipLimiter) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.cur) + len(l.prev)
 }
