@@ -11,13 +11,7 @@ import (
 
 // CreateUserSCIM implements scim.UserStore.
 func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
-	if err := u.Validate(); err != nil {
-		return err
-	}
-	if err := m.Validate(); err != nil {
-		return err
-	}
-	rec, err := stored(r)
+	rec, err := prepareUser(u, m, r)
 	if err != nil {
 		return err
 	}
@@ -39,13 +33,7 @@ func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membersh
 
 // AdoptUserSCIM implements scim.UserStore.
 func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
-	if err := u.Validate(); err != nil {
-		return err
-	}
-	if err := m.Validate(); err != nil {
-		return err
-	}
-	rec, err := stored(r)
+	rec, err := prepareUser(u, m, r)
 	if err != nil {
 		return err
 	}
@@ -79,17 +67,7 @@ func (s *Store) GetUserSCIM(ctx context.Context, orgID, id string) (*scim.User, 
 
 // UpdateUserSCIM implements scim.UserStore.
 func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion int64, u *sso.User, m *sso.Membership) error {
-	if u != nil {
-		if err := u.Validate(); err != nil {
-			return err
-		}
-	}
-	if m != nil {
-		if err := m.Validate(); err != nil {
-			return err
-		}
-	}
-	rec, err := stored(r)
+	rec, err := prepareUser(u, m, r)
 	if err != nil {
 		return err
 	}
@@ -199,4 +177,21 @@ func (s *Store) CountUsersSCIM(ctx context.Context, orgID string, filter scim.Ex
 		return true
 	})
 	return total, marks, nil
+}
+
+// prepareUser validates the user and membership a write carries (either
+// may be nil when the write leaves it unchanged) and returns the stored
+// form of r.
+func prepareUser(u *sso.User, m *sso.Membership, r *scim.User) (*scim.User, error) {
+	if u != nil {
+		if err := u.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if m != nil {
+		if err := m.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return stored(r)
 }
