@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/internal/httperr"
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -168,7 +169,7 @@ func (h *Handler) wrap(fn func(w http.ResponseWriter, r *http.Request, org *sso.
 				h.cfg.ErrorHandler(w, r, fmt.Errorf("admin: %w", sso.ErrForbidden))
 				return
 			}
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized", "message": errUnauthorized.Error()})
+			httpjson.Write(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized", "message": errUnauthorized.Error()})
 			return
 		}
 		if actor.Type == "" {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 )
@@ -68,7 +69,7 @@ func (h *Handler) queryAudit(w http.ResponseWriter, r *http.Request, org *sso.Or
 	if next != 0 {
 		resp["next_after"] = next
 	}
-	writeJSON(w, http.StatusOK, resp)
+	httpjson.Write(w, http.StatusOK, resp)
 	return nil
 }
 
@@ -103,12 +104,12 @@ func (h *Handler) verifyAudit(w http.ResponseWriter, r *http.Request, org *sso.O
 	head, err := h.cfg.Auditor.Verify(r.Context(), org.ID)
 	var ce *audit.ChainError
 	if errors.As(err, &ce) {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "broken_at": ce.Seq, "reason": ce.Reason})
+		httpjson.Write(w, http.StatusOK, map[string]any{"ok": false, "broken_at": ce.Seq, "reason": ce.Reason})
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "head": head})
+	httpjson.Write(w, http.StatusOK, map[string]any{"ok": true, "head": head})
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/health"
@@ -138,7 +139,7 @@ func (h *Handler) listConnections(w http.ResponseWriter, r *http.Request, org *s
 			out = append(out, h.view(c, nil))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"connections": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"connections": out})
 	return nil
 }
 
@@ -207,7 +208,7 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 	}
 	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionCreated, Target: sso.Target{Type: "connection", ID: c.ID},
 		Details: map[string]string{"protocol": string(c.Protocol)}})
-	writeJSON(w, http.StatusCreated, h.view(c, idp))
+	httpjson.Write(w, http.StatusCreated, h.view(c, idp))
 	return nil
 }
 
@@ -241,7 +242,7 @@ func (h *Handler) getConnection(w http.ResponseWriter, r *http.Request, org *sso
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, h.view(c, nil))
+	httpjson.Write(w, http.StatusOK, h.view(c, nil))
 	return nil
 }
 
@@ -264,7 +265,7 @@ func (h *Handler) connectionHealth(w http.ResponseWriter, r *http.Request, org *
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, res)
+	httpjson.Write(w, http.StatusOK, res)
 	return nil
 }
 
@@ -321,7 +322,7 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 	}
 	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionUpdated, Target: sso.Target{Type: "connection", ID: c.ID},
 		Details: map[string]string{"config_changed": strconv.FormatBool(req.Config != nil)}})
-	writeJSON(w, http.StatusOK, h.view(c, idp))
+	httpjson.Write(w, http.StatusOK, h.view(c, idp))
 	return nil
 }
 
@@ -394,7 +395,7 @@ func (h *Handler) activateConnection(w http.ResponseWriter, r *http.Request, org
 		}
 		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionActivated, Target: sso.Target{Type: "connection", ID: c.ID}})
 	}
-	writeJSON(w, http.StatusOK, h.view(c, nil))
+	httpjson.Write(w, http.StatusOK, h.view(c, nil))
 	return nil
 }
 
@@ -414,7 +415,7 @@ func (h *Handler) disableConnection(w http.ResponseWriter, r *http.Request, org 
 		}
 		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionDisabled, Target: sso.Target{Type: "connection", ID: c.ID}})
 	}
-	writeJSON(w, http.StatusOK, h.view(c, nil))
+	httpjson.Write(w, http.StatusOK, h.view(c, nil))
 	return nil
 }
 
@@ -457,6 +458,6 @@ func (h *Handler) remapIdentities(w http.ResponseWriter, r *http.Request, org *s
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"remapped": n})
+	httpjson.Write(w, http.StatusOK, map[string]int{"remapped": n})
 	return nil
 }

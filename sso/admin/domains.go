@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -44,7 +45,7 @@ func (h *Handler) listDomains(w http.ResponseWriter, r *http.Request, org *sso.O
 	for _, d := range ds {
 		out = append(out, h.domainView(d))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"domains": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"domains": out})
 	return nil
 }
 
@@ -62,7 +63,7 @@ func (h *Handler) addDomain(w http.ResponseWriter, r *http.Request, org *sso.Org
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, h.domainView(d))
+	httpjson.Write(w, http.StatusCreated, h.domainView(d))
 	return nil
 }
 
@@ -86,7 +87,7 @@ func (h *Handler) getDomain(w http.ResponseWriter, r *http.Request, org *sso.Org
 	if err != nil {
 		return h.domainMiss(r.Context(), org, r.PathValue("name"), err)
 	}
-	writeJSON(w, http.StatusOK, h.domainView(d))
+	httpjson.Write(w, http.StatusOK, h.domainView(d))
 	return nil
 }
 
@@ -95,7 +96,7 @@ func (h *Handler) verifyDomain(w http.ResponseWriter, r *http.Request, org *sso.
 	if err != nil {
 		return h.domainMiss(r.Context(), org, r.PathValue("name"), err)
 	}
-	writeJSON(w, http.StatusOK, h.domainView(d))
+	httpjson.Write(w, http.StatusOK, h.domainView(d))
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/policy"
 )
@@ -26,7 +27,7 @@ func (h *Handler) enforcementView(ctx context.Context, org *sso.Organization) *E
 }
 
 func (h *Handler) getEnforcement(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
-	writeJSON(w, http.StatusOK, h.enforcementView(r.Context(), org))
+	httpjson.Write(w, http.StatusOK, h.enforcementView(r.Context(), org))
 	return nil
 }
 
@@ -54,6 +55,6 @@ func (h *Handler) setEnforcement(w http.ResponseWriter, r *http.Request, org *ss
 	}
 	v := h.enforcementView(r.Context(), org)
 	v.Revoked = res.Revoked
-	writeJSON(w, http.StatusOK, v)
+	httpjson.Write(w, http.StatusOK, v)
 	return nil
 }

@@ -14,14 +14,6 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 // decode reads one JSON object into v: unknown fields, trailing data and
 // oversized bodies are refused with ErrInvalidInput.
 func decode(r *http.Request, v any) error {

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -92,7 +93,7 @@ func (h *Handler) setMemberRoles(w http.ResponseWriter, r *http.Request, org *ss
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, &MemberView{UserID: m.UserID, Roles: m.Roles, Status: string(m.Status),
+	httpjson.Write(w, http.StatusOK, &MemberView{UserID: m.UserID, Roles: m.Roles, Status: string(m.Status),
 		Source: string(m.Source), BreakGlass: m.BreakGlass})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -63,7 +64,7 @@ func (h *Handler) listSCIMTokens(w http.ResponseWriter, r *http.Request, org *ss
 			out = append(out, h.tokenView(t, ""))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"tokens": out})
 	return nil
 }
 
@@ -97,7 +98,7 @@ func (h *Handler) createSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 		}
 		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventDirectorySyncEnabled, Target: sso.Target{Type: "organization", ID: org.ID}})
 	}
-	writeJSON(w, http.StatusCreated, h.tokenView(t, plain))
+	httpjson.Write(w, http.StatusCreated, h.tokenView(t, plain))
 	return nil
 }
 
@@ -128,7 +129,7 @@ func (h *Handler) rotateSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	}
 	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID},
 		Details: map[string]string{"rotated_from": old.ID}})
-	writeJSON(w, http.StatusCreated, h.tokenView(t, plain))
+	httpjson.Write(w, http.StatusCreated, h.tokenView(t, plain))
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -25,7 +26,7 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, org *sso.
 			out = append(out, s)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"sessions": out})
 	return nil
 }
 
