@@ -19,6 +19,15 @@ type StartOptions struct {
 	Test bool
 	// ForceAuthn asks the IdP to re-authenticate the user.
 	ForceAuthn bool
+	// RequireMFA asks the IdP for a multi-factor authentication (SAML
+	// RequestedAuthnContext, OIDC acr_values, as the connection configures
+	// them). The protocol package verifies that what came back says so and
+	// refuses the login otherwise.
+	RequireMFA bool
+	// MaxAge, when positive, asks the IdP for an authentication no older
+	// than this (OIDC max_age; SAML ForceAuthn). The protocol package
+	// verifies the returned authentication time.
+	MaxAge time.Duration
 }
 
 // Starter begins a login at a connection's IdP by writing a redirect (or an
