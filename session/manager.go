@@ -434,7 +434,7 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 		// create caps the absolute expiry with this bound.
 		ExpiresAt: g.NotAfter,
 	}
-	return m.create(ctx, w, s, g.Org, now)
+	return m.create(ctx, w, s, g.Org, g.Writes, now)
 }
 
 // IssueSession implements sso.SessionIssuer.
@@ -446,7 +446,9 @@ func (m *Manager) IssueSession(w http.ResponseWriter, r *http.Request, g *sso.Se
 // create stores s with a fresh ID, token and lifetimes (CreatedAt now,
 // keeping s.AuthAt) and sets the cookie. org, when it is s's organization,
 // supplies the lifetimes without a read (see policyOf); nil reads it.
-func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session, org *sso.Organization, now time.Time) (*Session, error) {
+// writes, when the store is a LoginWriter, are written in the session's
+// transaction and marked Written.
+func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session, org *sso.Organization, writes *sso.LoginWrites, now time.Time) (*Session, error) {
 	p, err := m.policyOf(ctx, s.OrgID, org)
 	if err != nil {
 		return nil, err
@@ -475,7 +477,7 @@ func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session,
 	if limit < 0 {
 		limit = 0
 	}
-	evicted, err := m.cfg.Store.CreateSession(ctx, s, limit)
+	evicted, err := m.insert(ctx, s, limit, writes)
 	if err != nil {
 		return nil, fmt.Errorf("session: create: %w", err)
 	}
@@ -492,6 +494,20 @@ func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session,
 	}
 	m.setCookie(w, bearer, s.ExpiresAt)
 	return s, nil
+}
+
+// insert creates s, with writes in the same transaction when the store is a
+// LoginWriter.
+func (m *Manager) insert(ctx context.Context, s *Session, limit int, writes *sso.LoginWrites) ([]*Session, error) {
+	lw, ok := m.cfg.Store.(LoginWriter)
+	if writes == nil || writes.Written || !ok {
+		return m.cfg.Store.CreateSession(ctx, s, limit)
+	}
+	evicted, err := lw.CreateLoginSession(ctx, s, limit, writes)
+	if err == nil {
+		writes.Written = true
+	}
+	return evicted, err
 }
 
 // ended revokes what hangs off a session that was removed from the store:
@@ -662,7 +678,7 @@ func (m *Manager) Reissue(w http.ResponseWriter, r *http.Request, mutate func(*S
 	if err := m.end(r.Context(), old); err != nil {
 		return nil, err
 	}
-	return m.create(r.Context(), w, &ns, nil, m.now())
+	return m.create(r.Context(), w, &ns, nil, nil, m.now())
 }
 
 // ElevateMFA implements sso.MFAElevator: it records a completed second

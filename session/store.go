@@ -117,6 +117,18 @@ type Store interface {
 	ListIdPSessions(ctx context.Context, connectionID, subject, sessionIndex string) ([]*Session, error)
 }
 
+// LoginWriter is an optional Store capability: CreateSession that also
+// writes a login's other records (sso.LoginWrites: the identity's last
+// login and the audit event) in the session's transaction, so that a
+// returning login commits once. store/sqlstore and store/memstore implement
+// it; with a Store without it the login's records are written separately.
+type LoginWriter interface {
+	// CreateLoginSession is CreateSession plus, atomically, the update of
+	// w.Identity (an error wrapping sso.ErrNotFound when it is gone) and
+	// the append of w.Event. Nothing is written when any part fails.
+	CreateLoginSession(ctx context.Context, s *Session, limit int, w *sso.LoginWrites) (evicted []*Session, err error)
+}
+
 // RefreshToken is one member of a refresh-token family. Only the hash of the
 // opaque bearer value is stored.
 type RefreshToken struct {

@@ -109,6 +109,25 @@ type SessionGrant struct {
 	// means the session manager reads it. A SessionIssuer uses it only when
 	// its ID is OrgID.
 	Org *Organization
+	// Writes, when set, are records the login writes besides the session.
+	// A SessionIssuer whose store holds them too may write them in the
+	// session's transaction and set Writes.Written; otherwise the caller
+	// writes them after the session was issued.
+	Writes *LoginWrites
+}
+
+// LoginWrites are the records a login writes besides its session: the
+// matched identity's last-login update and the login's audit event, ready
+// to store (its defaults filled and validated). Writing them with the
+// session makes a returning login one commit.
+type LoginWrites struct {
+	// Identity, when set, is stored as it is (its LastLoginAt and
+	// ConnectionID updated by the login).
+	Identity *Identity
+	// Event, when set, is appended to the audit trail unsealed.
+	Event *Event
+	// Written is set by the SessionIssuer that wrote both with the session.
+	Written bool
 }
 
 // SessionIssuer issues a browser session after a login: it creates a fresh

@@ -45,6 +45,15 @@ type Config struct {
 	Sessions sso.SessionIssuer
 	// Auditor records login events. Required.
 	Auditor sso.EventRecorder
+	// WriteWithSession hands a returning login's identity update and its
+	// login.succeeded event to Sessions (sso.SessionGrant.Writes), whose
+	// store may write them in the session's transaction: one commit per
+	// login. Set it only when Sessions' store also holds Store's
+	// identities and the events Auditor records, and Auditor does nothing
+	// else with an event but store it (sso/stack sets it when one
+	// store/sqlstore holds all three). Records Sessions did not write are
+	// written after the session as usual.
+	WriteWithSession bool
 	// Sync brings the member's live sessions and API tokens in line when a
 	// login's group mapping changed their roles. Nil means Sessions, when
 	// it implements MembershipSyncer (session.Manager does).
@@ -188,6 +197,9 @@ type Resolution struct {
 	RolesChanged bool
 	// MFA is true when the IdP asserted MFA and the organization trusts it.
 	MFA bool
+	// touched is the matched identity with its last login set, when the
+	// write was left to Complete (Config.WriteWithSession).
+	touched *sso.Identity
 }
 
 // EventIdentityRemapped is recorded for each identity RemapIdentities
@@ -204,6 +216,12 @@ func deny(reason string) error {
 // session. For a test login it changes nothing and reports what a real
 // login would do (Outcome, or the refusal).
 func (c *Completer) Resolve(ctx context.Context, login *sso.Login) (*Resolution, error) {
+	return c.resolve(ctx, login, false)
+}
+
+// resolve is Resolve; with deferTouch it leaves the matched identity's
+// last-login write to the caller (Resolution.touched).
+func (c *Completer) resolve(ctx context.Context, login *sso.Login, deferTouch bool) (*Resolution, error) {
 	if login == nil || login.Connection == nil || login.Profile == nil {
 		return nil, fmt.Errorf("%w: incomplete login", sso.ErrInvalidInput)
 	}
@@ -286,7 +304,9 @@ func (c *Completer) Resolve(ctx context.Context, login *sso.Login) (*Resolution,
 		if !login.Test {
 			ident.LastLoginAt = c.cfg.Now().UTC()
 			ident.ConnectionID = conn.ID
-			if err := c.cfg.Store.UpdateIdentity(ctx, ident); err != nil {
+			if deferTouch {
+				res.touched = ident
+			} else if err := c.cfg.Store.UpdateIdentity(ctx, ident); err != nil {
 				return nil, err
 			}
 		}
@@ -575,7 +595,7 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 	ctx := c.requestCtx(r, sso.Actor{Type: sso.ActorIdP})
 	ctx, span := c.tel.Start(ctx, "sso.login.complete", loginAttrs(login)...)
 	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
-	res, err := c.Resolve(ctx, login)
+	res, err := c.resolve(ctx, login, c.cfg.WriteWithSession)
 	if res != nil && span.IsRecording() {
 		span.SetAttributes(attribute.String("ssokit.login.outcome", string(res.Outcome)), attribute.Bool("ssokit.login.roles_changed", res.RolesChanged),
 			attribute.Bool("ssokit.login.mfa", res.MFA))
@@ -601,17 +621,37 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 			g.MFAAt = c.cfg.Now().UTC()
 		}
 	}
+	ev := &sso.Event{OrgID: res.Org.ID, Type: sso.EventLoginSucceeded,
+		Actor:  sso.Actor{Type: sso.ActorUser, ID: res.User.ID},
+		Target: sso.Target{Type: "connection", ID: res.Connection.ID},
+		Details: map[string]string{"outcome": string(res.Outcome), "protocol": string(res.Connection.Protocol),
+			"mfa": fmt.Sprint(res.MFA)}}
+	if c.cfg.WriteWithSession {
+		ev.FillDefaults(ctx, c.cfg.Now())
+		g.Writes = &sso.LoginWrites{Identity: res.touched, Event: ev}
+	}
 	if err := c.cfg.Sessions.IssueSession(w, r, g); err != nil {
 		c.failed(ctx, login, fmt.Errorf("sso: issue session: %w", err))
 		return fmt.Errorf("sso: issue session: %w", err)
 	}
-	c.record(ctx, &sso.Event{OrgID: res.Org.ID, Type: sso.EventLoginSucceeded,
-		Actor:  sso.Actor{Type: sso.ActorUser, ID: res.User.ID},
-		Target: sso.Target{Type: "connection", ID: res.Connection.ID},
-		Details: map[string]string{"outcome": string(res.Outcome), "protocol": string(res.Connection.Protocol),
-			"mfa": fmt.Sprint(res.MFA)}})
+	c.writeAfter(ctx, g.Writes, res.touched, ev)
 	http.Redirect(w, r, returnto.Safe(login.ReturnTo, c.cfg.DefaultReturnTo), http.StatusSeeOther)
 	return nil
+}
+
+// writeAfter stores what the session issuer did not write with the
+// session: the identity's last login and the login's event. The session
+// stands either way, so a failure is logged, not returned.
+func (c *Completer) writeAfter(ctx context.Context, w *sso.LoginWrites, touched *sso.Identity, ev *sso.Event) {
+	if w != nil && w.Written {
+		return
+	}
+	if touched != nil {
+		if err := c.cfg.Store.UpdateIdentity(ctx, touched); err != nil {
+			c.log.ErrorContext(ctx, "sso: record last login", "identity_id", touched.ID, "error", err)
+		}
+	}
+	c.record(ctx, ev)
 }
 
 // loginAttrs are the span attributes of a login: IDs and the protocol only.

@@ -413,6 +413,10 @@ func TestSAMLLoginStatements(t *testing.T) {
 			}
 			t.Parallel()
 			e := newLoginEnv(t, d, 1, 1)
+			// The ceilings: a returning login is at most 8 statements and 3
+			// commits (request, replay record, then identity, session and
+			// audit event together); a first login at most 12 statements.
+			limits := map[string][2]int64{"first (JIT)": {12, 6}, "returning": {8, 3}}
 			measure := func(name string) []string {
 				p := e.start(t, 0, 0)
 				stop := e.count.record()
@@ -423,6 +427,9 @@ func TestSAMLLoginStatements(t *testing.T) {
 				}
 				t.Logf("%s login (ACS POST -> session cookie) on %s: %d statements, %d commits, %d round trips with BEGIN/COMMIT:\n%s",
 					name, d, stmts, commits, trips, strings.Join(log, "\n"))
+				if max := limits[name]; stmts > max[0] || commits > max[1] {
+					t.Errorf("%s login: %d statements and %d commits, want at most %d and %d", name, stmts, commits, max[0], max[1])
+				}
 				return log
 			}
 			for _, log := range [][]string{measure("first (JIT)"), measure("returning")} {

@@ -346,7 +346,10 @@ func (s *Stack) wire(cfg Config) error {
 	}
 	if s.Completer, err = login.New(login.Config{
 		Store: st, Sessions: s.Sessions, Auditor: s.Auditor, DefaultReturnTo: cfg.DefaultReturnTo,
-		TestReturnTo: cfg.TestReturnTo, ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
+		// Sessions, identities and events share st, and the trail only
+		// stores events: a returning login commits once.
+		WriteWithSession: true,
+		TestReturnTo:     cfg.TestReturnTo, ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
 		return err
 	}

@@ -683,6 +683,11 @@ func (s *Store) UpdateIdentity(ctx context.Context, id *sso.Identity) error {
 	}
 	d := s.lock()
 	defer s.mu.Unlock()
+	return d.updateIdentity(id)
+}
+
+// updateIdentity stores id; the caller holds the lock.
+func (d *coreData) updateIdentity(id *sso.Identity) error {
 	old, ok := d.identities[id.ID]
 	if !ok {
 		return notFound("identity", id.ID)
@@ -759,6 +764,12 @@ func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
 	}
 	d := s.lock()
 	defer s.mu.Unlock()
+	return d.appendEvent(e)
+}
+
+// appendEvent chains e onto its organization's events; the caller holds
+// the lock.
+func (d *coreData) appendEvent(e *sso.Event) error {
 	if d.eventIDs[e.ID] {
 		return conflict("event", e.ID)
 	}

@@ -84,7 +84,58 @@ func (d *sessionData) deleteSession(s *session.Session) {
 func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit int) ([]*session.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := &s.session
+	return s.session.create(ss, limit)
+}
+
+// CreateLoginSession implements session.LoginWriter: the identity update,
+// the session with its evictions and the audit event in one step under the
+// store's lock, all or nothing.
+func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, limit int, w *sso.LoginWrites) ([]*session.Session, error) {
+	if w == nil {
+		return s.CreateSession(ctx, ss, limit)
+	}
+	if w.Identity != nil {
+		if err := w.Identity.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if w.Event != nil {
+		if err := w.Event.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	core := s.lock()
+	defer s.mu.Unlock()
+	// Every check that can fail runs before the first write; the identity
+	// update, whose own checks come first, is that write.
+	if _, dup := s.session.byID[ss.ID]; dup {
+		return nil, sso.ErrConflict
+	}
+	if _, dup := s.session.byHash[ss.TokenHash]; dup {
+		return nil, sso.ErrConflict
+	}
+	if w.Event != nil && core.eventIDs[w.Event.ID] {
+		return nil, conflict("event", w.Event.ID)
+	}
+	if w.Identity != nil {
+		if err := core.updateIdentity(w.Identity); err != nil {
+			return nil, err
+		}
+	}
+	evicted, err := s.session.create(ss, limit)
+	if err != nil {
+		return nil, err
+	}
+	if w.Event != nil {
+		if err := core.appendEvent(w.Event); err != nil {
+			return nil, err
+		}
+	}
+	return evicted, nil
+}
+
+// create stores ss and evicts past limit; the caller holds the lock.
+func (d *sessionData) create(ss *session.Session, limit int) ([]*session.Session, error) {
 	d.init()
 	if _, ok := d.byID[ss.ID]; ok {
 		return nil, sso.ErrConflict

@@ -465,8 +465,20 @@ func (s *Store) UpdateIdentity(ctx context.Context, id *sso.Identity) error {
 	if err := id.Validate(); err != nil {
 		return err
 	}
-	return s.execAffect(ctx, "identity", `UPDATE ssokit_identities SET org_id = $2, connection_id = $3, issuer = $4, subject = $5,
+	return updateIdentity(ctx, s.db, id)
+}
+
+// updateIdentity stores id through q; a missing row is sso.ErrNotFound.
+func updateIdentity(ctx context.Context, q sqlbase.Querier, id *sso.Identity) error {
+	res, err := q.ExecContext(ctx, `UPDATE ssokit_identities SET org_id = $2, connection_id = $3, issuer = $4, subject = $5,
 		user_id = $6, created_at = $7, last_login_at = $8 WHERE id = $1`, identityArgs(id)...)
+	if err != nil {
+		return sqlbase.Wrap(err)
+	}
+	if err := sqlbase.MustAffect(res); err != nil {
+		return fmt.Errorf("sqlstore: identity: %w", err)
+	}
+	return nil
 }
 
 // DeleteIdentity implements sso.IdentityStore.

@@ -65,9 +65,44 @@ func scanSession(row interface{ Scan(...any) error }) (*session.Session, error) 
 
 // CreateSession implements session.Store.
 func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit int) ([]*session.Session, error) {
+	return s.CreateLoginSession(ctx, ss, limit, nil)
+}
+
+// CreateLoginSession implements session.LoginWriter: the identity update,
+// the session with its evictions and the audit event in one transaction.
+func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, limit int, w *sso.LoginWrites) ([]*session.Session, error) {
+	if w != nil && w.Identity != nil {
+		if err := w.Identity.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	var evicted []*session.Session
 	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
-		evicted = nil
+		var err error
+		if w != nil && w.Identity != nil {
+			if err := updateIdentity(ctx, tx, w.Identity); err != nil {
+				return err
+			}
+		}
+		if evicted, err = s.createSession(ctx, tx, ss, limit); err != nil {
+			return err
+		}
+		if w != nil && w.Event != nil {
+			return insertEvent(ctx, tx, w.Event)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return evicted, nil
+}
+
+// createSession inserts ss in tx and deletes the user's sessions in its
+// organization past the newest limit, returning them oldest first.
+func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Session, limit int) ([]*session.Session, error) {
+	var evicted []*session.Session
+	err := func() error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_sessions (`+sessionCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 			ss.ID, ss.TokenHash, ss.UserID, ss.OrgID, ss.ConnectionID, string(ss.Method), sessionList(ss.Roles), ss.MFA,
@@ -112,11 +147,8 @@ func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit in
 			evicted[i], evicted[j] = evicted[j], evicted[i]
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return evicted, nil
+	}()
+	return evicted, err
 }
 
 // GetSession implements session.Store.

@@ -206,6 +206,56 @@ func runSession(t *testing.T, newStores newStoresFunc) {
 		}
 	})
 	t.Run("ListIdPSessions", func(t *testing.T) { testListIdPSessions(t, open(t)) })
+	t.Run("LoginWriter", func(t *testing.T) { testLoginWriter(t, newStores(t)) })
+}
+
+// testLoginWriter checks the optional one-commit login write: the
+// identity's last login, the session and the audit event together, or
+// nothing at all when the identity is gone.
+func testLoginWriter(t *testing.T, st Stores) {
+	lw, isLW := st.Sessions.(session.LoginWriter)
+	if !isLW || st.Core == nil {
+		t.Skip("the session store does not implement session.LoginWriter (an optional capability)")
+	}
+	ctx := context.Background()
+	recs := seedLogin(t, ctx, st.Core, true)
+	ident := *recs.Identity
+	ident.LastLoginAt = sessionBase.Add(time.Hour)
+	ev := &sso.Event{ID: opaque.NewID("evt_"), OrgID: "org_1", Type: sso.EventLoginSucceeded, Time: sessionBase,
+		Actor: sso.Actor{Type: sso.ActorUser, ID: "user_1"}, Outcome: sso.OutcomeSuccess}
+	s := newTestSession("user_1", 0)
+	w := &sso.LoginWrites{Identity: &ident, Event: ev}
+	if _, err := lw.CreateLoginSession(ctx, s, 5, w); err != nil {
+		t.Fatalf("CreateLoginSession: %v", err)
+	}
+	if _, err := st.Sessions.GetSession(ctx, s.ID); err != nil {
+		t.Fatalf("session not stored: %v", err)
+	}
+	got, err := st.Core.GetIdentity(ctx, "org_1", ident.Issuer, ident.Subject)
+	if err != nil || !got.LastLoginAt.Equal(ident.LastLoginAt) {
+		t.Fatalf("identity after the login = %+v, %v; want LastLoginAt %v", got, err, ident.LastLoginAt)
+	}
+	evs, err := st.Core.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"})
+	if err != nil || len(evs) != 1 || evs[0].ID != ev.ID {
+		t.Fatalf("events after the login = %d, %v; want the login's event", len(evs), err)
+	}
+
+	// A login whose identity was deleted meanwhile writes nothing.
+	gone := ident
+	gone.ID = "idn_gone"
+	s2 := newTestSession("user_1", 1)
+	ev2 := &sso.Event{ID: opaque.NewID("evt_"), OrgID: "org_1", Type: sso.EventLoginSucceeded, Time: sessionBase,
+		Actor: sso.Actor{Type: sso.ActorUser, ID: "user_1"}, Outcome: sso.OutcomeSuccess}
+	_, err = lw.CreateLoginSession(ctx, s2, 5, &sso.LoginWrites{Identity: &gone, Event: ev2})
+	if !errors.Is(err, sso.ErrNotFound) {
+		t.Fatalf("CreateLoginSession with a deleted identity = %v, want ErrNotFound", err)
+	}
+	if _, err := st.Sessions.GetSession(ctx, s2.ID); !errors.Is(err, sso.ErrNotFound) {
+		t.Fatalf("a failed login write left its session: %v", err)
+	}
+	if evs, _ := st.Core.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"}); len(evs) != 1 {
+		t.Fatalf("a failed login write left its event: %d events", len(evs))
+	}
 }
 
 // testListIdPSessions checks the lookup behind IdP-initiated logout: by
