@@ -21,6 +21,7 @@ type coreData struct {
 	verified    map[string]string                 // domain name -> org ID holding it verified
 	conns       map[string]*sso.Connection
 	users       map[string]*sso.User
+	byEmail     map[string]map[string]bool // lower-case email -> user IDs
 	members     map[string]map[string]*sso.Membership // org ID -> user ID -> membership
 	identities  map[string]*sso.Identity              // ID -> identity
 	identityKey map[[3]string]string                  // (org, issuer, subject) -> identity ID
@@ -40,6 +41,7 @@ func (d *coreData) init() {
 	d.verified = map[string]string{}
 	d.conns = map[string]*sso.Connection{}
 	d.users = map[string]*sso.User{}
+	d.byEmail = map[string]map[string]bool{}
 	d.members = map[string]map[string]*sso.Membership{}
 	d.identities = map[string]*sso.Identity{}
 	d.identityKey = map[[3]string]string{}
@@ -458,7 +460,7 @@ func (s *Store) CreateUser(ctx context.Context, u *sso.User) error {
 	if _, ok := d.users[u.ID]; ok {
 		return conflict("user", u.ID)
 	}
-	d.users[u.ID] = cloneUser(u)
+	d.putUser(u)
 	return nil
 }
 
@@ -483,7 +485,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *sso.User) error {
 	if _, ok := d.users[u.ID]; !ok {
 		return notFound("user", u.ID)
 	}
-	d.users[u.ID] = cloneUser(u)
+	d.putUser(u)
 	return nil
 }
 
@@ -494,8 +496,35 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if _, ok := d.users[id]; !ok {
 		return notFound("user", id)
 	}
-	delete(d.users, id)
+	d.dropUser(id)
 	return nil
+}
+
+// putUser stores a copy of u and indexes its email; the caller holds the
+// lock.
+func (d *coreData) putUser(u *sso.User) {
+	d.dropUser(u.ID)
+	d.users[u.ID] = cloneUser(u)
+	key := strings.ToLower(u.Email)
+	if d.byEmail[key] == nil {
+		d.byEmail[key] = map[string]bool{}
+	}
+	d.byEmail[key][u.ID] = true
+}
+
+// dropUser removes user id and its email index entry; the caller holds the
+// lock.
+func (d *coreData) dropUser(id string) {
+	old, ok := d.users[id]
+	if !ok {
+		return
+	}
+	key := strings.ToLower(old.Email)
+	delete(d.byEmail[key], id)
+	if len(d.byEmail[key]) == 0 {
+		delete(d.byEmail, key)
+	}
+	delete(d.users, id)
 }
 
 // --- memberships -----------------------------------------------------------
@@ -605,10 +634,12 @@ func betterEmailMatch(u *sso.User, m *sso.Membership, bu *sso.User, bm *sso.Memb
 func (s *Store) FindMemberByEmail(ctx context.Context, orgID, email string) (*sso.Membership, error) {
 	d := s.lock()
 	defer s.mu.Unlock()
+	// Through the email index: the users with this email, then their
+	// memberships here, so a large organization is not scanned.
 	var best *sso.Membership
-	for uid, m := range d.members[orgID] {
-		u, ok := d.users[uid]
-		if !ok || strings.ToLower(u.Email) != strings.ToLower(email) {
+	for uid := range d.byEmail[strings.ToLower(email)] {
+		u, m := d.users[uid], d.members[orgID][uid]
+		if m == nil {
 			continue
 		}
 		if best == nil || betterEmailMatch(u, m, d.users[best.UserID], best) {
@@ -746,7 +777,7 @@ func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, i
 		}
 	}
 	if _, ok := d.users[u.ID]; !ok {
-		d.users[u.ID] = cloneUser(u)
+		d.putUser(u)
 	}
 	_ = d.createMembership(m)
 	if id != nil {

@@ -27,7 +27,7 @@ func (d *coreData) HasUser(id string) bool {
 // PutUser implements memstate.Core.
 func (d *coreData) PutUser(u *sso.User) {
 	d.init()
-	d.users[u.ID] = cloneUser(u)
+	d.putUser(u)
 }
 
 // HasMembership implements memstate.Core.
