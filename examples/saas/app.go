@@ -303,10 +303,13 @@ func (a *App) wire(ctx context.Context) error {
 		Chooser:             a.renderChooser,
 		LoginRateLimit:      20,
 		LoginBurst:          100,
-		DNS:                 a.dns,
-		Logger:              a.log,
-		TracerProvider:      tp,
-		MeterProvider:       mp,
+		// The demo's browsers and load runs all come from loopback.
+		CallbackRateLimit: 50,
+		CallbackBurst:     200,
+		DNS:               a.dns,
+		Logger:            a.log,
+		TracerProvider:    tp,
+		MeterProvider:     mp,
 		// The development IdP is served by this process over http on
 		// loopback; a production host leaves these off.
 		Dev: stack.Dev{AllowInsecureCookie: insecure, AllowInsecureURLs: insecure, AllowPrivateAddresses: true},

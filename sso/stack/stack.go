@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
+	"github.com/ssokit/ssokit/internal/clientlimit"
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
@@ -156,6 +157,12 @@ type Config struct {
 	// (sustained per second, and burst). Zero means 1 and 10.
 	LoginRateLimit rate.Limit
 	LoginBurst     int
+	// CallbackRateLimit and CallbackBurst bound the requests per client IP
+	// (sustained per second, and burst) to the SAML and OIDC endpoints:
+	// the ACS, the OIDC callback, logout and metadata. Each replica counts
+	// its own. Zero means 10 and 50.
+	CallbackRateLimit rate.Limit
+	CallbackBurst     int
 	// TestReturnTo is where an admin lands after a test login of a
 	// connection (typically the host's SSO settings page). Zero means
 	// DefaultReturnTo.
@@ -225,6 +232,8 @@ type Stack struct {
 	prefix  string
 	tokens  bool
 	handler http.Handler
+	// protocols wraps the SAML or OIDC handler in the per-client limit.
+	protocols func(name string, h http.Handler) http.Handler
 }
 
 // Route prefixes of Handler, relative to the path of Config.BaseURL.
@@ -370,6 +379,21 @@ func (s *Stack) wire(cfg Config) error {
 	}); err != nil {
 		return err
 	}
+	cbRate, cbBurst := cfg.CallbackRateLimit, cfg.CallbackBurst
+	if cbRate <= 0 {
+		cbRate = defaultCallbackRate
+	}
+	if cbBurst <= 0 {
+		cbBurst = defaultCallbackBurst
+	}
+	callbacks := clientlimit.New(cbRate, cbBurst, maxLimitedClients)
+	render := cfg.ErrorHandler
+	if render == nil {
+		render = renderTooMany
+	}
+	s.protocols = func(name string, h http.Handler) http.Handler {
+		return limitClients(callbacks, ip, name, render, h)
+	}
 	starters := map[sso.Protocol]sso.Starter{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC}
 	if s.Discovery, err = discovery.New(discovery.Config{
 		Store: st, Starters: starters, BaseURL: under(base, "/sso"),
@@ -466,8 +490,8 @@ func (s *Stack) mounts() []mount {
 		return mount{p + prefix, http.StripPrefix(p+strings.TrimSuffix(prefix, "/"), h)}
 	}
 	ms := []mount{
-		strip(PrefixSAML, s.SAML),
-		strip(PrefixOIDC, s.OIDC),
+		strip(PrefixSAML, s.protocols("saml", s.SAML)),
+		strip(PrefixOIDC, s.protocols("oidc", s.OIDC)),
 		strip(PrefixDiscovery, s.Discovery),
 		strip(PrefixSCIM, s.SCIM),
 	}
