@@ -25,6 +25,7 @@ import (
 
 	// The two SQL drivers the demo accepts.
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/redis/go-redis/v9"
 	_ "modernc.org/sqlite"
 
 	"github.com/ssokit/ssokit/internal/opaque"
@@ -44,6 +45,7 @@ import (
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/sso/stack"
+	"github.com/ssokit/ssokit/store/redisstore"
 	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlnotify"
@@ -59,6 +61,10 @@ type Options struct {
 	DB         string
 	AdminToken string
 	SealKey    string
+	// Redis, when set (redis://host:port/db), holds browser sessions,
+	// refresh tokens and revocations, and carries revocations between
+	// replicas.
+	Redis      string
 	OTelStdout bool
 	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -71,6 +77,7 @@ type App struct {
 	base    *url.URL
 	db      *sql.DB
 	store   *sqlstore.Store
+	rdb     *redis.Client
 	kv      *kv
 	sealer  *keyring.Keyring
 	idp     *ssotest.IdP
@@ -211,6 +218,33 @@ func (a *App) openDB(ctx context.Context) error {
 	return a.kv.init(ctx)
 }
 
+// sessionStores picks where sessions live and how replicas hear of
+// revoked access tokens: Redis for both when Options.Redis is set;
+// otherwise sessions in the database and, on PostgreSQL, LISTEN/NOTIFY.
+func (a *App) sessionStores() (session.Store, session.RevocationBus, error) {
+	if a.opts.Redis != "" {
+		ro, err := redis.ParseURL(a.opts.Redis)
+		if err != nil {
+			return nil, nil, fmt.Errorf("demo: -redis: %w", err)
+		}
+		a.rdb = redis.NewClient(ro)
+		st, err := redisstore.New(a.rdb, redisstore.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		bus, err := redisstore.NewBus(a.rdb, redisstore.BusOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, bus, nil
+	}
+	if isPostgres(a.opts.DB) {
+		bus, err := sqlnotify.New(sqlnotify.Config{DB: a.db, DSN: a.opts.DB})
+		return nil, bus, err
+	}
+	return nil, nil, nil
+}
+
 // Close releases the database.
 func (a *App) Close() {
 	if a.telemetry != nil {
@@ -218,6 +252,9 @@ func (a *App) Close() {
 	}
 	if a.db != nil {
 		a.db.Close()
+	}
+	if a.rdb != nil {
+		a.rdb.Close()
 	}
 }
 
@@ -271,12 +308,9 @@ func (a *App) wire(ctx context.Context) error {
 	insecure := !a.secure()
 	tp, mp := a.telemetry.providers()
 	a.dns = &demoResolver{kv: a.kv}
-	// Replicas on PostgreSQL tell each other about revoked access tokens.
-	var bus session.RevocationBus
-	if isPostgres(a.opts.DB) {
-		if bus, err = sqlnotify.New(sqlnotify.Config{DB: a.db, DSN: a.opts.DB}); err != nil {
-			return err
-		}
+	sessions, bus, err := a.sessionStores()
+	if err != nil {
+		return err
 	}
 	// Every ssokit component, wired by the composition root.
 	kit, err := stack.New(ctx, stack.Config{
@@ -289,6 +323,7 @@ func (a *App) wire(ctx context.Context) error {
 		Sealer:        a.sealer,
 		SigningKeys:   []session.SigningKey{{ID: "demo-es256-1", PrivateKey: tokKey}},
 		RevocationBus: bus,
+		SessionStore:  sessions,
 		SPKey:         &saml.KeyPair{Key: spKey, Certificate: spCert},
 		LocalLoginURL: "/login/local",
 		// The admin API's authorization; its MFA policy is the default

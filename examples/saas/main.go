@@ -51,6 +51,7 @@ func run() error {
 	flag.StringVar(&opts.DB, "db", env("SSOKIT_DB", "ssokit-demo.db"), "SQLite file path, or a postgres:// URL")
 	flag.StringVar(&opts.AdminToken, "admin-token", env("SSOKIT_ADMIN_TOKEN", ""), "bearer token for the admin API of any demo org (default: random, printed)")
 	flag.StringVar(&opts.SealKey, "seal-key", env("SSOKIT_SEAL_KEY", ""), "base64 32-byte key that seals secrets at rest (default: derived from -admin-token or the database path)")
+	flag.StringVar(&opts.Redis, "redis", env("SSOKIT_REDIS", ""), "redis:// URL for sessions and revocations between replicas (default: sessions in the database)")
 	flag.BoolVar(&opts.OTelStdout, "otel-stdout", env("SSOKIT_OTEL_STDOUT", "") != "", "print OpenTelemetry spans and metrics to stdout")
 	flag.Parse()
 	if opts.BaseURL == "" {

@@ -61,7 +61,7 @@ type replica struct {
 // shared base URL and database, and waits until it has seeded.
 // The replica joins the balancer at once: seeding fetches the development
 // IdP's keys through the base URL.
-func startReplica(t *testing.T, bin, name string, lb *balancer, dsn string) *replica {
+func startReplica(t *testing.T, bin, name string, lb *balancer, dsn string, extra ...string) *replica {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,8 +75,9 @@ func startReplica(t *testing.T, bin, name string, lb *balancer, dsn string) *rep
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-addr", addr, "-base-url", lb.URL, "-db", dsn,
-		"-admin-token", replicaAdminToken, "-seal-key", replicaSealKey)
+	args := append([]string{"-addr", addr, "-base-url", lb.URL, "-db", dsn,
+		"-admin-token", replicaAdminToken, "-seal-key", replicaSealKey}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -103,6 +103,12 @@ type Config struct {
 	// Sessions.Run runs. Nil means a revocation reaches the other replicas
 	// within session.DefaultRevocationCacheTTL.
 	RevocationBus session.RevocationBus
+	// SessionStore holds browser sessions instead of Store, e.g. a
+	// redisstore.Store; with SigningKeys it also holds refresh tokens and
+	// access-token revocations when it implements session.TokenStore and
+	// session.RevocationStore. Nil means Store. A returning login then
+	// writes its identity and audit event separately from the session.
+	SessionStore session.Store
 	// SPKey signs SAML requests and decrypts encrypted assertions. Nil
 	// means unsigned AuthnRequests and no encrypted assertions.
 	SPKey *saml.KeyPair
@@ -339,14 +345,24 @@ func (s *Stack) wire(cfg Config) error {
 	if s.Auditor, err = audit.New(audit.Config{Store: st, Now: now, ClientIP: ip}); err != nil {
 		return err
 	}
+	var sessions session.Store = st
+	if cfg.SessionStore != nil {
+		sessions = cfg.SessionStore
+	}
 	scfg := session.Config{
-		Store: st, Events: st, Orgs: st, Memberships: st,
+		Store: sessions, Events: st, Orgs: st, Memberships: st,
 		AllowInsecureCookie: cfg.Dev.AllowInsecureCookie,
 		ClientIP:            ip, Logger: lg, Now: now, TracerProvider: tp, MeterProvider: mp,
 		ErrorHandler: cfg.SessionErrorHandler,
 	}
 	if s.tokens {
 		scfg.Tokens, scfg.Revocations, scfg.RevocationBus = st, st, cfg.RevocationBus
+		if ts, ok := sessions.(session.TokenStore); ok {
+			scfg.Tokens = ts
+		}
+		if rs, ok := sessions.(session.RevocationStore); ok {
+			scfg.Revocations = rs
+		}
 		scfg.SigningKeys = cfg.SigningKeys
 		scfg.Issuer = strings.TrimSuffix(base.String(), "/")
 	}
