@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ssokit/ssokit/session"
@@ -101,54 +102,54 @@ func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, lim
 // createSession inserts ss in tx and deletes the user's sessions in its
 // organization past the newest limit, returning them oldest first.
 func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Session, limit int) ([]*session.Session, error) {
-	var evicted []*session.Session
-	err := func() error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_sessions (`+sessionCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-			ss.ID, ss.TokenHash, ss.UserID, ss.OrgID, ss.ConnectionID, string(ss.Method), sessionList(ss.Roles), ss.MFA,
-			sqlbase.TS(ss.MFAAt), sqlbase.TS(ss.AuthAt), sqlbase.TS(ss.CreatedAt), sqlbase.TS(ss.LastSeenAt), sqlbase.TS(ss.ExpiresAt),
-			ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex, ss.IdPSubject); err != nil {
-			return sqlbase.Wrap(err)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_sessions (`+sessionCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		ss.ID, ss.TokenHash, ss.UserID, ss.OrgID, ss.ConnectionID, string(ss.Method), sessionList(ss.Roles), ss.MFA,
+		sqlbase.TS(ss.MFAAt), sqlbase.TS(ss.AuthAt), sqlbase.TS(ss.CreatedAt), sqlbase.TS(ss.LastSeenAt), sqlbase.TS(ss.ExpiresAt),
+		ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex, ss.IdPSubject); err != nil {
+		return nil, sqlbase.Wrap(err)
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	evicted, err := s.pastLimit(ctx, tx, ss, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evicted {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ssokit_sessions WHERE id = $1`, e.ID); err != nil {
+			return nil, sqlbase.Wrap(err)
 		}
-		if limit <= 0 {
-			return nil
-		}
-		// Everything past the newest limit sessions; SQLite needs a LIMIT
-		// before OFFSET.
-		q := `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE user_id = $1 AND org_id = $4 AND id <> $3
-			ORDER BY created_at DESC, id DESC OFFSET $2`
-		if s.dialect == SQLite {
-			q = `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE user_id = $1 AND org_id = $4 AND id <> $3
-			ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET $2`
-		}
-		rows, err := tx.QueryContext(ctx, q, ss.UserID, limit-1, ss.ID, ss.OrgID)
+	}
+	// Oldest first, as the contract orders them.
+	slices.Reverse(evicted)
+	return evicted, nil
+}
+
+// pastLimit reads the user's other sessions in ss's organization past the
+// newest limit, newest first.
+func (s *Store) pastLimit(ctx context.Context, tx *sql.Tx, ss *session.Session, limit int) ([]*session.Session, error) {
+	// SQLite needs a LIMIT before OFFSET.
+	q := `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE user_id = $1 AND org_id = $4 AND id <> $3
+		ORDER BY created_at DESC, id DESC OFFSET $2`
+	if s.dialect == SQLite {
+		q = `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE user_id = $1 AND org_id = $4 AND id <> $3
+		ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET $2`
+	}
+	rows, err := tx.QueryContext(ctx, q, ss.UserID, limit-1, ss.ID, ss.OrgID)
+	if err != nil {
+		return nil, sqlbase.Wrap(err)
+	}
+	defer rows.Close()
+	var out []*session.Session
+	for rows.Next() {
+		e, err := scanSession(rows)
 		if err != nil {
-			return sqlbase.Wrap(err)
+			return nil, sqlbase.Wrap(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanSession(rows)
-			if err != nil {
-				return sqlbase.Wrap(err)
-			}
-			evicted = append(evicted, e)
-		}
-		if err := rows.Err(); err != nil {
-			return sqlbase.Wrap(err)
-		}
-		rows.Close()
-		for _, e := range evicted {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM ssokit_sessions WHERE id = $1`, e.ID); err != nil {
-				return sqlbase.Wrap(err)
-			}
-		}
-		// Oldest first, as the contract orders them.
-		for i, j := 0, len(evicted)-1; i < j; i, j = i+1, j-1 {
-			evicted[i], evicted[j] = evicted[j], evicted[i]
-		}
-		return nil
-	}()
-	return evicted, err
+		out = append(out, e)
+	}
+	return out, sqlbase.Wrap(rows.Err())
 }
 
 // GetSession implements session.Store.
