@@ -177,6 +177,7 @@ type Manager struct {
 	tokCache   *tokenCache
 	parseOpts  []jwt.ParseOption
 	tel        *telemetry.T
+	network    networkPolicies
 }
 
 var (
@@ -413,6 +414,10 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 		return nil, fmt.Errorf("%w: session: grant needs a user and an organization", sso.ErrInvalidInput)
 	}
 	ctx := r.Context()
+	org, err := m.admitNetwork(ctx, r, g.OrgID, g.UserID, g.Org, "login")
+	if err != nil {
+		return nil, err
+	}
 	if err := m.endPresented(r); err != nil {
 		return nil, err
 	}
@@ -434,7 +439,7 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 		// create caps the absolute expiry with this bound.
 		ExpiresAt: g.NotAfter,
 	}
-	return m.create(ctx, w, s, g.Org, g.Writes, now)
+	return m.create(ctx, w, s, org, g.Writes, now)
 }
 
 // IssueSession implements sso.SessionIssuer.

@@ -28,7 +28,10 @@ type loadErrKey struct{}
 // sso.Principal (read it with sso.PrincipalFrom or SessionPrincipal). It
 // never rejects a request; use Require for that. A malformed cookie is
 // ignored without touching the store; a valid one costs one store read,
-// plus one LastSeenAt write at most once per TouchInterval.
+// plus one LastSeenAt write at most once per TouchInterval, plus one
+// organization read every few seconds per replica for its IP allowlist
+// (sso.NetworkPolicy). A request from an address the allowlist refuses
+// is not authenticated: Require answers it 403 ip_not_allowed.
 func (m *Manager) Load(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.fromCookie(r)
@@ -38,6 +41,10 @@ func (m *Manager) Load(next http.Handler) http.Handler {
 			return
 		case s == nil:
 			next.ServeHTTP(w, r)
+			return
+		}
+		if _, err := m.admitNetwork(r.Context(), r, s.OrgID, s.UserID, nil, "session"); err != nil {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadErrKey{}, err)))
 			return
 		}
 		now := m.now()
@@ -163,6 +170,10 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 func statusOf(err error) (int, string) {
 	var ve *sso.ValidationError
 	switch {
+	case errors.As(err, &ve) && ve.Reason == ReasonNetwork:
+		// The session is fine; the address is not on the organization's
+		// allowlist, and signing in again from it would not help.
+		return http.StatusForbidden, ReasonNetwork
 	case errors.Is(err, ErrNoSession), errors.As(err, &ve):
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, ErrReauthRequired):

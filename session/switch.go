@@ -92,6 +92,9 @@ func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string
 	if org.EnforcesSSO() && !(local && mem.BreakGlass) {
 		return nil, refuse("sso_required", sso.ErrSSORequired)
 	}
+	if _, err := m.admitNetwork(ctx, r, orgID, cur.UserID, org, "org_switch"); err != nil {
+		return nil, err
+	}
 	return m.Reissue(w, r, func(s *Session) {
 		s.OrgID, s.Roles = orgID, slices.Clone(mem.Roles)
 		s.ConnectionID, s.IdPSessionIndex, s.IdPSubject = "", "", ""

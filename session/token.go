@@ -315,6 +315,10 @@ func (m *Manager) LoadBearer(next http.Handler) http.Handler {
 			m.bearerFail(w, r, err)
 			return
 		}
+		if _, err := m.admitNetwork(r.Context(), r, c.OrgID, c.Subject, nil, "access_token"); err != nil {
+			m.fail(w, r, err)
+			return
+		}
 		// AuthAt stays zero: a refreshed token's iat says nothing about when
 		// the user last authenticated, so RequireRecentAuth refuses bearer
 		// principals.

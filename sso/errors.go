@@ -125,3 +125,22 @@ func ReasonOf(err error) string {
 	}
 	return "internal"
 }
+
+// FieldError is bad input that names its field and how to fix it. It
+// wraps ErrInvalidInput, so HTTP handlers answer 400 and may show Field
+// and Message to the person who typed the value.
+type FieldError struct {
+	// Field is the input's name as the API spells it, with an index for
+	// list entries ("network.allowed_cidrs[2]").
+	Field string
+	// Reason is a stable code ("invalid_cidr").
+	Reason string
+	// Message says what is wrong and what to do, in plain words.
+	Message string
+}
+
+// Error returns the field and the message.
+func (e *FieldError) Error() string { return "sso: invalid " + e.Field + ": " + e.Message }
+
+// Unwrap returns ErrInvalidInput.
+func (e *FieldError) Unwrap() error { return ErrInvalidInput }

@@ -53,6 +53,9 @@ type OrgSettings struct {
 	Session SessionPolicy
 	// Features are the capabilities the organization's plan includes.
 	Features Features
+	// Network restricts the addresses members sign in and use their
+	// sessions and access tokens from (plan feature FeatureIPAllowlist).
+	Network NetworkPolicy
 }
 
 // MFAPolicy is an organization's multi-factor policy.
@@ -81,8 +84,8 @@ type SessionPolicy struct {
 
 // Features are the plan-gated capabilities of an organization, a set of
 // names: a protocol's name ("saml", "oidc", ...) allows logins over it,
-// "scim" directory sync, "enforce_sso" SSO enforcement and "enforce_mfa"
-// MFA enforcement. A host maps its pricing tiers onto them; a missing
+// "scim" directory sync, "enforce_sso" SSO enforcement, "enforce_mfa"
+// MFA enforcement and FeatureIPAllowlist the network policy. A host maps its pricing tiers onto them; a missing
 // feature refuses its flows with ErrAccessDenied. Treat a Features value as
 // immutable: With and Without return changed copies.
 type Features []string

@@ -36,7 +36,8 @@ func firstErr(errs ...error) error {
 // Validate checks the fields stores rely on. Stores call it before writing
 // and return its error (wrapping ErrInvalidInput) unchanged.
 func (o *Organization) Validate() error {
-	return firstErr(checkID("organization ID", o.ID), normalize.Slug(o.Slug), checkText("organization name", o.Name))
+	return firstErr(checkID("organization ID", o.ID), normalize.Slug(o.Slug), checkText("organization name", o.Name),
+		o.Settings.Network.Validate())
 }
 
 // Validate checks the fields stores rely on.

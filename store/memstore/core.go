@@ -65,6 +65,7 @@ func ctxErr(ctx context.Context) error { return ctx.Err() }
 func cloneOrg(o *sso.Organization) *sso.Organization {
 	c := *o
 	c.Settings.Features = slices.Clone(o.Settings.Features)
+	c.Settings.Network.AllowedCIDRs = slices.Clone(o.Settings.Network.AllowedCIDRs)
 	return &c
 }
 
