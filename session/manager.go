@@ -72,6 +72,10 @@ type Config struct {
 	// Revocations keeps per-user and per-session revocation times for access
 	// tokens. Required when SigningKeys is set.
 	Revocations RevocationStore
+	// Clients stores API clients: with signing keys it enables the
+	// client_credentials and token-exchange grants of TokenHandler. Nil
+	// leaves them off.
+	Clients ClientStore
 	// RevocationBus, when set, carries every revocation this Manager records
 	// to the other replicas, and theirs to this one while Run runs, so that
 	// a logout, deactivation or demotion stops access tokens on every

@@ -151,74 +151,121 @@ type TokenHandlerOptions struct {
 	OrgOf func(r *http.Request) string
 }
 
-// TokenHandler returns an OAuth 2.0 style token endpoint for the
-// refresh_token grant: POST application/x-www-form-urlencoded with
-// grant_type=refresh_token, refresh_token and (for bound families)
-// client_id. It answers JSON: access_token, token_type, expires_in,
-// refresh_token, scope; or an RFC 6749 §5.2 error (invalid_request,
-// unsupported_grant_type, invalid_grant) without further detail.
+// TokenHandler returns an OAuth 2.0 token endpoint: POST
+// application/x-www-form-urlencoded with one of the grants
+//
+//   - refresh_token: refresh_token and (for bound families) client_id;
+//   - client_credentials (with Config.Clients): an API client
+//     authenticated by HTTP Basic or client_id and client_secret, and an
+//     optional scope, for a token in the client's own name;
+//   - urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693, with
+//     Config.Clients): an authenticated client allowed to exchange, a
+//     subject_token (a user's access token of the client's organization)
+//     with subject_token_type ...:access_token, an audience from the
+//     organization's ExchangeAudiences and an optional narrower scope.
+//
+// It answers JSON (access_token, token_type, expires_in, scope, and
+// refresh_token or issued_token_type), or an RFC 6749 §5.2 error
+// (invalid_request, invalid_client, invalid_grant, invalid_scope,
+// invalid_target, unsupported_grant_type) with a short description.
 func (m *Manager) TokenHandler(opts TokenHandlerOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		oauthErr := func(status int, code string) {
-			writeJSON(w, status, map[string]string{"error": code})
-		}
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST")
-			oauthErr(http.StatusMethodNotAllowed, "invalid_request")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-		ct := r.Header.Get("Content-Type")
-		if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/x-www-form-urlencoded") {
-			oauthErr(http.StatusBadRequest, "invalid_request")
-			return
-		}
-		if err := r.ParseForm(); err != nil {
-			oauthErr(http.StatusBadRequest, "invalid_request")
-			return
-		}
-		f := r.PostForm
-		for _, k := range []string{"grant_type", "refresh_token", "client_id"} {
-			if len(f[k]) > 1 {
-				oauthErr(http.StatusBadRequest, "invalid_request")
-				return
+		tf, err := parseTokenForm(w, r, opts)
+		var out map[string]any
+		if err == nil {
+			switch tf.f.Get("grant_type") {
+			case GrantRefreshToken:
+				out, err = m.refreshGrant(r.Context(), tf)
+			case GrantClientCredentials:
+				out, err = m.withClients(r.Context(), tf, m.clientCredentials)
+			case GrantTokenExchange:
+				out, err = m.withClients(r.Context(), tf, m.tokenExchange)
+			default:
+				err = badRequest("unsupported_grant_type", "use refresh_token, client_credentials or token exchange")
 			}
 		}
-		if f.Get("grant_type") != "refresh_token" {
-			oauthErr(http.StatusBadRequest, "unsupported_grant_type")
-			return
-		}
-		if f.Get("refresh_token") == "" {
-			oauthErr(http.StatusBadRequest, "invalid_request")
-			return
-		}
-		ro := RefreshOptions{ClientID: f.Get("client_id")}
-		if opts.OrgOf != nil {
-			ro.OrgID = opts.OrgOf(r)
-		}
-		pair, err := m.Refresh(r.Context(), f.Get("refresh_token"), ro)
-		var ve *sso.ValidationError
-		switch {
-		case errors.As(err, &ve):
-			oauthErr(http.StatusBadRequest, "invalid_grant")
-			return
-		case errors.Is(err, ErrTokensDisabled):
-			oauthErr(http.StatusBadRequest, "unsupported_grant_type")
-			return
-		case errors.Is(err, sso.ErrUnavailable):
-			m.log.ErrorContext(r.Context(), "session: token endpoint", "err", err)
-			oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable")
-			return
-		case err != nil:
-			m.log.ErrorContext(r.Context(), "session: token endpoint", "err", err)
-			oauthErr(http.StatusInternalServerError, "server_error")
+		if err != nil {
+			m.tokenEndpointError(w, r, err)
 			return
 		}
 		w.Header().Set("Pragma", "no-cache")
-		writeJSON(w, http.StatusOK, map[string]any{
-			"access_token": pair.AccessToken, "token_type": "Bearer",
-			"expires_in": int(pair.ExpiresIn.Seconds()), "refresh_token": pair.RefreshToken,
-			"scope": strings.Join(pair.Scopes, " "),
-		})
+		writeJSON(w, http.StatusOK, out)
 	})
+}
+
+// singleValued are the token endpoint's parameters that may appear once.
+var singleValued = []string{"grant_type", "refresh_token", "client_id", "client_secret", "scope",
+	"subject_token", "subject_token_type", "requested_token_type", "audience", "actor_token", "actor_token_type", "resource"}
+
+// parseTokenForm reads the form of a token request.
+func parseTokenForm(w http.ResponseWriter, r *http.Request, opts TokenHandlerOptions) (tokenForm, error) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		return tokenForm{}, &oauthError{status: http.StatusMethodNotAllowed, code: "invalid_request", desc: "use POST"}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/x-www-form-urlencoded") {
+		return tokenForm{}, badRequest("invalid_request", "send application/x-www-form-urlencoded")
+	}
+	if err := r.ParseForm(); err != nil {
+		return tokenForm{}, badRequest("invalid_request", "the form does not parse")
+	}
+	for _, k := range singleValued {
+		if len(r.PostForm[k]) > 1 {
+			return tokenForm{}, badRequest("invalid_request", k+" appears more than once")
+		}
+	}
+	return tokenForm{r: r, f: r.PostForm, opts: opts}, nil
+}
+
+// withClients runs a grant that needs API clients, or refuses it as
+// unsupported when they are off.
+func (m *Manager) withClients(ctx context.Context, tf tokenForm, grant func(context.Context, tokenForm) (map[string]any, error)) (map[string]any, error) {
+	if m.cfg.Clients == nil || !m.tokensEnabled() {
+		return nil, badRequest("unsupported_grant_type", "API clients are not enabled")
+	}
+	return grant(ctx, tf)
+}
+
+// refreshGrant is the refresh_token grant.
+func (m *Manager) refreshGrant(ctx context.Context, tf tokenForm) (map[string]any, error) {
+	if tf.f.Get("refresh_token") == "" {
+		return nil, badRequest("invalid_request", "refresh_token is required")
+	}
+	ro := RefreshOptions{ClientID: tf.f.Get("client_id")}
+	if tf.opts.OrgOf != nil {
+		ro.OrgID = tf.opts.OrgOf(tf.r)
+	}
+	pair, err := m.Refresh(ctx, tf.f.Get("refresh_token"), ro)
+	var ve *sso.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return nil, badRequest("invalid_grant", "the refresh token is invalid, expired or used")
+	case errors.Is(err, ErrTokensDisabled):
+		return nil, badRequest("unsupported_grant_type", "API tokens are not enabled")
+	case err != nil:
+		return nil, err
+	}
+	return map[string]any{"access_token": pair.AccessToken, "token_type": "Bearer",
+		"expires_in": int(pair.ExpiresIn.Seconds()), "refresh_token": pair.RefreshToken,
+		"scope": strings.Join(pair.Scopes, " ")}, nil
+}
+
+// tokenEndpointError answers err as an RFC 6749 §5.2 error.
+func (m *Manager) tokenEndpointError(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *oauthError
+	switch {
+	case errors.As(err, &oe):
+		if oe.code == "invalid_client" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="token"`)
+		}
+		writeJSON(w, oe.status, map[string]string{"error": oe.code, "error_description": oe.desc})
+	case errors.Is(err, sso.ErrUnavailable):
+		m.log.ErrorContext(r.Context(), "session: token endpoint", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+	default:
+		m.log.ErrorContext(r.Context(), "session: token endpoint", "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+	}
 }

@@ -51,6 +51,12 @@ type Claims struct {
 	Scopes    []string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// Client is true for a client-credentials token: Subject, SessionID
+	// and ClientID are the API client's ID.
+	Client bool
+	// Actor is the client acting for Subject in an exchanged token (the
+	// RFC 8693 "act" claim's sub).
+	Actor string
 }
 
 // TokenPair is what IssueTokens and Refresh return.
@@ -107,7 +113,20 @@ func (m *Manager) IssueTokens(ctx context.Context, s *Session, opts TokenOptions
 }
 
 // signAccess signs an access token carrying rt's grant.
+// tokenExtras are the claims of client and exchanged tokens beyond a
+// refresh family's: another audience, the acting client (RFC 8693 "act"),
+// and the client principal marker.
+type tokenExtras struct {
+	audience string
+	actor    string
+	client   bool
+}
+
 func (m *Manager) signAccess(rt *RefreshToken, now time.Time, ttl time.Duration) (string, error) {
+	return m.signToken(rt, tokenExtras{}, now, ttl)
+}
+
+func (m *Manager) signToken(rt *RefreshToken, x tokenExtras, now time.Time, ttl time.Duration) (string, error) {
 	kr := m.keys.Load()
 	e := kr.signer(now)
 	if e == nil {
@@ -117,13 +136,23 @@ func (m *Manager) signAccess(rt *RefreshToken, now time.Time, ttl time.Duration)
 	if roles == nil {
 		roles = []string{}
 	}
+	aud := m.cfg.Audience
+	if x.audience != "" {
+		aud = x.audience
+	}
 	b := jwt.NewBuilder().
-		Issuer(m.cfg.Issuer).Audience([]string{m.cfg.Audience}).Subject(rt.UserID).
+		Issuer(m.cfg.Issuer).Audience([]string{aud}).Subject(rt.UserID).
 		IssuedAt(now).Expiration(now.Add(ttl)).JwtID(opaque.NewID("")).
 		Claim("org", rt.OrgID).Claim("sid", rt.SessionID).Claim("roles", roles).
 		Claim("scope", strings.Join(rt.Scopes, " "))
 	if rt.ClientID != "" {
 		b = b.Claim("client_id", rt.ClientID)
+	}
+	if x.actor != "" {
+		b = b.Claim("act", map[string]string{"sub": x.actor})
+	}
+	if x.client {
+		b = b.Claim("token_use", "client")
 	}
 	tok, err := b.Build()
 	if err != nil {
@@ -234,6 +263,19 @@ func claimsOf(tok jwt.Token) (*Claims, error) {
 	if scope != "" {
 		c.Scopes = strings.Fields(scope)
 	}
+	use, ok := str("token_use")
+	if !ok || (use != "" && use != "client") {
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed, Err: errors.New("session: bad token_use")}
+	}
+	c.Client = use == "client"
+	if v, ok := tok.Get("act"); ok {
+		act, ok := v.(map[string]any)
+		sub, _ := act["sub"].(string)
+		if !ok || sub == "" {
+			return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed, Err: errors.New("session: bad act claim")}
+		}
+		c.Actor = sub
+	}
 	if v, ok := tok.Get("roles"); ok {
 		list, ok := v.([]any)
 		if !ok {
@@ -294,10 +336,11 @@ func (m *Manager) revokedAt(ctx context.Context, subject revKey) (time.Time, err
 
 // LoadBearer is middleware that authenticates a request carrying
 // "Authorization: Bearer <access token>": a valid token puts an
-// sso.Principal of kind access_token in the context. A request without
-// an Authorization header passes through unauthenticated (combine with
-// Require); a present but invalid one is answered 401 at once, with no
-// detail.
+// sso.Principal of kind access_token (or client, for an API client's
+// token) in the context. A request without an Authorization header, or
+// with another scheme, passes through unauthenticated (combine with
+// Require); a present but invalid bearer token is answered 401 at once,
+// with no detail.
 func (m *Manager) LoadBearer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
@@ -306,6 +349,13 @@ func (m *Manager) LoadBearer(next http.Handler) http.Handler {
 			return
 		}
 		const prefix = "bearer "
+		scheme, _, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "bearer") {
+			// Another scheme (HTTP Basic of an API client at the token
+			// endpoint, say) is not this middleware's to judge.
+			next.ServeHTTP(w, r)
+			return
+		}
 		if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
 			m.bearerFail(w, r, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMalformed})
 			return
@@ -323,7 +373,10 @@ func (m *Manager) LoadBearer(next http.Handler) http.Handler {
 		// the user last authenticated, so RequireRecentAuth refuses bearer
 		// principals.
 		p := &sso.Principal{Kind: sso.PrincipalAccessToken, SessionID: c.SessionID, UserID: c.Subject,
-			OrgID: c.OrgID, Roles: c.Roles, Scopes: c.Scopes}
+			OrgID: c.OrgID, Roles: c.Roles, Scopes: c.Scopes, ClientID: c.ClientID}
+		if c.Client {
+			p = &sso.Principal{Kind: sso.PrincipalClient, OrgID: c.OrgID, Scopes: c.Scopes, ClientID: c.ClientID}
+		}
 		next.ServeHTTP(w, r.WithContext(sso.WithPrincipal(r.Context(), p)))
 	})
 }

@@ -13,6 +13,9 @@ type PrincipalKind string
 const (
 	PrincipalSession     PrincipalKind = "session"
 	PrincipalAccessToken PrincipalKind = "access_token"
+	// PrincipalClient is an API client of an organization calling with a
+	// client-credentials access token: ClientID is set, UserID is empty.
+	PrincipalClient PrincipalKind = "client"
 )
 
 // Principal is the authenticated subject of a request. session middleware
@@ -28,6 +31,10 @@ type Principal struct {
 	Method       AuthMethod
 	Roles        []string
 	Scopes       []string
+	// ClientID is the API client that holds the access token: the
+	// principal itself for PrincipalClient, the client acting for the user
+	// for a token it obtained by token exchange (RFC 8693 "act").
+	ClientID string
 	// AuthAt is when the user last authenticated (login or re-login).
 	AuthAt time.Time
 	// MFA is true when the session completed a second factor at MFAAt.

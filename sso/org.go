@@ -56,6 +56,10 @@ type OrgSettings struct {
 	// Network restricts the addresses members sign in and use their
 	// sessions and access tokens from (plan feature FeatureIPAllowlist).
 	Network NetworkPolicy
+	// ExchangeAudiences are the audiences (downstream APIs, e.g.
+	// "https://billing.internal.example") the organization's API clients
+	// may obtain tokens for by OAuth 2.0 Token Exchange. Empty allows none.
+	ExchangeAudiences []string
 }
 
 // MFAPolicy is an organization's multi-factor policy.

@@ -363,6 +363,11 @@ func (s *Stack) wire(cfg Config) error {
 		if rs, ok := sessions.(session.RevocationStore); ok {
 			scfg.Revocations = rs
 		}
+		// API clients (client credentials, token exchange) when the store
+		// keeps them; store/sqlstore and store/memstore do.
+		if cs, ok := st.(session.ClientStore); ok {
+			scfg.Clients = cs
+		}
 		scfg.SigningKeys = cfg.SigningKeys
 		scfg.Issuer = strings.TrimSuffix(base.String(), "/")
 	}

@@ -66,6 +66,7 @@ func cloneOrg(o *sso.Organization) *sso.Organization {
 	c := *o
 	c.Settings.Features = slices.Clone(o.Settings.Features)
 	c.Settings.Network.AllowedCIDRs = slices.Clone(o.Settings.Network.AllowedCIDRs)
+	c.Settings.ExchangeAudiences = slices.Clone(o.Settings.ExchangeAudiences)
 	return &c
 }
 

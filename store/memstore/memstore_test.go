@@ -18,7 +18,7 @@ func newStores(t *testing.T) storetest.Stores {
 	sc := memscim.New(s)
 	return storetest.Stores{
 		Core: s, Health: s, LoginLoader: s,
-		Sessions: s, Tokens: s, Revocations: s, Sweeper: s,
+		Sessions: s, Tokens: s, Revocations: s, Sweeper: s, Clients: s,
 		SAML: memsaml.New(s), OIDC: memoidc.New(s), MFA: memmfa.New(s), SCIM: sc, SCIMRate: sc,
 	}
 }

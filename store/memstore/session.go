@@ -18,6 +18,7 @@ type sessionData struct {
 	refresh    map[string]*session.RefreshToken
 	families   map[string]*tokenFamily
 	revocation map[string]revocation
+	clients    map[string]*session.APIClient
 }
 
 type tokenFamily struct {

@@ -41,7 +41,7 @@ func stores(s *sqlstore.Store) storetest.Stores {
 	sc := sqlscim.New(s)
 	return storetest.Stores{
 		Core: s, Health: s, LoginLoader: s,
-		Sessions: s, Tokens: s, Revocations: s, Sweeper: s,
+		Sessions: s, Tokens: s, Revocations: s, Sweeper: s, Clients: s,
 		SAML: sqlsaml.New(s), OIDC: sqloidc.New(s), MFA: sqlmfa.New(s), SCIM: sc, SCIMRate: sc,
 	}
 }

@@ -109,6 +109,8 @@ type Stores struct {
 	// SCIMRate is the shared SCIM rate counter; memscim and sqlscim stores
 	// implement it next to SCIM. Suite SCIMRate.
 	SCIMRate scim.RateStore
+	// Clients is the API client store. Suite SessionClients.
+	Clients session.ClientStore
 }
 
 // newStoresFunc returns fresh, empty stores for one subtest.
@@ -144,6 +146,7 @@ var suites = []suite{
 	{name: "SCIMRate", fields: []string{"SCIMRate"}, run: runSCIMRate},
 	{name: "SCIMToken", fields: []string{"Core"}, run: runSCIMToken},
 	{name: "Session", fields: []string{"Sessions"}, run: runSession},
+	{name: "SessionClients", fields: []string{"Clients"}, run: runSessionClients},
 	{name: "SessionRevocations", fields: []string{"Revocations"}, run: runSessionRevocations},
 	{name: "SessionSweep", fields: []string{"Sweeper", "Sessions", "Tokens"}, run: runSessionSweep},
 	{name: "SessionTokens", fields: []string{"Tokens"}, run: runSessionTokens},
