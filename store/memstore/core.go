@@ -21,7 +21,7 @@ type coreData struct {
 	verified    map[string]string                 // domain name -> org ID holding it verified
 	conns       map[string]*sso.Connection
 	users       map[string]*sso.User
-	byEmail     map[string]map[string]bool // lower-case email -> user IDs
+	byEmail     map[string]map[string]bool            // lower-case email -> user IDs
 	members     map[string]map[string]*sso.Membership // org ID -> user ID -> membership
 	identities  map[string]*sso.Identity              // ID -> identity
 	identityKey map[[3]string]string                  // (org, issuer, subject) -> identity ID
