@@ -80,9 +80,9 @@ func (rp *RP) userInfo(ctx context.Context, conn *sso.Connection, m *metadata, v
 		}
 		return nil
 	}
-	body, mt, err := rp.fetch(ctx, m.UserInfoURL, accessToken, maxUserInfoBytes)
+	body, mt, err := rp.fetch(ctx, docUserInfo, m.UserInfoURL, accessToken, maxUserInfoBytes)
 	if err != nil {
-		return err
+		return upstreamFailure(ReasonUserInfoFailed, err)
 	}
 	if mt == "application/jwt" {
 		t, err := rp.parseToken(strings.TrimSpace(string(body)))
@@ -93,7 +93,7 @@ func (rp *RP) userInfo(ctx context.Context, conn *sso.Connection, m *metadata, v
 			return mismatch(ReasonAlgNotAllowed, strings.Join(signingAlgs(conn, m), " "), t.hdr.Alg)
 		}
 		if err := rp.keySetFor(conn, m.JWKSURL).verify(ctx, t); err != nil {
-			return invalid(ReasonSignatureInvalid, err)
+			return signatureError(err)
 		}
 		body = t.payload
 	}
@@ -219,7 +219,8 @@ func (rp *RP) profile(ctx context.Context, conn *sso.Connection, vt *verifiedTok
 			p.EmailVerified = src["email_verified"] == true
 		}
 	}
-	p.MFA = mfactx.HasMethod(p.AMR) || mfactx.IsContext(p.AuthnContext)
+	p.MFA = mfactx.HasMethod(p.AMR) || mfactx.IsContext(p.AuthnContext) ||
+		(p.AuthnContext != "" && slices.Contains(mfaACRValues(ConfigOf(conn)), p.AuthnContext))
 	if at, ok := claims["auth_time"].(json.Number); ok {
 		if f, err := at.Float64(); err == nil && f > 0 {
 			p.AuthTime = time.Unix(int64(f), 0).UTC()

@@ -48,7 +48,11 @@ func (rp *RP) ConfigureConnection(ctx context.Context, c *sso.Connection, input 
 // changed manual token endpoint or a switch between discovery and manual
 // endpoints drops it and requires it again. UserInfo, SigningAlgs and
 // AllowedTenantIDs of an existing ConfigOf(c) are kept; an issuer holding
-// TenantPlaceholder requires AllowedTenantIDs.
+// TenantPlaceholder requires AllowedTenantIDs. A fault of the IdP (status,
+// timeout, refused connection, malformed or oversized document, issuer
+// mismatch) is a *sso.ValidationError (ReasonDiscoveryFailed,
+// ReasonJWKSFailed, ReasonDiscoveryIssuerMismatch) holding an
+// *UpstreamError with the upstream status or cause and a fix.
 func (rp *RP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionInput) (*sso.IdPDetails, error) {
 	if c == nil || in == nil || c.ID == "" {
 		return nil, fmt.Errorf("%w: oidc: connection ID and input are required", sso.ErrInvalidInput)
@@ -82,6 +86,19 @@ func (rp *RP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionIn
 			return nil, fmt.Errorf("%w: oidc: bad scope %q", sso.ErrInvalidInput, s)
 		}
 	}
+	if err := checkACRValues(in.MFAACRValues); err != nil {
+		return nil, err
+	}
+	if err := checkPostLogoutRedirectURI(in.PostLogoutRedirectURI); err != nil {
+		return nil, err
+	}
+	redirectURI, err := rp.checkRedirectURI(ctx, c, in.RedirectURI)
+	if err != nil {
+		return nil, err
+	}
+	if err := rp.checkGroupOverage(in, method); err != nil {
+		return nil, err
+	}
 	for _, a := range prev.SigningAlgs {
 		if !isAsymmetricAlg(a) {
 			return nil, fmt.Errorf("%w: oidc: signing algorithm %q not allowed", sso.ErrInvalidInput, a)
@@ -95,21 +112,30 @@ func (rp *RP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionIn
 		UserInfo:         prev.UserInfo,
 		SigningAlgs:      slices.Clone(prev.SigningAlgs),
 		AllowedTenantIDs: slices.Clone(prev.AllowedTenantIDs),
+		MFAACRValues:     slices.Clone(in.MFAACRValues),
+		// PostLogoutRedirectURI is where the IdP sends the browser after
+		// an RP-initiated logout.
+		PostLogoutRedirectURI: in.PostLogoutRedirectURI,
+		RedirectURI:           redirectURI,
+		GroupOverage:          in.GroupOverage,
+		GraphURL:              strings.TrimSuffix(in.GraphURL, "/"),
 	}
 	var m *metadata
 	if in.AuthURL != "" {
-		m = &metadata{Issuer: in.Issuer, AuthURL: in.AuthURL, TokenURL: in.TokenURL, UserInfoURL: in.UserInfoURL, JWKSURL: in.JWKSURL}
+		m = &metadata{Issuer: in.Issuer, AuthURL: in.AuthURL, TokenURL: in.TokenURL, UserInfoURL: in.UserInfoURL, JWKSURL: in.JWKSURL,
+			EndSessionURL: in.EndSessionURL}
 		if err := rp.checkEndpoints(m); err != nil {
 			return nil, err
 		}
 		if _, err := rp.fetchJWKS(ctx, m.JWKSURL); err != nil {
-			return nil, err
+			return nil, upstreamFailure(ReasonJWKSFailed, err)
 		}
 		oc.AuthURL, oc.TokenURL, oc.UserInfoURL, oc.JWKSURL = m.AuthURL, m.TokenURL, m.UserInfoURL, m.JWKSURL
+		oc.EndSessionURL = m.EndSessionURL
 	} else {
 		var err error
 		if m, err = rp.discover(ctx, in.Issuer); err != nil {
-			return nil, err
+			return nil, upstreamFailure(ReasonDiscoveryFailed, err)
 		}
 		if len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
 			return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonPKCEUnsupported, Want: "S256",
@@ -164,9 +190,10 @@ func (rp *RP) forget(connID string) {
 }
 
 // SPDetails implements sso.ConnectionConfigurer: the redirect URI to
-// register at the IdP and the URL that starts a login.
+// register at the IdP (the connection's own RedirectURI when set) and the
+// URL that starts a login.
 func (rp *RP) SPDetails(c *sso.Connection) *sso.SPDetails {
-	return &sso.SPDetails{RedirectURI: rp.RedirectURI(c.ID), LoginURL: rp.LoginURL(c.ID)}
+	return &sso.SPDetails{RedirectURI: rp.redirectURIOf(c), LoginURL: rp.LoginURL(c.ID)}
 }
 
 // PublicJWK returns the public JWK (JSON) of the connection's

@@ -48,6 +48,30 @@ type ConnectionConfig struct {
 	// https://login.microsoftonline.com/{tenantid}/v2.0, lists the accepted
 	// tenant IDs.
 	AllowedTenantIDs []string
+	// MFAACRValues are the acr_values sent when a login requires MFA
+	// (sso.StartOptions.RequireMFA); an acr among them counts as MFA. Empty
+	// means DefaultMFAACRValues.
+	MFAACRValues []string
+	// EndSessionURL is the IdP's end_session_endpoint for manual endpoints
+	// (with discovery it comes from the discovery document).
+	EndSessionURL string
+	// PostLogoutRedirectURI is where the IdP sends the browser after an
+	// RP-initiated logout; it must be registered at the IdP. Empty means
+	// the IdP's own signed-out page.
+	PostLogoutRedirectURI string
+	// RedirectURI, when set, replaces the connection's default redirect
+	// URI (RP.RedirectURI) in the authorization and token requests: the one
+	// already registered at the IdP, e.g. when moving from another vendor.
+	// The host routes its path to the RP's handler.
+	RedirectURI string
+	// GroupOverage, when GroupOverageGraph, resolves the groups a
+	// Microsoft Entra ID token leaves out (_claim_names groups, or
+	// hasgroups) with Microsoft Graph getMemberObjects and an app token
+	// from client credentials; a failed lookup refuses the login
+	// (ReasonGroupsUnavailable). Empty keeps the token's groups.
+	GroupOverage string
+	// GraphURL is the Graph endpoint; empty means DefaultGraphURL.
+	GraphURL string
 }
 
 // IdPIssuer implements sso.ProtocolConfig: the OpenID provider's issuer.
@@ -75,6 +99,23 @@ type ConnectionInput struct {
 	Scopes       []string `json:"scopes,omitempty"`
 	// PrivateKeyPEM is the client's private key for private_key_jwt.
 	PrivateKeyPEM string `json:"private_key_pem,omitempty"`
+	// MFAACRValues are the acr_values that ask this IdP for MFA; empty
+	// means DefaultMFAACRValues.
+	MFAACRValues []string `json:"mfa_acr_values,omitempty"`
+	// EndSessionURL is the end_session_endpoint of manual endpoints.
+	EndSessionURL string `json:"end_session_endpoint,omitempty"`
+	// PostLogoutRedirectURI is where the IdP returns the browser after an
+	// RP-initiated logout (https, or http on a loopback host).
+	PostLogoutRedirectURI string `json:"post_logout_redirect_uri,omitempty"`
+	// RedirectURI replaces the default redirect URI (https, or http on a
+	// loopback host; unique among the organization's connections).
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	// GroupOverage is "graph" to resolve Entra group overage with
+	// Microsoft Graph, or empty.
+	GroupOverage string `json:"group_overage,omitempty"`
+	// GraphURL is the Graph endpoint of a national cloud; empty means
+	// DefaultGraphURL.
+	GraphURL string `json:"graph_url,omitempty"`
 }
 
 // ConfigView is the admin API's view of an OIDC connection's IdP side;
@@ -90,6 +131,17 @@ type ConfigView struct {
 	AuthMethod       string   `json:"auth_method,omitempty"`
 	Scopes           []string `json:"scopes,omitempty"`
 	AllowedTenantIDs []string `json:"allowed_tenant_ids,omitempty"`
+	MFAACRValues     []string `json:"mfa_acr_values,omitempty"`
+	EndSessionURL    string   `json:"end_session_endpoint,omitempty"`
+	// PostLogoutRedirectURI is the configured post_logout_redirect_uri.
+	PostLogoutRedirectURI string `json:"post_logout_redirect_uri,omitempty"`
+	// RedirectURI is the configured redirect URI replacing the default.
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	// GroupOverage and GraphURL are the group overage settings.
+	GroupOverage string `json:"group_overage,omitempty"`
+	GraphURL     string `json:"graph_url,omitempty"`
+	// Warnings name settings that weaken security, each with the fix.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ConfigView implements sso.ConnectionConfigurer; nil when c has no OIDC
@@ -101,5 +153,7 @@ func (rp *RP) ConfigView(c *sso.Connection) any {
 	}
 	return &ConfigView{Issuer: o.Issuer, AuthURL: o.AuthURL, TokenURL: o.TokenURL, UserInfoURL: o.UserInfoURL,
 		JWKSURL: o.JWKSURL, ClientID: o.ClientID, ClientSecretSet: o.ClientSecretSealed != "", AuthMethod: o.AuthMethod,
-		Scopes: o.Scopes, AllowedTenantIDs: o.AllowedTenantIDs}
+		Scopes: o.Scopes, AllowedTenantIDs: o.AllowedTenantIDs, MFAACRValues: o.MFAACRValues, EndSessionURL: o.EndSessionURL,
+		PostLogoutRedirectURI: o.PostLogoutRedirectURI, RedirectURI: o.RedirectURI,
+		GroupOverage: o.GroupOverage, GraphURL: o.GraphURL, Warnings: configWarnings(o)}
 }

@@ -23,12 +23,24 @@
 //
 // Routes (relative to the mount point):
 //
-//	GET  /login/{connection}               start a login (?return_to=, ?login_hint=)
-//	GET  /callback/{connection}            redirect URI, one per connection
-//	POST /backchannel-logout/{connection}  OIDC Back-Channel Logout 1.0
+//	GET  /login/{connection}                start a login (?return_to=, ?login_hint=)
+//	GET  /callback/{connection}             redirect URI, one per connection
+//	POST /backchannel-logout/{connection}   OIDC Back-Channel Logout 1.0
+//	GET  /frontchannel-logout/{connection}  OIDC Front-Channel Logout 1.0 (?iss=&sid=)
+//	GET  any other path with ?state=        a connection's own RedirectURI
 //
-// [RP.ServeLogin], [RP.ServeCallback] and [RP.ServeBackChannelLogout] serve
-// them for routers that cannot mount a sub-handler. [RP.StartLogin]
+// A connection may keep the redirect URI already registered at the IdP
+// (ConnectionConfig.RedirectURI, e.g. when moving from another vendor):
+// it is sent in the authorization and token requests, the host routes its
+// path to the same handler, and the flow named by state (whose redirect
+// URI must end with the request path) says which connection it is.
+//
+// [RP.ServeLogin], [RP.ServeCallback], [RP.ServeBackChannelLogout] and
+// [RP.ServeFrontChannelLogout] serve them for routers that cannot mount a
+// sub-handler. [RP.LogoutURL] builds the RP-initiated logout redirect
+// (end_session_endpoint with id_token_hint, client_id, the connection's
+// post_logout_redirect_uri and state); [IDToken] gives the completer the
+// login's ID token to keep as the hint. [RP.StartLogin]
 // implements [sso.Starter] for home-realm discovery, and
 // [RP.ConfigureConnection] implements [sso.ConnectionConfigurer] for the
 // admin API (discovery with an exact issuer match, or manual endpoints;
@@ -64,18 +76,38 @@
 //     tried against every key and accepted only if one verifies. The
 //     signature segment must be canonical base64url, so a token has one
 //     spelling.
+//   - Authentication requirements: sso.StartOptions.RequireMFA sends the
+//     connection's MFAACRValues (else [DefaultMFAACRValues]) as
+//     acr_values and requires acr among them, a known MFA context, or a
+//     second factor in amr (mfa_not_performed); MaxAge sends max_age and
+//     requires auth_time no older (authn_too_old); ForceAuthn sends
+//     prompt=login and refuses an auth_time before the request. What was
+//     asked is stored with the flow, and only the ID token's claims count.
 //   - Multi-tenant issuers (Microsoft Entra "common"/"organizations"): an
 //     Issuer with [TenantPlaceholder] accepts only tokens whose tid is in
 //     AllowedTenantIDs and whose iss is the template filled with that tid.
-//   - Keys: the JWKS is cached per connection; an unknown kid refetches it
-//     at most once per JWKSRefetchInterval (30s); when the endpoint fails,
-//     cached keys keep verifying; keys that do not parse, encryption and
-//     symmetric keys are ignored.
+//   - Keys: the JWKS is cached per connection; a kid the cache lacks
+//     refetches it at once (an IdP may rotate right after the last fetch),
+//     once per kid per JWKSRefetchInterval (30s), within a token bucket of
+//     5 refetches plus one per interval, so random kids cannot hammer the
+//     IdP. A known kid whose key does not verify never refetches
+//     (signature_invalid). When the keys cannot be had (fetch failed,
+//     budget spent) the rejection is keys_unavailable, wrapping
+//     [ErrKeysUnavailable] and sso.ErrUnavailable (503, retryable); cached
+//     keys keep verifying the kids they hold. Keys that do not parse,
+//     encryption and symmetric keys are ignored.
 //   - Egress: discovery, JWKS, token and userinfo requests use https only,
 //     time out, are size-capped, follow at most three redirects and refuse
 //     loopback, private, link-local (cloud metadata) and other internal
 //     addresses at dial time, unless AllowInsecureURLs /
 //     AllowPrivateAddresses say otherwise.
+//   - Entra group overage: with ConnectionConfig.GroupOverage "graph", an
+//     ID token whose groups were left out (_claim_names groups, or
+//     hasgroups true) gets them from Microsoft Graph getMemberObjects for
+//     its oid, with an app token from client credentials at the IdP's
+//     token endpoint, through the same guarded egress client; a failed
+//     lookup refuses the login (groups_unavailable) rather than map roles
+//     from an incomplete list.
 //   - Userinfo (mode auto, always or never) must carry the ID token's sub;
 //     the ID token's claims win over userinfo's.
 //   - email_verified counts only as the JSON boolean true. Identities are
@@ -96,8 +128,18 @@
 //     succeeded, also when no session matched, 400 when the token is
 //     invalid or the logout failed, and 503 while the IdP's metadata or
 //     keys or the replay cache cannot be reached.
+//   - Front-channel logout: iss must be the connection's issuer and sid
+//     is required; the connection's sessions with that sid end through the
+//     same path as back-channel logout.
 //
 // Rejections are *[sso.ValidationError] values with a stable Reason (the
 // Reason* constants) reported to Completer.Fail and rendered by the
-// ErrorHandler.
+// ErrorHandler. A fault of the IdP (status, timeout, refused connection,
+// malformed or oversized document, issuer mismatch) carries an
+// *[UpstreamError] with the upstream status or cause, whether it is
+// retryable (wrapping sso.ErrUnavailable) or needs the admin (wrapping
+// sso.ErrInvalidInput), and a fix. Every failure of an admin's test login,
+// including one that cannot start, reaches Completer.Fail with Test set,
+// the connection, and a *sso.ValidationError whose Detail names the check,
+// want/got and a plain-language fix.
 package oidc

@@ -45,10 +45,27 @@ const (
 	ReasonUserInfoSubMismatch     = "userinfo_sub_mismatch"
 	ReasonUserInfoInvalid         = "userinfo_invalid"
 	ReasonDiscoveryIssuerMismatch = "discovery_issuer_mismatch"
-	ReasonPKCEUnsupported         = "pkce_s256_unsupported"
-	ReasonLogoutTokenInvalid      = "logout_token_invalid"
-	ReasonReplayed                = "replayed"
-	ReasonBadRequest              = "bad_request"
+	// ReasonDiscoveryFailed, ReasonJWKSFailed and ReasonUserInfoFailed
+	// report a fault of the IdP (an *UpstreamError inside: status,
+	// timeout, refused connection, malformed or oversized document) while
+	// fetching its discovery document, its JWKS (at configuration; during
+	// a login that is ReasonKeysUnavailable) or its userinfo.
+	ReasonDiscoveryFailed    = "discovery_failed"
+	ReasonJWKSFailed         = "jwks_fetch_failed"
+	ReasonUserInfoFailed     = "userinfo_failed"
+	ReasonPKCEUnsupported    = "pkce_s256_unsupported"
+	ReasonLogoutTokenInvalid = "logout_token_invalid"
+	// ReasonLogoutRequestInvalid refuses a front-channel logout request
+	// without iss and sid.
+	ReasonLogoutRequestInvalid = "logout_request_invalid"
+	// ReasonMFANotPerformed refuses a login that asked for MFA
+	// (sso.StartOptions.RequireMFA) when neither acr nor amr says so;
+	// ReasonAuthnTooOld one whose auth_time is missing or older than
+	// MaxAge, or (ForceAuthn) before the request.
+	ReasonMFANotPerformed = "mfa_not_performed"
+	ReasonAuthnTooOld     = "authn_too_old"
+	ReasonReplayed        = "replayed"
+	ReasonBadRequest      = "bad_request"
 	// ReasonClientSecretRequired and ReasonPrivateKeyRequired refuse a
 	// connection update that changed the issuer or token endpoint without
 	// supplying the client credential again (T-O.20).
@@ -82,6 +99,16 @@ func (e *IdPError) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("code", e.Code), slog.String("description", e.Description))
 }
 
+// rejection wraps e for the check reason, with want and, as got, the
+// error code and description (admin diagnostics only).
+func (e *IdPError) rejection(reason, want string) *sso.ValidationError {
+	got := "error " + e.Code
+	if e.Description != "" {
+		got += ": " + e.Description
+	}
+	return &sso.ValidationError{Protocol: Protocol, Reason: reason, Want: want, Got: got, Err: e}
+}
+
 var errorCodeRe = regexp.MustCompile(`^[a-z0-9_.\-]{1,64}$`)
 
 // safeCode returns an IdP error code fit for display, or "error".
@@ -101,7 +128,9 @@ var errorPage = template.Must(template.New("err").Parse(`<!doctype html>
 
 // DefaultErrorHandler renders a small HTML error page with a user-safe
 // message and status: 400 for rejected responses, 404 for unknown
-// connections, 503 when the IdP or the store is unavailable, 500 otherwise.
+// connections, 503 when the IdP, its keys or the store is unavailable (a
+// retryable failure, also when it is a rejection such as
+// ReasonKeysUnavailable), 500 otherwise.
 // It never includes the private cause.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg, code := http.StatusInternalServerError, "Something went wrong while signing you in. Please try again.", ""
@@ -114,6 +143,9 @@ func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 		if ie.Code == "access_denied" {
 			msg = "Sign-in was cancelled or denied by your identity provider."
 		}
+	case errors.Is(err, sso.ErrUnavailable):
+		status, code = http.StatusServiceUnavailable, sso.ReasonOf(err)
+		msg = "The identity provider could not be reached. Please try again later."
 	case errors.As(err, &ve):
 		status, code = http.StatusBadRequest, ve.Reason
 		msg = "The sign-in response could not be accepted. Please start again."
@@ -121,8 +153,6 @@ func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusNotFound, "This sign-in link is not valid."
 	case errors.Is(err, sso.ErrInvalidInput):
 		status, msg = http.StatusBadRequest, "This sign-in link is not valid."
-	case errors.Is(err, sso.ErrUnavailable):
-		status, msg = http.StatusServiceUnavailable, "The identity provider could not be reached. Please try again later."
 	case errors.Is(err, sso.ErrAccessDenied), errors.Is(err, sso.ErrNotProvisioned), errors.Is(err, sso.ErrForbidden):
 		status, msg = http.StatusForbidden, "You do not have access to this organization."
 		code = sso.ReasonOf(err)

@@ -3,7 +3,6 @@ package oidc
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -49,22 +48,27 @@ func checkURL(u *url.URL, allowPrivate, allowInsecure bool) error {
 	return nil
 }
 
-// fetchJSON GETs rawURL and decodes a JSON body of at most limit bytes into v.
-// It returns the raw body too.
-func (rp *RP) fetchJSON(ctx context.Context, rawURL string, limit int64, v any) ([]byte, error) {
-	body, _, err := rp.fetch(ctx, rawURL, "", limit)
+// fetchJSON GETs rawURL, the IdP's doc, and decodes a JSON body of at
+// most limit bytes into v. It returns the raw body too. IdP faults are
+// *UpstreamError values.
+func (rp *RP) fetchJSON(ctx context.Context, doc, rawURL string, limit int64, v any) ([]byte, error) {
+	body, _, err := rp.fetch(ctx, doc, rawURL, "", limit)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return nil, fmt.Errorf("oidc: decode %s: %w", redactURL(rawURL), err)
+		return nil, &UpstreamError{Kind: UpstreamMalformed, Doc: doc, URL: redactURL(rawURL), Want: "a JSON " + doc,
+			Got: "not JSON of that shape", Err: err}
 	}
 	return body, nil
 }
 
-// fetch GETs rawURL with the egress policy and a size cap. bearer, when set,
-// is sent as an Authorization header. It returns the body and its media type.
-func (rp *RP) fetch(ctx context.Context, rawURL, bearer string, limit int64) ([]byte, string, error) {
+// fetch GETs rawURL, the IdP's doc, with the egress policy and a size cap.
+// bearer, when set, is sent as an Authorization header. It returns the
+// body and its media type. A refusal of the egress policy wraps
+// sso.ErrInvalidInput; every fault of the IdP (status, timeout, refused
+// connection, oversized body, ...) is an *UpstreamError.
+func (rp *RP) fetch(ctx context.Context, doc, rawURL, bearer string, limit int64) ([]byte, string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: oidc: bad URL", sso.ErrInvalidInput)
@@ -82,22 +86,22 @@ func (rp *RP) fetch(ctx context.Context, rawURL, bearer string, limit int64) ([]
 	}
 	resp, err := rp.client.Do(req)
 	if err != nil {
-		class := sso.ErrUnavailable
 		if egress.Refused(err) {
-			class = sso.ErrInvalidInput
+			return nil, "", fmt.Errorf("%w: oidc: fetch %s: %w", sso.ErrInvalidInput, redactURL(rawURL), err)
 		}
-		return nil, "", fmt.Errorf("%w: oidc: fetch %s: %w", class, redactURL(rawURL), err)
+		return nil, "", classifyTransport(doc, rawURL, err)
 	}
 	defer resp.Body.Close()
-	body, err := egress.ReadAll(resp.Body, limit)
-	if errors.Is(err, egress.ErrTooLarge) {
-		return nil, "", fmt.Errorf("%w: oidc: %s: %w", sso.ErrInvalidInput, redactURL(rawURL), err)
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: oidc: read %s: %w", sso.ErrUnavailable, redactURL(rawURL), err)
-	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("%w: oidc: %s: status %d", sso.ErrUnavailable, redactURL(rawURL), resp.StatusCode)
+		return nil, "", &UpstreamError{Kind: UpstreamStatus, Doc: doc, URL: redactURL(rawURL), Status: resp.StatusCode}
+	}
+	body, err := egress.ReadAll(resp.Body, limit)
+	if err != nil {
+		ue := classifyTransport(doc, rawURL, err)
+		if ue.Kind == UpstreamTooLarge {
+			ue.Want, ue.Got = fmt.Sprintf("at most %d KiB", limit>>10), fmt.Sprintf("more than %d KiB", limit>>10)
+		}
+		return nil, "", ue
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	return body, mt, nil

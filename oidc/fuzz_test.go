@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -63,6 +65,7 @@ func tokenFixture(tb testing.TB) (*RP, *sso.Connection, *metadata, string) {
 	ks := h.rp.keySetFor(conn, m.JWKSURL)
 	ks.keys = parseJWKS([]json.RawMessage{k.jwk(), newECKey("ec").jwk()})
 	ks.fetchedAt, ks.lastAttempt = clk.Now(), clk.Now()
+	ks.budget = rate.NewLimiter(0, 0) // unknown kids never reach the network
 	now := clk.Now()
 	tok := signJWT(map[string]any{"alg": "RS256", "kid": "k1"}, map[string]any{
 		"iss": m.Issuer, "sub": "u1", "aud": "client-f", "exp": now.Add(5 * 60e9).Unix(), "iat": now.Unix(), "nonce": "n0nce",

@@ -209,10 +209,13 @@ type mockOP struct {
 	jwksHandler       func(w http.ResponseWriter, r *http.Request) // replace the JWKS endpoint
 	assertionPub      crypto.PublicKey                             // verifies private_key_jwt assertions
 	omitProfileClaims bool                                         // scope-userinfo-claims: ID token without profile claims
+	discoveryStatus   int                                          // non-zero: discovery answers this status
 
 	// tokenCreds is every Authorization header and client_secret form
 	// value the token endpoint received.
 	tokenCreds []string
+	// appTokenRequests is the scope of every client credentials request.
+	appTokenRequests []string
 
 	jwksFetches     atomic.Int32
 	userinfoCalls   atomic.Int32
@@ -246,6 +249,11 @@ func (op *mockOP) set(f func(op *mockOP)) {
 
 func (op *mockOP) discovery(w http.ResponseWriter, r *http.Request) {
 	op.mu.Lock()
+	if st := op.discoveryStatus; st != 0 {
+		op.mu.Unlock()
+		w.WriteHeader(st)
+		return
+	}
 	iss := op.issuer
 	if op.discoveryIssuer != "" {
 		iss = op.discoveryIssuer
@@ -357,6 +365,12 @@ func (op *mockOP) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if method == "private_key_jwt" && !op.checkAssertion(r.PostForm.Get("client_assertion")) {
 		tokenError(w, "invalid_client")
+		return
+	}
+	if r.PostForm.Get("grant_type") == "client_credentials" {
+		op.appTokenRequests = append(op.appTokenRequests, r.PostForm.Get("scope"))
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "app-token-for-" + op.clientID, "token_type": "Bearer", "expires_in": 3600})
 		return
 	}
 	code := r.PostForm.Get("code")
@@ -550,8 +564,17 @@ func (s *memConns) GetConnection(_ context.Context, id string) (*sso.Connection,
 	return &cp, nil
 }
 
-func (s *memConns) ListConnections(context.Context, string) ([]*sso.Connection, error) {
-	return nil, nil
+func (s *memConns) ListConnections(_ context.Context, orgID string) ([]*sso.Connection, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*sso.Connection
+	for _, c := range s.m {
+		if c.OrgID == orgID {
+			cp := *c
+			out = append(out, &cp)
+		}
+	}
+	return out, nil
 }
 func (s *memConns) ListActiveConnections(context.Context, sso.Protocol, string, int) ([]*sso.Connection, error) {
 	return nil, nil
@@ -830,11 +853,18 @@ func (h *harness) wantOK(resp *http.Response) *sso.Login {
 // no Profile reached completion.
 func (h *harness) wantReject(resp *http.Response, reason string) *sso.ValidationError {
 	h.t.Helper()
+	return h.wantRejectStatus(resp, http.StatusBadRequest, reason)
+}
+
+// wantRejectStatus is wantReject with another status: 503 for a retryable
+// rejection such as ReasonKeysUnavailable.
+func (h *harness) wantRejectStatus(resp *http.Response, status int, reason string) *sso.ValidationError {
+	h.t.Helper()
 	if n, _ := h.comp.counts(); n != 0 {
 		h.t.Fatalf("%d logins reached the Completer, want 0", n)
 	}
-	if resp.StatusCode != http.StatusBadRequest {
-		h.t.Fatalf("status %d, want 400 (err %v)", resp.StatusCode, h.err())
+	if resp.StatusCode != status {
+		h.t.Fatalf("status %d, want %d (err %v)", resp.StatusCode, status, h.err())
 	}
 	ve := wantReason(h.t, h.err(), reason)
 	f := h.comp.lastFail()
@@ -889,4 +919,32 @@ func mustConn(h *harness, id string) *sso.Connection {
 		h.t.Fatal(err)
 	}
 	return c
+}
+
+// startOpts begins a login through StartLogin with opts (as home-realm
+// discovery or the admin's test login would) and returns the
+// authorization URL. The browser's cookies are shared with the RP's
+// server: the jar keys them by host, not port.
+func (h *harness) startOpts(b *browser, connID string, opts sso.StartOptions) *url.URL {
+	h.t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := h.conns.GetConnection(r.Context(), connID)
+		if err == nil {
+			err = h.rp.StartLogin(w, r, conn, opts)
+		}
+		if err != nil {
+			h.lastErr.Store(&err)
+			http.Error(w, "start failed", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	resp := b.get(srv.URL + "/start")
+	if resp.StatusCode != http.StatusFound {
+		h.t.Fatalf("StartLogin: status %d (err %v)", resp.StatusCode, h.err())
+	}
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return u
 }

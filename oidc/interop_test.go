@@ -174,14 +174,33 @@ func realLogin(t *testing.T, h *harness, op *realOP, connID string) *http.Respon
 func realAuthorize(t *testing.T, h *harness, connID string) (*browser, string) {
 	t.Helper()
 	b := newBrowser(t)
-	next := h.start(b, connID, "").String()
+	return b, realAuthorizeFrom(t, h, b, connID, h.start(b, connID, "").String(), nil)
+}
+
+// realAuthorizeFrom follows the authorization URL next through the real
+// OP's login form, posting alice's credentials and the extra form values,
+// and returns the callback URL.
+func realAuthorizeFrom(t *testing.T, h *harness, b *browser, connID, next string, extra url.Values) string {
+	t.Helper()
+	return realAuthorizeVia(t, h, b, h.rp.RedirectURI(connID), next, extra)
+}
+
+// realAuthorizeTo is realAuthorizeFrom for a connection whose redirect URI
+// is redirectURI.
+func realAuthorizeTo(t *testing.T, h *harness, b *browser, connID, redirectURI string) string {
+	t.Helper()
+	return realAuthorizeVia(t, h, b, redirectURI, h.start(b, connID, "").String(), nil)
+}
+
+func realAuthorizeVia(t *testing.T, h *harness, b *browser, redirectURI, next string, extra url.Values) string {
+	t.Helper()
 	for i := 0; i < 12; i++ {
-		if strings.HasPrefix(next, h.rp.RedirectURI(connID)) {
+		if strings.HasPrefix(next, redirectURI) {
 			u, _ := url.Parse(next)
 			if u.Query().Get("iss") == "" {
 				t.Fatalf("callback without the RFC 9207 iss parameter: %s", next)
 			}
-			return b, next
+			return next
 		}
 		resp, err := b.c.Get(next)
 		if err != nil {
@@ -198,7 +217,11 @@ func realAuthorize(t *testing.T, h *harness, connID string) (*browser, string) {
 			next = loc.String()
 		case resp.StatusCode == 200 && formAction.Match(body):
 			action, _ := resp.Request.URL.Parse(string(formAction.FindSubmatch(body)[1]))
-			resp, err := b.c.PostForm(action.String(), url.Values{"username": {"alice"}, "password": {"wonderland"}})
+			form := url.Values{"username": {"alice"}, "password": {"wonderland"}}
+			for k, v := range extra {
+				form[k] = v
+			}
+			resp, err := b.c.PostForm(action.String(), form)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,7 +236,7 @@ func realAuthorize(t *testing.T, h *harness, connID string) (*browser, string) {
 		}
 	}
 	t.Fatal("too many redirects")
-	return nil, ""
+	return ""
 }
 
 func TestInteropOIDCProvider(t *testing.T) {
@@ -285,6 +308,27 @@ func TestInteropOIDCProvider(t *testing.T) {
 			t.Fatalf("JWKS fetches %d -> %d, want exactly one refetch", before, got)
 		}
 	})
+	t.Run("key-rotation-right-after-fetch", func(t *testing.T) {
+		check(t, login(t, "conn_basic"), "conn_basic")
+		before := ct.count("/jwks")
+		op.post(t, "/__switch?rotate=0") // back to rs-1, well within the refetch interval
+		check(t, login(t, "conn_basic"), "conn_basic")
+		check(t, login(t, "conn_basic"), "conn_basic")
+		if got := ct.count("/jwks"); got != before+1 {
+			t.Fatalf("JWKS fetches %d -> %d, want exactly one refetch for the new kid", before, got)
+		}
+	})
+	t.Run("rotation-while-jwks-down-is-keys-unavailable", func(t *testing.T) {
+		op.post(t, "/__switch?rotate=1&jwksdown=1")
+		h.comp = &recCompleter{}
+		h.rp.cfg.Completer = h.comp
+		ve := h.wantRejectStatus(realLogin(t, h, op, "conn_basic"), http.StatusServiceUnavailable, ReasonKeysUnavailable)
+		if !errors.Is(ve, ErrKeysUnavailable) || !errors.Is(ve, sso.ErrUnavailable) {
+			t.Fatalf("error %v, want ErrKeysUnavailable wrapping sso.ErrUnavailable", ve)
+		}
+		op.post(t, "/__switch?jwksdown=0")
+		check(t, login(t, "conn_basic"), "conn_basic")
+	})
 	t.Run("replayed-callback-rejected", func(t *testing.T) {
 		b, cb := realAuthorize(t, h, "conn_post")
 		h.comp = &recCompleter{}
@@ -307,7 +351,7 @@ func TestInteropOIDCProvider(t *testing.T) {
 			t.Fatalf("IdP error = %v", ie)
 		}
 	})
-	if logins.Load() != 6 {
-		t.Fatalf("%d successful real logins, want 6", logins.Load())
+	if logins.Load() != 10 {
+		t.Fatalf("%d successful real logins, want 10", logins.Load())
 	}
 }

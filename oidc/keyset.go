@@ -15,11 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/ssokit/ssokit/sso"
 )
@@ -38,20 +40,37 @@ func isAsymmetricAlg(alg string) bool {
 	return false
 }
 
+// ErrKeysUnavailable reports that the IdP's signing keys could not be
+// obtained: the JWKS fetch failed, or the token names a key the RP has not
+// cached and the refetch budget is spent. It wraps sso.ErrUnavailable: the
+// token may be genuine and a later attempt can succeed, unlike a bad
+// signature. Rejections carry it with reason ReasonKeysUnavailable.
+var ErrKeysUnavailable = fmt.Errorf("%w: oidc: signing keys unavailable", sso.ErrUnavailable)
+
 // Errors of the key set. They are wrapped into *sso.ValidationError by the
 // callers.
 var (
-	errNoMatchingKey   = errors.New("oidc: no key in the IdP's JWKS verifies the token")
-	errRefetchLimited  = errors.New("oidc: JWKS refetch rate limited")
-	errKeysUnavailable = errors.New("oidc: no signing keys available")
+	errNoMatchingKey  = errors.New("oidc: no key in the IdP's JWKS verifies the token")
+	errRefetchLimited = errors.New("oidc: JWKS refetch rate limited")
+	errRefetchBudget  = errors.New("oidc: JWKS refetch budget for unknown key IDs exhausted")
+)
+
+// Refetch budget of a key set: a token naming a key ID the cache lacks
+// refetches the JWKS at once (an IdP may rotate right after the last
+// fetch), once per key ID, and at most jwksRefetchBurst times plus one per
+// refetch interval, so a flood of random key IDs costs the IdP a handful
+// of requests.
+const (
+	jwksRefetchBurst = 5
+	maxTriedKids     = 256
 )
 
 // keySet is a JWKS cache for one connection's jwks_uri. Keys are selected
-// by kid; an unknown kid (or a kid-less token no cached key verifies)
-// refetches the JWKS at most once per refetch interval, so a flood of
-// tokens with random kids costs at most one fetch per interval. When the
-// endpoint fails, the cached keys keep verifying. Keys that do not parse,
-// encryption keys and symmetric keys are ignored.
+// by kid. A kid the cache lacks (or a kid-less token no cached key
+// verifies) refetches the JWKS once per kid and refetch interval, within
+// the token-bucket budget. When the endpoint fails, the cached keys keep
+// verifying the kids they hold. Keys that do not parse, encryption keys
+// and symmetric keys are ignored.
 type keySet struct {
 	rp       *RP
 	url      string
@@ -65,6 +84,15 @@ type keySet struct {
 	fetchedAt   time.Time
 	lastAttempt time.Time
 	fetches     int
+	// budget bounds the refetches for unknown kids; tried remembers when
+	// a refetch was made for a kid.
+	budget *rate.Limiter
+	tried  map[string]time.Time
+}
+
+func newKeySet(rp *RP, url string, interval time.Duration) *keySet {
+	return &keySet{rp: rp, url: url, interval: interval,
+		budget: rate.NewLimiter(rate.Every(interval), jwksRefetchBurst), tried: map[string]time.Time{}}
 }
 
 // keyMaxAge is how long a fetched JWKS is used before a (rate-limited)
@@ -94,7 +122,10 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 // verify checks the signature of a parsed JWS over its exact signing input
 // with the key named by its kid. The algorithm must be asymmetric and the
 // header must carry no "crit" or "b64"; the caller checks the connection's
-// allowlist.
+// allowlist. A known kid whose key does not verify is a forgery
+// (errNoMatchingKey); a kid the cache lacks refetches the JWKS (see
+// refetchFor), and when no fresh key set can be had the error wraps
+// ErrKeysUnavailable.
 func (k *keySet) verify(ctx context.Context, t *compactJWS) error {
 	if !isAsymmetricAlg(t.hdr.Alg) {
 		return fmt.Errorf("oidc: jws algorithm %q not allowed", t.hdr.Alg)
@@ -106,8 +137,9 @@ func (k *keySet) verify(ctx context.Context, t *compactJWS) error {
 		return errSigSpelling
 	}
 	keys, gen, stale := k.snapshot()
+	var staleErr error
 	if stale {
-		if err := k.refresh(ctx, gen); err == nil {
+		if staleErr = k.refresh(ctx, gen); staleErr == nil {
 			keys, gen, _ = k.snapshot()
 		}
 	}
@@ -120,11 +152,12 @@ func (k *keySet) verify(ctx context.Context, t *compactJWS) error {
 		// rotation. Do not refetch.
 		return errNoMatchingKey
 	}
-	if err := k.refresh(ctx, gen); err != nil {
-		if len(keys) == 0 {
-			return fmt.Errorf("%w: %w", errKeysUnavailable, err)
-		}
-		return fmt.Errorf("%w (%w)", errNoMatchingKey, err)
+	if staleErr != nil && !errors.Is(staleErr, errRefetchLimited) {
+		// The refresh this call made failed: do not try again at once.
+		return fmt.Errorf("%w: %w", ErrKeysUnavailable, staleErr)
+	}
+	if err := k.refetchFor(ctx, gen, t.hdr.Kid); err != nil {
+		return fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
 	}
 	keys, _, _ = k.snapshot()
 	if ok, _ := t.verifyWith(keys); ok {
@@ -325,10 +358,63 @@ func (k *keySet) refresh(ctx context.Context, gen uint64) error {
 		k.mu.Unlock()
 		return errRefetchLimited
 	}
+	k.mu.Unlock()
+	return k.fetchLocked(ctx, now)
+}
+
+// refetchFor fetches the JWKS for a token whose kid the key set read at
+// gen lacks: not when another caller refreshed since (the caller verifies
+// again with the new keys), nor when a refetch for this kid was made
+// within the refetch interval (the kid is then simply not the IdP's). Each
+// fetch spends one token of the budget; with the budget spent it returns
+// errRefetchBudget.
+func (k *keySet) refetchFor(ctx context.Context, gen uint64, kid string) error {
+	k.fmu.Lock()
+	defer k.fmu.Unlock()
+	k.mu.Lock()
+	now := k.rp.now()
+	if k.gen != gen {
+		k.mu.Unlock()
+		return nil
+	}
+	if at, ok := k.tried[kid]; ok && now.Sub(at) < k.interval && now.Sub(at) >= 0 {
+		k.mu.Unlock()
+		return nil
+	}
+	if !k.budget.AllowN(now, 1) {
+		k.mu.Unlock()
+		return errRefetchBudget
+	}
+	if len(k.tried) >= maxTriedKids {
+		for id, at := range k.tried {
+			if now.Sub(at) >= k.interval || now.Sub(at) < 0 {
+				delete(k.tried, id)
+			}
+		}
+		if len(k.tried) >= maxTriedKids {
+			clear(k.tried)
+		}
+	}
+	k.tried[kid] = now
+	k.mu.Unlock()
+	err := k.fetchLocked(ctx, now)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err != nil || slices.ContainsFunc(k.keys, func(key jose.JSONWebKey) bool { return key.KeyID == kid }) {
+		// Only a fetch that came back without the kid counts: a failed
+		// one says nothing about it, and a kid that was found may leave
+		// and come back in a later rotation.
+		delete(k.tried, kid)
+	}
+	return err
+}
+
+// fetchLocked fetches the JWKS and installs it; k.fmu must be held.
+func (k *keySet) fetchLocked(ctx context.Context, now time.Time) error {
+	k.mu.Lock()
 	k.lastAttempt = now
 	k.fetches++
 	k.mu.Unlock()
-
 	keys, err := k.rp.fetchJWKS(ctx, k.url)
 	if err != nil {
 		return err
@@ -356,12 +442,12 @@ func (rp *RP) fetchJWKS(ctx context.Context, url string) (_ []jose.JSONWebKey, e
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if _, err := rp.fetchJSON(ctx, url, maxJWKSBytes, &doc); err != nil {
+	if _, err := rp.fetchJSON(ctx, docJWKS, url, maxJWKSBytes, &doc); err != nil {
 		return nil, err
 	}
 	keys := parseJWKS(doc.Keys)
 	if len(keys) == 0 {
-		return nil, errors.New("oidc: JWKS holds no usable signing key")
+		return nil, &UpstreamError{Kind: UpstreamIncomplete, Doc: docJWKS, URL: redactURL(url), Want: "a usable signing key", Got: "a usable signing key"}
 	}
 	return keys, nil
 }

@@ -103,7 +103,7 @@ func (rp *RP) verifyLogoutToken(r *http.Request, conn *sso.Connection, raw strin
 	}
 	m, err := rp.metadataFor(ctx, conn)
 	if err != nil {
-		return "", "", err
+		return "", "", upstreamFailure(ReasonDiscoveryFailed, err)
 	}
 	t, tc, _, _, err := rp.verifySigned(ctx, conn, m, raw)
 	if err != nil {

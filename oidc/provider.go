@@ -65,12 +65,22 @@ func (rp *RP) discover(ctx context.Context, issuer string) (_ *metadata, err err
 	ctx, span := rp.tel.Start(ctx, "oidc.discovery.fetch")
 	defer func() { rp.tel.RecordFetch(ctx, span, "oidc_discovery", sso.ReasonOf(err), err) }()
 	var m metadata
-	if _, err := rp.fetchJSON(ctx, discoveryURL(issuer), maxDiscoveryBytes, &m); err != nil {
+	if _, err := rp.fetchJSON(ctx, docDiscovery, discoveryURL(issuer), maxDiscoveryBytes, &m); err != nil {
 		return nil, err
 	}
 	if m.Issuer != issuer {
+		ue := &UpstreamError{Kind: UpstreamIssuerMismatch, Doc: docDiscovery, URL: redactURL(discoveryURL(issuer)),
+			Want: issuer, Got: truncate(m.Issuer, 1024)}
 		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonDiscoveryIssuerMismatch,
-			Want: issuer, Got: m.Issuer, Err: fmt.Errorf("%w: oidc: discovered issuer differs from the configured one", sso.ErrInvalidInput)}
+			Want: issuer, Got: ue.Got, Err: withFix(ue, ue.Fix())}
+	}
+	for _, e := range []struct{ name, v string }{
+		{"authorization_endpoint", m.AuthURL}, {"token_endpoint", m.TokenURL}, {"jwks_uri", m.JWKSURL},
+	} {
+		if e.v == "" {
+			return nil, &UpstreamError{Kind: UpstreamIncomplete, Doc: docDiscovery, URL: redactURL(discoveryURL(issuer)),
+				Want: e.name, Got: e.name}
+		}
 	}
 	if err := rp.checkEndpoints(&m); err != nil {
 		return nil, err
@@ -104,7 +114,7 @@ func (rp *RP) metadataFor(ctx context.Context, conn *sso.Connection) (*metadata,
 	oc := ConfigOf(conn)
 	if oc.AuthURL != "" {
 		m := &metadata{Issuer: oc.Issuer, AuthURL: oc.AuthURL, TokenURL: oc.TokenURL,
-			UserInfoURL: oc.UserInfoURL, JWKSURL: oc.JWKSURL}
+			UserInfoURL: oc.UserInfoURL, JWKSURL: oc.JWKSURL, EndSessionURL: oc.EndSessionURL}
 		if err := rp.checkEndpoints(m); err != nil {
 			return nil, err
 		}
@@ -148,7 +158,7 @@ func (rp *RP) keySetFor(conn *sso.Connection, jwksURL string) *keySet {
 	if rp.cache.keySets == nil {
 		rp.cache.keySets = map[keySetKey]*keySet{}
 	}
-	ks := &keySet{rp: rp, url: jwksURL, interval: rp.cfg.JWKSRefetchInterval}
+	ks := newKeySet(rp, jwksURL, rp.cfg.JWKSRefetchInterval)
 	rp.cache.keySets[key] = ks
 	return ks
 }

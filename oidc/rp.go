@@ -18,7 +18,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 
-	"github.com/ssokit/ssokit/internal/loaded"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/internal/telemetry"
@@ -70,8 +69,10 @@ type Config struct {
 	// MaxTokenBytes rejects larger ID and logout tokens before parsing.
 	// Zero means 64 KiB.
 	MaxTokenBytes int
-	// JWKSRefetchInterval is the minimum time between two JWKS fetches for
-	// one connection (an unknown kid triggers a refetch). Zero means 30s.
+	// JWKSRefetchInterval paces JWKS refetches for one connection: a kid
+	// the cache lacks refetches at once, the same kid again only after
+	// this interval, and the refetch budget refills one fetch per interval
+	// (5 at most). Zero means 30s.
 	JWKSRefetchInterval time.Duration
 	// AllowInsecureURLs accepts http:// issuer, endpoint and JWKS URLs.
 	// It MUST only be enabled for local development and tests: an attacker
@@ -199,6 +200,18 @@ func New(cfg Config) (*RP, error) {
 	mux.HandleFunc("POST /backchannel-logout/{connection}", func(w http.ResponseWriter, r *http.Request) {
 		rp.ServeBackChannelLogout(w, r, r.PathValue("connection"))
 	})
+	mux.HandleFunc("GET /frontchannel-logout/{connection}", func(w http.ResponseWriter, r *http.Request) {
+		rp.ServeFrontChannelLogout(w, r, r.PathValue("connection"))
+	})
+	// A connection's own redirect URI: whatever path the host routes to
+	// this handler, the flow named by state says which connection it is.
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		if q := r.URL.Query(); !q.Has("state") && !q.Has("code") && !q.Has("error") {
+			http.NotFound(w, r)
+			return
+		}
+		rp.ServeCallback(w, r, "")
+	})
 	rp.mux = mux
 	return rp, nil
 }
@@ -208,6 +221,8 @@ func New(cfg Config) (*RP, error) {
 //	GET  /login/{connection}               start a login (?return_to=&login_hint=)
 //	GET  /callback/{connection}            the redirect URI
 //	POST /backchannel-logout/{connection}  OIDC Back-Channel Logout
+//	GET  /frontchannel-logout/{connection} OIDC Front-Channel Logout
+//	GET  any other path with state          a connection's own redirect URI
 func (rp *RP) ServeHTTP(w http.ResponseWriter, r *http.Request) { rp.mux.ServeHTTP(w, r) }
 
 func (rp *RP) now() time.Time { return rp.cfg.Now() }
@@ -215,6 +230,15 @@ func (rp *RP) now() time.Time { return rp.cfg.Now() }
 // RedirectURI returns the redirect URI of the connection with the given ID.
 func (rp *RP) RedirectURI(connectionID string) string {
 	return rp.base + "callback/" + url.PathEscape(connectionID)
+}
+
+// redirectURIOf is the redirect URI of conn: its own RedirectURI when
+// configured, else the default one.
+func (rp *RP) redirectURIOf(conn *sso.Connection) string {
+	if oc := ConfigOf(conn); oc != nil && oc.RedirectURI != "" {
+		return oc.RedirectURI
+	}
+	return rp.RedirectURI(conn.ID)
 }
 
 // LoginURL returns the URL that starts an SP-initiated login at the
@@ -268,14 +292,27 @@ func (rp *RP) ServeLogin(w http.ResponseWriter, r *http.Request, connectionID st
 }
 
 // StartLogin implements sso.Starter: it stores a new flow (state, nonce,
-// PKCE verifier, connection, issuer) and redirects the browser to the IdP's
-// authorization endpoint. A draft connection starts only test logins; a
-// disabled one none.
+// PKCE verifier, connection, issuer, and what opts ask of the
+// authentication) and redirects the browser to the IdP's authorization
+// endpoint. opts.RequireMFA sends the connection's MFAACRValues (else
+// DefaultMFAACRValues) as acr_values, opts.MaxAge sends max_age and
+// opts.ForceAuthn prompt=login; the callback refuses an ID token that does
+// not show them (ReasonMFANotPerformed, ReasonAuthnTooOld). A draft
+// connection starts only test logins; a disabled one none.
 func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connection, opts sso.StartOptions) (err error) {
 	span := rp.startSpan(r.Context(), "oidc.login.start", conn)
 	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
 	if conn == nil || conn.Protocol != Protocol || ConfigOf(conn) == nil {
 		return fmt.Errorf("%w: oidc: not an OIDC connection", sso.ErrInvalidInput)
+	}
+	if opts.Test {
+		// A test login that cannot start (discovery fault, PKCE refused)
+		// is a failed test: the admin's diagnostics must say why.
+		defer func() {
+			if err != nil {
+				rp.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: Protocol, Test: true, Err: diagnosis(err)})
+			}
+		}()
 	}
 	switch {
 	case conn.Status == sso.ConnectionActive:
@@ -286,7 +323,7 @@ func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 	ctx := r.Context()
 	m, err := rp.metadataFor(ctx, conn)
 	if err != nil {
-		return err
+		return upstreamFailure(ReasonDiscoveryFailed, err)
 	}
 	if len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
 		return mismatch(ReasonPKCEUnsupported, "S256", strings.Join(m.CodeChallengeMethods, " "))
@@ -321,7 +358,7 @@ func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 		ConnectionID: conn.ID,
 		OrgID:        conn.OrgID,
 		Issuer:       ConfigOf(conn).Issuer,
-		RedirectURI:  rp.RedirectURI(conn.ID),
+		RedirectURI:  rp.redirectURIOf(conn),
 		Verifier:     verifier,
 		Nonce:        nonce,
 		ReturnTo:     returnto.Safe(opts.ReturnTo, ""),
@@ -329,10 +366,6 @@ func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 		CreatedAt:    now,
 		ExpiresAt:    now.Add(FlowTTL),
 	}
-	if err := rp.cfg.Store.SaveFlow(ctx, f); err != nil {
-		return fmt.Errorf("oidc: save flow: %w", err)
-	}
-	oc := rp.oauth2Config(conn, m, f.RedirectURI, "")
 	authOpts := []oauth2.AuthCodeOption{
 		oauth2.S256ChallengeOption(verifier),
 		oauth2.SetAuthURLParam("nonce", nonce),
@@ -340,9 +373,11 @@ func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 	if opts.LoginHint != "" {
 		authOpts = append(authOpts, oauth2.SetAuthURLParam("login_hint", opts.LoginHint))
 	}
-	if opts.ForceAuthn {
-		authOpts = append(authOpts, oauth2.SetAuthURLParam("prompt", "login"))
+	authOpts = append(authOpts, authnParams(ConfigOf(conn), opts, f)...)
+	if err := rp.cfg.Store.SaveFlow(ctx, f); err != nil {
+		return fmt.Errorf("oidc: save flow: %w", err)
 	}
+	oc := rp.oauth2Config(conn, m, f.RedirectURI, "")
 	http.SetCookie(w, &http.Cookie{
 		Name:     rp.cookieName(),
 		Value:    browser,
@@ -381,222 +416,6 @@ func (rp *RP) oauth2Config(conn *sso.Connection, m *metadata, redirectURI, secre
 		RedirectURL:  redirectURI,
 		Scopes:       scopes(conn),
 	}
-}
-
-// ServeCallback handles the redirect back from the IdP for the connection
-// with the given ID: it consumes the flow named by state, checks the
-// browser binding, the connection, the RFC 9207 iss parameter, redeems the
-// code with the PKCE verifier, verifies the ID token (and userinfo) and
-// hands the profile to the Completer. Every rejection is reported to
-// Completer.Fail and rendered by the ErrorHandler.
-func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request, connectionID string) {
-	ctx, op := rp.tel.StartOp(r.Context(), "oidc.callback", string(Protocol))
-	defer rp.tel.EndLogin(ctx, op)
-	r = r.WithContext(ctx)
-	login, conn, test, err := rp.callback(r, connectionID)
-	if conn != nil {
-		op.SetTenant(conn.OrgID, conn.ID)
-		// conn was read from Connections in this request: the completer
-		// need not read it again when Connections is its own store.
-		r = r.WithContext(loaded.WithConnection(r.Context(), rp.cfg.Connections, conn))
-	}
-	if err != nil {
-		op.Fail(err, sso.ReasonOf(err))
-		rp.fail(w, r, conn, test, err)
-		return
-	}
-	if err := rp.cfg.Completer.Complete(w, r, login); err != nil {
-		op.Fail(err, sso.ReasonOf(err))
-		rp.log.InfoContext(r.Context(), "oidc: login completion refused", "connection", conn.ID, "reason", sso.ReasonOf(err))
-		rp.cfg.ErrorHandler(w, r, err)
-	}
-}
-
-func (rp *RP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection, test bool, err error) {
-	var connID string
-	if conn != nil {
-		connID = conn.ID
-	}
-	rp.log.WarnContext(r.Context(), "oidc: login rejected", "connection", connID, "reason", sso.ReasonOf(err), "err", err)
-	rp.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: Protocol, Test: test, Err: err})
-	rp.cfg.ErrorHandler(w, r, err)
-}
-
-// maxQueryBytes bounds the callback query string.
-const maxQueryBytes = 16 << 10
-
-func (rp *RP) callback(r *http.Request, connID string) (*sso.Login, *sso.Connection, bool, error) {
-	ctx := r.Context()
-	if len(r.URL.RawQuery) > maxQueryBytes {
-		return nil, nil, false, invalid(ReasonBadRequest, errors.New("oidc: callback query too long"))
-	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, nil, false, invalid(ReasonBadRequest, err)
-	}
-	for _, k := range []string{"state", "code", "iss", "error"} {
-		if len(q[k]) > 1 {
-			// RFC 6749 section 3.1: parameters must not repeat; two
-			// values would let each check read a different one.
-			return nil, nil, false, invalid(ReasonBadRequest, fmt.Errorf("oidc: callback parameter %q repeated", k))
-		}
-	}
-	state := q.Get("state")
-	if state == "" {
-		if code := q.Get("error"); code != "" {
-			return nil, nil, false, invalid(ReasonIdPError, idpError(q))
-		}
-		return nil, nil, false, invalid(ReasonStateMissing, nil)
-	}
-	if len(state) > 512 {
-		return nil, nil, false, invalid(ReasonStateInvalid, errors.New("oidc: state too long"))
-	}
-	f, err := rp.cfg.Store.TakeFlow(ctx, opaque.Hash(state))
-	if err != nil {
-		if errors.Is(err, sso.ErrNotFound) {
-			return nil, nil, false, invalid(ReasonStateInvalid, err)
-		}
-		return nil, nil, false, fmt.Errorf("oidc: take flow: %w", err)
-	}
-	c, err := r.Cookie(rp.cookieName())
-	if err != nil || !opaque.Equal(opaque.Hash(c.Value), f.BrowserHash) {
-		return nil, nil, f.Test, invalid(ReasonBrowserMismatch, errors.New("oidc: state was issued to another browser"))
-	}
-	if f.ConnectionID != connID {
-		return nil, nil, f.Test, mismatch(ReasonConnectionMismatch, f.ConnectionID, connID)
-	}
-	conn, err := rp.cfg.Connections.GetConnection(ctx, f.ConnectionID)
-	if err != nil {
-		if errors.Is(err, sso.ErrNotFound) {
-			return nil, nil, f.Test, invalid(ReasonConnectionUnusable, err)
-		}
-		return nil, nil, f.Test, err
-	}
-	if err := usable(conn, f); err != nil {
-		return nil, conn, f.Test, err
-	}
-	if q.Get("error") != "" {
-		return nil, conn, f.Test, invalid(ReasonIdPError, idpError(q))
-	}
-	m, err := rp.metadataFor(ctx, conn)
-	if err != nil {
-		return nil, conn, f.Test, err
-	}
-	if q.Has("iss") {
-		if iss := q.Get("iss"); !issuerMatches(ConfigOf(conn), iss) {
-			return nil, conn, f.Test, mismatch(ReasonIssuerParamMismatch, ConfigOf(conn).Issuer, iss)
-		}
-	} else if m.AuthResponseIssSupported {
-		return nil, conn, f.Test, invalid(ReasonIssuerParamMissing, nil)
-	}
-	code := q.Get("code")
-	if code == "" || len(code) > 4096 {
-		return nil, conn, f.Test, invalid(ReasonCodeMissing, nil)
-	}
-	tok, err := rp.exchange(ctx, conn, m, f, code)
-	if err != nil {
-		return nil, conn, f.Test, err
-	}
-	rawID, _ := tok.Extra("id_token").(string)
-	if rawID == "" {
-		return nil, conn, f.Test, invalid(ReasonIDTokenMissing, nil)
-	}
-	vt, err := rp.verifyIDToken(ctx, conn, m, rawID, f.Nonce, tok.AccessToken)
-	if err != nil {
-		return nil, conn, f.Test, err
-	}
-	if err := vt.decode(); err != nil {
-		return nil, conn, f.Test, err
-	}
-	if err := rp.userInfo(ctx, conn, m, vt, tok.AccessToken); err != nil {
-		return nil, conn, f.Test, err
-	}
-	p := rp.profile(ctx, conn, vt)
-	return &sso.Login{Connection: conn, Profile: p, ReturnTo: f.ReturnTo, Test: f.Test}, conn, f.Test, nil
-}
-
-// usable checks that the flow's connection still is the one the flow was
-// started for: same organization, OIDC, same issuer, and allowed to log in.
-func usable(conn *sso.Connection, f *Flow) error {
-	switch {
-	case conn.Protocol != Protocol || ConfigOf(conn) == nil:
-		return invalid(ReasonConnectionUnusable, errors.New("oidc: not an OIDC connection"))
-	case conn.OrgID != f.OrgID:
-		return mismatch(ReasonConnectionMismatch, f.OrgID, conn.OrgID)
-	case ConfigOf(conn).Issuer != f.Issuer:
-		return mismatch(ReasonIssuerMismatch, f.Issuer, ConfigOf(conn).Issuer)
-	case conn.Status == sso.ConnectionActive:
-	case conn.Status == sso.ConnectionDraft && f.Test:
-	default:
-		return invalid(ReasonConnectionUnusable, errors.New("oidc: connection is not active"))
-	}
-	return nil
-}
-
-func idpError(q url.Values) *IdPError {
-	return &IdPError{Code: truncate(q.Get("error"), 128), Description: truncate(q.Get("error_description"), 512), URI: truncate(q.Get("error_uri"), 512)}
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-// issuerMatches reports whether iss is the connection's issuer, or, for a
-// multi-tenant template, the template with an allowed tenant ID.
-func issuerMatches(oc *ConnectionConfig, iss string) bool {
-	if !strings.Contains(oc.Issuer, TenantPlaceholder) {
-		return iss == oc.Issuer
-	}
-	for _, t := range oc.AllowedTenantIDs {
-		if t != "" && iss == strings.ReplaceAll(oc.Issuer, TenantPlaceholder, t) {
-			return true
-		}
-	}
-	return false
-}
-
-func (rp *RP) exchange(ctx context.Context, conn *sso.Connection, m *metadata, f *Flow, code string) (_ *oauth2.Token, err error) {
-	span := rp.startSpan(ctx, "oidc.code_exchange", conn)
-	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
-	var secret string
-	var opts []oauth2.AuthCodeOption
-	switch ConfigOf(conn).AuthMethod {
-	case "", "client_secret_basic", "client_secret_post":
-		s, err := rp.cfg.Sealer.Open(ConfigOf(conn).ClientSecretSealed, []byte(conn.ID))
-		if err != nil {
-			return nil, fmt.Errorf("oidc: open client secret of connection %s: %w", conn.ID, err)
-		}
-		secret = string(s)
-	case "private_key_jwt":
-		a, err := rp.clientAssertion(conn, m.TokenURL)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts,
-			oauth2.SetAuthURLParam("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-			oauth2.SetAuthURLParam("client_assertion", a))
-	case "none":
-	default:
-		return nil, fmt.Errorf("%w: oidc: unknown auth method %q", sso.ErrInvalidConfig, ConfigOf(conn).AuthMethod)
-	}
-	oc := rp.oauth2Config(conn, m, f.RedirectURI, secret)
-	opts = append(opts, oauth2.VerifierOption(f.Verifier))
-	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, rp.client), code, opts...)
-	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) {
-			ie := &IdPError{Code: truncate(re.ErrorCode, 128), Description: truncate(re.ErrorDescription, 512), URI: truncate(re.ErrorURI, 512)}
-			if ie.Code == "" {
-				ie.Code = fmt.Sprintf("http_%d", re.Response.StatusCode)
-			}
-			return nil, invalid(ReasonTokenExchange, ie)
-		}
-		return nil, fmt.Errorf("%w: oidc: token request: %w", sso.ErrUnavailable, err)
-	}
-	return tok, nil
 }
 
 // DeleteExpired removes expired flows and replay-cache entries from the

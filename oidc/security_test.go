@@ -179,47 +179,105 @@ func TestT_O_3_KidHeaderInjection(t *testing.T) {
 // keys.
 func TestT_O_4_JWKSRotationAndRefetch(t *testing.T) {
 	t.Parallel()
-	t.Run("rotation-within-interval-waits-for-next-window", func(t *testing.T) {
+	t.Run("rotation-right-after-fetch-logs-in", func(t *testing.T) {
 		t.Parallel()
 		h, op := setupOne(t, nil)
 		h.wantOK(h.login(newBrowser(t), "conn_a"))
 		op.set(func(op *mockOP) { op.signKey = newRSAKey(1, "k2"); op.keys = []*testKey{op.signKey} })
 		h.comp = &recCompleter{}
 		h.rp.cfg.Completer = h.comp
-		h.wantReject(h.login(newBrowser(t), "conn_a"), ReasonSignatureInvalid)
-		h.clock.Advance(31 * time.Second)
+		h.wantOK(h.login(newBrowser(t), "conn_a"))
 		h.comp = &recCompleter{}
 		h.rp.cfg.Completer = h.comp
 		h.wantOK(h.login(newBrowser(t), "conn_a"))
 		if n := op.jwksFetches.Load(); n != 2 {
-			t.Fatalf("JWKS fetches = %d, want 2", n)
+			t.Fatalf("JWKS fetches = %d, want 2 (one refetch for the new kid)", n)
 		}
 	})
-	t.Run("1000-random-kids-one-fetch", func(t *testing.T) {
+	t.Run("unknown-kid-refetched-once-then-forged", func(t *testing.T) {
+		t.Parallel()
+		h, op := setupOne(t, nil)
+		h.wantOK(h.login(newBrowser(t), "conn_a"))
+		evil := newRSAKey(3, "not-published")
+		op.set(func(op *mockOP) {
+			op.mint = func(h, c map[string]any) string { h["kid"] = evil.kid; return signJWT(h, c, evil, nil) }
+		})
+		for range 3 {
+			h.comp = &recCompleter{}
+			h.rp.cfg.Completer = h.comp
+			h.wantReject(h.login(newBrowser(t), "conn_a"), ReasonSignatureInvalid)
+		}
+		if n := op.jwksFetches.Load(); n != 2 {
+			t.Fatalf("JWKS fetches = %d, want 2 (one refetch for the unseen kid, none for its repeats)", n)
+		}
+	})
+	t.Run("1000-random-kids-bounded-fetches", func(t *testing.T) {
 		t.Parallel()
 		h, op := setupOne(t, nil)
 		ks := h.rp.keySetFor(mustConn(h, "conn_a"), op.srv.URL+"/jwks")
 		var wg sync.WaitGroup
+		var forged, unavailable atomic.Int32
 		for i := range 1000 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				tok := b64json(map[string]any{"alg": "RS256", "kid": fmt.Sprint("rand-", i)}) + "." + b64json(map[string]any{"sub": "x"}) + "." + b64(make([]byte, 256))
-				if _, err := ks.VerifySignature(context.Background(), tok); err == nil {
+				_, err := ks.VerifySignature(context.Background(), tok)
+				switch {
+				case err == nil:
 					t.Error("verified a token with a random kid")
+				case errors.Is(err, ErrKeysUnavailable):
+					unavailable.Add(1)
+				case errors.Is(err, errNoMatchingKey):
+					forged.Add(1)
+				default:
+					t.Errorf("unexpected error %v", err)
 				}
 			}()
 		}
 		wg.Wait()
-		if n := op.jwksFetches.Load(); n != 1 {
-			t.Fatalf("JWKS fetches = %d for 1000 unknown kids, want 1", n)
+		if n := op.jwksFetches.Load(); n < 1 || n > 1+jwksRefetchBurst {
+			t.Fatalf("JWKS fetches = %d for 1000 unknown kids, want 1..%d", n, 1+jwksRefetchBurst)
 		}
+		if forged.Load()+unavailable.Load() != 1000 {
+			t.Fatalf("forged %d + unavailable %d != 1000", forged.Load(), unavailable.Load())
+		}
+		// A further sequential flood spends what is left of the budget,
+		// then fetches nothing more and is reported as keys unavailable,
+		// not as a forged signature.
+		for i := range 50 {
+			tok := b64json(map[string]any{"alg": "RS256", "kid": fmt.Sprint("more-", i)}) + "." + b64json(map[string]any{"sub": "x"}) + "." + b64(make([]byte, 256))
+			_, err := ks.VerifySignature(context.Background(), tok)
+			if i >= jwksRefetchBurst && (!errors.Is(err, ErrKeysUnavailable) || !errors.Is(err, errRefetchBudget)) {
+				t.Fatalf("kid %d with the budget spent: %v, want ErrKeysUnavailable (budget)", i, err)
+			}
+		}
+		if n := op.jwksFetches.Load(); n > 1+jwksRefetchBurst {
+			t.Fatalf("JWKS fetches = %d after 1050 unknown kids, want at most %d", n, 1+jwksRefetchBurst)
+		}
+		before := op.jwksFetches.Load()
 		h.clock.Advance(31 * time.Second)
 		tok := signJWT(map[string]any{"alg": "RS256", "kid": "again"}, map[string]any{"sub": "x"}, newRSAKey(1, ""), nil)
 		_, _ = ks.VerifySignature(context.Background(), tok)
 		_, _ = ks.VerifySignature(context.Background(), tok)
-		if n := op.jwksFetches.Load(); n != 2 {
-			t.Fatalf("JWKS fetches = %d after the interval, want 2", n)
+		if n := op.jwksFetches.Load(); n != before+1 {
+			t.Fatalf("JWKS fetches = %d after the interval, want %d", n, before+1)
+		}
+	})
+	t.Run("rotation-while-jwks-down-is-keys-unavailable", func(t *testing.T) {
+		t.Parallel()
+		h, op := setupOne(t, nil)
+		h.wantOK(h.login(newBrowser(t), "conn_a"))
+		op.set(func(op *mockOP) {
+			op.signKey = newRSAKey(1, "k2")
+			op.keys = []*testKey{op.signKey}
+			op.jwksHandler = func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }
+		})
+		h.comp = &recCompleter{}
+		h.rp.cfg.Completer = h.comp
+		ve := h.wantRejectStatus(h.login(newBrowser(t), "conn_a"), http.StatusServiceUnavailable, ReasonKeysUnavailable)
+		if !errors.Is(ve, ErrKeysUnavailable) || !errors.Is(ve, sso.ErrUnavailable) {
+			t.Fatalf("keys_unavailable error %v does not wrap ErrKeysUnavailable and sso.ErrUnavailable", ve)
 		}
 	})
 	broken := map[string]func(w http.ResponseWriter, r *http.Request){
@@ -258,7 +316,7 @@ func TestT_O_4_JWKSRotationAndRefetch(t *testing.T) {
 		t.Parallel()
 		h, op := setupOne(t, nil)
 		op.set(func(op *mockOP) { op.jwksHandler = broken["500"] })
-		h.wantReject(h.login(newBrowser(t), "conn_a"), ReasonKeysUnavailable)
+		h.wantRejectStatus(h.login(newBrowser(t), "conn_a"), http.StatusServiceUnavailable, ReasonKeysUnavailable)
 	})
 	t.Run("unparseable-key-ignored", func(t *testing.T) {
 		t.Parallel()

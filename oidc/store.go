@@ -31,7 +31,17 @@ type Flow struct {
 	// ReturnTo is the safe relative path to go to after login ("" if none).
 	ReturnTo string
 	// Test marks an admin's test login.
-	Test      bool
+	Test bool
+	// What the login asked of the IdP's authentication
+	// (sso.StartOptions), checked against the ID token: RequireMFA with
+	// the acr_values sent (space-separated), MaxAge (whole seconds, sent
+	// as max_age) and ForceAuthn (prompt=login; CreatedAt is the request
+	// time).
+	RequireMFA bool
+	ACRValues  string
+	MaxAge     time.Duration
+	ForceAuthn bool
+
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }

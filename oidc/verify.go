@@ -302,10 +302,7 @@ func (rp *RP) verifySigned(ctx context.Context, conn *sso.Connection, m *metadat
 		issuer = strings.ReplaceAll(oc.Issuer, TenantPlaceholder, tid)
 	}
 	if err := rp.keySetFor(conn, m.JWKSURL).verify(ctx, t); err != nil {
-		if errors.Is(err, errKeysUnavailable) {
-			return nil, nil, "", "", invalid(ReasonKeysUnavailable, err)
-		}
-		return nil, nil, "", "", invalid(ReasonSignatureInvalid, err)
+		return nil, nil, "", "", signatureError(err)
 	}
 	c := &idClaims{}
 	if err := json.Unmarshal(t.payload, c); err != nil {
@@ -329,4 +326,20 @@ func (rp *RP) verifySigned(ctx context.Context, conn *sso.Connection, m *metadat
 		return nil, nil, "", "", mismatch(ReasonNotYetValid, now.Add(skew).UTC().Format(time.RFC3339), c.NBF.t.UTC().Format(time.RFC3339))
 	}
 	return t, c, issuer, tid, nil
+}
+
+// signatureError classifies a key set error: keys that could not be had
+// (ReasonKeysUnavailable, retryable, wrapping ErrKeysUnavailable) or a
+// signature that does not verify (ReasonSignatureInvalid).
+func signatureError(err error) *sso.ValidationError {
+	if !errors.Is(err, ErrKeysUnavailable) {
+		return invalid(ReasonSignatureInvalid, err)
+	}
+	ve := &sso.ValidationError{Protocol: Protocol, Reason: ReasonKeysUnavailable, Want: "the IdP's JWKS with the token's key",
+		Got: "JWKS refetch budget spent", Err: withFix(err, "the IdP rotated its keys repeatedly or tokens name keys it does not publish: try again in a minute")}
+	var ue *UpstreamError
+	if errors.As(err, &ue) {
+		ve.Got, ve.Err = ue.what(), withFix(err, ue.Fix())
+	}
+	return ve
 }

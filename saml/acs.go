@@ -55,14 +55,20 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	v, err := s.validateResponse(conn, spIdentity{entityID: s.EntityID(conn.ID), acsURL: s.ACSURL(conn.ID)}, encoded, now)
+	v, hint, err := s.validateResponseHint(conn, spIdentity{entityID: s.EntityID(conn.ID), acsURL: s.ACSURL(conn.ID)}, encoded, now)
 	if err != nil {
-		s.fail(w, r, conn, false, err)
+		test := s.unverifiedTestFlow(r, conn, hint)
+		if test {
+			err = adviseTest(err)
+		}
+		s.fail(w, r, conn, test, err)
 		return
 	}
 	login := &sso.Login{Connection: conn}
+	var st *AuthnRequestState
+	marked := false // the assertion is recorded in the replay cache
 	if v.inResponseTo != "" {
-		st, err := s.takeRequest(r, conn, v.inResponseTo)
+		st, marked, err = s.takeRequest(r, conn, v)
 		if err != nil {
 			s.fail(w, r, conn, false, err)
 			return
@@ -86,14 +92,22 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, conn, login.Test, invalid(ReasonConnectionDisabled, errors.New("saml: connection is not active")))
 		return
 	}
-	if err := s.cfg.Store.MarkAssertionUsed(ctx, ConfigOf(conn).IdPEntityID, v.assertionID, v.expiresAt); err != nil {
-		if errors.Is(err, sso.ErrConflict) {
-			err = invalid(ReasonReplayed, err)
+	if !marked {
+		if err := s.cfg.Store.MarkAssertionUsed(ctx, ConfigOf(conn).IdPEntityID, v.assertionID, v.expiresAt); err != nil {
+			s.fail(w, r, conn, login.Test, replayErr(err))
+			return
 		}
-		s.fail(w, r, conn, login.Test, err)
-		return
+	}
+	if v.expiredSigner != nil {
+		s.warnExpiredSigner(ctx, conn, v.expiredSigner)
 	}
 	login.Profile = buildProfile(conn, v)
+	if st != nil {
+		if err := s.checkRequestedAuthn(conn, st, login.Profile, now); err != nil {
+			s.fail(w, r, conn, login.Test, err)
+			return
+		}
+	}
 	if err := s.cfg.Completer.Complete(w, r, login); err != nil {
 		op.Fail(err, sso.ReasonOf(err))
 		s.logReject(r, conn, err)
@@ -101,30 +115,44 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// takeRequest consumes the outstanding request id and checks that it was
-// started by this browser for this connection.
-func (s *SP) takeRequest(r *http.Request, conn *sso.Connection, id string) (*AuthnRequestState, error) {
+// takeRequest consumes the outstanding request v answers and checks that
+// it was started by this browser for this connection. With a
+// LoginConsumer store it records the assertion in the replay cache in the
+// same step and reports marked.
+func (s *SP) takeRequest(r *http.Request, conn *sso.Connection, v *verified) (st *AuthnRequestState, marked bool, err error) {
+	id := v.inResponseTo
 	if len(id) > 256 {
-		return nil, invalid(ReasonInResponseTo, errors.New("saml: InResponseTo too long"))
+		return nil, false, invalid(ReasonInResponseTo, errors.New("saml: InResponseTo too long"))
 	}
-	st, err := s.cfg.Store.TakeAuthnRequest(r.Context(), id)
-	if err != nil {
-		if errors.Is(err, sso.ErrNotFound) {
-			return nil, invalid(ReasonInResponseTo, errors.New("saml: unknown, expired or already used request ID"))
-		}
-		return nil, err
+	if lc, ok := s.cfg.Store.(LoginConsumer); ok {
+		st, err = lc.ConsumeLogin(r.Context(), id, ConfigOf(conn).IdPEntityID, v.assertionID, v.expiresAt)
+		marked = err == nil
+	} else {
+		st, err = s.cfg.Store.TakeAuthnRequest(r.Context(), id)
 	}
-	if st.ConnectionID != conn.ID {
-		return nil, mismatch(ReasonInResponseTo, conn.ID, st.ConnectionID)
-	}
-	if !st.ExpiresAt.IsZero() && !s.now().Before(st.ExpiresAt) {
-		return nil, invalid(ReasonInResponseTo, errors.New("saml: request expired"))
+	switch {
+	case errors.Is(err, sso.ErrNotFound):
+		return nil, false, invalid(ReasonInResponseTo, errors.New("saml: unknown, expired or already used request ID"))
+	case err != nil:
+		return nil, false, replayErr(err)
+	case st.ConnectionID != conn.ID:
+		return nil, false, mismatch(ReasonInResponseTo, conn.ID, st.ConnectionID)
+	case !st.ExpiresAt.IsZero() && !s.now().Before(st.ExpiresAt):
+		return nil, false, invalid(ReasonInResponseTo, errors.New("saml: request expired"))
 	}
 	c, err := r.Cookie(requestCookiePrefix + cookieSuffix(id))
 	if err != nil || c.Value == "" || !opaque.Equal(opaque.Hash(c.Value), st.BindingHash) {
-		return nil, invalid(ReasonInResponseTo, errors.New("saml: request was started by another browser"))
+		return nil, false, invalid(ReasonInResponseTo, errors.New("saml: request was started by another browser"))
 	}
-	return st, nil
+	return st, marked, nil
+}
+
+// replayErr reports a replay cache conflict as a replayed assertion.
+func replayErr(err error) error {
+	if errors.Is(err, sso.ErrConflict) {
+		return invalid(ReasonReplayed, err)
+	}
+	return err
 }
 
 // cookieSuffix turns a request ID into a cookie-name-safe suffix.

@@ -597,8 +597,9 @@ func TestSubjectIdentifiers(t *testing.T) {
 	}
 	t.Run("EncryptedIDOnly", func(t *testing.T) {
 		t.Parallel()
-		// Encrypted NameIDs are not supported: no subject, no login.
-		rejectCase(t, saml.ReasonSubjectMissing, nil, func(f *fixture) {
+		// An EncryptedID is decrypted with the SP key (encid_test.go);
+		// this one holds no key: refused as what it is.
+		rejectCase(t, saml.ReasonDecryptionFailed, nil, func(f *fixture) {
 			f.mutate = func(a *etree.Element) {
 				subj := a.SelectElement("Subject")
 				subj.RemoveChild(subj.SelectElement("NameID"))
@@ -693,17 +694,17 @@ func TestCertificateValidity(t *testing.T) {
 	t.Run("NotYetValid", func(t *testing.T) {
 		t.Parallel()
 		k := certFor(t, idpKey(t).key, "future", baseTime.Add(24*time.Hour), baseTime.Add(48*time.Hour))
-		rejectCase(t, saml.ReasonSignatureInvalid,
+		rejectCase(t, saml.ReasonCertificateNotYetValid,
 			func(c *saml.ConnectionConfig) { c.Certificates = []string{certPEM(k.cert)} },
 			func(f *fixture) { f.key = k })
 	})
 	t.Run("ExpiredButSameKeyAsTrusted", func(t *testing.T) {
 		t.Parallel()
 		// The trusted (valid) cert and an expired cert share the key; the
-		// response embeds the expired one: refused (KeyInfo cert must be
-		// trusted and valid), not silently matched by key.
+		// response embeds the expired one: refused (the KeyInfo
+		// certificate must be a pinned one), not silently matched by key.
 		expired := certFor(t, idpKey(t).key, "expired", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC))
-		rejectCase(t, saml.ReasonSignatureInvalid, nil, func(f *fixture) { f.key = expired })
+		rejectCase(t, saml.ReasonCertificateUntrusted, nil, func(f *fixture) { f.key = expired })
 	})
 }
 

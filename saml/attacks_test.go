@@ -198,7 +198,7 @@ func TestTS1_14_AttackerKeyInKeyInfo(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	resp := h.login(t, h.conn, func(f *fixture) { f.key = otherKey(t); f.nameID = "victim@tenantb.example" })
-	h.expectRejected(t, resp, saml.ReasonSignatureInvalid)
+	h.expectRejected(t, resp, saml.ReasonCertificateUntrusted)
 }
 
 func TestTS1_15_DoubledSubject(t *testing.T) {
@@ -585,14 +585,16 @@ func TestTS12_CertificatesAndRollover(t *testing.T) {
 	t.Run("WrongCert", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.expectRejected(t, h.login(t, h.conn, func(f *fixture) { f.key = idpKey2(t) }), saml.ReasonSignatureInvalid)
+		h.expectRejected(t, h.login(t, h.conn, func(f *fixture) { f.key = idpKey2(t) }), saml.ReasonCertificateUntrusted)
 	})
-	t.Run("ExpiredCert", func(t *testing.T) {
+	t.Run("ExpiredCertEnforced", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		expired := certFor(t, idpKey(t).key, "expired", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC))
-		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.Certificates = []string{certPEM(expired.cert)} })
-		h.expectRejected(t, h.login(t, h.conn, func(f *fixture) { f.key = expired }), saml.ReasonSignatureInvalid)
+		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) {
+			c.Certificates, c.EnforceCertificateDates = []string{certPEM(expired.cert)}, true
+		})
+		h.expectRejected(t, h.login(t, h.conn, func(f *fixture) { f.key = expired }), saml.ReasonCertificateExpired)
 	})
 	t.Run("Rollover", func(t *testing.T) {
 		t.Parallel()
@@ -605,7 +607,7 @@ func TestTS12_CertificatesAndRollover(t *testing.T) {
 		// The old certificate is removed: its signatures are refused.
 		h.updateConn(t, h.conn, func(c *saml.ConnectionConfig) { c.Certificates = []string{certPEM(idpKey2(t).cert)} })
 		resp := h.login(t, h.conn, func(f *fixture) { f.key = idpKey(t) })
-		if resp.StatusCode < 400 || sso.ReasonOf(h.rec.lastFailure().Err) != saml.ReasonSignatureInvalid {
+		if resp.StatusCode < 400 || sso.ReasonOf(h.rec.lastFailure().Err) != saml.ReasonCertificateUntrusted {
 			t.Fatalf("old cert after removal: status %d, failure %v", resp.StatusCode, h.rec.lastFailure())
 		}
 		if n, _ := h.rec.counts(); n != 2 {
@@ -859,7 +861,7 @@ func TestTS23_CrossTenantMapping(t *testing.T) {
 	// tenant A's IdP cannot log anyone into B.
 	b := h.addConn(t, "conn_b", "org_b", func(c *saml.ConnectionConfig) { c.Certificates = []string{certPEM(idpKey2(t).cert)} })
 	resp := h.login(t, b, func(f *fixture) { f.nameID = "admin@tenantb.example" })
-	h.expectRejected(t, resp, saml.ReasonSignatureInvalid)
+	h.expectRejected(t, resp, saml.ReasonCertificateUntrusted)
 	// A valid login at A is keyed to A's organization and connection,
 	// whatever the asserted address.
 	h2 := newHarness(t)

@@ -53,6 +53,41 @@ type ConnectionConfig struct {
 	// AllowResponseSignatureOnly accepts an unsigned Assertion inside a signed
 	// Response. By default the Assertion itself must be signed.
 	AllowResponseSignatureOnly bool
+	// EnforceCertificateDates refuses responses verified with a pinned
+	// certificate outside its validity period (ReasonCertificateExpired).
+	// By default a pinned key is a trust anchor whose dates are not
+	// enforced (SAML V2.0 Metadata Interoperability Profile): an expired
+	// certificate keeps working, with warnings.
+	EnforceCertificateDates bool
+	// AllowRSA15KeyTransport accepts encrypted assertions whose key is
+	// transported with RSA PKCS#1 v1.5 (xmlenc#rsa-1_5), which older
+	// SimpleSAMLphp and ADFS use. It MUST only be enabled for IdPs that
+	// cannot use RSA-OAEP: v1.5 padding invites padding-oracle attacks.
+	AllowRSA15KeyTransport bool
+	// MFAAuthnContexts are the AuthnContextClassRef values requested when a
+	// login requires MFA (sso.StartOptions.RequireMFA), and the only ones
+	// that count as multi-factor in a response (sso.Profile.MFA, and the
+	// check of a login that required MFA). Empty means
+	// DefaultMFAAuthnContexts in the request, and any context the package
+	// recognises as multi-factor in the response.
+	MFAAuthnContexts []string
+	// MFAComparison is the RequestedAuthnContext Comparison sent with them:
+	// "exact" (the default), "minimum", "better" or "maximum".
+	MFAComparison string
+	// RequireSignedMetadata refuses IdP metadata (fetched or pasted) that
+	// is not signed by one of the pinned certificates. By default signed
+	// metadata must verify and unsigned metadata is accepted.
+	RequireSignedMetadata bool
+}
+
+// DefaultMFAAuthnContexts are requested when a login requires MFA and the
+// connection names none: Microsoft's multipleauthn (Entra ID, ADFS), the
+// REFEDS MFA profile (Shibboleth, SimpleSAMLphp, Okta and Keycloak when
+// configured for it) and MobileTwoFactorContract (PingFederate, OneLogin).
+var DefaultMFAAuthnContexts = []string{
+	"http://schemas.microsoft.com/claims/multipleauthn",
+	"https://refeds.org/profile/mfa",
+	"urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
 }
 
 // IdPIssuer implements sso.ProtocolConfig: the IdP's entity ID.
@@ -68,12 +103,27 @@ func ConfigOf(c *sso.Connection) *ConnectionConfig { return protoconfig.Of[*Conn
 // ConnectionInput is what an admin supplies to configure a SAML
 // connection: the IdP's metadata (as XML or a URL to fetch), or its entity
 // ID, SSO URL and signing certificates.
+//
+// The policy switches are pointers: absent keeps the connection's current
+// setting.
 type ConnectionInput struct {
 	MetadataXML  string   `json:"metadata_xml,omitempty"`
 	MetadataURL  string   `json:"metadata_url,omitempty"`
 	IdPEntityID  string   `json:"idp_entity_id,omitempty"`
 	SSOURL       string   `json:"sso_url,omitempty"`
 	Certificates []string `json:"certificates,omitempty"`
+	// EnforceCertificateDates sets ConnectionConfig.EnforceCertificateDates.
+	EnforceCertificateDates *bool `json:"enforce_certificate_dates,omitempty"`
+	// AllowRSA15KeyTransport sets ConnectionConfig.AllowRSA15KeyTransport.
+	AllowRSA15KeyTransport *bool `json:"allow_rsa15_key_transport,omitempty"`
+	// MFAAuthnContexts sets ConnectionConfig.MFAAuthnContexts: absolute
+	// URIs; an empty list restores the defaults.
+	MFAAuthnContexts []string `json:"mfa_authn_contexts,omitempty"`
+	// MFAComparison sets ConnectionConfig.MFAComparison: "exact",
+	// "minimum", "better" or "maximum".
+	MFAComparison *string `json:"mfa_comparison,omitempty"`
+	// RequireSignedMetadata sets ConnectionConfig.RequireSignedMetadata.
+	RequireSignedMetadata *bool `json:"require_signed_metadata,omitempty"`
 }
 
 // ConfigView is the admin API's view of a SAML connection's IdP side.
@@ -87,6 +137,20 @@ type ConfigView struct {
 	MetadataFetchedAt *time.Time `json:"metadata_fetched_at,omitempty"`
 	AllowIdPInitiated bool       `json:"allow_idp_initiated"`
 	AllowSHA1         bool       `json:"allow_sha1"`
+	// EnforceCertificateDates is ConnectionConfig.EnforceCertificateDates.
+	EnforceCertificateDates bool `json:"enforce_certificate_dates"`
+	// AllowRSA15KeyTransport is ConnectionConfig.AllowRSA15KeyTransport.
+	AllowRSA15KeyTransport bool `json:"allow_rsa15_key_transport"`
+	// MFAAuthnContexts are the contexts requested when a login requires
+	// MFA (the defaults when the connection names none); MFAComparison
+	// their Comparison.
+	MFAAuthnContexts []string `json:"mfa_authn_contexts"`
+	MFAComparison    string   `json:"mfa_comparison"`
+	// RequireSignedMetadata is ConnectionConfig.RequireSignedMetadata.
+	RequireSignedMetadata bool `json:"require_signed_metadata"`
+	// Warnings name what weakens the connection or will break it: pinned
+	// certificates outside their validity period, weak algorithms allowed.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ConfigView implements sso.ConnectionConfigurer; nil when c has no SAML
@@ -98,10 +162,32 @@ func (s *SP) ConfigView(c *sso.Connection) any {
 	}
 	v := &ConfigView{IdPEntityID: cfg.IdPEntityID, SSOURL: cfg.SSOURL, SSOBinding: cfg.SSOBinding, SLOURL: cfg.SLOURL,
 		Certificates: len(cfg.Certificates), MetadataURL: cfg.MetadataURL, AllowIdPInitiated: cfg.AllowIdPInitiated,
-		AllowSHA1: cfg.AllowSHA1}
+		AllowSHA1: cfg.AllowSHA1, EnforceCertificateDates: cfg.EnforceCertificateDates,
+		AllowRSA15KeyTransport: cfg.AllowRSA15KeyTransport, MFAAuthnContexts: mfaRequestContexts(cfg), MFAComparison: cfg.MFAComparison,
+		RequireSignedMetadata: cfg.RequireSignedMetadata}
+	if v.MFAComparison == "" {
+		v.MFAComparison = "exact"
+	}
 	if !cfg.MetadataFetchedAt.IsZero() {
 		t := cfg.MetadataFetchedAt
 		v.MetadataFetchedAt = &t
 	}
+	v.Warnings = configWarnings(cfg, s.now())
 	return v
+}
+
+// configWarnings are the warnings of a connection's view.
+func configWarnings(cfg *ConnectionConfig, now time.Time) []string {
+	out := certWarnings(cfg, now)
+	if cfg.AllowSHA1 {
+		out = append(out, "AllowSHA1 accepts RSA-SHA1 signatures and SHA-1 digests, which can be forged: ask the IdP to sign with SHA-256 and turn it off")
+	}
+	if cfg.MFAComparison == "minimum" || cfg.MFAComparison == "better" {
+		out = append(out, "mfa_comparison "+cfg.MFAComparison+" lets the IdP choose a context other than the ones listed; "+
+			"only the listed contexts are accepted as MFA, so logins that require MFA may be refused: prefer exact")
+	}
+	if cfg.AllowRSA15KeyTransport {
+		out = append(out, "AllowRSA15KeyTransport accepts RSA PKCS#1 v1.5 key transport (xmlenc#rsa-1_5), which invites padding-oracle attacks: ask the IdP to encrypt with RSA-OAEP and turn it off")
+	}
+	return out
 }

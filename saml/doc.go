@@ -40,8 +40,9 @@
 // Assertion, SAML elements in foreign namespaces, repeated singleton
 // elements, Signatures anywhere but directly on the Response or Assertion,
 // SignedInfo with other than exactly one Reference to its parent's ID,
-// SHA-1 (unless [ConnectionConfig.AllowSHA1]), rsa-1_5 key transport, and
-// any count of assertions other than one; then gosaml2's XML round-trip
+// SHA-1 (unless [ConnectionConfig.AllowSHA1]), rsa-1_5 key transport
+// (unless [ConnectionConfig.AllowRSA15KeyTransport]), and any count of
+// assertions other than one; then gosaml2's XML round-trip
 // validation, goxmldsig signature verification and decryption; and only
 // then the checks on the verified element: issuer, bearer subject
 // confirmation with this connection's ACS as Recipient, Destination,
@@ -78,13 +79,58 @@
 // except inside a signed Response, and a signature without a certificate is
 // tried against each trusted certificate (rollover without KeyInfo, as
 // PingFederate sends); CDATA and character references in signed text are
-// read as the text they stand for. Refused: more than one
-// SubjectConfirmation, EncryptedID subjects, elements inside NameID,
+// read as the text they stand for; base64 values (SignatureValue,
+// CipherValue, certificates) may contain whitespace, as XML Schema's
+// base64Binary allows: Google Workspace indents and wraps them, and when
+// the Response signature covers such a value the Response is verified as
+// received before the cleaned document is handed to gosaml2 (DigestValue,
+// inside SignedInfo, must be written without spaces); an EncryptedID
+// subject is decrypted with the SP key, from the verified assertion.
+// Refused: more than one SubjectConfirmation, elements inside NameID,
 // Issuer, Audience and AuthnContextClassRef, namespace-qualified ID
 // attributes, Assertions in foreign namespaces, and DEFLATE-compressed
 // bodies at the ACS (the HTTP-POST binding never compresses). Keycloak
 // signs only the Response by default: such connections need
 // AllowResponseSignatureOnly or "sign assertions" in Keycloak.
+//
+// # Certificates
+//
+// The certificates a connection pins are trust anchors (SAML V2.0 Metadata
+// Interoperability Profile): a pinned key verifies responses whatever its
+// certificate's validity dates, because many IdPs keep signing with an
+// expired self-signed certificate. Such a certificate is named in the
+// connection's [ConfigView] Warnings (subject, SHA-256 fingerprint,
+// expiry), reported by [SP.ProbeConnection] with its dates, and a login it
+// verifies is logged and recorded as [EventExpiredCertificateUsed] once a
+// day. [ConnectionConfig.EnforceCertificateDates] refuses it instead
+// (ReasonCertificateExpired). A response signed with a certificate that is
+// not pinned is refused as ReasonCertificateUntrusted, naming the pinned
+// fingerprints (Want) and the response's (Got).
+//
+// Signed IdP metadata (fetched or pasted) must verify with the pinned
+// certificates, and is read from the verified element; a refresh that
+// fails keeps the last good copy (ReasonMetadataSignature). Unsigned
+// metadata is accepted unless [ConnectionConfig.RequireSignedMetadata].
+//
+// # Authentication requests
+//
+// [sso.StartOptions.RequireMFA] sends a RequestedAuthnContext with the
+// connection's [ConnectionConfig.MFAAuthnContexts] (default
+// [DefaultMFAAuthnContexts]) and Comparison, and the ACS then requires an
+// AuthnContextClassRef the connection counts as multi-factor
+// (ReasonMFANotPerformed). ForceAuthn, and a positive MaxAge, which implies
+// it, send ForceAuthn="true" and require an AuthnInstant after the request
+// was made less the skew, or within MaxAge (ReasonAuthnTooOld). What was
+// asked is stored with the outstanding request.
+//
+// # Test logins
+//
+// An admin's test login (sso.StartOptions.Test) that fails, even before the
+// response's signature is verified, is reported to [sso.Completer.Fail]
+// with Test set and a fix in the *[sso.ValidationError]'s detail, provided
+// the store implements [RequestPeeker] (memsaml and sqlsaml do) and the
+// response comes back to the browser that started the test. The unverified
+// response changes nothing else: the request stays outstanding.
 //
 // Attribute mapping tries the Default*Attributes names in order by exact
 // Name, then ignoring case, then the same by FriendlyName; a connection's
@@ -110,8 +156,7 @@
 // [Config.MaxLogoutAge] plus the skew, NotOnOrAfter (when present) must not
 // have passed, and a LogoutRequest's ID is recorded in the replay cache, so
 // it is acted on once. A LogoutRequest must name its subject with a NameID
-// in the SAML assertion namespace (EncryptedID and BaseID are refused, as
-// at the ACS). The SP ends the sessions through [Config.Sessions] (or the
+// in the SAML assertion namespace (EncryptedID and BaseID are refused). The SP ends the sessions through [Config.Sessions] (or the
 // [Config.OnLogout] hook, which replaces it) and answers Success only when
 // a session ended; Success with the second-level status PartialLogout when
 // none was found, and Responder/PartialLogout when ending failed or nothing

@@ -78,6 +78,16 @@ const (
 	// ReasonAttributeConflict refuses an assertion that uses one attribute
 	// Name with two different NameFormats.
 	ReasonAttributeConflict = "attribute_conflict"
+	// ReasonCertificateExpired refuses a response verified with a pinned
+	// certificate past its NotAfter, on a connection that sets
+	// EnforceCertificateDates; ReasonCertificateNotYetValid one before its
+	// NotBefore. Without the opt-in such a key is trusted (trust.go).
+	ReasonCertificateExpired     = "certificate_expired"
+	ReasonCertificateNotYetValid = "certificate_not_yet_valid"
+	// ReasonCertificateUntrusted refuses a response signed with a
+	// certificate that is none of the connection's: Want lists the pinned
+	// SHA-256 fingerprints, Got the one in the response's KeyInfo.
+	ReasonCertificateUntrusted = "certificate_untrusted"
 )
 
 func invalid(reason string, cause error) *sso.ValidationError {

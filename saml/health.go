@@ -33,7 +33,7 @@ func (s *SP) ProbeConnection(ctx context.Context, c *sso.Connection) (*sso.Healt
 	if err != nil {
 		return nil, err
 	}
-	md, err := ParseIdPMetadata(data)
+	md, err := parseTrustedMetadata(data, ConfigOf(c))
 	if err != nil {
 		return nil, err
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -98,6 +100,7 @@ $config['secretsalt'] = 'ssokit-interop-salt-0123456789';
 $config['auth.adminpassword'] = 'ssokit-admin';
 $config['metadatadir'] = $d.'/metadata/';
 $config['metadata.sources'] = [['type' => 'flatfile', 'directory' => $d.'/metadata']];
+$config['metadata.sign.enable'] = true;
 `)
 	writeFile(t, filepath.Join(s.dir, "authsources.php"), `<?php
 $config = [
@@ -128,6 +131,7 @@ foreach (glob('`+s.dir+`/sp/*.xml') as $f) {
   foreach (\SimpleSAML\Metadata\SAMLParser::parseDescriptorsFile($f) as $e) {
     $m = $e->getMetadata20SP();
     if (str_ends_with($f, '.enc.xml')) { $m['assertion.encryption'] = true; }
+    if (str_ends_with($f, '.encid.xml')) { $m['nameid.encryption'] = true; }
     $metadata[$m['entityid']] = $m;
   }
 }
@@ -176,17 +180,24 @@ func tail(s string, n int) string {
 // register writes the connection's SP metadata, as served by ssokit, into
 // the IdP.
 func (s *simpleSAMLphp) register(h *harness, c *sso.Connection, encrypted bool) {
+	suffix := ".xml"
+	if encrypted {
+		suffix = ".enc.xml"
+	}
+	s.registerAs(h, c, suffix)
+}
+
+// registerAs registers the connection's SP metadata under a file name
+// ending in suffix: ".enc.xml" asks for encrypted assertions, ".encid.xml"
+// for encrypted NameIDs.
+func (s *simpleSAMLphp) registerAs(h *harness, c *sso.Connection, suffix string) {
 	resp, err := h.client.Get(h.srv.URL + "/sso/saml/metadata/" + c.ID)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	name := c.ID + ".xml"
-	if encrypted {
-		name = c.ID + ".enc.xml"
-	}
-	writeFile(s.t, filepath.Join(s.dir, "sp", name), string(b))
+	writeFile(s.t, filepath.Join(s.dir, "sp", c.ID+suffix), string(b))
 }
 
 // configure creates a connection from the IdP's live metadata URL.
@@ -357,6 +368,79 @@ func TestInteropSimpleSAMLphp(t *testing.T) {
 			t.Fatalf("plaintext: status %d, failure %v", resp.StatusCode, h.rec.lastFailure())
 		}
 	})
+	t.Run("EncryptedNameID", func(t *testing.T) {
+		c := ssp.configure(h, "ssp_encid", nil)
+		ssp.registerAs(h, c, ".encid.xml")
+		l := h.expectAccepted(t, spLogin(t, h, h.browser(), c, "/encid"))
+		if l.Profile.Subject != "alice@example.com" || l.Profile.NameIDFormat != saml.NameIDEmail {
+			t.Fatalf("profile %+v", l.Profile)
+		}
+	})
+	t.Run("ForceAuthnAndRequireMFA", func(t *testing.T) {
+		c := ssp.configure(h, "ssp_fresh", nil)
+		ssp.register(h, c, false)
+		b := h.browser()
+		h.expectAccepted(t, spLogin(t, h, b, c, "/f0"))
+		// ForceAuthn: the IdP asks for the password again despite its
+		// session, and the fresh AuthnInstant is accepted.
+		page := browserStart(t, h, b, c, sso.StartOptions{ForceAuthn: true})
+		n, _ := h.rec.counts()
+		h.expectAccepted(t, idpLogin(t, b, page))
+		if m, _ := h.rec.counts(); m != n+1 {
+			t.Fatal("forced re-authentication did not complete")
+		}
+		// RequireMFA: SimpleSAMLphp's password login does not say MFA, so
+		// the login is refused, naming what it got.
+		page = browserStart(t, h, b, c, sso.StartOptions{RequireMFA: true})
+		body := readBody(t, page)
+		if reAuthState.MatchString(body) {
+			t.Fatalf("the IdP asked for a login again: %s", tail(body, 300))
+		}
+		resp := postSAMLForm(t, b, body)
+		if resp.StatusCode < 400 || sso.ReasonOf(h.rec.lastFailure().Err) != saml.ReasonMFANotPerformed {
+			t.Fatalf("RequireMFA: status %d, failure %v", resp.StatusCode, h.rec.lastFailure())
+		}
+		if m, _ := h.rec.counts(); m != n+1 {
+			t.Fatal("a login without MFA completed")
+		}
+	})
+	t.Run("TestLoginWrongCertificate", func(t *testing.T) {
+		// The admin uploaded another certificate than the IdP's: the
+		// test login's failure is recorded as a test, naming both.
+		c := ssp.configure(h, "ssp_testcert", func(s *saml.ConnectionConfig) { s.Certificates = []string{certPEM(idpKey2(t).cert)} })
+		ssp.register(h, c, false)
+		b := h.browser()
+		page := browserStart(t, h, b, c, sso.StartOptions{Test: true})
+		resp := idpLogin(t, b, page)
+		fail := h.rec.lastFailure()
+		var ve *sso.ValidationError
+		if resp.StatusCode < 400 || fail == nil || !fail.Test || fail.Connection.ID != c.ID || !errors.As(fail.Err, &ve) ||
+			ve.Reason != saml.ReasonCertificateUntrusted || ve.Want != fingerprintOf(idpKey2(t).cert) || ve.Got != fingerprintOf(idpKey(t).cert) {
+			t.Fatalf("status %d, failure %+v", resp.StatusCode, fail)
+		}
+	})
+	t.Run("SignedMetadataRefresh", func(t *testing.T) {
+		// SimpleSAMLphp signs its metadata with the IdP key: a refresh
+		// verifies it with the pinned certificate; after the IdP moves to
+		// a key the connection does not pin, the refresh is refused and
+		// the last good metadata stays.
+		c := ssp.configure(h, "ssp_mdsig", func(s *saml.ConnectionConfig) { s.RequireSignedMetadata = true })
+		ctx := context.Background()
+		saml.ConfigOf(c).MetadataExpiresAt = time.Time{}
+		if err := h.sp.RefreshConnection(ctx, c); err != nil {
+			t.Fatalf("signed metadata refresh: %v", err)
+		}
+		ssp.setIdPKey(idpKey2(t))
+		t.Cleanup(func() { ssp.setIdPKey(idpKey(t)) })
+		saml.ConfigOf(c).MetadataExpiresAt = time.Time{}
+		if err := h.sp.RefreshConnection(ctx, c); sso.ReasonOf(err) != saml.ReasonMetadataSignature {
+			t.Fatalf("metadata signed by an unpinned key: %v", err)
+		}
+		got, _ := h.store.GetConnection(ctx, c.ID)
+		if certs := saml.ConfigOf(got).Certificates; len(certs) != 1 || certs[0] != certPEM(idpKey(t).cert) {
+			t.Fatalf("pinned certificates changed: %d", len(certs))
+		}
+	})
 	t.Run("RolloverTwoCerts", func(t *testing.T) {
 		// Trust the current and the next certificate, then roll the IdP
 		// over to the next key.
@@ -375,8 +459,49 @@ func TestInteropSimpleSAMLphp(t *testing.T) {
 			t.Fatal("login with the new key did not complete")
 		}
 		resp := spLogin(t, h, h.browser(), oldOnly, "/r3")
-		if resp.StatusCode < 400 || sso.ReasonOf(h.rec.lastFailure().Err) != saml.ReasonSignatureInvalid {
+		if resp.StatusCode < 400 || sso.ReasonOf(h.rec.lastFailure().Err) != saml.ReasonCertificateUntrusted {
 			t.Fatalf("old-only connection after rollover: status %d, failure %v", resp.StatusCode, h.rec.lastFailure())
 		}
 	})
+	t.Run("ExpiredPinnedCertificate", func(t *testing.T) {
+		// The IdP keeps signing with its expired self-signed certificate,
+		// which its metadata publishes: the pinned key is trusted, and a
+		// connection that enforces certificate dates refuses it.
+		expired := certFor(t, idpKey(t).key, "SimpleSAMLphp expired", time.Now().AddDate(-3, 0, 0), time.Now().AddDate(-1, 0, 0))
+		ssp.setIdPKey(expired)
+		t.Cleanup(func() { ssp.setIdPKey(idpKey(t)) })
+		lenient := ssp.configure(h, "ssp_expired", nil)
+		ssp.register(h, lenient, false)
+		strict := ssp.configure(h, "ssp_expired_strict", func(s *saml.ConnectionConfig) { s.EnforceCertificateDates = true })
+		ssp.register(h, strict, false)
+		if w := h.sp.ConfigView(lenient).(*saml.ConfigView).Warnings; len(w) != 1 || !strings.Contains(w[0], "expired on") {
+			t.Fatalf("warnings %q", w)
+		}
+		n, _ := h.rec.counts()
+		h.expectAccepted(t, spLogin(t, h, h.browser(), lenient, "/x1"))
+		if m, _ := h.rec.counts(); m != n+1 {
+			t.Fatal("login with the expired pinned key did not complete")
+		}
+		resp := spLogin(t, h, h.browser(), strict, "/x2")
+		if resp.StatusCode < 400 || sso.ReasonOf(h.rec.lastFailure().Err) != saml.ReasonCertificateExpired {
+			t.Fatalf("enforced: status %d, failure %v", resp.StatusCode, h.rec.lastFailure())
+		}
+	})
+}
+
+// browserStart starts a login at c with opts through sso.Starter, as a host
+// does, hands b the request cookie and follows the redirect to the IdP.
+func browserStart(t *testing.T, h *harness, b *http.Client, c *sso.Connection, opts sso.StartOptions) *http.Response {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	if err := h.sp.StartLogin(rec, httptest.NewRequest("GET", h.srv.URL+"/sso/saml/login/"+c.ID, nil), c, opts); err != nil {
+		t.Fatal(err)
+	}
+	acs, _ := url.Parse(h.sp.ACSURL(c.ID))
+	b.Jar.SetCookies(acs, rec.Result().Cookies())
+	resp, err := b.Get(rec.Result().Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }

@@ -55,7 +55,10 @@ func (s *SP) ServeLogin(w http.ResponseWriter, r *http.Request) {
 // StartLogin implements sso.Starter: it stores an outstanding AuthnRequest
 // bound to this browser by a short-lived cookie and sends the browser to
 // the IdP, with the HTTP-Redirect binding or, when the IdP offers only
-// HTTP-POST, an auto-submitting form.
+// HTTP-POST, an auto-submitting form. opts.RequireMFA sends a
+// RequestedAuthnContext (the connection's MFAAuthnContexts) and
+// opts.ForceAuthn or a positive opts.MaxAge sends ForceAuthn; the ACS then
+// requires what was asked (ReasonMFANotPerformed, ReasonAuthnTooOld).
 func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connection, opts sso.StartOptions) (err error) {
 	span := s.startSpan(r.Context(), "saml.login.start", conn)
 	defer func() { telemetry.End(span, sso.ReasonOf(err), err) }()
@@ -76,6 +79,7 @@ func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connec
 		ID: id, ConnectionID: conn.ID, BindingHash: opaque.Hash(binding),
 		ReturnTo: returnto.Safe(opts.ReturnTo, ""), Test: opts.Test,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.RequestTTL),
+		RequireMFA: opts.RequireMFA, ForceAuthn: opts.ForceAuthn || opts.MaxAge > 0, MaxAge: max(opts.MaxAge, 0),
 	}
 	if err := s.cfg.Store.SaveAuthnRequest(r.Context(), st); err != nil {
 		return err
@@ -85,7 +89,7 @@ func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connec
 		MaxAge: int(s.cfg.RequestTTL / time.Second), Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode,
 	})
 	post := cfg.SSOBinding == "post" || cfg.SSOBinding == BindingPOST
-	doc := s.authnRequest(conn, id, now, opts, post)
+	doc := s.authnRequest(conn, id, now, st, opts.LoginHint)
 	kp := s.keyFor(conn)
 	if cfg.SignAuthnRequests && kp == nil {
 		return fmt.Errorf("%w: saml: SignAuthnRequests needs an SP key", sso.ErrInvalidConfig)
@@ -120,7 +124,7 @@ func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connec
 }
 
 // authnRequest builds the AuthnRequest document.
-func (s *SP) authnRequest(conn *sso.Connection, id string, now time.Time, opts sso.StartOptions, post bool) *etree.Document {
+func (s *SP) authnRequest(conn *sso.Connection, id string, now time.Time, st *AuthnRequestState, loginHint string) *etree.Document {
 	doc := etree.NewDocument()
 	req := doc.CreateElement("samlp:AuthnRequest")
 	req.CreateAttr("xmlns:samlp", nsProtocol)
@@ -131,20 +135,23 @@ func (s *SP) authnRequest(conn *sso.Connection, id string, now time.Time, opts s
 	req.CreateAttr("Destination", ConfigOf(conn).SSOURL)
 	req.CreateAttr("AssertionConsumerServiceURL", s.ACSURL(conn.ID))
 	req.CreateAttr("ProtocolBinding", BindingPOST)
-	if opts.ForceAuthn {
+	if st.ForceAuthn {
 		req.CreateAttr("ForceAuthn", "true")
 	}
 	req.CreateElement("saml:Issuer").SetText(s.EntityID(conn.ID))
-	if opts.LoginHint != "" && len(opts.LoginHint) <= 256 {
+	if loginHint != "" && len(loginHint) <= 256 {
 		subj := req.CreateElement("saml:Subject")
 		nid := subj.CreateElement("saml:NameID")
 		nid.CreateAttr("Format", NameIDEmail)
-		nid.SetText(opts.LoginHint)
+		nid.SetText(loginHint)
 	}
 	pol := req.CreateElement("samlp:NameIDPolicy")
 	pol.CreateAttr("AllowCreate", "true")
 	if ConfigOf(conn).NameIDFormat != "" {
 		pol.CreateAttr("Format", ConfigOf(conn).NameIDFormat)
+	}
+	if st.RequireMFA {
+		addRequestedAuthnContext(req, ConfigOf(conn))
 	}
 	return doc
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -424,9 +425,23 @@ func (s *SP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionInp
 	if c == nil || in == nil {
 		return nil, fmt.Errorf("%w: saml: nil connection or input", sso.ErrInvalidInput)
 	}
+	cmp := ""
+	if in.MFAComparison != nil {
+		cmp = *in.MFAComparison
+	}
+	if err := checkMFASettings(in.MFAAuthnContexts, cmp); err != nil {
+		return nil, err
+	}
 	cfg := ConnectionConfig{}
 	if ConfigOf(c) != nil {
 		cfg = *ConfigOf(c)
+	}
+	applyPolicy(&cfg, in)
+	// Signed metadata is verified with the certificates pinned so far, or
+	// with those given alongside it (re-pinning, e.g. for a new IdP).
+	trust := cfg
+	if len(in.Certificates) > 0 {
+		trust.Certificates = in.Certificates
 	}
 	now := s.now()
 	var md *IdPMetadata
@@ -436,7 +451,7 @@ func (s *SP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionInp
 		if err != nil {
 			return nil, err
 		}
-		md, err = ParseIdPMetadata(data)
+		md, err = parseTrustedMetadata(data, &trust)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", sso.ErrInvalidInput, err)
 		}
@@ -449,7 +464,7 @@ func (s *SP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionInp
 			return nil, fmt.Errorf("%w: saml: metadata larger than %d bytes", sso.ErrInvalidInput, s.cfg.MaxMetadataBytes)
 		}
 		var err error
-		md, err = ParseIdPMetadata([]byte(in.MetadataXML))
+		md, err = parseTrustedMetadata([]byte(in.MetadataXML), &trust)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", sso.ErrInvalidInput, err)
 		}
@@ -469,12 +484,38 @@ func (s *SP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionInp
 			return nil, fmt.Errorf("%w: %w", sso.ErrInvalidInput, err)
 		}
 		md = &IdPMetadata{EntityID: strings.TrimSpace(in.IdPEntityID), SSOURL: strings.TrimSpace(in.SSOURL), SSOBinding: "redirect", Certificates: certs}
+		if cfg.RequireSignedMetadata {
+			return nil, fmt.Errorf("%w: saml: require_signed_metadata needs metadata (metadata_xml or metadata_url), not manual fields", sso.ErrInvalidInput)
+		}
 		cfg.MetadataURL, cfg.MetadataXML = "", ""
 	}
 	applyMetadata(&cfg, md)
 	c.Config = &cfg
 	c.Protocol = Protocol
 	return idpDetails(md), nil
+}
+
+// applyPolicy sets the policy switches the input carries; absent ones keep
+// their value.
+func applyPolicy(cfg *ConnectionConfig, in *ConnectionInput) {
+	if in.EnforceCertificateDates != nil {
+		cfg.EnforceCertificateDates = *in.EnforceCertificateDates
+	}
+	if in.AllowRSA15KeyTransport != nil {
+		cfg.AllowRSA15KeyTransport = *in.AllowRSA15KeyTransport
+	}
+	if in.MFAAuthnContexts != nil {
+		cfg.MFAAuthnContexts = slices.Clone(in.MFAAuthnContexts)
+		if len(cfg.MFAAuthnContexts) == 0 {
+			cfg.MFAAuthnContexts = nil
+		}
+	}
+	if in.MFAComparison != nil {
+		cfg.MFAComparison = *in.MFAComparison
+	}
+	if in.RequireSignedMetadata != nil {
+		cfg.RequireSignedMetadata = *in.RequireSignedMetadata
+	}
 }
 
 func applyMetadata(cfg *ConnectionConfig, md *IdPMetadata) {

@@ -70,6 +70,8 @@ const (
 // scanPolicy says which algorithms the scan accepts.
 type scanPolicy struct {
 	allowSHA1 bool
+	// allowRSA15 accepts RSA PKCS#1 v1.5 key transport.
+	allowRSA15 bool
 	// assertionRoot scans a decrypted Assertion instead of a protocol
 	// message.
 	assertionRoot bool
@@ -79,9 +81,11 @@ type scanPolicy struct {
 // document. It is used only to refuse documents and to decide which policy
 // applies; identity data is never taken from it.
 type scanResult struct {
-	rootLocal  string
-	rootID     string
-	rootSigned bool
+	rootLocal string
+	rootID    string
+	// rootInResponseTo is the root's InResponseTo attribute, unverified.
+	rootInResponseTo string
+	rootSigned       bool
 	// rootHasDestination reports a Destination attribute on the root and
 	// rootDestination its value: gosaml2 cannot tell an empty one from none.
 	rootHasDestination bool
@@ -103,6 +107,28 @@ type scanResult struct {
 	// sigWithoutCert reports a Signature without an X509Certificate: the
 	// signer must be found among the trusted certificates one by one.
 	sigWithoutCert bool
+	// base64Fixes are base64Binary values (SignatureValue, CipherValue, an
+	// X509Certificate outside a Signature) written with spaces or tabs,
+	// which XML Schema allows and Go's decoder refuses, with their value
+	// cleaned of whitespace (see normalise.go).
+	base64Fixes []base64Fix
+	// rootSigStart and rootSigEnd delimit the root's Signature element.
+	rootSigStart, rootSigEnd int64
+	// encryptedID reports an EncryptedID in an Assertion's Subject.
+	encryptedID bool
+	// keyInfoCerts are the first X509Certificate of each Signature's
+	// KeyInfo, in document order: unverified, used only to name the
+	// signer in a diagnosis.
+	keyInfoCerts []string
+}
+
+// base64Fix is the byte range of a base64Binary value's text and the value
+// without whitespace. inRootSig marks one inside the root's Signature,
+// which no other signature covers.
+type base64Fix struct {
+	start, end int64
+	text       string
+	inRootSig  bool
 }
 
 // keyInfoCut is the byte range of a certificate-less Signature KeyInfo.
@@ -165,7 +191,8 @@ var assertionElements = map[string]bool{
 // exactly where Assertions may appear, and no comments inside an Assertion.
 //
 // It is a driver: the checks are the steps in prescan_steps.go, run per
-// token in a fixed order.
+// token in a fixed order. On a refusal the result read so far is returned
+// with the error, for diagnostics only.
 func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 	if err := checkRawDocument(doc); err != nil {
 		return nil, err
@@ -181,10 +208,10 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 			break
 		}
 		if err != nil {
-			return nil, malformedXML(err)
+			return res, malformedXML(err)
 		}
 		if err := sc.countToken(); err != nil {
-			return nil, err
+			return res, err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -198,14 +225,14 @@ func scanDocument(doc []byte, pol scanPolicy) (*scanResult, error) {
 		case xml.EndElement:
 			err = sc.endElement()
 		default:
-			err = sc.otherToken(tok)
+			err = sc.otherToken(tok, off)
 		}
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 	}
 	if !sc.rootDone {
-		return nil, scanFail(ReasonMalformed, "no complete root element")
+		return res, scanFail(ReasonMalformed, "no complete root element")
 	}
 	// res, not sc.res: returning a field of sc would move all of sc's
 	// storage (the element stack, the ID set) to the heap.

@@ -42,6 +42,10 @@ type scanSig struct {
 	hasCert        bool
 	keyInfoStart   int64
 	keyInfoHasCert bool
+	// certSeen reports that the first KeyInfo certificate was recorded.
+	certSeen bool
+	// start is the input offset of the Signature element.
+	start int64
 }
 
 // scanElement is the start element being read: the frame that will be
@@ -97,7 +101,7 @@ func (sc *scanner) countToken() error {
 // a processing instruction only as the XML declaration before the root, no
 // comment inside an Assertion (a comment splits a NameID's text, which
 // readers then join or truncate differently), and no text outside the root.
-func (sc *scanner) otherToken(tok xml.Token) error {
+func (sc *scanner) otherToken(tok xml.Token, off int64) error {
 	switch t := tok.(type) {
 	case xml.Directive:
 		return scanFail(ReasonDoctype, "XML directives are not allowed")
@@ -113,8 +117,44 @@ func (sc *scanner) otherToken(tok xml.Token) error {
 		if len(sc.stack) == 0 && len(bytes.TrimSpace(t)) > 0 {
 			return scanFail(ReasonMalformed, "text outside the root element")
 		}
+		if len(sc.stack) > 0 {
+			sc.readBase64Text(t, off)
+		}
 	}
 	return nil
+}
+
+// readBase64Text looks at the text of a base64Binary element: it keeps the
+// first certificate of a Signature's KeyInfo for diagnoses, and records a
+// value written with spaces or tabs for normalisation. A certificate
+// inside a Signature is left alone: goxmldsig ignores its whitespace.
+func (sc *scanner) readBase64Text(t xml.CharData, off int64) {
+	top := sc.stack[len(sc.stack)-1].name
+	inSig := sc.sig.active
+	switch {
+	case top.Space == nsDSig && top.Local == "X509Certificate" && inSig:
+		if sc.sig.keyInfoHasCert && !sc.sig.certSeen {
+			sc.sig.certSeen = true
+			sc.res.keyInfoCerts = append(sc.res.keyInfoCerts, string(t))
+		}
+		return
+	case top.Space == nsDSig && top.Local == "SignatureValue" && inSig:
+	case top.Space == nsXMLEnc && top.Local == "CipherValue":
+	case top.Space == nsDSig && top.Local == "X509Certificate":
+	default:
+		return
+	}
+	if !bytes.ContainsAny(t, " \t") {
+		return
+	}
+	clean := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, string(t))
+	sc.res.base64Fixes = append(sc.res.base64Fixes, base64Fix{start: off, end: sc.d.InputOffset(), text: clean,
+		inRootSig: inSig && sc.sig.depth == 1 && !sc.pol.assertionRoot})
 }
 
 // startElement runs the element steps in order and returns the frame the
@@ -249,6 +289,9 @@ func (sc *scanner) readAssertionContent(el *scanElement) error {
 		return nil
 	}
 	n := el.t.Name
+	if n.Space == nsAssertion && n.Local == "EncryptedID" && el.parent.name.Local == "Subject" {
+		sc.res.encryptedID = true
+	}
 	if n.Space == nsAssertion && n.Local == "SubjectConfirmationData" {
 		if v, ok := attrValue(&el.t, "NotBefore"); ok {
 			sc.res.scdNotBefore = v
@@ -297,7 +340,7 @@ func (sc *scanner) placeElement(el *scanElement) error {
 	case sc.sig.active && n.Space == nsDSig && n.Local == "DigestMethod":
 		return checkDigestMethod(el.alg, sc.pol)
 	case n.Space == nsXMLEnc && n.Local == "EncryptionMethod":
-		return checkEncryptionMethod(el.parent.name, el.alg)
+		return checkEncryptionMethod(el.parent.name, el.alg, sc.pol)
 	case n.Space == nsProtocol && n.Local == "StatusCode":
 		sc.readStatusCode(el)
 	}
@@ -327,6 +370,7 @@ func (sc *scanner) readProtocolRoot(el *scanElement) error {
 	n := el.t.Name
 	sc.res.rootLocal = n.Local
 	sc.res.rootID = el.fr.id
+	sc.res.rootInResponseTo, _ = attrValue(&el.t, "InResponseTo")
 	if v, ok := attrValue(&el.t, "Destination"); ok {
 		sc.res.rootHasDestination, sc.res.rootDestination = true, v
 	}
@@ -372,7 +416,7 @@ func (sc *scanner) openSignature(el *scanElement) error {
 	// keyInfoStart and keyInfoHasCert are set when a KeyInfo opens.
 	s := &sc.sig
 	s.active, s.depth, s.parent, s.refs, s.refOK, s.methods = true, depth, el.parent, 0, false, 0
-	s.hasCert = false
+	s.hasCert, s.certSeen, s.start = false, false, el.off
 	el.fr.isSig = true
 	return nil
 }
@@ -417,12 +461,16 @@ func checkDigestMethod(alg string, pol scanPolicy) error {
 
 // checkEncryptionMethod applies the encryption policy by the method's
 // parent: RSA-OAEP key transport for an EncryptedKey (RSA 1.5 is weak: it
-// invites padding-oracle attacks), AES-CBC or AES-GCM content encryption
-// for EncryptedData.
-func checkEncryptionMethod(parent xml.Name, alg string) error {
+// invites padding-oracle attacks, and is accepted only when the policy
+// allows it), AES-CBC or AES-GCM content encryption for EncryptedData.
+func checkEncryptionMethod(parent xml.Name, alg string, pol scanPolicy) error {
 	if parent.Space == nsXMLEnc && parent.Local == "EncryptedKey" {
+		if alg == algRSA15 && pol.allowRSA15 {
+			return nil
+		}
 		if alg == algRSA15 {
-			return scanFail(ReasonWeakAlgorithm, "key transport %q is not allowed", alg)
+			return scanFail(ReasonWeakAlgorithm, "key transport %q (RSA PKCS#1 v1.5) is not allowed: configure the IdP "+
+				"to encrypt with RSA-OAEP, or set the connection's AllowRSA15KeyTransport (allow_rsa15_key_transport) if it cannot", alg)
 		}
 		if !keyTransportAllowed[alg] {
 			return scanFail(ReasonUnsupportedAlgorithm, "key transport %q is not supported", alg)
@@ -497,6 +545,7 @@ func (sc *scanner) closeSignature(depth int) error {
 	}
 	if depth == 1 && !sc.pol.assertionRoot {
 		sc.res.rootSigned = true
+		sc.res.rootSigStart, sc.res.rootSigEnd = sc.sig.start, sc.d.InputOffset()
 	} else {
 		sc.res.assertionSigned = true
 	}

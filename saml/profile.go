@@ -3,7 +3,6 @@ package saml
 import (
 	"strings"
 
-	"github.com/ssokit/ssokit/internal/mfactx"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -133,9 +132,9 @@ func buildProfile(conn *sso.Connection, v *verified) *sso.Profile {
 			p.AuthnContext = strings.TrimSpace(st.AuthnContext.AuthnContextClassRef.Value)
 		}
 	}
-	p.MFA = mfactx.IsContext(p.AuthnContext)
+	p.MFA = countsAsMFA(ConfigOf(conn), p.AuthnContext)
 	for _, m := range raw[entraAuthMethods] {
-		if mfactx.IsContext(m) {
+		if countsAsMFA(ConfigOf(conn), m) {
 			p.MFA = true
 		}
 	}

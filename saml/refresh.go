@@ -62,8 +62,9 @@ func (s *SP) RefreshAll(ctx context.Context) {
 }
 
 // RefreshConnection fetches c's metadata URL if it is due and, when the new
-// metadata parses, stores it on the connection and in the metadata cache.
-// On failure the connection keeps its last good metadata.
+// metadata parses (and, when signed, verifies with the pinned certificates;
+// see RequireSignedMetadata), stores it on the connection and in the
+// metadata cache. On failure the connection keeps its last good metadata.
 func (s *SP) RefreshConnection(ctx context.Context, c *sso.Connection) error {
 	now := s.now()
 	if !ConfigOf(c).MetadataExpiresAt.IsZero() && now.Before(ConfigOf(c).MetadataExpiresAt) {
@@ -79,7 +80,7 @@ func (s *SP) RefreshConnection(ctx context.Context, c *sso.Connection) error {
 	data, err := s.FetchMetadata(ctx, ConfigOf(c).MetadataURL)
 	var md *IdPMetadata
 	if err == nil {
-		md, err = ParseIdPMetadata(data)
+		md, err = parseTrustedMetadata(data, ConfigOf(c))
 	}
 	if err == nil && md.EntityID != ConfigOf(c).IdPEntityID {
 		err = mismatch(ReasonMetadataInvalid, ConfigOf(c).IdPEntityID, md.EntityID)

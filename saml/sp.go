@@ -41,6 +41,11 @@ type AuthnRequestState struct {
 	Test      bool
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// RequireMFA, ForceAuthn and MaxAge are what the login asked of the
+	// IdP's authentication (sso.StartOptions), checked at the ACS.
+	RequireMFA bool
+	ForceAuthn bool
+	MaxAge     time.Duration
 }
 
 // CachedMetadata is the last good IdP metadata of a connection and the state
@@ -69,6 +74,31 @@ type RequestStore interface {
 	// atomically: of concurrent callers exactly one gets it. An absent or
 	// expired request yields an error wrapping sso.ErrNotFound.
 	TakeAuthnRequest(ctx context.Context, id string) (*AuthnRequestState, error)
+}
+
+// RequestPeeker is implemented by a RequestStore that can read an
+// outstanding request without consuming it (memsaml and sqlsaml do). With
+// it, a response that fails validation is still recognised as the answer
+// to an admin's test login, whose diagnosis is then recorded; nothing else
+// changes, and the request stays outstanding.
+type RequestPeeker interface {
+	// PeekAuthnRequest returns the outstanding request with the given ID,
+	// or an error wrapping sso.ErrNotFound when it is absent or expired.
+	PeekAuthnRequest(ctx context.Context, id string) (*AuthnRequestState, error)
+}
+
+// LoginConsumer is an optional Store capability: a login's request taken
+// and its assertion recorded in one atomic step, so that a login costs one
+// commit for both on a SQL store. store/sqlstore/sqlsaml implements it;
+// with a Store without it the ACS calls TakeAuthnRequest and
+// MarkAssertionUsed in turn, with the same results.
+type LoginConsumer interface {
+	// ConsumeLogin takes request requestID as TakeAuthnRequest does and
+	// records (issuer, assertionID) until expiresAt as MarkAssertionUsed
+	// does, both or neither: an absent or expired request is an error
+	// wrapping sso.ErrNotFound, a live record of the pair one wrapping
+	// sso.ErrConflict, and then nothing changed.
+	ConsumeLogin(ctx context.Context, requestID, issuer, assertionID string, expiresAt time.Time) (*AuthnRequestState, error)
 }
 
 // ReplayCache remembers consumed assertion IDs.
@@ -230,6 +260,10 @@ type SP struct {
 	certsMu sync.Mutex
 	certs   map[string][]*x509.Certificate
 	tel     *telemetry.T
+	// expiredSeen rate-limits the expired-certificate warning: when it was
+	// last given, by connection and certificate.
+	expiredMu   sync.Mutex
+	expiredSeen map[string]time.Time
 }
 
 var (
@@ -291,7 +325,8 @@ func New(cfg Config) (*SP, error) {
 	if cfg.DefaultReturnTo == "" {
 		cfg.DefaultReturnTo = "/"
 	}
-	s := &SP{cfg: cfg, base: strings.TrimRight(cfg.BaseURL.String(), "/"), certs: map[string][]*x509.Certificate{}}
+	s := &SP{cfg: cfg, base: strings.TrimRight(cfg.BaseURL.String(), "/"), certs: map[string][]*x509.Certificate{},
+		expiredSeen: map[string]time.Time{}}
 	s.tel = telemetry.New("saml", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics})
 	s.log = cfg.Logger
 	if s.log == nil {
@@ -392,7 +427,8 @@ func (s *SP) trustedCerts(pems []string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// parseCertificates parses PEM (or bare base64 DER) certificates.
+// parseCertificates parses PEM (or bare base64 DER) certificates; the
+// whitespace base64Binary allows is ignored in both.
 func parseCertificates(pems []string) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
 	for _, p := range pems {
@@ -402,7 +438,12 @@ func parseCertificates(pems []string) ([]*x509.Certificate, error) {
 		}
 		var der []byte
 		if strings.HasPrefix(p, "-----BEGIN") {
-			rest := []byte(p)
+			// Indented PEM (pasted from an XML or YAML file) is PEM.
+			lines := strings.Split(p, "\n")
+			for i := range lines {
+				lines[i] = strings.TrimSpace(lines[i])
+			}
+			rest := []byte(strings.Join(lines, "\n"))
 			for {
 				var b *pem.Block
 				b, rest = pem.Decode(rest)

@@ -3,6 +3,7 @@ package saml
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -36,6 +37,9 @@ type verified struct {
 	// sessionExpiry is the AuthnStatement's SessionNotOnOrAfter (zero when
 	// absent), in the future.
 	sessionExpiry time.Time
+	// expiredSigner is the pinned certificate, out of date, that verified
+	// the response (nil when it was in date).
+	expiredSigner *x509.Certificate
 }
 
 // decodeBase64Loose decodes standard base64, ignoring whitespace (some IdPs
@@ -61,7 +65,27 @@ func decodeBase64Loose(s string) ([]byte, error) {
 // verification and decryption by gosaml2/goxmldsig, 3. checks of the
 // verified assertion, which is the only element data is taken from.
 func (s *SP) validateResponse(conn *sso.Connection, id spIdentity, encoded string, now time.Time) (*verified, error) {
+	v, _, err := s.validateResponseHint(conn, id, encoded, now)
+	return v, err
+}
+
+// validateResponseHint is validateResponse that also returns, whatever the
+// outcome, the InResponseTo the pre-scan read from the Response element:
+// unverified, it may only name the request whose diagnosis a failure is
+// recorded on (see ServeACS).
+func (s *SP) validateResponseHint(conn *sso.Connection, id spIdentity, encoded string, now time.Time) (*verified, string, error) {
 	c := responseCheck{s: s, conn: conn, cfg: ConfigOf(conn), id: id, now: now}
+	v, err := c.run(encoded)
+	hint := ""
+	if c.scan != nil {
+		hint = c.scan.rootInResponseTo
+	}
+	return v, hint, err
+}
+
+// run runs the steps of validateResponse on the form value encoded.
+func (c *responseCheck) run(encoded string) (*verified, error) {
+	id, now := c.id, c.now
 	if err := c.checkConnection(); err != nil {
 		return nil, err
 	}
@@ -121,20 +145,6 @@ func decryptForScan(raw []byte, kp *KeyPair) ([]byte, error) {
 	}
 	cert := &tls.Certificate{Certificate: [][]byte{kp.Certificate.Raw}, PrivateKey: kp.Key}
 	return doc.EAs[0].DecryptBytes(cert)
-}
-
-// cutRanges returns b without the given ascending, disjoint byte ranges.
-func cutRanges(b []byte, cuts []keyInfoCut) []byte {
-	if len(cuts) == 0 {
-		return b
-	}
-	out := make([]byte, 0, len(b))
-	var last int64
-	for _, c := range cuts {
-		out = append(out, b[last:c.start]...)
-		last = c.end
-	}
-	return append(out, b[last:]...)
 }
 
 func itoa(n int) string {

@@ -46,8 +46,18 @@ type responseCheck struct {
 	certs    []*x509.Certificate
 	skew     time.Duration
 	libClock time.Time
-	// resp is what gosaml2 verified.
-	resp *types.Response
+	// resp is what gosaml2 verified; signer is the trusted certificate
+	// that verified it when each was tried on its own, and expiredSigner
+	// that certificate when it is out of date and the connection accepts
+	// it.
+	resp          *types.Response
+	signer        *x509.Certificate
+	expiredSigner *x509.Certificate
+	// inner is the decrypted EncryptedAssertion (nil for a plain one) and
+	// docs what verify handed gosaml2: encid.go verifies them again to
+	// read an EncryptedID.
+	inner []byte
+	docs  verifyDocs
 }
 
 // checkConnection refuses a connection that cannot verify anything: one
@@ -77,11 +87,11 @@ func (c *responseCheck) decode(encoded string) error {
 // number of assertions but one, and a plain assertion where the connection
 // requires encryption.
 func (c *responseCheck) prescan() error {
-	scan, err := scanDocument(c.raw, scanPolicy{allowSHA1: c.cfg.AllowSHA1})
+	scan, err := scanDocument(c.raw, scanPolicy{allowSHA1: c.cfg.AllowSHA1, allowRSA15: c.cfg.AllowRSA15KeyTransport})
+	c.scan = scan // partial on a refusal: only its InResponseTo is read then
 	if err != nil {
 		return classify(err)
 	}
-	c.scan = scan
 	if scan.rootLocal != "Response" {
 		return invalid(ReasonMalformed, errors.New("saml: not a Response"))
 	}
@@ -116,11 +126,12 @@ func (c *responseCheck) prescanEncrypted() error {
 	if c.ks == nil {
 		return invalid(ReasonDecryptionFailed, errors.New("saml: no RSA SP key to decrypt assertions"))
 	}
-	inner, err := decryptForScan(c.raw, c.kp)
+	inner, err := decryptForScan(cleanBase64(c.raw, c.scan), c.kp)
 	if err != nil {
 		return invalid(ReasonDecryptionFailed, err)
 	}
-	c.iscan, err = scanDocument(inner, scanPolicy{allowSHA1: c.cfg.AllowSHA1, assertionRoot: true})
+	c.inner = inner
+	c.iscan, err = scanDocument(inner, scanPolicy{allowSHA1: c.cfg.AllowSHA1, allowRSA15: c.cfg.AllowRSA15KeyTransport, assertionRoot: true})
 	if err != nil {
 		return classify(err)
 	}
@@ -165,9 +176,11 @@ func (c *responseCheck) loadTrust() error {
 // signatures and decrypt it. KeyInfo without a certificate (some IdPs send
 // only a KeyName or an RSAKeyValue) is an unsigned hint: it is cut, because
 // goxmldsig refuses it; an Assertion's is kept when the Response signature
-// covers it. Without KeyInfo (PingFederate's default) goxmldsig uses the
-// trusted certificate only when there is exactly one, so during a rollover
-// each trusted certificate is tried on its own.
+// covers it. Base64 values written with spaces are cleaned (normalise.go).
+// Without KeyInfo (PingFederate's default) goxmldsig uses the trusted
+// certificate only when there is exactly one, so during a rollover each
+// trusted certificate is tried on its own; so is each when one of them is
+// out of date, at a clock inside its validity period (trust.go).
 func (c *responseCheck) verify() error {
 	var cuts []keyInfoCut
 	for _, cut := range c.scan.keyInfoCuts {
@@ -175,48 +188,64 @@ func (c *responseCheck) verify() error {
 			cuts = append(cuts, cut)
 		}
 	}
-	doc := cutRanges(c.raw, cuts)
+	docs := buildDocs(c.raw, c.scan, cuts)
+	c.docs = docs
 	var err error
-	if c.scan.sigWithoutCert || (c.iscan != nil && c.iscan.sigWithoutCert) {
-		// Report the most specific failure: a certificate that verified
-		// the signature but failed a later check beats "signature invalid".
-		var firstErr error
-		for _, cert := range c.certs {
-			if c.resp, err = c.validateWith(doc, []*x509.Certificate{cert}); err == nil {
-				break
-			}
-			if firstErr == nil || classify(firstErr).Reason == ReasonSignatureInvalid {
-				firstErr = err
-			}
+	if !c.scan.sigWithoutCert && (c.iscan == nil || !c.iscan.sigWithoutCert) && !c.anyOutOfDate() {
+		if c.resp, err = c.validateWith(docs, c.certs, c.libClock); err != nil {
+			return c.diagnose(err)
 		}
-		if err != nil {
-			err = firstErr
+		return nil
+	}
+	// Report the most specific failure: a certificate that verified the
+	// signature but failed a later check beats "signature invalid".
+	var best error
+	for _, cert := range c.certs {
+		if c.resp, err = c.validateWith(docs, []*x509.Certificate{cert}, c.clockFor(cert)); err == nil {
+			c.signer = cert
+			return c.checkSignerDates()
 		}
-	} else {
-		c.resp, err = c.validateWith(doc, c.certs)
+		if c.libClock.Before(cert.NotBefore) && classify(err).Reason == ReasonExpired {
+			// Validated at the certificate's NotBefore, the signatures
+			// verified and only the response's own lifetime failed: the
+			// signer's validity starts later than the response ends.
+			return notYetValid(cert, c.now)
+		}
+		if best == nil || errRank(err) > errRank(best) {
+			best = err
+		}
 	}
-	if err != nil {
-		return classify(err)
-	}
-	return nil
+	return c.diagnose(best)
 }
 
-// validateWith runs gosaml2 on doc with roots as the trusted certificates,
-// at libClock, for this SP's entity ID and ACS URL.
-func (c *responseCheck) validateWith(doc []byte, roots []*x509.Certificate) (*types.Response, error) {
+// validateWith runs gosaml2 on docs with roots as the trusted certificates,
+// at clock, for this SP's entity ID and ACS URL. When docs has a rootDoc,
+// the root signature is verified on it first and gosaml2 then verifies the
+// Assertion of the cleaned document, which no longer carries it.
+func (c *responseCheck) validateWith(docs verifyDocs, roots []*x509.Certificate, clock time.Time) (*types.Response, error) {
+	store := &dsig.MemoryX509CertificateStore{Roots: roots}
+	if docs.rootDoc != nil {
+		if err := verifyRootSignature(docs.rootDoc, store, dsig.NewFakeClockAt(clock)); err != nil {
+			return nil, err
+		}
+	}
 	sp := &saml2.SAMLServiceProvider{
 		IdentityProviderIssuer:      c.cfg.IdPEntityID,
 		AssertionConsumerServiceURL: c.id.acsURL,
 		ServiceProviderIssuer:       c.id.entityID,
 		AudienceURI:                 c.id.entityID,
-		IDPCertificateStore:         &dsig.MemoryX509CertificateStore{Roots: roots},
+		IDPCertificateStore:         store,
 		SPKeyStore:                  c.ks,
 		AllowMissingAttributes:      true,
-		Clock:                       dsig.NewFakeClockAt(c.libClock),
+		Clock:                       dsig.NewFakeClockAt(clock),
 		MaximumDecompressedBodySize: c.s.cfg.MaxResponseBytes,
 		MaximumXMLTokens:            maxXMLTokens,
 	}
-	return sp.ValidateEncodedResponse(base64.StdEncoding.EncodeToString(doc))
+	resp, err := sp.ValidateEncodedResponse(base64.StdEncoding.EncodeToString(docs.doc))
+	if err == nil && docs.rootDoc != nil {
+		resp.SignatureValidated = true
+	}
+	return resp, err
 }
 
 // readVerified takes the one assertion goxmldsig verified and refuses it
@@ -238,6 +267,13 @@ func (c *responseCheck) readVerified() (*verified, error) {
 		}
 		return nil, mismatch(ReasonIssuerMismatch, c.cfg.IdPEntityID, got)
 	}
+	if a.Subject != nil && a.Subject.NameID == nil && c.hasEncryptedID() {
+		nid, err := c.encryptedNameID()
+		if err != nil {
+			return nil, err
+		}
+		a.Subject.NameID = nid
+	}
 	if a.Subject == nil || a.Subject.NameID == nil || strings.TrimSpace(a.Subject.NameID.Value) == "" {
 		return nil, invalid(ReasonSubjectMissing, nil)
 	}
@@ -245,7 +281,8 @@ func (c *responseCheck) readVerified() (*verified, error) {
 		return nil, invalid(ReasonMissingElement, errors.New("saml: assertion without ID"))
 	}
 	return &verified{assertion: *a, assertionID: a.ID, encrypted: c.scan.encrypted == 1,
-		responseSig: c.scan.rootSigned, assertionSig: c.assertionSigned, issueInstant: a.IssueInstant}, nil
+		responseSig: c.scan.rootSigned, assertionSig: c.assertionSigned, issueInstant: a.IssueInstant,
+		expiredSigner: c.expiredSigner}, nil
 }
 
 // checkTimes requires NotBefore <= now+skew and now < NotOnOrAfter+skew for

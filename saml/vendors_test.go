@@ -1,6 +1,7 @@
 package saml_test
 
 import (
+	"bytes"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -106,6 +107,15 @@ func TestVendorResponses(t *testing.T) {
 			if p.Subject == "" || p.Issuer != c.issuer {
 				t.Fatalf("profile %+v", p)
 			}
+			// The same response with its base64 values indented and wrapped
+			// (as Google Workspace writes them) verifies too.
+			wrapped, n := wrapUncovered(t, mustB64(t, enc))
+			if n == 0 {
+				t.Fatal("nothing wrapped")
+			}
+			if _, _, err := sp.ValidateForTest(conn, c.audience, c.acs, b64(wrapped), c.at); err != nil {
+				t.Fatalf("wrapped: %v (%s)", err, detail(err))
+			}
 			// The same response a day later is expired.
 			if _, _, err := sp.ValidateForTest(conn, c.audience, c.acs, enc, c.at.Add(24*time.Hour)); sso.ReasonOf(err) != saml.ReasonExpired {
 				t.Fatalf("a day later: %v, want expired", err)
@@ -129,4 +139,21 @@ func detail(err error) string {
 		return ve.Detail()
 	}
 	return ""
+}
+
+// wrapUncovered wraps the base64 values of a captured response that no
+// signature covers as written: every one when the Response is unsigned,
+// else the Response's own SignatureValue.
+func wrapUncovered(t testing.TB, raw []byte) ([]byte, int) {
+	t.Helper()
+	doc := parseDoc(t, raw)
+	sig := doc.Root().SelectElement("Signature")
+	if sig == nil {
+		return wrapAll(raw)
+	}
+	v := sig.SelectElement("SignatureValue").Text()
+	if bytes.Count(raw, []byte(v)) != 1 {
+		t.Fatalf("SignatureValue found %d times", bytes.Count(raw, []byte(v)))
+	}
+	return bytes.Replace(raw, []byte(v), []byte(wrapBase64(v)), 1), 1
 }

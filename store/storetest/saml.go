@@ -36,6 +36,7 @@ func runSAML(t *testing.T, newStores newStoresFunc) {
 			t.Fatalf("second take: got %v, want ErrNotFound", err)
 		}
 	})
+	t.Run("ConsumeLogin", func(t *testing.T) { testConsumeLogin(t, newStores(t).SAML, future) })
 	t.Run("RequestExpired", func(t *testing.T) {
 		s := newStores(t).SAML
 		past := time.Now().Add(-time.Minute)
@@ -128,4 +129,37 @@ func runSAMLRace(t *testing.T, newStores newStoresFunc) {
 		}
 		race(t, func() error { _, err := s.TakeAuthnRequest(ctx, "_r"); return err })
 	})
+}
+
+// testConsumeLogin checks the optional one-step consumption of a login's
+// request and assertion: both or neither.
+func testConsumeLogin(t *testing.T, s saml.Store, future time.Time) {
+	ctx := context.Background()
+	lc, ok := s.(saml.LoginConsumer)
+	if !ok {
+		t.Skip("the SAML store does not implement saml.LoginConsumer (an optional capability)")
+	}
+	for _, id := range []string{"_a", "_b"} {
+		if err := s.SaveAuthnRequest(ctx, &saml.AuthnRequestState{ID: id, ConnectionID: "c", BindingHash: "h",
+			CreatedAt: time.Now().UTC(), ExpiresAt: future}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := lc.ConsumeLogin(ctx, "_a", "idp", "as1", future)
+	if err != nil || got.ID != "_a" || got.ConnectionID != "c" {
+		t.Fatalf("ConsumeLogin = %+v, %v", got, err)
+	}
+	if _, err := lc.ConsumeLogin(ctx, "_a", "idp", "as2", future); !errors.Is(err, sso.ErrNotFound) {
+		t.Fatalf("second consumption of a request: %v, want ErrNotFound", err)
+	}
+	if err := s.MarkAssertionUsed(ctx, "idp", "as2", future); err != nil {
+		t.Fatalf("the refused consumption recorded its assertion: %v", err)
+	}
+	// A replayed assertion leaves its request outstanding.
+	if _, err := lc.ConsumeLogin(ctx, "_b", "idp", "as1", future); !errors.Is(err, sso.ErrConflict) {
+		t.Fatalf("replayed assertion: %v, want ErrConflict", err)
+	}
+	if _, err := s.TakeAuthnRequest(ctx, "_b"); err != nil {
+		t.Fatalf("a refused consumption took its request: %v", err)
+	}
 }

@@ -1,13 +1,16 @@
 // OpenID Provider for the ssokit oidc interop tests: panva oidc-provider
-// behind node:http with its own login form. Configuration comes from the
+// behind node:http with its own login form (username, password and an
+// optional otp: "123456" makes the sign-in multi-factor, acr urn:ssokit:mfa
+// and amr pwd+otp, else acr urn:ssokit:pwd). Configuration comes from the
 // environment (set by oidc/interop_test.go):
 //   OP_PORT      port on 127.0.0.1
 //   OP_JWKS      file with the private signing JWKS (RS256 + ES256)
 //   OP_JWKS_NEXT file with the JWKS after a rotation (POST /__switch?rotate=1)
 //   OP_CLIENTS   JSON array of client metadata
-// POST /__switch?conform=1|0&rotate=1 rebuilds the provider: conform=1 keeps
-// profile claims out of the ID token (userinfo path), rotate=1 loads
-// OP_JWKS_NEXT.
+// POST /__switch?conform=1|0&rotate=1|0&jwksdown=1|0 rebuilds the provider:
+// conform=1 keeps profile claims out of the ID token (userinfo path),
+// rotate=1 loads OP_JWKS_NEXT and rotate=0 OP_JWKS again, jwksdown=1 makes
+// GET /jwks answer 503 (an IdP whose key endpoint is down).
 import http from 'node:http';
 import fs from 'node:fs';
 import Provider from 'oidc-provider';
@@ -35,6 +38,7 @@ function build({ conform, jwksFile }) {
     pkce: { required: () => true },
     conformIdTokenClaims: conform,
     scopes: ['openid', 'email', 'profile', 'groups'],
+    acrValues: ['urn:ssokit:pwd', 'urn:ssokit:mfa'],
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
@@ -65,6 +69,7 @@ function build({ conform, jwksFile }) {
 
 let conform = false;
 let jwksFile = process.env.OP_JWKS;
+let jwksDown = false;
 let provider = build({ conform, jwksFile });
 
 const page = (uid, msg) => `<!doctype html><title>Sign in</title>
@@ -83,8 +88,15 @@ const server = http.createServer(async (req, res) => {
     if (req.method === 'POST' && url.pathname === '/__switch') {
       if (url.searchParams.has('conform')) conform = url.searchParams.get('conform') === '1';
       if (url.searchParams.get('rotate') === '1') jwksFile = process.env.OP_JWKS_NEXT;
+      if (url.searchParams.get('rotate') === '0') jwksFile = process.env.OP_JWKS;
+      if (url.searchParams.has('jwksdown')) jwksDown = url.searchParams.get('jwksdown') === '1';
       provider = build({ conform, jwksFile });
       res.end('ok');
+      return;
+    }
+    if (jwksDown && url.pathname === '/jwks') {
+      res.statusCode = 503;
+      res.end('maintenance');
       return;
     }
     const m = url.pathname.match(/^\/interaction\/([\w-]+)(\/login)?$/);
@@ -105,7 +117,10 @@ const server = http.createServer(async (req, res) => {
           res.end(page(details.uid, 'Invalid credentials'));
           return;
         }
-        await provider.interactionFinished(req, res, { login: { accountId: u.claims.sub } }, { mergeWithLastSubmission: false });
+        // A correct one-time code makes the sign-in multi-factor.
+        const mfa = form.get('otp') === '123456';
+        const login = { accountId: u.claims.sub, acr: mfa ? 'urn:ssokit:mfa' : 'urn:ssokit:pwd', amr: mfa ? ['pwd', 'otp'] : ['pwd'] };
+        await provider.interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
         return;
       }
     }

@@ -88,6 +88,45 @@ func (s *Store) TakeAuthnRequest(ctx context.Context, id string) (*saml.AuthnReq
 	return &r, nil
 }
 
+// ConsumeLogin implements saml.LoginConsumer under the store's lock: the
+// request taken and the assertion recorded, or neither.
+func (s *Store) ConsumeLogin(ctx context.Context, requestID, issuer, assertionID string, expiresAt time.Time) (*saml.AuthnRequestState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.saml.requests[requestID]
+	now := s.now()
+	if !ok || !now.Before(r.ExpiresAt) {
+		return nil, sso.ErrNotFound
+	}
+	if exp, used := s.saml.replay[samlReplayKey{issuer, assertionID}]; used && now.Before(exp) {
+		return nil, fmt.Errorf("%w: assertion already used", sso.ErrConflict)
+	}
+	delete(s.saml.requests, requestID)
+	if s.saml.replay == nil {
+		s.saml.replay = map[samlReplayKey]time.Time{}
+	}
+	s.saml.replay[samlReplayKey{issuer, assertionID}] = expiresAt
+	return &r, nil
+}
+
+// PeekAuthnRequest implements saml.RequestPeeker: it returns a copy of the
+// outstanding request without consuming it.
+func (s *Store) PeekAuthnRequest(ctx context.Context, id string) (*saml.AuthnRequestState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.saml.requests[id]
+	if !ok || !s.now().Before(r.ExpiresAt) {
+		return nil, sso.ErrNotFound
+	}
+	return &r, nil
+}
+
 // MarkAssertionUsed implements saml.ReplayCache.
 func (s *Store) MarkAssertionUsed(ctx context.Context, issuer, assertionID string, expiresAt time.Time) error {
 	if err := ctx.Err(); err != nil {

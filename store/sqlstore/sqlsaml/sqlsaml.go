@@ -62,8 +62,10 @@ func New(st *sqlstore.Store) *Store {
 // every sweepEvery-th write of the Store, a bounded sweep of expired
 // records).
 func (s *Store) SaveAuthnRequest(ctx context.Context, r *saml.AuthnRequestState) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_saml_requests (id, connection_id, binding_hash, return_to, test, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.ConnectionID, r.BindingHash, r.ReturnTo, r.Test, sqlbase.TS(r.CreatedAt), sqlbase.TS(r.ExpiresAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_saml_requests (id, connection_id, binding_hash, return_to, test, created_at, expires_at,
+require_mfa, force_authn, max_age_seconds)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, r.ID, r.ConnectionID, r.BindingHash, r.ReturnTo, r.Test, sqlbase.TS(r.CreatedAt), sqlbase.TS(r.ExpiresAt),
+		r.RequireMFA, r.ForceAuthn, int64(r.MaxAge/time.Second))
 	if err != nil {
 		return sqlbase.Wrap(err)
 	}
@@ -74,15 +76,57 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, r.ConnectionID, r.BindingHash, r.Ret
 // TakeAuthnRequest implements saml.RequestStore with a single
 // DELETE ... RETURNING, so exactly one concurrent caller gets the row.
 func (s *Store) TakeAuthnRequest(ctx context.Context, id string) (*saml.AuthnRequestState, error) {
+	return s.takeRequest(ctx, s.db, id)
+}
+
+// ConsumeLogin implements saml.LoginConsumer: the request's DELETE and the
+// replay upsert in one transaction, one commit.
+func (s *Store) ConsumeLogin(ctx context.Context, requestID, issuer, assertionID string, expiresAt time.Time) (*saml.AuthnRequestState, error) {
+	var r *saml.AuthnRequestState
+	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		var err error
+		if r, err = s.takeRequest(ctx, tx, requestID); err != nil {
+			return err
+		}
+		return s.markUsed(ctx, tx, issuer, assertionID, expiresAt)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.maybeSweep(ctx)
+	return r, nil
+}
+
+func (s *Store) takeRequest(ctx context.Context, q sqlbase.Querier, id string) (*saml.AuthnRequestState, error) {
 	var r saml.AuthnRequestState
-	var created, expires int64
-	err := s.db.QueryRowContext(ctx, `DELETE FROM ssokit_saml_requests WHERE id = $1
-RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_at`, id).
-		Scan(&r.ID, &r.ConnectionID, &r.BindingHash, &r.ReturnTo, &r.Test, &created, &expires)
+	var created, expires, maxAge int64
+	err := q.QueryRowContext(ctx, `DELETE FROM ssokit_saml_requests WHERE id = $1
+RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_at, require_mfa, force_authn, max_age_seconds`, id).
+		Scan(&r.ID, &r.ConnectionID, &r.BindingHash, &r.ReturnTo, &r.Test, &created, &expires, &r.RequireMFA, &r.ForceAuthn, &maxAge)
 	if err != nil {
 		return nil, sqlbase.Wrap(err)
 	}
 	r.CreatedAt, r.ExpiresAt = sqlbase.FromTS(created), sqlbase.FromTS(expires)
+	r.MaxAge = time.Duration(maxAge) * time.Second
+	if !s.now().Before(r.ExpiresAt) {
+		return nil, sso.ErrNotFound
+	}
+	return &r, nil
+}
+
+// PeekAuthnRequest implements saml.RequestPeeker with one indexed SELECT:
+// the request is returned and stays outstanding.
+func (s *Store) PeekAuthnRequest(ctx context.Context, id string) (*saml.AuthnRequestState, error) {
+	var r saml.AuthnRequestState
+	var created, expires, maxAge int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, connection_id, binding_hash, return_to, test, created_at, expires_at, require_mfa, force_authn, max_age_seconds
+FROM ssokit_saml_requests WHERE id = $1`, id).
+		Scan(&r.ID, &r.ConnectionID, &r.BindingHash, &r.ReturnTo, &r.Test, &created, &expires, &r.RequireMFA, &r.ForceAuthn, &maxAge)
+	if err != nil {
+		return nil, sqlbase.Wrap(err)
+	}
+	r.CreatedAt, r.ExpiresAt = sqlbase.FromTS(created), sqlbase.FromTS(expires)
+	r.MaxAge = time.Duration(maxAge) * time.Second
 	if !s.now().Before(r.ExpiresAt) {
 		return nil, sso.ErrNotFound
 	}
@@ -94,7 +138,16 @@ RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_
 // is left alone, which the affected row count reports (ErrConflict). Of
 // concurrent callers with one pair exactly one changes a row.
 func (s *Store) MarkAssertionUsed(ctx context.Context, issuer, assertionID string, expiresAt time.Time) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3)
+	if err := s.markUsed(ctx, s.db, issuer, assertionID, expiresAt); err != nil {
+		return err
+	}
+	s.maybeSweep(ctx)
+	return nil
+}
+
+// markUsed is MarkAssertionUsed's upsert through q.
+func (s *Store) markUsed(ctx context.Context, q sqlbase.Querier, issuer, assertionID string, expiresAt time.Time) error {
+	res, err := q.ExecContext(ctx, `INSERT INTO ssokit_saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3)
 ON CONFLICT (issuer, assertion_id) DO UPDATE SET expires_at = excluded.expires_at
 WHERE ssokit_saml_replay.expires_at <= $4`, issuer, assertionID, sqlbase.TS(expiresAt), sqlbase.TS(s.now()))
 	if err != nil {
@@ -107,7 +160,6 @@ WHERE ssokit_saml_replay.expires_at <= $4`, issuer, assertionID, sqlbase.TS(expi
 	if n == 0 {
 		return fmt.Errorf("%w: sqlstore: assertion already used", sso.ErrConflict)
 	}
-	s.maybeSweep(ctx)
 	return nil
 }
 
