@@ -24,9 +24,13 @@ fi
 /usr/bin/chromium --version
 
 cd examples/saas/e2e
-if [ -f node_modules/playwright-core/package.json ] &&
-	[ "$(node -p 'require("./node_modules/playwright-core/package.json").version')" = "$(node -p 'require("./package.json").devDependencies["playwright-core"]')" ]; then
-	echo "playwright-core already installed"
+# installed <name>: the pinned version of name is in node_modules.
+installed() {
+	[ -f "node_modules/$1/package.json" ] &&
+		[ "$(node -p "require('./node_modules/$1/package.json').version")" = "$(node -p "require('./package.json').devDependencies['$1']")" ]
+}
+if installed playwright-core && installed axe-core; then
+	echo "playwright-core and axe-core already installed"
 else
 	npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -65,7 +65,7 @@ func originOfMFA(p *sso.Principal, now time.Time) mfaOrigin {
 			return mfaLocal
 		}
 		return mfaUntrusted
-	case p.Method != sso.AuthLocal && p.Method != "" && !p.MFAAt.After(p.AuthAt):
+	case !p.Method.Local() && p.Method != "" && !p.MFAAt.After(p.AuthAt):
 		// An SSO login (its method is the protocol's name): the MFA was the IdP's.
 		return mfaIdP
 	}

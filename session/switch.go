@@ -88,7 +88,7 @@ func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string
 	if err != nil {
 		return nil, fmt.Errorf("session: read organization: %w", err)
 	}
-	local := cur.Method == sso.AuthLocal
+	local := cur.Method.Local()
 	if org.EnforcesSSO() && !(local && mem.BreakGlass) {
 		return nil, refuse("sso_required", sso.ErrSSORequired)
 	}

@@ -34,7 +34,7 @@ func TestDependencies(t *testing.T) {
 // other, so shared code goes down and nothing imports sideways.
 func TestServiceDependencies(t *testing.T) {
 	pkgs := []string{"./audit", "./discovery", "./domains", "./health", "./keyring", "./login", "./policy",
-		"../saml", "../oidc", "../scim", "../session", "../mfa"}
+		"./password", "./mail", "../saml", "../oidc", "../scim", "../session", "../mfa"}
 	args := append([]string{"list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`}, pkgs...)
 	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
@@ -51,6 +51,22 @@ func TestServiceDependencies(t *testing.T) {
 			if strings.HasPrefix(imp, mod) && imp != mod+"sso" && !strings.HasPrefix(imp, mod+"internal/") {
 				t.Errorf("%s imports %s; services and protocol packages may import only sso and internal/", f[0], imp)
 			}
+		}
+	}
+}
+
+// TestPortalDependencies: the admin portal is built on the admin API, so
+// it may import sso/admin besides the core and internal packages, and
+// nothing else of the module.
+func TestPortalDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{range .Imports}}{{.}} {{end}}`, "./portal").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const mod = "github.com/ssokit/ssokit/"
+	for _, imp := range strings.Fields(string(out)) {
+		if strings.HasPrefix(imp, mod) && imp != mod+"sso" && imp != mod+"sso/admin" && !strings.HasPrefix(imp, mod+"internal/") {
+			t.Errorf("sso/portal imports %s; it may import only sso, sso/admin and internal/", imp)
 		}
 	}
 }

@@ -78,12 +78,21 @@ type AuthMethod string
 // Authentication methods.
 const (
 	AuthLocal AuthMethod = "local"
+	// AuthPassword marks a session authenticated by sso/password. Like
+	// AuthLocal it is a local login: break-glass rules apply and its MFA is
+	// never IdP-asserted.
+	AuthPassword AuthMethod = "password"
 	// AuthSwitch marks a session that entered its organization by an
 	// organization switch: the user authenticated in another organization,
 	// so no authentication fact (method, time, MFA) of this organization
 	// exists yet. Recent-authentication and MFA checks never count it.
 	AuthSwitch AuthMethod = "org_switch"
 )
+
+// Local reports whether m is a sign-in at this application (a local
+// credential such as a password), as opposed to an IdP's: break-glass
+// rules apply to it and no MFA of it is asserted by an IdP.
+func (m AuthMethod) Local() bool { return m == AuthLocal || m == AuthPassword }
 
 // SessionGrant is what login completion asks a SessionIssuer to issue.
 type SessionGrant struct {

@@ -43,6 +43,7 @@ import (
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/policy"
+	"github.com/ssokit/ssokit/sso/portal"
 	"github.com/ssokit/ssokit/sso/ssotest"
 	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/redisstore"
@@ -91,6 +92,7 @@ type App struct {
 	domains   *domains.Manager
 	enforcer  *policy.Enforcer
 	admin     *admin.Handler
+	portal    *portal.Portal
 	mfa       *mfa.Manager
 	scim      *scim.Handler
 	dns       *demoResolver
@@ -324,6 +326,10 @@ func (a *App) wire(ctx context.Context) error {
 		SigningKeys:   []session.SigningKey{{ID: "demo-es256-1", PrivateKey: tokKey}},
 		RevocationBus: bus,
 		SessionStore:  sessions,
+		// The admin portal a customer's IT admin sets SSO up in, entered
+		// as an org admin of the demo or through a setup link. One
+		// process: its sessions live in memory.
+		Portal:        &stack.PortalConfig{Store: portal.NewMemoryStore(), Brand: portal.Brand{AppName: "Demo SaaS: single sign-on setup"}},
 		SPKey:         &saml.KeyPair{Key: spKey, Certificate: spCert},
 		LocalLoginURL: "/login/local",
 		// The admin API's authorization; its MFA policy is the default
@@ -356,6 +362,7 @@ func (a *App) wire(ctx context.Context) error {
 	a.auditor, a.sessions, a.completer = kit.Auditor, kit.Sessions, kit.Completer
 	a.saml, a.oidc, a.discovery, a.domains = kit.SAML, kit.OIDC, kit.Discovery, kit.Domains
 	a.enforcer, a.health, a.mfa, a.admin, a.scim = kit.Enforcer, kit.Health, kit.MFA, kit.Admin, kit.SCIM
+	a.portal = kit.Portal
 	a.pages, err = newPages(a)
 	return err
 }

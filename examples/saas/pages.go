@@ -17,6 +17,7 @@ import (
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/discovery"
+	"github.com/ssokit/ssokit/sso/portal"
 )
 
 //go:embed templates/*.html
@@ -251,6 +252,20 @@ func (p *pages) revokeSession(w http.ResponseWriter, r *http.Request) {
 
 func (p *pages) adminSSO(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, "admin_sso", "Single sign-on", map[string]string{"IdPMetadata": p.a.url("/idp/saml/metadata").String(), "IdPIssuer": p.a.idp.Issuer()})
+}
+
+// createSetupLink issues a setup link to the admin portal for the
+// current organization: what a host's support staff hands a customer's IT
+// admin who has no account in the app.
+func (p *pages) createSetupLink(w http.ResponseWriter, r *http.Request) {
+	pr, _ := sso.PrincipalFrom(r.Context())
+	link, sl, err := p.a.portal.CreateLink(r.Context(), portal.LinkRequest{OrgID: pr.OrgID, Sections: portal.AllSections,
+		TTL: 24 * time.Hour, CreatedBy: sso.Actor{Type: sso.ActorAdmin, ID: pr.UserID}})
+	if err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "The setup link could not be created: "+err.Error())
+		return
+	}
+	p.render(w, r, "setup_link", "Setup link", map[string]any{"URL": link, "Expires": sl.ExpiresAt.Format(time.RFC1123)})
 }
 
 func (p *pages) adminDomains(w http.ResponseWriter, r *http.Request) {

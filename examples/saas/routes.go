@@ -44,6 +44,13 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("/idp/", http.StripPrefix("/idp", a.idp))
 	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", a.scim))
 	mux.Handle("/api/admin/", http.StripPrefix("/api/admin", a.admin))
+	// The admin portal, and setup links for it (POST to create, DELETE
+	// /api/admin/setup-links/{id} to revoke).
+	mux.Handle("/admin/portal/", http.StripPrefix("/admin/portal", a.sessions.Load(a.portal)))
+	links := http.StripPrefix("/api/admin", a.portal.LinksHandler(a.authorizeAdmin))
+	mux.Handle("/api/admin/setup-links", links)
+	mux.Handle("/api/admin/setup-links/", links)
+	mux.Handle("POST /admin/setup-link", a.orgAdmin(http.HandlerFunc(p.createSetupLink)))
 	mux.Handle("/mfa/", a.sessions.Require(http.StripPrefix("/mfa", a.mfa)))
 
 	// API tokens: issue for the current browser session, refresh, verify.

@@ -73,8 +73,11 @@ type Config struct {
 	Now func() time.Time
 	// Logger logs internal errors. Nil means slog.Default().
 	Logger *slog.Logger
-	// ErrorHandler renders errors. Nil means httperr.WriteJSON, which
-	// never reveals an internal error's text.
+	// ErrorHandler renders errors. Nil writes {"error": reason, "message":
+	// text} as httperr.WriteJSON does (never revealing an internal error's
+	// text), adding "field" for bad input in a named field and answering an
+	// identity provider's fault (unreachable, unusable document) with 502
+	// and its cause in "detail".
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -108,7 +111,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = httperr.WriteJSON
+		cfg.ErrorHandler = writeError
 	}
 	if cfg.Sync == nil {
 		cfg.Sync, _ = cfg.Sessions.(sso.MembershipSyncer)

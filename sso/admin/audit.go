@@ -2,7 +2,6 @@ package admin
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -16,7 +15,7 @@ func parseQuery(r *http.Request, org *sso.Organization) (sso.EventQuery, error) 
 	v := r.URL.Query()
 	q := sso.EventQuery{OrgID: org.ID, Type: v.Get("type"), ActorID: v.Get("actor")}
 	if len(q.Type) > 128 || len(q.ActorID) > 128 {
-		return q, fmt.Errorf("%w: filter too long", sso.ErrInvalidInput)
+		return q, inputErr("type", "type and actor filters must be at most 128 bytes")
 	}
 	for _, p := range []struct {
 		key string
@@ -25,7 +24,7 @@ func parseQuery(r *http.Request, org *sso.Organization) (sso.EventQuery, error) 
 		if s := v.Get(p.key); s != "" {
 			t, err := time.Parse(time.RFC3339, s)
 			if err != nil {
-				return q, fmt.Errorf("%w: %s must be RFC 3339", sso.ErrInvalidInput, p.key)
+				return q, inputErr(p.key, "must be an RFC 3339 time, like 2026-01-31T00:00:00Z")
 			}
 			*p.dst = t
 		}
@@ -37,7 +36,7 @@ func parseQuery(r *http.Request, org *sso.Organization) (sso.EventQuery, error) 
 		if s := v.Get(p.key); s != "" {
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil || n < 0 {
-				return q, fmt.Errorf("%w: %s must be a non-negative integer", sso.ErrInvalidInput, p.key)
+				return q, inputErr(p.key, "must be a non-negative integer")
 			}
 			*p.dst = n
 		}
@@ -45,7 +44,7 @@ func parseQuery(r *http.Request, org *sso.Organization) (sso.EventQuery, error) 
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1000 {
-			return q, fmt.Errorf("%w: limit must be 1-1000", sso.ErrInvalidInput)
+			return q, inputErr("limit", "must be 1-1000")
 		}
 		q.Limit = n
 	}
@@ -91,7 +90,7 @@ func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, org *sso.O
 		w.Header().Set("Content-Disposition", `attachment; filename="audit.csv"`)
 		err = h.cfg.Auditor.ExportCSV(r.Context(), w, q)
 	default:
-		return fmt.Errorf("%w: format must be jsonl or csv", sso.ErrInvalidInput)
+		return inputErr("format", "must be jsonl or csv")
 	}
 	if err != nil {
 		// Part of the body may be written; log and stop.

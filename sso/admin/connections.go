@@ -148,7 +148,9 @@ type CreateConnectionRequest struct {
 	Protocol    sso.Protocol `json:"protocol"`
 	DisplayName string       `json:"display_name"`
 	// Config is the protocol's own settings object (see the protocol
-	// package's ConnectionInput).
+	// package's ConnectionInput). Absent creates a draft without IdP
+	// settings, whose SP details the admin copies into the IdP first; a
+	// PATCH adds the settings later.
 	Config     json.RawMessage `json:"config"`
 	Mapping    *MappingView    `json:"attribute_mapping,omitempty"`
 	GroupRoles []GroupRoleView `json:"group_roles,omitempty"`
@@ -179,7 +181,7 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 	}
 	cf := h.cfg.Configurers[req.Protocol]
 	if cf == nil || h.cfg.Starters[req.Protocol] == nil {
-		return fmt.Errorf("%w: unsupported protocol %q", sso.ErrInvalidInput, clip(string(req.Protocol), 16))
+		return inputErr("protocol", "must be one of the protocols this server links (for example saml or oidc)")
 	}
 	if !org.Settings.Features.Allows(req.Protocol) {
 		return &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
@@ -188,7 +190,7 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 		req.DisplayName = strings.ToUpper(string(req.Protocol)) + " connection"
 	}
 	if len(req.DisplayName) > 200 {
-		return fmt.Errorf("%w: display name too long", sso.ErrInvalidInput)
+		return inputErr("display_name", "must be at most 200 bytes")
 	}
 	now := h.cfg.Now().UTC()
 	c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: org.ID, Protocol: req.Protocol, Status: sso.ConnectionDraft,
@@ -196,9 +198,12 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 	if err := applyMapping(c, req.Mapping, req.GroupRoles); err != nil {
 		return err
 	}
-	idp, err := cf.ConfigureConnection(r.Context(), c, req.Config)
-	if err != nil {
-		return err
+	var idp *sso.IdPDetails
+	if len(req.Config) > 0 && string(req.Config) != "null" {
+		var err error
+		if idp, err = cf.ConfigureConnection(r.Context(), c, req.Config); err != nil {
+			return configureErr(err)
+		}
 	}
 	if c.OrgID != org.ID || c.Protocol != req.Protocol || c.Status != sso.ConnectionDraft {
 		return fmt.Errorf("admin: configurer changed the connection's identity")
@@ -216,7 +221,7 @@ func applyMapping(c *sso.Connection, m *MappingView, grs []GroupRoleView) error 
 	if m != nil {
 		for _, f := range []string{m.Email, m.GivenName, m.FamilyName, m.DisplayName, m.Groups} {
 			if len(f) > 256 {
-				return fmt.Errorf("%w: attribute name too long", sso.ErrInvalidInput)
+				return inputErr("attribute_mapping", "attribute names must be at most 256 bytes")
 			}
 		}
 		c.Mapping = sso.AttributeMapping{Email: m.Email, GivenName: m.GivenName, FamilyName: m.FamilyName,
@@ -224,12 +229,12 @@ func applyMapping(c *sso.Connection, m *MappingView, grs []GroupRoleView) error 
 	}
 	if grs != nil {
 		if len(grs) > 500 {
-			return fmt.Errorf("%w: too many group mappings", sso.ErrInvalidInput)
+			return inputErr("group_roles", "at most 500 mappings")
 		}
 		c.GroupRoles = make([]sso.GroupRole, 0, len(grs))
 		for _, gr := range grs {
 			if gr.Group == "" || gr.Role == "" || len(gr.Group) > 256 || len(gr.Role) > 64 {
-				return fmt.Errorf("%w: group mappings need a group and a role", sso.ErrInvalidInput)
+				return inputErr("group_roles", "each mapping needs a group (at most 256 bytes) and a role (at most 64 bytes)")
 			}
 			c.GroupRoles = append(c.GroupRoles, sso.GroupRole(gr))
 		}
@@ -290,7 +295,7 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 	}
 	if req.DisplayName != nil {
 		if *req.DisplayName == "" || len(*req.DisplayName) > 200 {
-			return fmt.Errorf("%w: display name must be 1-200 bytes", sso.ErrInvalidInput)
+			return inputErr("display_name", "must be 1-200 bytes")
 		}
 		c.DisplayName = *req.DisplayName
 	}
@@ -304,7 +309,7 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 		}
 		id, orgID, proto := c.ID, c.OrgID, c.Protocol
 		if idp, err = h.cfg.Configurers[c.Protocol].ConfigureConnection(r.Context(), c, req.Config); err != nil {
-			return err
+			return configureErr(err)
 		}
 		if c.ID != id || c.OrgID != orgID || c.Protocol != proto {
 			return fmt.Errorf("admin: configurer changed the connection's identity")
@@ -364,6 +369,9 @@ func (h *Handler) testConnection(w http.ResponseWriter, r *http.Request, org *ss
 	}
 	if !org.Settings.Features.Allows(c.Protocol) {
 		return &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
+	}
+	if c.Config == nil {
+		return &sso.ValidationError{Reason: "not_configured", Err: sso.ErrConflict}
 	}
 	st := h.cfg.Starters[c.Protocol]
 	if st == nil {
@@ -452,7 +460,7 @@ func (h *Handler) remapIdentities(w http.ResponseWriter, r *http.Request, org *s
 	case "email":
 		subject = func(_ *sso.Identity, u *sso.User) (string, bool) { return u.Email, u.EmailVerified && u.Email != "" }
 	default:
-		return fmt.Errorf("%w: subject must be \"same\" or \"email\"", sso.ErrInvalidInput)
+		return inputErr("subject", `must be "same" or "email"`)
 	}
 	n, err := login.RemapIdentities(r.Context(), h.cfg.Store, h.cfg.Auditor, org.ID, from.ID, to.ID, subject)
 	if err != nil {

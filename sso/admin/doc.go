@@ -23,6 +23,24 @@
 // The routes are listed in the "Admin API" section of the repository's
 // README.
 //
+// # Errors
+//
+// An error answers {"error": reason, "message": text}: reason is stable
+// (sso.ReasonOf), text never carries internal error text. Bad input in a
+// named field adds "field" (an *InputError; "config" for the protocol's
+// settings, with the protocol's description in "detail"). A fault of the
+// identity provider while configuring a connection (unreachable, 5xx,
+// timeout, a garbage, oversized or mismatched document) answers 502 with
+// reason "idp_unavailable" or "idp_document_invalid", "field": "config" and
+// the upstream cause in "detail" (an *UpstreamError), never a 500.
+//
+// A connection created without "config" is a draft without IdP settings:
+// its "sp" values (entity ID, ACS URL, redirect URI) exist at once, to be
+// copied into the IdP before its metadata is known; a test login of it
+// answers 409 "not_configured". SCIM tokens carry a "status" ("current",
+// "old" for the token a rotation replaced, valid until "expires_at",
+// "expired", "revoked"), and a rotation's answer names "rotated_from".
+//
 // # Security notes
 //
 // The host's Authorize hook decides who is an administrator and of which

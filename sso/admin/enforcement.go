@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -43,7 +42,7 @@ func (h *Handler) setEnforcement(w http.ResponseWriter, r *http.Request, org *ss
 		return err
 	}
 	if req.Enabled == nil {
-		return fmt.Errorf("%w: enabled is required", sso.ErrInvalidInput)
+		return inputErr("enabled", "is required (true or false)")
 	}
 	res, err := h.cfg.Enforcer.SetEnforcement(r.Context(), org.ID, *req.Enabled, policy.Options{RevokeSessions: req.RevokeSessions})
 	if err != nil {

@@ -35,6 +35,10 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return inputErr(te.Field, "has the wrong type (expected "+te.Type.String()+")")
+		}
 		return fmt.Errorf("%w: malformed JSON: %s", sso.ErrInvalidInput, jsonProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {

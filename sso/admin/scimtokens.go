@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -23,12 +22,29 @@ type SCIMTokenView struct {
 	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
 	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
 	Valid       bool       `json:"valid"`
+	// Status tells tokens apart: "current" (valid, no end date), "old"
+	// (the token a rotation replaced, valid until ExpiresAt), "expired" or
+	// "revoked".
+	Status string `json:"status"`
+	// RotatedFrom is, in the answer of a rotation, the ID of the token it
+	// replaced.
+	RotatedFrom string `json:"rotated_from,omitempty"`
 }
 
 func (h *Handler) tokenView(t *sso.SCIMToken, plain string) *SCIMTokenView {
-	return &SCIMTokenView{ID: t.ID, Token: plain, Hint: t.Hint, Description: t.Description, CreatedAt: t.CreatedAt,
+	now := h.cfg.Now()
+	v := &SCIMTokenView{ID: t.ID, Token: plain, Hint: t.Hint, Description: t.Description, CreatedAt: t.CreatedAt,
 		ExpiresAt: timePtr(t.ExpiresAt), RevokedAt: timePtr(t.RevokedAt), LastUsedAt: timePtr(t.LastUsedAt),
-		Valid: t.Valid(h.cfg.Now())}
+		Valid: t.Valid(now), Status: "current"}
+	switch {
+	case !t.RevokedAt.IsZero():
+		v.Status = "revoked"
+	case !v.Valid:
+		v.Status = "expired"
+	case !t.ExpiresAt.IsZero():
+		v.Status = "old"
+	}
+	return v
 }
 
 func scimAllowed(org *sso.Organization) error {
@@ -117,7 +133,7 @@ func (h *Handler) rotateSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 		return err
 	}
 	if req.OverlapSeconds < 0 || req.OverlapSeconds > 7*24*3600 {
-		return fmt.Errorf("%w: overlap_seconds must be 0-604800", sso.ErrInvalidInput)
+		return inputErr("overlap_seconds", "must be 0-604800 (at most 7 days)")
 	}
 	old, err := h.scimToken(r.Context(), org, r.PathValue("id"))
 	if err != nil {
@@ -129,7 +145,9 @@ func (h *Handler) rotateSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	}
 	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID},
 		Details: map[string]string{"rotated_from": old.ID}})
-	httpjson.Write(w, http.StatusCreated, h.tokenView(t, plain))
+	v := h.tokenView(t, plain)
+	v.RotatedFrom = old.ID
+	httpjson.Write(w, http.StatusCreated, v)
 	return nil
 }
 

@@ -30,7 +30,9 @@ import (
 	"github.com/ssokit/ssokit/sso/health"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
+	"github.com/ssokit/ssokit/sso/password"
 	"github.com/ssokit/ssokit/sso/policy"
+	"github.com/ssokit/ssokit/sso/portal"
 )
 
 // Store is the core and session storage the stack's components use,
@@ -103,6 +105,14 @@ type Config struct {
 	// Sessions.Run runs. Nil means a revocation reaches the other replicas
 	// within session.DefaultRevocationCacheTTL.
 	RevocationBus session.RevocationBus
+	// Password, when set, turns on the password tier (sign-up, email
+	// verification, login, reset, change) at PrefixPassword, under the
+	// same SSO enforcement, sessions and audit trail as SSO logins.
+	Password *PasswordConfig
+	// Portal, when set, mounts the admin portal at PrefixPortal: the
+	// pages a customer's IT admin sets SSO, domains and directory sync up
+	// with, entered through Authorize or a setup link.
+	Portal *PortalConfig
 	// SessionStore holds browser sessions instead of Store, e.g. a
 	// redisstore.Store; with SigningKeys it also holds refresh tokens and
 	// access-token revocations when it implements session.TokenStore and
@@ -224,7 +234,11 @@ type Stack struct {
 	// MFA is nil unless Config.MFA is set.
 	MFA *mfa.Manager
 	// Admin is nil unless Config.Authorize is set.
-	Admin     *admin.Handler
+	Admin *admin.Handler
+	// Portal is nil unless Config.Portal is set.
+	Portal *portal.Portal
+	// Password is nil unless Config.Password is set.
+	Password  *password.Manager
 	Auditor   *audit.Trail
 	Domains   *domains.Manager
 	Enforcer  *policy.Enforcer
@@ -250,6 +264,8 @@ const (
 	PrefixSCIM      = "/scim/v2/"
 	PrefixMFA       = "/mfa/"
 	PrefixAdmin     = "/admin/sso/"
+	PrefixPortal    = "/admin/portal/"
+	PrefixPassword  = "/auth/password/"
 	PathToken       = "/oauth/token"
 	PathJWKS        = "/.well-known/jwks.json"
 )
@@ -464,21 +480,68 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
-	if cfg.Authorize != nil {
-		requireAdmin := cfg.RequireAdmin
-		if requireAdmin == nil && s.MFA != nil {
-			requireAdmin = []func(http.Handler) http.Handler{s.MFA.Require}
-		}
-		if s.Admin, err = admin.New(admin.Config{
-			Store: st, Authorize: cfg.Authorize, RequireAdmin: requireAdmin,
-			Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC},
-			Starters:    starters, Domains: s.Domains, Enforcer: s.Enforcer, Auditor: s.Auditor,
-			Sessions: s.Sessions, Health: s.Health, TestReturnTo: cfg.TestReturnTo, Now: now, Logger: lg,
+	if pc := cfg.Password; pc != nil {
+		if s.Password, err = password.New(password.Config{
+			Store: pc.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions, Revoker: s.Sessions,
+			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: pc.Mailer, VerifyURL: pc.VerifyURL, ResetURL: pc.ResetURL,
+			AppName: pc.AppName, Policy: pc.Policy, Params: pc.Params, Throttle: pc.Throttle,
+			DefaultReturnTo: cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg,
 		}); err != nil {
 			return err
 		}
 	}
+	requireAdmin := cfg.RequireAdmin
+	if requireAdmin == nil && s.MFA != nil {
+		requireAdmin = []func(http.Handler) http.Handler{s.MFA.Require}
+	}
+	adminCfg := admin.Config{
+		Store: st, Authorize: cfg.Authorize, RequireAdmin: requireAdmin,
+		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC},
+		Starters:    starters, Domains: s.Domains, Enforcer: s.Enforcer, Auditor: s.Auditor,
+		Sessions: s.Sessions, Health: s.Health, TestReturnTo: cfg.TestReturnTo, Now: now, Logger: lg,
+	}
+	if cfg.Authorize != nil {
+		if s.Admin, err = admin.New(adminCfg); err != nil {
+			return err
+		}
+	}
+	if cfg.Portal != nil {
+		if s.Portal, err = portal.New(portal.Config{Admin: adminCfg, Store: cfg.Portal.Store,
+			BaseURL: under(base, strings.TrimSuffix(PrefixPortal, "/")).String(), Authorize: cfg.Authorize,
+			SCIMBaseURL: func(string) string { return under(base, "/scim/v2").String() },
+			Brand:       cfg.Portal.Brand, Now: now, Logger: lg}); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// PasswordConfig configures the password tier (package sso/password);
+// the fields mean what they mean in password.Config.
+type PasswordConfig struct {
+	// Store keeps password hashes, tokens and throttling: sqlpassword.New
+	// or mempassword.New of the stack's Store. Required.
+	Store password.Store
+	// Mailer sends verification and reset emails (mail.SMTP, or
+	// mail.DevMailer in development). Required.
+	Mailer password.Mailer
+	// VerifyURL and ResetURL are the host's pages that post the emailed
+	// tokens back. Required.
+	VerifyURL *url.URL
+	ResetURL  *url.URL
+	AppName   string
+	Policy    password.Policy
+	Params    password.Params
+	Throttle  password.Throttle
+}
+
+// PortalConfig configures the admin portal (package sso/portal).
+type PortalConfig struct {
+	// Store keeps setup links and portal sessions. Required; a store
+	// shared by the replicas (portal.NewMemoryStore serves one process).
+	Store portal.Store
+	// Brand sets the portal's name, logo and accent colour.
+	Brand portal.Brand
 }
 
 // under returns base with p appended to its path. Unlike url.JoinPath it
@@ -525,6 +588,15 @@ func (s *Stack) mounts() []mount {
 	}
 	if s.Admin != nil {
 		ms = append(ms, strip(PrefixAdmin, cop.Handler(s.loadOnce(s.Admin))))
+	}
+	if s.Password != nil {
+		// The password handler checks the origin of its posts itself.
+		ms = append(ms, strip(PrefixPassword, s.loadOnce(s.Password)))
+	}
+	if s.Portal != nil {
+		// The portal checks its own CSRF tokens and origins: its setup
+		// links arrive from mail and chat, cross-site by design.
+		ms = append(ms, strip(PrefixPortal, s.loadOnce(s.Portal)))
 	}
 	if s.tokens {
 		ms = append(ms,

@@ -1,0 +1,30 @@
+package password_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ssokit/ssokit/internal/testkit"
+)
+
+// TestDependencies guards the dependency rule: the password tier imports
+// the core, internal packages, the standard library and golang.org/x
+// (crypto for argon2id, text for NFKC, time for the per-address limiter of
+// internal/clientlimit), never another service or protocol package, and
+// links no protocol library.
+func TestDependencies(t *testing.T) {
+	t.Parallel()
+	const mod = "github.com/ssokit/ssokit/"
+	for _, p := range testkit.Deps(t, "./sso/password") {
+		switch {
+		case p == mod+"sso/password", p == mod+"sso", strings.HasPrefix(p, mod+"internal/"):
+		case strings.HasPrefix(p, "golang.org/x/"):
+		case strings.HasPrefix(p, mod):
+			t.Errorf("sso/password depends on %s; it may import only sso and internal/", p)
+		case strings.HasPrefix(p, "go.opentelemetry.io/"), strings.HasPrefix(p, "github.com/go-logr/"), p == "github.com/cespare/xxhash/v2":
+			// The OpenTelemetry API, through the core.
+		default:
+			t.Errorf("sso/password depends on %s", p)
+		}
+	}
+}

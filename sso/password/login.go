@@ -1,0 +1,198 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Authenticate checks email and password for a login from client address
+// ip, under the throttle, and returns the user. An unknown email and a
+// wrong password get the same error (reason invalid_credentials) after the
+// same work: an unknown email is checked against a dummy hash made with
+// the configured parameters. A throttled login is refused (reason
+// rate_limited, wrapping *ThrottleError) without checking the password.
+// A hash made with weaker parameters than the configured ones is replaced.
+// A user whose email is not verified is refused (email_not_verified).
+func (m *Manager) Authenticate(ctx context.Context, email, pw, ip string) (*sso.User, error) {
+	addr, _, err := normalize.Email(email)
+	if err != nil {
+		return nil, refuse(ReasonEmailInvalid, "email", "Enter an email address such as jane@example.com.", sso.ErrInvalidInput)
+	}
+	now := m.now()
+	keys := m.keys(addr, ip)
+	until, err := m.throttled(ctx, keys, now)
+	if err != nil {
+		return nil, err
+	}
+	if !until.IsZero() {
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonRateLimited, Err: &ThrottleError{Until: until}}
+	}
+	// No stored password is longer than maxPasswordBytes: a longer input
+	// is checked cut to that length (the same work) and never matches.
+	tooLong := len(pw) > maxPasswordBytes
+	if tooLong {
+		pw = pw[:maxPasswordBytes]
+	}
+	pw = nfkc(pw)
+	cred, err := m.cfg.Store.FindCredential(ctx, addr)
+	switch {
+	case errors.Is(err, sso.ErrNotFound):
+		// The same work as a known email with a wrong password.
+		_, _, _ = verifyHash(pw, m.dummy)
+		if err := m.failed(ctx, keys, now); err != nil {
+			return nil, err
+		}
+		return nil, errInvalidCredentials
+	case err != nil:
+		return nil, err
+	}
+	ok, params, err := verifyHash(pw, cred.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("password: credential of %s: %w", cred.UserID, err)
+	}
+	if !ok || tooLong {
+		if err := m.failed(ctx, keys, now); err != nil {
+			return nil, err
+		}
+		return nil, errInvalidCredentials
+	}
+	for _, k := range keys[:2] {
+		if err := m.cfg.Store.ResetFailures(ctx, k.key); err != nil {
+			return nil, err
+		}
+	}
+	if params.weakerThan(m.cfg.Params) {
+		m.upgrade(ctx, cred, pw)
+	}
+	u, err := m.cfg.Users.GetUser(ctx, cred.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.EmailVerified {
+		return nil, deny(ReasonEmailNotVerified, sso.ErrForbidden)
+	}
+	return u, nil
+}
+
+// upgrade replaces cred's hash with one made with the configured
+// parameters. A concurrent change wins; failures are logged, not returned,
+// because the login itself succeeded.
+func (m *Manager) upgrade(ctx context.Context, cred *Credential, pw string) {
+	h, err := hashPassword(pw, m.cfg.Params, m.cfg.Rand)
+	if err == nil {
+		next := *cred
+		next.Hash, next.UpdatedAt = h, m.now()
+		err = m.cfg.Store.UpdateCredential(ctx, &next, cred.Hash)
+	}
+	if err != nil && !errors.Is(err, sso.ErrConflict) {
+		m.log.WarnContext(ctx, "password: hash upgrade failed", "user_id", cred.UserID, "err", err)
+	}
+}
+
+// LoginRequest is a password login.
+type LoginRequest struct {
+	Email    string
+	Password string
+	// Org is the slug of the organization to sign in to. It may be empty
+	// when the user is an active member of at most one organization.
+	Org string
+}
+
+// Login authenticates req, picks the organization, applies SSO enforcement
+// (only break-glass members of an organization that enforces SSO may sign
+// in with a password: reason sso_required otherwise), and issues a session
+// through Config.Sessions with Method "password" and MFA false, so the
+// organization's MFA policy asks for a second factor. Every outcome is
+// audited. It writes only the session cookie on w.
+func (m *Manager) Login(w http.ResponseWriter, r *http.Request, req LoginRequest) (*sso.SessionGrant, error) {
+	ctx := m.requestCtx(r)
+	u, err := m.Authenticate(ctx, req.Email, req.Password, m.cfg.ClientIP(r))
+	if err != nil {
+		m.audit(ctx, &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
+			Details: map[string]string{"method": string(Method)}})
+		return nil, err
+	}
+	org, mem, err := m.pickOrg(ctx, u.ID, req.Org)
+	if err == nil {
+		err = m.allowed(ctx, org, u.ID)
+	}
+	if err != nil {
+		e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
+			Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID}, Target: sso.Target{Type: "user", ID: u.ID},
+			Details: map[string]string{"method": string(Method)}}
+		if org != nil {
+			e.OrgID = org.ID
+		}
+		m.audit(ctx, e)
+		return nil, err
+	}
+	return m.issue(w, r.WithContext(ctx), u, org, mem, sso.EventLoginSucceeded)
+}
+
+// allowed applies SSO enforcement for a local login into org.
+func (m *Manager) allowed(ctx context.Context, org *sso.Organization, userID string) error {
+	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
+		if errors.Is(err, sso.ErrSSORequired) {
+			return deny(ReasonSSORequired, sso.ErrSSORequired)
+		}
+		return err
+	}
+	return nil
+}
+
+// issue issues the session of a password login and records eventType.
+func (m *Manager) issue(w http.ResponseWriter, r *http.Request, u *sso.User, org *sso.Organization, mem *sso.Membership, eventType string) (*sso.SessionGrant, error) {
+	ctx := r.Context()
+	g := &sso.SessionGrant{UserID: u.ID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Method: Method, MFA: false}
+	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		return nil, fmt.Errorf("password: issue session: %w", err)
+	}
+	m.audit(ctx, &sso.Event{OrgID: org.ID, Type: eventType, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID},
+		Target: sso.Target{Type: "user", ID: u.ID}, Details: map[string]string{"method": string(Method), "break_glass": fmt.Sprint(mem.BreakGlass)}})
+	return g, nil
+}
+
+// pickOrg returns the organization of a login and the user's membership:
+// the one named by slug, or the user's only active membership. A session
+// belongs to an organization, so a user without an active membership (a
+// fresh sign-up the host has not placed yet) is refused with
+// no_organization.
+func (m *Manager) pickOrg(ctx context.Context, userID, slug string) (*sso.Organization, *sso.Membership, error) {
+	if slug != "" {
+		org, err := m.cfg.Orgs.GetOrgBySlug(ctx, slug)
+		if errors.Is(err, sso.ErrNotFound) || errors.Is(err, sso.ErrInvalidInput) {
+			return nil, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied)
+		} else if err != nil {
+			return nil, nil, err
+		}
+		mem, err := m.cfg.Members.GetMembership(ctx, org.ID, userID)
+		if errors.Is(err, sso.ErrNotFound) || (err == nil && !mem.Active()) {
+			return org, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied)
+		} else if err != nil {
+			return nil, nil, err
+		}
+		return org, mem, nil
+	}
+	ms, err := m.cfg.Members.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ms = slices.DeleteFunc(ms, func(x *sso.Membership) bool { return !x.Active() })
+	switch len(ms) {
+	case 0:
+		return nil, nil, deny(ReasonNoOrganization, sso.ErrNotProvisioned)
+	case 1:
+		org, err := m.cfg.Orgs.GetOrg(ctx, ms[0].OrgID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return org, ms[0], nil
+	}
+	return nil, nil, refuse(ReasonOrgRequired, "org", "You belong to several organizations: name the one to sign in to.", sso.ErrInvalidInput)
+}
