@@ -17,7 +17,7 @@ func (h *Handler) serveSPConfig(w http.ResponseWriter, r *http.Request) {
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
 		"filter":           map[string]any{"supported": true, "maxResults": h.cfg.MaxResults},
 		"changePassword":   map[string]any{"supported": false},
-		"sort":             map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": true},
 		"etag":             map[string]any{"supported": true},
 		"authenticationSchemes": []any{map[string]any{
 			"type": "oauthbearertoken", "name": "OAuth Bearer Token",
@@ -29,7 +29,15 @@ func (h *Handler) serveSPConfig(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) schemaDocs() []map[string]any {
 	var out []map[string]any
-	for _, s := range []map[string]any{coreUser.ToMap(), enterprise.ToMap(), coreGroup.ToMap()} {
+	docs := []map[string]any{coreUser.ToMap(), enterprise.ToMap(), coreGroup.ToMap()}
+	for _, urn := range h.cfg.UserSchemaExtensions {
+		docs = append(docs, map[string]any{
+			"id": urn, "name": urn[strings.LastIndexByte(urn, ':')+1:],
+			"description": "Customer-defined User extension, stored and returned as sent",
+			"attributes":  []any{},
+		})
+	}
+	for _, s := range docs {
 		s["schemas"] = []string{"urn:ietf:params:scim:schemas:core:2.0:Schema"}
 		s["meta"] = map[string]any{"resourceType": "Schema", "location": h.base + "/Schemas/" + s["id"].(string)}
 		out = append(out, s)
@@ -73,8 +81,12 @@ func (h *Handler) resourceTypes() []map[string]any {
 			"meta":             map[string]any{"resourceType": "ResourceType", "location": h.base + "/ResourceTypes/" + id},
 		}
 	}
+	exts := []any{map[string]any{"schema": enterpriseSchema, "required": false}}
+	for _, urn := range h.cfg.UserSchemaExtensions {
+		exts = append(exts, map[string]any{"schema": urn, "required": false})
+	}
 	return []map[string]any{
-		rt("User", "Users", userSchema, []any{map[string]any{"schema": enterpriseSchema, "required": false}}),
+		rt("User", "Users", userSchema, exts),
 		rt("Group", "Groups", groupSchema, []any{}),
 	}
 }

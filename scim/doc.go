@@ -41,7 +41,11 @@
 // # Pagination
 //
 // Lists and searches page by index as RFC 7644 §3.4.2.4 defines it
-// (startIndex, count; at most Config.MaxResults per page), in ID order.
+// (startIndex, count; at most Config.MaxResults per page), in ID order, or
+// sorted with sortBy and sortOrder (RFC 7644 §3.4.2.3; see [SortAttr]) in
+// the store's query. A walk of a sorted list continues after its previous
+// page's sort key, as below; a jump to a deep sorted page skips from the
+// start.
 // When the Store also implements [Seeker] (memscim and sqlscim do), pages
 // are read by key and the cost of a page does not grow with the size of
 // the organization:
@@ -114,5 +118,21 @@
 // path-less PATCH with a value map of dotted or URN-qualified keys, the
 // enterprise manager as a bare string or an object, extra group schema
 // URNs, and Okta's userName eq lookup before create. Group PATCH answers
-// 204 No Content.
+// 204 No Content. Entra's filter emails[type eq "work"].value eq "x"
+// means emails[type eq "work" and value eq "x"].
+//
+// The enterprise User extension is validated, stored and filterable (its
+// attributes named with the extension's URN). Any other extension schema a
+// client sends (a customer-defined "urn:..." object) is stored as sent,
+// returned and changed by PATCH, but not filterable; listing them in
+// Config.UserSchemaExtensions advertises them. POST /.search treats an
+// attribute that only Users or only Groups have as absent on the other.
+//
+// # Sync status
+//
+// When the Store implements [StatusStore] (memscim and sqlscim do), the
+// Handler records each token's last use (at most once a minute) and each
+// authenticated organization's recent failed requests, and
+// [Handler.SyncStatus] reports them with the numbers of users and groups
+// for an admin portal.
 package scim

@@ -101,6 +101,7 @@ type scimStore interface {
 	scim.Store
 	scim.Seeker
 	scim.RateStore
+	scim.StatusStore
 }
 
 // coreAndSCIM is a backend: a core store and the SCIM store on the same

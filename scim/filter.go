@@ -57,12 +57,23 @@ const (
 	AttrEmailType    Attr = "emails.type"
 	AttrEmailPrimary Attr = "emails.primary"
 	AttrMemberValue  Attr = "members.value"
+
+	// Attributes of the enterprise User extension, always named with its
+	// URN.
+	AttrEmployeeNumber Attr = enterpriseSchema + ":employeeNumber"
+	AttrCostCenter     Attr = enterpriseSchema + ":costCenter"
+	AttrOrganization   Attr = enterpriseSchema + ":organization"
+	AttrDivision       Attr = enterpriseSchema + ":division"
+	AttrDepartment     Attr = enterpriseSchema + ":department"
+	AttrManagerValue   Attr = enterpriseSchema + ":manager.value"
 )
 
 // CaseExact reports whether comparisons on a are case-sensitive. For the
 // others both the stored value and the compared value are lower-cased with
 // strings.ToLower, the same way in every store.
-func (a Attr) CaseExact() bool { return a == AttrID || a == AttrExternalID || a == AttrMemberValue }
+func (a Attr) CaseExact() bool {
+	return a == AttrID || a == AttrExternalID || a == AttrMemberValue || a == AttrManagerValue
+}
 
 // Expr is a parsed filter: one of *Compare, *And, *Or, *Not, *EmailMatch,
 // *MemberMatch.
@@ -132,13 +143,18 @@ func ferr(format string, a ...any) error { return &filterError{msg: fmt.Sprintf(
 // longer than MaxFilterLength or nested deeper than MaxFilterDepth, and
 // returns errors wrapping ErrInvalidFilter.
 func ParseFilter(s string, k ResourceKind) (Expr, error) {
-	if len(s) > MaxFilterLength {
+	p := &parser{src: s, kind: k}
+	return p.parse()
+}
+
+// parse parses the whole of p.src.
+func (p *parser) parse() (Expr, error) {
+	if len(p.src) > MaxFilterLength {
 		return nil, ferr("longer than %d bytes", MaxFilterLength)
 	}
-	if !utf8.ValidString(s) {
+	if !utf8.ValidString(p.src) {
 		return nil, ferr("not UTF-8")
 	}
-	p := &parser{src: s, kind: k}
 	if err := p.lex(); err != nil {
 		return nil, err
 	}
@@ -181,6 +197,9 @@ type parser struct {
 	// inValue is the multi-valued attribute whose [...] filter is being
 	// parsed ("emails" or "members"), or "".
 	inValue string
+	// root admits attributes of the other resource type, as absent ones
+	// (see parseRootFilter).
+	root bool
 }
 
 func (p *parser) lex() error {
@@ -206,6 +225,9 @@ func (p *parser) lex() error {
 				j := i + 1
 				for j < len(s) && isNameChar(s[j]) {
 					j++
+				}
+				if j == i+1 {
+					return ferr("missing sub-attribute after ].")
 				}
 				t.sub = s[i+1 : j]
 				i = j
@@ -391,6 +413,14 @@ func (p *parser) parseUnary(depth int) (Expr, error) {
 	}
 	p.pos++
 	name := t.text
+	if p.root && p.inValue == "" {
+		return p.parseTermEither(name, depth)
+	}
+	return p.parseTerm(name, depth)
+}
+
+// parseTerm parses a comparison or a value path whose attribute is name.
+func (p *parser) parseTerm(name string, depth int) (Expr, error) {
 	if n := p.peek(); n != nil && n.kind == tLBrack {
 		return p.parseValuePath(name, depth)
 	}
@@ -416,14 +446,35 @@ func (p *parser) parseValuePath(name string, depth int) (Expr, error) {
 	if t == nil || t.kind != tRBrack {
 		return nil, ferr("missing ]")
 	}
-	if t.sub != "" {
-		return nil, ferr("sub-attribute after ] is not allowed in a filter")
-	}
 	p.pos++
+	if t.sub != "" {
+		// Entra matches users by 'emails[type eq "work"].value eq "x"':
+		// the comparison after "]." applies to the same value as the
+		// bracketed filter, as in 'emails[type eq "work" and value eq "x"]'.
+		if x, err = p.parseSubCompare(base, t.sub, x); err != nil {
+			return nil, err
+		}
+	}
 	if base == "emails" {
 		return &EmailMatch{X: x}, nil
 	}
 	return &MemberMatch{X: x}, nil
+}
+
+// parseSubCompare parses the comparison that follows "attr[filter].sub"
+// and returns it joined to the bracketed filter x.
+func (p *parser) parseSubCompare(base, sub string, x Expr) (Expr, error) {
+	p.terms++
+	if p.terms > maxFilterTerms {
+		return nil, ferr("more than %d comparisons", maxFilterTerms)
+	}
+	p.inValue = base
+	c, err := p.parseCompare(sub)
+	p.inValue = ""
+	if err != nil {
+		return nil, err
+	}
+	return &And{Left: x, Right: c}, nil
 }
 
 func (p *parser) parseCompare(name string) (Expr, error) {
@@ -500,6 +551,12 @@ func (p *parser) resolve(name string) (Attr, string, error) {
 		n = p.inValue + "." + strings.TrimPrefix(n, p.inValue+".")
 	}
 	var a Attr
+	if p.kind == KindUser && p.inValue == "" {
+		a = enterpriseAttr(name)
+	}
+	if a != "" {
+		return a, "", nil
+	}
 	if p.kind == KindUser {
 		switch n {
 		case "id":
@@ -551,6 +608,29 @@ func (p *parser) resolve(name string) (Attr, string, error) {
 		return "", "", ferr("unsupported attribute %q", name)
 	}
 	return a, multi, nil
+}
+
+// enterpriseAttr maps a URN-qualified attribute of the enterprise User
+// extension to its Attr, or returns "".
+func enterpriseAttr(name string) Attr {
+	if len(name) <= len(enterpriseSchema) || name[len(enterpriseSchema)] != ':' || !strings.EqualFold(name[:len(enterpriseSchema)], enterpriseSchema) {
+		return ""
+	}
+	switch strings.ToLower(name[len(enterpriseSchema)+1:]) {
+	case "employeenumber":
+		return AttrEmployeeNumber
+	case "costcenter":
+		return AttrCostCenter
+	case "organization":
+		return AttrOrganization
+	case "division":
+		return AttrDivision
+	case "department":
+		return AttrDepartment
+	case "manager", "manager.value":
+		return AttrManagerValue
+	}
+	return ""
 }
 
 func stripURN(name string, k ResourceKind) string {

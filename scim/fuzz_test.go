@@ -31,6 +31,10 @@ var filterSeeds = []string{
 	`userName eq "a" or (externalId eq "b" and not (active eq false))`,
 	`((((userName eq "x"))))`,
 	`emails[value eq "x"].value eq "y"`,
+	`emails[type eq "work"].value eq "x@y"`,
+	`members[value pr].value eq "abc"`,
+	`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Sales"`,
+	`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "M-1"`,
 	"userName eq \"\xff\"",
 }
 
@@ -46,7 +50,16 @@ func FuzzParseFilter(f *testing.F) {
 		if user {
 			k = KindUser
 		}
+		// A search over every resource type accepts what one type
+		// accepts, and the same filter when nothing is foreign to k.
+		re, none, rerr := parseRootFilter(s, k)
+		if rerr != nil && !errors.Is(rerr, ErrInvalidFilter) {
+			t.Fatalf("root error %v does not wrap ErrInvalidFilter", rerr)
+		}
 		e, err := ParseFilter(s, k)
+		if err == nil && (rerr != nil || none || String(re) != String(e)) {
+			t.Fatalf("root parse of an accepted filter: %v %v %q, want %q", rerr, none, String(re), String(e))
+		}
 		if err != nil {
 			if !errors.Is(err, ErrInvalidFilter) {
 				t.Fatalf("error %v does not wrap ErrInvalidFilter", err)
@@ -78,6 +91,9 @@ func patchSeeds(t testing.TB) [][]byte {
 		[]byte(`{"Operations":[{"op":"remove","path":"members[value eq \"u1\"]"},{"op":"add","path":"members","value":[{"value":"u2"}]}]}`),
 		[]byte(`{"Operations":[{"op":"remove","path":"phoneNumbers[type eq \"mobile\" or primary eq true].value"}]}`),
 		[]byte(`{"Operations":[{"op":"replace","value":{"id":"x","displayName":"y"}}]}`),
+		[]byte(`{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:Acme:2.0:User:site.floor","value":4}]}`),
+		[]byte(`{"Operations":[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:Acme:2.0:User":{"badge":"b"}}},{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:Acme:2.0:User"}]}`),
+		[]byte(`{"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"Sales"}]}`),
 	}
 	// The captured IdP PATCH bodies.
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/elimity-com/scim").Output()

@@ -118,7 +118,7 @@ func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.parseList(queryGetter(r), KindGroup)
+	p, err := h.parseList(queryGetter(r), KindGroup, false)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (h *Handler) searchGroups(w http.ResponseWriter, r *http.Request) error {
 
 // serveGroupList answers a list or search request whose parameters get reads.
 func (h *Handler) serveGroupList(w http.ResponseWriter, r *http.Request, get func(string) (string, bool)) error {
-	p, err := h.parseList(get, KindGroup)
+	p, err := h.parseList(get, KindGroup, false)
 	if err != nil {
 		return err
 	}
@@ -173,25 +173,29 @@ func (h *Handler) serveGroupList(w http.ResponseWriter, r *http.Request, get fun
 
 // pageGroups is pageUsers for groups.
 func (h *Handler) pageGroups(ctx context.Context, orgID string, p *listParams) ([]*Group, int, error) {
+	if p.none {
+		return nil, 0, nil
+	}
 	if h.pages == nil {
 		return h.cfg.Store.ListGroupsSCIM(ctx, orgID, p.q)
 	}
 	return servePage(ctx, h.pages, h.groups, orgID, p.filter, client(ctx), p.q)
 }
 
-// searchRoot serves POST /.search over Users and then Groups. A filter
-// must be valid for both resource types.
+// searchRoot serves POST /.search over Users and then Groups. An attribute
+// of one resource type in the filter is absent on the other (see
+// parseRootFilter); a filter valid for neither is an invalidFilter error.
 func (h *Handler) searchRoot(w http.ResponseWriter, r *http.Request) error {
 	ctx, rc := r.Context(), from(r)
 	get, err := readSearch(r)
 	if err != nil {
 		return err
 	}
-	pu, err := h.parseList(get, KindUser)
+	pu, err := h.parseList(get, KindUser, true)
 	if err != nil {
 		return err
 	}
-	pg, err := h.parseList(get, KindGroup)
+	pg, err := h.parseList(get, KindGroup, true)
 	if err != nil {
 		return err
 	}

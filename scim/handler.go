@@ -103,6 +103,11 @@ type Config struct {
 	// client. It MUST only be used when the host limits SCIM traffic
 	// itself.
 	DisableRateLimit bool
+	// UserSchemaExtensions are the URNs of customer-defined User extension
+	// schemas to advertise in /Schemas and in the User resource type's
+	// schemaExtensions, besides the enterprise extension. Every extension
+	// a client sends is stored and returned whether listed here or not.
+	UserSchemaExtensions []string
 	// Hooks are told about every change.
 	Hooks Hooks
 	// ClientIP extracts the client address for the audit trail and
@@ -140,6 +145,12 @@ type Handler struct {
 	base    string
 	tel     *telemetry.T
 
+	// status keeps the sync status when the store is a StatusStore;
+	// touched debounces its token writes (by token ID), limited its
+	// records of refused requests (by organization).
+	status           StatusStore
+	touched, limited debounce
+
 	// pages, users and groups serve lists when the store is a Seeker
 	// (pages is nil otherwise).
 	pages  *pager
@@ -162,6 +173,11 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("%w: scim: negative limit", sso.ErrInvalidConfig)
 	case cfg.MaxResults > MaxMaxResults:
 		return nil, fmt.Errorf("%w: scim: MaxResults above %d", sso.ErrInvalidConfig, MaxMaxResults)
+	}
+	for _, u := range cfg.UserSchemaExtensions {
+		if !isCustomURN(u) || validURN(u) != nil {
+			return nil, fmt.Errorf("%w: scim: UserSchemaExtensions: %q is not an extension schema URN", sso.ErrInvalidConfig, u)
+		}
 	}
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	cfg.MaxResults = cmp.Or(cfg.MaxResults, DefaultMaxResults)
@@ -190,11 +206,14 @@ func New(cfg Config) (*Handler, error) {
 	} else {
 		h.clients = newClientLimiter(cmp.Or(cfg.ClientRateLimit, DefaultClientRateLimit), h.now)
 	}
+	h.status, _ = cfg.Store.(StatusStore)
 	if sk, ok := cfg.Store.(Seeker); ok {
 		ttl := cmp.Or(cfg.TotalCacheTTL, DefaultTotalCacheTTL)
 		h.pages = newPager(ttl, h.now)
-		h.users = source[*User]{kind: KindUser, seek: sk.SeekUsersSCIM, count: sk.CountUsersSCIM, id: func(u *User) string { return u.ID }}
-		h.groups = source[*Group]{kind: KindGroup, seek: sk.SeekGroupsSCIM, count: sk.CountGroupsSCIM, id: func(g *Group) string { return g.ID }}
+		h.users = source[*User]{kind: KindUser, seek: sk.SeekUsersSCIM, count: sk.CountUsersSCIM,
+			id: func(u *User) string { return u.ID }, cursor: func(u *User) string { return u.Cursor }}
+		h.groups = source[*Group]{kind: KindGroup, seek: sk.SeekGroupsSCIM, count: sk.CountGroupsSCIM,
+			id: func(g *Group) string { return g.ID }, cursor: func(g *Group) string { return g.Cursor }}
 		// Every write goes through notingStore, so that totals counted
 		// before it are not reused.
 		h.cfg.Store = notingStore{Store: cfg.Store, pages: h.pages}
@@ -435,46 +454,53 @@ func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) 
 			return
 		}
 		telemetry.OpFrom(ctx).SetTenant(org.ID, "")
+		// From here on the outcome belongs to org's sync status.
+		finish := func(err error) {
+			if err != nil {
+				h.fail(w, r, err)
+			}
+			h.noteRequest(ctx, r, org.ID, tok.ID, err)
+		}
 		if !org.Settings.Features.Has("scim") {
-			h.fail(w, r, &Error{Status: http.StatusForbidden, Detail: "SCIM is not enabled for this organization"})
+			finish(&Error{Status: http.StatusForbidden, Detail: "SCIM is not enabled for this organization"})
 			return
 		}
 		if h.limiter != nil {
 			ok, retry, err := h.limiter.Allow(ctx, org.ID)
 			if err != nil {
-				h.fail(w, r, err)
+				finish(err)
 				return
 			}
 			if !ok {
 				h.rateLimited(ctx, org.ID)
-				h.fail(w, r, &Error{Status: http.StatusTooManyRequests, Detail: "rate limit exceeded", RetryAfter: retry})
+				finish(&Error{Status: http.StatusTooManyRequests, Detail: "rate limit exceeded", RetryAfter: retry})
 				return
 			}
 		}
-		// The token's LastUsedAt is not written back here: a whole-record
-		// update could undo a concurrent rotation or revocation.
+		// The token's last use is written back by noteRequest, through
+		// StatusStore.TouchSCIMToken, which changes that column only: a
+		// whole-record update could undo a concurrent rotation or
+		// revocation.
 		ctx = context.WithValue(ctx, reqKey{}, &reqCtx{org: org, token: tok})
 		ctx = sso.WithAuditInfo(ctx, reqinfo.Audit(r, sso.Actor{Type: sso.ActorSCIM, ID: tok.ID}, h.cfg.ClientIP))
 		r = r.WithContext(ctx)
 		// NUL never names a resource and cannot reach PostgreSQL.
 		if strings.IndexByte(r.URL.Path, 0) >= 0 {
-			h.fail(w, r, &Error{Status: http.StatusNotFound, Detail: "resource not found"})
+			finish(&Error{Status: http.StatusNotFound, Detail: "resource not found"})
 			return
 		}
 		if strings.Contains(r.URL.RawQuery, "%00") || strings.IndexByte(r.URL.RawQuery, 0) >= 0 {
-			h.fail(w, r, invalidValue("query parameters must not contain NUL characters"))
+			finish(invalidValue("query parameters must not contain NUL characters"))
 			return
 		}
 		if name, bad := badQueryParam(r.URL.RawQuery); bad {
-			h.fail(w, r, invalidValue("query parameter %q is not valid UTF-8", name))
+			finish(invalidValue("query parameter %q is not valid UTF-8", name))
 			return
 		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
 		}
-		if err := fn(w, r); err != nil {
-			h.fail(w, r, err)
-		}
+		finish(fn(w, r))
 	})
 }
 
@@ -559,12 +585,25 @@ type listParams struct {
 	filter   string // the filter as sent, trimmed
 	attrs    []string
 	excluded []string
+	// none is set when no resource can match the filter (a search over
+	// every resource type naming attributes of the other type only).
+	none bool
 }
 
-func (h *Handler) parseList(get func(string) (string, bool), k ResourceKind) (*listParams, error) {
+// parseList reads the parameters of a list or search of resources of
+// kind k; root is set for a search over every resource type.
+func (h *Handler) parseList(get func(string) (string, bool), k ResourceKind, root bool) (*listParams, error) {
 	p := &listParams{q: Query{StartIndex: 1, Count: h.cfg.MaxResults}}
 	if f, ok := get("filter"); ok && strings.TrimSpace(f) != "" {
-		e, err := ParseFilter(f, k)
+		var (
+			e   Expr
+			err error
+		)
+		if root {
+			e, p.none, err = parseRootFilter(f, k)
+		} else {
+			e, err = ParseFilter(f, k)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -597,6 +636,16 @@ func (h *Handler) parseList(get func(string) (string, bool), k ResourceKind) (*l
 		}
 		p.q.Count = int(n)
 	}
+	by, _ := get("sortBy")
+	order, _ := get("sortOrder")
+	var err error
+	if p.q.Sort, p.q.Descending, err = parseSort(by, order, k); err != nil {
+		// A search over every resource type may sort by an attribute of
+		// the other type only: it is absent here, so ID order remains.
+		if _, _, err2 := parseSort(by, order, otherKind(k)); !root || err2 != nil {
+			return nil, err
+		}
+	}
 	if s, ok := get("attributes"); ok {
 		p.attrs = splitAttrs(s)
 	}
@@ -611,6 +660,10 @@ func splitAttrs(s string) []string {
 	for _, a := range strings.Split(s, ",") {
 		a = strings.TrimSpace(a)
 		if a == "" {
+			continue
+		}
+		if isCustomURN(a) {
+			out = append(out, strings.ToLower(a))
 			continue
 		}
 		if rest, ext := splitURN(a); !ext {
@@ -653,13 +706,13 @@ func readSearch(r *http.Request) (func(string) (string, bool), error) {
 	for k, v := range body {
 		lk := strings.ToLower(k)
 		switch lk {
-		case "schemas", "sortby", "sortorder":
-		case "filter":
+		case "schemas":
+		case "filter", "sortby", "sortorder":
 			s, ok := v.(string)
 			if !ok {
-				return nil, invalidValue("filter must be a string")
+				return nil, invalidValue("%s must be a string", k)
 			}
-			vals["filter"] = s
+			vals[lk] = s
 		case "startindex", "count":
 			n, ok := v.(json.Number)
 			if !ok {

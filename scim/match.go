@@ -44,9 +44,31 @@ func MatchUser(e Expr, u *User) bool {
 			return cmpBool(x, u.Active)
 		case AttrLastModified:
 			return cmpTime(x, u.LastModified)
+		case AttrManagerValue:
+			return cmpString(x, u.Enterprise.Of().ManagerID)
+		}
+		if v, ok := enterpriseValue(x.Attr, u.Enterprise.Of()); ok {
+			return cmpString(x, strings.ToLower(v))
 		}
 	}
 	return false
+}
+
+// enterpriseValue returns the case-insensitive enterprise attribute a of e.
+func enterpriseValue(a Attr, e *Enterprise) (string, bool) {
+	switch a {
+	case AttrEmployeeNumber:
+		return e.EmployeeNumber, true
+	case AttrCostCenter:
+		return e.CostCenter, true
+	case AttrOrganization:
+		return e.Organization, true
+	case AttrDivision:
+		return e.Division, true
+	case AttrDepartment:
+		return e.Department, true
+	}
+	return "", false
 }
 
 func matchEmail(e Expr, m *Email) bool {

@@ -58,6 +58,7 @@ func findAttr(attrs schema.Attributes, name string) (schema.CoreAttribute, bool)
 // attributes are an error.
 func normalizeUser(in map[string]any) (map[string]any, error) {
 	out := map[string]any{}
+	declaredEnterprise := false
 	for k, v := range in {
 		switch {
 		case strings.EqualFold(k, "schemas"):
@@ -68,7 +69,7 @@ func normalizeUser(in map[string]any) (map[string]any, error) {
 			// extension (Entra does, even without extension attributes).
 			for _, x := range v.([]any) {
 				if strings.EqualFold(x.(string), enterpriseSchema) {
-					out["schemas"] = []any{userSchema, enterpriseSchema}
+					declaredEnterprise = true
 				}
 			}
 			continue
@@ -106,6 +107,11 @@ func normalizeUser(in map[string]any) (map[string]any, error) {
 				out[enterpriseSchema] = ext
 			}
 			continue
+		case isCustomURN(k):
+			if err := putCustom(out, k, v); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		a, err := coreAttr(coreUser.Attributes, userSchema, k)
 		if err != nil {
@@ -123,6 +129,7 @@ func normalizeUser(in map[string]any) (map[string]any, error) {
 	if strings.TrimSpace(un) == "" {
 		return nil, invalidValue("userName is required")
 	}
+	putSchemas(out, declaredEnterprise)
 	return out, nil
 }
 
@@ -343,7 +350,8 @@ func normalizeSingle(a schema.CoreAttribute, v any) (any, error) {
 }
 
 // Derive sets the query fields of u (UserName, ExternalID, Active,
-// DisplayName, GivenName, FamilyName, Emails) from u.Attributes. A missing
+// DisplayName, GivenName, FamilyName, Emails, Enterprise) from
+// u.Attributes. A missing
 // "active" counts as true.
 func (u *User) Derive() {
 	a := u.Attributes
@@ -359,6 +367,7 @@ func (u *User) Derive() {
 		u.GivenName, _ = n["givenName"].(string)
 		u.FamilyName, _ = n["familyName"].(string)
 	}
+	u.Enterprise = deriveEnterprise(a)
 	u.Emails = nil
 	if list, ok := a["emails"].([]any); ok {
 		for _, x := range list {

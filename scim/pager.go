@@ -59,6 +59,8 @@ type viewKey struct {
 	org    string
 	kind   ResourceKind
 	filter string
+	sort   SortAttr
+	desc   bool
 }
 
 // view is what the pager knows about one list.
@@ -127,6 +129,8 @@ type source[T any] struct {
 	seek  func(ctx context.Context, orgID, after string, q Query) ([]T, error)
 	count func(ctx context.Context, orgID string, filter Expr, every int) (int, []string, error)
 	id    func(T) string
+	// cursor is the position of a resource of a sorted page.
+	cursor func(T) string
 }
 
 // plan is how one request reads its page.
@@ -147,9 +151,15 @@ func (p *pager) markEvery(total int) int {
 // match q.Filter (whose text is filter) and their total number, for the
 // client (a SCIM token ID).
 func servePage[T any](ctx context.Context, p *pager, src source[T], orgID, filter, client string, q Query) ([]T, int, error) {
-	key := viewKey{org: orgID, kind: src.kind, filter: filter}
+	key := viewKey{org: orgID, kind: src.kind, filter: filter, sort: q.Sort, desc: q.Descending}
 	skip := max(q.StartIndex, 1) - 1
 	pl := p.plan(key, client, skip, q.Count)
+	pos := src.id
+	if q.Sort != "" {
+		// Marks are IDs in ID order: a sorted list continues from a
+		// page's cursor only.
+		pl.every, pos = 0, src.cursor
+	}
 	if pl.total < 0 {
 		total, marks, err := src.count(ctx, orgID, q.Filter, pl.every)
 		if err != nil {
@@ -166,15 +176,19 @@ func servePage[T any](ctx context.Context, p *pager, src source[T], orgID, filte
 	if q.Count <= 0 || (skip >= pl.total && !pl.continued) {
 		return nil, pl.total, nil
 	}
-	items, err := src.seek(ctx, orgID, pl.after, Query{Filter: q.Filter, StartIndex: pl.skip + 1, Count: q.Count})
+	items, err := src.seek(ctx, orgID, pl.after, Query{Filter: q.Filter, StartIndex: pl.skip + 1, Count: q.Count, Sort: q.Sort, Descending: q.Descending})
 	if err != nil {
 		return nil, 0, err
+	}
+	if n := len(items); q.Sort != "" && n > 0 && pos(items[n-1]) == "" {
+		// A Seeker written before sorting existed returns ID order.
+		return nil, 0, invalidValue("sortBy is not supported by this service provider's store")
 	}
 	// Remember where the next page starts: after a full page, or after
 	// any page of a walk under way (one that has reached its end may
 	// grow). A lookup that fits one page leaves nothing behind.
 	if n := len(items); n > 0 && (n == q.Count || skip > 0) {
-		p.ended(key, endKey{client: client, pos: skip + n}, src.id(items[n-1]))
+		p.ended(key, endKey{client: client, pos: skip + n}, pos(items[n-1]))
 	}
 	return items, pl.total, nil
 }
@@ -204,7 +218,7 @@ func (p *pager) plan(key viewKey, client string, skip, count int) plan {
 	if fresh {
 		pl.total = v.total
 	}
-	if pl.continued || count <= 0 || skip < p.minEvery {
+	if pl.continued || count <= 0 || skip < p.minEvery || key.sort != "" {
 		return pl
 	}
 	// A deep page without a continuation: seek from a mark when the list

@@ -212,6 +212,12 @@ func applyUserPatch(doc map[string]any, ops []patchOp) (map[string]any, error) {
 			}
 			continue
 		}
+		if isCustomURN(op.Path) {
+			if err := applyCustom(doc, op.Op, op.Path, op.Value); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		up, err := parseUserPath(op.Path)
 		if err != nil {
 			return nil, err
@@ -254,6 +260,12 @@ func applyValueMap(doc map[string]any, op string, m map[string]any) error {
 		if strings.EqualFold(k, "id") {
 			// Okta repeats the id in path-less replaces; the same id is a
 			// no-op and anything else cannot change.
+			continue
+		}
+		if isCustomURN(k) {
+			if err := applyCustom(doc, op, k, v); err != nil {
+				return err
+			}
 			continue
 		}
 		up, err := parseUserPath(k)

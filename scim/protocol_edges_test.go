@@ -74,7 +74,9 @@ func TestFilterGrammar(t *testing.T) {
 			`password eq "x"`,           // outside the allowlist
 			`meta.x eq "1"`,             // outside the allowlist
 			`userName gt "a"`,           // ordering on a string
-			`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "x"`,
+			`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName eq "x"`,
+			`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department gt "x"`,
+			`department eq "x"`,   // extension attributes need their URN
 			`emails[value eq "a"`, // unclosed
 			strings.Repeat("(", 500) + `userName eq "a"` + strings.Repeat(")", 500),
 		}

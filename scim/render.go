@@ -156,7 +156,9 @@ func keepAttr[S ~string | ~[]byte](k S, attrs, excluded []string) bool {
 	}
 	if len(attrs) > 0 {
 		for _, a := range attrs {
-			if foldEq(k, a) {
+			// An attribute of a customer-defined extension selects the
+			// whole extension.
+			if foldEq(k, a) || (len(a) > len(k) && a[len(k)] == ':' && foldEq(k, a[:len(k)])) {
 				return true
 			}
 		}
@@ -216,6 +218,7 @@ func (h *Handler) appendUser(b []byte, u *User, groups []*Group, attrs, excluded
 	// The schemas list and active come first in the output but are
 	// decided by the document.
 	ext, active := false, true
+	var schemas []byte // the stored list, when it names extensions
 	for scan := it; ; {
 		k, v, ok := scan.next()
 		if !ok {
@@ -225,16 +228,23 @@ func (h *Handler) appendUser(b []byte, u *User, groups []*Group, attrs, excluded
 		case enterpriseSchema:
 			ext = true
 		case "schemas":
-			ext = ext || arrayLen(v) > 1
+			if arrayLen(v) > 1 {
+				schemas = v
+			}
 		case "active":
 			active = string(v) != "false"
 		}
 	}
-	b = append(b, `{"schemas":["`+userSchema...)
-	if ext {
-		b = append(b, `","`+enterpriseSchema...)
+	switch {
+	case schemas != nil:
+		b = append(b, `{"schemas":`...)
+		b = append(b, schemas...)
+		b = append(b, `,"id":`...)
+	case ext:
+		b = append(b, `{"schemas":["`+userSchema+`","`+enterpriseSchema+`"],"id":`...)
+	default:
+		b = append(b, `{"schemas":["`+userSchema+`"],"id":`...)
 	}
-	b = append(b, `"],"id":`...)
 	b = appendString(b, u.ID)
 	for {
 		k, v, ok := it.next()

@@ -180,7 +180,13 @@ func TestTC3_FilterInjection(t *testing.T) {
 			`(userName eq "a"`,
 			`userName zz "a"`,
 			`emails[type eq "work"`,
-			`emails[value eq "a"].value eq "b"`,
+			`emails[value eq "a"].value`,           // no operator after the sub-attribute
+			`emails[value eq "a"].nope eq "b"`,     // unknown sub-attribute
+			`emails[value eq "a"].value gt "b"`,    // ordering on a string
+			`emails[value eq "a"]. eq "b"`,         // no sub-attribute name
+			`emails[value eq "a"].value eq "b"]`,   // stray bracket
+			`members[value eq "a"].value eq "b"`,   // a group attribute on users
+			`emails[type eq "work"].emails eq "b"`, // not a sub-attribute
 			`meta.lastModified gt "not-a-date"`,
 			`name.middleName eq "x"`,
 			`userName eq "a" and`,

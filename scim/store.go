@@ -23,8 +23,8 @@ var ErrInvalidMember = errors.New("scim: member is not a user of this organizati
 // carries the access state.
 //
 // Attributes is the resource as the directory last wrote it, validated and
-// with canonical attribute names, without id, meta, schemas and groups. The
-// fields UserName through Emails are derived from it by [User.Derive]; stores
+// with canonical attribute names, without id, meta and groups. The
+// fields UserName through Enterprise are derived from it by [User.Derive]; stores
 // persist them for queries and return Users whose Derive has been called.
 type User struct {
 	OrgID string
@@ -37,6 +37,9 @@ type User struct {
 	GivenName   string
 	FamilyName  string
 	Emails      []Email
+	// Enterprise holds the enterprise extension attributes filters may
+	// name; nil when the user has no enterprise extension.
+	Enterprise *Enterprise
 
 	Attributes map[string]any
 	// AttributesJSON is Attributes encoded as a JSON object, as a store
@@ -52,6 +55,9 @@ type User struct {
 	Version      int64
 	Created      time.Time
 	LastModified time.Time
+	// Cursor is set by Seeker.SeekUsersSCIM for a sorted query: the
+	// position (SortCursor) to pass as "after" to continue after u.
+	Cursor string
 }
 
 // Email is one of a user's email addresses.
@@ -75,6 +81,9 @@ type Group struct {
 	Version      int64
 	Created      time.Time
 	LastModified time.Time
+	// Cursor is set by Seeker.SeekGroupsSCIM for a sorted query, as
+	// User.Cursor.
+	Cursor string
 }
 
 // MemberOpKind is the kind of a MemberOp.
@@ -98,11 +107,15 @@ type MemberOp struct {
 
 // Query selects a page of resources. StartIndex is 1-based, Count >= 0.
 // Filter may be nil (all resources). Results are ordered by ID, bytewise
-// (PostgreSQL's "C" collation, SQLite's BINARY, Go's < on strings).
+// (PostgreSQL's "C" collation, SQLite's BINARY, Go's < on strings), or,
+// when Sort is set, by the sort keys described at [SortAttr] (Descending
+// reverses that order).
 type Query struct {
 	Filter     Expr
 	StartIndex int
 	Count      int
+	Sort       SortAttr
+	Descending bool
 }
 
 // UserStore stores SCIM users. Every method is safe for concurrent use and
@@ -190,7 +203,9 @@ type Seeker interface {
 	// in ID order: up to q.Count of them, skipping the first
 	// q.StartIndex-1. It does not count. The users may carry
 	// AttributesJSON instead of Attributes; OrgID, ID, Version, Created
-	// and LastModified are set.
+	// and LastModified are set. With q.Sort set, the order is q's sort
+	// order, after is a cursor (SortCursor) and the users come after it in
+	// that order, and every user's Cursor is set.
 	SeekUsersSCIM(ctx context.Context, orgID, after string, q Query) ([]*User, error)
 	// SeekGroupsSCIM is SeekUsersSCIM for groups.
 	SeekGroupsSCIM(ctx context.Context, orgID, after string, q Query) ([]*Group, error)

@@ -254,7 +254,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.parseList(queryGetter(r), KindUser)
+	p, err := h.parseList(queryGetter(r), KindUser, false)
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request) error {
 
 // serveUserList answers a list or search request whose parameters get reads.
 func (h *Handler) serveUserList(w http.ResponseWriter, r *http.Request, get func(string) (string, bool)) error {
-	p, err := h.parseList(get, KindUser)
+	p, err := h.parseList(get, KindUser, false)
 	if err != nil {
 		return err
 	}
@@ -315,6 +315,9 @@ func (h *Handler) serveUserList(w http.ResponseWriter, r *http.Request, get func
 // pageUsers returns the page of users p selects and the total number of
 // matches: through the pager when the store is a Seeker.
 func (h *Handler) pageUsers(ctx context.Context, orgID string, p *listParams) ([]*User, int, error) {
+	if p.none {
+		return nil, 0, nil
+	}
 	if h.pages == nil {
 		return h.cfg.Store.ListUsersSCIM(ctx, orgID, p.q)
 	}

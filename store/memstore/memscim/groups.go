@@ -139,6 +139,13 @@ func (s *Store) ListGroupsSCIM(ctx context.Context, orgID string, q scim.Query) 
 	_, d := s.lockSCIM()
 	defer s.mu.Unlock()
 	var out []*scim.Group
+	if q.Sort != "" {
+		page, total := d.sortedGroups(orgID, "", q)
+		for _, it := range page {
+			out = append(out, cloneGroup(it.item))
+		}
+		return out, total, nil
+	}
 	skip, total := max(q.StartIndex, 1)-1, 0
 	d.walkGroups(orgID, "", q.Filter, func(g *scim.Group) bool {
 		total++
@@ -157,8 +164,17 @@ func (s *Store) SeekGroupsSCIM(ctx context.Context, orgID, after string, q scim.
 	if q.Count <= 0 {
 		return nil, nil
 	}
-	skip := max(q.StartIndex, 1) - 1
 	var out []*scim.Group
+	if q.Sort != "" {
+		page, _ := d.sortedGroups(orgID, after, q)
+		for _, it := range page {
+			c := cloneGroup(it.item)
+			c.Cursor = it.cursor
+			out = append(out, c)
+		}
+		return out, nil
+	}
+	skip := max(q.StartIndex, 1) - 1
 	d.walkGroups(orgID, after, q.Filter, func(g *scim.Group) bool {
 		if skip > 0 {
 			skip--

@@ -30,15 +30,17 @@ var (
 // lock and core records, and every Store that New returns for one memstore.Store
 // sees the same records. It is safe for concurrent use.
 type Store struct {
-	mu   *sync.Mutex
-	core memstate.Core
-	scim *scimData
+	mu     *sync.Mutex
+	core   memstate.Core
+	scim   *scimData
+	status *statusData
+	ms     *memstore.Store
 }
 
 // New returns the SCIM store on ms.
 func New(ms *memstore.Store) *Store {
 	st := memstate.Of(ms)
-	return &Store{mu: &st.Mu, core: st.Core, scim: memstate.Data[scimData](st)}
+	return &Store{mu: &st.Mu, core: st.Core, scim: memstate.Data[scimData](st), status: memstate.Data[statusData](st), ms: ms}
 }
 
 // scimData holds the scim records. Stored users carry their attributes

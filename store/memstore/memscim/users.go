@@ -122,11 +122,19 @@ func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion in
 }
 
 // ListUsersSCIM implements scim.UserStore. It evaluates q.Filter with
-// scim.MatchUser over the organization's users, in ID order.
+// scim.MatchUser over the organization's users, in ID order or sorted in
+// memory.
 func (s *Store) ListUsersSCIM(ctx context.Context, orgID string, q scim.Query) ([]*scim.User, int, error) {
 	_, d := s.lockSCIM()
 	defer s.mu.Unlock()
 	var out []*scim.User
+	if q.Sort != "" {
+		page, total := d.sortedUsers(orgID, "", q)
+		for _, it := range page {
+			out = append(out, scim.CloneUser(it.item))
+		}
+		return out, total, nil
+	}
 	skip, total := max(q.StartIndex, 1)-1, 0
 	d.walkUsers(orgID, "", q.Filter, func(u *scim.User) bool {
 		total++
@@ -145,8 +153,17 @@ func (s *Store) SeekUsersSCIM(ctx context.Context, orgID, after string, q scim.Q
 	if q.Count <= 0 {
 		return nil, nil
 	}
-	skip := max(q.StartIndex, 1) - 1
 	var out []*scim.User
+	if q.Sort != "" {
+		page, _ := d.sortedUsers(orgID, after, q)
+		for _, it := range page {
+			c := *it.item
+			c.Attributes, c.Emails, c.Cursor = nil, nil, it.cursor
+			out = append(out, &c)
+		}
+		return out, nil
+	}
+	skip := max(q.StartIndex, 1) - 1
 	d.walkUsers(orgID, after, q.Filter, func(u *scim.User) bool {
 		if skip > 0 {
 			skip--

@@ -61,6 +61,18 @@ func userColumn(a scim.Attr) (string, bool) {
 		return "e.type_lc", true
 	case scim.AttrEmailPrimary:
 		return "e.is_primary", true
+	case scim.AttrEmployeeNumber:
+		return "u.employee_number_lc", true
+	case scim.AttrCostCenter:
+		return "u.cost_center_lc", true
+	case scim.AttrOrganization:
+		return "u.organization_lc", true
+	case scim.AttrDivision:
+		return "u.division_lc", true
+	case scim.AttrDepartment:
+		return "u.department_lc", true
+	case scim.AttrManagerValue:
+		return "u.manager_id", true
 	}
 	return "", false
 }

@@ -185,10 +185,14 @@ func (s *Store) ListGroupsSCIM(ctx context.Context, orgID string, q scim.Query) 
 	if q.Count <= 0 || q.StartIndex > total {
 		return nil, total, nil
 	}
+	order, err := listOrder(q, groupSort, "g.group_id")
+	if err != nil {
+		return nil, 0, err
+	}
 	n := len(b.args)
 	args := append(b.args, q.Count, max(q.StartIndex, 1)-1)
 	groups, err := sqlbase.Collect(ctx, s.db, scanSCIMGroup, `SELECT `+scimGroupCols+` FROM ssokit_scim_groups g WHERE `+where+
-		` ORDER BY g.group_id LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), args...)
+		order+` LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), args...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -59,13 +59,36 @@ func (s *Store) SeekUsersSCIM(ctx context.Context, orgID, after string, q scim.Q
 	if q.Count <= 0 {
 		return nil, nil
 	}
-	where, args, err := s.userWhere(orgID, after, q.Filter)
+	var (
+		spec   sortSpec
+		err    error
+		sorted = q.Sort != ""
+		idFrom = after
+	)
+	if sorted {
+		if spec, err = userSort(q.Sort); err != nil {
+			return nil, err
+		}
+		idFrom = ""
+	}
+	where, args, err := s.userWhere(orgID, idFrom, q.Filter)
 	if err != nil {
 		return nil, err
 	}
+	cols, order := "u.user_id, u.attrs, u.version, u.created_at, u.last_modified", " ORDER BY u.user_id"
+	if sorted {
+		b := &scimSQL{d: s.dialect, args: args}
+		if after != "" {
+			cond, err := spec.after(b, after, q.Descending)
+			if err != nil {
+				return nil, err
+			}
+			where += " AND " + cond
+		}
+		args, cols, order = b.args, cols+", "+spec.col, spec.orderBy(q.Descending)
+	}
 	tail, args := limitOffset(args, q)
-	rows, err := s.db.QueryContext(ctx, `SELECT u.user_id, u.attrs, u.version, u.created_at, u.last_modified FROM ssokit_scim_users u WHERE `+
-		where+` ORDER BY u.user_id`+tail, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM ssokit_scim_users u WHERE `+where+order+tail, args...)
 	if err != nil {
 		return nil, sqlbase.Wrap(err)
 	}
@@ -76,17 +99,28 @@ func (s *Store) SeekUsersSCIM(ctx context.Context, orgID, after string, q scim.Q
 	var (
 		arena                   []byte
 		raw                     sql.RawBytes
-		id                      string
+		id, sortText            string
 		version, created, modif int64
+		sortTime                int64
 	)
+	dest := []any{&id, &raw, &version, &created, &modif}
+	if sorted && spec.text {
+		dest = append(dest, &sortText)
+	} else if sorted {
+		dest = append(dest, &sortTime)
+	}
 	for rows.Next() {
-		if err := rows.Scan(&id, &raw, &version, &created, &modif); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, sqlbase.Wrap(err)
 		}
 		start := len(arena)
 		arena = append(arena, raw...)
-		recs = append(recs, scim.User{OrgID: orgID, ID: id, AttributesJSON: arena[start:len(arena):len(arena)],
-			Version: version, Created: sqlbase.FromTS(created), LastModified: sqlbase.FromTS(modif)})
+		u := scim.User{OrgID: orgID, ID: id, AttributesJSON: arena[start:len(arena):len(arena)],
+			Version: version, Created: sqlbase.FromTS(created), LastModified: sqlbase.FromTS(modif)}
+		if sorted {
+			u.Cursor = scim.SortCursor(spec.key(sortText, sortTime), id)
+		}
+		recs = append(recs, u)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, sqlbase.Wrap(err)
@@ -103,12 +137,39 @@ func (s *Store) SeekGroupsSCIM(ctx context.Context, orgID, after string, q scim.
 	if q.Count <= 0 {
 		return nil, nil
 	}
-	where, args, err := s.groupWhere(orgID, after, q.Filter)
+	if q.Sort == "" {
+		where, args, err := s.groupWhere(orgID, after, q.Filter)
+		if err != nil {
+			return nil, err
+		}
+		tail, args := limitOffset(args, q)
+		return sqlbase.Collect(ctx, s.db, scanSCIMGroup, `SELECT `+scimGroupCols+` FROM ssokit_scim_groups g WHERE `+where+` ORDER BY g.group_id`+tail, args...)
+	}
+	spec, err := groupSort(q.Sort)
 	if err != nil {
 		return nil, err
 	}
+	where, args, err := s.groupWhere(orgID, "", q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	if after != "" {
+		b := &scimSQL{d: s.dialect, args: args}
+		cond, err := spec.after(b, after, q.Descending)
+		if err != nil {
+			return nil, err
+		}
+		where, args = where+" AND "+cond, b.args
+	}
 	tail, args := limitOffset(args, q)
-	return sqlbase.Collect(ctx, s.db, scanSCIMGroup, `SELECT `+scimGroupCols+` FROM ssokit_scim_groups g WHERE `+where+` ORDER BY g.group_id`+tail, args...)
+	groups, err := sqlbase.Collect(ctx, s.db, scanSCIMGroup, `SELECT `+scimGroupCols+` FROM ssokit_scim_groups g WHERE `+where+spec.orderBy(q.Descending)+tail, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		g.Cursor = scim.SortCursor(scim.GroupSortKey(g, q.Sort), g.ID)
+	}
+	return groups, nil
 }
 
 // CountUsersSCIM implements scim.Seeker in one statement.

@@ -38,9 +38,13 @@ func scimUserArgs(r *scim.User) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	ent := r.Enterprise.Of()
 	return []any{r.OrgID, r.ID, r.UserName, r.UserNameKey(), r.ExternalID, strings.ToLower(r.DisplayName),
 		strings.ToLower(r.GivenName), strings.ToLower(r.FamilyName), r.Active, r.Deleted, attrs, r.Version,
-		sqlbase.TS(r.Created), sqlbase.TS(r.LastModified)}, nil
+		sqlbase.TS(r.Created), sqlbase.TS(r.LastModified),
+		strings.ToLower(ent.EmployeeNumber), strings.ToLower(ent.CostCenter),
+		strings.ToLower(ent.Organization), strings.ToLower(ent.Division),
+		strings.ToLower(ent.Department), ent.ManagerID, strings.ToLower(r.PrimaryEmail())}, nil
 }
 
 func (s *Store) writeEmails(ctx context.Context, tx *sql.Tx, r *scim.User) error {
@@ -116,8 +120,9 @@ func (s *Store) AdoptUserSCIM(ctx context.Context, u *sso.User, m *sso.Membershi
 
 // insertSCIMUser stores a SCIM record; its arguments come from scimUserArgs.
 const insertSCIMUser = `INSERT INTO ssokit_scim_users (org_id, user_id, user_name, user_name_lc, external_id,
-	display_name_lc, given_name_lc, family_name_lc, active, deleted, attrs, version, created_at, last_modified)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+	display_name_lc, given_name_lc, family_name_lc, active, deleted, attrs, version, created_at, last_modified,
+	employee_number_lc, cost_center_lc, organization_lc, division_lc, department_lc, manager_id, primary_email_lc)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`
 
 // replaceCoreUser rewrites an existing core user inside a SCIM transaction;
 // a missing user is ErrNotFound.
@@ -176,8 +181,9 @@ func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion in
 	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE ssokit_scim_users SET user_name = $3, user_name_lc = $4, external_id = $5,
 			display_name_lc = $6, given_name_lc = $7, family_name_lc = $8, active = $9, deleted = $10, attrs = $11,
-			version = $12, created_at = $13, last_modified = $14
-			WHERE org_id = $1 AND user_id = $2 AND version = $15`, append(rargs, prevVersion)...)
+			version = $12, created_at = $13, last_modified = $14, employee_number_lc = $15, cost_center_lc = $16,
+			organization_lc = $17, division_lc = $18, department_lc = $19, manager_id = $20, primary_email_lc = $21
+			WHERE org_id = $1 AND user_id = $2 AND version = $22`, append(rargs, prevVersion)...)
 		if err != nil {
 			return sqlbase.Wrap(err)
 		}
@@ -228,10 +234,14 @@ func (s *Store) ListUsersSCIM(ctx context.Context, orgID string, q scim.Query) (
 	if q.Count <= 0 || q.StartIndex > total {
 		return nil, total, nil
 	}
+	order, err := listOrder(q, userSort, "u.user_id")
+	if err != nil {
+		return nil, 0, err
+	}
 	args := append(b.args, q.Count, max(q.StartIndex, 1)-1)
 	n := len(b.args)
 	users, err := sqlbase.Collect(ctx, s.db, scanSCIMUser, `SELECT `+scimUserCols+` FROM ssokit_scim_users u WHERE `+where+
-		` ORDER BY u.user_id LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), args...)
+		order+` LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), args...)
 	if err != nil {
 		return nil, 0, err
 	}
