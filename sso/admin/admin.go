@@ -52,6 +52,10 @@ type Config struct {
 	Domains *domains.Manager
 	// Enforcer switches SSO enforcement. Required.
 	Enforcer *policy.Enforcer
+	// SCIMStatus returns an organization's directory sync status (the
+	// value of scim.Handler.SyncStatus) for GET /scim-status. Nil answers
+	// that route 404.
+	SCIMStatus func(ctx context.Context, orgID string) (any, error)
 	// Auditor records and exports the audit trail. Required.
 	Auditor *audit.Trail
 	// Sessions lists and revokes sessions. Nil answers the session routes
@@ -151,6 +155,9 @@ func New(cfg Config) (*Handler, error) {
 	route("GET /audit", h.queryAudit)
 	route("GET /audit/export", h.exportAudit)
 	route("GET /audit/verify", h.verifyAudit)
+	route("GET /network-policy", h.getNetwork)
+	route("PUT /network-policy", h.setNetwork)
+	route("GET /scim-status", h.getSCIMStatus)
 	m.Handle("/", h.wrap(func(http.ResponseWriter, *http.Request, *sso.Organization) error {
 		return fmt.Errorf("admin: no such route: %w", sso.ErrNotFound)
 	}))

@@ -499,6 +499,7 @@ func (s *Stack) wire(cfg Config) error {
 		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC},
 		Starters:    starters, Domains: s.Domains, Enforcer: s.Enforcer, Auditor: s.Auditor,
 		Sessions: s.Sessions, Health: s.Health, TestReturnTo: cfg.TestReturnTo, Now: now, Logger: lg,
+		SCIMStatus: func(ctx context.Context, orgID string) (any, error) { return s.SCIM.SyncStatus(ctx, orgID) },
 	}
 	if cfg.Authorize != nil {
 		if s.Admin, err = admin.New(adminCfg); err != nil {
