@@ -42,6 +42,8 @@ import (
 	"github.com/ssokit/ssokit/sso/health"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
+	"github.com/ssokit/ssokit/sso/mail"
+	"github.com/ssokit/ssokit/sso/password"
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/sso/portal"
 	"github.com/ssokit/ssokit/sso/ssotest"
@@ -51,6 +53,7 @@ import (
 	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlnotify"
 	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlpassword"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 )
@@ -93,6 +96,8 @@ type App struct {
 	enforcer  *policy.Enforcer
 	admin     *admin.Handler
 	portal    *portal.Portal
+	password  *password.Manager
+	mail      *mail.DevMailer
 	mfa       *mfa.Manager
 	scim      *scim.Handler
 	dns       *demoResolver
@@ -310,6 +315,7 @@ func (a *App) wire(ctx context.Context) error {
 	insecure := !a.secure()
 	tp, mp := a.telemetry.providers()
 	a.dns = &demoResolver{kv: a.kv}
+	a.mail = &mail.DevMailer{}
 	sessions, bus, err := a.sessionStores()
 	if err != nil {
 		return err
@@ -326,6 +332,10 @@ func (a *App) wire(ctx context.Context) error {
 		SigningKeys:   []session.SigningKey{{ID: "demo-es256-1", PrivateKey: tokKey}},
 		RevocationBus: bus,
 		SessionStore:  sessions,
+		// Passwords for the break-glass admins (and any organization
+		// without an IdP); the emails they send are shown at /dev/mail.
+		Password: &stack.PasswordConfig{Store: sqlpassword.New(a.store), Mailer: a.mail,
+			VerifyURL: a.url("/account/verify"), ResetURL: a.url("/account/reset"), AppName: "Demo SaaS"},
 		// The admin portal a customer's IT admin sets SSO up in, entered
 		// as an org admin of the demo or through a setup link. One
 		// process: its sessions live in memory.
@@ -362,7 +372,7 @@ func (a *App) wire(ctx context.Context) error {
 	a.auditor, a.sessions, a.completer = kit.Auditor, kit.Sessions, kit.Completer
 	a.saml, a.oidc, a.discovery, a.domains = kit.SAML, kit.OIDC, kit.Discovery, kit.Domains
 	a.enforcer, a.health, a.mfa, a.admin, a.scim = kit.Enforcer, kit.Health, kit.MFA, kit.Admin, kit.SCIM
-	a.portal = kit.Portal
+	a.portal, a.password = kit.Portal, kit.Password
 	a.pages, err = newPages(a)
 	return err
 }

@@ -10,13 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ssokit/ssokit/internal/normalize"
-	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/discovery"
+	"github.com/ssokit/ssokit/sso/password"
 	"github.com/ssokit/ssokit/sso/portal"
 )
 
@@ -128,42 +127,27 @@ func (p *pages) localLogin(w http.ResponseWriter, r *http.Request) {
 // through the Enforcer like a real host would.
 func (p *pages) localLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	email, domain, err := normalize.Email(r.PostFormValue("email"))
 	returnTo := returnto.Safe(r.PostFormValue("return_to"), "/dashboard")
-	fail := func(msg string) {
-		w.WriteHeader(http.StatusUnauthorized)
+	fail := func(status int, msg string) {
+		w.WriteHeader(status)
 		p.render(w, r, "local", "Sign in with a password", map[string]string{"Email": r.PostFormValue("email"), "ReturnTo": returnTo, "Error": msg})
 	}
-	if err != nil || !opaque.Equal(opaque.Hash(r.PostFormValue("password")), opaque.Hash(demoPassword)) {
-		fail("Unknown email or wrong password.")
-		return
-	}
-	ctx := r.Context()
-	dom, err := p.a.store.FindVerifiedDomain(ctx, domain)
-	if err != nil {
-		fail("Unknown email or wrong password.")
-		return
-	}
-	m, err := p.a.store.FindMemberByEmail(ctx, dom.OrgID, email)
-	if err != nil || !m.Active() {
-		fail("Unknown email or wrong password.")
-		return
-	}
-	if err := p.a.enforcer.LocalLoginAllowed(ctx, dom.OrgID, m.UserID); err != nil {
-		if errors.Is(err, sso.ErrSSORequired) {
-			fail("Your organization requires single sign-on. Use the SSO button on the sign-in page.")
-			return
-		}
-		fail("Sign-in is not allowed.")
-		return
-	}
-	if err := p.a.sessions.IssueSession(w, r, &sso.SessionGrant{UserID: m.UserID, OrgID: dom.OrgID, Method: sso.AuthLocal, Roles: m.Roles}); err != nil {
+	// sso/password checks the password (argon2id, throttled, the same
+	// answer for unknown addresses), SSO enforcement (break-glass admins
+	// only) and issues the session.
+	_, err := p.a.password.Login(w, r, password.LoginRequest{Email: r.PostFormValue("email"), Password: r.PostFormValue("password")})
+	switch reason := sso.ReasonOf(err); {
+	case err == nil:
+		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+	case reason == password.ReasonSSORequired:
+		fail(http.StatusForbidden, "Your organization requires single sign-on. Use the SSO button on the sign-in page.")
+	case reason == password.ReasonRateLimited:
+		fail(http.StatusTooManyRequests, "Too many attempts. Wait a minute, then try again.")
+	case errors.Is(err, sso.ErrUnavailable):
 		p.a.sessionError(w, r, err)
-		return
+	default:
+		fail(http.StatusUnauthorized, "Unknown email or wrong password.")
 	}
-	p.a.auditor.Record(ctx, &sso.Event{OrgID: dom.OrgID, Type: sso.EventLoginSucceeded, Outcome: sso.OutcomeSuccess,
-		Actor: sso.Actor{Type: sso.ActorUser, ID: m.UserID}, Details: map[string]string{"method": "local", "break_glass": "true"}})
-	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }
 
 func (p *pages) logout(w http.ResponseWriter, r *http.Request) {

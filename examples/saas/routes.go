@@ -51,6 +51,10 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("/api/admin/setup-links", links)
 	mux.Handle("/api/admin/setup-links/", links)
 	mux.Handle("POST /admin/setup-link", a.orgAdmin(http.HandlerFunc(p.createSetupLink)))
+	// The password flows (sign-up, verify, reset, change) and the emails
+	// the development mailer caught.
+	mux.Handle("/auth/password/", http.StripPrefix("/auth/password", a.password))
+	mux.Handle("GET /dev/mail", a.mail)
 	mux.Handle("/mfa/", a.sessions.Require(http.StripPrefix("/mfa", a.mfa)))
 
 	// API tokens: issue for the current browser session, refresh, verify.

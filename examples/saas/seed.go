@@ -120,7 +120,7 @@ func (a *App) seedOrg(ctx context.Context, d demoOrg) error {
 	if err := a.store.Provision(ctx, root, m, nil); err != nil && !errors.Is(err, sso.ErrConflict) {
 		return err
 	}
-	return nil
+	return a.password.SetPassword(ctx, root, demoPassword)
 }
 
 // idpSAMLMetadata returns the development IdP's SAML metadata document.
