@@ -34,7 +34,7 @@ func TestDependencies(t *testing.T) {
 // other, so shared code goes down and nothing imports sideways.
 func TestServiceDependencies(t *testing.T) {
 	pkgs := []string{"./audit", "./discovery", "./domains", "./health", "./keyring", "./login", "./policy",
-		"./password", "./mail", "../saml", "../oidc", "../scim", "../session", "../mfa"}
+		"./password", "./mail", "./webhook", "../saml", "../oidc", "../scim", "../session", "../mfa"}
 	args := append([]string{"list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`}, pkgs...)
 	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {

@@ -33,6 +33,7 @@ import (
 	"github.com/ssokit/ssokit/sso/password"
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/sso/portal"
+	"github.com/ssokit/ssokit/sso/webhook"
 )
 
 // Store is the core and session storage the stack's components use,
@@ -105,6 +106,11 @@ type Config struct {
 	// Sessions.Run runs. Nil means a revocation reaches the other replicas
 	// within session.DefaultRevocationCacheTTL.
 	RevocationBus session.RevocationBus
+	// Webhooks, when set, keeps webhook endpoints and deliveries
+	// (sqlwebhook.New or memwebhook.New of Store): Stack.Webhooks then
+	// delivers audit events to organizations' signed webhooks and SIEM
+	// collectors, the work shared by every replica that runs Run.
+	Webhooks webhook.Store
 	// Password, when set, turns on the password tier (sign-up, email
 	// verification, login, reset, change) at PrefixPassword, under the
 	// same SSO enforcement, sessions and audit trail as SSO logins.
@@ -238,7 +244,9 @@ type Stack struct {
 	// Portal is nil unless Config.Portal is set.
 	Portal *portal.Portal
 	// Password is nil unless Config.Password is set.
-	Password  *password.Manager
+	Password *password.Manager
+	// Webhooks is nil unless Config.Webhooks is set.
+	Webhooks  *webhook.Dispatcher
 	Auditor   *audit.Trail
 	Domains   *domains.Manager
 	Enforcer  *policy.Enforcer
@@ -480,6 +488,13 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
+	if cfg.Webhooks != nil {
+		if s.Webhooks, err = webhook.New(webhook.Config{Store: cfg.Webhooks, Events: st, Sealer: s.Sealer,
+			Auditor: s.Auditor, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
+			AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, Now: now, Logger: lg}); err != nil {
+			return err
+		}
+	}
 	if pc := cfg.Password; pc != nil {
 		if s.Password, err = password.New(password.Config{
 			Store: pc.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions, Revoker: s.Sessions,
@@ -675,6 +690,9 @@ func (s *Stack) Run(ctx context.Context) error {
 	loop("domain re-verification", s.Domains.Run)
 	loop("federation health", s.Health.Run)
 	loop("audit sealer", s.Auditor.Run)
+	if s.Webhooks != nil {
+		loop("webhooks", s.Webhooks.Run)
+	}
 	loop("session revocations", s.Sessions.Run)
 	loop("sweep", s.runSweeps)
 	wg.Wait()
