@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/eventjson"
 	"github.com/ssokit/ssokit/internal/reqinfo"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -167,35 +168,12 @@ func (a *Trail) each(ctx context.Context, q sso.EventQuery, fn func(*sso.Event) 
 	}
 }
 
-// Entry is the JSON form of an Event in exports and the admin API.
-type Entry struct {
-	ID        string            `json:"id"`
-	OrgID     string            `json:"org_id"`
-	Seq       int64             `json:"seq"`
-	Time      time.Time         `json:"time"`
-	Type      string            `json:"type"`
-	ActorType sso.ActorType     `json:"actor_type"`
-	ActorID   string            `json:"actor_id,omitempty"`
-	Target    string            `json:"target_type,omitempty"`
-	TargetID  string            `json:"target_id,omitempty"`
-	Outcome   string            `json:"outcome"`
-	Reason    string            `json:"reason,omitempty"`
-	IP        string            `json:"ip,omitempty"`
-	UserAgent string            `json:"user_agent,omitempty"`
-	Details   map[string]string `json:"details,omitempty"`
-	PrevHash  string            `json:"prev_hash"`
-	Hash      string            `json:"hash"`
-}
+// Entry is the JSON form of an Event in exports and the admin API; webhook
+// and SIEM payloads use the same form.
+type Entry = eventjson.Entry
 
 // Export returns the exported form of e.
-func Export(e *sso.Event) Entry {
-	return Entry{
-		ID: e.ID, OrgID: e.OrgID, Seq: e.Seq, Time: e.Time.UTC(), Type: e.Type,
-		ActorType: e.Actor.Type, ActorID: e.Actor.ID, Target: e.Target.Type, TargetID: e.Target.ID,
-		Outcome: e.Outcome, Reason: e.Reason, IP: e.IP, UserAgent: e.UserAgent, Details: e.Details,
-		PrevHash: e.PrevHash, Hash: e.Hash,
-	}
-}
+func Export(e *sso.Event) Entry { return eventjson.Of(e) }
 
 // ExportJSONLines writes every event matching q (ignoring q.Limit) to w as
 // JSON lines.
