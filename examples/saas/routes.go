@@ -38,8 +38,9 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("POST /demo/dns/publish/{name}", a.orgAdmin(http.HandlerFunc(p.publishDNS)))
 
 	// ssokit components.
-	mux.Handle("/sso/saml/", http.StripPrefix("/sso/saml", a.saml))
-	mux.Handle("/sso/oidc/", http.StripPrefix("/sso/oidc", a.oidc))
+	// Through the stack's router, so that its per-client limit applies.
+	mux.Handle("/sso/saml/", a.kit.Handler())
+	mux.Handle("/sso/oidc/", a.kit.Handler())
 	mux.Handle("/sso/", http.StripPrefix("/sso", a.discovery))
 	mux.Handle("/idp/", http.StripPrefix("/idp", a.idp))
 	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", a.scim))
