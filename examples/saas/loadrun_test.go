@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -152,6 +153,9 @@ func TestLoadRunRestarts(t *testing.T) {
 			t.Errorf("write %s: %v", path, err)
 		}
 	}
+	if cut := run.cutShort(); len(cut) > 0 {
+		t.Errorf("more than 1%% of the answers were cut short in transit: %s", strings.Join(cut, "; "))
+	}
 	if bad := run.bad(); len(bad) > 0 {
 		t.Errorf("%d answers were neither a success nor a clean 503; first: %s", len(bad), strings.Join(bad[:min(len(bad), 8)], "\n  "))
 	}
@@ -220,6 +224,10 @@ func newLoadTally() *loadTally {
 func (l *loadTally) record(kind string, d time.Duration, status int, hdr http.Header, body []byte, err error) {
 	outcome := "ok"
 	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// Cut short between the in-test balancer and the client; the
+		// test bounds how often (cutShort).
+		outcome = outcomeCut
 	case err != nil:
 		outcome = "error: " + errKind(err)
 	case status >= 200 && status < 300:
@@ -242,7 +250,7 @@ func (l *loadTally) record(kind string, d time.Duration, status int, hdr http.He
 				l.firstOK[kind] = time.Now()
 			}
 		}
-	case outcome != "503":
+	case outcome != "503" && outcome != outcomeCut:
 		msg := fmt.Sprintf("%s at %v: %s", kind, time.Since(l.start).Round(time.Millisecond), outcome)
 		if err != nil {
 			msg += ": " + tailString(err.Error(), 200)
@@ -251,6 +259,27 @@ func (l *loadTally) record(kind string, d time.Duration, status int, hdr http.He
 		}
 		l.badList = append(l.badList, msg)
 	}
+}
+
+// outcomeCut is the outcome of a response cut short in transit.
+const outcomeCut = "cut short in transit"
+
+// cutShort returns the kinds where more than 1% of the answers were cut
+// short in transit.
+func (l *loadTally) cutShort() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for k, c := range l.counts {
+		total := 0
+		for _, n := range c {
+			total += n
+		}
+		if c[outcomeCut] > total/100 {
+			out = append(out, fmt.Sprintf("%s: %d of %d", k, c[outcomeCut], total))
+		}
+	}
+	return out
 }
 
 // errKind names a transport error without its variable parts.
