@@ -492,7 +492,9 @@ func (s *SP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionInp
 	applyMetadata(&cfg, md)
 	c.Config = &cfg
 	c.Protocol = Protocol
-	return idpDetails(md), nil
+	d := idpDetails(md)
+	d.Warnings = configWarnings(&cfg, now)
+	return d, nil
 }
 
 // applyPolicy sets the policy switches the input carries; absent ones keep

@@ -83,6 +83,15 @@ func TestExpiredPinnedCertificate(t *testing.T) {
 				t.Fatalf("warning %q does not name %q", w, want)
 			}
 		}
+		// Configuring the connection says so too, where the admin sees it.
+		details, err := h.sp.Configure(context.Background(), h.conn, &saml.ConnectionInput{IdPEntityID: testIdP,
+			SSOURL: "https://idp.example.com/sso", Certificates: []string{certPEM(expired.cert)}})
+		if err != nil {
+			t.Fatalf("Configure: %v", err)
+		}
+		if len(details.Warnings) != 1 || !strings.Contains(details.Warnings[0], fp) {
+			t.Fatalf("Configure warnings %q, want the expired certificate named", details.Warnings)
+		}
 	})
 	t.Run("Enforced", func(t *testing.T) {
 		t.Parallel()

@@ -27,6 +27,10 @@ type IdPDetails struct {
 	Issuer       string            `json:"issuer,omitempty"`
 	Endpoints    map[string]string `json:"endpoints,omitempty"`
 	Certificates []CertificateInfo `json:"certificates,omitempty"`
+	// Warnings are what the admin should know about the settings as
+	// configured (an expired or soon-expiring certificate, a weakening
+	// opt-in), in plain words.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // CertificateInfo describes a trusted IdP certificate.

@@ -19,6 +19,9 @@ func oidcFlow(id string, expires time.Time) *oidc.Flow {
 		ID: id, BrowserHash: opaque.Hash("browser-" + id), ConnectionID: "conn_1", OrgID: "org_1",
 		Issuer: "https://idp.example.com", RedirectURI: "https://app.example.com/sso/oidc/callback/conn_1",
 		Verifier: "verifier-" + id, Nonce: "nonce-" + id, ReturnTo: "/dashboard?tab=1", Test: true,
+		// What the login asked the IdP for, checked against the ID token:
+		// a store must keep it.
+		RequireMFA: true, ACRValues: "urn:a urn:b", MaxAge: 5 * time.Minute, ForceAuthn: true,
 		CreatedAt: time.Now().Add(-time.Minute).Truncate(time.Microsecond), ExpiresAt: expires.Truncate(time.Microsecond),
 	}
 }
