@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -63,9 +64,6 @@ func (c *dbCounter) statement(q string, inTx bool) {
 	c.mu.Lock()
 	if c.recording {
 		line := strings.Join(strings.Fields(q), " ")
-		if len(line) > 110 {
-			line = line[:110] + "..."
-		}
 		if inTx {
 			line = "  (tx) " + line
 		} else if write {
@@ -413,11 +411,16 @@ func TestSAMLLoginStatements(t *testing.T) {
 			}
 			t.Parallel()
 			e := newLoginEnv(t, d, 1, 1)
-			// The ceilings: a returning login is at most 8 statements and 2
-			// commits (the request and its replay record together, then
-			// identity, session and audit event together); a first login
-			// at most 12 statements and 4 commits.
-			limits := map[string][2]int64{"first (JIT)": {12, 4}, "returning": {8, 2}}
+			// The ceilings (statements, commits, round trips): a returning
+			// login is at most 8 statements and 2 commits (the request and
+			// its replay record together, then identity, session and audit
+			// event together); a first login at most 12 statements and 4
+			// commits. On PostgreSQL each of a returning login's two writes
+			// is one statement, so it is 4 round trips in all.
+			limits := map[string][3]int64{"first (JIT)": {12, 4, 18}, "returning": {8, 2, 12}}
+			if d == sqlstore.Postgres {
+				limits = map[string][3]int64{"first (JIT)": {9, 4, 11}, "returning": {4, 2, 4}}
+			}
 			measure := func(name string) []string {
 				p := e.start(t, 0, 0)
 				stop := e.count.record()
@@ -427,9 +430,10 @@ func TestSAMLLoginStatements(t *testing.T) {
 					t.Fatalf("%s login: %v", name, err)
 				}
 				t.Logf("%s login (ACS POST -> session cookie) on %s: %d statements, %d commits, %d round trips with BEGIN/COMMIT:\n%s",
-					name, d, stmts, commits, trips, strings.Join(log, "\n"))
-				if max := limits[name]; stmts > max[0] || commits > max[1] {
-					t.Errorf("%s login: %d statements and %d commits, want at most %d and %d", name, stmts, commits, max[0], max[1])
+					name, d, stmts, commits, trips, strings.Join(shortLines(log, 110), "\n"))
+				if max := limits[name]; stmts > max[0] || commits > max[1] || trips > max[2] {
+					t.Errorf("%s login: %d statements, %d commits and %d round trips, want at most %d, %d and %d",
+						name, stmts, commits, trips, max[0], max[1], max[2])
 				}
 				return log
 			}
@@ -439,7 +443,7 @@ func TestSAMLLoginStatements(t *testing.T) {
 					switch {
 					case strings.Contains(q, "ssokit_event_heads"):
 						t.Errorf("the login touches the audit chain head: %s", q)
-					case strings.Contains(q, "DELETE") && strings.Contains(q, "expires_at <="):
+					case sweep.MatchString(q):
 						t.Errorf("the login sweeps expired rows: %s", q)
 					case strings.Contains(q, "ssokit_saml_replay"):
 						replay++
@@ -456,6 +460,21 @@ func TestSAMLLoginStatements(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sweep matches a bulk delete of expired rows, which a login must not run.
+var sweep = regexp.MustCompile(`DELETE FROM \w+ WHERE [^;]*\bIN \( ?SELECT [^;]*expires_at <=`)
+
+// shortLines returns lines cut to at most n bytes each, for a log.
+func shortLines(lines []string, n int) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		if len(l) > n {
+			l = l[:n] + "..."
+		}
+		out[i] = l
+	}
+	return out
 }
 
 // BenchmarkSAMLLoginConcurrent posts returning users' SAML responses to the

@@ -89,20 +89,34 @@ func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
 // transaction that writes the records e is about, which it does not make
 // wait for anything.
 func insertEvent(ctx context.Context, q sqlbase.Querier, e *sso.Event) error {
-	if err := e.Validate(); err != nil {
+	args, err := eventArgs(e)
+	if err != nil {
 		return err
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO ssokit_events (`+eventInsertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', '')`,
+		args...)
+	return sqlbase.Wrap(err)
+}
+
+// eventInsertCols are the columns an unsealed event is inserted with, in
+// the order of eventArgs followed by prev_hash and hash (both empty).
+const eventInsertCols = `id, org_id, at, type, actor_type, actor_id, target_type, target_id, outcome, reason, ip, user_agent, details,
+	prev_hash, hash`
+
+// eventArgs validates e, clears what sealing sets and returns the values
+// of the first 13 of eventInsertCols.
+func eventArgs(e *sso.Event) ([]any, error) {
+	if err := e.Validate(); err != nil {
+		return nil, err
 	}
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	e.Seq, e.PrevHash, e.Hash = 0, "", ""
 	details, err := sqlbase.ToJSON(e.Details)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO ssokit_events (id, org_id, at, type, actor_type, actor_id, target_type, target_id,
-		outcome, reason, ip, user_agent, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', '')`,
-		e.ID, e.OrgID, sqlbase.TS(e.Time), e.Type, string(e.Actor.Type), e.Actor.ID, e.Target.Type, e.Target.ID,
-		e.Outcome, e.Reason, e.IP, e.UserAgent, details)
-	return sqlbase.Wrap(err)
+	return []any{e.ID, e.OrgID, sqlbase.TS(e.Time), e.Type, string(e.Actor.Type), e.Actor.ID, e.Target.Type, e.Target.ID,
+		e.Outcome, e.Reason, e.IP, e.UserAgent, details}, nil
 }
 
 // ListEvents implements sso.EventStore. It first seals the organization's

@@ -71,11 +71,15 @@ func (s *Store) CreateSession(ctx context.Context, ss *session.Session, limit in
 
 // CreateLoginSession implements session.LoginWriter: the identity update,
 // the session with its evictions and the audit event in one transaction.
+// On PostgreSQL the transaction is one statement (createLoginSessionOnce).
 func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, limit int, w *sso.LoginWrites) ([]*session.Session, error) {
 	if w != nil && w.Identity != nil {
 		if err := w.Identity.Validate(); err != nil {
 			return nil, err
 		}
+	}
+	if s.dialect == Postgres && w != nil {
+		return s.createLoginSessionOnce(ctx, ss, limit, w)
 	}
 	var evicted []*session.Session
 	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
@@ -99,14 +103,19 @@ func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, lim
 	return evicted, nil
 }
 
+// sessionArgs are the values of sessionCols for ss.
+func sessionArgs(ss *session.Session) []any {
+	return []any{ss.ID, ss.TokenHash, ss.UserID, ss.OrgID, ss.ConnectionID, string(ss.Method), sessionList(ss.Roles), ss.MFA,
+		sqlbase.TS(ss.MFAAt), sqlbase.TS(ss.AuthAt), sqlbase.TS(ss.CreatedAt), sqlbase.TS(ss.LastSeenAt), sqlbase.TS(ss.ExpiresAt),
+		ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex, ss.IdPSubject}
+}
+
 // createSession inserts ss in tx and deletes the user's sessions in its
 // organization past the newest limit, returning them oldest first.
 func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Session, limit int) ([]*session.Session, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_sessions (`+sessionCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		ss.ID, ss.TokenHash, ss.UserID, ss.OrgID, ss.ConnectionID, string(ss.Method), sessionList(ss.Roles), ss.MFA,
-		sqlbase.TS(ss.MFAAt), sqlbase.TS(ss.AuthAt), sqlbase.TS(ss.CreatedAt), sqlbase.TS(ss.LastSeenAt), sqlbase.TS(ss.ExpiresAt),
-		ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex, ss.IdPSubject); err != nil {
+		sessionArgs(ss)...); err != nil {
 		return nil, sqlbase.Wrap(err)
 	}
 	if limit <= 0 {

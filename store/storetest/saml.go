@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -129,6 +130,22 @@ func runSAMLRace(t *testing.T, newStores newStoresFunc) {
 		}
 		race(t, func() error { _, err := s.TakeAuthnRequest(ctx, "_r"); return err })
 	})
+	t.Run("ConsumeExactlyOnce", func(t *testing.T) {
+		s := newStores(t).SAML
+		lc, ok := s.(saml.LoginConsumer)
+		if !ok {
+			t.Skip("the SAML store does not implement saml.LoginConsumer (an optional capability)")
+		}
+		if err := s.SaveAuthnRequest(ctx, &saml.AuthnRequestState{ID: "_c", ConnectionID: "c", BindingHash: "h", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		// Each racer brings its own assertion for the one request.
+		var n atomic.Int32
+		race(t, func() error {
+			_, err := lc.ConsumeLogin(ctx, "_c", "idp", fmt.Sprintf("_as%d", n.Add(1)), time.Now().Add(time.Hour))
+			return err
+		})
+	})
 }
 
 // testConsumeLogin checks the optional one-step consumption of a login's
@@ -161,5 +178,28 @@ func testConsumeLogin(t *testing.T, s saml.Store, future time.Time) {
 	}
 	if _, err := s.TakeAuthnRequest(ctx, "_b"); err != nil {
 		t.Fatalf("a refused consumption took its request: %v", err)
+	}
+	// What the login asked of the IdP comes back with the request.
+	want := saml.AuthnRequestState{ID: "_authn", ConnectionID: "c", BindingHash: "h", ReturnTo: "/app", Test: true,
+		RequireMFA: true, ForceAuthn: true, MaxAge: 5 * time.Minute,
+		CreatedAt: time.Now().UTC().Truncate(time.Microsecond), ExpiresAt: future.UTC().Truncate(time.Microsecond)}
+	if err := s.SaveAuthnRequest(ctx, &want); err != nil {
+		t.Fatal(err)
+	}
+	got, err = lc.ConsumeLogin(ctx, "_authn", "idp", "as3", future)
+	if err != nil || got.ReturnTo != want.ReturnTo || !got.Test || !got.RequireMFA || !got.ForceAuthn || got.MaxAge != want.MaxAge ||
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.ExpiresAt.Equal(want.ExpiresAt) {
+		t.Fatalf("ConsumeLogin = %+v, %v; want %+v", got, err, want)
+	}
+	// An expired request is not found, and its assertion is not recorded.
+	if err := s.SaveAuthnRequest(ctx, &saml.AuthnRequestState{ID: "_old", ConnectionID: "c", BindingHash: "h",
+		CreatedAt: time.Now().Add(-2 * time.Hour), ExpiresAt: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.ConsumeLogin(ctx, "_old", "idp", "as4", future); !errors.Is(err, sso.ErrNotFound) {
+		t.Fatalf("expired request: %v, want ErrNotFound", err)
+	}
+	if err := s.MarkAssertionUsed(ctx, "idp", "as4", future); err != nil {
+		t.Fatalf("the refused consumption of an expired request recorded its assertion: %v", err)
 	}
 }

@@ -256,6 +256,51 @@ func testLoginWriter(t *testing.T, st Stores) {
 	if evs, _ := st.Core.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"}); len(evs) != 1 {
 		t.Fatalf("a failed login write left its event: %d events", len(evs))
 	}
+
+	// Past the limit, the oldest of the user's sessions in the org are
+	// evicted with the login write and returned whole, oldest first.
+	for n := 2; n <= 3; n++ {
+		if _, err := st.Sessions.CreateSession(ctx, newTestSession("user_1", n), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s4 := newTestSession("user_1", 4)
+	ev4 := &sso.Event{ID: opaque.NewID("evt_"), OrgID: "org_1", Type: sso.EventLoginSucceeded, Time: sessionBase,
+		Actor: sso.Actor{Type: sso.ActorUser, ID: "user_1"}, Outcome: sso.OutcomeSuccess}
+	before, err := st.Sessions.ListUserSessions(ctx, "user_1")
+	if err != nil || len(before) != 3 {
+		t.Fatalf("sessions before the evicting login = %d, %v; want 3", len(before), err)
+	}
+	evicted, err := lw.CreateLoginSession(ctx, s4, 2, &sso.LoginWrites{Identity: &ident, Event: ev4})
+	if err != nil {
+		t.Fatalf("CreateLoginSession past the limit: %v", err)
+	}
+	if len(evicted) != 2 {
+		t.Fatalf("evicted %d sessions, want 2", len(evicted))
+	}
+	for i, e := range evicted {
+		equalSession(t, e, before[i])
+	}
+	after, err := st.Sessions.ListUserSessions(ctx, "user_1")
+	if err != nil || len(after) != 2 || after[1].ID != s4.ID {
+		t.Fatalf("sessions after the evicting login = %d, %v; want the newest two", len(after), err)
+	}
+
+	// An event that cannot be stored (its ID is taken) undoes the
+	// identity update and the session.
+	s5 := newTestSession("user_1", 5)
+	later := ident
+	later.LastLoginAt = sessionBase.Add(2 * time.Hour)
+	dup := *ev4
+	if _, err := lw.CreateLoginSession(ctx, s5, 5, &sso.LoginWrites{Identity: &later, Event: &dup}); err == nil {
+		t.Fatal("CreateLoginSession with a duplicate event ID succeeded")
+	}
+	if _, err := st.Sessions.GetSession(ctx, s5.ID); !errors.Is(err, sso.ErrNotFound) {
+		t.Fatalf("a failed login write left its session: %v", err)
+	}
+	if got, _ := st.Core.GetIdentity(ctx, "org_1", ident.Issuer, ident.Subject); got == nil || !got.LastLoginAt.Equal(ident.LastLoginAt) {
+		t.Fatalf("a failed login write updated the identity: %+v", got)
+	}
 }
 
 // testListIdPSessions checks the lookup behind IdP-initiated logout: by

@@ -37,6 +37,8 @@ var _ saml.Store = (*Store)(nil)
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+	// postgres selects the one-statement ConsumeLogin.
+	postgres bool
 	// writes counts saves and marks, to sweep on every sweepEvery-th.
 	writes atomic.Uint64
 }
@@ -55,7 +57,7 @@ const (
 // sqlstore.Store.Migrate creates the tables of every capability.
 func New(st *sqlstore.Store) *Store {
 	b := sqlbase.Of(st)
-	return &Store{db: b.DB, now: b.Now}
+	return &Store{db: b.DB, now: b.Now, postgres: st.Dialect() == sqlstore.Postgres}
 }
 
 // SaveAuthnRequest implements saml.RequestStore with one INSERT (and, on
@@ -81,7 +83,19 @@ func (s *Store) TakeAuthnRequest(ctx context.Context, id string) (*saml.AuthnReq
 
 // ConsumeLogin implements saml.LoginConsumer: the request's DELETE and the
 // replay upsert in one transaction, one commit.
+//
+// On PostgreSQL both are one statement (one round trip, one commit; see
+// consumeOnce); on SQLite, whose statements cannot modify two tables,
+// they are one transaction.
 func (s *Store) ConsumeLogin(ctx context.Context, requestID, issuer, assertionID string, expiresAt time.Time) (*saml.AuthnRequestState, error) {
+	if s.postgres {
+		r, err := s.consumeOnce(ctx, requestID, issuer, assertionID, expiresAt)
+		if err != nil {
+			return nil, err
+		}
+		s.maybeSweep(ctx)
+		return r, nil
+	}
 	var r *saml.AuthnRequestState
 	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		var err error
