@@ -39,6 +39,10 @@ func (d *Dispatcher) Deliver(ctx context.Context) (bool, error) {
 	if err != nil || len(ds) == 0 {
 		return false, err
 	}
+	// What is claimed is attempted even if the Dispatcher is stopping, or
+	// handed back: a claim left behind would hold its deliveries for a
+	// whole lease.
+	ctx = context.WithoutCancel(ctx)
 	eps := map[string]*Endpoint{}
 	for _, dl := range ds {
 		if _, ok := eps[dl.EndpointID]; ok {
@@ -46,7 +50,7 @@ func (d *Dispatcher) Deliver(ctx context.Context) (bool, error) {
 		}
 		e, err := d.cfg.Store.GetEndpoint(ctx, dl.EndpointID)
 		if err != nil && !errors.Is(err, sso.ErrNotFound) {
-			return false, err
+			return false, errors.Join(err, d.release(ctx, ds, now))
 		}
 		eps[dl.EndpointID] = e // nil when deleted meanwhile
 	}
@@ -74,6 +78,18 @@ func (d *Dispatcher) Deliver(ctx context.Context) (bool, error) {
 	}
 	wg.Wait()
 	return len(ds) == batch, errors.Join(errs...)
+}
+
+// release hands claimed deliveries back unattempted, due at now.
+func (d *Dispatcher) release(ctx context.Context, ds []*Delivery, now time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, finishTimeout)
+	defer cancel()
+	var errs []error
+	for _, dl := range ds {
+		dl.NextAttemptAt = now
+		errs = append(errs, d.finish(ctx, dl, nil))
+	}
+	return errors.Join(errs...)
 }
 
 // deliverOne sends dl to e, logs the attempt and schedules what follows.
