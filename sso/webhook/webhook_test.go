@@ -218,7 +218,7 @@ func TestRestartMidBackoff(t *testing.T) {
 			cfg := config(b, sealer, b.hooks, b.events)
 			// Long enough that the first Dispatcher cannot start the second
 			// attempt before it is stopped, however loaded the machine.
-			cfg.BackoffBase = 3 * time.Second
+			cfg.BackoffBase, cfg.BackoffMax = 3*time.Second, 3*time.Second
 			d1, err := webhook.New(cfg)
 			if err != nil {
 				t.Fatal(err)
