@@ -917,11 +917,9 @@ func TestT_O_18_TokenParsingDoS(t *testing.T) {
 			t.Parallel()
 			h, op := setupOne(t, nil)
 			op.set(func(op *mockOP) { op.mint = func(h, c map[string]any) string { return mk(op) } })
-			start := time.Now()
+			// The reason proves the size check ran first: a parse would
+			// have reported the token as malformed.
 			h.wantReject(h.login(newBrowser(t), "conn_a"), ReasonTokenTooLarge)
-			if d := time.Since(start); d > 2*time.Second {
-				t.Fatalf("took %v", d)
-			}
 		})
 	}
 	t.Run("jwe-with-zip", func(t *testing.T) {
