@@ -78,6 +78,17 @@ type ConnectionConfig struct {
 	// is not signed by one of the pinned certificates. By default signed
 	// metadata must verify and unsigned metadata is accepted.
 	RequireSignedMetadata bool
+	// SPEntityID, when set, replaces the connection's SP entity ID
+	// (SP.EntityID): it is the AuthnRequest and logout Issuer, the
+	// metadata's entityID and the only Audience accepted. It keeps the
+	// value an IdP already has, e.g. after moving from another vendor.
+	SPEntityID string `json:",omitempty"`
+	// ACSURL, when set, replaces the connection's ACS URL (SP.ACSURL): it
+	// is sent as AssertionConsumerServiceURL, published in the metadata,
+	// the only Destination and Recipient accepted, and a POST to its path
+	// (under Config.BaseURL or Config.ExtraACSURLs) is for this
+	// connection. No two connections share one.
+	ACSURL string `json:",omitempty"`
 }
 
 // DefaultMFAAuthnContexts are requested when a login requires MFA and the
@@ -124,6 +135,13 @@ type ConnectionInput struct {
 	MFAComparison *string `json:"mfa_comparison,omitempty"`
 	// RequireSignedMetadata sets ConnectionConfig.RequireSignedMetadata.
 	RequireSignedMetadata *bool `json:"require_signed_metadata,omitempty"`
+	// SPEntityID sets ConnectionConfig.SPEntityID: an absolute URI; ""
+	// restores the default.
+	SPEntityID *string `json:"sp_entity_id,omitempty"`
+	// ACSURL sets ConnectionConfig.ACSURL: https (http on loopback) on
+	// BaseURL's host, under BaseURL or an ExtraACSURLs prefix, used by no
+	// other connection; "" restores the default.
+	ACSURL *string `json:"acs_url,omitempty"`
 }
 
 // ConfigView is the admin API's view of a SAML connection's IdP side.
@@ -148,6 +166,10 @@ type ConfigView struct {
 	MFAComparison    string   `json:"mfa_comparison"`
 	// RequireSignedMetadata is ConnectionConfig.RequireSignedMetadata.
 	RequireSignedMetadata bool `json:"require_signed_metadata"`
+	// SPEntityID and ACSURL are the connection's own SP entity ID and ACS
+	// URL, when set (sso.SPDetails shows the ones in effect).
+	SPEntityID string `json:"sp_entity_id,omitempty"`
+	ACSURL     string `json:"acs_url,omitempty"`
 	// Warnings name what weakens the connection or will break it: pinned
 	// certificates outside their validity period, weak algorithms allowed.
 	Warnings []string `json:"warnings,omitempty"`
@@ -164,7 +186,7 @@ func (s *SP) ConfigView(c *sso.Connection) any {
 		Certificates: len(cfg.Certificates), MetadataURL: cfg.MetadataURL, AllowIdPInitiated: cfg.AllowIdPInitiated,
 		AllowSHA1: cfg.AllowSHA1, EnforceCertificateDates: cfg.EnforceCertificateDates,
 		AllowRSA15KeyTransport: cfg.AllowRSA15KeyTransport, MFAAuthnContexts: mfaRequestContexts(cfg), MFAComparison: cfg.MFAComparison,
-		RequireSignedMetadata: cfg.RequireSignedMetadata}
+		RequireSignedMetadata: cfg.RequireSignedMetadata, SPEntityID: cfg.SPEntityID, ACSURL: cfg.ACSURL}
 	if v.MFAComparison == "" {
 		v.MFAComparison = "exact"
 	}

@@ -69,7 +69,7 @@ func (s *SP) Metadata(conn *sso.Connection) ([]byte, error) {
 		EntityID string   `xml:"entityID,attr"`
 		SP       spsso    `xml:"md:SPSSODescriptor"`
 	}
-	e := entity{NSMD: nsMetadata, NSDS: nsDSig, EntityID: s.EntityID(conn.ID)}
+	e := entity{NSMD: nsMetadata, NSDS: nsDSig, EntityID: s.SPEntityIDOf(conn)}
 	e.SP.WantAssertionsSigned = true
 	e.SP.AuthnRequestsSigned = ConfigOf(conn) != nil && ConfigOf(conn).SignAuthnRequests
 	e.SP.Protocol = nsProtocol
@@ -83,7 +83,7 @@ func (s *SP) Metadata(conn *sso.Connection) ([]byte, error) {
 	slo := s.SLOURL(conn.ID)
 	e.SP.SLO = []endpoint{{Binding: BindingRedirect, Location: slo}, {Binding: BindingPOST, Location: slo}}
 	e.SP.NameIDFormat = []string{NameIDEmail, NameIDPersistent, NameIDUnspecified}
-	e.SP.ACS = []endpoint{{Binding: BindingPOST, Location: s.ACSURL(conn.ID), Index: "0"}}
+	e.SP.ACS = []endpoint{{Binding: BindingPOST, Location: s.ACSURLOf(conn), Index: "0"}}
 	b, err := xml.MarshalIndent(e, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("saml: encode metadata: %w", err)
@@ -437,6 +437,9 @@ func (s *SP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionInp
 		cfg = *ConfigOf(c)
 	}
 	applyPolicy(&cfg, in)
+	if err := s.applyEndpoints(ctx, c, &cfg, in); err != nil {
+		return nil, err
+	}
 	// Signed metadata is verified with the certificates pinned so far, or
 	// with those given alongside it (re-pinning, e.g. for a new IdP).
 	trust := cfg
