@@ -14,7 +14,7 @@ import (
 
 // acsIndexMinAge is how soon after a rebuild a miss may rebuild the index
 // again: a stream of POSTs to unknown paths costs at most one listing of
-// the active SAML connections per second and replica.
+// the SAML connections per second and replica.
 const acsIndexMinAge = time.Second
 
 // acsIndex maps the ACS paths of connections with their own ACS URL to the
@@ -34,7 +34,7 @@ func (x *acsIndex) lookup(path string) []string {
 	return x.byPath[path]
 }
 
-// rebuild lists the active SAML connections unless the index is younger
+// rebuildACSIndex lists the SAML connections unless the index is younger
 // than acsIndexMinAge.
 func (s *SP) rebuildACSIndex(ctx context.Context) error {
 	x := &s.acsIdx
@@ -45,7 +45,7 @@ func (s *SP) rebuildACSIndex(ctx context.Context) error {
 		return nil
 	}
 	m := map[string][]string{}
-	err := s.eachActive(ctx, func(c *sso.Connection) bool {
+	err := s.eachConnection(ctx, func(c *sso.Connection) bool {
 		if cfg := ConfigOf(c); cfg != nil && cfg.ACSURL != "" {
 			p := acsPath(cfg.ACSURL)
 			m[p] = append(m[p], c.ID)

@@ -1,6 +1,8 @@
 package saml
 
 import (
+	"bytes"
+	"encoding/json"
 	"time"
 
 	"github.com/ssokit/ssokit/internal/protoconfig"
@@ -212,4 +214,21 @@ func configWarnings(cfg *ConnectionConfig, now time.Time) []string {
 		out = append(out, "AllowRSA15KeyTransport accepts RSA PKCS#1 v1.5 key transport (xmlenc#rsa-1_5), which invites padding-oracle attacks: ask the IdP to encrypt with RSA-OAEP and turn it off")
 	}
 	return out
+}
+
+// SameConfig reports whether a and b are the same SAML setup of c: equal
+// but for when the metadata was fetched and is due again. An import uses
+// it to tell an unchanged connection from an updated one.
+func (s *SP) SameConfig(c *sso.Connection, a, b sso.ProtocolConfig) bool {
+	x, okA := a.(*ConnectionConfig)
+	y, okB := b.(*ConnectionConfig)
+	if !okA || !okB || x == nil || y == nil {
+		return a == nil && b == nil
+	}
+	cx, cy := *x, *y
+	cx.MetadataFetchedAt, cy.MetadataFetchedAt = time.Time{}, time.Time{}
+	cx.MetadataExpiresAt, cy.MetadataExpiresAt = time.Time{}, time.Time{}
+	jx, errX := json.Marshal(&cx)
+	jy, errY := json.Marshal(&cy)
+	return errX == nil && errY == nil && bytes.Equal(jx, jy)
 }

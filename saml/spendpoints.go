@@ -155,56 +155,69 @@ func acsPath(raw string) string {
 	return u.Path
 }
 
+// ConnectionLister is an optional capability of Config.Connections:
+// every connection of a protocol, whatever its status. memstore and
+// sqlstore implement it. With it the SP checks a connection's own ACS URL
+// against every SAML connection and routes POSTs to drafts' ACS URLs
+// (test logins); without it, against the connection's organization and
+// the active connections, and a clash left between drafts of two
+// organizations makes both ACS URLs refuse every response until one is
+// changed.
+type ConnectionLister interface {
+	// ListProtocolConnections returns up to limit connections of protocol
+	// p with ID > afterID in ID order.
+	ListProtocolConnections(ctx context.Context, p sso.Protocol, afterID string, limit int) ([]*sso.Connection, error)
+}
+
 // checkEndpointsUnique refuses an ACS URL that another SAML connection
 // already uses (its path routes the POST, so it must name one connection):
-// two connections then never share an entity ID and ACS pair. It checks
-// the connections of c's organization and every active SAML connection.
+// two connections then never share an entity ID and ACS pair.
 func (s *SP) checkEndpointsUnique(ctx context.Context, c *sso.Connection, acsURL string) error {
 	if acsURL == "" {
 		return nil
 	}
 	p := acsPath(acsURL)
+	var found *sso.Connection
 	clash := func(o *sso.Connection) bool {
 		oc := ConfigOf(o)
-		return o.ID != c.ID && o.Protocol == Protocol && oc != nil && oc.ACSURL != "" && acsPath(oc.ACSURL) == p
+		if o.ID != c.ID && o.Protocol == Protocol && oc != nil && oc.ACSURL != "" && acsPath(oc.ACSURL) == p {
+			found = o
+			return false
+		}
+		return true
 	}
-	conflict := func(o *sso.Connection) error {
-		return endpointErr("acs_url", "acs_url_in_use", "already used by connection "+o.ID+": give each connection its own ACS URL")
-	}
-	if c.OrgID != "" {
+	if _, all := s.cfg.Connections.(ConnectionLister); !all && c.OrgID != "" {
 		conns, err := s.cfg.Connections.ListConnections(ctx, c.OrgID)
 		if err != nil {
 			return fmt.Errorf("saml: list connections: %w", err)
 		}
 		for _, o := range conns {
-			if clash(o) {
-				return conflict(o)
+			if !clash(o) {
+				break
 			}
 		}
 	}
-	var found *sso.Connection
-	err := s.eachActive(ctx, func(o *sso.Connection) bool {
-		if clash(o) {
-			found = o
-			return false
+	if found == nil {
+		if err := s.eachConnection(ctx, clash); err != nil {
+			return err
 		}
-		return true
-	})
-	if err != nil {
-		return err
 	}
 	if found != nil {
-		return conflict(found)
+		return endpointErr("acs_url", "acs_url_in_use", "already used by connection "+found.ID+": give each connection its own ACS URL")
 	}
 	return nil
 }
 
-// eachActive calls fn with every active SAML connection until fn returns
-// false.
-func (s *SP) eachActive(ctx context.Context, fn func(*sso.Connection) bool) error {
+// eachConnection calls fn with every SAML connection (every active one
+// when Connections is no ConnectionLister) until fn returns false.
+func (s *SP) eachConnection(ctx context.Context, fn func(*sso.Connection) bool) error {
+	list := s.cfg.Connections.ListActiveConnections
+	if l, ok := s.cfg.Connections.(ConnectionLister); ok {
+		list = l.ListProtocolConnections
+	}
 	after := ""
 	for {
-		page, err := s.cfg.Connections.ListActiveConnections(ctx, Protocol, after, 500)
+		page, err := list(ctx, Protocol, after, 500)
 		if err != nil {
 			return fmt.Errorf("saml: list connections: %w", err)
 		}
