@@ -90,7 +90,7 @@ func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connec
 	})
 	post := cfg.SSOBinding == "post" || cfg.SSOBinding == BindingPOST
 	doc := s.authnRequest(conn, id, now, st, opts.LoginHint)
-	kp := s.keyFor(conn)
+	kp := s.signingKey(conn)
 	if cfg.SignAuthnRequests && kp == nil {
 		return fmt.Errorf("%w: saml: SignAuthnRequests needs an SP key", sso.ErrInvalidConfig)
 	}

@@ -42,7 +42,8 @@ func (s *SP) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 
 // Metadata returns the SP metadata XML of a connection: entity ID, ACS
 // (HTTP-POST), SLO (HTTP-Redirect and HTTP-POST) and the SP certificate for
-// signing and encryption when a key is configured.
+// signing and encryption when a key is configured; during a key rollover's
+// publication (Config.Rollover) the next certificate too.
 func (s *SP) Metadata(conn *sso.Connection) ([]byte, error) {
 	type keyDescriptor struct {
 		Use  string `xml:"use,attr"`
@@ -73,9 +74,11 @@ func (s *SP) Metadata(conn *sso.Connection) ([]byte, error) {
 	e.SP.WantAssertionsSigned = true
 	e.SP.AuthnRequestsSigned = ConfigOf(conn) != nil && ConfigOf(conn).SignAuthnRequests
 	e.SP.Protocol = nsProtocol
-	if kp := s.keyFor(conn); kp != nil {
+	// During a key rollover the next key is published beside the
+	// current one ahead of the switch.
+	for _, kp := range s.publishedKeys(conn) {
 		c := base64.StdEncoding.EncodeToString(kp.Certificate.Raw)
-		e.SP.Keys = []keyDescriptor{{Use: "signing", Cert: c}}
+		e.SP.Keys = append(e.SP.Keys, keyDescriptor{Use: "signing", Cert: c})
 		if decryptionKeyStore(kp) != nil {
 			e.SP.Keys = append(e.SP.Keys, keyDescriptor{Use: "encryption", Cert: c})
 		}

@@ -190,7 +190,7 @@ func (s *SP) StartLogout(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 	if err != nil {
 		return err
 	}
-	loc, err := redirectURL(ConfigOf(conn).SLOURL, "SAMLRequest", b, "", s.keyFor(conn))
+	loc, err := redirectURL(ConfigOf(conn).SLOURL, "SAMLRequest", b, "", s.signingKey(conn))
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (s *SP) sendLogoutResponse(w http.ResponseWriter, r *http.Request, conn *ss
 	if len(relay) > 80 {
 		relay = ""
 	}
-	loc, err := redirectURL(ConfigOf(conn).SLOURL, "SAMLResponse", b, relay, s.keyFor(conn))
+	loc, err := redirectURL(ConfigOf(conn).SLOURL, "SAMLResponse", b, relay, s.signingKey(conn))
 	if err != nil {
 		return err
 	}

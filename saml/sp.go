@@ -172,6 +172,10 @@ type Config struct {
 	// decrypt assertions.
 	Key    *KeyPair
 	KeyFor func(conn *sso.Connection) *KeyPair
+	// Rollover, when set, schedules Key's replacement by a new key pair:
+	// published ahead in the metadata, decrypting during the overlap,
+	// signing from its date (see KeyRollover).
+	Rollover *KeyRollover
 	// Connections looks up connections by ID.
 	Connections sso.ConnectionStore
 	// Store holds outstanding requests, the replay cache and metadata.
@@ -275,6 +279,9 @@ type SP struct {
 	// own ACS URLs.
 	extraACS []string
 	acsIdx   acsIndex
+	// rollDone are the key rollover steps audited by this process.
+	rollMu   sync.Mutex
+	rollDone map[string]bool
 }
 
 var (
@@ -320,6 +327,9 @@ func New(cfg Config) (*SP, error) {
 			return nil, bad("ExtraACSURLs entry %q must be an absolute URL on BaseURL's scheme and host ending with /", p)
 		}
 	}
+	if err := checkRollover(&cfg); err != nil {
+		return nil, bad("%v", err)
+	}
 	if cfg.DefaultReturnTo != "" && !returnto.IsSafe(cfg.DefaultReturnTo) {
 		return nil, bad("DefaultReturnTo must be a relative path")
 	}
@@ -344,7 +354,7 @@ func New(cfg Config) (*SP, error) {
 		cfg.DefaultReturnTo = "/"
 	}
 	s := &SP{cfg: cfg, base: strings.TrimRight(cfg.BaseURL.String(), "/"), certs: map[string][]*x509.Certificate{},
-		expiredSeen: map[string]time.Time{}, extraACS: slices.Clone(cfg.ExtraACSURLs)}
+		expiredSeen: map[string]time.Time{}, extraACS: slices.Clone(cfg.ExtraACSURLs), rollDone: map[string]bool{}}
 	s.tel = telemetry.New("saml", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics})
 	s.log = cfg.Logger
 	if s.log == nil {
@@ -407,13 +417,14 @@ func (s *SP) SPDetails(c *sso.Connection) *sso.SPDetails {
 	}
 }
 
-func (s *SP) keyFor(c *sso.Connection) *KeyPair {
+// ownKey is c's own key pair (Config.KeyFor), or nil.
+func (s *SP) ownKey(c *sso.Connection) *KeyPair {
 	if s.cfg.KeyFor != nil {
 		if kp := s.cfg.KeyFor(c); kp != nil && kp.Key != nil && kp.Certificate != nil {
 			return kp
 		}
 	}
-	return s.cfg.Key
+	return nil
 }
 
 // decryptionKeyStore returns the key store gosaml2 decrypts with, or nil.
