@@ -34,8 +34,8 @@ func ExampleKeyRollover() {
 	switchAt := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
 	sp, err := saml.New(saml.Config{BaseURL: base, Connections: store, Store: memsaml.New(store), Events: store,
 		Completer: exampleFlow{},
-		Key:      exampleKeyPair("sp-2026"),
-		Rollover: &saml.KeyRollover{Next: exampleKeyPair("sp-2027"), SwitchAt: switchAt, PublishFor: 14 * 24 * time.Hour, RetireAfter: 7 * 24 * time.Hour}})
+		Key:       exampleKeyPair("sp-2026"),
+		Rollover:  &saml.KeyRollover{Next: exampleKeyPair("sp-2027"), SwitchAt: switchAt, PublishFor: 14 * 24 * time.Hour, RetireAfter: 7 * 24 * time.Hour}})
 	if err != nil {
 		panic(err)
 	}
