@@ -53,7 +53,7 @@ func (h *Handler) importConnections(w http.ResponseWriter, r *http.Request, org 
 			cfs[p] = cf
 		}
 	}
-	im := &migrate.Importer{Store: h.cfg.Store, Configurers: cfs, Now: h.cfg.Now, Logger: h.log}
+	im := &migrate.Importer{Store: h.cfg.Store, Configurers: cfs, Now: h.cfg.Now}
 	plan, err := im.Run(r.Context(), rows, migrate.Options{OrgID: org.ID, DryRun: dry})
 	switch {
 	case errors.Is(err, migrate.ErrInvalidPlan):
@@ -77,21 +77,18 @@ func (h *Handler) importConnections(w http.ResponseWriter, r *http.Request, org 
 	return nil
 }
 
-// auditImport records the connections an applied import wrote and
-// returns their number.
+// auditImport records the connections an import wrote (all of an
+// applied plan's creates and updates, or those written before a store
+// failure) and returns their number.
 func (h *Handler) auditImport(r *http.Request, org *sso.Organization, plan *migrate.Plan) int {
-	if !plan.Applied {
-		return 0
-	}
 	n := 0
 	for _, it := range plan.Items {
-		typ := EventConnectionCreated
-		switch it.Action {
-		case migrate.Create:
-		case migrate.Update:
-			typ = EventConnectionUpdated
-		default:
+		if !it.Written {
 			continue
+		}
+		typ := EventConnectionCreated
+		if it.Action == migrate.Update {
+			typ = EventConnectionUpdated
 		}
 		n++
 		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: typ, Target: sso.Target{Type: "connection", ID: it.ConnectionID},
@@ -100,7 +97,7 @@ func (h *Handler) auditImport(r *http.Request, org *sso.Organization, plan *migr
 	if n > 0 {
 		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionsImported, Target: sso.Target{Type: "organization", ID: org.ID},
 			Details: map[string]string{"created": strconv.Itoa(plan.Counts[migrate.Create]), "updated": strconv.Itoa(plan.Counts[migrate.Update]),
-				"unchanged": strconv.Itoa(plan.Counts[migrate.Unchanged])}})
+				"unchanged": strconv.Itoa(plan.Counts[migrate.Unchanged]), "complete": strconv.FormatBool(plan.Applied)}})
 	}
 	return n
 }

@@ -276,3 +276,35 @@ func TestParse(t *testing.T) {
 		t.Fatalf("unknown field: %v", err)
 	}
 }
+
+// failingStore fails every CreateConnection after the first ok ones.
+type failingStore struct {
+	*memstore.Store
+	ok int
+}
+
+func (f *failingStore) CreateConnection(ctx context.Context, c *sso.Connection) error {
+	if f.ok == 0 {
+		return errors.New("disk full")
+	}
+	f.ok--
+	return f.Store.CreateConnection(ctx, c)
+}
+
+// TestImportPartialFailure: a store failure part way reports what was
+// written, and running the import again completes it.
+func TestImportPartialFailure(t *testing.T) {
+	fs := &failingStore{Store: memstore.New(), ok: 1}
+	e := newEnv(t, fs)
+	ctx := context.Background()
+	rows := legacyRows(t)
+	p, err := e.im.Run(ctx, rows, migrate.Options{OrgID: "org_a"})
+	if err == nil || p == nil || p.Applied || !p.Items[0].Written || p.Items[1].Written {
+		t.Fatalf("partial: %+v, %v", p, err)
+	}
+	fs.ok = 10
+	p, err = e.im.Run(ctx, rows, migrate.Options{OrgID: "org_a"})
+	if err != nil || !p.Applied || p.Items[0].Action != migrate.Unchanged || p.Items[1].Action != migrate.Create {
+		t.Fatalf("completion: %+v, %v", p, err)
+	}
+}

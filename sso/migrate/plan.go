@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -47,6 +46,8 @@ type Item struct {
 	// configuration changes returns to draft (to be tested again).
 	Changes []string `json:"changes,omitempty"`
 	Issues  []Issue  `json:"issues,omitempty"`
+	// Written reports that Run created or updated the connection.
+	Written bool `json:"written,omitempty"`
 	// SP is the SP side the IdP must know after the import: it equals
 	// what the IdP already has when the row names its endpoints.
 	SP *sso.SPDetails `json:"sp,omitempty"`
@@ -55,7 +56,8 @@ type Item struct {
 // Plan is the outcome of Run: one Item per row, in order.
 type Plan struct {
 	Items []Item `json:"items"`
-	// Applied reports whether the plan was written.
+	// Applied reports whether the whole plan was written. After a store
+	// failure part way it is false and Items' Written say what was.
 	Applied bool `json:"applied"`
 	// Counts is the number of rows per action.
 	Counts map[Action]int `json:"counts"`
@@ -83,8 +85,6 @@ type Importer struct {
 	Configurers map[sso.Protocol]sso.ConnectionConfigurer
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
-	// Logger logs store failures. Nil means slog.Default().
-	Logger *slog.Logger
 }
 
 // Options select what Run does.
@@ -143,6 +143,7 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 		if err != nil {
 			return plan, fmt.Errorf("migrate: row %d (%s): %w", it.Line, it.ConnectionID, err)
 		}
+		plan.Items[i].Written = it.Action == Create || it.Action == Update
 	}
 	plan.Applied = true
 	return plan, nil
