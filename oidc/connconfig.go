@@ -1,6 +1,9 @@
 package oidc
 
 import (
+	"bytes"
+	"encoding/json"
+
 	"github.com/ssokit/ssokit/internal/protoconfig"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -156,4 +159,36 @@ func (rp *RP) ConfigView(c *sso.Connection) any {
 		Scopes: o.Scopes, AllowedTenantIDs: o.AllowedTenantIDs, MFAACRValues: o.MFAACRValues, EndSessionURL: o.EndSessionURL,
 		PostLogoutRedirectURI: o.PostLogoutRedirectURI, RedirectURI: o.RedirectURI,
 		GroupOverage: o.GroupOverage, GraphURL: o.GraphURL, Warnings: configWarnings(o)}
+}
+
+// SameConfig reports whether a and b are the same OIDC setup of c: equal
+// once their sealed client secret and private key are opened (sealing
+// uses a fresh nonce each time). An import uses it to tell an unchanged
+// connection from an updated one.
+func (rp *RP) SameConfig(c *sso.Connection, a, b sso.ProtocolConfig) bool {
+	x, okA := a.(*ConnectionConfig)
+	y, okB := b.(*ConnectionConfig)
+	if !okA || !okB || x == nil || y == nil {
+		return a == nil && b == nil
+	}
+	open := func(sealed string, ad []byte) (string, bool) {
+		if sealed == "" {
+			return "", true
+		}
+		p, err := rp.cfg.Sealer.Open(sealed, ad)
+		return string(p), err == nil
+	}
+	sx, ok1 := open(x.ClientSecretSealed, []byte(c.ID))
+	sy, ok2 := open(y.ClientSecretSealed, []byte(c.ID))
+	kx, ok3 := open(x.PrivateKeySealed, privateKeyAD(c.ID))
+	ky, ok4 := open(y.PrivateKeySealed, privateKeyAD(c.ID))
+	if !ok1 || !ok2 || !ok3 || !ok4 || sx != sy || kx != ky {
+		return false
+	}
+	cx, cy := *x, *y
+	cx.ClientSecretSealed, cy.ClientSecretSealed = "", ""
+	cx.PrivateKeySealed, cy.PrivateKeySealed = "", ""
+	jx, errX := json.Marshal(&cx)
+	jy, errY := json.Marshal(&cy)
+	return errX == nil && errY == nil && bytes.Equal(jx, jy)
 }

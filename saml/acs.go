@@ -3,6 +3,7 @@ package saml
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,16 +19,29 @@ import (
 // on which SameSite=Lax cookies are not sent.
 const requestCookiePrefix = "ssokit_saml_"
 
-// ServeACS is the assertion consumer service (HTTP-POST binding) for the
-// connection named by the {connection} path value. It validates the
-// response and hands the verified profile to Config.Completer.
+// ServeACS is the assertion consumer service (HTTP-POST binding). A POST
+// to the path of a connection's own ACS URL (ConnectionConfig.ACSURL) is
+// for that connection; any other is for the connection named by the
+// {connection} path value. It validates the response and hands the
+// verified profile to Config.Completer.
 func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	ctx, op := s.tel.StartOp(r.Context(), "saml.acs", string(Protocol))
 	defer s.tel.EndLogin(ctx, op)
 	r = r.WithContext(ctx)
-	conn, err := s.connection(ctx, r.PathValue("connection"))
+	id := r.PathValue("connection")
+	conn, own, err := s.connectionByACS(r, id == "")
+	if !own && id != "" {
+		conn, err = s.connection(ctx, id)
+	} else if !own {
+		err = invalid(ReasonUnknownConnection, errACSPathUnknown)
+	}
 	if err != nil {
 		s.fail(w, r, nil, false, err)
+		return
+	}
+	if !own && ConfigOf(conn).ACSURL != "" {
+		// A connection with its own ACS URL is served there only.
+		s.fail(w, r, conn, false, mismatch(ReasonDestinationMismatch, ConfigOf(conn).ACSURL, s.ACSURL(conn.ID)))
 		return
 	}
 	op.SetTenant(conn.OrgID, conn.ID)
@@ -55,7 +69,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	v, hint, err := s.validateResponseHint(conn, spIdentity{entityID: s.EntityID(conn.ID), acsURL: s.ACSURL(conn.ID)}, encoded, now)
+	v, hint, err := s.validateResponseHint(conn, s.spIdentityOf(conn), encoded, now)
 	if err != nil {
 		test := s.unverifiedTestFlow(r, conn, hint)
 		if test {
@@ -74,7 +88,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		login.ReturnTo, login.Test = st.ReturnTo, st.Test
-		clearRequestCookie(w, s.cookiePath(conn.ID), v.inResponseTo)
+		clearRequestCookie(w, s.cookiePath(conn), v.inResponseTo)
 	} else {
 		if !ConfigOf(conn).AllowIdPInitiated {
 			s.fail(w, r, conn, false, invalid(ReasonUnsolicited, errors.New("saml: response without InResponseTo")))
@@ -165,7 +179,15 @@ func cookieSuffix(id string) string {
 	}, id)
 }
 
-func (s *SP) cookiePath(connID string) string {
+// cookiePath is the path of conn's ACS URL, where the request-tracking
+// cookie is sent.
+func (s *SP) cookiePath(conn *sso.Connection) string {
+	if cfg := ConfigOf(conn); cfg != nil && cfg.ACSURL != "" {
+		if u, err := url.Parse(cfg.ACSURL); err == nil && strings.HasPrefix(u.EscapedPath(), "/") {
+			return u.EscapedPath()
+		}
+	}
+	connID := conn.ID
 	p := strings.TrimRight(s.cfg.BaseURL.EscapedPath(), "/")
 	if !strings.HasPrefix(p, "/") {
 		// A relative path would make the browser fall back to the

@@ -1,6 +1,8 @@
 package saml
 
 import (
+	"bytes"
+	"encoding/json"
 	"time"
 
 	"github.com/ssokit/ssokit/internal/protoconfig"
@@ -78,6 +80,17 @@ type ConnectionConfig struct {
 	// is not signed by one of the pinned certificates. By default signed
 	// metadata must verify and unsigned metadata is accepted.
 	RequireSignedMetadata bool
+	// SPEntityID, when set, replaces the connection's SP entity ID
+	// (SP.EntityID): it is the AuthnRequest and logout Issuer, the
+	// metadata's entityID and the only Audience accepted. It keeps the
+	// value an IdP already has, e.g. after moving from another vendor.
+	SPEntityID string `json:",omitempty"`
+	// ACSURL, when set, replaces the connection's ACS URL (SP.ACSURL): it
+	// is sent as AssertionConsumerServiceURL, published in the metadata,
+	// the only Destination and Recipient accepted, and a POST to its path
+	// (under Config.BaseURL or Config.ExtraACSURLs) is for this
+	// connection. No two connections share one.
+	ACSURL string `json:",omitempty"`
 }
 
 // DefaultMFAAuthnContexts are requested when a login requires MFA and the
@@ -124,6 +137,13 @@ type ConnectionInput struct {
 	MFAComparison *string `json:"mfa_comparison,omitempty"`
 	// RequireSignedMetadata sets ConnectionConfig.RequireSignedMetadata.
 	RequireSignedMetadata *bool `json:"require_signed_metadata,omitempty"`
+	// SPEntityID sets ConnectionConfig.SPEntityID: an absolute URI; ""
+	// restores the default.
+	SPEntityID *string `json:"sp_entity_id,omitempty"`
+	// ACSURL sets ConnectionConfig.ACSURL: https (http on loopback) on
+	// BaseURL's host, under BaseURL or an ExtraACSURLs prefix, used by no
+	// other connection; "" restores the default.
+	ACSURL *string `json:"acs_url,omitempty"`
 }
 
 // ConfigView is the admin API's view of a SAML connection's IdP side.
@@ -148,6 +168,10 @@ type ConfigView struct {
 	MFAComparison    string   `json:"mfa_comparison"`
 	// RequireSignedMetadata is ConnectionConfig.RequireSignedMetadata.
 	RequireSignedMetadata bool `json:"require_signed_metadata"`
+	// SPEntityID and ACSURL are the connection's own SP entity ID and ACS
+	// URL, when set (sso.SPDetails shows the ones in effect).
+	SPEntityID string `json:"sp_entity_id,omitempty"`
+	ACSURL     string `json:"acs_url,omitempty"`
 	// Warnings name what weakens the connection or will break it: pinned
 	// certificates outside their validity period, weak algorithms allowed.
 	Warnings []string `json:"warnings,omitempty"`
@@ -164,7 +188,7 @@ func (s *SP) ConfigView(c *sso.Connection) any {
 		Certificates: len(cfg.Certificates), MetadataURL: cfg.MetadataURL, AllowIdPInitiated: cfg.AllowIdPInitiated,
 		AllowSHA1: cfg.AllowSHA1, EnforceCertificateDates: cfg.EnforceCertificateDates,
 		AllowRSA15KeyTransport: cfg.AllowRSA15KeyTransport, MFAAuthnContexts: mfaRequestContexts(cfg), MFAComparison: cfg.MFAComparison,
-		RequireSignedMetadata: cfg.RequireSignedMetadata}
+		RequireSignedMetadata: cfg.RequireSignedMetadata, SPEntityID: cfg.SPEntityID, ACSURL: cfg.ACSURL}
 	if v.MFAComparison == "" {
 		v.MFAComparison = "exact"
 	}
@@ -190,4 +214,21 @@ func configWarnings(cfg *ConnectionConfig, now time.Time) []string {
 		out = append(out, "AllowRSA15KeyTransport accepts RSA PKCS#1 v1.5 key transport (xmlenc#rsa-1_5), which invites padding-oracle attacks: ask the IdP to encrypt with RSA-OAEP and turn it off")
 	}
 	return out
+}
+
+// SameConfig reports whether a and b are the same SAML setup of c: equal
+// but for when the metadata was fetched and is due again. An import uses
+// it to tell an unchanged connection from an updated one.
+func (s *SP) SameConfig(c *sso.Connection, a, b sso.ProtocolConfig) bool {
+	x, okA := a.(*ConnectionConfig)
+	y, okB := b.(*ConnectionConfig)
+	if !okA || !okB || x == nil || y == nil {
+		return a == nil && b == nil
+	}
+	cx, cy := *x, *y
+	cx.MetadataFetchedAt, cy.MetadataFetchedAt = time.Time{}, time.Time{}
+	cx.MetadataExpiresAt, cy.MetadataExpiresAt = time.Time{}, time.Time{}
+	jx, errX := json.Marshal(&cx)
+	jy, errY := json.Marshal(&cy)
+	return errX == nil && errY == nil && bytes.Equal(jx, jy)
 }

@@ -25,6 +25,22 @@
 // endpoints are exported as [SP.ServeMetadata], [SP.ServeLogin],
 // [SP.ServeACS] and [SP.ServeSLO].
 //
+// # Keeping an IdP's existing SP registration
+//
+// A connection moved from another SP may keep the entity ID and ACS URL
+// its IdP already has ([ConnectionConfig.SPEntityID] and
+// [ConnectionConfig.ACSURL], admin settings sp_entity_id and acs_url):
+// AuthnRequests, logout messages and the connection's metadata carry
+// them, the Audience must equal that entity ID and Destination/Recipient
+// that ACS URL. The ACS URL must be on BaseURL's host (the login cookie is
+// sent there only), under BaseURL or a [Config.ExtraACSURLs] prefix the
+// host mounts this handler on, and unique among all SAML connections; a
+// POST to its path is for that connection and the connection's default
+// ACS route refuses its responses. Stores that implement
+// [ConnectionLister] let the uniqueness check and the routing see
+// connections in any status. Package sso/migrate imports such
+// connections in bulk.
+//
 // # Storage
 //
 // The SAML state lives behind [Store] ([RequestStore], [ReplayCache],

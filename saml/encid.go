@@ -58,8 +58,17 @@ func (c *responseCheck) decryptElement(ctx etreeutils.NSContext, el *etree.Eleme
 	for _, k := range []*types.EncryptedKey{&ea.EncryptedKey, &ea.DetEncryptedKey} {
 		k.CipherValue, k.X509Data = strip(k.CipherValue), strip(k.X509Data)
 	}
-	cert := &tls.Certificate{Certificate: [][]byte{c.kp.Certificate.Raw}, PrivateKey: c.kp.Key}
-	return ea.DecryptBytes(cert)
+	// The assertion's key first, then (during a key rollover) the other.
+	keys := append([]*KeyPair{c.kp}, c.keys...)
+	var plain []byte
+	for _, kp := range keys {
+		cert := &tls.Certificate{Certificate: [][]byte{kp.Certificate.Raw}, PrivateKey: kp.Key}
+		e := ea
+		if plain, err = e.DecryptBytes(cert); err == nil {
+			return plain, nil
+		}
+	}
+	return nil, err
 }
 
 // encryptedNameID returns the decrypted NameID of the verified assertion's

@@ -363,6 +363,13 @@ func (c *recorder) Fail(r *http.Request, f *sso.LoginFailure) {
 	c.mu.Unlock()
 }
 
+// reset forgets what was recorded.
+func (c *recorder) reset() {
+	c.mu.Lock()
+	c.logins, c.failures = nil, nil
+	c.mu.Unlock()
+}
+
 func (c *recorder) counts() (int, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -457,6 +464,9 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	h.sp = sp
 	mux := http.NewServeMux()
 	mux.Handle("/sso/saml/", http.StripPrefix("/sso/saml", sp))
+	// An extra location for connections' own ACS URLs, mounted without
+	// StripPrefix (used when Config.ExtraACSURLs names it).
+	mux.Handle("/auth/saml2/", sp)
 	handler = mux
 	jar, _ := cookiejar.New(nil)
 	h.client = h.srv.Client()

@@ -85,12 +85,12 @@ func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connec
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: requestCookiePrefix + cookieSuffix(id), Value: binding, Path: s.cookiePath(conn.ID),
+		Name: requestCookiePrefix + cookieSuffix(id), Value: binding, Path: s.cookiePath(conn),
 		MaxAge: int(s.cfg.RequestTTL / time.Second), Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode,
 	})
 	post := cfg.SSOBinding == "post" || cfg.SSOBinding == BindingPOST
 	doc := s.authnRequest(conn, id, now, st, opts.LoginHint)
-	kp := s.keyFor(conn)
+	kp := s.signingKey(conn)
 	if cfg.SignAuthnRequests && kp == nil {
 		return fmt.Errorf("%w: saml: SignAuthnRequests needs an SP key", sso.ErrInvalidConfig)
 	}
@@ -133,12 +133,12 @@ func (s *SP) authnRequest(conn *sso.Connection, id string, now time.Time, st *Au
 	req.CreateAttr("Version", "2.0")
 	req.CreateAttr("IssueInstant", now.UTC().Format(time.RFC3339))
 	req.CreateAttr("Destination", ConfigOf(conn).SSOURL)
-	req.CreateAttr("AssertionConsumerServiceURL", s.ACSURL(conn.ID))
+	req.CreateAttr("AssertionConsumerServiceURL", s.ACSURLOf(conn))
 	req.CreateAttr("ProtocolBinding", BindingPOST)
 	if st.ForceAuthn {
 		req.CreateAttr("ForceAuthn", "true")
 	}
-	req.CreateElement("saml:Issuer").SetText(s.EntityID(conn.ID))
+	req.CreateElement("saml:Issuer").SetText(s.SPEntityIDOf(conn))
 	if loginHint != "" && len(loginHint) <= 256 {
 		subj := req.CreateElement("saml:Subject")
 		nid := subj.CreateElement("saml:NameID")

@@ -42,7 +42,8 @@ func (s *SP) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 
 // Metadata returns the SP metadata XML of a connection: entity ID, ACS
 // (HTTP-POST), SLO (HTTP-Redirect and HTTP-POST) and the SP certificate for
-// signing and encryption when a key is configured.
+// signing and encryption when a key is configured; during a key rollover's
+// publication (Config.Rollover) the next certificate too.
 func (s *SP) Metadata(conn *sso.Connection) ([]byte, error) {
 	type keyDescriptor struct {
 		Use  string `xml:"use,attr"`
@@ -69,13 +70,15 @@ func (s *SP) Metadata(conn *sso.Connection) ([]byte, error) {
 		EntityID string   `xml:"entityID,attr"`
 		SP       spsso    `xml:"md:SPSSODescriptor"`
 	}
-	e := entity{NSMD: nsMetadata, NSDS: nsDSig, EntityID: s.EntityID(conn.ID)}
+	e := entity{NSMD: nsMetadata, NSDS: nsDSig, EntityID: s.SPEntityIDOf(conn)}
 	e.SP.WantAssertionsSigned = true
 	e.SP.AuthnRequestsSigned = ConfigOf(conn) != nil && ConfigOf(conn).SignAuthnRequests
 	e.SP.Protocol = nsProtocol
-	if kp := s.keyFor(conn); kp != nil {
+	// During a key rollover the next key is published beside the
+	// current one ahead of the switch.
+	for _, kp := range s.publishedKeys(conn) {
 		c := base64.StdEncoding.EncodeToString(kp.Certificate.Raw)
-		e.SP.Keys = []keyDescriptor{{Use: "signing", Cert: c}}
+		e.SP.Keys = append(e.SP.Keys, keyDescriptor{Use: "signing", Cert: c})
 		if decryptionKeyStore(kp) != nil {
 			e.SP.Keys = append(e.SP.Keys, keyDescriptor{Use: "encryption", Cert: c})
 		}
@@ -83,7 +86,7 @@ func (s *SP) Metadata(conn *sso.Connection) ([]byte, error) {
 	slo := s.SLOURL(conn.ID)
 	e.SP.SLO = []endpoint{{Binding: BindingRedirect, Location: slo}, {Binding: BindingPOST, Location: slo}}
 	e.SP.NameIDFormat = []string{NameIDEmail, NameIDPersistent, NameIDUnspecified}
-	e.SP.ACS = []endpoint{{Binding: BindingPOST, Location: s.ACSURL(conn.ID), Index: "0"}}
+	e.SP.ACS = []endpoint{{Binding: BindingPOST, Location: s.ACSURLOf(conn), Index: "0"}}
 	b, err := xml.MarshalIndent(e, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("saml: encode metadata: %w", err)
@@ -437,6 +440,9 @@ func (s *SP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionInp
 		cfg = *ConfigOf(c)
 	}
 	applyPolicy(&cfg, in)
+	if err := s.applyEndpoints(ctx, c, &cfg, in); err != nil {
+		return nil, err
+	}
 	// Signed metadata is verified with the certificates pinned so far, or
 	// with those given alongside it (re-pinning, e.g. for a new IdP).
 	trust := cfg

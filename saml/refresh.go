@@ -14,17 +14,38 @@ import (
 var certWarningDays = []int{30, 7}
 
 // Run refreshes IdP metadata and checks certificate expiry every
-// RefreshInterval until ctx ends, starting at once. It returns ctx.Err().
+// RefreshInterval, and audits the steps of a key rollover (AuditRollover)
+// every minute, until ctx ends, starting at once. It returns ctx.Err().
 func (s *SP) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.RefreshInterval)
 	defer t.Stop()
+	var roll <-chan time.Time
+	if s.cfg.Rollover != nil && s.cfg.Events != nil {
+		rt := time.NewTicker(time.Minute)
+		defer rt.Stop()
+		roll = rt.C
+	}
+	s.auditRollover(ctx)
 	for {
 		s.RefreshAll(ctx)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				break wait
+			case <-roll:
+				s.auditRollover(ctx)
+			}
 		}
+	}
+}
+
+// auditRollover runs AuditRollover and logs its failure.
+func (s *SP) auditRollover(ctx context.Context) {
+	if err := s.AuditRollover(ctx); err != nil {
+		s.log.ErrorContext(ctx, "saml: key rollover not audited; will retry", "error", err)
 	}
 }
 

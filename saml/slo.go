@@ -181,7 +181,7 @@ func (s *SP) StartLogout(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 	req.CreateAttr("Version", "2.0")
 	req.CreateAttr("IssueInstant", now.UTC().Format(time.RFC3339))
 	req.CreateAttr("Destination", ConfigOf(conn).SLOURL)
-	req.CreateElement("saml:Issuer").SetText(s.EntityID(conn.ID))
+	req.CreateElement("saml:Issuer").SetText(s.SPEntityIDOf(conn))
 	req.CreateElement("saml:NameID").SetText(nameID)
 	if sessionIndex != "" {
 		req.CreateElement("samlp:SessionIndex").SetText(sessionIndex)
@@ -190,7 +190,7 @@ func (s *SP) StartLogout(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 	if err != nil {
 		return err
 	}
-	loc, err := redirectURL(ConfigOf(conn).SLOURL, "SAMLRequest", b, "", s.keyFor(conn))
+	loc, err := redirectURL(ConfigOf(conn).SLOURL, "SAMLRequest", b, "", s.signingKey(conn))
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (s *SP) sendLogoutResponse(w http.ResponseWriter, r *http.Request, conn *ss
 	resp.CreateAttr("IssueInstant", s.now().UTC().Format(time.RFC3339))
 	resp.CreateAttr("Destination", ConfigOf(conn).SLOURL)
 	resp.CreateAttr("InResponseTo", inResponseTo)
-	resp.CreateElement("saml:Issuer").SetText(s.EntityID(conn.ID))
+	resp.CreateElement("saml:Issuer").SetText(s.SPEntityIDOf(conn))
 	code := resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode")
 	code.CreateAttr("Value", st.code)
 	if st.sub != "" {
@@ -226,7 +226,7 @@ func (s *SP) sendLogoutResponse(w http.ResponseWriter, r *http.Request, conn *ss
 	if len(relay) > 80 {
 		relay = ""
 	}
-	loc, err := redirectURL(ConfigOf(conn).SLOURL, "SAMLResponse", b, relay, s.keyFor(conn))
+	loc, err := redirectURL(ConfigOf(conn).SLOURL, "SAMLResponse", b, relay, s.signingKey(conn))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -159,12 +160,22 @@ type Config struct {
 	// https://app.example.com/sso/saml. Every URL sent to an IdP (entity ID,
 	// ACS, SLO) derives from it.
 	BaseURL *url.URL
+	// ExtraACSURLs are absolute URL prefixes, outside BaseURL, under which
+	// the host also mounts this handler (without http.StripPrefix or with
+	// it), so that connections may keep ACS URLs an IdP already has there
+	// (ConnectionConfig.ACSURL). Each must be on BaseURL's host and end
+	// with "/", for example https://app.example.com/auth/saml2/.
+	ExtraACSURLs []string
 	// Key is the SP key pair shared by all connections. KeyFor, when set,
 	// returns a per-connection pair instead (returning nil falls back to
 	// Key). Without any key the SP can neither sign AuthnRequests nor
 	// decrypt assertions.
 	Key    *KeyPair
 	KeyFor func(conn *sso.Connection) *KeyPair
+	// Rollover, when set, schedules Key's replacement by a new key pair:
+	// published ahead in the metadata, decrypting during the overlap,
+	// signing from its date (see KeyRollover).
+	Rollover *KeyRollover
 	// Connections looks up connections by ID.
 	Connections sso.ConnectionStore
 	// Store holds outstanding requests, the replay cache and metadata.
@@ -264,6 +275,13 @@ type SP struct {
 	// last given, by connection and certificate.
 	expiredMu   sync.Mutex
 	expiredSeen map[string]time.Time
+	// extraACS are Config.ExtraACSURLs; acsIdx routes POSTs to connections'
+	// own ACS URLs.
+	extraACS []string
+	acsIdx   acsIndex
+	// rollDone are the key rollover steps audited by this process.
+	rollMu   sync.Mutex
+	rollDone map[string]bool
 }
 
 var (
@@ -302,6 +320,16 @@ func New(cfg Config) (*SP, error) {
 	if cfg.Key != nil && (cfg.Key.Key == nil || cfg.Key.Certificate == nil) {
 		return nil, bad("Key needs both Key and Certificate")
 	}
+	for _, p := range cfg.ExtraACSURLs {
+		u, err := url.Parse(p)
+		if err != nil || !u.IsAbs() || u.Host != cfg.BaseURL.Host || u.Scheme != cfg.BaseURL.Scheme || !strings.HasSuffix(u.Path, "/") ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, bad("ExtraACSURLs entry %q must be an absolute URL on BaseURL's scheme and host ending with /", p)
+		}
+	}
+	if err := checkRollover(&cfg); err != nil {
+		return nil, bad("%v", err)
+	}
 	if cfg.DefaultReturnTo != "" && !returnto.IsSafe(cfg.DefaultReturnTo) {
 		return nil, bad("DefaultReturnTo must be a relative path")
 	}
@@ -326,7 +354,7 @@ func New(cfg Config) (*SP, error) {
 		cfg.DefaultReturnTo = "/"
 	}
 	s := &SP{cfg: cfg, base: strings.TrimRight(cfg.BaseURL.String(), "/"), certs: map[string][]*x509.Certificate{},
-		expiredSeen: map[string]time.Time{}}
+		expiredSeen: map[string]time.Time{}, extraACS: slices.Clone(cfg.ExtraACSURLs), rollDone: map[string]bool{}}
 	s.tel = telemetry.New("saml", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, TenantMetrics: cfg.TenantMetrics})
 	s.log = cfg.Logger
 	if s.log == nil {
@@ -352,6 +380,8 @@ func New(cfg Config) (*SP, error) {
 	s.mux.HandleFunc("GET /metadata/{connection}", s.ServeMetadata)
 	s.mux.HandleFunc("GET /login/{connection}", s.ServeLogin)
 	s.mux.HandleFunc("POST /acs/{connection}", s.ServeACS)
+	// Connections' own ACS URLs, under BaseURL or ExtraACSURLs.
+	s.mux.HandleFunc("POST /", s.ServeACS)
 	s.mux.HandleFunc("GET /slo/{connection}", s.ServeSLO)
 	s.mux.HandleFunc("POST /slo/{connection}", s.ServeSLO)
 	return s, nil
@@ -359,7 +389,9 @@ func New(cfg Config) (*SP, error) {
 
 // ServeHTTP serves the relative routes GET /metadata/{connection},
 // GET /login/{connection}, POST /acs/{connection} and GET or POST
-// /slo/{connection}. Mount it with http.StripPrefix.
+// /slo/{connection}, and a POST to the path of any connection's own ACS
+// URL. Mount it with http.StripPrefix, and on every Config.ExtraACSURLs
+// prefix.
 func (s *SP) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // EntityID returns the SP entity ID of a connection.
@@ -377,21 +409,22 @@ func (s *SP) LoginURL(connID string) string { return s.base + "/login/" + url.Pa
 // SPDetails implements sso.ConnectionConfigurer.
 func (s *SP) SPDetails(c *sso.Connection) *sso.SPDetails {
 	return &sso.SPDetails{
-		EntityID:    s.EntityID(c.ID),
-		ACSURL:      s.ACSURL(c.ID),
+		EntityID:    s.SPEntityIDOf(c),
+		ACSURL:      s.ACSURLOf(c),
 		MetadataURL: s.EntityID(c.ID),
 		SLOURL:      s.SLOURL(c.ID),
 		LoginURL:    s.LoginURL(c.ID),
 	}
 }
 
-func (s *SP) keyFor(c *sso.Connection) *KeyPair {
+// ownKey is c's own key pair (Config.KeyFor), or nil.
+func (s *SP) ownKey(c *sso.Connection) *KeyPair {
 	if s.cfg.KeyFor != nil {
 		if kp := s.cfg.KeyFor(c); kp != nil && kp.Key != nil && kp.Certificate != nil {
 			return kp
 		}
 	}
-	return s.cfg.Key
+	return nil
 }
 
 // decryptionKeyStore returns the key store gosaml2 decrypts with, or nil.

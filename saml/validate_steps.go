@@ -36,7 +36,10 @@ type responseCheck struct {
 	// kp is the SP key for the connection; ks the key store gosaml2
 	// decrypts with (nil without an RSA key).
 	kp *KeyPair
-	ks dsig.X509KeyStore
+	// keys are the RSA key pairs that may decrypt (two during a key
+	// rollover), kp's first.
+	keys []*KeyPair
+	ks   dsig.X509KeyStore
 	// assertionSigned and scdNotBefore come from the pre-scan of the
 	// assertion, encrypted or not.
 	assertionSigned bool
@@ -116,8 +119,16 @@ func (c *responseCheck) prescan() error {
 // plain Assertion, whose signature and SubjectConfirmationData then count
 // instead of the outer document's.
 func (c *responseCheck) prescanEncrypted() error {
-	c.kp = c.s.keyFor(c.conn)
-	c.ks = decryptionKeyStore(c.kp)
+	c.keys = nil
+	for _, kp := range c.s.decryptionKeys(c.conn) {
+		if decryptionKeyStore(kp) != nil {
+			c.keys = append(c.keys, kp)
+		}
+	}
+	if len(c.keys) > 0 {
+		c.kp = c.keys[0]
+		c.ks = decryptionKeyStore(c.kp)
+	}
 	c.assertionSigned = c.scan.assertionSigned
 	c.scdNotBefore = c.scan.scdNotBefore
 	if c.scan.encrypted != 1 {
@@ -126,7 +137,16 @@ func (c *responseCheck) prescanEncrypted() error {
 	if c.ks == nil {
 		return invalid(ReasonDecryptionFailed, errors.New("saml: no RSA SP key to decrypt assertions"))
 	}
-	inner, err := decryptForScan(cleanBase64(c.raw, c.scan), c.kp)
+	// During a key rollover either key may be the one the IdP encrypted
+	// to; the one that decrypts is the one gosaml2 decrypts with.
+	var inner []byte
+	var err error
+	for _, kp := range c.keys {
+		if inner, err = decryptForScan(cleanBase64(c.raw, c.scan), kp); err == nil {
+			c.kp, c.ks = kp, decryptionKeyStore(kp)
+			break
+		}
+	}
 	if err != nil {
 		return invalid(ReasonDecryptionFailed, err)
 	}

@@ -33,7 +33,7 @@ func TestDependencies(t *testing.T) {
 // protocol packages import the core and internal packages only, never each
 // other, so shared code goes down and nothing imports sideways.
 func TestServiceDependencies(t *testing.T) {
-	pkgs := []string{"./audit", "./discovery", "./domains", "./health", "./keyring", "./login", "./policy",
+	pkgs := []string{"./audit", "./discovery", "./domains", "./health", "./keyring", "./login", "./migrate", "./policy",
 		"./password", "./mail", "./webhook", "../saml", "../oidc", "../scim", "../session", "../mfa"}
 	args := append([]string{"list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`}, pkgs...)
 	out, err := exec.Command("go", args...).CombinedOutput()

@@ -130,6 +130,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	route("GET /connections", h.listConnections)
 	route("POST /connections", h.createConnection)
+	route("POST /connections/import", h.importConnections)
 	route("GET /connections/{id}", h.getConnection)
 	route("PATCH /connections/{id}", h.updateConnection)
 	route("DELETE /connections/{id}", h.deleteConnection)

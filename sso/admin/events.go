@@ -13,6 +13,11 @@ const (
 	EventConnectionDisabled = "connection.disabled"
 	// EventConnectionDeleted is recorded when a connection was deleted.
 	EventConnectionDeleted = "connection.deleted"
+	// EventConnectionsImported is recorded once per import that wrote
+	// something (POST /connections/import), besides one
+	// EventConnectionCreated or EventConnectionUpdated per connection it
+	// wrote, with the detail "import": "true".
+	EventConnectionsImported = "connections.imported"
 	// EventSCIMTokenCreated is recorded when a SCIM token was issued or rotated.
 	EventSCIMTokenCreated = "scim.token_created"
 	// EventSCIMTokenRevoked is recorded when a SCIM token was revoked.

@@ -39,6 +39,7 @@
 //	/admin/sso/             admin API, when Config.Authorize is set    (admin.Handler)
 //	/oauth/token            token endpoint, when SigningKeys are set   (session.Manager)
 //	/.well-known/jwks.json  access-token keys, when SigningKeys are set
+//	Config.SAMLExtraACSPaths  POST only: connections' own (legacy) ACS URLs (saml.SP)
 //
 // The MFA and admin routes load the session themselves when
 // [Stack.Middleware] did not already run.

@@ -128,6 +128,16 @@ type Config struct {
 	// SPKey signs SAML requests and decrypts encrypted assertions. Nil
 	// means unsigned AuthnRequests and no encrypted assertions.
 	SPKey *saml.KeyPair
+	// SPKeyRollover schedules SPKey's replacement (saml.KeyRollover):
+	// the next certificate is published ahead, both keys decrypt during
+	// the overlap, the next one signs from its date, and Run audits each
+	// step once.
+	SPKeyRollover *saml.KeyRollover
+	// SAMLExtraACSPaths are paths on BaseURL's host, each ending with "/"
+	// (for example "/auth/saml2/"), where connections keep ACS URLs an IdP
+	// already has (saml.Config.ExtraACSURLs). The stack mounts the SAML
+	// handler on each for POSTs.
+	SAMLExtraACSPaths []string
 
 	// LocalLoginURL is the host's own (password) login page, where discovery
 	// sends every email that does not route to SSO. Required.
@@ -262,6 +272,8 @@ type Stack struct {
 	handler http.Handler
 	// protocols wraps the SAML or OIDC handler in the per-client limit.
 	protocols func(name string, h http.Handler) http.Handler
+	// samlExtra are Config.SAMLExtraACSPaths.
+	samlExtra []string
 }
 
 // Route prefixes of Handler, relative to the path of Config.BaseURL.
@@ -303,6 +315,11 @@ func New(ctx context.Context, cfg Config) (*Stack, error) {
 	if cfg.MFA != nil && cfg.MFA.Issuer == "" {
 		errs = append(errs, errors.New("MFA.Issuer is required"))
 	}
+	for _, p := range cfg.SAMLExtraACSPaths {
+		if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || len(p) < 3 || strings.ContainsAny(p, "?#{} ") {
+			errs = append(errs, fmt.Errorf("SAMLExtraACSPaths entry %q must be a path starting and ending with /", p))
+		}
+	}
 	errs = append(errs, protocolStores(&cfg)...)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: stack: %w", sso.ErrInvalidConfig, errors.Join(errs...))
@@ -317,11 +334,12 @@ func New(ctx context.Context, cfg Config) (*Stack, error) {
 		cfg.SweepInterval = 5 * time.Minute
 	}
 	s := &Stack{
-		log:    cfg.Logger,
-		sweep:  cfg.SweepInterval,
-		prefix: strings.TrimSuffix(cfg.BaseURL.Path, "/"),
-		tokens: len(cfg.SigningKeys) > 0,
-		Sealer: cfg.Sealer,
+		log:       cfg.Logger,
+		sweep:     cfg.SweepInterval,
+		prefix:    strings.TrimSuffix(cfg.BaseURL.Path, "/"),
+		samlExtra: slices.Clone(cfg.SAMLExtraACSPaths),
+		tokens:    len(cfg.SigningKeys) > 0,
+		Sealer:    cfg.Sealer,
 	}
 	if err := s.wire(cfg); err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
@@ -408,7 +426,7 @@ func (s *Stack) wire(cfg Config) error {
 		return err
 	}
 	if s.SAML, err = saml.New(saml.Config{
-		BaseURL: under(base, "/sso/saml"), Key: cfg.SPKey,
+		BaseURL: under(base, "/sso/saml"), Key: cfg.SPKey, Rollover: cfg.SPKeyRollover, ExtraACSURLs: extraACSURLs(base, cfg.SAMLExtraACSPaths),
 		Connections: st, Store: cfg.SAMLStore, Events: st, Completer: s.Completer, Sessions: s.Sessions,
 		DefaultReturnTo:   cfg.DefaultReturnTo,
 		AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
@@ -560,6 +578,16 @@ type PortalConfig struct {
 	Brand portal.Brand
 }
 
+// extraACSURLs turns SAMLExtraACSPaths into absolute URLs on base's host.
+func extraACSURLs(base *url.URL, paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		u := url.URL{Scheme: base.Scheme, Host: base.Host, Path: p}
+		out = append(out, u.String())
+	}
+	return out
+}
+
 // under returns base with p appended to its path. Unlike url.JoinPath it
 // keeps the path absolute when base has none ("https://app.example"):
 // components derive cookie paths from it.
@@ -591,10 +619,16 @@ func (s *Stack) mounts() []mount {
 	}
 	ms := []mount{
 		strip(PrefixSAML, s.protocols("saml", s.SAML)),
+	}
+	for _, x := range s.samlExtra {
+		// Connections' own ACS URLs: the SAML handler reads the path.
+		ms = append(ms, mount{"POST " + x, s.protocols("saml", s.SAML)})
+	}
+	ms = append(ms,
 		strip(PrefixOIDC, s.protocols("oidc", s.OIDC)),
 		strip(PrefixDiscovery, s.Discovery),
 		strip(PrefixSCIM, s.SCIM),
-	}
+	)
 	// The MFA and admin routes act on the session cookie: a cross-origin
 	// (CSRF) request never reaches them. The protocol endpoints that an
 	// IdP posts to cross-site by design authenticate by signature instead.

@@ -425,6 +425,25 @@ func (s *Store) ListActiveConnections(ctx context.Context, p sso.Protocol, after
 	return out, nil
 }
 
+// ListProtocolConnections returns up to limit connections of protocol p,
+// whatever their status, with ID > afterID in ID order.
+func (s *Store) ListProtocolConnections(ctx context.Context, p sso.Protocol, afterID string, limit int) ([]*sso.Connection, error) {
+	d := s.lock()
+	defer s.mu.Unlock()
+	var out []*sso.Connection
+	for id, c := range d.conns {
+		if id > afterID && c.Protocol == p {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	out = memstate.Page(out, limit)
+	for i, c := range out {
+		out[i] = cloneConn(c)
+	}
+	return out, nil
+}
+
 // UpdateConnection implements sso.ConnectionStore.
 func (s *Store) UpdateConnection(ctx context.Context, c *sso.Connection) error {
 	if err := c.Validate(); err != nil {

@@ -51,6 +51,8 @@ const (
 			WHERE status = 'active' AND id > $1 ORDER BY id LIMIT $2`
 	qListActiveConnectionsProto = `SELECT ` + connCols + ` FROM ssokit_connections
 		WHERE status = 'active' AND protocol = $1 AND id > $2 ORDER BY id LIMIT $3`
+	qListProtocolConnections = `SELECT ` + connCols + ` FROM ssokit_connections
+		WHERE protocol = $1 AND id > $2 ORDER BY id LIMIT $3`
 	qGetUser       = `SELECT ` + sqlbase.UserCols + ` FROM ssokit_users WHERE id = $1`
 	qGetMembership = `SELECT ` + sqlbase.MemberCols + ` FROM ssokit_memberships WHERE org_id = $1 AND user_id = $2`
 	qListMembers   = `SELECT ` + sqlbase.MemberCols + ` FROM ssokit_memberships
@@ -283,6 +285,13 @@ func (s *Store) ListActiveConnections(ctx context.Context, p sso.Protocol, after
 		return sqlbase.Collect(ctx, s.db, scanConn, qListActiveConnections, afterID, sqlbase.Limit(limit))
 	}
 	return sqlbase.Collect(ctx, s.db, scanConn, qListActiveConnectionsProto, string(p), afterID, sqlbase.Limit(limit))
+}
+
+// ListProtocolConnections returns up to limit connections of protocol p,
+// whatever their status, with ID > afterID in ID order (saml.SP checks
+// that no two connections claim one ACS URL with it).
+func (s *Store) ListProtocolConnections(ctx context.Context, p sso.Protocol, afterID string, limit int) ([]*sso.Connection, error) {
+	return sqlbase.Collect(ctx, s.db, scanConn, qListProtocolConnections, string(p), afterID, sqlbase.Limit(limit))
 }
 
 // UpdateConnection implements sso.ConnectionStore.

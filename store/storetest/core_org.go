@@ -567,5 +567,32 @@ func runConnection(t *testing.T, newStores newStoresFunc) {
 			ok(t, err)
 			sameStrings(t, "page 3", ids(list, key), nil)
 		}},
+		{"ListProtocolConnections", func(t *testing.T, ctx context.Context, s sso.ConnectionStore) {
+			l, has := s.(saml.ConnectionLister)
+			if !has {
+				t.Log("the store does not implement saml.ConnectionLister (optional): nothing to check")
+				return
+			}
+			for _, c := range []struct {
+				id, org string
+				p       sso.Protocol
+				st      sso.ConnectionStatus
+			}{{"c3", "org_1", saml.Protocol, sso.ConnectionDraft}, {"c1", "org_2", saml.Protocol, sso.ConnectionActive},
+				{"c2", "org_1", oidc.Protocol, sso.ConnectionActive}, {"c4", "org_3", saml.Protocol, sso.ConnectionDisabled}} {
+				conn := newConn(c.id, c.org, c.p)
+				conn.Status = c.st
+				ok(t, s.CreateConnection(ctx, conn))
+			}
+			key := func(c *sso.Connection) string { return c.ID }
+			list, err := l.ListProtocolConnections(ctx, saml.Protocol, "", 100)
+			ok(t, err)
+			sameStrings(t, "SAML, any status", ids(list, key), []string{"c1", "c3", "c4"})
+			list, err = l.ListProtocolConnections(ctx, saml.Protocol, "c1", 1)
+			ok(t, err)
+			sameStrings(t, "page after c1", ids(list, key), []string{"c3"})
+			list, err = l.ListProtocolConnections(ctx, oidc.Protocol, "", 100)
+			ok(t, err)
+			sameStrings(t, "OIDC", ids(list, key), []string{"c2"})
+		}},
 	})
 }
