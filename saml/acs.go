@@ -57,11 +57,11 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	v, hint, err := s.validateResponseHint(conn, spIdentity{entityID: s.EntityID(conn.ID), acsURL: s.ACSURL(conn.ID)}, encoded, now)
 	if err != nil {
-		test := s.unverifiedTestFlow(r, conn, hint)
-		if test {
-			err = adviseTest(err)
+		if st := s.unverifiedTestFlow(r, conn, hint); st != nil {
+			s.failTest(w, r, conn, st.ReturnTo, adviseTest(err))
+			return
 		}
-		s.fail(w, r, conn, test, err)
+		s.fail(w, r, conn, false, err)
 		return
 	}
 	login := &sso.Login{Connection: conn}
@@ -94,7 +94,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	}
 	if !marked {
 		if err := s.cfg.Store.MarkAssertionUsed(ctx, ConfigOf(conn).IdPEntityID, v.assertionID, v.expiresAt); err != nil {
-			s.fail(w, r, conn, login.Test, replayErr(err))
+			s.failLogin(w, r, login, replayErr(err))
 			return
 		}
 	}
@@ -104,7 +104,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	login.Profile = buildProfile(conn, v)
 	if st != nil {
 		if err := s.checkRequestedAuthn(conn, st, login.Profile, now); err != nil {
-			s.fail(w, r, conn, login.Test, err)
+			s.failLogin(w, r, login, err)
 			return
 		}
 	}
