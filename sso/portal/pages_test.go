@@ -349,3 +349,54 @@ func TestRecentSignInAttempts(t *testing.T) {
 		t.Fatalf("attempts of another connection or older than 7 days shown: %s", txt)
 	}
 }
+
+// A test whose IdP side passed but whose user a real login would refuse
+// (email_domain_not_verified) is shown with the reason and the next step;
+// activation and enforcement are refused until a test passes, even when an
+// earlier test had passed.
+func TestPolicyRefusalBlocksActivation(t *testing.T) {
+	f := newFixture(t)
+	c := f.seedConnection(f.orgA, "Okta")
+	earlier := f.clock.Now().Add(-time.Hour)
+	c.LastTestOK = earlier
+	c.LastTest = &sso.TestResult{At: f.clock.Now(), Reason: "email_domain_not_verified",
+		Detail: "IdP response valid for bob@globex.test, but a real login would be refused: email_domain_not_verified"}
+	if err := f.st.UpdateConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.open(f.orgA, portal.SectionSSO)
+	page := "/connections/" + c.ID
+	txt := b.get(page).text()
+	for _, want := range []string{"Failed", "a real login would be refused", "Verify the email domain on the Domains page"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("page lacks %q: %s", want, txt)
+		}
+	}
+	if strings.Contains(txt, `/activate"`) {
+		t.Error("a connection whose latest test failed offers activation")
+	}
+	r := b.post(page+"/activate", b.form("confirmed", "yes"))
+	if r.Status != http.StatusConflict || !strings.Contains(r.text(), "verify your email domain") {
+		t.Fatalf("activate after a policy refusal: %d %s", r.Status, r.text())
+	}
+	if got, _ := f.st.GetConnection(ctx, c.ID); got.Status == sso.ConnectionActive {
+		t.Fatal("the connection was activated")
+	}
+	// Even an active connection is not enough to require SSO while its
+	// latest test fails.
+	c, _ = f.st.GetConnection(ctx, c.ID)
+	c.Status = sso.ConnectionActive
+	if err := f.st.UpdateConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if txt := b.get("/sso").text(); strings.Contains(txt, `name="enabled" value="on"`) {
+		t.Errorf("the SSO page offers enforcement: %s", txt)
+	}
+	r = b.post("/sso/enforcement", b.form("enabled", "on", "confirmed", "yes"))
+	if got, _ := f.st.GetOrg(ctx, f.orgA.ID); got.Settings.SSOEnforced {
+		t.Fatalf("enforcement was switched on: %d %s", r.Status, r.text())
+	}
+	if !strings.Contains(r.text(), "latest test sign-in passed") {
+		t.Errorf("refusal not explained: %d %s", r.Status, r.text())
+	}
+}

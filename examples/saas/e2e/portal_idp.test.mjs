@@ -301,13 +301,23 @@ describe('admin portal walk with real IdPs', () => {
         assert.match(failed, /How to fix it/);
         await check(page, 'oidc-05-test-failed');
 
-        // The provider's user is alice@example.com: the domain is verified
-        // first, so that a real sign-in would be admitted too.
+        // With the right secret the provider's side passes, but its user is
+        // alice@example.com and example.com is not verified yet: a real
+        // sign-in would be refused, so the test fails with the next step
+        // and activation is not offered.
+        await paste(client.client_secret);
+        await check(page, 'oidc-06-secret-fixed');
+        result = await testSignIn(page, signIn);
+        const refused = await result.innerText();
+        assert.match(refused, /Failed/);
+        assert.match(refused, /a real login would be refused: email_domain_not_verified/);
+        assert.match(refused, /Verify the email domain on the Domains page/);
+        assert.equal(await page.getByRole('button', { name: 'Activate', exact: true }).count(), 0, 'activation offered despite the refusal');
+        await check(page, 'oidc-06b-policy-refused');
+
         await verifyDomain(page, 'example.com', publish, 'oidc');
         await page.goto(demo.base + '/admin/portal/sso');
         await page.getByRole('link', { name: 'oidc-provider' }).click();
-        await paste(client.client_secret);
-        await check(page, 'oidc-06-secret-fixed');
         result = await testSignIn(page, signIn);
         assert.match(await result.innerText(), /Passed.*alice@example\.com/s);
         await check(page, 'oidc-07-test-passed');
