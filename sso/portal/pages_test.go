@@ -1,10 +1,13 @@
 package portal_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,6 +219,23 @@ func TestDirectorySyncTokens(t *testing.T) {
 	if !strings.Contains(txt, "Current") || !strings.Contains(txt, "Old token: stops working in 24 hours") {
 		t.Fatalf("rotation does not tell old from new: %s", txt)
 	}
+	// The rotation names the new and the old token, with the old one's end.
+	oldHint := toks[0].Hint
+	rot := regexp.MustCompile(`(?s)<dl class="kv" id="rotation">.*?</dl>`).FindString(r.Body)
+	end := f.clock.Now().Add(24 * time.Hour).UTC().Format("2 Jan 2006 15:04 UTC")
+	if !strings.Contains(rot, "New token") || !strings.Contains(rot, oldHint+"…") || !strings.Contains(rot, "keeps working until "+end) {
+		t.Fatalf("rotation summary %q lacks the old token %s… until %s", rot, oldHint, end)
+	}
+	// Revoking asks first, naming the token by the stored record (its
+	// hint, description and state), whatever the form says.
+	r = b.post("/directory/tokens/"+oldID+"/revoke", b.form("hint", "forged"))
+	if c := r.text(); r.Status != http.StatusOK || !strings.Contains(c, "Revoke token "+oldHint+"…?") || !strings.Contains(c, "(“Okta”)") ||
+		!strings.Contains(c, "old token: stops working") || strings.Contains(c, "forged") {
+		t.Fatalf("revoke confirmation: %d %s", r.Status, c)
+	}
+	if r := b.post("/directory/tokens/scimtok_nope/revoke", b.form()); r.Status != http.StatusNotFound {
+		t.Fatalf("revoke of an unknown token: %d", r.Status)
+	}
 	toks, _ = f.st.ListSCIMTokens(ctx, f.orgA.ID)
 	var newID string
 	for _, tk := range toks {
@@ -398,5 +418,35 @@ func TestPolicyRefusalBlocksActivation(t *testing.T) {
 	}
 	if !strings.Contains(r.text(), "latest test sign-in passed") {
 		t.Errorf("refusal not explained: %d %s", r.Status, r.text())
+	}
+}
+
+// The directory sync page shows what the admin API's sync status says:
+// users and groups synced, the last request, and recent errors with what
+// they mean; a status that cannot be read is said so, not a failed page.
+func TestDirectorySyncStatus(t *testing.T) {
+	var fail atomic.Bool
+	last := time.Date(2026, 3, 4, 10, 20, 0, 0, time.UTC)
+	f := newFixture(t, func(c *portal.Config) {
+		c.Admin.SCIMStatus = func(_ context.Context, orgID string) (any, error) {
+			if fail.Load() {
+				return nil, fmt.Errorf("status store: %w", sso.ErrUnavailable)
+			}
+			return map[string]any{"users": 42, "groups": 3, "lastRequestAt": last,
+				"failures": []map[string]any{{"at": last, "status": 409, "reason": "uniqueness", "method": "POST", "route": "/Users"}}}, nil
+		}
+	})
+	b, _ := f.open(f.orgA, portal.SectionDirectory)
+	txt := b.get("/directory").text()
+	for _, want := range []string{"Sync status", "Users synced 42", "Groups synced 3", "4 Mar 2026 10:20 UTC", "POST /Users", "409 uniqueness",
+		"already exists"} {
+		if !strings.Contains(strings.Join(strings.Fields(txt), " "), want) {
+			t.Errorf("directory page lacks %q: %s", want, txt)
+		}
+	}
+	fail.Store(true)
+	r := b.get("/directory")
+	if r.Status != http.StatusOK || !strings.Contains(r.text(), "could not read the sync status") {
+		t.Fatalf("status unavailable: %d %s", r.Status, r.text())
 	}
 }

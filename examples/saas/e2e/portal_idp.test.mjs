@@ -197,6 +197,10 @@ describe('admin portal walk with real IdPs', () => {
     const used = await page.locator('td[data-label="Last used"]').first().innerText();
     assert.doesNotMatch(used, /No use recorded/);
     assert.match(used, /\d{4}/);
+    // The sync status counts the synced user and shows the request.
+    const status = await page.locator('#sync-status').innerText();
+    assert.match(status, /Users synced\s+[1-9]/);
+    assert.match(status, /Last request from your directory\s+\d+ \w+ \d{4}/);
     await check(page, `${prefix}-15-scim-used`);
   }
 
