@@ -349,7 +349,7 @@ func (a *App) wire(ctx context.Context) error {
 		MFA: &stack.MFAConfig{Issuer: "ssokit demo", EnrollmentURL: "/account/mfa", VerifyURL: "/account/mfa",
 			WebAuthn: a.webAuthnConfig()},
 		DefaultReturnTo:     "/dashboard",
-		TestReturnTo:        "/admin/sso",
+		TestReturnTo:        "/admin/portal/sso",
 		ErrorHandler:        a.protocolError,
 		SessionErrorHandler: a.sessionError,
 		Chooser:             a.renderChooser,
