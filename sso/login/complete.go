@@ -777,6 +777,11 @@ func (c *Completer) Fail(r *http.Request, f *sso.LoginFailure) {
 	if conn != nil {
 		e.OrgID = conn.OrgID
 		e.Target = sso.Target{Type: "connection", ID: conn.ID}
+		if f.Test {
+			// The test's result is its own event (connection.tested):
+			// this one is marked so a list of attempts shows it once.
+			e.Details["test"] = "true"
+		}
 	}
 	c.record(ctx, e)
 	if f.Test && conn != nil {

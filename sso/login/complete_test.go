@@ -393,7 +393,7 @@ func TestCompleteTestLogin(t *testing.T) {
 		t.Fatal("LastTestOK cleared; it records the last success")
 	}
 	ev := e.LastEvent(o.ID, sso.EventLoginFailed)
-	if ev.Reason != "audience_mismatch" || ev.Target.ID != c.ID {
+	if ev.Reason != "audience_mismatch" || ev.Target.ID != c.ID || ev.Details["test"] != "true" {
 		t.Fatalf("got %+v", ev)
 	}
 	if ev := e.LastEvent(o.ID, login.EventConnectionTested); ev.Outcome != sso.OutcomeFailure {

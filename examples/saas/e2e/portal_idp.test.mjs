@@ -252,6 +252,10 @@ describe('admin portal walk with real IdPs', () => {
         // The diagnosis names both certificates by fingerprint.
         assert.match(failed, /want "[0-9a-f]{64}", got "[0-9a-f]{64}"/);
         assert.equal(await page.getByRole('button', { name: 'Activate', exact: true }).count(), 0, 'a failed test offers no activation');
+        // The failed test is one attempt, listed as a test.
+        const attempts = await page.locator('#h-attempts').locator('xpath=..').locator('tbody tr').allInnerTexts();
+        assert.equal(attempts.length, 1, `attempts: ${attempts.join(' | ')}`);
+        assert.match(attempts[0], /Test sign-in.*certificate_untrusted/s);
         await check(page, 'saml-05-test-failed');
 
         await page.getByLabel('Metadata URL', { exact: true }).fill(ssp.metadataURL);
