@@ -12,6 +12,7 @@ import (
 
 	"github.com/ssokit/ssokit/internal/loaded"
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -29,7 +30,7 @@ func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request, connectionID
 	defer rp.tel.EndLogin(ctx, op)
 	r = r.WithContext(ctx)
 	var rawIDToken string
-	login, conn, test, err := rp.callback(r, connectionID, &rawIDToken)
+	login, conn, flow, err := rp.callback(r, connectionID, &rawIDToken)
 	if login != nil {
 		// The completer (or the host's session issuer) may keep it as the
 		// id_token_hint of RP-initiated logout; see IDToken.
@@ -43,7 +44,7 @@ func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request, connectionID
 	}
 	if err != nil {
 		op.Fail(err, sso.ReasonOf(err))
-		rp.fail(w, r, conn, test, err)
+		rp.fail(w, r, conn, flow, err)
 		return
 	}
 	if err := rp.cfg.Completer.Complete(w, r, login); err != nil {
@@ -53,7 +54,11 @@ func (rp *RP) ServeCallback(w http.ResponseWriter, r *http.Request, connectionID
 	}
 }
 
-func (rp *RP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection, test bool, err error) {
+// fail reports a failed callback. A test login's failure is recorded with
+// its diagnosis and the admin's browser goes back to the test's return
+// address (where the result is shown), never to the end-user error page.
+func (rp *RP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection, f *Flow, err error) {
+	test := f != nil && f.Test
 	var connID string
 	if conn != nil {
 		connID = conn.ID
@@ -64,6 +69,12 @@ func (rp *RP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection,
 		reported = diagnosis(err)
 	}
 	rp.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: Protocol, Test: test, Err: reported})
+	if test && conn != nil {
+		if to := returnto.Safe(f.ReturnTo, ""); to != "" {
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
+	}
 	rp.cfg.ErrorHandler(w, r, err)
 }
 
@@ -72,106 +83,106 @@ const maxQueryBytes = 16 << 10
 
 // callback checks the callback request and returns the verified login; it
 // sets *rawIDToken to the ID token it verified.
-func (rp *RP) callback(r *http.Request, connID string, rawIDToken *string) (*sso.Login, *sso.Connection, bool, error) {
+func (rp *RP) callback(r *http.Request, connID string, rawIDToken *string) (*sso.Login, *sso.Connection, *Flow, error) {
 	ctx := r.Context()
 	if len(r.URL.RawQuery) > maxQueryBytes {
-		return nil, nil, false, invalid(ReasonBadRequest, errors.New("oidc: callback query too long"))
+		return nil, nil, nil, invalid(ReasonBadRequest, errors.New("oidc: callback query too long"))
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, nil, false, invalid(ReasonBadRequest, err)
+		return nil, nil, nil, invalid(ReasonBadRequest, err)
 	}
 	for _, k := range []string{"state", "code", "iss", "error"} {
 		if len(q[k]) > 1 {
 			// RFC 6749 section 3.1: parameters must not repeat; two
 			// values would let each check read a different one.
-			return nil, nil, false, invalid(ReasonBadRequest, fmt.Errorf("oidc: callback parameter %q repeated", k))
+			return nil, nil, nil, invalid(ReasonBadRequest, fmt.Errorf("oidc: callback parameter %q repeated", k))
 		}
 	}
 	state := q.Get("state")
 	if state == "" {
 		if code := q.Get("error"); code != "" {
-			return nil, nil, false, invalid(ReasonIdPError, idpError(q))
+			return nil, nil, nil, invalid(ReasonIdPError, idpError(q))
 		}
-		return nil, nil, false, invalid(ReasonStateMissing, nil)
+		return nil, nil, nil, invalid(ReasonStateMissing, nil)
 	}
 	if len(state) > 512 {
-		return nil, nil, false, invalid(ReasonStateInvalid, errors.New("oidc: state too long"))
+		return nil, nil, nil, invalid(ReasonStateInvalid, errors.New("oidc: state too long"))
 	}
 	f, err := rp.cfg.Store.TakeFlow(ctx, opaque.Hash(state))
 	if err != nil {
 		if errors.Is(err, sso.ErrNotFound) {
-			return nil, nil, false, invalid(ReasonStateInvalid, err)
+			return nil, nil, nil, invalid(ReasonStateInvalid, err)
 		}
-		return nil, nil, false, fmt.Errorf("oidc: take flow: %w", err)
+		return nil, nil, nil, fmt.Errorf("oidc: take flow: %w", err)
 	}
 	c, err := r.Cookie(rp.cookieName())
 	if err != nil || !opaque.Equal(opaque.Hash(c.Value), f.BrowserHash) {
-		return nil, rp.testConnection(ctx, f), f.Test, invalid(ReasonBrowserMismatch, errors.New("oidc: state was issued to another browser"))
+		return nil, rp.testConnection(ctx, f), f, invalid(ReasonBrowserMismatch, errors.New("oidc: state was issued to another browser"))
 	}
 	if err := rp.checkCallbackRoute(r, f, connID); err != nil {
-		return nil, rp.testConnection(ctx, f), f.Test, err
+		return nil, rp.testConnection(ctx, f), f, err
 	}
 	conn, err := rp.cfg.Connections.GetConnection(ctx, f.ConnectionID)
 	if err != nil {
 		if errors.Is(err, sso.ErrNotFound) {
-			return nil, nil, f.Test, invalid(ReasonConnectionUnusable, err)
+			return nil, nil, f, invalid(ReasonConnectionUnusable, err)
 		}
-		return nil, nil, f.Test, err
+		return nil, nil, f, err
 	}
 	if err := usable(conn, f); err != nil {
-		return nil, conn, f.Test, err
+		return nil, conn, f, err
 	}
 	if q.Get("error") != "" {
-		return nil, conn, f.Test, idpError(q).rejection(ReasonIdPError, "an authorization code")
+		return nil, conn, f, idpError(q).rejection(ReasonIdPError, "an authorization code")
 	}
 	m, err := rp.metadataFor(ctx, conn)
 	if err != nil {
-		return nil, conn, f.Test, upstreamFailure(ReasonDiscoveryFailed, err)
+		return nil, conn, f, upstreamFailure(ReasonDiscoveryFailed, err)
 	}
 	if q.Has("iss") {
 		if iss := q.Get("iss"); !issuerMatches(ConfigOf(conn), iss) {
-			return nil, conn, f.Test, mismatch(ReasonIssuerParamMismatch, ConfigOf(conn).Issuer, iss)
+			return nil, conn, f, mismatch(ReasonIssuerParamMismatch, ConfigOf(conn).Issuer, iss)
 		}
 	} else if m.AuthResponseIssSupported {
-		return nil, conn, f.Test, invalid(ReasonIssuerParamMissing, nil)
+		return nil, conn, f, invalid(ReasonIssuerParamMissing, nil)
 	}
 	code := q.Get("code")
 	if code == "" || len(code) > 4096 {
-		return nil, conn, f.Test, invalid(ReasonCodeMissing, nil)
+		return nil, conn, f, invalid(ReasonCodeMissing, nil)
 	}
 	tok, err := rp.exchange(ctx, conn, m, f, code)
 	if err != nil {
-		return nil, conn, f.Test, err
+		return nil, conn, f, err
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
-		return nil, conn, f.Test, invalid(ReasonIDTokenMissing, nil)
+		return nil, conn, f, invalid(ReasonIDTokenMissing, nil)
 	}
 	vt, err := rp.verifyIDToken(ctx, conn, m, rawID, f.Nonce, tok.AccessToken)
 	if err != nil {
-		return nil, conn, f.Test, err
+		return nil, conn, f, err
 	}
 	if err := vt.decode(); err != nil {
-		return nil, conn, f.Test, err
+		return nil, conn, f, err
 	}
 	if err := rp.checkAuthn(f, vt.claims); err != nil {
-		return nil, conn, f.Test, err
+		return nil, conn, f, err
 	}
 	if err := rp.userInfo(ctx, conn, m, vt, tok.AccessToken); err != nil {
-		return nil, conn, f.Test, err
+		return nil, conn, f, err
 	}
 	p := rp.profile(ctx, conn, vt)
 	groups, err := rp.overageGroups(ctx, conn, m, vt)
 	if err != nil {
-		return nil, conn, f.Test, err
+		return nil, conn, f, err
 	}
 	if groups != nil {
 		p.Groups = groups
 		p.Raw["groups_source"] = []string{"graph"}
 	}
 	*rawIDToken = rawID
-	return &sso.Login{Connection: conn, Profile: p, ReturnTo: f.ReturnTo, Test: f.Test}, conn, f.Test, nil
+	return &sso.Login{Connection: conn, Profile: p, ReturnTo: f.ReturnTo, Test: f.Test}, conn, f, nil
 }
 
 // checkCallbackRoute checks that the callback arrived where the flow's

@@ -152,6 +152,19 @@ func TestInteropTestLoginDiagnostics(t *testing.T) {
 			t.Fatalf("got %q", ve.Got)
 		}
 	})
+	t.Run("wrong-secret-admin-sent-back", func(t *testing.T) {
+		// With a return address (the portal's), the admin lands on the
+		// result, never on the end-user error page.
+		h.comp = &recCompleter{}
+		h.rp.cfg.Completer = h.comp
+		b := newBrowser(t)
+		const back = "/admin/portal/sso/tested"
+		resp := b.get(realAuthorizeFrom(t, h, b, "conn_diag", h.startOpts(b, "conn_diag", sso.StartOptions{Test: true, ForceAuthn: true, ReturnTo: back}).String(), nil))
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != back {
+			t.Fatalf("got %d to %q, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), back)
+		}
+		wantTestFailure(t, h, "conn_diag", ReasonTokenExchange, true)
+	})
 	if _, err := h.rp.Configure(context.Background(), c, &ConnectionInput{Issuer: op.issuer, ClientID: "rp-diag", ClientSecret: "diag-secret-0123456789"}); err != nil {
 		t.Fatal(err)
 	}

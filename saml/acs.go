@@ -71,11 +71,11 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	v, hint, err := s.validateResponseHint(conn, s.spIdentityOf(conn), encoded, now)
 	if err != nil {
-		test := s.unverifiedTestFlow(r, conn, hint)
-		if test {
-			err = adviseTest(err)
+		if st := s.unverifiedTestFlow(r, conn, hint); st != nil {
+			s.failTest(w, r, conn, st.ReturnTo, adviseTest(err))
+			return
 		}
-		s.fail(w, r, conn, test, err)
+		s.fail(w, r, conn, false, err)
 		return
 	}
 	login := &sso.Login{Connection: conn}
@@ -108,7 +108,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	}
 	if !marked {
 		if err := s.cfg.Store.MarkAssertionUsed(ctx, ConfigOf(conn).IdPEntityID, v.assertionID, v.expiresAt); err != nil {
-			s.fail(w, r, conn, login.Test, replayErr(err))
+			s.failLogin(w, r, login, replayErr(err))
 			return
 		}
 	}
@@ -118,7 +118,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	login.Profile = buildProfile(conn, v)
 	if st != nil {
 		if err := s.checkRequestedAuthn(conn, st, login.Profile, now); err != nil {
-			s.fail(w, r, conn, login.Test, err)
+			s.failLogin(w, r, login, err)
 			return
 		}
 	}

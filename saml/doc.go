@@ -145,7 +145,9 @@
 // response's signature is verified, is reported to [sso.Completer.Fail]
 // with Test set and a fix in the *[sso.ValidationError]'s detail, provided
 // the store implements [RequestPeeker] (memsaml and sqlsaml do) and the
-// response comes back to the browser that started the test. The unverified
+// response comes back to the browser that started the test. The admin's
+// browser is then sent back to the test's return address (where the
+// result is shown), never to the end-user error page. The unverified
 // response changes nothing else: the request stays outstanding.
 //
 // Attribute mapping tries the Default*Attributes names in order by exact

@@ -27,6 +27,11 @@ import (
 func (s *SP) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 	conn, err := s.connection(r.Context(), r.PathValue("connection"))
 	if err != nil && conn == nil {
+		// A new connection has no IdP settings yet, but its IdP may
+		// import our metadata first: that is how the setup guides begin.
+		conn = s.unconfigured(r.Context(), r.PathValue("connection"))
+	}
+	if conn == nil {
 		s.errFn(w, r, err)
 		return
 	}
@@ -38,6 +43,19 @@ func (s *SP) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/samlmetadata+xml")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	_, _ = w.Write(b)
+}
+
+// unconfigured returns the SAML connection id when it has no IdP
+// settings yet, or nil.
+func (s *SP) unconfigured(ctx context.Context, id string) *sso.Connection {
+	if id == "" || len(id) > 128 {
+		return nil
+	}
+	c, err := s.cfg.Connections.GetConnection(ctx, id)
+	if err != nil || c.Protocol != Protocol || c.Config != nil || c.Status == sso.ConnectionDisabled {
+		return nil
+	}
+	return c
 }
 
 // Metadata returns the SP metadata XML of a connection: entity ID, ACS

@@ -440,3 +440,29 @@ func TestHTTPClientCustomRoundTripper(t *testing.T) {
 		t.Fatalf("FetchMetadata through the custom RoundTripper: %v", err)
 	}
 }
+
+// A new connection's IdP may import our metadata before the admin pastes
+// anything back (the setup guides start that way), so metadata is served
+// without IdP settings; a login through it is still refused.
+func TestServeMetadataBeforeIdPSettings(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := &sso.Connection{ID: "conn_new", OrgID: "org_a", Protocol: saml.Protocol, Status: sso.ConnectionDraft,
+		DisplayName: "New", CreatedAt: baseTime, UpdatedAt: baseTime}
+	if err := h.store.CreateConnection(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.client.Get(h.srv.URL + "/sso/saml/metadata/" + c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	_, _ = body.ReadFrom(r.Body)
+	r.Body.Close()
+	if r.StatusCode != http.StatusOK || !strings.Contains(body.String(), `Location="`+h.sp.ACSURL(c.ID)+`"`) {
+		t.Fatalf("metadata of a new connection: %d %s", r.StatusCode, body.String())
+	}
+	if r := h.get(t, "/sso/saml/login/"+c.ID); r.StatusCode < 400 {
+		t.Fatalf("login through a connection without IdP settings: got %d, want a refusal", r.StatusCode)
+	}
+}

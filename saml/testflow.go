@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -18,19 +19,47 @@ import (
 // on the connection's LastTest. Nothing else changes: the request stays
 // outstanding and no login proceeds.
 
-// unverifiedTestFlow reports whether the unverified InResponseTo hint
-// names a test login of conn started by this browser.
-func (s *SP) unverifiedTestFlow(r *http.Request, conn *sso.Connection, hint string) bool {
+// unverifiedTestFlow returns the request the unverified InResponseTo hint
+// names when it is a test login of conn started by this browser, or nil.
+func (s *SP) unverifiedTestFlow(r *http.Request, conn *sso.Connection, hint string) *AuthnRequestState {
 	p, ok := s.cfg.Store.(RequestPeeker)
 	if !ok || conn == nil || hint == "" || len(hint) > 256 {
-		return false
+		return nil
 	}
 	st, err := p.PeekAuthnRequest(r.Context(), hint)
 	if err != nil || st == nil || !st.Test || st.ConnectionID != conn.ID {
-		return false
+		return nil
 	}
 	c, err := r.Cookie(requestCookiePrefix + cookieSuffix(hint))
-	return err == nil && c.Value != "" && opaque.Equal(opaque.Hash(c.Value), st.BindingHash)
+	if err != nil || c.Value == "" || !opaque.Equal(opaque.Hash(c.Value), st.BindingHash) {
+		return nil
+	}
+	return st
+}
+
+// failTest reports a failed test login and sends the admin back to where
+// the test was started from (the portal's or the admin page's result),
+// never to the end-user error page. Without a safe return address it
+// renders the error as fail does.
+func (s *SP) failTest(w http.ResponseWriter, r *http.Request, conn *sso.Connection, returnTo string, err error) {
+	to := returnto.Safe(returnTo, "")
+	if to == "" {
+		s.fail(w, r, conn, true, err)
+		return
+	}
+	opFail(r, conn, err)
+	s.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: Protocol, Test: true, Err: err})
+	s.logReject(r, conn, err)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// failLogin reports a failure of login: a test login's through failTest.
+func (s *SP) failLogin(w http.ResponseWriter, r *http.Request, login *sso.Login, err error) {
+	if login.Test {
+		s.failTest(w, r, login.Connection, login.ReturnTo, err)
+		return
+	}
+	s.fail(w, r, login.Connection, false, err)
 }
 
 // testAdvice is the fix an admin is told, by reason, when a test login

@@ -41,6 +41,23 @@ func TestTestLoginDiagnosis(t *testing.T) {
 			t.Fatal("the completed login is not a test")
 		}
 	})
+	t.Run("AdminSentBackNotToErrorPage", func(t *testing.T) {
+		t.Parallel()
+		// With a return address (the portal's), the admin lands on the
+		// result, not on the end-user error page.
+		h := newHarness(t)
+		const back = "/admin/portal/sso/tested"
+		id := startWith(t, h, h.conn, sso.StartOptions{Test: true, ReturnTo: back}).SelectAttrValue("ID", "")
+		f := h.fixtureFor(h.conn, id)
+		f.key = idpKey2(t)
+		resp := h.post(t, h.conn.ID, f.encoded(t), "")
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != back {
+			t.Fatalf("got %d to %q, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), back)
+		}
+		if fail := h.rec.lastFailure(); fail == nil || !fail.Test || sso.ReasonOf(fail.Err) != saml.ReasonCertificateUntrusted {
+			t.Fatalf("failure %+v, want the test's certificate_untrusted", fail)
+		}
+	})
 	t.Run("SHA1WithAdvice", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)

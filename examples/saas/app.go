@@ -54,6 +54,7 @@ import (
 	"github.com/ssokit/ssokit/store/sqlstore/sqlnotify"
 	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlpassword"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlportal"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 )
@@ -337,9 +338,9 @@ func (a *App) wire(ctx context.Context) error {
 		Password: &stack.PasswordConfig{Store: sqlpassword.New(a.store), Mailer: a.mail,
 			VerifyURL: a.url("/account/verify"), ResetURL: a.url("/account/reset"), AppName: "Demo SaaS"},
 		// The admin portal a customer's IT admin sets SSO up in, entered
-		// as an org admin of the demo or through a setup link. One
-		// process: its sessions live in memory.
-		Portal:        &stack.PortalConfig{Store: portal.NewMemoryStore(), Brand: portal.Brand{AppName: "Demo SaaS: single sign-on setup"}},
+		// as an org admin of the demo or through a setup link. Its links
+		// and sessions live in the database, shared by the replicas.
+		Portal:        &stack.PortalConfig{Store: sqlportal.New(a.store), Brand: portal.Brand{AppName: "Demo SaaS: single sign-on setup"}},
 		SPKey:         &saml.KeyPair{Key: spKey, Certificate: spCert},
 		LocalLoginURL: "/login/local",
 		// The admin API's authorization; its MFA policy is the default
@@ -348,7 +349,7 @@ func (a *App) wire(ctx context.Context) error {
 		MFA: &stack.MFAConfig{Issuer: "ssokit demo", EnrollmentURL: "/account/mfa", VerifyURL: "/account/mfa",
 			WebAuthn: a.webAuthnConfig()},
 		DefaultReturnTo:     "/dashboard",
-		TestReturnTo:        "/admin/sso",
+		TestReturnTo:        "/admin/portal/sso",
 		ErrorHandler:        a.protocolError,
 		SessionErrorHandler: a.sessionError,
 		Chooser:             a.renderChooser,

@@ -98,7 +98,7 @@ func run() error {
   Break-glass local admins: root@acme.test / root@globex.test, password %[3]q
 
   Admin API:  curl -H 'Authorization: Bearer %[4]s' -H 'X-Ssokit-Org: acme' %[1]s/api/admin/connections
-  SCIM:       create a token on %[1]s/admin/scim, then use %[1]s/scim/v2
+  SCIM:       create a token on %[1]s/admin/portal/directory, then use %[1]s/scim/v2
   Dev IdP:    %[1]s/idp/saml/metadata  and  %[1]s/idp/oidc/.well-known/openid-configuration
 
 `, opts.BaseURL, app.DBLabel(), demoPassword, app.AdminToken())

@@ -234,10 +234,6 @@ func (p *pages) revokeSession(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
 }
 
-func (p *pages) adminSSO(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, "admin_sso", "Single sign-on", map[string]string{"IdPMetadata": p.a.url("/idp/saml/metadata").String(), "IdPIssuer": p.a.idp.Issuer()})
-}
-
 // createSetupLink issues a setup link to the admin portal for the
 // current organization: what a host's support staff hands a customer's IT
 // admin who has no account in the app.
@@ -250,18 +246,6 @@ func (p *pages) createSetupLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.render(w, r, "setup_link", "Setup link", map[string]any{"URL": link, "Expires": sl.ExpiresAt.Format(time.RFC1123)})
-}
-
-func (p *pages) adminDomains(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, "admin_domains", "Domains", nil)
-}
-
-func (p *pages) adminSCIM(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, "admin_scim", "Directory sync (SCIM)", map[string]string{"SCIMURL": p.a.url("/scim/v2").String()})
-}
-
-func (p *pages) adminAudit(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, "admin_audit", "Audit log", nil)
 }
 
 // registerAtDevIdP stands in for the step where an admin enters the SP

@@ -139,6 +139,8 @@ func TestReplicasPostgres(t *testing.T) {
 		})
 	}
 
+	t.Run("PortalAcrossReplicas", func(t *testing.T) { portalAcrossReplicas(t, base) })
+
 	t.Run("Load", func(t *testing.T) { runLoad(t, base) })
 
 }

@@ -28,10 +28,11 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("POST /account/switch", a.sessions.Require(http.HandlerFunc(p.switchOrg)))
 	mux.Handle("GET /account/sessions", a.member(http.HandlerFunc(p.accountSessions)))
 	mux.Handle("POST /account/sessions/{id}/revoke", a.sessions.Require(http.HandlerFunc(p.revokeSession)))
-	mux.Handle("GET /admin/sso", a.orgAdmin(http.HandlerFunc(p.adminSSO)))
-	mux.Handle("GET /admin/domains", a.orgAdmin(http.HandlerFunc(p.adminDomains)))
-	mux.Handle("GET /admin/scim", a.orgAdmin(http.HandlerFunc(p.adminSCIM)))
-	mux.Handle("GET /admin/audit", a.orgAdmin(http.HandlerFunc(p.adminAudit)))
+	// The admin pages are the admin portal's (mounted below); the old
+	// addresses lead there.
+	for old, page := range map[string]string{"sso": "sso", "domains": "domains", "scim": "directory", "audit": "audit"} {
+		mux.Handle("GET /admin/"+old, http.RedirectHandler("/admin/portal/"+page, http.StatusMovedPermanently))
+	}
 
 	// Demo-only helpers standing in for the IdP console and DNS.
 	mux.Handle("POST /demo/idp/register/{connection}", a.orgAdmin(http.HandlerFunc(p.registerAtDevIdP)))

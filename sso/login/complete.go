@@ -665,8 +665,10 @@ func loginAttrs(login *sso.Login) []attribute.KeyValue {
 
 // finishTest records a test login's result on the connection and sends the
 // admin back; it never issues a session. The test succeeds when the IdP's
-// response was valid and the profile carries what a login needs; the
-// policy outcome for the tester is described in the detail.
+// response was valid, the profile carries what a login needs and the
+// policy would admit the tester; a refusal by policy (an unverified email
+// domain, a user who may not be provisioned, ...) fails the test with its
+// reason, so the connection cannot be activated on false confidence.
 func (c *Completer) finishTest(ctx context.Context, w http.ResponseWriter, r *http.Request, login *sso.Login, res *Resolution, rerr error) error {
 	p := login.Profile
 	tr := &sso.TestResult{At: c.cfg.Now().UTC(), Profile: p}
@@ -688,8 +690,21 @@ func (c *Completer) finishTest(ctx context.Context, w http.ResponseWriter, r *ht
 		tr.Reason = "profile_incomplete"
 		detail = strings.Join(problems, "; ")
 	case rerr != nil:
-		tr.OK = true
-		detail = fmt.Sprintf("IdP response valid for %s; a real login would be refused: %s", p.Email, reason)
+		// The IdP side works, but the policy would refuse this user: a
+		// failure, so that activation and enforcement wait for the fix.
+		tr.Reason = reason
+		if tr.Reason == "" {
+			if !errors.Is(rerr, sso.ErrAccessDenied) {
+				// Not a refusal (the store failed, say): no result to record.
+				return rerr
+			}
+			tr.Reason = "access_denied"
+		}
+		detail = fmt.Sprintf("IdP response valid for %s, but a real login would be refused: %s", p.Email, tr.Reason)
+		var ve *sso.ValidationError
+		if errors.As(rerr, &ve) && (ve.Want != "" || ve.Got != "") {
+			detail += fmt.Sprintf(" (want %q, got %q)", ve.Want, ve.Got)
+		}
 	default:
 		tr.OK = true
 		detail = fmt.Sprintf("IdP response valid for %s; a real login would be %s", p.Email, res.Outcome)
@@ -762,6 +777,11 @@ func (c *Completer) Fail(r *http.Request, f *sso.LoginFailure) {
 	if conn != nil {
 		e.OrgID = conn.OrgID
 		e.Target = sso.Target{Type: "connection", ID: conn.ID}
+		if f.Test {
+			// The test's result is its own event (connection.tested):
+			// this one is marked so a list of attempts shows it once.
+			e.Details["test"] = "true"
+		}
 	}
 	c.record(ctx, e)
 	if f.Test && conn != nil {

@@ -393,7 +393,7 @@ func TestCompleteTestLogin(t *testing.T) {
 		t.Fatal("LastTestOK cleared; it records the last success")
 	}
 	ev := e.LastEvent(o.ID, sso.EventLoginFailed)
-	if ev.Reason != "audience_mismatch" || ev.Target.ID != c.ID {
+	if ev.Reason != "audience_mismatch" || ev.Target.ID != c.ID || ev.Details["test"] != "true" {
 		t.Fatalf("got %+v", ev)
 	}
 	if ev := e.LastEvent(o.ID, login.EventConnectionTested); ev.Outcome != sso.OutcomeFailure {
@@ -543,5 +543,36 @@ func TestTO16_UnverifiedEmailNeverLinks(t *testing.T) {
 	}
 	if iss.Grants[0].UserID != victim.ID {
 		t.Fatal("verified email did not link")
+	}
+}
+
+// A test login whose IdP response is valid but whose user a real login
+// would refuse (here: the email domain is not verified) is a failed test
+// naming the reason, so it cannot be activated on false confidence; the
+// earlier success stays recorded in LastTestOK only.
+func TestCompleteTestLoginRefusedByPolicy(t *testing.T) {
+	t.Parallel()
+	e := ssoenv.New(t)
+	o := e.Org("acme", nil)
+	e.Verified(o.ID, "acme.com")
+	c := e.Conn(o.ID, saml.Protocol, sso.ConnectionDraft, "https://idp.acme")
+	comp := e.Completer(&ssoenv.FakeIssuer{})
+	if _, err := e.Login(comp, &sso.Login{Connection: c, Profile: ssoenv.Profile(c, "admin", "admin@acme.com", true), Test: true}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := e.Login(comp, &sso.Login{Connection: c, Profile: ssoenv.Profile(c, "bob", "bob@globex.test", true), Test: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("got %d, want the admin sent back with the result", w.Code)
+	}
+	got, _ := e.St.GetConnection(ctx, c.ID)
+	if got.LastTest == nil || got.LastTest.OK || got.LastTest.Reason != "email_domain_not_verified" ||
+		!strings.Contains(got.LastTest.Detail, "a real login would be refused") || !strings.Contains(got.LastTest.Detail, "bob@globex.test") {
+		t.Fatalf("got %+v, want a failed test naming email_domain_not_verified", got.LastTest)
+	}
+	if got.LastTestOK.IsZero() {
+		t.Fatal("LastTestOK cleared; it records the last success")
 	}
 }

@@ -93,14 +93,18 @@ type Result struct {
 }
 
 // ReadyConnection returns an active connection of org whose last test login
-// succeeded and whose protocol the plan includes, or ErrNotFound.
+// succeeded and whose protocol the plan includes, or ErrNotFound. A
+// connection whose latest test failed (for example because a real login
+// of the tester would be refused by policy) is not ready until a test
+// passes again.
 func (e *Enforcer) ReadyConnection(ctx context.Context, org *sso.Organization) (*sso.Connection, error) {
 	conns, err := e.cfg.Store.ListConnections(ctx, org.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range conns {
-		if c.OrgID == org.ID && c.Status == sso.ConnectionActive && !c.LastTestOK.IsZero() && org.Settings.Features.Allows(c.Protocol) {
+		if c.OrgID == org.ID && c.Status == sso.ConnectionActive && !c.LastTestOK.IsZero() && (c.LastTest == nil || c.LastTest.OK) &&
+			org.Settings.Features.Allows(c.Protocol) {
 			return c, nil
 		}
 	}

@@ -87,7 +87,14 @@ func TestSetEnforcementPreconditions(t *testing.T) {
 	_ = e.St.UpdateConnection(ctx, c)
 	_, err = en.SetEnforcement(ctx, o.ID, true, policy.Options{})
 	ssoenv.WantReason(t, err, sso.ErrInvalidInput, "no_tested_connection")
+	// Active and once tested, but the latest test failed because a real
+	// login would be refused: not ready until a test passes again.
 	c.Status = sso.ConnectionActive
+	c.LastTest = &sso.TestResult{At: e.Clock(), Reason: "email_domain_not_verified"}
+	_ = e.St.UpdateConnection(ctx, c)
+	_, err = en.SetEnforcement(ctx, o.ID, true, policy.Options{})
+	ssoenv.WantReason(t, err, sso.ErrInvalidInput, "no_tested_connection")
+	c.LastTest = &sso.TestResult{At: e.Clock(), OK: true}
 	_ = e.St.UpdateConnection(ctx, c)
 	// Revocation asked without a revoker.
 	if _, err := en.SetEnforcement(ctx, o.ID, true, policy.Options{RevokeSessions: true}); !errors.Is(err, sso.ErrInvalidConfig) {

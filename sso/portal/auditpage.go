@@ -199,7 +199,8 @@ func (p *Portal) recentAttempts(r *http.Request, connID string) ([]*auditEntry, 
 	for _, typ := range []string{sso.EventLoginSucceeded, sso.EventLoginFailed, "connection.tested"} {
 		q := url.Values{"type": {typ}, "since": {since}}
 		evs, _, err := p.newestEvents(r, q, recentShown, 5, func(e *auditEntry) bool {
-			return e.TargetTyp == "connection" && e.TargetID == connID
+			// A failed test is listed once, by its connection.tested event.
+			return e.TargetTyp == "connection" && e.TargetID == connID && !(e.Type == sso.EventLoginFailed && e.Details["test"] == "true")
 		})
 		if err != nil {
 			return nil, err

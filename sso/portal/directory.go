@@ -3,8 +3,10 @@ package portal
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 )
 
@@ -90,16 +92,25 @@ func humanIn(d time.Duration) string {
 }
 
 func (p *Portal) directory(w http.ResponseWriter, r *http.Request, s *Session) error {
-	return p.renderDirectory(w, r, http.StatusOK, s, nil, nil)
+	return p.renderDirectory(w, r, http.StatusOK, s, nil, "", nil)
 }
 
-func (p *Portal) renderDirectory(w http.ResponseWriter, r *http.Request, status int, s *Session, fresh *admin.SCIMTokenView, pr *problem) error {
+// renderDirectory renders the directory sync page; fresh is a token just
+// created, and replaced the ID of the token it replaces after a rotation.
+func (p *Portal) renderDirectory(w http.ResponseWriter, r *http.Request, status int, s *Session, fresh *admin.SCIMTokenView, replaced string, pr *problem) error {
 	rows, err := p.tokenRows(r)
 	if err != nil {
 		return err
 	}
+	var old *tokenRow
+	for i := range rows {
+		if replaced != "" && rows[i].ID == replaced {
+			old = &rows[i]
+		}
+	}
 	p.render(w, r, status, "directory", &page{Title: "Directory sync", Section: string(SectionDirectory), Problem: pr,
-		Data: map[string]any{"Tokens": rows, "Fresh": fresh, "BaseURL": p.cfg.SCIMBaseURL(s.OrgID), "Guides": scimGuides}})
+		Data: map[string]any{"Tokens": rows, "Fresh": fresh, "Replaced": old, "Status": p.syncStatusOf(r),
+			"BaseURL": p.cfg.SCIMBaseURL(s.OrgID), "Guides": scimGuides}})
 	return nil
 }
 
@@ -112,13 +123,13 @@ func (p *Portal) tokenCreate(w http.ResponseWriter, r *http.Request, s *Session)
 	desc := r.PostFormValue("description")
 	if err := p.call(r, http.MethodPost, "/scim-tokens", admin.CreateSCIMTokenRequest{Description: desc}, &t); err != nil {
 		_ = p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/directory")
-		return p.renderDirectory(w, r, statusOf(err), s, nil, explain(err))
+		return p.renderDirectory(w, r, statusOf(err), s, nil, "", explain(err))
 	}
 	// The token is shown once; a repeated submit lands on the list.
 	if err := p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/directory"); err != nil {
 		return err
 	}
-	return p.renderDirectory(w, r, http.StatusCreated, s, &t, nil)
+	return p.renderDirectory(w, r, http.StatusCreated, s, &t, "", nil)
 }
 
 // overlaps are the choices for keeping an old token working after a
@@ -128,7 +139,7 @@ var overlaps = map[string]int64{"0": 0, "3600": 3600, "86400": 86400, "604800": 
 func (p *Portal) tokenRotate(w http.ResponseWriter, r *http.Request, s *Session) error {
 	sec, ok := overlaps[r.PostFormValue("overlap")]
 	if !ok {
-		return p.renderDirectory(w, r, http.StatusBadRequest, s, nil, explain(fieldErr("overlap_seconds", "must be one of the listed choices")))
+		return p.renderDirectory(w, r, http.StatusBadRequest, s, nil, "", explain(fieldErr("overlap_seconds", "must be one of the listed choices")))
 	}
 	done, err := p.once(w, r, s)
 	if err != nil || done {
@@ -139,17 +150,36 @@ func (p *Portal) tokenRotate(w http.ResponseWriter, r *http.Request, s *Session)
 	err = p.call(r, http.MethodPost, "/scim-tokens/"+urlPath(id)+"/rotate", admin.RotateSCIMTokenRequest{OverlapSeconds: sec}, &t)
 	_ = p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/directory")
 	if err != nil {
-		return p.renderDirectory(w, r, statusOf(err), s, nil, explain(err))
+		return p.renderDirectory(w, r, statusOf(err), s, nil, "", explain(err))
 	}
-	return p.renderDirectory(w, r, http.StatusCreated, s, &t, nil)
+	return p.renderDirectory(w, r, http.StatusCreated, s, &t, id, nil)
 }
 
 func (p *Portal) tokenRevoke(w http.ResponseWriter, r *http.Request, _ *Session) error {
 	id := r.PathValue("id")
-	hint := r.PostFormValue("hint")
-	if !p.confirmed(w, r, "Revoke token "+hint+"…?", confirmData{
-		Consequence: "Your directory stops syncing with token " + hint + "… at once. Users and groups already synced stay as they are.",
-		Button:      "Revoke token", Back: p.basePath + "/directory"}) {
+	rows, err := p.tokenRows(r)
+	if err != nil {
+		return err
+	}
+	var tok *tokenRow
+	for i := range rows {
+		if rows[i].ID == id {
+			tok = &rows[i]
+		}
+	}
+	if tok == nil {
+		return fmt.Errorf("portal: SCIM token: %w", sso.ErrNotFound)
+	}
+	// The token is named by what the list shows of it, read from the
+	// store: never from the form.
+	name := tok.Hint + "…"
+	if tok.Description != "" {
+		name += " (“" + tok.Description + "”)"
+	}
+	name += ", created " + tok.CreatedAt.UTC().Format("2 Jan 2006 15:04 UTC") + ", " + strings.ToLower(tok.StatusText)
+	if !p.confirmed(w, r, "Revoke token "+tok.Hint+"…?", confirmData{
+		Consequence: "Your directory stops syncing with token " + name + " at once. Users and groups already synced stay as they are.",
+		Button:      "Revoke token " + tok.Hint + "…", Back: p.basePath + "/directory"}) {
 		return nil
 	}
 	if err := p.call(r, http.MethodDelete, "/scim-tokens/"+urlPath(id), nil, nil); err != nil {

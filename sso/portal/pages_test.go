@@ -1,10 +1,13 @@
 package portal_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,6 +219,23 @@ func TestDirectorySyncTokens(t *testing.T) {
 	if !strings.Contains(txt, "Current") || !strings.Contains(txt, "Old token: stops working in 24 hours") {
 		t.Fatalf("rotation does not tell old from new: %s", txt)
 	}
+	// The rotation names the new and the old token, with the old one's end.
+	oldHint := toks[0].Hint
+	rot := regexp.MustCompile(`(?s)<dl class="kv" id="rotation">.*?</dl>`).FindString(r.Body)
+	end := f.clock.Now().Add(24 * time.Hour).UTC().Format("2 Jan 2006 15:04 UTC")
+	if !strings.Contains(rot, "New token") || !strings.Contains(rot, oldHint+"…") || !strings.Contains(rot, "keeps working until "+end) {
+		t.Fatalf("rotation summary %q lacks the old token %s… until %s", rot, oldHint, end)
+	}
+	// Revoking asks first, naming the token by the stored record (its
+	// hint, description and state), whatever the form says.
+	r = b.post("/directory/tokens/"+oldID+"/revoke", b.form("hint", "forged"))
+	if c := r.text(); r.Status != http.StatusOK || !strings.Contains(c, "Revoke token "+oldHint+"…?") || !strings.Contains(c, "(“Okta”)") ||
+		!strings.Contains(c, "old token: stops working") || strings.Contains(c, "forged") {
+		t.Fatalf("revoke confirmation: %d %s", r.Status, c)
+	}
+	if r := b.post("/directory/tokens/scimtok_nope/revoke", b.form()); r.Status != http.StatusNotFound {
+		t.Fatalf("revoke of an unknown token: %d", r.Status)
+	}
 	toks, _ = f.st.ListSCIMTokens(ctx, f.orgA.ID)
 	var newID string
 	for _, tk := range toks {
@@ -347,5 +367,86 @@ func TestRecentSignInAttempts(t *testing.T) {
 	}
 	if strings.Contains(txt, "too_old_to_show") || strings.Contains(txt, "other_connection") {
 		t.Fatalf("attempts of another connection or older than 7 days shown: %s", txt)
+	}
+}
+
+// A test whose IdP side passed but whose user a real login would refuse
+// (email_domain_not_verified) is shown with the reason and the next step;
+// activation and enforcement are refused until a test passes, even when an
+// earlier test had passed.
+func TestPolicyRefusalBlocksActivation(t *testing.T) {
+	f := newFixture(t)
+	c := f.seedConnection(f.orgA, "Okta")
+	earlier := f.clock.Now().Add(-time.Hour)
+	c.LastTestOK = earlier
+	c.LastTest = &sso.TestResult{At: f.clock.Now(), Reason: "email_domain_not_verified",
+		Detail: "IdP response valid for bob@globex.test, but a real login would be refused: email_domain_not_verified"}
+	if err := f.st.UpdateConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.open(f.orgA, portal.SectionSSO)
+	page := "/connections/" + c.ID
+	txt := b.get(page).text()
+	for _, want := range []string{"Failed", "a real login would be refused", "Verify the email domain on the Domains page"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("page lacks %q: %s", want, txt)
+		}
+	}
+	if strings.Contains(txt, `/activate"`) {
+		t.Error("a connection whose latest test failed offers activation")
+	}
+	r := b.post(page+"/activate", b.form("confirmed", "yes"))
+	if r.Status != http.StatusConflict || !strings.Contains(r.text(), "verify your email domain") {
+		t.Fatalf("activate after a policy refusal: %d %s", r.Status, r.text())
+	}
+	if got, _ := f.st.GetConnection(ctx, c.ID); got.Status == sso.ConnectionActive {
+		t.Fatal("the connection was activated")
+	}
+	// Even an active connection is not enough to require SSO while its
+	// latest test fails.
+	c, _ = f.st.GetConnection(ctx, c.ID)
+	c.Status = sso.ConnectionActive
+	if err := f.st.UpdateConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if txt := b.get("/sso").text(); strings.Contains(txt, `name="enabled" value="on"`) {
+		t.Errorf("the SSO page offers enforcement: %s", txt)
+	}
+	r = b.post("/sso/enforcement", b.form("enabled", "on", "confirmed", "yes"))
+	if got, _ := f.st.GetOrg(ctx, f.orgA.ID); got.Settings.SSOEnforced {
+		t.Fatalf("enforcement was switched on: %d %s", r.Status, r.text())
+	}
+	if !strings.Contains(r.text(), "latest test sign-in passed") {
+		t.Errorf("refusal not explained: %d %s", r.Status, r.text())
+	}
+}
+
+// The directory sync page shows what the admin API's sync status says:
+// users and groups synced, the last request, and recent errors with what
+// they mean; a status that cannot be read is said so, not a failed page.
+func TestDirectorySyncStatus(t *testing.T) {
+	var fail atomic.Bool
+	last := time.Date(2026, 3, 4, 10, 20, 0, 0, time.UTC)
+	f := newFixture(t, func(c *portal.Config) {
+		c.Admin.SCIMStatus = func(_ context.Context, orgID string) (any, error) {
+			if fail.Load() {
+				return nil, fmt.Errorf("status store: %w", sso.ErrUnavailable)
+			}
+			return map[string]any{"users": 42, "groups": 3, "lastRequestAt": last,
+				"failures": []map[string]any{{"at": last, "status": 409, "reason": "uniqueness", "method": "POST", "route": "/Users"}}}, nil
+		}
+	})
+	b, _ := f.open(f.orgA, portal.SectionDirectory)
+	txt := b.get("/directory").text()
+	for _, want := range []string{"Sync status", "Users synced 42", "Groups synced 3", "4 Mar 2026 10:20 UTC", "POST /Users", "409 uniqueness",
+		"already exists"} {
+		if !strings.Contains(strings.Join(strings.Fields(txt), " "), want) {
+			t.Errorf("directory page lacks %q: %s", want, txt)
+		}
+	}
+	fail.Store(true)
+	r := b.get("/directory")
+	if r.Status != http.StatusOK || !strings.Contains(r.text(), "could not read the sync status") {
+		t.Fatalf("status unavailable: %d %s", r.Status, r.text())
 	}
 }

@@ -166,7 +166,12 @@ func TestDestructiveActionsNeedConfirmation(t *testing.T) {
 		t.Fatalf("confirmed delete left the connection: %v", err)
 	}
 	// Stopping SSO enforcement, revoking a token and removing a domain ask too.
-	for _, path := range []string{"/sso/enforcement", "/domains/a.example/remove", "/directory/tokens/x/revoke"} {
+	b.post("/directory/tokens", b.form("form", opaque.NewToken(16)))
+	toks, _ := f.st.ListSCIMTokens(ctx, f.orgA.ID)
+	if len(toks) != 1 {
+		t.Fatalf("%d tokens", len(toks))
+	}
+	for _, path := range []string{"/sso/enforcement", "/domains/a.example/remove", "/directory/tokens/" + toks[0].ID + "/revoke"} {
 		r := b.post(path, b.form("enabled", "off"))
 		if r.Status != http.StatusOK || !strings.Contains(r.Body, `name="confirmed" value="yes"`) {
 			t.Errorf("%s: %d, want a confirmation page", path, r.Status)

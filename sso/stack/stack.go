@@ -572,7 +572,8 @@ type PasswordConfig struct {
 // PortalConfig configures the admin portal (package sso/portal).
 type PortalConfig struct {
 	// Store keeps setup links and portal sessions. Required; a store
-	// shared by the replicas (portal.NewMemoryStore serves one process).
+	// shared by the replicas, such as sqlportal.New(st) on the sqlstore
+	// st (portal.NewMemoryStore serves one process only).
 	Store portal.Store
 	// Brand sets the portal's name, logo and accent colour.
 	Brand portal.Brand

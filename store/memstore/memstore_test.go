@@ -3,6 +3,8 @@ package memstore_test
 import (
 	"testing"
 
+	"github.com/ssokit/ssokit/sso/portal"
+
 	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/memstore/memmfa"
 	"github.com/ssokit/ssokit/store/memstore/memoidc"
@@ -20,6 +22,7 @@ func newStores(t *testing.T) storetest.Stores {
 		Core: s, Health: s, LoginLoader: s,
 		Sessions: s, Tokens: s, Revocations: s, Sweeper: s, Clients: s,
 		SAML: memsaml.New(s), OIDC: memoidc.New(s), MFA: memmfa.New(s), SCIM: sc, SCIMRate: sc,
+		Portal: portal.NewMemoryStore(),
 	}
 }
 

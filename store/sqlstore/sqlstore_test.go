@@ -14,6 +14,7 @@ import (
 	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
 	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlportal"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 	"github.com/ssokit/ssokit/store/storetest"
@@ -43,6 +44,7 @@ func stores(s *sqlstore.Store) storetest.Stores {
 		Core: s, Health: s, LoginLoader: s,
 		Sessions: s, Tokens: s, Revocations: s, Sweeper: s, Clients: s,
 		SAML: sqlsaml.New(s), OIDC: sqloidc.New(s), MFA: sqlmfa.New(s), SCIM: sc, SCIMRate: sc,
+		Portal: sqlportal.New(s),
 	}
 }
 

@@ -60,6 +60,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/health"
 	"github.com/ssokit/ssokit/sso/login"
+	"github.com/ssokit/ssokit/sso/portal"
 )
 
 // Stores holds the storage capabilities under test, one typed field per
@@ -111,6 +112,10 @@ type Stores struct {
 	SCIMRate scim.RateStore
 	// Clients is the API client store. Suite SessionClients.
 	Clients session.ClientStore
+	// Portal is the admin portal's store of setup links, portal sessions
+	// and form tokens, such as sqlportal.New of the core store or
+	// portal.NewMemoryStore. Suite Portal.
+	Portal portal.Store
 }
 
 // newStoresFunc returns fresh, empty stores for one subtest.
@@ -139,6 +144,7 @@ var suites = []suite{
 	{name: "Membership", fields: []string{"Core"}, run: runMembership},
 	{name: "OIDC", fields: []string{"OIDC"}, run: runOIDC},
 	{name: "Org", fields: []string{"Core"}, run: runOrg},
+	{name: "Portal", fields: []string{"Portal"}, run: runPortal},
 	{name: "Provision", fields: []string{"Core"}, run: runProvision},
 	{name: "SAML", fields: []string{"SAML"}, run: runSAML},
 	{name: "SCIM", fields: []string{"SCIM"}, run: runSCIM},

@@ -51,45 +51,45 @@ describe('demo with the development IdP', () => {
     assert.match(await page.textContent('#whoami'), /bob@globex\.test · Globex/);
   }));
 
-  test('(e) admin wizard: create, register, test and activate a SAML connection', () => withPage(async (page) => {
+  test('(e) admin portal: create, register, test and activate a SAML connection', () => withPage(async (page) => {
     await loginThroughDevIdP(page, demo.base, 'alice@acme.test');
+    // The demo's admin pages are the admin portal, behind the demo's own
+    // admin sign-in; the old address leads there.
     await page.goto(demo.base + '/admin/sso');
-    await page.waitForSelector('.connection');
-    await shot(page, 'e-wizard-1-settings');
+    await page.waitForURL(/\/admin\/portal\/sso$/);
+    await shot(page, 'e-wizard-1-portal');
     const before = await adminAPI(demo.base, 'acme', 'GET', '/connections');
 
-    await page.selectOption('#protocol', 'saml');
-    await page.fill('#display-name', 'Wizard SAML');
-    await page.fill('#metadata-url', demo.base + '/idp/saml/metadata');
-    await page.click('#create-connection');
-    const card = page.locator('.connection', { hasText: 'Wizard SAML' });
-    await card.waitFor();
-    assert.equal(await card.getAttribute('data-status'), 'draft');
-    const id = await card.getAttribute('data-connection');
+    await page.getByRole('link', { name: 'Other SAML identity provider', exact: true }).click();
+    await page.fill('#display_name', 'Wizard SAML');
+    await page.getByRole('button', { name: 'Create and show the steps' }).click();
+    await page.waitForURL(/\/connections\/conn_/);
+    const id = new URL(page.url()).pathname.split('/').pop();
     assert.ok(id && !before.connections.some((c) => c.id === id), 'a new connection appears');
+    await page.getByLabel('Metadata URL', { exact: true }).fill(demo.base + '/idp/saml/metadata');
+    await page.getByRole('button', { name: 'Save and check' }).click();
+    await page.locator('.notice', { hasText: 'Saved' }).waitFor();
     await shot(page, 'e-wizard-2-draft');
 
-    await card.locator('.register').click();
-    await card.locator('.conn-error', { hasText: 'Registered at the development IdP.' }).waitFor();
-    await shot(page, 'e-wizard-3-registered');
+    // The step done in the IdP's console: the development IdP's stand-in.
+    const reg = await page.request.post(`${demo.base}/demo/idp/register/${id}`);
+    assert.equal(reg.status(), 200, await reg.text());
 
     // Activation before a successful test is refused.
-    await card.locator('.activate').click();
-    await card.locator('.conn-error', { hasText: /./ }).waitFor();
-    assert.equal(await card.getAttribute('data-status'), 'draft');
+    assert.equal(await page.getByRole('button', { name: 'Activate', exact: true }).count(), 0, 'activation offered before a test');
 
-    await card.locator('.run-test').click();
+    await page.getByRole('button', { name: 'Test sign-in' }).click();
     await page.waitForSelector('#ssotest-login');
     await shot(page, 'e-wizard-4-test-idp');
     await page.click('#ssotest-login button[value="alice@acme.test"]');
-    await page.waitForURL(/\/admin\/sso$/);
-    const tested = page.locator(`[data-connection="${id}"]`);
-    await tested.locator('.test-result', { hasText: 'Test passed' }).waitFor();
-    assert.match(await tested.locator('.test-result').textContent(), /Test passed for alice@acme\.test/);
+    await page.waitForURL(/\/admin\/portal\/connections\/conn_/);
+    const result = await page.locator('#test').locator('xpath=..').innerText();
+    assert.match(result, /Passed.*alice@acme\.test/s);
     await shot(page, 'e-wizard-5-test-passed');
 
-    await tested.locator('.activate').click();
-    await page.locator(`[data-connection="${id}"][data-status="active"]`).waitFor();
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await page.waitForURL(/done=activated/);
     await shot(page, 'e-wizard-6-active');
     const c = await adminAPI(demo.base, 'acme', 'GET', `/connections/${id}`);
     assert.equal(c.status, 'active');
@@ -97,6 +97,19 @@ describe('demo with the development IdP', () => {
 
     // Leave acme with a single active connection for the other scenarios.
     await adminAPI(demo.base, 'acme', 'POST', `/connections/${id}/disable`);
+  }));
+
+  test('(e2) a setup link from the dashboard, and break-glass sign-in reachable from the sign-in page', () => withPage(async (page) => {
+    await loginThroughDevIdP(page, demo.base, 'alice@acme.test');
+    await page.click('#create-setup-link');
+    const link = await page.inputValue('#setup-link');
+    assert.match(link, /\/admin\/portal\/start\//);
+    await shot(page, 'e2-setup-link');
+    await page.click('#logout');
+    await page.goto(demo.base + '/login');
+    await page.click('#break-glass');
+    await page.waitForURL(/\/login\/local$/);
+    assert.equal(await page.locator('form[action="/login/local"]').count(), 1);
   }));
 
   test('(f) MFA enrolment with a TOTP code computed by the test', () => withPage(async (page) => {

@@ -25,20 +25,19 @@ describe('demo with real IdPs', () => {
     await demo?.stop();
   });
 
-  // runTestAndActivate presses "Run test login" on the connection's card as
-  // an admin already signed in on page, completes the IdP's login with
-  // signIn, and activates the connection once the test passed.
+  // runTestAndActivate runs the test sign-in of the connection in the admin
+  // portal as an admin already signed in on page, completes the IdP's
+  // login with signIn, and activates the connection once the test passed.
   async function runTestAndActivate(page, id, signIn, prefix) {
-    await page.goto(demo.base + '/admin/sso');
-    const card = page.locator(`[data-connection="${id}"]`);
-    await card.waitFor();
-    await card.locator('.run-test').click();
+    await page.goto(`${demo.base}/admin/portal/connections/${id}`);
+    await page.getByRole('button', { name: 'Test sign-in' }).click();
     await signIn(page);
-    await page.waitForURL(/\/admin\/sso$/);
-    await card.locator('.test-result', { hasText: 'Test passed' }).waitFor();
+    await page.waitForURL(/\/admin\/portal\/connections\/conn_/);
+    assert.match(await page.locator('#test').locator('xpath=..').innerText(), /Passed/);
     await shot(page, `${prefix}-test-passed`);
-    await card.locator('.activate').click();
-    await page.locator(`[data-connection="${id}"][data-status="active"]`).waitFor();
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await page.waitForURL(/done=activated/);
     await shot(page, `${prefix}-active`);
   }
 
@@ -107,17 +106,14 @@ describe('demo with real IdPs', () => {
     // on its domains page first (through the demo's DNS zone).
     await withContext(async (page) => {
       await loginThroughDevIdP(page, demo.base, 'bob@globex.test');
-      await page.goto(demo.base + '/admin/domains');
-      await page.fill('#domain-name', 'example.com');
-      await page.click('#add-domain');
-      const row = page.locator('tr[data-domain="example.com"]');
-      await row.waitFor();
-      await Promise.all([
-        page.waitForResponse((r) => r.url().includes('/demo/dns/publish/') && r.ok()),
-        row.locator('.publish').click(),
-      ]);
-      await row.locator('.verify').click();
-      await page.locator('tr[data-domain="example.com"] .state', { hasText: 'verified' }).waitFor();
+      await page.goto(demo.base + '/admin/portal/domains');
+      await page.fill('#name', 'example.com');
+      await page.getByRole('button', { name: 'Add domain' }).click();
+      const pub = await page.request.post(`${demo.base}/demo/dns/publish/example.com`);
+      assert.equal(pub.status(), 200, await pub.text());
+      const card = page.locator('section.card', { has: page.locator('h2:text-is("example.com")') });
+      await card.getByRole('button', { name: 'Check now' }).click();
+      assert.match(await page.locator('section.card', { has: page.locator('h2:text-is("example.com")') }).locator('.badge').innerText(), /Verified/i);
       await shot(page, 'd-op-1-domain-verified');
     });
 
