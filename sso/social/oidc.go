@@ -68,11 +68,12 @@ func (m *Manager) authURL(ctx context.Context, p *Provider) (string, error) {
 }
 
 // exchangeErr classifies a failed code exchange: a refusal by the
-// provider (a 4xx OAuth error such as invalid_grant) is an invalid token,
+// provider (an OAuth error such as invalid_grant, or GitHub's
+// bad_verification_code in a 200 answer) is an invalid token,
 // anything else a provider fault.
 func exchangeErr(provider string, err error) error {
 	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
+	if errors.As(err, &re) && (re.ErrorCode != "" || re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500) {
 		return deny(ReasonTokenInvalid, sso.ErrAccessDenied, err)
 	}
 	return upstream(provider, err)
