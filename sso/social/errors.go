@@ -73,7 +73,7 @@ func (e *UpstreamError) Unwrap() error { return e.Err }
 func deny(reason string, sentinel error, cause error) error {
 	err := sentinel
 	if cause != nil {
-		err = fmt.Errorf("%w: %w", sentinel, cause)
+		err = fmt.Errorf("%w: %v", sentinel, cause) // the cause is detail, not a sentinel to match
 	}
 	return &sso.ValidationError{Protocol: Protocol, Reason: reason, Err: err}
 }
