@@ -33,6 +33,9 @@ const users = {
     mallory: { sub: 'google-mallory', email: 'member@acme.example', email_verified: false, name: 'Mallory' },
     enforced: { sub: 'google-enforced', email: 'erin@bigcorp.example', email_verified: true, name: 'Erin' },
     invited: { sub: 'google-invited', email: 'ivan@startup.example', email_verified: true, name: 'Ivan' },
+    // For the demo's browser suite (examples/saas/e2e/social.test.mjs).
+    newhire: { sub: 'google-newhire', email: 'newhire@acme.test', email_verified: true, name: 'Nina Newhire' },
+    impostor: { sub: 'google-impostor', email: 'root@acme.test', email_verified: false, name: 'Impostor' },
   },
   [`/${workTid}/v2.0`]: {
     wendy: { sub: 'ms-wendy', tid: workTid, email: 'wendy@contoso.example', xms_edov: true, name: 'Wendy W' },
