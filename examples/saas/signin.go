@@ -134,6 +134,8 @@ func (a *App) mountSignIn(mux *http.ServeMux) {
 	mux.HandleFunc("GET /auth/signin.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		// Which tiers are on, so the page asks only for those.
+		fmt.Fprintf(w, "window.ssokitSignIn = {social: %t, passkey: %t};\n", a.signin.social != nil, a.signin.passkey != nil)
 		fmt.Fprint(w, signinJS)
 	})
 	if a.signin.social != nil {

@@ -35,12 +35,13 @@ const signinJS = `(() => {
     },
   };
   const box = document.getElementById('signin-extras');
+  const on = window.ssokitSignIn || {};
   if (!box) return;
   const status = document.createElement('p');
   status.id = 'signin-status';
   status.setAttribute('role', 'status');
   const returnTo = (document.querySelector('input[name=return_to]') || {}).value || '/dashboard';
-  fetch('/auth/social/providers').then((r) => (r.ok ? r.json() : { providers: [] })).then(({ providers }) => {
+  if (on.social) fetch('/auth/social/providers').then((r) => (r.ok ? r.json() : { providers: [] })).then(({ providers }) => {
     for (const p of providers) {
       const a = document.createElement('a');
       a.className = 'button social';
@@ -63,8 +64,7 @@ const signinJS = `(() => {
     const cred = await navigator.credentials.get({ publicKey: pk.requestOptions(begin.options), mediation: 'conditional', signal: pending.signal });
     if (cred) await finish(begin, cred);
   }
-  fetch('/auth/passkey/login/begin', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' }).then((r) => {
-    if (!r.ok) return;
+  if (on.passkey) {
     const btn = document.createElement('button');
     btn.type = 'button';
     btn.id = 'passkey-login';
@@ -79,7 +79,7 @@ const signinJS = `(() => {
     });
     box.append(btn);
     conditional().catch((e) => { if (e.name !== 'AbortError') status.textContent = 'Passkey sign-in failed: ' + e.message; });
-  });
+  }
   box.append(status);
 })();`
 

@@ -172,6 +172,23 @@ func TestGitHub(t *testing.T) {
 				}
 			})
 
+			t.Run("SSO enforcement: break-glass excepted", func(t *testing.T) {
+				big := e.org("bigcorp", true, true)
+				e.member("usr_staff", "staff@bigcorp.example", big, false)
+				e.member("usr_root", "root@bigcorp.example", big, true)
+				gh.signIn(3003, "staff", email("staff@bigcorp.example", true, true))
+				bw := newBrowser(t)
+				if res := bw.get(start); res.url.Path != "/sso/login/bigcorp" || bw.signedIn(r) != nil {
+					t.Errorf("member of an SSO-enforcing org: ended at %s (%d); want routed to /sso/login/bigcorp", res.url, res.status)
+				}
+				gh.signIn(3004, "root", email("root@bigcorp.example", true, true))
+				bw = newBrowser(t)
+				bw.get(start)
+				if s := bw.signedIn(r); s == nil || s["user"] != "usr_root" || s["org"] != big.ID {
+					t.Errorf("break-glass member: session %v; want root's in bigcorp", s)
+				}
+			})
+
 			t.Run("a refused code is an invalid token, a failing API a 502", func(t *testing.T) {
 				gh.signIn(1001, "mia", email("member@acme.example", true, true))
 				bw := newBrowser(t)
