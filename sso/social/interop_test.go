@@ -191,3 +191,24 @@ func TestMicrosoftTenantRestriction(t *testing.T) {
 		t.Error("no tenant_not_allowed refusal audited")
 	}
 }
+
+// TestMicrosoftPersonalAccount: the personal-accounts tenant configured by
+// its ID has one exact issuer; a personal account whose xms_edov is true
+// links to the user with that verified address.
+func TestMicrosoftPersonalAccount(t *testing.T) {
+	r := newRP(t)
+	o := startOP(t, r)
+	p := o.microsoft(social.ConsumersTenantID)
+	p.Name = "ms-consumers"
+	if p.IssuerTemplate != "" {
+		t.Fatalf("a tenant ID has an exact issuer, got the template %q", p.IssuerTemplate)
+	}
+	e := newEnv(t, r, backends(t)[0], []social.Provider{p})
+	acme := e.org("acme", false, true)
+	pat := e.member("usr_pat", "pat@outlook.example", acme, false)
+	bw := newBrowser(t)
+	res := o.login(t, bw, r, "ms-consumers", "pat", "")
+	if s := bw.signedIn(r); s == nil || s["user"] != pat.ID || s["method"] != "social" {
+		t.Fatalf("got %d %s, session %v; want pat's social session", res.status, res.body, s)
+	}
+}
