@@ -82,12 +82,14 @@ test('manage passkeys: a second device, rename, delete', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   try {
-    const { cdp } = await withAuthenticator(page);
+    const { cdp, authenticatorId } = await withAuthenticator(page);
     await passwordLogin(page);
     await page.goto(demo.base + '/account/passkeys');
     for (const name of ['First', 'Second']) {
       if (name === 'Second') {
-        // One authenticator holds one passkey per account: a security key.
+        // One authenticator holds one passkey per account: the second
+        // passkey lives on another device, a security key.
+        await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
         await cdp.send('WebAuthn.addVirtualAuthenticator', {
           options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true,
             isUserVerified: true, automaticPresenceSimulation: true },
