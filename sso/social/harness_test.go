@@ -128,6 +128,16 @@ func (i *issuer) IssueSession(w http.ResponseWriter, r *http.Request, g *sso.Ses
 	return i.Manager.IssueSession(w, r, g)
 }
 
+func (i *issuer) last() *sso.SessionGrant {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if len(i.grants) == 0 {
+		return nil
+	}
+	g := i.grants[len(i.grants)-1]
+	return &g
+}
+
 func (i *issuer) count() int {
 	i.mu.Lock()
 	defer i.mu.Unlock()

@@ -37,6 +37,9 @@ func TestGoogleAndMicrosoftInterop(t *testing.T) {
 				if len(ids) != 1 || ids[0].Provider != "google" || ids[0].Subject != "google-gina" || !ids[0].EmailVerified {
 					t.Errorf("identities %+v, want google/google-gina", ids)
 				}
+				if g := e.iss.last(); g == nil || g.Method != sso.AuthSocial || g.MFA || !g.MFAAt.IsZero() {
+					t.Errorf("grant %+v: want method social and no MFA, so the org's MFA policy asks for a second factor", g)
+				}
 				if !e.hasEvent(acme.ID, sso.EventLoginSucceeded, "", map[string]string{"method": "social", "provider": "google"}) {
 					t.Error("no login.succeeded event naming the method and provider")
 				}
