@@ -110,7 +110,7 @@ func (a *App) setupSignIn() error {
 		pk, err := passkey.New(passkey.Config{RPID: a.base.Hostname(), RPDisplayName: "ssokit demo",
 			Origins: []string{a.base.Scheme + "://" + a.base.Host}, Store: sqlpasskey.New(a.store),
 			Users: a.store, Orgs: a.store, Members: a.store, Sessions: a.sessions, Enforcer: a.enforcer, Auditor: a.auditor,
-			OtherMethods: a.hasPassword, Logger: a.log})
+			OtherMethods: a.hasPassword, RateLimit: 20, Burst: 100, Logger: a.log})
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package passkey
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 
@@ -78,6 +77,11 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, deny("cross_origin", sso.ErrForbidden, err))
 		return
 	}
+	if !m.limiter.Allow(m.cfg.ClientIP(r)) {
+		w.Header().Set("Retry-After", "1")
+		WriteError(w, r, deny(ReasonRateLimited, sso.ErrRateLimited, nil))
+		return
+	}
 	m.mux.ServeHTTP(w, r)
 }
 
@@ -125,6 +129,7 @@ var messages = map[string]string{
 	ReasonFeature:         "Your organization's plan does not include passkeys. Sign in another way.",
 	ReasonLastCredential:  "This is your only way to sign in. Add a password or another passkey first.",
 	ReasonUnauthenticated: "Sign in first.",
+	ReasonRateLimited:     "Too many attempts from your network. Wait a few seconds, then try again.",
 }
 
 // WriteError answers a refusal as JSON {"error": reason, "message"}, with
@@ -135,8 +140,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		msg = "The request was refused. Try again."
 	}
-	var ve *sso.ValidationError
-	if st == http.StatusInternalServerError || !errors.As(err, &ve) && st == http.StatusInternalServerError {
+	if st == http.StatusInternalServerError {
 		reason, msg = "internal", "Something went wrong on our side. Try again in a minute."
 	}
 	httpjson.Write(w, st, map[string]string{"error": reason, "message": msg})

@@ -14,9 +14,12 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
+	"golang.org/x/time/rate"
 
+	"github.com/ssokit/ssokit/internal/clientlimit"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/record"
+	"github.com/ssokit/ssokit/internal/reqinfo"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -44,6 +47,7 @@ const (
 	ReasonFeature         = "feature_disabled"  // the plan does not include passkeys
 	ReasonLastCredential  = "last_credential"   // deleting the only way to sign in
 	ReasonUnauthenticated = "unauthenticated"   // registration and management need a session
+	ReasonRateLimited     = "rate_limited"      // too many requests from one client address
 )
 
 // LocalLoginPolicy decides whether a user may sign in to an organization
@@ -81,6 +85,14 @@ type Config struct {
 	OtherMethods OtherMethods
 	// Timeout bounds a ceremony. Zero means 5 minutes.
 	Timeout time.Duration
+	// RateLimit and Burst bound requests per client address to the
+	// handler's routes, per replica (every begin stores a ceremony). Zero
+	// mean 1 per second and 20.
+	RateLimit rate.Limit
+	Burst     int
+	// ClientIP extracts the client address (through the host's trusted
+	// proxies). Nil means reqinfo.RemoteIP.
+	ClientIP func(*http.Request) string
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 	// Logger logs audit failures. Nil means slog.Default().
@@ -90,10 +102,11 @@ type Config struct {
 // Manager runs passkey registration, passwordless login and management.
 // It is safe for concurrent use.
 type Manager struct {
-	cfg Config
-	wa  *webauthn.WebAuthn
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg     Config
+	wa      *webauthn.WebAuthn
+	log     *slog.Logger
+	mux     *http.ServeMux
+	limiter *clientlimit.Buckets
 }
 
 // New returns a Manager, reporting every missing field at once.
@@ -119,6 +132,15 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 1
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 20
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = reqinfo.RemoteIP
+	}
 	if cfg.RPDisplayName == "" {
 		cfg.RPDisplayName = cfg.RPID
 	}
@@ -131,7 +153,7 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: passkey: %v", sso.ErrInvalidConfig, err)
 	}
-	m := &Manager{cfg: cfg, wa: wa, log: cfg.Logger}
+	m := &Manager{cfg: cfg, wa: wa, log: cfg.Logger, limiter: clientlimit.New(cfg.RateLimit, cfg.Burst, 10000)}
 	if m.log == nil {
 		m.log = slog.Default()
 	}

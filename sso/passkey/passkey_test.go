@@ -89,7 +89,7 @@ func newEnv(t *testing.T, b backend) *env {
 		t.Fatal(err)
 	}
 	m, err := passkey.New(passkey.Config{RPID: "app.acme.example", Origins: []string{origin}, Store: pks,
-		Users: ms, Orgs: ms, Members: ms, Sessions: sess, Enforcer: enf, Auditor: trail})
+		Users: ms, Orgs: ms, Members: ms, Sessions: sess, Enforcer: enf, Auditor: trail, RateLimit: 1e6, Burst: 1e6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +223,22 @@ func TestPasskeyLoginEndToEnd(t *testing.T) {
 	}
 }
 
+func policyOf(t *testing.T, e *env) *policy.Enforcer {
+	enf, err := policy.New(policy.Config{Store: e.ms, Auditor: auditOf(t, e)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enf
+}
+
+func auditOf(t *testing.T, e *env) *audit.Trail {
+	trail, err := audit.New(audit.Config{Store: e.ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trail
+}
+
 // TestPasskeySecurity: the attacks on a passwordless login.
 func TestPasskeySecurity(t *testing.T) {
 	t.Parallel()
@@ -262,6 +278,25 @@ func TestPasskeySecurity(t *testing.T) {
 				}
 				if res := e.login(id, nil, 10); res.code != http.StatusForbidden || res.cookie != nil {
 					t.Errorf("counter 10 after 50: got %d %v; want 403", res.code, res.body)
+				}
+			})
+			t.Run("begin floods are rate limited per client", func(t *testing.T) {
+				m, err := passkey.New(passkey.Config{RPID: "app.acme.example", Origins: []string{origin}, Store: mempasskey.New(memstore.New()),
+					Users: e.ms, Orgs: e.ms, Members: e.ms, Sessions: e.sess, Enforcer: policyOf(t, e), Auditor: auditOf(t, e), Burst: 5})
+				if err != nil {
+					t.Fatal(err)
+				}
+				codes := map[int]int{}
+				for range 8 {
+					req := httptest.NewRequest("POST", origin+"/login/begin", strings.NewReader("{}"))
+					req.Header.Set("Sec-Fetch-Site", "same-origin")
+					req.RemoteAddr = "203.0.113.9:1234"
+					w := httptest.NewRecorder()
+					m.ServeHTTP(w, req)
+					codes[w.Code]++
+				}
+				if codes[200] != 5 || codes[http.StatusTooManyRequests] != 3 {
+					t.Errorf("statuses %v; want 5 x 200 then 429", codes)
 				}
 			})
 			t.Run("cross-site POST", func(t *testing.T) {

@@ -159,6 +159,15 @@ func (s *Store) SaveCeremony(ctx context.Context, c *passkey.Ceremony) error {
 	if _, ok := s.d.cers[c.ID]; ok {
 		return memstate.Conflict("ceremony", c.ID)
 	}
+	// Abandoned ceremonies go once there are many.
+	if len(s.d.cers) >= 1024 {
+		now := s.st.Now()
+		for id, x := range s.d.cers {
+			if !now.Before(x.ExpiresAt) {
+				delete(s.d.cers, id)
+			}
+		}
+	}
 	cc := *c
 	cc.Data = slices.Clone(c.Data)
 	s.d.cers[c.ID] = cc
