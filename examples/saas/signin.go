@@ -100,7 +100,7 @@ func (a *App) setupSignIn() error {
 		sm, err := social.New(social.Config{BaseURL: a.url("/auth/social/"), Providers: ps, Store: sqlsocial.New(a.store),
 			Users: a.store, Orgs: a.store, Members: a.store, Sessions: a.sessions, Enforcer: a.enforcer,
 			Admission: demoAdmission{a}, Auditor: a.auditor, Sealer: a.sealer, SSOLoginPath: "/sso/login/",
-			DefaultReturnTo: "/dashboard", AllowInsecureURLs: insecure, AllowPrivateAddresses: insecure, Logger: a.log})
+			DefaultReturnTo: "/dashboard", AllowInsecureURLs: insecure, AllowPrivateAddresses: insecure, RateLimit: 20, Burst: 100, Logger: a.log})
 		if err != nil {
 			return err
 		}

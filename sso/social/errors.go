@@ -36,6 +36,7 @@ const (
 	ReasonAccessDenied     = "access_denied"      // not an active member of the organization named
 	ReasonFeature          = "feature_disabled"   // the organization's plan does not include social login
 	ReasonUpstream         = "upstream_error"     // the provider could not be reached or answered garbage
+	ReasonRateLimited      = "rate_limited"       // too many requests from one client address
 )
 
 // SSORequiredError is the refusal of a social sign-in for a member of an

@@ -189,6 +189,24 @@ func TestGitHub(t *testing.T) {
 				}
 			})
 
+			t.Run("floods are rate limited per client", func(t *testing.T) {
+				cfg := e.cfg
+				cfg.RateLimit, cfg.Burst = 1e-9, 3
+				m, err := social.New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				codes := map[int]int{}
+				for range 5 {
+					w := httptest.NewRecorder()
+					m.ServeHTTP(w, httptest.NewRequest("GET", "/github/start", nil))
+					codes[w.Code]++
+				}
+				if codes[http.StatusFound] != 3 || codes[http.StatusTooManyRequests] != 2 {
+					t.Errorf("statuses %v; want 3 x 302 then 429", codes)
+				}
+			})
+
 			t.Run("a refused code is an invalid token, a failing API a 502", func(t *testing.T) {
 				gh.signIn(1001, "mia", email("member@acme.example", true, true))
 				bw := newBrowser(t)

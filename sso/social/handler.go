@@ -39,7 +39,14 @@ func (m *Manager) routes() {
 
 // ServeHTTP serves the routes of the social sign-in; mount it under
 // Config.BaseURL's path with http.StripPrefix.
-func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
+func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !m.limiter.Allow(m.cfg.ClientIP(r)) {
+		w.Header().Set("Retry-After", "1")
+		m.cfg.ErrorHandler(w, r, deny(ReasonRateLimited, sso.ErrRateLimited, nil))
+		return
+	}
+	m.mux.ServeHTTP(w, r)
+}
 
 func (m *Manager) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	if httperr.Status(err) == http.StatusInternalServerError && !isUpstream(err) {
@@ -73,6 +80,7 @@ var messages = map[string]string{
 	ReasonAccessDenied:     "You are not a member of this organization. Check the organization's name, or ask its administrator for an invitation.",
 	ReasonFeature:          "Your organization's plan does not include this sign-in option. Sign in another way, or ask your administrator.",
 	ReasonUpstream:         "The provider could not be reached. Try again in a minute, or sign in another way.",
+	ReasonRateLimited:      "Too many sign-in attempts from your network. Wait a few seconds, then try again.",
 }
 
 // Message returns the end-user text of a refusal's reason.

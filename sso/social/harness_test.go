@@ -153,6 +153,7 @@ type env struct {
 	adm    *admission
 	iss    *issuer
 	m      *social.Manager
+	cfg    social.Config
 }
 
 // rp is the relying party's HTTP server; its handler is the current env's.
@@ -207,9 +208,10 @@ func newEnv(t *testing.T, r *rp, b backend, providers []social.Provider) *env {
 	}
 	e := &env{t: t, st: st, social: ss, adm: &admission{st: st, offers: map[string]*social.Offer{}}, iss: &issuer{Manager: sess}}
 	base, _ := url.Parse(r.srv.URL + "/auth/social/")
-	e.m, err = social.New(social.Config{BaseURL: base, Providers: providers, Store: ss, Users: st, Orgs: st, Members: st,
+	e.cfg = social.Config{BaseURL: base, Providers: providers, Store: ss, Users: st, Orgs: st, Members: st,
 		Sessions: e.iss, Enforcer: enf, Admission: e.adm, Auditor: trail, Sealer: kr,
-		AllowPrivateAddresses: true, AllowInsecureURLs: true, DefaultReturnTo: "/app"})
+		AllowPrivateAddresses: true, AllowInsecureURLs: true, DefaultReturnTo: "/app", RateLimit: 1e6, Burst: 1e6}
+	e.m, err = social.New(e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

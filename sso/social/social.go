@@ -13,6 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/ssokit/ssokit/internal/clientlimit"
 	"github.com/ssokit/ssokit/internal/egress"
 	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/reqinfo"
@@ -98,6 +101,11 @@ type Config struct {
 	// FlowTTL bounds the time between start and callback. Zero means 10
 	// minutes.
 	FlowTTL time.Duration
+	// RateLimit and Burst bound requests per client address to the
+	// handler's routes, per replica (a callback calls the provider). Zero
+	// mean 1 per second and 20.
+	RateLimit rate.Limit
+	Burst     int
 	// ClientIP extracts the client address. Nil means reqinfo.RemoteIP.
 	ClientIP func(*http.Request) string
 	// ErrorHandler renders refusals. Nil means WriteError (an HTML page
@@ -122,6 +130,7 @@ type Manager struct {
 	providers map[string]*Provider
 	secure    bool
 	mux       *http.ServeMux
+	limiter   *clientlimit.Buckets
 
 	mu   sync.Mutex
 	meta map[string]*oidcMeta // discovery per provider, read once
@@ -183,6 +192,13 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = reqinfo.RemoteIP
 	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 1
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 20
+	}
+	m.limiter = clientlimit.New(cfg.RateLimit, cfg.Burst, 10000)
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = WriteError
 	}
