@@ -87,12 +87,25 @@ const (
 	// so no authentication fact (method, time, MFA) of this organization
 	// exists yet. Recent-authentication and MFA checks never count it.
 	AuthSwitch AuthMethod = "org_switch"
+	// AuthSocial marks a session authenticated by a social provider
+	// (Google, Microsoft, GitHub) through sso/social: an account of the
+	// person's own, not of the organization's IdP. Like a password it is a
+	// local login for SSO enforcement (only break-glass members of an
+	// organization that enforces SSO may use it), and the provider's MFA is
+	// never counted.
+	AuthSocial AuthMethod = "social"
+	// AuthPasskey marks a session authenticated by a passkey (a
+	// discoverable WebAuthn credential) through sso/passkey. It is a local
+	// login: break-glass rules apply.
+	AuthPasskey AuthMethod = "passkey"
 )
 
 // Local reports whether m is a sign-in at this application (a local
 // credential such as a password), as opposed to an IdP's: break-glass
 // rules apply to it and no MFA of it is asserted by an IdP.
-func (m AuthMethod) Local() bool { return m == AuthLocal || m == AuthPassword }
+func (m AuthMethod) Local() bool {
+	return m == AuthLocal || m == AuthPassword || m == AuthSocial || m == AuthPasskey
+}
 
 // SessionGrant is what login completion asks a SessionIssuer to issue.
 type SessionGrant struct {

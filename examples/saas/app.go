@@ -98,6 +98,7 @@ type App struct {
 	admin     *admin.Handler
 	portal    *portal.Portal
 	password  *password.Manager
+	signin    signInTiers // social sign-in and passkeys (signin.go)
 	mail      *mail.DevMailer
 	mfa       *mfa.Manager
 	scim      *scim.Handler
@@ -374,6 +375,9 @@ func (a *App) wire(ctx context.Context) error {
 	a.saml, a.oidc, a.discovery, a.domains = kit.SAML, kit.OIDC, kit.Discovery, kit.Domains
 	a.enforcer, a.health, a.mfa, a.admin, a.scim = kit.Enforcer, kit.Health, kit.MFA, kit.Admin, kit.SCIM
 	a.portal, a.password = kit.Portal, kit.Password
+	if err := a.setupSignIn(); err != nil {
+		return err
+	}
 	a.pages, err = newPages(a)
 	return err
 }

@@ -57,6 +57,7 @@ func (a *App) Handler() http.Handler {
 	// the development mailer caught.
 	mux.Handle("/auth/password/", http.StripPrefix("/auth/password", a.password))
 	mux.Handle("GET /dev/mail", a.mail)
+	a.mountSignIn(mux) // social sign-in and passkeys (signin.go)
 	mux.Handle("/mfa/", a.sessions.Require(http.StripPrefix("/mfa", a.mfa)))
 
 	// API tokens: issue for the current browser session, refresh, verify.

@@ -1,6 +1,9 @@
 package memstore
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/memstore/internal/memstate"
 )
@@ -28,6 +31,22 @@ func (d *coreData) HasUser(id string) bool {
 func (d *coreData) PutUser(u *sso.User) {
 	d.init()
 	d.putUser(u)
+}
+
+// UsersByEmail implements memstate.Core.
+func (d *coreData) UsersByEmail(email string) []*sso.User {
+	d.init()
+	var out []*sso.User
+	for id := range d.byEmail[strings.ToLower(email)] {
+		out = append(out, cloneUser(d.users[id]))
+	}
+	slices.SortFunc(out, func(a, b *sso.User) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
 }
 
 // HasMembership implements memstate.Core.

@@ -41,14 +41,17 @@ export function demoBinary() {
 }
 
 // startDemo runs the demo on a free loopback port with a new SQLite file and
-// resolves once it has seeded and printed its banner.
-export async function startDemo() {
-  const port = await freePort();
+// resolves once it has seeded and printed its banner. opts.host names the
+// base URL's host ("localhost" for WebAuthn, whose relying party ID cannot
+// be an IP address), opts.port a port chosen beforehand, opts.env extra
+// environment variables.
+export async function startDemo(opts = {}) {
+  const port = opts.port || await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssokit-e2e-demo-'));
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${opts.host || '127.0.0.1'}:${port}`;
   const log = fs.createWriteStream(path.join(dir, 'demo.log'));
   const proc = spawn(demoBinary(), ['-addr', `127.0.0.1:${port}`, '-base-url', base, '-db', path.join(dir, 'demo.db'),
-    '-admin-token', adminToken], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    '-admin-token', adminToken], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...(opts.env || {}) } });
   proc.stderr.pipe(log);
   let out = '';
   await new Promise((resolve, reject) => {

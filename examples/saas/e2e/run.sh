@@ -28,5 +28,6 @@ export SSOKIT_E2E_ARTIFACTS="${SSOKIT_E2E_ARTIFACTS:-$root/.artifacts/e2e}"
 rm -rf "$SSOKIT_E2E_ARTIFACTS"
 mkdir -p "$SSOKIT_E2E_ARTIFACTS"
 cd "$here"
-node --test --test-concurrency=2 totp.test.mjs demo.test.mjs interop.test.mjs portal.test.mjs portal_idp.test.mjs
+# Every *.test.mjs in this folder is a part of the suite.
+node --test --test-concurrency=2 ./*.test.mjs
 echo "e2e: screenshots in $SSOKIT_E2E_ARTIFACTS"

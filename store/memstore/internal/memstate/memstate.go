@@ -38,6 +38,9 @@ type Core interface {
 	HasUser(id string) bool
 	// PutUser stores u, replacing a user of the same ID.
 	PutUser(u *sso.User)
+	// UsersByEmail returns copies of the users whose lower-cased Email is
+	// email, ordered by CreatedAt then ID.
+	UsersByEmail(email string) []*sso.User
 	// HasMembership reports whether the membership exists.
 	HasMembership(orgID, userID string) bool
 	// PutMembership stores m, replacing the membership of the same

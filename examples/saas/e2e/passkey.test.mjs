@@ -1,0 +1,112 @@
+// Passkeys in the demo, in headless Chromium with the DevTools virtual
+// authenticator (WebAuthn.addVirtualAuthenticator: a CTAP2 platform
+// authenticator with resident keys and user verification): register a
+// passkey in a password session, sign out, sign in with the passkey button
+// and with autofill (conditional mediation), then manage the passkeys.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launchBrowser, shot, startDemo } from './lib.mjs';
+
+let demo;
+let browser;
+before(async () => {
+  demo = await startDemo({ host: 'localhost' });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+async function withAuthenticator(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return { cdp, authenticatorId };
+}
+
+async function passwordLogin(page) {
+  await page.goto(demo.base + '/login/local');
+  await page.fill('#email', 'root@acme.test');
+  await page.fill('#password', 'ssokit-demo');
+  await page.click('#sign-in');
+  await page.waitForURL(/\/dashboard$/);
+}
+
+test('register a passkey, then sign in with it (autofill and button)', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    const { cdp, authenticatorId } = await withAuthenticator(page);
+    await passwordLogin(page);
+    await page.goto(demo.base + '/account/passkeys');
+    await page.fill('#passkey-name', 'Virtual authenticator');
+    await page.click('#passkey-add');
+    await page.waitForFunction(() => document.getElementById('passkey-status').textContent.includes('Passkey added'));
+    await page.waitForSelector('#passkeys li[data-id]');
+    await shot(page, 'passkey-1-registered');
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.equal(credentials[0].isResidentCredential, true, 'the passkey is a discoverable credential');
+
+    // Signed out, the email field's passkey autofill (mediation
+    // "conditional") signs in as soon as the passkey is picked, which the
+    // virtual authenticator does by itself: no email, no password.
+    await context.clearCookies();
+    await page.goto(demo.base + '/login');
+    await page.waitForURL(/\/dashboard$/, { timeout: 15_000 });
+    assert.equal((await page.textContent('#auth-method')).trim(), 'passkey');
+    await shot(page, 'passkey-2-autofill-dashboard');
+
+    // A browser without autofill for passkeys uses the button.
+    await context.clearCookies();
+    await page.addInitScript(() => {
+      if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    });
+    await page.goto(demo.base + '/login');
+    await page.waitForSelector('#passkey-login');
+    assert.equal(await page.getAttribute('#email', 'autocomplete'), 'username webauthn');
+    await shot(page, 'passkey-3-login-page');
+    await page.click('#passkey-login');
+    await page.waitForURL(/\/dashboard$/);
+    assert.equal((await page.textContent('#auth-method')).trim(), 'passkey');
+  } finally {
+    await context.close();
+  }
+});
+
+test('manage passkeys: a second device, rename, delete', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    const { cdp, authenticatorId } = await withAuthenticator(page);
+    await passwordLogin(page);
+    await page.goto(demo.base + '/account/passkeys');
+    for (const name of ['First', 'Second']) {
+      if (name === 'Second') {
+        // One authenticator holds one passkey per account: the second
+        // passkey lives on another device, a security key.
+        await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+        await cdp.send('WebAuthn.addVirtualAuthenticator', {
+          options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true,
+            isUserVerified: true, automaticPresenceSimulation: true },
+        });
+      }
+      await page.fill('#passkey-name', name);
+      await page.click('#passkey-add');
+      await page.waitForFunction((n) => [...document.querySelectorAll('#passkeys li')].some((li) => li.textContent.startsWith(n)), name);
+    }
+    page.once('dialog', (d) => d.accept('Renamed'));
+    await page.click('#passkeys li:first-child button:not(.delete)');
+    await page.waitForFunction(() => [...document.querySelectorAll('#passkeys li')].some((li) => li.textContent.startsWith('Renamed')));
+    const before = await page.locator('#passkeys li[data-id]').count();
+    await page.click('#passkeys li:first-child button.delete');
+    await page.waitForFunction((n) => document.querySelectorAll('#passkeys li[data-id]').length === n - 1, before);
+    await shot(page, 'passkey-4-managed');
+  } finally {
+    await context.close();
+  }
+});

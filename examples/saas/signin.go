@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/passkey"
+	"github.com/ssokit/ssokit/sso/social"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlpasskey"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlpassword"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlsocial"
+)
+
+// This file mounts the passwordless tiers: social sign-in (Google,
+// Microsoft, GitHub) and passkeys. Social providers are enabled by
+// environment variables (a provider without a client ID is off):
+//
+//	SSOKIT_GOOGLE_CLIENT_ID, SSOKIT_GOOGLE_CLIENT_SECRET, SSOKIT_GOOGLE_ISSUER (default Google's)
+//	SSOKIT_MICROSOFT_CLIENT_ID, SSOKIT_MICROSOFT_CLIENT_SECRET, SSOKIT_MICROSOFT_TENANT (default "common"),
+//	SSOKIT_MICROSOFT_AUTHORITY (default https://login.microsoftonline.com)
+//	SSOKIT_GITHUB_CLIENT_ID, SSOKIT_GITHUB_CLIENT_SECRET
+//
+// Passkeys need a host name in the base URL (WebAuthn relying party IDs
+// cannot be IP addresses): run with -base-url http://localhost:8080.
+
+// signInTiers holds the passwordless tiers; either may be nil (off).
+type signInTiers struct {
+	social  *social.Manager
+	passkey *passkey.Manager
+}
+
+// demoAdmission stands in for the invitations package: a person whose
+// provider-verified address is in an organization's verified domain joins
+// it when the organization allows JIT provisioning (the demo's auto-join
+// policy). sso/social never asks it about an unverified address and never
+// joins an organization that enforces SSO.
+type demoAdmission struct{ a *App }
+
+func (d demoAdmission) Offer(ctx context.Context, email string) (*social.Offer, error) {
+	_, domain, ok := strings.Cut(email, "@")
+	if !ok {
+		return nil, sso.ErrNotFound
+	}
+	dom, err := d.a.store.FindVerifiedDomain(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	org, err := d.a.store.GetOrg(ctx, dom.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if !org.Settings.AllowJIT {
+		return nil, fmt.Errorf("auto-join off: %w", sso.ErrNotFound)
+	}
+	return &social.Offer{OrgID: org.ID, Via: "auto_join"}, nil
+}
+
+func (d demoAdmission) Accept(ctx context.Context, o *social.Offer, u *sso.User) (*sso.Membership, error) {
+	org, err := d.a.store.GetOrg(ctx, o.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	now := d.a.opts.Now().UTC()
+	m := &sso.Membership{OrgID: o.OrgID, UserID: u.ID, Roles: []string{org.Settings.DefaultRole}, Status: sso.MembershipActive,
+		Source: sso.SourceJIT, JoinedAt: now, UpdatedAt: now}
+	return m, d.a.store.CreateMembership(ctx, m)
+}
+
+// socialProviders reads the providers from the environment.
+func socialProviders() []social.Provider {
+	var ps []social.Provider
+	if id := os.Getenv("SSOKIT_GOOGLE_CLIENT_ID"); id != "" {
+		p := social.Google(id, os.Getenv("SSOKIT_GOOGLE_CLIENT_SECRET"))
+		if iss := os.Getenv("SSOKIT_GOOGLE_ISSUER"); iss != "" {
+			p.Issuer = iss
+		}
+		ps = append(ps, p)
+	}
+	if id := os.Getenv("SSOKIT_MICROSOFT_CLIENT_ID"); id != "" {
+		ps = append(ps, social.Microsoft(env("SSOKIT_MICROSOFT_TENANT", social.TenantCommon), id,
+			os.Getenv("SSOKIT_MICROSOFT_CLIENT_SECRET"), os.Getenv("SSOKIT_MICROSOFT_AUTHORITY")))
+	}
+	if id := os.Getenv("SSOKIT_GITHUB_CLIENT_ID"); id != "" {
+		ps = append(ps, social.GitHub(id, os.Getenv("SSOKIT_GITHUB_CLIENT_SECRET")))
+	}
+	return ps
+}
+
+// setupSignIn builds the passwordless tiers on the demo's stores and
+// policies.
+func (a *App) setupSignIn() error {
+	insecure := !a.secure()
+	if ps := socialProviders(); len(ps) > 0 {
+		sm, err := social.New(social.Config{BaseURL: a.url("/auth/social/"), Providers: ps, Store: sqlsocial.New(a.store),
+			Users: a.store, Orgs: a.store, Members: a.store, Sessions: a.sessions, Enforcer: a.enforcer,
+			Admission: demoAdmission{a}, Auditor: a.auditor, Sealer: a.sealer, SSOLoginPath: "/sso/login/",
+			DefaultReturnTo: "/dashboard", AllowInsecureURLs: insecure, AllowPrivateAddresses: insecure, RateLimit: 20, Burst: 100, Logger: a.log})
+		if err != nil {
+			return err
+		}
+		a.signin.social = sm
+	}
+	if net.ParseIP(a.base.Hostname()) == nil {
+		pk, err := passkey.New(passkey.Config{RPID: a.base.Hostname(), RPDisplayName: "ssokit demo",
+			Origins: []string{a.base.Scheme + "://" + a.base.Host}, Store: sqlpasskey.New(a.store),
+			Users: a.store, Orgs: a.store, Members: a.store, Sessions: a.sessions, Enforcer: a.enforcer, Auditor: a.auditor,
+			OtherMethods: a.hasPassword, RateLimit: 20, Burst: 100, Logger: a.log})
+		if err != nil {
+			return err
+		}
+		a.signin.passkey = pk
+	}
+	return nil
+}
+
+// hasPassword reports whether the user can also sign in with a password.
+func (a *App) hasPassword(ctx context.Context, userID string) (bool, error) {
+	_, err := sqlpassword.New(a.store).GetCredential(ctx, userID)
+	if errors.Is(err, sso.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// mountSignIn adds the routes of the passwordless tiers and the login
+// page's script.
+func (a *App) mountSignIn(mux *http.ServeMux) {
+	mux.HandleFunc("GET /auth/signin.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		// Which tiers are on, so the page asks only for those.
+		fmt.Fprintf(w, "window.ssokitSignIn = {social: %t, passkey: %t};\n", a.signin.social != nil, a.signin.passkey != nil)
+		fmt.Fprint(w, signinJS)
+	})
+	if a.signin.social != nil {
+		mux.Handle("/auth/social/", http.StripPrefix("/auth/social", a.signin.social))
+	}
+	if a.signin.passkey != nil {
+		mux.Handle("/auth/passkey/", http.StripPrefix("/auth/passkey", a.signin.passkey))
+		mux.Handle("GET /account/passkeys", a.member(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			fmt.Fprint(w, passkeysPage)
+		})))
+	}
+}

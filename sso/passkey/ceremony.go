@@ -1,0 +1,239 @@
+package passkey
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+const (
+	kindRegister = "register"
+	kindLogin    = "login"
+)
+
+// BeginRegistration starts registering a passkey for the signed-in
+// principal p: a discoverable credential with user verification, excluding
+// the user's existing passkeys. It returns the ceremony ID and the options
+// for navigator.credentials.create.
+func (m *Manager) BeginRegistration(ctx context.Context, p *sso.Principal) (string, *protocol.CredentialCreation, error) {
+	if p == nil || p.UserID == "" || p.SessionID == "" {
+		return "", nil, deny(ReasonUnauthenticated, sso.ErrForbidden, nil)
+	}
+	wu, _, err := m.loadUser(ctx, p.UserID)
+	if err != nil {
+		return "", nil, err
+	}
+	excl := make([]protocol.CredentialDescriptor, 0, len(wu.creds))
+	for _, c := range wu.creds {
+		excl = append(excl, c.Descriptor())
+	}
+	creation, sd, err := m.wa.BeginRegistration(wu, webauthn.WithExclusions(excl))
+	if err != nil {
+		return "", nil, fmt.Errorf("passkey: begin registration: %w", err)
+	}
+	id, err := m.saveCeremony(ctx, p.UserID, p.SessionID, kindRegister, sd)
+	return id, creation, err
+}
+
+// FinishRegistration verifies the authenticator's attestation response
+// (body: the PublicKeyCredential JSON) against the ceremony p's session
+// began, and stores the passkey under name.
+func (m *Manager) FinishRegistration(ctx context.Context, p *sso.Principal, ceremonyID, name string, body []byte) (*Info, error) {
+	if p == nil || p.UserID == "" || p.SessionID == "" {
+		return nil, deny(ReasonUnauthenticated, sso.ErrForbidden, nil)
+	}
+	sd, err := m.takeCeremony(ctx, ceremonyID, kindRegister, p.UserID, p.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
+	if err != nil {
+		return nil, deny(ReasonMalformed, sso.ErrInvalidInput, err)
+	}
+	wu, _, err := m.loadUser(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := m.wa.CreateCredential(wu, *sd, parsed)
+	if err != nil {
+		return nil, deny(ReasonInvalid, sso.ErrInvalidInput, err)
+	}
+	data, err := json.Marshal(cred)
+	if err != nil {
+		return nil, fmt.Errorf("passkey: encode credential: %w", err)
+	}
+	rec := &Credential{ID: cred.ID, UserID: p.UserID, Name: cleanName(name), Data: data, SignCount: cred.Authenticator.SignCount, CreatedAt: m.now()}
+	if err := m.cfg.Store.CreateCredential(ctx, rec); err != nil {
+		if errors.Is(err, sso.ErrConflict) {
+			return nil, deny(ReasonInvalid, sso.ErrConflict, err)
+		}
+		return nil, fmt.Errorf("passkey: store credential: %w", err)
+	}
+	i := info(rec)
+	m.audit(ctx, &sso.Event{OrgID: p.OrgID, Type: EventRegistered, Actor: sso.Actor{Type: sso.ActorUser, ID: p.UserID},
+		Target: sso.Target{Type: "user", ID: p.UserID}, Details: map[string]string{"credential": i.ID}})
+	return &i, nil
+}
+
+// BeginLogin starts a passwordless login: a discoverable-credential
+// assertion with an empty allowCredentials, which the page may run with
+// mediation "conditional" (autofill). It returns the ceremony ID and the
+// options for navigator.credentials.get.
+func (m *Manager) BeginLogin(ctx context.Context) (string, *protocol.CredentialAssertion, error) {
+	assertion, sd, err := m.wa.BeginDiscoverableLogin()
+	if err != nil {
+		return "", nil, fmt.Errorf("passkey: begin login: %w", err)
+	}
+	id, err := m.saveCeremony(ctx, "", "", kindLogin, sd)
+	return id, assertion, err
+}
+
+// FinishLogin verifies the assertion (body: the PublicKeyCredential JSON)
+// against the ceremony, resolves the user from the credential and its
+// userHandle, applies the organization's policy (org: a slug, or empty for
+// the user's only organization) and issues the session with Method
+// "passkey"; the passkey's user verification counts as MFA.
+func (m *Manager) FinishLogin(w http.ResponseWriter, r *http.Request, ceremonyID string, body []byte, org string) (*sso.SessionGrant, error) {
+	ctx := r.Context()
+	g, userID, err := m.finishLogin(w, r, ceremonyID, body, org)
+	if err != nil {
+		e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
+			Details: map[string]string{"method": string(Method)}}
+		if userID != "" {
+			e.Actor, e.Target = sso.Actor{Type: sso.ActorUser, ID: userID}, sso.Target{Type: "user", ID: userID}
+		}
+		var ve *sso.ValidationError
+		if errors.As(err, &ve) && ve.Want != "" {
+			e.OrgID = ve.Want
+		}
+		m.audit(ctx, e)
+		return nil, err
+	}
+	return g, nil
+}
+
+func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID string, body []byte, slug string) (*sso.SessionGrant, string, error) {
+	ctx := r.Context()
+	sd, err := m.takeCeremony(ctx, ceremonyID, kindLogin, "", "")
+	if err != nil {
+		return nil, "", err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+	if err != nil {
+		return nil, "", deny(ReasonMalformed, sso.ErrInvalidInput, err)
+	}
+	var stored *Credential
+	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
+		c, err := m.cfg.Store.GetCredential(ctx, rawID)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(userHandle, UserHandle(c.UserID)) {
+			return nil, errors.New("passkey: userHandle is not the credential owner's")
+		}
+		wu, creds, err := m.loadUser(ctx, c.UserID)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(creds, func(x *Credential) bool { return bytes.Equal(x.ID, rawID) })
+		if i < 0 {
+			return nil, fmt.Errorf("passkey: credential vanished: %w", sso.ErrNotFound)
+		}
+		stored = creds[i]
+		return wu, nil
+	}
+	_, cred, err := m.wa.ValidatePasskeyLogin(handler, *sd, parsed)
+	if err != nil {
+		if stored == nil {
+			return nil, "", deny(ReasonUnknown, sso.ErrAccessDenied, err)
+		}
+		return nil, stored.UserID, deny(ReasonInvalid, sso.ErrAccessDenied, err)
+	}
+	userID := stored.UserID
+	if cred.Authenticator.CloneWarning {
+		return nil, userID, deny(ReasonCloned, sso.ErrAccessDenied, nil)
+	}
+	data, err := json.Marshal(cred)
+	if err != nil {
+		return nil, userID, fmt.Errorf("passkey: encode credential: %w", err)
+	}
+	if err := m.cfg.Store.UpdateUse(ctx, stored.ID, stored.SignCount, cred.Authenticator.SignCount, data, m.now()); err != nil {
+		if errors.Is(err, sso.ErrConflict) {
+			return nil, userID, deny(ReasonCloned, sso.ErrAccessDenied, err)
+		}
+		return nil, userID, fmt.Errorf("passkey: record use: %w", err)
+	}
+	org, mem, err := m.pickOrg(ctx, userID, slug)
+	if err != nil {
+		return nil, userID, err
+	}
+	if !org.Settings.Features.Has(Feature) {
+		return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonFeature, Want: org.ID, Err: sso.ErrAccessDenied}
+	}
+	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
+		if errors.Is(err, sso.ErrSSORequired) {
+			return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonSSORequired, Want: org.ID, Err: sso.ErrSSORequired}
+		}
+		return nil, userID, err
+	}
+	now := m.now()
+	uv := cred.Flags.UserVerified
+	g := &sso.SessionGrant{UserID: userID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Method: Method, MFA: uv}
+	if uv {
+		g.MFAAt = now
+	}
+	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		return nil, userID, fmt.Errorf("passkey: issue session: %w", err)
+	}
+	m.audit(ctx, &sso.Event{OrgID: org.ID, Type: sso.EventLoginSucceeded, Actor: sso.Actor{Type: sso.ActorUser, ID: userID},
+		Target: sso.Target{Type: "user", ID: userID}, Details: map[string]string{"method": string(Method), "user_verified": fmt.Sprint(uv),
+			"break_glass": fmt.Sprint(mem.BreakGlass)}})
+	return g, userID, nil
+}
+
+// pickOrg returns the organization named by slug, or the user's only
+// active one, with the membership.
+func (m *Manager) pickOrg(ctx context.Context, userID, slug string) (*sso.Organization, *sso.Membership, error) {
+	ms, err := m.cfg.Members.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ms = slices.DeleteFunc(ms, func(x *sso.Membership) bool { return !x.Active() })
+	if slug != "" {
+		org, err := m.cfg.Orgs.GetOrgBySlug(ctx, slug)
+		if errors.Is(err, sso.ErrNotFound) || errors.Is(err, sso.ErrInvalidInput) {
+			return nil, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied, nil)
+		} else if err != nil {
+			return nil, nil, err
+		}
+		i := slices.IndexFunc(ms, func(x *sso.Membership) bool { return x.OrgID == org.ID })
+		if i < 0 {
+			return nil, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied, nil)
+		}
+		return org, ms[i], nil
+	}
+	switch len(ms) {
+	case 0:
+		return nil, nil, deny(ReasonNoOrganization, sso.ErrNotProvisioned, nil)
+	case 1:
+		org, err := m.cfg.Orgs.GetOrg(ctx, ms[0].OrgID)
+		return org, ms[0], err
+	}
+	return nil, nil, deny(ReasonOrgRequired, sso.ErrInvalidInput, nil)
+}
+
+// Audit event types of passkey management.
+const (
+	EventRegistered = "passkey.registered"
+	EventRenamed    = "passkey.renamed"
+	EventDeleted    = "passkey.deleted"
+)

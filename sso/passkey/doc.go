@@ -1,0 +1,28 @@
+// Package passkey is passwordless sign-in with passkeys: discoverable
+// WebAuthn credentials (go-webauthn) registered as login credentials, a
+// login ceremony with an empty allowCredentials that resolves the user from
+// the credential and its userHandle (so the page may run it with mediation
+// "conditional" for autofill), and passkey management (list, rename,
+// delete; a user's last passkey stays unless Config.OtherMethods says they
+// can sign in another way).
+//
+// # Wiring
+//
+//	pk, err := passkey.New(passkey.Config{RPID: "app.acme.example", Origins: []string{"https://app.acme.example"},
+//		Store: mempasskey.New(ms), Users: ms, Orgs: ms, Members: ms, Sessions: sessions, Enforcer: enforcer, Auditor: trail})
+//	mux.Handle("/auth/passkey/", sessions.Load(http.StripPrefix("/auth/passkey", pk)))
+//
+// See [Manager.ServeHTTP] for the JSON routes.
+//
+// # Security
+//
+// Registration needs a signed-in session and binds its ceremony to that
+// session; ceremonies are single-use and expire. Passkeys require a
+// resident key and user verification; a login's user verification counts
+// as MFA. The userHandle must be the credential owner's; a signature
+// counter that goes backwards refuses the login. Sessions carry Method
+// "passkey", a local login: an organization that enforces SSO admits only
+// its break-glass members, and the plan must include [Feature]. Every
+// outcome is an audit event naming the method. Cross-origin POSTs are
+// refused (http.CrossOriginProtection).
+package passkey

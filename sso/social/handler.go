@@ -1,0 +1,133 @@
+package social
+
+import (
+	"errors"
+	"html/template"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/ssokit/ssokit/internal/httperr"
+	"github.com/ssokit/ssokit/internal/httpjson"
+	"github.com/ssokit/ssokit/sso"
+)
+
+// routes sets up ServeHTTP:
+//
+//	GET /providers              the providers, as JSON, for a login page
+//	GET /{provider}/start       begins a login (?return_to=, ?org=, ?login_hint=)
+//	GET /{provider}/callback    the redirect URI registered at the provider
+func (m *Manager) routes() {
+	m.mux = http.NewServeMux()
+	m.mux.HandleFunc("GET /providers", func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Write(w, http.StatusOK, map[string]any{"providers": m.Providers()})
+	})
+	m.mux.HandleFunc("GET /{provider}/start", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		err := m.Start(w, r, r.PathValue("provider"), StartOptions{ReturnTo: q.Get("return_to"), Org: q.Get("org"), LoginHint: q.Get("login_hint")})
+		if err != nil {
+			m.renderError(w, r, err)
+		}
+	})
+	m.mux.HandleFunc("GET /{provider}/callback", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Callback(w, r, r.PathValue("provider")); err != nil {
+			m.renderError(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP serves the routes of the social sign-in; mount it under
+// Config.BaseURL's path with http.StripPrefix.
+func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !m.limiter.Allow(m.cfg.ClientIP(r)) {
+		w.Header().Set("Retry-After", "1")
+		m.cfg.ErrorHandler(w, r, deny(ReasonRateLimited, sso.ErrRateLimited, nil))
+		return
+	}
+	m.mux.ServeHTTP(w, r)
+}
+
+func (m *Manager) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	if httperr.Status(err) == http.StatusInternalServerError && !isUpstream(err) {
+		m.log.ErrorContext(r.Context(), "social: sign-in failed", "err", err)
+	}
+	m.cfg.ErrorHandler(w, r, err)
+}
+
+// status is the HTTP status of a refusal: 502 for provider faults.
+func status(err error) int {
+	if isUpstream(err) {
+		return http.StatusBadGateway
+	}
+	return httperr.Status(err)
+}
+
+// messages say what happened and what to do next, per reason.
+var messages = map[string]string{
+	ReasonUnknownProvider:  "This sign-in option does not exist. Go back to the sign-in page and choose another.",
+	ReasonStateInvalid:     "This sign-in link was already used, has expired or was started in another browser. Start the sign-in again from the sign-in page.",
+	ReasonProviderError:    "The provider did not sign you in (you may have cancelled). Start again from the sign-in page, or choose another way to sign in.",
+	ReasonTokenInvalid:     "The provider's answer could not be verified. Start the sign-in again; if it keeps failing, choose another way to sign in.",
+	ReasonIssuerMismatch:   "The provider's answer came from an unexpected account directory. Start the sign-in again or choose another way to sign in.",
+	ReasonTenantNotAllowed: "Accounts of your organization's directory cannot sign in here. Use another account or another way to sign in.",
+	ReasonNoEmail:          "The provider did not share an email address. Allow access to your email address at the provider, or sign in another way.",
+	ReasonEmailNotVerified: "The provider has not verified your email address, so it cannot be used to sign in here. Verify it at the provider (for GitHub: make a verified address your primary one), or sign in another way.",
+	ReasonAmbiguous:        "Several accounts use this email address. Sign in with your password or passkey, then link this provider from your account settings.",
+	ReasonSSORequired:      "Your organization requires its own single sign-on. Continue to your organization's sign-in.",
+	ReasonNoOrganization:   "You are signed in with the provider, but no organization has invited you yet. Ask your administrator for an invitation, then sign in again.",
+	ReasonOrgRequired:      "You belong to several organizations. Choose the organization on the sign-in page, then sign in again.",
+	ReasonAccessDenied:     "You are not a member of this organization. Check the organization's name, or ask its administrator for an invitation.",
+	ReasonFeature:          "Your organization's plan does not include this sign-in option. Sign in another way, or ask your administrator.",
+	ReasonUpstream:         "The provider could not be reached. Try again in a minute, or sign in another way.",
+	ReasonRateLimited:      "Too many sign-in attempts from your network. Wait a few seconds, then try again.",
+}
+
+// Message returns the end-user text of a refusal's reason.
+func Message(reason string) string {
+	if s, ok := messages[reason]; ok {
+		return s
+	}
+	return "Sign-in failed. Start again from the sign-in page."
+}
+
+var errorPage = template.Must(template.New("e").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign-in failed</title></head>
+<body><main><h1>Sign-in did not complete</h1><p id="social-error" data-reason="{{.Reason}}">{{.Message}}</p>
+<p>{{if .Redirect}}<a href="{{.Redirect}}">Continue to your organization's sign-in</a>{{else}}<a href="/">Back to the sign-in page</a>{{end}}</p></main></body></html>`))
+
+// WriteError is the default Config.ErrorHandler. A member who must use
+// their organization's SSO is redirected there (303); JSON clients get
+// {"error": reason, "message", "redirect"}; browsers get a page that says
+// what happened and what to do next. Provider faults answer 502.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	reason, st := sso.ReasonOf(err), status(err)
+	msg := Message(reason)
+	if st == http.StatusInternalServerError {
+		reason, msg = "internal", "Something went wrong on our side. Try again in a minute."
+	}
+	var se *SSORequiredError
+	redirect := ""
+	if errors.As(err, &se) {
+		redirect = se.Redirect
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/json" || strings.Contains(r.Header.Get("Accept"), "application/json") {
+		body := map[string]string{"error": reason, "message": msg}
+		if redirect != "" {
+			body["redirect"] = redirect
+		}
+		httpjson.Write(w, st, body)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if redirect != "" {
+		http.Redirect(w, r, redirect, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(st)
+	if err := errorPage.Execute(w, map[string]string{"Reason": reason, "Message": msg, "Redirect": redirect}); err != nil {
+		slog.Default().WarnContext(r.Context(), "social: error page", "err", err)
+	}
+}

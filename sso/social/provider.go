@@ -1,0 +1,164 @@
+package social
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Kind is how a provider authenticates.
+type Kind string
+
+// Provider kinds.
+const (
+	// KindOIDC is OpenID Connect: an ID token verified against the
+	// issuer's keys carries the identity.
+	KindOIDC Kind = "oidc"
+	// KindGitHub is GitHub's OAuth 2.0 (no OIDC): the identity is read
+	// from its REST API (GET /user and GET /user/emails).
+	KindGitHub Kind = "github"
+)
+
+// Microsoft's special tenants and the tenant ID of personal accounts.
+const (
+	TenantCommon        = "common"        // work, school and personal accounts
+	TenantOrganizations = "organizations" // work and school accounts only
+	TenantConsumers     = "consumers"     // personal Microsoft accounts only
+	// ConsumersTenantID is the tid of every personal Microsoft account.
+	ConsumersTenantID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+)
+
+// Provider is one social sign-in provider. Build it with Google, Microsoft
+// or GitHub and change the endpoint fields only to point at a test server.
+type Provider struct {
+	// Name keys identities and routes ("google", "microsoft", "github").
+	Name string
+	// DisplayName labels the button ("Google").
+	DisplayName string
+	Kind        Kind
+	// ClientID and ClientSecret are the app's OAuth 2.0 credentials.
+	ClientID     string
+	ClientSecret string
+	// Scopes are requested at the authorization endpoint.
+	Scopes []string
+
+	// Issuer (KindOIDC) is where discovery is read
+	// (Issuer + "/.well-known/openid-configuration").
+	Issuer string
+	// IssuerTemplate (KindOIDC), when set, is the form every ID token's iss
+	// must have, with "{tenantid}" replaced by the token's tid claim: the
+	// discovery document of Microsoft's multi-tenant endpoints names such a
+	// template instead of one issuer.
+	IssuerTemplate string
+	// Tenant (Microsoft) is "common", "organizations", "consumers" or one
+	// tenant ID; it restricts which accounts are admitted.
+	Tenant string
+	// AllowedTenants (Microsoft), when not empty, admits only tokens whose
+	// tid is listed.
+	AllowedTenants []string
+
+	// AuthURL, TokenURL and APIURL (KindGitHub) are the authorization,
+	// token and REST API base URLs.
+	AuthURL  string
+	TokenURL string
+	APIURL   string
+
+	// EmailVerified (KindOIDC) decides, from the ID token's claims, whether
+	// the email claim is verified by the provider. Nil means never.
+	EmailVerified func(claims map[string]any) bool
+}
+
+// Google returns the Google provider: OIDC at https://accounts.google.com,
+// whose email is verified when the email_verified claim is true.
+func Google(clientID, clientSecret string) Provider {
+	return Provider{Name: "google", DisplayName: "Google", Kind: KindOIDC, ClientID: clientID, ClientSecret: clientSecret,
+		Scopes: []string{"openid", "email", "profile"}, Issuer: "https://accounts.google.com", EmailVerified: claimTrue("email_verified")}
+}
+
+// MicrosoftAuthority is the Microsoft identity platform's host.
+const MicrosoftAuthority = "https://login.microsoftonline.com"
+
+// Microsoft returns the Microsoft identity platform provider for tenant
+// ("common", "organizations", "consumers" or a tenant ID) at authority
+// (empty means MicrosoftAuthority). Tokens of the multi-tenant endpoints
+// are checked against the issuer template authority/{tenantid}/v2.0 with
+// their own tid, and the tid must fit the tenant ("consumers" admits only
+// personal accounts, "organizations" none, a tenant ID only itself).
+//
+// Microsoft does not verify the email claim of work accounts (an admin of
+// any tenant can set any address), so the email counts as verified only
+// when the token carries the xms_edov claim ("email domain owner
+// verified") as true; request it as an optional claim of the app
+// registration. Without it the email is unverified: it never links to or
+// creates an account.
+func Microsoft(tenant, clientID, clientSecret, authority string) Provider {
+	if authority == "" {
+		authority = MicrosoftAuthority
+	}
+	authority = strings.TrimSuffix(authority, "/")
+	p := Provider{Name: "microsoft", DisplayName: "Microsoft", Kind: KindOIDC, ClientID: clientID, ClientSecret: clientSecret,
+		Scopes: []string{"openid", "email", "profile"}, Tenant: tenant,
+		Issuer: authority + "/" + tenant + "/v2.0", EmailVerified: claimTrue("xms_edov")}
+	switch tenant {
+	case TenantCommon, TenantOrganizations, TenantConsumers:
+		p.IssuerTemplate = authority + "/{tenantid}/v2.0"
+	}
+	return p
+}
+
+// GitHub returns the GitHub provider: OAuth 2.0 with PKCE and state, then
+// GET /user and GET /user/emails. Only the primary email counts, and only
+// when GitHub marks it verified; other addresses on the account, verified
+// or not, are never used.
+func GitHub(clientID, clientSecret string) Provider {
+	return Provider{Name: "github", DisplayName: "GitHub", Kind: KindGitHub, ClientID: clientID, ClientSecret: clientSecret,
+		Scopes: []string{"read:user", "user:email"}, AuthURL: "https://github.com/login/oauth/authorize",
+		TokenURL: "https://github.com/login/oauth/access_token", APIURL: "https://api.github.com"}
+}
+
+// claimTrue returns a predicate that is true when claims[name] is the
+// boolean true or the string "true" (some providers send strings).
+func claimTrue(name string) func(map[string]any) bool {
+	return func(c map[string]any) bool {
+		switch v := c[name].(type) {
+		case bool:
+			return v
+		case string:
+			return strings.EqualFold(v, "true") || v == "1"
+		}
+		return false
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// valid reports the first problem of p's configuration.
+func (p *Provider) valid() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: social: provider %q: "+format, append([]any{sso.ErrInvalidConfig, p.Name}, a...)...)
+	}
+	switch {
+	case !nameRE.MatchString(p.Name):
+		return bad("Name must be lower-case letters, digits and dashes")
+	case p.ClientID == "":
+		return bad("ClientID is required")
+	}
+	switch p.Kind {
+	case KindOIDC:
+		if p.Issuer == "" {
+			return bad("Issuer is required")
+		}
+		if p.IssuerTemplate != "" && strings.Count(p.IssuerTemplate, "{tenantid}") != 1 {
+			return bad("IssuerTemplate must hold {tenantid} once")
+		}
+	case KindGitHub:
+		if p.AuthURL == "" || p.TokenURL == "" || p.APIURL == "" {
+			return bad("AuthURL, TokenURL and APIURL are required")
+		}
+	default:
+		return bad("unknown Kind %q", p.Kind)
+	}
+	return nil
+}
