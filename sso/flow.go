@@ -82,6 +82,11 @@ const (
 	// AuthLocal it is a local login: break-glass rules apply and its MFA is
 	// never IdP-asserted.
 	AuthPassword AuthMethod = "password"
+	// AuthEmailCode and AuthMagicLink mark sessions authenticated by
+	// sso/emailcode: a one-time code typed in, or a link opened, from an
+	// email. Like AuthPassword they are local logins.
+	AuthEmailCode AuthMethod = "email_code"
+	AuthMagicLink AuthMethod = "magic_link"
 	// AuthSwitch marks a session that entered its organization by an
 	// organization switch: the user authenticated in another organization,
 	// so no authentication fact (method, time, MFA) of this organization
@@ -92,7 +97,13 @@ const (
 // Local reports whether m is a sign-in at this application (a local
 // credential such as a password), as opposed to an IdP's: break-glass
 // rules apply to it and no MFA of it is asserted by an IdP.
-func (m AuthMethod) Local() bool { return m == AuthLocal || m == AuthPassword }
+func (m AuthMethod) Local() bool {
+	switch m {
+	case AuthLocal, AuthPassword, AuthEmailCode, AuthMagicLink:
+		return true
+	}
+	return false
+}
 
 // SessionGrant is what login completion asks a SessionIssuer to issue.
 type SessionGrant struct {
