@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
@@ -22,6 +23,8 @@ import (
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/memstore/mememailcode"
+	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlemailcode"
 )
 
 // Every sso/mail Mailer is an emailcode.Mailer.
@@ -66,7 +69,8 @@ func (i *issuer) last() *sso.SessionGrant {
 // enforcement and audit trail, a development mailer and a settable clock.
 type env struct {
 	t      *testing.T
-	ms     *memstore.Store
+	ms     backend
+	ecs    emailcode.Store
 	clock  *testkit.Clock
 	mailer *mail.DevMailer
 	issuer *issuer
@@ -75,10 +79,56 @@ type env struct {
 	trail  *audit.Trail
 }
 
-func newEnv(t *testing.T, mod func(*emailcode.Config)) *env {
+func newEnv(t *testing.T, mod func(*emailcode.Config)) *env { return newEnvOn(t, "memstore", mod) }
+
+// backend is the core and session store of an env.
+type backend interface {
+	sso.Store
+	session.Store
+}
+
+// envFunc makes an env on one backend.
+type envFunc func(t *testing.T, mod func(*emailcode.Config)) *env
+
+// backends runs f on memstore, SQLite and (when SSOKIT_TEST_POSTGRES is
+// set) PostgreSQL, in parallel subtests.
+func backends(t *testing.T, f func(t *testing.T, newEnv envFunc)) {
+	for _, name := range []string{"memstore", "sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			if name == "postgres" {
+				testdb.PostgresDSN(t)
+			}
+			t.Parallel()
+			f(t, func(t *testing.T, mod func(*emailcode.Config)) *env { return newEnvOn(t, name, mod) })
+		})
+	}
+}
+
+// stores returns the backend and emailcode store named.
+func stores(t *testing.T, name string, now func() time.Time) (backend, emailcode.Store) {
+	t.Helper()
+	if name == "memstore" {
+		ms := memstore.New(memstore.WithClock(now))
+		return ms, mememailcode.New(ms)
+	}
+	db, d := testdb.SQLite(t), sqlstore.SQLite
+	if name == "postgres" {
+		db, d = testdb.Postgres(t), sqlstore.Postgres
+	}
+	st, err := sqlstore.New(db, d, sqlstore.WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, sqlemailcode.New(st)
+}
+
+func newEnvOn(t *testing.T, name string, mod func(*emailcode.Config)) *env {
 	t.Helper()
 	clock := testkit.NewClock(time.Date(2030, 3, 4, 10, 0, 0, 0, time.UTC))
-	ms := memstore.New(memstore.WithClock(clock.Now))
+	ms, ecs := stores(t, name, clock.Now)
 	sess, err := session.New(session.Config{Store: ms, Events: ms, Orgs: ms, Memberships: ms, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -91,9 +141,9 @@ func newEnv(t *testing.T, mod func(*emailcode.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ms: ms, clock: clock, mailer: &mail.DevMailer{Now: clock.Now}, issuer: &issuer{Manager: sess}, trail: trail}
+	e := &env{t: t, ms: ms, ecs: ecs, clock: clock, mailer: &mail.DevMailer{Now: clock.Now}, issuer: &issuer{Manager: sess}, trail: trail}
 	base, _ := url.Parse("https://app.acme.example/auth/email")
-	cfg := emailcode.Config{Store: mememailcode.New(ms), Users: ms, Orgs: ms, Members: ms, Sessions: e.issuer,
+	cfg := emailcode.Config{Store: ecs, Users: ms, Orgs: ms, Members: ms, Sessions: e.issuer,
 		Enforcer: enf, Auditor: trail, Mailer: e.mailer, BaseURL: base, AppName: "Acme",
 		RateLimit: 1e6, Burst: 1e6, RequestsPerHour: 1000, IPRequestsPerHour: 1000, Now: clock.Now}
 	if mod != nil {
@@ -281,11 +331,9 @@ func wantRefusal(t *testing.T, what string, r response, code int, reason string)
 	}
 }
 
-
-
-// mememailcodeFind looks up the verified user of email.
-func mememailcodeFind(e *env, email string) (*sso.User, error) {
-	return mememailcode.New(e.ms).FindVerifiedUser(context.Background(), email)
+// findVerified looks up the verified user of email.
+func findVerified(e *env, email string) (*sso.User, error) {
+	return e.ecs.FindVerifiedUser(context.Background(), email)
 }
 
 // httptestRequest builds a same-host request with a JSON body.

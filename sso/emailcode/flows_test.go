@@ -108,7 +108,7 @@ func TestSignUpByCode(t *testing.T) {
 	code, _ := e.mailTo("new@acme.example")
 	res := b.post("/code", map[string]string{"code": code})
 	wantRefusal(t, "sign-up without an organization", res, http.StatusForbidden, emailcode.ReasonNoOrganization)
-	u, err := mememailcodeFind(e, "new@acme.example")
+	u, err := findVerified(e, "new@acme.example")
 	if err != nil || !u.EmailVerified {
 		t.Fatalf("the signed-up user: %+v, %v", u, err)
 	}
