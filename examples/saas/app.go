@@ -39,6 +39,7 @@ import (
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/discovery"
 	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/emailcode"
 	"github.com/ssokit/ssokit/sso/health"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
@@ -50,6 +51,7 @@ import (
 	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/redisstore"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlemailcode"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlnotify"
 	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
@@ -97,6 +99,7 @@ type App struct {
 	admin     *admin.Handler
 	portal    *portal.Portal
 	password  *password.Manager
+	emailcode *emailcode.Manager
 	mail      *mail.DevMailer
 	mfa       *mfa.Manager
 	scim      *scim.Handler
@@ -336,6 +339,8 @@ func (a *App) wire(ctx context.Context) error {
 		// without an IdP); the emails they send are shown at /dev/mail.
 		Password: &stack.PasswordConfig{Store: sqlpassword.New(a.store), Mailer: a.mail,
 			VerifyURL: a.url("/account/verify"), ResetURL: a.url("/account/reset"), AppName: "Demo SaaS"},
+		// Sign-in by emailed code or link, also shown at /dev/mail.
+		EmailCode: &stack.EmailCodeConfig{Store: sqlemailcode.New(a.store), Mailer: a.mail, AppName: "Demo SaaS"},
 		// The admin portal a customer's IT admin sets SSO up in, entered
 		// as an org admin of the demo or through a setup link. One
 		// process: its sessions live in memory.
@@ -372,7 +377,7 @@ func (a *App) wire(ctx context.Context) error {
 	a.auditor, a.sessions, a.completer = kit.Auditor, kit.Sessions, kit.Completer
 	a.saml, a.oidc, a.discovery, a.domains = kit.SAML, kit.OIDC, kit.Discovery, kit.Domains
 	a.enforcer, a.health, a.mfa, a.admin, a.scim = kit.Enforcer, kit.Health, kit.MFA, kit.Admin, kit.SCIM
-	a.portal, a.password = kit.Portal, kit.Password
+	a.portal, a.password, a.emailcode = kit.Portal, kit.Password, kit.EmailCode
 	a.pages, err = newPages(a)
 	return err
 }

@@ -22,6 +22,9 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /login", p.login)
 	mux.HandleFunc("GET /login/local", p.localLogin)
 	mux.HandleFunc("POST /login/local", p.localLoginSubmit)
+	mux.HandleFunc("GET /login/email", p.emailLogin)
+	mux.HandleFunc("POST /login/email", p.emailLoginSubmit)
+	mux.HandleFunc("POST /login/email/code", p.emailCodeSubmit)
 	mux.HandleFunc("POST /logout", p.logout)
 	mux.Handle("GET /dashboard", a.member(http.HandlerFunc(p.dashboard)))
 	mux.Handle("GET /account/mfa", a.sessions.Require(http.HandlerFunc(p.accountMFA)))
@@ -56,6 +59,8 @@ func (a *App) Handler() http.Handler {
 	// the development mailer caught.
 	mux.Handle("/auth/password/", http.StripPrefix("/auth/password", a.password))
 	mux.Handle("GET /dev/mail", a.mail)
+	// Email sign-in's own routes, among them the page of an emailed link.
+	mux.Handle("/auth/email/", http.StripPrefix("/auth/email", a.emailcode))
 	mux.Handle("/mfa/", a.sessions.Require(http.StripPrefix("/mfa", a.mfa)))
 
 	// API tokens: issue for the current browser session, refresh, verify.

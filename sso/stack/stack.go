@@ -27,6 +27,7 @@ import (
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/discovery"
 	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/emailcode"
 	"github.com/ssokit/ssokit/sso/health"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
@@ -115,6 +116,10 @@ type Config struct {
 	// verification, login, reset, change) at PrefixPassword, under the
 	// same SSO enforcement, sessions and audit trail as SSO logins.
 	Password *PasswordConfig
+	// EmailCode, when set, turns on sign-in by emailed one-time code and
+	// magic link at PrefixEmailCode, under the same SSO enforcement,
+	// sessions and audit trail as SSO logins.
+	EmailCode *EmailCodeConfig
 	// Portal, when set, mounts the admin portal at PrefixPortal: the
 	// pages a customer's IT admin sets SSO, domains and directory sync up
 	// with, entered through Authorize or a setup link.
@@ -245,6 +250,8 @@ type Stack struct {
 	Portal *portal.Portal
 	// Password is nil unless Config.Password is set.
 	Password *password.Manager
+	// EmailCode is nil unless Config.EmailCode is set.
+	EmailCode *emailcode.Manager
 	// Webhooks is nil unless Config.Webhooks is set.
 	Webhooks  *webhook.Dispatcher
 	Auditor   *audit.Trail
@@ -274,6 +281,7 @@ const (
 	PrefixAdmin     = "/admin/sso/"
 	PrefixPortal    = "/admin/portal/"
 	PrefixPassword  = "/auth/password/"
+	PrefixEmailCode = "/auth/email/"
 	PathToken       = "/oauth/token"
 	PathJWKS        = "/.well-known/jwks.json"
 )
@@ -505,6 +513,18 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
+	if ec := cfg.EmailCode; ec != nil {
+		if s.EmailCode, err = emailcode.New(emailcode.Config{
+			Store: ec.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions,
+			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: ec.Mailer,
+			BaseURL: under(base, strings.TrimSuffix(PrefixEmailCode, "/")), AllowSignUp: ec.AllowSignUp,
+			AppName: ec.AppName, CodeDigits: ec.CodeDigits, TTL: ec.TTL,
+			AllowInsecureCookie: cfg.Dev.AllowInsecureCookie,
+			DefaultReturnTo:     cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg,
+		}); err != nil {
+			return err
+		}
+	}
 	requireAdmin := cfg.RequireAdmin
 	if requireAdmin == nil && s.MFA != nil {
 		requireAdmin = []func(http.Handler) http.Handler{s.MFA.Require}
@@ -549,6 +569,22 @@ type PasswordConfig struct {
 	Policy    password.Policy
 	Params    password.Params
 	Throttle  password.Throttle
+}
+
+// EmailCodeConfig configures sign-in by emailed code and magic link
+// (package sso/emailcode); the fields mean what they mean in
+// emailcode.Config.
+type EmailCodeConfig struct {
+	// Store keeps challenges and counters: sqlemailcode.New or
+	// mememailcode.New of the stack's Store. Required.
+	Store emailcode.Store
+	// Mailer sends the emails (mail.SMTP, or mail.DevMailer in
+	// development). Required.
+	Mailer      emailcode.Mailer
+	AllowSignUp func(ctx context.Context, email string) bool
+	AppName     string
+	CodeDigits  int
+	TTL         time.Duration
 }
 
 // PortalConfig configures the admin portal (package sso/portal).
@@ -608,6 +644,10 @@ func (s *Stack) mounts() []mount {
 	if s.Password != nil {
 		// The password handler checks the origin of its posts itself.
 		ms = append(ms, strip(PrefixPassword, s.loadOnce(s.Password)))
+	}
+	if s.EmailCode != nil {
+		// The email handler checks the origin of its posts itself.
+		ms = append(ms, strip(PrefixEmailCode, s.loadOnce(s.EmailCode)))
 	}
 	if s.Portal != nil {
 		// The portal checks its own CSRF tokens and origins: its setup

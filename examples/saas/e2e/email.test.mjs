@@ -1,0 +1,137 @@
+// Real-browser scenarios of sign-in by emailed code and magic link
+// (sso/emailcode) in the demo: the code typed into the browser that asked,
+// the link opened there, the link opened in another browser (which asks
+// "continue here?"), and a used link refused. The development mailer's
+// page at /dev/mail stands in for the mailbox.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { launchBrowser, shot, startDemo } from './lib.mjs';
+
+const who = 'root@globex.test';
+
+// signInMails returns the sign-in emails to addr on /dev/mail, newest
+// first, as {code, link}.
+async function signInMails(base, addr) {
+  const html = await (await fetch(base + '/dev/mail')).text();
+  const out = [];
+  for (const art of html.split('<article>').slice(1)) {
+    if (!art.includes(`To ${addr} `) || !art.includes('sign-in code')) continue;
+    const code = /code is (\d+)/.exec(art);
+    const link = /(http:\/\/\S+\/auth\/email\/link\?token=[A-Za-z0-9_-]+)/.exec(art);
+    if (code && link) out.push({ code: code[1], link: link[1] });
+  }
+  return out;
+}
+
+// nextMail waits for a sign-in email to addr newer than the `seen` ones.
+async function nextMail(base, addr, seen) {
+  const end = Date.now() + 10_000;
+  while (Date.now() < end) {
+    const mails = await signInMails(base, addr);
+    if (mails.length > seen) return mails[0];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no new sign-in email to ${addr} at /dev/mail`);
+}
+
+describe('email sign-in in the demo', () => {
+  let demo;
+  let browser;
+
+  before(async () => {
+    demo = await startDemo();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await demo?.stop();
+  });
+
+  async function withPage(fn) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    try {
+      await fn(page, ctx);
+    } catch (err) {
+      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
+      throw err;
+    } finally {
+      await ctx.close();
+    }
+  }
+
+  // askForEmail starts from the password page's "other ways" list.
+  async function askForEmail(page, name) {
+    const seen = (await signInMails(demo.base, who)).length;
+    await page.goto(`${demo.base}/login/local?login_hint=${encodeURIComponent(who)}`);
+    await page.click('#email-code');
+    await page.waitForURL(/\/login\/email/);
+    assert.equal(await page.inputValue('#email'), who);
+    await page.click('#send-code');
+    await page.waitForSelector('#check-email');
+    await shot(page, `${name}-1-check-email`);
+    return nextMail(demo.base, who, seen);
+  }
+
+  test('(email-a) a code typed into the browser that asked signs in', () => withPage(async (page) => {
+    const mail = await askForEmail(page, 'email-a');
+    await page.fill('#code', mail.code);
+    await page.click('#verify-code');
+    await page.waitForURL(/\/dashboard/);
+    await shot(page, 'email-a-2-dashboard');
+    assert.equal((await page.textContent('#auth-method')).trim(), 'email_code');
+    assert.match(await page.textContent('#whoami'), /root@globex\.test/);
+  }));
+
+  test('(email-b) a wrong code is refused and the page says what to do', () => withPage(async (page) => {
+    const mail = await askForEmail(page, 'email-b');
+    const wrong = mail.code === '000000' ? '111111' : '000000';
+    await page.fill('#code', wrong);
+    await page.click('#verify-code');
+    await page.waitForSelector('#email-error');
+    assert.match(await page.textContent('#email-error'), /Check the code in the newest email/);
+    await shot(page, 'email-b-2-wrong-code');
+    await page.fill('#code', mail.code);
+    await page.click('#verify-code');
+    await page.waitForURL(/\/dashboard/);
+  }));
+
+  test('(email-c) the link opened in the same browser signs in after one click', () => withPage(async (page) => {
+    const mail = await askForEmail(page, 'email-c');
+    await page.goto(mail.link);
+    assert.match(await page.textContent('#message'), /Sign in as root@globex\.test/);
+    await shot(page, 'email-c-2-link-page');
+    await page.click('#continue');
+    await page.waitForURL(/\/dashboard/);
+    assert.equal((await page.textContent('#auth-method')).trim(), 'magic_link');
+  }));
+
+  test('(email-d) the link opened in another browser asks first, then works once', async () => {
+    const asker = await browser.newContext();
+    const other = await browser.newContext();
+    try {
+      const page = await asker.newPage();
+      const mail = await askForEmail(page, 'email-d');
+      const phone = await other.newPage();
+      await phone.goto(mail.link);
+      assert.match(await phone.textContent('h1'), /Continue in this browser\?/);
+      assert.match(await phone.textContent('#message'), /different browser/);
+      await shot(phone, 'email-d-2-confirm');
+      await phone.click('#continue');
+      await phone.waitForURL(/\/dashboard/);
+      assert.equal((await phone.textContent('#auth-method')).trim(), 'magic_link');
+      // The asking browser's copy of the link is used up.
+      await page.goto(mail.link);
+      assert.match(await page.textContent('h1'), /does not work/);
+      assert.match(await page.textContent('#message'), /invalid or was already used/);
+      await shot(page, 'email-d-3-used');
+    } catch (err) {
+      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
+      throw err;
+    } finally {
+      await asker.close();
+      await other.close();
+    }
+  });
+});
