@@ -41,6 +41,7 @@ import (
 	"github.com/ssokit/ssokit/sso/domains"
 	"github.com/ssokit/ssokit/sso/emailcode"
 	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/mail"
@@ -52,6 +53,7 @@ import (
 	"github.com/ssokit/ssokit/store/redisstore"
 	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlemailcode"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlinvite"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlnotify"
 	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
@@ -100,6 +102,7 @@ type App struct {
 	portal    *portal.Portal
 	password  *password.Manager
 	emailcode *emailcode.Manager
+	invites   *invite.Manager
 	mail      *mail.DevMailer
 	mfa       *mfa.Manager
 	scim      *scim.Handler
@@ -341,6 +344,9 @@ func (a *App) wire(ctx context.Context) error {
 			VerifyURL: a.url("/account/verify"), ResetURL: a.url("/account/reset"), AppName: "Demo SaaS"},
 		// Sign-in by emailed code or link, also shown at /dev/mail.
 		EmailCode: &stack.EmailCodeConfig{Store: sqlemailcode.New(a.store), Mailer: a.mail, AppName: "Demo SaaS"},
+		// Invitations (POST /api/admin/invitations) and domain auto-join;
+		// the accept page is /invite/accept.
+		Invites: &stack.InviteConfig{Store: sqlinvite.New(a.store), Mailer: a.mail, LoginURL: "/login/email", AppName: "Demo SaaS"},
 		// The admin portal a customer's IT admin sets SSO up in, entered
 		// as an org admin of the demo or through a setup link. One
 		// process: its sessions live in memory.
@@ -377,7 +383,7 @@ func (a *App) wire(ctx context.Context) error {
 	a.auditor, a.sessions, a.completer = kit.Auditor, kit.Sessions, kit.Completer
 	a.saml, a.oidc, a.discovery, a.domains = kit.SAML, kit.OIDC, kit.Discovery, kit.Domains
 	a.enforcer, a.health, a.mfa, a.admin, a.scim = kit.Enforcer, kit.Health, kit.MFA, kit.Admin, kit.SCIM
-	a.portal, a.password, a.emailcode = kit.Portal, kit.Password, kit.EmailCode
+	a.portal, a.password, a.emailcode, a.invites = kit.Portal, kit.Password, kit.EmailCode, kit.Invites
 	a.pages, err = newPages(a)
 	return err
 }

@@ -61,6 +61,8 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /dev/mail", a.mail)
 	// Email sign-in's own routes, among them the page of an emailed link.
 	mux.Handle("/auth/email/", http.StripPrefix("/auth/email", a.emailcode))
+	// The invitation accept page.
+	mux.Handle("/invite/", http.StripPrefix("/invite", a.invites))
 	mux.Handle("/mfa/", a.sessions.Require(http.StripPrefix("/mfa", a.mfa)))
 
 	// API tokens: issue for the current browser session, refresh, verify.

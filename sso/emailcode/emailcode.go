@@ -76,6 +76,11 @@ type Config struct {
 	// address is created when it is used. Nil means no sign-ups: such
 	// addresses get no email (and the same answer).
 	AllowSignUp func(ctx context.Context, email string) bool
+	// Joiner, when set, runs after the address is proved and before the
+	// organization is picked, so that a user may join one on the way in
+	// (invite.Manager.AutoJoin's policy for verified domains). Its error
+	// fails the sign-in.
+	Joiner func(ctx context.Context, u *sso.User) error
 	// AppName names the service in emails. Empty means "your account".
 	AppName string
 	// CodeDigits is the length of codes, 6 to 8. Zero means 6.

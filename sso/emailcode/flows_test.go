@@ -9,6 +9,9 @@ import (
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/emailcode"
+	"github.com/ssokit/ssokit/sso/invite"
+	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/meminvite"
 )
 
 // TestCodeSignIn: a code typed into the browser that asked for it signs
@@ -115,4 +118,50 @@ func TestSignUpByCode(t *testing.T) {
 	if evs := e.events("", emailcode.EventSignedUp); len(evs) != 1 || evs[0].Target.ID != u.ID {
 		t.Errorf("user.signed_up events: %+v", evs)
 	}
+}
+
+// TestSignUpAutoJoin: with invite's auto-join as the Joiner, a sign-up by
+// code of an address in a domain the organization verified joins it and
+// signs in; an address in a domain the organization only claimed gets no
+// organization.
+func TestSignUpAutoJoin(t *testing.T) {
+	t.Parallel()
+	var im *invite.Manager
+	e := newEnv(t, func(c *emailcode.Config) {
+		c.AllowSignUp = func(context.Context, string) bool { return true }
+		c.Joiner = func(ctx context.Context, u *sso.User) error { _, err := im.AutoJoin(ctx, u); return err }
+	})
+	ms := e.ms.(*memstore.Store)
+	accept, _ := url.Parse("https://app.acme.example/invite/accept")
+	var err error
+	im, err = invite.New(invite.Config{Store: meminvite.New(ms), Users: ms, Orgs: ms, Members: ms, Domains: ms,
+		Auditor: e.trail, Mailer: e.mailer, AcceptURL: accept})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []struct {
+		slug, domain string
+		state        sso.DomainState
+	}{{"acme", "acme.example", sso.DomainVerified}, {"claim", "claimed.example", sso.DomainPending}} {
+		e.org(o.slug, false)
+		if err := ms.CreateDomain(t.Context(), &sso.Domain{OrgID: "org_" + o.slug, Name: o.domain, State: o.state}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := im.SetPolicy(t.Context(), "org_"+o.slug, invite.ModeJoin, "member"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := e.browser("198.51.100.1")
+	b.request("new@acme.example")
+	code, _ := e.mailTo("new@acme.example")
+	if res := b.post("/code", map[string]string{"code": code}); res.code != http.StatusOK {
+		t.Fatalf("sign-up with auto-join: %d %s", res.code, res.raw)
+	}
+	if g := e.issuer.last(); g == nil || g.OrgID != "org_acme" || g.Method != sso.AuthEmailCode {
+		t.Errorf("grant: %+v", g)
+	}
+	b = e.browser("198.51.100.2")
+	b.request("new@claimed.example")
+	code, _ = e.mailTo("new@claimed.example")
+	wantRefusal(t, "sign-up in a claimed, unverified domain", b.post("/code", map[string]string{"code": code}), http.StatusForbidden, emailcode.ReasonNoOrganization)
 }

@@ -36,6 +36,11 @@ func (m *Manager) complete(w http.ResponseWriter, r *http.Request, c *Challenge,
 		}
 		return nil, "", m.failed(ctx, method, c.UserID, err)
 	}
+	if m.cfg.Joiner != nil {
+		if err := m.cfg.Joiner(ctx, u); err != nil {
+			return nil, "", fmt.Errorf("emailcode: join: %w", err)
+		}
+	}
 	org, mem, err := m.pickOrg(ctx, u.ID, c.Org)
 	if err == nil {
 		err = m.allowed(ctx, org, u.ID)

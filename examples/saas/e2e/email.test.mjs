@@ -5,7 +5,7 @@
 // page at /dev/mail stands in for the mailbox.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, shot, startDemo } from './lib.mjs';
+import { adminAPI, launchBrowser, shot, startDemo } from './lib.mjs';
 
 const who = 'root@globex.test';
 
@@ -132,6 +132,78 @@ describe('email sign-in in the demo', () => {
     } finally {
       await asker.close();
       await other.close();
+    }
+  });
+});
+
+describe('invitations in the demo', () => {
+  let demo;
+  let browser;
+
+  before(async () => {
+    demo = await startDemo();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await demo?.stop();
+  });
+
+  // inviteLink returns the accept link of the newest invitation to addr.
+  async function inviteLink(addr) {
+    const end = Date.now() + 10_000;
+    while (Date.now() < end) {
+      const html = await (await fetch(demo.base + '/dev/mail')).text();
+      for (const art of html.split('<article>').slice(1)) {
+        const m = /(http:\/\/\S+\/invite\/accept\?token=[A-Za-z0-9_-]+)/.exec(art);
+        if (art.includes(`To ${addr} `) && m) return m[1];
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no invitation to ${addr} at /dev/mail`);
+  }
+
+  test('(invite-a) a new user accepts an invitation, signs in by code, and the link is used up', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const addr = 'newbie@example.org';
+    try {
+      const inv = await adminAPI(demo.base, 'globex', 'POST', '/invitations', { email: addr, roles: ['member'] });
+      assert.equal(inv.status, 'pending');
+      const link = await inviteLink(addr);
+      await page.goto(link);
+      assert.match(await page.textContent('h1'), /Join Globex/);
+      assert.match(await page.textContent('#message'), /newbie@example\.org/);
+      await shot(page, 'invite-a-1-invitation');
+      await page.click('#accept');
+      await page.waitForSelector('#next');
+      assert.match(await page.textContent('#message'), /You joined Globex/);
+      await shot(page, 'invite-a-2-joined');
+      await page.click('#next');
+      await page.waitForURL(/\/login\/email/);
+      assert.equal(await page.inputValue('#email'), addr);
+      const seen = (await signInMails(demo.base, addr)).length;
+      await page.click('#send-code');
+      await page.waitForSelector('#check-email');
+      const mail = await nextMail(demo.base, addr, seen);
+      await page.fill('#code', mail.code);
+      await page.click('#verify-code');
+      await page.waitForURL(/\/dashboard/);
+      assert.match(await page.textContent('#whoami'), /newbie@example\.org · Globex/);
+      assert.equal((await page.textContent('#auth-method')).trim(), 'email_code');
+      await shot(page, 'invite-a-3-dashboard');
+      const list = await adminAPI(demo.base, 'globex', 'GET', '/invitations');
+      assert.equal(list.invitations.find((i) => i.id === inv.id).status, 'accepted');
+      // The link works once.
+      await page.goto(link);
+      assert.match(await page.textContent('h1'), /cannot be used/);
+      assert.match(await page.textContent('#message'), /invalid or was already used/);
+    } catch (err) {
+      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
+      throw err;
+    } finally {
+      await ctx.close();
     }
   });
 });
