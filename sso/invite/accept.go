@@ -58,9 +58,10 @@ func (m *Manager) find(ctx context.Context, token string) (*Invitation, error) {
 // Accept uses an invitation, once. userID is the signed-in user, or empty.
 // A signed-in user must hold the invited address, verified (otherwise
 // wrong_account, and the invitation stays usable). Without a session, an
-// address that has an account must sign in first (sign_in_required); a new
-// address gets a user with the address verified, since the emailed token
-// proved it. The user becomes an active member with the invited roles. It
+// address whose account belongs to an organization must sign in first
+// (sign_in_required); an account in no organization (it cannot sign in
+// yet) and a new address are proved by the emailed token, a new address
+// getting a user with the address verified. The user becomes an active member with the invited roles. It
 // returns the organization and the membership; signing in to it is the
 // host's next step, under the organization's policies (an organization
 // that enforces SSO admits the new member only through its IdP).
@@ -119,8 +120,18 @@ func (m *Manager) acceptingUser(ctx context.Context, inv *Invitation, userID str
 		}
 		return u, nil
 	}
-	_, err := m.cfg.Store.FindVerifiedUser(ctx, inv.Email)
+	u, err := m.cfg.Store.FindVerifiedUser(ctx, inv.Email)
 	if err == nil {
+		// An account that belongs to no organization cannot sign in yet
+		// (a session belongs to one): the token proves its address as it
+		// would a new one's.
+		ms, err := m.cfg.Members.ListUserMemberships(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(ms, (*sso.Membership).Active) {
+			return u, nil
+		}
 		return nil, refuse(ReasonSignInRequired, "token", "An account with "+inv.Email+" exists; sign in as it, then open the invitation again.", sso.ErrForbidden)
 	} else if !errors.Is(err, sso.ErrNotFound) {
 		return nil, err

@@ -28,7 +28,7 @@
 //   - An invitation is accepted only by its address: a signed-in user must
 //     hold that address, verified (wrong_account otherwise); without a
 //     session an existing account must sign in first (sign_in_required);
-//     a new account gets the address verified, which the token proved.
+//     a new account (or one in no organization yet) is proved by the token.
 //   - Auto-join applies only to a verified email in a domain the
 //     organization verified by DNS; an unverified claim admits nobody.
 //   - Joining an organization that enforces SSO grants no local sign-in:

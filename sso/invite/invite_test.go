@@ -160,6 +160,9 @@ func TestAcceptByAnotherEmail(t *testing.T) {
 	e.user("usr_mallory", "mallory@evil.example", true)
 	e.user("usr_fake", "jane@acme.example", false)
 	e.user("usr_jane", "jane@acme.example", true)
+	if err := e.ms.CreateMembership(ctx, &sso.Membership{OrgID: "org_corp", UserID: "usr_jane", Roles: []string{"member"}, Status: sso.MembershipActive}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.m.Invite(ctx, "org_acme", "jane@acme.example", []string{"admin"}); err != nil {
 		t.Fatal(err)
 	}
@@ -324,5 +327,19 @@ func TestAcceptPage(t *testing.T) {
 	}
 	if w := post(""); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "already used") {
 		t.Errorf("POST again: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestAcceptByAccountWithoutOrg: a verified account in no organization
+// (a fresh password sign-up, which cannot sign in yet) accepts without a
+// session, as the same user.
+func TestAcceptByAccountWithoutOrg(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user("usr_fresh", "fresh@example.org", true)
+	e.m.Invite(ctx, "org_acme", "fresh@example.org", []string{"member"})
+	_, mem, err := e.m.Accept(ctx, e.token("fresh@example.org"), "")
+	if err != nil || mem.UserID != "usr_fresh" {
+		t.Fatalf("accept: %+v, %v; want usr_fresh's membership", mem, err)
 	}
 }
