@@ -207,3 +207,109 @@ describe('invitations in the demo', () => {
     }
   });
 });
+
+describe('password accounts in the demo', () => {
+  let demo;
+  let browser;
+
+  before(async () => {
+    demo = await startDemo();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await demo?.stop();
+  });
+
+  // mailLink waits for the count-th link to addr matching re (1-based, in
+  // sending order) on /dev/mail.
+  async function mailLink(addr, re, count) {
+    const end = Date.now() + 10_000;
+    while (Date.now() < end) {
+      const html = await (await fetch(demo.base + '/dev/mail')).text();
+      const links = [];
+      for (const art of html.split('<article>').slice(1)) {
+        const m = re.exec(art);
+        if (art.includes(`To ${addr} `) && m) links.unshift(m[1]);
+      }
+      if (links.length >= count) return links[count - 1];
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no link ${re} to ${addr} at /dev/mail`);
+  }
+
+  async function passwordLogin(page, addr, pw) {
+    await page.goto(`${demo.base}/login/local?login_hint=${encodeURIComponent(addr)}`);
+    await page.fill('#password', pw);
+    await page.click('#sign-in');
+  }
+
+  test('(pw-a) sign-up, email verification, invitation and password login; then a reset', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const addr = 'pat@example.org';
+    const first = 'correct horse battery staple';
+    const second = 'a brand new passphrase 2031';
+    try {
+      await adminAPI(demo.base, 'globex', 'POST', '/invitations', { email: addr, roles: ['member'] });
+      await page.goto(demo.base + '/login/local');
+      await page.click('#signup');
+      await page.fill('#name', 'Pat');
+      await page.fill('#email', addr);
+      await page.fill('#password', first);
+      await page.click('#sign-up');
+      await page.waitForSelector('#account-notice');
+      assert.match(await page.textContent('#account-notice'), /emailed pat@example\.org a link/);
+      await shot(page, 'pw-a-1-signed-up');
+
+      await page.goto(await mailLink(addr, /(http:\/\/\S+\/account\/verify\?token=[A-Za-z0-9_-]+)/, 1));
+      await page.click('#confirm');
+      await page.waitForSelector('#account-notice');
+      assert.match(await page.textContent('#account-notice'), /is confirmed/);
+      await shot(page, 'pw-a-2-verified');
+
+      await page.goto(await mailLink(addr, /(http:\/\/\S+\/invite\/accept\?token=[A-Za-z0-9_-]+)/, 1));
+      await page.click('#accept');
+      await page.waitForSelector('#next');
+      assert.match(await page.textContent('#message'), /You joined Globex/);
+
+      await passwordLogin(page, addr, first);
+      await page.waitForURL(/\/dashboard/);
+      assert.equal((await page.textContent('#auth-method')).trim(), 'password');
+      assert.match(await page.textContent('#whoami'), /pat@example\.org · Globex/);
+      await shot(page, 'pw-a-3-dashboard');
+    } catch (err) {
+      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
+      throw err;
+    } finally {
+      await ctx.close();
+    }
+
+    const ctx2 = await browser.newContext();
+    const p2 = await ctx2.newPage();
+    try {
+      await p2.goto(`${demo.base}/login/local?login_hint=${encodeURIComponent(addr)}`);
+      await p2.click('#forgot');
+      assert.equal(await p2.inputValue('#email'), addr);
+      await p2.click('#send-reset');
+      await p2.waitForSelector('#account-notice');
+      await p2.goto(await mailLink(addr, /(http:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+)/, 1));
+      await p2.fill('#password', second);
+      await p2.click('#set-password');
+      await p2.waitForSelector('#account-notice');
+      assert.match(await p2.textContent('#account-notice'), /password was changed/);
+      await shot(p2, 'pw-a-4-reset');
+      await passwordLogin(p2, addr, first);
+      await p2.waitForSelector('#login-error');
+      await passwordLogin(p2, addr, second);
+      await p2.waitForURL(/\/dashboard/);
+      assert.equal((await p2.textContent('#auth-method')).trim(), 'password');
+    } catch (err) {
+      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
+      throw err;
+    } finally {
+      await ctx2.close();
+    }
+  });
+});
