@@ -50,8 +50,11 @@
 //     that browser. A link opened elsewhere shows "continue here?" and
 //     needs a click that posts confirm=yes; a GET of a link never uses it.
 //   - Throttling: requests per address and per client address per hour,
-//     MaxAttempts wrong codes void a challenge, and wrong codes and links
-//     count against the client address.
+//     MaxAttempts wrong codes void a challenge, and code attempts and
+//     invalid links count against the client address. A new request voids
+//     the address's pending challenge, so requests for someone else's
+//     address can delay their sign-in, at most RequestsPerHour times an
+//     hour.
 //   - CSRF: every POST refuses cross-origin requests
 //     (http.CrossOriginProtection).
 package emailcode

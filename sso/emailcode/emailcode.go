@@ -92,8 +92,9 @@ type Config struct {
 	// RequestsPerHour bounds the sign-in emails asked for one address per
 	// hour, whether or not it has an account. Zero means 5.
 	RequestsPerHour int
-	// IPRequestsPerHour bounds the requests and the wrong codes and links
-	// of one client address per hour. Zero means 60.
+	// IPRequestsPerHour bounds, per client address and hour, the requests
+	// for emails, the code attempts and the invalid links (each counted
+	// apart). Zero means 60.
 	IPRequestsPerHour int
 	// RateLimit and Burst bound requests per client address to the
 	// handler's routes, per replica. Zero mean 1 per second and 20.
