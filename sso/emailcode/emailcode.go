@@ -93,8 +93,8 @@ type Config struct {
 	// hour, whether or not it has an account. Zero means 5.
 	RequestsPerHour int
 	// IPRequestsPerHour bounds, per client address and hour, the requests
-	// for emails, the code attempts and the invalid links (each counted
-	// apart). Zero means 60.
+	// for emails, code attempts and invalid links, counted together. Zero
+	// means 60.
 	IPRequestsPerHour int
 	// RateLimit and Burst bound requests per client address to the
 	// handler's routes, per replica. Zero mean 1 per second and 20.
