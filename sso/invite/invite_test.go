@@ -64,6 +64,7 @@ func stores(t *testing.T, name string, now func() time.Time) (backend, invite.St
 	db, d := testdb.SQLite(t), sqlstore.SQLite
 	if name == "postgres" {
 		db, d = testdb.Postgres(t), sqlstore.Postgres
+		db.SetMaxOpenConns(4) // the server allows 100 connections in all
 	}
 	st, err := sqlstore.New(db, d, sqlstore.WithClock(now))
 	if err != nil {

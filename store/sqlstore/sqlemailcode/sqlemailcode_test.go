@@ -36,7 +36,9 @@ func TestConformanceSQLite(t *testing.T) {
 func TestConformancePostgres(t *testing.T) {
 	testdb.PostgresDSN(t)
 	emailcodetest.Run(t, func(t *testing.T) emailcodetest.Stores {
-		st, ec := open(t, testdb.Postgres(t), sqlstore.Postgres, time.Now)
+		db := testdb.Postgres(t)
+		db.SetMaxOpenConns(4) // the server allows 100 connections in all
+		st, ec := open(t, db, sqlstore.Postgres, time.Now)
 		return emailcodetest.Stores{Store: ec, Users: st}
 	})
 }

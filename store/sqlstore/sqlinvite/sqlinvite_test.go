@@ -29,5 +29,9 @@ func TestConformanceSQLite(t *testing.T) {
 
 func TestConformancePostgres(t *testing.T) {
 	testdb.PostgresDSN(t)
-	invitetest.Run(t, func(t *testing.T) invitetest.Stores { return open(t, testdb.Postgres(t), sqlstore.Postgres) })
+	invitetest.Run(t, func(t *testing.T) invitetest.Stores {
+		db := testdb.Postgres(t)
+		db.SetMaxOpenConns(4) // the server allows 100 connections in all
+		return open(t, db, sqlstore.Postgres)
+	})
 }
