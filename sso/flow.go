@@ -82,6 +82,11 @@ const (
 	// AuthLocal it is a local login: break-glass rules apply and its MFA is
 	// never IdP-asserted.
 	AuthPassword AuthMethod = "password"
+	// AuthEmailCode and AuthMagicLink mark sessions authenticated by
+	// sso/emailcode: a one-time code typed in, or a link opened, from an
+	// email. Like AuthPassword they are local logins.
+	AuthEmailCode AuthMethod = "email_code"
+	AuthMagicLink AuthMethod = "magic_link"
 	// AuthSwitch marks a session that entered its organization by an
 	// organization switch: the user authenticated in another organization,
 	// so no authentication fact (method, time, MFA) of this organization
@@ -104,7 +109,11 @@ const (
 // credential such as a password), as opposed to an IdP's: break-glass
 // rules apply to it and no MFA of it is asserted by an IdP.
 func (m AuthMethod) Local() bool {
-	return m == AuthLocal || m == AuthPassword || m == AuthSocial || m == AuthPasskey
+	switch m {
+	case AuthLocal, AuthPassword, AuthEmailCode, AuthMagicLink, AuthSocial, AuthPasskey:
+		return true
+	}
+	return false
 }
 
 // SessionGrant is what login completion asks a SessionIssuer to issue.

@@ -39,7 +39,9 @@ import (
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/discovery"
 	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/emailcode"
 	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/mail"
@@ -50,6 +52,8 @@ import (
 	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/redisstore"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlemailcode"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlinvite"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlnotify"
 	"github.com/ssokit/ssokit/store/sqlstore/sqloidc"
@@ -99,6 +103,8 @@ type App struct {
 	portal    *portal.Portal
 	password  *password.Manager
 	signin    signInTiers // social sign-in and passkeys (signin.go)
+	emailcode *emailcode.Manager
+	invites   *invite.Manager
 	mail      *mail.DevMailer
 	mfa       *mfa.Manager
 	scim      *scim.Handler
@@ -338,6 +344,11 @@ func (a *App) wire(ctx context.Context) error {
 		// without an IdP); the emails they send are shown at /dev/mail.
 		Password: &stack.PasswordConfig{Store: sqlpassword.New(a.store), Mailer: a.mail,
 			VerifyURL: a.url("/account/verify"), ResetURL: a.url("/account/reset"), AppName: "Demo SaaS"},
+		// Sign-in by emailed code or link, also shown at /dev/mail.
+		EmailCode: &stack.EmailCodeConfig{Store: sqlemailcode.New(a.store), Mailer: a.mail, AppName: "Demo SaaS"},
+		// Invitations (POST /api/admin/invitations) and domain auto-join;
+		// the accept page is /invite/accept.
+		Invites: &stack.InviteConfig{Store: sqlinvite.New(a.store), Mailer: a.mail, LoginURL: "/login/email", AppName: "Demo SaaS"},
 		// The admin portal a customer's IT admin sets SSO up in, entered
 		// as an org admin of the demo or through a setup link. Its links
 		// and sessions live in the database, shared by the replicas.
@@ -374,7 +385,7 @@ func (a *App) wire(ctx context.Context) error {
 	a.auditor, a.sessions, a.completer = kit.Auditor, kit.Sessions, kit.Completer
 	a.saml, a.oidc, a.discovery, a.domains = kit.SAML, kit.OIDC, kit.Discovery, kit.Domains
 	a.enforcer, a.health, a.mfa, a.admin, a.scim = kit.Enforcer, kit.Health, kit.MFA, kit.Admin, kit.SCIM
-	a.portal, a.password = kit.Portal, kit.Password
+	a.portal, a.password, a.emailcode, a.invites = kit.Portal, kit.Password, kit.EmailCode, kit.Invites
 	if err := a.setupSignIn(); err != nil {
 		return err
 	}

@@ -22,6 +22,17 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /login", p.login)
 	mux.HandleFunc("GET /login/local", p.localLogin)
 	mux.HandleFunc("POST /login/local", p.localLoginSubmit)
+	mux.HandleFunc("GET /login/email", p.emailLogin)
+	mux.HandleFunc("POST /login/email", p.emailLoginSubmit)
+	mux.HandleFunc("POST /login/email/code", p.emailCodeSubmit)
+	mux.HandleFunc("GET /signup", p.signUp)
+	mux.HandleFunc("POST /signup", p.signUpSubmit)
+	mux.HandleFunc("GET /account/verify", p.verifyPage)
+	mux.HandleFunc("POST /account/verify", p.verifySubmit)
+	mux.HandleFunc("GET /account/forgot", p.forgotPage)
+	mux.HandleFunc("POST /account/forgot", p.forgotSubmit)
+	mux.HandleFunc("GET /account/reset", p.resetPage)
+	mux.HandleFunc("POST /account/reset", p.resetSubmit)
 	mux.HandleFunc("POST /logout", p.logout)
 	mux.Handle("GET /dashboard", a.member(http.HandlerFunc(p.dashboard)))
 	mux.Handle("GET /account/mfa", a.sessions.Require(http.HandlerFunc(p.accountMFA)))
@@ -58,6 +69,10 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("/auth/password/", http.StripPrefix("/auth/password", a.password))
 	mux.Handle("GET /dev/mail", a.mail)
 	a.mountSignIn(mux) // social sign-in and passkeys (signin.go)
+	// Email sign-in's own routes, among them the page of an emailed link.
+	mux.Handle("/auth/email/", http.StripPrefix("/auth/email", a.emailcode))
+	// The invitation accept page.
+	mux.Handle("/invite/", http.StripPrefix("/invite", a.invites))
 	mux.Handle("/mfa/", a.sessions.Require(http.StripPrefix("/mfa", a.mfa)))
 
 	// API tokens: issue for the current browser session, refresh, verify.

@@ -15,6 +15,7 @@ import (
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/policy"
 )
 
@@ -65,6 +66,9 @@ type Config struct {
 	// PUT /members/{user}/roles. Nil means Sessions, when it implements
 	// sso.MembershipSyncer (session.Manager does).
 	Sync sso.MembershipSyncer
+	// Invites runs invitations, the auto-join policy and join requests
+	// (package sso/invite). Nil answers those routes 404.
+	Invites *invite.Manager
 	// Health reports connections' federation health (*health.Checker
 	// implements it). Nil answers GET /connections/{id}/health with 404.
 	Health HealthReader
@@ -151,6 +155,22 @@ func New(cfg Config) (*Handler, error) {
 	route("POST /scim-tokens/{id}/rotate", h.rotateSCIMToken)
 	route("DELETE /scim-tokens/{id}", h.revokeSCIMToken)
 	route("PUT /members/{user}/roles", h.setMemberRoles)
+	route("GET /org", h.getOrg)
+	route("PATCH /org", h.updateOrg)
+	route("GET /members", h.listMembers)
+	route("GET /members/{user}", h.getMember)
+	route("PUT /members/{user}/status", h.setMemberStatus)
+	route("DELETE /members/{user}", h.removeMember)
+	route("POST /ownership", h.transferOwnership)
+	route("GET /invitations", h.listInvitations)
+	route("POST /invitations", h.createInvitation)
+	route("POST /invitations/{id}/resend", h.resendInvitation)
+	route("DELETE /invitations/{id}", h.revokeInvitation)
+	route("GET /auto-join", h.getAutoJoin)
+	route("PUT /auto-join", h.setAutoJoin)
+	route("GET /join-requests", h.listJoinRequests)
+	route("POST /join-requests/{id}/approve", h.approveJoin)
+	route("POST /join-requests/{id}/deny", h.denyJoin)
 	route("GET /sessions", h.listSessions)
 	route("DELETE /sessions/{id}", h.revokeSession)
 	route("GET /audit", h.queryAudit)

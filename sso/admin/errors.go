@@ -106,7 +106,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ie *InputError
 	var ue *UpstreamError
 	var ce *configInputError
+	var rf *Refusal
 	switch {
+	case errors.As(err, &rf):
+		httpjson.Write(w, httperr.Status(err), map[string]string{"error": rf.Reason, "message": rf.Message})
 	case errors.As(err, &ie):
 		httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "invalid_input",
 			"message": "invalid " + ie.Field + ": " + ie.Problem, "field": ie.Field})

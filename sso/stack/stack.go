@@ -27,7 +27,9 @@ import (
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/discovery"
 	"github.com/ssokit/ssokit/sso/domains"
+	"github.com/ssokit/ssokit/sso/emailcode"
 	"github.com/ssokit/ssokit/sso/health"
+	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
 	"github.com/ssokit/ssokit/sso/password"
@@ -115,6 +117,15 @@ type Config struct {
 	// verification, login, reset, change) at PrefixPassword, under the
 	// same SSO enforcement, sessions and audit trail as SSO logins.
 	Password *PasswordConfig
+	// EmailCode, when set, turns on sign-in by emailed one-time code and
+	// magic link at PrefixEmailCode, under the same SSO enforcement,
+	// sessions and audit trail as SSO logins.
+	EmailCode *EmailCodeConfig
+	// Invites, when set, turns on invitations and domain auto-join: the
+	// admin API's invitation, auto-join and join-request routes and the
+	// accept page at PrefixInvite. With EmailCode, a sign-in by email
+	// applies the auto-join policy of the user's verified domain.
+	Invites *InviteConfig
 	// Portal, when set, mounts the admin portal at PrefixPortal: the
 	// pages a customer's IT admin sets SSO, domains and directory sync up
 	// with, entered through Authorize or a setup link.
@@ -255,6 +266,10 @@ type Stack struct {
 	Portal *portal.Portal
 	// Password is nil unless Config.Password is set.
 	Password *password.Manager
+	// EmailCode is nil unless Config.EmailCode is set.
+	EmailCode *emailcode.Manager
+	// Invites is nil unless Config.Invites is set.
+	Invites *invite.Manager
 	// Webhooks is nil unless Config.Webhooks is set.
 	Webhooks  *webhook.Dispatcher
 	Auditor   *audit.Trail
@@ -286,6 +301,8 @@ const (
 	PrefixAdmin     = "/admin/sso/"
 	PrefixPortal    = "/admin/portal/"
 	PrefixPassword  = "/auth/password/"
+	PrefixEmailCode = "/auth/email/"
+	PrefixInvite    = "/invite/"
 	PathToken       = "/oauth/token"
 	PathJWKS        = "/.well-known/jwks.json"
 )
@@ -523,6 +540,30 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
+	var joiner func(ctx context.Context, u *sso.User) error
+	if ic := cfg.Invites; ic != nil {
+		if s.Invites, err = invite.New(invite.Config{
+			Store: ic.Store, Users: st, Orgs: st, Members: st, Domains: st, Auditor: s.Auditor, Mailer: ic.Mailer,
+			AcceptURL: under(base, PrefixInvite+"accept"), LoginURL: ic.LoginURL, AppName: ic.AppName, TTL: ic.TTL,
+			Now: now, Logger: lg,
+		}); err != nil {
+			return err
+		}
+		joiner = func(ctx context.Context, u *sso.User) error { _, err := s.Invites.AutoJoin(ctx, u); return err }
+	}
+	if ec := cfg.EmailCode; ec != nil {
+		if s.EmailCode, err = emailcode.New(emailcode.Config{
+			Joiner: joiner,
+			Store:  ec.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions,
+			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: ec.Mailer,
+			BaseURL: under(base, strings.TrimSuffix(PrefixEmailCode, "/")), AllowSignUp: ec.AllowSignUp,
+			AppName: ec.AppName, CodeDigits: ec.CodeDigits, TTL: ec.TTL,
+			AllowInsecureCookie: cfg.Dev.AllowInsecureCookie,
+			DefaultReturnTo:     cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg,
+		}); err != nil {
+			return err
+		}
+	}
 	requireAdmin := cfg.RequireAdmin
 	if requireAdmin == nil && s.MFA != nil {
 		requireAdmin = []func(http.Handler) http.Handler{s.MFA.Require}
@@ -531,7 +572,7 @@ func (s *Stack) wire(cfg Config) error {
 		Store: st, Authorize: cfg.Authorize, RequireAdmin: requireAdmin,
 		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC},
 		Starters:    starters, Domains: s.Domains, Enforcer: s.Enforcer, Auditor: s.Auditor,
-		Sessions: s.Sessions, Health: s.Health, TestReturnTo: cfg.TestReturnTo, Now: now, Logger: lg,
+		Sessions: s.Sessions, Health: s.Health, TestReturnTo: cfg.TestReturnTo, Now: now, Logger: lg, Invites: s.Invites,
 		SCIMStatus: func(ctx context.Context, orgID string) (any, error) { return s.SCIM.SyncStatus(ctx, orgID) },
 	}
 	if cfg.Authorize != nil {
@@ -567,6 +608,35 @@ type PasswordConfig struct {
 	Policy    password.Policy
 	Params    password.Params
 	Throttle  password.Throttle
+}
+
+// EmailCodeConfig configures sign-in by emailed code and magic link
+// (package sso/emailcode); the fields mean what they mean in
+// emailcode.Config.
+type EmailCodeConfig struct {
+	// Store keeps challenges and counters: sqlemailcode.New or
+	// mememailcode.New of the stack's Store. Required.
+	Store emailcode.Store
+	// Mailer sends the emails (mail.SMTP, or mail.DevMailer in
+	// development). Required.
+	Mailer      emailcode.Mailer
+	AllowSignUp func(ctx context.Context, email string) bool
+	AppName     string
+	CodeDigits  int
+	TTL         time.Duration
+}
+
+// InviteConfig configures invitations and auto-join (package
+// sso/invite); the fields mean what they mean in invite.Config.
+type InviteConfig struct {
+	// Store keeps invitations, policies and join requests: sqlinvite.New
+	// or meminvite.New of the stack's Store. Required.
+	Store invite.Store
+	// Mailer sends invitations. Required.
+	Mailer   invite.Mailer
+	LoginURL string
+	AppName  string
+	TTL      time.Duration
 }
 
 // PortalConfig configures the admin portal (package sso/portal).
@@ -643,6 +713,14 @@ func (s *Stack) mounts() []mount {
 	if s.Password != nil {
 		// The password handler checks the origin of its posts itself.
 		ms = append(ms, strip(PrefixPassword, s.loadOnce(s.Password)))
+	}
+	if s.EmailCode != nil {
+		// The email handler checks the origin of its posts itself.
+		ms = append(ms, strip(PrefixEmailCode, s.loadOnce(s.EmailCode)))
+	}
+	if s.Invites != nil {
+		// The accept page checks the origin of its posts itself.
+		ms = append(ms, strip(PrefixInvite, s.loadOnce(s.Invites)))
 	}
 	if s.Portal != nil {
 		// The portal checks its own CSRF tokens and origins: its setup

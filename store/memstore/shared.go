@@ -70,3 +70,23 @@ func (d *coreData) CreateMembership(m *sso.Membership) error {
 	d.init()
 	return d.createMembership(m)
 }
+
+// VerifiedUserByEmail implements memstate.Core.
+func (d *coreData) VerifiedUserByEmail(email string) *sso.User {
+	d.init()
+	var best *sso.User
+	for id := range d.byEmail[strings.ToLower(email)] {
+		u := d.users[id]
+		if u == nil || !u.EmailVerified {
+			continue
+		}
+		if best == nil || u.CreatedAt.Before(best.CreatedAt) || (u.CreatedAt.Equal(best.CreatedAt) && u.ID < best.ID) {
+			best = u
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	c := *best
+	return &c
+}

@@ -49,6 +49,10 @@ type Core interface {
 	// CreateMembership stores m, or fails with sso.ErrConflict when the
 	// membership exists.
 	CreateMembership(m *sso.Membership) error
+	// VerifiedUserByEmail returns a copy of the earliest created (then
+	// smallest ID) user whose lower-cased email is email and verified, or
+	// nil.
+	VerifiedUserByEmail(email string) *sso.User
 }
 
 // Of returns the State of a *memstore.Store. Package memstore sets it in its

@@ -1,0 +1,147 @@
+package emailcode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/sso"
+)
+
+// complete uses challenge c (atomically: of concurrent uses one wins),
+// resolves its user (creating a sign-up's), picks the organization,
+// applies SSO enforcement and issues the session with method.
+func (m *Manager) complete(w http.ResponseWriter, r *http.Request, c *Challenge, method sso.AuthMethod) (*sso.SessionGrant, string, error) {
+	ctx := r.Context()
+	invalid := errCodeInvalid
+	if method == MethodLink {
+		invalid = errLinkInvalid
+	}
+	c, err := m.cfg.Store.TakeChallenge(ctx, c.ID)
+	if errors.Is(err, sso.ErrNotFound) {
+		return nil, "", m.failed(ctx, method, "", invalid)
+	} else if err != nil {
+		return nil, "", err
+	}
+	if m.boundTo(r, c) {
+		m.setCookie(w, "", -1)
+	}
+	u, err := m.account(ctx, c)
+	if err != nil {
+		if errors.Is(err, sso.ErrNotFound) {
+			err = invalid
+		}
+		return nil, "", m.failed(ctx, method, c.UserID, err)
+	}
+	if m.cfg.Joiner != nil {
+		if err := m.cfg.Joiner(ctx, u); err != nil {
+			return nil, "", fmt.Errorf("emailcode: join: %w", err)
+		}
+	}
+	org, mem, err := m.pickOrg(ctx, u.ID, c.Org)
+	if err == nil {
+		err = m.allowed(ctx, org, u.ID)
+	}
+	if err != nil {
+		e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
+			Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID}, Target: sso.Target{Type: "user", ID: u.ID},
+			Details: map[string]string{"method": string(method)}}
+		if org != nil {
+			e.OrgID = org.ID
+		}
+		m.audit(ctx, e)
+		return nil, "", err
+	}
+	g := &sso.SessionGrant{UserID: u.ID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Method: method, MFA: false}
+	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		return nil, "", fmt.Errorf("emailcode: issue session: %w", err)
+	}
+	m.audit(ctx, &sso.Event{OrgID: org.ID, Type: sso.EventLoginSucceeded, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID},
+		Target: sso.Target{Type: "user", ID: u.ID}, Details: map[string]string{"method": string(method), "break_glass": fmt.Sprint(mem.BreakGlass)}})
+	return g, c.ReturnTo, nil
+}
+
+// account returns the user of c: the account it was sent for, which must
+// still have that verified address, or for a sign-up a new user with the
+// address verified (the code proved it), unless a verified account
+// appeared meanwhile. ErrNotFound means no account may sign in.
+func (m *Manager) account(ctx context.Context, c *Challenge) (*sso.User, error) {
+	if c.UserID != "" {
+		u, err := m.cfg.Users.GetUser(ctx, c.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if !u.EmailVerified || u.Email != c.Email {
+			return nil, fmt.Errorf("emailcode: the account's address changed: %w", sso.ErrNotFound)
+		}
+		return u, nil
+	}
+	if u, err := m.cfg.Store.FindVerifiedUser(ctx, c.Email); err == nil {
+		return u, nil
+	} else if !errors.Is(err, sso.ErrNotFound) {
+		return nil, err
+	}
+	if m.cfg.AllowSignUp == nil || !m.cfg.AllowSignUp(ctx, c.Email) {
+		return nil, fmt.Errorf("emailcode: sign-up not allowed: %w", sso.ErrNotFound)
+	}
+	now := m.now()
+	u := &sso.User{ID: opaque.NewID("usr_"), Email: c.Email, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
+	if err := m.cfg.Users.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	m.audit(ctx, &sso.Event{Type: EventSignedUp, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID}, Target: sso.Target{Type: "user", ID: u.ID},
+		Details: map[string]string{"method": string(MethodCode)}})
+	return u, nil
+}
+
+// allowed applies SSO enforcement for a sign-in into org.
+func (m *Manager) allowed(ctx context.Context, org *sso.Organization, userID string) error {
+	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
+		if errors.Is(err, sso.ErrSSORequired) {
+			return deny(ReasonSSORequired, sso.ErrSSORequired)
+		}
+		return err
+	}
+	return nil
+}
+
+// pickOrg returns the organization of a sign-in and the user's
+// membership: the one named by slug, or the user's only active
+// membership. A session belongs to an organization, so a user without an
+// active membership is refused with no_organization.
+func (m *Manager) pickOrg(ctx context.Context, userID, slug string) (*sso.Organization, *sso.Membership, error) {
+	if slug != "" {
+		org, err := m.cfg.Orgs.GetOrgBySlug(ctx, slug)
+		if errors.Is(err, sso.ErrNotFound) || errors.Is(err, sso.ErrInvalidInput) {
+			return nil, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied)
+		} else if err != nil {
+			return nil, nil, err
+		}
+		mem, err := m.cfg.Members.GetMembership(ctx, org.ID, userID)
+		if errors.Is(err, sso.ErrNotFound) || (err == nil && !mem.Active()) {
+			return org, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied)
+		} else if err != nil {
+			return nil, nil, err
+		}
+		return org, mem, nil
+	}
+	ms, err := m.cfg.Members.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ms = slices.DeleteFunc(ms, func(x *sso.Membership) bool { return !x.Active() })
+	switch len(ms) {
+	case 0:
+		return nil, nil, deny(ReasonNoOrganization, sso.ErrNotProvisioned)
+	case 1:
+		org, err := m.cfg.Orgs.GetOrg(ctx, ms[0].OrgID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return org, ms[0], nil
+	}
+	return nil, nil, refuse(ReasonOrgRequired, "org", "You belong to several organizations: name the one to sign in to.", sso.ErrInvalidInput)
+}

@@ -1,0 +1,162 @@
+package invite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/sso"
+)
+
+// Info is what the accept page shows about an invitation.
+type Info struct {
+	OrgName string
+	Email   string
+	Roles   []string
+	// SSO reports whether the organization enforces single sign-on:
+	// joining it means signing in through its IdP.
+	SSO bool
+}
+
+// Inspect returns what the accept page shows about token, without using
+// it. Refusals: token_invalid, token_expired.
+func (m *Manager) Inspect(ctx context.Context, token string) (*Info, error) {
+	inv, err := m.find(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	org, err := m.cfg.Orgs.GetOrg(ctx, inv.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return &Info{OrgName: org.Name, Email: inv.Email, Roles: slices.Clone(inv.Roles), SSO: org.EnforcesSSO()}, nil
+}
+
+// find returns the live, pending invitation of token.
+func (m *Manager) find(ctx context.Context, token string) (*Invitation, error) {
+	invalid := refuse(ReasonTokenInvalid, "token", "This invitation link is invalid or was already used; ask for a new invitation.", sso.ErrInvalidInput)
+	if token == "" || len(token) > 256 {
+		return nil, invalid
+	}
+	inv, err := m.cfg.Store.FindInvitation(ctx, opaque.Hash(token))
+	if errors.Is(err, sso.ErrNotFound) {
+		return nil, invalid
+	} else if err != nil {
+		return nil, err
+	}
+	if inv.Status != StatusPending {
+		return nil, invalid
+	}
+	if !m.now().Before(inv.ExpiresAt) {
+		return nil, refuse(ReasonTokenExpired, "token", "This invitation has expired; ask the organization's admin to resend it.", sso.ErrExpired)
+	}
+	return inv, nil
+}
+
+// Accept uses an invitation, once. userID is the signed-in user, or empty.
+// A signed-in user must hold the invited address, verified (otherwise
+// wrong_account, and the invitation stays usable). Without a session, an
+// address whose account belongs to an organization must sign in first
+// (sign_in_required); an account in no organization (it cannot sign in
+// yet) and a new address are proved by the emailed token, a new address
+// getting a user with the address verified. The user becomes an active member with the invited roles. It
+// returns the organization and the membership; signing in to it is the
+// host's next step, under the organization's policies (an organization
+// that enforces SSO admits the new member only through its IdP).
+func (m *Manager) Accept(ctx context.Context, token, userID string) (*sso.Organization, *sso.Membership, error) {
+	inv, err := m.find(ctx, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := m.acceptingUser(ctx, inv, userID)
+	if err != nil {
+		m.audit(ctx, &sso.Event{OrgID: inv.OrgID, Type: EventAcceptRefused, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
+			Target: sso.Target{Type: "invitation", ID: inv.ID}, Details: map[string]string{"user_id": userID}})
+		return nil, nil, err
+	}
+	// Claim the invitation first: of concurrent accepts one wins.
+	old, now := inv.TokenHash, m.now()
+	inv.Status, inv.TokenHash, inv.UpdatedAt = StatusAccepted, "accepted:"+inv.ID, now
+	if err := m.cfg.Store.UpdateInvitation(ctx, inv, old); errors.Is(err, sso.ErrConflict) {
+		return nil, nil, refuse(ReasonTokenInvalid, "token", "This invitation link was already used.", sso.ErrInvalidInput)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if u == nil {
+		u = &sso.User{ID: opaque.NewID("usr_"), Email: inv.Email, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
+		if err := m.cfg.Users.CreateUser(ctx, u); err != nil {
+			return nil, nil, err
+		}
+	}
+	inv.AcceptedBy = u.ID
+	if err := m.cfg.Store.UpdateInvitation(ctx, inv, inv.TokenHash); err != nil {
+		return nil, nil, err
+	}
+	mem, err := m.join(ctx, inv.OrgID, u.ID, inv.Roles)
+	if err != nil {
+		return nil, nil, err
+	}
+	org, err := m.cfg.Orgs.GetOrg(ctx, inv.OrgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.audit(ctx, &sso.Event{OrgID: inv.OrgID, Type: EventAccepted, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID},
+		Target: sso.Target{Type: "invitation", ID: inv.ID}, Details: map[string]string{"user_id": u.ID, "roles": fmt.Sprint(mem.Roles)}})
+	return org, mem, nil
+}
+
+// acceptingUser returns the user accepting inv: the signed-in one when
+// allowed, nil for a new account.
+func (m *Manager) acceptingUser(ctx context.Context, inv *Invitation, userID string) (*sso.User, error) {
+	if userID != "" {
+		u, err := m.cfg.Users.GetUser(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		if !u.EmailVerified || u.Email != inv.Email {
+			return nil, refuse(ReasonWrongAccount, "token", "This invitation is for "+inv.Email+"; sign out and accept it signed in as that address.", sso.ErrForbidden)
+		}
+		return u, nil
+	}
+	u, err := m.cfg.Store.FindVerifiedUser(ctx, inv.Email)
+	if err == nil {
+		// An account that belongs to no organization cannot sign in yet
+		// (a session belongs to one): the token proves its address as it
+		// would a new one's.
+		ms, err := m.cfg.Members.ListUserMemberships(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(ms, (*sso.Membership).Active) {
+			return u, nil
+		}
+		return nil, refuse(ReasonSignInRequired, "token", "An account with "+inv.Email+" exists; sign in as it, then open the invitation again.", sso.ErrForbidden)
+	} else if !errors.Is(err, sso.ErrNotFound) {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// join makes userID an active member of orgID with roles, or adds the
+// roles to an existing membership (reactivating none: a suspended member
+// stays suspended).
+func (m *Manager) join(ctx context.Context, orgID, userID string, roles []string) (*sso.Membership, error) {
+	now := m.now()
+	mem, err := m.cfg.Members.GetMembership(ctx, orgID, userID)
+	if errors.Is(err, sso.ErrNotFound) {
+		mem = &sso.Membership{OrgID: orgID, UserID: userID, Roles: slices.Clone(roles), Status: sso.MembershipActive,
+			Source: sso.SourceAdmin, JoinedAt: now, UpdatedAt: now}
+		return mem, m.cfg.Members.CreateMembership(ctx, mem)
+	} else if err != nil {
+		return nil, err
+	}
+	for _, r := range roles {
+		if !slices.Contains(mem.Roles, r) {
+			mem.Roles = append(mem.Roles, r)
+		}
+	}
+	mem.UpdatedAt = now
+	return mem, m.cfg.Members.UpdateMembership(ctx, mem)
+}
