@@ -65,6 +65,11 @@ type Config struct {
 	// which mints access tokens with the member's current roles. Required
 	// with SigningKeys; nil otherwise disables SwitchOrg.
 	Memberships sso.MembershipStore
+	// Sealer seals what a session keeps to end the user's session at the
+	// IdP (sso.SessionGrant.IdPLogoutHint: the OIDC ID token for an
+	// RP-initiated logout's id_token_hint). Nil means such hints are not
+	// kept and IdPLogoutHint always returns "".
+	Sealer sso.Sealer
 
 	// Tokens keeps refresh-token families. Together with SigningKeys and
 	// Revocations it enables API tokens; nil disables them.
@@ -442,6 +447,9 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 		IdPSessionIndex: g.IdPSessionIndex, IdPSubject: g.IdPSubject,
 		// create caps the absolute expiry with this bound.
 		ExpiresAt: g.NotAfter,
+	}
+	if s.IdPLogoutHint, err = m.sealLogoutHint(s, g.IdPLogoutHint); err != nil {
+		return nil, err
 	}
 	return m.create(ctx, w, s, org, g.Writes, now)
 }

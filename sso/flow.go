@@ -45,6 +45,12 @@ type Login struct {
 	ReturnTo string
 	// Test marks an admin's test login.
 	Test bool
+	// LogoutHint is what the protocol package needs to end the user's
+	// session at the IdP later: for OIDC the raw ID token, sent as the
+	// id_token_hint of an RP-initiated logout. It is a credential of the
+	// user's IdP session: the session issuer keeps it sealed and it is
+	// never logged.
+	LogoutHint string
 }
 
 // LoginFailure describes a login a protocol package rejected. The Err is
@@ -111,6 +117,10 @@ type SessionGrant struct {
 	// IdPSubject is the SAML NameID or OIDC sub the IdP asserted, so an
 	// IdP-initiated logout naming it can find the session.
 	IdPSubject string
+	// IdPLogoutHint is the login's LogoutHint (the raw OIDC ID token), kept
+	// sealed with the session for the id_token_hint of an RP-initiated
+	// logout. A credential: never logged.
+	IdPLogoutHint string
 	// NotAfter, when set, caps the session's absolute lifetime (the SAML
 	// AuthnStatement SessionNotOnOrAfter).
 	NotAfter time.Time

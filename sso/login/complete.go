@@ -611,7 +611,7 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 	method := sso.AuthMethod(res.Connection.Protocol)
 	g := &sso.SessionGrant{UserID: res.User.ID, OrgID: res.Org.ID, ConnectionID: res.Connection.ID, Method: method,
 		Roles: slices.Clone(res.Membership.Roles), MFA: res.MFA, IdPSessionIndex: login.Profile.SessionIndex,
-		IdPSubject: login.Profile.Subject, NotAfter: login.Profile.SessionNotOnOrAfter,
+		IdPSubject: login.Profile.Subject, NotAfter: login.Profile.SessionNotOnOrAfter, IdPLogoutHint: login.LogoutHint,
 		// The organization read for this login, so the session manager does
 		// not read it again for its session policy.
 		Org: res.Org}

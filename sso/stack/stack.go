@@ -375,6 +375,9 @@ func (s *Stack) wire(cfg Config) error {
 	}
 	scfg := session.Config{
 		Store: sessions, Events: st, Orgs: st, Memberships: st,
+		// Sessions keep their login's OIDC ID token sealed, for the
+		// id_token_hint of an RP-initiated logout.
+		Sealer:              s.Sealer,
 		AllowInsecureCookie: cfg.Dev.AllowInsecureCookie,
 		ClientIP:            ip, Logger: lg, Now: now, TracerProvider: tp, MeterProvider: mp,
 		ErrorHandler: cfg.SessionErrorHandler,
