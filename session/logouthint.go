@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -55,4 +56,30 @@ func (m *Manager) IdPLogoutHint(s *Session) (string, error) {
 		return "", fmt.Errorf("session: open IdP logout hint: %w", err)
 	}
 	return string(b), nil
+}
+
+// endReplaced ends the session a step-up replaces (g.ReplacesSession): it
+// must still exist, be valid and belong to g's user, organization and
+// connection, else the grant is refused with sso.ErrStepUpSessionGone.
+// Of two completions of one step-up only the first finds the session.
+func (m *Manager) endReplaced(ctx context.Context, g *sso.SessionGrant) error {
+	if g.ReplacesSession == "" {
+		return nil
+	}
+	old, err := m.cfg.Store.GetSession(ctx, g.ReplacesSession)
+	switch {
+	case errors.Is(err, sso.ErrNotFound):
+		return sso.ErrStepUpSessionGone
+	case err != nil:
+		return fmt.Errorf("session: read the session stepping up: %w", err)
+	case old.UserID != g.UserID || old.OrgID != g.OrgID || old.ConnectionID != g.ConnectionID || !old.Valid(m.now()):
+		return sso.ErrStepUpSessionGone
+	}
+	if err := m.cfg.Store.DeleteSession(ctx, old.ID); errors.Is(err, sso.ErrNotFound) {
+		return sso.ErrStepUpSessionGone
+	} else if err != nil {
+		return fmt.Errorf("session: end the session stepping up: %w", err)
+	}
+	m.sessionsChanged(ctx, -1)
+	return m.ended(ctx, old, m.now())
 }

@@ -430,6 +430,9 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 	if err := m.endPresented(r); err != nil {
 		return nil, err
 	}
+	if err := m.endReplaced(ctx, g); err != nil {
+		return nil, err
+	}
 	now := m.now()
 	if !g.NotAfter.IsZero() && !now.Before(g.NotAfter) {
 		return nil, fmt.Errorf("%w: session: the IdP's session bound has passed", sso.ErrInvalidInput)
