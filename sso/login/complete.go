@@ -617,7 +617,7 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 	}
 	if err != nil {
 		c.failed(ctx, login, err)
-		if login.StepUp != nil {
+		if login != nil && login.StepUp != nil {
 			return c.stepUpRefused(w, r, login, err)
 		}
 		return err

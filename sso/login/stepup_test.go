@@ -1,7 +1,9 @@
 package login_test
 
 import (
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
@@ -204,5 +206,15 @@ func TestStepUpAtIdPRefusedRedirects(t *testing.T) {
 	}
 	if ev := s.LastEvent(s.org.ID, sso.EventLoginFailed); ev == nil || ev.Reason != login.ReasonStepUpNoMFA {
 		t.Fatalf("refusal audited as %+v", ev)
+	}
+}
+
+// A nil login is refused as bad input, never a panic.
+func TestCompleteNilLogin(t *testing.T) {
+	t.Parallel()
+	s := newStepUpEnv(t, nil)
+	w := httptest.NewRecorder()
+	if err := s.comp.Complete(w, httptest.NewRequest("POST", "/acs", nil), nil); !errors.Is(err, sso.ErrInvalidInput) {
+		t.Fatalf("nil login: %v, want ErrInvalidInput", err)
 	}
 }
