@@ -47,6 +47,24 @@
 // always need a second factor. [Manager.StepUp] asks for a second factor
 // within a given age: 403 {"error": "mfa_step_up_required"} otherwise.
 //
+// # Step-up at the IdP
+//
+// An organization that trusts its IdP's MFA can have second factors asked
+// there (sso.MFAPolicy.StepUpAtIdP with TrustIdPMFA). With
+// Config.Starters, Connections and IdPStepUpURL set (sso/stack sets them),
+// Require and StepUp send the browser of a session an SSO connection made
+// to [Manager.ServeIdPStepUp] instead of Config.VerifyURL: it starts a
+// login at that connection asking for MFA (SAML RequestedAuthnContext, OIDC
+// acr_values), max_age and a fresh authentication, bound to the session by
+// an sso.StepUp. The protocol package refuses an answer without what was
+// asked; login completion admits it only for that session's user,
+// organization and connection, with a multi-factor authentication made
+// after the step-up started and within its age, and replaces the session
+// (a step-up is used once). Local sign-ins, sessions that entered their
+// organization by a switch, and organizations without StepUpAtIdP use the
+// local factor. StepUpLocalFallback tells the host's refusal page
+// (sso/login Config.StepUpRefusedURL) to offer the local factor instead.
+//
 // # Managing factors
 //
 // Factors belong to the user, not to an organization, so whoever could

@@ -95,3 +95,39 @@ func ExampleParseCode() {
 	// 081804 <nil>
 	// code_malformed
 }
+
+// exampleStarter stands in for the saml package's login starter.
+type exampleStarter struct{}
+
+func (exampleStarter) StartLogin(w http.ResponseWriter, r *http.Request, c *sso.Connection, opts sso.StartOptions) error {
+	fmt.Println("asks the IdP for MFA:", opts.RequireMFA, "max age:", opts.MaxAge, "bound to:", opts.StepUp.SessionID)
+	http.Redirect(w, r, "https://idp.example.com/sso", http.StatusFound)
+	return nil
+}
+
+// ExampleManager_ServeIdPStepUp: an organization that trusts its IdP's MFA
+// and asks for step-ups there sends an SSO session back to its IdP.
+func ExampleManager_ServeIdPStepUp() {
+	ctx := context.Background()
+	st := memstore.New()
+	keys, _ := keyring.New("k", map[string][]byte{"k": bytes.Repeat([]byte{1}, 32)})
+	_ = st.CreateOrg(ctx, &sso.Organization{ID: "org_1", Slug: "acme", Name: "Acme",
+		Settings: sso.OrgSettings{MFA: sso.MFAPolicy{TrustIdPMFA: true, StepUpAtIdP: true}}})
+	_ = st.CreateConnection(ctx, &sso.Connection{ID: "conn_1", OrgID: "org_1", Protocol: "saml", Status: sso.ConnectionActive})
+	m, _ := mfa.New(mfa.Config{
+		Store: memmfa.New(st), Sealer: keys, Users: st, Orgs: st, Members: st, Events: st, Elevator: exampleElevator{},
+		Issuer: "Example Cloud", Starters: map[sso.Protocol]sso.Starter{"saml": exampleStarter{}}, Connections: st,
+		IdPStepUpURL: "/mfa/step-up/idp",
+	})
+	// A session made by the SAML connection conn_1 (the session
+	// middleware sets the principal).
+	p := &sso.Principal{Kind: sso.PrincipalSession, SessionID: "ses_1", UserID: "usr_1", OrgID: "org_1",
+		ConnectionID: "conn_1", Method: "saml", AuthAt: time.Now()}
+	r := httptest.NewRequest("GET", "/step-up/idp?max_age=300&return_to=/billing", nil)
+	w := httptest.NewRecorder()
+	m.ServeHTTP(w, r.WithContext(sso.WithPrincipal(r.Context(), p)))
+	fmt.Println(w.Code, w.Header().Get("Location"))
+	// Output:
+	// asks the IdP for MFA: true max age: 5m0s bound to: ses_1
+	// 302 https://idp.example.com/sso
+}

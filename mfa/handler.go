@@ -19,6 +19,7 @@ const maxBody = 64 << 10
 func (m *Manager) routes() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", m.ServeStatus)
+	mux.HandleFunc("GET /step-up/idp", m.ServeIdPStepUp)
 	mux.HandleFunc("POST /totp/enroll", m.ServeTOTPEnroll)
 	mux.HandleFunc("POST /totp/confirm", m.ServeTOTPConfirm)
 	mux.HandleFunc("POST /verify", m.ServeVerify)

@@ -94,6 +94,17 @@ type Config struct {
 	// JSON 403.
 	EnrollmentURL string
 	VerifyURL     string
+	// Starters and Connections enable step-ups at the IdP
+	// (sso.MFAPolicy.StepUpAtIdP): a session an SSO connection made goes
+	// back to that connection's IdP, one starter per protocol (the saml
+	// and oidc packages). Nil disables it: the local factor is asked.
+	Starters    map[sso.Protocol]sso.Starter
+	Connections sso.ConnectionStore
+	// IdPStepUpURL is where the package's GET /step-up/idp is mounted
+	// (e.g. "/mfa/step-up/idp"): Require and StepUp redirect browsers there
+	// instead of to VerifyURL when the organization asks for step-ups at
+	// the IdP. Empty means they do not.
+	IdPStepUpURL string
 	// IsPlatformAdmin reports whether the principal is one of the host's
 	// own administrators, who always need a second factor, with no grace
 	// period, whatever their organization's policy. Nil means nobody is.

@@ -208,9 +208,14 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 			w.Header().Set(HeaderEnrollmentDue, d.Deadline.UTC().Format(time.RFC3339))
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), graceKey{}, d.Deadline)))
 		case VerificationRequired:
-			m.deny(w, r, m.cfg.VerifyURL, CodeVerificationRequired)
+			m.deny(w, r, m.stepUpTarget(r, p, 0), CodeVerificationRequired)
 		default:
-			m.deny(w, r, m.cfg.EnrollmentURL, CodeEnrollmentRequired)
+			target := m.cfg.EnrollmentURL
+			if t := m.stepUpTarget(r, p, 0); t != m.cfg.VerifyURL {
+				// The IdP's MFA satisfies the policy: no local enrolment.
+				target = t
+			}
+			m.deny(w, r, target, CodeEnrollmentRequired)
 		}
 	})
 }
@@ -246,9 +251,26 @@ func (m *Manager) StepUp(maxAge time.Duration) func(http.Handler) http.Handler {
 					return
 				}
 			}
-			m.deny(w, r, m.cfg.VerifyURL, CodeStepUpRequired)
+			m.deny(w, r, m.stepUpTarget(r, p, maxAge), CodeStepUpRequired)
 		})
 	}
+}
+
+// stepUpTarget is where a browser that needs a second factor goes: the
+// IdP step-up when p's organization asks for it there and p's session was
+// made by one of its connections, else Config.VerifyURL.
+func (m *Manager) stepUpTarget(r *http.Request, p *sso.Principal, maxAge time.Duration) string {
+	if m.cfg.IdPStepUpURL == "" {
+		return m.cfg.VerifyURL
+	}
+	org, err := m.cfg.Orgs.GetOrg(r.Context(), p.OrgID)
+	if err != nil {
+		return m.cfg.VerifyURL
+	}
+	if conn, err := m.idpStepUpConn(r.Context(), p, org); err != nil || conn == nil {
+		return m.cfg.VerifyURL
+	}
+	return m.idpStepUpURL(maxAge)
 }
 
 // deny redirects browsers to target (with return_to) or answers 403 JSON.

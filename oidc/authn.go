@@ -103,3 +103,11 @@ func (rp *RP) checkAuthn(f *Flow, claims map[string]any) error {
 	}
 	return nil
 }
+
+// stepUpOf returns the step-up a flow keeps for opts.
+func stepUpOf(opts sso.StartOptions) sso.StepUp {
+	if opts.StepUp == nil {
+		return sso.StepUp{}
+	}
+	return *opts.StepUp
+}

@@ -2,7 +2,9 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -165,6 +167,27 @@ func TestInteropAuthnRequirements(t *testing.T) {
 		ve := h.wantReject(run(t, sso.StartOptions{RequireMFA: true}, nil), ReasonMFANotPerformed)
 		if ve.Want != "acr in [urn:ssokit:mfa] or a second factor in amr" || !strings.Contains(ve.Got, `acr "urn:ssokit:pwd"`) {
 			t.Fatalf("want/got %q / %q", ve.Want, ve.Got)
+		}
+	})
+	t.Run("step-up-bound-to-its-session", func(t *testing.T) {
+		// A step-up at the IdP: MFA, max_age and prompt=login, bound to
+		// the session stepping up; the login hands the binding back with
+		// the IdP's proof for login completion to check.
+		su := &sso.StepUp{SessionID: "ses_1", UserID: "usr_1", OrgID: "org_mfa", ConnectionID: "conn_mfa", MaxAge: time.Minute,
+			At: h.rp.cfg.Now().UTC().Truncate(time.Second)}
+		opts := sso.StartOptions{RequireMFA: true, MaxAge: time.Minute, ForceAuthn: true, StepUp: su}
+		l := h.wantOK(run(t, opts, url.Values{"otp": {"123456"}}))
+		if l.StepUp == nil || *l.StepUp != *su || !l.Profile.MFA || l.Profile.AuthTime.IsZero() {
+			t.Fatalf("step-up %+v, mfa %v, auth_time %v; want the binding back with a fresh MFA", l.StepUp, l.Profile.MFA, l.Profile.AuthTime)
+		}
+		// Without the second factor the IdP's answer is refused.
+		h.wantReject(run(t, opts, nil), ReasonMFANotPerformed)
+		// A step-up naming another connection never starts.
+		other := *su
+		other.ConnectionID = "conn_other"
+		if err := h.rp.StartLogin(httptest.NewRecorder(), httptest.NewRequest("GET", "/login/conn_mfa", nil), c,
+			sso.StartOptions{RequireMFA: true, StepUp: &other}); !errors.Is(err, sso.ErrStepUpMismatch) {
+			t.Fatalf("mismatched step-up start: %v", err)
 		}
 	})
 	t.Run("max-age-and-force-authn-fresh", func(t *testing.T) {

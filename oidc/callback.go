@@ -182,7 +182,8 @@ func (rp *RP) callback(r *http.Request, connID string, rawIDToken *string) (*sso
 		p.Raw["groups_source"] = []string{"graph"}
 	}
 	*rawIDToken = rawID
-	return &sso.Login{Connection: conn, Profile: p, ReturnTo: f.ReturnTo, Test: f.Test}, conn, f, nil
+	return &sso.Login{Connection: conn, Profile: p, ReturnTo: f.ReturnTo, Test: f.Test, LogoutHint: rawID,
+		StepUp: sso.StepUpOf(f.StepUp)}, conn, f, nil
 }
 
 // checkCallbackRoute checks that the callback arrived where the flow's

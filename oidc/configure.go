@@ -190,10 +190,16 @@ func (rp *RP) forget(connID string) {
 }
 
 // SPDetails implements sso.ConnectionConfigurer: the redirect URI to
-// register at the IdP (the connection's own RedirectURI when set) and the
-// URL that starts a login.
+// register at the IdP (the connection's own RedirectURI when set), the URL
+// that starts a login and, when logout is configured (Config.Sessions or
+// Config.OnLogout), the back- and front-channel logout URIs.
 func (rp *RP) SPDetails(c *sso.Connection) *sso.SPDetails {
-	return &sso.SPDetails{RedirectURI: rp.redirectURIOf(c), LoginURL: rp.LoginURL(c.ID)}
+	d := &sso.SPDetails{RedirectURI: rp.redirectURIOf(c), LoginURL: rp.LoginURL(c.ID)}
+	if rp.cfg.OnLogout != nil || rp.cfg.Sessions != nil {
+		// The logout endpoints answer only when logout is configured.
+		d.BackChannelLogoutURI, d.FrontChannelLogoutURI = rp.BackChannelLogoutURI(c.ID), rp.FrontChannelLogoutURI(c.ID)
+	}
+	return d
 }
 
 // PublicJWK returns the public JWK (JSON) of the connection's

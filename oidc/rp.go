@@ -320,6 +320,9 @@ func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 	default:
 		return fmt.Errorf("%w: oidc: connection is not active", sso.ErrAccessDenied)
 	}
+	if err := sso.CheckStepUpStart(conn, opts); err != nil {
+		return err
+	}
 	ctx := r.Context()
 	m, err := rp.metadataFor(ctx, conn)
 	if err != nil {
@@ -363,6 +366,7 @@ func (rp *RP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Conne
 		Nonce:        nonce,
 		ReturnTo:     returnto.Safe(opts.ReturnTo, ""),
 		Test:         opts.Test,
+		StepUp:       stepUpOf(opts),
 		CreatedAt:    now,
 		ExpiresAt:    now.Add(FlowTTL),
 	}

@@ -154,6 +154,10 @@ func TestIDTokenForCompleter(t *testing.T) {
 	if len(comp.tokens) != 1 || comp.tokens[0] != want || want == "" {
 		t.Fatalf("IDToken in completion = %v, want the issued one", comp.tokens)
 	}
+	// The login carries it too, as the hint its session keeps for logout.
+	if l := comp.lastLogin(); l == nil || l.LogoutHint != want {
+		t.Fatal("Login.LogoutHint is not the issued ID token")
+	}
 	if IDToken(context.Background()) != "" {
 		t.Fatal("IDToken outside a callback")
 	}

@@ -3,6 +3,8 @@ package oidc
 import (
 	"context"
 	"time"
+
+	"github.com/ssokit/ssokit/sso"
 )
 
 // FlowTTL is how long a started login may take before its callback arrives.
@@ -41,6 +43,9 @@ type Flow struct {
 	ACRValues  string
 	MaxAge     time.Duration
 	ForceAuthn bool
+	// StepUp is the step-up the login was started for (the zero value for
+	// an ordinary login), handed back in sso.Login.StepUp.
+	StepUp sso.StepUp
 
 	CreatedAt time.Time
 	ExpiresAt time.Time

@@ -87,7 +87,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, conn, false, err)
 			return
 		}
-		login.ReturnTo, login.Test = st.ReturnTo, st.Test
+		login.ReturnTo, login.Test, login.StepUp = st.ReturnTo, st.Test, sso.StepUpOf(st.StepUp)
 		clearRequestCookie(w, s.cookiePath(conn), v.inResponseTo)
 	} else {
 		if !ConfigOf(conn).AllowIdPInitiated {

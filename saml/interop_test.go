@@ -125,13 +125,17 @@ $metadata['`+s.entityID+`'] = [
 ];
 `)
 	// SPs are registered by dropping ssokit's own SP metadata into sp/;
-	// a file named *.enc.xml also asks for encrypted assertions.
+	// a file named *.enc.xml also asks for encrypted assertions, *.mfa.xml
+	// has the IdP assert a multi-factor AuthnContextClassRef.
 	writeFile(t, filepath.Join(s.dir, "metadata", "saml20-sp-remote.php"), `<?php
 foreach (glob('`+s.dir+`/sp/*.xml') as $f) {
   foreach (\SimpleSAML\Metadata\SAMLParser::parseDescriptorsFile($f) as $e) {
     $m = $e->getMetadata20SP();
     if (str_ends_with($f, '.enc.xml')) { $m['assertion.encryption'] = true; }
     if (str_ends_with($f, '.encid.xml')) { $m['nameid.encryption'] = true; }
+    if (str_ends_with($f, '.mfa.xml')) {
+      $m['authproc'] = [90 => ['class' => 'saml:AuthnContextClassRef', 'AuthnContextClassRef' => 'https://refeds.org/profile/mfa']];
+    }
     $metadata[$m['entityid']] = $m;
   }
 }
@@ -402,6 +406,31 @@ func TestInteropSimpleSAMLphp(t *testing.T) {
 		}
 		if m, _ := h.rec.counts(); m != n+1 {
 			t.Fatal("a login without MFA completed")
+		}
+	})
+	t.Run("StepUpAtIdP", func(t *testing.T) {
+		// A step-up at the IdP: SimpleSAMLphp asserts a multi-factor
+		// AuthnContextClassRef for this SP, authenticates again
+		// (ForceAuthn) and the login hands back the step-up binding with
+		// the proof login completion checks.
+		c := ssp.configure(h, "ssp_stepup", nil)
+		ssp.registerAs(h, c, ".mfa.xml")
+		b := h.browser()
+		h.expectAccepted(t, spLogin(t, h, b, c, "/s0"))
+		su := &sso.StepUp{SessionID: "ses_1", UserID: "usr_1", OrgID: c.OrgID, ConnectionID: c.ID, MaxAge: time.Minute,
+			At: time.Now().UTC().Truncate(time.Second)}
+		page := browserStart(t, h, b, c, sso.StartOptions{RequireMFA: true, MaxAge: time.Minute, ForceAuthn: true, StepUp: su})
+		l := h.expectAccepted(t, idpLogin(t, b, page))
+		if l.StepUp == nil || *l.StepUp != *su || !l.Profile.MFA || l.Profile.AuthnContext != "https://refeds.org/profile/mfa" ||
+			time.Since(l.Profile.AuthTime) > time.Minute {
+			t.Fatalf("step-up %+v, context %q, auth time %v", l.StepUp, l.Profile.AuthnContext, l.Profile.AuthTime)
+		}
+		// A step-up naming another connection never starts.
+		other := *su
+		other.ConnectionID = "ssp_other"
+		if err := h.sp.StartLogin(httptest.NewRecorder(), httptest.NewRequest("GET", "/login/"+c.ID, nil), c,
+			sso.StartOptions{RequireMFA: true, StepUp: &other}); !errors.Is(err, sso.ErrStepUpMismatch) {
+			t.Fatalf("mismatched step-up start: %v", err)
 		}
 	})
 	t.Run("TestLoginWrongCertificate", func(t *testing.T) {

@@ -65,6 +65,9 @@ func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connec
 	if conn == nil || conn.Protocol != Protocol || ConfigOf(conn) == nil {
 		return invalid(ReasonNotSAML, nil)
 	}
+	if err := sso.CheckStepUpStart(conn, opts); err != nil {
+		return err
+	}
 	cfg := ConfigOf(conn)
 	if cfg.SSOURL == "" {
 		return fmt.Errorf("%w: saml: connection %s has no SSO URL", sso.ErrInvalidInput, conn.ID)
@@ -80,6 +83,9 @@ func (s *SP) StartLogin(w http.ResponseWriter, r *http.Request, conn *sso.Connec
 		ReturnTo: returnto.Safe(opts.ReturnTo, ""), Test: opts.Test,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.RequestTTL),
 		RequireMFA: opts.RequireMFA, ForceAuthn: opts.ForceAuthn || opts.MaxAge > 0, MaxAge: max(opts.MaxAge, 0),
+	}
+	if opts.StepUp != nil {
+		st.StepUp = *opts.StepUp
 	}
 	if err := s.cfg.Store.SaveAuthnRequest(r.Context(), st); err != nil {
 		return err

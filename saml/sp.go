@@ -47,6 +47,9 @@ type AuthnRequestState struct {
 	RequireMFA bool
 	ForceAuthn bool
 	MaxAge     time.Duration
+	// StepUp is the step-up the login was started for (the zero value for
+	// an ordinary login), handed back in sso.Login.StepUp.
+	StepUp sso.StepUp
 }
 
 // CachedMetadata is the last good IdP metadata of a connection and the state

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/store/memstore"
 )
 
@@ -118,4 +119,20 @@ func ExampleManager_Run() {
 	// Output:
 	// accepted on b: true
 	// on b: revoked
+}
+
+// ExampleManager_IdPLogoutHint: the ID token of an OIDC login is kept
+// sealed with the session, and read back at logout as the id_token_hint of
+// the IdP's end_session_endpoint (oidc.RP.LogoutURL).
+func ExampleManager_IdPLogoutHint() {
+	db := memstore.New()
+	sealer, _ := keyring.New("k1", map[string][]byte{"k1": make([]byte, 32)})
+	m, _ := session.New(session.Config{Store: db, Events: db, Sealer: sealer})
+
+	s, _ := m.Issue(httptest.NewRecorder(), httptest.NewRequest("GET", "/sso/oidc/callback/conn_1", nil),
+		&sso.SessionGrant{UserID: "usr_1", OrgID: "org_1", ConnectionID: "conn_1", Method: sso.AuthMethod("oidc"),
+			IdPLogoutHint: "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"})
+	hint, err := m.IdPLogoutHint(s)
+	fmt.Println(hint, err)
+	// Output: eyJhbGciOiJSUzI1NiJ9.e30.c2ln <nil>
 }

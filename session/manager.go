@@ -65,6 +65,11 @@ type Config struct {
 	// which mints access tokens with the member's current roles. Required
 	// with SigningKeys; nil otherwise disables SwitchOrg.
 	Memberships sso.MembershipStore
+	// Sealer seals what a session keeps to end the user's session at the
+	// IdP (sso.SessionGrant.IdPLogoutHint: the OIDC ID token for an
+	// RP-initiated logout's id_token_hint). Nil means such hints are not
+	// kept and IdPLogoutHint always returns "".
+	Sealer sso.Sealer
 
 	// Tokens keeps refresh-token families. Together with SigningKeys and
 	// Revocations it enables API tokens; nil disables them.
@@ -425,6 +430,9 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 	if err := m.endPresented(r); err != nil {
 		return nil, err
 	}
+	if err := m.endReplaced(ctx, g); err != nil {
+		return nil, err
+	}
 	now := m.now()
 	if !g.NotAfter.IsZero() && !now.Before(g.NotAfter) {
 		return nil, fmt.Errorf("%w: session: the IdP's session bound has passed", sso.ErrInvalidInput)
@@ -442,6 +450,9 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 		IdPSessionIndex: g.IdPSessionIndex, IdPSubject: g.IdPSubject,
 		// create caps the absolute expiry with this bound.
 		ExpiresAt: g.NotAfter,
+	}
+	if s.IdPLogoutHint, err = m.sealLogoutHint(s, g.IdPLogoutHint); err != nil {
+		return nil, err
 	}
 	return m.create(ctx, w, s, org, g.Writes, now)
 }

@@ -59,6 +59,10 @@ type Session struct {
 	IdPSessionIndex string
 	// IdPSubject is the SAML NameID or OIDC sub of the login, for logout.
 	IdPSubject string
+	// IdPLogoutHint is the sealed (Config.Sealer) logout hint of the login:
+	// the OIDC ID token sent as id_token_hint. Read it with
+	// Manager.IdPLogoutHint; stores keep it as they got it.
+	IdPLogoutHint string
 }
 
 // Valid reports whether the session may authenticate a request at now.

@@ -97,7 +97,7 @@ func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string
 	}
 	return m.Reissue(w, r, func(s *Session) {
 		s.OrgID, s.Roles = orgID, slices.Clone(mem.Roles)
-		s.ConnectionID, s.IdPSessionIndex, s.IdPSubject = "", "", ""
+		s.ConnectionID, s.IdPSessionIndex, s.IdPSubject, s.IdPLogoutHint = "", "", "", ""
 		s.MFA, s.MFAAt = false, time.Time{}
 		if !local {
 			s.Method = sso.AuthSwitch

@@ -16,6 +16,13 @@ type SPDetails struct {
 	SLOURL      string `json:"slo_url,omitempty"`
 	// OIDC
 	RedirectURI string `json:"redirect_uri,omitempty"`
+	// BackChannelLogoutURI and FrontChannelLogoutURI are the OIDC
+	// backchannel_logout_uri and frontchannel_logout_uri to register at the
+	// IdP (with backchannel_logout_session_required and
+	// frontchannel_logout_session_required true), when the relying party
+	// ends sessions on IdP-initiated logout.
+	BackChannelLogoutURI  string `json:"backchannel_logout_uri,omitempty"`
+	FrontChannelLogoutURI string `json:"frontchannel_logout_uri,omitempty"`
 	// LoginURL starts an SP-initiated login for this connection.
 	LoginURL string `json:"login_url,omitempty"`
 }

@@ -28,6 +28,10 @@ type StartOptions struct {
 	// than this (OIDC max_age; SAML ForceAuthn). The protocol package
 	// verifies the returned authentication time.
 	MaxAge time.Duration
+	// StepUp, when set, makes this login the step-up of an existing session
+	// (see StepUp): the protocol package keeps it with the login's state
+	// and returns it in Login.StepUp. Set RequireMFA and MaxAge with it.
+	StepUp *StepUp
 }
 
 // Starter begins a login at a connection's IdP by writing a redirect (or an
@@ -45,6 +49,15 @@ type Login struct {
 	ReturnTo string
 	// Test marks an admin's test login.
 	Test bool
+	// LogoutHint is what the protocol package needs to end the user's
+	// session at the IdP later: for OIDC the raw ID token, sent as the
+	// id_token_hint of an RP-initiated logout. It is a credential of the
+	// user's IdP session: the session issuer keeps it sealed and it is
+	// never logged.
+	LogoutHint string
+	// StepUp is the step-up the login was started for (StartOptions.StepUp),
+	// nil for an ordinary login.
+	StepUp *StepUp
 }
 
 // LoginFailure describes a login a protocol package rejected. The Err is
@@ -133,6 +146,16 @@ type SessionGrant struct {
 	// IdPSubject is the SAML NameID or OIDC sub the IdP asserted, so an
 	// IdP-initiated logout naming it can find the session.
 	IdPSubject string
+	// IdPLogoutHint is the login's LogoutHint (the raw OIDC ID token), kept
+	// sealed with the session for the id_token_hint of an RP-initiated
+	// logout. A credential: never logged.
+	IdPLogoutHint string
+	// ReplacesSession, when set, is the ID of the session a step-up at the
+	// IdP (StepUp) replaces: the issuer ends it with the new session's
+	// issue and refuses the grant (ErrStepUpSessionGone) when it is already
+	// gone, or belongs to another user, organization or connection, so a
+	// step-up answer is used once.
+	ReplacesSession string
 	// NotAfter, when set, caps the session's absolute lifetime (the SAML
 	// AuthnStatement SessionNotOnOrAfter).
 	NotAfter time.Time

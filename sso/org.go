@@ -74,6 +74,19 @@ type MFAPolicy struct {
 	// TrustIdPMFA counts an MFA asserted by the IdP (SAML
 	// AuthnContextClassRef, OIDC amr) as satisfying the policy.
 	TrustIdPMFA bool
+	// StepUpAtIdP, with TrustIdPMFA, sends a member whose session an SSO
+	// connection made back to that connection for a step-up (and asks an
+	// SSO login for MFA when Required is in force) instead of asking for a
+	// local factor: the login asks the IdP for MFA (SAML
+	// RequestedAuthnContext, OIDC acr_values, as the connection configures
+	// them) and a fresh authentication, and the answer must prove both.
+	// The accepted contexts are the connection's (saml mfa_authn_contexts,
+	// oidc mfa_acr_values).
+	StepUpAtIdP bool
+	// StepUpLocalFallback offers the local factor (TOTP, WebAuthn) to a
+	// member whose step-up at the IdP was refused. Off, the member must
+	// try the IdP again.
+	StepUpLocalFallback bool
 }
 
 // SessionPolicy overrides session lifetimes for one organization. Zero

@@ -150,12 +150,11 @@ func (p *pages) localLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// logout ends the session here and at the IdP that made it (logout.go).
 func (p *pages) logout(w http.ResponseWriter, r *http.Request) {
-	if err := p.a.sessions.Logout(w, r); err != nil && !errors.Is(err, session.ErrNoSession) {
+	if err := p.a.logoutEverywhere(w, r); err != nil {
 		p.a.sessionError(w, r, err)
-		return
 	}
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 func (p *pages) dashboard(w http.ResponseWriter, r *http.Request) {

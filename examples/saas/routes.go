@@ -118,7 +118,9 @@ func securityHeaders(h http.Handler) http.Handler {
 		hd := w.Header()
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
-		if !strings.HasPrefix(r.URL.Path, "/idp/") && !strings.HasPrefix(r.URL.Path, "/sso/saml/") {
+		// OIDC front-channel logout is loaded in the IdP's iframe.
+		if !strings.HasPrefix(r.URL.Path, "/idp/") && !strings.HasPrefix(r.URL.Path, "/sso/saml/") &&
+			!strings.HasPrefix(r.URL.Path, "/sso/oidc/frontchannel-logout/") {
 			hd.Set("X-Frame-Options", "DENY")
 		}
 		h.ServeHTTP(w, r)

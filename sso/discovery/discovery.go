@@ -280,6 +280,16 @@ func (d *Handler) orgForEmail(ctx context.Context, email string) (*sso.Organizat
 	return d.cfg.Store.GetOrg(ctx, dom.OrgID)
 }
 
+// MFAAtLogin reports whether an SSO login into org asks the IdP for MFA
+// (sso.StartOptions.RequireMFA): the organization requires MFA (with the
+// plan's "enforce_mfa"), trusts its IdP's MFA and has it asked at the IdP
+// (sso.MFAPolicy.StepUpAtIdP), so members need no local factor. The
+// protocol package refuses an answer that does not prove it.
+func MFAAtLogin(org *sso.Organization) bool {
+	p := org.Settings.MFA
+	return p.Required && org.Settings.Features.Has("enforce_mfa") && p.TrustIdPMFA && p.StepUpAtIdP
+}
+
 // Connections returns the organization's connections that may route
 // logins: active, allowed by the plan, and with a registered starter.
 func (d *Handler) Connections(ctx context.Context, org *sso.Organization) ([]*sso.Connection, error) {
@@ -317,7 +327,7 @@ func (d *Handler) route(w http.ResponseWriter, r *http.Request, org *sso.Organiz
 		d.fallback(w, r, hint, returnTo, fmt.Errorf("sso: no active connection: %w", sso.ErrNotFound))
 	case 1:
 		spanResult(r, "sso", org, conns[0], nil)
-		d.start(w, r, conns[0], hint, returnTo)
+		d.start(w, r, conns[0], hint, returnTo, MFAAtLogin(org))
 	default:
 		spanResult(r, "chooser", org, nil, nil)
 		choices := make([]ConnectionChoice, len(conns))
@@ -343,9 +353,9 @@ func (d *Handler) route(w http.ResponseWriter, r *http.Request, org *sso.Organiz
 
 // start runs the connection's starter. For JSON clients a redirect written
 // by the starter becomes {"redirect_url": ...} (its cookies are kept).
-func (d *Handler) start(w http.ResponseWriter, r *http.Request, c *sso.Connection, hint, returnTo string) {
+func (d *Handler) start(w http.ResponseWriter, r *http.Request, c *sso.Connection, hint, returnTo string, requireMFA bool) {
 	st := d.cfg.Starters[c.Protocol]
-	opts := sso.StartOptions{ReturnTo: returnTo, LoginHint: hint}
+	opts := sso.StartOptions{ReturnTo: returnTo, LoginHint: hint, RequireMFA: requireMFA}
 	if !wantsJSON(r) {
 		if err := st.StartLogin(w, r, c, opts); err != nil {
 			spanFail(r, err)

@@ -61,6 +61,14 @@ type Config struct {
 	// DefaultReturnTo is where users go when the login carried no safe
 	// return path. Empty means "/".
 	DefaultReturnTo string
+	// StepUpRefusedURL is where a step-up at the IdP (sso.StepUp) that
+	// completion refuses sends the browser (303), with "reason" and
+	// "return_to" query parameters, so the host can say why and offer the
+	// local factor when the organization allows it
+	// (sso.MFAPolicy.StepUpLocalFallback). It must be a relative path.
+	// Empty means the refusal is returned to the protocol package, whose
+	// ErrorHandler renders it.
+	StepUpRefusedURL string
 	// TestReturnTo is where an admin goes after a test login (the admin
 	// console page showing the result). Empty means DefaultReturnTo.
 	TestReturnTo string
@@ -155,7 +163,8 @@ func New(cfg Config) (*Completer, error) {
 	if cfg.TestReturnTo == "" {
 		cfg.TestReturnTo = cfg.DefaultReturnTo
 	}
-	if !returnto.IsSafe(cfg.DefaultReturnTo) || !returnto.IsSafe(cfg.TestReturnTo) {
+	if !returnto.IsSafe(cfg.DefaultReturnTo) || !returnto.IsSafe(cfg.TestReturnTo) ||
+		(cfg.StepUpRefusedURL != "" && !returnto.IsSafe(cfg.StepUpRefusedURL)) {
 		return nil, fmt.Errorf("%w: completer: return paths must be relative", sso.ErrInvalidConfig)
 	}
 	if cfg.ClientIP == nil {
@@ -603,18 +612,29 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 	if login != nil && login.Test && login.Connection != nil && login.Profile != nil {
 		return c.finishTest(ctx, w, r, login, res, err)
 	}
+	if err == nil && login.StepUp != nil {
+		err = c.checkStepUp(login, res)
+	}
 	if err != nil {
 		c.failed(ctx, login, err)
+		if login != nil && login.StepUp != nil {
+			return c.stepUpRefused(w, r, login, err)
+		}
 		return err
 	}
 	// An SSO login's method is its protocol's name.
 	method := sso.AuthMethod(res.Connection.Protocol)
 	g := &sso.SessionGrant{UserID: res.User.ID, OrgID: res.Org.ID, ConnectionID: res.Connection.ID, Method: method,
 		Roles: slices.Clone(res.Membership.Roles), MFA: res.MFA, IdPSessionIndex: login.Profile.SessionIndex,
-		IdPSubject: login.Profile.Subject, NotAfter: login.Profile.SessionNotOnOrAfter,
+		IdPSubject: login.Profile.Subject, NotAfter: login.Profile.SessionNotOnOrAfter, IdPLogoutHint: login.LogoutHint,
 		// The organization read for this login, so the session manager does
 		// not read it again for its session policy.
 		Org: res.Org}
+	if login.StepUp != nil {
+		// checkStepUp proved a fresh multi-factor authentication the
+		// organization trusts; the session stepping up is replaced.
+		g.MFA, g.ReplacesSession = true, login.StepUp.SessionID
+	}
 	if g.MFA {
 		g.MFAAt = login.Profile.AuthTime
 		if g.MFAAt.IsZero() {
@@ -631,8 +651,12 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 		g.Writes = &sso.LoginWrites{Identity: res.touched, Event: ev}
 	}
 	if err := c.cfg.Sessions.IssueSession(w, r, g); err != nil {
-		c.failed(ctx, login, fmt.Errorf("sso: issue session: %w", err))
-		return fmt.Errorf("sso: issue session: %w", err)
+		err = fmt.Errorf("sso: issue session: %w", err)
+		c.failed(ctx, login, err)
+		if login.StepUp != nil {
+			return c.stepUpRefused(w, r, login, err)
+		}
+		return err
 	}
 	c.writeAfter(ctx, g.Writes, res.touched, ev)
 	http.Redirect(w, r, returnto.Safe(login.ReturnTo, c.cfg.DefaultReturnTo), http.StatusSeeOther)

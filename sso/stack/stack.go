@@ -233,6 +233,12 @@ type MFAConfig struct {
 	// WebAuthn turns on security keys and passkeys as second factors. Nil
 	// means TOTP and recovery codes only.
 	WebAuthn *mfa.WebAuthnConfig
+	// StepUpRefusedURL is the host's page for a refused step-up at the IdP
+	// (sso.MFAPolicy.StepUpAtIdP): login completion redirects there with
+	// "reason" and "return_to", so the page says why and offers the local
+	// factor when the organization allows it (StepUpLocalFallback). Zero
+	// means the protocol's error page shows the refusal.
+	StepUpRefusedURL string
 }
 
 // Dev holds switches that MUST only be set for local development: each
@@ -410,6 +416,9 @@ func (s *Stack) wire(cfg Config) error {
 	}
 	scfg := session.Config{
 		Store: sessions, Events: st, Orgs: st, Memberships: st,
+		// Sessions keep their login's OIDC ID token sealed, for the
+		// id_token_hint of an RP-initiated logout.
+		Sealer:              s.Sealer,
 		AllowInsecureCookie: cfg.Dev.AllowInsecureCookie,
 		ClientIP:            ip, Logger: lg, Now: now, TracerProvider: tp, MeterProvider: mp,
 		ErrorHandler: cfg.SessionErrorHandler,
@@ -439,6 +448,7 @@ func (s *Stack) wire(cfg Config) error {
 		// stores events: a returning login commits once.
 		WriteWithSession: true,
 		TestReturnTo:     cfg.TestReturnTo, ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
+		StepUpRefusedURL: stepUpRefusedURL(cfg.MFA),
 	}); err != nil {
 		return err
 	}
@@ -518,6 +528,10 @@ func (s *Stack) wire(cfg Config) error {
 		if s.MFA, err = mfa.New(mfa.Config{
 			Store: cfg.MFAStore, Sealer: s.Sealer, Users: st, Orgs: st, Members: st, Events: st, Elevator: s.Sessions,
 			Issuer: m.Issuer, EnrollmentURL: m.EnrollmentURL, VerifyURL: m.VerifyURL, WebAuthn: m.WebAuthn,
+			// Step-ups at the IdP (sso.MFAPolicy.StepUpAtIdP) start at the
+			// connection that made the session, through GET
+			// <prefix>/mfa/step-up/idp.
+			Starters: starters, Connections: st, IdPStepUpURL: under(base, PrefixMFA+"step-up/idp").Path,
 			Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 		}); err != nil {
 			return err
@@ -843,4 +857,12 @@ func AuthorizeRole(role string) func(r *http.Request) (orgID string, actor sso.A
 		}
 		return p.OrgID, sso.Actor{Type: sso.ActorAdmin, ID: p.UserID}, nil
 	}
+}
+
+// stepUpRefusedURL is MFAConfig.StepUpRefusedURL, "" without MFA.
+func stepUpRefusedURL(m *MFAConfig) string {
+	if m == nil {
+		return ""
+	}
+	return m.StepUpRefusedURL
 }

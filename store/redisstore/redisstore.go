@@ -155,6 +155,7 @@ type sessionRecord struct {
 	UserAgent       string         `json:"ua,omitempty"`
 	IdPSessionIndex string         `json:"idx,omitempty"`
 	IdPSubject      string         `json:"isub,omitempty"`
+	IdPLogoutHint   string         `json:"ilh,omitempty"`
 }
 
 func encodeSession(s *session.Session) (string, error) {
@@ -163,6 +164,7 @@ func encodeSession(s *session.Session) (string, error) {
 		Method: s.Method, Roles: s.Roles, MFA: s.MFA, MFAAt: micros(s.MFAAt), AuthAt: micros(s.AuthAt),
 		CreatedAt: micros(s.CreatedAt), ExpiresAt: micros(s.ExpiresAt), IdleTimeout: s.IdleTimeout.Microseconds(),
 		IP: s.IP, UserAgent: s.UserAgent, IdPSessionIndex: s.IdPSessionIndex, IdPSubject: s.IdPSubject,
+		IdPLogoutHint: s.IdPLogoutHint,
 	})
 	return string(b), err
 }
@@ -186,7 +188,7 @@ func decodeSession(data, seen any) (*session.Session, error) {
 		Method: r.Method, Roles: r.Roles, MFA: r.MFA, MFAAt: fromMicros(r.MFAAt), AuthAt: fromMicros(r.AuthAt),
 		CreatedAt: fromMicros(r.CreatedAt), LastSeenAt: fromMicros(lastSeen), ExpiresAt: fromMicros(r.ExpiresAt),
 		IdleTimeout: time.Duration(r.IdleTimeout) * time.Microsecond, IP: r.IP, UserAgent: r.UserAgent,
-		IdPSessionIndex: r.IdPSessionIndex, IdPSubject: r.IdPSubject,
+		IdPSessionIndex: r.IdPSessionIndex, IdPSubject: r.IdPSubject, IdPLogoutHint: r.IdPLogoutHint,
 	}, nil
 }
 

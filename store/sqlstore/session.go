@@ -22,7 +22,7 @@ var (
 )
 
 const sessionCols = `id, token_hash, user_id, org_id, connection_id, method, roles, mfa, mfa_at, auth_at,
-	created_at, last_seen_at, expires_at, idle_timeout, ip, user_agent, idp_session_index, idp_subject`
+	created_at, last_seen_at, expires_at, idle_timeout, ip, user_agent, idp_session_index, idp_subject, idp_logout_hint`
 
 func sessionList(v []string) string {
 	if len(v) == 0 {
@@ -50,7 +50,7 @@ func scanSession(row interface{ Scan(...any) error }) (*session.Session, error) 
 		mfaAt, authAt, created, seen, exp, idle int64
 	)
 	if err := row.Scan(&ss.ID, &ss.TokenHash, &ss.UserID, &ss.OrgID, &ss.ConnectionID, &method, &roles, &ss.MFA,
-		&mfaAt, &authAt, &created, &seen, &exp, &idle, &ss.IP, &ss.UserAgent, &ss.IdPSessionIndex, &ss.IdPSubject); err != nil {
+		&mfaAt, &authAt, &created, &seen, &exp, &idle, &ss.IP, &ss.UserAgent, &ss.IdPSessionIndex, &ss.IdPSubject, &ss.IdPLogoutHint); err != nil {
 		return nil, err
 	}
 	var err error
@@ -107,14 +107,14 @@ func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, lim
 func sessionArgs(ss *session.Session) []any {
 	return []any{ss.ID, ss.TokenHash, ss.UserID, ss.OrgID, ss.ConnectionID, string(ss.Method), sessionList(ss.Roles), ss.MFA,
 		sqlbase.TS(ss.MFAAt), sqlbase.TS(ss.AuthAt), sqlbase.TS(ss.CreatedAt), sqlbase.TS(ss.LastSeenAt), sqlbase.TS(ss.ExpiresAt),
-		ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex, ss.IdPSubject}
+		ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex, ss.IdPSubject, ss.IdPLogoutHint}
 }
 
 // createSession inserts ss in tx and deletes the user's sessions in its
 // organization past the newest limit, returning them oldest first.
 func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Session, limit int) ([]*session.Session, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_sessions (`+sessionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		sessionArgs(ss)...); err != nil {
 		return nil, sqlbase.Wrap(err)
 	}

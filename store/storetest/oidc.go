@@ -22,6 +22,8 @@ func oidcFlow(id string, expires time.Time) *oidc.Flow {
 		// What the login asked the IdP for, checked against the ID token:
 		// a store must keep it.
 		RequireMFA: true, ACRValues: "urn:a urn:b", MaxAge: 5 * time.Minute, ForceAuthn: true,
+		// The session whose step-up the login is: a store must keep it.
+		StepUp:    testStepUp,
 		CreatedAt: time.Now().Add(-time.Minute).Truncate(time.Microsecond), ExpiresAt: expires.Truncate(time.Microsecond),
 	}
 }
@@ -191,3 +193,7 @@ func runOIDCRace(t *testing.T, newStores newStoresFunc) {
 		}},
 	})
 }
+
+// testStepUp is the step-up a stored login state keeps (sso.StepUp).
+var testStepUp = sso.StepUp{SessionID: "ses_1", UserID: "usr_1", OrgID: "org_1", ConnectionID: "conn_1",
+	MaxAge: 5 * time.Minute, At: time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)}

@@ -19,7 +19,7 @@ func runSAML(t *testing.T, newStores newStoresFunc) {
 	t.Run("RequestRoundTripSingleUse", func(t *testing.T) {
 		s := newStores(t).SAML
 		in := &saml.AuthnRequestState{ID: "_req1", ConnectionID: "conn_1", BindingHash: "h", ReturnTo: "/app",
-			Test: true, CreatedAt: time.Now().UTC().Truncate(time.Microsecond), ExpiresAt: future}
+			Test: true, CreatedAt: time.Now().UTC().Truncate(time.Microsecond), ExpiresAt: future, StepUp: testStepUp}
 		if err := s.SaveAuthnRequest(ctx, in); err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +30,8 @@ func runSAML(t *testing.T, newStores newStoresFunc) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.ConnectionID != "conn_1" || got.BindingHash != "h" || got.ReturnTo != "/app" || !got.Test || !got.ExpiresAt.Equal(future) {
+		if got.ConnectionID != "conn_1" || got.BindingHash != "h" || got.ReturnTo != "/app" || !got.Test || !got.ExpiresAt.Equal(future) ||
+			got.StepUp != testStepUp {
 			t.Fatalf("got %+v", got)
 		}
 		if _, err := s.TakeAuthnRequest(ctx, "_req1"); !errors.Is(err, sso.ErrNotFound) {

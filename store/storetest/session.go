@@ -25,7 +25,7 @@ func newTestSession(userID string, n int) *session.Session {
 		ConnectionID: "conn_1", Method: sso.AuthMethod("saml"), Roles: []string{"admin", "member"}, MFA: true,
 		MFAAt: created, AuthAt: created, CreatedAt: created, LastSeenAt: created, ExpiresAt: created.Add(24 * time.Hour),
 		IdleTimeout: 30 * time.Minute, IP: "192.0.2.1", UserAgent: "storetest/1", IdPSessionIndex: "idx-1",
-		IdPSubject: "nameid-" + userID,
+		IdPSubject: "nameid-" + userID, IdPLogoutHint: "sealed-hint-" + userID,
 	}
 }
 
@@ -36,7 +36,8 @@ func equalSession(t *testing.T, got, want *session.Session) {
 		got.MFA != want.MFA || !got.MFAAt.Equal(want.MFAAt) || !got.AuthAt.Equal(want.AuthAt) ||
 		!got.CreatedAt.Equal(want.CreatedAt) || !got.LastSeenAt.Equal(want.LastSeenAt) ||
 		!got.ExpiresAt.Equal(want.ExpiresAt) || got.IdleTimeout != want.IdleTimeout || got.IP != want.IP ||
-		got.UserAgent != want.UserAgent || got.IdPSessionIndex != want.IdPSessionIndex || got.IdPSubject != want.IdPSubject {
+		got.UserAgent != want.UserAgent || got.IdPSessionIndex != want.IdPSessionIndex || got.IdPSubject != want.IdPSubject ||
+		got.IdPLogoutHint != want.IdPLogoutHint {
 		t.Fatalf("session round trip:\n got %+v\nwant %+v", got, want)
 	}
 }

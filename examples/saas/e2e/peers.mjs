@@ -92,6 +92,10 @@ $config['secretsalt'] = 'ssokit-e2e-salt-0123456789abcdef';
 $config['auth.adminpassword'] = 'ssokit-e2e-admin';
 $config['metadatadir'] = $d.'/metadata/';
 $config['metadata.sources'] = [['type' => 'flatfile', 'directory' => $d.'/metadata']];
+// Logout started here (SingleLogoutService.php?ReturnTo=) may return to
+// any loopback page.
+$config['trusted.url.regex'] = true;
+$config['trusted.url.domains'] = ['127\\.0\\.0\\.1(:\\d+)?'];
 `);
   const users = Object.entries(sspUsers).map(([uid, u]) => `  ${php(`${uid}:${u.password}`)} => ['uid' => [${php(uid)}], 'email' => [${php(u.email)}], ` +
     `'givenName' => [${php(u.givenName)}], 'sn' => [${php(u.sn)}], 'groups' => [${u.groups.map(php).join(', ')}]],`).join('\n');
@@ -112,6 +116,7 @@ $metadata[${php(entityID)}] = [
   'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
   'saml20.sign.response' => true,
   'saml20.sign.assertion' => true,
+  'sign.logout' => true,
   'NameIDFormat' => 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
   'authproc' => [100 => ['class' => 'saml:AttributeNameID', 'attribute' => 'email', 'Format' => 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress']],
 ];

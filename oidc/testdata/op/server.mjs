@@ -34,8 +34,15 @@ function build({ conform, jwksFile }) {
   const provider = new Provider(issuer, {
     clients,
     jwks: JSON.parse(fs.readFileSync(jwksFile, 'utf8')),
-    features: { devInteractions: { enabled: false } },
+    // Back-channel logout (OIDC Back-Channel Logout 1.0) posts a logout
+    // token to every client with a backchannel_logout_uri when the user
+    // signs out at /session/end.
+    features: { devInteractions: { enabled: false }, backchannelLogout: { enabled: true } },
     pkce: { required: () => true },
+    // Outgoing requests (back-channel logout tokens) go to relying parties
+    // on loopback here, which the provider's SSRF guard refuses: the
+    // harness drops that guard.
+    fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
     conformIdTokenClaims: conform,
     scopes: ['openid', 'email', 'profile', 'groups'],
     acrValues: ['urn:ssokit:pwd', 'urn:ssokit:mfa'],
@@ -64,6 +71,8 @@ function build({ conform, jwksFile }) {
     },
   });
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
+  provider.on('backchannel.error', (ctx, err, client) => console.error('backchannel.error', client.clientId, err));
+  provider.on('backchannel.success', (ctx, client) => console.error('backchannel.success', client.clientId));
   return provider;
 }
 

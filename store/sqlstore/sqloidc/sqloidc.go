@@ -39,11 +39,11 @@ func New(st *sqlstore.Store) *Store {
 // SaveFlow implements oidc.Store.
 func (s *Store) SaveFlow(ctx context.Context, f *oidc.Flow) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_oidc_flows (id, browser_hash, connection_id, org_id, issuer,
-		redirect_uri, verifier, nonce, return_to, test, require_mfa, acr_values, max_age_seconds, force_authn, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		redirect_uri, verifier, nonce, return_to, test, require_mfa, acr_values, max_age_seconds, force_authn, created_at, expires_at, step_up)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		f.ID, f.BrowserHash, f.ConnectionID, f.OrgID, f.Issuer, f.RedirectURI, f.Verifier, f.Nonce,
 		f.ReturnTo, f.Test, f.RequireMFA, f.ACRValues, int64(f.MaxAge/time.Second), f.ForceAuthn,
-		sqlbase.TS(f.CreatedAt), sqlbase.TS(f.ExpiresAt))
+		sqlbase.TS(f.CreatedAt), sqlbase.TS(f.ExpiresAt), sso.EncodeStepUp(f.StepUp))
 	return sqlbase.Wrap(err)
 }
 
@@ -52,13 +52,17 @@ func (s *Store) SaveFlow(ctx context.Context, f *oidc.Flow) error {
 func (s *Store) TakeFlow(ctx context.Context, id string) (*oidc.Flow, error) {
 	var f oidc.Flow
 	var created, expires, maxAge int64
+	var stepUp string
 	err := s.db.QueryRowContext(ctx, `DELETE FROM ssokit_oidc_flows WHERE id = $1
 		RETURNING id, browser_hash, connection_id, org_id, issuer, redirect_uri, verifier, nonce, return_to,
-		test, require_mfa, acr_values, max_age_seconds, force_authn, created_at, expires_at`, id).Scan(&f.ID, &f.BrowserHash,
+		test, require_mfa, acr_values, max_age_seconds, force_authn, created_at, expires_at, step_up`, id).Scan(&f.ID, &f.BrowserHash,
 		&f.ConnectionID, &f.OrgID, &f.Issuer, &f.RedirectURI, &f.Verifier, &f.Nonce, &f.ReturnTo, &f.Test,
-		&f.RequireMFA, &f.ACRValues, &maxAge, &f.ForceAuthn, &created, &expires)
+		&f.RequireMFA, &f.ACRValues, &maxAge, &f.ForceAuthn, &created, &expires, &stepUp)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: take flow: %w", sqlbase.Wrap(err))
+	}
+	if f.StepUp, err = sso.DecodeStepUp(stepUp); err != nil {
+		return nil, err
 	}
 	f.CreatedAt, f.ExpiresAt = sqlbase.FromTS(created), sqlbase.FromTS(expires)
 	f.MaxAge = time.Duration(maxAge) * time.Second

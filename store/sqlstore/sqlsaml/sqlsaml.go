@@ -65,9 +65,9 @@ func New(st *sqlstore.Store) *Store {
 // records).
 func (s *Store) SaveAuthnRequest(ctx context.Context, r *saml.AuthnRequestState) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_saml_requests (id, connection_id, binding_hash, return_to, test, created_at, expires_at,
-require_mfa, force_authn, max_age_seconds)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, r.ID, r.ConnectionID, r.BindingHash, r.ReturnTo, r.Test, sqlbase.TS(r.CreatedAt), sqlbase.TS(r.ExpiresAt),
-		r.RequireMFA, r.ForceAuthn, int64(r.MaxAge/time.Second))
+require_mfa, force_authn, max_age_seconds, step_up)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, r.ID, r.ConnectionID, r.BindingHash, r.ReturnTo, r.Test, sqlbase.TS(r.CreatedAt), sqlbase.TS(r.ExpiresAt),
+		r.RequireMFA, r.ForceAuthn, int64(r.MaxAge/time.Second), sso.EncodeStepUp(r.StepUp))
 	if err != nil {
 		return sqlbase.Wrap(err)
 	}
@@ -114,11 +114,15 @@ func (s *Store) ConsumeLogin(ctx context.Context, requestID, issuer, assertionID
 func (s *Store) takeRequest(ctx context.Context, q sqlbase.Querier, id string) (*saml.AuthnRequestState, error) {
 	var r saml.AuthnRequestState
 	var created, expires, maxAge int64
+	var stepUp string
 	err := q.QueryRowContext(ctx, `DELETE FROM ssokit_saml_requests WHERE id = $1
-RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_at, require_mfa, force_authn, max_age_seconds`, id).
-		Scan(&r.ID, &r.ConnectionID, &r.BindingHash, &r.ReturnTo, &r.Test, &created, &expires, &r.RequireMFA, &r.ForceAuthn, &maxAge)
+RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_at, require_mfa, force_authn, max_age_seconds, step_up`, id).
+		Scan(&r.ID, &r.ConnectionID, &r.BindingHash, &r.ReturnTo, &r.Test, &created, &expires, &r.RequireMFA, &r.ForceAuthn, &maxAge, &stepUp)
 	if err != nil {
 		return nil, sqlbase.Wrap(err)
+	}
+	if r.StepUp, err = sso.DecodeStepUp(stepUp); err != nil {
+		return nil, err
 	}
 	r.CreatedAt, r.ExpiresAt = sqlbase.FromTS(created), sqlbase.FromTS(expires)
 	r.MaxAge = time.Duration(maxAge) * time.Second
@@ -133,11 +137,15 @@ RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_
 func (s *Store) PeekAuthnRequest(ctx context.Context, id string) (*saml.AuthnRequestState, error) {
 	var r saml.AuthnRequestState
 	var created, expires, maxAge int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, connection_id, binding_hash, return_to, test, created_at, expires_at, require_mfa, force_authn, max_age_seconds
+	var stepUp string
+	err := s.db.QueryRowContext(ctx, `SELECT id, connection_id, binding_hash, return_to, test, created_at, expires_at, require_mfa, force_authn, max_age_seconds, step_up
 FROM ssokit_saml_requests WHERE id = $1`, id).
-		Scan(&r.ID, &r.ConnectionID, &r.BindingHash, &r.ReturnTo, &r.Test, &created, &expires, &r.RequireMFA, &r.ForceAuthn, &maxAge)
+		Scan(&r.ID, &r.ConnectionID, &r.BindingHash, &r.ReturnTo, &r.Test, &created, &expires, &r.RequireMFA, &r.ForceAuthn, &maxAge, &stepUp)
 	if err != nil {
 		return nil, sqlbase.Wrap(err)
+	}
+	if r.StepUp, err = sso.DecodeStepUp(stepUp); err != nil {
+		return nil, err
 	}
 	r.CreatedAt, r.ExpiresAt = sqlbase.FromTS(created), sqlbase.FromTS(expires)
 	r.MaxAge = time.Duration(maxAge) * time.Second
