@@ -216,7 +216,9 @@ func TestRestartMidBackoff(t *testing.T) {
 			rv := newReceiver(t, func(int, *received) int { return 500 })
 			sealer := newSealer(t)
 			cfg := config(b, sealer, b.hooks, b.events)
-			cfg.BackoffBase = 400 * time.Millisecond
+			// Long enough that a loaded machine does not reach the retry before
+			// the stop below.
+			cfg.BackoffBase = 3 * time.Second
 			d1, err := webhook.New(cfg)
 			if err != nil {
 				t.Fatal(err)
