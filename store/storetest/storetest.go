@@ -144,6 +144,7 @@ var suites = []suite{
 	{name: "SCIM", fields: []string{"SCIM"}, run: runSCIM},
 	{name: "SCIMAdopt", fields: []string{"SCIM", "Core"}, run: runSCIMAdopt},
 	{name: "SCIMEnterprise", fields: []string{"SCIM"}, run: runSCIMEnterprise},
+	{name: "SCIMEvents", fields: []string{"SCIM", "Core"}, run: runSCIMEvents},
 	{name: "SCIMSort", fields: []string{"SCIM"}, run: runSCIMSort},
 	{name: "SCIMStatus", fields: []string{"SCIM", "Core"}, run: runSCIMStatus},
 	{name: "SCIMRate", fields: []string{"SCIMRate"}, run: runSCIMRate},

@@ -46,6 +46,13 @@ type Core interface {
 	// CreateMembership stores m, or fails with sso.ErrConflict when the
 	// membership exists.
 	CreateMembership(m *sso.Membership) error
+	// CheckEvents reports the error AppendEvents would fail with: an
+	// invalid event, or sso.ErrConflict for an ID already stored or given
+	// twice.
+	CheckEvents(evs []*sso.Event) error
+	// AppendEvents appends evs, which CheckEvents accepted, to their
+	// organizations' chains.
+	AppendEvents(evs []*sso.Event)
 }
 
 // Of returns the State of a *memstore.Store. Package memstore sets it in its
