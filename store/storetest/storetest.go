@@ -140,6 +140,7 @@ var suites = []suite{
 	{name: "OIDC", fields: []string{"OIDC"}, run: runOIDC},
 	{name: "Org", fields: []string{"Core"}, run: runOrg},
 	{name: "Provision", fields: []string{"Core"}, run: runProvision},
+	{name: "ProvisionEvent", fields: []string{"Core"}, run: runProvisionEvent},
 	{name: "SAML", fields: []string{"SAML"}, run: runSAML},
 	{name: "SCIM", fields: []string{"SCIM"}, run: runSCIM},
 	{name: "SCIMAdopt", fields: []string{"SCIM", "Core"}, run: runSCIMAdopt},
