@@ -11,7 +11,7 @@ import (
 )
 
 // Certificate expiry warning thresholds, in days before NotAfter.
-var certWarningDays = []int{30, 7}
+var certWarningDays = []int{30, 7, 1}
 
 // Run refreshes IdP metadata and checks certificate expiry every
 // RefreshInterval, and audits the steps of a key rollover (AuditRollover)

@@ -102,6 +102,7 @@ type scimStore interface {
 	scim.Seeker
 	scim.RateStore
 	scim.StatusStore
+	scim.EventWriter
 }
 
 // coreAndSCIM is a backend: a core store and the SCIM store on the same

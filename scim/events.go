@@ -13,4 +13,12 @@ const (
 	EventUserReactivated = "scim.user_reactivated"
 	// EventGroupChanged is recorded when the directory changed a group.
 	EventGroupChanged = "scim.group_changed"
+	// EventUserDeleted is recorded when the directory deleted a user
+	// (after EventUserDeactivated when the user was active).
+	EventUserDeleted = "scim.user_deleted"
+	// EventSyncFailed is recorded for the first failed directory request
+	// of an organization in each SyncFailureWindow (a missing resource,
+	// 404, is not a failure of the sync). Its details name the status,
+	// reason, method and route; the sync status lists the others.
+	EventSyncFailed = "scim.sync_failed"
 )

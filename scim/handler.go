@@ -150,6 +150,11 @@ type Handler struct {
 	// records of refused requests (by organization).
 	status           StatusStore
 	touched, limited debounce
+	// failed debounces EventSyncFailed (by organization and window).
+	failed debounce
+	// events writes user changes with their audit events, when the store
+	// can (nil otherwise).
+	events EventWriter
 
 	// pages, users and groups serve lists when the store is a Seeker
 	// (pages is nil otherwise).
@@ -207,6 +212,7 @@ func New(cfg Config) (*Handler, error) {
 		h.clients = newClientLimiter(cmp.Or(cfg.ClientRateLimit, DefaultClientRateLimit), h.now)
 	}
 	h.status, _ = cfg.Store.(StatusStore)
+	h.events, _ = cfg.Store.(EventWriter)
 	if sk, ok := cfg.Store.(Seeker); ok {
 		ttl := cmp.Or(cfg.TotalCacheTTL, DefaultTotalCacheTTL)
 		h.pages = newPager(ttl, h.now)

@@ -143,10 +143,13 @@ func (d *debounce) forget(key string) {
 // store statement; a failure of the status store is logged, never
 // returned.
 func (h *Handler) noteRequest(ctx context.Context, r *http.Request, orgID, tokenID string, err error) {
+	now := h.now().UTC()
+	if err != nil {
+		h.announceFailure(ctx, r, orgID, AsError(err), now)
+	}
 	if h.status == nil {
 		return
 	}
-	now := h.now().UTC()
 	if err != nil {
 		se := AsError(err)
 		if se.Status == http.StatusTooManyRequests && !h.limited.allow(orgID, now, TokenUseGranularity) {

@@ -118,6 +118,21 @@ type Query struct {
 	Descending bool
 }
 
+// EventWriter is an optional UserStore capability: CreateUserSCIM and
+// UpdateUserSCIM that also append the audit events evs in the same atomic
+// step, so a stored change always has its events and a failed one has
+// none (the events are the outbox webhooks and subscribers read).
+// store/sqlstore's sqlscim implements it; with a store without it the
+// Handler appends the events after the change.
+type EventWriter interface {
+	// CreateUserSCIMEvents is CreateUserSCIM plus the append of evs;
+	// nothing is written when any part fails.
+	CreateUserSCIMEvents(ctx context.Context, u *sso.User, m *sso.Membership, r *User, evs []*sso.Event) error
+	// UpdateUserSCIMEvents is UpdateUserSCIM plus the append of evs;
+	// nothing is written when any part fails.
+	UpdateUserSCIMEvents(ctx context.Context, r *User, prevVersion int64, u *sso.User, m *sso.Membership, evs []*sso.Event) error
+}
+
 // UserStore stores SCIM users. Every method is safe for concurrent use and
 // only ever sees one organization's records: a user of another
 // organization is absent (sso.ErrNotFound).

@@ -96,12 +96,12 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !ad.adopted {
-		if err := h.cfg.Store.CreateUserSCIM(ctx, cu, m, u); err != nil {
-			return err
-		}
+	created := map[string]string{"active": boolStr(u.Active), "adopted": boolStr(ad.adopted)}
+	if ad.adopted {
+		h.record(ctx, EventUserCreated, "user", u.ID, created)
+	} else if err := h.storeNewUser(ctx, cu, m, u, h.newEvent(ctx, EventUserCreated, "user", u.ID, created)); err != nil {
+		return err
 	}
-	h.record(ctx, EventUserCreated, "user", u.ID, map[string]string{"active": boolStr(u.Active), "adopted": boolStr(ad.adopted)})
 	if ad.refused != "" {
 		// T-M.10: an account whose email was never verified (say a JIT
 		// account made through an IdP that sent an unverified address) may
@@ -423,7 +423,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, change func
 		if cu.EmailVerified, err = h.emailVerified(ctx, rc.org, cu.Email, cur); err != nil {
 			return err
 		}
-		err = h.cfg.Store.UpdateUserSCIM(ctx, nu, old.Version, cu, m)
+		err = h.storeUserChange(ctx, nu, old.Version, cu, m, h.userEvents(ctx, old, nu))
 		if err == nil {
 			break
 		}
@@ -469,21 +469,23 @@ func busy(cause error) error {
 	return &e
 }
 
-// afterUserWrite revokes sessions on deactivation and records the change.
-// Revocation runs for every write that leaves the user inactive, so a
-// client retrying a deactivation whose revocation failed gets it done.
-func (h *Handler) afterUserWrite(ctx context.Context, old, nu *User) error {
+// userEvents returns the audit events of the change from old to nu, to be
+// written with it.
+func (h *Handler) userEvents(ctx context.Context, old, nu *User) []*sso.Event {
+	var evs []*sso.Event
+	add := func(typ string, details map[string]string) {
+		if e := h.newEvent(ctx, typ, "user", nu.ID, details); e != nil {
+			evs = append(evs, e)
+		}
+	}
+	deleted := nu.Deleted && !old.Deleted
 	switch {
 	case old.Active && !nu.Active:
-		h.record(ctx, EventUserDeactivated, "user", nu.ID, map[string]string{"deleted": boolStr(nu.Deleted)})
-		if h.cfg.Hooks.UserDeactivated != nil {
-			h.cfg.Hooks.UserDeactivated(ctx, CloneUser(nu))
-		}
+		add(EventUserDeactivated, map[string]string{"deleted": boolStr(nu.Deleted)})
 	case !old.Active && nu.Active:
-		h.record(ctx, EventUserReactivated, "user", nu.ID, nil)
-		if h.cfg.Hooks.UserReactivated != nil {
-			h.cfg.Hooks.UserReactivated(ctx, CloneUser(nu))
-		}
+		add(EventUserReactivated, nil)
+	case deleted:
+		// Deleting an inactive user: the deletion event says it.
 	default:
 		details := map[string]string{}
 		if nu.Deleted {
@@ -492,9 +494,32 @@ func (h *Handler) afterUserWrite(ctx context.Context, old, nu *User) error {
 		if !strings.EqualFold(old.UserName, nu.UserName) {
 			details["userName_changed"] = "true"
 		}
-		h.record(ctx, EventUserUpdated, "user", nu.ID, details)
-		if h.cfg.Hooks.UserUpdated != nil {
-			h.cfg.Hooks.UserUpdated(ctx, CloneUser(nu))
+		add(EventUserUpdated, details)
+	}
+	if deleted {
+		add(EventUserDeleted, nil)
+	}
+	return evs
+}
+
+// afterUserWrite runs the host's hooks and revokes sessions on
+// deactivation (the change's events were written with it). Revocation
+// runs for every write that leaves the user inactive, so a client retrying
+// a deactivation whose revocation failed gets it done.
+func (h *Handler) afterUserWrite(ctx context.Context, old, nu *User) error {
+	hk := h.cfg.Hooks
+	switch {
+	case old.Active && !nu.Active:
+		if hk.UserDeactivated != nil {
+			hk.UserDeactivated(ctx, CloneUser(nu))
+		}
+	case !old.Active && nu.Active:
+		if hk.UserReactivated != nil {
+			hk.UserReactivated(ctx, CloneUser(nu))
+		}
+	default:
+		if hk.UserUpdated != nil {
+			hk.UserUpdated(ctx, CloneUser(nu))
 		}
 	}
 	if !nu.Active {
@@ -511,6 +536,14 @@ func (h *Handler) afterUserWrite(ctx context.Context, old, nu *User) error {
 // record appends an audit event; a failure is logged, not returned, since
 // the change itself is already stored.
 func (h *Handler) record(ctx context.Context, typ, targetType, targetID string, details map[string]string, outcome ...string) {
+	if e := h.newEvent(ctx, typ, targetType, targetID, details, outcome...); e != nil {
+		h.appendEvents(ctx, e)
+	}
+}
+
+// newEvent returns a complete, valid audit event of the request's
+// organization, or nil (logged) when it is not valid.
+func (h *Handler) newEvent(ctx context.Context, typ, targetType, targetID string, details map[string]string, outcome ...string) *sso.Event {
 	e := &sso.Event{OrgID: from2(ctx), Type: typ, Target: sso.Target{Type: targetType, ID: targetID}, Details: details}
 	if len(outcome) > 0 {
 		e.Outcome = outcome[0]
@@ -519,13 +552,61 @@ func (h *Handler) record(ctx context.Context, typ, targetType, targetID string, 
 		e.Details = nil
 	}
 	e.FillDefaults(ctx, h.now())
-	err := e.Validate()
-	if err == nil {
-		err = h.cfg.Core.AppendEvent(ctx, e)
+	if err := e.Validate(); err != nil {
+		h.log.ErrorContext(ctx, "scim: audit event invalid", "type", typ, "err", err)
+		return nil
 	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "scim: audit event failed", "type", typ, "err", err)
+	return e
+}
+
+// appendEvents appends events after the change they describe; a failure
+// is logged.
+func (h *Handler) appendEvents(ctx context.Context, evs ...*sso.Event) {
+	for _, e := range evs {
+		if err := h.cfg.Core.AppendEvent(ctx, e); err != nil {
+			h.log.ErrorContext(ctx, "scim: audit event failed", "type", e.Type, "err", err)
+		}
 	}
+}
+
+// storeNewUser stores a new user with its creation event: in one transaction
+// when the store is an EventWriter.
+func (h *Handler) storeNewUser(ctx context.Context, cu *sso.User, m *sso.Membership, u *User, ev *sso.Event) error {
+	evs := nonNil(ev)
+	if h.events == nil {
+		if err := h.cfg.Store.CreateUserSCIM(ctx, cu, m, u); err != nil {
+			return err
+		}
+		h.appendEvents(ctx, evs...)
+		return nil
+	}
+	if h.pages != nil {
+		defer h.pages.changed(u.OrgID)
+	}
+	return h.events.CreateUserSCIMEvents(ctx, cu, m, u, evs)
+}
+
+// storeUserChange stores a changed user with the change's events: in one
+// transaction when the store is an EventWriter.
+func (h *Handler) storeUserChange(ctx context.Context, nu *User, prevVersion int64, cu *sso.User, m *sso.Membership, evs []*sso.Event) error {
+	if h.events == nil {
+		if err := h.cfg.Store.UpdateUserSCIM(ctx, nu, prevVersion, cu, m); err != nil {
+			return err
+		}
+		h.appendEvents(ctx, evs...)
+		return nil
+	}
+	if h.pages != nil {
+		defer h.pages.changed(nu.OrgID)
+	}
+	return h.events.UpdateUserSCIMEvents(ctx, nu, prevVersion, cu, m, evs)
+}
+
+func nonNil(e *sso.Event) []*sso.Event {
+	if e == nil {
+		return nil
+	}
+	return []*sso.Event{e}
 }
 
 func from2(ctx context.Context) string {

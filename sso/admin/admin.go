@@ -17,6 +17,7 @@ import (
 	"github.com/ssokit/ssokit/sso/domains"
 	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/policy"
+	"github.com/ssokit/ssokit/sso/webhook"
 )
 
 // Store is what the admin API needs from storage: the whole core.
@@ -72,6 +73,12 @@ type Config struct {
 	// Health reports connections' federation health (*health.Checker
 	// implements it). Nil answers GET /connections/{id}/health with 404.
 	Health HealthReader
+	// Webhooks manages webhook endpoints, SIEM streams and their
+	// deliveries. Nil answers the /webhooks routes with 404.
+	Webhooks *webhook.Dispatcher
+	// Clients manages API clients. Nil answers the /api-clients routes
+	// with 404.
+	Clients ClientManager
 	// MaxBodyBytes bounds request bodies. Zero means 1 MiB.
 	MaxBodyBytes int64
 	// TestReturnTo is where the admin's browser returns after a test login.
@@ -179,6 +186,25 @@ func New(cfg Config) (*Handler, error) {
 	route("GET /network-policy", h.getNetwork)
 	route("PUT /network-policy", h.setNetwork)
 	route("GET /scim-status", h.getSCIMStatus)
+	route("GET /webhooks", h.listWebhooks)
+	route("POST /webhooks", h.createWebhook)
+	route("GET /webhooks/{id}", h.getWebhook)
+	route("PATCH /webhooks/{id}", h.updateWebhook)
+	route("DELETE /webhooks/{id}", h.deleteWebhook)
+	route("POST /webhooks/{id}/enable", h.enableWebhook)
+	route("POST /webhooks/{id}/disable", h.disableWebhook)
+	route("POST /webhooks/{id}/rotate-secret", h.rotateWebhookSecret)
+	route("GET /webhooks/{id}/deliveries", h.listDeliveries)
+	route("GET /webhooks/{id}/deliveries/{delivery}", h.getDelivery)
+	route("POST /webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliver)
+	route("GET /api-clients", h.listClients)
+	route("POST /api-clients", h.createClient)
+	route("PUT /api-clients/{id}/scopes", h.setClientScopes)
+	route("POST /api-clients/{id}/rotate", h.rotateClientSecret)
+	route("POST /api-clients/{id}/disable", h.disableClient)
+	route("DELETE /api-clients/{id}", h.deleteClient)
+	route("GET /token-exchange", h.getExchange)
+	route("PUT /token-exchange", h.setExchange)
 	m.Handle("/", h.wrap(func(http.ResponseWriter, *http.Request, *sso.Organization) error {
 		return fmt.Errorf("admin: no such route: %w", sso.ErrNotFound)
 	}))

@@ -161,7 +161,7 @@ func (t txt) LookupTXT(_ context.Context, name string) ([]string, error) {
 
 type fixture struct {
 	t        testing.TB
-	st       *memstore.Store
+	st       sso.Store
 	srv      *httptest.Server
 	starter  *fakeStarter
 	sessions *fakeSessions
@@ -175,7 +175,13 @@ type fixture struct {
 
 func newFixture(t testing.TB, mutate ...func(*admin.Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, st: memstore.New(), starter: &fakeStarter{}, sessions: &fakeSessions{}, revoker: &fakeRevoker{}, dns: txt{}}
+	return newFixtureOn(t, memstore.New(), mutate...)
+}
+
+// newFixtureOn is newFixture on the store st.
+func newFixtureOn(t testing.TB, st sso.Store, mutate ...func(*admin.Config)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, st: st, starter: &fakeStarter{}, sessions: &fakeSessions{}, revoker: &fakeRevoker{}, dns: txt{}}
 	for _, slug := range []string{"alpha", "beta"} {
 		o := &sso.Organization{ID: opaque.NewID("org_"), Slug: slug, Name: slug}
 		o.Settings.Features = sso.Features{"saml", "oidc", "scim", "enforce_sso"}

@@ -2,7 +2,10 @@
 // to set up single sign-on: connections (SAML from metadata XML or URL, OIDC
 // from issuer discovery or manual endpoints), test logins and activation,
 // DNS-verified domains, SSO enforcement, SCIM tokens, sessions and the audit
-// trail. It is a JSON http.Handler serving relative routes.
+// trail, and the enterprise controls: the IP allowlist, webhook endpoints
+// and SIEM streams with their delivery log and redelivery
+// (Config.Webhooks), API clients (Config.Clients) and the token exchange
+// audience allowlist. It is a JSON http.Handler serving relative routes.
 //
 // # Mounting
 //

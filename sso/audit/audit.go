@@ -34,6 +34,10 @@ type Config struct {
 	SealInterval time.Duration
 	// Logger logs Run's failed sealing passes. Nil means slog.Default().
 	Logger *slog.Logger
+	// FailureBurst sets when Record announces a burst of failed logins
+	// (EventLoginFailureBurst). The zero value detects 20 failures of one
+	// organization in 5 minutes.
+	FailureBurst FailureBurst
 }
 
 // EventSealer is the optional capability of an sso.EventStore that appends
@@ -57,6 +61,7 @@ type Trail struct {
 	clientIP func(*http.Request) string
 	interval time.Duration
 	log      *slog.Logger
+	burst    FailureBurst
 }
 
 // New returns an Auditor.
@@ -67,7 +72,17 @@ func New(cfg Config) (*Trail, error) {
 	if cfg.SealInterval < 0 {
 		return nil, fmt.Errorf("%w: auditor: negative SealInterval", sso.ErrInvalidConfig)
 	}
-	a := &Trail{store: cfg.Store, now: cfg.Now, clientIP: cfg.ClientIP, interval: cfg.SealInterval, log: cfg.Logger}
+	if cfg.FailureBurst.Window < 0 {
+		return nil, fmt.Errorf("%w: auditor: negative FailureBurst.Window", sso.ErrInvalidConfig)
+	}
+	a := &Trail{store: cfg.Store, now: cfg.Now, clientIP: cfg.ClientIP, interval: cfg.SealInterval, log: cfg.Logger,
+		burst: cfg.FailureBurst}
+	if a.burst.Threshold == 0 {
+		a.burst.Threshold = DefaultBurstThreshold
+	}
+	if a.burst.Window == 0 {
+		a.burst.Window = DefaultBurstWindow
+	}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -125,6 +140,10 @@ func (a *Trail) Record(ctx context.Context, e *sso.Event) error {
 	}
 	if err := a.store.AppendEvent(ctx, e); err != nil {
 		return fmt.Errorf("sso: record audit event: %w", err)
+	}
+	// The failure itself is recorded; a failed burst check is only logged.
+	if err := a.noteFailure(ctx, e); err != nil {
+		a.log.WarnContext(ctx, "audit: checking for a burst of failed logins", "org_id", e.OrgID, "err", err)
 	}
 	return nil
 }

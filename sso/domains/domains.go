@@ -358,6 +358,7 @@ func (d *Manager) miss(ctx context.Context, dom *sso.Domain, cause error, now ti
 	d.audit(ctx, EventDomainRecheckMissed, dom, sso.OutcomeFailure, sso.ReasonOf(cause), details)
 	if turnOff {
 		d.audit(ctx, EventFailed, dom, sso.OutcomeFailure, "routing_disabled", details)
+		d.audit(ctx, EventLost, dom, sso.OutcomeFailure, sso.ReasonOf(cause), details)
 	}
 	return nil
 }

@@ -142,6 +142,9 @@ func TestTM2_PeriodicReverification(t *testing.T) {
 	if got := len(e.Events(a.ID, domains.EventDomainRecheckMissed)); got != 3 {
 		t.Fatalf("got %d recheck_missed events, want 3", got)
 	}
+	if got := len(e.Events(a.ID, domains.EventLost)); got != 0 {
+		t.Fatalf("%d verification_lost events during the grace period", got)
+	}
 	e.Advance(48 * time.Hour)
 	if _, err := d.Recheck(ctx, 10); err != nil {
 		t.Fatal(err)
@@ -155,6 +158,9 @@ func TestTM2_PeriodicReverification(t *testing.T) {
 	}
 	if ev := e.LastEvent(a.ID, domains.EventFailed); ev.Reason != "routing_disabled" || ev.Actor.Type != sso.ActorSystem {
 		t.Fatalf("got %+v", ev)
+	}
+	if ev := e.LastEvent(a.ID, domains.EventLost); ev == nil || ev.Target.ID != "acme.com" || ev.Actor.Type != sso.ActorSystem {
+		t.Fatalf("domain.verification_lost: got %+v", ev)
 	}
 	// Record restored: verified again.
 	res.Set(n, v)

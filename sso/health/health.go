@@ -63,7 +63,7 @@ type Report struct {
 	// Certificates are the certificates found, earliest expiry first.
 	Certificates []sso.CertificateInfo `json:"certificates,omitempty"`
 	// CertificateWarnings maps a certificate fingerprint to the smallest
-	// expiry threshold (30 or 7 days) already announced by an
+	// expiry threshold (30, 7 or 1 days) already announced by an
 	// EventCertificateExpiring, so each threshold is announced once.
 	CertificateWarnings map[string]int `json:"-"`
 }
@@ -99,7 +99,7 @@ type Store interface {
 
 // CertificateWarningDays are the thresholds, in days before a trusted
 // certificate expires, at which EventCertificateExpiring is recorded.
-var CertificateWarningDays = []int{30, 7}
+var CertificateWarningDays = []int{30, 7, 1}
 
 // EventLog records the checker's events and finds earlier expiry
 // announcements; *audit.Trail implements it.

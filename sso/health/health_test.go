@@ -349,7 +349,7 @@ func TestHealthCheckerIdPDownAndBack(t *testing.T) {
 }
 
 // TestHealthCheckerCertificateExpiry asserts one EventCertificateExpiring
-// per threshold (30 and 7 days) and certificate, however many checks run.
+// per threshold (30, 7 and 1 days) and certificate, however many checks run.
 func TestHealthCheckerCertificateExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -399,6 +399,13 @@ func TestHealthCheckerCertificateExpiry(t *testing.T) {
 	}
 	if n := len(expiring()); n != 2 {
 		t.Fatalf("events while down: %d, want 2", n)
+	}
+	f.advance(4*24*time.Hour + 12*time.Hour) // half a day left
+	check()
+	check()
+	evs = expiring()
+	if len(evs) != 3 || evs[2].Details["threshold_days"] != "1" {
+		t.Fatalf("half a day left: got %d events, want a 1-day event after the 7-day one", len(evs))
 	}
 }
 

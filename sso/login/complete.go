@@ -432,21 +432,47 @@ func (c *Completer) linkOrProvision(ctx context.Context, login *sso.Login, res *
 	if login.Test {
 		return nil
 	}
-	if err := c.cfg.Store.Provision(ctx, u, m, newIdentity(u.ID)); err != nil {
+	details := map[string]string{"connection_id": conn.ID, "roles": strings.Join(roles, ","),
+		"email_verified": fmt.Sprint(linkable)}
+	if unverifiedDup != "" {
+		details["unverified_duplicate"] = unverifiedDup
+	}
+	ev := &sso.Event{OrgID: org.ID, Type: EventJITProvisioned, Target: sso.Target{Type: "user", ID: u.ID}, Details: details}
+	if err := c.provision(ctx, u, m, newIdentity(u.ID), ev); err != nil {
 		if errors.Is(err, sso.ErrConflict) {
 			// A concurrent login of the same identity won; use its result.
 			return c.matchAfterRace(ctx, res, p)
 		}
 		return err
 	}
-	details := map[string]string{"connection_id": conn.ID, "roles": strings.Join(roles, ","),
-		"email_verified": fmt.Sprint(linkable)}
-	if unverifiedDup != "" {
-		details["unverified_duplicate"] = unverifiedDup
-	}
-	c.record(ctx, &sso.Event{OrgID: org.ID, Type: EventJITProvisioned, Target: sso.Target{Type: "user", ID: u.ID},
-		Details: details})
 	return nil
+}
+
+// EventProvisioner is an optional Store capability: Provision that also
+// appends the audit event e in the same atomic step, so a user created
+// just in time always has its user.jit_provisioned event (the outbox row
+// webhooks and subscribers read) and a failed one has none. store/sqlstore
+// and store/memstore implement it.
+type EventProvisioner interface {
+	ProvisionEvent(ctx context.Context, u *sso.User, m *sso.Membership, id *sso.Identity, e *sso.Event) error
+}
+
+// provision stores a JIT user with its event: together when the store is
+// an EventProvisioner, else the event after the records.
+func (c *Completer) provision(ctx context.Context, u *sso.User, m *sso.Membership, id *sso.Identity, e *sso.Event) error {
+	ep, ok := c.cfg.Store.(EventProvisioner)
+	if !ok {
+		if err := c.cfg.Store.Provision(ctx, u, m, id); err != nil {
+			return err
+		}
+		c.record(ctx, e)
+		return nil
+	}
+	e.FillDefaults(ctx, c.cfg.Now())
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	return ep.ProvisionEvent(ctx, u, m, id, e)
 }
 
 func (c *Completer) matchAfterRace(ctx context.Context, res *Resolution, p *sso.Profile) error {

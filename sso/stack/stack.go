@@ -286,10 +286,12 @@ type Stack struct {
 	// Sealer seals the secrets of every component.
 	Sealer sso.Sealer
 
-	log     *slog.Logger
-	sweep   time.Duration
-	prefix  string
-	tokens  bool
+	log    *slog.Logger
+	sweep  time.Duration
+	prefix string
+	tokens bool
+	// clients is set when the session manager keeps API clients.
+	clients bool
 	handler http.Handler
 	// protocols wraps the SAML or OIDC handler in the per-client limit.
 	protocols func(name string, h http.Handler) http.Handler
@@ -434,7 +436,7 @@ func (s *Stack) wire(cfg Config) error {
 		// API clients (client credentials, token exchange) when the store
 		// keeps them; store/sqlstore and store/memstore do.
 		if cs, ok := st.(session.ClientStore); ok {
-			scfg.Clients = cs
+			scfg.Clients, s.clients = cs, true
 		}
 		scfg.SigningKeys = cfg.SigningKeys
 		scfg.Issuer = strings.TrimSuffix(base.String(), "/")
@@ -588,6 +590,10 @@ func (s *Stack) wire(cfg Config) error {
 		Starters:    starters, Domains: s.Domains, Enforcer: s.Enforcer, Auditor: s.Auditor,
 		Sessions: s.Sessions, Health: s.Health, TestReturnTo: cfg.TestReturnTo, Now: now, Logger: lg, Invites: s.Invites,
 		SCIMStatus: func(ctx context.Context, orgID string) (any, error) { return s.SCIM.SyncStatus(ctx, orgID) },
+		Webhooks:   s.Webhooks,
+	}
+	if s.clients {
+		adminCfg.Clients = adminClients{s.Sessions}
 	}
 	if cfg.Authorize != nil {
 		if s.Admin, err = admin.New(adminCfg); err != nil {

@@ -29,6 +29,16 @@
 // Config.MaxConsecutiveFailures attempts) is disabled with an audit event
 // (EventEndpointDisabled); re-enabling it resumes where it stopped.
 //
+// # In-process subscribers
+//
+// A Subscription (NewSubscription) hands the same events to the host's own
+// code in process: it reads each organization's trail after a durable
+// cursor of its own (CursorStore; memwebhook and sqlwebhook stores keep
+// them), so every event reaches its handler at least once, in Seq order
+// per organization, also after a restart. A failed handler gets the event
+// again at the next pass. Replicas running a Subscription of the same name
+// share its cursors.
+//
 // # Egress
 //
 // Requests go through the shared guarded client (internal/egress): no

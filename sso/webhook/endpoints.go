@@ -194,6 +194,11 @@ func (d *Dispatcher) Deliveries(ctx context.Context, q DeliveryQuery) ([]*Delive
 	return d.cfg.Store.ListDeliveries(ctx, q)
 }
 
+// Delivery returns one delivery.
+func (d *Dispatcher) Delivery(ctx context.Context, id string) (*Delivery, error) {
+	return d.cfg.Store.GetDelivery(ctx, id)
+}
+
 // Attempts returns the logged attempts of a delivery.
 func (d *Dispatcher) Attempts(ctx context.Context, deliveryID string) ([]*Attempt, error) {
 	return d.cfg.Store.ListAttempts(ctx, deliveryID)

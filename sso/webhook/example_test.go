@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -8,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/webhook"
+	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/memwebhook"
 )
 
 // A receiver checks the webhook-signature header: HMAC-SHA256, keyed with
@@ -28,4 +32,32 @@ func ExampleSign() {
 	m.Write(body)
 	fmt.Println(header == "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
 	// Output: true
+}
+
+// A host reacts in process to its organizations' events: the subscription
+// reads the audit trail after its own durable cursor, so after a restart
+// it resumes where it stopped.
+func ExampleNewSubscription() {
+	ctx := context.Background()
+	ms := memstore.New()
+	_ = ms.CreateOrg(ctx, &sso.Organization{ID: "org_1", Slug: "acme", Name: "Acme"})
+	_ = ms.AppendEvent(ctx, &sso.Event{ID: "evt_1", OrgID: "org_1", Time: time.Now(), Type: "user.jit_provisioned",
+		Actor: sso.Actor{Type: sso.ActorIdP}, Target: sso.Target{Type: "user", ID: "usr_1"}, Outcome: sso.OutcomeSuccess})
+
+	s, err := webhook.NewSubscription(webhook.SubscriptionConfig{
+		Name:  "provisioning",
+		Types: []string{"user.jit_provisioned"},
+		Handle: func(ctx context.Context, e *sso.Event) error {
+			fmt.Println(e.Type, e.Target.ID) // idempotent on e.ID: delivery is at least once
+			return nil
+		},
+		Events: ms, Orgs: ms, Cursors: memwebhook.New(ms),
+	})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := s.Poll(ctx); err != nil { // Run(ctx) polls until ctx ends
+		panic(err)
+	}
+	// Output: user.jit_provisioned usr_1
 }

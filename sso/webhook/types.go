@@ -14,7 +14,8 @@ const EventEndpointDisabled = "webhook.endpoint_disabled"
 // endpoint may list them explicitly.
 var HostEventTypes = []string{
 	"scim.user_created", "scim.user_updated", "scim.user_deactivated", "scim.user_reactivated",
-	"scim.group_changed", "scim.adoption_refused", "scim.token_created", "scim.token_revoked",
+	"scim.user_deleted", "scim.group_changed", "scim.adoption_refused", "scim.token_created", "scim.token_revoked",
+	"scim.sync_failed",
 	"user.jit_provisioned", "user.signed_up", "user.email_verified",
 	"identity.linked", "identity.remapped",
 	"membership.roles_changed", "membership.moved",
@@ -22,9 +23,10 @@ var HostEventTypes = []string{
 	"connection.deleted", "connection.unhealthy", "connection.recovered",
 	"connection.certificate_expiring", "connection.expired_certificate_used", "connection.security_weakened",
 	"domain.added", "domain.verified", "domain.verification_failed", "domain.recheck_missed",
-	"domain.removed", "domain.transferred",
+	"domain.verification_lost", "domain.removed", "domain.transferred",
 	"org.sso_enforcement_changed", "org.directory_sync_enabled", "org.network_policy_changed", "org.merged",
-	"token.refresh_reused",
+	"token.refresh_reused", "login.failure_burst",
+	"api_client.created", "api_client.updated", "api_client.secret_rotated", "api_client.disabled", "api_client.deleted",
 	EventEndpointDisabled,
 }
 

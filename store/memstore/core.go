@@ -772,6 +772,12 @@ func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
 
 // Provision implements sso.Provisioner.
 func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, id *sso.Identity) error {
+	return s.ProvisionEvent(ctx, u, m, id, nil)
+}
+
+// ProvisionEvent implements login.EventProvisioner: the records and the
+// event e (when non-nil) under one lock, neither when either would fail.
+func (s *Store) ProvisionEvent(ctx context.Context, u *sso.User, m *sso.Membership, id *sso.Identity, e *sso.Event) error {
 	if err := u.Validate(); err != nil {
 		return err
 	}
@@ -783,9 +789,16 @@ func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, i
 			return err
 		}
 	}
+	var evs []*sso.Event
+	if e != nil {
+		evs = []*sso.Event{e}
+	}
 	d := s.lock()
 	defer s.mu.Unlock()
 	// Check everything first so that a conflict writes nothing.
+	if err := d.CheckEvents(evs); err != nil {
+		return err
+	}
 	if _, ok := d.members[m.OrgID][m.UserID]; ok {
 		return conflict("membership", m.OrgID+"/"+m.UserID)
 	}
@@ -804,6 +817,7 @@ func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, i
 	if id != nil {
 		_ = d.createIdentity(id)
 	}
+	d.AppendEvents(evs)
 	return nil
 }
 

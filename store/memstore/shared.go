@@ -49,6 +49,29 @@ func (d *coreData) UsersByEmail(email string) []*sso.User {
 	return out
 }
 
+// CheckEvents implements memstate.Core.
+func (d *coreData) CheckEvents(evs []*sso.Event) error {
+	d.init()
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		if d.eventIDs[e.ID] || seen[e.ID] {
+			return conflict("event", e.ID)
+		}
+		seen[e.ID] = true
+	}
+	return nil
+}
+
+// AppendEvents implements memstate.Core.
+func (d *coreData) AppendEvents(evs []*sso.Event) {
+	for _, e := range evs {
+		_ = d.appendEvent(e) // CheckEvents ruled out every failure
+	}
+}
+
 // HasMembership implements memstate.Core.
 func (d *coreData) HasMembership(orgID, userID string) bool {
 	d.init()

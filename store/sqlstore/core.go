@@ -499,6 +499,12 @@ func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
 // one with u.ID exists), the membership and the identity are written
 // together or not at all.
 func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, id *sso.Identity) error {
+	return s.ProvisionEvent(ctx, u, m, id, nil)
+}
+
+// ProvisionEvent implements login.EventProvisioner: Provision plus the
+// audit event e (when non-nil) in the same transaction.
+func (s *Store) ProvisionEvent(ctx context.Context, u *sso.User, m *sso.Membership, id *sso.Identity, e *sso.Event) error {
 	if err := u.Validate(); err != nil {
 		return err
 	}
@@ -527,6 +533,9 @@ func (s *Store) Provision(ctx context.Context, u *sso.User, m *sso.Membership, i
 			if _, err := tx.ExecContext(ctx, insertIdentity, identityArgs(id)...); err != nil {
 				return sqlbase.Wrap(err)
 			}
+		}
+		if e != nil {
+			return insertEvent(ctx, tx, e)
 		}
 		return nil
 	})

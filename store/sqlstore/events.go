@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -85,38 +84,9 @@ func (s *Store) AppendEvent(ctx context.Context, e *sso.Event) error {
 	return insertEvent(ctx, s.db, e)
 }
 
-// insertEvent stores e unsealed through q: on its own, or inside a
-// transaction that writes the records e is about, which it does not make
-// wait for anything.
+// insertEvent appends e unsealed; see sqlbase.InsertEvent.
 func insertEvent(ctx context.Context, q sqlbase.Querier, e *sso.Event) error {
-	args, err := eventArgs(e)
-	if err != nil {
-		return err
-	}
-	_, err = q.ExecContext(ctx, `INSERT INTO ssokit_events (`+eventInsertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', '')`,
-		args...)
-	return sqlbase.Wrap(err)
-}
-
-// eventInsertCols are the columns an unsealed event is inserted with, in
-// the order of eventArgs followed by prev_hash and hash (both empty).
-const eventInsertCols = `id, org_id, at, type, actor_type, actor_id, target_type, target_id, outcome, reason, ip, user_agent, details,
-	prev_hash, hash`
-
-// eventArgs validates e, clears what sealing sets and returns the values
-// of the first 13 of eventInsertCols.
-func eventArgs(e *sso.Event) ([]any, error) {
-	if err := e.Validate(); err != nil {
-		return nil, err
-	}
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
-	e.Seq, e.PrevHash, e.Hash = 0, "", ""
-	details, err := sqlbase.ToJSON(e.Details)
-	if err != nil {
-		return nil, err
-	}
-	return []any{e.ID, e.OrgID, sqlbase.TS(e.Time), e.Type, string(e.Actor.Type), e.Actor.ID, e.Target.Type, e.Target.ID,
-		e.Outcome, e.Reason, e.IP, e.UserAgent, details}, nil
+	return sqlbase.InsertEvent(ctx, q, e)
 }
 
 // ListEvents implements sso.EventStore. It first seals the organization's

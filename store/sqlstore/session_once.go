@@ -91,11 +91,11 @@ func loginOnceSQL(ss *session.Session, limit int, w *sso.LoginWrites) (string, [
 	fmt.Fprintf(&b, `sess AS (INSERT INTO ssokit_sessions (%s) SELECT %s%s RETURNING %s)`,
 		sessionCols, params(sessionArgs(ss)...), guard, sessionCols)
 	if w.Event != nil {
-		ea, err := eventArgs(w.Event)
+		ea, err := sqlbase.EventArgs(w.Event)
 		if err != nil {
 			return "", nil, err
 		}
-		fmt.Fprintf(&b, `, ev AS (INSERT INTO ssokit_events (%s) SELECT %s, '', '' FROM sess)`, eventInsertCols, params(ea...))
+		fmt.Fprintf(&b, `, ev AS (INSERT INTO ssokit_events (%s) SELECT %s, '', '' FROM sess)`, sqlbase.EventInsertCols, params(ea...))
 	}
 	if limit > 0 {
 		fmt.Fprintf(&b, `, gone AS (DELETE FROM ssokit_sessions WHERE EXISTS (SELECT 1 FROM sess) AND id IN (

@@ -9,14 +9,25 @@ import (
 	"github.com/ssokit/ssokit/store/memstore/internal/memstate"
 )
 
+var _ scim.EventWriter = (*Store)(nil)
+
 // CreateUserSCIM implements scim.UserStore.
 func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
+	return s.CreateUserSCIMEvents(ctx, u, m, r, nil)
+}
+
+// CreateUserSCIMEvents implements scim.EventWriter: the user and the
+// events under one lock, neither when either would fail.
+func (s *Store) CreateUserSCIMEvents(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User, evs []*sso.Event) error {
 	rec, err := prepareUser(u, m, r)
 	if err != nil {
 		return err
 	}
 	c, d := s.lockSCIM()
 	defer s.mu.Unlock()
+	if err := c.CheckEvents(evs); err != nil {
+		return err
+	}
 	if err := d.checkNewUser(r); err != nil {
 		return err
 	}
@@ -28,6 +39,7 @@ func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membersh
 	}
 	_ = c.CreateMembership(m)
 	d.putUser(rec)
+	c.AppendEvents(evs)
 	return nil
 }
 
@@ -67,12 +79,21 @@ func (s *Store) GetUserSCIM(ctx context.Context, orgID, id string) (*scim.User, 
 
 // UpdateUserSCIM implements scim.UserStore.
 func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion int64, u *sso.User, m *sso.Membership) error {
+	return s.UpdateUserSCIMEvents(ctx, r, prevVersion, u, m, nil)
+}
+
+// UpdateUserSCIMEvents implements scim.EventWriter: the change and the
+// events under one lock, neither when either would fail.
+func (s *Store) UpdateUserSCIMEvents(ctx context.Context, r *scim.User, prevVersion int64, u *sso.User, m *sso.Membership, evs []*sso.Event) error {
 	rec, err := prepareUser(u, m, r)
 	if err != nil {
 		return err
 	}
 	c, d := s.lockSCIM()
 	defer s.mu.Unlock()
+	if err := c.CheckEvents(evs); err != nil {
+		return err
+	}
 	old, ok := d.users[r.OrgID][r.ID]
 	if !ok {
 		return memstate.NotFound("scim user", r.ID)
@@ -118,6 +139,7 @@ func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion in
 		d.liveUsers[r.OrgID]--
 	}
 	d.users[r.OrgID][r.ID] = rec
+	c.AppendEvents(evs)
 	return nil
 }
 

@@ -24,6 +24,8 @@ type data struct {
 	deliveries map[string]*webhook.Delivery
 	attempts   map[string][]*webhook.Attempt
 	leases     uint64
+	// cursors are the Subscriptions' cursors by name and organization.
+	cursors map[string]map[string]int64
 }
 
 var _ webhook.Store = (*Store)(nil)

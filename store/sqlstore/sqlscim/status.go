@@ -10,7 +10,10 @@ import (
 	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
-var _ scim.StatusStore = (*Store)(nil)
+var (
+	_ scim.StatusStore = (*Store)(nil)
+	_ scim.EventWriter = (*Store)(nil)
+)
 
 // TouchSCIMToken implements scim.StatusStore: one conditional UPDATE of
 // the token's last_used_at column alone, so it never undoes a concurrent

@@ -80,11 +80,20 @@ func newSCIMUserArgs(u *sso.User, m *sso.Membership, r *scim.User) (margs, rargs
 
 // CreateUserSCIM implements scim.UserStore.
 func (s *Store) CreateUserSCIM(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User) error {
+	return s.CreateUserSCIMEvents(ctx, u, m, r, nil)
+}
+
+// CreateUserSCIMEvents implements scim.EventWriter: the user, membership,
+// SCIM record and the events in one transaction.
+func (s *Store) CreateUserSCIMEvents(ctx context.Context, u *sso.User, m *sso.Membership, r *scim.User, evs []*sso.Event) error {
 	margs, rargs, err := newSCIMUserArgs(u, m, r)
 	if err != nil {
 		return err
 	}
 	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if err := insertEvents(ctx, tx, evs); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, insertSCIMUser, rargs...); err != nil {
 			return sqlbase.Wrap(err)
 		}
@@ -159,6 +168,22 @@ func (s *Store) GetUserSCIM(ctx context.Context, orgID, id string) (*scim.User, 
 
 // UpdateUserSCIM implements scim.UserStore.
 func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion int64, u *sso.User, m *sso.Membership) error {
+	return s.UpdateUserSCIMEvents(ctx, r, prevVersion, u, m, nil)
+}
+
+// insertEvents appends evs in tx.
+func insertEvents(ctx context.Context, tx *sql.Tx, evs []*sso.Event) error {
+	for _, e := range evs {
+		if err := sqlbase.InsertEvent(ctx, tx, e); err != nil {
+			return fmt.Errorf("sqlstore: scim user event: %w", err)
+		}
+	}
+	return nil
+}
+
+// UpdateUserSCIMEvents implements scim.EventWriter: the change and the
+// events in one transaction.
+func (s *Store) UpdateUserSCIMEvents(ctx context.Context, r *scim.User, prevVersion int64, u *sso.User, m *sso.Membership, evs []*sso.Event) error {
 	if u != nil {
 		if err := u.Validate(); err != nil {
 			return err
@@ -211,6 +236,9 @@ func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion in
 			if _, err := tx.ExecContext(ctx, `DELETE FROM ssokit_scim_members WHERE org_id = $1 AND user_id = $2`, r.OrgID, r.ID); err != nil {
 				return sqlbase.Wrap(err)
 			}
+		}
+		if err := insertEvents(ctx, tx, evs); err != nil {
+			return err
 		}
 		return s.writeEmails(ctx, tx, r)
 	})

@@ -53,6 +53,13 @@ type Core interface {
 	// smallest ID) user whose lower-cased email is email and verified, or
 	// nil.
 	VerifiedUserByEmail(email string) *sso.User
+	// CheckEvents reports the error AppendEvents would fail with: an
+	// invalid event, or sso.ErrConflict for an ID already stored or given
+	// twice.
+	CheckEvents(evs []*sso.Event) error
+	// AppendEvents appends evs, which CheckEvents accepted, to their
+	// organizations' chains.
+	AppendEvents(evs []*sso.Event)
 }
 
 // Of returns the State of a *memstore.Store. Package memstore sets it in its
