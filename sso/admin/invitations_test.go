@@ -98,7 +98,7 @@ func inviteManager(f *memberFixture) *invite.Manager {
 	st := f.st
 	trail, _ := audit.New(audit.Config{Store: st})
 	accept, _ := url.Parse("https://app.example/invite/accept")
-	im, _ := invite.New(invite.Config{Store: meminvite.New(st), Users: st, Orgs: st, Members: st, Domains: st,
+	im, _ := invite.New(invite.Config{Store: meminvite.New(st.(*memstore.Store)), Users: st, Orgs: st, Members: st, Domains: st,
 		Auditor: trail, Mailer: &mail.DevMailer{}, AcceptURL: accept})
 	return im
 }

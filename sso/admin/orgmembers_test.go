@@ -68,7 +68,7 @@ func (f *memberFixture) login(o *sso.Organization, id string) {
 
 func (f *memberFixture) sessions(o *sso.Organization, id string) int {
 	f.t.Helper()
-	ss, err := f.st.ListUserSessions(ctx, id)
+	ss, err := f.st.(*memstore.Store).ListUserSessions(ctx, id)
 	if err != nil {
 		f.t.Fatal(err)
 	}
