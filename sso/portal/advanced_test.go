@@ -37,7 +37,8 @@ func realSAML(t *testing.T, out **saml.SP) func(*portal.Config) {
 	return func(cfg *portal.Config) {
 		st := cfg.Admin.Store.(*memstore.Store)
 		base, _ := url.Parse("https://app.example/sso/saml")
-		sp, err := saml.New(saml.Config{BaseURL: base, Connections: st, Store: memsaml.New(st), Completer: nopCompleter{}})
+		sp, err := saml.New(saml.Config{BaseURL: base, Connections: st, Store: memsaml.New(st), Completer: nopCompleter{},
+			OnLogout: func(context.Context, *saml.LogoutRequest) error { return nil }})
 		if err != nil {
 			t.Fatal(err)
 		}

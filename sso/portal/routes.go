@@ -23,6 +23,7 @@ func (p *Portal) routes() {
 	m.Handle("POST /logout", p.action("", p.logout))
 	m.Handle("GET /{$}", p.page("", p.overview))
 	p.ssoRoutes(m)
+	p.importRoutes(m)
 	p.domainRoutes(m)
 	p.directoryRoutes(m)
 	p.auditRoutes(m)
