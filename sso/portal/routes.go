@@ -24,6 +24,7 @@ func (p *Portal) routes() {
 	m.Handle("GET /{$}", p.page("", p.overview))
 	p.ssoRoutes(m)
 	p.importRoutes(m)
+	p.networkRoutes(m)
 	p.domainRoutes(m)
 	p.directoryRoutes(m)
 	p.auditRoutes(m)
