@@ -2,6 +2,7 @@ package portal
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -113,7 +114,7 @@ func (p *Portal) renderAdvanced(w http.ResponseWriter, r *http.Request, status i
 			v = strings.TrimSpace(r.PostFormValue(f.Name)) // keep what was typed
 		}
 		in = append(in, advInput{advField: f, ID: fmt.Sprintf("a-%d", i), Value: v,
-			Invalid: pr != nil && (pr.Field == f.Name || pr.Field == "config")})
+			Invalid: pr != nil && pr.Field == f.Name})
 	}
 	var warnings []string
 	if ws, ok := c.Raw["warnings"].([]any); ok {
@@ -182,7 +183,7 @@ func (p *Portal) ssoSaveAdvanced(w http.ResponseWriter, r *http.Request, s *Sess
 		return fmt.Errorf("portal: encode settings: %w", err)
 	}
 	if err := p.call(r, http.MethodPatch, "/connections/"+urlPath(c.ID), admin.UpdateConnectionRequest{Config: cfg}, nil); err != nil {
-		p.renderAdvanced(w, r, statusOf(err), c, explain(err), "")
+		p.renderAdvanced(w, r, statusOf(err), c, advancedProblem(err, advancedFields(c.Protocol)), "")
 		return nil
 	}
 	if len(weak) > 0 {
@@ -236,4 +237,25 @@ func advancedChanges(r *http.Request, fields []advField, raw map[string]any) (ch
 		}
 	}
 	return changed, weak, risks, nil
+}
+
+// advancedProblem explains an error of the admin API about the settings.
+// The API names the whole configuration ("config") as the field and the
+// setting in its reason ("invalid_acs_url") or detail ("invalid acs_url:
+// ..."); the setting found there is the field marked on the page.
+func advancedProblem(err error, fields []advField) *problem {
+	pr := explain(err)
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Field != "config" {
+		return pr
+	}
+	for _, f := range fields {
+		if ae.Reason == "invalid_"+f.Name || strings.Contains(pr.Detail, "invalid "+f.Name+":") {
+			pr.Field = f.Name
+			pr.What = "“" + f.Label + "” could not be used."
+			return pr
+		}
+	}
+	pr.Field = "" // about the identity provider side: shown above the form
+	return pr
 }

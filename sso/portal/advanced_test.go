@@ -129,7 +129,10 @@ func TestAdvancedSAMLFieldErrorNamesField(t *testing.T) {
 	if !strings.Contains(r.Body, `name="acs_url" type="url" value="https://elsewhere.example/acs" autocomplete="off" aria-describedby="a-1-help" aria-invalid="true"`) {
 		t.Fatalf("the ACS URL field is not marked invalid with the value kept: %s", r.Body)
 	}
-	if !strings.Contains(r.text(), "could not be used") {
+	if n := strings.Count(r.Body, `aria-invalid="true"`); n != 1 {
+		t.Fatalf("%d fields marked invalid, want only the ACS URL", n)
+	}
+	if !strings.Contains(r.text(), "“Our Assertion Consumer Service URL for this connection” could not be used") {
 		t.Fatalf("no explanation: %s", r.text())
 	}
 	if storedSAML(t, f, c.ID).ACSURL != "" {

@@ -28,5 +28,5 @@ export SSOKIT_E2E_ARTIFACTS="${SSOKIT_E2E_ARTIFACTS:-$root/.artifacts/e2e}"
 rm -rf "$SSOKIT_E2E_ARTIFACTS"
 mkdir -p "$SSOKIT_E2E_ARTIFACTS"
 cd "$here"
-node --test --test-concurrency=2 totp.test.mjs demo.test.mjs interop.test.mjs portal.test.mjs
+node --test --test-concurrency=2 totp.test.mjs demo.test.mjs interop.test.mjs portal.test.mjs portal_settings.test.mjs
 echo "e2e: screenshots in $SSOKIT_E2E_ARTIFACTS"
