@@ -9,11 +9,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,5 +264,53 @@ func TestAdvancedOIDCSendsEverySettingInUse(t *testing.T) {
 	r = b.post("/connections/"+c.ID+"/advanced", b.form("group_overage", "ldap"))
 	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `aria-invalid="true"`) {
 		t.Fatalf("unknown choice: %d", r.Status)
+	}
+}
+
+// TestAdvancedSAMLMetadataURLKept saves an advanced setting of a connection
+// set up from a metadata URL: the metadata is downloaded again and the URL
+// stays. The metadata is served by a loopback file server standing in for
+// the IdP's metadata endpoint (the real SP fetches it).
+func TestAdvancedSAMLMetadataURLKept(t *testing.T) {
+	md := idpMetadata(t, "https://idp.example.com/md")
+	var hits atomic.Int32
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/samlmetadata+xml")
+		_, _ = io.WriteString(w, md)
+	}))
+	defer idp.Close()
+	var sp *saml.SP
+	f := newFixture(t, func(cfg *portal.Config) {
+		st := cfg.Admin.Store.(*memstore.Store)
+		base, _ := url.Parse("https://app.example/sso/saml")
+		s, err := saml.New(saml.Config{BaseURL: base, Connections: st, Store: memsaml.New(st), Completer: nopCompleter{},
+			AllowInsecureURLs: true, AllowPrivateAddresses: true,
+			OnLogout: func(context.Context, *saml.LogoutRequest) error { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Admin.Configurers[saml.Protocol] = s
+		sp = s
+	})
+	c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: f.orgA.ID, Protocol: saml.Protocol, DisplayName: "Okta", Status: sso.ConnectionDraft}
+	if _, err := sp.Configure(ctx, c, &saml.ConnectionInput{MetadataURL: idp.URL + "/metadata"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.CreateConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.open(f.orgA, portal.SectionSSO)
+	r := b.post("/connections/"+c.ID+"/advanced", b.form("mfa_comparison", "minimum"))
+	if r.Status != http.StatusOK || !strings.Contains(r.text(), "may answer with a context we do not count as multi-factor") {
+		t.Fatalf("no confirmation for minimum: %d %s", r.Status, r.text())
+	}
+	r = b.post("/connections/"+c.ID+"/advanced", b.form("mfa_comparison", "minimum", "confirmed", "yes"))
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.Status, r.text())
+	}
+	cfg := storedSAML(t, f, c.ID)
+	if cfg.MFAComparison != "minimum" || cfg.MetadataURL != idp.URL+"/metadata" || cfg.IdPEntityID != "https://idp.example.com/md" || hits.Load() != 2 {
+		t.Fatalf("stored comparison %q metadata URL %q entity %q, fetched %d times", cfg.MFAComparison, cfg.MetadataURL, cfg.IdPEntityID, hits.Load())
 	}
 }
