@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -116,5 +117,30 @@ func TestNetworkSaveIncludingOwnAddress(t *testing.T) {
 	dom, _ := f.open(f.orgA, portal.SectionDomains)
 	if r = dom.get("/network"); r.Status != http.StatusForbidden {
 		t.Fatalf("a link without the SSO section: %d", r.Status)
+	}
+}
+
+// TestSettingsFormsNeedTheSessionToken posts each new form without the
+// session's synchronizer token, as a cross-site page would.
+func TestSettingsFormsNeedTheSessionToken(t *testing.T) {
+	f := newFixture(t)
+	f.withAllowlist(f.orgA)
+	b, _ := f.open(f.orgA, portal.SectionSSO)
+	c := &sso.Connection{ID: "conn_csrf", OrgID: f.orgA.ID, Protocol: "saml", DisplayName: "x", Status: sso.ConnectionDraft}
+	if err := f.st.CreateConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for path, form := range map[string]url.Values{
+		"/network":                        {"allowed_cidrs": {"203.0.113.0/24"}, "confirmed": {"yes"}},
+		"/sso/import/apply":               {"rows": {`[{"name":"x","protocol":"saml"}]`}, "confirmed": {"yes"}, "form": {"0123456789abcdef01"}},
+		"/connections/conn_csrf/advanced": {"sp_entity_id": {"urn:x"}, "confirmed": {"yes"}},
+	} {
+		form.Set("csrf", "wrong")
+		if r := b.post(path, form); r.Status != http.StatusForbidden || !strings.Contains(r.text(), "This form has expired") {
+			t.Errorf("%s without the token: %d", path, r.Status)
+		}
+	}
+	if f.network(f.orgA).Restricted() || len(f.conns(f.orgA)) != 1 {
+		t.Fatal("a forged form changed something")
 	}
 }
