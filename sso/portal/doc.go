@@ -16,4 +16,11 @@
 // forms carry an idempotency token (a double click creates one record),
 // and destructive or weakening actions go through a confirmation page. The
 // pages need no JavaScript and send a strict Content-Security-Policy.
+//
+// Besides the guided setup, the single sign-on section holds each
+// connection's advanced settings (its own SP entity ID, ACS URL or redirect
+// URI when moving from another provider, multi-factor requests, certificate
+// and metadata checks, Entra group lookups) with the admin API's warnings,
+// the import of connections (a dry-run plan per row, then a confirmation)
+// and the organization's allowed networks (IP allowlist).
 package portal

@@ -23,6 +23,8 @@ func (p *Portal) ssoRoutes(m *http.ServeMux) {
 	m.Handle("GET /connections/{id}", p.page(SectionSSO, p.ssoDetail))
 	m.Handle("POST /connections/{id}/idp", p.action(SectionSSO, p.ssoSetIdP))
 	m.Handle("POST /connections/{id}/settings", p.action(SectionSSO, p.ssoSettings))
+	m.Handle("GET /connections/{id}/advanced", p.page(SectionSSO, p.ssoAdvanced))
+	m.Handle("POST /connections/{id}/advanced", p.action(SectionSSO, p.ssoSaveAdvanced))
 	m.Handle("POST /connections/{id}/test", p.action(SectionSSO, p.ssoTest))
 	m.Handle("POST /connections/{id}/activate", p.action(SectionSSO, p.ssoActivate))
 	m.Handle("POST /connections/{id}/disable", p.action(SectionSSO, p.ssoDisable))

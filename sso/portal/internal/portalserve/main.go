@@ -116,7 +116,7 @@ func run(addr string) error {
 func seed(ctx context.Context, st *memstore.Store) (*sso.Organization, error) {
 	now := time.Now().UTC()
 	org := &sso.Organization{ID: opaque.NewID("org_"), Slug: "acme", Name: "Acme", CreatedAt: now, UpdatedAt: now}
-	org.Settings.Features = sso.Features{"saml", "oidc", "scim", "enforce_sso"}
+	org.Settings.Features = sso.Features{"saml", "oidc", "scim", "enforce_sso", sso.FeatureIPAllowlist}
 	if err := st.CreateOrg(ctx, org); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,77 @@
+package portal
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/ssokit/ssokit/sso"
+)
+
+// storedSAML is the identity provider side of a stored SAML configuration,
+// read from its JSON form so the portal does not depend on the protocol
+// package.
+type storedSAML struct {
+	MetadataURL, MetadataXML string
+	IdPEntityID, SSOURL      string
+	Certificates             []string
+}
+
+// idpInput is the configuration input that keeps c's identity provider
+// side as it is: the admin API configures a connection as a whole, so a
+// change of an advanced setting sends it again. A SAML connection with a
+// metadata URL downloads it again.
+func (p *Portal) idpInput(r *http.Request, s *Session, c *connRow) (map[string]any, error) {
+	in := map[string]any{}
+	switch c.Protocol {
+	case "saml":
+		sc, err := p.cfg.Admin.Store.GetConnection(r.Context(), c.ID)
+		if err != nil {
+			return nil, err
+		}
+		if sc.OrgID != s.OrgID {
+			return nil, fmt.Errorf("portal: connection %s: %w", c.ID, sso.ErrNotFound)
+		}
+		b, err := json.Marshal(sc.Config)
+		if err != nil {
+			return nil, fmt.Errorf("portal: read SAML configuration: %w", err)
+		}
+		var st storedSAML
+		if err := json.Unmarshal(b, &st); err != nil {
+			return nil, fmt.Errorf("portal: read SAML configuration: %w", err)
+		}
+		switch {
+		case st.MetadataURL != "":
+			in["metadata_url"] = st.MetadataURL
+		case st.MetadataXML != "":
+			in["metadata_xml"] = st.MetadataXML
+		default:
+			in["idp_entity_id"], in["sso_url"], in["certificates"] = st.IdPEntityID, st.SSOURL, st.Certificates
+		}
+	case "oidc":
+		// Absent OIDC settings are cleared, so every one in use is sent.
+		keys := []string{"issuer", "client_id", "auth_method", "authorization_endpoint", "token_endpoint",
+			"userinfo_endpoint", "jwks_uri", "scopes"}
+		if viewValue(c.Raw, "authorization_endpoint") != "" {
+			keys = append(keys, "end_session_endpoint")
+		}
+		for _, f := range oidcAdvanced {
+			keys = append(keys, f.Name)
+		}
+		for _, k := range keys {
+			switch v := c.Raw[k].(type) {
+			case string:
+				if v != "" {
+					in[k] = v
+				}
+			case []any:
+				if len(v) > 0 {
+					in[k] = v
+				}
+			}
+		}
+	default:
+		return nil, fmt.Errorf("%w: portal: no advanced settings for protocol %s", sso.ErrInvalidInput, c.Protocol)
+	}
+	return in, nil
+}
