@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 )
 
@@ -101,8 +102,7 @@ func (p *Portal) clientNamed(r *http.Request, id string) (*admin.APIClientView, 
 			return c, nil
 		}
 	}
-	// Ask the API so another organization's ID is audited and refused.
-	return nil, p.call(r, http.MethodPost, "/api-clients/"+urlPath(id)+"/disable", nil, nil)
+	return nil, fmt.Errorf("portal: API client %q: %w", id, sso.ErrNotFound)
 }
 
 func (p *Portal) clientDisable(w http.ResponseWriter, r *http.Request, _ *Session) error {

@@ -390,3 +390,33 @@ func (c *clients) DeleteClient(_ context.Context, orgID, id string) error {
 	delete(c.m, id)
 	return err
 }
+
+// TestIntegrationsSIEMStreamForm: a SIEM stream is created with its batch
+// size; a batch size or URL the admin API refuses is named next to its
+// field and creates nothing.
+func TestIntegrationsSIEMStreamForm(t *testing.T) {
+	f, d := hookFixture(t)
+	b, _ := f.open(f.orgA, portal.SectionIntegrations)
+	for _, c := range []struct{ batch, url, field string }{
+		{"lots", "https://siem.alpha.example/in", "hook-batch"},
+		{"50", "ftp://siem.alpha.example/in", "hook-url"},
+	} {
+		r := b.post("/integrations/webhooks", b.form("kind", "siem", "url", c.url, "batch_size", c.batch,
+			"form", formOf(t, b.get("/integrations").Body, "/integrations/webhooks")))
+		if r.Status != http.StatusBadRequest || !regexp.MustCompile(`id="`+c.field+`"[^>]*aria-invalid="true"`).MatchString(r.Body) {
+			t.Fatalf("batch %q url %q: %d, %s not marked: %s", c.batch, c.url, r.Status, c.field, r.text())
+		}
+	}
+	if eps, _ := d.Endpoints(ctx, f.orgA.ID); len(eps) != 0 {
+		t.Fatalf("a refused form created %d endpoints", len(eps))
+	}
+	r := b.post("/integrations/webhooks", b.form("kind", "siem", "url", "https://siem.alpha.example/in", "batch_size", "50",
+		"form", formOf(t, b.get("/integrations").Body, "/integrations/webhooks")))
+	if r.Status != http.StatusCreated || secretRE.FindStringSubmatch(r.Body) == nil || !strings.Contains(r.text(), "SIEM stream") {
+		t.Fatalf("create SIEM stream: %d %s", r.Status, r.text())
+	}
+	eps, _ := d.Endpoints(ctx, f.orgA.ID)
+	if len(eps) != 1 || eps[0].Kind != webhook.KindSIEM || eps[0].BatchSize != 50 {
+		t.Fatalf("endpoints: %+v", eps)
+	}
+}
