@@ -16,6 +16,7 @@ import (
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
+	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/portal"
 	"github.com/ssokit/ssokit/sso/webhook"
@@ -26,13 +27,22 @@ import (
 // hookFixture is the portal fixture with a real webhook Dispatcher (on the
 // memstore) and API clients.
 func hookFixture(t *testing.T) (*fixture, *webhook.Dispatcher) {
+	f, d, _ := hookFixtureTrail(t)
+	return f, d
+}
+
+// hookFixtureTrail is hookFixture, also returning the audit trail the
+// Dispatcher reads.
+func hookFixtureTrail(t *testing.T) (*fixture, *webhook.Dispatcher, *audit.Trail) {
 	t.Helper()
 	kr, err := keyring.New("k1", map[string][]byte{"k1": make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var d *webhook.Dispatcher
+	var trail *audit.Trail
 	f := newFixture(t, func(c *portal.Config) {
+		trail = c.Admin.Auditor
 		ms := c.Admin.Store.(*memstore.Store)
 		d, err = webhook.New(webhook.Config{Store: memwebhook.New(ms), Events: ms, Sealer: kr, Auditor: c.Admin.Auditor,
 			AllowPrivateAddresses: true, AllowInsecureURLs: true, MaxAttempts: 2, BackoffBase: 1, Now: c.Now})
@@ -42,7 +52,7 @@ func hookFixture(t *testing.T) (*fixture, *webhook.Dispatcher) {
 		c.Admin.Webhooks = d
 		c.Admin.Clients = newClients()
 	})
-	return f, d
+	return f, d, trail
 }
 
 // receiver is a loopback webhook receiver answering status.
@@ -418,5 +428,42 @@ func TestIntegrationsSIEMStreamForm(t *testing.T) {
 	eps, _ := d.Endpoints(ctx, f.orgA.ID)
 	if len(eps) != 1 || eps[0].Kind != webhook.KindSIEM || eps[0].BatchSize != 50 {
 		t.Fatalf("endpoints: %+v", eps)
+	}
+}
+
+// TestIntegrationsDeliveryLogPaging: the delivery log shows 20 deliveries
+// a page, newest first, and "Older deliveries" leads to the rest.
+func TestIntegrationsDeliveryLogPaging(t *testing.T) {
+	f, d, trail := hookFixtureTrail(t)
+	e, _, err := d.CreateEndpoint(ctx, webhook.EndpointInput{OrgID: f.orgA.ID, Kind: webhook.KindWebhook, URL: "https://hooks.alpha.example/in"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Second)
+	for i := range 23 {
+		if err := trail.Record(ctx, &sso.Event{OrgID: f.orgA.ID, Type: "domain.added",
+			Target: sso.Target{Type: "domain", ID: fmt.Sprintf("d%02d.example", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.FanOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.open(f.orgA, portal.SectionIntegrations)
+	rows := regexp.MustCompile(`<td data-label="Event">`)
+	first := b.get("/integrations/webhooks/" + e.ID)
+	if n := len(rows.FindAllString(first.Body, -1)); n != 20 {
+		t.Fatalf("first page: %d rows, want 20", n)
+	}
+	m := regexp.MustCompile(`href="/portal(/integrations/webhooks/[^"?]+\?before=[^"]+)">Older deliveries`).FindStringSubmatch(first.Body)
+	if m == nil {
+		t.Fatalf("no link to older deliveries: %s", first.text())
+	}
+	older := b.get(strings.ReplaceAll(m[1], "&amp;", "&"))
+	if n := len(rows.FindAllString(older.Body, -1)); n != 3 || strings.Contains(older.Body, "Older deliveries") {
+		t.Fatalf("second page: %d rows, want 3", n)
+	}
+	if r := b.get("/integrations/webhooks/" + e.ID + "?status=delivered"); len(rows.FindAllString(r.Body, -1)) != 0 {
+		t.Fatal("the delivered filter shows pending deliveries")
 	}
 }
