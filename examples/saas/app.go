@@ -61,6 +61,7 @@ import (
 	"github.com/ssokit/ssokit/store/sqlstore/sqlportal"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlwebhook"
 )
 
 // Options configure the demo.
@@ -352,7 +353,10 @@ func (a *App) wire(ctx context.Context) error {
 		// The admin portal a customer's IT admin sets SSO up in, entered
 		// as an org admin of the demo or through a setup link. Its links
 		// and sessions live in the database, shared by the replicas.
-		Portal:        &stack.PortalConfig{Store: sqlportal.New(a.store), Brand: portal.Brand{AppName: "Demo SaaS: single sign-on setup"}},
+		Portal: &stack.PortalConfig{Store: sqlportal.New(a.store), Brand: portal.Brand{AppName: "Demo SaaS: single sign-on setup"}},
+		// Webhook endpoints and SIEM streams an organization's admin adds
+		// in the portal's integrations section.
+		Webhooks:      sqlwebhook.New(a.store),
 		SPKey:         &saml.KeyPair{Key: spKey, Certificate: spCert},
 		LocalLoginURL: "/login/local",
 		// The admin API's authorization; its MFA policy is the default

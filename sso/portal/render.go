@@ -119,8 +119,8 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 func (p *Portal) nav(s *Session, current string) []navItem {
 	items := []navItem{{Label: "Overview", Href: p.basePath + "/", Current: current == "overview"}}
 	labels := map[Section]string{SectionSSO: "Single sign-on", SectionDomains: "Domains",
-		SectionDirectory: "Directory sync", SectionAudit: "Audit log"}
-	paths := map[Section]string{SectionSSO: "/sso", SectionDomains: "/domains", SectionDirectory: "/directory", SectionAudit: "/audit"}
+		SectionDirectory: "Directory sync", SectionAudit: "Audit log", SectionIntegrations: "Integrations"}
+	paths := map[Section]string{SectionSSO: "/sso", SectionDomains: "/domains", SectionDirectory: "/directory", SectionAudit: "/audit", SectionIntegrations: "/integrations"}
 	for _, sec := range AllSections {
 		if s.Allows(sec) && (sec != SectionDirectory || p.cfg.SCIMBaseURL != nil) {
 			items = append(items, navItem{Label: labels[sec], Href: p.basePath + paths[sec], Current: current == string(sec)})

@@ -28,6 +28,7 @@ func (p *Portal) routes() {
 	p.domainRoutes(m)
 	p.directoryRoutes(m)
 	p.auditRoutes(m)
+	p.integrationRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, fmt.Errorf("portal: no such page: %w", sso.ErrNotFound))
 	})

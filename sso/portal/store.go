@@ -16,10 +16,13 @@ const (
 	SectionDirectory Section = "directory_sync"
 	SectionDomains   Section = "domains"
 	SectionAudit     Section = "audit"
+	// SectionIntegrations holds webhook endpoints, SIEM streams, API
+	// clients and token exchange audiences.
+	SectionIntegrations Section = "integrations"
 )
 
 // AllSections lists every section, in navigation order.
-var AllSections = []Section{SectionSSO, SectionDomains, SectionDirectory, SectionAudit}
+var AllSections = []Section{SectionSSO, SectionDomains, SectionDirectory, SectionAudit, SectionIntegrations}
 
 // ActorSetupLink is the audit actor type of a customer IT admin who came in
 // through a setup link; the actor ID is the link's ID.
