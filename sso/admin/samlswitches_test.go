@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -98,5 +99,29 @@ func TestSAMLSettingErrorsNameTheSetting(t *testing.T) {
 	code, m := f.json(a, "POST", "/connections", `{"protocol":"saml","config":{"metadata_url":"http://plain"}}`)
 	if code != 400 || m["field"] != "config" {
 		t.Fatalf("whole config: %d %v", code, m)
+	}
+}
+
+// settingConfigurer refuses a setting the way oidc's settings do: a
+// *sso.ValidationError whose reason names the setting ("invalid_" +
+// name), wrapping sso.ErrInvalidInput.
+type settingConfigurer struct{ fakeConfigurer }
+
+func (s *settingConfigurer) ConfigureConnection(context.Context, *sso.Connection, json.RawMessage) (*sso.IdPDetails, error) {
+	return nil, &sso.ValidationError{Protocol: "oidc", Reason: "invalid_mfa_acr_values", Want: "absolute values", Got: "a space",
+		Err: fmt.Errorf("%w: oidc: mfa_acr_values: a space", sso.ErrInvalidInput)}
+}
+
+func TestValidationErrorNamesTheSettingSent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *admin.Config) { c.Configurers["oidc"] = &settingConfigurer{fakeConfigurer{"oidc"}} })
+	code, m := f.json(f.orgA, "POST", "/connections", `{"protocol":"oidc","config":{"issuer":"https://i","client_id":"c","mfa_acr_values":["a b"]}}`)
+	if code != 400 || m["field"] != "config.mfa_acr_values" || m["error"] != "invalid_mfa_acr_values" {
+		t.Fatalf("setting sent: %d %v", code, m)
+	}
+	// A reason naming a setting the request did not carry names "config".
+	code, m = f.json(f.orgA, "POST", "/connections", `{"protocol":"oidc","config":{"issuer":"https://i","client_id":"c"}}`)
+	if code != 400 || m["field"] != "config" || m["error"] != "invalid_mfa_acr_values" {
+		t.Fatalf("setting not sent: %d %v", code, m)
 	}
 }
