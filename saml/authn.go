@@ -103,16 +103,18 @@ func (s *SP) checkRequestedAuthn(conn *sso.Connection, st *AuthnRequestState, p 
 // field and the fix.
 func checkMFASettings(contexts []string, comparison string) error {
 	if comparison != "" && !slices.Contains(mfaComparisons, comparison) {
-		return fmt.Errorf("%w: saml: mfa_comparison %q must be one of %s", sso.ErrInvalidInput, comparison, strings.Join(mfaComparisons, ", "))
+		return &sso.FieldError{Field: "mfa_comparison", Reason: "invalid_mfa_comparison",
+			Message: fmt.Sprintf("%q must be one of %s", truncate(comparison, 64), strings.Join(mfaComparisons, ", "))}
 	}
 	if len(contexts) > 16 {
-		return fmt.Errorf("%w: saml: mfa_authn_contexts has %d values, at most 16 are allowed", sso.ErrInvalidInput, len(contexts))
+		return &sso.FieldError{Field: "mfa_authn_contexts", Reason: "invalid_mfa_authn_contexts",
+			Message: fmt.Sprintf("has %d values, at most 16 are allowed", len(contexts))}
 	}
 	for _, c := range contexts {
 		u, err := url.Parse(c)
 		if c == "" || len(c) > 1024 || strings.TrimSpace(c) != c || err != nil || u.Scheme == "" {
-			return fmt.Errorf("%w: saml: mfa_authn_contexts value %q must be an absolute URI such as "+
-				"http://schemas.microsoft.com/claims/multipleauthn", sso.ErrInvalidInput, truncate(c, 64))
+			return &sso.FieldError{Field: "mfa_authn_contexts", Reason: "invalid_mfa_authn_contexts",
+				Message: fmt.Sprintf("value %q must be an absolute URI such as http://schemas.microsoft.com/claims/multipleauthn", truncate(c, 64))}
 		}
 	}
 	return nil

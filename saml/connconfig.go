@@ -144,6 +144,18 @@ type ConnectionInput struct {
 	// BaseURL's host, under BaseURL or an ExtraACSURLs prefix, used by no
 	// other connection; "" restores the default.
 	ACSURL *string `json:"acs_url,omitempty"`
+	// AllowIdPInitiated sets ConnectionConfig.AllowIdPInitiated (weakens).
+	AllowIdPInitiated *bool `json:"allow_idp_initiated,omitempty"`
+	// AllowSHA1 sets ConnectionConfig.AllowSHA1 (weakens).
+	AllowSHA1 *bool `json:"allow_sha1,omitempty"`
+	// AllowResponseSignatureOnly sets
+	// ConnectionConfig.AllowResponseSignatureOnly (weakens).
+	AllowResponseSignatureOnly *bool `json:"allow_response_signature_only,omitempty"`
+	// SignAuthnRequests sets ConnectionConfig.SignAuthnRequests.
+	SignAuthnRequests *bool `json:"sign_authn_requests,omitempty"`
+	// RequireEncryptedAssertions sets
+	// ConnectionConfig.RequireEncryptedAssertions.
+	RequireEncryptedAssertions *bool `json:"require_encrypted_assertions,omitempty"`
 }
 
 // ConfigView is the admin API's view of a SAML connection's IdP side.
@@ -157,6 +169,11 @@ type ConfigView struct {
 	MetadataFetchedAt *time.Time `json:"metadata_fetched_at,omitempty"`
 	AllowIdPInitiated bool       `json:"allow_idp_initiated"`
 	AllowSHA1         bool       `json:"allow_sha1"`
+	// AllowResponseSignatureOnly, SignAuthnRequests and
+	// RequireEncryptedAssertions are the ConnectionConfig switches.
+	AllowResponseSignatureOnly bool `json:"allow_response_signature_only"`
+	SignAuthnRequests          bool `json:"sign_authn_requests"`
+	RequireEncryptedAssertions bool `json:"require_encrypted_assertions"`
 	// EnforceCertificateDates is ConnectionConfig.EnforceCertificateDates.
 	EnforceCertificateDates bool `json:"enforce_certificate_dates"`
 	// AllowRSA15KeyTransport is ConnectionConfig.AllowRSA15KeyTransport.
@@ -188,7 +205,9 @@ func (s *SP) ConfigView(c *sso.Connection) any {
 		Certificates: len(cfg.Certificates), MetadataURL: cfg.MetadataURL, AllowIdPInitiated: cfg.AllowIdPInitiated,
 		AllowSHA1: cfg.AllowSHA1, EnforceCertificateDates: cfg.EnforceCertificateDates,
 		AllowRSA15KeyTransport: cfg.AllowRSA15KeyTransport, MFAAuthnContexts: mfaRequestContexts(cfg), MFAComparison: cfg.MFAComparison,
-		RequireSignedMetadata: cfg.RequireSignedMetadata, SPEntityID: cfg.SPEntityID, ACSURL: cfg.ACSURL}
+		RequireSignedMetadata: cfg.RequireSignedMetadata, SPEntityID: cfg.SPEntityID, ACSURL: cfg.ACSURL,
+		AllowResponseSignatureOnly: cfg.AllowResponseSignatureOnly, SignAuthnRequests: cfg.SignAuthnRequests,
+		RequireEncryptedAssertions: cfg.RequireEncryptedAssertions}
 	if v.MFAComparison == "" {
 		v.MFAComparison = "exact"
 	}
@@ -206,12 +225,56 @@ func configWarnings(cfg *ConnectionConfig, now time.Time) []string {
 	if cfg.AllowSHA1 {
 		out = append(out, "AllowSHA1 accepts RSA-SHA1 signatures and SHA-1 digests, which can be forged: ask the IdP to sign with SHA-256 and turn it off")
 	}
+	if cfg.AllowIdPInitiated {
+		out = append(out, "AllowIdPInitiated accepts unsolicited responses, which an attacker who obtains one signed response can replay into a fresh session within its maximum age: turn it off unless the IdP cannot start logins at the SP")
+	}
+	if cfg.AllowResponseSignatureOnly {
+		out = append(out, "AllowResponseSignatureOnly accepts an unsigned assertion inside a signed response: ask the IdP to sign assertions and turn it off")
+	}
 	if cfg.MFAComparison == "minimum" || cfg.MFAComparison == "better" {
 		out = append(out, "mfa_comparison "+cfg.MFAComparison+" lets the IdP choose a context other than the ones listed; "+
 			"only the listed contexts are accepted as MFA, so logins that require MFA may be refused: prefer exact")
 	}
 	if cfg.AllowRSA15KeyTransport {
 		out = append(out, "AllowRSA15KeyTransport accepts RSA PKCS#1 v1.5 key transport (xmlenc#rsa-1_5), which invites padding-oracle attacks: ask the IdP to encrypt with RSA-OAEP and turn it off")
+	}
+	return out
+}
+
+// weakenings are the settings that lower a connection's security, by
+// their admin JSON name, and when they do.
+var weakenings = []struct {
+	name string
+	weak func(*ConnectionConfig) bool
+}{
+	{"allow_idp_initiated", func(c *ConnectionConfig) bool { return c.AllowIdPInitiated }},
+	{"allow_sha1", func(c *ConnectionConfig) bool { return c.AllowSHA1 }},
+	{"allow_response_signature_only", func(c *ConnectionConfig) bool { return c.AllowResponseSignatureOnly }},
+	{"allow_rsa15_key_transport", func(c *ConnectionConfig) bool { return c.AllowRSA15KeyTransport }},
+	{"require_encrypted_assertions", func(c *ConnectionConfig) bool { return !c.RequireEncryptedAssertions }},
+	{"enforce_certificate_dates", func(c *ConnectionConfig) bool { return !c.EnforceCertificateDates }},
+	{"require_signed_metadata", func(c *ConnectionConfig) bool { return !c.RequireSignedMetadata }},
+	{"mfa_comparison", func(c *ConnectionConfig) bool { return c.MFAComparison == "minimum" || c.MFAComparison == "better" }},
+}
+
+// Weakened returns the admin JSON names of the settings that lower
+// security in after but did not in before (nil before: a new connection,
+// compared with the defaults), in a fixed order. The admin API audits
+// them as a security weakening.
+func (s *SP) Weakened(before, after sso.ProtocolConfig) []string {
+	b, _ := before.(*ConnectionConfig)
+	a, _ := after.(*ConnectionConfig)
+	if a == nil {
+		return nil
+	}
+	if b == nil {
+		b = &ConnectionConfig{}
+	}
+	var out []string
+	for _, w := range weakenings {
+		if w.weak(a) && !w.weak(b) {
+			out = append(out, w.name)
+		}
 	}
 	return out
 }

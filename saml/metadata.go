@@ -542,6 +542,16 @@ func applyPolicy(cfg *ConnectionConfig, in *ConnectionInput) {
 	if in.RequireSignedMetadata != nil {
 		cfg.RequireSignedMetadata = *in.RequireSignedMetadata
 	}
+	for _, sw := range []struct {
+		in  *bool
+		out *bool
+	}{{in.AllowIdPInitiated, &cfg.AllowIdPInitiated}, {in.AllowSHA1, &cfg.AllowSHA1},
+		{in.AllowResponseSignatureOnly, &cfg.AllowResponseSignatureOnly}, {in.SignAuthnRequests, &cfg.SignAuthnRequests},
+		{in.RequireEncryptedAssertions, &cfg.RequireEncryptedAssertions}} {
+		if sw.in != nil {
+			*sw.out = *sw.in
+		}
+	}
 }
 
 func applyMetadata(cfg *ConnectionConfig, md *IdPMetadata) {

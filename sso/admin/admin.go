@@ -157,6 +157,8 @@ func New(cfg Config) (*Handler, error) {
 	route("DELETE /domains/{name}", h.removeDomain)
 	route("GET /enforcement", h.getEnforcement)
 	route("PUT /enforcement", h.setEnforcement)
+	route("GET /mfa-policy", h.getMFAPolicy)
+	route("PUT /mfa-policy", h.setMFAPolicy)
 	route("GET /scim-tokens", h.listSCIMTokens)
 	route("POST /scim-tokens", h.createSCIMToken)
 	route("POST /scim-tokens/{id}/rotate", h.rotateSCIMToken)

@@ -202,7 +202,7 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 	if len(req.Config) > 0 && string(req.Config) != "null" {
 		var err error
 		if idp, err = cf.ConfigureConnection(r.Context(), c, req.Config); err != nil {
-			return configureErr(err)
+			return configureErr(err, req.Config)
 		}
 	}
 	if c.OrgID != org.ID || c.Protocol != req.Protocol || c.Status != sso.ConnectionDraft {
@@ -213,6 +213,7 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 	}
 	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionCreated, Target: sso.Target{Type: "connection", ID: c.ID},
 		Details: map[string]string{"protocol": string(c.Protocol)}})
+	h.auditWeakened(r.Context(), c, nil)
 	httpjson.Write(w, http.StatusCreated, h.view(c, idp))
 	return nil
 }
@@ -303,13 +304,15 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 		return err
 	}
 	var idp *sso.IdPDetails
+	var before sso.ProtocolConfig
 	if len(req.Config) > 0 {
 		if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID) {
 			return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
 		}
 		id, orgID, proto := c.ID, c.OrgID, c.Protocol
+		before = c.Config
 		if idp, err = h.cfg.Configurers[c.Protocol].ConfigureConnection(r.Context(), c, req.Config); err != nil {
-			return configureErr(err)
+			return configureErr(err, req.Config)
 		}
 		if c.ID != id || c.OrgID != orgID || c.Protocol != proto {
 			return fmt.Errorf("admin: configurer changed the connection's identity")
@@ -327,6 +330,9 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 	}
 	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionUpdated, Target: sso.Target{Type: "connection", ID: c.ID},
 		Details: map[string]string{"config_changed": strconv.FormatBool(req.Config != nil)}})
+	if len(req.Config) > 0 {
+		h.auditWeakened(r.Context(), c, before)
+	}
 	httpjson.Write(w, http.StatusOK, h.view(c, idp))
 	return nil
 }
@@ -345,6 +351,28 @@ func (h *Handler) deleteConnection(w http.ResponseWriter, r *http.Request, org *
 	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionDeleted, Target: sso.Target{Type: "connection", ID: c.ID}})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// SecurityWeakener is implemented by a ConnectionConfigurer whose
+// configuration has policy switches that lower security when turned on
+// (for example saml.SP: allow_idp_initiated, allow_sha1). Weakened returns
+// the names of those on in after but not in before (nil: a new
+// connection).
+type SecurityWeakener interface {
+	Weakened(before, after sso.ProtocolConfig) []string
+}
+
+// auditWeakened records EventConnectionSecurityWeakened when saving c
+// turned on switches that lower its security.
+func (h *Handler) auditWeakened(ctx context.Context, c *sso.Connection, before sso.ProtocolConfig) {
+	sw, ok := h.cfg.Configurers[c.Protocol].(SecurityWeakener)
+	if !ok {
+		return
+	}
+	if weak := sw.Weakened(before, c.Config); len(weak) > 0 {
+		h.audit(ctx, &sso.Event{OrgID: c.OrgID, Type: EventConnectionSecurityWeakened, Outcome: sso.OutcomeSuccess,
+			Target: sso.Target{Type: "connection", ID: c.ID}, Details: map[string]string{"weakened": strings.Join(weak, ",")}})
+	}
 }
 
 // otherReady reports whether org has an active, tested connection other

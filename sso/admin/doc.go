@@ -30,8 +30,10 @@
 //
 // An error answers {"error": reason, "message": text}: reason is stable
 // (sso.ReasonOf), text never carries internal error text. Bad input in a
-// named field adds "field" (an *InputError; "config" for the protocol's
-// settings, with the protocol's description in "detail"). A fault of the
+// named field adds "field" (an *InputError; for the protocol's settings
+// "config.<setting>", such as "config.acs_url" with reason
+// "invalid_acs_url", or "config" when no one setting is at fault, with the
+// protocol's description in "detail"). A fault of the
 // identity provider while configuring a connection (unreachable, 5xx,
 // timeout, a garbage, oversized or mismatched document) answers 502 with
 // reason "idp_unavailable" or "idp_document_invalid", "field": "config" and

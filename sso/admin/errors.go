@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -49,10 +50,11 @@ func (e *UpstreamError) Error() string {
 // Unwrap returns the cause.
 func (e *UpstreamError) Unwrap() error { return e.Err }
 
-// configureErr classifies an error of a ConnectionConfigurer: bad input
-// names the "config" field; a fetch failure or an unusable upstream
-// document is an *UpstreamError.
-func configureErr(err error) error {
+// configureErr classifies an error of a ConnectionConfigurer given raw,
+// the request's config object: bad input names the setting at fault
+// ("config.acs_url", see configField) or else the "config" field; a fetch
+// failure or an unusable upstream document is an *UpstreamError.
+func configureErr(err error, raw json.RawMessage) error {
 	var ie *InputError
 	var ve *sso.ValidationError
 	switch {
@@ -63,16 +65,56 @@ func configureErr(err error) error {
 	case errors.As(err, &ve) && ve.Reason != "" && !errors.Is(err, sso.ErrInvalidInput):
 		return &UpstreamError{Reason: "idp_document_invalid", Err: err}
 	case errors.Is(err, sso.ErrInvalidInput):
-		return &configInputError{err}
+		return &configInputError{err: err, field: configField(err, raw)}
 	case httperr.Status(err) >= 500:
 		return &UpstreamError{Reason: "idp_document_invalid", Err: err}
 	}
 	return err
 }
 
-// configInputError is a configurer's input error: field "config", with
-// the configurer's own description as detail.
-type configInputError struct{ err error }
+// configInputError is a configurer's input error: field "config" or
+// "config.<setting>", with the configurer's own description as detail.
+type configInputError struct {
+	err   error
+	field string
+}
+
+// configField names the config setting a configurer's input error is
+// about: an *sso.FieldError's Field, or the setting a *sso.ValidationError
+// names in its reason ("invalid_mfa_acr_values") when raw carries it;
+// "config" when the error names none.
+func configField(err error, raw json.RawMessage) string {
+	var fe *sso.FieldError
+	if errors.As(err, &fe) && fe.Field != "" {
+		return "config." + fe.Field
+	}
+	var ve *sso.ValidationError
+	if errors.As(err, &ve) {
+		if name, ok := strings.CutPrefix(ve.Reason, "invalid_"); ok {
+			var keys map[string]json.RawMessage
+			if json.Unmarshal(raw, &keys) == nil {
+				if _, sent := keys[name]; sent {
+					return "config." + name
+				}
+			}
+		}
+	}
+	return "config"
+}
+
+// configReason is the error code of a configurer's input error: the
+// reason it gives, or "invalid_input".
+func configReason(err error) string {
+	var fe *sso.FieldError
+	if errors.As(err, &fe) && fe.Reason != "" {
+		return fe.Reason
+	}
+	var ve *sso.ValidationError
+	if errors.As(err, &ve) && ve.Reason != "" {
+		return ve.Reason
+	}
+	return "invalid_input"
+}
 
 func (e *configInputError) Error() string { return e.err.Error() }
 func (e *configInputError) Unwrap() error { return e.err }
@@ -121,8 +163,13 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		httpjson.Write(w, http.StatusBadGateway, map[string]string{"error": ue.Reason, "message": msg,
 			"field": "config", "detail": detail(ue.Err)})
 	case errors.As(err, &ce):
-		httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": sso.ReasonOf(err),
-			"message": "invalid config: " + detail(ce.err), "field": "config", "detail": detail(ce.err)})
+		d := detail(ce.err)
+		var fe *sso.FieldError
+		if errors.As(ce.err, &fe) {
+			d = clip(fe.Message, 300)
+		}
+		httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": configReason(ce.err),
+			"message": "invalid " + ce.field + ": " + d, "field": ce.field, "detail": d})
 	case httperr.Status(err) == http.StatusBadRequest && errors.Is(err, sso.ErrInvalidInput) && !errors.As(err, new(*sso.ValidationError)):
 		// The API's own description of the bad input: what and why.
 		httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "invalid_input",

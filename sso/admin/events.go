@@ -7,6 +7,11 @@ const (
 	EventConnectionCreated = "connection.created"
 	// EventConnectionUpdated is recorded when a connection's configuration changed.
 	EventConnectionUpdated = "connection.updated"
+	// EventConnectionSecurityWeakened is recorded when a create or update
+	// turned on policy switches that lower a connection's security (see
+	// SecurityWeakener), with the detail "weakened": their names,
+	// comma-separated. The portal records the same type.
+	EventConnectionSecurityWeakened = "connection.security_weakened"
 	// EventConnectionActivated is recorded when a connection started accepting logins.
 	EventConnectionActivated = "connection.activated"
 	// EventConnectionDisabled is recorded when a connection stopped accepting logins.

@@ -45,6 +45,17 @@ var samlAdvanced = []advField{
 		Risk: "Metadata updates will be accepted without a signature from the identity provider."},
 	{Name: "allow_rsa15_key_transport", Label: "Accept the old RSA 1.5 encryption for encrypted assertions", Kind: "switch", Weakens: []string{"true"},
 		Risk: "Encrypted assertions may use RSA 1.5 key transport, which is open to known attacks."},
+	{Name: "allow_idp_initiated", Label: "Accept sign-ins started at the identity provider", Kind: "switch", Weakens: []string{"true"},
+		Help: "Only for identity providers that cannot send people to this application to start signing in (for example from an app portal tile).",
+		Risk: "A signed response someone intercepts can be replayed to sign in as that person for a few minutes."},
+	{Name: "allow_sha1", Label: "Accept SHA-1 signatures", Kind: "switch", Weakens: []string{"true"},
+		Risk: "SHA-1 signatures can be forged: someone could sign in as anyone in your organization."},
+	{Name: "allow_response_signature_only", Label: "Accept a signed response whose assertion is not signed", Kind: "switch", Weakens: []string{"true"},
+		Risk: "The person's details are accepted without a signature of their own, which some attacks on XML signatures rely on."},
+	{Name: "sign_authn_requests", Label: "Sign our sign-in requests", Kind: "switch",
+		Help: "Turn on when your identity provider requires signed requests; it checks them with the certificate in our metadata."},
+	{Name: "require_encrypted_assertions", Label: "Require encrypted assertions", Kind: "switch", Weakens: []string{"false"},
+		Risk: "Assertions may arrive unencrypted, so the person's details can be read where the response passes."},
 }
 
 var oidcAdvanced = []advField{
@@ -122,17 +133,9 @@ func (p *Portal) renderAdvanced(w http.ResponseWriter, r *http.Request, status i
 			warnings = append(warnings, fmt.Sprint(w))
 		}
 	}
-	fixed := []kv{}
-	if c.Protocol == "saml" {
-		for _, k := range []string{"allow_idp_initiated", "allow_sha1"} {
-			if v, ok := c.Raw[k].(bool); ok {
-				fixed = append(fixed, kv{Key: settingLabel(k), Value: map[bool]string{true: "Yes", false: "No"}[v]})
-			}
-		}
-	}
 	p.render(w, r, status, "sso_advanced", &page{Title: "Advanced settings: " + c.DisplayName, Section: string(SectionSSO),
 		Problem: pr, Notice: notice,
-		Data: map[string]any{"C": c, "Inputs": in, "Warnings": warnings, "Fixed": fixed, "Configured": c.Raw != nil}})
+		Data: map[string]any{"C": c, "Inputs": in, "Warnings": warnings, "Configured": c.Raw != nil}})
 }
 
 // ssoSaveAdvanced saves the advanced settings: the identity provider side
@@ -186,11 +189,7 @@ func (p *Portal) ssoSaveAdvanced(w http.ResponseWriter, r *http.Request, s *Sess
 		p.renderAdvanced(w, r, statusOf(err), c, advancedProblem(err, advancedFields(c.Protocol)), "")
 		return nil
 	}
-	if len(weak) > 0 {
-		p.audit(r.Context(), &sso.Event{OrgID: s.OrgID, Type: EventSecurityWeakened, Outcome: sso.OutcomeSuccess,
-			Target:  sso.Target{Type: "connection", ID: c.ID},
-			Details: map[string]string{"weakened": strings.Join(weak, ","), "confirmed": "true"}})
-	}
+	// The admin API records the confirmed weakening (EventSecurityWeakened).
 	p.redirect(w, r, "/connections/"+c.ID+"/advanced", "saved_retest")
 	return nil
 }
@@ -240,22 +239,23 @@ func advancedChanges(r *http.Request, fields []advField, raw map[string]any) (ch
 }
 
 // advancedProblem explains an error of the admin API about the settings.
-// The API names the whole configuration ("config") as the field and the
-// setting in its reason ("invalid_acs_url") or detail ("invalid acs_url:
-// ..."); the setting found there is the field marked on the page.
+// The API names the setting at fault as "config.<setting>"; a problem of
+// the configuration as a whole ("config") is about the identity provider
+// side and is shown above the form.
 func advancedProblem(err error, fields []advField) *problem {
 	pr := explain(err)
 	var ae *apiError
-	if !errors.As(err, &ae) || ae.Field != "config" {
+	if !errors.As(err, &ae) || (ae.Field != "config" && !strings.HasPrefix(ae.Field, "config.")) {
 		return pr
 	}
+	name := strings.TrimPrefix(ae.Field, "config.")
 	for _, f := range fields {
-		if ae.Reason == "invalid_"+f.Name || strings.Contains(pr.Detail, "invalid "+f.Name+":") {
+		if f.Name == name {
 			pr.Field = f.Name
 			pr.What = "“" + f.Label + "” could not be used."
 			return pr
 		}
 	}
-	pr.Field = "" // about the identity provider side: shown above the form
+	pr.Field = ""
 	return pr
 }

@@ -64,8 +64,12 @@ func (f *fakeConfigurer) ConfigureConnection(_ context.Context, c *sso.Connectio
 	case strings.Contains(in.MetadataURL, "garbage.example"):
 		return nil, errors.New("saml: metadata: XML syntax error on line 1")
 	case strings.Contains(in.MetadataXML, "<EntityDescriptor"):
-		c.Config = &saml.ConnectionConfig{IdPEntityID: "http://www.okta.com/exk1", SSOURL: "https://acme.okta.example/sso",
+		cfg := &saml.ConnectionConfig{IdPEntityID: "http://www.okta.com/exk1", SSOURL: "https://acme.okta.example/sso",
 			SSOBinding: "redirect", Certificates: []string{"PEM"}, MetadataXML: in.MetadataXML}
+		if in.AllowRSA15KeyTransport != nil {
+			cfg.AllowRSA15KeyTransport = *in.AllowRSA15KeyTransport
+		}
+		c.Config = cfg
 	default:
 		return nil, fmt.Errorf("%w: saml: metadata is not SAML metadata", sso.ErrInvalidInput)
 	}
@@ -75,6 +79,17 @@ func (f *fakeConfigurer) ConfigureConnection(_ context.Context, c *sso.Connectio
 			{Subject: "CN=okta-current", NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(0, 0, 10), Fingerprint: "AB:CD:EF"},
 			{Subject: "CN=okta-next", NotBefore: now, NotAfter: now.AddDate(2, 0, 0), Fingerprint: "12:34:56"},
 		}}, nil
+}
+
+// Weakened implements admin.SecurityWeakener with the SAML package's own
+// rules (saml.SP.Weakened uses no state of the SP), so the admin API audits
+// weakenings made through the portal.
+func (f *fakeConfigurer) Weakened(before, after sso.ProtocolConfig) []string {
+	if f.proto != saml.Protocol {
+		return nil
+	}
+	var sp *saml.SP
+	return sp.Weakened(before, after)
 }
 
 func (f *fakeConfigurer) ConfigView(c *sso.Connection) any {

@@ -253,11 +253,8 @@ func (p *Portal) ssoSetIdP(w http.ResponseWriter, r *http.Request, s *Session) e
 		p.renderDetail(w, r, statusOf(err), c, nil, explain(err))
 		return nil
 	}
-	if len(weak) > 0 {
-		p.audit(r.Context(), &sso.Event{OrgID: s.OrgID, Type: EventSecurityWeakened, Outcome: sso.OutcomeSuccess,
-			Target:  sso.Target{Type: "connection", ID: c.ID},
-			Details: map[string]string{"weakened": strings.Join(weak, ","), "confirmed": "true"}})
-	}
+	// The admin API records the confirmed weakening
+	// (EventSecurityWeakened).
 	nc, err := p.connection(r, c.ID)
 	if err != nil {
 		return err

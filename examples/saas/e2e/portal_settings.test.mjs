@@ -139,6 +139,24 @@ test('an IT admin sets advanced settings, imports connections and limits network
     assert.match(main, /Our entity ID \(audience\)\s*urn:legacy:e2e/);
     assert.match(main, /padding-oracle/, 'the API warning about the weakened setting is shown');
     await check(page, 'advanced-saved');
+
+    // IdP-initiated sign-in and SHA-1, once set only by the operator, are
+    // settable after confirming their risks.
+    await page.getByLabel('Accept sign-ins started at the identity provider').selectOption('true');
+    await page.getByLabel('Accept SHA-1 signatures').selectOption('true');
+    await page.getByRole('button', { name: 'Save advanced settings' }).click();
+    const risks = await page.locator('main').innerText();
+    assert.match(risks, /replayed to sign in as that person/);
+    assert.match(risks, /SHA-1 signatures can be forged/);
+    await check(page, 'advanced-switches-confirm');
+    await page.getByRole('button', { name: 'Lower security and save' }).click();
+    await page.waitForURL(/\/advanced\?done=saved_retest$/);
+    const switched = await page.locator('main').innerText();
+    assert.match(switched, /AllowIdPInitiated accepts unsolicited responses/);
+    assert.match(switched, /AllowSHA1 accepts RSA-SHA1 signatures/);
+    assert.equal(await page.getByLabel('Accept sign-ins started at the identity provider').inputValue(), 'true');
+    assert.doesNotMatch(switched, /set by the application's operator/);
+    await check(page, 'advanced-switches-saved');
     await page.getByRole('link', { name: /^Back to / }).click();
     assert.match(await page.locator('main').innerText(), /Warnings\s*[\s\S]*padding-oracle/, 'the connection page shows the warning too');
     await check(page, 'connection-warnings');
