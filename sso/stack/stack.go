@@ -32,9 +32,11 @@ import (
 	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
+	"github.com/ssokit/ssokit/sso/passkey"
 	"github.com/ssokit/ssokit/sso/password"
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/sso/portal"
+	"github.com/ssokit/ssokit/sso/social"
 	"github.com/ssokit/ssokit/sso/webhook"
 )
 
@@ -126,6 +128,13 @@ type Config struct {
 	// accept page at PrefixInvite. With EmailCode, a sign-in by email
 	// applies the auto-join policy of the user's verified domain.
 	Invites *InviteConfig
+	// Social, when set, turns on sign-in with Google, Microsoft and
+	// GitHub at PrefixSocial, under the same SSO enforcement, sessions and
+	// audit trail as SSO logins.
+	Social *SocialConfig
+	// Passkeys, when set, turns on passwordless sign-in with passkeys
+	// (and their management by the signed-in user) at PrefixPasskey.
+	Passkeys *PasskeyConfig
 	// Portal, when set, mounts the admin portal at PrefixPortal: the
 	// pages a customer's IT admin sets SSO, domains and directory sync up
 	// with, entered through Authorize or a setup link.
@@ -276,6 +285,10 @@ type Stack struct {
 	EmailCode *emailcode.Manager
 	// Invites is nil unless Config.Invites is set.
 	Invites *invite.Manager
+	// Social is nil unless Config.Social is set.
+	Social *social.Manager
+	// Passkeys is nil unless Config.Passkeys is set.
+	Passkeys *passkey.Manager
 	// Webhooks is nil unless Config.Webhooks is set.
 	Webhooks  *webhook.Dispatcher
 	Auditor   *audit.Trail
@@ -311,6 +324,8 @@ const (
 	PrefixPassword  = "/auth/password/"
 	PrefixEmailCode = "/auth/email/"
 	PrefixInvite    = "/invite/"
+	PrefixSocial    = "/auth/social/"
+	PrefixPasskey   = "/auth/passkey/"
 	PathToken       = "/oauth/token"
 	PathJWKS        = "/.well-known/jwks.json"
 )
@@ -580,6 +595,9 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
+	if err := s.wireSignIn(cfg); err != nil {
+		return err
+	}
 	requireAdmin := cfg.RequireAdmin
 	if requireAdmin == nil && s.MFA != nil {
 		requireAdmin = []func(http.Handler) http.Handler{s.MFA.Require}
@@ -742,6 +760,7 @@ func (s *Stack) mounts() []mount {
 		// The accept page checks the origin of its posts itself.
 		ms = append(ms, strip(PrefixInvite, s.loadOnce(s.Invites)))
 	}
+	ms = append(ms, s.signInMounts(strip)...)
 	if s.Portal != nil {
 		// The portal checks its own CSRF tokens and origins: its setup
 		// links arrive from mail and chat, cross-site by design.

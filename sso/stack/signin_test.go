@@ -1,0 +1,148 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/passkey"
+	"github.com/ssokit/ssokit/sso/social"
+	"github.com/ssokit/ssokit/sso/stack"
+	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/mempasskey"
+	"github.com/ssokit/ssokit/store/memstore/memsocial"
+)
+
+// stubGitHub stands in for GitHub, which cannot run here: its OAuth 2.0
+// authorization and token endpoints and GET /user, GET /user/emails, for
+// one account whose primary email is email (verified). The social
+// package's own tests check the protocol against a stricter stand-in and
+// the real oidc-provider; this one only lets a stack login through.
+func stubGitHub(t *testing.T, email string) social.Provider {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {"c1"}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+		_, _ = io.WriteString(w, "access_token=gho_1&token_type=bearer")
+	})
+	mux.HandleFunc("GET /api/user", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"id":4242,"login":"mia"}`)
+	})
+	mux.HandleFunc("GET /api/user/emails", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode([]map[string]any{{"email": email, "primary": true, "verified": true}})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	p := social.GitHub("gh-client", "gh-secret")
+	p.AuthURL, p.TokenURL, p.APIURL = srv.URL+"/authorize", srv.URL+"/token", srv.URL+"/api"
+	return p
+}
+
+// signInStack starts a stack on memstore with Social (the GitHub
+// stand-in) and Passkeys, and an organization acme with the verified
+// member usr_m (m@acme.test).
+func signInStack(t *testing.T, mutate func(*stack.Config)) (*stack.Stack, *memstore.Store, *httptest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := memStores()
+	st := cfg.Store.(*memstore.Store)
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	cfg.BaseURL, _ = url.Parse(srv.URL)
+	cfg.SealKeyID, cfg.SealKeys = "k1", map[string][]byte{"k1": make([]byte, 32)}
+	cfg.LocalLoginURL, cfg.Logger = "/password-login", slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Dev = stack.Dev{AllowInsecureCookie: true, AllowInsecureURLs: true, AllowPrivateAddresses: true}
+	cfg.Social = &stack.SocialConfig{Store: memsocial.New(st), Providers: []social.Provider{stubGitHub(t, "m@acme.test")}}
+	cfg.Passkeys = &stack.PasskeyConfig{Store: mempasskey.New(st), RPID: "localhost", Origins: []string{"http://localhost"}}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	s, err := stack.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = s.Handler()
+	if err := st.CreateOrg(ctx, &sso.Organization{ID: "org_acme", Slug: "acme", Name: "Acme",
+		Settings: sso.OrgSettings{Features: sso.Features{social.Feature, passkey.Feature}}}); err != nil {
+		t.Fatal(err)
+	}
+	return s, st, srv
+}
+
+// TestSocialAndPasskeyMounted: the stack mounts social sign-in at
+// /auth/social/ and passkeys at /auth/passkey/; a GitHub sign-in of a
+// member whose verified primary email matches gets a session with method
+// social, which the passkey routes then recognise.
+func TestSocialAndPasskeyMounted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, st, srv := signInStack(t, nil)
+	if s.Social == nil || s.Passkeys == nil {
+		t.Fatal("Social or Passkeys not wired")
+	}
+	u := sso.User{ID: "usr_m", Email: "m@acme.test", EmailVerified: true}
+	if err := st.CreateUser(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateMembership(ctx, &sso.Membership{OrgID: "org_acme", UserID: "usr_m", Roles: []string{"member"}, Status: sso.MembershipActive}); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	res, err := c.Get(srv.URL + "/auth/social/providers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"github"`) {
+		t.Fatalf("providers: %d %s", res.StatusCode, body)
+	}
+	if res, err = c.Get(srv.URL + "/auth/social/github/start"); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	ss, _ := st.ListUserSessions(ctx, "usr_m")
+	if len(ss) != 1 || ss[0].OrgID != "org_acme" || ss[0].Method != sso.AuthSocial {
+		t.Fatalf("sessions after the GitHub sign-in: %+v (%s: %d %.300s)", ss, res.Request.URL, res.StatusCode, body)
+	}
+	// The session cookie reaches the passkey routes: the user lists
+	// their (no) passkeys; without the cookie they are refused.
+	for _, signedIn := range []bool{true, false} {
+		cl := c
+		if !signedIn {
+			cl = &http.Client{}
+		}
+		if res, err = cl.Get(srv.URL + "/auth/passkey/credentials"); err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		if ok := res.StatusCode == http.StatusOK && strings.Contains(string(body), `"passkeys"`); ok != signedIn {
+			t.Errorf("passkeys signed in=%t: %d %s", signedIn, res.StatusCode, body)
+		}
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/auth/passkey/login/begin", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	if res, err = c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ceremony"`) || !strings.Contains(string(body), `"rpId":"localhost"`) {
+		t.Errorf("passkey login begin: %d %s", res.StatusCode, body)
+	}
+}
