@@ -32,8 +32,8 @@ type SocialConfig struct {
 	FlowTTL    time.Duration
 	RateLimit  rate.Limit
 	Burst      int
-	// ErrorHandler renders refusals. Nil means Config.ErrorHandler, else
-	// social.WriteError.
+	// ErrorHandler renders refusals. Nil means social.WriteError (a page
+	// that names the reason and what to do next, or JSON when asked).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -64,10 +64,6 @@ func (s *Stack) wireSignIn(cfg Config) error {
 	var err error
 	base, ip, now, lg := cfg.BaseURL, cfg.ClientIP, cfg.Now, cfg.Logger
 	if sc := cfg.Social; sc != nil {
-		render := sc.ErrorHandler
-		if render == nil {
-			render = cfg.ErrorHandler
-		}
 		if s.Social, err = social.New(social.Config{
 			BaseURL: under(base, PrefixSocial), Providers: sc.Providers, Store: sc.Store,
 			Users: cfg.Store, Orgs: cfg.Store, Members: cfg.Store, Sessions: s.Sessions, Enforcer: s.Enforcer,
@@ -76,7 +72,7 @@ func (s *Stack) wireSignIn(cfg Config) error {
 			HTTPClient:        sc.HTTPClient,
 			AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
 			DefaultReturnTo: cfg.DefaultReturnTo, FlowTTL: sc.FlowTTL, RateLimit: sc.RateLimit, Burst: sc.Burst,
-			ClientIP: ip, ErrorHandler: render, Now: now, Logger: lg,
+			ClientIP: ip, ErrorHandler: sc.ErrorHandler, Now: now, Logger: lg,
 		}); err != nil {
 			return err
 		}
