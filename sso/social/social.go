@@ -52,7 +52,9 @@ type Admission interface {
 	Offer(ctx context.Context, email string) (*Offer, error)
 	// Accept turns o into an active membership of u (consuming an
 	// invitation), atomically: of concurrent calls for one invitation one
-	// wins. It returns the membership.
+	// wins. It returns the membership, or an error wrapping
+	// ErrJoinRequested when the organization must approve the person
+	// first (a join request was made).
 	Accept(ctx context.Context, o *Offer, u *sso.User) (*sso.Membership, error)
 }
 

@@ -3,12 +3,14 @@ package stack
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/passkey"
 	"github.com/ssokit/ssokit/sso/social"
 )
@@ -24,7 +26,11 @@ type SocialConfig struct {
 	// the stack's Store. Required.
 	Store social.Store
 	// Admission places a person without an organization into one. Nil
-	// admits nobody: such sign-ins are refused with no_organization.
+	// means the invitations and auto-join policies of Config.Invites when
+	// it is set (a pending invitation for the provider-verified address,
+	// else its verified domain's policy, where "approval" makes a join
+	// request), and nobody otherwise: such sign-ins are refused with
+	// no_organization.
 	Admission social.Admission
 	// HTTPClient is the base client for provider requests (only its
 	// Transport is used).
@@ -64,10 +70,14 @@ func (s *Stack) wireSignIn(cfg Config) error {
 	var err error
 	base, ip, now, lg := cfg.BaseURL, cfg.ClientIP, cfg.Now, cfg.Logger
 	if sc := cfg.Social; sc != nil {
+		admission := sc.Admission
+		if admission == nil && s.Invites != nil {
+			admission = inviteAdmission{s.Invites}
+		}
 		if s.Social, err = social.New(social.Config{
 			BaseURL: under(base, PrefixSocial), Providers: sc.Providers, Store: sc.Store,
 			Users: cfg.Store, Orgs: cfg.Store, Members: cfg.Store, Sessions: s.Sessions, Enforcer: s.Enforcer,
-			Admission: sc.Admission, Auditor: s.Auditor, Sealer: s.Sealer,
+			Admission: admission, Auditor: s.Auditor, Sealer: s.Sealer,
 			SSOLoginPath:      under(base, PrefixDiscovery+"login/").Path,
 			HTTPClient:        sc.HTTPClient,
 			AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
@@ -138,4 +148,43 @@ func (s *Stack) signInMounts(strip func(prefix string, h http.Handler) mount) []
 		ms = append(ms, strip(PrefixPasskey, s.loadOnce(s.Passkeys)))
 	}
 	return ms
+}
+
+// inviteAdmission admits people to organizations through sso/invite: a
+// pending invitation for the provider-verified address, else the
+// auto-join policy of its verified domain (a join request under
+// approval). The stack sets it as SocialConfig.Admission when Invites is
+// set too and SocialConfig.Admission is nil.
+type inviteAdmission struct{ m *invite.Manager }
+
+// Offer implements social.Admission.
+func (a inviteAdmission) Offer(ctx context.Context, email string) (*social.Offer, error) {
+	w, err := a.m.WayIn(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if w.Invitation != nil {
+		return &social.Offer{OrgID: w.OrgID, Via: "invitation", Ref: w.Invitation.ID}, nil
+	}
+	return &social.Offer{OrgID: w.OrgID, Via: "auto_join"}, nil
+}
+
+// Accept implements social.Admission.
+func (a inviteAdmission) Accept(ctx context.Context, o *social.Offer, u *sso.User) (*sso.Membership, error) {
+	w := &invite.Way{OrgID: o.OrgID}
+	if o.Via == "invitation" {
+		inv, err := a.m.Pending(ctx, o.OrgID, o.Ref)
+		if err != nil {
+			return nil, err
+		}
+		w.Invitation = inv
+	}
+	out, err := a.m.Enter(ctx, w, u)
+	if err != nil {
+		return nil, err
+	}
+	if out.Joined == nil || out.Joined.OrgID != o.OrgID {
+		return nil, fmt.Errorf("stack: %w", social.ErrJoinRequested)
+	}
+	return out.Joined, nil
 }

@@ -13,20 +13,23 @@ import (
 	"testing"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/invite"
+	"github.com/ssokit/ssokit/sso/mail"
 	"github.com/ssokit/ssokit/sso/passkey"
 	"github.com/ssokit/ssokit/sso/social"
 	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/memstore"
+	"github.com/ssokit/ssokit/store/memstore/meminvite"
 	"github.com/ssokit/ssokit/store/memstore/mempasskey"
 	"github.com/ssokit/ssokit/store/memstore/memsocial"
 )
 
 // stubGitHub stands in for GitHub, which cannot run here: its OAuth 2.0
 // authorization and token endpoints and GET /user, GET /user/emails, for
-// one account whose primary email is email (verified). The social
+// one account whose primary email is email. The social
 // package's own tests check the protocol against a stricter stand-in and
 // the real oidc-provider; this one only lets a stack login through.
-func stubGitHub(t *testing.T, email string) social.Provider {
+func stubGitHub(t *testing.T, email string, verified bool) social.Provider {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -40,7 +43,7 @@ func stubGitHub(t *testing.T, email string) social.Provider {
 		_, _ = io.WriteString(w, `{"id":4242,"login":"mia"}`)
 	})
 	mux.HandleFunc("GET /api/user/emails", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode([]map[string]any{{"email": email, "primary": true, "verified": true}})
+		_ = json.NewEncoder(w).Encode([]map[string]any{{"email": email, "primary": true, "verified": verified}})
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -50,9 +53,9 @@ func stubGitHub(t *testing.T, email string) social.Provider {
 }
 
 // signInStack starts a stack on memstore with Social (the GitHub
-// stand-in) and Passkeys, and an organization acme with the verified
-// member usr_m (m@acme.test).
-func signInStack(t *testing.T, mutate func(*stack.Config)) (*stack.Stack, *memstore.Store, *httptest.Server) {
+// stand-in, whose account has the primary address email) and Passkeys,
+// and an organization acme whose plan includes both.
+func signInStack(t *testing.T, email string, verified bool, mutate func(*stack.Config)) (*stack.Stack, *memstore.Store, *httptest.Server) {
 	t.Helper()
 	ctx := context.Background()
 	cfg := memStores()
@@ -64,7 +67,7 @@ func signInStack(t *testing.T, mutate func(*stack.Config)) (*stack.Stack, *memst
 	cfg.SealKeyID, cfg.SealKeys = "k1", map[string][]byte{"k1": make([]byte, 32)}
 	cfg.LocalLoginURL, cfg.Logger = "/password-login", slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Dev = stack.Dev{AllowInsecureCookie: true, AllowInsecureURLs: true, AllowPrivateAddresses: true}
-	cfg.Social = &stack.SocialConfig{Store: memsocial.New(st), Providers: []social.Provider{stubGitHub(t, "m@acme.test")}}
+	cfg.Social = &stack.SocialConfig{Store: memsocial.New(st), Providers: []social.Provider{stubGitHub(t, email, verified)}}
 	cfg.Passkeys = &stack.PasskeyConfig{Store: mempasskey.New(st), RPID: "localhost", Origins: []string{"http://localhost"}}
 	if mutate != nil {
 		mutate(&cfg)
@@ -88,7 +91,7 @@ func signInStack(t *testing.T, mutate func(*stack.Config)) (*stack.Stack, *memst
 func TestSocialAndPasskeyMounted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, st, srv := signInStack(t, nil)
+	s, st, srv := signInStack(t, "m@acme.test", true, nil)
 	if s.Social == nil || s.Passkeys == nil {
 		t.Fatal("Social or Passkeys not wired")
 	}
@@ -145,4 +148,103 @@ func TestSocialAndPasskeyMounted(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ceremony"`) || !strings.Contains(string(body), `"rpId":"localhost"`) {
 		t.Errorf("passkey login begin: %d %s", res.StatusCode, body)
 	}
+}
+
+// TestSocialAdmissionByInvites: with Social and Invites, a newcomer's
+// GitHub sign-in joins by a pending invitation with the invited role; under
+// an "approval" auto-join policy it makes a join request and signs nobody
+// in; an address GitHub has not verified joins nothing, even invited.
+func TestSocialAdmissionByInvites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	withInvites := func(c *stack.Config) {
+		c.Invites = &stack.InviteConfig{Store: meminvite.New(c.Store.(*memstore.Store)), Mailer: &mail.DevMailer{}}
+	}
+	signIn := func(t *testing.T, srv *httptest.Server) (int, string) {
+		jar, _ := cookiejar.New(nil)
+		res, err := (&http.Client{Jar: jar}).Get(srv.URL + "/auth/social/github/start")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(body)
+	}
+	verifyDomain := func(t *testing.T, st *memstore.Store) {
+		if err := st.CreateDomain(ctx, &sso.Domain{OrgID: "org_acme", Name: "acme.test", Token: "t", State: sso.DomainVerified}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("invitation", func(t *testing.T) {
+		t.Parallel()
+		s, st, srv := signInStack(t, "inv@acme.test", true, withInvites)
+		verifyDomain(t, st)
+		if _, err := s.Invites.SetPolicy(ctx, "org_acme", invite.ModeApproval, "member"); err != nil {
+			t.Fatal(err)
+		}
+		inv, err := s.Invites.Invite(ctx, "org_acme", "inv@acme.test", []string{"admin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, body := signIn(t, srv); st != http.StatusNotFound { // "/" is the host's
+			t.Fatalf("sign-in: %d %.300s", st, body)
+		}
+		u, err := meminvite.New(st).FindVerifiedUser(ctx, "inv@acme.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := st.GetMembership(ctx, "org_acme", u.ID); err != nil || !m.HasRole("admin") || m.HasRole("member") {
+			t.Errorf("membership: %+v, %v (want the invited role admin)", m, err)
+		}
+		if ss, _ := st.ListUserSessions(ctx, u.ID); len(ss) != 1 || ss[0].Method != sso.AuthSocial {
+			t.Errorf("sessions: %+v", ss)
+		}
+		if _, err := s.Invites.Pending(ctx, "org_acme", inv.ID); err == nil {
+			t.Error("the invitation is still pending after its use")
+		}
+	})
+	t.Run("approval", func(t *testing.T) {
+		t.Parallel()
+		s, st, srv := signInStack(t, "new@acme.test", true, withInvites)
+		verifyDomain(t, st)
+		if _, err := s.Invites.SetPolicy(ctx, "org_acme", invite.ModeApproval, "member"); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // a second sign-in finds the request still pending
+			if code, body := signIn(t, srv); code != http.StatusForbidden || !strings.Contains(body, `data-reason="join_requested"`) {
+				t.Fatalf("sign-in: %d %.300s", code, body)
+			}
+		}
+		jrs, err := s.Invites.JoinRequests(ctx, "org_acme", invite.StatusPending)
+		if err != nil || len(jrs) != 1 || jrs[0].Email != "new@acme.test" {
+			t.Fatalf("join requests: %+v, %v", jrs, err)
+		}
+		if _, err := st.GetMembership(ctx, "org_acme", jrs[0].UserID); err == nil {
+			t.Error("a membership before approval")
+		}
+		if ss, _ := st.ListUserSessions(ctx, jrs[0].UserID); len(ss) != 0 {
+			t.Errorf("sessions before approval: %+v", ss)
+		}
+	})
+	t.Run("unverified", func(t *testing.T) {
+		t.Parallel()
+		s, st, srv := signInStack(t, "inv@acme.test", false, withInvites)
+		verifyDomain(t, st)
+		if _, err := s.Invites.SetPolicy(ctx, "org_acme", invite.ModeJoin, "member"); err != nil {
+			t.Fatal(err)
+		}
+		inv, err := s.Invites.Invite(ctx, "org_acme", "inv@acme.test", []string{"admin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, body := signIn(t, srv); code == http.StatusNotFound || !strings.Contains(body, `data-reason="email_not_verified"`) {
+			t.Fatalf("sign-in: %d %.300s", code, body)
+		}
+		if _, err := s.Invites.Pending(ctx, "org_acme", inv.ID); err != nil {
+			t.Errorf("the invitation was used: %v", err)
+		}
+		if ms, _ := st.ListMembers(ctx, "org_acme", "", 10); len(ms) != 0 {
+			t.Errorf("members: %+v", ms)
+		}
+	})
 }
