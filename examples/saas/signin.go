@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"strings"
 
-	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/social"
 	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlpasskey"
@@ -26,43 +23,6 @@ import (
 //
 // Passkeys need a host name in the base URL (WebAuthn relying party IDs
 // cannot be IP addresses): run with -base-url http://localhost:8080.
-
-// demoAdmission stands in for the invitations package: a person whose
-// provider-verified address is in an organization's verified domain joins
-// it when the organization allows JIT provisioning (the demo's auto-join
-// policy). sso/social never asks it about an unverified address and never
-// joins an organization that enforces SSO.
-type demoAdmission struct{ a *App }
-
-func (d demoAdmission) Offer(ctx context.Context, email string) (*social.Offer, error) {
-	_, domain, ok := strings.Cut(email, "@")
-	if !ok {
-		return nil, sso.ErrNotFound
-	}
-	dom, err := d.a.store.FindVerifiedDomain(ctx, domain)
-	if err != nil {
-		return nil, err
-	}
-	org, err := d.a.store.GetOrg(ctx, dom.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	if !org.Settings.AllowJIT {
-		return nil, fmt.Errorf("auto-join off: %w", sso.ErrNotFound)
-	}
-	return &social.Offer{OrgID: org.ID, Via: "auto_join"}, nil
-}
-
-func (d demoAdmission) Accept(ctx context.Context, o *social.Offer, u *sso.User) (*sso.Membership, error) {
-	org, err := d.a.store.GetOrg(ctx, o.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	now := d.a.opts.Now().UTC()
-	m := &sso.Membership{OrgID: o.OrgID, UserID: u.ID, Roles: []string{org.Settings.DefaultRole}, Status: sso.MembershipActive,
-		Source: sso.SourceJIT, JoinedAt: now, UpdatedAt: now}
-	return m, d.a.store.CreateMembership(ctx, m)
-}
 
 // socialProviders reads the providers from the environment.
 func socialProviders() []social.Provider {
@@ -90,7 +50,9 @@ func (a *App) socialConfig() *stack.SocialConfig {
 	if len(ps) == 0 {
 		return nil
 	}
-	return &stack.SocialConfig{Providers: ps, Store: sqlsocial.New(a.store), Admission: demoAdmission{a}, RateLimit: 20, Burst: 100}
+	// Newcomers join by invitation or their domain's auto-join policy
+	// (the stack's Invites).
+	return &stack.SocialConfig{Providers: ps, Store: sqlsocial.New(a.store), RateLimit: 20, Burst: 100}
 }
 
 // passkeyConfig turns passkeys on when the base URL has a host name.
