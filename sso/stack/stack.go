@@ -125,8 +125,10 @@ type Config struct {
 	EmailCode *EmailCodeConfig
 	// Invites, when set, turns on invitations and domain auto-join: the
 	// admin API's invitation, auto-join and join-request routes and the
-	// accept page at PrefixInvite. With EmailCode, a sign-in by email
-	// applies the auto-join policy of the user's verified domain.
+	// accept page at PrefixInvite. With EmailCode or Password, a sign-in
+	// by email or password (once the address is verified) applies the
+	// auto-join policy of the user's verified domain; with Social, a
+	// provider-verified address joins by invitation or auto-join.
 	Invites *InviteConfig
 	// Social, when set, turns on sign-in with Google, Microsoft and
 	// GitHub at PrefixSocial, under the same SSO enforcement, sessions and
@@ -561,16 +563,6 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
-	if pc := cfg.Password; pc != nil {
-		if s.Password, err = password.New(password.Config{
-			Store: pc.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions, Revoker: s.Sessions,
-			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: pc.Mailer, VerifyURL: pc.VerifyURL, ResetURL: pc.ResetURL,
-			AppName: pc.AppName, Policy: pc.Policy, Params: pc.Params, Throttle: pc.Throttle,
-			DefaultReturnTo: cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg,
-		}); err != nil {
-			return err
-		}
-	}
 	var joiner func(ctx context.Context, u *sso.User) error
 	if ic := cfg.Invites; ic != nil {
 		if s.Invites, err = invite.New(invite.Config{
@@ -581,6 +573,17 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 		joiner = func(ctx context.Context, u *sso.User) error { _, err := s.Invites.AutoJoin(ctx, u); return err }
+	}
+	if pc := cfg.Password; pc != nil {
+		if s.Password, err = password.New(password.Config{
+			Joiner: joiner,
+			Store:  pc.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions, Revoker: s.Sessions,
+			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: pc.Mailer, VerifyURL: pc.VerifyURL, ResetURL: pc.ResetURL,
+			AppName: pc.AppName, Policy: pc.Policy, Params: pc.Params, Throttle: pc.Throttle,
+			DefaultReturnTo: cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg,
+		}); err != nil {
+			return err
+		}
 	}
 	if ec := cfg.EmailCode; ec != nil {
 		if s.EmailCode, err = emailcode.New(emailcode.Config{
