@@ -70,7 +70,7 @@ func (a *App) seedOrg(ctx context.Context, d demoOrg) error {
 			AllowJIT:    true,
 			DefaultRole: "member",
 			MFA:         sso.MFAPolicy{TrustIdPMFA: true},
-			Features:    sso.Features{"saml", "oidc", "scim", "enforce_sso", "enforce_mfa", "social", "passkey"},
+			Features:    sso.Features{"saml", "oidc", "scim", "enforce_sso", "enforce_mfa", "social", "passkey", "email_code", "magic_link"},
 		},
 	}
 	if err := a.store.CreateOrg(ctx, org); err != nil {
