@@ -42,6 +42,7 @@
 //	/invite/                invitation accept page, with Invites       (invite.Manager)
 //	/auth/social/           Google, Microsoft, GitHub, with Social     (social.Manager)
 //	/auth/passkey/          passkey sign-in and management, with Passkeys (passkey.Manager)
+//	/api/account/           the user's own organizations, with Account (admin.Account)
 //	/oauth/token            token endpoint, when SigningKeys are set   (session.Manager)
 //	/.well-known/jwks.json  access-token keys, when SigningKeys are set
 //	Config.SAMLExtraACSPaths  POST only: connections' own (legacy) ACS URLs (saml.SP)

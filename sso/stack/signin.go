@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/admin"
 	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/passkey"
 	"github.com/ssokit/ssokit/sso/social"
@@ -63,6 +64,34 @@ type PasskeyConfig struct {
 	Timeout      time.Duration
 	RateLimit    rate.Limit
 	Burst        int
+}
+
+// AccountConfig turns on the signed-in user's own API (admin.Account) at
+// PrefixAccount: their organizations (GET /orgs) and new ones (POST
+// /orgs).
+type AccountConfig struct {
+	// Settings are the settings of a new organization (its plan features,
+	// JIT, default role). Zero means the most restrictive.
+	Settings sso.OrgSettings
+}
+
+// wireAccount builds the account API when configured.
+func (s *Stack) wireAccount(cfg Config) error {
+	if cfg.Account == nil {
+		return nil
+	}
+	var err error
+	s.Account, err = admin.NewAccount(admin.AccountConfig{
+		Store: cfg.Store, Auditor: s.Auditor, Settings: cfg.Account.Settings, Now: cfg.Now, Logger: cfg.Logger,
+		User: func(r *http.Request) (string, error) {
+			p, ok := sso.PrincipalFrom(r.Context())
+			if !ok || p.Kind != sso.PrincipalSession {
+				return "", sso.ErrForbidden // answered 401: sign in first
+			}
+			return p.UserID, nil
+		},
+	})
+	return err
 }
 
 // wireSignIn builds the social and passkey tiers when configured.
@@ -146,6 +175,10 @@ func (s *Stack) signInMounts(strip func(prefix string, h http.Handler) mount) []
 		// The passkey handler refuses cross-origin posts itself, and the
 		// ceremonies check the origin the browser signed.
 		ms = append(ms, strip(PrefixPasskey, s.loadOnce(s.Passkeys)))
+	}
+	if s.Account != nil {
+		// Session cookie only, and no cross-origin request (CSRF).
+		ms = append(ms, strip(PrefixAccount, http.NewCrossOriginProtection().Handler(s.loadOnce(s.Account))))
 	}
 	return ms
 }

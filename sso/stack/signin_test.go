@@ -69,6 +69,7 @@ func signInStack(t *testing.T, email string, verified bool, mutate func(*stack.C
 	cfg.Dev = stack.Dev{AllowInsecureCookie: true, AllowInsecureURLs: true, AllowPrivateAddresses: true}
 	cfg.Social = &stack.SocialConfig{Store: memsocial.New(st), Providers: []social.Provider{stubGitHub(t, email, verified)}}
 	cfg.Passkeys = &stack.PasskeyConfig{Store: mempasskey.New(st), RPID: "localhost", Origins: []string{"http://localhost"}}
+	cfg.Account = &stack.AccountConfig{}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -85,7 +86,8 @@ func signInStack(t *testing.T, email string, verified bool, mutate func(*stack.C
 }
 
 // TestSocialAndPasskeyMounted: the stack mounts social sign-in at
-// /auth/social/ and passkeys at /auth/passkey/; a GitHub sign-in of a
+// /auth/social/, passkeys at /auth/passkey/ and the account API at
+// /api/account/; a GitHub sign-in of a
 // member whose verified primary email matches gets a session with method
 // social, which the passkey routes then recognise.
 func TestSocialAndPasskeyMounted(t *testing.T) {
@@ -136,6 +138,26 @@ func TestSocialAndPasskeyMounted(t *testing.T) {
 		res.Body.Close()
 		if ok := res.StatusCode == http.StatusOK && strings.Contains(string(body), `"passkeys"`); ok != signedIn {
 			t.Errorf("passkeys signed in=%t: %d %s", signedIn, res.StatusCode, body)
+		}
+	}
+	// The account API, with the session, lists the user's organization;
+	// without it, 401.
+	for _, signedIn := range []bool{true, false} {
+		cl := c
+		if !signedIn {
+			cl = &http.Client{}
+		}
+		if res, err = cl.Get(srv.URL + "/api/account/orgs"); err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		want := http.StatusUnauthorized
+		if signedIn {
+			want = http.StatusOK
+		}
+		if res.StatusCode != want || signedIn != strings.Contains(string(body), `"org_acme"`) {
+			t.Errorf("account orgs signed in=%t: %d %s", signedIn, res.StatusCode, body)
 		}
 	}
 	req, _ := http.NewRequest("POST", srv.URL+"/auth/passkey/login/begin", strings.NewReader(`{}`))

@@ -137,6 +137,9 @@ type Config struct {
 	// Passkeys, when set, turns on passwordless sign-in with passkeys
 	// (and their management by the signed-in user) at PrefixPasskey.
 	Passkeys *PasskeyConfig
+	// Account, when set, mounts the signed-in user's own API at
+	// PrefixAccount (admin.NewAccount): their organizations, and new ones.
+	Account *AccountConfig
 	// Portal, when set, mounts the admin portal at PrefixPortal: the
 	// pages a customer's IT admin sets SSO, domains and directory sync up
 	// with, entered through Authorize or a setup link.
@@ -291,6 +294,8 @@ type Stack struct {
 	Social *social.Manager
 	// Passkeys is nil unless Config.Passkeys is set.
 	Passkeys *passkey.Manager
+	// Account is nil unless Config.Account is set.
+	Account *admin.Account
 	// Webhooks is nil unless Config.Webhooks is set.
 	Webhooks  *webhook.Dispatcher
 	Auditor   *audit.Trail
@@ -328,6 +333,7 @@ const (
 	PrefixInvite    = "/invite/"
 	PrefixSocial    = "/auth/social/"
 	PrefixPasskey   = "/auth/passkey/"
+	PrefixAccount   = "/api/account/"
 	PathToken       = "/oauth/token"
 	PathJWKS        = "/.well-known/jwks.json"
 )
@@ -599,6 +605,9 @@ func (s *Stack) wire(cfg Config) error {
 		}
 	}
 	if err := s.wireSignIn(cfg); err != nil {
+		return err
+	}
+	if err := s.wireAccount(cfg); err != nil {
 		return err
 	}
 	requireAdmin := cfg.RequireAdmin
