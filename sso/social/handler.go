@@ -18,6 +18,7 @@ import (
 //	GET /providers              the providers, as JSON, for a login page
 //	GET /{provider}/start       begins a login (?return_to=, ?org=, ?login_hint=)
 //	GET /{provider}/callback    the redirect URI registered at the provider
+//	GET /linked, DELETE /linked/{provider}/{subject}  the signed-in user's linked accounts (linked.go)
 func (m *Manager) routes() {
 	m.mux = http.NewServeMux()
 	m.mux.HandleFunc("GET /providers", func(w http.ResponseWriter, r *http.Request) {
@@ -30,6 +31,7 @@ func (m *Manager) routes() {
 			m.renderError(w, r, err)
 		}
 	})
+	m.linkedRoutes()
 	m.mux.HandleFunc("GET /{provider}/callback", func(w http.ResponseWriter, r *http.Request) {
 		if err := m.Callback(w, r, r.PathValue("provider")); err != nil {
 			m.renderError(w, r, err)

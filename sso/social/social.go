@@ -81,6 +81,10 @@ type Config struct {
 	// Admission places a person without an organization into one. Nil
 	// admits nobody: such sign-ins are refused with no_organization.
 	Admission Admission
+	// OtherMethods reports whether a user can sign in without social
+	// identities (a password, a passkey), guarding the unlinking of the
+	// last one. Nil means never: the last identity stays linked.
+	OtherMethods func(ctx context.Context, userID string) (bool, error)
 	// Auditor records every outcome. Required.
 	Auditor sso.EventRecorder
 	// Sealer seals the flow cookie (state, nonce, PKCE verifier). Required.

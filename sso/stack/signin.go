@@ -106,7 +106,7 @@ func (s *Stack) wireSignIn(cfg Config) error {
 		if s.Social, err = social.New(social.Config{
 			BaseURL: under(base, PrefixSocial), Providers: sc.Providers, Store: sc.Store,
 			Users: cfg.Store, Orgs: cfg.Store, Members: cfg.Store, Sessions: s.Sessions, Enforcer: s.Enforcer,
-			Admission: admission, Auditor: s.Auditor, Sealer: s.Sealer,
+			Admission: admission, OtherMethods: socialOthers(cfg), Auditor: s.Auditor, Sealer: s.Sealer,
 			SSOLoginPath:      under(base, PrefixDiscovery+"login/").Path,
 			HTTPClient:        sc.HTTPClient,
 			AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
@@ -158,6 +158,27 @@ func (s *Stack) otherMethods(cfg Config) passkey.OtherMethods {
 				return false, err
 			}
 			return len(ids) > 0, nil
+		}
+		return false, nil
+	}
+}
+
+// socialOthers reports whether a user can sign in without a social
+// identity: with a password (Config.Password) or a passkey
+// (Config.Passkeys).
+func socialOthers(cfg Config) func(ctx context.Context, userID string) (bool, error) {
+	return func(ctx context.Context, userID string) (bool, error) {
+		if pc := cfg.Password; pc != nil {
+			_, err := pc.Store.GetCredential(ctx, userID)
+			if err == nil {
+				return true, nil
+			} else if !errors.Is(err, sso.ErrNotFound) {
+				return false, err
+			}
+		}
+		if pk := cfg.Passkeys; pk != nil {
+			cs, err := pk.Store.ListCredentials(ctx, userID)
+			return len(cs) > 0, err
 		}
 		return false, nil
 	}
