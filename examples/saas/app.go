@@ -351,6 +351,9 @@ func (a *App) wire(ctx context.Context) error {
 		// Social sign-in and passkeys (signin.go).
 		Social:   a.socialConfig(),
 		Passkeys: a.passkeyConfig(),
+		// A signed-in user's organizations, and new ones, at /api/account/.
+		Account: &stack.AccountConfig{Settings: sso.OrgSettings{DefaultRole: "member",
+			Features: sso.Features{"email_code", "magic_link", "social", "passkey"}}},
 		// The admin portal a customer's IT admin sets SSO up in, entered
 		// as an org admin of the demo or through a setup link. Its links
 		// and sessions live in the database, shared by the replicas.

@@ -73,6 +73,7 @@ func (a *App) mountSignIn(mux *http.ServeMux) {
 		fmt.Fprintf(w, "window.ssokitSignIn = {social: %t, passkey: %t};\n", a.kit.Social != nil, a.kit.Passkeys != nil)
 		fmt.Fprint(w, signinJS)
 	})
+	mux.Handle(stack.PrefixAccount, a.kit.Handler())
 	if a.kit.Social != nil {
 		mux.Handle(stack.PrefixSocial, a.kit.Handler())
 	}
