@@ -103,7 +103,6 @@ type App struct {
 	admin     *admin.Handler
 	portal    *portal.Portal
 	password  *password.Manager
-	signin    signInTiers // social sign-in and passkeys (signin.go)
 	emailcode *emailcode.Manager
 	invites   *invite.Manager
 	mail      *mail.DevMailer
@@ -350,6 +349,12 @@ func (a *App) wire(ctx context.Context) error {
 		// Invitations (POST /api/admin/invitations) and domain auto-join;
 		// the accept page is /invite/accept.
 		Invites: &stack.InviteConfig{Store: sqlinvite.New(a.store), Mailer: a.mail, LoginURL: "/login/email", AppName: "Demo SaaS"},
+		// Social sign-in and passkeys (signin.go).
+		Social:   a.socialConfig(),
+		Passkeys: a.passkeyConfig(),
+		// A signed-in user's organizations, and new ones, at /api/account/.
+		Account: &stack.AccountConfig{Settings: sso.OrgSettings{DefaultRole: "member",
+			Features: sso.Features{"email_code", "magic_link", "social", "passkey"}}},
 		// The admin portal a customer's IT admin sets SSO up in, entered
 		// as an org admin of the demo or through a setup link. Its links
 		// and sessions live in the database, shared by the replicas.
@@ -390,9 +395,6 @@ func (a *App) wire(ctx context.Context) error {
 	a.saml, a.oidc, a.discovery, a.domains = kit.SAML, kit.OIDC, kit.Discovery, kit.Domains
 	a.enforcer, a.health, a.mfa, a.admin, a.scim = kit.Enforcer, kit.Health, kit.MFA, kit.Admin, kit.SCIM
 	a.portal, a.password, a.emailcode, a.invites = kit.Portal, kit.Password, kit.EmailCode, kit.Invites
-	if err := a.setupSignIn(); err != nil {
-		return err
-	}
 	a.pages, err = newPages(a)
 	return err
 }

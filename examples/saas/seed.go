@@ -11,6 +11,7 @@ import (
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/ssotest"
 )
 
@@ -69,7 +70,7 @@ func (a *App) seedOrg(ctx context.Context, d demoOrg) error {
 			AllowJIT:    true,
 			DefaultRole: "member",
 			MFA:         sso.MFAPolicy{TrustIdPMFA: true},
-			Features:    sso.Features{"saml", "oidc", "scim", "enforce_sso", "enforce_mfa", "social", "passkey"},
+			Features:    sso.Features{"saml", "oidc", "scim", "enforce_sso", "enforce_mfa", "social", "passkey", "email_code", "magic_link"},
 		},
 	}
 	if err := a.store.CreateOrg(ctx, org); err != nil {
@@ -110,6 +111,11 @@ func (a *App) seedOrg(ctx context.Context, d demoOrg) error {
 		}
 	}
 	if err := a.store.CreateConnection(ctx, conn); err != nil {
+		return err
+	}
+	// A person with a verified address in the domain (by email, password
+	// or a social provider) joins as a member.
+	if _, err := a.invites.SetPolicy(ctx, org.ID, invite.ModeJoin, "member"); err != nil {
 		return err
 	}
 	// The break-glass admin signs in locally even when SSO is enforced.

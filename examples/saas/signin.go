@@ -1,19 +1,14 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"strings"
 
-	"github.com/ssokit/ssokit/sso"
-	"github.com/ssokit/ssokit/sso/passkey"
 	"github.com/ssokit/ssokit/sso/social"
+	"github.com/ssokit/ssokit/sso/stack"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlpasskey"
-	"github.com/ssokit/ssokit/store/sqlstore/sqlpassword"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlsocial"
 )
 
@@ -28,49 +23,6 @@ import (
 //
 // Passkeys need a host name in the base URL (WebAuthn relying party IDs
 // cannot be IP addresses): run with -base-url http://localhost:8080.
-
-// signInTiers holds the passwordless tiers; either may be nil (off).
-type signInTiers struct {
-	social  *social.Manager
-	passkey *passkey.Manager
-}
-
-// demoAdmission stands in for the invitations package: a person whose
-// provider-verified address is in an organization's verified domain joins
-// it when the organization allows JIT provisioning (the demo's auto-join
-// policy). sso/social never asks it about an unverified address and never
-// joins an organization that enforces SSO.
-type demoAdmission struct{ a *App }
-
-func (d demoAdmission) Offer(ctx context.Context, email string) (*social.Offer, error) {
-	_, domain, ok := strings.Cut(email, "@")
-	if !ok {
-		return nil, sso.ErrNotFound
-	}
-	dom, err := d.a.store.FindVerifiedDomain(ctx, domain)
-	if err != nil {
-		return nil, err
-	}
-	org, err := d.a.store.GetOrg(ctx, dom.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	if !org.Settings.AllowJIT {
-		return nil, fmt.Errorf("auto-join off: %w", sso.ErrNotFound)
-	}
-	return &social.Offer{OrgID: org.ID, Via: "auto_join"}, nil
-}
-
-func (d demoAdmission) Accept(ctx context.Context, o *social.Offer, u *sso.User) (*sso.Membership, error) {
-	org, err := d.a.store.GetOrg(ctx, o.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	now := d.a.opts.Now().UTC()
-	m := &sso.Membership{OrgID: o.OrgID, UserID: u.ID, Roles: []string{org.Settings.DefaultRole}, Status: sso.MembershipActive,
-		Source: sso.SourceJIT, JoinedAt: now, UpdatedAt: now}
-	return m, d.a.store.CreateMembership(ctx, m)
-}
 
 // socialProviders reads the providers from the environment.
 func socialProviders() []social.Provider {
@@ -92,40 +44,23 @@ func socialProviders() []social.Provider {
 	return ps
 }
 
-// setupSignIn builds the passwordless tiers on the demo's stores and
-// policies.
-func (a *App) setupSignIn() error {
-	insecure := !a.secure()
-	if ps := socialProviders(); len(ps) > 0 {
-		sm, err := social.New(social.Config{BaseURL: a.url("/auth/social/"), Providers: ps, Store: sqlsocial.New(a.store),
-			Users: a.store, Orgs: a.store, Members: a.store, Sessions: a.sessions, Enforcer: a.enforcer,
-			Admission: demoAdmission{a}, Auditor: a.auditor, Sealer: a.sealer, SSOLoginPath: "/sso/login/",
-			DefaultReturnTo: "/dashboard", AllowInsecureURLs: insecure, AllowPrivateAddresses: insecure, RateLimit: 20, Burst: 100, Logger: a.log})
-		if err != nil {
-			return err
-		}
-		a.signin.social = sm
+// socialConfig turns social sign-in on when a provider is configured.
+func (a *App) socialConfig() *stack.SocialConfig {
+	ps := socialProviders()
+	if len(ps) == 0 {
+		return nil
 	}
-	if net.ParseIP(a.base.Hostname()) == nil {
-		pk, err := passkey.New(passkey.Config{RPID: a.base.Hostname(), RPDisplayName: "ssokit demo",
-			Origins: []string{a.base.Scheme + "://" + a.base.Host}, Store: sqlpasskey.New(a.store),
-			Users: a.store, Orgs: a.store, Members: a.store, Sessions: a.sessions, Enforcer: a.enforcer, Auditor: a.auditor,
-			OtherMethods: a.hasPassword, RateLimit: 20, Burst: 100, Logger: a.log})
-		if err != nil {
-			return err
-		}
-		a.signin.passkey = pk
-	}
-	return nil
+	// Newcomers join by invitation or their domain's auto-join policy
+	// (the stack's Invites).
+	return &stack.SocialConfig{Providers: ps, Store: sqlsocial.New(a.store), RateLimit: 20, Burst: 100}
 }
 
-// hasPassword reports whether the user can also sign in with a password.
-func (a *App) hasPassword(ctx context.Context, userID string) (bool, error) {
-	_, err := sqlpassword.New(a.store).GetCredential(ctx, userID)
-	if errors.Is(err, sso.ErrNotFound) {
-		return false, nil
+// passkeyConfig turns passkeys on when the base URL has a host name.
+func (a *App) passkeyConfig() *stack.PasskeyConfig {
+	if net.ParseIP(a.base.Hostname()) != nil {
+		return nil
 	}
-	return err == nil, err
+	return &stack.PasskeyConfig{RPDisplayName: "ssokit demo", Store: sqlpasskey.New(a.store), RateLimit: 20, Burst: 100}
 }
 
 // mountSignIn adds the routes of the passwordless tiers and the login
@@ -135,14 +70,15 @@ func (a *App) mountSignIn(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		// Which tiers are on, so the page asks only for those.
-		fmt.Fprintf(w, "window.ssokitSignIn = {social: %t, passkey: %t};\n", a.signin.social != nil, a.signin.passkey != nil)
+		fmt.Fprintf(w, "window.ssokitSignIn = {social: %t, passkey: %t};\n", a.kit.Social != nil, a.kit.Passkeys != nil)
 		fmt.Fprint(w, signinJS)
 	})
-	if a.signin.social != nil {
-		mux.Handle("/auth/social/", http.StripPrefix("/auth/social", a.signin.social))
+	mux.Handle(stack.PrefixAccount, a.kit.Handler())
+	if a.kit.Social != nil {
+		mux.Handle(stack.PrefixSocial, a.kit.Handler())
 	}
-	if a.signin.passkey != nil {
-		mux.Handle("/auth/passkey/", http.StripPrefix("/auth/passkey", a.signin.passkey))
+	if a.kit.Passkeys != nil {
+		mux.Handle(stack.PrefixPasskey, a.kit.Handler())
 		mux.Handle("GET /account/passkeys", a.member(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")

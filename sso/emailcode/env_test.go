@@ -287,7 +287,8 @@ func (e *env) user(email string) *sso.User {
 func (e *env) org(slug string, enforced bool, members ...*sso.Membership) *sso.Organization {
 	e.t.Helper()
 	ctx := context.Background()
-	o := &sso.Organization{ID: "org_" + slug, Slug: slug, Name: slug}
+	o := &sso.Organization{ID: "org_" + slug, Slug: slug, Name: slug,
+		Settings: sso.OrgSettings{Features: sso.Features{emailcode.FeatureCode, emailcode.FeatureLink}}}
 	if enforced {
 		o.Settings.SSOEnforced = true
 		o.Settings.Features = o.Settings.Features.With("enforce_sso", "saml")

@@ -16,6 +16,13 @@ const (
 	MethodLink = sso.AuthMagicLink
 )
 
+// The plan features (sso.Features) an organization needs for its members
+// to sign in with an emailed code and with a magic link.
+const (
+	FeatureCode = string(MethodCode)
+	FeatureLink = string(MethodLink)
+)
+
 // Stable reasons of the *sso.ValidationError values this package returns.
 // Tests, audit events and API clients match on them; the JSON error body
 // carries them as "error".
@@ -35,6 +42,7 @@ const (
 	ReasonNoOrganization   = "no_organization"   // signed in, but no active membership yet
 	ReasonCrossOrigin      = "cross_origin"      // a cross-site POST (CSRF)
 	ReasonMalformed        = "malformed_request" // unreadable body or wrong content type
+	ReasonFeature          = "feature_disabled"  // the organization's plan does not include this method
 	reasonUnavailableLocal = "unavailable"
 )
 
@@ -73,6 +81,7 @@ var messages = map[string]string{
 	ReasonSSORequired:      "Your organization requires single sign-on; use its sign-in button.",
 	ReasonAccessDenied:     "You cannot sign in to this organization.",
 	ReasonNoOrganization:   "Your address is confirmed, but no organization has added you yet; ask your administrator for an invitation.",
+	ReasonFeature:          "Your organization's plan does not include this sign-in option. Sign in another way, or ask your administrator.",
 	ReasonCrossOrigin:      "Cross-origin request refused.",
 	ReasonMalformed:        "Send a JSON object or a form post with the documented fields.",
 	reasonUnavailableLocal: "The service is temporarily unavailable; try again later.",

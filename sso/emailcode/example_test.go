@@ -25,7 +25,8 @@ func ExampleNew() {
 	ctx := context.Background()
 	st := memstore.New()
 	_ = st.CreateUser(ctx, &sso.User{ID: "usr_jane", Email: "jane@example.com", EmailVerified: true})
-	_ = st.CreateOrg(ctx, &sso.Organization{ID: "org_acme", Slug: "acme", Name: "Acme"})
+	_ = st.CreateOrg(ctx, &sso.Organization{ID: "org_acme", Slug: "acme", Name: "Acme",
+		Settings: sso.OrgSettings{Features: sso.Features{emailcode.FeatureCode, emailcode.FeatureLink}}})
 	_ = st.CreateMembership(ctx, &sso.Membership{OrgID: "org_acme", UserID: "usr_jane", Roles: []string{"member"}, Status: sso.MembershipActive})
 	sessions, _ := session.New(session.Config{Store: st, Events: st, Orgs: st, Memberships: st})
 	trail, _ := audit.New(audit.Config{Store: st})

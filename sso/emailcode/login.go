@@ -43,7 +43,7 @@ func (m *Manager) complete(w http.ResponseWriter, r *http.Request, c *Challenge,
 	}
 	org, mem, err := m.pickOrg(ctx, u.ID, c.Org)
 	if err == nil {
-		err = m.allowed(ctx, org, u.ID)
+		err = m.allowed(ctx, org, u.ID, method)
 	}
 	if err != nil {
 		e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
@@ -97,8 +97,12 @@ func (m *Manager) account(ctx context.Context, c *Challenge) (*sso.User, error) 
 	return u, nil
 }
 
-// allowed applies SSO enforcement for a sign-in into org.
-func (m *Manager) allowed(ctx context.Context, org *sso.Organization, userID string) error {
+// allowed applies the organization's plan (FeatureCode, FeatureLink) and
+// SSO enforcement to a sign-in into org by method.
+func (m *Manager) allowed(ctx context.Context, org *sso.Organization, userID string, method sso.AuthMethod) error {
+	if !org.Settings.Features.Has(string(method)) {
+		return deny(ReasonFeature, sso.ErrAccessDenied)
+	}
 	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {
 			return deny(ReasonSSORequired, sso.ErrSSORequired)

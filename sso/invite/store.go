@@ -94,6 +94,10 @@ type InvitationStore interface {
 	// ListInvitations returns the organization's invitations, newest
 	// first.
 	ListInvitations(ctx context.Context, orgID string) ([]*Invitation, error)
+	// ListPendingInvitations returns the invitations of every
+	// organization for the lower-cased address email still in
+	// StatusPending (expired ones included), oldest first.
+	ListPendingInvitations(ctx context.Context, email string) ([]*Invitation, error)
 	// UpdateInvitation replaces the invitation inv.ID of inv.OrgID if its
 	// stored TokenHash still equals oldTokenHash, atomically; otherwise it
 	// fails with ErrConflict (a concurrent use, resend or revocation won)

@@ -140,6 +140,11 @@ func (m *Manager) VerifyEmail(ctx context.Context, token string) (*sso.User, err
 		}
 	}
 	m.audit(ctx, &sso.Event{Type: EventEmailVerified, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID}, Target: sso.Target{Type: "user", ID: u.ID}})
+	if m.cfg.Joiner != nil {
+		if err := m.cfg.Joiner(ctx, u); err != nil {
+			m.log.WarnContext(ctx, "password: join after email verification", "user", u.ID, "err", err)
+		}
+	}
 	return u, nil
 }
 

@@ -118,6 +118,11 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, req LoginRequest
 			Details: map[string]string{"method": string(Method)}})
 		return nil, err
 	}
+	if m.cfg.Joiner != nil {
+		if err := m.cfg.Joiner(ctx, u); err != nil {
+			return nil, fmt.Errorf("password: join: %w", err)
+		}
+	}
 	org, mem, err := m.pickOrg(ctx, u.ID, req.Org)
 	if err == nil {
 		err = m.allowed(ctx, org, u.ID)

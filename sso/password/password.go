@@ -66,6 +66,12 @@ type Config struct {
 	Enforcer LocalLoginPolicy
 	// Auditor records sign-ups, logins, changes and resets. Required.
 	Auditor sso.EventRecorder
+	// Joiner, when set, runs when a user's email is verified (VerifyEmail)
+	// and at each login before the organization is picked, so that a user
+	// may join one on the way in (invite.Manager.AutoJoin's policy for
+	// verified domains). Its error fails the login; at verification it is
+	// logged, the login retrying the join.
+	Joiner func(ctx context.Context, u *sso.User) error
 	// Mailer sends the emails. Required.
 	Mailer Mailer
 	// VerifyURL and ResetURL are the absolute URLs of the host's pages that

@@ -37,7 +37,13 @@ const (
 	ReasonFeature          = "feature_disabled"   // the organization's plan does not include social login
 	ReasonUpstream         = "upstream_error"     // the provider could not be reached or answered garbage
 	ReasonRateLimited      = "rate_limited"       // too many requests from one client address
+	ReasonJoinRequested    = "join_requested"     // the organization approves newcomers: a join request awaits its admins
 )
+
+// ErrJoinRequested is what Admission.Accept returns (wrapped) when the
+// organization approves newcomers first: it made a join request instead of
+// a membership, and the sign-in ends with reason join_requested.
+var ErrJoinRequested = errors.New("social: join request awaiting approval")
 
 // SSORequiredError is the refusal of a social sign-in for a member of an
 // organization that enforces SSO: the person must sign in with that

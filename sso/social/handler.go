@@ -18,6 +18,7 @@ import (
 //	GET /providers              the providers, as JSON, for a login page
 //	GET /{provider}/start       begins a login (?return_to=, ?org=, ?login_hint=)
 //	GET /{provider}/callback    the redirect URI registered at the provider
+//	GET /linked, DELETE /linked/{provider}/{subject}  the signed-in user's linked accounts (linked.go)
 func (m *Manager) routes() {
 	m.mux = http.NewServeMux()
 	m.mux.HandleFunc("GET /providers", func(w http.ResponseWriter, r *http.Request) {
@@ -30,6 +31,7 @@ func (m *Manager) routes() {
 			m.renderError(w, r, err)
 		}
 	})
+	m.linkedRoutes()
 	m.mux.HandleFunc("GET /{provider}/callback", func(w http.ResponseWriter, r *http.Request) {
 		if err := m.Callback(w, r, r.PathValue("provider")); err != nil {
 			m.renderError(w, r, err)
@@ -80,6 +82,7 @@ var messages = map[string]string{
 	ReasonAccessDenied:     "You are not a member of this organization. Check the organization's name, or ask its administrator for an invitation.",
 	ReasonFeature:          "Your organization's plan does not include this sign-in option. Sign in another way, or ask your administrator.",
 	ReasonUpstream:         "The provider could not be reached. Try again in a minute, or sign in another way.",
+	ReasonJoinRequested:    "Your request to join the organization was sent to its administrators. Sign in again once one of them approves it.",
 	ReasonRateLimited:      "Too many sign-in attempts from your network. Wait a few seconds, then try again.",
 }
 

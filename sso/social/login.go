@@ -250,7 +250,9 @@ func (m *Manager) write(ctx context.Context, provider string, acct *VerifiedAcco
 	}
 	if pl.offer != nil {
 		mem, err := m.cfg.Admission.Accept(ctx, pl.offer, pl.user)
-		if err != nil {
+		if errors.Is(err, ErrJoinRequested) {
+			return deny(ReasonJoinRequested, sso.ErrNotProvisioned, err)
+		} else if err != nil {
 			return fmt.Errorf("social: accept %s: %w", pl.offer.Via, err)
 		}
 		pl.mem = mem

@@ -52,7 +52,9 @@ type Admission interface {
 	Offer(ctx context.Context, email string) (*Offer, error)
 	// Accept turns o into an active membership of u (consuming an
 	// invitation), atomically: of concurrent calls for one invitation one
-	// wins. It returns the membership.
+	// wins. It returns the membership, or an error wrapping
+	// ErrJoinRequested when the organization must approve the person
+	// first (a join request was made).
 	Accept(ctx context.Context, o *Offer, u *sso.User) (*sso.Membership, error)
 }
 
@@ -79,6 +81,10 @@ type Config struct {
 	// Admission places a person without an organization into one. Nil
 	// admits nobody: such sign-ins are refused with no_organization.
 	Admission Admission
+	// OtherMethods reports whether a user can sign in without social
+	// identities (a password, a passkey), guarding the unlinking of the
+	// last one. Nil means never: the last identity stays linked.
+	OtherMethods func(ctx context.Context, userID string) (bool, error)
 	// Auditor records every outcome. Required.
 	Auditor sso.EventRecorder
 	// Sealer seals the flow cookie (state, nonce, PKCE verifier). Required.

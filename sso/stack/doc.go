@@ -37,11 +37,17 @@
 //	/scim/v2/               SCIM 2.0                                   (scim.Handler)
 //	/mfa/                   MFA JSON API, when Config.MFA is set       (mfa.Manager)
 //	/admin/sso/             admin API, when Config.Authorize is set    (admin.Handler)
+//	/auth/password/         password tier, when Config.Password is set (password.Manager)
+//	/auth/email/            email code and magic link, with EmailCode  (emailcode.Manager)
+//	/invite/                invitation accept page, with Invites       (invite.Manager)
+//	/auth/social/           Google, Microsoft, GitHub, with Social     (social.Manager)
+//	/auth/passkey/          passkey sign-in and management, with Passkeys (passkey.Manager)
+//	/api/account/           the user's own organizations, with Account (admin.Account)
 //	/oauth/token            token endpoint, when SigningKeys are set   (session.Manager)
 //	/.well-known/jwks.json  access-token keys, when SigningKeys are set
 //	Config.SAMLExtraACSPaths  POST only: connections' own (legacy) ACS URLs (saml.SP)
 //
-// The MFA and admin routes load the session themselves when
+// The MFA, admin and sign-in routes load the session themselves when
 // [Stack.Middleware] did not already run.
 //
 // # Background work

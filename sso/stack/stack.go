@@ -32,9 +32,11 @@ import (
 	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/login"
+	"github.com/ssokit/ssokit/sso/passkey"
 	"github.com/ssokit/ssokit/sso/password"
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/sso/portal"
+	"github.com/ssokit/ssokit/sso/social"
 	"github.com/ssokit/ssokit/sso/webhook"
 )
 
@@ -123,9 +125,21 @@ type Config struct {
 	EmailCode *EmailCodeConfig
 	// Invites, when set, turns on invitations and domain auto-join: the
 	// admin API's invitation, auto-join and join-request routes and the
-	// accept page at PrefixInvite. With EmailCode, a sign-in by email
-	// applies the auto-join policy of the user's verified domain.
+	// accept page at PrefixInvite. With EmailCode or Password, a sign-in
+	// by email or password (once the address is verified) applies the
+	// auto-join policy of the user's verified domain; with Social, a
+	// provider-verified address joins by invitation or auto-join.
 	Invites *InviteConfig
+	// Social, when set, turns on sign-in with Google, Microsoft and
+	// GitHub at PrefixSocial, under the same SSO enforcement, sessions and
+	// audit trail as SSO logins.
+	Social *SocialConfig
+	// Passkeys, when set, turns on passwordless sign-in with passkeys
+	// (and their management by the signed-in user) at PrefixPasskey.
+	Passkeys *PasskeyConfig
+	// Account, when set, mounts the signed-in user's own API at
+	// PrefixAccount (admin.NewAccount): their organizations, and new ones.
+	Account *AccountConfig
 	// Portal, when set, mounts the admin portal at PrefixPortal: the
 	// pages a customer's IT admin sets SSO, domains and directory sync up
 	// with, entered through Authorize or a setup link.
@@ -276,6 +290,12 @@ type Stack struct {
 	EmailCode *emailcode.Manager
 	// Invites is nil unless Config.Invites is set.
 	Invites *invite.Manager
+	// Social is nil unless Config.Social is set.
+	Social *social.Manager
+	// Passkeys is nil unless Config.Passkeys is set.
+	Passkeys *passkey.Manager
+	// Account is nil unless Config.Account is set.
+	Account *admin.Account
 	// Webhooks is nil unless Config.Webhooks is set.
 	Webhooks  *webhook.Dispatcher
 	Auditor   *audit.Trail
@@ -311,6 +331,9 @@ const (
 	PrefixPassword  = "/auth/password/"
 	PrefixEmailCode = "/auth/email/"
 	PrefixInvite    = "/invite/"
+	PrefixSocial    = "/auth/social/"
+	PrefixPasskey   = "/auth/passkey/"
+	PrefixAccount   = "/api/account/"
 	PathToken       = "/oauth/token"
 	PathJWKS        = "/.well-known/jwks.json"
 )
@@ -546,16 +569,6 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
-	if pc := cfg.Password; pc != nil {
-		if s.Password, err = password.New(password.Config{
-			Store: pc.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions, Revoker: s.Sessions,
-			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: pc.Mailer, VerifyURL: pc.VerifyURL, ResetURL: pc.ResetURL,
-			AppName: pc.AppName, Policy: pc.Policy, Params: pc.Params, Throttle: pc.Throttle,
-			DefaultReturnTo: cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg,
-		}); err != nil {
-			return err
-		}
-	}
 	var joiner func(ctx context.Context, u *sso.User) error
 	if ic := cfg.Invites; ic != nil {
 		if s.Invites, err = invite.New(invite.Config{
@@ -566,6 +579,17 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 		joiner = func(ctx context.Context, u *sso.User) error { _, err := s.Invites.AutoJoin(ctx, u); return err }
+	}
+	if pc := cfg.Password; pc != nil {
+		if s.Password, err = password.New(password.Config{
+			Joiner: joiner,
+			Store:  pc.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions, Revoker: s.Sessions,
+			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: pc.Mailer, VerifyURL: pc.VerifyURL, ResetURL: pc.ResetURL,
+			AppName: pc.AppName, Policy: pc.Policy, Params: pc.Params, Throttle: pc.Throttle,
+			DefaultReturnTo: cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg,
+		}); err != nil {
+			return err
+		}
 	}
 	if ec := cfg.EmailCode; ec != nil {
 		if s.EmailCode, err = emailcode.New(emailcode.Config{
@@ -579,6 +603,12 @@ func (s *Stack) wire(cfg Config) error {
 		}); err != nil {
 			return err
 		}
+	}
+	if err := s.wireSignIn(cfg); err != nil {
+		return err
+	}
+	if err := s.wireAccount(cfg); err != nil {
+		return err
 	}
 	requireAdmin := cfg.RequireAdmin
 	if requireAdmin == nil && s.MFA != nil {
@@ -742,6 +772,7 @@ func (s *Stack) mounts() []mount {
 		// The accept page checks the origin of its posts itself.
 		ms = append(ms, strip(PrefixInvite, s.loadOnce(s.Invites)))
 	}
+	ms = append(ms, s.signInMounts(strip)...)
 	if s.Portal != nil {
 		// The portal checks its own CSRF tokens and origins: its setup
 		// links arrive from mail and chat, cross-site by design.

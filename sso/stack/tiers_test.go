@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/emailcode"
 	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/mail"
 	"github.com/ssokit/ssokit/sso/stack"
@@ -46,7 +47,8 @@ func TestEmailSignUpAutoJoins(t *testing.T) {
 		t.Fatal(err)
 	}
 	h = s.Handler()
-	if err := st.CreateOrg(ctx, &sso.Organization{ID: "org_acme", Slug: "acme", Name: "Acme"}); err != nil {
+	if err := st.CreateOrg(ctx, &sso.Organization{ID: "org_acme", Slug: "acme", Name: "Acme",
+		Settings: sso.OrgSettings{Features: sso.Features{emailcode.FeatureCode}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.CreateDomain(ctx, &sso.Domain{OrgID: "org_acme", Name: "acme.test", Token: "t", State: sso.DomainVerified}); err != nil {

@@ -79,6 +79,10 @@ func invitations(t *testing.T, st invite.Store) {
 	if err != nil || len(list) != 2 || list[0].ID != "i2" || list[1].ID != "i1" {
 		t.Errorf("ListInvitations: got %d, %v (want i2, i1)", len(list), err)
 	}
+	pend, err := st.ListPendingInvitations(ctx, "jane@acme.example")
+	if err != nil || len(pend) != 2 || pend[0].ID != "i1" || pend[1].ID != "i3" {
+		t.Errorf("ListPendingInvitations: got %d, %v (want i1, i3)", len(pend), err)
+	}
 	next := *a
 	next.TokenHash, next.UpdatedAt = "tok-rotated", t0.Add(time.Hour)
 	if err := st.UpdateInvitation(ctx, &next, "stale"); !errors.Is(err, sso.ErrConflict) {

@@ -124,6 +124,27 @@ func (s *Store) ListInvitations(ctx context.Context, orgID string) ([]*invite.In
 	return out, nil
 }
 
+// ListPendingInvitations implements invite.InvitationStore.
+func (s *Store) ListPendingInvitations(ctx context.Context, email string) ([]*invite.Invitation, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.unlock()
+	var out []*invite.Invitation
+	for _, v := range s.d.invites {
+		if v.Email == email && v.Status == invite.StatusPending {
+			out = append(out, cloneInv(v))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
 // UpdateInvitation implements invite.InvitationStore.
 func (s *Store) UpdateInvitation(ctx context.Context, inv *invite.Invitation, oldTokenHash string) error {
 	if err := s.lock(ctx); err != nil {

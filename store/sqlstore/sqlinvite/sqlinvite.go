@@ -84,6 +84,12 @@ func (s *Store) ListInvitations(ctx context.Context, orgID string) ([]*invite.In
 	return sqlbase.Collect(ctx, s.db, scanInv, `SELECT `+invCols+` FROM ssokit_invitations WHERE org_id = $1 ORDER BY created_at DESC, id DESC`, orgID)
 }
 
+// ListPendingInvitations implements invite.InvitationStore.
+func (s *Store) ListPendingInvitations(ctx context.Context, email string) ([]*invite.Invitation, error) {
+	return sqlbase.Collect(ctx, s.db, scanInv, `SELECT `+invCols+` FROM ssokit_invitations WHERE email = $1 AND status = $2 ORDER BY created_at, id`,
+		email, string(invite.StatusPending))
+}
+
 // UpdateInvitation implements invite.InvitationStore with one
 // compare-and-swap UPDATE on the old token hash.
 func (s *Store) UpdateInvitation(ctx context.Context, inv *invite.Invitation, oldTokenHash string) error {
