@@ -41,18 +41,19 @@ describe('logout through real IdPs', () => {
     }
   }
 
-  // activate runs the connection's test login as an admin signed in on page
-  // and activates it.
+  // activate runs the connection's test sign-in in the admin portal as an
+  // admin signed in on page, completes the IdP's login with signIn, and
+  // activates the connection once the test passed.
   async function activate(page, id, signIn) {
-    await page.goto(demo.base + '/admin/sso');
-    const card = page.locator(`[data-connection="${id}"]`);
-    await card.waitFor();
-    await card.locator('.run-test').click();
+    await page.goto(`${demo.base}/admin/portal/connections/${id}`);
+    await page.getByRole('button', { name: 'Test sign-in' }).click();
     await signIn(page);
-    await page.waitForURL(/\/admin\/sso$/);
-    await card.locator('.test-result', { hasText: 'Test passed' }).waitFor();
-    await card.locator('.activate').click();
-    await page.locator(`[data-connection="${id}"][data-status="active"]`).waitFor();
+    await page.waitForURL(/\/admin\/portal\/connections\/conn_/);
+    assert.match(await page.locator('#test').locator('xpath=..').innerText(), /Passed/);
+    // The first button asks for a confirmation, the second confirms.
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await page.waitForURL(/done=activated/);
   }
 
   // signInWith signs in on the email-first page through the connection
@@ -130,17 +131,14 @@ describe('logout through real IdPs', () => {
   test('OIDC: RP-initiated and back-channel logout with oidc-provider', { skip: missingOIDCProvider() || false }, async () => {
     await withContext(async (page) => {
       await loginThroughDevIdP(page, demo.base, 'bob@globex.test');
-      await page.goto(demo.base + '/admin/domains');
-      await page.fill('#domain-name', 'example.com');
-      await page.click('#add-domain');
-      const row = page.locator('tr[data-domain="example.com"]');
-      await row.waitFor();
-      await Promise.all([
-        page.waitForResponse((r) => r.url().includes('/demo/dns/publish/') && r.ok()),
-        row.locator('.publish').click(),
-      ]);
-      await row.locator('.verify').click();
-      await page.locator('tr[data-domain="example.com"] .state', { hasText: 'verified' }).waitFor();
+      await page.goto(demo.base + '/admin/portal/domains');
+      await page.fill('#name', 'example.com');
+      await page.getByRole('button', { name: 'Add domain' }).click();
+      const pub = await page.request.post(`${demo.base}/demo/dns/publish/example.com`);
+      assert.equal(pub.status(), 200, await pub.text());
+      const card = () => page.locator('section.card', { has: page.locator('h2:text-is("example.com")') });
+      await card().getByRole('button', { name: 'Check now' }).click();
+      assert.match(await card().locator('.badge').innerText(), /Verified/i);
     });
     const client = { client_id: 'ssokit-logout-e2e', client_secret: 'ssokit-logout-e2e-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic',
       grant_types: ['authorization_code'], response_types: ['code'] };
