@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/ssokit/ssokit/internal/localorg"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -113,39 +114,18 @@ func (m *Manager) allowed(ctx context.Context, org *sso.Organization, userID str
 }
 
 // pickOrg returns the organization of a sign-in and the user's
-// membership: the one named by slug, or the user's only active
-// membership. A session belongs to an organization, so a user without an
-// active membership is refused with no_organization.
+// membership: the one named by slug, or the user's only active one.
 func (m *Manager) pickOrg(ctx context.Context, userID, slug string) (*sso.Organization, *sso.Membership, error) {
-	if slug != "" {
-		org, err := m.cfg.Orgs.GetOrgBySlug(ctx, slug)
-		if errors.Is(err, sso.ErrNotFound) || errors.Is(err, sso.ErrInvalidInput) {
-			return nil, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied)
-		} else if err != nil {
-			return nil, nil, err
-		}
-		mem, err := m.cfg.Members.GetMembership(ctx, org.ID, userID)
-		if errors.Is(err, sso.ErrNotFound) || (err == nil && !mem.Active()) {
-			return org, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied)
-		} else if err != nil {
-			return nil, nil, err
-		}
-		return org, mem, nil
-	}
-	ms, err := m.cfg.Members.ListUserMemberships(ctx, userID)
-	if err != nil {
+	res, err := localorg.Pick(ctx, m.cfg.Orgs, m.cfg.Members, userID, slug)
+	switch {
+	case err != nil:
 		return nil, nil, err
-	}
-	ms = slices.DeleteFunc(ms, func(x *sso.Membership) bool { return !x.Active() })
-	switch len(ms) {
-	case 0:
+	case res.Outcome == localorg.NotMember:
+		return res.Org, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied)
+	case res.Outcome == localorg.NoOrganization:
 		return nil, nil, deny(ReasonNoOrganization, sso.ErrNotProvisioned)
-	case 1:
-		org, err := m.cfg.Orgs.GetOrg(ctx, ms[0].OrgID)
-		if err != nil {
-			return nil, nil, err
-		}
-		return org, ms[0], nil
+	case res.Outcome == localorg.Ambiguous:
+		return nil, nil, refuse(ReasonOrgRequired, "org", "You belong to several organizations: name the one to sign in to.", sso.ErrInvalidInput)
 	}
-	return nil, nil, refuse(ReasonOrgRequired, "org", "You belong to several organizations: name the one to sign in to.", sso.ErrInvalidInput)
+	return res.Org, res.Membership, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/ssokit/ssokit/internal/localorg"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -203,32 +204,18 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 // pickOrg returns the organization named by slug, or the user's only
 // active one, with the membership.
 func (m *Manager) pickOrg(ctx context.Context, userID, slug string) (*sso.Organization, *sso.Membership, error) {
-	ms, err := m.cfg.Members.ListUserMemberships(ctx, userID)
-	if err != nil {
+	res, err := localorg.Pick(ctx, m.cfg.Orgs, m.cfg.Members, userID, slug)
+	switch {
+	case err != nil:
 		return nil, nil, err
-	}
-	ms = slices.DeleteFunc(ms, func(x *sso.Membership) bool { return !x.Active() })
-	if slug != "" {
-		org, err := m.cfg.Orgs.GetOrgBySlug(ctx, slug)
-		if errors.Is(err, sso.ErrNotFound) || errors.Is(err, sso.ErrInvalidInput) {
-			return nil, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied, nil)
-		} else if err != nil {
-			return nil, nil, err
-		}
-		i := slices.IndexFunc(ms, func(x *sso.Membership) bool { return x.OrgID == org.ID })
-		if i < 0 {
-			return nil, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied, nil)
-		}
-		return org, ms[i], nil
-	}
-	switch len(ms) {
-	case 0:
+	case res.Outcome == localorg.NotMember:
+		return nil, nil, deny(ReasonAccessDenied, sso.ErrAccessDenied, nil)
+	case res.Outcome == localorg.NoOrganization:
 		return nil, nil, deny(ReasonNoOrganization, sso.ErrNotProvisioned, nil)
-	case 1:
-		org, err := m.cfg.Orgs.GetOrg(ctx, ms[0].OrgID)
-		return org, ms[0], err
+	case res.Outcome == localorg.Ambiguous:
+		return nil, nil, deny(ReasonOrgRequired, sso.ErrInvalidInput, nil)
 	}
-	return nil, nil, deny(ReasonOrgRequired, sso.ErrInvalidInput, nil)
+	return res.Org, res.Membership, nil
 }
 
 // Audit event types of passkey management.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ssokit/ssokit/internal/localorg"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -167,40 +168,25 @@ func (m *Manager) linkTarget(ctx context.Context, provider string, acct *Verifie
 // pickOrg chooses the organization: the one named, else the user's only
 // active membership, else an Admission offer for the verified address.
 func (m *Manager) pickOrg(ctx context.Context, acct *VerifiedAccount, pl *plan, slug string) error {
-	var ms []*sso.Membership
+	userID := ""
 	if !pl.newUser {
-		all, err := m.cfg.Members.ListUserMemberships(ctx, pl.user.ID)
-		if err != nil {
-			return err
-		}
-		ms = slices.DeleteFunc(all, func(x *sso.Membership) bool { return !x.Active() })
+		userID = pl.user.ID
 	}
-	if slug != "" {
-		org, err := m.cfg.Orgs.GetOrgBySlug(ctx, slug)
-		if errors.Is(err, sso.ErrNotFound) || errors.Is(err, sso.ErrInvalidInput) {
-			return deny(ReasonAccessDenied, sso.ErrAccessDenied, nil)
-		} else if err != nil {
-			return err
-		}
-		i := slices.IndexFunc(ms, func(x *sso.Membership) bool { return x.OrgID == org.ID })
-		if i < 0 {
-			return m.admit(ctx, acct, pl, org.ID)
-		}
-		pl.org, pl.mem = org, ms[i]
-		return nil
-	}
-	switch len(ms) {
-	case 0:
+	res, err := localorg.Pick(ctx, m.cfg.Orgs, m.cfg.Members, userID, slug)
+	switch {
+	case err != nil:
+		return err
+	case res.Outcome == localorg.NotMember && res.Org == nil:
+		return deny(ReasonAccessDenied, sso.ErrAccessDenied, nil)
+	case res.Outcome == localorg.NotMember:
+		return m.admit(ctx, acct, pl, res.Org.ID)
+	case res.Outcome == localorg.NoOrganization:
 		return m.admit(ctx, acct, pl, "")
-	case 1:
-		org, err := m.cfg.Orgs.GetOrg(ctx, ms[0].OrgID)
-		if err != nil {
-			return err
-		}
-		pl.org, pl.mem = org, ms[0]
-		return nil
+	case res.Outcome == localorg.Ambiguous:
+		return deny(ReasonOrgRequired, sso.ErrInvalidInput, nil)
 	}
-	return deny(ReasonOrgRequired, sso.ErrInvalidInput, nil)
+	pl.org, pl.mem = res.Org, res.Membership
+	return nil
 }
 
 // admit asks Config.Admission for a way in for the provider-verified
