@@ -14,36 +14,18 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { adminAPI, artifacts, launchBrowser, loginThroughDevIdP, startDemo } from './lib.mjs';
+import { pageChecker } from './portalkit.mjs';
 import {
   missingOIDCProvider, missingSimpleSAMLphp, opUser, sspUsers, startOIDCProvider, startSimpleSAMLphp,
 } from './peers.mjs';
 
-const require = createRequire(import.meta.url);
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const shots = path.join(artifacts, 'portal-idp');
 
 // check runs axe-core on the page, checks that nothing scrolls sideways at
 // 375 px, and saves both screenshots.
-async function check(page, name) {
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await page.addScriptTag({ content: axeSource });
-  const res = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
-  });
-  const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${name}: axe violations ${JSON.stringify(bad, null, 1)}`);
-  await page.screenshot({ path: path.join(shots, `${name}-1280.png`), fullPage: true });
-  await page.setViewportSize({ width: 375, height: 800 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert.ok(overflow <= 0, `${name}: ${overflow} px of horizontal scrolling at 375 px`);
-  await page.screenshot({ path: path.join(shots, `${name}-375.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
+const check = pageChecker(shots);
 
 // otherCertificate returns the base64 body of a new self-signed
 // certificate: one the IdP does not sign with.

@@ -13,11 +13,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { adminAPI, artifacts, launchBrowser, startDemo } from './lib.mjs';
+import { pageChecker } from './portalkit.mjs';
 
-const require = createRequire(import.meta.url);
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const shots = path.join(artifacts, 'portal');
 
 let demo;
@@ -47,23 +45,7 @@ after(async () => {
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
-async function check(page, name) {
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await page.addScriptTag({ content: axeSource });
-  const res = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
-  });
-  const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${name}: axe violations ${JSON.stringify(bad, null, 1)}`);
-  await page.screenshot({ path: path.join(shots, `${name}-1280.png`), fullPage: true });
-  await page.setViewportSize({ width: 375, height: 800 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert.ok(overflow <= 0, `${name}: ${overflow} px of horizontal scrolling at 375 px`);
-  await page.screenshot({ path: path.join(shots, `${name}-375.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
+const check = pageChecker(shots);
 
 test('integrations: webhook endpoint with a real receiver, API client and token exchange audiences', { timeout: 180_000 }, async () => {
   const org = 'acme';
