@@ -39,11 +39,20 @@ type OrgView struct {
 	Slug      string    `json:"slug"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// AllowUnverifiedEmailDomains lets members sign in through SSO with
+	// an email outside the organization's verified domains.
+	AllowUnverifiedEmailDomains bool `json:"allow_unverified_email_domains"`
 }
 
 // OrgUpdateRequest is the body of PATCH /org.
 type OrgUpdateRequest struct {
 	Name *string `json:"name"`
+	// AllowUnverifiedEmailDomains, when set, turns on or off sign-in
+	// through SSO with an email outside the organization's verified
+	// domains. Turning it on weakens security: it needs Confirm.
+	AllowUnverifiedEmailDomains *bool `json:"allow_unverified_email_domains"`
+	// Confirm acknowledges a weakening change.
+	Confirm bool `json:"confirm"`
 }
 
 // MemberInfo is a member with the user's address and name, as the member
@@ -75,7 +84,8 @@ type OwnershipRequest struct {
 }
 
 func orgView(o *sso.Organization) *OrgView {
-	return &OrgView{ID: o.ID, Slug: o.Slug, Name: o.Name, CreatedAt: o.CreatedAt}
+	return &OrgView{ID: o.ID, Slug: o.Slug, Name: o.Name, CreatedAt: o.CreatedAt,
+		AllowUnverifiedEmailDomains: o.Settings.AllowUnverifiedEmailDomains}
 }
 
 // getOrg answers GET /org.
@@ -84,28 +94,51 @@ func (h *Handler) getOrg(w http.ResponseWriter, _ *http.Request, org *sso.Organi
 	return nil
 }
 
-// updateOrg answers PATCH /org: it renames the organization. The slug, a
-// part of login URLs, does not change.
+// updateOrg answers PATCH /org: it renames the organization and sets
+// whether members may sign in with an email outside its verified domains.
+// The slug, a part of login URLs, does not change. Turning that switch on
+// weakens security: it needs confirm and is audited as weakening.
 func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	var req OrgUpdateRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if req.Name == nil {
-		return &InputError{Field: "name", Problem: "give the new name"}
+	if req.Name == nil && req.AllowUnverifiedEmailDomains == nil {
+		return &InputError{Field: "name", Problem: "give the new name or allow_unverified_email_domains"}
 	}
-	name := strings.TrimSpace(*req.Name)
-	if name == "" || utf8.RuneCountInString(name) > 128 || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return &InputError{Field: "name", Problem: "use 1 to 128 printable characters"}
-	}
-	if name != org.Name {
-		old := org.Name
-		org.Name, org.UpdatedAt = name, h.cfg.Now().UTC()
-		if err := h.cfg.Store.UpdateOrg(r.Context(), org); err != nil {
-			return err
+	name := org.Name
+	if req.Name != nil {
+		name = strings.TrimSpace(*req.Name)
+		if name == "" || utf8.RuneCountInString(name) > 128 || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+			return &InputError{Field: "name", Problem: "use 1 to 128 printable characters"}
 		}
+	}
+	allow := org.Settings.AllowUnverifiedEmailDomains
+	if req.AllowUnverifiedEmailDomains != nil {
+		allow = *req.AllowUnverifiedEmailDomains
+	}
+	weakened := allow && !org.Settings.AllowUnverifiedEmailDomains
+	if weakened && !req.Confirm {
+		return &InputError{Field: "allow_unverified_email_domains", Problem: "this lets members sign in with an email outside " +
+			"your verified domains; send confirm: true if you mean it"}
+	}
+	if name == org.Name && allow == org.Settings.AllowUnverifiedEmailDomains {
+		httpjson.Write(w, http.StatusOK, orgView(org))
+		return nil
+	}
+	oldName, oldAllow := org.Name, org.Settings.AllowUnverifiedEmailDomains
+	org.Name, org.Settings.AllowUnverifiedEmailDomains, org.UpdatedAt = name, allow, h.cfg.Now().UTC()
+	if err := h.cfg.Store.UpdateOrg(r.Context(), org); err != nil {
+		return err
+	}
+	if name != oldName {
 		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventOrgUpdated, Target: sso.Target{Type: "org", ID: org.ID},
-			Details: map[string]string{"field": "name", "from": old, "to": name}})
+			Details: map[string]string{"field": "name", "from": oldName, "to": name}})
+	}
+	if allow != oldAllow {
+		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventOrgUpdated, Target: sso.Target{Type: "org", ID: org.ID},
+			Details: map[string]string{"field": "allow_unverified_email_domains", "from": fmt.Sprint(oldAllow), "to": fmt.Sprint(allow),
+				"weakened": fmt.Sprint(weakened)}})
 	}
 	httpjson.Write(w, http.StatusOK, orgView(org))
 	return nil

@@ -331,4 +331,41 @@ func TestOrgUpdate(t *testing.T) {
 	}
 }
 
+// TestOrgAllowUnverifiedEmailDomains: letting members sign in with an
+// email outside the verified domains weakens security, so it needs a
+// confirmation and is audited as weakening; turning it off needs none.
+func TestOrgAllowUnverifiedEmailDomains(t *testing.T) {
+	t.Parallel()
+	f := newMemberFixture(t)
+	a := f.orgA
+	code, m := f.as(a, "usr_admin_alpha", "PATCH", "/org", `{"allow_unverified_email_domains":true}`)
+	if code != http.StatusBadRequest || m["field"] != "allow_unverified_email_domains" {
+		t.Fatalf("unconfirmed weakening: %d %v", code, m)
+	}
+	if o, _ := f.st.GetOrg(ctx, a.ID); o.Settings.AllowUnverifiedEmailDomains {
+		t.Fatal("an unconfirmed weakening was stored")
+	}
+	code, m = f.as(a, "usr_admin_alpha", "PATCH", "/org", `{"allow_unverified_email_domains":true,"confirm":true}`)
+	if code != http.StatusOK || m["allow_unverified_email_domains"] != true || m["name"] != a.Name {
+		t.Fatalf("confirmed weakening: %d %v", code, m)
+	}
+	if o, _ := f.st.GetOrg(ctx, a.ID); !o.Settings.AllowUnverifiedEmailDomains {
+		t.Fatal("the confirmed change was not stored")
+	}
+	evs := f.events(a.ID, admin.EventOrgUpdated)
+	if len(evs) != 1 || evs[0].Details["field"] != "allow_unverified_email_domains" || evs[0].Details["weakened"] != "true" {
+		t.Fatalf("weakening events: %+v", evs)
+	}
+	if o, _ := f.st.GetOrg(ctx, f.orgB.ID); o.Settings.AllowUnverifiedEmailDomains {
+		t.Fatal("another organization changed")
+	}
+	code, m = f.as(a, "usr_admin_alpha", "PATCH", "/org", `{"allow_unverified_email_domains":false}`)
+	if code != http.StatusOK || m["allow_unverified_email_domains"] != false {
+		t.Fatalf("turning it off: %d %v", code, m)
+	}
+	if evs := f.events(a.ID, admin.EventOrgUpdated); len(evs) != 2 || evs[0].Details["weakened"] == evs[1].Details["weakened"] {
+		t.Fatalf("events after turning it off: %+v", evs)
+	}
+}
+
 func decodeJSON(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }

@@ -14,6 +14,7 @@ func (p *Portal) domainRoutes(m *http.ServeMux) {
 	m.Handle("POST /domains", p.action(SectionDomains, p.domainAdd))
 	m.Handle("POST /domains/{name}/verify", p.action(SectionDomains, p.domainVerify))
 	m.Handle("POST /domains/{name}/remove", p.action(SectionDomains, p.domainRemove))
+	p.domainPolicyRoutes(m)
 }
 
 type domainRow struct {
@@ -86,8 +87,12 @@ func (p *Portal) renderDomains(w http.ResponseWriter, r *http.Request, status in
 		}
 		rows = append(rows, row)
 	}
+	org, err := p.orgSettings(r)
+	if err != nil {
+		return err
+	}
 	p.render(w, r, status, "domains", &page{Title: "Domains", Section: string(SectionDomains), Problem: pr,
-		Data: map[string]any{"Domains": rows, "About": about, "Typed": typed}})
+		Data: map[string]any{"Domains": rows, "About": about, "Typed": typed, "Org": org}})
 	return nil
 }
 

@@ -69,6 +69,16 @@ test('an IT admin walks every portal page through a setup link', async () => {
     await page.getByRole('button', { name: 'Check now' }).first().click();
     assert.match(await page.locator('.problem').first().innerText(), /TXT record|DNS/);
     await check(page, 'domains-check-failed');
+    // Allowing other email domains weakens security: a confirmation says
+    // what, then the page shows the rule as allowed, and it is turned off.
+    await page.getByRole('button', { name: 'Allow other email domains' }).click();
+    assert.match(await page.locator('main').innerText(), /lowers your organization's security/);
+    await check(page, 'domains-policy-confirm');
+    await page.getByRole('button', { name: 'Allow other email domains' }).click();
+    assert.match(await page.locator('#h-policy').locator('xpath=..').innerText(), /Allowed/);
+    await check(page, 'domains-policy-allowed');
+    await page.getByRole('button', { name: 'Allow only verified domains' }).click();
+    assert.match(await page.locator('#h-policy').locator('xpath=..').innerText(), /Not allowed/);
 
     await page.getByRole('link', { name: 'Directory sync' }).first().click();
     await check(page, 'directory');
