@@ -155,25 +155,9 @@ func (s *Store) maybeSweep(ctx context.Context) {
 // deleted.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	now := s.now()
-	total := 0
-	for _, q := range []struct {
-		sql    string
-		cutoff time.Time
-	}{
-		{`DELETE FROM ssokit_email_challenges WHERE id IN (
-			SELECT id FROM ssokit_email_challenges WHERE expires_at <= $1 LIMIT $2)`, now},
-		{`DELETE FROM ssokit_email_counters WHERE key IN (
-			SELECT key FROM ssokit_email_counters WHERE window_start <= $1 LIMIT $2)`, now.Add(-counterIdle)},
-	} {
-		res, err := s.db.ExecContext(ctx, q.sql, sqlbase.TS(q.cutoff), sweepBatch)
-		if err != nil {
-			return total, sqlbase.Wrap(err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, sqlbase.Wrap(err)
-		}
-		total += int(n)
-	}
-	return total, nil
+	return sqlbase.Sweep(ctx, s.db, sweepBatch,
+		sqlbase.SweepStep{SQL: `DELETE FROM ssokit_email_challenges WHERE id IN (
+			SELECT id FROM ssokit_email_challenges WHERE expires_at <= $1 LIMIT $2)`, Cutoff: now},
+		sqlbase.SweepStep{SQL: `DELETE FROM ssokit_email_counters WHERE key IN (
+			SELECT key FROM ssokit_email_counters WHERE window_start <= $1 LIMIT $2)`, Cutoff: now.Add(-counterIdle)})
 }

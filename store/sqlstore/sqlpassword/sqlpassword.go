@@ -180,25 +180,9 @@ func (s *Store) maybeSweep(ctx context.Context) {
 // counters idle for a day, and returns how many rows it deleted.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	now := s.now()
-	total := 0
-	for _, q := range []struct {
-		sql    string
-		cutoff time.Time
-	}{
-		{`DELETE FROM ssokit_password_tokens WHERE hash IN (
-			SELECT hash FROM ssokit_password_tokens WHERE expires_at <= $1 LIMIT $2)`, now},
-		{`DELETE FROM ssokit_password_throttle WHERE key IN (
-			SELECT key FROM ssokit_password_throttle WHERE last_at <= $1 LIMIT $2)`, now.Add(-throttleIdle)},
-	} {
-		res, err := s.db.ExecContext(ctx, q.sql, sqlbase.TS(q.cutoff), sweepBatch)
-		if err != nil {
-			return total, sqlbase.Wrap(err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, sqlbase.Wrap(err)
-		}
-		total += int(n)
-	}
-	return total, nil
+	return sqlbase.Sweep(ctx, s.db, sweepBatch,
+		sqlbase.SweepStep{SQL: `DELETE FROM ssokit_password_tokens WHERE hash IN (
+			SELECT hash FROM ssokit_password_tokens WHERE expires_at <= $1 LIMIT $2)`, Cutoff: now},
+		sqlbase.SweepStep{SQL: `DELETE FROM ssokit_password_throttle WHERE key IN (
+			SELECT key FROM ssokit_password_throttle WHERE last_at <= $1 LIMIT $2)`, Cutoff: now.Add(-throttleIdle)})
 }

@@ -198,25 +198,12 @@ func (s *Store) maybeSweep(ctx context.Context) {
 // replay records, and returns how many rows it deleted. A host may call it
 // on a schedule; Store also calls it on every 128th write.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
-	now := sqlbase.TS(s.now())
-	total := 0
-	for _, q := range []string{
-		`DELETE FROM ssokit_saml_requests WHERE id IN (
-			SELECT id FROM ssokit_saml_requests WHERE expires_at <= $1 LIMIT $2)`,
-		`DELETE FROM ssokit_saml_replay WHERE (issuer, assertion_id) IN (
-			SELECT issuer, assertion_id FROM ssokit_saml_replay WHERE expires_at <= $1 LIMIT $2)`,
-	} {
-		res, err := s.db.ExecContext(ctx, q, now, sweepBatch)
-		if err != nil {
-			return total, sqlbase.Wrap(err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, sqlbase.Wrap(err)
-		}
-		total += int(n)
-	}
-	return total, nil
+	now := s.now()
+	return sqlbase.Sweep(ctx, s.db, sweepBatch,
+		sqlbase.SweepStep{SQL: `DELETE FROM ssokit_saml_requests WHERE id IN (
+			SELECT id FROM ssokit_saml_requests WHERE expires_at <= $1 LIMIT $2)`, Cutoff: now},
+		sqlbase.SweepStep{SQL: `DELETE FROM ssokit_saml_replay WHERE (issuer, assertion_id) IN (
+			SELECT issuer, assertion_id FROM ssokit_saml_replay WHERE expires_at <= $1 LIMIT $2)`, Cutoff: now})
 }
 
 // PutMetadata implements saml.MetadataCache.
