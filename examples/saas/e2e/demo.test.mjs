@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  adminAPI, base32Decode, launchBrowser, loginThroughDevIdP, shot, startDemo, totp,
+  adminAPI, base32Decode, inContext, launchBrowser, loginThroughDevIdP, shot, startDemo, totp,
 } from './lib.mjs';
 
 describe('demo with the development IdP', () => {
@@ -23,18 +23,7 @@ describe('demo with the development IdP', () => {
 
   // withPage runs fn in a fresh browser context (its own cookies) and adds
   // the demo's log to the failure.
-  async function withPage(fn) {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage();
-    try {
-      await fn(page, ctx);
-    } catch (err) {
-      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
-      throw err;
-    } finally {
-      await ctx.close();
-    }
-  }
+  const withPage = (fn) => inContext(browser, demo, fn);
 
   test('(a) SAML login of alice@acme.test through the development IdP', () => withPage(async (page) => {
     assert.equal(await loginThroughDevIdP(page, demo.base, 'alice@acme.test', 'a-saml'), true, 'the IdP page was shown');

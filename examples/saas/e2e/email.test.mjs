@@ -5,7 +5,7 @@
 // page at /dev/mail stands in for the mailbox.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { adminAPI, launchBrowser, shot, startDemo } from './lib.mjs';
+import { adminAPI, inContext, launchBrowser, shot, startDemo } from './lib.mjs';
 
 const who = 'root@globex.test';
 
@@ -48,18 +48,7 @@ describe('email sign-in in the demo', () => {
     await demo?.stop();
   });
 
-  async function withPage(fn) {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage();
-    try {
-      await fn(page, ctx);
-    } catch (err) {
-      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
-      throw err;
-    } finally {
-      await ctx.close();
-    }
-  }
+  const withPage = (fn) => inContext(browser, demo, fn);
 
   // askForEmail starts from the password page's "other ways" list.
   async function askForEmail(page, name) {

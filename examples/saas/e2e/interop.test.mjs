@@ -4,7 +4,7 @@
 // activated, and then used by a user on the email-first page.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { adminAPI, launchBrowser, loginThroughDevIdP, shot, startDemo } from './lib.mjs';
+import { adminAPI, launchBrowser, loginThroughDevIdP, shot, startDemo, inContext } from './lib.mjs';
 import {
   missingOIDCProvider, missingSimpleSAMLphp, opUser, sspUsers, startOIDCProvider, startSimpleSAMLphp,
 } from './peers.mjs';
@@ -53,18 +53,7 @@ describe('demo with real IdPs', () => {
     await link.click();
   }
 
-  async function withContext(fn, peer) {
-    const ctx = await browser.newContext();
-    try {
-      await fn(await ctx.newPage());
-    } catch (err) {
-      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
-      if (peer) err.message += `\n--- peer log (tail) ---\n${peer.logTail()}`;
-      throw err;
-    } finally {
-      await ctx.close();
-    }
-  }
+  const withContext = (fn, peer) => inContext(browser, demo, fn, peer);
 
   test('(c) SAML login through SimpleSAMLphp', { skip: missingSimpleSAMLphp() || false }, async () => {
     const ssp = await startSimpleSAMLphp();

@@ -179,3 +179,19 @@ export async function loginThroughDevIdP(page, base, email, prefix) {
   if (prefix) await shot(page, `${prefix}-3-dashboard`);
   return picked;
 }
+
+// inContext runs fn(page, ctx) in a new browser context of browser and
+// closes it; a failure carries the tail of the demo's log, and of peer's
+// (an IdP started by the test) when given.
+export async function inContext(browser, demo, fn, peer) {
+  const ctx = await browser.newContext();
+  try {
+    await fn(await ctx.newPage(), ctx);
+  } catch (err) {
+    err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
+    if (peer) err.message += `\n--- peer log (tail) ---\n${peer.logTail()}`;
+    throw err;
+  } finally {
+    await ctx.close();
+  }
+}

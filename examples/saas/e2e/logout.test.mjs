@@ -7,7 +7,7 @@
 // tests only.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { adminAPI, launchBrowser, loginThroughDevIdP, shot, startDemo } from './lib.mjs';
+import { adminAPI, launchBrowser, loginThroughDevIdP, shot, startDemo, inContext } from './lib.mjs';
 import {
   missingOIDCProvider, missingSimpleSAMLphp, opUser, sspUsers, startOIDCProvider, startSimpleSAMLphp,
 } from './peers.mjs';
@@ -28,18 +28,7 @@ describe('logout through real IdPs', () => {
     await demo?.stop();
   });
 
-  async function withContext(fn, peer) {
-    const ctx = await browser.newContext();
-    try {
-      await fn(await ctx.newPage());
-    } catch (err) {
-      err.message += `\n--- demo log (tail) ---\n${demo.logTail()}`;
-      if (peer) err.message += `\n--- peer log (tail) ---\n${peer.logTail()}`;
-      throw err;
-    } finally {
-      await ctx.close();
-    }
-  }
+  const withContext = (fn, peer) => inContext(browser, demo, fn, peer);
 
   // activate runs the connection's test sign-in in the admin portal as an
   // admin signed in on page, completes the IdP's login with signIn, and
