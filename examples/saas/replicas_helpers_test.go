@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -144,6 +145,9 @@ type balancer struct {
 	ln       net.Listener
 	srv      *http.Server
 	URL      string
+	// errs is the proxy's error log: why a response was cut short or
+	// answered 502.
+	errs lockedBuffer
 }
 
 // newBalancer starts the balancer; replicas join it with add.
@@ -185,6 +189,7 @@ func (b *balancer) serve() {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	proxy := &httputil.ReverseProxy{
 		Transport: tr,
+		ErrorLog:  log.New(&b.errs, "balancer: ", log.Lmicroseconds),
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rep := b.pick(pr.In)
 			pr.SetURL(rep.target)
