@@ -72,3 +72,40 @@ func TestPeekAuthnRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestConsumeLoginKeepsSessionSettings: on PostgreSQL a login's
+// consumption commits without waiting for the WAL flush, a setting local
+// to its own transaction. It must not leak to the pooled connection, whose
+// next writes (the session, audit events) need synchronous commits.
+func TestConsumeLoginKeepsSessionSettings(t *testing.T) {
+	mk, ok := stores(t)["postgres"]
+	if !ok {
+		t.Fatal("no postgres store")
+	}
+	st, db, c := mk(t)
+	db.SetMaxOpenConns(1) // the consumption and the SHOW share a connection
+	ctx := context.Background()
+	now := c.Now()
+	if err := st.SaveAuthnRequest(ctx, &saml.AuthnRequestState{ID: "_r1", ConnectionID: "conn", BindingHash: "h",
+		CreatedAt: now, ExpiresAt: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ConsumeLogin(ctx, "_r1", "https://idp.example.com", "_a1", now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, "SHOW synchronous_commit").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "on" {
+		t.Fatalf("synchronous_commit after a login's consumption is %q on the pooled connection, want on", mode)
+	}
+	// The consumption itself took effect: the same assertion is a replay.
+	if err := st.SaveAuthnRequest(ctx, &saml.AuthnRequestState{ID: "_r2", ConnectionID: "conn", BindingHash: "h",
+		CreatedAt: now, ExpiresAt: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ConsumeLogin(ctx, "_r2", "https://idp.example.com", "_a1", now.Add(time.Minute)); !errors.Is(err, sso.ErrConflict) {
+		t.Fatalf("a replayed assertion: %v, want ErrConflict", err)
+	}
+}

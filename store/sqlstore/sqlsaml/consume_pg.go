@@ -18,6 +18,16 @@ import (
 // always returns one row: whether the request was live in the statement's
 // snapshot, whether the assertion was recorded, and the deleted request's
 // columns (NULL when nothing was deleted).
+//
+// The statement's own transaction commits without waiting for the WAL
+// flush (set_config of synchronous_commit, local to it): the login writes
+// its session next with a synchronous commit, and PostgreSQL flushes the
+// WAL in order, so the session's commit makes this one durable too. A
+// login costs one WAL flush instead of two. What a crash of PostgreSQL
+// can lose is this statement's effect when no login write followed it
+// within wal_writer_delay (200 ms by default): a refused login's request
+// and replay record, so that the same response, still bound to its
+// browser's cookie, could be posted again and checked again.
 const consumeOnceSQL = `WITH live AS (
 	SELECT 1 FROM ssokit_saml_requests WHERE id = $1 AND expires_at > $5
 ), used AS (
@@ -30,14 +40,14 @@ const consumeOnceSQL = `WITH live AS (
 	DELETE FROM ssokit_saml_requests WHERE id = $1 AND EXISTS (SELECT 1 FROM used)
 	RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_at, require_mfa, force_authn, max_age_seconds
 )
-SELECT EXISTS (SELECT 1 FROM live), EXISTS (SELECT 1 FROM used),
+SELECT (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL AND EXISTS (SELECT 1 FROM live), EXISTS (SELECT 1 FROM used),
 	t.id, t.connection_id, t.binding_hash, t.return_to, t.test, t.created_at, t.expires_at, t.require_mfa, t.force_authn, t.max_age_seconds
 FROM (SELECT 1) AS one LEFT JOIN taken AS t ON true`
 
 // consumeOnce is ConsumeLogin on PostgreSQL: one statement, so one round
-// trip and one commit. Its outcomes are the transaction's: the request
-// (ErrNotFound when it is missing or expired, the replay record untouched)
-// or ErrConflict for a live replay record (the request left outstanding).
+// trip and one commit, which does not wait for the WAL flush. Its
+// outcomes are the transaction's: the request (ErrNotFound when it is
+// missing or expired, the replay record untouched) or ErrConflict for a live replay record (the request left outstanding).
 // Of concurrent consumers of one request exactly one gets it; a loser
 // whose own assertion ID was new keeps that ID recorded, which only
 // refuses the same assertion again, as a replay it would be.
