@@ -177,8 +177,11 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 	if err != nil {
 		return nil, userID, err
 	}
-	if !org.Settings.Features.Has(Feature) {
+	switch org.SignInVerdict(Method) {
+	case sso.SignInNotInPlan:
 		return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonFeature, Want: org.ID, Err: sso.ErrAccessDenied}
+	case sso.SignInTurnedOff:
+		return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMethodDisabled, Want: org.ID, Err: sso.ErrAccessDenied}
 	}
 	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {

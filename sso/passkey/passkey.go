@@ -45,6 +45,7 @@ const (
 	ReasonOrgRequired     = "org_required"      // several organizations: name one
 	ReasonAccessDenied    = "access_denied"     // not an active member of the organization named
 	ReasonFeature         = "feature_disabled"  // the plan does not include passkeys
+	ReasonMethodDisabled  = "method_disabled"   // the organization turned passkey sign-in off
 	ReasonLastCredential  = "last_credential"   // deleting the only way to sign in
 	ReasonUnauthenticated = "unauthenticated"   // registration and management need a session
 	ReasonRateLimited     = "rate_limited"      // too many requests from one client address

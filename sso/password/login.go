@@ -126,7 +126,7 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, req LoginRequest
 	}
 	org, mem, err := m.pickOrg(ctx, u.ID, req.Org)
 	if err == nil {
-		err = m.allowed(ctx, org, u.ID)
+		err = m.allowed(ctx, org, mem)
 	}
 	if err != nil {
 		e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
@@ -141,13 +141,20 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, req LoginRequest
 	return m.issue(w, r.WithContext(ctx), u, org, mem, sso.EventLoginSucceeded)
 }
 
-// allowed applies SSO enforcement for a local login into org.
-func (m *Manager) allowed(ctx context.Context, org *sso.Organization, userID string) error {
-	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
+// allowed applies SSO enforcement and the organization's choice of
+// sign-in methods (sso.Organization.SignInVerdict: an organization that
+// turned passwords off refuses them, reason method_disabled, except to its
+// break-glass members, who keep the password for when every other way is
+// broken) to a password login of member mem into org.
+func (m *Manager) allowed(ctx context.Context, org *sso.Organization, mem *sso.Membership) error {
+	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, mem.UserID); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {
 			return deny(ReasonSSORequired, sso.ErrSSORequired)
 		}
 		return err
+	}
+	if org.SignInVerdict(Method) != sso.SignInAllowed && !mem.BreakGlass {
+		return deny(ReasonMethodDisabled, sso.ErrAccessDenied)
 	}
 	return nil
 }

@@ -49,7 +49,9 @@ type plan struct {
 // organization that enforces SSO admits only its active break-glass
 // members (otherwise *SSORequiredError with the path to its SSO) and is
 // never joined by a social sign-in. The organization's plan must include
-// the "social" feature. Every outcome is audited.
+// the "social" feature (feature_disabled) and the organization must not
+// have turned social sign-in off (method_disabled, see
+// sso.Organization.SignInVerdict). Every outcome is audited.
 func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, provider string, acct *VerifiedAccount, org string) (*sso.SessionGrant, error) {
 	ctx := r.Context()
 	pl, err := m.plan(ctx, provider, acct, org)
@@ -109,8 +111,11 @@ func (m *Manager) plan(ctx context.Context, provider string, acct *VerifiedAccou
 	if err := m.pickOrg(ctx, acct, pl, slug); err != nil {
 		return pl, err
 	}
-	if !pl.org.Settings.Features.Has(Feature) {
+	switch pl.org.SignInVerdict(Method) {
+	case sso.SignInNotInPlan:
 		return pl, deny(ReasonFeature, sso.ErrAccessDenied, nil)
+	case sso.SignInTurnedOff:
+		return pl, deny(ReasonMethodDisabled, sso.ErrAccessDenied, nil)
 	}
 	if pl.offer != nil {
 		// Joining: never into an organization that enforces SSO.
