@@ -156,12 +156,12 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request, name string) 
 	q := r.URL.Query()
 	f, err := m.takeFlow(w, r, name, q.Get("state"))
 	if err != nil {
-		m.failed(r, p.Name, "", err)
+		m.failed(r, p.Name, "", "", err)
 		return err
 	}
 	if e := q.Get("error"); e != "" {
 		err := deny(ReasonProviderError, sso.ErrAccessDenied, fmt.Errorf("social: provider answered %.64q", e))
-		m.failed(r, p.Name, "", err)
+		m.failed(r, p.Name, "", "", err)
 		return err
 	}
 	var prof *VerifiedAccount
@@ -172,7 +172,7 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request, name string) 
 		prof, err = m.githubProfile(ctx, p, f, q.Get("code"))
 	}
 	if err != nil {
-		m.failed(r, p.Name, "", err)
+		m.failed(r, p.Name, "", "", err)
 		return err
 	}
 	if _, err := m.SignIn(w, r, p.Name, prof, f.Org); err != nil {

@@ -56,15 +56,18 @@ func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, provider string
 	ctx := r.Context()
 	pl, err := m.plan(ctx, provider, acct, org)
 	if err != nil {
-		userID := ""
-		if pl != nil && !pl.newUser {
+		userID, orgID := "", ""
+		if pl != nil && !pl.newUser && pl.user != nil {
 			userID = pl.user.ID
 		}
-		m.failed(r, provider, userID, err)
+		if pl != nil && pl.org != nil {
+			orgID = pl.org.ID
+		}
+		m.failed(r, provider, userID, orgID, err)
 		return nil, err
 	}
 	if err := m.write(ctx, provider, acct, pl); err != nil {
-		m.failed(r, provider, pl.user.ID, err)
+		m.failed(r, provider, pl.user.ID, pl.org.ID, err)
 		return nil, err
 	}
 	g := &sso.SessionGrant{UserID: pl.user.ID, OrgID: pl.org.ID, Org: pl.org, Roles: slices.Clone(pl.mem.Roles), Method: Method}
@@ -77,9 +80,10 @@ func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, provider string
 	return g, nil
 }
 
-// failed audits a refused social sign-in.
-func (m *Manager) failed(r *http.Request, provider, userID string, err error) {
-	e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err), IP: m.cfg.ClientIP(r),
+// failed audits a refused social sign-in, in the organization orgID
+// when the sign-in got as far as choosing one.
+func (m *Manager) failed(r *http.Request, provider, userID, orgID string, err error) {
+	e := &sso.Event{OrgID: orgID, Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err), IP: m.cfg.ClientIP(r),
 		Details: map[string]string{"method": string(Method), "provider": provider}}
 	if userID != "" {
 		e.Actor, e.Target = sso.Actor{Type: sso.ActorUser, ID: userID}, sso.Target{Type: "user", ID: userID}
