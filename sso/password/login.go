@@ -112,16 +112,25 @@ type LoginRequest struct {
 // organization's MFA policy asks for a second factor. Every outcome is
 // audited. It writes only the session cookie on w.
 func (m *Manager) Login(w http.ResponseWriter, r *http.Request, req LoginRequest) (*sso.SessionGrant, error) {
+	ctx, finish := m.tel.StartSignIn(r.Context(), string(Method), "")
+	g, orgID, err := m.login(w, r.WithContext(ctx), req)
+	finish(orgID, sso.ReasonOf(err), err)
+	return g, err
+}
+
+// login is Login without the telemetry; it returns the organization
+// chosen, when the login got that far.
+func (m *Manager) login(w http.ResponseWriter, r *http.Request, req LoginRequest) (*sso.SessionGrant, string, error) {
 	ctx := m.requestCtx(r)
 	u, err := m.Authenticate(ctx, req.Email, req.Password, m.cfg.ClientIP(r))
 	if err != nil {
 		m.audit(ctx, &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
 			Details: map[string]string{"method": string(Method)}})
-		return nil, err
+		return nil, "", err
 	}
 	if m.cfg.Joiner != nil {
 		if err := m.cfg.Joiner(ctx, u); err != nil {
-			return nil, fmt.Errorf("password: join: %w", err)
+			return nil, "", fmt.Errorf("password: join: %w", err)
 		}
 	}
 	org, mem, err := m.pickOrg(ctx, u.ID, req.Org)
@@ -136,9 +145,10 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, req LoginRequest
 			e.OrgID = org.ID
 		}
 		m.audit(ctx, e)
-		return nil, err
+		return nil, e.OrgID, err
 	}
-	return m.issue(w, r.WithContext(ctx), u, org, mem, sso.EventLoginSucceeded)
+	g, err := m.issue(w, r.WithContext(ctx), u, org, mem, sso.EventLoginSucceeded)
+	return g, org.ID, err
 }
 
 // allowed applies SSO enforcement and the organization's choice of

@@ -53,6 +53,16 @@ type plan struct {
 // have turned social sign-in off (method_disabled, see
 // sso.Organization.SignInVerdict). Every outcome is audited.
 func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, provider string, acct *VerifiedAccount, org string) (*sso.SessionGrant, error) {
+	ctx, finish := m.tel.StartSignIn(r.Context(), string(Method), provider)
+	r = r.WithContext(ctx)
+	g, orgID, err := m.signIn(w, r, provider, acct, org)
+	finish(orgID, sso.ReasonOf(err), err)
+	return g, err
+}
+
+// signIn is SignIn without the telemetry; it returns the organization
+// chosen so far.
+func (m *Manager) signIn(w http.ResponseWriter, r *http.Request, provider string, acct *VerifiedAccount, org string) (*sso.SessionGrant, string, error) {
 	ctx := r.Context()
 	pl, err := m.plan(ctx, provider, acct, org)
 	if err != nil {
@@ -64,20 +74,20 @@ func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, provider string
 			orgID = pl.org.ID
 		}
 		m.failed(r, provider, userID, orgID, err)
-		return nil, err
+		return nil, orgID, err
 	}
 	if err := m.write(ctx, provider, acct, pl); err != nil {
 		m.failed(r, provider, pl.user.ID, pl.org.ID, err)
-		return nil, err
+		return nil, pl.org.ID, err
 	}
 	g := &sso.SessionGrant{UserID: pl.user.ID, OrgID: pl.org.ID, Org: pl.org, Roles: slices.Clone(pl.mem.Roles), Method: Method}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
-		return nil, fmt.Errorf("social: issue session: %w", err)
+		return nil, pl.org.ID, fmt.Errorf("social: issue session: %w", err)
 	}
 	m.audit(ctx, &sso.Event{OrgID: pl.org.ID, Type: sso.EventLoginSucceeded, Actor: sso.Actor{Type: sso.ActorUser, ID: pl.user.ID},
 		Target: sso.Target{Type: "user", ID: pl.user.ID}, IP: m.cfg.ClientIP(r),
 		Details: map[string]string{"method": string(Method), "provider": provider, "break_glass": fmt.Sprint(pl.mem.BreakGlass)}})
-	return g, nil
+	return g, pl.org.ID, nil
 }
 
 // failed audits a refused social sign-in, in the organization orgID
