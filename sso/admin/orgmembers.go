@@ -65,8 +65,10 @@ type OrgUpdateRequest struct {
 	// SignInMethods, when present, sets the sign-in methods without an
 	// IdP that members may use: a non-empty list of names from
 	// plan_sign_in_methods (see GET /org), or null for every method the
-	// plan includes. A method the plan lacks is refused.
-	SignInMethods json.RawMessage `json:"sign_in_methods"`
+	// plan includes. A method the plan lacks is refused. Go clients set
+	// it to json.RawMessage(`["password","passkey"]`) or
+	// json.RawMessage("null"); left nil it is omitted and unchanged.
+	SignInMethods json.RawMessage `json:"sign_in_methods,omitempty"`
 	// Confirm acknowledges a weakening change.
 	Confirm bool `json:"confirm"`
 }

@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -60,11 +61,22 @@ func TestOrgSignInMethods(t *testing.T) {
 		t.Error("a refused change was audited as a change")
 	}
 
+	// A Go client's request that leaves SignInMethods nil changes the
+	// name only.
+	name := "Alpha Renamed"
+	body, err := json.Marshal(admin.OrgUpdateRequest{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, m := f.as(a, "usr_admin_alpha", "PATCH", "/org", string(body)); code != http.StatusOK || join(m["sign_in_methods"]) != "passkey,email_code" {
+		t.Fatalf("rename by a Go client (%s): %d %v; want the methods unchanged", body, code, m)
+	}
+
 	code, m = f.as(a, "usr_admin_alpha", "PATCH", "/org", `{"sign_in_methods":null}`)
 	if code != http.StatusOK || m["sign_in_methods"] != nil || join(m["allowed_sign_in_methods"]) != "password,passkey,email_code" {
 		t.Fatalf("back to the plan: %d %v", code, m)
 	}
-	if evs := f.events(a.ID, admin.EventOrgUpdated); len(evs) != 2 {
+	if evs := f.events(a.ID, admin.EventOrgUpdated); len(evs) != 3 {
 		t.Errorf("events after resetting: %+v", evs)
 	}
 	if o, _ := f.st.GetOrg(ctx, f.orgB.ID); o.Settings.SignInMethods != nil {
