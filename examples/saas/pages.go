@@ -201,6 +201,8 @@ func (p *pages) switchOrg(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 	case errors.As(err, &se) && se.Reason == "sso_required":
 		http.Redirect(w, r, "/sso/login/"+url.PathEscape(org.Slug)+"?return_to=%2Fdashboard", http.StatusSeeOther)
+	case errors.As(err, &se) && se.Reason == "method_disabled":
+		p.renderError(w, r, http.StatusForbidden, org.Name+" does not allow the way you signed in. Sign out, then sign in to it with a way it offers.")
 	case errors.Is(err, sso.ErrForbidden):
 		p.renderError(w, r, http.StatusNotFound, "That organization does not exist or you are not a member of it.")
 	default:
