@@ -18,6 +18,11 @@ import (
 //     the host starts a login through the organization's IdP (for example
 //     discovery.Handler's organization login route) and the user arrives there
 //     with a session of that organization;
+//   - "method_disabled": the session's local sign-in method (a password,
+//     an emailed code or link, a passkey, a social account) is one the
+//     organization does not allow (sso.Organization.SignInVerdict), so the
+//     user must sign in there another way; a break-glass member's password
+//     is always allowed. Err wraps sso.ErrAccessDenied;
 //   - "not_member", "membership_inactive": Err wraps sso.ErrForbidden.
 type SwitchError struct {
 	OrgID  string
@@ -40,7 +45,9 @@ func (e *SwitchError) Unwrap() error { return e.Err }
 //     session authenticated by one of its own connections, which a session
 //     of another organization never is, or its active break-glass member's
 //     local login: otherwise the switch fails with *SwitchError
-//     "sso_required" and the host starts that organization's login.
+//     "sso_required" and the host starts that organization's login;
+//   - a session of a local sign-in method keeps it, so the organization
+//     must allow that method (*SwitchError "method_disabled" otherwise).
 //
 // Authentication facts belong to the organization they were earned in. A
 // session that authenticated through another organization's IdP enters as
@@ -91,6 +98,10 @@ func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string
 	local := cur.Method.Local()
 	if org.EnforcesSSO() && !(local && mem.BreakGlass) {
 		return nil, refuse("sso_required", sso.ErrSSORequired)
+	}
+	if local && slices.Contains(sso.LocalSignInMethods(), cur.Method) && org.SignInVerdict(cur.Method) != sso.SignInAllowed &&
+		!(cur.Method == sso.AuthPassword && mem.BreakGlass) {
+		return nil, refuse("method_disabled", sso.ErrAccessDenied)
 	}
 	if _, err := m.admitNetwork(ctx, r, orgID, cur.UserID, org, "org_switch"); err != nil {
 		return nil, err

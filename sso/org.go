@@ -3,6 +3,7 @@ package sso
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -60,6 +61,13 @@ type OrgSettings struct {
 	// "https://billing.internal.example") the organization's API clients
 	// may obtain tokens for by OAuth 2.0 Token Exchange. Empty allows none.
 	ExchangeAudiences []string
+	// SignInMethods narrows the sign-in methods without an IdP (see
+	// LocalSignInMethods) that members may use, within what the plan
+	// includes: a method is allowed when the plan includes it and this
+	// list names it. Nil allows every method the plan includes. A method
+	// listed here that the plan lacks stays refused. Use
+	// Organization.SignInVerdict to decide.
+	SignInMethods []AuthMethod
 }
 
 // MFAPolicy is an organization's multi-factor policy.
@@ -179,4 +187,89 @@ func (f *Features) UnmarshalJSON(b []byte) error {
 // plan includes enforcement.
 func (o *Organization) EnforcesSSO() bool {
 	return o.Settings.SSOEnforced && o.Settings.Features.Has("enforce_sso")
+}
+
+// localSignInMethods are the sign-in methods without an IdP, in the order
+// a login page offers them.
+var localSignInMethods = []AuthMethod{AuthPassword, AuthPasskey, AuthEmailCode, AuthMagicLink, AuthSocial}
+
+// LocalSignInMethods returns the sign-in methods without an IdP that an
+// organization can offer and narrow (OrgSettings.SignInMethods), in the
+// order a login page offers them: password, passkey, email code, magic
+// link, social.
+func LocalSignInMethods() []AuthMethod { return append([]AuthMethod(nil), localSignInMethods...) }
+
+// IncludesSignIn reports whether the plan includes the local sign-in
+// method m: a password is in every plan; a passkey, an email code, a magic
+// link and social sign-in need the feature of the method's name
+// ("passkey", "email_code", "magic_link", "social"). Any other method is
+// not a local sign-in method and is never included.
+func (f Features) IncludesSignIn(m AuthMethod) bool {
+	switch m {
+	case AuthPassword:
+		return true
+	case AuthPasskey, AuthEmailCode, AuthMagicLink, AuthSocial:
+		return f.Has(string(m))
+	}
+	return false
+}
+
+// SignInVerdict is whether an organization lets its members sign in with
+// a local method, and if not, who decided.
+type SignInVerdict int
+
+// The verdicts of Organization.SignInVerdict.
+const (
+	// SignInAllowed: the plan includes the method and the organization
+	// allows it.
+	SignInAllowed SignInVerdict = iota
+	// SignInNotInPlan: the organization's plan does not include the
+	// method (or it is no local sign-in method), whatever
+	// OrgSettings.SignInMethods says.
+	SignInNotInPlan
+	// SignInTurnedOff: the plan includes the method but the
+	// organization's administrators turned it off
+	// (OrgSettings.SignInMethods does not list it).
+	SignInTurnedOff
+)
+
+// String returns the verdict's name.
+func (v SignInVerdict) String() string {
+	switch v {
+	case SignInAllowed:
+		return "allowed"
+	case SignInNotInPlan:
+		return "not_in_plan"
+	case SignInTurnedOff:
+		return "turned_off"
+	}
+	return fmt.Sprintf("SignInVerdict(%d)", int(v))
+}
+
+// SignInVerdict decides whether o lets its members sign in with the local
+// method m: the plan must include it (Features.IncludesSignIn) and
+// OrgSettings.SignInMethods, when not nil, must list it. Every local
+// sign-in (password, email code and magic link, passkey, social) asks it
+// before issuing a session; SSO enforcement is a separate check.
+func (o *Organization) SignInVerdict(m AuthMethod) SignInVerdict {
+	if !o.Settings.Features.IncludesSignIn(m) {
+		return SignInNotInPlan
+	}
+	if o.Settings.SignInMethods != nil && !slices.Contains(o.Settings.SignInMethods, m) {
+		return SignInTurnedOff
+	}
+	return SignInAllowed
+}
+
+// AllowedSignInMethods returns the local methods o lets its members sign
+// in with (those SignInVerdict allows), in LocalSignInMethods order. It
+// says nothing about SSO enforcement.
+func (o *Organization) AllowedSignInMethods() []AuthMethod {
+	out := []AuthMethod{}
+	for _, m := range localSignInMethods {
+		if o.SignInVerdict(m) == SignInAllowed {
+			out = append(out, m)
+		}
+	}
+	return out
 }

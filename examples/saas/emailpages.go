@@ -61,6 +61,9 @@ func (p *pages) emailCodeSubmit(w http.ResponseWriter, r *http.Request) {
 	case reason == emailcode.ReasonNoOrganization:
 		w.WriteHeader(http.StatusForbidden)
 		data["Error"], data["Sent"] = "Your address is confirmed, but no organization has added you yet. Ask your administrator for an invitation.", ""
+	case reason == emailcode.ReasonMethodDisabled || reason == emailcode.ReasonFeature:
+		w.WriteHeader(http.StatusForbidden)
+		data["Error"], data["Sent"] = "Your organization does not allow sign-in with an emailed code. Go back to the sign-in page and use a way it offers.", ""
 	case errors.As(err, &fe):
 		w.WriteHeader(http.StatusBadRequest)
 		data["Error"] = fe.Fix

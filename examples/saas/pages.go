@@ -116,10 +116,8 @@ func (p *pages) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *pages) localLogin(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, "local", "Sign in with a password", map[string]string{
-		"Email":    r.URL.Query().Get("login_hint"),
-		"ReturnTo": returnto.Safe(r.URL.Query().Get("return_to"), "/dashboard"),
-	})
+	q := r.URL.Query()
+	p.render(w, r, "local", "Sign in", p.a.newLocalView(q, q.Get("login_hint"), returnto.Safe(q.Get("return_to"), "/dashboard"), ""))
 }
 
 // localLoginSubmit is the host's own password login. The demo keeps only
@@ -130,7 +128,7 @@ func (p *pages) localLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	returnTo := returnto.Safe(r.PostFormValue("return_to"), "/dashboard")
 	fail := func(status int, msg string) {
 		w.WriteHeader(status)
-		p.render(w, r, "local", "Sign in with a password", map[string]string{"Email": r.PostFormValue("email"), "ReturnTo": returnTo, "Error": msg})
+		p.render(w, r, "local", "Sign in", p.a.newLocalView(r.PostForm, r.PostFormValue("email"), returnTo, msg))
 	}
 	// sso/password checks the password (argon2id, throttled, the same
 	// answer for unknown addresses), SSO enforcement (break-glass admins
@@ -141,6 +139,8 @@ func (p *pages) localLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 	case reason == password.ReasonSSORequired:
 		fail(http.StatusForbidden, "Your organization requires single sign-on. Use the SSO button on the sign-in page.")
+	case reason == password.ReasonMethodDisabled:
+		fail(http.StatusForbidden, "Your organization has turned off password sign-in. Use another way it offers below, or ask your administrator.")
 	case reason == password.ReasonRateLimited:
 		fail(http.StatusTooManyRequests, "Too many attempts. Wait a minute, then try again.")
 	case errors.Is(err, sso.ErrUnavailable):
@@ -201,6 +201,8 @@ func (p *pages) switchOrg(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 	case errors.As(err, &se) && se.Reason == "sso_required":
 		http.Redirect(w, r, "/sso/login/"+url.PathEscape(org.Slug)+"?return_to=%2Fdashboard", http.StatusSeeOther)
+	case errors.As(err, &se) && se.Reason == "method_disabled":
+		p.renderError(w, r, http.StatusForbidden, org.Name+" does not allow the way you signed in. Sign out, then sign in to it with a way it offers.")
 	case errors.Is(err, sso.ErrForbidden):
 		p.renderError(w, r, http.StatusNotFound, "That organization does not exist or you are not a member of it.")
 	default:

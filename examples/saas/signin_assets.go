@@ -1,8 +1,10 @@
 package main
 
-// signinJS runs on the login page: it adds a button per social provider,
+// signinJS runs on the login pages: it adds a button per social provider,
 // a passkey button, and passkey autofill (WebAuthn conditional mediation)
-// on the email field, whose autocomplete carries "webauthn".
+// on an email field whose autocomplete carries "webauthn". On the local
+// sign-in page the box's data-methods narrows the buttons to the methods
+// the email's organization allows.
 const signinJS = `(() => {
   const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   const unb64 = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
@@ -35,8 +37,15 @@ const signinJS = `(() => {
     },
   };
   const box = document.getElementById('signin-extras');
-  const on = window.ssokitSignIn || {};
   if (!box) return;
+  // The host's tiers, narrowed on the local sign-in page to the methods
+  // the email's organization allows (data-methods, from discovery).
+  const on = { ...(window.ssokitSignIn || {}) };
+  if (box.dataset.methods !== undefined) {
+    const allowed = box.dataset.methods.split(/[ ,]+/);
+    on.social = on.social && allowed.includes('social');
+    on.passkey = on.passkey && allowed.includes('passkey');
+  }
   const status = document.createElement('p');
   status.id = 'signin-status';
   status.setAttribute('role', 'status');
@@ -58,6 +67,7 @@ const signinJS = `(() => {
     location.assign(returnTo);
   }
   async function conditional() {
+    if (!document.querySelector('input[autocomplete~=webauthn]')) return;
     if (!window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable || !(await PublicKeyCredential.isConditionalMediationAvailable())) return;
     const begin = await pk.post('/auth/passkey/login/begin');
     pending = new AbortController();

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -42,6 +43,16 @@ type OrgView struct {
 	// AllowUnverifiedEmailDomains lets members sign in through SSO with
 	// an email outside the organization's verified domains.
 	AllowUnverifiedEmailDomains bool `json:"allow_unverified_email_domains"`
+	// SignInMethods is the administrators' choice of sign-in methods
+	// without an IdP (password, passkey, email_code, magic_link, social);
+	// null allows every method the plan includes.
+	SignInMethods []sso.AuthMethod `json:"sign_in_methods"`
+	// PlanSignInMethods are the methods the plan includes: the ones
+	// sign_in_methods may name.
+	PlanSignInMethods []sso.AuthMethod `json:"plan_sign_in_methods"`
+	// AllowedSignInMethods are the methods members may use now: the plan's,
+	// narrowed by sign_in_methods.
+	AllowedSignInMethods []sso.AuthMethod `json:"allowed_sign_in_methods"`
 }
 
 // OrgUpdateRequest is the body of PATCH /org.
@@ -51,6 +62,13 @@ type OrgUpdateRequest struct {
 	// through SSO with an email outside the organization's verified
 	// domains. Turning it on weakens security: it needs Confirm.
 	AllowUnverifiedEmailDomains *bool `json:"allow_unverified_email_domains"`
+	// SignInMethods, when present, sets the sign-in methods without an
+	// IdP that members may use: a non-empty list of names from
+	// plan_sign_in_methods (see GET /org), or null for every method the
+	// plan includes. A method the plan lacks is refused. Go clients set
+	// it to json.RawMessage(`["password","passkey"]`) or
+	// json.RawMessage("null"); left nil it is omitted and unchanged.
+	SignInMethods json.RawMessage `json:"sign_in_methods,omitempty"`
 	// Confirm acknowledges a weakening change.
 	Confirm bool `json:"confirm"`
 }
@@ -85,7 +103,9 @@ type OwnershipRequest struct {
 
 func orgView(o *sso.Organization) *OrgView {
 	return &OrgView{ID: o.ID, Slug: o.Slug, Name: o.Name, CreatedAt: o.CreatedAt,
-		AllowUnverifiedEmailDomains: o.Settings.AllowUnverifiedEmailDomains}
+		AllowUnverifiedEmailDomains: o.Settings.AllowUnverifiedEmailDomains,
+		SignInMethods:               o.Settings.SignInMethods, PlanSignInMethods: planSignInMethods(o.Settings.Features),
+		AllowedSignInMethods: o.AllowedSignInMethods()}
 }
 
 // getOrg answers GET /org.
@@ -94,17 +114,19 @@ func (h *Handler) getOrg(w http.ResponseWriter, _ *http.Request, org *sso.Organi
 	return nil
 }
 
-// updateOrg answers PATCH /org: it renames the organization and sets
-// whether members may sign in with an email outside its verified domains.
-// The slug, a part of login URLs, does not change. Turning that switch on
-// weakens security: it needs confirm and is audited as weakening.
+// updateOrg answers PATCH /org: it renames the organization, sets
+// whether members may sign in with an email outside its verified domains,
+// and chooses the sign-in methods without an IdP members may use within
+// the plan. The slug, a part of login URLs, does not change. Turning the
+// email switch on weakens security: it needs confirm and is audited as
+// weakening. Each changed field is audited.
 func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	var req OrgUpdateRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if req.Name == nil && req.AllowUnverifiedEmailDomains == nil {
-		return &InputError{Field: "name", Problem: "give the new name or allow_unverified_email_domains"}
+	if req.Name == nil && req.AllowUnverifiedEmailDomains == nil && req.SignInMethods == nil {
+		return &InputError{Field: "name", Problem: "give the new name, allow_unverified_email_domains or sign_in_methods"}
 	}
 	name := org.Name
 	if req.Name != nil {
@@ -117,28 +139,41 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Org
 	if req.AllowUnverifiedEmailDomains != nil {
 		allow = *req.AllowUnverifiedEmailDomains
 	}
+	methods := org.Settings.SignInMethods
+	if req.SignInMethods != nil {
+		var err error
+		if methods, err = parseSignInMethods(req.SignInMethods, org.Settings.Features); err != nil {
+			return err
+		}
+	}
 	weakened := allow && !org.Settings.AllowUnverifiedEmailDomains
 	if weakened && !req.Confirm {
 		return &InputError{Field: "allow_unverified_email_domains", Problem: "this lets members sign in with an email outside " +
 			"your verified domains; send confirm: true if you mean it"}
 	}
-	if name == org.Name && allow == org.Settings.AllowUnverifiedEmailDomains {
+	sameMethods := methodsString(methods) == methodsString(org.Settings.SignInMethods)
+	if name == org.Name && allow == org.Settings.AllowUnverifiedEmailDomains && sameMethods {
 		httpjson.Write(w, http.StatusOK, orgView(org))
 		return nil
 	}
-	oldName, oldAllow := org.Name, org.Settings.AllowUnverifiedEmailDomains
-	org.Name, org.Settings.AllowUnverifiedEmailDomains, org.UpdatedAt = name, allow, h.cfg.Now().UTC()
+	oldName, oldAllow, oldMethods := org.Name, org.Settings.AllowUnverifiedEmailDomains, org.Settings.SignInMethods
+	org.Name, org.Settings.AllowUnverifiedEmailDomains, org.Settings.SignInMethods = name, allow, methods
+	org.UpdatedAt = h.cfg.Now().UTC()
 	if err := h.cfg.Store.UpdateOrg(r.Context(), org); err != nil {
 		return err
 	}
+	changed := func(details map[string]string) {
+		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventOrgUpdated, Target: sso.Target{Type: "org", ID: org.ID}, Details: details})
+	}
 	if name != oldName {
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventOrgUpdated, Target: sso.Target{Type: "org", ID: org.ID},
-			Details: map[string]string{"field": "name", "from": oldName, "to": name}})
+		changed(map[string]string{"field": "name", "from": oldName, "to": name})
 	}
 	if allow != oldAllow {
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventOrgUpdated, Target: sso.Target{Type: "org", ID: org.ID},
-			Details: map[string]string{"field": "allow_unverified_email_domains", "from": fmt.Sprint(oldAllow), "to": fmt.Sprint(allow),
-				"weakened": fmt.Sprint(weakened)}})
+		changed(map[string]string{"field": "allow_unverified_email_domains", "from": fmt.Sprint(oldAllow), "to": fmt.Sprint(allow),
+			"weakened": fmt.Sprint(weakened)})
+	}
+	if !sameMethods {
+		changed(map[string]string{"field": "sign_in_methods", "from": methodsString(oldMethods), "to": methodsString(methods)})
 	}
 	httpjson.Write(w, http.StatusOK, orgView(org))
 	return nil

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/otel/metric"
@@ -60,6 +61,20 @@ type Config struct {
 	// domains, organizations without an active connection — is redirected
 	// there with login_hint and return_to, in the same shape. Required.
 	LocalLoginURL string
+	// LocalMethods are the sign-in methods without an IdP the host offers
+	// on its local login page (sso.LocalSignInMethods names them). When
+	// set, every redirect to LocalLoginURL carries a "methods" parameter
+	// (comma-separated) telling the page which to show: for an email in an
+	// organization's verified domain, or an organization named by slug,
+	// that routes to no IdP, the ones of these that organization allows
+	// (sso.Organization.AllowedSignInMethods, which may be none); for any
+	// other email, all of these. It depends on the domain and the
+	// organization only, never on whether an account exists, so it tells
+	// no more than the SSO routing does: that a domain belongs to an
+	// organization which narrowed its methods. The sign-in packages refuse
+	// a method the organization does not allow whatever the page showed.
+	// Nil adds no parameter.
+	LocalMethods []sso.AuthMethod
 	// DefaultReturnTo is used when return_to is missing or unsafe. Empty
 	// means "/".
 	DefaultReturnTo string
@@ -121,6 +136,11 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("%w: discovery: BaseURL must be absolute", sso.ErrInvalidConfig)
 	case cfg.LocalLoginURL == "":
 		return nil, fmt.Errorf("%w: discovery: empty LocalLoginURL", sso.ErrInvalidConfig)
+	}
+	for _, m := range cfg.LocalMethods {
+		if !slices.Contains(sso.LocalSignInMethods(), m) {
+			return nil, fmt.Errorf("%w: discovery: LocalMethods: %q is no local sign-in method", sso.ErrInvalidConfig, m)
+		}
 	}
 	if _, err := url.Parse(cfg.LocalLoginURL); err != nil {
 		return nil, fmt.Errorf("%w: discovery: LocalLoginURL: %v", sso.ErrInvalidConfig, err)
@@ -227,7 +247,7 @@ func (d *Handler) ServeLogin(w http.ResponseWriter, r *http.Request) {
 		// Do the connection lookup a routed email would do, so that the
 		// response time does not tell unknown domains from known ones.
 		_, _ = d.cfg.Store.ListConnections(r.Context(), "")
-		d.fallback(w, r, hint, returnTo, err)
+		d.fallback(w, r, nil, hint, returnTo, err)
 		return
 	}
 	d.route(w, r, org, "", hint, returnTo)
@@ -253,12 +273,12 @@ func (d *Handler) ServeOrgLogin(w http.ResponseWriter, r *http.Request) {
 
 func (d *Handler) routeOrg(w http.ResponseWriter, r *http.Request, slug, connID, hint, returnTo string) {
 	if normalize.Slug(slug) != nil {
-		d.fallback(w, r, hint, returnTo, fmt.Errorf("%w: invalid slug", sso.ErrNotFound))
+		d.fallback(w, r, nil, hint, returnTo, fmt.Errorf("%w: invalid slug", sso.ErrNotFound))
 		return
 	}
 	org, err := d.cfg.Store.GetOrgBySlug(r.Context(), slug)
 	if err != nil {
-		d.fallback(w, r, hint, returnTo, err)
+		d.fallback(w, r, nil, hint, returnTo, err)
 		return
 	}
 	d.route(w, r, org, connID, hint, returnTo)
@@ -309,7 +329,7 @@ func (d *Handler) Connections(ctx context.Context, org *sso.Organization) ([]*ss
 func (d *Handler) route(w http.ResponseWriter, r *http.Request, org *sso.Organization, connID, hint, returnTo string) {
 	conns, err := d.Connections(r.Context(), org)
 	if err != nil {
-		d.fallback(w, r, hint, returnTo, err)
+		d.fallback(w, r, nil, hint, returnTo, err)
 		return
 	}
 	if connID != "" {
@@ -324,7 +344,7 @@ func (d *Handler) route(w http.ResponseWriter, r *http.Request, org *sso.Organiz
 	switch len(conns) {
 	case 0:
 		spanResult(r, "local", org, nil, nil)
-		d.fallback(w, r, hint, returnTo, fmt.Errorf("sso: no active connection: %w", sso.ErrNotFound))
+		d.fallback(w, r, org, hint, returnTo, fmt.Errorf("sso: no active connection: %w", sso.ErrNotFound))
 	case 1:
 		spanResult(r, "sso", org, conns[0], nil)
 		d.start(w, r, conns[0], hint, returnTo, MFAAtLogin(org))
@@ -410,30 +430,57 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 // LocalLoginURL returns the host's local login URL carrying login_hint and
-// return_to: the one answer for every email that does not route to SSO.
+// return_to (and, with Config.LocalMethods, every local method as
+// "methods"): the answer for an email that does not route to SSO and
+// belongs to no organization.
 func (d *Handler) LocalLoginURL(hint, returnTo string) string {
+	return d.LocalLoginURLFor(nil, hint, returnTo)
+}
+
+// LocalLoginURLFor is LocalLoginURL for a sign-in into org (nil: no
+// organization known): with Config.LocalMethods, "methods" lists the ones
+// org allows.
+func (d *Handler) LocalLoginURLFor(org *sso.Organization, hint, returnTo string) string {
 	u, _ := url.Parse(d.cfg.LocalLoginURL)
 	q := u.Query()
 	q.Del("login_hint")
 	q.Del("return_to")
+	q.Del("methods")
 	if hint != "" {
 		q.Set("login_hint", hint)
 	}
 	q.Set("return_to", returnTo)
+	if d.cfg.LocalMethods != nil {
+		q.Set("methods", strings.Join(d.localMethods(org), ","))
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }
 
-// fallback answers every non-SSO outcome identically, whatever the cause:
-// no tenant enumeration. Only store outages are distinguished (503).
-func (d *Handler) fallback(w http.ResponseWriter, r *http.Request, hint, returnTo string, cause error) {
+// localMethods are the Config.LocalMethods org allows (all of them when
+// org is nil), in the order the host listed them.
+func (d *Handler) localMethods(org *sso.Organization) []string {
+	out := []string{}
+	for _, m := range d.cfg.LocalMethods {
+		if org == nil || org.SignInVerdict(m) == sso.SignInAllowed {
+			out = append(out, string(m))
+		}
+	}
+	return out
+}
+
+// fallback answers every non-SSO outcome identically, whatever the cause
+// (no tenant enumeration), except for the methods an organization without
+// an IdP allows (Config.LocalMethods). Only store outages are
+// distinguished (503).
+func (d *Handler) fallback(w http.ResponseWriter, r *http.Request, org *sso.Organization, hint, returnTo string, cause error) {
 	if errors.Is(cause, sso.ErrUnavailable) {
 		spanFail(r, cause)
 		d.cfg.ErrorHandler(w, r, cause)
 		return
 	}
 	spanResult(r, "local", nil, nil, cause)
-	loc := d.LocalLoginURL(hint, returnTo)
+	loc := d.LocalLoginURLFor(org, hint, returnTo)
 	if wantsJSON(r) {
 		httpjson.Write(w, http.StatusOK, map[string]string{"redirect_url": loc})
 		return

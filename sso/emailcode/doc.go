@@ -27,7 +27,9 @@
 // A sign-in goes through the same path as a password login: the
 // organization (the one named, or the user's only one) must have the
 // method in its plan (FeatureCode "email_code", FeatureLink "magic_link";
-// reason feature_disabled otherwise) and is checked by the SSO
+// reason feature_disabled otherwise) and allow it (sso.OrgSettings.
+// SignInMethods, decided by sso.Organization.SignInVerdict; reason
+// method_disabled otherwise), and is checked by the SSO
 // enforcement policy, so an organization that enforces SSO admits only
 // its active break-glass members (reason sso_required otherwise); the
 // session is issued through sso.SessionIssuer with Method "email_code" or

@@ -13,12 +13,15 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/ssokit/ssokit/internal/clientlimit"
 	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/reqinfo"
 	"github.com/ssokit/ssokit/internal/returnto"
+	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -123,6 +126,12 @@ type Config struct {
 	Rand io.Reader
 	// Logger logs audit and mail failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// TracerProvider and MeterProvider receive an "sso.signin" span per
+	// sign-in and the ssokit.login.attempts and ssokit.login.duration
+	// metrics, whose protocol attribute is the sign-in method. Nil means
+	// the global providers (no-ops until the host installs an SDK).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Manager runs email sign-in by one-time code and magic link. It is safe
@@ -130,6 +139,7 @@ type Config struct {
 type Manager struct {
 	cfg     Config
 	log     *slog.Logger
+	tel     *telemetry.T
 	limiter *clientlimit.Buckets
 	mux     *http.ServeMux
 	mails   sync.WaitGroup
@@ -167,6 +177,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	cfg.defaults()
 	m := &Manager{cfg: cfg, log: cfg.Logger, limiter: clientlimit.New(cfg.RateLimit, cfg.Burst, 10000)}
+	m.tel = telemetry.New("emailcode", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider})
 	if m.log == nil {
 		m.log = slog.Default()
 	}

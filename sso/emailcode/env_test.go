@@ -357,10 +357,11 @@ func (s slowMailer) Send(ctx context.Context, m emailcode.Message) error {
 	return s.DevMailer.Send(ctx, m)
 }
 
-// newEnvWithSlowMailer is newEnv whose Mailer takes d per message.
-func newEnvWithSlowMailer(t *testing.T, d time.Duration) *env {
+// newEnvWithSlowMailer is newEnvOn(store) whose Mailer takes d per
+// message.
+func newEnvWithSlowMailer(t *testing.T, store string, d time.Duration) *env {
 	var dev *mail.DevMailer
-	e := newEnv(t, func(c *emailcode.Config) {
+	e := newEnvOn(t, store, func(c *emailcode.Config) {
 		dev = c.Mailer.(*mail.DevMailer)
 		c.Mailer = slowMailer{DevMailer: dev, d: d}
 	})

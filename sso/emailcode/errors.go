@@ -43,6 +43,7 @@ const (
 	ReasonCrossOrigin      = "cross_origin"      // a cross-site POST (CSRF)
 	ReasonMalformed        = "malformed_request" // unreadable body or wrong content type
 	ReasonFeature          = "feature_disabled"  // the organization's plan does not include this method
+	ReasonMethodDisabled   = "method_disabled"   // the organization turned this method off
 	reasonUnavailableLocal = "unavailable"
 )
 
@@ -82,6 +83,7 @@ var messages = map[string]string{
 	ReasonAccessDenied:     "You cannot sign in to this organization.",
 	ReasonNoOrganization:   "Your address is confirmed, but no organization has added you yet; ask your administrator for an invitation.",
 	ReasonFeature:          "Your organization's plan does not include this sign-in option. Sign in another way, or ask your administrator.",
+	ReasonMethodDisabled:   "Your organization has turned off sign-in by emailed code or link. Use another way it offers on the sign-in page, or ask your administrator.",
 	ReasonCrossOrigin:      "Cross-origin request refused.",
 	ReasonMalformed:        "Send a JSON object or a form post with the documented fields.",
 	reasonUnavailableLocal: "The service is temporarily unavailable; try again later.",

@@ -98,11 +98,15 @@ func (m *Manager) account(ctx context.Context, c *Challenge) (*sso.User, error) 
 	return u, nil
 }
 
-// allowed applies the organization's plan (FeatureCode, FeatureLink) and
-// SSO enforcement to a sign-in into org by method.
+// allowed applies the organization's plan (FeatureCode, FeatureLink),
+// its choice of sign-in methods (sso.Organization.SignInVerdict) and SSO
+// enforcement to a sign-in into org by method.
 func (m *Manager) allowed(ctx context.Context, org *sso.Organization, userID string, method sso.AuthMethod) error {
-	if !org.Settings.Features.Has(string(method)) {
+	switch org.SignInVerdict(method) {
+	case sso.SignInNotInPlan:
 		return deny(ReasonFeature, sso.ErrAccessDenied)
+	case sso.SignInTurnedOff:
+		return deny(ReasonMethodDisabled, sso.ErrAccessDenied)
 	}
 	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {

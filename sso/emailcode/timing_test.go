@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ssokit/ssokit/internal/testdb"
 )
 
 // median returns the median of ds.
@@ -20,12 +22,26 @@ func median(ds []time.Duration) time.Duration {
 // must stay within a quarter of the known median plus 1ms. The email is
 // handed to the Mailer off the request, so a Mailer that takes its time
 // (here 20ms, like an SMTP round trip) must not show in the answer. The
-// test does not run in parallel with others, to keep the noise down.
+// test runs on memstore, SQLite and PostgreSQL, one after the other, and
+// not in parallel with others, to keep the noise down.
 func TestEnumerationByTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing measurement skipped in -short mode")
 	}
-	e := newEnvWithSlowMailer(t, 20*time.Millisecond)
+	// One store after the other, never in parallel.
+	for _, store := range []string{"memstore", "sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			if store == "postgres" {
+				testdb.PostgresDSN(t)
+			}
+			measureStore(t, store)
+		})
+	}
+}
+
+// measureStore runs TestEnumerationByTiming's measurement on store.
+func measureStore(t *testing.T, store string) {
+	e := newEnvWithSlowMailer(t, store, 20*time.Millisecond)
 	e.user("known@acme.example")
 	const runs = 31
 	var fails []string

@@ -35,6 +35,23 @@ func (m *Manager) boundTo(r *http.Request, c *Challenge) bool {
 // address), and those of the sign-in itself (see Manager.Start's doc and
 // the package doc). It writes the session cookie on w.
 func (m *Manager) VerifyCode(w http.ResponseWriter, r *http.Request, code string) (*sso.SessionGrant, string, error) {
+	return m.measured(r, MethodCode, func(r *http.Request) (*sso.SessionGrant, string, error) { return m.verifyCode(w, r, code) })
+}
+
+// measured runs the sign-in f by method under an "sso.signin" span and
+// counts it (telemetry.T.StartSignIn).
+func (m *Manager) measured(r *http.Request, method sso.AuthMethod, f func(r *http.Request) (*sso.SessionGrant, string, error)) (*sso.SessionGrant, string, error) {
+	ctx, finish := m.tel.StartSignIn(r.Context(), string(method), "")
+	g, returnTo, err := f(r.WithContext(ctx))
+	orgID := ""
+	if g != nil {
+		orgID = g.OrgID
+	}
+	finish(orgID, sso.ReasonOf(err), err)
+	return g, returnTo, err
+}
+
+func (m *Manager) verifyCode(w http.ResponseWriter, r *http.Request, code string) (*sso.SessionGrant, string, error) {
 	ctx := m.requestCtx(r)
 	r = r.WithContext(ctx)
 	id, nonce, ok := m.browser(r)
@@ -122,6 +139,10 @@ func (m *Manager) findLink(ctx context.Context, token string) (*Challenge, error
 // confirm_required, and those of the sign-in itself. It writes the
 // session cookie on w and returns the challenge's return path.
 func (m *Manager) OpenLink(w http.ResponseWriter, r *http.Request, token string, confirmed bool) (*sso.SessionGrant, string, error) {
+	return m.measured(r, MethodLink, func(r *http.Request) (*sso.SessionGrant, string, error) { return m.openLink(w, r, token, confirmed) })
+}
+
+func (m *Manager) openLink(w http.ResponseWriter, r *http.Request, token string, confirmed bool) (*sso.SessionGrant, string, error) {
 	ctx := m.requestCtx(r)
 	r = r.WithContext(ctx)
 	c, err := m.findLink(ctx, token)

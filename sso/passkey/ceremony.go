@@ -104,7 +104,8 @@ func (m *Manager) BeginLogin(ctx context.Context) (string, *protocol.CredentialA
 // the user's only organization) and issues the session with Method
 // "passkey"; the passkey's user verification counts as MFA.
 func (m *Manager) FinishLogin(w http.ResponseWriter, r *http.Request, ceremonyID string, body []byte, org string) (*sso.SessionGrant, error) {
-	ctx := r.Context()
+	ctx, finish := m.tel.StartSignIn(r.Context(), string(Method), "")
+	r = r.WithContext(ctx)
 	g, userID, err := m.finishLogin(w, r, ceremonyID, body, org)
 	if err != nil {
 		e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
@@ -117,8 +118,10 @@ func (m *Manager) FinishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 			e.OrgID = ve.Want
 		}
 		m.audit(ctx, e)
+		finish(e.OrgID, e.Reason, err)
 		return nil, err
 	}
+	finish(g.OrgID, "", nil)
 	return g, nil
 }
 
@@ -177,8 +180,11 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 	if err != nil {
 		return nil, userID, err
 	}
-	if !org.Settings.Features.Has(Feature) {
+	switch org.SignInVerdict(Method) {
+	case sso.SignInNotInPlan:
 		return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonFeature, Want: org.ID, Err: sso.ErrAccessDenied}
+	case sso.SignInTurnedOff:
+		return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMethodDisabled, Want: org.ID, Err: sso.ErrAccessDenied}
 	}
 	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {

@@ -22,7 +22,10 @@
 // as MFA. The userHandle must be the credential owner's; a signature
 // counter that goes backwards refuses the login. Sessions carry Method
 // "passkey", a local login: an organization that enforces SSO admits only
-// its break-glass members, and the plan must include [Feature]. Every
-// outcome is an audit event naming the method. Cross-origin POSTs are
+// its break-glass members, the plan must include [Feature]
+// (feature_disabled) and the organization must allow passkeys
+// (sso.Organization.SignInVerdict; method_disabled). Every outcome is an
+// audit event naming the method and an "sso.signin" span counted in
+// ssokit.login.attempts with it. Cross-origin POSTs are
 // refused (http.CrossOriginProtection).
 package passkey

@@ -127,6 +127,7 @@ var messages = map[string]string{
 	ReasonOrgRequired:     "You belong to several organizations. Choose one, then sign in again.",
 	ReasonAccessDenied:    "You are not a member of this organization.",
 	ReasonFeature:         "Your organization's plan does not include passkeys. Sign in another way.",
+	ReasonMethodDisabled:  "Your organization has turned off passkey sign-in. Use another way it offers on the sign-in page, or ask your administrator.",
 	ReasonLastCredential:  "This is your only way to sign in. Add a password or another passkey first.",
 	ReasonUnauthenticated: "Sign in first.",
 	ReasonRateLimited:     "Too many attempts from your network. Wait a few seconds, then try again.",

@@ -14,12 +14,15 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/ssokit/ssokit/internal/clientlimit"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/reqinfo"
+	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -45,6 +48,7 @@ const (
 	ReasonOrgRequired     = "org_required"      // several organizations: name one
 	ReasonAccessDenied    = "access_denied"     // not an active member of the organization named
 	ReasonFeature         = "feature_disabled"  // the plan does not include passkeys
+	ReasonMethodDisabled  = "method_disabled"   // the organization turned passkey sign-in off
 	ReasonLastCredential  = "last_credential"   // deleting the only way to sign in
 	ReasonUnauthenticated = "unauthenticated"   // registration and management need a session
 	ReasonRateLimited     = "rate_limited"      // too many requests from one client address
@@ -97,6 +101,12 @@ type Config struct {
 	Now func() time.Time
 	// Logger logs audit failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// TracerProvider and MeterProvider receive an "sso.signin" span per
+	// sign-in and the ssokit.login.attempts and ssokit.login.duration
+	// metrics, whose protocol attribute is the sign-in method. Nil means
+	// the global providers (no-ops until the host installs an SDK).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Manager runs passkey registration, passwordless login and management.
@@ -105,6 +115,7 @@ type Manager struct {
 	cfg     Config
 	wa      *webauthn.WebAuthn
 	log     *slog.Logger
+	tel     *telemetry.T
 	mux     *http.ServeMux
 	limiter *clientlimit.Buckets
 }
@@ -154,6 +165,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("%w: passkey: %v", sso.ErrInvalidConfig, err)
 	}
 	m := &Manager{cfg: cfg, wa: wa, log: cfg.Logger, limiter: clientlimit.New(cfg.RateLimit, cfg.Burst, 10000)}
+	m.tel = telemetry.New("passkey", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider})
 	if m.log == nil {
 		m.log = slog.Default()
 	}

@@ -73,7 +73,7 @@ type env struct {
 	auth *authenticator
 }
 
-func newEnv(t *testing.T, b backend) *env {
+func newEnv(t *testing.T, b backend, mods ...func(*passkey.Config)) *env {
 	t.Helper()
 	ms, pks := b.open(t)
 	sess, err := session.New(session.Config{Store: ms, Events: ms, Orgs: ms, Memberships: ms})
@@ -88,8 +88,12 @@ func newEnv(t *testing.T, b backend) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := passkey.New(passkey.Config{RPID: "app.acme.example", Origins: []string{origin}, Store: pks,
-		Users: ms, Orgs: ms, Members: ms, Sessions: sess, Enforcer: enf, Auditor: trail, RateLimit: 1e6, Burst: 1e6})
+	cfg := passkey.Config{RPID: "app.acme.example", Origins: []string{origin}, Store: pks,
+		Users: ms, Orgs: ms, Members: ms, Sessions: sess, Enforcer: enf, Auditor: trail, RateLimit: 1e6, Burst: 1e6}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	m, err := passkey.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -159,6 +159,9 @@ func (m *Manager) RequestReset(ctx context.Context, email string) error {
 	}
 	cred, err := m.cfg.Store.FindCredential(ctx, addr)
 	if errors.Is(err, sso.ErrNotFound) {
+		if err := m.decoyToken(ctx); err != nil {
+			return err
+		}
 		return m.mail(ctx, addr, m.noAccountMessage(addr))
 	} else if err != nil {
 		return err
@@ -306,6 +309,22 @@ func (m *Manager) take(ctx context.Context, kind TokenKind, bearer string) (*Tok
 		return nil, nil, refuse(ReasonTokenStale, "token", "Your password or address changed since this link was sent; ask for a new one.", sso.ErrInvalidInput)
 	}
 	return t, cred, nil
+}
+
+// decoyToken does the store writes of a reset request for an address
+// without an account, so that a store whose writes take milliseconds
+// (PostgreSQL) does not answer an unknown address faster than a
+// registered one: it deletes the reset tokens of no user and stores a
+// token of no user, which no link carries and no credential matches (a
+// use of it would be token_invalid), and which expires and is swept like
+// any other.
+func (m *Manager) decoyToken(ctx context.Context) error {
+	if err := m.cfg.Store.DeleteTokens(ctx, "", TokenReset); err != nil {
+		return err
+	}
+	now := m.now()
+	return m.cfg.Store.CreateToken(ctx, &Token{Hash: opaque.Hash(opaque.NewToken(32)), Kind: TokenReset,
+		CreatedAt: now, ExpiresAt: now.Add(m.cfg.ResetTTL)})
 }
 
 // sendToken stores a new token of kind for cred and emails its link.

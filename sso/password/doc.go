@@ -30,11 +30,15 @@
 // A password login goes through the same path as an SSO login: the
 // organization (the one named, or the user's only one) is checked by the
 // SSO enforcement policy, so an organization that enforces SSO admits only
-// its active break-glass members (reason sso_required otherwise); the
+// its active break-glass members (reason sso_required otherwise), and an
+// organization that turned passwords off (sso.OrgSettings.SignInMethods,
+// decided by sso.Organization.SignInVerdict) refuses them (reason
+// method_disabled) except to its break-glass members; the
 // session is issued through sso.SessionIssuer with Method "password" and
 // MFA false, so the organization's MFA policy asks for a second factor;
 // every outcome is an audit event (login.succeeded, login.failed with its
-// reason).
+// reason) and an "sso.signin" span counted in ssokit.login.attempts with
+// the method (Config.TracerProvider, Config.MeterProvider).
 //
 // # Passwords
 //

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
@@ -21,6 +22,8 @@ import (
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/memstore/mempassword"
+	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlpassword"
 )
 
 // Every sso/mail Mailer is a password.Mailer.
@@ -56,12 +59,13 @@ func (i *issuer) last() *sso.SessionGrant {
 	return i.grants[len(i.grants)-1]
 }
 
-// env is a Manager on memstore with a real session manager, SSO
-// enforcement and audit trail, a development mailer and a settable clock.
+// env is a Manager on one backend (memstore, SQLite or PostgreSQL) with
+// a real session manager, SSO enforcement and audit trail, a development
+// mailer and a settable clock.
 type env struct {
 	t       *testing.T
-	ms      *memstore.Store
-	st      *mempassword.Store
+	ms      backend
+	st      password.Store
 	clock   *testkit.Clock
 	mailer  *mail.DevMailer
 	issuer  *issuer
@@ -72,10 +76,58 @@ type env struct {
 	trail   *audit.Trail
 }
 
-func newEnv(t *testing.T, mod func(*password.Config)) *env {
+// backend is the core and session store of an env.
+type backend interface {
+	sso.Store
+	session.Store
+}
+
+// envFunc makes an env on one backend.
+type envFunc func(t *testing.T, mod func(*password.Config)) *env
+
+// newEnv makes an env on memstore.
+func newEnv(t *testing.T, mod func(*password.Config)) *env { return newEnvOn(t, "memstore", mod) }
+
+// backends runs f on memstore, SQLite and (when SSOKIT_TEST_POSTGRES is
+// set; skipped with a message otherwise) PostgreSQL, in parallel subtests.
+func backends(t *testing.T, f func(t *testing.T, newEnv envFunc)) {
+	for _, name := range []string{"memstore", "sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			if name == "postgres" {
+				testdb.PostgresDSN(t)
+			}
+			t.Parallel()
+			f(t, func(t *testing.T, mod func(*password.Config)) *env { return newEnvOn(t, name, mod) })
+		})
+	}
+}
+
+// stores returns the backend and password store named.
+func stores(t *testing.T, name string, now func() time.Time) (backend, password.Store) {
+	t.Helper()
+	if name == "memstore" {
+		ms := memstore.New(memstore.WithClock(now))
+		return ms, mempassword.New(ms)
+	}
+	db, d := testdb.SQLite(t), sqlstore.SQLite
+	if name == "postgres" {
+		db, d = testdb.Postgres(t), sqlstore.Postgres
+		db.SetMaxOpenConns(4) // the server allows 100 connections in all
+	}
+	st, err := sqlstore.New(db, d, sqlstore.WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, sqlpassword.New(st)
+}
+
+func newEnvOn(t *testing.T, name string, mod func(*password.Config)) *env {
 	t.Helper()
 	clock := testkit.NewClock(time.Date(2030, 3, 4, 10, 0, 0, 0, time.UTC))
-	ms := memstore.New(memstore.WithClock(clock.Now))
+	ms, pst := stores(t, name, clock.Now)
 	sess, err := session.New(session.Config{Store: ms, Events: ms, Orgs: ms, Memberships: ms, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +140,7 @@ func newEnv(t *testing.T, mod func(*password.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ms: ms, st: mempassword.New(ms), clock: clock, mailer: &mail.DevMailer{Now: clock.Now},
+	e := &env{t: t, ms: ms, st: pst, clock: clock, mailer: &mail.DevMailer{Now: clock.Now},
 		issuer: &issuer{Manager: sess}, sess: sess, enforce: enf, trail: trail}
 	cfg := password.Config{Store: e.st, Users: ms, Orgs: ms, Members: ms, Sessions: e.issuer, Revoker: sess,
 		Enforcer: enf, Auditor: trail, Mailer: e.mailer, AppName: "Acme",

@@ -39,6 +39,7 @@ const (
 	ReasonCrossOrigin        = "cross_origin"        // a cross-site POST (CSRF)
 	ReasonUnauthenticated    = "unauthenticated"     // change without a session
 	ReasonMalformed          = "malformed_request"   // unreadable body or wrong content type
+	ReasonMethodDisabled     = "method_disabled"     // the organization turned password sign-in off
 )
 
 // FieldError names the request field a refusal is about and how to fix

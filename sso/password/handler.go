@@ -235,7 +235,7 @@ func (m *Manager) serveChange(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !errors.Is(err, sso.ErrNotFound) {
 		return err
 	}
-	if mem != nil && mem.Active() && m.allowed(ctx, org, u.ID) == nil {
+	if mem != nil && mem.Active() && m.allowed(ctx, org, mem) == nil {
 		if _, err := m.issue(w, r, u, org, mem, sso.EventLoginSucceeded); err != nil {
 			return err
 		}

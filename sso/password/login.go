@@ -112,21 +112,30 @@ type LoginRequest struct {
 // organization's MFA policy asks for a second factor. Every outcome is
 // audited. It writes only the session cookie on w.
 func (m *Manager) Login(w http.ResponseWriter, r *http.Request, req LoginRequest) (*sso.SessionGrant, error) {
+	ctx, finish := m.tel.StartSignIn(r.Context(), string(Method), "")
+	g, orgID, err := m.login(w, r.WithContext(ctx), req)
+	finish(orgID, sso.ReasonOf(err), err)
+	return g, err
+}
+
+// login is Login without the telemetry; it returns the organization
+// chosen, when the login got that far.
+func (m *Manager) login(w http.ResponseWriter, r *http.Request, req LoginRequest) (*sso.SessionGrant, string, error) {
 	ctx := m.requestCtx(r)
 	u, err := m.Authenticate(ctx, req.Email, req.Password, m.cfg.ClientIP(r))
 	if err != nil {
 		m.audit(ctx, &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
 			Details: map[string]string{"method": string(Method)}})
-		return nil, err
+		return nil, "", err
 	}
 	if m.cfg.Joiner != nil {
 		if err := m.cfg.Joiner(ctx, u); err != nil {
-			return nil, fmt.Errorf("password: join: %w", err)
+			return nil, "", fmt.Errorf("password: join: %w", err)
 		}
 	}
 	org, mem, err := m.pickOrg(ctx, u.ID, req.Org)
 	if err == nil {
-		err = m.allowed(ctx, org, u.ID)
+		err = m.allowed(ctx, org, mem)
 	}
 	if err != nil {
 		e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err),
@@ -136,18 +145,26 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, req LoginRequest
 			e.OrgID = org.ID
 		}
 		m.audit(ctx, e)
-		return nil, err
+		return nil, e.OrgID, err
 	}
-	return m.issue(w, r.WithContext(ctx), u, org, mem, sso.EventLoginSucceeded)
+	g, err := m.issue(w, r.WithContext(ctx), u, org, mem, sso.EventLoginSucceeded)
+	return g, org.ID, err
 }
 
-// allowed applies SSO enforcement for a local login into org.
-func (m *Manager) allowed(ctx context.Context, org *sso.Organization, userID string) error {
-	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
+// allowed applies SSO enforcement and the organization's choice of
+// sign-in methods (sso.Organization.SignInVerdict: an organization that
+// turned passwords off refuses them, reason method_disabled, except to its
+// break-glass members, who keep the password for when every other way is
+// broken) to a password login of member mem into org.
+func (m *Manager) allowed(ctx context.Context, org *sso.Organization, mem *sso.Membership) error {
+	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, mem.UserID); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {
 			return deny(ReasonSSORequired, sso.ErrSSORequired)
 		}
 		return err
+	}
+	if org.SignInVerdict(Method) != sso.SignInAllowed && !mem.BreakGlass {
+		return deny(ReasonMethodDisabled, sso.ErrAccessDenied)
 	}
 	return nil
 }

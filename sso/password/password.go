@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/ssokit/ssokit/internal/clientlimit"
@@ -18,6 +20,7 @@ import (
 	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/reqinfo"
 	"github.com/ssokit/ssokit/internal/returnto"
+	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -116,6 +119,12 @@ type Config struct {
 	Rand io.Reader
 	// Logger logs audit and mail failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// TracerProvider and MeterProvider receive an "sso.signin" span per
+	// sign-in and the ssokit.login.attempts and ssokit.login.duration
+	// metrics, whose protocol attribute is the sign-in method. Nil means
+	// the global providers (no-ops until the host installs an SDK).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Manager runs the password tier: sign-up, email verification, login,
@@ -123,6 +132,7 @@ type Config struct {
 type Manager struct {
 	cfg     Config
 	log     *slog.Logger
+	tel     *telemetry.T
 	dummy   string // a hash of a random password, verified for unknown emails
 	limiter *clientlimit.Buckets
 	mux     *http.ServeMux
@@ -195,6 +205,7 @@ func New(cfg Config) (*Manager, error) {
 		cfg.Rand = rand.Reader
 	}
 	m := &Manager{cfg: cfg, log: cfg.Logger, limiter: clientlimit.New(cfg.RateLimit, cfg.Burst, 10000)}
+	m.tel = telemetry.New("password", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider})
 	if m.log == nil {
 		m.log = slog.Default()
 	}

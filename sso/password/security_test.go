@@ -21,22 +21,24 @@ import (
 // also for an account whose password the guess would match.
 func TestPasswordSprayingThrottled(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *password.Config) { c.Throttle.IPFree = 20 })
-	victim := e.user("victim@acme.example", goodPassword)
-	const attacker = "203.0.113.66"
-	for i := range 20 {
-		res := e.post("/login", map[string]string{"email": fmt.Sprintf("user%d@acme.example", i), "password": "Summer2024!"}, attacker, nil)
-		wantRefusal(t, "spray attempt", res, http.StatusUnauthorized, password.ReasonInvalidCredentials)
-	}
-	res := e.post("/login", map[string]string{"email": victim.Email, "password": goodPassword}, attacker, nil)
-	wantRefusal(t, "spray after the address's free failures", res, http.StatusTooManyRequests, password.ReasonRateLimited)
-	if res.header.Get("Retry-After") == "" || res.sessionCookie() != nil {
-		t.Errorf("throttled answer: Retry-After %q, cookie %v", res.header.Get("Retry-After"), res.sessionCookie())
-	}
-	// The victim, from their own address, is not affected.
-	if res := e.post("/login", map[string]string{"email": victim.Email, "password": goodPassword}, "198.51.100.7", nil); res.code != http.StatusOK {
-		t.Errorf("the victim's own login: %d %s", res.code, res.raw)
-	}
+	backends(t, func(t *testing.T, newEnv envFunc) {
+		e := newEnv(t, func(c *password.Config) { c.Throttle.IPFree = 20 })
+		victim := e.user("victim@acme.example", goodPassword)
+		const attacker = "203.0.113.66"
+		for i := range 20 {
+			res := e.post("/login", map[string]string{"email": fmt.Sprintf("user%d@acme.example", i), "password": "Summer2024!"}, attacker, nil)
+			wantRefusal(t, "spray attempt", res, http.StatusUnauthorized, password.ReasonInvalidCredentials)
+		}
+		res := e.post("/login", map[string]string{"email": victim.Email, "password": goodPassword}, attacker, nil)
+		wantRefusal(t, "spray after the address's free failures", res, http.StatusTooManyRequests, password.ReasonRateLimited)
+		if res.header.Get("Retry-After") == "" || res.sessionCookie() != nil {
+			t.Errorf("throttled answer: Retry-After %q, cookie %v", res.header.Get("Retry-After"), res.sessionCookie())
+		}
+		// The victim, from their own address, is not affected.
+		if res := e.post("/login", map[string]string{"email": victim.Email, "password": goodPassword}, "198.51.100.7", nil); res.code != http.StatusOK {
+			t.Errorf("the victim's own login: %d %s", res.code, res.raw)
+		}
+	})
 }
 
 // TestCredentialStuffingThrottled: many addresses guess one account's
@@ -46,124 +48,134 @@ func TestPasswordSprayingThrottled(t *testing.T) {
 // longer than AccountMaxDelay by failures from elsewhere.
 func TestCredentialStuffingThrottled(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *password.Config) {
-		c.Throttle = password.Throttle{AccountFree: 5, AccountMaxDelay: time.Minute, BaseDelay: time.Second}
+	backends(t, func(t *testing.T, newEnv envFunc) {
+		e := newEnv(t, func(c *password.Config) {
+			c.Throttle = password.Throttle{AccountFree: 5, AccountMaxDelay: time.Minute, BaseDelay: time.Second}
+		})
+		u := e.user("target@acme.example", goodPassword)
+		guess := func(i int, pw string) response {
+			return e.post("/login", map[string]string{"email": u.Email, "password": pw}, fmt.Sprintf("203.0.113.%d", i%250+1), nil)
+		}
+		for i := range 5 {
+			wantRefusal(t, "stuffing guess", guess(i, fmt.Sprintf("leaked-%d-password", i)), http.StatusUnauthorized, password.ReasonInvalidCredentials)
+		}
+		wantRefusal(t, "the right password from a new address while throttled", guess(99, goodPassword), http.StatusTooManyRequests, password.ReasonRateLimited)
+		// The attacker keeps going after each delay: 20 more rounds.
+		for i := range 20 {
+			e.clock.Advance(2 * time.Minute)
+			guess(100+i, "yet another leaked one")
+		}
+		// The owner's login right after the attacker's last failure waits at
+		// most the cap, whatever the attacker did.
+		owner := func() response {
+			return e.post("/login", map[string]string{"email": u.Email, "password": goodPassword}, "198.51.100.8", nil)
+		}
+		wantRefusal(t, "owner inside the delay", owner(), http.StatusTooManyRequests, password.ReasonRateLimited)
+		e.clock.Advance(time.Minute)
+		if res := owner(); res.code != http.StatusOK {
+			t.Errorf("owner after AccountMaxDelay: got %d %s, want 200 (the lock is capped)", res.code, res.raw)
+		}
 	})
-	u := e.user("target@acme.example", goodPassword)
-	guess := func(i int, pw string) response {
-		return e.post("/login", map[string]string{"email": u.Email, "password": pw}, fmt.Sprintf("203.0.113.%d", i%250+1), nil)
-	}
-	for i := range 5 {
-		wantRefusal(t, "stuffing guess", guess(i, fmt.Sprintf("leaked-%d-password", i)), http.StatusUnauthorized, password.ReasonInvalidCredentials)
-	}
-	wantRefusal(t, "the right password from a new address while throttled", guess(99, goodPassword), http.StatusTooManyRequests, password.ReasonRateLimited)
-	// The attacker keeps going after each delay: 20 more rounds.
-	for i := range 20 {
-		e.clock.Advance(2 * time.Minute)
-		guess(100+i, "yet another leaked one")
-	}
-	// The owner's login right after the attacker's last failure waits at
-	// most the cap, whatever the attacker did.
-	owner := func() response {
-		return e.post("/login", map[string]string{"email": u.Email, "password": goodPassword}, "198.51.100.8", nil)
-	}
-	wantRefusal(t, "owner inside the delay", owner(), http.StatusTooManyRequests, password.ReasonRateLimited)
-	e.clock.Advance(time.Minute)
-	if res := owner(); res.code != http.StatusOK {
-		t.Errorf("owner after AccountMaxDelay: got %d %s, want 200 (the lock is capped)", res.code, res.raw)
-	}
 }
 
 // TestThrottleAppliesToUnknownAccounts: the throttle counts failures on
 // unregistered addresses the same way, so its answers tell nothing.
 func TestThrottleAppliesToUnknownAccounts(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *password.Config) { c.Throttle.PairFree = 3 })
-	e.user("known@acme.example", goodPassword)
-	for _, email := range []string{"known@acme.example", "ghost@acme.example"} {
-		var codes []int
-		for range 4 {
-			codes = append(codes, e.post("/login", map[string]string{"email": email, "password": "wrong wrong wrong"}, "203.0.113.7", nil).code)
+	backends(t, func(t *testing.T, newEnv envFunc) {
+		e := newEnv(t, func(c *password.Config) { c.Throttle.PairFree = 3 })
+		e.user("known@acme.example", goodPassword)
+		for _, email := range []string{"known@acme.example", "ghost@acme.example"} {
+			var codes []int
+			for range 4 {
+				codes = append(codes, e.post("/login", map[string]string{"email": email, "password": "wrong wrong wrong"}, "203.0.113.7", nil).code)
+			}
+			if fmt.Sprint(codes) != "[401 401 401 429]" {
+				t.Errorf("%s: statuses %v, want [401 401 401 429]", email, codes)
+			}
 		}
-		if fmt.Sprint(codes) != "[401 401 401 429]" {
-			t.Errorf("%s: statuses %v, want [401 401 401 429]", email, codes)
-		}
-	}
+	})
 }
 
 // TestEnumerationByBodyAndStatus: sign-up, reset request and login answer
 // a registered and an unregistered address with the same status and body.
 func TestEnumerationByBodyAndStatus(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
-	e.user("known@acme.example", goodPassword)
-	for _, tc := range []struct {
-		path string
-		body func(email string) map[string]string
-	}{
-		{"/signup", func(email string) map[string]string {
-			return map[string]string{"email": email, "password": "a fresh passphrase"}
-		}},
-		{"/reset/request", func(email string) map[string]string { return map[string]string{"email": email} }},
-		{"/verify/resend", func(email string) map[string]string { return map[string]string{"email": email} }},
-		{"/login", func(email string) map[string]string {
-			return map[string]string{"email": email, "password": "wrong guess here"}
-		}},
-	} {
-		known := e.post(tc.path, tc.body("known@acme.example"), "198.51.100.10", nil)
-		unknown := e.post(tc.path, tc.body("nobody@acme.example"), "198.51.100.11", nil)
-		if known.code != unknown.code || known.raw != unknown.raw {
-			t.Errorf("%s: registered %d %s, unregistered %d %s; want the same", tc.path, known.code, known.raw, unknown.code, unknown.raw)
-		}
-	}
-	// Both addresses got one email from each of the sign-up, the reset
-	// request and the resend: the answer's cost does not depend on the
-	// account either.
-	for _, addr := range []string{"known@acme.example", "nobody@acme.example"} {
-		n := 0
-		for _, m := range e.mailer.Messages() {
-			if m.To == addr {
-				n++
+	backends(t, func(t *testing.T, newEnv envFunc) {
+		e := newEnv(t, nil)
+		e.user("known@acme.example", goodPassword)
+		for _, tc := range []struct {
+			path string
+			body func(email string) map[string]string
+		}{
+			{"/signup", func(email string) map[string]string {
+				return map[string]string{"email": email, "password": "a fresh passphrase"}
+			}},
+			{"/reset/request", func(email string) map[string]string { return map[string]string{"email": email} }},
+			{"/verify/resend", func(email string) map[string]string { return map[string]string{"email": email} }},
+			{"/login", func(email string) map[string]string {
+				return map[string]string{"email": email, "password": "wrong guess here"}
+			}},
+		} {
+			known := e.post(tc.path, tc.body("known@acme.example"), "198.51.100.10", nil)
+			unknown := e.post(tc.path, tc.body("nobody@acme.example"), "198.51.100.11", nil)
+			if known.code != unknown.code || known.raw != unknown.raw {
+				t.Errorf("%s: registered %d %s, unregistered %d %s; want the same", tc.path, known.code, known.raw, unknown.code, unknown.raw)
 			}
 		}
-		if n != 3 {
-			t.Errorf("%s got %d emails, want one per sign-up, reset request and resend", addr, n)
+		// Both addresses got one email from each of the sign-up, the reset
+		// request and the resend: the answer's cost does not depend on the
+		// account either.
+		for _, addr := range []string{"known@acme.example", "nobody@acme.example"} {
+			n := 0
+			for _, m := range e.mailer.Messages() {
+				if m.To == addr {
+					n++
+				}
+			}
+			if n != 3 {
+				t.Errorf("%s got %d emails, want one per sign-up, reset request and resend", addr, n)
+			}
 		}
-	}
+	})
 }
 
 // TestResetTokenReuse: a reset link works once; the second use is refused
 // (token_invalid) and the password stays the one set by the first.
 func TestResetTokenReuse(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
-	u := e.user("reuse@acme.example", goodPassword)
-	e.post("/reset/request", map[string]string{"email": u.Email}, "198.51.100.12", nil)
-	token := e.lastToken(u.Email)
-	if res := e.post("/reset", map[string]string{"token": token, "password": "first new passphrase"}, "198.51.100.12", nil); res.code != http.StatusOK {
-		t.Fatalf("first use: %d %s", res.code, res.raw)
-	}
-	res := e.post("/reset", map[string]string{"token": token, "password": "attacker passphrase"}, "203.0.113.12", nil)
-	wantRefusal(t, "second use of a reset link", res, http.StatusBadRequest, password.ReasonTokenInvalid)
-	if _, err := e.m.Authenticate(context.Background(), u.Email, "first new passphrase", "198.51.100.12"); err != nil {
-		t.Errorf("the first reset's password no longer works: %v", err)
-	}
+	backends(t, func(t *testing.T, newEnv envFunc) {
+		e := newEnv(t, nil)
+		u := e.user("reuse@acme.example", goodPassword)
+		e.post("/reset/request", map[string]string{"email": u.Email}, "198.51.100.12", nil)
+		token := e.lastToken(u.Email)
+		if res := e.post("/reset", map[string]string{"token": token, "password": "first new passphrase"}, "198.51.100.12", nil); res.code != http.StatusOK {
+			t.Fatalf("first use: %d %s", res.code, res.raw)
+		}
+		res := e.post("/reset", map[string]string{"token": token, "password": "attacker passphrase"}, "203.0.113.12", nil)
+		wantRefusal(t, "second use of a reset link", res, http.StatusBadRequest, password.ReasonTokenInvalid)
+		if _, err := e.m.Authenticate(context.Background(), u.Email, "first new passphrase", "198.51.100.12"); err != nil {
+			t.Errorf("the first reset's password no longer works: %v", err)
+		}
+	})
 }
 
 // TestResetTokenExpired: a reset link past ResetTTL is refused
 // (token_expired).
 func TestResetTokenExpired(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
-	u := e.user("late@acme.example", goodPassword)
-	e.post("/reset/request", map[string]string{"email": u.Email}, "198.51.100.13", nil)
-	token := e.lastToken(u.Email)
-	e.clock.Advance(30*time.Minute + time.Second)
-	res := e.post("/reset", map[string]string{"token": token, "password": "too late passphrase"}, "198.51.100.13", nil)
-	wantRefusal(t, "expired reset link", res, http.StatusBadRequest, password.ReasonTokenExpired)
-	if res.body["field"] != "token" {
-		t.Errorf("expired link names field %q, want token", res.body["field"])
-	}
+	backends(t, func(t *testing.T, newEnv envFunc) {
+		e := newEnv(t, nil)
+		u := e.user("late@acme.example", goodPassword)
+		e.post("/reset/request", map[string]string{"email": u.Email}, "198.51.100.13", nil)
+		token := e.lastToken(u.Email)
+		e.clock.Advance(30*time.Minute + time.Second)
+		res := e.post("/reset", map[string]string{"token": token, "password": "too late passphrase"}, "198.51.100.13", nil)
+		wantRefusal(t, "expired reset link", res, http.StatusBadRequest, password.ReasonTokenExpired)
+		if res.body["field"] != "token" {
+			t.Errorf("expired link names field %q, want token", res.body["field"])
+		}
+	})
 }
 
 // TestResetTokenAfterPasswordChange: a reset link issued before the
@@ -171,26 +183,28 @@ func TestResetTokenExpired(t *testing.T) {
 // (token_invalid) or a store kept it (token_stale, by the version stamp).
 func TestResetTokenAfterPasswordChange(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
-	u := e.user("changed@acme.example", goodPassword)
-	e.post("/reset/request", map[string]string{"email": u.Email}, "198.51.100.14", nil)
-	token := e.lastToken(u.Email)
-	if err := e.m.ChangePassword(context.Background(), u.ID, goodPassword, "a brand new passphrase", "198.51.100.14"); err != nil {
-		t.Fatal(err)
-	}
-	res := e.post("/reset", map[string]string{"token": token, "password": "attacker passphrase"}, "203.0.113.14", nil)
-	wantRefusal(t, "reset link after a change", res, http.StatusBadRequest, password.ReasonTokenInvalid)
+	backends(t, func(t *testing.T, newEnv envFunc) {
+		e := newEnv(t, nil)
+		u := e.user("changed@acme.example", goodPassword)
+		e.post("/reset/request", map[string]string{"email": u.Email}, "198.51.100.14", nil)
+		token := e.lastToken(u.Email)
+		if err := e.m.ChangePassword(context.Background(), u.ID, goodPassword, "a brand new passphrase", "198.51.100.14"); err != nil {
+			t.Fatal(err)
+		}
+		res := e.post("/reset", map[string]string{"token": token, "password": "attacker passphrase"}, "203.0.113.14", nil)
+		wantRefusal(t, "reset link after a change", res, http.StatusBadRequest, password.ReasonTokenInvalid)
 
-	// A store whose DeleteTokens lost the token: the version stamp refuses it.
-	keep := newEnv(t, func(c *password.Config) { c.Store = keepTokens{c.Store} })
-	v := keep.user("stamped@acme.example", goodPassword)
-	keep.post("/reset/request", map[string]string{"email": v.Email}, "198.51.100.15", nil)
-	stale := keep.lastToken(v.Email)
-	if err := keep.m.ChangePassword(context.Background(), v.ID, goodPassword, "a brand new passphrase", "198.51.100.15"); err != nil {
-		t.Fatal(err)
-	}
-	res = keep.post("/reset", map[string]string{"token": stale, "password": "attacker passphrase"}, "203.0.113.15", nil)
-	wantRefusal(t, "reset link kept across a change", res, http.StatusBadRequest, password.ReasonTokenStale)
+		// A store whose DeleteTokens lost the token: the version stamp refuses it.
+		keep := newEnv(t, func(c *password.Config) { c.Store = keepTokens{c.Store} })
+		v := keep.user("stamped@acme.example", goodPassword)
+		keep.post("/reset/request", map[string]string{"email": v.Email}, "198.51.100.15", nil)
+		stale := keep.lastToken(v.Email)
+		if err := keep.m.ChangePassword(context.Background(), v.ID, goodPassword, "a brand new passphrase", "198.51.100.15"); err != nil {
+			t.Fatal(err)
+		}
+		res = keep.post("/reset", map[string]string{"token": stale, "password": "attacker passphrase"}, "203.0.113.15", nil)
+		wantRefusal(t, "reset link kept across a change", res, http.StatusBadRequest, password.ReasonTokenStale)
+	})
 }
 
 // keepTokens is a store whose DeleteTokens does nothing.
@@ -203,33 +217,35 @@ func (keepTokens) DeleteTokens(context.Context, string, password.TokenKind) erro
 // active break-glass member, whose session still has MFA false.
 func TestSSOEnforcedOrgRefusesPassword(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
-	member := e.user("member@corp.example", goodPassword)
-	admin := e.user("admin@corp.example", "break glass in emergency")
-	e.org("corp", true, &sso.Membership{UserID: member.ID, Roles: []string{"member"}},
-		&sso.Membership{UserID: admin.ID, Roles: []string{"admin"}, BreakGlass: true})
-	res := e.post("/login", map[string]string{"email": member.Email, "password": goodPassword, "org": "corp"}, "198.51.100.16", nil)
-	wantRefusal(t, "member of an SSO-enforced organization", res, http.StatusForbidden, password.ReasonSSORequired)
-	if res.sessionCookie() != nil {
-		t.Error("a refused login set a session cookie")
-	}
-	evs, _ := e.ms.ListEvents(context.Background(), sso.EventQuery{OrgID: "org_corp", Type: sso.EventLoginFailed})
-	if len(evs) != 1 || evs[0].Reason != password.ReasonSSORequired {
-		t.Errorf("audit of the refusal: %+v", evs)
-	}
-	res = e.post("/login", map[string]string{"email": admin.Email, "password": "break glass in emergency", "org": "corp"}, "198.51.100.16", nil)
-	if res.code != http.StatusOK {
-		t.Fatalf("break-glass admin: %d %s", res.code, res.raw)
-	}
-	if g := e.issuer.last(); g.OrgID != "org_corp" || g.MFA || g.Method != password.Method {
-		t.Errorf("break-glass grant %+v: want org_corp, method password, MFA false", g)
-	}
-	// A suspended break-glass member is refused too.
-	m, _ := e.ms.GetMembership(context.Background(), "org_corp", admin.ID)
-	m.Status = sso.MembershipSuspended
-	_ = e.ms.UpdateMembership(context.Background(), m)
-	res = e.post("/login", map[string]string{"email": admin.Email, "password": "break glass in emergency", "org": "corp"}, "198.51.100.16", nil)
-	wantRefusal(t, "suspended break-glass member", res, http.StatusForbidden, password.ReasonAccessDenied)
+	backends(t, func(t *testing.T, newEnv envFunc) {
+		e := newEnv(t, nil)
+		member := e.user("member@corp.example", goodPassword)
+		admin := e.user("admin@corp.example", "break glass in emergency")
+		e.org("corp", true, &sso.Membership{UserID: member.ID, Roles: []string{"member"}},
+			&sso.Membership{UserID: admin.ID, Roles: []string{"admin"}, BreakGlass: true})
+		res := e.post("/login", map[string]string{"email": member.Email, "password": goodPassword, "org": "corp"}, "198.51.100.16", nil)
+		wantRefusal(t, "member of an SSO-enforced organization", res, http.StatusForbidden, password.ReasonSSORequired)
+		if res.sessionCookie() != nil {
+			t.Error("a refused login set a session cookie")
+		}
+		evs, _ := e.ms.ListEvents(context.Background(), sso.EventQuery{OrgID: "org_corp", Type: sso.EventLoginFailed})
+		if len(evs) != 1 || evs[0].Reason != password.ReasonSSORequired {
+			t.Errorf("audit of the refusal: %+v", evs)
+		}
+		res = e.post("/login", map[string]string{"email": admin.Email, "password": "break glass in emergency", "org": "corp"}, "198.51.100.16", nil)
+		if res.code != http.StatusOK {
+			t.Fatalf("break-glass admin: %d %s", res.code, res.raw)
+		}
+		if g := e.issuer.last(); g.OrgID != "org_corp" || g.MFA || g.Method != password.Method {
+			t.Errorf("break-glass grant %+v: want org_corp, method password, MFA false", g)
+		}
+		// A suspended break-glass member is refused too.
+		m, _ := e.ms.GetMembership(context.Background(), "org_corp", admin.ID)
+		m.Status = sso.MembershipSuspended
+		_ = e.ms.UpdateMembership(context.Background(), m)
+		res = e.post("/login", map[string]string{"email": admin.Email, "password": "break glass in emergency", "org": "corp"}, "198.51.100.16", nil)
+		wantRefusal(t, "suspended break-glass member", res, http.StatusForbidden, password.ReasonAccessDenied)
+	})
 }
 
 // TestBreachedPasswordRefused: a password on the bundled breach list is

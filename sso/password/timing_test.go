@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/sso/password"
 )
 
@@ -52,13 +53,30 @@ func median(ds []time.Duration) time.Duration {
 // median plus 1ms. The
 // argon2 cost (a few ms here) dominates login and sign-up, so a path that
 // skipped hashing for unknown addresses would differ by the whole hash and
-// fail. The test does not run in parallel with others, to keep the noise
-// down.
+// fail. It runs on memstore, SQLite and PostgreSQL: on PostgreSQL a
+// reset request for a registered address writes tokens, which an unknown
+// address must match (decoy writes). The test does not run in parallel
+// with others, to keep the noise down.
 func TestEnumerationByTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing measurement skipped in -short mode")
 	}
-	e := newEnv(t, func(c *password.Config) {
+	// One store after the other, never in parallel: memstore, SQLite and
+	// (when SSOKIT_TEST_POSTGRES is set) PostgreSQL, whose writes for a new
+	// address must not show either.
+	for _, store := range []string{"memstore", "sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			if store == "postgres" {
+				testdb.PostgresDSN(t)
+			}
+			measureStore(t, store)
+		})
+	}
+}
+
+// measureStore runs TestEnumerationByTiming's measurements on store.
+func measureStore(t *testing.T, store string) {
+	e := newEnvOn(t, store, func(c *password.Config) {
 		c.Params = password.Params{Time: 1, MemoryKiB: 4096, Threads: 1, KeyLen: 32, SaltLen: 16}
 		c.Throttle = password.Throttle{AccountFree: 1 << 20, PairFree: 1 << 20, IPFree: 1 << 20}
 	})

@@ -40,7 +40,11 @@
 //   - Organizations: a social sign-in reaches an organization only as an
 //     active member or through [Admission]; it never joins an organization
 //     that enforces SSO, and a member of one (break-glass excepted) is sent
-//     to its SSO ([SSORequiredError]). The plan must include [Feature].
+//     to its SSO ([SSORequiredError]). The plan must include [Feature]
+//     (feature_disabled) and the organization must allow social sign-in
+//     (sso.Organization.SignInVerdict; method_disabled). Each sign-in is
+//     an "sso.signin" span counted in ssokit.login.attempts with the
+//     method.
 //     Sessions carry Method "social" and MFA false, so the organization's
 //     MFA and session policies apply; every outcome is an audit event naming
 //     the method and provider.

@@ -35,6 +35,7 @@ const (
 	ReasonOrgRequired      = "org_required"       // several organizations: name one
 	ReasonAccessDenied     = "access_denied"      // not an active member of the organization named
 	ReasonFeature          = "feature_disabled"   // the organization's plan does not include social login
+	ReasonMethodDisabled   = "method_disabled"    // the organization turned social sign-in off
 	ReasonUpstream         = "upstream_error"     // the provider could not be reached or answered garbage
 	ReasonRateLimited      = "rate_limited"       // too many requests from one client address
 	ReasonJoinRequested    = "join_requested"     // the organization approves newcomers: a join request awaits its admins

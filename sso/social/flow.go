@@ -152,17 +152,26 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request, name string) 
 	if !ok {
 		return deny(ReasonUnknownProvider, sso.ErrNotFound, nil)
 	}
+	ctx, finish := m.tel.StartSignIn(r.Context(), string(Method), p.Name)
+	orgID, err := m.callback(w, r.WithContext(ctx), p)
+	finish(orgID, sso.ReasonOf(err), err)
+	return err
+}
+
+// callback is Callback for provider p without the telemetry; it returns
+// the organization chosen, when the sign-in got that far.
+func (m *Manager) callback(w http.ResponseWriter, r *http.Request, p *Provider) (string, error) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	f, err := m.takeFlow(w, r, name, q.Get("state"))
+	f, err := m.takeFlow(w, r, p.Name, q.Get("state"))
 	if err != nil {
-		m.failed(r, p.Name, "", err)
-		return err
+		m.failed(r, p.Name, "", "", err)
+		return "", err
 	}
 	if e := q.Get("error"); e != "" {
 		err := deny(ReasonProviderError, sso.ErrAccessDenied, fmt.Errorf("social: provider answered %.64q", e))
-		m.failed(r, p.Name, "", err)
-		return err
+		m.failed(r, p.Name, "", "", err)
+		return "", err
 	}
 	var prof *VerifiedAccount
 	switch p.Kind {
@@ -172,12 +181,13 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request, name string) 
 		prof, err = m.githubProfile(ctx, p, f, q.Get("code"))
 	}
 	if err != nil {
-		m.failed(r, p.Name, "", err)
-		return err
+		m.failed(r, p.Name, "", "", err)
+		return "", err
 	}
-	if _, err := m.SignIn(w, r, p.Name, prof, f.Org); err != nil {
-		return err
+	_, orgID, err := m.signIn(w, r, p.Name, prof, f.Org)
+	if err != nil {
+		return orgID, err
 	}
 	http.Redirect(w, r, returnto.Safe(f.ReturnTo, m.cfg.DefaultReturnTo), http.StatusSeeOther)
-	return nil
+	return orgID, nil
 }

@@ -81,6 +81,7 @@ var messages = map[string]string{
 	ReasonOrgRequired:      "You belong to several organizations. Choose the organization on the sign-in page, then sign in again.",
 	ReasonAccessDenied:     "You are not a member of this organization. Check the organization's name, or ask its administrator for an invitation.",
 	ReasonFeature:          "Your organization's plan does not include this sign-in option. Sign in another way, or ask your administrator.",
+	ReasonMethodDisabled:   "Your organization has turned off sign-in with Google, Microsoft or GitHub. Use another way it offers on the sign-in page, or ask your administrator.",
 	ReasonUpstream:         "The provider could not be reached. Try again in a minute, or sign in another way.",
 	ReasonJoinRequested:    "Your request to join the organization was sent to its administrators. Sign in again once one of them approves it.",
 	ReasonRateLimited:      "Too many sign-in attempts from your network. Wait a few seconds, then try again.",

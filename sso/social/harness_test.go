@@ -187,7 +187,7 @@ func (r *rp) redirectURI(provider string) string {
 }
 
 // newEnv builds an env on b serving through r with providers.
-func newEnv(t *testing.T, r *rp, b backend, providers []social.Provider) *env {
+func newEnv(t *testing.T, r *rp, b backend, providers []social.Provider, mods ...func(*social.Config)) *env {
 	t.Helper()
 	st, ss := b.open(t)
 	sess, err := session.New(session.Config{Store: st, Events: st, Orgs: st, Memberships: st, AllowInsecureCookie: true})
@@ -211,6 +211,9 @@ func newEnv(t *testing.T, r *rp, b backend, providers []social.Provider) *env {
 	e.cfg = social.Config{BaseURL: base, Providers: providers, Store: ss, Users: st, Orgs: st, Members: st,
 		Sessions: e.iss, Enforcer: enf, Admission: e.adm, Auditor: trail, Sealer: kr,
 		AllowPrivateAddresses: true, AllowInsecureURLs: true, DefaultReturnTo: "/app", RateLimit: 1e6, Burst: 1e6}
+	for _, mod := range mods {
+		mod(&e.cfg)
+	}
 	e.m, err = social.New(e.cfg)
 	if err != nil {
 		t.Fatal(err)

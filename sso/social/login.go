@@ -49,35 +49,51 @@ type plan struct {
 // organization that enforces SSO admits only its active break-glass
 // members (otherwise *SSORequiredError with the path to its SSO) and is
 // never joined by a social sign-in. The organization's plan must include
-// the "social" feature. Every outcome is audited.
+// the "social" feature (feature_disabled) and the organization must not
+// have turned social sign-in off (method_disabled, see
+// sso.Organization.SignInVerdict). Every outcome is audited.
 func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, provider string, acct *VerifiedAccount, org string) (*sso.SessionGrant, error) {
+	ctx, finish := m.tel.StartSignIn(r.Context(), string(Method), provider)
+	r = r.WithContext(ctx)
+	g, orgID, err := m.signIn(w, r, provider, acct, org)
+	finish(orgID, sso.ReasonOf(err), err)
+	return g, err
+}
+
+// signIn is SignIn without the telemetry; it returns the organization
+// chosen so far.
+func (m *Manager) signIn(w http.ResponseWriter, r *http.Request, provider string, acct *VerifiedAccount, org string) (*sso.SessionGrant, string, error) {
 	ctx := r.Context()
 	pl, err := m.plan(ctx, provider, acct, org)
 	if err != nil {
-		userID := ""
-		if pl != nil && !pl.newUser {
+		userID, orgID := "", ""
+		if pl != nil && !pl.newUser && pl.user != nil {
 			userID = pl.user.ID
 		}
-		m.failed(r, provider, userID, err)
-		return nil, err
+		if pl != nil && pl.org != nil {
+			orgID = pl.org.ID
+		}
+		m.failed(r, provider, userID, orgID, err)
+		return nil, orgID, err
 	}
 	if err := m.write(ctx, provider, acct, pl); err != nil {
-		m.failed(r, provider, pl.user.ID, err)
-		return nil, err
+		m.failed(r, provider, pl.user.ID, pl.org.ID, err)
+		return nil, pl.org.ID, err
 	}
 	g := &sso.SessionGrant{UserID: pl.user.ID, OrgID: pl.org.ID, Org: pl.org, Roles: slices.Clone(pl.mem.Roles), Method: Method}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
-		return nil, fmt.Errorf("social: issue session: %w", err)
+		return nil, pl.org.ID, fmt.Errorf("social: issue session: %w", err)
 	}
 	m.audit(ctx, &sso.Event{OrgID: pl.org.ID, Type: sso.EventLoginSucceeded, Actor: sso.Actor{Type: sso.ActorUser, ID: pl.user.ID},
 		Target: sso.Target{Type: "user", ID: pl.user.ID}, IP: m.cfg.ClientIP(r),
 		Details: map[string]string{"method": string(Method), "provider": provider, "break_glass": fmt.Sprint(pl.mem.BreakGlass)}})
-	return g, nil
+	return g, pl.org.ID, nil
 }
 
-// failed audits a refused social sign-in.
-func (m *Manager) failed(r *http.Request, provider, userID string, err error) {
-	e := &sso.Event{Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err), IP: m.cfg.ClientIP(r),
+// failed audits a refused social sign-in, in the organization orgID
+// when the sign-in got as far as choosing one.
+func (m *Manager) failed(r *http.Request, provider, userID, orgID string, err error) {
+	e := &sso.Event{OrgID: orgID, Type: sso.EventLoginFailed, Outcome: sso.OutcomeFailure, Reason: sso.ReasonOf(err), IP: m.cfg.ClientIP(r),
 		Details: map[string]string{"method": string(Method), "provider": provider}}
 	if userID != "" {
 		e.Actor, e.Target = sso.Actor{Type: sso.ActorUser, ID: userID}, sso.Target{Type: "user", ID: userID}
@@ -109,8 +125,11 @@ func (m *Manager) plan(ctx context.Context, provider string, acct *VerifiedAccou
 	if err := m.pickOrg(ctx, acct, pl, slug); err != nil {
 		return pl, err
 	}
-	if !pl.org.Settings.Features.Has(Feature) {
+	switch pl.org.SignInVerdict(Method) {
+	case sso.SignInNotInPlan:
 		return pl, deny(ReasonFeature, sso.ErrAccessDenied, nil)
+	case sso.SignInTurnedOff:
+		return pl, deny(ReasonMethodDisabled, sso.ErrAccessDenied, nil)
 	}
 	if pl.offer != nil {
 		// Joining: never into an organization that enforces SSO.

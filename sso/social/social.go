@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/ssokit/ssokit/internal/clientlimit"
@@ -20,6 +22,7 @@ import (
 	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/reqinfo"
 	"github.com/ssokit/ssokit/internal/returnto"
+	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -123,6 +126,12 @@ type Config struct {
 	Rand io.Reader
 	// Logger logs audit failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// TracerProvider and MeterProvider receive an "sso.signin" span per
+	// sign-in and the ssokit.login.attempts and ssokit.login.duration
+	// metrics, whose protocol attribute is the sign-in method. Nil means
+	// the global providers (no-ops until the host installs an SDK).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Manager runs social sign-in: it starts the provider's authorization,
@@ -132,6 +141,7 @@ type Config struct {
 type Manager struct {
 	cfg       Config
 	log       *slog.Logger
+	tel       *telemetry.T
 	client    *http.Client
 	providers map[string]*Provider
 	secure    bool
@@ -169,6 +179,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	need(returnto.IsSafe(cfg.SSOLoginPath), "SSOLoginPath as a relative path")
 	m := &Manager{providers: map[string]*Provider{}, meta: map[string]*oidcMeta{}}
+	m.tel = telemetry.New("social", telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider})
 	for i := range cfg.Providers {
 		p := cfg.Providers[i]
 		if err := p.valid(); err != nil {

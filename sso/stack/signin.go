@@ -112,6 +112,7 @@ func (s *Stack) wireSignIn(cfg Config) error {
 			AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
 			DefaultReturnTo: cfg.DefaultReturnTo, FlowTTL: sc.FlowTTL, RateLimit: sc.RateLimit, Burst: sc.Burst,
 			ClientIP: ip, ErrorHandler: sc.ErrorHandler, Now: now, Logger: lg,
+			TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider,
 		}); err != nil {
 			return err
 		}
@@ -132,7 +133,7 @@ func (s *Stack) wireSignIn(cfg Config) error {
 			RPID: rpid, Origins: origins, RPDisplayName: pc.RPDisplayName, Store: pc.Store,
 			Users: cfg.Store, Orgs: cfg.Store, Members: cfg.Store, Sessions: s.Sessions, Enforcer: s.Enforcer,
 			Auditor: s.Auditor, OtherMethods: other, Timeout: pc.Timeout, RateLimit: pc.RateLimit, Burst: pc.Burst,
-			ClientIP: ip, Now: now, Logger: lg,
+			ClientIP: ip, Now: now, Logger: lg, TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider,
 		}); err != nil {
 			return err
 		}

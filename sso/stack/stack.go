@@ -165,7 +165,10 @@ type Config struct {
 	SAMLExtraACSPaths []string
 
 	// LocalLoginURL is the host's own (password) login page, where discovery
-	// sends every email that does not route to SSO. Required.
+	// sends every email that does not route to SSO, naming in its "methods"
+	// parameter the sign-in methods turned on here (Password, Passkeys,
+	// EmailCode, Social) that the email's organization allows
+	// (discovery.Config.LocalMethods). Required.
 	LocalLoginURL string
 	// DefaultReturnTo is where users land after a login without a safe
 	// return path. Zero means "/".
@@ -512,7 +515,7 @@ func (s *Stack) wire(cfg Config) error {
 	starters := map[sso.Protocol]sso.Starter{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC}
 	if s.Discovery, err = discovery.New(discovery.Config{
 		Store: st, Starters: starters, BaseURL: under(base, "/sso"),
-		LocalLoginURL: cfg.LocalLoginURL, DefaultReturnTo: cfg.DefaultReturnTo,
+		LocalLoginURL: cfg.LocalLoginURL, DefaultReturnTo: cfg.DefaultReturnTo, LocalMethods: cfg.localMethods(),
 		Chooser: cfg.Chooser, RateLimit: cfg.LoginRateLimit, Burst: cfg.LoginBurst,
 		ClientIP: ip, ErrorHandler: cfg.ErrorHandler, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
@@ -586,7 +589,7 @@ func (s *Stack) wire(cfg Config) error {
 			Store:  pc.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions, Revoker: s.Sessions,
 			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: pc.Mailer, VerifyURL: pc.VerifyURL, ResetURL: pc.ResetURL,
 			AppName: pc.AppName, Policy: pc.Policy, Params: pc.Params, Throttle: pc.Throttle,
-			DefaultReturnTo: cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg,
+			DefaultReturnTo: cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 		}); err != nil {
 			return err
 		}
@@ -599,7 +602,7 @@ func (s *Stack) wire(cfg Config) error {
 			BaseURL: under(base, strings.TrimSuffix(PrefixEmailCode, "/")), AllowSignUp: ec.AllowSignUp,
 			AppName: ec.AppName, CodeDigits: ec.CodeDigits, TTL: ec.TTL,
 			AllowInsecureCookie: cfg.Dev.AllowInsecureCookie,
-			DefaultReturnTo:     cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg,
+			DefaultReturnTo:     cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 		}); err != nil {
 			return err
 		}
