@@ -84,6 +84,9 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	now     func() time.Time
+	// events are appended with every core write of a view WithEvents
+	// returned; nil for the Store New returns.
+	events []*sso.Event
 }
 
 // Option configures a Store.
