@@ -25,6 +25,7 @@ func (p *Portal) integrationRoutes(m *http.ServeMux) {
 	m.Handle("POST /integrations/webhooks/{id}/rotate", p.action(SectionIntegrations, p.hookRotate))
 	m.Handle("POST /integrations/webhooks/{id}/delete", p.action(SectionIntegrations, p.hookDelete))
 	m.Handle("POST /integrations/webhooks/{id}/deliveries/{delivery}/redeliver", p.action(SectionIntegrations, p.hookRedeliver))
+	p.hookEditRoutes(m)
 	p.clientRoutes(m)
 }
 
@@ -33,6 +34,7 @@ var integrationNotices = map[string]string{
 	"hook_enabled":    "Endpoint enabled. Events are delivered to it again, starting with the ones that waited.",
 	"hook_disabled":   "Endpoint disabled. Events wait for it until you enable it again.",
 	"hook_deleted":    "Endpoint deleted. It receives no more events.",
+	"hook_saved":      hookSavedNotice,
 	"redelivered":     "Delivery queued again. Its new attempt appears in the log below within a minute.",
 	"client_scopes":   "Permissions saved. New tokens of this client carry them.",
 	"client_disabled": "API client disabled. Its secret no longer gets tokens.",
@@ -180,6 +182,13 @@ type deliveryPage struct {
 // renderHook shows endpoint id with its delivery log; fresh carries a
 // secret just created or rotated.
 func (p *Portal) renderHook(w http.ResponseWriter, r *http.Request, status int, id string, fresh *admin.WebhookView, pr *problem) error {
+	return p.renderHookWith(w, r, status, id, fresh, pr, nil)
+}
+
+// renderHookWith is renderHook with extra page data (Moved: the URL an
+// endpoint just moved away from).
+func (p *Portal) renderHookWith(w http.ResponseWriter, r *http.Request, status int, id string, fresh *admin.WebhookView, pr *problem,
+	extra map[string]any) error {
 	var v admin.WebhookView
 	if err := p.call(r, http.MethodGet, "/webhooks/"+urlPath(id), nil, &v); err != nil {
 		return err
@@ -208,9 +217,12 @@ func (p *Portal) renderHook(w http.ResponseWriter, r *http.Request, status int, 
 		}
 		next = "?" + nq.Encode()
 	}
-	p.renderIntegration(w, r, status, "integration_hook", hookTitle(&v), pr,
-		map[string]any{"V": &v, "Fresh": fresh, "Deliveries": dp.Deliveries, "Next": next, "Status": st,
-			"Filters": deliveryFilters, "Paged": lq.Get("before") != ""})
+	data := map[string]any{"V": &v, "Fresh": fresh, "Deliveries": dp.Deliveries, "Next": next, "Status": st,
+		"Filters": deliveryFilters, "Paged": lq.Get("before") != "", "Moved": ""}
+	for k, x := range extra {
+		data[k] = x
+	}
+	p.renderIntegration(w, r, status, "integration_hook", hookTitle(&v), pr, data)
 	return nil
 }
 
