@@ -37,8 +37,8 @@ func sqlFixture(t *testing.T, d sqlstore.Dialect) (*fixture, *sql.DB) {
 // the inside: the database refuses the audit event of an administrator's
 // change (as a crash or a full disk between the two writes would), and the
 // change must not be stored either, so webhooks and the SIEM never miss a
-// disabled connection, a new SCIM token, an allowlist or an enforcement
-// change. The admin gets a server error and may retry.
+// disabled connection, a new SCIM token, a domain, an allowlist, a role
+// change or a removed member. The admin gets a server error and may retry.
 func TestAdminChangeAndEventCommitTogether(t *testing.T) {
 	t.Parallel()
 	for name, d := range map[string]sqlstore.Dialect{"sqlite": sqlstore.SQLite, "postgres": sqlstore.Postgres} {
@@ -116,6 +116,26 @@ func TestAdminChangeAndEventCommitTogether(t *testing.T) {
 			refused("allowlist", code, m)
 			if org, _ := f.st.GetOrg(ctx, a.ID); len(org.Settings.Network.AllowedCIDRs) != 0 {
 				t.Fatalf("allowlist %v stored without its event", org.Settings.Network.AllowedCIDRs)
+			}
+
+			if err := f.st.CreateUser(ctx, &sso.User{ID: "usr_ann", Email: "ann@alpha.example"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.st.CreateMembership(ctx, &sso.Membership{OrgID: a.ID, UserID: "usr_ann", Roles: []string{"member"},
+				Status: sso.MembershipActive, Source: sso.SourceAdmin}); err != nil {
+				t.Fatal(err)
+			}
+			testdb.RefuseEvents(t, db, pg, "refuse_roles", sso.EventRolesChanged)
+			code, m = f.json(a, "PUT", "/members/usr_ann/roles", `{"roles":["admin"]}`)
+			refused("promotion", code, m)
+			if mem, _ := f.st.GetMembership(ctx, a.ID, "usr_ann"); len(mem.Roles) != 1 || mem.Roles[0] != "member" {
+				t.Fatalf("roles %v stored without their event", mem.Roles)
+			}
+			testdb.RefuseEvents(t, db, pg, "refuse_removed", admin.EventMemberRemoved)
+			code, m = f.json(a, "DELETE", "/members/usr_ann", "")
+			refused("removal", code, m)
+			if _, err := f.st.GetMembership(ctx, a.ID, "usr_ann"); err != nil {
+				t.Fatalf("membership removed without its event: %v", err)
 			}
 
 			// The same change with its event accepted is stored with it.

@@ -4,11 +4,11 @@ import "github.com/ssokit/ssokit/sso"
 
 // EventBinder is an optional capability of an sso.Store: WithEvents
 // returns a view of the store whose write of an organization, domain,
-// connection or SCIM token (the write methods of sso.OrgStore,
-// sso.DomainStore, sso.ConnectionStore and sso.SCIMTokenStore) also appends
-// evs to the store's events in the same transaction, so an administrator's
-// change is never stored without the events that describe it, and a
-// refused change leaves none. Use one view for one write: a second write
+// connection, membership or SCIM token (the write methods of sso.OrgStore,
+// sso.DomainStore, sso.ConnectionStore, sso.MembershipStore and
+// sso.SCIMTokenStore) also appends evs to the store's events in the same
+// transaction, so an administrator's change is never stored without the
+// events that describe it, and a refused change leaves none. Use one view for one write: a second write
 // through it appends the same event IDs again and fails with
 // sso.ErrConflict. Other methods of the view behave as the store's own.
 //

@@ -78,7 +78,8 @@ func (s *Store) writeLock() (*coreData, error) {
 }
 
 // WithEvents implements audit.EventBinder: the core writes of the
-// returned view (organizations, domains, connections, SCIM tokens) append
+// returned view (organizations, domains, connections, memberships, SCIM
+// tokens) append
 // evs under the same lock as their change, and neither when either fails.
 func (s *Store) WithEvents(evs ...*sso.Event) sso.Store {
 	return &Store{records: s.records, events: evs}
@@ -617,9 +618,16 @@ func (s *Store) CreateMembership(ctx context.Context, m *sso.Membership) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
-	return d.createMembership(m)
+	if err := d.createMembership(m); err != nil {
+		return err
+	}
+	d.AppendEvents(s.events)
+	return nil
 }
 
 func (d *coreData) createMembership(m *sso.Membership) error {
@@ -649,23 +657,31 @@ func (s *Store) UpdateMembership(ctx context.Context, m *sso.Membership) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if _, ok := d.members[m.OrgID][m.UserID]; !ok {
 		return notFound("membership", m.OrgID+"/"+m.UserID)
 	}
 	d.members[m.OrgID][m.UserID] = cloneMember(m)
+	d.AppendEvents(s.events)
 	return nil
 }
 
 // DeleteMembership implements sso.MembershipStore.
 func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) error {
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if _, ok := d.members[orgID][userID]; !ok {
 		return notFound("membership", orgID+"/"+userID)
 	}
 	delete(d.members[orgID], userID)
+	d.AppendEvents(s.events)
 	return nil
 }
 

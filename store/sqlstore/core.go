@@ -44,7 +44,8 @@ func (s *Store) execAffect(ctx context.Context, what, query string, args ...any)
 }
 
 // WithEvents implements audit.EventBinder: the core writes of the
-// returned view (organizations, domains, connections, SCIM tokens) insert
+// returned view (organizations, domains, connections, memberships, SCIM
+// tokens) insert
 // evs in the same transaction as their statement. The sealer chains the
 // events afterwards, as it does those AppendEvent stores.
 func (s *Store) WithEvents(evs ...*sso.Event) sso.Store {

@@ -11,7 +11,8 @@ import (
 )
 
 // runChangeEvents checks audit.EventBinder: an administrator's change of
-// an organization, domain, connection or SCIM token and the events that
+// an organization, domain, connection, membership or SCIM token and the
+// events that
 // describe it are stored together or not at all.
 func runChangeEvents(t *testing.T, newStores newStoresFunc) {
 	ctx := context.Background()
@@ -162,6 +163,31 @@ func runChangeEvents(t *testing.T, newStores newStoresFunc) {
 		ok(t, b.WithEvents(ev("org.network_policy_changed")).UpdateOrg(ctx, org))
 		if got := eventIDs(t, core); len(got) != 4 {
 			t.Fatalf("events %v, want the seeded one and three changes", got)
+		}
+	})
+	t.Run("Memberships", func(t *testing.T) {
+		b, core := get(t)
+		ok(t, core.CreateUser(ctx, &sso.User{ID: "usr_1", Email: "ann@example.com", CreatedAt: t0, UpdatedAt: t0}))
+		m := &sso.Membership{OrgID: "org_1", UserID: "usr_1", Roles: []string{"member"}, Status: sso.MembershipActive,
+			Source: sso.SourceAdmin, JoinedAt: t0, UpdatedAt: t0}
+		is(t, "membership with a refused event", b.WithEvents(taken()).CreateMembership(ctx, m), sso.ErrConflict)
+		if _, err := core.GetMembership(ctx, "org_1", "usr_1"); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("membership stored without its event: %v", err)
+		}
+		ok(t, b.WithEvents(ev("membership.added")).CreateMembership(ctx, m))
+		m.Roles = []string{"admin"}
+		is(t, "promotion with a refused event", b.WithEvents(taken()).UpdateMembership(ctx, m), sso.ErrConflict)
+		if got, _ := core.GetMembership(ctx, "org_1", "usr_1"); got == nil || got.Roles[0] != "member" {
+			t.Fatalf("roles changed without their event: %+v", got)
+		}
+		is(t, "removal with a refused event", b.WithEvents(taken()).DeleteMembership(ctx, "org_1", "usr_1"), sso.ErrConflict)
+		is(t, "update of a missing membership", b.WithEvents(ev("membership.roles_changed")).UpdateMembership(ctx,
+			&sso.Membership{OrgID: "org_1", UserID: "usr_x", Roles: []string{"admin"}, Status: sso.MembershipActive,
+				Source: sso.SourceAdmin, JoinedAt: t0, UpdatedAt: t0}), sso.ErrNotFound)
+		ok(t, b.WithEvents(ev("membership.roles_changed")).UpdateMembership(ctx, m))
+		ok(t, b.WithEvents(ev("membership.removed")).DeleteMembership(ctx, "org_1", "usr_1"))
+		if got := eventIDs(t, core); len(got) != 4 {
+			t.Fatalf("events %v, want the seeded one, added, roles_changed and removed", got)
 		}
 	})
 	t.Run("OneViewOneWrite", func(t *testing.T) {
