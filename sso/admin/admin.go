@@ -200,6 +200,7 @@ func New(cfg Config) (*Handler, error) {
 	route("GET /webhooks/{id}/deliveries", h.listDeliveries)
 	route("GET /webhooks/{id}/deliveries/{delivery}", h.getDelivery)
 	route("POST /webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliver)
+	route("POST /webhooks/{id}/redeliver", h.redeliverSince)
 	route("GET /api-clients", h.listClients)
 	route("POST /api-clients", h.createClient)
 	route("PUT /api-clients/{id}/scopes", h.setClientScopes)

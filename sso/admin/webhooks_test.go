@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/sso"
@@ -233,6 +234,32 @@ func TestWebhookRoutesLifecycle(t *testing.T) {
 			code, m = f.json(a, "GET", "/webhooks/"+ep+"/deliveries/"+dl, "")
 			if code != 200 || m["status"] != "delivered" || len(m["log"].([]any)) != 3 {
 				t.Fatalf("after redelivery: %d %v", code, m)
+			}
+
+			// Everything since a time: for a receiver that lost what it had.
+			for _, since := range []string{`"yesterday"`, `"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"`,
+				`"` + time.Now().Add(-31*24*time.Hour).UTC().Format(time.RFC3339) + `"`} {
+				if code, m := f.json(a, "POST", "/webhooks/"+ep+"/redeliver", `{"since":`+since+`}`); code != 400 || m["field"] != "since" {
+					t.Errorf("since %s: %d %v, want 400 naming since", since, code, m)
+				}
+			}
+			hourAgo := `{"since":"` + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) + `"}`
+			if code, _ := f.json(f.orgB, "POST", "/webhooks/"+ep+"/redeliver", hourAgo); code != http.StatusNotFound {
+				t.Fatalf("B redelivers A's endpoint: %d", code)
+			}
+			code, m = f.json(a, "POST", "/webhooks/"+ep+"/redeliver", hourAgo)
+			if code != http.StatusAccepted || m["redelivered"] != float64(1) {
+				t.Fatalf("redeliver since: %d %v", code, m)
+			}
+			if _, err := d.Deliver(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, m = f.json(a, "GET", "/webhooks/"+ep+"/deliveries/"+dl, ""); m["status"] != "delivered" || len(m["log"].([]any)) != 4 {
+				t.Fatalf("after redelivering since: %v", m)
+			}
+			if evs, _ := f.st.ListEvents(ctx, sso.EventQuery{OrgID: a.ID, Type: admin.EventWebhookRedelivered}); len(evs) != 2 ||
+				evs[1].Details["count"] != "1" || evs[1].Target.ID != ep {
+				t.Fatalf("redelivery events %+v, want the bulk one with its count", evs)
 			}
 
 			if _, m = f.json(a, "POST", "/webhooks/"+ep+"/disable", ""); m["enabled"] != false || m["disabled_reason"] == "" {

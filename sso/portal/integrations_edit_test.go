@@ -177,3 +177,59 @@ func TestIntegrationsWebhookEditEgress(t *testing.T) {
 		t.Fatalf("B moved A's endpoint to %s", got.URL)
 	}
 }
+
+// TestIntegrationsRedeliverSince: the endpoint page sends every delivery
+// of a recent period again (a receiver that lost what it had accepted gets
+// it again), refuses a period it does not offer, and a SIEM stream, which
+// has no deliveries, does not offer it.
+func TestIntegrationsRedeliverSince(t *testing.T) {
+	f, d := hookFixture(t)
+	rc := &receiver{status: http.StatusNoContent}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	e, _, err := d.CreateEndpoint(ctx, webhook.EndpointInput{OrgID: f.orgA.ID, URL: srv.URL + "/hook", EventTypes: []string{"domain.added"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.open(f.orgA, portal.AllSections...)
+	if r := b.post("/domains", b.form("name", "hooks.example")); r.Status != http.StatusSeeOther {
+		t.Fatalf("add domain: %d", r.Status)
+	}
+	if _, err := d.FanOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Minute)
+	if _, err := d.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if page := b.get("/integrations/webhooks/" + e.ID); !strings.Contains(page.text(), "Send all again") {
+		t.Fatalf("the endpoint page does not offer to send a period again: %s", page.text())
+	}
+	if r := b.post("/integrations/webhooks/"+e.ID+"/redeliver", b.form("window", "31536000")); r.Status != http.StatusBadRequest {
+		t.Fatalf("a period not offered: %d", r.Status)
+	}
+	r := b.post("/integrations/webhooks/"+e.ID+"/redeliver", b.form("window", "86400"))
+	if r.Status != http.StatusSeeOther || !strings.Contains(r.Header.Get("Location"), "done=redelivered_all") {
+		t.Fatalf("send again: %d %s", r.Status, r.Header.Get("Location"))
+	}
+	f.clock.Add(time.Minute)
+	if _, err := d.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	n := len(rc.got)
+	rc.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("the receiver got %d requests, want the delivery and its resend", n)
+	}
+	if evs := f.events(f.orgA, admin.EventWebhookRedelivered); len(evs) != 1 || evs[0].Details["count"] != "1" {
+		t.Fatalf("redelivery events %+v", evs)
+	}
+	siem, _, err := d.CreateEndpoint(ctx, webhook.EndpointInput{OrgID: f.orgA.ID, Kind: webhook.KindSIEM, URL: srv.URL + "/siem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := b.get("/integrations/webhooks/" + siem.ID); strings.Contains(page.text(), "Send all again") {
+		t.Fatal("a SIEM stream offers to send deliveries again")
+	}
+}
