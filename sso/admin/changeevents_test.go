@@ -138,6 +138,13 @@ func TestAdminChangeAndEventCommitTogether(t *testing.T) {
 				t.Fatalf("membership removed without its event: %v", err)
 			}
 
+			testdb.RefuseEvents(t, db, pg, "refuse_audiences", admin.EventExchangeAudiencesChanged)
+			code, m = f.json(a, "PUT", "/token-exchange", `{"audiences":["https://api.example.com"]}`)
+			refused("token exchange audiences", code, m)
+			if org, _ := f.st.GetOrg(ctx, a.ID); len(org.Settings.ExchangeAudiences) != 0 {
+				t.Fatalf("audiences %v stored without their event", org.Settings.ExchangeAudiences)
+			}
+
 			// The same change with its event accepted is stored with it.
 			code, m = f.json(a, "PATCH", "/connections/"+c.ID, `{"display_name":"Okta EU"}`)
 			if code != http.StatusOK {

@@ -68,7 +68,7 @@
 // A change of a connection (created, updated, activated, disabled,
 // deleted, security_weakened), a SCIM token, a member's roles, status or
 // membership (and an ownership transfer), a webhook endpoint or SIEM
-// stream, and through Config.Domains and Config.Enforcer a domain, the IP
+// stream, the token exchange audiences, and through Config.Domains and Config.Enforcer a domain, the IP
 // allowlist or SSO enforcement, is stored with its audit events in one
 // transaction when the store is an audit.EventBinder (store/sqlstore and
 // store/memstore are; the webhook store likewise when it is a
