@@ -229,7 +229,11 @@ func TestIntegrationsRedeliverSince(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if page := b.get("/integrations/webhooks/" + siem.ID); strings.Contains(page.text(), "Send all again") {
+	page := b.get("/integrations/webhooks/" + siem.ID)
+	if strings.Contains(page.text(), "Send all again") {
 		t.Fatal("a SIEM stream offers to send deliveries again")
+	}
+	if !strings.Contains(page.text(), "none yet: the stream sends the events recorded since it was created") {
+		t.Fatalf("the SIEM stream's page does not say where it stands: %s", page.text())
 	}
 }
