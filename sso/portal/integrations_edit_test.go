@@ -237,3 +237,32 @@ func TestIntegrationsRedeliverSince(t *testing.T) {
 		t.Fatalf("the SIEM stream's page does not say where it stands: %s", page.text())
 	}
 }
+
+// TestIntegrationsSIEMEdit: a SIEM stream's edit page has its batch size;
+// a save changes it (an out-of-range size is refused by name) and keeps
+// the stream a SIEM stream whatever the form says.
+func TestIntegrationsSIEMEdit(t *testing.T) {
+	f, d := hookFixture(t)
+	e, _, err := d.CreateEndpoint(ctx, webhook.EndpointInput{OrgID: f.orgA.ID, Kind: webhook.KindSIEM, URL: "https://siem.alpha.example/in", BatchSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.open(f.orgA, portal.SectionIntegrations)
+	page := b.get("/integrations/webhooks/" + e.ID + "/edit")
+	if page.Status != http.StatusOK || !strings.Contains(page.Body, `id="hook-batch" name="batch_size" inputmode="numeric" value="50"`) ||
+		!strings.Contains(page.text(), "Pick none to stream every event") {
+		t.Fatalf("SIEM edit page %d: %s", page.Status, page.text())
+	}
+	tok := formOf(t, page.Body, "/edit")
+	if r := b.post("/integrations/webhooks/"+e.ID+"/edit", b.form("url", e.URL, "batch_size", "100000", "form", tok)); r.Status != http.StatusBadRequest ||
+		!strings.Contains(r.Body, `id="hook-batch" name="batch_size" inputmode="numeric" value="100000" aria-describedby="batch-help" aria-invalid="true"`) {
+		t.Fatalf("batch size out of range: %d %s", r.Status, r.text())
+	}
+	tok = formOf(t, b.get("/integrations/webhooks/"+e.ID+"/edit").Body, "/edit")
+	if r := b.post("/integrations/webhooks/"+e.ID+"/edit", b.form("url", e.URL, "kind", "webhook", "batch_size", "200", "form", tok)); r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.Status, r.text())
+	}
+	if got, _ := d.Endpoint(ctx, e.ID); got.Kind != webhook.KindSIEM || got.BatchSize != 200 || got.SecretSealed != e.SecretSealed {
+		t.Fatalf("saved stream %+v, want a SIEM stream with batch size 200 and its secret", got)
+	}
+}
