@@ -10,7 +10,8 @@ import "github.com/ssokit/ssokit/sso"
 // transaction, so an administrator's change is never stored without the
 // events that describe it, and a refused change leaves none. Use one view for one write: a second write
 // through it appends the same event IDs again and fails with
-// sso.ErrConflict. Other methods of the view behave as the store's own.
+// sso.ErrConflict. Reads through the view are the store's own; use it for
+// none but the writes named here.
 //
 // store/sqlstore and store/memstore implement it, and store/storetest's
 // ChangeEvents suite checks an implementation. The admin API, domain
