@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func runChangeEvents(t *testing.T, newStores newStoresFunc) {
 	n := 0
 	ev := func(typ string) *sso.Event {
 		n++
-		return &sso.Event{ID: "evt_change_" + string(rune('a'+n)), OrgID: "org_1", Time: t0, Type: typ,
+		return &sso.Event{ID: "evt_change_" + strconv.Itoa(n), OrgID: "org_1", Time: t0, Type: typ,
 			Actor: sso.Actor{Type: sso.ActorAdmin, ID: "usr_admin"}, Outcome: sso.OutcomeSuccess}
 	}
 	// taken is stored before each case, so a view carrying its ID is refused
