@@ -18,6 +18,20 @@ const Prefix = "ssokit_scim_"
 // Issue creates a SCIM bearer token for orgID, stores only its hash
 // and returns the plaintext, which the caller shows once.
 func Issue(ctx context.Context, st sso.SCIMTokenStore, orgID, description string, now time.Time) (string, *sso.SCIMToken, error) {
+	plain, t, err := New(orgID, description, now)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := st.CreateSCIMToken(ctx, t); err != nil {
+		return "", nil, err
+	}
+	return plain, t, nil
+}
+
+// New returns a new SCIM bearer token for orgID and the record of its hash,
+// without storing it (Issue does both), for a caller that stores it with
+// other writes.
+func New(orgID, description string, now time.Time) (string, *sso.SCIMToken, error) {
 	if orgID == "" {
 		return "", nil, fmt.Errorf("%w: empty organization ID", sso.ErrInvalidInput)
 	}
@@ -25,18 +39,14 @@ func Issue(ctx context.Context, st sso.SCIMTokenStore, orgID, description string
 		return "", nil, fmt.Errorf("%w: description too long", sso.ErrInvalidInput)
 	}
 	plain := Prefix + opaque.NewToken(32)
-	t := &sso.SCIMToken{
+	return plain, &sso.SCIMToken{
 		ID:          opaque.NewID("scimtok_"),
 		OrgID:       orgID,
 		Hash:        opaque.Hash(plain),
 		Hint:        plain[:len(Prefix)+4],
 		Description: description,
 		CreatedAt:   now,
-	}
-	if err := st.CreateSCIMToken(ctx, t); err != nil {
-		return "", nil, err
-	}
-	return plain, t, nil
+	}, nil
 }
 
 // Rotate issues a new token for the old token's organization and
@@ -60,14 +70,20 @@ func Rotate(ctx context.Context, st sso.SCIMTokenStore, orgID, oldID string, ove
 	if err != nil {
 		return "", nil, err
 	}
-	exp := now.Add(overlap)
-	if old.ExpiresAt.IsZero() || exp.Before(old.ExpiresAt) {
-		old.ExpiresAt = exp
-	}
+	Expire(old, overlap, now)
 	if err := st.UpdateSCIMToken(ctx, old); err != nil {
 		return "", nil, err
 	}
 	return plain, nt, nil
+}
+
+// Expire makes a rotated token t expire after overlap (at once when
+// overlap is zero), unless it expires earlier anyway.
+func Expire(t *sso.SCIMToken, overlap time.Duration, now time.Time) {
+	exp := now.Add(overlap)
+	if t.ExpiresAt.IsZero() || exp.Before(t.ExpiresAt) {
+		t.ExpiresAt = exp
+	}
 }
 
 // Authenticate returns the valid token matching the presented

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ssokit/ssokit/internal/httperr"
 	"github.com/ssokit/ssokit/internal/httpjson"
+	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -199,6 +200,7 @@ func New(cfg Config) (*Handler, error) {
 	route("GET /webhooks/{id}/deliveries", h.listDeliveries)
 	route("GET /webhooks/{id}/deliveries/{delivery}", h.getDelivery)
 	route("POST /webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliver)
+	route("POST /webhooks/{id}/redeliver", h.redeliverSince)
 	route("GET /api-clients", h.listClients)
 	route("POST /api-clients", h.createClient)
 	route("PUT /api-clients/{id}/scopes", h.setClientScopes)
@@ -270,6 +272,15 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.ErrorContext(r.Context(), "admin: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	h.cfg.ErrorHandler(w, r, err)
+}
+
+// change runs fn, an administrator's change, with the events describing
+// it: in one transaction when the store is an audit.EventBinder, so the
+// change is never stored without its events nor the events without it;
+// otherwise fn and then each event (a crash between the two loses them).
+// fn must make one write through the store it is given.
+func (h *Handler) change(ctx context.Context, fn func(s Store) error, evs ...*sso.Event) error {
+	return record.Change[Store, sso.Store](ctx, h.cfg.Store, h.cfg.Auditor, h.cfg.Now(), evs, h.log.ErrorContext, fn)
 }
 
 func (h *Handler) audit(ctx context.Context, e *sso.Event) {

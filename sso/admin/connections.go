@@ -208,12 +208,11 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 	if c.OrgID != org.ID || c.Protocol != req.Protocol || c.Status != sso.ConnectionDraft {
 		return fmt.Errorf("admin: configurer changed the connection's identity")
 	}
-	if err := h.cfg.Store.CreateConnection(r.Context(), c); err != nil {
+	evs := h.weakened(c, nil, &sso.Event{OrgID: org.ID, Type: EventConnectionCreated, Target: sso.Target{Type: "connection", ID: c.ID},
+		Details: map[string]string{"protocol": string(c.Protocol)}})
+	if err := h.change(r.Context(), func(s Store) error { return s.CreateConnection(r.Context(), c) }, evs...); err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionCreated, Target: sso.Target{Type: "connection", ID: c.ID},
-		Details: map[string]string{"protocol": string(c.Protocol)}})
-	h.auditWeakened(r.Context(), c, nil)
 	httpjson.Write(w, http.StatusCreated, h.view(c, idp))
 	return nil
 }
@@ -325,13 +324,13 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 		c.LastTest = nil
 	}
 	c.UpdatedAt = h.cfg.Now().UTC()
-	if err := h.cfg.Store.UpdateConnection(r.Context(), c); err != nil {
-		return err
-	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionUpdated, Target: sso.Target{Type: "connection", ID: c.ID},
-		Details: map[string]string{"config_changed": strconv.FormatBool(req.Config != nil)}})
+	evs := []*sso.Event{{OrgID: org.ID, Type: EventConnectionUpdated, Target: sso.Target{Type: "connection", ID: c.ID},
+		Details: map[string]string{"config_changed": strconv.FormatBool(req.Config != nil)}}}
 	if len(req.Config) > 0 {
-		h.auditWeakened(r.Context(), c, before)
+		evs = h.weakened(c, before, evs...)
+	}
+	if err := h.change(r.Context(), func(s Store) error { return s.UpdateConnection(r.Context(), c) }, evs...); err != nil {
+		return err
 	}
 	httpjson.Write(w, http.StatusOK, h.view(c, idp))
 	return nil
@@ -345,10 +344,10 @@ func (h *Handler) deleteConnection(w http.ResponseWriter, r *http.Request, org *
 	if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID) {
 		return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
 	}
-	if err := h.cfg.Store.DeleteConnection(r.Context(), c.ID); err != nil {
+	if err := h.change(r.Context(), func(s Store) error { return s.DeleteConnection(r.Context(), c.ID) },
+		&sso.Event{OrgID: org.ID, Type: EventConnectionDeleted, Target: sso.Target{Type: "connection", ID: c.ID}}); err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionDeleted, Target: sso.Target{Type: "connection", ID: c.ID}})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -362,17 +361,18 @@ type SecurityWeakener interface {
 	Weakened(before, after sso.ProtocolConfig) []string
 }
 
-// auditWeakened records EventConnectionSecurityWeakened when saving c
-// turned on switches that lower its security.
-func (h *Handler) auditWeakened(ctx context.Context, c *sso.Connection, before sso.ProtocolConfig) {
+// weakened returns evs and, when saving c turns on switches that lower
+// its security, EventConnectionSecurityWeakened.
+func (h *Handler) weakened(c *sso.Connection, before sso.ProtocolConfig, evs ...*sso.Event) []*sso.Event {
 	sw, ok := h.cfg.Configurers[c.Protocol].(SecurityWeakener)
 	if !ok {
-		return
+		return evs
 	}
 	if weak := sw.Weakened(before, c.Config); len(weak) > 0 {
-		h.audit(ctx, &sso.Event{OrgID: c.OrgID, Type: EventConnectionSecurityWeakened, Outcome: sso.OutcomeSuccess,
+		evs = append(evs, &sso.Event{OrgID: c.OrgID, Type: EventConnectionSecurityWeakened, Outcome: sso.OutcomeSuccess,
 			Target: sso.Target{Type: "connection", ID: c.ID}, Details: map[string]string{"weakened": strings.Join(weak, ",")}})
 	}
+	return evs
 }
 
 // otherReady reports whether org has an active, tested connection other
@@ -426,10 +426,10 @@ func (h *Handler) activateConnection(w http.ResponseWriter, r *http.Request, org
 	if c.Status != sso.ConnectionActive {
 		c.Status = sso.ConnectionActive
 		c.UpdatedAt = h.cfg.Now().UTC()
-		if err := h.cfg.Store.UpdateConnection(r.Context(), c); err != nil {
+		if err := h.change(r.Context(), func(s Store) error { return s.UpdateConnection(r.Context(), c) },
+			&sso.Event{OrgID: org.ID, Type: EventConnectionActivated, Target: sso.Target{Type: "connection", ID: c.ID}}); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionActivated, Target: sso.Target{Type: "connection", ID: c.ID}})
 	}
 	httpjson.Write(w, http.StatusOK, h.view(c, nil))
 	return nil
@@ -446,10 +446,10 @@ func (h *Handler) disableConnection(w http.ResponseWriter, r *http.Request, org 
 	if c.Status != sso.ConnectionDisabled {
 		c.Status = sso.ConnectionDisabled
 		c.UpdatedAt = h.cfg.Now().UTC()
-		if err := h.cfg.Store.UpdateConnection(r.Context(), c); err != nil {
+		if err := h.change(r.Context(), func(s Store) error { return s.UpdateConnection(r.Context(), c) },
+			&sso.Event{OrgID: org.ID, Type: EventConnectionDisabled, Target: sso.Target{Type: "connection", ID: c.ID}}); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionDisabled, Target: sso.Target{Type: "connection", ID: c.ID}})
 	}
 	httpjson.Write(w, http.StatusOK, h.view(c, nil))
 	return nil

@@ -164,3 +164,47 @@ func (h *Handler) redeliver(w http.ResponseWriter, r *http.Request, org *sso.Org
 	httpjson.Write(w, http.StatusAccepted, deliveryView(dl, log))
 	return nil
 }
+
+// RedeliverSinceRequest is the body of POST /webhooks/{id}/redeliver.
+type RedeliverSinceRequest struct {
+	// Since is the oldest creation time of the deliveries to send again
+	// (RFC 3339), at most 30 days ago: after a receiver's outage, the time
+	// it went down.
+	Since string `json:"since"`
+}
+
+// maxRedeliverAge bounds how far back a bulk redelivery reaches.
+const maxRedeliverAge = 30 * 24 * time.Hour
+
+// redeliverSince makes every delivery of a webhook endpoint created at or
+// after since pending again, whatever its state (for example after the
+// receiver lost what it had accepted), and answers how many. Each keeps its
+// webhook-id, the receiver's idempotency key.
+func (h *Handler) redeliverSince(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
+	var req RedeliverSinceRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	since, err := time.Parse(time.RFC3339, req.Since)
+	now := h.cfg.Now()
+	switch {
+	case err != nil:
+		return inputErr("since", "must be an RFC 3339 time, like 2026-01-31T00:00:00Z")
+	case since.After(now):
+		return inputErr("since", "must not be in the future")
+	case now.Sub(since) > maxRedeliverAge:
+		return inputErr("since", "must be at most 30 days ago")
+	}
+	d, e, err := h.endpoint(r.Context(), org, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	n, err := d.RedeliverSince(r.Context(), e.ID, since)
+	if err != nil {
+		return err
+	}
+	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventWebhookRedelivered, Target: sso.Target{Type: "webhook_endpoint", ID: e.ID},
+		Details: map[string]string{"since": since.UTC().Format(time.RFC3339), "count": strconv.Itoa(n)}})
+	httpjson.Write(w, http.StatusAccepted, map[string]int{"redelivered": n})
+	return nil
+}

@@ -62,4 +62,20 @@
 // policy, so the API is never a way around the policy of the host's pages.
 // A role change (PUT /members/{user}/roles) ends the member's sessions in
 // the organization through Config.Sync, like a SCIM demotion.
+//
+// # Events in the same transaction
+//
+// A change of a connection (created, updated, activated, disabled,
+// deleted, security_weakened), a SCIM token, a member's roles, status or
+// membership (and an ownership transfer), a webhook endpoint or SIEM
+// stream, the token exchange audiences, and through Config.Domains and Config.Enforcer a domain, the IP
+// allowlist or SSO enforcement, is stored with its audit events in one
+// transaction when the store is an audit.EventBinder (store/sqlstore and
+// store/memstore are; the webhook store likewise when it is a
+// webhook.EventBinder): the events are the outbox webhooks and SIEM
+// streams read, so they never miss a change nor announce one that failed.
+// A refused event makes the request fail with a server error and leaves
+// the change unstored. With a host store without the capability the change
+// is written first and its events after it, so a crash between the two
+// loses the events.
 package admin

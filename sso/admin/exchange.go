@@ -81,12 +81,11 @@ func (h *Handler) setExchange(w http.ResponseWriter, r *http.Request, org *sso.O
 	if !slices.Equal(old, auds) {
 		org.Settings.ExchangeAudiences = auds
 		org.UpdatedAt = h.cfg.Now().UTC()
-		if err := h.cfg.Store.UpdateOrg(r.Context(), org); err != nil {
+		if err := h.change(r.Context(), func(s Store) error { return s.UpdateOrg(r.Context(), org) },
+			&sso.Event{OrgID: org.ID, Type: EventExchangeAudiencesChanged, Target: sso.Target{Type: "organization", ID: org.ID},
+				Details: map[string]string{"audiences": strings.Join(auds, " "), "previous": strings.Join(old, " ")}}); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventExchangeAudiencesChanged,
-			Target:  sso.Target{Type: "organization", ID: org.ID},
-			Details: map[string]string{"audiences": strings.Join(auds, " "), "previous": strings.Join(old, " ")}})
 	}
 	httpjson.Write(w, http.StatusOK, exchangeView(org))
 	return nil

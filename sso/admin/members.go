@@ -82,11 +82,11 @@ func (h *Handler) setMemberRoles(w http.ResponseWriter, r *http.Request, org *ss
 	old := m.Roles
 	if !sameRoles(old, roles) {
 		m.Roles, m.UpdatedAt = roles, h.cfg.Now().UTC()
-		if err := h.cfg.Store.UpdateMembership(ctx, m); err != nil {
+		if err := h.change(ctx, func(s Store) error { return s.UpdateMembership(ctx, m) },
+			&sso.Event{OrgID: org.ID, Type: sso.EventRolesChanged, Target: sso.Target{Type: "user", ID: m.UserID},
+				Details: map[string]string{"from": strings.Join(old, ","), "to": strings.Join(roles, ",")}}); err != nil {
 			return err
 		}
-		h.audit(ctx, &sso.Event{OrgID: org.ID, Type: sso.EventRolesChanged, Target: sso.Target{Type: "user", ID: m.UserID},
-			Details: map[string]string{"from": strings.Join(old, ","), "to": strings.Join(roles, ",")}})
 		if h.cfg.Sync != nil {
 			if err := h.cfg.Sync.SyncMembership(ctx, m); err != nil {
 				return fmt.Errorf("admin: sync sessions after a role change: %w", err)

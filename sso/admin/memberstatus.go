@@ -64,14 +64,14 @@ func (h *Handler) setMemberStatus(w http.ResponseWriter, r *http.Request, org *s
 			return &Refusal{Reason: "not_suspended", Message: "only a suspended member can be made active again", Err: sso.ErrConflict}
 		}
 		m.Status, m.UpdatedAt = to, h.cfg.Now().UTC()
-		if err := h.cfg.Store.UpdateMembership(ctx, m); err != nil {
-			return err
-		}
 		typ := EventMemberSuspended
 		if to == sso.MembershipActive {
 			typ = EventMemberReactivated
 		}
-		h.audit(ctx, &sso.Event{OrgID: org.ID, Type: typ, Target: sso.Target{Type: "user", ID: m.UserID}})
+		if err := h.change(ctx, func(s Store) error { return s.UpdateMembership(ctx, m) },
+			&sso.Event{OrgID: org.ID, Type: typ, Target: sso.Target{Type: "user", ID: m.UserID}}); err != nil {
+			return err
+		}
 		if err := h.sync(ctx, m); err != nil {
 			return err
 		}
@@ -96,11 +96,11 @@ func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request, org *sso.
 	if err := h.guardMemberChange(ctx, org, m); err != nil {
 		return err
 	}
-	if err := h.cfg.Store.DeleteMembership(ctx, org.ID, m.UserID); err != nil {
+	if err := h.change(ctx, func(s Store) error { return s.DeleteMembership(ctx, org.ID, m.UserID) },
+		&sso.Event{OrgID: org.ID, Type: EventMemberRemoved, Target: sso.Target{Type: "user", ID: m.UserID},
+			Details: map[string]string{"roles": strings.Join(m.Roles, ",")}}); err != nil {
 		return err
 	}
-	h.audit(ctx, &sso.Event{OrgID: org.ID, Type: EventMemberRemoved, Target: sso.Target{Type: "user", ID: m.UserID},
-		Details: map[string]string{"roles": strings.Join(m.Roles, ",")}})
 	m.Status = sso.MembershipDeactivated
 	if err := h.sync(ctx, m); err != nil {
 		return err
@@ -166,7 +166,11 @@ func (h *Handler) transferOwnership(w http.ResponseWriter, r *http.Request, org 
 	}
 	now := h.cfg.Now().UTC()
 	next.Roles, next.UpdatedAt = append(slices.Clone(next.Roles), RoleOwner), now
-	if err := h.cfg.Store.UpdateMembership(ctx, next); err != nil {
+	// The event is stored with the grant, the change that matters: the
+	// former owner's step down follows it.
+	if err := h.change(ctx, func(s Store) error { return s.UpdateMembership(ctx, next) },
+		&sso.Event{OrgID: org.ID, Type: EventOwnershipTransferred, Target: sso.Target{Type: "user", ID: next.UserID},
+			Details: map[string]string{"from": cur.UserID, "to": next.UserID}}); err != nil {
 		return err
 	}
 	cur.Roles = slices.DeleteFunc(slices.Clone(cur.Roles), func(r string) bool { return r == RoleOwner })
@@ -177,8 +181,6 @@ func (h *Handler) transferOwnership(w http.ResponseWriter, r *http.Request, org 
 	if err := h.cfg.Store.UpdateMembership(ctx, cur); err != nil {
 		return err
 	}
-	h.audit(ctx, &sso.Event{OrgID: org.ID, Type: EventOwnershipTransferred, Target: sso.Target{Type: "user", ID: next.UserID},
-		Details: map[string]string{"from": cur.UserID, "to": next.UserID}})
 	if err := errors.Join(h.sync(ctx, next), h.sync(ctx, cur)); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -97,11 +98,14 @@ func (h *Handler) createSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	plain, t, err := scimtoken.Issue(r.Context(), h.cfg.Store, org.ID, req.Description, h.cfg.Now().UTC())
+	plain, t, err := scimtoken.New(org.ID, req.Description, h.cfg.Now().UTC())
 	if err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID}})
+	if err := h.change(r.Context(), func(s Store) error { return s.CreateSCIMToken(r.Context(), t) },
+		&sso.Event{OrgID: org.ID, Type: EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID}}); err != nil {
+		return err
+	}
 	// Issuing a SCIM token makes the directory the source of truth for
 	// membership: from now on JIT login may update members but not create
 	// them, so a user the directory deprovisioned cannot come back by
@@ -109,10 +113,10 @@ func (h *Handler) createSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	if !org.Settings.DirectorySync {
 		org.Settings.DirectorySync = true
 		org.UpdatedAt = h.cfg.Now().UTC()
-		if err := h.cfg.Store.UpdateOrg(r.Context(), org); err != nil {
+		if err := h.change(r.Context(), func(s Store) error { return s.UpdateOrg(r.Context(), org) },
+			&sso.Event{OrgID: org.ID, Type: EventDirectorySyncEnabled, Target: sso.Target{Type: "organization", ID: org.ID}}); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventDirectorySyncEnabled, Target: sso.Target{Type: "organization", ID: org.ID}})
 	}
 	httpjson.Write(w, http.StatusCreated, h.tokenView(t, plain))
 	return nil
@@ -139,12 +143,25 @@ func (h *Handler) rotateSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	if err != nil {
 		return err
 	}
-	plain, t, err := scimtoken.Rotate(r.Context(), h.cfg.Store, org.ID, old.ID, time.Duration(req.OverlapSeconds)*time.Second, h.cfg.Now().UTC())
+	now := h.cfg.Now().UTC()
+	if !old.Valid(now) {
+		return fmt.Errorf("admin: rotate scim token: %w", sso.ErrNotFound)
+	}
+	plain, t, err := scimtoken.New(org.ID, old.Description, now)
 	if err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID},
-		Details: map[string]string{"rotated_from": old.ID}})
+	if err := h.change(r.Context(), func(s Store) error { return s.CreateSCIMToken(r.Context(), t) },
+		&sso.Event{OrgID: org.ID, Type: EventSCIMTokenCreated, Target: sso.Target{Type: "scim_token", ID: t.ID},
+			Details: map[string]string{"rotated_from": old.ID}}); err != nil {
+		return err
+	}
+	// The new token works from now on; the old one's shorter life needs no
+	// event of its own (the creation names it).
+	scimtoken.Expire(old, time.Duration(req.OverlapSeconds)*time.Second, now)
+	if err := h.cfg.Store.UpdateSCIMToken(r.Context(), old); err != nil {
+		return err
+	}
 	v := h.tokenView(t, plain)
 	v.RotatedFrom = old.ID
 	httpjson.Write(w, http.StatusCreated, v)
@@ -158,10 +175,10 @@ func (h *Handler) revokeSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	}
 	if t.RevokedAt.IsZero() {
 		t.RevokedAt = h.cfg.Now().UTC()
-		if err := h.cfg.Store.UpdateSCIMToken(r.Context(), t); err != nil {
+		if err := h.change(r.Context(), func(s Store) error { return s.UpdateSCIMToken(r.Context(), t) },
+			&sso.Event{OrgID: org.ID, Type: EventSCIMTokenRevoked, Target: sso.Target{Type: "scim_token", ID: t.ID}}); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventSCIMTokenRevoked, Target: sso.Target{Type: "scim_token", ID: t.ID}})
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

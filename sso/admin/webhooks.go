@@ -37,7 +37,8 @@ const (
 const maxSecretOverlap = 7 * 24 * time.Hour
 
 // WebhookView describes a webhook endpoint or SIEM stream. Secret is set
-// only in the answer that creates the endpoint or rotates its secret.
+// only in the answer that creates the endpoint, rotates its secret or
+// changes its URL (a new receiver gets a new secret).
 type WebhookView struct {
 	ID          string   `json:"id"`
 	Kind        string   `json:"kind"`
@@ -179,12 +180,16 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request, org *sso
 	if err != nil {
 		return err
 	}
-	e, secret, err := d.CreateEndpoint(r.Context(), in)
+	kind := in.Kind
+	if kind == "" {
+		kind = webhook.KindWebhook
+	}
+	// The dispatcher names the new endpoint as the event's target.
+	e, secret, err := d.CreateEndpoint(r.Context(), in, &sso.Event{OrgID: org.ID, Type: EventWebhookCreated,
+		Details: map[string]string{"kind": string(kind), "url": in.URL}})
 	if err != nil {
 		return endpointErr(err)
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventWebhookCreated, Target: sso.Target{Type: "webhook_endpoint", ID: e.ID},
-		Details: map[string]string{"kind": string(e.Kind), "url": e.URL}})
 	httpjson.Write(w, http.StatusCreated, h.webhookView(e, secret))
 	return nil
 }
@@ -210,13 +215,17 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request, org *sso
 	if in.Kind != "" && in.Kind != e.Kind {
 		return inputErr("kind", "cannot change; create a new endpoint instead")
 	}
-	e, err = d.UpdateEndpoint(r.Context(), e.ID, in)
+	details := map[string]string{"url": in.URL}
+	if in.URL != e.URL {
+		// A new receiver: the dispatcher gives it a new secret.
+		details["from_url"], details["secret_rotated"] = e.URL, "true"
+	}
+	e, secret, err := d.UpdateEndpoint(r.Context(), e.ID, in, &sso.Event{OrgID: org.ID, Type: EventWebhookUpdated,
+		Target: sso.Target{Type: "webhook_endpoint", ID: e.ID}, Details: details})
 	if err != nil {
 		return endpointErr(err)
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventWebhookUpdated, Target: sso.Target{Type: "webhook_endpoint", ID: e.ID},
-		Details: map[string]string{"url": e.URL}})
-	httpjson.Write(w, http.StatusOK, h.webhookView(e, ""))
+	httpjson.Write(w, http.StatusOK, h.webhookView(e, secret))
 	return nil
 }
 
@@ -238,10 +247,10 @@ func (h *Handler) setWebhookEnabled(w http.ResponseWriter, r *http.Request, org 
 		typ, reason = EventWebhookDisabledByAdmin, "disabled by an administrator"
 	}
 	if e.Enabled != on {
-		if err := d.SetEnabled(r.Context(), e.ID, on, reason); err != nil {
+		if err := d.SetEnabled(r.Context(), e.ID, on, reason,
+			&sso.Event{OrgID: org.ID, Type: typ, Target: sso.Target{Type: "webhook_endpoint", ID: e.ID}}); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: typ, Target: sso.Target{Type: "webhook_endpoint", ID: e.ID}})
 	}
 	if e, err = d.Endpoint(r.Context(), e.ID); err != nil {
 		return err
@@ -270,12 +279,11 @@ func (h *Handler) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, or
 		return err
 	}
 	overlap := time.Duration(req.OverlapSeconds) * time.Second
-	secret, err := d.RotateSecret(r.Context(), e.ID, overlap)
+	secret, err := d.RotateSecret(r.Context(), e.ID, overlap, &sso.Event{OrgID: org.ID, Type: EventWebhookSecretRotated,
+		Target: sso.Target{Type: "webhook_endpoint", ID: e.ID}, Details: map[string]string{"overlap": overlap.String()}})
 	if err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventWebhookSecretRotated, Target: sso.Target{Type: "webhook_endpoint", ID: e.ID},
-		Details: map[string]string{"overlap": overlap.String()}})
 	if e, err = d.Endpoint(r.Context(), e.ID); err != nil {
 		return err
 	}
@@ -288,11 +296,10 @@ func (h *Handler) deleteWebhook(w http.ResponseWriter, r *http.Request, org *sso
 	if err != nil {
 		return err
 	}
-	if err := d.DeleteEndpoint(r.Context(), e.ID); err != nil {
+	if err := d.DeleteEndpoint(r.Context(), e.ID, &sso.Event{OrgID: org.ID, Type: EventWebhookDeleted,
+		Target: sso.Target{Type: "webhook_endpoint", ID: e.ID}, Details: map[string]string{"url": e.URL}}); err != nil {
 		return err
 	}
-	h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventWebhookDeleted, Target: sso.Target{Type: "webhook_endpoint", ID: e.ID},
-		Details: map[string]string{"url": e.URL}})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/sso"
@@ -235,6 +236,32 @@ func TestWebhookRoutesLifecycle(t *testing.T) {
 				t.Fatalf("after redelivery: %d %v", code, m)
 			}
 
+			// Everything since a time: for a receiver that lost what it had.
+			for _, since := range []string{`"yesterday"`, `"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"`,
+				`"` + time.Now().Add(-31*24*time.Hour).UTC().Format(time.RFC3339) + `"`} {
+				if code, m := f.json(a, "POST", "/webhooks/"+ep+"/redeliver", `{"since":`+since+`}`); code != 400 || m["field"] != "since" {
+					t.Errorf("since %s: %d %v, want 400 naming since", since, code, m)
+				}
+			}
+			hourAgo := `{"since":"` + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) + `"}`
+			if code, _ := f.json(f.orgB, "POST", "/webhooks/"+ep+"/redeliver", hourAgo); code != http.StatusNotFound {
+				t.Fatalf("B redelivers A's endpoint: %d", code)
+			}
+			code, m = f.json(a, "POST", "/webhooks/"+ep+"/redeliver", hourAgo)
+			if code != http.StatusAccepted || m["redelivered"] != float64(1) {
+				t.Fatalf("redeliver since: %d %v", code, m)
+			}
+			if _, err := d.Deliver(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, m = f.json(a, "GET", "/webhooks/"+ep+"/deliveries/"+dl, ""); m["status"] != "delivered" || len(m["log"].([]any)) != 4 {
+				t.Fatalf("after redelivering since: %v", m)
+			}
+			if evs, _ := f.st.ListEvents(ctx, sso.EventQuery{OrgID: a.ID, Type: admin.EventWebhookRedelivered}); len(evs) != 2 ||
+				evs[1].Details["count"] != "1" || evs[1].Target.ID != ep {
+				t.Fatalf("redelivery events %+v, want the bulk one with its count", evs)
+			}
+
 			if _, m = f.json(a, "POST", "/webhooks/"+ep+"/disable", ""); m["enabled"] != false || m["disabled_reason"] == "" {
 				t.Fatalf("disable: %v", m)
 			}
@@ -271,5 +298,46 @@ func TestWebhookRoutesWithoutDispatcher(t *testing.T) {
 	f := newFixture(t)
 	if code, m := f.json(f.orgA, "GET", "/webhooks", ""); code != http.StatusNotFound {
 		t.Fatalf("GET /webhooks: %d %v, want 404", code, m)
+	}
+}
+
+// TestWebhookURLChangeAnswersNewSecret: PATCH /webhooks/{id} that moves
+// the endpoint to a new URL answers the new receiver's secret (once) and
+// audits the old and the new URL; a change that keeps the URL answers no
+// secret.
+func TestWebhookURLChangeAnswersNewSecret(t *testing.T) {
+	for _, b := range hookBackends {
+		t.Run(b.name, func(t *testing.T) {
+			f, _ := hookFixture(t, b)
+			a := f.orgA
+			code, m := f.json(a, "POST", "/webhooks", `{"url":"https://hooks.alpha.example/in"}`)
+			if code != http.StatusCreated {
+				t.Fatalf("create: %d %v", code, m)
+			}
+			ep, first := m["id"].(string), m["secret"].(string)
+			code, m = f.json(a, "PATCH", "/webhooks/"+ep, `{"url":"https://hooks.alpha.example/in","description":"billing"}`)
+			if code != http.StatusOK || m["secret"] != nil || m["description"] != "billing" {
+				t.Fatalf("same URL: %d %v, want no secret", code, m)
+			}
+			code, m = f.json(a, "PATCH", "/webhooks/"+ep, `{"url":"https://collector.alpha.example/hook","description":"billing"}`)
+			next, _ := m["secret"].(string)
+			if code != http.StatusOK || next == "" || next == first || m["url"] != "https://collector.alpha.example/hook" {
+				t.Fatalf("new URL: %d %v, want a new secret", code, m)
+			}
+			if _, m = f.json(a, "GET", "/webhooks/"+ep, ""); m["secret"] != nil {
+				t.Fatalf("the secret is shown again: %v", m)
+			}
+			evs, err := f.st.ListEvents(ctx, sso.EventQuery{OrgID: a.ID, Type: admin.EventWebhookUpdated})
+			if err != nil || len(evs) != 2 {
+				t.Fatalf("update events %v %v, want 2", evs, err)
+			}
+			if d := evs[1].Details; d["from_url"] != "https://hooks.alpha.example/in" || d["url"] != "https://collector.alpha.example/hook" ||
+				d["secret_rotated"] != "true" || evs[1].Target.ID != ep {
+				t.Fatalf("URL change audited as %+v", evs[1])
+			}
+			if _, moved := evs[0].Details["from_url"]; moved {
+				t.Fatalf("a change that kept the URL audited as a move: %+v", evs[0])
+			}
+		})
 	}
 }

@@ -58,3 +58,33 @@ func (a *Trail) noteFailure(ctx context.Context, e *sso.Event) error {
 	}
 	return nil
 }
+
+// EventStore returns the trail's store as an sso.EventStore whose
+// AppendEvent also watches for failed-login bursts, as Record does, for a
+// component that appends its events to a store directly rather than
+// through Record (session.Config.Events: a refused organization switch is
+// an sso.EventLoginFailed of the organization it tried to enter, and
+// counts toward its burst like any other failed login). ListEvents is the
+// store's.
+func (a *Trail) EventStore() sso.EventStore { return burstStore{a} }
+
+// burstStore is the store of a Trail with the burst check after each
+// append.
+type burstStore struct{ a *Trail }
+
+// AppendEvent implements sso.EventStore: the store's AppendEvent, then the
+// burst check (whose failure is only logged: the event is stored).
+func (b burstStore) AppendEvent(ctx context.Context, e *sso.Event) error {
+	if err := b.a.store.AppendEvent(ctx, e); err != nil {
+		return err
+	}
+	if err := b.a.noteFailure(ctx, e); err != nil {
+		b.a.log.WarnContext(ctx, "audit: checking for a burst of failed logins", "org_id", e.OrgID, "err", err)
+	}
+	return nil
+}
+
+// ListEvents implements sso.EventStore.
+func (b burstStore) ListEvents(ctx context.Context, q sso.EventQuery) ([]*sso.Event, error) {
+	return b.a.store.ListEvents(ctx, q)
+}

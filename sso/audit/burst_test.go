@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -96,6 +97,49 @@ func TestLoginFailureBurst(t *testing.T) {
 			}
 			if got = bursts("org_a"); len(got) != 2 || got[1].Details["window_start"] != "2026-03-01T12:01:00Z" {
 				t.Fatalf("after the next window's failures: %+v", got)
+			}
+		})
+	}
+}
+
+// TestEventStoreCountsBursts: a component that appends its events to the
+// trail's EventStore directly (the session manager's refused organization
+// switches) counts toward the burst like Record; its other events do not,
+// and ListEvents is the store's.
+func TestEventStoreCountsBursts(t *testing.T) {
+	for name, open := range burstStores(t) {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+			tr, _ := audit.New(audit.Config{Store: st, Now: func() time.Time { return now },
+				FailureBurst: audit.FailureBurst{Threshold: 3, Window: time.Minute}})
+			es := tr.EventStore()
+			ctx := context.Background()
+			appendEv := func(i int, typ string) {
+				e := &sso.Event{ID: fmt.Sprintf("evt_%s_%d", typ, i), OrgID: "org_b", Time: now, Type: typ, Outcome: sso.OutcomeFailure,
+					Reason: "org_switch_sso_required", Actor: sso.Actor{Type: sso.ActorUser, ID: "alice"}}
+				if err := es.AppendEvent(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bursts := func() int {
+				evs, err := es.ListEvents(ctx, sso.EventQuery{OrgID: "org_b", Type: audit.EventLoginFailureBurst})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(evs)
+			}
+			for i := range 5 {
+				appendEv(i, sso.EventSessionRevoked)
+			}
+			appendEv(0, sso.EventLoginFailed)
+			appendEv(1, sso.EventLoginFailed)
+			if n := bursts(); n != 0 {
+				t.Fatalf("%d bursts after 2 failures and 5 other events, want 0", n)
+			}
+			appendEv(2, sso.EventLoginFailed)
+			if n := bursts(); n != 1 {
+				t.Fatalf("%d bursts after 3 failures appended to the EventStore, want 1", n)
 			}
 		})
 	}

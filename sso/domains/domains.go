@@ -207,19 +207,19 @@ func (d *Manager) Add(ctx context.Context, orgID, name string) (*sso.Domain, err
 		existing.CreatedAt = now
 		existing.ConsecutiveFailures = 0
 		existing.FailingSince = time.Time{}
-		if err := d.cfg.Store.UpdateDomain(ctx, existing); err != nil {
+		if err := d.change(ctx, func(s Store) error { return s.UpdateDomain(ctx, existing) },
+			d.event(EventAdded, existing, sso.OutcomeSuccess, "token_renewed", nil)); err != nil {
 			return nil, err
 		}
-		d.audit(ctx, EventAdded, existing, sso.OutcomeSuccess, "token_renewed", nil)
 		return existing, nil
 	case !errors.Is(err, sso.ErrNotFound):
 		return nil, err
 	}
 	dom := &sso.Domain{OrgID: orgID, Name: n, Token: opaque.NewToken(32), State: sso.DomainPending, CreatedAt: now}
-	if err := d.cfg.Store.CreateDomain(ctx, dom); err != nil {
+	if err := d.change(ctx, func(s Store) error { return s.CreateDomain(ctx, dom) },
+		d.event(EventAdded, dom, sso.OutcomeSuccess, "", nil)); err != nil {
 		return nil, err
 	}
-	d.audit(ctx, EventAdded, dom, sso.OutcomeSuccess, "", nil)
 	return dom, nil
 }
 
@@ -249,11 +249,8 @@ func (d *Manager) Remove(ctx context.Context, orgID, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := d.cfg.Store.DeleteDomain(ctx, orgID, dom.Name); err != nil {
-		return err
-	}
-	d.audit(ctx, EventRemoved, dom, sso.OutcomeSuccess, "", nil)
-	return nil
+	return d.change(ctx, func(s Store) error { return s.DeleteDomain(ctx, orgID, dom.Name) },
+		d.event(EventRemoved, dom, sso.OutcomeSuccess, "", nil))
 }
 
 // check looks up dom's challenge record and reports whether it carries
@@ -324,15 +321,16 @@ func (d *Manager) markVerified(ctx context.Context, dom *sso.Domain, now time.Ti
 	dom.LastCheckedAt = now
 	dom.ConsecutiveFailures = 0
 	dom.FailingSince = time.Time{}
-	if err := d.cfg.Store.UpdateDomain(ctx, dom); err != nil {
+	var evs []*sso.Event
+	if was != sso.DomainVerified {
+		evs = append(evs, d.event(EventVerified, dom, sso.OutcomeSuccess, "", nil))
+	}
+	if err := d.change(ctx, func(s Store) error { return s.UpdateDomain(ctx, dom) }, evs...); err != nil {
 		if errors.Is(err, sso.ErrConflict) {
 			err = domainErr("claimed_by_other_org", sso.ErrConflict, nil)
 			d.audit(ctx, EventFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
 		}
 		return err
-	}
-	if was != sso.DomainVerified {
-		d.audit(ctx, EventVerified, dom, sso.OutcomeSuccess, "", nil)
 	}
 	return nil
 }
@@ -351,16 +349,13 @@ func (d *Manager) miss(ctx context.Context, dom *sso.Domain, cause error, now ti
 	if turnOff {
 		dom.State = sso.DomainFailed
 	}
-	if err := d.cfg.Store.UpdateDomain(ctx, dom); err != nil {
-		return err
-	}
 	details := map[string]string{"consecutive_failures": fmt.Sprint(dom.ConsecutiveFailures)}
-	d.audit(ctx, EventDomainRecheckMissed, dom, sso.OutcomeFailure, sso.ReasonOf(cause), details)
+	evs := []*sso.Event{d.event(EventDomainRecheckMissed, dom, sso.OutcomeFailure, sso.ReasonOf(cause), details)}
 	if turnOff {
-		d.audit(ctx, EventFailed, dom, sso.OutcomeFailure, "routing_disabled", details)
-		d.audit(ctx, EventLost, dom, sso.OutcomeFailure, sso.ReasonOf(cause), details)
+		evs = append(evs, d.event(EventFailed, dom, sso.OutcomeFailure, "routing_disabled", details),
+			d.event(EventLost, dom, sso.OutcomeFailure, sso.ReasonOf(cause), details))
 	}
-	return nil
+	return d.change(ctx, func(s Store) error { return s.UpdateDomain(ctx, dom) }, evs...)
 }
 
 // Recheck re-verifies up to limit verified or failed domains last checked
@@ -420,8 +415,18 @@ func (d *Manager) Run(ctx context.Context) error {
 }
 
 func (d *Manager) audit(ctx context.Context, typ string, dom *sso.Domain, outcome, reason string, details map[string]string) {
-	record.Quietly(ctx, d.cfg.Auditor, &sso.Event{
-		OrgID: dom.OrgID, Type: typ, Target: sso.Target{Type: "domain", ID: dom.Name},
-		Outcome: outcome, Reason: reason, Details: details,
-	}, d.log.ErrorContext)
+	record.Quietly(ctx, d.cfg.Auditor, d.event(typ, dom, outcome, reason, details), d.log.ErrorContext)
+}
+
+func (d *Manager) event(typ string, dom *sso.Domain, outcome, reason string, details map[string]string) *sso.Event {
+	return &sso.Event{OrgID: dom.OrgID, Type: typ, Target: sso.Target{Type: "domain", ID: dom.Name},
+		Outcome: outcome, Reason: reason, Details: details}
+}
+
+// change runs fn, a write of one domain, with the events describing it:
+// in one transaction when the store is an audit.EventBinder (a verified
+// domain is never marked lost without domain.verification_lost, nor the
+// event recorded for a write that failed), else fn and then the events.
+func (d *Manager) change(ctx context.Context, fn func(s Store) error, evs ...*sso.Event) error {
+	return record.Change[Store, sso.Store](ctx, d.cfg.Store, d.cfg.Auditor, d.cfg.Now(), evs, d.log.ErrorContext, fn)
 }

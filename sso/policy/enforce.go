@@ -142,21 +142,30 @@ func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, op
 		org.Settings.SSOEnforcedAt = now
 	}
 	org.UpdatedAt = now
-	if err := e.cfg.Store.UpdateOrg(ctx, org); err != nil {
+	revoke := on && opts.RevokeSessions
+	// The event is stored with the change; each revocation that follows
+	// records its own sso.EventSessionRevoked.
+	ev := &sso.Event{OrgID: orgID, Type: EventEnforcementChanged, Target: sso.Target{Type: "organization", ID: orgID},
+		Details: map[string]string{"enforced": fmt.Sprint(on), "revoke_sessions": fmt.Sprint(revoke)}}
+	if err := e.change(ctx, func(s Store) error { return s.UpdateOrg(ctx, org) }, ev); err != nil {
 		return nil, err
 	}
 	res := &Result{Enforced: on}
-	if on && opts.RevokeSessions {
+	if revoke {
 		n, err := e.revokeMembers(ctx, orgID, func(m *sso.Membership) bool { return !m.BreakGlass })
 		res.Revoked = n
 		if err != nil {
 			return res, err
 		}
 	}
-	record.Quietly(ctx, e.cfg.Auditor, &sso.Event{OrgID: orgID, Type: EventEnforcementChanged,
-		Target:  sso.Target{Type: "organization", ID: orgID},
-		Details: map[string]string{"enforced": fmt.Sprint(on), "revoked": fmt.Sprint(res.Revoked)}}, e.log.ErrorContext)
 	return res, nil
+}
+
+// change runs fn, a write of one organization, with the events describing
+// it: in one transaction when the store is an audit.EventBinder, else fn
+// and then the events (a crash between the two loses them).
+func (e *Enforcer) change(ctx context.Context, fn func(s Store) error, evs ...*sso.Event) error {
+	return record.Change[Store, sso.Store](ctx, e.cfg.Store, e.cfg.Auditor, e.cfg.Now(), evs, e.log.ErrorContext, fn)
 }
 
 // revokeMembers revokes the sessions of every member of orgID selected by

@@ -327,7 +327,7 @@ func TestScenarioEnforcementRevokesOldTokens(t *testing.T) {
 	if n := len(e.Events(o.ID, sso.EventSessionRevoked)); n != 250 {
 		t.Fatalf("got %d revocation events", n)
 	}
-	if ev := e.LastEvent(o.ID, policy.EventEnforcementChanged); ev.Details["revoked"] != "250" {
+	if ev := e.LastEvent(o.ID, policy.EventEnforcementChanged); ev.Details["revoke_sessions"] != "true" {
 		t.Fatalf("got %+v", ev)
 	}
 }

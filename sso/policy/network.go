@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -58,13 +57,12 @@ func (e *Enforcer) SetNetworkPolicy(ctx context.Context, orgID string, p sso.Net
 	before := org.Settings.Network
 	org.Settings.Network = p
 	org.UpdatedAt = e.cfg.Now().UTC()
-	if err := e.cfg.Store.UpdateOrg(ctx, org); err != nil {
+	ev := &sso.Event{OrgID: orgID, Type: EventNetworkChanged, Target: sso.Target{Type: "organization", ID: orgID},
+		Details: map[string]string{"from": strings.Join(before.AllowedCIDRs, " "), "to": strings.Join(p.AllowedCIDRs, " "),
+			"break_glass_exempt": fmt.Sprint(p.BreakGlassExempt)}}
+	if err := e.change(ctx, func(s Store) error { return s.UpdateOrg(ctx, org) }, ev); err != nil {
 		return nil, err
 	}
-	record.Quietly(ctx, e.cfg.Auditor, &sso.Event{OrgID: orgID, Type: EventNetworkChanged,
-		Target: sso.Target{Type: "organization", ID: orgID},
-		Details: map[string]string{"from": strings.Join(before.AllowedCIDRs, " "), "to": strings.Join(p.AllowedCIDRs, " "),
-			"break_glass_exempt": fmt.Sprint(p.BreakGlassExempt)}}, e.log.ErrorContext)
 	return &p, nil
 }
 

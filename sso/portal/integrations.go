@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ssokit/ssokit/sso/admin"
 )
@@ -25,6 +26,8 @@ func (p *Portal) integrationRoutes(m *http.ServeMux) {
 	m.Handle("POST /integrations/webhooks/{id}/rotate", p.action(SectionIntegrations, p.hookRotate))
 	m.Handle("POST /integrations/webhooks/{id}/delete", p.action(SectionIntegrations, p.hookDelete))
 	m.Handle("POST /integrations/webhooks/{id}/deliveries/{delivery}/redeliver", p.action(SectionIntegrations, p.hookRedeliver))
+	m.Handle("POST /integrations/webhooks/{id}/redeliver", p.action(SectionIntegrations, p.hookRedeliverSince))
+	p.hookEditRoutes(m)
 	p.clientRoutes(m)
 }
 
@@ -33,7 +36,9 @@ var integrationNotices = map[string]string{
 	"hook_enabled":    "Endpoint enabled. Events are delivered to it again, starting with the ones that waited.",
 	"hook_disabled":   "Endpoint disabled. Events wait for it until you enable it again.",
 	"hook_deleted":    "Endpoint deleted. It receives no more events.",
+	"hook_saved":      hookSavedNotice,
 	"redelivered":     "Delivery queued again. Its new attempt appears in the log below within a minute.",
+	"redelivered_all": "Deliveries queued again. Their new attempts appear in the log below within a few minutes.",
 	"client_scopes":   "Permissions saved. New tokens of this client carry them.",
 	"client_disabled": "API client disabled. Its secret no longer gets tokens.",
 	"client_deleted":  "API client deleted.",
@@ -180,6 +185,13 @@ type deliveryPage struct {
 // renderHook shows endpoint id with its delivery log; fresh carries a
 // secret just created or rotated.
 func (p *Portal) renderHook(w http.ResponseWriter, r *http.Request, status int, id string, fresh *admin.WebhookView, pr *problem) error {
+	return p.renderHookWith(w, r, status, id, fresh, pr, nil)
+}
+
+// renderHookWith is renderHook with extra page data (Moved: the URL an
+// endpoint just moved away from).
+func (p *Portal) renderHookWith(w http.ResponseWriter, r *http.Request, status int, id string, fresh *admin.WebhookView, pr *problem,
+	extra map[string]any) error {
 	var v admin.WebhookView
 	if err := p.call(r, http.MethodGet, "/webhooks/"+urlPath(id), nil, &v); err != nil {
 		return err
@@ -208,9 +220,12 @@ func (p *Portal) renderHook(w http.ResponseWriter, r *http.Request, status int, 
 		}
 		next = "?" + nq.Encode()
 	}
-	p.renderIntegration(w, r, status, "integration_hook", hookTitle(&v), pr,
-		map[string]any{"V": &v, "Fresh": fresh, "Deliveries": dp.Deliveries, "Next": next, "Status": st,
-			"Filters": deliveryFilters, "Paged": lq.Get("before") != ""})
+	data := map[string]any{"V": &v, "Fresh": fresh, "Deliveries": dp.Deliveries, "Next": next, "Status": st,
+		"Filters": deliveryFilters, "Paged": lq.Get("before") != "", "Moved": ""}
+	for k, x := range extra {
+		data[k] = x
+	}
+	p.renderIntegration(w, r, status, "integration_hook", hookTitle(&v), pr, data)
 	return nil
 }
 
@@ -300,5 +315,25 @@ func (p *Portal) hookRedeliver(w http.ResponseWriter, r *http.Request, _ *Sessio
 		return err
 	}
 	p.redirect(w, r, "/integrations/webhooks/"+url.PathEscape(id), "redelivered")
+	return nil
+}
+
+// redeliverWindows are the choices for sending deliveries again, in
+// seconds back from now.
+var redeliverWindows = map[string]time.Duration{"3600": time.Hour, "86400": 24 * time.Hour, "604800": 7 * 24 * time.Hour}
+
+// hookRedeliverSince sends again every delivery of the endpoint from the
+// chosen window, for a receiver that lost what it had accepted.
+func (p *Portal) hookRedeliverSince(w http.ResponseWriter, r *http.Request, _ *Session) error {
+	id := r.PathValue("id")
+	back, ok := redeliverWindows[r.PostFormValue("window")]
+	if !ok {
+		return p.renderHook(w, r, http.StatusBadRequest, id, nil, explain(fieldErr("window", "must be one of the listed choices")))
+	}
+	since := p.cfg.Now().Add(-back).UTC().Format(time.RFC3339)
+	if err := p.call(r, http.MethodPost, "/webhooks/"+urlPath(id)+"/redeliver", admin.RedeliverSinceRequest{Since: since}, nil); err != nil {
+		return err
+	}
+	p.redirect(w, r, "/integrations/webhooks/"+url.PathEscape(id), "redelivered_all")
 	return nil
 }

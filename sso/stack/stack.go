@@ -443,7 +443,10 @@ func (s *Stack) wire(cfg Config) error {
 		sessions = cfg.SessionStore
 	}
 	scfg := session.Config{
-		Store: sessions, Events: st, Orgs: st, Memberships: st,
+		// Through the trail, so a refused organization switch (a failed
+		// login of the organization it tried to enter) counts toward its
+		// login.failure_burst.
+		Store: sessions, Events: s.Auditor.EventStore(), Orgs: st, Memberships: st,
 		// Sessions keep their login's OIDC ID token sealed, for the
 		// id_token_hint of an RP-initiated logout.
 		Sealer:              s.Sealer,

@@ -213,12 +213,27 @@ func (d *Dispatcher) endpointFailed(ctx context.Context, e *Endpoint) error {
 	default:
 		return nil
 	}
+	// The event is stored with the switch (only when it changed the
+	// endpoint) when the Store is an EventBinder.
+	ev := &sso.Event{OrgID: e.OrgID, Type: EventEndpointDisabled,
+		Actor: sso.Actor{Type: sso.ActorSystem}, Target: sso.Target{Type: "webhook_endpoint", ID: e.ID},
+		Outcome: sso.OutcomeSuccess, Reason: reason, Details: map[string]string{"url": e.URL, "kind": string(e.Kind)}}
+	if _, bound := d.cfg.Store.(EventBinder); bound {
+		changed := false
+		err := d.change(ctx, func(s Store) error {
+			var err error
+			changed, err = s.SetEnabled(ctx, e.ID, false, reason, now)
+			return err
+		}, ev)
+		if err == nil && changed {
+			d.cfg.Logger.WarnContext(ctx, "webhook: endpoint disabled", "endpoint", e.ID, "org", e.OrgID, "reason", reason)
+		}
+		return err
+	}
 	changed, err := d.cfg.Store.SetEnabled(ctx, e.ID, false, reason, now)
 	if err != nil || !changed {
 		return err
 	}
 	d.cfg.Logger.WarnContext(ctx, "webhook: endpoint disabled", "endpoint", e.ID, "org", e.OrgID, "reason", reason)
-	return d.cfg.Auditor.Record(ctx, &sso.Event{OrgID: e.OrgID, Type: EventEndpointDisabled,
-		Actor: sso.Actor{Type: sso.ActorSystem}, Target: sso.Target{Type: "webhook_endpoint", ID: e.ID},
-		Outcome: sso.OutcomeSuccess, Reason: reason, Details: map[string]string{"url": e.URL, "kind": string(e.Kind)}})
+	return d.cfg.Auditor.Record(ctx, ev)
 }

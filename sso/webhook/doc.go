@@ -29,6 +29,13 @@
 // Config.MaxConsecutiveFailures attempts) is disabled with an audit event
 // (EventEndpointDisabled); re-enabling it resumes where it stopped.
 //
+// The endpoint changes themselves take the audit events that describe
+// them (CreateEndpoint, UpdateEndpoint, SetEnabled, RotateSecret and
+// DeleteEndpoint accept them, as does the automatic disabling): with a
+// Store that is an EventBinder (memwebhook, sqlwebhook) the change and its
+// events are stored in one transaction, else the events are recorded after
+// the change.
+//
 // # In-process subscribers
 //
 // A Subscription (NewSubscription) hands the same events to the host's own
@@ -52,5 +59,8 @@
 // Signing secrets are Standard Webhooks secrets ("whsec_" and base64 of 32
 // random bytes). They are stored sealed with the host's sso.Sealer, bound to
 // the endpoint ID, and shown once when created or rotated. During a rotation
-// both secrets sign, and the webhook-signature header carries both.
+// both secrets sign, and the webhook-signature header carries both. A new
+// URL is a new receiver: UpdateEndpoint gives it a new secret, ends any
+// rotation overlap and forgets the failures of the old receiver, so the
+// old receiver can sign nothing the new one accepts.
 package webhook

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ssokit/ssokit/internal/egress"
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -28,7 +29,9 @@ type EndpointInput struct {
 
 // CreateEndpoint validates in and stores a new, enabled endpoint. It
 // returns the endpoint and its signing secret, which is shown only now.
-func (d *Dispatcher) CreateEndpoint(ctx context.Context, in EndpointInput) (*Endpoint, string, error) {
+// evs are the audit events describing the creation (see Dispatcher.change);
+// the Target of each without one is set to the new endpoint.
+func (d *Dispatcher) CreateEndpoint(ctx context.Context, in EndpointInput, evs ...*sso.Event) (*Endpoint, string, error) {
 	if in.Kind == "" {
 		in.Kind = KindWebhook
 	}
@@ -43,31 +46,70 @@ func (d *Dispatcher) CreateEndpoint(ctx context.Context, in EndpointInput) (*End
 		return nil, "", fmt.Errorf("webhook: seal secret: %w", err)
 	}
 	e.SecretSealed = sealed
-	if err := d.cfg.Store.CreateEndpoint(ctx, e); err != nil {
+	for _, ev := range evs {
+		if ev.Target.ID == "" {
+			ev.Target = sso.Target{Type: "webhook_endpoint", ID: e.ID}
+		}
+	}
+	if err := d.change(ctx, func(s Store) error { return s.CreateEndpoint(ctx, e) }, evs...); err != nil {
 		return nil, "", err
 	}
 	return e, secret, nil
 }
 
+// change runs fn, one endpoint write, with the audit events evs that
+// describe it: in one transaction when the Store is an EventBinder, else
+// fn and then each event through Config.Auditor (a failure to record is
+// logged, since the change is made).
+func (d *Dispatcher) change(ctx context.Context, fn func(s Store) error, evs ...*sso.Event) error {
+	return record.Change[Store, Store](ctx, d.cfg.Store, d.cfg.Auditor, d.cfg.Now(), evs, d.cfg.Logger.ErrorContext, fn)
+}
+
 // UpdateEndpoint changes the endpoint's URL, description, event types and
-// limits to those of in (its OrgID and Kind must match the endpoint's).
-func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, in EndpointInput) (*Endpoint, error) {
+// limits to those of in (its OrgID and Kind must match the endpoint's),
+// with the audit events evs that describe the change (see change).
+//
+// A new URL is a new receiver, so nothing meant for the old one carries
+// over: the endpoint gets a new signing secret, returned here and shown
+// only now (the old receiver knows the old one, which would let it sign
+// requests the new receiver trusts), the old secret stops signing at once
+// (no rotation overlap), and the failure count that would disable the
+// endpoint starts again. Deliveries not yet made go to the new URL. An
+// unchanged URL returns an empty secret.
+func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, in EndpointInput, evs ...*sso.Event) (*Endpoint, string, error) {
 	e, err := d.cfg.Store.GetEndpoint(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if in.OrgID != e.OrgID || (in.Kind != "" && in.Kind != e.Kind) {
-		return nil, fmt.Errorf("webhook: endpoint %s: %w", id, sso.ErrNotFound)
+		return nil, "", fmt.Errorf("webhook: endpoint %s: %w", id, sso.ErrNotFound)
 	}
 	in.Kind = e.Kind
+	oldURL := e.URL
 	if err := d.apply(e, in); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	e.UpdatedAt = d.cfg.Now().UTC()
-	if err := d.cfg.Store.UpdateEndpoint(ctx, e); err != nil {
-		return nil, err
+	secret := ""
+	if e.URL != oldURL {
+		secret = NewSecret()
+		sealed, err := d.cfg.Sealer.Seal([]byte(secret), []byte(e.ID))
+		if err != nil {
+			return nil, "", fmt.Errorf("webhook: seal secret: %w", err)
+		}
+		e.SecretSealed, e.OldSecretSealed, e.OldSecretExpiresAt = sealed, "", time.Time{}
 	}
-	return e, nil
+	if err := d.change(ctx, func(s Store) error { return s.UpdateEndpoint(ctx, e) }, evs...); err != nil {
+		return nil, "", err
+	}
+	if secret != "" && e.Failures > 0 {
+		// The new receiver starts with a clean record.
+		if err := d.cfg.Store.RecordSuccess(ctx, e.ID); err != nil {
+			return nil, "", err
+		}
+		e.Failures, e.FailingSince = 0, time.Time{}
+	}
+	return e, secret, nil
 }
 
 // apply validates in and copies it onto e.
@@ -126,8 +168,9 @@ func (d *Dispatcher) checkURL(raw string) error {
 }
 
 // RotateSecret gives the endpoint a new signing secret and returns it. The
-// old secret keeps signing, beside the new one, for overlap.
-func (d *Dispatcher) RotateSecret(ctx context.Context, id string, overlap time.Duration) (string, error) {
+// old secret keeps signing, beside the new one, for overlap. evs are the
+// audit events describing the rotation (see change).
+func (d *Dispatcher) RotateSecret(ctx context.Context, id string, overlap time.Duration, evs ...*sso.Event) (string, error) {
 	e, err := d.cfg.Store.GetEndpoint(ctx, id)
 	if err != nil {
 		return "", err
@@ -143,7 +186,7 @@ func (d *Dispatcher) RotateSecret(ctx context.Context, id string, overlap time.D
 		e.OldSecretSealed, e.OldSecretExpiresAt = "", time.Time{}
 	}
 	e.SecretSealed, e.UpdatedAt = sealed, now
-	if err := d.cfg.Store.UpdateEndpoint(ctx, e); err != nil {
+	if err := d.change(ctx, func(s Store) error { return s.UpdateEndpoint(ctx, e) }, evs...); err != nil {
 		return "", err
 	}
 	return secret, nil
@@ -168,10 +211,14 @@ func (d *Dispatcher) secrets(e *Endpoint) ([]string, error) {
 }
 
 // SetEnabled enables the endpoint (resuming where it stopped) or disables
-// it with reason.
-func (d *Dispatcher) SetEnabled(ctx context.Context, id string, enabled bool, reason string) error {
-	_, err := d.cfg.Store.SetEnabled(ctx, id, enabled, reason, d.cfg.Now().UTC())
-	return err
+// it with reason. evs are the audit events describing the switch (see
+// change); with an EventBinder Store they are stored only when the
+// endpoint's state changed.
+func (d *Dispatcher) SetEnabled(ctx context.Context, id string, enabled bool, reason string, evs ...*sso.Event) error {
+	return d.change(ctx, func(s Store) error {
+		_, err := s.SetEnabled(ctx, id, enabled, reason, d.cfg.Now().UTC())
+		return err
+	}, evs...)
 }
 
 // Endpoint returns one endpoint.
@@ -184,9 +231,10 @@ func (d *Dispatcher) Endpoints(ctx context.Context, orgID string) ([]*Endpoint, 
 	return d.cfg.Store.ListEndpoints(ctx, orgID)
 }
 
-// DeleteEndpoint removes the endpoint with its deliveries and log.
-func (d *Dispatcher) DeleteEndpoint(ctx context.Context, id string) error {
-	return d.cfg.Store.DeleteEndpoint(ctx, id)
+// DeleteEndpoint removes the endpoint with its deliveries and log, with
+// the audit events evs that describe the deletion (see change).
+func (d *Dispatcher) DeleteEndpoint(ctx context.Context, id string, evs ...*sso.Event) error {
+	return d.change(ctx, func(s Store) error { return s.DeleteEndpoint(ctx, id) }, evs...)
 }
 
 // Deliveries lists an endpoint's deliveries, newest first.

@@ -3,6 +3,8 @@ package webhook
 import (
 	"context"
 	"time"
+
+	"github.com/ssokit/ssokit/sso"
 )
 
 // Kind says how an Endpoint receives events.
@@ -188,4 +190,19 @@ type Store interface {
 	// ReleaseStream ends owner's lease and keeps the stream free of any
 	// owner until retryAt (a backoff).
 	ReleaseStream(ctx context.Context, endpointID, owner string, retryAt time.Time) error
+}
+
+// EventBinder is an optional capability of a Store on the same database
+// as the events: WithEvents returns a view whose CreateEndpoint,
+// UpdateEndpoint, DeleteEndpoint and SetEnabled (when it changes the
+// endpoint) also append evs to the events in the same transaction, so an
+// endpoint change is never stored without the audit events that describe
+// it, and a refused change leaves none. Use one view for one write.
+// store/sqlstore/sqlwebhook and store/memstore/memwebhook implement it;
+// with a Store without it the Dispatcher records the events through
+// Config.Auditor after the change, so a crash between the two loses them.
+// The events must go where Config.Auditor records them (the stores of one
+// database do).
+type EventBinder interface {
+	WithEvents(evs ...*sso.Event) Store
 }

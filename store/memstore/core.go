@@ -8,10 +8,14 @@ import (
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/store/memstore/internal/memstate"
 )
 
-var _ sso.Store = (*Store)(nil)
+var (
+	_ sso.Store         = (*Store)(nil)
+	_ audit.EventBinder = (*Store)(nil)
+)
 
 // coreData holds the records of the sso core interfaces.
 type coreData struct {
@@ -56,6 +60,29 @@ func (s *Store) lock() *coreData {
 	s.mu.Lock()
 	s.core.init()
 	return &s.core
+}
+
+// writeLock takes the store lock for a core write: on a view WithEvents
+// returned it first checks the view's events, so that a refused event
+// leaves the lock released and nothing written.
+func (s *Store) writeLock() (*coreData, error) {
+	d := s.lock()
+	if len(s.events) == 0 {
+		return d, nil
+	}
+	if err := d.CheckEvents(s.events); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	return d, nil
+}
+
+// WithEvents implements audit.EventBinder: the core writes of the
+// returned view (organizations, domains, connections, memberships, SCIM
+// tokens) append
+// evs under the same lock as their change, and neither when either fails.
+func (s *Store) WithEvents(evs ...*sso.Event) sso.Store {
+	return &Store{records: s.records, events: evs}
 }
 
 func ctxErr(ctx context.Context) error { return ctx.Err() }
@@ -147,7 +174,10 @@ func (s *Store) CreateOrg(ctx context.Context, o *sso.Organization) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if _, ok := d.orgs[o.ID]; ok {
 		return conflict("organization", o.ID)
@@ -157,6 +187,7 @@ func (s *Store) CreateOrg(ctx context.Context, o *sso.Organization) error {
 	}
 	d.orgs[o.ID] = cloneOrg(o)
 	d.slugs[o.Slug] = o.ID
+	d.AppendEvents(s.events)
 	return nil
 }
 
@@ -187,7 +218,10 @@ func (s *Store) UpdateOrg(ctx context.Context, o *sso.Organization) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	old, ok := d.orgs[o.ID]
 	if !ok {
@@ -201,12 +235,16 @@ func (s *Store) UpdateOrg(ctx context.Context, o *sso.Organization) error {
 		d.slugs[o.Slug] = o.ID
 	}
 	d.orgs[o.ID] = cloneOrg(o)
+	d.AppendEvents(s.events)
 	return nil
 }
 
 // DeleteOrg implements sso.OrgStore.
 func (s *Store) DeleteOrg(ctx context.Context, id string) error {
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	o, ok := d.orgs[id]
 	if !ok {
@@ -214,6 +252,7 @@ func (s *Store) DeleteOrg(ctx context.Context, id string) error {
 	}
 	delete(d.slugs, o.Slug)
 	delete(d.orgs, id)
+	d.AppendEvents(s.events)
 	return nil
 }
 
@@ -242,7 +281,10 @@ func (s *Store) CreateDomain(ctx context.Context, dm *sso.Domain) error {
 	if err := dm.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if _, ok := d.domains[dm.OrgID][dm.Name]; ok {
 		return conflict("domain", dm.Name)
@@ -257,6 +299,7 @@ func (s *Store) CreateDomain(ctx context.Context, dm *sso.Domain) error {
 		d.domains[dm.OrgID] = map[string]*sso.Domain{}
 	}
 	d.domains[dm.OrgID][dm.Name] = cloneDomain(dm)
+	d.AppendEvents(s.events)
 	return nil
 }
 
@@ -299,7 +342,10 @@ func (s *Store) UpdateDomain(ctx context.Context, dm *sso.Domain) error {
 	if err := dm.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	old, ok := d.domains[dm.OrgID][dm.Name]
 	if !ok {
@@ -315,12 +361,16 @@ func (s *Store) UpdateDomain(ctx context.Context, dm *sso.Domain) error {
 		delete(d.verified, dm.Name)
 	}
 	d.domains[dm.OrgID][dm.Name] = cloneDomain(dm)
+	d.AppendEvents(s.events)
 	return nil
 }
 
 // DeleteDomain implements sso.DomainStore.
 func (s *Store) DeleteDomain(ctx context.Context, orgID, name string) error {
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	dm, ok := d.domains[orgID][name]
 	if !ok {
@@ -330,6 +380,7 @@ func (s *Store) DeleteDomain(ctx context.Context, orgID, name string) error {
 		delete(d.verified, name)
 	}
 	delete(d.domains[orgID], name)
+	d.AppendEvents(s.events)
 	return nil
 }
 
@@ -368,12 +419,16 @@ func (s *Store) CreateConnection(ctx context.Context, c *sso.Connection) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if _, ok := d.conns[c.ID]; ok {
 		return conflict("connection", c.ID)
 	}
 	d.conns[c.ID] = cloneConn(c)
+	d.AppendEvents(s.events)
 	return nil
 }
 
@@ -449,23 +504,31 @@ func (s *Store) UpdateConnection(ctx context.Context, c *sso.Connection) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if _, ok := d.conns[c.ID]; !ok {
 		return notFound("connection", c.ID)
 	}
 	d.conns[c.ID] = cloneConn(c)
+	d.AppendEvents(s.events)
 	return nil
 }
 
 // DeleteConnection implements sso.ConnectionStore.
 func (s *Store) DeleteConnection(ctx context.Context, id string) error {
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if _, ok := d.conns[id]; !ok {
 		return notFound("connection", id)
 	}
 	delete(d.conns, id)
+	d.AppendEvents(s.events)
 	return nil
 }
 
@@ -555,9 +618,16 @@ func (s *Store) CreateMembership(ctx context.Context, m *sso.Membership) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
-	return d.createMembership(m)
+	if err := d.createMembership(m); err != nil {
+		return err
+	}
+	d.AppendEvents(s.events)
+	return nil
 }
 
 func (d *coreData) createMembership(m *sso.Membership) error {
@@ -587,23 +657,31 @@ func (s *Store) UpdateMembership(ctx context.Context, m *sso.Membership) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if _, ok := d.members[m.OrgID][m.UserID]; !ok {
 		return notFound("membership", m.OrgID+"/"+m.UserID)
 	}
 	d.members[m.OrgID][m.UserID] = cloneMember(m)
+	d.AppendEvents(s.events)
 	return nil
 }
 
 // DeleteMembership implements sso.MembershipStore.
 func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) error {
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if _, ok := d.members[orgID][userID]; !ok {
 		return notFound("membership", orgID+"/"+userID)
 	}
 	delete(d.members[orgID], userID)
+	d.AppendEvents(s.events)
 	return nil
 }
 
@@ -878,7 +956,10 @@ func (s *Store) CreateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if _, ok := d.scimTokens[t.ID]; ok {
 		return conflict("scim token", t.ID)
@@ -888,6 +969,7 @@ func (s *Store) CreateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 	}
 	d.scimTokens[t.ID] = cloneToken(t)
 	d.scimHashes[t.Hash] = t.ID
+	d.AppendEvents(s.events)
 	return nil
 }
 
@@ -926,7 +1008,10 @@ func (s *Store) UpdateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	old, ok := d.scimTokens[t.ID]
 	if !ok {
@@ -940,12 +1025,16 @@ func (s *Store) UpdateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 		d.scimHashes[t.Hash] = t.ID
 	}
 	d.scimTokens[t.ID] = cloneToken(t)
+	d.AppendEvents(s.events)
 	return nil
 }
 
 // DeleteSCIMToken implements sso.SCIMTokenStore.
 func (s *Store) DeleteSCIMToken(ctx context.Context, id string) error {
-	d := s.lock()
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	t, ok := d.scimTokens[id]
 	if !ok {
@@ -953,5 +1042,6 @@ func (s *Store) DeleteSCIMToken(ctx context.Context, id string) error {
 	}
 	delete(d.scimHashes, t.Hash)
 	delete(d.scimTokens, id)
+	d.AppendEvents(s.events)
 	return nil
 }

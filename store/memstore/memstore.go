@@ -18,6 +18,8 @@ package memstore
 
 import (
 	"sync"
+
+	"github.com/ssokit/ssokit/sso"
 	"time"
 
 	"github.com/ssokit/ssokit/store/memstore/internal/memstate"
@@ -26,6 +28,14 @@ import (
 // Store is an in-memory implementation of the core and session storage
 // interfaces. The zero value is not usable; call New.
 type Store struct {
+	*records
+	// events are appended with every core write of a view WithEvents
+	// returned; nil for the Store New returns.
+	events []*sso.Event
+}
+
+// records are the state of a Store, shared by the views WithEvents returns.
+type records struct {
 	// mu is the shared lock of state: it guards every field below and the
 	// records of the capability packages. One lock keeps multi-record
 	// operations atomic, which is what the storage contracts ask for.
@@ -47,7 +57,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 
 // New returns an empty Store.
 func New(opts ...Option) *Store {
-	s := &Store{now: time.Now}
+	s := &Store{records: &records{now: time.Now}}
 	for _, o := range opts {
 		o(s)
 	}

@@ -12,8 +12,13 @@ import (
 
 var _ sso.Store = (*Store)(nil)
 
-// exec runs a single-statement write and maps its errors.
+// exec runs a single-statement write and maps its errors. On a view
+// WithEvents returned, the statement and the view's events run in one
+// transaction.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if len(s.events) > 0 {
+		return s.execEvents(ctx, "", query, args)
+	}
 	res, err := s.db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return nil, sqlbase.Wrap(err)
@@ -22,8 +27,12 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 // execAffect runs an update or delete that must touch a row; none is
-// ErrNotFound.
+// ErrNotFound (and, on a view WithEvents returned, stores no event).
 func (s *Store) execAffect(ctx context.Context, what, query string, args ...any) error {
+	if len(s.events) > 0 {
+		_, err := s.execEvents(ctx, what, query, args)
+		return err
+	}
 	res, err := s.exec(ctx, query, args...)
 	if err != nil {
 		return err
@@ -32,6 +41,42 @@ func (s *Store) execAffect(ctx context.Context, what, query string, args ...any)
 		return fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
 	return nil
+}
+
+// WithEvents implements audit.EventBinder: the core writes of the
+// returned view (organizations, domains, connections, memberships, SCIM
+// tokens) insert
+// evs in the same transaction as their statement. The sealer chains the
+// events afterwards, as it does those AppendEvent stores.
+func (s *Store) WithEvents(evs ...*sso.Event) sso.Store {
+	v := *s
+	v.events = evs
+	return &v
+}
+
+// execEvents runs query and inserts s.events in one transaction; a
+// non-empty what requires the statement to touch a row.
+func (s *Store) execEvents(ctx context.Context, what, query string, args []any) (sql.Result, error) {
+	var res sql.Result
+	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		// The change first: on SQLite it takes the write lock at once.
+		var err error
+		if res, err = tx.ExecContext(ctx, query, args...); err != nil {
+			return sqlbase.Wrap(err)
+		}
+		if what != "" {
+			if err := sqlbase.MustAffect(res); err != nil {
+				return fmt.Errorf("sqlstore: %s: %w", what, err)
+			}
+		}
+		for _, e := range s.events {
+			if err := insertEvent(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
 }
 
 // Read queries, named so that tests can check their plans use indexes.

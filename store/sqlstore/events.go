@@ -12,7 +12,10 @@ import (
 	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
-var _ audit.EventSealer = (*Store)(nil)
+var (
+	_ audit.EventSealer = (*Store)(nil)
+	_ audit.EventBinder = (*Store)(nil)
+)
 
 // The audit trail is appended and sealed in two steps, as transparency logs
 // do, so that a burst of events in one organization never queues on its

@@ -41,7 +41,9 @@
 // Uniqueness that security depends on is enforced by the database, never by
 // read-then-write: a partial unique index allows one verified holder per
 // domain name, identities are unique on (org, issuer, subject), and slugs and
-// SCIM token hashes are unique. Provision runs in one transaction. AppendEvent
+// SCIM token hashes are unique. Provision runs in one transaction, and so
+// does an administrator's change with its events through WithEvents
+// (audit.EventBinder), so the outbox never misses a change. AppendEvent
 // is one INSERT without a lock; SealEvents (run by audit.Trail.Run, and
 // before every ListEvents) chains the organization's new events under its
 // head row, so concurrent appends never queue on, or fork, the hash chain. Every lookup is
@@ -84,6 +86,9 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	now     func() time.Time
+	// events are appended with every core write of a view WithEvents
+	// returned; nil for the Store New returns.
+	events []*sso.Event
 }
 
 // Option configures a Store.

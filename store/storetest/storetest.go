@@ -70,7 +70,8 @@ type Stores struct {
 	// Core is the core store: organizations, domains, connections, users,
 	// memberships, identities, provisioning, the audit trail and SCIM
 	// tokens. Suites Org, Domain, Connection, User, Membership, Identity,
-	// Provision, Event, SCIMToken; race CoreRace.
+	// Provision, ProvisionEvent, Event, SCIMToken, ChangeEvents (when it
+	// implements audit.EventBinder); race CoreRace.
 	Core sso.Store
 	// Health is the federation health store. Suite Health; race HealthRace.
 	Health health.Store
@@ -134,6 +135,7 @@ type suite struct {
 
 // suites lists every suite in the order Run runs them.
 var suites = []suite{
+	{name: "ChangeEvents", fields: []string{"Core"}, run: runChangeEvents},
 	{name: "Connection", fields: []string{"Core"}, run: runConnection},
 	{name: "Domain", fields: []string{"Core"}, run: runDomain},
 	{name: "Event", fields: []string{"Core"}, run: runEvent},

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/webhook"
 	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/memstore/internal/memstate"
@@ -28,14 +29,21 @@ type data struct {
 	cursors map[string]map[string]int64
 }
 
-var _ webhook.Store = (*Store)(nil)
+var (
+	_ webhook.Store       = (*Store)(nil)
+	_ webhook.EventBinder = (*Store)(nil)
+)
 
 // Store is the webhook store on a memstore.Store: it shares the Store's
 // lock, and every Store that New returns for one memstore.Store sees the
 // same records. It is safe for concurrent use.
 type Store struct {
-	mu *sync.Mutex
-	d  *data
+	mu   *sync.Mutex
+	d    *data
+	core memstate.Core
+	// events are appended with every endpoint write of a view WithEvents
+	// returned; nil for the Store New returns.
+	events []*sso.Event
 }
 
 // New returns the webhook store on ms.
@@ -47,7 +55,38 @@ func New(ms *memstore.Store) *Store {
 		d.endpoints, d.deliveries, d.attempts = map[string]*webhook.Endpoint{}, map[string]*webhook.Delivery{}, map[string][]*webhook.Attempt{}
 	}
 	st.Mu.Unlock()
-	return &Store{mu: &st.Mu, d: d}
+	return &Store{mu: &st.Mu, d: d, core: st.Core}
+}
+
+// WithEvents implements webhook.EventBinder: the endpoint writes of the
+// returned view append evs to the memstore's events under the same lock
+// as their change, and neither when either fails.
+func (s *Store) WithEvents(evs ...*sso.Event) webhook.Store {
+	v := *s
+	v.events = evs
+	return &v
+}
+
+// writeLock takes the lock for an endpoint write and checks the view's
+// events, releasing the lock when they would be refused.
+func (s *Store) writeLock(ctx context.Context) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	if len(s.events) > 0 {
+		if err := s.core.CheckEvents(s.events); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
+	return nil
+}
+
+// appendEvents appends the view's events; writeLock checked them.
+func (s *Store) appendEvents() {
+	if len(s.events) > 0 {
+		s.core.AppendEvents(s.events)
+	}
 }
 
 func cloneEndpoint(e *webhook.Endpoint) *webhook.Endpoint {
@@ -72,7 +111,7 @@ func (s *Store) lock(ctx context.Context) error {
 
 // CreateEndpoint implements webhook.Store.
 func (s *Store) CreateEndpoint(ctx context.Context, e *webhook.Endpoint) error {
-	if err := s.lock(ctx); err != nil {
+	if err := s.writeLock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
@@ -80,6 +119,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *webhook.Endpoint) error {
 		return memstate.Conflict("webhook endpoint", e.ID)
 	}
 	s.d.endpoints[e.ID] = cloneEndpoint(e)
+	s.appendEvents()
 	return nil
 }
 
@@ -135,7 +175,7 @@ func (s *Store) ListEnabledEndpoints(ctx context.Context, k webhook.Kind, afterI
 
 // UpdateEndpoint implements webhook.Store.
 func (s *Store) UpdateEndpoint(ctx context.Context, e *webhook.Endpoint) error {
-	if err := s.lock(ctx); err != nil {
+	if err := s.writeLock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
@@ -147,12 +187,13 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *webhook.Endpoint) error {
 	n.OrgID, n.Kind, n.CreatedAt, n.Enabled, n.DisabledReason, n.DisabledAt = old.OrgID, old.Kind, old.CreatedAt, old.Enabled, old.DisabledReason, old.DisabledAt
 	n.Cursor, n.Failures, n.FailingSince, n.LeaseOwner, n.LeaseUntil = old.Cursor, old.Failures, old.FailingSince, old.LeaseOwner, old.LeaseUntil
 	s.d.endpoints[e.ID] = n
+	s.appendEvents()
 	return nil
 }
 
 // DeleteEndpoint implements webhook.Store.
 func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
-	if err := s.lock(ctx); err != nil {
+	if err := s.writeLock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
@@ -166,12 +207,13 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 			delete(s.d.attempts, did)
 		}
 	}
+	s.appendEvents()
 	return nil
 }
 
 // SetEnabled implements webhook.Store.
 func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, reason string, now time.Time) (bool, error) {
-	if err := s.lock(ctx); err != nil {
+	if err := s.writeLock(ctx); err != nil {
 		return false, err
 	}
 	defer s.mu.Unlock()
@@ -198,5 +240,6 @@ func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, reason 
 			}
 		}
 	}
+	s.appendEvents()
 	return true, nil
 }

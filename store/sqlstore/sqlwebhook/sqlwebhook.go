@@ -35,7 +35,10 @@ import (
 	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
-var _ webhook.Store = (*Store)(nil)
+var (
+	_ webhook.Store       = (*Store)(nil)
+	_ webhook.EventBinder = (*Store)(nil)
+)
 
 // Store is the webhook store on a sqlstore.Store's database. It is safe for
 // concurrent use, also by several processes on one database.
@@ -44,6 +47,42 @@ type Store struct {
 	// skipLocked is appended to the row-picking subqueries: FOR UPDATE
 	// SKIP LOCKED on PostgreSQL, nothing on SQLite.
 	skipLocked string
+	// events are inserted with every endpoint write of a view WithEvents
+	// returned; nil for the Store New returns.
+	events []*sso.Event
+}
+
+// WithEvents implements webhook.EventBinder: the endpoint writes of the
+// returned view insert evs in the same transaction as their change (the
+// sealer chains them afterwards, as it does those AppendEvent stores).
+func (s *Store) WithEvents(evs ...*sso.Event) webhook.Store {
+	v := *s
+	v.events = evs
+	return &v
+}
+
+// write runs fn on the database, or, on a view WithEvents returned, in a
+// transaction that then inserts the view's events.
+func (s *Store) write(ctx context.Context, fn func(q sqlbase.Querier) error) error {
+	if len(s.events) == 0 {
+		return fn(s.db)
+	}
+	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx)
+	})
+}
+
+// insertEvents inserts the view's events through tx.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx) error {
+	for _, e := range s.events {
+		if err := sqlbase.InsertEvent(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // New returns the webhook store on st's database. Migrate st first:
@@ -88,12 +127,14 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *webhook.Endpoint) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO ssokit_webhook_endpoints (`+endpointCols+`)
+	return s.write(ctx, func(q sqlbase.Querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO ssokit_webhook_endpoints (`+endpointCols+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
-		e.ID, e.OrgID, string(e.Kind), e.URL, e.Description, types, e.Enabled, e.DisabledReason, sqlbase.TS(e.DisabledAt),
-		e.Timeout.Milliseconds(), e.MaxResponseBytes, e.BatchSize, e.SecretSealed, e.OldSecretSealed, sqlbase.TS(e.OldSecretExpiresAt),
-		sqlbase.TS(e.CreatedAt), sqlbase.TS(e.UpdatedAt), e.Cursor, e.Failures, sqlbase.TS(e.FailingSince), e.LeaseOwner, sqlbase.TS(e.LeaseUntil))
-	return sqlbase.Wrap(err)
+			e.ID, e.OrgID, string(e.Kind), e.URL, e.Description, types, e.Enabled, e.DisabledReason, sqlbase.TS(e.DisabledAt),
+			e.Timeout.Milliseconds(), e.MaxResponseBytes, e.BatchSize, e.SecretSealed, e.OldSecretSealed, sqlbase.TS(e.OldSecretExpiresAt),
+			sqlbase.TS(e.CreatedAt), sqlbase.TS(e.UpdatedAt), e.Cursor, e.Failures, sqlbase.TS(e.FailingSince), e.LeaseOwner, sqlbase.TS(e.LeaseUntil))
+		return sqlbase.Wrap(err)
+	})
 }
 
 // GetEndpoint implements webhook.Store.
@@ -120,15 +161,17 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *webhook.Endpoint) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE ssokit_webhook_endpoints SET url = $2, description = $3, event_types = $4,
+	return s.write(ctx, func(q sqlbase.Querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE ssokit_webhook_endpoints SET url = $2, description = $3, event_types = $4,
 timeout_ms = $5, max_response_bytes = $6, batch_size = $7, secret_sealed = $8, old_secret_sealed = $9,
 old_secret_expires_at = $10, updated_at = $11 WHERE id = $1`,
-		e.ID, e.URL, e.Description, types, e.Timeout.Milliseconds(), e.MaxResponseBytes, e.BatchSize,
-		e.SecretSealed, e.OldSecretSealed, sqlbase.TS(e.OldSecretExpiresAt), sqlbase.TS(e.UpdatedAt))
-	if err != nil {
-		return sqlbase.Wrap(err)
-	}
-	return mustAffect(res, "webhook endpoint")
+			e.ID, e.URL, e.Description, types, e.Timeout.Milliseconds(), e.MaxResponseBytes, e.BatchSize,
+			e.SecretSealed, e.OldSecretSealed, sqlbase.TS(e.OldSecretExpiresAt), sqlbase.TS(e.UpdatedAt))
+		if err != nil {
+			return sqlbase.Wrap(err)
+		}
+		return mustAffect(res, "webhook endpoint")
+	})
 }
 
 // DeleteEndpoint implements webhook.Store.
@@ -149,11 +192,12 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 				return sqlbase.Wrap(err)
 			}
 		}
-		return nil
+		return s.insertEvents(ctx, tx)
 	})
 }
 
-// SetEnabled implements webhook.Store in one transaction.
+// SetEnabled implements webhook.Store in one transaction (with the
+// events of a view WithEvents returned only when it changed the endpoint).
 func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, reason string, now time.Time) (bool, error) {
 	changed := false
 	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
@@ -177,9 +221,11 @@ failures = 0, failing_since = 0, lease_owner = '', lease_until = 0 WHERE id = $1
 			return sqlbase.Wrap(tx.QueryRowContext(ctx, `SELECT 1 FROM ssokit_webhook_endpoints WHERE id = $1`, id).Scan(&one))
 		}
 		changed = true
-		_, err = tx.ExecContext(ctx, `UPDATE ssokit_webhook_deliveries SET status = $3, next_attempt_at = $4, lease = ''
-WHERE endpoint_id = $1 AND status = $2`, id, string(from), string(to), sqlbase.TS(now))
-		return sqlbase.Wrap(err)
+		if _, err = tx.ExecContext(ctx, `UPDATE ssokit_webhook_deliveries SET status = $3, next_attempt_at = $4, lease = ''
+WHERE endpoint_id = $1 AND status = $2`, id, string(from), string(to), sqlbase.TS(now)); err != nil {
+			return sqlbase.Wrap(err)
+		}
+		return s.insertEvents(ctx, tx)
 	})
 	return changed, err
 }
