@@ -145,6 +145,13 @@ func TestAdminChangeAndEventCommitTogether(t *testing.T) {
 				t.Fatalf("audiences %v stored without their event", org.Settings.ExchangeAudiences)
 			}
 
+			testdb.RefuseEvents(t, db, pg, "refuse_org", admin.EventOrgUpdated)
+			code, m = f.json(a, "PATCH", "/org", `{"name":"Renamed without a trace"}`)
+			refused("organization rename", code, m)
+			if org, _ := f.st.GetOrg(ctx, a.ID); org.Name == "Renamed without a trace" {
+				t.Fatalf("organization renamed without its event")
+			}
+
 			// The same change with its event accepted is stored with it.
 			code, m = f.json(a, "PATCH", "/connections/"+c.ID, `{"display_name":"Okta EU"}`)
 			if code != http.StatusOK {

@@ -159,11 +159,9 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Org
 	oldName, oldAllow, oldMethods := org.Name, org.Settings.AllowUnverifiedEmailDomains, org.Settings.SignInMethods
 	org.Name, org.Settings.AllowUnverifiedEmailDomains, org.Settings.SignInMethods = name, allow, methods
 	org.UpdatedAt = h.cfg.Now().UTC()
-	if err := h.cfg.Store.UpdateOrg(r.Context(), org); err != nil {
-		return err
-	}
+	var evs []*sso.Event
 	changed := func(details map[string]string) {
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventOrgUpdated, Target: sso.Target{Type: "org", ID: org.ID}, Details: details})
+		evs = append(evs, &sso.Event{OrgID: org.ID, Type: EventOrgUpdated, Target: sso.Target{Type: "org", ID: org.ID}, Details: details})
 	}
 	if name != oldName {
 		changed(map[string]string{"field": "name", "from": oldName, "to": name})
@@ -174,6 +172,10 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Org
 	}
 	if !sameMethods {
 		changed(map[string]string{"field": "sign_in_methods", "from": methodsString(oldMethods), "to": methodsString(methods)})
+	}
+	// The settings and their events commit together (see Handler.change).
+	if err := h.change(r.Context(), func(s Store) error { return s.UpdateOrg(r.Context(), org) }, evs...); err != nil {
+		return err
 	}
 	httpjson.Write(w, http.StatusOK, orgView(org))
 	return nil
