@@ -36,6 +36,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("POST /logout", p.logout)
 	mux.Handle("GET /dashboard", a.member(http.HandlerFunc(p.dashboard)))
 	mux.Handle("GET /account/mfa", a.sessions.Require(http.HandlerFunc(p.accountMFA)))
+	mux.Handle("GET "+stepUpRefusedPath, a.sessions.Require(http.HandlerFunc(p.stepUpRefused)))
 	mux.Handle("POST /account/switch", a.sessions.Require(http.HandlerFunc(p.switchOrg)))
 	mux.Handle("GET /account/sessions", a.member(http.HandlerFunc(p.accountSessions)))
 	mux.Handle("POST /account/sessions/{id}/revoke", a.sessions.Require(http.HandlerFunc(p.revokeSession)))
