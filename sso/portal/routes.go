@@ -25,6 +25,7 @@ func (p *Portal) routes() {
 	p.ssoRoutes(m)
 	p.importRoutes(m)
 	p.networkRoutes(m)
+	p.mfaRoutes(m)
 	p.domainRoutes(m)
 	p.directoryRoutes(m)
 	p.auditRoutes(m)

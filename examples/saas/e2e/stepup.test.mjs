@@ -79,7 +79,7 @@ test('a refused step-up at the IdP offers the local factor, then the other try a
   const without = await aliceSession();
   try {
     await adminAPI(demo.base, 'acme', 'PUT', '/mfa-policy',
-      { required: true, trust_idp_mfa: true, step_up_at_idp: true, step_up_local_fallback: true });
+      { required: true, trust_idp_mfa: true, step_up_at_idp: true, step_up_local_fallback: true, confirm: true });
 
     const page = withFallback.page;
     await stepUpAtIdP(page);
