@@ -69,17 +69,25 @@ type EndpointClaimer interface {
 }
 
 // staleClaimAge is how old a claim must be before a connection that does
-// not use its path loses it to another: a connection being created holds
-// its claim before it is stored.
-const staleClaimAge = 10 * time.Minute
+// not use its path loses it to another (it may be saving an update that
+// uses it); staleMissingAge the same for a connection that does not exist
+// (it may be being created: its claim comes before it is stored, for
+// milliseconds; a create that failed or an import that was refused leaves
+// its claims behind).
+const (
+	staleClaimAge   = 10 * time.Minute
+	staleMissingAge = time.Minute
+)
 
 // claimOwnPaths claims c's own paths in the store (EndpointClaimer) and
-// releases the ones it no longer uses. A path another connection holds is
-// refused unless that claim is stale: its connection is gone or no longer
-// uses the path, and it was claimed more than staleClaimAge ago.
+// releases the ones it no longer uses (not when ctx is sso.PlanOnly). A
+// path another connection holds is refused unless that claim is stale:
+// its connection does not exist and claimed it over staleMissingAge ago,
+// or no longer uses it and claimed it over staleClaimAge ago. The
+// transfer is conditional on the very claim judged stale.
 func (s *SP) claimOwnPaths(ctx context.Context, c *sso.Connection, cfg *ConnectionConfig) error {
 	cl, ok := s.cfg.Store.(EndpointClaimer)
-	if !ok {
+	if !ok || sso.PlanOnly(ctx) {
 		return nil
 	}
 	now := s.now()
@@ -96,7 +104,7 @@ func (s *SP) claimOwnPaths(ctx context.Context, c *sso.Connection, cfg *Connecti
 		if !s.claimStale(ctx, held, now) {
 			return inUse(e.field, held.ConnectionID)
 		}
-		if err := cl.TransferEndpointPath(ctx, e.path, held.ConnectionID, c.ID, now.Add(-staleClaimAge), now); err != nil {
+		if err := cl.TransferEndpointPath(ctx, e.path, held.ConnectionID, c.ID, held.ClaimedAt, now); err != nil {
 			if errors.Is(err, sso.ErrConflict) {
 				return inUse(e.field, held.ConnectionID)
 			}
@@ -109,17 +117,47 @@ func (s *SP) claimOwnPaths(ctx context.Context, c *sso.Connection, cfg *Connecti
 	return nil
 }
 
+var _ sso.ConnectionReserver = (*SP)(nil)
+
+// ReserveConnection implements sso.ConnectionReserver: it claims the paths
+// of c's own URLs in the store (EndpointClaimer) and releases those c no
+// longer uses, refusing a path another connection holds with the field
+// error Configure gives.
+func (s *SP) ReserveConnection(ctx context.Context, c *sso.Connection) error {
+	if c == nil || c.Protocol != Protocol {
+		return nil
+	}
+	return s.claimOwnPaths(ctx, c, ConfigOf(c))
+}
+
+// ReleaseConnection implements sso.ConnectionReserver: it drops every
+// claim of c, a connection that was not stored.
+func (s *SP) ReleaseConnection(ctx context.Context, c *sso.Connection) error {
+	cl, ok := s.cfg.Store.(EndpointClaimer)
+	if c == nil || c.Protocol != Protocol || !ok {
+		return nil
+	}
+	if err := cl.ReleaseEndpointPaths(ctx, c.ID, nil); err != nil {
+		return fmt.Errorf("saml: release own paths: %w", err)
+	}
+	return nil
+}
+
 // claimStale reports whether held may pass to another connection.
 func (s *SP) claimStale(ctx context.Context, held *EndpointClaim, now time.Time) bool {
-	if now.Sub(held.ClaimedAt) < staleClaimAge {
+	age := now.Sub(held.ClaimedAt)
+	if age < staleMissingAge {
 		return false
 	}
 	o, err := s.cfg.Connections.GetConnection(ctx, held.ConnectionID)
 	if errors.Is(err, sso.ErrNotFound) {
 		return true
 	}
-	if err != nil || o.Protocol != Protocol {
-		return err == nil
+	if err != nil || age < staleClaimAge {
+		return false
+	}
+	if o.Protocol != Protocol {
+		return true
 	}
 	for _, e := range ownEndpoints(ConfigOf(o)) {
 		if e.path == held.Path {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
@@ -28,6 +29,10 @@ func (h *harness) ownURLs(t *testing.T, c *sso.Connection, slo, md string) {
 // configureOwn runs Configure with manual IdP fields and the given own
 // SLO and metadata URLs ("" leaves one out), without storing.
 func configureOwn(h *harness, c *sso.Connection, slo, md string) error {
+	return configureOwnCtx(context.Background(), h, c, slo, md)
+}
+
+func configureOwnCtx(ctx context.Context, h *harness, c *sso.Connection, slo, md string) error {
 	in := &saml.ConnectionInput{IdPEntityID: testIdP, SSOURL: "https://idp.example.com/sso",
 		Certificates: []string{certPEM(idpKey(h.t).cert)}}
 	if slo != "" {
@@ -36,8 +41,39 @@ func configureOwn(h *harness, c *sso.Connection, slo, md string) error {
 	if md != "" {
 		in.SPMetadataURL = &md
 	}
-	_, err := h.sp.Configure(context.Background(), c, in)
+	_, err := h.sp.Configure(ctx, c, in)
 	return err
+}
+
+// TestOwnURLClaimLifetime: a plan (an import's dry run) claims nothing; a
+// claim left by a connection that was never stored blocks the path for a
+// minute only, and one of a stored connection that still uses the path
+// never passes.
+func TestOwnURLClaimLifetime(t *testing.T) {
+	h := newHarness(t)
+	base := h.srv.URL + "/sso/saml"
+	planned := &sso.Connection{ID: "conn_planned", OrgID: "org_p", Protocol: saml.Protocol}
+	if err := configureOwnCtx(sso.WithPlanOnly(context.Background()), h, planned, base+"/legacy/p/slo", ""); err != nil {
+		t.Fatal(err)
+	}
+	x := h.addConn(t, "conn_x", "org_x", func(*saml.ConnectionConfig) {})
+	if err := configureOwn(h, x, base+"/legacy/p/slo", ""); err != nil {
+		t.Fatalf("a planned path was reserved: %v", err)
+	}
+	ghost := &sso.Connection{ID: "conn_ghost", OrgID: "org_g", Protocol: saml.Protocol}
+	if err := configureOwn(h, ghost, base+"/legacy/g/slo", ""); err != nil {
+		t.Fatal(err)
+	}
+	y := h.addConn(t, "conn_y", "org_y", func(*saml.ConnectionConfig) {})
+	expectFieldError(t, configureOwn(h, y, base+"/legacy/g/slo", ""), "sp_slo_url", "sp_slo_url_in_use")
+	h.setNow(h.clock().Add(2 * time.Minute))
+	if err := configureOwn(h, y, base+"/legacy/g/slo", ""); err != nil {
+		t.Fatalf("an unstored connection's claim still blocks after 2 minutes: %v", err)
+	}
+	// A stored connection using its path keeps it however old the claim.
+	h.ownURLs(t, h.conn, base+"/legacy/a/slo", "")
+	h.setNow(h.clock().Add(24 * time.Hour))
+	expectFieldError(t, configureOwn(h, y, base+"/legacy/a/slo", ""), "sp_slo_url", "sp_slo_url_in_use")
 }
 
 // TestOwnSLOAndMetadataURLs: an imported connection's IdP sends logout
