@@ -102,11 +102,11 @@ func (s *SP) claimOwnPaths(ctx context.Context, c *sso.Connection, cfg *Connecti
 			return fmt.Errorf("saml: claim %s: %w", e.field, err)
 		}
 		if !s.claimStale(ctx, held, now) {
-			return inUse(e.field, held.ConnectionID)
+			return inUse(e.field, c, s.holder(ctx, held.ConnectionID))
 		}
 		if err := cl.TransferEndpointPath(ctx, e.path, held.ConnectionID, c.ID, held.ClaimedAt, now); err != nil {
 			if errors.Is(err, sso.ErrConflict) {
-				return inUse(e.field, held.ConnectionID)
+				return inUse(e.field, c, s.holder(ctx, held.ConnectionID))
 			}
 			return fmt.Errorf("saml: claim %s: %w", e.field, err)
 		}
@@ -141,6 +141,16 @@ func (s *SP) ReleaseConnection(ctx context.Context, c *sso.Connection) error {
 		return fmt.Errorf("saml: release own paths: %w", err)
 	}
 	return nil
+}
+
+// holder is the connection id for naming in an error, nil when it cannot
+// be read.
+func (s *SP) holder(ctx context.Context, id string) *sso.Connection {
+	c, err := s.cfg.Connections.GetConnection(ctx, id)
+	if err != nil {
+		return nil
+	}
+	return c
 }
 
 // claimStale reports whether held may pass to another connection.

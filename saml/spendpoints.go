@@ -274,15 +274,20 @@ func (s *SP) checkEndpointsUnique(ctx context.Context, c *sso.Connection, cfg *C
 		}
 	}
 	if found != nil {
-		return inUse(field, found.ID)
+		return inUse(field, c, found)
 	}
 	return nil
 }
 
-// inUse is the error of a connection's own URL whose path another
-// connection holds.
-func inUse(field, holder string) error {
-	return endpointErr(field, field+"_in_use", "already used by connection "+holder+": give each connection its own URL")
+// inUse is the error of c's own URL whose path the connection holder
+// holds. Only a connection of c's own organization is named: another
+// organization's connection IDs are its own business.
+func inUse(field string, c, holder *sso.Connection) error {
+	who := "a connection of another organization"
+	if holder != nil && holder.OrgID == c.OrgID {
+		who = "connection " + holder.ID
+	}
+	return endpointErr(field, field+"_in_use", "already used by "+who+": give each connection its own URL")
 }
 
 // eachConnection calls fn with every SAML connection (every active one
