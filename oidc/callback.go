@@ -69,6 +69,9 @@ func (rp *RP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection,
 		reported = diagnosis(err)
 	}
 	rp.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: conn, Protocol: Protocol, Test: test, Err: reported})
+	if rp.refuseStepUp(w, r, f, err) {
+		return
+	}
 	if test && conn != nil {
 		if to := returnto.Safe(f.ReturnTo, ""); to != "" {
 			http.Redirect(w, r, to, http.StatusSeeOther)
@@ -76,6 +79,21 @@ func (rp *RP) fail(w http.ResponseWriter, r *http.Request, conn *sso.Connection,
 		}
 	}
 	rp.cfg.ErrorHandler(w, r, err)
+}
+
+// refuseStepUp hands the refused answer to a step-up login (the IdP
+// reported no MFA, or an authentication too old) to the completer's
+// refusal page when it has one (sso.StepUpRefuser), and reports whether
+// that wrote the response. Other failures keep the error page.
+func (rp *RP) refuseStepUp(w http.ResponseWriter, r *http.Request, f *Flow, err error) bool {
+	ref, ok := rp.cfg.Completer.(sso.StepUpRefuser)
+	if !ok || f == nil || f.Test || f.StepUp.IsZero() {
+		return false
+	}
+	if reason := sso.ReasonOf(err); reason != ReasonMFANotPerformed && reason != ReasonAuthnTooOld {
+		return false
+	}
+	return ref.RefuseStepUp(w, r, sso.StepUpOf(f.StepUp), f.ReturnTo, err)
 }
 
 // maxQueryBytes bounds the callback query string.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/ssokit/ssokit/sso"
 )
@@ -79,7 +80,8 @@ func (rp *RP) FrontChannelLogoutURI(connectionID string) string {
 
 // ServeFrontChannelLogout handles an OIDC Front-Channel Logout 1.0
 // request (the IdP's page loads it in an iframe) for the connection with
-// the given ID: iss must be the connection's issuer and sid the IdP
+// the given ID; the answer is never cached and only the issuer's origin
+// may frame it (Content-Security-Policy frame-ancestors): iss must be the connection's issuer and sid the IdP
 // session to end; the sessions the connection opened with that sid end
 // through the path back-channel logout uses (Config.OnLogout, else
 // Config.Sessions). It answers 200 when the logout succeeded, also when no
@@ -90,6 +92,9 @@ func (rp *RP) ServeFrontChannelLogout(w http.ResponseWriter, r *http.Request, co
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache, no-store")
 	h.Set("Pragma", "no-cache")
+	// Only the connection's IdP may frame the answer; until it is known,
+	// nobody.
+	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 	if rp.cfg.OnLogout == nil && rp.cfg.Sessions == nil {
 		http.NotFound(w, r)
 		return
@@ -99,6 +104,9 @@ func (rp *RP) ServeFrontChannelLogout(w http.ResponseWriter, r *http.Request, co
 	if err != nil || conn.Protocol != Protocol || ConfigOf(conn) == nil || conn.Status == sso.ConnectionDisabled {
 		http.NotFound(w, r)
 		return
+	}
+	if o := issuerOrigin(ConfigOf(conn).Issuer); o != "" {
+		h.Set("Content-Security-Policy", "frame-ancestors "+o)
 	}
 	iss, sid, err := frontChannelParams(r, ConfigOf(conn))
 	if err != nil {
@@ -113,6 +121,18 @@ func (rp *RP) ServeFrontChannelLogout(w http.ResponseWriter, r *http.Request, co
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write([]byte("<!doctype html><title>Signed out</title>"))
+}
+
+// issuerOrigin is the origin (scheme://host[:port]) of an issuer URL, the
+// only page allowed to frame a front-channel logout answer; "" when the
+// issuer has none that a CSP source can name.
+func issuerOrigin(issuer string) string {
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		strings.ContainsAny(u.Host, "{}*; '\"\t\r\n,") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // frontChannelParams reads and checks the iss and sid of a front-channel

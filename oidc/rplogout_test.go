@@ -38,6 +38,8 @@ func (e *recEnder) calls() []sso.IdPLogout {
 // TestFrontChannelLogout: a front-channel logout request with the
 // connection's iss and a sid ends that IdP session through
 // Config.Sessions, like back-channel logout; anything else ends nothing.
+// The OP is the in-test mock OP: oidc-provider, the OP the browser suite
+// runs, implements no front-channel logout.
 func TestFrontChannelLogout(t *testing.T) {
 	t.Parallel()
 	ender := &recEnder{}
@@ -54,6 +56,19 @@ func TestFrontChannelLogout(t *testing.T) {
 	if got := get("conn_a", "iss="+iss+"&sid=sid-1"); got != http.StatusOK {
 		t.Fatalf("status %d, want 200", got)
 	}
+	// Only the issuer's origin may frame the answer; nobody frames the
+	// answer for an unknown connection.
+	u, _ := url.Parse(op.issuer)
+	for conn, want := range map[string]string{"conn_a": "frame-ancestors " + u.Scheme + "://" + u.Host, "conn_x": "frame-ancestors 'none'"} {
+		rec := httptest.NewRecorder()
+		h.rp.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/frontchannel-logout/"+conn+"?iss="+iss+"&sid=sid-0", nil))
+		if got := rec.Header().Get("Content-Security-Policy"); got != want {
+			t.Fatalf("%s: Content-Security-Policy %q, want %q", conn, got, want)
+		}
+	}
+	ender.mu.Lock()
+	ender.got = ender.got[:1]
+	ender.mu.Unlock()
 	calls := ender.calls()
 	if len(calls) != 1 || calls[0].OrgID != "org_a" || calls[0].ConnectionID != "conn_a" || calls[0].Subject != "" ||
 		len(calls[0].SessionIndexes) != 1 || calls[0].SessionIndexes[0] != "sid-1" {
@@ -252,5 +267,24 @@ func TestInteropRPInitiatedLogout(t *testing.T) {
 	}
 	if idpSessionAlive(t, h, b, "conn_out") {
 		t.Fatal("the IdP session survived the RP-initiated logout")
+	}
+}
+
+// TestIssuerOrigin: the frame-ancestors source is the issuer's origin, and
+// an issuer that would inject another CSP source or directive gives none.
+func TestIssuerOrigin(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://login.microsoftonline.com/{tenantid}/v2.0": "https://login.microsoftonline.com",
+		"https://idp.example.com:8443/realms/acme":          "https://idp.example.com:8443",
+		"http://127.0.0.1:9000":                             "http://127.0.0.1:9000",
+		"https://idp.example.com;script-src *":              "",
+		"https://*.example.com/":                            "",
+		"javascript:alert(1)":                               "",
+		"urn:example:idp":                                   "",
+	} {
+		if got := issuerOrigin(in); got != want {
+			t.Errorf("issuerOrigin(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -118,7 +118,7 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	login.Profile = buildProfile(conn, v)
 	if st != nil {
 		if err := s.checkRequestedAuthn(conn, st, login.Profile, now); err != nil {
-			s.failLogin(w, r, login, err)
+			s.failRequestedAuthn(w, r, login, err)
 			return
 		}
 	}

@@ -17,21 +17,64 @@ import (
 // the SAML connections per second and replica.
 const acsIndexMinAge = time.Second
 
-// acsIndex maps the ACS paths of connections with their own ACS URL to the
-// connections' IDs. It is a cache: every hit is checked against the
-// connection read from the store, so a stale entry can only miss, never
-// route a response to the wrong connection.
+// acsIndex maps the paths of connections' own ACS, SLO and metadata URLs
+// to the connections' IDs and the endpoints they reach. It is a cache:
+// every hit is checked against the connection read from the store, so a
+// stale entry can only miss, never route a message to the wrong connection
+// or endpoint.
 type acsIndex struct {
 	mu      sync.Mutex
-	byPath  map[string][]string
+	byPath  map[string][]ownRef
 	builtAt time.Time
 }
 
-// lookup returns the IDs claiming path.
-func (x *acsIndex) lookup(path string) []string {
+// ownRef is a connection's own URL in the index.
+type ownRef struct{ id, role string }
+
+// lookup returns the own URLs at path.
+func (x *acsIndex) lookup(path string) []ownRef {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.byPath[path]
+}
+
+// hasEndpoint reports whether c's own URL of role has path.
+func hasEndpoint(c *sso.Connection, role, path string) bool {
+	for _, e := range ownEndpoints(ConfigOf(c)) {
+		if e.role == role && e.path == path {
+			return true
+		}
+	}
+	return false
+}
+
+// connectionByPath resolves the connection and endpoint whose own URL has
+// the path of r, from the index (rebuilt on a miss); nil when none does.
+func (s *SP) connectionByPath(r *http.Request) (*sso.Connection, string, error) {
+	ctx := r.Context()
+	path := requestPath(r)
+	for attempt := 0; attempt < 2; attempt++ {
+		refs := s.acsIdx.lookup(path)
+		if len(refs) > 1 {
+			return nil, "", invalid(ReasonUnknownConnection, errors.New("saml: several connections claim this path"))
+		}
+		if len(refs) == 1 {
+			c, err := s.connection(ctx, refs[0].id)
+			if c != nil && hasEndpoint(c, refs[0].role, path) {
+				return c, refs[0].role, err
+			}
+			if err != nil && !isReason(err, ReasonUnknownConnection) {
+				return nil, "", err
+			}
+		}
+		if attempt > 0 {
+			break
+		}
+		if err := s.rebuildACSIndex(ctx); err != nil {
+			return nil, "", err
+		}
+	}
+	return nil, "", nil
 }
 
 // rebuildACSIndex lists the SAML connections unless the index is younger
@@ -44,11 +87,10 @@ func (s *SP) rebuildACSIndex(ctx context.Context) error {
 	if x.byPath != nil && now.Sub(x.builtAt) < acsIndexMinAge && !now.Before(x.builtAt) {
 		return nil
 	}
-	m := map[string][]string{}
+	m := map[string][]ownRef{}
 	err := s.eachConnection(ctx, func(c *sso.Connection) bool {
-		if cfg := ConfigOf(c); cfg != nil && cfg.ACSURL != "" {
-			p := acsPath(cfg.ACSURL)
-			m[p] = append(m[p], c.ID)
+		for _, e := range ownEndpoints(ConfigOf(c)) {
+			m[e.path] = append(m[e.path], ownRef{id: c.ID, role: e.role})
 		}
 		return true
 	})
@@ -68,7 +110,12 @@ func (s *SP) connectionByACS(r *http.Request, rebuild bool) (c *sso.Connection, 
 	ctx := r.Context()
 	path := requestPath(r)
 	for attempt := 0; attempt < 2; attempt++ {
-		ids := s.acsIdx.lookup(path)
+		var ids []string
+		for _, ref := range s.acsIdx.lookup(path) {
+			if ref.role == roleACS {
+				ids = append(ids, ref.id)
+			}
+		}
 		if len(ids) > 1 {
 			return nil, true, invalid(ReasonUnknownConnection, errors.New("saml: several connections claim this ACS URL"))
 		}

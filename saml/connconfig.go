@@ -91,6 +91,15 @@ type ConnectionConfig struct {
 	// (under Config.BaseURL or Config.ExtraACSURLs) is for this
 	// connection. No two connections share one.
 	ACSURL string `json:",omitempty"`
+	// SPSLOURL, when set, replaces the connection's single logout URL
+	// (SP.SLOURL): it is published in the metadata, the only Destination
+	// of logout messages accepted, and a request to its path is this
+	// connection's SLO endpoint. SPMetadataURL, when set, is a second
+	// address of the connection's SP metadata (an IdP that fetches it from
+	// an old vendor's URL). Both follow the rules of ACSURL; no two paths
+	// of any connections are the same.
+	SPSLOURL      string `json:",omitempty"`
+	SPMetadataURL string `json:",omitempty"`
 }
 
 // DefaultMFAAuthnContexts are requested when a login requires MFA and the
@@ -144,6 +153,10 @@ type ConnectionInput struct {
 	// BaseURL's host, under BaseURL or an ExtraACSURLs prefix, used by no
 	// other connection; "" restores the default.
 	ACSURL *string `json:"acs_url,omitempty"`
+	// SPSLOURL and SPMetadataURL set ConnectionConfig.SPSLOURL and
+	// SPMetadataURL, with the rules of ACSURL; "" restores the default.
+	SPSLOURL      *string `json:"sp_slo_url,omitempty"`
+	SPMetadataURL *string `json:"sp_metadata_url,omitempty"`
 	// AllowIdPInitiated sets ConnectionConfig.AllowIdPInitiated (weakens).
 	AllowIdPInitiated *bool `json:"allow_idp_initiated,omitempty"`
 	// AllowSHA1 sets ConnectionConfig.AllowSHA1 (weakens).
@@ -189,6 +202,10 @@ type ConfigView struct {
 	// URL, when set (sso.SPDetails shows the ones in effect).
 	SPEntityID string `json:"sp_entity_id,omitempty"`
 	ACSURL     string `json:"acs_url,omitempty"`
+	// SPSLOURL and SPMetadataURL are the connection's own SLO and
+	// metadata URLs, when set.
+	SPSLOURL      string `json:"sp_slo_url,omitempty"`
+	SPMetadataURL string `json:"sp_metadata_url,omitempty"`
 	// Warnings name what weakens the connection or will break it: pinned
 	// certificates outside their validity period, weak algorithms allowed.
 	Warnings []string `json:"warnings,omitempty"`
@@ -206,6 +223,7 @@ func (s *SP) ConfigView(c *sso.Connection) any {
 		AllowSHA1: cfg.AllowSHA1, EnforceCertificateDates: cfg.EnforceCertificateDates,
 		AllowRSA15KeyTransport: cfg.AllowRSA15KeyTransport, MFAAuthnContexts: mfaRequestContexts(cfg), MFAComparison: cfg.MFAComparison,
 		RequireSignedMetadata: cfg.RequireSignedMetadata, SPEntityID: cfg.SPEntityID, ACSURL: cfg.ACSURL,
+		SPSLOURL: cfg.SPSLOURL, SPMetadataURL: cfg.SPMetadataURL,
 		AllowResponseSignatureOnly: cfg.AllowResponseSignatureOnly, SignAuthnRequests: cfg.SignAuthnRequests,
 		RequireEncryptedAssertions: cfg.RequireEncryptedAssertions}
 	if v.MFAComparison == "" {

@@ -41,6 +41,17 @@
 // connections in any status. Package sso/migrate imports such
 // connections in bulk.
 //
+// The IdP may also know the old SP's single logout URL and fetch SP
+// metadata from an old URL: [ConnectionConfig.SPSLOURL] and
+// [ConnectionConfig.SPMetadataURL] (sp_slo_url, sp_metadata_url) follow
+// the rules of the ACS URL. The metadata publishes the SLO URL, logout
+// messages must be addressed to it and are refused at the default SLO
+// route, and a GET of the metadata URL's path serves the connection's
+// metadata. No path serves two endpoints or two connections: a store
+// implementing [EndpointClaimer] (memsaml, sqlsaml) holds one claim per
+// path, so two connections saved at once cannot both take one, and a path
+// under the SP's own routes is refused.
+//
 // # Storage
 //
 // The SAML state lives behind [Store] ([RequestStore], [ReplayCache],

@@ -25,11 +25,15 @@ import (
 
 // ServeMetadata writes the SP metadata of the {connection} path value.
 func (s *SP) ServeMetadata(w http.ResponseWriter, r *http.Request) {
-	conn, err := s.connection(r.Context(), r.PathValue("connection"))
+	s.serveMetadata(w, r, r.PathValue("connection"))
+}
+
+func (s *SP) serveMetadata(w http.ResponseWriter, r *http.Request, id string) {
+	conn, err := s.connection(r.Context(), id)
 	if err != nil && conn == nil {
 		// A new connection has no IdP settings yet, but its IdP may
 		// import our metadata first: that is how the setup guides begin.
-		conn = s.unconfigured(r.Context(), r.PathValue("connection"))
+		conn = s.unconfigured(r.Context(), id)
 	}
 	if conn == nil {
 		s.errFn(w, r, err)
@@ -101,7 +105,7 @@ func (s *SP) Metadata(conn *sso.Connection) ([]byte, error) {
 			e.SP.Keys = append(e.SP.Keys, keyDescriptor{Use: "encryption", Cert: c})
 		}
 	}
-	slo := s.SLOURL(conn.ID)
+	slo := s.SLOURLOf(conn)
 	e.SP.SLO = []endpoint{{Binding: BindingRedirect, Location: slo}, {Binding: BindingPOST, Location: slo}}
 	e.SP.NameIDFormat = []string{NameIDEmail, NameIDPersistent, NameIDUnspecified}
 	e.SP.ACS = []endpoint{{Binding: BindingPOST, Location: s.ACSURLOf(conn), Index: "0"}}

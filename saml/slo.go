@@ -35,9 +35,20 @@ type logoutStatus struct {
 // LogoutResponse to a logout started with StartLogout. Unsigned, replayed
 // and stale messages are rejected.
 func (s *SP) ServeSLO(w http.ResponseWriter, r *http.Request) {
-	conn, err := s.connection(r.Context(), r.PathValue("connection"))
+	s.serveSLO(w, r, r.PathValue("connection"), false)
+}
+
+// serveSLO serves the SLO endpoint of connection id, reached at its own
+// SLO URL (own) or at the default route; a connection with its own SLO
+// URL is served there only.
+func (s *SP) serveSLO(w http.ResponseWriter, r *http.Request, id string, own bool) {
+	conn, err := s.connection(r.Context(), id)
 	if err != nil {
 		s.rejectLogout(w, r, conn, err)
+		return
+	}
+	if !own && ConfigOf(conn).SPSLOURL != "" {
+		s.rejectLogout(w, r, conn, mismatch(ReasonDestinationMismatch, ConfigOf(conn).SPSLOURL, s.SLOURL(conn.ID)))
 		return
 	}
 	if r.Method == http.MethodPost {

@@ -196,10 +196,10 @@ func (s *SP) checkLogout(msg *logoutMessage, conn *sso.Connection, now time.Time
 	}
 	if d := msg.Destination; d != nil {
 		if *d == "" {
-			return mismatch(ReasonDestinationEmpty, s.SLOURL(conn.ID), "")
+			return mismatch(ReasonDestinationEmpty, s.SLOURLOf(conn), "")
 		}
-		if *d != s.SLOURL(conn.ID) {
-			return mismatch(ReasonDestinationMismatch, s.SLOURL(conn.ID), *d)
+		if *d != s.SLOURLOf(conn) {
+			return mismatch(ReasonDestinationMismatch, s.SLOURLOf(conn), *d)
 		}
 	}
 	if msg.ID == "" || len(msg.ID) > maxMessageIDLen {

@@ -383,8 +383,9 @@ func New(cfg Config) (*SP, error) {
 	s.mux.HandleFunc("GET /metadata/{connection}", s.ServeMetadata)
 	s.mux.HandleFunc("GET /login/{connection}", s.ServeLogin)
 	s.mux.HandleFunc("POST /acs/{connection}", s.ServeACS)
-	// Connections' own ACS URLs, under BaseURL or ExtraACSURLs.
-	s.mux.HandleFunc("POST /", s.ServeACS)
+	// Connections' own ACS, SLO and metadata URLs, under BaseURL or
+	// ExtraACSURLs.
+	s.mux.HandleFunc("/", s.serveOwnPath)
 	s.mux.HandleFunc("GET /slo/{connection}", s.ServeSLO)
 	s.mux.HandleFunc("POST /slo/{connection}", s.ServeSLO)
 	return s, nil
@@ -392,8 +393,8 @@ func New(cfg Config) (*SP, error) {
 
 // ServeHTTP serves the relative routes GET /metadata/{connection},
 // GET /login/{connection}, POST /acs/{connection} and GET or POST
-// /slo/{connection}, and a POST to the path of any connection's own ACS
-// URL. Mount it with http.StripPrefix, and on every Config.ExtraACSURLs
+// /slo/{connection}, and requests to the paths of connections' own ACS,
+// SLO and metadata URLs. Mount it with http.StripPrefix, and on every Config.ExtraACSURLs
 // prefix.
 func (s *SP) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
@@ -414,8 +415,8 @@ func (s *SP) SPDetails(c *sso.Connection) *sso.SPDetails {
 	return &sso.SPDetails{
 		EntityID:    s.SPEntityIDOf(c),
 		ACSURL:      s.ACSURLOf(c),
-		MetadataURL: s.EntityID(c.ID),
-		SLOURL:      s.SLOURL(c.ID),
+		MetadataURL: s.MetadataURLOf(c),
+		SLOURL:      s.SLOURLOf(c),
 		LoginURL:    s.LoginURL(c.ID),
 	}
 }

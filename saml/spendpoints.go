@@ -41,13 +41,32 @@ func (s *SP) ACSURLOf(conn *sso.Connection) string {
 	return s.ACSURL(conn.ID)
 }
 
+// SLOURLOf returns the single logout URL of conn: its own SPSLOURL when
+// set, SLOURL(conn.ID) otherwise.
+func (s *SP) SLOURLOf(conn *sso.Connection) string {
+	if cfg := ConfigOf(conn); cfg != nil && cfg.SPSLOURL != "" {
+		return cfg.SPSLOURL
+	}
+	return s.SLOURL(conn.ID)
+}
+
+// MetadataURLOf returns where conn's SP metadata is published for its
+// IdP: its own SPMetadataURL when set, EntityID(conn.ID) otherwise (the
+// metadata is served there too).
+func (s *SP) MetadataURLOf(conn *sso.Connection) string {
+	if cfg := ConfigOf(conn); cfg != nil && cfg.SPMetadataURL != "" {
+		return cfg.SPMetadataURL
+	}
+	return s.EntityID(conn.ID)
+}
+
 // spIdentityOf is the SP side a response to conn must be addressed to.
 func (s *SP) spIdentityOf(conn *sso.Connection) spIdentity {
 	return spIdentity{entityID: s.SPEntityIDOf(conn), acsURL: s.ACSURLOf(conn)}
 }
 
 // ownRoutes are the handler's routes under BaseURL that name a connection
-// by ID; a connection's own ACS URL or entity ID must not lie under them.
+// by ID; a connection's own URLs or entity ID must not lie under them.
 var ownRoutes = []string{"/acs/", "/metadata/", "/login/", "/slo/"}
 
 // endpointErr is an invalid sp_entity_id or acs_url.
@@ -78,25 +97,44 @@ func (s *SP) checkSPEntityID(c *sso.Connection, v string) (string, error) {
 	return v, nil
 }
 
+// ownURLFix says, per setting, what value to enter.
+var ownURLFix = map[string]string{
+	"acs_url":         "enter exactly the ACS (reply) URL the IdP already has",
+	"sp_slo_url":      "enter exactly the single logout URL the IdP already has for this application",
+	"sp_metadata_url": "enter exactly the SP metadata URL the IdP fetches",
+}
+
 // checkACSURL validates an ACS URL override and returns the value to store
 // ("" for the default).
 func (s *SP) checkACSURL(c *sso.Connection, v string) (string, error) {
-	const field = "acs_url"
-	if v == "" || v == s.ACSURL(c.ID) {
+	return s.checkOwnURL("acs_url", v, s.ACSURL(c.ID))
+}
+
+// checkOwnURL validates a connection's own URL for setting field (its
+// ACS, SLO or metadata URL) and returns the value to store ("" for def,
+// the default): https (http on loopback) on BaseURL's host, under BaseURL
+// or an ExtraACSURLs prefix and outside the routes the SP gives
+// connections, so that neither another connection's routes nor the
+// stack's own can be claimed.
+func (s *SP) checkOwnURL(field, v, def string) (string, error) {
+	if v == "" || v == def {
 		return "", nil
 	}
-	const fix = "enter exactly the ACS (reply) URL the IdP already has"
+	invalidReason, unmounted := "invalid_"+field, field+"_not_mounted"
+	fix := ownURLFix[field]
 	u, err := url.Parse(v)
 	switch {
 	case err != nil || len(v) > 1024 || !u.IsAbs() || u.Host == "" || u.Opaque != "":
-		return "", endpointErr(field, "invalid_acs_url", "must be an absolute URL: "+fix)
+		return "", endpointErr(field, invalidReason, "must be an absolute URL: "+fix)
 	case u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())):
-		return "", endpointErr(field, "invalid_acs_url", "must use https (http only on a loopback host): "+fix)
+		return "", endpointErr(field, invalidReason, "must use https (http only on a loopback host): "+fix)
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.ForceQuery:
-		return "", endpointErr(field, "invalid_acs_url", "must not carry a query, fragment or user info: "+fix)
+		return "", endpointErr(field, invalidReason, "must not carry a query, fragment or user info: "+fix)
+	case u.RawPath != "" || strings.Contains(u.Path, "/../") || strings.HasSuffix(u.Path, "/..") || strings.Contains(u.Path, "//"):
+		return "", endpointErr(field, invalidReason, "must be a plain path without encoded characters, empty or dot segments: "+fix)
 	}
 	if u.Host != s.cfg.BaseURL.Host {
-		return "", endpointErr(field, "acs_url_not_mounted", "must be on "+s.cfg.BaseURL.Host+", where logins start: the browser's login cookie is sent only to that host")
+		return "", endpointErr(field, unmounted, "must be on "+s.cfg.BaseURL.Host+", where logins start: the browser's login cookie is sent only to that host")
 	}
 	under := ""
 	for _, p := range append([]string{s.base + "/"}, s.extraACS...) {
@@ -106,19 +144,22 @@ func (s *SP) checkACSURL(c *sso.Connection, v string) (string, error) {
 		}
 	}
 	if under == "" {
-		return "", endpointErr(field, "acs_url_not_mounted", "lies outside "+s.base+"/ and every extra ACS location this server mounts the SAML handler on: "+
+		return "", endpointErr(field, unmounted, "lies outside "+s.base+"/ and every extra ACS location this server mounts the SAML handler on: "+
 			"use a URL under one of them, or have the host mount the handler on its path (saml.Config.ExtraACSURLs)")
 	}
 	for _, r := range ownRoutes {
 		if strings.HasPrefix(v, s.base+r) {
-			return "", endpointErr(field, "invalid_acs_url", "lies under the routes this SP gives connections ("+s.base+r+"): leave acs_url out to use "+s.ACSURL(c.ID))
+			return "", endpointErr(field, invalidReason, "lies under the routes this SP gives connections ("+s.base+r+"): leave "+field+" out to use "+def)
 		}
 	}
 	return v, nil
 }
 
-// applyEndpoints validates and sets the SP entity ID and ACS URL the
-// input carries; absent ones keep their value.
+// applyEndpoints validates and sets the SP entity ID and the ACS, SLO and
+// metadata URLs the input carries; absent ones keep their value. The
+// connection's own paths must be distinct from each other and from every
+// other connection's, which the store enforces when it can
+// (EndpointClaimer).
 func (s *SP) applyEndpoints(ctx context.Context, c *sso.Connection, cfg *ConnectionConfig, in *ConnectionInput) error {
 	if in.SPEntityID != nil {
 		v, err := s.checkSPEntityID(c, strings.TrimSpace(*in.SPEntityID))
@@ -127,14 +168,29 @@ func (s *SP) applyEndpoints(ctx context.Context, c *sso.Connection, cfg *Connect
 		}
 		cfg.SPEntityID = v
 	}
-	if in.ACSURL != nil {
-		v, err := s.checkACSURL(c, strings.TrimSpace(*in.ACSURL))
+	for _, f := range []struct {
+		field string
+		in    *string
+		out   *string
+		def   string
+	}{{"acs_url", in.ACSURL, &cfg.ACSURL, s.ACSURL(c.ID)}, {"sp_slo_url", in.SPSLOURL, &cfg.SPSLOURL, s.SLOURL(c.ID)},
+		{"sp_metadata_url", in.SPMetadataURL, &cfg.SPMetadataURL, s.EntityID(c.ID)}} {
+		if f.in == nil {
+			continue
+		}
+		v, err := s.checkOwnURL(f.field, strings.TrimSpace(*f.in), f.def)
 		if err != nil {
 			return err
 		}
-		cfg.ACSURL = v
+		*f.out = v
 	}
-	return s.checkEndpointsUnique(ctx, c, cfg.ACSURL)
+	if err := s.checkEndpointsUnique(ctx, c, cfg); err != nil {
+		return err
+	}
+	if in.ACSURL == nil && in.SPSLOURL == nil && in.SPMetadataURL == nil && len(ownEndpoints(cfg)) == 0 {
+		return nil // nothing to claim or release
+	}
+	return s.claimOwnPaths(ctx, c, cfg)
 }
 
 // isLoopback reports whether host is localhost or a loopback address.
@@ -169,20 +225,35 @@ type ConnectionLister interface {
 	ListProtocolConnections(ctx context.Context, p sso.Protocol, afterID string, limit int) ([]*sso.Connection, error)
 }
 
-// checkEndpointsUnique refuses an ACS URL that another SAML connection
-// already uses (its path routes the POST, so it must name one connection):
-// two connections then never share an entity ID and ACS pair.
-func (s *SP) checkEndpointsUnique(ctx context.Context, c *sso.Connection, acsURL string) error {
-	if acsURL == "" {
+// checkEndpointsUnique refuses a connection's own URL whose path another
+// SAML connection already uses for any of its own URLs, or that the
+// connection uses for two of them: a path routes a request to one
+// connection and one endpoint.
+func (s *SP) checkEndpointsUnique(ctx context.Context, c *sso.Connection, cfg *ConnectionConfig) error {
+	mine := ownEndpoints(cfg)
+	if len(mine) == 0 {
 		return nil
 	}
-	p := acsPath(acsURL)
+	for i, e := range mine {
+		for _, o := range mine[:i] {
+			if o.path == e.path {
+				return endpointErr(e.field, e.field+"_in_use", "has the same path as "+o.field+": each of the connection's own URLs needs its own path")
+			}
+		}
+	}
 	var found *sso.Connection
+	var field string
 	clash := func(o *sso.Connection) bool {
-		oc := ConfigOf(o)
-		if o.ID != c.ID && o.Protocol == Protocol && oc != nil && oc.ACSURL != "" && acsPath(oc.ACSURL) == p {
-			found = o
-			return false
+		if o.ID == c.ID || o.Protocol != Protocol {
+			return true
+		}
+		for _, oe := range ownEndpoints(ConfigOf(o)) {
+			for _, e := range mine {
+				if oe.path == e.path {
+					found, field = o, e.field
+					return false
+				}
+			}
 		}
 		return true
 	}
@@ -203,9 +274,20 @@ func (s *SP) checkEndpointsUnique(ctx context.Context, c *sso.Connection, acsURL
 		}
 	}
 	if found != nil {
-		return endpointErr("acs_url", "acs_url_in_use", "already used by connection "+found.ID+": give each connection its own ACS URL")
+		return inUse(field, c, found)
 	}
 	return nil
+}
+
+// inUse is the error of c's own URL whose path the connection holder
+// holds. Only a connection of c's own organization is named: another
+// organization's connection IDs are its own business.
+func inUse(field string, c, holder *sso.Connection) error {
+	who := "a connection of another organization"
+	if holder != nil && holder.OrgID == c.OrgID {
+		who = "connection " + holder.ID
+	}
+	return endpointErr(field, field+"_in_use", "already used by "+who+": give each connection its own URL")
 }
 
 // eachConnection calls fn with every SAML connection (every active one

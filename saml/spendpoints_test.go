@@ -185,8 +185,13 @@ func TestOwnEndpointsValidation(t *testing.T) {
 			}
 			err := configureEndpoints(h, target, tc.entityID, tc.acs)
 			expectFieldError(t, err, tc.field, tc.reason)
-			if tc.reason == "acs_url_in_use" && !strings.Contains(err.Error(), "conn_") {
+			// A connection of the same organization is named; another
+			// organization's connection IDs are not shown.
+			switch {
+			case tc.name == "ACSInUseDraftSameOrg" && !strings.Contains(err.Error(), "connection conn_w"):
 				t.Fatalf("conflict %q does not name the connection", err)
+			case tc.name == "ACSInUseOtherOrg" && (strings.Contains(err.Error(), "conn_a") || !strings.Contains(err.Error(), "another organization")):
+				t.Fatalf("conflict %q names another organization's connection", err)
 			}
 		})
 	}

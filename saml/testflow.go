@@ -62,6 +62,24 @@ func (s *SP) failLogin(w http.ResponseWriter, r *http.Request, login *sso.Login,
 	s.fail(w, r, login.Connection, false, err)
 }
 
+// failRequestedAuthn rejects a verified answer that lacks what the login
+// asked for (MFA, a fresh authentication). The answer to a step-up goes to
+// the completer's refusal page when it has one (sso.StepUpRefuser), which
+// may offer the local factor; anything else fails as usual.
+func (s *SP) failRequestedAuthn(w http.ResponseWriter, r *http.Request, login *sso.Login, err error) {
+	ref, ok := s.cfg.Completer.(sso.StepUpRefuser)
+	if login.Test || login.StepUp == nil || !ok {
+		s.failLogin(w, r, login, err)
+		return
+	}
+	opFail(r, login.Connection, err)
+	s.cfg.Completer.Fail(r, &sso.LoginFailure{Connection: login.Connection, Protocol: Protocol, Err: err})
+	s.logReject(r, login.Connection, err)
+	if !ref.RefuseStepUp(w, r, login.StepUp, login.ReturnTo, err) {
+		s.errFn(w, r, err)
+	}
+}
+
 // testAdvice is the fix an admin is told, by reason, when a test login
 // fails. Reasons whose cause already names the fix are not listed.
 var testAdvice = map[string]string{

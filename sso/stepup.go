@@ -3,6 +3,7 @@ package sso
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -82,4 +83,16 @@ func StepUpOf(s StepUp) *StepUp {
 		return nil
 	}
 	return &s
+}
+
+// StepUpRefuser is implemented by a Completer that answers a refused
+// step-up at the IdP itself (sso/login sends the browser to the host's
+// refusal page, which may offer a local factor). A protocol package that
+// refuses the verified answer to a step-up login because it lacks what was
+// asked (no multi-factor authentication, an authentication too old)
+// reports the failure with Completer.Fail and then calls RefuseStepUp;
+// when it returns true the response is written, otherwise the protocol
+// renders the error as usual.
+type StepUpRefuser interface {
+	RefuseStepUp(w http.ResponseWriter, r *http.Request, su *StepUp, returnTo string, err error) bool
 }

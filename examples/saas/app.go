@@ -368,7 +368,7 @@ func (a *App) wire(ctx context.Context) error {
 		// (the organization's, as on the admin pages).
 		Authorize: a.authorizeAdmin,
 		MFA: &stack.MFAConfig{Issuer: "ssokit demo", EnrollmentURL: "/account/mfa", VerifyURL: "/account/mfa",
-			WebAuthn: a.webAuthnConfig()},
+			WebAuthn: a.webAuthnConfig(), StepUpRefusedURL: stepUpRefusedPath},
 		DefaultReturnTo:     "/dashboard",
 		TestReturnTo:        "/admin/portal/sso",
 		ErrorHandler:        a.protocolError,

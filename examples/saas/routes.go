@@ -36,6 +36,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("POST /logout", p.logout)
 	mux.Handle("GET /dashboard", a.member(http.HandlerFunc(p.dashboard)))
 	mux.Handle("GET /account/mfa", a.sessions.Require(http.HandlerFunc(p.accountMFA)))
+	mux.Handle("GET "+stepUpRefusedPath, a.sessions.Require(http.HandlerFunc(p.stepUpRefused)))
 	mux.Handle("POST /account/switch", a.sessions.Require(http.HandlerFunc(p.switchOrg)))
 	mux.Handle("GET /account/sessions", a.member(http.HandlerFunc(p.accountSessions)))
 	mux.Handle("POST /account/sessions/{id}/revoke", a.sessions.Require(http.HandlerFunc(p.revokeSession)))
@@ -83,10 +84,10 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", a.healthz)
 
 	cop := http.NewCrossOriginProtection()
-	// The IdP posts SAML responses and logout messages cross-site by design;
-	// those endpoints authenticate by signature and request binding.
-	cop.AddInsecureBypassPattern("POST /sso/saml/acs/{connection}")
-	cop.AddInsecureBypassPattern("POST /sso/saml/slo/{connection}")
+	// The IdP posts SAML responses and logout messages cross-site by design,
+	// also to connections' own ACS and SLO URLs under /sso/saml/; those
+	// endpoints authenticate by signature and request binding.
+	cop.AddInsecureBypassPattern("POST /sso/saml/")
 	cop.AddInsecureBypassPattern("POST /sso/oidc/backchannel-logout/{connection}")
 	// The development IdP's login form posts to itself and to the ACS.
 	cop.AddInsecureBypassPattern("POST /idp/")

@@ -1,7 +1,9 @@
 package admin_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
@@ -15,7 +17,7 @@ func TestMFAPolicySetReadBackAudited(t *testing.T) {
 	if code != 200 || m["trust_idp_mfa"] != false || m["step_up_at_idp"] != false || m["step_up_local_fallback"] != false || m["required"] != false {
 		t.Fatalf("default: %d %v", code, m)
 	}
-	code, m = f.json(a, "PUT", "/mfa-policy", `{"required":true,"trust_idp_mfa":true,"step_up_at_idp":true,"step_up_local_fallback":true}`)
+	code, m = f.json(a, "PUT", "/mfa-policy", `{"required":true,"trust_idp_mfa":true,"step_up_at_idp":true,"step_up_local_fallback":true,"confirm":true}`)
 	if code != 200 || m["trust_idp_mfa"] != true || m["step_up_at_idp"] != true || m["step_up_local_fallback"] != true || m["required"] != true {
 		t.Fatalf("set: %d %v", code, m)
 	}
@@ -45,7 +47,7 @@ func TestMFAPolicySetReadBackAudited(t *testing.T) {
 	if _, m = f.json(f.orgB, "GET", "/mfa-policy", ""); m["step_up_at_idp"] != false || m["required"] != false {
 		t.Fatalf("org B sees %v", m)
 	}
-	if code, _ = f.json(f.orgB, "PUT", "/mfa-policy", `{"trust_idp_mfa":true}`); code != 200 {
+	if code, _ = f.json(f.orgB, "PUT", "/mfa-policy", `{"trust_idp_mfa":true,"confirm":true}`); code != 200 {
 		t.Fatalf("org B put: %d", code)
 	}
 	if o, _ = f.st.GetOrg(ctx, a.ID); !o.Settings.MFA.StepUpAtIdP || !o.Settings.MFA.Required {
@@ -62,6 +64,10 @@ func TestMFAPolicyValidation(t *testing.T) {
 		{`{"trust_idp_mfa":false,"step_up_at_idp":true}`, "step_up_at_idp"},
 		{`{"trust_idp_mfa":true,"step_up_local_fallback":true}`, "step_up_local_fallback"},
 		{`{"required":"yes"}`, ""},
+		{`{"grace_period_days":0}`, "grace_period_days"},
+		{`{"grace_period_days":91}`, "grace_period_days"},
+		{`{"grace_period_days":-3}`, "grace_period_days"},
+		{`{"grace_period_days":"7"}`, ""},
 		{`{"step_up":true}`, ""},
 	} {
 		code, m := f.json(a, "PUT", "/mfa-policy", tc.body)
@@ -70,7 +76,7 @@ func TestMFAPolicyValidation(t *testing.T) {
 		}
 	}
 	// Turning off trust while step-up at the IdP is on is refused too.
-	if code, _ := f.json(a, "PUT", "/mfa-policy", `{"trust_idp_mfa":true,"step_up_at_idp":true}`); code != 200 {
+	if code, _ := f.json(a, "PUT", "/mfa-policy", `{"trust_idp_mfa":true,"step_up_at_idp":true,"confirm":true}`); code != 200 {
 		t.Fatalf("valid: %d", code)
 	}
 	if code, m := f.json(a, "PUT", "/mfa-policy", `{"trust_idp_mfa":false}`); code != 400 || m["field"] != "step_up_at_idp" {
@@ -78,5 +84,51 @@ func TestMFAPolicyValidation(t *testing.T) {
 	}
 	if o, _ := f.st.GetOrg(ctx, a.ID); !o.Settings.MFA.TrustIdPMFA || o.Settings.MFA.Required {
 		t.Fatalf("refused changes stored: %+v", o.Settings.MFA)
+	}
+}
+
+// TestMFAPolicyWeakeningNeedsConfirm: a change that lowers the policy
+// (MFA no longer required, a longer grace period, trusting the IdP's MFA,
+// the local fallback) is refused without confirm, naming the setting and
+// storing nothing; confirmed, it is audited with "weakened". Raising the
+// policy needs no confirmation.
+func TestMFAPolicyWeakeningNeedsConfirm(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.orgA
+	code, m := f.json(a, "PUT", "/mfa-policy", `{"required":true,"grace_period_days":3}`)
+	if code != 200 || m["required"] != true || m["grace_period_days"] != float64(3) {
+		t.Fatalf("strengthening: %d %v", code, m)
+	}
+	if o, _ := f.st.GetOrg(ctx, a.ID); o.Settings.MFA.GracePeriod != 72*time.Hour {
+		t.Fatalf("grace period stored as %v", o.Settings.MFA.GracePeriod)
+	}
+	for _, tc := range []struct{ body, field string }{
+		{`{"required":false}`, "required"},
+		{`{"grace_period_days":30}`, "grace_period_days"},
+		{`{"trust_idp_mfa":true}`, "trust_idp_mfa"},
+		{`{"trust_idp_mfa":true,"step_up_at_idp":true,"confirm":false}`, "trust_idp_mfa"},
+	} {
+		code, m := f.json(a, "PUT", "/mfa-policy", tc.body)
+		if code != 400 || m["field"] != tc.field || !strings.Contains(m["message"].(string), "confirm") {
+			t.Errorf("%s: %d %v, want 400 naming %s", tc.body, code, m, tc.field)
+		}
+	}
+	if o, _ := f.st.GetOrg(ctx, a.ID); !o.Settings.MFA.Required || o.Settings.MFA.TrustIdPMFA || o.Settings.MFA.GracePeriod != 72*time.Hour {
+		t.Fatalf("unconfirmed weakening stored: %+v", o.Settings.MFA)
+	}
+	code, m = f.json(a, "PUT", "/mfa-policy", `{"required":false,"grace_period_days":30,"confirm":true}`)
+	if code != 200 || m["required"] != false || m["grace_period_days"] != float64(30) {
+		t.Fatalf("confirmed: %d %v", code, m)
+	}
+	evs, _ := f.st.ListEvents(ctx, sso.EventQuery{OrgID: a.ID, Type: admin.EventMFAPolicyChanged})
+	last := evs[len(evs)-1]
+	if len(evs) != 2 || last.Details["weakened"] != "required,grace_period_days" || last.Details["required"] != "false" ||
+		last.Details["grace_period_days"] != "30" || evs[0].Details["weakened"] != "" {
+		t.Fatalf("audit: %+v", evs)
+	}
+	if got := admin.MFAPolicyWeakenings(sso.MFAPolicy{StepUpAtIdP: true, TrustIdPMFA: true},
+		sso.MFAPolicy{StepUpAtIdP: true, TrustIdPMFA: true, StepUpLocalFallback: true}); len(got) != 1 || got[0] != "step_up_local_fallback" {
+		t.Fatalf("fallback weakening: %v", got)
 	}
 }

@@ -28,6 +28,8 @@ const (
 	ReasonStepUpStale = "step_up_stale"
 )
 
+var _ sso.StepUpRefuser = (*Completer)(nil)
+
 // stepUpSkew is the clock difference allowed between the IdP and here.
 const stepUpSkew = time.Minute
 
@@ -65,12 +67,35 @@ func (c *Completer) checkStepUp(login *sso.Login, res *Resolution) error {
 // or err for the protocol's ErrorHandler when that URL is not set or the
 // failure is not a refusal (a store fault).
 func (c *Completer) stepUpRefused(w http.ResponseWriter, r *http.Request, login *sso.Login, err error) error {
+	if c.redirectRefusal(w, r, login.ReturnTo, err) {
+		return nil
+	}
+	return err
+}
+
+// RefuseStepUp implements sso.StepUpRefuser: a protocol package refused
+// the answer to the step-up su (the IdP asserted no MFA, or an
+// authentication too old). With Config.StepUpRefusedURL set and err a
+// refusal (*sso.ValidationError) it redirects there as completion does for
+// its own refusals and returns true; the protocol package has already
+// audited the failure.
+func (c *Completer) RefuseStepUp(w http.ResponseWriter, r *http.Request, su *sso.StepUp, returnTo string, err error) bool {
+	if su == nil || su.IsZero() {
+		return false
+	}
+	return c.redirectRefusal(w, r, returnTo, err)
+}
+
+// redirectRefusal redirects to Config.StepUpRefusedURL with the refusal's
+// reason and the safe return path, when that URL is set and err is a
+// *sso.ValidationError.
+func (c *Completer) redirectRefusal(w http.ResponseWriter, r *http.Request, returnTo string, err error) bool {
 	var ve *sso.ValidationError
 	if c.cfg.StepUpRefusedURL == "" || !errors.As(err, &ve) {
-		return err
+		return false
 	}
 	q := url.Values{"reason": {ve.Reason}}
-	if rt := returnto.Safe(login.ReturnTo, ""); rt != "" {
+	if rt := returnto.Safe(returnTo, ""); rt != "" {
 		q.Set("return_to", rt)
 	}
 	sep := "?"
@@ -78,5 +103,5 @@ func (c *Completer) stepUpRefused(w http.ResponseWriter, r *http.Request, login 
 		sep = "&"
 	}
 	http.Redirect(w, r, c.cfg.StepUpRefusedURL+sep+q.Encode(), http.StatusSeeOther)
-	return nil
+	return true
 }

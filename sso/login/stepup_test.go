@@ -218,3 +218,53 @@ func TestCompleteNilLogin(t *testing.T) {
 		t.Fatalf("nil login: %v, want ErrInvalidInput", err)
 	}
 }
+
+// A protocol package's refusal of a step-up's answer (no MFA asserted,
+// checked before completion) reaches the same page through RefuseStepUp;
+// an unsafe return path is dropped, and anything that is not a step-up
+// refusal is left to the protocol's error page.
+func TestRefuseStepUpFromProtocol(t *testing.T) {
+	t.Parallel()
+	s := newStepUpEnv(t, func(c *login.Config) { c.StepUpRefusedURL = "/account/step-up-refused?from=idp" })
+	refusal := &sso.ValidationError{Protocol: saml.Protocol, Reason: saml.ReasonMFANotPerformed, Err: errors.New("no MFA")}
+	for _, tc := range []struct {
+		name, returnTo, wantReturn string
+	}{
+		{"relative", "/billing?x=1", "/billing?x=1"},
+		{"protocol-relative", "//evil.example/x", ""},
+		{"absolute", "https://evil.example/", ""},
+		{"backslash", "/\\evil.example", ""},
+	} {
+		w := httptest.NewRecorder()
+		if !s.comp.RefuseStepUp(w, httptest.NewRequest(http.MethodPost, "/sso/saml/acs/x", nil), s.stepUp(), tc.returnTo, refusal) {
+			t.Fatalf("%s: refusal not answered", tc.name)
+		}
+		loc, _ := url.Parse(w.Header().Get("Location"))
+		q := loc.Query()
+		if w.Code != http.StatusSeeOther || loc.Path != "/account/step-up-refused" || q.Get("from") != "idp" ||
+			q.Get("reason") != saml.ReasonMFANotPerformed || q.Get("return_to") != tc.wantReturn || loc.Host != "" {
+			t.Fatalf("%s: answered %d %s", tc.name, w.Code, w.Header().Get("Location"))
+		}
+	}
+	for name, call := range map[string]func(http.ResponseWriter) bool{
+		"no-step-up": func(w http.ResponseWriter) bool {
+			return s.comp.RefuseStepUp(w, httptest.NewRequest(http.MethodPost, "/", nil), nil, "/b", refusal)
+		},
+		"zero-step-up": func(w http.ResponseWriter) bool {
+			return s.comp.RefuseStepUp(w, httptest.NewRequest(http.MethodPost, "/", nil), &sso.StepUp{}, "/b", refusal)
+		},
+		"store-fault": func(w http.ResponseWriter) bool {
+			return s.comp.RefuseStepUp(w, httptest.NewRequest(http.MethodPost, "/", nil), s.stepUp(), "/b", sso.ErrUnavailable)
+		},
+	} {
+		w := httptest.NewRecorder()
+		if call(w) || w.Header().Get("Location") != "" {
+			t.Fatalf("%s: answered %d %q, want it left to the protocol", name, w.Code, w.Header().Get("Location"))
+		}
+	}
+	plain := newStepUpEnv(t, nil)
+	w := httptest.NewRecorder()
+	if plain.comp.RefuseStepUp(w, httptest.NewRequest(http.MethodPost, "/", nil), plain.stepUp(), "/b", refusal) {
+		t.Fatal("without StepUpRefusedURL the refusal was answered")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -17,6 +18,8 @@ var rowSettings = []struct{ column, key string }{
 	{"idp_metadata_url", "metadata_url"},
 	{"sp_entity_id", "sp_entity_id"},
 	{"acs_url", "acs_url"},
+	{"sp_slo_url", "sp_slo_url"},
+	{"sp_metadata_url", "sp_metadata_url"},
 	{"redirect_uri", "redirect_uri"},
 }
 
@@ -30,6 +33,10 @@ func (r *Row) setting(column string) string {
 		return r.SPEntityID
 	case "acs_url":
 		return r.ACSURL
+	case "sp_slo_url":
+		return r.SPSLOURL
+	case "sp_metadata_url":
+		return r.SPMetadataURL
 	}
 	return r.RedirectURI
 }
@@ -184,6 +191,14 @@ func markConflicts(p *Plan, cands []*sso.Connection) {
 		if sp := it.SP; sp != nil {
 			claim(i, key{"acs", sp.ACSURL}, "acs_url", "the same ACS URL")
 			claim(i, key{"redirect", sp.RedirectURI}, "redirect_uri", "the same redirect URI")
+			if p.Items[i].Action == Invalid {
+				continue
+			}
+			// A path reaches one endpoint of one connection, whatever
+			// the URL it serves (ACS, single logout, metadata).
+			claim(i, key{"path", urlPath(sp.ACSURL)}, "acs_url", "the same path as a URL of")
+			claim(i, key{"path", urlPath(sp.SLOURL)}, "sp_slo_url", "the same path as a URL of")
+			claim(i, key{"path", urlPath(sp.MetadataURL)}, "sp_metadata_url", "the same path as a URL of")
 		}
 	}
 	for i := range p.Items {
@@ -191,6 +206,15 @@ func markConflicts(p *Plan, cands []*sso.Connection) {
 			cands[i] = nil
 		}
 	}
+}
+
+// urlPath is the path of a URL ("" when it has none or does not parse).
+func urlPath(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return ""
+	}
+	return u.Host + u.Path
 }
 
 func itoa(n int) string {

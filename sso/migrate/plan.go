@@ -115,8 +115,11 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 	}
 	plan := &Plan{Items: make([]Item, 0, len(rows)), Counts: map[Action]int{}}
 	cands := make([]*sso.Connection, len(rows))
+	// Planning reserves nothing (a SAML connection's own paths): a dry run
+	// writes nothing, and a real run reserves just before it writes.
+	pctx := sso.WithPlanOnly(ctx)
 	for i := range rows {
-		it, c, err := im.planRow(ctx, &rows[i], opts, now().UTC())
+		it, c, err := im.planRow(pctx, &rows[i], opts, now().UTC())
 		if err != nil {
 			return nil, err
 		}
@@ -132,6 +135,9 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 	if !plan.Valid() {
 		return plan, ErrInvalidPlan
 	}
+	if err := im.reserve(ctx, plan, cands); err != nil {
+		return plan, err
+	}
 	for i, it := range plan.Items {
 		var err error
 		switch it.Action {
@@ -141,12 +147,51 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 			err = im.Store.UpdateConnection(ctx, cands[i])
 		}
 		if err != nil {
+			im.release(ctx, plan, cands, i)
 			return plan, fmt.Errorf("migrate: row %d (%s): %w", it.Line, it.ConnectionID, err)
 		}
 		plan.Items[i].Written = it.Action == Create || it.Action == Update
 	}
 	plan.Applied = true
 	return plan, nil
+}
+
+// reserve has each configurer reserve what the connections to write claim
+// (sso.ConnectionReserver). A refusal marks its row invalid and nothing is
+// written.
+func (im *Importer) reserve(ctx context.Context, plan *Plan, cands []*sso.Connection) error {
+	for i, it := range plan.Items {
+		res, ok := im.Configurers[it.Protocol].(sso.ConnectionReserver)
+		if !ok || (it.Action != Create && it.Action != Update) {
+			continue
+		}
+		err := res.ReserveConnection(ctx, cands[i])
+		if err == nil {
+			continue
+		}
+		iss := configureIssue(err)
+		if iss == nil {
+			return fmt.Errorf("migrate: row %d (%s): %w", it.Line, it.ConnectionID, err)
+		}
+		im.release(ctx, plan, cands, 0)
+		plan.Counts[it.Action]--
+		plan.Items[i].Action, plan.Items[i].Issues = Invalid, append(plan.Items[i].Issues, *iss)
+		plan.Counts[Invalid]++
+		return ErrInvalidPlan
+	}
+	return nil
+}
+
+// release drops the reservations of the connections to create from item
+// from on, which will not be written (a failed run is best effort: a
+// reservation it cannot drop expires on its own).
+func (im *Importer) release(ctx context.Context, plan *Plan, cands []*sso.Connection, from int) {
+	for i := from; i < len(plan.Items); i++ {
+		it := plan.Items[i]
+		if res, ok := im.Configurers[it.Protocol].(sso.ConnectionReserver); ok && it.Action == Create && cands[i] != nil {
+			_ = res.ReleaseConnection(ctx, cands[i])
+		}
+	}
 }
 
 // planRow validates one row and returns its item and the connection it

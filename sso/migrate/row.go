@@ -28,11 +28,14 @@ type Row struct {
 	// IdPMetadataXML or IdPMetadataURL is the IdP's metadata (SAML).
 	IdPMetadataXML string `json:"idp_metadata_xml,omitempty"`
 	IdPMetadataURL string `json:"idp_metadata_url,omitempty"`
-	// SPEntityID and ACSURL are the SAML SP entity ID and ACS URL the IdP
+	// SPEntityID, ACSURL, SPSLOURL and SPMetadataURL are the SAML SP
+	// entity ID, ACS URL, single logout URL and SP metadata URL the IdP
 	// already has; RedirectURI the OIDC redirect URI it already has.
-	SPEntityID  string `json:"sp_entity_id,omitempty"`
-	ACSURL      string `json:"acs_url,omitempty"`
-	RedirectURI string `json:"redirect_uri,omitempty"`
+	SPEntityID    string `json:"sp_entity_id,omitempty"`
+	ACSURL        string `json:"acs_url,omitempty"`
+	SPSLOURL      string `json:"sp_slo_url,omitempty"`
+	SPMetadataURL string `json:"sp_metadata_url,omitempty"`
+	RedirectURI   string `json:"redirect_uri,omitempty"`
 	// Config holds the protocol's other settings, as the protocol's own
 	// JSON object (for OIDC: issuer, client_id, client_secret, ...).
 	Config json.RawMessage `json:"config,omitempty"`
@@ -109,6 +112,8 @@ var csvColumns = map[string]func(r *Row, v string){
 	"idp_metadata_url": func(r *Row, v string) { r.IdPMetadataURL = v },
 	"sp_entity_id":     func(r *Row, v string) { r.SPEntityID = v },
 	"acs_url":          func(r *Row, v string) { r.ACSURL = v },
+	"sp_slo_url":       func(r *Row, v string) { r.SPSLOURL = v },
+	"sp_metadata_url":  func(r *Row, v string) { r.SPMetadataURL = v },
 	"redirect_uri":     func(r *Row, v string) { r.RedirectURI = v },
 	"config": func(r *Row, v string) {
 		if v != "" {
@@ -135,7 +140,8 @@ func mapping(r *Row, v string) *Mapping {
 
 // ParseCSV reads rows from CSV with a header line naming columns: id, org,
 // name, protocol, idp_metadata_xml, idp_metadata_url, sp_entity_id,
-// acs_url, redirect_uri, config (a JSON object) and map_email,
+// acs_url, sp_slo_url, sp_metadata_url, redirect_uri, config (a JSON
+// object) and map_email,
 // map_given_name, map_family_name, map_display_name, map_groups. Columns
 // may come in any order; unknown ones are refused. A row whose map_
 // cells are all empty keeps the connection's mapping.

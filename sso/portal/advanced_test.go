@@ -142,7 +142,7 @@ func TestAdvancedSAMLFieldErrorNamesField(t *testing.T) {
 		t.Fatal("a refused ACS URL was stored")
 	}
 	r = b.post("/connections/"+c.ID+"/advanced", b.form("allow_rsa15_key_transport", "maybe"))
-	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `name="allow_rsa15_key_transport" aria-describedby="a-6-help" aria-invalid="true"`) {
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `name="allow_rsa15_key_transport" aria-describedby="a-8-help" aria-invalid="true"`) {
 		t.Fatalf("bad switch value: %d %s", r.Status, r.Body)
 	}
 }

@@ -26,6 +26,7 @@ func (p *Portal) routes() {
 	p.importRoutes(m)
 	p.networkRoutes(m)
 	p.signInMethodRoutes(m)
+	p.mfaRoutes(m)
 	p.domainRoutes(m)
 	p.directoryRoutes(m)
 	p.auditRoutes(m)

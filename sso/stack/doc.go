@@ -45,7 +45,7 @@
 //	/api/account/           the user's own organizations, with Account (admin.Account)
 //	/oauth/token            token endpoint, when SigningKeys are set   (session.Manager)
 //	/.well-known/jwks.json  access-token keys, when SigningKeys are set
-//	Config.SAMLExtraACSPaths  POST only: connections' own (legacy) ACS URLs (saml.SP)
+//	Config.SAMLExtraACSPaths  connections' own (legacy) ACS, SLO and metadata URLs (saml.SP)
 //
 // The MFA, admin and sign-in routes load the session themselves when
 // [Stack.Middleware] did not already run.

@@ -159,9 +159,9 @@ type Config struct {
 	// step once.
 	SPKeyRollover *saml.KeyRollover
 	// SAMLExtraACSPaths are paths on BaseURL's host, each ending with "/"
-	// (for example "/auth/saml2/"), where connections keep ACS URLs an IdP
-	// already has (saml.Config.ExtraACSURLs). The stack mounts the SAML
-	// handler on each for POSTs.
+	// (for example "/auth/saml2/"), where connections keep ACS, SLO and
+	// metadata URLs an IdP already has (saml.Config.ExtraACSURLs). The
+	// stack mounts the SAML handler on each.
 	SAMLExtraACSPaths []string
 
 	// LocalLoginURL is the host's own (password) login page, where discovery
@@ -748,8 +748,9 @@ func (s *Stack) mounts() []mount {
 		strip(PrefixSAML, s.protocols("saml", s.SAML)),
 	}
 	for _, x := range s.samlExtra {
-		// Connections' own ACS URLs: the SAML handler reads the path.
-		ms = append(ms, mount{"POST " + x, s.protocols("saml", s.SAML)})
+		// Connections' own ACS, SLO and metadata URLs: the SAML handler
+		// reads the path.
+		ms = append(ms, mount{x, s.protocols("saml", s.SAML)})
 	}
 	ms = append(ms,
 		strip(PrefixOIDC, s.protocols("oidc", s.OIDC)),

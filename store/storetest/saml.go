@@ -39,6 +39,7 @@ func runSAML(t *testing.T, newStores newStoresFunc) {
 		}
 	})
 	t.Run("ConsumeLogin", func(t *testing.T) { testConsumeLogin(t, newStores(t).SAML, future) })
+	t.Run("EndpointClaims", func(t *testing.T) { testEndpointClaims(t, newStores(t).SAML) })
 	t.Run("RequestExpired", func(t *testing.T) {
 		s := newStores(t).SAML
 		past := time.Now().Add(-time.Minute)
@@ -202,5 +203,77 @@ func testConsumeLogin(t *testing.T, s saml.Store, future time.Time) {
 	}
 	if err := s.MarkAssertionUsed(ctx, "idp", "as4", future); err != nil {
 		t.Fatalf("the refused consumption of an expired request recorded its assertion: %v", err)
+	}
+}
+
+// testEndpointClaims: a path of a connection's own URL has one holder, of
+// concurrent claimers exactly one wins, a transfer needs the holder and
+// claim time it was judged by, and a release keeps the paths still used.
+func testEndpointClaims(t *testing.T, st saml.Store) {
+	cl, ok := st.(saml.EndpointClaimer)
+	if !ok {
+		t.Skip("the store does not implement saml.EndpointClaimer")
+	}
+	ctx := context.Background()
+	t0 := time.Now().UTC().Truncate(time.Second)
+	if _, err := cl.ClaimEndpointPath(ctx, "/sso/saml/old/acs", "conn_a", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.ClaimEndpointPath(ctx, "/sso/saml/old/acs", "conn_a", t0.Add(time.Minute)); err != nil {
+		t.Fatalf("claiming one's own path again: %v", err)
+	}
+	held, err := cl.ClaimEndpointPath(ctx, "/sso/saml/old/acs", "conn_b", t0)
+	if !errors.Is(err, sso.ErrConflict) || held == nil || held.ConnectionID != "conn_a" || !held.ClaimedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("another connection's claim: %+v, %v", held, err)
+	}
+	// A transfer judged on an older claim time, or from a non-holder, fails.
+	if err := cl.TransferEndpointPath(ctx, "/sso/saml/old/acs", "conn_a", "conn_b", t0, t0); !errors.Is(err, sso.ErrConflict) {
+		t.Fatalf("transfer of a refreshed claim: %v", err)
+	}
+	if err := cl.TransferEndpointPath(ctx, "/sso/saml/old/acs", "conn_x", "conn_b", t0.Add(time.Hour), t0); !errors.Is(err, sso.ErrConflict) {
+		t.Fatalf("transfer from a non-holder: %v", err)
+	}
+	if err := cl.TransferEndpointPath(ctx, "/sso/saml/old/acs", "conn_a", "conn_b", t0.Add(time.Minute), t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := cl.ClaimEndpointPath(ctx, "/sso/saml/old/acs", "conn_a", t0); !errors.Is(err, sso.ErrConflict) || held.ConnectionID != "conn_b" {
+		t.Fatalf("after the transfer: %+v, %v", held, err)
+	}
+	// Release keeps the listed paths and leaves other connections alone.
+	for _, p := range []string{"/x/slo", "/x/md"} {
+		if _, err := cl.ClaimEndpointPath(ctx, p, "conn_b", t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cl.ReleaseEndpointPaths(ctx, "conn_b", []string{"/x/slo"}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{"/sso/saml/old/acs": "conn_c", "/x/md": "conn_c", "/x/slo": ""} {
+		held, err := cl.ClaimEndpointPath(ctx, p, "conn_c", t0)
+		switch {
+		case want == "conn_c" && err != nil:
+			t.Fatalf("%s after release: %v", p, err)
+		case want == "" && (!errors.Is(err, sso.ErrConflict) || held.ConnectionID != "conn_b"):
+			t.Fatalf("%s released: %+v, %v", p, held, err)
+		}
+	}
+	// Of concurrent claimers exactly one holds the path.
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := cl.ClaimEndpointPath(ctx, "/race", fmt.Sprintf("conn_%d", i), t0)
+			if err == nil {
+				won.Add(1)
+			} else if !errors.Is(err, sso.ErrConflict) {
+				t.Errorf("claimer %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d concurrent claimers won, want 1", won.Load())
 	}
 }

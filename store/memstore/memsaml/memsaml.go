@@ -23,6 +23,8 @@ type samlData struct {
 	requests map[string]saml.AuthnRequestState
 	replay   map[samlReplayKey]time.Time
 	metadata map[string]saml.CachedMetadata
+	// paths are the claims on connections' own endpoint paths.
+	paths map[string]saml.EndpointClaim
 }
 
 type samlReplayKey struct{ issuer, id string }
