@@ -152,6 +152,13 @@ func TestAdminChangeAndEventCommitTogether(t *testing.T) {
 				t.Fatalf("organization renamed without its event")
 			}
 
+			testdb.RefuseEvents(t, db, pg, "refuse_mfa", admin.EventMFAPolicyChanged)
+			code, m = f.json(a, "PUT", "/mfa-policy", `{"required":true}`)
+			refused("MFA policy", code, m)
+			if org, _ := f.st.GetOrg(ctx, a.ID); org.Settings.MFA.Required {
+				t.Fatalf("MFA policy changed without its event")
+			}
+
 			// The same change with its event accepted is stored with it.
 			code, m = f.json(a, "PATCH", "/connections/"+c.ID, `{"display_name":"Okta EU"}`)
 			if code != http.StatusOK {

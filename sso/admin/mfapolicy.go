@@ -124,11 +124,11 @@ func (h *Handler) setMFAPolicy(w http.ResponseWriter, r *http.Request, org *sso.
 			changed["weakened"] = strings.Join(weak, ",")
 		}
 		org.Settings.MFA, org.UpdatedAt = p, now
-		if err := h.cfg.Store.UpdateOrg(r.Context(), org); err != nil {
+		// The policy and its event commit together (see Handler.change).
+		if err := h.change(r.Context(), func(s Store) error { return s.UpdateOrg(r.Context(), org) },
+			&sso.Event{OrgID: org.ID, Type: EventMFAPolicyChanged, Target: sso.Target{Type: "organization", ID: org.ID}, Details: changed}); err != nil {
 			return err
 		}
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventMFAPolicyChanged,
-			Target: sso.Target{Type: "organization", ID: org.ID}, Details: changed})
 	}
 	httpjson.Write(w, http.StatusOK, mfaPolicyView(org))
 	return nil
