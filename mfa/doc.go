@@ -63,7 +63,12 @@
 // (a step-up is used once). Local sign-ins, sessions that entered their
 // organization by a switch, and organizations without StepUpAtIdP use the
 // local factor. StepUpLocalFallback tells the host's refusal page
-// (sso/login Config.StepUpRefusedURL) to offer the local factor instead.
+// (sso/login Config.StepUpRefusedURL) to offer the local factor instead;
+// without it, POST /verify, /recovery and /webauthn/login/* refuse a
+// session that can step up at its IdP (409
+// {"error": "mfa_step_up_at_idp_required", "step_up_url": ...}, audited
+// as mfa.failed, reason local_factor_not_allowed) before checking any
+// code, and a TOTP enrolment does not elevate it.
 //
 // # Managing factors
 //

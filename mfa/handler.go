@@ -232,8 +232,16 @@ func (m *Manager) ServeTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 		m.errorFn(w, r, err)
 		return
 	}
-	if !m.elevate(w, r) {
-		return
+	// The new factor is enrolled either way; it elevates the session only
+	// where a local factor may satisfy the organization's MFA.
+	// A failed policy lookup elevates nothing (the factor stays enrolled).
+	switch refused, err := m.localFactorRefused(r.Context(), p); {
+	case err != nil:
+		m.log.ErrorContext(r.Context(), "mfa: step-up policy lookup failed; session not elevated", "error", err)
+	case !refused:
+		if !m.elevate(w, r) {
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, codesResponse{RecoveryCodes: nonNil(codes)})
 }
@@ -249,7 +257,7 @@ func nonNil(s []string) []string {
 func (m *Manager) ServeVerify(w http.ResponseWriter, r *http.Request) {
 	p, r, ok := m.principal(w, r)
 	var req codeRequest
-	if !ok || !decode(w, r, &req) {
+	if !ok || !decode(w, r, &req) || m.refuseLocalFactor(w, r, p) {
 		return
 	}
 	if err := m.VerifyTOTP(r.Context(), p, req.Code); err != nil {
@@ -267,7 +275,7 @@ func (m *Manager) ServeVerify(w http.ResponseWriter, r *http.Request) {
 func (m *Manager) ServeRecovery(w http.ResponseWriter, r *http.Request) {
 	p, r, ok := m.principal(w, r)
 	var req codeRequest
-	if !ok || !decode(w, r, &req) {
+	if !ok || !decode(w, r, &req) || m.refuseLocalFactor(w, r, p) {
 		return
 	}
 	res, err := m.UseRecoveryCode(r.Context(), p, req.Code)
@@ -364,7 +372,7 @@ func (m *Manager) ServeWebAuthnRegisterFinish(w http.ResponseWriter, r *http.Req
 // {"ceremony", "options"}; options is the CredentialAssertion JSON.
 func (m *Manager) ServeWebAuthnLoginBegin(w http.ResponseWriter, r *http.Request) {
 	p, r, ok := m.principal(w, r)
-	if !ok || !decode(w, r, nil) {
+	if !ok || !decode(w, r, nil) || m.refuseLocalFactor(w, r, p) {
 		return
 	}
 	id, opts, err := m.BeginWebAuthnLogin(r.Context(), p)
@@ -380,7 +388,7 @@ func (m *Manager) ServeWebAuthnLoginBegin(w http.ResponseWriter, r *http.Request
 func (m *Manager) ServeWebAuthnLoginFinish(w http.ResponseWriter, r *http.Request) {
 	p, r, ok := m.principal(w, r)
 	var req finishRequest
-	if !ok || !decode(w, r, &req) {
+	if !ok || !decode(w, r, &req) || m.refuseLocalFactor(w, r, p) {
 		return
 	}
 	if err := m.FinishWebAuthnLogin(r.Context(), p, req.Ceremony, req.Credential); err != nil {

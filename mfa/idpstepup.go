@@ -111,3 +111,57 @@ func (m *Manager) idpStepUpURL(maxAge time.Duration) string {
 	}
 	return m.cfg.IdPStepUpURL + "?max_age=" + strconv.Itoa(int(maxAge/time.Second))
 }
+
+// CodeStepUpAtIdPRequired is the JSON error of POST /verify, /recovery,
+// /totp/confirm's elevation and /webauthn/login/* for a session that must
+// prove its second factor at its IdP: its organization asks for step-ups
+// there (sso.MFAPolicy.StepUpAtIdP with TrustIdPMFA) without the local
+// fallback (StepUpLocalFallback off), and the session was made by one of
+// its active SSO connections. The answer's step_up_url is where to go.
+const CodeStepUpAtIdPRequired = "mfa_step_up_at_idp_required"
+
+// ReasonLocalFactorNotAllowed is the reason of the mfa.failed event of a
+// local factor refused by CodeStepUpAtIdPRequired.
+const ReasonLocalFactorNotAllowed = "local_factor_not_allowed"
+
+// localFactorRefused reports whether p's session may not satisfy its
+// organization's MFA with a local factor: the organization asks for
+// step-ups at the IdP without the local fallback and the session can step
+// up there (idpStepUpConn). Sessions that cannot (local sign-ins,
+// switches, a connection gone) keep the local factor.
+func (m *Manager) localFactorRefused(ctx context.Context, p *sso.Principal) (bool, error) {
+	if m.cfg.Starters == nil || m.cfg.Connections == nil || p.ConnectionID == "" {
+		return false, nil
+	}
+	org, err := m.cfg.Orgs.GetOrg(ctx, p.OrgID)
+	switch {
+	case errors.Is(err, sso.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("mfa: step-up policy lookup: %w", err)
+	case org.Settings.MFA.StepUpLocalFallback:
+		return false, nil
+	}
+	conn, err := m.idpStepUpConn(ctx, p, org)
+	return conn != nil, err
+}
+
+// refuseLocalFactor answers a local factor that p's session may not use
+// (localFactorRefused): 409 CodeStepUpAtIdPRequired with the IdP step-up
+// URL, audited as a failed second factor, before any code is checked. It
+// reports whether it answered.
+func (m *Manager) refuseLocalFactor(w http.ResponseWriter, r *http.Request, p *sso.Principal) bool {
+	refused, err := m.localFactorRefused(r.Context(), p)
+	if err != nil {
+		m.log.ErrorContext(r.Context(), "mfa: step-up policy lookup failed", "error", err)
+		writeJSONError(w, http.StatusServiceUnavailable, "unavailable")
+		return true
+	}
+	if !refused {
+		return false
+	}
+	m.audit(r.Context(), p, EventFailed, sso.OutcomeFailure, ReasonLocalFactorNotAllowed, nil)
+	writeJSON(w, http.StatusConflict, map[string]string{"error": CodeStepUpAtIdPRequired, "step_up_url": m.cfg.IdPStepUpURL,
+		"message": "Your organization confirms a second factor at its identity provider, not here. Sign in there again to continue."})
+	return true
+}

@@ -139,3 +139,59 @@ func TestServeIdPStepUpStartsABoundLogin(t *testing.T) {
 		t.Fatalf("anonymous answered %d", w.Code)
 	}
 }
+
+// TestLocalFactorRefusedWithoutFallback: an organization that confirms
+// second factors at its IdP and turned the local fallback off refuses a
+// local factor from a session its SSO connection made (a member cannot
+// step around the IdP with a TOTP code, a recovery code or a security
+// key), before any code is checked; with the fallback on, or for a local
+// sign-in, the local factor elevates the session.
+func TestLocalFactorRefusedWithoutFallback(t *testing.T) {
+	t.Parallel()
+	e, _, _ := idpStepUpEnv(t, true)
+	secret, recovery := e.enrol()
+	srv := e.server(t, nil)
+
+	before := len(e.events(mfa.EventFailed))
+	for _, c := range []struct {
+		path string
+		body any
+	}{
+		{"/mfa/verify", map[string]string{"code": e.code(secret)}},
+		{"/mfa/recovery", map[string]string{"code": recovery[0]}},
+		{"/mfa/webauthn/login/begin", map[string]string{}},
+		{"/mfa/webauthn/login/finish", map[string]any{"ceremony": "x", "credential": map[string]string{}}},
+	} {
+		r := call(t, srv, "POST", c.path, c.body).want(t, http.StatusConflict, mfa.CodeStepUpAtIdPRequired)
+		if r.body["step_up_url"] != "/mfa/step-up/idp" {
+			t.Errorf("%s: step_up_url %v, want the IdP step-up", c.path, r.body["step_up_url"])
+		}
+	}
+	if n := e.elev.Calls(); n != 0 {
+		t.Fatalf("%d elevations with the local fallback off", n)
+	}
+	evs := e.events(mfa.EventFailed)
+	if len(evs)-before != 4 || evs[0].Reason != mfa.ReasonLocalFactorNotAllowed {
+		t.Fatalf("%d new mfa.failed events (first reason %q), want 4 naming %s", len(evs)-before, evs[0].Reason, mfa.ReasonLocalFactorNotAllowed)
+	}
+	// The recovery code was not spent by the refused attempt.
+	e.org.Settings.MFA.StepUpLocalFallback = true
+	if err := e.st.UpdateOrg(e.ctx(), e.org); err != nil {
+		t.Fatal(err)
+	}
+	call(t, srv, "POST", "/mfa/recovery", map[string]string{"code": recovery[0]}).want(t, http.StatusOK, "")
+	if n := e.elev.Calls(); n != 1 {
+		t.Fatalf("%d elevations with the fallback on, want 1", n)
+	}
+	// A local sign-in of the same organization keeps the local factor.
+	e.org.Settings.MFA.StepUpLocalFallback = false
+	if err := e.st.UpdateOrg(e.ctx(), e.org); err != nil {
+		t.Fatal(err)
+	}
+	e.p.Method, e.p.ConnectionID = sso.AuthLocal, ""
+	e.clock.Advance(30 * time.Second)
+	call(t, srv, "POST", "/mfa/verify", map[string]string{"code": e.code(secret)}).want(t, http.StatusOK, "")
+	if n := e.elev.Calls(); n != 2 {
+		t.Fatalf("%d elevations after a local sign-in's TOTP, want 2", n)
+	}
+}
