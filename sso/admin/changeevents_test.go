@@ -2,15 +2,19 @@ package admin_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 	"github.com/ssokit/ssokit/sso/domains"
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/store/sqlstore"
+	"github.com/ssokit/ssokit/store/sqlstore/sqlsaml"
 )
 
 // sqlFixture is the admin fixture on a migrated store of dialect d, with
@@ -200,5 +204,47 @@ func TestAdminFailedChangeRecordsNoEvent(t *testing.T) {
 	}
 	if evs, _ := f.st.ListEvents(ctx, sso.EventQuery{OrgID: a.ID, Type: domains.EventFailed}); len(evs) != 1 || evs[0].Reason != "claimed_by_other_org" {
 		t.Fatalf("failure events %+v, want one claimed_by_other_org", evs)
+	}
+}
+
+// TestImportedConnectionAndEventCommitTogether: a connection written by an
+// import is stored with its connection.created event or not at all, on
+// SQLite and PostgreSQL.
+func TestImportedConnectionAndEventCommitTogether(t *testing.T) {
+	t.Parallel()
+	for name, d := range map[string]sqlstore.Dialect{"sqlite": sqlstore.SQLite, "postgres": sqlstore.Postgres} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var db *sql.DB
+			if d == sqlstore.Postgres {
+				db = testdb.Postgres(t)
+			} else {
+				db = testdb.SQLite(t)
+			}
+			st, err := sqlstore.New(db, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			f := newFixtureOn(t, st, func(c *admin.Config) {
+				base, _ := url.Parse("https://app.example.com/sso/saml")
+				sp, err := saml.New(saml.Config{BaseURL: base, Connections: c.Store, Store: sqlsaml.New(st), Completer: importCompleter{}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Configurers[saml.Protocol] = sp
+			})
+			b, _ := json.Marshal(map[string]any{"connections": []map[string]any{{"name": "Acme Okta", "protocol": "saml",
+				"idp_metadata_xml": importMetadata(t, "https://okta.example.com/acme")}}})
+			testdb.RefuseEvents(t, db, d == sqlstore.Postgres, "refuse_created", admin.EventConnectionCreated)
+			if code, m := f.json(f.orgA, "POST", "/connections/import", string(b)); code < 500 {
+				t.Fatalf("import whose event was refused: %d %v, want a server error", code, m)
+			}
+			if conns, err := st.ListConnections(ctx, f.orgA.ID); err != nil || len(conns) != 0 {
+				t.Fatalf("%d connections stored without their event (%v)", len(conns), err)
+			}
+		})
 	}
 }

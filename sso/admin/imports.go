@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"mime"
@@ -53,7 +54,7 @@ func (h *Handler) importConnections(w http.ResponseWriter, r *http.Request, org 
 			cfs[p] = cf
 		}
 	}
-	im := &migrate.Importer{Store: h.cfg.Store, Configurers: cfs, Now: h.cfg.Now}
+	im := &migrate.Importer{Store: h.cfg.Store, Configurers: cfs, Now: h.cfg.Now, Write: h.importWrite}
 	plan, err := im.Run(r.Context(), rows, migrate.Options{OrgID: org.ID, DryRun: dry})
 	switch {
 	case errors.Is(err, migrate.ErrInvalidPlan):
@@ -77,22 +78,28 @@ func (h *Handler) importConnections(w http.ResponseWriter, r *http.Request, org 
 	return nil
 }
 
-// auditImport records the connections an import wrote (all of an
+// importWrite stores one connection of an import with its
+// connection.created or connection.updated event in one transaction (see
+// Handler.change).
+func (h *Handler) importWrite(ctx context.Context, a migrate.Action, c *sso.Connection) error {
+	typ, write := EventConnectionCreated, func(s Store) error { return s.CreateConnection(ctx, c) }
+	if a == migrate.Update {
+		typ, write = EventConnectionUpdated, func(s Store) error { return s.UpdateConnection(ctx, c) }
+	}
+	return h.change(ctx, write, &sso.Event{OrgID: c.OrgID, Type: typ, Target: sso.Target{Type: "connection", ID: c.ID},
+		Details: map[string]string{"protocol": string(c.Protocol), "import": "true"}})
+}
+
+// auditImport records the summary of what an import wrote (all of an
 // applied plan's creates and updates, or those written before a store
-// failure) and returns their number.
+// failure; each connection's own event was stored with it) and returns
+// the number of connections written.
 func (h *Handler) auditImport(r *http.Request, org *sso.Organization, plan *migrate.Plan) int {
 	n := 0
 	for _, it := range plan.Items {
-		if !it.Written {
-			continue
+		if it.Written {
+			n++
 		}
-		typ := EventConnectionCreated
-		if it.Action == migrate.Update {
-			typ = EventConnectionUpdated
-		}
-		n++
-		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: typ, Target: sso.Target{Type: "connection", ID: it.ConnectionID},
-			Details: map[string]string{"protocol": string(it.Protocol), "import": "true"}})
 	}
 	if n > 0 {
 		h.audit(r.Context(), &sso.Event{OrgID: org.ID, Type: EventConnectionsImported, Target: sso.Target{Type: "organization", ID: org.ID},

@@ -85,6 +85,11 @@ type Importer struct {
 	Configurers map[sso.Protocol]sso.ConnectionConfigurer
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
+	// Write, when set, writes one planned connection (a Create or an
+	// Update) in place of Store's CreateConnection or UpdateConnection:
+	// the admin API sets it to store each connection together with its
+	// audit event in one transaction.
+	Write func(ctx context.Context, a Action, c *sso.Connection) error
 }
 
 // Options select what Run does.
@@ -139,13 +144,7 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 		return plan, err
 	}
 	for i, it := range plan.Items {
-		var err error
-		switch it.Action {
-		case Create:
-			err = im.Store.CreateConnection(ctx, cands[i])
-		case Update:
-			err = im.Store.UpdateConnection(ctx, cands[i])
-		}
+		err := im.write(ctx, it.Action, cands[i])
 		if err != nil {
 			im.release(ctx, plan, cands, i)
 			return plan, fmt.Errorf("migrate: row %d (%s): %w", it.Line, it.ConnectionID, err)
@@ -154,6 +153,22 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 	}
 	plan.Applied = true
 	return plan, nil
+}
+
+// write stores connection c of a Create or an Update item through
+// Importer.Write when set, else through the Store; other actions write
+// nothing.
+func (im *Importer) write(ctx context.Context, a Action, c *sso.Connection) error {
+	if a != Create && a != Update {
+		return nil
+	}
+	if im.Write != nil {
+		return im.Write(ctx, a, c)
+	}
+	if a == Create {
+		return im.Store.CreateConnection(ctx, c)
+	}
+	return im.Store.UpdateConnection(ctx, c)
 }
 
 // reserve has each configurer reserve what the connections to write claim
