@@ -112,6 +112,12 @@ type coreAndSCIM struct {
 	scimStore
 }
 
+// SetMembershipRoles is the core store's scim.RolesWriter (memstore and
+// sqlstore have it), which the embedded interface would hide.
+func (c coreAndSCIM) SetMembershipRoles(ctx context.Context, orgID, userID string, roles []string, at time.Time) error {
+	return c.Store.(scim.RolesWriter).SetMembershipRoles(ctx, orgID, userID, roles, at)
+}
+
 // newMem returns a backend on a fresh memstore.
 func newMem() backend {
 	ms := memstore.New()

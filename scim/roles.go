@@ -110,35 +110,76 @@ func (h *Handler) recomputeUser(ctx context.Context, org *sso.Organization, uid 
 	return m, err
 }
 
+// RolesWriter is an optional Config.Core capability: SetMembershipRoles
+// writes only the roles (and the update time) of a membership. A role
+// recompute uses it so that it never writes back a status or an external
+// ID it read before a SCIM write on another replica changed them (a lost
+// deactivation). store/sqlstore and store/memstore implement it; without
+// it the whole membership is written with UpdateMembership.
+type RolesWriter interface {
+	SetMembershipRoles(ctx context.Context, orgID, userID string, roles []string, at time.Time) error
+}
+
+// maxRecomputeRounds bounds how often a recompute writes roles again
+// because the groups changed under it.
+const maxRecomputeRounds = 4
+
 // recomputeWith stores the roles conns give uid's groups and syncs the
 // membership when they changed. It returns the updated membership (nil
 // when unchanged) and whether the member's sessions reflect a lost role.
+//
+// Group changes on other replicas are not serialized with this one: after
+// writing, it reads the groups again and writes again when they give
+// other roles, so the last recompute to write saw every group change
+// committed before its write, and no removed role outlives a race.
 func (h *Handler) recomputeWith(ctx context.Context, org *sso.Organization, conns []*sso.Connection, uid string) (*sso.Membership, bool, error) {
+	var (
+		written *sso.Membership
+		synced  = true
+	)
+	for range maxRecomputeRounds {
+		roles, err := h.groupRoles(ctx, org, conns, uid)
+		if err != nil {
+			return nil, false, err
+		}
+		m, err := h.cfg.Core.GetMembership(ctx, org.ID, uid)
+		if err != nil {
+			return nil, false, err
+		}
+		if slices.Equal(m.Roles, roles) {
+			return written, synced, nil
+		}
+		old := m.Roles
+		m.Roles, m.UpdatedAt = roles, h.now()
+		if rw, ok := h.cfg.Core.(RolesWriter); ok {
+			if err = rw.SetMembershipRoles(ctx, org.ID, uid, roles, m.UpdatedAt); err == nil {
+				// The rest of the row as stored now, for the sync.
+				m, err = h.cfg.Core.GetMembership(ctx, org.ID, uid)
+			}
+		} else {
+			err = h.cfg.Core.UpdateMembership(ctx, m)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		h.record(ctx, sso.EventRolesChanged, "user", uid, map[string]string{"from": joinRoles(old), "to": joinRoles(roles)})
+		written, synced = m, h.syncRoles(ctx, m, old) && synced
+	}
+	return written, synced, nil
+}
+
+// groupRoles returns the roles conns give uid's SCIM groups.
+func (h *Handler) groupRoles(ctx context.Context, org *sso.Organization, conns []*sso.Connection, uid string) ([]string, error) {
 	byUser, err := h.cfg.Store.ListUserGroupsSCIM(ctx, org.ID, uid)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	groups := byUser[uid]
 	names := make([]string, 0, len(groups))
 	for _, g := range groups {
 		names = append(names, g.DisplayName)
 	}
-	roles := rolesFrom(org, conns, names)
-	m, err := h.cfg.Core.GetMembership(ctx, org.ID, uid)
-	if err != nil {
-		return nil, false, err
-	}
-	if slices.Equal(m.Roles, roles) {
-		return nil, true, nil
-	}
-	old := m.Roles
-	m.Roles = roles
-	m.UpdatedAt = h.now()
-	if err := h.cfg.Core.UpdateMembership(ctx, m); err != nil {
-		return nil, false, err
-	}
-	h.record(ctx, sso.EventRolesChanged, "user", uid, map[string]string{"from": joinRoles(old), "to": joinRoles(roles)})
-	return m, h.syncRoles(ctx, m, old), nil
+	return rolesFrom(org, conns, names), nil
 }
 
 // syncMember hands the stored membership m to the MembershipSyncer. A

@@ -670,6 +670,28 @@ func (s *Store) UpdateMembership(ctx context.Context, m *sso.Membership) error {
 	return nil
 }
 
+// SetMembershipRoles implements scim.RolesWriter: it writes only the
+// roles (and the update time) of a membership.
+func (s *Store) SetMembershipRoles(ctx context.Context, orgID, userID string, roles []string, at time.Time) error {
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	m, ok := d.members[orgID][userID]
+	if !ok {
+		return notFound("membership", orgID+"/"+userID)
+	}
+	c := cloneMember(m)
+	c.Roles, c.UpdatedAt = slices.Clone(roles), at
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	d.members[orgID][userID] = c
+	d.AppendEvents(s.events)
+	return nil
+}
+
 // DeleteMembership implements sso.MembershipStore.
 func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) error {
 	d, err := s.writeLock()

@@ -88,6 +88,19 @@ func (d *coreData) PutMembership(m *sso.Membership) {
 	d.members[m.OrgID][m.UserID] = cloneMember(m)
 }
 
+// PutSCIMMembership implements memstate.Core.
+func (d *coreData) PutSCIMMembership(m *sso.Membership) {
+	d.init()
+	cur, ok := d.members[m.OrgID][m.UserID]
+	if !ok {
+		d.PutMembership(m)
+		return
+	}
+	c := cloneMember(cur)
+	c.Status, c.Source, c.ExternalID, c.UpdatedAt = m.Status, m.Source, m.ExternalID, m.UpdatedAt
+	d.members[m.OrgID][m.UserID] = c
+}
+
 // CreateMembership implements memstate.Core.
 func (d *coreData) CreateMembership(m *sso.Membership) error {
 	d.init()

@@ -451,6 +451,22 @@ func (s *Store) UpdateMembership(ctx context.Context, m *sso.Membership) error {
 		break_glass = $7, joined_at = $8, updated_at = $9 WHERE org_id = $1 AND user_id = $2`, args...)
 }
 
+// SetMembershipRoles implements scim.RolesWriter: it writes only the
+// roles (and the update time) of a membership, so a role recompute never
+// writes back a status it read before a concurrent change.
+func (s *Store) SetMembershipRoles(ctx context.Context, orgID, userID string, roles []string, at time.Time) error {
+	m := &sso.Membership{OrgID: orgID, UserID: userID, Roles: roles, Status: sso.MembershipActive, JoinedAt: at, UpdatedAt: at}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	args, err := sqlbase.MemberArgs(m)
+	if err != nil {
+		return err
+	}
+	return s.execAffect(ctx, "membership", `UPDATE ssokit_memberships SET roles = $3, updated_at = $4
+		WHERE org_id = $1 AND user_id = $2`, args[0], args[1], args[2], args[8])
+}
+
 // DeleteMembership implements sso.MembershipStore.
 func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) error {
 	return s.execAffect(ctx, "membership", `DELETE FROM ssokit_memberships WHERE org_id = $1 AND user_id = $2`, orgID, userID)

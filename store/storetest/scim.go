@@ -169,6 +169,47 @@ func runSCIM(t *testing.T, newStores newStoresFunc) {
 		}
 	})
 
+	// A SCIM user write and a role recompute each write only their own
+	// fields of a membership, so neither undoes the other when they race
+	// on two replicas: a stale copy of the roles in a user write must not
+	// bring back a role a recompute took away, and a recompute must not
+	// bring back the status a deactivation changed.
+	t.Run("MembershipFieldsOwned", func(t *testing.T) {
+		s, ms := get(t)
+		if ms == nil {
+			t.Skip("the stores keep no memberships")
+		}
+		rw, ok := ms.(scim.RolesWriter)
+		if !ok {
+			t.Fatal("the core store does not implement scim.RolesWriter")
+		}
+		mustCreateSCIMUser(t, s, "org1", "u1", "one@x.test", nil)
+		if err := rw.SetMembershipRoles(ctx, "org1", "u1", []string{"admin"}, scimT0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		// A deactivation that read the membership before the recompute.
+		cu, stale, r := scimUser("org1", "u1", "one@x.test", map[string]any{"active": false}, scimT0.Add(2*time.Second))
+		r.Version, stale.Status, stale.UpdatedAt = 2, sso.MembershipDeactivated, scimT0.Add(2*time.Second)
+		if err := s.UpdateUserSCIM(ctx, r, 1, cu, stale); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ms.GetMembership(ctx, "org1", "u1")
+		if err != nil || m.Status != sso.MembershipDeactivated || !slices.Equal(m.Roles, []string{"admin"}) {
+			t.Fatalf("after the deactivation: %+v %v; want deactivated with the recomputed roles", m, err)
+		}
+		// A recompute after the deactivation writes roles only.
+		if err := rw.SetMembershipRoles(ctx, "org1", "u1", []string{"viewer"}, scimT0.Add(3*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		m, err = ms.GetMembership(ctx, "org1", "u1")
+		if err != nil || m.Status != sso.MembershipDeactivated || !slices.Equal(m.Roles, []string{"viewer"}) || !m.UpdatedAt.Equal(scimT0.Add(3*time.Second)) {
+			t.Fatalf("after the recompute: %+v %v; want still deactivated, roles viewer", m, err)
+		}
+		if err := rw.SetMembershipRoles(ctx, "org1", "nobody", []string{"viewer"}, scimT0); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("roles of a missing membership: %v, want ErrNotFound", err)
+		}
+	})
+
 	t.Run("FilterMatchesMemory", func(t *testing.T) {
 		s, _ := get(t)
 		type spec struct {

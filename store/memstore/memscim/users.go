@@ -119,7 +119,7 @@ func (s *Store) UpdateUserSCIMEvents(ctx context.Context, r *scim.User, prevVers
 		c.PutUser(u)
 	}
 	if m != nil {
-		c.PutMembership(m)
+		c.PutSCIMMembership(m)
 	}
 	if !old.Deleted && names[old.UserNameKey()] == r.ID {
 		delete(names, old.UserNameKey())

@@ -147,11 +147,16 @@ func (s *Store) replaceCoreUser(ctx context.Context, tx *sql.Tx, u *sso.User) er
 	return nil
 }
 
-// replaceCoreMember rewrites an existing membership (margs from memberArgs)
-// inside a SCIM transaction; a missing membership is ErrNotFound.
+// replaceCoreMember writes what a SCIM user write owns of an existing
+// membership (margs from memberArgs): its status, source and external ID,
+// inside a SCIM transaction; a missing membership is ErrNotFound. Roles,
+// the break-glass mark and the join time are left as stored: the SCIM
+// write read them earlier, and a role recompute (scim.RolesWriter) or an
+// administrator on another replica may have changed them since, which a
+// stale copy must not undo.
 func (s *Store) replaceCoreMember(ctx context.Context, tx *sql.Tx, margs []any) error {
-	res, err := tx.ExecContext(ctx, `UPDATE ssokit_memberships SET roles = $3, status = $4, source = $5, external_id = $6,
-		break_glass = $7, joined_at = $8, updated_at = $9 WHERE org_id = $1 AND user_id = $2`, margs...)
+	res, err := tx.ExecContext(ctx, `UPDATE ssokit_memberships SET status = $3, source = $4, external_id = $5,
+		updated_at = $6 WHERE org_id = $1 AND user_id = $2`, margs[0], margs[1], margs[3], margs[4], margs[5], margs[8])
 	if err != nil {
 		return sqlbase.Wrap(err)
 	}

@@ -46,6 +46,10 @@ type Core interface {
 	// PutMembership stores m, replacing the membership of the same
 	// organization and user.
 	PutMembership(m *sso.Membership)
+	// PutSCIMMembership writes what a SCIM user write owns of an existing
+	// membership: its status, source, external ID and update time; the
+	// roles, break-glass mark and join time stay as stored.
+	PutSCIMMembership(m *sso.Membership)
 	// CreateMembership stores m, or fails with sso.ErrConflict when the
 	// membership exists.
 	CreateMembership(m *sso.Membership) error
