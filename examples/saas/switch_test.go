@@ -12,12 +12,19 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-// TestTM9_DemoOrgSwitch: alice signs in to acme through acme's IdP and is
-// also a member of globex. While globex does not enforce SSO the switch
-// goes through as an org_switch session with globex's roles; once globex
-// enforces SSO the switch sends her to globex's own login instead, and her
-// acme session is left as it was.
-func TestTM9_DemoOrgSwitch(t *testing.T) {
+// switchDemo is the demo with alice signed in to acme through acme's IdP
+// and also a viewer of globex, and switchTo, which posts her switch to the
+// organization of a slug without following the answer's redirect.
+type switchDemo struct {
+	app      *App
+	base     string
+	b        *http.Client
+	globex   *sso.Organization
+	switchTo func(slug string) *http.Response
+}
+
+func newSwitchDemo(t *testing.T) *switchDemo {
+	t.Helper()
 	app, base := startDemo(t, "")
 	ctx := context.Background()
 	globex, err := app.store.GetOrgBySlug(ctx, "globex")
@@ -50,8 +57,20 @@ func TestTM9_DemoOrgSwitch(t *testing.T) {
 		res.Body.Close()
 		return res
 	}
+	return &switchDemo{app: app, base: base, b: b.Client, globex: globex, switchTo: switchTo}
+}
+
+// TestTM9_DemoOrgSwitch: alice signs in to acme through acme's IdP and is
+// also a member of globex. While globex does not enforce SSO the switch
+// goes through as an org_switch session with globex's roles; once globex
+// enforces SSO the switch sends her to globex's own login instead, and her
+// acme session is left as it was.
+func TestTM9_DemoOrgSwitch(t *testing.T) {
+	d := newSwitchDemo(t)
+	app, base, globex, switchTo := d.app, d.base, d.globex, d.switchTo
+	ctx := context.Background()
 	dashboard := func() string {
-		res, err := b.Client.Get(base + "/dashboard")
+		res, err := d.b.Get(base + "/dashboard")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -19,30 +16,13 @@ import (
 // login.failure_burst like failed sign-ins do, so the security team's
 // webhook or SIEM hears of the attempt.
 func TestRefusedSwitchesMakeAFailureBurst(t *testing.T) {
-	app, base := startDemo(t, "")
+	d := newSwitchDemo(t)
+	app, globex := d.app, d.globex
 	ctx := context.Background()
-	globex, err := app.store.GetOrgBySlug(ctx, "globex")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := loginAs(t, base, "alice@acme.test")
-	u, err := app.store.FindVerifiedDomain(ctx, "acme.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, err := app.store.FindMemberByEmail(ctx, u.OrgID, "alice@acme.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.store.CreateMembership(ctx, &sso.Membership{OrgID: globex.ID, UserID: alice.UserID, Roles: []string{"viewer"},
-		Status: sso.MembershipActive, Source: sso.SourceAdmin, JoinedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
 	globex.Settings.SSOEnforced, globex.Settings.Features = true, globex.Settings.Features.With("enforce_sso")
 	if err := app.store.UpdateOrg(ctx, globex); err != nil {
 		t.Fatal(err)
 	}
-	noFollow := &http.Client{Jar: b.Client.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	bursts := func() []*sso.Event {
 		evs, err := app.store.ListEvents(ctx, sso.EventQuery{OrgID: globex.ID, Type: audit.EventLoginFailureBurst})
 		if err != nil {
@@ -54,15 +34,7 @@ func TestRefusedSwitchesMakeAFailureBurst(t *testing.T) {
 		if n := len(bursts()); n != 0 {
 			t.Fatalf("a burst after %d refused switches, want none before %d", i-1, audit.DefaultBurstThreshold)
 		}
-		req, _ := http.NewRequest("POST", base+"/account/switch", strings.NewReader(url.Values{"org": {"globex"}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", base)
-		res, err := noFollow.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
+		res := d.switchTo("globex")
 		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/sso/login/globex") {
 			t.Fatalf("switch %d: %d %s, want a refusal sending her to globex's login", i, res.StatusCode, res.Header.Get("Location"))
 		}

@@ -19,7 +19,7 @@ import (
 
 // sqlFixture is the admin fixture on a migrated store of dialect d, with
 // the database handle for triggers.
-func sqlFixture(t *testing.T, d sqlstore.Dialect) (*fixture, *sql.DB) {
+func sqlFixture(t *testing.T, d sqlstore.Dialect, mutate ...func(*admin.Config)) (*fixture, *sql.DB) {
 	t.Helper()
 	var db *sql.DB
 	if d == sqlstore.Postgres {
@@ -34,7 +34,7 @@ func sqlFixture(t *testing.T, d sqlstore.Dialect) (*fixture, *sql.DB) {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return newFixtureOn(t, st), db
+	return newFixtureOn(t, st, mutate...), db
 }
 
 // TestAdminChangeAndEventCommitTogether is the attack on the outbox from
@@ -215,20 +215,8 @@ func TestImportedConnectionAndEventCommitTogether(t *testing.T) {
 	for name, d := range map[string]sqlstore.Dialect{"sqlite": sqlstore.SQLite, "postgres": sqlstore.Postgres} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var db *sql.DB
-			if d == sqlstore.Postgres {
-				db = testdb.Postgres(t)
-			} else {
-				db = testdb.SQLite(t)
-			}
-			st, err := sqlstore.New(db, d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			f := newFixtureOn(t, st, func(c *admin.Config) {
+			f, db := sqlFixture(t, d, func(c *admin.Config) {
+				st := c.Store.(*sqlstore.Store)
 				base, _ := url.Parse("https://app.example.com/sso/saml")
 				sp, err := saml.New(saml.Config{BaseURL: base, Connections: c.Store, Store: sqlsaml.New(st), Completer: importCompleter{}})
 				if err != nil {
@@ -242,7 +230,7 @@ func TestImportedConnectionAndEventCommitTogether(t *testing.T) {
 			if code, m := f.json(f.orgA, "POST", "/connections/import", string(b)); code < 500 {
 				t.Fatalf("import whose event was refused: %d %v, want a server error", code, m)
 			}
-			if conns, err := st.ListConnections(ctx, f.orgA.ID); err != nil || len(conns) != 0 {
+			if conns, err := f.st.ListConnections(ctx, f.orgA.ID); err != nil || len(conns) != 0 {
 				t.Fatalf("%d connections stored without their event (%v)", len(conns), err)
 			}
 		})
