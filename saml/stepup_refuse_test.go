@@ -9,6 +9,7 @@ import (
 
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/sqlstore"
 )
 
 // refuser is a recorder that also answers refused step-ups
@@ -31,11 +32,25 @@ func (c *refuser) RefuseStepUp(w http.ResponseWriter, r *http.Request, su *sso.S
 // IdP without MFA is refused (and audited as a failure) and, when the
 // completer has a refusal page, the browser goes there with the reason
 // instead of the error page; a plain login requiring MFA keeps the error
-// page, and an answer with MFA completes.
+// page, and an answer with MFA completes. The step-up survives each SAML
+// store (on PostgreSQL the one-statement consumption once dropped it).
 func TestStepUpWithoutMFAGoesToRefusalPage(t *testing.T) {
 	t.Parallel()
+	for name, store := range map[string]func(t *testing.T) harnessOpt{
+		"memory":     func(*testing.T) harnessOpt { return func(*saml.Config) {} },
+		"SQLite":     func(t *testing.T) harnessOpt { return withSQLSAML(t, sqlstore.SQLite) },
+		"PostgreSQL": func(t *testing.T) harnessOpt { return withSQLSAML(t, sqlstore.Postgres) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testStepUpRefusal(t, store(t))
+		})
+	}
+}
+
+func testStepUpRefusal(t *testing.T, store harnessOpt) {
 	var ref *refuser
-	h := newHarness(t, func(c *saml.Config) {
+	h := newHarness(t, store, func(c *saml.Config) {
 		ref = &refuser{recorder: c.Completer.(*recorder)}
 		c.Completer = ref
 	})

@@ -183,14 +183,14 @@ func testConsumeLogin(t *testing.T, s saml.Store, future time.Time) {
 	}
 	// What the login asked of the IdP comes back with the request.
 	want := saml.AuthnRequestState{ID: "_authn", ConnectionID: "c", BindingHash: "h", ReturnTo: "/app", Test: true,
-		RequireMFA: true, ForceAuthn: true, MaxAge: 5 * time.Minute,
+		RequireMFA: true, ForceAuthn: true, MaxAge: 5 * time.Minute, StepUp: testStepUp,
 		CreatedAt: time.Now().UTC().Truncate(time.Microsecond), ExpiresAt: future.UTC().Truncate(time.Microsecond)}
 	if err := s.SaveAuthnRequest(ctx, &want); err != nil {
 		t.Fatal(err)
 	}
 	got, err = lc.ConsumeLogin(ctx, "_authn", "idp", "as3", future)
 	if err != nil || got.ReturnTo != want.ReturnTo || !got.Test || !got.RequireMFA || !got.ForceAuthn || got.MaxAge != want.MaxAge ||
-		!got.CreatedAt.Equal(want.CreatedAt) || !got.ExpiresAt.Equal(want.ExpiresAt) {
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.ExpiresAt.Equal(want.ExpiresAt) || got.StepUp != want.StepUp {
 		t.Fatalf("ConsumeLogin = %+v, %v; want %+v", got, err, want)
 	}
 	// An expired request is not found, and its assertion is not recorded.

@@ -38,10 +38,11 @@ const consumeOnceSQL = `WITH live AS (
 	RETURNING 1
 ), taken AS (
 	DELETE FROM ssokit_saml_requests WHERE id = $1 AND EXISTS (SELECT 1 FROM used)
-	RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_at, require_mfa, force_authn, max_age_seconds
+	RETURNING id, connection_id, binding_hash, return_to, test, created_at, expires_at, require_mfa, force_authn, max_age_seconds, step_up
 )
 SELECT (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL AND EXISTS (SELECT 1 FROM live), EXISTS (SELECT 1 FROM used),
-	t.id, t.connection_id, t.binding_hash, t.return_to, t.test, t.created_at, t.expires_at, t.require_mfa, t.force_authn, t.max_age_seconds
+	t.id, t.connection_id, t.binding_hash, t.return_to, t.test, t.created_at, t.expires_at, t.require_mfa, t.force_authn, t.max_age_seconds,
+	t.step_up
 FROM (SELECT 1) AS one LEFT JOIN taken AS t ON true`
 
 // consumeOnce is ConsumeLogin on PostgreSQL: one statement, so one round
@@ -55,11 +56,12 @@ func (s *Store) consumeOnce(ctx context.Context, requestID, issuer, assertionID 
 	var (
 		live, used                  bool
 		id, conn, binding, returnTo sql.NullString
+		stepUp                      sql.NullString
 		test, mfa, force            sql.NullBool
 		created, expires, maxAge    sql.NullInt64
 	)
 	err := s.db.QueryRowContext(ctx, consumeOnceSQL, requestID, issuer, assertionID, sqlbase.TS(expiresAt), sqlbase.TS(s.now())).
-		Scan(&live, &used, &id, &conn, &binding, &returnTo, &test, &created, &expires, &mfa, &force, &maxAge)
+		Scan(&live, &used, &id, &conn, &binding, &returnTo, &test, &created, &expires, &mfa, &force, &maxAge, &stepUp)
 	switch {
 	case err != nil:
 		return nil, sqlbase.Wrap(err)
@@ -72,7 +74,11 @@ func (s *Store) consumeOnce(ctx context.Context, requestID, issuer, assertionID 
 		// request first.
 		return nil, sso.ErrNotFound
 	}
+	su, err := sso.DecodeStepUp(stepUp.String)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: saml request %s: %w", id.String, err)
+	}
 	return &saml.AuthnRequestState{ID: id.String, ConnectionID: conn.String, BindingHash: binding.String, ReturnTo: returnTo.String,
 		Test: test.Bool, CreatedAt: sqlbase.FromTS(created.Int64), ExpiresAt: sqlbase.FromTS(expires.Int64),
-		RequireMFA: mfa.Bool, ForceAuthn: force.Bool, MaxAge: time.Duration(maxAge.Int64) * time.Second}, nil
+		RequireMFA: mfa.Bool, ForceAuthn: force.Bool, MaxAge: time.Duration(maxAge.Int64) * time.Second, StepUp: su}, nil
 }
