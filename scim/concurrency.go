@@ -14,9 +14,12 @@ import (
 // served by re-reading and re-applying its change, up to maxUpdateAttempts
 // times with a short jittered backoff, and never gets 412. Within one
 // Handler, writes of the same resource also queue on an in-process lock,
-// so the compare-and-set only races writers on other replicas.
+// so the compare-and-set only races writers on other replicas. Another
+// replica draining a queue of writes to one user can win many rounds in a
+// row on a loaded machine (8 attempts were seen to run out), so a writer
+// tries 16 times, about half a second of backoff in all, before 503.
 const (
-	maxUpdateAttempts = 8
+	maxUpdateAttempts = 16
 	minBackoff        = time.Millisecond
 	maxBackoff        = 64 * time.Millisecond
 )

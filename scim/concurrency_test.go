@@ -242,8 +242,8 @@ func TestTC8_VersionConflictRetryIsBoundedAndIfMatchStill412(t *testing.T) {
 			t.Errorf("%s %s: 503 without Retry-After", c.method, c.path)
 		}
 	}
-	if uc, gc := st.calls(); uc != 16 || gc != 16 {
-		t.Errorf("store updates while always losing: users %d, groups %d; want 8 per request", uc, gc)
+	if uc, gc := st.calls(); uc != 32 || gc != 32 {
+		t.Errorf("store updates while always losing: users %d, groups %d; want 16 per request", uc, gc)
 	}
 
 	st.stage(1, 1)
