@@ -24,12 +24,14 @@ var _ passkey.Store = (*Store)(nil)
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+	// postgres makes DeleteCredential lock the user's passkeys first.
+	postgres bool
 }
 
 // New returns the passkey store on st's database. Migrate st first.
 func New(st *sqlstore.Store) *Store {
 	b := sqlbase.Of(st)
-	return &Store{db: b.DB, now: b.Now}
+	return &Store{db: b.DB, now: b.Now, postgres: st.Dialect() == sqlstore.Postgres}
 }
 
 var enc = base64.RawURLEncoding
@@ -103,6 +105,15 @@ func (s *Store) RenameCredential(ctx context.Context, userID string, id []byte, 
 // concurrent deletes of a user's last two passkeys cannot both succeed.
 func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, keepLast bool) error {
 	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if keepLast && s.postgres {
+			// Each DELETE counts the user's passkeys in its own snapshot:
+			// two deletes of a user's last two, unlocked, would each count
+			// two and delete one. Locking the user's rows makes the second
+			// wait and count again. (SQLite runs one writer at a time.)
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM ssokit_passkeys WHERE user_id = $1 FOR UPDATE`, userID); err != nil {
+				return sqlbase.Wrap(err)
+			}
+		}
 		q := `DELETE FROM ssokit_passkeys WHERE id = $1 AND user_id = $2`
 		if keepLast {
 			q += ` AND (SELECT COUNT(*) FROM ssokit_passkeys WHERE user_id = $2) > 1`
