@@ -15,20 +15,12 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-// Message is one email, the same type as sso/mail's Message, so every
-// sso/mail Mailer is a Mailer here.
-type Message = struct {
-	To      string
-	Subject string
-	Text    string
-	HTML    string
-}
+// Message is one email (sso.MailMessage, the same type as sso/mail's Message).
+type Message = sso.MailMessage
 
-// Mailer sends invitation emails. sso/mail's SMTP and DevMailer implement
-// it.
-type Mailer interface {
-	Send(ctx context.Context, m Message) error
-}
+// Mailer sends the invitation emails (sso.Mailer); sso/mail's SMTP and
+// DevMailer implement it.
+type Mailer = sso.Mailer
 
 // Config configures a Manager.
 type Config struct {

@@ -55,10 +55,9 @@ const (
 )
 
 // LocalLoginPolicy decides whether a user may sign in to an organization
-// without its IdP (policy.Enforcer implements it).
-type LocalLoginPolicy interface {
-	LocalLoginAllowed(ctx context.Context, orgID, userID string) error
-}
+// without its IdP (sso.LocalLoginPolicy); sso/policy's Enforcer implements
+// it.
+type LocalLoginPolicy = sso.LocalLoginPolicy
 
 // OtherMethods reports whether a user can sign in some other way than with
 // a passkey (a password, a linked social account), so that deleting their

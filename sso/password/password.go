@@ -24,32 +24,17 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
-// Message is one email, the same type as sso/mail's Message (an alias of
-// one unnamed struct type), so every sso/mail Mailer is a Mailer here.
-type Message = struct {
-	// To is the recipient's address.
-	To string
-	// Subject is the subject line, plain UTF-8.
-	Subject string
-	// Text is the plain-text body.
-	Text string
-	// HTML, when not empty, is an alternative HTML body.
-	HTML string
-}
+// Message is one email (sso.MailMessage, the same type as sso/mail's Message).
+type Message = sso.MailMessage
 
-// Mailer sends the verification and reset emails. sso/mail's SMTP and
+// Mailer sends the verification and reset emails (sso.Mailer); sso/mail's SMTP and
 // DevMailer implement it.
-type Mailer interface {
-	Send(ctx context.Context, m Message) error
-}
+type Mailer = sso.Mailer
 
 // LocalLoginPolicy decides whether a user may sign in to an organization
-// with a local credential. sso/policy's Enforcer implements it: it returns
-// an error wrapping sso.ErrSSORequired when the organization enforces SSO
-// and the user is not an active break-glass member.
-type LocalLoginPolicy interface {
-	LocalLoginAllowed(ctx context.Context, orgID, userID string) error
-}
+// without its IdP (sso.LocalLoginPolicy); sso/policy's Enforcer implements
+// it.
+type LocalLoginPolicy = sso.LocalLoginPolicy
 
 // Config configures a Manager.
 type Config struct {

@@ -27,12 +27,9 @@ import (
 )
 
 // LocalLoginPolicy decides whether a user may sign in to an organization
-// without its IdP. sso/policy's Enforcer implements it: it returns an error
-// wrapping sso.ErrSSORequired when the organization enforces SSO and the
-// user is not an active break-glass member.
-type LocalLoginPolicy interface {
-	LocalLoginAllowed(ctx context.Context, orgID, userID string) error
-}
+// without its IdP (sso.LocalLoginPolicy); sso/policy's Enforcer implements
+// it.
+type LocalLoginPolicy = sso.LocalLoginPolicy
 
 // Offer is a way into an organization for a person who has none yet: a
 // pending invitation for their address, or the organization's auto-join
