@@ -13,17 +13,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/internal/testkit"
+	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/emailcode"
 	"github.com/ssokit/ssokit/sso/mail"
 	"github.com/ssokit/ssokit/sso/policy"
-	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/memstore/mememailcode"
-	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlemailcode"
 )
 
@@ -93,35 +91,17 @@ type envFunc func(t *testing.T, mod func(*emailcode.Config)) *env
 // backends runs f on memstore, SQLite and (when SSOKIT_TEST_POSTGRES is
 // set) PostgreSQL, in parallel subtests.
 func backends(t *testing.T, f func(t *testing.T, newEnv envFunc)) {
-	for _, name := range []string{"memstore", "sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			if name == "postgres" {
-				testdb.PostgresDSN(t)
-			}
-			t.Parallel()
-			f(t, func(t *testing.T, mod func(*emailcode.Config)) *env { return newEnvOn(t, name, mod) })
-		})
-	}
+	teststore.Each(t, func(t *testing.T, name string) {
+		f(t, func(t *testing.T, mod func(*emailcode.Config)) *env { return newEnvOn(t, name, mod) })
+	})
 }
 
 // stores returns the backend and emailcode store named.
 func stores(t *testing.T, name string, now func() time.Time) (backend, emailcode.Store) {
 	t.Helper()
-	if name == "memstore" {
-		ms := memstore.New(memstore.WithClock(now))
+	ms, st := teststore.Open(t, name, now)
+	if ms != nil {
 		return ms, mememailcode.New(ms)
-	}
-	db, d := testdb.SQLite(t), sqlstore.SQLite
-	if name == "postgres" {
-		db, d = testdb.Postgres(t), sqlstore.Postgres
-		db.SetMaxOpenConns(4) // the server allows 100 connections in all
-	}
-	st, err := sqlstore.New(db, d, sqlstore.WithClock(now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
 	}
 	return st, sqlemailcode.New(st)
 }

@@ -12,16 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssokit/ssokit/internal/testdb"
 	"github.com/ssokit/ssokit/internal/testkit"
+	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/invite"
 	"github.com/ssokit/ssokit/sso/mail"
 	"github.com/ssokit/ssokit/sso/policy"
-	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/memstore/meminvite"
-	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlinvite"
 )
 
@@ -44,34 +42,16 @@ type backend interface{ sso.Store }
 // backends runs f on memstore, SQLite and (when SSOKIT_TEST_POSTGRES is
 // set) PostgreSQL, in parallel subtests.
 func backends(t *testing.T, f func(t *testing.T, newEnv func(t *testing.T) *env)) {
-	for _, name := range []string{"memstore", "sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			if name == "postgres" {
-				testdb.PostgresDSN(t)
-			}
-			t.Parallel()
-			f(t, func(t *testing.T) *env { return newEnvOn(t, name) })
-		})
-	}
+	teststore.Each(t, func(t *testing.T, name string) {
+		f(t, func(t *testing.T) *env { return newEnvOn(t, name) })
+	})
 }
 
 func stores(t *testing.T, name string, now func() time.Time) (backend, invite.Store) {
 	t.Helper()
-	if name == "memstore" {
-		ms := memstore.New(memstore.WithClock(now))
+	ms, st := teststore.Open(t, name, now)
+	if ms != nil {
 		return ms, meminvite.New(ms)
-	}
-	db, d := testdb.SQLite(t), sqlstore.SQLite
-	if name == "postgres" {
-		db, d = testdb.Postgres(t), sqlstore.Postgres
-		db.SetMaxOpenConns(4) // the server allows 100 connections in all
-	}
-	st, err := sqlstore.New(db, d, sqlstore.WithClock(now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
 	}
 	return st, sqlinvite.New(st)
 }
