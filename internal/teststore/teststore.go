@@ -5,6 +5,7 @@ package teststore
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -75,4 +76,14 @@ func SQL(t testing.TB, d sqlstore.Dialect, now func() time.Time) *sqlstore.Store
 		t.Fatal(err)
 	}
 	return st
+}
+
+// Available are the back-ends this run can open: Backends, without
+// PostgreSQL (logged on t) when SSOKIT_TEST_POSTGRES is unset.
+func Available(t testing.TB) []string {
+	if os.Getenv(testdb.PostgresEnv) != "" {
+		return Backends
+	}
+	t.Logf("%s not set: the PostgreSQL runs are skipped", testdb.PostgresEnv)
+	return Backends[:2]
 }

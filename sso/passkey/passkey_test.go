@@ -3,16 +3,14 @@ package passkey_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -20,7 +18,6 @@ import (
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/memstore/mempasskey"
-	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlpasskey"
 )
 
@@ -41,26 +38,15 @@ type backend struct {
 // backends are memstore, SQLite and (when SSOKIT_TEST_POSTGRES is set)
 // PostgreSQL: the security tests run on each.
 func backends(t *testing.T) []backend {
-	sqlOpen := func(t *testing.T, db *sql.DB, d sqlstore.Dialect) (coreStore, passkey.Store) {
-		st, err := sqlstore.New(db, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return st, sqlpasskey.New(st)
-	}
-	bs := []backend{
-		{"memstore", func(t *testing.T) (coreStore, passkey.Store) { ms := memstore.New(); return ms, mempasskey.New(ms) }},
-		{"sqlite", func(t *testing.T) (coreStore, passkey.Store) { return sqlOpen(t, testdb.SQLite(t), sqlstore.SQLite) }},
-	}
-	if os.Getenv("SSOKIT_TEST_POSTGRES") != "" {
-		bs = append(bs, backend{"postgres", func(t *testing.T) (coreStore, passkey.Store) {
-			return sqlOpen(t, testdb.Postgres(t), sqlstore.Postgres)
+	var bs []backend
+	for _, name := range teststore.Available(t) {
+		bs = append(bs, backend{name, func(t *testing.T) (coreStore, passkey.Store) {
+			ms, st := teststore.Open(t, name, time.Now)
+			if ms != nil {
+				return ms, mempasskey.New(ms)
+			}
+			return st, sqlpasskey.New(st)
 		}})
-	} else {
-		t.Log("SSOKIT_TEST_POSTGRES not set: the PostgreSQL runs are skipped")
 	}
 	return bs
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -27,16 +26,14 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/keyring"
 	"github.com/ssokit/ssokit/sso/policy"
 	"github.com/ssokit/ssokit/sso/social"
-	"github.com/ssokit/ssokit/store/memstore"
 	"github.com/ssokit/ssokit/store/memstore/memsocial"
-	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlsocial"
 )
 
@@ -58,26 +55,15 @@ type backend struct {
 // backends are memstore, SQLite and (when SSOKIT_TEST_POSTGRES is set)
 // PostgreSQL: every security test runs on each.
 func backends(t *testing.T) []backend {
-	sqlOpen := func(t *testing.T, db *sql.DB, d sqlstore.Dialect) (coreStore, social.Store) {
-		st, err := sqlstore.New(db, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return st, sqlsocial.New(st)
-	}
-	bs := []backend{
-		{"memstore", func(t *testing.T) (coreStore, social.Store) { ms := memstore.New(); return ms, memsocial.New(ms) }},
-		{"sqlite", func(t *testing.T) (coreStore, social.Store) { return sqlOpen(t, testdb.SQLite(t), sqlstore.SQLite) }},
-	}
-	if os.Getenv("SSOKIT_TEST_POSTGRES") != "" {
-		bs = append(bs, backend{"postgres", func(t *testing.T) (coreStore, social.Store) {
-			return sqlOpen(t, testdb.Postgres(t), sqlstore.Postgres)
+	var bs []backend
+	for _, name := range teststore.Available(t) {
+		bs = append(bs, backend{name, func(t *testing.T) (coreStore, social.Store) {
+			ms, st := teststore.Open(t, name, time.Now)
+			if ms != nil {
+				return ms, memsocial.New(ms)
+			}
+			return st, sqlsocial.New(st)
 		}})
-	} else {
-		t.Log("SSOKIT_TEST_POSTGRES not set: the PostgreSQL runs are skipped")
 	}
 	return bs
 }
