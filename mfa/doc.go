@@ -68,7 +68,10 @@
 // session that can step up at its IdP (409
 // {"error": "mfa_step_up_at_idp_required", "step_up_url": ...}, audited
 // as mfa.failed, reason local_factor_not_allowed) before checking any
-// code, and a TOTP enrolment does not elevate it.
+// code, and a TOTP enrolment does not elevate it. The methods behind them
+// (VerifyTOTP, UseRecoveryCode, BeginWebAuthnLogin, FinishWebAuthnLogin)
+// refuse the same way with ErrStepUpAtIdPRequired, for hosts that call
+// them without the handlers.
 //
 // # Managing factors
 //

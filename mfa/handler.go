@@ -257,11 +257,11 @@ func nonNil(s []string) []string {
 func (m *Manager) ServeVerify(w http.ResponseWriter, r *http.Request) {
 	p, r, ok := m.principal(w, r)
 	var req codeRequest
-	if !ok || !decode(w, r, &req) || m.refuseLocalFactor(w, r, p) {
+	if !ok || !decode(w, r, &req) {
 		return
 	}
 	if err := m.VerifyTOTP(r.Context(), p, req.Code); err != nil {
-		m.errorFn(w, r, err)
+		m.answerFactorErr(w, r, err)
 		return
 	}
 	if !m.elevate(w, r) {
@@ -275,12 +275,12 @@ func (m *Manager) ServeVerify(w http.ResponseWriter, r *http.Request) {
 func (m *Manager) ServeRecovery(w http.ResponseWriter, r *http.Request) {
 	p, r, ok := m.principal(w, r)
 	var req codeRequest
-	if !ok || !decode(w, r, &req) || m.refuseLocalFactor(w, r, p) {
+	if !ok || !decode(w, r, &req) {
 		return
 	}
 	res, err := m.UseRecoveryCode(r.Context(), p, req.Code)
 	if err != nil {
-		m.errorFn(w, r, err)
+		m.answerFactorErr(w, r, err)
 		return
 	}
 	if !m.elevate(w, r) {
@@ -372,12 +372,12 @@ func (m *Manager) ServeWebAuthnRegisterFinish(w http.ResponseWriter, r *http.Req
 // {"ceremony", "options"}; options is the CredentialAssertion JSON.
 func (m *Manager) ServeWebAuthnLoginBegin(w http.ResponseWriter, r *http.Request) {
 	p, r, ok := m.principal(w, r)
-	if !ok || !decode(w, r, nil) || m.refuseLocalFactor(w, r, p) {
+	if !ok || !decode(w, r, nil) {
 		return
 	}
 	id, opts, err := m.BeginWebAuthnLogin(r.Context(), p)
 	if err != nil {
-		m.errorFn(w, r, err)
+		m.answerFactorErr(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, ceremonyResponse{Ceremony: id, Options: opts})
@@ -388,11 +388,11 @@ func (m *Manager) ServeWebAuthnLoginBegin(w http.ResponseWriter, r *http.Request
 func (m *Manager) ServeWebAuthnLoginFinish(w http.ResponseWriter, r *http.Request) {
 	p, r, ok := m.principal(w, r)
 	var req finishRequest
-	if !ok || !decode(w, r, &req) || m.refuseLocalFactor(w, r, p) {
+	if !ok || !decode(w, r, &req) {
 		return
 	}
 	if err := m.FinishWebAuthnLogin(r.Context(), p, req.Ceremony, req.Credential); err != nil {
-		m.errorFn(w, r, err)
+		m.answerFactorErr(w, r, err)
 		return
 	}
 	if !m.elevate(w, r) {

@@ -146,22 +146,48 @@ func (m *Manager) localFactorRefused(ctx context.Context, p *sso.Principal) (boo
 	return conn != nil, err
 }
 
-// refuseLocalFactor answers a local factor that p's session may not use
-// (localFactorRefused): 409 CodeStepUpAtIdPRequired with the IdP step-up
-// URL, audited as a failed second factor, before any code is checked. It
-// reports whether it answered.
-func (m *Manager) refuseLocalFactor(w http.ResponseWriter, r *http.Request, p *sso.Principal) bool {
-	refused, err := m.localFactorRefused(r.Context(), p)
+// ErrStepUpAtIdPRequired is returned, wrapped, by VerifyTOTP,
+// UseRecoveryCode, BeginWebAuthnLogin and FinishWebAuthnLogin for a
+// session that must prove its second factor at its IdP
+// (localFactorRefused), before any code or credential is checked; the
+// refusal is audited as mfa.failed with ReasonLocalFactorNotAllowed. The
+// HTTP handlers answer it with 409 CodeStepUpAtIdPRequired and the IdP
+// step-up URL; a host calling these methods itself must not elevate the
+// session either, and can send the user to StepUpAtIdPURL.
+var ErrStepUpAtIdPRequired = fmt.Errorf("mfa: the organization confirms a second factor at its identity provider: %w", sso.ErrForbidden)
+
+// errStepUpPolicyLookup reports that whether a local factor is allowed
+// could not be read: the factor is refused, as unavailable.
+var errStepUpPolicyLookup = errors.New("mfa: step-up policy lookup failed")
+
+// requireLocalFactor refuses a local factor p's session may not use
+// (localFactorRefused), audited, with an error wrapping
+// ErrStepUpAtIdPRequired.
+func (m *Manager) requireLocalFactor(ctx context.Context, p *sso.Principal) error {
+	refused, err := m.localFactorRefused(ctx, p)
 	if err != nil {
-		m.log.ErrorContext(r.Context(), "mfa: step-up policy lookup failed", "error", err)
-		writeJSONError(w, http.StatusServiceUnavailable, "unavailable")
-		return true
+		return fmt.Errorf("%w: %w", errStepUpPolicyLookup, err)
 	}
 	if !refused {
-		return false
+		return nil
 	}
-	m.audit(r.Context(), p, EventFailed, sso.OutcomeFailure, ReasonLocalFactorNotAllowed, nil)
-	writeJSON(w, http.StatusConflict, map[string]string{"error": CodeStepUpAtIdPRequired, "step_up_url": m.cfg.IdPStepUpURL,
-		"message": "Your organization confirms a second factor at its identity provider, not here. Sign in there again to continue."})
-	return true
+	m.audit(ctx, p, EventFailed, sso.OutcomeFailure, ReasonLocalFactorNotAllowed, nil)
+	return ErrStepUpAtIdPRequired
+}
+
+// answerFactorErr answers an error of a local factor's method: a refusal by
+// requireLocalFactor as 409 CodeStepUpAtIdPRequired with the IdP step-up
+// URL, a failed policy lookup as 503, anything else through the error
+// handler.
+func (m *Manager) answerFactorErr(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrStepUpAtIdPRequired):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": CodeStepUpAtIdPRequired, "step_up_url": m.cfg.IdPStepUpURL,
+			"message": "Your organization confirms a second factor at its identity provider, not here. Sign in there again to continue."})
+	case errors.Is(err, errStepUpPolicyLookup):
+		m.log.ErrorContext(r.Context(), "mfa: step-up policy lookup failed", "error", err)
+		writeJSONError(w, http.StatusServiceUnavailable, "unavailable")
+	default:
+		m.errorFn(w, r, err)
+	}
 }

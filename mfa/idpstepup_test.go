@@ -1,6 +1,7 @@
 package mfa_test
 
 import (
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
@@ -193,5 +194,52 @@ func TestLocalFactorRefusedWithoutFallback(t *testing.T) {
 	call(t, srv, "POST", "/mfa/verify", map[string]string{"code": e.code(secret)}).want(t, http.StatusOK, "")
 	if n := e.elev.Calls(); n != 2 {
 		t.Fatalf("%d elevations after a local sign-in's TOTP, want 2", n)
+	}
+}
+
+// TestLocalFactorRefusedInGoAPI: a host that calls the factor methods
+// itself, not through the handlers, meets the same refusal: with the local
+// fallback off, an SSO session that can step up at its IdP gets
+// ErrStepUpAtIdPRequired from each, audited, before any code is checked,
+// so a valid TOTP code and a recovery code are not spent and no failure
+// counts toward the lockout.
+func TestLocalFactorRefusedInGoAPI(t *testing.T) {
+	t.Parallel()
+	e, _, _ := idpStepUpEnv(t, true)
+	secret, recovery := e.enrol()
+	before := len(e.events(mfa.EventFailed))
+	code := e.code(secret)
+	_, _, beginErr := e.m.BeginWebAuthnLogin(e.ctx(), e.p)
+	_, recoveryErr := e.m.UseRecoveryCode(e.ctx(), e.p, recovery[0])
+	for name, err := range map[string]error{
+		"VerifyTOTP":          e.m.VerifyTOTP(e.ctx(), e.p, code),
+		"UseRecoveryCode":     recoveryErr,
+		"BeginWebAuthnLogin":  beginErr,
+		"FinishWebAuthnLogin": e.m.FinishWebAuthnLogin(e.ctx(), e.p, "x", []byte("{}")),
+	} {
+		if !errors.Is(err, mfa.ErrStepUpAtIdPRequired) || !errors.Is(err, sso.ErrForbidden) {
+			t.Errorf("%s: %v, want ErrStepUpAtIdPRequired", name, err)
+		}
+	}
+	evs := e.events(mfa.EventFailed)
+	if len(evs)-before != 4 {
+		t.Fatalf("%d new mfa.failed events, want 4", len(evs)-before)
+	}
+	for _, ev := range evs[:len(evs)-before] {
+		if ev.Reason != mfa.ReasonLocalFactorNotAllowed {
+			t.Errorf("mfa.failed reason %q, want %s", ev.Reason, mfa.ReasonLocalFactorNotAllowed)
+		}
+	}
+	// With the fallback on, the same TOTP code and recovery code work:
+	// neither was spent, and no refusal counted toward the lockout.
+	e.org.Settings.MFA.StepUpLocalFallback = true
+	if err := e.st.UpdateOrg(e.ctx(), e.org); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.VerifyTOTP(e.ctx(), e.p, code); err != nil {
+		t.Fatalf("the refused TOTP code after the fallback was turned on: %v", err)
+	}
+	if _, err := e.m.UseRecoveryCode(e.ctx(), e.p, recovery[0]); err != nil {
+		t.Fatalf("the refused recovery code after the fallback was turned on: %v", err)
 	}
 }

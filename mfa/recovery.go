@@ -129,10 +129,14 @@ type RecoveryResult struct {
 
 // UseRecoveryCode checks a recovery code as p's second factor and consumes
 // it: each code works once, atomically, whatever the concurrency. Failures
-// count towards the lockout; every use is audited.
+// count towards the lockout; every use is audited. A session that must
+// step up at its IdP is refused with ErrStepUpAtIdPRequired, its code kept.
 func (m *Manager) UseRecoveryCode(ctx context.Context, p *sso.Principal, code string) (_ *RecoveryResult, err error) {
 	ctx, span := m.verifySpan(ctx, p, "recovery_code")
 	defer func() { endVerify(span, err) }()
+	if err := m.requireLocalFactor(ctx, p); err != nil {
+		return nil, err
+	}
 	try, err := m.reserve(ctx, p)
 	if err != nil {
 		return nil, err

@@ -427,10 +427,14 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 // compare-and-set, so concurrent submissions of one code have exactly one
 // winner. Malformed, wrong and replayed codes count towards the lockout and
 // are audited. The caller elevates the session on success (the HTTP
-// handlers do).
+// handlers do). A session that must step up at its IdP is refused with
+// ErrStepUpAtIdPRequired.
 func (m *Manager) VerifyTOTP(ctx context.Context, p *sso.Principal, code string) (err error) {
 	ctx, span := m.verifySpan(ctx, p, "totp")
 	defer func() { endVerify(span, err) }()
+	if err := m.requireLocalFactor(ctx, p); err != nil {
+		return err
+	}
 	a, err := m.readAttempts(ctx, p)
 	if err != nil {
 		return err

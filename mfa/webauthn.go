@@ -256,8 +256,12 @@ func (m *Manager) FinishWebAuthnRegistration(ctx context.Context, p *sso.Princip
 
 // BeginWebAuthnLogin starts a WebAuthn assertion of one of p's registered
 // credentials as a second factor. It returns the ceremony ID and the
-// options for navigator.credentials.get.
+// options for navigator.credentials.get. A session that must step up at
+// its IdP is refused with ErrStepUpAtIdPRequired.
 func (m *Manager) BeginWebAuthnLogin(ctx context.Context, p *sso.Principal) (string, *protocol.CredentialAssertion, error) {
+	if err := m.requireLocalFactor(ctx, p); err != nil {
+		return "", nil, err
+	}
 	if m.wa == nil {
 		return "", nil, invalid(ReasonWebAuthnDisabled, nil)
 	}
@@ -286,10 +290,14 @@ func (m *Manager) BeginWebAuthnLogin(ctx context.Context, p *sso.Principal) (str
 // JSON) against the ceremony: challenge, origin, RP ID, user presence,
 // signature, and a signature counter that must grow (a regression is
 // refused as a possible cloned authenticator). Every rejection counts
-// towards the lockout and is audited.
+// towards the lockout and is audited. A session that must step up at its
+// IdP is refused with ErrStepUpAtIdPRequired before the ceremony is taken.
 func (m *Manager) FinishWebAuthnLogin(ctx context.Context, p *sso.Principal, ceremonyID string, body []byte) (err error) {
 	ctx, span := m.verifySpan(ctx, p, "webauthn")
 	defer func() { endVerify(span, err) }()
+	if err := m.requireLocalFactor(ctx, p); err != nil {
+		return err
+	}
 	if m.wa == nil {
 		return invalid(ReasonWebAuthnDisabled, nil)
 	}
