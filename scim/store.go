@@ -243,6 +243,9 @@ type CoreStore interface {
 	GetMembership(ctx context.Context, orgID, userID string) (*sso.Membership, error)
 	UpdateMembership(ctx context.Context, m *sso.Membership) error
 	FindMemberByEmail(ctx context.Context, orgID, email string) (*sso.Membership, error)
+	// ListUserMemberships is sso.MembershipStore's: every organization the
+	// user belongs to, to tell a shared account (routing.OwnsUser).
+	ListUserMemberships(ctx context.Context, userID string) ([]*sso.Membership, error)
 	GetUser(ctx context.Context, id string) (*sso.User, error)
 	// FindVerifiedDomain is sso.DomainStore's: the organization holding
 	// name verified, or sso.ErrNotFound.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/routing"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -162,6 +163,39 @@ func (h *Handler) emailVerified(ctx context.Context, org *sso.Organization, emai
 	return dom.Routable() && dom.OrgID == org.ID, nil
 }
 
+// accountOf returns the core user a directory write stores for nu: the
+// account with the directory's email and names when org owns it
+// (routing.OwnsUser), or nil, leaving the account as it is, when it is
+// shared with an organization that owns it. The directory's own record
+// keeps what it sent either way.
+func (h *Handler) accountOf(ctx context.Context, org *sso.Organization, nu *User, cur *sso.User) (*sso.User, error) {
+	cu := coreUserOf(nu, cur.CreatedAt)
+	if err := cu.Validate(); err != nil {
+		return nil, invalidValue("user attributes out of range")
+	}
+	owns, err := routing.OwnsUser(ctx, h.cfg.Core, org.ID, cur)
+	if err != nil {
+		return nil, err
+	}
+	if !owns {
+		if cu.Email != cur.Email || cu.GivenName != cur.GivenName || cu.FamilyName != cur.FamilyName || cu.DisplayName != cur.DisplayName {
+			h.warnShared(ctx, org.ID, cur.ID)
+		}
+		return nil, nil
+	}
+	if cu.EmailVerified, err = h.emailVerified(ctx, org, cu.Email, cur); err != nil {
+		return nil, err
+	}
+	return cu, nil
+}
+
+// warnShared logs a directory change of a shared account's email or names
+// that was not applied.
+func (h *Handler) warnShared(ctx context.Context, orgID, userID string) {
+	h.log.WarnContext(ctx, "scim: the email and names of a shared account stay as they are: another organization owns it",
+		"org_id", orgID, "user_id", userID)
+}
+
 // adoption is what adoptMember did.
 type adoption struct {
 	adopted    bool
@@ -183,6 +217,8 @@ type adoption struct {
 // A member whose email was never verified is never adopted (T-M.10): the
 // address may have been claimed by someone else before the person the
 // directory describes arrived. The caller then creates a separate user.
+// An adopted account that another organization owns keeps its email and
+// names (accountOf).
 func (h *Handler) adoptMember(ctx context.Context, org *sso.Organization, cu *sso.User, m *sso.Membership, u *User) (adoption, error) {
 	if cu.Email == "" {
 		return adoption{}, nil
@@ -209,6 +245,15 @@ func (h *Handler) adoptMember(ctx context.Context, org *sso.Organization, cu *ss
 	}
 	if prev == nil && !existing.EmailVerified {
 		return adoption{refused: existing.ID}, nil
+	}
+	owns, err := routing.OwnsUser(ctx, h.cfg.Core, org.ID, existing)
+	if err != nil {
+		return adoption{}, err
+	}
+	if !owns {
+		// A shared account keeps its email and names (accountOf).
+		h.warnShared(ctx, org.ID, existing.ID)
+		*cu = *existing
 	}
 	u.ID, cu.ID, m.UserID = mem.UserID, mem.UserID, mem.UserID
 	cu.CreatedAt = existing.CreatedAt
@@ -416,11 +461,8 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, change func
 		if err != nil {
 			return err
 		}
-		cu := coreUserOf(nu, cur.CreatedAt)
-		if err := cu.Validate(); err != nil {
-			return invalidValue("user attributes out of range")
-		}
-		if cu.EmailVerified, err = h.emailVerified(ctx, rc.org, cu.Email, cur); err != nil {
+		cu, err := h.accountOf(ctx, rc.org, nu, cur)
+		if err != nil {
 			return err
 		}
 		err = h.storeUserChange(ctx, nu, old.Version, cu, m, h.userEvents(ctx, old, nu))

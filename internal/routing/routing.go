@@ -8,10 +8,16 @@ import (
 	"github.com/ssokit/ssokit/sso"
 )
 
+// DomainFinder finds the verified holder of a domain (sso.DomainStore
+// has it).
+type DomainFinder interface {
+	FindVerifiedDomain(ctx context.Context, name string) (*sso.Domain, error)
+}
+
 // Domain returns the organization routing logins for a normalized
 // email domain: the verified holder of the domain itself. Subdomains are
 // not covered by their parent's verification, nor parents by theirs.
-func Domain(ctx context.Context, st sso.DomainStore, domain string) (*sso.Domain, error) {
+func Domain(ctx context.Context, st DomainFinder, domain string) (*sso.Domain, error) {
 	dom, err := st.FindVerifiedDomain(ctx, domain)
 	if err != nil {
 		return nil, err

@@ -530,7 +530,7 @@ func (c *Completer) applyProfile(ctx context.Context, res *Resolution, p *sso.Pr
 		// The usual returning login: nothing to write, nothing to look up.
 		return nil
 	}
-	owns, err := c.ownsUser(ctx, res.Org, u)
+	owns, err := routing.OwnsUser(ctx, c.cfg.Store, res.Org.ID, u)
 	if err != nil || !owns {
 		return err
 	}
@@ -573,31 +573,6 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 		}
 	}
 	return nil
-}
-
-// ownsUser reports whether org may change u's global fields: u's current
-// email is in one of org's verified domains, or u belongs to no other
-// organization.
-func (c *Completer) ownsUser(ctx context.Context, org *sso.Organization, u *sso.User) (bool, error) {
-	if _, domain, err := normalize.Email(u.Email); err == nil {
-		dom, err := routing.Domain(ctx, c.cfg.Store, domain)
-		switch {
-		case err == nil:
-			return dom.OrgID == org.ID, nil
-		case !errors.Is(err, sso.ErrNotFound):
-			return false, err
-		}
-	}
-	ms, err := c.cfg.Store.ListUserMemberships(ctx, u.ID)
-	if err != nil {
-		return false, err
-	}
-	for _, m := range ms {
-		if m.OrgID != org.ID {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 func sameSet(a, b []string) bool {
