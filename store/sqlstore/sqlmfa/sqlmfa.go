@@ -30,14 +30,22 @@ var _ mfa.Store = (*Store)(nil)
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+	// postgres makes ReplaceRecoveryCodes serialize the replacements of
+	// one user's codes.
+	postgres bool
 }
 
 // New returns the MFA store on st's database and clock. Migrate st first:
 // sqlstore.Store.Migrate creates the tables of every capability.
 func New(st *sqlstore.Store) *Store {
 	b := sqlbase.Of(st)
-	return &Store{db: b.DB, now: b.Now}
+	return &Store{db: b.DB, now: b.Now, postgres: st.Dialect() == sqlstore.Postgres}
 }
+
+// recoveryLockID is the first key of the PostgreSQL advisory lock that
+// serializes replacements of one user's recovery codes; the second is a
+// hash of the schema and the user ID.
+const recoveryLockID = 0x4d_46_41_52
 
 // PutPendingTOTP implements mfa.TOTPStore.
 func (s *Store) PutPendingTOTP(ctx context.Context, f *mfa.TOTPFactor) error {
@@ -141,12 +149,26 @@ func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
 	return sqlbase.MustAffect(res)
 }
 
-// ReplaceRecoveryCodes implements mfa.RecoveryStore.
+// ReplaceRecoveryCodes implements mfa.RecoveryStore in one transaction;
+// on PostgreSQL it first takes a transaction-scoped advisory lock on the
+// user, so that of concurrent replacements the last one's set alone
+// remains.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string, at time.Time) error {
 	if userID == "" {
 		return fmt.Errorf("%w: sqlstore: empty user ID", sso.ErrInvalidInput)
 	}
 	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if s.postgres {
+			// The DELETE sees only the codes committed when it started:
+			// two replacements at once would each delete the old set and
+			// insert their own, leaving both sets valid. The lock makes the
+			// second wait for the first's commit, so its DELETE removes the
+			// first's codes. (SQLite runs one writer at a time.)
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || '/' || $2))`,
+				recoveryLockID, userID); err != nil {
+				return sqlbase.Wrap(err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM ssokit_mfa_recovery_codes WHERE user_id = $1`, userID); err != nil {
 			return sqlbase.Wrap(err)
 		}

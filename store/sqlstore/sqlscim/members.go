@@ -9,6 +9,7 @@ import (
 
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
@@ -56,15 +57,28 @@ func uniq(ids []string) []string {
 
 // checkMembers fails with scim.ErrInvalidMember unless every ID is a live
 // SCIM user of orgID.
+//
+// On PostgreSQL the live users are locked FOR SHARE until tx ends. The
+// check reads the users as committed when it ran: unlocked, a delete of one
+// of them committing between the check and tx's commit would remove the
+// user from its groups without seeing tx's new member rows, leaving a
+// deleted user in a group. With the lock, a delete that commits first
+// makes the check count the user as deleted, and one that comes later
+// waits for tx and then removes its rows. (SQLite runs one writer at a
+// time.)
 func (s *Store) checkMembers(ctx context.Context, tx *sql.Tx, orgID string, ids []string) error {
+	lock := ""
+	if s.dialect == sqlstore.Postgres {
+		lock = " ORDER BY user_id FOR SHARE"
+	}
 	for _, c := range chunks(uniq(ids)) {
 		args := []any{orgID}
 		for _, id := range c {
 			args = append(args, id)
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ssokit_scim_users WHERE org_id = $1 AND NOT deleted AND user_id IN (`+
-			placeholders(2, len(c))+`)`, args...).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT user_id FROM ssokit_scim_users WHERE org_id = $1 AND NOT deleted AND user_id IN (`+
+			placeholders(2, len(c))+`)`+lock+`) AS live`, args...).Scan(&n); err != nil {
 			return sqlbase.Wrap(err)
 		}
 		if n != len(c) {
