@@ -80,7 +80,8 @@ type Stores struct {
 	// Suite LoginLoader, which also needs Core.
 	LoginLoader login.Loader
 
-	// Sessions is the session store. Suite Session.
+	// Sessions is the session store. Suite Session; race SessionLimitRace
+	// (its CreateLoginSessionIdentity case also needs Core).
 	Sessions session.Store
 	// Tokens is the refresh-token store. Suite SessionTokens (its RevokeUser
 	// case also needs Sessions); race SessionRace.
@@ -172,6 +173,7 @@ var suites = []suite{
 	{name: "SAMLRace", fields: []string{"SAML"}, run: runSAMLRace, concurrency: true},
 	{name: "SCIMRace", fields: []string{"SCIM"}, run: runSCIMRace, concurrency: true},
 	{name: "SessionRace", fields: []string{"Tokens"}, run: runSessionRace, concurrency: true},
+	{name: "SessionLimitRace", fields: []string{"Sessions"}, run: runSessionLimitRace, concurrency: true},
 }
 
 // Run runs the functional conformance suites of every capability newStores
