@@ -94,6 +94,7 @@ func cloneOrg(o *sso.Organization) *sso.Organization {
 	c.Settings.Features = slices.Clone(o.Settings.Features)
 	c.Settings.Network.AllowedCIDRs = slices.Clone(o.Settings.Network.AllowedCIDRs)
 	c.Settings.ExchangeAudiences = slices.Clone(o.Settings.ExchangeAudiences)
+	c.Settings.SignInMethods = slices.Clone(o.Settings.SignInMethods)
 	return &c
 }
 
