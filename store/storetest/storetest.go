@@ -71,7 +71,7 @@ type Stores struct {
 	// memberships, identities, provisioning, the audit trail and SCIM
 	// tokens. Suites Org, Domain, Connection, User, Membership, Identity,
 	// Provision, ProvisionEvent, Event, SCIMToken, ChangeEvents (when it
-	// implements audit.EventBinder); race CoreRace.
+	// implements audit.EventBinder); races CoreRace and RevokeRace.
 	Core sso.Store
 	// Health is the federation health store. Suite Health; race HealthRace.
 	Health health.Store
@@ -112,7 +112,8 @@ type Stores struct {
 	// SCIMRate is the shared SCIM rate counter; memscim and sqlscim stores
 	// implement it next to SCIM. Suite SCIMRate.
 	SCIMRate scim.RateStore
-	// Clients is the API client store. Suite SessionClients.
+	// Clients is the API client store. Suite SessionClients; race
+	// ClientRevokeRace.
 	Clients session.ClientStore
 	// Portal is the admin portal's store of setup links, portal sessions
 	// and form tokens, such as sqlportal.New of the core store or
@@ -174,6 +175,8 @@ var suites = []suite{
 	{name: "SCIMRace", fields: []string{"SCIM"}, run: runSCIMRace, concurrency: true},
 	{name: "SessionRace", fields: []string{"Tokens"}, run: runSessionRace, concurrency: true},
 	{name: "SessionLimitRace", fields: []string{"Sessions"}, run: runSessionLimitRace, concurrency: true},
+	{name: "RevokeRace", fields: []string{"Core"}, run: runRevokeRace, concurrency: true},
+	{name: "ClientRevokeRace", fields: []string{"Clients"}, run: runClientRevokeRace, concurrency: true},
 }
 
 // Run runs the functional conformance suites of every capability newStores
