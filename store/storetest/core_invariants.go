@@ -54,7 +54,7 @@ func runSessionLimitRace(t *testing.T, newStores newStoresFunc) {
 		st := newStores(t)
 		lw, isLW := st.Sessions.(session.LoginWriter)
 		if !isLW || st.Core == nil {
-			t.Skip("the session store does not implement session.LoginWriter (an optional capability)")
+			t.Skip("needs a session store implementing session.LoginWriter (an optional capability) and Stores.Core")
 		}
 		ctx := t.Context()
 		ok(t, st.Core.CreateOrg(ctx, newOrg("org_1", "acme")))
