@@ -53,17 +53,25 @@ func (s *Store) GetClient(ctx context.Context, id string) (*session.APIClient, e
 	return copyClient(c), nil
 }
 
-// UpdateClient implements session.ClientStore.
+// UpdateClient implements session.ClientStore. Disabling is final: a
+// stored DisabledAt is kept whatever c says, so a write from a copy read
+// before the client was disabled (a secret rotation, a scope change)
+// cannot enable it again.
 func (s *Store) UpdateClient(ctx context.Context, c *session.APIClient) error {
 	if err := checkClient(c); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.session.clients[c.ID]; !ok {
+	old, ok := s.session.clients[c.ID]
+	if !ok {
 		return sso.ErrNotFound
 	}
-	s.session.clients[c.ID] = copyClient(c)
+	n := copyClient(c)
+	if !old.DisabledAt.IsZero() {
+		n.DisabledAt = old.DisabledAt
+	}
+	s.session.clients[c.ID] = n
 	return nil
 }
 

@@ -94,6 +94,7 @@ func cloneOrg(o *sso.Organization) *sso.Organization {
 	c.Settings.Features = slices.Clone(o.Settings.Features)
 	c.Settings.Network.AllowedCIDRs = slices.Clone(o.Settings.Network.AllowedCIDRs)
 	c.Settings.ExchangeAudiences = slices.Clone(o.Settings.ExchangeAudiences)
+	c.Settings.SignInMethods = slices.Clone(o.Settings.SignInMethods)
 	return &c
 }
 
@@ -1025,7 +1026,10 @@ func (s *Store) ListSCIMTokens(ctx context.Context, orgID string) ([]*sso.SCIMTo
 	return out, nil
 }
 
-// UpdateSCIMToken implements sso.SCIMTokenStore.
+// UpdateSCIMToken implements sso.SCIMTokenStore. A revocation is final: a
+// stored RevokedAt is kept whatever t says, so a write from a copy read
+// before the revocation (a rotation shortening the token's life) cannot
+// make the token valid again.
 func (s *Store) UpdateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 	if err := t.Validate(); err != nil {
 		return err
@@ -1046,7 +1050,11 @@ func (s *Store) UpdateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 		delete(d.scimHashes, old.Hash)
 		d.scimHashes[t.Hash] = t.ID
 	}
-	d.scimTokens[t.ID] = cloneToken(t)
+	n := cloneToken(t)
+	if !old.RevokedAt.IsZero() {
+		n.RevokedAt = old.RevokedAt
+	}
+	d.scimTokens[t.ID] = n
 	d.AppendEvents(s.events)
 	return nil
 }

@@ -57,14 +57,18 @@ func (s *Store) GetClient(ctx context.Context, id string) (*session.APIClient, e
 	return scanClient(s.db.QueryRowContext(ctx, `SELECT `+clientCols+` FROM ssokit_api_clients WHERE id = $1`, id))
 }
 
-// UpdateClient implements session.ClientStore.
+// UpdateClient implements session.ClientStore. Disabling is final: a
+// stored disabled_at is kept whatever c says, so a write from a copy read
+// before the client was disabled (a secret rotation, a scope change)
+// cannot enable it again. The statement reads the row it updates (on
+// PostgreSQL, the version a concurrent disable committed).
 func (s *Store) UpdateClient(ctx context.Context, c *session.APIClient) error {
 	if err := checkClient(c); err != nil {
 		return err
 	}
 	return s.execAffect(ctx, "API client", `UPDATE ssokit_api_clients SET org_id = $2, name = $3, secret_hash = $4,
 		prev_secret_hash = $5, prev_expires_at = $6, scopes = $7, exchange = $8, created_at = $9, updated_at = $10,
-		disabled_at = $11 WHERE id = $1`, clientArgs(c)...)
+		disabled_at = CASE WHEN disabled_at <> 0 THEN disabled_at ELSE $11 END WHERE id = $1`, clientArgs(c)...)
 }
 
 // ListClients implements session.ClientStore.

@@ -642,13 +642,18 @@ func (s *Store) ListSCIMTokens(ctx context.Context, orgID string) ([]*sso.SCIMTo
 	return sqlbase.Collect(ctx, s.db, scanToken, qListSCIMTokens, orgID)
 }
 
-// UpdateSCIMToken implements sso.SCIMTokenStore.
+// UpdateSCIMToken implements sso.SCIMTokenStore. A revocation is final: a
+// stored revoked_at is kept whatever t says, so a write from a copy read
+// before the revocation (a rotation shortening the token's life) cannot
+// make the token valid again. The statement reads the row it updates (on
+// PostgreSQL, the version a concurrent revocation committed).
 func (s *Store) UpdateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
 	return s.execAffect(ctx, "scim token", `UPDATE ssokit_scim_tokens SET org_id = $2, hash = $3, hint = $4, description = $5,
-		created_at = $6, expires_at = $7, revoked_at = $8, last_used_at = $9 WHERE id = $1`, tokenArgs(t)...)
+		created_at = $6, expires_at = $7, revoked_at = CASE WHEN revoked_at <> 0 THEN revoked_at ELSE $8 END, last_used_at = $9
+		WHERE id = $1`, tokenArgs(t)...)
 }
 
 // DeleteSCIMToken implements sso.SCIMTokenStore.

@@ -79,11 +79,28 @@ func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, lim
 		}
 	}
 	if s.dialect == Postgres && w != nil {
-		return s.createLoginSessionOnce(ctx, ss, limit, w)
+		evicted, done, err := s.createLoginSessionOnce(ctx, ss, limit, w)
+		if done || err != nil {
+			return evicted, err
+		}
+		// Another login of the user committed while the statement ran, or
+		// the identity is gone: the transaction decides, under the lock.
 	}
+	return s.createLoginSessionTx(ctx, ss, limit, w)
+}
+
+// createLoginSessionTx is CreateLoginSession as a transaction of several
+// statements. On PostgreSQL with a limit it first locks the user's head
+// row in the organization (lockSessionHead).
+func (s *Store) createLoginSessionTx(ctx context.Context, ss *session.Session, limit int, w *sso.LoginWrites) ([]*session.Session, error) {
 	var evicted []*session.Session
 	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		var err error
+		if s.dialect == Postgres && limit > 0 {
+			if err := lockSessionHead(ctx, tx, ss); err != nil {
+				return err
+			}
+		}
 		if w != nil && w.Identity != nil {
 			if err := updateIdentity(ctx, tx, w.Identity); err != nil {
 				return err
@@ -108,6 +125,25 @@ func sessionArgs(ss *session.Session) []any {
 	return []any{ss.ID, ss.TokenHash, ss.UserID, ss.OrgID, ss.ConnectionID, string(ss.Method), sessionList(ss.Roles), ss.MFA,
 		sqlbase.TS(ss.MFAAt), sqlbase.TS(ss.AuthAt), sqlbase.TS(ss.CreatedAt), sqlbase.TS(ss.LastSeenAt), sqlbase.TS(ss.ExpiresAt),
 		ss.IdleTimeout.Microseconds(), ss.IP, ss.UserAgent, ss.IdPSessionIndex, ss.IdPSubject, ss.IdPLogoutHint}
+}
+
+// upsertSessionHead counts a login of a user in an organization with a
+// session limit in the user's row of ssokit_session_heads, creating it at
+// 1. The row stays locked until the login commits, so logins of one user
+// serialize on it and each counts the sessions of the ones before it.
+// ($1 is the user, $2 the organization.)
+const upsertSessionHead = `INSERT INTO ssokit_session_heads (user_id, org_id, n) VALUES ($1, $2, 1)
+	ON CONFLICT (user_id, org_id) DO UPDATE SET n = ssokit_session_heads.n + 1`
+
+// lockSessionHead takes the lock of ss's user in ss's organization for tx
+// (PostgreSQL). Each statement of a READ COMMITTED transaction reads the
+// rows committed when it starts, so without the lock two logins would
+// each count the user's sessions without the other's and both keep theirs,
+// leaving more than the limit; with it, the second waits for the first to
+// commit and its later statements see the first's session.
+func lockSessionHead(ctx context.Context, tx *sql.Tx, ss *session.Session) error {
+	_, err := tx.ExecContext(ctx, upsertSessionHead, ss.UserID, ss.OrgID)
+	return sqlbase.Wrap(err)
 }
 
 // createSession inserts ss in tx and deletes the user's sessions in its

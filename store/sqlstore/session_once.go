@@ -18,25 +18,31 @@ import (
 // changed its row, the event and the evictions only when the session was
 // inserted. The statement returns the new session (kind 0) and the evicted
 // ones (kind 1, oldest first).
-func (s *Store) createLoginSessionOnce(ctx context.Context, ss *session.Session, limit int, w *sso.LoginWrites) ([]*session.Session, error) {
+//
+// With a limit, the statement also counts the login in the user's head
+// row (upsertSessionHead) and writes nothing else unless the count it
+// finds is the one its snapshot read: the statement reads the sessions
+// committed when it started, and a login of the same user that committed
+// since would be missing from the sessions it counts against the limit.
+// done is false when the statement wrote nothing, because of such a
+// login or because the identity is gone; the caller then runs the
+// transaction, which waits for the head row's lock before it reads.
+func (s *Store) createLoginSessionOnce(ctx context.Context, ss *session.Session, limit int, w *sso.LoginWrites) (evicted []*session.Session, done bool, err error) {
 	q, args, err := loginOnceSQL(ss, limit, w)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, sqlbase.Wrap(err)
+		return nil, false, sqlbase.Wrap(err)
 	}
 	defer rows.Close()
-	var (
-		created bool
-		evicted []*session.Session
-	)
+	created := false
 	for rows.Next() {
 		var kind int
 		e, err := scanSession(kindScanner{rows, &kind})
 		if err != nil {
-			return nil, sqlbase.Wrap(err)
+			return nil, false, sqlbase.Wrap(err)
 		}
 		if kind == 0 {
 			created = true
@@ -45,13 +51,12 @@ func (s *Store) createLoginSessionOnce(ctx context.Context, ss *session.Session,
 		evicted = append(evicted, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, sqlbase.Wrap(err)
+		return nil, false, sqlbase.Wrap(err)
 	}
 	if !created {
-		// Only a missing identity row leaves the session uninserted.
-		return nil, fmt.Errorf("sqlstore: identity: %w", sso.ErrNotFound)
+		return nil, false, nil
 	}
-	return evicted, nil
+	return evicted, true, nil
 }
 
 // kindScanner scans a leading kind column, then the columns its caller
@@ -81,15 +86,29 @@ func loginOnceSQL(ss *session.Session, limit int, w *sso.LoginWrites) (string, [
 		return strings.Join(ph, ", ")
 	}
 	b.WriteString("WITH ")
-	guard := ""
+	// guards are the conditions of the first writes; the others follow
+	// the session's insert.
+	var guards []string
+	if limit > 0 {
+		// seen is the user's count as the statement's snapshot has it;
+		// head is the count after this login, from the latest row (an
+		// upsert waits for a login holding the row and then updates the
+		// row it committed). They come first, so upsertSessionHead's $1
+		// and $2 are the user and the organization.
+		args = append(args, ss.UserID, ss.OrgID)
+		b.WriteString(`seen AS (SELECT n FROM ssokit_session_heads WHERE user_id = $1 AND org_id = $2),
+head AS (` + upsertSessionHead + ` RETURNING n),
+fresh AS (SELECT 1 FROM head WHERE n = COALESCE((SELECT n FROM seen), 0) + 1), `)
+		guards = append(guards, "EXISTS (SELECT 1 FROM fresh)")
+	}
 	if w.Identity != nil {
 		ia := identityArgs(w.Identity)
 		fmt.Fprintf(&b, `ident AS (UPDATE ssokit_identities SET (org_id, connection_id, issuer, subject, user_id, created_at, last_login_at)
-	= (%s) WHERE id = %s RETURNING 1), `, params(ia[1:]...), params(ia[0]))
-		guard = " WHERE EXISTS (SELECT 1 FROM ident)"
+	= (%s) WHERE id = %s%s RETURNING 1), `, params(ia[1:]...), params(ia[0]), where(" AND ", guards))
+		guards = append(guards, "EXISTS (SELECT 1 FROM ident)")
 	}
 	fmt.Fprintf(&b, `sess AS (INSERT INTO ssokit_sessions (%s) SELECT %s%s RETURNING %s)`,
-		sessionCols, params(sessionArgs(ss)...), guard, sessionCols)
+		sessionCols, params(sessionArgs(ss)...), where(" WHERE ", guards), sessionCols)
 	if w.Event != nil {
 		ea, err := sqlbase.EventArgs(w.Event)
 		if err != nil {
@@ -110,4 +129,12 @@ SELECT 0 AS kind, ` + sessionCols + ` FROM sess`)
 UNION ALL SELECT 1, ` + sessionCols + ` FROM gone ORDER BY kind, created_at, id`)
 	}
 	return b.String(), args, nil
+}
+
+// where joins conds with AND after lead, or is "" without conditions.
+func where(lead string, conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return lead + strings.Join(conds, " AND ")
 }

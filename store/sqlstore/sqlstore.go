@@ -46,7 +46,10 @@
 // (audit.EventBinder), so the outbox never misses a change. AppendEvent
 // is one INSERT without a lock; SealEvents (run by audit.Trail.Run, and
 // before every ListEvents) chains the organization's new events under its
-// head row, so concurrent appends never queue on, or fork, the hash chain. Every lookup is
+// head row, so concurrent appends never queue on, or fork, the hash chain.
+// On PostgreSQL, logins with a session limit count themselves in a row per
+// user and organization first, so concurrent logins cannot each keep their
+// session and leave more than the limit. Every lookup is
 // served by an index; TestQueryPlans checks the plans on both dialects.
 package sqlstore
 

@@ -136,6 +136,9 @@ func runOrg(t *testing.T, newStores newStoresFunc) {
 			equal(t, "after mutating input", got, newOrg("org_1", "acme"))
 			got.Name = "mutated output"
 			got.Settings.Features[0] = "mutated"
+			got.Settings.Network.AllowedCIDRs[0] = "0.0.0.0/0"
+			got.Settings.ExchangeAudiences[0] = "https://evil.example"
+			got.Settings.SignInMethods[0] = sso.AuthSocial
 			again, err := s.GetOrg(ctx, "org_1")
 			ok(t, err)
 			equal(t, "after mutating output", again, newOrg("org_1", "acme"))

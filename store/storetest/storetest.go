@@ -71,7 +71,7 @@ type Stores struct {
 	// memberships, identities, provisioning, the audit trail and SCIM
 	// tokens. Suites Org, Domain, Connection, User, Membership, Identity,
 	// Provision, ProvisionEvent, Event, SCIMToken, ChangeEvents (when it
-	// implements audit.EventBinder); race CoreRace.
+	// implements audit.EventBinder); races CoreRace and RevokeRace.
 	Core sso.Store
 	// Health is the federation health store. Suite Health; race HealthRace.
 	Health health.Store
@@ -80,7 +80,8 @@ type Stores struct {
 	// Suite LoginLoader, which also needs Core.
 	LoginLoader login.Loader
 
-	// Sessions is the session store. Suite Session.
+	// Sessions is the session store. Suite Session; race SessionLimitRace
+	// (its CreateLoginSessionIdentity case also needs Core).
 	Sessions session.Store
 	// Tokens is the refresh-token store. Suite SessionTokens (its RevokeUser
 	// case also needs Sessions); race SessionRace.
@@ -111,7 +112,8 @@ type Stores struct {
 	// SCIMRate is the shared SCIM rate counter; memscim and sqlscim stores
 	// implement it next to SCIM. Suite SCIMRate.
 	SCIMRate scim.RateStore
-	// Clients is the API client store. Suite SessionClients.
+	// Clients is the API client store. Suite SessionClients; race
+	// ClientRevokeRace.
 	Clients session.ClientStore
 	// Portal is the admin portal's store of setup links, portal sessions
 	// and form tokens, such as sqlportal.New of the core store or
@@ -172,6 +174,9 @@ var suites = []suite{
 	{name: "SAMLRace", fields: []string{"SAML"}, run: runSAMLRace, concurrency: true},
 	{name: "SCIMRace", fields: []string{"SCIM"}, run: runSCIMRace, concurrency: true},
 	{name: "SessionRace", fields: []string{"Tokens"}, run: runSessionRace, concurrency: true},
+	{name: "SessionLimitRace", fields: []string{"Sessions"}, run: runSessionLimitRace, concurrency: true},
+	{name: "RevokeRace", fields: []string{"Core"}, run: runRevokeRace, concurrency: true},
+	{name: "ClientRevokeRace", fields: []string{"Clients"}, run: runClientRevokeRace, concurrency: true},
 }
 
 // Run runs the functional conformance suites of every capability newStores
