@@ -82,9 +82,11 @@
 //     resource of another organization answers 404, filters only ever see
 //     the token's organization, and group members must be users of it.
 //   - Deactivation (DELETE or active=false) sets the membership to
-//     deactivated (data kept) and calls [sso.SessionRevoker.RevokeUser]
-//     before the response; when revocation fails the client gets 503 and
-//     its retry revokes again. Re-activation restores the membership.
+//     deactivated (data kept) and ends the member's sessions and API
+//     tokens in the organization ([sso.OrgSessionRevoker]) before the
+//     response; their sessions in other organizations keep working. When
+//     revocation fails the client gets 503 and its retry revokes again.
+//     Re-activation restores the membership.
 //   - Roles follow the directory: after a change of a member's groups
 //     (and so roles) or status is stored, Config.Sync
 //     ([sso.MembershipSyncer]) updates their live sessions and tokens; a

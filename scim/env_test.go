@@ -26,24 +26,51 @@ import (
 	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 )
 
-// recordingRevoker stands in for session.Manager: it records every
-// RevokeUser call and when it happened.
+// recordingRevoker stands in for session.Manager (TestSCIMEndsOnlyItsOrgSessions
+// uses the real one): it records every RevokeOrgSessions call (user and
+// organization) and when it happened, and every RevokeUser call, which a
+// directory must never make, apart.
 type recordingRevoker struct {
-	mu    sync.Mutex
-	calls []string
-	at    []time.Time
-	err   error
+	mu     sync.Mutex
+	calls  []string
+	orgs   []string
+	at     []time.Time
+	global []string
+	err    error
 }
 
 func (r *recordingRevoker) RevokeUser(_ context.Context, userID string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.global = append(r.global, userID)
+	return r.err
+}
+
+func (r *recordingRevoker) RevokeOrgSessions(_ context.Context, orgID, userID, _ string, _ ...sso.AuthMethod) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.err != nil {
-		return r.err
+		return 0, r.err
 	}
 	r.calls = append(r.calls, userID)
+	r.orgs = append(r.orgs, orgID)
 	r.at = append(r.at, time.Now())
-	return nil
+	return 0, nil
+}
+
+// wantOnly fails the test unless every revocation was confined to orgID.
+func (r *recordingRevoker) wantOnly(t testing.TB, orgID string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.global) != 0 {
+		t.Errorf("the directory ended every organization's sessions of %v", r.global)
+	}
+	for _, o := range r.orgs {
+		if o != orgID {
+			t.Errorf("a revocation in organization %s, want only %s", o, orgID)
+		}
+	}
 }
 
 func (r *recordingRevoker) revoked(userID string) int {

@@ -21,6 +21,10 @@ type noSessions struct{}
 
 func (noSessions) RevokeUser(context.Context, string) error { return nil }
 
+func (noSessions) RevokeOrgSessions(context.Context, string, string, string, ...sso.AuthMethod) (int, error) {
+	return 0, nil
+}
+
 func ExampleNew() {
 	ctx := context.Background()
 	st := memstore.New()

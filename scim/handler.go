@@ -59,14 +59,19 @@ type Config struct {
 	// Core is the core store: organizations, connections, memberships,
 	// SCIM tokens and audit events. Required.
 	Core CoreStore
-	// Revoker ends a deactivated user's sessions and tokens. Required.
+	// Revoker ends a deactivated member's sessions and tokens in the
+	// directory's organization. Required, and it must implement
+	// sso.OrgSessionRevoker (session.Manager does): a directory acts for
+	// one organization, so the member's sessions in their other
+	// organizations keep working. New refuses a Revoker without it.
 	Revoker sso.SessionRevoker
 	// Sync brings a member's live sessions and API tokens in line after a
 	// SCIM change of their roles (group membership) or status (active,
 	// DELETE); it is called once the change is stored (T-X.10). Nil means
 	// Revoker when it also implements sso.MembershipSyncer (session.Manager
 	// does). Without a syncer, or when it fails, a member who lost a role
-	// has their sessions revoked instead (Revoker.RevokeUser).
+	// has their sessions in the organization revoked instead
+	// (RevokeOrgSessions of Revoker).
 	Sync sso.MembershipSyncer
 	// BaseURL is where the handler is mounted, e.g.
 	// https://app.example.com/scim/v2; resource locations derive from it.
@@ -139,6 +144,7 @@ type Handler struct {
 	limiter Limiter
 	clients *clientLimiter
 	sync    sso.MembershipSyncer
+	revoker sso.OrgSessionRevoker
 	locks   keyedLocks
 	log     *slog.Logger
 	now     func() time.Time
@@ -172,6 +178,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("%w: scim: nil Core store", sso.ErrInvalidConfig)
 	case cfg.Revoker == nil:
 		return nil, fmt.Errorf("%w: scim: nil Revoker", sso.ErrInvalidConfig)
+	case !isOrgRevoker(cfg.Revoker):
+		return nil, fmt.Errorf("%w: scim: the Revoker must implement sso.OrgSessionRevoker, so that a directory "+
+			"ends its member's sessions in its own organization only (session.Manager does)", sso.ErrInvalidConfig)
 	case cfg.BaseURL == nil || !cfg.BaseURL.IsAbs():
 		return nil, fmt.Errorf("%w: scim: BaseURL must be an absolute URL", sso.ErrInvalidConfig)
 	case cfg.MaxBodyBytes < 0, cfg.MaxResults < 0, cfg.MaxOperations < 0, cfg.MaxMembers < 0, cfg.RateLimit < 0, cfg.ClientRateLimit < 0:
@@ -198,6 +207,7 @@ func New(cfg Config) (*Handler, error) {
 		h.now = time.Now
 	}
 	h.sync = cfg.Sync
+	h.revoker = cfg.Revoker.(sso.OrgSessionRevoker)
 	if h.sync == nil {
 		h.sync, _ = cfg.Revoker.(sso.MembershipSyncer)
 	}

@@ -199,8 +199,8 @@ func (h *Handler) syncMember(ctx context.Context, m *sso.Membership) error {
 var errNoSyncer = errors.New("scim: no MembershipSyncer")
 
 // syncStatus syncs a membership whose status changed. A failure does not
-// fail the request: a deactivation is enforced by RevokeUser, which the
-// caller runs next, and a reactivated member has no sessions to update.
+// fail the request: a deactivation is enforced by endOrgSessions, which
+// the caller runs next, and a reactivated member has no sessions to update.
 func (h *Handler) syncStatus(ctx context.Context, m *sso.Membership) {
 	_ = h.syncMember(ctx, m)
 }
@@ -224,7 +224,7 @@ func (h *Handler) syncRoles(ctx context.Context, m *sso.Membership, old []string
 		return true
 	}
 	details := map[string]string{"cause": "scim_role_removed"}
-	if err := h.cfg.Revoker.RevokeUser(context.WithoutCancel(ctx), m.UserID); err != nil {
+	if err := h.endOrgSessions(ctx, m.OrgID, m.UserID, "scim_role_removed"); err != nil {
 		h.log.ErrorContext(ctx, "scim: revocation after a role removal failed", "org_id", m.OrgID, "user_id", m.UserID, "err", err)
 		h.record(ctx, sso.EventSessionRevoked, "user", m.UserID, details, sso.OutcomeFailure)
 		return false
@@ -242,4 +242,20 @@ func joinRoles(rs []string) string {
 		s += r
 	}
 	return s
+}
+
+// isOrgRevoker reports whether r can end a user's sessions in one
+// organization only.
+func isOrgRevoker(r sso.SessionRevoker) bool {
+	_, ok := r.(sso.OrgSessionRevoker)
+	return ok
+}
+
+// endOrgSessions ends userID's sessions and API tokens in orgID, the
+// directory's organization, and no other: the user's sessions in their
+// other organizations are none of this directory's business. It runs to
+// the end even when the client disconnects.
+func (h *Handler) endOrgSessions(ctx context.Context, orgID, userID, reason string) error {
+	_, err := h.revoker.RevokeOrgSessions(context.WithoutCancel(ctx), orgID, userID, reason)
+	return err
 }

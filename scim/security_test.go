@@ -414,6 +414,7 @@ func TestTC6_LifecycleRevokesSessions(t *testing.T) {
 		if _, err := e.st.GetUser(ctx, id); err != nil {
 			t.Fatalf("core user gone after DELETE: %v", err)
 		}
+		e.rev.wantOnly(t, e.org.ID)
 		// Audit trail.
 		evs, err := e.st.ListEvents(ctx, sso.EventQuery{OrgID: e.org.ID, Limit: 1000})
 		if err != nil {

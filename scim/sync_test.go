@@ -230,4 +230,6 @@ func TestTX10_RoleLossFailsClosed(t *testing.T) {
 	if n := plain.rev.revoked(pid) - before; n != 1 {
 		t.Errorf("no syncer, lost admin: %d revocations, want 1", n)
 	}
+	e.rev.wantOnly(t, e.org.ID)
+	plain.rev.wantOnly(t, plain.org.ID)
 }

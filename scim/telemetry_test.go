@@ -31,6 +31,10 @@ func (r *countingRevoker) RevokeUser(_ context.Context, id string) error {
 	return nil
 }
 
+func (r *countingRevoker) RevokeOrgSessions(ctx context.Context, _, id, _ string, _ ...sso.AuthMethod) (int, error) {
+	return 0, r.RevokeUser(ctx, id)
+}
+
 // TestTelemetrySCIMDeactivation asserts the spans and metrics of a SCIM
 // sync that creates and deactivates a user, of a forged token and of a
 // rate-limited request, with the SDK's in-memory exporters.

@@ -118,7 +118,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if ad.adopted && !u.Active {
 		// An adopted member may have live sessions: a directory that pushes
 		// them as inactive cuts them off at once.
-		if err := h.cfg.Revoker.RevokeUser(context.WithoutCancel(ctx), u.ID); err != nil {
+		if err := h.endOrgSessions(ctx, rc.org.ID, u.ID, "scim_deactivation"); err != nil {
 			h.record(ctx, sso.EventSessionRevoked, "user", u.ID, map[string]string{"cause": "scim_deactivation"}, sso.OutcomeFailure)
 			return &Error{Status: http.StatusServiceUnavailable, Detail: "user created inactive but session revocation failed, retry", RetryAfter: time.Second, Err: err}
 		}
@@ -409,8 +409,8 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 // attributes from the stored user (and whether this is a DELETE). The
 // write is a compare-and-set on the version; a client that sent If-Match
 // gets 412 when it fails, any other is served by re-reading and re-applying
-// the change (see maxUpdateAttempts). Deactivation revokes every session
-// of the user before the response is sent.
+// the change (see maxUpdateAttempts). Deactivation ends the user's
+// sessions in the organization before the response is sent.
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, change func(old *User) (map[string]any, bool, error)) error {
 	ctx, rc := r.Context(), from(r)
 	id := r.PathValue("id")
@@ -565,9 +565,8 @@ func (h *Handler) afterUserWrite(ctx context.Context, old, nu *User) error {
 		}
 	}
 	if !nu.Active {
-		// The client may disconnect; revocation must still finish.
-		rctx := context.WithoutCancel(ctx)
-		if err := h.cfg.Revoker.RevokeUser(rctx, nu.ID); err != nil {
+		// The client may disconnect; endOrgSessions still finishes.
+		if err := h.endOrgSessions(ctx, nu.OrgID, nu.ID, "scim_deactivation"); err != nil {
 			h.record(ctx, sso.EventSessionRevoked, "user", nu.ID, map[string]string{"cause": "scim_deactivation"}, sso.OutcomeFailure)
 			return &Error{Status: http.StatusServiceUnavailable, Detail: "user deactivated but session revocation failed, retry", RetryAfter: time.Second, Err: err}
 		}

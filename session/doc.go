@@ -70,9 +70,16 @@
 //     token.refresh_reused (RFC 9700 §4.14.2). Of concurrent presentations
 //     exactly one wins atomically in every store; see [Manager.Refresh] for
 //     the losers' policy.
-//   - [Manager.RevokeUser] (called by SCIM deactivation and SSO enforcement)
-//     ends every session and token family of the user at once and revokes
-//     their access tokens. Every revocation (logout, an ended session, a
+//   - An organization's own action ends only its sessions:
+//     [Manager.RevokeOrgSessions] (called by SSO enforcement, SCIM
+//     deactivation and the admin API), [Manager.ForceLogout] and
+//     [Manager.SyncMembership] end the user's sessions in that organization
+//     with the refresh-token families and access tokens bound to them, so
+//     the user's sessions and tokens in other organizations keep working.
+//     [Manager.RevokeUser] is for actions on the global account (a password
+//     reset, the user's own "sign out everywhere", an operator's lock): it
+//     ends every session and token family of the user in every
+//     organization and revokes all their access tokens. Every revocation (logout, an ended session, a
 //     membership change) is announced on [Config.RevocationBus] when one is
 //     set, and every replica running [Manager.Run] refuses the tokens as
 //     soon as it hears it. Without a bus, or while its channel is down,

@@ -709,9 +709,13 @@ func (m *Manager) ElevateMFA(w http.ResponseWriter, r *http.Request, at time.Tim
 }
 
 // RevokeUser implements sso.SessionRevoker: it ends every session and
-// refresh-token family of the user and revokes their access tokens (which
-// stop on every replica as soon as the RevocationBus delivers the news, and
-// within RevocationCacheTTL without one).
+// refresh-token family of the user, in every organization, and revokes
+// their access tokens (which stop on every replica as soon as the
+// RevocationBus delivers the news, and within RevocationCacheTTL without
+// one). It is a user-level action: a password reset of the global account,
+// the user's own "sign out everywhere", a platform operator's lock. An
+// organization's action (its administrators, directory or policy) must use
+// RevokeOrgSessions, which leaves the user's other organizations alone.
 func (m *Manager) RevokeUser(ctx context.Context, userID string) error {
 	now := m.now()
 	var errs []error
@@ -763,7 +767,8 @@ func (m *Manager) RevokeUserSession(ctx context.Context, userID, sessionID strin
 }
 
 // RevokeOtherSessions ends every session of the user except keepID ("sign
-// out other devices"). Pass "" to end them all.
+// out other devices"), in every organization: a user-level action the user
+// takes for themself. Pass "" to end them all.
 func (m *Manager) RevokeOtherSessions(ctx context.Context, userID, keepID string) error {
 	ss, err := m.cfg.Store.ListUserSessions(ctx, userID)
 	if err != nil {

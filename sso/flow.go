@@ -191,11 +191,26 @@ type SessionIssuer interface {
 	IssueSession(w http.ResponseWriter, r *http.Request, g *SessionGrant) error
 }
 
-// SessionRevoker ends every session and API token family of a user at once.
-// session.Manager implements it; SCIM deactivation and SSO enforcement call
-// it.
+// SessionRevoker ends every session and API token family of a user at once,
+// in every organization. It is for actions on the user's global account (a
+// password reset, the user's own "sign out everywhere", a platform
+// operator's lock); an organization's own action ends only its sessions,
+// through OrgSessionRevoker. session.Manager implements it.
 type SessionRevoker interface {
 	RevokeUser(ctx context.Context, userID string) error
+}
+
+// OrgSessionRevoker ends a user's sessions in one organization, with the
+// refresh-token families and access tokens bound to them, and leaves the
+// user's sessions in other organizations working. It is what an
+// organization's own action (its administrators, its SCIM directory, its
+// policy) may end. session.Manager implements it; SSO enforcement, SCIM
+// deactivation and the admin API call it.
+type OrgSessionRevoker interface {
+	// RevokeOrgSessions ends userID's sessions in orgID, only those
+	// authenticated with one of methods when any are given, audits each
+	// as EventSessionRevoked with reason, and returns how many it ended.
+	RevokeOrgSessions(ctx context.Context, orgID, userID, reason string, methods ...AuthMethod) (int, error)
 }
 
 // IdPLogout names the sessions an IdP asks to end (SAML Single Logout,

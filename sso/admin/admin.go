@@ -62,7 +62,10 @@ type Config struct {
 	// Auditor records and exports the audit trail. Required.
 	Auditor *audit.Trail
 	// Sessions lists and revokes sessions. Nil answers the session routes
-	// with 404.
+	// with 404. When it also implements sso.OrgSessionRevoker
+	// (session.Manager does), PATCH /org can end the sessions of sign-in
+	// methods it turns off ("end_sessions"); otherwise such a request fails
+	// with sso.ErrInvalidConfig before it changes anything.
 	Sessions sso.SessionAdmin
 	// Sync brings a member's live sessions and API tokens in line after
 	// PUT /members/{user}/roles. Nil means Sessions, when it implements
@@ -100,9 +103,10 @@ type Config struct {
 // Handler is the admin (onboarding) API: a JSON http.Handler serving
 // relative routes; see the package documentation for the list.
 type Handler struct {
-	cfg Config
-	mux *http.ServeMux
-	log *slog.Logger
+	cfg     Config
+	mux     *http.ServeMux
+	log     *slog.Logger
+	revoker sso.OrgSessionRevoker // Sessions' organization-scoped revocation, if any
 }
 
 // New returns the admin API handler.
@@ -133,6 +137,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Sync, _ = cfg.Sessions.(sso.MembershipSyncer)
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger}
+	h.revoker, _ = cfg.Sessions.(sso.OrgSessionRevoker)
 	if h.log == nil {
 		h.log = slog.Default()
 	}

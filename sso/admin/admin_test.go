@@ -21,6 +21,7 @@ import (
 	"github.com/ssokit/ssokit/internal/scimtoken"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
+	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -137,19 +138,6 @@ func (f *fakeSessions) RevokeSession(_ context.Context, orgID, id string) error 
 	return fmt.Errorf("fake: %w", sso.ErrNotFound)
 }
 
-type fakeRevoker struct {
-	mu    sync.Mutex
-	users []string
-}
-
-// RevokeUser is a FAKE of session.Manager's revocation.
-func (f *fakeRevoker) RevokeUser(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.users = append(f.users, id)
-	return nil
-}
-
 type txt map[string][]string
 
 func (t txt) LookupTXT(_ context.Context, name string) ([]string, error) {
@@ -165,7 +153,7 @@ type fixture struct {
 	srv      *httptest.Server
 	starter  *fakeStarter
 	sessions *fakeSessions
-	revoker  *fakeRevoker
+	revoker  *session.Manager
 	dns      txt
 	aud      *audit.Trail
 	comp     *login.Completer
@@ -181,7 +169,7 @@ func newFixture(t testing.TB, mutate ...func(*admin.Config)) *fixture {
 // newFixtureOn is newFixture on the store st.
 func newFixtureOn(t testing.TB, st sso.Store, mutate ...func(*admin.Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, st: st, starter: &fakeStarter{}, sessions: &fakeSessions{}, revoker: &fakeRevoker{}, dns: txt{}}
+	f := &fixture{t: t, st: st, starter: &fakeStarter{}, sessions: &fakeSessions{}, revoker: realSessions(t, st), dns: txt{}}
 	for _, slug := range []string{"alpha", "beta"} {
 		o := &sso.Organization{ID: opaque.NewID("org_"), Slug: slug, Name: slug}
 		o.Settings.Features = sso.Features{"saml", "oidc", "scim", "enforce_sso"}

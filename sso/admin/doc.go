@@ -63,6 +63,15 @@
 // A role change (PUT /members/{user}/roles) ends the member's sessions in
 // the organization through Config.Sync, like a SCIM demotion.
 //
+// Every route acting on sessions ends them in the caller's organization
+// only: a suspension, removal or role change (Config.Sync), SSO
+// enforcement with revoke_sessions (Config.Enforcer), DELETE
+// /sessions/{id}, and PATCH /org with "end_sessions": true, which ends the
+// sessions of the sign-in methods the organization no longer allows
+// (break-glass members keep their password sessions) and answers how many
+// in "ended_sessions". A member's sessions in their other organizations
+// keep working.
+//
 // # Events in the same transaction
 //
 // A change of a connection (created, updated, activated, disabled,

@@ -39,7 +39,7 @@ func healthServer(t *testing.T, st *memstore.Store, hr admin.HealthReader) *http
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, _ := policy.New(policy.Config{Store: st, Auditor: aud, Revoker: &fakeRevoker{}})
+	en, _ := policy.New(policy.Config{Store: st, Auditor: aud, Revoker: realSessions(t, st)})
 	h, err := admin.New(admin.Config{
 		Store: st,
 		Authorize: func(r *http.Request) (string, sso.Actor, error) {

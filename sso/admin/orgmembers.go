@@ -53,6 +53,9 @@ type OrgView struct {
 	// AllowedSignInMethods are the methods members may use now: the plan's,
 	// narrowed by sign_in_methods.
 	AllowedSignInMethods []sso.AuthMethod `json:"allowed_sign_in_methods"`
+	// EndedSessions, in the answer of a PATCH with end_sessions, is how
+	// many sessions it ended.
+	EndedSessions *int `json:"ended_sessions,omitempty"`
 }
 
 // OrgUpdateRequest is the body of PATCH /org.
@@ -69,6 +72,15 @@ type OrgUpdateRequest struct {
 	// it to json.RawMessage(`["password","passkey"]`) or
 	// json.RawMessage("null"); left nil it is omitted and unchanged.
 	SignInMethods json.RawMessage `json:"sign_in_methods,omitempty"`
+	// EndSessions, with SignInMethods, also ends the organization's
+	// sessions that were signed in with a method members may no longer
+	// use (turned off now or before, or outside the plan); a break-glass
+	// member keeps their password sessions, as they keep password sign-in.
+	// Sessions in other organizations are untouched. False (the default)
+	// leaves every session to its expiry. The answer's ended_sessions
+	// says how many ended; a failure after the change was stored is an
+	// error, and the same request again finishes the job.
+	EndSessions bool `json:"end_sessions"`
 	// Confirm acknowledges a weakening change.
 	Confirm bool `json:"confirm"`
 }
@@ -119,7 +131,9 @@ func (h *Handler) getOrg(w http.ResponseWriter, _ *http.Request, org *sso.Organi
 // and chooses the sign-in methods without an IdP members may use within
 // the plan. The slug, a part of login URLs, does not change. Turning the
 // email switch on weakens security: it needs confirm and is audited as
-// weakening. Each changed field is audited.
+// weakening. Each changed field is audited. With end_sessions the
+// sessions of methods no longer allowed end once the change is stored
+// (see OrgUpdateRequest.EndSessions).
 func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	var req OrgUpdateRequest
 	if err := decode(r, &req); err != nil {
@@ -127,6 +141,9 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Org
 	}
 	if req.Name == nil && req.AllowUnverifiedEmailDomains == nil && req.SignInMethods == nil {
 		return &InputError{Field: "name", Problem: "give the new name, allow_unverified_email_domains or sign_in_methods"}
+	}
+	if err := h.checkEndSessions(&req); err != nil {
+		return err
 	}
 	name := org.Name
 	if req.Name != nil {
@@ -153,8 +170,7 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Org
 	}
 	sameMethods := methodsString(methods) == methodsString(org.Settings.SignInMethods)
 	if name == org.Name && allow == org.Settings.AllowUnverifiedEmailDomains && sameMethods {
-		httpjson.Write(w, http.StatusOK, orgView(org))
-		return nil
+		return h.writeOrgEnding(w, r, org, req.EndSessions)
 	}
 	oldName, oldAllow, oldMethods := org.Name, org.Settings.AllowUnverifiedEmailDomains, org.Settings.SignInMethods
 	org.Name, org.Settings.AllowUnverifiedEmailDomains, org.Settings.SignInMethods = name, allow, methods
@@ -171,14 +187,14 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Org
 			"weakened": fmt.Sprint(weakened)})
 	}
 	if !sameMethods {
-		changed(map[string]string{"field": "sign_in_methods", "from": methodsString(oldMethods), "to": methodsString(methods)})
+		changed(map[string]string{"field": "sign_in_methods", "from": methodsString(oldMethods), "to": methodsString(methods),
+			"end_sessions": fmt.Sprint(req.EndSessions)})
 	}
 	// The settings and their events commit together (see Handler.change).
 	if err := h.change(r.Context(), func(s Store) error { return s.UpdateOrg(r.Context(), org) }, evs...); err != nil {
 		return err
 	}
-	httpjson.Write(w, http.StatusOK, orgView(org))
-	return nil
+	return h.writeOrgEnding(w, r, org, req.EndSessions)
 }
 
 // member returns the membership of the {user} path value in org.

@@ -2,11 +2,14 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -75,4 +78,81 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// ReasonSignInMethodOff is the audit reason of a session ended because
+// PATCH /org with end_sessions turned its sign-in method off.
+const ReasonSignInMethodOff = "sign_in_method_turned_off"
+
+// checkEndSessions validates end_sessions before anything is stored: it
+// goes with sign_in_methods, and needs a Sessions that can end sessions
+// in one organization.
+func (h *Handler) checkEndSessions(req *OrgUpdateRequest) error {
+	switch {
+	case !req.EndSessions:
+		return nil
+	case req.SignInMethods == nil:
+		return inputErr("end_sessions", "send it with sign_in_methods: it ends the sessions of the methods that list turns off")
+	case h.revoker == nil:
+		return fmt.Errorf("%w: admin: end_sessions needs Config.Sessions to implement sso.OrgSessionRevoker", sso.ErrInvalidConfig)
+	}
+	return nil
+}
+
+// writeOrgEnding ends, when end is set, the sessions of org's members
+// signed in with a method org does not allow, and answers with org and
+// how many ended.
+func (h *Handler) writeOrgEnding(w http.ResponseWriter, r *http.Request, org *sso.Organization, end bool) error {
+	v := orgView(org)
+	if end {
+		n, err := h.endTurnedOff(r.Context(), org)
+		if err != nil {
+			return fmt.Errorf("admin: the sign-in methods are saved but %d sessions ended before a failure; send the request again: %w", n, err)
+		}
+		v.EndedSessions = &n
+	}
+	httpjson.Write(w, http.StatusOK, v)
+	return nil
+}
+
+// endTurnedOff ends the sessions in org of every member signed in with a
+// local method org does not allow (sso.Organization.SignInVerdict), except
+// the password sessions of active break-glass members, and returns how
+// many it ended. The revoker audits each (ReasonSignInMethodOff and the
+// method). Sessions in other organizations are not touched.
+func (h *Handler) endTurnedOff(ctx context.Context, org *sso.Organization) (int, error) {
+	var off []sso.AuthMethod
+	for _, m := range sso.LocalSignInMethods() {
+		if org.SignInVerdict(m) != sso.SignInAllowed {
+			off = append(off, m)
+		}
+	}
+	if len(off) == 0 {
+		return 0, nil
+	}
+	n, after := 0, ""
+	for {
+		ms, err := h.cfg.Store.ListMembers(ctx, org.ID, after, 200)
+		if err != nil {
+			return n, err
+		}
+		for _, m := range ms {
+			methods := off
+			if m.BreakGlass && m.Active() {
+				methods = slices.DeleteFunc(slices.Clone(off), func(x sso.AuthMethod) bool { return x == sso.AuthPassword })
+			}
+			if len(methods) == 0 {
+				continue
+			}
+			k, err := h.revoker.RevokeOrgSessions(ctx, org.ID, m.UserID, ReasonSignInMethodOff, methods...)
+			n += k
+			if err != nil {
+				return n, err
+			}
+		}
+		if len(ms) < 200 {
+			return n, nil
+		}
+		after = ms[len(ms)-1].UserID
+	}
 }

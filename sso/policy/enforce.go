@@ -26,7 +26,11 @@ type Config struct {
 	// Auditor records enforcement changes. Required.
 	Auditor sso.EventRecorder
 	// Revoker ends sessions and API tokens when enforcement is switched on
-	// with revocation. Nil makes such requests fail with ErrInvalidConfig.
+	// with revocation. It must also implement sso.OrgSessionRevoker
+	// (session.Manager does): enforcement in one organization ends the
+	// members' sessions in that organization only, never in the other
+	// organizations they belong to. New refuses a Revoker without it. Nil
+	// makes such requests fail with ErrInvalidConfig.
 	Revoker sso.SessionRevoker
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
@@ -36,8 +40,9 @@ type Config struct {
 
 // Enforcer applies per-organization SSO enforcement and plan features.
 type Enforcer struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	revoker sso.OrgSessionRevoker
 }
 
 // New returns an Enforcer.
@@ -49,6 +54,12 @@ func New(cfg Config) (*Enforcer, error) {
 		cfg.Now = time.Now
 	}
 	e := &Enforcer{cfg: cfg, log: cfg.Logger}
+	if cfg.Revoker != nil {
+		var err error
+		if e.revoker, err = orgRevoker(cfg.Revoker); err != nil {
+			return nil, err
+		}
+	}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -78,10 +89,23 @@ func (e *Enforcer) LocalLoginAllowed(ctx context.Context, orgID, userID string) 
 	return fmt.Errorf("sso: local login for organization: %w", sso.ErrSSORequired)
 }
 
+// orgRevoker returns r's organization-scoped revocation, or
+// ErrInvalidConfig when r has none.
+func orgRevoker(r sso.SessionRevoker) (sso.OrgSessionRevoker, error) {
+	or, ok := r.(sso.OrgSessionRevoker)
+	if !ok {
+		return nil, fmt.Errorf("%w: policy: the Revoker must implement sso.OrgSessionRevoker, so that one organization's "+
+			"action ends only its own sessions (session.Manager does)", sso.ErrInvalidConfig)
+	}
+	return or, nil
+}
+
 // Options are the options of SetEnforcement.
 type Options struct {
-	// RevokeSessions ends the sessions and API tokens of every member who
-	// is not a break-glass admin when enforcement is switched on.
+	// RevokeSessions ends, when enforcement is switched on, the sessions
+	// in the organization of every member who is not a break-glass admin,
+	// with the API tokens bound to them. Their sessions in other
+	// organizations are not touched.
 	RevokeSessions bool
 }
 
@@ -90,6 +114,9 @@ type Result struct {
 	Enforced bool `json:"enforced"`
 	// Revoked is how many members' sessions were revoked.
 	Revoked int `json:"revoked"`
+	// EndedSessions is how many live sessions those members had in the
+	// organization and lost.
+	EndedSessions int `json:"ended_sessions"`
 }
 
 // ReadyConnection returns an active connection of org whose last test login
@@ -114,8 +141,10 @@ func (e *Enforcer) ReadyConnection(ctx context.Context, org *sso.Organization) (
 // SetEnforcement switches SSO enforcement for orgID on or off. Switching on
 // requires the EnforceSSO feature and an active, successfully tested
 // connection (refusals are *ValidationError with reason "feature_disabled"
-// or "no_tested_connection"); with opts.RevokeSessions the sessions and API
-// tokens of every non-break-glass member are revoked.
+// or "no_tested_connection"); with opts.RevokeSessions the sessions in orgID
+// of every non-break-glass member end with their API tokens (each audited
+// by the Revoker with reason "sso_enforced"), and the members' sessions in
+// other organizations keep working.
 func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, opts Options) (*Result, error) {
 	org, err := e.cfg.Store.GetOrg(ctx, orgID)
 	if err != nil {
@@ -131,7 +160,7 @@ func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, op
 			}
 			return nil, err
 		}
-		if opts.RevokeSessions && e.cfg.Revoker == nil {
+		if opts.RevokeSessions && e.revoker == nil {
 			return nil, fmt.Errorf("%w: enforcer: no session revoker", sso.ErrInvalidConfig)
 		}
 	}
@@ -152,8 +181,8 @@ func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, op
 	}
 	res := &Result{Enforced: on}
 	if revoke {
-		n, err := e.revokeMembers(ctx, orgID, func(m *sso.Membership) bool { return !m.BreakGlass })
-		res.Revoked = n
+		var err error
+		res.Revoked, res.EndedSessions, err = e.revokeMembers(ctx, orgID, func(m *sso.Membership) bool { return !m.BreakGlass })
 		if err != nil {
 			return res, err
 		}
@@ -168,29 +197,29 @@ func (e *Enforcer) change(ctx context.Context, fn func(s Store) error, evs ...*s
 	return record.Change[Store, sso.Store](ctx, e.cfg.Store, e.cfg.Auditor, e.cfg.Now(), evs, e.log.ErrorContext, fn)
 }
 
-// revokeMembers revokes the sessions of every member of orgID selected by
-// pick and returns how many it revoked.
-func (e *Enforcer) revokeMembers(ctx context.Context, orgID string, pick func(*sso.Membership) bool) (int, error) {
-	n := 0
+// revokeMembers ends the sessions in orgID of every member of orgID
+// selected by pick, and returns how many members it went through and how
+// many sessions ended. Each ended session is audited by the Revoker.
+func (e *Enforcer) revokeMembers(ctx context.Context, orgID string, pick func(*sso.Membership) bool) (members, sessions int, err error) {
 	after := ""
 	for {
 		ms, err := e.cfg.Store.ListMembers(ctx, orgID, after, 200)
 		if err != nil {
-			return n, err
+			return members, sessions, err
 		}
 		for _, m := range ms {
 			if !pick(m) {
 				continue
 			}
-			if err := e.cfg.Revoker.RevokeUser(ctx, m.UserID); err != nil {
-				return n, fmt.Errorf("sso: revoke sessions: %w", err)
+			n, err := e.revoker.RevokeOrgSessions(ctx, orgID, m.UserID, "sso_enforced")
+			sessions += n
+			if err != nil {
+				return members, sessions, fmt.Errorf("sso: revoke sessions: %w", err)
 			}
-			n++
-			record.Quietly(ctx, e.cfg.Auditor, &sso.Event{OrgID: orgID, Type: sso.EventSessionRevoked,
-				Target: sso.Target{Type: "user", ID: m.UserID}, Reason: "sso_enforced"}, e.log.ErrorContext)
+			members++
 		}
 		if len(ms) < 200 {
-			return n, nil
+			return members, sessions, nil
 		}
 		after = ms[len(ms)-1].UserID
 	}
@@ -229,14 +258,25 @@ type MergeResult struct {
 // after an acquisition: its domains (verified ones stay verified), its
 // connections (so the IdPs keep working) with their identities, and its
 // members (a user who is already a member of toID keeps that membership;
-// break-glass status is not carried over). Every moved member's sessions
-// are revoked so they re-authenticate into the merged organization. The
+// break-glass status is not carried over). Every moved member's sessions in
+// fromID end (with their API tokens; audited with reason "org_merged") so
+// they re-authenticate into the merged organization; their sessions in
+// other organizations are not touched, so revoker must implement
+// sso.OrgSessionRevoker (session.Manager does) or the merge fails with
+// ErrInvalidConfig before it moves anything. The
 // steps are idempotent: after a partial failure, calling it again finishes
 // the move. The emptied organization itself is left for the caller to
 // delete. revoker may be nil only when the host revokes sessions itself.
 func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder, revoker sso.SessionRevoker, fromID, toID string) (*MergeResult, error) {
 	if fromID == toID {
 		return nil, fmt.Errorf("%w: merge an organization into itself", sso.ErrInvalidInput)
+	}
+	var orgRev sso.OrgSessionRevoker
+	if revoker != nil {
+		var err error
+		if orgRev, err = orgRevoker(revoker); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := st.GetOrg(ctx, fromID); err != nil {
 		return nil, err
@@ -325,8 +365,8 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder,
 			} else if err != nil {
 				return res, err
 			}
-			if revoker != nil {
-				if err := revoker.RevokeUser(ctx, m.UserID); err != nil {
+			if orgRev != nil {
+				if _, err := orgRev.RevokeOrgSessions(ctx, fromID, m.UserID, "org_merged"); err != nil {
 					return res, fmt.Errorf("sso: merge: revoke sessions: %w", err)
 				}
 				res.Revoked++

@@ -219,7 +219,12 @@ func TestScenarioOrgMerge(t *testing.T) {
 		Status: sso.MembershipActive, Source: sso.SourceAdmin, BreakGlass: true}); err != nil {
 		t.Fatal(err)
 	}
-	rev := &ssoenv.FakeRevoker{Now: e.Clock}
+	rev := sessionsOn(t, e)
+	devIn, bothIn := envSignIn(t, rev, dev, small.ID), envSignIn(t, rev, both.ID, small.ID)
+	bothBig := envSignIn(t, rev, both.ID, big.ID)
+	if _, err := policy.MergeOrganizations(ctx, e.St, e.Aud, &ssoenv.FakeRevoker{Now: e.Clock}, small.ID, big.ID); !errors.Is(err, sso.ErrInvalidConfig) {
+		t.Fatalf("merge with a revoker that ends every organization's sessions: %v, want ErrInvalidConfig", err)
+	}
 	res, err := policy.MergeOrganizations(ctx, e.St, e.Aud, rev, small.ID, big.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -236,10 +241,13 @@ func TestScenarioOrgMerge(t *testing.T) {
 	if m, _ := e.St.GetMembership(ctx, big.ID, both.ID); m.HasRole("member") || !m.HasRole("admin") || m.BreakGlass {
 		t.Fatalf("got %+v", m)
 	}
-	for _, u := range []string{dev, both.ID} {
-		if _, ok := rev.Was(u); !ok {
-			t.Fatalf("sessions of %s not revoked", u)
+	for _, l := range []envLogin{devIn, bothIn} {
+		if _, err := rev.VerifyAccessToken(ctx, l.token); err == nil {
+			t.Fatalf("sessions of %s in the merged organization not revoked", l.user)
 		}
+	}
+	if _, err := rev.VerifyAccessToken(ctx, bothBig.token); err != nil {
+		t.Fatalf("the merge ended a session in the surviving organization: %v", err)
 	}
 	// The old IdP keeps working and signs the same user in to Big.
 	moved, _ := e.St.GetConnection(ctx, sc.ID)
@@ -292,40 +300,43 @@ func TestScenarioIdPDownBreakGlass(t *testing.T) {
 }
 
 // TestScenarioEnforcementRevokesOldTokens: API tokens and sessions issued
-// before enforcement are revoked for every non-break-glass member. The
-// revoker is a FAKE standing in for session.Manager, which is built in
-// parallel; it records the revocations.
+// before enforcement are revoked for every non-break-glass member, on a
+// real session.Manager.
 func TestScenarioEnforcementRevokesOldTokens(t *testing.T) {
 	t.Parallel()
 	e := ssoenv.New(t)
 	o := e.Org("acme", nil)
 	e.Conn(o.ID, oidc.Protocol, sso.ConnectionActive, "https://idp.acme")
-	var ms []*sso.User
+	sm := sessionsOn(t, e)
+	var logins []envLogin
 	for i := 0; i < 250; i++ { // more than one page of members
-		ms = append(ms, e.Member(o.ID, fmt.Sprintf("u%03d@acme.com", i), nil))
+		u := e.Member(o.ID, fmt.Sprintf("u%03d@acme.com", i), nil)
+		logins = append(logins, envSignIn(t, sm, u.ID, o.ID))
 	}
 	glass := e.Member(o.ID, "root@acme.com", func(m *sso.Membership) { m.BreakGlass = true })
-	tokenIssuedAt := e.Clock()
-	e.Advance(time.Hour)
-	rev := &ssoenv.FakeRevoker{Now: e.Clock}
-	res, err := e.Enforcer(rev).SetEnforcement(ctx, o.ID, true, policy.Options{RevokeSessions: true})
+	glassIn := envSignIn(t, sm, glass.ID, o.ID)
+	e.Advance(time.Minute)
+	res, err := e.Enforcer(sm).SetEnforcement(ctx, o.ID, true, policy.Options{RevokeSessions: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Revoked != 250 {
-		t.Fatalf("revoked %d, want 250", res.Revoked)
+	if res.Revoked != 250 || res.EndedSessions != 250 {
+		t.Fatalf("revoked %d members, %d sessions; want 250 and 250", res.Revoked, res.EndedSessions)
 	}
-	for _, u := range ms {
-		at, ok := rev.Was(u.ID)
-		if !ok || !at.After(tokenIssuedAt) {
-			t.Fatalf("%s: revoked %v at %v", u.Email, ok, at)
+	for _, l := range logins {
+		if _, err := sm.VerifyAccessToken(ctx, l.token); err == nil {
+			t.Fatalf("%s: token still accepted", l.user)
+		}
+		if ss, _ := sm.ListSessions(ctx, o.ID, l.user); len(ss) != 0 {
+			t.Fatalf("%s: sessions %+v survived", l.user, ss)
 		}
 	}
-	if _, ok := rev.Was(glass.ID); ok {
-		t.Fatal("break-glass admin revoked")
+	if _, err := sm.VerifyAccessToken(ctx, glassIn.token); err != nil {
+		t.Fatalf("break-glass admin revoked: %v", err)
 	}
-	if n := len(e.Events(o.ID, sso.EventSessionRevoked)); n != 250 {
-		t.Fatalf("got %d revocation events", n)
+	evs := e.Events(o.ID, sso.EventSessionRevoked)
+	if len(evs) != 250 || evs[0].Reason != "sso_enforced" || evs[0].Target.Type != "session" {
+		t.Fatalf("got %d revocation events (%+v)", len(evs), evs[0])
 	}
 	if ev := e.LastEvent(o.ID, policy.EventEnforcementChanged); ev.Details["revoke_sessions"] != "true" {
 		t.Fatalf("got %+v", ev)

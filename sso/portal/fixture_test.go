@@ -23,6 +23,7 @@ import (
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/saml"
+	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -147,9 +148,18 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// fixtureStore is a store of the core records and of sessions: memstore
+// and sqlstore.
+type fixtureStore interface {
+	sso.Store
+	session.Store
+	session.TokenStore
+	session.RevocationStore
+}
+
 type fixture struct {
 	t     *testing.T
-	st    *memstore.Store
+	st    fixtureStore
 	ps    *portal.MemoryStore
 	p     *portal.Portal
 	srv   *httptest.Server
@@ -162,7 +172,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, mutate ...func(*portal.Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, st: memstore.New(), ps: portal.NewMemoryStore(), dns: txt{},
+	return newFixtureOn(t, memstore.New(), mutate...)
+}
+
+// newFixtureOn is newFixture on the store st.
+func newFixtureOn(t *testing.T, st fixtureStore, mutate ...func(*portal.Config)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, st: st, ps: portal.NewMemoryStore(), dns: txt{},
 		clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
 	for _, slug := range []string{"alpha", "beta"} {
 		o := &sso.Organization{ID: opaque.NewID("org_"), Slug: slug, Name: slug}

@@ -36,7 +36,7 @@ func TestIntegrationsWebhookEdit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := memwebhook.New(f.st).RecordFailure(ctx, e.ID, f.clock.Now()); err != nil {
+	if _, _, err := memwebhook.New(f.st.(*memstore.Store)).RecordFailure(ctx, e.ID, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := f.open(f.orgA, portal.AllSections...)

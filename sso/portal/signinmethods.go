@@ -3,8 +3,10 @@ package portal
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
@@ -14,7 +16,11 @@ import (
 // single sign-on (or its break-glass members) may sign in: the ways the
 // plan includes, all or some. It sits in the single sign-on section, next
 // to the rule that requires single sign-on; the admin API (PATCH /org)
-// refuses a way the plan lacks and audits each change.
+// refuses a way the plan lacks and audits each change. When the admin API
+// can end an organization's sessions (its Sessions is a
+// sso.OrgSessionRevoker, as session.Manager is), a checkbox, ticked by
+// default, also signs out the sessions of the ways no longer allowed
+// (PATCH /org "end_sessions"), and the confirmation says how many ended.
 func (p *Portal) signInMethodRoutes(m *http.ServeMux) {
 	m.Handle("GET /sign-in-methods", p.page(SectionSSO, p.signInMethodsPage))
 	m.Handle("POST /sign-in-methods", p.action(SectionSSO, p.signInMethodsSave))
@@ -35,7 +41,30 @@ var methodLabels = map[sso.AuthMethod][2]string{
 	sso.AuthSocial:    {"Google, Microsoft or GitHub account", "The person's own account at one of these providers, with a verified address."},
 }
 
-func (p *Portal) renderSignInMethods(w http.ResponseWriter, r *http.Request, status int, v *admin.OrgView, all bool, chosen []string, pr *problem) {
+// methodsForm is the state of the page's form.
+type methodsForm struct {
+	all         bool
+	chosen      []string
+	endSessions bool
+}
+
+// canEndSessions reports whether the admin API can end the sessions of a
+// way to sign in that is turned off.
+func (p *Portal) canEndSessions() bool {
+	_, ok := p.cfg.Admin.Sessions.(sso.OrgSessionRevoker)
+	return ok
+}
+
+// endedNotice is the confirmation of a save that ended n sessions.
+func endedNotice(n int) string {
+	if n == 1 {
+		return "Changes saved. 1 session signed in a way that is no longer allowed was ended."
+	}
+	return fmt.Sprintf("Changes saved. %d sessions signed in a way that is no longer allowed were ended.", n)
+}
+
+func (p *Portal) renderSignInMethods(w http.ResponseWriter, r *http.Request, status int, v *admin.OrgView, fm methodsForm, pr *problem) {
+	all, chosen := fm.all, fm.chosen
 	var choices []methodChoice
 	for _, m := range v.PlanSignInMethods {
 		l := methodLabels[m]
@@ -47,8 +76,13 @@ func (p *Portal) renderSignInMethods(w http.ResponseWriter, r *http.Request, sta
 			missing = append(missing, methodLabels[m][0])
 		}
 	}
-	p.render(w, r, status, "signin_methods", &page{Title: "Ways to sign in", Section: string(SectionSSO), Problem: pr,
-		Data: map[string]any{"All": all, "Choices": choices, "Missing": missing, "Invalid": pr != nil && pr.Field == "sign_in_methods"}})
+	notice := ""
+	if n, err := strconv.Atoi(r.URL.Query().Get("ended")); err == nil && n >= 0 && r.URL.Query().Get("done") == "saved" {
+		notice = endedNotice(n)
+	}
+	p.render(w, r, status, "signin_methods", &page{Title: "Ways to sign in", Section: string(SectionSSO), Problem: pr, Notice: notice,
+		Data: map[string]any{"All": all, "Choices": choices, "Missing": missing, "Invalid": pr != nil && pr.Field == "sign_in_methods",
+			"CanEnd": p.canEndSessions(), "EndSessions": fm.endSessions}})
 }
 
 func (p *Portal) signInMethodsPage(w http.ResponseWriter, r *http.Request, _ *Session) error {
@@ -60,7 +94,7 @@ func (p *Portal) signInMethodsPage(w http.ResponseWriter, r *http.Request, _ *Se
 	for _, m := range v.SignInMethods {
 		chosen = append(chosen, string(m))
 	}
-	p.renderSignInMethods(w, r, http.StatusOK, v, v.SignInMethods == nil, chosen, nil)
+	p.renderSignInMethods(w, r, http.StatusOK, v, methodsForm{all: v.SignInMethods == nil, chosen: chosen, endSessions: true}, nil)
 	return nil
 }
 
@@ -78,7 +112,9 @@ func (p *Portal) signInMethodsSave(w http.ResponseWriter, r *http.Request, _ *Se
 		}
 		raw = b
 	}
-	if err := p.call(r, http.MethodPatch, "/org", admin.OrgUpdateRequest{SignInMethods: raw}, nil); err != nil {
+	end := p.canEndSessions() && r.PostFormValue("end_sessions") == "on"
+	var v admin.OrgView
+	if err := p.call(r, http.MethodPatch, "/org", admin.OrgUpdateRequest{SignInMethods: raw, EndSessions: end}, &v); err != nil {
 		cur, gerr := p.orgSettings(r)
 		if gerr != nil {
 			return gerr
@@ -92,7 +128,11 @@ func (p *Portal) signInMethodsSave(w http.ResponseWriter, r *http.Request, _ *Se
 			}
 			pr.Next, pr.Field = "Correct the choice and save again. Nothing was changed.", "sign_in_methods"
 		}
-		p.renderSignInMethods(w, r, statusOf(err), cur, all, chosen, pr)
+		p.renderSignInMethods(w, r, statusOf(err), cur, methodsForm{all: all, chosen: chosen, endSessions: end}, pr)
+		return nil
+	}
+	if v.EndedSessions != nil {
+		http.Redirect(w, r, p.basePath+"/sign-in-methods?done=saved&ended="+strconv.Itoa(*v.EndedSessions), http.StatusSeeOther)
 		return nil
 	}
 	p.redirect(w, r, "/sign-in-methods", "saved")
