@@ -49,7 +49,7 @@ func (m *Manager) Unlink(ctx context.Context, userID, provider, subject string) 
 			return deny(ReasonLastMethod, sso.ErrConflict, nil)
 		}
 	}
-	if err := m.cfg.Store.DeleteIdentity(ctx, userID, provider, subject); err != nil {
+	if err := m.cfg.Store.DeleteIdentity(ctx, userID, provider, subject, false); err != nil {
 		return err
 	}
 	m.audit(ctx, &sso.Event{Type: EventUnlinked, Actor: sso.Actor{Type: sso.ActorUser, ID: userID},
