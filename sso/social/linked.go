@@ -25,35 +25,49 @@ func (m *Manager) Linked(ctx context.Context, userID string) ([]*Identity, error
 // Unlink removes the identity provider/subject from the user's account. It
 // refuses (reason last_method, wrapping sso.ErrConflict) to remove the
 // user's last identity unless Config.OtherMethods says they can sign in
-// another way; an identity of another user is sso.ErrNotFound.
+// another way; an identity of another user is sso.ErrNotFound. Unless
+// OtherMethods vouches for the user, the check that another identity
+// remains and the removal are one store operation, so concurrent unlinks
+// of a user's last two identities leave one.
 func (m *Manager) Unlink(ctx context.Context, userID, provider, subject string) error {
-	ids, err := m.cfg.Store.ListUserIdentities(ctx, userID)
+	err := m.deleteIdentity(ctx, userID, provider, subject, true)
+	if errors.Is(err, sso.ErrConflict) {
+		// The user's last identity: it goes only if they have another way in.
+		if err = m.otherWayIn(ctx, userID); err == nil {
+			err = m.deleteIdentity(ctx, userID, provider, subject, false)
+		}
+	}
 	if err != nil {
-		return err
-	}
-	found := false
-	for _, id := range ids {
-		found = found || (id.Provider == provider && id.Subject == subject)
-	}
-	if !found {
-		return fmt.Errorf("social: linked account: %w", sso.ErrNotFound)
-	}
-	if len(ids) == 1 {
-		other := false
-		if m.cfg.OtherMethods != nil {
-			if other, err = m.cfg.OtherMethods(ctx, userID); err != nil {
-				return err
-			}
-		}
-		if !other {
-			return deny(ReasonLastMethod, sso.ErrConflict, nil)
-		}
-	}
-	if err := m.cfg.Store.DeleteIdentity(ctx, userID, provider, subject); err != nil {
 		return err
 	}
 	m.audit(ctx, &sso.Event{Type: EventUnlinked, Actor: sso.Actor{Type: sso.ActorUser, ID: userID},
 		Target: sso.Target{Type: "user", ID: userID}, Details: map[string]string{"provider": provider}})
+	return nil
+}
+
+// deleteIdentity removes the user's identity; one that is not theirs is
+// sso.ErrNotFound, and with keepLast their last one is sso.ErrConflict.
+func (m *Manager) deleteIdentity(ctx context.Context, userID, provider, subject string, keepLast bool) error {
+	err := m.cfg.Store.DeleteIdentity(ctx, userID, provider, subject, keepLast)
+	if errors.Is(err, sso.ErrNotFound) {
+		return fmt.Errorf("social: linked account: %w", sso.ErrNotFound)
+	}
+	return err
+}
+
+// otherWayIn returns nil when Config.OtherMethods says the user can sign in
+// without social identities, and the last_method refusal otherwise.
+func (m *Manager) otherWayIn(ctx context.Context, userID string) error {
+	if m.cfg.OtherMethods == nil {
+		return deny(ReasonLastMethod, sso.ErrConflict, nil)
+	}
+	other, err := m.cfg.OtherMethods(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !other {
+		return deny(ReasonLastMethod, sso.ErrConflict, nil)
+	}
 	return nil
 }
 

@@ -48,8 +48,11 @@ type Store interface {
 	// EmailVerified of (provider, subject).
 	TouchIdentity(ctx context.Context, provider, subject, email string, verified bool, at time.Time) error
 	// DeleteIdentity removes the user's identity of (provider, subject); an
-	// identity of another user yields ErrNotFound.
-	DeleteIdentity(ctx context.Context, userID, provider, subject string) error
+	// identity of another user yields ErrNotFound. With keepLast it removes
+	// it only while the user has another one, atomically (ErrConflict
+	// otherwise): of concurrent deletes of a user's last two identities,
+	// exactly one succeeds.
+	DeleteIdentity(ctx context.Context, userID, provider, subject string, keepLast bool) error
 	// FindUsersByEmail returns the users whose (lower-cased) Email equals
 	// email, verified or not, ordered by CreatedAt then ID (empty, not an
 	// error, when none). Linking picks among the verified ones.

@@ -11,6 +11,7 @@ package socialtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,6 +34,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("Identities", func(t *testing.T) { t.Parallel(); identities(t, newStores(t)) })
 	t.Run("CreateOnce", func(t *testing.T) { t.Parallel(); createOnce(t, newStores(t)) })
 	t.Run("UsersByEmail", func(t *testing.T) { t.Parallel(); usersByEmail(t, newStores(t)) })
+	t.Run("KeepLast", func(t *testing.T) { t.Parallel(); keepLast(t, newStores(t).Social) })
 }
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
@@ -86,10 +88,10 @@ func identities(t *testing.T, s Stores) {
 	if err := st.TouchIdentity(ctx, "google", "nobody", "x@mail.example", true, at); !errors.Is(err, sso.ErrNotFound) {
 		t.Errorf("TouchIdentity of an unknown identity: got %v, want ErrNotFound", err)
 	}
-	if err := st.DeleteIdentity(ctx, "usr_2", "google", "g-1"); !errors.Is(err, sso.ErrNotFound) {
+	if err := st.DeleteIdentity(ctx, "usr_2", "google", "g-1", false); !errors.Is(err, sso.ErrNotFound) {
 		t.Errorf("DeleteIdentity by another user: got %v, want ErrNotFound", err)
 	}
-	if err := st.DeleteIdentity(ctx, "usr_1", "google", "g-1"); err != nil {
+	if err := st.DeleteIdentity(ctx, "usr_1", "google", "g-1", false); err != nil {
 		t.Errorf("DeleteIdentity: %v", err)
 	}
 	if _, err := st.GetIdentity(ctx, "google", "g-1"); !errors.Is(err, sso.ErrNotFound) {
@@ -124,6 +126,68 @@ func createOnce(t *testing.T, s Stores) {
 	wg.Wait()
 	if wins.Load() != 1 {
 		t.Errorf("%d concurrent creates of one identity succeeded, want 1", wins.Load())
+	}
+}
+
+// keepLast: with keepLast, a user's last identity stays, also when two
+// deletes of their last two race: exactly one succeeds. The race runs
+// keepLastRounds times, as a lost one is rare.
+func keepLast(t *testing.T, st social.Store) {
+	ctx := context.Background()
+	for _, id := range []*social.Identity{ident("google", "g-1", "usr_1", t0), ident("github", "h-1", "usr_2", t0)} {
+		if err := st.CreateIdentity(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.DeleteIdentity(ctx, "usr_2", "google", "g-1", true); !errors.Is(err, sso.ErrNotFound) {
+		t.Errorf("DeleteIdentity with keepLast of another user's identity: got %v, want ErrNotFound", err)
+	}
+	if err := st.DeleteIdentity(ctx, "usr_1", "google", "nobody", true); !errors.Is(err, sso.ErrNotFound) {
+		t.Errorf("DeleteIdentity with keepLast of an unknown identity: got %v, want ErrNotFound", err)
+	}
+	if err := st.DeleteIdentity(ctx, "usr_1", "google", "g-1", true); !errors.Is(err, sso.ErrConflict) {
+		t.Errorf("DeleteIdentity with keepLast of the last identity: got %v, want ErrConflict", err)
+	}
+	if _, err := st.GetIdentity(ctx, "google", "g-1"); err != nil {
+		t.Errorf("the last identity after a refused delete: %v", err)
+	}
+	if err := st.DeleteIdentity(ctx, "usr_1", "google", "g-1", false); err != nil {
+		t.Errorf("DeleteIdentity without keepLast of the last identity: %v", err)
+	}
+	for round := range keepLastRounds {
+		keepLastRace(t, st, fmt.Sprintf("usr_race%d", round))
+	}
+}
+
+const keepLastRounds = 25
+
+func keepLastRace(t *testing.T, st social.Store, user string) {
+	ctx := context.Background()
+	subjects := []string{user + "-a", user + "-b"}
+	for _, sub := range subjects {
+		if err := st.CreateIdentity(ctx, ident("google", sub, user, t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, sub := range subjects {
+		wg.Go(func() {
+			<-start
+			switch err := st.DeleteIdentity(ctx, user, "google", sub, true); {
+			case err == nil:
+				ok.Add(1)
+			case !errors.Is(err, sso.ErrConflict):
+				t.Errorf("concurrent DeleteIdentity with keepLast: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	list, err := st.ListUserIdentities(ctx, user)
+	if err != nil || ok.Load() != 1 || len(list) != 1 {
+		t.Fatalf("%s: %d deletes succeeded, %d identities left (%v); want 1 and 1", user, ok.Load(), len(list), err)
 	}
 }
 

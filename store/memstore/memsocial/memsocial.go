@@ -117,8 +117,9 @@ func (s *Store) TouchIdentity(ctx context.Context, provider, subject, email stri
 	return nil
 }
 
-// DeleteIdentity implements social.Store.
-func (s *Store) DeleteIdentity(ctx context.Context, userID, provider, subject string) error {
+// DeleteIdentity implements social.Store: the count of the user's
+// identities and the delete are under one lock.
+func (s *Store) DeleteIdentity(ctx context.Context, userID, provider, subject string, keepLast bool) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
@@ -127,8 +128,23 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, provider, subject st
 	if id, ok := s.d.ids[k]; !ok || id.UserID != userID {
 		return memstate.NotFound("social identity", provider+"/"+subject)
 	}
+	if keepLast && s.count(userID) == 1 {
+		return memstate.Conflict("last social identity", userID)
+	}
 	delete(s.d.ids, k)
 	return nil
+}
+
+// count returns how many identities the user has; the caller holds the
+// lock.
+func (s *Store) count(userID string) int {
+	n := 0
+	for _, id := range s.d.ids {
+		if id.UserID == userID {
+			n++
+		}
+	}
+	return n
 }
 
 // FindUsersByEmail implements social.Store.

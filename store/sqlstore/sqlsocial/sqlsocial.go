@@ -11,6 +11,7 @@ package sqlsocial
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -26,12 +27,15 @@ var _ social.Store = (*Store)(nil)
 // concurrent use.
 type Store struct {
 	db *sql.DB
+	// postgres makes a keep-last DeleteIdentity lock the user's
+	// identities first.
+	postgres bool
 }
 
 // New returns the social store on st's database. Migrate st first:
 // sqlstore.Store.Migrate creates the tables of every capability.
 func New(st *sqlstore.Store) *Store {
-	return &Store{db: sqlbase.Of(st).DB}
+	return &Store{db: sqlbase.Of(st).DB, postgres: st.Dialect() == sqlstore.Postgres}
 }
 
 const idCols = `provider, subject, user_id, email, email_verified, created_at, last_login_at`
@@ -79,14 +83,50 @@ WHERE provider = $1 AND subject = $2`, provider, subject, email, verified, sqlba
 	return sqlbase.MustAffect(res)
 }
 
-// DeleteIdentity implements social.Store.
-func (s *Store) DeleteIdentity(ctx context.Context, userID, provider, subject string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM ssokit_social_identities WHERE provider = $1 AND subject = $2 AND user_id = $3`,
-		provider, subject, userID)
-	if err != nil {
+// DeleteIdentity implements social.Store: with keepLast, one DELETE that
+// removes the row only while the user holds another, so two concurrent
+// deletes of a user's last two identities cannot both succeed.
+func (s *Store) DeleteIdentity(ctx context.Context, userID, provider, subject string, keepLast bool) error {
+	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if keepLast && s.postgres {
+			// Each DELETE counts the user's identities in its own
+			// snapshot: two deletes of a user's last two, unlocked, would
+			// each count two and delete one. Locking the user's rows (in
+			// one order, so two lockers cannot deadlock) makes the second
+			// wait and count again. (SQLite runs one writer at a time.)
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM ssokit_social_identities WHERE user_id = $1
+ORDER BY provider, subject FOR UPDATE`, userID); err != nil {
+				return sqlbase.Wrap(err)
+			}
+		}
+		q := `DELETE FROM ssokit_social_identities WHERE provider = $1 AND subject = $2 AND user_id = $3`
+		if keepLast {
+			q += ` AND (SELECT COUNT(*) FROM ssokit_social_identities WHERE user_id = $3) > 1`
+		}
+		res, err := tx.ExecContext(ctx, q, provider, subject, userID)
+		if err != nil {
+			return sqlbase.Wrap(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return sqlbase.Wrap(err)
+		}
+		return refusal(ctx, tx, userID, provider, subject)
+	})
+}
+
+// refusal tells why a delete removed nothing: the identity is not the
+// user's (ErrNotFound) or, with keepLast, it is their last (ErrConflict).
+func refusal(ctx context.Context, tx *sql.Tx, userID, provider, subject string) error {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ssokit_social_identities WHERE provider = $1 AND subject = $2 AND user_id = $3`,
+		provider, subject, userID).Scan(&n)
+	switch {
+	case err != nil:
 		return sqlbase.Wrap(err)
+	case n == 0:
+		return fmt.Errorf("sqlstore: social identity: %w", sso.ErrNotFound)
 	}
-	return sqlbase.MustAffect(res)
+	return fmt.Errorf("%w: sqlstore: the user's last social identity", sso.ErrConflict)
 }
 
 // FindUsersByEmail implements social.Store.
