@@ -25,13 +25,13 @@ func (m *Manager) Authenticate(ctx context.Context, email, pw, ip string) (*sso.
 	if err != nil {
 		return nil, refuse(ReasonEmailInvalid, "email", "Enter an email address such as jane@example.com.", sso.ErrInvalidInput)
 	}
-	now := m.now()
-	keys := m.keys(addr, ip)
-	until, err := m.throttled(ctx, keys, now)
+	// The attempt counts as a failure from here on: a wrong password, an
+	// unknown email and a store error leave it counted.
+	att, until, err := m.begin(ctx, m.keys(addr, ip), m.now())
 	if err != nil {
 		return nil, err
 	}
-	if !until.IsZero() {
+	if att == nil {
 		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonRateLimited, Err: &ThrottleError{Until: until}}
 	}
 	// No stored password is longer than maxPasswordBytes: a longer input
@@ -46,9 +46,6 @@ func (m *Manager) Authenticate(ctx context.Context, email, pw, ip string) (*sso.
 	case errors.Is(err, sso.ErrNotFound):
 		// The same work as a known email with a wrong password.
 		_, _, _ = verifyHash(pw, m.dummy)
-		if err := m.failed(ctx, keys, now); err != nil {
-			return nil, err
-		}
 		return nil, errInvalidCredentials
 	case err != nil:
 		return nil, err
@@ -58,15 +55,10 @@ func (m *Manager) Authenticate(ctx context.Context, email, pw, ip string) (*sso.
 		return nil, fmt.Errorf("password: credential of %s: %w", cred.UserID, err)
 	}
 	if !ok || tooLong {
-		if err := m.failed(ctx, keys, now); err != nil {
-			return nil, err
-		}
 		return nil, errInvalidCredentials
 	}
-	for _, k := range keys[:2] {
-		if err := m.cfg.Store.ResetFailures(ctx, k.key); err != nil {
-			return nil, err
-		}
+	if err := m.succeeded(ctx, att); err != nil {
+		return nil, err
 	}
 	if params.weakerThan(m.cfg.Params) {
 		m.upgrade(ctx, cred, pw)

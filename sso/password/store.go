@@ -88,6 +88,30 @@ type ThrottleStore interface {
 	// ResetFailures forgets the key. Resetting an unknown key is not an
 	// error.
 	ResetFailures(ctx context.Context, key string) error
+	// CountAttempt counts one failure at now on the key of every slot,
+	// atomically and only if every key is still open, and returns the new
+	// counts in the order of slots. A key is open when its count (zero if
+	// its last failure is before forgetBefore) is below the slot's Free, or
+	// when it still holds the slot's N and Last. When some key is not open
+	// it writes nothing and returns nil and no error. Like RecordFailure, a
+	// key whose last failure is before forgetBefore starts again at 1.
+	CountAttempt(ctx context.Context, slots []ThrottleSlot, now, forgetBefore time.Time) ([]int, error)
+	// UncountAttempt takes back the failure that CountAttempt counted on
+	// key at `at`, bringing its count to n: a key that still holds n and
+	// at returns to n-1 failures, the last at prevLast; a key that counted
+	// other failures since only loses one from its count; a key without
+	// failures is left alone. Uncounting an unknown key is not an error.
+	UncountAttempt(ctx context.Context, key string, n int, at, prevLast time.Time) error
+}
+
+// ThrottleSlot is one key of ThrottleStore.CountAttempt: the failure
+// count and last failure time its caller read with Failures, and how many
+// failures the key allows before its delays start.
+type ThrottleSlot struct {
+	Key  string
+	N    int
+	Last time.Time
+	Free int
 }
 
 // Store is every capability a Manager needs. store/memstore/mempassword

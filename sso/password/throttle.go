@@ -22,6 +22,12 @@ import (
 // meets the address key; stuffing one account from many addresses meets
 // the account key. Failures older than Forget are forgotten, and a
 // successful login clears the account and pair keys.
+//
+// A login is counted as a failure before its password is checked, in one
+// atomic step with the check that no delay runs, and taken back from the
+// address key when it succeeds. So logins sent at once get no more
+// passwords checked than the same logins sent one after the other, and a
+// login in flight counts against the free failures until it ends.
 type Throttle struct {
 	// BaseDelay is the first delay. Zero means 1 second.
 	BaseDelay time.Duration
@@ -88,15 +94,54 @@ func (m *Manager) delay(n int, k throttleKey) time.Duration {
 	return min(d, k.max)
 }
 
-// throttled returns the end of the longest running delay of keys, or the
-// zero time when none runs.
-func (m *Manager) throttled(ctx context.Context, keys []throttleKey, now time.Time) (time.Time, error) {
+// maxRaces bounds how often a login reads the throttle again after other
+// logins changed its keys between its read and its count; a login that
+// keeps losing is refused as throttled.
+const maxRaces = 8
+
+// attempt is a login counted as a failure on the throttle before its
+// password is checked.
+type attempt struct {
+	keys   []throttleKey
+	at     time.Time
+	slots  []ThrottleSlot // the keys as read before counting
+	counts []int          // the keys' counts after counting
+}
+
+// begin counts a login as a failure on every key, at now, if no delay of
+// keys runs. The check and the count are atomic (ThrottleStore's
+// CountAttempt), so concurrent logins get no more passwords checked than
+// the same logins one after the other. It returns a nil attempt and the
+// end of the longest running delay when the login is throttled; a
+// refused login writes nothing, so retries never extend a delay.
+func (m *Manager) begin(ctx context.Context, keys []throttleKey, now time.Time) (*attempt, time.Time, error) {
+	for range maxRaces {
+		slots, until, err := m.throttled(ctx, keys, now)
+		if err != nil || !until.IsZero() {
+			return nil, until, err
+		}
+		counts, err := m.cfg.Store.CountAttempt(ctx, slots, now, now.Add(-m.cfg.Throttle.Forget))
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if counts != nil {
+			return &attempt{keys: keys, at: now, slots: slots, counts: counts}, time.Time{}, nil
+		}
+	}
+	return nil, now.Add(m.cfg.Throttle.BaseDelay), nil
+}
+
+// throttled reads keys and returns them as slots, and the end of the
+// longest running delay of keys, or the zero time when none runs.
+func (m *Manager) throttled(ctx context.Context, keys []throttleKey, now time.Time) ([]ThrottleSlot, time.Time, error) {
 	var until time.Time
-	for _, k := range keys {
+	slots := make([]ThrottleSlot, len(keys))
+	for i, k := range keys {
 		n, last, err := m.cfg.Store.Failures(ctx, k.key)
 		if err != nil {
-			return time.Time{}, err
+			return nil, time.Time{}, err
 		}
+		slots[i] = ThrottleSlot{Key: k.key, N: n, Last: last, Free: k.free}
 		if last.Before(now.Add(-m.cfg.Throttle.Forget)) {
 			continue
 		}
@@ -104,17 +149,20 @@ func (m *Manager) throttled(ctx context.Context, keys []throttleKey, now time.Ti
 			until = u
 		}
 	}
-	return until, nil
+	return slots, until, nil
 }
 
-// failed counts a failure on every key.
-func (m *Manager) failed(ctx context.Context, keys []throttleKey, now time.Time) error {
-	for _, k := range keys {
-		if _, err := m.cfg.Store.RecordFailure(ctx, k.key, now, now.Add(-m.cfg.Throttle.Forget)); err != nil {
+// succeeded ends an attempt whose password was right: it clears the
+// account and pair keys, and takes the failure back from the address key,
+// where a login that succeeds does not count.
+func (m *Manager) succeeded(ctx context.Context, a *attempt) error {
+	for _, k := range a.keys[:2] {
+		if err := m.cfg.Store.ResetFailures(ctx, k.key); err != nil {
 			return err
 		}
 	}
-	return nil
+	const ip = 2
+	return m.cfg.Store.UncountAttempt(ctx, a.keys[ip].key, a.counts[ip], a.at, a.slots[ip].Last)
 }
 
 // mailAllowed counts one email to addr and reports whether it stays within

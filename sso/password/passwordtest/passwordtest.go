@@ -30,6 +30,9 @@ func Run(t *testing.T, newStore func(t *testing.T) password.Store) {
 	t.Run("TokenTakenOnce", func(t *testing.T) { t.Parallel(); tokenTakenOnce(t, newStore(t)) })
 	t.Run("Throttle", func(t *testing.T) { t.Parallel(); throttle(t, newStore(t)) })
 	t.Run("ThrottleConcurrent", func(t *testing.T) { t.Parallel(); throttleConcurrent(t, newStore(t)) })
+	t.Run("CountAttempt", func(t *testing.T) { t.Parallel(); countAttempt(t, newStore(t)) })
+	t.Run("UncountAttempt", func(t *testing.T) { t.Parallel(); uncountAttempt(t, newStore(t)) })
+	t.Run("CountAttemptConcurrent", func(t *testing.T) { t.Parallel(); countAttemptConcurrent(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)

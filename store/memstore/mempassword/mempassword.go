@@ -192,6 +192,55 @@ func (s *Store) RecordFailure(ctx context.Context, key string, now, forgetBefore
 		return 0, err
 	}
 	defer s.mu.Unlock()
+	return s.count(key, now, forgetBefore), nil
+}
+
+// CountAttempt implements password.ThrottleStore: every key is checked
+// and counted under the one lock.
+func (s *Store) CountAttempt(ctx context.Context, slots []password.ThrottleSlot, now, forgetBefore time.Time) ([]int, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	for _, sl := range slots {
+		f := s.d.failures[sl.Key]
+		n := f.n
+		if f.last.Before(forgetBefore) {
+			n = 0
+		}
+		if n >= sl.Free && (f.n != sl.N || !f.last.Equal(sl.Last)) {
+			return nil, nil
+		}
+	}
+	counts := make([]int, len(slots))
+	for i, sl := range slots {
+		counts[i] = s.count(sl.Key, now, forgetBefore)
+	}
+	return counts, nil
+}
+
+// UncountAttempt implements password.ThrottleStore.
+func (s *Store) UncountAttempt(ctx context.Context, key string, n int, at, prevLast time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	f, ok := s.d.failures[key]
+	if !ok || f.n <= 0 {
+		return nil
+	}
+	if f.n == n && f.last.Equal(at) {
+		f.last = prevLast
+	}
+	f.n--
+	s.d.failures[key] = f
+	return nil
+}
+
+// count counts one failure of key at now and returns the key's count; a
+// key idle since forgetBefore starts again. When many keys are stored,
+// keys idle since forgetBefore are pruned. The caller holds the lock.
+func (s *Store) count(key string, now, forgetBefore time.Time) int {
 	if len(s.d.failures) > 10000 {
 		for k, f := range s.d.failures {
 			if f.last.Before(forgetBefore) {
@@ -206,7 +255,7 @@ func (s *Store) RecordFailure(ctx context.Context, key string, now, forgetBefore
 	f.n++
 	f.last = now
 	s.d.failures[key] = f
-	return f.n, nil
+	return f.n
 }
 
 // ResetFailures implements password.ThrottleStore.

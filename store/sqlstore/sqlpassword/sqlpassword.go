@@ -5,8 +5,9 @@
 //	pw, err := password.New(password.Config{Store: sqlpassword.New(st), Users: st, Orgs: st, Members: st, ...})
 //
 // A token is taken with one DELETE ... RETURNING, a credential is replaced
-// with one compare-and-swap UPDATE, and a failure is counted with one
-// upsert, so concurrent callers on any number of replicas stay exact.
+// with one compare-and-swap UPDATE, a failure is counted with one upsert,
+// and a login attempt with one conditional upsert per throttle key in one
+// transaction, so concurrent callers on any number of replicas stay exact.
 //
 // # Expired records
 //
