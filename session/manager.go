@@ -814,7 +814,7 @@ func (m *Manager) RevokeSession(ctx context.Context, orgID, sessionID string) er
 		return err
 	}
 	m.audit(ctx, &sso.Event{OrgID: orgID, Type: sso.EventSessionRevoked, Actor: actorFrom(ctx),
-		Target: sso.Target{Type: "session", ID: s.ID}, Outcome: sso.OutcomeSuccess,
+		Target: sso.Target{Type: "session", ID: s.ID}, Outcome: sso.OutcomeSuccess, Reason: "admin_revoked",
 		Details: map[string]string{"user_id": s.UserID}})
 	return nil
 }

@@ -234,7 +234,7 @@ func TestAdminSessionsScopedToOrg(t *testing.T) {
 		t.Fatal("session survived admin revocation")
 	}
 	evs := e.events(orgA, sso.EventSessionRevoked)
-	if len(evs) != 1 || evs[0].Actor.ID != "admin_a" || evs[0].Actor.Type != sso.ActorAdmin {
+	if len(evs) != 1 || evs[0].Actor.ID != "admin_a" || evs[0].Actor.Type != sso.ActorAdmin || evs[0].Reason != "admin_revoked" {
 		t.Fatalf("events = %+v", evs)
 	}
 	// Force logout ends the user's sessions in the admin's org only.

@@ -85,7 +85,9 @@ type SessionInfo struct {
 
 // SessionAdmin lists and revokes sessions within one organization: a
 // session of another organization is reported as ErrNotFound.
-// session.Manager implements it.
+// RevokeSession records the revocation (EventSessionRevoked, reason
+// "admin_revoked", naming the actor of ctx); callers do not record it
+// again. session.Manager implements it.
 type SessionAdmin interface {
 	ListSessions(ctx context.Context, orgID, userID string) ([]SessionInfo, error)
 	RevokeSession(ctx context.Context, orgID, sessionID string) error
