@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
@@ -46,13 +47,24 @@ func (m *Manager) find(ctx context.Context, token string) (*Invitation, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	if inv.Status == StatusExpired || (inv.Status == StatusPending && !m.now().Before(inv.ExpiresAt)) {
+		return nil, refuse(ReasonTokenExpired, "token", "This invitation has expired; ask the organization's admin to resend it.", sso.ErrExpired)
+	}
 	if inv.Status != StatusPending {
 		return nil, invalid
 	}
-	if !m.now().Before(inv.ExpiresAt) {
-		return nil, refuse(ReasonTokenExpired, "token", "This invitation has expired; ask the organization's admin to resend it.", sso.ErrExpired)
-	}
 	return inv, nil
+}
+
+// claim marks inv accepted by userID, stored with its event (see change);
+// of concurrent claims of one invitation one wins, the others fail with
+// ErrConflict.
+func (m *Manager) claim(ctx context.Context, inv *Invitation, userID string, now time.Time) error {
+	old := inv.TokenHash
+	inv.Status, inv.TokenHash, inv.AcceptedBy, inv.UpdatedAt = StatusAccepted, "accepted:"+inv.ID, userID, now
+	ev := &sso.Event{OrgID: inv.OrgID, Type: EventAccepted, Actor: sso.Actor{Type: sso.ActorUser, ID: userID},
+		Target: sso.Target{Type: "invitation", ID: inv.ID}, Details: map[string]string{"user_id": userID, "roles": fmt.Sprint(inv.Roles)}}
+	return m.change(ctx, func(s Store) error { return s.UpdateInvitation(ctx, inv, old) }, ev)
 }
 
 // Accept uses an invitation, once. userID is the signed-in user, or empty.
@@ -76,23 +88,22 @@ func (m *Manager) Accept(ctx context.Context, token, userID string) (*sso.Organi
 			Target: sso.Target{Type: "invitation", ID: inv.ID}, Details: map[string]string{"user_id": userID}})
 		return nil, nil, err
 	}
-	// Claim the invitation first: of concurrent accepts one wins.
-	old, now := inv.TokenHash, m.now()
-	inv.Status, inv.TokenHash, inv.UpdatedAt = StatusAccepted, "accepted:"+inv.ID, now
-	if err := m.cfg.Store.UpdateInvitation(ctx, inv, old); errors.Is(err, sso.ErrConflict) {
+	now := m.now()
+	newUser := u == nil
+	if newUser {
+		u = &sso.User{ID: opaque.NewID("usr_"), Email: inv.Email, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
+	}
+	// Claim the invitation first, with its event: of concurrent accepts one
+	// wins. The new account's ID is chosen before, so the claim names it.
+	if err := m.claim(ctx, inv, u.ID, now); errors.Is(err, sso.ErrConflict) {
 		return nil, nil, refuse(ReasonTokenInvalid, "token", "This invitation link was already used.", sso.ErrInvalidInput)
 	} else if err != nil {
 		return nil, nil, err
 	}
-	if u == nil {
-		u = &sso.User{ID: opaque.NewID("usr_"), Email: inv.Email, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
+	if newUser {
 		if err := m.cfg.Users.CreateUser(ctx, u); err != nil {
 			return nil, nil, err
 		}
-	}
-	inv.AcceptedBy = u.ID
-	if err := m.cfg.Store.UpdateInvitation(ctx, inv, inv.TokenHash); err != nil {
-		return nil, nil, err
 	}
 	mem, err := m.join(ctx, inv.OrgID, u.ID, inv.Roles)
 	if err != nil {
@@ -102,8 +113,6 @@ func (m *Manager) Accept(ctx context.Context, token, userID string) (*sso.Organi
 	if err != nil {
 		return nil, nil, err
 	}
-	m.audit(ctx, &sso.Event{OrgID: inv.OrgID, Type: EventAccepted, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID},
-		Target: sso.Target{Type: "invitation", ID: inv.ID}, Details: map[string]string{"user_id": u.ID, "roles": fmt.Sprint(mem.Roles)}})
 	return org, mem, nil
 }
 

@@ -70,9 +70,7 @@ func (m *Manager) Enter(ctx context.Context, w *Way, u *sso.User) (*Outcome, err
 	if inv.Email != u.Email {
 		return nil, deny(ReasonWrongAccount, sso.ErrForbidden)
 	}
-	old, now := inv.TokenHash, m.now()
-	inv.Status, inv.TokenHash, inv.AcceptedBy, inv.UpdatedAt = StatusAccepted, "accepted:"+inv.ID, u.ID, now
-	if err := m.cfg.Store.UpdateInvitation(ctx, &inv, old); errors.Is(err, sso.ErrConflict) {
+	if err := m.claim(ctx, &inv, u.ID, m.now()); errors.Is(err, sso.ErrConflict) {
 		return nil, deny(ReasonTokenInvalid, sso.ErrConflict)
 	} else if err != nil {
 		return nil, err
@@ -81,8 +79,6 @@ func (m *Manager) Enter(ctx context.Context, w *Way, u *sso.User) (*Outcome, err
 	if err != nil {
 		return nil, err
 	}
-	m.audit(ctx, &sso.Event{OrgID: inv.OrgID, Type: EventAccepted, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID},
-		Target: sso.Target{Type: "invitation", ID: inv.ID}, Details: map[string]string{"user_id": u.ID, "roles": fmt.Sprint(mem.Roles)}})
 	return &Outcome{Joined: mem}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/internal/opaque"
+	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -33,11 +34,11 @@ func (m *Manager) SetPolicy(ctx context.Context, orgID string, mode Mode, role s
 		return nil, refuse(ReasonModeInvalid, "mode", `give "off", "join" or "approval"`, sso.ErrInvalidInput)
 	}
 	p := &AutoJoin{OrgID: orgID, Mode: mode, Role: role, UpdatedAt: m.now()}
-	if err := m.cfg.Store.PutAutoJoin(ctx, p); err != nil {
+	ev := &sso.Event{OrgID: orgID, Type: EventAutoJoinPolicySet, Target: sso.Target{Type: "org", ID: orgID},
+		Details: map[string]string{"mode": string(mode), "role": role}}
+	if err := m.change(ctx, func(s Store) error { return s.PutAutoJoin(ctx, p) }, ev); err != nil {
 		return nil, err
 	}
-	m.audit(ctx, &sso.Event{OrgID: orgID, Type: EventAutoJoinPolicySet, Target: sso.Target{Type: "org", ID: orgID},
-		Details: map[string]string{"mode": string(mode), "role": role}})
 	return p, nil
 }
 
@@ -86,25 +87,29 @@ func (m *Manager) AutoJoin(ctx context.Context, u *sso.User) (*Outcome, error) {
 	if p.Mode == ModeJoin {
 		mem := &sso.Membership{OrgID: d.OrgID, UserID: u.ID, Roles: []string{p.Role}, Status: sso.MembershipActive,
 			Source: sso.SourceJIT, JoinedAt: now, UpdatedAt: now}
-		if err := m.cfg.Members.CreateMembership(ctx, mem); errors.Is(err, sso.ErrConflict) {
+		ev := &sso.Event{OrgID: d.OrgID, Type: EventAutoJoined, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID},
+			Target: sso.Target{Type: "user", ID: u.ID}, Details: map[string]string{"domain": domain, "role": p.Role}}
+		// The membership is a core write: with the core store's event
+		// binding (audit.EventBinder) it is stored with its event.
+		err := record.Change[sso.MembershipStore, sso.Store](ctx, m.cfg.Members, m.cfg.Auditor, now, []*sso.Event{ev}, m.log.ErrorContext,
+			func(s sso.MembershipStore) error { return s.CreateMembership(ctx, mem) })
+		if errors.Is(err, sso.ErrConflict) {
 			return out, nil
 		} else if err != nil {
 			return nil, err
 		}
-		m.audit(ctx, &sso.Event{OrgID: d.OrgID, Type: EventAutoJoined, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID},
-			Target: sso.Target{Type: "user", ID: u.ID}, Details: map[string]string{"domain": domain, "role": p.Role}})
 		out.Joined = mem
 		return out, nil
 	}
 	jr := &JoinRequest{ID: opaque.NewID("jr_"), OrgID: d.OrgID, UserID: u.ID, Email: u.Email, Role: p.Role,
 		Status: StatusPending, CreatedAt: now, UpdatedAt: now}
-	if err := m.cfg.Store.CreateJoinRequest(ctx, jr); errors.Is(err, sso.ErrConflict) {
+	ev := &sso.Event{OrgID: d.OrgID, Type: EventJoinRequested, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID},
+		Target: sso.Target{Type: "join_request", ID: jr.ID}, Details: map[string]string{"domain": domain}}
+	if err := m.change(ctx, func(s Store) error { return s.CreateJoinRequest(ctx, jr) }, ev); errors.Is(err, sso.ErrConflict) {
 		return out, nil // one is pending already
 	} else if err != nil {
 		return nil, err
 	}
-	m.audit(ctx, &sso.Event{OrgID: d.OrgID, Type: EventJoinRequested, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID},
-		Target: sso.Target{Type: "join_request", ID: jr.ID}, Details: map[string]string{"domain": domain}})
 	out.Requested = jr
 	return out, nil
 }
@@ -116,8 +121,8 @@ func (m *Manager) JoinRequests(ctx context.Context, orgID string, status Status)
 }
 
 // Decide approves or denies the pending join request id, once (a second
-// decision is not_pending). Approval makes the user an active member with
-// the request's role.
+// decision is not_pending), the decision stored with its event. Approval
+// then makes the user an active member with the request's role.
 func (m *Manager) Decide(ctx context.Context, orgID, id string, approve bool) (*JoinRequest, error) {
 	jr, err := m.cfg.Store.GetJoinRequest(ctx, orgID, id)
 	if err != nil {
@@ -131,7 +136,9 @@ func (m *Manager) Decide(ctx context.Context, orgID, id string, approve bool) (*
 	if approve {
 		jr.Status, typ = StatusApproved, EventJoinApproved
 	}
-	if err := m.cfg.Store.DecideJoinRequest(ctx, jr); errors.Is(err, sso.ErrConflict) {
+	ev := &sso.Event{OrgID: orgID, Type: typ, Target: sso.Target{Type: "user", ID: jr.UserID},
+		Details: map[string]string{"join_request": jr.ID, "role": jr.Role}}
+	if err := m.change(ctx, func(s Store) error { return s.DecideJoinRequest(ctx, jr) }, ev); errors.Is(err, sso.ErrConflict) {
 		return nil, deny(ReasonNotPending, sso.ErrConflict)
 	} else if err != nil {
 		return nil, err
@@ -141,7 +148,5 @@ func (m *Manager) Decide(ctx context.Context, orgID, id string, approve bool) (*
 			return nil, err
 		}
 	}
-	m.audit(ctx, &sso.Event{OrgID: orgID, Type: typ, Target: sso.Target{Type: "user", ID: jr.UserID},
-		Details: map[string]string{"join_request": jr.ID, "role": jr.Role}})
 	return jr, nil
 }

@@ -34,5 +34,10 @@
 //   - Joining an organization that enforces SSO grants no local sign-in:
 //     its members sign in through its IdP (break-glass excepted).
 //   - Every invitation, acceptance, refusal, policy change, join and
-//     decision is an audit event.
+//     decision is an audit event. With a Store that is an EventBinder
+//     (both shipped stores are) each change is stored with its event in
+//     one transaction, or neither is.
+//   - An organization holds at most one pending invitation per address,
+//     also under concurrent invitations: the store refuses a second live
+//     one and marks an expired one expired when it is replaced.
 package invite

@@ -103,10 +103,20 @@ func (m *Manager) audit(ctx context.Context, e *sso.Event) {
 	record.Quietly(ctx, m.cfg.Auditor, e, m.log.ErrorContext)
 }
 
+// change runs fn, one write of the invite store, with the audit events evs
+// that describe it: in one transaction when the Store is an EventBinder,
+// else fn and then each event through Config.Auditor (a failure to record
+// is logged, since the change is made).
+func (m *Manager) change(ctx context.Context, fn func(s Store) error, evs ...*sso.Event) error {
+	return record.Change[Store, Store](ctx, m.cfg.Store, m.cfg.Auditor, m.now(), evs, m.log.ErrorContext, fn)
+}
+
 // Invite invites email into orgID with roles (validated by the caller) and
 // emails the accept link. An address that is already an active member,
 // or has a pending invitation, is refused (already_member,
-// already_invited: resend that one instead).
+// already_invited: resend that one instead); of concurrent invitations of
+// one address one wins. An expired pending invitation of the address
+// becomes StatusExpired.
 func (m *Manager) Invite(ctx context.Context, orgID, email string, roles []string) (*Invitation, error) {
 	addr, _, err := normalize.Email(email)
 	if err != nil {
@@ -119,6 +129,9 @@ func (m *Manager) Invite(ctx context.Context, orgID, email string, roles []strin
 	if mem, err := m.cfg.Members.FindMemberByEmail(ctx, orgID, addr); err == nil && mem.Active() {
 		return nil, refuse(ReasonAlreadyMember, "email", "this address is a member already", sso.ErrConflict)
 	}
+	invited := refuse(ReasonAlreadyInvited, "email", "this address has a pending invitation; resend it instead", sso.ErrConflict)
+	// The list answers the common case; the store's uniqueness of a
+	// pending invitation per address decides a race.
 	list, err := m.cfg.Store.ListInvitations(ctx, orgID)
 	if err != nil {
 		return nil, err
@@ -126,17 +139,19 @@ func (m *Manager) Invite(ctx context.Context, orgID, email string, roles []strin
 	now := m.now()
 	for _, v := range list {
 		if v.Email == addr && v.Status == StatusPending && now.Before(v.ExpiresAt) {
-			return nil, refuse(ReasonAlreadyInvited, "email", "this address has a pending invitation; resend it instead", sso.ErrConflict)
+			return nil, invited
 		}
 	}
 	token := opaque.NewToken(32)
 	inv := &Invitation{ID: opaque.NewID("inv_"), OrgID: orgID, Email: addr, Roles: slices.Clone(roles), TokenHash: opaque.Hash(token),
 		Status: StatusPending, InvitedBy: sso.AuditInfoFrom(ctx).Actor.ID, CreatedAt: now, ExpiresAt: now.Add(m.cfg.TTL), UpdatedAt: now}
-	if err := m.cfg.Store.CreateInvitation(ctx, inv); err != nil {
+	ev := &sso.Event{OrgID: orgID, Type: EventInvited, Target: sso.Target{Type: "invitation", ID: inv.ID},
+		Details: map[string]string{"email": addr, "roles": fmt.Sprint(roles)}}
+	if err := m.change(ctx, func(s Store) error { return s.CreateInvitation(ctx, inv) }, ev); errors.Is(err, sso.ErrConflict) {
+		return nil, invited
+	} else if err != nil {
 		return nil, err
 	}
-	m.audit(ctx, &sso.Event{OrgID: orgID, Type: EventInvited, Target: sso.Target{Type: "invitation", ID: inv.ID},
-		Details: map[string]string{"email": addr, "roles": fmt.Sprint(roles)}})
 	return inv, m.mail(ctx, org, inv, token)
 }
 
@@ -153,10 +168,10 @@ func (m *Manager) Resend(ctx context.Context, orgID, id string) (*Invitation, er
 	}
 	token, old, now := opaque.NewToken(32), inv.TokenHash, m.now()
 	inv.TokenHash, inv.ExpiresAt, inv.UpdatedAt = opaque.Hash(token), now.Add(m.cfg.TTL), now
-	if err := m.cfg.Store.UpdateInvitation(ctx, inv, old); err != nil {
+	ev := &sso.Event{OrgID: orgID, Type: EventResent, Target: sso.Target{Type: "invitation", ID: inv.ID}}
+	if err := m.change(ctx, func(s Store) error { return s.UpdateInvitation(ctx, inv, old) }, ev); err != nil {
 		return nil, err
 	}
-	m.audit(ctx, &sso.Event{OrgID: orgID, Type: EventResent, Target: sso.Target{Type: "invitation", ID: inv.ID}})
 	return inv, m.mail(ctx, org, inv, token)
 }
 
@@ -168,10 +183,10 @@ func (m *Manager) Revoke(ctx context.Context, orgID, id string) (*Invitation, er
 	}
 	old := inv.TokenHash
 	inv.Status, inv.TokenHash, inv.UpdatedAt = StatusRevoked, "revoked:"+inv.ID, m.now()
-	if err := m.cfg.Store.UpdateInvitation(ctx, inv, old); err != nil {
+	ev := &sso.Event{OrgID: orgID, Type: EventRevoked, Target: sso.Target{Type: "invitation", ID: inv.ID}}
+	if err := m.change(ctx, func(s Store) error { return s.UpdateInvitation(ctx, inv, old) }, ev); err != nil {
 		return nil, err
 	}
-	m.audit(ctx, &sso.Event{OrgID: orgID, Type: EventRevoked, Target: sso.Target{Type: "invitation", ID: inv.ID}})
 	return inv, nil
 }
 

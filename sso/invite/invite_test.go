@@ -28,6 +28,7 @@ var ctx = sso.WithAuditInfo(context.Background(), sso.AuditInfo{Actor: sso.Actor
 type env struct {
 	t      *testing.T
 	ms     backend
+	is     invite.Store
 	clock  *testkit.Clock
 	mailer *mail.DevMailer
 	m      *invite.Manager
@@ -56,10 +57,19 @@ func stores(t *testing.T, name string, now func() time.Time) (backend, invite.St
 	return st, sqlinvite.New(st)
 }
 
+func newClock() *testkit.Clock { return testkit.NewClock(time.Date(2030, 3, 4, 10, 0, 0, 0, time.UTC)) }
+
 func newEnvOn(t *testing.T, name string) *env {
 	t.Helper()
-	clock := testkit.NewClock(time.Date(2030, 3, 4, 10, 0, 0, 0, time.UTC))
+	clock := newClock()
 	ms, is := stores(t, name, clock.Now)
+	return newEnvWith(t, clock, ms, is, nil)
+}
+
+// newEnvWith builds an env on the stores given, with tweak (when non-nil)
+// applied to the Manager's configuration.
+func newEnvWith(t *testing.T, clock *testkit.Clock, ms backend, is invite.Store, tweak func(*invite.Config)) *env {
+	t.Helper()
 	trail, err := audit.New(audit.Config{Store: ms, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -68,10 +78,14 @@ func newEnvOn(t *testing.T, name string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ms: ms, clock: clock, mailer: &mail.DevMailer{Now: clock.Now}, enf: enf}
+	e := &env{t: t, ms: ms, is: is, clock: clock, mailer: &mail.DevMailer{Now: clock.Now}, enf: enf}
 	accept, _ := url.Parse("https://app.acme.example/invite/accept")
-	e.m, err = invite.New(invite.Config{Store: is, Users: ms, Orgs: ms, Members: ms, Domains: ms, Auditor: trail,
-		Mailer: e.mailer, AcceptURL: accept, AppName: "Acme", Now: clock.Now})
+	cfg := invite.Config{Store: is, Users: ms, Orgs: ms, Members: ms, Domains: ms, Auditor: trail,
+		Mailer: e.mailer, AcceptURL: accept, AppName: "Acme", Now: clock.Now}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	e.m, err = invite.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

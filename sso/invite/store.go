@@ -10,12 +10,14 @@ import (
 // Status is the state of an invitation or a join request.
 type Status string
 
-// States. An invitation is pending, then accepted or revoked; a join
-// request is pending, then approved or denied.
+// States. An invitation is pending, then accepted or revoked, or expired
+// once a new invitation of its address replaced it after its lifetime; a
+// join request is pending, then approved or denied.
 const (
 	StatusPending  Status = "pending"
 	StatusAccepted Status = "accepted"
 	StatusRevoked  Status = "revoked"
+	StatusExpired  Status = "expired"
 	StatusApproved Status = "approved"
 	StatusDenied   Status = "denied"
 )
@@ -29,7 +31,8 @@ type Invitation struct {
 	Email string
 	Roles []string
 	// TokenHash is the hex SHA-256 of the emailed token while the
-	// invitation is pending; a used or revoked invitation holds a value no
+	// invitation is pending (an expired one keeps it, so that its link
+	// reports the expiry); a used or revoked invitation holds a value no
 	// token hashes to. Unique.
 	TokenHash string
 	Status    Status
@@ -84,7 +87,13 @@ type JoinRequest struct {
 // copies; every method is safe for concurrent use, also across replicas
 // sharing the database.
 type InvitationStore interface {
-	// CreateInvitation stores inv. ID and TokenHash are each unique.
+	// CreateInvitation stores inv. ID and TokenHash are each unique, and
+	// so is a pending invitation per (OrgID, Email): creating a pending
+	// inv marks the organization's pending invitations of the address
+	// that expired by inv.CreatedAt StatusExpired (UpdatedAt
+	// inv.CreatedAt), and fails with ErrConflict, writing nothing, while
+	// one has not expired. Both in one atomic write, so of concurrent
+	// invitations of one address one wins.
 	CreateInvitation(ctx context.Context, inv *Invitation) error
 	// GetInvitation returns the invitation id of orgID; one of another
 	// organization is ErrNotFound.
@@ -101,7 +110,9 @@ type InvitationStore interface {
 	// UpdateInvitation replaces the invitation inv.ID of inv.OrgID if its
 	// stored TokenHash still equals oldTokenHash, atomically; otherwise it
 	// fails with ErrConflict (a concurrent use, resend or revocation won)
-	// and writes nothing.
+	// and writes nothing. A replacement that would make a second pending
+	// invitation of an address in the organization fails with ErrConflict
+	// too.
 	UpdateInvitation(ctx context.Context, inv *Invitation, oldTokenHash string) error
 }
 
@@ -123,6 +134,22 @@ type JoinStore interface {
 	// DecideJoinRequest replaces the request jr.ID of jr.OrgID if it is
 	// still pending, atomically; otherwise ErrConflict.
 	DecideJoinRequest(ctx context.Context, jr *JoinRequest) error
+}
+
+// EventBinder is an optional capability of a Store on the same database
+// as the events: WithEvents returns a view whose CreateInvitation,
+// UpdateInvitation, PutAutoJoin, CreateJoinRequest and DecideJoinRequest
+// also append evs to the events in the same transaction, so an
+// invitation, policy or join-request change is never stored without the
+// audit events that describe it, and a change that fails (or whose events
+// are refused) stores neither. Use one view for one write.
+// store/sqlstore/sqlinvite and store/memstore/meminvite implement it;
+// with a Store without it the Manager records the events through
+// Config.Auditor after the change, so a crash between the two loses them.
+// The events must go where Config.Auditor records them (the stores of one
+// database do).
+type EventBinder interface {
+	WithEvents(evs ...*sso.Event) Store
 }
 
 // UserFinder finds the account of an address in the core user records.

@@ -27,12 +27,19 @@ import (
 type Stores struct {
 	Store invite.Store
 	Users sso.UserStore
+	// Events are the events of Store's database, where the views of an
+	// invite.EventBinder Store append theirs. Nil skips the EventBinder
+	// checks.
+	Events sso.EventStore
 }
 
 // Run runs every subtest against fresh, empty stores from newStores.
 func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("Invitations", func(t *testing.T) { t.Parallel(); invitations(t, newStores(t).Store) })
 	t.Run("InvitationUsedOnce", func(t *testing.T) { t.Parallel(); usedOnce(t, newStores(t).Store) })
+	t.Run("OnePendingPerAddress", func(t *testing.T) { t.Parallel(); onePending(t, newStores(t).Store) })
+	t.Run("OnePendingPerAddressConcurrent", func(t *testing.T) { t.Parallel(); onePendingRace(t, newStores(t).Store) })
+	t.Run("EventBinder", func(t *testing.T) { t.Parallel(); eventBinder(t, newStores(t)) })
 	t.Run("AutoJoin", func(t *testing.T) { t.Parallel(); autoJoin(t, newStores(t).Store) })
 	t.Run("JoinRequests", func(t *testing.T) { t.Parallel(); joinRequests(t, newStores(t).Store) })
 	t.Run("FindVerifiedUser", func(t *testing.T) { t.Parallel(); findUser(t, newStores(t)) })

@@ -25,7 +25,10 @@ type data struct {
 	requests map[string]invite.JoinRequest // by ID
 }
 
-var _ invite.Store = (*Store)(nil)
+var (
+	_ invite.Store       = (*Store)(nil)
+	_ invite.EventBinder = (*Store)(nil)
+)
 
 // Store is the invite store on a memstore.Store: it shares the Store's
 // lock and users, and every Store that New returns for one memstore.Store
@@ -33,6 +36,9 @@ var _ invite.Store = (*Store)(nil)
 type Store struct {
 	st *memstate.State
 	d  *data
+	// events are appended with every write of a view WithEvents returned;
+	// nil for the Store New returns.
+	events []*sso.Event
 }
 
 // New returns the invite store on ms.
@@ -60,9 +66,11 @@ func cloneInv(v invite.Invitation) *invite.Invitation {
 	return &v
 }
 
-// CreateInvitation implements invite.InvitationStore.
+// CreateInvitation implements invite.InvitationStore: under the lock it
+// refuses a second live pending invitation of the address and marks the
+// expired ones StatusExpired.
 func (s *Store) CreateInvitation(ctx context.Context, inv *invite.Invitation) error {
-	if err := s.lock(ctx); err != nil {
+	if err := s.writeLock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
@@ -72,9 +80,33 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *invite.Invitation) er
 	if _, ok := s.d.byToken[inv.TokenHash]; ok {
 		return memstate.Conflict("invitation token", "")
 	}
+	var expired []string
+	if inv.Status == invite.StatusPending {
+		for id, v := range s.d.invites {
+			if !samePending(v, inv) {
+				continue
+			}
+			if inv.CreatedAt.Before(v.ExpiresAt) {
+				return memstate.Conflict("pending invitation", inv.Email)
+			}
+			expired = append(expired, id)
+		}
+	}
+	for _, id := range expired {
+		v := s.d.invites[id]
+		v.Status, v.UpdatedAt = invite.StatusExpired, inv.CreatedAt
+		s.d.invites[id] = v
+	}
 	s.d.invites[inv.ID] = *cloneInv(*inv)
 	s.d.byToken[inv.TokenHash] = inv.ID
+	s.appendEvents()
 	return nil
+}
+
+// samePending reports whether the stored v is a pending invitation of
+// the organization and address of inv.
+func samePending(v invite.Invitation, inv *invite.Invitation) bool {
+	return v.ID != inv.ID && v.OrgID == inv.OrgID && v.Email == inv.Email && v.Status == invite.StatusPending
 }
 
 // GetInvitation implements invite.InvitationStore.
@@ -147,7 +179,7 @@ func (s *Store) ListPendingInvitations(ctx context.Context, email string) ([]*in
 
 // UpdateInvitation implements invite.InvitationStore.
 func (s *Store) UpdateInvitation(ctx context.Context, inv *invite.Invitation, oldTokenHash string) error {
-	if err := s.lock(ctx); err != nil {
+	if err := s.writeLock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
@@ -161,9 +193,17 @@ func (s *Store) UpdateInvitation(ctx context.Context, inv *invite.Invitation, ol
 	if owner, ok := s.d.byToken[inv.TokenHash]; ok && owner != inv.ID {
 		return memstate.Conflict("invitation token", "")
 	}
+	if inv.Status == invite.StatusPending {
+		for _, v := range s.d.invites {
+			if samePending(v, inv) {
+				return memstate.Conflict("pending invitation", inv.Email)
+			}
+		}
+	}
 	delete(s.d.byToken, cur.TokenHash)
 	s.d.invites[inv.ID] = *cloneInv(*inv)
 	s.d.byToken[inv.TokenHash] = inv.ID
+	s.appendEvents()
 	return nil
 }
 
@@ -182,17 +222,18 @@ func (s *Store) GetAutoJoin(ctx context.Context, orgID string) (*invite.AutoJoin
 
 // PutAutoJoin implements invite.JoinStore.
 func (s *Store) PutAutoJoin(ctx context.Context, p *invite.AutoJoin) error {
-	if err := s.lock(ctx); err != nil {
+	if err := s.writeLock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
 	s.d.policies[p.OrgID] = *p
+	s.appendEvents()
 	return nil
 }
 
 // CreateJoinRequest implements invite.JoinStore.
 func (s *Store) CreateJoinRequest(ctx context.Context, jr *invite.JoinRequest) error {
-	if err := s.lock(ctx); err != nil {
+	if err := s.writeLock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
@@ -205,6 +246,7 @@ func (s *Store) CreateJoinRequest(ctx context.Context, jr *invite.JoinRequest) e
 		}
 	}
 	s.d.requests[jr.ID] = *jr
+	s.appendEvents()
 	return nil
 }
 
@@ -245,7 +287,7 @@ func (s *Store) ListJoinRequests(ctx context.Context, orgID string, status invit
 
 // DecideJoinRequest implements invite.JoinStore.
 func (s *Store) DecideJoinRequest(ctx context.Context, jr *invite.JoinRequest) error {
-	if err := s.lock(ctx); err != nil {
+	if err := s.writeLock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
@@ -257,6 +299,7 @@ func (s *Store) DecideJoinRequest(ctx context.Context, jr *invite.JoinRequest) e
 		return memstate.Conflict("join request decided", jr.ID)
 	}
 	s.d.requests[jr.ID] = *jr
+	s.appendEvents()
 	return nil
 }
 

@@ -11,6 +11,6 @@ import (
 func TestConformance(t *testing.T) {
 	invitetest.Run(t, func(t *testing.T) invitetest.Stores {
 		ms := memstore.New()
-		return invitetest.Stores{Store: meminvite.New(ms), Users: ms}
+		return invitetest.Stores{Store: meminvite.New(ms), Users: ms, Events: ms}
 	})
 }

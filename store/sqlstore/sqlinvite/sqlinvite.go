@@ -8,7 +8,11 @@
 // An invitation is used, resent or revoked with one compare-and-swap
 // UPDATE on its token hash, and a join request decided with one UPDATE
 // guarded by its pending state, so concurrent callers on any number of
-// replicas stay exact.
+// replicas stay exact. A partial unique index keeps one pending invitation
+// per organization and address: an invitation is created in a transaction
+// that first marks the address's expired pending ones expired, so of
+// concurrent invitations the index lets one commit (on PostgreSQL the
+// second insert waits for the first transaction and then conflicts).
 package sqlinvite
 
 import (
@@ -22,12 +26,18 @@ import (
 	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
 )
 
-var _ invite.Store = (*Store)(nil)
+var (
+	_ invite.Store       = (*Store)(nil)
+	_ invite.EventBinder = (*Store)(nil)
+)
 
 // Store is the invite store on a sqlstore.Store's database. It is safe for
 // concurrent use.
 type Store struct {
 	db *sql.DB
+	// events are inserted with every write of a view WithEvents returned;
+	// nil for the Store New returns.
+	events []*sso.Event
 }
 
 // New returns the invite store on st's database. Migrate st first:
@@ -59,14 +69,27 @@ func invArgs(v *invite.Invitation) ([]any, error) {
 		sqlbase.TS(v.CreatedAt), sqlbase.TS(v.ExpiresAt), sqlbase.TS(v.UpdatedAt)}, nil
 }
 
-// CreateInvitation implements invite.InvitationStore.
+// CreateInvitation implements invite.InvitationStore in one transaction:
+// the address's expired pending invitations are marked expired, then the
+// insert, which the partial unique index ssokit_invitations_pending
+// refuses while a live one is pending.
 func (s *Store) CreateInvitation(ctx context.Context, inv *invite.Invitation) error {
 	args, err := invArgs(inv)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO ssokit_invitations (`+invCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args...)
-	return sqlbase.Wrap(err)
+	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if inv.Status == invite.StatusPending {
+			if _, err := tx.ExecContext(ctx, `UPDATE ssokit_invitations SET status = 'expired', updated_at = $3
+WHERE org_id = $1 AND email = $2 AND status = 'pending' AND expires_at <= $3`, inv.OrgID, inv.Email, sqlbase.TS(inv.CreatedAt)); err != nil {
+				return sqlbase.Wrap(err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_invitations (`+invCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args...); err != nil {
+			return sqlbase.Wrap(err)
+		}
+		return s.insertEvents(ctx, tx)
+	})
 }
 
 // GetInvitation implements invite.InvitationStore.
@@ -97,21 +120,23 @@ func (s *Store) UpdateInvitation(ctx context.Context, inv *invite.Invitation, ol
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE ssokit_invitations SET email = $3, roles = $4, token_hash = $5, status = $6,
+	return s.write(ctx, func(q sqlbase.Querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE ssokit_invitations SET email = $3, roles = $4, token_hash = $5, status = $6,
 invited_by = $7, accepted_by = $8, created_at = $9, expires_at = $10, updated_at = $11
 WHERE id = $1 AND org_id = $2 AND token_hash = $12`, append(args, oldTokenHash)...)
-	if err != nil {
-		return sqlbase.Wrap(err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return sqlbase.Wrap(err)
-	} else if n == 1 {
-		return nil
-	}
-	if _, err := s.GetInvitation(ctx, inv.OrgID, inv.ID); err != nil {
-		return err
-	}
-	return fmt.Errorf("%w: sqlstore: invitation changed concurrently", sso.ErrConflict)
+		if err != nil {
+			return sqlbase.Wrap(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return sqlbase.Wrap(err)
+		} else if n == 1 {
+			return nil
+		}
+		if _, err := scanInv(q.QueryRowContext(ctx, `SELECT `+invCols+` FROM ssokit_invitations WHERE id = $1 AND org_id = $2`, inv.ID, inv.OrgID)); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: sqlstore: invitation changed concurrently", sso.ErrConflict)
+	})
 }
 
 // GetAutoJoin implements invite.JoinStore.
@@ -130,10 +155,12 @@ func (s *Store) GetAutoJoin(ctx context.Context, orgID string) (*invite.AutoJoin
 
 // PutAutoJoin implements invite.JoinStore with one upsert.
 func (s *Store) PutAutoJoin(ctx context.Context, p *invite.AutoJoin) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_auto_join (org_id, mode, role, updated_at) VALUES ($1, $2, $3, $4)
+	return s.write(ctx, func(q sqlbase.Querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO ssokit_auto_join (org_id, mode, role, updated_at) VALUES ($1, $2, $3, $4)
 ON CONFLICT (org_id) DO UPDATE SET mode = excluded.mode, role = excluded.role, updated_at = excluded.updated_at`,
-		p.OrgID, string(p.Mode), p.Role, sqlbase.TS(p.UpdatedAt))
-	return sqlbase.Wrap(err)
+			p.OrgID, string(p.Mode), p.Role, sqlbase.TS(p.UpdatedAt))
+		return sqlbase.Wrap(err)
+	})
 }
 
 const jrCols = `id, org_id, user_id, email, role, status, decided_by, created_at, updated_at`
@@ -152,9 +179,11 @@ func scanJR(row sqlbase.Scanner) (*invite.JoinRequest, error) {
 // CreateJoinRequest implements invite.JoinStore; a partial unique index
 // keeps one pending request per member.
 func (s *Store) CreateJoinRequest(ctx context.Context, jr *invite.JoinRequest) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_join_requests (`+jrCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		jr.ID, jr.OrgID, jr.UserID, jr.Email, jr.Role, string(jr.Status), jr.DecidedBy, sqlbase.TS(jr.CreatedAt), sqlbase.TS(jr.UpdatedAt))
-	return sqlbase.Wrap(err)
+	return s.write(ctx, func(q sqlbase.Querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO ssokit_join_requests (`+jrCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			jr.ID, jr.OrgID, jr.UserID, jr.Email, jr.Role, string(jr.Status), jr.DecidedBy, sqlbase.TS(jr.CreatedAt), sqlbase.TS(jr.UpdatedAt))
+		return sqlbase.Wrap(err)
+	})
 }
 
 // GetJoinRequest implements invite.JoinStore.
@@ -171,20 +200,22 @@ WHERE org_id = $1 AND ($2 = '' OR status = $2) ORDER BY created_at DESC, id DESC
 // DecideJoinRequest implements invite.JoinStore with one UPDATE guarded
 // by the pending state.
 func (s *Store) DecideJoinRequest(ctx context.Context, jr *invite.JoinRequest) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE ssokit_join_requests SET role = $3, status = $4, decided_by = $5, updated_at = $6
+	return s.write(ctx, func(q sqlbase.Querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE ssokit_join_requests SET role = $3, status = $4, decided_by = $5, updated_at = $6
 WHERE id = $1 AND org_id = $2 AND status = 'pending'`, jr.ID, jr.OrgID, jr.Role, string(jr.Status), jr.DecidedBy, sqlbase.TS(jr.UpdatedAt))
-	if err != nil {
-		return sqlbase.Wrap(err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return sqlbase.Wrap(err)
-	} else if n == 1 {
-		return nil
-	}
-	if _, err := s.GetJoinRequest(ctx, jr.OrgID, jr.ID); err != nil {
-		return err
-	}
-	return fmt.Errorf("%w: sqlstore: join request already decided", sso.ErrConflict)
+		if err != nil {
+			return sqlbase.Wrap(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return sqlbase.Wrap(err)
+		} else if n == 1 {
+			return nil
+		}
+		if _, err := scanJR(q.QueryRowContext(ctx, `SELECT `+jrCols+` FROM ssokit_join_requests WHERE id = $1 AND org_id = $2`, jr.ID, jr.OrgID)); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: sqlstore: join request already decided", sso.ErrConflict)
+	})
 }
 
 // FindVerifiedUser implements invite.UserFinder on the core users table.

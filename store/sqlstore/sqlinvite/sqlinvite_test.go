@@ -20,7 +20,7 @@ func open(t *testing.T, db *sql.DB, d sqlstore.Dialect) invitetest.Stores {
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return invitetest.Stores{Store: sqlinvite.New(st), Users: st}
+	return invitetest.Stores{Store: sqlinvite.New(st), Users: st, Events: st}
 }
 
 func TestConformanceSQLite(t *testing.T) {

@@ -1,0 +1,43 @@
+package sqlinvite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/invite"
+	"github.com/ssokit/ssokit/store/sqlstore/internal/sqlbase"
+)
+
+// WithEvents implements invite.EventBinder: the writes of the returned
+// view insert evs in the same transaction as their change (the sealer
+// chains them afterwards, as it does those AppendEvent stores).
+func (s *Store) WithEvents(evs ...*sso.Event) invite.Store {
+	v := *s
+	v.events = evs
+	return &v
+}
+
+// write runs fn on the database, or, on a view WithEvents returned, in a
+// transaction that then inserts the view's events.
+func (s *Store) write(ctx context.Context, fn func(q sqlbase.Querier) error) error {
+	if len(s.events) == 0 {
+		return fn(s.db)
+	}
+	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx)
+	})
+}
+
+// insertEvents inserts the view's events through tx.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx) error {
+	for _, e := range s.events {
+		if err := sqlbase.InsertEvent(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
