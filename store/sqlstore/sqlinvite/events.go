@@ -2,7 +2,6 @@ package sqlinvite
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/invite"
@@ -21,23 +20,5 @@ func (s *Store) WithEvents(evs ...*sso.Event) invite.Store {
 // write runs fn on the database, or, on a view WithEvents returned, in a
 // transaction that then inserts the view's events.
 func (s *Store) write(ctx context.Context, fn func(q sqlbase.Querier) error) error {
-	if len(s.events) == 0 {
-		return fn(s.db)
-	}
-	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return s.insertEvents(ctx, tx)
-	})
-}
-
-// insertEvents inserts the view's events through tx.
-func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx) error {
-	for _, e := range s.events {
-		if err := sqlbase.InsertEvent(ctx, tx, e); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sqlbase.WriteWithEvents(ctx, s.db, s.events, fn)
 }

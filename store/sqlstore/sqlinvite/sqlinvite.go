@@ -88,7 +88,7 @@ WHERE org_id = $1 AND email = $2 AND status = 'pending' AND expires_at <= $3`, i
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_invitations (`+invCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args...); err != nil {
 			return sqlbase.Wrap(err)
 		}
-		return s.insertEvents(ctx, tx)
+		return sqlbase.InsertEvents(ctx, tx, s.events)
 	})
 }
 

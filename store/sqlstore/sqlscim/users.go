@@ -178,10 +178,8 @@ func (s *Store) UpdateUserSCIM(ctx context.Context, r *scim.User, prevVersion in
 
 // insertEvents appends evs in tx.
 func insertEvents(ctx context.Context, tx *sql.Tx, evs []*sso.Event) error {
-	for _, e := range evs {
-		if err := sqlbase.InsertEvent(ctx, tx, e); err != nil {
-			return fmt.Errorf("sqlstore: scim user event: %w", err)
-		}
+	if err := sqlbase.InsertEvents(ctx, tx, evs); err != nil {
+		return fmt.Errorf("sqlstore: scim user event: %w", err)
 	}
 	return nil
 }

@@ -64,25 +64,7 @@ func (s *Store) WithEvents(evs ...*sso.Event) webhook.Store {
 // write runs fn on the database, or, on a view WithEvents returned, in a
 // transaction that then inserts the view's events.
 func (s *Store) write(ctx context.Context, fn func(q sqlbase.Querier) error) error {
-	if len(s.events) == 0 {
-		return fn(s.db)
-	}
-	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return s.insertEvents(ctx, tx)
-	})
-}
-
-// insertEvents inserts the view's events through tx.
-func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx) error {
-	for _, e := range s.events {
-		if err := sqlbase.InsertEvent(ctx, tx, e); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sqlbase.WriteWithEvents(ctx, s.db, s.events, fn)
 }
 
 // New returns the webhook store on st's database. Migrate st first:
@@ -192,7 +174,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 				return sqlbase.Wrap(err)
 			}
 		}
-		return s.insertEvents(ctx, tx)
+		return sqlbase.InsertEvents(ctx, tx, s.events)
 	})
 }
 
@@ -225,7 +207,7 @@ failures = 0, failing_since = 0, lease_owner = '', lease_until = 0 WHERE id = $1
 WHERE endpoint_id = $1 AND status = $2`, id, string(from), string(to), sqlbase.TS(now)); err != nil {
 			return sqlbase.Wrap(err)
 		}
-		return s.insertEvents(ctx, tx)
+		return sqlbase.InsertEvents(ctx, tx, s.events)
 	})
 	return changed, err
 }
