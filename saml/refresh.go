@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -85,7 +86,17 @@ func (s *SP) RefreshAll(ctx context.Context) {
 // RefreshConnection fetches c's metadata URL if it is due and, when the new
 // metadata parses (and, when signed, verifies with the pinned certificates;
 // see RequireSignedMetadata), stores it on the connection and in the
-// metadata cache. On failure the connection keeps its last good metadata.
+// metadata cache, and updates c to the connection stored. On failure the
+// connection keeps its last good metadata.
+//
+// The fetch takes time, so the connection is written only if it is still
+// the one read (sso.UpdateConnectionIf): a change an administrator makes
+// meanwhile is never undone. When only fields the metadata does not depend
+// on changed (the name, the mapping, the last test), the metadata is
+// applied to the connection as it now is; when it was disabled, deleted,
+// or its configuration changed (a certificate removed, another metadata
+// URL, a concurrent refresh), the fetched metadata is dropped and the next
+// pass fetches again.
 func (s *SP) RefreshConnection(ctx context.Context, c *sso.Connection) error {
 	now := s.now()
 	if !ConfigOf(c).MetadataExpiresAt.IsZero() && now.Before(ConfigOf(c).MetadataExpiresAt) {
@@ -114,17 +125,71 @@ func (s *SP) RefreshConnection(ctx context.Context, c *sso.Connection) error {
 		}
 		return err
 	}
-	cfg := *ConfigOf(c)
-	applyMetadata(&cfg, md)
-	cfg.MetadataXML = string(data)
-	cfg.MetadataFetchedAt = now
-	cfg.MetadataExpiresAt = s.metadataExpiry(md, now)
-	c.Config = &cfg
-	c.UpdatedAt = now
-	if err := s.cfg.Connections.UpdateConnection(ctx, c); err != nil {
+	stored, err := s.storeRefreshed(ctx, c, md, string(data), now)
+	if err != nil || stored == nil {
 		return err
 	}
+	*c = *stored
+	cfg := ConfigOf(stored)
 	return s.cfg.Store.PutMetadata(ctx, &CachedMetadata{ConnectionID: c.ID, XML: cfg.MetadataXML, FetchedAt: now, ExpiresAt: cfg.MetadataExpiresAt})
+}
+
+// refreshAttempts bounds how many times a refresh applies its metadata to
+// a connection that keeps changing under it before it waits for the next
+// pass.
+const refreshAttempts = 3
+
+// storeRefreshed applies md (fetched at now as mdXML for the connection
+// read) to the stored connection with a conditional write, and returns the
+// connection written; nil when the connection changed in a way that voids
+// the fetch (see RefreshConnection), or kept changing.
+func (s *SP) storeRefreshed(ctx context.Context, read *sso.Connection, md *IdPMetadata, mdXML string, now time.Time) (*sso.Connection, error) {
+	cur := read
+	for range refreshAttempts {
+		cfg := *ConfigOf(cur)
+		applyMetadata(&cfg, md)
+		cfg.MetadataXML = mdXML
+		cfg.MetadataFetchedAt = now
+		cfg.MetadataExpiresAt = s.metadataExpiry(md, now)
+		next := *cur
+		next.Config = &cfg
+		next.UpdatedAt = sso.NextUpdatedAt(cur.UpdatedAt, now)
+		err := sso.UpdateConnectionIf(ctx, s.cfg.Connections, &next, cur.UpdatedAt)
+		if !errors.Is(err, sso.ErrConflict) {
+			if err != nil {
+				return nil, err
+			}
+			return &next, nil
+		}
+		cur, err = s.cfg.Connections.GetConnection(ctx, read.ID)
+		if errors.Is(err, sso.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !refreshStillApplies(read, cur) {
+			s.log.InfoContext(ctx, "saml: connection changed during its metadata refresh; the next pass fetches again",
+				"connection", read.ID, "org", read.OrgID, "status", cur.Status)
+			return nil, nil
+		}
+	}
+	s.log.WarnContext(ctx, "saml: connection kept changing during its metadata refresh; the next pass fetches again",
+		"connection", read.ID, "org", read.OrgID)
+	return nil, nil
+}
+
+// refreshStillApplies reports whether metadata fetched and verified for
+// the connection read may be applied to cur, the same connection changed
+// since: cur must still be an active SAML connection of the same
+// organization with the same protocol configuration.
+func refreshStillApplies(read, cur *sso.Connection) bool {
+	if cur.Status != sso.ConnectionActive || cur.Protocol != Protocol || cur.OrgID != read.OrgID || ConfigOf(cur) == nil {
+		return false
+	}
+	a, _, aerr := sso.EncodeConfig(read.Config)
+	b, _, berr := sso.EncodeConfig(cur.Config)
+	return aerr == nil && berr == nil && bytes.Equal(a, b)
 }
 
 // CertificateStatus describes a trusted IdP certificate of a connection.

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -745,29 +746,61 @@ func (c *Completer) finishTest(ctx context.Context, w http.ResponseWriter, r *ht
 	return nil
 }
 
+// testAttempts bounds how many times saveTest re-applies a test result to
+// a connection that keeps changing under it.
+const testAttempts = 3
+
+// saveTest records tr on the connection and audits it. The connection is
+// written only while it is the one just read (sso.UpdateConnectionIf), so
+// an administrator's concurrent edit is kept: the result is applied again
+// to the edited connection, unless the edit changed the configuration the
+// test ran against, which must be tested again (ErrConflict).
 func (c *Completer) saveTest(ctx context.Context, connID, orgID string, tr *sso.TestResult) error {
-	conn, err := c.cfg.Store.GetConnection(ctx, connID)
-	if err != nil {
-		return err
+	var tested []byte
+	for range testAttempts {
+		conn, err := c.cfg.Store.GetConnection(ctx, connID)
+		if err != nil {
+			return err
+		}
+		if conn.OrgID != orgID {
+			return fmt.Errorf("sso: test result: %w", sso.ErrNotFound)
+		}
+		cfg, _, err := sso.EncodeConfig(conn.Config)
+		if err != nil {
+			return err
+		}
+		if tested == nil {
+			tested = cfg
+		} else if !bytes.Equal(tested, cfg) {
+			return fmt.Errorf("sso: test result not recorded: the connection's configuration changed during the test: %w", sso.ErrConflict)
+		}
+		prev := conn.UpdatedAt
+		conn.LastTest = tr
+		if tr.OK {
+			conn.LastTestOK = tr.At
+		}
+		conn.UpdatedAt = sso.NextUpdatedAt(prev, tr.At)
+		err = sso.UpdateConnectionIf(ctx, c.cfg.Store, conn, prev)
+		if errors.Is(err, sso.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		c.recordTest(ctx, conn, tr)
+		return nil
 	}
-	if conn.OrgID != orgID {
-		return fmt.Errorf("sso: test result: %w", sso.ErrNotFound)
-	}
-	conn.LastTest = tr
-	if tr.OK {
-		conn.LastTestOK = tr.At
-	}
-	conn.UpdatedAt = tr.At
-	if err := c.cfg.Store.UpdateConnection(ctx, conn); err != nil {
-		return err
-	}
+	return fmt.Errorf("sso: test result not recorded: the connection kept changing: %w", sso.ErrConflict)
+}
+
+// recordTest audits the test result tr recorded on conn.
+func (c *Completer) recordTest(ctx context.Context, conn *sso.Connection, tr *sso.TestResult) {
 	outcome := sso.OutcomeSuccess
 	if !tr.OK {
 		outcome = sso.OutcomeFailure
 	}
 	c.record(ctx, &sso.Event{OrgID: conn.OrgID, Type: EventConnectionTested, Target: sso.Target{Type: "connection", ID: conn.ID},
 		Outcome: outcome, Reason: tr.Reason, Details: map[string]string{"detail": clipN(tr.Detail, 1024)}})
-	return nil
 }
 
 func (c *Completer) failed(ctx context.Context, login *sso.Login, err error) {

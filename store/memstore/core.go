@@ -518,6 +518,30 @@ func (s *Store) UpdateConnection(ctx context.Context, c *sso.Connection) error {
 	return nil
 }
 
+var _ sso.ConditionalConnectionUpdater = (*Store)(nil)
+
+// UpdateConnectionIf implements sso.ConditionalConnectionUpdater.
+func (s *Store) UpdateConnectionIf(ctx context.Context, c *sso.Connection, prevUpdatedAt time.Time) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	cur, ok := d.conns[c.ID]
+	if !ok {
+		return notFound("connection", c.ID)
+	}
+	if !cur.UpdatedAt.Equal(prevUpdatedAt) {
+		return sso.ConnectionChanged(c.ID)
+	}
+	d.conns[c.ID] = cloneConn(c)
+	d.AppendEvents(s.events)
+	return nil
+}
+
 // DeleteConnection implements sso.ConnectionStore.
 func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 	d, err := s.writeLock()

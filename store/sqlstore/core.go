@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -351,6 +352,33 @@ func (s *Store) UpdateConnection(ctx context.Context, c *sso.Connection) error {
 	return s.execAffect(ctx, "connection", `UPDATE ssokit_connections SET org_id = $2, protocol = $3, status = $4, display_name = $5,
 		config = $6, config_version = $7, mapping = $8, group_roles = $9, last_test = $10, last_test_ok = $11, created_at = $12, updated_at = $13
 		WHERE id = $1`, args...)
+}
+
+var _ sso.ConditionalConnectionUpdater = (*Store)(nil)
+
+// UpdateConnectionIf implements sso.ConditionalConnectionUpdater: one
+// UPDATE whose WHERE also requires the stored updated_at to be
+// prevUpdatedAt, so a change committed since the caller's read (which on
+// PostgreSQL the UPDATE waits for and then re-checks) makes it write
+// nothing.
+func (s *Store) UpdateConnectionIf(ctx context.Context, c *sso.Connection, prevUpdatedAt time.Time) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	args, err := connArgs(c)
+	if err != nil {
+		return err
+	}
+	err = s.execAffect(ctx, "connection", `UPDATE ssokit_connections SET org_id = $2, protocol = $3, status = $4, display_name = $5,
+		config = $6, config_version = $7, mapping = $8, group_roles = $9, last_test = $10, last_test_ok = $11, created_at = $12, updated_at = $13
+		WHERE id = $1 AND updated_at = $14`, append(args, sqlbase.TS(prevUpdatedAt))...)
+	if errors.Is(err, sso.ErrNotFound) {
+		// No row matched: the connection is gone, or it changed.
+		if _, gerr := s.GetConnection(ctx, c.ID); gerr == nil {
+			return sso.ConnectionChanged(c.ID)
+		}
+	}
+	return err
 }
 
 // DeleteConnection implements sso.ConnectionStore.

@@ -71,7 +71,9 @@ type Stores struct {
 	// memberships, identities, provisioning, the audit trail and SCIM
 	// tokens. Suites Org, Domain, Connection, User, Membership, Identity,
 	// Provision, ProvisionEvent, Event, SCIMToken, ChangeEvents (when it
-	// implements audit.EventBinder); races CoreRace and RevokeRace.
+	// implements audit.EventBinder), ConnectionUpdateIf (when it implements
+	// sso.ConditionalConnectionUpdater); races CoreRace, RevokeRace and
+	// ConnectionUpdateIfRace.
 	Core sso.Store
 	// Health is the federation health store. Suite Health; race HealthRace.
 	Health health.Store
@@ -139,6 +141,7 @@ type suite struct {
 var suites = []suite{
 	{name: "ChangeEvents", fields: []string{"Core"}, run: runChangeEvents},
 	{name: "Connection", fields: []string{"Core"}, run: runConnection},
+	{name: "ConnectionUpdateIf", fields: []string{"Core"}, run: runConnectionUpdateIf},
 	{name: "Domain", fields: []string{"Core"}, run: runDomain},
 	{name: "Event", fields: []string{"Core"}, run: runEvent},
 	{name: "Health", fields: []string{"Health"}, run: runHealth},
@@ -176,6 +179,7 @@ var suites = []suite{
 	{name: "SessionRace", fields: []string{"Tokens"}, run: runSessionRace, concurrency: true},
 	{name: "SessionLimitRace", fields: []string{"Sessions"}, run: runSessionLimitRace, concurrency: true},
 	{name: "RevokeRace", fields: []string{"Core"}, run: runRevokeRace, concurrency: true},
+	{name: "ConnectionUpdateIfRace", fields: []string{"Core"}, run: runConnectionUpdateIfRace, concurrency: true},
 	{name: "ClientRevokeRace", fields: []string{"Clients"}, run: runClientRevokeRace, concurrency: true},
 }
 
