@@ -322,7 +322,10 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder,
 		return res, err
 	}
 	for _, c := range conns {
-		c.OrgID = toID
+		// A new UpdatedAt, so that a metadata refresh or a test result
+		// read before the move does not write the connection back
+		// (sso.UpdateConnectionIf).
+		c.OrgID, c.UpdatedAt = toID, sso.NextUpdatedAt(c.UpdatedAt, time.Now())
 		if err := st.UpdateConnection(ctx, c); err != nil {
 			return res, err
 		}
