@@ -71,7 +71,9 @@ type Stores struct {
 	// memberships, identities, provisioning, the audit trail and SCIM
 	// tokens. Suites Org, Domain, Connection, User, Membership, Identity,
 	// Provision, ProvisionEvent, Event, SCIMToken, ChangeEvents (when it
-	// implements audit.EventBinder); races CoreRace and RevokeRace.
+	// implements audit.EventBinder), MembershipEdit (when it implements
+	// sso.MembershipEditor); races CoreRace, RevokeRace and
+	// MembershipEditRace.
 	Core sso.Store
 	// Health is the federation health store. Suite Health; race HealthRace.
 	Health health.Store
@@ -146,6 +148,7 @@ var suites = []suite{
 	{name: "LoginLoader", fields: []string{"LoginLoader", "Core"}, run: runLoginLoader},
 	{name: "MFA", fields: []string{"MFA"}, run: runMFA},
 	{name: "Membership", fields: []string{"Core"}, run: runMembership},
+	{name: "MembershipEdit", fields: []string{"Core"}, run: runMemberEdit},
 	{name: "OIDC", fields: []string{"OIDC"}, run: runOIDC},
 	{name: "Org", fields: []string{"Core"}, run: runOrg},
 	{name: "Portal", fields: []string{"Portal"}, run: runPortal},
@@ -176,6 +179,7 @@ var suites = []suite{
 	{name: "SessionRace", fields: []string{"Tokens"}, run: runSessionRace, concurrency: true},
 	{name: "SessionLimitRace", fields: []string{"Sessions"}, run: runSessionLimitRace, concurrency: true},
 	{name: "RevokeRace", fields: []string{"Core"}, run: runRevokeRace, concurrency: true},
+	{name: "MembershipEditRace", fields: []string{"Core"}, run: runMemberEditRace, concurrency: true},
 	{name: "ClientRevokeRace", fields: []string{"Clients"}, run: runClientRevokeRace, concurrency: true},
 }
 
