@@ -509,18 +509,17 @@ func (s *Store) EditMembership(ctx context.Context, e *sso.MembershipEdit) (*sso
 // lockMember locks what an edit of (orgID, userID) needs and reads the
 // membership.
 func (s *Store) lockMember(ctx context.Context, tx *sql.Tx, orgID, userID string) (*sso.Membership, error) {
-	q := qGetMembership
+	q, lock, args := qGetMembership, `SELECT 1 FROM ssokit_orgs WHERE id = $1 FOR NO KEY UPDATE`, []any{orgID}
 	if s.dialect == Postgres {
-		// FOR NO KEY UPDATE: edits of the organization queue here, while
-		// inserts that only reference the organization do not.
-		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM ssokit_orgs WHERE id = $1 FOR NO KEY UPDATE`, orgID); err != nil {
-			return nil, sqlbase.Wrap(err)
-		}
+		// FOR NO KEY UPDATE: edits of the organization queue on its row,
+		// while inserts that only reference the organization do not.
 		q += ` FOR UPDATE`
-	} else if _, err := tx.ExecContext(ctx, `UPDATE ssokit_memberships SET updated_at = updated_at
-		WHERE org_id = $1 AND user_id = $2`, orgID, userID); err != nil {
+	} else {
 		// A write first: the transaction holds SQLite's write lock before
 		// it reads.
+		lock, args = `UPDATE ssokit_memberships SET updated_at = updated_at WHERE org_id = $1 AND user_id = $2`, []any{orgID, userID}
+	}
+	if _, err := tx.ExecContext(ctx, lock, args...); err != nil {
 		return nil, sqlbase.Wrap(err)
 	}
 	return sqlbase.GetOne(ctx, tx, "membership", scanMember, q, orgID, userID)
