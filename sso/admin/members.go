@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -56,7 +58,9 @@ func validRoles(roles []string) ([]string, error) {
 // member's roles, audits the change and brings the member's live sessions
 // and tokens in line (Config.Sync). While the organization's directory sync
 // is on, roles belong to the directory and the request is refused with a
-// conflict.
+// conflict. Only the roles are written, on the membership as stored at the
+// write, so a concurrent suspension stays; the organization's last active
+// owner cannot lose the owner role (409 last_owner).
 func (h *Handler) setMemberRoles(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	var req MemberRolesRequest
 	if err := decode(r, &req); err != nil {
@@ -75,27 +79,57 @@ func (h *Handler) setMemberRoles(w http.ResponseWriter, r *http.Request, org *ss
 			sso.ErrConflict)
 	}
 	ctx := r.Context()
-	m, err := h.cfg.Store.GetMembership(ctx, org.ID, user)
-	if err != nil {
-		return err
-	}
-	old := m.Roles
-	if !sameRoles(old, roles) {
-		m.Roles, m.UpdatedAt = roles, h.cfg.Now().UTC()
-		if err := h.change(ctx, func(s Store) error { return s.UpdateMembership(ctx, m) },
-			&sso.Event{OrgID: org.ID, Type: sso.EventRolesChanged, Target: sso.Target{Type: "user", ID: m.UserID},
-				Details: map[string]string{"from": strings.Join(old, ","), "to": strings.Join(roles, ",")}}); err != nil {
+	now := h.cfg.Now().UTC()
+	ev := &sso.Event{OrgID: org.ID, Type: sso.EventRolesChanged, Target: sso.Target{Type: "user", ID: user},
+		Details: map[string]string{"to": strings.Join(roles, ",")}}
+	m, err := h.editMember(ctx, &sso.MembershipEdit{OrgID: org.ID, UserID: user, Keep: RoleOwner,
+		Edit: func(m *sso.Membership) error {
+			if sameRoles(m.Roles, roles) {
+				return errUnchanged
+			}
+			ev.Details["from"] = strings.Join(m.Roles, ",")
+			m.Roles, m.UpdatedAt = roles, now
+			return nil
+		}}, ev)
+	switch {
+	case errors.Is(err, errUnchanged):
+		if m, err = h.cfg.Store.GetMembership(ctx, org.ID, user); err != nil {
 			return err
 		}
-		if h.cfg.Sync != nil {
-			if err := h.cfg.Sync.SyncMembership(ctx, m); err != nil {
-				return fmt.Errorf("admin: sync sessions after a role change: %w", err)
-			}
+	case errors.Is(err, sso.ErrLastHolder):
+		return errLastOwner
+	case err != nil:
+		return err
+	case h.cfg.Sync != nil:
+		if err := h.cfg.Sync.SyncMembership(ctx, m); err != nil {
+			return fmt.Errorf("admin: sync sessions after a role change: %w", err)
 		}
 	}
 	httpjson.Write(w, http.StatusOK, &MemberView{UserID: m.UserID, Roles: m.Roles, Status: string(m.Status),
 		Source: string(m.Source), BreakGlass: m.BreakGlass})
 	return nil
+}
+
+// errUnchanged ends a member edit that finds the change made already:
+// nothing is written or audited.
+var errUnchanged = errors.New("admin: member unchanged")
+
+// errLastOwner answers a change that would leave the organization without
+// an active owner.
+var errLastOwner = &Refusal{Reason: "last_owner",
+	Message: "the organization's last active owner cannot lose the owner role; transfer ownership first", Err: sso.ErrConflict}
+
+// editMember runs e with its events (h.change): the membership as stored
+// is read, edited and written in one step when the store is an
+// sso.MembershipEditor, and e's events are stored with the write.
+func (h *Handler) editMember(ctx context.Context, e *sso.MembershipEdit, evs ...*sso.Event) (*sso.Membership, error) {
+	var m *sso.Membership
+	err := h.change(ctx, func(s Store) error {
+		var err error
+		m, err = sso.EditMembership(ctx, s, e)
+		return err
+	}, evs...)
+	return m, err
 }
 
 func sameRoles(a, b []string) bool {

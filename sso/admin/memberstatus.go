@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/sso"
@@ -39,9 +40,22 @@ func (h *Handler) sync(ctx context.Context, m *sso.Membership) error {
 	return nil
 }
 
+// memberID returns the request's {user}, or ErrNotFound for one no
+// member can have.
+func memberID(r *http.Request) (string, error) {
+	user := r.PathValue("user")
+	if user == "" || len(user) > 128 {
+		return "", fmt.Errorf("admin: member: %w", sso.ErrNotFound)
+	}
+	return user, nil
+}
+
 // setMemberStatus answers PUT /members/{user}/status: "suspended" stops
 // the member from signing in to the organization and ends their sessions
-// in it at once; "active" lets a suspended member in again.
+// in it at once; "active" lets a suspended member in again. Only the
+// status is written, and the guards run on the membership as stored at
+// the write, so a concurrent role change stays and a member who became
+// the owner meanwhile is not suspended.
 func (h *Handler) setMemberStatus(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	var req MemberStatusRequest
 	if err := decode(r, &req); err != nil {
@@ -52,26 +66,39 @@ func (h *Handler) setMemberStatus(w http.ResponseWriter, r *http.Request, org *s
 		return &InputError{Field: "status", Problem: `give "active" or "suspended"`}
 	}
 	ctx := r.Context()
-	m, err := h.member(r, org)
+	user, err := memberID(r)
 	if err != nil {
 		return err
 	}
-	if m.Status != to {
-		if err := h.guardMemberChange(ctx, org, m); err != nil {
+	typ := EventMemberSuspended
+	if to == sso.MembershipActive {
+		typ = EventMemberReactivated
+	}
+	now := h.cfg.Now().UTC()
+	m, err := h.editMember(ctx, &sso.MembershipEdit{OrgID: org.ID, UserID: user, Keep: RoleOwner,
+		Edit: func(m *sso.Membership) error {
+			if m.Status == to {
+				return errUnchanged
+			}
+			if err := h.guardMemberChange(ctx, org, m); err != nil {
+				return err
+			}
+			if to == sso.MembershipActive && m.Status != sso.MembershipSuspended {
+				return &Refusal{Reason: "not_suspended", Message: "only a suspended member can be made active again", Err: sso.ErrConflict}
+			}
+			m.Status, m.UpdatedAt = to, now
+			return nil
+		}}, &sso.Event{OrgID: org.ID, Type: typ, Target: sso.Target{Type: "user", ID: user}})
+	switch {
+	case errors.Is(err, errUnchanged):
+		if m, err = h.cfg.Store.GetMembership(ctx, org.ID, user); err != nil {
 			return err
 		}
-		if to == sso.MembershipActive && m.Status != sso.MembershipSuspended {
-			return &Refusal{Reason: "not_suspended", Message: "only a suspended member can be made active again", Err: sso.ErrConflict}
-		}
-		m.Status, m.UpdatedAt = to, h.cfg.Now().UTC()
-		typ := EventMemberSuspended
-		if to == sso.MembershipActive {
-			typ = EventMemberReactivated
-		}
-		if err := h.change(ctx, func(s Store) error { return s.UpdateMembership(ctx, m) },
-			&sso.Event{OrgID: org.ID, Type: typ, Target: sso.Target{Type: "user", ID: m.UserID}}); err != nil {
-			return err
-		}
+	case errors.Is(err, sso.ErrLastHolder):
+		return errLastOwner
+	case err != nil:
+		return err
+	default:
 		if err := h.sync(ctx, m); err != nil {
 			return err
 		}
@@ -86,19 +113,27 @@ func (h *Handler) setMemberStatus(w http.ResponseWriter, r *http.Request, org *s
 
 // removeMember answers DELETE /members/{user}: the membership is deleted
 // (the user and their other organizations stay) and their sessions in the
-// organization end.
+// organization end. The guards run on the membership as stored at the
+// delete, so a member who became the owner meanwhile stays.
 func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	ctx := r.Context()
-	m, err := h.member(r, org)
+	user, err := memberID(r)
 	if err != nil {
 		return err
 	}
-	if err := h.guardMemberChange(ctx, org, m); err != nil {
-		return err
-	}
-	if err := h.change(ctx, func(s Store) error { return s.DeleteMembership(ctx, org.ID, m.UserID) },
-		&sso.Event{OrgID: org.ID, Type: EventMemberRemoved, Target: sso.Target{Type: "user", ID: m.UserID},
-			Details: map[string]string{"roles": strings.Join(m.Roles, ",")}}); err != nil {
+	ev := &sso.Event{OrgID: org.ID, Type: EventMemberRemoved, Target: sso.Target{Type: "user", ID: user},
+		Details: map[string]string{"roles": ""}}
+	m, err := h.editMember(ctx, &sso.MembershipEdit{OrgID: org.ID, UserID: user, Delete: true, Keep: RoleOwner,
+		Edit: func(m *sso.Membership) error {
+			if err := h.guardMemberChange(ctx, org, m); err != nil {
+				return err
+			}
+			ev.Details["roles"] = strings.Join(m.Roles, ",")
+			return nil
+		}}, ev)
+	if errors.Is(err, sso.ErrLastHolder) {
+		return errLastOwner
+	} else if err != nil {
 		return err
 	}
 	m.Status = sso.MembershipDeactivated
@@ -132,7 +167,11 @@ func (e *Refusal) Unwrap() error { return e.Err }
 // tenant admin holding the owner role) hands the owner role to another
 // active member and keeps their other roles. The new owner gains the role
 // before the old one loses it, so the organization never has no owner.
-// Both members' sessions are brought in line with their new roles.
+// Each step is an edit of the membership as stored at its write: the new
+// owner must still be active (a concurrent suspension or removal wins and
+// the transfer is refused), and the old owner steps down only while
+// another active owner remains. Both members' sessions are brought in line
+// with their new roles.
 func (h *Handler) transferOwnership(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	var req OwnershipRequest
 	if err := decode(r, &req); err != nil {
@@ -155,30 +194,32 @@ func (h *Handler) transferOwnership(w http.ResponseWriter, r *http.Request, org 
 	if req.UserID == cur.UserID {
 		return &InputError{Field: "user_id", Problem: "you are the owner already; name another member"}
 	}
-	next, err := h.cfg.Store.GetMembership(ctx, org.ID, req.UserID)
+	now := h.cfg.Now().UTC()
+	// The event is stored with the grant, the change that matters: the
+	// former owner's step down follows it.
+	granted := false
+	next, err := h.editMember(ctx, &sso.MembershipEdit{OrgID: org.ID, UserID: req.UserID,
+		Edit: func(m *sso.Membership) error {
+			if !m.Active() {
+				return &InputError{Field: "user_id", Problem: "the new owner must be an active member"}
+			}
+			granted = !m.HasRole(RoleOwner)
+			if granted {
+				m.Roles, m.UpdatedAt = append(m.Roles, RoleOwner), now
+			}
+			return nil
+		}}, &sso.Event{OrgID: org.ID, Type: EventOwnershipTransferred, Target: sso.Target{Type: "user", ID: req.UserID},
+		Details: map[string]string{"from": cur.UserID, "to": req.UserID}})
 	if errors.Is(err, sso.ErrNotFound) {
 		return &InputError{Field: "user_id", Problem: "no member of this organization has this ID"}
 	} else if err != nil {
 		return err
 	}
-	if !next.Active() {
-		return &InputError{Field: "user_id", Problem: "the new owner must be an active member"}
-	}
-	now := h.cfg.Now().UTC()
-	next.Roles, next.UpdatedAt = append(slices.Clone(next.Roles), RoleOwner), now
-	// The event is stored with the grant, the change that matters: the
-	// former owner's step down follows it.
-	if err := h.change(ctx, func(s Store) error { return s.UpdateMembership(ctx, next) },
-		&sso.Event{OrgID: org.ID, Type: EventOwnershipTransferred, Target: sso.Target{Type: "user", ID: next.UserID},
-			Details: map[string]string{"from": cur.UserID, "to": next.UserID}}); err != nil {
-		return err
-	}
-	cur.Roles = slices.DeleteFunc(slices.Clone(cur.Roles), func(r string) bool { return r == RoleOwner })
-	if len(cur.Roles) == 0 {
-		cur.Roles = []string{"admin"}
-	}
-	cur.UpdatedAt = now
-	if err := h.cfg.Store.UpdateMembership(ctx, cur); err != nil {
+	cur, err = h.stepDown(ctx, org, cur.UserID, now)
+	if err != nil {
+		if granted {
+			h.undoGrant(ctx, org, next.UserID, now)
+		}
 		return err
 	}
 	if err := errors.Join(h.sync(ctx, next), h.sync(ctx, cur)); err != nil {
@@ -190,4 +231,43 @@ func (h *Handler) transferOwnership(w http.ResponseWriter, r *http.Request, org 
 	}
 	httpjson.Write(w, http.StatusOK, mi)
 	return nil
+}
+
+// stepDown takes the owner role from the former owner userID, who keeps
+// their other roles ("admin" when none is left). It refuses (not_owner)
+// when a concurrent transfer took the role first, and (last_owner) when
+// no other active owner remains.
+func (h *Handler) stepDown(ctx context.Context, org *sso.Organization, userID string, now time.Time) (*sso.Membership, error) {
+	m, err := sso.EditMembership(ctx, h.cfg.Store, &sso.MembershipEdit{OrgID: org.ID, UserID: userID, Keep: RoleOwner,
+		Edit: func(m *sso.Membership) error {
+			if !m.HasRole(RoleOwner) {
+				return errNotOwner
+			}
+			m.Roles = slices.DeleteFunc(m.Roles, func(r string) bool { return r == RoleOwner })
+			if len(m.Roles) == 0 {
+				m.Roles = []string{"admin"}
+			}
+			m.UpdatedAt = now
+			return nil
+		}})
+	if errors.Is(err, sso.ErrLastHolder) {
+		return nil, errLastOwner
+	}
+	return m, err
+}
+
+// undoGrant takes back the owner role a transfer granted userID when the
+// former owner could not step down (a concurrent transfer won), so that
+// the organization keeps one owner. A failure is logged: the organization
+// then has one owner more, never none.
+func (h *Handler) undoGrant(ctx context.Context, org *sso.Organization, userID string, now time.Time) {
+	_, err := sso.EditMembership(ctx, h.cfg.Store, &sso.MembershipEdit{OrgID: org.ID, UserID: userID, Keep: RoleOwner,
+		Edit: func(m *sso.Membership) error {
+			m.Roles = slices.DeleteFunc(m.Roles, func(r string) bool { return r == RoleOwner })
+			m.UpdatedAt = now
+			return nil
+		}})
+	if err != nil {
+		h.log.ErrorContext(ctx, "admin: undo an ownership grant", "org_id", org.ID, "user_id", userID, "err", err)
+	}
 }

@@ -558,13 +558,30 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 	if sameSet(m.Roles, roles) {
 		return nil
 	}
-	old := slices.Clone(m.Roles)
-	m.Roles = roles
-	m.UpdatedAt = c.cfg.Now().UTC()
-	if err := c.cfg.Store.UpdateMembership(ctx, m); err != nil {
+	// Only the roles are written, on the membership as stored now: a
+	// suspension committed since this login read it stays, and refuses
+	// the login.
+	var old []string
+	at := c.cfg.Now().UTC()
+	m, err := sso.EditMembership(ctx, c.cfg.Store, &sso.MembershipEdit{OrgID: m.OrgID, UserID: m.UserID,
+		Edit: func(m *sso.Membership) error {
+			if err := checkMember(m); err != nil {
+				return err
+			}
+			if sameSet(m.Roles, roles) {
+				return errRolesUnchanged
+			}
+			old = slices.Clone(m.Roles)
+			m.Roles, m.UpdatedAt = roles, at
+			return nil
+		}})
+	if errors.Is(err, errRolesUnchanged) {
+		res.Membership.Roles = slices.Clone(roles)
+		return nil
+	} else if err != nil {
 		return err
 	}
-	res.RolesChanged = true
+	res.Membership, res.RolesChanged = m, true
 	c.record(ctx, &sso.Event{OrgID: res.Org.ID, Type: sso.EventRolesChanged, Target: sso.Target{Type: "user", ID: m.UserID},
 		Actor:   sso.Actor{Type: sso.ActorIdP, ID: res.Connection.ID},
 		Details: map[string]string{"from": strings.Join(old, ","), "to": strings.Join(roles, ",")}})
@@ -575,6 +592,10 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 	}
 	return nil
 }
+
+// errRolesUnchanged ends a role edit that finds the roles already
+// written.
+var errRolesUnchanged = errors.New("login: roles unchanged")
 
 func sameSet(a, b []string) bool {
 	if len(a) != len(b) {

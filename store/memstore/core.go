@@ -717,6 +717,46 @@ func (s *Store) SetMembershipRoles(ctx context.Context, orgID, userID string, ro
 	return nil
 }
 
+// EditMembership implements sso.MembershipEditor: it reads, edits and
+// writes (or deletes) the membership, and checks e.Keep, under the store
+// lock.
+func (s *Store) EditMembership(ctx context.Context, e *sso.MembershipEdit) (*sso.Membership, error) {
+	d, err := s.writeLock()
+	if err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	old, ok := d.members[e.OrgID][e.UserID]
+	if !ok {
+		return nil, notFound("membership", e.OrgID+"/"+e.UserID)
+	}
+	m, err := e.Apply(cloneMember(old))
+	if err != nil {
+		return nil, err
+	}
+	if e.TakesKeep(old, m) && !d.otherHolder(e) {
+		return nil, sso.ErrLastHolder
+	}
+	if e.Delete {
+		delete(d.members[e.OrgID], e.UserID)
+	} else {
+		d.members[e.OrgID][e.UserID] = cloneMember(m)
+	}
+	d.AppendEvents(s.events)
+	return m, nil
+}
+
+// otherHolder reports whether a member of e's organization other than
+// e's is an active holder of e.Keep.
+func (d *coreData) otherHolder(e *sso.MembershipEdit) bool {
+	for uid, m := range d.members[e.OrgID] {
+		if uid != e.UserID && e.HoldsKeep(m) {
+			return true
+		}
+	}
+	return false
+}
+
 // DeleteMembership implements sso.MembershipStore.
 func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) error {
 	d, err := s.writeLock()

@@ -495,6 +495,98 @@ func (s *Store) SetMembershipRoles(ctx context.Context, orgID, userID string, ro
 		WHERE org_id = $1 AND user_id = $2`, args[0], args[1], args[2], args[8])
 }
 
+// EditMembership implements sso.MembershipEditor in one transaction. On
+// PostgreSQL it first locks the organization's row, so that edits of one
+// organization's members (and their Keep checks) run one after the other,
+// then reads the member's row for update; on SQLite its first statement
+// takes the database's write lock. The edit runs on the row as stored,
+// and the whole row is written back while it is locked.
+func (s *Store) EditMembership(ctx context.Context, e *sso.MembershipEdit) (*sso.Membership, error) {
+	var out *sso.Membership
+	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		old, err := s.lockMember(ctx, tx, e.OrgID, e.UserID)
+		if err != nil {
+			return err
+		}
+		m, err := e.Apply(old)
+		if err != nil {
+			return err
+		}
+		if e.TakesKeep(old, m) {
+			if err := s.otherHolder(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		if err := writeEdit(ctx, tx, e, m); err != nil {
+			return err
+		}
+		for _, ev := range s.events {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		out = m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// lockMember locks what an edit of (orgID, userID) needs and reads the
+// membership.
+func (s *Store) lockMember(ctx context.Context, tx *sql.Tx, orgID, userID string) (*sso.Membership, error) {
+	q, lock, args := qGetMembership, `SELECT 1 FROM ssokit_orgs WHERE id = $1 FOR NO KEY UPDATE`, []any{orgID}
+	if s.dialect == Postgres {
+		// FOR NO KEY UPDATE: edits of the organization queue on its row,
+		// while inserts that only reference the organization do not.
+		q += ` FOR UPDATE`
+	} else {
+		// A write first: the transaction holds SQLite's write lock before
+		// it reads.
+		lock, args = `UPDATE ssokit_memberships SET updated_at = updated_at WHERE org_id = $1 AND user_id = $2`, []any{orgID, userID}
+	}
+	if _, err := tx.ExecContext(ctx, lock, args...); err != nil {
+		return nil, sqlbase.Wrap(err)
+	}
+	return sqlbase.GetOne(ctx, tx, "membership", scanMember, q, orgID, userID)
+}
+
+// otherHolder returns sso.ErrLastHolder unless a member of e's
+// organization other than e's is an active holder of e.Keep.
+func (s *Store) otherHolder(ctx context.Context, tx *sql.Tx, e *sso.MembershipEdit) error {
+	holds := `EXISTS (SELECT 1 FROM json_each(roles) WHERE value = $3)`
+	if s.dialect == Postgres {
+		holds = `roles::jsonb @> jsonb_build_array($3::text)`
+	}
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM ssokit_memberships
+		WHERE org_id = $1 AND user_id <> $2 AND status = 'active' AND `+holds+` LIMIT 1) h`, e.OrgID, e.UserID, e.Keep).Scan(&n)
+	if err != nil {
+		return sqlbase.Wrap(err)
+	}
+	if n == 0 {
+		return sso.ErrLastHolder
+	}
+	return nil
+}
+
+// writeEdit writes (or deletes) the edited membership m.
+func writeEdit(ctx context.Context, tx *sql.Tx, e *sso.MembershipEdit, m *sso.Membership) error {
+	if e.Delete {
+		_, err := tx.ExecContext(ctx, `DELETE FROM ssokit_memberships WHERE org_id = $1 AND user_id = $2`, m.OrgID, m.UserID)
+		return sqlbase.Wrap(err)
+	}
+	args, err := sqlbase.MemberArgs(m)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE ssokit_memberships SET roles = $3, status = $4, source = $5, external_id = $6,
+		break_glass = $7, joined_at = $8, updated_at = $9 WHERE org_id = $1 AND user_id = $2`, args...)
+	return sqlbase.Wrap(err)
+}
+
 // DeleteMembership implements sso.MembershipStore.
 func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) error {
 	return s.execAffect(ctx, "membership", `DELETE FROM ssokit_memberships WHERE org_id = $1 AND user_id = $2`, orgID, userID)

@@ -72,8 +72,9 @@ type Stores struct {
 	// tokens. Suites Org, Domain, Connection, User, Membership, Identity,
 	// Provision, ProvisionEvent, Event, SCIMToken, ChangeEvents (when it
 	// implements audit.EventBinder), ConnectionUpdateIf (when it implements
-	// sso.ConditionalConnectionUpdater); races CoreRace, RevokeRace and
-	// ConnectionUpdateIfRace.
+	// sso.ConditionalConnectionUpdater), MembershipEdit (when it implements
+	// sso.MembershipEditor); races CoreRace, RevokeRace,
+	// ConnectionUpdateIfRace and MembershipEditRace.
 	Core sso.Store
 	// Health is the federation health store. Suite Health; race HealthRace.
 	Health health.Store
@@ -149,6 +150,7 @@ var suites = []suite{
 	{name: "LoginLoader", fields: []string{"LoginLoader", "Core"}, run: runLoginLoader},
 	{name: "MFA", fields: []string{"MFA"}, run: runMFA},
 	{name: "Membership", fields: []string{"Core"}, run: runMembership},
+	{name: "MembershipEdit", fields: []string{"Core"}, run: runMemberEdit},
 	{name: "OIDC", fields: []string{"OIDC"}, run: runOIDC},
 	{name: "Org", fields: []string{"Core"}, run: runOrg},
 	{name: "Portal", fields: []string{"Portal"}, run: runPortal},
@@ -180,6 +182,7 @@ var suites = []suite{
 	{name: "SessionLimitRace", fields: []string{"Sessions"}, run: runSessionLimitRace, concurrency: true},
 	{name: "RevokeRace", fields: []string{"Core"}, run: runRevokeRace, concurrency: true},
 	{name: "ConnectionUpdateIfRace", fields: []string{"Core"}, run: runConnectionUpdateIfRace, concurrency: true},
+	{name: "MembershipEditRace", fields: []string{"Core"}, run: runMemberEditRace, concurrency: true},
 	{name: "ClientRevokeRace", fields: []string{"Clients"}, run: runClientRevokeRace, concurrency: true},
 }
 
