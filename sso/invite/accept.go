@@ -153,19 +153,23 @@ func (m *Manager) acceptingUser(ctx context.Context, inv *Invitation, userID str
 // stays suspended).
 func (m *Manager) join(ctx context.Context, orgID, userID string, roles []string) (*sso.Membership, error) {
 	now := m.now()
-	mem, err := m.cfg.Members.GetMembership(ctx, orgID, userID)
+	_, err := m.cfg.Members.GetMembership(ctx, orgID, userID)
 	if errors.Is(err, sso.ErrNotFound) {
-		mem = &sso.Membership{OrgID: orgID, UserID: userID, Roles: slices.Clone(roles), Status: sso.MembershipActive,
+		mem := &sso.Membership{OrgID: orgID, UserID: userID, Roles: slices.Clone(roles), Status: sso.MembershipActive,
 			Source: sso.SourceAdmin, JoinedAt: now, UpdatedAt: now}
 		return mem, m.cfg.Members.CreateMembership(ctx, mem)
 	} else if err != nil {
 		return nil, err
 	}
-	for _, r := range roles {
-		if !slices.Contains(mem.Roles, r) {
-			mem.Roles = append(mem.Roles, r)
+	// Only the roles change, on the membership as stored when it is
+	// written: a suspension or role change committed meanwhile stays.
+	return sso.EditMembership(ctx, m.cfg.Members, &sso.MembershipEdit{OrgID: orgID, UserID: userID, Edit: func(mem *sso.Membership) error {
+		for _, r := range roles {
+			if !slices.Contains(mem.Roles, r) {
+				mem.Roles = append(mem.Roles, r)
+			}
 		}
-	}
-	mem.UpdatedAt = now
-	return mem, m.cfg.Members.UpdateMembership(ctx, mem)
+		mem.UpdatedAt = now
+		return nil
+	}})
 }
