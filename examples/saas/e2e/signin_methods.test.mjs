@@ -97,7 +97,10 @@ describe('each organization offers its own ways to sign in', () => {
     await page.check('#method-passkey');
     await page.check('#method-email_code');
     await page.getByRole('button', { name: 'Save ways to sign in' }).click();
-    await page.waitForURL(/sign-in-methods\?done=saved$/);
+    // The box to sign out the ways turned off is ticked by default; Alice's
+    // SSO session is not one of them, and no one had signed in otherwise.
+    await page.waitForURL(/sign-in-methods\?done=saved&ended=\d+$/);
+    assert.equal(new URL(page.url()).searchParams.get('ended'), '0');
     assert.equal(await page.isChecked('#method-password'), false);
     assert.equal(await page.isChecked('#method-passkey'), true);
     await check(page, 'm-a-3-saved');
