@@ -5,6 +5,7 @@ package teststore
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"testing"
 	"time"
@@ -60,22 +61,37 @@ func Open(t testing.TB, backend string, now func() time.Time) (mem *memstore.Sto
 	return nil, nil
 }
 
-// SQL opens a migrated sqlstore of dialect d on the clock now.
+// SQL opens a migrated sqlstore of dialect d on the clock now, its
+// PostgreSQL pool capped at a few connections.
 func SQL(t testing.TB, d sqlstore.Dialect, now func() time.Time) *sqlstore.Store {
+	t.Helper()
+	st, db := SQLWithDB(t, d, now)
+	if d == sqlstore.Postgres {
+		db.SetMaxOpenConns(pgConns)
+	}
+	return st
+}
+
+// SQLWithDB is SQL with the database handle (for triggers or raw writes)
+// and no cap on the pool. A nil now means the store's default clock.
+func SQLWithDB(t testing.TB, d sqlstore.Dialect, now func() time.Time) (*sqlstore.Store, *sql.DB) {
 	t.Helper()
 	db := testdb.SQLite(t)
 	if d == sqlstore.Postgres {
 		db = testdb.Postgres(t)
-		db.SetMaxOpenConns(pgConns)
 	}
-	st, err := sqlstore.New(db, d, sqlstore.WithClock(now))
+	var opts []sqlstore.Option
+	if now != nil {
+		opts = append(opts, sqlstore.WithClock(now))
+	}
+	st, err := sqlstore.New(db, d, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return st, db
 }
 
 // Available are the back-ends this run can open: Backends, without

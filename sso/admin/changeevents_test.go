@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
@@ -21,19 +22,7 @@ import (
 // the database handle for triggers.
 func sqlFixture(t *testing.T, d sqlstore.Dialect, mutate ...func(*admin.Config)) (*fixture, *sql.DB) {
 	t.Helper()
-	var db *sql.DB
-	if d == sqlstore.Postgres {
-		db = testdb.Postgres(t)
-	} else {
-		db = testdb.SQLite(t)
-	}
-	st, err := sqlstore.New(db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, db := teststore.SQLWithDB(t, d, nil)
 	return newFixtureOn(t, st, mutate...), db
 }
 

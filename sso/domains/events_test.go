@@ -1,7 +1,6 @@
 package domains_test
 
 import (
-	"database/sql"
 	"log/slog"
 	"sync"
 	"testing"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/ssokit/ssokit/internal/ssoenv"
 	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
 	"github.com/ssokit/ssokit/sso/domains"
@@ -25,19 +25,7 @@ func TestLostDomainAndItsEventCommitTogether(t *testing.T) {
 	for name, d := range map[string]sqlstore.Dialect{"sqlite": sqlstore.SQLite, "postgres": sqlstore.Postgres} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var db *sql.DB
-			if d == sqlstore.Postgres {
-				db = testdb.Postgres(t)
-			} else {
-				db = testdb.SQLite(t)
-			}
-			st, err := sqlstore.New(db, d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			st, db := teststore.SQLWithDB(t, d, nil)
 			var mu sync.Mutex
 			now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

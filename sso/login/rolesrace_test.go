@@ -7,7 +7,7 @@ import (
 
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/ssoenv"
-	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/oidc"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/audit"
@@ -26,19 +26,7 @@ func TestRoleMappingKeepsConcurrentSuspension(t *testing.T) {
 	for name, d := range map[string]sqlstore.Dialect{"sqlite": sqlstore.SQLite, "postgres": sqlstore.Postgres} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var db *sql.DB
-			if d == sqlstore.Postgres {
-				db = testdb.Postgres(t)
-			} else {
-				db = testdb.SQLite(t)
-			}
-			st, err := sqlstore.New(db, d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			st, db := teststore.SQLWithDB(t, d, nil)
 			raceRolesAndSuspension(t, st, db)
 		})
 	}

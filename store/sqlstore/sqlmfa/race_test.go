@@ -2,39 +2,25 @@ package sqlmfa_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlmfa"
 )
 
-func open(t *testing.T, db *sql.DB, d sqlstore.Dialect) *sqlmfa.Store {
-	t.Helper()
-	st, err := sqlstore.New(db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return sqlmfa.New(st)
-}
-
 // stores returns the MFA store on SQLite and, when configured, PostgreSQL.
 func stores(t *testing.T) map[string]func(t *testing.T) *sqlmfa.Store {
 	return map[string]func(t *testing.T) *sqlmfa.Store{
-		"SQLite": func(t *testing.T) *sqlmfa.Store { return open(t, testdb.SQLite(t), sqlstore.SQLite) },
+		"SQLite": func(t *testing.T) *sqlmfa.Store { return sqlmfa.New(teststore.SQL(t, sqlstore.SQLite, nil)) },
 		"Postgres": func(t *testing.T) *sqlmfa.Store {
-			testdb.PostgresDSN(t)
-			db := testdb.Postgres(t)
+			st, db := teststore.SQLWithDB(t, sqlstore.Postgres, nil)
 			db.SetMaxOpenConns(8)
-			return open(t, db, sqlstore.Postgres)
+			return sqlmfa.New(st)
 		},
 	}
 }

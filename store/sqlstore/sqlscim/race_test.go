@@ -2,7 +2,6 @@ package sqlscim_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,34 +9,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssokit/ssokit/internal/testdb"
+	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/scim"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/store/sqlstore"
 	"github.com/ssokit/ssokit/store/sqlstore/sqlscim"
 )
 
-func open(t *testing.T, db *sql.DB, d sqlstore.Dialect) *sqlscim.Store {
-	t.Helper()
-	st, err := sqlstore.New(db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return sqlscim.New(st)
-}
-
 // stores returns the SCIM store on SQLite and, when configured, PostgreSQL.
 func stores() map[string]func(t *testing.T) *sqlscim.Store {
 	return map[string]func(t *testing.T) *sqlscim.Store{
-		"SQLite": func(t *testing.T) *sqlscim.Store { return open(t, testdb.SQLite(t), sqlstore.SQLite) },
+		"SQLite": func(t *testing.T) *sqlscim.Store { return sqlscim.New(teststore.SQL(t, sqlstore.SQLite, nil)) },
 		"Postgres": func(t *testing.T) *sqlscim.Store {
-			testdb.PostgresDSN(t)
-			db := testdb.Postgres(t)
+			st, db := teststore.SQLWithDB(t, sqlstore.Postgres, nil)
 			db.SetMaxOpenConns(8)
-			return open(t, db, sqlstore.Postgres)
+			return sqlscim.New(st)
 		},
 	}
 }
