@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -497,6 +498,9 @@ func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session,
 	if limit < 0 {
 		limit = 0
 	}
+	if writes != nil && !writes.Written && limit > 0 && m.eventsWithSessions() {
+		writes.Evicted = evictionEvent(s, limit, now)
+	}
 	evicted, err := m.insert(ctx, s, limit, writes)
 	if err != nil {
 		return nil, fmt.Errorf("session: create: %w", err)
@@ -504,16 +508,39 @@ func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session,
 	m.sessionsChanged(ctx, 1-len(evicted))
 	for _, e := range evicted {
 		m.ended(ctx, e, now)
-		m.audit(ctx, &sso.Event{OrgID: e.OrgID, Type: EventLimitExceeded,
-			Actor: sso.Actor{Type: sso.ActorSystem}, Target: sso.Target{Type: "session", ID: e.ID},
-			Outcome: sso.OutcomeSuccess, Reason: "session_limit",
-			Details: map[string]string{"user_id": e.UserID, "limit": fmt.Sprint(limit)}})
+		if writes == nil || !writes.Written || writes.Evicted == nil {
+			ev := evictionEvent(e, limit, now)
+			ev.Target.ID = e.ID
+			m.audit(ctx, ev)
+		}
 		if m.cfg.OnSessionEvicted != nil {
 			m.cfg.OnSessionEvicted(ctx, e.Info())
 		}
 	}
 	m.setCookie(w, bearer, s.ExpiresAt)
 	return s, nil
+}
+
+// evictionEvent is the audit event of a session of s's user and
+// organization ended by the session limit, without its ID and target ID
+// (sso.LoginWrites.Evicted).
+func evictionEvent(s *Session, limit int, now time.Time) *sso.Event {
+	return &sso.Event{ID: opaque.NewID("evt_"), OrgID: s.OrgID, Time: now, Type: EventLimitExceeded,
+		Actor: sso.Actor{Type: sso.ActorSystem}, Target: sso.Target{Type: "session"},
+		Outcome: sso.OutcomeSuccess, Reason: "session_limit",
+		Details: map[string]string{"user_id": s.UserID, "limit": fmt.Sprint(limit)}}
+}
+
+// eventsWithSessions reports whether the audit trail is the session
+// store's own, so a LoginWriter can append the events of a login's
+// evictions in the session's transaction.
+func (m *Manager) eventsWithSessions() bool {
+	if _, ok := m.cfg.Store.(LoginWriter); !ok || m.cfg.Events == nil {
+		return false
+	}
+	ev, st := any(sso.BaseEventStore(m.cfg.Events)), any(m.cfg.Store)
+	t := reflect.TypeOf(ev)
+	return t == reflect.TypeOf(st) && t.Comparable() && ev == st
 }
 
 // insert creates s, with writes in the same transaction when the store is a

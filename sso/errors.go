@@ -33,6 +33,11 @@ var (
 	// ErrNotProvisioned reports that the user is not provisioned for the
 	// organization and may not be created by JIT provisioning.
 	ErrNotProvisioned = errors.New("sso: not provisioned for this organization")
+	// ErrMembershipChanged reports that a login's session was not written
+	// because the membership it was granted from was suspended, removed or
+	// given other roles meanwhile (LoginWrites.Member). It wraps
+	// ErrConflict; the login is resolved again.
+	ErrMembershipChanged = fmt.Errorf("%w: the membership changed during the login", ErrConflict)
 	// ErrAccessDenied reports that a login was refused by policy (suspended or
 	// deactivated membership, disabled connection, email outside the verified
 	// domains, feature not enabled).

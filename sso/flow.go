@@ -2,7 +2,11 @@ package sso
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -180,8 +184,53 @@ type LoginWrites struct {
 	Identity *Identity
 	// Event, when set, is appended to the audit trail unsealed.
 	Event *Event
-	// Written is set by the SessionIssuer that wrote both with the session.
+	// Member, when set, is the membership the session's roles were read
+	// from. The session is written only while the stored membership is
+	// still active with the same roles, checked under a lock that a
+	// suspension or role change of the membership waits for; otherwise
+	// nothing is written and the error wraps ErrMembershipChanged. So a
+	// suspension or demotion committed during the login either refuses it
+	// or is committed after the session, where its revocation of the
+	// member's sessions reaches it.
+	Member *Membership
+	// Evicted, when set, is the audit event of a session the login's
+	// session limit ends, without its ID and target ID: the store appends
+	// EvictionEvent(id) for each evicted session in the session's
+	// transaction. The SessionIssuer sets it.
+	Evicted *Event
+	// Written is set by the SessionIssuer that wrote them with the session.
 	Written bool
+}
+
+// EvictionEvent returns w.Evicted for the evicted session sessionID: its
+// target is the session and its ID is EvictionEventID(w.Evicted.ID,
+// sessionID).
+func (w *LoginWrites) EvictionEvent(sessionID string) *Event {
+	e := *w.Evicted
+	e.Details = maps.Clone(w.Evicted.Details)
+	e.ID, e.Target.ID = EvictionEventID(w.Evicted.ID, sessionID), sessionID
+	return &e
+}
+
+// EvictionEventID is the ID of the eviction event of session sessionID in
+// the login whose template event has ID templateID: "evt_" and the first
+// 32 hex digits of the SHA-256 of templateID, ":" and sessionID, so that a
+// store can derive it inside the statement that evicts (sqlstore on
+// PostgreSQL does) and every store names the same events alike.
+func EvictionEventID(templateID, sessionID string) string {
+	sum := sha256.Sum256([]byte(templateID + ":" + sessionID))
+	return "evt_" + hex.EncodeToString(sum[:16])
+}
+
+// SameMember reports whether m, a membership as stored now, still grants
+// what the login read in w.Member: it is active with the same roles, in the
+// same order. It is true when w.Member is nil.
+func (w *LoginWrites) SameMember(m *Membership) bool {
+	if w.Member == nil {
+		return true
+	}
+	return m != nil && m.OrgID == w.Member.OrgID && m.UserID == w.Member.UserID &&
+		m.Status == MembershipActive && slices.Equal(m.Roles, w.Member.Roles)
 }
 
 // SessionIssuer issues a browser session after a login: it creates a fresh

@@ -136,6 +136,29 @@ type EventStore interface {
 	ListEvents(ctx context.Context, q EventQuery) ([]*Event, error)
 }
 
+// EventStoreWrapper is an EventStore that stores every event in another
+// EventStore and adds only checks or notices after the append, none of
+// which a success event needs (audit.Trail's EventStore is one). A store
+// that writes a login's events in its own transaction may bypass it.
+type EventStoreWrapper interface {
+	EventStore
+	// WrappedEventStore returns the store the events are stored in.
+	WrappedEventStore() EventStore
+}
+
+// BaseEventStore returns the store that s's events are stored in: s, or
+// the store that its EventStoreWrappers end at.
+func BaseEventStore(s EventStore) EventStore {
+	for i := 0; i < 8; i++ {
+		w, ok := s.(EventStoreWrapper)
+		if !ok {
+			return s
+		}
+		s = w.WrappedEventStore()
+	}
+	return s
+}
+
 // SCIMToken is an organization's SCIM bearer token. Only its hash is stored.
 type SCIMToken struct {
 	ID    string

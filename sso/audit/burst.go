@@ -72,6 +72,10 @@ func (a *Trail) EventStore() sso.EventStore { return burstStore{a} }
 // append.
 type burstStore struct{ a *Trail }
 
+// WrappedEventStore implements sso.EventStoreWrapper: the burst check
+// concerns failed logins only.
+func (b burstStore) WrappedEventStore() sso.EventStore { return b.a.store }
+
 // AppendEvent implements sso.EventStore: the store's AppendEvent, then the
 // burst check (whose failure is only logged: the event is stored).
 func (b burstStore) AppendEvent(ctx context.Context, e *sso.Event) error {

@@ -561,7 +561,7 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 	// Only the roles are written, on the membership as stored now: a
 	// suspension committed since this login read it stays, and refuses
 	// the login.
-	var old []string
+	var old, stored []string
 	at := c.cfg.Now().UTC()
 	m, err := sso.EditMembership(ctx, c.cfg.Store, &sso.MembershipEdit{OrgID: m.OrgID, UserID: m.UserID,
 		Edit: func(m *sso.Membership) error {
@@ -569,6 +569,7 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 				return err
 			}
 			if sameSet(m.Roles, roles) {
+				stored = slices.Clone(m.Roles)
 				return errRolesUnchanged
 			}
 			old = slices.Clone(m.Roles)
@@ -576,7 +577,9 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 			return nil
 		}})
 	if errors.Is(err, errRolesUnchanged) {
-		res.Membership.Roles = slices.Clone(roles)
+		// As stored, in its order: the session is written only while the
+		// member's roles are these (sso.LoginWrites.Member).
+		res.Membership.Roles = stored
 		return nil
 	} else if err != nil {
 		return err
@@ -671,9 +674,18 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 			"mfa": fmt.Sprint(res.MFA)}}
 	if c.cfg.WriteWithSession {
 		ev.FillDefaults(ctx, c.cfg.Now())
-		g.Writes = &sso.LoginWrites{Identity: res.touched, Event: ev}
+		// The session copies the roles of res.Membership: it is written
+		// only while they are still the member's.
+		g.Writes = &sso.LoginWrites{Identity: res.touched, Event: ev, Member: res.Membership}
 	}
 	if err := c.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		if errors.Is(err, sso.ErrMembershipChanged) && r.Context().Value(retriedKey{}) == nil {
+			// A suspension or role change committed during the login: the
+			// login is resolved again against the membership as it is now,
+			// once, and refused if the member lost access.
+			c.log.InfoContext(ctx, "sso: membership changed during login; resolving it again", "user_id", g.UserID, "org_id", g.OrgID)
+			return c.Complete(w, r.WithContext(context.WithValue(r.Context(), retriedKey{}, true)), login)
+		}
 		err = fmt.Errorf("sso: issue session: %w", err)
 		c.failed(ctx, login, err)
 		if login.StepUp != nil {
@@ -685,6 +697,10 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 	http.Redirect(w, r, returnto.Safe(login.ReturnTo, c.cfg.DefaultReturnTo), http.StatusSeeOther)
 	return nil
 }
+
+// retriedKey marks the context of a login completed again after
+// sso.ErrMembershipChanged.
+type retriedKey struct{}
 
 // writeAfter stores what the session issuer did not write with the
 // session: the identity's last login and the login's event. The session

@@ -105,6 +105,11 @@ func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, lim
 			return nil, err
 		}
 	}
+	if w.Evicted != nil {
+		if err := w.Evicted.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	core := s.lock()
 	defer s.mu.Unlock()
 	// Every check that can fail runs before the first write; the identity
@@ -118,6 +123,9 @@ func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, lim
 	if w.Event != nil && core.eventIDs[w.Event.ID] {
 		return nil, conflict("event", w.Event.ID)
 	}
+	if !w.SameMember(core.members[ss.OrgID][ss.UserID]) {
+		return nil, sso.ErrMembershipChanged
+	}
 	if w.Identity != nil {
 		if err := core.updateIdentity(w.Identity); err != nil {
 			return nil, err
@@ -130,6 +138,15 @@ func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, lim
 	if w.Event != nil {
 		if err := core.appendEvent(w.Event); err != nil {
 			return nil, err
+		}
+	}
+	if w.Evicted != nil {
+		for _, e := range evicted {
+			// The IDs derive from the template's fresh ID and distinct
+			// session IDs: no conflict with a stored event is possible.
+			if err := core.appendEvent(w.EvictionEvent(e.ID)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return evicted, nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ssokit/ssokit/session"
@@ -106,11 +107,27 @@ func (s *Store) createLoginSessionTx(ctx context.Context, ss *session.Session, l
 				return err
 			}
 		}
-		if evicted, err = s.createSession(ctx, tx, ss, limit); err != nil {
+		var member *sso.Membership
+		if w != nil {
+			member = w.Member
+		}
+		if evicted, err = s.createSession(ctx, tx, ss, limit, member); err != nil {
 			return err
 		}
-		if w != nil && w.Event != nil {
-			return insertEvent(ctx, tx, w.Event)
+		if w == nil {
+			return nil
+		}
+		if w.Event != nil {
+			if err := insertEvent(ctx, tx, w.Event); err != nil {
+				return err
+			}
+		}
+		if w.Evicted != nil {
+			for _, e := range evicted {
+				if err := insertEvent(ctx, tx, w.EvictionEvent(e.ID)); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -147,12 +164,43 @@ func lockSessionHead(ctx context.Context, tx *sql.Tx, ss *session.Session) error
 }
 
 // createSession inserts ss in tx and deletes the user's sessions in its
-// organization past the newest limit, returning them oldest first.
-func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Session, limit int) ([]*session.Session, error) {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_sessions (`+sessionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-		sessionArgs(ss)...); err != nil {
+// organization past the newest limit, returning them oldest first. With
+// member, ss is inserted only while its membership as stored is member,
+// active with the same roles (sso.LoginWrites.Member), and otherwise
+// nothing is and the error wraps sso.ErrMembershipChanged; on PostgreSQL
+// the membership's row stays share-locked until tx ends, so a suspension or
+// role change waits for the session.
+func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Session, limit int, member *sso.Membership) ([]*session.Session, error) {
+	q, args := `INSERT INTO ssokit_sessions (`+sessionCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, sessionArgs(ss)
+	if member != nil {
+		roles, err := rolesJSON(member.Roles)
+		if err != nil {
+			return nil, err
+		}
+		lock, stored := "", storedRolesJSON
+		if s.dialect == Postgres {
+			lock = " FOR SHARE"
+		} else {
+			stored = storedRolesText
+		}
+		q = `INSERT INTO ssokit_sessions (` + sessionCols + `)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+		WHERE EXISTS (SELECT 1 FROM ssokit_memberships WHERE org_id = $4 AND user_id = $3 AND org_id = $20 AND user_id = $21
+			AND status = 'active' AND ` + stored + ` = $22` + lock + `)`
+		if s.dialect == Postgres {
+			q = strings.Replace(q, "= $22", "= $22::jsonb", 1)
+		}
+		args = append(args, member.OrgID, member.UserID, roles)
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
 		return nil, sqlbase.Wrap(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, sqlbase.Wrap(err)
+	} else if n == 0 {
+		return nil, sso.ErrMembershipChanged
 	}
 	if limit <= 0 {
 		return nil, nil

@@ -101,6 +101,19 @@ head AS (` + upsertSessionHead + ` RETURNING n),
 fresh AS (SELECT 1 FROM head WHERE n = COALESCE((SELECT n FROM seen), 0) + 1), `)
 		guards = append(guards, "EXISTS (SELECT 1 FROM fresh)")
 	}
+	if w.Member != nil {
+		roles, err := rolesJSON(w.Member.Roles)
+		if err != nil {
+			return "", nil, err
+		}
+		// The share lock makes a suspension or role change of the
+		// membership wait for this login's commit; one committed since the
+		// statement began is seen by the lock's recheck of the row.
+		fmt.Fprintf(&b, `mem AS (SELECT 1 FROM ssokit_memberships WHERE org_id = %s AND user_id = %s AND org_id = %s AND user_id = %s
+	AND status = 'active' AND %s = %s::jsonb FOR SHARE), `,
+			params(ss.OrgID), params(ss.UserID), params(w.Member.OrgID), params(w.Member.UserID), storedRolesJSON, params(roles))
+		guards = append(guards, "EXISTS (SELECT 1 FROM mem)")
+	}
 	if w.Identity != nil {
 		ia := identityArgs(w.Identity)
 		fmt.Fprintf(&b, `ident AS (UPDATE ssokit_identities SET (org_id, connection_id, issuer, subject, user_id, created_at, last_login_at)
@@ -122,6 +135,23 @@ fresh AS (SELECT 1 FROM head WHERE n = COALESCE((SELECT n FROM seen), 0) + 1), `
 	ORDER BY created_at DESC, id DESC OFFSET %s) RETURNING %s)`,
 			params(ss.UserID), params(ss.OrgID), params(ss.ID), params(limit-1), sessionCols)
 	}
+	if limit > 0 && w.Evicted != nil {
+		ea, err := sqlbase.EventArgs(w.Evicted)
+		if err != nil {
+			return "", nil, err
+		}
+		// The event's ID and target are derived per evicted session, as
+		// sso.EvictionEventID does.
+		ph := make([]string, len(ea))
+		for i, v := range ea {
+			if i != 7 { // target_id
+				ph[i] = params(v)
+			}
+		}
+		ph[0] = fmt.Sprintf(`'evt_' || substr(encode(sha256(convert_to(%s::text || ':' || id, 'UTF8')), 'hex'), 1, 32)`, ph[0])
+		ph[7] = "id"
+		fmt.Fprintf(&b, `, evg AS (INSERT INTO ssokit_events (%s) SELECT %s, '', '' FROM gone)`, sqlbase.EventInsertCols, strings.Join(ph, ", "))
+	}
 	b.WriteString(`
 SELECT 0 AS kind, ` + sessionCols + ` FROM sess`)
 	if limit > 0 {
@@ -137,4 +167,20 @@ func where(lead string, conds []string) string {
 		return ""
 	}
 	return lead + strings.Join(conds, " AND ")
+}
+
+// storedRolesJSON is a membership's roles column as jsonb, an empty or
+// null list as [].
+const storedRolesJSON = storedRolesText + `::jsonb`
+
+// storedRolesText is storedRolesJSON as text, for SQLite, where the column
+// holds the compact encoding rolesJSON makes.
+const storedRolesText = `COALESCE(NULLIF(NULLIF(roles, ''), 'null'), '[]')`
+
+// rolesJSON encodes roles for comparison with storedRolesJSON.
+func rolesJSON(roles []string) (string, error) {
+	if len(roles) == 0 {
+		return "[]", nil
+	}
+	return sqlbase.ToJSON(roles)
 }

@@ -208,6 +208,8 @@ func runSession(t *testing.T, newStores newStoresFunc) {
 	})
 	t.Run("ListIdPSessions", func(t *testing.T) { testListIdPSessions(t, open(t)) })
 	t.Run("LoginWriter", func(t *testing.T) { testLoginWriter(t, newStores(t)) })
+	t.Run("LoginWriterEvictionEvents", func(t *testing.T) { testLoginEvictionEvents(t, newStores(t)) })
+	t.Run("LoginWriterMemberGuard", func(t *testing.T) { testLoginMemberGuard(t, newStores(t)) })
 }
 
 // testLoginWriter checks the optional one-commit login write: the
@@ -673,4 +675,114 @@ func runSessionSweep(t *testing.T, newStores newStoresFunc) {
 			t.Fatalf("expired refresh token kept: %v", err)
 		}
 	})
+}
+
+// loginEvent is a login's audit event for the LoginWriter tests.
+func loginEvent() *sso.Event {
+	return &sso.Event{ID: opaque.NewID("evt_"), OrgID: "org_1", Type: sso.EventLoginSucceeded, Time: sessionBase,
+		Actor: sso.Actor{Type: sso.ActorUser, ID: "user_1"}, Outcome: sso.OutcomeSuccess}
+}
+
+// testLoginEvictionEvents checks that a login write past the session limit
+// appends one event per evicted session (LoginWrites.Evicted) with the
+// session: IDs derived by sso.EvictionEventID, each naming its session.
+func testLoginEvictionEvents(t *testing.T, st Stores) {
+	lw, isLW := st.Sessions.(session.LoginWriter)
+	if !isLW || st.Core == nil {
+		t.Skip("the session store does not implement session.LoginWriter (an optional capability)")
+	}
+	ctx := context.Background()
+	recs := seedLogin(t, ctx, st.Core, true)
+	for n := 0; n < 3; n++ {
+		if _, err := st.Sessions.CreateSession(ctx, newTestSession("user_1", n), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmpl := &sso.Event{ID: opaque.NewID("evt_"), OrgID: "org_1", Type: "session.limit_exceeded", Time: sessionBase,
+		Actor: sso.Actor{Type: sso.ActorSystem}, Target: sso.Target{Type: "session"}, Outcome: sso.OutcomeSuccess,
+		Reason: "session_limit", Details: map[string]string{"user_id": "user_1", "limit": "2"}}
+	w := &sso.LoginWrites{Identity: recs.Identity, Event: loginEvent(), Member: recs.Membership, Evicted: tmpl}
+	evicted, err := lw.CreateLoginSession(ctx, newTestSession("user_1", 9), 2, w)
+	if err != nil || len(evicted) != 2 {
+		t.Fatalf("CreateLoginSession past the limit = %d evicted, %v; want 2, nil", len(evicted), err)
+	}
+	evs, err := st.Core.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*sso.Event{}
+	for _, e := range evs {
+		byID[e.ID] = e
+	}
+	if len(evs) != 3 || byID[w.Event.ID] == nil {
+		t.Fatalf("events after the evicting login = %d; want the login's and one per evicted session", len(evs))
+	}
+	for _, s := range evicted {
+		e := byID[sso.EvictionEventID(tmpl.ID, s.ID)]
+		if e == nil {
+			t.Fatalf("no eviction event %s for session %s", sso.EvictionEventID(tmpl.ID, s.ID), s.ID)
+		}
+		if e.Type != tmpl.Type || e.Target != (sso.Target{Type: "session", ID: s.ID}) || e.Reason != "session_limit" ||
+			e.Details["user_id"] != "user_1" || e.Details["limit"] != "2" || e.Actor.Type != sso.ActorSystem {
+			t.Fatalf("eviction event of %s = %+v", s.ID, e)
+		}
+	}
+}
+
+// testLoginMemberGuard checks LoginWrites.Member: the login write happens
+// only while the membership is active with the roles the login read;
+// otherwise it fails with sso.ErrMembershipChanged and writes nothing.
+func testLoginMemberGuard(t *testing.T, st Stores) {
+	lw, isLW := st.Sessions.(session.LoginWriter)
+	if !isLW || st.Core == nil {
+		t.Skip("the session store does not implement session.LoginWriter (an optional capability)")
+	}
+	ctx := context.Background()
+	recs := seedLogin(t, ctx, st.Core, true)
+	read := *recs.Membership
+	read.Roles = []string{"admin"}
+	stored := read
+	ok(t, st.Core.UpdateMembership(ctx, &stored))
+	refused := func(what string) {
+		t.Helper()
+		s := newTestSession("user_1", 1)
+		later := *recs.Identity
+		later.LastLoginAt = sessionBase.Add(3 * time.Hour)
+		ev := loginEvent()
+		_, err := lw.CreateLoginSession(ctx, s, 5, &sso.LoginWrites{Identity: &later, Event: ev, Member: &read})
+		if !errors.Is(err, sso.ErrMembershipChanged) || !errors.Is(err, sso.ErrConflict) {
+			t.Fatalf("login write after %s = %v; want ErrMembershipChanged", what, err)
+		}
+		if _, err := st.Sessions.GetSession(ctx, s.ID); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("login write after %s left its session: %v", what, err)
+		}
+		if got, _ := st.Core.GetIdentity(ctx, "org_1", later.Issuer, later.Subject); got != nil && got.LastLoginAt.Equal(later.LastLoginAt) {
+			t.Fatalf("login write after %s updated the identity", what)
+		}
+		if evs, _ := st.Core.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"}); len(evs) != 0 {
+			t.Fatalf("login write after %s left %d events", what, len(evs))
+		}
+	}
+	// Demoted since the login read the membership.
+	demoted := read
+	demoted.Roles = []string{"member"}
+	ok(t, st.Core.UpdateMembership(ctx, &demoted))
+	refused("a demotion")
+	// Suspended with the same roles.
+	suspended := read
+	suspended.Status = sso.MembershipSuspended
+	ok(t, st.Core.UpdateMembership(ctx, &suspended))
+	refused("a suspension")
+	// Removed.
+	ok(t, st.Core.DeleteMembership(ctx, "org_1", "user_1"))
+	refused("a removal")
+	// As read: written.
+	ok(t, st.Core.CreateMembership(ctx, &read))
+	s := newTestSession("user_1", 2)
+	if _, err := lw.CreateLoginSession(ctx, s, 5, &sso.LoginWrites{Identity: recs.Identity, Event: loginEvent(), Member: &read}); err != nil {
+		t.Fatalf("login write with the membership as read: %v", err)
+	}
+	if _, err := st.Sessions.GetSession(ctx, s.ID); err != nil {
+		t.Fatalf("session not stored: %v", err)
+	}
 }
