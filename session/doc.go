@@ -70,6 +70,16 @@
 //     token.refresh_reused (RFC 9700 §4.14.2). Of concurrent presentations
 //     exactly one wins atomically in every store; see [Manager.Refresh] for
 //     the losers' policy.
+//   - A refresh-token family lives no longer than the browser session it
+//     was issued from: once that session idled out, passed its absolute
+//     expiry or is gone from the store, [Manager.Refresh] fails with
+//     [ReasonSessionEnded] and ends the session with all its families and
+//     access tokens. A successful refresh counts as activity of the
+//     session, like a page view, so a client that only uses tokens keeps
+//     its session alive while it refreshes within the idle timeout (its
+//     access tokens must live shorter than that), never past the absolute
+//     expiry. A refresh costs one more store read for this, and a
+//     last-seen write at most once per [Config.TouchInterval].
 //   - An organization's own action ends only its sessions:
 //     [Manager.RevokeOrgSessions] (called by SSO enforcement, SCIM
 //     deactivation and the admin API), [Manager.ForceLogout] and

@@ -47,14 +47,21 @@ func (m *Manager) Load(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadErrKey{}, err)))
 			return
 		}
-		now := m.now()
-		if now.Sub(s.LastSeenAt) >= m.cfg.TouchInterval {
-			if err := m.cfg.Store.TouchSession(r.Context(), s.ID, now); err != nil && !errors.Is(err, sso.ErrNotFound) {
-				m.log.WarnContext(r.Context(), "session: last-seen write failed", "err", err)
-			}
-		}
+		m.touch(r.Context(), s, m.now())
 		next.ServeHTTP(w, r.WithContext(sso.WithPrincipal(r.Context(), principalOf(s))))
 	})
+}
+
+// touch records activity of the valid session s at now, keeping it from
+// idling out: LastSeenAt is written at most once per TouchInterval. A
+// failed write is logged and the request goes on.
+func (m *Manager) touch(ctx context.Context, s *Session, now time.Time) {
+	if now.Sub(s.LastSeenAt) < m.cfg.TouchInterval {
+		return
+	}
+	if err := m.cfg.Store.TouchSession(ctx, s.ID, now); err != nil && !errors.Is(err, sso.ErrNotFound) {
+		m.log.WarnContext(ctx, "session: last-seen write failed", "err", err)
+	}
 }
 
 func principalOf(s *Session) *sso.Principal {

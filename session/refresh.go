@@ -28,6 +28,20 @@ type RefreshOptions struct {
 // Refresh redeems a refresh token: it is rotated (single use) and a new
 // access and refresh token of the same family are returned.
 //
+// A family lives no longer than the browser session it was issued from
+// (RefreshToken.SessionID): once that session idled out (no activity for
+// its IdleTimeout), passed its absolute expiry or is gone from the store,
+// the refresh fails with ReasonSessionEnded and the session is ended as a
+// logout would end it, with every family and access token of it. A
+// successful refresh counts as activity of the session, as a page view
+// through Load does (LastSeenAt, written at most once per
+// Config.TouchInterval): a client that only uses tokens keeps its session
+// alive while it refreshes within the idle timeout, and never past the
+// absolute expiry. A client that refreshes only when its access token
+// expires therefore needs an access-token lifetime shorter than the idle
+// timeout. A family bound to no session (empty SessionID, which no grant
+// of this package creates) is not checked against one.
+//
 // Presenting a token that was already used is treated as theft (RFC 9700
 // §4.14.2): the whole family is revoked, including the newest token, and a
 // token.refresh_reused audit event is recorded. Of concurrent presentations
@@ -76,6 +90,10 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 		}
 		return nil, err
 	}
+	s, err := m.boundSession(ctx, old, now)
+	if err != nil {
+		return nil, err
+	}
 	roles, err := m.liveRoles(ctx, old, now)
 	if err != nil {
 		return nil, err
@@ -101,11 +119,43 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 	case err != nil:
 		return nil, fmt.Errorf("%w: session: rotate refresh token: %w", sso.ErrUnavailable, err)
 	}
+	if s != nil {
+		m.touch(ctx, s, now)
+	}
 	at, err := m.signAccess(&next, now, p.access)
 	if err != nil {
 		return nil, err
 	}
 	return &TokenPair{AccessToken: at, RefreshToken: bearer, ExpiresIn: p.access, Scopes: next.Scopes}, nil
+}
+
+// boundSession returns the browser session old's family was issued from,
+// valid at now, or nil for a family bound to no session (SessionID empty).
+// A session that idled out, passed its absolute expiry or is gone from the
+// store fired nothing when it stopped, so it is ended here as a logout
+// would end it (every family of it and the access tokens naming it
+// revoked, a timed-out row deleted) and the refresh fails with
+// ReasonSessionEnded. It costs one read by session ID.
+func (m *Manager) boundSession(ctx context.Context, old *RefreshToken, now time.Time) (*Session, error) {
+	if old.SessionID == "" {
+		return nil, nil
+	}
+	s, err := m.cfg.Store.GetSession(ctx, old.SessionID)
+	switch {
+	case errors.Is(err, sso.ErrNotFound):
+		err = m.ended(ctx, &Session{ID: old.SessionID}, now)
+	case err != nil:
+		return nil, fmt.Errorf("%w: session: read session: %w", sso.ErrUnavailable, err)
+	case s.Valid(now):
+		return s, nil
+	default:
+		err = m.end(ctx, s)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", sso.ErrUnavailable, err)
+	}
+	return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonSessionEnded,
+		Err: errors.New("session: the session of the token family ended")}
 }
 
 // liveRoles returns the roles the member holds now: a refresh never mints

@@ -139,16 +139,19 @@ type RefreshToken struct {
 	// Hash is opaque.Hash of the bearer value.
 	Hash string
 	// FamilyID groups the tokens descending from one grant by rotation.
-	FamilyID  string
-	UserID    string
-	OrgID     string
+	FamilyID string
+	UserID   string
+	OrgID    string
+	// SessionID is the browser session the family was issued from; the
+	// family lives no longer than that session (see Manager.Refresh). Empty
+	// means a family bound to no session.
 	SessionID string
 	ClientID  string
 	Roles     []string
 	Scopes    []string
 	CreatedAt time.Time
 	// ExpiresAt is the family's absolute expiry; rotation does not extend
-	// it.
+	// it, and the family ends before it when its session ends.
 	ExpiresAt time.Time
 	// UsedAt is when the token was rotated (zero while unused).
 	UsedAt time.Time

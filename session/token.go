@@ -35,6 +35,10 @@ const (
 	ReasonConcurrentRefresh = "concurrent_refresh"
 	ReasonClientMismatch    = "client_mismatch"
 	ReasonOrgMismatch       = "org_mismatch"
+	// ReasonSessionEnded refuses a refresh token whose browser session
+	// ended without revoking it: the session timed out (idle or absolute)
+	// or is gone from the store. The family is revoked with it.
+	ReasonSessionEnded = "session_ended"
 )
 
 // maxTokenSize bounds an access token; longer input is rejected unparsed.
@@ -80,7 +84,8 @@ type TokenOptions struct {
 func (m *Manager) tokensEnabled() bool { return m.keys.Load() != nil && m.cfg.Tokens != nil }
 
 // IssueTokens starts a new refresh-token family for session s and returns
-// its first access and refresh token.
+// its first access and refresh token. The family lives no longer than s:
+// see Refresh.
 func (m *Manager) IssueTokens(ctx context.Context, s *Session, opts TokenOptions) (*TokenPair, error) {
 	if !m.tokensEnabled() {
 		return nil, ErrTokensDisabled
