@@ -78,7 +78,12 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, conn, false, err)
 		return
 	}
-	login := &sso.Login{Connection: conn}
+	login := &sso.Login{Connection: conn, Profile: buildProfile(conn, v)}
+	if pl, ok := s.cfg.Completer.(sso.LoginPreloader); ok {
+		// The completer's read overlaps the replay cache's write.
+		r = r.WithContext(pl.PreloadLogin(ctx, login))
+		ctx = r.Context()
+	}
 	var st *AuthnRequestState
 	marked := false // the assertion is recorded in the replay cache
 	if v.inResponseTo != "" {
@@ -115,7 +120,6 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	if v.expiredSigner != nil {
 		s.warnExpiredSigner(ctx, conn, v.expiredSigner)
 	}
-	login.Profile = buildProfile(conn, v)
 	if st != nil {
 		if err := s.checkRequestedAuthn(conn, st, login.Profile, now); err != nil {
 			s.failRequestedAuthn(w, r, login, err)

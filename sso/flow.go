@@ -88,6 +88,18 @@ type Completer interface {
 	Fail(r *http.Request, f *LoginFailure)
 }
 
+// LoginPreloader is an optional capability of a Completer. PreloadLogin
+// starts reading, in the background, the records completing login will
+// read, so that the read overlaps the protocol's own last steps (saml
+// consumes the request and records the assertion in the replay cache
+// meanwhile). login must carry its verified Profile and Connection. It
+// returns the context to complete the login with; Complete uses what was
+// read only for a login with the same connection, issuer, subject and
+// email, and reads again otherwise. login.Completer implements it.
+type LoginPreloader interface {
+	PreloadLogin(ctx context.Context, login *Login) context.Context
+}
+
 // AuthMethod is how a session was authenticated: a protocol's name for an
 // SSO login ("saml", "oidc", ...), or one of the methods below.
 type AuthMethod string

@@ -3,7 +3,9 @@ package login
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
+	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/internal/routing"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -36,9 +38,70 @@ type Loader interface {
 	LoadLogin(ctx context.Context, orgID, issuer, subject, emailDomain string) (*Records, error)
 }
 
+// loadKey is what a login's Records are read by.
+type loadKey struct{ orgID, issuer, subject, emailDomain string }
+
+// preload is a LoadLogin started by PreloadLogin.
+type preload struct {
+	key  loadKey
+	done chan struct{}
+	recs *Records
+	err  error
+	// used makes the Records single-use: a login completed again
+	// (sso.ErrMembershipChanged) reads them anew.
+	used atomic.Bool
+}
+
+var _ sso.LoginPreloader = (*Completer)(nil)
+
+type preloadCtxKey struct{}
+
+// PreloadLogin implements sso.LoginPreloader when the store is a Loader:
+// it starts LoadLogin for login in a goroutine and returns ctx carrying
+// it. It is ctx unchanged for a login it cannot key (no profile, an email
+// that does not parse) or a store that is not a Loader.
+func (c *Completer) PreloadLogin(ctx context.Context, login *sso.Login) context.Context {
+	l, ok := c.cfg.Store.(Loader)
+	if !ok || login == nil || login.Connection == nil || login.Profile == nil {
+		return ctx
+	}
+	p := login.Profile
+	key := loadKey{orgID: login.Connection.OrgID, issuer: p.Issuer, subject: p.Subject}
+	if p.Email != "" {
+		_, domain, err := normalize.Email(p.Email)
+		if err != nil {
+			return ctx
+		}
+		key.emailDomain = domain
+	}
+	pl := &preload{key: key, done: make(chan struct{})}
+	go func() {
+		defer close(pl.done)
+		pl.recs, pl.err = l.LoadLogin(ctx, key.orgID, key.issuer, key.subject, key.emailDomain)
+	}()
+	return context.WithValue(ctx, preloadCtxKey{}, pl)
+}
+
+// preloaded returns the Records PreloadLogin read for key, or nil when it
+// read none, for another key, or failed (the caller reads them itself).
+func preloaded(ctx context.Context, key loadKey) *Records {
+	pl, ok := ctx.Value(preloadCtxKey{}).(*preload)
+	if !ok || pl.key != key || pl.used.Swap(true) {
+		return nil
+	}
+	<-pl.done
+	if pl.err != nil {
+		return nil
+	}
+	return pl.recs
+}
+
 // load reads the Records of a login, in one round trip when the store is a
-// Loader.
+// Loader, or none when PreloadLogin read them for this login.
 func (c *Completer) load(ctx context.Context, orgID, issuer, subject, emailDomain string) (*Records, error) {
+	if recs := preloaded(ctx, loadKey{orgID, issuer, subject, emailDomain}); recs != nil {
+		return recs, nil
+	}
 	if l, ok := c.cfg.Store.(Loader); ok {
 		return l.LoadLogin(ctx, orgID, issuer, subject, emailDomain)
 	}
