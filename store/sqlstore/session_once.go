@@ -16,8 +16,11 @@ import (
 // statements and COMMIT. The writes chain so that they happen together or
 // not at all: the session is inserted only when the identity update
 // changed its row, the event and the evictions only when the session was
-// inserted. The statement returns the new session (kind 0) and the evicted
-// ones (kind 1, oldest first).
+// inserted. With w.Member, every write also waits on the membership's
+// share lock and requires it active with the login's roles; with
+// w.Evicted, each evicted session's audit event is inserted too. The
+// statement returns the new session (kind 0) and the evicted ones (kind 1,
+// oldest first).
 //
 // With a limit, the statement also counts the login in the user's head
 // row (upsertSessionHead) and writes nothing else unless the count it
