@@ -3,8 +3,10 @@
 // login ceremony with an empty allowCredentials that resolves the user from
 // the credential and its userHandle (so the page may run it with mediation
 // "conditional" for autofill), and passkey management (list, rename,
-// delete; a user's last passkey stays unless Config.OtherMethods says they
-// can sign in another way).
+// delete; a passkey that is a user's last way to sign in stays: the store
+// counts their other passkeys, linked social accounts and password in the
+// delete, under a per-user lock shared with social unlinks, and
+// Config.OtherMethods may vouch for ways it does not hold).
 //
 // # Wiring
 //

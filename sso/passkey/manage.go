@@ -72,9 +72,14 @@ func (m *Manager) Rename(ctx context.Context, p *sso.Principal, id, name string)
 	return nil
 }
 
-// Delete removes one of p's user's passkeys (id: base64url). The last
-// passkey of a user who has no other way to sign in (Config.OtherMethods)
-// is kept: reason last_credential.
+// Delete removes one of p's user's passkeys (id: base64url). A passkey
+// that is the user's last way to sign in is kept: reason last_credential.
+// The store decides, in one operation under the lock that every keep-last
+// removal of the user's ways in takes, from the ways its database holds
+// (another passkey, a linked social identity, a password), so that of a
+// passkey delete and an unlink racing for a user's last two ways in, one
+// is refused. Only when the store refuses is Config.OtherMethods asked
+// about ways it does not hold.
 func (m *Manager) Delete(ctx context.Context, p *sso.Principal, id string) error {
 	if p == nil || p.UserID == "" {
 		return deny(ReasonUnauthenticated, sso.ErrForbidden, nil)
@@ -83,13 +88,7 @@ func (m *Manager) Delete(ctx context.Context, p *sso.Principal, id string) error
 	if err != nil {
 		return err
 	}
-	other := false
-	if m.cfg.OtherMethods != nil {
-		if other, err = m.cfg.OtherMethods(ctx, p.UserID); err != nil {
-			return fmt.Errorf("passkey: other sign-in methods: %w", err)
-		}
-	}
-	switch err := m.cfg.Store.DeleteCredential(ctx, p.UserID, raw, !other); {
+	switch err := m.deleteCredential(ctx, p.UserID, raw); {
 	case errors.Is(err, sso.ErrConflict):
 		return deny(ReasonLastCredential, sso.ErrConflict, err)
 	case errors.Is(err, sso.ErrNotFound):
@@ -100,4 +99,23 @@ func (m *Manager) Delete(ctx context.Context, p *sso.Principal, id string) error
 	m.audit(ctx, &sso.Event{OrgID: p.OrgID, Type: EventDeleted, Actor: sso.Actor{Type: sso.ActorUser, ID: p.UserID},
 		Target: sso.Target{Type: "user", ID: p.UserID}, Details: map[string]string{"credential": id}})
 	return nil
+}
+
+// deleteCredential removes the user's passkey raw with the store's
+// keep-last rule and, when that refuses it as the last way in, without
+// it if Config.OtherMethods vouches for another. The refusal
+// (sso.ErrConflict) stands when OtherMethods is nil or says no.
+func (m *Manager) deleteCredential(ctx context.Context, userID string, raw []byte) error {
+	err := m.cfg.Store.DeleteCredential(ctx, userID, raw, true)
+	if !errors.Is(err, sso.ErrConflict) || m.cfg.OtherMethods == nil {
+		return err
+	}
+	other, oerr := m.cfg.OtherMethods(ctx, userID)
+	switch {
+	case oerr != nil:
+		return fmt.Errorf("passkey: other sign-in methods: %w", oerr)
+	case !other:
+		return err
+	}
+	return m.cfg.Store.DeleteCredential(ctx, userID, raw, false)
 }

@@ -60,8 +60,13 @@ const (
 type LocalLoginPolicy = sso.LocalLoginPolicy
 
 // OtherMethods reports whether a user can sign in some other way than with
-// a passkey (a password, a linked social account), so that deleting their
-// last passkey does not lock them out. The host implements it.
+// a passkey, so that deleting their last passkey does not lock them out.
+// The host implements it. The store already counts the ways its database
+// holds (passkeys, linked social accounts, a password) in the delete
+// itself, under the per-user lock every keep-last removal takes;
+// OtherMethods is asked only when the store refuses, and outside that
+// lock, so it is for ways the store does not hold and that a concurrent
+// removal cannot take away.
 type OtherMethods func(ctx context.Context, userID string) (bool, error)
 
 // Config configures a Manager.
@@ -83,8 +88,9 @@ type Config struct {
 	Enforcer LocalLoginPolicy
 	// Auditor records logins and changes. Required.
 	Auditor sso.EventRecorder
-	// OtherMethods guards the deletion of a user's last passkey. Nil means
-	// the last passkey can never be deleted.
+	// OtherMethods guards the deletion of a passkey that is the user's
+	// last way to sign in the store holds. Nil means such a passkey can
+	// never be deleted.
 	OtherMethods OtherMethods
 	// Timeout bounds a ceremony. Zero means 5 minutes.
 	Timeout time.Duration

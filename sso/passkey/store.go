@@ -62,8 +62,15 @@ type Store interface {
 	UpdateUse(ctx context.Context, id []byte, oldCount, newCount uint32, data []byte, at time.Time) error
 	// RenameCredential sets the name of the user's credential id.
 	RenameCredential(ctx context.Context, userID string, id []byte, name string) error
-	// DeleteCredential removes the user's credential id, unless it is the
-	// user's last one and keepLast is set (then ErrConflict), atomically.
+	// DeleteCredential removes the user's credential id (ErrNotFound when
+	// it is not the user's). With keepLast it removes it only while the
+	// user keeps another way to sign in that the store's database holds
+	// (another passkey, a linked social identity, a password), and fails
+	// with ErrConflict otherwise. The count and the removal are one
+	// operation, serialized per user with every other keep-last removal of
+	// the user's ways in, of whatever capability (social.Store's
+	// DeleteIdentity too): of concurrent keep-last removals of a user's
+	// last two ways in, exactly one succeeds.
 	DeleteCredential(ctx context.Context, userID string, id []byte, keepLast bool) error
 	// SaveCeremony stores c; a duplicate ID yields ErrConflict.
 	SaveCeremony(ctx context.Context, c *Ceremony) error

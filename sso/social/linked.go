@@ -24,11 +24,13 @@ func (m *Manager) Linked(ctx context.Context, userID string) ([]*Identity, error
 
 // Unlink removes the identity provider/subject from the user's account. It
 // refuses (reason last_method, wrapping sso.ErrConflict) to remove the
-// user's last identity unless Config.OtherMethods says they can sign in
-// another way; an identity of another user is sso.ErrNotFound. Unless
-// OtherMethods vouches for the user, the check that another identity
-// remains and the removal are one store operation, so concurrent unlinks
-// of a user's last two identities leave one.
+// user's last way to sign in unless Config.OtherMethods says they have one
+// the store does not hold; an identity of another user is
+// sso.ErrNotFound. The check that another way in remains (another
+// identity, a passkey, a password in the store's database) and the
+// removal are one store operation, serialized per user with passkey
+// deletes, so an unlink and a passkey delete racing for a user's last two
+// ways in leave one; OtherMethods is asked only when the store refuses.
 func (m *Manager) Unlink(ctx context.Context, userID, provider, subject string) error {
 	err := m.deleteIdentity(ctx, userID, provider, subject, true)
 	if errors.Is(err, sso.ErrConflict) {

@@ -82,8 +82,13 @@ type Config struct {
 	// admits nobody: such sign-ins are refused with no_organization.
 	Admission Admission
 	// OtherMethods reports whether a user can sign in without social
-	// identities (a password, a passkey), guarding the unlinking of the
-	// last one. Nil means never: the last identity stays linked.
+	// identities, guarding the unlinking of their last way to sign in. The
+	// store already counts the ways its database holds (identities,
+	// passkeys, a password) in the unlink itself, under the per-user lock
+	// every keep-last removal takes; OtherMethods is asked only when the
+	// store refuses, and outside that lock, so it is for ways the store
+	// does not hold and that a concurrent removal cannot take away. Nil
+	// means none: an identity that is the user's last way in stays linked.
 	OtherMethods func(ctx context.Context, userID string) (bool, error)
 	// Auditor records every outcome. Required.
 	Auditor sso.EventRecorder

@@ -49,9 +49,13 @@ type Store interface {
 	TouchIdentity(ctx context.Context, provider, subject, email string, verified bool, at time.Time) error
 	// DeleteIdentity removes the user's identity of (provider, subject); an
 	// identity of another user yields ErrNotFound. With keepLast it removes
-	// it only while the user has another one, atomically (ErrConflict
-	// otherwise): of concurrent deletes of a user's last two identities,
-	// exactly one succeeds.
+	// it only while the user keeps another way to sign in that the store's
+	// database holds (another identity, a passkey, a password), and fails
+	// with ErrConflict otherwise. The count and the removal are one
+	// operation, serialized per user with every other keep-last removal of
+	// the user's ways in, of whatever capability (passkey.Store's
+	// DeleteCredential too): of concurrent keep-last removals of a user's
+	// last two ways in, exactly one succeeds.
 	DeleteIdentity(ctx context.Context, userID, provider, subject string, keepLast bool) error
 	// FindUsersByEmail returns the users whose (lower-cased) Email equals
 	// email, verified or not, ordered by CreatedAt then ID (empty, not an

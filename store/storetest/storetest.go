@@ -44,7 +44,9 @@
 //	//	want FindSession(context.Context, string) (*session.Session, error)
 //
 // RunConcurrency runs the races (many goroutines on one record) separately,
-// since they are slower.
+// since they are slower. RunWaysIn checks, on the passkey, social and
+// password stores of one database, that the keep-last removals of a
+// user's ways to sign in leave one, also when they race.
 package storetest
 
 import (

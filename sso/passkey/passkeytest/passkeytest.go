@@ -79,9 +79,10 @@ func credentials(t *testing.T, st passkey.Store) {
 	}
 }
 
-// keepLast: with keepLast, a user's last passkey stays, also when two
-// deletes of their last two race: exactly one succeeds. The race is run
-// keepLastRounds times, as a lost one is rare.
+// keepLast: with keepLast, the last passkey of a user with no other way to
+// sign in stays, also when two deletes of their last two race: exactly one
+// succeeds. The race is run keepLastRounds times, as a lost one is rare.
+// Ways in of other capabilities are store/storetest's RunWaysIn.
 func keepLast(t *testing.T, st passkey.Store) {
 	for round := range keepLastRounds {
 		keepLastRace(t, st, fmt.Sprintf("usr_race%d", round))

@@ -129,9 +129,10 @@ func createOnce(t *testing.T, s Stores) {
 	}
 }
 
-// keepLast: with keepLast, a user's last identity stays, also when two
-// deletes of their last two race: exactly one succeeds. The race runs
-// keepLastRounds times, as a lost one is rare.
+// keepLast: with keepLast, the last identity of a user with no other way
+// to sign in stays, also when two deletes of their last two race: exactly
+// one succeeds. The race runs keepLastRounds times, as a lost one is rare.
+// Ways in of other capabilities are store/storetest's RunWaysIn.
 func keepLast(t *testing.T, st social.Store) {
 	ctx := context.Background()
 	for _, id := range []*social.Identity{ident("google", "g-1", "usr_1", t0), ident("github", "h-1", "usr_2", t0)} {

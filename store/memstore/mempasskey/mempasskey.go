@@ -30,7 +30,9 @@ type Store struct {
 // New returns the passkey store on ms.
 func New(ms *memstore.Store) *Store {
 	st := memstate.Of(ms)
-	return &Store{st: st, d: memstate.Data[data](st)}
+	s := &Store{st: st, d: memstate.Data[data](st)}
+	st.CountWaysIn("passkey", s.count)
+	return s
 }
 
 func (s *Store) lock(ctx context.Context) error {
@@ -100,6 +102,18 @@ func (s *Store) list(userID string) []*passkey.Credential {
 	return out
 }
 
+// count returns how many passkeys the user has; the caller holds the
+// lock.
+func (s *Store) count(userID string) int {
+	n := 0
+	for _, c := range s.d.creds {
+		if c.UserID == userID {
+			n++
+		}
+	}
+	return n
+}
+
 // UpdateUse implements passkey.Store.
 func (s *Store) UpdateUse(ctx context.Context, id []byte, oldCount, newCount uint32, data []byte, at time.Time) error {
 	if err := s.lock(ctx); err != nil {
@@ -133,7 +147,9 @@ func (s *Store) RenameCredential(ctx context.Context, userID string, id []byte, 
 	return nil
 }
 
-// DeleteCredential implements passkey.Store.
+// DeleteCredential implements passkey.Store: with keepLast, the count of
+// the user's ways to sign in, of every capability on the memstore.Store
+// (memstate.State.WaysIn), and the delete are under its one lock.
 func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, keepLast bool) error {
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -143,8 +159,8 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, 
 	if !ok || c.UserID != userID {
 		return memstate.NotFound("passkey", "")
 	}
-	if keepLast && len(s.list(userID)) == 1 {
-		return memstate.Conflict("last passkey", userID)
+	if keepLast && s.st.WaysIn(userID) == 1 {
+		return memstate.Conflict("last way to sign in", userID)
 	}
 	delete(s.d.creds, string(id))
 	return nil

@@ -43,7 +43,19 @@ type Store struct {
 // New returns the password store on ms.
 func New(ms *memstore.Store) *Store {
 	st := memstate.Of(ms)
-	return &Store{mu: &st.Mu, now: st.Now, d: memstate.Data[data](st)}
+	s := &Store{mu: &st.Mu, now: st.Now, d: memstate.Data[data](st)}
+	st.CountWaysIn("password", s.hasCredential)
+	return s
+}
+
+// hasCredential returns 1 when the user has a password, a way to sign in
+// that the keep-last removals of passkeys and social identities count, and
+// 0 otherwise; the caller holds the lock.
+func (s *Store) hasCredential(userID string) int {
+	if _, ok := s.d.creds[userID]; ok {
+		return 1
+	}
+	return 0
 }
 
 // lock takes the lock after checking ctx, and makes the maps.

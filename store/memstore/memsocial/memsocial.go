@@ -35,7 +35,9 @@ type Store struct {
 // New returns the social store on ms.
 func New(ms *memstore.Store) *Store {
 	st := memstate.Of(ms)
-	return &Store{st: st, d: memstate.Data[data](st)}
+	s := &Store{st: st, d: memstate.Data[data](st)}
+	st.CountWaysIn("social", s.count)
+	return s
 }
 
 func (s *Store) lock(ctx context.Context) error {
@@ -117,8 +119,9 @@ func (s *Store) TouchIdentity(ctx context.Context, provider, subject, email stri
 	return nil
 }
 
-// DeleteIdentity implements social.Store: the count of the user's
-// identities and the delete are under one lock.
+// DeleteIdentity implements social.Store: with keepLast, the count of the
+// user's ways to sign in, of every capability on the memstore.Store
+// (memstate.State.WaysIn), and the delete are under its one lock.
 func (s *Store) DeleteIdentity(ctx context.Context, userID, provider, subject string, keepLast bool) error {
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -128,8 +131,8 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, provider, subject st
 	if id, ok := s.d.ids[k]; !ok || id.UserID != userID {
 		return memstate.NotFound("social identity", provider+"/"+subject)
 	}
-	if keepLast && s.count(userID) == 1 {
-		return memstate.Conflict("last social identity", userID)
+	if keepLast && s.st.WaysIn(userID) == 1 {
+		return memstate.Conflict("last way to sign in", userID)
 	}
 	delete(s.d.ids, k)
 	return nil

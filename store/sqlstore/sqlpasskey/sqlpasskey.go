@@ -24,7 +24,8 @@ var _ passkey.Store = (*Store)(nil)
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
-	// postgres makes DeleteCredential lock the user's passkeys first.
+	// postgres makes a keep-last DeleteCredential take the user's
+	// ways-in lock first.
 	postgres bool
 }
 
@@ -101,22 +102,21 @@ func (s *Store) RenameCredential(ctx context.Context, userID string, id []byte, 
 }
 
 // DeleteCredential implements passkey.Store: with keepLast, one DELETE
-// that removes the row only while the user holds another, so two
-// concurrent deletes of a user's last two passkeys cannot both succeed.
+// that removes the row only while the user keeps another way to sign in
+// (another passkey, a social identity, a password), after the per-user
+// lock that every keep-last removal takes (sqlbase.LockWaysIn), so that
+// of concurrent removals of a user's last two ways in, of whatever kinds,
+// one is refused.
 func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, keepLast bool) error {
 	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		if keepLast && s.postgres {
-			// Each DELETE counts the user's passkeys in its own snapshot:
-			// two deletes of a user's last two, unlocked, would each count
-			// two and delete one. Locking the user's rows makes the second
-			// wait and count again. (SQLite runs one writer at a time.)
-			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM ssokit_passkeys WHERE user_id = $1 FOR UPDATE`, userID); err != nil {
-				return sqlbase.Wrap(err)
+			if err := sqlbase.LockWaysIn(ctx, tx, userID); err != nil {
+				return err
 			}
 		}
 		q := `DELETE FROM ssokit_passkeys WHERE id = $1 AND user_id = $2`
 		if keepLast {
-			q += ` AND (SELECT COUNT(*) FROM ssokit_passkeys WHERE user_id = $2) > 1`
+			q += ` AND ` + sqlbase.WaysIn("$2") + ` > 1`
 		}
 		res, err := tx.ExecContext(ctx, q, enc.EncodeToString(id), userID)
 		if err != nil {
@@ -132,7 +132,7 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, 
 		} else if err != nil {
 			return sqlbase.Wrap(err)
 		}
-		return fmt.Errorf("%w: sqlstore: the user's last passkey", sso.ErrConflict)
+		return fmt.Errorf("%w: sqlstore: the user's last way to sign in", sso.ErrConflict)
 	})
 }
 

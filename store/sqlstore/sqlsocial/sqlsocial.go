@@ -27,8 +27,8 @@ var _ social.Store = (*Store)(nil)
 // concurrent use.
 type Store struct {
 	db *sql.DB
-	// postgres makes a keep-last DeleteIdentity lock the user's
-	// identities first.
+	// postgres makes a keep-last DeleteIdentity take the user's ways-in
+	// lock first.
 	postgres bool
 }
 
@@ -84,24 +84,21 @@ WHERE provider = $1 AND subject = $2`, provider, subject, email, verified, sqlba
 }
 
 // DeleteIdentity implements social.Store: with keepLast, one DELETE that
-// removes the row only while the user holds another, so two concurrent
-// deletes of a user's last two identities cannot both succeed.
+// removes the row only while the user keeps another way to sign in
+// (another identity, a passkey, a password), after the per-user lock that
+// every keep-last removal takes (sqlbase.LockWaysIn), so that of
+// concurrent removals of a user's last two ways in, of whatever kinds, one
+// is refused.
 func (s *Store) DeleteIdentity(ctx context.Context, userID, provider, subject string, keepLast bool) error {
 	return sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
 		if keepLast && s.postgres {
-			// Each DELETE counts the user's identities in its own
-			// snapshot: two deletes of a user's last two, unlocked, would
-			// each count two and delete one. Locking the user's rows (in
-			// one order, so two lockers cannot deadlock) makes the second
-			// wait and count again. (SQLite runs one writer at a time.)
-			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM ssokit_social_identities WHERE user_id = $1
-ORDER BY provider, subject FOR UPDATE`, userID); err != nil {
-				return sqlbase.Wrap(err)
+			if err := sqlbase.LockWaysIn(ctx, tx, userID); err != nil {
+				return err
 			}
 		}
 		q := `DELETE FROM ssokit_social_identities WHERE provider = $1 AND subject = $2 AND user_id = $3`
 		if keepLast {
-			q += ` AND (SELECT COUNT(*) FROM ssokit_social_identities WHERE user_id = $3) > 1`
+			q += ` AND ` + sqlbase.WaysIn("$3") + ` > 1`
 		}
 		res, err := tx.ExecContext(ctx, q, provider, subject, userID)
 		if err != nil {
@@ -115,7 +112,8 @@ ORDER BY provider, subject FOR UPDATE`, userID); err != nil {
 }
 
 // refusal tells why a delete removed nothing: the identity is not the
-// user's (ErrNotFound) or, with keepLast, it is their last (ErrConflict).
+// user's (ErrNotFound) or, with keepLast, it is their last way to sign in
+// (ErrConflict).
 func refusal(ctx context.Context, tx *sql.Tx, userID, provider, subject string) error {
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ssokit_social_identities WHERE provider = $1 AND subject = $2 AND user_id = $3`,
@@ -126,7 +124,7 @@ func refusal(ctx context.Context, tx *sql.Tx, userID, provider, subject string) 
 	case n == 0:
 		return fmt.Errorf("sqlstore: social identity: %w", sso.ErrNotFound)
 	}
-	return fmt.Errorf("%w: sqlstore: the user's last social identity", sso.ErrConflict)
+	return fmt.Errorf("%w: sqlstore: the user's last way to sign in", sso.ErrConflict)
 }
 
 // FindUsersByEmail implements social.Store.

@@ -28,6 +28,9 @@ type State struct {
 	Core Core
 
 	data map[reflect.Type]any // capability records by type; guarded by Mu
+	// waysIn counts a user's ways to sign in, by capability; guarded by
+	// Mu.
+	waysIn map[string]func(userID string) int
 }
 
 // Core is the part of memstore's core records that a SCIM write changes
@@ -87,6 +90,31 @@ func Data[T any](st *State) *T {
 	v := new(T)
 	st.data[k] = v
 	return v
+}
+
+// CountWaysIn registers count, which returns how many ways to sign in
+// (passkeys, social identities, a password) the capability kind holds for
+// a user and is called with Mu held. A capability store registers it when
+// built; registering kind again replaces its count. It takes Mu.
+func (st *State) CountWaysIn(kind string, count func(userID string) int) {
+	st.Mu.Lock()
+	defer st.Mu.Unlock()
+	if st.waysIn == nil {
+		st.waysIn = map[string]func(string) int{}
+	}
+	st.waysIn[kind] = count
+}
+
+// WaysIn returns how many ways to sign in the user has, of every
+// capability built on st. A keep-last removal counts them and removes
+// under one hold of Mu, so that of concurrent removals of a user's last
+// two ways in, of whatever kinds, one is refused. It needs Mu held.
+func (st *State) WaysIn(userID string) int {
+	n := 0
+	for _, count := range st.waysIn {
+		n += count(userID)
+	}
+	return n
 }
 
 // NotFound returns an error wrapping sso.ErrNotFound for the record what

@@ -1,6 +1,7 @@
 // Package sqlbase holds what package sqlstore shares with its capability
 // packages (sqlsaml, sqloidc, sqlscim, sqlmfa): the database handle and
-// clock of a Store, transactions, error mapping to the sso sentinels, and
+// clock of a Store, transactions, error mapping to the sso sentinels, the
+// per-user lock and count of the keep-last removals of ways to sign in, and
 // the encoding of times, JSON and the core rows a SCIM write touches. It is
 // not API: hosts use sqlstore and the capability packages.
 package sqlbase
