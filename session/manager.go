@@ -455,7 +455,41 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 	if s.IdPLogoutHint, err = m.sealLogoutHint(s, g.IdPLogoutHint); err != nil {
 		return nil, err
 	}
-	return m.create(ctx, w, s, org, g.Writes, now)
+	writes := g.Writes
+	if g.Member != nil {
+		if writes == nil {
+			writes = &sso.LoginWrites{}
+		}
+		writes.Member = g.Member
+	}
+	created, err := m.create(ctx, w, s, org, writes, now)
+	if errors.Is(err, sso.ErrMembershipChanged) {
+		return m.issueAsMemberNow(ctx, w, s, org, writes, now)
+	}
+	return created, err
+}
+
+// issueAsMemberNow issues s after its login's write found the membership
+// changed since the login read it (sso.ErrMembershipChanged): with the
+// roles the member holds now when the membership is still active, once,
+// or not at all, with a refusal naming the membership's state.
+func (m *Manager) issueAsMemberNow(ctx context.Context, w http.ResponseWriter, s *Session, org *sso.Organization, writes *sso.LoginWrites, now time.Time) (*Session, error) {
+	if m.cfg.Memberships == nil {
+		return nil, fmt.Errorf("session: create: %w", sso.ErrMembershipChanged)
+	}
+	cur, err := m.cfg.Memberships.GetMembership(ctx, s.OrgID, s.UserID)
+	switch {
+	case errors.Is(err, sso.ErrNotFound):
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMembershipRemoved, Err: sso.ErrAccessDenied}
+	case err != nil:
+		return nil, fmt.Errorf("%w: session: read membership: %w", sso.ErrUnavailable, err)
+	case !cur.Active():
+		return nil, &sso.ValidationError{Protocol: Protocol, Reason: "membership_" + string(cur.Status), Err: sso.ErrAccessDenied}
+	}
+	m.log.InfoContext(ctx, "session: the membership changed during the login; issuing with its current roles",
+		"org_id", s.OrgID, "user_id", s.UserID)
+	s.Roles, writes.Member = slices.Clone(cur.Roles), cur
+	return m.create(ctx, w, s, org, writes, now)
 }
 
 // IssueSession implements sso.SessionIssuer.
@@ -713,6 +747,13 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 // example new roles): a new ID and cookie, the old session ended. mutate,
 // when non-nil, edits the new session before it is stored.
 func (m *Manager) Reissue(w http.ResponseWriter, r *http.Request, mutate func(*Session)) (*Session, error) {
+	return m.reissue(w, r, mutate, nil)
+}
+
+// reissue is Reissue; with member, the membership the new session's roles
+// were copied from, the session is written only while it is unchanged
+// (sso.LoginWrites.Member), else as issueAsMemberNow decides.
+func (m *Manager) reissue(w http.ResponseWriter, r *http.Request, mutate func(*Session), member *sso.Membership) (*Session, error) {
 	old, err := m.Current(r)
 	if err != nil {
 		return nil, err
@@ -725,7 +766,15 @@ func (m *Manager) Reissue(w http.ResponseWriter, r *http.Request, mutate func(*S
 	if err := m.end(r.Context(), old); err != nil {
 		return nil, err
 	}
-	return m.create(r.Context(), w, &ns, nil, nil, m.now())
+	if member == nil {
+		return m.create(r.Context(), w, &ns, nil, nil, m.now())
+	}
+	writes, now := &sso.LoginWrites{Member: member}, m.now()
+	created, err := m.create(r.Context(), w, &ns, nil, writes, now)
+	if errors.Is(err, sso.ErrMembershipChanged) {
+		return m.issueAsMemberNow(r.Context(), w, &ns, nil, writes, now)
+	}
+	return created, err
 }
 
 // ElevateMFA implements sso.MFAElevator: it records a completed second

@@ -106,12 +106,12 @@ func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string
 	if _, err := m.admitNetwork(ctx, r, orgID, cur.UserID, org, "org_switch"); err != nil {
 		return nil, err
 	}
-	return m.Reissue(w, r, func(s *Session) {
+	return m.reissue(w, r, func(s *Session) {
 		s.OrgID, s.Roles = orgID, slices.Clone(mem.Roles)
 		s.ConnectionID, s.IdPSessionIndex, s.IdPSubject, s.IdPLogoutHint = "", "", "", ""
 		s.MFA, s.MFAAt = false, time.Time{}
 		if !local {
 			s.Method = sso.AuthSwitch
 		}
-	})
+	}, mem)
 }

@@ -39,6 +39,10 @@ const (
 	// ended without revoking it: the session timed out (idle or absolute)
 	// or is gone from the store. The family is revoked with it.
 	ReasonSessionEnded = "session_ended"
+	// ReasonMembershipRemoved refuses a login whose membership was removed
+	// while it was being completed; a suspended or deactivated one is
+	// refused as "membership_suspended" or "membership_deactivated".
+	ReasonMembershipRemoved = "membership_removed"
 )
 
 // maxTokenSize bounds an access token; longer input is rejected unparsed.

@@ -36,7 +36,8 @@ var (
 	// ErrMembershipChanged reports that a login's session was not written
 	// because the membership it was granted from was suspended, removed or
 	// given other roles meanwhile (LoginWrites.Member). It wraps
-	// ErrConflict; the login is resolved again.
+	// ErrConflict; session.Manager then issues the session with the
+	// membership as it is now, or refuses the login.
 	ErrMembershipChanged = fmt.Errorf("%w: the membership changed during the login", ErrConflict)
 	// ErrAccessDenied reports that a login was refused by policy (suspended or
 	// deactivated membership, disabled connection, email outside the verified

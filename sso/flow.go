@@ -179,6 +179,14 @@ type SessionGrant struct {
 	// means the session manager reads it. A SessionIssuer uses it only when
 	// its ID is OrgID.
 	Org *Organization
+	// Member, when set, is the membership Roles were copied from, as the
+	// login read it. The session is written only while the stored
+	// membership is still active with those roles (LoginWrites.Member);
+	// when it changed meanwhile, a SessionIssuer issues the session with
+	// the roles the member holds now, or refuses the login when the
+	// membership is no longer active. session.Manager does so when its
+	// store is a session.LoginWriter; every login of ssokit sets it.
+	Member *Membership
 	// Writes, when set, are records the login writes besides the session.
 	// A SessionIssuer whose store holds them too may write them in the
 	// session's transaction and set Writes.Written; otherwise the caller
@@ -197,13 +205,13 @@ type LoginWrites struct {
 	// Event, when set, is appended to the audit trail unsealed.
 	Event *Event
 	// Member, when set, is the membership the session's roles were read
-	// from. The session is written only while the stored membership is
-	// still active with the same roles, checked under a lock that a
-	// suspension or role change of the membership waits for; otherwise
-	// nothing is written and the error wraps ErrMembershipChanged. So a
-	// suspension or demotion committed during the login either refuses it
-	// or is committed after the session, where its revocation of the
-	// member's sessions reaches it.
+	// from (SessionGrant.Member). The session is written only while the
+	// stored membership is still active with the same roles, checked under
+	// a lock that a suspension or role change of the membership waits for;
+	// otherwise nothing is written and the error wraps
+	// ErrMembershipChanged. So a suspension or demotion committed during
+	// the login either is seen by it or is committed after the session,
+	// where its revocation of the member's sessions reaches it.
 	Member *Membership
 	// Evicted, when set, is the audit event of a session the login's
 	// session limit ends, without its ID and target ID: the store appends

@@ -56,7 +56,7 @@ func (m *Manager) complete(w http.ResponseWriter, r *http.Request, c *Challenge,
 		m.audit(ctx, e)
 		return nil, "", err
 	}
-	g := &sso.SessionGrant{UserID: u.ID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Method: method, MFA: false}
+	g := &sso.SessionGrant{UserID: u.ID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Member: mem, Method: method, MFA: false}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
 		return nil, "", fmt.Errorf("emailcode: issue session: %w", err)
 	}

@@ -654,8 +654,9 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 		Roles: slices.Clone(res.Membership.Roles), MFA: res.MFA, IdPSessionIndex: login.Profile.SessionIndex,
 		IdPSubject: login.Profile.Subject, NotAfter: login.Profile.SessionNotOnOrAfter, IdPLogoutHint: login.LogoutHint,
 		// The organization read for this login, so the session manager does
-		// not read it again for its session policy.
-		Org: res.Org}
+		// not read it again for its session policy; the membership the
+		// roles come from, so a suspension or role change meanwhile is seen.
+		Org: res.Org, Member: res.Membership}
 	if login.StepUp != nil {
 		// checkStepUp proved a fresh multi-factor authentication the
 		// organization trusts; the session stepping up is replaced.
@@ -674,18 +675,9 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 			"mfa": fmt.Sprint(res.MFA)}}
 	if c.cfg.WriteWithSession {
 		ev.FillDefaults(ctx, c.cfg.Now())
-		// The session copies the roles of res.Membership: it is written
-		// only while they are still the member's.
-		g.Writes = &sso.LoginWrites{Identity: res.touched, Event: ev, Member: res.Membership}
+		g.Writes = &sso.LoginWrites{Identity: res.touched, Event: ev}
 	}
 	if err := c.cfg.Sessions.IssueSession(w, r, g); err != nil {
-		if errors.Is(err, sso.ErrMembershipChanged) && r.Context().Value(retriedKey{}) == nil {
-			// A suspension or role change committed during the login: the
-			// login is resolved again against the membership as it is now,
-			// once, and refused if the member lost access.
-			c.log.InfoContext(ctx, "sso: membership changed during login; resolving it again", "user_id", g.UserID, "org_id", g.OrgID)
-			return c.Complete(w, r.WithContext(context.WithValue(r.Context(), retriedKey{}, true)), login)
-		}
 		err = fmt.Errorf("sso: issue session: %w", err)
 		c.failed(ctx, login, err)
 		if login.StepUp != nil {
@@ -697,10 +689,6 @@ func (c *Completer) Complete(w http.ResponseWriter, r *http.Request, login *sso.
 	http.Redirect(w, r, returnto.Safe(login.ReturnTo, c.cfg.DefaultReturnTo), http.StatusSeeOther)
 	return nil
 }
-
-// retriedKey marks the context of a login completed again after
-// sso.ErrMembershipChanged.
-type retriedKey struct{}
 
 // writeAfter stores what the session issuer did not write with the
 // session: the identity's last login and the login's event. The session

@@ -1,7 +1,6 @@
 package login_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -18,34 +17,11 @@ import (
 	"github.com/ssokit/ssokit/sso/login"
 )
 
-// guardStore is what a login with a real session.Manager writes to.
-type guardStore interface {
-	sso.Store
-	session.Store
-	session.LoginWriter
-}
-
-// beforeSessionWrite runs before once before the first login write of the
-// session store it wraps: an administrator's change committed after the
-// login read the membership and before its session is written.
-type beforeSessionWrite struct {
-	guardStore
-	before func()
-}
-
-func (b *beforeSessionWrite) CreateLoginSession(ctx context.Context, s *session.Session, limit int, w *sso.LoginWrites) ([]*session.Session, error) {
-	if f := b.before; f != nil {
-		b.before = nil
-		f()
-	}
-	return b.guardStore.CreateLoginSession(ctx, s, limit, w)
-}
-
 // memberGuardRig is a returning member of an organization, an admin, with
 // a real session.Manager on one of the back-ends.
 type memberGuardRig struct {
-	st    guardStore
-	hook  *beforeSessionWrite
+	st    teststore.LoginStore
+	hook  *teststore.BeforeLoginWrite
 	c     *login.Completer
 	conn  *sso.Connection
 	orgID string
@@ -54,11 +30,7 @@ type memberGuardRig struct {
 
 func newMemberGuardRig(t *testing.T, backend string) *memberGuardRig {
 	e := ssoenv.New(t)
-	mem, sq := teststore.Open(t, backend, e.Clock)
-	var st guardStore = mem
-	if sq != nil {
-		st = sq
-	}
+	st := teststore.OpenLogin(t, backend, e.Clock)
 	org := &sso.Organization{ID: opaque.NewID("org_"), Slug: "acme", Name: "Acme"}
 	org.Settings.Features, org.Settings.AllowJIT = ssoenv.AllFeatures, true
 	if err := st.CreateOrg(ctx, org); err != nil {
@@ -72,7 +44,7 @@ func newMemberGuardRig(t *testing.T, backend string) *memberGuardRig {
 	if err := st.CreateConnection(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
-	hook := &beforeSessionWrite{guardStore: st}
+	hook := &teststore.BeforeLoginWrite{LoginStore: st}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sessions, err := session.New(session.Config{Store: hook, Events: st, Orgs: st, Memberships: st, Now: e.Clock, Logger: log})
 	if err != nil {
@@ -135,7 +107,7 @@ func TestSessionWriteSeesSuspensionDuringLogin(t *testing.T) {
 	teststore.Each(t, func(t *testing.T, backend string) {
 		r := newMemberGuardRig(t, backend)
 		before := len(r.sessions(t))
-		r.hook.before = func() { r.edit(t, func(m *sso.Membership) { m.Status = sso.MembershipSuspended }) }
+		r.hook.Before(func() { r.edit(t, func(m *sso.Membership) { m.Status = sso.MembershipSuspended }) })
 		err := r.login()
 		ssoenv.WantReason(t, err, sso.ErrAccessDenied, "membership_suspended")
 		if n := len(r.sessions(t)); n != before {
@@ -156,7 +128,7 @@ func TestSessionWriteSeesDemotionDuringLogin(t *testing.T) {
 		for _, s := range r.sessions(t) {
 			had[s.ID] = true
 		}
-		r.hook.before = func() { r.edit(t, func(m *sso.Membership) { m.Roles = []string{"member"} }) }
+		r.hook.Before(func() { r.edit(t, func(m *sso.Membership) { m.Roles = []string{"member"} }) })
 		if err := r.login(); err != nil {
 			t.Fatalf("login after a demotion: %v", err)
 		}

@@ -194,7 +194,7 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 	}
 	now := m.now()
 	uv := cred.Flags.UserVerified
-	g := &sso.SessionGrant{UserID: userID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Method: Method, MFA: uv}
+	g := &sso.SessionGrant{UserID: userID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Member: mem, Method: Method, MFA: uv}
 	if uv {
 		g.MFAAt = now
 	}

@@ -164,7 +164,7 @@ func (m *Manager) allowed(ctx context.Context, org *sso.Organization, mem *sso.M
 // issue issues the session of a password login and records eventType.
 func (m *Manager) issue(w http.ResponseWriter, r *http.Request, u *sso.User, org *sso.Organization, mem *sso.Membership, eventType string) (*sso.SessionGrant, error) {
 	ctx := r.Context()
-	g := &sso.SessionGrant{UserID: u.ID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Method: Method, MFA: false}
+	g := &sso.SessionGrant{UserID: u.ID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Member: mem, Method: Method, MFA: false}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
 		return nil, fmt.Errorf("password: issue session: %w", err)
 	}

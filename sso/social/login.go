@@ -80,7 +80,7 @@ func (m *Manager) signIn(w http.ResponseWriter, r *http.Request, provider string
 		m.failed(r, provider, pl.user.ID, pl.org.ID, err)
 		return nil, pl.org.ID, err
 	}
-	g := &sso.SessionGrant{UserID: pl.user.ID, OrgID: pl.org.ID, Org: pl.org, Roles: slices.Clone(pl.mem.Roles), Method: Method}
+	g := &sso.SessionGrant{UserID: pl.user.ID, OrgID: pl.org.ID, Org: pl.org, Roles: slices.Clone(pl.mem.Roles), Member: pl.mem, Method: Method}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
 		return nil, pl.org.ID, fmt.Errorf("social: issue session: %w", err)
 	}
