@@ -55,6 +55,14 @@
 //   - Every login, MFA step-up ([Manager.ElevateMFA]) and organization switch
 //     ([Manager.SwitchOrg]) creates a new session and ends the presented one:
 //     no fixation.
+//   - A session's roles are copied from the membership its login read
+//     ([sso.SessionGrant.Member]). With a [LoginWriter] store the session
+//     is written only while that membership is still active with those
+//     roles (share-locked on PostgreSQL, so a concurrent suspension waits
+//     for the session and its revocation reaches it); a change in between
+//     issues the session with the member's current roles or refuses the
+//     login ("membership_suspended", "membership_deactivated",
+//     [ReasonMembershipRemoved]).
 //   - Sessions have an idle and an absolute timeout (defaults 30 minutes and
 //     24 hours) and a per-user limit in each organization (default 5, the
 //     oldest ends first, with [Config.OnSessionEvicted] and a
