@@ -78,6 +78,8 @@
 //     token.refresh_reused (RFC 9700 §4.14.2). Of concurrent presentations
 //     exactly one wins atomically in every store; see [Manager.Refresh] for
 //     the losers' policy.
+//   - Access tokens and refresh-token families are issued to expire no
+//     later than their session's absolute expiry.
 //   - A refresh-token family lives no longer than the browser session it
 //     was issued from: once that session idled out, passed its absolute
 //     expiry or is gone from the store, [Manager.Refresh] fails with

@@ -32,7 +32,10 @@ type RefreshOptions struct {
 // (RefreshToken.SessionID): once that session idled out (no activity for
 // its IdleTimeout), passed its absolute expiry or is gone from the store,
 // the refresh fails with ReasonSessionEnded and the session is ended as a
-// logout would end it, with every family and access token of it. A
+// logout would end it, with every family and access token of it. (A
+// family, and every access token, is issued to expire no later than its
+// session's absolute expiry, so past that the refresh fails with
+// ReasonExpired.) A
 // successful refresh counts as activity of the session, as a page view
 // through Load does (LastSeenAt, written at most once per
 // Config.TouchInterval): a client that only uses tokens keeps its session
@@ -122,11 +125,12 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string, opts Refresh
 	if s != nil {
 		m.touch(ctx, s, now)
 	}
-	at, err := m.signAccess(&next, now, p.access)
+	ttl := sessionTTL(p.access, s, now)
+	at, err := m.signAccess(&next, now, ttl)
 	if err != nil {
 		return nil, err
 	}
-	return &TokenPair{AccessToken: at, RefreshToken: bearer, ExpiresIn: p.access, Scopes: next.Scopes}, nil
+	return &TokenPair{AccessToken: at, RefreshToken: bearer, ExpiresIn: ttl, Scopes: next.Scopes}, nil
 }
 
 // boundSession returns the browser session old's family was issued from,

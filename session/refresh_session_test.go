@@ -135,6 +135,15 @@ func (e *boundEnv) wantSessionEnded(token string) {
 	wantReason(e.t, err, session.ReasonRevoked)
 }
 
+// wantFamilyExpired asserts that token is refused because its family
+// expired: a family issued from a session expires with the session's
+// absolute expiry.
+func (e *boundEnv) wantFamilyExpired(token string) {
+	e.t.Helper()
+	_, err := e.refresh(token)
+	wantReason(e.t, err, session.ReasonExpired)
+}
+
 // cookieValid reports whether the cookie still names a valid session.
 func (e *boundEnv) cookieValid(c *http.Cookie) bool {
 	e.t.Helper()
@@ -203,7 +212,7 @@ func TestRefreshKeepsSessionAlive(t *testing.T) {
 			t.Fatal("the browser session idled out although its token client kept refreshing")
 		}
 		e.clock.Set(s.ExpiresAt)
-		e.wantSessionEnded(tok)
+		e.wantFamilyExpired(tok)
 		if e.cookieValid(cookie) {
 			t.Fatal("the session outlived its absolute expiry")
 		}
@@ -211,7 +220,8 @@ func TestRefreshKeepsSessionAlive(t *testing.T) {
 }
 
 // TestRefreshEndsAtAbsoluteExpiry: a session kept alive by page views ends
-// at its absolute expiry, and its refresh token stops with it.
+// at its absolute expiry, and its refresh token stops with it (the family
+// was issued to expire then).
 func TestRefreshEndsAtAbsoluteExpiry(t *testing.T) {
 	t.Parallel()
 	teststore.Each(t, func(t *testing.T, backend string) {
@@ -232,7 +242,7 @@ func TestRefreshEndsAtAbsoluteExpiry(t *testing.T) {
 		if e.cookieValid(cookie) {
 			t.Fatal("the session outlived its absolute expiry")
 		}
-		e.wantSessionEnded(p.RefreshToken)
+		e.wantFamilyExpired(p.RefreshToken)
 	})
 }
 

@@ -102,6 +102,9 @@ func (m *Manager) IssueTokens(ctx context.Context, s *Session, opts TokenOptions
 		return nil, err
 	}
 	now := m.now()
+	if !s.Valid(now) {
+		return nil, fmt.Errorf("%w: session: IssueTokens needs a session that has not ended", sso.ErrInvalidInput)
+	}
 	bearer, err := m.newBearer()
 	if err != nil {
 		return nil, err
@@ -109,16 +112,35 @@ func (m *Manager) IssueTokens(ctx context.Context, s *Session, opts TokenOptions
 	rt := &RefreshToken{
 		Hash: opaque.Hash(bearer), FamilyID: opaque.NewID("fam_"), UserID: s.UserID, OrgID: s.OrgID,
 		SessionID: s.ID, ClientID: opts.ClientID, Roles: slices.Clone(s.Roles), Scopes: slices.Clone(opts.Scopes),
-		CreatedAt: now, ExpiresAt: now.Add(p.refresh),
+		CreatedAt: now, ExpiresAt: capAt(now.Add(p.refresh), s.ExpiresAt),
 	}
 	if err := m.cfg.Tokens.CreateRefreshToken(ctx, rt); err != nil {
 		return nil, fmt.Errorf("session: store refresh token: %w", err)
 	}
-	at, err := m.signAccess(rt, now, p.access)
+	ttl := sessionTTL(p.access, s, now)
+	at, err := m.signAccess(rt, now, ttl)
 	if err != nil {
 		return nil, err
 	}
-	return &TokenPair{AccessToken: at, RefreshToken: bearer, ExpiresIn: p.access, Scopes: rt.Scopes}, nil
+	return &TokenPair{AccessToken: at, RefreshToken: bearer, ExpiresIn: ttl, Scopes: rt.Scopes}, nil
+}
+
+// capAt is t, or bound when bound is set and earlier.
+func capAt(t, bound time.Time) time.Time {
+	if !bound.IsZero() && bound.Before(t) {
+		return bound
+	}
+	return t
+}
+
+// sessionTTL is an access token's lifetime ttl, cut to end with session s
+// (nil for a token bound to none): no token outlives its session's
+// absolute expiry.
+func sessionTTL(ttl time.Duration, s *Session, now time.Time) time.Duration {
+	if s == nil || s.ExpiresAt.IsZero() {
+		return ttl
+	}
+	return capAt(now.Add(ttl), s.ExpiresAt).Sub(now)
 }
 
 // signAccess signs an access token carrying rt's grant.
