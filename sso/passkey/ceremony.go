@@ -199,6 +199,10 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 		g.MFAAt = now
 	}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		if errors.Is(err, sso.ErrAccessDenied) {
+			// The membership was suspended or removed during the login.
+			return nil, userID, deny(ReasonAccessDenied, sso.ErrAccessDenied, err)
+		}
 		return nil, userID, fmt.Errorf("passkey: issue session: %w", err)
 	}
 	m.audit(ctx, &sso.Event{OrgID: org.ID, Type: sso.EventLoginSucceeded, Actor: sso.Actor{Type: sso.ActorUser, ID: userID},

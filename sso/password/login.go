@@ -166,6 +166,10 @@ func (m *Manager) issue(w http.ResponseWriter, r *http.Request, u *sso.User, org
 	ctx := r.Context()
 	g := &sso.SessionGrant{UserID: u.ID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Member: mem, Method: Method, MFA: false}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		if errors.Is(err, sso.ErrAccessDenied) {
+			// The membership was suspended or removed during the login.
+			return nil, deny(ReasonAccessDenied, sso.ErrAccessDenied)
+		}
 		return nil, fmt.Errorf("password: issue session: %w", err)
 	}
 	m.audit(ctx, &sso.Event{OrgID: org.ID, Type: eventType, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID},

@@ -82,6 +82,12 @@ func (m *Manager) signIn(w http.ResponseWriter, r *http.Request, provider string
 	}
 	g := &sso.SessionGrant{UserID: pl.user.ID, OrgID: pl.org.ID, Org: pl.org, Roles: slices.Clone(pl.mem.Roles), Member: pl.mem, Method: Method}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		if errors.Is(err, sso.ErrAccessDenied) {
+			// The membership was suspended or removed during the login.
+			err = deny(ReasonAccessDenied, sso.ErrAccessDenied, err)
+			m.failed(r, provider, pl.user.ID, pl.org.ID, err)
+			return nil, pl.org.ID, err
+		}
 		return nil, pl.org.ID, fmt.Errorf("social: issue session: %w", err)
 	}
 	m.audit(ctx, &sso.Event{OrgID: pl.org.ID, Type: sso.EventLoginSucceeded, Actor: sso.Actor{Type: sso.ActorUser, ID: pl.user.ID},
