@@ -38,13 +38,21 @@ type issuer struct {
 	*session.Manager
 	mu     sync.Mutex
 	grants []*sso.SessionGrant
+	// before, when set, runs once before the next session is issued: a
+	// change committed after the login read the membership.
+	before func()
 }
 
 func (i *issuer) IssueSession(w http.ResponseWriter, r *http.Request, g *sso.SessionGrant) error {
 	i.mu.Lock()
 	c := *g
 	i.grants = append(i.grants, &c)
+	before := i.before
+	i.before = nil
 	i.mu.Unlock()
+	if before != nil {
+		before()
+	}
 	return i.Manager.IssueSession(w, r, g)
 }
 
