@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ssokit/ssokit/session"
@@ -178,19 +177,9 @@ func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Sessi
 		if err != nil {
 			return nil, err
 		}
-		lock, stored := "", storedRolesJSON
-		if s.dialect == Postgres {
-			lock = " FOR SHARE"
-		} else {
-			stored = storedRolesText
-		}
 		q = `INSERT INTO ssokit_sessions (` + sessionCols + `)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
-		WHERE EXISTS (SELECT 1 FROM ssokit_memberships WHERE org_id = $4 AND user_id = $3 AND org_id = $20 AND user_id = $21
-			AND status = 'active' AND ` + stored + ` = $22` + lock + `)`
-		if s.dialect == Postgres {
-			q = strings.Replace(q, "= $22", "= $22::jsonb", 1)
-		}
+		WHERE EXISTS (` + memberRowSQL(s.dialect, "$4", "$3", "$20", "$21", "$22") + `)`
 		args = append(args, member.OrgID, member.UserID, roles)
 	}
 	res, err := tx.ExecContext(ctx, q, args...)

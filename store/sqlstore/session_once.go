@@ -109,12 +109,8 @@ fresh AS (SELECT 1 FROM head WHERE n = COALESCE((SELECT n FROM seen), 0) + 1), `
 		if err != nil {
 			return "", nil, err
 		}
-		// The share lock makes a suspension or role change of the
-		// membership wait for this login's commit; one committed since the
-		// statement began is seen by the lock's recheck of the row.
-		fmt.Fprintf(&b, `mem AS (SELECT 1 FROM ssokit_memberships WHERE org_id = %s AND user_id = %s AND org_id = %s AND user_id = %s
-	AND status = 'active' AND %s = %s::jsonb FOR SHARE), `,
-			params(ss.OrgID), params(ss.UserID), params(w.Member.OrgID), params(w.Member.UserID), storedRolesJSON, params(roles))
+		fmt.Fprintf(&b, `mem AS (%s), `, memberRowSQL(Postgres,
+			params(ss.OrgID), params(ss.UserID), params(w.Member.OrgID), params(w.Member.UserID), params(roles)))
 		guards = append(guards, "EXISTS (SELECT 1 FROM mem)")
 	}
 	if w.Identity != nil {
@@ -172,13 +168,24 @@ func where(lead string, conds []string) string {
 	return lead + strings.Join(conds, " AND ")
 }
 
-// storedRolesJSON is a membership's roles column as jsonb, an empty or
-// null list as [].
-const storedRolesJSON = storedRolesText + `::jsonb`
+// storedRoles is a membership's roles column with an empty or null list
+// as []: compared as jsonb on PostgreSQL, and as text on SQLite, where the
+// column holds the compact encoding rolesJSON makes.
+const storedRoles = `COALESCE(NULLIF(NULLIF(roles, ''), 'null'), '[]')`
 
-// storedRolesText is storedRolesJSON as text, for SQLite, where the column
-// holds the compact encoding rolesJSON makes.
-const storedRolesText = `COALESCE(NULLIF(NULLIF(roles, ''), 'null'), '[]')`
+// memberRowSQL selects the membership (org, user) when it is the one a
+// login read (wantOrg, wantUser), active, with the roles rolesJSON encoded
+// in roles; each argument is a placeholder. On PostgreSQL the row is
+// share-locked, so a suspension or role change waits for the login, and
+// one committed meanwhile is seen by the lock's recheck of the row.
+func memberRowSQL(d Dialect, org, user, wantOrg, wantUser, roles string) string {
+	stored, lock := storedRoles, ""
+	if d == Postgres {
+		stored, roles, lock = storedRoles+"::jsonb", roles+"::jsonb", " FOR SHARE"
+	}
+	return `SELECT 1 FROM ssokit_memberships WHERE org_id = ` + org + ` AND user_id = ` + user +
+		` AND org_id = ` + wantOrg + ` AND user_id = ` + wantUser + ` AND status = 'active' AND ` + stored + ` = ` + roles + lock
+}
 
 // rolesJSON encodes roles for comparison with storedRolesJSON.
 func rolesJSON(roles []string) (string, error) {
