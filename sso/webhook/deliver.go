@@ -35,7 +35,9 @@ func (r result) ok() bool { return r.kind == "" }
 func (d *Dispatcher) Deliver(ctx context.Context) (bool, error) {
 	batch := 4 * d.cfg.Workers
 	now := d.cfg.Now().UTC()
-	ds, err := d.cfg.Store.ClaimDeliveries(ctx, now, now.Add(d.cfg.Lease), batch)
+	cctx, cancel := claimContext(ctx)
+	ds, err := d.cfg.Store.ClaimDeliveries(cctx, now, now.Add(d.cfg.Lease), batch)
+	cancel()
 	if err != nil || len(ds) == 0 {
 		return false, err
 	}
@@ -78,6 +80,15 @@ func (d *Dispatcher) Deliver(ctx context.Context) (bool, error) {
 	}
 	wg.Wait()
 	return len(ds) == batch, errors.Join(errs...)
+}
+
+// claimContext is the context of a claim: bounded by finishTimeout but not
+// cut off by ctx ending. A claim cancelled in flight may have committed
+// without its caller learning what it holds, which would keep that work
+// from every replica for a whole lease; a stopping Dispatcher finishes its
+// claim instead, and then attempts or hands back what it got.
+func claimContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 }
 
 // release hands claimed deliveries back unattempted, due at now.

@@ -55,7 +55,9 @@ func (d *Dispatcher) streamOne(ctx context.Context, seen *Endpoint) (more bool, 
 	if err != nil || len(probe) == 0 {
 		return false, err
 	}
-	e, ok, err := d.cfg.Store.ClaimStream(ctx, seen.ID, d.owner, now, now.Add(d.cfg.Lease))
+	cctx, cancel := claimContext(ctx)
+	e, ok, err := d.cfg.Store.ClaimStream(cctx, seen.ID, d.owner, now, now.Add(d.cfg.Lease))
+	cancel()
 	if err != nil || !ok {
 		return false, err
 	}
