@@ -288,6 +288,20 @@ func (h *Handler) change(ctx context.Context, fn func(s Store) error, evs ...*ss
 	return record.Change[Store, sso.Store](ctx, h.cfg.Store, h.cfg.Auditor, h.cfg.Now(), evs, h.log.ErrorContext, fn)
 }
 
+// saveOrg applies change to org and saves the result with the events
+// change returns, without undoing a save of another setting made since org
+// was read: on such a save change is applied again to the organization as
+// it is now (record.Org). It returns the organization as saved.
+func (h *Handler) saveOrg(ctx context.Context, org *sso.Organization,
+	change func(o *sso.Organization) (evs []*sso.Event, write bool, err error)) (*sso.Organization, error) {
+	o, err := record.Org[Store, sso.Store](ctx, h.cfg.Store, h.cfg.Auditor, h.cfg.Now, h.log.ErrorContext, org, change)
+	if errors.Is(err, sso.ErrOrgChanged) {
+		return nil, &Refusal{Reason: "org_changed", Err: err,
+			Message: "the organization's settings kept changing while this change was being saved, so nothing was saved; reload them and try again"}
+	}
+	return o, err
+}
+
 func (h *Handler) audit(ctx context.Context, e *sso.Event) {
 	if err := h.cfg.Auditor.Record(ctx, e); err != nil {
 		h.log.ErrorContext(ctx, "admin: audit event not recorded", "type", e.Type, "err", err)

@@ -76,16 +76,18 @@ func (h *Handler) setExchange(w http.ResponseWriter, r *http.Request, org *sso.O
 	auds := slices.Clone(req.Audiences)
 	slices.Sort(auds)
 	auds = slices.Compact(auds)
-	old := slices.Clone(org.Settings.ExchangeAudiences)
-	slices.Sort(old)
-	if !slices.Equal(old, auds) {
-		org.Settings.ExchangeAudiences = auds
-		org.UpdatedAt = h.cfg.Now().UTC()
-		if err := h.change(r.Context(), func(s Store) error { return s.UpdateOrg(r.Context(), org) },
-			&sso.Event{OrgID: org.ID, Type: EventExchangeAudiencesChanged, Target: sso.Target{Type: "organization", ID: org.ID},
-				Details: map[string]string{"audiences": strings.Join(auds, " "), "previous": strings.Join(old, " ")}}); err != nil {
-			return err
+	org, err := h.saveOrg(r.Context(), org, func(org *sso.Organization) ([]*sso.Event, bool, error) {
+		old := slices.Clone(org.Settings.ExchangeAudiences)
+		slices.Sort(old)
+		if slices.Equal(old, auds) {
+			return nil, false, nil
 		}
+		org.Settings.ExchangeAudiences = auds
+		return []*sso.Event{{OrgID: org.ID, Type: EventExchangeAudiencesChanged, Target: sso.Target{Type: "organization", ID: org.ID},
+			Details: map[string]string{"audiences": strings.Join(auds, " "), "previous": strings.Join(old, " ")}}}, true, nil
+	})
+	if err != nil {
+		return err
 	}
 	httpjson.Write(w, http.StatusOK, exchangeView(org))
 	return nil

@@ -106,29 +106,32 @@ func (h *Handler) setMFAPolicy(w http.ResponseWriter, r *http.Request, org *sso.
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	old := org.Settings.MFA
-	p, changed, err := applyMFAPolicy(old, &req)
-	if err != nil {
-		return err
-	}
-	weak := MFAPolicyWeakenings(old, p)
-	if len(weak) > 0 && !req.Confirm {
-		return inputErr(weak[0], weakeningProblem[weak[0]]+"; send confirm: true if you mean it")
-	}
-	if len(changed) > 0 {
-		now := h.cfg.Now().UTC()
+	org, err := h.saveOrg(r.Context(), org, func(org *sso.Organization) ([]*sso.Event, bool, error) {
+		old := org.Settings.MFA
+		p, changed, err := applyMFAPolicy(old, &req)
+		if err != nil {
+			return nil, false, err
+		}
+		weak := MFAPolicyWeakenings(old, p)
+		if len(weak) > 0 && !req.Confirm {
+			return nil, false, inputErr(weak[0], weakeningProblem[weak[0]]+"; send confirm: true if you mean it")
+		}
+		if len(changed) == 0 {
+			return nil, false, nil
+		}
 		if _, ok := changed["required"]; ok {
-			p.ChangedAt = now // grace periods start here
+			p.ChangedAt = h.cfg.Now().UTC() // grace periods start here
 		}
 		if len(weak) > 0 {
 			changed["weakened"] = strings.Join(weak, ",")
 		}
-		org.Settings.MFA, org.UpdatedAt = p, now
-		// The policy and its event commit together (see Handler.change).
-		if err := h.change(r.Context(), func(s Store) error { return s.UpdateOrg(r.Context(), org) },
-			&sso.Event{OrgID: org.ID, Type: EventMFAPolicyChanged, Target: sso.Target{Type: "organization", ID: org.ID}, Details: changed}); err != nil {
-			return err
-		}
+		org.Settings.MFA = p
+		// The policy and its event commit together (see Handler.saveOrg).
+		return []*sso.Event{{OrgID: org.ID, Type: EventMFAPolicyChanged, Target: sso.Target{Type: "organization", ID: org.ID},
+			Details: changed}}, true, nil
+	})
+	if err != nil {
+		return err
 	}
 	httpjson.Write(w, http.StatusOK, mfaPolicyView(org))
 	return nil

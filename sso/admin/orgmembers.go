@@ -145,12 +145,30 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Org
 	if err := h.checkEndSessions(&req); err != nil {
 		return err
 	}
-	name := org.Name
+	// The name is checked once; the settings are changed on the
+	// organization as saved (see Handler.saveOrg).
+	var name string
 	if req.Name != nil {
 		name = strings.TrimSpace(*req.Name)
 		if name == "" || utf8.RuneCountInString(name) > 128 || strings.IndexFunc(name, unicode.IsControl) >= 0 {
 			return &InputError{Field: "name", Problem: "use 1 to 128 printable characters"}
 		}
+	}
+	org, err := h.saveOrg(r.Context(), org, func(org *sso.Organization) ([]*sso.Event, bool, error) {
+		return orgChanges(org, &req, name)
+	})
+	if err != nil {
+		return err
+	}
+	return h.writeOrgEnding(w, r, org, req.EndSessions)
+}
+
+// orgChanges applies the PATCH /org request req (with name, when set,
+// checked) to org and returns the events describing what changed, and
+// whether anything did.
+func orgChanges(org *sso.Organization, req *OrgUpdateRequest, name string) ([]*sso.Event, bool, error) {
+	if req.Name == nil {
+		name = org.Name
 	}
 	allow := org.Settings.AllowUnverifiedEmailDomains
 	if req.AllowUnverifiedEmailDomains != nil {
@@ -160,21 +178,20 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Org
 	if req.SignInMethods != nil {
 		var err error
 		if methods, err = parseSignInMethods(req.SignInMethods, org.Settings.Features); err != nil {
-			return err
+			return nil, false, err
 		}
 	}
 	weakened := allow && !org.Settings.AllowUnverifiedEmailDomains
 	if weakened && !req.Confirm {
-		return &InputError{Field: "allow_unverified_email_domains", Problem: "this lets members sign in with an email outside " +
+		return nil, false, &InputError{Field: "allow_unverified_email_domains", Problem: "this lets members sign in with an email outside " +
 			"your verified domains; send confirm: true if you mean it"}
 	}
 	sameMethods := methodsString(methods) == methodsString(org.Settings.SignInMethods)
 	if name == org.Name && allow == org.Settings.AllowUnverifiedEmailDomains && sameMethods {
-		return h.writeOrgEnding(w, r, org, req.EndSessions)
+		return nil, false, nil
 	}
 	oldName, oldAllow, oldMethods := org.Name, org.Settings.AllowUnverifiedEmailDomains, org.Settings.SignInMethods
 	org.Name, org.Settings.AllowUnverifiedEmailDomains, org.Settings.SignInMethods = name, allow, methods
-	org.UpdatedAt = h.cfg.Now().UTC()
 	var evs []*sso.Event
 	changed := func(details map[string]string) {
 		evs = append(evs, &sso.Event{OrgID: org.ID, Type: EventOrgUpdated, Target: sso.Target{Type: "org", ID: org.ID}, Details: details})
@@ -190,11 +207,7 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, org *sso.Org
 		changed(map[string]string{"field": "sign_in_methods", "from": methodsString(oldMethods), "to": methodsString(methods),
 			"end_sessions": fmt.Sprint(req.EndSessions)})
 	}
-	// The settings and their events commit together (see Handler.change).
-	if err := h.change(r.Context(), func(s Store) error { return s.UpdateOrg(r.Context(), org) }, evs...); err != nil {
-		return err
-	}
-	return h.writeOrgEnding(w, r, org, req.EndSessions)
+	return evs, true, nil
 }
 
 // member returns the membership of the {user} path value in org.

@@ -110,13 +110,14 @@ func (h *Handler) createSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	// membership: from now on JIT login may update members but not create
 	// them, so a user the directory deprovisioned cannot come back by
 	// signing in.
-	if !org.Settings.DirectorySync {
-		org.Settings.DirectorySync = true
-		org.UpdatedAt = h.cfg.Now().UTC()
-		if err := h.change(r.Context(), func(s Store) error { return s.UpdateOrg(r.Context(), org) },
-			&sso.Event{OrgID: org.ID, Type: EventDirectorySyncEnabled, Target: sso.Target{Type: "organization", ID: org.ID}}); err != nil {
-			return err
+	if _, err := h.saveOrg(r.Context(), org, func(org *sso.Organization) ([]*sso.Event, bool, error) {
+		if org.Settings.DirectorySync {
+			return nil, false, nil
 		}
+		org.Settings.DirectorySync = true
+		return []*sso.Event{{OrgID: org.ID, Type: EventDirectorySyncEnabled, Target: sso.Target{Type: "organization", ID: org.ID}}}, true, nil
+	}); err != nil {
+		return err
 	}
 	httpjson.Write(w, http.StatusCreated, h.tokenView(t, plain))
 	return nil

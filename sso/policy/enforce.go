@@ -164,19 +164,20 @@ func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, op
 			return nil, fmt.Errorf("%w: enforcer: no session revoker", sso.ErrInvalidConfig)
 		}
 	}
-	now := e.cfg.Now().UTC()
-	changed := org.Settings.SSOEnforced != on
-	org.Settings.SSOEnforced = on
-	if on && changed {
-		org.Settings.SSOEnforcedAt = now
-	}
-	org.UpdatedAt = now
 	revoke := on && opts.RevokeSessions
-	// The event is stored with the change; each revocation that follows
-	// records its own sso.EventSessionRevoked.
-	ev := &sso.Event{OrgID: orgID, Type: EventEnforcementChanged, Target: sso.Target{Type: "organization", ID: orgID},
-		Details: map[string]string{"enforced": fmt.Sprint(on), "revoke_sessions": fmt.Sprint(revoke)}}
-	if err := e.change(ctx, func(s Store) error { return s.UpdateOrg(ctx, org) }, ev); err != nil {
+	if _, err := e.saveOrg(ctx, org, func(org *sso.Organization) ([]*sso.Event, bool, error) {
+		if on && !org.Settings.Features.Has("enforce_sso") {
+			return nil, false, &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
+		}
+		if on && org.Settings.SSOEnforced != on {
+			org.Settings.SSOEnforcedAt = e.cfg.Now().UTC()
+		}
+		org.Settings.SSOEnforced = on
+		// The event is stored with the change; each revocation that
+		// follows records its own sso.EventSessionRevoked.
+		return []*sso.Event{{OrgID: orgID, Type: EventEnforcementChanged, Target: sso.Target{Type: "organization", ID: orgID},
+			Details: map[string]string{"enforced": fmt.Sprint(on), "revoke_sessions": fmt.Sprint(revoke)}}}, true, nil
+	}); err != nil {
 		return nil, err
 	}
 	res := &Result{Enforced: on}
@@ -190,11 +191,13 @@ func (e *Enforcer) SetEnforcement(ctx context.Context, orgID string, on bool, op
 	return res, nil
 }
 
-// change runs fn, a write of one organization, with the events describing
-// it: in one transaction when the store is an audit.EventBinder, else fn
-// and then the events (a crash between the two loses them).
-func (e *Enforcer) change(ctx context.Context, fn func(s Store) error, evs ...*sso.Event) error {
-	return record.Change[Store, sso.Store](ctx, e.cfg.Store, e.cfg.Auditor, e.cfg.Now(), evs, e.log.ErrorContext, fn)
+// saveOrg applies change to org and saves the result with the events
+// change returns, without undoing a save of another setting made since org
+// was read: on such a save change is applied again to the organization as
+// it is now (record.Org).
+func (e *Enforcer) saveOrg(ctx context.Context, org *sso.Organization,
+	change func(o *sso.Organization) (evs []*sso.Event, write bool, err error)) (*sso.Organization, error) {
+	return record.Org[Store, sso.Store](ctx, e.cfg.Store, e.cfg.Auditor, e.cfg.Now, e.log.ErrorContext, org, change)
 }
 
 // revokeMembers ends the sessions in orgID of every member of orgID

@@ -40,9 +40,6 @@ func (e *Enforcer) SetNetworkPolicy(ctx context.Context, orgID string, p sso.Net
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	if p.Restricted() && !org.Settings.Features.Has(sso.FeatureIPAllowlist) {
-		return nil, &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
-	}
 	if p.Restricted() && !p.Allows(opts.CallerAddr) && !opts.Confirm {
 		exempt := false
 		if p.BreakGlassExempt && opts.CallerID != "" {
@@ -54,13 +51,16 @@ func (e *Enforcer) SetNetworkPolicy(ctx context.Context, orgID string, p sso.Net
 				Message: fmt.Sprintf("your own address %s is not in the list, so saving it would sign you out: add it, or confirm that you mean it", opts.CallerAddr)}
 		}
 	}
-	before := org.Settings.Network
-	org.Settings.Network = p
-	org.UpdatedAt = e.cfg.Now().UTC()
-	ev := &sso.Event{OrgID: orgID, Type: EventNetworkChanged, Target: sso.Target{Type: "organization", ID: orgID},
-		Details: map[string]string{"from": strings.Join(before.AllowedCIDRs, " "), "to": strings.Join(p.AllowedCIDRs, " "),
-			"break_glass_exempt": fmt.Sprint(p.BreakGlassExempt)}}
-	if err := e.change(ctx, func(s Store) error { return s.UpdateOrg(ctx, org) }, ev); err != nil {
+	if _, err := e.saveOrg(ctx, org, func(org *sso.Organization) ([]*sso.Event, bool, error) {
+		if p.Restricted() && !org.Settings.Features.Has(sso.FeatureIPAllowlist) {
+			return nil, false, &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
+		}
+		before := org.Settings.Network
+		org.Settings.Network = p
+		return []*sso.Event{{OrgID: orgID, Type: EventNetworkChanged, Target: sso.Target{Type: "organization", ID: orgID},
+			Details: map[string]string{"from": strings.Join(before.AllowedCIDRs, " "), "to": strings.Join(p.AllowedCIDRs, " "),
+				"break_glass_exempt": fmt.Sprint(p.BreakGlassExempt)}}}, true, nil
+	}); err != nil {
 		return nil, err
 	}
 	return &p, nil

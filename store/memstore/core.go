@@ -216,6 +216,19 @@ func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (*sso.Organizatio
 
 // UpdateOrg implements sso.OrgStore.
 func (s *Store) UpdateOrg(ctx context.Context, o *sso.Organization) error {
+	return s.updateOrg(o, nil)
+}
+
+var _ sso.ConditionalOrgUpdater = (*Store)(nil)
+
+// UpdateOrgIf implements sso.ConditionalOrgUpdater.
+func (s *Store) UpdateOrgIf(ctx context.Context, o *sso.Organization, prevUpdatedAt time.Time) error {
+	return s.updateOrg(o, &prevUpdatedAt)
+}
+
+// updateOrg replaces the organization o.ID with o, when prev is set only
+// while its stored UpdatedAt equals *prev.
+func (s *Store) updateOrg(o *sso.Organization, prev *time.Time) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
@@ -227,6 +240,9 @@ func (s *Store) UpdateOrg(ctx context.Context, o *sso.Organization) error {
 	old, ok := d.orgs[o.ID]
 	if !ok {
 		return notFound("organization", o.ID)
+	}
+	if prev != nil && !old.UpdatedAt.Equal(*prev) {
+		return sso.OrgChanged(o.ID)
 	}
 	if old.Slug != o.Slug {
 		if _, taken := d.slugs[o.Slug]; taken {

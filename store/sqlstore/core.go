@@ -172,6 +172,32 @@ func (s *Store) UpdateOrg(ctx context.Context, o *sso.Organization) error {
 		o.ID, o.Slug, o.Name, settings, sqlbase.TS(o.CreatedAt), sqlbase.TS(o.UpdatedAt))
 }
 
+var _ sso.ConditionalOrgUpdater = (*Store)(nil)
+
+// UpdateOrgIf implements sso.ConditionalOrgUpdater: one UPDATE whose WHERE
+// also requires the stored updated_at to be prevUpdatedAt, so a change
+// committed since the caller's read (which on PostgreSQL the UPDATE waits
+// for and then re-checks) makes it write nothing.
+func (s *Store) UpdateOrgIf(ctx context.Context, o *sso.Organization, prevUpdatedAt time.Time) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	settings, err := sqlbase.ToJSON(o.Settings)
+	if err != nil {
+		return err
+	}
+	err = s.execAffect(ctx, "organization", `UPDATE ssokit_orgs SET slug = $2, name = $3, settings = $4, created_at = $5, updated_at = $6
+		WHERE id = $1 AND updated_at = $7`,
+		o.ID, o.Slug, o.Name, settings, sqlbase.TS(o.CreatedAt), sqlbase.TS(o.UpdatedAt), sqlbase.TS(prevUpdatedAt))
+	if errors.Is(err, sso.ErrNotFound) {
+		// No row matched: the organization is gone, or it changed.
+		if _, gerr := s.GetOrg(ctx, o.ID); gerr == nil {
+			return sso.OrgChanged(o.ID)
+		}
+	}
+	return err
+}
+
 // DeleteOrg implements sso.OrgStore.
 func (s *Store) DeleteOrg(ctx context.Context, id string) error {
 	return s.execAffect(ctx, "organization", `DELETE FROM ssokit_orgs WHERE id = $1`, id)

@@ -155,6 +155,7 @@ var suites = []suite{
 	{name: "MembershipEdit", fields: []string{"Core"}, run: runMemberEdit},
 	{name: "OIDC", fields: []string{"OIDC"}, run: runOIDC},
 	{name: "Org", fields: []string{"Core"}, run: runOrg},
+	{name: "OrgUpdateIf", fields: []string{"Core"}, run: runOrgUpdateIf},
 	{name: "Portal", fields: []string{"Portal"}, run: runPortal},
 	{name: "Provision", fields: []string{"Core"}, run: runProvision},
 	{name: "ProvisionEvent", fields: []string{"Core"}, run: runProvisionEvent},
@@ -184,6 +185,7 @@ var suites = []suite{
 	{name: "SessionLimitRace", fields: []string{"Sessions"}, run: runSessionLimitRace, concurrency: true},
 	{name: "RevokeRace", fields: []string{"Core"}, run: runRevokeRace, concurrency: true},
 	{name: "ConnectionUpdateIfRace", fields: []string{"Core"}, run: runConnectionUpdateIfRace, concurrency: true},
+	{name: "OrgUpdateIfRace", fields: []string{"Core"}, run: runOrgUpdateIfRace, concurrency: true},
 	{name: "MembershipEditRace", fields: []string{"Core"}, run: runMemberEditRace, concurrency: true},
 	{name: "ClientRevokeRace", fields: []string{"Clients"}, run: runClientRevokeRace, concurrency: true},
 }
