@@ -7,24 +7,25 @@ import (
 )
 
 // ConditionalConnectionUpdater is an optional ConnectionStore capability
-// for background and derived writes of a connection (a metadata refresh,
-// a test login's result): they read the connection, work for a while
-// (fetch the IdP's metadata, run the test), and write the whole connection
-// back, which must not undo a change an administrator committed in
-// between (a disable, a removed certificate, a new setting).
+// for every write of a connection made from a copy read earlier: a
+// metadata refresh or a test login's result, and an administrator's
+// change, which reads the connection, works for a while (fetches the
+// IdP's metadata) and writes the whole connection back. Such a write must
+// not undo a change committed in between (a disable, a replaced
+// certificate, a new setting).
 //
 // UpdateConnectionIf replaces the stored connection c.ID with c, like
 // UpdateConnection, but only while the stored UpdatedAt still equals
 // prevUpdatedAt (the UpdatedAt of the copy c was made from, compared at the
 // store's precision); otherwise it writes nothing and returns an error
-// wrapping ErrConflict. The check and the write are atomic. A missing
-// connection is ErrNotFound.
+// wrapping ErrConnectionChanged (and so ErrConflict). The check and the
+// write are atomic. A missing connection is ErrNotFound.
 //
 // The check relies on every write of a connection giving it a new
-// UpdatedAt, as the admin API does; the caller of UpdateConnectionIf sets
-// c.UpdatedAt to a time other than prevUpdatedAt too. store/memstore and
-// store/sqlstore implement it; UpdateConnectionIf (the function) falls back
-// for a store that does not.
+// UpdatedAt (see NextUpdatedAt), as the admin API does; the caller of
+// UpdateConnectionIf sets c.UpdatedAt to a time other than prevUpdatedAt
+// too. store/memstore and store/sqlstore implement it; UpdateConnectionIf
+// (the function) falls back for a store that does not.
 type ConditionalConnectionUpdater interface {
 	UpdateConnectionIf(ctx context.Context, c *Connection, prevUpdatedAt time.Time) error
 }
@@ -50,10 +51,16 @@ func UpdateConnectionIf(ctx context.Context, st ConnectionStore, c *Connection, 
 	return st.UpdateConnection(ctx, c)
 }
 
+// ErrConnectionChanged reports that a conditional write of a connection
+// found it changed since it was read (UpdateConnectionIf). It wraps
+// ErrConflict.
+var ErrConnectionChanged = fmt.Errorf("%w: the connection changed since it was read", ErrConflict)
+
 // ConnectionChanged is the error of a conditional connection write that
-// found the connection changed since it was read; it wraps ErrConflict.
+// found the connection changed since it was read; it wraps
+// ErrConnectionChanged.
 func ConnectionChanged(id string) error {
-	return fmt.Errorf("%w: connection %s changed since it was read", ErrConflict, id)
+	return fmt.Errorf("%w: connection %s", ErrConnectionChanged, id)
 }
 
 // NextUpdatedAt returns the UpdatedAt for a conditional write of a

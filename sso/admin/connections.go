@@ -293,47 +293,60 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if req.DisplayName != nil {
-		if *req.DisplayName == "" || len(*req.DisplayName) > 200 {
-			return inputErr("display_name", "must be 1-200 bytes")
-		}
-		c.DisplayName = *req.DisplayName
-	}
-	if err := applyMapping(c, req.Mapping, req.GroupRoles); err != nil {
-		return err
+	if req.DisplayName != nil && (*req.DisplayName == "" || len(*req.DisplayName) > 200) {
+		return inputErr("display_name", "must be 1-200 bytes")
 	}
 	var idp *sso.IdPDetails
-	var before sso.ProtocolConfig
-	if len(req.Config) > 0 {
-		if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID) {
-			return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
+	c, err = h.saveConn(r.Context(), org, c, func(c *sso.Connection) ([]*sso.Event, bool, error) {
+		before := c.Config
+		var err error
+		if idp, err = h.applyConnUpdate(r.Context(), org, c, &req); err != nil {
+			return nil, false, err
 		}
-		id, orgID, proto := c.ID, c.OrgID, c.Protocol
-		before = c.Config
-		if idp, err = h.cfg.Configurers[c.Protocol].ConfigureConnection(r.Context(), c, req.Config); err != nil {
-			return configureErr(err, req.Config)
+		evs := []*sso.Event{{OrgID: org.ID, Type: EventConnectionUpdated, Target: sso.Target{Type: "connection", ID: c.ID},
+			Details: map[string]string{"config_changed": strconv.FormatBool(req.Config != nil)}}}
+		if len(req.Config) > 0 {
+			evs = h.weakened(c, before, evs...)
 		}
-		if c.ID != id || c.OrgID != orgID || c.Protocol != proto {
-			return fmt.Errorf("admin: configurer changed the connection's identity")
-		}
-		// New IdP trust must be proven again.
-		if c.Status == sso.ConnectionActive {
-			c.Status = sso.ConnectionDraft
-		}
-		c.LastTestOK = time.Time{}
-		c.LastTest = nil
-	}
-	c.UpdatedAt = h.cfg.Now().UTC()
-	evs := []*sso.Event{{OrgID: org.ID, Type: EventConnectionUpdated, Target: sso.Target{Type: "connection", ID: c.ID},
-		Details: map[string]string{"config_changed": strconv.FormatBool(req.Config != nil)}}}
-	if len(req.Config) > 0 {
-		evs = h.weakened(c, before, evs...)
-	}
-	if err := h.change(r.Context(), func(s Store) error { return s.UpdateConnection(r.Context(), c) }, evs...); err != nil {
+		return evs, true, nil
+	})
+	if err != nil {
 		return err
 	}
 	httpjson.Write(w, http.StatusOK, h.view(c, idp))
 	return nil
+}
+
+// applyConnUpdate applies the PATCH request req to c, of org, and returns
+// the IdP's details when req carries a new configuration.
+func (h *Handler) applyConnUpdate(ctx context.Context, org *sso.Organization, c *sso.Connection, req *UpdateConnectionRequest) (*sso.IdPDetails, error) {
+	if req.DisplayName != nil {
+		c.DisplayName = *req.DisplayName
+	}
+	if err := applyMapping(c, req.Mapping, req.GroupRoles); err != nil {
+		return nil, err
+	}
+	if len(req.Config) == 0 {
+		return nil, nil
+	}
+	if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(ctx, org, c.ID) {
+		return nil, &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
+	}
+	id, orgID, proto := c.ID, c.OrgID, c.Protocol
+	idp, err := h.cfg.Configurers[c.Protocol].ConfigureConnection(ctx, c, req.Config)
+	if err != nil {
+		return nil, configureErr(err, req.Config)
+	}
+	if c.ID != id || c.OrgID != orgID || c.Protocol != proto {
+		return nil, fmt.Errorf("admin: configurer changed the connection's identity")
+	}
+	// New IdP trust must be proven again.
+	if c.Status == sso.ConnectionActive {
+		c.Status = sso.ConnectionDraft
+	}
+	c.LastTestOK = time.Time{}
+	c.LastTest = nil
+	return idp, nil
 }
 
 func (h *Handler) deleteConnection(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
@@ -417,19 +430,20 @@ func (h *Handler) activateConnection(w http.ResponseWriter, r *http.Request, org
 	if err != nil {
 		return err
 	}
-	switch {
-	case !org.Settings.Features.Allows(c.Protocol):
-		return &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
-	case c.LastTestOK.IsZero() || c.LastTest == nil || !c.LastTest.OK:
-		return &sso.ValidationError{Reason: "not_tested", Err: sso.ErrConflict}
-	}
-	if c.Status != sso.ConnectionActive {
-		c.Status = sso.ConnectionActive
-		c.UpdatedAt = h.cfg.Now().UTC()
-		if err := h.change(r.Context(), func(s Store) error { return s.UpdateConnection(r.Context(), c) },
-			&sso.Event{OrgID: org.ID, Type: EventConnectionActivated, Target: sso.Target{Type: "connection", ID: c.ID}}); err != nil {
-			return err
+	c, err = h.saveConn(r.Context(), org, c, func(c *sso.Connection) ([]*sso.Event, bool, error) {
+		switch {
+		case !org.Settings.Features.Allows(c.Protocol):
+			return nil, false, &sso.ValidationError{Reason: "feature_disabled", Err: sso.ErrAccessDenied}
+		case c.LastTestOK.IsZero() || c.LastTest == nil || !c.LastTest.OK:
+			return nil, false, &sso.ValidationError{Reason: "not_tested", Err: sso.ErrConflict}
+		case c.Status == sso.ConnectionActive:
+			return nil, false, nil
 		}
+		c.Status = sso.ConnectionActive
+		return []*sso.Event{{OrgID: org.ID, Type: EventConnectionActivated, Target: sso.Target{Type: "connection", ID: c.ID}}}, true, nil
+	})
+	if err != nil {
+		return err
 	}
 	httpjson.Write(w, http.StatusOK, h.view(c, nil))
 	return nil
@@ -440,19 +454,54 @@ func (h *Handler) disableConnection(w http.ResponseWriter, r *http.Request, org 
 	if err != nil {
 		return err
 	}
-	if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID) {
-		return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
-	}
-	if c.Status != sso.ConnectionDisabled {
-		c.Status = sso.ConnectionDisabled
-		c.UpdatedAt = h.cfg.Now().UTC()
-		if err := h.change(r.Context(), func(s Store) error { return s.UpdateConnection(r.Context(), c) },
-			&sso.Event{OrgID: org.ID, Type: EventConnectionDisabled, Target: sso.Target{Type: "connection", ID: c.ID}}); err != nil {
-			return err
+	c, err = h.saveConn(r.Context(), org, c, func(c *sso.Connection) ([]*sso.Event, bool, error) {
+		switch {
+		case c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID):
+			return nil, false, &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
+		case c.Status == sso.ConnectionDisabled:
+			return nil, false, nil
 		}
+		c.Status = sso.ConnectionDisabled
+		return []*sso.Event{{OrgID: org.ID, Type: EventConnectionDisabled, Target: sso.Target{Type: "connection", ID: c.ID}}}, true, nil
+	})
+	if err != nil {
+		return err
 	}
 	httpjson.Write(w, http.StatusOK, h.view(c, nil))
 	return nil
+}
+
+// connAttempts bounds how often saveConn applies a change to a fresh read
+// when other changes keep getting there first.
+const connAttempts = 4
+
+// saveConn applies change to c, of org, as read, and saves the result with
+// the events change returns only while the stored connection is still the
+// one read (sso.UpdateConnectionIf). When another change landed meanwhile
+// (a disable, a new certificate), it reads the connection again and
+// applies change to that copy, whose checks then see the other change: a
+// change is never written over a copy that undoes another. change returns
+// write false when there is nothing to store. It returns the connection as
+// saved, or as last read when nothing was written.
+func (h *Handler) saveConn(ctx context.Context, org *sso.Organization, c *sso.Connection,
+	change func(c *sso.Connection) (evs []*sso.Event, write bool, err error)) (*sso.Connection, error) {
+	for range connAttempts {
+		prev := c.UpdatedAt
+		evs, write, err := change(c)
+		if err != nil || !write {
+			return c, err
+		}
+		c.UpdatedAt = sso.NextUpdatedAt(prev, h.cfg.Now())
+		err = h.change(ctx, func(s Store) error { return sso.UpdateConnectionIf(ctx, s, c, prev) }, evs...)
+		if !errors.Is(err, sso.ErrConnectionChanged) {
+			return c, err
+		}
+		if c, err = h.connection(ctx, org, c.ID); err != nil {
+			return nil, err
+		}
+	}
+	return nil, &Refusal{Reason: "connection_changed", Err: sso.ConnectionChanged(c.ID),
+		Message: "the connection kept changing while this change was being saved, so nothing was saved; reload it and try again"}
 }
 
 // RemapRequest is the body of POST /connections/{id}/remap-identities.

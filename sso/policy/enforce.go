@@ -325,14 +325,13 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder,
 		return res, err
 	}
 	for _, c := range conns {
-		// A new UpdatedAt, so that a metadata refresh or a test result
-		// read before the move does not write the connection back
-		// (sso.UpdateConnectionIf).
-		c.OrgID, c.UpdatedAt = toID, sso.NextUpdatedAt(c.UpdatedAt, time.Now())
-		if err := st.UpdateConnection(ctx, c); err != nil {
+		moved, err := moveConnection(ctx, st, c, fromID, toID)
+		if err != nil {
 			return res, err
 		}
-		res.Connections++
+		if moved {
+			res.Connections++
+		}
 	}
 	// Members and their identities.
 	for {
@@ -388,4 +387,31 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder,
 	record.Quietly(ctx, a, &sso.Event{OrgID: toID, Type: EventOrgMerged, Target: sso.Target{Type: "organization", ID: fromID},
 		Details: map[string]string{"domains": fmt.Sprint(res.Domains), "members": fmt.Sprint(res.Members)}}, logf)
 	return res, nil
+}
+
+// moveConnection moves c, read from organization fromID, to toID without
+// writing back a copy an administrator's change made since the read would
+// undo (sso.UpdateConnectionIf): on such a change it moves the connection
+// as it is now. The new UpdatedAt also keeps a metadata refresh or a test
+// result read before the move from writing the connection back. It
+// reports false when the connection left fromID meanwhile, and gives up
+// with sso.ErrConnectionChanged when it kept changing.
+func moveConnection(ctx context.Context, st Store, c *sso.Connection, fromID, toID string) (bool, error) {
+	for range 8 {
+		prev := c.UpdatedAt
+		c.OrgID, c.UpdatedAt = toID, sso.NextUpdatedAt(prev, time.Now())
+		err := sso.UpdateConnectionIf(ctx, st, c, prev)
+		if !errors.Is(err, sso.ErrConnectionChanged) {
+			return err == nil, err
+		}
+		if c, err = st.GetConnection(ctx, c.ID); errors.Is(err, sso.ErrNotFound) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		if c.OrgID != fromID {
+			return false, nil
+		}
+	}
+	return false, sso.ConnectionChanged(c.ID)
 }
