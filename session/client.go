@@ -72,6 +72,79 @@ type ClientStore interface {
 	DeleteClient(ctx context.Context, id string) error
 }
 
+// ErrClientChanged reports that a conditional write of an API client found
+// it changed since it was read (UpdateClientIf). It wraps sso.ErrConflict.
+var ErrClientChanged = fmt.Errorf("%w: the API client changed since it was read", sso.ErrConflict)
+
+// ConditionalClientUpdater is an optional ClientStore capability. A
+// change of a client (a secret rotation, new scopes) reads it and writes
+// the whole client back; two at once would otherwise undo each other, and
+// a scope change written over a rotation would bring back the secret the
+// rotation retired. UpdateClientIf replaces the stored client c.ID with c
+// like UpdateClient, but only while its stored UpdatedAt still equals
+// prevUpdatedAt (at the store's precision); otherwise it writes nothing
+// and returns an error wrapping ErrClientChanged. The check and the write
+// are atomic. store/memstore and store/sqlstore implement it.
+type ConditionalClientUpdater interface {
+	UpdateClientIf(ctx context.Context, c *APIClient, prevUpdatedAt time.Time) error
+}
+
+// UpdateClientIf writes c through st's ConditionalClientUpdater when st
+// implements it. Otherwise it reads the client again and writes c with
+// UpdateClient when the stored UpdatedAt still equals prevUpdatedAt, and
+// ErrClientChanged when not, which narrows the race without closing it.
+func UpdateClientIf(ctx context.Context, st ClientStore, c *APIClient, prevUpdatedAt time.Time) error {
+	if cu, ok := st.(ConditionalClientUpdater); ok {
+		return cu.UpdateClientIf(ctx, c, prevUpdatedAt)
+	}
+	cur, err := st.GetClient(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if !cur.UpdatedAt.Equal(prevUpdatedAt) {
+		return ClientChanged(c.ID)
+	}
+	return st.UpdateClient(ctx, c)
+}
+
+// ClientChanged is the error of a conditional write of API client id that
+// found it changed since it was read; it wraps ErrClientChanged.
+func ClientChanged(id string) error {
+	return fmt.Errorf("%w: API client %s", ErrClientChanged, id)
+}
+
+// clientAttempts bounds how often saveClient applies a change to a fresh
+// read when other changes keep getting there first.
+const clientAttempts = 4
+
+// saveClient reads client id of orgID, applies change and writes the
+// result only over the client it read (UpdateClientIf); when another
+// change landed meanwhile it reads the client again and applies change to
+// that, so that neither undoes the other. change returns write false when
+// there is nothing to store.
+func (m *Manager) saveClient(ctx context.Context, orgID, id string, change func(c *APIClient) (write bool, err error)) (*APIClient, error) {
+	st, err := m.clients()
+	if err != nil {
+		return nil, err
+	}
+	for range clientAttempts {
+		c, err := m.orgClient(ctx, orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		prev := c.UpdatedAt
+		write, err := change(c)
+		if err != nil || !write {
+			return c, err
+		}
+		c.UpdatedAt = sso.NextUpdatedAt(prev, m.now())
+		if err := UpdateClientIf(ctx, st, c, prev); !errors.Is(err, ErrClientChanged) {
+			return c, err
+		}
+	}
+	return nil, ClientChanged(id)
+}
+
 // ClientOptions are the settings of a new API client.
 type ClientOptions struct {
 	Name     string
@@ -117,12 +190,11 @@ func (m *Manager) SetClientScopes(ctx context.Context, orgID, id string, scopes 
 	if err := checkScopes(scopes); err != nil {
 		return nil, err
 	}
-	c, err := m.orgClient(ctx, orgID, id)
+	c, err := m.saveClient(ctx, orgID, id, func(c *APIClient) (bool, error) {
+		c.Scopes, c.Exchange = slices.Clone(scopes), exchange
+		return true, nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	c.Scopes, c.Exchange, c.UpdatedAt = slices.Clone(scopes), exchange, m.now()
-	if err := m.cfg.Clients.UpdateClient(ctx, c); err != nil {
 		return nil, fmt.Errorf("session: update API client: %w", err)
 	}
 	m.auditClient(ctx, c, EventClientUpdated, map[string]string{"scopes": strings.Join(c.Scopes, " "), "exchange": fmt.Sprint(c.Exchange)})
@@ -151,18 +223,16 @@ func (m *Manager) RotateClientSecret(ctx context.Context, orgID, id string, over
 		return "", &sso.FieldError{Field: "overlap", Reason: "out_of_range",
 			Message: fmt.Sprintf("the overlap is between 0 and %v: long enough to deploy the new secret everywhere", MaxClientSecretOverlap)}
 	}
-	c, err := m.orgClient(ctx, orgID, id)
-	if err != nil {
-		return "", err
-	}
-	now := m.now()
 	secret := opaque.NewToken(32)
-	c.PrevSecretHash, c.PrevExpiresAt = c.SecretHash, now.Add(overlap)
-	if overlap == 0 {
-		c.PrevSecretHash, c.PrevExpiresAt = "", time.Time{}
-	}
-	c.SecretHash, c.UpdatedAt = opaque.Hash(secret), now
-	if err := m.cfg.Clients.UpdateClient(ctx, c); err != nil {
+	c, err := m.saveClient(ctx, orgID, id, func(c *APIClient) (bool, error) {
+		c.PrevSecretHash, c.PrevExpiresAt = c.SecretHash, m.now().Add(overlap)
+		if overlap == 0 {
+			c.PrevSecretHash, c.PrevExpiresAt = "", time.Time{}
+		}
+		c.SecretHash = opaque.Hash(secret)
+		return true, nil
+	})
+	if err != nil {
 		return "", fmt.Errorf("session: rotate API client secret: %w", err)
 	}
 	m.auditClient(ctx, c, EventClientRotated, map[string]string{"overlap": overlap.String()})
@@ -173,16 +243,16 @@ func (m *Manager) RotateClientSecret(ctx context.Context, orgID, id string, over
 // the access tokens it holds on every replica (through the revocation
 // list and bus, like a logout).
 func (m *Manager) DisableClient(ctx context.Context, orgID, id string) error {
-	c, err := m.orgClient(ctx, orgID, id)
-	if err != nil {
-		return err
-	}
 	now := m.now()
-	if c.Active() {
-		c.DisabledAt, c.UpdatedAt = now, now
-		if err := m.cfg.Clients.UpdateClient(ctx, c); err != nil {
-			return fmt.Errorf("session: disable API client: %w", err)
+	c, err := m.saveClient(ctx, orgID, id, func(c *APIClient) (bool, error) {
+		if !c.Active() {
+			return false, nil
 		}
+		c.DisabledAt = now
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("session: disable API client: %w", err)
 	}
 	if err := m.revokeClientTokens(ctx, c.ID, now); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
@@ -58,6 +59,19 @@ func (s *Store) GetClient(ctx context.Context, id string) (*session.APIClient, e
 // before the client was disabled (a secret rotation, a scope change)
 // cannot enable it again.
 func (s *Store) UpdateClient(ctx context.Context, c *session.APIClient) error {
+	return s.updateClient(c, nil)
+}
+
+var _ session.ConditionalClientUpdater = (*Store)(nil)
+
+// UpdateClientIf implements session.ConditionalClientUpdater.
+func (s *Store) UpdateClientIf(ctx context.Context, c *session.APIClient, prevUpdatedAt time.Time) error {
+	return s.updateClient(c, &prevUpdatedAt)
+}
+
+// updateClient replaces client c.ID with c, when prev is set only while
+// its stored UpdatedAt equals *prev.
+func (s *Store) updateClient(c *session.APIClient, prev *time.Time) error {
 	if err := checkClient(c); err != nil {
 		return err
 	}
@@ -66,6 +80,9 @@ func (s *Store) UpdateClient(ctx context.Context, c *session.APIClient) error {
 	old, ok := s.session.clients[c.ID]
 	if !ok {
 		return sso.ErrNotFound
+	}
+	if prev != nil && !old.UpdatedAt.Equal(*prev) {
+		return session.ClientChanged(c.ID)
 	}
 	n := copyClient(c)
 	if !old.DisabledAt.IsZero() {

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
@@ -69,6 +71,29 @@ func (s *Store) UpdateClient(ctx context.Context, c *session.APIClient) error {
 	return s.execAffect(ctx, "API client", `UPDATE ssokit_api_clients SET org_id = $2, name = $3, secret_hash = $4,
 		prev_secret_hash = $5, prev_expires_at = $6, scopes = $7, exchange = $8, created_at = $9, updated_at = $10,
 		disabled_at = CASE WHEN disabled_at <> 0 THEN disabled_at ELSE $11 END WHERE id = $1`, clientArgs(c)...)
+}
+
+var _ session.ConditionalClientUpdater = (*Store)(nil)
+
+// UpdateClientIf implements session.ConditionalClientUpdater: UpdateClient
+// whose WHERE also requires the stored updated_at to be prevUpdatedAt, so
+// a change committed since the caller's read (which on PostgreSQL the
+// UPDATE waits for and then re-checks) makes it write nothing.
+func (s *Store) UpdateClientIf(ctx context.Context, c *session.APIClient, prevUpdatedAt time.Time) error {
+	if err := checkClient(c); err != nil {
+		return err
+	}
+	err := s.execAffect(ctx, "API client", `UPDATE ssokit_api_clients SET org_id = $2, name = $3, secret_hash = $4,
+		prev_secret_hash = $5, prev_expires_at = $6, scopes = $7, exchange = $8, created_at = $9, updated_at = $10,
+		disabled_at = CASE WHEN disabled_at <> 0 THEN disabled_at ELSE $11 END WHERE id = $1 AND updated_at = $12`,
+		append(clientArgs(c), sqlbase.TS(prevUpdatedAt))...)
+	if errors.Is(err, sso.ErrNotFound) {
+		// No row matched: the client is gone, or it changed.
+		if _, gerr := s.GetClient(ctx, c.ID); gerr == nil {
+			return session.ClientChanged(c.ID)
+		}
+	}
+	return err
 }
 
 // ListClients implements session.ClientStore.

@@ -90,6 +90,47 @@ func runSessionClients(t *testing.T, newStores newStoresFunc) {
 			t.Fatalf("client without organization: %v, want ErrInvalidInput", err)
 		}
 	})
+	t.Run("UpdateIf", func(t *testing.T) {
+		// A change made from a copy read before another change (a scope
+		// edit over a secret rotation) writes nothing.
+		s := open(t)
+		cu, ok := s.(session.ConditionalClientUpdater)
+		if !ok {
+			t.Skipf("storetest: %T does not implement session.ConditionalClientUpdater", s)
+		}
+		c := newTestClient("cli_1", "org_1", 0)
+		if err := s.CreateClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		read, err := s.GetClient(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rotated := *read
+		rotated.SecretHash, rotated.UpdatedAt = "h-rotated", sso.NextUpdatedAt(read.UpdatedAt, read.UpdatedAt)
+		if err := cu.UpdateClientIf(ctx, &rotated, read.UpdatedAt); err != nil {
+			t.Fatalf("write from the current copy: %v", err)
+		}
+		stale := *read
+		stale.Scopes, stale.UpdatedAt = []string{"read:invoices"}, sessionBase.Add(time.Hour)
+		err = cu.UpdateClientIf(ctx, &stale, read.UpdatedAt)
+		if !errors.Is(err, session.ErrClientChanged) || !errors.Is(err, sso.ErrConflict) {
+			t.Fatalf("write from a copy read before the rotation: %v, want ErrClientChanged", err)
+		}
+		got, err := s.GetClient(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalClient(t, got, &rotated)
+		if err := cu.UpdateClientIf(ctx, newTestClient("cli_none", "org_1", 0), sessionBase); !errors.Is(err, sso.ErrNotFound) {
+			t.Fatalf("missing client: %v, want ErrNotFound", err)
+		}
+		// The fallback keeps the contract, race aside.
+		plain := struct{ session.ClientStore }{s}
+		if err := session.UpdateClientIf(ctx, plain, &stale, read.UpdatedAt); !errors.Is(err, session.ErrClientChanged) {
+			t.Fatalf("fallback write from a stale copy: %v, want ErrClientChanged", err)
+		}
+	})
 }
 
 func clientIDs(cs []*session.APIClient) []string {
