@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -77,29 +78,29 @@ func (d *Dispatcher) change(ctx context.Context, fn func(s Store) error, evs ...
 // endpoint starts again. Deliveries not yet made go to the new URL. An
 // unchanged URL returns an empty secret.
 func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, in EndpointInput, evs ...*sso.Event) (*Endpoint, string, error) {
-	e, err := d.cfg.Store.GetEndpoint(ctx, id)
-	if err != nil {
-		return nil, "", err
-	}
-	if in.OrgID != e.OrgID || (in.Kind != "" && in.Kind != e.Kind) {
-		return nil, "", fmt.Errorf("webhook: endpoint %s: %w", id, sso.ErrNotFound)
-	}
-	in.Kind = e.Kind
-	oldURL := e.URL
-	if err := d.apply(e, in); err != nil {
-		return nil, "", err
-	}
-	e.UpdatedAt = d.cfg.Now().UTC()
 	secret := ""
-	if e.URL != oldURL {
-		secret = NewSecret()
-		sealed, err := d.cfg.Sealer.Seal([]byte(secret), []byte(e.ID))
-		if err != nil {
-			return nil, "", fmt.Errorf("webhook: seal secret: %w", err)
+	e, err := d.saveEndpoint(ctx, id, evs, func(e *Endpoint) error {
+		if in.OrgID != e.OrgID || (in.Kind != "" && in.Kind != e.Kind) {
+			return fmt.Errorf("webhook: endpoint %s: %w", id, sso.ErrNotFound)
 		}
-		e.SecretSealed, e.OldSecretSealed, e.OldSecretExpiresAt = sealed, "", time.Time{}
-	}
-	if err := d.change(ctx, func(s Store) error { return s.UpdateEndpoint(ctx, e) }, evs...); err != nil {
+		in := in
+		in.Kind = e.Kind
+		oldURL := e.URL
+		if err := d.apply(e, in); err != nil {
+			return err
+		}
+		secret = ""
+		if e.URL != oldURL {
+			secret = NewSecret()
+			sealed, err := d.cfg.Sealer.Seal([]byte(secret), []byte(e.ID))
+			if err != nil {
+				return fmt.Errorf("webhook: seal secret: %w", err)
+			}
+			e.SecretSealed, e.OldSecretSealed, e.OldSecretExpiresAt = sealed, "", time.Time{}
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	if secret != "" && e.Failures > 0 {
@@ -110,6 +111,33 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, in EndpointI
 		e.Failures, e.FailingSince = 0, time.Time{}
 	}
 	return e, secret, nil
+}
+
+// endpointAttempts bounds how often saveEndpoint applies a change to a
+// fresh read when other changes keep getting there first.
+const endpointAttempts = 4
+
+// saveEndpoint reads endpoint id, applies change and writes the result
+// with evs only over the endpoint it read (UpdateEndpointIf); when another
+// change landed meanwhile it reads the endpoint again and applies change
+// to that, so that neither undoes the other.
+func (d *Dispatcher) saveEndpoint(ctx context.Context, id string, evs []*sso.Event, change func(e *Endpoint) error) (*Endpoint, error) {
+	for range endpointAttempts {
+		e, err := d.cfg.Store.GetEndpoint(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		prev := e.UpdatedAt
+		if err := change(e); err != nil {
+			return nil, err
+		}
+		e.UpdatedAt = sso.NextUpdatedAt(prev, d.cfg.Now())
+		err = d.change(ctx, func(s Store) error { return UpdateEndpointIf(ctx, s, e, prev) }, evs...)
+		if !errors.Is(err, ErrEndpointChanged) {
+			return e, err
+		}
+	}
+	return nil, EndpointChanged(id)
 }
 
 // apply validates in and copies it onto e.
@@ -171,22 +199,20 @@ func (d *Dispatcher) checkURL(raw string) error {
 // old secret keeps signing, beside the new one, for overlap. evs are the
 // audit events describing the rotation (see change).
 func (d *Dispatcher) RotateSecret(ctx context.Context, id string, overlap time.Duration, evs ...*sso.Event) (string, error) {
-	e, err := d.cfg.Store.GetEndpoint(ctx, id)
-	if err != nil {
-		return "", err
-	}
 	secret := NewSecret()
-	sealed, err := d.cfg.Sealer.Seal([]byte(secret), []byte(e.ID))
+	_, err := d.saveEndpoint(ctx, id, evs, func(e *Endpoint) error {
+		sealed, err := d.cfg.Sealer.Seal([]byte(secret), []byte(e.ID))
+		if err != nil {
+			return fmt.Errorf("webhook: seal secret: %w", err)
+		}
+		e.OldSecretSealed, e.OldSecretExpiresAt = e.SecretSealed, d.cfg.Now().UTC().Add(overlap)
+		if overlap <= 0 {
+			e.OldSecretSealed, e.OldSecretExpiresAt = "", time.Time{}
+		}
+		e.SecretSealed = sealed
+		return nil
+	})
 	if err != nil {
-		return "", fmt.Errorf("webhook: seal secret: %w", err)
-	}
-	now := d.cfg.Now().UTC()
-	e.OldSecretSealed, e.OldSecretExpiresAt = e.SecretSealed, now.Add(overlap)
-	if overlap <= 0 {
-		e.OldSecretSealed, e.OldSecretExpiresAt = "", time.Time{}
-	}
-	e.SecretSealed, e.UpdatedAt = sealed, now
-	if err := d.change(ctx, func(s Store) error { return s.UpdateEndpoint(ctx, e) }, evs...); err != nil {
 		return "", err
 	}
 	return secret, nil

@@ -8,3 +8,6 @@ func SetJitter(d *Dispatcher, f func(time.Duration) time.Duration) { d.jitter = 
 
 // Backoff exposes the Dispatcher's retry delay after n failed attempts.
 func Backoff(d *Dispatcher, n int) time.Duration { return d.backoff(n) }
+
+// SecretsOf exposes the secrets that sign for e now.
+func SecretsOf(d *Dispatcher, e *Endpoint) ([]string, error) { return d.secrets(e) }

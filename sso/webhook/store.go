@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
@@ -190,6 +191,48 @@ type Store interface {
 	// ReleaseStream ends owner's lease and keeps the stream free of any
 	// owner until retryAt (a backoff).
 	ReleaseStream(ctx context.Context, endpointID, owner string, retryAt time.Time) error
+}
+
+// ErrEndpointChanged reports that a conditional write of an endpoint found
+// it changed since it was read (UpdateEndpointIf). It wraps
+// sso.ErrConflict.
+var ErrEndpointChanged = fmt.Errorf("%w: the webhook endpoint changed since it was read", sso.ErrConflict)
+
+// ConditionalEndpointUpdater is an optional Store capability. An edit of
+// an endpoint and a secret rotation each read the endpoint and write its
+// settings back; two at once would otherwise undo each other, and an edit
+// written over a rotation would make the retired secret sign again.
+// UpdateEndpointIf is UpdateEndpoint, but only while the stored UpdatedAt
+// still equals prevUpdatedAt (at the store's precision); otherwise it
+// writes nothing and returns an error wrapping ErrEndpointChanged. The
+// check and the write are atomic. memwebhook and sqlwebhook implement it.
+type ConditionalEndpointUpdater interface {
+	UpdateEndpointIf(ctx context.Context, e *Endpoint, prevUpdatedAt time.Time) error
+}
+
+// UpdateEndpointIf writes e through st's ConditionalEndpointUpdater when
+// st implements it. Otherwise it reads the endpoint again and writes e
+// with UpdateEndpoint when the stored UpdatedAt still equals
+// prevUpdatedAt, and ErrEndpointChanged when not, which narrows the race
+// without closing it.
+func UpdateEndpointIf(ctx context.Context, st Store, e *Endpoint, prevUpdatedAt time.Time) error {
+	if cu, ok := st.(ConditionalEndpointUpdater); ok {
+		return cu.UpdateEndpointIf(ctx, e, prevUpdatedAt)
+	}
+	cur, err := st.GetEndpoint(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	if !cur.UpdatedAt.Equal(prevUpdatedAt) {
+		return EndpointChanged(e.ID)
+	}
+	return st.UpdateEndpoint(ctx, e)
+}
+
+// EndpointChanged is the error of a conditional write of endpoint id that
+// found it changed since it was read; it wraps ErrEndpointChanged.
+func EndpointChanged(id string) error {
+	return fmt.Errorf("%w: endpoint %s", ErrEndpointChanged, id)
 }
 
 // EventBinder is an optional capability of a Store on the same database

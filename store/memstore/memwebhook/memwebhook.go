@@ -175,6 +175,19 @@ func (s *Store) ListEnabledEndpoints(ctx context.Context, k webhook.Kind, afterI
 
 // UpdateEndpoint implements webhook.Store.
 func (s *Store) UpdateEndpoint(ctx context.Context, e *webhook.Endpoint) error {
+	return s.updateEndpoint(ctx, e, nil)
+}
+
+var _ webhook.ConditionalEndpointUpdater = (*Store)(nil)
+
+// UpdateEndpointIf implements webhook.ConditionalEndpointUpdater.
+func (s *Store) UpdateEndpointIf(ctx context.Context, e *webhook.Endpoint, prevUpdatedAt time.Time) error {
+	return s.updateEndpoint(ctx, e, &prevUpdatedAt)
+}
+
+// updateEndpoint writes e's settings, when prev is set only while the
+// stored UpdatedAt equals *prev.
+func (s *Store) updateEndpoint(ctx context.Context, e *webhook.Endpoint, prev *time.Time) error {
 	if err := s.writeLock(ctx); err != nil {
 		return err
 	}
@@ -182,6 +195,9 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *webhook.Endpoint) error {
 	old, ok := s.d.endpoints[e.ID]
 	if !ok {
 		return memstate.NotFound("webhook endpoint", e.ID)
+	}
+	if prev != nil && !old.UpdatedAt.Equal(*prev) {
+		return webhook.EndpointChanged(e.ID)
 	}
 	n := cloneEndpoint(e)
 	n.OrgID, n.Kind, n.CreatedAt, n.Enabled, n.DisabledReason, n.DisabledAt = old.OrgID, old.Kind, old.CreatedAt, old.Enabled, old.DisabledReason, old.DisabledAt

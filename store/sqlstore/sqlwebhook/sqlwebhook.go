@@ -25,6 +25,7 @@ package sqlwebhook
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -139,21 +140,49 @@ WHERE enabled AND kind = $1 AND id > $2 ORDER BY id LIMIT $3`, string(k), afterI
 
 // UpdateEndpoint implements webhook.Store.
 func (s *Store) UpdateEndpoint(ctx context.Context, e *webhook.Endpoint) error {
+	return s.updateEndpoint(ctx, e, nil)
+}
+
+var _ webhook.ConditionalEndpointUpdater = (*Store)(nil)
+
+// UpdateEndpointIf implements webhook.ConditionalEndpointUpdater: the
+// UPDATE also requires the stored updated_at to be prevUpdatedAt, so a
+// change committed since the caller's read (which on PostgreSQL the
+// UPDATE waits for and then re-checks) makes it write nothing.
+func (s *Store) UpdateEndpointIf(ctx context.Context, e *webhook.Endpoint, prevUpdatedAt time.Time) error {
+	return s.updateEndpoint(ctx, e, &prevUpdatedAt)
+}
+
+// updateEndpoint writes e's settings, when prev is set only while the
+// stored updated_at equals *prev.
+func (s *Store) updateEndpoint(ctx context.Context, e *webhook.Endpoint, prev *time.Time) error {
 	types, err := sqlbase.ToJSON(e.EventTypes)
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(q sqlbase.Querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE ssokit_webhook_endpoints SET url = $2, description = $3, event_types = $4,
+	q := `UPDATE ssokit_webhook_endpoints SET url = $2, description = $3, event_types = $4,
 timeout_ms = $5, max_response_bytes = $6, batch_size = $7, secret_sealed = $8, old_secret_sealed = $9,
-old_secret_expires_at = $10, updated_at = $11 WHERE id = $1`,
-			e.ID, e.URL, e.Description, types, e.Timeout.Milliseconds(), e.MaxResponseBytes, e.BatchSize,
-			e.SecretSealed, e.OldSecretSealed, sqlbase.TS(e.OldSecretExpiresAt), sqlbase.TS(e.UpdatedAt))
+old_secret_expires_at = $10, updated_at = $11 WHERE id = $1`
+	args := []any{e.ID, e.URL, e.Description, types, e.Timeout.Milliseconds(), e.MaxResponseBytes, e.BatchSize,
+		e.SecretSealed, e.OldSecretSealed, sqlbase.TS(e.OldSecretExpiresAt), sqlbase.TS(e.UpdatedAt)}
+	if prev != nil {
+		q += ` AND updated_at = $12`
+		args = append(args, sqlbase.TS(*prev))
+	}
+	err = s.write(ctx, func(q2 sqlbase.Querier) error {
+		res, err := q2.ExecContext(ctx, q, args...)
 		if err != nil {
 			return sqlbase.Wrap(err)
 		}
 		return mustAffect(res, "webhook endpoint")
 	})
+	if prev != nil && errors.Is(err, sso.ErrNotFound) {
+		// No row matched: the endpoint is gone, or it changed.
+		if _, gerr := s.GetEndpoint(ctx, e.ID); gerr == nil {
+			return webhook.EndpointChanged(e.ID)
+		}
+	}
+	return err
 }
 
 // DeleteEndpoint implements webhook.Store.
