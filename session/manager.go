@@ -472,7 +472,9 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 // issueAsMemberNow issues s after its login's write found the membership
 // changed since the login read it (sso.ErrMembershipChanged): with the
 // roles the member holds now when the membership is still active, once,
-// or not at all, with a refusal naming the membership's state.
+// or not at all, with a refusal naming the membership's state, or
+// sso_required when a local login let in as a break-glass member of an
+// organization that enforces SSO lost the flag.
 func (m *Manager) issueAsMemberNow(ctx context.Context, w http.ResponseWriter, s *Session, org *sso.Organization, writes *sso.LoginWrites, now time.Time) (*Session, error) {
 	if m.cfg.Memberships == nil {
 		return nil, fmt.Errorf("session: create: %w", sso.ErrMembershipChanged)
@@ -485,6 +487,27 @@ func (m *Manager) issueAsMemberNow(ctx context.Context, w http.ResponseWriter, s
 		return nil, fmt.Errorf("%w: session: read membership: %w", sso.ErrUnavailable, err)
 	case !cur.Active():
 		return nil, &sso.ValidationError{Protocol: Protocol, Reason: "membership_" + string(cur.Status), Err: sso.ErrAccessDenied}
+	}
+	if writes.Member.BreakGlass && !cur.BreakGlass && slices.Contains(sso.LocalSignInMethods(), s.Method) {
+		// The login may have been let in as a break-glass member; without
+		// the flag, an organization that enforces SSO takes no local login,
+		// and one that turned passwords off no password.
+		if org == nil || org.ID != s.OrgID {
+			if m.cfg.Orgs == nil {
+				return nil, fmt.Errorf("session: create: %w", sso.ErrMembershipChanged)
+			}
+			if org, err = m.cfg.Orgs.GetOrg(ctx, s.OrgID); err != nil {
+				return nil, fmt.Errorf("%w: session: read organization: %w", sso.ErrUnavailable, err)
+			}
+		}
+		if org.EnforcesSSO() {
+			return nil, &sso.ValidationError{Protocol: Protocol, Reason: "sso_required", Err: sso.ErrSSORequired}
+		}
+		if s.Method == sso.AuthPassword && org.SignInVerdict(s.Method) != sso.SignInAllowed {
+			// Only break-glass members keep a password the organization
+			// turned off.
+			return nil, &sso.ValidationError{Protocol: Protocol, Reason: "method_disabled", Err: sso.ErrAccessDenied}
+		}
 	}
 	m.log.InfoContext(ctx, "session: the membership changed during the login; issuing with its current roles",
 		"org_id", s.OrgID, "user_id", s.UserID)

@@ -206,8 +206,10 @@ type LoginWrites struct {
 	Event *Event
 	// Member, when set, is the membership the session's roles were read
 	// from (SessionGrant.Member). The session is written only while the
-	// stored membership is still active with the same roles, checked under
-	// a lock that a suspension or role change of the membership waits for;
+	// stored membership is still active with the same roles and
+	// break-glass flag (a local login into an organization that enforces
+	// SSO rests on it), checked under a lock that a suspension or role
+	// change of the membership waits for;
 	// otherwise nothing is written and the error wraps
 	// ErrMembershipChanged. So a suspension or demotion committed during
 	// the login either is seen by it or is committed after the session,
@@ -244,13 +246,14 @@ func EvictionEventID(templateID, sessionID string) string {
 
 // SameMember reports whether m, a membership as stored now, still grants
 // what the login read in w.Member: it is active with the same roles, in the
-// same order. It is true when w.Member is nil.
+// same order, and the same break-glass flag. It is true when w.Member is
+// nil.
 func (w *LoginWrites) SameMember(m *Membership) bool {
 	if w.Member == nil {
 		return true
 	}
 	return m != nil && m.OrgID == w.Member.OrgID && m.UserID == w.Member.UserID &&
-		m.Status == MembershipActive && slices.Equal(m.Roles, w.Member.Roles)
+		m.Status == MembershipActive && slices.Equal(m.Roles, w.Member.Roles) && m.BreakGlass == w.Member.BreakGlass
 }
 
 // SessionIssuer issues a browser session after a login: it creates a fresh

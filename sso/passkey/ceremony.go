@@ -199,6 +199,10 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 		g.MFAAt = now
 	}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		if errors.Is(err, sso.ErrSSORequired) {
+			// The break-glass flag was withdrawn during the login.
+			return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonSSORequired, Want: org.ID, Err: sso.ErrSSORequired}
+		}
 		if errors.Is(err, sso.ErrAccessDenied) {
 			// The membership was suspended or removed during the login.
 			return nil, userID, deny(ReasonAccessDenied, sso.ErrAccessDenied, err)

@@ -166,6 +166,10 @@ func (m *Manager) issue(w http.ResponseWriter, r *http.Request, u *sso.User, org
 	ctx := r.Context()
 	g := &sso.SessionGrant{UserID: u.ID, OrgID: org.ID, Org: org, Roles: slices.Clone(mem.Roles), Member: mem, Method: Method, MFA: false}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		if errors.Is(err, sso.ErrSSORequired) {
+			// The break-glass flag was withdrawn during the login.
+			return nil, deny(ReasonSSORequired, sso.ErrSSORequired)
+		}
 		if errors.Is(err, sso.ErrAccessDenied) {
 			// The membership was suspended or removed during the login.
 			return nil, deny(ReasonAccessDenied, sso.ErrAccessDenied)

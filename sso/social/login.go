@@ -82,6 +82,12 @@ func (m *Manager) signIn(w http.ResponseWriter, r *http.Request, provider string
 	}
 	g := &sso.SessionGrant{UserID: pl.user.ID, OrgID: pl.org.ID, Org: pl.org, Roles: slices.Clone(pl.mem.Roles), Member: pl.mem, Method: Method}
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
+		if errors.Is(err, sso.ErrSSORequired) {
+			// The break-glass flag was withdrawn during the login.
+			err = m.ssoRequired(pl.org)
+			m.failed(r, provider, pl.user.ID, pl.org.ID, err)
+			return nil, pl.org.ID, err
+		}
 		if errors.Is(err, sso.ErrAccessDenied) {
 			// The membership was suspended or removed during the login.
 			err = deny(ReasonAccessDenied, sso.ErrAccessDenied, err)

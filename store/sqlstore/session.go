@@ -165,7 +165,7 @@ func lockSessionHead(ctx context.Context, tx *sql.Tx, ss *session.Session) error
 // createSession inserts ss in tx and deletes the user's sessions in its
 // organization past the newest limit, returning them oldest first. With
 // member, ss is inserted only while its membership as stored is member,
-// active with the same roles (sso.LoginWrites.Member), and otherwise
+// active with the same roles and break-glass flag (sso.LoginWrites.Member), and otherwise
 // nothing is and the error wraps sso.ErrMembershipChanged; on PostgreSQL
 // the membership's row stays share-locked until tx ends, so a suspension or
 // role change waits for the session.
@@ -179,8 +179,8 @@ func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Sessi
 		}
 		q = `INSERT INTO ssokit_sessions (` + sessionCols + `)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
-		WHERE EXISTS (` + memberRowSQL(s.dialect, "$4", "$3", "$20", "$21", "$22") + `)`
-		args = append(args, member.OrgID, member.UserID, roles)
+		WHERE EXISTS (` + memberRowSQL(s.dialect, "$4", "$3", "$20", "$21", "$22", "$23") + `)`
+		args = append(args, member.OrgID, member.UserID, roles, member.BreakGlass)
 	}
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {

@@ -110,7 +110,7 @@ fresh AS (SELECT 1 FROM head WHERE n = COALESCE((SELECT n FROM seen), 0) + 1), `
 			return "", nil, err
 		}
 		fmt.Fprintf(&b, `mem AS (%s), `, memberRowSQL(Postgres,
-			params(ss.OrgID), params(ss.UserID), params(w.Member.OrgID), params(w.Member.UserID), params(roles)))
+			params(ss.OrgID), params(ss.UserID), params(w.Member.OrgID), params(w.Member.UserID), params(roles), params(w.Member.BreakGlass)))
 		guards = append(guards, "EXISTS (SELECT 1 FROM mem)")
 	}
 	if w.Identity != nil {
@@ -175,16 +175,17 @@ const storedRoles = `COALESCE(NULLIF(NULLIF(roles, ''), 'null'), '[]')`
 
 // memberRowSQL selects the membership (org, user) when it is the one a
 // login read (wantOrg, wantUser), active, with the roles rolesJSON encoded
-// in roles; each argument is a placeholder. On PostgreSQL the row is
+// in roles and the break-glass flag breakGlass; each argument is a
+// placeholder. On PostgreSQL the row is
 // share-locked, so a suspension or role change waits for the login, and
 // one committed meanwhile is seen by the lock's recheck of the row.
-func memberRowSQL(d Dialect, org, user, wantOrg, wantUser, roles string) string {
+func memberRowSQL(d Dialect, org, user, wantOrg, wantUser, roles, breakGlass string) string {
 	stored, lock := storedRoles, ""
 	if d == Postgres {
 		stored, roles, lock = storedRoles+"::jsonb", roles+"::jsonb", " FOR SHARE"
 	}
 	return `SELECT 1 FROM ssokit_memberships WHERE org_id = ` + org + ` AND user_id = ` + user +
-		` AND org_id = ` + wantOrg + ` AND user_id = ` + wantUser + ` AND status = 'active' AND ` + stored + ` = ` + roles + lock
+		` AND org_id = ` + wantOrg + ` AND user_id = ` + wantUser + ` AND status = 'active' AND ` + stored + ` = ` + roles + ` AND break_glass = ` + breakGlass + lock
 }
 
 // rolesJSON encodes roles for comparison with storedRolesJSON.

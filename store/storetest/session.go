@@ -773,6 +773,12 @@ func testLoginMemberGuard(t *testing.T, st Stores) {
 	suspended.Status = sso.MembershipSuspended
 	ok(t, st.Core.UpdateMembership(ctx, &suspended))
 	refused("a suspension")
+	// Its break-glass flag turned, the status and roles as read (a local
+	// login into an organization enforcing SSO may rest on the flag).
+	flagged := read
+	flagged.BreakGlass = !read.BreakGlass
+	ok(t, st.Core.UpdateMembership(ctx, &flagged))
+	refused("a break-glass change")
 	// Removed.
 	ok(t, st.Core.DeleteMembership(ctx, "org_1", "user_1"))
 	refused("a removal")
