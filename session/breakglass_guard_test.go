@@ -88,4 +88,3 @@ func TestIssueSeesBreakGlassWithdrawnWithPasswordsOff(t *testing.T) {
 		}
 	})
 }
-
