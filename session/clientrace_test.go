@@ -5,33 +5,24 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/session"
 )
 
-// staleClients is a client store on which, once armed, the next read of a
+// staleClients is a client store on which, once armed (testkit.Between), the next read of a
 // client returns the copy read before between ran: another administrator's
 // change of the client lands between a change's read and its write.
 type staleClients struct {
 	session.ClientStore
-	mu      sync.Mutex
-	between func()
+	testkit.Between
 }
-
-func (s *staleClients) arm(f func()) { s.mu.Lock(); s.between = f; s.mu.Unlock() }
 
 func (s *staleClients) GetClient(ctx context.Context, id string) (*session.APIClient, error) {
 	c, err := s.ClientStore.GetClient(ctx, id)
-	s.mu.Lock()
-	f := s.between
-	s.between = nil
-	s.mu.Unlock()
-	if f != nil {
-		f()
-	}
+	s.Fire()
 	return c, err
 }
 
@@ -70,10 +61,10 @@ func TestClientChangesKeepEachOther(t *testing.T) {
 				}
 			}
 			if first == "scopes" {
-				sc.arm(rotate)
+				sc.Arm(0, rotate)
 				scopes()
 			} else {
-				sc.arm(scopes)
+				sc.Arm(0, scopes)
 				rotate()
 			}
 			if st, _ := tokenPost(t, e, cli.ID, leaked, grant); st != http.StatusUnauthorized {

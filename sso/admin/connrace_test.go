@@ -3,35 +3,26 @@ package admin_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/saml"
 	"github.com/ssokit/ssokit/sso"
 )
 
-// staleConn is a store on which, once armed, the next read of a
+// staleConn is a store on which, once armed (testkit.Between), the next read of a
 // connection returns the copy read before between ran: another
 // administrator's change of the connection lands between a request's read
 // and its write.
 type staleConn struct {
 	wholeStore
-	mu      sync.Mutex
-	between func()
+	testkit.Between
 }
-
-func (s *staleConn) arm(f func()) { s.mu.Lock(); s.between = f; s.mu.Unlock() }
 
 func (s *staleConn) GetConnection(ctx context.Context, id string) (*sso.Connection, error) {
 	c, err := s.wholeStore.GetConnection(ctx, id)
-	s.mu.Lock()
-	f := s.between
-	s.between = nil
-	s.mu.Unlock()
-	if f != nil {
-		f()
-	}
+	s.Fire()
 	return c, err
 }
 
@@ -95,7 +86,7 @@ func TestConnectionChangesKeepEachOther(t *testing.T) {
 					t.Fatal(err)
 				}
 				path := "/connections/" + c.ID
-				st.arm(func() {
+				st.Arm(0, func() {
 					if code, m := f.json(a, tc.second[0], path+tc.second[1], tc.second[2]); code/100 != 2 {
 						t.Errorf("second change %s %s: %d %v", tc.second[0], tc.second[1], code, m)
 					}

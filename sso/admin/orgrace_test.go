@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 	"github.com/ssokit/ssokit/store/memstore"
@@ -21,30 +21,17 @@ type wholeStore interface {
 	sessionStores
 }
 
-// staleRead is a store on which, once armed, the next read of an
+// staleRead is a store on which, once armed (testkit.Between), the next read of an
 // organization returns the copy read before between ran: another
 // administrator's save lands between a request's read and its write.
 type staleRead struct {
 	wholeStore
-	mu      sync.Mutex
-	skip    int
-	between func()
+	testkit.Between
 }
-
-// arm makes the read after the next skip reads run f before it returns.
-func (s *staleRead) arm(skip int, f func()) { s.mu.Lock(); s.skip, s.between = skip, f; s.mu.Unlock() }
 
 func (s *staleRead) GetOrg(ctx context.Context, id string) (*sso.Organization, error) {
 	o, err := s.wholeStore.GetOrg(ctx, id)
-	s.mu.Lock()
-	var f func()
-	if s.skip--; s.skip < 0 {
-		f, s.between = s.between, nil
-	}
-	s.mu.Unlock()
-	if f != nil {
-		f()
-	}
+	s.Fire()
 	return o, err
 }
 
@@ -108,7 +95,7 @@ func TestSettingsSavesKeepEachOther(t *testing.T) {
 					if err := inner.UpdateOrg(ctx, o); err != nil {
 						t.Fatal(err)
 					}
-					st.arm(first.reads-1, func() {
+					st.Arm(first.reads-1, func() {
 						if code, m := f.json(a, second.method, second.path, second.body); code/100 != 2 {
 							t.Errorf("%s: %d %v", second.name, code, m)
 						}
@@ -160,11 +147,11 @@ func TestSettingsSaveKeptLosing(t *testing.T) {
 		if err := inner.UpdateOrg(ctx, o); err != nil {
 			t.Error(err)
 		}
-		st.arm(0, other)
+		st.Arm(0, other)
 	}
-	st.arm(0, other)
+	st.Arm(0, other)
 	code, m := f.json(a, "PUT", "/mfa-policy", `{"required":true,"confirm":true}`)
-	st.arm(0, nil)
+	st.Arm(0, nil)
 	if code != http.StatusConflict || m["error"] != "org_changed" || !strings.Contains(fmt.Sprint(m["message"]), "nothing was saved") {
 		t.Fatalf("save that kept losing: %d %v, want 409 org_changed saying nothing was saved", code, m)
 	}

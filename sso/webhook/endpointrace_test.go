@@ -2,33 +2,24 @@ package webhook_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/sso/webhook"
 )
 
-// staleEndpoint is a webhook.Store on which, once armed, the next read of
+// staleEndpoint is a webhook.Store on which, once armed (testkit.Between), the next read of
 // an endpoint returns the copy read before between ran: another
 // administrator's change lands between a change's read and its write.
 type staleEndpoint struct {
 	webhook.Store
-	mu      sync.Mutex
-	between func()
+	testkit.Between
 }
-
-func (s *staleEndpoint) arm(f func()) { s.mu.Lock(); s.between = f; s.mu.Unlock() }
 
 func (s *staleEndpoint) GetEndpoint(ctx context.Context, id string) (*webhook.Endpoint, error) {
 	e, err := s.Store.GetEndpoint(ctx, id)
-	s.mu.Lock()
-	f := s.between
-	s.between = nil
-	s.mu.Unlock()
-	if f != nil {
-		f()
-	}
+	s.Fire()
 	return e, err
 }
 
@@ -73,10 +64,10 @@ func TestEndpointChangesKeepEachOther(t *testing.T) {
 					}
 				}
 				if first == "edit" {
-					st.arm(rotate)
+					st.Arm(0, rotate)
 					edit()
 				} else {
-					st.arm(edit)
+					st.Arm(0, edit)
 					rotate()
 				}
 				got, err := b.hooks.GetEndpoint(ctx, ep.ID)
