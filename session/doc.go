@@ -62,7 +62,12 @@
 //     for the session and its revocation reaches it); a change in between
 //     issues the session with the member's current roles or refuses the
 //     login ("membership_suspended", "membership_deactivated",
-//     [ReasonMembershipRemoved]).
+//     [ReasonMembershipRemoved]). The same holds for the member's
+//     break-glass flag, and for the organization the login's checks read
+//     ([sso.LoginWrites.Org]): enforcement, sign-in methods or an address
+//     range changed while a login is under way are checked again before
+//     its session exists ("sso_required", "method_disabled",
+//     [ReasonNetwork]).
 //   - Sessions have an idle and an absolute timeout (defaults 30 minutes and
 //     24 hours) and a per-user limit in each organization (default 5, the
 //     oldest ends first, with [Config.OnSessionEvicted] and a

@@ -456,63 +456,141 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, g *sso.SessionGr
 		return nil, err
 	}
 	writes := g.Writes
-	if g.Member != nil {
+	if g.Member != nil || (org != nil && org.ID == g.OrgID) {
 		if writes == nil {
 			writes = &sso.LoginWrites{}
 		}
 		writes.Member = g.Member
+		if org != nil && org.ID == g.OrgID {
+			writes.Org = org
+		}
 	}
-	created, err := m.create(ctx, w, s, org, writes, now)
-	if errors.Is(err, sso.ErrMembershipChanged) {
-		return m.issueAsMemberNow(ctx, w, s, org, writes, now)
-	}
-	return created, err
+	return m.issueGuarded(ctx, w, r, s, org, writes, now)
 }
 
-// issueAsMemberNow issues s after its login's write found the membership
-// changed since the login read it (sso.ErrMembershipChanged): with the
-// roles the member holds now when the membership is still active, once,
-// or not at all, with a refusal naming the membership's state, or
-// sso_required when a local login let in as a break-glass member of an
-// organization that enforces SSO lost the flag.
-func (m *Manager) issueAsMemberNow(ctx context.Context, w http.ResponseWriter, s *Session, org *sso.Organization, writes *sso.LoginWrites, now time.Time) (*Session, error) {
+// issueAttempts bounds how often issueGuarded writes a login's session
+// when the organization or membership keeps changing under it.
+const issueAttempts = 4
+
+// issueGuarded creates s with writes. When the write finds the
+// organization saved since the login read it (sso.ErrOrgChanged), it
+// applies the login's checks again to the organization as it is now; when
+// it finds the membership changed (sso.ErrMembershipChanged), it takes the
+// member's current roles (asMemberNow). Either may refuse the login.
+func (m *Manager) issueGuarded(ctx context.Context, w http.ResponseWriter, r *http.Request, s *Session, org *sso.Organization,
+	writes *sso.LoginWrites, now time.Time) (*Session, error) {
+	for range issueAttempts {
+		created, err := m.create(ctx, w, s, org, writes, now)
+		switch {
+		case errors.Is(err, sso.ErrOrgChanged):
+			org, err = m.readmit(ctx, r, s, writes)
+		case errors.Is(err, sso.ErrMembershipChanged):
+			err = m.asMemberNow(ctx, s, org, writes)
+		default:
+			return created, err
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w: session: the organization or membership kept changing during the login", sso.ErrUnavailable)
+}
+
+// readmit applies a login's checks to its organization as stored now,
+// after the login's write found it saved since the login read it: the
+// network policy, and for a local sign-in method SSO enforcement and the
+// organization's choice of methods. It returns the organization and
+// points writes at it.
+func (m *Manager) readmit(ctx context.Context, r *http.Request, s *Session, writes *sso.LoginWrites) (*sso.Organization, error) {
+	if m.cfg.Orgs == nil {
+		return nil, fmt.Errorf("session: create: %w", sso.ErrOrgChanged)
+	}
+	org, err := m.cfg.Orgs.GetOrg(ctx, s.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: session: read organization: %w", sso.ErrUnavailable, err)
+	}
+	if org, err = m.admitNetwork(ctx, r, s.OrgID, s.UserID, org, "login"); err != nil {
+		return nil, err
+	}
+	if err := m.localAdmits(ctx, s, org, writes.Member); err != nil {
+		return nil, err
+	}
+	m.log.InfoContext(ctx, "session: the organization changed during the login; its checks passed again",
+		"org_id", s.OrgID, "user_id", s.UserID)
+	writes.Org = org
+	return org, nil
+}
+
+// localAdmits applies SSO enforcement and the organization's choice of
+// sign-in methods to s, a login by a local sign-in method, with mem the
+// membership as the login holds it (read when nil): a local login into an
+// organization that enforces SSO needs an active break-glass member, and
+// a method the organization turned off is refused, except a password to a
+// break-glass member. A session switched in from another organization
+// needs an organization that does not enforce SSO; logins through an IdP
+// pass.
+func (m *Manager) localAdmits(ctx context.Context, s *Session, org *sso.Organization, mem *sso.Membership) error {
+	if s.Method == sso.AuthSwitch && org.EnforcesSSO() {
+		// A session switched in from another organization is not a login
+		// through this organization's IdP.
+		return &sso.ValidationError{Protocol: Protocol, Reason: "sso_required", Err: sso.ErrSSORequired}
+	}
+	if !slices.Contains(sso.LocalSignInMethods(), s.Method) {
+		return nil
+	}
+	if mem == nil && m.cfg.Memberships != nil {
+		cur, err := m.cfg.Memberships.GetMembership(ctx, s.OrgID, s.UserID)
+		if err != nil && !errors.Is(err, sso.ErrNotFound) {
+			return fmt.Errorf("%w: session: read membership: %w", sso.ErrUnavailable, err)
+		}
+		mem = cur
+	}
+	breakGlass := mem != nil && mem.BreakGlass && mem.Active()
+	if org.EnforcesSSO() && !breakGlass {
+		return &sso.ValidationError{Protocol: Protocol, Reason: "sso_required", Err: sso.ErrSSORequired}
+	}
+	if org.SignInVerdict(s.Method) != sso.SignInAllowed && !(s.Method == sso.AuthPassword && breakGlass) {
+		return &sso.ValidationError{Protocol: Protocol, Reason: "method_disabled", Err: sso.ErrAccessDenied}
+	}
+	return nil
+}
+
+// asMemberNow prepares s for another write after its login's write found
+// the membership changed since the login read it
+// (sso.ErrMembershipChanged): with the roles the member holds now when the
+// membership is still active, or a refusal naming the membership's state,
+// or sso_required (method_disabled) when a local login that rested on the
+// break-glass flag lost it.
+func (m *Manager) asMemberNow(ctx context.Context, s *Session, org *sso.Organization, writes *sso.LoginWrites) error {
 	if m.cfg.Memberships == nil {
-		return nil, fmt.Errorf("session: create: %w", sso.ErrMembershipChanged)
+		return fmt.Errorf("session: create: %w", sso.ErrMembershipChanged)
 	}
 	cur, err := m.cfg.Memberships.GetMembership(ctx, s.OrgID, s.UserID)
 	switch {
 	case errors.Is(err, sso.ErrNotFound):
-		return nil, &sso.ValidationError{Protocol: Protocol, Reason: ReasonMembershipRemoved, Err: sso.ErrAccessDenied}
+		return &sso.ValidationError{Protocol: Protocol, Reason: ReasonMembershipRemoved, Err: sso.ErrAccessDenied}
 	case err != nil:
-		return nil, fmt.Errorf("%w: session: read membership: %w", sso.ErrUnavailable, err)
+		return fmt.Errorf("%w: session: read membership: %w", sso.ErrUnavailable, err)
 	case !cur.Active():
-		return nil, &sso.ValidationError{Protocol: Protocol, Reason: "membership_" + string(cur.Status), Err: sso.ErrAccessDenied}
+		return &sso.ValidationError{Protocol: Protocol, Reason: "membership_" + string(cur.Status), Err: sso.ErrAccessDenied}
 	}
-	if writes.Member.BreakGlass && !cur.BreakGlass && slices.Contains(sso.LocalSignInMethods(), s.Method) {
-		// The login may have been let in as a break-glass member; without
-		// the flag, an organization that enforces SSO takes no local login,
-		// and one that turned passwords off no password.
+	if writes.Member.BreakGlass && !cur.BreakGlass {
 		if org == nil || org.ID != s.OrgID {
 			if m.cfg.Orgs == nil {
-				return nil, fmt.Errorf("session: create: %w", sso.ErrMembershipChanged)
+				return fmt.Errorf("session: create: %w", sso.ErrMembershipChanged)
 			}
 			if org, err = m.cfg.Orgs.GetOrg(ctx, s.OrgID); err != nil {
-				return nil, fmt.Errorf("%w: session: read organization: %w", sso.ErrUnavailable, err)
+				return fmt.Errorf("%w: session: read organization: %w", sso.ErrUnavailable, err)
 			}
 		}
-		if org.EnforcesSSO() {
-			return nil, &sso.ValidationError{Protocol: Protocol, Reason: "sso_required", Err: sso.ErrSSORequired}
-		}
-		if s.Method == sso.AuthPassword && org.SignInVerdict(s.Method) != sso.SignInAllowed {
-			// Only break-glass members keep a password the organization
-			// turned off.
-			return nil, &sso.ValidationError{Protocol: Protocol, Reason: "method_disabled", Err: sso.ErrAccessDenied}
+		if err := m.localAdmits(ctx, s, org, cur); err != nil {
+			return err
 		}
 	}
 	m.log.InfoContext(ctx, "session: the membership changed during the login; issuing with its current roles",
 		"org_id", s.OrgID, "user_id", s.UserID)
 	s.Roles, writes.Member = slices.Clone(cur.Roles), cur
-	return m.create(ctx, w, s, org, writes, now)
+	return nil
 }
 
 // IssueSession implements sso.SessionIssuer.
@@ -770,13 +848,14 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 // example new roles): a new ID and cookie, the old session ended. mutate,
 // when non-nil, edits the new session before it is stored.
 func (m *Manager) Reissue(w http.ResponseWriter, r *http.Request, mutate func(*Session)) (*Session, error) {
-	return m.reissue(w, r, mutate, nil)
+	return m.reissue(w, r, mutate, nil, nil)
 }
 
 // reissue is Reissue; with member, the membership the new session's roles
-// were copied from, the session is written only while it is unchanged
-// (sso.LoginWrites.Member), else as issueAsMemberNow decides.
-func (m *Manager) reissue(w http.ResponseWriter, r *http.Request, mutate func(*Session), member *sso.Membership) (*Session, error) {
+// were copied from, and org, the organization its checks read, the session
+// is written only while they are unchanged (sso.LoginWrites.Member, Org),
+// else as issueGuarded decides.
+func (m *Manager) reissue(w http.ResponseWriter, r *http.Request, mutate func(*Session), member *sso.Membership, org *sso.Organization) (*Session, error) {
 	old, err := m.Current(r)
 	if err != nil {
 		return nil, err
@@ -789,15 +868,13 @@ func (m *Manager) reissue(w http.ResponseWriter, r *http.Request, mutate func(*S
 	if err := m.end(r.Context(), old); err != nil {
 		return nil, err
 	}
-	if member == nil {
+	if member == nil && org == nil {
 		return m.create(r.Context(), w, &ns, nil, nil, m.now())
 	}
-	writes, now := &sso.LoginWrites{Member: member}, m.now()
-	created, err := m.create(r.Context(), w, &ns, nil, writes, now)
-	if errors.Is(err, sso.ErrMembershipChanged) {
-		return m.issueAsMemberNow(r.Context(), w, &ns, nil, writes, now)
+	if org != nil && org.ID != ns.OrgID {
+		org = nil
 	}
-	return created, err
+	return m.issueGuarded(r.Context(), w, r, &ns, org, &sso.LoginWrites{Member: member, Org: org}, m.now())
 }
 
 // ElevateMFA implements sso.MFAElevator: it records a completed second

@@ -113,5 +113,5 @@ func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string
 		if !local {
 			s.Method = sso.AuthSwitch
 		}
-	}, mem)
+	}, mem, org)
 }

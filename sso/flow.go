@@ -215,6 +215,16 @@ type LoginWrites struct {
 	// the login either is seen by it or is committed after the session,
 	// where its revocation of the member's sessions reaches it.
 	Member *Membership
+	// Org, when set, is the organization as the login's admission read it
+	// (SSO enforcement, sign-in methods, network policy). The session is
+	// written only while the stored organization's UpdatedAt is still
+	// Org.UpdatedAt; otherwise nothing is written and the error wraps
+	// ErrOrgChanged, and the SessionIssuer applies its checks again to the
+	// organization as it is now. So enforcement switched on while a
+	// password login hashes its password is seen by that login. Every
+	// ssokit save of an organization gives it a new UpdatedAt
+	// (UpdateOrgIf); a host's own writes must too.
+	Org *Organization
 	// Evicted, when set, is the audit event of a session the login's
 	// session limit ends, without its ID and target ID: the store appends
 	// EvictionEvent(id) for each evicted session in the session's
@@ -254,6 +264,13 @@ func (w *LoginWrites) SameMember(m *Membership) bool {
 	}
 	return m != nil && m.OrgID == w.Member.OrgID && m.UserID == w.Member.UserID &&
 		m.Status == MembershipActive && slices.Equal(m.Roles, w.Member.Roles) && m.BreakGlass == w.Member.BreakGlass
+}
+
+// SameOrg reports whether o, an organization as stored now, is still the
+// one the login read in w.Org (the same UpdatedAt). It is true when w.Org
+// is nil.
+func (w *LoginWrites) SameOrg(o *Organization) bool {
+	return w.Org == nil || (o != nil && o.ID == w.Org.ID && o.UpdatedAt.Equal(w.Org.UpdatedAt))
 }
 
 // SessionIssuer issues a browser session after a login: it creates a fresh

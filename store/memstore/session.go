@@ -123,6 +123,9 @@ func (s *Store) CreateLoginSession(ctx context.Context, ss *session.Session, lim
 	if w.Event != nil && core.eventIDs[w.Event.ID] {
 		return nil, conflict("event", w.Event.ID)
 	}
+	if w.Org != nil && !w.SameOrg(core.orgs[w.Org.ID]) {
+		return nil, sso.OrgChanged(w.Org.ID)
+	}
 	if !w.SameMember(core.members[ss.OrgID][ss.UserID]) {
 		return nil, sso.ErrMembershipChanged
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ssokit/ssokit/session"
@@ -106,11 +107,14 @@ func (s *Store) createLoginSessionTx(ctx context.Context, ss *session.Session, l
 				return err
 			}
 		}
-		var member *sso.Membership
+		var (
+			member *sso.Membership
+			org    *sso.Organization
+		)
 		if w != nil {
-			member = w.Member
+			member, org = w.Member, w.Org
 		}
-		if evicted, err = s.createSession(ctx, tx, ss, limit, member); err != nil {
+		if evicted, err = s.createSession(ctx, tx, ss, limit, member, org); err != nil {
 			return err
 		}
 		if w == nil {
@@ -162,25 +166,48 @@ func lockSessionHead(ctx context.Context, tx *sql.Tx, ss *session.Session) error
 	return sqlbase.Wrap(err)
 }
 
+// sameOrg fails with sso.ErrOrgChanged unless the stored organization
+// o.ID still has o's UpdatedAt (sso.LoginWrites.Org).
+func sameOrg(ctx context.Context, tx *sql.Tx, o *sso.Organization) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM ssokit_orgs WHERE id = $1 AND updated_at = $2`, o.ID, sqlbase.TS(o.UpdatedAt)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sso.OrgChanged(o.ID)
+	}
+	return sqlbase.Wrap(err)
+}
+
 // createSession inserts ss in tx and deletes the user's sessions in its
 // organization past the newest limit, returning them oldest first. With
 // member, ss is inserted only while its membership as stored is member,
-// active with the same roles and break-glass flag (sso.LoginWrites.Member), and otherwise
-// nothing is and the error wraps sso.ErrMembershipChanged; on PostgreSQL
-// the membership's row stays share-locked until tx ends, so a suspension or
-// role change waits for the session.
-func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Session, limit int, member *sso.Membership) ([]*session.Session, error) {
+// active with the same roles and break-glass flag
+// (sso.LoginWrites.Member), and otherwise nothing is and the error wraps
+// sso.ErrMembershipChanged; on PostgreSQL the membership's row stays
+// share-locked until tx ends, so a suspension or role change waits for the
+// session. With org, ss is inserted only while the organization's
+// updated_at is org's (sso.LoginWrites.Org), else the error wraps
+// sso.ErrOrgChanged. Both checks are in the INSERT itself.
+func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Session, limit int, member *sso.Membership, org *sso.Organization) ([]*session.Session, error) {
 	q, args := `INSERT INTO ssokit_sessions (`+sessionCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, sessionArgs(ss)
+	var conds []string
 	if member != nil {
 		roles, err := rolesJSON(member.Roles)
 		if err != nil {
 			return nil, err
 		}
+		conds = append(conds, `EXISTS (`+memberRowSQL(s.dialect, "$4", "$3", "$20", "$21", "$22", "$23")+`)`)
+		args = append(args, member.OrgID, member.UserID, roles, member.BreakGlass)
+	}
+	if org != nil {
+		n := len(args)
+		conds = append(conds, fmt.Sprintf(`EXISTS (SELECT 1 FROM ssokit_orgs WHERE id = $%d AND updated_at = $%d)`, n+1, n+2))
+		args = append(args, org.ID, sqlbase.TS(org.UpdatedAt))
+	}
+	if len(conds) > 0 {
 		q = `INSERT INTO ssokit_sessions (` + sessionCols + `)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
-		WHERE EXISTS (` + memberRowSQL(s.dialect, "$4", "$3", "$20", "$21", "$22", "$23") + `)`
-		args = append(args, member.OrgID, member.UserID, roles, member.BreakGlass)
+		WHERE ` + strings.Join(conds, " AND ")
 	}
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
@@ -189,6 +216,12 @@ func (s *Store) createSession(ctx context.Context, tx *sql.Tx, ss *session.Sessi
 	if n, err := res.RowsAffected(); err != nil {
 		return nil, sqlbase.Wrap(err)
 	} else if n == 0 {
+		// Which check refused: one more read, on this rare path only.
+		if org != nil {
+			if err := sameOrg(ctx, tx, org); err != nil {
+				return nil, err
+			}
+		}
 		return nil, sso.ErrMembershipChanged
 	}
 	if limit <= 0 {

@@ -17,7 +17,8 @@ import (
 // not at all: the session is inserted only when the identity update
 // changed its row, the event and the evictions only when the session was
 // inserted. With w.Member, every write also waits on the membership's
-// share lock and requires it active with the login's roles; with
+// share lock and requires it active with the login's roles; with w.Org,
+// every write requires the organization as the login read it; with
 // w.Evicted, each evicted session's audit event is inserted too. The
 // statement returns the new session (kind 0) and the evicted ones (kind 1,
 // oldest first).
@@ -103,6 +104,12 @@ func loginOnceSQL(ss *session.Session, limit int, w *sso.LoginWrites) (string, [
 head AS (` + upsertSessionHead + ` RETURNING n),
 fresh AS (SELECT 1 FROM head WHERE n = COALESCE((SELECT n FROM seen), 0) + 1), `)
 		guards = append(guards, "EXISTS (SELECT 1 FROM fresh)")
+	}
+	if w.Org != nil {
+		// Unlocked: an organization's settings change rarely, and a lock
+		// on its row would queue every login of a busy organization.
+		guards = append(guards, fmt.Sprintf("EXISTS (SELECT 1 FROM ssokit_orgs WHERE id = %s AND updated_at = %s)",
+			params(w.Org.ID), params(sqlbase.TS(w.Org.UpdatedAt))))
 	}
 	if w.Member != nil {
 		roles, err := rolesJSON(w.Member.Roles)

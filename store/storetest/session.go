@@ -210,6 +210,7 @@ func runSession(t *testing.T, newStores newStoresFunc) {
 	t.Run("LoginWriter", func(t *testing.T) { testLoginWriter(t, newStores(t)) })
 	t.Run("LoginWriterEvictionEvents", func(t *testing.T) { testLoginEvictionEvents(t, newStores(t)) })
 	t.Run("LoginWriterMemberGuard", func(t *testing.T) { testLoginMemberGuard(t, newStores(t)) })
+	t.Run("LoginWriterOrgGuard", func(t *testing.T) { testLoginOrgGuard(t, newStores(t)) })
 }
 
 // testLoginWriter checks the optional one-commit login write: the
@@ -787,6 +788,49 @@ func testLoginMemberGuard(t *testing.T, st Stores) {
 	s := newTestSession("user_1", 2)
 	if _, err := lw.CreateLoginSession(ctx, s, 5, &sso.LoginWrites{Identity: recs.Identity, Event: loginEvent(), Member: &read}); err != nil {
 		t.Fatalf("login write with the membership as read: %v", err)
+	}
+	if _, err := st.Sessions.GetSession(ctx, s.ID); err != nil {
+		t.Fatalf("session not stored: %v", err)
+	}
+}
+
+// testLoginOrgGuard: a login write naming the organization as the login
+// read it (sso.LoginWrites.Org) writes nothing once the organization was
+// saved since (SSO enforcement switched on while a password was checked),
+// and writes as usual while it is unchanged.
+func testLoginOrgGuard(t *testing.T, st Stores) {
+	lw, isLW := st.Sessions.(session.LoginWriter)
+	if !isLW || st.Core == nil {
+		t.Skip("the session store does not implement session.LoginWriter (an optional capability)")
+	}
+	ctx := context.Background()
+	recs := seedLogin(t, ctx, st.Core, true)
+	read, err := st.Core.GetOrg(ctx, "org_1")
+	ok(t, err)
+	saved := *read
+	saved.Settings.SSOEnforced, saved.UpdatedAt = true, sso.NextUpdatedAt(read.UpdatedAt, read.UpdatedAt)
+	ok(t, st.Core.UpdateOrg(ctx, &saved))
+	s := newTestSession("user_1", 1)
+	later := *recs.Identity
+	later.LastLoginAt = sessionBase.Add(3 * time.Hour)
+	_, err = lw.CreateLoginSession(ctx, s, 5, &sso.LoginWrites{Identity: &later, Event: loginEvent(), Member: recs.Membership, Org: read})
+	if !errors.Is(err, sso.ErrOrgChanged) || !errors.Is(err, sso.ErrConflict) {
+		t.Fatalf("login write after the organization was saved = %v; want ErrOrgChanged", err)
+	}
+	if _, err := st.Sessions.GetSession(ctx, s.ID); !errors.Is(err, sso.ErrNotFound) {
+		t.Fatalf("login write after the organization was saved left its session: %v", err)
+	}
+	if got, _ := st.Core.GetIdentity(ctx, "org_1", later.Issuer, later.Subject); got != nil && got.LastLoginAt.Equal(later.LastLoginAt) {
+		t.Fatal("login write after the organization was saved updated the identity")
+	}
+	if evs, _ := st.Core.ListEvents(ctx, sso.EventQuery{OrgID: "org_1"}); len(evs) != 0 {
+		t.Fatalf("login write after the organization was saved left %d events", len(evs))
+	}
+	cur, err := st.Core.GetOrg(ctx, "org_1")
+	ok(t, err)
+	s = newTestSession("user_1", 2)
+	if _, err := lw.CreateLoginSession(ctx, s, 5, &sso.LoginWrites{Identity: recs.Identity, Event: loginEvent(), Member: recs.Membership, Org: cur}); err != nil {
+		t.Fatalf("login write with the organization as read: %v", err)
 	}
 	if _, err := st.Sessions.GetSession(ctx, s.ID); err != nil {
 		t.Fatalf("session not stored: %v", err)
