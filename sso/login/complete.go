@@ -513,7 +513,44 @@ func (c *Completer) applyProfile(ctx context.Context, res *Resolution, p *sso.Pr
 	if err := c.applyRoles(ctx, res, p); err != nil {
 		return err
 	}
-	next := *res.User
+	u := res.User
+	for range userAttempts {
+		next, changed := refreshedUser(u, p, email, linkable)
+		if !changed {
+			// The usual returning login: nothing to write, nothing to look up.
+			return nil
+		}
+		owns, err := routing.OwnsUser(ctx, c.cfg.Store, res.Org.ID, u)
+		if err != nil || !owns {
+			return err
+		}
+		next.UpdatedAt = sso.NextUpdatedAt(u.UpdatedAt, c.cfg.Now())
+		// Written only over the account as read: a change made since (a
+		// directory's new name or address) is kept, and the refresh lands on
+		// it.
+		err = sso.UpdateUserIf(ctx, c.cfg.Store, next, u.UpdatedAt)
+		if err == nil {
+			*res.User = *next
+			return nil
+		}
+		if !errors.Is(err, sso.ErrUserChanged) {
+			return err
+		}
+		if u, err = c.cfg.Store.GetUser(ctx, u.ID); err != nil {
+			return err
+		}
+	}
+	return sso.UserChanged(u.ID)
+}
+
+// userAttempts bounds how often applyProfile refreshes an account that
+// keeps changing under it.
+const userAttempts = 4
+
+// refreshedUser returns u with the names p carries, and the verified
+// email when the login may link it, and whether that changes u.
+func refreshedUser(u *sso.User, p *sso.Profile, email string, linkable bool) (*sso.User, bool) {
+	next := *u
 	set := func(dst *string, v string) {
 		if v = clip(v); v != "" {
 			*dst = v
@@ -525,22 +562,9 @@ func (c *Completer) applyProfile(ctx context.Context, res *Resolution, p *sso.Pr
 	if linkable && email != "" {
 		next.Email, next.EmailVerified = email, true
 	}
-	u := res.User
-	if next.GivenName == u.GivenName && next.FamilyName == u.FamilyName && next.DisplayName == u.DisplayName &&
-		next.Email == u.Email && next.EmailVerified == u.EmailVerified {
-		// The usual returning login: nothing to write, nothing to look up.
-		return nil
-	}
-	owns, err := routing.OwnsUser(ctx, c.cfg.Store, res.Org.ID, u)
-	if err != nil || !owns {
-		return err
-	}
-	next.UpdatedAt = c.cfg.Now().UTC()
-	if err := c.cfg.Store.UpdateUser(ctx, &next); err != nil {
-		return err
-	}
-	*u = next
-	return nil
+	changed := next.GivenName != u.GivenName || next.FamilyName != u.FamilyName || next.DisplayName != u.DisplayName ||
+		next.Email != u.Email || next.EmailVerified != u.EmailVerified
+	return &next, changed
 }
 
 // applyRoles maps the assertion's groups to roles when the connection has

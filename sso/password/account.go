@@ -126,18 +126,12 @@ func (m *Manager) VerifyEmail(ctx context.Context, token string) (*sso.User, err
 	if err != nil {
 		return nil, err
 	}
-	u, err := m.cfg.Users.GetUser(ctx, t.UserID)
-	if err != nil {
-		return nil, err
-	}
-	if u.Email != cred.Email {
+	u, err := m.markVerified(ctx, t.UserID, cred.Email)
+	if errors.Is(err, errAddressMoved) {
 		return nil, refuse(ReasonTokenStale, "token", "Your address changed since this link was sent; ask for a new one.", sso.ErrInvalidInput)
 	}
-	if !u.EmailVerified {
-		u.EmailVerified, u.UpdatedAt = true, m.now()
-		if err := m.cfg.Users.UpdateUser(ctx, u); err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	m.audit(ctx, &sso.Event{Type: EventEmailVerified, Actor: sso.Actor{Type: sso.ActorUser, ID: u.ID}, Target: sso.Target{Type: "user", ID: u.ID}})
 	if m.cfg.Joiner != nil {
@@ -194,9 +188,10 @@ func (m *Manager) ResetPassword(ctx context.Context, token, pw string) error {
 	if err := m.replace(ctx, cred, pw); err != nil {
 		return err
 	}
-	if u, err := m.cfg.Users.GetUser(ctx, t.UserID); err == nil && !u.EmailVerified && u.Email == cred.Email {
-		u.EmailVerified, u.UpdatedAt = true, m.now()
-		_ = m.cfg.Users.UpdateUser(ctx, u)
+	// The reset link proved the address too; an account moved to another
+	// address meanwhile keeps it, unverified.
+	if _, err := m.markVerified(ctx, t.UserID, cred.Email); err != nil && !errors.Is(err, errAddressMoved) {
+		m.log.WarnContext(ctx, "password: mark the address verified after a reset", "user", t.UserID, "err", err)
 	}
 	m.audit(ctx, &sso.Event{Type: EventPasswordReset, Actor: sso.Actor{Type: sso.ActorUser, ID: t.UserID}, Target: sso.Target{Type: "user", ID: t.UserID}})
 	return nil
@@ -388,4 +383,39 @@ func human(d time.Duration) string {
 		return fmt.Sprintf("%d hours", d/time.Hour)
 	}
 	return fmt.Sprintf("%d minutes", d/time.Minute)
+}
+
+// errAddressMoved is markVerified's answer for an account no longer at
+// the address a link was sent to.
+var errAddressMoved = errors.New("password: the account's address changed since the link was sent")
+
+// markVerified marks the address of account userID verified, provided it
+// is still email, the address a link proved. It writes only over the
+// account as read (sso.UpdateUserIf), so a move of the account to another
+// address made meanwhile is neither undone nor marked verified: the
+// account is read again and, no longer at email, refused with
+// errAddressMoved.
+func (m *Manager) markVerified(ctx context.Context, userID, email string) (*sso.User, error) {
+	for range 4 {
+		u, err := m.cfg.Users.GetUser(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		if u.Email != email {
+			return nil, errAddressMoved
+		}
+		if u.EmailVerified {
+			return u, nil
+		}
+		next := *u
+		next.EmailVerified, next.UpdatedAt = true, sso.NextUpdatedAt(u.UpdatedAt, m.now())
+		err = sso.UpdateUserIf(ctx, m.cfg.Users, &next, u.UpdatedAt)
+		if err == nil {
+			return &next, nil
+		}
+		if !errors.Is(err, sso.ErrUserChanged) {
+			return nil, err
+		}
+	}
+	return nil, sso.UserChanged(userID)
 }

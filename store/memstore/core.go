@@ -602,13 +602,30 @@ func (s *Store) GetUser(ctx context.Context, id string) (*sso.User, error) {
 
 // UpdateUser implements sso.UserStore.
 func (s *Store) UpdateUser(ctx context.Context, u *sso.User) error {
+	return s.updateUser(u, nil)
+}
+
+var _ sso.ConditionalUserUpdater = (*Store)(nil)
+
+// UpdateUserIf implements sso.ConditionalUserUpdater.
+func (s *Store) UpdateUserIf(ctx context.Context, u *sso.User, prevUpdatedAt time.Time) error {
+	return s.updateUser(u, &prevUpdatedAt)
+}
+
+// updateUser replaces user u.ID with u, when prev is set only while its
+// stored UpdatedAt equals *prev.
+func (s *Store) updateUser(u *sso.User, prev *time.Time) error {
 	if err := u.Validate(); err != nil {
 		return err
 	}
 	d := s.lock()
 	defer s.mu.Unlock()
-	if _, ok := d.users[u.ID]; !ok {
+	old, ok := d.users[u.ID]
+	if !ok {
 		return notFound("user", u.ID)
+	}
+	if prev != nil && !old.UpdatedAt.Equal(*prev) {
+		return sso.UserChanged(u.ID)
 	}
 	d.putUser(u)
 	return nil

@@ -450,6 +450,28 @@ func (s *Store) UpdateUser(ctx context.Context, u *sso.User) error {
 		family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1`, sqlbase.UserArgs(u)...)
 }
 
+var _ sso.ConditionalUserUpdater = (*Store)(nil)
+
+// UpdateUserIf implements sso.ConditionalUserUpdater: UpdateUser whose
+// WHERE also requires the stored updated_at to be prevUpdatedAt, so a
+// change committed since the caller's read (which on PostgreSQL the UPDATE
+// waits for and then re-checks) makes it write nothing.
+func (s *Store) UpdateUserIf(ctx context.Context, u *sso.User, prevUpdatedAt time.Time) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	err := s.execAffect(ctx, "user", `UPDATE ssokit_users SET email = $2, email_lower = $3, email_verified = $4, given_name = $5,
+		family_name = $6, display_name = $7, created_at = $8, updated_at = $9 WHERE id = $1 AND updated_at = $10`,
+		append(sqlbase.UserArgs(u), sqlbase.TS(prevUpdatedAt))...)
+	if errors.Is(err, sso.ErrNotFound) {
+		// No row matched: the user is gone, or changed.
+		if _, gerr := s.GetUser(ctx, u.ID); gerr == nil {
+			return sso.UserChanged(u.ID)
+		}
+	}
+	return err
+}
+
 // DeleteUser implements sso.UserStore.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	return s.execAffect(ctx, "user", `DELETE FROM ssokit_users WHERE id = $1`, id)

@@ -174,6 +174,7 @@ var suites = []suite{
 	{name: "SessionSweep", fields: []string{"Sweeper", "Sessions", "Tokens"}, run: runSessionSweep},
 	{name: "SessionTokens", fields: []string{"Tokens"}, run: runSessionTokens},
 	{name: "User", fields: []string{"Core"}, run: runUser},
+	{name: "UserUpdateIf", fields: []string{"Core"}, run: runUserUpdateIf},
 
 	{name: "CoreRace", fields: []string{"Core"}, run: runCoreRace, concurrency: true},
 	{name: "HealthRace", fields: []string{"Health"}, run: runHealthRace, concurrency: true},
