@@ -29,6 +29,12 @@ type memberGuardRig struct {
 }
 
 func newMemberGuardRig(t *testing.T, backend string) *memberGuardRig {
+	return newMemberGuardRigOn(t, backend, nil)
+}
+
+// newMemberGuardRigOn is newMemberGuardRig whose completer reads and
+// writes the core records through wrap(store) when wrap is set.
+func newMemberGuardRigOn(t *testing.T, backend string, wrap func(teststore.LoginStore) sso.Store) *memberGuardRig {
 	e := ssoenv.New(t)
 	st := teststore.OpenLogin(t, backend, e.Clock)
 	org := &sso.Organization{ID: opaque.NewID("org_"), Slug: "acme", Name: "Acme"}
@@ -54,7 +60,11 @@ func newMemberGuardRig(t *testing.T, backend string) *memberGuardRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := login.New(login.Config{Store: st, Sessions: sessions, Auditor: aud, Now: e.Clock, Logger: log, WriteWithSession: true})
+	var core sso.Store = st
+	if wrap != nil {
+		core = wrap(st)
+	}
+	c, err := login.New(login.Config{Store: core, Sessions: sessions, Auditor: aud, Now: e.Clock, Logger: log, WriteWithSession: true})
 	if err != nil {
 		t.Fatal(err)
 	}
