@@ -502,12 +502,9 @@ func (m *Manager) issueGuarded(ctx context.Context, w http.ResponseWriter, r *ht
 // organization's choice of methods. It returns the organization and
 // points writes at it.
 func (m *Manager) readmit(ctx context.Context, r *http.Request, s *Session, writes *sso.LoginWrites) (*sso.Organization, error) {
-	if m.cfg.Orgs == nil {
-		return nil, fmt.Errorf("session: create: %w", sso.ErrOrgChanged)
-	}
-	org, err := m.cfg.Orgs.GetOrg(ctx, s.OrgID)
+	org, err := m.orgNow(ctx, s.OrgID, sso.ErrOrgChanged)
 	if err != nil {
-		return nil, fmt.Errorf("%w: session: read organization: %w", sso.ErrUnavailable, err)
+		return nil, err
 	}
 	if org, err = m.admitNetwork(ctx, r, s.OrgID, s.UserID, org, "login"); err != nil {
 		return nil, err
@@ -521,21 +518,34 @@ func (m *Manager) readmit(ctx context.Context, r *http.Request, s *Session, writ
 	return org, nil
 }
 
+// orgNow reads organization id as stored now, for a login whose write
+// failed with cause; without Config.Orgs the login fails with cause.
+func (m *Manager) orgNow(ctx context.Context, id string, cause error) (*sso.Organization, error) {
+	if m.cfg.Orgs == nil {
+		return nil, fmt.Errorf("session: create: %w", cause)
+	}
+	org, err := m.cfg.Orgs.GetOrg(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: session: read organization: %w", sso.ErrUnavailable, err)
+	}
+	return org, nil
+}
+
 // localAdmits applies SSO enforcement and the organization's choice of
-// sign-in methods to s, a login by a local sign-in method, with mem the
-// membership as the login holds it (read when nil): a local login into an
-// organization that enforces SSO needs an active break-glass member, and
-// a method the organization turned off is refused, except a password to a
-// break-glass member. A session switched in from another organization
+// sign-in methods to s, with mem the membership as the login holds it
+// (read when nil). A local login (sso.AuthMethod.Local) into an
+// organization that enforces SSO needs an active break-glass member; a
+// sign-in method the organization turned off is refused, except a password
+// to a break-glass member. A session switched in from another organization
 // needs an organization that does not enforce SSO; logins through an IdP
-// pass.
+// pass. Logins, re-checks and SwitchOrg all apply these rules here.
 func (m *Manager) localAdmits(ctx context.Context, s *Session, org *sso.Organization, mem *sso.Membership) error {
 	if s.Method == sso.AuthSwitch && org.EnforcesSSO() {
 		// A session switched in from another organization is not a login
 		// through this organization's IdP.
 		return &sso.ValidationError{Protocol: Protocol, Reason: "sso_required", Err: sso.ErrSSORequired}
 	}
-	if !slices.Contains(sso.LocalSignInMethods(), s.Method) {
+	if !s.Method.Local() {
 		return nil
 	}
 	if mem == nil && m.cfg.Memberships != nil {
@@ -549,7 +559,8 @@ func (m *Manager) localAdmits(ctx context.Context, s *Session, org *sso.Organiza
 	if org.EnforcesSSO() && !breakGlass {
 		return &sso.ValidationError{Protocol: Protocol, Reason: "sso_required", Err: sso.ErrSSORequired}
 	}
-	if org.SignInVerdict(s.Method) != sso.SignInAllowed && !(s.Method == sso.AuthPassword && breakGlass) {
+	if slices.Contains(sso.LocalSignInMethods(), s.Method) && org.SignInVerdict(s.Method) != sso.SignInAllowed &&
+		!(s.Method == sso.AuthPassword && breakGlass) {
 		return &sso.ValidationError{Protocol: Protocol, Reason: "method_disabled", Err: sso.ErrAccessDenied}
 	}
 	return nil
@@ -576,11 +587,8 @@ func (m *Manager) asMemberNow(ctx context.Context, s *Session, org *sso.Organiza
 	}
 	if writes.Member.BreakGlass && !cur.BreakGlass {
 		if org == nil || org.ID != s.OrgID {
-			if m.cfg.Orgs == nil {
-				return fmt.Errorf("session: create: %w", sso.ErrMembershipChanged)
-			}
-			if org, err = m.cfg.Orgs.GetOrg(ctx, s.OrgID); err != nil {
-				return fmt.Errorf("%w: session: read organization: %w", sso.ErrUnavailable, err)
+			if org, err = m.orgNow(ctx, s.OrgID, sso.ErrMembershipChanged); err != nil {
+				return err
 			}
 		}
 		if err := m.localAdmits(ctx, s, org, cur); err != nil {

@@ -96,12 +96,17 @@ func (m *Manager) SwitchOrg(w http.ResponseWriter, r *http.Request, orgID string
 		return nil, fmt.Errorf("session: read organization: %w", err)
 	}
 	local := cur.Method.Local()
-	if org.EnforcesSSO() && !(local && mem.BreakGlass) {
-		return nil, refuse("sso_required", sso.ErrSSORequired)
+	method := sso.AuthSwitch
+	if local {
+		method = cur.Method
 	}
-	if local && slices.Contains(sso.LocalSignInMethods(), cur.Method) && org.SignInVerdict(cur.Method) != sso.SignInAllowed &&
-		!(cur.Method == sso.AuthPassword && mem.BreakGlass) {
-		return nil, refuse("method_disabled", sso.ErrAccessDenied)
+	// The rules a login into org follows, for the session as it will be.
+	if err := m.localAdmits(ctx, &Session{OrgID: orgID, UserID: cur.UserID, Method: method}, org, mem); err != nil {
+		var ve *sso.ValidationError
+		if !errors.As(err, &ve) {
+			return nil, err
+		}
+		return nil, refuse(ve.Reason, ve.Err)
 	}
 	if _, err := m.admitNetwork(ctx, r, orgID, cur.UserID, org, "org_switch"); err != nil {
 		return nil, err

@@ -83,7 +83,6 @@ func (d *Dispatcher) UpdateEndpoint(ctx context.Context, id string, in EndpointI
 		if in.OrgID != e.OrgID || (in.Kind != "" && in.Kind != e.Kind) {
 			return fmt.Errorf("webhook: endpoint %s: %w", id, sso.ErrNotFound)
 		}
-		in := in
 		in.Kind = e.Kind
 		oldURL := e.URL
 		if err := d.apply(e, in); err != nil {
