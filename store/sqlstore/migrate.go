@@ -132,36 +132,65 @@ func (s *Store) migrateTo(ctx context.Context, upTo int) error {
 	return nil
 }
 
-func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, m migration) error {
-	tx, err := conn.BeginTx(ctx, nil)
+func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, m migration) (err error) {
+	q, done, err := s.beginMigration(ctx, conn)
 	if err != nil {
 		return sqlbase.Wrap(err)
 	}
-	defer tx.Rollback()
-	if s.dialect == SQLite {
-		// Take the write lock before reading, so two processes cannot both
-		// decide to apply the same step.
-		if _, err := tx.ExecContext(ctx, `UPDATE ssokit_migrations SET version = version WHERE 0`); err != nil {
-			return sqlbase.Wrap(err)
-		}
-	}
+	defer func() { err = done(err) }()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ssokit_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM ssokit_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
 		return sqlbase.Wrap(err)
 	}
 	if n > 0 {
 		return nil
 	}
 	for _, stmt := range splitStatements(forDialect(m.sql, s.dialect)) {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
 			return sqlbase.Wrap(err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ssokit_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+	if _, err := q.ExecContext(ctx, `INSERT INTO ssokit_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 		m.version, m.name, sqlbase.TS(s.now())); err != nil {
 		return sqlbase.Wrap(err)
 	}
-	return tx.Commit()
+	return nil
+}
+
+// beginMigration starts the transaction of one migration step on conn and
+// returns what runs its statements and done, which commits when the step
+// succeeded and rolls back otherwise. On SQLite it is BEGIN IMMEDIATE: the
+// write lock is taken before the step reads which migrations are applied,
+// so two processes cannot both decide to apply one step, and a second one
+// waits (busy_timeout) instead of failing when it would have to upgrade a
+// read lock another writer has passed.
+func (s *Store) beginMigration(ctx context.Context, conn *sql.Conn) (sqlbase.Querier, func(error) error, error) {
+	if s.dialect != SQLite {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		return tx, func(err error) error {
+			if err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			return sqlbase.Wrap(tx.Commit())
+		}, nil
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return nil, nil, err
+	}
+	return conn, func(err error) error {
+		if err != nil {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+			return err
+		}
+		if _, err = conn.ExecContext(ctx, `COMMIT`); err != nil {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		}
+		return sqlbase.Wrap(err)
+	}, nil
 }
 
 // splitStatements splits a migration on semicolons at line ends. Migrations
