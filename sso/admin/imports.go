@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/sso"
@@ -65,6 +66,12 @@ func (h *Handler) importConnections(w http.ResponseWriter, r *http.Request, org 
 		return err
 	}
 	written := h.auditImport(r, org, plan)
+	if errors.Is(err, sso.ErrConnectionChanged) {
+		httpjson.Write(w, http.StatusConflict, map[string]any{"error": "connection_changed",
+			"message": "a connection changed while this import was being saved, so the import stopped there: the rows marked written were saved, the rest were not; run the import again, it writes only what still differs",
+			"plan":    plan})
+		return nil
+	}
 	if err != nil {
 		// A store failure part way: what was written is audited; running
 		// the import again completes it.
@@ -80,11 +87,11 @@ func (h *Handler) importConnections(w http.ResponseWriter, r *http.Request, org 
 
 // importWrite stores one connection of an import with its
 // connection.created or connection.updated event in one transaction (see
-// Handler.change).
-func (h *Handler) importWrite(ctx context.Context, a migrate.Action, c *sso.Connection) error {
+// Handler.change); an update only over the copy the plan read.
+func (h *Handler) importWrite(ctx context.Context, a migrate.Action, c *sso.Connection, prevUpdatedAt time.Time) error {
 	typ, write := EventConnectionCreated, func(s Store) error { return s.CreateConnection(ctx, c) }
 	if a == migrate.Update {
-		typ, write = EventConnectionUpdated, func(s Store) error { return s.UpdateConnection(ctx, c) }
+		typ, write = EventConnectionUpdated, func(s Store) error { return sso.UpdateConnectionIf(ctx, s, c, prevUpdatedAt) }
 	}
 	return h.change(ctx, write, &sso.Event{OrgID: c.OrgID, Type: typ, Target: sso.Target{Type: "connection", ID: c.ID},
 		Details: map[string]string{"protocol": string(c.Protocol), "import": "true"}})

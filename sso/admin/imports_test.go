@@ -153,3 +153,55 @@ func TestImportConnections(t *testing.T) {
 		t.Fatalf("bad dry_run: %d %v", code, m)
 	}
 }
+
+// TestImportOverAConnectionChangedDuringIt: a connection disabled between
+// the import's read of it and its write stays disabled; the import answers
+// 409 connection_changed with the plan (nothing written), and running it
+// again applies the rename over the disabled connection.
+func TestImportOverAConnectionChangedDuringIt(t *testing.T) {
+	st := &staleConn{wholeStore: memstore.New()}
+	f := newFixtureOn(t, st, func(c *admin.Config) {
+		base, _ := url.Parse("https://app.example.com/sso/saml")
+		sp, err := saml.New(saml.Config{BaseURL: base, Connections: c.Store, Store: memsaml.New(memstore.New()),
+			Completer: importCompleter{}, OnLogout: func(context.Context, *saml.LogoutRequest) error { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Configurers[saml.Protocol] = sp
+	})
+	row := map[string]any{"name": "Acme Okta", "protocol": "saml", "idp_metadata_xml": importMetadata(t, "https://okta.example.com/acme")}
+	body := func() string {
+		b, _ := json.Marshal([]map[string]any{row})
+		return string(b)
+	}
+	code, m := f.json(f.orgA, "POST", "/connections/import", body())
+	if code != http.StatusCreated {
+		t.Fatalf("import: %d %v", code, m)
+	}
+	id := m["items"].([]any)[0].(map[string]any)["connection_id"].(string)
+	row["id"], row["name"] = id, "Acme Okta (EU)"
+
+	st.Arm(0, func() {
+		if code, m := f.json(f.orgA, "POST", "/connections/"+id+"/disable", ""); code != http.StatusOK {
+			t.Errorf("disable: %d %v", code, m)
+		}
+	})
+	code, m = f.json(f.orgA, "POST", "/connections/import", body())
+	plan, _ := m["plan"].(map[string]any)
+	if code != http.StatusConflict || m["error"] != "connection_changed" || plan == nil || plan["applied"] != false {
+		t.Fatalf("import over a changed connection: %d %v", code, m)
+	}
+	c, err := st.GetConnection(ctx, id)
+	if err != nil || c.Status != sso.ConnectionDisabled || c.DisplayName != "Acme Okta" {
+		t.Fatalf("after the refused import: %+v, %v; want disabled, the old name", c, err)
+	}
+
+	code, m = f.json(f.orgA, "POST", "/connections/import", body())
+	if code != http.StatusCreated {
+		t.Fatalf("again: %d %v", code, m)
+	}
+	c, err = st.GetConnection(ctx, id)
+	if err != nil || c.Status != sso.ConnectionDisabled || c.DisplayName != "Acme Okta (EU)" {
+		t.Fatalf("after the second import: %+v, %v; want disabled and renamed", c, err)
+	}
+}

@@ -86,10 +86,15 @@ type Importer struct {
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 	// Write, when set, writes one planned connection (a Create or an
-	// Update) in place of Store's CreateConnection or UpdateConnection:
-	// the admin API sets it to store each connection together with its
-	// audit event in one transaction.
-	Write func(ctx context.Context, a Action, c *sso.Connection) error
+	// Update) in place of the Store: the admin API sets it to store each
+	// connection together with its audit event in one transaction. For an
+	// Update, prevUpdatedAt is the UpdatedAt of the connection as the plan
+	// read it, and Write must store c only while the stored connection
+	// still has it (sso.UpdateConnectionIf), failing with
+	// sso.ErrConnectionChanged otherwise, so that a change made to the
+	// connection while the import ran (a disable, a replaced certificate)
+	// is not undone by the plan's older copy.
+	Write func(ctx context.Context, a Action, c *sso.Connection, prevUpdatedAt time.Time) error
 }
 
 // Options select what Run does.
@@ -120,6 +125,7 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 	}
 	plan := &Plan{Items: make([]Item, 0, len(rows)), Counts: map[Action]int{}}
 	cands := make([]*sso.Connection, len(rows))
+	prevAt := make([]time.Time, len(rows))
 	// Planning reserves nothing (a SAML connection's own paths): a dry run
 	// writes nothing, and a real run reserves just before it writes.
 	pctx := sso.WithPlanOnly(ctx)
@@ -127,6 +133,10 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 		it, c, err := im.planRow(pctx, &rows[i], opts, now().UTC())
 		if err != nil {
 			return nil, err
+		}
+		if it.Action == Update {
+			// Written over the copy read, as a new version of it.
+			prevAt[i], c.UpdatedAt = c.UpdatedAt, sso.NextUpdatedAt(c.UpdatedAt, now())
 		}
 		plan.Items, cands[i] = append(plan.Items, it), c
 	}
@@ -144,7 +154,7 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 		return plan, err
 	}
 	for i, it := range plan.Items {
-		err := im.write(ctx, it.Action, cands[i])
+		err := im.write(ctx, it.Action, cands[i], prevAt[i])
 		if err != nil {
 			im.release(ctx, plan, cands, i)
 			return plan, fmt.Errorf("migrate: row %d (%s): %w", it.Line, it.ConnectionID, err)
@@ -157,18 +167,19 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 
 // write stores connection c of a Create or an Update item through
 // Importer.Write when set, else through the Store; other actions write
-// nothing.
-func (im *Importer) write(ctx context.Context, a Action, c *sso.Connection) error {
+// nothing. An Update is written only over the copy the plan read
+// (prevUpdatedAt).
+func (im *Importer) write(ctx context.Context, a Action, c *sso.Connection, prevUpdatedAt time.Time) error {
 	if a != Create && a != Update {
 		return nil
 	}
 	if im.Write != nil {
-		return im.Write(ctx, a, c)
+		return im.Write(ctx, a, c, prevUpdatedAt)
 	}
 	if a == Create {
 		return im.Store.CreateConnection(ctx, c)
 	}
-	return im.Store.UpdateConnection(ctx, c)
+	return sso.UpdateConnectionIf(ctx, im.Store, c, prevUpdatedAt)
 }
 
 // reserve has each configurer reserve what the connections to write claim
@@ -210,7 +221,8 @@ func (im *Importer) release(ctx context.Context, plan *Plan, cands []*sso.Connec
 }
 
 // planRow validates one row and returns its item and the connection it
-// would store (nil when invalid or unchanged).
+// would store (nil when invalid or unchanged). An update's connection
+// keeps the UpdatedAt of the stored copy it was made from.
 func (im *Importer) planRow(ctx context.Context, row *Row, opts Options, now time.Time) (Item, *sso.Connection, error) {
 	it := Item{Line: row.Line, Org: row.Org, Name: row.Name, Protocol: row.Protocol, ConnectionID: row.ID}
 	if it.Org == "" {
@@ -294,7 +306,6 @@ func (im *Importer) planRow(ctx context.Context, row *Row, opts Options, now tim
 		}
 		c.LastTestOK, c.LastTest = time.Time{}, nil
 	}
-	c.UpdatedAt = now
 	return it, c, nil
 }
 
