@@ -6,7 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -23,11 +22,11 @@ func (g *guardRig) breakGlassLogin(t *testing.T, method sso.AuthMethod) (*httpte
 	}
 	mem = g.member(t, orgA)
 	g.editBeforeWrite(t, orgA, func(m *sso.Membership) { m.BreakGlass = false })
-	before, _ := g.st.ListUserSessions(ctx, "alice")
+	before, _ := g.ss.ListUserSessions(ctx, "alice")
 	w := httptest.NewRecorder()
 	_, err := g.m.Issue(w, httptest.NewRequest("POST", "https://app.test/login", nil), &sso.SessionGrant{UserID: "alice",
 		OrgID: orgA, Method: method, Roles: slices.Clone(mem.Roles), Member: mem})
-	after, _ := g.st.ListUserSessions(ctx, "alice")
+	after, _ := g.ss.ListUserSessions(ctx, "alice")
 	return w, len(after) - len(before), err
 }
 
@@ -67,8 +66,7 @@ func TestIssueSeesBreakGlassWithdrawnDuringLogin(t *testing.T) {
 		}, "method_disabled", sso.ErrAccessDenied},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			teststore.Each(t, func(t *testing.T, backend string) {
-				g := newGuardRig(t, backend)
+			eachGuardRig(t, func(t *testing.T, g *guardRig) {
 				g.setOrg(t, tc.settings)
 				w, added, err := g.breakGlassLogin(t, sso.AuthPassword)
 				var ve *sso.ValidationError

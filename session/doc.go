@@ -67,7 +67,12 @@
 //     ([sso.LoginWrites.Org]): enforcement, sign-in methods or an address
 //     range changed while a login is under way are checked again before
 //     its session exists ("sso_required", "method_disabled",
-//     [ReasonNetwork]).
+//     [ReasonNetwork]). With a store that is not a [LoginWriter] (the
+//     Redis session store, or a host's own) the Manager reads the
+//     organization and the membership again once the session is written,
+//     and ends it and applies the same checks when either changed: a
+//     change committed after that read ends the session with its own
+//     revocation sweep.
 //   - Sessions have an idle and an absolute timeout (defaults 30 minutes and
 //     24 hours) and a per-user limit in each organization (default 5, the
 //     oldest ends first, with [Config.OnSessionEvicted] and a

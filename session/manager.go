@@ -611,7 +611,8 @@ func (m *Manager) IssueSession(w http.ResponseWriter, r *http.Request, g *sso.Se
 // keeping s.AuthAt) and sets the cookie. org, when it is s's organization,
 // supplies the lifetimes without a read (see policyOf); nil reads it.
 // writes, when the store is a LoginWriter, are written in the session's
-// transaction and marked Written.
+// transaction and marked Written; otherwise what they guard is confirmed
+// once the session is written (confirmWrites).
 func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session, org *sso.Organization, writes *sso.LoginWrites, now time.Time) (*Session, error) {
 	p, err := m.policyOf(ctx, s.OrgID, org)
 	if err != nil {
@@ -659,6 +660,13 @@ func (m *Manager) create(ctx context.Context, w http.ResponseWriter, s *Session,
 		if m.cfg.OnSessionEvicted != nil {
 			m.cfg.OnSessionEvicted(ctx, e.Info())
 		}
+	}
+	if err := m.confirmWrites(ctx, s, writes); err != nil {
+		// No cookie names s: ending it is tidiness, not safety.
+		if endErr := m.end(ctx, s); endErr != nil {
+			m.log.WarnContext(ctx, "session: could not end a session its login's re-check refused", "session_id", s.ID, "err", endErr)
+		}
+		return nil, err
 	}
 	m.setCookie(w, bearer, s.ExpiresAt)
 	return s, nil

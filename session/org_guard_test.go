@@ -6,7 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/ssokit/ssokit/internal/teststore"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -38,10 +37,10 @@ func (g *guardRig) loginAs(t *testing.T, method sso.AuthMethod) (int, error) {
 		t.Fatal(err)
 	}
 	mem := g.member(t, orgA)
-	before, _ := g.st.ListUserSessions(ctx, "alice")
+	before, _ := g.ss.ListUserSessions(ctx, "alice")
 	_, err = g.m.Issue(httptest.NewRecorder(), httptest.NewRequest("POST", "https://app.test/login", nil), &sso.SessionGrant{
 		UserID: "alice", OrgID: orgA, Method: method, Roles: slices.Clone(mem.Roles), Member: mem, Org: org})
-	after, _ := g.st.ListUserSessions(ctx, "alice")
+	after, _ := g.ss.ListUserSessions(ctx, "alice")
 	return len(after) - len(before), err
 }
 
@@ -79,8 +78,7 @@ func TestIssueSeesOrgSavedDuringLogin(t *testing.T) {
 		{"another setting", sso.AuthPassword, false, func(s *sso.OrgSettings) { s.AllowJIT = !s.AllowJIT }, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			teststore.Each(t, func(t *testing.T, backend string) {
-				g := newGuardRig(t, backend)
+			eachGuardRig(t, func(t *testing.T, g *guardRig) {
 				g.setOrg(t, func(s *sso.OrgSettings) { s.Features = sso.Features{"saml", "enforce_sso", "passkey"} })
 				if tc.breakGlass {
 					mem := g.member(t, orgA)
@@ -114,8 +112,7 @@ func TestIssueSeesOrgSavedDuringLogin(t *testing.T) {
 // session is written refuses the switch.
 func TestSwitchOrgSeesEnforcementDuringSwitch(t *testing.T) {
 	t.Parallel()
-	teststore.Each(t, func(t *testing.T, backend string) {
-		g := newGuardRig(t, backend)
+	eachGuardRig(t, func(t *testing.T, g *guardRig) {
 		g.setOrg(t, func(s *sso.OrgSettings) { s.Features = sso.Features{"saml", "enforce_sso"} })
 		_, w, err := g.login(t, orgB)
 		if err != nil {
@@ -130,7 +127,7 @@ func TestSwitchOrgSeesEnforcementDuringSwitch(t *testing.T) {
 		if !errors.Is(err, sso.ErrSSORequired) {
 			t.Fatalf("switch across enforcement = %v; want ErrSSORequired", err)
 		}
-		if ss, _ := g.st.ListUserSessions(ctx, "alice"); slices.ContainsFunc(ss, func(s *session.Session) bool { return s.OrgID == orgA }) {
+		if ss, _ := g.ss.ListUserSessions(ctx, "alice"); slices.ContainsFunc(ss, func(s *session.Session) bool { return s.OrgID == orgA }) {
 			t.Fatal("the refused switch left a session in org_a")
 		}
 	})

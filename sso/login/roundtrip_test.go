@@ -55,10 +55,14 @@ var (
 )
 
 // withSession is a budget plus the session a real session.Manager stores.
-// It reads no organization: the grant carries the one the completer read.
+// Its session policy comes from the organization the grant carries, and
+// the counting store is not a session.LoginWriter, so once the session is
+// written the Manager reads the organization once to confirm the login's
+// checks still hold (a LoginWriter checks that in the session's write).
 func withSession(budget map[string]int) map[string]int {
 	b := maps.Clone(budget)
 	b["CreateSession"] = 1
+	b["GetOrg"] = 1
 	return b
 }
 
@@ -116,12 +120,13 @@ func TestRoundTripsMatchedLogin(t *testing.T) {
 }
 
 // orgReadOnce fails the test unless one login's store calls read the
-// organization once (in LoadLogin or GetOrg, whoever reads it) and stored
-// one session.
+// organization once for its checks (in LoadLogin or GetOrg, whoever reads
+// it) and once, after the session, to confirm them (GetOrg, see
+// withSession), and stored one session.
 func (rt *roundTripEnv) orgReadOnce(what string, calls map[string]int) {
 	rt.t.Helper()
-	if n := calls["GetOrg"] + calls["LoadLogin"]; n != 1 {
-		rt.t.Errorf("%s: the organization was read %d times (%s), want once", what, n, formatCounts(calls))
+	if n := calls["GetOrg"] + calls["LoadLogin"]; n != 2 || calls["GetOrg"] != 1 {
+		rt.t.Errorf("%s: the organization was read %d times (%s), want once for the checks and once to confirm them", what, n, formatCounts(calls))
 	}
 	if n := calls["CreateSession"]; n != 1 {
 		rt.t.Errorf("%s: %d CreateSession calls, want 1", what, n)
