@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,6 +199,11 @@ func (h *Handler) createConnection(w http.ResponseWriter, r *http.Request, org *
 	if err := applyMapping(c, req.Mapping, req.GroupRoles); err != nil {
 		return err
 	}
+	if len(ownerGroups(c.GroupRoles)) > 0 {
+		if err := h.requireOwnerGrant(r.Context(), org); err != nil {
+			return err
+		}
+	}
 	var idp *sso.IdPDetails
 	if len(req.Config) > 0 && string(req.Config) != "null" {
 		var err error
@@ -296,12 +302,21 @@ func (h *Handler) updateConnection(w http.ResponseWriter, r *http.Request, org *
 	if req.DisplayName != nil && (*req.DisplayName == "" || len(*req.DisplayName) > 200) {
 		return inputErr("display_name", "must be 1-200 bytes")
 	}
+	mayOwn := false
+	if req.GroupRoles != nil {
+		if mayOwn, err = h.mayGrantOwner(r.Context(), org); err != nil {
+			return err
+		}
+	}
 	var idp *sso.IdPDetails
 	c, err = h.saveConn(r.Context(), org, c, func(c *sso.Connection) ([]*sso.Event, bool, error) {
-		before := c.Config
+		before, owners := c.Config, ownerGroups(c.GroupRoles)
 		var err error
 		if idp, err = h.applyConnUpdate(r.Context(), org, c, &req); err != nil {
 			return nil, false, err
+		}
+		if !mayOwn && !slices.Equal(owners, ownerGroups(c.GroupRoles)) {
+			return nil, false, errOwnerRole
 		}
 		evs := []*sso.Event{{OrgID: org.ID, Type: EventConnectionUpdated, Target: sso.Target{Type: "connection", ID: c.ID},
 			Details: map[string]string{"config_changed": strconv.FormatBool(req.Config != nil)}}}

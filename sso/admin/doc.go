@@ -61,7 +61,12 @@
 // every tenant-admin request under the host's MFA and recent-authentication
 // policy, so the API is never a way around the policy of the host's pages.
 // A role change (PUT /members/{user}/roles) ends the member's sessions in
-// the organization through Config.Sync, like a SCIM demotion.
+// the organization through Config.Sync, like a SCIM demotion. The owner
+// role is granted or taken only by an owner or the host's staff
+// (sso.ActorOperator), by every route that gives roles (a member's roles,
+// an invitation, a connection's group mapping; auto-join never gives it):
+// otherwise an administrator could make themselves an owner, take the role
+// from the owner and then suspend them.
 //
 // Every route acting on sessions ends them in the caller's organization
 // only: a suspension, removal or role change (Config.Sync), SSO

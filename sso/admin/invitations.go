@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/ssokit/ssokit/internal/httpjson"
@@ -102,6 +103,11 @@ func (h *Handler) createInvitation(w http.ResponseWriter, r *http.Request, org *
 	if err != nil {
 		return &InputError{Field: "roles", Problem: fmt.Sprintf("give 1 to %d role names without spaces or commas", maxRoles)}
 	}
+	if slices.Contains(roles, RoleOwner) {
+		if err := h.requireOwnerGrant(r.Context(), org); err != nil {
+			return err
+		}
+	}
 	v, err := im.Invite(r.Context(), org.ID, req.Email, roles)
 	if err != nil {
 		return inviteErr(err)
@@ -163,6 +169,9 @@ func (h *Handler) setAutoJoin(w http.ResponseWriter, r *http.Request, org *sso.O
 	if req.Role != "" {
 		if _, err := validRoles([]string{req.Role}); err != nil {
 			return &InputError{Field: "role", Problem: "give one role name without spaces or commas"}
+		}
+		if req.Role == RoleOwner {
+			return &InputError{Field: "role", Problem: "the owner role is never given automatically: invite the person, then an owner can make them owner"}
 		}
 	}
 	p, err := im.SetPolicy(r.Context(), org.ID, invite.Mode(req.Mode), req.Role)

@@ -60,7 +60,8 @@ func validRoles(roles []string) ([]string, error) {
 // is on, roles belong to the directory and the request is refused with a
 // conflict. Only the roles are written, on the membership as stored at the
 // write, so a concurrent suspension stays; the organization's last active
-// owner cannot lose the owner role (409 last_owner).
+// owner cannot lose the owner role (409 last_owner), and only an owner
+// grants or takes it (403 not_owner).
 func (h *Handler) setMemberRoles(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	var req MemberRolesRequest
 	if err := decode(r, &req); err != nil {
@@ -79,6 +80,10 @@ func (h *Handler) setMemberRoles(w http.ResponseWriter, r *http.Request, org *ss
 			sso.ErrConflict)
 	}
 	ctx := r.Context()
+	mayOwn, err := h.mayGrantOwner(ctx, org)
+	if err != nil {
+		return err
+	}
 	now := h.cfg.Now().UTC()
 	ev := &sso.Event{OrgID: org.ID, Type: sso.EventRolesChanged, Target: sso.Target{Type: "user", ID: user},
 		Details: map[string]string{"to": strings.Join(roles, ",")}}
@@ -86,6 +91,9 @@ func (h *Handler) setMemberRoles(w http.ResponseWriter, r *http.Request, org *ss
 		Edit: func(m *sso.Membership) error {
 			if sameRoles(m.Roles, roles) {
 				return errUnchanged
+			}
+			if !mayOwn && m.HasRole(RoleOwner) != slices.Contains(roles, RoleOwner) {
+				return errOwnerRole
 			}
 			ev.Details["from"] = strings.Join(m.Roles, ",")
 			m.Roles, m.UpdatedAt = roles, now

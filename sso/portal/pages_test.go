@@ -450,3 +450,21 @@ func TestDirectorySyncStatus(t *testing.T) {
 		t.Fatalf("status unavailable: %d %s", r.Status, r.text())
 	}
 }
+
+// TestOwnerMappingNeedsAnOwner: a group to role mapping that names the
+// owner role is refused to someone who is not an owner (here an IT admin
+// on a setup link), with a page that says why and what to do, and nothing
+// is saved.
+func TestOwnerMappingNeedsAnOwner(t *testing.T) {
+	f := newFixture(t)
+	c := f.seedConnection(f.orgA, "Okta")
+	b, _ := f.open(f.orgA, portal.SectionSSO)
+	r := b.post("/connections/"+c.ID+"/settings", b.form("display_name", "Okta", "group_roles", "Founders = owner"))
+	if r.Status != http.StatusForbidden || !strings.Contains(r.text(), "Only an owner of the organization can give or take the owner role") ||
+		!strings.Contains(r.text(), "ask an owner") {
+		t.Fatalf("owner mapping from a setup link: %d %s", r.Status, r.text())
+	}
+	if got, _ := f.st.GetConnection(ctx, c.ID); len(got.GroupRoles) != 0 {
+		t.Fatalf("the refused mapping was saved: %+v", got.GroupRoles)
+	}
+}
