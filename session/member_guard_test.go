@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,7 +70,7 @@ func newGuardRig(t *testing.T, backend string) *guardRig {
 		if backend == redisSessions {
 			ss = redisSessionStore(t)
 		}
-		b := &beforeCreate{Store: ss}
+		b := &teststore.BeforeCreateSession{Store: ss}
 		ss, hook = b, b
 	default:
 		st = teststore.OpenLogin(t, backend, func() time.Time { return now })
@@ -98,33 +97,6 @@ func newGuardRig(t *testing.T, backend string) *guardRig {
 		t.Fatal(err)
 	}
 	return &guardRig{st: st, ss: ss, hook: hook, m: m}
-}
-
-// beforeCreate is a session store, not a session.LoginWriter, that runs
-// Before, once, before the next session is created: a change committed
-// after a login read its records and before its session is written.
-type beforeCreate struct {
-	session.Store
-	mu     sync.Mutex
-	before func()
-}
-
-// Before sets the function the next CreateSession runs first.
-func (b *beforeCreate) Before(f func()) {
-	b.mu.Lock()
-	b.before = f
-	b.mu.Unlock()
-}
-
-func (b *beforeCreate) CreateSession(ctx context.Context, s *session.Session, limit int) ([]*session.Session, error) {
-	b.mu.Lock()
-	f := b.before
-	b.before = nil
-	b.mu.Unlock()
-	if f != nil {
-		f()
-	}
-	return b.Store.CreateSession(ctx, s, limit)
 }
 
 // redisSessionStore is a Redis session store under a fresh key prefix,

@@ -2,10 +2,10 @@ package teststore
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/testkit"
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -35,25 +35,33 @@ func OpenLogin(t testing.TB, backend string, now func() time.Time) LoginStore {
 // is written. Give it to session.Config.Store.
 type BeforeLoginWrite struct {
 	LoginStore
-	mu     sync.Mutex
-	before func()
+	between testkit.Between
 }
 
 // Before sets the function the next login write runs first.
-func (b *BeforeLoginWrite) Before(f func()) {
-	b.mu.Lock()
-	b.before = f
-	b.mu.Unlock()
-}
+func (b *BeforeLoginWrite) Before(f func()) { b.between.Arm(0, f) }
 
 // CreateLoginSession implements session.LoginWriter.
 func (b *BeforeLoginWrite) CreateLoginSession(ctx context.Context, s *session.Session, limit int, w *sso.LoginWrites) ([]*session.Session, error) {
-	b.mu.Lock()
-	f := b.before
-	b.before = nil
-	b.mu.Unlock()
-	if f != nil {
-		f()
-	}
+	b.between.Fire()
 	return b.LoginStore.CreateLoginSession(ctx, s, limit, w)
+}
+
+// BeforeCreateSession is a session store that is not a
+// session.LoginWriter (as the Redis session store, or a host's own) and
+// runs Before, once, before the next CreateSession goes to the store it
+// wraps: a change committed after a login read its records and before its
+// session is written.
+type BeforeCreateSession struct {
+	session.Store
+	between testkit.Between
+}
+
+// Before sets the function the next CreateSession runs first.
+func (b *BeforeCreateSession) Before(f func()) { b.between.Arm(0, f) }
+
+// CreateSession implements session.Store.
+func (b *BeforeCreateSession) CreateSession(ctx context.Context, s *session.Session, limit int) ([]*session.Session, error) {
+	b.between.Fire()
+	return b.Store.CreateSession(ctx, s, limit)
 }
