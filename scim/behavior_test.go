@@ -372,3 +372,41 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupRolesKeepTheOwner: a directory's group changes recompute a
+// member's roles without taking the owner role, unless a connection's
+// mapping names it; then membership of its group decides.
+func TestGroupRolesKeepTheOwner(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		conn := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: e.org.ID, Protocol: oidc.Protocol, Status: sso.ConnectionActive,
+			GroupRoles: []sso.GroupRole{{Group: "Eng", Role: "developer"}}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		if err := e.st.CreateConnection(ctx, conn); err != nil {
+			t.Fatal(err)
+		}
+		boss := e.createUser("boss@acme.test")
+		m := e.membership(boss)
+		m.Roles = []string{sso.RoleOwner, "member"}
+		if err := e.st.UpdateMembership(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		eng := e.createGroup("Eng", boss)
+		if got := e.membership(boss).Roles; !sso.SameRoles(got, []string{"developer", sso.RoleOwner}) {
+			t.Fatalf("owner added to a group mapped to developer: %v, want developer and owner", got)
+		}
+		e.do("PATCH", "/Groups/"+eng, `{"Operations":[{"op":"remove","path":"members[value eq \"`+boss+`\"]"}]}`).want(t, http.StatusNoContent)
+		if got := e.membership(boss).Roles; !sso.SameRoles(got, []string{"member", sso.RoleOwner}) {
+			t.Fatalf("owner out of every mapped group: %v, want member and owner", got)
+		}
+
+		conn.GroupRoles = append(conn.GroupRoles, sso.GroupRole{Group: "Founders", Role: sso.RoleOwner})
+		if err := e.st.UpdateConnection(ctx, conn); err != nil {
+			t.Fatal(err)
+		}
+		e.do("PATCH", "/Groups/"+eng, `{"Operations":[{"op":"add","path":"members","value":[{"value":`+q(boss)+`}]}]}`).want(t, http.StatusNoContent)
+		if got := e.membership(boss).Roles; !sso.SameRoles(got, []string{"developer"}) {
+			t.Fatalf("with a mapping that names owner, outside its group: %v, want developer", got)
+		}
+	})
+}

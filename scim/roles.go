@@ -146,7 +146,8 @@ func (h *Handler) recomputeWith(ctx context.Context, org *sso.Organization, conn
 		if err != nil {
 			return nil, false, err
 		}
-		if slices.Equal(m.Roles, roles) {
+		roles = sso.MappedRoles(roles, m.Roles, slices.ContainsFunc(conns, (*sso.Connection).MapsOwner))
+		if sso.SameRoles(m.Roles, roles) {
 			return written, synced, nil
 		}
 		old := m.Roles

@@ -89,7 +89,7 @@ func (h *Handler) setMemberRoles(w http.ResponseWriter, r *http.Request, org *ss
 		Details: map[string]string{"to": strings.Join(roles, ",")}}
 	m, err := h.editMember(ctx, &sso.MembershipEdit{OrgID: org.ID, UserID: user, Keep: RoleOwner,
 		Edit: func(m *sso.Membership) error {
-			if sameRoles(m.Roles, roles) {
+			if sso.SameRoles(m.Roles, roles) {
 				return errUnchanged
 			}
 			if !mayOwn && m.HasRole(RoleOwner) != slices.Contains(roles, RoleOwner) {
@@ -138,16 +138,4 @@ func (h *Handler) editMember(ctx context.Context, e *sso.MembershipEdit, evs ...
 		return err
 	}, evs...)
 	return m, err
-}
-
-func sameRoles(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, r := range a {
-		if !slices.Contains(b, r) {
-			return false
-		}
-	}
-	return true
 }

@@ -31,8 +31,8 @@ const (
 
 // RoleOwner is the role of an organization's owner: the one member who may
 // transfer ownership, and who cannot be suspended or removed before
-// handing ownership on.
-const RoleOwner = "owner"
+// handing ownership on (sso.RoleOwner).
+const RoleOwner = sso.RoleOwner
 
 // OrgView is an organization as the admin API shows it.
 type OrgView struct {

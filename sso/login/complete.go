@@ -575,24 +575,26 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 		return nil
 	}
 	m := res.Membership
-	roles := res.Connection.RolesFor(p.Groups)
-	if len(roles) == 0 {
-		roles = []string{defaultRole(res.Org)}
+	mapped := res.Connection.RolesFor(p.Groups)
+	if len(mapped) == 0 {
+		mapped = []string{defaultRole(res.Org)}
 	}
-	if sameSet(m.Roles, roles) {
+	mapsOwner := res.Connection.MapsOwner()
+	if sso.SameRoles(m.Roles, sso.MappedRoles(mapped, m.Roles, mapsOwner)) {
 		return nil
 	}
 	// Only the roles are written, on the membership as stored now: a
 	// suspension committed since this login read it stays, and refuses
 	// the login.
-	var old, stored []string
+	var old, stored, roles []string
 	at := c.cfg.Now().UTC()
 	m, err := sso.EditMembership(ctx, c.cfg.Store, &sso.MembershipEdit{OrgID: m.OrgID, UserID: m.UserID,
 		Edit: func(m *sso.Membership) error {
 			if err := checkMember(m); err != nil {
 				return err
 			}
-			if sameSet(m.Roles, roles) {
+			roles = sso.MappedRoles(mapped, m.Roles, mapsOwner)
+			if sso.SameRoles(m.Roles, roles) {
 				stored = slices.Clone(m.Roles)
 				return errRolesUnchanged
 			}
@@ -623,16 +625,6 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 // errRolesUnchanged ends a role edit that finds the roles already
 // written.
 var errRolesUnchanged = errors.New("login: roles unchanged")
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	x, y := slices.Clone(a), slices.Clone(b)
-	slices.Sort(x)
-	slices.Sort(y)
-	return slices.Equal(x, y)
-}
 
 func (c *Completer) requestCtx(r *http.Request, actor sso.Actor) context.Context {
 	ctx := r.Context()

@@ -398,3 +398,57 @@ func TestProfileWithNUL(t *testing.T) {
 		t.Fatalf("sessions %d, members %d", iss.Count(), e.CountMembers(o.ID))
 	}
 }
+
+// TestRoleMappingKeepsTheOwner: a group mapping that does not name the
+// owner role neither gives nor takes it. Before, an administrator who set
+// up any mapping took the owner role from the owner at their next sign-in
+// (and with it the owner's protection from suspension). A mapping that
+// names it manages it.
+func TestRoleMappingKeepsTheOwner(t *testing.T) {
+	t.Parallel()
+	e := ssoenv.New(t)
+	o := e.Org("acme", nil)
+	e.Verified(o.ID, "acme.com")
+	cn := e.Conn(o.ID, oidc.Protocol, sso.ConnectionActive, "https://entra.example/acme")
+	iss := &ssoenv.FakeIssuer{}
+	c := e.Completer(iss)
+	login := func(groups ...string) (*sso.SessionGrant, *sso.Membership) {
+		t.Helper()
+		p := ssoenv.Profile(cn, "sub-1", "boss@acme.com", true)
+		p.Groups = groups
+		if _, err := e.Login(c, &sso.Login{Connection: cn, Profile: p}); err != nil {
+			t.Fatal(err)
+		}
+		g := iss.Grants[len(iss.Grants)-1]
+		m, err := e.St.GetMembership(ctx, o.ID, g.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g, m
+	}
+	g, m := login()
+	m.Roles = []string{sso.RoleOwner, "admin"}
+	if err := e.St.UpdateMembership(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+
+	cn.GroupRoles = []sso.GroupRole{{Group: "eng", Role: "member"}}
+	if err := e.St.UpdateConnection(ctx, cn); err != nil {
+		t.Fatal(err)
+	}
+	g, m = login("eng")
+	if !sso.SameRoles(m.Roles, []string{"member", sso.RoleOwner}) || !sso.SameRoles(g.Roles, m.Roles) {
+		t.Fatalf("owner through a mapping without owner: membership %v, session %v; want member and owner", m.Roles, g.Roles)
+	}
+
+	cn.GroupRoles = append(cn.GroupRoles, sso.GroupRole{Group: "founders", Role: sso.RoleOwner})
+	if err := e.St.UpdateConnection(ctx, cn); err != nil {
+		t.Fatal(err)
+	}
+	if g, m = login("eng", "founders"); !sso.SameRoles(m.Roles, []string{"member", sso.RoleOwner}) {
+		t.Fatalf("in the group mapped to owner: %v", m.Roles)
+	}
+	if g, m = login("eng"); !sso.SameRoles(m.Roles, []string{"member"}) || !sso.SameRoles(g.Roles, m.Roles) {
+		t.Fatalf("out of the group mapped to owner: membership %v, session %v; want member", m.Roles, g.Roles)
+	}
+}
