@@ -17,6 +17,13 @@
 //
 // Only SHA-256 hashes of session and refresh tokens are stored.
 //
+// The store is not a session.LoginWriter: a login's session is written here
+// and its identity and audit event in the database, separately. So that a
+// suspension, demotion or SSO enforcement committed during a login is still
+// seen, session.Manager reads the login's organization and membership again
+// (Config.Orgs, Config.Memberships) once the session is written here, and
+// ends it when either changed.
+//
 // [Bus] carries revocations between replicas over Redis pub/sub
 // (session.RevocationBus), whichever store keeps the revocations:
 //
