@@ -70,20 +70,10 @@ func Rotate(ctx context.Context, st sso.SCIMTokenStore, orgID, oldID string, ove
 	if err != nil {
 		return "", nil, err
 	}
-	Expire(old, overlap, now)
-	if err := st.UpdateSCIMToken(ctx, old); err != nil {
+	if err := sso.ExpireSCIMToken(ctx, st, old, now.Add(overlap)); err != nil {
 		return "", nil, err
 	}
 	return plain, nt, nil
-}
-
-// Expire makes a rotated token t expire after overlap (at once when
-// overlap is zero), unless it expires earlier anyway.
-func Expire(t *sso.SCIMToken, overlap time.Duration, now time.Time) {
-	exp := now.Add(overlap)
-	if t.ExpiresAt.IsZero() || exp.Before(t.ExpiresAt) {
-		t.ExpiresAt = exp
-	}
 }
 
 // Authenticate returns the valid token matching the presented

@@ -159,8 +159,7 @@ func (h *Handler) rotateSCIMToken(w http.ResponseWriter, r *http.Request, org *s
 	}
 	// The new token works from now on; the old one's shorter life needs no
 	// event of its own (the creation names it).
-	scimtoken.Expire(old, time.Duration(req.OverlapSeconds)*time.Second, now)
-	if err := h.cfg.Store.UpdateSCIMToken(r.Context(), old); err != nil {
+	if err := sso.ExpireSCIMToken(r.Context(), h.cfg.Store, old, now.Add(time.Duration(req.OverlapSeconds)*time.Second)); err != nil {
 		return err
 	}
 	v := h.tokenView(t, plain)

@@ -1156,6 +1156,26 @@ func (s *Store) UpdateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 	return nil
 }
 
+// ExpireSCIMToken implements sso.SCIMTokenExpirer.
+func (s *Store) ExpireSCIMToken(ctx context.Context, id string, at time.Time) error {
+	d, err := s.writeLock()
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	t, ok := d.scimTokens[id]
+	if !ok {
+		return notFound("scim token", id)
+	}
+	if t.ExpiresAt.IsZero() || at.Before(t.ExpiresAt) {
+		n := cloneToken(t)
+		n.ExpiresAt = at
+		d.scimTokens[id] = n
+	}
+	d.AppendEvents(s.events)
+	return nil
+}
+
 // DeleteSCIMToken implements sso.SCIMTokenStore.
 func (s *Store) DeleteSCIMToken(ctx context.Context, id string) error {
 	d, err := s.writeLock()

@@ -824,6 +824,13 @@ func (s *Store) UpdateSCIMToken(ctx context.Context, t *sso.SCIMToken) error {
 		WHERE id = $1`, tokenArgs(t)...)
 }
 
+// ExpireSCIMToken implements sso.SCIMTokenExpirer: one UPDATE that keeps
+// an earlier stored expiry.
+func (s *Store) ExpireSCIMToken(ctx context.Context, id string, at time.Time) error {
+	return s.execAffect(ctx, "scim token", `UPDATE ssokit_scim_tokens
+		SET expires_at = CASE WHEN expires_at <> 0 AND expires_at <= $2 THEN expires_at ELSE $2 END WHERE id = $1`, id, sqlbase.TS(at))
+}
+
 // DeleteSCIMToken implements sso.SCIMTokenStore.
 func (s *Store) DeleteSCIMToken(ctx context.Context, id string) error {
 	return s.execAffect(ctx, "scim token", `DELETE FROM ssokit_scim_tokens WHERE id = $1`, id)
