@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ssokit/ssokit/internal/opaque"
@@ -261,7 +262,9 @@ type MergeResult struct {
 // after an acquisition: its domains (verified ones stay verified), its
 // connections (so the IdPs keep working) with their identities, and its
 // members (a user who is already a member of toID keeps that membership;
-// break-glass status is not carried over). Every moved member's sessions in
+// break-glass status and the owner role are not carried over, so toID's
+// owners stay its only owners, and a moved connection's group mapping
+// loses its lines that map to the owner role). Every moved member's sessions in
 // fromID end (with their API tokens; audited with reason "org_merged") so
 // they re-authenticate into the merged organization; their sessions in
 // other organizations are not touched, so revoker must implement
@@ -284,7 +287,8 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder,
 	if _, err := st.GetOrg(ctx, fromID); err != nil {
 		return nil, err
 	}
-	if _, err := st.GetOrg(ctx, toID); err != nil {
+	to, err := st.GetOrg(ctx, toID)
+	if err != nil {
 		return nil, err
 	}
 	res := &MergeResult{}
@@ -361,9 +365,11 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder,
 				}
 				res.Identities++
 			}
+			ownerDropped := false
 			if _, err := st.GetMembership(ctx, toID, m.UserID); errors.Is(err, sso.ErrNotFound) {
 				nm := *m
 				nm.OrgID, nm.BreakGlass = toID, false
+				nm.Roles, ownerDropped = movedRoles(m.Roles, to)
 				if err := st.CreateMembership(ctx, &nm); err != nil && !errors.Is(err, sso.ErrConflict) {
 					return res, err
 				}
@@ -380,8 +386,12 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder,
 				return res, err
 			}
 			res.Members++
+			details := map[string]string{"from_org": fromID}
+			if ownerDropped {
+				details["dropped_role"] = sso.RoleOwner
+			}
 			record.Quietly(ctx, a, &sso.Event{OrgID: toID, Type: EventMemberMoved, Target: sso.Target{Type: "user", ID: m.UserID},
-				Details: map[string]string{"from_org": fromID}}, logf)
+				Details: details}, logf)
 		}
 	}
 	record.Quietly(ctx, a, &sso.Event{OrgID: toID, Type: EventOrgMerged, Target: sso.Target{Type: "organization", ID: fromID},
@@ -400,6 +410,8 @@ func moveConnection(ctx context.Context, st Store, c *sso.Connection, fromID, to
 	for range 8 {
 		prev := c.UpdatedAt
 		c.OrgID, c.UpdatedAt = toID, sso.NextUpdatedAt(prev, time.Now())
+		// Its owners named who owned the organization it leaves.
+		c.GroupRoles = slices.DeleteFunc(slices.Clone(c.GroupRoles), func(gr sso.GroupRole) bool { return gr.Role == sso.RoleOwner })
 		err := sso.UpdateConnectionIf(ctx, st, c, prev)
 		if !errors.Is(err, sso.ErrConnectionChanged) {
 			return err == nil, err
@@ -414,4 +426,20 @@ func moveConnection(ctx context.Context, st Store, c *sso.Connection, fromID, to
 		}
 	}
 	return false, sso.ConnectionChanged(c.ID)
+}
+
+// movedRoles returns the roles of a member moved into organization to by
+// a merge: theirs without sso.RoleOwner (the surviving organization's
+// owners stay its only owners), or to's default role when nothing else
+// is left. dropped reports that the owner role was taken off.
+func movedRoles(roles []string, to *sso.Organization) (moved []string, dropped bool) {
+	moved = slices.DeleteFunc(slices.Clone(roles), func(r string) bool { return r == sso.RoleOwner })
+	if len(moved) == 0 {
+		def := to.Settings.DefaultRole
+		if def == "" {
+			def = "member"
+		}
+		moved = []string{def}
+	}
+	return moved, slices.Contains(roles, sso.RoleOwner)
 }
