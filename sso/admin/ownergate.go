@@ -18,7 +18,7 @@ import (
 // errOwnerRole answers a change that would grant or take the owner role
 // by a caller who is not an owner.
 var errOwnerRole = &Refusal{Reason: "not_owner", Err: sso.ErrForbidden,
-	Message: "only an owner of the organization can grant or take the owner role (directly, by invitation or through a group mapping); ask an owner to make this change"}
+	Message: "only an owner of the organization can grant or take the owner role (directly, by invitation or through a group mapping); ask an owner to make this change, or support if the organization has no owner left"}
 
 // mayGrantOwner reports whether the request's caller may grant or take the
 // owner role in org: an active member holding it, or the host's staff

@@ -39,7 +39,7 @@ func fieldErr(field, msg string) error { return &FieldError{Field: field, Messag
 // behind it.
 var reasons = map[string]problem{
 	"not_owner": {What: "Only an owner of the organization can give or take the owner role, and that includes a group to role mapping that names it.",
-		Next: "Leave the lines that map a group to owner as they are, or ask an owner to make this change."},
+		Next: "Leave the lines that map a group to owner as they are, or ask an owner to make this change. If the organization has no owner left, contact support."},
 	"record_not_found": {What: "We could not find the TXT record yet.",
 		Next: "Add the record below at your DNS provider exactly as shown. New records can take a few minutes (sometimes an hour) to appear; then press “Check now” again."},
 	"record_mismatch": {What: "We found a TXT record with that name, but its value is not the one we asked for.",
