@@ -29,13 +29,6 @@ func (h *Handler) mappingConns(ctx context.Context, org *sso.Organization) ([]*s
 	return out, nil
 }
 
-func defaultRole(org *sso.Organization) string {
-	if org.Settings.DefaultRole != "" {
-		return org.Settings.DefaultRole
-	}
-	return "member"
-}
-
 // rolesFor returns the roles the organization's connections give to a
 // member of the named SCIM groups: the union of every connection's
 // GroupRoles mapping, or the default role when nothing maps.
@@ -57,7 +50,7 @@ func rolesFrom(org *sso.Organization, conns []*sso.Connection, groups []string) 
 		}
 	}
 	if len(roles) == 0 {
-		roles = []string{defaultRole(org)}
+		roles = []string{org.Settings.MemberRole()}
 	}
 	return roles
 }

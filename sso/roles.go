@@ -38,3 +38,12 @@ func SameRoles(a, b []string) bool {
 	slices.Sort(y)
 	return slices.Equal(x, y)
 }
+
+// MemberRole returns the role a member gets when nothing else names one
+// (no group mapping applies): s.DefaultRole, or "member" when it is empty.
+func (s *OrgSettings) MemberRole() string {
+	if s.DefaultRole != "" {
+		return s.DefaultRole
+	}
+	return "member"
+}

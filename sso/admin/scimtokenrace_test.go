@@ -31,7 +31,7 @@ func (s *staleTokens) WithEvents(evs ...*sso.Event) sso.Store {
 }
 
 func (s *staleTokens) ExpireSCIMToken(ctx context.Context, id string, at time.Time) error {
-	return sso.ExpireSCIMToken(ctx, s.wholeStore, &sso.SCIMToken{ID: id}, at)
+	return s.wholeStore.(sso.SCIMTokenExpirer).ExpireSCIMToken(ctx, id, at)
 }
 
 // TestRotationsKeepTheShorterOverlap: an administrator rotates a leaked

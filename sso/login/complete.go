@@ -423,7 +423,7 @@ func (c *Completer) linkOrProvision(ctx context.Context, login *sso.Login, res *
 	}
 	roles := conn.RolesFor(p.Groups)
 	if len(roles) == 0 {
-		roles = []string{defaultRole(org)}
+		roles = []string{org.Settings.MemberRole()}
 	}
 	u := &sso.User{ID: opaque.NewID("usr_"), Email: email, EmailVerified: linkable, GivenName: clip(p.GivenName),
 		FamilyName: clip(p.FamilyName), DisplayName: clip(p.DisplayName), CreatedAt: now, UpdatedAt: now}
@@ -489,13 +489,6 @@ func (c *Completer) matchAfterRace(ctx context.Context, res *Resolution, p *sso.
 	}
 	res.Outcome = OutcomeMatched
 	return checkMember(res.Membership)
-}
-
-func defaultRole(org *sso.Organization) string {
-	if org.Settings.DefaultRole != "" {
-		return org.Settings.DefaultRole
-	}
-	return "member"
 }
 
 func clip(s string) string { return clipN(s, 256) }
@@ -577,7 +570,7 @@ func (c *Completer) applyRoles(ctx context.Context, res *Resolution, p *sso.Prof
 	m := res.Membership
 	mapped := res.Connection.RolesFor(p.Groups)
 	if len(mapped) == 0 {
-		mapped = []string{defaultRole(res.Org)}
+		mapped = []string{res.Org.Settings.MemberRole()}
 	}
 	mapsOwner := res.Connection.MapsOwner()
 	if sso.SameRoles(m.Roles, sso.MappedRoles(mapped, m.Roles, mapsOwner)) {

@@ -435,11 +435,7 @@ func moveConnection(ctx context.Context, st Store, c *sso.Connection, fromID, to
 func movedRoles(roles []string, to *sso.Organization) (moved []string, dropped bool) {
 	moved = slices.DeleteFunc(slices.Clone(roles), func(r string) bool { return r == sso.RoleOwner })
 	if len(moved) == 0 {
-		def := to.Settings.DefaultRole
-		if def == "" {
-			def = "member"
-		}
-		moved = []string{def}
+		moved = []string{to.Settings.MemberRole()}
 	}
 	return moved, slices.Contains(roles, sso.RoleOwner)
 }
