@@ -145,6 +145,14 @@ func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, er
 	return d, nil
 }
 
+// HasFactor reports whether the user has a second factor of this
+// package: an active TOTP factor or a WebAuthn credential. sso/passkey's
+// Config.SecondFactor takes it, so that a password alone adds no passkey
+// (which signs in with MFA) for a user with such a factor.
+func (m *Manager) HasFactor(ctx context.Context, userID string) (bool, error) {
+	return m.enrolled(ctx, userID)
+}
+
 // enrolled reports whether the user has an active TOTP factor or a
 // WebAuthn credential.
 func (m *Manager) enrolled(ctx context.Context, userID string) (bool, error) {

@@ -54,8 +54,10 @@
 //     that browser. A link opened elsewhere shows "continue here?" and
 //     needs a click that posts confirm=yes; a GET of a link never uses it.
 //   - Throttling: requests per address and per client address per hour,
-//     MaxAttempts wrong codes void a challenge, and code attempts and
-//     invalid links count against the client address. A new request voids
+//     MaxAttempts wrong codes void a challenge, code attempts and invalid
+//     links count against the client address, and the codes entered for
+//     one address across all its challenges are bounded per day
+//     (CodeAttemptsPerDay; its links keep working beyond it). A new request voids
 //     the address's pending challenge, so requests for someone else's
 //     address can delay their sign-in, at most RequestsPerHour times an
 //     hour.

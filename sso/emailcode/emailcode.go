@@ -80,6 +80,11 @@ type Config struct {
 	// RequestsPerHour bounds the sign-in emails asked for one address per
 	// hour, whether or not it has an account. Zero means 5.
 	RequestsPerHour int
+	// CodeAttemptsPerDay bounds the codes entered for one address per 24
+	// hours, across all its challenges and client addresses: beyond it
+	// codes for the address are refused (rate_limited) while links, which
+	// cannot be guessed, keep working. Zero means 30.
+	CodeAttemptsPerDay int
 	// IPRequestsPerHour bounds, per client address and hour, the requests
 	// for emails, code attempts and invalid links, counted together. Zero
 	// means 60.
@@ -185,6 +190,7 @@ func (c *Config) defaults() {
 	defN(&c.MaxAttempts, 5)
 	defN(&c.RequestsPerHour, 5)
 	defN(&c.IPRequestsPerHour, 60)
+	defN(&c.CodeAttemptsPerDay, 30)
 	defN(&c.Burst, 20)
 	if c.RateLimit == 0 {
 		c.RateLimit = 1

@@ -107,4 +107,6 @@ var (
 	errLinkExpired = refuse(ReasonLinkExpired, "token", "This link has expired; ask for a new one.", sso.ErrExpired)
 	errConfirm     = deny(ReasonConfirmRequired, sso.ErrForbidden)
 	errRateLimited = deny(ReasonRateLimited, sso.ErrRateLimited)
+	errCodesSpent  = refuse(ReasonRateLimited, "code", "Too many codes were entered for this address today; "+
+		"open the link in the newest email instead, or try a code again tomorrow.", sso.ErrRateLimited)
 )

@@ -87,7 +87,12 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, req Request) err
 // limit counts one event of key and refuses beyond max per hour. Keys are
 // hashed so the store keeps no addresses.
 func (m *Manager) limit(ctx context.Context, key string, max int, now time.Time) error {
-	n, err := m.cfg.Store.Count(ctx, opaque.Hash(key), now, now.Add(-time.Hour))
+	return m.limitWithin(ctx, key, max, now, time.Hour)
+}
+
+// limitWithin is limit with a window other than an hour.
+func (m *Manager) limitWithin(ctx context.Context, key string, max int, now time.Time, window time.Duration) error {
+	n, err := m.cfg.Store.Count(ctx, opaque.Hash(key), now, now.Add(-window))
 	if err != nil {
 		return err
 	}

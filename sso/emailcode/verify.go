@@ -32,7 +32,8 @@ func (m *Manager) boundTo(r *http.Request, c *Challenge) bool {
 // in any other browser (no_challenge). Refusals: code_invalid (wrong, used
 // or superseded), code_expired, too_many_attempts (MaxAttempts wrong codes
 // void the challenge), rate_limited (too many wrong codes from the client
-// address), and those of the sign-in itself (see Manager.Start's doc and
+// address, or more than CodeAttemptsPerDay codes for the address across
+// its challenges), and those of the sign-in itself (see Manager.Start's doc and
 // the package doc). It writes the session cookie on w.
 func (m *Manager) VerifyCode(w http.ResponseWriter, r *http.Request, code string) (*sso.SessionGrant, string, error) {
 	return m.measured(r, MethodCode, func(r *http.Request) (*sso.SessionGrant, string, error) { return m.verifyCode(w, r, code) })
@@ -68,6 +69,14 @@ func (m *Manager) verifyCode(w http.ResponseWriter, r *http.Request, code string
 		return nil, "", m.failed(ctx, MethodCode, c.UserID, errCodeExpired)
 	}
 	if err := m.limit(ctx, "ec-ip\x00"+m.cfg.ClientIP(r), m.cfg.IPRequestsPerHour, m.now()); err != nil {
+		return nil, "", m.failed(ctx, MethodCode, c.UserID, err)
+	}
+	// MaxAttempts bounds one challenge; this bounds the address's
+	// challenges together, which an attacker can ask for one after another.
+	if err := m.limitWithin(ctx, "ec-code\x00"+c.Email, m.cfg.CodeAttemptsPerDay, m.now(), 24*time.Hour); err != nil {
+		if errors.Is(err, errRateLimited) {
+			err = errCodesSpent
+		}
 		return nil, "", m.failed(ctx, MethodCode, c.UserID, err)
 	}
 	n, err := m.cfg.Store.AddAttempt(ctx, c.ID)

@@ -73,7 +73,10 @@ func (m *Manager) claim(ctx context.Context, inv *Invitation, userID string, now
 // address whose account belongs to an organization must sign in first
 // (sign_in_required); an account in no organization (it cannot sign in
 // yet) and a new address are proved by the emailed token, a new address
-// getting a user with the address verified. The user becomes an active member with the invited roles. It
+// getting a user with the address verified. A user whose membership the
+// organization suspended or deactivated is refused (membership_inactive,
+// and the invitation stays usable): an invitation does not reactivate a
+// member. The user becomes an active member with the invited roles. It
 // returns the organization and the membership; signing in to it is the
 // host's next step, under the organization's policies (an organization
 // that enforces SSO admits the new member only through its IdP).
@@ -127,7 +130,7 @@ func (m *Manager) acceptingUser(ctx context.Context, inv *Invitation, userID str
 		if !u.EmailVerified || u.Email != inv.Email {
 			return nil, refuse(ReasonWrongAccount, "token", "This invitation is for "+inv.Email+"; sign out and accept it signed in as that address.", sso.ErrForbidden)
 		}
-		return u, nil
+		return u, m.notInactive(ctx, inv.OrgID, u.ID)
 	}
 	u, err := m.cfg.Store.FindVerifiedUser(ctx, inv.Email)
 	if err == nil {
@@ -139,13 +142,32 @@ func (m *Manager) acceptingUser(ctx context.Context, inv *Invitation, userID str
 			return nil, err
 		}
 		if !slices.ContainsFunc(ms, (*sso.Membership).Active) {
-			return u, nil
+			return u, m.notInactive(ctx, inv.OrgID, u.ID)
 		}
 		return nil, refuse(ReasonSignInRequired, "token", "An account with "+inv.Email+" exists; sign in as it, then open the invitation again.", sso.ErrForbidden)
 	} else if !errors.Is(err, sso.ErrNotFound) {
 		return nil, err
 	}
 	return nil, nil
+}
+
+// notInactive refuses an invitation into orgID for userID when the
+// organization suspended or deactivated the user's membership: join
+// reactivates none (that is an admin's decision, or the directory's), so
+// accepting would burn the invitation and leave a member who still cannot
+// sign in. The invitation stays usable for after a reactivation.
+func (m *Manager) notInactive(ctx context.Context, orgID, userID string) error {
+	mem, err := m.cfg.Members.GetMembership(ctx, orgID, userID)
+	switch {
+	case errors.Is(err, sso.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case !mem.Active():
+		return refuse(ReasonMembershipInactive, "token", "Your membership in this organization is suspended, and an invitation cannot restore it. "+
+			"Ask the organization's admin to reactivate it, then open this invitation again.", sso.ErrForbidden)
+	}
+	return nil
 }
 
 // join makes userID an active member of orgID with roles, or adds the

@@ -57,7 +57,9 @@ func (m *Manager) WayIn(ctx context.Context, email string) (*Way, error) {
 // Enter takes the way w for u, whose verified email is the address WayIn
 // was asked about: it accepts the invitation (once: of concurrent calls
 // one wins, the others fail with reason token_invalid) making u an
-// active member with the invited roles, or applies the auto-join policy
+// active member with the invited roles (unless the organization suspended
+// u: membership_inactive, the invitation left pending), or applies the
+// auto-join policy
 // (AutoJoin), which makes a join request under ModeApproval.
 func (m *Manager) Enter(ctx context.Context, w *Way, u *sso.User) (*Outcome, error) {
 	if !u.EmailVerified {
@@ -69,6 +71,9 @@ func (m *Manager) Enter(ctx context.Context, w *Way, u *sso.User) (*Outcome, err
 	inv := *w.Invitation
 	if inv.Email != u.Email {
 		return nil, deny(ReasonWrongAccount, sso.ErrForbidden)
+	}
+	if err := m.notInactive(ctx, inv.OrgID, u.ID); err != nil {
+		return nil, err
 	}
 	if err := m.claim(ctx, &inv, u.ID, m.now()); errors.Is(err, sso.ErrConflict) {
 		return nil, deny(ReasonTokenInvalid, sso.ErrConflict)

@@ -38,6 +38,11 @@ const (
 	ReasonDomainUnverifed = "domain_unverified" // auto-join needs a verified domain of the organization
 )
 
+// ReasonMembershipInactive refuses an invitation into an organization
+// that suspended (or deactivated) the invited user's membership: an
+// invitation cannot restore it, an admin must.
+const ReasonMembershipInactive = "membership_inactive"
+
 // FieldError names the request field a refusal is about and how to fix
 // it; the JSON error body shows Field and Fix.
 type FieldError struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -24,10 +25,11 @@ const (
 // BeginRegistration starts registering a passkey for the signed-in
 // principal p: a discoverable credential with user verification, excluding
 // the user's existing passkeys. It returns the ceremony ID and the options
-// for navigator.credentials.create.
+// for navigator.credentials.create. p must be a session whose own login,
+// by a local method, is within Config.RecentLogin (see mayRegister).
 func (m *Manager) BeginRegistration(ctx context.Context, p *sso.Principal) (string, *protocol.CredentialCreation, error) {
-	if p == nil || p.UserID == "" || p.SessionID == "" {
-		return "", nil, deny(ReasonUnauthenticated, sso.ErrForbidden, nil)
+	if err := m.mayRegister(ctx, p); err != nil {
+		return "", nil, err
 	}
 	wu, _, err := m.loadUser(ctx, p.UserID)
 	if err != nil {
@@ -47,10 +49,11 @@ func (m *Manager) BeginRegistration(ctx context.Context, p *sso.Principal) (stri
 
 // FinishRegistration verifies the authenticator's attestation response
 // (body: the PublicKeyCredential JSON) against the ceremony p's session
-// began, and stores the passkey under name.
+// began, and stores the passkey under name. p must still pass the rule of
+// BeginRegistration.
 func (m *Manager) FinishRegistration(ctx context.Context, p *sso.Principal, ceremonyID, name string, body []byte) (*Info, error) {
-	if p == nil || p.UserID == "" || p.SessionID == "" {
-		return nil, deny(ReasonUnauthenticated, sso.ErrForbidden, nil)
+	if err := m.mayRegister(ctx, p); err != nil {
+		return nil, err
 	}
 	sd, err := m.takeCeremony(ctx, ceremonyID, kindRegister, p.UserID, p.SessionID)
 	if err != nil {
@@ -83,6 +86,89 @@ func (m *Manager) FinishRegistration(ctx context.Context, p *sso.Principal, cere
 	m.audit(ctx, &sso.Event{OrgID: p.OrgID, Type: EventRegistered, Actor: sso.Actor{Type: sso.ActorUser, ID: p.UserID},
 		Target: sso.Target{Type: "user", ID: p.UserID}, Details: map[string]string{"credential": i.ID}})
 	return &i, nil
+}
+
+// maxClockSkew is how far in the future a session's login time may be
+// (replica clocks differ); a later one was not recorded by a login here.
+const maxClockSkew = time.Minute
+
+// mayRegister allows p to register a passkey. A passkey signs its user in
+// to every organization that allows passkeys, and its user verification
+// counts as MFA there, so registering one needs proof that the person is
+// the user, not that some organization vouches for them: a session (not an
+// access token) whose own login (not an organization switch) was by a
+// local method and within Config.RecentLogin. A session an IdP made does
+// not qualify: whoever administers one organization's IdP can sign in any
+// of its users, and must not gain a way into the users' other
+// organizations (threat T-M.9). While the user has a second factor, the
+// session must also have verified one (see secondFactorVerified). A
+// refusal is audited.
+func (m *Manager) mayRegister(ctx context.Context, p *sso.Principal) error {
+	if p == nil || p.UserID == "" || p.SessionID == "" {
+		return deny(ReasonUnauthenticated, sso.ErrForbidden, nil)
+	}
+	now := m.now()
+	if p.Kind != sso.PrincipalSession || !p.Method.Local() || p.AuthAt.IsZero() ||
+		p.AuthAt.After(now.Add(maxClockSkew)) || now.Sub(p.AuthAt) > m.cfg.RecentLogin {
+		m.refused(ctx, p, EventRegistered, ReasonReauthenticationRequired)
+		return deny(ReasonReauthenticationRequired, sso.ErrForbidden, nil)
+	}
+	return m.secondFactorVerified(ctx, p, EventRegistered)
+}
+
+// secondFactorVerified allows adding (eventType EventRegistered) or
+// deleting (EventDeleted) a passkey of p's user. A passkey is a second
+// factor (its login counts as MFA), so while the user has one — a passkey,
+// or a factor Config.SecondFactor reports — p must be a session that
+// verified one here within Config.RecentLogin: otherwise a password alone
+// would add a passkey that passes the organization's MFA, or delete the
+// user's passkeys to add its own as the first. A refusal is audited.
+func (m *Manager) secondFactorVerified(ctx context.Context, p *sso.Principal, eventType string) error {
+	has, err := m.hasSecondFactor(ctx, p.UserID)
+	if err != nil || !has || m.freshLocalMFA(p) {
+		return err
+	}
+	m.refused(ctx, p, eventType, ReasonReverificationRequired)
+	return deny(ReasonReverificationRequired, sso.ErrForbidden, nil)
+}
+
+// hasSecondFactor reports whether the user has a passkey or a second
+// factor Config.SecondFactor reports.
+func (m *Manager) hasSecondFactor(ctx context.Context, userID string) (bool, error) {
+	cs, err := m.cfg.Store.ListCredentials(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("passkey: list credentials: %w", err)
+	}
+	if len(cs) > 0 || m.cfg.SecondFactor == nil {
+		return len(cs) > 0, nil
+	}
+	has, err := m.cfg.SecondFactor(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("passkey: second factors: %w", err)
+	}
+	return has, nil
+}
+
+// freshLocalMFA reports whether p is a session that verified a second
+// factor here within Config.RecentLogin. The MFA of a local login is this
+// application's own check (a passkey's user verification, or a factor
+// verified after a password); an IdP's MFA, and one carried across an
+// organization switch, date from before the session's login, so only a
+// check after the login counts for those.
+func (m *Manager) freshLocalMFA(p *sso.Principal) bool {
+	now := m.now()
+	if p.Kind != sso.PrincipalSession || !p.MFA || p.MFAAt.IsZero() ||
+		p.MFAAt.After(now.Add(maxClockSkew)) || now.Sub(p.MFAAt) > m.cfg.RecentLogin {
+		return false
+	}
+	return p.Method.Local() || p.MFAAt.After(p.AuthAt)
+}
+
+// refused audits a refused registration or deletion with reason.
+func (m *Manager) refused(ctx context.Context, p *sso.Principal, eventType, reason string) {
+	m.audit(ctx, &sso.Event{OrgID: p.OrgID, Type: eventType, Outcome: sso.OutcomeFailure, Reason: reason,
+		Actor: sso.Actor{Type: sso.ActorUser, ID: p.UserID}, Target: sso.Target{Type: "user", ID: p.UserID},
+		Details: map[string]string{"principal": string(p.Kind), "method": string(p.Method)}})
 }
 
 // BeginLogin starts a passwordless login: a discoverable-credential
@@ -136,9 +222,13 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 		return nil, "", deny(ReasonMalformed, sso.ErrInvalidInput, err)
 	}
 	var stored *Credential
+	var lookupErr error // a store failure, not the assertion's fault
 	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
 		c, err := m.cfg.Store.GetCredential(ctx, rawID)
 		if err != nil {
+			if !errors.Is(err, sso.ErrNotFound) {
+				lookupErr = fmt.Errorf("passkey: find credential: %w", err)
+			}
 			return nil, err
 		}
 		if !bytes.Equal(userHandle, UserHandle(c.UserID)) {
@@ -146,6 +236,9 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 		}
 		wu, creds, err := m.loadUser(ctx, c.UserID)
 		if err != nil {
+			if !errors.Is(err, sso.ErrNotFound) {
+				lookupErr = err
+			}
 			return nil, err
 		}
 		i := slices.IndexFunc(creds, func(x *Credential) bool { return bytes.Equal(x.ID, rawID) })
@@ -157,6 +250,9 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 	}
 	_, cred, err := m.wa.ValidatePasskeyLogin(handler, *sd, parsed)
 	if err != nil {
+		if lookupErr != nil {
+			return nil, "", lookupErr
+		}
 		if stored == nil {
 			return nil, "", deny(ReasonUnknown, sso.ErrAccessDenied, err)
 		}

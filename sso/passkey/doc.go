@@ -19,7 +19,20 @@
 // # Security
 //
 // Registration needs a signed-in session and binds its ceremony to that
-// session; ceremonies are single-use and expire. Passkeys require a
+// session; ceremonies are single-use and expire. Because a passkey signs
+// its user in to every organization that allows passkeys, with MFA, the
+// session must have logged in itself by a local method (a password, an
+// emailed code or link, a social account or a passkey) within
+// [Config.RecentLogin]: a session an organization's IdP made, one that
+// entered its organization by a switch, an older one and an access token
+// get 401 reauthentication_required, so that whoever administers one
+// organization's IdP gains no way into its users' other organizations.
+// A passkey is also a second factor, so while the user has one (a passkey,
+// or a TOTP or WebAuthn factor that [Config.SecondFactor] reports; wire it
+// to mfa.Manager.HasFactor), adding or deleting a passkey needs a session
+// that verified one within Config.RecentLogin (403
+// mfa_reverification_required): a password alone must not buy a passkey
+// that passes the organization's MFA. Passkeys require a
 // resident key and user verification; a login's user verification counts
 // as MFA. The userHandle must be the credential owner's; a signature
 // counter that goes backwards refuses the login. Sessions carry Method

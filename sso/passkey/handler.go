@@ -106,7 +106,7 @@ func readInput(r *http.Request) (*input, error) {
 
 func (m *Manager) answer(w http.ResponseWriter, r *http.Request, err error, v any) {
 	if err != nil {
-		if httperr.Status(err) == http.StatusInternalServerError {
+		if httperr.Status(err) >= http.StatusInternalServerError {
 			m.log.ErrorContext(r.Context(), "passkey: request failed", "err", err)
 		}
 		WriteError(w, r, err)
@@ -131,12 +131,20 @@ var messages = map[string]string{
 	ReasonLastCredential:  "This is your only way to sign in. Add a password or another passkey first.",
 	ReasonUnauthenticated: "Sign in first.",
 	ReasonRateLimited:     "Too many attempts from your network. Wait a few seconds, then try again.",
+	"unavailable":         "The service is temporarily unavailable. Your passkey is fine; try again in a minute.",
+	ReasonReauthenticationRequired: "To add a passkey, sign in again on this site with your password, an emailed code or " +
+		"another passkey (single sign-on through your organization does not count), then add it within a few minutes.",
+	ReasonReverificationRequired: "First confirm it is you with your second factor: sign in with one of your passkeys, or enter a code " +
+		"from your authenticator app, then try again within a few minutes.",
 }
 
 // WriteError answers a refusal as JSON {"error": reason, "message"}, with
-// the status of its sentinel.
+// the status of its sentinel (401 for reauthentication_required).
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	reason, st := sso.ReasonOf(err), httperr.Status(err)
+	if reason == ReasonReauthenticationRequired {
+		st = http.StatusUnauthorized
+	}
 	msg, ok := messages[reason]
 	if !ok {
 		msg = "The request was refused. Try again."

@@ -72,8 +72,11 @@ func (m *Manager) Rename(ctx context.Context, p *sso.Principal, id, name string)
 	return nil
 }
 
-// Delete removes one of p's user's passkeys (id: base64url). A passkey
-// that is the user's last way to sign in is kept: reason last_credential.
+// Delete removes one of p's user's passkeys (id: base64url). A passkey is
+// a second factor, so p must be a session that verified one here within
+// Config.RecentLogin (a passkey login does; reason
+// mfa_reverification_required otherwise). A passkey that is the user's
+// last way to sign in is kept: reason last_credential.
 // The store decides, in one operation under the lock that every keep-last
 // removal of the user's ways in takes, from the ways its database holds
 // (another passkey, a linked social identity, a password), so that of a
@@ -86,6 +89,9 @@ func (m *Manager) Delete(ctx context.Context, p *sso.Principal, id string) error
 	}
 	raw, err := decodeID(id)
 	if err != nil {
+		return err
+	}
+	if err := m.secondFactorVerified(ctx, p, EventDeleted); err != nil {
 		return err
 	}
 	switch err := m.deleteCredential(ctx, p.UserID, raw); {

@@ -37,7 +37,7 @@ func TestDeleteAsksOtherMethodsOnlyWhenLast(t *testing.T) {
 				other, otherErr = yes, err
 			}
 			u := e.member("kim", "acme", false, false)
-			c := e.signIn(u, "org_acme")
+			c := e.signInMFA(u, "org_acme")
 			first, second := e.register(c, "Laptop"), e.register(c, "Phone")
 			if res := e.call("DELETE", "/credentials/"+b64.EncodeToString(first), nil, c); res.code != http.StatusOK || calls.Load() != 0 {
 				t.Errorf("delete of one of two: %d %v, OtherMethods asked %d times; want 200 and none", res.code, res.body, calls.Load())

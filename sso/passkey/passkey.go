@@ -54,6 +54,18 @@ const (
 	ReasonRateLimited     = "rate_limited"      // too many requests from one client address
 )
 
+// ReasonReauthenticationRequired refuses a registration by a principal
+// without a recent local login of its own (see Config.RecentLogin): an
+// access token, a session an IdP made, one that entered its organization
+// by a switch, or an older one. Signing in again here lifts it.
+const ReasonReauthenticationRequired = "reauthentication_required"
+
+// ReasonReverificationRequired refuses to add or delete a passkey of a
+// user who has a second factor (a passkey, or one Config.SecondFactor
+// reports) until the session verified one of them here within
+// Config.RecentLogin.
+const ReasonReverificationRequired = "mfa_reverification_required"
+
 // LocalLoginPolicy decides whether a user may sign in to an organization
 // without its IdP (sso.LocalLoginPolicy); sso/policy's Enforcer implements
 // it.
@@ -94,6 +106,20 @@ type Config struct {
 	OtherMethods OtherMethods
 	// Timeout bounds a ceremony. Zero means 5 minutes.
 	Timeout time.Duration
+	// RecentLogin is how recent the session's own login, by a local
+	// method (a password, an emailed code or link, a social account or a
+	// passkey), must be to register a passkey, and how recent its
+	// verification of a second factor must be to add or delete one while
+	// the user has a second factor. Zero means 10 minutes.
+	RecentLogin time.Duration
+	// SecondFactor reports whether the user has a second factor this
+	// package does not hold (mfa.Manager.HasFactor: a TOTP or WebAuthn
+	// factor). A passkey counts as a second factor itself, so while the
+	// user has one (of either kind), adding or deleting a passkey needs a
+	// session that verified one here within RecentLogin: a password alone
+	// must not buy a passkey that passes the organization's MFA. Nil means
+	// only the user's passkeys count.
+	SecondFactor func(ctx context.Context, userID string) (bool, error)
 	// RateLimit and Burst bound requests per client address to the
 	// handler's routes, per replica (every begin stores a ceremony). Zero
 	// mean 1 per second and 20.
@@ -144,6 +170,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.RecentLogin <= 0 {
+		cfg.RecentLogin = 10 * time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -342,7 +342,7 @@ func TestPasskeyManagement(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)
 			u := e.member("jane", "acme", false, false)
-			c := e.signIn(u, "org_acme")
+			c := e.signInMFA(u, "org_acme")
 			first := e.register(c, "Laptop")
 			second := e.register(c, "Phone")
 			list := e.call("GET", "/credentials", nil, c)

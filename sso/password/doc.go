@@ -30,7 +30,8 @@
 // A password login goes through the same path as an SSO login: the
 // organization (the one named, or the user's only one) is checked by the
 // SSO enforcement policy, so an organization that enforces SSO admits only
-// its active break-glass members (reason sso_required otherwise), and an
+// its active break-glass members (reason sso_required otherwise, naming
+// the URL that starts the organization's SSO: [Config.SSOLoginPath]), and an
 // organization that turned passwords off (sso.OrgSettings.SignInMethods,
 // decided by sso.Organization.SignInVerdict) refuses them (reason
 // method_disabled) except to its break-glass members; the

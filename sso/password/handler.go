@@ -259,7 +259,8 @@ func renameField(err error, field string) error {
 
 // WriteError is the default Config.ErrorHandler. It writes the admin API's
 // JSON error shape, {"error": reason, "message": text}, adding "field" and
-// "fix" for input refusals, with the status of the reason: 400 for input,
+// "fix" for input refusals and "sso_login_url" (where to sign in instead)
+// for sso_required, with the status of the reason: 400 for input,
 // 401 for invalid_credentials and unauthenticated, 403 for sso_required,
 // email_not_verified, access_denied and cross_origin, 429 with Retry-After
 // when throttled, 503 when mail or storage is unavailable, 500 otherwise
@@ -285,6 +286,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *FieldError
 	if errors.As(err, &fe) {
 		body["field"], body["fix"], body["message"] = fe.Field, fe.Fix, fe.Fix
+	}
+	var se *SSORequiredError
+	if errors.As(err, &se) {
+		body["sso_login_url"] = se.URL
+		body["message"] = "Your organization requires single sign-on: sign in through its identity provider at " + se.URL + "."
 	}
 	if status == http.StatusInternalServerError {
 		body = map[string]string{"error": "internal", "message": http.StatusText(status)}

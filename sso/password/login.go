@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/ssokit/ssokit/internal/localorg"
@@ -151,7 +152,7 @@ func (m *Manager) login(w http.ResponseWriter, r *http.Request, req LoginRequest
 func (m *Manager) allowed(ctx context.Context, org *sso.Organization, mem *sso.Membership) error {
 	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, mem.UserID); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {
-			return deny(ReasonSSORequired, sso.ErrSSORequired)
+			return m.ssoRequired(org)
 		}
 		return err
 	}
@@ -161,6 +162,13 @@ func (m *Manager) allowed(ctx context.Context, org *sso.Organization, mem *sso.M
 	return nil
 }
 
+// ssoRequired is the refusal of a password login into org, which
+// enforces SSO: it names the URL that starts org's SSO.
+func (m *Manager) ssoRequired(org *sso.Organization) error {
+	return &sso.ValidationError{Protocol: Protocol, Reason: ReasonSSORequired,
+		Err: &SSORequiredError{OrgID: org.ID, URL: m.cfg.SSOLoginPath + url.PathEscape(org.Slug)}}
+}
+
 // issue issues the session of a password login and records eventType.
 func (m *Manager) issue(w http.ResponseWriter, r *http.Request, u *sso.User, org *sso.Organization, mem *sso.Membership, eventType string) (*sso.SessionGrant, error) {
 	ctx := r.Context()
@@ -168,7 +176,7 @@ func (m *Manager) issue(w http.ResponseWriter, r *http.Request, u *sso.User, org
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {
 			// The break-glass flag was withdrawn during the login.
-			return nil, deny(ReasonSSORequired, sso.ErrSSORequired)
+			return nil, m.ssoRequired(org)
 		}
 		if errors.Is(err, sso.ErrAccessDenied) {
 			// The membership was suspended or removed during the login.

@@ -89,6 +89,12 @@ type Config struct {
 	// handler's routes, per replica. Zero mean 1 per second and 20.
 	RateLimit rate.Limit
 	Burst     int
+	// SSOLoginPath is the path that starts an organization's SSO, to which
+	// its slug is appended (sso/discovery mounted at /sso/ serves
+	// "/sso/login/"). A login refused because the organization enforces
+	// SSO names it (sso_login_url), so the person knows where to sign in.
+	// Empty means "/sso/login/".
+	SSOLoginPath string
 	// DefaultReturnTo is where a form login goes when it carries no safe
 	// return_to. Empty means "/".
 	DefaultReturnTo string
@@ -156,6 +162,10 @@ func New(cfg Config) (*Manager, error) {
 		cfg.DefaultReturnTo = "/"
 	}
 	need(returnto.IsSafe(cfg.DefaultReturnTo), "DefaultReturnTo as a relative path")
+	if cfg.SSOLoginPath == "" {
+		cfg.SSOLoginPath = "/sso/login/"
+	}
+	need(returnto.IsSafe(cfg.SSOLoginPath), "SSOLoginPath as a relative path")
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

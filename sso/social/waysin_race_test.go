@@ -90,7 +90,9 @@ func (e *env) lastWayInRace(pm *passkey.Manager, pks passkey.Store, user string)
 	start := make(chan struct{})
 	wg.Go(func() {
 		<-start
-		keyErr = pm.Delete(ctx, &sso.Principal{Kind: sso.PrincipalSession, UserID: user}, base64.RawURLEncoding.EncodeToString(raw))
+		// A session the passkey just signed in: one allowed to delete it.
+		p := &sso.Principal{Kind: sso.PrincipalSession, UserID: user, Method: sso.AuthPasskey, AuthAt: now, MFA: true, MFAAt: now}
+		keyErr = pm.Delete(ctx, p, base64.RawURLEncoding.EncodeToString(raw))
 	})
 	wg.Go(func() {
 		<-start

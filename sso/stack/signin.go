@@ -129,10 +129,16 @@ func (s *Stack) wireSignIn(cfg Config) error {
 		if other == nil {
 			other = s.otherMethods(cfg)
 		}
+		// A TOTP or WebAuthn factor of package mfa makes adding or deleting
+		// a passkey need a fresh second factor, as a passkey does.
+		var second func(context.Context, string) (bool, error)
+		if s.MFA != nil {
+			second = s.MFA.HasFactor
+		}
 		if s.Passkeys, err = passkey.New(passkey.Config{
 			RPID: rpid, Origins: origins, RPDisplayName: pc.RPDisplayName, Store: pc.Store,
 			Users: cfg.Store, Orgs: cfg.Store, Members: cfg.Store, Sessions: s.Sessions, Enforcer: s.Enforcer,
-			Auditor: s.Auditor, OtherMethods: other, Timeout: pc.Timeout, RateLimit: pc.RateLimit, Burst: pc.Burst,
+			Auditor: s.Auditor, OtherMethods: other, SecondFactor: second, Timeout: pc.Timeout, RateLimit: pc.RateLimit, Burst: pc.Burst,
 			ClientIP: ip, Now: now, Logger: lg, TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider,
 		}); err != nil {
 			return err

@@ -592,6 +592,7 @@ func (s *Stack) wire(cfg Config) error {
 			Store:  pc.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions, Revoker: s.Sessions,
 			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: pc.Mailer, VerifyURL: pc.VerifyURL, ResetURL: pc.ResetURL,
 			AppName: pc.AppName, Policy: pc.Policy, Params: pc.Params, Throttle: pc.Throttle,
+			SSOLoginPath:    under(base, PrefixDiscovery+"login/").Path,
 			DefaultReturnTo: cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 		}); err != nil {
 			return err
