@@ -171,6 +171,20 @@ func rawStrings(v any) []string {
 	return []string{string(b)}
 }
 
+// vouchedFor reports whether addr, the normalized address of the mapped
+// email claim, is the email claim of claims: email_verified (OIDC Core
+// 5.1) speaks of that claim only, so an address mapped from another claim
+// (a username the user may have chosen) counts as verified only when it
+// is the same address.
+func vouchedFor(claims map[string]any, addr string) bool {
+	s, _ := claims[DefaultEmailClaim].(string)
+	if s == "" {
+		return false
+	}
+	got, _, err := normalize.Email(s)
+	return err == nil && got == addr
+}
+
 // profile maps the verified claims (ID token first, then matching userinfo
 // for claims the ID token lacks) to an sso.Profile.
 func (rp *RP) profile(ctx context.Context, conn *sso.Connection, vt *verifiedToken) *sso.Profile {
@@ -216,7 +230,7 @@ func (rp *RP) profile(ctx context.Context, conn *sso.Connection, vt *verifiedTok
 			if _, ok := src[claimName(mp.Email, DefaultEmailClaim)]; !ok && vt.userinfo != nil {
 				src = vt.userinfo
 			}
-			p.EmailVerified = src["email_verified"] == true
+			p.EmailVerified = src["email_verified"] == true && vouchedFor(src, addr)
 		}
 	}
 	p.MFA = mfactx.HasMethod(p.AMR) || mfactx.IsContext(p.AuthnContext) ||

@@ -209,11 +209,11 @@ func TestConformanceDiscoveryIssuerMismatch(t *testing.T) {
 		_, err := h.rp.Configure(t.Context(), &sso.Connection{ID: "conn_b"}, &ConnectionInput{Issuer: op.issuer, ClientID: "x", ClientSecret: "y"})
 		wantReason(t, err, ReasonDiscoveryIssuerMismatch)
 		// A login whose discovery (first use, no cached copy) mismatches
-		// never reaches the IdP.
+		// never reaches the IdP; the person is told the IdP is at fault.
 		h.rp.forget(c.ID)
 		resp := newBrowser(t).get(h.srv.URL + "/sso/oidc/login/conn_a")
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("status %d, want 400", resp.StatusCode)
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("status %d, want 502", resp.StatusCode)
 		}
 		wantReason(t, h.err(), ReasonDiscoveryIssuerMismatch)
 		if n, _ := h.comp.counts(); n != 0 {

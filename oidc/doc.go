@@ -95,7 +95,12 @@
 //     budget spent) the rejection is keys_unavailable, wrapping
 //     [ErrKeysUnavailable] and sso.ErrUnavailable (503, retryable); cached
 //     keys keep verifying the kids they hold. Keys that do not parse,
-//     encryption and symmetric keys are ignored.
+//     encryption and symmetric keys are ignored. The discovery document
+//     and the keys are cached for an hour; one request refreshes an
+//     expired copy (the discovery document at most once a minute, the keys
+//     once per JWKSRefetchInterval, while the IdP fails), and the last good
+//     copy serves every other request meanwhile, so a down or hanging IdP
+//     neither holds logins nor receives a fetch per request.
 //   - Egress: discovery, JWKS, token and userinfo requests use https only,
 //     time out, are size-capped, follow at most three redirects and refuse
 //     loopback, private, link-local (cloud metadata) and other internal
@@ -110,8 +115,10 @@
 //     from an incomplete list.
 //   - Userinfo (mode auto, always or never) must carry the ID token's sub;
 //     the ID token's claims win over userinfo's.
-//   - email_verified counts only as the JSON boolean true. Identities are
-//     (iss, sub); the email is never an identifier here.
+//   - email_verified counts only as the JSON boolean true, and only for
+//     the address of the email claim it speaks of: an email mapped from
+//     another claim (a username) is verified only when it is that address.
+//     Identities are (iss, sub); the email is never an identifier here.
 //   - IdP error responses render a fixed message and the error code only;
 //     error_description goes to logs and to Completer.Fail.
 //   - Client credentials follow the token endpoint: an update that changes

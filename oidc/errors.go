@@ -130,12 +130,15 @@ var errorPage = template.Must(template.New("err").Parse(`<!doctype html>
 // message and status: 400 for rejected responses, 404 for unknown
 // connections, 503 when the IdP, its keys or the store is unavailable (a
 // retryable failure, also when it is a rejection such as
-// ReasonKeysUnavailable), 500 otherwise.
+// ReasonKeysUnavailable), 502 for another fault of the IdP (an
+// *UpstreamError: a discovery document, JWKS or userinfo answer that is
+// missing or malformed), 500 otherwise.
 // It never includes the private cause.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg, code := http.StatusInternalServerError, "Something went wrong while signing you in. Please try again.", ""
 	var ve *sso.ValidationError
 	var ie *IdPError
+	var ue *UpstreamError
 	switch {
 	case errors.As(err, &ie):
 		status, code = http.StatusBadRequest, safeCode(ie.Code)
@@ -146,6 +149,9 @@ func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, sso.ErrUnavailable):
 		status, code = http.StatusServiceUnavailable, sso.ReasonOf(err)
 		msg = "The identity provider could not be reached. Please try again later."
+	case errors.As(err, &ue):
+		status, code = http.StatusBadGateway, sso.ReasonOf(err)
+		msg = "Your organization's identity provider is not answering as expected. Please try again later; if this keeps happening, tell your administrator."
 	case errors.As(err, &ve):
 		status, code = http.StatusBadRequest, ve.Reason
 		msg = "The sign-in response could not be accepted. Please start again."

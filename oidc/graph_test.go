@@ -112,7 +112,7 @@ func TestGroupOverageGraph(t *testing.T) {
 		t.Parallel()
 		h, _, g := setup(t, false)
 		g.status = http.StatusForbidden
-		ve := h.wantReject(h.login(newBrowser(t), "conn_e"), ReasonGroupsUnavailable)
+		ve := h.wantRejectStatus(h.login(newBrowser(t), "conn_e"), http.StatusBadGateway, ReasonGroupsUnavailable)
 		if ve.Got != "HTTP 403 Forbidden" || !strings.Contains(ve.Detail(), "GroupMember.Read.All") {
 			t.Fatalf("detail %s", ve.Detail())
 		}

@@ -210,6 +210,8 @@ type mockOP struct {
 	assertionPub      crypto.PublicKey                             // verifies private_key_jwt assertions
 	omitProfileClaims bool                                         // scope-userinfo-claims: ID token without profile claims
 	discoveryStatus   int                                          // non-zero: discovery answers this status
+	discoveryHandler  func(w http.ResponseWriter, r *http.Request) // replace the discovery endpoint
+	userinfoStatus    int                                          // non-zero: userinfo answers this status
 
 	// tokenCreds is every Authorization header and client_secret form
 	// value the token endpoint received.
@@ -217,10 +219,11 @@ type mockOP struct {
 	// appTokenRequests is the scope of every client credentials request.
 	appTokenRequests []string
 
-	jwksFetches     atomic.Int32
-	userinfoCalls   atomic.Int32
-	tokenCalls      atomic.Int32
-	tokenAuthMethod atomic.Value
+	jwksFetches      atomic.Int32
+	discoveryFetches atomic.Int32
+	userinfoCalls    atomic.Int32
+	tokenCalls       atomic.Int32
+	tokenAuthMethod  atomic.Value
 }
 
 func newMockOP(t testing.TB, clk *clock) *mockOP {
@@ -248,7 +251,13 @@ func (op *mockOP) set(f func(op *mockOP)) {
 }
 
 func (op *mockOP) discovery(w http.ResponseWriter, r *http.Request) {
+	op.discoveryFetches.Add(1)
 	op.mu.Lock()
+	if h := op.discoveryHandler; h != nil {
+		op.mu.Unlock()
+		h(w, r)
+		return
+	}
 	if st := op.discoveryStatus; st != 0 {
 		op.mu.Unlock()
 		w.WriteHeader(st)
@@ -488,6 +497,10 @@ func (op *mockOP) userinfoEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	op.mu.Lock()
 	defer op.mu.Unlock()
+	if op.userinfoStatus != 0 {
+		w.WriteHeader(op.userinfoStatus)
+		return
+	}
 	c := map[string]any{
 		"sub": "user-123", "email": "alice@example.com", "email_verified": true,
 		"given_name": "Alice", "family_name": "Liddell", "name": "Alice Liddell", "groups": []string{"admins"},

@@ -344,22 +344,35 @@ func verifySig(key any, alg, input string, sig []byte) bool {
 }
 
 // refresh fetches the JWKS unless another caller refreshed since gen was
-// read, or the last attempt was less than the refetch interval ago.
+// read, or the last attempt was less than the refetch interval ago. It
+// checks before waiting for a fetch in flight too: the caller has cached
+// keys to go on with and need not wait for a slow IdP.
 func (k *keySet) refresh(ctx context.Context, gen uint64) error {
+	if skip, err := k.skipRefresh(gen); skip {
+		return err
+	}
 	k.fmu.Lock()
 	defer k.fmu.Unlock()
+	if skip, err := k.skipRefresh(gen); skip {
+		return err
+	}
+	return k.fetchLocked(ctx, k.rp.now())
+}
+
+// skipRefresh reports whether the keys read at gen are not to be refreshed
+// now: another caller refreshed them since (nil error), or the last attempt
+// was less than the refetch interval ago (errRefetchLimited).
+func (k *keySet) skipRefresh(gen uint64) (bool, error) {
 	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.gen != gen {
-		k.mu.Unlock()
-		return nil
+		return true, nil
 	}
 	now := k.rp.now()
 	if !k.lastAttempt.IsZero() && now.Sub(k.lastAttempt) < k.interval && now.Sub(k.lastAttempt) >= 0 {
-		k.mu.Unlock()
-		return errRefetchLimited
+		return true, errRefetchLimited
 	}
-	k.mu.Unlock()
-	return k.fetchLocked(ctx, now)
+	return false, nil
 }
 
 // refetchFor fetches the JWKS for a token whose kid the key set read at

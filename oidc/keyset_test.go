@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -8,8 +9,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"net/http"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -86,5 +90,70 @@ func TestAlgAllowed(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestStaleKeysRefreshDoesNotHoldConcurrentTokens lets the cached keys pass
+// keyMaxAge while the IdP's JWKS endpoint hangs: one verification refreshes
+// them, and tokens signed with a cached key verify meanwhile with the
+// cached keys instead of waiting for the hung fetch.
+func TestStaleKeysRefreshDoesNotHoldConcurrentTokens(t *testing.T) {
+	t.Parallel()
+	h, op := setupOne(t, func(c *Config) { c.FetchTimeout = 10 * time.Minute })
+	h.wantOK(h.login(newBrowser(t), "conn_a"))
+	ks := h.rp.keySetFor(mustConn(h, "conn_a"), op.srv.URL+"/jwks")
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	op.set(func(op *mockOP) {
+		op.jwksHandler = func(w http.ResponseWriter, r *http.Request) {
+			once.Do(func() { close(entered) })
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			w.WriteHeader(http.StatusGatewayTimeout)
+		}
+	})
+	var releaseOnce sync.Once
+	stop := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(stop)
+	h.clock.Advance(keyMaxAge + time.Minute)
+	tok := func() *compactJWS {
+		now := h.clock.Now()
+		raw := signJWT(map[string]any{"alg": "RS256", "kid": op.signKey.kid}, map[string]any{"iss": op.issuer, "iat": now.Unix()}, op.signKey, nil)
+		jws, err := parseCompact(raw)
+		if err != nil {
+			panic(err)
+		}
+		return jws
+	}
+	before := op.jwksFetches.Load()
+
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- ks.verify(context.Background(), tok()) }()
+	<-entered
+
+	const others = 8
+	errs := make(chan error, others)
+	for range others {
+		go func() { errs <- ks.verify(context.Background(), tok()) }()
+	}
+	for range others {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatalf("token with a cached key during the refresh: %v, want verified", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("verifications waited for the hung JWKS refresh instead of using the cached keys")
+		}
+	}
+	if got := op.jwksFetches.Load() - before; got != 1 {
+		t.Fatalf("%d JWKS fetches while one was in flight, want 1", got)
+	}
+	stop()
+	if err := <-refreshed; err != nil {
+		t.Fatalf("refreshing verification: %v, want verified with the cached keys", err)
 	}
 }

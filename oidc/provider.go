@@ -25,6 +25,11 @@ const discoveryTenant = "organizations"
 // the last good copy keeps serving.
 const metadataTTL = time.Hour
 
+// metadataRetryInterval paces refreshes of an expired discovery document:
+// one starts at most once per interval, and until one succeeds requests
+// keep the last good copy instead of asking a failing IdP again.
+const metadataRetryInterval = time.Minute
+
 // metadata is the part of an OpenID Provider's configuration the RP uses.
 type metadata struct {
 	Issuer                       string   `json:"issuer"`
@@ -44,6 +49,8 @@ type metadata struct {
 type metaEntry struct {
 	meta      *metadata
 	fetchedAt time.Time
+	// triedAt is when a refresh of the expired entry was last started.
+	triedAt time.Time
 }
 
 type providerCache struct {
@@ -109,7 +116,9 @@ func (rp *RP) checkEndpoints(m *metadata) error {
 
 // metadataFor returns the provider metadata of conn: the manual endpoints
 // when AuthURL is set, else discovery, cached per connection and issuer for
-// metadataTTL; when a refresh fails the last good copy is used.
+// metadataTTL. One request refreshes an expired copy, at most once per
+// metadataRetryInterval; while it runs, and when it fails, requests use the
+// last good copy. Without one, every request tries discovery.
 func (rp *RP) metadataFor(ctx context.Context, conn *sso.Connection) (*metadata, error) {
 	oc := ConfigOf(conn)
 	if oc.AuthURL != "" {
@@ -123,15 +132,22 @@ func (rp *RP) metadataFor(ctx context.Context, conn *sso.Connection) (*metadata,
 	key := conn.ID + "\x00" + oc.Issuer
 	now := rp.now()
 	rp.cache.mu.Lock()
-	e := rp.cache.meta[key]
-	rp.cache.mu.Unlock()
-	if e != nil && now.Sub(e.fetchedAt) < metadataTTL {
-		return e.meta, nil
+	var last *metadata
+	if e := rp.cache.meta[key]; e != nil {
+		since := now.Sub(e.triedAt)
+		if now.Sub(e.fetchedAt) < metadataTTL || (since >= 0 && since < metadataRetryInterval) {
+			rp.cache.mu.Unlock()
+			return e.meta, nil
+		}
+		// This request refreshes; the others keep the last good copy
+		// until the retry interval has passed.
+		e.triedAt, last = now, e.meta
 	}
+	rp.cache.mu.Unlock()
 	m, err := rp.discover(ctx, oc.Issuer)
 	if err != nil {
-		if e != nil {
-			return e.meta, nil
+		if last != nil {
+			return last, nil
 		}
 		return nil, err
 	}

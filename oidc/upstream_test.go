@@ -164,3 +164,58 @@ func TestInteropConfigureUpstreamFaults(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginPageForIdPFaults: a person whose login meets a fault of the IdP
+// (a discovery document that is a web page or gone, a userinfo endpoint
+// that fails) gets a page that blames the identity provider, with 502 Bad
+// Gateway (503 when retryable), never the "start again" of a rejected
+// response: starting again cannot help, and a 4xx would count the IdP's
+// fault as the person's.
+func TestLoginPageForIdPFaults(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		knob   func(op *mockOP)
+		atCB   bool // the fault meets the callback, not the start
+		reason string
+		status int
+	}{
+		{name: "discovery-html-page", reason: ReasonDiscoveryFailed, status: http.StatusBadGateway, knob: func(op *mockOP) {
+			op.discoveryHandler = func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				fmt.Fprint(w, "<html>sign in</html>")
+			}
+		}},
+		{name: "discovery-gone", reason: ReasonDiscoveryFailed, status: http.StatusBadGateway, knob: func(op *mockOP) {
+			op.discoveryStatus = http.StatusNotFound
+		}},
+		{name: "discovery-down", reason: ReasonDiscoveryFailed, status: http.StatusServiceUnavailable, knob: func(op *mockOP) {
+			op.discoveryStatus = http.StatusServiceUnavailable
+		}},
+		{name: "userinfo-gone", atCB: true, reason: ReasonUserInfoFailed, status: http.StatusBadGateway, knob: func(op *mockOP) {
+			op.omitProfileClaims, op.userinfoStatus = true, http.StatusNotFound
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h, op := setupOne(t, nil)
+			op.set(tc.knob)
+			b := newBrowser(t)
+			var resp *http.Response
+			if tc.atCB {
+				resp = h.login(b, "conn_a")
+			} else {
+				resp = b.get(h.srv.URL + "/sso/oidc/login/conn_a")
+			}
+			wantReason(t, h.err(), tc.reason)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d (err %v)", resp.StatusCode, tc.status, h.err())
+			}
+			rec := httptest.NewRecorder()
+			DefaultErrorHandler(rec, httptest.NewRequest(http.MethodGet, "/", nil), h.err())
+			if body := rec.Body.String(); !strings.Contains(body, "identity provider") || strings.Contains(body, "start again") {
+				t.Fatalf("page %q: want one naming the identity provider, not asking to start again", body)
+			}
+		})
+	}
+}

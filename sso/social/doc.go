@@ -32,11 +32,13 @@
 //     the issuer is exact, or for Microsoft's multi-tenant endpoints the
 //     template filled with the token's own tid, which must fit the
 //     configured tenant; the RFC 9207 iss parameter is checked when present.
-//   - Emails: Google's counts when email_verified is true, Microsoft's only
-//     with the xms_edov claim, GitHub's only when it is the primary address
-//     and verified. An identity is keyed by the provider's subject; a new
-//     one links to an existing user only by an equal verified email on both
-//     sides, and an unverified email never links or creates an account.
+//   - Emails: Google's counts when email_verified is true and Google hosts
+//     the address (Gmail, or a Workspace account's, which carries hd),
+//     Microsoft's only with the xms_edov claim, GitHub's only when it is
+//     the primary address and verified. An identity is keyed by the
+//     provider's subject; a new one links to an existing user only by an
+//     equal verified email on both sides, and an unverified email never
+//     links or creates an account.
 //   - Organizations: a social sign-in reaches an organization only as an
 //     active member or through [Admission]; it never joins an organization
 //     that enforces SSO, and a member of one (break-glass excepted) is sent

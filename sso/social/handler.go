@@ -74,7 +74,7 @@ var messages = map[string]string{
 	ReasonIssuerMismatch:   "The provider's answer came from an unexpected account directory. Start the sign-in again or choose another way to sign in.",
 	ReasonTenantNotAllowed: "Accounts of your organization's directory cannot sign in here. Use another account or another way to sign in.",
 	ReasonNoEmail:          "The provider did not share an email address. Allow access to your email address at the provider, or sign in another way.",
-	ReasonEmailNotVerified: "The provider has not verified your email address, so it cannot be used to sign in here. Verify it at the provider (for GitHub: make a verified address your primary one), or sign in another way.",
+	ReasonEmailNotVerified: "The provider has not verified your email address, so it cannot be used to sign in here. Verify it at the provider (for GitHub: make a verified address your primary one; for Google: use a Gmail or Google Workspace account), or sign in another way.",
 	ReasonAmbiguous:        "Several accounts use this email address. Sign in with your password or passkey, then link this provider from your account settings.",
 	ReasonSSORequired:      "Your organization requires its own single sign-on. Continue to your organization's sign-in.",
 	ReasonNoOrganization:   "You are signed in with the provider, but no organization has invited you yet. Ask your administrator for an invitation, then sign in again.",

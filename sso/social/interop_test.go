@@ -26,7 +26,7 @@ func TestGoogleAndMicrosoftInterop(t *testing.T) {
 			e.member("usr_erin", "erin@bigcorp.example", big, false)
 
 			t.Run("invited newcomer gets an account and a social session", func(t *testing.T) {
-				e.adm.invite("gina@gmail.example", acme.ID)
+				e.adm.invite("gina@gmail.com", acme.ID)
 				bw := newBrowser(t)
 				res := o.login(t, bw, r, "google", "gina", "return_to=/app")
 				s := bw.signedIn(r)
@@ -77,6 +77,32 @@ func TestGoogleAndMicrosoftInterop(t *testing.T) {
 				}
 				if !e.hasEvent("", sso.EventLoginFailed, social.ReasonEmailNotVerified, map[string]string{"method": "social"}) {
 					t.Error("no login.failed event with reason email_not_verified")
+				}
+			})
+
+			t.Run("personal Google account on a company address", func(t *testing.T) {
+				// Google hosts neither the address nor its domain (no hd, not
+				// Gmail): its email_verified only says the address worked
+				// when the account was made, perhaps by someone who has
+				// since left. It neither links to the member who holds the
+				// address now nor takes an invitation sent to an address.
+				former := e.member("usr_former", "former@acme.example", acme, false)
+				e.adm.invite("olga@smallshop.example", acme.ID)
+				for _, username := range []string{"former", "outsider"} {
+					bw := newBrowser(t)
+					res := o.login(t, bw, r, "google", username, "")
+					if res.status != http.StatusForbidden || bw.signedIn(r) != nil {
+						t.Fatalf("%s: got %d %s, signed in %v; want 403 email_not_verified and no session", username, res.status, res.body, bw.signedIn(r))
+					}
+					if _, err := e.social.GetIdentity(context.Background(), "google", "google-"+username); !errors.Is(err, sso.ErrNotFound) {
+						t.Errorf("%s: the identity was stored: %v", username, err)
+					}
+				}
+				if ids := e.identities(former.ID); len(ids) != 0 {
+					t.Errorf("the member's account gained identities: %+v", ids)
+				}
+				if users, _ := e.social.FindUsersByEmail(context.Background(), "olga@smallshop.example"); len(users) != 0 {
+					t.Errorf("a user was created from the invitation: %+v", users)
 				}
 			})
 

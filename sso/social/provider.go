@@ -71,10 +71,31 @@ type Provider struct {
 }
 
 // Google returns the Google provider: OIDC at https://accounts.google.com,
-// whose email is verified when the email_verified claim is true.
+// whose email is verified when email_verified is true and Google hosts the
+// address: a Gmail address, or one of a Google Workspace account (the
+// token carries hd). A personal Google account can be made with any
+// address; email_verified then only says the address worked when the
+// account was made, and whoever has the account now (a former employee
+// whose company address has been handed on, say) need not own the mailbox,
+// so such an email never links to or creates an account.
 func Google(clientID, clientSecret string) Provider {
 	return Provider{Name: "google", DisplayName: "Google", Kind: KindOIDC, ClientID: clientID, ClientSecret: clientSecret,
-		Scopes: []string{"openid", "email", "profile"}, Issuer: "https://accounts.google.com", EmailVerified: claimTrue("email_verified")}
+		Scopes: []string{"openid", "email", "profile"}, Issuer: "https://accounts.google.com", EmailVerified: googleEmailVerified}
+}
+
+// googleEmailVerified reports whether a Google ID token's email is
+// verified and hosted by Google: email_verified is true, and the token
+// carries hd (a Google Workspace account) or the address is a Gmail one.
+func googleEmailVerified(c map[string]any) bool {
+	if !claimTrue("email_verified")(c) {
+		return false
+	}
+	if hd, _ := c["hd"].(string); hd != "" {
+		return true
+	}
+	email, _ := c["email"].(string)
+	_, domain, _ := strings.Cut(strings.ToLower(strings.TrimSpace(email)), "@")
+	return domain == "gmail.com" || domain == "googlemail.com"
 }
 
 // MicrosoftAuthority is the Microsoft identity platform's host.

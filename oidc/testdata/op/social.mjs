@@ -2,7 +2,8 @@
 // sso/social interop tests: panva oidc-provider instances mounted under
 // path prefixes of one node:http server, sharing one signing JWKS.
 //   /google                 issuer http://127.0.0.1:PORT/google (Google-like:
-//                           email_verified says whether the email is verified)
+//                           email_verified says whether the email is verified,
+//                           hd names the Workspace domain of a company account)
 //   /<tenant>/v2.0          issuer http://127.0.0.1:PORT/<tenant>/v2.0, one per
 //                           Microsoft-like tenant (WORK_TID and the personal
 //                           accounts' tenant): tokens carry tid, and xms_edov
@@ -28,13 +29,17 @@ const consumersTid = '9188040d-6c67-4c5b-b112-36a304b66dad';
 // Users per instance prefix: username -> claims. Every password is "pw".
 const users = {
   '/google': {
-    gina: { sub: 'google-gina', email: 'gina@gmail.example', email_verified: true, name: 'Gina G' },
-    member: { sub: 'google-member', email: 'member@acme.example', email_verified: true, name: 'Mia Member' },
+    gina: { sub: 'google-gina', email: 'gina@gmail.com', email_verified: true, name: 'Gina G' },
+    member: { sub: 'google-member', email: 'member@acme.example', email_verified: true, hd: 'acme.example', name: 'Mia Member' },
     mallory: { sub: 'google-mallory', email: 'member@acme.example', email_verified: false, name: 'Mallory' },
-    enforced: { sub: 'google-enforced', email: 'erin@bigcorp.example', email_verified: true, name: 'Erin' },
-    invited: { sub: 'google-invited', email: 'ivan@startup.example', email_verified: true, name: 'Ivan' },
+    enforced: { sub: 'google-enforced', email: 'erin@bigcorp.example', email_verified: true, hd: 'bigcorp.example', name: 'Erin' },
+    invited: { sub: 'google-invited', email: 'ivan@startup.example', email_verified: true, hd: 'startup.example', name: 'Ivan' },
+    // A personal Google account made with a company address: Google checked
+    // the address once, when the account was made, but does not host it.
+    former: { sub: 'google-former', email: 'former@acme.example', email_verified: true, name: 'Former Employee' },
+    outsider: { sub: 'google-outsider', email: 'olga@smallshop.example', email_verified: true, name: 'Olga' },
     // For the demo's browser suite (examples/saas/e2e/social.test.mjs).
-    newhire: { sub: 'google-newhire', email: 'newhire@acme.test', email_verified: true, name: 'Nina Newhire' },
+    newhire: { sub: 'google-newhire', email: 'newhire@acme.test', email_verified: true, hd: 'acme.test', name: 'Nina Newhire' },
     impostor: { sub: 'google-impostor', email: 'root@acme.test', email_verified: false, name: 'Impostor' },
   },
   [`/${workTid}/v2.0`]: {
@@ -55,7 +60,7 @@ function build(prefix) {
     pkce: { required: () => true },
     conformIdTokenClaims: false,
     scopes: ['openid', 'email', 'profile'],
-    claims: { openid: ['sub', 'tid'], email: ['email', 'email_verified', 'xms_edov'], profile: ['name'] },
+    claims: { openid: ['sub', 'tid', 'hd'], email: ['email', 'email_verified', 'xms_edov'], profile: ['name'] },
     cookies: { keys: ['ssokit-social-interop-cookie-key-0123'] },
     interactions: { url: (ctx, interaction) => `${prefix}/interaction/${interaction.uid}` },
     async findAccount(ctx, sub) {
