@@ -14,8 +14,11 @@ import (
 func parseQuery(r *http.Request, org *sso.Organization) (sso.EventQuery, error) {
 	v := r.URL.Query()
 	q := sso.EventQuery{OrgID: org.ID, Type: v.Get("type"), ActorID: v.Get("actor")}
-	if len(q.Type) > 128 || len(q.ActorID) > 128 {
-		return q, inputErr("type", "type and actor filters must be at most 128 bytes")
+	if len(q.Type) > 128 {
+		return q, inputErr("type", "must be at most 128 bytes")
+	}
+	if len(q.ActorID) > 128 {
+		return q, inputErr("actor", "must be at most 128 bytes")
 	}
 	for _, p := range []struct {
 		key string

@@ -139,3 +139,33 @@ func TestRotatedSCIMTokensAreTellable(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownFieldsAndFiltersAreNamed: a misspelt member of a body (at the
+// top or inside an object) and an over-long filter are refused naming the
+// very field at fault, so an integrator sees which one to fix; nothing is
+// created.
+func TestUnknownFieldsAndFiltersAreNamed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.orgA
+	for _, tc := range []struct{ method, path, body, field string }{
+		{"POST", "/connections", `{"protocol":"saml","displayname":"Okta"}`, "displayname"},
+		{"POST", "/connections", `{"protocol":"saml","attribute_mapping":{"mail":"email"}}`, "mail"},
+		{"PATCH", "/org", `{"nam":"Acme"}`, "nam"},
+		{"POST", "/domains", `{"name":"a.example","` + strings.Repeat("x", 300) + `":1}`, strings.Repeat("x", 64)},
+		{"POST", "/domains", `{"name":"a.example","bad\u0001key":1}`, "badkey"},
+		{"GET", "/audit?actor=" + strings.Repeat("a", 129), "", "actor"},
+		{"GET", "/audit?type=" + strings.Repeat("a", 129), "", "type"},
+	} {
+		code, m := f.json(a, tc.method, tc.path, tc.body)
+		if code != 400 || m["error"] != "invalid_input" || m["field"] != tc.field {
+			t.Errorf("%s %s %.80s: %d %v, want 400 naming %q", tc.method, tc.path, tc.body, code, m, tc.field)
+		}
+	}
+	if conns, _ := f.st.ListConnections(ctx, a.ID); len(conns) != 0 {
+		t.Fatalf("a refused request stored %d connections", len(conns))
+	}
+	if ds, _ := f.st.ListDomains(ctx, a.ID); len(ds) != 0 {
+		t.Fatalf("a refused request stored %d domains", len(ds))
+	}
+}

@@ -205,3 +205,62 @@ func TestImportOverAConnectionChangedDuringIt(t *testing.T) {
 		t.Fatalf("after the second import: %+v, %v; want disabled and renamed", c, err)
 	}
 }
+
+// TestImportKeepsTheEnforcedConnection: while the organization requires
+// single sign-on, an import that changes the IdP settings of its only
+// active, tested connection (which would return it to draft and leave
+// nobody but break-glass members able to sign in) is refused like the
+// same PATCH: 409 last_enforced_connection with the plan, and the
+// connection stays active with its settings. With another ready
+// connection the import goes through.
+func TestImportKeepsTheEnforcedConnection(t *testing.T) {
+	f := importFixture(t)
+	a := f.orgA
+	body := func(md string) string {
+		b, _ := json.Marshal(map[string]any{"connections": []map[string]any{
+			{"name": "Acme Okta", "protocol": "saml", "idp_metadata_xml": md}}})
+		return string(b)
+	}
+	code, m := f.json(a, "POST", "/connections/import", body(importMetadata(t, "https://okta.example.com/acme")))
+	if code != http.StatusCreated {
+		t.Fatalf("import: %d %v", code, m)
+	}
+	id := m["items"].([]any)[0].(map[string]any)["connection_id"].(string)
+	ready := func(id string) {
+		c, err := f.st.GetConnection(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		c.Status, c.LastTestOK, c.LastTest = sso.ConnectionActive, now, &sso.TestResult{At: now, OK: true}
+		if err := f.st.UpdateConnection(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ready(id)
+	if code, m := f.json(a, "PUT", "/enforcement", `{"enabled":true}`); code != 200 || m["enforced"] != true {
+		t.Fatalf("enforce: %d %v", code, m)
+	}
+	before, _ := f.st.GetConnection(ctx, id)
+	code, m = f.json(a, "POST", "/connections/import", body(importMetadata(t, "https://okta.example.com/acme")))
+	if code != http.StatusConflict || m["error"] != "last_enforced_connection" || m["plan"] == nil {
+		t.Fatalf("import over the only enforced connection: %d %v", code, m)
+	}
+	after, _ := f.st.GetConnection(ctx, id)
+	if after.Status != sso.ConnectionActive || after.LastTestOK.IsZero() || !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatalf("connection after the refused import: %s, tested %v, updated %v (was %v)", after.Status, after.LastTestOK, after.UpdatedAt, before.UpdatedAt)
+	}
+	// A second ready connection: the import may return the first to draft.
+	code, m = f.json(a, "POST", "/connections", `{"protocol":"oidc","display_name":"Entra","config":{"issuer":"https://login.example/t/v2.0","client_id":"cid"}}`)
+	if code != 201 {
+		t.Fatalf("second connection: %d %v", code, m)
+	}
+	ready(m["id"].(string))
+	code, m = f.json(a, "POST", "/connections/import", body(importMetadata(t, "https://okta.example.com/acme")))
+	if code != http.StatusCreated {
+		t.Fatalf("import with another ready connection: %d %v", code, m)
+	}
+	if c, _ := f.st.GetConnection(ctx, id); c.Status != sso.ConnectionDraft {
+		t.Fatalf("reconfigured connection %s, want draft", c.Status)
+	}
+}

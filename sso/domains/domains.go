@@ -315,6 +315,7 @@ func (d *Manager) Verify(ctx context.Context, orgID, name string) (*sso.Domain, 
 }
 
 func (d *Manager) markVerified(ctx context.Context, dom *sso.Domain, now time.Time) error {
+	prev := *dom
 	was := dom.State
 	dom.State = sso.DomainVerified
 	dom.VerifiedAt = now
@@ -329,6 +330,14 @@ func (d *Manager) markVerified(ctx context.Context, dom *sso.Domain, now time.Ti
 		if errors.Is(err, sso.ErrConflict) {
 			err = domainErr("claimed_by_other_org", sso.ErrConflict, nil)
 			d.audit(ctx, EventFailed, dom, sso.OutcomeFailure, sso.ReasonOf(err), nil)
+			// Another organization holds the name: the domain keeps its
+			// state, and its check is recorded so that Recheck takes it up
+			// again only after RecheckInterval.
+			*dom = prev
+			dom.LastCheckedAt = now
+			if uerr := d.cfg.Store.UpdateDomain(ctx, dom); uerr != nil {
+				d.log.ErrorContext(ctx, "sso: domain check time not saved", "domain", dom.Name, "err", uerr)
+			}
 		}
 		return err
 	}

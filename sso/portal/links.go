@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -76,7 +77,7 @@ func (p *Portal) CreateLink(ctx context.Context, req LinkRequest) (string, *Setu
 	p.audit(ctx, &sso.Event{OrgID: org.ID, Type: EventSetupLinkCreated, Actor: req.CreatedBy,
 		Target: sso.Target{Type: "setup_link", ID: l.ID}, Outcome: sso.OutcomeSuccess,
 		Details: map[string]string{"sections": joinSections(secs), "expires_at": l.ExpiresAt.Format(time.RFC3339)}})
-	return p.base.String() + "/start/" + token, l, nil
+	return strings.TrimSuffix(p.base.String(), "/") + "/start/" + token, l, nil
 }
 
 // RevokeLink revokes orgID's setup link id and ends the sessions it
@@ -119,7 +120,16 @@ func (p *Portal) startPage(w http.ResponseWriter, r *http.Request) {
 			"Check that you copied the whole link, or ask the person who sent it for a new one.")
 		return
 	}
-	p.render(w, r, http.StatusOK, "start", &page{Title: "Set up single sign-on", Data: map[string]string{"Token": token}})
+	p.render(w, r, http.StatusOK, "start", &page{Title: "Set up single sign-on",
+		Data: map[string]string{"Token": token, "Idle": durationText(p.cfg.IdleTimeout)}})
+}
+
+// durationText says d in whole hours, or else in minutes.
+func durationText(d time.Duration) string {
+	if d >= time.Hour && d%time.Hour == 0 {
+		return plural(int(d/time.Hour), "hour", "hours")
+	}
+	return plural(int((d+time.Minute-1)/time.Minute), "minute", "minutes")
 }
 
 // start spends a setup link and starts its session. A cross-site form
@@ -177,5 +187,18 @@ func clip(s string, n int) string {
 	return s
 }
 
-// origin is the scheme and host of BaseURL, as browsers send it in Origin.
-func (p *Portal) origin() string { return p.base.Scheme + "://" + p.base.Host }
+// origin is the scheme and host of BaseURL as browsers send it in Origin:
+// in lower case, without the scheme's default port.
+func (p *Portal) origin() string {
+	scheme, host, port := strings.ToLower(p.base.Scheme), strings.ToLower(p.base.Hostname()), p.base.Port()
+	if port == map[string]string{"https": "443", "http": "80"}[scheme] {
+		port = ""
+	}
+	if port != "" {
+		return scheme + "://" + net.JoinHostPort(host, port)
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host
+}

@@ -204,3 +204,54 @@ func TestSetupLinkCannotBeStartedCrossSite(t *testing.T) {
 		t.Fatalf("the organization being set up is not named: %s", txt)
 	}
 }
+
+// TestSetupLinkStartsWithDefaultPortBaseURL: a BaseURL written with the
+// scheme's default port or capital letters names the same origin the
+// browser sends (which carries neither), so a setup link opened directly
+// still starts its session, and another port is still refused.
+func TestSetupLinkStartsWithDefaultPortBaseURL(t *testing.T) {
+	f := newFixture(t, func(c *portal.Config) { c.BaseURL = "https://App.Example:443/portal" })
+	start := func(origin string) *response {
+		u, _ := f.link(f.orgA, portal.SectionSSO)
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/portal/start", strings.NewReader(url.Values{"token": {token(u)}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		return f.browser().do(req)
+	}
+	if r := start("https://app.example"); r.Status != http.StatusSeeOther {
+		t.Fatalf("same-origin start: %d %s", r.Status, r.text())
+	}
+	if r := start("https://app.example:8443"); r.Status != http.StatusForbidden || !strings.Contains(r.text(), "must be opened directly") {
+		t.Fatalf("start from another port: %d %s", r.Status, r.text())
+	}
+}
+
+// TestStartPageStatesTheIdleTimeout: the start page tells the person the
+// idle timeout this portal was configured with, not a fixed one.
+func TestStartPageStatesTheIdleTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		idle time.Duration
+		want string
+	}{{0, "after 30 minutes without activity"}, {2 * time.Hour, "after 2 hours without activity"}, {90 * time.Minute, "after 90 minutes without activity"}} {
+		f := newFixture(t, func(c *portal.Config) { c.IdleTimeout = tc.idle })
+		u, _ := f.link(f.orgA, portal.SectionSSO)
+		if r := f.browser().get("/start/" + token(u)); r.Status != http.StatusOK || !strings.Contains(r.text(), tc.want) {
+			t.Errorf("idle timeout %v: %d %s, want %q", tc.idle, r.Status, r.text(), tc.want)
+		}
+	}
+}
+
+// TestSetupLinkURLWithTrailingSlashBaseURL: a BaseURL written with a
+// trailing slash gives setup links without an empty path segment, which
+// routers that do not clean paths would not route to the portal.
+func TestSetupLinkURLWithTrailingSlashBaseURL(t *testing.T) {
+	f := newFixture(t, func(c *portal.Config) { c.BaseURL = "https://app.example/portal/" })
+	u, _ := f.link(f.orgA, portal.SectionSSO)
+	if want := "https://app.example/portal/start/" + token(u); u != want {
+		t.Fatalf("setup link %q, want %q", u, want)
+	}
+	if r := f.browser().get("/start/" + token(u)); r.Status != http.StatusOK || !strings.Contains(r.text(), "Start setup") {
+		t.Fatalf("start page: %d %s", r.Status, r.text())
+	}
+}
