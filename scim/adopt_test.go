@@ -98,6 +98,45 @@ func TestTC6_RecreateAfterDeleteRevivesTheUser(t *testing.T) {
 	})
 }
 
+// TestTC6_AdoptionKeepsASuspension: an administrator suspended a member
+// who signed in through JIT; when the directory is connected later and
+// creates that person (active, as the IdP still lists them), the member
+// is adopted but stays suspended, as every later SCIM write leaves a
+// suspension alone: only an administrator lifts it.
+func TestTC6_AdoptionKeepsASuspension(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		u := &sso.User{ID: opaque.NewID("usr_"), Email: "sam@acme.example", EmailVerified: true, CreatedAt: now}
+		m := &sso.Membership{OrgID: e.org.ID, UserID: u.ID, Roles: []string{"member"}, Status: sso.MembershipSuspended,
+			Source: sso.SourceJIT, JoinedAt: now}
+		if err := e.st.Provision(ctx, u, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		id := e.createUser("sam@acme.example")
+		if id != u.ID {
+			t.Fatalf("SCIM create made user %s, want the member %s adopted", id, u.ID)
+		}
+		if got := e.membership(id); got.Status != sso.MembershipSuspended || got.Source != sso.SourceSCIM {
+			t.Fatalf("adopted member: status %s, source %s; want suspended, scim", got.Status, got.Source)
+		}
+		// A deactivation and reactivation by the directory keep it too.
+		e.do("PATCH", "/Users/"+id, patchOps(`{"op":"Replace","path":"active","value":"False"}`)).want(t, http.StatusOK)
+		e.do("PATCH", "/Users/"+id, patchOps(`{"op":"Replace","path":"active","value":"True"}`)).want(t, http.StatusOK)
+		if got := e.membership(id).Status; got != sso.MembershipSuspended {
+			t.Fatalf("status after the directory reactivated the user: %s, want suspended", got)
+		}
+		// Deleted by the directory and created again: still suspended.
+		e.do("DELETE", "/Users/"+id, "").want(t, http.StatusNoContent)
+		if again := e.createUser("sam@acme.example"); again != id {
+			t.Fatalf("re-created user %s, want %s revived", again, id)
+		}
+		if got := e.membership(id).Status; got != sso.MembershipSuspended {
+			t.Fatalf("status after delete and re-create: %s, want suspended", got)
+		}
+	})
+}
+
 // verifyDomain records name as verified by orgID.
 func (e *env) verifyDomain(orgID, name string) {
 	e.t.Helper()

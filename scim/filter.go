@@ -147,6 +147,16 @@ func ParseFilter(s string, k ResourceKind) (Expr, error) {
 	return p.parse()
 }
 
+// parseMemberFilter parses the value filter of a Group PATCH path
+// members[...] (Okta removes members with members[value eq "id"]). Its
+// comparisons name the member's value, a user ID, which is case-exact as
+// in a Group filter: a value filter of a User path compares lower-cased
+// text instead.
+func parseMemberFilter(s string) (Expr, error) {
+	p := &parser{src: s, kind: KindGroup, inValue: "members"}
+	return p.parse()
+}
+
 // parse parses the whole of p.src.
 func (p *parser) parse() (Expr, error) {
 	if len(p.src) > MaxFilterLength {

@@ -641,7 +641,7 @@ func applyGroupPatch(doc map[string]any, ops []patchOp, maxMembers int) (map[str
 				if op != "remove" {
 					return invalidPath("only remove may use a members value filter")
 				}
-				e, err := ParseFilter(filt, kindValue)
+				e, err := parseMemberFilter(filt)
 				if err != nil {
 					return invalidPath("bad value filter: %v", err)
 				}
@@ -731,7 +731,8 @@ func memberIDs(v any) ([]string, error) {
 	return ids, nil
 }
 
-// memberFilterIDs accepts `value eq "a"` and or-lists of such comparisons.
+// memberFilterIDs accepts `value eq "a"` and or-lists of such comparisons
+// (parsed by parseMemberFilter, so the IDs keep their case).
 func memberFilterIDs(e Expr) ([]string, bool) {
 	switch x := e.(type) {
 	case *Or:
@@ -739,7 +740,7 @@ func memberFilterIDs(e Expr) ([]string, bool) {
 		r, ok2 := memberFilterIDs(x.Right)
 		return append(l, r...), ok1 && ok2
 	case *Compare:
-		if x.Attr == "value" && x.Op == OpEq {
+		if x.Attr == AttrMemberValue && x.Op == OpEq {
 			return []string{x.Str}, true
 		}
 	}

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssokit/ssokit/internal/normalize"
+	"github.com/ssokit/ssokit/sso"
 )
 
 const patchHead = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
@@ -414,6 +416,48 @@ func TestGroupPatchPaths(t *testing.T) {
 		e.do("PATCH", "/Groups/"+g, patchOps(`{"op":"add","path":"id","value":"x"}`)).wantErr(t, 400, "mutability")
 		e.do("PATCH", "/Groups/"+g, patchOps(`{"op":"remove","path":"members[display eq \"x\"]"}`)).wantErr(t, 400, "invalidPath")
 		e.do("PATCH", "/Users/"+a, patchOps(`{"op":"add","path":"groups","value":[{"value":"`+g+`"}]}`)).wantErr(t, 400, "mutability")
+	})
+}
+
+// TestGroupMemberFilterKeepsIDCase: a member removed through a value
+// filter (Okta's group push sends members[value eq "id"]) is the member
+// with exactly that ID. User IDs are case-exact, and an adopted member
+// keeps the ID the host gave it (a ULID, say, in upper case): the filter
+// must not lower-case it, or the removal matches no one and the person
+// keeps the group's roles.
+func TestGroupMemberFilterKeepsIDCase(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		u := &sso.User{ID: "usr_01HZX3K9QW7M2V8R5T6Y4B1N0C", Email: "ulid@acme.example", EmailVerified: true, CreatedAt: now}
+		m := &sso.Membership{OrgID: e.org.ID, UserID: u.ID, Status: sso.MembershipActive, Source: sso.SourceJIT, JoinedAt: now}
+		if err := e.st.Provision(ctx, u, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		id := e.createUser("ulid@acme.example")
+		if id != u.ID {
+			t.Fatalf("SCIM create made user %s, want the member %s adopted", id, u.ID)
+		}
+		other := e.createUser("other@acme.example")
+		g := e.createGroup("Admins", id, other)
+		members := func() []string {
+			t.Helper()
+			var out []string
+			ms, _ := e.do("GET", "/Groups/"+g, "").want(t, http.StatusOK).body["members"].([]any)
+			for _, x := range ms {
+				out = append(out, x.(map[string]any)["value"].(string))
+			}
+			return out
+		}
+		// Another case of the ID names no member.
+		e.do("PATCH", "/Groups/"+g, patchOps(`{"op":"remove","path":"members[value eq \"`+strings.ToLower(id)+`\"]"}`)).want(t, http.StatusNoContent)
+		if got := members(); len(got) != 2 {
+			t.Fatalf("members after removing %s: %v, want both", strings.ToLower(id), got)
+		}
+		e.do("PATCH", "/Groups/"+g, patchOps(`{"op":"Remove","path":"members[value eq \"`+id+`\"]"}`)).want(t, http.StatusNoContent)
+		if got := members(); len(got) != 1 || got[0] != other {
+			t.Fatalf("members after removing %s: %v, want only %s", id, got, other)
+		}
 	})
 }
 

@@ -92,11 +92,17 @@ func (f *jsonFrame) done() {
 	}
 }
 
+// maxJSONDepth is the deepest nesting of objects and arrays a body may
+// have: encoding/json refuses anything deeper, and scanJSON stops there
+// before a body of brackets costs it a frame per byte.
+const maxJSONDepth = 10000
+
 // scanJSON walks the tokens of a JSON document. It fails when an object
-// names a member twice (case-insensitively), and it reports the first
-// string that is not valid UTF-8, which the caller turns into an error once
-// the document is known to be well-formed. Malformed documents pass here
-// and are refused by the decoder.
+// names a member twice (case-insensitively) or the document nests deeper
+// than maxJSONDepth, and it reports the first string that is not valid
+// UTF-8, which the caller turns into an error once the document is known
+// to be well-formed. Malformed documents pass here and are refused by the
+// decoder.
 func scanJSON(raw []byte) (*badText, error) {
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
@@ -124,6 +130,9 @@ func scanJSON(raw []byte) (*badText, error) {
 		if dl, ok := t.(json.Delim); ok {
 			switch dl {
 			case '{', '[':
+				if len(stack) == maxJSONDepth {
+					return nil, invalidSyntax("JSON body nested deeper than %d levels", maxJSONDepth)
+				}
 				stack = append(stack, &jsonFrame{obj: dl == '{', keys: map[string]bool{}, expKey: true})
 			case '}', ']':
 				stack = stack[:len(stack)-1]

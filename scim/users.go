@@ -211,8 +211,9 @@ type adoption struct {
 // creating a second user that the member's IdP identity would not point
 // at: deprovisioning through SCIM must reach the account people actually
 // sign in with. It rewrites u, cu and m for the member, keeping their user
-// ID, roles, break-glass flag and join time, and reports whether it stored
-// them. A member whose SCIM record was deleted is revived the same way.
+// ID, roles, break-glass flag, join time and a suspension, and reports
+// whether it stored them. A member whose SCIM record was deleted is
+// revived the same way.
 //
 // A member whose email was never verified is never adopted (T-M.10): the
 // address may have been claimed by someone else before the person the
@@ -259,6 +260,11 @@ func (h *Handler) adoptMember(ctx context.Context, org *sso.Organization, cu *ss
 	cu.CreatedAt = existing.CreatedAt
 	cu.EmailVerified = cu.EmailVerified || existing.EmailVerified
 	m.Roles, m.BreakGlass, m.JoinedAt = mem.Roles, mem.BreakGlass, mem.JoinedAt
+	if mem.Status == sso.MembershipSuspended {
+		// An administrator's suspension outlives directory writes here as
+		// in updateUser: only an administrator lifts it.
+		m.Status = sso.MembershipSuspended
+	}
 	ad := adoption{adopted: true, prevStatus: mem.Status}
 	if prev != nil {
 		// The directory deleted this person and now creates them again:
