@@ -101,8 +101,11 @@ type Config struct {
 	// ClientRateLimit bounds the failed authentications (a missing,
 	// malformed, unknown or expired bearer token) that one client address,
 	// as ClientIP reports it, may make per minute in this process. Past it
-	// the client's requests are answered 429 before any token lookup,
-	// whatever token they carry, until its budget refills. Zero means 60.
+	// the client's requests are answered 429 before any token lookup until
+	// its budget refills, except those whose token authenticated in this
+	// process within the hour: an IdP provisions every customer from a few
+	// shared addresses, and one organization's revoked token must not stop
+	// the others. Zero means 60.
 	ClientRateLimit int
 	// DisableRateLimit turns rate limiting off, per organization and per
 	// client. It MUST only be used when the host limits SCIM traffic
@@ -430,10 +433,11 @@ func (h *Handler) clientOf(r *http.Request) string {
 }
 
 // failUnauthenticated is failAuth that charges an authentication failure
-// (err wrapping sso.ErrNotFound, or errUnauthorized) to the client.
-func (h *Handler) failUnauthenticated(w http.ResponseWriter, r *http.Request, client string, err error) {
+// (err wrapping sso.ErrNotFound, or errUnauthorized) of bearer (empty when
+// the request had none) to the client.
+func (h *Handler) failUnauthenticated(w http.ResponseWriter, r *http.Request, client, bearer string, err error) {
 	if h.clients != nil && (errors.Is(err, errUnauthorized) || errors.Is(err, sso.ErrNotFound)) {
-		h.clients.failed(client)
+		h.clients.failed(client, bearer)
 	}
 	h.failAuth(w, r, err)
 }
@@ -441,33 +445,40 @@ func (h *Handler) failUnauthenticated(w http.ResponseWriter, r *http.Request, cl
 func (h *Handler) authed(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		scheme, bearer, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		bearer = strings.TrimSpace(bearer)
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			bearer = ""
+		}
 		var client string
 		if h.clients != nil {
 			// A client that keeps failing is refused before its token
-			// costs a lookup.
+			// costs a lookup, unless the token authenticated recently:
+			// organizations sharing their IdP's addresses keep working.
 			client = h.clientOf(r)
-			if blocked, retry := h.clients.blocked(client); blocked {
+			if blocked, retry := h.clients.blocked(client, bearer); blocked {
 				h.rateLimited(ctx, "")
 				h.fail(w, r, &Error{Status: http.StatusTooManyRequests, Detail: "too many failed authentications", RetryAfter: retry})
 				return
 			}
 		}
-		auth := r.Header.Get("Authorization")
-		scheme, bearer, ok := strings.Cut(auth, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			h.failUnauthenticated(w, r, client, errUnauthorized)
+		if bearer == "" {
+			h.failUnauthenticated(w, r, client, "", errUnauthorized)
 			return
 		}
 		now := h.now()
-		tok, err := scimtoken.Authenticate(ctx, h.cfg.Core, strings.TrimSpace(bearer), now)
+		tok, err := scimtoken.Authenticate(ctx, h.cfg.Core, bearer, now)
 		if err != nil {
-			h.failUnauthenticated(w, r, client, err)
+			h.failUnauthenticated(w, r, client, bearer, err)
 			return
 		}
 		org, err := h.cfg.Core.GetOrg(ctx, tok.OrgID)
 		if err != nil {
-			h.failUnauthenticated(w, r, client, err)
+			h.failUnauthenticated(w, r, client, bearer, err)
 			return
+		}
+		if h.clients != nil {
+			h.clients.succeeded(bearer)
 		}
 		telemetry.OpFrom(ctx).SetTenant(org.ID, "")
 		// From here on the outcome belongs to org's sync status.

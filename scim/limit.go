@@ -112,18 +112,24 @@ const maxClients = 10000
 // clientlimit.Buckets).
 type clientLimiter struct {
 	buckets *clientlimit.Buckets
+	good    *goodTokens
 	now     func() time.Time
 }
 
 func newClientLimiter(perMinute int, now func() time.Time) *clientLimiter {
-	return &clientLimiter{buckets: clientlimit.New(rate.Every(time.Minute/time.Duration(perMinute)), perMinute, maxClients), now: now}
+	return &clientLimiter{buckets: clientlimit.New(rate.Every(time.Minute/time.Duration(perMinute)), perMinute, maxClients),
+		good: newGoodTokens(), now: now}
 }
 
 // blocked reports whether the client has used up its failures and, when
-// it has, how long until it may try again.
-func (l *clientLimiter) blocked(client string) (bool, time.Duration) {
+// it has, how long until it may try again. A bearer token that
+// authenticated recently is never blocked (see goodTokens).
+func (l *clientLimiter) blocked(client, bearer string) (bool, time.Duration) {
 	b := l.buckets.Bucket(client, false)
 	if b == nil {
+		return false, 0
+	}
+	if bearer != "" && l.good.known(bearer, l.now()) {
 		return false, 0
 	}
 	tokens := b.TokensAt(l.now())
@@ -133,7 +139,13 @@ func (l *clientLimiter) blocked(client string) (bool, time.Duration) {
 	return true, time.Duration((1 - tokens) / float64(l.buckets.Limit()) * float64(time.Second))
 }
 
-// failed charges one failed authentication to the client.
-func (l *clientLimiter) failed(client string) {
+// failed charges one failed authentication, with bearer, to the client.
+func (l *clientLimiter) failed(client, bearer string) {
+	if bearer != "" {
+		l.good.forget(bearer)
+	}
 	l.buckets.Bucket(client, true).AllowN(l.now(), 1)
 }
+
+// succeeded records that bearer authenticated.
+func (l *clientLimiter) succeeded(bearer string) { l.good.add(bearer, l.now()) }
