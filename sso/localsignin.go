@@ -32,3 +32,23 @@ type Mailer interface {
 type LocalLoginPolicy interface {
 	LocalLoginAllowed(ctx context.Context, orgID, userID string) error
 }
+
+// SSORequiredError is the cause of a local sign-in refused because the
+// organization enforces SSO (reason sso_required): the person must sign
+// in through the organization's IdP, which URL starts. It wraps
+// ErrSSORequired. The sign-in packages' JSON errors carry URL as
+// "sso_login_url", so a page can send the person on.
+type SSORequiredError struct {
+	// OrgID is the organization that enforces SSO.
+	OrgID string
+	// URL is the relative URL that starts the organization's SSO.
+	URL string
+}
+
+// Error says what happened.
+func (e *SSORequiredError) Error() string {
+	return "sso: the organization requires single sign-on with its identity provider"
+}
+
+// Unwrap returns ErrSSORequired.
+func (e *SSORequiredError) Unwrap() error { return ErrSSORequired }

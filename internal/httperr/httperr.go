@@ -57,3 +57,14 @@ func WriteJSON(w http.ResponseWriter, _ *http.Request, err error) {
 	}
 	httpjson.Write(w, status, map[string]string{"error": reason, "message": msg})
 }
+
+// AddSSOLogin adds to a JSON error body, when err is an
+// *sso.SSORequiredError, where the organization's SSO starts
+// ("sso_login_url") and a message that says so.
+func AddSSOLogin(body map[string]string, err error) {
+	var se *sso.SSORequiredError
+	if errors.As(err, &se) && se.URL != "" {
+		body["sso_login_url"] = se.URL
+		body["message"] = "Your organization requires single sign-on: sign in through its identity provider at " + se.URL + "."
+	}
+}

@@ -101,6 +101,11 @@ type Config struct {
 	// prefix of the browser cookie. It MUST only be set for plain-HTTP
 	// development on localhost.
 	AllowInsecureCookie bool
+	// SSOLoginPath is the path that starts an organization's SSO, to which
+	// its slug is appended (sso/discovery mounted at /sso/ serves
+	// "/sso/login/"). A sign-in refused because the organization enforces
+	// SSO names it (sso_login_url). Empty means "/sso/login/".
+	SSOLoginPath string
 	// DefaultReturnTo is where a sign-in goes when it carries no safe
 	// return_to. Empty means "/".
 	DefaultReturnTo string
@@ -162,6 +167,10 @@ func New(cfg Config) (*Manager, error) {
 		cfg.DefaultReturnTo = "/"
 	}
 	need(returnto.IsSafe(cfg.DefaultReturnTo), "DefaultReturnTo as a relative path")
+	if cfg.SSOLoginPath == "" {
+		cfg.SSOLoginPath = "/sso/login/"
+	}
+	need(returnto.IsSafe(cfg.SSOLoginPath), "SSOLoginPath as a relative path")
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

@@ -153,6 +153,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &fe) {
 		body["field"], body["fix"], body["message"] = fe.Field, fe.Fix, fe.Fix
 	}
+	httperr.AddSSOLogin(body, err)
 	if status == http.StatusInternalServerError {
 		body = map[string]string{"error": "internal", "message": http.StatusText(status)}
 	}

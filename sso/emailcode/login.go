@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/ssokit/ssokit/internal/localorg"
@@ -60,7 +61,7 @@ func (m *Manager) complete(w http.ResponseWriter, r *http.Request, c *Challenge,
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {
 			// The break-glass flag was withdrawn during the login.
-			return nil, "", deny(ReasonSSORequired, sso.ErrSSORequired)
+			return nil, "", m.ssoRequired(org)
 		}
 		if errors.Is(err, sso.ErrAccessDenied) {
 			// The membership was suspended or removed during the login.
@@ -118,7 +119,7 @@ func (m *Manager) allowed(ctx context.Context, org *sso.Organization, userID str
 	}
 	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {
-			return deny(ReasonSSORequired, sso.ErrSSORequired)
+			return m.ssoRequired(org)
 		}
 		return err
 	}
@@ -140,4 +141,11 @@ func (m *Manager) pickOrg(ctx context.Context, userID, slug string) (*sso.Organi
 		return nil, nil, refuse(ReasonOrgRequired, "org", "You belong to several organizations: name the one to sign in to.", sso.ErrInvalidInput)
 	}
 	return res.Org, res.Membership, nil
+}
+
+// ssoRequired is the refusal of a sign-in into org, which enforces SSO:
+// it names the URL that starts org's SSO.
+func (m *Manager) ssoRequired(org *sso.Organization) error {
+	return &sso.ValidationError{Protocol: Protocol, Reason: ReasonSSORequired,
+		Err: &sso.SSORequiredError{OrgID: org.ID, URL: m.cfg.SSOLoginPath + url.PathEscape(org.Slug)}}
 }

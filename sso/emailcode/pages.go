@@ -17,6 +17,9 @@ type page struct {
 	Token   string
 	Confirm bool
 	Button  string
+	// SSOURL, when set, starts the organization's SSO (an sso_required
+	// refusal).
+	SSOURL string
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
@@ -31,6 +34,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 {{if .Confirm}}<input type="hidden" name="confirm" value="yes">{{end}}
 <button type="submit" id="continue">{{.Button}}</button>
 </form>{{end}}
+{{if .SSOURL}}<p><a id="sso-login" href="{{.SSOURL}}">Continue to your organization's sign-in</a></p>{{end}}
 </main></body></html>
 `))
 
@@ -62,6 +66,10 @@ func (m *Manager) writePage(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *FieldError
 	if errors.As(err, &fe) {
 		p.Message = fe.Fix
+	}
+	var se *sso.SSORequiredError
+	if errors.As(err, &se) {
+		p.Title, p.SSOURL = "Sign in with your organization", se.URL
 	}
 	switch {
 	case errors.Is(err, errConfirm):

@@ -292,11 +292,17 @@ func TestSSOEnforcement(t *testing.T) {
 		m := e.browser("198.51.100.1")
 		m.request("member@corp.example")
 		code, link := e.mailTo("member@corp.example")
-		wantRefusal(t, "member by code", m.post("/code", map[string]string{"code": code}), http.StatusForbidden, emailcode.ReasonSSORequired)
+		res := m.post("/code", map[string]string{"code": code})
+		wantRefusal(t, "member by code", res, http.StatusForbidden, emailcode.ReasonSSORequired)
+		// The refusal says where to sign in instead.
+		if res.body["sso_login_url"] != "/sso/login/corp" || !strings.Contains(res.body["message"], "/sso/login/corp") {
+			t.Errorf("member by code: refusal %s names no SSO login URL", res.raw)
+		}
 		m.request("member@corp.example")
 		_, link = e.mailTo("member@corp.example")
-		if res := m.form("/link", url.Values{"token": {mustToken(t, link)}}); res.code != http.StatusForbidden || !strings.Contains(res.raw, "single sign-on") {
-			t.Errorf("member by link: %d %s", res.code, res.raw)
+		if res := m.form("/link", url.Values{"token": {mustToken(t, link)}}); res.code != http.StatusForbidden ||
+			!strings.Contains(res.raw, `id="sso-login" href="/sso/login/corp"`) {
+			t.Errorf("member by link: %d %s; want a page linking to /sso/login/corp", res.code, res.raw)
 		}
 		evs := e.events("org_corp", sso.EventLoginFailed)
 		methods := []string{}

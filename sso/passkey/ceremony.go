@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -284,7 +285,8 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 	}
 	if err := m.cfg.Enforcer.LocalLoginAllowed(ctx, org.ID, userID); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {
-			return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonSSORequired, Want: org.ID, Err: sso.ErrSSORequired}
+			return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonSSORequired, Want: org.ID,
+				Err: &sso.SSORequiredError{OrgID: org.ID, URL: m.cfg.SSOLoginPath + url.PathEscape(org.Slug)}}
 		}
 		return nil, userID, err
 	}
@@ -297,7 +299,8 @@ func (m *Manager) finishLogin(w http.ResponseWriter, r *http.Request, ceremonyID
 	if err := m.cfg.Sessions.IssueSession(w, r, g); err != nil {
 		if errors.Is(err, sso.ErrSSORequired) {
 			// The break-glass flag was withdrawn during the login.
-			return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonSSORequired, Want: org.ID, Err: sso.ErrSSORequired}
+			return nil, userID, &sso.ValidationError{Protocol: Protocol, Reason: ReasonSSORequired, Want: org.ID,
+				Err: &sso.SSORequiredError{OrgID: org.ID, URL: m.cfg.SSOLoginPath + url.PathEscape(org.Slug)}}
 		}
 		if errors.Is(err, sso.ErrAccessDenied) {
 			// The membership was suspended or removed during the login.

@@ -152,5 +152,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if st == http.StatusInternalServerError {
 		reason, msg = "internal", "Something went wrong on our side. Try again in a minute."
 	}
-	httpjson.Write(w, st, map[string]string{"error": reason, "message": msg})
+	body := map[string]string{"error": reason, "message": msg}
+	if st != http.StatusInternalServerError {
+		httperr.AddSSOLogin(body, err)
+	}
+	httpjson.Write(w, st, body)
 }

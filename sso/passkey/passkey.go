@@ -22,6 +22,7 @@ import (
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/internal/record"
 	"github.com/ssokit/ssokit/internal/reqinfo"
+	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/internal/telemetry"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -120,6 +121,11 @@ type Config struct {
 	// must not buy a passkey that passes the organization's MFA. Nil means
 	// only the user's passkeys count.
 	SecondFactor func(ctx context.Context, userID string) (bool, error)
+	// SSOLoginPath is the path that starts an organization's SSO, to which
+	// its slug is appended (sso/discovery mounted at /sso/ serves
+	// "/sso/login/"). A login refused because the organization enforces
+	// SSO names it (sso_login_url). Empty means "/sso/login/".
+	SSOLoginPath string
 	// RateLimit and Burst bound requests per client address to the
 	// handler's routes, per replica (every begin stores a ceremony). Zero
 	// mean 1 per second and 20.
@@ -165,6 +171,7 @@ func New(cfg Config) (*Manager, error) {
 	need(cfg.Sessions != nil, "Sessions")
 	need(cfg.Enforcer != nil, "Enforcer")
 	need(cfg.Auditor != nil, "Auditor")
+	need(cfg.SSOLoginPath == "" || returnto.IsSafe(cfg.SSOLoginPath), "SSOLoginPath as a relative path")
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -173,6 +180,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.RecentLogin <= 0 {
 		cfg.RecentLogin = 10 * time.Minute
+	}
+	if cfg.SSOLoginPath == "" {
+		cfg.SSOLoginPath = "/sso/login/"
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -312,8 +312,9 @@ func TestPasskeyPolicy(t *testing.T) {
 			e := newEnv(t, b)
 			erin := e.member("erin", "bigcorp", true, false)
 			eid := e.register(e.signIn(erin, "org_bigcorp"), "Key")
-			if res := e.login(eid, nil, -1); res.code != http.StatusForbidden || res.str("error") != passkey.ReasonSSORequired || res.cookie != nil {
-				t.Errorf("member of an SSO-enforcing org: got %d %v; want 403 sso_required", res.code, res.body)
+			if res := e.login(eid, nil, -1); res.code != http.StatusForbidden || res.str("error") != passkey.ReasonSSORequired || res.cookie != nil ||
+				res.str("sso_login_url") != "/sso/login/bigcorp" {
+				t.Errorf("member of an SSO-enforcing org: got %d %v; want 403 sso_required with sso_login_url /sso/login/bigcorp", res.code, res.body)
 			}
 			admin := e.member("admin", "bigcorp2", true, true)
 			aid := e.register(e.signIn(admin, "org_bigcorp2"), "Key")

@@ -74,26 +74,6 @@ func deny(reason string, sentinel error) error {
 // password alike.
 var errInvalidCredentials = deny(ReasonInvalidCredentials, sso.ErrAccessDenied)
 
-// SSORequiredError is the cause of a login refused because the
-// organization enforces SSO (reason sso_required): the person must sign in
-// through its IdP, which URL starts. It wraps sso.ErrSSORequired; the JSON
-// error body carries URL as "sso_login_url".
-type SSORequiredError struct {
-	// OrgID is the organization that enforces SSO.
-	OrgID string
-	// URL is the relative URL that starts the organization's SSO
-	// (Config.SSOLoginPath and its slug).
-	URL string
-}
-
-// Error says what happened.
-func (e *SSORequiredError) Error() string {
-	return "password: the organization requires single sign-on with its identity provider"
-}
-
-// Unwrap returns sso.ErrSSORequired.
-func (e *SSORequiredError) Unwrap() error { return sso.ErrSSORequired }
-
 // ThrottleError reports that sign-in attempts are refused until Until
 // because of repeated failures. It wraps sso.ErrRateLimited.
 type ThrottleError struct {

@@ -287,11 +287,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &fe) {
 		body["field"], body["fix"], body["message"] = fe.Field, fe.Fix, fe.Fix
 	}
-	var se *SSORequiredError
-	if errors.As(err, &se) {
-		body["sso_login_url"] = se.URL
-		body["message"] = "Your organization requires single sign-on: sign in through its identity provider at " + se.URL + "."
-	}
+	httperr.AddSSOLogin(body, err)
 	if status == http.StatusInternalServerError {
 		body = map[string]string{"error": "internal", "message": http.StatusText(status)}
 	}

@@ -166,7 +166,7 @@ func (m *Manager) allowed(ctx context.Context, org *sso.Organization, mem *sso.M
 // enforces SSO: it names the URL that starts org's SSO.
 func (m *Manager) ssoRequired(org *sso.Organization) error {
 	return &sso.ValidationError{Protocol: Protocol, Reason: ReasonSSORequired,
-		Err: &SSORequiredError{OrgID: org.ID, URL: m.cfg.SSOLoginPath + url.PathEscape(org.Slug)}}
+		Err: &sso.SSORequiredError{OrgID: org.ID, URL: m.cfg.SSOLoginPath + url.PathEscape(org.Slug)}}
 }
 
 // issue issues the session of a password login and records eventType.

@@ -138,7 +138,7 @@ func (s *Stack) wireSignIn(cfg Config) error {
 		if s.Passkeys, err = passkey.New(passkey.Config{
 			RPID: rpid, Origins: origins, RPDisplayName: pc.RPDisplayName, Store: pc.Store,
 			Users: cfg.Store, Orgs: cfg.Store, Members: cfg.Store, Sessions: s.Sessions, Enforcer: s.Enforcer,
-			Auditor: s.Auditor, OtherMethods: other, SecondFactor: second, Timeout: pc.Timeout, RateLimit: pc.RateLimit, Burst: pc.Burst,
+			Auditor: s.Auditor, OtherMethods: other, SecondFactor: second, SSOLoginPath: under(base, PrefixDiscovery+"login/").Path, Timeout: pc.Timeout, RateLimit: pc.RateLimit, Burst: pc.Burst,
 			ClientIP: ip, Now: now, Logger: lg, TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider,
 		}); err != nil {
 			return err

@@ -604,7 +604,8 @@ func (s *Stack) wire(cfg Config) error {
 			Store:  ec.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions,
 			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: ec.Mailer,
 			BaseURL: under(base, strings.TrimSuffix(PrefixEmailCode, "/")), AllowSignUp: ec.AllowSignUp,
-			AppName: ec.AppName, CodeDigits: ec.CodeDigits, TTL: ec.TTL,
+			SSOLoginPath: under(base, PrefixDiscovery+"login/").Path,
+			AppName:      ec.AppName, CodeDigits: ec.CodeDigits, TTL: ec.TTL,
 			AllowInsecureCookie: cfg.Dev.AllowInsecureCookie,
 			DefaultReturnTo:     cfg.DefaultReturnTo, ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 		}); err != nil {
