@@ -122,7 +122,7 @@ func (p *Portal) tokenCreate(w http.ResponseWriter, r *http.Request, s *Session)
 	var t admin.SCIMTokenView
 	desc := r.PostFormValue("description")
 	if err := p.call(r, http.MethodPost, "/scim-tokens", admin.CreateSCIMTokenRequest{Description: desc}, &t); err != nil {
-		_ = p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/directory")
+		_ = p.finishForm(r, s, "/directory", err)
 		return p.renderDirectory(w, r, statusOf(err), s, nil, "", explain(err))
 	}
 	// The token is shown once; a repeated submit lands on the list.
@@ -148,7 +148,7 @@ func (p *Portal) tokenRotate(w http.ResponseWriter, r *http.Request, s *Session)
 	id := r.PathValue("id")
 	var t admin.SCIMTokenView
 	err = p.call(r, http.MethodPost, "/scim-tokens/"+urlPath(id)+"/rotate", admin.RotateSCIMTokenRequest{OverlapSeconds: sec}, &t)
-	_ = p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/directory")
+	_ = p.finishForm(r, s, "/directory", err)
 	if err != nil {
 		return p.renderDirectory(w, r, statusOf(err), s, nil, "", explain(err))
 	}

@@ -163,8 +163,8 @@ func (p *Portal) importApply(w http.ResponseWriter, r *http.Request, s *Session)
 	if err != nil || done {
 		return err
 	}
-	_ = p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/sso")
 	plan, err = p.callImport(r, rows, false)
+	_ = p.finishForm(r, s, "/sso", err)
 	if err != nil {
 		p.renderImport(w, r, statusOf(err), rows, plan, false, importProblem(err), "")
 		return nil

@@ -157,7 +157,7 @@ func (p *Portal) hookCreate(w http.ResponseWriter, r *http.Request, s *Session) 
 	var v admin.WebhookView
 	err = p.call(r, http.MethodPost, "/webhooks", req, &v)
 	// The secret is shown once: a repeated submit lands on the list.
-	if ferr := p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/integrations"); ferr != nil {
+	if ferr := p.finishForm(r, s, "/integrations", err); ferr != nil {
 		return ferr
 	}
 	if err != nil {
@@ -282,7 +282,7 @@ func (p *Portal) hookRotate(w http.ResponseWriter, r *http.Request, s *Session) 
 	}
 	var v admin.WebhookView
 	err = p.call(r, http.MethodPost, "/webhooks/"+urlPath(id)+"/rotate-secret", admin.RotateWebhookSecretRequest{OverlapSeconds: sec}, &v)
-	if ferr := p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/integrations/webhooks/"+url.PathEscape(id)); ferr != nil {
+	if ferr := p.finishForm(r, s, "/integrations/webhooks/"+url.PathEscape(id), err); ferr != nil {
 		return ferr
 	}
 	if err != nil {

@@ -38,7 +38,7 @@ func (p *Portal) clientCreate(w http.ResponseWriter, r *http.Request, s *Session
 	}
 	var v admin.APIClientView
 	err = p.call(r, http.MethodPost, "/api-clients", req, &v)
-	if ferr := p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/integrations"); ferr != nil {
+	if ferr := p.finishForm(r, s, "/integrations", err); ferr != nil {
 		return ferr
 	}
 	if err != nil {
@@ -80,7 +80,7 @@ func (p *Portal) clientRotate(w http.ResponseWriter, r *http.Request, s *Session
 	id := r.PathValue("id")
 	var v admin.APIClientView
 	err = p.call(r, http.MethodPost, "/api-clients/"+urlPath(id)+"/rotate", admin.RotateClientSecretRequest{OverlapSeconds: sec}, &v)
-	if ferr := p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/integrations"); ferr != nil {
+	if ferr := p.finishForm(r, s, "/integrations", err); ferr != nil {
 		return ferr
 	}
 	if err != nil {

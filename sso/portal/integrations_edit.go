@@ -125,7 +125,7 @@ func (p *Portal) hookSave(w http.ResponseWriter, r *http.Request, s *Session) er
 	err = p.call(r, http.MethodPatch, "/webhooks/"+urlPath(id), req, &saved)
 	// A new URL's secret is shown once: a repeated submit lands on the
 	// endpoint's page.
-	if ferr := p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/integrations/webhooks/"+url.PathEscape(id)); ferr != nil {
+	if ferr := p.finishForm(r, s, "/integrations/webhooks/"+url.PathEscape(id), err); ferr != nil {
 		return ferr
 	}
 	var ae *apiError

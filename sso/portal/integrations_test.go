@@ -467,3 +467,29 @@ func TestIntegrationsDeliveryLogPaging(t *testing.T) {
 		t.Fatal("the delivered filter shows pending deliveries")
 	}
 }
+
+// TestRefusedFormMaySendAgain: a form the admin API refused did nothing,
+// so the person who goes back, corrects it and sends it again (the same
+// form token) gets it done, instead of "already submitted"; once it has
+// succeeded, sending it again is a duplicate.
+func TestRefusedFormMaySendAgain(t *testing.T) {
+	f, d := hookFixture(t)
+	b, _ := f.open(f.orgA, portal.AllSections...)
+	tok := formOf(t, b.get("/integrations").Body, "/integrations/webhooks")
+	bad := b.form("kind", "webhook", "url", "ftp://hooks.example/in", "description", "Ours", "event_types", "domain.added", "form", tok)
+	if r := b.post("/integrations/webhooks", bad); r.Status != http.StatusBadRequest {
+		t.Fatalf("refused URL: %d %s", r.Status, r.text())
+	}
+	srv := httptest.NewServer(&receiver{status: http.StatusOK})
+	t.Cleanup(srv.Close)
+	good := b.form("kind", "webhook", "url", srv.URL+"/hook", "description", "Ours", "event_types", "domain.added", "form", tok)
+	if r := b.post("/integrations/webhooks", good); r.Status != http.StatusCreated || secretRE.FindStringSubmatch(r.Body) == nil {
+		t.Fatalf("the corrected form, sent again: %d %s", r.Status, r.text())
+	}
+	if again := b.post("/integrations/webhooks", good); again.Status != http.StatusSeeOther || !strings.Contains(again.Header.Get("Location"), "done=duplicate") {
+		t.Fatalf("after it succeeded: %d %s", again.Status, again.Header.Get("Location"))
+	}
+	if eps, _ := d.Endpoints(ctx, f.orgA.ID); len(eps) != 1 {
+		t.Fatalf("%d endpoints, want 1", len(eps))
+	}
+}

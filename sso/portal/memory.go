@@ -176,7 +176,7 @@ func (m *MemoryStore) ClaimForm(_ context.Context, sessionID, token string) (boo
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := sessionID + "\x00" + token
-	if loc, ok := m.forms[k]; ok {
+	if loc, ok := m.forms[k]; ok && loc != FormRetry {
 		return false, loc, nil
 	}
 	m.forms[k] = ""

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -199,7 +200,7 @@ func (p *Portal) ssoCreate(w http.ResponseWriter, r *http.Request, s *Session) e
 	var c connView
 	err = p.call(r, http.MethodPost, "/connections", admin.CreateConnectionRequest{Protocol: g.Protocol, DisplayName: name}, &c)
 	if err != nil {
-		_ = p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), "/sso")
+		_ = p.finishForm(r, s, "/sso", err)
 		return err
 	}
 	loc := "/connections/" + c.ID + "?guide=" + g.ID
@@ -208,6 +209,20 @@ func (p *Portal) ssoCreate(w http.ResponseWriter, r *http.Request, s *Session) e
 	}
 	http.Redirect(w, r, p.basePath+loc+"&done=created", http.StatusSeeOther)
 	return nil
+}
+
+// finishForm records where the submission of r's form led, so that a
+// repeated submit lands there. When the admin API refused the request
+// (err an *apiError below 500: nothing was done) it records FormRetry
+// instead, so that sending the form again, after going back or
+// correcting it, runs it again rather than answering that it was already
+// submitted.
+func (p *Portal) finishForm(r *http.Request, s *Session, loc string, err error) error {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status < http.StatusInternalServerError {
+		loc = FormRetry
+	}
+	return p.cfg.Store.FinishForm(r.Context(), s.ID, r.PostFormValue("form"), loc)
 }
 
 // once claims the form's idempotency token. When it was claimed before it

@@ -100,8 +100,18 @@ type Store interface {
 
 	// ClaimForm records that the session submitted the form token. It
 	// reports first=false, with the location the first submission stored
-	// through FinishForm (or "" while it runs), when it was claimed before.
+	// through FinishForm (or "" while it runs), when it was claimed before,
+	// unless that location is FormRetry: then the claim is taken again
+	// (location "" once more) and first is true. Of concurrent calls
+	// exactly one is first.
 	ClaimForm(ctx context.Context, sessionID, token string) (first bool, location string, err error)
-	// FinishForm stores where the first submission of token led.
+	// FinishForm stores where the first submission of token led, or
+	// FormRetry when it was refused and may be sent again.
 	FinishForm(ctx context.Context, sessionID, token, location string) error
 }
+
+// FormRetry is the location FinishForm stores for a submission the admin
+// API refused, which did nothing: ClaimForm then lets the same form token
+// be claimed again, so a person who goes back and sends the form again
+// gets it done instead of "already submitted".
+const FormRetry = "retry:"

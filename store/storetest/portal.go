@@ -224,6 +224,43 @@ func runPortal(t *testing.T, newStores newStoresFunc) {
 			t.Fatalf("form tokens outlived their session: %v %v", first, err)
 		}
 	})
+	t.Run("FormRetry", func(t *testing.T) {
+		// A refused submission (portal.FormRetry) may be sent again: one
+		// claim, of concurrent ones, takes it again; a finished one may not.
+		s := newStores(t).Portal
+		if first, _, err := s.ClaimForm(ctx, "psess_1", "form-r"); err != nil || !first {
+			t.Fatalf("first claim: %v %v", first, err)
+		}
+		if err := s.FinishForm(ctx, "psess_1", "form-r", portal.FormRetry); err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		var claimed atomic.Int32
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				first, loc, err := s.ClaimForm(ctx, "psess_1", "form-r")
+				switch {
+				case err != nil:
+					t.Errorf("claim: %v", err)
+				case first:
+					claimed.Add(1)
+				case loc != "":
+					t.Errorf("a claim beside the retry saw location %q, want \"\" (running)", loc)
+				}
+			})
+		}
+		wg.Wait()
+		if claimed.Load() != 1 {
+			t.Fatalf("%d claims took the refused form again, want exactly one", claimed.Load())
+		}
+		if err := s.FinishForm(ctx, "psess_1", "form-r", "/sso"); err != nil {
+			t.Fatal(err)
+		}
+		if first, loc, err := s.ClaimForm(ctx, "psess_1", "form-r"); err != nil || first || loc != "/sso" {
+			t.Fatalf("claim after the retry finished: %v %q %v", first, loc, err)
+		}
+	})
 	t.Run("ConcurrentUseAndClaim", func(t *testing.T) {
 		s := newStores(t).Portal
 		if err := s.CreateLink(ctx, portalLink("psl_1", "org_1", now)); err != nil {

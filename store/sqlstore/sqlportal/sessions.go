@@ -82,10 +82,11 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 }
 
 // ClaimForm implements portal.Store: the INSERT of the (session, token)
-// pair is the claim, so of concurrent submits exactly one is first.
+// pair is the claim, or the UPDATE of one whose submission was refused
+// (portal.FormRetry), so of concurrent submits exactly one is first.
 func (s *Store) ClaimForm(ctx context.Context, sessionID, token string) (bool, string, error) {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO ssokit_portal_forms (session_id, token, location) VALUES ($1, $2, '')
-ON CONFLICT (session_id, token) DO NOTHING`, sessionID, token)
+ON CONFLICT (session_id, token) DO UPDATE SET location = '' WHERE ssokit_portal_forms.location = $3`, sessionID, token, portal.FormRetry)
 	if err != nil {
 		return false, "", wrap("form", err)
 	}
