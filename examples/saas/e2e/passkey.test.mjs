@@ -2,7 +2,8 @@
 // authenticator (WebAuthn.addVirtualAuthenticator: a CTAP2 platform
 // authenticator with resident keys and user verification): register a
 // passkey in a password session, sign out, sign in with the passkey button
-// and with autofill (conditional mediation), then manage the passkeys.
+// and with autofill (conditional mediation), then manage the passkeys
+// (a second one only after a sign-in with the first).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchBrowser, shot, startDemo } from './lib.mjs';
@@ -28,9 +29,9 @@ async function withAuthenticator(page) {
   return { cdp, authenticatorId };
 }
 
-async function passwordLogin(page) {
+async function passwordLogin(page, email = 'root@acme.test') {
   await page.goto(demo.base + '/login/local');
-  await page.fill('#email', 'root@acme.test');
+  await page.fill('#email', email);
   await page.fill('#password', 'ssokit-demo');
   await page.click('#sign-in');
   await page.waitForURL(/\/dashboard$/);
@@ -78,34 +79,51 @@ test('register a passkey, then sign in with it (autofill and button)', async () 
   }
 });
 
-test('manage passkeys: a second device, rename, delete', async () => {
+test('manage passkeys: a password alone adds no second passkey; after a passkey sign-in, a second device, rename, delete', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
+  const names = () => page.$$eval('#passkeys li[data-id]', (lis) => lis.map((li) => li.textContent));
   try {
     const { cdp, authenticatorId } = await withAuthenticator(page);
-    await passwordLogin(page);
+    // Globex's break-glass admin: the other test registered Acme's.
+    await passwordLogin(page, 'root@globex.test');
     await page.goto(demo.base + '/account/passkeys');
-    for (const name of ['First', 'Second']) {
-      if (name === 'Second') {
-        // One authenticator holds one passkey per account: the second
-        // passkey lives on another device, a security key.
-        await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
-        await cdp.send('WebAuthn.addVirtualAuthenticator', {
-          options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true,
-            isUserVerified: true, automaticPresenceSimulation: true },
-        });
-      }
-      await page.fill('#passkey-name', name);
-      await page.click('#passkey-add');
-      await page.waitForFunction((n) => [...document.querySelectorAll('#passkeys li')].some((li) => li.textContent.startsWith(n)), name);
-    }
+    await page.fill('#passkey-name', 'First');
+    await page.click('#passkey-add');
+    await page.waitForFunction(() => document.getElementById('passkey-status').textContent.includes('Passkey added'));
+
+    // A passkey signs in with MFA, so once the user has one, a session
+    // that knows only the password (a stolen one, say) adds no other.
+    await page.fill('#passkey-name', 'Intruder');
+    await page.click('#passkey-add');
+    await page.waitForFunction(() => document.getElementById('passkey-status').textContent.includes('confirm it is you'));
+    await shot(page, 'passkey-4-second-factor-needed');
+    await page.waitForSelector('#passkeys li[data-id]');
+    assert.equal((await names()).length, 1);
+
+    // Signed in with the passkey, the person adds one on a second device
+    // (a security key: one authenticator holds one passkey per account).
+    await context.clearCookies();
+    await page.goto(demo.base + '/login');
+    await page.waitForURL(/\/dashboard$/, { timeout: 15_000 });
+    assert.equal((await page.textContent('#auth-method')).trim(), 'passkey');
+    await page.goto(demo.base + '/account/passkeys');
+    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true,
+        isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    await page.fill('#passkey-name', 'Second');
+    await page.click('#passkey-add');
+    await page.waitForFunction(() => [...document.querySelectorAll('#passkeys li')].some((li) => li.textContent.startsWith('Second')));
     page.once('dialog', (d) => d.accept('Renamed'));
     await page.click('#passkeys li:first-child button:not(.delete)');
     await page.waitForFunction(() => [...document.querySelectorAll('#passkeys li')].some((li) => li.textContent.startsWith('Renamed')));
     const before = await page.locator('#passkeys li[data-id]').count();
+    assert.equal(before, 2);
     await page.click('#passkeys li:first-child button.delete');
     await page.waitForFunction((n) => document.querySelectorAll('#passkeys li[data-id]').length === n - 1, before);
-    await shot(page, 'passkey-4-managed');
+    await shot(page, 'passkey-5-managed');
   } finally {
     await context.close();
   }
