@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ssokit/ssokit/internal/httpjson"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -35,12 +36,8 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return inputErr(te.Field, "has the wrong type (expected "+te.Type.String()+")")
-		}
-		if name, ok := unknownField(err); ok {
-			return inputErr(name, "is not a field of this request: check its spelling")
+		if field, problem, ok := httpjson.BadField(err); ok {
+			return inputErr(field, problem)
 		}
 		return fmt.Errorf("%w: malformed JSON: %s", sso.ErrInvalidInput, jsonProblem(err))
 	}
@@ -107,26 +104,6 @@ func checkJSONShape(raw []byte) error {
 		}
 		top.expKey = true
 	}
-}
-
-// unknownField returns the member name encoding/json refused as unknown,
-// clipped to 64 bytes and without control characters.
-func unknownField(err error) (string, bool) {
-	q, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
-	if !ok {
-		return "", false
-	}
-	name, uerr := strconv.Unquote(q)
-	if uerr != nil {
-		return "", false
-	}
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, name)
-	return clip(name, 64), name != ""
 }
 
 // jsonProblem describes a decode error without echoing input.

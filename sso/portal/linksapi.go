@@ -111,6 +111,9 @@ func (p *Portal) apiCreateLink(w http.ResponseWriter, r *http.Request, orgID str
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
+		if field, problem, ok := httpjson.BadField(err); ok {
+			return fieldErr(field, problem)
+		}
 		return fieldErr("body", "must be a JSON object with sections and ttl_seconds")
 	}
 	if _, err := dec.Token(); err != io.EOF {

@@ -44,7 +44,8 @@ func TestLinksAPI(t *testing.T) {
 		t.Fatalf("anonymous: %d", code)
 	}
 	for body, field := range map[string]string{`{"sections":[]}`: "sections", `{"sections":["sso"],"ttl_seconds":9999999}`: "ttl_seconds",
-		`{"sections":["sso"],"org":"x"}`: "body", `{"sections":["payroll"]}`: "sections"} {
+		`{"sections":["sso"],"org":"x"}`: "org", `{"sections":["payroll"]}`: "sections",
+		`{"sections":["sso"],"ttl_seconds":"3600"}`: "ttl_seconds", `{"sections":"sso"}`: "sections", `[]`: "body", `{`: "body"} {
 		if code, m := call(f.orgA, "POST", "/setup-links", body); code != 400 || m["field"] != field {
 			t.Errorf("%s: %d %v, want 400 naming %s", body, code, m, field)
 		}
