@@ -38,13 +38,15 @@ type Config struct {
 	// other organizations answer 404. Required.
 	Authorize func(r *http.Request) (orgID string, actor sso.Actor, err error)
 	// RequireAdmin is middleware that every request Authorize attributes to
-	// a tenant admin (sso.ActorAdmin) passes, in order, before its route
+	// a member of the organization passes, in order, before its route
 	// runs: the same policy as the host's other admin pages. Typically
 	// mfa.Manager.Require (the organization's MFA policy) and
 	// session.Manager.RequireRecentAuth (a recent login for changes). A
-	// middleware that refuses writes its own response. Operator requests
-	// (sso.ActorOperator, authenticated by the host's own credential) do not
-	// pass through it.
+	// middleware that refuses writes its own response. Only operator
+	// requests (sso.ActorOperator, authenticated by the host's own
+	// credential) do not pass through it: any other actor type does, so a
+	// host that attributes its admins to another type than sso.ActorAdmin
+	// still applies the policy.
 	RequireAdmin []func(http.Handler) http.Handler
 	// Configurers turn admin input into connection configuration, one per
 	// protocol (the saml and oidc packages provide them). Required.
@@ -263,7 +265,7 @@ func (h *Handler) wrap(fn func(w http.ResponseWriter, r *http.Request, org *sso.
 				h.fail(w, r, err)
 			}
 		})
-		if actor.Type == sso.ActorAdmin {
+		if actor.Type != sso.ActorOperator {
 			for i := len(h.cfg.RequireAdmin) - 1; i >= 0; i-- {
 				route = h.cfg.RequireAdmin[i](route)
 			}

@@ -201,6 +201,9 @@ func newFixtureOn(t testing.TB, st sso.Store, mutate ...func(*admin.Config)) *fi
 				return "", sso.Actor{}, sso.ErrForbidden
 			case "operator":
 				return r.Header.Get("X-Test-Org"), sso.Actor{Type: sso.ActorOperator, ID: "staff-1"}, nil
+			case "user":
+				// A host that attributes its admins to ActorUser.
+				return r.Header.Get("X-Test-Org"), sso.Actor{Type: sso.ActorUser, ID: "usr_admin"}, nil
 			}
 			return r.Header.Get("X-Test-Org"), sso.Actor{Type: sso.ActorAdmin, ID: r.Header.Get("X-Test-Auth")}, nil
 		},

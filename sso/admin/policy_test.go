@@ -13,7 +13,8 @@ import (
 // TestTX11_RequireAdminGuardsEveryRoute: the RequireAdmin middleware (the
 // host's MFA and recent-auth policy) runs, in order, before every route a
 // tenant admin calls, including unknown ones, and a refusal stops the
-// route; the operator credential is not a member session and skips it.
+// route; the operator credential is not a member session and is the only
+// one that skips it (an unexpected actor type fails closed).
 func TestTX11_RequireAdminGuardsEveryRoute(t *testing.T) {
 	var order []string
 	refuse := true
@@ -55,7 +56,21 @@ func TestTX11_RequireAdminGuardsEveryRoute(t *testing.T) {
 	if code, _ := f.json(f.orgA, "GET", "/connections", ""); code != http.StatusOK {
 		t.Fatalf("policy satisfied: %d, want 200", code)
 	}
+	// A member attributed to another actor type than ActorAdmin passes the
+	// policy too: only the operator credential skips it.
 	refuse, order = true, nil
+	ureq, _ := http.NewRequest("GET", f.srv.URL+"/admin/sso/connections", nil)
+	ureq.Header.Set("X-Test-Auth", "user")
+	ureq.Header.Set("X-Test-Org", f.orgA.ID)
+	ures, err := http.DefaultClient.Do(ureq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ures.Body.Close()
+	if ures.StatusCode != http.StatusForbidden || len(order) != 2 {
+		t.Fatalf("ActorUser: %d, middleware %v; want the policy's 403", ures.StatusCode, order)
+	}
+	order = nil
 	req, _ := http.NewRequest("GET", f.srv.URL+"/admin/sso/connections", nil)
 	req.Header.Set("X-Test-Auth", "operator")
 	req.Header.Set("X-Test-Org", f.orgA.ID)

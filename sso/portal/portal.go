@@ -125,6 +125,7 @@ func New(cfg Config) (*Portal, error) {
 	}
 	ac := cfg.Admin
 	ac.Authorize = authorizeFromContext
+	ac.RequireAdmin = exemptSetupLinks(ac.RequireAdmin)
 	ac.TestReturnTo = p.basePath + "/sso/tested"
 	if ac.Now == nil {
 		ac.Now = cfg.Now
@@ -171,6 +172,28 @@ var errNoSession = errors.New("portal: no portal session")
 
 // authorizeFromContext is the admin API's Authorize inside the portal: the
 // portal session the request carries names the organization and actor.
+// exemptSetupLinks makes the admin API's member policy (MFA, a recent
+// login) skip setup-link sessions: their holder is not a member of the
+// organization and has no member session to satisfy it; the link, its
+// sections and the portal session's limits are the credential. Admins
+// signed in through Config.Authorize still pass every middleware.
+func exemptSetupLinks(mws []func(http.Handler) http.Handler) []func(http.Handler) http.Handler {
+	out := make([]func(http.Handler) http.Handler, len(mws))
+	for i, mw := range mws {
+		out[i] = func(next http.Handler) http.Handler {
+			guarded := mw(next)
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if s := sessionFrom(r.Context()); s != nil && s.Actor.Type == ActorSetupLink {
+					next.ServeHTTP(w, r)
+					return
+				}
+				guarded.ServeHTTP(w, r)
+			})
+		}
+	}
+	return out
+}
+
 func authorizeFromContext(r *http.Request) (string, sso.Actor, error) {
 	s := sessionFrom(r.Context())
 	if s == nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/net/html"
@@ -338,5 +339,42 @@ func TestHostPolicyAppliesInThePortal(t *testing.T) {
 	}
 	if ds, _ := f.st.ListDomains(ctx, f.orgA.ID); len(ds) != 0 {
 		t.Fatal("the host's policy was bypassed")
+	}
+}
+
+// TestMemberPolicyInThePortal: the admin API's member policy
+// (admin.Config.RequireAdmin: the host's MFA and recent-login checks)
+// guards the portal's pages for an admin the host signed in, whatever
+// actor type the host gives them, and not for a setup link's holder, who
+// has no member session to satisfy it.
+func TestMemberPolicyInThePortal(t *testing.T) {
+	var refused atomic.Int32
+	var hostOrg atomic.Value // the organization the host signs its admin in to; "" for none
+	hostOrg.Store("")
+	f := newFixture(t, func(c *portal.Config) {
+		c.Admin.RequireAdmin = []func(http.Handler) http.Handler{func(http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				refused.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte(`{"error":"mfa_verification_required","message":"Verify your second factor first."}`))
+			})
+		}}
+		c.Authorize = func(r *http.Request) (string, sso.Actor, error) {
+			org := hostOrg.Load().(string)
+			if org == "" {
+				return "", sso.Actor{}, errors.New("not signed in")
+			}
+			return org, sso.Actor{Type: sso.ActorUser, ID: "usr_alice"}, nil
+		}
+	})
+	f.seedConnection(f.orgA, "Alpha IdP")
+	link, _ := f.open(f.orgA, portal.AllSections...)
+	if r := link.get("/sso"); r.Status != http.StatusOK || !strings.Contains(r.Body, "Alpha IdP") || refused.Load() != 0 {
+		t.Fatalf("setup link: %d, policy ran %d times; want the page without the member policy", r.Status, refused.Load())
+	}
+	hostOrg.Store(f.orgA.ID)
+	if r := f.browser().get("/sso"); r.Status != http.StatusForbidden || strings.Contains(r.Body, "Alpha IdP") || refused.Load() == 0 {
+		t.Fatalf("host admin without the policy met: %d, policy ran %d times; want 403", r.Status, refused.Load())
 	}
 }
