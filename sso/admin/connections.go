@@ -344,8 +344,10 @@ func (h *Handler) applyConnUpdate(ctx context.Context, org *sso.Organization, c 
 	if len(req.Config) == 0 {
 		return nil, nil
 	}
-	if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(ctx, org, c.ID) {
-		return nil, &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
+	if c.Status == sso.ConnectionActive {
+		if err := sso.CheckLastEnforced(ctx, h.cfg.Store, org, c.ID); err != nil {
+			return nil, err
+		}
 	}
 	id, orgID, proto := c.ID, c.OrgID, c.Protocol
 	idp, err := h.cfg.Configurers[c.Protocol].ConfigureConnection(ctx, c, req.Config)
@@ -369,8 +371,10 @@ func (h *Handler) deleteConnection(w http.ResponseWriter, r *http.Request, org *
 	if err != nil {
 		return err
 	}
-	if c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID) {
-		return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
+	if c.Status == sso.ConnectionActive {
+		if err := sso.CheckLastEnforced(r.Context(), h.cfg.Store, org, c.ID); err != nil {
+			return err
+		}
 	}
 	if err := h.change(r.Context(), func(s Store) error { return s.DeleteConnection(r.Context(), c.ID) },
 		&sso.Event{OrgID: org.ID, Type: EventConnectionDeleted, Target: sso.Target{Type: "connection", ID: c.ID}}); err != nil {
@@ -401,21 +405,6 @@ func (h *Handler) weakened(c *sso.Connection, before sso.ProtocolConfig, evs ...
 			Target: sso.Target{Type: "connection", ID: c.ID}, Details: map[string]string{"weakened": strings.Join(weak, ",")}})
 	}
 	return evs
-}
-
-// otherReady reports whether org has an active, tested connection other
-// than id.
-func (h *Handler) otherReady(ctx context.Context, org *sso.Organization, id string) bool {
-	conns, err := h.cfg.Store.ListConnections(ctx, org.ID)
-	if err != nil {
-		return false
-	}
-	for _, c := range conns {
-		if c.ID != id && c.Status == sso.ConnectionActive && !c.LastTestOK.IsZero() && org.Settings.Features.Allows(c.Protocol) {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *Handler) testConnection(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
@@ -470,11 +459,13 @@ func (h *Handler) disableConnection(w http.ResponseWriter, r *http.Request, org 
 		return err
 	}
 	c, err = h.saveConn(r.Context(), org, c, func(c *sso.Connection) ([]*sso.Event, bool, error) {
-		switch {
-		case c.Status == sso.ConnectionActive && org.EnforcesSSO() && !h.otherReady(r.Context(), org, c.ID):
-			return nil, false, &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
-		case c.Status == sso.ConnectionDisabled:
+		if c.Status == sso.ConnectionDisabled {
 			return nil, false, nil
+		}
+		if c.Status == sso.ConnectionActive {
+			if err := sso.CheckLastEnforced(r.Context(), h.cfg.Store, org, c.ID); err != nil {
+				return nil, false, err
+			}
 		}
 		c.Status = sso.ConnectionDisabled
 		return []*sso.Event{{OrgID: org.ID, Type: EventConnectionDisabled, Target: sso.Target{Type: "connection", ID: c.ID}}}, true, nil

@@ -69,7 +69,7 @@ func (h *Handler) importConnections(w http.ResponseWriter, r *http.Request, org 
 		return err
 	}
 	written := h.auditImport(r, org, plan)
-	if sso.ReasonOf(err) == "last_enforced_connection" {
+	if sso.ReasonOf(err) == sso.ReasonLastEnforcedConnection {
 		httpjson.Write(w, http.StatusConflict, map[string]any{"error": "last_enforced_connection",
 			"message": "single sign-on is required, and this import would turn off the organization's last active, tested connection (new identity provider settings return a connection to draft), so the import stopped there: the rows marked written were saved, the rest were not; activate another tested connection or stop requiring single sign-on, then run the import again",
 			"plan":    plan})
@@ -100,9 +100,6 @@ func (h *Handler) importConnections(w http.ResponseWriter, r *http.Request, org 
 func (h *Handler) importWrite(ctx context.Context, a migrate.Action, c *sso.Connection, prevUpdatedAt time.Time) error {
 	typ, write := EventConnectionCreated, func(s Store) error { return s.CreateConnection(ctx, c) }
 	if a == migrate.Update {
-		if err := h.keepsEnforcedConnection(ctx, c); err != nil {
-			return err
-		}
 		typ, write = EventConnectionUpdated, func(s Store) error { return sso.UpdateConnectionIf(ctx, s, c, prevUpdatedAt) }
 	}
 	return h.change(ctx, write, &sso.Event{OrgID: c.OrgID, Type: typ, Target: sso.Target{Type: "connection", ID: c.ID},
@@ -126,29 +123,4 @@ func (h *Handler) auditImport(r *http.Request, org *sso.Organization, plan *migr
 				"unchanged": strconv.Itoa(plan.Counts[migrate.Unchanged]), "complete": strconv.FormatBool(plan.Applied)}})
 	}
 	return n
-}
-
-// keepsEnforcedConnection refuses an import's update c that takes an
-// active connection out of service while its organization requires single
-// sign-on and has no other active, tested connection, as PATCH
-// /connections/{id} does: nobody but break-glass members could sign in.
-func (h *Handler) keepsEnforcedConnection(ctx context.Context, c *sso.Connection) error {
-	if c.Status == sso.ConnectionActive {
-		return nil
-	}
-	stored, err := h.cfg.Store.GetConnection(ctx, c.ID)
-	if errors.Is(err, sso.ErrNotFound) {
-		return nil // the write reports the change
-	}
-	if err != nil || stored.Status != sso.ConnectionActive {
-		return err
-	}
-	org, err := h.cfg.Store.GetOrg(ctx, c.OrgID)
-	if err != nil {
-		return err
-	}
-	if org.EnforcesSSO() && !h.otherReady(ctx, org, c.ID) {
-		return &sso.ValidationError{Reason: "last_enforced_connection", Err: sso.ErrConflict}
-	}
-	return nil
 }

@@ -55,13 +55,14 @@ func (nopCompleter) Fail(*http.Request, *sso.LoginFailure)                      
 // env is an importer on one store with a SAML configurer.
 type env struct {
 	im    *migrate.Importer
-	store migrate.Store
+	store coreStore
 	sp    *saml.SP
 }
 
 type coreStore interface {
 	migrate.Store
 	CreateOrg(ctx context.Context, o *sso.Organization) error
+	UpdateOrg(ctx context.Context, o *sso.Organization) error
 }
 
 func newEnv(t *testing.T, st coreStore) *env {

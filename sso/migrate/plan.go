@@ -111,7 +111,10 @@ type Options struct {
 // creates draft connections, updates changed ones and leaves unchanged
 // ones alone, so running it again applies nothing new. With an invalid
 // row nothing is written and the error is ErrInvalidPlan; the plan says
-// which rows and fields are at fault.
+// which rows and fields are at fault. An update that would take an
+// organization's last active, tested connection out of service while it
+// enforces SSO stops the import at that row (sso.CheckLastEnforced:
+// reason last_enforced_connection), the rows before it written.
 func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, error) {
 	if im.Store == nil || len(im.Configurers) == 0 {
 		return nil, fmt.Errorf("%w: migrate: Store and Configurers are required", sso.ErrInvalidConfig)
@@ -173,6 +176,11 @@ func (im *Importer) write(ctx context.Context, a Action, c *sso.Connection, prev
 	if a != Create && a != Update {
 		return nil
 	}
+	if a == Update {
+		if err := im.keepsEnforced(ctx, c); err != nil {
+			return err
+		}
+	}
 	if im.Write != nil {
 		return im.Write(ctx, a, c, prevUpdatedAt)
 	}
@@ -180,6 +188,29 @@ func (im *Importer) write(ctx context.Context, a Action, c *sso.Connection, prev
 		return im.Store.CreateConnection(ctx, c)
 	}
 	return sso.UpdateConnectionIf(ctx, im.Store, c, prevUpdatedAt)
+}
+
+// keepsEnforced refuses an Update c that takes an active connection out
+// of service (new IdP settings return it to draft) while its organization
+// enforces SSO and has no other active, tested connection
+// (sso.CheckLastEnforced): the import stops there, as an admin's edit
+// would be refused.
+func (im *Importer) keepsEnforced(ctx context.Context, c *sso.Connection) error {
+	if c.Status == sso.ConnectionActive {
+		return nil
+	}
+	stored, err := im.Store.GetConnection(ctx, c.ID)
+	if errors.Is(err, sso.ErrNotFound) {
+		return nil // the write reports the change
+	}
+	if err != nil || stored.Status != sso.ConnectionActive {
+		return err
+	}
+	org, err := im.Store.GetOrg(ctx, c.OrgID)
+	if err != nil {
+		return err
+	}
+	return sso.CheckLastEnforced(ctx, im.Store, org, c.ID)
 }
 
 // reserve has each configurer reserve what the connections to write claim
