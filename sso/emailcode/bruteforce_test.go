@@ -55,6 +55,9 @@ func TestCodeBruteForceAcrossChallenges(t *testing.T) {
 		if res.body["fix"] == "" || res.body["field"] != "code" {
 			t.Errorf("refusal names no field and fix: %s", res.raw)
 		}
+		if ra := res.header.Get("Retry-After"); ra != "86400" {
+			t.Errorf("Retry-After %q for the day's codes, want 86400 (a client waiting a minute would be refused again)", ra)
+		}
 		if res := owner.form("/link", url.Values{"token": {mustToken(t, link)}}); res.code != http.StatusSeeOther || !owner.signedIn() {
 			t.Fatalf("the owner's link once the day's code attempts are spent: %d %s", res.code, res.raw)
 		}

@@ -146,7 +146,13 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	reason := sso.ReasonOf(err)
 	status := httperr.Status(err)
 	if status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", strconv.Itoa(60))
+		retry := 60
+		if errors.Is(err, errCodesSpent) {
+			// The day's codes for the address: the oldest leaves the
+			// 24-hour window at the latest a day from now.
+			retry = 24 * 60 * 60
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
 	body := map[string]string{"error": reason, "message": message(reason)}
 	var fe *FieldError
