@@ -76,7 +76,18 @@ func (m *Manager) signIn(w http.ResponseWriter, r *http.Request, provider string
 		m.failed(r, provider, userID, orgID, err)
 		return nil, orgID, err
 	}
-	if err := m.write(ctx, provider, acct, pl); err != nil {
+	err = m.write(ctx, provider, acct, pl)
+	if errors.Is(err, errIdentityRace) {
+		// A concurrent first sign-in of the same account linked it first:
+		// sign in through its identity now.
+		if pl, err = m.plan(ctx, provider, acct, org); err == nil {
+			err = m.write(ctx, provider, acct, pl)
+		} else if pl == nil || pl.user == nil || pl.org == nil {
+			m.failed(r, provider, "", "", err)
+			return nil, "", err
+		}
+	}
+	if err != nil {
 		m.failed(r, provider, pl.user.ID, pl.org.ID, err)
 		return nil, pl.org.ID, err
 	}
@@ -258,6 +269,10 @@ func (m *Manager) write(ctx context.Context, provider string, acct *VerifiedAcco
 	}
 	if pl.identity != nil {
 		if err := m.cfg.Store.CreateIdentity(ctx, pl.identity); err != nil {
+			if errors.Is(err, sso.ErrConflict) {
+				m.dropRacedUser(ctx, pl)
+				return fmt.Errorf("%w: %w", errIdentityRace, err)
+			}
 			return fmt.Errorf("social: link identity: %w", err)
 		}
 		m.audit(ctx, &sso.Event{OrgID: pl.org.ID, Type: EventLinked, Actor: sso.Actor{Type: sso.ActorUser, ID: pl.user.ID},
@@ -275,6 +290,23 @@ func (m *Manager) write(ctx context.Context, provider string, acct *VerifiedAcco
 		pl.mem = mem
 	}
 	return nil
+}
+
+// errIdentityRace reports that the provider account was linked by a
+// concurrent sign-in between this one's plan and its write.
+var errIdentityRace = errors.New("social: the account was linked by a concurrent sign-in")
+
+// dropRacedUser deletes the user pl created for an account that a
+// concurrent sign-in linked to its own new user first: left behind, a
+// second user with the same verified email would make every later sign-in
+// by that email ambiguous.
+func (m *Manager) dropRacedUser(ctx context.Context, pl *plan) {
+	if !pl.newUser {
+		return
+	}
+	if err := m.cfg.Users.DeleteUser(context.WithoutCancel(ctx), pl.user.ID); err != nil {
+		m.log.ErrorContext(ctx, "social: user of a raced first sign-in not deleted", "user_id", pl.user.ID, "err", err)
+	}
 }
 
 // EventLinked is the audit event type of a social identity linked to a
