@@ -282,6 +282,12 @@ func (m *Manager) write(ctx context.Context, provider string, acct *VerifiedAcco
 	}
 	if pl.offer != nil {
 		mem, err := m.cfg.Admission.Accept(ctx, pl.offer, pl.user)
+		if errors.Is(err, sso.ErrConflict) {
+			// A concurrent first sign-in of this user accepted first.
+			if cur, gerr := m.cfg.Members.GetMembership(ctx, pl.offer.OrgID, pl.user.ID); gerr == nil && cur.Active() {
+				mem, err = cur, nil
+			}
+		}
 		if errors.Is(err, ErrJoinRequested) {
 			return deny(ReasonJoinRequested, sso.ErrNotProvisioned, err)
 		} else if err != nil {
@@ -297,14 +303,21 @@ func (m *Manager) write(ctx context.Context, provider string, acct *VerifiedAcco
 var errIdentityRace = errors.New("social: the account was linked by a concurrent sign-in")
 
 // dropRacedUser deletes the user pl created for an account that a
-// concurrent sign-in linked to its own new user first: left behind, a
-// second user with the same verified email would make every later sign-in
-// by that email ambiguous.
+// concurrent sign-in linked first: left behind, a second user with the
+// same verified email would make every later sign-in by that email
+// ambiguous. The winner may have linked the account to this very user (it
+// found it by email once created), and another sign-in may have linked
+// its own account to it: a user with an identity is kept.
 func (m *Manager) dropRacedUser(ctx context.Context, pl *plan) {
 	if !pl.newUser {
 		return
 	}
-	if err := m.cfg.Users.DeleteUser(context.WithoutCancel(ctx), pl.user.ID); err != nil {
+	ctx = context.WithoutCancel(ctx)
+	ids, err := m.cfg.Store.ListUserIdentities(ctx, pl.user.ID)
+	if err == nil && len(ids) == 0 {
+		err = m.cfg.Users.DeleteUser(ctx, pl.user.ID)
+	}
+	if err != nil {
 		m.log.ErrorContext(ctx, "social: user of a raced first sign-in not deleted", "user_id", pl.user.ID, "err", err)
 	}
 }
