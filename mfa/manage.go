@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/mfactx"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -23,60 +24,13 @@ import (
 //   - access tokens manage nothing.
 
 // maxClockSkew is how far in the future a time recorded on a session may
-// be (replica clocks differ). A later MFAAt was not set by a check of ours;
-// it is an IdP's claim and never counts.
-const maxClockSkew = time.Minute
-
-// mfaOrigin is where a session's MFA flag comes from.
-type mfaOrigin int
-
-const (
-	// mfaNone: the session has no second factor.
-	mfaNone mfaOrigin = iota
-	// mfaLocal: a TOTP, WebAuthn or recovery-code check by this package
-	// (or the local login's own second step), recorded by the Elevator.
-	mfaLocal
-	// mfaIdP: asserted by the organization's IdP at the SSO login; it counts
-	// for Require and StepUp only while the organization sets TrustIdPMFA,
-	// and never for managing factors.
-	mfaIdP
-	// mfaUntrusted: a flag with no check of ours behind it that no
-	// organization setting can vouch for (carried across an organization
-	// switch, or dated in the future). It never counts.
-	mfaUntrusted
-)
-
-// originOfMFA classifies p's MFA flag at now. A local check is always
-// recorded after the login it completes (Elevator.ElevateMFA at the time of
-// the check), whereas login completion records an IdP's MFA at the IdP's
-// authentication time, at or before the session's AuthAt. A session that
-// entered its organization by a switch (sso.AuthSwitch) logged in nowhere
-// here: its AuthAt is the login in the other organization, session
-// SwitchOrg clears its MFA, so only a check recorded after that login
-// counts, and nothing on it is ever IdP-asserted.
-func originOfMFA(p *sso.Principal, now time.Time) mfaOrigin {
-	switch {
-	case !p.MFA:
-		return mfaNone
-	case p.MFAAt.After(now.Add(maxClockSkew)):
-		return mfaUntrusted
-	case p.Method == sso.AuthSwitch:
-		if !p.MFAAt.IsZero() && p.MFAAt.After(p.AuthAt) {
-			return mfaLocal
-		}
-		return mfaUntrusted
-	case !p.Method.Local() && p.Method != "" && !p.MFAAt.After(p.AuthAt):
-		// An SSO login (its method is the protocol's name): the MFA was the IdP's.
-		return mfaIdP
-	}
-	return mfaLocal
-}
+// be (replica clocks differ); see mfactx.MaxClockSkew.
+const maxClockSkew = mfactx.MaxClockSkew
 
 // freshLocalMFA reports whether p's session verified one of its user's
 // factors locally within d.
 func (m *Manager) freshLocalMFA(p *sso.Principal, d time.Duration) bool {
-	now := m.now()
-	return originOfMFA(p, now) == mfaLocal && !p.MFAAt.IsZero() && now.Sub(p.MFAAt) <= d
+	return mfactx.FreshLocal(p, m.now(), d)
 }
 
 // recentLogin reports whether p's session logged in to its organization

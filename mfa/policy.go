@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssokit/ssokit/internal/mfactx"
 	"github.com/ssokit/ssokit/internal/returnto"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -65,9 +66,9 @@ type Decision struct {
 // local second factor, which is always recorded after the login. A session
 // that entered its organization by a switch (sso.AuthSwitch) never has an
 // IdP-asserted MFA: the IdP that asserted one belongs to another
-// organization (see originOfMFA).
+// organization (see mfactx.OriginOf).
 func idpAsserted(p *sso.Principal, now time.Time) bool {
-	return originOfMFA(p, now) == mfaIdP
+	return mfactx.OriginOf(p, now) == mfactx.OriginIdP
 }
 
 // Evaluate applies the MFA policy to p:
@@ -86,8 +87,8 @@ func idpAsserted(p *sso.Principal, now time.Time) bool {
 func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, error) {
 	admin := m.cfg.IsPlatformAdmin != nil && m.cfg.IsPlatformAdmin(p)
 	d := &Decision{PlatformAdmin: admin}
-	origin := originOfMFA(p, m.now())
-	if origin == mfaLocal {
+	origin := mfactx.OriginOf(p, m.now())
+	if origin == mfactx.OriginLocal {
 		d.Requirement = Satisfied
 		return d, nil
 	}
@@ -109,7 +110,7 @@ func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, er
 		d.Requirement = NotRequired
 		return d, nil
 	}
-	if origin == mfaIdP && pol.TrustIdPMFA {
+	if origin == mfactx.OriginIdP && pol.TrustIdPMFA {
 		d.Requirement = Satisfied
 		return d, nil
 	}

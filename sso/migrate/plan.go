@@ -157,7 +157,10 @@ func (im *Importer) Run(ctx context.Context, rows []Row, opts Options) (*Plan, e
 		return plan, err
 	}
 	for i, it := range plan.Items {
-		err := im.write(ctx, it.Action, cands[i], prevAt[i])
+		err := im.keepsEnforced(ctx, it, cands[i])
+		if err == nil {
+			err = im.write(ctx, it.Action, cands[i], prevAt[i])
+		}
 		if err != nil {
 			im.release(ctx, plan, cands, i)
 			return plan, fmt.Errorf("migrate: row %d (%s): %w", it.Line, it.ConnectionID, err)
@@ -176,11 +179,6 @@ func (im *Importer) write(ctx context.Context, a Action, c *sso.Connection, prev
 	if a != Create && a != Update {
 		return nil
 	}
-	if a == Update {
-		if err := im.keepsEnforced(ctx, c); err != nil {
-			return err
-		}
-	}
 	if im.Write != nil {
 		return im.Write(ctx, a, c, prevUpdatedAt)
 	}
@@ -190,21 +188,15 @@ func (im *Importer) write(ctx context.Context, a Action, c *sso.Connection, prev
 	return sso.UpdateConnectionIf(ctx, im.Store, c, prevUpdatedAt)
 }
 
-// keepsEnforced refuses an Update c that takes an active connection out
-// of service (new IdP settings return it to draft) while its organization
-// enforces SSO and has no other active, tested connection
-// (sso.CheckLastEnforced): the import stops there, as an admin's edit
-// would be refused.
-func (im *Importer) keepsEnforced(ctx context.Context, c *sso.Connection) error {
-	if c.Status == sso.ConnectionActive {
+// keepsEnforced refuses the Update it of c when it takes an active
+// connection out of service (new IdP settings return it to draft: the
+// "status" change) while its organization enforces SSO and has no other
+// active, tested connection (sso.CheckLastEnforced): the import stops
+// there, as an admin's edit would be refused. The plan read c's status;
+// the write stores c only over that copy.
+func (im *Importer) keepsEnforced(ctx context.Context, it Item, c *sso.Connection) error {
+	if it.Action != Update || !slices.Contains(it.Changes, "status") {
 		return nil
-	}
-	stored, err := im.Store.GetConnection(ctx, c.ID)
-	if errors.Is(err, sso.ErrNotFound) {
-		return nil // the write reports the change
-	}
-	if err != nil || stored.Status != sso.ConnectionActive {
-		return err
 	}
 	org, err := im.Store.GetOrg(ctx, c.OrgID)
 	if err != nil {

@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/ssokit/ssokit/internal/localorg"
+	"github.com/ssokit/ssokit/internal/mfactx"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -89,10 +89,6 @@ func (m *Manager) FinishRegistration(ctx context.Context, p *sso.Principal, cere
 	return &i, nil
 }
 
-// maxClockSkew is how far in the future a session's login time may be
-// (replica clocks differ); a later one was not recorded by a login here.
-const maxClockSkew = time.Minute
-
 // mayRegister allows p to register a passkey. A passkey signs its user in
 // to every organization that allows passkeys, and its user verification
 // counts as MFA there, so registering one needs proof that the person is
@@ -110,7 +106,7 @@ func (m *Manager) mayRegister(ctx context.Context, p *sso.Principal) error {
 	}
 	now := m.now()
 	if p.Kind != sso.PrincipalSession || !p.Method.Local() || p.AuthAt.IsZero() ||
-		p.AuthAt.After(now.Add(maxClockSkew)) || now.Sub(p.AuthAt) > m.cfg.RecentLogin {
+		p.AuthAt.After(now.Add(mfactx.MaxClockSkew)) || now.Sub(p.AuthAt) > m.cfg.RecentLogin {
 		m.refused(ctx, p, EventRegistered, ReasonReauthenticationRequired)
 		return deny(ReasonReauthenticationRequired, sso.ErrForbidden, nil)
 	}
@@ -151,18 +147,11 @@ func (m *Manager) hasSecondFactor(ctx context.Context, userID string) (bool, err
 }
 
 // freshLocalMFA reports whether p is a session that verified a second
-// factor here within Config.RecentLogin. The MFA of a local login is this
-// application's own check (a passkey's user verification, or a factor
-// verified after a password); an IdP's MFA, and one carried across an
-// organization switch, date from before the session's login, so only a
-// check after the login counts for those.
+// factor here within Config.RecentLogin (mfactx.FreshLocal: an IdP's MFA,
+// and one carried across an organization switch, date from before the
+// session's login and do not count).
 func (m *Manager) freshLocalMFA(p *sso.Principal) bool {
-	now := m.now()
-	if p.Kind != sso.PrincipalSession || !p.MFA || p.MFAAt.IsZero() ||
-		p.MFAAt.After(now.Add(maxClockSkew)) || now.Sub(p.MFAAt) > m.cfg.RecentLogin {
-		return false
-	}
-	return p.Method.Local() || p.MFAAt.After(p.AuthAt)
+	return p.Kind == sso.PrincipalSession && mfactx.FreshLocal(p, m.now(), m.cfg.RecentLogin)
 }
 
 // refused audits a refused registration or deletion with reason.
