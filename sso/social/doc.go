@@ -20,8 +20,11 @@
 //	})
 //	mux.Handle("/auth/social/", sessions.Load(http.StripPrefix("/auth/social", sm)))
 //
-// A login page links to /auth/social/{provider}/start (?return_to=, ?org=).
-// Register BaseURL + "{provider}/callback" as the redirect URI.
+// A login page links to /auth/social/{provider}/start (?return_to=, ?org=);
+// an account settings page posts a form to /auth/social/{provider}/link
+// (return_to=) to link a provider account to the signed-in user
+// ([Manager.StartLink]). Register BaseURL + "{provider}/callback" as the
+// redirect URI.
 //
 // # Security
 //
@@ -39,6 +42,13 @@
 //     provider's subject; a new one links to an existing user only by an
 //     equal verified email on both sides, and an unverified email never
 //     links or creates an account.
+//   - GitHub verifies an address once, when it is added, and the account
+//     keeps it after its holder has lost the mailbox
+//     ([Provider.EmailVerifiedOnce]): a GitHub account links, creates and
+//     joins nothing by its email (link_required). The user links it from
+//     a session of their own whose local login is recent
+//     ([Manager.StartLink]; not a session an organization's IdP made), and
+//     the callback must return to that same session.
 //   - Organizations: a social sign-in reaches an organization only as an
 //     active member or through [Admission]; it never joins an organization
 //     that enforces SSO, and a member of one (break-glass excepted) is sent

@@ -39,6 +39,24 @@ const (
 	ReasonUpstream         = "upstream_error"     // the provider could not be reached or answered garbage
 	ReasonRateLimited      = "rate_limited"       // too many requests from one client address
 	ReasonJoinRequested    = "join_requested"     // the organization approves newcomers: a join request awaits its admins
+	// ReasonLinkRequired refuses a first sign-in with an account whose
+	// email the provider verified only once (Provider.EmailVerifiedOnce):
+	// it must be linked from its user's session first.
+	ReasonLinkRequired = "link_required"
+	// ReasonUnauthenticated refuses to link an account without a signed-in
+	// session.
+	ReasonUnauthenticated = "unauthenticated"
+	// ReasonReauthenticationRequired refuses to link an account for a
+	// session whose own login was not by a local method within
+	// Config.RecentLogin.
+	ReasonReauthenticationRequired = "reauthentication_required"
+	// ReasonIdentityInUse refuses to link an account already linked to
+	// another user.
+	ReasonIdentityInUse = "identity_in_use"
+	// ReasonLinkSessionChanged refuses to finish a link when the browser no
+	// longer holds the session that started it (signed out, or signed in
+	// as someone else meanwhile).
+	ReasonLinkSessionChanged = "link_session_changed"
 )
 
 // ErrJoinRequested is what Admission.Accept returns (wrapped) when the

@@ -26,6 +26,10 @@ type flowState struct {
 	ReturnTo string    `json:"r,omitempty"`
 	Org      string    `json:"o,omitempty"`
 	Expires  time.Time `json:"e"`
+	// LinkUser and LinkSession, for a link (StartLink), are the user the
+	// account is to be linked to and the session that asked.
+	LinkUser    string `json:"lu,omitempty"`
+	LinkSession string `json:"ls,omitempty"`
 }
 
 // flowAD is the associated data of the sealed flow cookie, so a value
@@ -71,16 +75,22 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, name string, opt
 	if !ok {
 		return deny(ReasonUnknownProvider, sso.ErrNotFound, nil)
 	}
-	ctx := r.Context()
-	authURL, err := m.authURL(ctx, p)
-	if err != nil {
-		return err
-	}
-	f := &flowState{Provider: p.Name, ReturnTo: returnto.Safe(opts.ReturnTo, ""), Org: opts.Org,
-		Expires: m.now().Add(m.cfg.FlowTTL)}
+	f := &flowState{ReturnTo: returnto.Safe(opts.ReturnTo, ""), Org: opts.Org}
 	if len(f.Org) > 128 {
 		f.Org = ""
 	}
+	return m.startFlow(w, r, p, f, opts.LoginHint)
+}
+
+// startFlow completes f (provider, state, nonce, PKCE verifier, expiry),
+// seals it into the flow cookie and redirects the browser (302) to p's
+// authorization endpoint.
+func (m *Manager) startFlow(w http.ResponseWriter, r *http.Request, p *Provider, f *flowState, loginHint string) error {
+	authURL, err := m.authURL(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	f.Provider, f.Expires = p.Name, m.now().Add(m.cfg.FlowTTL)
 	for _, v := range []*string{&f.State, &f.Nonce} {
 		if *v, err = m.random(24); err != nil {
 			return err
@@ -99,8 +109,8 @@ func (m *Manager) Start(w http.ResponseWriter, r *http.Request, name string, opt
 	params := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(f.Verifier)}
 	if p.Kind == KindOIDC {
 		params = append(params, oauth2.SetAuthURLParam("nonce", f.Nonce))
-		if opts.LoginHint != "" && len(opts.LoginHint) <= 256 {
-			params = append(params, oauth2.SetAuthURLParam("login_hint", opts.LoginHint))
+		if loginHint != "" && len(loginHint) <= 256 {
+			params = append(params, oauth2.SetAuthURLParam("login_hint", loginHint))
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: m.cookieName(), Value: sealed, Path: "/", MaxAge: int(m.cfg.FlowTTL / time.Second),
@@ -183,6 +193,9 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request, p *Provider) 
 	if err != nil {
 		m.failed(r, p.Name, "", "", err)
 		return "", err
+	}
+	if f.LinkUser != "" {
+		return "", m.finishLink(w, r, p, f, prof)
 	}
 	_, orgID, err := m.signIn(w, r, p.Name, prof, f.Org)
 	if err != nil {

@@ -54,7 +54,7 @@ func (m *Manager) githubProfile(ctx context.Context, p *Provider, f *flowState, 
 	if err := m.githubGet(ctx, p, tok.AccessToken, "/user/emails", &emails); err != nil {
 		return nil, err
 	}
-	acct := &VerifiedAccount{Subject: strconv.FormatInt(u.ID, 10), Name: u.Name}
+	acct := &VerifiedAccount{Subject: strconv.FormatInt(u.ID, 10), Name: u.Name, EmailVerifiedOnce: p.EmailVerifiedOnce}
 	if acct.Name == "" {
 		acct.Name = u.Login
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -108,9 +109,19 @@ func (g *fakeGitHub) signIn(id int64, login string, emails ...map[string]any) {
 	g.emails = emails
 }
 
+// provider is social.GitHub pointed at the stand-in.
 func (g *fakeGitHub) provider() social.Provider {
 	p := social.GitHub("gh-client", "gh-secret")
 	p.AuthURL, p.TokenURL, p.APIURL = g.srv.URL+"/login/oauth/authorize", g.srv.URL+"/login/oauth/access_token", g.srv.URL+"/api"
+	return p
+}
+
+// trusting is provider with EmailVerifiedOnce cleared, as a host that
+// accepts GitHub's verified email for linking and admission configures
+// it: the tests of linking by email use it.
+func (g *fakeGitHub) trusting() social.Provider {
+	p := g.provider()
+	p.EmailVerifiedOnce = false
 	return p
 }
 
@@ -130,17 +141,40 @@ func TestGitHub(t *testing.T) {
 			member := e.member("usr_member", "member@acme.example", acme, false)
 			start := r.srv.URL + "/auth/social/github/start"
 
-			t.Run("primary verified email signs the member in", func(t *testing.T) {
+			t.Run("the member's address links nothing until the member links GitHub", func(t *testing.T) {
+				// Whoever holds a GitHub account that once verified the
+				// member's address (a former holder of the mailbox) is not
+				// the member: a first sign-in links and creates nothing.
 				gh.signIn(1001, "mia", email("Member@Acme.example", true, true), email("mia@personal.example", false, true))
 				bw := newBrowser(t)
 				res := bw.get(start)
-				s := bw.signedIn(r)
-				if s == nil || s["user"] != member.ID || s["method"] != "social" {
-					t.Fatalf("got %d %s, session %v", res.status, res.body, s)
+				if res.status != http.StatusForbidden || !strings.Contains(res.body, social.ReasonLinkRequired) || bw.signedIn(r) != nil {
+					t.Fatalf("first sign-in with the member's address: %d %s; want 403 link_required", res.status, res.body)
+				}
+				if ids := e.identities(member.ID); len(ids) != 0 {
+					t.Fatalf("linked by email: %+v", ids)
+				}
+				if !e.hasEvent("", sso.EventLoginFailed, social.ReasonLinkRequired, map[string]string{"provider": "github"}) {
+					t.Error("no link_required refusal audited")
+				}
+				// The member, signed in by an emailed code, links the account.
+				e.signInAs(bw, r, member.ID, acme.ID, sso.AuthEmailCode)
+				res = bw.postForm(r.srv.URL+"/auth/social/github/link", url.Values{"return_to": {"/app"}})
+				if s := bw.signedIn(r); res.url.Path != "/app" || s == nil || s["user"] != member.ID || s["method"] != string(sso.AuthEmailCode) {
+					t.Fatalf("link: ended at %s (%d %s), session %v", res.url, res.status, res.body, s)
 				}
 				ids := e.identities(member.ID)
 				if len(ids) != 1 || ids[0].Subject != "1001" || ids[0].Email != "member@acme.example" {
-					t.Errorf("identities %+v; want github/1001 (the numeric ID, never the login)", ids)
+					t.Fatalf("identities %+v; want github/1001 (the numeric ID, never the login)", ids)
+				}
+				if !e.hasEvent(acme.ID, social.EventLinked, "", map[string]string{"provider": "github", "via": "link"}) {
+					t.Error("link not audited")
+				}
+				// Now GitHub signs the member in.
+				bw = newBrowser(t)
+				res = bw.get(start)
+				if s := bw.signedIn(r); s == nil || s["user"] != member.ID || s["method"] != "social" {
+					t.Fatalf("sign-in after the link: %d %s, session %v", res.status, res.body, s)
 				}
 			})
 
@@ -162,20 +196,43 @@ func TestGitHub(t *testing.T) {
 				bw = newBrowser(t)
 				res = bw.get(start)
 				if res.status != http.StatusForbidden || bw.signedIn(r) != nil {
-					t.Fatalf("got %d %s; want 403 no_organization", res.status, res.body)
+					t.Fatalf("got %d %s; want 403 link_required", res.status, res.body)
 				}
 				if ids := e.identities(member.ID); len(ids) != 1 || ids[0].Subject != "1001" {
 					t.Errorf("the member's account gained identities: %+v", ids)
 				}
-				if !e.hasEvent("", sso.EventLoginFailed, social.ReasonNoOrganization, map[string]string{"provider": "github"}) {
-					t.Error("no no_organization refusal audited")
+				if users, _ := e.social.FindUsersByEmail(context.Background(), "mallory@evil.example"); len(users) != 0 {
+					t.Errorf("a user was created for mallory: %+v", users)
+				}
+			})
+
+			t.Run("a linked account rejoins nothing by invitation or domain", func(t *testing.T) {
+				// An offboarded member's GitHub account stays linked and
+				// keeps the company address "verified"; an invitation or
+				// auto-join for that address is for whoever reads it now.
+				gone := e.member("usr_gone", "gone@acme.example", e.org("former", false, true), false)
+				e.link(gone.ID, "github", "7007", gone.Email)
+				e.adm.invite(gone.Email, acme.ID)
+				gh.signIn(7007, "gone", email(gone.Email, true, true))
+				bw := newBrowser(t)
+				res := bw.get(start + "?org=acme")
+				if res.status != http.StatusForbidden || bw.signedIn(r) != nil {
+					t.Fatalf("got %d %s; want 403 access_denied", res.status, res.body)
+				}
+				if _, err := e.st.GetMembership(context.Background(), acme.ID, gone.ID); !errors.Is(err, sso.ErrNotFound) {
+					t.Errorf("joined acme: %v", err)
+				}
+				if _, err := e.adm.Offer(context.Background(), gone.Email); err != nil {
+					t.Errorf("the invitation was spent: %v", err)
 				}
 			})
 
 			t.Run("SSO enforcement: break-glass excepted", func(t *testing.T) {
 				big := e.org("bigcorp", true, true)
-				e.member("usr_staff", "staff@bigcorp.example", big, false)
-				e.member("usr_root", "root@bigcorp.example", big, true)
+				staff := e.member("usr_staff", "staff@bigcorp.example", big, false)
+				root := e.member("usr_root", "root@bigcorp.example", big, true)
+				e.link(staff.ID, "github", "3003", staff.Email)
+				e.link(root.ID, "github", "3004", root.Email)
 				gh.signIn(3003, "staff", email("staff@bigcorp.example", true, true))
 				bw := newBrowser(t)
 				if res := bw.get(start); res.url.Path != "/sso/login/bigcorp" || bw.signedIn(r) != nil {

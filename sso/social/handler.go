@@ -17,6 +17,7 @@ import (
 //
 //	GET /providers              the providers, as JSON, for a login page
 //	GET /{provider}/start       begins a login (?return_to=, ?org=, ?login_hint=)
+//	POST /{provider}/link       links an account to the signed-in user (return_to=; same-origin)
 //	GET /{provider}/callback    the redirect URI registered at the provider
 //	GET /linked, DELETE /linked/{provider}/{subject}  the signed-in user's linked accounts (linked.go)
 func (m *Manager) routes() {
@@ -28,6 +29,16 @@ func (m *Manager) routes() {
 		q := r.URL.Query()
 		err := m.Start(w, r, r.PathValue("provider"), StartOptions{ReturnTo: q.Get("return_to"), Org: q.Get("org"), LoginHint: q.Get("login_hint")})
 		if err != nil {
+			m.renderError(w, r, err)
+		}
+	})
+	m.mux.HandleFunc("POST /{provider}/link", func(w http.ResponseWriter, r *http.Request) {
+		if err := http.NewCrossOriginProtection().Check(r); err != nil {
+			httpjson.Write(w, http.StatusForbidden, map[string]string{"error": "cross_origin", "message": "Cross-origin request refused."})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+		if err := m.StartLink(w, r, r.PathValue("provider"), r.FormValue("return_to")); err != nil {
 			m.renderError(w, r, err)
 		}
 	})
@@ -57,10 +68,14 @@ func (m *Manager) renderError(w http.ResponseWriter, r *http.Request, err error)
 	m.cfg.ErrorHandler(w, r, err)
 }
 
-// status is the HTTP status of a refusal: 502 for provider faults.
+// status is the HTTP status of a refusal: 502 for provider faults, 401
+// when the person must sign in (again) first.
 func status(err error) int {
-	if isUpstream(err) {
+	switch {
+	case isUpstream(err):
 		return http.StatusBadGateway
+	case sso.ReasonOf(err) == ReasonUnauthenticated || sso.ReasonOf(err) == ReasonReauthenticationRequired:
+		return http.StatusUnauthorized
 	}
 	return httperr.Status(err)
 }
@@ -84,7 +99,14 @@ var messages = map[string]string{
 	ReasonMethodDisabled:   "Your organization has turned off sign-in with Google, Microsoft or GitHub. Use another way it offers on the sign-in page, or ask your administrator.",
 	ReasonUpstream:         "The provider could not be reached. Try again in a minute, or sign in another way.",
 	ReasonJoinRequested:    "Your request to join the organization was sent to its administrators. Sign in again once one of them approves it.",
-	ReasonRateLimited:      "Too many sign-in attempts from your network. Wait a few seconds, then try again.",
+	ReasonLinkRequired: "This provider confirmed your email address only when you added it to your account there, which does not show that it is still yours, " +
+		"so the account cannot sign you in until you link it. Sign in another way (an emailed code, your password or passkey, or your organization's sign-in), " +
+		"then link it from your account settings.",
+	ReasonUnauthenticated:          "Sign in first, then link the account from your account settings.",
+	ReasonReauthenticationRequired: "To link an account, sign in again (with an emailed code, your password or a passkey, not through your organization), then link it right away.",
+	ReasonIdentityInUse:            "This account is already linked to another user here. Sign in with it to use that user, or unlink it there first.",
+	ReasonLinkSessionChanged:       "You signed out or switched users while linking the account, so nothing was linked. Sign in again, then link it from your account settings.",
+	ReasonRateLimited:              "Too many sign-in attempts from your network. Wait a few seconds, then try again.",
 }
 
 // Message returns the end-user text of a refusal's reason.

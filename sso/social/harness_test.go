@@ -206,6 +206,15 @@ func newEnv(t *testing.T, r *rp, b backend, providers []social.Provider, mods ..
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/social/", sess.Load(http.StripPrefix("/auth/social", e.m)))
+	mux.HandleFunc("/test/signin", func(w http.ResponseWriter, req *http.Request) {
+		// Stands in for the host's other sign-in methods: a session of
+		// ?user in ?org by ?method, logged in now.
+		q := req.URL.Query()
+		g := &sso.SessionGrant{UserID: q.Get("user"), OrgID: q.Get("org"), Method: sso.AuthMethod(q.Get("method")), Roles: []string{"member"}}
+		if err := sess.IssueSession(w, req, g); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+		}
+	})
 	mux.HandleFunc("/sso/login/{org}", func(w http.ResponseWriter, req *http.Request) {
 		fmt.Fprintf(w, "sso start for %s", req.PathValue("org"))
 	})
@@ -255,6 +264,27 @@ func (e *env) member(id, email string, org *sso.Organization, breakGlass bool) *
 		e.t.Fatal(err)
 	}
 	return u
+}
+
+// signInAs gives bw a session of the user in org by method, as the
+// host's other sign-in methods would.
+func (e *env) signInAs(bw *browser, r *rp, userID, orgID string, method sso.AuthMethod) {
+	e.t.Helper()
+	q := url.Values{"user": {userID}, "org": {orgID}, "method": {string(method)}}
+	if res := bw.get(r.srv.URL + "/test/signin?" + q.Encode()); res.status != http.StatusOK {
+		e.t.Fatalf("test sign-in of %s: %d %s", userID, res.status, res.body)
+	}
+}
+
+// link stores a linked identity provider/subject of the user, as an
+// earlier link would have.
+func (e *env) link(userID, provider, subject, email string) {
+	e.t.Helper()
+	id := &social.Identity{Provider: provider, Subject: subject, UserID: userID, Email: email, EmailVerified: true,
+		CreatedAt: time.Now(), LastLoginAt: time.Now()}
+	if err := e.social.CreateIdentity(context.Background(), id); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // events returns the audit events of org (all organizations when "").

@@ -20,9 +20,14 @@ type VerifiedAccount struct {
 	Subject       string
 	Email         string
 	EmailVerified bool
-	GivenName     string
-	FamilyName    string
-	Name          string
+	// EmailVerifiedOnce says the provider verified Email only when it was
+	// added to the account (Provider.EmailVerifiedOnce): it proves nothing
+	// about who reads the mailbox now, so it links, creates and admits
+	// nothing.
+	EmailVerifiedOnce bool
+	GivenName         string
+	FamilyName        string
+	Name              string
 }
 
 // plan is what a sign-in will write once every check passed; nothing is
@@ -178,13 +183,17 @@ func (m *Manager) ssoRequired(org *sso.Organization) error {
 
 // linkTarget finds the user a new (provider, subject) belongs to: the one
 // user whose verified email equals the provider's verified email, or a new
-// user. An unverified or missing email links and creates nothing.
+// user. An unverified or missing email links and creates nothing, and
+// neither does one the provider verified only once (link_required): the
+// account must be linked from its user's session.
 func (m *Manager) linkTarget(ctx context.Context, provider string, acct *VerifiedAccount, pl *plan) error {
 	switch {
 	case acct.Email == "":
 		return deny(ReasonNoEmail, sso.ErrAccessDenied, nil)
 	case !acct.EmailVerified:
 		return deny(ReasonEmailNotVerified, sso.ErrForbidden, nil)
+	case acct.EmailVerifiedOnce:
+		return deny(ReasonLinkRequired, sso.ErrForbidden, nil)
 	}
 	users, err := m.cfg.Store.FindUsersByEmail(ctx, acct.Email)
 	if err != nil {
@@ -233,13 +242,15 @@ func (m *Manager) pickOrg(ctx context.Context, acct *VerifiedAccount, pl *plan, 
 
 // admit asks Config.Admission for a way in for the provider-verified
 // address (into orgID when not empty). Only a verified address that is the
-// user's own email is offered anything.
+// user's own email is offered anything, and never one the provider
+// verified only once: an invitation or a domain is for whoever reads the
+// mailbox now.
 func (m *Manager) admit(ctx context.Context, acct *VerifiedAccount, pl *plan, orgID string) error {
 	noOrg := deny(ReasonNoOrganization, sso.ErrNotProvisioned, nil)
 	if orgID != "" {
 		noOrg = deny(ReasonAccessDenied, sso.ErrAccessDenied, nil)
 	}
-	if m.cfg.Admission == nil || !acct.EmailVerified || acct.Email != pl.user.Email || !pl.user.EmailVerified {
+	if m.cfg.Admission == nil || !acct.EmailVerified || acct.EmailVerifiedOnce || acct.Email != pl.user.Email || !pl.user.EmailVerified {
 		return noOrg
 	}
 	o, err := m.cfg.Admission.Offer(ctx, acct.Email)

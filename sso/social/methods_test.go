@@ -24,7 +24,7 @@ func TestOrgChoiceOfMethods(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
 			gh := newFakeGitHub(t, r.redirectURI("github"))
-			e := newEnv(t, r, b, []social.Provider{gh.provider()})
+			e := newEnv(t, r, b, []social.Provider{gh.trusting()})
 			org := e.org("keys", false, true)
 			member := e.member("usr_kim", "kim@keys.example", org, false)
 			start := r.srv.URL + "/auth/social/github/start"

@@ -127,6 +127,7 @@ func (m *Manager) oidcProfile(ctx context.Context, p *Provider, f *flowState, q 
 	acct := &VerifiedAccount{Subject: idt.Subject, Email: strings.ToLower(strings.TrimSpace(str("email"))),
 		GivenName: str("given_name"), FamilyName: str("family_name"), Name: str("name")}
 	acct.EmailVerified = acct.Email != "" && p.EmailVerified != nil && p.EmailVerified(claims)
+	acct.EmailVerifiedOnce = p.EmailVerifiedOnce
 	return acct, nil
 }
 

@@ -68,6 +68,19 @@ type Provider struct {
 	// EmailVerified (KindOIDC) decides, from the ID token's claims, whether
 	// the email claim is verified by the provider. Nil means never.
 	EmailVerified func(claims map[string]any) bool
+
+	// EmailVerifiedOnce says that the provider verified an account's email
+	// only when it was added, and keeps calling it verified after the
+	// account's holder has lost the mailbox: a former employee's personal
+	// account keeps the company address the company has since handed on.
+	// GitHub sets it. Such an email never links an account of the provider
+	// to an existing user, never creates one and never admits anyone to an
+	// organization (invitation or domain auto-join): a first sign-in is
+	// refused with link_required, and a signed-in user links the account
+	// from their session instead (POST {provider}/link, see
+	// [Manager.StartLink]). Accounts linked that way, or before, sign in as
+	// usual. A host that accepts the risk for a provider may clear it.
+	EmailVerifiedOnce bool
 }
 
 // Google returns the Google provider: OIDC at https://accounts.google.com,
@@ -133,10 +146,16 @@ func Microsoft(tenant, clientID, clientSecret, authority string) Provider {
 // GET /user and GET /user/emails. Only the primary email counts, and only
 // when GitHub marks it verified; other addresses on the account, verified
 // or not, are never used.
+//
+// GitHub verifies an address once, when it is added, and an account keeps
+// it whoever reads the mailbox later, so the provider has
+// EmailVerifiedOnce set: a GitHub account signs in only once it is linked
+// to a user, from that user's own recent session ([Manager.StartLink]).
 func GitHub(clientID, clientSecret string) Provider {
 	return Provider{Name: "github", DisplayName: "GitHub", Kind: KindGitHub, ClientID: clientID, ClientSecret: clientSecret,
 		Scopes: []string{"read:user", "user:email"}, AuthURL: "https://github.com/login/oauth/authorize",
-		TokenURL: "https://github.com/login/oauth/access_token", APIURL: "https://api.github.com"}
+		TokenURL: "https://github.com/login/oauth/access_token", APIURL: "https://api.github.com",
+		EmailVerifiedOnce: true}
 }
 
 // claimTrue returns a predicate that is true when claims[name] is the

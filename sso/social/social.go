@@ -112,6 +112,10 @@ type Config struct {
 	// FlowTTL bounds the time between start and callback. Zero means 10
 	// minutes.
 	FlowTTL time.Duration
+	// RecentLogin is how recent the session's own login by a local method
+	// must be to link an account to it (Manager.StartLink). Zero means 10
+	// minutes.
+	RecentLogin time.Duration
 	// RateLimit and Burst bound requests per client address to the
 	// handler's routes, per replica (a callback calls the provider). Zero
 	// mean 1 per second and 20.
@@ -207,6 +211,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.FlowTTL <= 0 {
 		cfg.FlowTTL = 10 * time.Minute
+	}
+	if cfg.RecentLogin <= 0 {
+		cfg.RecentLogin = 10 * time.Minute
 	}
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = reqinfo.RemoteIP

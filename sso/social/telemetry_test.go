@@ -16,7 +16,7 @@ func TestSignInTelemetryNamesMethod(t *testing.T) {
 	r := newRP(t)
 	rec := telemetrytest.New(t)
 	gh := newFakeGitHub(t, r.redirectURI("github"))
-	e := newEnv(t, r, backends(t)[0], []social.Provider{gh.provider()}, func(c *social.Config) {
+	e := newEnv(t, r, backends(t)[0], []social.Provider{gh.trusting()}, func(c *social.Config) {
 		c.TracerProvider, c.MeterProvider = rec.TP, rec.MP
 	})
 	acme := e.org("acme", false, true)

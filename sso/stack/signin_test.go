@@ -28,7 +28,11 @@ import (
 // authorization and token endpoints and GET /user, GET /user/emails, for
 // one account whose primary email is email. The social
 // package's own tests check the protocol against a stricter stand-in and
-// the real oidc-provider; this one only lets a stack login through.
+// the real oidc-provider; this one only lets a stack login through. Its
+// provider trusts GitHub's verified email for linking and admission
+// (EmailVerifiedOnce cleared, a host's opt-in), so that the stack's
+// wiring of invitations can be seen; TestGitHubLinkThroughStack keeps the
+// default.
 func stubGitHub(t *testing.T, email string, verified bool) social.Provider {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
@@ -49,6 +53,7 @@ func stubGitHub(t *testing.T, email string, verified bool) social.Provider {
 	t.Cleanup(srv.Close)
 	p := social.GitHub("gh-client", "gh-secret")
 	p.AuthURL, p.TokenURL, p.APIURL = srv.URL+"/authorize", srv.URL+"/token", srv.URL+"/api"
+	p.EmailVerifiedOnce = false
 	return p
 }
 
