@@ -194,6 +194,7 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request, p *Provider) 
 		m.failed(r, p.Name, "", "", err)
 		return "", err
 	}
+	prof = withNormalEmail(prof)
 	if f.LinkUser != "" {
 		return "", m.finishLink(w, r, p, f, prof)
 	}

@@ -2,6 +2,7 @@ package social_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -118,5 +119,36 @@ func TestLinkNeedsRecentLogin(t *testing.T) {
 	}
 	if ids := e.identities(ann.ID); len(ids) != 1 || ids[0].Subject != "1001" {
 		t.Errorf("identities %+v; want github/1001 once", ids)
+	}
+}
+
+// TestProviderEmailIsNormalised runs on every backend: a provider's
+// address is compared and stored in the form every other way in stores
+// it (IDNA domain, lower case), so a Unicode spelling of a member's
+// address links to the member instead of making a second user, and an
+// email that is not an address counts as none.
+func TestProviderEmailIsNormalised(t *testing.T) {
+	r := newRP(t)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			gh := newFakeGitHub(t, r.redirectURI("github"))
+			e := newEnv(t, r, b, []social.Provider{gh.trusting()})
+			org := e.org("buecher", false, true)
+			ann := e.member("usr_ann", "ann@xn--bcher-kva.example", org, false)
+			req := httptest.NewRequest("GET", "https://app.acme.example/auth/social/github/callback", nil)
+			g, err := e.m.SignIn(httptest.NewRecorder(), req, "github",
+				&social.VerifiedAccount{Subject: "g-1", Email: " Ann@Bücher.EXAMPLE ", EmailVerified: true}, "")
+			if err != nil || g.UserID != ann.ID {
+				t.Fatalf("sign-in with the Unicode spelling: %+v, %v; want ann's session", g, err)
+			}
+			if ids := e.identities(ann.ID); len(ids) != 1 || ids[0].Email != "ann@xn--bcher-kva.example" {
+				t.Errorf("identities %+v; want the stored form of the address", ids)
+			}
+			_, err = e.m.SignIn(httptest.NewRecorder(), req, "github",
+				&social.VerifiedAccount{Subject: "g-2", Email: "ann@@xn--bcher-kva.example", EmailVerified: true}, "")
+			if sso.ReasonOf(err) != social.ReasonNoEmail {
+				t.Errorf("a malformed address: %v; want %s", err, social.ReasonNoEmail)
+			}
+		})
 	}
 }

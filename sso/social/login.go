@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ssokit/ssokit/internal/localorg"
+	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/internal/opaque"
 	"github.com/ssokit/ssokit/sso"
 )
@@ -60,7 +61,7 @@ type plan struct {
 func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, provider string, acct *VerifiedAccount, org string) (*sso.SessionGrant, error) {
 	ctx, finish := m.tel.StartSignIn(r.Context(), string(Method), provider)
 	r = r.WithContext(ctx)
-	g, orgID, err := m.signIn(w, r, provider, acct, org)
+	g, orgID, err := m.signIn(w, r, provider, withNormalEmail(acct), org)
 	finish(orgID, sso.ReasonOf(err), err)
 	return g, err
 }
@@ -336,6 +337,25 @@ func (m *Manager) dropRacedUser(ctx context.Context, pl *plan) {
 // EventLinked is the audit event type of a social identity linked to a
 // user (a new user or an existing one with the same verified email).
 const EventLinked = "social.linked"
+
+// withNormalEmail returns a copy of acct with its email in the form every
+// other way in stores (normalize.Email: the domain in IDNA ASCII, lower
+// case), so that the same address from a provider and from SCIM, an
+// invitation or an emailed code is one address. An email that is not an
+// address counts as none.
+func withNormalEmail(acct *VerifiedAccount) *VerifiedAccount {
+	c := *acct
+	if c.Email == "" {
+		return &c
+	}
+	addr, _, err := normalize.Email(c.Email)
+	if err != nil {
+		c.Email, c.EmailVerified = "", false
+		return &c
+	}
+	c.Email = addr
+	return &c
+}
 
 // trunc bounds a provider-supplied name.
 func trunc(s string) string {
