@@ -63,7 +63,9 @@ type view struct {
 	User      *sso.User
 	Org       *sso.Organization
 	IsAdmin   bool
-	Data      any
+	// Passkeys and Social say which account pages the demo serves.
+	Passkeys, Social bool
+	Data             any
 }
 
 func (p *pages) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
@@ -71,6 +73,7 @@ func (p *pages) render(w http.ResponseWriter, r *http.Request, name, title strin
 	if pr, ok := sso.PrincipalFrom(r.Context()); ok {
 		v.Principal = pr
 		v.IsAdmin = pr.HasRole("admin")
+		v.Passkeys, v.Social = p.a.kit.Passkeys != nil, p.a.kit.Social != nil
 		v.User, _ = p.a.store.GetUser(r.Context(), pr.UserID)
 		v.Org, _ = p.a.store.GetOrg(r.Context(), pr.OrgID)
 	}

@@ -76,6 +76,11 @@ func (a *App) mountSignIn(mux *http.ServeMux) {
 	mux.Handle(stack.PrefixAccount, a.kit.Handler())
 	if a.kit.Social != nil {
 		mux.Handle(stack.PrefixSocial, a.kit.Handler())
+		mux.Handle("GET /account/linked", a.member(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			fmt.Fprint(w, linkedPage)
+		})))
 	}
 	if a.kit.Passkeys != nil {
 		mux.Handle(stack.PrefixPasskey, a.kit.Handler())

@@ -148,3 +148,67 @@ document.getElementById('passkey-add').onclick = async () => {
 };
 load();
 </script></body></html>`
+
+
+// linkedPage lists the signed-in user's linked social accounts, unlinks
+// them, and links another: a form per provider posts to
+// /auth/social/{provider}/link, which needs a recent sign-in of the
+// user's own (a password, an emailed code or a passkey).
+const linkedPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Linked accounts</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><main style="max-width:560px;margin:2rem auto;font-family:system-ui,sans-serif">
+<h1>Linked accounts</h1>
+<p>A linked Google, Microsoft or GitHub account signs you in without a password. Linking one needs a recent sign-in with your
+password, an emailed code or a passkey: if you signed in through your organization, or a while ago, sign out and in again first.</p>
+<ul id="linked"></ul>
+<div id="link-buttons"></div>
+<p id="linked-status" role="status"></p>
+<p><a href="/dashboard">Back to the dashboard</a></p>
+</main>
+<script>
+const status = document.getElementById('linked-status');
+async function call(method, path) {
+  const r = await fetch(path, { method, headers: { Accept: 'application/json' } });
+  const j = r.status === 204 ? {} : await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(j.message || 'request failed');
+  return j;
+}
+async function load() {
+  const [{ linked }, { providers }] = await Promise.all([call('GET', '/auth/social/linked'), call('GET', '/auth/social/providers')]);
+  const names = Object.fromEntries(providers.map((p) => [p.name, p.display_name]));
+  const ul = document.getElementById('linked');
+  ul.replaceChildren();
+  for (const l of linked) {
+    const li = document.createElement('li');
+    li.dataset.provider = l.provider;
+    li.textContent = (names[l.provider] || l.provider) + (l.email ? ' (' + l.email + ') ' : ' ');
+    const del = document.createElement('button');
+    del.textContent = 'Unlink';
+    del.className = 'unlink';
+    del.onclick = async () => {
+      try { await call('DELETE', '/auth/social/linked/' + encodeURIComponent(l.provider) + '/' + encodeURIComponent(l.subject)); status.textContent = 'Account unlinked.'; }
+      catch (e) { status.textContent = e.message; }
+      load();
+    };
+    li.append(del);
+    ul.append(li);
+  }
+  if (!linked.length) ul.innerHTML = '<li>No linked accounts yet.</li>';
+  const box = document.getElementById('link-buttons');
+  box.replaceChildren();
+  for (const p of providers) {
+    const f = document.createElement('form');
+    f.method = 'post';
+    f.action = '/auth/social/' + encodeURIComponent(p.name) + '/link';
+    const rt = document.createElement('input');
+    Object.assign(rt, { type: 'hidden', name: 'return_to', value: '/account/linked' });
+    const b = document.createElement('button');
+    b.id = 'link-' + p.name;
+    b.textContent = 'Link ' + p.display_name;
+    f.append(rt, b);
+    box.append(f);
+  }
+}
+load().catch((e) => { status.textContent = 'Could not load your linked accounts: ' + e.message; });
+</script></body></html>`

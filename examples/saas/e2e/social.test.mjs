@@ -4,7 +4,8 @@
 // organization's verified domain joins it and lands on the dashboard; an
 // unverified address claiming the break-glass admin's is refused with a
 // page that says what to do; once the organization enforces SSO, the same
-// person is sent to its IdP instead.
+// person is sent to its IdP instead; a member links a Google account from
+// the account pages and then signs in with it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -105,5 +106,44 @@ test('a member of an organization that enforces SSO is sent to its IdP', async (
   } finally {
     await context.close();
     await adminAPI(demo.base, 'acme', 'PUT', '/enforcement', { enabled: false });
+  }
+});
+
+test('a member links Google from a recent password sign-in, then signs in with it', async () => {
+  const linking = await browser.newContext();
+  const page = await linking.newPage();
+  try {
+    await page.goto(demo.base + '/login/local');
+    await page.fill('#email', 'root@globex.test');
+    await page.fill('#password', 'ssokit-demo');
+    await page.click('#sign-in');
+    await page.waitForURL(/\/dashboard$/);
+    await page.click('#nav-linked');
+    await page.waitForSelector('#link-google');
+    assert.match(await page.textContent('#linked'), /No linked accounts/);
+    await shot(page, 'social-link-1-page');
+    await page.click('#link-google');
+    await page.waitForURL((u) => u.href.startsWith(op.base));
+    await page.fill('input[name=username]', 'gina');
+    await page.fill('input[name=password]', 'pw');
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(demo.base)), page.click('button')]);
+    await page.waitForURL(/\/account\/linked$/);
+    const row = page.locator('#linked li[data-provider=google]');
+    await row.waitFor();
+    assert.match(await row.textContent(), /gina@gmail\.com/);
+    await shot(page, 'social-link-2-linked');
+  } finally {
+    await linking.close();
+  }
+  const later = await browser.newContext();
+  const again = await later.newPage();
+  try {
+    await google(again, 'gina');
+    await again.waitForURL(/\/dashboard$/);
+    assert.equal((await again.textContent('#auth-method')).trim(), 'social');
+    assert.match(await again.textContent('#whoami'), /root@globex\.test/);
+    await shot(again, 'social-link-3-signed-in');
+  } finally {
+    await later.close();
   }
 });
