@@ -32,7 +32,7 @@ const signinJS = `(() => {
     async post(path, body) {
       const r = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body || {}) });
       const j = await r.json().catch(() => ({}));
-      if (!r.ok) throw Object.assign(new Error(j.message || 'request failed'), { reason: j.error });
+      if (!r.ok) throw Object.assign(new Error(j.message || 'request failed'), { reason: j.error, ssoLoginURL: j.sso_login_url });
       return j;
     },
   };
@@ -62,6 +62,17 @@ const signinJS = `(() => {
   }).catch(() => {});
   const pk = window.ssokitPasskey;
   let pending;
+  // failed reports a refused passkey sign-in; a member whose organization
+  // requires its single sign-on is taken there (a same-origin path only).
+  function failed(e) {
+    const to = e.ssoLoginURL;
+    if (e.reason === 'sso_required' && typeof to === 'string' && to.startsWith('/') && !to.startsWith('//') && !to.startsWith('/\\')) {
+      status.textContent = e.message + ' Taking you there…';
+      location.assign(to);
+      return;
+    }
+    status.textContent = 'Passkey sign-in failed: ' + e.message;
+  }
   async function finish(begin, cred) {
     await pk.post('/auth/passkey/login/finish', { ceremony: begin.ceremony, credential: pk.assertionJSON(cred) });
     location.assign(returnTo);
@@ -85,10 +96,10 @@ const signinJS = `(() => {
         const begin = await pk.post('/auth/passkey/login/begin');
         const cred = await navigator.credentials.get({ publicKey: pk.requestOptions(begin.options) });
         await finish(begin, cred);
-      } catch (e) { status.textContent = 'Passkey sign-in failed: ' + e.message; }
+      } catch (e) { failed(e); }
     });
     box.append(btn);
-    conditional().catch((e) => { if (e.name !== 'AbortError') status.textContent = 'Passkey sign-in failed: ' + e.message; });
+    conditional().catch((e) => { if (e.name !== 'AbortError') failed(e); });
   }
   box.append(status);
 })();`

@@ -3,10 +3,12 @@
 // authenticator with resident keys and user verification): register a
 // passkey in a password session, sign out, sign in with the passkey button
 // and with autofill (conditional mediation), then manage the passkeys
-// (a second one only after a sign-in with the first).
+// (a second one only after a sign-in with the first); a member whose
+// organization then enforces SSO is taken from the passkey sign-in to the
+// organization's IdP.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, shot, startDemo } from './lib.mjs';
+import { adminAPI, launchBrowser, shot, startDemo } from './lib.mjs';
 
 let demo;
 let browser;
@@ -125,6 +127,55 @@ test('manage passkeys: a password alone adds no second passkey; after a passkey 
     await page.waitForFunction((n) => document.querySelectorAll('#passkeys li[data-id]').length === n - 1, before);
     await shot(page, 'passkey-5-managed');
   } finally {
+    await context.close();
+  }
+});
+
+// mailLink waits for the newest link to addr matching re on /dev/mail.
+async function mailLink(addr, re) {
+  const end = Date.now() + 10_000;
+  while (Date.now() < end) {
+    const html = await (await fetch(demo.base + '/dev/mail')).text();
+    for (const art of html.split('<article>').slice(1)) {
+      const m = re.exec(art);
+      if (art.includes(`To ${addr} `) && m) return m[1];
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no link ${re} to ${addr} at /dev/mail`);
+}
+
+test('a member whose organization enforces SSO is taken from the passkey sign-in to its IdP', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const addr = 'pia@acme.test';
+  try {
+    await withAuthenticator(page);
+    // Pia signs up with a password and joins Acme by its verified domain.
+    await page.goto(demo.base + '/signup');
+    await page.fill('#name', 'Pia');
+    await page.fill('#email', addr);
+    await page.fill('#password', 'pia passphrase 2031');
+    await page.click('#sign-up');
+    await page.waitForSelector('#account-notice');
+    await page.goto(await mailLink(addr, /(http:\/\/\S+\/account\/verify\?token=[A-Za-z0-9_-]+)/));
+    await page.click('#confirm');
+    await page.waitForSelector('#account-notice');
+    await page.goto(`${demo.base}/login/local?login_hint=${encodeURIComponent(addr)}`);
+    await page.fill('#password', 'pia passphrase 2031');
+    await page.click('#sign-in');
+    await page.waitForURL(/\/dashboard$/);
+    await page.goto(demo.base + '/account/passkeys');
+    await page.click('#passkey-add');
+    await page.waitForFunction(() => document.getElementById('passkey-status').textContent.includes('Passkey added'));
+
+    await adminAPI(demo.base, 'acme', 'PUT', '/enforcement', { enabled: true });
+    await context.clearCookies();
+    await page.goto(demo.base + '/login');
+    await page.waitForURL((u) => u.pathname.startsWith('/idp/'), { timeout: 15_000 });
+    await shot(page, 'passkey-6-sso-required-routed');
+  } finally {
+    await adminAPI(demo.base, 'acme', 'PUT', '/enforcement', { enabled: false }).catch(() => {});
     await context.close();
   }
 });
