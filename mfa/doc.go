@@ -2,7 +2,10 @@
 // authenticator apps (RFC 6238, via github.com/pquerna/otp) with QR-code
 // enrolment, WebAuthn security keys and passkeys (via
 // github.com/go-webauthn/webauthn), single-use recovery codes, organization
-// MFA policy with a grace period, and step-up for sensitive actions.
+// MFA policy with a grace period, and step-up for sensitive actions. With
+// Config.Passkeys, the passkeys a user signs in with (sso/passkey) verify
+// as their second factor too, so a passkey user is asked to verify with
+// it rather than to enrol an authenticator app.
 //
 // # Wiring
 //
@@ -116,8 +119,9 @@
 //     last accepted step is stored per user and advanced by a compare-and-set
 //     in the store (strictly greater), so a code is accepted once even when
 //     submitted concurrently to several replicas.
-//   - Failures of every entry point (TOTP, recovery codes, WebAuthn) share a
-//     per-user counter in the store: after MaxFailures (5) the user is locked
+//   - Failures of every entry point (TOTP, recovery codes, WebAuthn,
+//     passkey checks) share a per-user counter in the store: after
+//     MaxFailures (5) the user is locked
 //     out with exponential back-off (1 minute doubling to 1 hour by default).
 //     Success, failure, lockout, replay, recovery code use, enrolment and
 //     removal are audited through the sso.EventStore.

@@ -21,6 +21,9 @@ type Status struct {
 	TOTPPending bool `json:"totp_pending"`
 	// WebAuthn lists the registered security keys and passkeys.
 	WebAuthn []CredentialInfo `json:"webauthn"`
+	// Passkey is true when the user has a passkey that verifies as a
+	// second factor here (Config.Passkeys; POST /passkey/begin).
+	Passkey bool `json:"passkey"`
 	// RecoveryCodes is the number of unused recovery codes.
 	RecoveryCodes int `json:"recovery_codes"`
 	// SessionMFA and SessionMFAAt describe the current session.
@@ -50,6 +53,9 @@ func (m *Manager) Status(ctx context.Context, p *sso.Principal) (*Status, error)
 		st.WebAuthn = append(st.WebAuthn, credentialInfo(c))
 	}
 	st.Enrolled = st.TOTP || len(creds) > 0
+	if st.Passkey, err = m.hasPasskey(ctx, p.UserID); err != nil {
+		return nil, err
+	}
 	if st.RecoveryCodes, err = m.cfg.Store.CountRecoveryCodes(ctx, p.UserID); err != nil {
 		return nil, fmt.Errorf("mfa: count recovery codes: %w", err)
 	}

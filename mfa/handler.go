@@ -30,6 +30,8 @@ func (m *Manager) routes() {
 	mux.HandleFunc("POST /webauthn/register/finish", m.ServeWebAuthnRegisterFinish)
 	mux.HandleFunc("POST /webauthn/login/begin", m.ServeWebAuthnLoginBegin)
 	mux.HandleFunc("POST /webauthn/login/finish", m.ServeWebAuthnLoginFinish)
+	mux.HandleFunc("POST /passkey/begin", m.ServePasskeyBegin)
+	mux.HandleFunc("POST /passkey/finish", m.ServePasskeyFinish)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeJSONError(w, http.StatusNotFound, "not_found") })
 	m.mux = mux
 }
@@ -48,6 +50,8 @@ func (m *Manager) routes() {
 //	POST /webauthn/register/finish {"ceremony","name","credential"}  [enrol]
 //	POST /webauthn/login/begin     request options + ceremony
 //	POST /webauthn/login/finish    {"ceremony","credential"}
+//	POST /passkey/begin            request options + ceremony (Config.Passkeys)
+//	POST /passkey/finish           {"ceremony","credential"}
 //
 // POST requests must be application/json (which also keeps cross-site forms
 // out). A successful second factor elevates and rotates the session through
@@ -381,6 +385,39 @@ func (m *Manager) ServeWebAuthnLoginBegin(w http.ResponseWriter, r *http.Request
 		return
 	}
 	writeJSON(w, http.StatusOK, ceremonyResponse{Ceremony: id, Options: opts})
+}
+
+// ServePasskeyBegin answers POST /passkey/begin with {"ceremony",
+// "options"}: a check by one of the user's passkeys (Config.Passkeys).
+func (m *Manager) ServePasskeyBegin(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	if !ok || !decode(w, r, nil) {
+		return
+	}
+	id, opts, err := m.BeginPasskeyCheck(r.Context(), p)
+	if err != nil {
+		m.answerFactorErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ceremonyResponse{Ceremony: id, Options: opts})
+}
+
+// ServePasskeyFinish answers POST /passkey/finish and elevates the session
+// on success.
+func (m *Manager) ServePasskeyFinish(w http.ResponseWriter, r *http.Request) {
+	p, r, ok := m.principal(w, r)
+	var req finishRequest
+	if !ok || !decode(w, r, &req) {
+		return
+	}
+	if err := m.FinishPasskeyCheck(r.Context(), p, req.Ceremony, req.Credential); err != nil {
+		m.answerFactorErr(w, r, err)
+		return
+	}
+	if !m.elevate(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 // ServeWebAuthnLoginFinish answers POST /webauthn/login/finish and elevates

@@ -66,7 +66,8 @@ func (m *Manager) requireReverification(ctx context.Context, p *sso.Principal, a
 }
 
 // authorizeEnrolment allows starting or finishing the enrolment of a
-// factor. While the user has an active factor, it is requireReverification.
+// factor. While the user has an active factor (a passkey included, see
+// Config.Passkeys), it is requireReverification.
 // For the first factor, a local verification within Config.RecentMFA (a
 // recovery code, when Config.RequireReenrollmentAfterRecovery removed the
 // factor) or a login of the session's own within Config.RecentLogin is
@@ -76,7 +77,7 @@ func (m *Manager) authorizeEnrolment(ctx context.Context, p *sso.Principal, fact
 		m.refuse(ctx, p, actionEnrol, factor, ErrReauthenticationRequired)
 		return ErrReauthenticationRequired
 	}
-	enrolled, err := m.enrolled(ctx, p.UserID)
+	enrolled, err := m.anyFactor(ctx, p.UserID)
 	if err != nil {
 		return err
 	}

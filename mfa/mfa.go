@@ -112,6 +112,12 @@ type Config struct {
 
 	// WebAuthn enables security keys and passkeys; nil disables them.
 	WebAuthn *WebAuthnConfig
+	// Passkeys, when set, lets the user's passkeys (sso/passkey) verify
+	// as a second factor (POST /passkey/begin and /passkey/finish): a user
+	// with a passkey and no factor of this package is asked to verify with
+	// it, not to enrol, and enrolling another factor then needs that
+	// verification first. sso/stack wires it when passkeys are on.
+	Passkeys PasskeyChecker
 
 	// QRSize is the QR code's width and height in pixels. Zero means 256.
 	QRSize int

@@ -83,7 +83,9 @@ func idpAsserted(p *sso.Principal, now time.Time) bool {
 //     counts;
 //   - a session that entered the organization by a switch (sso.AuthSwitch)
 //     has no IdP MFA: only a local check after the switch counts, whatever
-//     TrustIdPMFA says.
+//     TrustIdPMFA says;
+//   - a user with a passkey (Config.Passkeys) has a factor: they are asked
+//     to verify, not to enrol.
 func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, error) {
 	admin := m.cfg.IsPlatformAdmin != nil && m.cfg.IsPlatformAdmin(p)
 	d := &Decision{PlatformAdmin: admin}
@@ -114,7 +116,7 @@ func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, er
 		d.Requirement = Satisfied
 		return d, nil
 	}
-	enrolled, err := m.enrolled(ctx, p.UserID)
+	enrolled, err := m.anyFactor(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}

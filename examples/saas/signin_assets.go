@@ -160,7 +160,6 @@ document.getElementById('passkey-add').onclick = async () => {
 load();
 </script></body></html>`
 
-
 // linkedPage lists the signed-in user's linked social accounts, unlinks
 // them, and links another: a form per provider posts to
 // /auth/social/{provider}/link, which needs a recent sign-in of the

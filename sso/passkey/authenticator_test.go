@@ -22,6 +22,9 @@ type authenticator struct {
 	keys   map[string]*ecdsa.PrivateKey // credential ID -> key
 	handle map[string][]byte            // credential ID -> user handle
 	count  map[string]uint32
+	// noUV makes assertions without user verification (a security key
+	// touched, no PIN).
+	noUV bool
 }
 
 func newAuthenticator(t *testing.T, origin, rpID string) *authenticator {
@@ -122,7 +125,11 @@ func (a *authenticator) get(raw json.RawMessage, id []byte, handle []byte, count
 		a.count[string(id)]++
 	}
 	rp := sha256.Sum256([]byte(a.rpID))
-	auth := append(rp[:], 0x01|0x04)
+	flags := byte(0x01 | 0x04) // UP, UV
+	if a.noUV {
+		flags = 0x01
+	}
+	auth := append(rp[:], flags)
 	auth = binary.BigEndian.AppendUint32(auth, a.count[string(id)])
 	cd := a.clientData("webauthn.get", o.Challenge)
 	h := sha256.Sum256(cd)

@@ -56,6 +56,7 @@ type env struct {
 	ms   coreStore
 	sess *session.Manager
 	h    http.Handler
+	m    *passkey.Manager
 	auth *authenticator
 }
 
@@ -83,7 +84,7 @@ func newEnv(t *testing.T, b backend, mods ...func(*passkey.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, ms: ms, sess: sess, h: sess.Load(m), auth: newAuthenticator(t, origin, "app.acme.example")}
+	return &env{t: t, ms: ms, sess: sess, h: sess.Load(m), m: m, auth: newAuthenticator(t, origin, "app.acme.example")}
 }
 
 // member creates a user in a new organization.

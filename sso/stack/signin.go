@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-webauthn/webauthn/protocol"
 	"golang.org/x/time/rate"
 
+	"github.com/ssokit/ssokit/mfa"
 	"github.com/ssokit/ssokit/sso"
 	"github.com/ssokit/ssokit/sso/admin"
 	"github.com/ssokit/ssokit/sso/invite"
@@ -143,8 +145,49 @@ func (s *Stack) wireSignIn(cfg Config) error {
 		}); err != nil {
 			return err
 		}
+		if s.passkeys != nil {
+			s.passkeys.m = s.Passkeys
+		}
 	}
 	return nil
+}
+
+// passkeyFactor returns what lets package mfa verify a user with their
+// passkeys (mfa.Config.Passkeys) when passkeys are on, nil otherwise. The
+// MFA manager is built before the passkey manager (whose registration
+// asks it whether the user has a factor), so the returned value reaches
+// the passkey manager once that is built.
+func (s *Stack) passkeyFactor(cfg *Config) mfa.PasskeyChecker {
+	if cfg.Passkeys == nil {
+		return nil
+	}
+	s.passkeys = &latePasskeys{}
+	return s.passkeys
+}
+
+// latePasskeys is mfa.PasskeyChecker over a passkey manager set after the
+// MFA manager is built, and before anything is served.
+type latePasskeys struct{ m *passkey.Manager }
+
+func (l *latePasskeys) HasPasskey(ctx context.Context, userID string) (bool, error) {
+	if l.m == nil {
+		return false, nil
+	}
+	return l.m.HasPasskey(ctx, userID)
+}
+
+func (l *latePasskeys) BeginCheck(ctx context.Context, userID string) (string, *protocol.CredentialAssertion, error) {
+	if l.m == nil {
+		return "", nil, &sso.ValidationError{Protocol: passkey.Protocol, Reason: passkey.ReasonNoPasskey, Err: sso.ErrNotFound}
+	}
+	return l.m.BeginCheck(ctx, userID)
+}
+
+func (l *latePasskeys) FinishCheck(ctx context.Context, userID, ceremonyID string, body []byte) error {
+	if l.m == nil {
+		return &sso.ValidationError{Protocol: passkey.Protocol, Reason: passkey.ReasonNoPasskey, Err: sso.ErrNotFound}
+	}
+	return l.m.FinishCheck(ctx, userID, ceremonyID, body)
 }
 
 // otherMethods reports whether a user can sign in without a passkey: with

@@ -320,6 +320,8 @@ type Stack struct {
 	protocols func(name string, h http.Handler) http.Handler
 	// samlExtra are Config.SAMLExtraACSPaths.
 	samlExtra []string
+	// passkeys lets MFA verify with passkeys (see passkeyFactor).
+	passkeys *latePasskeys
 }
 
 // Route prefixes of Handler, relative to the path of Config.BaseURL.
@@ -563,7 +565,8 @@ func (s *Stack) wire(cfg Config) error {
 			// connection that made the session, through GET
 			// <prefix>/mfa/step-up/idp.
 			Starters: starters, Connections: st, IdPStepUpURL: under(base, PrefixMFA+"step-up/idp").Path,
-			Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
+			// A user's passkeys verify as their second factor.
+			Passkeys: s.passkeyFactor(&cfg), Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 		}); err != nil {
 			return err
 		}

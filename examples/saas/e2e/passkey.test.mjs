@@ -145,30 +145,33 @@ async function mailLink(addr, re) {
   throw new Error(`no link ${re} to ${addr} at /dev/mail`);
 }
 
+// memberWithPasskey signs addr up with a password (joining Acme by its
+// verified domain), signs in and registers a passkey, in page.
+async function memberWithPasskey(page, addr, password) {
+  await withAuthenticator(page);
+  await page.goto(demo.base + '/signup');
+  await page.fill('#name', addr.split('@')[0]);
+  await page.fill('#email', addr);
+  await page.fill('#password', password);
+  await page.click('#sign-up');
+  await page.waitForSelector('#account-notice');
+  await page.goto(await mailLink(addr, /(http:\/\/\S+\/account\/verify\?token=[A-Za-z0-9_-]+)/));
+  await page.click('#confirm');
+  await page.waitForSelector('#account-notice');
+  await page.goto(`${demo.base}/login/local?login_hint=${encodeURIComponent(addr)}`);
+  await page.fill('#password', password);
+  await page.click('#sign-in');
+  await page.waitForURL(/\/dashboard$/);
+  await page.goto(demo.base + '/account/passkeys');
+  await page.click('#passkey-add');
+  await page.waitForFunction(() => document.getElementById('passkey-status').textContent.includes('Passkey added'));
+}
+
 test('a member whose organization enforces SSO is taken from the passkey sign-in to its IdP', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const addr = 'pia@acme.test';
   try {
-    await withAuthenticator(page);
-    // Pia signs up with a password and joins Acme by its verified domain.
-    await page.goto(demo.base + '/signup');
-    await page.fill('#name', 'Pia');
-    await page.fill('#email', addr);
-    await page.fill('#password', 'pia passphrase 2031');
-    await page.click('#sign-up');
-    await page.waitForSelector('#account-notice');
-    await page.goto(await mailLink(addr, /(http:\/\/\S+\/account\/verify\?token=[A-Za-z0-9_-]+)/));
-    await page.click('#confirm');
-    await page.waitForSelector('#account-notice');
-    await page.goto(`${demo.base}/login/local?login_hint=${encodeURIComponent(addr)}`);
-    await page.fill('#password', 'pia passphrase 2031');
-    await page.click('#sign-in');
-    await page.waitForURL(/\/dashboard$/);
-    await page.goto(demo.base + '/account/passkeys');
-    await page.click('#passkey-add');
-    await page.waitForFunction(() => document.getElementById('passkey-status').textContent.includes('Passkey added'));
-
+    await memberWithPasskey(page, 'pia@acme.test', 'amber meadow kettle 2031');
     await adminAPI(demo.base, 'acme', 'PUT', '/enforcement', { enabled: true });
     await context.clearCookies();
     await page.goto(demo.base + '/login');
@@ -176,6 +179,35 @@ test('a member whose organization enforces SSO is taken from the passkey sign-in
     await shot(page, 'passkey-6-sso-required-routed');
   } finally {
     await adminAPI(demo.base, 'acme', 'PUT', '/enforcement', { enabled: false }).catch(() => {});
+    await context.close();
+  }
+});
+
+test('when the organization requires MFA, a password sign-in is verified with the passkey, not sent to set up an app', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const addr = 'quinn@acme.test';
+  try {
+    await memberWithPasskey(page, addr, 'violet harbor lantern 2031');
+    await adminAPI(demo.base, 'acme', 'PUT', '/mfa-policy', { required: true });
+    await context.clearCookies();
+    await page.addInitScript(() => {
+      if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    });
+    await page.goto(`${demo.base}/login/local?login_hint=${encodeURIComponent(addr)}`);
+    await page.fill('#password', 'violet harbor lantern 2031');
+    await page.click('#sign-in');
+    await page.waitForURL((u) => u.pathname === '/account/mfa');
+    assert.equal((await page.textContent('#mfa-policy')).trim(), 'verification_required');
+    assert.equal(await page.locator('#enrol-card').count(), 0, 'no authenticator-app setup before the passkey check');
+    await shot(page, 'passkey-7-mfa-verify');
+    await page.click('#passkey-verify');
+    await page.waitForURL((u) => u.pathname === '/dashboard');
+    await page.goto(demo.base + '/account/mfa');
+    assert.equal((await page.textContent('#session-mfa')).trim(), 'verified');
+    await shot(page, 'passkey-8-mfa-verified');
+  } finally {
+    await adminAPI(demo.base, 'acme', 'PUT', '/mfa-policy', { required: false, confirm: true }).catch(() => {});
     await context.close();
   }
 });
