@@ -1,6 +1,7 @@
 package mfa
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+
+	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/ssokit/ssokit/sso"
 )
@@ -375,60 +378,53 @@ func (m *Manager) ServeWebAuthnRegisterFinish(w http.ResponseWriter, r *http.Req
 // ServeWebAuthnLoginBegin answers POST /webauthn/login/begin with
 // {"ceremony", "options"}; options is the CredentialAssertion JSON.
 func (m *Manager) ServeWebAuthnLoginBegin(w http.ResponseWriter, r *http.Request) {
-	p, r, ok := m.principal(w, r)
-	if !ok || !decode(w, r, nil) {
-		return
-	}
-	id, opts, err := m.BeginWebAuthnLogin(r.Context(), p)
-	if err != nil {
-		m.answerFactorErr(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ceremonyResponse{Ceremony: id, Options: opts})
-}
-
-// ServePasskeyBegin answers POST /passkey/begin with {"ceremony",
-// "options"}: a check by one of the user's passkeys (Config.Passkeys).
-func (m *Manager) ServePasskeyBegin(w http.ResponseWriter, r *http.Request) {
-	p, r, ok := m.principal(w, r)
-	if !ok || !decode(w, r, nil) {
-		return
-	}
-	id, opts, err := m.BeginPasskeyCheck(r.Context(), p)
-	if err != nil {
-		m.answerFactorErr(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ceremonyResponse{Ceremony: id, Options: opts})
-}
-
-// ServePasskeyFinish answers POST /passkey/finish and elevates the session
-// on success.
-func (m *Manager) ServePasskeyFinish(w http.ResponseWriter, r *http.Request) {
-	p, r, ok := m.principal(w, r)
-	var req finishRequest
-	if !ok || !decode(w, r, &req) {
-		return
-	}
-	if err := m.FinishPasskeyCheck(r.Context(), p, req.Ceremony, req.Credential); err != nil {
-		m.answerFactorErr(w, r, err)
-		return
-	}
-	if !m.elevate(w, r) {
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	m.serveAssertionBegin(w, r, m.BeginWebAuthnLogin)
 }
 
 // ServeWebAuthnLoginFinish answers POST /webauthn/login/finish and elevates
 // the session on success.
 func (m *Manager) ServeWebAuthnLoginFinish(w http.ResponseWriter, r *http.Request) {
+	m.serveAssertionFinish(w, r, m.FinishWebAuthnLogin)
+}
+
+// ServePasskeyBegin answers POST /passkey/begin with {"ceremony",
+// "options"}: a check by one of the user's passkeys (Config.Passkeys).
+func (m *Manager) ServePasskeyBegin(w http.ResponseWriter, r *http.Request) {
+	m.serveAssertionBegin(w, r, m.BeginPasskeyCheck)
+}
+
+// ServePasskeyFinish answers POST /passkey/finish and elevates the session
+// on success.
+func (m *Manager) ServePasskeyFinish(w http.ResponseWriter, r *http.Request) {
+	m.serveAssertionFinish(w, r, m.FinishPasskeyCheck)
+}
+
+// serveAssertionBegin answers the begin step of an assertion ceremony
+// (a security key's or a passkey's) with {"ceremony", "options"}.
+func (m *Manager) serveAssertionBegin(w http.ResponseWriter, r *http.Request,
+	begin func(context.Context, *sso.Principal) (string, *protocol.CredentialAssertion, error)) {
+	p, r, ok := m.principal(w, r)
+	if !ok || !decode(w, r, nil) {
+		return
+	}
+	id, opts, err := begin(r.Context(), p)
+	if err != nil {
+		m.answerFactorErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ceremonyResponse{Ceremony: id, Options: opts})
+}
+
+// serveAssertionFinish answers the finish step of an assertion ceremony
+// ({"ceremony", "credential"}) and elevates the session on success.
+func (m *Manager) serveAssertionFinish(w http.ResponseWriter, r *http.Request,
+	finish func(ctx context.Context, p *sso.Principal, ceremonyID string, body []byte) error) {
 	p, r, ok := m.principal(w, r)
 	var req finishRequest
 	if !ok || !decode(w, r, &req) {
 		return
 	}
-	if err := m.FinishWebAuthnLogin(r.Context(), p, req.Ceremony, req.Credential); err != nil {
+	if err := finish(r.Context(), p, req.Ceremony, req.Credential); err != nil {
 		m.answerFactorErr(w, r, err)
 		return
 	}
