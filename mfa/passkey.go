@@ -17,13 +17,13 @@ type PasskeyChecker interface {
 	// HasPasskey reports whether the user has a passkey.
 	HasPasskey(ctx context.Context, userID string) (bool, error)
 	// BeginCheck starts an assertion by one of the user's passkeys with
-	// user verification required, returning the ceremony ID and the
-	// options for navigator.credentials.get.
-	BeginCheck(ctx context.Context, userID string) (string, *protocol.CredentialAssertion, error)
-	// FinishCheck verifies the assertion against the ceremony: one of the
-	// user's own passkeys, with user verification. A refusal of the
-	// assertion is an *sso.ValidationError.
-	FinishCheck(ctx context.Context, userID, ceremonyID string, body []byte) error
+	// user verification required, for the session sessionID, returning
+	// the ceremony ID and the options for navigator.credentials.get.
+	BeginCheck(ctx context.Context, userID, sessionID string) (string, *protocol.CredentialAssertion, error)
+	// FinishCheck verifies the assertion against a ceremony of the same
+	// user and session: one of the user's own passkeys, with user
+	// verification. A refusal of the assertion is an *sso.ValidationError.
+	FinishCheck(ctx context.Context, userID, sessionID, ceremonyID string, body []byte) error
 }
 
 // ReasonPasskeyInvalid refuses a passkey check that failed verification
@@ -46,7 +46,7 @@ func (m *Manager) BeginPasskeyCheck(ctx context.Context, p *sso.Principal) (stri
 	if _, err := m.checkLock(ctx, p); err != nil {
 		return "", nil, err
 	}
-	id, opts, err := m.cfg.Passkeys.BeginCheck(ctx, p.UserID)
+	id, opts, err := m.cfg.Passkeys.BeginCheck(ctx, p.UserID, p.SessionID)
 	if isValidation(err) {
 		return "", nil, invalid(ReasonNotEnrolled, err)
 	} else if err != nil {
@@ -72,7 +72,7 @@ func (m *Manager) FinishPasskeyCheck(ctx context.Context, p *sso.Principal, cere
 	if err != nil {
 		return err
 	}
-	if err := m.cfg.Passkeys.FinishCheck(ctx, p.UserID, ceremonyID, body); err != nil {
+	if err := m.cfg.Passkeys.FinishCheck(ctx, p.UserID, p.SessionID, ceremonyID, body); err != nil {
 		if isValidation(err) {
 			return m.fail(ctx, p, "passkey", invalid(ReasonPasskeyInvalid, err))
 		}

@@ -28,14 +28,14 @@ func (s *standInPasskeys) HasPasskey(context.Context, string) (bool, error) {
 	return s.has, nil
 }
 
-func (s *standInPasskeys) BeginCheck(ctx context.Context, userID string) (string, *protocol.CredentialAssertion, error) {
+func (s *standInPasskeys) BeginCheck(ctx context.Context, userID, _ string) (string, *protocol.CredentialAssertion, error) {
 	if has, _ := s.HasPasskey(ctx, userID); !has {
 		return "", nil, &sso.ValidationError{Protocol: "passkey", Reason: "no_passkey", Err: sso.ErrNotFound}
 	}
 	return "good", &protocol.CredentialAssertion{}, nil
 }
 
-func (s *standInPasskeys) FinishCheck(_ context.Context, _, ceremonyID string, _ []byte) error {
+func (s *standInPasskeys) FinishCheck(_ context.Context, _, _, ceremonyID string, _ []byte) error {
 	if ceremonyID != "good" {
 		return &sso.ValidationError{Protocol: "passkey", Reason: "passkey_invalid", Err: sso.ErrAccessDenied}
 	}

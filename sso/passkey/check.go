@@ -31,11 +31,11 @@ func (m *Manager) HasPasskey(ctx context.Context, userID string) (bool, error) {
 
 // BeginCheck starts an assertion by one of the user's own passkeys (its
 // allowCredentials lists them) with user verification required: the
-// signed-in user confirms who they are as a second factor (package mfa
-// uses it, see mfa.Config.Passkeys). It returns the ceremony ID and the
-// options for navigator.credentials.get; a user without passkeys gets
-// no_passkey.
-func (m *Manager) BeginCheck(ctx context.Context, userID string) (string, *protocol.CredentialAssertion, error) {
+// user signed in as sessionID confirms who they are as a second factor
+// (package mfa uses it, see mfa.Config.Passkeys). It returns the ceremony
+// ID, bound to the user and the session, and the options for
+// navigator.credentials.get; a user without passkeys gets no_passkey.
+func (m *Manager) BeginCheck(ctx context.Context, userID, sessionID string) (string, *protocol.CredentialAssertion, error) {
 	wu, creds, err := m.loadUser(ctx, userID)
 	if err != nil {
 		return "", nil, err
@@ -47,19 +47,19 @@ func (m *Manager) BeginCheck(ctx context.Context, userID string) (string, *proto
 	if err != nil {
 		return "", nil, fmt.Errorf("passkey: begin check: %w", err)
 	}
-	id, err := m.saveCeremony(ctx, userID, "", kindCheck, sd)
+	id, err := m.saveCeremony(ctx, userID, sessionID, kindCheck, sd)
 	return id, assertion, err
 }
 
 // FinishCheck verifies the assertion (body: the PublicKeyCredential JSON)
-// against a ceremony BeginCheck started for the same user: the signature
+// against a ceremony BeginCheck started for the same user and session: the signature
 // of one of the user's passkeys (its userHandle theirs), user verification
 // performed, the signature counter not gone backwards. Refusals are
 // *sso.ValidationError values (ceremony_invalid, malformed_request,
 // passkey_invalid, passkey_cloned) wrapping sso.ErrAccessDenied or
 // sso.ErrInvalidInput; the caller counts them towards its lockout.
-func (m *Manager) FinishCheck(ctx context.Context, userID, ceremonyID string, body []byte) error {
-	sd, err := m.takeCeremony(ctx, ceremonyID, kindCheck, userID, "")
+func (m *Manager) FinishCheck(ctx context.Context, userID, sessionID, ceremonyID string, body []byte) error {
+	sd, err := m.takeCeremony(ctx, ceremonyID, kindCheck, userID, sessionID)
 	if err != nil {
 		return err
 	}

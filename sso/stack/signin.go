@@ -176,18 +176,18 @@ func (l *latePasskeys) HasPasskey(ctx context.Context, userID string) (bool, err
 	return l.m.HasPasskey(ctx, userID)
 }
 
-func (l *latePasskeys) BeginCheck(ctx context.Context, userID string) (string, *protocol.CredentialAssertion, error) {
+func (l *latePasskeys) BeginCheck(ctx context.Context, userID, sessionID string) (string, *protocol.CredentialAssertion, error) {
 	if l.m == nil {
 		return "", nil, &sso.ValidationError{Protocol: passkey.Protocol, Reason: passkey.ReasonNoPasskey, Err: sso.ErrNotFound}
 	}
-	return l.m.BeginCheck(ctx, userID)
+	return l.m.BeginCheck(ctx, userID, sessionID)
 }
 
-func (l *latePasskeys) FinishCheck(ctx context.Context, userID, ceremonyID string, body []byte) error {
+func (l *latePasskeys) FinishCheck(ctx context.Context, userID, sessionID, ceremonyID string, body []byte) error {
 	if l.m == nil {
 		return &sso.ValidationError{Protocol: passkey.Protocol, Reason: passkey.ReasonNoPasskey, Err: sso.ErrNotFound}
 	}
-	return l.m.FinishCheck(ctx, userID, ceremonyID, body)
+	return l.m.FinishCheck(ctx, userID, sessionID, ceremonyID, body)
 }
 
 // otherMethods reports whether a user can sign in without a passkey: with
