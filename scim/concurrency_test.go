@@ -145,7 +145,8 @@ func TestTC8_ConcurrentGroupPatchesWithoutIfMatch(t *testing.T) {
 // racingStore wraps a store to stage version conflicts deterministically:
 // the next userConflicts (groupConflicts) updates fail with
 // ErrVersionMismatch, as when another replica wrote first, and
-// beforeGroupUpdate, when set, runs once before the next group update.
+// beforeGroupUpdate (beforeGroupDelete), when set, runs once before the
+// next group update (delete).
 type racingStore struct {
 	backend
 	mu                sync.Mutex
@@ -154,6 +155,18 @@ type racingStore struct {
 	userCalls         int
 	groupCalls        int
 	beforeGroupUpdate func()
+	beforeGroupDelete func()
+}
+
+func (s *racingStore) DeleteGroupSCIM(ctx context.Context, orgID, id string, prev int64) ([]string, error) {
+	s.mu.Lock()
+	before := s.beforeGroupDelete
+	s.beforeGroupDelete = nil
+	s.mu.Unlock()
+	if before != nil {
+		before()
+	}
+	return s.backend.DeleteGroupSCIM(ctx, orgID, id, prev)
 }
 
 func (s *racingStore) UpdateUserSCIM(ctx context.Context, r *scim.User, prev int64, u *sso.User, m *sso.Membership) error {
@@ -254,6 +267,36 @@ func TestTC8_VersionConflictRetryIsBoundedAndIfMatchStill412(t *testing.T) {
 	if uc, gc := st.calls(); uc != 1 || gc != 1 {
 		t.Errorf("store updates with If-Match: users %d, groups %d; want 1 each (no retry)", uc, gc)
 	}
+}
+
+// TestTC8_DeleteWithIfMatchKeepsAConcurrentChange: another replica
+// changes the group between a DELETE's If-Match check and its delete; the
+// DELETE answers 412 and the group stays, with the change.
+func TestTC8_DeleteWithIfMatchKeepsAConcurrentChange(t *testing.T) {
+	t.Parallel()
+	st := &racingStore{backend: newMem()}
+	e := newEnvOn(t, st)
+	g := e.createGroup("Keep")
+	other := e.replica()
+	etag := e.do("GET", "/Groups/"+g, "").want(t, http.StatusOK).header.Get("ETag")
+	st.mu.Lock()
+	st.beforeGroupDelete = func() {
+		// Runs in the DELETE's handler: report, do not t.Fatal.
+		if r := other.do("PATCH", "/Groups/"+g, patchOps(`{"op":"replace","path":"displayName","value":"Kept"}`)); r.status != http.StatusNoContent {
+			t.Errorf("concurrent rename: status %d: %s", r.status, r.raw)
+		}
+	}
+	st.mu.Unlock()
+	req, _ := http.NewRequest("DELETE", e.base+"/Groups/"+g, nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("If-Match", etag)
+	e.send(req).wantErr(t, http.StatusPreconditionFailed, "")
+	if r := e.do("GET", "/Groups/"+g, "").want(t, http.StatusOK); r.str("displayName") != "Kept" {
+		t.Errorf("displayName %q after the refused DELETE", r.str("displayName"))
+	}
+	// Without If-Match the DELETE deletes.
+	e.do("DELETE", "/Groups/"+g, "").want(t, http.StatusNoContent)
+	e.do("GET", "/Groups/"+g, "").wantErr(t, http.StatusNotFound, "")
 }
 
 // TestTC8_MemberAddKeepsAConcurrentRename: another replica renames the

@@ -374,10 +374,12 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := checkIfMatch(r, g.Version); err != nil {
+	want, err := checkIfMatch(r, g.Version)
+	if err != nil {
 		return err
 	}
-	members, err := h.cfg.Store.DeleteGroupSCIM(ctx, rc.org.ID, g.ID)
+	// The version If-Match named is checked again in the delete itself.
+	members, err := h.cfg.Store.DeleteGroupSCIM(ctx, rc.org.ID, g.ID, want)
 	if err != nil {
 		return err
 	}

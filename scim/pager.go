@@ -362,9 +362,9 @@ func (s notingStore) UpdateGroupSCIM(ctx context.Context, g *Group, prevVersion 
 	return s.Store.UpdateGroupSCIM(ctx, g, prevVersion, ops)
 }
 
-func (s notingStore) DeleteGroupSCIM(ctx context.Context, orgID, id string) ([]string, error) {
+func (s notingStore) DeleteGroupSCIM(ctx context.Context, orgID, id string, prevVersion int64) ([]string, error) {
 	defer s.pages.changed(orgID)
-	return s.Store.DeleteGroupSCIM(ctx, orgID, id)
+	return s.Store.DeleteGroupSCIM(ctx, orgID, id, prevVersion)
 }
 
 // client names the requester for continuations: its SCIM token.

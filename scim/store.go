@@ -181,8 +181,10 @@ type GroupStore interface {
 	// membership in the group changed and updates g's Version.
 	UpdateGroupSCIM(ctx context.Context, g *Group, prevVersion int64, ops []MemberOp) (changed []string, err error)
 	// DeleteGroupSCIM removes the group and its member list and returns the
-	// former members.
-	DeleteGroupSCIM(ctx context.Context, orgID, id string) (members []string, err error)
+	// former members, in one atomic step. With prevVersion > 0 the stored
+	// version must equal it (else ErrVersionMismatch), so a DELETE with
+	// If-Match never removes a group changed since the client read it.
+	DeleteGroupSCIM(ctx context.Context, orgID, id string, prevVersion int64) (members []string, err error)
 	// ListGroupsSCIM returns the groups of orgID matching q in ID order, the
 	// page q selects and the total number of matches.
 	ListGroupsSCIM(ctx context.Context, orgID string, q Query) (groups []*Group, total int, err error)

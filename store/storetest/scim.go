@@ -389,12 +389,25 @@ func runSCIM(t *testing.T, newStores newStoresFunc) {
 				t.Errorf("%s: %v %d %v, want %v", f, scimIDs(gs, groupID), total, err, want)
 			}
 		}
-		members, err := s.DeleteGroupSCIM(ctx, "org1", "g1")
+		g1, err := s.GetGroupSCIM(ctx, "org1", "g1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A delete at a version the group no longer has removes nothing.
+		if _, err := s.DeleteGroupSCIM(ctx, "org1", "g1", g1.Version+1); !errors.Is(err, scim.ErrVersionMismatch) {
+			t.Fatalf("delete at a stale version: %v, want ErrVersionMismatch", err)
+		}
+		if _, err := s.GetGroupSCIM(ctx, "org1", "g1"); err != nil {
+			t.Fatalf("the group after a refused delete: %v", err)
+		}
+		members, err := s.DeleteGroupSCIM(ctx, "org1", "g1", g1.Version)
 		if err != nil || !slices.Equal(members, []string{"u1", "u3"}) {
 			t.Fatalf("delete: %v %v", members, err)
 		}
-		if _, err := s.DeleteGroupSCIM(ctx, "org1", "g1"); !errors.Is(err, sso.ErrNotFound) {
-			t.Fatalf("second delete: %v", err)
+		for _, v := range []int64{0, g1.Version} {
+			if _, err := s.DeleteGroupSCIM(ctx, "org1", "g1", v); !errors.Is(err, sso.ErrNotFound) {
+				t.Fatalf("second delete (version %d): %v", v, err)
+			}
 		}
 		if gs, _ := s.ListUserGroupsSCIM(ctx, "org1", "u1"); len(gs) != 0 {
 			t.Fatalf("groups after delete %v", gs)

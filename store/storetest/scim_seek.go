@@ -42,7 +42,7 @@ func runSCIMSeek(t *testing.T, s scim.Store, sk scim.Seeker) {
 	if err := s.CreateGroupSCIM(ctx, &scim.Group{OrgID: "org2", ID: "g2x", DisplayName: "Team 0", Version: 1, Created: scimT0, LastModified: scimT0}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteGroupSCIM(ctx, "org1", "g4"); err != nil {
+	if _, err := s.DeleteGroupSCIM(ctx, "org1", "g4", 0); err != nil {
 		t.Fatal(err)
 	}
 

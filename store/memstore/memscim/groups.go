@@ -118,11 +118,15 @@ func (s *Store) UpdateGroupSCIM(ctx context.Context, g *scim.Group, prevVersion 
 }
 
 // DeleteGroupSCIM implements scim.GroupStore.
-func (s *Store) DeleteGroupSCIM(ctx context.Context, orgID, id string) ([]string, error) {
+func (s *Store) DeleteGroupSCIM(ctx context.Context, orgID, id string, prevVersion int64) ([]string, error) {
 	_, d := s.lockSCIM()
 	defer s.mu.Unlock()
-	if _, ok := d.groups[orgID][id]; !ok {
+	g, ok := d.groups[orgID][id]
+	if !ok {
 		return nil, memstate.NotFound("scim group", id)
+	}
+	if prevVersion > 0 && g.Version != prevVersion {
+		return nil, fmt.Errorf("memstore: scim group %q: %w", id, scim.ErrVersionMismatch)
 	}
 	members := sortedKeys(d.members[orgID][id])
 	for _, uid := range members {

@@ -147,14 +147,26 @@ func (s *Store) UpdateGroupSCIM(ctx context.Context, g *scim.Group, prevVersion 
 }
 
 // DeleteGroupSCIM implements scim.GroupStore.
-func (s *Store) DeleteGroupSCIM(ctx context.Context, orgID, id string) ([]string, error) {
+func (s *Store) DeleteGroupSCIM(ctx context.Context, orgID, id string, prevVersion int64) ([]string, error) {
 	var members []string
 	err := sqlbase.InTx(ctx, s.db, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM ssokit_scim_groups WHERE org_id = $1 AND group_id = $2`, orgID, id)
+		query, args := `DELETE FROM ssokit_scim_groups WHERE org_id = $1 AND group_id = $2`, []any{orgID, id}
+		if prevVersion > 0 {
+			query += ` AND version = $3`
+			args = append(args, prevVersion)
+		}
+		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return sqlbase.Wrap(err)
 		}
 		if err := sqlbase.MustAffect(res); err != nil {
+			if prevVersion > 0 {
+				var one int
+				if err := tx.QueryRowContext(ctx, `SELECT 1 FROM ssokit_scim_groups WHERE org_id = $1 AND group_id = $2`, orgID, id).Scan(&one); err != nil {
+					return fmt.Errorf("sqlstore: scim group: %w", sqlbase.Wrap(err))
+				}
+				return fmt.Errorf("sqlstore: scim group %q: %w", id, scim.ErrVersionMismatch)
+			}
 			return fmt.Errorf("sqlstore: scim group: %w", err)
 		}
 		rows, err := tx.QueryContext(ctx, `DELETE FROM ssokit_scim_members WHERE org_id = $1 AND group_id = $2 RETURNING user_id`, orgID, id)
