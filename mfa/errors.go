@@ -21,6 +21,7 @@ const (
 	ReasonNotEnrolled        = "not_enrolled"         // no active factor of that kind
 	ReasonAlreadyEnrolled    = "already_enrolled"     // TOTP already active; disable first
 	ReasonNoPendingEnrolment = "no_pending_enrolment" // confirm without a started enrolment
+	ReasonEnrolmentReplaced  = "enrolment_replaced"   // confirm of an enrolment a newer one replaced
 	ReasonRecoveryMalformed  = "recovery_code_malformed"
 	ReasonRecoveryInvalid    = "recovery_code_invalid" // unknown or already used
 	ReasonWebAuthnInvalid    = "webauthn_invalid"      // the library rejected the response

@@ -83,7 +83,7 @@ func ExampleManager_Require() {
 	app.ServeHTTP(w, r)
 	fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
 	// Output:
-	// 403 {"error":"mfa_enrollment_required"}
+	// 403 {"error":"mfa_enrollment_required","message":"Your organization requires a second factor. Set one up to continue."}
 }
 
 func ExampleParseCode() {

@@ -44,7 +44,7 @@ func (m *Manager) routes() {
 //
 //	GET  /status                   factors, recovery codes left, policy
 //	POST /totp/enroll              start TOTP enrolment (secret, URI, QR)  [enrol]
-//	POST /totp/confirm             {"code"}: activate; returns recovery codes  [enrol]
+//	POST /totp/confirm             {"code","enrollment"}: activate; returns recovery codes  [enrol]
 //	POST /verify                   {"code"}: TOTP as second factor
 //	POST /recovery                 {"code"}: recovery code as second factor
 //	POST /recovery/regenerate      new recovery codes  [reverify]
@@ -114,8 +114,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeJSONError writes {"error": code, "message": ...} (see messages).
 func writeJSONError(w http.ResponseWriter, status int, code string) {
-	writeJSON(w, status, map[string]string{"error": code})
+	body := map[string]string{"error": code}
+	if msg, ok := messages[code]; ok {
+		body["message"] = msg
+	}
+	writeJSON(w, status, body)
 }
 
 // defaultError renders err as JSON {"error": reason} and logs causes that
@@ -145,7 +150,7 @@ func (m *Manager) defaultError(w http.ResponseWriter, r *http.Request, err error
 		switch ve.Reason {
 		case ReasonCodeMalformed, ReasonRecoveryMalformed, ReasonWebAuthnMalformed:
 			status = http.StatusBadRequest
-		case ReasonAlreadyEnrolled, ReasonNoPendingEnrolment:
+		case ReasonAlreadyEnrolled, ReasonNoPendingEnrolment, ReasonEnrolmentReplaced:
 			status = http.StatusConflict
 		case ReasonNotEnrolled, ReasonWebAuthnDisabled:
 			status = http.StatusNotFound
@@ -180,6 +185,13 @@ func (m *Manager) elevate(w http.ResponseWriter, r *http.Request) bool {
 
 type codeRequest struct {
 	Code string `json:"code"`
+}
+
+// confirmRequest is the body of POST /totp/confirm: the code, and the
+// enrolment it is for (Enrollment.ID; optional).
+type confirmRequest struct {
+	Code       string `json:"code"`
+	Enrollment string `json:"enrollment"`
 }
 
 // ServeStatus answers GET /status with the principal's Status.
@@ -230,11 +242,11 @@ type codesResponse struct {
 // when the user already had some).
 func (m *Manager) ServeTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 	p, r, ok := m.principal(w, r)
-	var req codeRequest
+	var req confirmRequest
 	if !ok || !decode(w, r, &req) {
 		return
 	}
-	codes, err := m.ConfirmTOTPEnrollment(r.Context(), p, req.Code)
+	codes, err := m.ConfirmTOTPEnrollmentOf(r.Context(), p, req.Enrollment, req.Code)
 	if err != nil {
 		m.errorFn(w, r, err)
 		return

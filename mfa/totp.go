@@ -253,6 +253,11 @@ type Enrollment struct {
 	// Issuer and Account are what the app will display.
 	Issuer  string `json:"issuer"`
 	Account string `json:"account"`
+	// ID names this enrolment. Send it back with the confirming code
+	// (ConfirmTOTPEnrollmentOf, or "enrollment" in POST /totp/confirm): a
+	// code of an enrolment a newer one replaced (another tab) is then
+	// refused as enrolment_replaced rather than as a wrong code.
+	ID string `json:"enrollment"`
 }
 
 // String redacts the secret.
@@ -328,7 +333,15 @@ func (m *Manager) StartTOTPEnrollment(ctx context.Context, p *sso.Principal) (*E
 		QRDataURL: "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()),
 		Issuer:    m.cfg.Issuer,
 		Account:   account,
+		ID:        pendingID(sealed),
 	}, nil
+}
+
+// pendingID names the pending enrolment whose sealed seed is sealed: a
+// digest, which reveals nothing of the seed.
+func pendingID(sealed string) string {
+	sum := sha256.Sum256([]byte(sealed))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
 // openSecret unseals the factor's seed, bound to its user.
@@ -353,6 +366,15 @@ func (m *Manager) openSecret(f *TOTPFactor) ([]byte, error) {
 // Config.RecentMFA and Config.RecentLogin. An older one, or one started
 // before this login, is ReasonNoPendingEnrolment (start again).
 func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, code string) ([]string, error) {
+	return m.ConfirmTOTPEnrollmentOf(ctx, p, "", code)
+}
+
+// ConfirmTOTPEnrollmentOf is ConfirmTOTPEnrollment for the enrolment
+// StartTOTPEnrollment named enrollmentID (Enrollment.ID): when a newer
+// enrolment replaced it, the code is refused with ReasonEnrolmentReplaced
+// before it is checked, and counts as no failure. An empty enrollmentID
+// confirms whichever enrolment is pending.
+func (m *Manager) ConfirmTOTPEnrollmentOf(ctx context.Context, p *sso.Principal, enrollmentID, code string) ([]string, error) {
 	if err := m.authorizeEnrolment(ctx, p, FactorTOTP); err != nil {
 		return nil, err
 	}
@@ -369,6 +391,8 @@ func (m *Manager) ConfirmTOTPEnrollment(ctx context.Context, p *sso.Principal, c
 		return nil, invalid(ReasonAlreadyEnrolled, nil)
 	case f.CreatedAt.Before(p.AuthAt.Add(-maxClockSkew)) || m.now().Sub(f.CreatedAt) > max(m.cfg.RecentMFA, m.cfg.RecentLogin):
 		return nil, invalid(ReasonNoPendingEnrolment, errors.New("mfa: pending enrolment not started by this login or expired"))
+	case enrollmentID != "" && enrollmentID != pendingID(f.Secret):
+		return nil, invalid(ReasonEnrolmentReplaced, nil)
 	}
 	try, err := m.reserve(ctx, p)
 	if err != nil {
