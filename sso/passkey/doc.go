@@ -14,7 +14,11 @@
 //		Store: mempasskey.New(ms), Users: ms, Orgs: ms, Members: ms, Sessions: sessions, Enforcer: enforcer, Auditor: trail})
 //	mux.Handle("/auth/passkey/", sessions.Load(http.StripPrefix("/auth/passkey", pk)))
 //
-// See [Manager.ServeHTTP] for the JSON routes.
+// See [Manager.ServeHTTP] for the JSON routes. A signed-in user's passkey
+// also verifies them as a second factor for package mfa
+// ([Manager.BeginCheck] and [Manager.FinishCheck], behind
+// mfa.Config.Passkeys, which sso/stack wires): the user's own passkeys
+// only, with user verification, in a ceremony bound to their session.
 //
 // # Security
 //
