@@ -103,7 +103,8 @@
 //     member's email was verified; otherwise it creates a separate user.
 //   - Bounded work: bodies are limited (Config.MaxBodyBytes), filters to
 //     [MaxFilterLength] bytes and [MaxFilterDepth] levels, PATCH operations
-//     and member lists per request, page sizes to Config.MaxResults.
+//     and member lists per request, page sizes to Config.MaxResults, and a
+//     user's stored attributes to [MaxUserBytes] (PATCH adds to them).
 //   - Requests are rate limited per organization (Config.RateLimit, in
 //     process by default; [NewStoreLimiter] shares the budget between
 //     replicas) and answered 429 with Retry-After when over.

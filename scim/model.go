@@ -130,7 +130,28 @@ func normalizeUser(in map[string]any) (map[string]any, error) {
 		return nil, invalidValue("userName is required")
 	}
 	putSchemas(out, declaredEnterprise)
+	if err := checkUserSize(out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// MaxUserBytes bounds a user's stored attributes, as JSON. A request body
+// is bounded too (Config.MaxBodyBytes), but PATCH adds to what is stored,
+// and extensions are kept as sent: without this bound, requests within
+// the body limit could grow one user's record without end.
+const MaxUserBytes = 256 << 10
+
+// checkUserSize refuses attributes whose JSON exceeds MaxUserBytes.
+func checkUserSize(attrs map[string]any) error {
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		return invalidValue("the user's attributes cannot be stored: %v", err)
+	}
+	if len(b) > MaxUserBytes {
+		return invalidValue("the user's attributes would take %d bytes, more than the %d allowed: send fewer or shorter values", len(b), MaxUserBytes)
+	}
+	return nil
 }
 
 // normalizeGroup validates a Group body (without members, which the caller
