@@ -36,9 +36,7 @@ func (m *Manager) freshLocalMFA(p *sso.Principal, d time.Duration) bool {
 // recentLogin reports whether p's session logged in to its organization
 // itself (not by a switch) within Config.RecentLogin.
 func (m *Manager) recentLogin(p *sso.Principal) bool {
-	now := m.now()
-	return p.Method != sso.AuthSwitch && !p.AuthAt.IsZero() &&
-		!p.AuthAt.After(now.Add(maxClockSkew)) && now.Sub(p.AuthAt) <= m.cfg.RecentLogin
+	return p.Method != sso.AuthSwitch && mfactx.RecentLogin(p, m.now(), m.cfg.RecentLogin)
 }
 
 // Factor-management actions, as audited in the "action" detail of refusals.

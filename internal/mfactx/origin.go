@@ -59,3 +59,16 @@ func OriginOf(p *sso.Principal, now time.Time) Origin {
 func FreshLocal(p *sso.Principal, now time.Time, d time.Duration) bool {
 	return OriginOf(p, now) == OriginLocal && !p.MFAAt.IsZero() && now.Sub(p.MFAAt) <= d
 }
+
+// RecentLogin reports whether p's session logged in (p.AuthAt) within d of
+// now. A login time further in the future than MaxClockSkew was not set
+// by this application and never counts.
+func RecentLogin(p *sso.Principal, now time.Time, d time.Duration) bool {
+	return !p.AuthAt.IsZero() && !p.AuthAt.After(now.Add(MaxClockSkew)) && now.Sub(p.AuthAt) <= d
+}
+
+// RecentLocalLogin is RecentLogin for a login by a local method
+// (sso.AuthMethod.Local): not an IdP's, not an organization switch.
+func RecentLocalLogin(p *sso.Principal, now time.Time, d time.Duration) bool {
+	return p.Method.Local() && RecentLogin(p, now, d)
+}

@@ -104,9 +104,7 @@ func (m *Manager) mayRegister(ctx context.Context, p *sso.Principal) error {
 	if p == nil || p.UserID == "" || p.SessionID == "" {
 		return deny(ReasonUnauthenticated, sso.ErrForbidden, nil)
 	}
-	now := m.now()
-	if p.Kind != sso.PrincipalSession || !p.Method.Local() || p.AuthAt.IsZero() ||
-		p.AuthAt.After(now.Add(mfactx.MaxClockSkew)) || now.Sub(p.AuthAt) > m.cfg.RecentLogin {
+	if p.Kind != sso.PrincipalSession || !mfactx.RecentLocalLogin(p, m.now(), m.cfg.RecentLogin) {
 		m.refused(ctx, p, EventRegistered, ReasonReauthenticationRequired)
 		return deny(ReasonReauthenticationRequired, sso.ErrForbidden, nil)
 	}

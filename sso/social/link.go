@@ -37,21 +37,13 @@ func (m *Manager) StartLink(w http.ResponseWriter, r *http.Request, name, return
 	if !ok || pr.Kind != sso.PrincipalSession || pr.UserID == "" || pr.SessionID == "" {
 		return deny(ReasonUnauthenticated, sso.ErrForbidden, nil)
 	}
-	if !m.recentLocalLogin(pr) {
+	if !mfactx.RecentLocalLogin(pr, m.now(), m.cfg.RecentLogin) {
 		err := deny(ReasonReauthenticationRequired, sso.ErrForbidden, nil)
 		m.linkRefused(r.Context(), pr, p.Name, err)
 		return err
 	}
 	f := &flowState{ReturnTo: returnto.Safe(returnTo, ""), LinkUser: pr.UserID, LinkSession: pr.SessionID}
 	return m.startFlow(w, r, p, f, "")
-}
-
-// recentLocalLogin reports whether p's session logged in here, by a local
-// method, within Config.RecentLogin.
-func (m *Manager) recentLocalLogin(p *sso.Principal) bool {
-	now := m.now()
-	return p.Method.Local() && !p.AuthAt.IsZero() && !p.AuthAt.After(now.Add(mfactx.MaxClockSkew)) &&
-		now.Sub(p.AuthAt) <= m.cfg.RecentLogin
 }
 
 // finishLink links acct, verified by provider p, to the user of the flow
