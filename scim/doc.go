@@ -90,7 +90,10 @@
 //   - Roles follow the directory: after a change of a member's groups
 //     (and so roles) or status is stored, Config.Sync
 //     ([sso.MembershipSyncer]) updates their live sessions and tokens; a
-//     member who lost a role and could not be synced is signed out.
+//     member who lost a role and could not be synced is signed out. When
+//     that revocation fails too the client gets 503, and since its retry
+//     finds the roles already changed, stack's Run ends those sessions at
+//     its next sweep (session.Manager.Reconcile).
 //   - Concurrent writes: a PATCH or PUT without If-Match never answers
 //     412; it is re-applied to the current version when another write won
 //     the race. Only a stale If-Match is a 412.

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -188,6 +189,9 @@ type Manager struct {
 	parseOpts  []jwt.ParseOption
 	tel        *telemetry.T
 	network    networkPolicies
+
+	reconcileMu  sync.Mutex // serializes Reconcile
+	reconciledAt time.Time  // where Reconcile's next pass starts
 }
 
 var (

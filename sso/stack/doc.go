@@ -54,8 +54,10 @@
 //
 // [Stack.Run] runs SAML metadata refresh and certificate warnings, domain
 // re-verification, federation health checks, audit-chain sealing, the
-// revocation listener (with Config.RevocationBus) and the sweeps of expired
-// sessions, token families and OIDC flows until its context ends. A failing
+// revocation listener (with Config.RevocationBus), the sweeps of expired
+// sessions, token families and OIDC flows, and the end of sessions whose
+// membership no longer admits them (a role lost or a suspension that no sync
+// reached) until its context ends. A failing
 // loop is logged and the others go on. It is safe to run on every replica.
 //
 // # Security notes

@@ -231,7 +231,8 @@ type Config struct {
 	// net.DefaultResolver.
 	DNS domains.TXTResolver
 	// SweepInterval is how often Run deletes expired sessions, token
-	// families and OIDC flows. Zero means 5 minutes.
+	// families and OIDC flows, and ends sessions their membership no longer
+	// admits (session.Manager.Reconcile). Zero means 5 minutes.
 	SweepInterval time.Duration
 
 	// Dev holds switches for local development only.
@@ -851,7 +852,8 @@ func (s *Stack) Require(next http.Handler) http.Handler {
 // federation health checks, sealing audit events into their chains (for a
 // store that appends them unsealed, such as sqlstore; see
 // audit.Trail.Run), and every SweepInterval the sweep of expired sessions,
-// token families and OIDC flows. A failing loop is logged, never fatal to
+// token families and OIDC flows and the end of sessions their membership no
+// longer admits (session.Manager.Reconcile). A failing loop is logged, never fatal to
 // the others. Run it on every replica.
 func (s *Stack) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -885,6 +887,9 @@ func (s *Stack) runSweeps(ctx context.Context) error {
 		case <-t.C:
 			if _, err := s.Sessions.Sweep(ctx); err != nil {
 				s.log.WarnContext(ctx, "stack: session sweep", "err", err)
+			}
+			if _, err := s.Sessions.Reconcile(ctx); err != nil {
+				s.log.WarnContext(ctx, "stack: session reconcile", "err", err)
 			}
 			if _, err := s.OIDC.DeleteExpired(ctx); err != nil {
 				s.log.WarnContext(ctx, "stack: oidc flow sweep", "err", err)

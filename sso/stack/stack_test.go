@@ -108,10 +108,11 @@ func start(t *testing.T, stores stack.Config) (*stack.Stack, string) {
 			}
 			return p.OrgID, sso.Actor{Type: sso.ActorAdmin, ID: p.UserID}, nil
 		},
-		MFA:      &stack.MFAConfig{Issuer: "stack test"},
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ClientIP: func(*http.Request) string { return clientIP },
-		Dev:      stack.Dev{AllowInsecureCookie: true, AllowInsecureURLs: true, AllowPrivateAddresses: true},
+		SweepInterval: stores.SweepInterval,
+		MFA:           &stack.MFAConfig{Issuer: "stack test"},
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ClientIP:      func(*http.Request) string { return clientIP },
+		Dev:           stack.Dev{AllowInsecureCookie: true, AllowInsecureURLs: true, AllowPrivateAddresses: true},
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
