@@ -170,13 +170,20 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request, name string) 
 
 // callback is Callback for provider p without the telemetry; it returns
 // the organization chosen, when the sign-in got that far.
-func (m *Manager) callback(w http.ResponseWriter, r *http.Request, p *Provider) (string, error) {
+func (m *Manager) callback(w http.ResponseWriter, r *http.Request, p *Provider) (orgID string, err error) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	f, err := m.takeFlow(w, r, p.Name, q.Get("state"))
 	if err != nil {
 		m.failed(r, p.Name, "", "", err)
 		return "", err
+	}
+	if f.LinkUser != "" {
+		defer func() {
+			if err != nil {
+				err = &LinkError{ReturnTo: returnto.Safe(f.ReturnTo, ""), Err: err}
+			}
+		}()
 	}
 	if e := q.Get("error"); e != "" {
 		err := deny(ReasonProviderError, sso.ErrAccessDenied, fmt.Errorf("social: provider answered %.64q", e))
@@ -198,7 +205,7 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request, p *Provider) 
 	if f.LinkUser != "" {
 		return "", m.finishLink(w, r, p, f, prof)
 	}
-	_, orgID, err := m.signIn(w, r, p.Name, prof, f.Org)
+	_, orgID, err = m.signIn(w, r, p.Name, prof, f.Org)
 	if err != nil {
 		return orgID, err
 	}

@@ -118,9 +118,35 @@ func Message(reason string) string {
 }
 
 var errorPage = template.Must(template.New("e").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign-in failed</title></head>
-<body><main><h1>Sign-in did not complete</h1><p id="social-error" data-reason="{{.Reason}}">{{.Message}}</p>
-<p>{{if .Redirect}}<a href="{{.Redirect}}">Continue to your organization's sign-in</a>{{else}}<a href="/">Back to the sign-in page</a>{{end}}</p></main></body></html>`))
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title></head>
+<body><main><h1>{{.Heading}}</h1><p id="social-error" data-reason="{{.Reason}}">{{.Message}}</p>
+<p><a href="{{.Back}}">{{.BackText}}</a></p></main></body></html>`))
+
+// errorView is what errorPage shows.
+type errorView struct {
+	Title, Heading, Reason, Message string
+	Back                            string // a relative path or the organization's sign-in
+	BackText                        string
+}
+
+// newErrorView is the page of a refusal: a link goes back to the account
+// page it started from, a sign-in to the sign-in page or, with redirect,
+// on to the organization's sign-in.
+func newErrorView(err error, reason, msg, redirect string) errorView {
+	v := errorView{Title: "Sign-in failed", Heading: "Sign-in did not complete", Reason: reason, Message: msg,
+		Back: "/", BackText: "Back to the sign-in page"}
+	var le *LinkError
+	switch {
+	case redirect != "":
+		v.Back, v.BackText = redirect, "Continue to your organization's sign-in"
+	case errors.As(err, &le):
+		v.Title, v.Heading, v.BackText = "Linking failed", "The account was not linked", "Back to your account"
+		if le.ReturnTo != "" {
+			v.Back = le.ReturnTo
+		}
+	}
+	return v
+}
 
 // WriteError is the default Config.ErrorHandler. A member who must use
 // their organization's SSO is redirected there (303); JSON clients get
@@ -153,7 +179,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(st)
-	if err := errorPage.Execute(w, map[string]string{"Reason": reason, "Message": msg, "Redirect": redirect}); err != nil {
+	if err := errorPage.Execute(w, newErrorView(err, reason, msg, redirect)); err != nil {
 		slog.Default().WarnContext(r.Context(), "social: error page", "err", err)
 	}
 }

@@ -29,6 +29,31 @@ import (
 // linked to another user stays theirs (identity_in_use). Every outcome is
 // audited as EventLinked.
 func (m *Manager) StartLink(w http.ResponseWriter, r *http.Request, name, returnTo string) error {
+	if err := m.startLink(w, r, name, returnTo); err != nil {
+		return &LinkError{ReturnTo: returnto.Safe(returnTo, ""), Err: err}
+	}
+	return nil
+}
+
+// LinkError is a refusal or failure of linking an account: from
+// StartLink, or from the callback of a link. An ErrorHandler sends the
+// person back to where the link started instead of the sign-in page
+// (WriteError does); errors.Is and errors.As see Err.
+type LinkError struct {
+	// ReturnTo is the safe relative path the link was to return to, ""
+	// when none was given.
+	ReturnTo string
+	// Err is the refusal (sso.ReasonOf gives its reason) or the failure.
+	Err error
+}
+
+func (e *LinkError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *LinkError) Unwrap() error { return e.Err }
+
+// startLink is StartLink without the LinkError.
+func (m *Manager) startLink(w http.ResponseWriter, r *http.Request, name, returnTo string) error {
 	p, ok := m.providers[name]
 	if !ok {
 		return deny(ReasonUnknownProvider, sso.ErrNotFound, nil)

@@ -57,7 +57,17 @@ func TestLinkRefusals(t *testing.T) {
 
 			// Bob's GitHub account is Bob's.
 			gh.signIn(2002, "bob", email(bob.Email, true, true))
-			refused(t, "another user's account", bw.postForm(linkURL, nil), http.StatusConflict, social.ReasonIdentityInUse)
+			res := bw.postForm(linkURL, url.Values{"return_to": {"/account/linked"}})
+			refused(t, "another user's account", res, http.StatusConflict, social.ReasonIdentityInUse)
+			// The page of a refused link leads back to the account page it
+			// started from, not to the sign-in page.
+			if !strings.Contains(res.body, `<a href="/account/linked">Back to your account</a>`) ||
+				!strings.Contains(res.body, "The account was not linked") {
+				t.Errorf("refused link's page: %s", res.body)
+			}
+			if res := bw.get(r.srv.URL + "/auth/social/nope/start"); !strings.Contains(res.body, `<a href="/">Back to the sign-in page</a>`) {
+				t.Errorf("refused sign-in's page: %d %s", res.status, res.body)
+			}
 			if ids := e.identities(bob.ID); len(ids) != 1 || ids[0].Subject != "2002" {
 				t.Errorf("bob's identities: %+v", ids)
 			}
