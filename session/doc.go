@@ -129,7 +129,10 @@
 //   - Roles follow the membership: [Manager.SyncMembership] (called by
 //     SCIM, login completion and admin tools after a change) ends the
 //     member's sessions in that organization with their token families,
-//     and [Manager.Refresh] mints the membership's current roles.
+//     and [Manager.Refresh] mints the membership's current roles. When
+//     that sync was missed (it failed, or the host's code wrote the
+//     membership), [Manager.Reconcile] ends every session its membership
+//     no longer admits; sso/stack runs it every sweep.
 //   - IdP-initiated logout ([Manager.EndIdPSessions], called by the saml and
 //     oidc logout endpoints) ends the sessions a connection opened for the
 //     named subject and session index, never another connection's.
