@@ -5,7 +5,8 @@
 // unverified address claiming the break-glass admin's is refused with a
 // page that says what to do; once the organization enforces SSO, the same
 // person is sent to its IdP instead; a member links a Google account from
-// the account pages and then signs in with it.
+// the account pages and then signs in with it; another user linking the
+// same account is refused with a page that leads back to the account page.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -145,5 +146,34 @@ test('a member links Google from a recent password sign-in, then signs in with i
     await shot(again, 'social-link-3-signed-in');
   } finally {
     await later.close();
+  }
+});
+
+test('linking an account another user already linked is refused, with a way back to the account page', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(demo.base + '/login/local');
+    await page.fill('#email', 'root@acme.test');
+    await page.fill('#password', 'ssokit-demo');
+    await page.click('#sign-in');
+    await page.waitForURL(/\/dashboard$/);
+    await page.click('#nav-linked');
+    await page.waitForSelector('#link-google');
+    await page.click('#link-google');
+    await page.waitForURL((u) => u.href.startsWith(op.base));
+    await page.fill('input[name=username]', 'gina'); // linked to root@globex.test by the test above
+    await page.fill('input[name=password]', 'pw');
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(demo.base)), page.click('button')]);
+    const err = page.locator('#social-error');
+    assert.equal(await err.getAttribute('data-reason'), 'identity_in_use');
+    assert.match(await page.textContent('h1'), /not linked/);
+    await shot(page, 'social-link-4-in-use');
+    await page.click('text=Back to your account');
+    await page.waitForURL(/\/account\/linked$/);
+    await page.waitForSelector('#link-google');
+    assert.match(await page.textContent('#linked'), /No linked accounts/);
+  } finally {
+    await context.close();
   }
 });
