@@ -58,17 +58,44 @@ func planCases() map[string]struct {
 // the flows make is served by an index.
 func TestQueryPlans(t *testing.T) {
 	t.Parallel()
+	eachPlanConn(t, func(t *testing.T, ctx context.Context, conn *sql.Conn, d Dialect, explain string) {
+		for name, c := range planCases() {
+			plan := queryPlan(t, ctx, conn, explain+c.query, c.args)
+			bad := false
+			for _, line := range plan {
+				if d == SQLite && strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, "USING") {
+					bad = true
+				}
+				if d == Postgres && strings.Contains(line, "Seq Scan") {
+					bad = true
+				}
+			}
+			if bad {
+				t.Errorf("%s scans a table:\n%s", name, strings.Join(plan, "\n"))
+			}
+		}
+	})
+}
+
+// eachPlanConn runs f in a parallel subtest per dialect, on a connection
+// to a freshly migrated database, with the dialect's EXPLAIN prefix. On
+// PostgreSQL sequential scans are priced out, so the planner picks one
+// only when no index serves the query. The PostgreSQL subtest skips when
+// SSOKIT_TEST_POSTGRES is unset.
+func eachPlanConn(t *testing.T, f func(t *testing.T, ctx context.Context, conn *sql.Conn, d Dialect, explain string)) {
 	for _, d := range []struct {
 		name string
-		open func(t *testing.T) *sql.DB
 		dia  Dialect
-	}{
-		{"sqlite", func(t *testing.T) *sql.DB { return testdb.SQLite(t) }, SQLite},
-		{"postgres", func(t *testing.T) *sql.DB { return testdb.Postgres(t) }, Postgres},
-	} {
+	}{{"sqlite", SQLite}, {"postgres", Postgres}} {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			db := d.open(t)
+			var db *sql.DB
+			explain := "EXPLAIN QUERY PLAN "
+			if d.dia == Postgres {
+				db, explain = testdb.Postgres(t), "EXPLAIN "
+			} else {
+				db = testdb.SQLite(t)
+			}
 			s, err := New(db, d.dia)
 			if err != nil {
 				t.Fatal(err)
@@ -82,30 +109,12 @@ func TestQueryPlans(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			explain := "EXPLAIN QUERY PLAN "
 			if d.dia == Postgres {
-				// With sequential scans priced out, the planner still picks
-				// one when no index serves the query.
 				if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
 					t.Fatal(err)
 				}
-				explain = "EXPLAIN "
 			}
-			for name, c := range planCases() {
-				plan := queryPlan(t, ctx, conn, explain+c.query, c.args)
-				bad := false
-				for _, line := range plan {
-					if d.dia == SQLite && strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, "USING") {
-						bad = true
-					}
-					if d.dia == Postgres && strings.Contains(line, "Seq Scan") {
-						bad = true
-					}
-				}
-				if bad {
-					t.Errorf("%s scans a table:\n%s", name, strings.Join(plan, "\n"))
-				}
-			}
+			f(t, ctx, conn, d.dia, explain)
 		})
 	}
 }

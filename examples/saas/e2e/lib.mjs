@@ -180,6 +180,16 @@ export async function loginThroughDevIdP(page, base, email, prefix) {
   return picked;
 }
 
+// passwordLogin signs email in with the demo's break-glass password on
+// the local sign-in page and waits for the dashboard.
+export async function passwordLogin(page, base, email = 'root@acme.test') {
+  await page.goto(base + '/login/local');
+  await page.fill('#email', email);
+  await page.fill('#password', 'ssokit-demo');
+  await page.click('#sign-in');
+  await page.waitForURL(/\/dashboard$/);
+}
+
 // inContext runs fn(page, ctx) in a new browser context of browser and
 // closes it; a failure carries the tail of the demo's log, and of peer's
 // (an IdP started by the test) when given.

@@ -8,7 +8,7 @@
 // organization's IdP.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { adminAPI, launchBrowser, shot, startDemo } from './lib.mjs';
+import { adminAPI, launchBrowser, passwordLogin, shot, startDemo } from './lib.mjs';
 
 let demo;
 let browser;
@@ -31,20 +31,12 @@ async function withAuthenticator(page) {
   return { cdp, authenticatorId };
 }
 
-async function passwordLogin(page, email = 'root@acme.test') {
-  await page.goto(demo.base + '/login/local');
-  await page.fill('#email', email);
-  await page.fill('#password', 'ssokit-demo');
-  await page.click('#sign-in');
-  await page.waitForURL(/\/dashboard$/);
-}
-
 test('register a passkey, then sign in with it (autofill and button)', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   try {
     const { cdp, authenticatorId } = await withAuthenticator(page);
-    await passwordLogin(page);
+    await passwordLogin(page, demo.base);
     await page.goto(demo.base + '/account/passkeys');
     await page.fill('#passkey-name', 'Virtual authenticator');
     await page.click('#passkey-add');
@@ -88,7 +80,7 @@ test('manage passkeys: a password alone adds no second passkey; after a passkey 
   try {
     const { cdp, authenticatorId } = await withAuthenticator(page);
     // Globex's break-glass admin: the other test registered Acme's.
-    await passwordLogin(page, 'root@globex.test');
+    await passwordLogin(page, demo.base, 'root@globex.test');
     await page.goto(demo.base + '/account/passkeys');
     await page.fill('#passkey-name', 'First');
     await page.click('#passkey-add');

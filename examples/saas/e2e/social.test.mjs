@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { adminAPI, freePort, killGroup, launchBrowser, shot, startDemo, waitHTTP } from './lib.mjs';
+import { adminAPI, freePort, killGroup, launchBrowser, passwordLogin, shot, startDemo, waitHTTP } from './lib.mjs';
 import { missingOIDCProvider, opDir } from './peers.mjs';
 
 let demo;
@@ -114,11 +114,7 @@ test('a member links Google from a recent password sign-in, then signs in with i
   const linking = await browser.newContext();
   const page = await linking.newPage();
   try {
-    await page.goto(demo.base + '/login/local');
-    await page.fill('#email', 'root@globex.test');
-    await page.fill('#password', 'ssokit-demo');
-    await page.click('#sign-in');
-    await page.waitForURL(/\/dashboard$/);
+    await passwordLogin(page, demo.base, 'root@globex.test');
     await page.click('#nav-linked');
     await page.waitForSelector('#link-google');
     assert.match(await page.textContent('#linked'), /No linked accounts/);
@@ -153,11 +149,7 @@ test('linking an account another user already linked is refused, with a way back
   const context = await browser.newContext();
   const page = await context.newPage();
   try {
-    await page.goto(demo.base + '/login/local');
-    await page.fill('#email', 'root@acme.test');
-    await page.fill('#password', 'ssokit-demo');
-    await page.click('#sign-in');
-    await page.waitForURL(/\/dashboard$/);
+    await passwordLogin(page, demo.base, 'root@acme.test');
     await page.click('#nav-linked');
     await page.waitForSelector('#link-google');
     await page.click('#link-google');
