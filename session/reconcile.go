@@ -23,8 +23,10 @@ type StaleSessionLister interface {
 }
 
 const (
-	// reconcileBatch is how many stale sessions Reconcile ends per read.
-	reconcileBatch = 200
+	// reconcileBatch is how many stale sessions Reconcile ends per read,
+	// and reconcileRounds how many reads one pass makes at most.
+	reconcileBatch  = 200
+	reconcileRounds = 500
 	// reconcileOverlap is how far before its last pass Reconcile looks
 	// again: it covers replicas' clock skew and a membership write whose
 	// transaction committed after the pass that read past its time.
@@ -58,7 +60,7 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 	defer m.reconcileMu.Unlock()
 	start := m.now()
 	n := 0
-	for {
+	for round := 1; ; round++ {
 		ss, err := lister.ListStaleSessions(ctx, m.reconciledAt, reconcileBatch)
 		if err != nil {
 			return n, fmt.Errorf("%w: session: reconcile: %w", sso.ErrUnavailable, err)
@@ -81,6 +83,11 @@ func (m *Manager) Reconcile(ctx context.Context) (int, error) {
 		}
 		if len(ss) < reconcileBatch {
 			break
+		}
+		if round == reconcileRounds {
+			// A store whose deletes leave the sessions listed would keep
+			// this pass going: the next one goes on from the same point.
+			return n, fmt.Errorf("session: reconcile: %d sessions ended and more still listed; the next pass goes on", n)
 		}
 	}
 	m.reconciledAt = start.Add(-reconcileOverlap)

@@ -853,8 +853,8 @@ func (s *Stack) Require(next http.Handler) http.Handler {
 // store that appends them unsealed, such as sqlstore; see
 // audit.Trail.Run), and every SweepInterval the sweep of expired sessions,
 // token families and OIDC flows and the end of sessions their membership no
-// longer admits (session.Manager.Reconcile). A failing loop is logged, never fatal to
-// the others. Run it on every replica.
+// longer admits (session.Manager.Reconcile). A failing loop is logged,
+// never fatal to the others. Run it on every replica.
 func (s *Stack) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	loop := func(name string, run func(context.Context) error) {

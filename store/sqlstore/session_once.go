@@ -178,7 +178,7 @@ func where(lead string, conds []string) string {
 // storedRoles is a membership's roles column with an empty or null list
 // as []: compared as jsonb on PostgreSQL, and as text on SQLite, where the
 // column holds the compact encoding rolesJSON makes.
-const storedRoles = `COALESCE(NULLIF(NULLIF(roles, ''), 'null'), '[]')`
+var storedRoles = jsonList("roles")
 
 // memberRowSQL selects the membership (org, user) when it is the one a
 // login read (wantOrg, wantUser), active, with the roles rolesJSON encoded
