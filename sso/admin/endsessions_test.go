@@ -1,9 +1,12 @@
 package admin_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ssokit/ssokit/session"
@@ -15,12 +18,15 @@ import (
 
 // sessionFixtures open the member fixture with a real session.Manager as
 // Sessions (and so as the organization-scoped revoker), on memstore and
-// PostgreSQL.
-func sessionFixtures() map[string]func(t *testing.T) *memberFixture {
+// PostgreSQL; then changes the configuration after that.
+func sessionFixtures(then ...func(*admin.Config)) map[string]func(t *testing.T) *memberFixture {
 	withSessions := func(mf *memberFixture) func(c *admin.Config) {
 		return func(c *admin.Config) {
 			mf.sm = realSessions(mf.t, c.Store)
 			c.Sessions, c.Sync = mf.sm, mf.sm
+			for _, f := range then {
+				f(c)
+			}
 		}
 	}
 	finish := func(mf *memberFixture) *memberFixture {
@@ -247,6 +253,65 @@ func TestMemberSuspendRemoveEndOnlyThatOrg(t *testing.T) {
 				if !f.works(inB) {
 					t.Fatalf("%s %s: A's admin ended the member's session and token in B", step[0], step[1])
 				}
+			}
+		})
+	}
+}
+
+// failingSync is a MembershipSyncer that fails while fail is set, then
+// hands the membership to next.
+type failingSync struct {
+	next sso.MembershipSyncer
+	fail atomic.Bool
+}
+
+func (f *failingSync) SyncMembership(ctx context.Context, m *sso.Membership) error {
+	if f.fail.Load() {
+		return fmt.Errorf("%w: session store down", sso.ErrUnavailable)
+	}
+	return f.next.SyncMembership(ctx, m)
+}
+
+// TestRemoveMemberRetryEndsSessions: a removal whose session sync failed
+// has deleted the membership; the admin's retry finds no member, and
+// still ends the former member's sessions in the organization before it
+// answers 404, leaving their sessions elsewhere alone.
+func TestRemoveMemberRetryEndsSessions(t *testing.T) {
+	t.Parallel()
+	for name := range sessionFixtures() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var fs *failingSync
+			f := sessionFixtures(func(c *admin.Config) {
+				fs = &failingSync{next: c.Sync}
+				c.Sync = fs
+			})[name](t)
+			a, b := f.orgA, f.orgB
+			f.addMember(a, "usr_gone", "member")
+			if err := f.st.CreateMembership(ctx, &sso.Membership{OrgID: b.ID, UserID: "usr_gone", Roles: []string{"member"},
+				Status: sso.MembershipActive, Source: sso.SourceAdmin}); err != nil {
+				t.Fatal(err)
+			}
+			inA, inB := f.signIn(a, "usr_gone", sso.AuthPassword), f.signIn(b, "usr_gone", sso.AuthPassword)
+			fs.fail.Store(true)
+			if code, m := f.as(a, "usr_admin_alpha", "DELETE", "/members/usr_gone", ""); code < 500 {
+				t.Fatalf("removal with the sync down: %d %v; want a server error", code, m)
+			}
+			if _, err := f.st.GetMembership(ctx, a.ID, "usr_gone"); !errors.Is(err, sso.ErrNotFound) {
+				t.Fatalf("the membership: %v; the test needs the removal stored", err)
+			}
+			if !f.works(inA) {
+				t.Fatal("the session in A ended although the sync failed; the test needs it alive")
+			}
+			fs.fail.Store(false)
+			if code, m := f.as(a, "usr_admin_alpha", "DELETE", "/members/usr_gone", ""); code != http.StatusNotFound {
+				t.Fatalf("retry: %d %v; want 404", code, m)
+			}
+			if f.works(inA) {
+				t.Fatal("the retry left the former member's session in A")
+			}
+			if !f.works(inB) {
+				t.Fatal("the retry in A ended the session in B")
 			}
 		})
 	}

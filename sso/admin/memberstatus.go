@@ -114,7 +114,9 @@ func (h *Handler) setMemberStatus(w http.ResponseWriter, r *http.Request, org *s
 // removeMember answers DELETE /members/{user}: the membership is deleted
 // (the user and their other organizations stay) and their sessions in the
 // organization end. The guards run on the membership as stored at the
-// delete, so a member who became the owner meanwhile stays.
+// delete, so a member who became the owner meanwhile stays. When the
+// sessions could not be ended the answer is an error and the membership is
+// gone; the retry answers 404 after ending them.
 func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request, org *sso.Organization) error {
 	ctx := r.Context()
 	user, err := memberID(r)
@@ -131,9 +133,18 @@ func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request, org *sso.
 			ev.Details["roles"] = strings.Join(m.Roles, ",")
 			return nil
 		}}, ev)
-	if errors.Is(err, sso.ErrLastHolder) {
+	switch {
+	case errors.Is(err, sso.ErrLastHolder):
 		return errLastOwner
-	} else if err != nil {
+	case errors.Is(err, sso.ErrNotFound):
+		// Not a member (any more). A retry of a removal whose session
+		// sync failed lands here: end their sessions in the organization
+		// now, then say they are not a member.
+		if serr := h.sync(ctx, &sso.Membership{OrgID: org.ID, UserID: user, Status: sso.MembershipDeactivated}); serr != nil {
+			return serr
+		}
+		return err
+	case err != nil:
 		return err
 	}
 	m.Status = sso.MembershipDeactivated
