@@ -59,7 +59,7 @@ func (m *Manager) Status(ctx context.Context, p *sso.Principal) (*Status, error)
 	if st.RecoveryCodes, err = m.cfg.Store.CountRecoveryCodes(ctx, p.UserID); err != nil {
 		return nil, fmt.Errorf("mfa: count recovery codes: %w", err)
 	}
-	d, err := m.Evaluate(ctx, p)
+	d, err := m.evaluate(ctx, p, func() (bool, error) { return st.Enrolled || st.Passkey, nil })
 	if err != nil {
 		return nil, err
 	}

@@ -87,6 +87,12 @@ func idpAsserted(p *sso.Principal, now time.Time) bool {
 //   - a user with a passkey (Config.Passkeys) has a factor: they are asked
 //     to verify, not to enrol.
 func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, error) {
+	return m.evaluate(ctx, p, func() (bool, error) { return m.anyFactor(ctx, p.UserID) })
+}
+
+// evaluate is Evaluate with hasFactor reporting whether the user has a
+// factor, asked only when the policy depends on it (Status already knows).
+func (m *Manager) evaluate(ctx context.Context, p *sso.Principal, hasFactor func() (bool, error)) (*Decision, error) {
 	admin := m.cfg.IsPlatformAdmin != nil && m.cfg.IsPlatformAdmin(p)
 	d := &Decision{PlatformAdmin: admin}
 	origin := mfactx.OriginOf(p, m.now())
@@ -116,7 +122,7 @@ func (m *Manager) Evaluate(ctx context.Context, p *sso.Principal) (*Decision, er
 		d.Requirement = Satisfied
 		return d, nil
 	}
-	enrolled, err := m.anyFactor(ctx, p.UserID)
+	enrolled, err := hasFactor()
 	if err != nil {
 		return nil, err
 	}
