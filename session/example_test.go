@@ -136,3 +136,27 @@ func ExampleManager_IdPLogoutHint() {
 	fmt.Println(hint, err)
 	// Output: eyJhbGciOiJSUzI1NiJ9.e30.c2ln <nil>
 }
+
+// A member's role is taken away by code that does not sync their sessions
+// (or whose sync failed): Reconcile, which sso/stack runs every sweep,
+// ends the session that still carries the role.
+func ExampleManager_Reconcile() {
+	ctx := context.Background()
+	db := memstore.New()
+	m, _ := session.New(session.Config{Store: db, Events: db, Memberships: db})
+	now := time.Now()
+	_ = db.CreateOrg(ctx, &sso.Organization{ID: "org_1", Slug: "acme", Name: "Acme", CreatedAt: now})
+	_ = db.CreateUser(ctx, &sso.User{ID: "usr_1", Email: "ann@acme.example", CreatedAt: now})
+	mem := &sso.Membership{OrgID: "org_1", UserID: "usr_1", Roles: []string{"admin"}, Status: sso.MembershipActive,
+		Source: sso.SourceAdmin, JoinedAt: now, UpdatedAt: now}
+	_ = db.CreateMembership(ctx, mem)
+	_ = m.IssueSession(httptest.NewRecorder(), httptest.NewRequest("POST", "/acs", nil),
+		&sso.SessionGrant{UserID: "usr_1", OrgID: "org_1", Method: sso.AuthMethod("saml"), Roles: []string{"admin"}})
+
+	mem.Roles, mem.UpdatedAt = []string{"member"}, time.Now()
+	_ = db.UpdateMembership(ctx, mem) // no SyncMembership
+
+	n, err := m.Reconcile(ctx)
+	fmt.Println(n, err)
+	// Output: 1 <nil>
+}
