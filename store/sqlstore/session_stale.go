@@ -33,16 +33,27 @@ func jsonList(column string) string {
 }
 
 // ListStaleSessions implements session.StaleSessionLister through the
-// memberships' update-time index and the sessions' user index.
+// memberships' update-time index and the sessions' user index. A first
+// pass (since zero) reads every membership through its own statement, so
+// that PostgreSQL's plan of the later, incremental one (a few memberships
+// through the index) never follows the first's (all of them).
 func (s *Store) ListStaleSessions(ctx context.Context, since time.Time, limit int) ([]*session.Session, error) {
-	return s.listSessions(ctx, qStaleSessions(s.dialect), sqlbase.TS(since), limit)
+	if since.IsZero() {
+		return s.listSessions(ctx, qStaleSessions(s.dialect, false), limit)
+	}
+	return s.listSessions(ctx, qStaleSessions(s.dialect, true), limit, sqlbase.TS(since))
 }
 
-// qStaleSessions is ListStaleSessions' query ($1 since, $2 limit).
-func qStaleSessions(d Dialect) string {
+// qStaleSessions is ListStaleSessions' query: $1 the limit, and $2 the
+// time since which memberships are read when incremental.
+func qStaleSessions(d Dialect, incremental bool) string {
+	since := ""
+	if incremental {
+		since = "m.updated_at >= $2 AND "
+	}
 	return `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE id IN (
 		SELECT s.id FROM ssokit_memberships m JOIN ssokit_sessions s ON ` + sessionOfMember[d] + `
-		WHERE m.updated_at >= $1 AND (m.status <> 'active' OR ` + staleRoles[d] + `)
-		ORDER BY m.updated_at, s.id LIMIT $2)
+		WHERE ` + since + `(m.status <> 'active' OR ` + staleRoles[d] + `)
+		ORDER BY m.updated_at, s.id LIMIT $1)
 	ORDER BY created_at, id`
 }

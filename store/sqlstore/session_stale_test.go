@@ -13,7 +13,7 @@ import (
 func TestStaleSessionsPlan(t *testing.T) {
 	t.Parallel()
 	eachPlanConn(t, func(t *testing.T, ctx context.Context, conn *sql.Conn, dia Dialect, explain string) {
-		plan := queryPlan(t, ctx, conn, explain+qStaleSessions(dia), []any{int64(1), 10})
+		plan := queryPlan(t, ctx, conn, explain+qStaleSessions(dia, true), []any{10, int64(1)})
 		text := strings.Join(plan, "\n")
 		for _, line := range plan {
 			// json_each, the roles of one row, is a virtual table.
