@@ -23,10 +23,6 @@ import (
 //     (authorizeEnrolment);
 //   - access tokens manage nothing.
 
-// maxClockSkew is how far in the future a time recorded on a session may
-// be (replica clocks differ); see mfactx.MaxClockSkew.
-const maxClockSkew = mfactx.MaxClockSkew
-
 // freshLocalMFA reports whether p's session verified one of its user's
 // factors locally within d.
 func (m *Manager) freshLocalMFA(p *sso.Principal, d time.Duration) bool {

@@ -22,6 +22,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/ssokit/ssokit/internal/mfactx"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -389,7 +390,7 @@ func (m *Manager) ConfirmTOTPEnrollmentOf(ctx context.Context, p *sso.Principal,
 		return nil, fmt.Errorf("mfa: load factor: %w", err)
 	case f.Active:
 		return nil, invalid(ReasonAlreadyEnrolled, nil)
-	case f.CreatedAt.Before(p.AuthAt.Add(-maxClockSkew)) || m.now().Sub(f.CreatedAt) > max(m.cfg.RecentMFA, m.cfg.RecentLogin):
+	case f.CreatedAt.Before(p.AuthAt.Add(-mfactx.MaxClockSkew)) || m.now().Sub(f.CreatedAt) > max(m.cfg.RecentMFA, m.cfg.RecentLogin):
 		return nil, invalid(ReasonNoPendingEnrolment, errors.New("mfa: pending enrolment not started by this login or expired"))
 	case enrollmentID != "" && enrollmentID != pendingID(f.Secret):
 		return nil, invalid(ReasonEnrolmentReplaced, nil)

@@ -17,7 +17,7 @@ func (s *Store) ListStaleSessions(ctx context.Context, since time.Time, limit in
 	defer s.mu.Unlock()
 	stale := s.session.sessionsWhere(func(ss *session.Session) bool {
 		m, ok := d.members[ss.OrgID][ss.UserID]
-		if !ok || ss.OrgID == "" || m.UpdatedAt.Before(since) {
+		if !ok || m.UpdatedAt.Before(since) {
 			return false
 		}
 		return !m.Active() || slices.ContainsFunc(ss.Roles, func(r string) bool { return !slices.Contains(m.Roles, r) })
