@@ -132,7 +132,9 @@
 //     and [Manager.Refresh] mints the membership's current roles. When
 //     that sync was missed (it failed, or the host's code wrote the
 //     membership), [Manager.Reconcile] ends every session its membership
-//     no longer admits; sso/stack runs it every sweep.
+//     no longer admits, sessions kept in Redis included; sso/stack runs
+//     it every sweep, over the recently changed memberships, and once an
+//     hour over all of them.
 //   - IdP-initiated logout ([Manager.EndIdPSessions], called by the saml and
 //     oidc logout endpoints) ends the sessions a connection opened for the
 //     named subject and session index, never another connection's.

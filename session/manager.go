@@ -190,8 +190,9 @@ type Manager struct {
 	tel        *telemetry.T
 	network    networkPolicies
 
-	reconcileMu  sync.Mutex // serializes Reconcile
-	reconciledAt time.Time  // where Reconcile's next pass starts
+	reconcileMu   sync.Mutex // serializes Reconcile
+	reconciledAt  time.Time  // where Reconcile's next pass starts
+	reconciledAll time.Time  // when Reconcile last looked at every membership
 }
 
 var (

@@ -101,7 +101,7 @@ func newGuardRig(t *testing.T, backend string) *guardRig {
 
 // redisSessionStore is a Redis session store under a fresh key prefix,
 // its keys deleted when the test ends.
-func redisSessionStore(t *testing.T) session.Store {
+func redisSessionStore(t testing.TB) session.Store {
 	opts, err := redis.ParseURL(os.Getenv(testdb.RedisEnv))
 	if err != nil {
 		t.Fatalf("parse %s: %v", testdb.RedisEnv, err)

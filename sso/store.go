@@ -94,6 +94,32 @@ type MembershipStore interface {
 	FindMemberByEmail(ctx context.Context, orgID, email string) (*Membership, error)
 }
 
+// MembershipChangeLister is an optional MembershipStore capability: the
+// memberships in the order they were last updated, for work that follows
+// their changes. session.Manager.Reconcile reads it when the sessions are
+// kept apart from the memberships (in Redis, say). store/sqlstore and
+// store/memstore implement it.
+type MembershipChangeLister interface {
+	// ListChangedMemberships returns up to limit memberships whose
+	// UpdatedAt is at or after since (every membership for the zero time),
+	// ordered by UpdatedAt, OrgID and UserID, starting after the one at
+	// after (the zero cursor starts at the beginning). Index the update
+	// time.
+	ListChangedMemberships(ctx context.Context, since time.Time, after MembershipCursor, limit int) ([]*Membership, error)
+}
+
+// MembershipCursor is a position in ListChangedMemberships' order: the
+// last membership a page returned.
+type MembershipCursor struct {
+	UpdatedAt     time.Time
+	OrgID, UserID string
+}
+
+// CursorOf is m's position in ListChangedMemberships' order.
+func CursorOf(m *Membership) MembershipCursor {
+	return MembershipCursor{UpdatedAt: m.UpdatedAt, OrgID: m.OrgID, UserID: m.UserID}
+}
+
 // IdentityStore stores IdP identities. IDs are unique and so is
 // (OrgID, Issuer, Subject).
 type IdentityStore interface {

@@ -40,6 +40,7 @@ func planCases() map[string]struct {
 		"GetMembership":          {qGetMembership, []any{"o", "u"}},
 		"ListMembers":            {qListMembers, []any{"o", "u", 10}},
 		"ListUserMemberships":    {qListUserMemberships, []any{"u"}},
+		"ListChangedMemberships": {qChangedMembers, []any{int64(1), int64(1), "o", "u", 10}},
 		"FindMemberByEmail":      {qFindMemberByEmail, []any{"a@example.com", "o"}},
 		"GetIdentity":            {qGetIdentity, []any{"o", "i", "s"}},
 		"ListUserIdentities":     {qListUserIdentities, []any{"u"}},

@@ -75,7 +75,8 @@ type Stores struct {
 	// Provision, ProvisionEvent, Event, SCIMToken, ChangeEvents (when it
 	// implements audit.EventBinder), ConnectionUpdateIf (when it implements
 	// sso.ConditionalConnectionUpdater), MembershipEdit (when it implements
-	// sso.MembershipEditor); races CoreRace, RevokeRace,
+	// sso.MembershipEditor), MembershipChanges (when it implements
+	// sso.MembershipChangeLister); races CoreRace, RevokeRace,
 	// ConnectionUpdateIfRace and MembershipEditRace.
 	Core sso.Store
 	// Health is the federation health store. Suite Health; race HealthRace.
@@ -153,6 +154,7 @@ var suites = []suite{
 	{name: "MFA", fields: []string{"MFA"}, run: runMFA},
 	{name: "Membership", fields: []string{"Core"}, run: runMembership},
 	{name: "MembershipEdit", fields: []string{"Core"}, run: runMemberEdit},
+	{name: "MembershipChanges", fields: []string{"Core"}, run: runMemberChanges},
 	{name: "OIDC", fields: []string{"OIDC"}, run: runOIDC},
 	{name: "Org", fields: []string{"Core"}, run: runOrg},
 	{name: "OrgUpdateIf", fields: []string{"Core"}, run: runOrgUpdateIf},
