@@ -38,9 +38,18 @@ func startDemo(t *testing.T, dsn string) (*App, string) {
 	if err := app.Seed(ctx); err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
-	go app.RunBackground(ctx)
-	t.Cleanup(func() { cancel(); srv.Close(); app.Close() })
+	wait := startBackground(ctx, app)
+	t.Cleanup(func() { cancel(); wait(); srv.Close(); app.Close() })
 	return app, base
+}
+
+// startBackground runs app's background work until ctx ends. The returned
+// func waits for it to stop: call it before closing the app, so that no
+// sweep writes to the database (or its temporary directory) after.
+func startBackground(ctx context.Context, app *App) (wait func()) {
+	done := make(chan struct{})
+	go func() { app.RunBackground(ctx); close(done) }()
+	return func() { <-done }
 }
 
 // loginAs signs in through the email-first page and the development IdP and

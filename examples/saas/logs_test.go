@@ -108,9 +108,10 @@ func startCapturingDemo(t *testing.T, logs io.Writer, capture *wireCapture) (*Ap
 	if err := app.Seed(ctx); err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
-	go app.RunBackground(ctx)
+	wait := startBackground(ctx, app)
 	t.Cleanup(func() {
 		cancel()
+		wait()
 		srv.Close()
 		app.Close()
 		slog.SetDefault(prev)

@@ -87,7 +87,10 @@ func run() error {
 		srv.Close()
 		return err
 	}
-	go app.RunBackground(ctx)
+	// The background work (sweeps, health checks, webhooks) ends before
+	// the database closes.
+	background := make(chan struct{})
+	go func() { app.RunBackground(ctx); close(background) }()
 
 	fmt.Printf(`ssokit demo is running on %[1]s (database: %[2]s)
 
@@ -112,5 +115,11 @@ func run() error {
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	err = srv.Shutdown(shutdown)
+	stop()
+	select {
+	case <-background:
+	case <-shutdown.Done():
+	}
+	return err
 }

@@ -429,10 +429,25 @@ func defaultStore[T any](field *T, st Store, name, iface, hint string) error {
 	return fmt.Errorf("%s is required: Store does not implement %s (use %s)", name, iface, hint)
 }
 
+// wire builds the components in dependency order: the sessions and login
+// completion, the protocols and the front door, the organization's tools,
+// the local sign-in tiers, then the admin surfaces.
 func (s *Stack) wire(cfg Config) error {
+	for _, step := range []func(Config) error{
+		s.wireSessions, s.wireProtocols, s.wireOrgTools, s.wireLocal, s.wireSignIn, s.wireAccount, s.wireAdmin,
+	} {
+		if err := step(cfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wireSessions builds the sealer (unless given), the audit trail, the
+// session manager and login completion.
+func (s *Stack) wireSessions(cfg Config) error {
 	var err error
-	st, base := cfg.Store, cfg.BaseURL
-	tp, mp, lg, now, ip := cfg.TracerProvider, cfg.MeterProvider, cfg.Logger, cfg.Now, cfg.ClientIP
+	st, tp, mp, lg, now, ip := cfg.Store, cfg.TracerProvider, cfg.MeterProvider, cfg.Logger, cfg.Now, cfg.ClientIP
 	if s.Sealer == nil {
 		if s.Sealer, err = keyring.New(cfg.SealKeyID, cfg.SealKeys); err != nil {
 			return err
@@ -471,21 +486,28 @@ func (s *Stack) wire(cfg Config) error {
 			scfg.Clients, s.clients = cs, true
 		}
 		scfg.SigningKeys = cfg.SigningKeys
-		scfg.Issuer = strings.TrimSuffix(base.String(), "/")
+		scfg.Issuer = strings.TrimSuffix(cfg.BaseURL.String(), "/")
 	}
 	if s.Sessions, err = session.New(scfg); err != nil {
 		return err
 	}
-	if s.Completer, err = login.New(login.Config{
+	s.Completer, err = login.New(login.Config{
 		Store: st, Sessions: s.Sessions, Auditor: s.Auditor, DefaultReturnTo: cfg.DefaultReturnTo,
 		// Sessions, identities and events share st, and the trail only
 		// stores events: a returning login commits once.
 		WriteWithSession: true,
 		TestReturnTo:     cfg.TestReturnTo, ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 		StepUpRefusedURL: stepUpRefusedURL(cfg.MFA),
-	}); err != nil {
-		return err
-	}
+	})
+	return err
+}
+
+// wireProtocols builds SAML and OIDC, the per-client limit on their
+// endpoints, and discovery, which starts their logins.
+func (s *Stack) wireProtocols(cfg Config) error {
+	var err error
+	st, base := cfg.Store, cfg.BaseURL
+	tp, mp, lg, now, ip := cfg.TracerProvider, cfg.MeterProvider, cfg.Logger, cfg.Now, cfg.ClientIP
 	if s.SAML, err = saml.New(saml.Config{
 		BaseURL: under(base, "/sso/saml"), Key: cfg.SPKey, Rollover: cfg.SPKeyRollover, ExtraACSURLs: extraACSURLs(base, cfg.SAMLExtraACSPaths),
 		Connections: st, Store: cfg.SAMLStore, Events: st, Completer: s.Completer, Sessions: s.Sessions,
@@ -518,15 +540,25 @@ func (s *Stack) wire(cfg Config) error {
 	s.protocols = func(name string, h http.Handler) http.Handler {
 		return limitClients(callbacks, ip, name, render, h)
 	}
-	starters := map[sso.Protocol]sso.Starter{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC}
-	if s.Discovery, err = discovery.New(discovery.Config{
-		Store: st, Starters: starters, BaseURL: under(base, "/sso"),
+	s.Discovery, err = discovery.New(discovery.Config{
+		Store: st, Starters: s.starters(), BaseURL: under(base, "/sso"),
 		LocalLoginURL: cfg.LocalLoginURL, DefaultReturnTo: cfg.DefaultReturnTo, LocalMethods: cfg.localMethods(),
 		Chooser: cfg.Chooser, RateLimit: cfg.LoginRateLimit, Burst: cfg.LoginBurst,
 		ClientIP: ip, ErrorHandler: cfg.ErrorHandler, Logger: lg, TracerProvider: tp, MeterProvider: mp,
-	}); err != nil {
-		return err
-	}
+	})
+	return err
+}
+
+// starters are the protocols that start a login at an IdP.
+func (s *Stack) starters() map[sso.Protocol]sso.Starter {
+	return map[sso.Protocol]sso.Starter{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC}
+}
+
+// wireOrgTools builds what an organization's SSO set-up runs on: domain
+// verification, enforcement, connection health and SCIM.
+func (s *Stack) wireOrgTools(cfg Config) error {
+	var err error
+	st, tp, mp, lg, now := cfg.Store, cfg.TracerProvider, cfg.MeterProvider, cfg.Logger, cfg.Now
 	if s.Domains, err = domains.New(domains.Config{
 		Store: st, Auditor: s.Auditor, Resolver: cfg.DNS, Now: now, Logger: lg, TracerProvider: tp,
 	}); err != nil {
@@ -552,12 +584,19 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
-	if s.SCIM, err = scim.New(scim.Config{
-		Store: cfg.SCIMStore, Core: st, Revoker: s.Sessions, BaseURL: under(base, "/scim/v2"), Limiter: scimLimit,
-		ClientIP: ip, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
-	}); err != nil {
-		return err
-	}
+	s.SCIM, err = scim.New(scim.Config{
+		Store: cfg.SCIMStore, Core: st, Revoker: s.Sessions, BaseURL: under(cfg.BaseURL, "/scim/v2"), Limiter: scimLimit,
+		ClientIP: cfg.ClientIP, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
+	})
+	return err
+}
+
+// wireLocal builds, when configured, MFA, webhooks, invitations, passwords
+// and email codes.
+func (s *Stack) wireLocal(cfg Config) error {
+	var err error
+	st, base := cfg.Store, cfg.BaseURL
+	tp, mp, lg, now, ip := cfg.TracerProvider, cfg.MeterProvider, cfg.Logger, cfg.Now, cfg.ClientIP
 	if m := cfg.MFA; m != nil {
 		if s.MFA, err = mfa.New(mfa.Config{
 			Store: cfg.MFAStore, Sealer: s.Sealer, Users: st, Orgs: st, Members: st, Events: st, Elevator: s.Sessions,
@@ -565,7 +604,7 @@ func (s *Stack) wire(cfg Config) error {
 			// Step-ups at the IdP (sso.MFAPolicy.StepUpAtIdP) start at the
 			// connection that made the session, through GET
 			// <prefix>/mfa/step-up/idp.
-			Starters: starters, Connections: st, IdPStepUpURL: under(base, PrefixMFA+"step-up/idp").Path,
+			Starters: s.starters(), Connections: st, IdPStepUpURL: under(base, PrefixMFA+"step-up/idp").Path,
 			// A user's passkeys verify as their second factor.
 			Passkeys: s.passkeyFactor(&cfg), Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 		}); err != nil {
@@ -579,7 +618,6 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
-	var joiner func(ctx context.Context, u *sso.User) error
 	if ic := cfg.Invites; ic != nil {
 		if s.Invites, err = invite.New(invite.Config{
 			Store: ic.Store, Users: st, Orgs: st, Members: st, Domains: st, Auditor: s.Auditor, Mailer: ic.Mailer,
@@ -588,11 +626,10 @@ func (s *Stack) wire(cfg Config) error {
 		}); err != nil {
 			return err
 		}
-		joiner = func(ctx context.Context, u *sso.User) error { _, err := s.Invites.AutoJoin(ctx, u); return err }
 	}
 	if pc := cfg.Password; pc != nil {
 		if s.Password, err = password.New(password.Config{
-			Joiner: joiner,
+			Joiner: s.joiner(),
 			Store:  pc.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions, Revoker: s.Sessions,
 			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: pc.Mailer, VerifyURL: pc.VerifyURL, ResetURL: pc.ResetURL,
 			AppName: pc.AppName, Policy: pc.Policy, Params: pc.Params, Throttle: pc.Throttle,
@@ -604,7 +641,7 @@ func (s *Stack) wire(cfg Config) error {
 	}
 	if ec := cfg.EmailCode; ec != nil {
 		if s.EmailCode, err = emailcode.New(emailcode.Config{
-			Joiner: joiner,
+			Joiner: s.joiner(),
 			Store:  ec.Store, Users: st, Orgs: st, Members: st, Sessions: s.Sessions,
 			Enforcer: s.Enforcer, Auditor: s.Auditor, Mailer: ec.Mailer,
 			BaseURL: under(base, strings.TrimSuffix(PrefixEmailCode, "/")), AllowSignUp: ec.AllowSignUp,
@@ -616,12 +653,24 @@ func (s *Stack) wire(cfg Config) error {
 			return err
 		}
 	}
-	if err := s.wireSignIn(cfg); err != nil {
-		return err
+	return nil
+}
+
+// joiner is what joins a user who signs up with a password or an email
+// code to the organizations inviting them (invite.Manager.AutoJoin), nil
+// without invitations.
+func (s *Stack) joiner() func(ctx context.Context, u *sso.User) error {
+	if s.Invites == nil {
+		return nil
 	}
-	if err := s.wireAccount(cfg); err != nil {
-		return err
-	}
+	return func(ctx context.Context, u *sso.User) error { _, err := s.Invites.AutoJoin(ctx, u); return err }
+}
+
+// wireAdmin builds the admin API (with Config.Authorize) and the self-serve
+// portal (with Config.Portal) on one admin configuration.
+func (s *Stack) wireAdmin(cfg Config) error {
+	var err error
+	st, base, now, lg := cfg.Store, cfg.BaseURL, cfg.Now, cfg.Logger
 	requireAdmin := cfg.RequireAdmin
 	if requireAdmin == nil && s.MFA != nil {
 		requireAdmin = []func(http.Handler) http.Handler{s.MFA.Require}
@@ -629,7 +678,7 @@ func (s *Stack) wire(cfg Config) error {
 	adminCfg := admin.Config{
 		Store: st, Authorize: cfg.Authorize, RequireAdmin: requireAdmin,
 		Configurers: map[sso.Protocol]sso.ConnectionConfigurer{saml.Protocol: s.SAML, oidc.Protocol: s.OIDC},
-		Starters:    starters, Domains: s.Domains, Enforcer: s.Enforcer, Auditor: s.Auditor,
+		Starters:    s.starters(), Domains: s.Domains, Enforcer: s.Enforcer, Auditor: s.Auditor,
 		Sessions: s.Sessions, Health: s.Health, TestReturnTo: cfg.TestReturnTo, Now: now, Logger: lg, Invites: s.Invites,
 		SCIMStatus: func(ctx context.Context, orgID string) (any, error) { return s.SCIM.SyncStatus(ctx, orgID) },
 		Webhooks:   s.Webhooks,
