@@ -291,112 +291,139 @@ func MergeOrganizations(ctx context.Context, st MergeStore, a sso.EventRecorder,
 	if err != nil {
 		return nil, err
 	}
-	res := &MergeResult{}
-	logf := slog.Default().ErrorContext
-	// Domains.
-	doms, err := st.ListDomains(ctx, fromID)
-	if err != nil {
-		return nil, err
+	m := &merger{st: st, a: a, orgRev: orgRev, from: fromID, to: to, logf: slog.Default().ErrorContext}
+	if err := m.domains(ctx); err != nil {
+		return &m.res, err
 	}
-	for _, d := range doms {
-		if err := st.DeleteDomain(ctx, fromID, d.Name); err != nil && !errors.Is(err, sso.ErrNotFound) {
-			return res, err
-		}
-		moved := *d
-		moved.OrgID = toID
-		if cur, err := st.GetDomain(ctx, toID, d.Name); err == nil {
-			if d.State == sso.DomainVerified && cur.State != sso.DomainVerified {
-				if err := st.UpdateDomain(ctx, &moved); err != nil {
-					return res, err
-				}
-			}
-		} else if errors.Is(err, sso.ErrNotFound) {
-			if err := st.CreateDomain(ctx, &moved); err != nil {
-				return res, err
-			}
-		} else {
-			return res, err
-		}
-		res.Domains++
-		record.Quietly(ctx, a, &sso.Event{OrgID: toID, Type: EventDomainTransferred, Target: sso.Target{Type: "domain", ID: d.Name},
-			Details: map[string]string{"from_org": fromID}}, logf)
-		record.Quietly(ctx, a, &sso.Event{OrgID: fromID, Type: EventDomainTransferred, Target: sso.Target{Type: "domain", ID: d.Name},
-			Details: map[string]string{"to_org": toID}}, logf)
-	}
-	// Connections.
 	conns, err := st.ListConnections(ctx, fromID)
 	if err != nil {
-		return res, err
+		return &m.res, err
 	}
 	for _, c := range conns {
 		moved, err := moveConnection(ctx, st, c, fromID, toID)
 		if err != nil {
-			return res, err
+			return &m.res, err
 		}
 		if moved {
-			res.Connections++
+			m.res.Connections++
 		}
 	}
-	// Members and their identities.
 	for {
 		ms, err := st.ListMembers(ctx, fromID, "", 200)
 		if err != nil {
-			return res, err
+			return &m.res, err
 		}
 		if len(ms) == 0 {
 			break
 		}
-		for _, m := range ms {
-			ids, err := st.ListUserIdentities(ctx, m.UserID)
-			if err != nil {
-				return res, err
+		for _, mem := range ms {
+			if err := m.member(ctx, mem); err != nil {
+				return &m.res, err
 			}
-			for _, id := range ids {
-				if id.OrgID != fromID {
-					continue
-				}
-				moved := *id
-				moved.ID, moved.OrgID = opaque.NewID("idn_"), toID
-				if err := st.CreateIdentity(ctx, &moved); err != nil && !errors.Is(err, sso.ErrConflict) {
-					return res, err
-				}
-				if err := st.DeleteIdentity(ctx, id.ID); err != nil && !errors.Is(err, sso.ErrNotFound) {
-					return res, err
-				}
-				res.Identities++
-			}
-			ownerDropped := false
-			if _, err := st.GetMembership(ctx, toID, m.UserID); errors.Is(err, sso.ErrNotFound) {
-				nm := *m
-				nm.OrgID, nm.BreakGlass = toID, false
-				nm.Roles, ownerDropped = movedRoles(m.Roles, to)
-				if err := st.CreateMembership(ctx, &nm); err != nil && !errors.Is(err, sso.ErrConflict) {
-					return res, err
-				}
-			} else if err != nil {
-				return res, err
-			}
-			if orgRev != nil {
-				if _, err := orgRev.RevokeOrgSessions(ctx, fromID, m.UserID, "org_merged"); err != nil {
-					return res, fmt.Errorf("sso: merge: revoke sessions: %w", err)
-				}
-				res.Revoked++
-			}
-			if err := st.DeleteMembership(ctx, fromID, m.UserID); err != nil && !errors.Is(err, sso.ErrNotFound) {
-				return res, err
-			}
-			res.Members++
-			details := map[string]string{"from_org": fromID}
-			if ownerDropped {
-				details["dropped_role"] = sso.RoleOwner
-			}
-			record.Quietly(ctx, a, &sso.Event{OrgID: toID, Type: EventMemberMoved, Target: sso.Target{Type: "user", ID: m.UserID},
-				Details: details}, logf)
 		}
 	}
 	record.Quietly(ctx, a, &sso.Event{OrgID: toID, Type: EventOrgMerged, Target: sso.Target{Type: "organization", ID: fromID},
-		Details: map[string]string{"domains": fmt.Sprint(res.Domains), "members": fmt.Sprint(res.Members)}}, logf)
-	return res, nil
+		Details: map[string]string{"domains": fmt.Sprint(m.res.Domains), "members": fmt.Sprint(m.res.Members)}}, m.logf)
+	return &m.res, nil
+}
+
+// merger moves one organization's records into another for
+// MergeOrganizations, counting what it moved.
+type merger struct {
+	st     MergeStore
+	a      sso.EventRecorder
+	orgRev sso.OrgSessionRevoker // nil: no sessions to end
+	from   string
+	to     *sso.Organization
+	logf   func(ctx context.Context, msg string, args ...any)
+	res    MergeResult
+}
+
+// domains moves every domain; one the target already has stays, verified
+// when either was.
+func (m *merger) domains(ctx context.Context) error {
+	doms, err := m.st.ListDomains(ctx, m.from)
+	if err != nil {
+		return err
+	}
+	for _, d := range doms {
+		if err := m.st.DeleteDomain(ctx, m.from, d.Name); err != nil && !errors.Is(err, sso.ErrNotFound) {
+			return err
+		}
+		moved := *d
+		moved.OrgID = m.to.ID
+		if cur, err := m.st.GetDomain(ctx, m.to.ID, d.Name); err == nil {
+			if d.State == sso.DomainVerified && cur.State != sso.DomainVerified {
+				if err := m.st.UpdateDomain(ctx, &moved); err != nil {
+					return err
+				}
+			}
+		} else if errors.Is(err, sso.ErrNotFound) {
+			if err := m.st.CreateDomain(ctx, &moved); err != nil {
+				return err
+			}
+		} else {
+			return err
+		}
+		m.res.Domains++
+		record.Quietly(ctx, m.a, &sso.Event{OrgID: m.to.ID, Type: EventDomainTransferred, Target: sso.Target{Type: "domain", ID: d.Name},
+			Details: map[string]string{"from_org": m.from}}, m.logf)
+		record.Quietly(ctx, m.a, &sso.Event{OrgID: m.from, Type: EventDomainTransferred, Target: sso.Target{Type: "domain", ID: d.Name},
+			Details: map[string]string{"to_org": m.to.ID}}, m.logf)
+	}
+	return nil
+}
+
+// member moves mem's identities of the source organization and mem
+// itself (unless the target already has the user: that membership
+// stays), ends the member's sessions in the source, and removes mem.
+func (m *merger) member(ctx context.Context, mem *sso.Membership) error {
+	ids, err := m.st.ListUserIdentities(ctx, mem.UserID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if id.OrgID != m.from {
+			continue
+		}
+		moved := *id
+		moved.ID, moved.OrgID = opaque.NewID("idn_"), m.to.ID
+		if err := m.st.CreateIdentity(ctx, &moved); err != nil && !errors.Is(err, sso.ErrConflict) {
+			return err
+		}
+		if err := m.st.DeleteIdentity(ctx, id.ID); err != nil && !errors.Is(err, sso.ErrNotFound) {
+			return err
+		}
+		m.res.Identities++
+	}
+	ownerDropped := false
+	if _, err := m.st.GetMembership(ctx, m.to.ID, mem.UserID); errors.Is(err, sso.ErrNotFound) {
+		nm := *mem
+		nm.OrgID, nm.BreakGlass = m.to.ID, false
+		nm.Roles, ownerDropped = movedRoles(mem.Roles, m.to)
+		if err := m.st.CreateMembership(ctx, &nm); err != nil && !errors.Is(err, sso.ErrConflict) {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if m.orgRev != nil {
+		if _, err := m.orgRev.RevokeOrgSessions(ctx, m.from, mem.UserID, "org_merged"); err != nil {
+			return fmt.Errorf("sso: merge: revoke sessions: %w", err)
+		}
+		m.res.Revoked++
+	}
+	if err := m.st.DeleteMembership(ctx, m.from, mem.UserID); err != nil && !errors.Is(err, sso.ErrNotFound) {
+		return err
+	}
+	m.res.Members++
+	details := map[string]string{"from_org": m.from}
+	if ownerDropped {
+		details["dropped_role"] = sso.RoleOwner
+	}
+	record.Quietly(ctx, m.a, &sso.Event{OrgID: m.to.ID, Type: EventMemberMoved, Target: sso.Target{Type: "user", ID: mem.UserID},
+		Details: details}, m.logf)
+	return nil
 }
 
 // moveConnection moves c, read from organization fromID, to toID without
