@@ -28,20 +28,9 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	ctx, op := s.tel.StartOp(r.Context(), "saml.acs", string(Protocol))
 	defer s.tel.EndLogin(ctx, op)
 	r = r.WithContext(ctx)
-	id := r.PathValue("connection")
-	conn, own, err := s.connectionByACS(r, id == "")
-	if !own && id != "" {
-		conn, err = s.connection(ctx, id)
-	} else if !own {
-		err = invalid(ReasonUnknownConnection, errACSPathUnknown)
-	}
+	conn, err := s.acsConnection(r)
 	if err != nil {
-		s.fail(w, r, nil, false, err)
-		return
-	}
-	if !own && ConfigOf(conn).ACSURL != "" {
-		// A connection with its own ACS URL is served there only.
-		s.fail(w, r, conn, false, mismatch(ReasonDestinationMismatch, ConfigOf(conn).ACSURL, s.ACSURL(conn.ID)))
+		s.fail(w, r, conn, false, err)
 		return
 	}
 	op.SetTenant(conn.OrgID, conn.ID)
@@ -49,23 +38,9 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 	// again when Connections is its own store.
 	r = r.WithContext(loaded.WithConnection(ctx, s.cfg.Connections, conn))
 	ctx = r.Context()
-	if r.ContentLength > s.cfg.MaxResponseBytes {
-		s.fail(w, r, conn, false, invalid(ReasonTooLarge, errors.New("saml: request body too large")))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxResponseBytes)
-	if err := r.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.fail(w, r, conn, false, invalid(ReasonTooLarge, err))
-			return
-		}
-		s.fail(w, r, conn, false, invalid(ReasonMalformed, err))
-		return
-	}
-	encoded := r.PostForm.Get("SAMLResponse")
-	if encoded == "" {
-		s.fail(w, r, conn, false, invalid(ReasonMalformed, errors.New("saml: no SAMLResponse")))
+	encoded, err := s.readSAMLResponse(w, r)
+	if err != nil {
+		s.fail(w, r, conn, false, err)
 		return
 	}
 	now := s.now()
@@ -95,12 +70,8 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		login.ReturnTo, login.Test, login.StepUp = st.ReturnTo, st.Test, sso.StepUpOf(st.StepUp)
 		clearRequestCookie(w, s.cookiePath(conn), v.inResponseTo)
 	} else {
-		if !ConfigOf(conn).AllowIdPInitiated {
-			s.fail(w, r, conn, false, invalid(ReasonUnsolicited, errors.New("saml: response without InResponseTo")))
-			return
-		}
-		if v.issueInstant.IsZero() || now.Sub(v.issueInstant) > s.cfg.MaxIdPInitiatedAge {
-			s.fail(w, r, conn, false, mismatch(ReasonTooOld, "issued within "+s.cfg.MaxIdPInitiatedAge.String(), v.issueInstant.UTC().Format(time.RFC3339)))
+		if err := s.checkUnsolicited(conn, v, now); err != nil {
+			s.fail(w, r, conn, false, err)
 			return
 		}
 		// RelayState is never used as a URL: only an allowlisted relative
@@ -131,6 +102,61 @@ func (s *SP) ServeACS(w http.ResponseWriter, r *http.Request) {
 		s.logReject(r, conn, err)
 		s.errFn(w, r, err)
 	}
+}
+
+// acsConnection is the connection an ACS request is for: the one whose own
+// ACS URL it came to, or the one its {connection} path value names, which
+// must not have an ACS URL of its own (it is served there only). On an
+// error the connection is returned only when it was found.
+func (s *SP) acsConnection(r *http.Request) (*sso.Connection, error) {
+	id := r.PathValue("connection")
+	conn, own, err := s.connectionByACS(r, id == "")
+	switch {
+	case own:
+	case id != "":
+		conn, err = s.connection(r.Context(), id)
+	default:
+		err = invalid(ReasonUnknownConnection, errACSPathUnknown)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !own && ConfigOf(conn).ACSURL != "" {
+		return conn, mismatch(ReasonDestinationMismatch, ConfigOf(conn).ACSURL, s.ACSURL(conn.ID))
+	}
+	return conn, nil
+}
+
+// readSAMLResponse parses r's form, within MaxResponseBytes, and returns
+// its SAMLResponse.
+func (s *SP) readSAMLResponse(w http.ResponseWriter, r *http.Request) (string, error) {
+	if r.ContentLength > s.cfg.MaxResponseBytes {
+		return "", invalid(ReasonTooLarge, errors.New("saml: request body too large"))
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxResponseBytes)
+	if err := r.ParseForm(); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return "", invalid(ReasonTooLarge, err)
+		}
+		return "", invalid(ReasonMalformed, err)
+	}
+	encoded := r.PostForm.Get("SAMLResponse")
+	if encoded == "" {
+		return "", invalid(ReasonMalformed, errors.New("saml: no SAMLResponse"))
+	}
+	return encoded, nil
+}
+
+// checkUnsolicited admits a response without InResponseTo only when conn
+// allows IdP-initiated logins and the response is recent.
+func (s *SP) checkUnsolicited(conn *sso.Connection, v *verified, now time.Time) error {
+	if !ConfigOf(conn).AllowIdPInitiated {
+		return invalid(ReasonUnsolicited, errors.New("saml: response without InResponseTo"))
+	}
+	if v.issueInstant.IsZero() || now.Sub(v.issueInstant) > s.cfg.MaxIdPInitiatedAge {
+		return mismatch(ReasonTooOld, "issued within "+s.cfg.MaxIdPInitiatedAge.String(), v.issueInstant.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // takeRequest consumes the outstanding request v answers and checks that
