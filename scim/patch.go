@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 
@@ -383,63 +384,7 @@ func setOrDelete(m map[string]any, k string, v any) {
 func applyMulti(c map[string]any, op string, up *userPath, v any) error {
 	list, _ := c[up.name].([]any)
 	if up.filter == nil {
-		switch op {
-		case "remove":
-			if up.sub != "" {
-				for _, x := range list {
-					if m, ok := x.(map[string]any); ok {
-						delete(m, up.sub)
-					}
-				}
-				return nil
-			}
-			delete(c, up.name)
-			return nil
-		case "replace":
-			if up.sub != "" {
-				for _, x := range list {
-					if m, ok := x.(map[string]any); ok {
-						setOrDelete(m, up.sub, v)
-					}
-				}
-				return nil
-			}
-			setOrDelete(c, up.name, v)
-			return nil
-		default: // add
-			if up.sub != "" {
-				return invalidPath("add to %s.%s needs a value filter", up.name, up.sub)
-			}
-			vals, ok := v.([]any)
-			if !ok {
-				vals = []any{v}
-			}
-			for _, nv := range vals {
-				dup := false
-				for _, x := range list {
-					if reflect.DeepEqual(x, nv) {
-						dup = true
-						break
-					}
-					// The same value of the same type (e.g. an email
-					// added again with "primary") is that value, updated:
-					// RFC 7644 §3.5.2.1 adds no second copy.
-					if xm, nm, ok := sameValue(x, nv); ok {
-						for k, sv := range nm {
-							xm[k] = sv
-						}
-						dup = true
-						break
-					}
-				}
-				if !dup {
-					list = append(list, nv)
-				}
-			}
-			onePrimary(list)
-			c[up.name] = list
-			return nil
-		}
+		return applyMultiAll(c, list, op, up, v)
 	}
 	var matched []int
 	for i, x := range list {
@@ -447,25 +392,8 @@ func applyMulti(c map[string]any, op string, up *userPath, v any) error {
 			matched = append(matched, i)
 		}
 	}
-	switch op {
-	case "remove":
-		if up.sub != "" {
-			for _, i := range matched {
-				delete(list[i].(map[string]any), up.sub)
-			}
-			return nil
-		}
-		out := list[:0:0]
-		for i, x := range list {
-			if !contains(matched, i) {
-				out = append(out, x)
-			}
-		}
-		if len(out) == 0 {
-			delete(c, up.name)
-		} else {
-			c[up.name] = out
-		}
+	if op == "remove" {
+		removeMatched(c, list, up, matched)
 		return nil
 	}
 	if len(matched) == 0 {
@@ -499,6 +427,87 @@ func applyMulti(c map[string]any, op string, up *userPath, v any) error {
 		}
 	}
 	return nil
+}
+
+// applyMultiAll applies op to the multi-valued attribute as a whole (no
+// value filter): to one sub-attribute of every value when up names one.
+func applyMultiAll(c map[string]any, list []any, op string, up *userPath, v any) error {
+	switch op {
+	case "remove", "replace":
+		if up.sub == "" {
+			if op == "remove" {
+				delete(c, up.name)
+			} else {
+				setOrDelete(c, up.name, v)
+			}
+			return nil
+		}
+		for _, x := range list {
+			if m, ok := x.(map[string]any); ok {
+				if op == "remove" {
+					delete(m, up.sub)
+				} else {
+					setOrDelete(m, up.sub, v)
+				}
+			}
+		}
+		return nil
+	default: // add
+		if up.sub != "" {
+			return invalidPath("add to %s.%s needs a value filter", up.name, up.sub)
+		}
+		vals, ok := v.([]any)
+		if !ok {
+			vals = []any{v}
+		}
+		for _, nv := range vals {
+			if !mergeValue(list, nv) {
+				list = append(list, nv)
+			}
+		}
+		onePrimary(list)
+		c[up.name] = list
+		return nil
+	}
+}
+
+// mergeValue is true when list already holds nv: the same value, or the
+// same value of the same type (e.g. an email added again with "primary"),
+// which it updates with nv's sub-attributes. RFC 7644 §3.5.2.1 adds no
+// second copy.
+func mergeValue(list []any, nv any) bool {
+	for _, x := range list {
+		if reflect.DeepEqual(x, nv) {
+			return true
+		}
+		if xm, nm, ok := sameValue(x, nv); ok {
+			maps.Copy(xm, nm)
+			return true
+		}
+	}
+	return false
+}
+
+// removeMatched removes the values at matched (or only their sub-attribute
+// when up names one), and the attribute when no value is left.
+func removeMatched(c map[string]any, list []any, up *userPath, matched []int) {
+	if up.sub != "" {
+		for _, i := range matched {
+			delete(list[i].(map[string]any), up.sub)
+		}
+		return
+	}
+	out := list[:0:0]
+	for i, x := range list {
+		if !contains(matched, i) {
+			out = append(out, x)
+		}
+	}
+	if len(out) == 0 {
+		delete(c, up.name)
+	} else {
+		c[up.name] = out
+	}
 }
 
 func contains(xs []int, i int) bool {
