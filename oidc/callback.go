@@ -103,29 +103,9 @@ const maxQueryBytes = 16 << 10
 // sets *rawIDToken to the ID token it verified.
 func (rp *RP) callback(r *http.Request, connID string, rawIDToken *string) (*sso.Login, *sso.Connection, *Flow, error) {
 	ctx := r.Context()
-	if len(r.URL.RawQuery) > maxQueryBytes {
-		return nil, nil, nil, invalid(ReasonBadRequest, errors.New("oidc: callback query too long"))
-	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	q, state, err := parseCallback(r)
 	if err != nil {
-		return nil, nil, nil, invalid(ReasonBadRequest, err)
-	}
-	for _, k := range []string{"state", "code", "iss", "error"} {
-		if len(q[k]) > 1 {
-			// RFC 6749 section 3.1: parameters must not repeat; two
-			// values would let each check read a different one.
-			return nil, nil, nil, invalid(ReasonBadRequest, fmt.Errorf("oidc: callback parameter %q repeated", k))
-		}
-	}
-	state := q.Get("state")
-	if state == "" {
-		if code := q.Get("error"); code != "" {
-			return nil, nil, nil, invalid(ReasonIdPError, idpError(q))
-		}
-		return nil, nil, nil, invalid(ReasonStateMissing, nil)
-	}
-	if len(state) > 512 {
-		return nil, nil, nil, invalid(ReasonStateInvalid, errors.New("oidc: state too long"))
+		return nil, nil, nil, err
 	}
 	f, err := rp.cfg.Store.TakeFlow(ctx, opaque.Hash(state))
 	if err != nil {
@@ -158,50 +138,102 @@ func (rp *RP) callback(r *http.Request, connID string, rawIDToken *string) (*sso
 	if err != nil {
 		return nil, conn, f, upstreamFailure(ReasonDiscoveryFailed, err)
 	}
-	if q.Has("iss") {
-		if iss := q.Get("iss"); !issuerMatches(ConfigOf(conn), iss) {
-			return nil, conn, f, mismatch(ReasonIssuerParamMismatch, ConfigOf(conn).Issuer, iss)
-		}
-	} else if m.AuthResponseIssSupported {
-		return nil, conn, f, invalid(ReasonIssuerParamMissing, nil)
+	if err := checkIssuerParam(conn, m, q); err != nil {
+		return nil, conn, f, err
 	}
 	code := q.Get("code")
 	if code == "" || len(code) > 4096 {
 		return nil, conn, f, invalid(ReasonCodeMissing, nil)
 	}
-	tok, err := rp.exchange(ctx, conn, m, f, code)
+	p, rawID, err := rp.redeem(ctx, conn, m, f, code)
 	if err != nil {
 		return nil, conn, f, err
+	}
+	*rawIDToken = rawID
+	return &sso.Login{Connection: conn, Profile: p, ReturnTo: f.ReturnTo, Test: f.Test, LogoutHint: rawID,
+		StepUp: sso.StepUpOf(f.StepUp)}, conn, f, nil
+}
+
+// parseCallback parses a callback's query and returns it with its state,
+// refusing a repeated parameter and a missing or oversized state (an IdP
+// error without a state is reported as the IdP's).
+func parseCallback(r *http.Request) (url.Values, string, error) {
+	if len(r.URL.RawQuery) > maxQueryBytes {
+		return nil, "", invalid(ReasonBadRequest, errors.New("oidc: callback query too long"))
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, "", invalid(ReasonBadRequest, err)
+	}
+	for _, k := range []string{"state", "code", "iss", "error"} {
+		if len(q[k]) > 1 {
+			// RFC 6749 section 3.1: parameters must not repeat; two
+			// values would let each check read a different one.
+			return nil, "", invalid(ReasonBadRequest, fmt.Errorf("oidc: callback parameter %q repeated", k))
+		}
+	}
+	state := q.Get("state")
+	if state == "" {
+		if code := q.Get("error"); code != "" {
+			return nil, "", invalid(ReasonIdPError, idpError(q))
+		}
+		return nil, "", invalid(ReasonStateMissing, nil)
+	}
+	if len(state) > 512 {
+		return nil, "", invalid(ReasonStateInvalid, errors.New("oidc: state too long"))
+	}
+	return q, state, nil
+}
+
+// checkIssuerParam checks the callback's iss parameter (RFC 9207): it
+// names conn's issuer, and is there when the provider says it sends it.
+func checkIssuerParam(conn *sso.Connection, m *metadata, q url.Values) error {
+	if q.Has("iss") {
+		if iss := q.Get("iss"); !issuerMatches(ConfigOf(conn), iss) {
+			return mismatch(ReasonIssuerParamMismatch, ConfigOf(conn).Issuer, iss)
+		}
+	} else if m.AuthResponseIssSupported {
+		return invalid(ReasonIssuerParamMissing, nil)
+	}
+	return nil
+}
+
+// redeem exchanges code for tokens, verifies the ID token against f (its
+// nonce, the authentication it asked for), and returns the profile from
+// its claims, the UserInfo response and any overage groups, with the raw
+// ID token.
+func (rp *RP) redeem(ctx context.Context, conn *sso.Connection, m *metadata, f *Flow, code string) (*sso.Profile, string, error) {
+	tok, err := rp.exchange(ctx, conn, m, f, code)
+	if err != nil {
+		return nil, "", err
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
-		return nil, conn, f, invalid(ReasonIDTokenMissing, nil)
+		return nil, "", invalid(ReasonIDTokenMissing, nil)
 	}
 	vt, err := rp.verifyIDToken(ctx, conn, m, rawID, f.Nonce, tok.AccessToken)
 	if err != nil {
-		return nil, conn, f, err
+		return nil, "", err
 	}
 	if err := vt.decode(); err != nil {
-		return nil, conn, f, err
+		return nil, "", err
 	}
 	if err := rp.checkAuthn(f, vt.claims); err != nil {
-		return nil, conn, f, err
+		return nil, "", err
 	}
 	if err := rp.userInfo(ctx, conn, m, vt, tok.AccessToken); err != nil {
-		return nil, conn, f, err
+		return nil, "", err
 	}
 	p := rp.profile(ctx, conn, vt)
 	groups, err := rp.overageGroups(ctx, conn, m, vt)
 	if err != nil {
-		return nil, conn, f, err
+		return nil, "", err
 	}
 	if groups != nil {
 		p.Groups = groups
 		p.Raw["groups_source"] = []string{"graph"}
 	}
-	*rawIDToken = rawID
-	return &sso.Login{Connection: conn, Profile: p, ReturnTo: f.ReturnTo, Test: f.Test, LogoutHint: rawID,
-		StepUp: sso.StepUpOf(f.StepUp)}, conn, f, nil
+	return p, rawID, nil
 }
 
 // checkCallbackRoute checks that the callback arrived where the flow's
