@@ -120,56 +120,76 @@ func safeCode(c string) string {
 }
 
 var errorPage = template.Must(template.New("err").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign-in failed</title>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <meta name="viewport" content="width=device-width"></head>
-<body><h1>Sign-in failed</h1><p>{{.Message}}</p>{{if .Code}}<p>Reference: <code>{{.Code}}</code></p>{{end}}
+<body><h1>{{.Title}}</h1><p>{{.What}}</p><p>{{.Next}}</p>{{if .Reason}}<p>Reference: <code>{{.Reason}}</code></p>{{end}}
 </body></html>
 `))
 
-// DefaultErrorHandler renders a small HTML error page with a user-safe
-// message and status: 400 for rejected responses, 404 for unknown
-// connections, 503 when the IdP, its keys or the store is unavailable (a
-// retryable failure, also when it is a rejection such as
-// ReasonKeysUnavailable), 502 for another fault of the IdP (an
-// *UpstreamError: a discovery document, JWKS or userinfo answer that is
-// missing or malformed), 500 otherwise.
-// It never includes the private cause.
-func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg, code := http.StatusInternalServerError, "Something went wrong while signing you in. Please try again.", ""
-	var ve *sso.ValidationError
+// explanations are what a person is told for OIDC's own reasons; the
+// rest are sso.Explain's.
+var explanations = map[string]sso.Explanation{
+	ReasonStateMissing:         sso.ExplainRetry,
+	ReasonStateInvalid:         sso.ExplainRetry,
+	ReasonBrowserMismatch:      sso.ExplainRetry,
+	ReasonExpired:              sso.ExplainClock,
+	ReasonNotYetValid:          sso.ExplainClock,
+	ReasonIATInFuture:          sso.ExplainClock,
+	ReasonTokenTooOld:          sso.ExplainClock,
+	ReasonConnectionMismatch:   sso.ExplainRetry,
+	ReasonConnectionUnusable:   sso.ExplainUnavailableLink.WithStatus(http.StatusBadRequest),
+	ReasonMFANotPerformed:      sso.ExplainMFA,
+	ReasonLogoutRequestInvalid: sso.ExplainLogout,
+	ReasonAuthnTooOld:          sso.ExplainMFA,
+	ReasonTenantNotAllowed: {Status: http.StatusBadRequest, Title: "Use your work account",
+		What: "You signed in with an account from a directory this organization does not use.",
+		Next: "Sign in again with your work account for this organization (sign out of other accounts at your identity provider first)."},
+}
+
+// Explain says what happened to a failed OIDC sign-in, for the person
+// whose sign-in it was: an error the IdP returned (its code as the
+// reference), OIDC's own reasons, a fault of the IdP, then sso.Explain's.
+func Explain(err error) sso.Explanation {
 	var ie *IdPError
 	var ue *UpstreamError
 	switch {
 	case errors.As(err, &ie):
-		status, code = http.StatusBadRequest, safeCode(ie.Code)
-		msg = "Your identity provider did not sign you in."
+		e := sso.ExplainIdPRefused
 		if ie.Code == "access_denied" {
-			msg = "Sign-in was cancelled or denied by your identity provider."
+			e.Title = "Sign-in was cancelled"
+			e.What = "Sign-in was cancelled or refused at your identity provider."
+			e.Next = "Try again. If you did not cancel it, ask your administrator whether you are assigned to this application."
 		}
+		e.Reason = safeCode(ie.Code)
+		return e
 	case errors.Is(err, sso.ErrUnavailable):
-		status, code = http.StatusServiceUnavailable, sso.ReasonOf(err)
-		msg = "The identity provider could not be reached. Please try again later."
+		return sso.Explain(err)
 	case errors.As(err, &ue):
-		status, code = http.StatusBadGateway, sso.ReasonOf(err)
-		msg = "Your organization's identity provider is not answering as expected. Please try again later; if this keeps happening, tell your administrator."
-	case errors.As(err, &ve):
-		status, code = http.StatusBadRequest, ve.Reason
-		msg = "The sign-in response could not be accepted. Please start again."
-	case errors.Is(err, sso.ErrNotFound):
-		status, msg = http.StatusNotFound, "This sign-in link is not valid."
-	case errors.Is(err, sso.ErrInvalidInput):
-		status, msg = http.StatusBadRequest, "This sign-in link is not valid."
-	case errors.Is(err, sso.ErrAccessDenied), errors.Is(err, sso.ErrNotProvisioned), errors.Is(err, sso.ErrForbidden):
-		status, msg = http.StatusForbidden, "You do not have access to this organization."
-		code = sso.ReasonOf(err)
+		return sso.ExplainUpstream.For(err)
 	}
+	if e, ok := explanations[sso.ReasonOf(err)]; ok {
+		return e.For(err)
+	}
+	return sso.Explain(err)
+}
+
+// DefaultErrorHandler renders a small HTML error page: what happened and
+// what to do next (Explain), with its status: 400 for rejected responses,
+// 404 for unknown connections, 503 when the IdP, its keys or the store is
+// unavailable (a retryable failure, also when it is a rejection such as
+// ReasonKeysUnavailable), 502 for another fault of the IdP (an
+// *UpstreamError: a discovery document, JWKS or userinfo answer that is
+// missing or malformed), 500 otherwise. It never includes the private
+// cause.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	e := Explain(err)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'")
-	w.WriteHeader(status)
-	_ = errorPage.Execute(w, struct{ Message, Code string }{msg, code})
+	w.WriteHeader(e.Status)
+	_ = errorPage.Execute(w, e)
 }
 
 func configErr(format string, args ...any) error {

@@ -186,7 +186,7 @@ func TestIdPErrorResponse(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "cancelled or denied") ||
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "cancelled or refused") ||
 		strings.Contains(string(body), "script") || strings.Contains(string(body), "555") {
 		t.Fatalf("status %d body %s", resp.StatusCode, body)
 	}
@@ -329,8 +329,8 @@ func TestDefaultErrorHandler(t *testing.T) {
 		{invalid(ReasonNonceMismatch, errors.New("private cause detail")), 400, "nonce_mismatch"},
 		{&IdPError{Code: "server_error", Description: "<b>secret</b>"}, 400, "server_error"},
 		{&IdPError{Code: "<script>"}, 400, "error"},
-		{sso.ErrNotFound, 404, "not valid"},
-		{sso.ErrInvalidInput, 400, "not valid"},
+		{sso.ErrNotFound, 404, "Start again from the sign-in page"},
+		{sso.ErrInvalidInput, 400, "Start again from the sign-in page"},
 		{sso.ErrUnavailable, 503, "could not be reached"},
 		{sso.ErrNotProvisioned, 403, "not_provisioned"},
 		{errors.New("db password=hunter2"), 500, "went wrong"},

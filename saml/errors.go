@@ -88,6 +88,11 @@ const (
 	// certificate that is none of the connection's: Want lists the pinned
 	// SHA-256 fingerprints, Got the one in the response's KeyInfo.
 	ReasonCertificateUntrusted = "certificate_untrusted"
+	// ReasonNotPosted answers a request to an ACS that is not an HTTP-POST:
+	// the address opened directly (a bookmark, a reload), or a response
+	// sent with the HTTP-Redirect binding, which the Web Browser SSO
+	// profile does not allow for responses (SAML Profiles 4.1.2).
+	ReasonNotPosted = "acs_not_posted"
 )
 
 func invalid(reason string, cause error) *sso.ValidationError {
@@ -161,51 +166,65 @@ func classify(err error) *sso.ValidationError {
 	return invalid(ReasonSignatureInvalid, err)
 }
 
-// userMessages maps reasons to the sentence an end user sees. Everything else
-// gets the generic message.
-var userMessages = map[string]string{
-	ReasonExpired:           "The sign-in response has expired. Please try signing in again.",
-	ReasonNotYetValid:       "The sign-in response is not valid yet. Please check your device clock and try again.",
-	ReasonInResponseTo:      "This sign-in was started in another browser or has already been used. Please start again.",
-	ReasonUnsolicited:       "Sign-in must be started from this application. Please start again.",
-	ReasonReplayed:          "This sign-in response was already used. Please start again.",
-	ReasonStatus:            "Your identity provider did not complete the sign-in.",
-	ReasonUnknownConnection: "This sign-in link is not valid.",
-	ReasonTooLarge:          "The sign-in response is too large.",
+// explanations are what a person is told for SAML's own reasons; the
+// rest are sso.Explain's.
+var explanations = map[string]sso.Explanation{
+	ReasonExpired:                sso.ExplainRetry,
+	ReasonTooOld:                 sso.ExplainRetry,
+	ReasonInResponseTo:           sso.ExplainRetry,
+	ReasonReplayed:               sso.ExplainRetry,
+	ReasonNotYetValid:            sso.ExplainClock,
+	ReasonStatus:                 sso.ExplainIdPRefused,
+	ReasonUnknownConnection:      sso.ExplainUnavailableLink,
+	ReasonConnectionDisabled:     sso.ExplainUnavailableLink.WithStatus(http.StatusBadRequest),
+	ReasonMFANotPerformed:        sso.ExplainMFA,
+	ReasonLogoutUnsigned:         sso.ExplainLogout,
+	ReasonLogoutInvalid:          sso.ExplainLogout,
+	ReasonLogoutParameter:        sso.ExplainLogout,
+	ReasonAuthnTooOld:            sso.ExplainMFA,
+	ReasonCertificateExpired:     certificateExplanation,
+	ReasonCertificateNotYetValid: certificateExplanation,
+	ReasonUnsolicited: {Status: http.StatusBadRequest, Title: "Start from this application",
+		What: "Your organization does not allow signing in from the identity provider's app portal.",
+		Next: "Open this application's sign-in page and sign in from there."},
+	ReasonNotPosted: {Status: http.StatusMethodNotAllowed, Title: "Start signing in from the sign-in page",
+		What: "This address only receives the sign-in answers your identity provider sends; it cannot be opened directly.",
+		Next: "Start signing in again from the sign-in page. If you got here right after signing in at your identity provider, " +
+			"tell your administrator: it must send its answer with HTTP-POST."},
+	ReasonTooLarge: {Status: http.StatusRequestEntityTooLarge, Title: "Sign-in failed",
+		What: "Your identity provider's answer is too large to accept.",
+		Next: "Tell your administrator: the identity provider may be sending too many groups or attributes."},
+}
+
+var certificateExplanation = sso.Explanation{Status: http.StatusBadRequest, Title: "Sign-in failed",
+	What: "Your identity provider signed its answer with a certificate this application does not accept at this date.",
+	Next: "Tell your administrator: the single sign-on connection needs the identity provider's current certificate."}
+
+// Explain says what happened to a failed SAML sign-in, for the person
+// whose sign-in it was: SAML's own reasons, then sso.Explain's.
+func Explain(err error) sso.Explanation {
+	if e, ok := explanations[sso.ReasonOf(err)]; ok && !errors.Is(err, sso.ErrUnavailable) {
+		return e.For(err)
+	}
+	return sso.Explain(err)
 }
 
 var errorPage = template.Must(template.New("saml-error").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign-in failed</title></head>
-<body><h1>Sign-in failed</h1><p>{{.Message}}</p>{{if .Reason}}<p><small>Reference: {{.Reason}}</small></p>{{end}}</body></html>
+<title>{{.Title}}</title></head>
+<body><h1>{{.Title}}</h1><p>{{.What}}</p><p>{{.Next}}</p>{{if .Reason}}<p><small>Reference: {{.Reason}}</small></p>{{end}}</body></html>
 `))
 
-// DefaultErrorHandler renders a plain SAML error page: a status code, a
-// user-safe sentence and the stable reason, never the internal cause.
+// DefaultErrorHandler renders a plain SAML error page: what happened
+// and what to do next (Explain), and the stable reason, never the
+// internal cause.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusBadRequest
-	reason := sso.ReasonOf(err)
-	switch {
-	case reason == ReasonTooLarge:
-		status = http.StatusRequestEntityTooLarge
-	case reason == ReasonUnknownConnection, errors.Is(err, sso.ErrNotFound):
-		status = http.StatusNotFound
-	case errors.Is(err, sso.ErrUnavailable):
-		status = http.StatusServiceUnavailable
-	case errors.Is(err, sso.ErrAccessDenied), errors.Is(err, sso.ErrNotProvisioned), errors.Is(err, sso.ErrSSORequired):
-		status = http.StatusForbidden
-	case reason == "internal":
-		status = http.StatusInternalServerError
-	}
-	msg, ok := userMessages[reason]
-	if !ok {
-		msg = "We could not sign you in with your identity provider. Please try again or contact your administrator."
-	}
+	e := Explain(err)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(status)
-	_ = errorPage.Execute(w, struct{ Message, Reason string }{msg, reason})
+	w.WriteHeader(e.Status)
+	_ = errorPage.Execute(w, e)
 }

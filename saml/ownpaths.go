@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ssokit/ssokit/sso"
@@ -192,7 +193,19 @@ func (s *SP) serveOwnPath(w http.ResponseWriter, r *http.Request) {
 		s.serveMetadata(w, r, c.ID)
 	case r.Method == http.MethodPost && (c == nil || role == roleACS):
 		s.ServeACS(w, r)
+	case c != nil && role == roleACS, c == nil && (r.URL.Path == "/acs" || strings.HasPrefix(r.URL.Path, "/acs/")):
+		s.acsNotPosted(w, r)
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// acsNotPosted answers a request to an ACS that is not an HTTP-POST
+// (ReasonNotPosted) with a 405 that says where to start. It reads nothing
+// and records no failed login: a reload or a crawler is not one.
+func (s *SP) acsNotPosted(w http.ResponseWriter, r *http.Request) {
+	err := invalid(ReasonNotPosted, fmt.Errorf("saml: %s to the ACS", r.Method))
+	s.logReject(r, nil, err)
+	w.Header().Set("Allow", http.MethodPost)
+	s.errFn(w, r, err)
 }

@@ -90,13 +90,24 @@ func (p *pages) render(w http.ResponseWriter, r *http.Request, name, title strin
 }
 
 func (p *pages) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	p.renderErrorReason(w, r, status, msg, "")
+	p.renderExplanation(w, r, sso.Explanation{Status: status, Title: errorTitles[status], What: msg})
 }
 
-func (p *pages) renderErrorReason(w http.ResponseWriter, r *http.Request, status int, msg, reason string) {
+// errorTitles are the headings of the demo's own error pages.
+var errorTitles = map[int]string{
+	http.StatusBadRequest:         "That did not work",
+	http.StatusForbidden:          "Not allowed",
+	http.StatusNotFound:           "Not found",
+	http.StatusServiceUnavailable: "Temporarily unavailable",
+}
+
+// renderExplanation renders the error page: what happened, what to do
+// next and the reference, with e's status.
+func (p *pages) renderExplanation(w http.ResponseWriter, r *http.Request, e sso.Explanation) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	v := view{Title: "Error", Data: map[string]string{"Message": msg, "Reason": reason}}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(e.Status)
+	v := view{Title: e.Title, Data: e}
 	if pr, ok := sso.PrincipalFrom(r.Context()); ok {
 		v.Principal = pr
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ssokit/ssokit/session"
 	"github.com/ssokit/ssokit/sso"
+	"github.com/ssokit/ssokit/sso/stack"
 )
 
 // Handler returns the demo's root handler: every route, behind
@@ -152,16 +153,13 @@ func (a *App) sessionError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// protocolError renders SAML and OIDC failures as a page with a safe message.
+// protocolError renders SAML and OIDC failures, and login completion's
+// refusals, as a page that says what happened and what to do next
+// (stack.Explain).
 func (a *App) protocolError(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusBadRequest
-	msg := "The sign-in could not be completed. Please try again or contact your administrator."
-	if errors.Is(err, sso.ErrUnavailable) {
-		status = http.StatusServiceUnavailable
-		msg = "The sign-in service is temporarily unavailable."
-	}
-	a.log.InfoContext(r.Context(), "sign-in rejected", "reason", sso.ReasonOf(err), "path", r.URL.Path)
-	a.pages.renderErrorReason(w, r, status, msg, sso.ReasonOf(err))
+	e := stack.Explain(err)
+	a.log.InfoContext(r.Context(), "sign-in rejected", "reason", e.Reason, "status", e.Status, "path", r.URL.Path)
+	a.pages.renderExplanation(w, r, e)
 }
 
 func (a *App) issueTokens(w http.ResponseWriter, r *http.Request) {

@@ -39,19 +39,22 @@ func limitClients(b *clientlimit.Buckets, clientIP func(*http.Request) string, c
 	})
 }
 
-// tooManyPage is the default page of a refused sign-in request.
-var tooManyPage = template.Must(template.New("429").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Too many sign-in attempts</title></head>
-<body><h1>Too many sign-in attempts</h1>
-<p>Your network sent more sign-in requests than we accept in a short time.
-Wait a few seconds, then sign in again. If this keeps happening, contact your administrator.</p>
+// errorPage is the page of a failed sign-in when the host set no
+// Config.ErrorHandler: what happened and what to do next (Explain).
+var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{{.Title}}</title></head>
+<body><h1>{{.Title}}</h1><p>{{.What}}</p><p>{{.Next}}</p>{{if .Reason}}<p><small>Reference: {{.Reason}}</small></p>{{end}}
 </body></html>`))
 
-// renderTooMany is limitClients' renderer when the host set no
-// Config.ErrorHandler: a 429 page that says what to do.
-func renderTooMany(w http.ResponseWriter, _ *http.Request, _ error) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusTooManyRequests)
-	_ = tooManyPage.Execute(w, nil)
+// renderExplained renders errorPage for err, with Explain's status.
+func renderExplained(w http.ResponseWriter, _ *http.Request, err error) {
+	e := Explain(err)
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	w.WriteHeader(e.Status)
+	_ = errorPage.Execute(w, e)
 }

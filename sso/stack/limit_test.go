@@ -46,7 +46,7 @@ func TestProtocolEndpointsLimitedPerClient(t *testing.T) {
 	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("request past the burst: status %d, Retry-After %q; want 429 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
 	}
-	if body := rec.Body.String(); !strings.Contains(body, "Wait a few seconds") || strings.Contains(body, "goroutine") {
+	if body := rec.Body.String(); !strings.Contains(body, "Wait a minute, then try again") || strings.Contains(body, "goroutine") {
 		t.Fatalf("the refusal page does not say what to do: %s", body)
 	}
 	if rec := post("198.51.100.7", "/sso/oidc/callback"); rec.Code != http.StatusTooManyRequests {

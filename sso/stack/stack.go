@@ -202,9 +202,10 @@ type Config struct {
 	// right unless a proxy you control sets a header.
 	ClientIP func(r *http.Request) string
 	// ErrorHandler renders the browser-facing errors of SAML, OIDC and
-	// discovery. Nil means each protocol's own user-safe page or error
-	// document. Errors of the JSON APIs (SCIM, MFA, admin, sessions) keep
-	// their standard shapes.
+	// discovery; Explain says what to tell the person. Nil means a page
+	// with Explain's words for SAML and OIDC (login completion's refusals
+	// included) and discovery's own. Errors of the JSON APIs (SCIM, MFA,
+	// admin, sessions) keep their standard shapes.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// SessionErrorHandler renders what the session middleware refuses (no
 	// session, an expired one, a re-authentication demand), for example as
@@ -508,12 +509,18 @@ func (s *Stack) wireProtocols(cfg Config) error {
 	var err error
 	st, base := cfg.Store, cfg.BaseURL
 	tp, mp, lg, now, ip := cfg.TracerProvider, cfg.MeterProvider, cfg.Logger, cfg.Now, cfg.ClientIP
+	// Without a host's page, SAML and OIDC failures (and refusals of
+	// login completion) render one page that explains them.
+	errPage := cfg.ErrorHandler
+	if errPage == nil {
+		errPage = renderExplained
+	}
 	if s.SAML, err = saml.New(saml.Config{
 		BaseURL: under(base, "/sso/saml"), Key: cfg.SPKey, Rollover: cfg.SPKeyRollover, ExtraACSURLs: extraACSURLs(base, cfg.SAMLExtraACSPaths),
 		Connections: st, Store: cfg.SAMLStore, Events: st, Completer: s.Completer, Sessions: s.Sessions,
 		DefaultReturnTo:   cfg.DefaultReturnTo,
 		AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
-		ErrorHandler: cfg.ErrorHandler, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
+		ErrorHandler: errPage, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
 		return err
 	}
@@ -521,7 +528,7 @@ func (s *Stack) wireProtocols(cfg Config) error {
 		BaseURL:     under(base, "/sso/oidc/"),
 		Connections: st, Store: cfg.OIDCStore, Completer: s.Completer, Sessions: s.Sessions, Sealer: s.Sealer,
 		AllowInsecureURLs: cfg.Dev.AllowInsecureURLs, AllowPrivateAddresses: cfg.Dev.AllowPrivateAddresses,
-		ErrorHandler: cfg.ErrorHandler, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
+		ErrorHandler: errPage, Now: now, Logger: lg, TracerProvider: tp, MeterProvider: mp,
 	}); err != nil {
 		return err
 	}
@@ -533,12 +540,8 @@ func (s *Stack) wireProtocols(cfg Config) error {
 		cbBurst = defaultCallbackBurst
 	}
 	callbacks := clientlimit.New(cbRate, cbBurst, maxLimitedClients)
-	render := cfg.ErrorHandler
-	if render == nil {
-		render = renderTooMany
-	}
 	s.protocols = func(name string, h http.Handler) http.Handler {
-		return limitClients(callbacks, ip, name, render, h)
+		return limitClients(callbacks, ip, name, errPage, h)
 	}
 	s.Discovery, err = discovery.New(discovery.Config{
 		Store: st, Starters: s.starters(), BaseURL: under(base, "/sso"),
