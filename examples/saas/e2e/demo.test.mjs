@@ -166,4 +166,25 @@ describe('demo with the development IdP', () => {
       await ctxB.close();
     }
   });
+
+  test('(h) a failed sign-in says what happened and what to do next', () => withPage(async (page) => {
+    // A callback whose sign-in this browser never started (or already used).
+    let res = await page.goto(demo.base + '/sso/oidc/callback?state=not-a-state&code=x');
+    assert.equal(res.status(), 400);
+    assert.equal((await page.textContent('h1')).trim(), 'This sign-in expired');
+    assert.match(await page.textContent('#error-message'), /already used, or was started in another browser/);
+    assert.match(await page.textContent('#error-next'), /Start signing in again/);
+    assert.equal((await page.textContent('#error-reason')).trim(), 'state_invalid');
+    await shot(page, 'h-error-1-state');
+
+    // The SAML ACS opened directly, as a reload or a bookmark would.
+    res = await page.goto(demo.base + '/sso/saml/acs');
+    assert.equal(res.status(), 405);
+    assert.match(await page.textContent('#error-message'), /cannot be opened directly/);
+    assert.equal((await page.textContent('#error-reason')).trim(), 'acs_not_posted');
+    await page.getByRole('link', { name: 'Back to sign in' }).click();
+    await page.waitForURL(/\/login$/);
+    assert.equal(await page.locator('#email').count(), 1, 'the link leads to the sign-in page');
+    await shot(page, 'h-error-2-acs-get');
+  }));
 });
