@@ -3,7 +3,6 @@ package oidc
 import (
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -119,13 +118,6 @@ func safeCode(c string) string {
 	return "error"
 }
 
-var errorPage = template.Must(template.New("err").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
-<meta name="viewport" content="width=device-width"></head>
-<body><h1>{{.Title}}</h1><p>{{.What}}</p><p>{{.Next}}</p>{{if .Reason}}<p>Reference: <code>{{.Reason}}</code></p>{{end}}
-</body></html>
-`))
-
 // explanations are what a person is told for OIDC's own reasons; the
 // rest are sso.Explain's.
 var explanations = map[string]sso.Explanation{
@@ -182,14 +174,7 @@ func Explain(err error) sso.Explanation {
 // missing or malformed), 500 otherwise. It never includes the private
 // cause.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	e := Explain(err)
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'")
-	w.WriteHeader(e.Status)
-	_ = errorPage.Execute(w, e)
+	Explain(err).ServeHTTP(w, r)
 }
 
 func configErr(format string, args ...any) error {

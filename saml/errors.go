@@ -2,7 +2,6 @@ package saml
 
 import (
 	"errors"
-	"html/template"
 	"net/http"
 	"strings"
 
@@ -209,22 +208,9 @@ func Explain(err error) sso.Explanation {
 	return sso.Explain(err)
 }
 
-var errorPage = template.Must(template.New("saml-error").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title></head>
-<body><h1>{{.Title}}</h1><p>{{.What}}</p><p>{{.Next}}</p>{{if .Reason}}<p><small>Reference: {{.Reason}}</small></p>{{end}}</body></html>
-`))
-
 // DefaultErrorHandler renders a plain SAML error page: what happened
 // and what to do next (Explain), and the stable reason, never the
 // internal cause.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	e := Explain(err)
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(e.Status)
-	_ = errorPage.Execute(w, e)
+	Explain(err).ServeHTTP(w, r)
 }

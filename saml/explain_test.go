@@ -45,7 +45,7 @@ func TestDefaultErrorHandlerExplains(t *testing.T) {
 		saml.DefaultErrorHandler(rec, httptest.NewRequest(http.MethodPost, "/acs", nil), tc.err)
 		body := rec.Body.String()
 		if rec.Code != tc.status || !strings.Contains(body, tc.what) || !strings.Contains(body, tc.next) ||
-			!strings.Contains(body, "Reference: "+tc.wantedReason) {
+			!strings.Contains(body, "Reference: <code>"+tc.wantedReason+"</code>") {
 			t.Errorf("%v: status %d, body %s; want %d with %q, %q and the reference %q", tc.err, rec.Code, body, tc.status, tc.what, tc.next, tc.wantedReason)
 		}
 		if strings.Contains(body, "private cause") {

@@ -2,6 +2,7 @@ package sso
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 )
 
@@ -125,4 +126,24 @@ func (e Explanation) WithStatus(status int) Explanation {
 func (e Explanation) For(err error) Explanation {
 	e.Reason = ReasonOf(err)
 	return e
+}
+
+// explanationPage is the plain page Explanation.ServeHTTP renders.
+var explanationPage = template.Must(template.New("explanation").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title></head>
+<body><h1>{{.Title}}</h1><p>{{.What}}</p><p>{{.Next}}</p>{{if .Reason}}<p><small>Reference: <code>{{.Reason}}</code></small></p>{{end}}
+</body></html>
+`))
+
+// ServeHTTP renders e as a plain, uncached HTML page with e.Status: the
+// protocols' default error pages. A host renders its own from the fields.
+func (e Explanation) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	w.WriteHeader(e.Status)
+	_ = explanationPage.Execute(w, e)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -39,6 +40,27 @@ func TestExplain(t *testing.T) {
 			if strings.Contains(e.Title+e.What+e.Next+e.Reason, leak) {
 				t.Errorf("Explain(%v) leaks %q", tc.err, leak)
 			}
+		}
+	}
+}
+
+// TestExplanationPage checks the plain page an Explanation renders: its
+// status, every part escaped, and headers that keep it out of caches and
+// frames of script.
+func TestExplanationPage(t *testing.T) {
+	t.Parallel()
+	e := sso.Explanation{Status: http.StatusForbidden, Title: "No <b>access</b>", What: "what <script>x</script>", Next: "next step", Reason: "r&d"}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusForbidden || !strings.Contains(body, "next step") || !strings.Contains(body, "r&amp;d") ||
+		strings.Contains(body, "<script>") || strings.Contains(body, "<b>") {
+		t.Fatalf("status %d, body %s", rec.Code, body)
+	}
+	for k, want := range map[string]string{"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+		"Content-Security-Policy": "default-src 'none'", "Content-Type": "text/html; charset=utf-8"} {
+		if got := rec.Header().Get(k); got != want {
+			t.Errorf("%s = %q; want %q", k, got, want)
 		}
 	}
 }

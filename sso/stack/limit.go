@@ -2,7 +2,6 @@ package stack
 
 import (
 	"fmt"
-	"html/template"
 	"net/http"
 
 	"github.com/ssokit/ssokit/internal/clientlimit"
@@ -39,22 +38,8 @@ func limitClients(b *clientlimit.Buckets, clientIP func(*http.Request) string, c
 	})
 }
 
-// errorPage is the page of a failed sign-in when the host set no
-// Config.ErrorHandler: what happened and what to do next (Explain).
-var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>{{.Title}}</title></head>
-<body><h1>{{.Title}}</h1><p>{{.What}}</p><p>{{.Next}}</p>{{if .Reason}}<p><small>Reference: {{.Reason}}</small></p>{{end}}
-</body></html>`))
-
-// renderExplained renders errorPage for err, with Explain's status.
-func renderExplained(w http.ResponseWriter, _ *http.Request, err error) {
-	e := Explain(err)
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'")
-	w.WriteHeader(e.Status)
-	_ = errorPage.Execute(w, e)
+// renderExplained renders Explain's page for err: the Stack's page of a
+// failed sign-in when the host set no Config.ErrorHandler.
+func renderExplained(w http.ResponseWriter, r *http.Request, err error) {
+	Explain(err).ServeHTTP(w, r)
 }
