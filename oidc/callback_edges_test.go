@@ -112,7 +112,7 @@ func TestIssuerVariants(t *testing.T) {
 
 // googleSetup configures a connection whose issuer is Google's, with manual
 // endpoints served by the mock OP.
-func googleSetup(t *testing.T) (*harness, *mockOP) {
+func googleSetup(t *testing.T, hostedDomains ...string) (*harness, *mockOP) {
 	t.Helper()
 	clk := newClock()
 	op := newMockOP(t, clk)
@@ -120,6 +120,7 @@ func googleSetup(t *testing.T) (*harness, *mockOP) {
 	h := newHarness(t, clk, nil)
 	h.addConn(op, "conn_g", "org_g", func(c *sso.Connection, in *ConnectionInput) {
 		in.AuthURL, in.TokenURL, in.JWKSURL, in.UserInfoURL = op.srv.URL+"/authorize", op.srv.URL+"/token", op.srv.URL+"/jwks", op.srv.URL+"/userinfo"
+		in.HostedDomains = hostedDomains
 	})
 	return h, op
 }
@@ -133,7 +134,7 @@ func TestGoogleSchemelessIssuer(t *testing.T) {
 	t.Run("accepted-for-google-and-normalized", func(t *testing.T) {
 		t.Parallel()
 		h, op := googleSetup(t)
-		op.set(func(op *mockOP) { op.claims = func(c map[string]any) { c["iss"] = "accounts.google.com" } })
+		op.set(func(op *mockOP) { op.claims = func(c map[string]any) { c["iss"], c["hd"] = "accounts.google.com", "example.com" } })
 		l := h.wantOK(h.login(newBrowser(t), "conn_g"))
 		if l.Profile.Issuer != "https://accounts.google.com" {
 			t.Fatalf("Profile.Issuer = %q, want the configured issuer", l.Profile.Issuer)
@@ -144,7 +145,7 @@ func TestGoogleSchemelessIssuer(t *testing.T) {
 		h, op := googleSetup(t)
 		op.set(func(op *mockOP) {
 			op.omitProfileClaims, op.userinfoSigned = true, true
-			op.claims = func(c map[string]any) { c["iss"] = "accounts.google.com" }
+			op.claims = func(c map[string]any) { c["iss"], c["hd"] = "accounts.google.com", "example.com" }
 		})
 		l := h.wantOK(h.login(newBrowser(t), "conn_g"))
 		if l.Profile.Email != "alice@example.com" || l.Profile.Issuer != "https://accounts.google.com" {
@@ -161,6 +162,99 @@ func TestGoogleSchemelessIssuer(t *testing.T) {
 		op.set(func(op *mockOP) { op.claims = func(c map[string]any) { c["iss"] = "http://accounts.google.com" } })
 		h.wantReject(h.login(newBrowser(t), "conn_g"), ReasonIssuerMismatch)
 	})
+}
+
+// TestGoogleHostedDomain is the personal-account attack on a Google
+// connection: Google's issuer is every Google account's, and a personal
+// account may carry a work address its owner no longer controls (an
+// employee who left). Only a Workspace account (hd) signs in, and with
+// hosted_domains only one of those Workspaces.
+func TestGoogleHostedDomain(t *testing.T) {
+	t.Parallel()
+	hd := func(v any) func(op *mockOP) {
+		return func(op *mockOP) {
+			op.claims = func(c map[string]any) {
+				if v != nil {
+					c["hd"] = v
+				}
+			}
+		}
+	}
+	t.Run("personal-account-refused", func(t *testing.T) {
+		t.Parallel()
+		h, op := googleSetup(t)
+		op.set(hd(nil))
+		h.wantReject(h.login(newBrowser(t), "conn_g"), ReasonHostedDomainNotAllowed)
+	})
+	t.Run("empty-hd-refused", func(t *testing.T) {
+		t.Parallel()
+		h, op := googleSetup(t)
+		op.set(hd(""))
+		h.wantReject(h.login(newBrowser(t), "conn_g"), ReasonHostedDomainNotAllowed)
+	})
+	t.Run("workspace-account-accepted", func(t *testing.T) {
+		t.Parallel()
+		h, op := googleSetup(t)
+		op.set(hd("example.com"))
+		h.wantOK(h.login(newBrowser(t), "conn_g"))
+	})
+	for name, c := range map[string]struct {
+		hd   any
+		want string
+	}{
+		"listed-domain-accepted":      {"Example.COM", ""},
+		"other-workspace-refused":     {"evil.example", ReasonHostedDomainNotAllowed},
+		"suffix-of-listed-refused":    {"notexample.com", ReasonHostedDomainNotAllowed},
+		"subdomain-of-listed-refused": {"eu.example.com", ReasonHostedDomainNotAllowed},
+		"hd-not-a-string-refused":     {[]string{"example.com"}, ReasonTokenMalformed},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h, op := googleSetup(t, "example.com")
+			op.set(hd(c.hd))
+			res := h.login(newBrowser(t), "conn_g")
+			if c.want == "" {
+				h.wantOK(res)
+			} else {
+				h.wantReject(res, c.want)
+			}
+		})
+	}
+}
+
+// TestHostedDomainsSetting checks hosted_domains as an admin sets it:
+// only for Google's issuer, domain names only, once each, kept in
+// canonical form, and a warning while a Google connection has none.
+func TestHostedDomainsSetting(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	op := newMockOP(t, clk)
+	h := newHarness(t, clk, nil)
+	for _, tc := range []struct {
+		issuer  string
+		domains []string
+	}{
+		{op.issuer, []string{"example.com"}},
+		{"https://accounts.google.com", []string{"not a domain"}},
+		{"https://accounts.google.com", []string{"203.0.113.7"}},
+		{"https://accounts.google.com", []string{"example.com", "EXAMPLE.com."}},
+	} {
+		in := &ConnectionInput{Issuer: tc.issuer, ClientID: "x", ClientSecret: "y", HostedDomains: tc.domains}
+		_, err := h.rp.Configure(t.Context(), &sso.Connection{ID: "c"}, in)
+		if ve := wantReason(t, err, "invalid_hosted_domains"); !strings.Contains(ve.Detail(), "fix: ") {
+			t.Fatalf("%+v: %s", tc, ve.Detail())
+		}
+	}
+	g, gop := googleSetup(t, "Example.COM", "bücher.example")
+	v := g.rp.ConfigView(mustConn(g, "conn_g")).(*ConfigView)
+	if strings.Join(v.HostedDomains, " ") != "example.com xn--bcher-kva.example" || len(v.Warnings) != 0 {
+		t.Fatalf("view %+v; want the canonical domains and no warning", v)
+	}
+	_ = gop
+	open, _ := googleSetup(t)
+	if v := open.rp.ConfigView(mustConn(open, "conn_g")).(*ConfigView); len(v.Warnings) != 1 || !strings.Contains(v.Warnings[0], "hosted_domains") {
+		t.Fatalf("view %+v; want a warning naming hosted_domains", v)
+	}
 }
 
 func TestTimeClaims(t *testing.T) {

@@ -99,6 +99,10 @@ func (rp *RP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionIn
 	if err := rp.checkGroupOverage(in, method); err != nil {
 		return nil, err
 	}
+	hosted, err := checkHostedDomains(in.Issuer, in.HostedDomains)
+	if err != nil {
+		return nil, err
+	}
 	for _, a := range prev.SigningAlgs {
 		if !isAsymmetricAlg(a) {
 			return nil, fmt.Errorf("%w: oidc: signing algorithm %q not allowed", sso.ErrInvalidInput, a)
@@ -112,6 +116,7 @@ func (rp *RP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionIn
 		UserInfo:         prev.UserInfo,
 		SigningAlgs:      slices.Clone(prev.SigningAlgs),
 		AllowedTenantIDs: slices.Clone(prev.AllowedTenantIDs),
+		HostedDomains:    hosted,
 		MFAACRValues:     slices.Clone(in.MFAACRValues),
 		// PostLogoutRedirectURI is where the IdP sends the browser after
 		// an RP-initiated logout.

@@ -51,6 +51,13 @@ type ConnectionConfig struct {
 	// https://login.microsoftonline.com/{tenantid}/v2.0, lists the accepted
 	// tenant IDs.
 	AllowedTenantIDs []string
+	// HostedDomains, for Google (issuer https://accounts.google.com, which
+	// every Google account shares), lists the Google Workspace domains
+	// whose accounts may sign in: the ID token's hd claim must be one of
+	// them. Empty admits any Workspace account. A personal Google account
+	// carries no hd and is refused either way: it may hold a work address
+	// its owner no longer controls.
+	HostedDomains []string
 	// MFAACRValues are the acr_values sent when a login requires MFA
 	// (sso.StartOptions.RequireMFA); an acr among them counts as MFA. Empty
 	// means DefaultMFAACRValues.
@@ -105,6 +112,8 @@ type ConnectionInput struct {
 	// MFAACRValues are the acr_values that ask this IdP for MFA; empty
 	// means DefaultMFAACRValues.
 	MFAACRValues []string `json:"mfa_acr_values,omitempty"`
+	// HostedDomains sets ConnectionConfig.HostedDomains (Google only).
+	HostedDomains []string `json:"hosted_domains,omitempty"`
 	// EndSessionURL is the end_session_endpoint of manual endpoints.
 	EndSessionURL string `json:"end_session_endpoint,omitempty"`
 	// PostLogoutRedirectURI is where the IdP returns the browser after an
@@ -134,6 +143,7 @@ type ConfigView struct {
 	AuthMethod       string   `json:"auth_method,omitempty"`
 	Scopes           []string `json:"scopes,omitempty"`
 	AllowedTenantIDs []string `json:"allowed_tenant_ids,omitempty"`
+	HostedDomains    []string `json:"hosted_domains,omitempty"`
 	MFAACRValues     []string `json:"mfa_acr_values,omitempty"`
 	EndSessionURL    string   `json:"end_session_endpoint,omitempty"`
 	// PostLogoutRedirectURI is the configured post_logout_redirect_uri.
@@ -156,7 +166,8 @@ func (rp *RP) ConfigView(c *sso.Connection) any {
 	}
 	return &ConfigView{Issuer: o.Issuer, AuthURL: o.AuthURL, TokenURL: o.TokenURL, UserInfoURL: o.UserInfoURL,
 		JWKSURL: o.JWKSURL, ClientID: o.ClientID, ClientSecretSet: o.ClientSecretSealed != "", AuthMethod: o.AuthMethod,
-		Scopes: o.Scopes, AllowedTenantIDs: o.AllowedTenantIDs, MFAACRValues: o.MFAACRValues, EndSessionURL: o.EndSessionURL,
+		Scopes: o.Scopes, AllowedTenantIDs: o.AllowedTenantIDs, HostedDomains: o.HostedDomains, MFAACRValues: o.MFAACRValues,
+		EndSessionURL:         o.EndSessionURL,
 		PostLogoutRedirectURI: o.PostLogoutRedirectURI, RedirectURI: o.RedirectURI,
 		GroupOverage: o.GroupOverage, GraphURL: o.GraphURL, Warnings: configWarnings(o)}
 }

@@ -64,6 +64,8 @@ var reasonFixes = map[string]string{
 	ReasonNonceMismatch:       "the ID token does not answer this login's request: start the test again; if it repeats, the IdP ignores the nonce parameter",
 	ReasonAtHashMismatch:      "the ID token does not belong to the access token it came with: report it to the IdP vendor",
 	ReasonTenantNotAllowed:    "add the user's tenant ID to allowed_tenant_ids, or use the tenant's own issuer",
+	ReasonHostedDomainNotAllowed: "sign in with a Google Workspace account of one of hosted_domains (a personal Google account carries no hd), " +
+		"or add the account's Workspace domain to hosted_domains",
 	ReasonUserInfoSubMismatch: "the userinfo endpoint answered for another user: check the userinfo endpoint URL",
 	ReasonUserInfoInvalid:     "the userinfo endpoint did not return a valid document: check the userinfo endpoint URL, or set userinfo to never",
 	ReasonPKCEUnsupported:     "enable PKCE with S256 for the application at the IdP",

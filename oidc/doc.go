@@ -86,6 +86,11 @@
 //   - Multi-tenant issuers (Microsoft Entra "common"/"organizations"): an
 //     Issuer with [TenantPlaceholder] accepts only tokens whose tid is in
 //     AllowedTenantIDs and whose iss is the template filled with that tid.
+//   - Google (issuer https://accounts.google.com, shared by every Google
+//     account): only a Google Workspace account signs in, one whose ID
+//     token carries hd, and with HostedDomains set only one of those
+//     Workspaces ([ReasonHostedDomainNotAllowed]). A personal account is
+//     refused: it may hold a work address its owner no longer controls.
 //   - Keys: the JWKS is cached per connection; a kid the cache lacks
 //     refetches it at once (an IdP may rotate right after the last fetch),
 //     once per kid per JWKSRefetchInterval (30s), within a token bucket of

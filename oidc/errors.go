@@ -12,35 +12,38 @@ import (
 
 // Stable reasons of the *sso.ValidationError values this package returns.
 const (
-	ReasonStateMissing            = "state_missing"
-	ReasonStateInvalid            = "state_invalid"
-	ReasonBrowserMismatch         = "state_browser_mismatch"
-	ReasonConnectionMismatch      = "connection_mismatch"
-	ReasonConnectionUnusable      = "connection_unusable"
-	ReasonIssuerParamMismatch     = "iss_param_mismatch"
-	ReasonIssuerParamMissing      = "iss_param_missing"
-	ReasonCodeMissing             = "code_missing"
-	ReasonIdPError                = "idp_error"
-	ReasonTokenExchange           = "token_exchange_failed"
-	ReasonIDTokenMissing          = "id_token_missing"
-	ReasonTokenTooLarge           = "token_too_large"
-	ReasonTokenMalformed          = "token_malformed"
-	ReasonAlgNotAllowed           = "alg_not_allowed"
-	ReasonSignatureInvalid        = "signature_invalid"
-	ReasonKeysUnavailable         = "keys_unavailable"
-	ReasonIssuerMismatch          = "issuer_mismatch"
-	ReasonAudienceMismatch        = "audience_mismatch"
-	ReasonAZPMismatch             = "azp_mismatch"
-	ReasonExpired                 = "token_expired"
-	ReasonExpMissing              = "exp_missing"
-	ReasonNotYetValid             = "token_not_yet_valid"
-	ReasonIATMissing              = "iat_missing"
-	ReasonIATInFuture             = "iat_in_future"
-	ReasonTokenTooOld             = "token_too_old"
-	ReasonSubMissing              = "sub_missing"
-	ReasonNonceMismatch           = "nonce_mismatch"
-	ReasonAtHashMismatch          = "at_hash_mismatch"
-	ReasonTenantNotAllowed        = "tenant_not_allowed"
+	ReasonStateMissing        = "state_missing"
+	ReasonStateInvalid        = "state_invalid"
+	ReasonBrowserMismatch     = "state_browser_mismatch"
+	ReasonConnectionMismatch  = "connection_mismatch"
+	ReasonConnectionUnusable  = "connection_unusable"
+	ReasonIssuerParamMismatch = "iss_param_mismatch"
+	ReasonIssuerParamMissing  = "iss_param_missing"
+	ReasonCodeMissing         = "code_missing"
+	ReasonIdPError            = "idp_error"
+	ReasonTokenExchange       = "token_exchange_failed"
+	ReasonIDTokenMissing      = "id_token_missing"
+	ReasonTokenTooLarge       = "token_too_large"
+	ReasonTokenMalformed      = "token_malformed"
+	ReasonAlgNotAllowed       = "alg_not_allowed"
+	ReasonSignatureInvalid    = "signature_invalid"
+	ReasonKeysUnavailable     = "keys_unavailable"
+	ReasonIssuerMismatch      = "issuer_mismatch"
+	ReasonAudienceMismatch    = "audience_mismatch"
+	ReasonAZPMismatch         = "azp_mismatch"
+	ReasonExpired             = "token_expired"
+	ReasonExpMissing          = "exp_missing"
+	ReasonNotYetValid         = "token_not_yet_valid"
+	ReasonIATMissing          = "iat_missing"
+	ReasonIATInFuture         = "iat_in_future"
+	ReasonTokenTooOld         = "token_too_old"
+	ReasonSubMissing          = "sub_missing"
+	ReasonNonceMismatch       = "nonce_mismatch"
+	ReasonAtHashMismatch      = "at_hash_mismatch"
+	ReasonTenantNotAllowed    = "tenant_not_allowed"
+	// ReasonHostedDomainNotAllowed refuses a Google ID token without hd (a
+	// personal account) or with an hd not in HostedDomains.
+	ReasonHostedDomainNotAllowed  = "hd_not_allowed"
 	ReasonUserInfoSubMismatch     = "userinfo_sub_mismatch"
 	ReasonUserInfoInvalid         = "userinfo_invalid"
 	ReasonDiscoveryIssuerMismatch = "discovery_issuer_mismatch"
@@ -121,22 +124,27 @@ func safeCode(c string) string {
 // explanations are what a person is told for OIDC's own reasons; the
 // rest are sso.Explain's.
 var explanations = map[string]sso.Explanation{
-	ReasonStateMissing:         sso.ExplainRetry,
-	ReasonStateInvalid:         sso.ExplainRetry,
-	ReasonBrowserMismatch:      sso.ExplainRetry,
-	ReasonExpired:              sso.ExplainClock,
-	ReasonNotYetValid:          sso.ExplainClock,
-	ReasonIATInFuture:          sso.ExplainClock,
-	ReasonTokenTooOld:          sso.ExplainClock,
-	ReasonConnectionMismatch:   sso.ExplainRetry,
-	ReasonConnectionUnusable:   sso.ExplainUnavailableLink.WithStatus(http.StatusBadRequest),
-	ReasonMFANotPerformed:      sso.ExplainMFA,
-	ReasonLogoutRequestInvalid: sso.ExplainLogout,
-	ReasonAuthnTooOld:          sso.ExplainMFA,
-	ReasonTenantNotAllowed: {Status: http.StatusBadRequest, Title: "Use your work account",
-		What: "You signed in with an account from a directory this organization does not use.",
-		Next: "Sign in again with your work account for this organization (sign out of other accounts at your identity provider first)."},
+	ReasonStateMissing:           sso.ExplainRetry,
+	ReasonStateInvalid:           sso.ExplainRetry,
+	ReasonBrowserMismatch:        sso.ExplainRetry,
+	ReasonExpired:                sso.ExplainClock,
+	ReasonNotYetValid:            sso.ExplainClock,
+	ReasonIATInFuture:            sso.ExplainClock,
+	ReasonTokenTooOld:            sso.ExplainClock,
+	ReasonConnectionMismatch:     sso.ExplainRetry,
+	ReasonConnectionUnusable:     sso.ExplainUnavailableLink.WithStatus(http.StatusBadRequest),
+	ReasonMFANotPerformed:        sso.ExplainMFA,
+	ReasonLogoutRequestInvalid:   sso.ExplainLogout,
+	ReasonAuthnTooOld:            sso.ExplainMFA,
+	ReasonHostedDomainNotAllowed: workAccount,
+	ReasonTenantNotAllowed:       workAccount,
 }
+
+// workAccount explains a sign-in with an account of another directory
+// (an Entra tenant, a Google Workspace) or a personal one.
+var workAccount = sso.Explanation{Status: http.StatusBadRequest, Title: "Use your work account",
+	What: "You signed in with a personal account, or one from a directory this organization does not use.",
+	Next: "Sign in again with your work account for this organization (sign out of other accounts at your identity provider first)."}
 
 // Explain says what happened to a failed OIDC sign-in, for the person
 // whose sign-in it was: an error the IdP returned (its code as the

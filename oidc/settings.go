@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ssokit/ssokit/internal/mfactx"
+	"github.com/ssokit/ssokit/internal/normalize"
 	"github.com/ssokit/ssokit/sso"
 )
 
@@ -37,6 +38,59 @@ func checkACRValues(vals []string) error {
 		if slices.Contains(vals[:i], v) {
 			return settingErr("mfa_acr_values", fmt.Sprintf("value %q is listed twice", v), fix)
 		}
+	}
+	return nil
+}
+
+// maxHostedDomains bounds hosted_domains.
+const maxHostedDomains = 50
+
+// checkHostedDomains validates hosted_domains and returns them in
+// canonical form: only for Google's issuer, at most maxHostedDomains
+// distinct domain names.
+func checkHostedDomains(issuer string, domains []string) ([]string, error) {
+	const fix = "list your Google Workspace domains, e.g. [\"example.com\"]"
+	if len(domains) == 0 {
+		return nil, nil
+	}
+	if issuer != issuerGoogle {
+		return nil, settingErr("hosted_domains", "set for an issuer other than Google's",
+			"leave hosted_domains out, or use the issuer "+issuerGoogle)
+	}
+	if len(domains) > maxHostedDomains {
+		return nil, settingErr("hosted_domains", fmt.Sprintf("%d domains, at most %d allowed", len(domains), maxHostedDomains), fix)
+	}
+	out := make([]string, 0, len(domains))
+	for i, d := range domains {
+		n, err := normalize.Domain(d)
+		if err != nil {
+			return nil, settingErr("hosted_domains", fmt.Sprintf("value %d is not a domain name", i+1), fix)
+		}
+		if slices.Contains(out, n) {
+			return nil, settingErr("hosted_domains", fmt.Sprintf("%q is listed twice", n), fix)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// checkHostedDomain checks a Google ID token's hd claim against oc: a
+// Google Workspace account (hd present) of one of oc.HostedDomains when
+// there are any. Other issuers pass.
+func checkHostedDomain(oc *ConnectionConfig, hd string) error {
+	if oc.Issuer != issuerGoogle {
+		return nil
+	}
+	want := "a Google Workspace account (hd)"
+	if len(oc.HostedDomains) > 0 {
+		want = "hd in " + strings.Join(oc.HostedDomains, " ")
+	}
+	got := hd
+	if got == "" {
+		got = "no hd: a personal Google account"
+	}
+	if hd == "" || len(oc.HostedDomains) > 0 && !slices.Contains(oc.HostedDomains, strings.ToLower(hd)) {
+		return mismatch(ReasonHostedDomainNotAllowed, want, got)
 	}
 	return nil
 }
@@ -115,6 +169,9 @@ func configWarnings(oc *ConnectionConfig) []string {
 	}
 	if oc.GraphURL != "" && !isMicrosoftGraph(oc.GraphURL) {
 		w = append(w, "graph_url: groups, and so roles, come from "+oc.GraphURL+", not a Microsoft Graph endpoint, which also receives an app token; use it only for a trusted directory")
+	}
+	if oc.Issuer == issuerGoogle && len(oc.HostedDomains) == 0 {
+		w = append(w, "hosted_domains: every Google Workspace account can sign in through this client; list your Workspace's domains")
 	}
 	if strings.HasPrefix(oc.RedirectURI, "http:") {
 		w = append(w, "redirect_uri: an http redirect URI sends authorization codes unencrypted; use it only for local development")

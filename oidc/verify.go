@@ -86,6 +86,7 @@ type idClaims struct {
 	Nonce    string          `json:"nonce"`
 	AtHash   string          `json:"at_hash"`
 	TID      string          `json:"tid"`
+	HD       string          `json:"hd"`
 	// ClaimNames and ClaimSources are the distributed and aggregated
 	// claims of OIDC Core 5.6.2: every name must refer to a source.
 	ClaimNames   map[string]string `json:"_claim_names"`
@@ -218,6 +219,9 @@ func (rp *RP) verifyIDToken(ctx context.Context, conn *sso.Connection, m *metada
 		return nil, mismatch(ReasonTenantNotAllowed, tid, c.TID)
 	case c.Nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(nonce)) != 1:
 		return nil, invalid(ReasonNonceMismatch, nil)
+	}
+	if err := checkHostedDomain(oc, c.HD); err != nil {
+		return nil, err
 	}
 	if c.AtHash != "" {
 		if err := verifyAtHash(t.hdr.Alg, c.AtHash, accessToken); err != nil {

@@ -104,7 +104,7 @@ func settingLabel(k string) string {
 		"issuer": "Issuer", "client_id": "Client ID", "client_secret_set": "Client secret stored",
 		"scopes": "Scopes", "auth_method": "Client authentication", "authorization_endpoint": "Authorization endpoint",
 		"token_endpoint": "Token endpoint", "userinfo_endpoint": "User info endpoint", "jwks_uri": "Signing keys URL",
-		"allowed_tenant_ids": "Allowed tenant IDs"}[k]; ok {
+		"allowed_tenant_ids": "Allowed tenant IDs", "hosted_domains": "Google Workspace domains"}[k]; ok {
 		return l
 	}
 	return strings.ReplaceAll(k, "_", " ")
