@@ -134,7 +134,9 @@ func TestGoogleSchemelessIssuer(t *testing.T) {
 	t.Run("accepted-for-google-and-normalized", func(t *testing.T) {
 		t.Parallel()
 		h, op := googleSetup(t)
-		op.set(func(op *mockOP) { op.claims = func(c map[string]any) { c["iss"], c["hd"] = "accounts.google.com", "example.com" } })
+		op.set(func(op *mockOP) {
+			op.claims = func(c map[string]any) { c["iss"], c["hd"] = "accounts.google.com", "example.com" }
+		})
 		l := h.wantOK(h.login(newBrowser(t), "conn_g"))
 		if l.Profile.Issuer != "https://accounts.google.com" {
 			t.Fatalf("Profile.Issuer = %q, want the configured issuer", l.Profile.Issuer)
