@@ -69,6 +69,9 @@ var oidcAdvanced = []advField{
 		Help: "Must be registered at your identity provider. Leave empty for its own signed-out page."},
 	{Name: "mfa_acr_values", Label: "Authentication context (acr) values that count as multi-factor", Kind: "list",
 		Help: "Sent as acr_values when a sign-in needs multi-factor authentication, separated by spaces. Leave empty for the usual values."},
+	{Name: "hosted_domains", Label: "Google Workspace domains allowed to sign in", Kind: "list",
+		Help: "Only for Google (issuer https://accounts.google.com): your Workspace domains, separated by spaces. " +
+			"Leave empty to admit any Workspace account. Personal Google accounts are always refused."},
 	{Name: "group_overage", Label: "Groups Microsoft Entra ID leaves out of the token", Kind: "select",
 		Options: []advOption{{"", "Use only the groups in the token"}, {"graph", "Look them up in Microsoft Graph"}},
 		Help:    "Entra ID leaves groups out when a person is in many. The lookup needs the Graph permission GroupMember.Read.All for this app; a failed lookup refuses the sign-in."},

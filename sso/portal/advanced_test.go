@@ -249,7 +249,7 @@ func TestAdvancedOIDCSendsEverySettingInUse(t *testing.T) {
 		t.Fatalf("page: %d %s", r.Status, r.text())
 	}
 	r = b.post("/connections/"+c.ID+"/advanced", b.form("redirect_uri", "https://app.example/legacy/callback",
-		"group_overage", "graph", "mfa_acr_values", " urn:mfa  urn:otp ", "post_logout_redirect_uri", "", "graph_url", ""))
+		"group_overage", "graph", "mfa_acr_values", " urn:mfa  urn:otp ", "post_logout_redirect_uri", "", "graph_url", "", "hosted_domains", ""))
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", r.Status, r.text())
 	}
