@@ -75,3 +75,42 @@ func (p *Portal) idpInput(r *http.Request, s *Session, c *connRow) (map[string]a
 	}
 	return in, nil
 }
+
+// withAdvancedInUse adds to an OIDC connection's identity provider input
+// (from the connection page) the advanced settings in use that it does not
+// set: the admin API configures a connection as a whole, so saving the
+// identity provider side alone would clear them. The Google Workspace
+// domains travel only while the issuer stays Google's, the only one they
+// apply to.
+func withAdvancedInUse(cfg json.RawMessage, c *connRow) (json.RawMessage, error) {
+	if c.Protocol != "oidc" || c.Raw == nil {
+		return cfg, nil
+	}
+	in := map[string]any{}
+	if err := json.Unmarshal(cfg, &in); err != nil {
+		return nil, fmt.Errorf("portal: read configuration input: %w", err)
+	}
+	for _, f := range oidcAdvanced {
+		if _, set := in[f.Name]; set {
+			continue
+		}
+		if f.Name == "hosted_domains" && in["issuer"] != googleIssuer {
+			continue
+		}
+		switch v := c.Raw[f.Name].(type) {
+		case string:
+			if v != "" {
+				in[f.Name] = v
+			}
+		case []any:
+			if len(v) > 0 {
+				in[f.Name] = v
+			}
+		}
+	}
+	return json.Marshal(in)
+}
+
+// googleIssuer is Google's OIDC issuer, the only one hosted_domains
+// applies to.
+const googleIssuer = "https://accounts.google.com"

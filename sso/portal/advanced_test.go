@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -312,5 +313,44 @@ func TestAdvancedSAMLMetadataURLKept(t *testing.T) {
 	cfg := storedSAML(t, f, c.ID)
 	if cfg.MFAComparison != "minimum" || cfg.MetadataURL != idp.URL+"/metadata" || cfg.IdPEntityID != "https://idp.example.com/md" || hits.Load() != 2 {
 		t.Fatalf("stored comparison %q metadata URL %q entity %q, fetched %d times", cfg.MFAComparison, cfg.MetadataURL, cfg.IdPEntityID, hits.Load())
+	}
+}
+
+// TestIdPSaveKeepsOIDCAdvancedSettings saves an OIDC connection's identity
+// provider side again (a new client secret) on the connection page: the
+// advanced settings in use travel with it, since the admin API configures
+// a connection as a whole and would clear them, among them the Google
+// Workspace domains that keep other Workspaces out. A changed issuer no
+// longer Google's drops the domains instead of failing on a field the page
+// does not show.
+func TestIdPSaveKeepsOIDCAdvancedSettings(t *testing.T) {
+	rec := &recordingConfigurer{}
+	f := newFixture(t, func(cfg *portal.Config) {
+		rec.ConnectionConfigurer = cfg.Admin.Configurers[oidc.Protocol]
+		cfg.Admin.Configurers[oidc.Protocol] = rec
+	})
+	c := &sso.Connection{ID: opaque.NewID("conn_"), OrgID: f.orgA.ID, Protocol: oidc.Protocol, DisplayName: "Google", Status: sso.ConnectionDraft,
+		Config: &oidc.ConnectionConfig{Issuer: "https://accounts.google.com", ClientID: "cid", ClientSecretSealed: "v1.k.sealed",
+			HostedDomains: []string{"acme.example"}, MFAACRValues: []string{"urn:mfa"}, RedirectURI: "https://app.example/legacy/callback"}}
+	if err := f.st.CreateConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.open(f.orgA, portal.SectionSSO)
+	page := "/connections/" + c.ID
+	r := b.post(page+"/idp", b.form("guide", "oidc", "issuer", "https://accounts.google.com", "client_id", "cid", "client_secret", "new-secret"))
+	if r.Status != http.StatusOK {
+		t.Fatalf("save: %d %s", r.Status, r.text())
+	}
+	got := rec.last
+	if got["client_secret"] != "new-secret" || fmt.Sprint(got["hosted_domains"]) != "[acme.example]" ||
+		fmt.Sprint(got["mfa_acr_values"]) != "[urn:mfa]" || got["redirect_uri"] != "https://app.example/legacy/callback" {
+		t.Fatalf("sent %v; want the new secret with the advanced settings in use", got)
+	}
+	r = b.post(page+"/idp", b.form("guide", "oidc", "issuer", "https://login.example", "client_id", "cid", "client_secret", "s"))
+	if r.Status != http.StatusOK {
+		t.Fatalf("save with another issuer: %d %s", r.Status, r.text())
+	}
+	if _, ok := rec.last["hosted_domains"]; ok || fmt.Sprint(rec.last["mfa_acr_values"]) != "[urn:mfa]" {
+		t.Fatalf("sent %v; want no hosted_domains for an issuer other than Google's, the rest kept", rec.last)
 	}
 }

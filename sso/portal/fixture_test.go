@@ -52,7 +52,9 @@ func (f *fakeConfigurer) ConfigureConnection(_ context.Context, c *sso.Connectio
 		if !strings.HasPrefix(in.Issuer, "https://") || in.ClientID == "" {
 			return nil, fmt.Errorf("%w: oidc: issuer must be https and client_id is required", sso.ErrInvalidInput)
 		}
-		c.Config = &oidc.ConnectionConfig{Issuer: in.Issuer, ClientID: in.ClientID, ClientSecretSealed: "v1.k.sealed"}
+		c.Config = &oidc.ConnectionConfig{Issuer: in.Issuer, ClientID: in.ClientID, ClientSecretSealed: "v1.k.sealed",
+			HostedDomains: in.HostedDomains, MFAACRValues: in.MFAACRValues, RedirectURI: in.RedirectURI,
+			PostLogoutRedirectURI: in.PostLogoutRedirectURI, GroupOverage: in.GroupOverage, GraphURL: in.GraphURL}
 		return &sso.IdPDetails{Issuer: in.Issuer}, nil
 	}
 	var in saml.ConnectionInput
@@ -98,7 +100,9 @@ func (f *fakeConfigurer) ConfigView(c *sso.Connection) any {
 		return &saml.ConfigView{IdPEntityID: cfg.IdPEntityID, SSOURL: cfg.SSOURL, Certificates: len(cfg.Certificates)}
 	}
 	if cfg := oidc.ConfigOf(c); cfg != nil {
-		return &oidc.ConfigView{Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecretSet: true}
+		return &oidc.ConfigView{Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecretSet: true,
+			HostedDomains: cfg.HostedDomains, MFAACRValues: cfg.MFAACRValues, RedirectURI: cfg.RedirectURI,
+			PostLogoutRedirectURI: cfg.PostLogoutRedirectURI, GroupOverage: cfg.GroupOverage, GraphURL: cfg.GraphURL}
 	}
 	return nil
 }

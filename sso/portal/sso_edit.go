@@ -226,6 +226,9 @@ func (p *Portal) ssoSetIdP(w http.ResponseWriter, r *http.Request, s *Session) e
 		return fmt.Errorf("%w: no setup guide for protocol %s", sso.ErrInvalidInput, c.Protocol)
 	}
 	cfg, err := configInput(r, g.Fields)
+	if err == nil {
+		cfg, err = withAdvancedInUse(cfg, c)
+	}
 	if err != nil {
 		p.renderDetail(w, r, http.StatusBadRequest, c, nil, explain(err))
 		return nil
