@@ -282,7 +282,11 @@ func (h *Handler) connectionHealth(w http.ResponseWriter, r *http.Request, org *
 
 // UpdateConnectionRequest is the body of PATCH /connections/{id}. Absent
 // fields are left unchanged. A new Config returns an active connection to
-// draft: it must be tested and activated again.
+// draft: it must be tested and activated again. Config is the protocol's
+// whole input: SAML keeps the optional settings it leaves out, while an
+// OIDC input that leaves out an optional setting (redirect_uri,
+// mfa_acr_values, group_overage, hosted_domains, ...) clears it, so send
+// every OIDC setting in use (GET /connections/{id} lists them).
 type UpdateConnectionRequest struct {
 	DisplayName *string         `json:"display_name,omitempty"`
 	Config      json.RawMessage `json:"config,omitempty"`
