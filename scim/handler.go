@@ -314,6 +314,7 @@ type Error struct {
 	Err error
 }
 
+// Error returns the status, the scimType and the detail.
 func (e *Error) Error() string {
 	s := "scim: " + strconv.Itoa(e.Status)
 	if e.ScimType != "" {

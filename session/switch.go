@@ -30,6 +30,7 @@ type SwitchError struct {
 	Err    error
 }
 
+// Error names the organization and the reason of the refusal.
 func (e *SwitchError) Error() string {
 	return fmt.Sprintf("session: switch to organization %s refused: %s", e.OrgID, e.Reason)
 }

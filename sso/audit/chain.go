@@ -13,6 +13,7 @@ type ChainError struct {
 	Reason string
 }
 
+// Error names the first broken sequence number and why it breaks.
 func (e *ChainError) Error() string {
 	return "sso: audit chain broken at seq " + strconv.FormatInt(e.Seq, 10) + ": " + e.Reason
 }

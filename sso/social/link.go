@@ -47,6 +47,7 @@ type LinkError struct {
 	Err error
 }
 
+// Error is the refusal's message.
 func (e *LinkError) Error() string { return e.Err.Error() }
 
 // Unwrap returns Err.
