@@ -147,7 +147,7 @@ func (m *Manager) reconcileChanged(ctx context.Context, changes sso.MembershipCh
 		if len(ms) < reconcileBatch {
 			return n, nil
 		}
-		next := sso.CursorOf(ms[len(ms)-1])
+		next := ms[len(ms)-1].Cursor()
 		if next == after {
 			return n, errors.New("the membership store returned the same page twice")
 		}

@@ -115,8 +115,8 @@ type MembershipCursor struct {
 	OrgID, UserID string
 }
 
-// CursorOf is m's position in ListChangedMemberships' order.
-func CursorOf(m *Membership) MembershipCursor {
+// Cursor is m's position in ListChangedMemberships' order.
+func (m *Membership) Cursor() MembershipCursor {
 	return MembershipCursor{UpdatedAt: m.UpdatedAt, OrgID: m.OrgID, UserID: m.UserID}
 }
 

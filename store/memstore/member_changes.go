@@ -20,13 +20,13 @@ func (s *Store) ListChangedMemberships(ctx context.Context, since time.Time, aft
 	var out []*sso.Membership
 	for _, byUser := range d.members {
 		for _, m := range byUser {
-			if m.UpdatedAt.Before(since) || start && compareCursor(sso.CursorOf(m), after) <= 0 {
+			if m.UpdatedAt.Before(since) || start && compareCursor(m.Cursor(), after) <= 0 {
 				continue
 			}
 			out = append(out, m)
 		}
 	}
-	slices.SortFunc(out, func(a, b *sso.Membership) int { return compareCursor(sso.CursorOf(a), sso.CursorOf(b)) })
+	slices.SortFunc(out, func(a, b *sso.Membership) int { return compareCursor(a.Cursor(), b.Cursor()) })
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}

@@ -44,7 +44,7 @@ func runMemberChanges(t *testing.T, newStores newStoresFunc) {
 				if len(page) < 2 {
 					break
 				}
-				after = sso.CursorOf(page[len(page)-1])
+				after = page[len(page)-1].Cursor()
 			}
 			equal(t, "ListChangedMemberships in pages of 2", paged, ordered)
 
