@@ -11,6 +11,7 @@ import (
 // the page and the stable reason to quote to an administrator. It never
 // carries the internal cause.
 type Explanation struct {
+	// Status is the page's HTTP status.
 	Status int
 	// Title is the page's heading.
 	Title string
