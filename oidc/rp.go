@@ -270,7 +270,12 @@ func (rp *RP) random(n int) (string, error) {
 
 // ServeLogin starts an SP-initiated login at the connection: it must be an
 // active OIDC connection. The query may carry return_to (kept only when
-// returnto.IsSafe) and login_hint.
+// returnto.IsSafe) and login_hint. It is also the connection's login
+// initiation endpoint (OpenID Connect Core 1.0 section 4, an IdP's app
+// tile or dashboard): iss, when present, must name the connection's
+// issuer, and target_link_uri, when return_to is absent, is where the
+// person lands after the login, kept only when it is a safe path or an
+// absolute URL on BaseURL's origin (never an open redirect).
 func (rp *RP) ServeLogin(w http.ResponseWriter, r *http.Request, connectionID string) {
 	conn, err := rp.cfg.Connections.GetConnection(r.Context(), connectionID)
 	if err != nil || conn.Protocol != Protocol || ConfigOf(conn) == nil || conn.Status != sso.ConnectionActive {
@@ -281,14 +286,39 @@ func (rp *RP) ServeLogin(w http.ResponseWriter, r *http.Request, connectionID st
 		return
 	}
 	q := r.URL.Query()
+	if q.Has("iss") && !issuerEquals(ConfigOf(conn).Issuer, q.Get("iss")) && !issuerMatches(ConfigOf(conn), q.Get("iss")) {
+		rp.cfg.ErrorHandler(w, r, mismatch(ReasonIssuerParamMismatch, ConfigOf(conn).Issuer, q.Get("iss")))
+		return
+	}
 	hint := q.Get("login_hint")
 	if len(hint) > 256 {
 		hint = ""
 	}
-	if err := rp.StartLogin(w, r, conn, sso.StartOptions{ReturnTo: q.Get("return_to"), LoginHint: hint}); err != nil {
+	returnTo := q.Get("return_to")
+	if returnTo == "" {
+		returnTo = rp.targetLink(q.Get("target_link_uri"))
+	}
+	if err := rp.StartLogin(w, r, conn, sso.StartOptions{ReturnTo: returnTo, LoginHint: hint}); err != nil {
 		rp.log.WarnContext(r.Context(), "oidc: login start failed", "connection", conn.ID, "err", err)
 		rp.cfg.ErrorHandler(w, r, err)
 	}
+}
+
+// targetLink is a third-party-initiated login's target_link_uri as a
+// return_to: a safe path as it is, an absolute URL on BaseURL's origin as
+// its path and query, anything else "" (the default).
+func (rp *RP) targetLink(s string) string {
+	if s == "" || returnto.IsSafe(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User != nil || !strings.EqualFold(u.Scheme, rp.cfg.BaseURL.Scheme) || !strings.EqualFold(u.Host, rp.cfg.BaseURL.Host) {
+		return ""
+	}
+	if p := u.RequestURI(); returnto.IsSafe(p) {
+		return p
+	}
+	return ""
 }
 
 // StartLogin implements sso.Starter: it stores a new flow (state, nonce,

@@ -23,7 +23,9 @@ type SPDetails struct {
 	// ends sessions on IdP-initiated logout.
 	BackChannelLogoutURI  string `json:"backchannel_logout_uri,omitempty"`
 	FrontChannelLogoutURI string `json:"frontchannel_logout_uri,omitempty"`
-	// LoginURL starts an SP-initiated login for this connection.
+	// LoginURL starts an SP-initiated login for this connection. For OIDC
+	// it is also the "initiate login URI" to register at the IdP, which
+	// its app tiles call (OpenID Connect Core 1.0 section 4).
 	LoginURL string `json:"login_url,omitempty"`
 }
 
