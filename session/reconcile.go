@@ -20,8 +20,10 @@ type StaleSessionLister interface {
 	// ListStaleSessions returns up to limit sessions whose membership in
 	// their organization was updated at or after since and now admits
 	// them no more: the membership is not active, or lacks a role the
-	// session carries. Sessions without an organization are never
-	// listed. Index the memberships' update time.
+	// session carries. With the zero since it also returns the sessions
+	// whose membership no longer exists (deleted by code that did not end
+	// them). Sessions without an organization are never listed. Index the
+	// memberships' update time.
 	ListStaleSessions(ctx context.Context, since time.Time, limit int) ([]*Session, error)
 }
 
@@ -59,7 +61,8 @@ const (
 //
 // A pass looks at the memberships updated since shortly before the
 // previous complete pass, and at every membership on a Manager's first
-// pass and once an hour after it. The sessions are found through the
+// pass and once an hour after it; through a StaleSessionLister, those
+// passes also end the sessions whose membership was deleted. The sessions are found through the
 // Store when it is a StaleSessionLister, otherwise through Config's
 // Memberships when it is an sso.MembershipChangeLister (sessions kept in
 // Redis, memberships in SQL); with neither, Reconcile does nothing.

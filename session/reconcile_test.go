@@ -32,10 +32,7 @@ type reconcileRig struct {
 // kept apart in memory and in Redis (it reads the changed memberships;
 // Redis skipped with a message when SSOKIT_TEST_REDIS is unset).
 func eachReconcileRig(t *testing.T, f func(t *testing.T, r *reconcileRig)) {
-	teststore.Each(t, func(t *testing.T, backend string) {
-		st, now := openReconcileStore(t, backend)
-		f(t, newReconcileRig(t, st, st, now))
-	})
+	eachStoreReconcileRig(t, f)
 	for _, backend := range []string{plainSessions, redisSessions} {
 		t.Run(backend, func(t *testing.T) {
 			if backend == redisSessions && os.Getenv(testdb.RedisEnv) == "" {
@@ -51,6 +48,15 @@ func eachReconcileRig(t *testing.T, f func(t *testing.T, r *reconcileRig)) {
 			f(t, newReconcileRig(t, st, ss, now))
 		})
 	}
+}
+
+// eachStoreReconcileRig runs f on the reconcile rigs whose store keeps
+// the sessions with the memberships: teststore.Each's back-ends.
+func eachStoreReconcileRig(t *testing.T, f func(t *testing.T, r *reconcileRig)) {
+	teststore.Each(t, func(t *testing.T, backend string) {
+		st, now := openReconcileStore(t, backend)
+		f(t, newReconcileRig(t, st, st, now))
+	})
 }
 
 func openReconcileStore(t *testing.T, backend string) (teststore.LoginStore, *time.Time) {
@@ -206,6 +212,32 @@ func TestReconcileLooksAtEveryMembershipHourly(t *testing.T) {
 		*r.now = r.now.Add(40 * time.Minute)
 		r.reconcile(t, 1)
 		if r.live(t, r.aliceB) || !r.live(t, r.aliceA) || !r.live(t, r.bob) {
+			t.Fatal("the hourly pass ended the wrong sessions")
+		}
+	})
+}
+
+// TestReconcileEndsSessionsOfDeletedMemberships is the same attack by a
+// removal: the host's code deletes bob's membership without ending his
+// sessions. No update time is left to read, so the passes of recent
+// changes miss it; the next pass over every membership, within the hour,
+// ends the session. Sessions kept apart (Redis) are out of its reach:
+// their store cannot list them by organization.
+func TestReconcileEndsSessionsOfDeletedMemberships(t *testing.T) {
+	t.Parallel()
+	eachStoreReconcileRig(t, func(t *testing.T, r *reconcileRig) {
+		r.reconcile(t, 0)
+		*r.now = r.now.Add(5 * time.Minute)
+		if err := r.st.DeleteMembership(ctx, orgA, "bob"); err != nil {
+			t.Fatal(err)
+		}
+		r.reconcile(t, 0)
+		if !r.live(t, r.bob) {
+			t.Fatal("a pass of recent changes ended a session it cannot know is stale")
+		}
+		*r.now = r.now.Add(time.Hour)
+		r.reconcile(t, 1)
+		if r.live(t, r.bob) || !r.live(t, r.aliceA) || !r.live(t, r.aliceB) {
 			t.Fatal("the hourly pass ended the wrong sessions")
 		}
 	})

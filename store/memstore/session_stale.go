@@ -17,7 +17,11 @@ func (s *Store) ListStaleSessions(ctx context.Context, since time.Time, limit in
 	defer s.mu.Unlock()
 	stale := s.session.sessionsWhere(func(ss *session.Session) bool {
 		m, ok := d.members[ss.OrgID][ss.UserID]
-		if !ok || m.UpdatedAt.Before(since) {
+		if !ok {
+			// A first pass also ends sessions whose membership is gone.
+			return since.IsZero() && ss.OrgID != ""
+		}
+		if m.UpdatedAt.Before(since) {
 			return false
 		}
 		return !m.Active() || slices.ContainsFunc(ss.Roles, func(r string) bool { return !slices.Contains(m.Roles, r) })

@@ -34,9 +34,10 @@ func jsonList(column string) string {
 
 // ListStaleSessions implements session.StaleSessionLister through the
 // memberships' update-time index and the sessions' user index. A first
-// pass (since zero) reads every membership through its own statement, so
-// that PostgreSQL's plan of the later, incremental one (a few memberships
-// through the index) never follows the first's (all of them).
+// pass (since zero) reads every membership, and every session with an
+// organization for the ones whose membership is gone, through its own
+// statement, so that PostgreSQL's plan of the later, incremental one (a
+// few memberships through the index) never follows the first's.
 func (s *Store) ListStaleSessions(ctx context.Context, since time.Time, limit int) ([]*session.Session, error) {
 	if since.IsZero() {
 		return s.listSessions(ctx, qStaleSessions(s.dialect, false), limit)
@@ -45,15 +46,20 @@ func (s *Store) ListStaleSessions(ctx context.Context, since time.Time, limit in
 }
 
 // qStaleSessions is ListStaleSessions' query: $1 the limit, and $2 the
-// time since which memberships are read when incremental.
+// time since which memberships are read when incremental. The first pass
+// adds the sessions whose membership no longer exists.
 func qStaleSessions(d Dialect, incremental bool) string {
-	since := ""
+	since, orphans := "", ""
 	if incremental {
 		since = "m.updated_at >= $2 AND "
+	} else {
+		orphans = `
+		UNION ALL
+		SELECT s.id FROM ssokit_sessions s WHERE s.org_id <> '' AND NOT EXISTS (
+			SELECT 1 FROM ssokit_memberships m WHERE ` + sessionOfMember[d] + `)`
 	}
-	return `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE id IN (
+	return `SELECT ` + sessionCols + ` FROM ssokit_sessions WHERE id IN (SELECT id FROM (
 		SELECT s.id FROM ssokit_memberships m JOIN ssokit_sessions s ON ` + sessionOfMember[d] + `
-		WHERE ` + since + `(m.status <> 'active' OR ` + staleRoles[d] + `)
-		ORDER BY m.updated_at, s.id LIMIT $1)
+		WHERE ` + since + `(m.status <> 'active' OR ` + staleRoles[d] + `)` + orphans + `) stale LIMIT $1)
 	ORDER BY created_at, id`
 }
