@@ -121,18 +121,7 @@ func (s *Store) DeleteOrg(ctx context.Context, id string) error {
 func (s *Store) ListOrgs(ctx context.Context, afterID string, limit int) ([]*sso.Organization, error) {
 	d := s.lock()
 	defer s.mu.Unlock()
-	var out []*sso.Organization
-	for id, o := range d.orgs {
-		if id > afterID {
-			out = append(out, o)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	out = memstate.Page(out, limit)
-	for i, o := range out {
-		out[i] = cloneOrg(o)
-	}
-	return out, nil
+	return memstate.PageAfter(d.orgs, afterID, nil, limit, cloneOrg), nil
 }
 
 // --- domains -----------------------------------------------------------------
@@ -327,18 +316,8 @@ func (s *Store) ListConnections(ctx context.Context, orgID string) ([]*sso.Conne
 func (s *Store) ListActiveConnections(ctx context.Context, p sso.Protocol, afterID string, limit int) ([]*sso.Connection, error) {
 	d := s.lock()
 	defer s.mu.Unlock()
-	var out []*sso.Connection
-	for id, c := range d.conns {
-		if id > afterID && c.Status == sso.ConnectionActive && (p == "" || c.Protocol == p) {
-			out = append(out, c)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	out = memstate.Page(out, limit)
-	for i, c := range out {
-		out[i] = cloneConn(c)
-	}
-	return out, nil
+	active := func(c *sso.Connection) bool { return c.Status == sso.ConnectionActive && (p == "" || c.Protocol == p) }
+	return memstate.PageAfter(d.conns, afterID, active, limit, cloneConn), nil
 }
 
 // ListProtocolConnections returns up to limit connections of protocol p,
@@ -346,18 +325,7 @@ func (s *Store) ListActiveConnections(ctx context.Context, p sso.Protocol, after
 func (s *Store) ListProtocolConnections(ctx context.Context, p sso.Protocol, afterID string, limit int) ([]*sso.Connection, error) {
 	d := s.lock()
 	defer s.mu.Unlock()
-	var out []*sso.Connection
-	for id, c := range d.conns {
-		if id > afterID && c.Protocol == p {
-			out = append(out, c)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	out = memstate.Page(out, limit)
-	for i, c := range out {
-		out[i] = cloneConn(c)
-	}
-	return out, nil
+	return memstate.PageAfter(d.conns, afterID, func(c *sso.Connection) bool { return c.Protocol == p }, limit, cloneConn), nil
 }
 
 // UpdateConnection implements sso.ConnectionStore.

@@ -247,18 +247,7 @@ func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) erro
 func (s *Store) ListMembers(ctx context.Context, orgID, afterUserID string, limit int) ([]*sso.Membership, error) {
 	d := s.lock()
 	defer s.mu.Unlock()
-	var out []*sso.Membership
-	for uid, m := range d.members[orgID] {
-		if uid > afterUserID {
-			out = append(out, m)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].UserID < out[j].UserID })
-	out = memstate.Page(out, limit)
-	for i, m := range out {
-		out[i] = cloneMember(m)
-	}
-	return out, nil
+	return memstate.PageAfter(d.members[orgID], afterUserID, nil, limit, cloneMember), nil
 }
 
 // ListUserMemberships implements sso.MembershipStore.

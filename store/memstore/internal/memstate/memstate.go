@@ -8,6 +8,7 @@ package memstate
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -135,4 +136,26 @@ func Page[T any](xs []T, limit int) []T {
 		return xs[:limit]
 	}
 	return xs
+}
+
+// PageAfter returns, in key order, copies (clone) of up to limit values
+// of m whose key sorts after after and that keep admits (nil admits all);
+// nil when there is none.
+func PageAfter[T any](m map[string]T, after string, keep func(T) bool, limit int, clone func(T) T) []T {
+	var keys []string
+	for k, v := range m {
+		if k > after && (keep == nil || keep(v)) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	keys = Page(keys, limit)
+	out := make([]T, len(keys))
+	for i, k := range keys {
+		out[i] = clone(m[k])
+	}
+	return out
 }
