@@ -68,45 +68,9 @@ func (rp *RP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionIn
 	if method == "" {
 		method = "client_secret_basic"
 	}
-	switch {
-	case in.Issuer == "" || len(in.Issuer) > 1024:
-		return nil, fmt.Errorf("%w: oidc: issuer is required", sso.ErrInvalidInput)
-	case in.ClientID == "" || len(in.ClientID) > 512:
-		return nil, fmt.Errorf("%w: oidc: client_id is required", sso.ErrInvalidInput)
-	case !slices.Contains(authMethods, method):
-		return nil, fmt.Errorf("%w: oidc: unknown auth method %q", sso.ErrInvalidInput, method)
-	case strings.Contains(in.Issuer, TenantPlaceholder) && len(prev.AllowedTenantIDs) == 0:
-		return nil, fmt.Errorf("%w: oidc: a multi-tenant issuer needs AllowedTenantIDs", sso.ErrInvalidInput)
-	}
-	if err := rp.checkRawURL(in.Issuer); err != nil {
-		return nil, err
-	}
-	for _, s := range in.Scopes {
-		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
-			return nil, fmt.Errorf("%w: oidc: bad scope %q", sso.ErrInvalidInput, s)
-		}
-	}
-	if err := checkACRValues(in.MFAACRValues); err != nil {
-		return nil, err
-	}
-	if err := checkPostLogoutRedirectURI(in.PostLogoutRedirectURI); err != nil {
-		return nil, err
-	}
-	redirectURI, err := rp.checkRedirectURI(ctx, c, in.RedirectURI)
+	redirectURI, hosted, err := rp.checkInput(ctx, c, in, prev, method)
 	if err != nil {
 		return nil, err
-	}
-	if err := rp.checkGroupOverage(in, method); err != nil {
-		return nil, err
-	}
-	hosted, err := checkHostedDomains(in.Issuer, in.HostedDomains)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range prev.SigningAlgs {
-		if !isAsymmetricAlg(a) {
-			return nil, fmt.Errorf("%w: oidc: signing algorithm %q not allowed", sso.ErrInvalidInput, a)
-		}
 	}
 	oc := &ConnectionConfig{
 		Issuer:           in.Issuer,
@@ -161,6 +125,53 @@ func (rp *RP) Configure(ctx context.Context, c *sso.Connection, in *ConnectionIn
 		ep["end_session_endpoint"] = m.EndSessionURL
 	}
 	return &sso.IdPDetails{Issuer: m.Issuer, Endpoints: ep}, nil
+}
+
+// checkInput validates in, beside prev (the configuration it replaces),
+// before anything is fetched, and returns the redirect URI and hosted
+// domains to store.
+func (rp *RP) checkInput(ctx context.Context, c *sso.Connection, in *ConnectionInput, prev *ConnectionConfig, method string) (string, []string, error) {
+	switch {
+	case in.Issuer == "" || len(in.Issuer) > 1024:
+		return "", nil, fmt.Errorf("%w: oidc: issuer is required", sso.ErrInvalidInput)
+	case in.ClientID == "" || len(in.ClientID) > 512:
+		return "", nil, fmt.Errorf("%w: oidc: client_id is required", sso.ErrInvalidInput)
+	case !slices.Contains(authMethods, method):
+		return "", nil, fmt.Errorf("%w: oidc: unknown auth method %q", sso.ErrInvalidInput, method)
+	case strings.Contains(in.Issuer, TenantPlaceholder) && len(prev.AllowedTenantIDs) == 0:
+		return "", nil, fmt.Errorf("%w: oidc: a multi-tenant issuer needs AllowedTenantIDs", sso.ErrInvalidInput)
+	}
+	if err := rp.checkRawURL(in.Issuer); err != nil {
+		return "", nil, err
+	}
+	for _, s := range in.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			return "", nil, fmt.Errorf("%w: oidc: bad scope %q", sso.ErrInvalidInput, s)
+		}
+	}
+	if err := checkACRValues(in.MFAACRValues); err != nil {
+		return "", nil, err
+	}
+	if err := checkPostLogoutRedirectURI(in.PostLogoutRedirectURI); err != nil {
+		return "", nil, err
+	}
+	redirectURI, err := rp.checkRedirectURI(ctx, c, in.RedirectURI)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := rp.checkGroupOverage(in, method); err != nil {
+		return "", nil, err
+	}
+	hosted, err := checkHostedDomains(in.Issuer, in.HostedDomains)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, a := range prev.SigningAlgs {
+		if !isAsymmetricAlg(a) {
+			return "", nil, fmt.Errorf("%w: oidc: signing algorithm %q not allowed", sso.ErrInvalidInput, a)
+		}
+	}
+	return redirectURI, hosted, nil
 }
 
 // keyThumbprint returns the RFC 7638 SHA-256 thumbprint of pub, used as
