@@ -112,7 +112,7 @@ func (f *fakeConfigurer) SPDetails(c *sso.Connection) *sso.SPDetails {
 		return &sso.SPDetails{EntityID: "https://app.example/saml/" + c.ID, ACSURL: "https://app.example/saml/acs/" + c.ID,
 			MetadataURL: "https://app.example/saml/" + c.ID}
 	}
-	return &sso.SPDetails{RedirectURI: "https://app.example/oidc/callback/" + c.ID}
+	return &sso.SPDetails{RedirectURI: "https://app.example/oidc/callback/" + c.ID, LoginURL: "https://app.example/oidc/login/" + c.ID}
 }
 
 type fakeStarter struct{}

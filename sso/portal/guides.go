@@ -14,7 +14,7 @@ type guide struct {
 }
 
 // step is one instruction; Values names the SP values it needs
-// ("entity_id", "acs_url", "metadata_url", "redirect_uri").
+// ("entity_id", "acs_url", "metadata_url", "redirect_uri", "login_url").
 type step struct {
 	Text   string
 	Values []string
@@ -123,6 +123,7 @@ var guides = []guide{
 	{ID: "oidc", Name: "Other OpenID Connect provider", Protocol: "oidc", Fields: oidcFields("The URL your provider's /.well-known/openid-configuration lives under."), Steps: []step{
 		{Text: "In your provider, register a new web application (confidential client) using the authorization code flow."},
 		{Text: "Add this redirect URI (also called callback URL):", Values: []string{"redirect_uri"}},
+		{Text: "To let people start from your provider's app dashboard too, set the app's “Initiate login URI” (also called login URL) to this value:", Values: []string{"login_url"}},
 		{Text: "Copy the issuer URL, the client ID and the client secret, and paste them below."},
 	}},
 }
@@ -149,4 +150,5 @@ func defaultGuide(p sso.Protocol) *guide {
 // valueLabels names our SP values as the steps show them.
 var valueLabels = map[string]string{
 	"entity_id": "Our entity ID", "acs_url": "Our ACS URL", "metadata_url": "Our metadata URL", "redirect_uri": "Our redirect URI",
+	"login_url": "Our login URL",
 }

@@ -29,6 +29,24 @@ func createVia(t *testing.T, b *browser, guide, name string) string {
 	return loc
 }
 
+// TestGuidedOIDCSetupShowsLoginURL shows, in the generic OIDC guide, the
+// redirect URI to register and the login URL an IdP's app tile calls.
+func TestGuidedOIDCSetupShowsLoginURL(t *testing.T) {
+	f := newFixture(t)
+	b, _ := f.open(f.orgA, portal.AllSections...)
+	page := createVia(t, b, "oidc", "Our OIDC provider")
+	id := regexp.MustCompile(`conn_[0-9a-f]+`).FindString(page)
+	r := b.get(page + "?guide=oidc")
+	for _, v := range []string{"redirect_uri\" value=\"https://app.example/oidc/callback/" + id, "login_url\" value=\"https://app.example/oidc/login/" + id} {
+		if !strings.Contains(r.Body, v) {
+			t.Errorf("guide lacks %s:\n%s", v, r.text())
+		}
+	}
+	if !strings.Contains(r.text(), "Initiate login URI") {
+		t.Errorf("guide does not say where the login URL goes:\n%s", r.text())
+	}
+}
+
 func TestGuidedSAMLSetup(t *testing.T) {
 	f := newFixture(t)
 	b, _ := f.open(f.orgA, portal.AllSections...)

@@ -58,7 +58,8 @@ func (p *Portal) renderDetail(w http.ResponseWriter, r *http.Request, status int
 	}
 	sp := map[string]string{}
 	if c.SP != nil {
-		sp = map[string]string{"entity_id": c.SP.EntityID, "acs_url": c.SP.ACSURL, "metadata_url": c.SP.MetadataURL, "redirect_uri": c.SP.RedirectURI}
+		sp = map[string]string{"entity_id": c.SP.EntityID, "acs_url": c.SP.ACSURL, "metadata_url": c.SP.MetadataURL, "redirect_uri": c.SP.RedirectURI,
+			"login_url": c.SP.LoginURL}
 	}
 	var steps []stepView
 	var fields []inputField
