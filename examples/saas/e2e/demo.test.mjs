@@ -187,4 +187,24 @@ describe('demo with the development IdP', () => {
     assert.equal(await page.locator('#email').count(), 1, 'the link leads to the sign-in page');
     await shot(page, 'h-error-2-acs-get');
   }));
+
+  test('(i) an OIDC app tile starts a login that lands on the page it names, only on this site', () => withPage(async (page) => {
+    const { connections } = await adminAPI(demo.base, 'globex', 'GET', '/connections');
+    const conn = connections.find((c) => c.protocol === 'oidc');
+    assert.ok(conn, 'the demo has an OIDC connection for Globex');
+    // The login URL the portal gives for the IdP's "initiate login URI".
+    const tile = (target) => `${conn.sp.login_url}?` + new URLSearchParams({
+      iss: conn.oidc.issuer, login_hint: 'bob@globex.test', target_link_uri: target,
+    });
+    // As the IdP's dashboard would: the login lands on the page it names.
+    await page.goto(tile(demo.base + '/account/sessions'));
+    await page.waitForURL(/\/account\/sessions$/);
+    assert.equal(await page.locator('#sessions').count(), 1, 'signed in, on the named page');
+    await shot(page, 'i-tile-1-landed');
+    // Another site's target is dropped: the login lands on the default page.
+    await page.goto(tile('https://evil.example/phish'));
+    await page.waitForURL(/\/dashboard$/);
+    assert.ok(page.url().startsWith(demo.base + '/'), `landed on ${page.url()}`);
+    await shot(page, 'i-tile-2-other-site-dropped');
+  }));
 });
