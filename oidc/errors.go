@@ -123,7 +123,7 @@ func safeCode(c string) string {
 
 // explanations are what a person is told for OIDC's own reasons; the
 // rest are sso.Explain's.
-var explanations = map[string]sso.Explanation{
+var explanations = sso.Explanations{
 	ReasonStateMissing:           sso.ExplainRetry,
 	ReasonStateInvalid:           sso.ExplainRetry,
 	ReasonBrowserMismatch:        sso.ExplainRetry,
@@ -167,10 +167,7 @@ func Explain(err error) sso.Explanation {
 	case errors.As(err, &ue):
 		return sso.ExplainUpstream.For(err)
 	}
-	if e, ok := explanations[sso.ReasonOf(err)]; ok {
-		return e.For(err)
-	}
-	return sso.Explain(err)
+	return explanations.Explain(err)
 }
 
 // DefaultErrorHandler renders a small HTML error page: what happened and

@@ -167,7 +167,7 @@ func classify(err error) *sso.ValidationError {
 
 // explanations are what a person is told for SAML's own reasons; the
 // rest are sso.Explain's.
-var explanations = map[string]sso.Explanation{
+var explanations = sso.Explanations{
 	ReasonExpired:                sso.ExplainRetry,
 	ReasonTooOld:                 sso.ExplainRetry,
 	ReasonInResponseTo:           sso.ExplainRetry,
@@ -202,10 +202,7 @@ var certificateExplanation = sso.Explanation{Status: http.StatusBadRequest, Titl
 // Explain says what happened to a failed SAML sign-in, for the person
 // whose sign-in it was: SAML's own reasons, then sso.Explain's.
 func Explain(err error) sso.Explanation {
-	if e, ok := explanations[sso.ReasonOf(err)]; ok && !errors.Is(err, sso.ErrUnavailable) {
-		return e.For(err)
-	}
-	return sso.Explain(err)
+	return explanations.Explain(err)
 }
 
 // DefaultErrorHandler renders a plain SAML error page: what happened

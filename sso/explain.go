@@ -69,6 +69,19 @@ var (
 		Next: "Try again. If it keeps happening, tell your administrator and quote the reference below: it names the check that failed."}
 )
 
+// Explanations maps a package's own reasons (ReasonOf) to what a person
+// is told; the protocol packages and login completion keep one each.
+type Explanations map[string]Explanation
+
+// Explain is the explanation of err's reason in t, with the reason set,
+// and Explain's for an unavailable service or a reason t lacks.
+func (t Explanations) Explain(err error) Explanation {
+	if e, ok := t[ReasonOf(err)]; ok && !errors.Is(err, ErrUnavailable) {
+		return e.For(err)
+	}
+	return Explain(err)
+}
+
 // Explain says what happened to a failed sign-in, for the failures every
 // protocol shares: access decisions, limits, unavailable services and, for
 // any other rejected answer, ExplainRejected. Use the protocol packages'

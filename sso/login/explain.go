@@ -8,7 +8,7 @@ import (
 
 // explanations are what a person is told when login completion refuses a
 // login that the IdP accepted; the rest are sso.Explain's.
-var explanations = map[string]sso.Explanation{
+var explanations = sso.Explanations{
 	"membership_suspended": {Status: http.StatusForbidden, Title: "Your access is suspended",
 		What: "Your account in this organization is suspended.",
 		Next: "Ask your administrator to restore your access."},
@@ -48,8 +48,5 @@ var explanations = map[string]sso.Explanation{
 // email, an unverified domain, a step-up that does not count), then
 // sso.Explain's.
 func Explain(err error) sso.Explanation {
-	if e, ok := explanations[sso.ReasonOf(err)]; ok {
-		return e.For(err)
-	}
-	return sso.Explain(err)
+	return explanations.Explain(err)
 }

@@ -58,18 +58,7 @@ func (p *Portal) idpInput(r *http.Request, s *Session, c *connRow) (map[string]a
 		for _, f := range oidcAdvanced {
 			keys = append(keys, f.Name)
 		}
-		for _, k := range keys {
-			switch v := c.Raw[k].(type) {
-			case string:
-				if v != "" {
-					in[k] = v
-				}
-			case []any:
-				if len(v) > 0 {
-					in[k] = v
-				}
-			}
-		}
+		addInUse(in, c.Raw, keys)
 	default:
 		return nil, fmt.Errorf("%w: portal: no advanced settings for protocol %s", sso.ErrInvalidInput, c.Protocol)
 	}
@@ -90,25 +79,34 @@ func withAdvancedInUse(cfg json.RawMessage, c *connRow) (json.RawMessage, error)
 	if err := json.Unmarshal(cfg, &in); err != nil {
 		return nil, fmt.Errorf("portal: read configuration input: %w", err)
 	}
+	var keys []string
 	for _, f := range oidcAdvanced {
-		if _, set := in[f.Name]; set {
+		if f.Name != "hosted_domains" || in["issuer"] == googleIssuer {
+			keys = append(keys, f.Name)
+		}
+	}
+	addInUse(in, c.Raw, keys)
+	return json.Marshal(in)
+}
+
+// addInUse sets in[k], for each of keys in does not set yet, to its value
+// in the configuration view raw when that is a non-empty string or list.
+func addInUse(in, raw map[string]any, keys []string) {
+	for _, k := range keys {
+		if _, set := in[k]; set {
 			continue
 		}
-		if f.Name == "hosted_domains" && in["issuer"] != googleIssuer {
-			continue
-		}
-		switch v := c.Raw[f.Name].(type) {
+		switch v := raw[k].(type) {
 		case string:
 			if v != "" {
-				in[f.Name] = v
+				in[k] = v
 			}
 		case []any:
 			if len(v) > 0 {
-				in[f.Name] = v
+				in[k] = v
 			}
 		}
 	}
-	return json.Marshal(in)
 }
 
 // googleIssuer is Google's OIDC issuer, the only one hosted_domains
